@@ -1,0 +1,188 @@
+/**
+ * The connector contract: the one interface the gateway uses to reach a backend.
+ *
+ * A connector turns a connector-local tool name plus arguments into a backend call. It never decides
+ * whether the call is allowed (that is the gateway's pipeline) and never reaches the network except
+ * through `ctx.fetch` (HTTP) or the transport the gateway handed it (MCP), so egress control, call
+ * credentials and trace propagation are applied in one place outside the connector.
+ *
+ * This module is a leaf: it imports nothing from `gateway/` or `policies/`, and no MCP SDK types, so
+ * connectors can be tested and reused on their own. Result and content shapes are structurally the
+ * same as MCP's `CallToolResult` so the MCP edge can pass them through unchanged.
+ */
+
+/** `fetch` as the gateway hands it to connectors: egress guard, credential and deadline already bound. */
+export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+/** Exposed tool names are `${connectorId}_${toolName}`; the id must make that unambiguous. */
+export const CONNECTOR_ID_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+
+export type JsonObject = { [key: string]: unknown };
+
+/** A JSON Schema describing a tool's arguments; MCP requires `type: "object"` at the top. */
+export interface InputSchema extends JsonObject {
+  type: 'object';
+  properties?: Record<string, unknown>;
+  required?: string[];
+}
+
+export interface ToolAnnotations extends JsonObject {
+  title?: string;
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
+/** What an HTTP tool does, known before any request: lets policy match on method, host and path shape. */
+export interface HttpOperationTemplate {
+  method: string;
+  /** Path template as declared, e.g. `/repos/{owner}/{repo}/issues`. */
+  pathTemplate: string;
+  scheme: 'http' | 'https';
+  host: string;
+  port: number;
+}
+
+export interface ToolDescriptor {
+  /** Connector-local name (without the connector prefix). */
+  name: string;
+  title?: string;
+  description?: string;
+  inputSchema: InputSchema;
+  outputSchema?: JsonObject;
+  annotations?: ToolAnnotations;
+  /** Present for HTTP tools. */
+  operation?: HttpOperationTemplate;
+  _meta?: JsonObject;
+}
+
+/**
+ * The concrete HTTP request a call will make, computed from validated arguments before anything is sent.
+ * `path` is canonical (decoded once, dot-segments resolved, encoded separators rejected) and is exactly
+ * the path the request will use, so the policy decides on what is really sent.
+ */
+export interface HttpOperation {
+  method: string;
+  scheme: 'http' | 'https';
+  host: string;
+  port: number;
+  /** Canonical path, percent-encoded as it goes on the wire. */
+  path: string;
+  /** Query string without the leading `?`, or '' when there is none. */
+  query: string;
+  /** Full URL: `${scheme}://${host}:${port}${path}${query ? '?' + query : ''}`. */
+  url: string;
+}
+
+/** A call that passed argument validation and is ready to be decided on and invoked. */
+export interface PreparedCall {
+  /** Connector-local tool name. */
+  tool: string;
+  args: JsonObject;
+  /** Present for HTTP tools. */
+  operation?: HttpOperation;
+  /** Connector-private data carried from prepare to invoke (e.g. the built request). */
+  readonly internal?: unknown;
+}
+
+export type ContentBlock =
+  | { type: 'text'; text: string; annotations?: JsonObject; _meta?: JsonObject }
+  | { type: 'image'; data: string; mimeType: string; annotations?: JsonObject; _meta?: JsonObject }
+  | { type: 'audio'; data: string; mimeType: string; annotations?: JsonObject; _meta?: JsonObject }
+  | { type: 'resource'; resource: JsonObject; annotations?: JsonObject; _meta?: JsonObject }
+  | ({ type: 'resource_link'; uri: string; name: string } & JsonObject);
+
+export interface ToolResult {
+  content: ContentBlock[];
+  structuredContent?: JsonObject;
+  isError?: boolean;
+  _meta?: JsonObject;
+}
+
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+export interface LogMessage {
+  level: 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency';
+  logger?: string;
+  data: unknown;
+}
+
+/**
+ * Everything a connector gets for one call. The gateway owns all of it: cancelling `signal` must abort
+ * the backend work; `fetch` is the only way out to the network for HTTP connectors; `meta` carries
+ * propagation headers/fields (e.g. `traceparent`) that the connector forwards as-is.
+ */
+export interface ConnectorContext {
+  callId: string;
+  signal: AbortSignal;
+  fetch: FetchLike;
+  meta: Record<string, string>;
+  /** Forward a progress notification to the calling agent (no-op when it asked for none). */
+  onProgress?: (update: ProgressUpdate) => void;
+  /** Forward a log message from the backend to the calling agent. */
+  onLog?: (message: LogMessage) => void;
+  /**
+   * Relay a server-to-client request (e.g. `sampling/createMessage`, `elicitation/create`) from an
+   * upstream MCP server to the calling agent and return its answer. Absent when the agent cannot take it.
+   */
+  relayRequest?: (method: string, params: JsonObject, signal: AbortSignal) => Promise<JsonObject>;
+}
+
+/** Context for catalog operations (listing), which are not tied to one call. */
+export interface CatalogContext {
+  signal: AbortSignal;
+  fetch: FetchLike;
+}
+
+export interface ResourceDescriptor extends JsonObject {
+  uri: string;
+  name: string;
+}
+export interface ResourceTemplateDescriptor extends JsonObject {
+  uriTemplate: string;
+  name: string;
+}
+export interface PromptDescriptor extends JsonObject {
+  name: string;
+}
+
+export type CatalogChange = 'tools' | 'resources' | 'prompts';
+
+/**
+ * Optional capabilities beyond tools, implemented by connectors that federate an upstream MCP server.
+ * Resource URIs are passed through unchanged; prompt names are local like tool names.
+ */
+export interface FederatedCatalog {
+  listResources(ctx: CatalogContext): Promise<readonly ResourceDescriptor[]>;
+  listResourceTemplates(ctx: CatalogContext): Promise<readonly ResourceTemplateDescriptor[]>;
+  readResource(uri: string, ctx: ConnectorContext): Promise<JsonObject>;
+  listPrompts(ctx: CatalogContext): Promise<readonly PromptDescriptor[]>;
+  getPrompt(name: string, args: Record<string, string>, ctx: ConnectorContext): Promise<JsonObject>;
+  complete?(params: JsonObject, ctx: ConnectorContext): Promise<JsonObject>;
+  subscribeResource?(uri: string, ctx: ConnectorContext): Promise<void>;
+  unsubscribeResource?(uri: string, ctx: ConnectorContext): Promise<void>;
+}
+
+export interface Connector {
+  readonly id: string;
+  readonly kind: 'http' | 'mcp';
+  /** Tools as the backend describes them (local names). Connectors may cache; `onChange` says when to re-list. */
+  listTools(ctx: CatalogContext): Promise<readonly ToolDescriptor[]>;
+  /**
+   * Validate arguments against the tool's schema and work out exactly what the call will do, without
+   * doing it. Throws ConnectorError TOOL_NOT_FOUND / INVALID_ARGUMENTS.
+   */
+  prepareCall(tool: string, args: JsonObject): Promise<PreparedCall>;
+  /** Perform a prepared call. Backend failures throw ConnectorError UPSTREAM_*; a tool-level error is `isError`. */
+  callTool(call: PreparedCall, ctx: ConnectorContext): Promise<ToolResult>;
+  /** Present on connectors that federate resources and prompts. */
+  readonly catalog?: FederatedCatalog;
+  /** Subscribe to catalog changes (e.g. upstream `list_changed`). Returns an unsubscribe function. */
+  onChange?(listener: (change: CatalogChange) => void): () => void;
+  close(): Promise<void>;
+}

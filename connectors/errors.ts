@@ -1,0 +1,33 @@
+/**
+ * Errors a connector may raise. Each carries a stable SCREAMING_SNAKE code that the gateway maps once
+ * at its boundary (tool result, JSON-RPC error, HTTP status). Messages must never contain secrets,
+ * credentials or full backend responses.
+ */
+export type ConnectorErrorCode =
+  | 'TOOL_NOT_FOUND'
+  | 'INVALID_ARGUMENTS'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_TIMEOUT'
+  | 'UPSTREAM_ERROR'
+  | 'RESPONSE_TOO_LARGE'
+  | 'RESOURCE_NOT_FOUND'
+  | 'PROMPT_NOT_FOUND'
+  | 'CANCELLED'
+  | 'NOT_SUPPORTED';
+
+export class ConnectorError extends Error {
+  override readonly name = 'ConnectorError';
+  constructor(
+    readonly code: ConnectorErrorCode,
+    message: string,
+    /** Safe, structured detail for the caller (e.g. schema violations); never secrets. */
+    readonly details?: unknown,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export function isConnectorError(error: unknown): error is ConnectorError {
+  return error instanceof ConnectorError;
+}

@@ -1,0 +1,75 @@
+// Lint rules, including the architecture's dependency direction (DESIGN.md section 3):
+// connectors/ and policies/ are leaves; only the MCP edge and the MCP connector import the MCP SDK;
+// only the composition root and gateway/telemetry/sdk.ts import the OpenTelemetry SDK.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const sdkOnlyIn = ['gateway/mcp/**', 'connectors/mcp/**', 'test/**', 'examples/**', 'bench/**', 'evals/**'];
+const mcpSdk = { group: ['@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'], message: 'Only gateway/mcp and connectors/mcp import the MCP SDK.' };
+const otelSdk = { group: ['@opentelemetry/sdk-*', '@opentelemetry/exporter-*'], message: 'Only gateway/main.ts and gateway/telemetry/sdk.ts import the OpenTelemetry SDK; use @opentelemetry/api.' };
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'coverage/', 'test-artifacts/', '**/*.d.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', Buffer: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', performance: 'readonly', fetch: 'readonly', Response: 'readonly', Request: 'readonly', Headers: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly', setImmediate: 'readonly', URLSearchParams: 'readonly', ReadableStream: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    ignores: [...sdkOnlyIn, 'gateway/main.ts', 'gateway/telemetry/sdk.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [mcpSdk, otelSdk] }] },
+  },
+  {
+    files: ['gateway/mcp/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [otelSdk] }] },
+  },
+  {
+    files: ['connectors/**/*.ts'],
+    ignores: ['connectors/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/gateway/**', '**/gateway', '**/policies/**', '**/policies'], message: 'connectors/ is a leaf: it imports nothing from gateway/ or policies/.' },
+          otelSdk,
+        ],
+      }],
+    },
+  },
+  {
+    files: ['connectors/**/*.ts'],
+    ignores: ['connectors/mcp/**', 'connectors/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/gateway/**', '**/gateway', '**/policies/**', '**/policies'], message: 'connectors/ is a leaf: it imports nothing from gateway/ or policies/.' },
+          mcpSdk,
+          otelSdk,
+        ],
+      }],
+    },
+  },
+  {
+    files: ['policies/**/*.ts'],
+    ignores: ['policies/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['node:fs', 'node:fs/promises', 'fs', 'node:net', 'node:http', 'node:https', 'node:child_process', 'undici'].map((name) => ({ name, message: 'policies/ is pure: no I/O.' })),
+        patterns: [
+          { group: ['**/gateway/**', '**/gateway', '**/connectors/**', '**/connectors'], message: 'policies/ is a leaf: it imports nothing from gateway/ or connectors/.' },
+          mcpSdk,
+          otelSdk,
+        ],
+      }],
+    },
+  },
+  {
+    files: ['test/**', 'evals/**', 'bench/**', 'examples/**', 'scripts/**', 'bin/**', 'gateway/cli/**', '**/*.test.ts'],
+    rules: { 'no-console': 'off' },
+  },
+);

@@ -1,0 +1,69 @@
+/**
+ * Audit records: one per decision (allow, deny, approve, error) and per task/credential/approval event.
+ * Records never contain secrets, tokens or raw arguments (only an argument hash unless configured).
+ */
+export type AuditEvent =
+  | 'tool.call'
+  | 'tool.list'
+  | 'resource.read'
+  | 'prompt.get'
+  | 'session.open'
+  | 'session.close'
+  | 'task.open'
+  | 'task.end'
+  | 'credential.mint'
+  | 'credential.revoke'
+  | 'agent.disable'
+  | 'approval.request'
+  | 'approval.decision'
+  | 'approval.grant-used'
+  | 'approval.expired'
+  | 'policy.reload'
+  | 'tool.pin'
+  | 'tool.quarantine'
+  | 'auth.failure';
+
+export interface AuditRecordInput {
+  event: AuditEvent;
+  /** allow | deny | approve | error for decisions; free for other events. */
+  decision?: 'allow' | 'deny' | 'approve' | 'error';
+  code?: string;
+  agentId?: string;
+  tenant?: string;
+  taskId?: string;
+  sessionId?: string;
+  tool?: string;
+  /** `METHOD canonical-url` for HTTP tools, `tools/call name` for MCP tools. */
+  operation?: string;
+  /** Backend target: connector id plus host for HTTP. */
+  target?: string;
+  rules?: readonly string[];
+  policyVersion?: string;
+  reason?: string;
+  latencyMs?: number;
+  traceId?: string;
+  /** sha256 of the canonical arguments (never the arguments themselves by default). */
+  argsHash?: string;
+  approvalId?: string;
+  jti?: string;
+  /** Operator or actor for operator events. */
+  actor?: string;
+  detail?: Readonly<Record<string, unknown>>;
+}
+
+/** What is written: the input plus sequence, time and chain fields. */
+export interface AuditRecord extends AuditRecordInput {
+  seq: number;
+  ts: string;
+  /** Hash of the previous record (hex sha256), or 64 zeros for the first. */
+  prev: string;
+  /** sha256 over the canonical JSON of this record without `hash`. */
+  hash: string;
+}
+
+export interface AuditSink {
+  /** Resolves when the record is durable according to the configured durability mode. */
+  append(record: AuditRecordInput): Promise<void>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}

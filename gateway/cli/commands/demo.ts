@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { Command } from 'commander';
+import { createDemoApi } from '../../../examples/demo/demo-api.js';
+import { startGateway } from '../../main.js';
+import { loadOrExit, untilSignal } from './start.js';
+
+const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../examples/demo');
+/** The demo agent's key. It is printed on purpose: the demo config holds only its sha256. */
+export const DEMO_AGENT_KEY = 'pc_demo_not_a_secret_7c1e9a4f';
+const DEMO_API_PORT = 18081;
+
+export function demoCommand(): Command {
+  return new Command('demo')
+    .description('run the gateway on the demo configuration, with the demo helpdesk API and knowledge-base MCP server')
+    .option('-c, --config <file>', 'demo configuration', path.join(DEMO_DIR, 'portcullis.yaml'))
+    .action(async (options: { config: string }) => {
+      const loaded = await loadOrExit(options.config);
+      if (loaded === undefined) return;
+      if (loaded.config.audit.file !== undefined) await mkdir(path.dirname(loaded.config.audit.file), { recursive: true });
+      const api = createDemoApi();
+      await new Promise<void>((resolve, reject) => {
+        api.once('error', (error: NodeJS.ErrnoException) =>
+          reject(new Error(error.code === 'EADDRINUSE' ? `port ${DEMO_API_PORT} is in use: stop whatever uses it and retry` : error.message)),
+        );
+        api.listen(DEMO_API_PORT, '127.0.0.1', () => resolve());
+      });
+      const gateway = await startGateway({ loaded }).catch(async (error: unknown) => {
+        await closeServer(api);
+        throw error;
+      });
+      const tools = gateway.catalog.tools().map((t) => t.exposedName).join(', ');
+      process.stdout.write(
+        [
+          `Portcullis listening on ${gateway.mcpUrl}`,
+          '',
+          `  demo helpdesk API  http://127.0.0.1:${DEMO_API_PORT}`,
+          `  tools              ${tools}`,
+          `  demo agent key     ${DEMO_AGENT_KEY}`,
+          `  audit log          ${loaded.config.audit.file ?? '(memory)'}`,
+          '',
+          'Try it with the MCP Inspector CLI (Node >= 22):',
+          `  npx @modelcontextprotocol/inspector --cli ${gateway.mcpUrl} --transport http \\`,
+          `    --header "Authorization: Bearer ${DEMO_AGENT_KEY}" --method tools/list`,
+          `  npx @modelcontextprotocol/inspector --cli ${gateway.mcpUrl} --transport http \\`,
+          `    --header "Authorization: Bearer ${DEMO_AGENT_KEY}" --method tools/call --tool-name helpdesk_get_ticket --tool-arg id=2`,
+          '',
+          'helpdesk_delete_ticket is outside the demo agent\'s allowlist: calling it is refused as an unknown tool.',
+          'Press Ctrl+C to stop.',
+          '',
+        ].join('\n'),
+      );
+      await untilSignal();
+      await gateway.close();
+      await closeServer(api);
+    });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,119 @@
+/**
+ * Load `portcullis.yaml`: read, parse YAML, validate strictly, check cross-references, resolve relative
+ * paths against the file's folder. Every failure is a ConfigError naming the file, the path to the bad key
+ * and what was expected; nothing is half-loaded.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
+
+export interface ConfigProblem {
+  /** Dotted path to the offending key, e.g. `agents.0.apiKeys.1.sha256`; '' for the document itself. */
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly file: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(`${file}: invalid configuration\n${problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n')}`);
+  }
+}
+
+/** A loaded configuration plus where it came from (relative paths in it are already absolute). */
+export interface LoadedConfig {
+  file: string;
+  baseDir: string;
+  config: GatewayConfig;
+}
+
+export async function loadConfigFile(file: string): Promise<LoadedConfig> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    throw new ConfigError(absolute, [{ path: '', message: `cannot read file (${(error as NodeJS.ErrnoException).code ?? 'error'})` }]);
+  }
+  return parseConfigText(text, absolute);
+}
+
+export function parseConfigText(text: string, file: string): LoadedConfig {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      document.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0] ?? e.message}` })),
+    );
+  }
+  const raw: unknown = document.toJS() ?? {};
+  const parsed = GatewayConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(file, zodProblems(parsed.error));
+  const baseDir = path.dirname(file);
+  const config = resolvePaths(parsed.data, baseDir);
+  const problems = crossCheck(config);
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return { file, baseDir, config };
+}
+
+export function zodProblems(error: z.ZodError): ConfigProblem[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message: describeIssue(issue),
+  }));
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key(s): ${issue.keys.join(', ')}`;
+  if (issue.code === 'invalid_union') {
+    // Unions of connector kinds: say what was expected instead of dumping every branch.
+    return 'does not match any accepted shape (check `kind`/`transport` and the keys allowed for it)';
+  }
+  return issue.message;
+}
+
+function resolvePaths(config: GatewayConfig, baseDir: string): GatewayConfig {
+  const abs = (p: string): string => path.resolve(baseDir, p);
+  return {
+    ...config,
+    policy: { ...config.policy, files: config.policy.files.map(abs), shadow: config.policy.shadow.map(abs) },
+    audit: config.audit.file === undefined ? config.audit : { ...config.audit, file: abs(config.audit.file) },
+  };
+}
+
+/** Checks that span several keys: unique ids, unique keys. */
+function crossCheck(config: GatewayConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const seenConnectors = new Map<string, number>();
+  config.connectors.forEach((connector, index) => {
+    const previous = seenConnectors.get(connector.id);
+    if (previous !== undefined) {
+      problems.push({ path: `connectors.${index}.id`, message: `duplicate connector id "${connector.id}" (also connectors.${previous})` });
+    }
+    seenConnectors.set(connector.id, index);
+  });
+  const seenAgents = new Map<string, number>();
+  const seenKeyHashes = new Map<string, string>();
+  config.agents.forEach((agent, index) => {
+    const previous = seenAgents.get(agent.id);
+    if (previous !== undefined) {
+      problems.push({ path: `agents.${index}.id`, message: `duplicate agent id "${agent.id}" (also agents.${previous})` });
+    }
+    seenAgents.set(agent.id, index);
+    agent.apiKeys.forEach((key, keyIndex) => {
+      if (!('sha256' in key)) return;
+      const owner = seenKeyHashes.get(key.sha256);
+      if (owner !== undefined && owner !== agent.id) {
+        problems.push({ path: `agents.${index}.apiKeys.${keyIndex}`, message: `API key already belongs to agent "${owner}"` });
+      }
+      seenKeyHashes.set(key.sha256, agent.id);
+    });
+  });
+  return problems;
+}

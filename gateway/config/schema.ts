@@ -1,0 +1,142 @@
+/**
+ * The gateway's configuration file (`portcullis.yaml`), as strict zod schemas.
+ *
+ * Parsed once at the edge (gateway/config/load.ts) and passed on as typed objects. Unknown keys are
+ * rejected everywhere so a typo never silently turns a control off. Secrets are never written inline:
+ * a `SecretRef` is `env:NAME` or `file:PATH`, resolved at load into a `Secret` that prints `[redacted]`.
+ */
+import { z } from 'zod';
+import { HttpConnectorConfigSchema } from '../../connectors/http/index.js';
+import { McpConnectorConfigSchema } from '../../connectors/mcp/index.js';
+
+/** `env:NAME` or `file:PATH`. */
+export const SecretRefSchema = z
+  .string()
+  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'expected a secret reference: env:NAME or file:PATH');
+
+const HostSchema = z.string().min(1);
+const GlobSchema = z.string().min(1).max(256);
+const IdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected an id: letters, digits, . _ -');
+
+export const ListenSchema = z
+  .object({
+    host: HostSchema.default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8787),
+  })
+  .strict();
+
+export const HttpEdgeSchema = z
+  .object({
+    /** Origins allowed to call /mcp from a browser (DNS-rebinding defence). Requests without Origin pass. */
+    allowedOrigins: z.array(z.string().url()).default([]),
+    /** Host header values accepted, e.g. `gateway.example.com:443`. Loopback names are always accepted when listening on loopback. */
+    allowedHosts: z.array(HostSchema).default([]),
+    maxRequestBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** `sse` streams responses (progress, relayed requests); `json` answers each POST with one JSON body. */
+    responseMode: z.enum(['sse', 'json']).default('sse'),
+    /** Idle MCP sessions are closed after this long. */
+    sessionIdleSeconds: z.number().int().min(10).max(86_400).default(1800),
+    /** Public base URL, used in OAuth metadata and links. Defaults to the listen address. */
+    publicUrl: z.string().url().optional(),
+  })
+  .strict();
+
+export const ApiKeySchema = z.union([
+  z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex characters') }).strict(),
+  z.object({ secret: SecretRefSchema }).strict(),
+]);
+
+export const AgentSchema = z
+  .object({
+    id: IdSchema,
+    description: z.string().optional(),
+    roles: z.array(z.string().min(1)).default([]),
+    tenant: z.string().min(1).optional(),
+    environment: z.string().min(1).optional(),
+    apiKeys: z.array(ApiKeySchema).default([]),
+    /** Baseline tool allowlist: globs on exposed tool names. Empty = nothing beyond what policy files allow. */
+    tools: z.array(GlobSchema).default([]),
+    disabled: z.boolean().default(false),
+  })
+  .strict();
+
+export const ConnectorConfigSchema = z.union([HttpConnectorConfigSchema, McpConnectorConfigSchema]);
+
+export const EgressSchema = z
+  .object({
+    /** CIDRs that connectors may reach even though they are private/loopback/link-local; must be named explicitly. */
+    allowPrivate: z.array(z.string().min(1)).default([]),
+    maxRedirects: z.number().int().min(0).max(20).default(5),
+    maxResponseBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
+    timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  })
+  .strict();
+
+export const PolicyFilesSchema = z
+  .object({
+    files: z.array(z.string().min(1)).default([]),
+    /** Loaded and evaluated next to the enforced policy, logged and counted, never enforced. */
+    shadow: z.array(z.string().min(1)).default([]),
+    watch: z.boolean().default(true),
+  })
+  .strict();
+
+export const StoresSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('memory') }).strict(),
+  z
+    .object({
+      kind: z.literal('redis'),
+      url: z.string().regex(/^rediss?:\/\//, 'expected redis:// or rediss:// URL'),
+      password: SecretRefSchema.optional(),
+      prefix: z.string().min(1).default('portcullis:'),
+    })
+    .strict(),
+]);
+
+export const AuditSchema = z
+  .object({
+    /** JSONL file; omit to keep audit records in memory only (embedded/demo use). */
+    file: z.string().min(1).optional(),
+    durability: z.enum(['per-record', 'batched']).default('per-record'),
+    /** When true, a tool call's response waits until its audit record is durable. */
+    flushBeforeResponse: z.boolean().default(true),
+  })
+  .strict();
+
+export const TelemetrySchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    serviceName: z.string().min(1).default('portcullis'),
+    /** OTLP/HTTP base endpoint, e.g. http://127.0.0.1:4318; OTEL_EXPORTER_OTLP_ENDPOINT wins when set. */
+    otlpEndpoint: z.string().url().optional(),
+    sampleRatio: z.number().min(0).max(1).default(1),
+    /** Record tool arguments and results on spans (redacted). Off by default. */
+    recordArguments: z.boolean().default(false),
+    /** Jaeger UI base URL for trace links in the console. */
+    jaegerUiUrl: z.string().url().optional(),
+  })
+  .strict();
+
+export const GatewayConfigSchema = z
+  .object({
+    listen: ListenSchema.default({ host: '127.0.0.1', port: 8787 }),
+    http: HttpEdgeSchema.default({
+      allowedOrigins: [],
+      allowedHosts: [],
+      maxRequestBytes: 1024 * 1024,
+      responseMode: 'sse',
+      sessionIdleSeconds: 1800,
+    }),
+    connectors: z.array(ConnectorConfigSchema).default([]),
+    agents: z.array(AgentSchema).default([]),
+    egress: EgressSchema.default({ allowPrivate: [], maxRedirects: 5, maxResponseBytes: 10 * 1024 * 1024, timeoutMs: 30_000 }),
+    policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true }),
+    stores: StoresSchema.default({ kind: 'memory' }),
+    audit: AuditSchema.default({ durability: 'per-record', flushBeforeResponse: true }),
+    telemetry: TelemetrySchema.default({ enabled: false, serviceName: 'portcullis', sampleRatio: 1, recordArguments: false }),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+export type AgentConfig = z.infer<typeof AgentSchema>;
+export type ConnectorConfig = z.infer<typeof ConnectorConfigSchema>;

@@ -1,0 +1,43 @@
+/**
+ * Structured JSON logs (pino) on stderr, so stdout stays free for the MCP stdio transport. Values under
+ * keys that commonly hold credentials are censored as a last line of defence; code must still never log a
+ * secret on purpose (Secrets print `[redacted]` anyway).
+ */
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+const REDACT_PATHS = [
+  'authorization',
+  'token',
+  'apiKey',
+  'password',
+  'secret',
+  '*.authorization',
+  '*.token',
+  '*.apiKey',
+  '*.password',
+  '*.secret',
+  'headers.authorization',
+  'headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
+];
+
+export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+  return pino(
+    {
+      name: options.name ?? 'portcullis',
+      level: options.level ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    (options.destination ?? process.stderr) as pino.DestinationStream,
+  );
+}
+
+/** A logger that drops everything (tests, embedded use). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

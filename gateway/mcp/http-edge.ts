@@ -1,0 +1,170 @@
+/**
+ * The MCP front door over Streamable HTTP: `POST|GET|DELETE /mcp`.
+ *
+ * Order of checks on every request: Host/Origin (DNS-rebinding defence), authentication (fail closed, 401
+ * with WWW-Authenticate), size limit, then session lookup. A session id is bound to the principal that
+ * created it; presenting it with another principal's credential is answered exactly like an unknown
+ * session (404), so session ids are not an oracle. Sessions idle longer than the configured time are closed.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { TaskFacts } from '../../policies/types.js';
+import type { RequestAuthenticator } from '../auth/authenticate.js';
+import { AuthError, type Principal } from '../auth/types.js';
+import type { AuditSink } from '../audit/types.js';
+import { createGatewayMcpServer, type McpServerDeps } from './server.js';
+import { samePrincipal, type McpSession } from './session.js';
+
+export interface McpHttpEdgeOptions extends McpServerDeps {
+  authenticator: RequestAuthenticator;
+  audit: AuditSink;
+  responseMode: 'sse' | 'json';
+  maxRequestBytes: number;
+  sessionIdleSeconds: number;
+  /** Value for WWW-Authenticate challenges, e.g. `Bearer realm="portcullis"`. */
+  challenge: (error?: AuthError) => string;
+  /** Task for a new session: explicit from the credential, or an implicit one per session. */
+  taskForSession: (principal: Principal, sessionId: string) => Promise<TaskFacts>;
+  /** Called when a session ends (implicit task ends with it). */
+  onSessionClosed?: (session: McpSession) => void;
+  now?: () => number;
+}
+
+export interface McpHttpEdge {
+  router: Router;
+  sessions(): readonly McpSession[];
+  close(): Promise<void>;
+}
+
+export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
+  const now = options.now ?? Date.now;
+  const sessions = new Map<string, McpSession>();
+  const router = express.Router();
+
+  const sweep = setInterval(() => {
+    const cutoff = now() - options.sessionIdleSeconds * 1000;
+    for (const session of sessions.values()) {
+      if (session.lastActivity < cutoff) void closeSession(session);
+    }
+  }, Math.min(60_000, options.sessionIdleSeconds * 500));
+  sweep.unref();
+
+  async function closeSession(session: McpSession): Promise<void> {
+    if (!sessions.delete(session.id)) return;
+    await session.transport?.close().catch(() => undefined);
+    await session.server?.close().catch(() => undefined);
+    options.onSessionClosed?.(session);
+  }
+
+  const authenticate = async (req: Request, res: Response): Promise<Principal | undefined> => {
+    try {
+      return await options.authenticator.authenticate({ headers: req.headers, url: req.originalUrl, rawHeaders: req.rawHeaders });
+    } catch (error) {
+      const authError = error instanceof AuthError ? error : new AuthError('UNAUTHENTICATED', 'authentication failed', 'invalid_token');
+      const status = authError.code === 'UNAUTHENTICATED' ? 401 : 403;
+      res.status(status).set('WWW-Authenticate', options.challenge(authError)).json(jsonRpcError(-32001, authError.message, authError.code));
+      void options.audit.append({ event: 'auth.failure', decision: 'deny', code: authError.code, reason: authError.message }).catch(() => undefined);
+      return undefined;
+    }
+  };
+
+  const findSession = (req: Request, principal: Principal): McpSession | undefined => {
+    const id = req.header('mcp-session-id');
+    if (id === undefined) return undefined;
+    const session = sessions.get(id);
+    if (session === undefined || !samePrincipal(session.principal, principal)) return undefined;
+    session.lastActivity = now();
+    return session;
+  };
+
+  const jsonBody = express.json({ limit: options.maxRequestBytes, type: ['application/json'] });
+
+  router.post('/mcp', async (req, res, next) => {
+    const principal = await authenticate(req, res);
+    if (principal === undefined) return;
+    jsonBody(req, res, async (bodyError?: unknown) => {
+      if (bodyError !== undefined) return next(bodyError);
+      try {
+        const sessionId = req.header('mcp-session-id');
+        if (sessionId !== undefined) {
+          const session = findSession(req, principal);
+          if (session?.transport === undefined) {
+            res.status(404).json(jsonRpcError(-32001, 'Session not found'));
+            return;
+          }
+          await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
+          return;
+        }
+        if (!containsInitialize(req.body)) {
+          res.status(400).json(jsonRpcError(-32000, 'Bad Request: no session id; send initialize first'));
+          return;
+        }
+        await openSession(principal, req, res);
+      } catch (error) {
+        next(error);
+      }
+    });
+  });
+
+  async function openSession(principal: Principal, req: Request, res: Response): Promise<void> {
+    const id = randomUUID();
+    const session: McpSession = {
+      id,
+      principal,
+      task: await options.taskForSession(principal, id),
+      logLevel: 'info',
+      subscriptions: new Set(),
+      lastActivity: now(),
+    };
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      enableJsonResponse: options.responseMode === 'json',
+      onsessioninitialized: () => {
+        sessions.set(id, session);
+        void options.audit
+          .append({ event: 'session.open', agentId: principal.agentId, taskId: session.task.id, sessionId: id })
+          .catch(() => undefined);
+      },
+    });
+    transport.onclose = () => void closeSession(session);
+    const server = createGatewayMcpServer(session, options);
+    session.server = server;
+    session.transport = transport;
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  }
+
+  const streamOrDelete = async (req: Request, res: Response): Promise<void> => {
+    const principal = await authenticate(req, res);
+    if (principal === undefined) return;
+    const session = findSession(req, principal);
+    if (session?.transport === undefined) {
+      res.status(req.header('mcp-session-id') === undefined ? 400 : 404).json(jsonRpcError(-32001, 'Session not found'));
+      return;
+    }
+    await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res);
+    if (req.method === 'DELETE') await closeSession(session);
+  };
+  router.get('/mcp', (req, res, next) => void streamOrDelete(req, res).catch(next));
+  router.delete('/mcp', (req, res, next) => void streamOrDelete(req, res).catch(next));
+
+  return {
+    router,
+    sessions: () => [...sessions.values()],
+    async close() {
+      clearInterval(sweep);
+      await Promise.all([...sessions.values()].map(closeSession));
+    },
+  };
+}
+
+function containsInitialize(body: unknown): boolean {
+  if (Array.isArray(body)) return body.some((m) => isInitializeRequest(m));
+  return isInitializeRequest(body);
+}
+
+export function jsonRpcError(code: number, message: string, dataCode?: string): object {
+  return { jsonrpc: '2.0', error: { code, message, ...(dataCode !== undefined ? { data: { code: dataCode } } : {}) }, id: null };
+}
