@@ -3,6 +3,7 @@
 // only the composition root and gateway/telemetry/sdk.ts import the OpenTelemetry SDK.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 const sdkOnlyIn = ['gateway/mcp/**', 'connectors/mcp/**', 'test/**', 'examples/**', 'bench/**', 'evals/**'];
 const mcpSdk = { group: ['@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'], message: 'Only gateway/mcp and connectors/mcp import the MCP SDK.' };
@@ -13,7 +14,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', Buffer: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', performance: 'readonly', fetch: 'readonly', Response: 'readonly', Request: 'readonly', Headers: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly', setImmediate: 'readonly', URLSearchParams: 'readonly', ReadableStream: 'readonly' } },
+    languageOptions: { globals: { ...globals.node } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
@@ -67,6 +68,10 @@ export default tseslint.config(
         ],
       }],
     },
+  },
+  {
+    files: ['gateway/operator/console/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     files: ['test/**', 'evals/**', 'bench/**', 'examples/**', 'scripts/**', 'bin/**', 'gateway/cli/**', '**/*.test.ts'],

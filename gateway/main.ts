@@ -25,7 +25,7 @@ import type { McpSession } from './mcp/session.js';
 import { catalogContextFor, createPipeline, type EgressProvider, type Pipeline } from './pipeline/pipeline.js';
 import { withOutboundHygiene } from './pipeline/outbound.js';
 import { createCatalog, type Catalog } from './pipeline/catalog.js';
-import { baselineRules } from './policy/baseline.js';
+import { baselineRules } from './pipeline/baseline-rules.js';
 import { createPolicyStore } from './policy/index.js';
 
 export const VERSION = '0.1.0';

@@ -115,5 +115,20 @@ function crossCheck(config: GatewayConfig): ConfigProblem[] {
       seenKeyHashes.set(key.sha256, agent.id);
     });
   });
+  const seenOperators = new Set<string>();
+  config.operators.forEach((operator, index) => {
+    if (seenOperators.has(operator.id)) problems.push({ path: `operators.${index}.id`, message: `duplicate operator id "${operator.id}"` });
+    seenOperators.add(operator.id);
+    operator.tokens.forEach((token, tokenIndex) => {
+      if ('sha256' in token && seenKeyHashes.has(token.sha256)) {
+        problems.push({ path: `operators.${index}.tokens.${tokenIndex}`, message: 'an operator token must not also be an agent key' });
+      }
+    });
+  });
+  config.agents.forEach((agent, index) => {
+    agent.owners.forEach((owner, ownerIndex) => {
+      if (!seenOperators.has(owner)) problems.push({ path: `agents.${index}.owners.${ownerIndex}`, message: `unknown operator "${owner}"` });
+    });
+  });
   return problems;
 }

@@ -56,7 +56,35 @@ export const AgentSchema = z
     apiKeys: z.array(ApiKeySchema).default([]),
     /** Baseline tool allowlist: globs on exposed tool names. Empty = nothing beyond what policy files allow. */
     tools: z.array(GlobSchema).default([]),
+    /** Operators responsible for this agent: they may not approve its elevation requests. */
+    owners: z.array(IdSchema).default([]),
     disabled: z.boolean().default(false),
+  })
+  .strict();
+
+export const OperatorSchema = z
+  .object({
+    id: IdSchema,
+    description: z.string().optional(),
+    /** `approver` may decide elevation requests; `admin` may also disable agents and revoke credentials. */
+    roles: z.array(z.enum(['approver', 'admin', 'viewer'])).default(['approver']),
+    tokens: z.array(ApiKeySchema).min(1, 'an operator needs at least one token'),
+  })
+  .strict();
+
+export const ApprovalsSchema = z
+  .object({
+    /** `wait`: the call waits (with progress notifications) for the decision; `return`: APPROVAL_PENDING at once, retry later. */
+    mode: z.enum(['wait', 'return']).default('wait'),
+    /** How long a waiting call waits before answering APPROVAL_PENDING (the request stays open). */
+    waitSeconds: z.number().int().min(1).max(3600).default(120),
+    /** Pending requests expire after this long. */
+    pendingTtlSeconds: z.number().int().min(10).max(7 * 86_400).default(900),
+    /** Longest grant an operator may give. */
+    maxGrantSeconds: z.number().int().min(10).max(86_400).default(900),
+    requireApproveReason: z.boolean().default(false),
+    /** Called with a short summary of each new request (e.g. a chat incoming webhook). */
+    webhookUrl: z.string().url().optional(),
   })
   .strict();
 
@@ -129,6 +157,8 @@ export const GatewayConfigSchema = z
     }),
     connectors: z.array(ConnectorConfigSchema).default([]),
     agents: z.array(AgentSchema).default([]),
+    operators: z.array(OperatorSchema).default([]),
+    approvals: ApprovalsSchema.default({ mode: 'wait', waitSeconds: 120, pendingTtlSeconds: 900, maxGrantSeconds: 900, requireApproveReason: false }),
     egress: EgressSchema.default({ allowPrivate: [], maxRedirects: 5, maxResponseBytes: 10 * 1024 * 1024, timeoutMs: 30_000 }),
     policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true }),
     stores: StoresSchema.default({ kind: 'memory' }),
@@ -139,4 +169,6 @@ export const GatewayConfigSchema = z
 
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type AgentConfig = z.infer<typeof AgentSchema>;
+export type OperatorConfig = z.infer<typeof OperatorSchema>;
+export type ApprovalsConfig = z.infer<typeof ApprovalsSchema>;
 export type ConnectorConfig = z.infer<typeof ConnectorConfigSchema>;

@@ -243,6 +243,18 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
       .catch(() => undefined);
   }
 
+  // Tell the agent when what it can see changed (upstream list_changed, policy reload).
+  const unsubscribe = catalog.onChange((kinds) => {
+    if (kinds.has('tools')) void server.sendToolListChanged().catch(() => undefined);
+    if (kinds.has('resources')) void server.sendResourceListChanged().catch(() => undefined);
+    if (kinds.has('prompts')) void server.sendPromptListChanged().catch(() => undefined);
+  });
+  const previousOnClose = server.onclose;
+  server.onclose = () => {
+    unsubscribe();
+    previousOnClose?.();
+  };
+
   return server;
 }
 

@@ -18,6 +18,7 @@ import { canonicalHash } from '../util/canonical-json.js';
 import type { Catalog, CatalogTool } from './catalog.js';
 import { callFacts, decide, isVisible, type PolicySource } from './decide.js';
 import { withOutboundHygiene } from './outbound.js';
+import { elevate, type Elevation } from './elevate.js';
 
 /** Which network scope a backend request belongs to, for the egress guard. */
 export interface EgressScope {
@@ -64,6 +65,8 @@ export interface PipelineOptions {
   policy: PolicySource;
   egress: EgressProvider;
   audit: AuditSink;
+  /** Approval queue and grants; without it, calls that need approval are refused (APPROVAL_REQUIRED). */
+  elevation?: Elevation;
   /** Wait for the audit record to be durable before answering. */
   flushAuditBeforeResponse: boolean;
   /** Upper bound for one call, whatever the connector's own timeouts. */
@@ -136,11 +139,35 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
     // 3 decide
     const decision = decide(options.policy, callFacts({ principal: ctx.principal, task: ctx.task, tool, call: prepared, now: now() }));
-    if (decision.effect !== 'allow') {
+    if (decision.effect === 'deny') {
+      Object.assign(record, { decision: 'deny', code: decision.code ?? 'POLICY_DENIED', reason: decision.reason });
+      return finish(new GatewayError((decision.code ?? 'POLICY_DENIED') as GatewayError['code'], decision.reason), decision);
+    }
+    if (decision.effect === 'approve') {
       // 4 elevate: without an approval queue configured, a call that needs approval is refused (fail closed).
-      const code = decision.effect === 'approve' ? 'APPROVAL_REQUIRED' : (decision.code ?? 'POLICY_DENIED');
-      Object.assign(record, { decision: decision.effect === 'approve' ? 'approve' : 'deny', code, reason: decision.reason });
-      return finish(new GatewayError(code as GatewayError['code'], decision.reason), decision);
+      if (options.elevation === undefined) {
+        Object.assign(record, { decision: 'approve', code: 'APPROVAL_REQUIRED', reason: decision.reason });
+        return finish(new GatewayError('APPROVAL_REQUIRED', `${decision.reason} (operator approval is not configured)`), decision);
+      }
+      const elevated = await elevate(options.elevation, {
+        principal: ctx.principal,
+        task: ctx.task,
+        tool: tool.exposedName,
+        ...(operation !== undefined ? { operation } : {}),
+        args: prepared.args,
+        argsHash: record.argsHash!,
+        decision,
+        signal: ctx.signal,
+        ...(ctx.onProgress !== undefined ? { onProgress: ctx.onProgress } : {}),
+        ...(ctx.meta['traceparent'] !== undefined ? { traceparent: ctx.meta['traceparent'] } : {}),
+      });
+      if ('refused' in elevated) {
+        Object.assign(record, { decision: 'approve', code: elevated.refused.code, reason: elevated.refused.message });
+        if (elevated.approvalId !== undefined) record.approvalId = elevated.approvalId;
+        return finish(elevated.refused, decision);
+      }
+      record.approvalId = elevated.granted.ticketId;
+      record.detail = { grantScope: elevated.granted.scope, approvers: elevated.granted.approvers };
     }
 
     // 6 invoke
@@ -183,10 +210,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
 /** A denial or fault as the agent sees it: a tool result it can read and react to. */
 export function errorResult(error: GatewayError): ToolResult {
+  const approvalId = error.details?.['approvalId'];
   return {
     content: [{ type: 'text', text: `${error.code}: ${error.message}` }],
     isError: true,
-    _meta: { 'portcullis/code': error.code },
+    _meta: { 'portcullis/code': error.code, ...(typeof approvalId === 'string' ? { 'portcullis/approvalId': approvalId } : {}) },
   };
 }
 

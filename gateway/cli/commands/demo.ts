@@ -2,7 +2,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { Command } from 'commander';
+import type { AddressInfo } from 'node:net';
+import { Command, InvalidArgumentError } from 'commander';
 import { createDemoApi } from '../../../examples/demo/demo-api.js';
 import { startGateway } from '../../main.js';
 import { loadOrExit, untilSignal } from './start.js';
@@ -10,23 +11,38 @@ import { loadOrExit, untilSignal } from './start.js';
 const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../examples/demo');
 /** The demo agent's key. It is printed on purpose: the demo config holds only its sha256. */
 export const DEMO_AGENT_KEY = 'pc_demo_not_a_secret_7c1e9a4f';
-const DEMO_API_PORT = 18081;
+const DEFAULT_API_PORT = 18081;
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return port;
+}
 
 export function demoCommand(): Command {
   return new Command('demo')
     .description('run the gateway on the demo configuration, with the demo helpdesk API and knowledge-base MCP server')
     .option('-c, --config <file>', 'demo configuration', path.join(DEMO_DIR, 'portcullis.yaml'))
-    .action(async (options: { config: string }) => {
+    .option('-p, --port <port>', 'gateway port (0 = any free port)', parsePort)
+    .option('--api-port <port>', 'demo API port (0 = any free port)', parsePort, DEFAULT_API_PORT)
+    .action(async (options: { config: string; port?: number; apiPort: number }) => {
       const loaded = await loadOrExit(options.config);
       if (loaded === undefined) return;
       if (loaded.config.audit.file !== undefined) await mkdir(path.dirname(loaded.config.audit.file), { recursive: true });
       const api = createDemoApi();
       await new Promise<void>((resolve, reject) => {
         api.once('error', (error: NodeJS.ErrnoException) =>
-          reject(new Error(error.code === 'EADDRINUSE' ? `port ${DEMO_API_PORT} is in use: stop whatever uses it and retry` : error.message)),
+          reject(new Error(error.code === 'EADDRINUSE' ? `port ${options.apiPort} is in use: stop whatever uses it or pass --api-port` : error.message)),
         );
-        api.listen(DEMO_API_PORT, '127.0.0.1', () => resolve());
+        api.listen(options.apiPort, '127.0.0.1', () => resolve());
       });
+      const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+      // The demo config names the API's default address; point the helpdesk connector at the real one.
+      loaded.config = {
+        ...loaded.config,
+        listen: { ...loaded.config.listen, ...(options.port !== undefined ? { port: options.port } : {}) },
+        connectors: loaded.config.connectors.map((c) => (c.kind === 'http' && c.id === 'helpdesk' ? { ...c, baseUrl: apiUrl } : c)),
+      };
       const gateway = await startGateway({ loaded }).catch(async (error: unknown) => {
         await closeServer(api);
         throw error;
@@ -36,7 +52,7 @@ export function demoCommand(): Command {
         [
           `Portcullis listening on ${gateway.mcpUrl}`,
           '',
-          `  demo helpdesk API  http://127.0.0.1:${DEMO_API_PORT}`,
+          `  demo helpdesk API  ${apiUrl}`,
           `  tools              ${tools}`,
           `  demo agent key     ${DEMO_AGENT_KEY}`,
           `  audit log          ${loaded.config.audit.file ?? '(memory)'}`,

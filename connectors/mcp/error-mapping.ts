@@ -1,0 +1,85 @@
+/**
+ * Turning what the MCP SDK throws into ConnectorErrors, once, at the connector's boundary.
+ *
+ * Rules: the caller's own cancellation wins over everything (CANCELLED); a timeout is UPSTREAM_TIMEOUT; a
+ * dead or unreachable transport is UPSTREAM_UNAVAILABLE; an upstream JSON-RPC "invalid params" is the
+ * caller's fault only where the caller chose the params (INVALID_ARGUMENTS, or *_NOT_FOUND for reads and
+ * prompts); anything else the upstream got wrong is UPSTREAM_ERROR, never blamed on the caller.
+ *
+ * Messages are written here, not copied from transport errors (those can carry response bodies). Upstream
+ * JSON-RPC error messages are passed on, truncated, in `details.upstreamMessage`: they are what the server
+ * chose to tell its client.
+ */
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ConnectorError, isConnectorError } from '../errors.js';
+
+/** Which kind of request failed: decides what an upstream InvalidParams means. */
+export type UpstreamOperation = 'call' | 'read' | 'prompt' | 'complete' | 'subscribe' | 'list' | 'connect';
+
+/** The MCP spec's code for an unknown resource (the SDK's McpServer answers InvalidParams instead). */
+const RESOURCE_NOT_FOUND = -32002;
+const MAX_UPSTREAM_MESSAGE = 300;
+
+function upstreamMessage(error: McpError): string {
+  // McpError prefixes "MCP error <code>: "; keep only what the server said.
+  const message = error.message.replace(/^MCP error -?\d+: /, '');
+  return message.length > MAX_UPSTREAM_MESSAGE ? `${message.slice(0, MAX_UPSTREAM_MESSAGE)}…` : message;
+}
+
+/** True when the HTTP transport was told its session no longer exists: the connector must re-initialize. */
+export function isSessionLost(error: unknown): boolean {
+  return error instanceof StreamableHTTPError && error.code === 404;
+}
+
+export function isTransportFailure(error: unknown): boolean {
+  if (error instanceof StreamableHTTPError) return true;
+  if (error instanceof McpError) return error.code === ErrorCode.ConnectionClosed;
+  if (!(error instanceof Error)) return false;
+  // fetch failures (TypeError "fetch failed"), socket errors and the SDK's "Not connected".
+  return error instanceof TypeError || error.message === 'Not connected' || typeof (error as { code?: unknown }).code === 'string';
+}
+
+export function toConnectorError(error: unknown, operation: UpstreamOperation, signal?: AbortSignal): ConnectorError {
+  if (signal?.aborted === true) return new ConnectorError('CANCELLED', 'the call was cancelled');
+  if (isConnectorError(error)) return error;
+  if (error instanceof McpError) {
+    const details = { upstreamCode: error.code, upstreamMessage: upstreamMessage(error) };
+    switch (error.code) {
+      case ErrorCode.RequestTimeout:
+        return new ConnectorError('UPSTREAM_TIMEOUT', 'the upstream MCP server did not answer in time');
+      case ErrorCode.ConnectionClosed:
+        return new ConnectorError('UPSTREAM_UNAVAILABLE', 'the connection to the upstream MCP server closed');
+      case ErrorCode.MethodNotFound:
+        return new ConnectorError('NOT_SUPPORTED', 'the upstream MCP server does not support this request', details);
+      case RESOURCE_NOT_FOUND:
+        if (operation === 'read' || operation === 'subscribe') {
+          return new ConnectorError('RESOURCE_NOT_FOUND', 'the upstream MCP server has no such resource', details);
+        }
+        break;
+      case ErrorCode.InvalidParams:
+        if (operation === 'call' || operation === 'complete') {
+          return new ConnectorError('INVALID_ARGUMENTS', 'the upstream MCP server rejected the arguments', details);
+        }
+        if (operation === 'read' || operation === 'subscribe') {
+          // The URI is the only parameter: the SDK's servers answer InvalidParams for an unknown resource.
+          return new ConnectorError('RESOURCE_NOT_FOUND', 'the upstream MCP server has no such resource', details);
+        }
+        if (operation === 'prompt') {
+          return /not found/i.test(details.upstreamMessage)
+            ? new ConnectorError('PROMPT_NOT_FOUND', 'the upstream MCP server has no such prompt', details)
+            : new ConnectorError('INVALID_ARGUMENTS', 'the upstream MCP server rejected the prompt arguments', details);
+        }
+        break;
+      default:
+        break;
+    }
+    return new ConnectorError('UPSTREAM_ERROR', 'the upstream MCP server returned an error', details);
+  }
+  if (isTransportFailure(error)) {
+    const status = error instanceof StreamableHTTPError && error.code > 0 ? { httpStatus: error.code } : undefined;
+    return new ConnectorError('UPSTREAM_UNAVAILABLE', 'the upstream MCP server is unreachable', status);
+  }
+  // Typically a response that does not match the protocol's schemas.
+  return new ConnectorError('UPSTREAM_ERROR', 'the upstream MCP server sent an invalid response');
+}

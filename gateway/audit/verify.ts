@@ -1,0 +1,247 @@
+/**
+ * Offline verification of a JSONL audit log written by the file sink.
+ *
+ * Every line is parsed and its hash recomputed; then the records are checked as a chain: sequence numbers
+ * must run 1, 2, 3... in file order without gaps or repeats, and each record's `prev` must be the hash of
+ * the record before it. Each kind of tampering leaves a distinct trace:
+ * - edited:    a record's content no longer matches its hash, or (when the editor recomputed that hash)
+ *              the next record's `prev` no longer matches it, or the record at the checkpoint differs.
+ * - removed:   a gap in the sequence numbers.
+ * - inserted:  a second record claiming a sequence number that is already taken.
+ * - reordered: records out of sequence order (the fewest moved records that explain the order are named).
+ * - truncated: the log ends before the sequence number recorded in the checkpoint. Without a checkpoint,
+ *              records cut off the end cannot be told from records never written.
+ * - malformed: a line that is not a JSON audit record, or a last line without its newline.
+ * The chain uses no key: someone able to rewrite the whole file can recompute every hash. Checkpoints kept
+ * where that someone cannot write are what pins the history down.
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { AuditError } from './errors.js';
+import { CheckpointFormatError, readCheckpoint, type AuditCheckpoint } from './checkpoint.js';
+import { computeRecordHash, GENESIS_HASH, isChainedRecord } from './chain.js';
+
+export type AuditProblemKind = 'edited' | 'removed' | 'reordered' | 'truncated' | 'malformed' | 'inserted';
+
+export interface AuditProblem {
+  /** 1-based line in the log (0 for a problem with the checkpoint file itself). */
+  line: number;
+  seq?: number;
+  kind: AuditProblemKind;
+  message: string;
+}
+
+export interface AuditVerifyResult {
+  ok: boolean;
+  /** Lines that parsed as audit records. */
+  records: number;
+  /** Lines in the file. */
+  lines: number;
+  /** Highest sequence number of a genuine record (0 for an empty log). */
+  lastSeq: number;
+  checkpoint?: AuditCheckpoint;
+  problems: AuditProblem[];
+}
+
+export interface VerifyAuditLogOptions {
+  checkpointFile?: string;
+}
+
+interface Entry {
+  line: number;
+  seq: number;
+  prev: string;
+  hash: string;
+  hashOk: boolean;
+}
+
+/**
+ * Verify a log file. Resolves with the findings (tampering is a finding, not an exception); rejects with
+ * AuditError AUDIT_IO_ERROR when the log or the named checkpoint cannot be read.
+ */
+export async function verifyAuditLog(file: string, options: VerifyAuditLogOptions = {}): Promise<AuditVerifyResult> {
+  const problems: AuditProblem[] = [];
+  const entries: Entry[] = [];
+  let lines = 0;
+
+  const endsWithNewline = await fileEndsWithNewline(file);
+  try {
+    const input = createReadStream(file, { encoding: 'utf8' });
+    const reader = createInterface({ input, crlfDelay: Infinity });
+    for await (const text of reader) {
+      lines++;
+      const record = parseLine(text);
+      if (record === undefined) {
+        problems.push({ line: lines, kind: 'malformed', message: text === '' ? 'empty line' : 'not a JSON audit record' });
+        continue;
+      }
+      entries.push({ line: lines, seq: record.seq, prev: record.prev, hash: record.hash, hashOk: computeRecordHash(record) === record.hash });
+    }
+  } catch (error) {
+    throw ioError(`cannot read audit log ${file}`, error);
+  }
+  if (!endsWithNewline && lines > 0) {
+    const already = problems.some((p) => p.line === lines);
+    if (!already) problems.push({ line: lines, kind: 'malformed', message: 'last line has no newline (interrupted write or truncation)' });
+  }
+
+  const genuine = dropInsertions(entries, problems);
+  const bySeq = new Map(genuine.map((e) => [e.seq, e]));
+
+  for (const entry of genuine) {
+    if (!entry.hashOk) {
+      problems.push({ line: entry.line, seq: entry.seq, kind: 'edited', message: `record seq ${entry.seq} does not match its hash` });
+    }
+    if (entry.seq === 1) {
+      if (entry.prev !== GENESIS_HASH) {
+        problems.push({ line: entry.line, seq: 1, kind: 'edited', message: 'first record does not start the chain (prev is not 64 zeros)' });
+      }
+      continue;
+    }
+    const before = bySeq.get(entry.seq - 1);
+    if (before !== undefined && entry.prev !== before.hash) {
+      problems.push({
+        line: entry.line,
+        seq: entry.seq,
+        kind: 'edited',
+        message: `record seq ${entry.seq} does not link to seq ${before.seq} (line ${before.line}): one of them was altered and rehashed`,
+      });
+    }
+  }
+
+  for (const entry of movedEntries(genuine)) {
+    problems.push({ line: entry.line, seq: entry.seq, kind: 'reordered', message: `record seq ${entry.seq} is out of sequence order` });
+  }
+
+  const seqs = genuine.map((e) => e.seq).sort((a, b) => a - b);
+  let expected = 1;
+  for (const seq of seqs) {
+    if (seq > expected) {
+      const after = bySeq.get(seq)!;
+      const range = seq - 1 === expected ? `seq ${expected} is` : `seq ${expected}..${seq - 1} are`;
+      problems.push({ line: after.line, seq: expected, kind: 'removed', message: `record ${range} missing (before seq ${seq})` });
+    }
+    expected = seq + 1;
+  }
+  const lastSeq = seqs.length > 0 ? seqs[seqs.length - 1]! : 0;
+
+  let checkpoint: AuditCheckpoint | undefined;
+  if (options.checkpointFile !== undefined) {
+    try {
+      checkpoint = await readCheckpoint(options.checkpointFile);
+    } catch (error) {
+      if (!(error instanceof CheckpointFormatError)) throw ioError(`cannot read audit checkpoint ${options.checkpointFile}`, error);
+      problems.push({ line: 0, kind: 'malformed', message: error.message });
+    }
+    if (checkpoint === undefined && !problems.some((p) => p.line === 0)) {
+      throw new AuditError('AUDIT_IO_ERROR', `audit checkpoint ${options.checkpointFile} does not exist`);
+    }
+    if (checkpoint !== undefined) {
+      if (checkpoint.seq > lastSeq) {
+        problems.push({
+          line: lines + 1,
+          seq: lastSeq + 1,
+          kind: 'truncated',
+          message: `log ends at seq ${lastSeq} but the checkpoint (${checkpoint.ts}) records seq ${checkpoint.seq}: records were cut off the end`,
+        });
+      } else {
+        const atCheckpoint = bySeq.get(checkpoint.seq);
+        if (atCheckpoint !== undefined && atCheckpoint.hash !== checkpoint.hash) {
+          problems.push({
+            line: atCheckpoint.line,
+            seq: checkpoint.seq,
+            kind: 'edited',
+            message: `record seq ${checkpoint.seq} differs from the checkpoint: the log was rewritten from this record on or before`,
+          });
+        }
+      }
+    }
+  }
+
+  problems.sort((a, b) => a.line - b.line);
+  return { ok: problems.length === 0, records: entries.length, lines, lastSeq, ...(checkpoint !== undefined ? { checkpoint } : {}), problems };
+}
+
+/**
+ * Among records sharing a sequence number, keep the one that belongs to the chain (its hash checks out
+ * and a later record links to it, or failing that, it links to its predecessor); report the rest as
+ * inserted.
+ */
+function dropInsertions(entries: Entry[], problems: AuditProblem[]): Entry[] {
+  const groups = new Map<number, Entry[]>();
+  for (const entry of entries) {
+    const group = groups.get(entry.seq);
+    if (group === undefined) groups.set(entry.seq, [entry]);
+    else group.push(entry);
+  }
+  const referenced = new Set(entries.map((e) => e.prev));
+  const hashes = new Set(entries.map((e) => e.hash));
+  const inserted = new Set<Entry>();
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    const keep =
+      group.find((e) => e.hashOk && referenced.has(e.hash)) ??
+      group.find((e) => e.hashOk && (e.seq === 1 ? e.prev === GENESIS_HASH : hashes.has(e.prev))) ??
+      group[0]!;
+    for (const entry of group) {
+      if (entry === keep) continue;
+      inserted.add(entry);
+      const copy = entry.hash === keep.hash ? `a copy of line ${keep.line}` : `a second record claiming seq ${entry.seq} (line ${keep.line} holds it)`;
+      problems.push({ line: entry.line, seq: entry.seq, kind: 'inserted', message: `${copy}` });
+    }
+  }
+  return entries.filter((e) => !inserted.has(e));
+}
+
+/** Entries outside one longest increasing run of sequence numbers: the fewest moves that explain the order. */
+function movedEntries(entries: Entry[]): Entry[] {
+  // Patience sorting: tails[k] = index of the smallest tail of an increasing subsequence of length k + 1.
+  const tails: number[] = [];
+  const parent = new Array<number>(entries.length).fill(-1);
+  for (let i = 0; i < entries.length; i++) {
+    const seq = entries[i]!.seq;
+    let lo = 0;
+    let hi = tails.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (entries[tails[mid]!]!.seq < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) parent[i] = tails[lo - 1]!;
+    tails[lo] = i;
+  }
+  const inRun = new Set<number>();
+  for (let i = tails.length > 0 ? tails[tails.length - 1]! : -1; i !== -1; i = parent[i]!) inRun.add(i);
+  return entries.filter((_, i) => !inRun.has(i));
+}
+
+function parseLine(text: string): { seq: number; prev: string; hash: string } & Record<string, unknown> | undefined {
+  if (text === '') return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return isChainedRecord(value) ? (value as unknown as { seq: number; prev: string; hash: string } & Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function fileEndsWithNewline(file: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+    const { size } = await handle.stat();
+    if (size === 0) return true;
+    const buffer = Buffer.alloc(1);
+    await handle.read(buffer, 0, 1, size - 1);
+    return buffer[0] === 0x0a;
+  } catch (error) {
+    throw ioError(`cannot read audit log ${file}`, error);
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+function ioError(what: string, error: unknown): AuditError {
+  return new AuditError('AUDIT_IO_ERROR', `${what}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+}

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, parseConfigText } from './load.js';
+
+const parse = (text: string) => parseConfigText(text, '/etc/portcullis/portcullis.yaml');
+
+function problemsOf(text: string): { path: string; message: string }[] {
+  try {
+    parse(text);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.file, '/etc/portcullis/portcullis.yaml');
+    return [...error.problems];
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('configuration loading', () => {
+  it('applies defaults to an empty document', () => {
+    const { config } = parse('{}');
+    assert.equal(config.listen.host, '127.0.0.1');
+    assert.equal(config.listen.port, 8787);
+    assert.equal(config.stores.kind, 'memory');
+    assert.deepEqual(config.agents, []);
+  });
+
+  it('rejects unknown keys with their path', () => {
+    const problems = problemsOf('listen: { host: 127.0.0.1, prot: 80 }');
+    assert.equal(problems[0]?.path, 'listen');
+    assert.match(problems[0]?.message ?? '', /unknown key\(s\): prot/);
+  });
+
+  it('rejects bad values with the path to the key and what was expected', () => {
+    const problems = problemsOf('agents:\n  - id: a\n    apiKeys: [{ sha256: nothex }]');
+    assert.equal(problems[0]?.path, 'agents.0.apiKeys.0');
+    const port = problemsOf('listen: { port: 70000 }');
+    assert.equal(port[0]?.path, 'listen.port');
+  });
+
+  it('rejects inline secrets: references must be env: or file:', () => {
+    const problems = problemsOf('agents:\n  - id: a\n    apiKeys: [{ secret: hunter2 }]');
+    assert.equal(problems[0]?.path, 'agents.0.apiKeys.0');
+    assert.ok(problems.every((p) => !p.message.includes('hunter2')), 'the value is not echoed');
+  });
+
+  it('rejects duplicate ids across entries', () => {
+    const problems = problemsOf('agents:\n  - { id: a }\n  - { id: a }');
+    assert.deepEqual(problems.map((p) => p.path), ['agents.1.id']);
+  });
+
+  it('reports YAML syntax errors and duplicate keys', () => {
+    assert.match(problemsOf('listen: [')[0]?.message ?? '', /^YAML/);
+    assert.match(problemsOf('listen: {}\nlisten: {}')[0]?.message ?? '', /^YAML/);
+  });
+
+  it('resolves relative paths against the file folder', () => {
+    const { config } = parse('policy: { files: [policies/a.yaml] }\naudit: { file: ./audit.jsonl }');
+    assert.deepEqual(config.policy.files, ['/etc/portcullis/policies/a.yaml']);
+    assert.equal(config.audit.file, '/etc/portcullis/audit.jsonl');
+  });
+});

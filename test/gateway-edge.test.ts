@@ -1,0 +1,117 @@
+/**
+ * The Streamable HTTP front door as raw HTTP: DNS-rebinding checks, size limits, protocol version
+ * negotiation, JSON and SSE response modes, the GET stream and DELETE.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startHttpBackend } from './fixtures/http-backend.js';
+import { INITIALIZE, rawPost, startTestGateway, type TestGateway } from './helpers/gateway.js';
+
+const echoTool = {
+  name: 'echo',
+  method: 'GET',
+  path: '/echo',
+  inputSchema: { type: 'object', properties: { q: { type: 'string' } }, additionalProperties: false },
+  query: { q: 'q' },
+};
+
+for (const responseMode of ['sse', 'json'] as const) {
+  describe(`MCP front door (${responseMode} responses)`, () => {
+    let backend: Awaited<ReturnType<typeof startHttpBackend>>;
+    let gw: TestGateway;
+    let auth: Record<string, string>;
+
+    before(async () => {
+      backend = await startHttpBackend();
+      gw = await startTestGateway(
+        {
+          http: { responseMode, maxRequestBytes: 4096, allowedOrigins: ['https://console.example.com'] },
+          connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [echoTool] }],
+          egress: { allowPrivate: ['127.0.0.1/32'] },
+        },
+        [{ id: 'agent', tools: ['api_*'] }],
+      );
+      auth = { authorization: `Bearer ${gw.agents['agent']!.key}` };
+    });
+    after(async () => {
+      await gw?.close();
+      await backend?.close();
+    });
+
+    async function initialize(version = '2025-06-18'): Promise<{ sessionId: string; body: string; contentType: string }> {
+      const response = await rawPost(gw.gateway.mcpUrl, { ...INITIALIZE, params: { ...INITIALIZE.params, protocolVersion: version } }, auth);
+      assert.equal(response.status, 200);
+      const sessionId = response.headers.get('mcp-session-id');
+      assert.ok(sessionId);
+      return { sessionId, body: await response.text(), contentType: response.headers.get('content-type') ?? '' };
+    }
+
+    it(`answers with ${responseMode === 'json' ? 'a JSON body' : 'an event stream'}`, async () => {
+      const { contentType, body } = await initialize();
+      assert.match(contentType, responseMode === 'json' ? /application\/json/ : /text\/event-stream/);
+      assert.match(body, /"protocolVersion":"2025-06-18"/);
+    });
+
+    it('negotiates an older supported protocol version and falls back for an unknown one', async () => {
+      assert.match((await initialize('2025-03-26')).body, /"protocolVersion":"2025-03-26"/);
+      const unknown = await initialize('1999-01-01');
+      assert.doesNotMatch(unknown.body, /1999-01-01/);
+      assert.match(unknown.body, /"protocolVersion":"20\d\d-\d\d-\d\d"/);
+    });
+
+    it('rejects a browser Origin that is not allowed, and a rebound Host', async () => {
+      const origin = await rawPost(gw.gateway.mcpUrl, INITIALIZE, { ...auth, origin: 'https://evil.example' });
+      assert.equal(origin.status, 403);
+      const allowed = await rawPost(gw.gateway.mcpUrl, INITIALIZE, { ...auth, origin: 'https://console.example.com' });
+      assert.equal(allowed.status, 200);
+      await allowed.body?.cancel();
+      const host = await fetch(gw.gateway.mcpUrl, {
+        method: 'POST',
+        headers: { ...auth, host: 'rebind.attacker.example', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify(INITIALIZE),
+      });
+      assert.equal(host.status, 403);
+    });
+
+    it('limits the request size', async () => {
+      const big = { ...INITIALIZE, params: { ...INITIALIZE.params, clientInfo: { name: 'x'.repeat(8192), version: '1' } } };
+      const response = await rawPost(gw.gateway.mcpUrl, big, auth);
+      assert.equal(response.status, 413);
+      const body = (await response.json()) as { error?: { code?: number } };
+      assert.equal(body.error?.code, -32600);
+    });
+
+    it('rejects malformed JSON and requests without a session', async () => {
+      const malformed = await rawPost(gw.gateway.mcpUrl, '{"jsonrpc":', auth);
+      assert.equal(malformed.status, 400);
+      const noSession = await rawPost(gw.gateway.mcpUrl, { jsonrpc: '2.0', id: 3, method: 'tools/list' }, auth);
+      assert.equal(noSession.status, 400);
+    });
+
+    it('serves the GET stream and ends the session on DELETE', async () => {
+      const { sessionId } = await initialize();
+      const headers = { ...auth, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
+      await rawPost(gw.gateway.mcpUrl, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
+      const controller = new AbortController();
+      const stream = await fetch(gw.gateway.mcpUrl, { headers: { ...headers, accept: 'text/event-stream' }, signal: controller.signal });
+      assert.equal(stream.status, 200);
+      assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
+      controller.abort();
+      const deleted = await fetch(gw.gateway.mcpUrl, { method: 'DELETE', headers });
+      assert.equal(deleted.status, 200);
+      const afterDelete = await rawPost(gw.gateway.mcpUrl, { jsonrpc: '2.0', id: 4, method: 'tools/list' }, headers);
+      assert.equal(afterDelete.status, 404);
+    });
+
+    it('calls a tool over the raw protocol', async () => {
+      const { sessionId } = await initialize();
+      const headers = { ...auth, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
+      await rawPost(gw.gateway.mcpUrl, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
+      const mark = backend.requests.length;
+      const response = await rawPost(gw.gateway.mcpUrl, { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'api_echo', arguments: { q: 'hi' } } }, headers);
+      assert.equal(response.status, 200);
+      assert.match(await response.text(), /"id":5/);
+      assert.equal(backend.requests.length, mark + 1);
+    });
+  });
+}

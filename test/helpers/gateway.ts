@@ -1,0 +1,102 @@
+/**
+ * Start a real in-process gateway from a YAML config written to a temp folder, and connect real MCP
+ * clients to it. Everything listens on 127.0.0.1 port 0.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { stringify } from 'yaml';
+import { digestApiKey, generateApiKey } from '../../gateway/auth/api-key-authenticator.js';
+import { parseConfigText } from '../../gateway/config/load.js';
+import { silentLogger } from '../../gateway/log.js';
+import { startGateway, type RunningGateway } from '../../gateway/main.js';
+
+export interface TestAgent {
+  id: string;
+  key: string;
+}
+
+export interface TestGateway {
+  gateway: RunningGateway;
+  dir: string;
+  auditFile: string;
+  agents: Record<string, TestAgent>;
+  connect(agentOrKey: string, options?: { capabilities?: Record<string, unknown> }): Promise<Client>;
+  close(): Promise<void>;
+}
+
+export interface AgentSpec {
+  id: string;
+  tools?: string[];
+  roles?: string[];
+  tenant?: string;
+}
+
+/**
+ * `config` is the gateway configuration without `listen`, `agents` and `audit`, which are filled in:
+ * each agent spec gets a fresh random key.
+ */
+export async function startTestGateway(config: Record<string, unknown>, agents: AgentSpec[], env: Record<string, string> = {}): Promise<TestGateway> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-test-'));
+  const auditFile = path.join(dir, 'audit.jsonl');
+  const testAgents: Record<string, TestAgent> = {};
+  const agentConfigs = agents.map((spec) => {
+    const key = generateApiKey();
+    testAgents[spec.id] = { id: spec.id, key };
+    return { id: spec.id, roles: spec.roles ?? [], ...(spec.tenant ? { tenant: spec.tenant } : {}), apiKeys: [{ sha256: digestApiKey(key) }], tools: spec.tools ?? [] };
+  });
+  const full = { listen: { host: '127.0.0.1', port: 0 }, audit: { file: auditFile }, policy: { watch: false }, ...config, agents: agentConfigs };
+  const file = path.join(dir, 'portcullis.yaml');
+  const text = stringify(full);
+  await writeFile(file, text);
+  const gateway = await startGateway({ loaded: parseConfigText(text, file), env, logger: silentLogger() });
+  const clients: Client[] = [];
+  return {
+    gateway,
+    dir,
+    auditFile,
+    agents: testAgents,
+    async connect(agentOrKey, options = {}) {
+      const key = testAgents[agentOrKey]?.key ?? agentOrKey;
+      const client = new Client({ name: 'test-agent', version: '1.0.0' }, { capabilities: options.capabilities ?? {} });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(gateway.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }),
+      );
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await gateway.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Read the JSONL audit log. */
+export async function readAudit(file: string): Promise<Record<string, unknown>[]> {
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Raw JSON-RPC POST to the gateway, for edge cases an SDK client would never send. */
+export async function rawPost(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+export const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};

@@ -1,0 +1,75 @@
+/**
+ * The MCP Inspector CLI, a real third-party client, lists and calls tools through the running demo gateway
+ * (`portcullis demo`, as `npm start` runs it). The Inspector needs Node >= 22: the dev dependency `node@22`
+ * provides it as node_modules/.bin/node.
+ */
+import assert from 'node:assert/strict';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { DEMO_AGENT_KEY } from '../gateway/cli/commands/demo.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const node22 = path.join(root, 'node_modules', 'node', 'bin', 'node');
+const inspectorCli = path.join(root, 'node_modules', '@modelcontextprotocol', 'inspector', 'cli', 'build', 'cli.js');
+const run = promisify(execFile);
+
+describe('MCP Inspector CLI against the demo gateway', () => {
+  let demo: ChildProcess;
+  let mcpUrl: string;
+
+  before(async () => {
+    assert.ok(existsSync(node22), 'node@22 dev dependency is installed');
+    demo = spawn(process.execPath, [path.join(root, 'bin', 'portcullis.js'), 'demo', '--port', '0', '--api-port', '0'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    mcpUrl = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`demo did not start: ${out}`)), 30_000);
+      demo.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /Portcullis listening on (http:\/\/\S+\/mcp)/.exec(out);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      });
+      demo.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${out}`)));
+    });
+  });
+  after(async () => {
+    if (demo && demo.exitCode === null) {
+      const exited = new Promise((resolve) => demo.once('exit', resolve));
+      demo.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  const inspector = (...args: string[]) =>
+    run(node22, [inspectorCli, mcpUrl, '--transport', 'http', '--header', `Authorization: Bearer ${DEMO_AGENT_KEY}`, ...args], { cwd: root, timeout: 60_000 });
+
+  it('lists the demo tools the demo agent may use', async () => {
+    const { stdout } = await inspector('--method', 'tools/list');
+    const names = (JSON.parse(stdout) as { tools: { name: string }[] }).tools.map((t) => t.name);
+    assert.ok(names.includes('helpdesk_get_ticket'));
+    assert.ok(names.includes('kb_search'));
+    assert.ok(!names.includes('helpdesk_delete_ticket'), 'outside the allowlist, so not listed');
+  });
+
+  it('calls a tool', async () => {
+    const { stdout } = await inspector('--method', 'tools/call', '--tool-name', 'helpdesk_get_ticket', '--tool-arg', 'id=2');
+    assert.match(stdout, /VPN drops every hour/);
+  });
+
+  it('is refused without the key', async () => {
+    const failed = await run(node22, [inspectorCli, mcpUrl, '--transport', 'http', '--method', 'tools/list'], { cwd: root, timeout: 60_000 }).then(
+      () => false,
+      () => true,
+    );
+    assert.ok(failed);
+  });
+});
