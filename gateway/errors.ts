@@ -56,7 +56,7 @@ export function toGatewayError(error: unknown): GatewayError {
     return new GatewayError(error.code, error.message, details, { cause: error });
   }
   const code = isRecord(error) && typeof error['code'] === 'string' ? error['code'] : undefined;
-  if (code === 'EGRESS_DENIED' || code === 'RESPONSE_TOO_LARGE' || code === 'UPSTREAM_TIMEOUT') {
+  if (code === 'EGRESS_DENIED' || code === 'RESPONSE_TOO_LARGE' || code === 'UPSTREAM_TIMEOUT' || code === 'UPSTREAM_UNAVAILABLE' || code === 'UPSTREAM_ERROR') {
     return new GatewayError(code, (error as Error).message, undefined, { cause: error });
   }
   return new GatewayError('INTERNAL', 'internal gateway error', undefined, { cause: error });

@@ -33,6 +33,8 @@ export interface ToolFacts {
   local: string;
   connectorKind: 'http' | 'mcp' | 'gateway';
   annotations?: Readonly<Record<string, unknown>>;
+  /** Integrity flags of the definition: shadowing, confusable-name, schema-widened, hidden-characters. */
+  flags?: readonly string[];
 }
 
 export interface HttpFacts {

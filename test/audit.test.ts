@@ -449,6 +449,9 @@ describe('portcullis audit (CLI)', () => {
     const missing = await runCli(['audit', 'verify', path.join(dir, 'nope.jsonl')]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read audit log/);
+
+    const usage = await runCli(['audit', 'verify']);
+    assert.equal(usage.code, 2, 'a usage error is not reported as tampering');
   });
 
   it('tail prints the last N records', async () => {

@@ -20,6 +20,7 @@ export type UpstreamOperation = 'call' | 'read' | 'prompt' | 'complete' | 'subsc
 /** The MCP spec's code for an unknown resource (the SDK's McpServer answers InvalidParams instead). */
 const RESOURCE_NOT_FOUND = -32002;
 const MAX_UPSTREAM_MESSAGE = 300;
+const STABLE_CODE = /^[A-Z][A-Z0-9_]{1,63}$/;
 
 function upstreamMessage(error: McpError): string {
   // McpError prefixes "MCP error <code>: "; keep only what the server said.
@@ -76,9 +77,20 @@ export function toConnectorError(error: unknown, operation: UpstreamOperation, s
     }
     return new ConnectorError('UPSTREAM_ERROR', 'the upstream MCP server returned an error', details);
   }
-  if (isTransportFailure(error)) {
-    const status = error instanceof StreamableHTTPError && error.code > 0 ? { httpStatus: error.code } : undefined;
+  if (error instanceof StreamableHTTPError) {
+    // Its message can carry the response body: only the status is kept.
+    const status = (error.code ?? 0) > 0 ? { httpStatus: error.code } : undefined;
     return new ConnectorError('UPSTREAM_UNAVAILABLE', 'the upstream MCP server is unreachable', status);
+  }
+  if (isTransportFailure(error)) {
+    // Thrown by the fetch the gateway handed in (egress guard, sockets): its stable code is kept in the
+    // details and the error itself as the cause, so the gateway can still tell an egress denial from an outage.
+    const code = (error as { code?: unknown }).code;
+    const details = typeof code === 'string' && STABLE_CODE.test(code) ? { reason: code } : undefined;
+    const options = error instanceof McpError ? undefined : { cause: error };
+    return code === 'UPSTREAM_TIMEOUT'
+      ? new ConnectorError('UPSTREAM_TIMEOUT', 'the upstream MCP server did not answer in time', details, options)
+      : new ConnectorError('UPSTREAM_UNAVAILABLE', 'the upstream MCP server is unreachable', details, options);
   }
   // Typically a response that does not match the protocol's schemas.
   return new ConnectorError('UPSTREAM_ERROR', 'the upstream MCP server sent an invalid response');

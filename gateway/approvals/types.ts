@@ -41,11 +41,17 @@ export interface ApprovalDecision {
   approve: boolean;
   reason: string;
   at: string;
+  /** What this approver granted (approvals only); a multi-approver grant is the narrowest of them. */
+  ttlSeconds?: number;
+  scope?: GrantScope;
+  uses?: number;
 }
 
 export interface Grant {
   scope: GrantScope;
   expiresAt: string;
+  /** Uses of a `call` grant (default 1). */
+  uses?: number;
 }
 
 export interface Ticket extends ElevationRequest {
@@ -70,6 +76,8 @@ export interface DecideInput {
   /** Grant lifetime asked by the operator (capped by the request's/queue's maximum). */
   ttlSeconds?: number;
   scope?: GrantScope;
+  /** Uses of a `call` grant (default 1, capped by the queue's maximum). */
+  uses?: number;
 }
 
 export interface ListFilter {

@@ -65,7 +65,8 @@ export async function readCheckpoint(file: string): Promise<AuditCheckpoint | un
   return result.data;
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+/** fsync a directory so a file created or renamed in it survives a crash. Best effort. */
+export async function syncDirectory(dir: string): Promise<void> {
   // Not every platform lets a directory be opened for fsync (Windows); the rename is still atomic there.
   let handle;
   try {

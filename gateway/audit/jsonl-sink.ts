@@ -17,8 +17,9 @@
  * checkpoint (when configured) check out; otherwise the sink refuses to start with AUDIT_CHAIN_CORRUPT.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { AuditError } from './errors.js';
-import { CheckpointFormatError, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { CheckpointFormatError, readCheckpoint, syncDirectory, writeCheckpoint } from './checkpoint.js';
 import { computeRecordHash, EMPTY_HEAD, GENESIS_HASH, isChainedRecord, sealRecord, serialiseRecord, type AuditChainHead } from './chain.js';
 import { readFileTail } from './tail.js';
 import type { AuditRecord, AuditRecordInput, AuditSink } from './types.js';
@@ -66,6 +67,8 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   let head: AuditChainHead;
   try {
     head = await readExistingHead(handle, file);
+    // A new log's directory entry must be durable too, or a crash could lose the whole file.
+    if (head.seq === 0) await syncDirectory(path.dirname(file));
     if (checkpointFile !== undefined) await checkAgainstCheckpoint(head, file, checkpointFile);
   } catch (error) {
     await handle.close().catch(() => undefined);

@@ -7,6 +7,9 @@ import { configCommand } from './commands/config.js';
 import { keysCommand } from './commands/keys.js';
 import { startCommand, stdioCommand } from './commands/start.js';
 import { demoCommand } from './commands/demo.js';
+import { auditCommand } from './commands/audit.js';
+import { approvalsCommand } from './commands/approvals.js';
+import { toolsCommand } from './commands/tools.js';
 
 const program = new Command('portcullis')
   .description('Agent tool-call gateway: MCP in front of your APIs, with per-call policy, scoped credentials and audit')
@@ -19,6 +22,9 @@ program.addCommand(stdioCommand());
 program.addCommand(configCommand());
 program.addCommand(keysCommand());
 program.addCommand(demoCommand());
+program.addCommand(auditCommand());
+program.addCommand(approvalsCommand());
+program.addCommand(toolsCommand());
 
 try {
   await program.parseAsync(process.argv);

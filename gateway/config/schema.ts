@@ -77,11 +77,11 @@ export const ApprovalsSchema = z
     /** `wait`: the call waits (with progress notifications) for the decision; `return`: APPROVAL_PENDING at once, retry later. */
     mode: z.enum(['wait', 'return']).default('wait'),
     /** How long a waiting call waits before answering APPROVAL_PENDING (the request stays open). */
-    waitSeconds: z.number().int().min(1).max(3600).default(120),
+    waitSeconds: z.number().min(0.1).max(3600).default(120),
     /** Pending requests expire after this long. */
-    pendingTtlSeconds: z.number().int().min(10).max(7 * 86_400).default(900),
+    pendingTtlSeconds: z.number().int().min(1).max(7 * 86_400).default(900),
     /** Longest grant an operator may give. */
-    maxGrantSeconds: z.number().int().min(10).max(86_400).default(900),
+    maxGrantSeconds: z.number().int().min(1).max(86_400).default(900),
     requireApproveReason: z.boolean().default(false),
     /** Called with a short summary of each new request (e.g. a chat incoming webhook). */
     webhookUrl: z.string().url().optional(),

@@ -29,7 +29,7 @@ export function limitBody(body: ReadableStream<Uint8Array>, options: LimitBodyOp
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
       try {
         chunk = await reader.read();
       } catch (error) {

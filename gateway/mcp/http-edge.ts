@@ -15,6 +15,9 @@ import type { RequestAuthenticator } from '../auth/authenticate.js';
 import { AuthError, type Principal } from '../auth/types.js';
 import type { AuditSink } from '../audit/types.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
+import { startTaskSpan } from '../telemetry/task-span.js';
+import { extractTraceparentFromMeta } from '../telemetry/spans.js';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { samePrincipal, type McpSession } from './session.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
@@ -55,6 +58,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     if (!sessions.delete(session.id)) return;
     await session.transport?.close().catch(() => undefined);
     await session.server?.close().catch(() => undefined);
+    session.endTask?.('session closed');
     options.onSessionClosed?.(session);
   }
 
@@ -110,13 +114,19 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
 
   async function openSession(principal: Principal, req: Request, res: Response): Promise<void> {
     const id = randomUUID();
+    const task = await options.taskForSession(principal, id);
+    // The session's task span: parented on the trace the agent sent with initialize, if any.
+    const initMeta = (Array.isArray(req.body) ? req.body.find((m: unknown) => isInitializeRequest(m)) : req.body)?.params?._meta;
+    const taskSpan = startTaskSpan({ id: task.id, agentId: principal.agentId, ...(task.intent !== undefined ? { intent: task.intent } : {}) }, extractTraceparentFromMeta(initMeta, ROOT_CONTEXT));
     const session: McpSession = {
       id,
       principal,
-      task: await options.taskForSession(principal, id),
+      task,
       logLevel: 'info',
       subscriptions: new Set(),
       lastActivity: now(),
+      traceContext: taskSpan.context,
+      endTask: (reason) => taskSpan.end(reason),
     };
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,

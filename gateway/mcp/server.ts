@@ -68,6 +68,8 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     requestId: extra.requestId,
     signal: extra.signal,
     meta: propagationMeta(extra._meta),
+    ...(session.traceContext !== undefined ? { traceContext: session.traceContext } : {}),
+    ...justification(extra._meta),
     ...progressForwarder(extra),
     onLog: (message) => forwardLog(message, extra),
     relayRequest: (method, params, signal) => relay(method, params, signal, extra),
@@ -268,6 +270,12 @@ function propagationMeta(meta: Extra['_meta']): Record<string, string> {
     if (typeof tracestate === 'string' && tracestate.length <= 512) out['tracestate'] = tracestate;
   }
   return out;
+}
+
+/** An agent may say why it makes a call (`_meta["portcullis/justification"]`); operators see it. */
+function justification(meta: Extra['_meta']): { justification?: string } {
+  const value = meta?.['portcullis/justification'];
+  return typeof value === 'string' && value.trim() !== '' ? { justification: value.trim().slice(0, 1000) } : {};
 }
 
 function progressForwarder(extra: Extra): Pick<CallContext, 'onProgress'> {

@@ -3,6 +3,7 @@
  * task token, or implicit: one task per session). Every later request on the session must come from the
  * same principal, otherwise the session does not exist for it.
  */
+import type { Context } from '@opentelemetry/api';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { TaskFacts } from '../../policies/types.js';
@@ -19,6 +20,10 @@ export interface McpSession {
   server?: Server;
   transport?: Transport;
   lastActivity: number;
+  /** Trace context of the session's task span (calls are its children). */
+  traceContext?: Context;
+  /** Ends the implicit task's span when the session closes. */
+  endTask?: (reason: string) => void;
 }
 
 /** Same agent, same way of authenticating, same task: anything else is another principal. */

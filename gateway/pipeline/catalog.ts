@@ -22,7 +22,16 @@ export interface CatalogTool {
   exposedName: string;
   connector: Connector;
   descriptor: ToolDescriptor;
+  /** Integrity flags (shadowing, confusable-name, schema-widened, hidden-characters), for policy and operators. */
+  flags: readonly string[];
 }
+
+/** Integrity screening of a connector's tools: which are trusted, which are quarantined, with flags. */
+export type ToolScreen = (
+  connector: Connector,
+  tools: readonly ToolDescriptor[],
+  allExposedNames: readonly string[],
+) => Promise<Map<string, { status: 'trusted' | 'quarantined'; flags: readonly string[] }>>;
 
 export interface CatalogPrompt {
   exposedName: string;
@@ -42,6 +51,8 @@ export interface CatalogTemplate {
 
 interface ConnectorEntry {
   tools: Map<string, CatalogTool>;
+  /** Tools hidden until an operator approves their changed definition. */
+  quarantined: Map<string, CatalogTool>;
   prompts: Map<string, CatalogPrompt>;
   resources: CatalogResource[];
   templates: CatalogTemplate[];
@@ -59,6 +70,8 @@ export interface Catalog {
   refresh(connectorId?: string): Promise<void>;
   tools(): CatalogTool[];
   resolveTool(exposedName: string): CatalogTool | undefined;
+  /** A tool that exists but is quarantined (for auditing why a call was refused). */
+  quarantinedTool(exposedName: string): CatalogTool | undefined;
   prompts(): CatalogPrompt[];
   resolvePrompt(exposedName: string): CatalogPrompt | undefined;
   resources(): CatalogResource[];
@@ -77,6 +90,8 @@ export interface CatalogOptions {
   /** Context for listing calls of one connector (its egress-scoped fetch). */
   catalogContext: (connector: Connector) => CatalogContext;
   onWarning?: (warning: CatalogWarning) => void;
+  /** Pins and flags upstream tools; absent = every listed tool is trusted as listed. */
+  screen?: ToolScreen;
 }
 
 export function createCatalog(options: CatalogOptions): Catalog {
@@ -97,12 +112,22 @@ export function createCatalog(options: CatalogOptions): Catalog {
     for (const listener of listeners) listener(kinds);
   };
 
-  async function load(connector: Connector): Promise<void> {
+  // Loads are serialised so integrity screening sees every other connector's names.
+  let loading: Promise<void> = Promise.resolve();
+  const load = (connector: Connector): Promise<void> => {
+    const next = loading.then(() => loadNow(connector));
+    loading = next.catch(() => undefined);
+    return next;
+  };
+
+  async function loadNow(connector: Connector): Promise<void> {
     const ctx = options.catalogContext(connector);
     const previous = entries.get(connector.id);
     try {
       const tools = new Map<string, CatalogTool>();
-      for (const descriptor of await connector.listTools(ctx)) {
+      const quarantined = new Map<string, CatalogTool>();
+      const listed = await connector.listTools(ctx);
+      for (const descriptor of listed) {
         const exposedName = `${connector.id}_${descriptor.name}`;
         if (!EXPOSED_NAME.test(exposedName)) {
           warn(connector.id, `tool "${descriptor.name}" skipped: exposed name must match ${EXPOSED_NAME.source}`);
@@ -113,7 +138,19 @@ export function createCatalog(options: CatalogOptions): Catalog {
           tools.delete(exposedName);
           continue;
         }
-        tools.set(exposedName, { exposedName, connector, descriptor });
+        tools.set(exposedName, { exposedName, connector, descriptor, flags: [] });
+      }
+      if (options.screen !== undefined && connector.kind === 'mcp') {
+        const others = [...allToolNames(connector.id), ...tools.keys()];
+        const screened = await options.screen(connector, [...tools.values()].map((t) => t.descriptor), others);
+        for (const [exposedName, tool] of tools) {
+          const verdict = screened.get(tool.descriptor.name) ?? { status: 'quarantined' as const, flags: [] };
+          tool.flags = verdict.flags;
+          if (verdict.status === 'quarantined') {
+            tools.delete(exposedName);
+            quarantined.set(exposedName, tool);
+          }
+        }
       }
       const prompts = new Map<string, CatalogPrompt>();
       const resources: CatalogResource[] = [];
@@ -126,7 +163,7 @@ export function createCatalog(options: CatalogOptions): Catalog {
         for (const descriptor of await connector.catalog.listResources(ctx)) resources.push({ connector, descriptor });
         for (const descriptor of await connector.catalog.listResourceTemplates(ctx)) templates.push({ connector, descriptor });
       }
-      entries.set(connector.id, { tools, prompts, resources, templates });
+      entries.set(connector.id, { tools, quarantined, prompts, resources, templates });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       warn(connector.id, `catalog refresh failed: ${message}`);
@@ -150,6 +187,13 @@ export function createCatalog(options: CatalogOptions): Catalog {
     return out;
   };
 
+  /** Exposed names of every other connector's tools (trusted or not), for cross-connector checks. */
+  const allToolNames = (except: string): string[] => {
+    const names: string[] = [];
+    for (const [id, entry] of entries) if (id !== except) names.push(...entry.tools.keys(), ...entry.quarantined.keys());
+    return names;
+  };
+
   const connectorOf = (exposedName: string): ConnectorEntry | undefined => {
     const separator = exposedName.indexOf('_');
     if (separator <= 0) return undefined;
@@ -168,6 +212,7 @@ export function createCatalog(options: CatalogOptions): Catalog {
     },
     tools: () => all((e) => e.tools.values()),
     resolveTool: (name) => connectorOf(name)?.tools.get(name),
+    quarantinedTool: (name) => connectorOf(name)?.quarantined.get(name),
     prompts: () => all((e) => e.prompts.values()),
     resolvePrompt: (name) => connectorOf(name)?.prompts.get(name),
     resources: () => all((e) => e.resources),
@@ -196,7 +241,7 @@ export function createCatalog(options: CatalogOptions): Catalog {
 }
 
 function emptyEntry(): ConnectorEntry {
-  return { tools: new Map(), prompts: new Map(), resources: [], templates: [] };
+  return { tools: new Map(), quarantined: new Map(), prompts: new Map(), resources: [], templates: [] };
 }
 
 /** RFC 6570 level-1 matching, enough to route a URI to the connector whose template produced it. */

@@ -38,6 +38,7 @@ export function toolFacts(tool: CatalogTool): ToolFacts {
     local: tool.descriptor.name,
     connectorKind: tool.connector.kind,
     ...(tool.descriptor.annotations !== undefined ? { annotations: tool.descriptor.annotations } : {}),
+    ...(tool.flags.length > 0 ? { flags: tool.flags } : {}),
   };
 }
 

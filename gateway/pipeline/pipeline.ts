@@ -1,24 +1,32 @@
 /**
  * The tool-call pipeline: the only place that orchestrates the steps of a call (DESIGN.md section 2).
  *
- *   authenticate (at the edge) -> resolve -> prepare -> decide -> [elevate] -> [credential] -> invoke -> record
+ *   authenticate (at the edge) -> resolve -> prepare -> decide -> [elevate] -> invoke -> record
  *
  * Each step is its own module; this file decides their order and what happens on each outcome. Every call
  * is recorded exactly once, whatever the outcome. Denials and backend faults come back as tool results with
  * `isError` and a stable code; only caller mistakes (unknown tool, bad arguments) are thrown, for the MCP
  * edge to turn into JSON-RPC errors. A hidden tool is reported exactly like an unknown one.
+ *
+ * Tracing: each call is a `tools/call {tool}` span under its task's span (one trace per task), linked to
+ * the agent's own trace when the agent sent a `traceparent`, with child spans for the decision, the
+ * approval wait and the backend request; the backend receives the backend span's `traceparent`.
  */
 import { randomUUID } from 'node:crypto';
+import { SpanKind, context as otelContext, trace, type Context, type Link, type Span } from '@opentelemetry/api';
 import type { CatalogContext, Connector, ConnectorContext, FetchLike, JsonObject, LogMessage, ProgressUpdate, ToolResult } from '../../connectors/contract.js';
 import type { Decision, TaskFacts } from '../../policies/types.js';
 import type { AuditRecordInput, AuditSink } from '../audit/types.js';
 import type { Principal } from '../auth/types.js';
 import { GatewayError, toGatewayError, CALLER_ERROR_CODES } from '../errors.js';
+import type { Metrics } from '../metrics/index.js';
+import * as attr from '../telemetry/attributes.js';
+import { currentTraceId, extractTraceparentFromMeta, getTracer, injectTraceparent, markSpanError, setSpanAttributes, withSpan } from '../telemetry/spans.js';
 import { canonicalHash } from '../util/canonical-json.js';
 import type { Catalog, CatalogTool } from './catalog.js';
 import { callFacts, decide, isVisible, type PolicySource } from './decide.js';
-import { withOutboundHygiene } from './outbound.js';
 import { elevate, type Elevation } from './elevate.js';
+import { withOutboundHygiene, type CredentialInjector } from './outbound.js';
 
 /** Which network scope a backend request belongs to, for the egress guard. */
 export interface EgressScope {
@@ -38,8 +46,12 @@ export interface CallContext {
   sessionId?: string;
   requestId?: string | number;
   signal: AbortSignal;
-  /** Propagation fields for the backend (e.g. `traceparent`). */
+  /** Propagation fields the agent sent in `params._meta` (`traceparent`, `tracestate`). */
   meta: Record<string, string>;
+  /** The task's trace context (its `task {intent}` span); calls become its children. */
+  traceContext?: Context;
+  /** The agent's reason for the call, shown to operators when it needs approval. */
+  justification?: string;
   onProgress?: (update: ProgressUpdate) => void;
   onLog?: (message: LogMessage) => void;
   relayRequest?: (method: string, params: JsonObject, signal: AbortSignal) => Promise<JsonObject>;
@@ -60,6 +72,15 @@ export interface Pipeline {
   readonly catalog: Catalog;
 }
 
+/** Sets the backend credential for one allowed call (JIT call credential or injected static secret). */
+export type CredentialProvider = (input: {
+  principal: Principal;
+  task: TaskFacts;
+  tool: CatalogTool;
+  operation?: { method: string; path: string };
+  elevated: boolean;
+}) => Promise<{ inject?: CredentialInjector; jti?: string }>;
+
 export interface PipelineOptions {
   catalog: Catalog;
   policy: PolicySource;
@@ -67,18 +88,20 @@ export interface PipelineOptions {
   audit: AuditSink;
   /** Approval queue and grants; without it, calls that need approval are refused (APPROVAL_REQUIRED). */
   elevation?: Elevation;
+  /** Backend credentials; without it, backends get no credential from the gateway. */
+  credentials?: CredentialProvider;
+  metrics?: Metrics;
   /** Wait for the audit record to be durable before answering. */
   flushAuditBeforeResponse: boolean;
   /** Upper bound for one call, whatever the connector's own timeouts. */
   callTimeoutMs: number;
   now?: () => number;
-  /** Trace id of the current context, for audit records. */
-  currentTraceId?: () => string | undefined;
   onError?: (error: unknown, where: string) => void;
 }
 
 export function createPipeline(options: PipelineOptions): Pipeline {
   const now = options.now ?? Date.now;
+  const metrics = options.metrics;
 
   function listTools(principal: Principal): ListedTool[] {
     return options.catalog
@@ -87,7 +110,38 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       .map(toListedTool);
   }
 
-  async function callTool(name: string, args: JsonObject, ctx: CallContext): Promise<ToolResult> {
+  function callTool(name: string, args: JsonObject, ctx: CallContext): Promise<ToolResult> {
+    const agentContext = ctx.meta['traceparent'] !== undefined ? trace.getSpanContext(extractTraceparentFromMeta(ctx.meta)) : undefined;
+    const links: Link[] = agentContext !== undefined && trace.isSpanContextValid(agentContext) ? [{ context: agentContext }] : [];
+    const parent = ctx.traceContext ?? otelContext.active();
+    return getTracer().startActiveSpan(
+      `tools/call ${name}`,
+      {
+        kind: SpanKind.SERVER,
+        links,
+        attributes: {
+          [attr.ATTR_MCP_METHOD_NAME]: 'tools/call',
+          [attr.ATTR_GEN_AI_TOOL_NAME]: name,
+          [attr.ATTR_GEN_AI_OPERATION_NAME]: attr.GEN_AI_OPERATION_EXECUTE_TOOL,
+          [attr.ATTR_PORTCULLIS_AGENT_ID]: ctx.principal.agentId,
+          [attr.ATTR_PORTCULLIS_TASK_ID]: ctx.task.id,
+          ...(ctx.task.intent !== undefined ? { [attr.ATTR_PORTCULLIS_TASK_INTENT]: ctx.task.intent } : {}),
+          ...(ctx.sessionId !== undefined ? { [attr.ATTR_MCP_SESSION_ID]: ctx.sessionId } : {}),
+          ...(ctx.requestId !== undefined ? { [attr.ATTR_JSONRPC_REQUEST_ID]: String(ctx.requestId) } : {}),
+        },
+      },
+      parent,
+      async (span) => {
+        try {
+          return await runCall(name, args, ctx, span);
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  async function runCall(name: string, args: JsonObject, ctx: CallContext, span: Span): Promise<ToolResult> {
     const started = performance.now();
     const record: AuditRecordInput = {
       event: 'tool.call',
@@ -98,15 +152,24 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       tool: name,
       argsHash: canonicalHash(args),
     };
-    const traceId = options.currentTraceId?.();
+    const traceId = currentTraceId();
     if (traceId !== undefined) record.traceId = traceId;
 
     const finish = async (result: ToolResult | GatewayError, decision?: Decision): Promise<ToolResult> => {
-      record.latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+      const latencyMs = performance.now() - started;
+      record.latencyMs = Math.round(latencyMs * 1000) / 1000;
       if (decision !== undefined) {
         record.rules = decision.rules;
         if (decision.policyVersion !== undefined) record.policyVersion = decision.policyVersion;
       }
+      setSpanAttributes(span, {
+        [attr.ATTR_PORTCULLIS_DECISION]: record.decision ?? 'error',
+        ...(record.rules !== undefined ? { [attr.ATTR_PORTCULLIS_RULES]: [...record.rules] } : {}),
+        ...(record.policyVersion !== undefined ? { [attr.ATTR_PORTCULLIS_POLICY_VERSION]: record.policyVersion } : {}),
+        ...(record.approvalId !== undefined ? { [attr.ATTR_PORTCULLIS_APPROVAL_ID]: record.approvalId } : {}),
+      });
+      if (record.code !== undefined) markSpanError(span, { code: record.code });
+      metrics?.observeToolCall(name, callOutcome(record), latencyMs / 1000);
       const written = options.audit.append(record).catch((error: unknown) => options.onError?.(error, 'audit'));
       if (options.flushAuditBeforeResponse) await written;
       if (result instanceof GatewayError) {
@@ -119,7 +182,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     // 2 resolve: unknown and hidden tools are indistinguishable to the caller.
     const tool = options.catalog.resolveTool(name);
     if (tool === undefined || !isVisible(options.policy, ctx.principal, tool)) {
-      Object.assign(record, { decision: 'deny', code: 'TOOL_NOT_FOUND', reason: tool === undefined ? 'unknown tool' : 'tool not visible to this agent' });
+      const quarantined = tool === undefined && options.catalog.quarantinedTool(name) !== undefined;
+      Object.assign(record, {
+        decision: 'deny',
+        code: quarantined ? 'TOOL_QUARANTINED' : 'TOOL_NOT_FOUND',
+        reason: quarantined ? 'tool definition changed; quarantined until an operator approves it' : tool === undefined ? 'unknown tool' : 'tool not visible to this agent',
+      });
       return finish(new GatewayError('TOOL_NOT_FOUND', `unknown tool: ${name}`));
     }
     record.target = tool.connector.id;
@@ -138,59 +206,111 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     if (operation !== undefined) record.target = `${tool.connector.id} ${operation.host}:${operation.port}`;
 
     // 3 decide
-    const decision = decide(options.policy, callFacts({ principal: ctx.principal, task: ctx.task, tool, call: prepared, now: now() }));
+    const decision = await withSpan(attr.spanNames.decision, {}, (decisionSpan) => {
+      const result = decide(options.policy, callFacts({ principal: ctx.principal, task: ctx.task, tool, call: prepared, now: now() }));
+      setSpanAttributes(decisionSpan, {
+        [attr.ATTR_PORTCULLIS_DECISION]: result.effect,
+        [attr.ATTR_PORTCULLIS_RULES]: [...result.rules],
+        ...(result.policyVersion !== undefined ? { [attr.ATTR_PORTCULLIS_POLICY_VERSION]: result.policyVersion } : {}),
+      });
+      return result;
+    });
+    metrics?.recordDecision(decision.effect, decision.rules);
     if (decision.effect === 'deny') {
-      Object.assign(record, { decision: 'deny', code: decision.code ?? 'POLICY_DENIED', reason: decision.reason });
-      return finish(new GatewayError((decision.code ?? 'POLICY_DENIED') as GatewayError['code'], decision.reason), decision);
+      const code = (decision.code ?? 'POLICY_DENIED') as GatewayError['code'];
+      Object.assign(record, { decision: 'deny', code, reason: decision.reason });
+      return finish(new GatewayError(code, decision.reason), decision);
     }
+    let elevated = false;
     if (decision.effect === 'approve') {
       // 4 elevate: without an approval queue configured, a call that needs approval is refused (fail closed).
       if (options.elevation === undefined) {
         Object.assign(record, { decision: 'approve', code: 'APPROVAL_REQUIRED', reason: decision.reason });
         return finish(new GatewayError('APPROVAL_REQUIRED', `${decision.reason} (operator approval is not configured)`), decision);
       }
-      const elevated = await elevate(options.elevation, {
-        principal: ctx.principal,
-        task: ctx.task,
-        tool: tool.exposedName,
-        ...(operation !== undefined ? { operation } : {}),
-        args: prepared.args,
-        argsHash: record.argsHash!,
-        decision,
-        signal: ctx.signal,
-        ...(ctx.onProgress !== undefined ? { onProgress: ctx.onProgress } : {}),
-        ...(ctx.meta['traceparent'] !== undefined ? { traceparent: ctx.meta['traceparent'] } : {}),
+      const elevation = options.elevation;
+      const outcome = await withSpan(attr.spanNames.approvalWait, {}, async (waitSpan) => {
+        const traceparent = injectTraceparent({} as Record<string, string>)['traceparent'];
+        const result = await elevate(elevation, {
+          principal: ctx.principal,
+          task: ctx.task,
+          tool: tool.exposedName,
+          ...(operation !== undefined ? { operation } : {}),
+          args: prepared.args,
+          argsHash: record.argsHash!,
+          decision,
+          signal: ctx.signal,
+          ...(ctx.onProgress !== undefined ? { onProgress: ctx.onProgress } : {}),
+          ...(traceparent !== undefined ? { traceparent } : {}),
+          ...(ctx.justification !== undefined ? { justification: ctx.justification } : {}),
+        });
+        const approvalId = 'granted' in result ? result.granted.ticketId : result.approvalId;
+        setSpanAttributes(waitSpan, {
+          ...(approvalId !== undefined ? { [attr.ATTR_PORTCULLIS_APPROVAL_ID]: approvalId } : {}),
+          [attr.ATTR_PORTCULLIS_DECISION]: 'granted' in result ? 'approved' : result.refused.code,
+          ...('granted' in result ? { 'portcullis.approval.approvers': [...result.granted.approvers] } : {}),
+        });
+        return result;
       });
-      if ('refused' in elevated) {
-        Object.assign(record, { decision: 'approve', code: elevated.refused.code, reason: elevated.refused.message });
-        if (elevated.approvalId !== undefined) record.approvalId = elevated.approvalId;
-        return finish(elevated.refused, decision);
+      if ('refused' in outcome) {
+        Object.assign(record, { decision: 'approve', code: outcome.refused.code, reason: outcome.refused.message });
+        if (outcome.approvalId !== undefined) record.approvalId = outcome.approvalId;
+        return finish(outcome.refused, decision);
       }
-      record.approvalId = elevated.granted.ticketId;
-      record.detail = { grantScope: elevated.granted.scope, approvers: elevated.granted.approvers };
+      record.approvalId = outcome.granted.ticketId;
+      record.detail = { grantScope: outcome.granted.scope, approvers: outcome.granted.approvers };
+      elevated = true;
     }
 
-    // 6 invoke
+    // 5 credential + 6 invoke
     const deadline = AbortSignal.timeout(options.callTimeoutMs);
     const signal = AbortSignal.any([ctx.signal, deadline]);
-    const connectorContext: ConnectorContext = {
-      callId: randomUUID(),
-      signal,
-      fetch: withOutboundHygiene(
-        options.egress.fetchFor({ connector: tool.connector.id, tool: tool.exposedName, principal: ctx.principal, task: ctx.task }),
-      ),
-      meta: ctx.meta,
-      ...(ctx.onProgress !== undefined ? { onProgress: ctx.onProgress } : {}),
-      ...(ctx.onLog !== undefined ? { onLog: ctx.onLog } : {}),
-      ...(ctx.relayRequest !== undefined ? { relayRequest: ctx.relayRequest } : {}),
-    };
     try {
-      const result = await tool.connector.callTool(prepared, connectorContext);
+      const credential =
+        options.credentials !== undefined
+          ? await options.credentials({
+              principal: ctx.principal,
+              task: ctx.task,
+              tool,
+              ...(operation !== undefined ? { operation: { method: operation.method, path: operation.path } } : {}),
+              elevated,
+            })
+          : {};
+      if (credential.jti !== undefined) {
+        record.jti = credential.jti;
+        setSpanAttributes(span, { [attr.ATTR_PORTCULLIS_CREDENTIAL_JTI]: credential.jti });
+      }
+      const result = await withSpan(
+        attr.spanNames.backend,
+        {
+          'portcullis.connector': tool.connector.id,
+          ...(operation !== undefined
+            ? { 'http.request.method': operation.method, 'server.address': operation.host, 'server.port': operation.port, 'url.path': operation.path }
+            : { [attr.ATTR_MCP_METHOD_NAME]: 'tools/call', [attr.ATTR_GEN_AI_TOOL_NAME]: tool.descriptor.name }),
+        },
+        async () => {
+          const connectorContext: ConnectorContext = {
+            callId: randomUUID(),
+            signal,
+            fetch: withOutboundHygiene(
+              options.egress.fetchFor({ connector: tool.connector.id, tool: tool.exposedName, principal: ctx.principal, task: ctx.task }),
+              credential.inject,
+            ),
+            meta: backendMeta(ctx.meta),
+            ...(ctx.onProgress !== undefined ? { onProgress: ctx.onProgress } : {}),
+            ...(ctx.onLog !== undefined ? { onLog: ctx.onLog } : {}),
+            ...(ctx.relayRequest !== undefined ? { relayRequest: ctx.relayRequest } : {}),
+          };
+          return tool.connector.callTool(prepared, connectorContext);
+        },
+        { kind: SpanKind.CLIENT },
+      );
       const upstreamCode = result.isError === true ? result._meta?.['portcullis/code'] : undefined;
       Object.assign(record, {
         decision: result.isError === true ? 'error' : 'allow',
         ...(typeof upstreamCode === 'string' ? { code: upstreamCode } : {}),
       });
+      if (typeof upstreamCode === 'string') metrics?.upstreamError(tool.connector.id, upstreamCode);
       return finish(result, decision);
     } catch (error) {
       let gatewayError = toGatewayError(error);
@@ -200,12 +320,33 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (CALLER_ERROR_CODES.has(gatewayError.code) && gatewayError.code !== 'INVALID_ARGUMENTS') {
         gatewayError = new GatewayError('UPSTREAM_ERROR', gatewayError.message);
       }
+      if (gatewayError.code !== 'EGRESS_DENIED') metrics?.upstreamError(tool.connector.id, gatewayError.code);
       Object.assign(record, { decision: gatewayError.code === 'EGRESS_DENIED' ? 'deny' : 'error', code: gatewayError.code, reason: gatewayError.message });
       return finish(gatewayError, decision);
     }
   }
 
   return { listTools, callTool, catalog: options.catalog };
+}
+
+/**
+ * Propagation fields for the backend: the backend span's context when tracing records, otherwise the
+ * agent's own `traceparent` passed through so its trace still reaches the backend.
+ */
+function backendMeta(agentMeta: Record<string, string>): Record<string, string> {
+  const injected = injectTraceparent({} as Record<string, string>);
+  const spanContext = trace.getSpanContext(otelContext.active());
+  if (spanContext !== undefined && trace.isSpanContextValid(spanContext) && injected['traceparent'] !== undefined && spanContext.traceFlags !== 0) {
+    return injected;
+  }
+  return { ...agentMeta };
+}
+
+function callOutcome(record: AuditRecordInput): 'ok' | 'tool_error' | 'denied' | 'error' | 'cancelled' {
+  if (record.code === 'CANCELLED') return 'cancelled';
+  if (record.decision === 'allow') return 'ok';
+  if (record.decision === 'deny' || record.decision === 'approve') return 'denied';
+  return record.code === undefined ? 'tool_error' : 'error';
 }
 
 /** A denial or fault as the agent sees it: a tool result it can read and react to. */

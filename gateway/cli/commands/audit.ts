@@ -56,6 +56,10 @@ export function auditCommand(): Command {
         process.exitCode = 2;
       }
     });
+  // Usage errors surface as CommanderError (exit 2 at the entry point) rather than commander's own exit(1),
+  // which would read as "tampered".
+  command.exitOverride();
+  for (const sub of command.commands) sub.exitOverride();
   return command;
 }
 

@@ -1,0 +1,559 @@
+/**
+ * The `mcp` connector: one upstream MCP server, over stdio or Streamable HTTP, seen by the gateway as a
+ * Connector with a federated catalog.
+ *
+ * Lifecycle. `start()` connects and loads the catalog. When the connection is lost (the stdio child
+ * exits, or the HTTP server answers 404 for the session) the connector reconnects in the background with
+ * jittered, capped exponential backoff; a failed `start()` does the same. While it is not `ready`, every
+ * operation fails at once with UPSTREAM_UNAVAILABLE (never hangs), and listings serve the last loaded
+ * catalog. `close()` ends the child process or session and stops reconnecting.
+ *
+ * Catalog. Tools, resources, resource templates and prompts are listed (all pages) and cached; tool
+ * schemas are compiled once per load. `notifications/*\/list_changed` re-lists that part and then tells
+ * `onChange` listeners; after a reconnect, the parts that differ are reported the same way.
+ *
+ * Routing what the upstream sends outside a response (see in-flight.ts): sampling, elicitation and roots
+ * requests are relayed through the `relayRequest` of the single call in flight, and refused with a
+ * JSON-RPC error when none or several are in flight; log messages go to that call's `onLog`, otherwise to
+ * `deps.onLog`.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  CallToolResultSchema,
+  CompleteResultSchema,
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  EmptyResultSchema,
+  ErrorCode,
+  GetPromptResultSchema,
+  ListRootsRequestSchema,
+  LoggingMessageNotificationSchema,
+  McpError,
+  PromptListChangedNotificationSchema,
+  ReadResourceResultSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type ServerCapabilities,
+} from '@modelcontextprotocol/sdk/types.js';
+import type {
+  CatalogChange,
+  ContentBlock,
+  Connector,
+  ConnectorContext,
+  FederatedCatalog,
+  FetchLike,
+  JsonObject,
+  LogMessage,
+  PreparedCall,
+  ToolResult,
+} from '../contract.js';
+import { ConnectorError } from '../errors.js';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import {
+  changedParts,
+  EMPTY_SNAPSHOT,
+  loadCatalog,
+  loadPrompts,
+  loadResources,
+  loadTools,
+  type CatalogSnapshot,
+  type CompiledTool,
+} from './catalog.js';
+import { McpConnectorConfigSchema, type McpConnectorConfigInput } from './config.js';
+import { isSessionLost, toConnectorError, type UpstreamOperation } from './error-mapping.js';
+import { createInFlight } from './in-flight.js';
+import { createUpstreamTransport, type UpstreamTransport } from './transport.js';
+
+export interface McpConnectorDeps {
+  /** Used by the HTTP transport for every request: the gateway passes its egress-guarded fetch. */
+  fetch?: FetchLike;
+  /** Upstream log messages that cannot be tied to a single in-flight call, and the connector's own warnings. */
+  onLog?: (message: LogMessage) => void;
+  /** `notifications/resources/updated` for a subscribed resource. */
+  onResourceUpdated?: (uri: string) => void;
+}
+
+export type McpConnectorState = 'connecting' | 'ready' | 'restarting' | 'closed';
+
+export interface McpConnectorStatus {
+  state: McpConnectorState;
+  /** Reconnect attempts made so far (the first connect is not one). */
+  restarts: number;
+}
+
+export type McpConnector = Connector & {
+  readonly kind: 'mcp';
+  readonly catalog: Required<FederatedCatalog>;
+  onChange(listener: (change: CatalogChange) => void): () => void;
+  /** Connect and load the catalog. On failure, reconnecting continues in the background. */
+  start(): Promise<void>;
+  status(): McpConnectorStatus;
+};
+
+/** HTTP upstreams have no restart config; they reconnect with the stdio defaults, without a limit. */
+const HTTP_RECONNECT: BackoffOptions & { maxRestarts?: number } = { initialDelayMs: 200, maxDelayMs: 30_000 };
+const CLIENT_INFO = { name: 'portcullis', version: '0.1.0' };
+const LOGGER = 'portcullis.mcp-connector';
+/** How long `close()` waits for an HTTP upstream to acknowledge the end of the session. */
+const TERMINATE_TIMEOUT_MS = 2000;
+
+interface Session {
+  generation: number;
+  client: Client;
+  transport: UpstreamTransport;
+  /** Initialized and catalog loaded. */
+  ready: boolean;
+  /** list_changed notifications that arrived before the session was ready. */
+  staleParts: Set<CatalogChange>;
+}
+
+const unavailable = (message: string): ConnectorError => new ConnectorError('UPSTREAM_UNAVAILABLE', message);
+
+function isPlainObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A signal that follows `parent` but aborts with a fixed reason, so nothing of the gateway's reason goes upstream. */
+function followSignal(parent: AbortSignal): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort('cancelled by the client');
+  if (parent.aborted) onAbort();
+  else parent.addEventListener('abort', onAbort, { once: true });
+  return { signal: controller.signal, dispose: () => parent.removeEventListener('abort', onAbort) };
+}
+
+function toToolResult(result: CallToolResult): ToolResult {
+  const out: ToolResult = { content: result.content as ContentBlock[] };
+  if (result.structuredContent !== undefined) out.structuredContent = result.structuredContent;
+  if (result.isError !== undefined) out.isError = result.isError;
+  if (result._meta !== undefined) out._meta = result._meta as JsonObject;
+  return out;
+}
+
+export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConnectorDeps = {}): McpConnector {
+  const config = McpConnectorConfigSchema.parse(input);
+  const policy = config.transport === 'stdio' ? config.restart : HTTP_RECONNECT;
+  const timeoutMs = config.requestTimeoutMs;
+  const inFlight = createInFlight();
+  const listeners = new Set<(change: CatalogChange) => void>();
+  /**
+   * Resource subscriptions with how many subscribers hold each (the upstream connection is shared by all
+   * agents): subscribed upstream once, unsubscribed when the last holder leaves, renewed after a reconnect.
+   */
+  const subscriptions = new Map<string, number>();
+  const refreshChains = new Map<CatalogChange, Promise<void>>();
+
+  let snapshot: CatalogSnapshot | undefined;
+  let session: Session | undefined;
+  let generation = 0;
+  let state: McpConnectorState = 'connecting';
+  let restarts = 0;
+  let attempt = 0;
+  let readyAt = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let connecting: Promise<void> | undefined;
+  let started: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+
+  const warn = (message: string): void => {
+    deps.onLog?.({ level: 'warning', logger: LOGGER, data: { connector: config.id, message } });
+  };
+
+  const emit = (change: CatalogChange): void => {
+    for (const listener of listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure is its own; the others still hear about the change.
+      }
+    }
+  };
+
+  // --- server-to-client traffic -------------------------------------------------------------------
+
+  async function relay(method: string, params: unknown, upstreamSignal: AbortSignal): Promise<JsonObject> {
+    const ctx = inFlight.sole();
+    if (ctx?.relayRequest === undefined) {
+      const why = inFlight.size() === 0 ? 'no call is in flight' : inFlight.size() > 1 ? 'several calls are in flight' : 'the calling agent cannot take it';
+      throw new McpError(ErrorCode.InvalidRequest, `${method} refused by the gateway: ${why}`);
+    }
+    const signal = AbortSignal.any([upstreamSignal, ctx.signal]);
+    return ctx.relayRequest(method, isPlainObject(params) ? params : {}, signal);
+  }
+
+  function routeLog(params: { level: LogMessage['level']; logger?: string | undefined; data?: unknown }): void {
+    const message: LogMessage = { level: params.level, data: params.data };
+    if (params.logger !== undefined) message.logger = params.logger;
+    const ctx = inFlight.sole();
+    (ctx?.onLog ?? deps.onLog)?.(message);
+  }
+
+  function createClient(gen: number): Client {
+    const client = new Client(CLIENT_INFO, {
+      capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: false } },
+    });
+    // The SDK validates the relayed answers against the protocol schemas before they go upstream.
+    client.setRequestHandler(CreateMessageRequestSchema, async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never);
+    client.setRequestHandler(ElicitRequestSchema, async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never);
+    client.setRequestHandler(ListRootsRequestSchema, async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never);
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => routeLog(notification.params));
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => refresh(gen, 'tools'));
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => refresh(gen, 'resources'));
+    client.setNotificationHandler(PromptListChangedNotificationSchema, () => refresh(gen, 'prompts'));
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+      if (subscriptions.has(notification.params.uri)) deps.onResourceUpdated?.(notification.params.uri);
+    });
+    client.onclose = () => lost(gen);
+    client.onerror = (error) => {
+      if (isSessionLost(error)) lost(gen);
+    };
+    return client;
+  }
+
+  // --- catalog refresh ----------------------------------------------------------------------------
+
+  function refresh(gen: number, part: CatalogChange): void {
+    const current = session;
+    if (current === undefined || current.generation !== gen) return;
+    if (!current.ready) {
+      current.staleParts.add(part);
+      return;
+    }
+    // One refresh per part at a time, in arrival order, so an older listing never overwrites a newer one.
+    const previous = refreshChains.get(part) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      if (session !== current || snapshot === undefined) return;
+      const options = { timeoutMs, onWarning: warn };
+      try {
+        if (part === 'tools') {
+          const tools = await loadTools(current.client, options);
+          if (session !== current || snapshot === undefined) return;
+          snapshot = { ...snapshot, tools };
+        } else if (part === 'resources') {
+          const listed = await loadResources(current.client, options);
+          if (session !== current || snapshot === undefined) return;
+          snapshot = { ...snapshot, ...listed };
+        } else {
+          const prompts = await loadPrompts(current.client, options);
+          if (session !== current || snapshot === undefined) return;
+          snapshot = { ...snapshot, prompts };
+        }
+      } catch (error) {
+        if (isSessionLost(error)) lost(gen);
+        warn(`re-listing ${part} after list_changed failed; keeping the previous list (${toConnectorError(error, 'list').code})`);
+        return;
+      }
+      emit(part);
+    });
+    refreshChains.set(part, next);
+  }
+
+  // --- connection lifecycle -----------------------------------------------------------------------
+
+  function lost(gen: number): void {
+    const dead = session;
+    if (state === 'closed' || dead === undefined || dead.generation !== gen) return;
+    session = undefined;
+    if (dead.ready && Date.now() - readyAt >= policy.maxDelayMs) attempt = 0; // it was stable: start backoff afresh
+    state = 'restarting';
+    void dead.client.close().catch(() => undefined);
+    scheduleRestart();
+  }
+
+  function scheduleRestart(): void {
+    if (state === 'closed' || restartTimer !== undefined || connecting !== undefined || session !== undefined) return;
+    if (policy.maxRestarts !== undefined && restarts >= policy.maxRestarts) {
+      state = 'closed';
+      warn(`giving up after ${restarts} restarts`);
+      return;
+    }
+    state = 'restarting';
+    const delay = backoffDelay(attempt, policy);
+    attempt += 1;
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      restarts += 1;
+      beginConnect().catch(() => undefined);
+    }, delay);
+    // The timer alone must not keep the process alive; close() clears it.
+    restartTimer.unref();
+  }
+
+  function beginConnect(): Promise<void> {
+    const run = connectOnce().finally(() => {
+      connecting = undefined;
+    });
+    connecting = run;
+    run.catch(() => scheduleRestart());
+    return run;
+  }
+
+  async function connectOnce(): Promise<void> {
+    generation += 1;
+    const gen = generation;
+    const client = createClient(gen);
+    const transport = createUpstreamTransport(config, deps.fetch);
+    const current: Session = { generation: gen, client, transport, ready: false, staleParts: new Set() };
+    session = current;
+    const stillCurrent = (): void => {
+      if (session !== current || state === 'closed') throw unavailable('the upstream MCP connection closed while connecting');
+    };
+    try {
+      await client.connect(transport, { timeout: timeoutMs });
+      stillCurrent();
+      const next = await loadCatalog(client, { timeoutMs, onWarning: warn });
+      stillCurrent();
+      for (const uri of subscriptions.keys()) {
+        await client
+          .request({ method: 'resources/subscribe', params: { uri } }, EmptyResultSchema, { timeout: timeoutMs })
+          .catch(() => warn('renewing a resource subscription after reconnecting failed'));
+      }
+      stillCurrent();
+      const previous = snapshot ?? EMPTY_SNAPSHOT;
+      snapshot = next;
+      current.ready = true;
+      state = 'ready';
+      readyAt = Date.now();
+      for (const change of changedParts(previous, next)) emit(change);
+      for (const part of current.staleParts) refresh(gen, part);
+      current.staleParts.clear();
+    } catch (error) {
+      if (session === current) session = undefined;
+      await client.close().catch(() => undefined);
+      throw toConnectorError(error, 'connect');
+    }
+  }
+
+  function readySession(): Session {
+    const current = session;
+    if (state === 'closed') throw unavailable('the connector is closed');
+    if (current === undefined || !current.ready) throw unavailable(`the upstream MCP server is not connected (${state})`);
+    return current;
+  }
+
+  function loadedSnapshot(): CatalogSnapshot {
+    if (snapshot === undefined) throw unavailable(`the upstream MCP server's catalog is not loaded (${state})`);
+    return snapshot;
+  }
+
+  function requireCapability(current: Session, has: (caps: ServerCapabilities) => unknown, what: string): void {
+    const caps = current.client.getServerCapabilities();
+    if (caps === undefined || !has(caps)) throw new ConnectorError('NOT_SUPPORTED', `the upstream MCP server does not offer ${what}`);
+  }
+
+  /**
+   * Run one request against the ready session, registered as in flight when it carries a call context,
+   * with the caller's cancellation and the configured timeout; errors come out as ConnectorErrors.
+   */
+  async function upstream<T>(
+    operation: UpstreamOperation,
+    ctx: ConnectorContext,
+    send: (client: Client, options: RequestOptions, meta: JsonObject | undefined) => Promise<T>,
+    precheck?: (current: Session) => void,
+  ): Promise<T> {
+    if (ctx.signal.aborted) throw new ConnectorError('CANCELLED', 'the call was cancelled');
+    const current = readySession();
+    precheck?.(current);
+    const meta: JsonObject = { ...ctx.meta };
+    // The progress token is the connector's to set (when ctx.onProgress asks for progress), never the caller's.
+    delete meta.progressToken;
+    const cancel = followSignal(ctx.signal);
+    try {
+      return await inFlight.track(ctx, () =>
+        send(current.client, { signal: cancel.signal, timeout: timeoutMs }, Object.keys(meta).length > 0 ? meta : undefined),
+      );
+    } catch (error) {
+      if (isSessionLost(error)) lost(current.generation);
+      throw toConnectorError(error, operation, ctx.signal);
+    } finally {
+      cancel.dispose();
+    }
+  }
+
+  // --- tools --------------------------------------------------------------------------------------
+
+  function validateArgs(compiled: CompiledTool, tool: string, args: JsonObject): void {
+    const violations = compiled.validateInput(args);
+    if (violations.length > 0) {
+      throw new ConnectorError('INVALID_ARGUMENTS', `arguments do not match the input schema of "${tool}"`, { violations });
+    }
+  }
+
+  function checkOutput(compiled: CompiledTool, result: CallToolResult): void {
+    if (result.isError === true || compiled.validateOutput === undefined) return;
+    if (result.structuredContent === undefined) {
+      throw new ConnectorError('UPSTREAM_ERROR', 'the upstream tool declares an output schema but returned no structured content');
+    }
+    const violations = compiled.validateOutput(result.structuredContent);
+    if (violations.length > 0) {
+      throw new ConnectorError('UPSTREAM_ERROR', "the upstream tool's structured content does not match its output schema", { violations });
+    }
+  }
+
+  async function prepareCall(tool: string, args: JsonObject): Promise<PreparedCall> {
+    const compiled = loadedSnapshot().tools.byName.get(tool);
+    if (compiled === undefined) throw new ConnectorError('TOOL_NOT_FOUND', `unknown tool "${tool}"`);
+    if (!isPlainObject(args)) throw new ConnectorError('INVALID_ARGUMENTS', 'arguments must be an object');
+    let copy: JsonObject;
+    try {
+      // A private copy: what is validated here is exactly what callTool sends, whatever the caller does later.
+      copy = structuredClone(args);
+    } catch {
+      throw new ConnectorError('INVALID_ARGUMENTS', 'arguments must be plain JSON values');
+    }
+    validateArgs(compiled, tool, copy);
+    return { tool, args: copy, internal: compiled };
+  }
+
+  async function callTool(call: PreparedCall, ctx: ConnectorContext): Promise<ToolResult> {
+    const compiled = loadedSnapshot().tools.byName.get(call.tool);
+    if (compiled === undefined) throw new ConnectorError('TOOL_NOT_FOUND', `unknown tool "${call.tool}"`);
+    // The catalog changed since prepareCall: the arguments must still match the tool as it is now.
+    if (compiled !== call.internal) validateArgs(compiled, call.tool, call.args);
+    return upstream('call', ctx, async (client, options, meta) => {
+      const onProgress = ctx.onProgress;
+      const requestOptions: RequestOptions =
+        onProgress === undefined
+          ? options
+          : {
+              ...options,
+              onprogress: (p) =>
+                onProgress({
+                  progress: p.progress,
+                  ...(p.total === undefined ? {} : { total: p.total }),
+                  ...(p.message === undefined ? {} : { message: p.message }),
+                }),
+            };
+      const params = { name: call.tool, arguments: call.args, ...(meta === undefined ? {} : { _meta: meta }) };
+      const result = await client.request({ method: 'tools/call', params }, CallToolResultSchema, requestOptions);
+      checkOutput(compiled, result);
+      return toToolResult(result);
+    });
+  }
+
+  // --- federated catalog --------------------------------------------------------------------------
+
+  const catalog: Required<FederatedCatalog> = {
+    async listResources() {
+      return loadedSnapshot().resources;
+    },
+    async listResourceTemplates() {
+      return loadedSnapshot().templates;
+    },
+    async listPrompts() {
+      return loadedSnapshot().prompts;
+    },
+    async readResource(uri, ctx) {
+      return upstream(
+        'read',
+        ctx,
+        (client, options, meta) =>
+          client.request({ method: 'resources/read', params: { uri, ...(meta === undefined ? {} : { _meta: meta }) } }, ReadResourceResultSchema, options),
+        (current) => requireCapability(current, (caps) => caps.resources, 'resources'),
+      ) as Promise<JsonObject>;
+    },
+    async getPrompt(name, args, ctx) {
+      if (!loadedSnapshot().prompts.some((p) => p.name === name)) throw new ConnectorError('PROMPT_NOT_FOUND', `unknown prompt "${name}"`);
+      return upstream('prompt', ctx, (client, options, meta) =>
+        client.request(
+          { method: 'prompts/get', params: { name, arguments: { ...args }, ...(meta === undefined ? {} : { _meta: meta }) } },
+          GetPromptResultSchema,
+          options,
+        ),
+      ) as Promise<JsonObject>;
+    },
+    async complete(params, ctx) {
+      return upstream(
+        'complete',
+        ctx,
+        (client, options) => client.request({ method: 'completion/complete', params: params as never }, CompleteResultSchema, options),
+        (current) => requireCapability(current, (caps) => caps.completions, 'completions'),
+      ) as Promise<JsonObject>;
+    },
+    async subscribeResource(uri, ctx) {
+      const holders = subscriptions.get(uri) ?? 0;
+      if (holders === 0) {
+        await upstream(
+          'subscribe',
+          ctx,
+          (client, options) => client.request({ method: 'resources/subscribe', params: { uri } }, EmptyResultSchema, options),
+          (current) => requireCapability(current, (caps) => caps.resources?.subscribe, 'resource subscriptions'),
+        );
+      }
+      subscriptions.set(uri, (subscriptions.get(uri) ?? 0) + 1);
+    },
+    async unsubscribeResource(uri, ctx) {
+      const holders = subscriptions.get(uri) ?? 0;
+      if (holders === 0) return;
+      if (holders > 1) {
+        // Another subscriber still wants updates for this URI.
+        subscriptions.set(uri, holders - 1);
+        return;
+      }
+      subscriptions.delete(uri);
+      // While disconnected there is nothing to tell the upstream: a new session starts without it.
+      if (session?.ready !== true) return;
+      await upstream('subscribe', ctx, (client, options) =>
+        client.request({ method: 'resources/unsubscribe', params: { uri } }, EmptyResultSchema, options),
+      );
+    },
+  };
+
+  // --- the connector ------------------------------------------------------------------------------
+
+  async function close(): Promise<void> {
+    closing ??= (async () => {
+      state = 'closed';
+      if (restartTimer !== undefined) clearTimeout(restartTimer);
+      restartTimer = undefined;
+      listeners.clear();
+      const current = session;
+      session = undefined;
+      if (current !== undefined) {
+        if (current.ready && current.transport.terminateSession !== undefined) {
+          // Tell an HTTP upstream the session is over; bounded, since a hung upstream must not hang shutdown.
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            current.transport.terminateSession().catch(() => undefined),
+            new Promise<void>((resolve) => {
+              timer = setTimeout(resolve, TERMINATE_TIMEOUT_MS);
+              timer.unref();
+            }),
+          ]);
+          clearTimeout(timer);
+        }
+        // For stdio this ends the child: stdin closed, then SIGTERM, then SIGKILL.
+        await current.client.close().catch(() => undefined);
+      }
+      await connecting?.catch(() => undefined);
+    })();
+    return closing;
+  }
+
+  return {
+    id: config.id,
+    kind: 'mcp',
+    catalog,
+    start() {
+      if (state === 'closed') return Promise.reject(unavailable('the connector is closed'));
+      started ??= beginConnect();
+      return started;
+    },
+    status: () => ({ state, restarts }),
+    async listTools() {
+      return loadedSnapshot().tools.descriptors;
+    },
+    prepareCall,
+    callTool,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    close,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Waiting for a ticket's outcome, shared by the queue implementations. The waiter subscribes to change
+ * notices first and reads the ticket second, so a decision landing in between is never missed. It settles
+ * with the outcome as soon as the ticket is decided or expired, with `{ status: 'pending', timedOut: true }`
+ * after `timeoutMs` (the ticket stays open), and rejects when the signal aborts (with the signal's reason),
+ * when the ticket is unknown (NOT_FOUND), when the store fails (fail closed) or when the queue closes.
+ */
+import { ApprovalError, type Outcome, type Ticket } from './types.js';
+
+export interface WaitSource {
+  get(id: string): Promise<Ticket | undefined>;
+  /** Calls `listener` whenever the ticket may have changed; returns an unsubscribe function. */
+  subscribe(id: string, listener: () => void): () => void;
+  now(): number;
+}
+
+export interface WaitOptions {
+  signal: AbortSignal;
+  timeoutMs: number;
+  onProgress?: (elapsedMs: number) => void;
+}
+
+export interface WaitTuning {
+  /** How often `onProgress` is called. */
+  progressIntervalMs: number;
+  /** Re-read the ticket this often as a safety net for lost change notices; 0 disables. */
+  pollIntervalMs: number;
+}
+
+/** Longest delay setTimeout accepts. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface ActiveWait {
+  promise: Promise<Outcome>;
+  /** Rejects the wait (used when the queue closes). */
+  cancel(error: Error): void;
+}
+
+export function startWait(source: WaitSource, id: string, options: WaitOptions, tuning: WaitTuning): ActiveWait {
+  let cancel: (error: Error) => void = () => {};
+  const promise = new Promise<Outcome>((resolve, reject) => {
+    const { signal } = options;
+    if (signal.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const started = performance.now();
+    const timers: NodeJS.Timeout[] = [];
+    let expiryTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+
+    const finish = (settle: () => void): void => {
+      if (settled) return;
+      settled = true;
+      for (const timer of timers) clearTimeout(timer);
+      clearTimeout(expiryTimer);
+      unsubscribe();
+      signal.removeEventListener('abort', onAbort);
+      settle();
+    };
+    const onAbort = (): void => finish(() => reject(abortReason(signal)));
+    cancel = (error) => finish(() => reject(error));
+
+    const check = async (timedOut: boolean): Promise<void> => {
+      try {
+        const ticket = await source.get(id);
+        if (settled) return;
+        if (ticket === undefined) return finish(() => reject(new ApprovalError('NOT_FOUND', `no approval request ${id}`)));
+        if (ticket.status !== 'pending') {
+          const outcome = { status: ticket.status, ticket } as Outcome;
+          return finish(() => resolve(outcome));
+        }
+        if (timedOut) return finish(() => resolve({ status: 'pending', ticket, timedOut: true }));
+        if (expiryTimer === undefined) {
+          // Wake at the ticket's expiry (a little after, so the read sees it expired).
+          const delay = Math.min(Math.max(0, Date.parse(ticket.expiresAt) - source.now()) + 5, MAX_TIMER_MS);
+          expiryTimer = setTimeout(() => void check(false), delay);
+        }
+      } catch (error) {
+        finish(() => reject(error));
+      }
+    };
+
+    const unsubscribe = source.subscribe(id, () => void check(false));
+    signal.addEventListener('abort', onAbort, { once: true });
+    timers.push(setTimeout(() => void check(true), Math.min(Math.max(0, options.timeoutMs), MAX_TIMER_MS)));
+    if (options.onProgress !== undefined && tuning.progressIntervalMs > 0) {
+      const onProgress = options.onProgress;
+      timers.push(
+        setInterval(() => {
+          try {
+            onProgress(Math.round(performance.now() - started));
+          } catch {
+            // A failing progress callback must not end the wait.
+          }
+        }, tuning.progressIntervalMs),
+      );
+    }
+    if (tuning.pollIntervalMs > 0) timers.push(setInterval(() => void check(false), tuning.pollIntervalMs));
+    void check(false);
+  });
+  return { promise, cancel: (error) => cancel(error) };
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('the wait was aborted', 'AbortError');
+}

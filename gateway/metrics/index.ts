@@ -1,0 +1,10 @@
+export {
+  createMetrics,
+  type ApprovalOutcome,
+  type DecisionEffect,
+  type Metrics,
+  type MetricsOptions,
+  type PolicyReloadResult,
+  type ToolCallOutcome,
+} from './metrics.js';
+export { createBoundedLabel, OVERFLOW_LABEL, type BoundedLabel } from './bounded-label.js';

@@ -1,0 +1,158 @@
+/**
+ * Prometheus metrics for the gateway, on a registry of their own (never prom-client's global one), so
+ * several gateways in one process (tests, embedding) do not share or clash over series.
+ *
+ * Cardinality: every label is either a closed enum (effect, outcome, result, reused) or a value bounded
+ * by configuration (tool names, rule ids, connector ids, error codes, auth methods, credential kinds).
+ * Nothing per-agent, per-task, per-session or per-argument is ever a label. As a guard against
+ * surprises, each label also stops accepting new values after `maxLabelValues` and counts the rest
+ * under `other`.
+ */
+import type { RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createBoundedLabel, type BoundedLabel } from './bounded-label.js';
+
+export type DecisionEffect = 'allow' | 'deny' | 'approve';
+/** How a tool call ended, from the agent's point of view. */
+export type ToolCallOutcome = 'ok' | 'tool_error' | 'denied' | 'error' | 'cancelled';
+export type ApprovalOutcome = 'approved' | 'denied' | 'expired';
+export type PolicyReloadResult = 'ok' | 'error';
+
+export interface MetricsOptions {
+  /** Prefix of every metric name. Default `portcullis_`. */
+  prefix?: string;
+  /** Also export Node.js process metrics (CPU, memory, event loop lag). Default false. */
+  defaultMetrics?: boolean;
+  /** Distinct values accepted per label before folding into `other`. Default 500. */
+  maxLabelValues?: number;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** One count per decision; `rules` are joined (`a+b`), `(default)` when no rule matched (default deny). */
+  recordDecision(effect: DecisionEffect, rules: readonly string[]): void;
+  observeToolCall(tool: string, outcome: ToolCallOutcome, seconds: number): void;
+  upstreamError(connector: string, code: string): void;
+  setApprovalsPending(count: number): void;
+  addApprovalsPending(delta: number): void;
+  /** Time from an approval request to the operator's decision (or expiry). */
+  observeApprovalDecision(seconds: number, outcome: ApprovalOutcome): void;
+  credentialMint(kind: string, reused: boolean): void;
+  policyReload(result: PolicyReloadResult): void;
+  authFailure(method: string): void;
+  /** The exposition text (Prometheus text format). */
+  metricsText(): Promise<string>;
+  /** Express handler serving the exposition, e.g. `app.get('/metrics', metrics.handler)`. */
+  readonly handler: RequestHandler;
+}
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const APPROVAL_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14400];
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const prefix = options.prefix ?? 'portcullis_';
+  const max = options.maxLabelValues ?? 500;
+  const registry = new Registry();
+  if (options.defaultMetrics === true) collectDefaultMetrics({ register: registry, prefix });
+  const bounded = (): BoundedLabel => createBoundedLabel(max);
+  const ruleLabel = bounded();
+  const toolLabel = bounded();
+  const connectorLabel = bounded();
+  const codeLabel = bounded();
+  const kindLabel = bounded();
+  const methodLabel = bounded();
+
+  const decisions = new Counter({
+    name: `${prefix}decisions_total`,
+    help: 'Policy decisions on tool calls, by effect and deciding rules',
+    labelNames: ['effect', 'rule'] as const,
+    registers: [registry],
+  });
+  const toolCallDuration = new Histogram({
+    name: `${prefix}tool_call_duration_seconds`,
+    help: 'Tool call latency through the gateway (decision, approval wait and backend), by tool and outcome',
+    labelNames: ['tool', 'outcome'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const upstreamErrors = new Counter({
+    name: `${prefix}upstream_errors_total`,
+    help: 'Backend failures, by connector and error code',
+    labelNames: ['connector', 'code'] as const,
+    registers: [registry],
+  });
+  const approvalsPending = new Gauge({
+    name: `${prefix}approvals_pending`,
+    help: 'Approval requests waiting for an operator',
+    registers: [registry],
+  });
+  const approvalDecision = new Histogram({
+    name: `${prefix}approval_decision_seconds`,
+    help: 'Time from approval request to decision or expiry',
+    labelNames: ['outcome'] as const,
+    buckets: APPROVAL_BUCKETS,
+    registers: [registry],
+  });
+  const credentialMints = new Counter({
+    name: `${prefix}credential_mints_total`,
+    help: 'Call credentials handed to backends, by kind and whether a cached one was reused',
+    labelNames: ['kind', 'reused'] as const,
+    registers: [registry],
+  });
+  const policyReloads = new Counter({
+    name: `${prefix}policy_reloads_total`,
+    help: 'Policy reloads, by result (a failed reload keeps the last good policy)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: `${prefix}auth_failures_total`,
+    help: 'Rejected authentication attempts, by method',
+    labelNames: ['method'] as const,
+    registers: [registry],
+  });
+
+  const metricsText = (): Promise<string> => registry.metrics();
+
+  return {
+    registry,
+    recordDecision(effect, rules) {
+      const rule = rules.length === 0 ? '(default)' : [...rules].sort().join('+');
+      decisions.inc({ effect, rule: ruleLabel(rule) });
+    },
+    observeToolCall(tool, outcome, seconds) {
+      if (Number.isFinite(seconds) && seconds >= 0) toolCallDuration.observe({ tool: toolLabel(tool), outcome }, seconds);
+    },
+    upstreamError(connector, code) {
+      upstreamErrors.inc({ connector: connectorLabel(connector), code: codeLabel(code) });
+    },
+    setApprovalsPending(count) {
+      approvalsPending.set(count);
+    },
+    addApprovalsPending(delta) {
+      approvalsPending.inc(delta);
+    },
+    observeApprovalDecision(seconds, outcome) {
+      if (Number.isFinite(seconds) && seconds >= 0) approvalDecision.observe({ outcome }, seconds);
+    },
+    credentialMint(kind, reused) {
+      credentialMints.inc({ kind: kindLabel(kind), reused: reused ? 'true' : 'false' });
+    },
+    policyReload(result) {
+      policyReloads.inc({ result });
+    },
+    authFailure(method) {
+      authFailures.inc({ method: methodLabel(method) });
+    },
+    metricsText,
+    handler: async (_req, res) => {
+      try {
+        const text = await metricsText();
+        res.setHeader('Content-Type', registry.contentType);
+        res.end(text);
+      } catch {
+        res.status(500).type('text/plain').end('metrics unavailable\n');
+      }
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The shared state of the gateway, in memory (one process) or in Redis (several instances). Every store
+ * has the same contract in both forms; which one is used is decided here, once, from the configuration.
+ *
+ * Redis is opened with `enableOfflineQueue: false` and a bounded retry per command, so an unreachable Redis
+ * makes store operations fail fast, and the stores' callers fail closed.
+ */
+import { Redis } from 'ioredis';
+import type { GatewayConfig } from './config/schema.js';
+import { resolveSecretRef, type Environment } from './config/secrets.js';
+import { createMemoryPinStore, createRedisPinStore, type PinStore } from './integrity/pin-store.js';
+import { createMemoryRevocationStore, createRedisRevocationStore, type RevocationStore } from './revocation/index.js';
+import { createMemoryTaskStore, createRedisTaskStore, type TaskStore } from './tasks/index.js';
+
+export interface Stores {
+  kind: 'memory' | 'redis';
+  /** Redis connection options for components that open their own connections (BullMQ). */
+  redisConnection?: { url: string; password?: string; prefix: string };
+  tasks: TaskStore;
+  revocation: RevocationStore;
+  pins: PinStore;
+  close(): Promise<void>;
+}
+
+export async function openStores(config: GatewayConfig['stores'], options: { env: Environment; baseDir: string }): Promise<Stores> {
+  if (config.kind === 'memory') {
+    const tasks = createMemoryTaskStore();
+    const revocation = createMemoryRevocationStore({ tasks });
+    const pins = createMemoryPinStore();
+    return {
+      kind: 'memory',
+      tasks,
+      revocation,
+      pins,
+      async close() {
+        await Promise.all([tasks.close(), revocation.close(), pins.close()]);
+      },
+    };
+  }
+  const password = config.password !== undefined ? (await resolveSecretRef(config.password, options)).reveal() : undefined;
+  const redis = new Redis(config.url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5_000,
+    ...(password !== undefined ? { password } : {}),
+  });
+  redis.on('error', () => undefined); // reported through failing operations (fail closed), not as crashes
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw new Error(`cannot connect to Redis at ${redactUrl(config.url)}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const tasks = createRedisTaskStore({ redis, prefix: config.prefix });
+  const revocation = createRedisRevocationStore({ redis, prefix: config.prefix, tasks });
+  const pins = createRedisPinStore({ redis, prefix: config.prefix });
+  return {
+    kind: 'redis',
+    redisConnection: { url: config.url, ...(password !== undefined ? { password } : {}), prefix: config.prefix },
+    tasks,
+    revocation,
+    pins,
+    async close() {
+      await Promise.all([tasks.close(), revocation.close(), pins.close()]);
+      redis.disconnect();
+    },
+  };
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
+}

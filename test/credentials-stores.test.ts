@@ -1,0 +1,199 @@
+/**
+ * One contract suite for the task and revocation stores, run against the in-memory implementation and
+ * against real Redis (127.0.0.1:6379, a fresh key prefix per run, cleaned up afterwards).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { createMemoryRevocationStore } from '../gateway/revocation/memory-revocation-store.js';
+import { createRedisRevocationStore } from '../gateway/revocation/redis-revocation-store.js';
+import type { RevocationStore } from '../gateway/revocation/types.js';
+import { StoreUnavailableError, TaskConflictError, TaskEndedError, TaskNotFoundError } from '../gateway/tasks/errors.js';
+import { createMemoryTaskStore } from '../gateway/tasks/memory-task-store.js';
+import { createRedisTaskStore } from '../gateway/tasks/redis-task-store.js';
+import type { NewTask, TaskStore } from '../gateway/tasks/types.js';
+
+interface Stores {
+  tasks: TaskStore;
+  revocation: RevocationStore;
+  clock: { t: number };
+}
+
+const HOUR = 3_600_000;
+
+function newTask(clock: { t: number }, overrides: Partial<NewTask> = {}): NewTask {
+  return { id: `t-${randomUUID()}`, agentId: 'agent-1', intent: 'triage issues', createdAt: clock.t, expiresAt: clock.t + 60_000, ...overrides };
+}
+
+function contractSuite(name: string, open: () => Promise<Stores>): void {
+  describe(`${name} stores contract`, () => {
+    let s: Stores;
+    before(async () => {
+      s = await open();
+    });
+
+    it('creates and reads a task; a duplicate id conflicts', async () => {
+      const task = newTask(s.clock, { tenant: 'acme', declaredTools: ['github_*'] });
+      const created = await s.tasks.create(task);
+      assert.deepEqual(created, { ...task, declaredTools: ['github_*'], labelsRead: [], callCount: 0 });
+      assert.deepEqual(await s.tasks.get(task.id), created);
+      await assert.rejects(s.tasks.create(task), TaskConflictError);
+      assert.equal(await s.revocation.isTaskEnded(task.id), false);
+    });
+
+    it('an unknown task reads as undefined and counts as ended', async () => {
+      assert.equal(await s.tasks.get('missing'), undefined);
+      assert.equal(await s.revocation.isTaskEnded('missing'), true);
+      await assert.rejects(s.tasks.end('missing', 'x'), TaskNotFoundError);
+      await assert.rejects(s.tasks.incrementCalls('missing'), TaskNotFoundError);
+      await assert.rejects(s.tasks.addLabels('missing', ['a']), TaskNotFoundError);
+      await assert.rejects(s.tasks.renew('missing', 60, 600), TaskNotFoundError);
+    });
+
+    it('ends a task once (first reason wins) and reports it ended', async () => {
+      const task = await s.tasks.create(newTask(s.clock));
+      const ended = await s.tasks.end(task.id, 'done');
+      assert.equal(ended.endedAt, s.clock.t);
+      assert.equal(ended.endReason, 'done');
+      assert.equal((await s.tasks.end(task.id, 'again')).endReason, 'done');
+      assert.equal(await s.revocation.isTaskEnded(task.id), true);
+      await assert.rejects(s.tasks.renew(task.id, 60, 600), TaskEndedError);
+    });
+
+    it('an expired task reads as ended by expiry', async () => {
+      const task = await s.tasks.create(newTask(s.clock, { expiresAt: s.clock.t + 1000 }));
+      s.clock.t += 1000;
+      const read = await s.tasks.get(task.id);
+      assert.equal(read?.endedAt, task.expiresAt);
+      assert.equal(read?.endReason, 'expired');
+      assert.equal(await s.revocation.isTaskEnded(task.id), true);
+      await assert.rejects(s.tasks.renew(task.id, 60, 600), TaskEndedError);
+      assert.equal((await s.tasks.end(task.id, 'late')).endReason, 'expired');
+    });
+
+    it('renews up to the lifetime cap and never shortens', async () => {
+      const task = await s.tasks.create(newTask(s.clock));
+      assert.equal((await s.tasks.renew(task.id, 300, 3600)).expiresAt, s.clock.t + 300_000);
+      assert.equal((await s.tasks.renew(task.id, 30, 3600)).expiresAt, s.clock.t + 300_000);
+      assert.equal((await s.tasks.renew(task.id, 99_999, 3600)).expiresAt, task.createdAt + HOUR);
+    });
+
+    it('collects labels as a set', async () => {
+      const task = await s.tasks.create(newTask(s.clock));
+      await s.tasks.addLabels(task.id, ['sensitive', 'pii']);
+      await s.tasks.addLabels(task.id, ['pii']);
+      await s.tasks.addLabels(task.id, []);
+      assert.deepEqual((await s.tasks.get(task.id))?.labelsRead, ['pii', 'sensitive']);
+    });
+
+    it('counts calls atomically under concurrency', async () => {
+      const task = await s.tasks.create(newTask(s.clock));
+      const counts = await Promise.all(Array.from({ length: 50 }, () => s.tasks.incrementCalls(task.id)));
+      assert.deepEqual([...counts].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1));
+      assert.equal((await s.tasks.get(task.id))?.callCount, 50);
+    });
+
+    it('lists live tasks per agent, ended ones on request', async () => {
+      const agentId = `lister-${randomUUID()}`;
+      const a = await s.tasks.create(newTask(s.clock, { agentId }));
+      const b = await s.tasks.create(newTask(s.clock, { agentId, createdAt: s.clock.t + 1 }));
+      await s.tasks.create(newTask(s.clock, { agentId: 'someone-else' }));
+      await s.tasks.end(a.id, 'done');
+      assert.deepEqual((await s.tasks.list({ agentId })).map((t) => t.id), [b.id]);
+      assert.deepEqual((await s.tasks.list({ agentId, includeEnded: true })).map((t) => t.id), [a.id, b.id]);
+      assert.ok((await s.tasks.list()).every((t) => t.endedAt === undefined));
+    });
+
+    it('revokes a jti until a time; past times revoke nothing', async () => {
+      const jti = randomUUID();
+      assert.equal(await s.revocation.isJtiRevoked(jti), false);
+      await s.revocation.revokeJti(jti, Date.now() + 600_000);
+      assert.equal(await s.revocation.isJtiRevoked(jti), true);
+      const stale = randomUUID();
+      await s.revocation.revokeJti(stale, Date.now() - 1000);
+      assert.equal(await s.revocation.isJtiRevoked(stale), false);
+    });
+
+    it('disables and enables agents', async () => {
+      const agentId = `agent-${randomUUID()}`;
+      assert.equal(await s.revocation.isAgentDisabled(agentId), false);
+      await s.revocation.disableAgent(agentId);
+      assert.equal(await s.revocation.isAgentDisabled(agentId), true);
+      await s.revocation.enableAgent(agentId);
+      assert.equal(await s.revocation.isAgentDisabled(agentId), false);
+    });
+  });
+}
+
+contractSuite('memory', async () => {
+  const clock = { t: Date.now() };
+  const tasks = createMemoryTaskStore({ now: () => clock.t });
+  return { tasks, revocation: createMemoryRevocationStore({ tasks, now: () => clock.t }), clock };
+});
+
+const prefix = `test:credentials:${randomUUID()}:`;
+const connections: Redis[] = [];
+function connect(port = 6379): Redis {
+  const redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, lazyConnect: false });
+  connections.push(redis);
+  return redis;
+}
+
+after(async () => {
+  const redis = connections[0];
+  if (redis !== undefined) {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    assert.deepEqual(await redis.keys(`${prefix}*`), []);
+  }
+  for (const c of connections) c.disconnect();
+});
+
+contractSuite('redis', async () => {
+  const clock = { t: Date.now() };
+  const redis = connect();
+  const tasks = createRedisTaskStore({ redis, prefix, now: () => clock.t });
+  return { tasks, revocation: createRedisRevocationStore({ redis, prefix, tasks, now: () => clock.t }), clock };
+});
+
+describe('redis stores shared by two instances', () => {
+  it('an end, a disable and a revocation on one instance are seen by the other on the next check', async () => {
+    const one = createRedisTaskStore({ redis: connect(), prefix });
+    const oneRevocation = createRedisRevocationStore({ redis: connections.at(-1) as Redis, prefix, tasks: one });
+    const two = createRedisTaskStore({ redis: connect(), prefix });
+    const twoRevocation = createRedisRevocationStore({ redis: connections.at(-1) as Redis, prefix, tasks: two });
+
+    const task = await one.create(newTask({ t: Date.now() }));
+    assert.equal(await twoRevocation.isTaskEnded(task.id), false);
+    await one.end(task.id, 'operator');
+    assert.equal(await twoRevocation.isTaskEnded(task.id), true);
+    assert.equal((await two.get(task.id))?.endReason, 'operator');
+
+    await oneRevocation.disableAgent('shared-agent');
+    assert.equal(await twoRevocation.isAgentDisabled('shared-agent'), true);
+    await twoRevocation.enableAgent('shared-agent');
+    assert.equal(await oneRevocation.isAgentDisabled('shared-agent'), false);
+
+    const jti = randomUUID();
+    await twoRevocation.revokeJti(jti, Date.now() + 60_000);
+    assert.equal(await oneRevocation.isJtiRevoked(jti), true);
+  });
+
+  it('fails closed when Redis is unreachable: checks say revoked, mutations throw', async () => {
+    const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    dead.on('error', () => undefined);
+    try {
+      const tasks = createRedisTaskStore({ redis: dead, prefix, timeoutMs: 500 });
+      const revocation = createRedisRevocationStore({ redis: dead, prefix, tasks, timeoutMs: 500 });
+      assert.equal(await revocation.isTaskEnded('any'), true);
+      assert.equal(await revocation.isAgentDisabled('any'), true);
+      assert.equal(await revocation.isJtiRevoked('any'), true);
+      await assert.rejects(tasks.get('any'), StoreUnavailableError);
+      await assert.rejects(tasks.create(newTask({ t: Date.now() })), StoreUnavailableError);
+      await assert.rejects(revocation.disableAgent('any'), StoreUnavailableError);
+    } finally {
+      dead.disconnect();
+    }
+  });
+});
