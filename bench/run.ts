@@ -9,21 +9,21 @@
  * BENCH_TARGETS, BENCH_OUT (flags win). `--calls` is per session. Results are printed as a table with
  * the ratios portcullis/direct and portcullis/mcp-proxy, and written as JSON. Only loopback is used.
  *
- * Other micro-benchmarks plug in here: when `bench/policy-bench.ts` exists, its `runPolicyBench()` runs
- * after the end-to-end measurements and whatever it returns is stored under `micro.policy`.
+ * Other micro-benchmarks plug in here: every `bench/<name>-bench.ts` exporting `run<Name>Bench()` (e.g.
+ * `bench/policy-bench.ts` with `runPolicyBench()`) runs after the end-to-end measurements, and whatever it
+ * returns is stored under `micro.<name>`. `--targets none` runs only these.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, platform, release } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult } from './lib/load.js';
+import { findMicroBenches, runMicroBench } from './lib/micro.js';
 import { formatTable, ratios, type Ratios } from './lib/report.js';
 import { startTarget, TARGET_NAMES, type TargetName } from './lib/targets.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-const POLICY_BENCH = path.join(BENCH_DIR, 'policy-bench.ts');
 
 export interface BenchConfig {
   sessions: number[];
@@ -74,9 +74,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     .split(',')
     .map((s) => positiveInt('--sessions', s.trim()));
   if (sessions.some((s) => s < 1 || s > 256)) throw new BenchUsageError('--sessions entries must be between 1 and 256');
-  const targets = pick(values.targets, 'BENCH_TARGETS', TARGET_NAMES.join(','))
-    .split(',')
-    .map((t) => t.trim());
+  const targetList = pick(values.targets, 'BENCH_TARGETS', TARGET_NAMES.join(','));
+  const targets = targetList === 'none' ? [] : targetList.split(',').map((t) => t.trim());
   for (const t of targets) if (!TARGET_NAMES.includes(t as TargetName)) throw new BenchUsageError(`unknown target ${t} (expected ${TARGET_NAMES.join(', ')})`);
   const maxSeconds = Number(pick(values['max-seconds'], 'BENCH_MAX_SECONDS', '20'));
   if (!(maxSeconds > 0 && maxSeconds <= 600)) throw new BenchUsageError('--max-seconds must be in (0, 600]');
@@ -141,11 +140,9 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
   }
   for (const sessions of config.sessions) report.ratios[String(sessions)] = ratios(report.results, String(sessions));
 
-  if (existsSync(POLICY_BENCH)) {
-    log('[bench] running bench/policy-bench.ts');
-    const mod = (await import(pathToFileURL(POLICY_BENCH).href)) as { runPolicyBench?: () => unknown };
-    if (typeof mod.runPolicyBench === 'function') report.micro['policy'] = (await mod.runPolicyBench()) ?? null;
-    else report.micro['policy'] = { error: 'bench/policy-bench.ts does not export runPolicyBench()' };
+  for (const name of await findMicroBenches(BENCH_DIR)) {
+    log(`[bench] running bench/${name}-bench.ts`);
+    report.micro[name] = await runMicroBench(BENCH_DIR, name);
   }
   return report;
 }
@@ -159,7 +156,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const report = await runBench(config);
-  process.stdout.write(`${formatTable(report.results, report.ratios, config.sessions)}\n`);
+  if (Object.keys(report.results).length > 0) process.stdout.write(`${formatTable(report.results, report.ratios, config.sessions)}\n`);
   for (const [name, why] of Object.entries(report.skipped)) process.stdout.write(`not measured: ${name}: ${why}\n`);
   if (Object.keys(report.micro).length > 0) process.stdout.write(`micro-benchmarks: ${JSON.stringify(report.micro, null, 2)}\n`);
   await mkdir(path.dirname(config.out), { recursive: true });

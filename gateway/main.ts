@@ -4,6 +4,7 @@
  * order.
  */
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +33,7 @@ import { createMetrics, type Metrics } from './metrics/index.js';
 import { createConsoleRouter } from './operator/console-router.js';
 import { createOperatorAuthenticator, type OperatorAuthenticator } from './operator/operator-auth.js';
 import { createToolsRouter } from './operator/tools-router.js';
+import { credentialsRouter } from './operator/credentials-router.js';
 import { baselineRules } from './pipeline/baseline-rules.js';
 import { createCatalog, type Catalog } from './pipeline/catalog.js';
 import { withOutboundHygiene } from './pipeline/outbound.js';
@@ -39,12 +41,36 @@ import { catalogContextFor, createPipeline, type EgressProvider, type Pipeline }
 import { createPolicyStore } from './policy/index.js';
 import { openStores, type Stores } from './stores.js';
 import { startTaskSpan } from './telemetry/task-span.js';
+import { createOAuthAuthenticator } from './auth/oauth-authenticator.js';
+import { protectedResourceMetadata, resourceMetadataUrl, wwwAuthenticate } from './auth/oauth-metadata.js';
+import { createSpiffeAuthenticator, loadTrustBundle } from './auth/spiffe-authenticator.js';
+import { createTaskTokenAuthenticator } from './auth/token-authenticator.js';
+import type { Authenticator } from './auth/types.js';
+import { createBackendCredentials, contextualInjector } from './credentials/backend-credentials.js';
+import { createCredentialIssuer, type CredentialIssuer } from './credentials/issuer.js';
+import { loadKeySet, openDevKeySet, type KeySet } from './credentials/keys.js';
+import { createOwnTokenVerifier } from './credentials/own-token-verifier.js';
+import { createAgentsRouter } from './revocation/index.js';
+import { isTaskLive } from './tasks/index.js';
+import { createTaskService, type TaskService } from './tasks/task-service.js';
+import { createTasksRouter } from './tasks/tasks-router.js';
+import { createIntrospectionRouter } from './verify/introspection-router.js';
+import type { TaskFacts } from '../policies/types.js';
+import { createBullmqApprovalQueue } from './approvals/bullmq-queue.js';
+import { createMemoryApprovalQueue } from './approvals/memory-queue.js';
+import { createMemoryGrantStore, createRedisGrantStore } from './approvals/grants.js';
+import type { ApprovalQueue, GrantStore, Ticket } from './approvals/types.js';
+import { redactDetail } from './audit/index.js';
+import { createApprovalsRouter } from './operator/approvals-router.js';
+import type { JsonObject } from '../connectors/contract.js';
 import { startTelemetry } from './telemetry/sdk.js';
 
 export const VERSION = '0.1.0';
 
 export interface StartOptions {
   loaded: LoadedConfig;
+  /** The gateway's own URL (issuer of its tokens); defaults to `http.publicUrl`, else the listen address. */
+  baseUrl?: string;
   /** Defaults to process.env; tests pass their own. */
   env?: Environment;
   logger?: Logger;
@@ -75,6 +101,13 @@ interface Core {
   operatorRouters: Router[];
   health: () => Record<string, unknown> & { ok: boolean };
   authenticatorAgents: ApiKeyAgent[];
+  issuer: CredentialIssuer;
+  keys: KeySet;
+  taskService: TaskService;
+  /** Task facts for a new MCP session: the token's task, or a new implicit task. */
+  taskForSession: (principal: Principal, sessionId: string) => Promise<TaskFacts>;
+  endImplicitTask: (taskId: string) => Promise<void>;
+  resourceUpdates: { subscribe(listener: (uri: string) => void): () => void };
   closers: (() => Promise<void>)[];
 }
 
@@ -107,6 +140,41 @@ async function buildCore(options: StartOptions): Promise<Core> {
     const stores = await openStores(config.stores, { env, baseDir });
     closers.push(() => stores.close());
 
+    const issuerUrl = options.baseUrl ?? config.http.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
+    const keys = config.credentials.signingKey !== undefined
+      ? await loadKeySet({
+          active: await resolveSecretRef(config.credentials.signingKey, { env, baseDir }),
+          previous: await Promise.all(
+            config.credentials.previousKeys.map(async (k) => ({ material: await resolveSecretRef(k.key, { env, baseDir }), retiresAt: Date.parse(k.retiresAt) })),
+          ),
+          alg: config.credentials.algorithm,
+        })
+      : await openDevKeySet({ dir: config.credentials.devKeyDir, alg: config.credentials.algorithm });
+    const issuer = createCredentialIssuer({
+      issuer: issuerUrl,
+      keys,
+      callTtlSeconds: config.credentials.callTtlSeconds,
+      elevatedTtlSeconds: config.credentials.elevatedTtlSeconds,
+    });
+    const taskService = createTaskService({
+      store: stores.tasks,
+      revocation: stores.revocation,
+      issuer,
+      audit,
+      maxTtlSeconds: config.tasks.maxTtlSeconds,
+      defaultTtlSeconds: config.tasks.defaultTtlSeconds,
+    });
+    const taskExpiry = new Map<string, number>();
+    const backendCredentials = await createBackendCredentials({
+      config: config.backendCredentials,
+      issuer,
+      env,
+      baseDir,
+      audit,
+      metrics,
+      tasksExpiry: async (taskId) => taskExpiry.get(taskId) ?? (await stores.tasks.get(taskId))?.expiresAt,
+    });
+
     const policy = await createPolicyStore({
       files: config.policy.files,
       shadowFiles: config.policy.shadow,
@@ -128,8 +196,18 @@ async function buildCore(options: StartOptions): Promise<Core> {
       timeoutMs: config.egress.timeoutMs,
     });
     closers.push(() => guard.close());
+    // Upstream MCP servers over HTTP keep event streams open: same address rules, no whole-exchange deadline.
+    const streamGuard = createEgressGuard({
+      decide: (facts) => policy.current().evaluateEgress(facts),
+      maxRedirects: config.egress.maxRedirects,
+      maxResponseBytes: Number.MAX_SAFE_INTEGER,
+      timeoutMs: 7 * 24 * 3600 * 1000,
+    });
+    closers.push(() => streamGuard.close());
     const egress: EgressProvider = { fetchFor: (scope) => guard.fetchFor(scope) };
 
+    const resourceUpdates = new EventEmitter();
+    resourceUpdates.setMaxListeners(0);
     const connectors: Connector[] = [];
     closers.push(async () => {
       await Promise.all(connectors.map((c) => c.close().catch(() => undefined)));
@@ -142,8 +220,10 @@ async function buildCore(options: StartOptions): Promise<Core> {
       const connector = createMcpConnector(
         connectorConfig.transport === 'stdio' && connectorConfig.cwd === undefined ? { ...connectorConfig, cwd: baseDir } : connectorConfig,
         {
-          fetch: withOutboundHygiene(guard.fetchFor({ connector: connectorConfig.id })),
+          // One long-lived connection for every agent: each call's credential comes from its async context.
+          fetch: withOutboundHygiene(streamGuard.fetchFor({ connector: connectorConfig.id }), contextualInjector(backendCredentials.staticInjector(connectorConfig.id))),
           onLog: (message) => logger.debug({ connector: connectorConfig.id, level: message.level }, 'upstream log message'),
+          onResourceUpdated: (uri) => resourceUpdates.emit('updated', uri),
         },
       );
       connectors.push(connector);
@@ -161,12 +241,30 @@ async function buildCore(options: StartOptions): Promise<Core> {
     await catalog.refresh();
     closers.push(async () => catalog.close());
 
+    const { queue, grants } = openApprovals(config, stores, audit, metrics, logger);
+    closers.push(() => queue.close());
+    closers.push(() => grants.close());
+
     const pipeline = createPipeline({
       catalog,
       policy,
       egress,
       audit,
       metrics,
+      credentials: backendCredentials.provider,
+      elevation: {
+        queue,
+        grants,
+        audit,
+        config: config.approvals,
+        redactArgs: (args) => redactDetail(args) as JsonObject,
+      },
+      isTaskLive: async (taskId) => {
+        const task = await stores.tasks.get(taskId);
+        if (!isTaskLive(task, Date.now())) return false;
+        taskExpiry.set(taskId, task.expiresAt);
+        return true;
+      },
       flushAuditBeforeResponse: config.audit.flushBeforeResponse,
       callTimeoutMs: 120_000,
       onError: (error, where) => logger.error({ where, err: errorText(error) }, 'pipeline error'),
@@ -188,7 +286,54 @@ async function buildCore(options: StartOptions): Promise<Core> {
         config.operators.map(async (operator) => ({ id: operator.id, roles: operator.roles, tokenDigests: await digests(operator.tokens, { env, baseDir }) })),
       ),
     });
-    const operatorRouters: Router[] = [createToolsRouter({ integrity, catalog, operatorAuth }), createConsoleRouter()];
+    const agentsRouter = express.Router();
+    agentsRouter.use('/v1/agents', operatorAuth.require('admin'));
+    agentsRouter.use(createAgentsRouter(stores.revocation, audit, { actor: (_req, res) => (res.locals['operator'] as { id?: string } | undefined)?.id }));
+    const operatorRouters: Router[] = [
+      createApprovalsRouter({
+        queue,
+        grants,
+        audit,
+        operatorAuth,
+        isSelf: (operatorId, ticket) => isOwner(config, operatorId, ticket),
+        ...(config.telemetry.jaegerUiUrl !== undefined ? { traceUrl: traceLink(config.telemetry.jaegerUiUrl) } : {}),
+      }),
+      createToolsRouter({ integrity, catalog, operatorAuth }),
+      agentsRouter,
+      credentialsRouter({ revocation: stores.revocation, issuer, audit, operatorAuth }),
+      createConsoleRouter(),
+    ];
+
+    const implicitTaskTtlSeconds = 24 * 3600;
+    const taskForSession = async (principal: Principal, sessionId: string): Promise<TaskFacts> => {
+      if (principal.taskId !== undefined) {
+        const task = await stores.tasks.get(principal.taskId);
+        if (!isTaskLive(task, Date.now())) throw new Error('task has ended');
+        taskExpiry.set(task.id, task.expiresAt);
+        return {
+          id: task.id,
+          intent: task.intent,
+          ...(task.declaredTools !== undefined ? { declaredTools: task.declaredTools } : {}),
+          labelsRead: task.labelsRead,
+        };
+      }
+      const created = Date.now();
+      const task = await stores.tasks.create({
+        id: `session-${sessionId}`,
+        agentId: principal.agentId,
+        ...(principal.tenant !== undefined ? { tenant: principal.tenant } : {}),
+        intent: 'MCP session',
+        createdAt: created,
+        expiresAt: created + implicitTaskTtlSeconds * 1000,
+      });
+      taskExpiry.set(task.id, task.expiresAt);
+      return { id: task.id, intent: task.intent, labelsRead: [] };
+    };
+    const endImplicitTask = async (taskId: string): Promise<void> => {
+      taskExpiry.delete(taskId);
+      issuer.forgetTask(taskId);
+      if (taskId.startsWith('session-')) await stores.tasks.end(taskId, 'session closed').catch(() => undefined);
+    };
 
     const health = (): Record<string, unknown> & { ok: boolean } => {
       const status = policy.status();
@@ -200,7 +345,32 @@ async function buildCore(options: StartOptions): Promise<Core> {
         catalogWarnings: catalog.warnings().length,
       };
     };
-    return { config, logger, audit, metrics, stores, pipeline, catalog, egress, operatorAuth, operatorRouters, health, authenticatorAgents, closers };
+    return {
+      config,
+      logger,
+      audit,
+      metrics,
+      stores,
+      pipeline,
+      catalog,
+      egress,
+      operatorAuth,
+      operatorRouters,
+      health,
+      authenticatorAgents,
+      issuer,
+      keys,
+      taskService,
+      taskForSession,
+      endImplicitTask,
+      resourceUpdates: {
+        subscribe(listener) {
+          resourceUpdates.on('updated', listener);
+          return () => resourceUpdates.off('updated', listener);
+        },
+      },
+      closers,
+    };
   } catch (error) {
     await closeAll(closers);
     throw error;
@@ -209,44 +379,129 @@ async function buildCore(options: StartOptions): Promise<Core> {
 
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const { config } = options.loaded;
-  const core = await buildCore(options);
-  const { logger } = core;
+  // Listen first: the gateway's URL is the issuer of its tokens and must be known before anything is minted.
+  const server = createServer();
+  await listen(server, config.listen.host, config.listen.port);
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const baseUrl = `http://${host}:${address.port}`;
+  let core: Core;
   try {
+    core = await buildCore({ ...options, baseUrl: options.baseUrl ?? config.http.publicUrl ?? baseUrl });
+  } catch (error) {
+    await closeServer(server);
+    throw error;
+  }
+  core.closers.push(() => closeServer(server));
+  const { logger } = core;
+  const env = options.env ?? process.env;
+  try {
+    const publicUrl = config.http.publicUrl ?? baseUrl;
+    const resource = `${publicUrl.replace(/\/$/, '')}/mcp`;
+    const agentProfiles = new Map(config.agents.map((a) => [a.id, a]));
+    const authenticators: Authenticator[] = [
+      createTaskTokenAuthenticator({
+        issuer: core.issuer.issuer,
+        keys: core.keys,
+        revocation: core.stores.revocation,
+        resolveAgent: (agentId) => {
+          const agent = agentProfiles.get(agentId);
+          return agent === undefined || agent.disabled
+            ? undefined
+            : { roles: agent.roles, ...(agent.tenant !== undefined ? { tenant: agent.tenant } : {}), ...(agent.environment !== undefined ? { environment: agent.environment } : {}) };
+        },
+      }),
+    ];
+    const oauth = config.auth.oauth;
+    if (oauth !== undefined) {
+      authenticators.push(
+        createOAuthAuthenticator({
+          issuer: oauth.issuer,
+          jwksUrl: oauth.jwksUrl,
+          audience: oauth.audience ?? resource,
+          algorithms: oauth.algorithms,
+          agentIdClaim: oauth.agentIdClaim,
+          scopeClaim: oauth.scopeClaim,
+          requiredScopes: oauth.requiredScopes,
+          ...(oauth.rolesClaim !== undefined ? { rolesClaim: oauth.rolesClaim } : {}),
+          ...(oauth.tenantClaim !== undefined ? { tenantClaim: oauth.tenantClaim } : {}),
+        }),
+      );
+    }
+    if (config.auth.spiffe !== undefined) {
+      authenticators.push(
+        createSpiffeAuthenticator({
+          trustBundle: await loadTrustBundle(config.auth.spiffe.trustBundle),
+          audience: config.auth.spiffe.audience,
+          agents: config.auth.spiffe.agents,
+          ...(config.auth.spiffe.trustDomains.length > 0 ? { trustDomains: config.auth.spiffe.trustDomains } : {}),
+        }),
+      );
+    }
+    authenticators.push(createApiKeyAuthenticator(core.authenticatorAgents));
     const authenticator = createRequestAuthenticator({
-      authenticators: [createApiKeyAuthenticator(core.authenticatorAgents)],
+      authenticators,
       isAgentDisabled: (agentId) => core.stores.revocation.isAgentDisabled(agentId),
     });
+    const metadataConfig = { resource, authorizationServers: oauth !== undefined ? [oauth.issuer] : [], scopesSupported: oauth?.requiredScopes ?? [] };
     const edge = createMcpHttpEdge({
       pipeline: core.pipeline,
       egress: core.egress,
       audit: core.audit,
       serverInfo: { name: 'portcullis', version: VERSION },
+      resourceUpdates: core.resourceUpdates,
       authenticator,
       responseMode: config.http.responseMode,
       maxRequestBytes: config.http.maxRequestBytes,
       sessionIdleSeconds: config.http.sessionIdleSeconds,
       challenge: (error) =>
-        `Bearer realm="portcullis"${error?.bearerError !== undefined ? `, error="${error.bearerError}", error_description="${error.message.replace(/"/g, "'")}"` : ''}`,
-      taskForSession: async (principal, sessionId) => implicitTask(principal, sessionId),
+        oauth !== undefined
+          ? wwwAuthenticate(metadataConfig, error?.bearerError !== undefined ? error : undefined)
+          : `Bearer realm="portcullis"${error?.bearerError !== undefined ? `, error="${error.bearerError}", error_description="${error.message.replace(/"/g, "'")}"` : ''}`,
+      taskForSession: core.taskForSession,
       onSessionClosed: (session: McpSession) => {
+        void core.endImplicitTask(session.task.id);
         void core.audit.append({ event: 'session.close', agentId: session.principal.agentId, taskId: session.task.id, sessionId: session.id }).catch(() => undefined);
       },
     });
     core.closers.push(() => edge.close());
 
+    const routers: Router[] = [metricsRouter(core.metrics), ...core.operatorRouters];
+    const wellKnown = express.Router();
+    wellKnown.get('/.well-known/jwks.json', (_req, res) => {
+      res.set('cache-control', 'public, max-age=300').json(core.issuer.jwks());
+    });
+    if (oauth !== undefined) {
+      const metadataPath = new URL(resourceMetadataUrl(resource)).pathname;
+      wellKnown.get(metadataPath, (_req, res) => void res.json(protectedResourceMetadata(metadataConfig)));
+    }
+    routers.push(wellKnown);
+    routers.push(
+      createTasksRouter(core.taskService, (req) => authenticator.authenticate({ headers: req.headers, url: req.originalUrl, rawHeaders: req.rawHeaders })),
+    );
+    if (config.auth.introspectionClients.length > 0) {
+      routers.push(
+        createIntrospectionRouter({
+          verifyOwnToken: createOwnTokenVerifier({ issuer: core.issuer.issuer, keys: core.keys }),
+          revocation: core.stores.revocation,
+          clients: await Promise.all(
+            config.auth.introspectionClients.map(async (c) => ({
+              id: c.id,
+              secretSha256: 'sha256' in c.secret ? c.secret.sha256 : digestApiKey((await resolveSecretRef(c.secret.secret, { env, baseDir: options.loaded.baseDir })).reveal()),
+            })),
+          ),
+        }),
+      );
+    }
+
     const app = createApp({
       hostOrigin: { listenHost: config.listen.host, allowedHosts: config.http.allowedHosts, allowedOrigins: config.http.allowedOrigins },
       mcpRouter: edge.router,
       health: () => ({ ...core.health(), sessions: edge.sessions().length }),
-      routers: [metricsRouter(core.metrics), ...core.operatorRouters],
+      routers,
       onError: (error) => logger.error({ err: errorText(error) }, 'request failed'),
     });
-    const server = createServer(app);
-    await listen(server, config.listen.host, config.listen.port);
-    core.closers.push(() => closeServer(server));
-    const address = server.address() as AddressInfo;
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const baseUrl = `http://${host}:${address.port}`;
+    server.on('request', app);
     return {
       baseUrl,
       mcpUrl: `${baseUrl}/mcp`,
@@ -283,8 +538,8 @@ export async function startStdioGateway(options: StartOptions & { agentId?: stri
       authMethod: 'stdio',
     };
     const sessionId = randomUUID();
-    const task = implicitTask(principal, sessionId);
-    const taskSpan = startTaskSpan({ id: task.id, agentId: principal.agentId });
+    const task = await core.taskForSession(principal, sessionId);
+    const taskSpan = startTaskSpan({ id: task.id, agentId: principal.agentId, ...(task.intent !== undefined ? { intent: task.intent } : {}) });
     core.closers.push(async () => taskSpan.end('stdio closed'));
     const session: McpSession = {
       id: sessionId,
@@ -300,6 +555,7 @@ export async function startStdioGateway(options: StartOptions & { agentId?: stri
       egress: core.egress,
       audit: core.audit,
       serverInfo: { name: 'portcullis', version: VERSION },
+      resourceUpdates: core.resourceUpdates,
     });
     const transport = new StdioServerTransport();
     session.server = server;
@@ -313,15 +569,75 @@ export async function startStdioGateway(options: StartOptions & { agentId?: stri
   }
 }
 
-/** A session without a task token runs as one implicit task that ends with the session. */
-function implicitTask(principal: Principal, sessionId: string): { id: string } {
-  return { id: principal.taskId ?? `session-${sessionId}` };
-}
-
 async function digests(keys: GatewayConfig['agents'][number]['apiKeys'], options: { env: Environment; baseDir: string }): Promise<string[]> {
   const out: string[] = [];
   for (const key of keys) out.push('sha256' in key ? key.sha256 : digestApiKey((await resolveSecretRef(key.secret, options)).reveal()));
   return out;
+}
+
+/** Operators responsible for an agent (its `owners`) may not decide its requests; nor may the agent itself. */
+function isOwner(config: GatewayConfig, operatorId: string, ticket: Ticket): boolean {
+  if (operatorId === ticket.agentId || operatorId === ticket.requestedBy) return true;
+  return config.agents.find((a) => a.id === ticket.agentId)?.owners.includes(operatorId) ?? false;
+}
+
+/** Link from an approval request to its trace in Jaeger, via the traceparent the waiting call recorded. */
+function traceLink(jaegerUiUrl: string): (ticket: Ticket) => string | undefined {
+  return (ticket) => {
+    const traceId = ticket.traceparent?.split('-')[1];
+    return traceId !== undefined && /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId) ? `${jaegerUiUrl.replace(/\/$/, '')}/trace/${traceId}` : undefined;
+  };
+}
+
+/** The approval queue and grant store: BullMQ + Redis when stores are shared, memory for one process. */
+function openApprovals(config: GatewayConfig, stores: Stores, audit: AuditSink, metrics: Metrics, logger: Logger): { queue: ApprovalQueue; grants: GrantStore } {
+  const rules = {
+    maxGrantSeconds: config.approvals.maxGrantSeconds,
+    requireApproveReason: config.approvals.requireApproveReason,
+    isSelf: (approver: string, ticket: Ticket) => isOwner(config, approver, ticket),
+    onCreated: (ticket: Ticket) => {
+      metrics.addApprovalsPending(1);
+      void audit
+        .append({
+          event: 'approval.request',
+          decision: 'approve',
+          agentId: ticket.agentId,
+          taskId: ticket.taskId,
+          tool: ticket.tool,
+          approvalId: ticket.id,
+          rules: ticket.rules,
+          ...(ticket.operation !== undefined ? { operation: `${ticket.operation.method} ${ticket.operation.url}` } : {}),
+          argsHash: ticket.argsHash,
+        })
+        .catch(() => undefined);
+    },
+  };
+  if (stores.kind === 'redis' && stores.redis !== undefined && stores.redisConnection !== undefined) {
+    const connection = stores.redisConnection;
+    return {
+      queue: createBullmqApprovalQueue({
+        ...rules,
+        connection: connection.password === undefined ? connection.url : redisOptions(connection.url, connection.password),
+        prefix: `${connection.prefix.replace(/:+$/, '')}:bull`,
+        queueName: 'approvals',
+        logger,
+      }),
+      grants: createRedisGrantStore({ redis: stores.redis, prefix: connection.prefix }),
+    };
+  }
+  return { queue: createMemoryApprovalQueue(rules), grants: createMemoryGrantStore() };
+}
+
+function redisOptions(url: string, password: string): { host: string; port: number; password: string; db?: number; tls?: object } {
+  const parsed = new URL(url);
+  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined;
+  return {
+    host: parsed.hostname,
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+    password,
+    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
 }
 
 /** Prometheus exposition at /metrics (no secrets: labels are tool names, rule ids, codes). */

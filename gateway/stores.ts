@@ -16,6 +16,8 @@ export interface Stores {
   kind: 'memory' | 'redis';
   /** Redis connection options for components that open their own connections (BullMQ). */
   redisConnection?: { url: string; password?: string; prefix: string };
+  /** The shared Redis client (redis stores only). */
+  redis?: Redis;
   tasks: TaskStore;
   revocation: RevocationStore;
   pins: PinStore;
@@ -58,6 +60,7 @@ export async function openStores(config: GatewayConfig['stores'], options: { env
   return {
     kind: 'redis',
     redisConnection: { url: config.url, ...(password !== undefined ? { password } : {}), prefix: config.prefix },
+    redis,
     tasks,
     revocation,
     pins,

@@ -44,8 +44,8 @@ const HEX2 = /^[0-9A-Fa-f]{2}$/;
  * canonical form.
  */
 export function parsePathTemplate(source: string): PathTemplate {
-  if (!source.startsWith('/')) throw new PathError('a path template must start with "/"');
   if (source.includes('://') || /^\/?[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(source)) throw new PathError('a path template must not contain a scheme or host');
+  if (!source.startsWith('/')) throw new PathError('a path template must start with "/"');
   if (source.startsWith('//')) throw new PathError('a path template must not start with "//" (that names a host)');
   if (source.includes('?') || source.includes('#')) throw new PathError('a path template must not contain "?" or "#"; declare query parameters with `query`');
   if (source.includes('\\')) throw new PathError('a path template must not contain "\\"');

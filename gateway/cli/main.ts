@@ -10,6 +10,7 @@ import { demoCommand } from './commands/demo.js';
 import { auditCommand } from './commands/audit.js';
 import { approvalsCommand } from './commands/approvals.js';
 import { toolsCommand } from './commands/tools.js';
+import { agentsCommand } from './commands/agents.js';
 
 const program = new Command('portcullis')
   .description('Agent tool-call gateway: MCP in front of your APIs, with per-call policy, scoped credentials and audit')
@@ -25,6 +26,7 @@ program.addCommand(demoCommand());
 program.addCommand(auditCommand());
 program.addCommand(approvalsCommand());
 program.addCommand(toolsCommand());
+program.addCommand(agentsCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -84,6 +84,8 @@ function resolvePaths(config: GatewayConfig, baseDir: string): GatewayConfig {
     ...config,
     policy: { ...config.policy, files: config.policy.files.map(abs), shadow: config.policy.shadow.map(abs) },
     audit: config.audit.file === undefined ? config.audit : { ...config.audit, file: abs(config.audit.file) },
+    credentials: { ...config.credentials, devKeyDir: abs(config.credentials.devKeyDir) },
+    auth: config.auth.spiffe === undefined ? config.auth : { ...config.auth, spiffe: { ...config.auth.spiffe, trustBundle: abs(config.auth.spiffe.trustBundle) } },
   };
 }
 
@@ -115,6 +117,9 @@ function crossCheck(config: GatewayConfig): ConfigProblem[] {
       seenKeyHashes.set(key.sha256, agent.id);
     });
   });
+  for (const id of Object.keys(config.backendCredentials)) {
+    if (!seenConnectors.has(id)) problems.push({ path: `backendCredentials.${id}`, message: `unknown connector "${id}"` });
+  }
   const seenOperators = new Set<string>();
   config.operators.forEach((operator, index) => {
     if (seenOperators.has(operator.id)) problems.push({ path: `operators.${index}.id`, message: `duplicate operator id "${operator.id}"` });

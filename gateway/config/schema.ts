@@ -131,6 +131,80 @@ export const AuditSchema = z
   })
   .strict();
 
+export const CredentialsSchema = z
+  .object({
+    /**
+     * Signing key for task tokens and call credentials (PKCS#8 PEM or private JWK, as a secret reference).
+     * Without it, a development key set is generated on first start and kept in `devKeyDir`.
+     */
+    signingKey: SecretRefSchema.optional(),
+    /** Earlier keys still accepted until `retiresAt` (rotation with overlap). */
+    previousKeys: z.array(z.object({ key: SecretRefSchema, retiresAt: z.string().datetime() }).strict()).default([]),
+    algorithm: z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']).default('ES256'),
+    devKeyDir: z.string().min(1).default('./.portcullis/keys'),
+    /** Lifetime of call credentials (capped at 300 s; elevated calls at 900 s). */
+    callTtlSeconds: z.number().int().min(10).max(300).default(300),
+    elevatedTtlSeconds: z.number().int().min(10).max(900).default(900),
+  })
+  .strict();
+
+export const TasksSchema = z
+  .object({
+    defaultTtlSeconds: z.number().int().min(10).max(86_400).default(300),
+    maxTtlSeconds: z.number().int().min(10).max(7 * 86_400).default(3600),
+  })
+  .strict();
+
+export const OAuthSchema = z
+  .object({
+    issuer: z.string().url(),
+    jwksUrl: z.string().url(),
+    /** Defaults to the gateway's resource URL (`http.publicUrl` + /mcp). */
+    audience: z.string().min(1).optional(),
+    algorithms: z.array(z.string().min(2)).min(1).default(['RS256', 'ES256']),
+    agentIdClaim: z.string().min(1).default('sub'),
+    rolesClaim: z.string().min(1).optional(),
+    tenantClaim: z.string().min(1).optional(),
+    scopeClaim: z.string().min(1).default('scope'),
+    requiredScopes: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export const SpiffeSchema = z
+  .object({
+    /** JWKS file of the trust domain (JWT-SVID bundle). */
+    trustBundle: z.string().min(1),
+    audience: z.string().min(1),
+    trustDomains: z.array(z.string().min(1)).default([]),
+    /** SPIFFE id -> agent id. */
+    agents: z.record(z.string().regex(/^spiffe:\/\//, 'expected a spiffe:// id'), IdSchema),
+  })
+  .strict();
+
+export const AuthSchema = z
+  .object({
+    oauth: OAuthSchema.optional(),
+    spiffe: SpiffeSchema.optional(),
+    /** Backends that check call credentials live (RFC 7662), with their client secrets. */
+    introspectionClients: z.array(z.object({ id: IdSchema, secret: ApiKeySchema }).strict()).default([]),
+  })
+  .strict();
+
+/** How the gateway authenticates to one backend on the agent's behalf; the agent never sees it. */
+export const BackendCredentialSchema = z.discriminatedUnion('type', [
+  /** A just-in-time call credential (JWT) with `aud` = this audience, verified by the backend against our JWKS. */
+  z.object({ type: z.literal('jwt'), audience: z.string().min(1) }).strict(),
+  z.object({ type: z.literal('bearer'), secret: SecretRefSchema }).strict(),
+  z
+    .object({
+      type: z.literal('header'),
+      name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'expected an HTTP header name'),
+      secret: SecretRefSchema,
+    })
+    .strict(),
+  z.object({ type: z.literal('basic'), username: z.string().min(1), password: SecretRefSchema }).strict(),
+]);
+
 export const TelemetrySchema = z
   .object({
     enabled: z.boolean().default(false),
@@ -159,6 +233,11 @@ export const GatewayConfigSchema = z
     agents: z.array(AgentSchema).default([]),
     operators: z.array(OperatorSchema).default([]),
     approvals: ApprovalsSchema.default({ mode: 'wait', waitSeconds: 120, pendingTtlSeconds: 900, maxGrantSeconds: 900, requireApproveReason: false }),
+    credentials: CredentialsSchema.default({ previousKeys: [], algorithm: 'ES256', devKeyDir: './.portcullis/keys', callTtlSeconds: 300, elevatedTtlSeconds: 900 }),
+    tasks: TasksSchema.default({ defaultTtlSeconds: 300, maxTtlSeconds: 3600 }),
+    auth: AuthSchema.default({ introspectionClients: [] }),
+    /** Connector id -> how the gateway authenticates to that backend. */
+    backendCredentials: z.record(z.string(), BackendCredentialSchema).default({}),
     egress: EgressSchema.default({ allowPrivate: [], maxRedirects: 5, maxResponseBytes: 10 * 1024 * 1024, timeoutMs: 30_000 }),
     policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true }),
     stores: StoresSchema.default({ kind: 'memory' }),
@@ -172,3 +251,4 @@ export type AgentConfig = z.infer<typeof AgentSchema>;
 export type OperatorConfig = z.infer<typeof OperatorSchema>;
 export type ApprovalsConfig = z.infer<typeof ApprovalsSchema>;
 export type ConnectorConfig = z.infer<typeof ConnectorConfigSchema>;
+export type BackendCredentialConfig = z.infer<typeof BackendCredentialSchema>;

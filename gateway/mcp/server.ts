@@ -42,8 +42,9 @@ export interface McpServerDeps {
   pipeline: Pipeline;
   egress: EgressProvider;
   audit: AuditSink;
-  /** Whether the principal may see a connector's resources and prompts. */
   serverInfo: { name: string; version: string };
+  /** Upstream `notifications/resources/updated`, forwarded to sessions that subscribed to the URI. */
+  resourceUpdates?: { subscribe(listener: (uri: string) => void): () => void };
 }
 
 export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps): Server {
@@ -251,9 +252,13 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     if (kinds.has('resources')) void server.sendResourceListChanged().catch(() => undefined);
     if (kinds.has('prompts')) void server.sendPromptListChanged().catch(() => undefined);
   });
+  const unsubscribeUpdates = deps.resourceUpdates?.subscribe((uri) => {
+    if (session.subscriptions.has(uri)) void server.sendResourceUpdated({ uri }).catch(() => undefined);
+  });
   const previousOnClose = server.onclose;
   server.onclose = () => {
     unsubscribe();
+    unsubscribeUpdates?.();
     previousOnClose?.();
   };
 

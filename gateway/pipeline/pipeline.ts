@@ -13,6 +13,7 @@
  * approval wait and the backend request; the backend receives the backend span's `traceparent`.
  */
 import { randomUUID } from 'node:crypto';
+import picomatch from 'picomatch';
 import { SpanKind, context as otelContext, trace, type Context, type Link, type Span } from '@opentelemetry/api';
 import type { CatalogContext, Connector, ConnectorContext, FetchLike, JsonObject, LogMessage, ProgressUpdate, ToolResult } from '../../connectors/contract.js';
 import type { Decision, TaskFacts } from '../../policies/types.js';
@@ -27,6 +28,7 @@ import type { Catalog, CatalogTool } from './catalog.js';
 import { callFacts, decide, isVisible, type PolicySource } from './decide.js';
 import { elevate, type Elevation } from './elevate.js';
 import { withOutboundHygiene, type CredentialInjector } from './outbound.js';
+import { withCallCredential } from '../credentials/backend-credentials.js';
 
 /** Which network scope a backend request belongs to, for the egress guard. */
 export interface EgressScope {
@@ -91,6 +93,8 @@ export interface PipelineOptions {
   /** Backend credentials; without it, backends get no credential from the gateway. */
   credentials?: CredentialProvider;
   metrics?: Metrics;
+  /** Whether the call's task is still open (ended tasks and their credentials stop working at once). */
+  isTaskLive?: (taskId: string) => Promise<boolean>;
   /** Wait for the audit record to be durable before answering. */
   flushAuditBeforeResponse: boolean;
   /** Upper bound for one call, whatever the connector's own timeouts. */
@@ -179,6 +183,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return result;
     };
 
+    if (options.isTaskLive !== undefined && !(await options.isTaskLive(ctx.task.id).catch(() => false))) {
+      Object.assign(record, { decision: 'deny', code: 'TASK_ENDED', reason: 'the task has ended' });
+      return finish(new GatewayError('TASK_ENDED', 'the task has ended; open a new task'));
+    }
+
     // 2 resolve: unknown and hidden tools are indistinguishable to the caller.
     const tool = options.catalog.resolveTool(name);
     if (tool === undefined || !isVisible(options.policy, ctx.principal, tool)) {
@@ -207,7 +216,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
     // 3 decide
     const decision = await withSpan(attr.spanNames.decision, {}, (decisionSpan) => {
-      const result = decide(options.policy, callFacts({ principal: ctx.principal, task: ctx.task, tool, call: prepared, now: now() }));
+      const result = withinDeclaredTools(
+        decide(options.policy, callFacts({ principal: ctx.principal, task: ctx.task, tool, call: prepared, now: now() })),
+        ctx.task,
+        tool.exposedName,
+      );
       setSpanAttributes(decisionSpan, {
         [attr.ATTR_PORTCULLIS_DECISION]: result.effect,
         [attr.ATTR_PORTCULLIS_RULES]: [...result.rules],
@@ -301,7 +314,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
             ...(ctx.onLog !== undefined ? { onLog: ctx.onLog } : {}),
             ...(ctx.relayRequest !== undefined ? { relayRequest: ctx.relayRequest } : {}),
           };
-          return tool.connector.callTool(prepared, connectorContext);
+          return withCallCredential(credential.inject, () => tool.connector.callTool(prepared, connectorContext));
         },
         { kind: SpanKind.CLIENT },
       );
@@ -327,6 +340,20 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   }
 
   return { listTools, callTool, catalog: options.catalog };
+}
+
+/**
+ * A task that declared the tools it needs may not silently use others: an `allow` for a tool outside the
+ * declaration becomes `approve` (an operator decides); deny and approve stand.
+ */
+function withinDeclaredTools(decision: Decision, task: TaskFacts, tool: string): Decision {
+  if (decision.effect !== 'allow' || task.declaredTools === undefined) return decision;
+  if (task.declaredTools.some((pattern) => globMatch(pattern, tool))) return decision;
+  return { ...decision, effect: 'approve', code: 'APPROVAL_REQUIRED', reason: `${tool} is outside the tools the task declared`, rules: [...decision.rules, 'task:declared-tools'] };
+}
+
+function globMatch(pattern: string, value: string): boolean {
+  return picomatch.isMatch(value, pattern, { nocase: false, dot: true });
 }
 
 /**

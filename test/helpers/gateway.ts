@@ -32,6 +32,7 @@ export interface AgentSpec {
   tools?: string[];
   roles?: string[];
   tenant?: string;
+  owners?: string[];
 }
 
 /**
@@ -45,7 +46,7 @@ export async function startTestGateway(config: Record<string, unknown>, agents: 
   const agentConfigs = agents.map((spec) => {
     const key = generateApiKey();
     testAgents[spec.id] = { id: spec.id, key };
-    return { id: spec.id, roles: spec.roles ?? [], ...(spec.tenant ? { tenant: spec.tenant } : {}), apiKeys: [{ sha256: digestApiKey(key) }], tools: spec.tools ?? [] };
+    return { id: spec.id, roles: spec.roles ?? [], ...(spec.tenant ? { tenant: spec.tenant } : {}), apiKeys: [{ sha256: digestApiKey(key) }], tools: spec.tools ?? [], ...(spec.owners ? { owners: spec.owners } : {}) };
   });
   const full = { listen: { host: '127.0.0.1', port: 0 }, audit: { file: auditFile }, policy: { watch: false }, ...config, agents: agentConfigs };
   const file = path.join(dir, 'portcullis.yaml');

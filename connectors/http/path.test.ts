@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { ConnectorError } from '../errors.js';
+import { buildRequestPath, canonicalizePath, joinBasePath, parsePathTemplate, PathError } from './path.js';
+
+const isInvalidArguments = (error: unknown) => error instanceof ConnectorError && error.code === 'INVALID_ARGUMENTS';
+
+describe('parsePathTemplate', () => {
+  it('parses literals and placeholders', () => {
+    const t = parsePathTemplate('/repos/{owner}/{repo}/issues');
+    assert.deepEqual(t.params, ['owner', 'repo']);
+    assert.equal(t.segments.length, 4);
+    assert.deepEqual(parsePathTemplate('/files/{name}.json').segments[1], [
+      { kind: 'param', name: 'name' },
+      { kind: 'literal', text: '.json' },
+    ]);
+  });
+
+  for (const [template, why] of [
+    ['repos/{owner}', 'no leading slash'],
+    ['https://evil.example/x', 'scheme'],
+    ['/x/https://evil.example', 'embedded scheme'],
+    ['//evil.example/x', 'network-path reference'],
+    ['/x?admin=1', 'query'],
+    ['/x#frag', 'fragment'],
+    ['/a/../b', 'dot-dot'],
+    ['/a/./b', 'dot'],
+    ['/a/%2e%2e/b', 'encoded dot-dot'],
+    ['/a//b', 'empty segment'],
+    ['/a\\b', 'backslash'],
+    ['/a b', 'whitespace'],
+    ['/a\u0000b', 'NUL'],
+    ['/a/{b', 'unbalanced'],
+    ['/a/b}', 'unbalanced close'],
+    ['/a/{b}/{b}', 'duplicate param'],
+    ['/a/{b}{c}', 'adjacent params'],
+    ['/a/{}', 'empty name'],
+    ['/a/{b c}', 'bad name'],
+    ['/a/%2F', 'encoded slash literal'],
+    ['/a/%7e', 'non-canonical literal'],
+  ]) {
+    it(`rejects ${why}: ${JSON.stringify(template)}`, () => {
+      assert.throws(() => parsePathTemplate(template!), PathError);
+    });
+  }
+});
+
+describe('buildRequestPath', () => {
+  it('encodes values with encodeURIComponent', () => {
+    assert.equal(buildRequestPath('/repos/{owner}/{repo}', { owner: 'acme corp', repo: 'web?x=1#y' }), '/repos/acme%20corp/web%3Fx%3D1%23y');
+    assert.equal(buildRequestPath('/users/{id}', { id: 42 }), '/users/42');
+    assert.equal(buildRequestPath('/files/{name}.json', { name: 'ümlaut' }), '/files/%C3%BCmlaut.json');
+    assert.equal(buildRequestPath('/a/{x}', { x: 'user@host:1' }), '/a/user@host:1');
+  });
+
+  for (const value of ['', '.', '..', 'a/b', '../admin', 'a\\b', '%2e%2e', '%2F', 'a%00', 'a\u0000', 'line\nbreak', '\u007f', '\ud800']) {
+    it(`refuses the value ${JSON.stringify(value)}`, () => {
+      assert.throws(() => buildRequestPath('/repos/{owner}', { owner: value }), isInvalidArguments);
+    });
+  }
+
+  it('refuses missing, non-integer and non-scalar values', () => {
+    for (const value of [undefined, null, 1.5, true, {}, ['a'], Number.MAX_SAFE_INTEGER + 2]) {
+      assert.throws(() => buildRequestPath('/users/{id}', { id: value }), isInvalidArguments, JSON.stringify(value));
+    }
+  });
+
+  it('reports the parameter name, never the value', () => {
+    try {
+      buildRequestPath('/repos/{owner}', { owner: 'secret/../value' });
+      assert.fail('expected a throw');
+    } catch (error) {
+      assert.ok(error instanceof ConnectorError);
+      assert.deepEqual(error.details, { parameter: 'owner' });
+      assert.ok(!error.message.includes('secret'));
+    }
+  });
+
+  // Values an attacker would try, mixed with arbitrary Unicode strings.
+  const hostile = fc.oneof(
+    fc.constantFrom('..', '.', '%2e%2e', '%2E', '/', '\\', '%2F', '%5C', '%252F', '', '?x=1', '#f', '@evil.example', '//evil.example', ':443', 'a/../..', '\u0000', '..;', '%', '%%'),
+    fc.string({ unit: 'binary', maxLength: 12 }),
+    fc.string({ unit: fc.constantFrom('.', '/', '\\', '%', '2', 'e', 'F', '?', '#', '@', ':', 'a', ';'), maxLength: 10 }),
+    fc.integer(),
+  );
+
+  it('property: no value changes the host, adds a segment or leaves the template prefix', () => {
+    const templates = ['/repos/{owner}/{repo}/issues', '/files/{name}.json', '/v1/{a}', '/{a}/fixed'];
+    fc.assert(
+      fc.property(fc.constantFrom(...templates), hostile, hostile, (template, a, b) => {
+        const parsed = parsePathTemplate(template);
+        const values = Object.fromEntries(parsed.params.map((p, i) => [p, i === 0 ? a : b]));
+        let path: string;
+        try {
+          path = buildRequestPath(parsed, values);
+        } catch (error) {
+          assert.ok(isInvalidArguments(error), `unexpected ${String(error)}`);
+          return;
+        }
+        const url = new URL(`https://api.example.com${path}`);
+        assert.equal(url.host, 'api.example.com');
+        assert.equal(url.pathname, path, 'the URL parser sends the path unchanged');
+        assert.equal(url.search, '');
+        assert.equal(url.hash, '');
+        const segments = path.slice(1).split('/');
+        assert.equal(segments.length, parsed.segments.length);
+        parsed.segments.forEach((parts, i) => {
+          const only = parts.length === 1 ? parts[0] : undefined;
+          if (only?.kind === 'literal') assert.equal(segments[i], only.text);
+          if (only?.kind === 'param') assert.equal(decodeURIComponent(segments[i]!), String(values[only.name]));
+        });
+        assert.ok(path.startsWith(template.slice(0, template.indexOf('{'))));
+        assert.equal(canonicalizePath(path), path);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('canonicalizePath', () => {
+  const cases: [string, string][] = [
+    ['/', '/'],
+    ['/a/b', '/a/b'],
+    ['/a/b/', '/a/b/'],
+    ['/a/./b', '/a/b'],
+    ['/a/b/../c', '/a/c'],
+    ['/a/%2e%2E/c', '/c'],
+    ['/a/b/..', '/a/'],
+    ['/%7e%7E', '/~~'],
+    ['/a%20b', '/a%20b'],
+    ['/a b', '/a%20b'],
+    ['/caf\u00e9', '/caf%C3%A9'],
+    ['/x%3a%40', '/x:@'],
+    ['/a;b', '/a%3Bb'],
+    ['/100%25', '/100%25'],
+  ];
+  for (const [input, expected] of cases) {
+    it(`${JSON.stringify(input)} -> ${JSON.stringify(expected)}`, () => assert.equal(canonicalizePath(input), expected));
+  }
+
+  for (const [input, why] of [
+    ['relative', 'no leading slash'],
+    ['/a/%2F/b', 'encoded slash'],
+    ['/a%2fb', 'encoded slash (lower case)'],
+    ['/a%5Cb', 'encoded backslash'],
+    ['/a\\b', 'raw backslash'],
+    ['/a/%252F', 'double-encoded slash'],
+    ['/a/%2541', 'double encoding'],
+    ['/a%00', 'encoded NUL'],
+    ['/a\u0000', 'raw NUL'],
+    ['/a%0D%0A', 'encoded CRLF'],
+    ['/a%zz', 'malformed escape'],
+    ['/a%2', 'truncated escape'],
+    ['/a%FF', 'invalid UTF-8'],
+    ['/..', 'climbs above root'],
+    ['/a/../../b', 'climbs above root'],
+    ['/a//b', 'empty segment'],
+    ['/a?b', 'query'],
+    ['/a#b', 'fragment'],
+  ]) {
+    it(`rejects ${why}: ${JSON.stringify(input)}`, () => assert.throws(() => canonicalizePath(input!), PathError));
+  }
+
+  it('property: output is idempotent, parses as the same path on a fixed host, and has no dot segments or encoded separators', () => {
+    const unit = fc.constantFrom('/', '.', '%', '2', 'e', 'E', 'f', 'F', '5', 'c', 'a', ' ', '\\', ';', '%2e', '%2F', '%25', '%00', '..', 'é');
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit, maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 })), (tail) => {
+        let out: string;
+        try {
+          out = canonicalizePath(`/${tail}`);
+        } catch (error) {
+          assert.ok(error instanceof PathError, `unexpected ${String(error)}`);
+          return;
+        }
+        assert.equal(canonicalizePath(out), out);
+        const url = new URL(`https://h.example${out}`);
+        assert.equal(url.host, 'h.example');
+        assert.equal(url.pathname, out);
+        assert.ok(!/%2F|%5C|%25[0-9A-F]{2}|\\/i.test(out), out);
+        assert.ok(!out.slice(1).split('/').some((s) => s === '.' || s === '..' || /^(%2e|\.){1,2}$/i.test(s)), out);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('joinBasePath', () => {
+  it('joins without doubling slashes', () => {
+    assert.equal(joinBasePath('/', '/x'), '/x');
+    assert.equal(joinBasePath('/v1', '/x'), '/v1/x');
+    assert.equal(joinBasePath('/v1/', '/x'), '/v1/x');
+  });
+});

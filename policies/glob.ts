@@ -1,0 +1,103 @@
+/**
+ * The two glob dialects of the policy language.
+ *
+ * Name globs (agents, tools, task intents, declared tools): `*` is any run of characters (also none), `?`
+ * is one character, everything else is literal. Names are flat strings, so there are no separators.
+ *
+ * Host globs (egress hosts, trusted destinations): DNS names compared case-insensitively, label by label.
+ * `*` stands for one whole label or part of one and never crosses a dot; a leading `**.` stands for one or
+ * more labels; `**` alone matches every host. `*.example.com` therefore matches `a.example.com` but
+ * neither `example.com` nor `a.b.example.com`; `**.example.com` matches the last two of those three.
+ */
+
+const GLOB_CHARS = /[*?]/;
+
+export function isGlob(pattern: string): boolean {
+  return GLOB_CHARS.test(pattern);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+export type NameMatcher = (name: string) => boolean;
+
+/** A matcher for one name glob; exact names compare with `===`. */
+export function compileNameGlob(pattern: string, options: { caseInsensitive?: boolean } = {}): NameMatcher {
+  const insensitive = options.caseInsensitive === true;
+  if (!isGlob(pattern)) {
+    if (!insensitive) return (name) => name === pattern;
+    const lower = pattern.toLowerCase();
+    return (name) => name.toLowerCase() === lower;
+  }
+  const source = pattern
+    .split('')
+    .map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : escapeRegExp(ch)))
+    .join('');
+  const regex = new RegExp(`^${source}$`, insensitive ? 'is' : 's');
+  return (name) => regex.test(name);
+}
+
+/** A matcher for a list of name globs: true when any matches. */
+export function compileNameGlobs(patterns: readonly string[], options: { caseInsensitive?: boolean } = {}): NameMatcher {
+  const exact = new Set<string>();
+  const globs: NameMatcher[] = [];
+  for (const pattern of patterns) {
+    if (isGlob(pattern) || options.caseInsensitive === true) globs.push(compileNameGlob(pattern, options));
+    else exact.add(pattern);
+  }
+  if (globs.length === 0) return (name) => exact.has(name);
+  return (name) => exact.has(name) || globs.some((glob) => glob(name));
+}
+
+/** Why a host glob is not acceptable, or undefined when it is. */
+export function hostGlobProblem(pattern: string): string | undefined {
+  if (pattern === '**') return undefined;
+  const body = pattern.startsWith('**.') ? pattern.slice(3) : pattern;
+  if (body.length === 0) return 'empty host pattern';
+  if (body.includes('**')) return '"**" is only allowed alone or as a leading "**."';
+  // Labels: letters, digits, hyphen, underscore, `*`; IPv4 literals are labels of digits; IPv6 literals
+  // (with `:`) are accepted as one literal label.
+  if (body.includes(':')) return /^[0-9a-fA-F:.]+$/.test(body) ? undefined : 'invalid IPv6 literal';
+  for (const label of body.split('.')) {
+    if (label.length === 0) return 'empty label in host pattern';
+    if (!/^[A-Za-z0-9_*-]+$/.test(label)) return `invalid characters in host label "${label}"`;
+  }
+  return undefined;
+}
+
+/** A case-insensitive matcher for one host glob. Hosts are compared without a trailing dot. */
+export function compileHostGlob(pattern: string): NameMatcher {
+  const lower = pattern.toLowerCase();
+  if (lower === '**') return () => true;
+  const leadingAny = lower.startsWith('**.');
+  const body = leadingAny ? lower.slice(3) : lower;
+  if (!body.includes('*')) {
+    if (!leadingAny) return (host) => normalizeHost(host) === body;
+    const suffix = `.${body}`;
+    return (host) => {
+      const h = normalizeHost(host);
+      return h.length > suffix.length && h.endsWith(suffix);
+    };
+  }
+  const labels = body.split('.').map((label) =>
+    label
+      .split('')
+      .map((ch) => (ch === '*' ? '[^.]*' : escapeRegExp(ch)))
+      .join(''),
+  );
+  // `*` alone as a label must match a non-empty label.
+  const source = labels.map((label, i) => (body.split('.')[i] === '*' ? '[^.]+' : label)).join('\\.');
+  const regex = new RegExp(leadingAny ? `^(?:[^.]+\\.)+${source}$` : `^${source}$`);
+  return (host) => regex.test(normalizeHost(host));
+}
+
+export function compileHostGlobs(patterns: readonly string[]): NameMatcher {
+  const matchers = patterns.map(compileHostGlob);
+  return (host) => matchers.some((m) => m(host));
+}
+
+function normalizeHost(host: string): string {
+  const lower = host.toLowerCase();
+  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
+}
