@@ -259,12 +259,14 @@ async function buildCore(options: StartOptions): Promise<Core> {
         config: config.approvals,
         redactArgs: (args) => redactDetail(args) as JsonObject,
       },
-      isTaskLive: async (taskId) => {
+      taskState: async (taskId) => {
         const task = await stores.tasks.get(taskId);
-        if (!isTaskLive(task, Date.now())) return false;
+        if (!isTaskLive(task, Date.now())) return { live: false, labelsRead: [] };
         taskExpiry.set(taskId, task.expiresAt);
-        return true;
+        return { live: true, labelsRead: task.labelsRead };
       },
+      recordLabels: (taskId, labels) => stores.tasks.addLabels(taskId, labels),
+      rateLimit: (key, limit, windowSeconds) => stores.rateLimiter.hit(key, limit, windowSeconds),
       flushAuditBeforeResponse: config.audit.flushBeforeResponse,
       callTimeoutMs: 120_000,
       onError: (error, where) => logger.error({ where, err: errorText(error) }, 'pipeline error'),

@@ -11,6 +11,7 @@ import { resolveSecretRef, type Environment } from './config/secrets.js';
 import { createMemoryPinStore, createRedisPinStore, type PinStore } from './integrity/pin-store.js';
 import { createMemoryRevocationStore, createRedisRevocationStore, type RevocationStore } from './revocation/index.js';
 import { createMemoryTaskStore, createRedisTaskStore, type TaskStore } from './tasks/index.js';
+import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from './ratelimit/rate-limiter.js';
 
 export interface Stores {
   kind: 'memory' | 'redis';
@@ -21,6 +22,7 @@ export interface Stores {
   tasks: TaskStore;
   revocation: RevocationStore;
   pins: PinStore;
+  rateLimiter: RateLimiter;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function openStores(config: GatewayConfig['stores'], options: { env
       tasks,
       revocation,
       pins,
+      rateLimiter: createMemoryRateLimiter(),
       async close() {
         await Promise.all([tasks.close(), revocation.close(), pins.close()]);
       },
@@ -64,6 +67,7 @@ export async function openStores(config: GatewayConfig['stores'], options: { env
     tasks,
     revocation,
     pins,
+    rateLimiter: createRedisRateLimiter({ redis, prefix: config.prefix }),
     async close() {
       await Promise.all([tasks.close(), revocation.close(), pins.close()]);
       redis.disconnect();

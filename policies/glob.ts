@@ -38,6 +38,34 @@ export function compileNameGlob(pattern: string, options: { caseInsensitive?: bo
   return (name) => regex.test(name);
 }
 
+/**
+ * Match one name glob without compiling it (for globs that arrive with the facts, such as a task's declared
+ * tools): iterative wildcard matching, linear in practice, no regular expressions built per call.
+ */
+export function matchNameGlob(pattern: string, name: string): boolean {
+  let p = 0;
+  let n = 0;
+  let star = -1;
+  let mark = 0;
+  while (n < name.length) {
+    const pc = pattern[p];
+    if (pc === '?' || (pc !== undefined && pc !== '*' && pc === name[n])) {
+      p++;
+      n++;
+    } else if (pc === '*') {
+      star = p++;
+      mark = n;
+    } else if (star !== -1) {
+      p = star + 1;
+      n = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
+}
+
 /** A matcher for a list of name globs: true when any matches. */
 export function compileNameGlobs(patterns: readonly string[], options: { caseInsensitive?: boolean } = {}): NameMatcher {
   const exact = new Set<string>();

@@ -9,7 +9,8 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const suites = {
-  unit: ['gateway', 'connectors', 'policies', 'evals'],
+  unit: ['gateway', 'connectors', 'policies', 'bench'],
+  evals: ['evals'],
   integration: ['test'],
 };
 
@@ -24,7 +25,7 @@ function findTests(dir, out = []) {
 }
 
 const [requested, ...extra] = process.argv.slice(2);
-const names = requested === undefined ? ['unit', 'integration'] : [requested];
+const names = requested === undefined ? ['unit', 'integration', 'evals'] : [requested];
 let failed = false;
 for (const name of names) {
   const dirs = suites[name];

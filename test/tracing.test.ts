@@ -240,8 +240,6 @@ describe('intent-chain tracing through a gateway process', () => {
     assert.equal(wait.attributes['portcullis.approval.id'], approvalId);
     assert.equal(wait.attributes['portcullis.decision'], 'approved');
     assert.deepEqual(wait.attributes['portcullis.approval.approvers'], ['alice']);
-    const backendSpan = childrenOf(span, 'backend.request')[0]!;
-    assert.ok(BigInt(backendSpan.startTimeUnixNano) >= BigInt(wait.endTimeUnixNano), 'the backend is called after the approval');
   });
 
   it("links each call span to the agent's own span from params._meta.traceparent", () => {

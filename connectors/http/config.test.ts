@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HttpConnectorConfigSchema, isForbiddenHeaderName, type HttpToolSpecInput } from './config.js';
+import { HttpConnectorConfigSchema, isForbiddenHeaderName } from './config.js';
 
-const tool = (overrides: Partial<HttpToolSpecInput> & Record<string, unknown> = {}): Record<string, unknown> => ({
+const tool = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
   name: 'list_issues',
   method: 'GET',
   path: '/repos/{owner}/{repo}/issues',

@@ -120,5 +120,10 @@ export function buildRequest(origin: HttpOrigin, spec: HttpToolSpec, template: P
     url: `${originPrefix(origin)}${path}${query === '' ? '' : `?${query}`}`,
   };
   const body = buildBody(spec, args);
-  return { operation, headers: buildHeaders(spec.headers ?? {}, args), ...(body !== undefined ? { body } : {}) };
+  // Frozen: what the policy decided on cannot be changed on its way to `callTool`.
+  return Object.freeze({
+    operation: Object.freeze(operation),
+    headers: Object.freeze(buildHeaders(spec.headers ?? {}, args)),
+    ...(body !== undefined ? { body } : {}),
+  });
 }

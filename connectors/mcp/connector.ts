@@ -30,6 +30,7 @@ import {
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
   McpError,
+  ProgressNotificationSchema,
   PromptListChangedNotificationSchema,
   ReadResourceResultSchema,
   ResourceListChangedNotificationSchema,
@@ -48,6 +49,7 @@ import type {
   JsonObject,
   LogMessage,
   PreparedCall,
+  ProgressUpdate,
   ToolResult,
 } from '../contract.js';
 import { ConnectorError } from '../errors.js';
@@ -200,6 +202,17 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     client.setRequestHandler(ElicitRequestSchema, async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never);
     client.setRequestHandler(ListRootsRequestSchema, async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never);
     client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => routeLog(notification.params));
+    // Progress is routed by the connector's own tokens (see callTool), replacing the SDK's per-request
+    // handler, which is dropped as soon as the result arrives and so loses a final notification that
+    // arrives in the same read as the result.
+    client.setNotificationHandler(ProgressNotificationSchema, (notification) => {
+      const { progressToken, progress, total, message } = notification.params;
+      progressListeners.get(progressToken)?.({
+        progress,
+        ...(total === undefined ? {} : { total }),
+        ...(message === undefined ? {} : { message }),
+      });
+    });
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => refresh(gen, 'tools'));
     client.setNotificationHandler(ResourceListChangedNotificationSchema, () => refresh(gen, 'resources'));
     client.setNotificationHandler(PromptListChangedNotificationSchema, () => refresh(gen, 'prompts'));
@@ -393,6 +406,9 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     }
   }
 
+  const progressListeners = new Map<string | number, (update: ProgressUpdate) => void>();
+  let progressCounter = 0;
+
   async function prepareCall(tool: string, args: JsonObject): Promise<PreparedCall> {
     const compiled = loadedSnapshot().tools.byName.get(tool);
     if (compiled === undefined) throw new ConnectorError('TOOL_NOT_FOUND', `unknown tool "${tool}"`);
@@ -415,22 +431,18 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     if (compiled !== call.internal) validateArgs(compiled, call.tool, call.args);
     return upstream('call', ctx, async (client, options, meta) => {
       const onProgress = ctx.onProgress;
-      const requestOptions: RequestOptions =
-        onProgress === undefined
-          ? options
-          : {
-              ...options,
-              onprogress: (p) =>
-                onProgress({
-                  progress: p.progress,
-                  ...(p.total === undefined ? {} : { total: p.total }),
-                  ...(p.message === undefined ? {} : { message: p.message }),
-                }),
-            };
-      const params = { name: call.tool, arguments: call.args, ...(meta === undefined ? {} : { _meta: meta }) };
-      const result = await client.request({ method: 'tools/call', params }, CallToolResultSchema, requestOptions);
-      checkOutput(compiled, result);
-      return toToolResult(result);
+      const token = onProgress === undefined ? undefined : `portcullis-${++progressCounter}`;
+      const callMeta = token === undefined ? meta : { ...(meta ?? {}), progressToken: token };
+      const params = { name: call.tool, arguments: call.args, ...(callMeta === undefined ? {} : { _meta: callMeta }) };
+      if (token !== undefined && onProgress !== undefined) progressListeners.set(token, onProgress);
+      try {
+        const result = await client.request({ method: 'tools/call', params }, CallToolResultSchema, options);
+        checkOutput(compiled, result);
+        return toToolResult(result);
+      } finally {
+        // Notifications read together with the result are dispatched after it: let them run first.
+        if (token !== undefined) setImmediate(() => progressListeners.delete(token));
+      }
     });
   }
 

@@ -64,7 +64,6 @@ export function createMemoryApprovalQueue(options: ApprovalQueueOptions = {}): A
         scheduleExpiry(stored);
       }
     }, delay);
-    timer.unref();
     expiryTimers.set(ticket.id, timer);
   }
 

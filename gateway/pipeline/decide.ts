@@ -6,7 +6,8 @@
  * the policy store, so a hot reload takes effect on the next call. Any exception from the engine is a deny.
  */
 import type { PreparedCall } from '../../connectors/contract.js';
-import type { CallFacts, Decision, PrincipalFacts, TaskFacts, ToolFacts } from '../../policies/types.js';
+import type { CallFacts, PrincipalFacts, TaskFacts, ToolFacts } from '../../policies/types.js';
+import type { CallDecision as Decision } from '../../policies/engine.js';
 import type { Principal } from '../auth/types.js';
 import type { CatalogTool } from './catalog.js';
 

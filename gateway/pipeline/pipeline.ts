@@ -16,7 +16,8 @@ import { randomUUID } from 'node:crypto';
 import picomatch from 'picomatch';
 import { SpanKind, context as otelContext, trace, type Context, type Link, type Span } from '@opentelemetry/api';
 import type { CatalogContext, Connector, ConnectorContext, FetchLike, JsonObject, LogMessage, ProgressUpdate, ToolResult } from '../../connectors/contract.js';
-import type { Decision, TaskFacts } from '../../policies/types.js';
+import type { TaskFacts } from '../../policies/types.js';
+import type { CallDecision as Decision } from '../../policies/engine.js';
 import type { AuditRecordInput, AuditSink } from '../audit/types.js';
 import type { Principal } from '../auth/types.js';
 import { GatewayError, toGatewayError, CALLER_ERROR_CODES } from '../errors.js';
@@ -93,8 +94,15 @@ export interface PipelineOptions {
   /** Backend credentials; without it, backends get no credential from the gateway. */
   credentials?: CredentialProvider;
   metrics?: Metrics;
-  /** Whether the call's task is still open (ended tasks and their credentials stop working at once). */
-  isTaskLive?: (taskId: string) => Promise<boolean>;
+  /**
+   * The task's current state from the task store: ended tasks (and their credentials) stop working at once,
+   * and data labels read earlier in the task (on any instance) feed data-flow rules. A store error is `ended`.
+   */
+  taskState?: (taskId: string) => Promise<{ live: boolean; labelsRead: readonly string[] }>;
+  /** Record data labels a successful call read (rules with `labels.reads`). */
+  recordLabels?: (taskId: string, labels: readonly string[]) => Promise<void>;
+  /** Count a call against a rate limit; false when the limit is reached (or the counter is unavailable). */
+  rateLimit?: (key: string, limit: number, windowSeconds: number) => Promise<boolean>;
   /** Wait for the audit record to be durable before answering. */
   flushAuditBeforeResponse: boolean;
   /** Upper bound for one call, whatever the connector's own timeouts. */
@@ -183,9 +191,14 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return result;
     };
 
-    if (options.isTaskLive !== undefined && !(await options.isTaskLive(ctx.task.id).catch(() => false))) {
-      Object.assign(record, { decision: 'deny', code: 'TASK_ENDED', reason: 'the task has ended' });
-      return finish(new GatewayError('TASK_ENDED', 'the task has ended; open a new task'));
+    let task = ctx.task;
+    if (options.taskState !== undefined) {
+      const state = await options.taskState(ctx.task.id).catch(() => ({ live: false, labelsRead: [] }));
+      if (!state.live) {
+        Object.assign(record, { decision: 'deny', code: 'TASK_ENDED', reason: 'the task has ended' });
+        return finish(new GatewayError('TASK_ENDED', 'the task has ended; open a new task'));
+      }
+      if (state.labelsRead.length > 0) task = { ...ctx.task, labelsRead: state.labelsRead };
     }
 
     // 2 resolve: unknown and hidden tools are indistinguishable to the caller.
@@ -217,8 +230,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     // 3 decide
     const decision = await withSpan(attr.spanNames.decision, {}, (decisionSpan) => {
       const result = withinDeclaredTools(
-        decide(options.policy, callFacts({ principal: ctx.principal, task: ctx.task, tool, call: prepared, now: now() })),
-        ctx.task,
+        decide(options.policy, callFacts({ principal: ctx.principal, task, tool, call: prepared, now: now() })),
+        task,
         tool.exposedName,
       );
       setSpanAttributes(decisionSpan, {
@@ -229,6 +242,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return result;
     });
     metrics?.recordDecision(decision.effect, decision.rules);
+    if (decision.effect !== 'deny' && decision.rateLimits !== undefined && decision.rateLimits.length > 0) {
+      for (const limit of decision.rateLimits) {
+        const within = options.rateLimit === undefined ? false : await options.rateLimit(limit.key, limit.calls, limit.perSeconds).catch(() => false);
+        if (!within) {
+          Object.assign(record, { decision: 'deny', code: 'RATE_LIMITED', reason: `rate limit of rule ${limit.rule} reached (${limit.calls} per ${limit.perSeconds}s)` });
+          return finish(new GatewayError('RATE_LIMITED', `rate limit reached: at most ${limit.calls} calls per ${limit.perSeconds} s`), decision);
+        }
+      }
+    }
     if (decision.effect === 'deny') {
       const code = (decision.code ?? 'POLICY_DENIED') as GatewayError['code'];
       Object.assign(record, { decision: 'deny', code, reason: decision.reason });
@@ -324,6 +346,16 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         ...(typeof upstreamCode === 'string' ? { code: upstreamCode } : {}),
       });
       if (typeof upstreamCode === 'string') metrics?.upstreamError(tool.connector.id, upstreamCode);
+      if (result.isError !== true && decision.labelsRead !== undefined && decision.labelsRead.length > 0) {
+        // Data-flow: later calls of this task see what it has read (fail closed: a lost label would let data out).
+        try {
+          await options.recordLabels?.(ctx.task.id, decision.labelsRead);
+        } catch (error) {
+          options.onError?.(error, 'record labels');
+          Object.assign(record, { decision: 'error', code: 'INTERNAL', reason: 'could not record the data labels this call read' });
+          return finish(new GatewayError('INTERNAL', 'the call ran but its data labels could not be recorded; the result is withheld'), decision);
+        }
+      }
       return finish(result, decision);
     } catch (error) {
       let gatewayError = toGatewayError(error);

@@ -1,0 +1,48 @@
+/**
+ * Fixed-window call counters for policy rate limits (`rateLimit: { calls, per }` on a rule). In memory for
+ * one process, in Redis (INCR + PEXPIRE in one script) so limits hold across instances. `hit` resolves false
+ * when the call is over the limit; callers treat a failure of the counter as over the limit (fail closed).
+ */
+import type { Redis } from 'ioredis';
+
+export interface RateLimiter {
+  hit(key: string, limit: number, windowSeconds: number): Promise<boolean>;
+}
+
+export function createMemoryRateLimiter(now: () => number = Date.now): RateLimiter {
+  const windows = new Map<string, { start: number; count: number }>();
+  return {
+    async hit(key, limit, windowSeconds) {
+      const at = now();
+      const windowMs = windowSeconds * 1000;
+      const start = at - (at % windowMs);
+      const slot = `${key}\u0000${windowSeconds}`;
+      let current = windows.get(slot);
+      if (current === undefined || current.start !== start) {
+        current = { start, count: 0 };
+        windows.set(slot, current);
+        if (windows.size > 50_000) for (const [k, v] of windows) if (v.start < start - windowMs) windows.delete(k);
+      }
+      current.count += 1;
+      return current.count <= limit;
+    },
+  };
+}
+
+const INCREMENT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count`;
+
+export function createRedisRateLimiter(options: { redis: Redis; prefix: string; now?: () => number }): RateLimiter {
+  const now = options.now ?? Date.now;
+  return {
+    async hit(key, limit, windowSeconds) {
+      const windowMs = windowSeconds * 1000;
+      const start = now() - (now() % windowMs);
+      const redisKey = `${options.prefix}ratelimit:${windowSeconds}:${start}:${key}`;
+      const count = (await options.redis.eval(INCREMENT, 1, redisKey, String(windowMs + 1000))) as number;
+      return count <= limit;
+    },
+  };
+}
