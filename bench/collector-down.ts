@@ -105,7 +105,7 @@ try {
   });
   process.stdout.write(
     [
-      `collector up vs down (${rounds} rounds x ${calls} calls, ${sessions} sessions, spans received while up: ${receiver.spans().length})`,
+      `collector up vs down (${rounds} rounds x ${calls} calls, ${sessions} sessions, spans received from "up" so far: ${receiver.spans().length})`,
       ...rows,
       `latency ratio p50  down/up ${ratio(summaries.down.p50Ms, summaries.up.p50Ms)}   up/off ${ratio(summaries.up.p50Ms, summaries.off.p50Ms)}`,
       `latency ratio p99  down/up ${ratio(summaries.down.p99Ms, summaries.up.p99Ms)}   up/off ${ratio(summaries.up.p99Ms, summaries.off.p99Ms)}`,

@@ -214,7 +214,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
     });
     for (const connectorConfig of config.connectors) {
       if (connectorConfig.kind === 'http') {
-        connectors.push(await createHttpConnector(connectorConfig, { baseDir }));
+        connectors.push(await createHttpConnector(connectorConfig, { baseDir, onWarning: (message) => logger.warn({ connector: connectorConfig.id }, message) }));
         continue;
       }
       const connector = createMcpConnector(

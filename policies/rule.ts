@@ -321,8 +321,9 @@ export function compileRule(
       egressChecks.push({ name: 'egress.hosts', test: (ctx) => matches(ctx.facts.host), miss: (ctx) => `host ${ctx.facts.host} matches none of ${list(hosts)}` });
     }
     cidrs = (rule.egress.cidrs ?? []).map((c) => ipaddr.parseCIDR(c));
-    if (hosts === undefined) {
-      // A CIDR-only rule matches by address: the request must have resolved into one of its ranges.
+    if (rule.egress.cidrs !== undefined && (hosts === undefined || rule.effect === 'deny')) {
+      // A CIDR-only rule, and a deny rule with CIDRs, match by address: the request must have resolved
+      // into one of the ranges. (On an allow rule with hosts, CIDRs are the non-public ranges it opens.)
       egressChecks.push({
         name: 'egress.cidrs',
         test: (ctx) => ctx.facts.ip !== undefined && inCidrs(ctx.facts.ip, cidrs),

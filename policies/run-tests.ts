@@ -44,6 +44,10 @@ function runOne(engine: PolicyEngine, test: PolicyTestCase): PolicyTestResult {
     if (expect.rules !== undefined && !sameSet(decision.rules, expect.rules)) {
       failures.push(`expected rules [${expect.rules.join(', ')}], got [${decision.rules.join(', ')}]`);
     }
+    if (expect.labelsRead !== undefined) {
+      const labels = (decision as { labelsRead?: readonly string[] }).labelsRead ?? [];
+      if (!sameSet(labels, expect.labelsRead)) failures.push(`expected labelsRead [${expect.labelsRead.join(', ')}], got [${labels.join(', ')}]`);
+    }
     if (expect.reasonIncludes !== undefined && !decision.reason.includes(expect.reasonIncludes)) {
       failures.push(`expected the reason to include "${expect.reasonIncludes}", got "${decision.reason}"`);
     }

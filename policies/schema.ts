@@ -86,7 +86,10 @@ export const EgressMatcherSchema = z
     hosts: z.array(HostGlobSchema).min(1).optional(),
     ports: z.array(z.number().int().min(1).max(65_535)).min(1).optional(),
     schemes: z.array(z.enum(['http', 'https', 'ws', 'wss'])).min(1).optional(),
-    /** Non-public address ranges this rule opens (private, loopback, link-local, metadata, ...). */
+    /**
+     * On allow rules: the non-public ranges (private, loopback, link-local, metadata, ...) this rule opens.
+     * On deny rules, and rules without hosts: the resolved address must be in one of them.
+     */
     cidrs: z.array(CidrSchema).min(1).optional(),
   })
   .strict()
@@ -285,6 +288,8 @@ export const PolicyTestCaseSchema = z
         rules: z.array(z.string()).optional(),
         /** For `visible` cases. */
         visible: z.boolean().optional(),
+        /** Exactly these data labels are reported as read by the call. */
+        labelsRead: z.array(NonEmptyString).optional(),
         /** The reason contains this text. */
         reasonIncludes: NonEmptyString.optional(),
       })

@@ -3,6 +3,7 @@
  * negotiation, JSON and SSE response modes, the GET stream and DELETE.
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { INITIALIZE, rawPost, startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -65,12 +66,20 @@ for (const responseMode of ['sse', 'json'] as const) {
       const allowed = await rawPost(gw.gateway.mcpUrl, INITIALIZE, { ...auth, origin: 'https://console.example.com' });
       assert.equal(allowed.status, 200);
       await allowed.body?.cancel();
-      const host = await fetch(gw.gateway.mcpUrl, {
-        method: 'POST',
-        headers: { ...auth, host: 'rebind.attacker.example', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify(INITIALIZE),
+      // fetch() will not send a foreign Host header; node:http will, as a rebinding browser would.
+      const status = await new Promise<number>((resolve, reject) => {
+        const url = new URL(gw.gateway.mcpUrl);
+        const req = request(
+          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...auth, host: 'rebind.attacker.example', 'content-type': 'application/json', accept: 'application/json, text/event-stream' } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify(INITIALIZE));
       });
-      assert.equal(host.status, 403);
+      assert.equal(status, 403);
     });
 
     it('limits the request size', async () => {

@@ -23,7 +23,7 @@ describe('gateway in front of upstream MCP servers', () => {
     gw = await startTestGateway(
       {
         connectors: [
-          { id: 'local', kind: 'mcp', transport: 'stdio', command: process.execPath, args: ['--import', 'tsx', stdioFixture] },
+          { id: 'local', kind: 'mcp', transport: 'stdio', command: process.execPath, args: ['--import', 'tsx', stdioFixture], cwd: path.resolve(here, '..') },
           { id: 'remote', kind: 'mcp', transport: 'http', url: upstream.url },
         ],
         egress: { allowPrivate: ['127.0.0.1/32'] },

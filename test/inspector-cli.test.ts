@@ -14,7 +14,7 @@ import { DEMO_AGENT_KEY } from '../gateway/cli/commands/demo.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const node22 = path.join(root, 'node_modules', 'node', 'bin', 'node');
-const inspectorCli = path.join(root, 'node_modules', '@modelcontextprotocol', 'inspector', 'cli', 'build', 'cli.js');
+const inspectorCli = path.join(root, 'node_modules', '@modelcontextprotocol', 'inspector', 'cli', 'build', 'index.js');
 const run = promisify(execFile);
 
 describe('MCP Inspector CLI against the demo gateway', () => {

@@ -29,8 +29,9 @@ describe('telemetry with the collector down', () => {
         audit: { file: path.join(dir, 'audit.jsonl') },
         telemetry: { enabled: true, serviceName: 'portcullis-collector-down', otlpEndpoint: `http://127.0.0.1:${port}` },
       }),
-      // Export (and fail) while the calls run, not only at shutdown.
-      env: { OTEL_BSP_SCHEDULE_DELAY: '20', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4' },
+      // Export (and fail) while the calls run, not only at shutdown. The exporter retries a refused export
+      // until its timeout (10 s by default), which shutdown waits for; a short one keeps the test quick.
+      env: { OTEL_BSP_SCHEDULE_DELAY: '20', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4', OTEL_EXPORTER_OTLP_TIMEOUT: '1000' },
     });
   });
   after(async () => {

@@ -23,16 +23,16 @@ const STATUS_ERROR = 2;
 
 const httpTools = [
   {
-    name: 'get_item',
+    name: 'get_user',
     method: 'GET',
-    path: '/items/{id}',
+    path: '/users/{id}',
     inputSchema: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'], additionalProperties: false },
   },
   {
-    name: 'delete_item',
+    name: 'delete_repo',
     method: 'DELETE',
-    path: '/items/{id}',
-    inputSchema: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'], additionalProperties: false },
+    path: '/repos/{owner}/{repo}',
+    inputSchema: { type: 'object', properties: { owner: { type: 'string' }, repo: { type: 'string' } }, required: ['owner', 'repo'], additionalProperties: false },
   },
   {
     name: 'refund',
@@ -52,7 +52,8 @@ const POLICY = {
   version: 1,
   name: 'tracing',
   rules: [
-    { id: 'no-deletes', effect: 'deny', tools: ['api_delete_item'] },
+    // Conditional, so the tool stays listed (an unconditional deny hides it) and the call is decided.
+    { id: 'no-prod-deletes', effect: 'deny', tools: ['api_delete_repo'], when: "args.repo == 'prod'" },
     { id: 'refunds-need-approval', effect: 'approve', tools: ['api_refund'] },
   ],
 };
@@ -60,6 +61,7 @@ const POLICY = {
 /** The agent's own trace: sent in `params._meta`, so each call span links to it. */
 const AGENT_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const agentTraceparent = (spanId: string): string => `00-${AGENT_TRACE_ID}-${spanId}-01`;
+const JAEGER_UI = 'http://jaeger.test:16686';
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/;
 
 interface Outcome {
@@ -75,6 +77,7 @@ describe('intent-chain tracing through a gateway process', () => {
   let gateway: GatewayProcess;
   let sessionId: string | undefined;
   let approvalId: string;
+  let approvalTraceUrl: string | undefined;
   const outcomes = new Map<string, Outcome>();
   let spans: ReceivedSpan[] = [];
   const agentKey = generateApiKey();
@@ -95,11 +98,11 @@ describe('intent-chain tracing through a gateway process', () => {
         ],
         egress: { allowPrivate: ['127.0.0.0/8'] },
         agents: [{ id: 'trace-agent', roles: ['tester'], apiKeys: [{ sha256: digestApiKey(agentKey) }], tools: ['*'] }],
-        operators: [{ id: 'alice', roles: ['approver'], tokens: [{ sha256: digestApiKey(operatorToken) }] }],
+        operators: [{ id: 'alice', roles: ['approver', 'viewer'], tokens: [{ sha256: digestApiKey(operatorToken) }] }],
         approvals: { mode: 'wait', waitSeconds: 10 },
         policy: { files: [policyFile], watch: false },
         audit: { file: path.join(dir, 'audit.jsonl') },
-        telemetry: { enabled: true, serviceName: 'portcullis-tracing-test', otlpEndpoint: receiver.url, sampleRatio: 1 },
+        telemetry: { enabled: true, serviceName: 'portcullis-tracing-test', otlpEndpoint: receiver.url, sampleRatio: 1, jaegerUiUrl: JAEGER_UI },
       }),
       // Export promptly; shutdown flushes whatever is left anyway.
       env: { OTEL_BSP_SCHEDULE_DELAY: '100' },
@@ -116,13 +119,14 @@ describe('intent-chain tracing through a gateway process', () => {
       return result;
     };
 
-    await call('api_get_item', { id: 7 }, '00f067aa0ba90201');
+    await call('api_get_user', { id: 7 }, '00f067aa0ba90201');
     await call('up_meta_echo', {}, '00f067aa0ba90202');
-    await call('api_delete_item', { id: 7 }, '00f067aa0ba90203');
+    await call('api_delete_repo', { owner: 'acme', repo: 'prod' }, '00f067aa0ba90203');
 
     // The refund waits for an operator: approve it through the operator API while the call is pending.
     const refund = call('api_refund', { order: 'A-1', amount: 250 }, '00f067aa0ba90204');
-    approvalId = await approvePending(gateway.baseUrl, operatorToken);
+    refund.catch(() => undefined); // awaited below; a failed approval must not leave it unhandled
+    ({ id: approvalId, traceUrl: approvalTraceUrl } = await approvePending(gateway.baseUrl, operatorToken));
     await refund;
 
     // Ending the session ends the task, and with it the task span.
@@ -152,14 +156,14 @@ describe('intent-chain tracing through a gateway process', () => {
   };
 
   it('answers each call as the policy says', () => {
-    assert.notEqual(outcomes.get('api_get_item')?.result.isError, true, JSON.stringify(outcomes.get('api_get_item')));
+    assert.notEqual(outcomes.get('api_get_user')?.result.isError, true, JSON.stringify(outcomes.get('api_get_user')));
     assert.notEqual(outcomes.get('up_meta_echo')?.result.isError, true, JSON.stringify(outcomes.get('up_meta_echo')));
-    const denied = outcomes.get('api_delete_item')!.result;
+    const denied = outcomes.get('api_delete_repo')!.result;
     assert.equal(denied.isError, true);
     assert.equal(denied._meta?.['portcullis/code'], 'POLICY_DENIED');
     assert.notEqual(outcomes.get('api_refund')?.result.isError, true, JSON.stringify(outcomes.get('api_refund')));
     const reached = backend.requests.slice(backendBefore).map((r) => `${r.method} ${r.url}`);
-    assert.deepEqual(reached, ['GET /items/7', 'POST /refunds'], 'the denied DELETE never reached the backend');
+    assert.deepEqual(reached, ['GET /users/7', 'POST /refunds'], 'the denied DELETE never reached the backend');
   });
 
   it('exports one trace per task: the task span is the root, every call its child', () => {
@@ -177,6 +181,7 @@ describe('intent-chain tracing through a gateway process', () => {
 
   it('gives each call span the MCP / GenAI attributes and the gateway facts', () => {
     const task = taskSpan();
+    assert.equal(typeof sessionId, 'string', 'the session has an id');
     const requestIds = new Set<unknown>();
     for (const tool of outcomes.keys()) {
       const span = callSpan(tool);
@@ -194,30 +199,30 @@ describe('intent-chain tracing through a gateway process', () => {
       assert.ok(Array.isArray(a['portcullis.rules']), `${tool} lists the deciding rules`);
     }
     assert.equal(requestIds.size, outcomes.size, 'each call has its own JSON-RPC id');
-    assert.equal(callSpan('api_get_item').attributes['portcullis.decision'], 'allow');
+    assert.equal(callSpan('api_get_user').attributes['portcullis.decision'], 'allow');
     assert.equal(callSpan('up_meta_echo').attributes['portcullis.decision'], 'allow');
     assert.equal(callSpan('api_refund').attributes['portcullis.decision'], 'allow', 'an approved call ran');
     assert.ok((callSpan('api_refund').attributes['portcullis.rules'] as string[]).includes('refunds-need-approval'));
   });
 
   it('marks the denied call with error.type and the rule that denied it, and sends nothing to the backend', () => {
-    const span = callSpan('api_delete_item');
+    const span = callSpan('api_delete_repo');
     assert.equal(span.attributes['portcullis.decision'], 'deny');
     assert.equal(span.attributes['error.type'], 'POLICY_DENIED');
     assert.equal(span.status.code, STATUS_ERROR);
-    assert.ok((span.attributes['portcullis.rules'] as string[]).includes('no-deletes'));
+    assert.ok((span.attributes['portcullis.rules'] as string[]).includes('no-prod-deletes'));
     const decision = childrenOf(span, 'policy.decide');
     assert.equal(decision.length, 1);
     assert.equal(decision[0]!.attributes['portcullis.decision'], 'deny');
     assert.deepEqual(childrenOf(span, 'backend.request'), [], 'no backend span for a denied call');
     assert.deepEqual(childrenOf(span, 'approval.wait'), []);
-    for (const tool of ['api_get_item', 'up_meta_echo', 'api_refund']) {
+    for (const tool of ['api_get_user', 'up_meta_echo', 'api_refund']) {
       assert.equal(callSpan(tool).attributes['error.type'], undefined, `${tool} succeeded`);
     }
   });
 
   it('has policy.decide and backend.request children on allowed calls', () => {
-    for (const tool of ['api_get_item', 'up_meta_echo', 'api_refund']) {
+    for (const tool of ['api_get_user', 'up_meta_echo', 'api_refund']) {
       const span = callSpan(tool);
       const decisions = childrenOf(span, 'policy.decide');
       assert.equal(decisions.length, 1, `${tool} has one policy.decide child`);
@@ -226,9 +231,9 @@ describe('intent-chain tracing through a gateway process', () => {
       assert.equal(backendSpans.length, 1, `${tool} has one backend.request child`);
       assert.equal(backendSpans[0]!.kind, KIND_CLIENT);
     }
-    const httpBackend = childrenOf(callSpan('api_get_item'), 'backend.request')[0]!;
+    const httpBackend = childrenOf(callSpan('api_get_user'), 'backend.request')[0]!;
     assert.equal(httpBackend.attributes['http.request.method'], 'GET');
-    assert.equal(httpBackend.attributes['url.path'], '/items/7');
+    assert.equal(httpBackend.attributes['url.path'], '/users/7');
   });
 
   it('records the approval wait with the request id and who approved', () => {
@@ -240,6 +245,7 @@ describe('intent-chain tracing through a gateway process', () => {
     assert.equal(wait.attributes['portcullis.approval.id'], approvalId);
     assert.equal(wait.attributes['portcullis.decision'], 'approved');
     assert.deepEqual(wait.attributes['portcullis.approval.approvers'], ['alice']);
+    assert.equal(approvalTraceUrl, `${JAEGER_UI}/trace/${taskSpan().traceId}`, 'operators get a link to the waiting call\'s trace');
   });
 
   it("links each call span to the agent's own span from params._meta.traceparent", () => {
@@ -257,7 +263,7 @@ describe('intent-chain tracing through a gateway process', () => {
     const task = taskSpan();
     const [get, refund] = backend.requests.slice(backendBefore);
     for (const [tool, request] of [
-      ['api_get_item', get],
+      ['api_get_user', get],
       ['api_refund', refund],
     ] as const) {
       const header = request?.headers['traceparent'];
@@ -283,13 +289,13 @@ describe('intent-chain tracing through a gateway process', () => {
   });
 });
 
-/** Wait for the one pending approval request and approve it as `alice`; returns its id. */
-async function approvePending(baseUrl: string, token: string): Promise<string> {
+/** Wait for the one pending approval request and approve it as `alice`; returns its id and trace link. */
+async function approvePending(baseUrl: string, token: string): Promise<{ id: string; traceUrl?: string }> {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   for (let attempt = 0; attempt < 200; attempt += 1) {
     const response = await fetch(`${baseUrl}/v1/approvals?status=pending`, { headers });
     assert.equal(response.status, 200, `listing approvals: ${response.status}`);
-    const { approvals } = (await response.json()) as { approvals: { id: string; tool: string }[] };
+    const { approvals } = (await response.json()) as { approvals: { id: string; tool: string; traceUrl?: string }[] };
     const ticket = approvals.find((a) => a.tool === 'api_refund');
     if (ticket !== undefined) {
       const approved = await fetch(`${baseUrl}/v1/approvals/${encodeURIComponent(ticket.id)}/approve`, {
@@ -298,7 +304,7 @@ async function approvePending(baseUrl: string, token: string): Promise<string> {
         body: JSON.stringify({ reason: 'order verified' }),
       });
       assert.equal(approved.status, 200, `approving: ${approved.status} ${await approved.text()}`);
-      return ticket.id;
+      return { id: ticket.id, ...(ticket.traceUrl !== undefined ? { traceUrl: ticket.traceUrl } : {}) };
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

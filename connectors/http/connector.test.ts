@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { ConnectorContext, FetchLike } from '../contract.js';
 import { ConnectorError } from '../errors.js';
 import { HttpConnectorConfigError } from './config.js';
@@ -144,5 +145,30 @@ describe('prepareCall', () => {
     assert.deepEqual(calls, []);
     await connector.callTool(prepared, ctx);
     assert.deepEqual(calls, ['https://api.example.com:443/v1/repos/a/b/issues']);
+  });
+
+  it('property: no argument value moves the request off the base URL or out of the tool path', async () => {
+    const connector = await createHttpConnector(base);
+    const value = fc.oneof(
+      fc.constantFrom('..', '.', '%2e%2e', '/', '\\', '%2F', '@evil.example', '//evil.example', '?x', '#x', ':1', 'a/../..'),
+      fc.string({ unit: 'binary', maxLength: 10 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(value, value, async (owner, repo) => {
+        let url: string;
+        try {
+          url = (await connector.prepareCall('list_issues', { owner, repo })).operation!.url;
+        } catch (error) {
+          assert.ok(error instanceof ConnectorError && error.code === 'INVALID_ARGUMENTS', String(error));
+          return;
+        }
+        const parsed = new URL(url);
+        assert.equal(parsed.host, 'api.example.com');
+        assert.equal(parsed.search, '');
+        assert.match(parsed.pathname, /^\/v1\/repos\/[^/]+\/[^/]+\/issues$/);
+        assert.equal(url, `https://api.example.com:443${parsed.pathname}`);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -9,6 +9,9 @@ import { AuthError } from '../auth/types.js';
 
 export type OperatorRole = 'approver' | 'admin' | 'viewer';
 
+/** Each role includes the ones below it: admin > approver > viewer. */
+const RANK: Record<OperatorRole, number> = { viewer: 0, approver: 1, admin: 2 };
+
 export interface Operator {
   id: string;
   roles: readonly OperatorRole[];
@@ -45,7 +48,7 @@ export function createOperatorAuthenticator(directory: OperatorDirectory): Opera
       return (req, res, next) => {
         try {
           const operator = authenticate(req);
-          if (role !== undefined && !operator.roles.includes(role) && !operator.roles.includes('admin')) {
+          if (role !== undefined && !operator.roles.some((held) => RANK[held] >= RANK[role])) {
             res.status(403).json({ error: { code: 'FORBIDDEN', message: `operator role "${role}" required` } });
             return;
           }

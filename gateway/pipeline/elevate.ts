@@ -79,6 +79,8 @@ export async function elevate(elevation: Elevation, input: ElevationInput): Prom
       return { refused: pending(ticket.id), approvalId: ticket.id };
     }
 
+    // Tell the agent at once what it is waiting for; the queue then reports progress while it waits.
+    input.onProgress?.({ progress: 0, total: config.waitSeconds, message: `waiting for operator approval of request ${ticket.id}` });
     const outcome = await queue.wait(ticket.id, {
       signal: input.signal,
       timeoutMs: config.waitSeconds * 1000,

@@ -47,13 +47,17 @@ export function demoCommand(): Command {
         await closeServer(api);
         throw error;
       });
-      const tools = gateway.catalog.tools().map((t) => t.exposedName).join(', ');
+      const demoAgent = loaded.config.agents.find((a) => a.id === 'demo-agent');
+      const tools = gateway.pipeline
+        .listTools({ agentId: 'demo-agent', roles: demoAgent?.roles ?? [], authMethod: 'api-key' })
+        .map((t) => t.name)
+        .join(', ');
       process.stdout.write(
         [
           `Portcullis listening on ${gateway.mcpUrl}`,
           '',
           `  demo helpdesk API  ${apiUrl}`,
-          `  tools              ${tools}`,
+          `  demo agent tools   ${tools}`,
           `  demo agent key     ${DEMO_AGENT_KEY}`,
           `  audit log          ${loaded.config.audit.file ?? '(memory)'}`,
           '',

@@ -1,0 +1,98 @@
+/**
+ * Read and validate the suite: profiles, scenario files and known gaps. Everything is checked before any
+ * server starts, so a bad file fails with its path and the key at fault, not halfway through a run.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { z } from 'zod';
+import { KnownGapsSchema, ProfileSchema, ScenarioFileSchema, type KnownGap, type Profile, type Scenario, type ScenarioFile } from './schema.js';
+
+export class SuiteLoadError extends Error {
+  override readonly name = 'SuiteLoadError';
+  readonly code = 'EVAL_SUITE_INVALID';
+}
+
+export interface LoadedScenarioFile {
+  /** Path relative to the suite root, e.g. `scenarios/identity/task-tokens.yaml`. */
+  file: string;
+  data: ScenarioFile;
+}
+
+export interface LoadedSuite {
+  root: string;
+  profiles: Map<string, Profile>;
+  files: LoadedScenarioFile[];
+  gaps: KnownGap[];
+}
+
+function problems(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+async function yamlFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await yamlFiles(full)));
+    else if (/\.ya?ml$/.test(entry.name)) out.push(full);
+  }
+  return out.sort();
+}
+
+/** A step that sends something an agent controls: the ones an attack's verdict rests on. */
+function sendsRequest(step: Scenario['steps'][number]): boolean {
+  return step.do === 'call' || step.do === 'http';
+}
+
+function hasBackendCheck(step: Scenario['steps'][number]): boolean {
+  return (step.do === 'call' || step.do === 'http') && step.expect.backends !== undefined && Object.keys(step.expect.backends).length > 0;
+}
+
+export async function loadSuite(root: string): Promise<LoadedSuite> {
+  const profiles = new Map<string, Profile>();
+  for (const file of await yamlFiles(path.join(root, 'profiles'))) {
+    const parsed = ProfileSchema.safeParse(parse(await readFile(file, 'utf8')));
+    if (!parsed.success) throw new SuiteLoadError(`${path.relative(root, file)}: ${problems(parsed.error)}`);
+    if (profiles.has(parsed.data.name)) throw new SuiteLoadError(`${path.relative(root, file)}: profile ${parsed.data.name} defined twice`);
+    profiles.set(parsed.data.name, parsed.data);
+  }
+
+  const files: LoadedScenarioFile[] = [];
+  const byId = new Map<string, { scenario: Scenario; file: string }>();
+  for (const full of await yamlFiles(path.join(root, 'scenarios'))) {
+    const file = path.relative(root, full);
+    const parsed = ScenarioFileSchema.safeParse(parse(await readFile(full, 'utf8')));
+    if (!parsed.success) throw new SuiteLoadError(`${file}: ${problems(parsed.error)}`);
+    const data = parsed.data;
+    if (path.basename(path.dirname(full)) !== data.category) throw new SuiteLoadError(`${file}: category ${data.category} does not match its folder`);
+    if (data.profile !== undefined && !profiles.has(data.profile)) throw new SuiteLoadError(`${file}: unknown profile ${data.profile}`);
+    for (const scenario of data.scenarios) {
+      if (byId.has(scenario.id)) throw new SuiteLoadError(`${file}: scenario id ${scenario.id} is also used in ${byId.get(scenario.id)?.file}`);
+      byId.set(scenario.id, { scenario, file });
+      if (scenario.kind === 'attack' && !scenario.steps.some(hasBackendCheck)) {
+        throw new SuiteLoadError(`${file}: attack ${scenario.id} never checks what the backends received`);
+      }
+      if (!scenario.steps.some(sendsRequest)) throw new SuiteLoadError(`${file}: scenario ${scenario.id} sends no request`);
+    }
+    files.push({ file, data });
+  }
+  for (const { scenario, file } of byId.values()) {
+    if (scenario.twin === undefined) {
+      if (scenario.kind === 'attack') throw new SuiteLoadError(`${file}: attack ${scenario.id} has no benign twin`);
+      continue;
+    }
+    const twin = byId.get(scenario.twin);
+    if (twin === undefined) throw new SuiteLoadError(`${file}: ${scenario.id} names twin ${scenario.twin}, which does not exist`);
+    if (twin.scenario.kind === scenario.kind) throw new SuiteLoadError(`${file}: ${scenario.id} and its twin ${scenario.twin} are both ${scenario.kind}`);
+  }
+
+  const gapsText = await readFile(path.join(root, 'known-gaps.yaml'), 'utf8').catch(() => 'gaps: []');
+  const gapsParsed = KnownGapsSchema.safeParse(parse(gapsText) ?? { gaps: [] });
+  if (!gapsParsed.success) throw new SuiteLoadError(`known-gaps.yaml: ${problems(gapsParsed.error)}`);
+  for (const gap of gapsParsed.data.gaps) {
+    if (!byId.has(gap.id)) throw new SuiteLoadError(`known-gaps.yaml: ${gap.id} is not a scenario`);
+  }
+  return { root, profiles, files, gaps: gapsParsed.data.gaps };
+}

@@ -1,0 +1,12 @@
+/** The I/O side of policy: files, hot reload, shadow mode, schema output. The engine itself is in policies/. */
+export {
+  createPolicyStore,
+  type PolicyLoadError,
+  type PolicyStatus,
+  type PolicyStore,
+  type PolicyStoreOptions,
+  type ReloadResult,
+  type ShadowDecisionListener,
+} from './store.js';
+export { readPolicyFile, readPolicyFiles, readPolicyTests, siblingTestsFile, type PolicyTestSuite } from './load.js';
+export { writePolicyJsonSchema } from './json-schema-file.js';
