@@ -62,6 +62,7 @@ import { createMemoryGrantStore, createRedisGrantStore } from './approvals/grant
 import type { ApprovalQueue, GrantStore, Ticket } from './approvals/types.js';
 import { redactDetail } from './audit/index.js';
 import { createApprovalsRouter } from './operator/approvals-router.js';
+import { createWebhookNotifier, type WebhookNotifier } from './approvals/webhook.js';
 import type { JsonObject } from '../connectors/contract.js';
 import { startTelemetry } from './telemetry/sdk.js';
 
@@ -241,7 +242,8 @@ async function buildCore(options: StartOptions): Promise<Core> {
     await catalog.refresh();
     closers.push(async () => catalog.close());
 
-    const { queue, grants } = openApprovals(config, stores, audit, metrics, logger);
+    const { queue, grants, notifier } = openApprovals(config, stores, audit, metrics, logger);
+    if (notifier !== undefined) closers.push(() => notifier.close());
     closers.push(() => queue.close());
     closers.push(() => grants.close());
 
@@ -452,6 +454,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       audit: core.audit,
       serverInfo: { name: 'portcullis', version: VERSION },
       resourceUpdates: core.resourceUpdates,
+      elevationTool: config.approvals.offerRequestTool,
       authenticator,
       responseMode: config.http.responseMode,
       maxRequestBytes: config.http.maxRequestBytes,
@@ -558,6 +561,7 @@ export async function startStdioGateway(options: StartOptions & { agentId?: stri
       audit: core.audit,
       serverInfo: { name: 'portcullis', version: VERSION },
       resourceUpdates: core.resourceUpdates,
+      elevationTool: core.config.approvals.offerRequestTool,
     });
     const transport = new StdioServerTransport();
     session.server = server;
@@ -592,13 +596,29 @@ function traceLink(jaegerUiUrl: string): (ticket: Ticket) => string | undefined 
 }
 
 /** The approval queue and grant store: BullMQ + Redis when stores are shared, memory for one process. */
-function openApprovals(config: GatewayConfig, stores: Stores, audit: AuditSink, metrics: Metrics, logger: Logger): { queue: ApprovalQueue; grants: GrantStore } {
+function openApprovals(
+  config: GatewayConfig,
+  stores: Stores,
+  audit: AuditSink,
+  metrics: Metrics,
+  logger: Logger,
+): { queue: ApprovalQueue; grants: GrantStore; notifier?: WebhookNotifier } {
+  // Operators hear about new requests through an optional webhook (a chat incoming webhook, say).
+  const notifier =
+    config.approvals.webhookUrl !== undefined
+      ? createWebhookNotifier({
+          url: config.approvals.webhookUrl,
+          logger,
+          ...(config.http.publicUrl !== undefined ? { linkFor: () => `${config.http.publicUrl!.replace(/\/$/, '')}/console/` } : {}),
+        })
+      : undefined;
   const rules = {
     maxGrantSeconds: config.approvals.maxGrantSeconds,
     requireApproveReason: config.approvals.requireApproveReason,
     isSelf: (approver: string, ticket: Ticket) => isOwner(config, approver, ticket),
     onCreated: (ticket: Ticket) => {
       metrics.addApprovalsPending(1);
+      notifier?.notify(ticket);
       void audit
         .append({
           event: 'approval.request',
@@ -625,9 +645,10 @@ function openApprovals(config: GatewayConfig, stores: Stores, audit: AuditSink, 
         logger,
       }),
       grants: createRedisGrantStore({ redis: stores.redis, prefix: connection.prefix }),
+      ...(notifier !== undefined ? { notifier } : {}),
     };
   }
-  return { queue: createMemoryApprovalQueue(rules), grants: createMemoryGrantStore() };
+  return { queue: createMemoryApprovalQueue(rules), grants: createMemoryGrantStore(), ...(notifier !== undefined ? { notifier } : {}) };
 }
 
 function redisOptions(url: string, password: string): { host: string; port: number; password: string; db?: number; tls?: object } {

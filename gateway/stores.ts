@@ -55,7 +55,7 @@ export async function openStores(config: GatewayConfig['stores'], options: { env
     await redis.connect();
   } catch (error) {
     redis.disconnect();
-    throw new Error(`cannot connect to Redis at ${redactUrl(config.url)}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`cannot connect to Redis at ${redactUrl(config.url)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const tasks = createRedisTaskStore({ redis, prefix: config.prefix });
   const revocation = createRedisRevocationStore({ redis, prefix: config.prefix, tasks });

@@ -26,8 +26,12 @@ export interface CelActivation {
   now: Date;
 }
 
+export type CelVariable = 'args' | 'principal' | 'task' | 'tool' | 'http' | 'now';
+
 export interface CompiledCondition {
   readonly source: string;
+  /** Variables the expression mentions: only these need converting for an evaluation. */
+  readonly variables: ReadonlySet<CelVariable>;
   evaluate(activation: CelActivation): ConditionResult;
 }
 
@@ -71,8 +75,14 @@ export function compileCondition(source: string): CompiledCondition {
   if (checked.type !== 'bool' && checked.type !== 'dyn') {
     throw new CelCompileError(`a condition must be a bool, this one is ${checked.type ?? 'unknown'}`);
   }
+  const variables = new Set<CelVariable>();
+  for (const name of ['args', 'principal', 'task', 'tool', 'http', 'now'] as const) {
+    // Conservative: a mention inside a string literal only costs a conversion.
+    if (new RegExp(`\\b${name}\\b`).test(source)) variables.add(name);
+  }
   return {
     source,
+    variables,
     evaluate(activation: CelActivation): ConditionResult {
       try {
         const value: unknown = parsed(activation as unknown as Record<string, unknown>);

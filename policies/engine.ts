@@ -8,7 +8,8 @@
  *   names are `${connector}_${tool}` and connector ids contain no `_`, so the prefix decides);
  * - rules that name a `connector`, under it;
  * - everything else in one fallback list.
- * Each rule sits in exactly one of these, so no rule is evaluated twice for a call.
+ * Within each, rules that name exact agents are kept per agent. Each rule sits in exactly one place per
+ * (tool, agent) lookup, so no rule is evaluated twice for a call.
  *
  * Decisions: deny > approve > allow; no matching allow => deny POLICY_DENIED with no rules (default deny).
  * Deny rules are evaluated first and, once one matches, the rest are skipped. Egress rules (rules with
@@ -88,20 +89,51 @@ interface Bucket {
   allow: CompiledRule[];
 }
 
-const EMPTY_BUCKET: Bucket = { deny: [], approve: [], allow: [] };
-
 function newBucket(): Bucket {
   return { deny: [], approve: [], allow: [] };
 }
 
-function addTo(map: Map<string, Bucket>, key: string, rule: CompiledRule): void {
-  let bucket = map.get(key);
-  if (bucket === undefined) {
-    bucket = newBucket();
-    map.set(key, bucket);
+/** Rules under one index key: those for any agent, and those naming exact agents, by agent. */
+interface Slot {
+  any: Bucket;
+  byAgent: Map<string, Bucket>;
+}
+
+function newSlot(): Slot {
+  return { any: newBucket(), byAgent: new Map() };
+}
+
+function slotOf(map: Map<string, Slot>, key: string): Slot {
+  let slot = map.get(key);
+  if (slot === undefined) {
+    slot = newSlot();
+    map.set(key, slot);
   }
+  return slot;
+}
+
+function addToBucket(bucket: Bucket, rule: CompiledRule): void {
   const list = bucket[rule.effect];
   if (!list.includes(rule)) list.push(rule);
+}
+
+function addToSlot(slot: Slot, rule: CompiledRule): void {
+  if (rule.exactAgents === undefined) return addToBucket(slot.any, rule);
+  for (const agent of rule.exactAgents) {
+    let bucket = slot.byAgent.get(agent);
+    if (bucket === undefined) {
+      bucket = newBucket();
+      slot.byAgent.set(agent, bucket);
+    }
+    addToBucket(bucket, rule);
+  }
+}
+
+function pushSlot(buckets: Bucket[], slot: Slot | undefined, agentId: string): void {
+  if (slot === undefined) return;
+  buckets.push(slot.any);
+  const forAgent = slot.byAgent.get(agentId);
+  if (forAgent !== undefined) buckets.push(forAgent);
 }
 
 /** The literal `connector` of a tool glob, when every name it matches must start with `connector_`. */
@@ -178,111 +210,36 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
   const callRules = rules.filter((r) => r.kind === 'call');
   const egressRules = rules.filter((r) => r.kind === 'egress');
 
-  const byTool = new Map<string, Bucket>();
-  const byToolPrefix = new Map<string, Bucket>();
-  const byConnector = new Map<string, Bucket>();
-  const fallback = newBucket();
+  // Primary key: what the tool name or connector decides; secondary: the agent, when a rule names exact
+  // agents (generated per-agent baselines are the bulk of large policies).
+  const byTool = new Map<string, Slot>();
+  const byToolPrefix = new Map<string, Slot>();
+  const byConnector = new Map<string, Slot>();
+  const fallback = newSlot();
   for (const rule of callRules) {
     if (rule.exactTools !== undefined) {
-      for (const name of rule.exactTools) addTo(byTool, name, rule);
+      for (const name of rule.exactTools) addToSlot(slotOf(byTool, name), rule);
       continue;
     }
     const prefixes = rule.toolGlobs?.map(globConnector);
     if (prefixes !== undefined && prefixes.every((p) => p !== undefined)) {
-      for (const prefix of prefixes) addTo(byToolPrefix, prefix!, rule);
+      for (const prefix of prefixes) addToSlot(slotOf(byToolPrefix, prefix!), rule);
       continue;
     }
     if (rule.connectors !== undefined) {
-      for (const connector of rule.connectors) addTo(byConnector, connector, rule);
+      for (const connector of rule.connectors) addToSlot(slotOf(byConnector, connector), rule);
       continue;
     }
-    fallback[rule.effect].push(rule);
+    addToSlot(fallback, rule);
   }
 
-  const candidates = (tool: ToolFacts): Bucket[] => [
-    byTool.get(tool.name) ?? EMPTY_BUCKET,
-    byToolPrefix.get(connectorOfName(tool.name)) ?? EMPTY_BUCKET,
-    byConnector.get(tool.connector) ?? EMPTY_BUCKET,
-    fallback,
-  ];
-
-  /**
-   * The one decision procedure for calls; `outcome` either computes a rule's outcome (evaluate) or looks it
-   * up from a full trace (explain), so both give the same decision.
-   */
-  const decideCall = (facts: CallFacts, buckets: Bucket[], outcome: (rule: CompiledRule) => RuleOutcome): CallDecision => {
-    const errors: { rule: string; message: string }[] = [];
-    const matchedOf = (effect: 'deny' | 'approve' | 'allow'): CompiledRule[] => {
-      const matched: CompiledRule[] = [];
-      for (const bucket of buckets) {
-        for (const rule of bucket[effect]) {
-          const result = outcome(rule);
-          if (result.kind === 'match') matched.push(rule);
-          else if (result.kind === 'error') {
-            errors.push({ rule: rule.id, message: result.message });
-            // Fail closed: a broken deny/approve condition still denies/asks; a broken allow does not allow.
-            if (effect !== 'allow') matched.push(rule);
-          }
-        }
-      }
-      return matched.length > 1 ? matched.sort(byIndex) : matched;
-    };
-    const withErrors = <T extends CallDecision>(decision: T): T => (errors.length > 0 ? { ...decision, errors } : decision);
-
-    const denied = matchedOf('deny');
-    if (denied.length > 0) {
-      const broken = errors.length > 0 && denied.every((r) => errors.some((e) => e.rule === r.id));
-      return withErrors({
-        effect: 'deny',
-        code: 'POLICY_DENIED',
-        rules: denied.map((r) => r.id),
-        reason: broken
-          ? `denied: the condition of rule ${ruleList(denied)} could not be evaluated`
-          : `denied by rule ${ruleList(denied)}${denied.length === 1 && denied[0]!.description ? ` (${denied[0]!.description})` : ''}`,
-        policyVersion: version,
-      });
-    }
-    const approvals = matchedOf('approve');
-    const allowed = matchedOf('allow');
-    if (approvals.length > 0) {
-      let approvers = 1;
-      let maxTtlSeconds: number | undefined;
-      for (const rule of approvals) {
-        approvers = Math.max(approvers, rule.approval?.approvers ?? 1);
-        const ttl = rule.approval?.maxTtlSeconds;
-        if (ttl !== undefined) maxTtlSeconds = maxTtlSeconds === undefined ? ttl : Math.min(maxTtlSeconds, ttl);
-      }
-      return withErrors({
-        effect: 'approve',
-        code: 'APPROVAL_REQUIRED',
-        rules: approvals.map((r) => r.id),
-        reason: approvals.every((r) => errors.some((e) => e.rule === r.id))
-          ? `approval required: the condition of rule ${ruleList(approvals)} could not be evaluated`
-          : `approval required by rule ${ruleList(approvals)}${approvals.length === 1 && approvals[0]!.description ? ` (${approvals[0]!.description})` : ''}`,
-        policyVersion: version,
-        approval: { approvers, ...(maxTtlSeconds !== undefined ? { maxTtlSeconds } : {}) },
-        ...directives(facts, [...approvals, ...allowed]),
-      });
-    }
-    if (allowed.length > 0) {
-      return withErrors({
-        effect: 'allow',
-        rules: allowed.map((r) => r.id),
-        reason: `allowed by rule ${ruleList(allowed)}`,
-        policyVersion: version,
-        ...directives(facts, allowed),
-      });
-    }
-    return withErrors({
-      effect: 'deny',
-      code: 'POLICY_DENIED',
-      rules: [],
-      reason:
-        errors.length > 0
-          ? `no rule allows this call (the condition of rule ${errors.map((e) => e.rule).join(', ')} could not be evaluated)`
-          : 'no rule allows this call',
-      policyVersion: version,
-    });
+  const candidates = (tool: ToolFacts, agentId: string): Bucket[] => {
+    const buckets: Bucket[] = [];
+    pushSlot(buckets, byTool.get(tool.name), agentId);
+    pushSlot(buckets, byToolPrefix.get(connectorOfName(tool.name)), agentId);
+    pushSlot(buckets, byConnector.get(tool.connector), agentId);
+    pushSlot(buckets, fallback, agentId);
+    return buckets;
   };
 
   const decideEgress = (facts: EgressFacts, outcome: (rule: CompiledRule) => RuleOutcome): Decision => {
@@ -322,14 +279,14 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
     ruleCount: rules.length,
     evaluate(call: CallFacts): CallDecision {
       const ctx: CallContext = { facts: call };
-      return decideCall(call, candidates(call.tool), (rule) => rule.matchCall(ctx));
+      return decideCall(version, call, candidates(call.tool, call.principal.agentId), ctx, undefined);
     },
     evaluateEgress(facts: EgressFacts): Decision {
       const ctx: EgressContext = { facts };
       return decideEgress(facts, (rule) => rule.matchEgress(ctx));
     },
     visible(principal: PrincipalFacts, tool: ToolFacts): boolean {
-      const buckets = candidates(tool);
+      const buckets = candidates(tool, principal.agentId);
       const matches = (rule: CompiledRule): boolean => rule.subjectMatches(principal, tool.name, tool.connector, tool.flags);
       for (const bucket of buckets) {
         // A deny that nothing but principal and tool can stop makes the tool uncallable: hide it.
@@ -355,7 +312,7 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
       // cannot match, so the decision is the same, and the trace covers every rule.
       const all = newBucket();
       for (const rule of callRules) all[rule.effect].push(rule);
-      const decision = decideCall(call, [all], (rule) => outcomes.get(rule)!);
+      const decision = decideCall(version, call, [all], ctx, outcomes);
       return { decision, trace: traces };
     },
     explainEgress(facts: EgressFacts) {
@@ -379,6 +336,100 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
       return { decision: decideEgress(facts, (rule) => outcomes.get(rule)!), trace: traces };
     },
   };
+}
+
+/**
+ * The one decision procedure for calls. `memo` holds precomputed outcomes (explain); without it each rule
+ * is matched on demand (evaluate), so both give the same decision. Written without per-call closures:
+ * this is the hot path.
+ */
+function decideCall(version: string, facts: CallFacts, buckets: readonly Bucket[], ctx: CallContext, memo: Map<CompiledRule, RuleOutcome> | undefined): CallDecision {
+  const errors: RuleError[] = [];
+  const denied = collect('deny', buckets, ctx, memo, errors);
+  if (denied.length > 0) {
+    const broken = errors.length > 0 && denied.every((r) => errors.some((e) => e.rule === r.id));
+    return withErrors(
+      {
+        effect: 'deny',
+        code: 'POLICY_DENIED',
+        rules: denied.map((r) => r.id),
+        reason: broken
+          ? `denied: the condition of rule ${ruleList(denied)} could not be evaluated`
+          : `denied by rule ${ruleList(denied)}${denied.length === 1 && denied[0]!.description ? ` (${denied[0]!.description})` : ''}`,
+        policyVersion: version,
+      },
+      errors,
+    );
+  }
+  const approvals = collect('approve', buckets, ctx, memo, errors);
+  const allowed = collect('allow', buckets, ctx, memo, errors);
+  if (approvals.length > 0) {
+    let approvers = 1;
+    let maxTtlSeconds: number | undefined;
+    for (const rule of approvals) {
+      approvers = Math.max(approvers, rule.approval?.approvers ?? 1);
+      const ttl = rule.approval?.maxTtlSeconds;
+      if (ttl !== undefined) maxTtlSeconds = maxTtlSeconds === undefined ? ttl : Math.min(maxTtlSeconds, ttl);
+    }
+    const broken = errors.length > 0 && approvals.every((r) => errors.some((e) => e.rule === r.id));
+    return withErrors(
+      {
+        effect: 'approve',
+        code: 'APPROVAL_REQUIRED',
+        rules: approvals.map((r) => r.id),
+        reason: broken
+          ? `approval required: the condition of rule ${ruleList(approvals)} could not be evaluated`
+          : `approval required by rule ${ruleList(approvals)}${approvals.length === 1 && approvals[0]!.description ? ` (${approvals[0]!.description})` : ''}`,
+        policyVersion: version,
+        approval: { approvers, ...(maxTtlSeconds !== undefined ? { maxTtlSeconds } : {}) },
+        ...directives(facts, approvals.concat(allowed)),
+      },
+      errors,
+    );
+  }
+  if (allowed.length > 0) {
+    return withErrors({ effect: 'allow', rules: allowed.map((r) => r.id), reason: `allowed by rule ${ruleList(allowed)}`, policyVersion: version, ...directives(facts, allowed) }, errors);
+  }
+  return withErrors(
+    {
+      effect: 'deny',
+      code: 'POLICY_DENIED',
+      rules: [],
+      reason:
+        errors.length > 0
+          ? `no rule allows this call (the condition of rule ${errors.map((e) => e.rule).join(', ')} could not be evaluated)`
+          : 'no rule allows this call',
+      policyVersion: version,
+    },
+    errors,
+  );
+}
+
+/** Rules of one effect that match, in declaration order; errors are recorded and fail closed. */
+function collect(effect: Decision['effect'], buckets: readonly Bucket[], ctx: CallContext, memo: Map<CompiledRule, RuleOutcome> | undefined, errors: RuleError[]): CompiledRule[] {
+  let matched: CompiledRule[] | undefined;
+  for (let b = 0; b < buckets.length; b++) {
+    const list = buckets[b]![effect];
+    for (let i = 0; i < list.length; i++) {
+      const rule = list[i]!;
+      const result = memo !== undefined ? memo.get(rule)! : rule.matchCall(ctx);
+      if (result.kind === 'miss') continue;
+      if (result.kind === 'error') {
+        errors.push({ rule: rule.id, message: result.message });
+        // Fail closed: a broken deny/approve condition still denies/asks; a broken allow does not allow.
+        if (effect === 'allow') continue;
+      }
+      (matched ??= []).push(rule);
+    }
+  }
+  if (matched === undefined) return NONE;
+  return matched.length > 1 ? matched.sort(byIndex) : matched;
+}
+
+const NONE: CompiledRule[] = [];
+
+function withErrors(decision: CallDecision, errors: readonly RuleError[]): CallDecision {
+  return errors.length > 0 ? { ...decision, errors: [...errors] } : decision;
 }
 
 function directives(facts: CallFacts, rules: readonly CompiledRule[]): Pick<CallDecision, 'rateLimits' | 'labelsRead'> {

@@ -32,7 +32,7 @@ function readYaml(text: string, file: string): YamlSource {
         file,
         path: '',
         message: `YAML: ${e.message.split('\n')[0] ?? e.message}`,
-        ...(e.linePos?.[0] !== undefined ? { line: e.linePos[0].line } : {}),
+        line: lineCounter.linePos(e.pos[0]).line,
       })),
     );
   }

@@ -127,7 +127,12 @@ const RAW_OK = /^[A-Za-z0-9\-._~!*'():@]$/;
  * hex of a byte that must be escaped, decoded bytes are valid UTF-8 and contain no `/`, `\`, `%`-escape
  * or control character.
  */
+const SIMPLE_SEGMENT = /^[A-Za-z0-9\-._~!*'():@]*$/;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 function isCanonicalSegment(segment: string): boolean {
+  // Fast path: nothing escaped, nothing to decode.
+  if (SIMPLE_SEGMENT.test(segment)) return true;
   const bytes: number[] = [];
   for (let i = 0; i < segment.length; ) {
     const ch = segment[i]!;
@@ -149,7 +154,7 @@ function isCanonicalSegment(segment: string): boolean {
   }
   let decoded: string;
   try {
-    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+    decoded = strictUtf8.decode(Uint8Array.from(bytes));
   } catch {
     return false;
   }

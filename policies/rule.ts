@@ -10,7 +10,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { CallFacts, Effect, EgressFacts, PrincipalFacts, TaskFacts } from './types.js';
-import { compileCondition, toCelValue, type CelActivation, type CompiledCondition } from './cel.js';
+import { compileCondition, toCelValue, type CelActivation, type CelVariable, type CompiledCondition } from './cel.js';
 import { parseDuration } from './duration.js';
 import { compileHostGlobs, compileNameGlob, compileNameGlobs, isGlob, matchNameGlob } from './glob.js';
 import { compilePathPattern, isCanonicalPath, type CompiledPathPattern } from './path-pattern.js';
@@ -22,7 +22,13 @@ export interface CallContext {
   readonly facts: CallFacts;
   canonicalPath?: boolean;
   celBase?: CelActivation;
+  celConverted?: Set<CelVariable>;
 }
+
+const EMPTY: Readonly<Record<string, never>> = Object.freeze({});
+const MATCH: RuleOutcome = Object.freeze({ kind: 'match' });
+const WHEN_MISS: RuleOutcome = Object.freeze({ kind: 'miss', check: 'when' });
+const EPOCH = new Date(0);
 
 export interface EgressContext {
   readonly facts: EgressFacts;
@@ -68,6 +74,8 @@ export interface CompiledRule {
   /** Tool globs, for the index. */
   readonly toolGlobs?: readonly string[];
   readonly connectors?: readonly string[];
+  /** Agent ids when the rule's principal names only exact agents (for the index). */
+  readonly exactAgents?: readonly string[];
   readonly rateLimit?: RateLimitSpec;
   readonly approval?: { approvers: number; maxTtlSeconds?: number };
   readonly labelsRead?: readonly string[];
@@ -337,20 +345,25 @@ export function compileRule(
   const exactTools = rule.tools !== undefined && !rule.tools.some(isGlob) ? rule.tools : undefined;
   const toolGlobs = rule.tools !== undefined && rule.tools.some(isGlob) ? rule.tools : undefined;
   const connectors = rule.connector === undefined ? undefined : typeof rule.connector === 'string' ? [rule.connector] : rule.connector;
+  const exactAgents = rule.principal?.agents !== undefined && !rule.principal.agents.some(isGlob) ? rule.principal.agents : undefined;
   const subjectOnly = rule.task === undefined && rule.http === undefined && rule.time === undefined && rule.when === undefined && rule.flow === undefined;
 
   const celActivation = (ctx: CallContext): CelActivation => {
-    if (ctx.celBase === undefined) {
-      const f = ctx.facts;
-      ctx.celBase = {
-        args: toCelValue(f.args),
-        principal: toCelValue(f.principal),
-        task: toCelValue(f.task ?? {}),
-        tool: toCelValue(f.tool),
-        http: f.http === undefined ? {} : toCelValue({ ...f.http, params: {} }),
-        now: new Date(f.now),
-      };
+    // Converted once per call, each variable only when some condition mentions it.
+    const base = (ctx.celBase ??= { args: EMPTY, principal: EMPTY, task: EMPTY, tool: EMPTY, http: EMPTY, now: EPOCH });
+    const f = ctx.facts;
+    const converted = (ctx.celConverted ??= new Set());
+    for (const name of condition!.variables) {
+      if (converted.has(name)) continue;
+      converted.add(name);
+      if (name === 'args') base.args = toCelValue(f.args);
+      else if (name === 'principal') base.principal = toCelValue(f.principal);
+      else if (name === 'task') base.task = toCelValue(f.task ?? {});
+      else if (name === 'tool') base.tool = toCelValue(f.tool);
+      else if (name === 'http') base.http = f.http === undefined ? {} : toCelValue({ ...f.http, params: {} });
+      else base.now = new Date(f.now);
     }
+    ctx.celBase = base;
     if (paths === undefined || ctx.facts.http === undefined || ctx.canonicalPath === false) return ctx.celBase;
     // Named segments of the pattern that matched this rule, as http.params.
     const path = ctx.facts.http.path;
@@ -360,6 +373,10 @@ export function compileRule(
     }
     return ctx.celBase;
   };
+
+  // Outcomes are immutable: allocate them once, not per decision.
+  const callMisses: RuleOutcome[] = callChecks.map((c) => ({ kind: 'miss', check: c.name }));
+  const egressMisses: RuleOutcome[] = egressChecks.map((c) => ({ kind: 'miss', check: c.name }));
 
   const compiled: CompiledRule = {
     id: rule.id,
@@ -372,6 +389,7 @@ export function compileRule(
     ...(exactTools !== undefined ? { exactTools } : {}),
     ...(toolGlobs !== undefined ? { toolGlobs } : {}),
     ...(connectors !== undefined ? { connectors } : {}),
+    ...(exactAgents !== undefined ? { exactAgents } : {}),
     ...(rule.rateLimit !== undefined ? { rateLimit: { calls: rule.rateLimit.calls, perSeconds: parseDuration(rule.rateLimit.per)! } } : {}),
     ...(rule.effect === 'approve'
       ? {
@@ -389,8 +407,8 @@ export function compileRule(
       return true;
     },
     matchCall(ctx) {
-      for (const check of callChecks) if (!check.test(ctx)) return { kind: 'miss', check: check.name };
-      if (condition === undefined) return { kind: 'match' };
+      for (let i = 0; i < callChecks.length; i++) if (!callChecks[i]!.test(ctx)) return callMisses[i]!;
+      if (condition === undefined) return MATCH;
       let activation: CelActivation;
       try {
         activation = celActivation(ctx);
@@ -399,11 +417,11 @@ export function compileRule(
       }
       const result = condition.evaluate(activation);
       if (!result.ok) return { kind: 'error', message: result.error };
-      return result.value ? { kind: 'match' } : { kind: 'miss', check: 'when' };
+      return result.value ? MATCH : WHEN_MISS;
     },
     matchEgress(ctx) {
-      for (const check of egressChecks) if (!check.test(ctx)) return { kind: 'miss', check: check.name };
-      return { kind: 'match' };
+      for (let i = 0; i < egressChecks.length; i++) if (!egressChecks[i]!.test(ctx)) return egressMisses[i]!;
+      return MATCH;
     },
     addressAllowed(facts) {
       if (facts.addressClass === undefined || facts.addressClass === 'public') return true;

@@ -214,7 +214,7 @@ describe('retry mode, grants bound to the exact call, expiry', () => {
 
   before(async () => {
     backend = await startHttpBackend();
-    ({ gw, operators } = await startFinanceGateway(backend.url, prefix, { mode: 'return', pendingTtlSeconds: 2 }));
+    ({ gw, operators } = await startFinanceGateway(backend.url, prefix, { mode: 'return', pendingTtlSeconds: 60, offerRequestTool: true }));
   });
   after(async () => {
     await gw?.close();
@@ -247,11 +247,51 @@ describe('retry mode, grants bound to the exact call, expiry', () => {
     assert.equal(backend.requests.length, before + 1);
   });
 
+  it('lets an agent ask ahead of time with a justification, then make the approved call', async () => {
+    const client = await gw.connect('finance-bot');
+    assert.ok((await client.listTools()).tools.some((t) => t.name === 'portcullis_request_elevation'));
+    const before = backend.requests.length;
+    const asked = await client.callTool({
+      name: 'portcullis_request_elevation',
+      arguments: { tool: 'pay_refund', arguments: { order: 'D-1', amount: 900 }, justification: 'customer escalation #881' },
+    });
+    assert.equal(asked._meta?.['portcullis/code'], 'APPROVAL_PENDING');
+    const id = String(asked._meta?.['portcullis/approvalId']);
+    assert.equal(backend.requests.length, before, 'asking runs nothing');
+    const shown = await cli(gw, operators.alice, 'show', id);
+    assert.match(shown.stdout, /customer escalation #881/);
+    assert.equal((await cli(gw, operators.alice, 'approve', id)).code, 0);
+    const result = await client.callTool({ name: 'pay_refund', arguments: { order: 'D-1', amount: 900 } });
+    assert.notEqual(result.isError, true, JSON.stringify(result));
+    assert.equal(backend.requests.length, before + 1);
+  });
+
+});
+
+describe('expiry of pending requests', () => {
+  let backend: Awaited<ReturnType<typeof startHttpBackend>>;
+  const prefix = `portcullis-test:${randomUUID()}:`;
+  let gw: TestGateway;
+  let operators: Operators;
+
+  before(async () => {
+    backend = await startHttpBackend();
+    ({ gw, operators } = await startFinanceGateway(backend.url, prefix, { mode: 'return', pendingTtlSeconds: 1 }));
+  });
+  after(async () => {
+    await gw?.close();
+    await backend?.close();
+    const redis = new Redis('redis://127.0.0.1:6379');
+    const keys = await redis.keys(`*${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
   it('expires pending requests', async () => {
     const client = await gw.connect('finance-bot');
     const first = await client.callTool({ name: 'pay_refund', arguments: { order: 'C-1', amount: 700 } });
     const id = String(first._meta?.['portcullis/approvalId']);
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, 1500));
     const response = await fetch(`${gw.gateway.baseUrl}/v1/approvals/${id}`, { headers: { authorization: `Bearer ${operators.alice}` } });
     assert.equal(((await response.json()) as { status: string }).status, 'expired');
     const late = await cli(gw, operators.alice, 'approve', id);

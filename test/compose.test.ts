@@ -1,7 +1,7 @@
 /**
  * The Docker deployment: `compose.yaml` is valid for `docker-compose config` (run only when docker-compose
- * is on PATH; no engine is needed), names the gateway, Redis, Jaeger and the demo backends with the
- * expected ports, and refuses to start without an operator token. The gateway config it mounts passes the
+ * is on PATH; no engine is needed) and names the gateway, Redis, Jaeger and the demo backends with the
+ * expected ports; the gateway refuses to start without an operator token. The gateway config it mounts passes the
  * gateway's own strict config schema and points at the compose services. The Dockerfile keeps to its
  * contract (slim Node 20 base, production dependencies, non-root, health check).
  */
@@ -13,6 +13,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import ipaddr from 'ipaddr.js';
 import { loadConfigFile } from '../gateway/config/load.js';
+import { resolveSecretRef } from '../gateway/config/secrets.js';
 import { baselineRules } from '../gateway/pipeline/baseline-rules.js';
 import { compilePolicy, parsePolicyYaml, runPolicyTests } from '../policies/index.js';
 import { REPO_ROOT } from './fixtures/gateway-process.js';
@@ -91,10 +92,15 @@ describe('docker-compose deployment', () => {
     }
   });
 
-  it('refuses to run without an operator token', { skip: hasCompose ? false : 'docker-compose is not on PATH: compose validation skipped' }, () => {
+  it('passes the operator token through from the environment, and the gateway refuses an empty one', { skip: hasCompose ? false : 'docker-compose is not on PATH: compose validation skipped' }, async () => {
+    // Without the variable, compose still starts the backing services (`docker compose up redis jaeger`).
     const result = composeConfig({});
-    assert.notEqual(result.status, 0);
-    assert.match(result.stderr, /PORTCULLIS_OPERATOR_TOKEN/);
+    assert.equal(result.status, 0, result.stderr);
+    const model = parse(result.stdout) as ComposeModel;
+    assert.equal(model.services['portcullis']!.environment?.['PORTCULLIS_OPERATOR_TOKEN'] ?? '', '');
+    const { config } = await loadConfigFile(GATEWAY_CONFIG);
+    assert.deepEqual(config.operators.flatMap((o) => o.tokens), [{ secret: 'env:PORTCULLIS_OPERATOR_TOKEN' }]);
+    await assert.rejects(resolveSecretRef('env:PORTCULLIS_OPERATOR_TOKEN', { env: { PORTCULLIS_OPERATOR_TOKEN: '' }, baseDir: REPO_ROOT }), /PORTCULLIS_OPERATOR_TOKEN/);
   });
 
   it("mounts a gateway config that passes the gateway's schema and points at the compose services", async () => {

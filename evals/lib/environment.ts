@@ -77,6 +77,8 @@ export async function startEnvironment(name: string, setup: Setup): Promise<Eval
     await writeFile(file, text);
     gateway = await startGateway({ loaded: parseConfigText(text, file), env: {}, logger: silentLogger() });
     vars['gateway.url'] = gateway.baseUrl;
+    // Padding for oversized-request scenarios (2 MiB, above the default 1 MiB request limit).
+    vars['pad.2m'] = 'A'.repeat(2 * 1024 * 1024);
     const running = gateway;
     return {
       name,

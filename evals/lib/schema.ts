@@ -3,7 +3,7 @@
  * (`evals/scenarios/<category>/*.yaml`) and the known-gaps list, as strict zod schemas.
  *
  * Strings anywhere in a profile's gateway config, policy and backend routes, and in step arguments, may use
- * `${backends.NAME.url}`, `${backends.NAME.port}`, `${backends.NAME.host}` (host:port) and `${gateway.url}`;
+ * `${backends.NAME.url}`, `${backends.NAME.port}`, `${backends.NAME.host}` (host:port) `${gateway.url}` and `${pad.2m}` (2 MiB of padding);
  * they are filled in once the fixtures listen on their port-0 addresses.
  */
 import { z } from 'zod';

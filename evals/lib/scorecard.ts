@@ -78,7 +78,7 @@ export function scorecardMarkdown(card: Scorecard): string {
   }
   lines.push('## Known gaps', '');
   if (card.knownGaps.length === 0) lines.push('None.', '');
-  else lines.push(...card.knownGaps.map((g) => `- \`${g.id}\` (${g.kind}): ${g.reason}${g.nowPasses ? ' _(now passes: remove it from known-gaps.yaml)_' : ''}`), '');
+  else lines.push(...card.knownGaps.map((g) => `- \`${g.id}\` (${g.kind}): ${g.reason.trim()}${g.nowPasses ? ' _(now passes: remove it from known-gaps.yaml)_' : ''}`), '');
   lines.push('## Scenarios', '', '| id | kind | result | source |', '| --- | --- | --- | --- |');
   for (const r of card.scenarios) {
     const result = r.knownGap !== undefined ? 'known gap' : r.passed ? (r.kind === 'attack' ? 'stopped' : 'allowed') : 'FAILED';

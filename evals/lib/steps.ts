@@ -3,7 +3,7 @@
  * what the fixture backends actually recorded during the step (not only what the gateway answered).
  */
 import { createHash } from 'node:crypto';
-import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, type JWK, type JWTPayload } from 'jose';
+import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { EvalEnvironment } from './environment.js';
 import type { Received } from './backends.js';
 import { RawMcpSession, send, type HttpAnswer, type RpcMessage } from './mcp-client.js';
@@ -195,7 +195,7 @@ async function forgeToken(ctx: StepContext, step: Extract<Step, { do: 'forge-tok
   if (step.sign === 'gateway') {
     const jwk = (await ctx.env.signingJwks())[0];
     if (jwk === undefined) throw new ExpectationError('the gateway has no signing key');
-    key = (await importJWK(jwk as JWK, alg)) as CryptoKey;
+    key = await importJWK(jwk as JWK, alg);
   } else {
     key = (await generateKeyPair(alg, { extractable: false })).privateKey;
   }

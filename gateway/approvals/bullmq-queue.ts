@@ -205,6 +205,9 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
     return parts;
   }
 
+  // Start at once, so this instance's expiry worker and events reader run even before its first operation.
+  void start().catch((error: unknown) => log('could not start the approval queue; retrying on next use', error));
+
   async function read(id: string): Promise<StoredRecord | undefined> {
     const [storedId, body, state, version] = await redis.hmget(ticketKeyPrefix + id, 'id', 'body', 'state', 'version');
     if (typeof storedId !== 'string' || typeof body !== 'string' || typeof state !== 'string' || typeof version !== 'string') return undefined;

@@ -67,10 +67,12 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<voi
 }
 
 const LONG_WAIT = { timeoutMs: 20_000 };
+/** A test that hangs fails instead of hanging the run. */
+export const TEST_TIMEOUT_MS = 15_000;
 
 export function registerApprovalQueueContract(name: string, makeTarget: () => Promise<QueueTarget>): void {
   const withQueue = (title: string, options: ApprovalQueueOptions, body: (queue: ApprovalQueue, target: QueueTarget) => Promise<void>): void => {
-    test(`${name}: ${title}`, async () => {
+    test(`${name}: ${title}`, { timeout: TEST_TIMEOUT_MS }, async () => {
       const target = await makeTarget();
       const queue = target.open(options);
       try {
@@ -325,15 +327,16 @@ export function registerApprovalQueueContract(name: string, makeTarget: () => Pr
   withQueue('close ends waits in flight and refuses further use', {}, async (queue) => {
     const ticket = await queue.request(elevationRequest());
     const waiting = queue.wait(ticket.id, { signal: new AbortController().signal, ...LONG_WAIT });
+    const rejected = rejectsWith(waiting, 'STORE_UNAVAILABLE');
     await queue.close();
-    await rejectsWith(waiting, 'STORE_UNAVAILABLE');
+    await rejected;
     await rejectsWith(queue.get(ticket.id), 'STORE_UNAVAILABLE');
   });
 }
 
 export function registerGrantStoreContract(name: string, makeTarget: () => Promise<GrantTarget>): void {
   const withStore = (title: string, body: (store: GrantStore, clock: ReturnType<typeof manualClock>, target: GrantTarget) => Promise<void>): void => {
-    test(`${name}: ${title}`, async () => {
+    test(`${name}: ${title}`, { timeout: TEST_TIMEOUT_MS }, async () => {
       const target = await makeTarget();
       const clock = manualClock();
       const store = target.open({ now: clock.now });

@@ -32,14 +32,15 @@ describe('configuration loading', () => {
 
   it('rejects bad values with the path to the key and what was expected', () => {
     const problems = problemsOf('agents:\n  - id: a\n    apiKeys: [{ sha256: nothex }]');
-    assert.equal(problems[0]?.path, 'agents.0.apiKeys.0');
+    assert.match(problems[0]?.path ?? '', /^agents\.0\.apiKeys\.0/);
     const port = problemsOf('listen: { port: 70000 }');
     assert.equal(port[0]?.path, 'listen.port');
   });
 
   it('rejects inline secrets: references must be env: or file:', () => {
     const problems = problemsOf('agents:\n  - id: a\n    apiKeys: [{ secret: hunter2 }]');
-    assert.equal(problems[0]?.path, 'agents.0.apiKeys.0');
+    assert.equal(problems[0]?.path, 'agents.0.apiKeys.0.secret');
+    assert.match(problems[0]?.message ?? '', /env:NAME or file:PATH/);
     assert.ok(problems.every((p) => !p.message.includes('hunter2')), 'the value is not echoed');
   });
 

@@ -83,6 +83,8 @@ export const ApprovalsSchema = z
     /** Longest grant an operator may give. */
     maxGrantSeconds: z.number().int().min(1).max(86_400).default(900),
     requireApproveReason: z.boolean().default(false),
+    /** Offer agents the `portcullis_request_elevation` tool to ask for approval ahead of a call. */
+    offerRequestTool: z.boolean().default(false),
     /** Called with a short summary of each new request (e.g. a chat incoming webhook). */
     webhookUrl: z.string().url().optional(),
   })
@@ -232,7 +234,7 @@ export const GatewayConfigSchema = z
     connectors: z.array(ConnectorConfigSchema).default([]),
     agents: z.array(AgentSchema).default([]),
     operators: z.array(OperatorSchema).default([]),
-    approvals: ApprovalsSchema.default({ mode: 'wait', waitSeconds: 120, pendingTtlSeconds: 900, maxGrantSeconds: 900, requireApproveReason: false }),
+    approvals: ApprovalsSchema.default({ mode: 'wait', waitSeconds: 120, pendingTtlSeconds: 900, maxGrantSeconds: 900, requireApproveReason: false, offerRequestTool: false }),
     credentials: CredentialsSchema.default({ previousKeys: [], algorithm: 'ES256', devKeyDir: './.portcullis/keys', callTtlSeconds: 300, elevatedTtlSeconds: 900 }),
     tasks: TasksSchema.default({ defaultTtlSeconds: 300, maxTtlSeconds: 3600 }),
     auth: AuthSchema.default({ introspectionClients: [] }),

@@ -29,7 +29,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { Connector, ConnectorContext, JsonObject, LogMessage } from '../../connectors/contract.js';
 import type { AuditSink } from '../audit/types.js';
 import { GatewayError, toGatewayError } from '../errors.js';
-import type { CallContext, EgressProvider, Pipeline } from '../pipeline/pipeline.js';
+import { REQUEST_ELEVATION_TOOL, type CallContext, type EgressProvider, type Pipeline } from '../pipeline/pipeline.js';
 import type { McpSession } from './session.js';
 import { isVisibleConnector } from './visibility.js';
 
@@ -43,6 +43,8 @@ export interface McpServerDeps {
   egress: EgressProvider;
   audit: AuditSink;
   serverInfo: { name: string; version: string };
+  /** List and serve `portcullis_request_elevation` (approvals configured). */
+  elevationTool?: boolean;
   /** Upstream `notifications/resources/updated`, forwarded to sessions that subscribed to the URI. */
   resourceUpdates?: { subscribe(listener: (uri: string) => void): () => void };
 }
@@ -108,10 +110,25 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     return result as JsonObject;
   }
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: pipeline.listTools(session.principal) }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [...pipeline.listTools(session.principal), ...(deps.elevationTool ? [REQUEST_ELEVATION_TOOL] : [])],
+  }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const args = (request.params.arguments ?? {}) as JsonObject;
+    if (deps.elevationTool && request.params.name === REQUEST_ELEVATION_TOOL.name) {
+      const target = typeof args['tool'] === 'string' ? args['tool'] : '';
+      const targetArgs = args['arguments'] !== null && typeof args['arguments'] === 'object' && !Array.isArray(args['arguments']) ? (args['arguments'] as JsonObject) : undefined;
+      const why = typeof args['justification'] === 'string' ? args['justification'].trim().slice(0, 1000) : '';
+      if (target === '' || targetArgs === undefined || why === '') {
+        throw new McpError(ErrorCode.InvalidParams, 'expected { tool, arguments, justification }', { code: 'INVALID_ARGUMENTS' });
+      }
+      try {
+        return (await pipeline.requestElevation(target, targetArgs, { ...callContext(extra), justification: why })) as never;
+      } catch (error) {
+        throw toMcpError(error);
+      }
+    }
     try {
       const result = await pipeline.callTool(request.params.name, args, callContext(extra));
       return result as never;

@@ -34,6 +34,8 @@ const DecisionBodySchema = z
     reason: z.string().trim().max(2000).optional(),
     ttlSeconds: z.number().int().min(1).max(86_400).optional(),
     scope: z.enum(['call', 'task-tool']).optional(),
+    /** How many times a `call` grant may be used (capped by the queue). */
+    uses: z.number().int().min(1).max(100).optional(),
   })
   .strict();
 
@@ -108,6 +110,7 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
         reason: parsed.data.reason ?? '',
         ...(parsed.data.ttlSeconds !== undefined ? { ttlSeconds: parsed.data.ttlSeconds } : {}),
         ...(parsed.data.scope !== undefined ? { scope: parsed.data.scope } : {}),
+        ...(parsed.data.uses !== undefined ? { uses: parsed.data.uses } : {}),
       });
       if (ticket.status === 'approved') await options.grants.put(grantFromTicket(ticket));
       await options.audit.append({

@@ -38,6 +38,8 @@ export interface ElevationInput {
   onProgress?: (update: ProgressUpdate) => void;
   traceparent?: string;
   justification?: string;
+  /** Ask only: file the request and return at once (the agent asks ahead of time). */
+  askOnly?: boolean;
 }
 
 export type ElevationResult = { granted: StoredGrant } | { refused: GatewayError; approvalId?: string };
@@ -75,7 +77,7 @@ export async function elevate(elevation: Elevation, input: ElevationInput): Prom
       ...(input.traceparent !== undefined ? { traceparent: input.traceparent } : {}),
     });
 
-    if (config.mode === 'return') {
+    if (config.mode === 'return' || input.askOnly === true) {
       return { refused: pending(ticket.id), approvalId: ticket.id };
     }
 

@@ -72,8 +72,32 @@ export interface ListedTool {
 export interface Pipeline {
   listTools(principal: Principal): ListedTool[];
   callTool(name: string, args: JsonObject, ctx: CallContext): Promise<ToolResult>;
+  /**
+   * Ask ahead of time for approval of a call the agent intends to make: decided exactly like the call, and
+   * when it needs approval, filed as an elevation request without running anything.
+   */
+  requestElevation(name: string, args: JsonObject, ctx: CallContext): Promise<ToolResult>;
   readonly catalog: Catalog;
 }
+
+/** The gateway's own tool for asking ahead of time; listed when approvals are configured. */
+export const REQUEST_ELEVATION_TOOL: ListedTool = {
+  name: 'portcullis_request_elevation',
+  title: 'Request approval for a call',
+  description:
+    'Ask an operator ahead of time to approve a tool call you intend to make. Give the exact tool name and arguments and say why. The answer is a request id; when it is approved, make the same call with the same arguments.',
+  inputSchema: {
+    type: 'object',
+    properties: {
+      tool: { type: 'string', minLength: 1, maxLength: 128 },
+      arguments: { type: 'object' },
+      justification: { type: 'string', minLength: 1, maxLength: 1000 },
+    },
+    required: ['tool', 'arguments', 'justification'],
+    additionalProperties: false,
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+};
 
 /** Sets the backend credential for one allowed call (JIT call credential or injected static secret). */
 export type CredentialProvider = (input: {
@@ -371,7 +395,41 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
   }
 
-  return { listTools, callTool, catalog: options.catalog };
+  async function requestElevation(name: string, args: JsonObject, ctx: CallContext): Promise<ToolResult> {
+    const text = (value: string, isError = false, meta: JsonObject = {}): ToolResult => ({
+      content: [{ type: 'text', text: value }],
+      ...(isError ? { isError: true } : {}),
+      ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}),
+    });
+    const tool = options.catalog.resolveTool(name);
+    if (tool === undefined || !isVisible(options.policy, ctx.principal, tool)) throw new GatewayError('TOOL_NOT_FOUND', `unknown tool: ${name}`);
+    let prepared;
+    try {
+      prepared = await tool.connector.prepareCall(tool.descriptor.name, args);
+    } catch (error) {
+      throw toGatewayError(error);
+    }
+    const decision = withinDeclaredTools(decide(options.policy, callFacts({ principal: ctx.principal, task: ctx.task, tool, call: prepared, now: now() })), ctx.task, tool.exposedName);
+    if (decision.effect === 'allow') return text(`${name} with these arguments is already allowed; no approval is needed.`);
+    if (decision.effect === 'deny') return errorResult(new GatewayError((decision.code ?? 'POLICY_DENIED') as GatewayError['code'], decision.reason));
+    if (options.elevation === undefined) return errorResult(new GatewayError('APPROVAL_REQUIRED', `${decision.reason} (operator approval is not configured)`));
+    const outcome = await elevate(options.elevation, {
+      principal: ctx.principal,
+      task: ctx.task,
+      tool: tool.exposedName,
+      ...(prepared.operation !== undefined ? { operation: prepared.operation } : {}),
+      args: prepared.args,
+      argsHash: canonicalHash(args),
+      decision,
+      signal: ctx.signal,
+      askOnly: true,
+      ...(ctx.justification !== undefined ? { justification: ctx.justification } : {}),
+    });
+    if ('granted' in outcome) return text(`${name} with these arguments is already approved (request ${outcome.granted.ticketId}).`);
+    return errorResult(outcome.refused);
+  }
+
+  return { listTools, callTool, requestElevation, catalog: options.catalog };
 }
 
 /**

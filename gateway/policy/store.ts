@@ -231,7 +231,7 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
     };
     for (const dir of new Set([...watched].map((f) => path.dirname(f)))) {
       try {
-        const watcher = watch(dir, { persistent: false }, (_event, filename) => {
+        const watcher = watch(dir, (_event, filename) => {
           // Some platforms do not say which file changed: reload to be safe.
           if (filename === null || names.has(path.basename(filename.toString()))) schedule();
         });

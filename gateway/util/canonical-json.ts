@@ -20,7 +20,8 @@ export function canonicalHash(value: unknown): string {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    const out: Record<string, unknown> = {};
+    // A null-prototype object: a `__proto__` member (which JSON.parse creates) stays an ordinary member.
+    const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     for (const key of Object.keys(value).sort()) {
       const member = (value as Record<string, unknown>)[key];
       if (member !== undefined) out[key] = sortKeys(member);

@@ -1,0 +1,147 @@
+/**
+ * Policy decision time at 10, 1,000 and 10,000 rules: p50/p99 of `engine.evaluate` per call, measured one
+ * decision at a time with process.hrtime.bigint after a warm-up.
+ *
+ * The rule mix is what generated and hand-written policies look like together: most rules name exact tools
+ * (per-agent baselines), a fifth use `connector_*` globs, a few leading globs land in the fallback list,
+ * one in ten carries a CEL condition, a third of the HTTP rules match paths with named segments, and one
+ * in fifty is a deny. Calls are drawn from the same tool names, so most calls find candidate rules.
+ *
+ * Run directly to print a table: node --import tsx bench/policy-bench.ts
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compilePolicy, parsePolicyObject, type CallFacts, type PolicyEngine } from '../policies/index.js';
+
+export interface PolicyBenchRow {
+  rules: number;
+  decisions: number;
+  p50Micros: number;
+  p99Micros: number;
+  meanMicros: number;
+  /** Share of decisions that allowed (a sanity check that the mix exercises the rules). */
+  allowedShare: number;
+}
+
+export interface PolicyBenchReport {
+  rows: PolicyBenchRow[];
+  targetP99Micros: number;
+  /** p99 at the largest size within the target. */
+  meetsTarget: boolean;
+}
+
+/** Deterministic PRNG so every run measures the same policy and calls. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+const VERBS = ['get', 'list', 'create', 'update', 'delete', 'search'];
+const METHOD: Record<string, string> = { get: 'GET', list: 'GET', search: 'GET', create: 'POST', update: 'PATCH', delete: 'DELETE' };
+
+function buildPolicy(ruleCount: number, random: () => number): { engine: PolicyEngine; calls: CallFacts[] } {
+  const connectors = Math.max(2, Math.ceil(ruleCount / 50));
+  const agents = Math.max(2, Math.ceil(ruleCount / 20));
+  const tools: string[] = [];
+  for (let c = 0; c < connectors; c++) for (const verb of VERBS) tools.push(`svc${c}_${verb}_item`);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+
+  const rules: Record<string, unknown>[] = [];
+  const fallbackBudget = Math.min(10, Math.ceil(ruleCount / 100));
+  for (let i = 0; i < ruleCount; i++) {
+    const roll = random();
+    const tool = pick(tools);
+    const verb = tool.split('_')[1]!;
+    const agent = `agent-${Math.floor(random() * agents)}`;
+    const rule: Record<string, unknown> = { id: `r${i}`, effect: i % 50 === 0 ? 'deny' : 'allow' };
+    if (roll < 0.75) {
+      rule['tools'] = [tool];
+      rule['principal'] = { agents: [agent] };
+    } else if (roll < 0.95 || fallbackBudget <= rules.filter((r) => (r['tools'] as string[] | undefined)?.[0]?.startsWith('*')).length) {
+      rule['tools'] = [`${tool.split('_')[0]}_${verb}_*`];
+      rule['principal'] = { roles: [pick(['support', 'finance', 'dev'])] };
+    } else {
+      rule['tools'] = [`*_${verb}_item`];
+      rule['principal'] = { agents: [`${agent}-special-*`] };
+    }
+    if (i % 3 === 0) rule['http'] = { methods: [METHOD[verb]], ...(i % 9 === 0 ? { paths: ['/items/{id}', '/items/{id}/notes/**'] } : {}) };
+    if (i % 10 === 0 && rule['effect'] === 'allow') rule['when'] = 'has(args.amount) && args.amount <= 100 && principal.agentId.startsWith("agent-")';
+    rules.push(rule);
+  }
+  const engine = compilePolicy([parsePolicyObject({ version: 1, name: `bench-${ruleCount}`, rules }, 'bench.yaml')]);
+
+  const calls: CallFacts[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    const tool = pick(tools);
+    const [connector, verb] = tool.split('_') as [string, string];
+    calls.push({
+      principal: { agentId: `agent-${Math.floor(random() * agents)}`, roles: [pick(['support', 'finance', 'dev'])], tenant: 'acme' },
+      task: { id: 'bench', intent: 'benchmark' },
+      tool: { name: tool, connector, local: tool.slice(connector.length + 1), connectorKind: 'http' },
+      http: { method: METHOD[verb]!, scheme: 'https', host: 'api.bench.example', port: 443, path: `/items/${i}`, query: '' },
+      args: { id: i, amount: Math.floor(random() * 200), note: 'benchmark call' },
+      now: Date.UTC(2024, 0, 1, 12),
+    });
+  }
+  return { engine, calls };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export async function runPolicyBench(options: { sizes?: readonly number[]; decisions?: number } = {}): Promise<PolicyBenchReport> {
+  const sizes = options.sizes ?? [10, 1_000, 10_000];
+  const decisions = options.decisions ?? 20_000;
+  const rows: PolicyBenchRow[] = [];
+  for (const size of sizes) {
+    const { engine, calls } = buildPolicy(size, prng(size));
+    // Warm-up: JIT, CEL activations, regex caches.
+    for (let i = 0; i < 5_000; i++) engine.evaluate(calls[i % calls.length]!);
+    const samples = new Float64Array(decisions);
+    let allowed = 0;
+    for (let i = 0; i < decisions; i++) {
+      const facts = calls[i % calls.length]!;
+      const start = process.hrtime.bigint();
+      const decision = engine.evaluate(facts);
+      samples[i] = Number(process.hrtime.bigint() - start) / 1_000;
+      if (decision.effect === 'allow') allowed++;
+    }
+    const sorted = Array.from(samples).sort((a, b) => a - b);
+    const mean = sorted.reduce((sum, x) => sum + x, 0) / sorted.length;
+    rows.push({
+      rules: size,
+      decisions,
+      p50Micros: round(percentile(sorted, 50)),
+      p99Micros: round(percentile(sorted, 99)),
+      meanMicros: round(mean),
+      allowedShare: round(allowed / decisions),
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const targetP99Micros = 50;
+  const largest = rows.at(-1);
+  return { rows, targetP99Micros, meetsTarget: largest !== undefined && largest.p99Micros <= targetP99Micros };
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+export function formatPolicyBench(report: PolicyBenchReport): string {
+  const header = 'rules    decisions  p50 (us)  p99 (us)  mean (us)  allowed';
+  const lines = report.rows.map((r) =>
+    [String(r.rules).padStart(6), String(r.decisions).padStart(11), r.p50Micros.toFixed(2).padStart(9), r.p99Micros.toFixed(2).padStart(9), r.meanMicros.toFixed(2).padStart(10), `${Math.round(r.allowedShare * 100)}%`.padStart(8)].join(' '),
+  );
+  return [header, ...lines, `target p99 <= ${report.targetP99Micros} us at the largest size: ${report.meetsTarget ? 'met' : 'NOT met'}`].join('\n');
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.stdout.write(`${formatPolicyBench(await runPolicyBench())}\n`);
+}
