@@ -182,6 +182,8 @@ export interface Connector {
   callTool(call: PreparedCall, ctx: ConnectorContext): Promise<ToolResult>;
   /** Present on connectors that federate resources and prompts. */
   readonly catalog?: FederatedCatalog;
+  /** Re-read the backend's catalog now instead of serving a cached one (explicit refreshes, re-checks). */
+  reload?(): Promise<void>;
   /** Subscribe to catalog changes (e.g. upstream `list_changed`). Returns an unsubscribe function. */
   onChange?(listener: (change: CatalogChange) => void): () => void;
   close(): Promise<void>;

@@ -16,20 +16,19 @@ export interface PolicyProblem {
 export class PolicyCompileError extends Error {
   override readonly name = 'PolicyCompileError';
   readonly code = 'POLICY_INVALID';
+  /** Every problem found, in file order. */
   readonly problems: readonly PolicyProblem[];
-
-  constructor(problems: readonly PolicyProblem[]) {
-    const first = problems[0];
-    super(problems.map(formatPolicyProblem).join('\n') || 'invalid policy');
-    this.problems = problems;
-    this.file = first?.file ?? '';
-    this.path = first?.path ?? '';
-  }
-
   /** File of the first problem. */
   readonly file: string;
   /** Key path of the first problem. */
   readonly path: string;
+
+  constructor(problems: readonly PolicyProblem[]) {
+    super(problems.map(formatPolicyProblem).join('\n') || 'invalid policy');
+    this.problems = problems;
+    this.file = problems[0]?.file ?? '';
+    this.path = problems[0]?.path ?? '';
+  }
 }
 
 /** `file:path: message`, with the line when known: `file:path (line 12): message`. */

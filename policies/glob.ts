@@ -30,6 +30,11 @@ export function compileNameGlob(pattern: string, options: { caseInsensitive?: bo
     const lower = pattern.toLowerCase();
     return (name) => name.toLowerCase() === lower;
   }
+  // The common shapes `prefix*` and `*suffix` need no regular expression.
+  const body = pattern.slice(0, -1);
+  if (!insensitive && pattern.endsWith('*') && !isGlob(body)) return (name) => name.startsWith(body);
+  const tail = pattern.slice(1);
+  if (!insensitive && pattern.startsWith('*') && !isGlob(tail)) return (name) => name.endsWith(tail);
   const source = pattern
     .split('')
     .map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : escapeRegExp(ch)))

@@ -228,6 +228,14 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
 
   // --- catalog refresh ----------------------------------------------------------------------------
 
+  /** Re-list every part from the upstream now (no-op while disconnected: a reconnect re-lists anyway). */
+  async function reload(): Promise<void> {
+    const current = session;
+    if (current === undefined || !current.ready) return;
+    for (const part of ['tools', 'resources', 'prompts'] as const) refresh(current.generation, part);
+    await Promise.all([...refreshChains.values()]);
+  }
+
   function refresh(gen: number, part: CatalogChange): void {
     const current = session;
     if (current === undefined || current.generation !== gen) return;
@@ -548,6 +556,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
   return {
     id: config.id,
     kind: 'mcp',
+    reload,
     catalog,
     start() {
       if (state === 'closed') return Promise.reject(unavailable('the connector is closed'));

@@ -202,11 +202,17 @@ export function createCatalog(options: CatalogOptions): Catalog {
 
   return {
     async refresh(connectorId) {
+      const targets = connectorId !== undefined ? options.connectors.filter((c) => c.id === connectorId) : options.connectors;
+      // An explicit refresh re-reads the backends (a changed definition must reach the pin check).
+      await Promise.all(targets.map((c) => c.reload?.().catch(() => undefined)));
       if (connectorId !== undefined) {
         const connector = byId.get(connectorId);
         if (connector !== undefined) await load(connector);
       } else {
         await Promise.all(options.connectors.map(load));
+        // Screening compares each tool with every other connector's tools (shadowing, confusable names):
+        // a second pass lets connectors listed first see those listed after them.
+        if (options.screen !== undefined) await Promise.all(options.connectors.filter((c) => c.kind === 'mcp').map(load));
       }
       notify(new Set(['tools', 'resources', 'prompts']));
     },
