@@ -182,6 +182,17 @@ async function buildCore(options: StartOptions): Promise<Core> {
       extraRules: () => baselineRules(config),
       watch: config.policy.watch,
       logger,
+      onShadowDecision: (enforced, shadow, _facts, info) => {
+        // Shadow policy: logged and counted next to the enforced decision, never enforced.
+        if (enforced.effect === shadow.effect) return;
+        logger.info(
+          { kind: info.kind, enforced: enforced.effect, shadow: shadow.effect, shadowRules: shadow.rules, shadowVersion: info.shadowVersion },
+          'shadow policy would decide differently',
+        );
+        void audit
+          .append({ event: 'policy.shadow', decision: shadow.effect, detail: { kind: info.kind, enforced: enforced.effect, wouldBe: shadow.effect, rules: [...shadow.rules] } })
+          .catch(() => undefined);
+      },
       onReload: (result: unknown) => {
         const ok = (result as { ok?: boolean } | undefined)?.ok !== false;
         metrics.policyReload(ok ? 'ok' : 'error');

@@ -124,3 +124,42 @@ for (const responseMode of ['sse', 'json'] as const) {
     });
   });
 }
+
+describe('JSON-RPC batches', () => {
+  let backend: Awaited<ReturnType<typeof startHttpBackend>>;
+  let gw: TestGateway;
+  let auth: Record<string, string>;
+
+  before(async () => {
+    backend = await startHttpBackend();
+    gw = await startTestGateway(
+      { connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [echoTool] }], egress: { allowPrivate: ['127.0.0.1/32'] } },
+      [{ id: 'agent', tools: ['api_*'] }],
+    );
+    auth = { authorization: `Bearer ${gw.agents['agent']!.key}` };
+  });
+  after(async () => {
+    await gw?.close();
+    await backend?.close();
+  });
+
+  it('refuses a batched initialize and batches on protocol 2025-06-18, sending nothing', async () => {
+    const batchedInit = await rawPost(gw.gateway.mcpUrl, [INITIALIZE], auth);
+    assert.equal(batchedInit.status, 400);
+    const init = await rawPost(gw.gateway.mcpUrl, INITIALIZE, auth);
+    const sessionId = init.headers.get('mcp-session-id')!;
+    await init.body?.cancel();
+    const headers = { ...auth, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
+    const mark = backend.requests.length;
+    const batch = await rawPost(
+      gw.gateway.mcpUrl,
+      [
+        { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'api_echo', arguments: {} } },
+        { jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'api_echo', arguments: {} } },
+      ],
+      headers,
+    );
+    assert.equal(batch.status, 400);
+    assert.equal(backend.requests.length, mark);
+  });
+});

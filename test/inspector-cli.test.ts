@@ -57,12 +57,18 @@ describe('MCP Inspector CLI against the demo gateway', () => {
     const names = (JSON.parse(stdout) as { tools: { name: string }[] }).tools.map((t) => t.name);
     assert.ok(names.includes('helpdesk_get_ticket'));
     assert.ok(names.includes('kb_search'));
-    assert.ok(!names.includes('helpdesk_delete_ticket'), 'outside the allowlist, so not listed');
+    assert.ok(names.includes('helpdesk_delete_ticket'), 'listed: the policy sends it for approval');
   });
 
   it('calls a tool', async () => {
     const { stdout } = await inspector('--method', 'tools/call', '--tool-name', 'helpdesk_get_ticket', '--tool-arg', 'id=2');
     assert.match(stdout, /VPN drops every hour/);
+  });
+
+  it('shows a policy denial as a tool error with its code', async () => {
+    const { stdout } = await inspector('--method', 'tools/call', '--tool-name', 'helpdesk_add_comment', '--tool-arg', 'id=2', `text=${'x'.repeat(600)}`);
+    assert.match(stdout, /POLICY_DENIED/);
+    assert.match(stdout, /"isError": true/);
   });
 
   it('is refused without the key', async () => {

@@ -132,7 +132,9 @@ describe('intent-chain tracing through a gateway process', () => {
     // Ending the session ends the task, and with it the task span.
     await transport.terminateSession();
     await client.close();
-    spans = await receiver.waitForSpans((all) => all.some((s) => s.name.startsWith('task')) && all.filter((s) => s.name.startsWith('tools/call ')).length >= 4);
+    spans = await receiver.waitForSpans(
+      (all) => all.some((s) => s.name.startsWith('task')) && all.some((s) => s.name === 'approval.decision') && all.filter((s) => s.name.startsWith('tools/call ')).length >= 4,
+    );
   });
 
   after(async () => {
@@ -245,6 +247,10 @@ describe('intent-chain tracing through a gateway process', () => {
     assert.equal(wait.attributes['portcullis.approval.id'], approvalId);
     assert.equal(wait.attributes['portcullis.decision'], 'approved');
     assert.deepEqual(wait.attributes['portcullis.approval.approvers'], ['alice']);
+    const decisions = childrenOf(wait, 'approval.decision');
+    assert.equal(decisions.length, 1, "the operator's decision is a span in the same trace");
+    assert.equal(decisions[0]!.attributes['portcullis.approval.approver'], 'alice');
+    assert.equal(decisions[0]!.attributes['portcullis.decision'], 'approve');
     assert.equal(approvalTraceUrl, `${JAEGER_UI}/trace/${taskSpan().traceId}`, 'operators get a link to the waiting call\'s trace');
   });
 

@@ -19,6 +19,7 @@ export type AuditEvent =
   | 'approval.grant-used'
   | 'approval.expired'
   | 'policy.reload'
+  | 'policy.shadow'
   | 'tool.pin'
   | 'tool.quarantine'
   | 'auth.failure';

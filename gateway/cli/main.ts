@@ -11,6 +11,7 @@ import { auditCommand } from './commands/audit.js';
 import { approvalsCommand } from './commands/approvals.js';
 import { toolsCommand } from './commands/tools.js';
 import { agentsCommand } from './commands/agents.js';
+import { policyCommand } from './commands/policy.js';
 
 const program = new Command('portcullis')
   .description('Agent tool-call gateway: MCP in front of your APIs, with per-call policy, scoped credentials and audit')
@@ -27,6 +28,7 @@ program.addCommand(auditCommand());
 program.addCommand(approvalsCommand());
 program.addCommand(toolsCommand());
 program.addCommand(agentsCommand());
+program.addCommand(policyCommand());
 
 try {
   await program.parseAsync(process.argv);

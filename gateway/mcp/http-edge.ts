@@ -91,6 +91,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     jsonBody(req, res, async (bodyError?: unknown) => {
       if (bodyError !== undefined) return next(bodyError);
       try {
+        if (Array.isArray(req.body) && !batchAllowed(req.body, req.header('mcp-protocol-version'))) {
+          res.status(400).json(jsonRpcError(-32600, 'Invalid Request: JSON-RPC batches are not accepted (initialize alone; none from protocol 2025-06-18)'));
+          return;
+        }
         const sessionId = req.header('mcp-session-id');
         if (sessionId !== undefined) {
           const session = findSession(req, principal);
@@ -168,6 +172,15 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       await Promise.all([...sessions.values()].map(closeSession));
     },
   };
+}
+
+/**
+ * JSON-RPC batching was removed from MCP in 2025-06-18: a batch is only taken from clients that negotiated an
+ * older version, and initialize is never taken as part of a batch (it must be the only message).
+ */
+function batchAllowed(batch: unknown[], protocolVersion: string | undefined): boolean {
+  if (batch.length === 0 || batch.some((m) => isInitializeRequest(m))) return false;
+  return protocolVersion !== undefined && protocolVersion < '2025-06-18';
 }
 
 function containsInitialize(body: unknown): boolean {

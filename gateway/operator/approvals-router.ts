@@ -17,6 +17,9 @@ import type { AuditSink } from '../audit/types.js';
 import { ApprovalError, type ApprovalQueue, type GrantStore, type Ticket, type TicketStatus } from '../approvals/types.js';
 import { grantFromTicket } from '../approvals/grants.js';
 import type { Operator, OperatorAuthenticator } from './operator-auth.js';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { ATTR_PORTCULLIS_AGENT_ID, ATTR_PORTCULLIS_APPROVAL_ID, ATTR_PORTCULLIS_DECISION, ATTR_PORTCULLIS_TASK_ID } from '../telemetry/attributes.js';
+import { extractTraceparentFromMeta, getTracer } from '../telemetry/spans.js';
 
 export interface ApprovalsRouterOptions {
   queue: ApprovalQueue;
@@ -113,6 +116,7 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
         ...(parsed.data.uses !== undefined ? { uses: parsed.data.uses } : {}),
       });
       if (ticket.status === 'approved') await options.grants.put(grantFromTicket(ticket));
+      recordDecisionSpan(ticket, operator.id, approve);
       await options.audit.append({
         event: 'approval.decision',
         decision: approve ? 'allow' : 'deny',
@@ -133,6 +137,30 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
   router.post('/v1/approvals/:id/approve', options.operatorAuth.require('approver'), json, decide(true));
   router.post('/v1/approvals/:id/deny', options.operatorAuth.require('approver'), json, decide(false));
   return router;
+}
+
+/**
+ * The operator's decision joins the waiting call's trace: a span under its `approval.wait` span (whose
+ * context travelled with the request through the queue), so the trace shows who decided and when.
+ */
+function recordDecisionSpan(ticket: Ticket, approver: string, approve: boolean): void {
+  if (ticket.traceparent === undefined) return;
+  const parent = extractTraceparentFromMeta({ traceparent: ticket.traceparent }, ROOT_CONTEXT);
+  const span = getTracer().startSpan(
+    'approval.decision',
+    {
+      attributes: {
+        [ATTR_PORTCULLIS_APPROVAL_ID]: ticket.id,
+        [ATTR_PORTCULLIS_AGENT_ID]: ticket.agentId,
+        [ATTR_PORTCULLIS_TASK_ID]: ticket.taskId,
+        [ATTR_PORTCULLIS_DECISION]: approve ? 'approve' : 'deny',
+        'portcullis.approval.approver': approver,
+        'portcullis.approval.status': ticket.status,
+      },
+    },
+    parent,
+  );
+  span.end();
 }
 
 function sendError(res: Response, status: number, code: string, message: string): void {

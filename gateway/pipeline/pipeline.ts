@@ -351,9 +351,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
           const connectorContext: ConnectorContext = {
             callId: randomUUID(),
             signal,
-            fetch: withOutboundHygiene(
-              options.egress.fetchFor({ connector: tool.connector.id, tool: tool.exposedName, principal: ctx.principal, task: ctx.task }),
-              credential.inject,
+            // Built on first use: MCP connectors never fetch per call, HTTP connectors once.
+            fetch: lazyFetch(() =>
+              withOutboundHygiene(
+                options.egress.fetchFor({ connector: tool.connector.id, tool: tool.exposedName, principal: ctx.principal, task: ctx.task }),
+                credential.inject,
+              ),
             ),
             meta: backendMeta(ctx.meta),
             ...(ctx.onProgress !== undefined ? { onProgress: ctx.onProgress } : {}),
@@ -464,6 +467,11 @@ function callOutcome(record: AuditRecordInput): 'ok' | 'tool_error' | 'denied' |
   if (record.decision === 'allow') return 'ok';
   if (record.decision === 'deny' || record.decision === 'approve') return 'denied';
   return record.code === undefined ? 'tool_error' : 'error';
+}
+
+function lazyFetch(build: () => FetchLike): FetchLike {
+  let fetch: FetchLike | undefined;
+  return (input, init) => (fetch ??= build())(input, init);
 }
 
 /** A denial or fault as the agent sees it: a tool result it can read and react to. */

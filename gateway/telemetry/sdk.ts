@@ -41,6 +41,8 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
+const SHUTDOWN_LIMIT_MS = 2000;
+
 export function startTelemetry(config: TelemetryConfig): Telemetry {
   const env = config.env ?? process.env;
   const set = (name: string): boolean => (env[name] ?? '').trim() !== '';
@@ -72,7 +74,11 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
   let stopping: Promise<void> | undefined;
   return {
     shutdown: () => {
-      stopping ??= sdk.shutdown().catch(() => undefined);
+      // Bounded: an unreachable collector must not hold up the gateway's exit (spans are best effort).
+      stopping ??= Promise.race([
+        sdk.shutdown().catch(() => undefined),
+        new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_LIMIT_MS).unref()),
+      ]);
       return stopping;
     },
   };

@@ -34,7 +34,9 @@ export async function withSpan<T>(
   options: WithSpanOptions = {},
 ): Promise<T> {
   const parent = options.parent ?? context.active();
-  return getTracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: redactAttributes(attributes) }, parent, async (span) => {
+  return getTracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL }, parent, async (span) => {
+    // Attributes are redacted and set only on spans that are recorded: tracing off costs next to nothing.
+    if (span.isRecording()) span.setAttributes(redactAttributes(attributes));
     try {
       return await fn(span);
     } catch (error) {
@@ -55,6 +57,7 @@ export function markSpanError(span: Span, error: unknown): void {
 
 /** Set attributes on a span through the redaction guard. */
 export function setSpanAttributes(span: Span, attributes: Readonly<Record<string, unknown>>): void {
+  if (!span.isRecording()) return;
   span.setAttributes(redactAttributes(attributes));
 }
 

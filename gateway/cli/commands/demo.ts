@@ -11,6 +11,8 @@ import { loadOrExit, untilSignal } from './start.js';
 const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../examples/demo');
 /** The demo agent's key. It is printed on purpose: the demo config holds only its sha256. */
 export const DEMO_AGENT_KEY = 'pc_demo_not_a_secret_7c1e9a4f';
+/** The demo operator's token, printed on purpose like the agent key. */
+export const DEMO_OPERATOR_TOKEN = 'pc_demo_operator_not_a_secret_3b8d';
 const DEFAULT_API_PORT = 18081;
 
 function parsePort(value: string): number {
@@ -59,6 +61,7 @@ export function demoCommand(): Command {
           `  demo helpdesk API  ${apiUrl}`,
           `  demo agent tools   ${tools}`,
           `  demo agent key     ${DEMO_AGENT_KEY}`,
+          `  operator console   ${gateway.baseUrl}/console/   (token ${DEMO_OPERATOR_TOKEN})`,
           `  audit log          ${loaded.config.audit.file ?? '(memory)'}`,
           '',
           'Try it with the MCP Inspector CLI (Node >= 22):',
@@ -67,7 +70,8 @@ export function demoCommand(): Command {
           `  npx @modelcontextprotocol/inspector --cli ${gateway.mcpUrl} --transport http \\`,
           `    --header "Authorization: Bearer ${DEMO_AGENT_KEY}" --method tools/call --tool-name helpdesk_get_ticket --tool-arg id=2`,
           '',
-          'helpdesk_delete_ticket is outside the demo agent\'s allowlist: calling it is refused as an unknown tool.',
+          'Deleting a ticket (helpdesk_delete_ticket) waits for an operator: approve it in the console, or with',
+          `  PORTCULLIS_OPERATOR_TOKEN=${DEMO_OPERATOR_TOKEN} npx portcullis approvals list --url ${gateway.baseUrl}`,
           'Press Ctrl+C to stop.',
           '',
         ].join('\n'),
