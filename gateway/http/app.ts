@@ -36,6 +36,8 @@ export function createApp(options: AppOptions): Express {
     const type = (error as { type?: unknown }).type;
     if (status === 413) {
       res.status(413).json(isMcp ? rpcError(-32600, 'Request body too large') : { error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' } });
+    } else if (status === 415) {
+      res.status(415).json(isMcp ? rpcError(-32600, 'Unsupported Media Type: expected application/json') : { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'expected application/json' } });
     } else if (type === 'entity.parse.failed') {
       res.status(400).json(isMcp ? rpcError(-32700, 'Parse error') : { error: { code: 'BAD_REQUEST', message: 'invalid JSON' } });
     } else if (status < 500) {

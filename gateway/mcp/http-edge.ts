@@ -15,6 +15,7 @@ import type { RequestAuthenticator } from '../auth/authenticate.js';
 import { AuthError, type Principal } from '../auth/types.js';
 import type { AuditSink } from '../audit/types.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
+import { readJsonBody } from '../http/read-json.js';
 import { startTaskSpan } from '../telemetry/task-span.js';
 import { extractTraceparentFromMeta } from '../telemetry/spans.js';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
@@ -83,37 +84,33 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     return session;
   };
 
-  const jsonBody = express.json({ limit: options.maxRequestBytes, type: ['application/json'] });
-
   router.post('/mcp', async (req, res, next) => {
     const principal = await authenticate(req, res);
     if (principal === undefined) return;
-    jsonBody(req, res, async (bodyError?: unknown) => {
-      if (bodyError !== undefined) return next(bodyError);
-      try {
-        if (Array.isArray(req.body) && !batchAllowed(req.body, req.header('mcp-protocol-version'))) {
-          res.status(400).json(jsonRpcError(-32600, 'Invalid Request: JSON-RPC batches are not accepted (initialize alone; none from protocol 2025-06-18)'));
-          return;
-        }
-        const sessionId = req.header('mcp-session-id');
-        if (sessionId !== undefined) {
-          const session = findSession(req, principal);
-          if (session?.transport === undefined) {
-            res.status(404).json(jsonRpcError(-32001, 'Session not found'));
-            return;
-          }
-          await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
-          return;
-        }
-        if (!containsInitialize(req.body)) {
-          res.status(400).json(jsonRpcError(-32000, 'Bad Request: no session id; send initialize first'));
-          return;
-        }
-        await openSession(principal, req, res);
-      } catch (error) {
-        next(error);
+    try {
+      req.body = await readJsonBody(req, options.maxRequestBytes);
+      if (Array.isArray(req.body) && !batchAllowed(req.body, req.header('mcp-protocol-version'))) {
+        res.status(400).json(jsonRpcError(-32600, 'Invalid Request: JSON-RPC batches are not accepted (initialize alone; none from protocol 2025-06-18)'));
+        return;
       }
-    });
+      const sessionId = req.header('mcp-session-id');
+      if (sessionId !== undefined) {
+        const session = findSession(req, principal);
+        if (session?.transport === undefined) {
+          res.status(404).json(jsonRpcError(-32001, 'Session not found'));
+          return;
+        }
+        await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
+        return;
+      }
+      if (!containsInitialize(req.body)) {
+        res.status(400).json(jsonRpcError(-32000, 'Bad Request: no session id; send initialize first'));
+        return;
+      }
+      await openSession(principal, req, res);
+    } catch (error) {
+      next(error);
+    }
   });
 
   async function openSession(principal: Principal, req: Request, res: Response): Promise<void> {
