@@ -174,6 +174,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
       audit,
       metrics,
       tasksExpiry: async (taskId) => taskExpiry.get(taskId) ?? (await stores.tasks.get(taskId))?.expiresAt,
+      isJtiRevoked: (jti) => stores.revocation.isJtiRevoked(jti),
     });
 
     const policy = await createPolicyStore({

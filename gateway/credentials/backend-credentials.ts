@@ -51,6 +51,8 @@ export async function createBackendCredentials(options: {
   env: Environment;
   baseDir: string;
   tasksExpiry: (taskId: string) => Promise<number | undefined>;
+  /** Checked when a cached credential is reused: one revoked on another instance is not handed out again. */
+  isJtiRevoked?: (jti: string) => Promise<boolean>;
   audit?: AuditSink;
   metrics?: Metrics;
 }): Promise<BackendCredentials> {
@@ -90,15 +92,21 @@ export async function createBackendCredentials(options: {
     if (entry.type === 'static') return { inject: entry.inject };
     const scope = operation !== undefined ? `${operation.method} ${operation.path}` : `tool:${tool.descriptor.name}`;
     const notAfter = await options.tasksExpiry(task.id);
-    const minted = await options.issuer.mintCallCredential({
-      taskId: task.id,
-      agentId: principal.agentId,
-      audience: entry.audience,
-      scope,
-      elevated,
-      ...(principal.onBehalfOf !== undefined ? { onBehalfOf: principal.onBehalfOf } : {}),
-      ...(notAfter !== undefined ? { notAfter } : {}),
-    });
+    const mint = () =>
+      options.issuer.mintCallCredential({
+        taskId: task.id,
+        agentId: principal.agentId,
+        audience: entry.audience,
+        scope,
+        elevated,
+        ...(principal.onBehalfOf !== undefined ? { onBehalfOf: principal.onBehalfOf } : {}),
+        ...(notAfter !== undefined ? { notAfter } : {}),
+      });
+    let minted = await mint();
+    if (minted.reused && options.isJtiRevoked !== undefined && (await options.isJtiRevoked(minted.jti))) {
+      options.issuer.forgetCredential(minted.jti);
+      minted = await mint();
+    }
     options.metrics?.credentialMint('call', minted.reused);
     if (!minted.reused) {
       void options.audit
