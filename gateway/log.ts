@@ -3,6 +3,7 @@
  * keys that commonly hold credentials are censored as a last line of defence; code must still never log a
  * secret on purpose (Secrets print `[redacted]` anyway).
  */
+import { context, trace } from '@opentelemetry/api';
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -32,6 +33,11 @@ export function createLogger(options: { level?: string; name?: string; destinati
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Every line logged inside a traced call carries its trace and span ids, to jump to the trace.
+      mixin() {
+        const span = trace.getSpanContext(context.active());
+        return span !== undefined && trace.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
+      },
     },
     (options.destination ?? process.stderr) as pino.DestinationStream,
   );

@@ -257,6 +257,15 @@ async function buildCore(options: StartOptions): Promise<Core> {
     const { queue, grants, notifier } = openApprovals(config, stores, audit, metrics, logger);
     if (notifier !== undefined) closers.push(() => notifier.close());
     closers.push(() => queue.close());
+    // The pending gauge is read from the queue itself, so expiries and other instances' decisions count.
+    const pendingGauge = setInterval(() => {
+      void queue
+        .list({ status: 'pending', limit: 1000 })
+        .then((tickets) => metrics.setApprovalsPending(tickets.length))
+        .catch(() => undefined);
+    }, 15_000);
+    pendingGauge.unref();
+    closers.push(async () => clearInterval(pendingGauge));
     closers.push(() => grants.close());
 
     const pipeline = createPipeline({
@@ -312,6 +321,8 @@ async function buildCore(options: StartOptions): Promise<Core> {
         audit,
         operatorAuth,
         isSelf: (operatorId, ticket) => isOwner(config, operatorId, ticket),
+        onDecided: (ticket) =>
+          metrics.observeApprovalDecision((Date.now() - Date.parse(ticket.createdAt)) / 1000, ticket.status === 'approved' ? 'approved' : 'denied'),
         ...(config.telemetry.jaegerUiUrl !== undefined ? { traceUrl: traceLink(config.telemetry.jaegerUiUrl) } : {}),
       }),
       createToolsRouter({ integrity, catalog, operatorAuth }),
@@ -476,6 +487,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
           ? wwwAuthenticate(metadataConfig, error?.bearerError !== undefined ? error : undefined)
           : `Bearer realm="portcullis"${error?.bearerError !== undefined ? `, error="${error.bearerError}", error_description="${error.message.replace(/"/g, "'")}"` : ''}`,
       taskForSession: core.taskForSession,
+      onAuthFailure: (code) => core.metrics.authFailure(code),
       onSessionClosed: (session: McpSession) => {
         void core.endImplicitTask(session.task.id);
         void core.audit.append({ event: 'session.close', agentId: session.principal.agentId, taskId: session.task.id, sessionId: session.id }).catch(() => undefined);
@@ -629,7 +641,6 @@ function openApprovals(
     requireApproveReason: config.approvals.requireApproveReason,
     isSelf: (approver: string, ticket: Ticket) => isOwner(config, approver, ticket),
     onCreated: (ticket: Ticket) => {
-      metrics.addApprovalsPending(1);
       notifier?.notify(ticket);
       void audit
         .append({

@@ -139,6 +139,12 @@ describe('gateway in front of an HTTP API', () => {
     assert.ok(!text.includes('Broken link'), 'arguments are hashed, not recorded');
   });
 
+  it('exposes Prometheus metrics for the decisions and calls made', async () => {
+    const text = await (await fetch(`${gw.gateway.baseUrl}/metrics`)).text();
+    assert.match(text, /portcullis_decisions_total\{[^}]*effect="allow"[^}]*\} [1-9]/);
+    assert.match(text, /portcullis_tool_call_duration_seconds_count\{[^}]*tool="git_create_issue"/);
+  });
+
   it('rejects unauthenticated requests with 401 and a Bearer challenge', async () => {
     const response = await rawPost(gw.gateway.mcpUrl, INITIALIZE);
     assert.equal(response.status, 401);

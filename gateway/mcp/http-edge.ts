@@ -31,6 +31,8 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   challenge: (error?: AuthError) => string;
   /** Task for a new session: explicit from the credential, or an implicit one per session. */
   taskForSession: (principal: Principal, sessionId: string) => Promise<TaskFacts>;
+  /** Counts authentication failures (by the scheme presented). */
+  onAuthFailure?: (code: string) => void;
   /** Called when a session ends (implicit task ends with it). */
   onSessionClosed?: (session: McpSession) => void;
   now?: () => number;
@@ -70,6 +72,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       const authError = error instanceof AuthError ? error : new AuthError('UNAUTHENTICATED', 'authentication failed', 'invalid_token');
       const status = authError.code === 'UNAUTHENTICATED' ? 401 : 403;
       res.status(status).set('WWW-Authenticate', options.challenge(authError)).json(jsonRpcError(-32001, authError.message, authError.code));
+      options.onAuthFailure?.(authError.code);
       void options.audit.append({ event: 'auth.failure', decision: 'deny', code: authError.code, reason: authError.message }).catch(() => undefined);
       return undefined;
     }

@@ -22,6 +22,8 @@ import { ATTR_PORTCULLIS_AGENT_ID, ATTR_PORTCULLIS_APPROVAL_ID, ATTR_PORTCULLIS_
 import { extractTraceparentFromMeta, getTracer } from '../telemetry/spans.js';
 
 export interface ApprovalsRouterOptions {
+  /** Time from request to final decision, by outcome. */
+  onDecided?: (ticket: Ticket) => void;
   queue: ApprovalQueue;
   grants: GrantStore;
   audit: AuditSink;
@@ -117,6 +119,7 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
       });
       if (ticket.status === 'approved') await options.grants.put(grantFromTicket(ticket));
       recordDecisionSpan(ticket, operator.id, approve);
+      if (ticket.status !== 'pending') options.onDecided?.(ticket);
       await options.audit.append({
         event: 'approval.decision',
         decision: approve ? 'allow' : 'deny',
