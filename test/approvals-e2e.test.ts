@@ -5,13 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
 import { digestApiKey, generateApiKey } from '../gateway/auth/api-key-authenticator.js';
+import { deleteKeys, freshPrefix } from './helpers/redis.js';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { writePolicy } from './helpers/policy.js';
@@ -103,7 +102,7 @@ async function startFinanceGateway(
 
 describe('operator-approved elevation (Redis)', () => {
   let backend: Awaited<ReturnType<typeof startHttpBackend>>;
-  const prefix = `portcullis-test:${randomUUID()}:`;
+  const prefix = freshPrefix();
   let gw: TestGateway;
   let operators: Operators;
 
@@ -114,12 +113,7 @@ describe('operator-approved elevation (Redis)', () => {
   after(async () => {
     await gw?.close();
     await backend?.close();
-    const redis = new Redis('redis://127.0.0.1:6379');
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    const bullKeys = await redis.keys(`*${prefix}*`);
-    if (bullKeys.length > 0) await redis.del(...bullKeys);
-    redis.disconnect();
+    await deleteKeys(prefix);
   });
 
   const refunds = () => backend.requests.filter((r) => r.url === '/refunds');
@@ -208,7 +202,7 @@ describe('operator-approved elevation (Redis)', () => {
 
 describe('retry mode, grants bound to the exact call, expiry', () => {
   let backend: Awaited<ReturnType<typeof startHttpBackend>>;
-  const prefix = `portcullis-test:${randomUUID()}:`;
+  const prefix = freshPrefix();
   let gw: TestGateway;
   let operators: Operators;
 
@@ -219,10 +213,7 @@ describe('retry mode, grants bound to the exact call, expiry', () => {
   after(async () => {
     await gw?.close();
     await backend?.close();
-    const redis = new Redis('redis://127.0.0.1:6379');
-    const keys = await redis.keys(`*${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await deleteKeys(prefix);
   });
 
   it('answers APPROVAL_PENDING, finds the same request on retry, and runs only the approved arguments', async () => {
@@ -270,7 +261,7 @@ describe('retry mode, grants bound to the exact call, expiry', () => {
 
 describe('expiry of pending requests', () => {
   let backend: Awaited<ReturnType<typeof startHttpBackend>>;
-  const prefix = `portcullis-test:${randomUUID()}:`;
+  const prefix = freshPrefix();
   let gw: TestGateway;
   let operators: Operators;
 
@@ -281,10 +272,7 @@ describe('expiry of pending requests', () => {
   after(async () => {
     await gw?.close();
     await backend?.close();
-    const redis = new Redis('redis://127.0.0.1:6379');
-    const keys = await redis.keys(`*${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await deleteKeys(prefix);
   });
 
   it('expires pending requests', async () => {

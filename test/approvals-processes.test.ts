@@ -4,14 +4,13 @@
  * the request is still there, can be approved, and the agent's retry succeeds.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { digestApiKey, generateApiKey } from '../gateway/auth/api-key-authenticator.js';
+import { deleteKeys, freshPrefix } from './helpers/redis.js';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { startGatewayProcess, type GatewayProcess } from './fixtures/gateway-process.js';
 
@@ -64,13 +63,6 @@ async function api(gateway: GatewayProcess, method: string, route: string, body?
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
-async function cleanRedis(prefix: string): Promise<void> {
-  const redis = new Redis('redis://127.0.0.1:6379');
-  const keys = await redis.keys(`*${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-}
-
 describe('approvals across gateway processes (Redis)', () => {
   let backend: Awaited<ReturnType<typeof startHttpBackend>>;
   const processes: GatewayProcess[] = [];
@@ -83,12 +75,12 @@ describe('approvals across gateway processes (Redis)', () => {
   after(async () => {
     await Promise.all(processes.map((p) => p.close().catch(() => undefined)));
     await backend?.close();
-    for (const prefix of prefixes) await cleanRedis(prefix);
+    for (const prefix of prefixes) await deleteKeys(prefix);
     for (const dir of keyDirs) await rm(dir, { recursive: true, force: true });
   });
 
   it('an agent waits on one process while the operator approves on another', async () => {
-    const prefix = `portcullis-test:${randomUUID()}:`;
+    const prefix = freshPrefix();
     prefixes.push(prefix);
     const config = financeConfig(backend.url, prefix, { mode: 'wait', waitSeconds: 60 });
     const a = await startGatewayProcess({ config });
@@ -114,7 +106,7 @@ describe('approvals across gateway processes (Redis)', () => {
   });
 
   it('a killed process loses no pending request; after restart it is approved and the retry succeeds', async () => {
-    const prefix = `portcullis-test:${randomUUID()}:`;
+    const prefix = freshPrefix();
     prefixes.push(prefix);
     // Restarts keep the signing key and the issuer name (as a deployment does), so the task token survives.
     const keyDir = await mkdtemp(path.join(tmpdir(), 'portcullis-keys-'));

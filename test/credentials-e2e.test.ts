@@ -5,7 +5,6 @@
  * gateway instance is refused on another instance sharing Redis, on the next call.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,10 +14,10 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { Redis } from 'ioredis';
 import { digestApiKey, generateApiKey } from '../gateway/auth/api-key-authenticator.js';
 import { createCallVerifier } from '../gateway/verify/index.js';
 import { INITIALIZE, rawPost, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { deleteKeys, freshPrefix } from './helpers/redis.js';
 
 interface Received {
   method: string;
@@ -72,7 +71,7 @@ async function connectWith(url: string, bearer: string): Promise<Client> {
 }
 
 describe('task tokens and call credentials, two instances on one Redis', () => {
-  const prefix = `portcullis-test:${randomUUID()}:`;
+  const prefix = freshPrefix();
   let backend: Awaited<ReturnType<typeof startVerifyingBackend>>;
   let a: TestGateway;
   let b: TestGateway;
@@ -104,10 +103,7 @@ describe('task tokens and call credentials, two instances on one Redis', () => {
     await b?.close();
     await backend?.close();
     if (keyDir) await rm(keyDir, { recursive: true, force: true });
-    const redis = new Redis('redis://127.0.0.1:6379');
-    const keys = await redis.keys(`*${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await deleteKeys(prefix);
   });
 
   async function openTask(gw: TestGateway, body: Record<string, unknown>): Promise<{ id: string; token: string }> {

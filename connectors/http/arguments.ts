@@ -9,21 +9,13 @@ import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type Options } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { ARGUMENT_VALIDATION_OPTIONS } from '../ajv-options.js';
 
 // ajv-formats is CommonJS with a default export; require avoids the double-default interop under NodeNext.
 const require = createRequire(import.meta.url);
 const addFormats = require('ajv-formats') as (ajv: Ajv | Ajv2019 | Ajv2020) => unknown;
 
-const OPTIONS: Options = {
-  strict: false,
-  allErrors: true,
-  validateFormats: true,
-  useDefaults: false,
-  coerceTypes: false,
-  removeAdditional: false,
-  // Tool schemas come from configuration and OpenAPI documents; their `$id`s are not trusted to be unique.
-  addUsedSchema: false,
-};
+const OPTIONS: Options = ARGUMENT_VALIDATION_OPTIONS;
 
 /** At most this many violations are reported for one call. */
 const MAX_ERRORS = 20;

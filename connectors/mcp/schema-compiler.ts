@@ -11,6 +11,7 @@ import { Ajv, type ErrorObject, type Options } from 'ajv';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { createRequire } from 'node:module';
+import { ARGUMENT_VALIDATION_OPTIONS } from '../ajv-options.js';
 
 // ajv-formats is CommonJS with a default export; loading it through require avoids the double-default
 // interop of CommonJS under NodeNext. The draft-06 meta-schema ships with ajv (draft-04 is not supported).
@@ -31,16 +32,7 @@ export interface SchemaCompiler {
   compile(schema: Record<string, unknown>): Validator;
 }
 
-const OPTIONS: Options = {
-  strict: false,
-  allErrors: true,
-  validateFormats: true,
-  useDefaults: false,
-  coerceTypes: false,
-  removeAdditional: false,
-  // Schemas come from upstream servers; `$id`s are not trusted to be unique across tools.
-  addUsedSchema: false,
-};
+const OPTIONS: Options = ARGUMENT_VALIDATION_OPTIONS;
 
 const MAX_VIOLATIONS = 20;
 
