@@ -482,6 +482,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       responseMode: config.http.responseMode,
       maxRequestBytes: config.http.maxRequestBytes,
       sessionIdleSeconds: config.http.sessionIdleSeconds,
+      maxSessionsPerAgent: config.http.maxSessionsPerAgent,
       challenge: (error) =>
         oauth !== undefined
           ? wwwAuthenticate(metadataConfig, error?.bearerError !== undefined ? error : undefined)

@@ -163,3 +163,28 @@ describe('JSON-RPC batches', () => {
     assert.equal(backend.requests.length, mark);
   });
 });
+
+describe('session limits', () => {
+  let gw: TestGateway;
+
+  before(async () => {
+    gw = await startTestGateway({ http: { maxSessionsPerAgent: 2 } }, [{ id: 'agent' }, { id: 'other' }]);
+  });
+  after(async () => {
+    await gw?.close();
+  });
+
+  it('refuses a session beyond the per-agent limit with 429, without affecting other agents', async () => {
+    const auth = { authorization: `Bearer ${gw.agents['agent']!.key}` };
+    for (let i = 0; i < 2; i += 1) {
+      const ok = await rawPost(gw.gateway.mcpUrl, INITIALIZE, auth);
+      assert.equal(ok.status, 200);
+      await ok.body?.cancel();
+    }
+    const third = await rawPost(gw.gateway.mcpUrl, INITIALIZE, auth);
+    assert.equal(third.status, 429);
+    const other = await rawPost(gw.gateway.mcpUrl, INITIALIZE, { authorization: `Bearer ${gw.agents['other']!.key}` });
+    assert.equal(other.status, 200);
+    await other.body?.cancel();
+  });
+});

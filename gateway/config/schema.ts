@@ -36,6 +36,8 @@ export const HttpEdgeSchema = z
     responseMode: z.enum(['sse', 'json']).default('sse'),
     /** Idle MCP sessions are closed after this long. */
     sessionIdleSeconds: z.number().int().min(10).max(86_400).default(1800),
+    /** Open MCP sessions one agent may hold at once; more are refused with 429. */
+    maxSessionsPerAgent: z.number().int().min(1).max(100_000).default(256),
     /** Public base URL, used in OAuth metadata and links. Defaults to the listen address. */
     publicUrl: z.string().url().optional(),
   })
@@ -230,6 +232,7 @@ export const GatewayConfigSchema = z
       maxRequestBytes: 1024 * 1024,
       responseMode: 'sse',
       sessionIdleSeconds: 1800,
+      maxSessionsPerAgent: 256,
     }),
     connectors: z.array(ConnectorConfigSchema).default([]),
     agents: z.array(AgentSchema).default([]),

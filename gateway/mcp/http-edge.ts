@@ -27,6 +27,7 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   responseMode: 'sse' | 'json';
   maxRequestBytes: number;
   sessionIdleSeconds: number;
+  maxSessionsPerAgent: number;
   /** Value for WWW-Authenticate challenges, e.g. `Bearer realm="portcullis"`. */
   challenge: (error?: AuthError) => string;
   /** Task for a new session: explicit from the credential, or an implicit one per session. */
@@ -117,6 +118,12 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   });
 
   async function openSession(principal: Principal, req: Request, res: Response): Promise<void> {
+    let held = 0;
+    for (const session of sessions.values()) if (session.principal.agentId === principal.agentId) held += 1;
+    if (held >= options.maxSessionsPerAgent) {
+      res.status(429).set('Retry-After', '60').json(jsonRpcError(-32000, 'Too many open sessions for this agent; close one (DELETE /mcp) or wait for idle ones to expire'));
+      return;
+    }
     const id = randomUUID();
     const task = await options.taskForSession(principal, id);
     // The session's task span: parented on the trace the agent sent with initialize, if any.
