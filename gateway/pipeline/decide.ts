@@ -9,6 +9,7 @@ import type { PreparedCall } from '../../connectors/contract.js';
 import type { CallFacts, PrincipalFacts, TaskFacts, ToolFacts } from '../../policies/types.js';
 import type { CallDecision as Decision } from '../../policies/engine.js';
 import type { Principal } from '../auth/types.js';
+import picomatch from 'picomatch';
 import type { CatalogTool } from './catalog.js';
 
 /** The part of the policy engine the pipeline needs. */
@@ -89,4 +90,18 @@ export function isVisible(source: PolicySource, principal: Principal, tool: Cata
   } catch {
     return false;
   }
+}
+
+/**
+ * A task that declared the tools it needs may not silently use others: an `allow` for a tool outside the
+ * declaration becomes `approve` (an operator decides); deny and approve stand.
+ */
+export function withinDeclaredTools(decision: Decision, task: TaskFacts, tool: string): Decision {
+  if (decision.effect !== 'allow' || task.declaredTools === undefined) return decision;
+  if (task.declaredTools.some((pattern) => globMatch(pattern, tool))) return decision;
+  return { ...decision, effect: 'approve', code: 'APPROVAL_REQUIRED', reason: `${tool} is outside the tools the task declared`, rules: [...decision.rules, 'task:declared-tools'] };
+}
+
+function globMatch(pattern: string, value: string): boolean {
+  return picomatch.isMatch(value, pattern, { nocase: false, dot: true });
 }

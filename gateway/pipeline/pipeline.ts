@@ -13,7 +13,6 @@
  * approval wait and the backend request; the backend receives the backend span's `traceparent`.
  */
 import { randomUUID } from 'node:crypto';
-import picomatch from 'picomatch';
 import { SpanKind, context as otelContext, trace, type Context, type Link, type Span } from '@opentelemetry/api';
 import type { CatalogContext, Connector, ConnectorContext, FetchLike, JsonObject, LogMessage, ProgressUpdate, ToolResult } from '../../connectors/contract.js';
 import type { TaskFacts } from '../../policies/types.js';
@@ -26,7 +25,7 @@ import * as attr from '../telemetry/attributes.js';
 import { currentTraceId, extractTraceparentFromMeta, getTracer, injectTraceparent, markSpanError, setSpanAttributes, withSpan } from '../telemetry/spans.js';
 import { canonicalHash } from '../util/canonical-json.js';
 import type { Catalog, CatalogTool } from './catalog.js';
-import { callFacts, decide, isVisible, type PolicySource } from './decide.js';
+import { callFacts, decide, isVisible, withinDeclaredTools, type PolicySource } from './decide.js';
 import { elevate, type Elevation } from './elevate.js';
 import { withOutboundHygiene, type CredentialInjector } from './outbound.js';
 import { withCallCredential } from '../credentials/backend-credentials.js';
@@ -433,20 +432,6 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   }
 
   return { listTools, callTool, requestElevation, catalog: options.catalog };
-}
-
-/**
- * A task that declared the tools it needs may not silently use others: an `allow` for a tool outside the
- * declaration becomes `approve` (an operator decides); deny and approve stand.
- */
-function withinDeclaredTools(decision: Decision, task: TaskFacts, tool: string): Decision {
-  if (decision.effect !== 'allow' || task.declaredTools === undefined) return decision;
-  if (task.declaredTools.some((pattern) => globMatch(pattern, tool))) return decision;
-  return { ...decision, effect: 'approve', code: 'APPROVAL_REQUIRED', reason: `${tool} is outside the tools the task declared`, rules: [...decision.rules, 'task:declared-tools'] };
-}
-
-function globMatch(pattern: string, value: string): boolean {
-  return picomatch.isMatch(value, pattern, { nocase: false, dot: true });
 }
 
 /**
