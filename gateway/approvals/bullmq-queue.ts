@@ -33,7 +33,7 @@ import type { Logger } from '../log.js';
 import { DEFAULT_LIST_LIMIT, DEFAULT_PROGRESS_INTERVAL_MS, DEFAULT_RETENTION_SECONDS, MAX_LIST_LIMIT, type ApprovalQueueOptions } from './memory-queue.js';
 import { applyDecision, currentTicket, expireTicket, isFinal, MAX_PENDING_SECONDS, openTicket, parseRequest } from './ticket-state.js';
 import { ApprovalError, type ApprovalQueue, type DecideInput, type ElevationRequest, type ListFilter, type Outcome, type Ticket, type TicketStatus } from './types.js';
-import { startWait, type ActiveWait, type WaitOptions } from './wait.js';
+import { createTicketWatchers, startWait, type ActiveWait, type WaitOptions } from './wait.js';
 
 export interface BullmqApprovalQueueOptions extends ApprovalQueueOptions {
   /** Redis URL (`redis://…`, `rediss://…`) or ioredis options. */
@@ -119,7 +119,7 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
   redis.on('error', (error: unknown) => log('approval store connection error', error));
 
   const listeners = new Set<(ticket: Ticket) => void>();
-  const watchers = new Map<string, Set<() => void>>();
+  const watchers = createTicketWatchers();
   const waits = new Set<ActiveWait>();
   let parts: Promise<Parts> | undefined;
   /** Every BullMQ object made so far, so close() reaches them even if start-up never finished. */
@@ -143,7 +143,7 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
   }
 
   function notifyWatchers(id: string): void {
-    for (const watcher of watchers.get(id) ?? []) watcher();
+    watchers.wake(id);
   }
 
   async function onTicketEvent(id: string): Promise<void> {
@@ -335,15 +335,7 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
             const record = await guard(() => read(ticketId));
             return record === undefined ? undefined : currentTicket(record.ticket, now());
           },
-          subscribe: (ticketId, listener) => {
-            const set = watchers.get(ticketId) ?? new Set();
-            set.add(listener);
-            watchers.set(ticketId, set);
-            return () => {
-              set.delete(listener);
-              if (set.size === 0) watchers.delete(ticketId);
-            };
-          },
+          subscribe: watchers.subscribe,
           now,
         },
         id,

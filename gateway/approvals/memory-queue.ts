@@ -4,7 +4,7 @@
  */
 import { applyDecision, currentTicket, expireTicket, isFinal, openTicket, parseRequest, ticketId, type DecisionRules } from './ticket-state.js';
 import { ApprovalError, type ApprovalQueue, type DecideInput, type ElevationRequest, type ListFilter, type Outcome, type Ticket } from './types.js';
-import { startWait, type ActiveWait, type WaitOptions } from './wait.js';
+import { createTicketWatchers, startWait, type ActiveWait, type WaitOptions } from './wait.js';
 
 export interface ApprovalQueueOptions extends DecisionRules {
   /** Clock in epoch ms (tests). */
@@ -31,7 +31,7 @@ export function createMemoryApprovalQueue(options: ApprovalQueueOptions = {}): A
   const calls = new Map<string, { current: string; attempt: number }>();
   const expiryTimers = new Map<string, NodeJS.Timeout>();
   const listeners = new Set<(ticket: Ticket) => void>();
-  const watchers = new Map<string, Set<() => void>>();
+  const watchers = createTicketWatchers();
   const waits = new Set<ActiveWait>();
   let closed = false;
 
@@ -40,7 +40,7 @@ export function createMemoryApprovalQueue(options: ApprovalQueueOptions = {}): A
   };
 
   function changed(ticket: Ticket): void {
-    for (const watcher of watchers.get(ticket.id) ?? []) watcher();
+    watchers.wake(ticket.id);
     for (const listener of listeners) {
       try {
         listener(ticket);
@@ -120,15 +120,7 @@ export function createMemoryApprovalQueue(options: ApprovalQueueOptions = {}): A
             ensureOpen();
             return get(ticketId);
           },
-          subscribe: (ticketId, listener) => {
-            const set = watchers.get(ticketId) ?? new Set();
-            set.add(listener);
-            watchers.set(ticketId, set);
-            return () => {
-              set.delete(listener);
-              if (set.size === 0) watchers.delete(ticketId);
-            };
-          },
+          subscribe: watchers.subscribe,
           now,
         },
         id,

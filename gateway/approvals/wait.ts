@@ -105,3 +105,31 @@ export function startWait(source: WaitSource, id: string, options: WaitOptions, 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('the wait was aborted', 'AbortError');
 }
+
+/** Who is waiting on which ticket: waiters register per ticket id and are woken when that ticket changes. */
+export interface TicketWatchers {
+  subscribe(ticketId: string, listener: () => void): () => void;
+  wake(ticketId: string): void;
+  clear(): void;
+}
+
+export function createTicketWatchers(): TicketWatchers {
+  const watchers = new Map<string, Set<() => void>>();
+  return {
+    subscribe(ticketId, listener) {
+      const set = watchers.get(ticketId) ?? new Set();
+      set.add(listener);
+      watchers.set(ticketId, set);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) watchers.delete(ticketId);
+      };
+    },
+    wake(ticketId) {
+      for (const watcher of watchers.get(ticketId) ?? []) watcher();
+    },
+    clear() {
+      watchers.clear();
+    },
+  };
+}
