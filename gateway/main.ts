@@ -14,7 +14,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { Connector } from '../connectors/contract.js';
 import { createHttpConnector } from '../connectors/http/index.js';
 import { createMcpConnector } from '../connectors/mcp/index.js';
-import { createApiKeyAuthenticator, digestApiKey, type ApiKeyAgent } from './auth/api-key-authenticator.js';
+import { digestApiKey, type ApiKeyAgent } from './auth/api-key-authenticator.js';
 import { createRequestAuthenticator } from './auth/authenticate.js';
 import type { Principal } from './auth/types.js';
 import { createJsonlAuditSink, createMemoryAuditSink } from './audit/index.js';
@@ -41,11 +41,8 @@ import { catalogContextFor, createPipeline, type EgressProvider, type Pipeline }
 import { createPolicyStore } from './policy/index.js';
 import { openStores, type Stores } from './stores.js';
 import { startTaskSpan } from './telemetry/task-span.js';
-import { createOAuthAuthenticator } from './auth/oauth-authenticator.js';
 import { protectedResourceMetadata, resourceMetadataUrl, wwwAuthenticate } from './auth/oauth-metadata.js';
-import { createSpiffeAuthenticator, loadTrustBundle } from './auth/spiffe-authenticator.js';
-import { createTaskTokenAuthenticator } from './auth/token-authenticator.js';
-import type { Authenticator } from './auth/types.js';
+import { buildAuthenticators } from './auth/setup.js';
 import { createBackendCredentials, contextualInjector } from './credentials/backend-credentials.js';
 import { createCredentialIssuer, type CredentialIssuer } from './credentials/issuer.js';
 import { loadKeySet, openDevKeySet, type KeySet } from './credentials/keys.js';
@@ -56,13 +53,9 @@ import { createTaskService, type TaskService } from './tasks/task-service.js';
 import { createTasksRouter } from './tasks/tasks-router.js';
 import { createIntrospectionRouter } from './verify/introspection-router.js';
 import type { TaskFacts } from '../policies/types.js';
-import { createBullmqApprovalQueue } from './approvals/bullmq-queue.js';
-import { createMemoryApprovalQueue } from './approvals/memory-queue.js';
-import { createMemoryGrantStore, createRedisGrantStore } from './approvals/grants.js';
-import type { ApprovalQueue, GrantStore, Ticket } from './approvals/types.js';
+import { isOwner, openApprovals, traceLink } from './approvals/setup.js';
 import { redactDetail } from './audit/index.js';
 import { createApprovalsRouter } from './operator/approvals-router.js';
-import { createWebhookNotifier, type WebhookNotifier } from './approvals/webhook.js';
 import type { JsonObject } from '../connectors/contract.js';
 import { startTelemetry } from './telemetry/sdk.js';
 
@@ -425,47 +418,15 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   try {
     const publicUrl = config.http.publicUrl ?? baseUrl;
     const resource = `${publicUrl.replace(/\/$/, '')}/mcp`;
-    const agentProfiles = new Map(config.agents.map((a) => [a.id, a]));
-    const authenticators: Authenticator[] = [
-      createTaskTokenAuthenticator({
-        issuer: core.issuer.issuer,
-        keys: core.keys,
-        revocation: core.stores.revocation,
-        resolveAgent: (agentId) => {
-          const agent = agentProfiles.get(agentId);
-          return agent === undefined || agent.disabled
-            ? undefined
-            : { roles: agent.roles, ...(agent.tenant !== undefined ? { tenant: agent.tenant } : {}), ...(agent.environment !== undefined ? { environment: agent.environment } : {}) };
-        },
-      }),
-    ];
+    const authenticators = await buildAuthenticators({
+      config,
+      resource,
+      issuer: core.issuer.issuer,
+      keys: core.keys,
+      revocation: core.stores.revocation,
+      apiKeyAgents: core.authenticatorAgents,
+    });
     const oauth = config.auth.oauth;
-    if (oauth !== undefined) {
-      authenticators.push(
-        createOAuthAuthenticator({
-          issuer: oauth.issuer,
-          jwksUrl: oauth.jwksUrl,
-          audience: oauth.audience ?? resource,
-          algorithms: oauth.algorithms,
-          agentIdClaim: oauth.agentIdClaim,
-          scopeClaim: oauth.scopeClaim,
-          requiredScopes: oauth.requiredScopes,
-          ...(oauth.rolesClaim !== undefined ? { rolesClaim: oauth.rolesClaim } : {}),
-          ...(oauth.tenantClaim !== undefined ? { tenantClaim: oauth.tenantClaim } : {}),
-        }),
-      );
-    }
-    if (config.auth.spiffe !== undefined) {
-      authenticators.push(
-        createSpiffeAuthenticator({
-          trustBundle: await loadTrustBundle(config.auth.spiffe.trustBundle),
-          audience: config.auth.spiffe.audience,
-          agents: config.auth.spiffe.agents,
-          ...(config.auth.spiffe.trustDomains.length > 0 ? { trustDomains: config.auth.spiffe.trustDomains } : {}),
-        }),
-      );
-    }
-    authenticators.push(createApiKeyAuthenticator(core.authenticatorAgents));
     const authenticator = createRequestAuthenticator({
       authenticators,
       isAgentDisabled: (agentId) => core.stores.revocation.isAgentDisabled(agentId),
@@ -604,87 +565,6 @@ async function digests(keys: GatewayConfig['agents'][number]['apiKeys'], options
   const out: string[] = [];
   for (const key of keys) out.push('sha256' in key ? key.sha256 : digestApiKey((await resolveSecretRef(key.secret, options)).reveal()));
   return out;
-}
-
-/** Operators responsible for an agent (its `owners`) may not decide its requests; nor may the agent itself. */
-function isOwner(config: GatewayConfig, operatorId: string, ticket: Ticket): boolean {
-  if (operatorId === ticket.agentId || operatorId === ticket.requestedBy) return true;
-  return config.agents.find((a) => a.id === ticket.agentId)?.owners.includes(operatorId) ?? false;
-}
-
-/** Link from an approval request to its trace in Jaeger, via the traceparent the waiting call recorded. */
-function traceLink(jaegerUiUrl: string): (ticket: Ticket) => string | undefined {
-  return (ticket) => {
-    const traceId = ticket.traceparent?.split('-')[1];
-    return traceId !== undefined && /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId) ? `${jaegerUiUrl.replace(/\/$/, '')}/trace/${traceId}` : undefined;
-  };
-}
-
-/** The approval queue and grant store: BullMQ + Redis when stores are shared, memory for one process. */
-function openApprovals(
-  config: GatewayConfig,
-  stores: Stores,
-  audit: AuditSink,
-  metrics: Metrics,
-  logger: Logger,
-): { queue: ApprovalQueue; grants: GrantStore; notifier?: WebhookNotifier } {
-  // Operators hear about new requests through an optional webhook (a chat incoming webhook, say).
-  const notifier =
-    config.approvals.webhookUrl !== undefined
-      ? createWebhookNotifier({
-          url: config.approvals.webhookUrl,
-          logger,
-          ...(config.http.publicUrl !== undefined ? { linkFor: () => `${config.http.publicUrl!.replace(/\/$/, '')}/console/` } : {}),
-        })
-      : undefined;
-  const rules = {
-    maxGrantSeconds: config.approvals.maxGrantSeconds,
-    requireApproveReason: config.approvals.requireApproveReason,
-    isSelf: (approver: string, ticket: Ticket) => isOwner(config, approver, ticket),
-    onCreated: (ticket: Ticket) => {
-      notifier?.notify(ticket);
-      void audit
-        .append({
-          event: 'approval.request',
-          decision: 'approve',
-          agentId: ticket.agentId,
-          taskId: ticket.taskId,
-          tool: ticket.tool,
-          approvalId: ticket.id,
-          rules: ticket.rules,
-          ...(ticket.operation !== undefined ? { operation: `${ticket.operation.method} ${ticket.operation.url}` } : {}),
-          argsHash: ticket.argsHash,
-        })
-        .catch(() => undefined);
-    },
-  };
-  if (stores.kind === 'redis' && stores.redis !== undefined && stores.redisConnection !== undefined) {
-    const connection = stores.redisConnection;
-    return {
-      queue: createBullmqApprovalQueue({
-        ...rules,
-        connection: connection.password === undefined ? connection.url : redisOptions(connection.url, connection.password),
-        prefix: `${connection.prefix.replace(/:+$/, '')}:bull`,
-        queueName: 'approvals',
-        logger,
-      }),
-      grants: createRedisGrantStore({ redis: stores.redis, prefix: connection.prefix }),
-      ...(notifier !== undefined ? { notifier } : {}),
-    };
-  }
-  return { queue: createMemoryApprovalQueue(rules), grants: createMemoryGrantStore(), ...(notifier !== undefined ? { notifier } : {}) };
-}
-
-function redisOptions(url: string, password: string): { host: string; port: number; password: string; db?: number; tls?: object } {
-  const parsed = new URL(url);
-  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined;
-  return {
-    host: parsed.hostname,
-    port: parsed.port === '' ? 6379 : Number(parsed.port),
-    password,
-    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
-    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
 }
 
 /** Prometheus exposition at /metrics (no secrets: labels are tool names, rule ids, codes). */
