@@ -205,8 +205,17 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       });
       if (record.code !== undefined) markSpanError(span, { code: record.code });
       metrics?.observeToolCall(name, callOutcome(record), latencyMs / 1000);
-      const written = options.audit.append(record).catch((error: unknown) => options.onError?.(error, 'audit'));
-      if (options.flushAuditBeforeResponse) await written;
+      const written = options.audit.append(record).then(
+        () => true,
+        (error: unknown) => {
+          options.onError?.(error, 'audit');
+          return false;
+        },
+      );
+      // Where the audit is flushed before answering, an unrecorded call returns nothing (fail closed).
+      if (options.flushAuditBeforeResponse && !(await written)) {
+        return errorResult(new GatewayError('INTERNAL', 'the call could not be recorded in the audit log; its result is withheld'));
+      }
       if (result instanceof GatewayError) {
         if (CALLER_ERROR_CODES.has(result.code)) throw result;
         return errorResult(result);
