@@ -100,21 +100,30 @@ async function startFinanceGateway(
   return { gw, operators };
 }
 
-describe('operator-approved elevation (Redis)', () => {
-  let backend: Awaited<ReturnType<typeof startHttpBackend>>;
-  const prefix = freshPrefix();
-  let gw: TestGateway;
-  let operators: Operators;
+type Backend = Awaited<ReturnType<typeof startHttpBackend>>;
 
+/** One finance gateway on a fresh Redis prefix per describe block, torn down and cleaned after it. */
+function financeSuite(approvals: Record<string, unknown>, set: (started: { backend: Backend; gw: TestGateway; operators: Operators }) => void): void {
+  const prefix = freshPrefix();
+  let started: { backend: Backend; gw: TestGateway; operators: Operators } | undefined;
   before(async () => {
-    backend = await startHttpBackend();
-    ({ gw, operators } = await startFinanceGateway(backend.url, prefix, { mode: 'wait', waitSeconds: 20, pendingTtlSeconds: 60 }));
+    const backend = await startHttpBackend();
+    const { gw, operators } = await startFinanceGateway(backend.url, prefix, approvals);
+    started = { backend, gw, operators };
+    set(started);
   });
   after(async () => {
-    await gw?.close();
-    await backend?.close();
+    await started?.gw.close();
+    await started?.backend.close();
     await deleteKeys(prefix);
   });
+}
+
+describe('operator-approved elevation (Redis)', () => {
+  let backend: Backend;
+  let gw: TestGateway;
+  let operators: Operators;
+  financeSuite({ mode: 'wait', waitSeconds: 20, pendingTtlSeconds: 60 }, (started) => ({ backend, gw, operators } = started));
 
   const refunds = () => backend.requests.filter((r) => r.url === '/refunds');
 
@@ -201,20 +210,10 @@ describe('operator-approved elevation (Redis)', () => {
 });
 
 describe('retry mode, grants bound to the exact call, expiry', () => {
-  let backend: Awaited<ReturnType<typeof startHttpBackend>>;
-  const prefix = freshPrefix();
+  let backend: Backend;
   let gw: TestGateway;
   let operators: Operators;
-
-  before(async () => {
-    backend = await startHttpBackend();
-    ({ gw, operators } = await startFinanceGateway(backend.url, prefix, { mode: 'return', pendingTtlSeconds: 60, offerRequestTool: true }));
-  });
-  after(async () => {
-    await gw?.close();
-    await backend?.close();
-    await deleteKeys(prefix);
-  });
+  financeSuite({ mode: 'return', pendingTtlSeconds: 60, offerRequestTool: true }, (started) => ({ backend, gw, operators } = started));
 
   it('answers APPROVAL_PENDING, finds the same request on retry, and runs only the approved arguments', async () => {
     const client = await gw.connect('finance-bot');
@@ -256,24 +255,12 @@ describe('retry mode, grants bound to the exact call, expiry', () => {
     assert.notEqual(result.isError, true, JSON.stringify(result));
     assert.equal(backend.requests.length, before + 1);
   });
-
 });
 
 describe('expiry of pending requests', () => {
-  let backend: Awaited<ReturnType<typeof startHttpBackend>>;
-  const prefix = freshPrefix();
   let gw: TestGateway;
   let operators: Operators;
-
-  before(async () => {
-    backend = await startHttpBackend();
-    ({ gw, operators } = await startFinanceGateway(backend.url, prefix, { mode: 'return', pendingTtlSeconds: 1 }));
-  });
-  after(async () => {
-    await gw?.close();
-    await backend?.close();
-    await deleteKeys(prefix);
-  });
+  financeSuite({ mode: 'return', pendingTtlSeconds: 1 }, (started) => ({ gw, operators } = started));
 
   it('expires pending requests', async () => {
     const client = await gw.connect('finance-bot');
