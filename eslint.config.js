@@ -6,8 +6,14 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 const sdkOnlyIn = ['gateway/mcp/**', 'connectors/mcp/**', 'test/**', 'examples/**', 'bench/**', 'evals/**'];
-const mcpSdk = { group: ['@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'], message: 'Only gateway/mcp and connectors/mcp import the MCP SDK.' };
-const otelSdk = { group: ['@opentelemetry/sdk-*', '@opentelemetry/exporter-*'], message: 'Only gateway/main.ts and gateway/telemetry/sdk.ts import the OpenTelemetry SDK; use @opentelemetry/api.' };
+const mcpSdk = {
+  group: ['@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'],
+  message: 'Only gateway/mcp and connectors/mcp import the MCP SDK.',
+};
+const otelSdk = {
+  group: ['@opentelemetry/sdk-*', '@opentelemetry/exporter-*'],
+  message: 'Only gateway/main.ts and gateway/telemetry/sdk.ts import the OpenTelemetry SDK; use @opentelemetry/api.',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'coverage/', 'test-artifacts/', '**/*.d.ts'] },
@@ -16,7 +22,10 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'no-console': 'error',
     },
@@ -34,39 +43,66 @@ export default tseslint.config(
     files: ['connectors/**/*.ts'],
     ignores: ['connectors/**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['**/gateway/**', '**/gateway', '**/policies/**', '**/policies'], message: 'connectors/ is a leaf: it imports nothing from gateway/ or policies/.' },
-          otelSdk,
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/gateway/**', '**/gateway', '**/policies/**', '**/policies'],
+              message: 'connectors/ is a leaf: it imports nothing from gateway/ or policies/.',
+            },
+            otelSdk,
+          ],
+        },
+      ],
     },
   },
   {
     files: ['connectors/**/*.ts'],
     ignores: ['connectors/mcp/**', 'connectors/**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['**/gateway/**', '**/gateway', '**/policies/**', '**/policies'], message: 'connectors/ is a leaf: it imports nothing from gateway/ or policies/.' },
-          mcpSdk,
-          otelSdk,
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/gateway/**', '**/gateway', '**/policies/**', '**/policies'],
+              message: 'connectors/ is a leaf: it imports nothing from gateway/ or policies/.',
+            },
+            mcpSdk,
+            otelSdk,
+          ],
+        },
+      ],
     },
   },
   {
     files: ['policies/**/*.ts'],
     ignores: ['policies/**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: ['node:fs', 'node:fs/promises', 'fs', 'node:net', 'node:http', 'node:https', 'node:child_process', 'undici'].map((name) => ({ name, message: 'policies/ is pure: no I/O.' })),
-        patterns: [
-          { group: ['**/gateway/**', '**/gateway', '**/connectors/**', '**/connectors'], message: 'policies/ is a leaf: it imports nothing from gateway/ or connectors/.' },
-          mcpSdk,
-          otelSdk,
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            'node:fs',
+            'node:fs/promises',
+            'fs',
+            'node:net',
+            'node:http',
+            'node:https',
+            'node:child_process',
+            'undici',
+          ].map((name) => ({ name, message: 'policies/ is pure: no I/O.' })),
+          patterns: [
+            {
+              group: ['**/gateway/**', '**/gateway', '**/connectors/**', '**/connectors'],
+              message: 'policies/ is a leaf: it imports nothing from gateway/ or connectors/.',
+            },
+            mcpSdk,
+            otelSdk,
+          ],
+        },
+      ],
     },
   },
   {

@@ -57,7 +57,11 @@ try {
     const telemetry =
       variant === 'off'
         ? { enabled: false }
-        : { enabled: true, serviceName: `bench-${variant}`, otlpEndpoint: variant === 'up' ? receiver.url : `http://127.0.0.1:${deadPort}` };
+        : {
+            enabled: true,
+            serviceName: `bench-${variant}`,
+            otlpEndpoint: variant === 'up' ? receiver.url : `http://127.0.0.1:${deadPort}`,
+          };
     gateways[variant] = await startGatewayProcess({
       agentId: 'bench-agent',
       config: { connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }], telemetry },
@@ -69,7 +73,11 @@ try {
     const gateway = gateways[variant]!;
     for (let i = 0; i < sessions; i += 1) {
       const client = new Client({ name: `bench-${variant}-${i}`, version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { Authorization: `Bearer ${gateway.key}` } } }));
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(gateway.url), {
+          requestInit: { headers: { Authorization: `Bearer ${gateway.key}` } },
+        }),
+      );
       clients[variant].push(client);
       for (let w = 0; w < warmup; w += 1) await callOnce(client);
     }
@@ -98,7 +106,10 @@ try {
   }
   await Promise.all(VARIANTS.flatMap((v) => clients[v].map((c) => c.close().catch(() => undefined))));
 
-  const summaries = Object.fromEntries(VARIANTS.map((v) => [v, summarize(latencies[v], errors[v], wall[v])])) as Record<Variant, Summary>;
+  const summaries = Object.fromEntries(VARIANTS.map((v) => [v, summarize(latencies[v], errors[v], wall[v])])) as Record<
+    Variant,
+    Summary
+  >;
   const rows = VARIANTS.map((v) => {
     const s = summaries[v];
     return `${v.padEnd(5)} calls ${String(s.calls).padStart(6)}  errors ${String(s.errors).padStart(4)}  p50 ${s.p50Ms.toFixed(3).padStart(8)} ms  p99 ${s.p99Ms.toFixed(3).padStart(8)} ms  mean ${s.meanMs.toFixed(3).padStart(8)} ms`;

@@ -21,7 +21,12 @@ export async function runCredentialsBench(options: { calls?: number } = {}): Pro
   const keys = createKeySet({ active: await generateSigningKey() });
   const reusing = createCredentialIssuer({ issuer: 'https://gateway.bench', keys });
   const signing = createCredentialIssuer({ issuer: 'https://gateway.bench', keys, reuseMarginSeconds: 300 });
-  const request = { taskId: 'bench-task', agentId: 'bench-agent', audience: 'https://api.bench', scope: 'GET /repos/a/b' };
+  const request = {
+    taskId: 'bench-task',
+    agentId: 'bench-agent',
+    audience: 'https://api.bench',
+    scope: 'GET /repos/a/b',
+  };
 
   // Warm up both paths (JIT, key import).
   for (let i = 0; i < 50; i += 1) {

@@ -51,7 +51,12 @@ async function measure(backendUrl: string, jwt: boolean, sessions: number, calls
               name: 'echo',
               method: 'GET',
               path: '/echo',
-              inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'], additionalProperties: false },
+              inputSchema: {
+                type: 'object',
+                properties: { text: { type: 'string' } },
+                required: ['text'],
+                additionalProperties: false,
+              },
               query: { text: 'text' },
               response: { mode: 'text' },
             },
@@ -79,7 +84,9 @@ async function measure(backendUrl: string, jwt: boolean, sessions: number, calls
   }
 }
 
-export async function runCredentialsGatewayBench(options: { sessions?: number; calls?: number } = {}): Promise<CredentialsGatewayReport> {
+export async function runCredentialsGatewayBench(
+  options: { sessions?: number; calls?: number } = {},
+): Promise<CredentialsGatewayReport> {
   const sessions = options.sessions ?? 8;
   const calls = options.calls ?? 150;
   const backend = await startEchoBackend();
@@ -92,7 +99,11 @@ export async function runCredentialsGatewayBench(options: { sessions?: number; c
       sessions,
       off: pick(off),
       on: pick(on),
-      ratios: { throughput: ratio(on.throughput, off.throughput), p50: ratio(on.p50Ms, off.p50Ms), p99: ratio(on.p99Ms, off.p99Ms) },
+      ratios: {
+        throughput: ratio(on.throughput, off.throughput),
+        p50: ratio(on.p50Ms, off.p50Ms),
+        p99: ratio(on.p99Ms, off.p99Ms),
+      },
       authorizedRequests: backend.bearerCount() - before,
     };
   } finally {

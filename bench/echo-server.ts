@@ -21,9 +21,13 @@ import { z } from 'zod';
 
 export function createEchoServer(): McpServer {
   const server = new McpServer({ name: 'bench-echo', version: '1.0.0' });
-  server.registerTool('echo', { description: 'Return the text unchanged', inputSchema: { text: z.string().max(65_536) } }, ({ text }) => ({
-    content: [{ type: 'text', text }],
-  }));
+  server.registerTool(
+    'echo',
+    { description: 'Return the text unchanged', inputSchema: { text: z.string().max(65_536) } },
+    ({ text }) => ({
+      content: [{ type: 'text', text }],
+    }),
+  );
   return server;
 }
 
@@ -84,7 +88,9 @@ export async function startEchoHttpServer(port = 0): Promise<EchoHttpServer> {
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { http: { type: 'boolean', default: false }, port: { type: 'string', default: '0' } } });
+  const { values } = parseArgs({
+    options: { http: { type: 'boolean', default: false }, port: { type: 'string', default: '0' } },
+  });
   if (values.http) {
     const server = await startEchoHttpServer(Number(values.port));
     process.stdout.write(`Echo server listening on ${server.url}\n`);

@@ -43,7 +43,14 @@ function prng(seed: number): () => number {
 }
 
 const VERBS = ['get', 'list', 'create', 'update', 'delete', 'search'];
-const METHOD: Record<string, string> = { get: 'GET', list: 'GET', search: 'GET', create: 'POST', update: 'PATCH', delete: 'DELETE' };
+const METHOD: Record<string, string> = {
+  get: 'GET',
+  list: 'GET',
+  search: 'GET',
+  create: 'POST',
+  update: 'PATCH',
+  delete: 'DELETE',
+};
 
 function buildPolicy(ruleCount: number, random: () => number): { engine: PolicyEngine; calls: CallFacts[] } {
   const connectors = Math.max(2, Math.ceil(ruleCount / 50));
@@ -63,15 +70,23 @@ function buildPolicy(ruleCount: number, random: () => number): { engine: PolicyE
     if (roll < 0.75) {
       rule['tools'] = [tool];
       rule['principal'] = { agents: [agent] };
-    } else if (roll < 0.95 || fallbackBudget <= rules.filter((r) => (r['tools'] as string[] | undefined)?.[0]?.startsWith('*')).length) {
+    } else if (
+      roll < 0.95 ||
+      fallbackBudget <= rules.filter((r) => (r['tools'] as string[] | undefined)?.[0]?.startsWith('*')).length
+    ) {
       rule['tools'] = [`${tool.split('_')[0]}_${verb}_*`];
       rule['principal'] = { roles: [pick(['support', 'finance', 'dev'])] };
     } else {
       rule['tools'] = [`*_${verb}_item`];
       rule['principal'] = { agents: [`${agent}-special-*`] };
     }
-    if (i % 3 === 0) rule['http'] = { methods: [METHOD[verb]], ...(i % 9 === 0 ? { paths: ['/items/{id}', '/items/{id}/notes/**'] } : {}) };
-    if (i % 10 === 0 && rule['effect'] === 'allow') rule['when'] = 'has(args.amount) && args.amount <= 100 && principal.agentId.startsWith("agent-")';
+    if (i % 3 === 0)
+      rule['http'] = {
+        methods: [METHOD[verb]],
+        ...(i % 9 === 0 ? { paths: ['/items/{id}', '/items/{id}/notes/**'] } : {}),
+      };
+    if (i % 10 === 0 && rule['effect'] === 'allow')
+      rule['when'] = 'has(args.amount) && args.amount <= 100 && principal.agentId.startsWith("agent-")';
     rules.push(rule);
   }
   const engine = compilePolicy([parsePolicyObject({ version: 1, name: `bench-${ruleCount}`, rules }, 'bench.yaml')]);
@@ -81,10 +96,21 @@ function buildPolicy(ruleCount: number, random: () => number): { engine: PolicyE
     const tool = pick(tools);
     const [connector, verb] = tool.split('_') as [string, string];
     calls.push({
-      principal: { agentId: `agent-${Math.floor(random() * agents)}`, roles: [pick(['support', 'finance', 'dev'])], tenant: 'acme' },
+      principal: {
+        agentId: `agent-${Math.floor(random() * agents)}`,
+        roles: [pick(['support', 'finance', 'dev'])],
+        tenant: 'acme',
+      },
       task: { id: 'bench', intent: 'benchmark' },
       tool: { name: tool, connector, local: tool.slice(connector.length + 1), connectorKind: 'http' },
-      http: { method: METHOD[verb]!, scheme: 'https', host: 'api.bench.example', port: 443, path: `/items/${i}`, query: '' },
+      http: {
+        method: METHOD[verb]!,
+        scheme: 'https',
+        host: 'api.bench.example',
+        port: 443,
+        path: `/items/${i}`,
+        query: '',
+      },
       args: { id: i, amount: Math.floor(random() * 200), note: 'benchmark call' },
       now: Date.UTC(2024, 0, 1, 12),
     });
@@ -96,7 +122,9 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-export async function runPolicyBench(options: { sizes?: readonly number[]; decisions?: number } = {}): Promise<PolicyBenchReport> {
+export async function runPolicyBench(
+  options: { sizes?: readonly number[]; decisions?: number } = {},
+): Promise<PolicyBenchReport> {
   const sizes = options.sizes ?? [10, 1_000, 10_000];
   const decisions = options.decisions ?? 20_000;
   const rows: PolicyBenchRow[] = [];
@@ -137,9 +165,20 @@ function round(x: number): number {
 export function formatPolicyBench(report: PolicyBenchReport): string {
   const header = 'rules    decisions  p50 (us)  p99 (us)  mean (us)  allowed';
   const lines = report.rows.map((r) =>
-    [String(r.rules).padStart(6), String(r.decisions).padStart(11), r.p50Micros.toFixed(2).padStart(9), r.p99Micros.toFixed(2).padStart(9), r.meanMicros.toFixed(2).padStart(10), `${Math.round(r.allowedShare * 100)}%`.padStart(8)].join(' '),
+    [
+      String(r.rules).padStart(6),
+      String(r.decisions).padStart(11),
+      r.p50Micros.toFixed(2).padStart(9),
+      r.p99Micros.toFixed(2).padStart(9),
+      r.meanMicros.toFixed(2).padStart(10),
+      `${Math.round(r.allowedShare * 100)}%`.padStart(8),
+    ].join(' '),
   );
-  return [header, ...lines, `target p99 <= ${report.targetP99Micros} us at the largest size: ${report.meetsTarget ? 'met' : 'NOT met'}`].join('\n');
+  return [
+    header,
+    ...lines,
+    `target p99 <= ${report.targetP99Micros} us at the largest size: ${report.meetsTarget ? 'met' : 'NOT met'}`,
+  ].join('\n');
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -76,7 +76,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
   if (sessions.some((s) => s < 1 || s > 256)) throw new BenchUsageError('--sessions entries must be between 1 and 256');
   const targetList = pick(values.targets, 'BENCH_TARGETS', TARGET_NAMES.join(','));
   const targets = targetList === 'none' ? [] : targetList.split(',').map((t) => t.trim());
-  for (const t of targets) if (!TARGET_NAMES.includes(t as TargetName)) throw new BenchUsageError(`unknown target ${t} (expected ${TARGET_NAMES.join(', ')})`);
+  for (const t of targets)
+    if (!TARGET_NAMES.includes(t as TargetName))
+      throw new BenchUsageError(`unknown target ${t} (expected ${TARGET_NAMES.join(', ')})`);
   const maxSeconds = Number(pick(values['max-seconds'], 'BENCH_MAX_SECONDS', '20'));
   if (!(maxSeconds > 0 && maxSeconds <= 600)) throw new BenchUsageError('--max-seconds must be in (0, 600]');
   return {
@@ -96,7 +98,13 @@ const log = (line: string): void => {
 export async function runBench(config: BenchConfig): Promise<BenchReport> {
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
-    environment: { node: process.version, platform: platform(), release: release(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown' },
+    environment: {
+      node: process.version,
+      platform: platform(),
+      release: release(),
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+    },
     config,
     results: {},
     ratios: {},
@@ -110,7 +118,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
     try {
       target = await startTarget(name);
     } catch (error) {
-      report.skipped[name] = error instanceof Error ? error.message.split('\n')[0] ?? 'start failed' : String(error);
+      report.skipped[name] = error instanceof Error ? (error.message.split('\n')[0] ?? 'start failed') : String(error);
       log(`[bench] ${name} could not start: ${report.skipped[name]}`);
       continue;
     }
@@ -132,7 +140,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
       }
       report.results[name] = perSessions;
     } catch (error) {
-      report.skipped[name] = error instanceof Error ? error.message.split('\n')[0] ?? 'run failed' : String(error);
+      report.skipped[name] = error instanceof Error ? (error.message.split('\n')[0] ?? 'run failed') : String(error);
       log(`[bench] ${name} failed: ${report.skipped[name]}`);
     } finally {
       await target.close();
@@ -156,9 +164,11 @@ async function main(): Promise<number> {
     return 2;
   }
   const report = await runBench(config);
-  if (Object.keys(report.results).length > 0) process.stdout.write(`${formatTable(report.results, report.ratios, config.sessions)}\n`);
+  if (Object.keys(report.results).length > 0)
+    process.stdout.write(`${formatTable(report.results, report.ratios, config.sessions)}\n`);
   for (const [name, why] of Object.entries(report.skipped)) process.stdout.write(`not measured: ${name}: ${why}\n`);
-  if (Object.keys(report.micro).length > 0) process.stdout.write(`micro-benchmarks: ${JSON.stringify(report.micro, null, 2)}\n`);
+  if (Object.keys(report.micro).length > 0)
+    process.stdout.write(`micro-benchmarks: ${JSON.stringify(report.micro, null, 2)}\n`);
   await mkdir(path.dirname(config.out), { recursive: true });
   await writeFile(config.out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`wrote ${config.out}\n`);

@@ -22,9 +22,13 @@ const card = buildScorecard(results);
 if (!args.includes('--no-write') && only === undefined) await writeScorecard(root, card);
 
 for (const c of card.categories) {
-  console.log(`${c.category.padEnd(10)} attacks stopped ${c.stopped}/${c.attacks}  benign allowed ${c.allowed}/${c.benign}  known gaps ${c.knownGaps}`);
+  console.log(
+    `${c.category.padEnd(10)} attacks stopped ${c.stopped}/${c.attacks}  benign allowed ${c.allowed}/${c.benign}  known gaps ${c.knownGaps}`,
+  );
 }
-console.log(`total      ${card.totals.scenarios} scenarios: attacks stopped ${card.totals.stopped}/${card.totals.attacks}, benign allowed ${card.totals.allowed}/${card.totals.benign}, known gaps ${card.totals.knownGaps}`);
+console.log(
+  `total      ${card.totals.scenarios} scenarios: attacks stopped ${card.totals.stopped}/${card.totals.attacks}, benign allowed ${card.totals.allowed}/${card.totals.benign}, known gaps ${card.totals.knownGaps}`,
+);
 for (const f of card.gate.failures) console.log(`FAIL ${f.id} (${f.kind}) ${f.message}`);
 for (const g of card.knownGaps.filter((k) => k.nowPasses)) console.log(`known gap now passes: ${g.id}`);
 console.log(`gate: ${card.gate.passed ? 'PASS' : 'FAIL'}`);

@@ -43,7 +43,12 @@ export class GatewayError extends Error {
 }
 
 /** Errors that are the caller's fault and belong in a JSON-RPC error rather than a tool result. */
-export const CALLER_ERROR_CODES: ReadonlySet<GatewayErrorCode> = new Set(['TOOL_NOT_FOUND', 'INVALID_ARGUMENTS', 'RESOURCE_NOT_FOUND', 'PROMPT_NOT_FOUND']);
+export const CALLER_ERROR_CODES: ReadonlySet<GatewayErrorCode> = new Set([
+  'TOOL_NOT_FOUND',
+  'INVALID_ARGUMENTS',
+  'RESOURCE_NOT_FOUND',
+  'PROMPT_NOT_FOUND',
+]);
 
 /**
  * Normalise anything thrown below the pipeline into a GatewayError. Unknown errors become INTERNAL with a
@@ -56,7 +61,13 @@ export function toGatewayError(error: unknown): GatewayError {
     return new GatewayError(error.code, error.message, details, { cause: error });
   }
   const code = isRecord(error) && typeof error['code'] === 'string' ? error['code'] : undefined;
-  if (code === 'EGRESS_DENIED' || code === 'RESPONSE_TOO_LARGE' || code === 'UPSTREAM_TIMEOUT' || code === 'UPSTREAM_UNAVAILABLE' || code === 'UPSTREAM_ERROR') {
+  if (
+    code === 'EGRESS_DENIED' ||
+    code === 'RESPONSE_TOO_LARGE' ||
+    code === 'UPSTREAM_TIMEOUT' ||
+    code === 'UPSTREAM_UNAVAILABLE' ||
+    code === 'UPSTREAM_ERROR'
+  ) {
     return new GatewayError(code, (error as Error).message, undefined, { cause: error });
   }
   return new GatewayError('INTERNAL', 'internal gateway error', undefined, { cause: error });

@@ -25,7 +25,9 @@ const REDACT_PATHS = [
   '*.headers.cookie',
 ];
 
-export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {},
+): Logger {
   return pino(
     {
       name: options.name ?? 'portcullis',
@@ -36,7 +38,9 @@ export function createLogger(options: { level?: string; name?: string; destinati
       // Every line logged inside a traced call carries its trace and span ids, to jump to the trace.
       mixin() {
         const span = trace.getSpanContext(context.active());
-        return span !== undefined && trace.isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
+        return span !== undefined && trace.isSpanContextValid(span)
+          ? { trace_id: span.traceId, span_id: span.spanId }
+          : {};
       },
     },
     (options.destination ?? process.stderr) as pino.DestinationStream,

@@ -127,7 +127,11 @@ async function buildCore(options: StartOptions): Promise<Core> {
     if (config.audit.file !== undefined) await mkdir(path.dirname(config.audit.file), { recursive: true });
     const audit =
       config.audit.file !== undefined
-        ? await createJsonlAuditSink({ file: config.audit.file, durability: config.audit.durability, checkpointFile: `${config.audit.file}.checkpoint.json` })
+        ? await createJsonlAuditSink({
+            file: config.audit.file,
+            durability: config.audit.durability,
+            checkpointFile: `${config.audit.file}.checkpoint.json`,
+          })
         : createMemoryAuditSink();
     closers.push(() => audit.close());
 
@@ -135,15 +139,19 @@ async function buildCore(options: StartOptions): Promise<Core> {
     closers.push(() => stores.close());
 
     const issuerUrl = options.baseUrl ?? config.http.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
-    const keys = config.credentials.signingKey !== undefined
-      ? await loadKeySet({
-          active: await resolveSecretRef(config.credentials.signingKey, { env, baseDir }),
-          previous: await Promise.all(
-            config.credentials.previousKeys.map(async (k) => ({ material: await resolveSecretRef(k.key, { env, baseDir }), retiresAt: Date.parse(k.retiresAt) })),
-          ),
-          alg: config.credentials.algorithm,
-        })
-      : await openDevKeySet({ dir: config.credentials.devKeyDir, alg: config.credentials.algorithm });
+    const keys =
+      config.credentials.signingKey !== undefined
+        ? await loadKeySet({
+            active: await resolveSecretRef(config.credentials.signingKey, { env, baseDir }),
+            previous: await Promise.all(
+              config.credentials.previousKeys.map(async (k) => ({
+                material: await resolveSecretRef(k.key, { env, baseDir }),
+                retiresAt: Date.parse(k.retiresAt),
+              })),
+            ),
+            alg: config.credentials.algorithm,
+          })
+        : await openDevKeySet({ dir: config.credentials.devKeyDir, alg: config.credentials.algorithm });
     const issuer = createCredentialIssuer({
       issuer: issuerUrl,
       keys,
@@ -180,11 +188,21 @@ async function buildCore(options: StartOptions): Promise<Core> {
         // Shadow policy: logged and counted next to the enforced decision, never enforced.
         if (enforced.effect === shadow.effect) return;
         logger.info(
-          { kind: info.kind, enforced: enforced.effect, shadow: shadow.effect, shadowRules: shadow.rules, shadowVersion: info.shadowVersion },
+          {
+            kind: info.kind,
+            enforced: enforced.effect,
+            shadow: shadow.effect,
+            shadowRules: shadow.rules,
+            shadowVersion: info.shadowVersion,
+          },
           'shadow policy would decide differently',
         );
         void audit
-          .append({ event: 'policy.shadow', decision: shadow.effect, detail: { kind: info.kind, enforced: enforced.effect, wouldBe: shadow.effect, rules: [...shadow.rules] } })
+          .append({
+            event: 'policy.shadow',
+            decision: shadow.effect,
+            detail: { kind: info.kind, enforced: enforced.effect, wouldBe: shadow.effect, rules: [...shadow.rules] },
+          })
           .catch(() => undefined);
       },
       onReload: (result: unknown) => {
@@ -220,21 +238,36 @@ async function buildCore(options: StartOptions): Promise<Core> {
     });
     for (const connectorConfig of config.connectors) {
       if (connectorConfig.kind === 'http') {
-        connectors.push(await createHttpConnector(connectorConfig, { baseDir, onWarning: (message) => logger.warn({ connector: connectorConfig.id }, message) }));
+        connectors.push(
+          await createHttpConnector(connectorConfig, {
+            baseDir,
+            onWarning: (message) => logger.warn({ connector: connectorConfig.id }, message),
+          }),
+        );
         continue;
       }
       const connector = createMcpConnector(
-        connectorConfig.transport === 'stdio' && connectorConfig.cwd === undefined ? { ...connectorConfig, cwd: baseDir } : connectorConfig,
+        connectorConfig.transport === 'stdio' && connectorConfig.cwd === undefined
+          ? { ...connectorConfig, cwd: baseDir }
+          : connectorConfig,
         {
           // One long-lived connection for every agent: each call's credential comes from its async context.
-          fetch: withOutboundHygiene(streamGuard.fetchFor({ connector: connectorConfig.id }), contextualInjector(backendCredentials.staticInjector(connectorConfig.id))),
-          onLog: (message) => logger.debug({ connector: connectorConfig.id, level: message.level }, 'upstream log message'),
+          fetch: withOutboundHygiene(
+            streamGuard.fetchFor({ connector: connectorConfig.id }),
+            contextualInjector(backendCredentials.staticInjector(connectorConfig.id)),
+          ),
+          onLog: (message) =>
+            logger.debug({ connector: connectorConfig.id, level: message.level }, 'upstream log message'),
           onResourceUpdated: (uri) => resourceUpdates.emit('updated', uri),
         },
       );
       connectors.push(connector);
       // A connector that cannot start keeps restarting in the background; the gateway still serves the rest.
-      await connector.start().catch((error: unknown) => logger.warn({ connector: connectorConfig.id, err: errorText(error) }, 'upstream MCP server not ready'));
+      await connector
+        .start()
+        .catch((error: unknown) =>
+          logger.warn({ connector: connectorConfig.id, err: errorText(error) }, 'upstream MCP server not ready'),
+        );
     }
 
     const integrity = createToolIntegrity({ store: stores.pins, audit });
@@ -301,12 +334,20 @@ async function buildCore(options: StartOptions): Promise<Core> {
     }
     const operatorAuth = createOperatorAuthenticator({
       operators: await Promise.all(
-        config.operators.map(async (operator) => ({ id: operator.id, roles: operator.roles, tokenDigests: await digests(operator.tokens, { env, baseDir }) })),
+        config.operators.map(async (operator) => ({
+          id: operator.id,
+          roles: operator.roles,
+          tokenDigests: await digests(operator.tokens, { env, baseDir }),
+        })),
       ),
     });
     const agentsRouter = express.Router();
     agentsRouter.use('/v1/agents', operatorAuth.require('admin'));
-    agentsRouter.use(createAgentsRouter(stores.revocation, audit, { actor: (_req, res) => (res.locals['operator'] as { id?: string } | undefined)?.id }));
+    agentsRouter.use(
+      createAgentsRouter(stores.revocation, audit, {
+        actor: (_req, res) => (res.locals['operator'] as { id?: string } | undefined)?.id,
+      }),
+    );
     const operatorRouters: Router[] = [
       createApprovalsRouter({
         queue,
@@ -315,7 +356,10 @@ async function buildCore(options: StartOptions): Promise<Core> {
         operatorAuth,
         isSelf: (operatorId, ticket) => isOwner(config, operatorId, ticket),
         onDecided: (ticket) =>
-          metrics.observeApprovalDecision((Date.now() - Date.parse(ticket.createdAt)) / 1000, ticket.status === 'approved' ? 'approved' : 'denied'),
+          metrics.observeApprovalDecision(
+            (Date.now() - Date.parse(ticket.createdAt)) / 1000,
+            ticket.status === 'approved' ? 'approved' : 'denied',
+          ),
         ...(config.telemetry.jaegerUiUrl !== undefined ? { traceUrl: traceLink(config.telemetry.jaegerUiUrl) } : {}),
       }),
       createToolsRouter({ integrity, catalog, operatorAuth }),
@@ -431,7 +475,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       authenticators,
       isAgentDisabled: (agentId) => core.stores.revocation.isAgentDisabled(agentId),
     });
-    const metadataConfig = { resource, authorizationServers: oauth !== undefined ? [oauth.issuer] : [], scopesSupported: oauth?.requiredScopes ?? [] };
+    const metadataConfig = {
+      resource,
+      authorizationServers: oauth !== undefined ? [oauth.issuer] : [],
+      scopesSupported: oauth?.requiredScopes ?? [],
+    };
     const edge = createMcpHttpEdge({
       pipeline: core.pipeline,
       egress: core.egress,
@@ -452,7 +500,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       onAuthFailure: (code) => core.metrics.authFailure(code),
       onSessionClosed: (session: McpSession) => {
         void core.endImplicitTask(session.task.id);
-        void core.audit.append({ event: 'session.close', agentId: session.principal.agentId, taskId: session.task.id, sessionId: session.id }).catch(() => undefined);
+        void core.audit
+          .append({
+            event: 'session.close',
+            agentId: session.principal.agentId,
+            taskId: session.task.id,
+            sessionId: session.id,
+          })
+          .catch(() => undefined);
       },
     });
     core.closers.push(() => edge.close());
@@ -468,7 +523,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     }
     routers.push(wellKnown);
     routers.push(
-      createTasksRouter(core.taskService, (req) => authenticator.authenticate({ headers: req.headers, url: req.originalUrl, rawHeaders: req.rawHeaders })),
+      createTasksRouter(core.taskService, (req) =>
+        authenticator.authenticate({ headers: req.headers, url: req.originalUrl, rawHeaders: req.rawHeaders }),
+      ),
     );
     if (config.auth.introspectionClients.length > 0) {
       routers.push(
@@ -478,7 +535,12 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
           clients: await Promise.all(
             config.auth.introspectionClients.map(async (c) => ({
               id: c.id,
-              secretSha256: 'sha256' in c.secret ? c.secret.sha256 : digestApiKey((await resolveSecretRef(c.secret.secret, { env, baseDir: options.loaded.baseDir })).reveal()),
+              secretSha256:
+                'sha256' in c.secret
+                  ? c.secret.sha256
+                  : digestApiKey(
+                      (await resolveSecretRef(c.secret.secret, { env, baseDir: options.loaded.baseDir })).reveal(),
+                    ),
             })),
           ),
         }),
@@ -486,7 +548,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     }
 
     const app = createApp({
-      hostOrigin: { listenHost: config.listen.host, allowedHosts: config.http.allowedHosts, allowedOrigins: config.http.allowedOrigins },
+      hostOrigin: {
+        listenHost: config.listen.host,
+        allowedHosts: config.http.allowedHosts,
+        allowedOrigins: config.http.allowedOrigins,
+      },
       mcpRouter: edge.router,
       health: () => ({ ...core.health(), sessions: edge.sessions().length }),
       routers,
@@ -512,15 +578,27 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
  * stdio front door: a desktop MCP client launches the gateway as a child process. The local user who can
  * launch it with this configuration acts as the named agent (there is no network peer to authenticate).
  */
-export async function startStdioGateway(options: StartOptions & { agentId?: string }): Promise<{ close(): Promise<void> }> {
+export async function startStdioGateway(
+  options: StartOptions & { agentId?: string },
+): Promise<{ close(): Promise<void> }> {
   const core = await buildCore(options);
   try {
     const agents = core.authenticatorAgents;
-    const agent = options.agentId !== undefined ? agents.find((a) => a.agentId === options.agentId) : agents.length === 1 ? agents[0] : undefined;
+    const agent =
+      options.agentId !== undefined
+        ? agents.find((a) => a.agentId === options.agentId)
+        : agents.length === 1
+          ? agents[0]
+          : undefined;
     if (agent === undefined) {
-      throw new Error(options.agentId !== undefined ? `unknown or disabled agent "${options.agentId}"` : 'several agents are configured: pass --agent ID');
+      throw new Error(
+        options.agentId !== undefined
+          ? `unknown or disabled agent "${options.agentId}"`
+          : 'several agents are configured: pass --agent ID',
+      );
     }
-    if (await core.stores.revocation.isAgentDisabled(agent.agentId)) throw new Error(`agent "${agent.agentId}" is disabled`);
+    if (await core.stores.revocation.isAgentDisabled(agent.agentId))
+      throw new Error(`agent "${agent.agentId}" is disabled`);
     const principal: Principal = {
       agentId: agent.agentId,
       roles: agent.roles,
@@ -530,7 +608,11 @@ export async function startStdioGateway(options: StartOptions & { agentId?: stri
     };
     const sessionId = randomUUID();
     const task = await core.taskForSession(principal, sessionId);
-    const taskSpan = startTaskSpan({ id: task.id, agentId: principal.agentId, ...(task.intent !== undefined ? { intent: task.intent } : {}) });
+    const taskSpan = startTaskSpan({
+      id: task.id,
+      agentId: principal.agentId,
+      ...(task.intent !== undefined ? { intent: task.intent } : {}),
+    });
     core.closers.push(async () => taskSpan.end('stdio closed'));
     const session: McpSession = {
       id: sessionId,
@@ -561,9 +643,13 @@ export async function startStdioGateway(options: StartOptions & { agentId?: stri
   }
 }
 
-async function digests(keys: GatewayConfig['agents'][number]['apiKeys'], options: { env: Environment; baseDir: string }): Promise<string[]> {
+async function digests(
+  keys: GatewayConfig['agents'][number]['apiKeys'],
+  options: { env: Environment; baseDir: string },
+): Promise<string[]> {
   const out: string[] = [];
-  for (const key of keys) out.push('sha256' in key ? key.sha256 : digestApiKey((await resolveSecretRef(key.secret, options)).reveal()));
+  for (const key of keys)
+    out.push('sha256' in key ? key.sha256 : digestApiKey((await resolveSecretRef(key.secret, options)).reveal()));
   return out;
 }
 

@@ -26,7 +26,10 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-export async function openStores(config: GatewayConfig['stores'], options: { env: Environment; baseDir: string }): Promise<Stores> {
+export async function openStores(
+  config: GatewayConfig['stores'],
+  options: { env: Environment; baseDir: string },
+): Promise<Stores> {
   if (config.kind === 'memory') {
     const tasks = createMemoryTaskStore();
     const revocation = createMemoryRevocationStore({ tasks });
@@ -42,7 +45,8 @@ export async function openStores(config: GatewayConfig['stores'], options: { env
       },
     };
   }
-  const password = config.password !== undefined ? (await resolveSecretRef(config.password, options)).reveal() : undefined;
+  const password =
+    config.password !== undefined ? (await resolveSecretRef(config.password, options)).reveal() : undefined;
   const redis = new Redis(config.url, {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -55,7 +59,10 @@ export async function openStores(config: GatewayConfig['stores'], options: { env
     await redis.connect();
   } catch (error) {
     redis.disconnect();
-    throw new Error(`cannot connect to Redis at ${redactUrl(config.url)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(
+      `cannot connect to Redis at ${redactUrl(config.url)}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   const tasks = createRedisTaskStore({ redis, prefix: config.prefix });
   const revocation = createRedisRevocationStore({ redis, prefix: config.prefix, tasks });

@@ -6,7 +6,16 @@ import { describe, it } from 'node:test';
 import { compileCondition, toCelValue, CelCompileError } from './cel.js';
 
 const activation = {
-  args: toCelValue({ amount: 50, price: 99.5, big: 150, count: 2, name: 'refund-123', tags: ['a', 'b'], meta: { k: 'v' }, nested: { x: 1 } }),
+  args: toCelValue({
+    amount: 50,
+    price: 99.5,
+    big: 150,
+    count: 2,
+    name: 'refund-123',
+    tags: ['a', 'b'],
+    meta: { k: 'v' },
+    nested: { x: 1 },
+  }),
   principal: toCelValue({ agentId: 'fin-1', roles: ['finance'], tenant: 'acme' }),
   task: toCelValue({ id: 't1' }),
   tool: toCelValue({ name: 'pay_refund', connector: 'pay' }),

@@ -58,7 +58,8 @@ function environment(): Environment {
 
 function firstLine(error: unknown): string {
   const summary = (error as { summary?: unknown } | null)?.summary;
-  const text = typeof summary === 'string' && summary !== '' ? summary : error instanceof Error ? error.message : String(error);
+  const text =
+    typeof summary === 'string' && summary !== '' ? summary : error instanceof Error ? error.message : String(error);
   return text.split('\n')[0] ?? text;
 }
 
@@ -123,7 +124,8 @@ export function toCelValue(value: unknown, depth = 0): unknown {
     if (member === undefined) continue;
     const converted = toCelValue(member, depth + 1);
     // `__proto__` as data, never as the prototype.
-    if (key === '__proto__') Object.defineProperty(out, key, { value: converted, enumerable: true, writable: true, configurable: true });
+    if (key === '__proto__')
+      Object.defineProperty(out, key, { value: converted, enumerable: true, writable: true, configurable: true });
     else out[key] = converted;
   }
   return out;

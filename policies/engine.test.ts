@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { callFactsFromInput, compilePolicy, egressFactsFromInput, parsePolicyObject, type CallFactsInput, type PolicyEngine } from './index.js';
+import {
+  callFactsFromInput,
+  compilePolicy,
+  egressFactsFromInput,
+  parsePolicyObject,
+  type CallFactsInput,
+  type PolicyEngine,
+} from './index.js';
 
 function engineOf(rules: unknown[], extra: Record<string, unknown> = {}): PolicyEngine {
   return compilePolicy([parsePolicyObject({ version: 1, name: 'test', rules, ...extra }, 'test.yaml')]);
@@ -15,7 +22,12 @@ function call(overrides: Partial<CallFactsInput> = {}): ReturnType<typeof callFa
 describe('precedence and default deny', () => {
   const rules = [
     { id: 'allow-all-helpdesk', effect: 'allow', tools: ['helpdesk_*'] },
-    { id: 'approve-delete', effect: 'approve', tools: ['helpdesk_delete_ticket'], approval: { approvers: 2, maxTtl: '15m' } },
+    {
+      id: 'approve-delete',
+      effect: 'approve',
+      tools: ['helpdesk_delete_ticket'],
+      approval: { approvers: 2, maxTtl: '15m' },
+    },
     { id: 'approve-delete-short', effect: 'approve', tools: ['helpdesk_delete_*'], approval: { maxTtl: '5m' } },
     { id: 'deny-admin', effect: 'deny', tools: ['helpdesk_admin_*'] },
     { id: 'allow-admin', effect: 'allow', tools: ['helpdesk_admin_reset'] },
@@ -23,10 +35,33 @@ describe('precedence and default deny', () => {
   ];
   const engine = engineOf(rules);
   const cases: { name: string; tool: string; effect: string; code?: string; rules: string[] }[] = [
-    { name: 'allow when only an allow matches', tool: 'helpdesk_get_ticket', effect: 'allow', rules: ['allow-all-helpdesk'] },
-    { name: 'approve beats allow', tool: 'helpdesk_delete_ticket', effect: 'approve', code: 'APPROVAL_REQUIRED', rules: ['approve-delete', 'approve-delete-short'] },
-    { name: 'deny beats approve and allow', tool: 'helpdesk_admin_reset', effect: 'deny', code: 'POLICY_DENIED', rules: ['deny-admin'] },
-    { name: 'no matching rule is a deny with no rules', tool: 'mail_send', effect: 'deny', code: 'POLICY_DENIED', rules: [] },
+    {
+      name: 'allow when only an allow matches',
+      tool: 'helpdesk_get_ticket',
+      effect: 'allow',
+      rules: ['allow-all-helpdesk'],
+    },
+    {
+      name: 'approve beats allow',
+      tool: 'helpdesk_delete_ticket',
+      effect: 'approve',
+      code: 'APPROVAL_REQUIRED',
+      rules: ['approve-delete', 'approve-delete-short'],
+    },
+    {
+      name: 'deny beats approve and allow',
+      tool: 'helpdesk_admin_reset',
+      effect: 'deny',
+      code: 'POLICY_DENIED',
+      rules: ['deny-admin'],
+    },
+    {
+      name: 'no matching rule is a deny with no rules',
+      tool: 'mail_send',
+      effect: 'deny',
+      code: 'POLICY_DENIED',
+      rules: [],
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -46,7 +81,10 @@ describe('precedence and default deny', () => {
     const empty = compilePolicy([]);
     assert.equal(empty.evaluate(call()).effect, 'deny');
     assert.deepEqual(empty.evaluate(call()).rules, []);
-    assert.equal(empty.evaluateEgress(egressFactsFromInput({ connector: 'helpdesk', host: 'a.example' })).effect, 'deny');
+    assert.equal(
+      empty.evaluateEgress(egressFactsFromInput({ connector: 'helpdesk', host: 'a.example' })).effect,
+      'deny',
+    );
   });
   it('egress rules never allow tool calls', () => {
     const e = engineOf([{ id: 'reach', effect: 'allow', connector: 'helpdesk', egress: { hosts: ['**'] } }]);
@@ -110,7 +148,10 @@ describe('CEL conditions fail closed', () => {
       http: { method: 'POST', path: '/repos/acme/app/pulls' },
     } satisfies CallFactsInput;
     assert.equal(e.evaluate(callFactsFromInput(facts)).effect, 'allow');
-    assert.equal(e.evaluate(callFactsFromInput({ ...facts, http: { method: 'POST', path: '/repos/other/app/pulls' } })).effect, 'deny');
+    assert.equal(
+      e.evaluate(callFactsFromInput({ ...facts, http: { method: 'POST', path: '/repos/other/app/pulls' } })).effect,
+      'deny',
+    );
     assert.equal(e.evaluate(callFactsFromInput({ ...facts, now: '2025-03-01T00:00:00Z' })).effect, 'deny');
   });
   it('hostile argument nesting is a condition error, not a crash', () => {
@@ -132,19 +173,67 @@ describe('tool, principal and task matchers', () => {
     { id: 'deny-flagged', effect: 'deny', toolFlags: ['shadowing'] },
   ]);
   const cases: { name: string; facts: CallFactsInput; effect: 'allow' | 'deny'; rules?: string[] }[] = [
-    { name: 'glob on tool and agent', facts: { principal: agent, tool: 'crm_get_customer' }, effect: 'allow', rules: ['by-glob'] },
-    { name: 'glob does not match another connector', facts: { principal: agent, tool: 'crmx_get_customer' }, effect: 'deny' },
-    { name: 'role required', facts: { principal: { ...agent, roles: ['sales'] }, tool: 'crm_get_customer' }, effect: 'deny' },
-    { name: 'agent glob', facts: { principal: { ...agent, agentId: 'human-1' }, tool: 'crm_get_customer' }, effect: 'deny' },
-    { name: 'connector matcher', facts: { principal: agent, tool: 'wiki_read' }, effect: 'allow', rules: ['by-connector'] },
-    { name: 'connector matcher needs the tenant', facts: { principal: { agentId: 'x', roles: [] }, tool: 'wiki_read' }, effect: 'deny' },
-    { name: 'intent glob is case-insensitive', facts: { principal: agent, task: { intent: 'Issue a REFUND' }, tool: 'pay_refund' }, effect: 'allow' },
+    {
+      name: 'glob on tool and agent',
+      facts: { principal: agent, tool: 'crm_get_customer' },
+      effect: 'allow',
+      rules: ['by-glob'],
+    },
+    {
+      name: 'glob does not match another connector',
+      facts: { principal: agent, tool: 'crmx_get_customer' },
+      effect: 'deny',
+    },
+    {
+      name: 'role required',
+      facts: { principal: { ...agent, roles: ['sales'] }, tool: 'crm_get_customer' },
+      effect: 'deny',
+    },
+    {
+      name: 'agent glob',
+      facts: { principal: { ...agent, agentId: 'human-1' }, tool: 'crm_get_customer' },
+      effect: 'deny',
+    },
+    {
+      name: 'connector matcher',
+      facts: { principal: agent, tool: 'wiki_read' },
+      effect: 'allow',
+      rules: ['by-connector'],
+    },
+    {
+      name: 'connector matcher needs the tenant',
+      facts: { principal: { agentId: 'x', roles: [] }, tool: 'wiki_read' },
+      effect: 'deny',
+    },
+    {
+      name: 'intent glob is case-insensitive',
+      facts: { principal: agent, task: { intent: 'Issue a REFUND' }, tool: 'pay_refund' },
+      effect: 'allow',
+    },
     { name: 'no intent, no match', facts: { principal: agent, tool: 'pay_refund' }, effect: 'deny' },
-    { name: 'declared tool', facts: { principal: agent, task: { declaredTools: ['mail_*'] }, tool: 'mail_send' }, effect: 'allow' },
-    { name: 'undeclared tool', facts: { principal: agent, task: { declaredTools: ['crm_*'] }, tool: 'mail_send' }, effect: 'deny' },
+    {
+      name: 'declared tool',
+      facts: { principal: agent, task: { declaredTools: ['mail_*'] }, tool: 'mail_send' },
+      effect: 'allow',
+    },
+    {
+      name: 'undeclared tool',
+      facts: { principal: agent, task: { declaredTools: ['crm_*'] }, tool: 'mail_send' },
+      effect: 'deny',
+    },
     { name: 'no declaration', facts: { principal: agent, task: {}, tool: 'mail_send' }, effect: 'deny' },
-    { name: 'leading-glob rule from the fallback list', facts: { principal: { ...agent, environment: 'prod' }, tool: 'kb_search' }, effect: 'allow', rules: ['suffix-glob'] },
-    { name: 'flagged tool denied', facts: { principal: agent, tool: { name: 'crm_get_customer', flags: ['shadowing'] } }, effect: 'deny', rules: ['deny-flagged'] },
+    {
+      name: 'leading-glob rule from the fallback list',
+      facts: { principal: { ...agent, environment: 'prod' }, tool: 'kb_search' },
+      effect: 'allow',
+      rules: ['suffix-glob'],
+    },
+    {
+      name: 'flagged tool denied',
+      facts: { principal: agent, tool: { name: 'crm_get_customer', flags: ['shadowing'] } },
+      effect: 'deny',
+      rules: ['deny-flagged'],
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -157,7 +246,12 @@ describe('tool, principal and task matchers', () => {
 
 describe('HTTP matchers', () => {
   const engine = engineOf([
-    { id: 'read', effect: 'allow', tools: ['api_*'], http: { methods: ['get'], paths: ['/tickets/{id}', '/files/**', '/v*/status'] } },
+    {
+      id: 'read',
+      effect: 'allow',
+      tools: ['api_*'],
+      http: { methods: ['get'], paths: ['/tickets/{id}', '/files/**', '/v*/status'] },
+    },
     { id: 'deny-admin', effect: 'deny', tools: ['api_*'], http: { paths: ['/admin/**'] } },
     { id: 'approve-export', effect: 'approve', tools: ['api_*'], http: { paths: ['/export/{kind}'] } },
   ]);
@@ -194,7 +288,12 @@ describe('HTTP matchers', () => {
 
 describe('time windows', () => {
   const engine = engineOf([
-    { id: 'office', effect: 'allow', tools: ['a_x'], time: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], between: ['08:00', '18:00'], tz: 'Europe/Berlin' } },
+    {
+      id: 'office',
+      effect: 'allow',
+      tools: ['a_x'],
+      time: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], between: ['08:00', '18:00'], tz: 'Europe/Berlin' },
+    },
     { id: 'night', effect: 'allow', tools: ['a_night'], time: { days: ['fri'], between: ['22:00', '06:00'] } },
   ]);
   const at = (tool: string, now: string) => engine.evaluate(call({ tool, now })).effect;
@@ -209,27 +308,57 @@ describe('time windows', () => {
     ['a_night', '2024-01-06T06:00:00Z', 'deny'],
     ['a_night', '2024-01-05T05:00:00Z', 'deny'], // Friday early morning belongs to Thursday
   ];
-  for (const [tool, now, effect] of cases) it(`${tool} at ${now} -> ${effect}`, () => assert.equal(at(tool, now), effect));
+  for (const [tool, now, effect] of cases)
+    it(`${tool} at ${now} -> ${effect}`, () => assert.equal(at(tool, now), effect));
 });
 
 describe('egress', () => {
   const engine = engineOf([
-    { id: 'api', effect: 'allow', connector: 'weather', egress: { hosts: ['api.weather.example', '*.cdn.example'], ports: [443], schemes: ['https'] } },
-    { id: 'internal', effect: 'allow', connector: 'crm', principal: { tenants: ['acme'] }, egress: { hosts: ['crm.corp.example'], cidrs: ['10.20.0.0/16', 'fd00:20::/32'] } },
+    {
+      id: 'api',
+      effect: 'allow',
+      connector: 'weather',
+      egress: { hosts: ['api.weather.example', '*.cdn.example'], ports: [443], schemes: ['https'] },
+    },
+    {
+      id: 'internal',
+      effect: 'allow',
+      connector: 'crm',
+      principal: { tenants: ['acme'] },
+      egress: { hosts: ['crm.corp.example'], cidrs: ['10.20.0.0/16', 'fd00:20::/32'] },
+    },
     { id: 'by-address', effect: 'allow', connector: 'lab', egress: { cidrs: ['192.168.7.0/24'] } },
     { id: 'no-evil', effect: 'deny', egress: { hosts: ['evil.cdn.example'] } },
   ]);
   const decide = (f: Record<string, unknown>) => engine.evaluateEgress(egressFactsFromInput(f));
   const cases: { name: string; facts: Record<string, unknown>; effect: string; rules?: string[]; reason?: RegExp }[] = [
-    { name: 'exact host, public', facts: { connector: 'weather', host: 'api.weather.example', ip: '203.0.113.1', addressClass: 'public' }, effect: 'allow', rules: ['api'] },
-    { name: 'host match is case-insensitive', facts: { connector: 'weather', host: 'API.Weather.Example' }, effect: 'allow' },
+    {
+      name: 'exact host, public',
+      facts: { connector: 'weather', host: 'api.weather.example', ip: '203.0.113.1', addressClass: 'public' },
+      effect: 'allow',
+      rules: ['api'],
+    },
+    {
+      name: 'host match is case-insensitive',
+      facts: { connector: 'weather', host: 'API.Weather.Example' },
+      effect: 'allow',
+    },
     { name: '* is one label', facts: { connector: 'weather', host: 'img.cdn.example' }, effect: 'allow' },
     { name: '* does not cross dots', facts: { connector: 'weather', host: 'a.img.cdn.example' }, effect: 'deny' },
     { name: '* needs a label', facts: { connector: 'weather', host: 'cdn.example' }, effect: 'deny' },
     { name: 'wrong port', facts: { connector: 'weather', host: 'api.weather.example', port: 8443 }, effect: 'deny' },
-    { name: 'wrong scheme', facts: { connector: 'weather', scheme: 'http', host: 'api.weather.example', port: 443 }, effect: 'deny' },
+    {
+      name: 'wrong scheme',
+      facts: { connector: 'weather', scheme: 'http', host: 'api.weather.example', port: 443 },
+      effect: 'deny',
+    },
     { name: 'wrong connector', facts: { connector: 'crm', host: 'api.weather.example' }, effect: 'deny' },
-    { name: 'deny rule wins', facts: { connector: 'weather', host: 'evil.cdn.example' }, effect: 'deny', rules: ['no-evil'] },
+    {
+      name: 'deny rule wins',
+      facts: { connector: 'weather', host: 'evil.cdn.example' },
+      effect: 'deny',
+      rules: ['no-evil'],
+    },
     {
       name: 'private address without a CIDR names the class',
       facts: { connector: 'weather', host: 'api.weather.example', ip: '10.0.0.1', addressClass: 'private' },
@@ -237,32 +366,74 @@ describe('egress', () => {
       rules: [],
       reason: /private/,
     },
-    { name: 'loopback without a CIDR', facts: { connector: 'weather', host: 'api.weather.example', ip: '127.0.0.1', addressClass: 'loopback' }, effect: 'deny', reason: /loopback/ },
+    {
+      name: 'loopback without a CIDR',
+      facts: { connector: 'weather', host: 'api.weather.example', ip: '127.0.0.1', addressClass: 'loopback' },
+      effect: 'deny',
+      reason: /loopback/,
+    },
     {
       name: 'private address inside the rule CIDR',
-      facts: { connector: 'crm', principal: { agentId: 'a', tenant: 'acme' }, host: 'crm.corp.example', ip: '10.20.1.2', addressClass: 'private' },
+      facts: {
+        connector: 'crm',
+        principal: { agentId: 'a', tenant: 'acme' },
+        host: 'crm.corp.example',
+        ip: '10.20.1.2',
+        addressClass: 'private',
+      },
       effect: 'allow',
       rules: ['internal'],
     },
     {
       name: 'private address outside the rule CIDR',
-      facts: { connector: 'crm', principal: { agentId: 'a', tenant: 'acme' }, host: 'crm.corp.example', ip: '10.21.1.2', addressClass: 'private' },
+      facts: {
+        connector: 'crm',
+        principal: { agentId: 'a', tenant: 'acme' },
+        host: 'crm.corp.example',
+        ip: '10.21.1.2',
+        addressClass: 'private',
+      },
       effect: 'deny',
       reason: /private/,
     },
     {
       name: 'IPv6 unique-local in range',
-      facts: { connector: 'crm', principal: { agentId: 'a', tenant: 'acme' }, host: 'crm.corp.example', ip: 'fd00:20::5', addressClass: 'unique-local' },
+      facts: {
+        connector: 'crm',
+        principal: { agentId: 'a', tenant: 'acme' },
+        host: 'crm.corp.example',
+        ip: 'fd00:20::5',
+        addressClass: 'unique-local',
+      },
       effect: 'allow',
     },
     {
       name: 'IPv4-mapped IPv6 is not inside an IPv4 range',
-      facts: { connector: 'crm', principal: { agentId: 'a', tenant: 'acme' }, host: 'crm.corp.example', ip: '::ffff:10.20.1.2', addressClass: 'private' },
+      facts: {
+        connector: 'crm',
+        principal: { agentId: 'a', tenant: 'acme' },
+        host: 'crm.corp.example',
+        ip: '::ffff:10.20.1.2',
+        addressClass: 'private',
+      },
       effect: 'deny',
     },
-    { name: 'principal matcher needs a principal', facts: { connector: 'crm', host: 'crm.corp.example', ip: '10.20.1.2', addressClass: 'private' }, effect: 'deny' },
-    { name: 'CIDR-only rule matches by address', facts: { connector: 'lab', host: 'printer.lab', ip: '192.168.7.9', addressClass: 'private' }, effect: 'allow', rules: ['by-address'] },
-    { name: 'CIDR-only rule, address outside', facts: { connector: 'lab', host: 'printer.lab', ip: '192.168.8.9', addressClass: 'private' }, effect: 'deny' },
+    {
+      name: 'principal matcher needs a principal',
+      facts: { connector: 'crm', host: 'crm.corp.example', ip: '10.20.1.2', addressClass: 'private' },
+      effect: 'deny',
+    },
+    {
+      name: 'CIDR-only rule matches by address',
+      facts: { connector: 'lab', host: 'printer.lab', ip: '192.168.7.9', addressClass: 'private' },
+      effect: 'allow',
+      rules: ['by-address'],
+    },
+    {
+      name: 'CIDR-only rule, address outside',
+      facts: { connector: 'lab', host: 'printer.lab', ip: '192.168.8.9', addressClass: 'private' },
+      effect: 'deny',
+    },
     { name: 'CIDR-only rule before resolution', facts: { connector: 'lab', host: 'printer.lab' }, effect: 'deny' },
   ];
   for (const c of cases) {
@@ -282,7 +453,14 @@ describe('egress', () => {
 
 describe('visibility', () => {
   const engine = engineOf([
-    { id: 'support-read', effect: 'allow', principal: { roles: ['support'] }, tools: ['helpdesk_*'], http: { methods: ['GET'] }, when: 'args.x == 1' },
+    {
+      id: 'support-read',
+      effect: 'allow',
+      principal: { roles: ['support'] },
+      tools: ['helpdesk_*'],
+      http: { methods: ['GET'] },
+      when: 'args.x == 1',
+    },
     { id: 'refund-approve', effect: 'approve', principal: { roles: ['finance'] }, tools: ['pay_refund'] },
     { id: 'hide-admin', effect: 'deny', tools: ['helpdesk_admin_*'] },
     { id: 'deny-delete-at-night', effect: 'deny', tools: ['helpdesk_delete'], time: { between: ['22:00', '06:00'] } },
@@ -306,7 +484,13 @@ describe('data flow', () => {
     [
       { id: 'send', effect: 'allow', tools: ['web_post', 'notes_add', 'mail_send'] },
       { id: 'no-exfil', effect: 'deny', tools: ['web_*', 'notes_*'], flow: { labels: ['sensitive', 'secret'] } },
-      { id: 'mail-review', effect: 'approve', tools: ['mail_*'], flow: { labels: ['sensitive'] }, egressTrust: { trusted: ['mail.corp.example'] } },
+      {
+        id: 'mail-review',
+        effect: 'approve',
+        tools: ['mail_*'],
+        flow: { labels: ['sensitive'] },
+        egressTrust: { trusted: ['mail.corp.example'] },
+      },
     ],
     { egressTrust: { trusted: ['**.corp.example'], untrusted: ['paste.corp.example'], trustedTools: ['notes_*'] } },
   );
@@ -339,21 +523,34 @@ describe('data flow', () => {
 describe('directives', () => {
   it('returns rate limits and read labels of the rules that let the call through', () => {
     const engine = engineOf([
-      { id: 'read', effect: 'allow', tools: ['crm_get'], rateLimit: { calls: 10, per: '1m' }, labels: { reads: ['pii', 'sensitive'] } },
+      {
+        id: 'read',
+        effect: 'allow',
+        tools: ['crm_get'],
+        rateLimit: { calls: 10, per: '1m' },
+        labels: { reads: ['pii', 'sensitive'] },
+      },
       { id: 'also', effect: 'allow', tools: ['crm_*'], labels: { reads: ['pii'] } },
     ]);
     const decision = engine.evaluate(call({ tool: 'crm_get' }));
     assert.deepEqual(decision.rules, ['read', 'also']);
     assert.deepEqual(decision.labelsRead, ['pii', 'sensitive']);
     assert.equal(decision.rateLimits?.length, 1);
-    assert.deepEqual({ ...decision.rateLimits![0], key: undefined }, { rule: 'read', calls: 10, perSeconds: 60, key: undefined });
-    assert.notEqual(decision.rateLimits![0]!.key, engine.evaluate(call({ tool: 'crm_get', principal: { ...agent, agentId: 'bot-2' } })).rateLimits![0]!.key);
+    assert.deepEqual(
+      { ...decision.rateLimits![0], key: undefined },
+      { rule: 'read', calls: 10, perSeconds: 60, key: undefined },
+    );
+    assert.notEqual(
+      decision.rateLimits![0]!.key,
+      engine.evaluate(call({ tool: 'crm_get', principal: { ...agent, agentId: 'bot-2' } })).rateLimits![0]!.key,
+    );
   });
 });
 
 describe('policy version', () => {
   const base = { version: 1, name: 'v', rules: [{ id: 'a', effect: 'allow', tools: ['x_y'] }] };
-  const version = (doc: unknown, extraRules: unknown[] = []) => compilePolicy([parsePolicyObject(doc, 'v.yaml')], { extraRules: extraRules as object[] }).version;
+  const version = (doc: unknown, extraRules: unknown[] = []) =>
+    compilePolicy([parsePolicyObject(doc, 'v.yaml')], { extraRules: extraRules as object[] }).version;
   it('is a sha256 and stable for the same content', () => {
     assert.match(version(base), /^sha256:[0-9a-f]{64}$/);
     assert.equal(version(base), version(structuredClone(base)));
@@ -362,7 +559,10 @@ describe('policy version', () => {
     const reordered = { rules: [{ tools: ['x_y'], effect: 'allow', id: 'a' }], name: 'v', version: 1 };
     assert.equal(version(base), version(reordered));
     assert.equal(version(base), compilePolicy([parsePolicyObject(base, 'elsewhere.yaml')]).version);
-    const withTests = { ...base, tests: [{ name: 't', facts: { principal: { agentId: 'a' }, tool: 'x_y' }, expect: { effect: 'allow' } }] };
+    const withTests = {
+      ...base,
+      tests: [{ name: 't', facts: { principal: { agentId: 'a' }, tool: 'x_y' }, expect: { effect: 'allow' } }],
+    };
     assert.equal(version(base), version(withTests));
   });
   it('changes with any rule content and with generated rules', () => {

@@ -168,13 +168,25 @@ export function compilePolicy(documents: readonly ParsedPolicy[], options: Compi
   (options.extraRules ?? []).forEach((input, i) => {
     const parsed = RuleSchema.safeParse(input);
     if (parsed.success) extraRules.push(parsed.data);
-    else problems.push(...zodPolicyProblems(parsed.error, extraSource).map((p) => ({ ...p, path: `${i}${p.path ? `.${p.path}` : ''}` })));
+    else
+      problems.push(
+        ...zodPolicyProblems(parsed.error, extraSource).map((p) => ({
+          ...p,
+          path: `${i}${p.path ? `.${p.path}` : ''}`,
+        })),
+      );
   });
 
   const compiled: CompiledRule[] = [];
   const seen = new Map<string, string>();
   let index = 0;
-  const add = (rule: Rule, file: string, path: (string | number)[], trust: ParsedPolicy['document']['egressTrust'], lineOf?: ParsedPolicy['lineOf']): void => {
+  const add = (
+    rule: Rule,
+    file: string,
+    path: (string | number)[],
+    trust: ParsedPolicy['document']['egressTrust'],
+    lineOf?: ParsedPolicy['lineOf'],
+  ): void => {
     const where = (sub: (string | number)[]): Pick<PolicyProblem, 'path' | 'line'> => {
       const full = [...path, ...sub];
       const line = lineOf?.(full);
@@ -194,7 +206,9 @@ export function compilePolicy(documents: readonly ParsedPolicy[], options: Compi
     compiled.push(result.rule);
   };
   for (const parsed of documents) {
-    parsed.document.rules.forEach((rule, i) => add(rule, parsed.file, ['rules', i], parsed.document.egressTrust, parsed.lineOf));
+    parsed.document.rules.forEach((rule, i) =>
+      add(rule, parsed.file, ['rules', i], parsed.document.egressTrust, parsed.lineOf),
+    );
   }
   extraRules.forEach((rule, i) => add(rule, extraSource, [i], undefined));
   if (problems.length > 0) throw new PolicyCompileError(problems);
@@ -246,22 +260,49 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
     const target = `${facts.scheme}://${facts.host}:${facts.port}`;
     const denied = egressRules.filter((r) => r.effect === 'deny' && outcome(r).kind === 'match');
     if (denied.length > 0) {
-      return { effect: 'deny', code: 'EGRESS_DENIED', rules: denied.map((r) => r.id), reason: `egress to ${target} is denied by rule ${ruleList(denied)}`, policyVersion: version };
+      return {
+        effect: 'deny',
+        code: 'EGRESS_DENIED',
+        rules: denied.map((r) => r.id),
+        reason: `egress to ${target} is denied by rule ${ruleList(denied)}`,
+        policyVersion: version,
+      };
     }
     const allowing = egressRules.filter((r) => r.effect === 'allow' && outcome(r).kind === 'match');
     const opened = allowing.filter((r) => r.addressAllowed(facts));
     if (opened.length > 0) {
-      return { effect: 'allow', rules: opened.map((r) => r.id), reason: `egress to ${target} allowed by rule ${ruleList(opened)}`, policyVersion: version };
+      return {
+        effect: 'allow',
+        rules: opened.map((r) => r.id),
+        reason: `egress to ${target} allowed by rule ${ruleList(opened)}`,
+        policyVersion: version,
+      };
     }
     const cls = facts.addressClass;
     if (cls !== undefined && cls !== 'public') {
       // Names the address class, not the rules: the caller learns why, not how the allowlist is built.
-      return { effect: 'deny', code: 'EGRESS_DENIED', rules: [], reason: `egress to ${target} denied: the address is ${cls} and no rule opens it`, policyVersion: version };
+      return {
+        effect: 'deny',
+        code: 'EGRESS_DENIED',
+        rules: [],
+        reason: `egress to ${target} denied: the address is ${cls} and no rule opens it`,
+        policyVersion: version,
+      };
     }
-    return { effect: 'deny', code: 'EGRESS_DENIED', rules: [], reason: `egress to ${target} is not allowed by any rule`, policyVersion: version };
+    return {
+      effect: 'deny',
+      code: 'EGRESS_DENIED',
+      rules: [],
+      reason: `egress to ${target} is not allowed by any rule`,
+      policyVersion: version,
+    };
   };
 
-  const describe = (rule: CompiledRule, result: RuleOutcome, miss: (check: string) => string): Pick<RuleTrace, 'outcome' | 'reason'> => {
+  const describe = (
+    rule: CompiledRule,
+    result: RuleOutcome,
+    miss: (check: string) => string,
+  ): Pick<RuleTrace, 'outcome' | 'reason'> => {
     if (result.kind === 'match') return { outcome: 'matched', reason: 'all matchers matched' };
     if (result.kind === 'error') {
       return {
@@ -272,7 +313,13 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
     return { outcome: 'missed', reason: miss(result.check) };
   };
 
-  const trace = (rule: CompiledRule, outcome: RuleTrace['outcome'], reason: string): RuleTrace => ({ rule: rule.id, effect: rule.effect, file: rule.file, outcome, reason });
+  const trace = (rule: CompiledRule, outcome: RuleTrace['outcome'], reason: string): RuleTrace => ({
+    rule: rule.id,
+    effect: rule.effect,
+    file: rule.file,
+    outcome,
+    reason,
+  });
 
   return {
     version,
@@ -287,7 +334,8 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
     },
     visible(principal: PrincipalFacts, tool: ToolFacts): boolean {
       const buckets = candidates(tool, principal.agentId);
-      const matches = (rule: CompiledRule): boolean => rule.subjectMatches(principal, tool.name, tool.connector, tool.flags);
+      const matches = (rule: CompiledRule): boolean =>
+        rule.subjectMatches(principal, tool.name, tool.connector, tool.flags);
       for (const bucket of buckets) {
         // A deny that nothing but principal and tool can stop makes the tool uncallable: hide it.
         if (bucket.deny.some((rule) => rule.subjectOnly && matches(rule))) return false;
@@ -327,7 +375,13 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
         const result = rule.matchEgress(ctx);
         outcomes.set(rule, result);
         if (result.kind === 'match' && rule.effect === 'allow' && !rule.addressAllowed(facts)) {
-          traces.push(trace(rule, 'missed', `the address is ${facts.addressClass ?? 'not public'} and none of the rule's cidrs contains ${facts.ip ?? 'it'}`));
+          traces.push(
+            trace(
+              rule,
+              'missed',
+              `the address is ${facts.addressClass ?? 'not public'} and none of the rule's cidrs contains ${facts.ip ?? 'it'}`,
+            ),
+          );
           continue;
         }
         const d = describe(rule, result, (check) => rule.egressMissReason(ctx, check));
@@ -343,7 +397,13 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
  * is matched on demand (evaluate), so both give the same decision. Written without per-call closures:
  * this is the hot path.
  */
-function decideCall(version: string, facts: CallFacts, buckets: readonly Bucket[], ctx: CallContext, memo: Map<CompiledRule, RuleOutcome> | undefined): CallDecision {
+function decideCall(
+  version: string,
+  facts: CallFacts,
+  buckets: readonly Bucket[],
+  ctx: CallContext,
+  memo: Map<CompiledRule, RuleOutcome> | undefined,
+): CallDecision {
   const errors: RuleError[] = [];
   const denied = collect('deny', buckets, ctx, memo, errors);
   if (denied.length > 0) {
@@ -388,7 +448,16 @@ function decideCall(version: string, facts: CallFacts, buckets: readonly Bucket[
     );
   }
   if (allowed.length > 0) {
-    return withErrors({ effect: 'allow', rules: allowed.map((r) => r.id), reason: `allowed by rule ${ruleList(allowed)}`, policyVersion: version, ...directives(facts, allowed) }, errors);
+    return withErrors(
+      {
+        effect: 'allow',
+        rules: allowed.map((r) => r.id),
+        reason: `allowed by rule ${ruleList(allowed)}`,
+        policyVersion: version,
+        ...directives(facts, allowed),
+      },
+      errors,
+    );
   }
   return withErrors(
     {
@@ -406,7 +475,13 @@ function decideCall(version: string, facts: CallFacts, buckets: readonly Bucket[
 }
 
 /** Rules of one effect that match, in declaration order; errors are recorded and fail closed. */
-function collect(effect: Decision['effect'], buckets: readonly Bucket[], ctx: CallContext, memo: Map<CompiledRule, RuleOutcome> | undefined, errors: RuleError[]): CompiledRule[] {
+function collect(
+  effect: Decision['effect'],
+  buckets: readonly Bucket[],
+  ctx: CallContext,
+  memo: Map<CompiledRule, RuleOutcome> | undefined,
+  errors: RuleError[],
+): CompiledRule[] {
   let matched: CompiledRule[] | undefined;
   for (let b = 0; b < buckets.length; b++) {
     const list = buckets[b]![effect];

@@ -11,8 +11,16 @@ const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml') && !f.endsW
 
 describe('example policy packs', () => {
   it('ships the five packs, loadable together', async () => {
-    assert.deepEqual(files, ['coding-agent.yaml', 'data-flow.yaml', 'egress-allowlist.yaml', 'finance-refunds.yaml', 'support-readonly.yaml']);
-    const docs = await Promise.all(files.map(async (f) => parsePolicyYaml(await readFile(path.join(dir, f), 'utf8'), f)));
+    assert.deepEqual(files, [
+      'coding-agent.yaml',
+      'data-flow.yaml',
+      'egress-allowlist.yaml',
+      'finance-refunds.yaml',
+      'support-readonly.yaml',
+    ]);
+    const docs = await Promise.all(
+      files.map(async (f) => parsePolicyYaml(await readFile(path.join(dir, f), 'utf8'), f)),
+    );
     assert.ok(compilePolicy(docs).ruleCount > 10);
   });
   for (const file of files) {
@@ -22,13 +30,22 @@ describe('example policy packs', () => {
       const cases = parsePolicyTestsYaml(await readFile(path.join(dir, testsFile), 'utf8'), testsFile);
       assert.ok(cases.length >= 5);
       const report = runPolicyTests(engine, cases);
-      assert.deepEqual(report.results.filter((r) => !r.passed).map((r) => `${r.name}: ${r.failures.join('; ')}`), []);
+      assert.deepEqual(
+        report.results.filter((r) => !r.passed).map((r) => `${r.name}: ${r.failures.join('; ')}`),
+        [],
+      );
       assert.equal(report.passed, cases.length);
     });
   }
   it('a failing expectation is reported', () => {
     const engine = compilePolicy([]);
-    const report = runPolicyTests(engine, [{ name: 'wrong', facts: { principal: { agentId: 'a', roles: [] }, tool: 'x_y', args: {} }, expect: { effect: 'allow' } }]);
+    const report = runPolicyTests(engine, [
+      {
+        name: 'wrong',
+        facts: { principal: { agentId: 'a', roles: [] }, tool: 'x_y', args: {} },
+        expect: { effect: 'allow' },
+      },
+    ]);
     assert.equal(report.failed, 1);
     assert.match(report.results[0]!.failures[0]!, /expected effect allow, got deny/);
   });

@@ -7,7 +7,13 @@
  * defaults to Monday 2024-01-01T12:00:00Z so tests never depend on the clock.
  */
 import type { CallFacts, EgressFacts, PrincipalFacts, TaskFacts, ToolFacts } from './types.js';
-import { CallFactsInputSchema, EgressFactsInputSchema, VisibilityInputSchema, type CallFactsInput, type EgressFactsInput } from './schema.js';
+import {
+  CallFactsInputSchema,
+  EgressFactsInputSchema,
+  VisibilityInputSchema,
+  type CallFactsInput,
+  type EgressFactsInput,
+} from './schema.js';
 import type { z } from 'zod';
 
 export const DEFAULT_TEST_NOW = Date.parse('2024-01-01T12:00:00Z');
@@ -40,7 +46,8 @@ function toolFrom(tool: ParsedTool, hasHttp: boolean): ToolFacts {
   const spec = typeof tool === 'string' ? { name: tool } : tool;
   const underscore = spec.name.indexOf('_');
   const connector = spec.connector ?? (underscore > 0 ? spec.name.slice(0, underscore) : spec.name);
-  const local = spec.local ?? (spec.name.startsWith(`${connector}_`) ? spec.name.slice(connector.length + 1) : spec.name);
+  const local =
+    spec.local ?? (spec.name.startsWith(`${connector}_`) ? spec.name.slice(connector.length + 1) : spec.name);
   return {
     name: spec.name,
     connector,
@@ -65,7 +72,16 @@ export function callFactsFromInput(input: CallFactsInput | unknown): CallFacts {
     ...(f.task !== undefined ? { task: taskFrom(f.task) } : {}),
     tool: toolFrom(f.tool, http !== undefined),
     ...(http !== undefined
-      ? { http: { method: http.method.toUpperCase(), scheme: http.scheme, host: http.host.toLowerCase(), port: http.port ?? (http.scheme === 'https' ? 443 : 80), path: http.path, query: http.query } }
+      ? {
+          http: {
+            method: http.method.toUpperCase(),
+            scheme: http.scheme,
+            host: http.host.toLowerCase(),
+            port: http.port ?? (http.scheme === 'https' ? 443 : 80),
+            path: http.path,
+            query: http.query,
+          },
+        }
       : {}),
     args: f.args,
     now: timeFrom(f.now),

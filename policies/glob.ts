@@ -72,7 +72,10 @@ export function matchNameGlob(pattern: string, name: string): boolean {
 }
 
 /** A matcher for a list of name globs: true when any matches. */
-export function compileNameGlobs(patterns: readonly string[], options: { caseInsensitive?: boolean } = {}): NameMatcher {
+export function compileNameGlobs(
+  patterns: readonly string[],
+  options: { caseInsensitive?: boolean } = {},
+): NameMatcher {
   const exact = new Set<string>();
   const globs: NameMatcher[] = [];
   for (const pattern of patterns) {

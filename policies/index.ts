@@ -4,7 +4,16 @@
  * No I/O, no clock, no environment: everything a decision depends on is in its facts.
  */
 export type * from './types.js';
-export { compilePolicy, type CallDecision, type CompileOptions, type Explanation, type PolicyEngine, type RateLimitDirective, type RuleError, type RuleTrace } from './engine.js';
+export {
+  compilePolicy,
+  type CallDecision,
+  type CompileOptions,
+  type Explanation,
+  type PolicyEngine,
+  type RateLimitDirective,
+  type RuleError,
+  type RuleTrace,
+} from './engine.js';
 export { PolicyCompileError, formatPolicyProblem, isPolicyCompileError, type PolicyProblem } from './errors.js';
 export { parsePolicyObject, parsePolicyTestsYaml, parsePolicyYaml, type ParsedPolicy } from './parse.js';
 export { runPolicyTests, type PolicyTestReport, type PolicyTestResult } from './run-tests.js';

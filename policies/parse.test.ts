@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compilePolicy, parsePolicyObject, parsePolicyTestsYaml, parsePolicyYaml, PolicyCompileError } from './index.js';
+import {
+  compilePolicy,
+  parsePolicyObject,
+  parsePolicyTestsYaml,
+  parsePolicyYaml,
+  PolicyCompileError,
+} from './index.js';
 
 function problemsOf(action: () => unknown): { file: string; path: string; message: string; line?: number }[] {
   try {
@@ -41,20 +47,42 @@ rules:
   });
 
   it('names the file, the path to an unknown key and its line', () => {
-    const problems = problemsOf(() => parsePolicyYaml('version: 1\nname: x\nrules:\n  - id: a\n    effect: allow\n    toolz: [x]\n', 'p.yaml'));
+    const problems = problemsOf(() =>
+      parsePolicyYaml('version: 1\nname: x\nrules:\n  - id: a\n    effect: allow\n    toolz: [x]\n', 'p.yaml'),
+    );
     assert.deepEqual(problems, [{ file: 'p.yaml', path: 'rules.0.toolz', message: 'unknown key "toolz"', line: 6 }]);
   });
 
   const invalid: [string, string, string][] = [
     ['bad effect', 'rules:\n  - { id: a, effect: permit }', 'rules.0.effect'],
-    ['bad duration', 'rules:\n  - { id: a, effect: allow, rateLimit: { calls: 1, per: 1 minute } }', 'rules.0.rateLimit.per'],
-    ['bad cidr', 'rules:\n  - { id: a, effect: allow, egress: { hosts: [x.example], cidrs: [10.0.0.0/33] } }', 'rules.0.egress.cidrs.0'],
-    ['bad host glob', 'rules:\n  - { id: a, effect: allow, egress: { hosts: ["a.**.example"] } }', 'rules.0.egress.hosts.0'],
+    [
+      'bad duration',
+      'rules:\n  - { id: a, effect: allow, rateLimit: { calls: 1, per: 1 minute } }',
+      'rules.0.rateLimit.per',
+    ],
+    [
+      'bad cidr',
+      'rules:\n  - { id: a, effect: allow, egress: { hosts: [x.example], cidrs: [10.0.0.0/33] } }',
+      'rules.0.egress.cidrs.0',
+    ],
+    [
+      'bad host glob',
+      'rules:\n  - { id: a, effect: allow, egress: { hosts: ["a.**.example"] } }',
+      'rules.0.egress.hosts.0',
+    ],
     ['bad path pattern', 'rules:\n  - { id: a, effect: allow, http: { paths: ["/a/../b"] } }', 'rules.0.http.paths.0'],
-    ['bad time zone', 'rules:\n  - { id: a, effect: allow, time: { days: [mon], tz: Mars/Olympus } }', 'rules.0.time.tz'],
+    [
+      'bad time zone',
+      'rules:\n  - { id: a, effect: allow, time: { days: [mon], tz: Mars/Olympus } }',
+      'rules.0.time.tz',
+    ],
     ['approval on allow', 'rules:\n  - { id: a, effect: allow, approval: { approvers: 1 } }', 'rules.0.approval'],
     ['approve on egress', 'rules:\n  - { id: a, effect: approve, egress: { hosts: [x.example] } }', 'rules.0.effect'],
-    ['when on egress', 'rules:\n  - { id: a, effect: allow, when: "true", egress: { hosts: [x.example] } }', 'rules.0.when'],
+    [
+      'when on egress',
+      'rules:\n  - { id: a, effect: allow, when: "true", egress: { hosts: [x.example] } }',
+      'rules.0.when',
+    ],
     ['flow on allow', 'rules:\n  - { id: a, effect: allow, flow: { labels: [s] } }', 'rules.0.flow'],
     ['empty egress', 'rules:\n  - { id: a, effect: allow, egress: {} }', 'rules.0.egress'],
     ['unknown top-level key', 'rulez: []', 'rulez'],
@@ -79,7 +107,8 @@ rules:
 });
 
 describe('compilePolicy checks', () => {
-  const doc = (rules: unknown[], file = 'c.yaml') => parsePolicyObject({ version: 1, name: file.replace('.yaml', ''), rules }, file);
+  const doc = (rules: unknown[], file = 'c.yaml') =>
+    parsePolicyObject({ version: 1, name: file.replace('.yaml', ''), rules }, file);
 
   it('rejects duplicate rule ids across documents and generated rules', () => {
     const problems = problemsOf(() =>
@@ -113,30 +142,83 @@ describe('compilePolicy checks', () => {
   it('accepts generated rules as plain objects (the gateway baseline shape)', () => {
     const engine = compilePolicy([], {
       extraRules: [
-        { id: 'agent:bot:baseline', effect: 'allow', description: 'baseline', principal: { agents: ['bot'] }, tools: ['helpdesk_*'] },
-        { id: 'connector:helpdesk:egress', effect: 'allow', description: 'own backend', connector: 'helpdesk', egress: { hosts: ['127.0.0.1'], ports: [8080], schemes: ['http'], cidrs: ['127.0.0.0/8'] } },
+        {
+          id: 'agent:bot:baseline',
+          effect: 'allow',
+          description: 'baseline',
+          principal: { agents: ['bot'] },
+          tools: ['helpdesk_*'],
+        },
+        {
+          id: 'connector:helpdesk:egress',
+          effect: 'allow',
+          description: 'own backend',
+          connector: 'helpdesk',
+          egress: { hosts: ['127.0.0.1'], ports: [8080], schemes: ['http'], cidrs: ['127.0.0.0/8'] },
+        },
       ],
     });
     assert.equal(engine.ruleCount, 2);
     const tool = { name: 'helpdesk_get', connector: 'helpdesk', local: 'get', connectorKind: 'http' as const };
     assert.equal(engine.evaluate({ principal: { agentId: 'bot', roles: [] }, tool, args: {}, now: 0 }).effect, 'allow');
-    assert.equal(engine.evaluateEgress({ connector: 'helpdesk', scheme: 'http', host: '127.0.0.1', port: 8080, ip: '127.0.0.1', addressClass: 'loopback' }).effect, 'allow');
-    assert.equal(engine.evaluateEgress({ connector: 'helpdesk', scheme: 'http', host: '127.0.0.1', port: 8081, ip: '127.0.0.1', addressClass: 'loopback' }).effect, 'deny');
+    assert.equal(
+      engine.evaluateEgress({
+        connector: 'helpdesk',
+        scheme: 'http',
+        host: '127.0.0.1',
+        port: 8080,
+        ip: '127.0.0.1',
+        addressClass: 'loopback',
+      }).effect,
+      'allow',
+    );
+    assert.equal(
+      engine.evaluateEgress({
+        connector: 'helpdesk',
+        scheme: 'http',
+        host: '127.0.0.1',
+        port: 8081,
+        ip: '127.0.0.1',
+        addressClass: 'loopback',
+      }).effect,
+      'deny',
+    );
   });
 
   it('reports invalid generated rules by index', () => {
-    const problems = problemsOf(() => compilePolicy([], { extraRules: [{ id: 'ok', effect: 'allow' }, { id: 'bad', effect: 'nope' }], extraRulesSource: 'config' }));
-    assert.deepEqual(problems.map((p) => `${p.file}:${p.path}`), ['config:1.effect']);
+    const problems = problemsOf(() =>
+      compilePolicy([], {
+        extraRules: [
+          { id: 'ok', effect: 'allow' },
+          { id: 'bad', effect: 'nope' },
+        ],
+        extraRulesSource: 'config',
+      }),
+    );
+    assert.deepEqual(
+      problems.map((p) => `${p.file}:${p.path}`),
+      ['config:1.effect'],
+    );
   });
 });
 
 describe('parsePolicyTestsYaml', () => {
   it('parses test cases and rejects malformed ones with their path', () => {
-    const cases = parsePolicyTestsYaml('tests:\n  - name: t\n    facts: { principal: { agentId: a }, tool: x_y }\n    expect: { effect: deny }\n', 't.tests.yaml');
+    const cases = parsePolicyTestsYaml(
+      'tests:\n  - name: t\n    facts: { principal: { agentId: a }, tool: x_y }\n    expect: { effect: deny }\n',
+      't.tests.yaml',
+    );
     assert.equal(cases.length, 1);
-    const problems = problemsOf(() => parsePolicyTestsYaml('tests:\n  - name: t\n    facts: { principal: { agentId: a }, tool: x_y }\n    expect: { effect: maybe }\n', 't.tests.yaml'));
+    const problems = problemsOf(() =>
+      parsePolicyTestsYaml(
+        'tests:\n  - name: t\n    facts: { principal: { agentId: a }, tool: x_y }\n    expect: { effect: maybe }\n',
+        't.tests.yaml',
+      ),
+    );
     assert.equal(problems[0]?.path, 'tests.0.expect.effect');
-    const both = problemsOf(() => parsePolicyTestsYaml('tests:\n  - name: t\n    expect: { effect: deny }\n', 't.tests.yaml'));
+    const both = problemsOf(() =>
+      parsePolicyTestsYaml('tests:\n  - name: t\n    expect: { effect: deny }\n', 't.tests.yaml'),
+    );
     assert.match(both[0]?.message ?? '', /exactly one/);
   });
 });

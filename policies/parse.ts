@@ -39,7 +39,8 @@ function readYaml(text: string, file: string): YamlSource {
   const lineOf = (path: readonly (string | number)[]): number | undefined => {
     for (let depth = path.length; depth >= 0; depth--) {
       const node: unknown = depth === 0 ? document.contents : document.getIn(path.slice(0, depth), true);
-      if (isNode(node) && node.range !== undefined && node.range !== null) return lineCounter.linePos(node.range[0]).line;
+      if (isNode(node) && node.range !== undefined && node.range !== null)
+        return lineCounter.linePos(node.range[0]).line;
     }
     return undefined;
   };
@@ -47,7 +48,11 @@ function readYaml(text: string, file: string): YamlSource {
 }
 
 /** zod issues as problems; unknown keys point at the key itself. */
-export function zodPolicyProblems(error: z.ZodError, file: string, lineOf?: (path: readonly (string | number)[]) => number | undefined): PolicyProblem[] {
+export function zodPolicyProblems(
+  error: z.ZodError,
+  file: string,
+  lineOf?: (path: readonly (string | number)[]) => number | undefined,
+): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
   for (const issue of error.issues) {
     const base = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
@@ -55,7 +60,12 @@ export function zodPolicyProblems(error: z.ZodError, file: string, lineOf?: (pat
       for (const key of issue.keys) {
         const path = [...base, key];
         const line = lineOf?.(path);
-        problems.push({ file, path: path.join('.'), message: `unknown key "${key}"`, ...(line !== undefined ? { line } : {}) });
+        problems.push({
+          file,
+          path: path.join('.'),
+          message: `unknown key "${key}"`,
+          ...(line !== undefined ? { line } : {}),
+        });
       }
       continue;
     }
@@ -67,7 +77,11 @@ export function zodPolicyProblems(error: z.ZodError, file: string, lineOf?: (pat
 }
 
 /** Validate an already-parsed value (e.g. a JSON object) as a policy document. */
-export function parsePolicyObject(value: unknown, file: string, lineOf?: (path: readonly (string | number)[]) => number | undefined): ParsedPolicy {
+export function parsePolicyObject(
+  value: unknown,
+  file: string,
+  lineOf?: (path: readonly (string | number)[]) => number | undefined,
+): ParsedPolicy {
   const parsed = PolicyDocumentSchema.safeParse(value ?? {});
   if (!parsed.success) throw new PolicyCompileError(zodPolicyProblems(parsed.error, file, lineOf));
   return { file, document: parsed.data, ...(lineOf !== undefined ? { lineOf } : {}) };

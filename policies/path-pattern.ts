@@ -40,7 +40,8 @@ function escapeRegExp(text: string): string {
 /** Compile a path pattern; throws PathPatternError with a reason safe to show. */
 export function compilePathPattern(source: string): CompiledPathPattern {
   if (!source.startsWith('/')) throw new PathPatternError('a path pattern must start with "/"');
-  if (source.includes('?') || source.includes('#')) throw new PathPatternError('a path pattern must not contain "?" or "#"');
+  if (source.includes('?') || source.includes('#'))
+    throw new PathPatternError('a path pattern must not contain "?" or "#"');
   const segments = source.slice(1).split('/');
   const paramNames: string[] = [];
   let regex = '^';
@@ -53,7 +54,8 @@ export function compilePathPattern(source: string): CompiledPathPattern {
     }
     if (segment.includes('**')) throw new PathPatternError('"**" must be a whole segment');
     if (segment === '' && !last) throw new PathPatternError('a path pattern must not contain an empty segment ("//")');
-    if (segment === '.' || segment === '..') throw new PathPatternError('a path pattern must not contain "." or ".." segments');
+    if (segment === '.' || segment === '..')
+      throw new PathPatternError('a path pattern must not contain "." or ".." segments');
     if (segment === '*') {
       regex += '/[^/]+';
       return;
@@ -71,7 +73,8 @@ export function compilePathPattern(source: string): CompiledPathPattern {
       if (close < open) throw new PathPatternError('unbalanced "}" in path pattern');
       if (open > 0) part += literal(rest.slice(0, open));
       const name = rest.slice(open + 1, close);
-      if (!PATH_PARAM_PATTERN.test(name)) throw new PathPatternError(`invalid segment name "{${name}}" (letters, digits and "_")`);
+      if (!PATH_PARAM_PATTERN.test(name))
+        throw new PathPatternError(`invalid segment name "{${name}}" (letters, digits and "_")`);
       if (paramNames.includes(name)) throw new PathPatternError(`segment name "{${name}}" appears twice`);
       paramNames.push(name);
       part += '([^/]+?)';
@@ -103,7 +106,8 @@ export function compilePathPattern(source: string): CompiledPathPattern {
     return text
       .split('*')
       .map((piece) => {
-        if (!isCanonicalSegment(piece)) throw new PathPatternError(`path pattern text "${piece}" is not in canonical form`);
+        if (!isCanonicalSegment(piece))
+          throw new PathPatternError(`path pattern text "${piece}" is not in canonical form`);
         return escapeRegExp(piece);
       })
       .join('[^/]*');
@@ -134,7 +138,7 @@ function isCanonicalSegment(segment: string): boolean {
   // Fast path: nothing escaped, nothing to decode.
   if (SIMPLE_SEGMENT.test(segment)) return true;
   const bytes: number[] = [];
-  for (let i = 0; i < segment.length; ) {
+  for (let i = 0; i < segment.length;) {
     const ch = segment[i]!;
     if (ch === '%') {
       const hex = segment.slice(i + 1, i + 3);

@@ -37,7 +37,12 @@ export interface EgressContext {
 /** A check on the subject (principal + tool) only: usable for visibility. */
 interface SubjectCheck {
   readonly name: string;
-  test(principal: PrincipalFacts | undefined, toolName: string | undefined, connector: string | undefined, flags: readonly string[] | undefined): boolean;
+  test(
+    principal: PrincipalFacts | undefined,
+    toolName: string | undefined,
+    connector: string | undefined,
+    flags: readonly string[] | undefined,
+  ): boolean;
   miss(principal: PrincipalFacts | undefined, toolName: string | undefined, connector: string | undefined): string;
 }
 
@@ -82,7 +87,12 @@ export interface CompiledRule {
   /** True when nothing but principal and tool checks can stop it (visibility of deny rules). */
   readonly subjectOnly: boolean;
   readonly egressSpec?: { cidrs: readonly [ipaddr.IPv4 | ipaddr.IPv6, number][] };
-  subjectMatches(principal: PrincipalFacts | undefined, toolName: string | undefined, connector: string | undefined, flags: readonly string[] | undefined): boolean;
+  subjectMatches(
+    principal: PrincipalFacts | undefined,
+    toolName: string | undefined,
+    connector: string | undefined,
+    flags: readonly string[] | undefined,
+  ): boolean;
   /** Decide a call; `explain` adds the reason for a miss. */
   matchCall(ctx: CallContext): RuleOutcome;
   /** Decide an egress request, apart from the address-class requirement (see `addressAllowed`). */
@@ -112,7 +122,8 @@ function subjectChecks(rule: Rule): SubjectCheck[] {
     checks.push({
       name: 'tools',
       test: (_p, tool) => tool !== undefined && matches(tool),
-      miss: (_p, tool) => (tool === undefined ? 'the request is not part of a tool call' : `tool ${tool} is not in ${list(tools)}`),
+      miss: (_p, tool) =>
+        tool === undefined ? 'the request is not part of a tool call' : `tool ${tool} is not in ${list(tools)}`,
     });
   }
   if (rule.connector !== undefined) {
@@ -167,7 +178,11 @@ function subjectChecks(rule: Rule): SubjectCheck[] {
   return checks;
 }
 
-function taskChecks(rule: Rule): { name: string; test(task: TaskFacts | undefined, tool: string | undefined): boolean; miss(task: TaskFacts | undefined, tool: string | undefined): string }[] {
+function taskChecks(rule: Rule): {
+  name: string;
+  test(task: TaskFacts | undefined, tool: string | undefined): boolean;
+  miss(task: TaskFacts | undefined, tool: string | undefined): string;
+}[] {
   const checks = [];
   const t = rule.task;
   if (t?.intent !== undefined) {
@@ -176,22 +191,30 @@ function taskChecks(rule: Rule): { name: string; test(task: TaskFacts | undefine
     checks.push({
       name: 'task.intent',
       test: (task: TaskFacts | undefined) => task?.intent !== undefined && matches(task.intent),
-      miss: (task: TaskFacts | undefined) => (task?.intent === undefined ? 'the task has no declared intent' : `task intent does not match "${pattern}"`),
+      miss: (task: TaskFacts | undefined) =>
+        task?.intent === undefined ? 'the task has no declared intent' : `task intent does not match "${pattern}"`,
     });
   }
   if (t?.declaredOnly === true) {
     checks.push({
       name: 'task.declaredOnly',
       test: (task: TaskFacts | undefined, tool: string | undefined) =>
-        tool !== undefined && task?.declaredTools !== undefined && task.declaredTools.some((d) => matchNameGlob(d, tool)),
+        tool !== undefined &&
+        task?.declaredTools !== undefined &&
+        task.declaredTools.some((d) => matchNameGlob(d, tool)),
       miss: (task: TaskFacts | undefined, tool: string | undefined) =>
-        task?.declaredTools === undefined ? 'the task declared no tools' : `the task did not declare ${tool ?? 'this tool'}`,
+        task?.declaredTools === undefined
+          ? 'the task declared no tools'
+          : `the task did not declare ${tool ?? 'this tool'}`,
     });
   }
   return checks;
 }
 
-function trustChecker(trust: EgressTrust | undefined): { trustedHost(host: string): boolean; trustedTool(tool: string): boolean } {
+function trustChecker(trust: EgressTrust | undefined): {
+  trustedHost(host: string): boolean;
+  trustedTool(tool: string): boolean;
+} {
   if (trust === undefined) return { trustedHost: () => false, trustedTool: () => false };
   const trusted = compileHostGlobs(trust.trusted);
   const untrusted = compileHostGlobs(trust.untrusted);
@@ -222,12 +245,17 @@ export function compileRule(
   for (const check of subject) {
     callChecks.push({
       name: check.name,
-      test: (ctx) => check.test(ctx.facts.principal, ctx.facts.tool.name, ctx.facts.tool.connector, ctx.facts.tool.flags),
+      test: (ctx) =>
+        check.test(ctx.facts.principal, ctx.facts.tool.name, ctx.facts.tool.connector, ctx.facts.tool.flags),
       miss: (ctx) => check.miss(ctx.facts.principal, ctx.facts.tool.name, ctx.facts.tool.connector),
     });
   }
   for (const check of tasks) {
-    callChecks.push({ name: check.name, test: (ctx) => check.test(ctx.facts.task, ctx.facts.tool.name), miss: (ctx) => check.miss(ctx.facts.task, ctx.facts.tool.name) });
+    callChecks.push({
+      name: check.name,
+      test: (ctx) => check.test(ctx.facts.task, ctx.facts.tool.name),
+      miss: (ctx) => check.miss(ctx.facts.task, ctx.facts.tool.name),
+    });
   }
 
   let paths: CompiledPathPattern[] | undefined;
@@ -258,13 +286,19 @@ export function compileRule(
           return compiled.some((p) => p.test(path));
         },
         miss: (ctx) =>
-          ctx.canonicalPath === false ? 'the path is not canonical (never matches an allow rule)' : `path ${ctx.facts.http!.path} matches none of ${list(pathSources)}`,
+          ctx.canonicalPath === false
+            ? 'the path is not canonical (never matches an allow rule)'
+            : `path ${ctx.facts.http!.path} matches none of ${list(pathSources)}`,
       });
     }
   }
 
   if (rule.time !== undefined) {
-    const window = compileTimeWindow({ ...(rule.time.days ? { days: rule.time.days } : {}), ...(rule.time.between ? { between: rule.time.between } : {}), tz: rule.time.tz });
+    const window = compileTimeWindow({
+      ...(rule.time.days ? { days: rule.time.days } : {}),
+      ...(rule.time.between ? { between: rule.time.between } : {}),
+      tz: rule.time.tz,
+    });
     callChecks.push({
       name: 'time',
       test: (ctx) => window.test(ctx.facts.now),
@@ -288,7 +322,10 @@ export function compileRule(
         if (http !== undefined) return !trust.trustedHost(http.host);
         return !trust.trustedTool(ctx.facts.tool.name);
       },
-      miss: (ctx) => (ctx.facts.http !== undefined ? `destination ${ctx.facts.http.host} is trusted` : `tool ${ctx.facts.tool.name} is trusted`),
+      miss: (ctx) =>
+        ctx.facts.http !== undefined
+          ? `destination ${ctx.facts.http.host} is trusted`
+          : `tool ${ctx.facts.tool.name} is trusted`,
     });
   }
 
@@ -313,20 +350,36 @@ export function compileRule(
       });
     }
     for (const check of tasks) {
-      egressChecks.push({ name: check.name, test: (ctx) => check.test(ctx.facts.task, ctx.facts.tool), miss: (ctx) => check.miss(ctx.facts.task, ctx.facts.tool) });
+      egressChecks.push({
+        name: check.name,
+        test: (ctx) => check.test(ctx.facts.task, ctx.facts.tool),
+        miss: (ctx) => check.miss(ctx.facts.task, ctx.facts.tool),
+      });
     }
     const { hosts, ports, schemes } = rule.egress;
     if (schemes !== undefined) {
       const set = new Set<string>(schemes);
-      egressChecks.push({ name: 'egress.schemes', test: (ctx) => set.has(ctx.facts.scheme.toLowerCase()), miss: (ctx) => `scheme ${ctx.facts.scheme} is not in ${list(schemes)}` });
+      egressChecks.push({
+        name: 'egress.schemes',
+        test: (ctx) => set.has(ctx.facts.scheme.toLowerCase()),
+        miss: (ctx) => `scheme ${ctx.facts.scheme} is not in ${list(schemes)}`,
+      });
     }
     if (ports !== undefined) {
       const set = new Set(ports);
-      egressChecks.push({ name: 'egress.ports', test: (ctx) => set.has(ctx.facts.port), miss: (ctx) => `port ${ctx.facts.port} is not in ${list(ports.map(String))}` });
+      egressChecks.push({
+        name: 'egress.ports',
+        test: (ctx) => set.has(ctx.facts.port),
+        miss: (ctx) => `port ${ctx.facts.port} is not in ${list(ports.map(String))}`,
+      });
     }
     if (hosts !== undefined) {
       const matches = compileHostGlobs(hosts);
-      egressChecks.push({ name: 'egress.hosts', test: (ctx) => matches(ctx.facts.host), miss: (ctx) => `host ${ctx.facts.host} matches none of ${list(hosts)}` });
+      egressChecks.push({
+        name: 'egress.hosts',
+        test: (ctx) => matches(ctx.facts.host),
+        miss: (ctx) => `host ${ctx.facts.host} matches none of ${list(hosts)}`,
+      });
     }
     cidrs = (rule.egress.cidrs ?? []).map((c) => ipaddr.parseCIDR(c));
     if (rule.egress.cidrs !== undefined && (hosts === undefined || rule.effect === 'deny')) {
@@ -335,7 +388,10 @@ export function compileRule(
       egressChecks.push({
         name: 'egress.cidrs',
         test: (ctx) => ctx.facts.ip !== undefined && inCidrs(ctx.facts.ip, cidrs),
-        miss: (ctx) => (ctx.facts.ip === undefined ? 'no resolved address yet' : `address ${ctx.facts.ip} is in none of ${list(rule.egress!.cidrs!)}`),
+        miss: (ctx) =>
+          ctx.facts.ip === undefined
+            ? 'no resolved address yet'
+            : `address ${ctx.facts.ip} is in none of ${list(rule.egress!.cidrs!)}`,
       });
     }
   }
@@ -344,9 +400,16 @@ export function compileRule(
 
   const exactTools = rule.tools !== undefined && !rule.tools.some(isGlob) ? rule.tools : undefined;
   const toolGlobs = rule.tools !== undefined && rule.tools.some(isGlob) ? rule.tools : undefined;
-  const connectors = rule.connector === undefined ? undefined : typeof rule.connector === 'string' ? [rule.connector] : rule.connector;
-  const exactAgents = rule.principal?.agents !== undefined && !rule.principal.agents.some(isGlob) ? rule.principal.agents : undefined;
-  const subjectOnly = rule.task === undefined && rule.http === undefined && rule.time === undefined && rule.when === undefined && rule.flow === undefined;
+  const connectors =
+    rule.connector === undefined ? undefined : typeof rule.connector === 'string' ? [rule.connector] : rule.connector;
+  const exactAgents =
+    rule.principal?.agents !== undefined && !rule.principal.agents.some(isGlob) ? rule.principal.agents : undefined;
+  const subjectOnly =
+    rule.task === undefined &&
+    rule.http === undefined &&
+    rule.time === undefined &&
+    rule.when === undefined &&
+    rule.flow === undefined;
 
   const celActivation = (ctx: CallContext): CelActivation => {
     // Converted once per call, each variable only when some condition mentions it.
@@ -390,7 +453,9 @@ export function compileRule(
     ...(toolGlobs !== undefined ? { toolGlobs } : {}),
     ...(connectors !== undefined ? { connectors } : {}),
     ...(exactAgents !== undefined ? { exactAgents } : {}),
-    ...(rule.rateLimit !== undefined ? { rateLimit: { calls: rule.rateLimit.calls, perSeconds: parseDuration(rule.rateLimit.per)! } } : {}),
+    ...(rule.rateLimit !== undefined
+      ? { rateLimit: { calls: rule.rateLimit.calls, perSeconds: parseDuration(rule.rateLimit.per)! } }
+      : {}),
     ...(rule.effect === 'approve'
       ? {
           approval: {

@@ -35,25 +35,36 @@ function runOne(engine: PolicyEngine, test: PolicyTestCase): PolicyTestResult {
     if (test.visible !== undefined) {
       const { principal, tool } = visibilityFromInput(test.visible);
       const visible = engine.visible(principal, tool);
-      if (expect.visible !== undefined && visible !== expect.visible) failures.push(`expected visible ${expect.visible}, got ${visible}`);
+      if (expect.visible !== undefined && visible !== expect.visible)
+        failures.push(`expected visible ${expect.visible}, got ${visible}`);
       return { name: test.name, passed: failures.length === 0, failures, visible };
     }
-    const decision = test.facts !== undefined ? engine.evaluate(callFactsFromInput(test.facts)) : engine.evaluateEgress(egressFactsFromInput(test.egress));
-    if (expect.effect !== undefined && decision.effect !== expect.effect) failures.push(`expected effect ${expect.effect}, got ${decision.effect} (${decision.reason})`);
-    if (expect.code !== undefined && decision.code !== expect.code) failures.push(`expected code ${expect.code}, got ${decision.code ?? '(none)'}`);
+    const decision =
+      test.facts !== undefined
+        ? engine.evaluate(callFactsFromInput(test.facts))
+        : engine.evaluateEgress(egressFactsFromInput(test.egress));
+    if (expect.effect !== undefined && decision.effect !== expect.effect)
+      failures.push(`expected effect ${expect.effect}, got ${decision.effect} (${decision.reason})`);
+    if (expect.code !== undefined && decision.code !== expect.code)
+      failures.push(`expected code ${expect.code}, got ${decision.code ?? '(none)'}`);
     if (expect.rules !== undefined && !sameSet(decision.rules, expect.rules)) {
       failures.push(`expected rules [${expect.rules.join(', ')}], got [${decision.rules.join(', ')}]`);
     }
     if (expect.labelsRead !== undefined) {
       const labels = (decision as { labelsRead?: readonly string[] }).labelsRead ?? [];
-      if (!sameSet(labels, expect.labelsRead)) failures.push(`expected labelsRead [${expect.labelsRead.join(', ')}], got [${labels.join(', ')}]`);
+      if (!sameSet(labels, expect.labelsRead))
+        failures.push(`expected labelsRead [${expect.labelsRead.join(', ')}], got [${labels.join(', ')}]`);
     }
     if (expect.reasonIncludes !== undefined && !decision.reason.includes(expect.reasonIncludes)) {
       failures.push(`expected the reason to include "${expect.reasonIncludes}", got "${decision.reason}"`);
     }
     return { name: test.name, passed: failures.length === 0, failures, decision };
   } catch (error) {
-    return { name: test.name, passed: false, failures: [`could not run: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`] };
+    return {
+      name: test.name,
+      passed: false,
+      failures: [`could not run: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`],
+    };
   }
 }
 

@@ -85,7 +85,10 @@ export const EgressMatcherSchema = z
   .object({
     hosts: z.array(HostGlobSchema).min(1).optional(),
     ports: z.array(z.number().int().min(1).max(65_535)).min(1).optional(),
-    schemes: z.array(z.enum(['http', 'https', 'ws', 'wss'])).min(1).optional(),
+    schemes: z
+      .array(z.enum(['http', 'https', 'ws', 'wss']))
+      .min(1)
+      .optional(),
     /**
      * On allow rules: the non-public ranges (private, loopback, link-local, metadata, ...) this rule opens.
      * On deny rules, and rules without hosts: the resolved address must be in one of them.
@@ -93,7 +96,9 @@ export const EgressMatcherSchema = z
     cidrs: z.array(CidrSchema).min(1).optional(),
   })
   .strict()
-  .refine((e) => e.hosts !== undefined || e.cidrs !== undefined, { message: 'an egress matcher needs `hosts` or `cidrs`' });
+  .refine((e) => e.hosts !== undefined || e.cidrs !== undefined, {
+    message: 'an egress matcher needs `hosts` or `cidrs`',
+  });
 
 export const TimeMatcherSchema = z
   .object({
@@ -104,10 +109,15 @@ export const TimeMatcherSchema = z
         message: 'expected two different times HH:MM (24-hour)',
       })
       .optional(),
-    tz: z.string().refine(isValidTimeZone, { message: 'unknown time zone (use an IANA name such as Europe/Berlin)' }).default('UTC'),
+    tz: z
+      .string()
+      .refine(isValidTimeZone, { message: 'unknown time zone (use an IANA name such as Europe/Berlin)' })
+      .default('UTC'),
   })
   .strict()
-  .refine((t) => t.days !== undefined || t.between !== undefined, { message: 'a time matcher needs `days` or `between`' });
+  .refine((t) => t.days !== undefined || t.between !== undefined, {
+    message: 'a time matcher needs `days` or `between`',
+  });
 
 export const RateLimitSchema = z
   .object({
@@ -182,11 +192,16 @@ export const RuleSchema = z
   .strict()
   .superRefine((rule, ctx) => {
     const problem = (path: string, message: string): void => ctx.addIssue({ code: 'custom', path: [path], message });
-    if (rule.approval !== undefined && rule.effect !== 'approve') problem('approval', 'only rules with effect approve take `approval`');
-    if (rule.rateLimit !== undefined && rule.effect === 'deny') problem('rateLimit', 'a deny rule has nothing to rate-limit');
-    if (rule.labels !== undefined && rule.effect === 'deny') problem('labels', 'a deny rule reads nothing; put labels on the rule that lets the call through');
-    if (rule.flow !== undefined && rule.effect === 'allow') problem('flow', 'data-flow matchers decide deny or approve, not allow');
-    if (rule.egressTrust !== undefined && rule.flow === undefined) problem('egressTrust', 'egressTrust on a rule only applies to its `flow` matcher');
+    if (rule.approval !== undefined && rule.effect !== 'approve')
+      problem('approval', 'only rules with effect approve take `approval`');
+    if (rule.rateLimit !== undefined && rule.effect === 'deny')
+      problem('rateLimit', 'a deny rule has nothing to rate-limit');
+    if (rule.labels !== undefined && rule.effect === 'deny')
+      problem('labels', 'a deny rule reads nothing; put labels on the rule that lets the call through');
+    if (rule.flow !== undefined && rule.effect === 'allow')
+      problem('flow', 'data-flow matchers decide deny or approve, not allow');
+    if (rule.egressTrust !== undefined && rule.flow === undefined)
+      problem('egressTrust', 'egressTrust on a rule only applies to its `flow` matcher');
     if (rule.egress !== undefined) {
       // Egress rules decide where requests may go; they never decide tool calls.
       if (rule.effect === 'approve') problem('effect', 'egress rules allow or deny; approval belongs to the tool call');
@@ -257,9 +272,24 @@ export const EgressFactsInputSchema = z
     scheme: z.string().default('https'),
     host: NonEmptyString,
     port: z.number().int().min(1).max(65_535).optional(),
-    ip: z.string().refine((text) => ipaddr.isValid(text), { message: 'expected an IP address' }).optional(),
+    ip: z
+      .string()
+      .refine((text) => ipaddr.isValid(text), { message: 'expected an IP address' })
+      .optional(),
     addressClass: z
-      .enum(['public', 'private', 'loopback', 'link-local', 'metadata', 'cgnat', 'unique-local', 'unspecified', 'multicast', 'broadcast', 'reserved'])
+      .enum([
+        'public',
+        'private',
+        'loopback',
+        'link-local',
+        'metadata',
+        'cgnat',
+        'unique-local',
+        'unspecified',
+        'multicast',
+        'broadcast',
+        'reserved',
+      ])
       .optional(),
   })
   .strict();
@@ -298,9 +328,14 @@ export const PolicyTestCaseSchema = z
   .strict()
   .superRefine((test, ctx) => {
     const kinds = [test.facts, test.egress, test.visible].filter((k) => k !== undefined).length;
-    if (kinds !== 1) ctx.addIssue({ code: 'custom', message: 'a test case has exactly one of `facts`, `egress` or `visible`' });
+    if (kinds !== 1)
+      ctx.addIssue({ code: 'custom', message: 'a test case has exactly one of `facts`, `egress` or `visible`' });
     if (test.visible !== undefined && test.expect.visible === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['expect', 'visible'], message: 'a `visible` case expects `visible: true|false`' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['expect', 'visible'],
+        message: 'a `visible` case expects `visible: true|false`',
+      });
     }
     if (test.visible === undefined && test.expect.effect === undefined) {
       ctx.addIssue({ code: 'custom', path: ['expect', 'effect'], message: 'expected effect is required' });

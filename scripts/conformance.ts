@@ -13,7 +13,15 @@
 import { parseArgs } from 'node:util';
 import { gatewayCliAvailable } from '../test/conformance/gateway-process.js';
 import { startConformanceGateway } from '../test/conformance/gateway-under-test.js';
-import { conformanceAvailable, formatRun, judge, loadExpectedFailures, runConformanceSuite, type ExpectedFailures, type RunSuiteOptions } from '../test/conformance/suite.js';
+import {
+  conformanceAvailable,
+  formatRun,
+  judge,
+  loadExpectedFailures,
+  runConformanceSuite,
+  type ExpectedFailures,
+  type RunSuiteOptions,
+} from '../test/conformance/suite.js';
 import { startConformanceUpstreamHttp } from '../test/conformance/upstream-http.js';
 
 const USAGE = 'usage: scripts/conformance.ts [--direct | --url URL] [--suite active|all] [--scenario ID] [--verbose]';
@@ -44,11 +52,14 @@ async function main(): Promise<number> {
     return 2;
   }
   if (!conformanceAvailable()) {
-    process.stderr.write('missing node_modules/.bin/node (Node 22) or @modelcontextprotocol/conformance: run npm install\n');
+    process.stderr.write(
+      'missing node_modules/.bin/node (Node 22) or @modelcontextprotocol/conformance: run npm install\n',
+    );
     return 2;
   }
   const suite: 'active' | 'all' = values.suite;
-  const selection: Pick<RunSuiteOptions, 'suite' | 'scenario'> = values.scenario !== undefined ? { scenario: values.scenario } : { suite };
+  const selection: Pick<RunSuiteOptions, 'suite' | 'scenario'> =
+    values.scenario !== undefined ? { scenario: values.scenario } : { suite };
 
   if (values.url !== undefined || values.direct) {
     const upstream = values.url === undefined ? await startConformanceUpstreamHttp() : undefined;
@@ -67,7 +78,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const all = await loadExpectedFailures();
-  const expected: ExpectedFailures = values.scenario === undefined ? all : { server: all.server.filter((e) => e.scenario === values.scenario) };
+  const expected: ExpectedFailures =
+    values.scenario === undefined ? all : { server: all.server.filter((e) => e.scenario === values.scenario) };
   process.stdout.write('Starting the gateway (portcullis start) in front of the conformance fixture...\n');
   const gateway = await startConformanceGateway();
   try {
@@ -76,7 +88,9 @@ async function main(): Promise<number> {
     const verdict = judge(run, expected);
     process.stdout.write(`${formatRun(run, verdict, expected)}\n`);
     if (values.verbose || run.scenarios.length === 0) {
-      process.stdout.write(`\n--- suite output ---\n${run.output}\n--- gateway stderr ---\n${gateway.gateway.stderr()}\n`);
+      process.stdout.write(
+        `\n--- suite output ---\n${run.output}\n--- gateway stderr ---\n${gateway.gateway.stderr()}\n`,
+      );
     }
     return verdict.ok ? 0 : 1;
   } finally {

@@ -33,7 +33,15 @@ for (const name of names) {
     console.error(`unknown suite "${name}" (expected unit or integration)`);
     process.exit(2);
   }
-  const files = dirs.flatMap((d) => { try { return findTests(path.join(root, d)); } catch { return []; } }).sort();
+  const files = dirs
+    .flatMap((d) => {
+      try {
+        return findTests(path.join(root, d));
+      } catch {
+        return [];
+      }
+    })
+    .sort();
   if (files.length === 0) {
     console.error(`no ${name} tests found`);
     failed = true;

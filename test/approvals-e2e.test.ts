@@ -37,7 +37,13 @@ const POLICY = {
   rules: [
     { id: 'small-refunds', effect: 'allow', tools: ['pay_refund'], when: 'args.amount <= 100' },
     { id: 'large-refunds-need-approval', effect: 'approve', tools: ['pay_refund'], when: 'args.amount > 100' },
-    { id: 'huge-refunds-need-two', effect: 'approve', tools: ['pay_refund'], when: 'args.amount > 10000', approval: { approvers: 2 } },
+    {
+      id: 'huge-refunds-need-two',
+      effect: 'approve',
+      tools: ['pay_refund'],
+      when: 'args.amount > 10000',
+      approval: { approvers: 2 },
+    },
   ],
 };
 
@@ -47,12 +53,20 @@ interface Operators {
   owner: string;
 }
 
-async function cli(gw: TestGateway, token: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  gw: TestGateway,
+  token: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(root, 'bin', 'portcullis.js'), 'approvals', ...args, '--url', gw.gateway.baseUrl, '--token', token], {
-      cwd: root,
-      timeout: 30_000,
-    });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [path.join(root, 'bin', 'portcullis.js'), 'approvals', ...args, '--url', gw.gateway.baseUrl, '--token', token],
+      {
+        cwd: root,
+        timeout: 30_000,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
@@ -60,13 +74,23 @@ async function cli(gw: TestGateway, token: string, ...args: string[]): Promise<{
   }
 }
 
-async function pendingTickets(gw: TestGateway, token: string): Promise<{ id: string; args: Record<string, unknown>; status: string }[]> {
-  const response = await fetch(`${gw.gateway.baseUrl}/v1/approvals?status=pending`, { headers: { authorization: `Bearer ${token}` } });
+async function pendingTickets(
+  gw: TestGateway,
+  token: string,
+): Promise<{ id: string; args: Record<string, unknown>; status: string }[]> {
+  const response = await fetch(`${gw.gateway.baseUrl}/v1/approvals?status=pending`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   assert.equal(response.status, 200);
-  return ((await response.json()) as { approvals: { id: string; args: Record<string, unknown>; status: string }[] }).approvals;
+  return ((await response.json()) as { approvals: { id: string; args: Record<string, unknown>; status: string }[] })
+    .approvals;
 }
 
-async function waitForPending(gw: TestGateway, token: string, count = 1): Promise<{ id: string; args: Record<string, unknown> }[]> {
+async function waitForPending(
+  gw: TestGateway,
+  token: string,
+  count = 1,
+): Promise<{ id: string; args: Record<string, unknown> }[]> {
   for (let i = 0; i < 200; i += 1) {
     const tickets = await pendingTickets(gw, token);
     if (tickets.length >= count) return tickets;
@@ -103,7 +127,10 @@ async function startFinanceGateway(
 type Backend = Awaited<ReturnType<typeof startHttpBackend>>;
 
 /** One finance gateway on a fresh Redis prefix per describe block, torn down and cleaned after it. */
-function financeSuite(approvals: Record<string, unknown>, set: (started: { backend: Backend; gw: TestGateway; operators: Operators }) => void): void {
+function financeSuite(
+  approvals: Record<string, unknown>,
+  set: (started: { backend: Backend; gw: TestGateway; operators: Operators }) => void,
+): void {
   const prefix = freshPrefix();
   let started: { backend: Backend; gw: TestGateway; operators: Operators } | undefined;
   before(async () => {
@@ -123,7 +150,10 @@ describe('operator-approved elevation (Redis)', () => {
   let backend: Backend;
   let gw: TestGateway;
   let operators: Operators;
-  financeSuite({ mode: 'wait', waitSeconds: 20, pendingTtlSeconds: 60 }, (started) => ({ backend, gw, operators } = started));
+  financeSuite(
+    { mode: 'wait', waitSeconds: 20, pendingTtlSeconds: 60 },
+    (started) => ({ backend, gw, operators } = started),
+  );
 
   const refunds = () => backend.requests.filter((r) => r.url === '/refunds');
 
@@ -156,13 +186,18 @@ describe('operator-approved elevation (Redis)', () => {
     const seen = refunds().slice(before);
     assert.equal(seen.length, 1);
     assert.deepEqual(JSON.parse(seen[0]!.body), { order: 'A-2', amount: 250 });
-    assert.ok(progress.some((m) => m.includes(ticket!.id)), 'progress notifications name the request');
+    assert.ok(
+      progress.some((m) => m.includes(ticket!.id)),
+      'progress notifications name the request',
+    );
   });
 
   it('returns the operator reason on denial and sends nothing', async () => {
     const client = await gw.connect('finance-bot');
     const before = refunds().length;
-    const call = client.callTool({ name: 'pay_refund', arguments: { order: 'A-3', amount: 300 } }, undefined, { timeout: 30_000 });
+    const call = client.callTool({ name: 'pay_refund', arguments: { order: 'A-3', amount: 300 } }, undefined, {
+      timeout: 30_000,
+    });
     const [ticket] = await waitForPending(gw, operators.bob);
     const missingReason = await cli(gw, operators.bob, 'deny', ticket!.id, '--reason', '');
     assert.notEqual(missingReason.code, 0, 'a reason is required to deny');
@@ -177,7 +212,9 @@ describe('operator-approved elevation (Redis)', () => {
 
   it('refuses self-approval by the agent owner', async () => {
     const client = await gw.connect('finance-bot');
-    const call = client.callTool({ name: 'pay_refund', arguments: { order: 'A-4', amount: 400 } }, undefined, { timeout: 30_000 });
+    const call = client.callTool({ name: 'pay_refund', arguments: { order: 'A-4', amount: 400 } }, undefined, {
+      timeout: 30_000,
+    });
     const [ticket] = await waitForPending(gw, operators.owner);
     const self = await cli(gw, operators.owner, 'approve', ticket!.id, '--reason', 'mine');
     assert.equal(self.code, 1);
@@ -190,10 +227,14 @@ describe('operator-approved elevation (Redis)', () => {
   it('requires two distinct approvers when the rule says so', async () => {
     const client = await gw.connect('finance-bot');
     const before = refunds().length;
-    const call = client.callTool({ name: 'pay_refund', arguments: { order: 'A-5', amount: 20000 } }, undefined, { timeout: 30_000 });
+    const call = client.callTool({ name: 'pay_refund', arguments: { order: 'A-5', amount: 20000 } }, undefined, {
+      timeout: 30_000,
+    });
     const [ticket] = await waitForPending(gw, operators.alice);
     assert.equal((await cli(gw, operators.alice, 'approve', ticket!.id)).code, 0);
-    const again = await fetch(`${gw.gateway.baseUrl}/v1/approvals/${ticket!.id}`, { headers: { authorization: `Bearer ${operators.alice}` } });
+    const again = await fetch(`${gw.gateway.baseUrl}/v1/approvals/${ticket!.id}`, {
+      headers: { authorization: `Bearer ${operators.alice}` },
+    });
     assert.equal(((await again.json()) as { status: string }).status, 'pending', 'one approval is not enough');
     assert.equal(refunds().length, before);
     assert.equal((await cli(gw, operators.bob, 'approve', ticket!.id)).code, 0);
@@ -205,7 +246,11 @@ describe('operator-approved elevation (Redis)', () => {
   it('audits the request, the decision and the grant use', async () => {
     const records = await readAudit(gw.auditFile);
     assert.ok(records.some((r) => r['event'] === 'approval.decision' && r['actor'] === 'alice'));
-    assert.ok(records.some((r) => r['event'] === 'tool.call' && r['decision'] === 'allow' && typeof r['approvalId'] === 'string'));
+    assert.ok(
+      records.some(
+        (r) => r['event'] === 'tool.call' && r['decision'] === 'allow' && typeof r['approvalId'] === 'string',
+      ),
+    );
   });
 });
 
@@ -213,7 +258,10 @@ describe('retry mode, grants bound to the exact call, expiry', () => {
   let backend: Backend;
   let gw: TestGateway;
   let operators: Operators;
-  financeSuite({ mode: 'return', pendingTtlSeconds: 60, offerRequestTool: true }, (started) => ({ backend, gw, operators } = started));
+  financeSuite(
+    { mode: 'return', pendingTtlSeconds: 60, offerRequestTool: true },
+    (started) => ({ backend, gw, operators } = started),
+  );
 
   it('answers APPROVAL_PENDING, finds the same request on retry, and runs only the approved arguments', async () => {
     const client = await gw.connect('finance-bot');
@@ -243,7 +291,11 @@ describe('retry mode, grants bound to the exact call, expiry', () => {
     const before = backend.requests.length;
     const asked = await client.callTool({
       name: 'portcullis_request_elevation',
-      arguments: { tool: 'pay_refund', arguments: { order: 'D-1', amount: 900 }, justification: 'customer escalation #881' },
+      arguments: {
+        tool: 'pay_refund',
+        arguments: { order: 'D-1', amount: 900 },
+        justification: 'customer escalation #881',
+      },
     });
     assert.equal(asked._meta?.['portcullis/code'], 'APPROVAL_PENDING');
     const id = String(asked._meta?.['portcullis/approvalId']);
@@ -267,7 +319,9 @@ describe('expiry of pending requests', () => {
     const first = await client.callTool({ name: 'pay_refund', arguments: { order: 'C-1', amount: 700 } });
     const id = String(first._meta?.['portcullis/approvalId']);
     await new Promise((r) => setTimeout(r, 1500));
-    const response = await fetch(`${gw.gateway.baseUrl}/v1/approvals/${id}`, { headers: { authorization: `Bearer ${operators.alice}` } });
+    const response = await fetch(`${gw.gateway.baseUrl}/v1/approvals/${id}`, {
+      headers: { authorization: `Bearer ${operators.alice}` },
+    });
     assert.equal(((await response.json()) as { status: string }).status, 'expired');
     const late = await cli(gw, operators.alice, 'approve', id);
     assert.equal(late.code, 1);

@@ -17,12 +17,21 @@ import { startGatewayProcess, type GatewayProcess } from './fixtures/gateway-pro
 const agentKey = generateApiKey();
 const operatorToken = generateApiKey();
 
-function financeConfig(backendUrl: string, prefix: string, approvals: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+function financeConfig(
+  backendUrl: string,
+  prefix: string,
+  approvals: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
   return async (dir: string): Promise<Record<string, unknown>> => {
     const policy = path.join(dir, 'policy.yaml');
     await writeFile(
       policy,
-      stringify({ version: 1, name: 'finance', rules: [{ id: 'refunds-need-approval', effect: 'approve', tools: ['pay_refund'] }] }),
+      stringify({
+        version: 1,
+        name: 'finance',
+        rules: [{ id: 'refunds-need-approval', effect: 'approve', tools: ['pay_refund'] }],
+      }),
     );
     return {
       listen: { host: '127.0.0.1', port: 0 },
@@ -36,7 +45,12 @@ function financeConfig(backendUrl: string, prefix: string, approvals: Record<str
               name: 'refund',
               method: 'POST',
               path: '/refunds',
-              inputSchema: { type: 'object', properties: { order: { type: 'string' }, amount: { type: 'number' } }, required: ['order', 'amount'], additionalProperties: false },
+              inputSchema: {
+                type: 'object',
+                properties: { order: { type: 'string' }, amount: { type: 'number' } },
+                required: ['order', 'amount'],
+                additionalProperties: false,
+              },
               body: { args: ['order', 'amount'] },
             },
           ],
@@ -54,10 +68,18 @@ function financeConfig(backendUrl: string, prefix: string, approvals: Record<str
   };
 }
 
-async function api(gateway: GatewayProcess, method: string, route: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+async function api(
+  gateway: GatewayProcess,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${gateway.baseUrl}${route}`, {
     method,
-    headers: { authorization: `Bearer ${operatorToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${operatorToken}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
@@ -88,7 +110,9 @@ describe('approvals across gateway processes (Redis)', () => {
     processes.push(a, b);
     const { client } = await a.connect(agentKey);
     const before = backend.requests.length;
-    const call = client.callTool({ name: 'pay_refund', arguments: { order: 'X-1', amount: 120 } }, undefined, { timeout: 60_000 });
+    const call = client.callTool({ name: 'pay_refund', arguments: { order: 'X-1', amount: 120 } }, undefined, {
+      timeout: 60_000,
+    });
     let pending: { id: string }[] = [];
     for (let i = 0; i < 200 && pending.length === 0; i += 1) {
       pending = (await api(b, 'GET', '/v1/approvals?status=pending')).json['approvals'] as { id: string }[];
@@ -111,7 +135,12 @@ describe('approvals across gateway processes (Redis)', () => {
     // Restarts keep the signing key and the issuer name (as a deployment does), so the task token survives.
     const keyDir = await mkdtemp(path.join(tmpdir(), 'portcullis-keys-'));
     keyDirs.push(keyDir);
-    const config = financeConfig(backend.url, prefix, { mode: 'return' }, { credentials: { devKeyDir: keyDir }, http: { publicUrl: 'http://portcullis.test' } });
+    const config = financeConfig(
+      backend.url,
+      prefix,
+      { mode: 'return' },
+      { credentials: { devKeyDir: keyDir }, http: { publicUrl: 'http://portcullis.test' } },
+    );
     const first = await startGatewayProcess({ config });
     processes.push(first);
     const opened = await fetch(`${first.baseUrl}/v1/tasks`, {

@@ -17,13 +17,20 @@ interface Received {
   body: string;
 }
 
-async function startServer(respond: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
+async function startServer(
+  respond: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      received.push({ method: req.method ?? '', path: req.url ?? '', contentType: req.headers['content-type'], body: Buffer.concat(chunks).toString('utf8') });
+      received.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        contentType: req.headers['content-type'],
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       respond(req, res);
     });
   });
@@ -54,7 +61,10 @@ function captureLogs(): { logger: ReturnType<typeof createLogger>; lines: string
 
 test('each new request is posted once as a compact summary without secrets', async () => {
   const server = await startServer((_req, res) => res.writeHead(204).end());
-  const notifier = createWebhookNotifier({ url: server.url, linkFor: (t) => `https://gw.example/console#/approvals/${t.id}` });
+  const notifier = createWebhookNotifier({
+    url: server.url,
+    linkFor: (t) => `https://gw.example/console#/approvals/${t.id}`,
+  });
   const queue = createMemoryApprovalQueue({ onCreated: (ticket) => notifier.notify(ticket) });
   try {
     const request = elevationRequest({
@@ -135,7 +145,14 @@ test('an unreachable webhook is logged and dropped', async () => {
   await server.close();
   const { logger, lines } = captureLogs();
   const notifier = createWebhookNotifier({ url, logger, timeoutMs: 1000 });
-  notifier.notify({ ...elevationRequest(), id: 'x-1', status: 'pending', createdAt: new Date().toISOString(), expiresAt: new Date().toISOString(), decisions: [] });
+  notifier.notify({
+    ...elevationRequest(),
+    id: 'x-1',
+    status: 'pending',
+    createdAt: new Date().toISOString(),
+    expiresAt: new Date().toISOString(),
+    decisions: [],
+  });
   await notifier.close();
   assert.ok(lines.some((line) => line.includes('approval webhook failed') && line.includes('"reason":"unreachable"')));
 });

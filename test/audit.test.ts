@@ -37,7 +37,14 @@ function freshFile(): string {
 }
 
 function call(i: number): AuditRecordInput {
-  return { event: 'tool.call', decision: i % 3 === 0 ? 'deny' : 'allow', agentId: 'agent-a', tool: `crm_tool${i % 5}`, rules: [`r${i % 4}`], latencyMs: i };
+  return {
+    event: 'tool.call',
+    decision: i % 3 === 0 ? 'deny' : 'allow',
+    agentId: 'agent-a',
+    tool: `crm_tool${i % 5}`,
+    rules: [`r${i % 4}`],
+    latencyMs: i,
+  };
 }
 
 async function readRecords(file: string): Promise<AuditRecord[]> {
@@ -81,16 +88,31 @@ describe('memory audit sink', () => {
   it('chains records and redacts secret-looking keys in detail', async () => {
     const sink = createMemoryAuditSink({ now: () => new Date('2030-01-01T00:00:00.000Z') });
     await sink.append(call(1));
-    await sink.append({ event: 'credential.mint', jti: 'j-1', detail: { audience: 'crm', headers: { Authorization: 'Bearer abc', 'x-api-key': 'k' }, nested: [{ client_secret: 's', password: 'p', note: 'fine' }] } });
+    await sink.append({
+      event: 'credential.mint',
+      jti: 'j-1',
+      detail: {
+        audience: 'crm',
+        headers: { Authorization: 'Bearer abc', 'x-api-key': 'k' },
+        nested: [{ client_secret: 's', password: 'p', note: 'fine' }],
+      },
+    });
     await sink.append(call(2));
     assert.equal(sink.records.length, 3);
     assertChain(sink.records);
     assert.equal(sink.records[0]!.ts, '2030-01-01T00:00:00.000Z');
     const detail = sink.records[1]!.detail as Record<string, unknown>;
-    assert.deepEqual(detail, { audience: 'crm', headers: { Authorization: '[redacted]', 'x-api-key': '[redacted]' }, nested: [{ client_secret: '[redacted]', password: '[redacted]', note: 'fine' }] });
+    assert.deepEqual(detail, {
+      audience: 'crm',
+      headers: { Authorization: '[redacted]', 'x-api-key': '[redacted]' },
+      nested: [{ client_secret: '[redacted]', password: '[redacted]', note: 'fine' }],
+    });
     assert.doesNotMatch(JSON.stringify(sink.records), /Bearer abc/);
     await sink.close();
-    await assert.rejects(sink.append(call(3)), (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_SINK_CLOSED');
+    await assert.rejects(
+      sink.append(call(3)),
+      (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_SINK_CLOSED',
+    );
   });
 
   it('does not let an input pre-set the chain fields', async () => {
@@ -147,7 +169,8 @@ describe('JSONL audit sink', () => {
       const sink = await createJsonlAuditSink({ file, durability, batchMs: 5 });
       const waves = await Promise.all(
         Array.from({ length: 4 }, async (_, w) => {
-          for (let i = 0; i < 25; i++) await Promise.all([sink.append(call(w * 100 + i)), sink.append(call(w * 100 + i + 50))]);
+          for (let i = 0; i < 25; i++)
+            await Promise.all([sink.append(call(w * 100 + i)), sink.append(call(w * 100 + i + 50))]);
         }),
       );
       assert.equal(waves.length, 4);
@@ -167,7 +190,10 @@ describe('JSONL audit sink', () => {
       const records = await readRecords(file);
       assert.equal(records.length, 50);
       assertChain(records);
-      await assert.rejects(sink.append(call(51)), (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_SINK_CLOSED');
+      await assert.rejects(
+        sink.append(call(51)),
+        (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_SINK_CLOSED',
+      );
     });
   }
 
@@ -189,28 +215,40 @@ describe('JSONL audit sink', () => {
     const lines = await readLines(file);
     lines[2] = lines[2]!.replace('"agent-a"', '"agent-b"');
     await writeLines(file, lines);
-    await assert.rejects(createJsonlAuditSink({ file, durability: 'per-record' }), (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT');
+    await assert.rejects(
+      createJsonlAuditSink({ file, durability: 'per-record' }),
+      (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT',
+    );
     assert.deepEqual(await readLines(file), lines, 'nothing was appended');
   });
 
   it('refuses to continue a log with a torn last line', async () => {
     const { file } = await cleanLog(2);
     await appendFile(file, '{"seq":3,"ts":"2030');
-    await assert.rejects(createJsonlAuditSink({ file, durability: 'per-record' }), (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT' && /incomplete line/.test(e.message));
+    await assert.rejects(
+      createJsonlAuditSink({ file, durability: 'per-record' }),
+      (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT' && /incomplete line/.test(e.message),
+    );
   });
 
   it('refuses to continue a log whose last record does not link to the one before', async () => {
     const { file } = await cleanLog(3);
     const lines = await readLines(file);
     await writeLines(file, [lines[0]!, lines[2]!]);
-    await assert.rejects(createJsonlAuditSink({ file, durability: 'per-record' }), (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT');
+    await assert.rejects(
+      createJsonlAuditSink({ file, durability: 'per-record' }),
+      (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT',
+    );
   });
 
   it('refuses to continue a log that is shorter than its checkpoint', async () => {
     const { file, checkpointFile } = await cleanLog(5);
     const lines = await readLines(file);
     await writeLines(file, lines.slice(0, 3));
-    await assert.rejects(createJsonlAuditSink({ file, durability: 'per-record', checkpointFile }), (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT' && /checkpoint/.test(e.message));
+    await assert.rejects(
+      createJsonlAuditSink({ file, durability: 'per-record', checkpointFile }),
+      (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT' && /checkpoint/.test(e.message),
+    );
   });
 
   it('rejects a record that cannot be serialised without breaking the chain', async () => {
@@ -239,8 +277,13 @@ describe('JSONL audit sink', () => {
       };
       await Promise.all([worker(), worker(), worker(), worker()]);
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
     const acked = new Set<number>();
     const lines = createInterface({ input: child.stdout });
     await new Promise<void>((resolve, reject) => {
@@ -350,7 +393,14 @@ describe('verifyAuditLog', () => {
 
     const forged = await tampered((lines) => {
       const before = JSON.parse(lines[3]!) as AuditRecord;
-      const fake = { seq: 5, ts: before.ts, event: 'tool.call', decision: 'allow', tool: 'crm_delete', prev: before.hash };
+      const fake = {
+        seq: 5,
+        ts: before.ts,
+        event: 'tool.call',
+        decision: 'allow',
+        tool: 'crm_delete',
+        prev: before.hash,
+      };
       return [...lines.slice(0, 4), JSON.stringify({ ...fake, hash: computeRecordHash(fake) }), ...lines.slice(4)];
     });
     assert.equal(forged.ok, false);
@@ -407,7 +457,10 @@ describe('verifyAuditLog', () => {
   });
 
   it('rejects an unreadable log with AUDIT_IO_ERROR', async () => {
-    await assert.rejects(verifyAuditLog(path.join(dir, 'missing.jsonl')), (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_IO_ERROR');
+    await assert.rejects(
+      verifyAuditLog(path.join(dir, 'missing.jsonl')),
+      (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_IO_ERROR',
+    );
   });
 });
 
@@ -423,7 +476,10 @@ describe('portcullis audit (CLI)', () => {
         process.exitCode = error instanceof CommanderError && error.exitCode === 0 ? 0 : 2;
       }
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -458,7 +514,10 @@ describe('portcullis audit (CLI)', () => {
     const { file } = await cleanLog(6);
     const result = await runCli(['audit', 'tail', file, '-n', '2']);
     assert.equal(result.code, 0, result.stderr);
-    const printed = result.stdout.trim().split('\n').map((l) => (JSON.parse(l) as AuditRecord).seq);
+    const printed = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as AuditRecord).seq);
     assert.deepEqual(printed, [5, 6]);
   });
 });

@@ -64,57 +64,83 @@ function portPairs(service: ComposeService): string[] {
 const hasCompose = composeAvailable();
 
 describe('docker-compose deployment', () => {
-  it('validates with docker-compose config and has the expected services and ports', { skip: hasCompose ? false : 'docker-compose is not on PATH: compose validation skipped' }, () => {
-    const result = composeConfig({ PORTCULLIS_OPERATOR_TOKEN: 'test-only-operator-token' });
-    assert.equal(result.status, 0, result.stderr);
-    const model = parse(result.stdout) as ComposeModel;
-    assert.deepEqual(Object.keys(model.services).sort(), ['helpdesk-api', 'jaeger', 'kb', 'portcullis', 'redis']);
+  it(
+    'validates with docker-compose config and has the expected services and ports',
+    { skip: hasCompose ? false : 'docker-compose is not on PATH: compose validation skipped' },
+    () => {
+      const result = composeConfig({ PORTCULLIS_OPERATOR_TOKEN: 'test-only-operator-token' });
+      assert.equal(result.status, 0, result.stderr);
+      const model = parse(result.stdout) as ComposeModel;
+      assert.deepEqual(Object.keys(model.services).sort(), ['helpdesk-api', 'jaeger', 'kb', 'portcullis', 'redis']);
 
-    const gateway = model.services['portcullis']!;
-    assert.ok(gateway.build !== undefined, 'the gateway is built from the Dockerfile');
-    assert.deepEqual(portPairs(gateway), ['8787:8787']);
-    assert.equal(gateway.environment?.['PORTCULLIS_OPERATOR_TOKEN'], 'test-only-operator-token');
-    assert.ok(JSON.stringify(gateway.volumes).includes('/etc/portcullis/portcullis.yaml'), 'the compose config is mounted');
+      const gateway = model.services['portcullis']!;
+      assert.ok(gateway.build !== undefined, 'the gateway is built from the Dockerfile');
+      assert.deepEqual(portPairs(gateway), ['8787:8787']);
+      assert.equal(gateway.environment?.['PORTCULLIS_OPERATOR_TOKEN'], 'test-only-operator-token');
+      assert.ok(
+        JSON.stringify(gateway.volumes).includes('/etc/portcullis/portcullis.yaml'),
+        'the compose config is mounted',
+      );
 
-    const jaeger = model.services['jaeger']!;
-    assert.match(jaeger.image ?? '', /^jaegertracing\/all-in-one:/);
-    assert.equal(String(jaeger.environment?.['COLLECTOR_OTLP_ENABLED']), 'true');
-    assert.deepEqual(portPairs(jaeger).sort(), ['16686:16686', '4318:4318']);
+      const jaeger = model.services['jaeger']!;
+      assert.match(jaeger.image ?? '', /^jaegertracing\/all-in-one:/);
+      assert.equal(String(jaeger.environment?.['COLLECTOR_OTLP_ENABLED']), 'true');
+      assert.deepEqual(portPairs(jaeger).sort(), ['16686:16686', '4318:4318']);
 
-    assert.match(model.services['redis']!.image ?? '', /^redis:/);
-    assert.equal(model.services['helpdesk-api']!.environment?.['PORT'], '18081');
-    assert.equal(model.services['kb']!.environment?.['PORT'], '18082');
+      assert.match(model.services['redis']!.image ?? '', /^redis:/);
+      assert.equal(model.services['helpdesk-api']!.environment?.['PORT'], '18081');
+      assert.equal(model.services['kb']!.environment?.['PORT'], '18082');
 
-    const subnet = model.networks?.['portcullis']?.ipam?.config?.[0]?.subnet;
-    assert.equal(subnet, '172.30.0.0/24');
-    for (const [name, service] of Object.entries(model.services)) {
-      assert.ok(service.networks !== undefined && 'portcullis' in service.networks, `${name} is on the portcullis network`);
-    }
-  });
+      const subnet = model.networks?.['portcullis']?.ipam?.config?.[0]?.subnet;
+      assert.equal(subnet, '172.30.0.0/24');
+      for (const [name, service] of Object.entries(model.services)) {
+        assert.ok(
+          service.networks !== undefined && 'portcullis' in service.networks,
+          `${name} is on the portcullis network`,
+        );
+      }
+    },
+  );
 
-  it('passes the operator token through from the environment, and the gateway refuses an empty one', { skip: hasCompose ? false : 'docker-compose is not on PATH: compose validation skipped' }, async () => {
-    // Without the variable, compose still starts the backing services (`docker compose up redis jaeger`).
-    const result = composeConfig({});
-    assert.equal(result.status, 0, result.stderr);
-    const model = parse(result.stdout) as ComposeModel;
-    assert.equal(model.services['portcullis']!.environment?.['PORTCULLIS_OPERATOR_TOKEN'] ?? '', '');
-    const { config } = await loadConfigFile(GATEWAY_CONFIG);
-    assert.deepEqual(config.operators.flatMap((o) => o.tokens), [{ secret: 'env:PORTCULLIS_OPERATOR_TOKEN' }]);
-    await assert.rejects(resolveSecretRef('env:PORTCULLIS_OPERATOR_TOKEN', { env: { PORTCULLIS_OPERATOR_TOKEN: '' }, baseDir: REPO_ROOT }), /PORTCULLIS_OPERATOR_TOKEN/);
-  });
+  it(
+    'passes the operator token through from the environment, and the gateway refuses an empty one',
+    { skip: hasCompose ? false : 'docker-compose is not on PATH: compose validation skipped' },
+    async () => {
+      // Without the variable, compose still starts the backing services (`docker compose up redis jaeger`).
+      const result = composeConfig({});
+      assert.equal(result.status, 0, result.stderr);
+      const model = parse(result.stdout) as ComposeModel;
+      assert.equal(model.services['portcullis']!.environment?.['PORTCULLIS_OPERATOR_TOKEN'] ?? '', '');
+      const { config } = await loadConfigFile(GATEWAY_CONFIG);
+      assert.deepEqual(
+        config.operators.flatMap((o) => o.tokens),
+        [{ secret: 'env:PORTCULLIS_OPERATOR_TOKEN' }],
+      );
+      await assert.rejects(
+        resolveSecretRef('env:PORTCULLIS_OPERATOR_TOKEN', {
+          env: { PORTCULLIS_OPERATOR_TOKEN: '' },
+          baseDir: REPO_ROOT,
+        }),
+        /PORTCULLIS_OPERATOR_TOKEN/,
+      );
+    },
+  );
 
   it("mounts a gateway config that passes the gateway's schema and points at the compose services", async () => {
     const { config } = await loadConfigFile(GATEWAY_CONFIG);
     assert.equal(config.listen.host, '0.0.0.0');
     assert.equal(config.listen.port, 8787);
-    for (const host of ['localhost', '127.0.0.1', 'portcullis']) assert.ok(config.http.allowedHosts.includes(host), `allowedHosts has ${host}`);
+    for (const host of ['localhost', '127.0.0.1', 'portcullis'])
+      assert.ok(config.http.allowedHosts.includes(host), `allowedHosts has ${host}`);
     assert.deepEqual(config.stores, { kind: 'redis', url: 'redis://redis:6379', prefix: 'portcullis:' });
     assert.equal(config.telemetry.enabled, true);
     assert.equal(config.telemetry.otlpEndpoint, 'http://jaeger:4318');
     assert.equal(config.telemetry.jaegerUiUrl, 'http://localhost:16686');
     assert.ok(config.audit.file?.startsWith('/var/lib/portcullis/'), 'the audit log is on the data volume');
 
-    const targets = config.connectors.map((c) => (c.kind === 'http' ? c.baseUrl : c.transport === 'http' ? c.url : 'stdio'));
+    const targets = config.connectors.map((c) =>
+      c.kind === 'http' ? c.baseUrl : c.transport === 'http' ? c.url : 'stdio',
+    );
     assert.deepEqual(targets.sort(), ['http://helpdesk-api:18081', 'http://kb:18082/mcp']);
     const subnet = ipaddr.parseCIDR('172.30.0.0/24');
     assert.ok(
@@ -124,7 +150,10 @@ describe('docker-compose deployment', () => {
       }),
       'egress allows the compose network, which is private address space',
     );
-    assert.ok(config.operators.every((o) => o.tokens.every((t) => 'secret' in t)), 'operator tokens come from the environment');
+    assert.ok(
+      config.operators.every((o) => o.tokens.every((t) => 'secret' in t)),
+      'operator tokens come from the environment',
+    );
   });
 
   it('ships a policy whose own tests pass together with the rules the compose config implies', async () => {
@@ -134,7 +163,15 @@ describe('docker-compose deployment', () => {
     const engine = compilePolicy([parsed], { extraRules: baselineRules(config) });
     const report = runPolicyTests(engine, parsed.document.tests ?? []);
     assert.ok(report.passed >= 6, `policy tests ran (${report.passed} passed)`);
-    assert.equal(report.failed, 0, JSON.stringify(report.results.filter((r) => !r.passed), null, 2));
+    assert.equal(
+      report.failed,
+      0,
+      JSON.stringify(
+        report.results.filter((r) => !r.passed),
+        null,
+        2,
+      ),
+    );
   });
 
   it('builds a slim, non-root image with production dependencies and a health check', async () => {
@@ -147,7 +184,13 @@ describe('docker-compose deployment', () => {
     assert.match(final, /^USER node$/m);
     assert.match(final, /^HEALTHCHECK /m);
     assert.match(final, /healthz/);
-    const lock = JSON.parse(await readFile(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-    assert.notEqual(lock.packages['node_modules/tsx']?.dev, true, 'tsx is a production dependency (the image runs TypeScript through it)');
+    const lock = JSON.parse(await readFile(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean }>;
+    };
+    assert.notEqual(
+      lock.packages['node_modules/tsx']?.dev,
+      true,
+      'tsx is a production dependency (the image runs TypeScript through it)',
+    );
   });
 });

@@ -15,13 +15,22 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gatewayCliAvailable } from './conformance/gateway-process.js';
 import { startConformanceGateway } from './conformance/gateway-under-test.js';
-import { conformanceAvailable, formatRun, judge, loadExpectedFailures, runConformanceSuite } from './conformance/suite.js';
+import {
+  conformanceAvailable,
+  formatRun,
+  judge,
+  loadExpectedFailures,
+  runConformanceSuite,
+} from './conformance/suite.js';
 import { startConformanceUpstreamHttp } from './conformance/upstream-http.js';
 
 // A missing suite or Node 22 is a broken install, not a reason to skip: fail loudly.
 describe('MCP conformance', () => {
   it('the suite and Node 22 are installed', () => {
-    assert.ok(conformanceAvailable(), 'expected node_modules/.bin/node (Node 22) and @modelcontextprotocol/conformance');
+    assert.ok(
+      conformanceAvailable(),
+      'expected node_modules/.bin/node (Node 22) and @modelcontextprotocol/conformance',
+    );
   });
 
   it('the upstream fixture passes every scenario when served directly', { timeout: 180_000 }, async () => {
@@ -42,7 +51,10 @@ describe('MCP conformance', () => {
 
   it(
     'the gateway passes every scenario except the listed expected failures',
-    { timeout: 240_000, skip: gatewayCliAvailable() ? false : 'gateway/cli/main.ts does not exist yet: the gateway part cannot run' },
+    {
+      timeout: 240_000,
+      skip: gatewayCliAvailable() ? false : 'gateway/cli/main.ts does not exist yet: the gateway part cannot run',
+    },
     async () => {
       const expected = await loadExpectedFailures();
       const gateway = await startConformanceGateway();

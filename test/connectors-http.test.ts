@@ -37,25 +37,59 @@ const tools: HttpToolSpecInput[] = [
     name: 'create_issue',
     method: 'POST',
     path: '/repos/{owner}/{repo}/issues',
-    inputSchema: obj({ owner: str, repo: str, title: str, labels: { type: 'array', items: str } }, ['owner', 'repo', 'title']),
+    inputSchema: obj({ owner: str, repo: str, title: str, labels: { type: 'array', items: str } }, [
+      'owner',
+      'repo',
+      'title',
+    ]),
     body: { args: ['title', 'labels'] },
   },
-  { name: 'get_repo', method: 'GET', path: '/repos/{owner}/{repo}', inputSchema: obj({ owner: str, repo: str }, ['owner', 'repo']) },
-  { name: 'head_repo', method: 'HEAD', path: '/repos/{owner}/{repo}', inputSchema: obj({ owner: str, repo: str }, ['owner', 'repo']) },
-  { name: 'delete_repo', method: 'DELETE', path: '/repos/{owner}/{repo}', inputSchema: obj({ owner: str, repo: str }, ['owner', 'repo']) },
+  {
+    name: 'get_repo',
+    method: 'GET',
+    path: '/repos/{owner}/{repo}',
+    inputSchema: obj({ owner: str, repo: str }, ['owner', 'repo']),
+  },
+  {
+    name: 'head_repo',
+    method: 'HEAD',
+    path: '/repos/{owner}/{repo}',
+    inputSchema: obj({ owner: str, repo: str }, ['owner', 'repo']),
+  },
+  {
+    name: 'delete_repo',
+    method: 'DELETE',
+    path: '/repos/{owner}/{repo}',
+    inputSchema: obj({ owner: str, repo: str }, ['owner', 'repo']),
+  },
   { name: 'get_user', method: 'GET', path: '/users/{id}', inputSchema: obj({ id: { type: 'integer' } }, ['id']) },
   {
     name: 'refund',
     method: 'POST',
     path: '/refunds',
-    inputSchema: obj({ refund: { type: 'object', properties: { order: str, amount: { type: 'integer' } }, required: ['order', 'amount'] } }, ['refund']),
+    inputSchema: obj(
+      {
+        refund: {
+          type: 'object',
+          properties: { order: str, amount: { type: 'integer' } },
+          required: ['order', 'amount'],
+        },
+      },
+      ['refund'],
+    ),
     body: { arg: 'refund' },
   },
   {
     name: 'echo',
     method: 'GET',
     path: '/echo',
-    inputSchema: obj({ q: str, tags: { type: 'array', items: str }, requestId: str, n: { type: 'number' }, flag: { type: 'boolean' } }),
+    inputSchema: obj({
+      q: str,
+      tags: { type: 'array', items: str },
+      requestId: str,
+      n: { type: 'number' },
+      flag: { type: 'boolean' },
+    }),
     query: { q: 'q', tag: 'tags', n: 'n', flag: 'flag' },
     headers: { 'X-Request-Id': 'requestId' },
   },
@@ -66,9 +100,27 @@ const tools: HttpToolSpecInput[] = [
   { name: 'json_array', method: 'GET', path: '/json-array', inputSchema: obj({}) },
   { name: 'image', method: 'GET', path: '/image', inputSchema: obj({}) },
   { name: 'binary', method: 'GET', path: '/binary', inputSchema: obj({}) },
-  { name: 'big', method: 'GET', path: '/big', inputSchema: obj({ bytes: { type: 'integer' }, declare: { type: 'string' } }, ['bytes']), query: { bytes: 'bytes', declare: 'declare' } },
-  { name: 'slow', method: 'GET', path: '/slow', inputSchema: obj({ ms: { type: 'integer' } }, ['ms']), query: { ms: 'ms' } },
-  { name: 'status', method: 'GET', path: '/status/{code}', inputSchema: obj({ code: { type: 'integer' }, type: str }, ['code']), query: { type: 'type' } },
+  {
+    name: 'big',
+    method: 'GET',
+    path: '/big',
+    inputSchema: obj({ bytes: { type: 'integer' }, declare: { type: 'string' } }, ['bytes']),
+    query: { bytes: 'bytes', declare: 'declare' },
+  },
+  {
+    name: 'slow',
+    method: 'GET',
+    path: '/slow',
+    inputSchema: obj({ ms: { type: 'integer' } }, ['ms']),
+    query: { ms: 'ms' },
+  },
+  {
+    name: 'status',
+    method: 'GET',
+    path: '/status/{code}',
+    inputSchema: obj({ code: { type: 'integer' }, type: str }, ['code']),
+    query: { type: 'type' },
+  },
   { name: 'redirect', method: 'GET', path: '/redirect', inputSchema: obj({ to: str }, ['to']), query: { to: 'to' } },
 ];
 
@@ -93,13 +145,21 @@ describe('http connector against a real backend', () => {
     meta: { traceparent: TRACEPARENT },
     ...overrides,
   });
-  const call = async (c: HttpConnector, tool: string, args: JsonObject, ctx = context()) => c.callTool(await c.prepareCall(tool, args), ctx);
+  const call = async (c: HttpConnector, tool: string, args: JsonObject, ctx = context()) =>
+    c.callTool(await c.prepareCall(tool, args), ctx);
   const since = (mark: number) => backend.requests.slice(mark);
 
   before(async () => {
     backend = await startHttpBackend();
     connector = await createHttpConnector({ id: 'api', kind: 'http', baseUrl: backend.url, tools });
-    small = await createHttpConnector({ id: 'small', kind: 'http', baseUrl: backend.url, tools, maxResponseBytes: 1024, timeoutMs: 300 });
+    small = await createHttpConnector({
+      id: 'small',
+      kind: 'http',
+      baseUrl: backend.url,
+      tools,
+      maxResponseBytes: 1024,
+      timeoutMs: 300,
+    });
   });
   after(async () => {
     await connector?.close();
@@ -123,7 +183,12 @@ describe('http connector against a real backend', () => {
 
   it('sends a POST with a JSON object of the mapped arguments', async () => {
     const mark = backend.requests.length;
-    const result = await call(connector, 'create_issue', { owner: 'acme', repo: 'web', title: 'Broken link', labels: ['bug'] });
+    const result = await call(connector, 'create_issue', {
+      owner: 'acme',
+      repo: 'web',
+      title: 'Broken link',
+      labels: ['bug'],
+    });
     const [seen] = since(mark);
     assert.equal(seen?.method, 'POST');
     assert.equal(seen?.url, '/repos/acme/web/issues');
@@ -177,13 +242,19 @@ describe('http connector against a real backend', () => {
   });
 
   it('maps text, JSON arrays, images and binary bodies', async () => {
-    assert.deepEqual(await call(connector, 'text', {}), { content: [{ type: 'text', text: 'hello from the backend' }] });
+    assert.deepEqual(await call(connector, 'text', {}), {
+      content: [{ type: 'text', text: 'hello from the backend' }],
+    });
     assert.deepEqual(await call(connector, 'html', {}), { content: [{ type: 'text', text: '<p>hello</p>' }] });
     assert.deepEqual(await call(connector, 'json_array', {}), { content: [{ type: 'text', text: '[1,2,3]' }] });
     const image = await call(connector, 'image', {});
     assert.equal(image.content[0]?.type, 'image');
     assert.equal((image.content[0] as { mimeType: string }).mimeType, 'image/png');
-    assert.ok(Buffer.from((image.content[0] as { data: string }).data, 'base64').subarray(1, 4).equals(Buffer.from('PNG')));
+    assert.ok(
+      Buffer.from((image.content[0] as { data: string }).data, 'base64')
+        .subarray(1, 4)
+        .equals(Buffer.from('PNG')),
+    );
     const binary = await call(connector, 'binary', {});
     assert.equal(binary.content[0]?.type, 'text');
     assert.match((binary.content[0] as { text: string }).text, /application\/octet-stream response of 4 bytes/);
@@ -193,7 +264,11 @@ describe('http connector against a real backend', () => {
     const result = await call(connector, 'get_user', { id: 0 });
     assert.equal(result.isError, undefined, 'numeric id 0 exists');
     const missing = await call(connector, 'status', { code: 404 });
-    assert.deepEqual(missing, { content: [{ type: 'text', text: 'HTTP 404: {"status":404,"message":"status 404"}' }], isError: true, _meta: { status: 404 } });
+    assert.deepEqual(missing, {
+      content: [{ type: 'text', text: 'HTTP 404: {"status":404,"message":"status 404"}' }],
+      isError: true,
+      _meta: { status: 404 },
+    });
   });
 
   it("maps 5xx to an upstream error, never the caller's fault", async () => {
@@ -210,7 +285,11 @@ describe('http connector against a real backend', () => {
     const result = await call(connector, 'redirect', { to: `${backend.url}text` });
     assert.equal(result.isError, true);
     assert.deepEqual(result._meta, { 'portcullis/code': 'UPSTREAM_ERROR', status: 302 });
-    assert.deepEqual(since(mark).map((r) => r.url.split('?')[0]), ['/redirect'], 'the redirect target was never requested');
+    assert.deepEqual(
+      since(mark).map((r) => r.url.split('?')[0]),
+      ['/redirect'],
+      'the redirect target was never requested',
+    );
   });
 
   it('caps the response size, streamed or declared', async () => {
@@ -242,7 +321,10 @@ describe('http connector against a real backend', () => {
       controller.abort();
       return pending;
     };
-    await assert.rejects(call(connector, 'slow', { ms: 10_000 }, context({ signal: controller.signal, fetch: abortOnceSent })), isCode('CANCELLED'));
+    await assert.rejects(
+      call(connector, 'slow', { ms: 10_000 }, context({ signal: controller.signal, fetch: abortOnceSent })),
+      isCode('CANCELLED'),
+    );
   });
 
   it('maps an unreachable backend to UPSTREAM_UNAVAILABLE', async () => {
@@ -251,7 +333,10 @@ describe('http connector against a real backend', () => {
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const dead = await createHttpConnector({ id: 'dead', kind: 'http', baseUrl: `http://127.0.0.1:${port}/`, tools });
-    await assert.rejects(call(dead, 'text', {}), (e: unknown) => isCode('UPSTREAM_UNAVAILABLE')(e) && !(e as Error).message.includes('ECONNREFUSED'));
+    await assert.rejects(
+      call(dead, 'text', {}),
+      (e: unknown) => isCode('UPSTREAM_UNAVAILABLE')(e) && !(e as Error).message.includes('ECONNREFUSED'),
+    );
   });
 
   it("passes the gateway fetch's own coded errors through", async () => {
@@ -284,7 +369,11 @@ describe('http connector against a real backend', () => {
     for (const [tool, args, code] of refused) {
       await assert.rejects(call(connector, tool, args), isCode(code), `${tool} ${JSON.stringify(args)}`);
       // Also when a caller skips prepareCall: callTool prepares (and refuses) again.
-      await assert.rejects(connector.callTool({ tool, args }, context()), isCode(code), `${tool} ${JSON.stringify(args)} (unprepared)`);
+      await assert.rejects(
+        connector.callTool({ tool, args }, context()),
+        isCode(code),
+        `${tool} ${JSON.stringify(args)} (unprepared)`,
+      );
     }
     assert.equal(since(mark).length, 0);
     assert.equal(fetched.length, fetchedBefore);
@@ -292,14 +381,32 @@ describe('http connector against a real backend', () => {
 
   it('imports tools from the fixture OpenAPI document and calls them', async () => {
     const imported = await createHttpConnector(
-      { id: 'oas', kind: 'http', baseUrl: backend.url, openapi: { document: 'http-backend.openapi.yaml', tags: ['issues', 'payments'] } },
+      {
+        id: 'oas',
+        kind: 'http',
+        baseUrl: backend.url,
+        openapi: { document: 'http-backend.openapi.yaml', tags: ['issues', 'payments'] },
+      },
       { baseDir: fixtures },
     );
-    assert.deepEqual((await imported.listTools({ signal: new AbortController().signal, fetch: plainFetch })).map((t) => t.name), ['listIssues', 'createIssue', 'createRefund']);
+    assert.deepEqual(
+      (await imported.listTools({ signal: new AbortController().signal, fetch: plainFetch })).map((t) => t.name),
+      ['listIssues', 'createIssue', 'createRefund'],
+    );
     const mark = backend.requests.length;
-    const created = await call(imported, 'createIssue', { owner: 'acme', repo: 'web', body: { title: 'From OpenAPI', labels: ['x'] } });
-    await assert.rejects(call(imported, 'createRefund', { body: { order: 'A', amount: 0 } }), isCode('INVALID_ARGUMENTS'));
+    const created = await call(imported, 'createIssue', {
+      owner: 'acme',
+      repo: 'web',
+      body: { title: 'From OpenAPI', labels: ['x'] },
+    });
+    await assert.rejects(
+      call(imported, 'createRefund', { body: { order: 'A', amount: 0 } }),
+      isCode('INVALID_ARGUMENTS'),
+    );
     assert.equal(created.structuredContent?.['title'], 'From OpenAPI');
-    assert.deepEqual(since(mark).map((r) => [r.method, r.url, r.body]), [['POST', '/repos/acme/web/issues', '{"title":"From OpenAPI","labels":["x"]}']]);
+    assert.deepEqual(
+      since(mark).map((r) => [r.method, r.url, r.body]),
+      [['POST', '/repos/acme/web/issues', '{"title":"From OpenAPI","labels":["x"]}']],
+    );
   });
 });

@@ -8,9 +8,21 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { CatalogChange, ConnectorContext, JsonObject, LogMessage, ProgressUpdate, ToolResult } from '../connectors/contract.js';
+import type {
+  CatalogChange,
+  ConnectorContext,
+  JsonObject,
+  LogMessage,
+  ProgressUpdate,
+  ToolResult,
+} from '../connectors/contract.js';
 import { ConnectorError } from '../connectors/errors.js';
-import { createMcpConnector, type McpConnector, type McpConnectorConfigInput, type McpConnectorDeps } from '../connectors/mcp/index.js';
+import {
+  createMcpConnector,
+  type McpConnector,
+  type McpConnectorConfigInput,
+  type McpConnectorDeps,
+} from '../connectors/mcp/index.js';
 import { startUpstreamHttp, type UpstreamHttp } from './fixtures/mcp-upstream-http.js';
 import type { UpstreamEvent } from './fixtures/mcp-upstream.js';
 
@@ -22,7 +34,13 @@ const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 let nextCallId = 0;
 function context(overrides: Partial<ConnectorContext> = {}): ConnectorContext {
   nextCallId += 1;
-  return { callId: `call-${nextCallId}`, signal: new AbortController().signal, fetch: globalThis.fetch, meta: {}, ...overrides };
+  return {
+    callId: `call-${nextCallId}`,
+    signal: new AbortController().signal,
+    fetch: globalThis.fetch,
+    meta: {},
+    ...overrides,
+  };
 }
 
 function stdioConfig(overrides: Partial<McpConnectorConfigInput> = {}): McpConnectorConfigInput {
@@ -68,12 +86,21 @@ interface Setup {
   events(): Promise<UpstreamEvent[]>;
 }
 
-async function call(connector: McpConnector, tool: string, args: JsonObject, ctx: ConnectorContext = context()): Promise<ToolResult> {
+async function call(
+  connector: McpConnector,
+  tool: string,
+  args: JsonObject,
+  ctx: ConnectorContext = context(),
+): Promise<ToolResult> {
   return connector.callTool(await connector.prepareCall(tool, args), ctx);
 }
 
 async function inspect(connector: McpConnector): Promise<{ pid: number; events: UpstreamEvent[]; envKeys: string[] }> {
-  return JSON.parse(textOf(await call(connector, 'inspect', {}))) as { pid: number; events: UpstreamEvent[]; envKeys: string[] };
+  return JSON.parse(textOf(await call(connector, 'inspect', {}))) as {
+    pid: number;
+    events: UpstreamEvent[];
+    envKeys: string[];
+  };
 }
 
 function createSetups(): { setups: Setup[]; upstream: () => UpstreamHttp; fetchCount: () => number } {
@@ -120,7 +147,10 @@ function createSetups(): { setups: Setup[]; upstream: () => UpstreamHttp; fetchC
       onLog: (m) => httpLogs.push(m),
       onResourceUpdated: (uri) => httpUpdated.push(uri),
     };
-    http = createMcpConnector({ id: 'remote', kind: 'mcp', transport: 'http', url: upstream.url, headers: { 'x-fixture-tag': 'from-config' } }, deps);
+    http = createMcpConnector(
+      { id: 'remote', kind: 'mcp', transport: 'http', url: upstream.url, headers: { 'x-fixture-tag': 'from-config' } },
+      deps,
+    );
     await Promise.all([stdio.start(), http.start()]);
   });
   after(async () => {
@@ -148,18 +178,41 @@ describe('mcp connector', () => {
         assert.deepEqual(connector.status(), { state: 'ready', restarts: 0 });
         const ctx = { signal: new AbortController().signal, fetch: globalThis.fetch };
         const tools = await connector.listTools(ctx);
-        for (const name of ['echo', 'add', 'slow', 'fail', 'ask_model', 'ask_user', 'log', 'meta_echo', 'crash', 'mutate_tools']) {
-          assert.ok(tools.some((t) => t.name === name), `tool ${name} listed`);
+        for (const name of [
+          'echo',
+          'add',
+          'slow',
+          'fail',
+          'ask_model',
+          'ask_user',
+          'log',
+          'meta_echo',
+          'crash',
+          'mutate_tools',
+        ]) {
+          assert.ok(
+            tools.some((t) => t.name === name),
+            `tool ${name} listed`,
+          );
         }
         const add = tools.find((t) => t.name === 'add');
         assert.deepEqual(add?.inputSchema.required, ['a', 'b']);
         assert.ok(add?.outputSchema, 'output schema passed on');
         const resources = await connector.catalog.listResources(ctx);
-        assert.deepEqual(resources.map((r) => r.uri), ['fixture://static/readme']);
+        assert.deepEqual(
+          resources.map((r) => r.uri),
+          ['fixture://static/readme'],
+        );
         const templates = await connector.catalog.listResourceTemplates(ctx);
-        assert.deepEqual(templates.map((t) => t.uriTemplate), ['fixture://items/{id}']);
+        assert.deepEqual(
+          templates.map((t) => t.uriTemplate),
+          ['fixture://items/{id}'],
+        );
         const prompts = await connector.catalog.listPrompts(ctx);
-        assert.deepEqual(prompts.map((p) => [p.name, (p.arguments as { name: string }[]).map((a) => a.name)]), [['greet', ['name']]]);
+        assert.deepEqual(
+          prompts.map((p) => [p.name, (p.arguments as { name: string }[]).map((a) => a.name)]),
+          [['greet', ['name']]],
+        );
       });
 
       it('calls tools, passes structured output and tool-level errors through', async () => {
@@ -185,12 +238,21 @@ describe('mcp connector', () => {
         assert.equal(missing.code, 'INVALID_ARGUMENTS');
         // `inspect` itself is recorded on neither transport, so the count is comparable.
         const events = await setup.events();
-        assert.equal(events.length, before, `nothing new reached the upstream: ${JSON.stringify(events.slice(before))}`);
+        assert.equal(
+          events.length,
+          before,
+          `nothing new reached the upstream: ${JSON.stringify(events.slice(before))}`,
+        );
       });
 
       it('forwards progress notifications to ctx.onProgress', async () => {
         const updates: ProgressUpdate[] = [];
-        const result = await call(setup.connector, 'slow', { ms: 250 }, context({ onProgress: (u) => updates.push(u) }));
+        const result = await call(
+          setup.connector,
+          'slow',
+          { ms: 250 },
+          context({ onProgress: (u) => updates.push(u) }),
+        );
         assert.equal(textOf(result), 'waited 250ms');
         assert.ok(updates.length >= 2, `expected progress updates, got ${JSON.stringify(updates)}`);
         assert.deepEqual(updates[0], { progress: 1, total: 5, message: 'step 1' });
@@ -199,14 +261,27 @@ describe('mcp connector', () => {
 
       it('cancels the upstream call when ctx.signal aborts', async () => {
         const controller = new AbortController();
-        const pending = call(setup.connector, 'slow', { ms: 30_000 }, context({ signal: controller.signal, onProgress: () => controller.abort() }));
+        const pending = call(
+          setup.connector,
+          'slow',
+          { ms: 30_000 },
+          context({ signal: controller.signal, onProgress: () => controller.abort() }),
+        );
         const error = await rejection(pending);
         assert.equal(error.code, 'CANCELLED');
-        await eventually(async () => (await setup.events()).some((e) => e.kind === 'cancelled' && e.name === 'slow'), 'the upstream to see the cancellation');
+        await eventually(
+          async () => (await setup.events()).some((e) => e.kind === 'cancelled' && e.name === 'slow'),
+          'the upstream to see the cancellation',
+        );
       });
 
       it('propagates ctx.meta (traceparent) to the upstream in _meta', async () => {
-        const result = await call(setup.connector, 'meta_echo', {}, context({ meta: { traceparent: TRACEPARENT, progressToken: 'spoofed' } }));
+        const result = await call(
+          setup.connector,
+          'meta_echo',
+          {},
+          context({ meta: { traceparent: TRACEPARENT, progressToken: 'spoofed' } }),
+        );
         const meta = JSON.parse(textOf(result)) as Record<string, unknown>;
         assert.equal(meta.traceparent, TRACEPARENT);
         assert.equal(meta.progressToken, undefined, 'a caller-supplied progress token is not forwarded');
@@ -215,7 +290,11 @@ describe('mcp connector', () => {
       it('relays sampling, elicitation and roots requests through the single in-flight call', async () => {
         const relayed: { method: string; params: JsonObject }[] = [];
         const answers: Record<string, JsonObject> = {
-          'sampling/createMessage': { role: 'assistant', content: { type: 'text', text: 'sampled-by-agent' }, model: 'test-model' },
+          'sampling/createMessage': {
+            role: 'assistant',
+            content: { type: 'text', text: 'sampled-by-agent' },
+            model: 'test-model',
+          },
           'elicitation/create': { action: 'accept', content: { name: 'Ada' } },
           'roots/list': { roots: [{ uri: 'file:///workspace', name: 'workspace' }] },
         };
@@ -231,7 +310,10 @@ describe('mcp connector', () => {
         assert.deepEqual(JSON.parse(textOf(elicited)), { action: 'accept', content: { name: 'Ada' } });
         const roots = await call(setup.connector, 'list_roots', {}, context({ relayRequest }));
         assert.deepEqual(JSON.parse(textOf(roots)), [{ uri: 'file:///workspace', name: 'workspace' }]);
-        assert.deepEqual(relayed.map((r) => r.method), ['sampling/createMessage', 'elicitation/create', 'roots/list']);
+        assert.deepEqual(
+          relayed.map((r) => r.method),
+          ['sampling/createMessage', 'elicitation/create', 'roots/list'],
+        );
         assert.deepEqual(relayed[0]?.params.messages, [{ role: 'user', content: { type: 'text', text: 'hi?' } }]);
       });
 
@@ -250,7 +332,12 @@ describe('mcp connector', () => {
         const controller = new AbortController();
         let inFlight!: () => void;
         const slowStarted = new Promise<void>((resolve) => (inFlight = resolve));
-        const slow = call(connector, 'slow', { ms: 30_000 }, context({ signal: controller.signal, relayRequest, onProgress: () => inFlight() }));
+        const slow = call(
+          connector,
+          'slow',
+          { ms: 30_000 },
+          context({ signal: controller.signal, relayRequest, onProgress: () => inFlight() }),
+        );
         await slowStarted;
         const ambiguous = await call(connector, 'ask_model', {}, context({ relayRequest }));
         controller.abort();
@@ -263,7 +350,12 @@ describe('mcp connector', () => {
       it("forwards upstream log messages to the call's onLog", async () => {
         const received: LogMessage[] = [];
         const before = setup.logs.length;
-        await call(setup.connector, 'log', { message: 'from upstream', level: 'warning' }, context({ onLog: (m) => received.push(m) }));
+        await call(
+          setup.connector,
+          'log',
+          { message: 'from upstream', level: 'warning' },
+          context({ onLog: (m) => received.push(m) }),
+        );
         assert.deepEqual(received, [{ level: 'warning', logger: 'fixture', data: 'from upstream' }]);
         assert.equal(setup.logs.length, before, 'not also sent to the connector log');
       });
@@ -282,31 +374,46 @@ describe('mcp connector', () => {
         await changed;
         assert.deepEqual(changes, ['tools']);
         const tools = await connector.listTools({ signal: new AbortController().signal, fetch: globalThis.fetch });
-        assert.ok(tools.some((t) => t.name === added), `${added} listed after the refresh`);
+        assert.ok(
+          tools.some((t) => t.name === added),
+          `${added} listed after the refresh`,
+        );
         assert.equal(textOf(await call(connector, added, {})), added);
       });
 
       it('federates resources, templates, prompts and completions', async () => {
         const { catalog } = setup.connector;
         const readme = await catalog.readResource('fixture://static/readme', context());
-        assert.deepEqual(readme.contents, [{ uri: 'fixture://static/readme', mimeType: 'text/plain', text: 'fixture readme' }]);
+        assert.deepEqual(readme.contents, [
+          { uri: 'fixture://static/readme', mimeType: 'text/plain', text: 'fixture readme' },
+        ]);
         const item = await catalog.readResource('fixture://items/42', context());
-        assert.deepEqual((item.contents as { text: string }[]).map((c) => c.text), ['item 42']);
-        assert.equal((await rejection(catalog.readResource('fixture://missing', context()))).code, 'RESOURCE_NOT_FOUND');
+        assert.deepEqual(
+          (item.contents as { text: string }[]).map((c) => c.text),
+          ['item 42'],
+        );
+        assert.equal(
+          (await rejection(catalog.readResource('fixture://missing', context()))).code,
+          'RESOURCE_NOT_FOUND',
+        );
 
         const prompt = await catalog.getPrompt('greet', { name: 'Ada' }, context());
         assert.deepEqual(prompt.messages, [{ role: 'user', content: { type: 'text', text: 'Hello, Ada!' } }]);
         assert.equal((await rejection(catalog.getPrompt('nope', {}, context()))).code, 'PROMPT_NOT_FOUND');
         assert.equal((await rejection(catalog.getPrompt('greet', {}, context()))).code, 'INVALID_ARGUMENTS');
 
-        const completion = await catalog.complete({ ref: { type: 'ref/prompt', name: 'greet' }, argument: { name: 'name', value: 'al' } }, context());
+        const completion = await catalog.complete(
+          { ref: { type: 'ref/prompt', name: 'greet' }, argument: { name: 'name', value: 'al' } },
+          context(),
+        );
         assert.deepEqual((completion.completion as { values: string[] }).values, ['alice', 'albert']);
       });
 
       it('subscribes to resources once for all holders and reports updates', async () => {
         const { connector, updated } = setup;
         const uri = 'fixture://static/readme';
-        const count = async (kind: UpstreamEvent['kind']) => (await setup.events()).filter((e) => e.kind === kind && e.name === uri).length;
+        const count = async (kind: UpstreamEvent['kind']) =>
+          (await setup.events()).filter((e) => e.kind === kind && e.name === uri).length;
         await connector.catalog.subscribeResource(uri, context());
         await connector.catalog.subscribeResource(uri, context());
         assert.equal(await count('subscribe'), 1, 'one upstream subscription for two holders');
@@ -350,13 +457,19 @@ describe('mcp connector', () => {
 
     it('maps a request timeout to UPSTREAM_TIMEOUT and cancels upstream', async () => {
       const up = upstream();
-      const connector = createMcpConnector({ id: 'slowpoke', kind: 'mcp', transport: 'http', url: up.url, requestTimeoutMs: 300 }, {});
+      const connector = createMcpConnector(
+        { id: 'slowpoke', kind: 'mcp', transport: 'http', url: up.url, requestTimeoutMs: 300 },
+        {},
+      );
       try {
         await connector.start();
         const before = up.events.filter((e) => e.kind === 'cancelled').length;
         const error = await rejection(call(connector, 'slow', { ms: 30_000 }));
         assert.equal(error.code, 'UPSTREAM_TIMEOUT');
-        await eventually(() => up.events.filter((e) => e.kind === 'cancelled').length > before, 'the upstream to see the cancellation');
+        await eventually(
+          () => up.events.filter((e) => e.kind === 'cancelled').length > before,
+          'the upstream to see the cancellation',
+        );
       } finally {
         await connector.close();
       }
@@ -372,7 +485,10 @@ describe('mcp connector', () => {
         // Depending on whether the standalone stream noticed first, this call meets the lost session or the new one.
         const during = await call(connector, 'echo', { text: 'two' }).then(textOf, (e: unknown) => e);
         if (during !== 'two') assert.equal((during as ConnectorError).code, 'UPSTREAM_UNAVAILABLE');
-        await eventually(() => connector.status().state === 'ready' && connector.status().restarts >= 1, 'the reconnect');
+        await eventually(
+          () => connector.status().state === 'ready' && connector.status().restarts >= 1,
+          'the reconnect',
+        );
         assert.equal(textOf(await call(connector, 'echo', { text: 'three' })), 'three');
       } finally {
         await connector.close();
@@ -385,7 +501,9 @@ describe('mcp connector', () => {
 describe('mcp connector over stdio: child lifecycle', () => {
   it('passes only a minimal environment plus the configured env to the child', async () => {
     process.env.PORTCULLIS_TEST_GATEWAY_SECRET = 'must-not-leak';
-    const connector = createMcpConnector(stdioConfig({ id: 'envcheck', env: { FIXTURE_FLAG: 'on' } } as Partial<McpConnectorConfigInput>));
+    const connector = createMcpConnector(
+      stdioConfig({ id: 'envcheck', env: { FIXTURE_FLAG: 'on' } } as Partial<McpConnectorConfigInput>),
+    );
     try {
       await connector.start();
       const { envKeys } = await inspect(connector);
@@ -400,9 +518,15 @@ describe('mcp connector over stdio: child lifecycle', () => {
 
   it('fails fast while the child is down, restarts it, and works again', async () => {
     const logs: LogMessage[] = [];
-    const connector = createMcpConnector(stdioConfig({ id: 'crashy', restart: { initialDelayMs: 50, maxDelayMs: 400 } } as Partial<McpConnectorConfigInput>), {
-      onLog: (m) => logs.push(m),
-    });
+    const connector = createMcpConnector(
+      stdioConfig({
+        id: 'crashy',
+        restart: { initialDelayMs: 50, maxDelayMs: 400 },
+      } as Partial<McpConnectorConfigInput>),
+      {
+        onLog: (m) => logs.push(m),
+      },
+    );
     try {
       await connector.start();
       const { pid: firstPid } = await inspect(connector);
@@ -418,7 +542,10 @@ describe('mcp connector over stdio: child lifecycle', () => {
       assert.equal(textOf(await call(connector, 'echo', { text: 'back' })), 'back');
       const { pid: secondPid, events } = await inspect(connector);
       assert.notEqual(secondPid, firstPid);
-      assert.ok(events.some((e) => e.kind === 'subscribe' && e.name === 'fixture://static/readme'), 'subscription renewed in the new child');
+      assert.ok(
+        events.some((e) => e.kind === 'subscribe' && e.name === 'fixture://static/readme'),
+        'subscription renewed in the new child',
+      );
       assert.throws(() => process.kill(firstPid, 0), { code: 'ESRCH' });
     } finally {
       await connector.close();
@@ -426,7 +553,12 @@ describe('mcp connector over stdio: child lifecycle', () => {
   });
 
   it('stops after maxRestarts and reports closed', async () => {
-    const connector = createMcpConnector(stdioConfig({ id: 'limited', restart: { initialDelayMs: 20, maxDelayMs: 40, maxRestarts: 0 } } as Partial<McpConnectorConfigInput>));
+    const connector = createMcpConnector(
+      stdioConfig({
+        id: 'limited',
+        restart: { initialDelayMs: 20, maxDelayMs: 40, maxRestarts: 0 },
+      } as Partial<McpConnectorConfigInput>),
+    );
     try {
       await connector.start();
       await rejection(call(connector, 'crash', {}));
@@ -440,14 +572,22 @@ describe('mcp connector over stdio: child lifecycle', () => {
 
   it('keeps retrying in the background when the first start fails', async () => {
     const connector = createMcpConnector(
-      stdioConfig({ id: 'missing', command: path.join(root, 'no-such-command'), args: [], restart: { initialDelayMs: 20, maxDelayMs: 40 } } as Partial<McpConnectorConfigInput>),
+      stdioConfig({
+        id: 'missing',
+        command: path.join(root, 'no-such-command'),
+        args: [],
+        restart: { initialDelayMs: 20, maxDelayMs: 40 },
+      } as Partial<McpConnectorConfigInput>),
     );
     try {
       const error = await rejection(connector.start());
       assert.equal(error.code, 'UPSTREAM_UNAVAILABLE');
       await eventually(() => connector.status().restarts >= 2, 'background retries');
       assert.equal(connector.status().state, 'restarting');
-      assert.equal((await rejection(connector.listTools({ signal: new AbortController().signal, fetch: globalThis.fetch }))).code, 'UPSTREAM_UNAVAILABLE');
+      assert.equal(
+        (await rejection(connector.listTools({ signal: new AbortController().signal, fetch: globalThis.fetch }))).code,
+        'UPSTREAM_UNAVAILABLE',
+      );
     } finally {
       await connector.close();
     }

@@ -27,12 +27,21 @@ interface Received {
 }
 
 /** A real backend that verifies every request's call credential against the gateway's JWKS. */
-async function startVerifyingBackend(): Promise<{ url: string; received: Received[]; setGateway(jwksBase: string, issuer: string): void; close(): Promise<void> }> {
+async function startVerifyingBackend(): Promise<{
+  url: string;
+  received: Received[];
+  setGateway(jwksBase: string, issuer: string): void;
+  close(): Promise<void>;
+}> {
   const received: Received[] = [];
   let verifier: ReturnType<typeof createCallVerifier> | undefined;
   const app = express();
   app.use((req, res, next) => {
-    const entry: Received = { method: req.method, url: req.originalUrl, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
+    const entry: Received = {
+      method: req.method,
+      url: req.originalUrl,
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    };
     received.push(entry);
     if (verifier === undefined) return void res.status(503).end();
     verifier.middleware()(req, res, (error?: unknown) => {
@@ -49,7 +58,11 @@ async function startVerifyingBackend(): Promise<{ url: string; received: Receive
     url,
     received,
     setGateway(jwksBase, issuer) {
-      verifier = createCallVerifier({ jwksUrl: `${jwksBase}/.well-known/jwks.json`, issuer, audience: 'https://orders.internal' });
+      verifier = createCallVerifier({
+        jwksUrl: `${jwksBase}/.well-known/jwks.json`,
+        issuer,
+        audience: 'https://orders.internal',
+      });
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -60,13 +73,22 @@ const orderTools = [
     name: 'get_order',
     method: 'GET',
     path: '/orders/{id}',
-    inputSchema: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]+$' } }, required: ['id'], additionalProperties: false },
+    inputSchema: {
+      type: 'object',
+      properties: { id: { type: 'string', pattern: '^[0-9]+$' } },
+      required: ['id'],
+      additionalProperties: false,
+    },
   },
 ];
 
 async function connectWith(url: string, bearer: string): Promise<Client> {
   const client = new Client({ name: 'agent', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${bearer}` } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), {
+      requestInit: { headers: { Authorization: `Bearer ${bearer}` } },
+    }),
+  );
   return client;
 }
 
@@ -93,8 +115,12 @@ describe('task tokens and call credentials, two instances on one Redis', () => {
     // Both instances share one signing key (as production instances must) through the dev key folder,
     // and one issuer name (their public URL).
     keyDir = await mkdtemp(path.join(tmpdir(), 'portcullis-keys-'));
-    a = await startTestGateway({ ...shared(0), credentials: { devKeyDir: keyDir } }, [{ id: 'shop-bot', tools: ['orders_*'] }]);
-    b = await startTestGateway({ ...shared(0), credentials: { devKeyDir: keyDir } }, [{ id: 'shop-bot', tools: ['orders_*'] }]);
+    a = await startTestGateway({ ...shared(0), credentials: { devKeyDir: keyDir } }, [
+      { id: 'shop-bot', tools: ['orders_*'] },
+    ]);
+    b = await startTestGateway({ ...shared(0), credentials: { devKeyDir: keyDir } }, [
+      { id: 'shop-bot', tools: ['orders_*'] },
+    ]);
     backend.setGateway(a.gateway.baseUrl, 'http://127.0.0.1:1');
   });
   after(async () => {
@@ -118,7 +144,9 @@ describe('task tokens and call credentials, two instances on one Redis', () => {
   }
 
   it('serves the public keys and nothing private', async () => {
-    const jwks = (await (await fetch(`${a.gateway.baseUrl}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
+    const jwks = (await (await fetch(`${a.gateway.baseUrl}/.well-known/jwks.json`)).json()) as {
+      keys: Record<string, unknown>[];
+    };
     assert.ok(jwks.keys.length >= 1);
     for (const key of jwks.keys) assert.equal(key['d'], undefined, 'no private key material');
   });
@@ -136,7 +164,10 @@ describe('task tokens and call credentials, two instances on one Redis', () => {
     assert.ok(seen[0]!.authorization?.startsWith('Bearer ey'));
     assert.ok(!seen[0]!.authorization?.includes(task.token), "the agent's task token never reaches the backend");
     // The same credential is refused for another operation on the same backend.
-    const replay = await fetch(`${backend.url}/orders/43`, { method: 'DELETE', headers: { authorization: seen[0]!.authorization! } });
+    const replay = await fetch(`${backend.url}/orders/43`, {
+      method: 'DELETE',
+      headers: { authorization: seen[0]!.authorization! },
+    });
     assert.equal(replay.status, 403);
   });
 
@@ -146,14 +177,20 @@ describe('task tokens and call credentials, two instances on one Redis', () => {
     clients.push(onB);
     const ok = await onB.callTool({ name: 'orders_get_order', arguments: { id: '1' } });
     assert.notEqual(ok.isError, true);
-    const ended = await fetch(`${a.gateway.baseUrl}/v1/tasks/${task.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${a.agents['shop-bot']!.key}` } });
+    const ended = await fetch(`${a.gateway.baseUrl}/v1/tasks/${task.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${a.agents['shop-bot']!.key}` },
+    });
     assert.equal(ended.status, 200);
     const mark = backend.received.length;
     const refused = await onB.callTool({ name: 'orders_get_order', arguments: { id: '1' } }).then(
       (r) => r,
       (e: unknown) => e,
     );
-    assert.ok(refused instanceof Error || (refused as { isError?: boolean }).isError === true, 'the ended task is refused');
+    assert.ok(
+      refused instanceof Error || (refused as { isError?: boolean }).isError === true,
+      'the ended task is refused',
+    );
     assert.equal(backend.received.length, mark, 'nothing reached the backend');
     const fresh = await rawPost(b.gateway.mcpUrl, INITIALIZE, { authorization: `Bearer ${task.token}` });
     assert.equal(fresh.status, 401);
@@ -163,7 +200,11 @@ describe('task tokens and call credentials, two instances on one Redis', () => {
     const client = await b.connect('shop-bot');
     clients.push(client);
     assert.notEqual((await client.callTool({ name: 'orders_get_order', arguments: { id: '7' } })).isError, true);
-    const disabled = await fetch(`${a.gateway.baseUrl}/v1/agents/shop-bot/disable`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: '{}' });
+    const disabled = await fetch(`${a.gateway.baseUrl}/v1/agents/shop-bot/disable`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(disabled.status, 200, await disabled.text());
     const mark = backend.received.length;
     const refused = await client.callTool({ name: 'orders_get_order', arguments: { id: '7' } }).then(
@@ -172,13 +213,19 @@ describe('task tokens and call credentials, two instances on one Redis', () => {
     );
     assert.ok(refused, 'the disabled agent is refused on its next request');
     assert.equal(backend.received.length, mark);
-    const enabled = await fetch(`${b.gateway.baseUrl}/v1/agents/shop-bot/enable`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: '{}' });
+    const enabled = await fetch(`${b.gateway.baseUrl}/v1/agents/shop-bot/enable`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(enabled.status, 200);
   });
 
   it('rejects forged and malformed task tokens with 401 before anything reaches a backend', async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'portcullis-task+jwt' })).toString('base64url');
-    const payload = Buffer.from(JSON.stringify({ iss: 'http://127.0.0.1:1', aud: 'http://127.0.0.1:1', sub: 'shop-bot', exp: 9999999999 })).toString('base64url');
+    const payload = Buffer.from(
+      JSON.stringify({ iss: 'http://127.0.0.1:1', aud: 'http://127.0.0.1:1', sub: 'shop-bot', exp: 9999999999 }),
+    ).toString('base64url');
     const mark = backend.received.length;
     for (const token of [`${header}.${payload}.`, `${header}.${payload}.c2ln`, 'eyJhbGciOiJIUzI1NiJ9.e30.x']) {
       const response = await rawPost(a.gateway.mcpUrl, INITIALIZE, { authorization: `Bearer ${token}` });

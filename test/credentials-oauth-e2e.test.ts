@@ -28,7 +28,9 @@ describe('OAuth resource server and live revocation', () => {
     idp = await startIdp();
     const app = express();
     app.use((req, res, next) => {
-      const entry: { authorization?: string; status?: number } = { ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) };
+      const entry: { authorization?: string; status?: number } = {
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      };
       received.push(entry);
       res.on('finish', () => (entry.status = res.statusCode));
       verifier!.middleware()(req, res, next);
@@ -41,7 +43,13 @@ describe('OAuth resource server and live revocation', () => {
       {
         http: { publicUrl: 'http://portcullis.test' },
         auth: {
-          oauth: { issuer: idp.issuer, jwksUrl: idp.jwksUrl, audience: 'http://portcullis.test/mcp', algorithms: ['RS256'], requiredScopes: ['mcp:tools'] },
+          oauth: {
+            issuer: idp.issuer,
+            jwksUrl: idp.jwksUrl,
+            audience: 'http://portcullis.test/mcp',
+            algorithms: ['RS256'],
+            requiredScopes: ['mcp:tools'],
+          },
           introspectionClients: [{ id: 'orders-backend', secret: { sha256: digestApiKey(introspectionSecret) } }],
         },
         connectors: [
@@ -54,7 +62,12 @@ describe('OAuth resource server and live revocation', () => {
                 name: 'get_order',
                 method: 'GET',
                 path: '/orders/{id}',
-                inputSchema: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]+$' } }, required: ['id'], additionalProperties: false },
+                inputSchema: {
+                  type: 'object',
+                  properties: { id: { type: 'string', pattern: '^[0-9]+$' } },
+                  required: ['id'],
+                  additionalProperties: false,
+                },
               },
             ],
           },
@@ -69,7 +82,11 @@ describe('OAuth resource server and live revocation', () => {
       jwksUrl: `${gw.gateway.baseUrl}/.well-known/jwks.json`,
       issuer: 'http://portcullis.test',
       audience: 'https://orders.internal',
-      introspection: { url: `${gw.gateway.baseUrl}/oauth/introspect`, clientId: 'orders-backend', clientSecret: introspectionSecret },
+      introspection: {
+        url: `${gw.gateway.baseUrl}/oauth/introspect`,
+        clientId: 'orders-backend',
+        clientSecret: introspectionSecret,
+      },
     });
   });
   after(async () => {
@@ -78,7 +95,8 @@ describe('OAuth resource server and live revocation', () => {
     await new Promise((resolve) => backend?.close(resolve));
   });
 
-  const token = (claims: Record<string, unknown>) => idp.mint({ claims: { sub: 'oauth-agent', aud: 'http://portcullis.test/mcp', scope: 'mcp:tools', ...claims } });
+  const token = (claims: Record<string, unknown>) =>
+    idp.mint({ claims: { sub: 'oauth-agent', aud: 'http://portcullis.test/mcp', scope: 'mcp:tools', ...claims } });
 
   it('publishes protected-resource metadata and points to it in challenges', async () => {
     const challenge = await rawPost(gw.gateway.mcpUrl, INITIALIZE);
@@ -86,7 +104,10 @@ describe('OAuth resource server and live revocation', () => {
     const header = challenge.headers.get('www-authenticate') ?? '';
     const metadataUrl = /resource_metadata="([^"]+)"/.exec(header)?.[1];
     assert.ok(metadataUrl, header);
-    const metadata = (await (await fetch(`${gw.gateway.baseUrl}${new URL(metadataUrl).pathname}`)).json()) as { resource: string; authorization_servers: string[] };
+    const metadata = (await (await fetch(`${gw.gateway.baseUrl}${new URL(metadataUrl).pathname}`)).json()) as {
+      resource: string;
+      authorization_servers: string[];
+    };
     assert.equal(metadata.resource, 'http://portcullis.test/mcp');
     assert.deepEqual(metadata.authorization_servers, [idp.issuer]);
   });
@@ -98,13 +119,17 @@ describe('OAuth resource server and live revocation', () => {
   });
 
   it('rejects another audience, an unpublished key, and answers 403 insufficient_scope for missing scopes', async () => {
-    const wrongAudience = await rawPost(gw.gateway.mcpUrl, INITIALIZE, { authorization: `Bearer ${await token({ aud: 'http://elsewhere/mcp' })}` });
+    const wrongAudience = await rawPost(gw.gateway.mcpUrl, INITIALIZE, {
+      authorization: `Bearer ${await token({ aud: 'http://elsewhere/mcp' })}`,
+    });
     assert.equal(wrongAudience.status, 401);
     const forged = await rawPost(gw.gateway.mcpUrl, INITIALIZE, {
       authorization: `Bearer ${await idp.mint({ claims: { sub: 'oauth-agent', aud: 'http://portcullis.test/mcp', scope: 'mcp:tools' }, unpublishedKey: true })}`,
     });
     assert.equal(forged.status, 401);
-    const noScope = await rawPost(gw.gateway.mcpUrl, INITIALIZE, { authorization: `Bearer ${await token({ scope: 'profile' })}` });
+    const noScope = await rawPost(gw.gateway.mcpUrl, INITIALIZE, {
+      authorization: `Bearer ${await token({ scope: 'profile' })}`,
+    });
     assert.equal(noScope.status, 403);
     assert.match(noScope.headers.get('www-authenticate') ?? '', /insufficient_scope/);
   });

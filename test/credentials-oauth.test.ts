@@ -31,9 +31,19 @@ after(async () => {
   await idp.close();
 });
 
-const good = { aud: RESOURCE, sub: 'user-1', client_id: 'agent-7', scope: 'mcp:tools repo:read', org: 'acme', realm_access: { roles: ['dev', 'ops'] } };
+const good = {
+  aud: RESOURCE,
+  sub: 'user-1',
+  client_id: 'agent-7',
+  scope: 'mcp:tools repo:read',
+  org: 'acme',
+  realm_access: { roles: ['dev', 'ops'] },
+};
 
-async function rejects(token: string, code: 'UNAUTHENTICATED' | 'INSUFFICIENT_SCOPE' = 'UNAUTHENTICATED'): Promise<void> {
+async function rejects(
+  token: string,
+  code: 'UNAUTHENTICATED' | 'INSUFFICIENT_SCOPE' = 'UNAUTHENTICATED',
+): Promise<void> {
   await assert.rejects(auth.authenticate(token, request), (e: unknown) => e instanceof AuthError && e.code === code);
 }
 
@@ -80,13 +90,24 @@ describe('OAuth authenticator', () => {
   });
 
   it('returns undefined for tokens of other issuers and non-JWTs', async () => {
-    assert.equal(await auth.authenticate(await idp.mint({ claims: { ...good, iss: 'https://elsewhere.test' } }), request), undefined);
+    assert.equal(
+      await auth.authenticate(await idp.mint({ claims: { ...good, iss: 'https://elsewhere.test' } }), request),
+      undefined,
+    );
     assert.equal(await auth.authenticate('pc_key', request), undefined);
   });
 
   it('fails closed when the IdP JWKS cannot be fetched', async () => {
     const token = await idp.mint({ claims: good });
-    const unreachable = createOAuthAuthenticator({ issuer: idp.issuer, jwksUrl: 'http://127.0.0.1:1/jwks.json', audience: RESOURCE, algorithms: ['RS256'] });
-    await assert.rejects(unreachable.authenticate(token, request), (e: unknown) => e instanceof AuthError && /cannot be verified/.test(e.message));
+    const unreachable = createOAuthAuthenticator({
+      issuer: idp.issuer,
+      jwksUrl: 'http://127.0.0.1:1/jwks.json',
+      audience: RESOURCE,
+      algorithms: ['RS256'],
+    });
+    await assert.rejects(
+      unreachable.authenticate(token, request),
+      (e: unknown) => e instanceof AuthError && /cannot be verified/.test(e.message),
+    );
   });
 });

@@ -9,7 +9,12 @@ import { Redis } from 'ioredis';
 import { createMemoryRevocationStore } from '../gateway/revocation/memory-revocation-store.js';
 import { createRedisRevocationStore } from '../gateway/revocation/redis-revocation-store.js';
 import type { RevocationStore } from '../gateway/revocation/types.js';
-import { StoreUnavailableError, TaskConflictError, TaskEndedError, TaskNotFoundError } from '../gateway/tasks/errors.js';
+import {
+  StoreUnavailableError,
+  TaskConflictError,
+  TaskEndedError,
+  TaskNotFoundError,
+} from '../gateway/tasks/errors.js';
 import { createMemoryTaskStore } from '../gateway/tasks/memory-task-store.js';
 import { createRedisTaskStore } from '../gateway/tasks/redis-task-store.js';
 import type { NewTask, TaskStore } from '../gateway/tasks/types.js';
@@ -23,7 +28,14 @@ interface Stores {
 const HOUR = 3_600_000;
 
 function newTask(clock: { t: number }, overrides: Partial<NewTask> = {}): NewTask {
-  return { id: `t-${randomUUID()}`, agentId: 'agent-1', intent: 'triage issues', createdAt: clock.t, expiresAt: clock.t + 60_000, ...overrides };
+  return {
+    id: `t-${randomUUID()}`,
+    agentId: 'agent-1',
+    intent: 'triage issues',
+    createdAt: clock.t,
+    expiresAt: clock.t + 60_000,
+    ...overrides,
+  };
 }
 
 function contractSuite(name: string, open: () => Promise<Stores>): void {
@@ -90,7 +102,10 @@ function contractSuite(name: string, open: () => Promise<Stores>): void {
     it('counts calls atomically under concurrency', async () => {
       const task = await s.tasks.create(newTask(s.clock));
       const counts = await Promise.all(Array.from({ length: 50 }, () => s.tasks.incrementCalls(task.id)));
-      assert.deepEqual([...counts].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1));
+      assert.deepEqual(
+        [...counts].sort((a, b) => a - b),
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
       assert.equal((await s.tasks.get(task.id))?.callCount, 50);
     });
 
@@ -100,8 +115,14 @@ function contractSuite(name: string, open: () => Promise<Stores>): void {
       const b = await s.tasks.create(newTask(s.clock, { agentId, createdAt: s.clock.t + 1 }));
       await s.tasks.create(newTask(s.clock, { agentId: 'someone-else' }));
       await s.tasks.end(a.id, 'done');
-      assert.deepEqual((await s.tasks.list({ agentId })).map((t) => t.id), [b.id]);
-      assert.deepEqual((await s.tasks.list({ agentId, includeEnded: true })).map((t) => t.id), [a.id, b.id]);
+      assert.deepEqual(
+        (await s.tasks.list({ agentId })).map((t) => t.id),
+        [b.id],
+      );
+      assert.deepEqual(
+        (await s.tasks.list({ agentId, includeEnded: true })).map((t) => t.id),
+        [a.id, b.id],
+      );
       assert.ok((await s.tasks.list()).every((t) => t.endedAt === undefined));
     });
 
@@ -181,7 +202,14 @@ describe('redis stores shared by two instances', () => {
   });
 
   it('fails closed when Redis is unreachable: checks say revoked, mutations throw', async () => {
-    const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const dead = new Redis({
+      host: '127.0.0.1',
+      port: 1,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     dead.on('error', () => undefined);
     try {
       const tasks = createRedisTaskStore({ redis: dead, prefix, timeoutMs: 500 });

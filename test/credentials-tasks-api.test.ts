@@ -42,7 +42,11 @@ before(async () => {
     isAgentDisabled: (id) => revocation.isAgentDisabled(id),
   });
   const app = express();
-  app.use(createTasksRouter(service, (req) => auth.authenticate({ headers: req.headers, url: req.originalUrl, rawHeaders: req.rawHeaders })));
+  app.use(
+    createTasksRouter(service, (req) =>
+      auth.authenticate({ headers: req.headers, url: req.originalUrl, rawHeaders: req.rawHeaders }),
+    ),
+  );
   const operatorOnly: express.RequestHandler = (req, res, next) => {
     if (req.headers.authorization !== `Bearer ${OPERATOR_TOKEN}`) {
       res.status(401).json({ error: { code: 'UNAUTHENTICATED', message: 'operator token required' } });
@@ -51,8 +55,15 @@ before(async () => {
     res.locals['operator'] = 'ops-1';
     next();
   };
-  const sink = { append: async (r: AuditRecordInput) => void audit.push(r), flush: async () => undefined, close: async () => undefined };
-  app.use(operatorOnly, createAgentsRouter(revocation, sink, { actor: (_req, res) => res.locals['operator'] as string }));
+  const sink = {
+    append: async (r: AuditRecordInput) => void audit.push(r),
+    flush: async () => undefined,
+    close: async () => undefined,
+  };
+  app.use(
+    operatorOnly,
+    createAgentsRouter(revocation, sink, { actor: (_req, res) => res.locals['operator'] as string }),
+  );
   server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -72,7 +83,10 @@ interface ApiBody {
 async function call(method: string, path: string, bearer: string, body?: unknown) {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${bearer}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${bearer}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: response.status, headers: response.headers, body: (await response.json()) as ApiBody };
@@ -80,7 +94,11 @@ async function call(method: string, path: string, bearer: string, body?: unknown
 
 describe('tasks API', () => {
   it('opens, reads, renews and ends a task; the token stops working at the end', async () => {
-    const opened = await call('POST', '/v1/tasks', 'pc_alice', { intent: 'triage', declaredTools: ['github_*'], ttlSeconds: 120 });
+    const opened = await call('POST', '/v1/tasks', 'pc_alice', {
+      intent: 'triage',
+      declaredTools: ['github_*'],
+      ttlSeconds: 120,
+    });
     assert.equal(opened.status, 201);
     assert.equal(opened.headers.get('cache-control'), 'no-store');
     const { task, token } = opened.body;
@@ -106,7 +124,7 @@ describe('tasks API', () => {
     }
   });
 
-  it('an agent may not read or end another agent\'s task', async () => {
+  it("an agent may not read or end another agent's task", async () => {
     const { body } = await call('POST', '/v1/tasks', 'pc_alice', { intent: 'mine' });
     const read = await call('GET', `/v1/tasks/${body.task.id}`, 'pc_bob');
     assert.equal(read.status, 404);
@@ -120,13 +138,21 @@ describe('tasks API', () => {
     const bad = await call('POST', '/v1/tasks', 'pc_alice', { intent: '', extra: 1 });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'INVALID_ARGUMENTS');
-    const malformed = await fetch(`${base}/v1/tasks`, { method: 'POST', headers: { authorization: 'Bearer pc_alice', 'content-type': 'application/json' }, body: '{"intent":' });
+    const malformed = await fetch(`${base}/v1/tasks`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer pc_alice', 'content-type': 'application/json' },
+      body: '{"intent":',
+    });
     assert.equal(malformed.status, 400);
     assert.equal(((await malformed.json()) as ApiBody).error.code, 'INVALID_ARGUMENTS');
     const { body } = await call('POST', '/v1/tasks', 'pc_alice', { intent: 'x' });
     const nested = await call('POST', '/v1/tasks', body.token, { intent: 'spawn' });
     assert.equal(nested.status, 403);
-    const anonymous = await fetch(`${base}/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"intent":"x"}' });
+    const anonymous = await fetch(`${base}/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"intent":"x"}',
+    });
     assert.equal(anonymous.status, 401);
     assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Bearer/);
   });
@@ -138,7 +164,10 @@ describe('agents kill switch', () => {
     assert.equal((await call('GET', `/v1/tasks/${body.task.id}`, body.token)).status, 200);
 
     const output: string[] = [];
-    await agentsCommand({ write: (t) => void output.push(t) }).parseAsync(['disable', 'bob', '--url', base, '--token', OPERATOR_TOKEN, '--reason', 'leaked'], { from: 'user' });
+    await agentsCommand({ write: (t) => void output.push(t) }).parseAsync(
+      ['disable', 'bob', '--url', base, '--token', OPERATOR_TOKEN, '--reason', 'leaked'],
+      { from: 'user' },
+    );
     assert.deepEqual(output, ['agent bob disabled\n']);
     assert.equal(await revocation.isAgentDisabled('bob'), true);
     const refused = await call('GET', `/v1/tasks/${body.task.id}`, body.token);
@@ -149,14 +178,23 @@ describe('agents kill switch', () => {
       [['agent.disable', 'bob', 'ops-1', 'leaked']],
     );
 
-    await agentsCommand({ write: (t) => void output.push(t) }).parseAsync(['enable', 'bob', '--url', base, '--token', OPERATOR_TOKEN], { from: 'user' });
+    await agentsCommand({ write: (t) => void output.push(t) }).parseAsync(
+      ['enable', 'bob', '--url', base, '--token', OPERATOR_TOKEN],
+      { from: 'user' },
+    );
     assert.equal((await call('GET', `/v1/tasks/${body.task.id}`, body.token)).status, 200);
   });
 
   it('the CLI reports a refused operator token and a missing token without changing anything', async () => {
     const command = agentsCommand({ write: () => undefined });
-    await assert.rejects(command.parseAsync(['disable', 'alice', '--url', base, '--token', 'wrong'], { from: 'user' }), /UNAUTHENTICATED/);
-    await assert.rejects(agentsCommand().parseAsync(['disable', 'alice', '--url', base], { from: 'user' }), /operator token is required/);
+    await assert.rejects(
+      command.parseAsync(['disable', 'alice', '--url', base, '--token', 'wrong'], { from: 'user' }),
+      /UNAUTHENTICATED/,
+    );
+    await assert.rejects(
+      agentsCommand().parseAsync(['disable', 'alice', '--url', base], { from: 'user' }),
+      /operator token is required/,
+    );
     assert.equal(await revocation.isAgentDisabled('alice'), false);
   });
 

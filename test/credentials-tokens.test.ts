@@ -45,8 +45,14 @@ async function validClaims(): Promise<JWTPayload> {
   return { iss: ISSUER, aud: ISSUER, sub: agent.agentId, tid: taskId, iat, exp: iat + 300, jti: `j-${Math.random()}` };
 }
 
-async function sign(payload: JWTPayload, header: Record<string, unknown> = {}, key: SigningKey = keys.signingKey()): Promise<string> {
-  return new SignJWT(payload).setProtectedHeader({ alg: key.alg, typ: TASK_TOKEN_TYP, kid: key.kid, ...header }).sign(key.privateKey);
+async function sign(
+  payload: JWTPayload,
+  header: Record<string, unknown> = {},
+  key: SigningKey = keys.signingKey(),
+): Promise<string> {
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: key.alg, typ: TASK_TOKEN_TYP, kid: key.kid, ...header })
+    .sign(key.privateKey);
 }
 
 async function assertRejected(token: string, pattern?: RegExp): Promise<void> {
@@ -65,7 +71,12 @@ before(async () => {
   const tasks = createMemoryTaskStore();
   revocation = createMemoryRevocationStore({ tasks });
   service = createTaskService({ store: tasks, revocation, issuer, maxTtlSeconds: 3600 });
-  authenticator = createTaskTokenAuthenticator({ issuer: ISSUER, keys, revocation, resolveAgent: () => ({ roles: ['dev'] }) });
+  authenticator = createTaskTokenAuthenticator({
+    issuer: ISSUER,
+    keys,
+    revocation,
+    resolveAgent: () => ({ roles: ['dev'] }),
+  });
 });
 
 describe('task token attacks', () => {
@@ -105,7 +116,12 @@ describe('task token attacks', () => {
   it('rejects a wrong typ, including a call credential replayed as a task token', async () => {
     await assertRejected(await sign(await validClaims(), { typ: 'JWT' }));
     const { taskId } = await openTask();
-    const call = await issuer.mintCallCredential({ taskId, agentId: agent.agentId, audience: 'https://api.test', scope: 'tool:echo' });
+    const call = await issuer.mintCallCredential({
+      taskId,
+      agentId: agent.agentId,
+      audience: 'https://api.test',
+      scope: 'tool:echo',
+    });
     await assertRejected(call.token.reveal(), /not a task token/);
     await assertRejected(await sign(await validClaims(), { typ: CALL_CREDENTIAL_TYP }));
   });
@@ -167,7 +183,10 @@ describe('task token attacks', () => {
     const { token } = await openTask();
     await revocation.disableAgent(agent.agentId);
     try {
-      await assert.rejects(authenticator.authenticate(token, { headers: {}, url: '/mcp' }), (e: unknown) => e instanceof AuthError && e.code === 'FORBIDDEN');
+      await assert.rejects(
+        authenticator.authenticate(token, { headers: {}, url: '/mcp' }),
+        (e: unknown) => e instanceof AuthError && e.code === 'FORBIDDEN',
+      );
     } finally {
       await revocation.enableAgent(agent.agentId);
     }
@@ -181,7 +200,9 @@ describe('task token attacks', () => {
     const localIssuer = createCredentialIssuer({ issuer: ISSUER, keys: set });
     const local = createTaskTokenAuthenticator({ issuer: ISSUER, keys: set, revocation, now: () => now });
     const { task } = await service.open(agent, { intent: 'rotation' });
-    const token = (await localIssuer.mintTaskToken({ taskId: task.id, agentId: agent.agentId, ttlSeconds: 3000 })).token.reveal();
+    const token = (
+      await localIssuer.mintTaskToken({ taskId: task.id, agentId: agent.agentId, ttlSeconds: 3000 })
+    ).token.reveal();
     await set.rotate();
     assert.ok(await local.authenticate(token, { headers: {}, url: '/mcp' }), 'still valid during the overlap');
     now += 61_000;
@@ -195,12 +216,18 @@ describe('task token attacks', () => {
     assert.equal(await authenticator.authenticate(foreign, { headers: {}, url: '/mcp' }), undefined);
 
     const chain = createRequestAuthenticator({
-      authenticators: [authenticator, createApiKeyAuthenticator([{ agentId: 'key-agent', roles: [], keyDigests: [digestApiKey('pc_real')] }])],
+      authenticators: [
+        authenticator,
+        createApiKeyAuthenticator([{ agentId: 'key-agent', roles: [], keyDigests: [digestApiKey('pc_real')] }]),
+      ],
     });
     const request = (bearer: string) => ({ headers: { authorization: `Bearer ${bearer}` }, url: '/mcp' });
     await assert.rejects(chain.authenticate(request(foreign)), AuthError);
     const claims = await validClaims();
-    await assert.rejects(chain.authenticate(request(`${b64({ alg: 'none', typ: TASK_TOKEN_TYP })}.${b64(claims)}.`)), AuthError);
+    await assert.rejects(
+      chain.authenticate(request(`${b64({ alg: 'none', typ: TASK_TOKEN_TYP })}.${b64(claims)}.`)),
+      AuthError,
+    );
     assert.equal((await chain.authenticate(request('pc_real'))).agentId, 'key-agent');
   });
 });

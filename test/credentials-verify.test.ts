@@ -152,7 +152,16 @@ describe('call credential verification at a backend', () => {
     assert.equal((await send('GET', '/x', taskToken)).status, 401);
     const rogue = await generateSigningKey();
     const now = Math.floor(Date.now() / 1000);
-    const forged = await new SignJWT({ iss: gatewayUrl, aud: backendAudience, sub: 'agent-1', tid: taskId, scope: 'GET /x', iat: now, exp: now + 60, jti: 'j' })
+    const forged = await new SignJWT({
+      iss: gatewayUrl,
+      aud: backendAudience,
+      sub: 'agent-1',
+      tid: taskId,
+      scope: 'GET /x',
+      iat: now,
+      exp: now + 60,
+      jti: 'j',
+    })
       .setProtectedHeader({ alg: 'ES256', typ: CALL_CREDENTIAL_TYP, kid: keys.signingKey().kid })
       .sign(rogue.privateKey);
     assert.equal((await send('GET', '/x', forged)).status, 401);
@@ -162,16 +171,27 @@ describe('call credential verification at a backend', () => {
   });
 
   it('verify() checks tool scopes', async () => {
-    const verifier: CallVerifier = createCallVerifier({ jwksUrl: `${gatewayUrl}/.well-known/jwks.json`, issuer: gatewayUrl, audience: backendAudience });
+    const verifier: CallVerifier = createCallVerifier({
+      jwksUrl: `${gatewayUrl}/.well-known/jwks.json`,
+      issuer: gatewayUrl,
+      audience: backendAudience,
+    });
     const token = (await credential('tool:echo')).token.reveal();
     assert.equal((await verifier.verify(token, { tool: 'echo' })).scope, 'tool:echo');
     await assert.rejects(verifier.verify(token, { tool: 'delete_repo' }), /does not cover/);
   });
 
   it('fails closed when the gateway cannot be reached', async () => {
-    const verifier = createCallVerifier({ jwksUrl: 'http://127.0.0.1:1/.well-known/jwks.json', issuer: gatewayUrl, audience: backendAudience });
+    const verifier = createCallVerifier({
+      jwksUrl: 'http://127.0.0.1:1/.well-known/jwks.json',
+      issuer: gatewayUrl,
+      audience: backendAudience,
+    });
     const token = (await credential('tool:echo')).token.reveal();
-    await assert.rejects(verifier.verify(token, { tool: 'echo' }), (e: Error & { code?: string }) => e.code === 'VERIFIER_UNAVAILABLE');
+    await assert.rejects(
+      verifier.verify(token, { tool: 'echo' }),
+      (e: Error & { code?: string }) => e.code === 'VERIFIER_UNAVAILABLE',
+    );
   });
 });
 
@@ -179,10 +199,16 @@ describe('introspection endpoint', () => {
   async function introspect(body: Record<string, string>, auth?: string) {
     const response = await fetch(`${gatewayUrl}/oauth/introspect`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(auth !== undefined ? { authorization: auth } : {}) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(auth !== undefined ? { authorization: auth } : {}),
+      },
       body: new URLSearchParams(body).toString(),
     });
-    return { status: response.status, body: (await response.json()) as { active: boolean; jti?: string; scope?: string } };
+    return {
+      status: response.status,
+      body: (await response.json()) as { active: boolean; jti?: string; scope?: string },
+    };
   }
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
@@ -191,7 +217,15 @@ describe('introspection endpoint', () => {
     assert.equal((await introspect({ token })).status, 401);
     assert.equal((await introspect({ token }, basic('repo-api', 'wrong'))).status, 401);
     assert.equal((await introspect({ token }, basic('nobody', CLIENT_SECRET))).status, 401);
-    assert.equal((await introspect({ token, client_id: 'repo-api', client_secret: CLIENT_SECRET }, basic('repo-api', CLIENT_SECRET))).status, 401);
+    assert.equal(
+      (
+        await introspect(
+          { token, client_id: 'repo-api', client_secret: CLIENT_SECRET },
+          basic('repo-api', CLIENT_SECRET),
+        )
+      ).status,
+      401,
+    );
     const ok = await introspect({ token, client_id: 'repo-api', client_secret: CLIENT_SECRET });
     assert.equal(ok.body.active, true);
   });
@@ -207,7 +241,9 @@ describe('introspection endpoint', () => {
     }
     await revocation.disableAgent('agent-1');
     try {
-      assert.deepEqual((await introspect({ token: minted.token.reveal() }, basic('repo-api', CLIENT_SECRET))).body, { active: false });
+      assert.deepEqual((await introspect({ token: minted.token.reveal() }, basic('repo-api', CLIENT_SECRET))).body, {
+        active: false,
+      });
     } finally {
       await revocation.enableAgent('agent-1');
     }

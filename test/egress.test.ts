@@ -12,7 +12,14 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Decision, EgressFacts } from '../policies/types.js';
-import { createEgressGuard, EgressDeniedError, isEgressError, type EgressGuard, type EgressGuardOptions, type EgressHop } from '../gateway/egress/index.js';
+import {
+  createEgressGuard,
+  EgressDeniedError,
+  isEgressError,
+  type EgressGuard,
+  type EgressGuardOptions,
+  type EgressHop,
+} from '../gateway/egress/index.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures
@@ -60,7 +67,12 @@ async function listen(server: Server, handler: Handler): Promise<TestServer> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const received: Received = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const received: Received = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       result.received.push(received);
       handler(req, res, received);
     });
@@ -125,8 +137,10 @@ function policy(options: PolicyOptions = {}): { decide: (facts: EgressFacts) => 
   const seen: EgressFacts[] = [];
   const decide = (facts: EgressFacts): Decision => {
     seen.push(facts);
-    if (options.deniedHosts?.includes(facts.host) === true) return { effect: 'deny', rules: ['deny-host'], reason: 'host is denied' };
-    if (facts.addressClass === undefined || facts.addressClass === 'public') return { effect: 'allow', rules: ['allow-public'], reason: 'allowed' };
+    if (options.deniedHosts?.includes(facts.host) === true)
+      return { effect: 'deny', rules: ['deny-host'], reason: 'host is denied' };
+    if (facts.addressClass === undefined || facts.addressClass === 'public')
+      return { effect: 'allow', rules: ['allow-public'], reason: 'allowed' };
     const connectorOk = options.connectors === undefined || options.connectors.includes(facts.connector);
     if (facts.addressClass === 'loopback' && connectorOk && options.loopbackHosts?.includes(facts.host) === true) {
       return { effect: 'allow', rules: ['allow-loopback'], reason: 'loopback named by a rule' };
@@ -197,7 +211,15 @@ describe('allowed destinations', () => {
     assert.equal(server.received[0]?.headers['x-test'], 'yes');
     // Pre-check on the name, then the connect-time check on the address.
     assert.deepEqual(
-      seen.map((facts) => [facts.connector, facts.tool, facts.host, facts.port, facts.scheme, facts.ip, facts.addressClass]),
+      seen.map((facts) => [
+        facts.connector,
+        facts.tool,
+        facts.host,
+        facts.port,
+        facts.scheme,
+        facts.ip,
+        facts.addressClass,
+      ]),
       [
         ['crm', 'crm_get', 'api.test', server.port, 'http', undefined, undefined],
         ['crm', 'crm_get', 'api.test', server.port, 'http', '127.0.0.1', 'loopback'],
@@ -235,7 +257,9 @@ describe('allowed destinations', () => {
 
   it('connects to the checked IP with TLS verified for the host name, whatever Host header is given', async () => {
     const server = await listen(createHttpsServer({ cert: TEST_CERT, key: TEST_KEY }), reply(200, {}, 'secure'));
-    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { ca: TEST_CERT }).fetchFor({ connector: 'crm' });
+    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { ca: TEST_CERT }).fetchFor({
+      connector: 'crm',
+    });
     const response = await fetch(`https://api.test:${server.port}/`, { headers: { host: 'evil.test' } });
     assert.equal(await response.text(), 'secure');
     assert.deepEqual(server.servernames, ['api.test']);
@@ -279,7 +303,10 @@ describe('denied destinations', () => {
 
   it('denies the metadata address before any connect attempt', async () => {
     const fetch = guard(policy().decide).fetchFor({ connector: 'crm' });
-    const error = await rejectsWith(fetch('http://169.254.169.254/latest/meta-data/iam/security-credentials/'), 'EGRESS_DENIED');
+    const error = await rejectsWith(
+      fetch('http://169.254.169.254/latest/meta-data/iam/security-credentials/'),
+      'EGRESS_DENIED',
+    );
     assert.ok(error instanceof EgressDeniedError);
     assert.equal(error.denial.addressClass, 'metadata');
     assert.doesNotMatch(error.message, /security-credentials/, 'the message names the host, not the path');
@@ -316,7 +343,13 @@ describe('denied destinations', () => {
     assert.equal(clientSockets, 0);
   });
 
-  for (const url of ['file:///etc/passwd', 'ftp://api.test/file', 'data:text/plain,hello', 'gopher://api.test:70/_x', 'ws://api.test/']) {
+  for (const url of [
+    'file:///etc/passwd',
+    'ftp://api.test/file',
+    'data:text/plain,hello',
+    'gopher://api.test:70/_x',
+    'ws://api.test/',
+  ]) {
     it(`denies ${url.split(':')[0]}: URLs without asking the policy`, async () => {
       const { decide, seen } = policy({ loopbackHosts: ['api.test'] });
       const fetch = guard(decide).fetchFor({ connector: 'crm' });
@@ -341,7 +374,11 @@ describe('denied destinations', () => {
       throw new Error('broken policy');
     }).fetchFor({ connector: 'crm' });
     await rejectsWith(throwing(`http://api.test:${server.port}/`), 'EGRESS_DENIED');
-    const approving = guard(() => ({ effect: 'approve', rules: ['needs-op'], reason: 'operator must approve' })).fetchFor({ connector: 'crm' });
+    const approving = guard(() => ({
+      effect: 'approve',
+      rules: ['needs-op'],
+      reason: 'operator must approve',
+    })).fetchFor({ connector: 'crm' });
     await rejectsWith(approving(`http://api.test:${server.port}/`), 'EGRESS_DENIED');
     assert.equal(server.received.length, 0);
     assert.equal(server.connections, 0);
@@ -365,10 +402,15 @@ describe('connection reuse', () => {
     const server = await startServer();
     let loopbackAllowed = true;
     const { decide } = policy({ loopbackHosts: ['api.test'] });
-    const fetch = guard((facts) => (facts.addressClass === 'loopback' && !loopbackAllowed ? { effect: 'deny', rules: [], reason: 'withdrawn' } : decide(facts))).fetchFor({
+    const fetch = guard((facts) =>
+      facts.addressClass === 'loopback' && !loopbackAllowed
+        ? { effect: 'deny', rules: [], reason: 'withdrawn' }
+        : decide(facts),
+    ).fetchFor({
       connector: 'crm',
     });
-    for (const path of ['/1', '/2', '/3']) assert.equal(await (await fetch(`http://api.test:${server.port}${path}`)).text(), 'ok');
+    for (const path of ['/1', '/2', '/3'])
+      assert.equal(await (await fetch(`http://api.test:${server.port}${path}`)).text(), 'ok');
     // Let the pool see the last exchange complete, so its connection is idle and would be reused.
     await new Promise((resolve) => setImmediate(resolve));
     assert.ok(server.connections < 3, 'connections are kept alive and reused');
@@ -384,7 +426,12 @@ describe('connection reuse', () => {
 describe('redirects', () => {
   it('denies a redirect from an allowed host to a denied one; the second server receives nothing', async () => {
     const target = await startServer();
-    const locations = [`http://127.0.0.1:${target.port}/internal`, `http://private.test/`, `http://other.test:${target.port}/x`, 'http://169.254.169.254/'];
+    const locations = [
+      `http://127.0.0.1:${target.port}/internal`,
+      `http://private.test/`,
+      `http://other.test:${target.port}/x`,
+      'http://169.254.169.254/',
+    ];
     for (const location of locations) {
       const first = await startServer(reply(302, { location }));
       const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide).fetchFor({ connector: 'crm' });
@@ -399,9 +446,14 @@ describe('redirects', () => {
     const final = await startServer(reply(200, {}, 'landed'));
     const hop = await startServer(reply(307, { location: `http://other.test:${final.port}/final?token=abc` }));
     const hops: EgressHop[] = [];
-    const fetch = guard(policy({ loopbackHosts: ['api.test', 'other.test'] }).decide).fetchFor({ connector: 'crm', onHop: (h) => hops.push(h) });
+    const fetch = guard(policy({ loopbackHosts: ['api.test', 'other.test'] }).decide).fetchFor({
+      connector: 'crm',
+      onHop: (h) => hops.push(h),
+    });
     const firstUrl = `http://api.test:${hop.port}/start?secret=1`;
-    const response = await fetch(firstUrl, { headers: { authorization: 'Bearer upstream', cookie: 'sid=1', 'proxy-authorization': 'Basic x' } });
+    const response = await fetch(firstUrl, {
+      headers: { authorization: 'Bearer upstream', cookie: 'sid=1', 'proxy-authorization': 'Basic x' },
+    });
     assert.equal(await response.text(), 'landed');
     assert.equal(response.redirected, true);
     assert.equal(response.url, `http://other.test:${final.port}/final?token=abc`);
@@ -459,15 +511,24 @@ describe('redirects', () => {
   });
 
   it('stops after maxRedirects', async () => {
-    const server = await startServer((req, res) => res.writeHead(302, { location: `/loop${(req.url?.length ?? 0) + 1}` }).end());
-    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { maxRedirects: 2 }).fetchFor({ connector: 'crm' });
+    const server = await startServer((req, res) =>
+      res.writeHead(302, { location: `/loop${(req.url?.length ?? 0) + 1}` }).end(),
+    );
+    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { maxRedirects: 2 }).fetchFor({
+      connector: 'crm',
+    });
     const error = await rejectsWith(fetch(`http://api.test:${server.port}/`), 'EGRESS_DENIED');
     assert.match(error.message, /too many redirects/);
     assert.equal(server.received.length, 3);
   });
 
   it('does not follow redirects to other schemes', async () => {
-    for (const location of ['file:///etc/passwd', 'ftp://api.test/x', 'gopher://api.test:70/_x', 'data:text/plain,hi']) {
+    for (const location of [
+      'file:///etc/passwd',
+      'ftp://api.test/x',
+      'gopher://api.test:70/_x',
+      'data:text/plain,hi',
+    ]) {
       const server = await startServer(reply(302, { location }));
       const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide).fetchFor({ connector: 'crm' });
       await rejectsWith(fetch(`http://api.test:${server.port}/`), 'EGRESS_DENIED');
@@ -497,7 +558,16 @@ describe('redirects', () => {
 });
 
 describe('proxy environment variables', () => {
-  const names = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy'];
+  const names = [
+    'HTTP_PROXY',
+    'http_proxy',
+    'HTTPS_PROXY',
+    'https_proxy',
+    'ALL_PROXY',
+    'all_proxy',
+    'NO_PROXY',
+    'no_proxy',
+  ];
   const saved: Record<string, string | undefined> = {};
   before(() => {
     for (const name of names) saved[name] = process.env[name];
@@ -535,7 +605,9 @@ describe('limits', () => {
       res.write(Buffer.alloc(1000, 1));
       res.end(Buffer.alloc(1000, 2));
     });
-    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { maxResponseBytes: 1500 }).fetchFor({ connector: 'crm' });
+    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { maxResponseBytes: 1500 }).fetchFor({
+      connector: 'crm',
+    });
     const response = await fetch(`http://api.test:${server.port}/big`);
     assert.equal(response.headers.get('content-length'), null);
     await rejectsWith(response.arrayBuffer(), 'RESPONSE_TOO_LARGE');
@@ -543,13 +615,17 @@ describe('limits', () => {
 
   it('refuses a response whose declared length is over the cap', async () => {
     const server = await startServer(reply(200, { 'content-length': '2000' }, 'x'.repeat(2000)));
-    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { maxResponseBytes: 1500 }).fetchFor({ connector: 'crm' });
+    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { maxResponseBytes: 1500 }).fetchFor({
+      connector: 'crm',
+    });
     await rejectsWith(fetch(`http://api.test:${server.port}/big`), 'RESPONSE_TOO_LARGE');
   });
 
   it('lets a body up to the cap through', async () => {
     const server = await startServer(reply(200, {}, 'y'.repeat(1500)));
-    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { maxResponseBytes: 1500 }).fetchFor({ connector: 'crm' });
+    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { maxResponseBytes: 1500 }).fetchFor({
+      connector: 'crm',
+    });
     assert.equal((await (await fetch(`http://api.test:${server.port}/`)).text()).length, 1500);
   });
 
@@ -557,7 +633,9 @@ describe('limits', () => {
     const server = await startServer(() => {
       // never answers
     });
-    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { timeoutMs: 200 }).fetchFor({ connector: 'crm' });
+    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { timeoutMs: 200 }).fetchFor({
+      connector: 'crm',
+    });
     await rejectsWith(fetch(`http://api.test:${server.port}/slow`), 'UPSTREAM_TIMEOUT');
     assert.equal(server.received.length, 1);
   });
@@ -567,7 +645,9 @@ describe('limits', () => {
       res.writeHead(200);
       res.write('partial');
     });
-    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { timeoutMs: 300 }).fetchFor({ connector: 'crm' });
+    const fetch = guard(policy({ loopbackHosts: ['api.test'] }).decide, { timeoutMs: 300 }).fetchFor({
+      connector: 'crm',
+    });
     const response = await fetch(`http://api.test:${server.port}/stall`);
     assert.equal(response.status, 200);
     await rejectsWith(response.text(), 'UPSTREAM_TIMEOUT');

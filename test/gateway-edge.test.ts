@@ -39,8 +39,14 @@ for (const responseMode of ['sse', 'json'] as const) {
       await backend?.close();
     });
 
-    async function initialize(version = '2025-06-18'): Promise<{ sessionId: string; body: string; contentType: string }> {
-      const response = await rawPost(gw.gateway.mcpUrl, { ...INITIALIZE, params: { ...INITIALIZE.params, protocolVersion: version } }, auth);
+    async function initialize(
+      version = '2025-06-18',
+    ): Promise<{ sessionId: string; body: string; contentType: string }> {
+      const response = await rawPost(
+        gw.gateway.mcpUrl,
+        { ...INITIALIZE, params: { ...INITIALIZE.params, protocolVersion: version } },
+        auth,
+      );
       assert.equal(response.status, 200);
       const sessionId = response.headers.get('mcp-session-id');
       assert.ok(sessionId);
@@ -70,7 +76,18 @@ for (const responseMode of ['sse', 'json'] as const) {
       const status = await new Promise<number>((resolve, reject) => {
         const url = new URL(gw.gateway.mcpUrl);
         const req = request(
-          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...auth, host: 'rebind.attacker.example', 'content-type': 'application/json', accept: 'application/json, text/event-stream' } },
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'POST',
+            headers: {
+              ...auth,
+              host: 'rebind.attacker.example',
+              'content-type': 'application/json',
+              accept: 'application/json, text/event-stream',
+            },
+          },
           (res) => {
             res.resume();
             resolve(res.statusCode ?? 0);
@@ -83,7 +100,10 @@ for (const responseMode of ['sse', 'json'] as const) {
     });
 
     it('limits the request size', async () => {
-      const big = { ...INITIALIZE, params: { ...INITIALIZE.params, clientInfo: { name: 'x'.repeat(8192), version: '1' } } };
+      const big = {
+        ...INITIALIZE,
+        params: { ...INITIALIZE.params, clientInfo: { name: 'x'.repeat(8192), version: '1' } },
+      };
       const response = await rawPost(gw.gateway.mcpUrl, big, auth);
       assert.equal(response.status, 413);
       const body = (await response.json()) as { error?: { code?: number } };
@@ -102,7 +122,10 @@ for (const responseMode of ['sse', 'json'] as const) {
       const headers = { ...auth, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
       await rawPost(gw.gateway.mcpUrl, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
       const controller = new AbortController();
-      const stream = await fetch(gw.gateway.mcpUrl, { headers: { ...headers, accept: 'text/event-stream' }, signal: controller.signal });
+      const stream = await fetch(gw.gateway.mcpUrl, {
+        headers: { ...headers, accept: 'text/event-stream' },
+        signal: controller.signal,
+      });
       assert.equal(stream.status, 200);
       assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
       controller.abort();
@@ -117,7 +140,11 @@ for (const responseMode of ['sse', 'json'] as const) {
       const headers = { ...auth, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
       await rawPost(gw.gateway.mcpUrl, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers);
       const mark = backend.requests.length;
-      const response = await rawPost(gw.gateway.mcpUrl, { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'api_echo', arguments: { q: 'hi' } } }, headers);
+      const response = await rawPost(
+        gw.gateway.mcpUrl,
+        { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'api_echo', arguments: { q: 'hi' } } },
+        headers,
+      );
       assert.equal(response.status, 200);
       assert.match(await response.text(), /"id":5/);
       assert.equal(backend.requests.length, mark + 1);
@@ -133,7 +160,10 @@ describe('JSON-RPC batches', () => {
   before(async () => {
     backend = await startHttpBackend();
     gw = await startTestGateway(
-      { connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [echoTool] }], egress: { allowPrivate: ['127.0.0.1/32'] } },
+      {
+        connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [echoTool] }],
+        egress: { allowPrivate: ['127.0.0.1/32'] },
+      },
       [{ id: 'agent', tools: ['api_*'] }],
     );
     auth = { authorization: `Bearer ${gw.agents['agent']!.key}` };

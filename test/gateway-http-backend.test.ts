@@ -19,7 +19,11 @@ const repoTools = [
     path: '/repos/{owner}/{repo}/issues',
     inputSchema: {
       type: 'object',
-      properties: { owner: { type: 'string' }, repo: { type: 'string' }, state: { type: 'string', enum: ['open', 'closed'] } },
+      properties: {
+        owner: { type: 'string' },
+        repo: { type: 'string' },
+        state: { type: 'string', enum: ['open', 'closed'] },
+      },
       required: ['owner', 'repo'],
       additionalProperties: false,
     },
@@ -41,7 +45,12 @@ const repoTools = [
     name: 'delete_repo',
     method: 'DELETE',
     path: '/repos/{owner}/{repo}',
-    inputSchema: { type: 'object', properties: { owner: { type: 'string' }, repo: { type: 'string' } }, required: ['owner', 'repo'], additionalProperties: false },
+    inputSchema: {
+      type: 'object',
+      properties: { owner: { type: 'string' }, repo: { type: 'string' } },
+      required: ['owner', 'repo'],
+      additionalProperties: false,
+    },
   },
 ];
 
@@ -81,7 +90,10 @@ describe('gateway in front of an HTTP API', () => {
   it('forwards an allowed call as exactly the described request', async () => {
     const mark = backend.requests.length;
     const writer = await gw.connect('writer');
-    const result = await writer.callTool({ name: 'git_create_issue', arguments: { owner: 'acme', repo: 'web', title: 'Broken link' } });
+    const result = await writer.callTool({
+      name: 'git_create_issue',
+      arguments: { owner: 'acme', repo: 'web', title: 'Broken link' },
+    });
     assert.notEqual(result.isError, true, JSON.stringify(result));
     const seen = requestsSince(mark);
     assert.equal(seen.length, 1);
@@ -94,7 +106,10 @@ describe('gateway in front of an HTTP API', () => {
   it('maps query arguments and returns structured content', async () => {
     const mark = backend.requests.length;
     const reader = await gw.connect('reader');
-    const result = await reader.callTool({ name: 'git_list_issues', arguments: { owner: 'acme', repo: 'web', state: 'open' } });
+    const result = await reader.callTool({
+      name: 'git_list_issues',
+      arguments: { owner: 'acme', repo: 'web', state: 'open' },
+    });
     assert.notEqual(result.isError, true);
     assert.equal(requestsSince(mark)[0]?.url, '/repos/acme/web/issues?state=open');
   });
@@ -102,7 +117,9 @@ describe('gateway in front of an HTTP API', () => {
   it('treats a tool outside the allowlist exactly like an unknown tool, and sends nothing', async () => {
     const mark = backend.requests.length;
     const reader = await gw.connect('reader');
-    const hidden = await reader.callTool({ name: 'git_delete_repo', arguments: { owner: 'acme', repo: 'web' } }).catch((e: unknown) => e);
+    const hidden = await reader
+      .callTool({ name: 'git_delete_repo', arguments: { owner: 'acme', repo: 'web' } })
+      .catch((e: unknown) => e);
     const unknown = await reader.callTool({ name: 'git_no_such_tool', arguments: {} }).catch((e: unknown) => e);
     assert.ok(hidden instanceof McpError && unknown instanceof McpError);
     assert.equal(hidden.code, -32602);
@@ -132,8 +149,17 @@ describe('gateway in front of an HTTP API', () => {
   it('writes an audit record for every call, allowed or denied, without arguments or keys', async () => {
     const records = await readAudit(gw.auditFile);
     const calls = records.filter((r) => r['event'] === 'tool.call');
-    assert.ok(calls.some((r) => r['decision'] === 'allow' && r['tool'] === 'git_create_issue' && r['operation'] === `POST ${backend.url.replace(/\/$/, '')}/repos/acme/web/issues`));
-    assert.ok(calls.some((r) => r['decision'] === 'deny' && r['tool'] === 'git_delete_repo' && r['code'] === 'TOOL_NOT_FOUND'));
+    assert.ok(
+      calls.some(
+        (r) =>
+          r['decision'] === 'allow' &&
+          r['tool'] === 'git_create_issue' &&
+          r['operation'] === `POST ${backend.url.replace(/\/$/, '')}/repos/acme/web/issues`,
+      ),
+    );
+    assert.ok(
+      calls.some((r) => r['decision'] === 'deny' && r['tool'] === 'git_delete_repo' && r['code'] === 'TOOL_NOT_FOUND'),
+    );
     const text = JSON.stringify(records);
     for (const agent of Object.values(gw.agents)) assert.ok(!text.includes(agent.key));
     assert.ok(!text.includes('Broken link'), 'arguments are hashed, not recorded');
@@ -163,8 +189,17 @@ describe('gateway in front of an HTTP API', () => {
     const mark = backend.requests.length;
     const hijack = await rawPost(
       gw.gateway.mcpUrl,
-      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'git_create_issue', arguments: { owner: 'a', repo: 'b', title: 'x' } } },
-      { authorization: `Bearer ${gw.agents['reader']!.key}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' },
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'git_create_issue', arguments: { owner: 'a', repo: 'b', title: 'x' } },
+      },
+      {
+        authorization: `Bearer ${gw.agents['reader']!.key}`,
+        'mcp-session-id': sessionId,
+        'mcp-protocol-version': '2025-06-18',
+      },
     );
     assert.equal(hijack.status, 404);
     assert.equal(requestsSince(mark).length, 0);

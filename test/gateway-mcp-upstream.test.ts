@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { CreateMessageRequestSchema, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  McpError,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 import { startUpstreamHttp } from './fixtures/mcp-upstream-http.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
@@ -23,7 +27,14 @@ describe('gateway in front of upstream MCP servers', () => {
     gw = await startTestGateway(
       {
         connectors: [
-          { id: 'local', kind: 'mcp', transport: 'stdio', command: process.execPath, args: ['--import', 'tsx', stdioFixture], cwd: path.resolve(here, '..') },
+          {
+            id: 'local',
+            kind: 'mcp',
+            transport: 'stdio',
+            command: process.execPath,
+            args: ['--import', 'tsx', stdioFixture],
+            cwd: path.resolve(here, '..'),
+          },
           { id: 'remote', kind: 'mcp', transport: 'http', url: upstream.url },
         ],
         egress: { allowPrivate: ['127.0.0.1/32'] },
@@ -52,10 +63,16 @@ describe('gateway in front of upstream MCP servers', () => {
 
   it('filters the federated catalog per agent', async () => {
     const client = await gw.connect('echo-only');
-    assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ['local_echo']);
+    assert.deepEqual(
+      (await client.listTools()).tools.map((t) => t.name),
+      ['local_echo'],
+    );
     // No tool of `remote` is visible, so none of its resources or prompts are either.
     const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
-    assert.ok(prompts.every((name) => name.startsWith('local_')), prompts.join(','));
+    assert.ok(
+      prompts.every((name) => name.startsWith('local_')),
+      prompts.join(','),
+    );
     const denied = await client.callTool({ name: 'remote_echo', arguments: { text: 'x' } }).catch((e: unknown) => e);
     assert.ok(denied instanceof McpError);
     assert.equal(denied.code, -32602);
@@ -107,7 +124,9 @@ describe('gateway in front of upstream MCP servers', () => {
 
   it('refreshes the catalog and notifies agents when an upstream tool list changes', async () => {
     const client = await gw.connect('full');
-    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+    const changed = new Promise<void>((resolve) =>
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+    );
     const before = (await client.listTools()).tools.length;
     await client.callTool({ name: 'remote_mutate_tools', arguments: {} });
     await changed;

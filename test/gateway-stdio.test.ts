@@ -31,8 +31,18 @@ describe('stdio front door', () => {
           kind: 'http',
           baseUrl: backend.url,
           tools: [
-            { name: 'echo', method: 'GET', path: '/echo', inputSchema: { type: 'object', properties: {}, additionalProperties: false } },
-            { name: 'text', method: 'GET', path: '/text', inputSchema: { type: 'object', properties: {}, additionalProperties: false } },
+            {
+              name: 'echo',
+              method: 'GET',
+              path: '/echo',
+              inputSchema: { type: 'object', properties: {}, additionalProperties: false },
+            },
+            {
+              name: 'text',
+              method: 'GET',
+              path: '/text',
+              inputSchema: { type: 'object', properties: {}, additionalProperties: false },
+            },
           ],
         },
       ],
@@ -58,7 +68,10 @@ describe('stdio front door', () => {
   });
 
   it('lists and calls allowed tools', async () => {
-    assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ['api_echo']);
+    assert.deepEqual(
+      (await client.listTools()).tools.map((t) => t.name),
+      ['api_echo'],
+    );
     const mark = backend.requests.length;
     const result = await client.callTool({ name: 'api_echo', arguments: {} });
     assert.notEqual(result.isError, true);

@@ -23,10 +23,14 @@ describe('MCP Inspector CLI against the demo gateway', () => {
 
   before(async () => {
     assert.ok(existsSync(node22), 'node@22 dev dependency is installed');
-    demo = spawn(process.execPath, [path.join(root, 'bin', 'portcullis.js'), 'demo', '--port', '0', '--api-port', '0'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    demo = spawn(
+      process.execPath,
+      [path.join(root, 'bin', 'portcullis.js'), 'demo', '--port', '0', '--api-port', '0'],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     mcpUrl = await new Promise<string>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`demo did not start: ${out}`)), 30_000);
@@ -50,7 +54,11 @@ describe('MCP Inspector CLI against the demo gateway', () => {
   });
 
   const inspector = (...args: string[]) =>
-    run(node22, [inspectorCli, mcpUrl, '--transport', 'http', '--header', `Authorization: Bearer ${DEMO_AGENT_KEY}`, ...args], { cwd: root, timeout: 60_000 });
+    run(
+      node22,
+      [inspectorCli, mcpUrl, '--transport', 'http', '--header', `Authorization: Bearer ${DEMO_AGENT_KEY}`, ...args],
+      { cwd: root, timeout: 60_000 },
+    );
 
   it('lists the demo tools the demo agent may use', async () => {
     const { stdout } = await inspector('--method', 'tools/list');
@@ -61,18 +69,36 @@ describe('MCP Inspector CLI against the demo gateway', () => {
   });
 
   it('calls a tool', async () => {
-    const { stdout } = await inspector('--method', 'tools/call', '--tool-name', 'helpdesk_get_ticket', '--tool-arg', 'id=2');
+    const { stdout } = await inspector(
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'helpdesk_get_ticket',
+      '--tool-arg',
+      'id=2',
+    );
     assert.match(stdout, /VPN drops every hour/);
   });
 
   it('shows a policy denial as a tool error with its code', async () => {
-    const { stdout } = await inspector('--method', 'tools/call', '--tool-name', 'helpdesk_add_comment', '--tool-arg', 'id=2', `text=${'x'.repeat(600)}`);
+    const { stdout } = await inspector(
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'helpdesk_add_comment',
+      '--tool-arg',
+      'id=2',
+      `text=${'x'.repeat(600)}`,
+    );
     assert.match(stdout, /POLICY_DENIED/);
     assert.match(stdout, /"isError": true/);
   });
 
   it('is refused without the key', async () => {
-    const failed = await run(node22, [inspectorCli, mcpUrl, '--transport', 'http', '--method', 'tools/list'], { cwd: root, timeout: 60_000 }).then(
+    const failed = await run(node22, [inspectorCli, mcpUrl, '--transport', 'http', '--method', 'tools/list'], {
+      cwd: root,
+      timeout: 60_000,
+    }).then(
       () => false,
       () => true,
     );

@@ -30,7 +30,10 @@ describe('OTLP receiver fixture', () => {
     const parent = tracer.startSpan('parent op', { kind: SpanKind.SERVER });
     const child = tracer.startSpan(
       'child op',
-      { kind: SpanKind.CLIENT, attributes: { 'a.string': 'x', 'a.int': 42, 'a.double': 1.5, 'a.bool': true, 'a.list': ['p', 'q'] } },
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'a.string': 'x', 'a.int': 42, 'a.double': 1.5, 'a.bool': true, 'a.list': ['p', 'q'] },
+      },
       trace.setSpan(ROOT_CONTEXT, parent),
     );
     child.addEvent('retry', { attempt: 2 });
@@ -39,7 +42,9 @@ describe('OTLP receiver fixture', () => {
     parent.end();
     await provider.shutdown();
 
-    const spans = await receiver.waitForSpans((all) => all.some((s) => s.name === 'child op') && all.some((s) => s.name === 'parent op'));
+    const spans = await receiver.waitForSpans(
+      (all) => all.some((s) => s.name === 'child op') && all.some((s) => s.name === 'parent op'),
+    );
     const p = spans.find((s) => s.name === 'parent op')!;
     const c = spans.find((s) => s.name === 'child op')!;
     assert.match(p.traceId, /^[0-9a-f]{32}$/);
@@ -49,7 +54,13 @@ describe('OTLP receiver fixture', () => {
     assert.equal(c.traceId, p.traceId);
     assert.equal(c.parentSpanId, p.spanId);
     assert.equal(c.kind, 3);
-    assert.deepEqual(c.attributes, { 'a.string': 'x', 'a.int': 42, 'a.double': 1.5, 'a.bool': true, 'a.list': ['p', 'q'] });
+    assert.deepEqual(c.attributes, {
+      'a.string': 'x',
+      'a.int': 42,
+      'a.double': 1.5,
+      'a.bool': true,
+      'a.list': ['p', 'q'],
+    });
     assert.deepEqual(c.status, { code: 2, message: 'UPSTREAM_TIMEOUT' });
     assert.equal(c.events.length, 1);
     assert.equal(c.events[0]!.name, 'retry');
@@ -64,24 +75,40 @@ describe('OTLP receiver fixture', () => {
 
   it('answers protobuf with 415 and unknown paths with 404, and records nothing from them', async () => {
     const before = receiver.spans().length;
-    const proto = await fetch(`${receiver.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array([0x0a, 0x00]) });
+    const proto = await fetch(`${receiver.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: new Uint8Array([0x0a, 0x00]),
+    });
     assert.equal(proto.status, 415);
-    const other = await fetch(`${receiver.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const other = await fetch(`${receiver.url}/v1/metrics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(other.status, 404);
-    const bad = await fetch(`${receiver.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'not json' });
+    const bad = await fetch(`${receiver.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'not json',
+    });
     assert.equal(bad.status, 400);
     assert.equal(receiver.spans().length, before);
   });
 
   it('waitForSpans rejects when the spans never come', async () => {
-    await assert.rejects(receiver.waitForSpans((all) => all.some((s) => s.name === 'never'), 50), /spans not received/);
+    await assert.rejects(
+      receiver.waitForSpans((all) => all.some((s) => s.name === 'never'), 50),
+      /spans not received/,
+    );
   });
 });
 
 /** Run a script in a child with a clean OTEL_* environment plus `extraEnv`; resolves with its stdout. */
 function runChild(script: string, extraEnv: Record<string, string> = {}): Promise<string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('OTEL_') && value !== undefined) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (!key.startsWith('OTEL_') && value !== undefined) env[key] = value;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: root,
     env: { ...env, ...extraEnv },
@@ -93,7 +120,9 @@ function runChild(script: string, extraEnv: Record<string, string> = {}): Promis
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`child exited ${code}: ${stderr}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`child exited ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -200,7 +229,11 @@ describe('startTelemetry (NodeSDK) exporting to the receiver', () => {
     const sampled = spans.find((s) => s.name === 'sampled by parent')!;
     assert.equal(sampled.resource['service.name'], 'from-env');
     assert.equal(sampled.parentSpanId, agentSpanId);
-    assert.equal(spans.some((s) => s.name === 'unsampled root'), false, 'sampleRatio 0 drops new root traces');
+    assert.equal(
+      spans.some((s) => s.name === 'unsampled root'),
+      false,
+      'sampleRatio 0 drops new root traces',
+    );
     const newRequests = receiver.requests().slice(before);
     assert.ok(newRequests.length > 0);
     assert.ok(newRequests.every((r) => r.contentEncoding === 'gzip' && r.status === 200));

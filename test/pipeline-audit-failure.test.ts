@@ -33,16 +33,38 @@ describe('pipeline record step', () => {
       id: 'api',
       kind: 'http',
       baseUrl: backend.url,
-      tools: [{ name: 'text', method: 'GET', path: '/text', inputSchema: { type: 'object', properties: {}, additionalProperties: false } }],
+      tools: [
+        {
+          name: 'text',
+          method: 'GET',
+          path: '/text',
+          inputSchema: { type: 'object', properties: {}, additionalProperties: false },
+        },
+      ],
     });
     const egress: EgressProvider = { fetchFor: () => (input, init) => fetch(input, init) };
-    const catalog = createCatalog({ connectors: [connector], catalogContext: () => ({ signal: AbortSignal.timeout(5000), fetch }) });
+    const catalog = createCatalog({
+      connectors: [connector],
+      catalogContext: () => ({ signal: AbortSignal.timeout(5000), fetch }),
+    });
     await catalog.refresh();
     const engine = compilePolicy([], { extraRules: [{ id: 'allow-text', effect: 'allow', tools: ['api_text'] }] });
-    return createPipeline({ catalog, policy: { current: () => engine }, egress, audit: failingAudit, flushAuditBeforeResponse, callTimeoutMs: 5000 });
+    return createPipeline({
+      catalog,
+      policy: { current: () => engine },
+      egress,
+      audit: failingAudit,
+      flushAuditBeforeResponse,
+      callTimeoutMs: 5000,
+    });
   }
 
-  const ctx = { principal: { agentId: 'a', roles: [], authMethod: 'api-key' as const }, task: { id: 't' }, signal: new AbortController().signal, meta: {} };
+  const ctx = {
+    principal: { agentId: 'a', roles: [], authMethod: 'api-key' as const },
+    task: { id: 't' },
+    signal: new AbortController().signal,
+    meta: {},
+  };
 
   it('withholds the result when the audit record cannot be written before the response', async () => {
     const result = await (await pipelineWith(true)).callTool('api_text', {}, ctx);

@@ -26,14 +26,24 @@ const tools = [
     name: 'refund',
     method: 'POST',
     path: '/refunds',
-    inputSchema: { type: 'object', properties: { amount: { type: 'number' } }, required: ['amount'], additionalProperties: false },
+    inputSchema: {
+      type: 'object',
+      properties: { amount: { type: 'number' } },
+      required: ['amount'],
+      additionalProperties: false,
+    },
     body: { args: ['amount'] },
   },
   {
     name: 'follow',
     method: 'GET',
     path: '/redirect',
-    inputSchema: { type: 'object', properties: { to: { type: 'string' } }, required: ['to'], additionalProperties: false },
+    inputSchema: {
+      type: 'object',
+      properties: { to: { type: 'string' } },
+      required: ['to'],
+      additionalProperties: false,
+    },
     query: { to: 'to' },
   },
 ];
@@ -42,7 +52,12 @@ const policy = {
   version: 1,
   name: 'enforcement',
   rules: [
-    { id: 'repos.read-acme', effect: 'allow', tools: ['git_get_repo', 'git_delete_repo'], http: { methods: ['GET'], paths: ['/repos/acme/{repo}'] } },
+    {
+      id: 'repos.read-acme',
+      effect: 'allow',
+      tools: ['git_get_repo', 'git_delete_repo'],
+      http: { methods: ['GET'], paths: ['/repos/acme/{repo}'] },
+    },
     { id: 'refunds.small', effect: 'allow', tools: ['git_refund'], when: 'args.amount <= 100' },
     { id: 'redirects', effect: 'allow', tools: ['git_follow'] },
     { id: 'elsewhere', effect: 'allow', tools: ['loop_*', 'meta_*', 'named_*'] },
@@ -122,7 +137,9 @@ describe('policy and egress enforcement through the gateway', () => {
   it('rejects traversal and encoding tricks before deciding', () =>
     quiet(async () => {
       for (const owner of ['..', '.', 'acme/../admin', '%2e%2e', 'acme%2Fweb', 'acme\\web']) {
-        const error = await client.callTool({ name: 'git_get_repo', arguments: { owner, repo: 'web' } }).catch((e: unknown) => e);
+        const error = await client
+          .callTool({ name: 'git_get_repo', arguments: { owner, repo: 'web' } })
+          .catch((e: unknown) => e);
         assert.ok(error instanceof McpError, `expected a rejection for ${owner}`);
         assert.equal(error.code, -32602);
       }

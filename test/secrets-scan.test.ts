@@ -41,7 +41,12 @@ const secrets = {
 
 /** The raw value plus the encodings a careless log line or header would use. */
 function forms(value: string): string[] {
-  return [value, Buffer.from(value).toString('base64'), Buffer.from(value).toString('base64url'), encodeURIComponent(value)];
+  return [
+    value,
+    Buffer.from(value).toString('base64'),
+    Buffer.from(value).toString('base64url'),
+    encodeURIComponent(value),
+  ];
 }
 
 const httpTools = [
@@ -101,8 +106,12 @@ describe('no secret reaches a span, a log line or the audit log', () => {
           ],
           backendCredentials: { api: { type: 'bearer', secret: 'env:PC_SCAN_BACKEND_SECRET' } },
           egress: { allowPrivate: ['127.0.0.0/8'] },
-          agents: [{ id: 'scan-agent', roles: ['tester'], apiKeys: [{ secret: 'env:PC_SCAN_AGENT_KEY' }], tools: ['*'] }],
-          operators: [{ id: 'alice', roles: ['approver', 'viewer'], tokens: [{ secret: 'env:PC_SCAN_OPERATOR_TOKEN' }] }],
+          agents: [
+            { id: 'scan-agent', roles: ['tester'], apiKeys: [{ secret: 'env:PC_SCAN_AGENT_KEY' }], tools: ['*'] },
+          ],
+          operators: [
+            { id: 'alice', roles: ['approver', 'viewer'], tokens: [{ secret: 'env:PC_SCAN_OPERATOR_TOKEN' }] },
+          ],
           approvals: { mode: 'wait', waitSeconds: 10 },
           policy: { files: [policyFile], watch: false },
           audit: { file: path.join(auditDir, 'audit.jsonl') },
@@ -121,12 +130,23 @@ describe('no secret reaches a span, a log line or the audit log', () => {
     // Wrong credentials at both doors.
     const wrongAgent = await fetch(gateway.mcpUrl, {
       method: 'POST',
-      headers: { authorization: `Bearer ${secrets.wrongAgentKey}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+      headers: {
+        authorization: `Bearer ${secrets.wrongAgentKey}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
     });
     assert.equal(wrongAgent.status, 401);
     await wrongAgent.body?.cancel();
-    const wrongOperator = await fetch(`${gateway.baseUrl}/v1/approvals`, { headers: { authorization: `Bearer ${secrets.wrongOperatorToken}` } });
+    const wrongOperator = await fetch(`${gateway.baseUrl}/v1/approvals`, {
+      headers: { authorization: `Bearer ${secrets.wrongOperatorToken}` },
+    });
     assert.equal(wrongOperator.status, 401);
     await wrongOperator.body?.cancel();
 
@@ -136,13 +156,20 @@ describe('no secret reaches a span, a log line or the audit log', () => {
       arguments: { password: secrets.argPassword, note: `Bearer ${secrets.argBearer}`, session: secrets.argJwt },
     });
     assert.notEqual(profile.isError, true, JSON.stringify(profile));
-    const logged = await client.callTool({ name: 'up_log', arguments: { message: `password=${secrets.logSecret}`, level: 'warning' } });
+    const logged = await client.callTool({
+      name: 'up_log',
+      arguments: { message: `password=${secrets.logSecret}`, level: 'warning' },
+    });
     assert.notEqual(logged.isError, true, JSON.stringify(logged));
     const echoed = await client.callTool({ name: 'up_echo', arguments: { text: `api_key=${secrets.argApiKey}` } });
     assert.notEqual(echoed.isError, true, JSON.stringify(echoed));
 
     // A call that needs approval: its arguments are shown to operators and audited with the request.
-    const rotate = client.callTool({ name: 'api_rotate_key', arguments: { service: 'billing', api_key: secrets.argApiKey } }, undefined, { timeout: 30_000 });
+    const rotate = client.callTool(
+      { name: 'api_rotate_key', arguments: { service: 'billing', api_key: secrets.argApiKey } },
+      undefined,
+      { timeout: 30_000 },
+    );
     rotate.catch(() => undefined); // awaited below; a failed approval must not leave it unhandled
     await approveFirstPending(gateway.baseUrl, secrets.operatorToken);
     const rotated = await rotate;
@@ -183,12 +210,23 @@ describe('no secret reaches a span, a log line or the audit log', () => {
   it('delivered the secrets where they belong (backend secret and arguments reached the backend)', () => {
     const profile = backend.requests.find((r) => r.method === 'POST' && r.url === '/echo');
     assert.ok(profile, 'the profile update reached the backend');
-    assert.equal(profile.headers['authorization'], `Bearer ${secrets.backendSecret}`, 'the gateway injected the static backend secret');
-    assert.deepEqual(JSON.parse(profile.body), { password: secrets.argPassword, note: `Bearer ${secrets.argBearer}`, session: secrets.argJwt });
+    assert.equal(
+      profile.headers['authorization'],
+      `Bearer ${secrets.backendSecret}`,
+      'the gateway injected the static backend secret',
+    );
+    assert.deepEqual(JSON.parse(profile.body), {
+      password: secrets.argPassword,
+      note: `Bearer ${secrets.argBearer}`,
+      session: secrets.argJwt,
+    });
     const keys = backend.requests.find((r) => r.method === 'PUT' && r.url === '/echo');
     assert.ok(keys, 'the approved key rotation reached the backend');
     assert.deepEqual(JSON.parse(keys.body), { service: 'billing', api_key: secrets.argApiKey });
-    assert.ok(!backend.requests.some((r) => String(r.headers['authorization']).includes(secrets.agentKey)), "the agent's key never travels upstream");
+    assert.ok(
+      !backend.requests.some((r) => String(r.headers['authorization']).includes(secrets.agentKey)),
+      "the agent's key never travels upstream",
+    );
   });
 
   for (const [where, key] of [
@@ -199,7 +237,11 @@ describe('no secret reaches a span, a log line or the audit log', () => {
     it(`finds no secret in any ${where}`, () => {
       const text = captured[key];
       assert.ok(text.length > 0, `${where}s were captured`);
-      const leaks = Object.entries(secrets).flatMap(([name, value]) => forms(value).filter((form) => text.includes(form)).map(() => name));
+      const leaks = Object.entries(secrets).flatMap(([name, value]) =>
+        forms(value)
+          .filter((form) => text.includes(form))
+          .map(() => name),
+      );
       assert.deepEqual([...new Set(leaks)], [], `secrets found in ${where}s`);
     });
   }

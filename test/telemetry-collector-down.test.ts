@@ -25,9 +25,15 @@ describe('telemetry with the collector down', () => {
         listen: { host: '127.0.0.1', port: 0 },
         connectors: [{ id: 'up', kind: 'mcp', transport: 'http', url: upstream.url }],
         egress: { allowPrivate: ['127.0.0.0/8'] },
-        agents: [{ id: 'bench-agent', roles: ['tester'], apiKeys: [{ sha256: digestApiKey(agentKey) }], tools: ['up_*'] }],
+        agents: [
+          { id: 'bench-agent', roles: ['tester'], apiKeys: [{ sha256: digestApiKey(agentKey) }], tools: ['up_*'] },
+        ],
         audit: { file: path.join(dir, 'audit.jsonl') },
-        telemetry: { enabled: true, serviceName: 'portcullis-collector-down', otlpEndpoint: `http://127.0.0.1:${port}` },
+        telemetry: {
+          enabled: true,
+          serviceName: 'portcullis-collector-down',
+          otlpEndpoint: `http://127.0.0.1:${port}`,
+        },
       }),
       // Export (and fail) while the calls run, not only at shutdown. The exporter retries a refused export
       // until its timeout (10 s by default), which shutdown waits for; a short one keeps the test quick.
@@ -47,12 +53,18 @@ describe('telemetry with the collector down', () => {
       assert.notEqual(result.isError, true, `call ${i}: ${JSON.stringify(result)}`);
       assert.deepEqual(result.structuredContent, { sum: i + 1 }, `call ${i}`);
     }
-    assert.equal(upstream.events.filter((e) => e.kind === 'call' && e.name === 'add').length - before, CALLS, 'every call reached the upstream once');
+    assert.equal(
+      upstream.events.filter((e) => e.kind === 'call' && e.name === 'add').length - before,
+      CALLS,
+      'every call reached the upstream once',
+    );
   });
 
   it('concurrent calls succeed too', async () => {
     const { client } = await gateway.connect(agentKey);
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => client.callTool({ name: 'up_echo', arguments: { text: `c${i}` } })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => client.callTool({ name: 'up_echo', arguments: { text: `c${i}` } })),
+    );
     results.forEach((result, i) => {
       assert.notEqual(result.isError, true, JSON.stringify(result));
       assert.match(JSON.stringify(result.content), new RegExp(`c${i}`));

@@ -26,13 +26,23 @@ const httpTools = [
     name: 'get_user',
     method: 'GET',
     path: '/users/{id}',
-    inputSchema: { type: 'object', properties: { id: { type: 'integer', minimum: 1 } }, required: ['id'], additionalProperties: false },
+    inputSchema: {
+      type: 'object',
+      properties: { id: { type: 'integer', minimum: 1 } },
+      required: ['id'],
+      additionalProperties: false,
+    },
   },
   {
     name: 'delete_repo',
     method: 'DELETE',
     path: '/repos/{owner}/{repo}',
-    inputSchema: { type: 'object', properties: { owner: { type: 'string' }, repo: { type: 'string' } }, required: ['owner', 'repo'], additionalProperties: false },
+    inputSchema: {
+      type: 'object',
+      properties: { owner: { type: 'string' }, repo: { type: 'string' } },
+      required: ['owner', 'repo'],
+      additionalProperties: false,
+    },
   },
   {
     name: 'refund',
@@ -102,7 +112,13 @@ describe('intent-chain tracing through a gateway process', () => {
         approvals: { mode: 'wait', waitSeconds: 10 },
         policy: { files: [policyFile], watch: false },
         audit: { file: path.join(dir, 'audit.jsonl') },
-        telemetry: { enabled: true, serviceName: 'portcullis-tracing-test', otlpEndpoint: receiver.url, sampleRatio: 1, jaegerUiUrl: JAEGER_UI },
+        telemetry: {
+          enabled: true,
+          serviceName: 'portcullis-tracing-test',
+          otlpEndpoint: receiver.url,
+          sampleRatio: 1,
+          jaegerUiUrl: JAEGER_UI,
+        },
       }),
       // Export promptly; shutdown flushes whatever is left anyway.
       env: { OTEL_BSP_SCHEDULE_DELAY: '100' },
@@ -111,10 +127,18 @@ describe('intent-chain tracing through a gateway process', () => {
     const { client, transport } = await gateway.connect(agentKey);
     sessionId = transport.sessionId;
     backendBefore = backend.requests.length;
-    const call = async (tool: string, args: Record<string, unknown>, agentSpanId: string): Promise<Outcome['result']> => {
-      const result = (await client.callTool({ name: tool, arguments: args, _meta: { traceparent: agentTraceparent(agentSpanId) } }, undefined, {
-        timeout: 30_000,
-      })) as Outcome['result'];
+    const call = async (
+      tool: string,
+      args: Record<string, unknown>,
+      agentSpanId: string,
+    ): Promise<Outcome['result']> => {
+      const result = (await client.callTool(
+        { name: tool, arguments: args, _meta: { traceparent: agentTraceparent(agentSpanId) } },
+        undefined,
+        {
+          timeout: 30_000,
+        },
+      )) as Outcome['result'];
       outcomes.set(tool, { tool, agentSpanId, result });
       return result;
     };
@@ -133,7 +157,10 @@ describe('intent-chain tracing through a gateway process', () => {
     await transport.terminateSession();
     await client.close();
     spans = await receiver.waitForSpans(
-      (all) => all.some((s) => s.name.startsWith('task')) && all.some((s) => s.name === 'approval.decision') && all.filter((s) => s.name.startsWith('tools/call ')).length >= 4,
+      (all) =>
+        all.some((s) => s.name.startsWith('task')) &&
+        all.some((s) => s.name === 'approval.decision') &&
+        all.filter((s) => s.name.startsWith('tools/call ')).length >= 4,
     );
   });
 
@@ -150,7 +177,9 @@ describe('intent-chain tracing through a gateway process', () => {
     return found[0]!;
   };
   const childrenOf = (span: ReceivedSpan, name?: string): ReceivedSpan[] =>
-    spans.filter((s) => s.parentSpanId === span.spanId && s.traceId === span.traceId && (name === undefined || s.name === name));
+    spans.filter(
+      (s) => s.parentSpanId === span.spanId && s.traceId === span.traceId && (name === undefined || s.name === name),
+    );
   const taskSpan = (): ReceivedSpan => {
     const tasks = spans.filter((s) => s.name === 'task' || s.name.startsWith('task '));
     assert.equal(tasks.length, 1, 'one task span');
@@ -193,7 +222,10 @@ describe('intent-chain tracing through a gateway process', () => {
       assert.equal(a['gen_ai.tool.name'], tool);
       assert.equal(a['gen_ai.operation.name'], 'execute_tool', tool);
       assert.equal(a['mcp.session.id'], sessionId, tool);
-      assert.ok(a['jsonrpc.request.id'] !== undefined && a['jsonrpc.request.id'] !== '', `${tool} has jsonrpc.request.id`);
+      assert.ok(
+        a['jsonrpc.request.id'] !== undefined && a['jsonrpc.request.id'] !== '',
+        `${tool} has jsonrpc.request.id`,
+      );
       requestIds.add(a['jsonrpc.request.id']);
       assert.equal(a['portcullis.task.id'], task.attributes['portcullis.task.id'], tool);
       assert.equal(a['portcullis.agent.id'], 'trace-agent', tool);
@@ -251,7 +283,11 @@ describe('intent-chain tracing through a gateway process', () => {
     assert.equal(decisions.length, 1, "the operator's decision is a span in the same trace");
     assert.equal(decisions[0]!.attributes['portcullis.approval.approver'], 'alice');
     assert.equal(decisions[0]!.attributes['portcullis.decision'], 'approve');
-    assert.equal(approvalTraceUrl, `${JAEGER_UI}/trace/${taskSpan().traceId}`, 'operators get a link to the waiting call\'s trace');
+    assert.equal(
+      approvalTraceUrl,
+      `${JAEGER_UI}/trace/${taskSpan().traceId}`,
+      "operators get a link to the waiting call's trace",
+    );
   });
 
   it("links each call span to the agent's own span from params._meta.traceparent", () => {
@@ -277,7 +313,11 @@ describe('intent-chain tracing through a gateway process', () => {
       const match = TRACEPARENT.exec(header as string);
       assert.ok(match, `${tool}: well-formed traceparent ${String(header)}`);
       assert.equal(match[1], task.traceId, `${tool}: the backend joins the task trace`);
-      assert.equal(match[2], childrenOf(callSpan(tool), 'backend.request')[0]!.spanId, `${tool}: parented on the backend span`);
+      assert.equal(
+        match[2],
+        childrenOf(callSpan(tool), 'backend.request')[0]!.spanId,
+        `${tool}: parented on the backend span`,
+      );
     }
 
     const echoed = outcomes.get('up_meta_echo')!.result.content as { type: string; text: string }[];

@@ -69,7 +69,15 @@ describe('bench report', () => {
 
   it('prints every target and both ratios', () => {
     const table = formatTable(results, { '1': ratios(results, '1') }, [1]);
-    for (const text of ['direct', 'mcp-proxy', 'portcullis', 'portcullis / direct', 'portcullis / mcp-proxy', '0.40', '1.25']) {
+    for (const text of [
+      'direct',
+      'mcp-proxy',
+      'portcullis',
+      'portcullis / direct',
+      'portcullis / mcp-proxy',
+      '0.40',
+      '1.25',
+    ]) {
       assert.ok(table.includes(text), `missing ${text} in:\n${table}`);
     }
   });
@@ -84,7 +92,11 @@ describe('bench configuration', () => {
   });
 
   it('reads the environment, and flags win over it', () => {
-    const config = parseConfig(['--calls', '7'], { BENCH_CALLS: '50', BENCH_SESSIONS: '2,4', BENCH_TARGETS: 'portcullis' });
+    const config = parseConfig(['--calls', '7'], {
+      BENCH_CALLS: '50',
+      BENCH_SESSIONS: '2,4',
+      BENCH_TARGETS: 'portcullis',
+    });
     assert.equal(config.callsPerSession, 7);
     assert.deepEqual(config.sessions, [2, 4]);
     assert.deepEqual(config.targets, ['portcullis']);
@@ -107,7 +119,14 @@ describe('micro-benchmark discovery', () => {
   it('finds <name>-bench.ts files and ignores everything else', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-bench-'));
     try {
-      for (const file of ['policy-bench.ts', 'credentials-bench.ts', 'run.ts', 'echo-server.ts', 'policy-bench.test.ts']) await writeFile(path.join(dir, file), '');
+      for (const file of [
+        'policy-bench.ts',
+        'credentials-bench.ts',
+        'run.ts',
+        'echo-server.ts',
+        'policy-bench.test.ts',
+      ])
+        await writeFile(path.join(dir, file), '');
       assert.deepEqual(await findMicroBenches(dir), ['credentials', 'policy']);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -117,7 +136,10 @@ describe('micro-benchmark discovery', () => {
   it('runs the entry point and reports a missing one as an error', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-bench-'));
     try {
-      await writeFile(path.join(dir, 'good-bench.ts'), 'export async function runGoodBench() { return { ops: 42 }; }\n');
+      await writeFile(
+        path.join(dir, 'good-bench.ts'),
+        'export async function runGoodBench() { return { ops: 42 }; }\n',
+      );
       await writeFile(path.join(dir, 'bad-bench.ts'), 'export const nothing = 1;\n');
       assert.deepEqual(await runMicroBench(dir, 'good'), { ops: 42 });
       assert.deepEqual(await runMicroBench(dir, 'bad'), { error: 'bench/bad-bench.ts does not export runBadBench()' });

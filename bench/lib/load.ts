@@ -31,7 +31,10 @@ export interface LoadResult extends Summary {
 
 async function openSession(options: LoadOptions, index: number): Promise<Client> {
   const client = new Client({ name: `bench-session-${index}`, version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(new URL(options.url), options.headers === undefined ? undefined : { requestInit: { headers: options.headers } });
+  const transport = new StreamableHTTPClientTransport(
+    new URL(options.url),
+    options.headers === undefined ? undefined : { requestInit: { headers: options.headers } },
+  );
   await client.connect(transport);
   return client;
 }
@@ -83,7 +86,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       }),
     );
     const wallMs = performance.now() - started;
-    return { ...summarize(latencies, errors, wallMs), sessions: options.sessions, truncated, ...(firstError !== undefined ? { firstError } : {}) };
+    return {
+      ...summarize(latencies, errors, wallMs),
+      sessions: options.sessions,
+      truncated,
+      ...(firstError !== undefined ? { firstError } : {}),
+    };
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
   }

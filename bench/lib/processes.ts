@@ -33,7 +33,13 @@ function track(child: ChildProcess): { stderr: () => string; stop: () => Promise
 }
 
 /** Spawn and resolve with the first capture group of `ready` once it appears on stdout. */
-export async function spawnUntilLine(command: string, args: readonly string[], ready: RegExp, cwd: string, timeoutMs = 30_000): Promise<Child & { match: string }> {
+export async function spawnUntilLine(
+  command: string,
+  args: readonly string[],
+  ready: RegExp,
+  cwd: string,
+  timeoutMs = 30_000,
+): Promise<Child & { match: string }> {
   const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const tracked = track(child);
   let stdout = '';
@@ -61,12 +67,20 @@ export async function spawnUntilLine(command: string, args: readonly string[], r
     return { process: child, match, ...tracked };
   } catch (error) {
     await tracked.stop();
-    throw new ChildStartError(`${command} ${args.join(' ')}: ${error instanceof Error ? error.message : String(error)}\n${tracked.stderr()}`);
+    throw new ChildStartError(
+      `${command} ${args.join(' ')}: ${error instanceof Error ? error.message : String(error)}\n${tracked.stderr()}`,
+    );
   }
 }
 
 /** Spawn and resolve once `port` on 127.0.0.1 accepts connections (for programs that print no usable line). */
-export async function spawnUntilListening(command: string, args: readonly string[], port: number, cwd: string, timeoutMs = 30_000): Promise<Child> {
+export async function spawnUntilListening(
+  command: string,
+  args: readonly string[],
+  port: number,
+  cwd: string,
+  timeoutMs = 30_000,
+): Promise<Child> {
   const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   const tracked = track(child);
   const deadline = Date.now() + timeoutMs;
@@ -77,7 +91,9 @@ export async function spawnUntilListening(command: string, args: readonly string
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await tracked.stop();
-  throw new ChildStartError(`${command} ${args.join(' ')}: ${exited ? 'exited' : 'not listening'} before it was ready\n${tracked.stderr()}`);
+  throw new ChildStartError(
+    `${command} ${args.join(' ')}: ${exited ? 'exited' : 'not listening'} before it was ready\n${tracked.stderr()}`,
+  );
 }
 
 function canConnect(port: number): Promise<boolean> {

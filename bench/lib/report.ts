@@ -23,7 +23,11 @@ type Results = Partial<Record<TargetName, Record<string, LoadResult>>>;
 
 function ratioSet(c: LoadResult | undefined, base: LoadResult | undefined): RatioSet | undefined {
   if (c === undefined || base === undefined) return undefined;
-  return { throughput: ratio(c.throughput, base.throughput), p50: ratio(c.p50Ms, base.p50Ms), p99: ratio(c.p99Ms, base.p99Ms) };
+  return {
+    throughput: ratio(c.throughput, base.throughput),
+    p50: ratio(c.p50Ms, base.p50Ms),
+    p99: ratio(c.p99Ms, base.p99Ms),
+  };
 }
 
 export function ratios(results: Results, sessions: string): Ratios {
@@ -35,7 +39,11 @@ export function ratios(results: Results, sessions: string): Ratios {
 
 const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
-export function formatTable(results: Results, allRatios: Record<string, Ratios>, sessionCounts: readonly number[]): string {
+export function formatTable(
+  results: Results,
+  allRatios: Record<string, Ratios>,
+  sessionCounts: readonly number[],
+): string {
   const header = ['target', 'sessions', 'calls', 'errors', 'calls/s', 'p50 ms', 'p99 ms', 'mean ms', 'max ms'];
   const rows: string[][] = [];
   for (const [name, perSessions] of Object.entries(results)) {
@@ -63,19 +71,24 @@ export function formatTable(results: Results, allRatios: Record<string, Ratios>,
       ['portcullis / direct', r?.vsDirect],
       ['portcullis / mcp-proxy', r?.vsMcpProxy],
     ] as const) {
-      if (set !== undefined) ratioRows.push([label, String(sessions), fixed(set.throughput, 2), fixed(set.p50, 2), fixed(set.p99, 2)]);
+      if (set !== undefined)
+        ratioRows.push([label, String(sessions), fixed(set.throughput, 2), fixed(set.p50, 2), fixed(set.p99, 2)]);
     }
   }
   if (ratioRows.length > 0) {
     lines.push('', renderTable(['ratio', 'sessions', 'throughput', 'p50', 'p99'], ratioRows));
-    lines.push('throughput ratio: higher is better (1.00 = as fast); latency ratios: lower is better (1.00 = no added latency)');
+    lines.push(
+      'throughput ratio: higher is better (1.00 = as fast); latency ratios: lower is better (1.00 = no added latency)',
+    );
   }
-  if (rows.some((row) => row[2]?.endsWith('*'))) lines.push('* the time budget ended the run before every call was made');
+  if (rows.some((row) => row[2]?.endsWith('*')))
+    lines.push('* the time budget ended the run before every call was made');
   return lines.join('\n');
 }
 
 function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

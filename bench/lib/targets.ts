@@ -39,7 +39,18 @@ export async function startTarget(name: TargetName): Promise<Target> {
     case 'mcp-proxy': {
       const port = await freePort();
       const echo = tsxCommand(ECHO_SERVER);
-      const args = [MCP_PROXY_BIN, '--host', '127.0.0.1', '--port', String(port), '--server', 'stream', '--', echo.command, ...echo.args];
+      const args = [
+        MCP_PROXY_BIN,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--server',
+        'stream',
+        '--',
+        echo.command,
+        ...echo.args,
+      ];
       const child = await spawnUntilListening(process.execPath, args, port, ROOT);
       return { name, url: `http://127.0.0.1:${port}/mcp`, tool: 'echo', close: () => child.stop() };
     }
@@ -48,7 +59,13 @@ export async function startTarget(name: TargetName): Promise<Target> {
         agentId: 'bench-agent',
         config: { connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }] },
       });
-      return { name, url: gateway.url, headers: { Authorization: `Bearer ${gateway.key}` }, tool: 'echo_echo', close: () => gateway.close() };
+      return {
+        name,
+        url: gateway.url,
+        headers: { Authorization: `Bearer ${gateway.key}` },
+        tool: 'echo_echo',
+        close: () => gateway.close(),
+      };
     }
   }
 }

@@ -8,13 +8,25 @@ const tool = (overrides: Record<string, unknown> = {}): Record<string, unknown> 
   path: '/repos/{owner}/{repo}/issues',
   inputSchema: {
     type: 'object',
-    properties: { owner: { type: 'string' }, repo: { type: 'string' }, state: { type: 'string' }, n: { type: 'integer' }, title: { type: 'string' } },
+    properties: {
+      owner: { type: 'string' },
+      repo: { type: 'string' },
+      state: { type: 'string' },
+      n: { type: 'integer' },
+      title: { type: 'string' },
+    },
     required: ['owner', 'repo'],
   },
   ...overrides,
 });
 
-const config = (overrides: Record<string, unknown> = {}) => ({ id: 'git', kind: 'http', baseUrl: 'https://api.example.com/v1', tools: [tool()], ...overrides });
+const config = (overrides: Record<string, unknown> = {}) => ({
+  id: 'git',
+  kind: 'http',
+  baseUrl: 'https://api.example.com/v1',
+  tools: [tool()],
+  ...overrides,
+});
 
 /** The messages of a failed parse (asserts that it failed). */
 function problems(input: unknown): string {
@@ -72,40 +84,75 @@ describe('HttpConnectorConfigSchema', () => {
     ['/a/../admin', /\.\./],
     ['/a//b', /empty segment/],
   ] as const) {
-    it(`rejects path template ${path}`, () => assert.match(problems(config({ tools: [tool({ path, inputSchema: { type: 'object' } })] })), pattern));
+    it(`rejects path template ${path}`, () =>
+      assert.match(problems(config({ tools: [tool({ path, inputSchema: { type: 'object' } })] })), pattern));
   }
 
   it('requires every path parameter to be a required string/integer property', () => {
     const missing = tool({ path: '/users/{id}', inputSchema: { type: 'object', properties: {} } });
     assert.match(problems(config({ tools: [missing] })), /path parameter "id"/);
-    const optional = tool({ path: '/users/{id}', inputSchema: { type: 'object', properties: { id: { type: 'string' } } } });
+    const optional = tool({
+      path: '/users/{id}',
+      inputSchema: { type: 'object', properties: { id: { type: 'string' } } },
+    });
     assert.match(problems(config({ tools: [optional] })), /path parameter "id"/);
-    const object = tool({ path: '/users/{id}', inputSchema: { type: 'object', properties: { id: { type: 'object' } }, required: ['id'] } });
+    const object = tool({
+      path: '/users/{id}',
+      inputSchema: { type: 'object', properties: { id: { type: 'object' } }, required: ['id'] },
+    });
     assert.match(problems(config({ tools: [object] })), /path parameter "id"/);
-    const integer = tool({ path: '/users/{id}', inputSchema: { type: 'object', properties: { id: { type: 'integer' } }, required: ['id'] } });
+    const integer = tool({
+      path: '/users/{id}',
+      inputSchema: { type: 'object', properties: { id: { type: 'integer' } }, required: ['id'] },
+    });
     assert.equal(HttpConnectorConfigSchema.safeParse(config({ tools: [integer] })).success, true);
   });
 
   it('requires inputSchema to be an object schema', () => {
-    assert.match(problems(config({ tools: [tool({ path: '/x', inputSchema: { type: 'array' } as never })] })), /type: object/);
+    assert.match(
+      problems(config({ tools: [tool({ path: '/x', inputSchema: { type: 'array' } as never })] })),
+      /type: object/,
+    );
   });
 
   it('refuses gateway-owned headers', () => {
-    for (const header of ['Authorization', 'cookie', 'Host', 'X-Forwarded-For', 'x-portcullis-agent', 'Proxy-Authorization', 'traceparent', 'Content-Length']) {
-      assert.match(problems(config({ tools: [tool({ headers: { [header]: 'state' } })] })), /cannot be set from an argument/, header);
+    for (const header of [
+      'Authorization',
+      'cookie',
+      'Host',
+      'X-Forwarded-For',
+      'x-portcullis-agent',
+      'Proxy-Authorization',
+      'traceparent',
+      'Content-Length',
+    ]) {
+      assert.match(
+        problems(config({ tools: [tool({ headers: { [header]: 'state' } })] })),
+        /cannot be set from an argument/,
+        header,
+      );
     }
-    assert.equal(HttpConnectorConfigSchema.safeParse(config({ tools: [tool({ headers: { 'X-Request-Id': 'state' } })] })).success, true);
+    assert.equal(
+      HttpConnectorConfigSchema.safeParse(config({ tools: [tool({ headers: { 'X-Request-Id': 'state' } })] })).success,
+      true,
+    );
   });
 
   it('refuses mappings to undeclared arguments', () => {
     assert.match(problems(config({ tools: [tool({ query: { q: 'nope' } })] })), /query parameter "q" maps to "nope"/);
     assert.match(problems(config({ tools: [tool({ headers: { 'x-a': 'nope' } })] })), /header "x-a" maps to "nope"/);
-    assert.match(problems(config({ tools: [tool({ method: 'POST', body: { args: ['title', 'nope'] } })] })), /body maps "nope"/);
+    assert.match(
+      problems(config({ tools: [tool({ method: 'POST', body: { args: ['title', 'nope'] } })] })),
+      /body maps "nope"/,
+    );
   });
 
   it('refuses a body on GET and HEAD', () => {
     assert.match(problems(config({ tools: [tool({ body: { arg: 'title' } })] })), /GET requests cannot carry a body/);
-    assert.match(problems(config({ tools: [tool({ method: 'HEAD', body: { args: ['title'] } })] })), /HEAD requests cannot carry a body/);
+    assert.match(
+      problems(config({ tools: [tool({ method: 'HEAD', body: { args: ['title'] } })] })),
+      /HEAD requests cannot carry a body/,
+    );
   });
 
   it('rejects unsupported methods and response modes', () => {

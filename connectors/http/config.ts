@@ -108,7 +108,8 @@ export const HttpToolSpecSchema = z
   })
   .strict()
   .superRefine((tool, ctx) => {
-    for (const issue of toolSpecIssues(tool)) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    for (const issue of toolSpecIssues(tool))
+      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
   });
 
 export type HttpToolSpec = z.output<typeof HttpToolSpecSchema>;
@@ -143,21 +144,35 @@ export function toolSpecIssues(tool: Omit<HttpToolSpec, 'name'> & { name?: strin
   for (const param of params) {
     const type = schemaType(properties[param]);
     if (!declared(param) || !required.has(param) || (type !== 'string' && type !== 'integer')) {
-      issues.push({ message: `path parameter "${param}" must be a required string or integer property of inputSchema`, path: ['path'] });
+      issues.push({
+        message: `path parameter "${param}" must be a required string or integer property of inputSchema`,
+        path: ['path'],
+      });
     }
   }
   for (const [name, arg] of Object.entries(tool.query ?? {})) {
-    if (!declared(arg)) issues.push({ message: `query parameter "${name}" maps to "${arg}", which inputSchema does not declare`, path: ['query', name] });
+    if (!declared(arg))
+      issues.push({
+        message: `query parameter "${name}" maps to "${arg}", which inputSchema does not declare`,
+        path: ['query', name],
+      });
   }
   for (const [name, arg] of Object.entries(tool.headers ?? {})) {
-    if (isForbiddenHeaderName(name)) issues.push({ message: `header "${name}" cannot be set from an argument`, path: ['headers', name] });
-    if (!declared(arg)) issues.push({ message: `header "${name}" maps to "${arg}", which inputSchema does not declare`, path: ['headers', name] });
+    if (isForbiddenHeaderName(name))
+      issues.push({ message: `header "${name}" cannot be set from an argument`, path: ['headers', name] });
+    if (!declared(arg))
+      issues.push({
+        message: `header "${name}" maps to "${arg}", which inputSchema does not declare`,
+        path: ['headers', name],
+      });
   }
   if (tool.body !== undefined) {
-    if (tool.method === 'GET' || tool.method === 'HEAD') issues.push({ message: `${tool.method} requests cannot carry a body`, path: ['body'] });
+    if (tool.method === 'GET' || tool.method === 'HEAD')
+      issues.push({ message: `${tool.method} requests cannot carry a body`, path: ['body'] });
     const args = 'arg' in tool.body ? [tool.body.arg] : tool.body.args;
     for (const arg of args) {
-      if (!declared(arg)) issues.push({ message: `body maps "${arg}", which inputSchema does not declare`, path: ['body'] });
+      if (!declared(arg))
+        issues.push({ message: `body maps "${arg}", which inputSchema does not declare`, path: ['body'] });
     }
     if ('args' in tool.body && new Set(tool.body.args).size !== tool.body.args.length) {
       issues.push({ message: 'body.args lists an argument twice', path: ['body', 'args'] });
@@ -209,7 +224,12 @@ export const HttpConnectorConfigSchema = z
     /** Bound on one backend exchange, body included. */
     timeoutMs: z.number().int().min(1).max(600_000).default(DEFAULT_TIMEOUT_MS),
     /** Cap on the response body; larger answers fail with RESPONSE_TOO_LARGE. */
-    maxResponseBytes: z.number().int().min(1).max(1024 * 1024 * 1024).default(DEFAULT_MAX_RESPONSE_BYTES),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024 * 1024 * 1024)
+      .default(DEFAULT_MAX_RESPONSE_BYTES),
     tools: z.array(HttpToolSpecSchema).optional(),
     openapi: OpenApiSourceSchema.optional(),
   })
@@ -220,7 +240,8 @@ export const HttpConnectorConfigSchema = z
     }
     const seen = new Set<string>();
     (config.tools ?? []).forEach((tool, index) => {
-      if (seen.has(tool.name)) ctx.addIssue({ code: 'custom', message: `duplicate tool name "${tool.name}"`, path: ['tools', index, 'name'] });
+      if (seen.has(tool.name))
+        ctx.addIssue({ code: 'custom', message: `duplicate tool name "${tool.name}"`, path: ['tools', index, 'name'] });
       seen.add(tool.name);
     });
   });

@@ -38,13 +38,23 @@ const createIssue = {
   path: '/repos/{owner}/{repo}/issues',
   inputSchema: {
     type: 'object' as const,
-    properties: { owner: { type: 'string' }, repo: { type: 'string' }, title: { type: 'string' }, body: { type: 'string' } },
+    properties: {
+      owner: { type: 'string' },
+      repo: { type: 'string' },
+      title: { type: 'string' },
+      body: { type: 'string' },
+    },
     required: ['owner', 'repo', 'title'],
   },
   body: { args: ['title', 'body'] },
 };
 
-const base = { id: 'git', kind: 'http' as const, baseUrl: 'https://api.example.com/v1', tools: [listIssues, createIssue] };
+const base = {
+  id: 'git',
+  kind: 'http' as const,
+  baseUrl: 'https://api.example.com/v1',
+  tools: [listIssues, createIssue],
+};
 
 function recordingContext(): { ctx: ConnectorContext; calls: string[] } {
   const calls: string[] = [];
@@ -62,8 +72,26 @@ describe('createHttpConnector', () => {
     assert.deepEqual(
       tools.map((t) => [t.name, t.operation]),
       [
-        ['list_issues', { method: 'GET', pathTemplate: '/v1/repos/{owner}/{repo}/issues', scheme: 'https', host: 'api.example.com', port: 443 }],
-        ['create_issue', { method: 'POST', pathTemplate: '/v1/repos/{owner}/{repo}/issues', scheme: 'https', host: 'api.example.com', port: 443 }],
+        [
+          'list_issues',
+          {
+            method: 'GET',
+            pathTemplate: '/v1/repos/{owner}/{repo}/issues',
+            scheme: 'https',
+            host: 'api.example.com',
+            port: 443,
+          },
+        ],
+        [
+          'create_issue',
+          {
+            method: 'POST',
+            pathTemplate: '/v1/repos/{owner}/{repo}/issues',
+            scheme: 'https',
+            host: 'api.example.com',
+            port: 443,
+          },
+        ],
       ],
     );
     assert.deepEqual(tools[0]!.annotations, { readOnlyHint: true });
@@ -73,9 +101,21 @@ describe('createHttpConnector', () => {
   });
 
   it('refuses an invalid configuration, a schema that does not compile, and name clashes with OpenAPI', async () => {
-    await assert.rejects(createHttpConnector({ ...base, baseUrl: 'https://x.example/?a=1' }), (e: unknown) => e instanceof HttpConnectorConfigError && /baseUrl/.test(e.message));
-    const broken = { ...listIssues, inputSchema: { ...listIssues.inputSchema, properties: { ...listIssues.inputSchema.properties, state: { type: 'nope' } } } };
-    await assert.rejects(createHttpConnector({ ...base, tools: [broken] }), (e: unknown) => e instanceof HttpConnectorConfigError && /invalid inputSchema/.test(e.message));
+    await assert.rejects(
+      createHttpConnector({ ...base, baseUrl: 'https://x.example/?a=1' }),
+      (e: unknown) => e instanceof HttpConnectorConfigError && /baseUrl/.test(e.message),
+    );
+    const broken = {
+      ...listIssues,
+      inputSchema: {
+        ...listIssues.inputSchema,
+        properties: { ...listIssues.inputSchema.properties, state: { type: 'nope' } },
+      },
+    };
+    await assert.rejects(
+      createHttpConnector({ ...base, tools: [broken] }),
+      (e: unknown) => e instanceof HttpConnectorConfigError && /invalid inputSchema/.test(e.message),
+    );
     const document = { openapi: '3.0.3', paths: { '/x': { get: { operationId: 'list_issues', responses: {} } } } };
     await assert.rejects(createHttpConnector({ ...base, openapi: { document } }), /both declared and imported/);
     await assert.rejects(createHttpConnector({ ...base, openapi: { document: 'relative.yaml' } }), /no base directory/);
@@ -83,8 +123,16 @@ describe('createHttpConnector', () => {
 
   it('reports OpenAPI warnings', async () => {
     const seen: string[] = [];
-    const document = { openapi: '3.0.3', paths: { '/up': { post: { operationId: 'upload', requestBody: { content: { 'text/csv': {} } }, responses: {} } } } };
-    const connector = await createHttpConnector({ id: 'csv', kind: 'http', baseUrl: 'http://csv.example', openapi: { document } }, { onWarning: (w) => seen.push(w) });
+    const document = {
+      openapi: '3.0.3',
+      paths: {
+        '/up': { post: { operationId: 'upload', requestBody: { content: { 'text/csv': {} } }, responses: {} } },
+      },
+    };
+    const connector = await createHttpConnector(
+      { id: 'csv', kind: 'http', baseUrl: 'http://csv.example', openapi: { document } },
+      { onWarning: (w) => seen.push(w) },
+    );
     assert.equal(connector.warnings.length, 1);
     assert.match(connector.warnings[0]!, /^connector csv: POST \/up \(upload\): skipped/);
     assert.deepEqual(seen, connector.warnings);
@@ -94,7 +142,12 @@ describe('createHttpConnector', () => {
 describe('prepareCall', () => {
   it('computes the exact operation: base path, canonical path, query, explicit port', async () => {
     const connector = await createHttpConnector(base);
-    const prepared = await connector.prepareCall('list_issues', { owner: 'acme corp', repo: 'web', state: 'open', labels: ['a b', 'c&d'] });
+    const prepared = await connector.prepareCall('list_issues', {
+      owner: 'acme corp',
+      repo: 'web',
+      state: 'open',
+      labels: ['a b', 'c&d'],
+    });
     assert.deepEqual(prepared.operation, {
       method: 'GET',
       scheme: 'https',
@@ -106,19 +159,31 @@ describe('prepareCall', () => {
     });
     const plain = await createHttpConnector({ ...base, baseUrl: 'http://[::1]:8080/' });
     const op = (await plain.prepareCall('create_issue', { owner: 'a', repo: 'b', title: 't' })).operation!;
-    assert.deepEqual([op.host, op.port, op.path, op.url], ['::1', 8080, '/repos/a/b/issues', 'http://[::1]:8080/repos/a/b/issues']);
+    assert.deepEqual(
+      [op.host, op.port, op.path, op.url],
+      ['::1', 8080, '/repos/a/b/issues', 'http://[::1]:8080/repos/a/b/issues'],
+    );
   });
 
   it('refuses unknown tools and invalid arguments with ajv errors', async () => {
     const connector = await createHttpConnector(base);
-    await assert.rejects(connector.prepareCall('nope', {}), (e: unknown) => e instanceof ConnectorError && e.code === 'TOOL_NOT_FOUND');
-    await assert.rejects(connector.prepareCall('list_issues', { owner: 'a', repo: 'b', state: 'all', extra: 1 }), (e: unknown) => {
-      assert.ok(e instanceof ConnectorError && e.code === 'INVALID_ARGUMENTS');
-      const errors = (e.details as { errors: { keyword: string; instancePath: string }[] }).errors;
-      assert.deepEqual(errors.map((x) => x.keyword).sort(), ['additionalProperties', 'enum']);
-      return true;
-    });
-    await assert.rejects(connector.prepareCall('list_issues', { owner: 'a' }), (e: unknown) => e instanceof ConnectorError && e.code === 'INVALID_ARGUMENTS');
+    await assert.rejects(
+      connector.prepareCall('nope', {}),
+      (e: unknown) => e instanceof ConnectorError && e.code === 'TOOL_NOT_FOUND',
+    );
+    await assert.rejects(
+      connector.prepareCall('list_issues', { owner: 'a', repo: 'b', state: 'all', extra: 1 }),
+      (e: unknown) => {
+        assert.ok(e instanceof ConnectorError && e.code === 'INVALID_ARGUMENTS');
+        const errors = (e.details as { errors: { keyword: string; instancePath: string }[] }).errors;
+        assert.deepEqual(errors.map((x) => x.keyword).sort(), ['additionalProperties', 'enum']);
+        return true;
+      },
+    );
+    await assert.rejects(
+      connector.prepareCall('list_issues', { owner: 'a' }),
+      (e: unknown) => e instanceof ConnectorError && e.code === 'INVALID_ARGUMENTS',
+    );
   });
 
   it('refuses values that cannot go where the tool puts them', async () => {
@@ -130,7 +195,11 @@ describe('prepareCall', () => {
       { owner: 'a', repo: 'b', trace: 'x\r\nInjected: 1' },
       { owner: 'a', repo: 'b', trace: 'n\u00f6n-ascii' },
     ]) {
-      await assert.rejects(connector.prepareCall('list_issues', args), (e: unknown) => e instanceof ConnectorError && e.code === 'INVALID_ARGUMENTS', JSON.stringify(args));
+      await assert.rejects(
+        connector.prepareCall('list_issues', args),
+        (e: unknown) => e instanceof ConnectorError && e.code === 'INVALID_ARGUMENTS',
+        JSON.stringify(args),
+      );
     }
   });
 
@@ -138,10 +207,19 @@ describe('prepareCall', () => {
     const connector = await createHttpConnector(base);
     const prepared = await connector.prepareCall('create_issue', { owner: 'a', repo: 'b', title: 't' });
     const { ctx, calls } = recordingContext();
-    const tampered = { ...prepared, operation: { ...prepared.operation!, url: 'https://evil.example:443/v1/repos/a/b/issues', host: 'evil.example' } };
-    await assert.rejects(connector.callTool(tampered, ctx), (e: unknown) => e instanceof ConnectorError && e.code === 'INVALID_ARGUMENTS');
+    const tampered = {
+      ...prepared,
+      operation: { ...prepared.operation!, url: 'https://evil.example:443/v1/repos/a/b/issues', host: 'evil.example' },
+    };
+    await assert.rejects(
+      connector.callTool(tampered, ctx),
+      (e: unknown) => e instanceof ConnectorError && e.code === 'INVALID_ARGUMENTS',
+    );
     // A call not prepared by this connector is prepared again from its arguments (and validated).
-    await assert.rejects(connector.callTool({ tool: 'create_issue', args: { owner: '..', repo: 'b', title: 't' } }, ctx), (e: unknown) => e instanceof ConnectorError && e.code === 'INVALID_ARGUMENTS');
+    await assert.rejects(
+      connector.callTool({ tool: 'create_issue', args: { owner: '..', repo: 'b', title: 't' } }, ctx),
+      (e: unknown) => e instanceof ConnectorError && e.code === 'INVALID_ARGUMENTS',
+    );
     assert.deepEqual(calls, []);
     await connector.callTool(prepared, ctx);
     assert.deepEqual(calls, ['https://api.example.com:443/v1/repos/a/b/issues']);
@@ -150,7 +228,20 @@ describe('prepareCall', () => {
   it('property: no argument value moves the request off the base URL or out of the tool path', async () => {
     const connector = await createHttpConnector(base);
     const value = fc.oneof(
-      fc.constantFrom('..', '.', '%2e%2e', '/', '\\', '%2F', '@evil.example', '//evil.example', '?x', '#x', ':1', 'a/../..'),
+      fc.constantFrom(
+        '..',
+        '.',
+        '%2e%2e',
+        '/',
+        '\\',
+        '%2F',
+        '@evil.example',
+        '//evil.example',
+        '?x',
+        '#x',
+        ':1',
+        'a/../..',
+      ),
       fc.string({ unit: 'binary', maxLength: 10 }),
     );
     await fc.assert(

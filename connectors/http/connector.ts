@@ -19,7 +19,13 @@ import type {
 } from '../contract.js';
 import { ConnectorError, isConnectorError, type ConnectorErrorCode } from '../errors.js';
 import { createArgumentValidatorCompiler, type ArgumentValidator } from './arguments.js';
-import { HttpConnectorConfigError, HttpConnectorConfigSchema, type HttpConnectorConfig, type HttpConnectorConfigInput, type HttpToolSpec } from './config.js';
+import {
+  HttpConnectorConfigError,
+  HttpConnectorConfigSchema,
+  type HttpConnectorConfig,
+  type HttpConnectorConfigInput,
+  type HttpToolSpec,
+} from './config.js';
 import { importOpenApiTools, loadOpenApiDocument } from './openapi.js';
 import { parsePathTemplate, type PathTemplate } from './path.js';
 import { buildRequest, fullPathTemplate, originFromBaseUrl, type BuiltRequest, type HttpOrigin } from './request.js';
@@ -46,7 +52,12 @@ interface CompiledTool {
 }
 
 /** Codes the gateway's fetch may throw that mean the same thing here. */
-const PASS_THROUGH_CODES = new Set<ConnectorErrorCode>(['UPSTREAM_TIMEOUT', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_ERROR', 'RESPONSE_TOO_LARGE']);
+const PASS_THROUGH_CODES = new Set<ConnectorErrorCode>([
+  'UPSTREAM_TIMEOUT',
+  'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_ERROR',
+  'RESPONSE_TOO_LARGE',
+]);
 
 /** What tool results can carry: JSON and text (images and audio are still mapped when a backend sends them). */
 const ACCEPT = 'application/json, text/*';
@@ -55,12 +66,18 @@ function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-async function collectTools(config: HttpConnectorConfig, options: HttpConnectorOptions): Promise<{ tools: HttpToolSpec[]; warnings: string[] }> {
+async function collectTools(
+  config: HttpConnectorConfig,
+  options: HttpConnectorOptions,
+): Promise<{ tools: HttpToolSpec[]; warnings: string[] }> {
   const tools = [...(config.tools ?? [])];
   const warnings: string[] = [];
   if (config.openapi !== undefined) {
     const source = config.openapi;
-    const document = typeof source.document === 'string' ? await loadOpenApiDocument(source.document, options.baseDir) : source.document;
+    const document =
+      typeof source.document === 'string'
+        ? await loadOpenApiDocument(source.document, options.baseDir)
+        : source.document;
     const imported = importOpenApiTools(document, {
       ...(source.operationIds !== undefined ? { operationIds: source.operationIds } : {}),
       ...(source.tags !== undefined ? { tags: source.tags } : {}),
@@ -68,23 +85,33 @@ async function collectTools(config: HttpConnectorConfig, options: HttpConnectorO
     warnings.push(...imported.warnings.map((w) => `connector ${config.id}: ${w}`));
     const declared = new Set(tools.map((t) => t.name));
     for (const tool of imported.tools) {
-      if (declared.has(tool.name)) throw new HttpConnectorConfigError(`connector ${config.id}: tool "${tool.name}" is both declared and imported from OpenAPI`);
+      if (declared.has(tool.name))
+        throw new HttpConnectorConfigError(
+          `connector ${config.id}: tool "${tool.name}" is both declared and imported from OpenAPI`,
+        );
       tools.push(tool);
     }
   }
   return { tools, warnings };
 }
 
-function compileTools(config: HttpConnectorConfig, origin: HttpOrigin, specs: readonly HttpToolSpec[]): Map<string, CompiledTool> {
+function compileTools(
+  config: HttpConnectorConfig,
+  origin: HttpOrigin,
+  specs: readonly HttpToolSpec[],
+): Map<string, CompiledTool> {
   const compiler = createArgumentValidatorCompiler();
   const compiled = new Map<string, CompiledTool>();
   for (const spec of specs) {
-    if (compiled.has(spec.name)) throw new HttpConnectorConfigError(`connector ${config.id}: duplicate tool name "${spec.name}"`);
+    if (compiled.has(spec.name))
+      throw new HttpConnectorConfigError(`connector ${config.id}: duplicate tool name "${spec.name}"`);
     let validate: ArgumentValidator;
     try {
       validate = compiler.compile(spec.inputSchema);
     } catch (error) {
-      throw new HttpConnectorConfigError(`connector ${config.id}: tool "${spec.name}" has an invalid inputSchema: ${(error as Error).message}`);
+      throw new HttpConnectorConfigError(
+        `connector ${config.id}: tool "${spec.name}" has an invalid inputSchema: ${(error as Error).message}`,
+      );
     }
     const title = spec.title ?? spec.annotations?.title;
     const descriptor: ToolDescriptor = {
@@ -107,18 +134,31 @@ function compileTools(config: HttpConnectorConfig, origin: HttpOrigin, specs: re
 }
 
 function sameOperation(a: HttpOperation, b: HttpOperation): boolean {
-  return a.method === b.method && a.url === b.url && a.path === b.path && a.query === b.query && a.host === b.host && a.port === b.port && a.scheme === b.scheme;
+  return (
+    a.method === b.method &&
+    a.url === b.url &&
+    a.path === b.path &&
+    a.query === b.query &&
+    a.host === b.host &&
+    a.port === b.port &&
+    a.scheme === b.scheme
+  );
 }
 
 /**
  * Create an http connector from its configuration (parsed here again, so raw YAML-shaped input is accepted).
  * Throws HttpConnectorConfigError for an unusable configuration or OpenAPI document.
  */
-export async function createHttpConnector(input: HttpConnectorConfigInput, options: HttpConnectorOptions = {}): Promise<HttpConnector> {
+export async function createHttpConnector(
+  input: HttpConnectorConfigInput,
+  options: HttpConnectorOptions = {},
+): Promise<HttpConnector> {
   const parsed = HttpConnectorConfigSchema.safeParse(input);
   if (!parsed.success) {
     const id = isPlainObject(input) && typeof input['id'] === 'string' ? input['id'] : '(unknown)';
-    throw new HttpConnectorConfigError(`connector ${id}: invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new HttpConnectorConfigError(
+      `connector ${id}: invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   }
   const config = parsed.data;
   const origin = originFromBaseUrl(config.baseUrl);
@@ -152,7 +192,8 @@ export async function createHttpConnector(input: HttpConnectorConfigInput, optio
     const signal = AbortSignal.any([ctx.signal, timeout.signal]);
     const failure = (error: unknown): unknown => {
       if (ctx.signal.aborted) return new ConnectorError('CANCELLED', 'the call was cancelled');
-      if (timeout.signal.aborted) return new ConnectorError('UPSTREAM_TIMEOUT', `the backend did not answer within ${config.timeoutMs} ms`);
+      if (timeout.signal.aborted)
+        return new ConnectorError('UPSTREAM_TIMEOUT', `the backend did not answer within ${config.timeoutMs} ms`);
       if (isConnectorError(error)) return error;
       const code = isPlainObject(error) ? error['code'] : undefined;
       // The gateway's own fetch errors (egress denial and the like) carry a stable code: keep them intact.
@@ -160,9 +201,15 @@ export async function createHttpConnector(input: HttpConnectorConfigInput, optio
       if (typeof code === 'string' && PASS_THROUGH_CODES.has(code as ConnectorErrorCode)) {
         return new ConnectorError(code as ConnectorErrorCode, (error as Error).message, undefined, { cause: error });
       }
-      if (error instanceof Error && error.name === 'TimeoutError') return new ConnectorError('UPSTREAM_TIMEOUT', 'the backend did not answer in time');
+      if (error instanceof Error && error.name === 'TimeoutError')
+        return new ConnectorError('UPSTREAM_TIMEOUT', 'the backend did not answer in time');
       // Socket and TLS errors: their messages may carry addresses or URLs, so the message is written here.
-      return new ConnectorError('UPSTREAM_UNAVAILABLE', `the backend at ${built.operation.host}:${built.operation.port} is unreachable`, undefined, { cause: error });
+      return new ConnectorError(
+        'UPSTREAM_UNAVAILABLE',
+        `the backend at ${built.operation.host}:${built.operation.port} is unreachable`,
+        undefined,
+        { cause: error },
+      );
     };
 
     try {
@@ -180,13 +227,21 @@ export async function createHttpConnector(input: HttpConnectorConfigInput, optio
       }
       let bytes: Uint8Array;
       try {
-        bytes = built.operation.method === 'HEAD' ? new Uint8Array(0) : await readBodyCapped(response, config.maxResponseBytes);
+        bytes =
+          built.operation.method === 'HEAD'
+            ? new Uint8Array(0)
+            : await readBodyCapped(response, config.maxResponseBytes);
       } catch (error) {
         await response.body?.cancel().catch(() => undefined);
         throw failure(error);
       }
       if (built.operation.method === 'HEAD') await response.body?.cancel().catch(() => undefined);
-      return toToolResult(response.status, response.headers.get('content-type'), bytes, tool.spec.response?.mode ?? 'auto');
+      return toToolResult(
+        response.status,
+        response.headers.get('content-type'),
+        bytes,
+        tool.spec.response?.mode ?? 'auto',
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -211,10 +266,13 @@ export async function createHttpConnector(input: HttpConnectorConfigInput, optio
       if (closed) throw new ConnectorError('UPSTREAM_UNAVAILABLE', `connector ${config.id} is closed`);
       // Send what was prepared, and only that: a call not prepared here is prepared again from its arguments,
       // and an operation that differs from what the arguments produce is refused rather than sent.
-      const internal = typeof call.internal === 'object' && call.internal !== null ? (call.internal as BuiltRequest) : undefined;
+      const internal =
+        typeof call.internal === 'object' && call.internal !== null ? (call.internal as BuiltRequest) : undefined;
       const preparedFor = internal !== undefined ? issued.get(internal) : undefined;
       const { tool, built } =
-        internal !== undefined && preparedFor !== undefined && preparedFor.spec.name === call.tool ? { tool: preparedFor, built: internal } : prepare(call.tool, call.args);
+        internal !== undefined && preparedFor !== undefined && preparedFor.spec.name === call.tool
+          ? { tool: preparedFor, built: internal }
+          : prepare(call.tool, call.args);
       if (call.operation !== undefined && !sameOperation(call.operation, built.operation)) {
         throw new ConnectorError('INVALID_ARGUMENTS', 'the prepared operation does not match the call');
       }

@@ -16,7 +16,14 @@ export {
   OpenApiSourceSchema,
   isForbiddenHeaderName,
 } from './config.js';
-export type { HttpConnectorConfig, HttpConnectorConfigInput, HttpMethod, HttpToolSpec, HttpToolSpecInput, OpenApiSource } from './config.js';
+export type {
+  HttpConnectorConfig,
+  HttpConnectorConfigInput,
+  HttpMethod,
+  HttpToolSpec,
+  HttpToolSpecInput,
+  OpenApiSource,
+} from './config.js';
 export { importOpenApiTools, loadOpenApiDocument } from './openapi.js';
 export type { OpenApiImport, OpenApiSelection } from './openapi.js';
 export { buildRequestPath, canonicalizePath, parsePathTemplate, PathError, PATH_PARAM_NAME_PATTERN } from './path.js';

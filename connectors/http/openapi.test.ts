@@ -9,7 +9,12 @@ import { importOpenApiTools, loadOpenApiDocument } from './openapi.js';
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test/fixtures');
 
-const doc = (paths: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ openapi: '3.0.3', info: { title: 't', version: '1' }, paths, ...extra });
+const doc = (paths: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  openapi: '3.0.3',
+  info: { title: 't', version: '1' },
+  paths,
+  ...extra,
+});
 const ok = { responses: { '200': { description: 'ok' } } };
 
 describe('importOpenApiTools (fixture document)', async () => {
@@ -17,7 +22,10 @@ describe('importOpenApiTools (fixture document)', async () => {
 
   it('imports every supported operation and reports the rest', () => {
     const { tools, warnings } = importOpenApiTools(document);
-    assert.deepEqual(tools.map((t) => t.name), ['listIssues', 'createIssue', 'getRepo', 'deleteRepo', 'getUser', 'createRefund', 'echo_request']);
+    assert.deepEqual(
+      tools.map((t) => t.name),
+      ['listIssues', 'createIssue', 'getRepo', 'deleteRepo', 'getUser', 'createRefund', 'echo_request'],
+    );
     assert.equal(warnings.length, 2);
     assert.match(warnings.join('\n'), /uploadAvatar\): skipped: request body media types \(multipart\/form-data\)/);
     assert.match(warnings.join('\n'), /cookie parameter "session" left out/);
@@ -32,7 +40,10 @@ describe('importOpenApiTools (fixture document)', async () => {
     assert.deepEqual(create.inputSchema.required, ['owner', 'repo', 'body']);
     assert.equal(create.inputSchema['additionalProperties'], false);
     const body = create.inputSchema.properties!['body'] as Record<string, unknown>;
-    assert.deepEqual((body['properties'] as Record<string, unknown>)['labels'], { type: 'array', items: { type: 'string', maxLength: 50 } });
+    assert.deepEqual((body['properties'] as Record<string, unknown>)['labels'], {
+      type: 'array',
+      items: { type: 'string', maxLength: 50 },
+    });
     assert.equal(JSON.stringify(create).includes('$ref'), false);
     const list = tools.find((t) => t.name === 'listIssues')!;
     assert.deepEqual(list.query, { state: 'state', labels: 'labels' });
@@ -43,7 +54,12 @@ describe('importOpenApiTools (fixture document)', async () => {
   it('resolves $ref request bodies and converts 3.0 idioms', () => {
     const { tools } = importOpenApiTools(document, { operationIds: ['createRefund', 'echo.request'] });
     const refund = tools.find((t) => t.name === 'createRefund')!;
-    const amount = ((refund.inputSchema.properties!['body'] as Record<string, unknown>)['properties'] as Record<string, Record<string, unknown>>)['amount']!;
+    const amount = (
+      (refund.inputSchema.properties!['body'] as Record<string, unknown>)['properties'] as Record<
+        string,
+        Record<string, unknown>
+      >
+    )['amount']!;
     assert.deepEqual(amount, { type: 'integer', minimum: 1 }, 'boolean exclusiveMinimum: false is dropped');
     const echo = tools.find((t) => t.name === 'echo_request')!;
     assert.deepEqual(echo.inputSchema.properties!['q'], { type: ['string', 'null'] });
@@ -51,13 +67,22 @@ describe('importOpenApiTools (fixture document)', async () => {
   });
 
   it('selects by tags and by operationIds (either matches)', () => {
-    assert.deepEqual(importOpenApiTools(document, { tags: ['issues'] }).tools.map((t) => t.name), ['listIssues', 'createIssue']);
-    assert.deepEqual(importOpenApiTools(document, { tags: ['admin'], operationIds: ['getUser'] }).tools.map((t) => t.name), ['deleteRepo', 'getUser']);
+    assert.deepEqual(
+      importOpenApiTools(document, { tags: ['issues'] }).tools.map((t) => t.name),
+      ['listIssues', 'createIssue'],
+    );
+    assert.deepEqual(
+      importOpenApiTools(document, { tags: ['admin'], operationIds: ['getUser'] }).tools.map((t) => t.name),
+      ['deleteRepo', 'getUser'],
+    );
   });
 
   it('warns about selected operationIds that do not exist', () => {
     const { tools, warnings } = importOpenApiTools(document, { operationIds: ['getRepo', 'noSuchOperation'] });
-    assert.deepEqual(tools.map((t) => t.name), ['getRepo']);
+    assert.deepEqual(
+      tools.map((t) => t.name),
+      ['getRepo'],
+    );
     assert.deepEqual(warnings, ['operationId "noSuchOperation" was selected but is not in the document']);
   });
 });
@@ -73,11 +98,33 @@ describe('importOpenApiTools (shapes)', () => {
     const { tools, warnings } = importOpenApiTools(
       doc(
         {
-          '/nodes': { post: { operationId: 'createNode', requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Node' } } } }, ...ok } },
-          '/ext': { post: { operationId: 'external', requestBody: { content: { 'application/json': { schema: { $ref: 'other.yaml#/X' } } } }, ...ok } },
-          '/missing': { post: { operationId: 'missing', requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Nope' } } } }, ...ok } },
+          '/nodes': {
+            post: {
+              operationId: 'createNode',
+              requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Node' } } } },
+              ...ok,
+            },
+          },
+          '/ext': {
+            post: {
+              operationId: 'external',
+              requestBody: { content: { 'application/json': { schema: { $ref: 'other.yaml#/X' } } } },
+              ...ok,
+            },
+          },
+          '/missing': {
+            post: {
+              operationId: 'missing',
+              requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Nope' } } } },
+              ...ok,
+            },
+          },
         },
-        { components: { schemas: { Node: { type: 'object', properties: { child: { $ref: '#/components/schemas/Node' } } } } } },
+        {
+          components: {
+            schemas: { Node: { type: 'object', properties: { child: { $ref: '#/components/schemas/Node' } } } },
+          },
+        },
       ),
     );
     assert.deepEqual(tools, []);
@@ -89,16 +136,45 @@ describe('importOpenApiTools (shapes)', () => {
   it('skips operations whose required inputs cannot be sent and leaves out optional ones', () => {
     const { tools, warnings } = importOpenApiTools(
       doc({
-        '/a': { get: { operationId: 'needsAuthHeader', parameters: [{ name: 'Authorization', in: 'header', required: true, schema: { type: 'string' } }], ...ok } },
-        '/b': { get: { operationId: 'optionalAuthHeader', parameters: [{ name: 'Authorization', in: 'header', schema: { type: 'string' } }], ...ok } },
-        '/c': { get: { operationId: 'deepObject', parameters: [{ name: 'f', in: 'query', required: true, style: 'deepObject', schema: { type: 'object' } }], ...ok } },
-        '/d/{id}': { get: { operationId: 'numberPath', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'number' } }], ...ok } },
-        '/e': { get: { operationId: 'getWithBody', requestBody: { content: { 'application/json': { schema: {} } } }, ...ok } },
+        '/a': {
+          get: {
+            operationId: 'needsAuthHeader',
+            parameters: [{ name: 'Authorization', in: 'header', required: true, schema: { type: 'string' } }],
+            ...ok,
+          },
+        },
+        '/b': {
+          get: {
+            operationId: 'optionalAuthHeader',
+            parameters: [{ name: 'Authorization', in: 'header', schema: { type: 'string' } }],
+            ...ok,
+          },
+        },
+        '/c': {
+          get: {
+            operationId: 'deepObject',
+            parameters: [{ name: 'f', in: 'query', required: true, style: 'deepObject', schema: { type: 'object' } }],
+            ...ok,
+          },
+        },
+        '/d/{id}': {
+          get: {
+            operationId: 'numberPath',
+            parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'number' } }],
+            ...ok,
+          },
+        },
+        '/e': {
+          get: { operationId: 'getWithBody', requestBody: { content: { 'application/json': { schema: {} } } }, ...ok },
+        },
         '/f/{x}': { get: { operationId: 'undeclaredPathParam', ...ok } },
         '/g': { options: { operationId: 'opts', ...ok } },
       }),
     );
-    assert.deepEqual(tools.map((t) => t.name), ['optionalAuthHeader']);
+    assert.deepEqual(
+      tools.map((t) => t.name),
+      ['optionalAuthHeader'],
+    );
     assert.equal(tools[0]!.headers, undefined);
     const text = warnings.join('\n');
     assert.match(text, /needsAuthHeader\): skipped: header parameter "Authorization": the gateway owns this header/);
@@ -106,7 +182,10 @@ describe('importOpenApiTools (shapes)', () => {
     assert.match(text, /deepObject\): skipped: query parameter "f": style "deepObject"/);
     assert.match(text, /numberPath\): skipped: path parameter "id" must be a string or integer/);
     assert.match(text, /getWithBody\): skipped: GET with a request body/);
-    assert.match(text, /undeclaredPathParam\): skipped: path parameter "x" must be a required string or integer property/);
+    assert.match(
+      text,
+      /undeclaredPathParam\): skipped: path parameter "x" must be a required string or integer property/,
+    );
     assert.match(text, /opts\): skipped: method OPTIONS is not supported/);
   });
 
@@ -123,14 +202,28 @@ describe('importOpenApiTools (shapes)', () => {
         '/b': { get: { operationId: 'repos_list_all', ...ok } },
       }),
     );
-    assert.deepEqual(tools.map((t) => t.name), ['repos_list_all', 'post_a']);
+    assert.deepEqual(
+      tools.map((t) => t.name),
+      ['repos_list_all', 'post_a'],
+    );
     assert.match(warnings[0]!, /GET \/b \(repos_list_all\): skipped: tool name "repos_list_all" is already taken/);
   });
 
   it('marks OpenAPI 3.1 schemas as JSON Schema 2020-12 and keeps $ref siblings', () => {
     const { tools } = importOpenApiTools({
       openapi: '3.1.0',
-      paths: { '/x': { post: { operationId: 'x', requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/X', description: 'the x' } } } }, ...ok } } },
+      paths: {
+        '/x': {
+          post: {
+            operationId: 'x',
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/X', description: 'the x' } } },
+            },
+            ...ok,
+          },
+        },
+      },
       components: { schemas: { X: { type: ['object', 'null'] } } },
     });
     assert.equal(tools[0]!.inputSchema['$schema'], 'https://json-schema.org/draft/2020-12/schema');
@@ -144,9 +237,15 @@ describe('loadOpenApiDocument', () => {
     try {
       await writeFile(path.join(dir, 'api.json'), JSON.stringify(doc({ '/x': { get: { operationId: 'x', ...ok } } })));
       const loaded = await loadOpenApiDocument('api.json', dir);
-      assert.deepEqual(importOpenApiTools(loaded).tools.map((t) => t.name), ['x']);
+      assert.deepEqual(
+        importOpenApiTools(loaded).tools.map((t) => t.name),
+        ['x'],
+      );
       await assert.rejects(loadOpenApiDocument('api.json'), HttpConnectorConfigError);
-      await assert.rejects(loadOpenApiDocument('missing.yaml', dir), /cannot read OpenAPI document missing.yaml: ENOENT/);
+      await assert.rejects(
+        loadOpenApiDocument('missing.yaml', dir),
+        /cannot read OpenAPI document missing.yaml: ENOENT/,
+      );
       await writeFile(path.join(dir, 'bad.yaml'), 'openapi: [unclosed');
       await assert.rejects(loadOpenApiDocument('bad.yaml', dir), HttpConnectorConfigError);
     } finally {

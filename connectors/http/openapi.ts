@@ -15,7 +15,14 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { JsonObject } from '../contract.js';
-import { HTTP_TOOL_NAME_PATTERN, HttpConnectorConfigError, HttpToolSpecSchema, isForbiddenHeaderName, toolSpecIssues, type HttpToolSpec } from './config.js';
+import {
+  HTTP_TOOL_NAME_PATTERN,
+  HttpConnectorConfigError,
+  HttpToolSpecSchema,
+  isForbiddenHeaderName,
+  toolSpecIssues,
+  type HttpToolSpec,
+} from './config.js';
 import { PATH_PARAM_NAME_PATTERN } from './path.js';
 
 export interface OpenApiSelection {
@@ -57,13 +64,17 @@ export async function loadOpenApiDocument(file: string, baseDir?: string): Promi
   try {
     text = await readFile(resolved, 'utf8');
   } catch (error) {
-    throw new HttpConnectorConfigError(`cannot read OpenAPI document ${file}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}`);
+    throw new HttpConnectorConfigError(
+      `cannot read OpenAPI document ${file}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}`,
+    );
   }
   let document: unknown;
   try {
     document = parseYaml(text, { maxAliasCount: 100 });
   } catch (error) {
-    throw new HttpConnectorConfigError(`OpenAPI document ${file} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+    throw new HttpConnectorConfigError(
+      `OpenAPI document ${file} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`,
+    );
   }
   if (!isObject(document)) throw new HttpConnectorConfigError(`OpenAPI document ${file} is not an object`);
   return document;
@@ -136,7 +147,10 @@ function fromOpenApi30(schema: JsonObject): JsonObject {
     if (Array.isArray(out['enum']) && !out['enum'].includes(null)) out['enum'] = [...out['enum'], null];
   }
   delete out['nullable'];
-  for (const [flag, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+  for (const [flag, bound] of [
+    ['exclusiveMinimum', 'minimum'],
+    ['exclusiveMaximum', 'maximum'],
+  ] as const) {
     if (typeof out[flag] === 'boolean') {
       if (out[flag] === true && typeof out[bound] === 'number') {
         out[flag] = out[bound];
@@ -150,7 +164,10 @@ function fromOpenApi30(schema: JsonObject): JsonObject {
 }
 
 function sanitizeName(raw: string): string {
-  return raw.replace(/[^a-zA-Z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 64);
+  return raw
+    .replace(/[^a-zA-Z0-9_-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 64);
 }
 
 function derivedName(method: string, pathTemplate: string): string {
@@ -179,9 +196,13 @@ function buildTool(
 ): HttpToolSpec {
   // Path-level parameters apply unless the operation redefines the same (name, in).
   const merged = new Map<string, JsonObject>();
-  for (const raw of [...(Array.isArray(pathItem['parameters']) ? pathItem['parameters'] : []), ...(Array.isArray(operation['parameters']) ? operation['parameters'] : [])]) {
+  for (const raw of [
+    ...(Array.isArray(pathItem['parameters']) ? pathItem['parameters'] : []),
+    ...(Array.isArray(operation['parameters']) ? operation['parameters'] : []),
+  ]) {
     const parameter = resolver.object(raw, 'parameter');
-    if (typeof parameter['name'] !== 'string' || typeof parameter['in'] !== 'string') throw new UnsupportedError('a parameter lacks name or in');
+    if (typeof parameter['name'] !== 'string' || typeof parameter['in'] !== 'string')
+      throw new UnsupportedError('a parameter lacks name or in');
     merged.set(`${parameter['in']}:${parameter['name']}`, parameter);
   }
 
@@ -214,8 +235,10 @@ function buildTool(
     const schema = resolver.schema(parameter['schema'] ?? {});
     const type = isObject(schema) ? schema['type'] : undefined;
     if (location === 'path') {
-      if (!PATH_PARAM_NAME_PATTERN.test(paramName)) throw new UnsupportedError(`path parameter name "${paramName}" is not supported`);
-      if (type !== undefined && type !== 'string' && type !== 'integer') throw new UnsupportedError(`path parameter "${paramName}" must be a string or integer`);
+      if (!PATH_PARAM_NAME_PATTERN.test(paramName))
+        throw new UnsupportedError(`path parameter name "${paramName}" is not supported`);
+      if (type !== undefined && type !== 'string' && type !== 'integer')
+        throw new UnsupportedError(`path parameter "${paramName}" must be a string or integer`);
       const property = addProperty(paramName, schema, parameter['description'], true);
       if (type === undefined) property['type'] = 'string';
     } else if (location === 'query') {
@@ -260,7 +283,8 @@ function buildTool(
       const types = Object.keys(content).join(', ') || 'none';
       throw new UnsupportedError(`request body media types (${types}) are not supported; only JSON bodies are`);
     }
-    if (method === 'get' || method === 'head') throw new UnsupportedError(`${method.toUpperCase()} with a request body is not supported`);
+    if (method === 'get' || method === 'head')
+      throw new UnsupportedError(`${method.toUpperCase()} with a request body is not supported`);
     const media = isObject(content[mediaType]) ? content[mediaType] : {};
     addProperty('body', resolver.schema(media['schema'] ?? {}), requestBody['description'], isRequired);
     body = { arg: 'body' };
@@ -304,8 +328,16 @@ function buildTool(
 export function importOpenApiTools(document: unknown, selection: OpenApiSelection = {}): OpenApiImport {
   if (!isObject(document)) throw new HttpConnectorConfigError('the OpenAPI document is not an object');
   const declared = document['openapi'];
-  const version = typeof declared === 'string' ? (declared.startsWith('3.0') ? '3.0' : declared.startsWith('3.1') ? '3.1' : undefined) : undefined;
-  if (version === undefined) throw new HttpConnectorConfigError('only OpenAPI 3.0 and 3.1 documents are supported (the `openapi` field)');
+  const version =
+    typeof declared === 'string'
+      ? declared.startsWith('3.0')
+        ? '3.0'
+        : declared.startsWith('3.1')
+          ? '3.1'
+          : undefined
+      : undefined;
+  if (version === undefined)
+    throw new HttpConnectorConfigError('only OpenAPI 3.0 and 3.1 documents are supported (the `openapi` field)');
   if (!isObject(document['paths'])) throw new HttpConnectorConfigError('the OpenAPI document has no `paths` object');
 
   const resolver = new RefResolver(document, version);
@@ -330,9 +362,12 @@ export function importOpenApiTools(document: unknown, selection: OpenApiSelectio
       const operation = pathItem[method];
       if (!isObject(operation)) continue;
       const operationId = typeof operation['operationId'] === 'string' ? operation['operationId'] : undefined;
-      const operationTags = Array.isArray(operation['tags']) ? operation['tags'].filter((t): t is string => typeof t === 'string') : [];
+      const operationTags = Array.isArray(operation['tags'])
+        ? operation['tags'].filter((t): t is string => typeof t === 'string')
+        : [];
       if (operationId !== undefined && ids.has(operationId)) foundIds.add(operationId);
-      const selected = selectAll || (operationId !== undefined && ids.has(operationId)) || operationTags.some((t) => tags.has(t));
+      const selected =
+        selectAll || (operationId !== undefined && ids.has(operationId)) || operationTags.some((t) => tags.has(t));
       if (!selected) continue;
       const label = `${method.toUpperCase()} ${pathTemplate}${operationId !== undefined ? ` (${operationId})` : ''}`;
       if ((IGNORED_METHODS as readonly string[]).includes(method)) {
@@ -350,7 +385,12 @@ export function importOpenApiTools(document: unknown, selection: OpenApiSelectio
       }
       const operationWarnings: string[] = [];
       try {
-        tools.push(buildTool(resolver, version, name, method as (typeof METHODS)[number], pathTemplate, pathItem, operation, { label, warnings: operationWarnings }));
+        tools.push(
+          buildTool(resolver, version, name, method as (typeof METHODS)[number], pathTemplate, pathItem, operation, {
+            label,
+            warnings: operationWarnings,
+          }),
+        );
         names.add(name);
         warnings.push(...operationWarnings);
       } catch (error) {

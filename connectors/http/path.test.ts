@@ -48,13 +48,30 @@ describe('parsePathTemplate', () => {
 
 describe('buildRequestPath', () => {
   it('encodes values with encodeURIComponent', () => {
-    assert.equal(buildRequestPath('/repos/{owner}/{repo}', { owner: 'acme corp', repo: 'web?x=1#y' }), '/repos/acme%20corp/web%3Fx%3D1%23y');
+    assert.equal(
+      buildRequestPath('/repos/{owner}/{repo}', { owner: 'acme corp', repo: 'web?x=1#y' }),
+      '/repos/acme%20corp/web%3Fx%3D1%23y',
+    );
     assert.equal(buildRequestPath('/users/{id}', { id: 42 }), '/users/42');
     assert.equal(buildRequestPath('/files/{name}.json', { name: 'ümlaut' }), '/files/%C3%BCmlaut.json');
     assert.equal(buildRequestPath('/a/{x}', { x: 'user@host:1' }), '/a/user@host:1');
   });
 
-  for (const value of ['', '.', '..', 'a/b', '../admin', 'a\\b', '%2e%2e', '%2F', 'a%00', 'a\u0000', 'line\nbreak', '\u007f', '\ud800']) {
+  for (const value of [
+    '',
+    '.',
+    '..',
+    'a/b',
+    '../admin',
+    'a\\b',
+    '%2e%2e',
+    '%2F',
+    'a%00',
+    'a\u0000',
+    'line\nbreak',
+    '\u007f',
+    '\ud800',
+  ]) {
     it(`refuses the value ${JSON.stringify(value)}`, () => {
       assert.throws(() => buildRequestPath('/repos/{owner}', { owner: value }), isInvalidArguments);
     });
@@ -79,9 +96,33 @@ describe('buildRequestPath', () => {
 
   // Values an attacker would try, mixed with arbitrary Unicode strings.
   const hostile = fc.oneof(
-    fc.constantFrom('..', '.', '%2e%2e', '%2E', '/', '\\', '%2F', '%5C', '%252F', '', '?x=1', '#f', '@evil.example', '//evil.example', ':443', 'a/../..', '\u0000', '..;', '%', '%%'),
+    fc.constantFrom(
+      '..',
+      '.',
+      '%2e%2e',
+      '%2E',
+      '/',
+      '\\',
+      '%2F',
+      '%5C',
+      '%252F',
+      '',
+      '?x=1',
+      '#f',
+      '@evil.example',
+      '//evil.example',
+      ':443',
+      'a/../..',
+      '\u0000',
+      '..;',
+      '%',
+      '%%',
+    ),
     fc.string({ unit: 'binary', maxLength: 12 }),
-    fc.string({ unit: fc.constantFrom('.', '/', '\\', '%', '2', 'e', 'F', '?', '#', '@', ':', 'a', ';'), maxLength: 10 }),
+    fc.string({
+      unit: fc.constantFrom('.', '/', '\\', '%', '2', 'e', 'F', '?', '#', '@', ':', 'a', ';'),
+      maxLength: 10,
+    }),
     fc.integer(),
   );
 
@@ -136,7 +177,8 @@ describe('canonicalizePath', () => {
     ['/100%25', '/100%25'],
   ];
   for (const [input, expected] of cases) {
-    it(`${JSON.stringify(input)} -> ${JSON.stringify(expected)}`, () => assert.equal(canonicalizePath(input), expected));
+    it(`${JSON.stringify(input)} -> ${JSON.stringify(expected)}`, () =>
+      assert.equal(canonicalizePath(input), expected));
   }
 
   for (const [input, why] of [
@@ -163,23 +205,53 @@ describe('canonicalizePath', () => {
   }
 
   it('property: output is idempotent, parses as the same path on a fixed host, and has no dot segments or encoded separators', () => {
-    const unit = fc.constantFrom('/', '.', '%', '2', 'e', 'E', 'f', 'F', '5', 'c', 'a', ' ', '\\', ';', '%2e', '%2F', '%25', '%00', '..', 'é');
+    const unit = fc.constantFrom(
+      '/',
+      '.',
+      '%',
+      '2',
+      'e',
+      'E',
+      'f',
+      'F',
+      '5',
+      'c',
+      'a',
+      ' ',
+      '\\',
+      ';',
+      '%2e',
+      '%2F',
+      '%25',
+      '%00',
+      '..',
+      'é',
+    );
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit, maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 })), (tail) => {
-        let out: string;
-        try {
-          out = canonicalizePath(`/${tail}`);
-        } catch (error) {
-          assert.ok(error instanceof PathError, `unexpected ${String(error)}`);
-          return;
-        }
-        assert.equal(canonicalizePath(out), out);
-        const url = new URL(`https://h.example${out}`);
-        assert.equal(url.host, 'h.example');
-        assert.equal(url.pathname, out);
-        assert.ok(!/%2F|%5C|%25[0-9A-F]{2}|\\/i.test(out), out);
-        assert.ok(!out.slice(1).split('/').some((s) => s === '.' || s === '..' || /^(%2e|\.){1,2}$/i.test(s)), out);
-      }),
+      fc.property(
+        fc.oneof(fc.string({ unit, maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 })),
+        (tail) => {
+          let out: string;
+          try {
+            out = canonicalizePath(`/${tail}`);
+          } catch (error) {
+            assert.ok(error instanceof PathError, `unexpected ${String(error)}`);
+            return;
+          }
+          assert.equal(canonicalizePath(out), out);
+          const url = new URL(`https://h.example${out}`);
+          assert.equal(url.host, 'h.example');
+          assert.equal(url.pathname, out);
+          assert.ok(!/%2F|%5C|%25[0-9A-F]{2}|\\/i.test(out), out);
+          assert.ok(
+            !out
+              .slice(1)
+              .split('/')
+              .some((s) => s === '.' || s === '..' || /^(%2e|\.){1,2}$/i.test(s)),
+            out,
+          );
+        },
+      ),
       { numRuns: 3000 },
     );
   });

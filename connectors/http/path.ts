@@ -44,19 +44,23 @@ const HEX2 = /^[0-9A-Fa-f]{2}$/;
  * canonical form.
  */
 export function parsePathTemplate(source: string): PathTemplate {
-  if (source.includes('://') || /^\/?[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(source)) throw new PathError('a path template must not contain a scheme or host');
+  if (source.includes('://') || /^\/?[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(source))
+    throw new PathError('a path template must not contain a scheme or host');
   if (!source.startsWith('/')) throw new PathError('a path template must start with "/"');
   if (source.startsWith('//')) throw new PathError('a path template must not start with "//" (that names a host)');
-  if (source.includes('?') || source.includes('#')) throw new PathError('a path template must not contain "?" or "#"; declare query parameters with `query`');
+  if (source.includes('?') || source.includes('#'))
+    throw new PathError('a path template must not contain "?" or "#"; declare query parameters with `query`');
   if (source.includes('\\')) throw new PathError('a path template must not contain "\\"');
   if (source.includes('//')) throw new PathError('a path template must not contain an empty segment ("//")');
-  if (CONTROL.test(source) || /\s/.test(source)) throw new PathError('a path template must not contain whitespace or control characters');
+  if (CONTROL.test(source) || /\s/.test(source))
+    throw new PathError('a path template must not contain whitespace or control characters');
 
   const rawSegments = source.slice(1).split('/');
   const params: string[] = [];
   const segments: PathPart[][] = [];
   for (const raw of rawSegments) {
-    if (raw === '.' || raw === '..' || /^(\.|%2e){1,2}$/i.test(raw)) throw new PathError('a path template must not contain "." or ".." segments');
+    if (raw === '.' || raw === '..' || /^(\.|%2e){1,2}$/i.test(raw))
+      throw new PathError('a path template must not contain "." or ".." segments');
     const parts: PathPart[] = [];
     let rest = raw;
     while (rest.length > 0) {
@@ -88,7 +92,8 @@ export function parsePathTemplate(source: string): PathTemplate {
       } catch (error) {
         throw new PathError(`path template literal "${part.text}": ${(error as Error).message}`);
       }
-      if (canonical !== part.text) throw new PathError(`path template literal "${part.text}" is not canonical (expected "${canonical}")`);
+      if (canonical !== part.text)
+        throw new PathError(`path template literal "${part.text}" is not canonical (expected "${canonical}")`);
     }
     segments.push(parts);
   }
@@ -102,7 +107,8 @@ function refusePathValue(value: string): string | undefined {
   if (value.includes('/') || value.includes('\\')) return 'must not contain "/" or "\\"';
   if (value.includes('%')) return 'must not contain "%"';
   if (CONTROL.test(value)) return 'must not contain control characters';
-  if (/(?:[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF])/.test(value)) return 'must be well-formed Unicode';
+  if (/(?:[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF])/.test(value))
+    return 'must be well-formed Unicode';
   return undefined;
 }
 
@@ -122,10 +128,17 @@ export function buildRequestPath(template: string | PathTemplate, params: Readon
         if (typeof value === 'string') text = value;
         else if (typeof value === 'number' && Number.isSafeInteger(value)) text = String(value);
         else {
-          throw new ConnectorError('INVALID_ARGUMENTS', `path parameter "${part.name}" must be a string or an integer`, { parameter: part.name });
+          throw new ConnectorError(
+            'INVALID_ARGUMENTS',
+            `path parameter "${part.name}" must be a string or an integer`,
+            { parameter: part.name },
+          );
         }
         const refused = refusePathValue(text);
-        if (refused !== undefined) throw new ConnectorError('INVALID_ARGUMENTS', `path parameter "${part.name}" ${refused}`, { parameter: part.name });
+        if (refused !== undefined)
+          throw new ConnectorError('INVALID_ARGUMENTS', `path parameter "${part.name}" ${refused}`, {
+            parameter: part.name,
+          });
         return encodeURIComponent(text);
       })
       .join(''),
@@ -134,7 +147,8 @@ export function buildRequestPath(template: string | PathTemplate, params: Readon
   try {
     return canonicalizePath(path);
   } catch (error) {
-    if (error instanceof PathError) throw new ConnectorError('INVALID_ARGUMENTS', `the request path is not acceptable: ${error.message}`);
+    if (error instanceof PathError)
+      throw new ConnectorError('INVALID_ARGUMENTS', `the request path is not acceptable: ${error.message}`);
     throw error;
   }
 }
@@ -150,7 +164,7 @@ function canonicalizeSegment(segment: string): string {
   if (CONTROL.test(segment)) throw new PathError('control character in path');
   const bytes: number[] = [];
   const encoder = new TextEncoder();
-  for (let i = 0; i < segment.length; ) {
+  for (let i = 0; i < segment.length;) {
     const ch = segment[i]!;
     if (ch === '%') {
       const hex = segment.slice(i + 1, i + 3);

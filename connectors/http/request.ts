@@ -65,7 +65,9 @@ function buildQuery(mapping: Readonly<Record<string, string>>, args: Readonly<Re
     for (const item of values) {
       const text = scalarText(item);
       if (text === undefined) {
-        throw new ConnectorError('INVALID_ARGUMENTS', `argument "${arg}" cannot be sent as query parameter "${name}"`, { argument: arg });
+        throw new ConnectorError('INVALID_ARGUMENTS', `argument "${arg}" cannot be sent as query parameter "${name}"`, {
+          argument: arg,
+        });
       }
       pairs.push(`${encodeURIComponent(name)}=${encodeURIComponent(text)}`);
     }
@@ -76,14 +78,19 @@ function buildQuery(mapping: Readonly<Record<string, string>>, args: Readonly<Re
 // Visible ASCII, space and tab: no CR/LF (header injection), NUL or non-ASCII.
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
-function buildHeaders(mapping: Readonly<Record<string, string>>, args: Readonly<Record<string, unknown>>): Record<string, string> {
+function buildHeaders(
+  mapping: Readonly<Record<string, string>>,
+  args: Readonly<Record<string, unknown>>,
+): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, arg] of Object.entries(mapping)) {
     const value = args[arg];
     if (value === undefined || value === null) continue;
     const text = scalarText(value);
     if (text === undefined || !HEADER_VALUE.test(text)) {
-      throw new ConnectorError('INVALID_ARGUMENTS', `argument "${arg}" cannot be sent as header "${name}"`, { argument: arg });
+      throw new ConnectorError('INVALID_ARGUMENTS', `argument "${arg}" cannot be sent as header "${name}"`, {
+        argument: arg,
+      });
     }
     headers[name.toLowerCase()] = text;
   }
@@ -107,7 +114,12 @@ function buildBody(spec: HttpToolSpec, args: Readonly<Record<string, unknown>>):
  * Build the request for validated arguments. Throws ConnectorError INVALID_ARGUMENTS when a value cannot
  * be placed where the tool puts it (see `buildRequestPath` for the path rules).
  */
-export function buildRequest(origin: HttpOrigin, spec: HttpToolSpec, template: PathTemplate, args: Readonly<Record<string, unknown>>): BuiltRequest {
+export function buildRequest(
+  origin: HttpOrigin,
+  spec: HttpToolSpec,
+  template: PathTemplate,
+  args: Readonly<Record<string, unknown>>,
+): BuiltRequest {
   const path = joinBasePath(origin.basePath, buildRequestPath(template, args));
   const query = buildQuery(spec.query ?? {}, args);
   const operation: HttpOperation = {

@@ -22,14 +22,20 @@ describe('readBodyCapped', () => {
         cancelled = true;
       },
     });
-    await assert.rejects(readBodyCapped(new Response(stream), 4096), (e: unknown) => e instanceof ConnectorError && e.code === 'RESPONSE_TOO_LARGE');
+    await assert.rejects(
+      readBodyCapped(new Response(stream), 4096),
+      (e: unknown) => e instanceof ConnectorError && e.code === 'RESPONSE_TOO_LARGE',
+    );
     assert.equal(cancelled, true);
     assert.ok(pulled <= 6, `pulled ${pulled} chunks`);
   });
 
   it('refuses a declared Content-Length above the cap without reading', async () => {
     const response = new Response('x'.repeat(10), { headers: { 'content-length': '10' } });
-    await assert.rejects(readBodyCapped(response, 9), (e: unknown) => e instanceof ConnectorError && e.code === 'RESPONSE_TOO_LARGE');
+    await assert.rejects(
+      readBodyCapped(response, 9),
+      (e: unknown) => e instanceof ConnectorError && e.code === 'RESPONSE_TOO_LARGE',
+    );
   });
 });
 
@@ -39,15 +45,26 @@ describe('toToolResult', () => {
       content: [{ type: 'text', text: '{"a":1}' }],
       structuredContent: { a: 1 },
     });
-    assert.deepEqual(toToolResult(200, 'application/problem+json', bytes('[1]'), 'auto'), { content: [{ type: 'text', text: '[1]' }] });
+    assert.deepEqual(toToolResult(200, 'application/problem+json', bytes('[1]'), 'auto'), {
+      content: [{ type: 'text', text: '[1]' }],
+    });
   });
 
   it('maps text, images, audio and other binary', () => {
     assert.deepEqual(toToolResult(200, 'text/plain', bytes('hi'), 'auto'), { content: [{ type: 'text', text: 'hi' }] });
-    assert.deepEqual(toToolResult(200, 'text/plain; charset=iso-8859-1', Uint8Array.from([0xe9]), 'auto'), { content: [{ type: 'text', text: 'é' }] });
-    assert.deepEqual(toToolResult(200, 'image/png', Uint8Array.from([1, 2]), 'auto'), { content: [{ type: 'image', data: 'AQI=', mimeType: 'image/png' }] });
-    assert.deepEqual(toToolResult(200, 'audio/wav', Uint8Array.from([1]), 'auto'), { content: [{ type: 'audio', data: 'AQ==', mimeType: 'audio/wav' }] });
-    assert.match((toToolResult(200, 'application/pdf', Uint8Array.from([1]), 'auto').content[0] as { text: string }).text, /application\/pdf response of 1 bytes/);
+    assert.deepEqual(toToolResult(200, 'text/plain; charset=iso-8859-1', Uint8Array.from([0xe9]), 'auto'), {
+      content: [{ type: 'text', text: 'é' }],
+    });
+    assert.deepEqual(toToolResult(200, 'image/png', Uint8Array.from([1, 2]), 'auto'), {
+      content: [{ type: 'image', data: 'AQI=', mimeType: 'image/png' }],
+    });
+    assert.deepEqual(toToolResult(200, 'audio/wav', Uint8Array.from([1]), 'auto'), {
+      content: [{ type: 'audio', data: 'AQ==', mimeType: 'audio/wav' }],
+    });
+    assert.match(
+      (toToolResult(200, 'application/pdf', Uint8Array.from([1]), 'auto').content[0] as { text: string }).text,
+      /application\/pdf response of 1 bytes/,
+    );
   });
 
   it('honours the response mode', () => {
@@ -57,12 +74,18 @@ describe('toToolResult', () => {
     assert.equal(invalid.isError, true);
     assert.equal(invalid._meta?.['portcullis/code'], 'UPSTREAM_ERROR');
     // auto: a JSON content type with a broken body is shown as text, not an error.
-    assert.deepEqual(toToolResult(200, 'application/json', bytes('{oops'), 'auto'), { content: [{ type: 'text', text: '{oops' }] });
+    assert.deepEqual(toToolResult(200, 'application/json', bytes('{oops'), 'auto'), {
+      content: [{ type: 'text', text: '{oops' }],
+    });
   });
 
   it('maps 4xx to an error result with a short single-line excerpt', () => {
     const result = toToolResult(404, 'application/json', bytes('{"message":"Not Found"}'), 'auto');
-    assert.deepEqual(result, { content: [{ type: 'text', text: 'HTTP 404: {"message":"Not Found"}' }], isError: true, _meta: { status: 404 } });
+    assert.deepEqual(result, {
+      content: [{ type: 'text', text: 'HTTP 404: {"message":"Not Found"}' }],
+      isError: true,
+      _meta: { status: 404 },
+    });
     const long = toToolResult(400, 'text/plain', bytes(`line1\nline2${'x'.repeat(5000)}`), 'auto');
     const text = (long.content[0] as { text: string }).text;
     assert.ok(text.length < 320 && !text.includes('\n'), text);
@@ -80,6 +103,8 @@ describe('toToolResult', () => {
   });
 
   it('describes an empty success', () => {
-    assert.deepEqual(toToolResult(204, null, new Uint8Array(0), 'auto'), { content: [{ type: 'text', text: 'HTTP 204 (no content)' }] });
+    assert.deepEqual(toToolResult(204, null, new Uint8Array(0), 'auto'), {
+      content: [{ type: 'text', text: 'HTTP 204 (no content)' }],
+    });
   });
 });

@@ -48,7 +48,9 @@ export async function readBodyCapped(response: Response, maxBytes: number): Prom
 }
 
 function tooLarge(maxBytes: number): ConnectorError {
-  return new ConnectorError('RESPONSE_TOO_LARGE', `the backend response exceeds the limit of ${maxBytes} bytes`, { maxBytes });
+  return new ConnectorError('RESPONSE_TOO_LARGE', `the backend response exceeds the limit of ${maxBytes} bytes`, {
+    maxBytes,
+  });
 }
 
 interface MediaType {
@@ -59,7 +61,11 @@ interface MediaType {
 function parseMediaType(header: string | null): MediaType {
   if (header === null) return { essence: '' };
   const [essence = '', ...params] = header.split(';');
-  const charset = params.map((p) => p.trim()).find((p) => /^charset=/i.test(p))?.slice('charset='.length).replace(/^"|"$/g, '');
+  const charset = params
+    .map((p) => p.trim())
+    .find((p) => /^charset=/i.test(p))
+    ?.slice('charset='.length)
+    .replace(/^"|"$/g, '');
   return { essence: essence.trim().toLowerCase(), ...(charset !== undefined ? { charset } : {}) };
 }
 
@@ -118,10 +124,23 @@ function interpret(bytes: Uint8Array, contentType: string | null, mode: Response
       return mode === 'json' ? { kind: 'invalid-json', text } : { kind: 'text', text };
     }
   }
-  if (media.essence === '' || isTextType(media.essence)) return { kind: 'text', text: decodeText(bytes, media.charset) };
+  if (media.essence === '' || isTextType(media.essence))
+    return { kind: 'text', text: decodeText(bytes, media.charset) };
   const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-  if (media.essence.startsWith('image/')) return { kind: 'media', block: { type: 'image', data, mimeType: media.essence }, mimeType: media.essence, bytes: bytes.byteLength };
-  if (media.essence.startsWith('audio/')) return { kind: 'media', block: { type: 'audio', data, mimeType: media.essence }, mimeType: media.essence, bytes: bytes.byteLength };
+  if (media.essence.startsWith('image/'))
+    return {
+      kind: 'media',
+      block: { type: 'image', data, mimeType: media.essence },
+      mimeType: media.essence,
+      bytes: bytes.byteLength,
+    };
+  if (media.essence.startsWith('audio/'))
+    return {
+      kind: 'media',
+      block: { type: 'audio', data, mimeType: media.essence },
+      mimeType: media.essence,
+      bytes: bytes.byteLength,
+    };
   return { kind: 'binary', mimeType: media.essence, bytes: bytes.byteLength };
 }
 
@@ -141,7 +160,12 @@ function describe(body: Body): string {
 }
 
 /** Map a response whose body has been read (see `readBodyCapped`) to a tool result. */
-export function toToolResult(status: number, contentType: string | null, bytes: Uint8Array, mode: ResponseMode): ToolResult {
+export function toToolResult(
+  status: number,
+  contentType: string | null,
+  bytes: Uint8Array,
+  mode: ResponseMode,
+): ToolResult {
   const body = interpret(bytes, contentType, mode);
   if (status >= 500) {
     return {
@@ -172,13 +196,22 @@ export function toToolResult(status: number, contentType: string | null, bytes: 
       return { content: [{ type: 'text', text: body.text }] };
     case 'invalid-json':
       return {
-        content: [{ type: 'text', text: `HTTP ${status}: the backend response is not valid JSON: ${excerpt(body.text)}` }],
+        content: [
+          { type: 'text', text: `HTTP ${status}: the backend response is not valid JSON: ${excerpt(body.text)}` },
+        ],
         isError: true,
         _meta: { 'portcullis/code': 'UPSTREAM_ERROR', status },
       };
     case 'media':
       return { content: [body.block] };
     case 'binary':
-      return { content: [{ type: 'text', text: `HTTP ${status}: ${body.mimeType} response of ${body.bytes} bytes (binary, not shown)` }] };
+      return {
+        content: [
+          {
+            type: 'text',
+            text: `HTTP ${status}: ${body.mimeType} response of ${body.bytes} bytes (binary, not shown)`,
+          },
+        ],
+      };
   }
 }

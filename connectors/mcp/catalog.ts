@@ -58,7 +58,9 @@ export interface ListOptions {
 /** A defensive bound: an upstream that pages forever must not hang the connector. */
 const MAX_PAGES = 1000;
 
-async function listAll<T>(fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string | undefined }>): Promise<T[]> {
+async function listAll<T>(
+  fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string | undefined }>,
+): Promise<T[]> {
   const items: T[] = [];
   const seen = new Set<string>();
   let cursor: string | undefined;
@@ -66,7 +68,8 @@ async function listAll<T>(fetchPage: (cursor: string | undefined) => Promise<{ i
     const result = await fetchPage(cursor);
     items.push(...result.items);
     if (result.nextCursor === undefined) return items;
-    if (seen.has(result.nextCursor)) throw new ConnectorError('UPSTREAM_ERROR', 'the upstream MCP server repeated a pagination cursor');
+    if (seen.has(result.nextCursor))
+      throw new ConnectorError('UPSTREAM_ERROR', 'the upstream MCP server repeated a pagination cursor');
     seen.add(result.nextCursor);
     cursor = result.nextCursor;
   }
@@ -117,16 +120,27 @@ export function compileTools(tools: readonly Tool[], onWarning?: (message: strin
 export async function loadTools(client: Client, options: ListOptions): Promise<ToolCatalog> {
   if (client.getServerCapabilities()?.tools === undefined) return EMPTY_SNAPSHOT.tools;
   const tools = await listAll(async (cursor) => {
-    const page = await client.request({ method: 'tools/list', params: cursorParams(cursor) }, ListToolsResultSchema, requestOptions(options));
+    const page = await client.request(
+      { method: 'tools/list', params: cursorParams(cursor) },
+      ListToolsResultSchema,
+      requestOptions(options),
+    );
     return { items: page.tools, nextCursor: page.nextCursor };
   });
   return compileTools(tools, options.onWarning);
 }
 
-export async function loadResources(client: Client, options: ListOptions): Promise<Pick<CatalogSnapshot, 'resources' | 'templates'>> {
+export async function loadResources(
+  client: Client,
+  options: ListOptions,
+): Promise<Pick<CatalogSnapshot, 'resources' | 'templates'>> {
   if (client.getServerCapabilities()?.resources === undefined) return { resources: [], templates: [] };
   const resources = await listAll(async (cursor) => {
-    const page = await client.request({ method: 'resources/list', params: cursorParams(cursor) }, ListResourcesResultSchema, requestOptions(options));
+    const page = await client.request(
+      { method: 'resources/list', params: cursorParams(cursor) },
+      ListResourcesResultSchema,
+      requestOptions(options),
+    );
     return { items: page.resources as ResourceDescriptor[], nextCursor: page.nextCursor };
   });
   const templates = await listAll(async (cursor) => {
@@ -143,7 +157,11 @@ export async function loadResources(client: Client, options: ListOptions): Promi
 export async function loadPrompts(client: Client, options: ListOptions): Promise<readonly PromptDescriptor[]> {
   if (client.getServerCapabilities()?.prompts === undefined) return [];
   return listAll(async (cursor) => {
-    const page = await client.request({ method: 'prompts/list', params: cursorParams(cursor) }, ListPromptsResultSchema, requestOptions(options));
+    const page = await client.request(
+      { method: 'prompts/list', params: cursorParams(cursor) },
+      ListPromptsResultSchema,
+      requestOptions(options),
+    );
     return { items: page.prompts as PromptDescriptor[], nextCursor: page.nextCursor };
   });
 }
@@ -159,11 +177,14 @@ export async function loadCatalog(client: Client, options: ListOptions): Promise
 export function changedParts(before: CatalogSnapshot, after: CatalogSnapshot): CatalogChange[] {
   const changes: CatalogChange[] = [];
   if (JSON.stringify(before.tools.descriptors) !== JSON.stringify(after.tools.descriptors)) changes.push('tools');
-  if (JSON.stringify([before.resources, before.templates]) !== JSON.stringify([after.resources, after.templates])) changes.push('resources');
+  if (JSON.stringify([before.resources, before.templates]) !== JSON.stringify([after.resources, after.templates]))
+    changes.push('resources');
   if (JSON.stringify(before.prompts) !== JSON.stringify(after.prompts)) changes.push('prompts');
   return changes;
 }
 
 function requestOptions(options: ListOptions): { timeout: number; signal?: AbortSignal } {
-  return options.signal === undefined ? { timeout: options.timeoutMs } : { timeout: options.timeoutMs, signal: options.signal };
+  return options.signal === undefined
+    ? { timeout: options.timeoutMs }
+    : { timeout: options.timeoutMs, signal: options.signal };
 }

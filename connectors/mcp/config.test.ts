@@ -4,7 +4,12 @@ import { McpConnectorConfigSchema } from './config.js';
 
 describe('McpConnectorConfigSchema', () => {
   it('fills in defaults for stdio', () => {
-    const config = McpConnectorConfigSchema.parse({ id: 'files', kind: 'mcp', transport: 'stdio', command: 'mcp-files' });
+    const config = McpConnectorConfigSchema.parse({
+      id: 'files',
+      kind: 'mcp',
+      transport: 'stdio',
+      command: 'mcp-files',
+    });
     assert.deepEqual(config, {
       id: 'files',
       kind: 'mcp',
@@ -43,9 +48,16 @@ describe('McpConnectorConfigSchema', () => {
       { id: 'files', kind: 'mcp', transport: 'ws', url: 'https://x.example' },
       { id: 'files', kind: 'http', transport: 'stdio', command: 'x' },
       { id: 'files', kind: 'mcp', transport: 'stdio', command: 'x', env: { 'BAD-NAME': 'v' } },
-      { id: 'files', kind: 'mcp', transport: 'stdio', command: 'x', restart: { initialDelayMs: 5000, maxDelayMs: 100 } },
+      {
+        id: 'files',
+        kind: 'mcp',
+        transport: 'stdio',
+        command: 'x',
+        restart: { initialDelayMs: 5000, maxDelayMs: 100 },
+      },
       { id: 'files', kind: 'mcp', transport: 'stdio', command: 'x', restart: { maxRestarts: -1 } },
     ];
-    for (const input of bad) assert.equal(McpConnectorConfigSchema.safeParse(input).success, false, JSON.stringify(input));
+    for (const input of bad)
+      assert.equal(McpConnectorConfigSchema.safeParse(input).success, false, JSON.stringify(input));
   });
 });

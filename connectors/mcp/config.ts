@@ -31,7 +31,9 @@ export const McpStdioConfigSchema = z
      * The child's environment on top of a minimal inherited base (PATH, HOME, USER, LOGNAME, SHELL, TERM);
      * the gateway's own environment is never passed on wholesale.
      */
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string())
+      .default({}),
     cwd: z.string().min(1).optional(),
     restart: McpRestartSchema.default({ initialDelayMs: 200, maxDelayMs: 30_000 }),
     requestTimeoutMs: RequestTimeoutSchema,

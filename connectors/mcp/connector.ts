@@ -179,7 +179,12 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
   async function relay(method: string, params: unknown, upstreamSignal: AbortSignal): Promise<JsonObject> {
     const ctx = inFlight.sole();
     if (ctx?.relayRequest === undefined) {
-      const why = inFlight.size() === 0 ? 'no call is in flight' : inFlight.size() > 1 ? 'several calls are in flight' : 'the calling agent cannot take it';
+      const why =
+        inFlight.size() === 0
+          ? 'no call is in flight'
+          : inFlight.size() > 1
+            ? 'several calls are in flight'
+            : 'the calling agent cannot take it';
       throw new McpError(ErrorCode.InvalidRequest, `${method} refused by the gateway: ${why}`);
     }
     const signal = AbortSignal.any([upstreamSignal, ctx.signal]);
@@ -198,9 +203,18 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: false } },
     });
     // The SDK validates the relayed answers against the protocol schemas before they go upstream.
-    client.setRequestHandler(CreateMessageRequestSchema, async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never);
-    client.setRequestHandler(ElicitRequestSchema, async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never);
-    client.setRequestHandler(ListRootsRequestSchema, async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never);
+    client.setRequestHandler(
+      CreateMessageRequestSchema,
+      async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never,
+    );
+    client.setRequestHandler(
+      ElicitRequestSchema,
+      async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never,
+    );
+    client.setRequestHandler(
+      ListRootsRequestSchema,
+      async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never,
+    );
     client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => routeLog(notification.params));
     // Progress is routed by the connector's own tokens (see callTool), replacing the SDK's per-request
     // handler, which is dropped as soon as the result arrives and so loses a final notification that
@@ -264,7 +278,9 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
         }
       } catch (error) {
         if (isSessionLost(error)) lost(gen);
-        warn(`re-listing ${part} after list_changed failed; keeping the previous list (${toConnectorError(error, 'list').code})`);
+        warn(
+          `re-listing ${part} after list_changed failed; keeping the previous list (${toConnectorError(error, 'list').code})`,
+        );
         return;
       }
       emit(part);
@@ -320,7 +336,8 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     const current: Session = { generation: gen, client, transport, ready: false, staleParts: new Set() };
     session = current;
     const stillCurrent = (): void => {
-      if (session !== current || state === 'closed') throw unavailable('the upstream MCP connection closed while connecting');
+      if (session !== current || state === 'closed')
+        throw unavailable('the upstream MCP connection closed while connecting');
     };
     try {
       await client.connect(transport, { timeout: timeoutMs });
@@ -351,7 +368,8 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
   function readySession(): Session {
     const current = session;
     if (state === 'closed') throw unavailable('the connector is closed');
-    if (current === undefined || !current.ready) throw unavailable(`the upstream MCP server is not connected (${state})`);
+    if (current === undefined || !current.ready)
+      throw unavailable(`the upstream MCP server is not connected (${state})`);
     return current;
   }
 
@@ -362,7 +380,8 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
 
   function requireCapability(current: Session, has: (caps: ServerCapabilities) => unknown, what: string): void {
     const caps = current.client.getServerCapabilities();
-    if (caps === undefined || !has(caps)) throw new ConnectorError('NOT_SUPPORTED', `the upstream MCP server does not offer ${what}`);
+    if (caps === undefined || !has(caps))
+      throw new ConnectorError('NOT_SUPPORTED', `the upstream MCP server does not offer ${what}`);
   }
 
   /**
@@ -384,7 +403,11 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     const cancel = followSignal(ctx.signal);
     try {
       return await inFlight.track(ctx, () =>
-        send(current.client, { signal: cancel.signal, timeout: timeoutMs }, Object.keys(meta).length > 0 ? meta : undefined),
+        send(
+          current.client,
+          { signal: cancel.signal, timeout: timeoutMs },
+          Object.keys(meta).length > 0 ? meta : undefined,
+        ),
       );
     } catch (error) {
       if (isSessionLost(error)) lost(current.generation);
@@ -399,18 +422,27 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
   function validateArgs(compiled: CompiledTool, tool: string, args: JsonObject): void {
     const violations = compiled.validateInput(args);
     if (violations.length > 0) {
-      throw new ConnectorError('INVALID_ARGUMENTS', `arguments do not match the input schema of "${tool}"`, { violations });
+      throw new ConnectorError('INVALID_ARGUMENTS', `arguments do not match the input schema of "${tool}"`, {
+        violations,
+      });
     }
   }
 
   function checkOutput(compiled: CompiledTool, result: CallToolResult): void {
     if (result.isError === true || compiled.validateOutput === undefined) return;
     if (result.structuredContent === undefined) {
-      throw new ConnectorError('UPSTREAM_ERROR', 'the upstream tool declares an output schema but returned no structured content');
+      throw new ConnectorError(
+        'UPSTREAM_ERROR',
+        'the upstream tool declares an output schema but returned no structured content',
+      );
     }
     const violations = compiled.validateOutput(result.structuredContent);
     if (violations.length > 0) {
-      throw new ConnectorError('UPSTREAM_ERROR', "the upstream tool's structured content does not match its output schema", { violations });
+      throw new ConnectorError(
+        'UPSTREAM_ERROR',
+        "the upstream tool's structured content does not match its output schema",
+        { violations },
+      );
     }
   }
 
@@ -471,15 +503,23 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
         'read',
         ctx,
         (client, options, meta) =>
-          client.request({ method: 'resources/read', params: { uri, ...(meta === undefined ? {} : { _meta: meta }) } }, ReadResourceResultSchema, options),
+          client.request(
+            { method: 'resources/read', params: { uri, ...(meta === undefined ? {} : { _meta: meta }) } },
+            ReadResourceResultSchema,
+            options,
+          ),
         (current) => requireCapability(current, (caps) => caps.resources, 'resources'),
       ) as Promise<JsonObject>;
     },
     async getPrompt(name, args, ctx) {
-      if (!loadedSnapshot().prompts.some((p) => p.name === name)) throw new ConnectorError('PROMPT_NOT_FOUND', `unknown prompt "${name}"`);
+      if (!loadedSnapshot().prompts.some((p) => p.name === name))
+        throw new ConnectorError('PROMPT_NOT_FOUND', `unknown prompt "${name}"`);
       return upstream('prompt', ctx, (client, options, meta) =>
         client.request(
-          { method: 'prompts/get', params: { name, arguments: { ...args }, ...(meta === undefined ? {} : { _meta: meta }) } },
+          {
+            method: 'prompts/get',
+            params: { name, arguments: { ...args }, ...(meta === undefined ? {} : { _meta: meta }) },
+          },
           GetPromptResultSchema,
           options,
         ),
@@ -489,7 +529,8 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       return upstream(
         'complete',
         ctx,
-        (client, options) => client.request({ method: 'completion/complete', params: params as never }, CompleteResultSchema, options),
+        (client, options) =>
+          client.request({ method: 'completion/complete', params: params as never }, CompleteResultSchema, options),
         (current) => requireCapability(current, (caps) => caps.completions, 'completions'),
       ) as Promise<JsonObject>;
     },
@@ -499,7 +540,8 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
         await upstream(
           'subscribe',
           ctx,
-          (client, options) => client.request({ method: 'resources/subscribe', params: { uri } }, EmptyResultSchema, options),
+          (client, options) =>
+            client.request({ method: 'resources/subscribe', params: { uri } }, EmptyResultSchema, options),
           (current) => requireCapability(current, (caps) => caps.resources?.subscribe, 'resource subscriptions'),
         );
       }

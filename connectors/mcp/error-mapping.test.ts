@@ -18,7 +18,10 @@ describe('toConnectorError', () => {
     const http = toConnectorError(new StreamableHTTPError(500, 'Error POSTing to endpoint: secret-body'), 'call');
     assert.equal(http.code, 'UPSTREAM_UNAVAILABLE');
     assert.doesNotMatch(`${http.message} ${JSON.stringify(http.details)}`, /secret-body/);
-    assert.equal(toConnectorError(new McpError(ErrorCode.ConnectionClosed, 'Connection closed'), 'call').code, 'UPSTREAM_UNAVAILABLE');
+    assert.equal(
+      toConnectorError(new McpError(ErrorCode.ConnectionClosed, 'Connection closed'), 'call').code,
+      'UPSTREAM_UNAVAILABLE',
+    );
     assert.equal(toConnectorError(new TypeError('fetch failed'), 'call').code, 'UPSTREAM_UNAVAILABLE');
     assert.equal(toConnectorError(new Error('Not connected'), 'read').code, 'UPSTREAM_UNAVAILABLE');
   });
@@ -40,7 +43,10 @@ describe('toConnectorError', () => {
     assert.deepEqual(call.details, { upstreamCode: -32602, upstreamMessage: 'Invalid arguments for tool echo' });
     assert.equal(toConnectorError(invalid, 'read').code, 'RESOURCE_NOT_FOUND');
     assert.equal(toConnectorError(invalid, 'prompt').code, 'INVALID_ARGUMENTS');
-    assert.equal(toConnectorError(new McpError(ErrorCode.InvalidParams, 'Prompt x not found'), 'prompt').code, 'PROMPT_NOT_FOUND');
+    assert.equal(
+      toConnectorError(new McpError(ErrorCode.InvalidParams, 'Prompt x not found'), 'prompt').code,
+      'PROMPT_NOT_FOUND',
+    );
     assert.equal(toConnectorError(invalid, 'list').code, 'UPSTREAM_ERROR');
     assert.equal(toConnectorError(new McpError(-32002, 'Resource not found'), 'read').code, 'RESOURCE_NOT_FOUND');
   });

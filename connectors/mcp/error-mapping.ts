@@ -38,7 +38,11 @@ export function isTransportFailure(error: unknown): boolean {
   if (error instanceof McpError) return error.code === ErrorCode.ConnectionClosed;
   if (!(error instanceof Error)) return false;
   // fetch failures (TypeError "fetch failed"), socket errors and the SDK's "Not connected".
-  return error instanceof TypeError || error.message === 'Not connected' || typeof (error as { code?: unknown }).code === 'string';
+  return (
+    error instanceof TypeError ||
+    error.message === 'Not connected' ||
+    typeof (error as { code?: unknown }).code === 'string'
+  );
 }
 
 export function toConnectorError(error: unknown, operation: UpstreamOperation, signal?: AbortSignal): ConnectorError {

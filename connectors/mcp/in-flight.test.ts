@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 import type { ConnectorContext } from '../contract.js';
 import { createInFlight } from './in-flight.js';
 
-const ctx = (callId: string): ConnectorContext => ({ callId, signal: new AbortController().signal, fetch: globalThis.fetch, meta: {} });
+const ctx = (callId: string): ConnectorContext => ({
+  callId,
+  signal: new AbortController().signal,
+  fetch: globalThis.fetch,
+  meta: {},
+});
 
 describe('in-flight registry', () => {
   it('names the sole operation only when exactly one is in flight', async () => {
@@ -28,7 +33,10 @@ describe('in-flight registry', () => {
 
   it('forgets an operation that failed', async () => {
     const inFlight = createInFlight();
-    await assert.rejects(inFlight.track(ctx('x'), () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      inFlight.track(ctx('x'), () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.equal(inFlight.size(), 0);
   });
 

@@ -27,9 +27,17 @@ describe('schema compiler', () => {
     });
     assert.deepEqual(v2020({ list: ['a'] }), []);
     assert.equal(v2020({ list: ['a', 'b'] }).length, 1);
-    const v2019 = compiler.compile({ $schema: 'https://json-schema.org/draft/2019-09/schema', type: 'object', properties: { a: { type: 'string' } } });
+    const v2019 = compiler.compile({
+      $schema: 'https://json-schema.org/draft/2019-09/schema',
+      type: 'object',
+      properties: { a: { type: 'string' } },
+    });
     assert.equal(v2019({ a: 1 }).length, 1);
-    const v06 = compiler.compile({ $schema: 'http://json-schema.org/draft-06/schema#', type: 'object', properties: { a: { type: 'string' } } });
+    const v06 = compiler.compile({
+      $schema: 'http://json-schema.org/draft-06/schema#',
+      type: 'object',
+      properties: { a: { type: 'string' } },
+    });
     assert.equal(v06({ a: 1 }).length, 1);
   });
 
@@ -45,14 +53,28 @@ describe('schema compiler', () => {
 
   it('refuses invalid schemas and unsupported dialects', () => {
     const compiler = createSchemaCompiler();
-    assert.throws(() => compiler.compile({ type: 'object', properties: { a: { type: 'nonsense' } } }), /schema is invalid/);
-    assert.throws(() => compiler.compile({ $schema: 'http://json-schema.org/draft-04/schema#', type: 'object' }), /unsupported JSON Schema dialect/);
+    assert.throws(
+      () => compiler.compile({ type: 'object', properties: { a: { type: 'nonsense' } } }),
+      /schema is invalid/,
+    );
+    assert.throws(
+      () => compiler.compile({ $schema: 'http://json-schema.org/draft-04/schema#', type: 'object' }),
+      /unsupported JSON Schema dialect/,
+    );
   });
 
   it('tolerates the same $id in two schemas (ids from upstreams are not trusted to be unique)', () => {
     const compiler = createSchemaCompiler();
-    const a = compiler.compile({ $id: 'https://schemas.example.com/same.json', type: 'object', properties: { a: { type: 'string' } } });
-    const b = compiler.compile({ $id: 'https://schemas.example.com/same.json', type: 'object', properties: { a: { type: 'number' } } });
+    const a = compiler.compile({
+      $id: 'https://schemas.example.com/same.json',
+      type: 'object',
+      properties: { a: { type: 'string' } },
+    });
+    const b = compiler.compile({
+      $id: 'https://schemas.example.com/same.json',
+      type: 'object',
+      properties: { a: { type: 'number' } },
+    });
     assert.deepEqual(a({ a: 'x' }), []);
     assert.equal(b({ a: 'x' }).length, 1);
   });

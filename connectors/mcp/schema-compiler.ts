@@ -39,9 +39,10 @@ const MAX_VIOLATIONS = 20;
 function toViolations(errors: readonly ErrorObject[] | null | undefined): SchemaViolation[] {
   return (errors ?? []).slice(0, MAX_VIOLATIONS).map((e) => ({
     path: e.instancePath,
-    message: e.keyword === 'additionalProperties'
-      ? `unexpected property "${String((e.params as { additionalProperty?: unknown }).additionalProperty)}"`
-      : (e.message ?? e.keyword),
+    message:
+      e.keyword === 'additionalProperties'
+        ? `unexpected property "${String((e.params as { additionalProperty?: unknown }).additionalProperty)}"`
+        : (e.message ?? e.keyword),
   }));
 }
 

@@ -11,7 +11,10 @@ describe('childEnvironment', () => {
       assert.equal(env.PATH, '/custom/bin', 'configured values win over inherited ones');
       assert.equal(env.PORTCULLIS_UNIT_SECRET, undefined);
       for (const key of Object.keys(env)) {
-        assert.ok(['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'UPSTREAM_TOKEN_FILE'].includes(key), `unexpected ${key}`);
+        assert.ok(
+          ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'UPSTREAM_TOKEN_FILE'].includes(key),
+          `unexpected ${key}`,
+        );
       }
     } finally {
       delete process.env.PORTCULLIS_UNIT_SECRET;

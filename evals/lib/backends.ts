@@ -4,7 +4,11 @@
  */
 import { startHttpBackend } from '../../test/fixtures/http-backend.js';
 import { startScriptedBackend, type ScriptedRoute } from '../../test/fixtures/eval-scripted-backend.js';
-import { startScriptedMcpUpstream, type ScriptedMcpUpstream, type ScriptedTool } from '../../test/fixtures/eval-mcp-upstream.js';
+import {
+  startScriptedMcpUpstream,
+  type ScriptedMcpUpstream,
+  type ScriptedTool,
+} from '../../test/fixtures/eval-mcp-upstream.js';
 import type { BackendSpec } from './schema.js';
 import { fill, type TemplateVars } from './template.js';
 
@@ -47,7 +51,9 @@ export async function startBackends(specs: Record<string, BackendSpec>): Promise
   try {
     // Scripted routes may point at other backends (a redirect to an inward service): start the plain ones
     // first, then fill the scripted routes with their addresses.
-    const entries = Object.entries(specs).sort(([, a], [, b]) => Number(a.kind === 'scripted-http') - Number(b.kind === 'scripted-http'));
+    const entries = Object.entries(specs).sort(
+      ([, a], [, b]) => Number(a.kind === 'scripted-http') - Number(b.kind === 'scripted-http'),
+    );
     for (const [name, spec] of entries) {
       if (spec.kind === 'http-fixture') {
         const backend = await startHttpBackend();
@@ -56,7 +62,8 @@ export async function startBackends(specs: Record<string, BackendSpec>): Promise
           kind: spec.kind,
           url: backend.url,
           port: backend.port,
-          received: () => backend.requests.map((r) => ({ method: r.method, url: r.url, headers: r.headers, body: r.body })),
+          received: () =>
+            backend.requests.map((r) => ({ method: r.method, url: r.url, headers: r.headers, body: r.body })),
           rawHeaders: () => backend.requests.map((r) => r.headers),
           close: () => backend.close(),
         });
@@ -68,7 +75,8 @@ export async function startBackends(specs: Record<string, BackendSpec>): Promise
           kind: spec.kind,
           url: backend.url,
           port: backend.port,
-          received: () => backend.requests.map((r) => ({ method: r.method, url: r.url, headers: r.headers, body: r.body })),
+          received: () =>
+            backend.requests.map((r) => ({ method: r.method, url: r.url, headers: r.headers, body: r.body })),
           rawHeaders: () => backend.requests.map((r) => r.headers),
           close: () => backend.close(),
         });
@@ -79,7 +87,14 @@ export async function startBackends(specs: Record<string, BackendSpec>): Promise
           kind: spec.kind,
           url: upstream.url,
           port: Number(new URL(upstream.url).port),
-          received: () => upstream.calls.map((c) => ({ method: 'tools/call', url: c.name, headers: {}, body: JSON.stringify(c.args), tool: c.name })),
+          received: () =>
+            upstream.calls.map((c) => ({
+              method: 'tools/call',
+              url: c.name,
+              headers: {},
+              body: JSON.stringify(c.args),
+              tool: c.name,
+            })),
           rawHeaders: () => upstream.requests.map((r) => r.headers),
           setTools: (tools) => upstream.setTools(tools),
           close: () => upstream.close(),

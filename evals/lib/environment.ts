@@ -88,7 +88,9 @@ export async function startEnvironment(name: string, setup: Setup): Promise<Eval
       operatorTokens,
       vars,
       async signingJwks() {
-        const stored = JSON.parse(await readFile(path.join(keyDir, 'signing-keys.json'), 'utf8')) as { keys: { jwk: Record<string, unknown> }[] };
+        const stored = JSON.parse(await readFile(path.join(keyDir, 'signing-keys.json'), 'utf8')) as {
+          keys: { jwk: Record<string, unknown> }[];
+        };
         return stored.keys.map((k) => k.jwk);
       },
       async close() {

@@ -6,7 +6,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import { KnownGapsSchema, ProfileSchema, ScenarioFileSchema, type KnownGap, type Profile, type Scenario, type ScenarioFile } from './schema.js';
+import {
+  KnownGapsSchema,
+  ProfileSchema,
+  ScenarioFileSchema,
+  type KnownGap,
+  type Profile,
+  type Scenario,
+  type ScenarioFile,
+} from './schema.js';
 
 export class SuiteLoadError extends Error {
   override readonly name = 'SuiteLoadError';
@@ -47,7 +55,11 @@ function sendsRequest(step: Scenario['steps'][number]): boolean {
 }
 
 function hasBackendCheck(step: Scenario['steps'][number]): boolean {
-  return (step.do === 'call' || step.do === 'http') && step.expect.backends !== undefined && Object.keys(step.expect.backends).length > 0;
+  return (
+    (step.do === 'call' || step.do === 'http') &&
+    step.expect.backends !== undefined &&
+    Object.keys(step.expect.backends).length > 0
+  );
 }
 
 export async function loadSuite(root: string): Promise<LoadedSuite> {
@@ -55,7 +67,8 @@ export async function loadSuite(root: string): Promise<LoadedSuite> {
   for (const file of await yamlFiles(path.join(root, 'profiles'))) {
     const parsed = ProfileSchema.safeParse(parse(await readFile(file, 'utf8')));
     if (!parsed.success) throw new SuiteLoadError(`${path.relative(root, file)}: ${problems(parsed.error)}`);
-    if (profiles.has(parsed.data.name)) throw new SuiteLoadError(`${path.relative(root, file)}: profile ${parsed.data.name} defined twice`);
+    if (profiles.has(parsed.data.name))
+      throw new SuiteLoadError(`${path.relative(root, file)}: profile ${parsed.data.name} defined twice`);
     profiles.set(parsed.data.name, parsed.data);
   }
 
@@ -66,15 +79,19 @@ export async function loadSuite(root: string): Promise<LoadedSuite> {
     const parsed = ScenarioFileSchema.safeParse(parse(await readFile(full, 'utf8')));
     if (!parsed.success) throw new SuiteLoadError(`${file}: ${problems(parsed.error)}`);
     const data = parsed.data;
-    if (path.basename(path.dirname(full)) !== data.category) throw new SuiteLoadError(`${file}: category ${data.category} does not match its folder`);
-    if (data.profile !== undefined && !profiles.has(data.profile)) throw new SuiteLoadError(`${file}: unknown profile ${data.profile}`);
+    if (path.basename(path.dirname(full)) !== data.category)
+      throw new SuiteLoadError(`${file}: category ${data.category} does not match its folder`);
+    if (data.profile !== undefined && !profiles.has(data.profile))
+      throw new SuiteLoadError(`${file}: unknown profile ${data.profile}`);
     for (const scenario of data.scenarios) {
-      if (byId.has(scenario.id)) throw new SuiteLoadError(`${file}: scenario id ${scenario.id} is also used in ${byId.get(scenario.id)?.file}`);
+      if (byId.has(scenario.id))
+        throw new SuiteLoadError(`${file}: scenario id ${scenario.id} is also used in ${byId.get(scenario.id)?.file}`);
       byId.set(scenario.id, { scenario, file });
       if (scenario.kind === 'attack' && !scenario.steps.some(hasBackendCheck)) {
         throw new SuiteLoadError(`${file}: attack ${scenario.id} never checks what the backends received`);
       }
-      if (!scenario.steps.some(sendsRequest)) throw new SuiteLoadError(`${file}: scenario ${scenario.id} sends no request`);
+      if (!scenario.steps.some(sendsRequest))
+        throw new SuiteLoadError(`${file}: scenario ${scenario.id} sends no request`);
     }
     files.push({ file, data });
   }
@@ -84,8 +101,10 @@ export async function loadSuite(root: string): Promise<LoadedSuite> {
       continue;
     }
     const twin = byId.get(scenario.twin);
-    if (twin === undefined) throw new SuiteLoadError(`${file}: ${scenario.id} names twin ${scenario.twin}, which does not exist`);
-    if (twin.scenario.kind === scenario.kind) throw new SuiteLoadError(`${file}: ${scenario.id} and its twin ${scenario.twin} are both ${scenario.kind}`);
+    if (twin === undefined)
+      throw new SuiteLoadError(`${file}: ${scenario.id} names twin ${scenario.twin}, which does not exist`);
+    if (twin.scenario.kind === scenario.kind)
+      throw new SuiteLoadError(`${file}: ${scenario.id} and its twin ${scenario.twin} are both ${scenario.kind}`);
   }
 
   const gapsText = await readFile(path.join(root, 'known-gaps.yaml'), 'utf8').catch(() => 'gaps: []');

@@ -27,7 +27,9 @@ export function parseMessages(contentType: string, text: string): RpcMessage[] {
   const parse = (raw: string): RpcMessage[] => {
     try {
       const value = JSON.parse(raw) as unknown;
-      return (Array.isArray(value) ? value : [value]).filter((v): v is RpcMessage => v !== null && typeof v === 'object');
+      return (Array.isArray(value) ? value : [value]).filter(
+        (v): v is RpcMessage => v !== null && typeof v === 'object',
+      );
     } catch {
       return [];
     }
@@ -35,7 +37,13 @@ export function parseMessages(contentType: string, text: string): RpcMessage[] {
   if (contentType.includes('text/event-stream')) {
     return text
       .split(/\r?\n\r?\n/)
-      .map((event) => event.split(/\r?\n/).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n'))
+      .map((event) =>
+        event
+          .split(/\r?\n/)
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).trimStart())
+          .join('\n'),
+      )
       .filter((data) => data !== '')
       .flatMap(parse);
   }
@@ -60,28 +68,49 @@ export function send(options: {
     // With headers given as a list node does not add Host itself.
     if (!options.headers.some(([n]) => n.toLowerCase() === 'host')) flat.push('host', url.host);
     for (const [name, value] of options.headers) flat.push(name, value);
-    const req = httpRequest({ host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, method: options.method, headers: flat, setHost: false }, (res) => {
-      const chunks: Buffer[] = [];
-      const contentType = String(res.headers['content-type'] ?? '');
-      const finish = (): void => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const messages = parseMessages(contentType, text);
-        const message = messages.find((m) => options.awaitId !== undefined && m.id === options.awaitId && (m.result !== undefined || m.error !== undefined)) ?? messages.find((m) => m.error !== undefined && (m.id === null || m.id === undefined));
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, ...(message !== undefined ? { message } : {}) });
-      };
-      res.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        if (contentType.includes('text/event-stream') && options.awaitId !== undefined) {
-          const messages = parseMessages(contentType, Buffer.concat(chunks).toString('utf8'));
-          if (messages.some((m) => m.id === options.awaitId && (m.result !== undefined || m.error !== undefined))) {
-            res.destroy();
-            finish();
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: `${url.pathname}${url.search}`,
+        method: options.method,
+        headers: flat,
+        setHost: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        const contentType = String(res.headers['content-type'] ?? '');
+        const finish = (): void => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const messages = parseMessages(contentType, text);
+          const message =
+            messages.find(
+              (m) =>
+                options.awaitId !== undefined &&
+                m.id === options.awaitId &&
+                (m.result !== undefined || m.error !== undefined),
+            ) ?? messages.find((m) => m.error !== undefined && (m.id === null || m.id === undefined));
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text,
+            ...(message !== undefined ? { message } : {}),
+          });
+        };
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          if (contentType.includes('text/event-stream') && options.awaitId !== undefined) {
+            const messages = parseMessages(contentType, Buffer.concat(chunks).toString('utf8'));
+            if (messages.some((m) => m.id === options.awaitId && (m.result !== undefined || m.error !== undefined))) {
+              res.destroy();
+              finish();
+            }
           }
-        }
-      });
-      res.on('end', finish);
-      res.on('error', () => finish());
-    });
+        });
+        res.on('end', finish);
+        res.on('error', () => finish());
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -102,7 +131,12 @@ export class RawMcpSession {
       ['content-type', 'application/json'],
       ['accept', 'application/json, text/event-stream'],
       ['authorization', `Bearer ${this.bearer}`],
-      ...(this.sessionId !== undefined ? ([['mcp-session-id', this.sessionId], ['mcp-protocol-version', PROTOCOL_VERSION]] as [string, string][]) : []),
+      ...(this.sessionId !== undefined
+        ? ([
+            ['mcp-session-id', this.sessionId],
+            ['mcp-protocol-version', PROTOCOL_VERSION],
+          ] as [string, string][])
+        : []),
     ];
   }
 
@@ -113,20 +147,40 @@ export class RawMcpSession {
       url: this.mcpUrl,
       method: 'POST',
       headers: this.baseHeaders(),
-      body: JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'portcullis-evals', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method: 'initialize',
+        params: {
+          protocolVersion: PROTOCOL_VERSION,
+          capabilities: {},
+          clientInfo: { name: 'portcullis-evals', version: '1' },
+        },
+      }),
       awaitId: id,
     });
     const sessionId = answer.headers['mcp-session-id'];
     if (answer.status === 200 && typeof sessionId === 'string') {
       this.sessionId = sessionId;
-      await send({ url: this.mcpUrl, method: 'POST', headers: this.baseHeaders(), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+      await send({
+        url: this.mcpUrl,
+        method: 'POST',
+        headers: this.baseHeaders(),
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+      });
     }
     return answer;
   }
 
   async request(method: string, params: Record<string, unknown>): Promise<HttpAnswer> {
     const id = this.nextId++;
-    return send({ url: this.mcpUrl, method: 'POST', headers: this.baseHeaders(), body: JSON.stringify({ jsonrpc: '2.0', id, method, params }), awaitId: id });
+    return send({
+      url: this.mcpUrl,
+      method: 'POST',
+      headers: this.baseHeaders(),
+      body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+      awaitId: id,
+    });
   }
 
   async close(): Promise<void> {

@@ -160,7 +160,9 @@ export const StepSchema = z.discriminatedUnion('do', [
     .object({
       do: z.literal('list'),
       ...CallerFields,
-      expect: z.object({ includes: z.array(z.string()).default([]), excludes: z.array(z.string()).default([]) }).strict(),
+      expect: z
+        .object({ includes: z.array(z.string()).default([]), excludes: z.array(z.string()).default([]) })
+        .strict(),
     })
     .strict(),
   z
@@ -271,7 +273,9 @@ export const ScenarioFileSchema = z
     scenarios: z.array(ScenarioSchema).min(1),
   })
   .strict()
-  .refine((f) => (f.profile === undefined) !== (f.setup === undefined), { message: 'a scenario file names a `profile` or has a `setup`, not both' });
+  .refine((f) => (f.profile === undefined) !== (f.setup === undefined), {
+    message: 'a scenario file names a `profile` or has a `setup`, not both',
+  });
 
 export const KnownGapsSchema = z
   .object({

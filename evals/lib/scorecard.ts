@@ -44,13 +44,27 @@ export function buildScorecard(results: readonly ScenarioResult[], now = new Dat
   const sum = (key: keyof Omit<CategoryScore, 'category'>): number => categories.reduce((n, c) => n + c[key], 0);
   const failures = results
     .filter((r) => r.knownGap === undefined && !r.passed)
-    .map((r) => ({ id: r.id, kind: r.kind, message: `step ${r.failure?.step ?? '?'}: ${r.failure?.message ?? 'failed'}` }));
+    .map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      message: `step ${r.failure?.step ?? '?'}: ${r.failure?.message ?? 'failed'}`,
+    }));
   return {
     generatedAt: now.toISOString(),
-    totals: { category: 'all', scenarios: results.length, attacks: sum('attacks'), stopped: sum('stopped'), benign: sum('benign'), allowed: sum('allowed'), knownGaps: sum('knownGaps') },
+    totals: {
+      category: 'all',
+      scenarios: results.length,
+      attacks: sum('attacks'),
+      stopped: sum('stopped'),
+      benign: sum('benign'),
+      allowed: sum('allowed'),
+      knownGaps: sum('knownGaps'),
+    },
     categories,
     gate: { passed: failures.length === 0 && results.length > 0, failures },
-    knownGaps: results.filter((r) => r.knownGap !== undefined).map((r) => ({ id: r.id, kind: r.kind, reason: r.knownGap!, nowPasses: r.passed })),
+    knownGaps: results
+      .filter((r) => r.knownGap !== undefined)
+      .map((r) => ({ id: r.id, kind: r.kind, reason: r.knownGap!, nowPasses: r.passed })),
     scenarios: [...results],
   };
 }
@@ -70,18 +84,34 @@ export function scorecardMarkdown(card: Scorecard): string {
     '',
     '| category | attacks stopped | benign allowed | known gaps |',
     '| --- | --- | --- | --- |',
-    ...card.categories.map((c) => `| ${c.category} | ${c.stopped}/${c.attacks} (${pct(c.stopped, c.attacks)}) | ${c.allowed}/${c.benign} (${pct(c.allowed, c.benign)}) | ${c.knownGaps} |`),
+    ...card.categories.map(
+      (c) =>
+        `| ${c.category} | ${c.stopped}/${c.attacks} (${pct(c.stopped, c.attacks)}) | ${c.allowed}/${c.benign} (${pct(c.allowed, c.benign)}) | ${c.knownGaps} |`,
+    ),
     '',
   ];
   if (card.gate.failures.length > 0) {
-    lines.push('## Failures', '', ...card.gate.failures.map((f) => `- \`${f.id}\` (${f.kind}): ${f.message.replace(/\n/g, ' ')}`), '');
+    lines.push(
+      '## Failures',
+      '',
+      ...card.gate.failures.map((f) => `- \`${f.id}\` (${f.kind}): ${f.message.replace(/\n/g, ' ')}`),
+      '',
+    );
   }
   lines.push('## Known gaps', '');
   if (card.knownGaps.length === 0) lines.push('None.', '');
-  else lines.push(...card.knownGaps.map((g) => `- \`${g.id}\` (${g.kind}): ${g.reason.trim()}${g.nowPasses ? ' _(now passes: remove it from known-gaps.yaml)_' : ''}`), '');
+  else
+    lines.push(
+      ...card.knownGaps.map(
+        (g) =>
+          `- \`${g.id}\` (${g.kind}): ${g.reason.trim()}${g.nowPasses ? ' _(now passes: remove it from known-gaps.yaml)_' : ''}`,
+      ),
+      '',
+    );
   lines.push('## Scenarios', '', '| id | kind | result | source |', '| --- | --- | --- | --- |');
   for (const r of card.scenarios) {
-    const result = r.knownGap !== undefined ? 'known gap' : r.passed ? (r.kind === 'attack' ? 'stopped' : 'allowed') : 'FAILED';
+    const result =
+      r.knownGap !== undefined ? 'known gap' : r.passed ? (r.kind === 'attack' ? 'stopped' : 'allowed') : 'FAILED';
     lines.push(`| \`${r.id}\` | ${r.kind} | ${result} | ${r.source.replace(/\|/g, '/')} |`);
   }
   lines.push('');

@@ -3,7 +3,16 @@
  * what the fixture backends actually recorded during the step (not only what the gateway answered).
  */
 import { createHash } from 'node:crypto';
-import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair, importJWK, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import {
+  SignJWT,
+  decodeJwt,
+  decodeProtectedHeader,
+  generateKeyPair,
+  importJWK,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import type { EvalEnvironment } from './environment.js';
 import type { Received } from './backends.js';
 import { RawMcpSession, send, type HttpAnswer, type RpcMessage } from './mcp-client.js';
@@ -25,7 +34,9 @@ interface ScenarioState {
 type Marks = Map<string, { received: number; raw: number }>;
 
 function mark(env: EvalEnvironment): Marks {
-  return new Map([...env.backends].map(([name, b]) => [name, { received: b.received().length, raw: b.rawHeaders().length }]));
+  return new Map(
+    [...env.backends].map(([name, b]) => [name, { received: b.received().length, raw: b.rawHeaders().length }]),
+  );
 }
 
 function check(condition: boolean, message: string): void {
@@ -49,16 +60,37 @@ function checkBackends(env: EvalEnvironment, before: Marks, expected: Record<str
     const raw = backend.rawHeaders().slice(start.raw);
     const spec = typeof want === 'number' ? { count: want } : want;
     const describe = (): string => got.map((r) => `${r.method} ${r.url}`).join(', ') || 'nothing';
-    if (spec.count !== undefined) check(got.length === spec.count, `backend ${name}: expected ${spec.count} request(s), received ${got.length} (${describe()})`);
-    if (spec.atLeast !== undefined) check(got.length >= spec.atLeast, `backend ${name}: expected at least ${spec.atLeast} request(s), received ${got.length}`);
+    if (spec.count !== undefined)
+      check(
+        got.length === spec.count,
+        `backend ${name}: expected ${spec.count} request(s), received ${got.length} (${describe()})`,
+      );
+    if (spec.atLeast !== undefined)
+      check(
+        got.length >= spec.atLeast,
+        `backend ${name}: expected at least ${spec.atLeast} request(s), received ${got.length}`,
+      );
     const last = got.at(-1);
-    const needLast = spec.method !== undefined || spec.url !== undefined || spec.urlIncludes !== undefined || spec.body !== undefined || spec.tool !== undefined || spec.headers !== undefined;
+    const needLast =
+      spec.method !== undefined ||
+      spec.url !== undefined ||
+      spec.urlIncludes !== undefined ||
+      spec.body !== undefined ||
+      spec.tool !== undefined ||
+      spec.headers !== undefined;
     if (needLast) check(last !== undefined, `backend ${name}: expected a request, received nothing`);
     if (last !== undefined) {
-      if (spec.method !== undefined) check(last.method === spec.method, `backend ${name}: method ${last.method}, expected ${spec.method}`);
-      if (spec.url !== undefined) check(last.url === spec.url, `backend ${name}: received ${last.url}, expected ${spec.url}`);
-      if (spec.urlIncludes !== undefined) check(last.url.includes(spec.urlIncludes), `backend ${name}: received ${last.url}, expected it to include ${spec.urlIncludes}`);
-      if (spec.tool !== undefined) check(last.tool === spec.tool, `backend ${name}: tool ${last.tool ?? '(none)'}, expected ${spec.tool}`);
+      if (spec.method !== undefined)
+        check(last.method === spec.method, `backend ${name}: method ${last.method}, expected ${spec.method}`);
+      if (spec.url !== undefined)
+        check(last.url === spec.url, `backend ${name}: received ${last.url}, expected ${spec.url}`);
+      if (spec.urlIncludes !== undefined)
+        check(
+          last.url.includes(spec.urlIncludes),
+          `backend ${name}: received ${last.url}, expected it to include ${spec.urlIncludes}`,
+        );
+      if (spec.tool !== undefined)
+        check(last.tool === spec.tool, `backend ${name}: tool ${last.tool ?? '(none)'}, expected ${spec.tool}`);
       if (spec.body !== undefined) {
         let body: unknown;
         try {
@@ -66,21 +98,35 @@ function checkBackends(env: EvalEnvironment, before: Marks, expected: Record<str
         } catch {
           body = last.body;
         }
-        check(JSON.stringify(body) === JSON.stringify(spec.body), `backend ${name}: body ${last.body}, expected ${JSON.stringify(spec.body)}`);
+        check(
+          JSON.stringify(body) === JSON.stringify(spec.body),
+          `backend ${name}: body ${last.body}, expected ${JSON.stringify(spec.body)}`,
+        );
       }
       for (const [header, value] of Object.entries(spec.headers ?? {})) {
-        check(last.headers[header] === value, `backend ${name}: header ${header} was ${String(last.headers[header])}, expected ${value}`);
+        check(
+          last.headers[header] === value,
+          `backend ${name}: header ${header} was ${String(last.headers[header])}, expected ${value}`,
+        );
       }
     }
     for (const r of got) {
-      for (const url of spec.urlExcludes ?? []) check(!r.url.includes(url), `backend ${name}: received ${r.url}, which includes ${url}`);
+      for (const url of spec.urlExcludes ?? [])
+        check(!r.url.includes(url), `backend ${name}: received ${r.url}, which includes ${url}`);
       for (const header of spec.headersAbsent ?? []) {
-        check(r.headers[header.toLowerCase()] === undefined, `backend ${name}: header ${header} reached the backend (${r.method} ${r.url})`);
+        check(
+          r.headers[header.toLowerCase()] === undefined,
+          `backend ${name}: header ${header} reached the backend (${r.method} ${r.url})`,
+        );
       }
     }
     if (spec.neverSaw !== undefined) {
-      const seen = [...got.map((r) => `${r.method} ${r.url}\n${headerText(r.headers)}\n${r.body}`), ...raw.map(headerText)].join('\n');
-      for (const secret of spec.neverSaw) check(secret !== '' && !seen.includes(secret), `backend ${name}: received a value it must never see`);
+      const seen = [
+        ...got.map((r) => `${r.method} ${r.url}\n${headerText(r.headers)}\n${r.body}`),
+        ...raw.map(headerText),
+      ].join('\n');
+      for (const secret of spec.neverSaw)
+        check(secret !== '' && !seen.includes(secret), `backend ${name}: received a value it must never see`);
     }
   }
 }
@@ -89,12 +135,19 @@ function resultText(message: RpcMessage | undefined): string {
   if (message?.error !== undefined) return message.error.message;
   const content = message?.result?.['content'];
   if (!Array.isArray(content)) return '';
-  return content.map((c: unknown) => (c !== null && typeof c === 'object' && typeof (c as { text?: unknown }).text === 'string' ? (c as { text: string }).text : '')).join('\n');
+  return content
+    .map((c: unknown) =>
+      c !== null && typeof c === 'object' && typeof (c as { text?: unknown }).text === 'string'
+        ? (c as { text: string }).text
+        : '',
+    )
+    .join('\n');
 }
 
 function resultCode(message: RpcMessage | undefined): string | undefined {
   const meta = message?.result?.['_meta'];
-  const code = meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>)['portcullis/code'] : undefined;
+  const code =
+    meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>)['portcullis/code'] : undefined;
   if (typeof code === 'string') return code;
   const data = message?.error?.data;
   const dataCode = data !== null && typeof data === 'object' ? (data as Record<string, unknown>)['code'] : undefined;
@@ -104,7 +157,8 @@ function resultCode(message: RpcMessage | undefined): string | undefined {
 function summary(answer: HttpAnswer): string {
   const m = answer.message;
   if (m?.error !== undefined) return `HTTP ${answer.status}, JSON-RPC error ${m.error.code} ${m.error.message}`;
-  if (m?.result !== undefined) return `HTTP ${answer.status}, ${m.result['isError'] === true ? `isError ${resultCode(m) ?? ''}` : 'result'}: ${resultText(m).slice(0, 160)}`;
+  if (m?.result !== undefined)
+    return `HTTP ${answer.status}, ${m.result['isError'] === true ? `isError ${resultCode(m) ?? ''}` : 'result'}: ${resultText(m).slice(0, 160)}`;
   return `HTTP ${answer.status}: ${answer.text.slice(0, 160)}`;
 }
 
@@ -113,7 +167,10 @@ export interface StepContext {
   state: ScenarioState;
 }
 
-function callerKey(step: { agent?: string | undefined; token?: string | undefined; session?: string | undefined }): { bearer: (ctx: StepContext) => string; key: string } {
+function callerKey(step: { agent?: string | undefined; token?: string | undefined; session?: string | undefined }): {
+  bearer: (ctx: StepContext) => string;
+  key: string;
+} {
   if (step.agent !== undefined) {
     const agent = step.agent;
     return {
@@ -140,7 +197,10 @@ function callerKey(step: { agent?: string | undefined; token?: string | undefine
 }
 
 /** The caller's session, opened on first use; an initialize the gateway refuses is returned as `refused`. */
-async function sessionFor(ctx: StepContext, step: { agent?: string | undefined; token?: string | undefined; session?: string | undefined }): Promise<{ session: RawMcpSession } | { refused: HttpAnswer }> {
+async function sessionFor(
+  ctx: StepContext,
+  step: { agent?: string | undefined; token?: string | undefined; session?: string | undefined },
+): Promise<{ session: RawMcpSession } | { refused: HttpAnswer }> {
   const caller = callerKey(step);
   const existing = ctx.state.sessions.get(caller.key);
   if (existing !== undefined) return { session: existing };
@@ -155,14 +215,23 @@ function checkCall(answer: HttpAnswer, expect: Extract<Step, { do: 'call' }>['ex
   const m = answer.message;
   const isOk = answer.status === 200 && m?.result !== undefined && m.result['isError'] !== true;
   const what = summary(answer);
-  if (expect.status !== undefined) check(answer.status === expect.status, `expected HTTP ${expect.status}, got ${what}`);
-  if (expect.ok !== undefined) check(isOk === expect.ok, `expected ${expect.ok ? 'a successful result' : 'a refusal'}, got ${what}`);
+  if (expect.status !== undefined)
+    check(answer.status === expect.status, `expected HTTP ${expect.status}, got ${what}`);
+  if (expect.ok !== undefined)
+    check(isOk === expect.ok, `expected ${expect.ok ? 'a successful result' : 'a refusal'}, got ${what}`);
   if (expect.code !== undefined) check(resultCode(m) === expect.code, `expected code ${expect.code}, got ${what}`);
-  if (expect.rpcError !== undefined) check(m?.error?.code === expect.rpcError, `expected JSON-RPC error ${expect.rpcError}, got ${what}`);
+  if (expect.rpcError !== undefined)
+    check(m?.error?.code === expect.rpcError, `expected JSON-RPC error ${expect.rpcError}, got ${what}`);
   const text = resultText(m);
-  for (const t of expect.textIncludes ?? []) check(text.includes(t), `expected the result to include ${JSON.stringify(t)}, got ${what}`);
-  for (const t of expect.textExcludes ?? []) check(!text.includes(t), `expected the result not to include ${JSON.stringify(t)}, got ${what}`);
-  if (expect.maxTextBytes !== undefined) check(Buffer.byteLength(answer.text) <= expect.maxTextBytes, `expected at most ${expect.maxTextBytes} bytes, got ${Buffer.byteLength(answer.text)}`);
+  for (const t of expect.textIncludes ?? [])
+    check(text.includes(t), `expected the result to include ${JSON.stringify(t)}, got ${what}`);
+  for (const t of expect.textExcludes ?? [])
+    check(!text.includes(t), `expected the result not to include ${JSON.stringify(t)}, got ${what}`);
+  if (expect.maxTextBytes !== undefined)
+    check(
+      Buffer.byteLength(answer.text) <= expect.maxTextBytes,
+      `expected at most ${expect.maxTextBytes} bytes, got ${Buffer.byteLength(answer.text)}`,
+    );
 }
 
 function b64url(value: unknown): string {
@@ -172,8 +241,10 @@ function b64url(value: unknown): string {
 async function forgeToken(ctx: StepContext, step: Extract<Step, { do: 'forge-token' }>): Promise<string> {
   const original = step.from !== undefined ? ctx.state.tokens.get(step.from) : undefined;
   if (step.from !== undefined && original === undefined) throw new ExpectationError(`no saved token ${step.from}`);
-  const claims: Record<string, unknown> = original !== undefined ? { ...(decodeJwt(original) as Record<string, unknown>) } : {};
-  const header: Record<string, unknown> = original !== undefined ? { ...decodeProtectedHeader(original) } : { typ: 'portcullis-task+jwt' };
+  const claims: Record<string, unknown> =
+    original !== undefined ? { ...(decodeJwt(original) as Record<string, unknown>) } : {};
+  const header: Record<string, unknown> =
+    original !== undefined ? { ...decodeProtectedHeader(original) } : { typ: 'portcullis-task+jwt' };
   const now = Math.floor(Date.now() / 1000);
   for (const [k, v] of Object.entries(step.claims)) {
     if (v === null) delete claims[k];
@@ -237,7 +308,8 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
       const tools = answer.message?.result?.['tools'];
       check(Array.isArray(tools), `tools/list failed: ${summary(answer)}`);
       const names = (tools as { name: string }[]).map((t) => t.name);
-      for (const n of step.expect.includes) check(names.includes(n), `tools/list lacks ${n} (has ${names.join(', ') || 'nothing'})`);
+      for (const n of step.expect.includes)
+        check(names.includes(n), `tools/list lacks ${n} (has ${names.join(', ') || 'nothing'})`);
       for (const n of step.expect.excludes) check(!names.includes(n), `tools/list shows ${n}`);
       return;
     }
@@ -246,7 +318,11 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
       const answer =
         'refused' in opened
           ? opened.refused
-          : await opened.session.request('tools/call', { name: step.tool, arguments: step.args, ...(step.meta !== undefined ? { _meta: step.meta } : {}) });
+          : await opened.session.request('tools/call', {
+              name: step.tool,
+              arguments: step.args,
+              ...(step.meta !== undefined ? { _meta: step.meta } : {}),
+            });
       if (step.saveApproval !== undefined) {
         const meta = answer.message?.result?.['_meta'] as Record<string, unknown> | undefined;
         const id = meta?.['portcullis/approvalId'];
@@ -266,11 +342,13 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
       if (step.sessionOf !== undefined) {
         const [kind, name] = step.sessionOf.split(':');
         const opened = await sessionFor(ctx, kind === 'agent' ? { agent: name } : { token: name });
-        if ('refused' in opened) throw new ExpectationError(`could not open a session for ${step.sessionOf}: ${summary(opened.refused)}`);
+        if ('refused' in opened)
+          throw new ExpectationError(`could not open a session for ${step.sessionOf}: ${summary(opened.refused)}`);
         headers.push(['mcp-session-id', opened.session.sessionId ?? ''], ['mcp-protocol-version', '2025-06-18']);
       }
       if (step.auth !== undefined) headers.push(['authorization', resolveAuth(ctx, step.auth)]);
-      const extra = step.headers === undefined ? [] : Array.isArray(step.headers) ? step.headers : Object.entries(step.headers);
+      const extra =
+        step.headers === undefined ? [] : Array.isArray(step.headers) ? step.headers : Object.entries(step.headers);
       for (const [name, value] of extra) {
         const index = headers.findIndex(([n]) => n.toLowerCase() === name.toLowerCase());
         // A header given once replaces the default; pairs listed twice are sent twice.
@@ -284,14 +362,24 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
         const id = (step.body as { id?: unknown }).id;
         if (typeof id === 'string' || typeof id === 'number') awaitId = id;
       }
-      const answer = await send({ url: `${env.gateway.baseUrl}${step.path}`, method: step.method, headers, ...(body !== undefined ? { body } : {}), ...(awaitId !== undefined ? { awaitId } : {}) });
+      const answer = await send({
+        url: `${env.gateway.baseUrl}${step.path}`,
+        method: step.method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        ...(awaitId !== undefined ? { awaitId } : {}),
+      });
       const e = step.expect;
       const what = summary(answer);
       if (e.status !== undefined) check(answer.status === e.status, `expected HTTP ${e.status}, got ${what}`);
-      if (e.statusIn !== undefined) check(e.statusIn.includes(answer.status), `expected HTTP ${e.statusIn.join(' or ')}, got ${what}`);
-      if (e.statusNot !== undefined) check(!e.statusNot.includes(answer.status), `expected HTTP other than ${e.statusNot.join(', ')}, got ${what}`);
-      for (const t of e.bodyIncludes ?? []) check(answer.text.includes(t), `expected the body to include ${JSON.stringify(t)}, got ${what}`);
-      for (const t of e.bodyExcludes ?? []) check(!answer.text.includes(t), `expected the body not to include ${JSON.stringify(t)}, got ${what}`);
+      if (e.statusIn !== undefined)
+        check(e.statusIn.includes(answer.status), `expected HTTP ${e.statusIn.join(' or ')}, got ${what}`);
+      if (e.statusNot !== undefined)
+        check(!e.statusNot.includes(answer.status), `expected HTTP other than ${e.statusNot.join(', ')}, got ${what}`);
+      for (const t of e.bodyIncludes ?? [])
+        check(answer.text.includes(t), `expected the body to include ${JSON.stringify(t)}, got ${what}`);
+      for (const t of e.bodyExcludes ?? [])
+        check(!answer.text.includes(t), `expected the body not to include ${JSON.stringify(t)}, got ${what}`);
       if (e.noResult === true) check(!answer.text.includes('"result"'), `expected no JSON-RPC result, got ${what}`);
       checkBackends(env, before, e.backends);
       return;
@@ -306,7 +394,11 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
           ['content-type', 'application/json'],
           ['authorization', `Bearer ${key}`],
         ],
-        body: JSON.stringify({ intent: step.intent, ...(step.declaredTools !== undefined ? { declaredTools: step.declaredTools } : {}), ...(step.ttlSeconds !== undefined ? { ttlSeconds: step.ttlSeconds } : {}) }),
+        body: JSON.stringify({
+          intent: step.intent,
+          ...(step.declaredTools !== undefined ? { declaredTools: step.declaredTools } : {}),
+          ...(step.ttlSeconds !== undefined ? { ttlSeconds: step.ttlSeconds } : {}),
+        }),
       });
       check(answer.status === 201, `opening a task failed: HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
       const token = (JSON.parse(answer.text) as { token?: unknown }).token;
@@ -321,7 +413,11 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
       const token = state.tokens.get(step.token);
       if (token === undefined) throw new ExpectationError(`no saved token ${step.token}`);
       const tid = decodeJwt(token)['tid'];
-      const answer = await send({ url: `${env.gateway.baseUrl}/v1/tasks/${String(tid)}`, method: 'DELETE', headers: [['authorization', `Bearer ${token}`]] });
+      const answer = await send({
+        url: `${env.gateway.baseUrl}/v1/tasks/${String(tid)}`,
+        method: 'DELETE',
+        headers: [['authorization', `Bearer ${token}`]],
+      });
       check(answer.status === 200, `ending the task failed: HTTP ${answer.status} ${answer.text.slice(0, 200)}`);
       return;
     }
@@ -337,10 +433,21 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
           ['content-type', 'application/json'],
           ['authorization', `Bearer ${token}`],
         ],
-        body: JSON.stringify({ ...(step.reason !== undefined ? { reason: step.reason } : {}), ...(step.ttlSeconds !== undefined ? { ttlSeconds: step.ttlSeconds } : {}), ...(step.scope !== undefined ? { scope: step.scope } : {}) }),
+        body: JSON.stringify({
+          ...(step.reason !== undefined ? { reason: step.reason } : {}),
+          ...(step.ttlSeconds !== undefined ? { ttlSeconds: step.ttlSeconds } : {}),
+          ...(step.scope !== undefined ? { scope: step.scope } : {}),
+        }),
       });
-      check(answer.status === step.expect.status, `operator decision: expected HTTP ${step.expect.status}, got ${answer.status} ${answer.text.slice(0, 200)}`);
-      if (step.expect.code !== undefined) check(answer.text.includes(`"${step.expect.code}"`), `operator decision: expected code ${step.expect.code}, got ${answer.text.slice(0, 200)}`);
+      check(
+        answer.status === step.expect.status,
+        `operator decision: expected HTTP ${step.expect.status}, got ${answer.status} ${answer.text.slice(0, 200)}`,
+      );
+      if (step.expect.code !== undefined)
+        check(
+          answer.text.includes(`"${step.expect.code}"`),
+          `operator decision: expected code ${step.expect.code}, got ${answer.text.slice(0, 200)}`,
+        );
       return;
     }
     case 'sleep':
@@ -383,6 +490,10 @@ export async function runScenario(env: EvalEnvironment, scenario: Scenario): Pro
 /** Failure messages go into the committed scorecard: never let a generated key or token reach it. */
 function redactKeys(env: EvalEnvironment, message: string): string {
   let out = message;
-  for (const secret of [...env.agentKeys.values(), ...env.operatorTokens.values()]) out = out.split(secret).join('[redacted]');
-  return out.replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, (t) => `[token ${createHash('sha256').update(t).digest('hex').slice(0, 8)}]`);
+  for (const secret of [...env.agentKeys.values(), ...env.operatorTokens.values()])
+    out = out.split(secret).join('[redacted]');
+  return out.replace(
+    /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g,
+    (t) => `[token ${createHash('sha256').update(t).digest('hex').slice(0, 8)}]`,
+  );
 }

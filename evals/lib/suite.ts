@@ -68,7 +68,11 @@ async function runGroup(group: Group, gaps: Map<string, string>): Promise<Scenar
   try {
     for (const item of group.items) {
       const outcome = await runScenario(env, item.scenario);
-      results.push({ ...base(item), passed: outcome.passed, ...(outcome.failure !== undefined ? { failure: outcome.failure } : {}) });
+      results.push({
+        ...base(item),
+        passed: outcome.passed,
+        ...(outcome.failure !== undefined ? { failure: outcome.failure } : {}),
+      });
     }
   } finally {
     await env.close();
@@ -76,12 +80,16 @@ async function runGroup(group: Group, gaps: Map<string, string>): Promise<Scenar
   return results;
 }
 
-export async function runSuite(suite: LoadedSuite, options: { concurrency?: number; filter?: (id: string) => boolean } = {}): Promise<ScenarioResult[]> {
+export async function runSuite(
+  suite: LoadedSuite,
+  options: { concurrency?: number; filter?: (id: string) => boolean } = {},
+): Promise<ScenarioResult[]> {
   const gaps = new Map(suite.gaps.map((g: KnownGap) => [g.id, g.reason]));
   const queue = groups(suite, options.filter);
   const results: ScenarioResult[][] = [];
   const workers = Array.from({ length: Math.max(1, options.concurrency ?? 3) }, async () => {
-    for (let group = queue.shift(); group !== undefined; group = queue.shift()) results.push(await runGroup(group, gaps));
+    for (let group = queue.shift(); group !== undefined; group = queue.shift())
+      results.push(await runGroup(group, gaps));
   });
   await Promise.all(workers);
   const order = new Map<string, number>();

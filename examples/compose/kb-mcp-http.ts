@@ -41,7 +41,11 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 /** A new session: a stdio child and an HTTP transport, relaying messages between them. */
 async function openSession(): Promise<StreamableHTTPServerTransport> {
-  const stdio = new StdioClientTransport({ command: process.execPath, args: ['--import', 'tsx', KB_SERVER], stderr: 'inherit' });
+  const stdio = new StdioClientTransport({
+    command: process.execPath,
+    args: ['--import', 'tsx', KB_SERVER],
+    stderr: 'inherit',
+  });
   const http: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
     onsessioninitialized: (id) => {

@@ -25,7 +25,14 @@ server.registerTool(
   async ({ query }) => {
     const q = query.toLowerCase();
     const hits = [...articles].filter(([topic, text]) => topic.includes(q) || text.toLowerCase().includes(q));
-    return { content: [{ type: 'text', text: hits.length === 0 ? 'No articles found.' : hits.map(([t, text]) => `${t}: ${text}`).join('\n') }] };
+    return {
+      content: [
+        {
+          type: 'text',
+          text: hits.length === 0 ? 'No articles found.' : hits.map(([t, text]) => `${t}: ${text}`).join('\n'),
+        },
+      ],
+    };
   },
 );
 
@@ -45,7 +52,9 @@ server.registerTool(
 
 server.registerResource(
   'article',
-  new ResourceTemplate('kb://articles/{topic}', { list: async () => ({ resources: [...articles.keys()].map((t) => ({ uri: `kb://articles/${t}`, name: t })) }) }),
+  new ResourceTemplate('kb://articles/{topic}', {
+    list: async () => ({ resources: [...articles.keys()].map((t) => ({ uri: `kb://articles/${t}`, name: t })) }),
+  }),
   { description: 'A knowledge-base article', mimeType: 'text/plain' },
   async (uri, { topic }) => ({ contents: [{ uri: uri.href, text: articles.get(String(topic)) ?? '' }] }),
 );
@@ -53,7 +62,11 @@ server.registerResource(
 server.registerPrompt(
   'triage',
   { description: 'Triage a helpdesk ticket', argsSchema: { ticket: z.string() } },
-  ({ ticket }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Triage this ticket and suggest a KB article: ${ticket}` } }] }),
+  ({ ticket }) => ({
+    messages: [
+      { role: 'user', content: { type: 'text', text: `Triage this ticket and suggest a KB article: ${ticket}` } },
+    ],
+  }),
 );
 
 await server.connect(new StdioServerTransport());

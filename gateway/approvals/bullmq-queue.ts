@@ -27,12 +27,43 @@
  *   - Fail closed: every Redis operation has a deadline (`timeoutMs`); any failure is ApprovalError
  *     STORE_UNAVAILABLE. Scripts address keys they compute, so this needs a single Redis (not Cluster).
  */
-import { DelayedError, Queue, QueueEvents, QueueEventsProducer, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import {
+  DelayedError,
+  Queue,
+  QueueEvents,
+  QueueEventsProducer,
+  Worker,
+  type ConnectionOptions,
+  type Job,
+} from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
-import { DEFAULT_LIST_LIMIT, DEFAULT_PROGRESS_INTERVAL_MS, DEFAULT_RETENTION_SECONDS, MAX_LIST_LIMIT, type ApprovalQueueOptions } from './memory-queue.js';
-import { applyDecision, currentTicket, expireTicket, isFinal, MAX_PENDING_SECONDS, openTicket, parseRequest } from './ticket-state.js';
-import { ApprovalError, type ApprovalQueue, type DecideInput, type ElevationRequest, type ListFilter, type Outcome, type Ticket, type TicketStatus } from './types.js';
+import {
+  DEFAULT_LIST_LIMIT,
+  DEFAULT_PROGRESS_INTERVAL_MS,
+  DEFAULT_RETENTION_SECONDS,
+  MAX_LIST_LIMIT,
+  type ApprovalQueueOptions,
+} from './memory-queue.js';
+import {
+  applyDecision,
+  currentTicket,
+  expireTicket,
+  isFinal,
+  MAX_PENDING_SECONDS,
+  openTicket,
+  parseRequest,
+} from './ticket-state.js';
+import {
+  ApprovalError,
+  type ApprovalQueue,
+  type DecideInput,
+  type ElevationRequest,
+  type ListFilter,
+  type Outcome,
+  type Ticket,
+  type TicketStatus,
+} from './types.js';
 import { createTicketWatchers, startWait, type ActiveWait, type WaitOptions } from './wait.js';
 
 export interface BullmqApprovalQueueOptions extends ApprovalQueueOptions {
@@ -101,14 +132,17 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
   const now = options.now ?? Date.now;
   const queueName = options.queueName ?? 'approvals';
   const prefix = (options.prefix ?? 'portcullis').replace(/:+$/, '');
-  if (queueName.includes(':') || queueName === '') throw new TypeError('queueName must be non-empty and contain no ":"');
+  if (queueName.includes(':') || queueName === '')
+    throw new TypeError('queueName must be non-empty and contain no ":"');
   const timeoutMs = options.timeoutMs ?? 2000;
   const retentionMs = (options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS) * 1000;
   const base = `${prefix}:${queueName}:state:`;
   const ticketKeyPrefix = `${base}ticket:`;
   const indexKey = `${base}index`;
   const eventsKey = `${prefix}:${queueName}:events`;
-  const bullConnection = (typeof options.connection === 'string' ? { url: options.connection } : options.connection) as ConnectionOptions;
+  const bullConnection = (
+    typeof options.connection === 'string' ? { url: options.connection } : options.connection
+  ) as ConnectionOptions;
   const redis =
     typeof options.connection === 'string'
       ? new Redis(options.connection, { maxRetriesPerRequest: 1 })
@@ -130,7 +164,10 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
     if (closed) throw new ApprovalError('STORE_UNAVAILABLE', 'the approval queue is closed');
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ApprovalError('STORE_UNAVAILABLE', 'the approval store did not answer in time')), timeoutMs);
+      timer = setTimeout(
+        () => reject(new ApprovalError('STORE_UNAVAILABLE', 'the approval store did not answer in time')),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([operation(), deadline]);
@@ -179,9 +216,12 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
         if (closed) throw new ApprovalError('STORE_UNAVAILABLE', 'the approval queue is closed');
         const events = track(new QueueEvents(queueName, { connection: bullConnection, prefix, lastEventId }));
         events.on('error', (error: unknown) => log('approval events reader error', error));
-        (events as unknown as { on(event: string, listener: (args: { id?: string }) => void): void }).on('ticket', ({ id }) => {
-          if (typeof id === 'string') void onTicketEvent(id);
-        });
+        (events as unknown as { on(event: string, listener: (args: { id?: string }) => void): void }).on(
+          'ticket',
+          ({ id }) => {
+            if (typeof id === 'string') void onTicketEvent(id);
+          },
+        );
         const producer = track(new QueueEventsProducer(queueName, { connection: bullConnection, prefix }));
         producer.on('error', (error: unknown) => log('approval events producer error', error));
         const queue = track(new Queue(queueName, { connection: bullConnection, prefix }));
@@ -195,10 +235,12 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
         return { queue, events, producer, ...(worker !== undefined ? { worker } : {}) };
       } catch (error) {
         parts = undefined;
-        await Promise.allSettled(made.map(async (part) => {
-          created.delete(part);
-          await part.close();
-        }));
+        await Promise.allSettled(
+          made.map(async (part) => {
+            created.delete(part);
+            await part.close();
+          }),
+        );
         throw error;
       }
     })();
@@ -210,7 +252,13 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
 
   async function read(id: string): Promise<StoredRecord | undefined> {
     const [storedId, body, state, version] = await redis.hmget(ticketKeyPrefix + id, 'id', 'body', 'state', 'version');
-    if (typeof storedId !== 'string' || typeof body !== 'string' || typeof state !== 'string' || typeof version !== 'string') return undefined;
+    if (
+      typeof storedId !== 'string' ||
+      typeof body !== 'string' ||
+      typeof state !== 'string' ||
+      typeof version !== 'string'
+    )
+      return undefined;
     let ticket: Ticket;
     try {
       const parsedBody = JSON.parse(body) as Omit<Ticket, 'id' | 'status' | 'decisions' | 'grant'>;
@@ -219,20 +267,36 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
     } catch {
       throw new ApprovalError('STORE_UNAVAILABLE', 'an approval record is malformed');
     }
-    if (!Array.isArray(ticket.decisions) || typeof ticket.expiresAt !== 'string' || typeof ticket.callHash !== 'string') {
+    if (
+      !Array.isArray(ticket.decisions) ||
+      typeof ticket.expiresAt !== 'string' ||
+      typeof ticket.callHash !== 'string'
+    ) {
       throw new ApprovalError('STORE_UNAVAILABLE', 'an approval record is malformed');
     }
     return { ticket, version };
   }
 
   function stateJson(ticket: Ticket): string {
-    return JSON.stringify({ status: ticket.status, decisions: ticket.decisions, ...(ticket.grant !== undefined ? { grant: ticket.grant } : {}) });
+    return JSON.stringify({
+      status: ticket.status,
+      decisions: ticket.decisions,
+      ...(ticket.grant !== undefined ? { grant: ticket.grant } : {}),
+    });
   }
 
   /** Writes `next` if nobody changed the ticket since `record` was read: 1 written, 0 lost the race, -1 gone. */
   async function compareAndSet(record: StoredRecord, next: Ticket, at: number): Promise<number> {
     const purgeAt = isFinal(next.status) ? at + retentionMs : Date.parse(next.expiresAt) + retentionMs;
-    const result = await redis.eval(COMPARE_AND_SET, 1, ticketKeyPrefix + next.id, record.version, stateJson(next), next.status, String(purgeAt));
+    const result = await redis.eval(
+      COMPARE_AND_SET,
+      1,
+      ticketKeyPrefix + next.id,
+      record.version,
+      stateJson(next),
+      next.status,
+      String(purgeAt),
+    );
     return Number(result);
   }
 
@@ -276,7 +340,9 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
       if (written === 0) continue;
       if (isFinal(next.status)) {
         const { queue } = await start();
-        await queue.remove(id).catch((error: unknown) => log('could not remove the expiry job of a decided request', error));
+        await queue
+          .remove(id)
+          .catch((error: unknown) => log('could not remove the expiry job of a decided request', error));
       }
       await announce(id, next.status);
       return next;
@@ -313,7 +379,11 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
         const ticket = currentTicket(record.ticket, at);
         if (ticket.status === 'pending') {
           // Idempotent: BullMQ ignores a job id it already holds.
-          await queue.add('expire', { ticketId: id }, { jobId: id, delay: Math.max(0, expiresAtMs - at), removeOnComplete: true, removeOnFail: true });
+          await queue.add(
+            'expire',
+            { ticketId: id },
+            { jobId: id, delay: Math.max(0, expiresAtMs - at), removeOnComplete: true, removeOnFail: true },
+          );
         }
         if (Number(created) === 1) {
           await announce(id, ticket.status);
@@ -402,7 +472,8 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      for (const active of [...waits]) active.cancel(new ApprovalError('STORE_UNAVAILABLE', 'the approval queue closed'));
+      for (const active of [...waits])
+        active.cancel(new ApprovalError('STORE_UNAVAILABLE', 'the approval queue closed'));
       listeners.clear();
       watchers.clear();
       // Bounded: closing BullMQ objects whose Redis is gone must not hang the shutdown.

@@ -7,7 +7,11 @@ import { callHash, canonicalize, isCallHash, type CallFacts } from './call-hash.
 function reorder(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reorder);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).reverse().map((key) => [key, reorder((value as Record<string, unknown>)[key])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .reverse()
+        .map((key) => [key, reorder((value as Record<string, unknown>)[key])]),
+    );
   }
   return value;
 }
@@ -26,9 +30,26 @@ const callArb: fc.Arbitrary<CallFacts> = fc.record(
 );
 
 test('callHash is 64 hex digits and stable for a known call', () => {
-  const hash = callHash({ agentId: 'a', taskId: 't', tool: 'x_y', method: 'GET', url: 'https://api.example/v1/items', args: { id: 1 } });
+  const hash = callHash({
+    agentId: 'a',
+    taskId: 't',
+    tool: 'x_y',
+    method: 'GET',
+    url: 'https://api.example/v1/items',
+    args: { id: 1 },
+  });
   assert.ok(isCallHash(hash));
-  assert.equal(hash, callHash({ agentId: 'a', taskId: 't', tool: 'x_y', method: 'GET', url: 'https://api.example/v1/items', args: { id: 1 } }));
+  assert.equal(
+    hash,
+    callHash({
+      agentId: 'a',
+      taskId: 't',
+      tool: 'x_y',
+      method: 'GET',
+      url: 'https://api.example/v1/items',
+      args: { id: 1 },
+    }),
+  );
 });
 
 test('key order does not change the hash, at any depth', () => {
@@ -86,7 +107,10 @@ test('moving a value between fields changes the hash (no ambiguous concatenation
     callHash({ agentId: 'ab', taskId: 'c', tool: 't', args: {} }),
     callHash({ agentId: 'a', taskId: 'bc', tool: 't', args: {} }),
   );
-  assert.notEqual(callHash({ agentId: 'a', taskId: 'b', tool: 't', args: { x: [1, 2] } }), callHash({ agentId: 'a', taskId: 'b', tool: 't', args: { x: [2, 1] } }));
+  assert.notEqual(
+    callHash({ agentId: 'a', taskId: 'b', tool: 't', args: { x: [1, 2] } }),
+    callHash({ agentId: 'a', taskId: 'b', tool: 't', args: { x: [2, 1] } }),
+  );
 });
 
 test('a __proto__ member counts like any other (JSON.parse makes it an own member)', () => {
@@ -97,7 +121,10 @@ test('a __proto__ member counts like any other (JSON.parse makes it an own membe
 });
 
 test('canonical form: sorted keys, no whitespace, undefined members dropped', () => {
-  assert.equal(canonicalize({ b: [1, 'x', null, true], a: { d: undefined, c: 1.5 } }), '{"a":{"c":1.5},"b":[1,"x",null,true]}');
+  assert.equal(
+    canonicalize({ b: [1, 'x', null, true], a: { d: undefined, c: 1.5 } }),
+    '{"a":{"c":1.5},"b":[1,"x",null,true]}',
+  );
   assert.equal(canonicalize({ é: 1, z: 2, A: 3 }), '{"A":3,"z":2,"é":1}');
 });
 

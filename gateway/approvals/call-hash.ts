@@ -67,7 +67,8 @@ export function canonicalize(value: unknown): string {
         return `[${value.map((item: unknown) => (item === undefined ? 'null' : canonicalize(item))).join(',')}]`;
       }
       const proto: unknown = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) throw new TypeError('call arguments must be JSON: not a plain object');
+      if (proto !== Object.prototype && proto !== null)
+        throw new TypeError('call arguments must be JSON: not a plain object');
       const members: string[] = [];
       for (const key of Object.keys(value).sort()) {
         const member = (value as Record<string, unknown>)[key];

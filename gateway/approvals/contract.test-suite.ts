@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { callHash } from './call-hash.js';
 import type { ApprovalQueueOptions } from './memory-queue.js';
-import { ApprovalError, type ApprovalQueue, type ElevationRequest, type GrantStore, type StoredGrant, type Ticket } from './types.js';
+import {
+  ApprovalError,
+  type ApprovalQueue,
+  type ElevationRequest,
+  type GrantStore,
+  type StoredGrant,
+  type Ticket,
+} from './types.js';
 
 export interface QueueTarget {
   /** A fresh queue in its own namespace; every queue of one target shares that namespace. */
@@ -71,7 +78,11 @@ const LONG_WAIT = { timeoutMs: 20_000 };
 export const TEST_TIMEOUT_MS = 15_000;
 
 export function registerApprovalQueueContract(name: string, makeTarget: () => Promise<QueueTarget>): void {
-  const withQueue = (title: string, options: ApprovalQueueOptions, body: (queue: ApprovalQueue, target: QueueTarget) => Promise<void>): void => {
+  const withQueue = (
+    title: string,
+    options: ApprovalQueueOptions,
+    body: (queue: ApprovalQueue, target: QueueTarget) => Promise<void>,
+  ): void => {
     test(`${name}: ${title}`, { timeout: TEST_TIMEOUT_MS }, async () => {
       const target = await makeTarget();
       const queue = target.open(options);
@@ -85,14 +96,28 @@ export function registerApprovalQueueContract(name: string, makeTarget: () => Pr
   };
 
   withQueue('a request opens a pending ticket that get and list return', {}, async (queue) => {
-    const request = elevationRequest({ justification: 'customer asked', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    const request = elevationRequest({
+      justification: 'customer asked',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
     const ticket = await queue.request(request);
     assert.equal(ticket.status, 'pending');
     assert.match(ticket.id, new RegExp(`^${request.callHash}-\\d+$`));
     assert.deepEqual(ticket.decisions, []);
     assert.equal(ticket.grant, undefined);
     assert.equal(Date.parse(ticket.expiresAt) - Date.parse(ticket.createdAt), 600_000);
-    for (const field of ['agentId', 'taskId', 'tool', 'operation', 'args', 'callHash', 'rules', 'requestedBy', 'justification', 'traceparent'] as const) {
+    for (const field of [
+      'agentId',
+      'taskId',
+      'tool',
+      'operation',
+      'args',
+      'callHash',
+      'rules',
+      'requestedBy',
+      'justification',
+      'traceparent',
+    ] as const) {
       assert.deepEqual(ticket[field], request[field], field);
     }
     assert.deepEqual(await queue.get(ticket.id), ticket);
@@ -121,39 +146,68 @@ export function registerApprovalQueueContract(name: string, makeTarget: () => Pr
     assert.equal((await queue.get(first.id))?.status, 'denied');
   });
 
-  withQueue('approval by one approver grants the exact call, TTL capped by the maximum', { maxGrantSeconds: 60 }, async (queue) => {
-    const ticket = await queue.request(elevationRequest());
-    const approved = await queue.decide(ticket.id, { approve: true, approver: 'op-1', reason: 'checked', ttlSeconds: 3600 });
-    assert.equal(approved.status, 'approved');
-    assert.equal(approved.grant?.scope, 'call');
-    assert.equal(approved.grant?.uses, 1);
-    const decidedAt = Date.parse(approved.decisions[0]!.at);
-    assert.equal(Date.parse(approved.grant!.expiresAt) - decidedAt, 60_000);
-    assert.equal(approved.decisions.length, 1);
-    assert.equal(approved.decisions[0]!.approver, 'op-1');
-    assert.equal(approved.decisions[0]!.reason, 'checked');
-    assert.deepEqual(await queue.get(ticket.id), approved);
-  });
+  withQueue(
+    'approval by one approver grants the exact call, TTL capped by the maximum',
+    { maxGrantSeconds: 60 },
+    async (queue) => {
+      const ticket = await queue.request(elevationRequest());
+      const approved = await queue.decide(ticket.id, {
+        approve: true,
+        approver: 'op-1',
+        reason: 'checked',
+        ttlSeconds: 3600,
+      });
+      assert.equal(approved.status, 'approved');
+      assert.equal(approved.grant?.scope, 'call');
+      assert.equal(approved.grant?.uses, 1);
+      const decidedAt = Date.parse(approved.decisions[0]!.at);
+      assert.equal(Date.parse(approved.grant!.expiresAt) - decidedAt, 60_000);
+      assert.equal(approved.decisions.length, 1);
+      assert.equal(approved.decisions[0]!.approver, 'op-1');
+      assert.equal(approved.decisions[0]!.reason, 'checked');
+      assert.deepEqual(await queue.get(ticket.id), approved);
+    },
+  );
 
-  withQueue("the request's own maximum caps the grant too; scope and uses are honoured", { maxGrantSeconds: 900 }, async (queue) => {
-    const ticket = await queue.request(elevationRequest({ maxGrantSeconds: 30 }));
-    const approved = await queue.decide(ticket.id, { approve: true, approver: 'op-1', reason: '', ttlSeconds: 600, scope: 'task-tool' });
-    assert.equal(approved.grant?.scope, 'task-tool');
-    assert.equal(Date.parse(approved.grant!.expiresAt) - Date.parse(approved.decisions[0]!.at), 30_000);
-    const other = await queue.request(elevationRequest());
-    const withUses = await queue.decide(other.id, { approve: true, approver: 'op-1', reason: '', uses: 3 });
-    assert.equal(withUses.grant?.uses, 3);
-  });
+  withQueue(
+    "the request's own maximum caps the grant too; scope and uses are honoured",
+    { maxGrantSeconds: 900 },
+    async (queue) => {
+      const ticket = await queue.request(elevationRequest({ maxGrantSeconds: 30 }));
+      const approved = await queue.decide(ticket.id, {
+        approve: true,
+        approver: 'op-1',
+        reason: '',
+        ttlSeconds: 600,
+        scope: 'task-tool',
+      });
+      assert.equal(approved.grant?.scope, 'task-tool');
+      assert.equal(Date.parse(approved.grant!.expiresAt) - Date.parse(approved.decisions[0]!.at), 30_000);
+      const other = await queue.request(elevationRequest());
+      const withUses = await queue.decide(other.id, { approve: true, approver: 'op-1', reason: '', uses: 3 });
+      assert.equal(withUses.grant?.uses, 3);
+    },
+  );
 
-  withQueue('no self-approval: requester, agent or isSelf cannot decide', { isSelf: (approver) => approver === 'agent-owner-2' }, async (queue) => {
-    const ticket = await queue.request(elevationRequest());
-    await rejectsWith(queue.decide(ticket.id, { approve: true, approver: 'owner-of-agent-1', reason: 'mine' }), 'SELF_APPROVAL');
-    await rejectsWith(queue.decide(ticket.id, { approve: true, approver: 'agent-1', reason: 'me' }), 'SELF_APPROVAL');
-    await rejectsWith(queue.decide(ticket.id, { approve: false, approver: 'agent-owner-2', reason: 'owner' }), 'SELF_APPROVAL');
-    const after = await queue.get(ticket.id);
-    assert.equal(after?.status, 'pending');
-    assert.deepEqual(after?.decisions, []);
-  });
+  withQueue(
+    'no self-approval: requester, agent or isSelf cannot decide',
+    { isSelf: (approver) => approver === 'agent-owner-2' },
+    async (queue) => {
+      const ticket = await queue.request(elevationRequest());
+      await rejectsWith(
+        queue.decide(ticket.id, { approve: true, approver: 'owner-of-agent-1', reason: 'mine' }),
+        'SELF_APPROVAL',
+      );
+      await rejectsWith(queue.decide(ticket.id, { approve: true, approver: 'agent-1', reason: 'me' }), 'SELF_APPROVAL');
+      await rejectsWith(
+        queue.decide(ticket.id, { approve: false, approver: 'agent-owner-2', reason: 'owner' }),
+        'SELF_APPROVAL',
+      );
+      const after = await queue.get(ticket.id);
+      assert.equal(after?.status, 'pending');
+      assert.deepEqual(after?.decisions, []);
+    },
+  );
 
   withQueue('a reason is required to deny', {}, async (queue) => {
     const ticket = await queue.request(elevationRequest());
@@ -163,11 +217,18 @@ export function registerApprovalQueueContract(name: string, makeTarget: () => Pr
     assert.equal(approved.status, 'approved');
   });
 
-  withQueue('requireApproveReason makes a reason required to approve', { requireApproveReason: true }, async (queue) => {
-    const ticket = await queue.request(elevationRequest());
-    await rejectsWith(queue.decide(ticket.id, { approve: true, approver: 'op-1', reason: '' }), 'REASON_REQUIRED');
-    assert.equal((await queue.decide(ticket.id, { approve: true, approver: 'op-1', reason: 'ok' })).status, 'approved');
-  });
+  withQueue(
+    'requireApproveReason makes a reason required to approve',
+    { requireApproveReason: true },
+    async (queue) => {
+      const ticket = await queue.request(elevationRequest());
+      await rejectsWith(queue.decide(ticket.id, { approve: true, approver: 'op-1', reason: '' }), 'REASON_REQUIRED');
+      assert.equal(
+        (await queue.decide(ticket.id, { approve: true, approver: 'op-1', reason: 'ok' })).status,
+        'approved',
+      );
+    },
+  );
 
   withQueue('deciding a decided ticket is NOT_PENDING; an unknown one NOT_FOUND', {}, async (queue) => {
     const ticket = await queue.request(elevationRequest());
@@ -177,19 +238,38 @@ export function registerApprovalQueueContract(name: string, makeTarget: () => Pr
     assert.equal((await queue.get(ticket.id))?.status, 'approved');
   });
 
-  withQueue('N approvers: distinct approvals needed, the same approver counts once, the grant is the narrowest', {}, async (queue) => {
-    const ticket = await queue.request(elevationRequest({ requiredApprovers: 2 }));
-    const first = await queue.decide(ticket.id, { approve: true, approver: 'op-1', reason: 'fine', ttlSeconds: 300, scope: 'task-tool' });
-    assert.equal(first.status, 'pending');
-    const again = await queue.decide(ticket.id, { approve: true, approver: 'op-1', reason: 'still fine' });
-    assert.equal(again.status, 'pending');
-    assert.equal(again.decisions.length, 1);
-    const second = await queue.decide(ticket.id, { approve: true, approver: 'op-2', reason: 'agree', ttlSeconds: 120, scope: 'call' });
-    assert.equal(second.status, 'approved');
-    assert.deepEqual(second.decisions.map((d) => d.approver), ['op-1', 'op-2']);
-    assert.equal(second.grant?.scope, 'call');
-    assert.equal(Date.parse(second.grant!.expiresAt) - Date.parse(second.decisions[1]!.at), 120_000);
-  });
+  withQueue(
+    'N approvers: distinct approvals needed, the same approver counts once, the grant is the narrowest',
+    {},
+    async (queue) => {
+      const ticket = await queue.request(elevationRequest({ requiredApprovers: 2 }));
+      const first = await queue.decide(ticket.id, {
+        approve: true,
+        approver: 'op-1',
+        reason: 'fine',
+        ttlSeconds: 300,
+        scope: 'task-tool',
+      });
+      assert.equal(first.status, 'pending');
+      const again = await queue.decide(ticket.id, { approve: true, approver: 'op-1', reason: 'still fine' });
+      assert.equal(again.status, 'pending');
+      assert.equal(again.decisions.length, 1);
+      const second = await queue.decide(ticket.id, {
+        approve: true,
+        approver: 'op-2',
+        reason: 'agree',
+        ttlSeconds: 120,
+        scope: 'call',
+      });
+      assert.equal(second.status, 'approved');
+      assert.deepEqual(
+        second.decisions.map((d) => d.approver),
+        ['op-1', 'op-2'],
+      );
+      assert.equal(second.grant?.scope, 'call');
+      assert.equal(Date.parse(second.grant!.expiresAt) - Date.parse(second.decisions[1]!.at), 120_000);
+    },
+  );
 
   withQueue('deny wins over earlier approvals', {}, async (queue) => {
     const ticket = await queue.request(elevationRequest({ requiredApprovers: 3 }));
@@ -204,7 +284,9 @@ export function registerApprovalQueueContract(name: string, makeTarget: () => Pr
   withQueue('concurrent decisions on one ticket: exactly one wins', {}, async (queue) => {
     const ticket = await queue.request(elevationRequest());
     const results = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => queue.decide(ticket.id, { approve: i % 2 === 0, approver: `op-${i}`, reason: `decision ${i}` })),
+      Array.from({ length: 8 }, (_, i) =>
+        queue.decide(ticket.id, { approve: i % 2 === 0, approver: `op-${i}`, reason: `decision ${i}` }),
+      ),
     );
     const won = results.filter((r) => r.status === 'fulfilled');
     assert.equal(won.length, 1);
@@ -215,20 +297,27 @@ export function registerApprovalQueueContract(name: string, makeTarget: () => Pr
   });
 
   const clock = manualClock();
-  withQueue('a pending ticket expires: reads as expired, cannot be decided, the call gets a new ticket', { now: clock.now }, async (queue) => {
-    const request = elevationRequest({ expiresInSeconds: 60 });
-    const ticket = await queue.request(request);
-    clock.advance(59_000);
-    assert.equal((await queue.get(ticket.id))?.status, 'pending');
-    clock.advance(1_000);
-    assert.equal((await queue.get(ticket.id))?.status, 'expired');
-    assert.deepEqual((await queue.list({ status: 'expired' })).map((t) => t.id), [ticket.id]);
-    assert.deepEqual(await queue.list({ status: 'pending' }), []);
-    await rejectsWith(queue.decide(ticket.id, { approve: true, approver: 'op-1', reason: 'late' }), 'NOT_PENDING');
-    const next = await queue.request(request);
-    assert.notEqual(next.id, ticket.id);
-    assert.equal(next.status, 'pending');
-  });
+  withQueue(
+    'a pending ticket expires: reads as expired, cannot be decided, the call gets a new ticket',
+    { now: clock.now },
+    async (queue) => {
+      const request = elevationRequest({ expiresInSeconds: 60 });
+      const ticket = await queue.request(request);
+      clock.advance(59_000);
+      assert.equal((await queue.get(ticket.id))?.status, 'pending');
+      clock.advance(1_000);
+      assert.equal((await queue.get(ticket.id))?.status, 'expired');
+      assert.deepEqual(
+        (await queue.list({ status: 'expired' })).map((t) => t.id),
+        [ticket.id],
+      );
+      assert.deepEqual(await queue.list({ status: 'pending' }), []);
+      await rejectsWith(queue.decide(ticket.id, { approve: true, approver: 'op-1', reason: 'late' }), 'NOT_PENDING');
+      const next = await queue.request(request);
+      assert.notEqual(next.id, ticket.id);
+      assert.equal(next.status, 'pending');
+    },
+  );
 
   withQueue('wait resolves as soon as the ticket is approved', {}, async (queue) => {
     const ticket = await queue.request(elevationRequest());
@@ -244,7 +333,10 @@ export function registerApprovalQueueContract(name: string, makeTarget: () => Pr
     const waiting = queue.wait(ticket.id, { signal: new AbortController().signal, ...LONG_WAIT });
     await queue.decide(ticket.id, { approve: false, approver: 'op-1', reason: 'no' });
     assert.equal((await waiting).status, 'denied');
-    assert.equal((await queue.wait(ticket.id, { signal: new AbortController().signal, ...LONG_WAIT })).status, 'denied');
+    assert.equal(
+      (await queue.wait(ticket.id, { signal: new AbortController().signal, ...LONG_WAIT })).status,
+      'denied',
+    );
   });
 
   withQueue('wait times out as pending and the ticket stays open', {}, async (queue) => {
@@ -308,13 +400,22 @@ export function registerApprovalQueueContract(name: string, makeTarget: () => Pr
     await queue.decide(b.id, { approve: false, approver: 'op-1', reason: 'no' });
     assert.deepEqual((await queue.list({ agentId: 'agent-a' })).map((t) => t.id).sort(), [a.id, c.id].sort());
     assert.deepEqual((await queue.list({ taskId: 'task-x' })).map((t) => t.id).sort(), [a.id, b.id].sort());
-    assert.deepEqual((await queue.list({ status: 'denied' })).map((t) => t.id), [b.id]);
-    assert.deepEqual((await queue.list({ status: 'pending', agentId: 'agent-a', taskId: 'task-y' })).map((t) => t.id), [c.id]);
+    assert.deepEqual(
+      (await queue.list({ status: 'denied' })).map((t) => t.id),
+      [b.id],
+    );
+    assert.deepEqual(
+      (await queue.list({ status: 'pending', agentId: 'agent-a', taskId: 'task-y' })).map((t) => t.id),
+      [c.id],
+    );
     assert.equal((await queue.list({ limit: 2 })).length, 2);
     const all = await queue.list();
     assert.equal(all.length, 3);
     const created = all.map((t) => Date.parse(t.createdAt));
-    assert.deepEqual(created, [...created].sort((x, y) => y - x));
+    assert.deepEqual(
+      created,
+      [...created].sort((x, y) => y - x),
+    );
   });
 
   withQueue('a malformed request is refused', {}, async (queue) => {
@@ -335,7 +436,10 @@ export function registerApprovalQueueContract(name: string, makeTarget: () => Pr
 }
 
 export function registerGrantStoreContract(name: string, makeTarget: () => Promise<GrantTarget>): void {
-  const withStore = (title: string, body: (store: GrantStore, clock: ReturnType<typeof manualClock>, target: GrantTarget) => Promise<void>): void => {
+  const withStore = (
+    title: string,
+    body: (store: GrantStore, clock: ReturnType<typeof manualClock>, target: GrantTarget) => Promise<void>,
+  ): void => {
     test(`${name}: ${title}`, { timeout: TEST_TIMEOUT_MS }, async () => {
       const target = await makeTarget();
       const clock = manualClock();
@@ -348,7 +452,8 @@ export function registerGrantStoreContract(name: string, makeTarget: () => Promi
       }
     });
   };
-  const hash = (n: number): string => callHash({ agentId: 'agent-1', taskId: 'task-1', tool: 'billing_refund', args: { n } });
+  const hash = (n: number): string =>
+    callHash({ agentId: 'agent-1', taskId: 'task-1', tool: 'billing_refund', args: { n } });
   const grant = (overrides: Partial<StoredGrant> = {}): StoredGrant => ({
     ticketId: `${hash(1)}-1`,
     scope: 'call',
@@ -376,7 +481,14 @@ export function registerGrantStoreContract(name: string, makeTarget: () => Promi
 
   withStore('a call grant with more uses is usable that many times', async (store) => {
     await store.put(grant({ usesLeft: 3 }));
-    assert.deepEqual([(await store.consume(query(1)))?.usesLeft, (await store.consume(query(1)))?.usesLeft, (await store.consume(query(1)))?.usesLeft], [2, 1, 0]);
+    assert.deepEqual(
+      [
+        (await store.consume(query(1)))?.usesLeft,
+        (await store.consume(query(1)))?.usesLeft,
+        (await store.consume(query(1)))?.usesLeft,
+      ],
+      [2, 1, 0],
+    );
     assert.equal(await store.consume(query(1)), undefined);
   });
 
@@ -417,13 +529,23 @@ export function registerGrantStoreContract(name: string, makeTarget: () => Promi
   withStore('ending a task removes its grants and refuses new ones', async (store) => {
     await store.put(grant({ usesLeft: 2 }));
     await store.put(grant({ scope: 'task-tool', ticketId: 'tt-1' }));
-    await store.put(grant({ ticketId: 'other-task', taskId: 'task-2', callHash: callHash({ agentId: 'agent-1', taskId: 'task-2', tool: 'billing_refund', args: {} }) }));
+    await store.put(
+      grant({
+        ticketId: 'other-task',
+        taskId: 'task-2',
+        callHash: callHash({ agentId: 'agent-1', taskId: 'task-2', tool: 'billing_refund', args: {} }),
+      }),
+    );
     await store.endTask('task-1');
     assert.equal(await store.consume(query(1)), undefined);
     assert.equal(await store.consume(query(2)), undefined);
     await store.put(grant({ ticketId: 'after-end' }));
     assert.equal(await store.consume(query(1)), undefined);
-    const other = await store.consume({ callHash: callHash({ agentId: 'agent-1', taskId: 'task-2', tool: 'billing_refund', args: {} }), taskId: 'task-2', tool: 'billing_refund' });
+    const other = await store.consume({
+      callHash: callHash({ agentId: 'agent-1', taskId: 'task-2', tool: 'billing_refund', args: {} }),
+      taskId: 'task-2',
+      tool: 'billing_refund',
+    });
     assert.equal(other?.ticketId, 'other-task');
   });
 

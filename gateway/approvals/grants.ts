@@ -19,7 +19,8 @@ export { createRedisGrantStore, type RedisGrantStoreOptions } from './redis-gran
 
 /** The grant an approved ticket carries. Throws TypeError for a ticket that is not approved. */
 export function grantFromTicket(ticket: Ticket): StoredGrant {
-  if (ticket.status !== 'approved' || ticket.grant === undefined) throw new TypeError(`approval request ${ticket.id} is ${ticket.status}, not approved`);
+  if (ticket.status !== 'approved' || ticket.grant === undefined)
+    throw new TypeError(`approval request ${ticket.id} is ${ticket.status}, not approved`);
   const approvers = [...new Set(ticket.decisions.filter((d) => d.approve).map((d) => d.approver))];
   const { scope, expiresAt } = ticket.grant;
   return {
@@ -68,13 +69,25 @@ export function createMemoryGrantStore(options: MemoryGrantStoreOptions = {}): G
       if (closed) throw new ApprovalError('STORE_UNAVAILABLE', 'the grant store is closed');
       const at = now();
       for (const grant of grants.values()) {
-        if (grant.scope === 'call' && grant.callHash === query.callHash && grant.taskId === query.taskId && grant.tool === query.tool && grant.usesLeft > 0 && live(grant, at)) {
+        if (
+          grant.scope === 'call' &&
+          grant.callHash === query.callHash &&
+          grant.taskId === query.taskId &&
+          grant.tool === query.tool &&
+          grant.usesLeft > 0 &&
+          live(grant, at)
+        ) {
           grant.usesLeft -= 1;
           return { ...grant, approvers: [...grant.approvers] };
         }
       }
       for (const grant of grants.values()) {
-        if (grant.scope === 'task-tool' && grant.taskId === query.taskId && grant.tool === query.tool && live(grant, at)) {
+        if (
+          grant.scope === 'task-tool' &&
+          grant.taskId === query.taskId &&
+          grant.tool === query.tool &&
+          live(grant, at)
+        ) {
           return { ...grant, approvers: [...grant.approvers] };
         }
       }

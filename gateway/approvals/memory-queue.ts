@@ -2,8 +2,25 @@
  * Approval queue for a single process: tickets live in a Map and die with the process. Same rules as the
  * Redis queue (ticket-state.ts); JavaScript's single thread makes each request and decision atomic.
  */
-import { applyDecision, currentTicket, expireTicket, isFinal, openTicket, parseRequest, ticketId, type DecisionRules } from './ticket-state.js';
-import { ApprovalError, type ApprovalQueue, type DecideInput, type ElevationRequest, type ListFilter, type Outcome, type Ticket } from './types.js';
+import {
+  applyDecision,
+  currentTicket,
+  expireTicket,
+  isFinal,
+  openTicket,
+  parseRequest,
+  ticketId,
+  type DecisionRules,
+} from './ticket-state.js';
+import {
+  ApprovalError,
+  type ApprovalQueue,
+  type DecideInput,
+  type ElevationRequest,
+  type ListFilter,
+  type Outcome,
+  type Ticket,
+} from './types.js';
 import { createTicketWatchers, startWait, type ActiveWait, type WaitOptions } from './wait.js';
 
 export interface ApprovalQueueOptions extends DecisionRules {
@@ -70,7 +87,10 @@ export function createMemoryApprovalQueue(options: ApprovalQueueOptions = {}): A
   function purge(at: number): void {
     for (const [id, ticket] of tickets) {
       const current = currentTicket(ticket, at);
-      const endedAt = current.status === 'expired' ? Date.parse(current.expiresAt) : Date.parse(current.decisions.at(-1)?.at ?? current.createdAt);
+      const endedAt =
+        current.status === 'expired'
+          ? Date.parse(current.expiresAt)
+          : Date.parse(current.decisions.at(-1)?.at ?? current.createdAt);
       if (isFinal(current.status) && endedAt + retentionMs <= at) {
         tickets.delete(id);
         const call = calls.get(ticket.callHash);
@@ -160,7 +180,9 @@ export function createMemoryApprovalQueue(options: ApprovalQueueOptions = {}): A
       const at = now();
       const limit = Math.min(filter.limit ?? DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
       const out: Ticket[] = [];
-      const newestFirst = [...tickets.values()].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1));
+      const newestFirst = [...tickets.values()].sort(
+        (a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : -1),
+      );
       for (const stored of newestFirst) {
         const ticket = currentTicket(stored, at);
         if (filter.status !== undefined && ticket.status !== filter.status) continue;
@@ -182,7 +204,8 @@ export function createMemoryApprovalQueue(options: ApprovalQueueOptions = {}): A
       closed = true;
       for (const timer of expiryTimers.values()) clearTimeout(timer);
       expiryTimers.clear();
-      for (const active of [...waits]) active.cancel(new ApprovalError('STORE_UNAVAILABLE', 'the approval queue closed'));
+      for (const active of [...waits])
+        active.cancel(new ApprovalError('STORE_UNAVAILABLE', 'the approval queue closed'));
       listeners.clear();
       watchers.clear();
     },

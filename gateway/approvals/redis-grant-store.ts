@@ -88,7 +88,9 @@ export function createRedisGrantStore(options: RedisGrantStoreOptions): GrantSto
   const grantKeyPrefix = `${prefix}grant:`;
   const callKey = (hash: string): string => `${prefix}grants:call:${hash}`;
   const toolKey = (taskId: string, tool: string): string =>
-    `${prefix}grants:tool:${createHash('sha256').update(JSON.stringify([taskId, tool])).digest('hex')}`;
+    `${prefix}grants:tool:${createHash('sha256')
+      .update(JSON.stringify([taskId, tool]))
+      .digest('hex')}`;
   const taskKey = (taskId: string): string => `${prefix}grants:task:${taskId}`;
   const endedKey = (taskId: string): string => `${prefix}grants:ended:${taskId}`;
   let closed = false;
@@ -97,7 +99,10 @@ export function createRedisGrantStore(options: RedisGrantStoreOptions): GrantSto
     if (closed) throw new ApprovalError('STORE_UNAVAILABLE', 'the grant store is closed');
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ApprovalError('STORE_UNAVAILABLE', 'the grant store did not answer in time')), timeoutMs);
+      timer = setTimeout(
+        () => reject(new ApprovalError('STORE_UNAVAILABLE', 'the grant store did not answer in time')),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([operation(), deadline]);
@@ -137,7 +142,17 @@ export function createRedisGrantStore(options: RedisGrantStoreOptions): GrantSto
 
     async consume(query): Promise<StoredGrant | undefined> {
       const reply = (await guard(() =>
-        redis.eval(CONSUME, 2, callKey(query.callHash), toolKey(query.taskId, query.tool), grantKeyPrefix, String(now()), query.taskId, query.tool, query.callHash),
+        redis.eval(
+          CONSUME,
+          2,
+          callKey(query.callHash),
+          toolKey(query.taskId, query.tool),
+          grantKeyPrefix,
+          String(now()),
+          query.taskId,
+          query.tool,
+          query.callHash,
+        ),
       )) as [string, number] | null;
       if (reply === null) return undefined;
       let grant: Omit<StoredGrant, 'usesLeft'>;
@@ -150,7 +165,9 @@ export function createRedisGrantStore(options: RedisGrantStoreOptions): GrantSto
     },
 
     async endTask(taskId: string): Promise<void> {
-      await guard(() => redis.eval(END_TASK, 2, taskKey(taskId), endedKey(taskId), grantKeyPrefix, String(endedTaskMs)));
+      await guard(() =>
+        redis.eval(END_TASK, 2, taskKey(taskId), endedKey(taskId), grantKeyPrefix, String(endedTaskMs)),
+      );
     },
 
     async close(): Promise<void> {

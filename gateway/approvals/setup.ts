@@ -23,7 +23,9 @@ export function isOwner(config: GatewayConfig, operatorId: string, ticket: Ticke
 export function traceLink(jaegerUiUrl: string): (ticket: Ticket) => string | undefined {
   return (ticket) => {
     const traceId = ticket.traceparent?.split('-')[1];
-    return traceId !== undefined && /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId) ? `${jaegerUiUrl.replace(/\/$/, '')}/trace/${traceId}` : undefined;
+    return traceId !== undefined && /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId)
+      ? `${jaegerUiUrl.replace(/\/$/, '')}/trace/${traceId}`
+      : undefined;
   };
 }
 
@@ -41,7 +43,9 @@ export function openApprovals(
       ? createWebhookNotifier({
           url: config.approvals.webhookUrl,
           logger,
-          ...(config.http.publicUrl !== undefined ? { linkFor: () => `${config.http.publicUrl!.replace(/\/$/, '')}/console/` } : {}),
+          ...(config.http.publicUrl !== undefined
+            ? { linkFor: () => `${config.http.publicUrl!.replace(/\/$/, '')}/console/` }
+            : {}),
         })
       : undefined;
   const rules = {
@@ -59,7 +63,9 @@ export function openApprovals(
           tool: ticket.tool,
           approvalId: ticket.id,
           rules: ticket.rules,
-          ...(ticket.operation !== undefined ? { operation: `${ticket.operation.method} ${ticket.operation.url}` } : {}),
+          ...(ticket.operation !== undefined
+            ? { operation: `${ticket.operation.method} ${ticket.operation.url}` }
+            : {}),
           argsHash: ticket.argsHash,
         })
         .catch(() => undefined);
@@ -70,7 +76,8 @@ export function openApprovals(
     return {
       queue: createBullmqApprovalQueue({
         ...rules,
-        connection: connection.password === undefined ? connection.url : redisOptions(connection.url, connection.password),
+        connection:
+          connection.password === undefined ? connection.url : redisOptions(connection.url, connection.password),
         prefix: `${connection.prefix.replace(/:+$/, '')}:bull`,
         queueName: 'approvals',
         logger,
@@ -79,10 +86,17 @@ export function openApprovals(
       ...(notifier !== undefined ? { notifier } : {}),
     };
   }
-  return { queue: createMemoryApprovalQueue(rules), grants: createMemoryGrantStore(), ...(notifier !== undefined ? { notifier } : {}) };
+  return {
+    queue: createMemoryApprovalQueue(rules),
+    grants: createMemoryGrantStore(),
+    ...(notifier !== undefined ? { notifier } : {}),
+  };
 }
 
-function redisOptions(url: string, password: string): { host: string; port: number; password: string; db?: number; tls?: object } {
+function redisOptions(
+  url: string,
+  password: string,
+): { host: string; port: number; password: string; db?: number; tls?: object } {
   const parsed = new URL(url);
   const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined;
   return {

@@ -46,18 +46,38 @@ test('a multi-approver grant takes the fewest uses; uses are capped by the maxim
 
 test('reasons are trimmed; approver names are compared trimmed for self-approval', () => {
   const ticket = open();
-  assert.equal(code(() => applyDecision(ticket, { approve: true, approver: ' owner-of-agent-1 ', reason: 'x' }, {}, T0)), 'SELF_APPROVAL');
+  assert.equal(
+    code(() => applyDecision(ticket, { approve: true, approver: ' owner-of-agent-1 ', reason: 'x' }, {}, T0)),
+    'SELF_APPROVAL',
+  );
   const denied = applyDecision(ticket, { approve: false, approver: 'op-1', reason: '  too risky  ' }, {}, T0);
   assert.equal(denied.decisions[0]?.reason, 'too risky');
 });
 
 test('malformed decisions are refused', () => {
   const ticket = open();
-  assert.equal(code(() => applyDecision(ticket, { approve: true, approver: '', reason: 'x' }, {}, T0)), 'TypeError');
-  assert.equal(code(() => applyDecision(ticket, { approve: true, approver: 'op-1', reason: 'x', ttlSeconds: 0 }, {}, T0)), 'TypeError');
-  assert.equal(code(() => applyDecision(ticket, { approve: true, approver: 'op-1', reason: 'x', ttlSeconds: 1.5 }, {}, T0)), 'TypeError');
-  assert.equal(code(() => applyDecision(ticket, { approve: true, approver: 'op-1', reason: 'x', scope: 'everything' as never }, {}, T0)), 'TypeError');
-  assert.equal(code(() => applyDecision(ticket, { approve: true, approver: 'op-1', reason: 'x'.repeat(2001) }, {}, T0)), 'TypeError');
+  assert.equal(
+    code(() => applyDecision(ticket, { approve: true, approver: '', reason: 'x' }, {}, T0)),
+    'TypeError',
+  );
+  assert.equal(
+    code(() => applyDecision(ticket, { approve: true, approver: 'op-1', reason: 'x', ttlSeconds: 0 }, {}, T0)),
+    'TypeError',
+  );
+  assert.equal(
+    code(() => applyDecision(ticket, { approve: true, approver: 'op-1', reason: 'x', ttlSeconds: 1.5 }, {}, T0)),
+    'TypeError',
+  );
+  assert.equal(
+    code(() =>
+      applyDecision(ticket, { approve: true, approver: 'op-1', reason: 'x', scope: 'everything' as never }, {}, T0),
+    ),
+    'TypeError',
+  );
+  assert.equal(
+    code(() => applyDecision(ticket, { approve: true, approver: 'op-1', reason: 'x'.repeat(2001) }, {}, T0)),
+    'TypeError',
+  );
 });
 
 test('the grant TTL defaults to the maximum', () => {

@@ -17,7 +17,15 @@
  */
 import { z } from 'zod';
 import { isCallHash } from './call-hash.js';
-import { ApprovalError, type ApprovalDecision, type DecideInput, type ElevationRequest, type GrantScope, type Ticket, type TicketStatus } from './types.js';
+import {
+  ApprovalError,
+  type ApprovalDecision,
+  type DecideInput,
+  type ElevationRequest,
+  type GrantScope,
+  type Ticket,
+  type TicketStatus,
+} from './types.js';
 
 export const DEFAULT_MAX_GRANT_SECONDS = 15 * 60;
 export const DEFAULT_MAX_GRANT_USES = 10;
@@ -62,7 +70,9 @@ export const ElevationRequestSchema = z.object({
 export function parseRequest(r: ElevationRequest): ElevationRequest {
   const parsed = ElevationRequestSchema.safeParse(r);
   if (!parsed.success) {
-    throw new TypeError(`invalid elevation request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
+    throw new TypeError(
+      `invalid elevation request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data as ElevationRequest;
 }
@@ -104,12 +114,18 @@ export function applyDecision(stored: Ticket, input: DecideInput, rules: Decisio
   const approver = typeof input.approver === 'string' ? input.approver.trim() : '';
   if (approver === '') throw new TypeError('approver is required');
   if (approver === ticket.requestedBy || approver === ticket.agentId || rules.isSelf?.(approver, ticket) === true) {
-    throw new ApprovalError('SELF_APPROVAL', 'a request cannot be decided by its requester or by an operator responsible for the agent');
+    throw new ApprovalError(
+      'SELF_APPROVAL',
+      'a request cannot be decided by its requester or by an operator responsible for the agent',
+    );
   }
   const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
   if (reason.length > MAX_REASON_LENGTH) throw new TypeError(`reason is longer than ${MAX_REASON_LENGTH} characters`);
   if (reason === '' && (!input.approve || rules.requireApproveReason === true)) {
-    throw new ApprovalError('REASON_REQUIRED', input.approve ? 'a reason is required to approve' : 'a reason is required to deny');
+    throw new ApprovalError(
+      'REASON_REQUIRED',
+      input.approve ? 'a reason is required to approve' : 'a reason is required to deny',
+    );
   }
   if (ticket.status !== 'pending') throw new ApprovalError('NOT_PENDING', `request ${ticket.id} is ${ticket.status}`);
 
@@ -119,7 +135,10 @@ export function applyDecision(stored: Ticket, input: DecideInput, rules: Decisio
   }
   if (ticket.decisions.some((d) => d.approve && d.approver === approver)) return stored;
 
-  const maxSeconds = Math.min(rules.maxGrantSeconds ?? DEFAULT_MAX_GRANT_SECONDS, ticket.maxGrantSeconds ?? Number.POSITIVE_INFINITY);
+  const maxSeconds = Math.min(
+    rules.maxGrantSeconds ?? DEFAULT_MAX_GRANT_SECONDS,
+    ticket.maxGrantSeconds ?? Number.POSITIVE_INFINITY,
+  );
   const maxUses = rules.maxGrantUses ?? DEFAULT_MAX_GRANT_USES;
   const ttlSeconds = Math.min(positiveInteger(input.ttlSeconds, 'ttlSeconds') ?? maxSeconds, maxSeconds);
   const uses = Math.min(positiveInteger(input.uses, 'uses') ?? 1, maxUses);

@@ -90,7 +90,10 @@ export interface ListFilter {
 export interface ApprovalQueue {
   /** Idempotent per call hash while pending: the same ticket comes back. */
   request(r: ElevationRequest): Promise<Ticket>;
-  wait(id: string, o: { signal: AbortSignal; timeoutMs: number; onProgress?: (elapsedMs: number) => void }): Promise<Outcome>;
+  wait(
+    id: string,
+    o: { signal: AbortSignal; timeoutMs: number; onProgress?: (elapsedMs: number) => void },
+  ): Promise<Outcome>;
   decide(id: string, d: DecideInput): Promise<Ticket>;
   get(id: string): Promise<Ticket | undefined>;
   list(filter?: ListFilter): Promise<Ticket[]>;

@@ -65,7 +65,8 @@ export function startWait(source: WaitSource, id: string, options: WaitOptions, 
       try {
         const ticket = await source.get(id);
         if (settled) return;
-        if (ticket === undefined) return finish(() => reject(new ApprovalError('NOT_FOUND', `no approval request ${id}`)));
+        if (ticket === undefined)
+          return finish(() => reject(new ApprovalError('NOT_FOUND', `no approval request ${id}`)));
         if (ticket.status !== 'pending') {
           const outcome = { status: ticket.status, ticket } as Outcome;
           return finish(() => resolve(outcome));

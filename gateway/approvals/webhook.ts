@@ -9,7 +9,10 @@
 import type { Logger } from '../log.js';
 import type { Ticket } from './types.js';
 
-export type FetchLike = (input: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal; redirect: 'error' }) => Promise<{ ok: boolean; status: number; body?: unknown }>;
+export type FetchLike = (
+  input: string,
+  init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal; redirect: 'error' },
+) => Promise<{ ok: boolean; status: number; body?: unknown }>;
 
 export interface WebhookNotifierOptions {
   url: string;
@@ -53,7 +56,8 @@ export interface ApprovalRequestSummary {
 const MAX_FREE_TEXT = 500;
 
 export function summarizeRequest(ticket: Ticket, link?: string): ApprovalRequestSummary {
-  const operation = ticket.operation !== undefined ? `${ticket.operation.method} ${withoutQuery(ticket.operation.url)}` : undefined;
+  const operation =
+    ticket.operation !== undefined ? `${ticket.operation.method} ${withoutQuery(ticket.operation.url)}` : undefined;
   const text = `Approval needed: agent ${ticket.agentId} wants to call ${ticket.tool}${operation !== undefined ? ` (${operation})` : ''} in task ${ticket.taskId}; request ${ticket.id}, expires ${ticket.expiresAt}.`;
   return {
     type: 'portcullis.approval.requested',
@@ -94,7 +98,8 @@ export function createWebhookNotifier(options: WebhookNotifierOptions): WebhookN
         redirect: 'error',
       });
       await drain(response.body);
-      if (!response.ok) options.logger?.warn({ host, status: response.status, approvalId: ticket.id }, 'approval webhook was refused');
+      if (!response.ok)
+        options.logger?.warn({ host, status: response.status, approvalId: ticket.id }, 'approval webhook was refused');
     } catch (error) {
       const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'unreachable';
       options.logger?.warn({ host, reason, approvalId: ticket.id }, 'approval webhook failed');

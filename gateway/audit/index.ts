@@ -1,8 +1,21 @@
 export type { AuditEvent, AuditRecord, AuditRecordInput, AuditSink } from './types.js';
 export { AuditError, type AuditErrorCode } from './errors.js';
-export { GENESIS_HASH, computeRecordHash, isSecretKey, redactDetail, sealRecord, type AuditChainHead } from './chain.js';
+export {
+  GENESIS_HASH,
+  computeRecordHash,
+  isSecretKey,
+  redactDetail,
+  sealRecord,
+  type AuditChainHead,
+} from './chain.js';
 export { AuditCheckpointSchema, readCheckpoint, writeCheckpoint, type AuditCheckpoint } from './checkpoint.js';
 export { createJsonlAuditSink, type JsonlAuditSink, type JsonlAuditSinkOptions } from './jsonl-sink.js';
 export { createMemoryAuditSink, type MemoryAuditSink } from './memory-sink.js';
-export { verifyAuditLog, type AuditProblem, type AuditProblemKind, type AuditVerifyResult, type VerifyAuditLogOptions } from './verify.js';
+export {
+  verifyAuditLog,
+  type AuditProblem,
+  type AuditProblemKind,
+  type AuditVerifyResult,
+  type VerifyAuditLogOptions,
+} from './verify.js';
 export { readFileTail, type FileTail } from './tail.js';

@@ -20,7 +20,15 @@ import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { AuditError } from './errors.js';
 import { CheckpointFormatError, readCheckpoint, syncDirectory, writeCheckpoint } from './checkpoint.js';
-import { computeRecordHash, EMPTY_HEAD, GENESIS_HASH, isChainedRecord, sealRecord, serialiseRecord, type AuditChainHead } from './chain.js';
+import {
+  computeRecordHash,
+  EMPTY_HEAD,
+  GENESIS_HASH,
+  isChainedRecord,
+  sealRecord,
+  serialiseRecord,
+  type AuditChainHead,
+} from './chain.js';
 import { readFileTail } from './tail.js';
 import type { AuditRecord, AuditRecordInput, AuditSink } from './types.js';
 
@@ -54,7 +62,8 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   const batchMs = options.batchMs ?? 50;
   const checkpointEvery = options.checkpointEvery ?? 100;
   if (!Number.isFinite(batchMs) || batchMs < 0) throw new RangeError('batchMs must be a non-negative number');
-  if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 1) throw new RangeError('checkpointEvery must be a positive integer');
+  if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 1)
+    throw new RangeError('checkpointEvery must be a positive integer');
   const now = options.now ?? (() => new Date());
   const { file, checkpointFile, durability } = options;
 
@@ -62,7 +71,11 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   try {
     handle = await open(file, 'a+', 0o640);
   } catch (error) {
-    throw new AuditError('AUDIT_IO_ERROR', `cannot open audit log ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+    throw new AuditError(
+      'AUDIT_IO_ERROR',
+      `cannot open audit log ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause: error },
+    );
   }
   let head: AuditChainHead;
   try {
@@ -130,7 +143,11 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
         // fdatasync covers the data and the new file size, which is all a reader needs.
         await handle.datasync();
       } catch (error) {
-        const failed = new AuditError('AUDIT_WRITE_FAILED', `audit log write failed: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+        const failed = new AuditError(
+          'AUDIT_WRITE_FAILED',
+          `audit log write failed: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+          { cause: error },
+        );
         for (const pending of batch) pending.reject(failed);
         fail(failed);
         return;
@@ -159,7 +176,13 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
       await writeCheckpoint(checkpointFile, { seq: durable.seq, hash: durable.hash, ts: durable.ts });
       return true;
     } catch (error) {
-      fail(new AuditError('AUDIT_WRITE_FAILED', `audit checkpoint write failed: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error }));
+      fail(
+        new AuditError(
+          'AUDIT_WRITE_FAILED',
+          `audit checkpoint write failed: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+          { cause: error },
+        ),
+      );
       return false;
     }
   }
@@ -232,17 +255,25 @@ async function readExistingHead(handle: FileHandle, file: string): Promise<Audit
   try {
     tail = await readFileTail(handle, 2);
   } catch (error) {
-    throw new AuditError('AUDIT_IO_ERROR', `cannot read audit log ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+    throw new AuditError(
+      'AUDIT_IO_ERROR',
+      `cannot read audit log ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause: error },
+    );
   }
   if (tail.size === 0) return EMPTY_HEAD;
   const refuse = (why: string): AuditError =>
-    new AuditError('AUDIT_CHAIN_CORRUPT', `audit log ${file} ${why}; refusing to append to it (run \`portcullis audit verify\` and repair or move the file)`);
+    new AuditError(
+      'AUDIT_CHAIN_CORRUPT',
+      `audit log ${file} ${why}; refusing to append to it (run \`portcullis audit verify\` and repair or move the file)`,
+    );
   if (!tail.endsWithNewline) throw refuse('ends with an incomplete line (interrupted write or truncation)');
   const lastLine = tail.lines[tail.lines.length - 1];
   if (lastLine === undefined) throw refuse('has no complete record at its end');
   const last = parseRecord(lastLine);
   if (last === undefined) throw refuse('ends with a line that is not an audit record');
-  if (computeRecordHash(last) !== last.hash) throw refuse(`has a last record (seq ${last.seq}) whose hash does not match its content`);
+  if (computeRecordHash(last) !== last.hash)
+    throw refuse(`has a last record (seq ${last.seq}) whose hash does not match its content`);
   const previousLine = tail.lines.length >= 2 ? tail.lines[tail.lines.length - 2] : undefined;
   if (previousLine !== undefined) {
     const previous = parseRecord(previousLine);
@@ -260,8 +291,13 @@ async function checkAgainstCheckpoint(head: AuditChainHead, file: string, checkp
   try {
     checkpoint = await readCheckpoint(checkpointFile);
   } catch (error) {
-    if (error instanceof CheckpointFormatError) throw new AuditError('AUDIT_CHAIN_CORRUPT', `${error.message}; refusing to append to ${file}`);
-    throw new AuditError('AUDIT_IO_ERROR', `cannot read audit checkpoint ${checkpointFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+    if (error instanceof CheckpointFormatError)
+      throw new AuditError('AUDIT_CHAIN_CORRUPT', `${error.message}; refusing to append to ${file}`);
+    throw new AuditError(
+      'AUDIT_IO_ERROR',
+      `cannot read audit checkpoint ${checkpointFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause: error },
+    );
   }
   if (checkpoint === undefined) return;
   if (checkpoint.seq > head.seq) {
@@ -271,7 +307,10 @@ async function checkAgainstCheckpoint(head: AuditChainHead, file: string, checkp
     );
   }
   if (checkpoint.seq === head.seq && checkpoint.hash !== head.hash) {
-    throw new AuditError('AUDIT_CHAIN_CORRUPT', `audit log ${file} does not match its checkpoint at seq ${head.seq}; refusing to append to it`);
+    throw new AuditError(
+      'AUDIT_CHAIN_CORRUPT',
+      `audit log ${file} does not match its checkpoint at seq ${head.seq}; refusing to append to it`,
+    );
   }
 }
 

@@ -20,7 +20,11 @@ export interface FileTail {
  * The last `count` lines of a file. Stops growing the window at `maxBytes` (then returns what it found)
  * so a file without newlines cannot make this read everything into memory.
  */
-export async function readFileTail(file: string | FileHandle, count: number, maxBytes = 64 * 1024 * 1024): Promise<FileTail> {
+export async function readFileTail(
+  file: string | FileHandle,
+  count: number,
+  maxBytes = 64 * 1024 * 1024,
+): Promise<FileTail> {
   const handle = typeof file === 'string' ? await open(file, 'r') : file;
   try {
     const { size } = await handle.stat();

@@ -73,17 +73,32 @@ export async function verifyAuditLog(file: string, options: VerifyAuditLogOption
       lines++;
       const record = parseLine(text);
       if (record === undefined) {
-        problems.push({ line: lines, kind: 'malformed', message: text === '' ? 'empty line' : 'not a JSON audit record' });
+        problems.push({
+          line: lines,
+          kind: 'malformed',
+          message: text === '' ? 'empty line' : 'not a JSON audit record',
+        });
         continue;
       }
-      entries.push({ line: lines, seq: record.seq, prev: record.prev, hash: record.hash, hashOk: computeRecordHash(record) === record.hash });
+      entries.push({
+        line: lines,
+        seq: record.seq,
+        prev: record.prev,
+        hash: record.hash,
+        hashOk: computeRecordHash(record) === record.hash,
+      });
     }
   } catch (error) {
     throw ioError(`cannot read audit log ${file}`, error);
   }
   if (!endsWithNewline && lines > 0) {
     const already = problems.some((p) => p.line === lines);
-    if (!already) problems.push({ line: lines, kind: 'malformed', message: 'last line has no newline (interrupted write or truncation)' });
+    if (!already)
+      problems.push({
+        line: lines,
+        kind: 'malformed',
+        message: 'last line has no newline (interrupted write or truncation)',
+      });
   }
 
   const genuine = dropInsertions(entries, problems);
@@ -91,11 +106,21 @@ export async function verifyAuditLog(file: string, options: VerifyAuditLogOption
 
   for (const entry of genuine) {
     if (!entry.hashOk) {
-      problems.push({ line: entry.line, seq: entry.seq, kind: 'edited', message: `record seq ${entry.seq} does not match its hash` });
+      problems.push({
+        line: entry.line,
+        seq: entry.seq,
+        kind: 'edited',
+        message: `record seq ${entry.seq} does not match its hash`,
+      });
     }
     if (entry.seq === 1) {
       if (entry.prev !== GENESIS_HASH) {
-        problems.push({ line: entry.line, seq: 1, kind: 'edited', message: 'first record does not start the chain (prev is not 64 zeros)' });
+        problems.push({
+          line: entry.line,
+          seq: 1,
+          kind: 'edited',
+          message: 'first record does not start the chain (prev is not 64 zeros)',
+        });
       }
       continue;
     }
@@ -111,7 +136,12 @@ export async function verifyAuditLog(file: string, options: VerifyAuditLogOption
   }
 
   for (const entry of movedEntries(genuine)) {
-    problems.push({ line: entry.line, seq: entry.seq, kind: 'reordered', message: `record seq ${entry.seq} is out of sequence order` });
+    problems.push({
+      line: entry.line,
+      seq: entry.seq,
+      kind: 'reordered',
+      message: `record seq ${entry.seq} is out of sequence order`,
+    });
   }
 
   const seqs = genuine.map((e) => e.seq).sort((a, b) => a - b);
@@ -120,7 +150,12 @@ export async function verifyAuditLog(file: string, options: VerifyAuditLogOption
     if (seq > expected) {
       const after = bySeq.get(seq)!;
       const range = seq - 1 === expected ? `seq ${expected} is` : `seq ${expected}..${seq - 1} are`;
-      problems.push({ line: after.line, seq: expected, kind: 'removed', message: `record ${range} missing (before seq ${seq})` });
+      problems.push({
+        line: after.line,
+        seq: expected,
+        kind: 'removed',
+        message: `record ${range} missing (before seq ${seq})`,
+      });
     }
     expected = seq + 1;
   }
@@ -131,7 +166,8 @@ export async function verifyAuditLog(file: string, options: VerifyAuditLogOption
     try {
       checkpoint = await readCheckpoint(options.checkpointFile);
     } catch (error) {
-      if (!(error instanceof CheckpointFormatError)) throw ioError(`cannot read audit checkpoint ${options.checkpointFile}`, error);
+      if (!(error instanceof CheckpointFormatError))
+        throw ioError(`cannot read audit checkpoint ${options.checkpointFile}`, error);
       problems.push({ line: 0, kind: 'malformed', message: error.message });
     }
     if (checkpoint === undefined && !problems.some((p) => p.line === 0)) {
@@ -160,7 +196,14 @@ export async function verifyAuditLog(file: string, options: VerifyAuditLogOption
   }
 
   problems.sort((a, b) => a.line - b.line);
-  return { ok: problems.length === 0, records: entries.length, lines, lastSeq, ...(checkpoint !== undefined ? { checkpoint } : {}), problems };
+  return {
+    ok: problems.length === 0,
+    records: entries.length,
+    lines,
+    lastSeq,
+    ...(checkpoint !== undefined ? { checkpoint } : {}),
+    problems,
+  };
 }
 
 /**
@@ -187,7 +230,10 @@ function dropInsertions(entries: Entry[], problems: AuditProblem[]): Entry[] {
     for (const entry of group) {
       if (entry === keep) continue;
       inserted.add(entry);
-      const copy = entry.hash === keep.hash ? `a copy of line ${keep.line}` : `a second record claiming seq ${entry.seq} (line ${keep.line} holds it)`;
+      const copy =
+        entry.hash === keep.hash
+          ? `a copy of line ${keep.line}`
+          : `a second record claiming seq ${entry.seq} (line ${keep.line} holds it)`;
       problems.push({ line: entry.line, seq: entry.seq, kind: 'inserted', message: `${copy}` });
     }
   }
@@ -216,11 +262,13 @@ function movedEntries(entries: Entry[]): Entry[] {
   return entries.filter((_, i) => !inRun.has(i));
 }
 
-function parseLine(text: string): { seq: number; prev: string; hash: string } & Record<string, unknown> | undefined {
+function parseLine(text: string): ({ seq: number; prev: string; hash: string } & Record<string, unknown>) | undefined {
   if (text === '') return undefined;
   try {
     const value: unknown = JSON.parse(text);
-    return isChainedRecord(value) ? (value as unknown as { seq: number; prev: string; hash: string } & Record<string, unknown>) : undefined;
+    return isChainedRecord(value)
+      ? (value as unknown as { seq: number; prev: string; hash: string } & Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -243,5 +291,7 @@ async function fileEndsWithNewline(file: string): Promise<boolean> {
 }
 
 function ioError(what: string, error: unknown): AuditError {
-  return new AuditError('AUDIT_IO_ERROR', `${what}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+  return new AuditError('AUDIT_IO_ERROR', `${what}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, {
+    cause: error,
+  });
 }

@@ -83,7 +83,8 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
       if (peeked === undefined || peeked.payload.iss !== options.issuer) return undefined;
       const { header } = peeked;
       if (FORBIDDEN_HEADERS.some((name) => name in header)) throw invalid('token header carries key material');
-      if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) throw invalid('token algorithm is not accepted');
+      if (typeof header.alg !== 'string' || !algorithms.includes(header.alg))
+        throw invalid('token algorithm is not accepted');
 
       let payload: JWTPayload;
       try {
@@ -98,20 +99,31 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
       } catch (error) {
         const code = (error as { code?: unknown }).code;
         if (code === 'ERR_JWT_EXPIRED') throw invalid('token has expired');
-        if (typeof code === 'string' && (code.startsWith('ERR_JWT') || code.startsWith('ERR_JWS') || code.startsWith('ERR_JOSE') || code === 'ERR_JWKS_NO_MATCHING_KEY')) {
+        if (
+          typeof code === 'string' &&
+          (code.startsWith('ERR_JWT') ||
+            code.startsWith('ERR_JWS') ||
+            code.startsWith('ERR_JOSE') ||
+            code === 'ERR_JWKS_NO_MATCHING_KEY')
+        ) {
           throw invalid('token is invalid');
         }
         throw invalid('token cannot be verified right now');
       }
       const iat = payload.iat;
-      if (typeof iat !== 'number' || iat > Date.now() / 1000 + tolerance) throw invalid('token is issued in the future');
+      if (typeof iat !== 'number' || iat > Date.now() / 1000 + tolerance)
+        throw invalid('token is issued in the future');
 
       const agentId = claimAt(payload, options.agentIdClaim ?? 'sub');
       if (typeof agentId !== 'string' || !AGENT_ID.test(agentId)) throw invalid('token does not identify an agent');
       const scopes = stringList(claimAt(payload, options.scopeClaim ?? 'scope'));
       const missing = (options.requiredScopes ?? []).filter((s) => !scopes.includes(s));
       if (missing.length > 0) {
-        throw new AuthError('INSUFFICIENT_SCOPE', `token lacks required scope: ${missing.join(' ')}`, 'insufficient_scope');
+        throw new AuthError(
+          'INSUFFICIENT_SCOPE',
+          `token lacks required scope: ${missing.join(' ')}`,
+          'insufficient_scope',
+        );
       }
       const tenant = options.tenantClaim === undefined ? undefined : claimAt(payload, options.tenantClaim);
       if (tenant !== undefined && typeof tenant !== 'string') throw invalid('tenant claim is malformed');

@@ -60,17 +60,23 @@ function quote(value: string): string {
  * `Bearer resource_metadata="...", error="...", error_description="..."` for a 401/403 answer. With no
  * error (no credential presented) only the metadata pointer is sent, as RFC 6750 section 3.1 asks.
  */
-export function wwwAuthenticate(config: Pick<ProtectedResourceConfig, 'resource' | 'scopesSupported'>, error?: BearerChallengeError): string {
+export function wwwAuthenticate(
+  config: Pick<ProtectedResourceConfig, 'resource' | 'scopesSupported'>,
+  error?: BearerChallengeError,
+): string {
   const parts = [`resource_metadata=${quote(resourceMetadataUrl(config.resource))}`];
   if (error !== undefined) {
     const isAuthError = error instanceof AuthError;
-    const code = isAuthError ? (error.bearerError ?? (error.code === 'INSUFFICIENT_SCOPE' ? 'insufficient_scope' : 'invalid_token')) : error.error;
+    const code = isAuthError
+      ? (error.bearerError ?? (error.code === 'INSUFFICIENT_SCOPE' ? 'insufficient_scope' : 'invalid_token'))
+      : error.error;
     parts.push(`error=${quote(code)}`);
     const description = isAuthError ? error.message : error.description;
     if (description !== undefined) parts.push(`error_description=${quote(description)}`);
     const scope = isAuthError ? undefined : error.scope;
     if (scope !== undefined) parts.push(`scope=${quote(scope)}`);
-    else if (code === 'insufficient_scope' && config.scopesSupported !== undefined) parts.push(`scope=${quote(config.scopesSupported.join(' '))}`);
+    else if (code === 'insufficient_scope' && config.scopesSupported !== undefined)
+      parts.push(`scope=${quote(config.scopesSupported.join(' '))}`);
   }
   return `Bearer ${parts.join(', ')}`;
 }

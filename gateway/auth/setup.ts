@@ -32,7 +32,11 @@ export async function buildAuthenticators(input: {
         const agent = agentProfiles.get(agentId);
         return agent === undefined || agent.disabled
           ? undefined
-          : { roles: agent.roles, ...(agent.tenant !== undefined ? { tenant: agent.tenant } : {}), ...(agent.environment !== undefined ? { environment: agent.environment } : {}) };
+          : {
+              roles: agent.roles,
+              ...(agent.tenant !== undefined ? { tenant: agent.tenant } : {}),
+              ...(agent.environment !== undefined ? { environment: agent.environment } : {}),
+            };
       },
     }),
   ];

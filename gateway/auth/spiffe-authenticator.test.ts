@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
-import { createSpiffeAuthenticator, normalizeTrustBundle, spiffeTrustDomain, TrustBundleError } from './spiffe-authenticator.js';
+import {
+  createSpiffeAuthenticator,
+  normalizeTrustBundle,
+  spiffeTrustDomain,
+  TrustBundleError,
+} from './spiffe-authenticator.js';
 import { AuthError } from './types.js';
 
 const AUD = 'https://gateway.test';
@@ -31,8 +36,17 @@ describe('SPIFFE JWT-SVID authenticator', () => {
   it('maps a mapped SPIFFE id to its agent', async () => {
     const { auth, svid } = await setup();
     const principal = await auth.authenticate(await svid({}), request);
-    assert.deepEqual(principal, { agentId: 'triage', roles: ['reader'], authMethod: 'spiffe', tenant: 'acme', expiresAt: principal?.expiresAt });
-    assert.equal((await auth.authenticate(await svid({ sub: 'spiffe://prod.example/ns/agents/sa/plain' }), request))?.agentId, 'plain');
+    assert.deepEqual(principal, {
+      agentId: 'triage',
+      roles: ['reader'],
+      authMethod: 'spiffe',
+      tenant: 'acme',
+      expiresAt: principal?.expiresAt,
+    });
+    assert.equal(
+      (await auth.authenticate(await svid({ sub: 'spiffe://prod.example/ns/agents/sa/plain' }), request))?.agentId,
+      'plain',
+    );
   });
 
   it('refuses unmapped ids, other trust domains, other or several audiences, foreign keys and expired SVIDs', async () => {

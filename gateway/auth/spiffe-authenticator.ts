@@ -60,7 +60,8 @@ export function normalizeTrustBundle(bundle: unknown): JSONWebKeySet {
   if (!Array.isArray(keys)) throw new TrustBundleError('trust bundle must be a JWKS ({ "keys": [...] })');
   const usable: JWK[] = [];
   for (const key of keys as JWK[]) {
-    if (typeof key !== 'object' || key === null || 'd' in key) throw new TrustBundleError('trust bundle must hold public keys only');
+    if (typeof key !== 'object' || key === null || 'd' in key)
+      throw new TrustBundleError('trust bundle must hold public keys only');
     if (key.use !== undefined && key.use !== 'jwt-svid' && key.use !== 'sig') continue;
     const { use: _use, ...rest } = key;
     usable.push(rest);
@@ -74,7 +75,9 @@ export async function loadTrustBundle(file: string): Promise<JSONWebKeySet> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new TrustBundleError(`trust bundle ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new TrustBundleError(
+      `trust bundle ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   try {
     return normalizeTrustBundle(JSON.parse(text));
@@ -97,7 +100,8 @@ export function createSpiffeAuthenticator(options: SpiffeAuthenticatorOptions): 
   const trustDomains = new Set(options.trustDomains ?? [...agents.keys()].map((id) => spiffeTrustDomain(id) as string));
   const jwks = createLocalJWKSet(normalizeTrustBundle(options.trustBundle));
   const algorithms = [...(options.algorithms ?? DEFAULT_ALGORITHMS)];
-  if (algorithms.some((alg) => alg === 'none' || alg.startsWith('HS'))) throw new TypeError('spiffe: only asymmetric algorithms are accepted');
+  if (algorithms.some((alg) => alg === 'none' || alg.startsWith('HS')))
+    throw new TypeError('spiffe: only asymmetric algorithms are accepted');
   const tolerance = options.clockToleranceSeconds ?? CLOCK_TOLERANCE_SECONDS;
 
   return {
@@ -108,8 +112,10 @@ export function createSpiffeAuthenticator(options: SpiffeAuthenticatorOptions): 
       if (peeked === undefined || typeof sub !== 'string' || !sub.startsWith('spiffe://')) return undefined;
       const { header } = peeked;
       if (FORBIDDEN_HEADERS.some((name) => name in header)) throw invalid('SVID header carries key material');
-      if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) throw invalid('SVID algorithm is not accepted');
-      if (header.typ !== undefined && header.typ !== 'JWT' && header.typ !== 'JOSE') throw invalid('SVID type is not accepted');
+      if (typeof header.alg !== 'string' || !algorithms.includes(header.alg))
+        throw invalid('SVID algorithm is not accepted');
+      if (header.typ !== undefined && header.typ !== 'JWT' && header.typ !== 'JOSE')
+        throw invalid('SVID type is not accepted');
 
       let payload: JWTPayload;
       try {
@@ -120,11 +126,14 @@ export function createSpiffeAuthenticator(options: SpiffeAuthenticatorOptions): 
           requiredClaims: ['sub', 'aud', 'exp'],
         }));
       } catch (error) {
-        throw invalid((error as { code?: unknown }).code === 'ERR_JWT_EXPIRED' ? 'SVID has expired' : 'SVID is invalid');
+        throw invalid(
+          (error as { code?: unknown }).code === 'ERR_JWT_EXPIRED' ? 'SVID has expired' : 'SVID is invalid',
+        );
       }
       const aud = Array.isArray(payload.aud) && payload.aud.length === 1 ? payload.aud[0] : payload.aud;
       if (aud !== options.audience) throw invalid('SVID must name exactly this gateway as its audience');
-      if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + tolerance) throw invalid('SVID is issued in the future');
+      if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + tolerance)
+        throw invalid('SVID is issued in the future');
 
       const spiffeId = payload.sub as string;
       const domain = spiffeTrustDomain(spiffeId);

@@ -16,8 +16,17 @@ async function setup(clock = { t: Date.now() }) {
   const issuer = createCredentialIssuer({ issuer: ISSUER, keys, now: () => clock.t });
   const tasks = createMemoryTaskStore({ now: () => clock.t });
   const revocation = createMemoryRevocationStore({ tasks, now: () => clock.t });
-  await tasks.create({ id: 't1', agentId: 'a1', tenant: 'acme', intent: 'x', createdAt: clock.t, expiresAt: clock.t + 3_600_000 });
-  const token = (await issuer.mintTaskToken({ taskId: 't1', agentId: 'a1', tenant: 'acme', ttlSeconds: 120 })).token.reveal();
+  await tasks.create({
+    id: 't1',
+    agentId: 'a1',
+    tenant: 'acme',
+    intent: 'x',
+    createdAt: clock.t,
+    expiresAt: clock.t + 3_600_000,
+  });
+  const token = (
+    await issuer.mintTaskToken({ taskId: 't1', agentId: 'a1', tenant: 'acme', ttlSeconds: 120 })
+  ).token.reveal();
   return { keys, issuer, tasks, revocation, token, clock };
 }
 
@@ -69,7 +78,10 @@ describe('task token authenticator', () => {
     const { keys, token, revocation } = await setup();
     const broken: RevocationStore = { ...revocation, isJtiRevoked: async () => Promise.reject(new Error('down')) };
     const auth = createTaskTokenAuthenticator({ issuer: ISSUER, keys, revocation: broken });
-    await assert.rejects(auth.authenticate(token, request), (e: unknown) => e instanceof AuthError && e.code === 'UNAUTHENTICATED');
+    await assert.rejects(
+      auth.authenticate(token, request),
+      (e: unknown) => e instanceof AuthError && e.code === 'UNAUTHENTICATED',
+    );
   });
 
   it('treats an expired task as ended even while its token is valid', async () => {

@@ -114,11 +114,25 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
     if (typeof iat !== 'number' || typeof exp !== 'number') throw invalid('task token is invalid');
     if (iat > nowSeconds + tolerance) throw invalid('task token is issued in the future');
     if (exp <= iat || exp - iat > maxTtl) throw invalid('task token lifetime is out of bounds');
-    if (typeof sub !== 'string' || sub === '' || typeof jti !== 'string' || jti === '' || typeof tid !== 'string' || tid === '') {
+    if (
+      typeof sub !== 'string' ||
+      sub === '' ||
+      typeof jti !== 'string' ||
+      jti === '' ||
+      typeof tid !== 'string' ||
+      tid === ''
+    ) {
       throw invalid('task token is missing its subject, id or task');
     }
     if (ten !== undefined && typeof ten !== 'string') throw invalid('task token is invalid');
-    return { agentId: sub, taskId: tid, jti, kid: key.kid, ...(ten !== undefined ? { tenant: ten } : {}), expiresAt: exp * 1000 };
+    return {
+      agentId: sub,
+      taskId: tid,
+      jti,
+      kid: key.kid,
+      ...(ten !== undefined ? { tenant: ten } : {}),
+      expiresAt: exp * 1000,
+    };
   }
 
   function remember(digest: string, token: VerifiedToken): void {
@@ -164,7 +178,8 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
       if (disabled) throw new AuthError('FORBIDDEN', 'agent is disabled', 'invalid_token');
       if (revoked) throw invalid('task token has been revoked');
 
-      const profile: AgentProfile | undefined = options.resolveAgent === undefined ? { roles: [] } : options.resolveAgent(token.agentId);
+      const profile: AgentProfile | undefined =
+        options.resolveAgent === undefined ? { roles: [] } : options.resolveAgent(token.agentId);
       if (profile === undefined) throw invalid('unknown agent');
       const tenant = token.tenant ?? profile.tenant;
       const principal: Principal = {

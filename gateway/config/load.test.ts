@@ -41,12 +41,18 @@ describe('configuration loading', () => {
     const problems = problemsOf('agents:\n  - id: a\n    apiKeys: [{ secret: hunter2 }]');
     assert.equal(problems[0]?.path, 'agents.0.apiKeys.0.secret');
     assert.match(problems[0]?.message ?? '', /env:NAME or file:PATH/);
-    assert.ok(problems.every((p) => !p.message.includes('hunter2')), 'the value is not echoed');
+    assert.ok(
+      problems.every((p) => !p.message.includes('hunter2')),
+      'the value is not echoed',
+    );
   });
 
   it('rejects duplicate ids across entries', () => {
     const problems = problemsOf('agents:\n  - { id: a }\n  - { id: a }');
-    assert.deepEqual(problems.map((p) => p.path), ['agents.1.id']);
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['agents.1.id'],
+    );
   });
 
   it('reports YAML syntax errors and duplicate keys', () => {

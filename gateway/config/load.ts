@@ -39,7 +39,9 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   try {
     text = await readFile(absolute, 'utf8');
   } catch (error) {
-    throw new ConfigError(absolute, [{ path: '', message: `cannot read file (${(error as NodeJS.ErrnoException).code ?? 'error'})` }]);
+    throw new ConfigError(absolute, [
+      { path: '', message: `cannot read file (${(error as NodeJS.ErrnoException).code ?? 'error'})` },
+    ]);
   }
   return parseConfigText(text, absolute);
 }
@@ -85,7 +87,10 @@ function resolvePaths(config: GatewayConfig, baseDir: string): GatewayConfig {
     policy: { ...config.policy, files: config.policy.files.map(abs), shadow: config.policy.shadow.map(abs) },
     audit: config.audit.file === undefined ? config.audit : { ...config.audit, file: abs(config.audit.file) },
     credentials: { ...config.credentials, devKeyDir: abs(config.credentials.devKeyDir) },
-    auth: config.auth.spiffe === undefined ? config.auth : { ...config.auth, spiffe: { ...config.auth.spiffe, trustBundle: abs(config.auth.spiffe.trustBundle) } },
+    auth:
+      config.auth.spiffe === undefined
+        ? config.auth
+        : { ...config.auth, spiffe: { ...config.auth.spiffe, trustBundle: abs(config.auth.spiffe.trustBundle) } },
   };
 }
 
@@ -96,7 +101,10 @@ function crossCheck(config: GatewayConfig): ConfigProblem[] {
   config.connectors.forEach((connector, index) => {
     const previous = seenConnectors.get(connector.id);
     if (previous !== undefined) {
-      problems.push({ path: `connectors.${index}.id`, message: `duplicate connector id "${connector.id}" (also connectors.${previous})` });
+      problems.push({
+        path: `connectors.${index}.id`,
+        message: `duplicate connector id "${connector.id}" (also connectors.${previous})`,
+      });
     }
     seenConnectors.set(connector.id, index);
   });
@@ -105,34 +113,46 @@ function crossCheck(config: GatewayConfig): ConfigProblem[] {
   config.agents.forEach((agent, index) => {
     const previous = seenAgents.get(agent.id);
     if (previous !== undefined) {
-      problems.push({ path: `agents.${index}.id`, message: `duplicate agent id "${agent.id}" (also agents.${previous})` });
+      problems.push({
+        path: `agents.${index}.id`,
+        message: `duplicate agent id "${agent.id}" (also agents.${previous})`,
+      });
     }
     seenAgents.set(agent.id, index);
     agent.apiKeys.forEach((key, keyIndex) => {
       if (!('sha256' in key)) return;
       const owner = seenKeyHashes.get(key.sha256);
       if (owner !== undefined && owner !== agent.id) {
-        problems.push({ path: `agents.${index}.apiKeys.${keyIndex}`, message: `API key already belongs to agent "${owner}"` });
+        problems.push({
+          path: `agents.${index}.apiKeys.${keyIndex}`,
+          message: `API key already belongs to agent "${owner}"`,
+        });
       }
       seenKeyHashes.set(key.sha256, agent.id);
     });
   });
   for (const id of Object.keys(config.backendCredentials)) {
-    if (!seenConnectors.has(id)) problems.push({ path: `backendCredentials.${id}`, message: `unknown connector "${id}"` });
+    if (!seenConnectors.has(id))
+      problems.push({ path: `backendCredentials.${id}`, message: `unknown connector "${id}"` });
   }
   const seenOperators = new Set<string>();
   config.operators.forEach((operator, index) => {
-    if (seenOperators.has(operator.id)) problems.push({ path: `operators.${index}.id`, message: `duplicate operator id "${operator.id}"` });
+    if (seenOperators.has(operator.id))
+      problems.push({ path: `operators.${index}.id`, message: `duplicate operator id "${operator.id}"` });
     seenOperators.add(operator.id);
     operator.tokens.forEach((token, tokenIndex) => {
       if ('sha256' in token && seenKeyHashes.has(token.sha256)) {
-        problems.push({ path: `operators.${index}.tokens.${tokenIndex}`, message: 'an operator token must not also be an agent key' });
+        problems.push({
+          path: `operators.${index}.tokens.${tokenIndex}`,
+          message: 'an operator token must not also be an agent key',
+        });
       }
     });
   });
   config.agents.forEach((agent, index) => {
     agent.owners.forEach((owner, ownerIndex) => {
-      if (!seenOperators.has(owner)) problems.push({ path: `agents.${index}.owners.${ownerIndex}`, message: `unknown operator "${owner}"` });
+      if (!seenOperators.has(owner))
+        problems.push({ path: `agents.${index}.owners.${ownerIndex}`, message: `unknown operator "${owner}"` });
     });
   });
   return problems;

@@ -31,7 +31,12 @@ export const HttpEdgeSchema = z
     allowedOrigins: z.array(z.string().url()).default([]),
     /** Host header values accepted, e.g. `gateway.example.com:443`. Loopback names are always accepted when listening on loopback. */
     allowedHosts: z.array(HostSchema).default([]),
-    maxRequestBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    maxRequestBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
     /** `sse` streams responses (progress, relayed requests); `json` answers each POST with one JSON body. */
     responseMode: z.enum(['sse', 'json']).default('sse'),
     /** Idle MCP sessions are closed after this long. */
@@ -81,7 +86,12 @@ export const ApprovalsSchema = z
     /** How long a waiting call waits before answering APPROVAL_PENDING (the request stays open). */
     waitSeconds: z.number().min(0.1).max(3600).default(120),
     /** Pending requests expire after this long. */
-    pendingTtlSeconds: z.number().int().min(1).max(7 * 86_400).default(900),
+    pendingTtlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400)
+      .default(900),
     /** Longest grant an operator may give. */
     maxGrantSeconds: z.number().int().min(1).max(86_400).default(900),
     requireApproveReason: z.boolean().default(false),
@@ -99,7 +109,11 @@ export const EgressSchema = z
     /** CIDRs that connectors may reach even though they are private/loopback/link-local; must be named explicitly. */
     allowPrivate: z.array(z.string().min(1)).default([]),
     maxRedirects: z.number().int().min(0).max(20).default(5),
-    maxResponseBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(10 * 1024 * 1024),
     timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
   .strict();
@@ -155,7 +169,12 @@ export const CredentialsSchema = z
 export const TasksSchema = z
   .object({
     defaultTtlSeconds: z.number().int().min(10).max(86_400).default(300),
-    maxTtlSeconds: z.number().int().min(10).max(7 * 86_400).default(3600),
+    maxTtlSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 86_400)
+      .default(3600),
   })
   .strict();
 
@@ -237,17 +256,40 @@ export const GatewayConfigSchema = z
     connectors: z.array(ConnectorConfigSchema).default([]),
     agents: z.array(AgentSchema).default([]),
     operators: z.array(OperatorSchema).default([]),
-    approvals: ApprovalsSchema.default({ mode: 'wait', waitSeconds: 120, pendingTtlSeconds: 900, maxGrantSeconds: 900, requireApproveReason: false, offerRequestTool: false }),
-    credentials: CredentialsSchema.default({ previousKeys: [], algorithm: 'ES256', devKeyDir: './.portcullis/keys', callTtlSeconds: 300, elevatedTtlSeconds: 900 }),
+    approvals: ApprovalsSchema.default({
+      mode: 'wait',
+      waitSeconds: 120,
+      pendingTtlSeconds: 900,
+      maxGrantSeconds: 900,
+      requireApproveReason: false,
+      offerRequestTool: false,
+    }),
+    credentials: CredentialsSchema.default({
+      previousKeys: [],
+      algorithm: 'ES256',
+      devKeyDir: './.portcullis/keys',
+      callTtlSeconds: 300,
+      elevatedTtlSeconds: 900,
+    }),
     tasks: TasksSchema.default({ defaultTtlSeconds: 300, maxTtlSeconds: 3600 }),
     auth: AuthSchema.default({ introspectionClients: [] }),
     /** Connector id -> how the gateway authenticates to that backend. */
     backendCredentials: z.record(z.string(), BackendCredentialSchema).default({}),
-    egress: EgressSchema.default({ allowPrivate: [], maxRedirects: 5, maxResponseBytes: 10 * 1024 * 1024, timeoutMs: 30_000 }),
+    egress: EgressSchema.default({
+      allowPrivate: [],
+      maxRedirects: 5,
+      maxResponseBytes: 10 * 1024 * 1024,
+      timeoutMs: 30_000,
+    }),
     policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true }),
     stores: StoresSchema.default({ kind: 'memory' }),
     audit: AuditSchema.default({ durability: 'per-record', flushBeforeResponse: true }),
-    telemetry: TelemetrySchema.default({ enabled: false, serviceName: 'portcullis', sampleRatio: 1, recordArguments: false }),
+    telemetry: TelemetrySchema.default({
+      enabled: false,
+      serviceName: 'portcullis',
+      sampleRatio: 1,
+      recordArguments: false,
+    }),
   })
   .strict();
 

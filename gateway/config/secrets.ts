@@ -17,7 +17,8 @@ export async function resolveSecretRef(ref: string, options: { env: Environment;
   if (ref.startsWith('env:')) {
     const name = ref.slice(4);
     const value = options.env[name];
-    if (value === undefined || value === '') throw new SecretRefError(`secret ${ref}: environment variable ${name} is not set`);
+    if (value === undefined || value === '')
+      throw new SecretRefError(`secret ${ref}: environment variable ${name} is not set`);
     return new Secret(value);
   }
   if (ref.startsWith('file:')) {

@@ -35,9 +35,7 @@ export function contextualInjector(fallback?: CredentialInjector): CredentialInj
   };
 }
 
-type Resolved =
-  | { type: 'jwt'; audience: string }
-  | { type: 'static'; inject: CredentialInjector };
+type Resolved = { type: 'jwt'; audience: string } | { type: 'static'; inject: CredentialInjector };
 
 export interface BackendCredentials {
   provider: CredentialProvider;
@@ -57,7 +55,8 @@ export async function createBackendCredentials(options: {
   metrics?: Metrics;
 }): Promise<BackendCredentials> {
   const resolved = new Map<string, Resolved>();
-  const secret = (ref: string): Promise<Secret> => resolveSecretRef(ref, { env: options.env, baseDir: options.baseDir });
+  const secret = (ref: string): Promise<Secret> =>
+    resolveSecretRef(ref, { env: options.env, baseDir: options.baseDir });
   for (const [connectorId, entry] of Object.entries(options.config)) {
     switch (entry.type) {
       case 'jwt':
@@ -65,7 +64,10 @@ export async function createBackendCredentials(options: {
         break;
       case 'bearer': {
         const value = await secret(entry.secret);
-        resolved.set(connectorId, { type: 'static', inject: (headers) => headers.set('authorization', `Bearer ${value.reveal()}`) });
+        resolved.set(connectorId, {
+          type: 'static',
+          inject: (headers) => headers.set('authorization', `Bearer ${value.reveal()}`),
+        });
         break;
       }
       case 'header': {
@@ -79,7 +81,8 @@ export async function createBackendCredentials(options: {
         const username = entry.username;
         resolved.set(connectorId, {
           type: 'static',
-          inject: (headers) => headers.set('authorization', `Basic ${Buffer.from(`${username}:${password.reveal()}`).toString('base64')}`),
+          inject: (headers) =>
+            headers.set('authorization', `Basic ${Buffer.from(`${username}:${password.reveal()}`).toString('base64')}`),
         });
         break;
       }
@@ -110,7 +113,15 @@ export async function createBackendCredentials(options: {
     options.metrics?.credentialMint('call', minted.reused);
     if (!minted.reused) {
       void options.audit
-        ?.append({ event: 'credential.mint', agentId: principal.agentId, taskId: task.id, tool: tool.exposedName, target: entry.audience, jti: minted.jti, detail: { scope, elevated } })
+        ?.append({
+          event: 'credential.mint',
+          agentId: principal.agentId,
+          taskId: task.id,
+          tool: tool.exposedName,
+          target: entry.audience,
+          jti: minted.jti,
+          detail: { scope, elevated },
+        })
         .catch(() => undefined);
     }
     const token = minted.token;

@@ -8,7 +8,10 @@ import { createKeySet, generateSigningKey } from './keys.js';
 
 const ISSUER = 'https://gateway.test';
 
-async function setup(now = { t: 1_700_000_000_000 }, options: { callTtlSeconds?: number; elevatedTtlSeconds?: number } = {}) {
+async function setup(
+  now = { t: 1_700_000_000_000 },
+  options: { callTtlSeconds?: number; elevatedTtlSeconds?: number } = {},
+) {
   const keys = createKeySet({ active: await generateSigningKey() });
   const issuer = createCredentialIssuer({ issuer: ISSUER, keys, now: () => now.t, ...options });
   return { keys, issuer, now };
@@ -21,7 +24,10 @@ describe('credential issuer', () => {
     const header = decodeProtectedHeader(minted.token.reveal());
     assert.equal(header.typ, TASK_TOKEN_TYP);
     assert.equal(header.kid, keys.signingKey().kid);
-    const { payload } = await jwtVerify(minted.token.reveal(), keys.signingKey().publicKey, { audience: ISSUER, issuer: ISSUER });
+    const { payload } = await jwtVerify(minted.token.reveal(), keys.signingKey().publicKey, {
+      audience: ISSUER,
+      issuer: ISSUER,
+    });
     assert.equal(payload.sub, 'a1');
     assert.equal(payload['tid'], 't1');
     assert.equal(payload['ten'], 'acme');
@@ -33,7 +39,12 @@ describe('credential issuer', () => {
     const { issuer } = await setup();
     const minted = await issuer.mintTaskToken({ taskId: 't1', agentId: 'a1', ttlSeconds: 60 });
     const raw = minted.token.reveal();
-    for (const text of [String(minted.token), JSON.stringify(minted), inspect(minted, { depth: 5 }), `${minted.token}`]) {
+    for (const text of [
+      String(minted.token),
+      JSON.stringify(minted),
+      inspect(minted, { depth: 5 }),
+      `${minted.token}`,
+    ]) {
       assert.ok(!text.includes(raw));
       assert.match(text, /\[redacted\]/);
     }
@@ -41,7 +52,12 @@ describe('credential issuer', () => {
 
   it('mints call credentials with one audience, one scope, act for on-behalf-of, and elevated TTL', async () => {
     const { issuer } = await setup();
-    const plain = await issuer.mintCallCredential({ taskId: 't1', agentId: 'a1', audience: 'https://api.test', scope: 'GET /repos/a/b' });
+    const plain = await issuer.mintCallCredential({
+      taskId: 't1',
+      agentId: 'a1',
+      audience: 'https://api.test',
+      scope: 'GET /repos/a/b',
+    });
     const header = decodeProtectedHeader(plain.token.reveal());
     const claims = decodeJwt(plain.token.reveal());
     assert.equal(header.typ, CALL_CREDENTIAL_TYP);
@@ -51,7 +67,14 @@ describe('credential issuer', () => {
     assert.equal(claims['act'], undefined);
     assert.equal((claims.exp ?? 0) - (claims.iat ?? 0), 300);
 
-    const obo = await issuer.mintCallCredential({ taskId: 't1', agentId: 'a1', audience: 'https://api.test', scope: 'tool:echo', onBehalfOf: 'alice', elevated: true });
+    const obo = await issuer.mintCallCredential({
+      taskId: 't1',
+      agentId: 'a1',
+      audience: 'https://api.test',
+      scope: 'tool:echo',
+      onBehalfOf: 'alice',
+      elevated: true,
+    });
     const oboClaims = decodeJwt(obo.token.reveal());
     assert.equal(oboClaims.sub, 'alice');
     assert.deepEqual(oboClaims['act'], { sub: 'a1' });
@@ -61,8 +84,14 @@ describe('credential issuer', () => {
 
   it('caps TTLs at 300 s and 900 s', async () => {
     const { issuer } = await setup(undefined, { callTtlSeconds: 3600, elevatedTtlSeconds: 7200 });
-    const a = decodeJwt((await issuer.mintCallCredential({ taskId: 't', agentId: 'a', audience: 'b', scope: 'tool:x' })).token.reveal());
-    const b = decodeJwt((await issuer.mintCallCredential({ taskId: 't', agentId: 'a', audience: 'b', scope: 'tool:x', elevated: true })).token.reveal());
+    const a = decodeJwt(
+      (await issuer.mintCallCredential({ taskId: 't', agentId: 'a', audience: 'b', scope: 'tool:x' })).token.reveal(),
+    );
+    const b = decodeJwt(
+      (
+        await issuer.mintCallCredential({ taskId: 't', agentId: 'a', audience: 'b', scope: 'tool:x', elevated: true })
+      ).token.reveal(),
+    );
     assert.equal((a.exp ?? 0) - (a.iat ?? 0), 300);
     assert.equal((b.exp ?? 0) - (b.iat ?? 0), 900);
   });
@@ -102,7 +131,13 @@ describe('credential issuer', () => {
   it('never outlives the task and refuses when the task has ended', async () => {
     const { issuer, now } = await setup();
     const notAfter = now.t + 60_000;
-    const minted = await issuer.mintCallCredential({ taskId: 't', agentId: 'a', audience: 'b', scope: 'tool:x', notAfter });
+    const minted = await issuer.mintCallCredential({
+      taskId: 't',
+      agentId: 'a',
+      audience: 'b',
+      scope: 'tool:x',
+      notAfter,
+    });
     assert.ok(minted.expiresAt <= notAfter);
     await assert.rejects(
       issuer.mintCallCredential({ taskId: 't', agentId: 'a', audience: 'b', scope: 'tool:y', notAfter: now.t - 1 }),
@@ -113,8 +148,14 @@ describe('credential issuer', () => {
   it('rejects malformed scopes and the gateway itself as audience', async () => {
     const { issuer } = await setup();
     for (const scope of ['GET /a /b', 'get /a', 'tool:', 'anything']) {
-      await assert.rejects(issuer.mintCallCredential({ taskId: 't', agentId: 'a', audience: 'b', scope }), CredentialError);
+      await assert.rejects(
+        issuer.mintCallCredential({ taskId: 't', agentId: 'a', audience: 'b', scope }),
+        CredentialError,
+      );
     }
-    await assert.rejects(issuer.mintCallCredential({ taskId: 't', agentId: 'a', audience: ISSUER, scope: 'tool:x' }), CredentialError);
+    await assert.rejects(
+      issuer.mintCallCredential({ taskId: 't', agentId: 'a', audience: ISSUER, scope: 'tool:x' }),
+      CredentialError,
+    );
   });
 });

@@ -95,7 +95,8 @@ interface CachedCredential {
 }
 
 function positiveInt(name: string, value: number): number {
-  if (!Number.isInteger(value) || value <= 0) throw new CredentialError('INVALID_CREDENTIAL_REQUEST', `${name} must be a positive integer`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new CredentialError('INVALID_CREDENTIAL_REQUEST', `${name} must be a positive integer`);
   return value;
 }
 
@@ -109,7 +110,10 @@ function nonEmpty(name: string, value: unknown): string {
 export function createCredentialIssuer(options: CredentialIssuerOptions): CredentialIssuer {
   const issuer = nonEmpty('issuer', options.issuer);
   const now = options.now ?? Date.now;
-  const callTtl = Math.min(positiveInt('callTtlSeconds', options.callTtlSeconds ?? MAX_CALL_TTL_SECONDS), MAX_CALL_TTL_SECONDS);
+  const callTtl = Math.min(
+    positiveInt('callTtlSeconds', options.callTtlSeconds ?? MAX_CALL_TTL_SECONDS),
+    MAX_CALL_TTL_SECONDS,
+  );
   const elevatedTtl = Math.min(
     positiveInt('elevatedTtlSeconds', options.elevatedTtlSeconds ?? MAX_ELEVATED_TTL_SECONDS),
     MAX_ELEVATED_TTL_SECONDS,
@@ -118,7 +122,13 @@ export function createCredentialIssuer(options: CredentialIssuerOptions): Creden
   const maxCached = options.maxCachedCredentials ?? 10_000;
   const cache = new Map<string, CachedCredential>();
 
-  async function sign(typ: string, claims: Record<string, unknown>, audience: string, iat: number, exp: number): Promise<MintedToken> {
+  async function sign(
+    typ: string,
+    claims: Record<string, unknown>,
+    audience: string,
+    iat: number,
+    exp: number,
+  ): Promise<MintedToken> {
     const key = options.keys.signingKey();
     const jti = randomUUID();
     const token = await new SignJWT(claims)
@@ -150,7 +160,10 @@ export function createCredentialIssuer(options: CredentialIssuerOptions): Creden
       const agentId = nonEmpty('agentId', request.agentId);
       const audience = nonEmpty('audience', request.audience);
       if (audience === issuer) {
-        throw new CredentialError('INVALID_CREDENTIAL_REQUEST', 'a call credential cannot name the gateway as its audience');
+        throw new CredentialError(
+          'INVALID_CREDENTIAL_REQUEST',
+          'a call credential cannot name the gateway as its audience',
+        );
       }
       const scope = nonEmpty('scope', request.scope);
       if (!SCOPE_PATTERN.test(scope)) {

@@ -5,7 +5,14 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { calculateJwkThumbprint, exportPKCS8, generateKeyPair, exportJWK } from 'jose';
-import { createKeySet, generateSigningKey, importSigningKey, KeyMaterialError, loadKeySet, openDevKeySet } from './keys.js';
+import {
+  createKeySet,
+  generateSigningKey,
+  importSigningKey,
+  KeyMaterialError,
+  loadKeySet,
+  openDevKeySet,
+} from './keys.js';
 import { Secret } from './secret.js';
 
 const dirs: string[] = [];
@@ -42,11 +49,14 @@ describe('signing keys', () => {
     const pair = await generateKeyPair('ES256', { extractable: true });
     const publicOnly = JSON.stringify(await exportJWK(pair.publicKey));
     await assert.rejects(importSigningKey(publicOnly), KeyMaterialError);
-    await assert.rejects(importSigningKey('-----BEGIN PRIVATE KEY-----\nnot-a-key-SECRETVALUE\n-----END PRIVATE KEY-----'), (error: Error) => {
-      assert.ok(error instanceof KeyMaterialError);
-      assert.doesNotMatch(error.message, /SECRETVALUE/);
-      return true;
-    });
+    await assert.rejects(
+      importSigningKey('-----BEGIN PRIVATE KEY-----\nnot-a-key-SECRETVALUE\n-----END PRIVATE KEY-----'),
+      (error: Error) => {
+        assert.ok(error instanceof KeyMaterialError);
+        assert.doesNotMatch(error.message, /SECRETVALUE/);
+        return true;
+      },
+    );
   });
 
   it('rotates with overlap: the old key verifies and is published until its overlap ends', async () => {
@@ -57,10 +67,16 @@ describe('signing keys', () => {
     assert.notEqual(second.kid, first.kid);
     assert.equal(set.signingKey().kid, second.kid);
     assert.equal(set.verificationKey(first.kid)?.kid, first.kid);
-    assert.deepEqual(set.jwks().keys.map((k) => k.kid), [second.kid, first.kid]);
+    assert.deepEqual(
+      set.jwks().keys.map((k) => k.kid),
+      [second.kid, first.kid],
+    );
     now += 61_000;
     assert.equal(set.verificationKey(first.kid), undefined);
-    assert.deepEqual(set.jwks().keys.map((k) => k.kid), [second.kid]);
+    assert.deepEqual(
+      set.jwks().keys.map((k) => k.kid),
+      [second.kid],
+    );
   });
 
   it('loads a set with a previous key that retires at a given time', async () => {

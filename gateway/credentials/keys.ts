@@ -117,13 +117,17 @@ function isCryptoKey(value: unknown): value is CryptoKey {
  * `options.alg` (default ES256); for a JWK it is its `alg`, else inferred from the key type.
  * Errors never include the material.
  */
-export async function importSigningKey(material: string | Secret, options: { alg?: SigningAlgorithm } = {}): Promise<SigningKey> {
+export async function importSigningKey(
+  material: string | Secret,
+  options: { alg?: SigningAlgorithm } = {},
+): Promise<SigningKey> {
   const text = (material instanceof Secret ? material.reveal() : material).trim();
   try {
     if (text.startsWith('{')) {
       const jwk = JSON.parse(text) as JWK;
       const declared = jwk.alg ?? options.alg;
-      if (declared !== undefined && !isSigningAlgorithm(declared)) throw new KeyMaterialError('unsupported signing algorithm');
+      if (declared !== undefined && !isSigningAlgorithm(declared))
+        throw new KeyMaterialError('unsupported signing algorithm');
       return await fromPrivateJwk(jwk, declared ?? inferAlgorithm(jwk));
     }
     if (text.startsWith('-----BEGIN PRIVATE KEY-----')) {
@@ -171,7 +175,8 @@ export function createKeySet(options: KeySetOptions): KeySet {
     async rotate(next, rotateOptions = {}) {
       const key = next ?? (await generateSigningKey(active.alg));
       if (key.kid === active.kid) return active;
-      const overlapMs = rotateOptions.overlapSeconds !== undefined ? rotateOptions.overlapSeconds * 1000 : defaultOverlapMs;
+      const overlapMs =
+        rotateOptions.overlapSeconds !== undefined ? rotateOptions.overlapSeconds * 1000 : defaultOverlapMs;
       previous = [...live().filter((p) => p.key.kid !== key.kid), { key: active, retiresAt: now() + overlapMs }];
       active = key;
       await options.onRotate?.({ active, previous: [...previous] });
@@ -191,7 +196,10 @@ export async function loadKeySet(options: {
   const importOptions = options.alg !== undefined ? { alg: options.alg } : {};
   const active = await importSigningKey(options.active, importOptions);
   const previous = await Promise.all(
-    (options.previous ?? []).map(async (p) => ({ key: await importSigningKey(p.material, importOptions), retiresAt: p.retiresAt })),
+    (options.previous ?? []).map(async (p) => ({
+      key: await importSigningKey(p.material, importOptions),
+      retiresAt: p.retiresAt,
+    })),
   );
   return createKeySet({
     active,

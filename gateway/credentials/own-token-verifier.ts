@@ -53,9 +53,12 @@ export function createOwnTokenVerifier(options: {
       });
       const { aud, sub, jti, iat, exp } = payload;
       const { tid, scope, act } = payload as Record<string, unknown>;
-      if (typeof aud !== 'string' || typeof sub !== 'string' || typeof jti !== 'string' || typeof tid !== 'string') return undefined;
-      if (typeof iat !== 'number' || typeof exp !== 'number' || iat > now() / 1000 + tolerance || exp <= iat) return undefined;
-      if (kind === 'task' ? aud !== options.issuer : aud === options.issuer || typeof scope !== 'string') return undefined;
+      if (typeof aud !== 'string' || typeof sub !== 'string' || typeof jti !== 'string' || typeof tid !== 'string')
+        return undefined;
+      if (typeof iat !== 'number' || typeof exp !== 'number' || iat > now() / 1000 + tolerance || exp <= iat)
+        return undefined;
+      if (kind === 'task' ? aud !== options.issuer : aud === options.issuer || typeof scope !== 'string')
+        return undefined;
       const claims: OwnTokenClaims = { kind, iss: options.issuer, aud, sub, tid, jti, iat, exp };
       if (typeof scope === 'string') claims.scope = scope;
       if (act !== undefined) {

@@ -17,7 +17,9 @@ import type { AddressClass } from '../../policies/types.js';
 
 type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
-function table<T extends ipaddr.IPv4 | ipaddr.IPv6>(rows: readonly (readonly [string, AddressClass])[]): readonly (readonly [Cidr, AddressClass])[] {
+function table<T extends ipaddr.IPv4 | ipaddr.IPv6>(
+  rows: readonly (readonly [string, AddressClass])[],
+): readonly (readonly [Cidr, AddressClass])[] {
   return rows.map(([cidr, cls]) => [ipaddr.parseCIDR(cidr) as [T, number], cls] as const);
 }
 
@@ -104,7 +106,10 @@ function classifyV6(address: ipaddr.IPv6): AddressClass {
   return lookupTable(address, IPV6) ?? 'public';
 }
 
-function lookupTable<T extends ipaddr.IPv4 | ipaddr.IPv6>(address: T, rows: readonly (readonly [Cidr, AddressClass])[]): AddressClass | undefined {
+function lookupTable<T extends ipaddr.IPv4 | ipaddr.IPv6>(
+  address: T,
+  rows: readonly (readonly [Cidr, AddressClass])[],
+): AddressClass | undefined {
   for (const [cidr, cls] of rows) {
     if (address.kind() === cidr[0].kind() && address.match(cidr)) return cls;
   }
@@ -119,7 +124,8 @@ function lookupTable<T extends ipaddr.IPv4 | ipaddr.IPv6>(address: T, rows: read
 export function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4[] | 'ambiguous' | undefined {
   const bytes = address.toByteArray();
   const v4At = (offset: number): ipaddr.IPv4 => new ipaddr.IPv4(bytes.slice(offset, offset + 4));
-  if (address.match(IPV4_MAPPED) || address.match(IPV4_TRANSLATED) || address.match(NAT64_WELL_KNOWN)) return [v4At(12)];
+  if (address.match(IPV4_MAPPED) || address.match(IPV4_TRANSLATED) || address.match(NAT64_WELL_KNOWN))
+    return [v4At(12)];
   if (address.match(IPV4_COMPATIBLE)) {
     // `::` and `::1` are IPv6's own unspecified and loopback addresses, not IPv4-compatible ones.
     const isUnspecifiedOrLoopback = bytes.slice(0, 15).every((byte) => byte === 0) && (bytes[15] ?? 0) <= 1;

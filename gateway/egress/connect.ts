@@ -41,7 +41,11 @@ export type AddressDecider = (target: ConnectTarget, address: CheckedAddress) =>
  * (one bad answer poisons the name: which answer a later connection would use is not ours to choose), and
  * with EgressError UPSTREAM_UNAVAILABLE when the name does not resolve.
  */
-export async function resolveAndCheck(target: ConnectTarget, lookup: Lookup, decideAddress: AddressDecider): Promise<CheckedAddress[]> {
+export async function resolveAndCheck(
+  target: ConnectTarget,
+  lookup: Lookup,
+  decideAddress: AddressDecider,
+): Promise<CheckedAddress[]> {
   const literal = parseHostLiteral(target.host);
   let answers: readonly LookupAddress[];
   if (literal !== undefined) {
@@ -64,7 +68,11 @@ export async function resolveAndCheck(target: ConnectTarget, lookup: Lookup, dec
   for (const answer of answers) {
     const ip = parseHostLiteral(answer.address);
     if (ip === undefined) {
-      throw new EgressDeniedError({ ...target, rules: [], reason: 'the resolver returned something that is not an IP address' });
+      throw new EgressDeniedError({
+        ...target,
+        rules: [],
+        reason: 'the resolver returned something that is not an IP address',
+      });
     }
     const address: CheckedAddress = { ip, addressClass: classifyAddress(ip) };
     const denial = decideAddress(target, address);
@@ -121,7 +129,8 @@ export function createGuardedConnect(options: GuardedConnectOptions): buildConne
 
     resolveAndCheck(target, options.lookup, options.decideAddress).then(
       (addresses) => attempt(addresses, 0),
-      (error: unknown) => callback(error instanceof Error ? error : new EgressError('EGRESS_DENIED', `egress to ${host} denied`), null),
+      (error: unknown) =>
+        callback(error instanceof Error ? error : new EgressError('EGRESS_DENIED', `egress to ${host} denied`), null),
     );
   };
 }

@@ -5,7 +5,8 @@
  */
 import type { AddressClass } from '../../policies/types.js';
 
-export type EgressErrorCode = 'EGRESS_DENIED' | 'RESPONSE_TOO_LARGE' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_ERROR';
+export type EgressErrorCode =
+  'EGRESS_DENIED' | 'RESPONSE_TOO_LARGE' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_ERROR';
 
 export class EgressError extends Error {
   override readonly name: string = 'EgressError';

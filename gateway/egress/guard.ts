@@ -22,7 +22,13 @@
 import { promises as dns } from 'node:dns';
 import type { Socket } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import { Agent, buildConnector, fetch as undiciFetch, type RequestInit as UndiciRequestInit, type Response as UndiciResponse } from 'undici';
+import {
+  Agent,
+  buildConnector,
+  fetch as undiciFetch,
+  type RequestInit as UndiciRequestInit,
+  type Response as UndiciResponse,
+} from 'undici';
 import type { FetchLike } from '../../connectors/contract.js';
 import type { Decision, EgressFacts, PrincipalFacts, TaskFacts } from '../../policies/types.js';
 import { canonicalJson } from '../util/canonical-json.js';
@@ -82,7 +88,13 @@ export interface EgressGuard {
   close(): Promise<void>;
 }
 
-const DEFAULTS = { maxRedirects: 5, maxResponseBytes: 10 * 1024 * 1024, timeoutMs: 30_000, connectTimeoutMs: 10_000, maxPooledScopes: 256 };
+const DEFAULTS = {
+  maxRedirects: 5,
+  maxResponseBytes: 10 * 1024 * 1024,
+  timeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  maxPooledScopes: 256,
+};
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
 
 interface TrackedSocket {
@@ -123,7 +135,8 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
       return denial(facts, [], 'the egress policy could not be evaluated');
     }
     if (decision.effect === 'allow') return undefined;
-    if (decision.effect === 'approve') return denial(facts, decision.rules, 'the destination requires an approval, which egress cannot wait for');
+    if (decision.effect === 'approve')
+      return denial(facts, decision.rules, 'the destination requires an approval, which egress cannot wait for');
     return denial(facts, decision.rules, decision.reason || 'not allowed by the egress policy');
   };
 
@@ -231,7 +244,13 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
       let hop: HopRequest = { url, method: (init?.method ?? 'GET').toUpperCase(), headers, body: init?.body ?? null };
 
       const deadline = new AbortController();
-      const timer = setTimeout(() => deadline.abort(new EgressError('UPSTREAM_TIMEOUT', `request to ${hop.url.host} timed out after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          deadline.abort(
+            new EgressError('UPSTREAM_TIMEOUT', `request to ${hop.url.host} timed out after ${timeoutMs} ms`),
+          ),
+        timeoutMs,
+      );
       timer.unref();
       const callerSignal = init?.signal ?? undefined;
       const signal = callerSignal ? AbortSignal.any([deadline.signal, callerSignal]) : deadline.signal;
@@ -260,11 +279,24 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
             response = await undiciFetch(hop.url, requestInit(init, hop, signal, pool.agent));
           } catch (error) {
             const mapped = mapError(error);
-            reportHop({ index, method: hop.method, url: hopUrl, outcome: mapped instanceof EgressDeniedError ? 'denied' : 'error', ...codeOf(mapped) });
+            reportHop({
+              index,
+              method: hop.method,
+              url: hopUrl,
+              outcome: mapped instanceof EgressDeniedError ? 'denied' : 'error',
+              ...codeOf(mapped),
+            });
             throw mapped;
           }
 
-          const next = nextHopOrThrow(hop, response, index, { maxRedirects, mode: init?.redirect ?? 'follow' }, reportHop, hopUrl);
+          const next = nextHopOrThrow(
+            hop,
+            response,
+            index,
+            { maxRedirects, mode: init?.redirect ?? 'follow' },
+            reportHop,
+            hopUrl,
+          );
           if (next !== undefined) {
             await response.body?.cancel().catch(() => undefined);
             hop = next;
@@ -306,18 +338,37 @@ function nextHopOrThrow(
   try {
     next = nextHop(hop, response.status, response.headers.get('location'));
     if (next !== undefined && redirects.mode === 'error') {
-      throw new EgressError('UPSTREAM_ERROR', `${hop.url.host} answered with a redirect, which the request does not allow`);
+      throw new EgressError(
+        'UPSTREAM_ERROR',
+        `${hop.url.host} answered with a redirect, which the request does not allow`,
+      );
     }
     if (next !== undefined && index >= redirects.maxRedirects) {
-      const target = { scheme: hop.url.protocol.slice(0, -1), host: stripBrackets(hop.url.hostname), port: portOf(hop.url) };
-      throw new EgressDeniedError({ ...target, rules: [], reason: `too many redirects (limit ${redirects.maxRedirects})` });
+      const target = {
+        scheme: hop.url.protocol.slice(0, -1),
+        host: stripBrackets(hop.url.hostname),
+        port: portOf(hop.url),
+      };
+      throw new EgressDeniedError({
+        ...target,
+        rules: [],
+        reason: `too many redirects (limit ${redirects.maxRedirects})`,
+      });
     }
   } catch (error) {
     void response.body?.cancel().catch(() => undefined);
-    reportHop({ index, method: hop.method, url: hopUrl, outcome: error instanceof EgressDeniedError ? 'denied' : 'error', status: response.status, ...codeOf(error) });
+    reportHop({
+      index,
+      method: hop.method,
+      url: hopUrl,
+      outcome: error instanceof EgressDeniedError ? 'denied' : 'error',
+      status: response.status,
+      ...codeOf(error),
+    });
     throw error;
   }
-  if (next !== undefined) reportHop({ index, method: hop.method, url: hopUrl, outcome: 'redirect', status: response.status });
+  if (next !== undefined)
+    reportHop({ index, method: hop.method, url: hopUrl, outcome: 'redirect', status: response.status });
   return next;
 }
 
@@ -339,17 +390,32 @@ function finalResponse(
       void upstream.cancel().catch(() => undefined);
       throw tooLarge(host, limits.maxBytes);
     }
-    body = limitBody(upstream, { maxBytes: limits.maxBytes, host, mapError: limits.mapError, onSettled: limits.settle });
+    body = limitBody(upstream, {
+      maxBytes: limits.maxBytes,
+      host,
+      mapError: limits.mapError,
+      onSettled: limits.settle,
+    });
   }
-  const result = new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers as unknown as Headers });
+  const result = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers as unknown as Headers,
+  });
   // A constructed Response has an empty url; callers resolving relative links need the final one.
   Object.defineProperty(result, 'url', { value: url.href });
   Object.defineProperty(result, 'redirected', { value: redirected });
   return result;
 }
 
-function requestInit(init: RequestInit | undefined, hop: HopRequest, signal: AbortSignal, dispatcher: Agent): UndiciRequestInit {
-  const streamed = hop.body !== null && hop.body !== undefined && (hop.body instanceof ReadableStream || isAsyncIterable(hop.body));
+function requestInit(
+  init: RequestInit | undefined,
+  hop: HopRequest,
+  signal: AbortSignal,
+  dispatcher: Agent,
+): UndiciRequestInit {
+  const streamed =
+    hop.body !== null && hop.body !== undefined && (hop.body instanceof ReadableStream || isAsyncIterable(hop.body));
   return {
     ...(init as UndiciRequestInit | undefined),
     method: hop.method,

@@ -4,7 +4,13 @@ import { EgressDeniedError, EgressError } from './errors.js';
 import { nextHop, type HopRequest } from './redirect.js';
 
 function request(method: string, body: HopRequest['body'] = null, url = 'https://api.test/a/b?x=1'): HopRequest {
-  const headers = new Headers({ authorization: 'Bearer t', cookie: 'c=1', 'proxy-authorization': 'Basic p', 'content-type': 'application/json', 'x-keep': 'yes' });
+  const headers = new Headers({
+    authorization: 'Bearer t',
+    cookie: 'c=1',
+    'proxy-authorization': 'Basic p',
+    'content-type': 'application/json',
+    'x-keep': 'yes',
+  });
   return { url: new URL(url), method, headers, body };
 }
 
@@ -60,7 +66,13 @@ describe('nextHop', () => {
     });
   }
 
-  for (const location of ['file:///etc/passwd', 'ftp://api.test/x', 'data:text/plain,hi', 'gopher://api.test:70/_x', 'javascript:alert(1)']) {
+  for (const location of [
+    'file:///etc/passwd',
+    'ftp://api.test/x',
+    'data:text/plain,hi',
+    'gopher://api.test:70/_x',
+    'javascript:alert(1)',
+  ]) {
     it(`refuses to follow ${location.split(':')[0]}: redirects`, () => {
       assert.throws(() => nextHop(request('GET'), 302, location), EgressDeniedError);
     });

@@ -14,7 +14,13 @@ export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 30
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'] as const;
 
 /** Headers that describe a request body; dropped together with the body when a redirect switches to GET. */
-const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type', 'content-length'] as const;
+const BODY_HEADERS = [
+  'content-encoding',
+  'content-language',
+  'content-location',
+  'content-type',
+  'content-length',
+] as const;
 
 export type RequestBody = RequestInit['body'];
 
@@ -41,7 +47,13 @@ export function nextHop(current: HopRequest, status: number, location: string | 
     throw new EgressError('UPSTREAM_ERROR', `redirect from ${current.url.host} has an invalid Location`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new EgressDeniedError({ scheme: url.protocol.slice(0, -1), host: '', port: 0, rules: [], reason: 'only http and https redirects are followed' });
+    throw new EgressDeniedError({
+      scheme: url.protocol.slice(0, -1),
+      host: '',
+      port: 0,
+      rules: [],
+      reason: 'only http and https redirects are followed',
+    });
   }
   const headers = new Headers(current.headers);
   let method = current.method;
@@ -52,7 +64,10 @@ export function nextHop(current: HopRequest, status: number, location: string | 
     body = null;
     for (const name of BODY_HEADERS) headers.delete(name);
   } else if (body !== null && body !== undefined && !isReplayable(body)) {
-    throw new EgressError('UPSTREAM_ERROR', `redirect from ${current.url.host} needs the request body again, but it was a stream`);
+    throw new EgressError(
+      'UPSTREAM_ERROR',
+      `redirect from ${current.url.host} needs the request body again, but it was a stream`,
+    );
   }
   if (url.origin !== current.url.origin) {
     for (const name of CREDENTIAL_HEADERS) headers.delete(name);

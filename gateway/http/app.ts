@@ -29,21 +29,42 @@ export function createApp(options: AppOptions): Express {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'not found' } });
   });
   const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-    const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
+    const status =
+      typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
     if (status >= 500) options.onError?.(error);
     if (res.headersSent) return;
     const isMcp = req.path === '/mcp';
     const type = (error as { type?: unknown }).type;
     if (status === 413) {
-      res.status(413).json(isMcp ? rpcError(-32600, 'Request body too large') : { error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' } });
+      res
+        .status(413)
+        .json(
+          isMcp
+            ? rpcError(-32600, 'Request body too large')
+            : { error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' } },
+        );
     } else if (status === 415) {
-      res.status(415).json(isMcp ? rpcError(-32600, 'Unsupported Media Type: expected application/json') : { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'expected application/json' } });
+      res
+        .status(415)
+        .json(
+          isMcp
+            ? rpcError(-32600, 'Unsupported Media Type: expected application/json')
+            : { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'expected application/json' } },
+        );
     } else if (type === 'entity.parse.failed') {
-      res.status(400).json(isMcp ? rpcError(-32700, 'Parse error') : { error: { code: 'BAD_REQUEST', message: 'invalid JSON' } });
+      res
+        .status(400)
+        .json(isMcp ? rpcError(-32700, 'Parse error') : { error: { code: 'BAD_REQUEST', message: 'invalid JSON' } });
     } else if (status < 500) {
-      res.status(status).json(isMcp ? rpcError(-32600, 'Invalid request') : { error: { code: 'BAD_REQUEST', message: 'invalid request' } });
+      res
+        .status(status)
+        .json(
+          isMcp ? rpcError(-32600, 'Invalid request') : { error: { code: 'BAD_REQUEST', message: 'invalid request' } },
+        );
     } else {
-      res.status(500).json(isMcp ? rpcError(-32603, 'Internal error') : { error: { code: 'INTERNAL', message: 'internal error' } });
+      res
+        .status(500)
+        .json(isMcp ? rpcError(-32603, 'Internal error') : { error: { code: 'INTERNAL', message: 'internal error' } });
     }
   };
   app.use(errorHandler);

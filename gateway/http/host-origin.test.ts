@@ -11,7 +11,11 @@ function run(guard: ReturnType<typeof hostOriginGuard>, headers: Record<string, 
 }
 
 describe('Host/Origin guard', () => {
-  const loopback = hostOriginGuard({ listenHost: '127.0.0.1', allowedHosts: [], allowedOrigins: ['https://console.example.com'] });
+  const loopback = hostOriginGuard({
+    listenHost: '127.0.0.1',
+    allowedHosts: [],
+    allowedOrigins: ['https://console.example.com'],
+  });
 
   it('accepts loopback hosts on a loopback listener', () => {
     assert.equal(run(loopback, { host: '127.0.0.1:8787' }), 200);

@@ -54,12 +54,16 @@ export function hostOriginGuard(options: HostOriginOptions): RequestHandler {
 
   return (req, res, next) => {
     if (!hostAllowed(req.headers.host)) {
-      res.status(403).json({ jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: Host not allowed' }, id: null });
+      res
+        .status(403)
+        .json({ jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: Host not allowed' }, id: null });
       return;
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin)) {
-      res.status(403).json({ jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: Origin not allowed' }, id: null });
+      res
+        .status(403)
+        .json({ jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: Origin not allowed' }, id: null });
       return;
     }
     next();

@@ -20,7 +20,9 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
   const contentType = req.headers['content-type'] ?? '';
   if (!/^application\/json\s*(;|$)/i.test(contentType) || /charset=(?!"?utf-8"?\s*(;|$))/i.test(contentType)) {
     req.resume();
-    return Promise.reject(new BodyError(415, 'unsupported.media.type', 'expected content-type application/json (UTF-8)'));
+    return Promise.reject(
+      new BodyError(415, 'unsupported.media.type', 'expected content-type application/json (UTF-8)'),
+    );
   }
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {

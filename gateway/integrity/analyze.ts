@@ -48,7 +48,11 @@ export function analyzeTool(
     if (other === exposedName) continue;
     // Talking about another connector's tool by name is shadowing: a tool should describe itself.
     const otherLocal = other.slice(other.indexOf('_') + 1).toLowerCase();
-    if (other.slice(0, other.indexOf('_')) !== exposedName.slice(0, exposedName.indexOf('_')) && otherLocal.length >= 4 && lowerDescription.includes(otherLocal)) {
+    if (
+      other.slice(0, other.indexOf('_')) !== exposedName.slice(0, exposedName.indexOf('_')) &&
+      otherLocal.length >= 4 &&
+      lowerDescription.includes(otherLocal)
+    ) {
       flags.add('shadowing');
     }
     if (skeleton(other) === skeleton(exposedName)) flags.add('confusable-name');
@@ -69,7 +73,10 @@ export function widened(before: unknown, after: unknown): boolean {
       continue;
     }
     const s = asSchema(schema);
-    const freeForm = s.type === undefined || (s.type === 'object' && s.additionalProperties !== false) || (s.type === 'string' && s.maxLength === undefined && s.enum === undefined && s.pattern === undefined);
+    const freeForm =
+      s.type === undefined ||
+      (s.type === 'object' && s.additionalProperties !== false) ||
+      (s.type === 'string' && s.maxLength === undefined && s.enum === undefined && s.pattern === undefined);
     if (freeForm) return true;
   }
   return false;

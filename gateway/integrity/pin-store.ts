@@ -19,7 +19,13 @@ export interface PinRecord {
   approvedAt?: string;
   flags: ToolFlag[];
   /** A changed definition waiting for an operator. */
-  pending?: { hash: string; definition: PinnedDefinition; seenAt: string; changes: DefinitionChange[]; flags: ToolFlag[] };
+  pending?: {
+    hash: string;
+    definition: PinnedDefinition;
+    seenAt: string;
+    changes: DefinitionChange[];
+    flags: ToolFlag[];
+  };
 }
 
 export interface PinStore {
@@ -60,7 +66,8 @@ export function createMemoryPinStore(): PinStore {
 
 export function createRedisPinStore(options: { redis: Redis; prefix: string }): PinStore {
   const key = `${options.prefix}tool-pins`;
-  const parse = (value: string | null): PinRecord | undefined => (value === null ? undefined : (JSON.parse(value) as PinRecord));
+  const parse = (value: string | null): PinRecord | undefined =>
+    value === null ? undefined : (JSON.parse(value) as PinRecord);
   return {
     async get(connector, tool) {
       return parse(await options.redis.hget(key, keyOf(connector, tool)));

@@ -29,7 +29,11 @@ export interface ToolIntegrity {
    * Screen one connector's freshly listed tools. `allExposedNames` are every exposed tool name in the
    * catalog (for shadowing and collision checks). Fails closed: a store error quarantines the tools.
    */
-  screen(connector: string, tools: readonly ToolDescriptor[], allExposedNames: readonly string[]): Promise<Map<string, ScreenedTool>>;
+  screen(
+    connector: string,
+    tools: readonly ToolDescriptor[],
+    allExposedNames: readonly string[],
+  ): Promise<Map<string, ScreenedTool>>;
   list(): Promise<PinRecord[]>;
   /** Trust the pending definition of a quarantined tool; `hash` must be the pending hash the operator saw. */
   approve(connector: string, tool: string, hash: string, operator: string): Promise<PinRecord>;
@@ -39,14 +43,26 @@ export function createToolIntegrity(options: { store: PinStore; audit: AuditSink
   const now = (): string => (options.now?.() ?? new Date()).toISOString();
   const { store, audit } = options;
 
-  async function screenOne(connector: string, descriptor: ToolDescriptor, others: readonly string[]): Promise<ScreenedTool> {
+  async function screenOne(
+    connector: string,
+    descriptor: ToolDescriptor,
+    others: readonly string[],
+  ): Promise<ScreenedTool> {
     const exposed = `${connector}_${descriptor.name}`;
     const definition = pinnedDefinition(descriptor);
     const hash = pinHash(definition);
     const existing = await store.get(connector, descriptor.name);
     if (existing === undefined) {
       const flags = analyzeTool(exposed, definition, others);
-      const stored = await store.putFirst({ connector, tool: descriptor.name, hash, definition, status: 'trusted', firstSeen: now(), flags });
+      const stored = await store.putFirst({
+        connector,
+        tool: descriptor.name,
+        hash,
+        definition,
+        status: 'trusted',
+        firstSeen: now(),
+        flags,
+      });
       if (stored.hash === hash) {
         await audit.append({ event: 'tool.pin', tool: exposed, target: connector, detail: { hash, flags } });
         return { status: 'trusted', flags };
@@ -56,7 +72,13 @@ export function createToolIntegrity(options: { store: PinStore; audit: AuditSink
     return screenAgainst(existing, exposed, definition, hash, others);
   }
 
-  async function screenAgainst(record: PinRecord, exposed: string, definition: ReturnType<typeof pinnedDefinition>, hash: string, others: readonly string[]): Promise<ScreenedTool> {
+  async function screenAgainst(
+    record: PinRecord,
+    exposed: string,
+    definition: ReturnType<typeof pinnedDefinition>,
+    hash: string,
+    others: readonly string[],
+  ): Promise<ScreenedTool> {
     if (record.hash === hash) {
       const flags = analyzeTool(exposed, definition, others);
       if (record.status === 'quarantined' || record.pending !== undefined || flags.join() !== record.flags.join()) {
@@ -73,7 +95,12 @@ export function createToolIntegrity(options: { store: PinStore; audit: AuditSink
         status: 'quarantined',
         pending: { hash, definition, seenAt: now(), changes: diffDefinitions(record.definition, definition), flags },
       });
-      await audit.append({ event: 'tool.quarantine', tool: exposed, target: connector(record), detail: { trustedHash: record.hash, newHash: hash, flags } });
+      await audit.append({
+        event: 'tool.quarantine',
+        tool: exposed,
+        target: connector(record),
+        detail: { trustedHash: record.hash, newHash: hash, flags },
+      });
     }
     return { status: 'quarantined', flags };
   }
@@ -94,8 +121,10 @@ export function createToolIntegrity(options: { store: PinStore; audit: AuditSink
     async approve(connectorId, tool, hash, operator) {
       const record = await store.get(connectorId, tool);
       if (record === undefined) throw new PinError('NOT_FOUND', `no pin for ${connectorId}_${tool}`);
-      if (record.pending === undefined) throw new PinError('NOT_QUARANTINED', `${connectorId}_${tool} has no pending definition`);
-      if (record.pending.hash !== hash) throw new PinError('HASH_MISMATCH', 'the pending definition changed since it was shown; review it again');
+      if (record.pending === undefined)
+        throw new PinError('NOT_QUARANTINED', `${connectorId}_${tool} has no pending definition`);
+      if (record.pending.hash !== hash)
+        throw new PinError('HASH_MISMATCH', 'the pending definition changed since it was shown; review it again');
       const approved: PinRecord = {
         connector: connectorId,
         tool,
@@ -108,7 +137,13 @@ export function createToolIntegrity(options: { store: PinStore; audit: AuditSink
         flags: record.pending.flags,
       };
       await store.put(approved);
-      await audit.append({ event: 'tool.pin', tool: `${connectorId}_${tool}`, target: connectorId, actor: operator, detail: { hash, approved: true } });
+      await audit.append({
+        event: 'tool.pin',
+        tool: `${connectorId}_${tool}`,
+        target: connectorId,
+        actor: operator,
+        detail: { hash, approved: true },
+      });
       return approved;
     },
   };

@@ -50,12 +50,15 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   const sessions = new Map<string, McpSession>();
   const router = express.Router();
 
-  const sweep = setInterval(() => {
-    const cutoff = now() - options.sessionIdleSeconds * 1000;
-    for (const session of sessions.values()) {
-      if (session.lastActivity < cutoff) void closeSession(session);
-    }
-  }, Math.min(60_000, options.sessionIdleSeconds * 500));
+  const sweep = setInterval(
+    () => {
+      const cutoff = now() - options.sessionIdleSeconds * 1000;
+      for (const session of sessions.values()) {
+        if (session.lastActivity < cutoff) void closeSession(session);
+      }
+    },
+    Math.min(60_000, options.sessionIdleSeconds * 500),
+  );
   sweep.unref();
 
   async function closeSession(session: McpSession): Promise<void> {
@@ -68,13 +71,23 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
 
   const authenticate = async (req: Request, res: Response): Promise<Principal | undefined> => {
     try {
-      return await options.authenticator.authenticate({ headers: req.headers, url: req.originalUrl, rawHeaders: req.rawHeaders });
+      return await options.authenticator.authenticate({
+        headers: req.headers,
+        url: req.originalUrl,
+        rawHeaders: req.rawHeaders,
+      });
     } catch (error) {
-      const authError = error instanceof AuthError ? error : new AuthError('UNAUTHENTICATED', 'authentication failed', 'invalid_token');
+      const authError =
+        error instanceof AuthError ? error : new AuthError('UNAUTHENTICATED', 'authentication failed', 'invalid_token');
       const status = authError.code === 'UNAUTHENTICATED' ? 401 : 403;
-      res.status(status).set('WWW-Authenticate', options.challenge(authError)).json(jsonRpcError(-32001, authError.message, authError.code));
+      res
+        .status(status)
+        .set('WWW-Authenticate', options.challenge(authError))
+        .json(jsonRpcError(-32001, authError.message, authError.code));
       options.onAuthFailure?.(authError.code);
-      void options.audit.append({ event: 'auth.failure', decision: 'deny', code: authError.code, reason: authError.message }).catch(() => undefined);
+      void options.audit
+        .append({ event: 'auth.failure', decision: 'deny', code: authError.code, reason: authError.message })
+        .catch(() => undefined);
       return undefined;
     }
   };
@@ -94,7 +107,14 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     try {
       req.body = await readJsonBody(req, options.maxRequestBytes);
       if (Array.isArray(req.body) && !batchAllowed(req.body, req.header('mcp-protocol-version'))) {
-        res.status(400).json(jsonRpcError(-32600, 'Invalid Request: JSON-RPC batches are not accepted (initialize alone; none from protocol 2025-06-18)'));
+        res
+          .status(400)
+          .json(
+            jsonRpcError(
+              -32600,
+              'Invalid Request: JSON-RPC batches are not accepted (initialize alone; none from protocol 2025-06-18)',
+            ),
+          );
         return;
       }
       const sessionId = req.header('mcp-session-id');
@@ -121,14 +141,26 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     let held = 0;
     for (const session of sessions.values()) if (session.principal.agentId === principal.agentId) held += 1;
     if (held >= options.maxSessionsPerAgent) {
-      res.status(429).set('Retry-After', '60').json(jsonRpcError(-32000, 'Too many open sessions for this agent; close one (DELETE /mcp) or wait for idle ones to expire'));
+      res
+        .status(429)
+        .set('Retry-After', '60')
+        .json(
+          jsonRpcError(
+            -32000,
+            'Too many open sessions for this agent; close one (DELETE /mcp) or wait for idle ones to expire',
+          ),
+        );
       return;
     }
     const id = randomUUID();
     const task = await options.taskForSession(principal, id);
     // The session's task span: parented on the trace the agent sent with initialize, if any.
-    const initMeta = (Array.isArray(req.body) ? req.body.find((m: unknown) => isInitializeRequest(m)) : req.body)?.params?._meta;
-    const taskSpan = startTaskSpan({ id: task.id, agentId: principal.agentId, ...(task.intent !== undefined ? { intent: task.intent } : {}) }, extractTraceparentFromMeta(initMeta, ROOT_CONTEXT));
+    const initMeta = (Array.isArray(req.body) ? req.body.find((m: unknown) => isInitializeRequest(m)) : req.body)
+      ?.params?._meta;
+    const taskSpan = startTaskSpan(
+      { id: task.id, agentId: principal.agentId, ...(task.intent !== undefined ? { intent: task.intent } : {}) },
+      extractTraceparentFromMeta(initMeta, ROOT_CONTEXT),
+    );
     const session: McpSession = {
       id,
       principal,
@@ -162,7 +194,9 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     if (principal === undefined) return;
     const session = findSession(req, principal);
     if (session?.transport === undefined) {
-      res.status(req.header('mcp-session-id') === undefined ? 400 : 404).json(jsonRpcError(-32001, 'Session not found'));
+      res
+        .status(req.header('mcp-session-id') === undefined ? 400 : 404)
+        .json(jsonRpcError(-32001, 'Session not found'));
       return;
     }
     await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res);
@@ -196,5 +230,9 @@ function containsInitialize(body: unknown): boolean {
 }
 
 export function jsonRpcError(code: number, message: string, dataCode?: string): object {
-  return { jsonrpc: '2.0', error: { code, message, ...(dataCode !== undefined ? { data: { code: dataCode } } : {}) }, id: null };
+  return {
+    jsonrpc: '2.0',
+    error: { code, message, ...(dataCode !== undefined ? { data: { code: dataCode } } : {}) },
+    id: null,
+  };
 }

@@ -90,9 +90,7 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
 
   function forwardLog(message: LogMessage, extra: Extra): void {
     if (LOG_LEVELS.indexOf(message.level) < LOG_LEVELS.indexOf(session.logLevel)) return;
-    void extra
-      .sendNotification({ method: 'notifications/message', params: { ...message } })
-      .catch(() => undefined);
+    void extra.sendNotification({ method: 'notifications/message', params: { ...message } }).catch(() => undefined);
   }
 
   async function relay(method: string, params: JsonObject, signal: AbortSignal, extra: Extra): Promise<JsonObject> {
@@ -118,13 +116,21 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     const args = (request.params.arguments ?? {}) as JsonObject;
     if (deps.elevationTool && request.params.name === REQUEST_ELEVATION_TOOL.name) {
       const target = typeof args['tool'] === 'string' ? args['tool'] : '';
-      const targetArgs = args['arguments'] !== null && typeof args['arguments'] === 'object' && !Array.isArray(args['arguments']) ? (args['arguments'] as JsonObject) : undefined;
+      const targetArgs =
+        args['arguments'] !== null && typeof args['arguments'] === 'object' && !Array.isArray(args['arguments'])
+          ? (args['arguments'] as JsonObject)
+          : undefined;
       const why = typeof args['justification'] === 'string' ? args['justification'].trim().slice(0, 1000) : '';
       if (target === '' || targetArgs === undefined || why === '') {
-        throw new McpError(ErrorCode.InvalidParams, 'expected { tool, arguments, justification }', { code: 'INVALID_ARGUMENTS' });
+        throw new McpError(ErrorCode.InvalidParams, 'expected { tool, arguments, justification }', {
+          code: 'INVALID_ARGUMENTS',
+        });
       }
       try {
-        return (await pipeline.requestElevation(target, targetArgs, { ...callContext(extra), justification: why })) as never;
+        return (await pipeline.requestElevation(target, targetArgs, {
+          ...callContext(extra),
+          justification: why,
+        })) as never;
       } catch (error) {
         throw toMcpError(error);
       }
@@ -137,7 +143,8 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     }
   });
 
-  const visibleConnector = (connector: Connector): boolean => isVisibleConnector(pipeline, session.principal, connector);
+  const visibleConnector = (connector: Connector): boolean =>
+    isVisibleConnector(pipeline, session.principal, connector);
 
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({
     resources: catalog
@@ -169,14 +176,22 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
       await audit('resource.read', connector, `resources/read ${request.params.uri}`, 'allow', started);
       return result as never;
     } catch (error) {
-      await audit('resource.read', connector, `resources/read ${request.params.uri}`, 'error', started, toGatewayError(error).code);
+      await audit(
+        'resource.read',
+        connector,
+        `resources/read ${request.params.uri}`,
+        'error',
+        started,
+        toGatewayError(error).code,
+      );
       throw toMcpError(error);
     }
   });
 
   server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
     const connector = resourceConnector(request.params.uri);
-    if (connector.catalog?.subscribeResource === undefined) throw new McpError(ErrorCode.MethodNotFound, 'subscriptions not supported for this resource');
+    if (connector.catalog?.subscribeResource === undefined)
+      throw new McpError(ErrorCode.MethodNotFound, 'subscriptions not supported for this resource');
     await connector.catalog.subscribeResource(request.params.uri, connectorContext(extra, connector));
     session.subscriptions.add(request.params.uri);
     return {};
@@ -186,7 +201,9 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     session.subscriptions.delete(request.params.uri);
     const connector = catalog.resolveResource(request.params.uri);
     if (connector?.catalog?.unsubscribeResource !== undefined) {
-      await connector.catalog.unsubscribeResource(request.params.uri, connectorContext(extra, connector)).catch(() => undefined);
+      await connector.catalog
+        .unsubscribeResource(request.params.uri, connectorContext(extra, connector))
+        .catch(() => undefined);
     }
     return {};
   });
@@ -201,15 +218,28 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
     const prompt = catalog.resolvePrompt(request.params.name);
     if (prompt?.connector.catalog === undefined || !visibleConnector(prompt.connector)) {
-      throw new McpError(ErrorCode.InvalidParams, `Prompt not found: ${request.params.name}`, { code: 'PROMPT_NOT_FOUND' });
+      throw new McpError(ErrorCode.InvalidParams, `Prompt not found: ${request.params.name}`, {
+        code: 'PROMPT_NOT_FOUND',
+      });
     }
     const started = performance.now();
     try {
-      const result = await prompt.connector.catalog.getPrompt(prompt.descriptor.name, request.params.arguments ?? {}, connectorContext(extra, prompt.connector));
+      const result = await prompt.connector.catalog.getPrompt(
+        prompt.descriptor.name,
+        request.params.arguments ?? {},
+        connectorContext(extra, prompt.connector),
+      );
       await audit('prompt.get', prompt.connector, `prompts/get ${prompt.descriptor.name}`, 'allow', started);
       return result as never;
     } catch (error) {
-      await audit('prompt.get', prompt.connector, `prompts/get ${prompt.descriptor.name}`, 'error', started, toGatewayError(error).code);
+      await audit(
+        'prompt.get',
+        prompt.connector,
+        `prompts/get ${prompt.descriptor.name}`,
+        'error',
+        started,
+        toGatewayError(error).code,
+      );
       throw toMcpError(error);
     }
   });
@@ -223,7 +253,9 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
       connector = prompt?.connector;
       if (prompt !== undefined) params = { ...request.params, ref: { ...ref, name: prompt.descriptor.name } };
     } else {
-      connector = catalog.resolveResource(ref.uri) ?? catalog.templates().find((t) => t.descriptor.uriTemplate === ref.uri)?.connector;
+      connector =
+        catalog.resolveResource(ref.uri) ??
+        catalog.templates().find((t) => t.descriptor.uriTemplate === ref.uri)?.connector;
     }
     if (connector?.catalog?.complete === undefined || !visibleConnector(connector)) {
       return { completion: { values: [], hasMore: false } };
@@ -322,6 +354,9 @@ function toMcpError(error: unknown): McpError {
     gatewayError.code === 'PROMPT_NOT_FOUND'
       ? ErrorCode.InvalidParams
       : ErrorCode.InternalError;
-  const message = gatewayError.code === 'RESOURCE_NOT_FOUND' && !gatewayError.message.startsWith('Resource') ? `Resource not found: ${gatewayError.message}` : gatewayError.message;
+  const message =
+    gatewayError.code === 'RESOURCE_NOT_FOUND' && !gatewayError.message.startsWith('Resource')
+      ? `Resource not found: ${gatewayError.message}`
+      : gatewayError.message;
   return new McpError(jsonRpcCode, message, { code: gatewayError.code, ...(gatewayError.details ?? {}) });
 }

@@ -27,9 +27,18 @@ describe('createMetrics', () => {
     assert.match(text, /^portcullis_decisions_total\{effect="deny",rule="\(default\)"\} 1$/m);
     assert.match(text, /^portcullis_decisions_total\{effect="deny",rule="block-prod\+no-delete"\} 1$/m);
     assert.match(text, /^portcullis_tool_call_duration_seconds_count\{tool="crm_get_contact",outcome="ok"\} 1$/m);
-    assert.match(text, /^portcullis_tool_call_duration_seconds_bucket\{le="0.05",tool="crm_get_contact",outcome="ok"\} 1$/m);
-    assert.match(text, /^portcullis_tool_call_duration_seconds_bucket\{le="0.025",tool="crm_get_contact",outcome="ok"\} 0$/m);
-    assert.match(text, /^portcullis_tool_call_duration_seconds_count\{tool="crm_delete_contact",outcome="denied"\} 1$/m);
+    assert.match(
+      text,
+      /^portcullis_tool_call_duration_seconds_bucket\{le="0.05",tool="crm_get_contact",outcome="ok"\} 1$/m,
+    );
+    assert.match(
+      text,
+      /^portcullis_tool_call_duration_seconds_bucket\{le="0.025",tool="crm_get_contact",outcome="ok"\} 0$/m,
+    );
+    assert.match(
+      text,
+      /^portcullis_tool_call_duration_seconds_count\{tool="crm_delete_contact",outcome="denied"\} 1$/m,
+    );
     assert.match(text, /^portcullis_upstream_errors_total\{connector="crm",code="UPSTREAM_TIMEOUT"\} 1$/m);
     assert.match(text, /^portcullis_approvals_pending 2$/m);
     assert.match(text, /^portcullis_approval_decision_seconds_sum\{outcome="approved"\} 12$/m);

@@ -121,7 +121,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       decisions.inc({ effect, rule: ruleLabel(rule) });
     },
     observeToolCall(tool, outcome, seconds) {
-      if (Number.isFinite(seconds) && seconds >= 0) toolCallDuration.observe({ tool: toolLabel(tool), outcome }, seconds);
+      if (Number.isFinite(seconds) && seconds >= 0)
+        toolCallDuration.observe({ tool: toolLabel(tool), outcome }, seconds);
     },
     upstreamError(connector, code) {
       upstreamErrors.inc({ connector: connectorLabel(connector), code: codeLabel(code) });

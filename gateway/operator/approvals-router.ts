@@ -14,11 +14,22 @@
 import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { AuditSink } from '../audit/types.js';
-import { ApprovalError, type ApprovalQueue, type GrantStore, type Ticket, type TicketStatus } from '../approvals/types.js';
+import {
+  ApprovalError,
+  type ApprovalQueue,
+  type GrantStore,
+  type Ticket,
+  type TicketStatus,
+} from '../approvals/types.js';
 import { grantFromTicket } from '../approvals/grants.js';
 import type { Operator, OperatorAuthenticator } from './operator-auth.js';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
-import { ATTR_PORTCULLIS_AGENT_ID, ATTR_PORTCULLIS_APPROVAL_ID, ATTR_PORTCULLIS_DECISION, ATTR_PORTCULLIS_TASK_ID } from '../telemetry/attributes.js';
+import {
+  ATTR_PORTCULLIS_AGENT_ID,
+  ATTR_PORTCULLIS_APPROVAL_ID,
+  ATTR_PORTCULLIS_DECISION,
+  ATTR_PORTCULLIS_TASK_ID,
+} from '../telemetry/attributes.js';
 import { extractTraceparentFromMeta, getTracer } from '../telemetry/spans.js';
 
 export interface ApprovalsRouterOptions {
@@ -101,13 +112,24 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
   const decide = (approve: boolean) => async (req: express.Request, res: Response) => {
     const operator = res.locals['operator'] as Operator;
     const parsed = DecisionBodySchema.safeParse(req.body ?? {});
-    if (!parsed.success) return void sendError(res, 400, 'BAD_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    if (!parsed.success)
+      return void sendError(
+        res,
+        400,
+        'BAD_REQUEST',
+        parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+      );
     const id = String(req.params['id']);
     try {
       const existing = await queue.get(id);
       if (existing === undefined) return void sendError(res, 404, 'NOT_FOUND', 'no such approval request');
       if (options.isSelf(operator.id, existing)) {
-        return void sendError(res, 403, 'SELF_APPROVAL', 'operators cannot decide requests of agents they are responsible for');
+        return void sendError(
+          res,
+          403,
+          'SELF_APPROVAL',
+          'operators cannot decide requests of agents they are responsible for',
+        );
       }
       const ticket = await queue.decide(id, {
         approve,
@@ -129,7 +151,11 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
         approvalId: ticket.id,
         actor: operator.id,
         reason: parsed.data.reason ?? '',
-        detail: { status: ticket.status, scope: ticket.grant?.scope ?? null, grantExpiresAt: ticket.grant?.expiresAt ?? null },
+        detail: {
+          status: ticket.status,
+          scope: ticket.grant?.scope ?? null,
+          grantExpiresAt: ticket.grant?.expiresAt ?? null,
+        },
       });
       res.json(present(ticket));
     } catch (error) {
@@ -172,7 +198,13 @@ function sendError(res: Response, status: number, code: string, message: string)
 
 function sendApprovalError(res: Response, error: unknown): void {
   if (error instanceof ApprovalError) {
-    const status = { SELF_APPROVAL: 403, REASON_REQUIRED: 400, NOT_PENDING: 409, NOT_FOUND: 404, STORE_UNAVAILABLE: 503 }[error.code];
+    const status = {
+      SELF_APPROVAL: 403,
+      REASON_REQUIRED: 400,
+      NOT_PENDING: 409,
+      NOT_FOUND: 404,
+      STORE_UNAVAILABLE: 503,
+    }[error.code];
     return sendError(res, status, error.code, error.message);
   }
   sendError(res, 503, 'STORE_UNAVAILABLE', 'approval store unavailable');

@@ -14,25 +14,44 @@ import type { Operator, OperatorAuthenticator } from './operator-auth.js';
 const REVOCATION_TTL_MS = 7 * 24 * 3600 * 1000;
 const BodySchema = z.object({ reason: z.string().max(500).optional() }).strict();
 
-export function credentialsRouter(options: { revocation: RevocationStore; issuer: CredentialIssuer; audit: AuditSink; operatorAuth: OperatorAuthenticator }): Router {
+export function credentialsRouter(options: {
+  revocation: RevocationStore;
+  issuer: CredentialIssuer;
+  audit: AuditSink;
+  operatorAuth: OperatorAuthenticator;
+}): Router {
   const router = express.Router();
-  router.post('/v1/credentials/:jti/revoke', options.operatorAuth.require('admin'), express.json({ limit: '4kb' }), async (req, res) => {
-    const jti = String(req.params['jti']);
-    const body = BodySchema.safeParse(req.body ?? {});
-    if (!/^[A-Za-z0-9_-]{8,128}$/.test(jti) || !body.success) {
-      return void res.status(400).json({ error: { code: 'BAD_REQUEST', message: 'expected a jti and an optional reason' } });
-    }
-    try {
-      await options.revocation.revokeJti(jti, Date.now() + REVOCATION_TTL_MS);
-    } catch {
-      return void res.status(503).json({ error: { code: 'STORE_UNAVAILABLE', message: 'the revocation could not be recorded' } });
-    }
-    options.issuer.forgetCredential(jti);
-    const operator = res.locals['operator'] as Operator;
-    await options.audit
-      .append({ event: 'credential.revoke', jti, actor: operator.id, ...(body.data.reason !== undefined ? { reason: body.data.reason } : {}) })
-      .catch(() => undefined);
-    res.json({ jti, revoked: true });
-  });
+  router.post(
+    '/v1/credentials/:jti/revoke',
+    options.operatorAuth.require('admin'),
+    express.json({ limit: '4kb' }),
+    async (req, res) => {
+      const jti = String(req.params['jti']);
+      const body = BodySchema.safeParse(req.body ?? {});
+      if (!/^[A-Za-z0-9_-]{8,128}$/.test(jti) || !body.success) {
+        return void res
+          .status(400)
+          .json({ error: { code: 'BAD_REQUEST', message: 'expected a jti and an optional reason' } });
+      }
+      try {
+        await options.revocation.revokeJti(jti, Date.now() + REVOCATION_TTL_MS);
+      } catch {
+        return void res
+          .status(503)
+          .json({ error: { code: 'STORE_UNAVAILABLE', message: 'the revocation could not be recorded' } });
+      }
+      options.issuer.forgetCredential(jti);
+      const operator = res.locals['operator'] as Operator;
+      await options.audit
+        .append({
+          event: 'credential.revoke',
+          jti,
+          actor: operator.id,
+          ...(body.data.reason !== undefined ? { reason: body.data.reason } : {}),
+        })
+        .catch(() => undefined);
+      res.json({ jti, revoked: true });
+    },
+  );
   return router;
 }

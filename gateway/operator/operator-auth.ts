@@ -56,7 +56,10 @@ export function createOperatorAuthenticator(directory: OperatorDirectory): Opera
           next();
         } catch (error) {
           const message = error instanceof AuthError ? error.message : 'authentication failed';
-          res.status(401).set('WWW-Authenticate', 'Bearer realm="portcullis-operator"').json({ error: { code: 'UNAUTHENTICATED', message } });
+          res
+            .status(401)
+            .set('WWW-Authenticate', 'Bearer realm="portcullis-operator"')
+            .json({ error: { code: 'UNAUTHENTICATED', message } });
         }
       };
     },

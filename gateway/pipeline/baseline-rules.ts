@@ -30,7 +30,8 @@ export function baselineRules(config: GatewayConfig): BaselineRule[] {
     });
   }
   for (const connector of config.connectors) {
-    const target = connector.kind === 'http' ? connector.baseUrl : connector.transport === 'http' ? connector.url : undefined;
+    const target =
+      connector.kind === 'http' ? connector.baseUrl : connector.transport === 'http' ? connector.url : undefined;
     if (target === undefined) continue;
     const url = new URL(target);
     const scheme = url.protocol.slice(0, -1);

@@ -142,7 +142,11 @@ export function createCatalog(options: CatalogOptions): Catalog {
       }
       if (options.screen !== undefined && connector.kind === 'mcp') {
         const others = [...allToolNames(connector.id), ...tools.keys()];
-        const screened = await options.screen(connector, [...tools.values()].map((t) => t.descriptor), others);
+        const screened = await options.screen(
+          connector,
+          [...tools.values()].map((t) => t.descriptor),
+          others,
+        );
         for (const [exposedName, tool] of tools) {
           const verdict = screened.get(tool.descriptor.name) ?? { status: 'quarantined' as const, flags: [] };
           tool.flags = verdict.flags;
@@ -161,7 +165,8 @@ export function createCatalog(options: CatalogOptions): Catalog {
           prompts.set(exposedName, { exposedName, connector, descriptor });
         }
         for (const descriptor of await connector.catalog.listResources(ctx)) resources.push({ connector, descriptor });
-        for (const descriptor of await connector.catalog.listResourceTemplates(ctx)) templates.push({ connector, descriptor });
+        for (const descriptor of await connector.catalog.listResourceTemplates(ctx))
+          templates.push({ connector, descriptor });
       }
       entries.set(connector.id, { tools, quarantined, prompts, resources, templates });
     } catch (error) {
@@ -190,7 +195,8 @@ export function createCatalog(options: CatalogOptions): Catalog {
   /** Exposed names of every other connector's tools (trusted or not), for cross-connector checks. */
   const allToolNames = (except: string): string[] => {
     const names: string[] = [];
-    for (const [id, entry] of entries) if (id !== except) names.push(...entry.tools.keys(), ...entry.quarantined.keys());
+    for (const [id, entry] of entries)
+      if (id !== except) names.push(...entry.tools.keys(), ...entry.quarantined.keys());
     return names;
   };
 
@@ -202,7 +208,8 @@ export function createCatalog(options: CatalogOptions): Catalog {
 
   return {
     async refresh(connectorId) {
-      const targets = connectorId !== undefined ? options.connectors.filter((c) => c.id === connectorId) : options.connectors;
+      const targets =
+        connectorId !== undefined ? options.connectors.filter((c) => c.id === connectorId) : options.connectors;
       // An explicit refresh re-reads the backends (a changed definition must reach the pin check).
       await Promise.all(targets.map((c) => c.reload?.().catch(() => undefined)));
       if (connectorId !== undefined) {
@@ -212,7 +219,8 @@ export function createCatalog(options: CatalogOptions): Catalog {
         await Promise.all(options.connectors.map(load));
         // Screening compares each tool with every other connector's tools (shadowing, confusable names):
         // a second pass lets connectors listed first see those listed after them.
-        if (options.screen !== undefined) await Promise.all(options.connectors.filter((c) => c.kind === 'mcp').map(load));
+        if (options.screen !== undefined)
+          await Promise.all(options.connectors.filter((c) => c.kind === 'mcp').map(load));
       }
       notify(new Set(['tools', 'resources', 'prompts']));
     },
@@ -254,7 +262,9 @@ function emptyEntry(): ConnectorEntry {
 export function templateMatches(template: string, uri: string): boolean {
   const pattern = template
     .split(/(\{[^}]+\})/)
-    .map((part) => (part.startsWith('{') ? (part.startsWith('{+') ? '.+' : '[^/]+') : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((part) =>
+      part.startsWith('{') ? (part.startsWith('{+') ? '.+' : '[^/]+') : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
     .join('');
   return new RegExp(`^${pattern}$`).test(uri);
 }

@@ -7,8 +7,15 @@ const allow: CallDecision = { effect: 'allow', rules: ['r1'], reason: 'allowed b
 
 describe('decide step', () => {
   it('keeps an allow for a tool the task declared (globs too)', () => {
-    assert.equal(withinDeclaredTools(allow, { id: 't', declaredTools: ['git_list_*'] }, 'git_list_issues').effect, 'allow');
-    assert.equal(withinDeclaredTools(allow, { id: 't' }, 'git_delete_repo').effect, 'allow', 'no declaration: policy alone decides');
+    assert.equal(
+      withinDeclaredTools(allow, { id: 't', declaredTools: ['git_list_*'] }, 'git_list_issues').effect,
+      'allow',
+    );
+    assert.equal(
+      withinDeclaredTools(allow, { id: 't' }, 'git_delete_repo').effect,
+      'allow',
+      'no declaration: policy alone decides',
+    );
   });
 
   it('turns an allow outside the declared tools into an operator decision, never a silent allow', () => {
@@ -29,7 +36,12 @@ describe('decide step', () => {
           throw new Error('broken policy');
         },
       },
-      { principal: { agentId: 'a', roles: [] }, tool: { name: 'x_y', connector: 'x', local: 'y', connectorKind: 'http' }, args: {}, now: 0 },
+      {
+        principal: { agentId: 'a', roles: [] },
+        tool: { name: 'x_y', connector: 'x', local: 'y', connectorKind: 'http' },
+        args: {},
+        now: 0,
+      },
     );
     assert.equal(decision.effect, 'deny');
   });

@@ -99,7 +99,13 @@ export function isVisible(source: PolicySource, principal: Principal, tool: Cata
 export function withinDeclaredTools(decision: Decision, task: TaskFacts, tool: string): Decision {
   if (decision.effect !== 'allow' || task.declaredTools === undefined) return decision;
   if (task.declaredTools.some((pattern) => globMatch(pattern, tool))) return decision;
-  return { ...decision, effect: 'approve', code: 'APPROVAL_REQUIRED', reason: `${tool} is outside the tools the task declared`, rules: [...decision.rules, 'task:declared-tools'] };
+  return {
+    ...decision,
+    effect: 'approve',
+    code: 'APPROVAL_REQUIRED',
+    reason: `${tool} is outside the tools the task declared`,
+    rules: [...decision.rules, 'task:declared-tools'],
+  };
 }
 
 function globMatch(pattern: string, value: string): boolean {

@@ -63,7 +63,9 @@ export async function elevate(elevation: Elevation, input: ElevationInput): Prom
       taskId: input.task.id,
       ...(input.task.intent !== undefined ? { intent: input.task.intent } : {}),
       tool: input.tool,
-      ...(input.operation !== undefined ? { operation: { method: input.operation.method, url: input.operation.url } } : {}),
+      ...(input.operation !== undefined
+        ? { operation: { method: input.operation.method, url: input.operation.url } }
+        : {}),
       args: elevation.redactArgs(input.args),
       argsHash: input.argsHash,
       callHash: hash,
@@ -73,7 +75,10 @@ export async function elevate(elevation: Elevation, input: ElevationInput): Prom
       requiredApprovers: Math.max(1, input.decision.approval?.approvers ?? 1),
       requestedBy: input.principal.agentId,
       expiresInSeconds: config.pendingTtlSeconds,
-      maxGrantSeconds: Math.min(config.maxGrantSeconds, input.decision.approval?.maxTtlSeconds ?? config.maxGrantSeconds),
+      maxGrantSeconds: Math.min(
+        config.maxGrantSeconds,
+        input.decision.approval?.maxTtlSeconds ?? config.maxGrantSeconds,
+      ),
       ...(input.traceparent !== undefined ? { traceparent: input.traceparent } : {}),
     });
 
@@ -82,7 +87,11 @@ export async function elevate(elevation: Elevation, input: ElevationInput): Prom
     }
 
     // Tell the agent at once what it is waiting for; the queue then reports progress while it waits.
-    input.onProgress?.({ progress: 0, total: config.waitSeconds, message: `waiting for operator approval of request ${ticket.id}` });
+    input.onProgress?.({
+      progress: 0,
+      total: config.waitSeconds,
+      message: `waiting for operator approval of request ${ticket.id}`,
+    });
     const outcome = await queue.wait(ticket.id, {
       signal: input.signal,
       timeoutMs: config.waitSeconds * 1000,
@@ -98,25 +107,47 @@ export async function elevate(elevation: Elevation, input: ElevationInput): Prom
         // The operator API stores the grant too; put is create-if-absent per ticket, so uses are not renewed.
         await grants.put(grantFromTicket(outcome.ticket));
         const granted = await grants.consume({ callHash: hash, taskId: input.task.id, tool: input.tool });
-        if (granted === undefined) return { refused: new GatewayError('APPROVAL_EXPIRED', 'the approval was used or expired before the call ran'), approvalId: ticket.id };
+        if (granted === undefined)
+          return {
+            refused: new GatewayError('APPROVAL_EXPIRED', 'the approval was used or expired before the call ran'),
+            approvalId: ticket.id,
+          };
         return { granted };
       }
       case 'denied': {
         const reason = outcome.ticket.decisions.filter((d) => !d.approve).at(-1)?.reason ?? 'denied by an operator';
-        return { refused: new GatewayError('APPROVAL_DENIED', `denied by an operator: ${reason}`, { approvalId: ticket.id }), approvalId: ticket.id };
+        return {
+          refused: new GatewayError('APPROVAL_DENIED', `denied by an operator: ${reason}`, { approvalId: ticket.id }),
+          approvalId: ticket.id,
+        };
       }
       case 'expired':
-        return { refused: new GatewayError('APPROVAL_EXPIRED', `approval request ${ticket.id} expired without a decision`, { approvalId: ticket.id }), approvalId: ticket.id };
+        return {
+          refused: new GatewayError('APPROVAL_EXPIRED', `approval request ${ticket.id} expired without a decision`, {
+            approvalId: ticket.id,
+          }),
+          approvalId: ticket.id,
+        };
       case 'pending':
         return { refused: pending(ticket.id), approvalId: ticket.id };
     }
   } catch (error) {
-    if (input.signal.aborted) return { refused: new GatewayError('CANCELLED', 'the call was cancelled while waiting for approval') };
+    if (input.signal.aborted)
+      return { refused: new GatewayError('CANCELLED', 'the call was cancelled while waiting for approval') };
     // Fail closed: no store, no approval, no call.
-    return { refused: new GatewayError('APPROVAL_REQUIRED', 'this call needs operator approval, and the approval store is unavailable') };
+    return {
+      refused: new GatewayError(
+        'APPROVAL_REQUIRED',
+        'this call needs operator approval, and the approval store is unavailable',
+      ),
+    };
   }
 }
 
 function pending(id: string): GatewayError {
-  return new GatewayError('APPROVAL_PENDING', `waiting for operator approval: request ${id}; retry the same call once it is approved`, { approvalId: id });
+  return new GatewayError(
+    'APPROVAL_PENDING',
+    `waiting for operator approval: request ${id}; retry the same call once it is approved`,
+    { approvalId: id },
+  );
 }

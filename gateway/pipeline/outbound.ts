@@ -6,7 +6,15 @@
 import type { FetchLike } from '../../connectors/contract.js';
 
 const STRIPPED_PREFIXES = ['x-forwarded-', 'x-portcullis-'];
-const STRIPPED_NAMES = new Set(['authorization', 'proxy-authorization', 'cookie', 'forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url']);
+const STRIPPED_NAMES = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'forwarded',
+  'x-real-ip',
+  'x-original-url',
+  'x-rewrite-url',
+]);
 
 /** Sets the backend credential on a request, e.g. `Authorization: Bearer <call credential>` or an API-key header. */
 export type CredentialInjector = (headers: Headers, request: { url: string; method: string }) => Promise<void> | void;

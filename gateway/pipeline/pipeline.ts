@@ -14,7 +14,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SpanKind, context as otelContext, trace, type Context, type Link, type Span } from '@opentelemetry/api';
-import type { CatalogContext, Connector, ConnectorContext, FetchLike, JsonObject, LogMessage, ProgressUpdate, ToolResult } from '../../connectors/contract.js';
+import type {
+  CatalogContext,
+  Connector,
+  ConnectorContext,
+  FetchLike,
+  JsonObject,
+  LogMessage,
+  ProgressUpdate,
+  ToolResult,
+} from '../../connectors/contract.js';
 import type { TaskFacts } from '../../policies/types.js';
 import type { CallDecision as Decision } from '../../policies/engine.js';
 import type { AuditRecordInput, AuditSink } from '../audit/types.js';
@@ -22,7 +31,15 @@ import type { Principal } from '../auth/types.js';
 import { GatewayError, toGatewayError, CALLER_ERROR_CODES } from '../errors.js';
 import type { Metrics } from '../metrics/index.js';
 import * as attr from '../telemetry/attributes.js';
-import { currentTraceId, extractTraceparentFromMeta, getTracer, injectTraceparent, markSpanError, setSpanAttributes, withSpan } from '../telemetry/spans.js';
+import {
+  currentTraceId,
+  extractTraceparentFromMeta,
+  getTracer,
+  injectTraceparent,
+  markSpanError,
+  setSpanAttributes,
+  withSpan,
+} from '../telemetry/spans.js';
 import { canonicalHash } from '../util/canonical-json.js';
 import type { Catalog, CatalogTool } from './catalog.js';
 import { callFacts, decide, isVisible, withinDeclaredTools, type PolicySource } from './decide.js';
@@ -146,8 +163,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   }
 
   function callTool(name: string, args: JsonObject, ctx: CallContext): Promise<ToolResult> {
-    const agentContext = ctx.meta['traceparent'] !== undefined ? trace.getSpanContext(extractTraceparentFromMeta(ctx.meta)) : undefined;
-    const links: Link[] = agentContext !== undefined && trace.isSpanContextValid(agentContext) ? [{ context: agentContext }] : [];
+    const agentContext =
+      ctx.meta['traceparent'] !== undefined ? trace.getSpanContext(extractTraceparentFromMeta(ctx.meta)) : undefined;
+    const links: Link[] =
+      agentContext !== undefined && trace.isSpanContextValid(agentContext) ? [{ context: agentContext }] : [];
     const parent = ctx.traceContext ?? otelContext.active();
     return getTracer().startActiveSpan(
       `tools/call ${name}`,
@@ -214,7 +233,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       );
       // Where the audit is flushed before answering, an unrecorded call returns nothing (fail closed).
       if (options.flushAuditBeforeResponse && !(await written)) {
-        return errorResult(new GatewayError('INTERNAL', 'the call could not be recorded in the audit log; its result is withheld'));
+        return errorResult(
+          new GatewayError('INTERNAL', 'the call could not be recorded in the audit log; its result is withheld'),
+        );
       }
       if (result instanceof GatewayError) {
         if (CALLER_ERROR_CODES.has(result.code)) throw result;
@@ -240,7 +261,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       Object.assign(record, {
         decision: 'deny',
         code: quarantined ? 'TOOL_QUARANTINED' : 'TOOL_NOT_FOUND',
-        reason: quarantined ? 'tool definition changed; quarantined until an operator approves it' : tool === undefined ? 'unknown tool' : 'tool not visible to this agent',
+        reason: quarantined
+          ? 'tool definition changed; quarantined until an operator approves it'
+          : tool === undefined
+            ? 'unknown tool'
+            : 'tool not visible to this agent',
       });
       return finish(new GatewayError('TOOL_NOT_FOUND', `unknown tool: ${name}`));
     }
@@ -256,7 +281,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return finish(gatewayError);
     }
     const operation = prepared.operation;
-    record.operation = operation !== undefined ? `${operation.method} ${operation.url}` : `tools/call ${tool.descriptor.name}`;
+    record.operation =
+      operation !== undefined ? `${operation.method} ${operation.url}` : `tools/call ${tool.descriptor.name}`;
     if (operation !== undefined) record.target = `${tool.connector.id} ${operation.host}:${operation.port}`;
 
     // 3 decide
@@ -276,10 +302,23 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     metrics?.recordDecision(decision.effect, decision.rules);
     if (decision.effect !== 'deny' && decision.rateLimits !== undefined && decision.rateLimits.length > 0) {
       for (const limit of decision.rateLimits) {
-        const within = options.rateLimit === undefined ? false : await options.rateLimit(limit.key, limit.calls, limit.perSeconds).catch(() => false);
+        const within =
+          options.rateLimit === undefined
+            ? false
+            : await options.rateLimit(limit.key, limit.calls, limit.perSeconds).catch(() => false);
         if (!within) {
-          Object.assign(record, { decision: 'deny', code: 'RATE_LIMITED', reason: `rate limit of rule ${limit.rule} reached (${limit.calls} per ${limit.perSeconds}s)` });
-          return finish(new GatewayError('RATE_LIMITED', `rate limit reached: at most ${limit.calls} calls per ${limit.perSeconds} s`), decision);
+          Object.assign(record, {
+            decision: 'deny',
+            code: 'RATE_LIMITED',
+            reason: `rate limit of rule ${limit.rule} reached (${limit.calls} per ${limit.perSeconds}s)`,
+          });
+          return finish(
+            new GatewayError(
+              'RATE_LIMITED',
+              `rate limit reached: at most ${limit.calls} calls per ${limit.perSeconds} s`,
+            ),
+            decision,
+          );
         }
       }
     }
@@ -293,7 +332,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       // 4 elevate: without an approval queue configured, a call that needs approval is refused (fail closed).
       if (options.elevation === undefined) {
         Object.assign(record, { decision: 'approve', code: 'APPROVAL_REQUIRED', reason: decision.reason });
-        return finish(new GatewayError('APPROVAL_REQUIRED', `${decision.reason} (operator approval is not configured)`), decision);
+        return finish(
+          new GatewayError('APPROVAL_REQUIRED', `${decision.reason} (operator approval is not configured)`),
+          decision,
+        );
       }
       const elevation = options.elevation;
       const outcome = await withSpan(attr.spanNames.approvalWait, {}, async (waitSpan) => {
@@ -352,7 +394,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         {
           'portcullis.connector': tool.connector.id,
           ...(operation !== undefined
-            ? { 'http.request.method': operation.method, 'server.address': operation.host, 'server.port': operation.port, 'url.path': operation.path }
+            ? {
+                'http.request.method': operation.method,
+                'server.address': operation.host,
+                'server.port': operation.port,
+                'url.path': operation.path,
+              }
             : { [attr.ATTR_MCP_METHOD_NAME]: 'tools/call', [attr.ATTR_GEN_AI_TOOL_NAME]: tool.descriptor.name }),
         },
         async () => {
@@ -362,7 +409,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
             // Built on first use: MCP connectors never fetch per call, HTTP connectors once.
             fetch: lazyFetch(() =>
               withOutboundHygiene(
-                options.egress.fetchFor({ connector: tool.connector.id, tool: tool.exposedName, principal: ctx.principal, task: ctx.task }),
+                options.egress.fetchFor({
+                  connector: tool.connector.id,
+                  tool: tool.exposedName,
+                  principal: ctx.principal,
+                  task: ctx.task,
+                }),
                 credential.inject,
               ),
             ),
@@ -387,21 +439,36 @@ export function createPipeline(options: PipelineOptions): Pipeline {
           await options.recordLabels?.(ctx.task.id, decision.labelsRead);
         } catch (error) {
           options.onError?.(error, 'record labels');
-          Object.assign(record, { decision: 'error', code: 'INTERNAL', reason: 'could not record the data labels this call read' });
-          return finish(new GatewayError('INTERNAL', 'the call ran but its data labels could not be recorded; the result is withheld'), decision);
+          Object.assign(record, {
+            decision: 'error',
+            code: 'INTERNAL',
+            reason: 'could not record the data labels this call read',
+          });
+          return finish(
+            new GatewayError(
+              'INTERNAL',
+              'the call ran but its data labels could not be recorded; the result is withheld',
+            ),
+            decision,
+          );
         }
       }
       return finish(result, decision);
     } catch (error) {
       let gatewayError = toGatewayError(error);
-      if (deadline.aborted && !ctx.signal.aborted) gatewayError = new GatewayError('UPSTREAM_TIMEOUT', 'the call exceeded its deadline');
+      if (deadline.aborted && !ctx.signal.aborted)
+        gatewayError = new GatewayError('UPSTREAM_TIMEOUT', 'the call exceeded its deadline');
       if (gatewayError.code === 'INTERNAL') options.onError?.(error, `call ${name}`);
       // A fault behind the gateway is never reported as the caller's fault.
       if (CALLER_ERROR_CODES.has(gatewayError.code) && gatewayError.code !== 'INVALID_ARGUMENTS') {
         gatewayError = new GatewayError('UPSTREAM_ERROR', gatewayError.message);
       }
       if (gatewayError.code !== 'EGRESS_DENIED') metrics?.upstreamError(tool.connector.id, gatewayError.code);
-      Object.assign(record, { decision: gatewayError.code === 'EGRESS_DENIED' ? 'deny' : 'error', code: gatewayError.code, reason: gatewayError.message });
+      Object.assign(record, {
+        decision: gatewayError.code === 'EGRESS_DENIED' ? 'deny' : 'error',
+        code: gatewayError.code,
+        reason: gatewayError.message,
+      });
       return finish(gatewayError, decision);
     }
   }
@@ -413,17 +480,27 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}),
     });
     const tool = options.catalog.resolveTool(name);
-    if (tool === undefined || !isVisible(options.policy, ctx.principal, tool)) throw new GatewayError('TOOL_NOT_FOUND', `unknown tool: ${name}`);
+    if (tool === undefined || !isVisible(options.policy, ctx.principal, tool))
+      throw new GatewayError('TOOL_NOT_FOUND', `unknown tool: ${name}`);
     let prepared;
     try {
       prepared = await tool.connector.prepareCall(tool.descriptor.name, args);
     } catch (error) {
       throw toGatewayError(error);
     }
-    const decision = withinDeclaredTools(decide(options.policy, callFacts({ principal: ctx.principal, task: ctx.task, tool, call: prepared, now: now() })), ctx.task, tool.exposedName);
-    if (decision.effect === 'allow') return text(`${name} with these arguments is already allowed; no approval is needed.`);
-    if (decision.effect === 'deny') return errorResult(new GatewayError((decision.code ?? 'POLICY_DENIED') as GatewayError['code'], decision.reason));
-    if (options.elevation === undefined) return errorResult(new GatewayError('APPROVAL_REQUIRED', `${decision.reason} (operator approval is not configured)`));
+    const decision = withinDeclaredTools(
+      decide(options.policy, callFacts({ principal: ctx.principal, task: ctx.task, tool, call: prepared, now: now() })),
+      ctx.task,
+      tool.exposedName,
+    );
+    if (decision.effect === 'allow')
+      return text(`${name} with these arguments is already allowed; no approval is needed.`);
+    if (decision.effect === 'deny')
+      return errorResult(new GatewayError((decision.code ?? 'POLICY_DENIED') as GatewayError['code'], decision.reason));
+    if (options.elevation === undefined)
+      return errorResult(
+        new GatewayError('APPROVAL_REQUIRED', `${decision.reason} (operator approval is not configured)`),
+      );
     const outcome = await elevate(options.elevation, {
       principal: ctx.principal,
       task: ctx.task,
@@ -436,7 +513,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       askOnly: true,
       ...(ctx.justification !== undefined ? { justification: ctx.justification } : {}),
     });
-    if ('granted' in outcome) return text(`${name} with these arguments is already approved (request ${outcome.granted.ticketId}).`);
+    if ('granted' in outcome)
+      return text(`${name} with these arguments is already approved (request ${outcome.granted.ticketId}).`);
     return errorResult(outcome.refused);
   }
 
@@ -450,7 +528,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 function backendMeta(agentMeta: Record<string, string>): Record<string, string> {
   const injected = injectTraceparent({} as Record<string, string>);
   const spanContext = trace.getSpanContext(otelContext.active());
-  if (spanContext !== undefined && trace.isSpanContextValid(spanContext) && injected['traceparent'] !== undefined && spanContext.traceFlags !== 0) {
+  if (
+    spanContext !== undefined &&
+    trace.isSpanContextValid(spanContext) &&
+    injected['traceparent'] !== undefined &&
+    spanContext.traceFlags !== 0
+  ) {
     return injected;
   }
   return { ...agentMeta };
@@ -474,7 +557,10 @@ export function errorResult(error: GatewayError): ToolResult {
   return {
     content: [{ type: 'text', text: `${error.code}: ${error.message}` }],
     isError: true,
-    _meta: { 'portcullis/code': error.code, ...(typeof approvalId === 'string' ? { 'portcullis/approvalId': approvalId } : {}) },
+    _meta: {
+      'portcullis/code': error.code,
+      ...(typeof approvalId === 'string' ? { 'portcullis/approvalId': approvalId } : {}),
+    },
   };
 }
 
@@ -492,5 +578,8 @@ function toListedTool(tool: CatalogTool): ListedTool {
 
 /** The catalog context for one connector: listing traffic goes through the same egress guard. */
 export function catalogContextFor(egress: EgressProvider): (connector: Connector) => CatalogContext {
-  return (connector) => ({ signal: AbortSignal.timeout(30_000), fetch: withOutboundHygiene(egress.fetchFor({ connector: connector.id })) });
+  return (connector) => ({
+    signal: AbortSignal.timeout(30_000),
+    fetch: withOutboundHygiene(egress.fetchFor({ connector: connector.id })),
+  });
 }

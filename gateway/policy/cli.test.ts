@@ -20,7 +20,8 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
     setExitCode: (c) => void (code = c),
   });
   command.exitOverride().configureOutput({ writeOut: (t) => void (stdout += t), writeErr: (t) => void (stderr += t) });
-  for (const sub of command.commands) sub.exitOverride().configureOutput({ writeOut: (t) => void (stdout += t), writeErr: (t) => void (stderr += t) });
+  for (const sub of command.commands)
+    sub.exitOverride().configureOutput({ writeOut: (t) => void (stdout += t), writeErr: (t) => void (stderr += t) });
   try {
     await command.parseAsync(args, { from: 'user' });
   } catch (error) {
@@ -41,7 +42,11 @@ describe('portcullis policy', () => {
   });
 
   it('validate: exit 0 for the examples', async () => {
-    const result = await run(['validate', path.join(examples, 'support-readonly.yaml'), path.join(examples, 'coding-agent.yaml')]);
+    const result = await run([
+      'validate',
+      path.join(examples, 'support-readonly.yaml'),
+      path.join(examples, 'coding-agent.yaml'),
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /support-readonly\.yaml: valid \(2 rules\)/);
     assert.match(result.stdout, /policy version sha256:[0-9a-f]{64}/);
@@ -60,7 +65,13 @@ describe('portcullis policy', () => {
   });
 
   it('test: runs inline and sibling cases, exit 0 when all pass', async () => {
-    const result = await run(['test', ...['finance-refunds', 'data-flow'].flatMap((n) => [path.join(examples, `${n}.yaml`), path.join(examples, `${n}.tests.yaml`)])]);
+    const result = await run([
+      'test',
+      ...['finance-refunds', 'data-flow'].flatMap((n) => [
+        path.join(examples, `${n}.yaml`),
+        path.join(examples, `${n}.tests.yaml`),
+      ]),
+    ]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /pass {2}large refund needs two approvers/);
     assert.match(result.stdout, /14 passed, 0 failed/);
@@ -100,7 +111,14 @@ tests:
 
   it('explain: prints the decision and why each rule matched or missed', async () => {
     const facts = path.join(dir, 'facts.json');
-    await writeFile(facts, JSON.stringify({ principal: { agentId: 'coder-7', tenant: 'acme' }, tool: 'git_delete_branch', http: { method: 'DELETE', path: '/repos/acme/coder-7/git/refs/heads/x' } }));
+    await writeFile(
+      facts,
+      JSON.stringify({
+        principal: { agentId: 'coder-7', tenant: 'acme' },
+        tool: 'git_delete_branch',
+        http: { method: 'DELETE', path: '/repos/acme/coder-7/git/refs/heads/x' },
+      }),
+    );
     const result = await run(['explain', '--policy', path.join(examples, 'coding-agent.yaml'), '--facts', facts]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /decision: deny \(POLICY_DENIED\)/);
@@ -110,10 +128,23 @@ tests:
 
   it('explain: egress facts in YAML, JSON output', async () => {
     const facts = path.join(dir, 'egress.yaml');
-    await writeFile(facts, 'egress: { connector: crm, host: crm.corp.example, ip: 10.99.0.1, addressClass: private }\n');
-    const result = await run(['explain', '--policy', path.join(examples, 'egress-allowlist.yaml'), '--facts', facts, '--json']);
+    await writeFile(
+      facts,
+      'egress: { connector: crm, host: crm.corp.example, ip: 10.99.0.1, addressClass: private }\n',
+    );
+    const result = await run([
+      'explain',
+      '--policy',
+      path.join(examples, 'egress-allowlist.yaml'),
+      '--facts',
+      facts,
+      '--json',
+    ]);
     assert.equal(result.code, 0, result.stderr);
-    const parsed = JSON.parse(result.stdout) as { decision: { effect: string; reason: string }; trace: { rule: string; outcome: string }[] };
+    const parsed = JSON.parse(result.stdout) as {
+      decision: { effect: string; reason: string };
+      trace: { rule: string; outcome: string }[];
+    };
     assert.equal(parsed.decision.effect, 'deny');
     assert.match(parsed.decision.reason, /private/);
     assert.equal(parsed.trace.find((t) => t.rule === 'egress.crm')?.outcome, 'missed');

@@ -5,7 +5,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parsePolicyTestsYaml, parsePolicyYaml, PolicyCompileError, type ParsedPolicy, type PolicyTestCase } from '../../policies/index.js';
+import {
+  parsePolicyTestsYaml,
+  parsePolicyYaml,
+  PolicyCompileError,
+  type ParsedPolicy,
+  type PolicyTestCase,
+} from '../../policies/index.js';
 
 export interface PolicyTestSuite {
   /** The policy file the cases belong to. */
@@ -35,7 +41,13 @@ export async function readPolicyFile(file: string): Promise<ParsedPolicy> {
  */
 export async function readPolicyFiles(files: readonly string[]): Promise<ParsedPolicy[]> {
   const results = await Promise.allSettled(files.map((file) => readPolicyFile(path.resolve(file))));
-  const problems = results.flatMap((r) => (r.status === 'rejected' ? (r.reason instanceof PolicyCompileError ? r.reason.problems : [{ file: '', path: '', message: String(r.reason) }]) : []));
+  const problems = results.flatMap((r) =>
+    r.status === 'rejected'
+      ? r.reason instanceof PolicyCompileError
+        ? r.reason.problems
+        : [{ file: '', path: '', message: String(r.reason) }]
+      : [],
+  );
   if (problems.length > 0) throw new PolicyCompileError(problems);
   return results.map((r) => (r as PromiseFulfilledResult<ParsedPolicy>).value);
 }
@@ -57,8 +69,12 @@ export async function readPolicyTests(policy: ParsedPolicy): Promise<PolicyTestS
   try {
     text = await readFile(sibling, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new PolicyCompileError([{ file: sibling, path: '', message: `cannot read file (${(error as NodeJS.ErrnoException).code ?? 'error'})` }]);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new PolicyCompileError([
+        { file: sibling, path: '', message: `cannot read file (${(error as NodeJS.ErrnoException).code ?? 'error'})` },
+      ]);
   }
-  if (text !== undefined) suites.push({ policyFile: policy.file, file: sibling, cases: parsePolicyTestsYaml(text, sibling) });
+  if (text !== undefined)
+    suites.push({ policyFile: policy.file, file: sibling, cases: parsePolicyTestsYaml(text, sibling) });
   return suites;
 }

@@ -13,7 +13,8 @@ const facts: CallFacts = {
   now: 0,
 };
 
-const policy = (effect: string, extra = ''): string => `version: 1\nname: p\nrules:\n  - id: r\n    effect: ${effect}\n    tools: [crm_get]\n${extra}`;
+const policy = (effect: string, extra = ''): string =>
+  `version: 1\nname: p\nrules:\n  - id: r\n    effect: ${effect}\n    tools: [crm_get]\n${extra}`;
 
 /** Editors and deploy tools replace files: write a temp file, then rename it over the original. */
 async function replaceFile(file: string, text: string): Promise<void> {
@@ -23,7 +24,10 @@ async function replaceFile(file: string, text: string): Promise<void> {
 }
 
 /** Reload results, and a way to wait for the first one that satisfies a predicate. */
-function reloadRecorder(): { onReload(result: ReloadResult): void; waitFor(p: (r: ReloadResult) => boolean): Promise<ReloadResult> } {
+function reloadRecorder(): {
+  onReload(result: ReloadResult): void;
+  waitFor(p: (r: ReloadResult) => boolean): Promise<ReloadResult>;
+} {
   const waiters: { p: (r: ReloadResult) => boolean; resolve(r: ReloadResult): void }[] = [];
   return {
     onReload(result) {
@@ -94,8 +98,14 @@ describe('policy store', { timeout: 20_000 }, () => {
   it('refuses to start on an invalid policy', async () => {
     const file = path.join(dir, 'broken.yaml');
     await writeFile(file, 'version: 1\nname: b\nrules:\n  - id: a\n    effect: sometimes\n');
-    await assert.rejects(createPolicyStore({ files: [file], watch: false }), (error: unknown) => error instanceof PolicyCompileError && error.file === file);
-    await assert.rejects(createPolicyStore({ files: [path.join(dir, 'missing.yaml')], watch: false }), PolicyCompileError);
+    await assert.rejects(
+      createPolicyStore({ files: [file], watch: false }),
+      (error: unknown) => error instanceof PolicyCompileError && error.file === file,
+    );
+    await assert.rejects(
+      createPolicyStore({ files: [path.join(dir, 'missing.yaml')], watch: false }),
+      PolicyCompileError,
+    );
   });
 
   it('reloads on demand and compiles generated rules with the files', async () => {

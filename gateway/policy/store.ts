@@ -90,16 +90,28 @@ function loadError(error: unknown): PolicyLoadError {
   return { file: '', message: error instanceof Error ? error.message : String(error), at };
 }
 
-async function compileFiles(files: readonly string[], extraRules: (() => readonly (RuleInput | object)[]) | undefined): Promise<PolicyEngine> {
+async function compileFiles(
+  files: readonly string[],
+  extraRules: (() => readonly (RuleInput | object)[]) | undefined,
+): Promise<PolicyEngine> {
   const documents = await readPolicyFiles(files);
   return compilePolicy(documents, { extraRules: extraRules?.() ?? [], extraRulesSource: '(gateway configuration)' });
 }
 
 /** An engine that decides with `enforced` and reports what `shadow` would have decided. */
 function withShadow(enforced: PolicyEngine, shadow: PolicyEngine, listener: ShadowDecisionListener): PolicyEngine {
-  const report = (kind: 'call' | 'egress', decision: Decision, facts: CallFacts | EgressFacts, decideShadow: () => Decision): void => {
+  const report = (
+    kind: 'call' | 'egress',
+    decision: Decision,
+    facts: CallFacts | EgressFacts,
+    decideShadow: () => Decision,
+  ): void => {
     try {
-      listener(decision, decideShadow(), facts, { kind, enforcedVersion: enforced.version, shadowVersion: shadow.version });
+      listener(decision, decideShadow(), facts, {
+        kind,
+        enforcedVersion: enforced.version,
+        shadowVersion: shadow.version,
+      });
     } catch {
       // Shadow mode is observation only: its failures never reach the enforced path.
     }
@@ -146,7 +158,10 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
   }
   let active = enforced;
   const rebuild = (): void => {
-    active = shadow !== undefined && options.onShadowDecision !== undefined ? withShadow(enforced, shadow, options.onShadowDecision) : enforced;
+    active =
+      shadow !== undefined && options.onShadowDecision !== undefined
+        ? withShadow(enforced, shadow, options.onShadowDecision)
+        : enforced;
   };
   rebuild();
   logger?.info({ version: enforced.version, rules: enforced.ruleCount, files: files.length }, 'policy loaded');
@@ -157,7 +172,10 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
       next = await compileFiles(files, options.extraRules);
     } catch (error) {
       lastError = loadError(error);
-      logger?.warn({ file: lastError.file, err: lastError.message, version: enforced.version }, 'policy reload failed; keeping the last good policy');
+      logger?.warn(
+        { file: lastError.file, err: lastError.message, version: enforced.version },
+        'policy reload failed; keeping the last good policy',
+      );
       return { ok: false, error: lastError };
     }
     const changed = next.version !== enforced.version;
@@ -185,7 +203,12 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
       }
     }
     rebuild();
-    return { ok: true, version: enforced.version, changed, ...(shadowResult !== undefined ? { shadow: shadowResult } : {}) };
+    return {
+      ok: true,
+      version: enforced.version,
+      changed,
+      ...(shadowResult !== undefined ? { shadow: shadowResult } : {}),
+    };
   };
 
   // Serialise reloads; a change that arrives during a reload triggers exactly one more.
@@ -238,7 +261,10 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
         watcher.on('error', (error) => logger?.warn({ dir, err: error.message }, 'policy watch failed'));
         watchers.push(watcher);
       } catch (error) {
-        logger?.warn({ dir, err: error instanceof Error ? error.message : String(error) }, 'cannot watch policy folder; reload on demand only');
+        logger?.warn(
+          { dir, err: error instanceof Error ? error.message : String(error) },
+          'cannot watch policy folder; reload on demand only',
+        );
       }
     }
   }

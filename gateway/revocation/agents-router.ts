@@ -18,7 +18,11 @@ export interface AgentsRouterOptions {
   actor?: (req: Request, res: Response) => string | undefined;
 }
 
-export function createAgentsRouter(revocation: RevocationStore, audit?: AuditSink, options: AgentsRouterOptions = {}): Router {
+export function createAgentsRouter(
+  revocation: RevocationStore,
+  audit?: AuditSink,
+  options: AgentsRouterOptions = {},
+): Router {
   const router = express.Router();
   router.use('/v1/agents', express.json({ limit: '8kb' }));
 
@@ -31,14 +35,18 @@ export function createAgentsRouter(revocation: RevocationStore, audit?: AuditSin
       }
       const body = BodySchema.safeParse(req.body ?? {});
       if (!body.success) {
-        res.status(400).json({ error: { code: 'INVALID_ARGUMENTS', message: 'body may only carry a reason (string)' } });
+        res
+          .status(400)
+          .json({ error: { code: 'INVALID_ARGUMENTS', message: 'body may only carry a reason (string)' } });
         return;
       }
       try {
         if (action === 'disable') await revocation.disableAgent(agentId);
         else await revocation.enableAgent(agentId);
       } catch {
-        res.status(503).json({ error: { code: 'STORE_UNAVAILABLE', message: 'the change could not be recorded; nothing changed' } });
+        res
+          .status(503)
+          .json({ error: { code: 'STORE_UNAVAILABLE', message: 'the change could not be recorded; nothing changed' } });
         return;
       }
       const actor = options.actor?.(req, res);

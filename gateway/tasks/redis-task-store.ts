@@ -84,7 +84,12 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
     const createdAt = Number(hash['createdAt']);
     const expiresAt = Number(hash['expiresAt']);
     const callCount = Number(hash['callCount'] ?? '0');
-    if (hash['agentId'] === undefined || hash['intent'] === undefined || !Number.isFinite(createdAt) || !Number.isFinite(expiresAt)) {
+    if (
+      hash['agentId'] === undefined ||
+      hash['intent'] === undefined ||
+      !Number.isFinite(createdAt) ||
+      !Number.isFinite(expiresAt)
+    ) {
       throw new StoreUnavailableError('task record is malformed');
     }
     const task: Task = {
@@ -104,7 +109,8 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
       } catch {
         throw new StoreUnavailableError('task record is malformed');
       }
-      if (!Array.isArray(tools) || !tools.every((t) => typeof t === 'string')) throw new StoreUnavailableError('task record is malformed');
+      if (!Array.isArray(tools) || !tools.every((t) => typeof t === 'string'))
+        throw new StoreUnavailableError('task record is malformed');
       task.declaredTools = tools;
     }
     if (hash['endedAt'] !== undefined) {
@@ -135,17 +141,33 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
   return {
     async create(task: NewTask) {
       const fields: string[] = [
-        'agentId', task.agentId,
-        'intent', task.intent,
-        'createdAt', String(task.createdAt),
-        'expiresAt', String(task.expiresAt),
-        'callCount', '0',
-        'purgeAt', String(task.expiresAt + retentionMs),
+        'agentId',
+        task.agentId,
+        'intent',
+        task.intent,
+        'createdAt',
+        String(task.createdAt),
+        'expiresAt',
+        String(task.expiresAt),
+        'callCount',
+        '0',
+        'purgeAt',
+        String(task.expiresAt + retentionMs),
       ];
       if (task.tenant !== undefined) fields.push('tenant', task.tenant);
       if (task.declaredTools !== undefined) fields.push('declaredTools', JSON.stringify(task.declaredTools));
       const created = await guard(() =>
-        redis.eval(CREATE, 3, taskKey(task.id), allKey, agentKey(task.agentId), task.id, String(task.createdAt), String(task.expiresAt + retentionMs), ...fields),
+        redis.eval(
+          CREATE,
+          3,
+          taskKey(task.id),
+          allKey,
+          agentKey(task.agentId),
+          task.id,
+          String(task.createdAt),
+          String(task.expiresAt + retentionMs),
+          ...fields,
+        ),
       );
       if (created !== 1) throw new TaskConflictError();
       return mustRead(task.id);
@@ -155,7 +177,9 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
 
     async end(id, reason) {
       const t = now();
-      const found = await guard(() => redis.eval(END, 2, taskKey(id), labelsKey(id), String(t), reason, String(t + retentionMs)));
+      const found = await guard(() =>
+        redis.eval(END, 2, taskKey(id), labelsKey(id), String(t), reason, String(t + retentionMs)),
+      );
       if (found !== 1) throw new TaskNotFoundError();
       return mustRead(id);
     },
@@ -177,7 +201,16 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
     async renew(id, ttlSeconds, capSeconds) {
       const t = now();
       const result = await guard(() =>
-        redis.eval(RENEW, 2, taskKey(id), labelsKey(id), String(t), String(t + ttlSeconds * 1000), String(capSeconds * 1000), String(retentionMs)),
+        redis.eval(
+          RENEW,
+          2,
+          taskKey(id),
+          labelsKey(id),
+          String(t),
+          String(t + ttlSeconds * 1000),
+          String(capSeconds * 1000),
+          String(retentionMs),
+        ),
       );
       if (result === -1) throw new TaskNotFoundError();
       if (result === -2) throw new TaskEndedError();

@@ -7,7 +7,10 @@ import { StoreUnavailableError } from './errors.js';
 
 export const DEFAULT_STORE_TIMEOUT_MS = 2000;
 
-export async function guardStore<T>(operation: () => Promise<T>, timeoutMs: number = DEFAULT_STORE_TIMEOUT_MS): Promise<T> {
+export async function guardStore<T>(
+  operation: () => Promise<T>,
+  timeoutMs: number = DEFAULT_STORE_TIMEOUT_MS,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new StoreUnavailableError('state store did not answer in time')), timeoutMs);

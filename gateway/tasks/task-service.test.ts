@@ -28,7 +28,15 @@ async function setup(options: { failAudit?: boolean } = {}) {
     flush: async () => undefined,
     close: async () => undefined,
   };
-  const service = createTaskService({ store, revocation, issuer, audit, maxTtlSeconds: 600, maxLifetimeSeconds: 1800, now: () => clock.t });
+  const service = createTaskService({
+    store,
+    revocation,
+    issuer,
+    audit,
+    maxTtlSeconds: 600,
+    maxLifetimeSeconds: 1800,
+    now: () => clock.t,
+  });
   return { service, store, revocation, issuer, records, clock };
 }
 
@@ -43,7 +51,10 @@ describe('task service', () => {
     assert.equal(claims['tid'], task.id);
     assert.equal(claims['ten'], 'acme');
     assert.ok(Math.abs(expiresAt - task.expiresAt) < 1000);
-    assert.deepEqual(records.map((r) => r.event), ['task.open']);
+    assert.deepEqual(
+      records.map((r) => r.event),
+      ['task.open'],
+    );
     assert.ok(!JSON.stringify(records).includes(token.reveal()));
   });
 
@@ -53,7 +64,10 @@ describe('task service', () => {
     assert.equal(task.expiresAt - task.createdAt, 600_000);
     await assert.rejects(service.open(alice, { intent: 'x', tenant: 'other' }), TaskServiceError);
     await assert.rejects(service.open(bob, { intent: 'x', tenant: 'acme' }), TaskServiceError);
-    await assert.rejects(service.open({ ...alice, authMethod: 'task-token', taskId: task.id }, { intent: 'x' }), /cannot open another task/);
+    await assert.rejects(
+      service.open({ ...alice, authMethod: 'task-token', taskId: task.id }, { intent: 'x' }),
+      /cannot open another task/,
+    );
     await revocation.disableAgent('bob');
     await assert.rejects(service.open(bob, { intent: 'x' }), /disabled/);
   });
@@ -68,7 +82,10 @@ describe('task service', () => {
     assert.equal(ended.endReason, 'finished');
     const other = await service.open(bob, { intent: 'y' });
     assert.equal((await service.end(other.task.id, { operator: 'ops' })).endReason, 'ended by operator:ops');
-    assert.deepEqual(records.filter((r) => r.event === 'task.end').map((r) => r.actor), ['agent:alice', 'operator:ops']);
+    assert.deepEqual(
+      records.filter((r) => r.event === 'task.end').map((r) => r.actor),
+      ['agent:alice', 'operator:ops'],
+    );
   });
 
   it('ending a task drops its cached call credentials', async () => {

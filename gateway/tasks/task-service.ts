@@ -85,7 +85,8 @@ export function createTaskService(options: TaskServiceOptions): TaskService {
 
   function grant(ttlSeconds: number | undefined): number {
     if (ttlSeconds === undefined) return defaultTtl;
-    if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new TaskServiceError('INVALID_ARGUMENTS', 'ttlSeconds must be a positive integer');
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0)
+      throw new TaskServiceError('INVALID_ARGUMENTS', 'ttlSeconds must be a positive integer');
     return Math.min(ttlSeconds, maxTtl);
   }
 
@@ -112,7 +113,8 @@ export function createTaskService(options: TaskServiceOptions): TaskService {
       if (principal.authMethod === 'task-token') {
         throw new TaskServiceError('FORBIDDEN', 'a task token cannot open another task');
       }
-      if (await revocation.isAgentDisabled(principal.agentId)) throw new TaskServiceError('FORBIDDEN', 'agent is disabled');
+      if (await revocation.isAgentDisabled(principal.agentId))
+        throw new TaskServiceError('FORBIDDEN', 'agent is disabled');
       if (request.tenant !== undefined && request.tenant !== principal.tenant) {
         throw new TaskServiceError('FORBIDDEN', 'tenant does not match the caller');
       }
@@ -138,7 +140,11 @@ export function createTaskService(options: TaskServiceOptions): TaskService {
           agentId: task.agentId,
           taskId: task.id,
           ...(task.tenant !== undefined ? { tenant: task.tenant } : {}),
-          detail: { intent: task.intent, declaredTools: task.declaredTools ?? null, expiresAt: new Date(task.expiresAt).toISOString() },
+          detail: {
+            intent: task.intent,
+            declaredTools: task.declaredTools ?? null,
+            expiresAt: new Date(task.expiresAt).toISOString(),
+          },
         });
         return issued;
       } catch (error) {
@@ -177,7 +183,8 @@ export function createTaskService(options: TaskServiceOptions): TaskService {
     async renew(id, principal, ttlSeconds) {
       const task = await own(id, principal);
       if (task.endedAt !== undefined) throw new TaskEndedError();
-      if (await revocation.isAgentDisabled(principal.agentId)) throw new TaskServiceError('FORBIDDEN', 'agent is disabled');
+      if (await revocation.isAgentDisabled(principal.agentId))
+        throw new TaskServiceError('FORBIDDEN', 'agent is disabled');
       const renewed = await store.renew(id, grant(ttlSeconds), maxLifetime);
       return issue(renewed);
     },

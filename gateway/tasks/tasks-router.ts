@@ -55,7 +55,12 @@ export function sendTaskError(res: Response, error: unknown): void {
   } else if (error instanceof TaskServiceError) {
     sendError(res, error.code === 'FORBIDDEN' ? 403 : 400, error.code, error.message);
   } else if (error instanceof z.ZodError) {
-    sendError(res, 400, 'INVALID_ARGUMENTS', error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    sendError(
+      res,
+      400,
+      'INVALID_ARGUMENTS',
+      error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+    );
   } else if (error instanceof TaskNotFoundError) {
     sendError(res, 404, error.code, error.message);
   } else if (error instanceof TaskEndedError || error instanceof TaskConflictError) {
@@ -68,7 +73,11 @@ export function sendTaskError(res: Response, error: unknown): void {
 }
 
 function issuedToJson(issued: IssuedTask): Record<string, unknown> {
-  return { task: taskToJson(issued.task), token: issued.token.reveal(), expiresAt: new Date(issued.expiresAt).toISOString() };
+  return {
+    task: taskToJson(issued.task),
+    token: issued.token.reveal(),
+    expiresAt: new Date(issued.expiresAt).toISOString(),
+  };
 }
 
 export function createTasksRouter(service: TaskService, authenticate: (req: Request) => Promise<Principal>): Router {
@@ -134,7 +143,12 @@ export function createTasksRouter(service: TaskService, authenticate: (req: Requ
   router.use('/v1/tasks', (error: unknown, _req: Request, res: Response, next: (e?: unknown) => void) => {
     if (res.headersSent) return next(error);
     const status = (error as { status?: unknown }).status;
-    sendError(res, typeof status === 'number' && status < 500 ? status : 400, 'INVALID_ARGUMENTS', 'request body is not valid JSON');
+    sendError(
+      res,
+      typeof status === 'number' && status < 500 ? status : 400,
+      'INVALID_ARGUMENTS',
+      'request body is not valid JSON',
+    );
   });
 
   return router;

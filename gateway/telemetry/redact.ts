@@ -14,7 +14,8 @@ import { isSecret } from '../credentials/secret.js';
 export const REDACTED = '[redacted]';
 const DEFAULT_MAX_LENGTH = 1024;
 
-const SECRET_SEGMENT = /^(?:.*[-_])?(?:token|authorization|cookie|set-cookie|api[-_]?key|apikey|private[-_]?key|credentials?)$|secret|passw(?:or)?d/i;
+const SECRET_SEGMENT =
+  /^(?:.*[-_])?(?:token|authorization|cookie|set-cookie|api[-_]?key|apikey|private[-_]?key|credentials?)$|secret|passw(?:or)?d/i;
 const SECRET_VALUE = /^(?:bearer|basic)\s+\S|^eyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*$/i;
 
 export function isSecretAttributeKey(key: string): boolean {
@@ -22,7 +23,10 @@ export function isSecretAttributeKey(key: string): boolean {
   return SECRET_SEGMENT.test(segment);
 }
 
-export function redactAttributes(attributes: Readonly<Record<string, unknown>>, options: { maxLength?: number } = {}): Attributes {
+export function redactAttributes(
+  attributes: Readonly<Record<string, unknown>>,
+  options: { maxLength?: number } = {},
+): Attributes {
   const maxLength = options.maxLength ?? DEFAULT_MAX_LENGTH;
   const out: Attributes = {};
   for (const [key, value] of Object.entries(attributes)) {
@@ -66,7 +70,8 @@ function deepRedact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(deepRedact);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, member] of Object.entries(value)) out[key] = isSecretAttributeKey(key) ? REDACTED : deepRedact(member);
+    for (const [key, member] of Object.entries(value))
+      out[key] = isSecretAttributeKey(key) ? REDACTED : deepRedact(member);
     return out;
   }
   return value;

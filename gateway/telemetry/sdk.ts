@@ -51,7 +51,11 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError('sampleRatio must be between 0 and 1');
 
   const exporterOptions: ConstructorParameters<typeof OTLPTraceExporter>[0] = {};
-  if (config.otlpEndpoint !== undefined && !set('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') && !set('OTEL_EXPORTER_OTLP_ENDPOINT')) {
+  if (
+    config.otlpEndpoint !== undefined &&
+    !set('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') &&
+    !set('OTEL_EXPORTER_OTLP_ENDPOINT')
+  ) {
     exporterOptions.url = `${config.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`;
   }
   if (config.headers !== undefined && !set('OTEL_EXPORTER_OTLP_TRACES_HEADERS') && !set('OTEL_EXPORTER_OTLP_HEADERS')) {
@@ -61,7 +65,9 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
   const sdk = new NodeSDK({
     // With an exporter given, the SDK wraps it in a BatchSpanProcessor configured from OTEL_BSP_*.
     ...(set('OTEL_TRACES_EXPORTER') ? {} : { traceExporter: new OTLPTraceExporter(exporterOptions) }),
-    ...(set('OTEL_TRACES_SAMPLER') ? {} : { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }) }),
+    ...(set('OTEL_TRACES_SAMPLER')
+      ? {}
+      : { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }) }),
     ...(set('OTEL_SERVICE_NAME') ? {} : { serviceName: config.serviceName }),
     ...(set('OTEL_METRICS_EXPORTER') ? {} : { metricReaders: [] }),
     ...(set('OTEL_LOGS_EXPORTER') ? {} : { logRecordProcessors: [] }),

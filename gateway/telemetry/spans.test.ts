@@ -15,7 +15,16 @@ describe('trace context helpers', () => {
   });
 
   it('ignores absent, malformed or non-string trace fields', () => {
-    for (const meta of [undefined, null, 'x', [], {}, { traceparent: 'garbage' }, { traceparent: 42 }, { traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' }]) {
+    for (const meta of [
+      undefined,
+      null,
+      'x',
+      [],
+      {},
+      { traceparent: 'garbage' },
+      { traceparent: 42 },
+      { traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' },
+    ]) {
       const ctx = extractTraceparentFromMeta(meta, ROOT_CONTEXT);
       assert.equal(trace.getSpanContext(ctx), undefined, JSON.stringify(meta));
       assert.deepEqual(injectTraceparent({} as Record<string, string>, ctx), {});

@@ -6,7 +6,17 @@
  * Spans never carry secrets: attributes go through `redactAttributes`, and a failed span records the
  * error's stable code (`error.type`), not its message or stack, which may quote backend output.
  */
-import { context, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter, type TextMapSetter, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Span,
+  type TextMapGetter,
+  type TextMapSetter,
+  type Tracer,
+} from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { ATTR_ERROR_TYPE } from './attributes.js';
 import { redactAttributes } from './redact.js';

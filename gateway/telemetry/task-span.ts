@@ -13,7 +13,10 @@ export interface TaskSpan {
   end(reason?: string): void;
 }
 
-export function startTaskSpan(task: { id: string; agentId: string; intent?: string }, parent: Context = ROOT_CONTEXT): TaskSpan {
+export function startTaskSpan(
+  task: { id: string; agentId: string; intent?: string },
+  parent: Context = ROOT_CONTEXT,
+): TaskSpan {
   const span: Span = getTracer().startSpan(
     attr.spanNames.task(task.intent),
     {

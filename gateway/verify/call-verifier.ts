@@ -16,7 +16,8 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { CALL_CREDENTIAL_TYP, CLOCK_TOLERANCE_SECONDS, type CallCredentialClaims } from '../credentials/claims.js';
 
-export type CallVerificationErrorCode = 'INVALID_CREDENTIAL' | 'CREDENTIAL_INACTIVE' | 'SCOPE_MISMATCH' | 'VERIFIER_UNAVAILABLE';
+export type CallVerificationErrorCode =
+  'INVALID_CREDENTIAL' | 'CREDENTIAL_INACTIVE' | 'SCOPE_MISMATCH' | 'VERIFIER_UNAVAILABLE';
 
 const STATUS: Record<CallVerificationErrorCode, number> = {
   INVALID_CREDENTIAL: 401,
@@ -79,7 +80,12 @@ function isJoseVerdict(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return (
     typeof code === 'string' &&
-    (code.startsWith('ERR_JWT') || code.startsWith('ERR_JWS') || code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' || code === 'ERR_JOSE_NOT_SUPPORTED' || code === 'ERR_JOSE_ALG_NOT_ALLOWED')
+    (code.startsWith('ERR_JWT') ||
+      code.startsWith('ERR_JWS') ||
+      code === 'ERR_JWKS_NO_MATCHING_KEY' ||
+      code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' ||
+      code === 'ERR_JOSE_NOT_SUPPORTED' ||
+      code === 'ERR_JOSE_ALG_NOT_ALLOWED')
   );
 }
 
@@ -104,12 +110,18 @@ export function createCallVerifier(options: CallVerifierOptions): CallVerifier {
   async function introspect(token: string, jti: string): Promise<void> {
     const config = options.introspection;
     if (config === undefined) return;
-    const basic = Buffer.from(`${encodeURIComponent(config.clientId)}:${encodeURIComponent(config.clientSecret)}`).toString('base64');
+    const basic = Buffer.from(
+      `${encodeURIComponent(config.clientId)}:${encodeURIComponent(config.clientSecret)}`,
+    ).toString('base64');
     let body: unknown;
     try {
       const response = await doFetch(config.url, {
         method: 'POST',
-        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        headers: {
+          authorization: `Basic ${basic}`,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
         body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
         signal: AbortSignal.timeout(config.timeoutMs ?? 2000),
       });
@@ -122,7 +134,12 @@ export function createCallVerifier(options: CallVerifierOptions): CallVerifier {
       throw new CallVerificationError('VERIFIER_UNAVAILABLE', 'credential status cannot be checked', { cause: error });
     }
     const answer = body as { active?: unknown; jti?: unknown } | null;
-    if (answer === null || typeof answer !== 'object' || answer.active !== true || (answer.jti !== undefined && answer.jti !== jti)) {
+    if (
+      answer === null ||
+      typeof answer !== 'object' ||
+      answer.active !== true ||
+      (answer.jti !== undefined && answer.jti !== jti)
+    ) {
       throw new CallVerificationError('CREDENTIAL_INACTIVE', 'credential is no longer active');
     }
   }
@@ -134,9 +151,11 @@ export function createCallVerifier(options: CallVerifierOptions): CallVerifier {
     } catch (error) {
       throw invalid('credential is not a JWT', error);
     }
-    for (const name of FORBIDDEN_HEADERS) if (name in header) throw invalid(`credential header "${name}" is not accepted`);
+    for (const name of FORBIDDEN_HEADERS)
+      if (name in header) throw invalid(`credential header "${name}" is not accepted`);
     if (header.typ !== CALL_CREDENTIAL_TYP) throw invalid('not a call credential');
-    if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) throw invalid('credential algorithm is not accepted');
+    if (typeof header.alg !== 'string' || !algorithms.includes(header.alg))
+      throw invalid('credential algorithm is not accepted');
     if (typeof header.kid !== 'string') throw invalid('credential has no key id');
 
     let payload: JWTPayload;
@@ -160,13 +179,23 @@ export function createCallVerifier(options: CallVerifierOptions): CallVerifier {
     if (typeof iat !== 'number' || typeof exp !== 'number' || iat > Date.now() / 1000 + tolerance || exp <= iat) {
       throw invalid('credential times are out of bounds');
     }
-    if (typeof sub !== 'string' || typeof jti !== 'string' || jti === '' || typeof tid !== 'string' || typeof scope !== 'string') {
+    if (
+      typeof sub !== 'string' ||
+      typeof jti !== 'string' ||
+      jti === '' ||
+      typeof tid !== 'string' ||
+      typeof scope !== 'string'
+    ) {
       throw invalid('credential claims are malformed');
     }
-    if (act !== undefined && (typeof act !== 'object' || act === null || typeof (act as { sub?: unknown }).sub !== 'string')) {
+    if (
+      act !== undefined &&
+      (typeof act !== 'object' || act === null || typeof (act as { sub?: unknown }).sub !== 'string')
+    ) {
       throw invalid('credential claims are malformed');
     }
-    if (scope !== scopeFor(operation)) throw new CallVerificationError('SCOPE_MISMATCH', 'credential does not cover this operation');
+    if (scope !== scopeFor(operation))
+      throw new CallVerificationError('SCOPE_MISMATCH', 'credential does not cover this operation');
 
     await introspect(token, jti);
 
@@ -194,7 +223,10 @@ export function createCallVerifier(options: CallVerifierOptions): CallVerifier {
             next();
           },
           (error: unknown) => {
-            const failure = error instanceof CallVerificationError ? error : new CallVerificationError('VERIFIER_UNAVAILABLE', 'credential cannot be checked');
+            const failure =
+              error instanceof CallVerificationError
+                ? error
+                : new CallVerificationError('VERIFIER_UNAVAILABLE', 'credential cannot be checked');
             if (failure.status === 401) res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
             if (failure.status === 403) res.setHeader('WWW-Authenticate', 'Bearer error="insufficient_scope"');
             res.status(failure.status).json({ error: { code: failure.code, message: failure.message } });

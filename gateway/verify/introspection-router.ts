@@ -74,45 +74,53 @@ export function createIntrospectionRouter(options: IntrospectionRouterOptions): 
   const router = express.Router();
   const clients = new Map(options.clients.map((c) => [c.id, c]));
 
-  router.post('/oauth/introspect', express.urlencoded({ extended: false, limit: '16kb' }), async (req: Request, res: Response) => {
-    res.setHeader('Cache-Control', 'no-store');
-    const credentials = clientCredentials(req);
-    const client = credentials === undefined ? undefined : clients.get(credentials.id);
-    if (credentials === undefined || client === undefined || !digestMatches(credentials.secret, client.secretSha256)) {
-      res.setHeader('WWW-Authenticate', 'Basic realm="portcullis-introspection"');
-      res.status(401).json({ error: 'invalid_client' });
-      return;
-    }
-    const token = (req.body as Record<string, unknown> | undefined)?.['token'];
-    if (typeof token !== 'string' || token === '') {
-      res.status(400).json({ error: 'invalid_request' });
-      return;
-    }
-    const claims = await options.verifyOwnToken(token);
-    const allowed =
-      claims !== undefined &&
-      claims.kind === 'call' &&
-      (client.audiences === undefined || client.audiences.includes(claims.aud)) &&
-      (await isActive(claims, options.revocation));
-    if (!allowed || claims === undefined) {
-      res.json({ active: false });
-      return;
-    }
-    res.json({
-      active: true,
-      token_type: 'Bearer',
-      client_id: client.id,
-      iss: claims.iss,
-      aud: claims.aud,
-      sub: claims.sub,
-      ...(claims.act !== undefined ? { act: claims.act } : {}),
-      ...(claims.scope !== undefined ? { scope: claims.scope } : {}),
-      tid: claims.tid,
-      jti: claims.jti,
-      iat: claims.iat,
-      exp: claims.exp,
-    });
-  });
+  router.post(
+    '/oauth/introspect',
+    express.urlencoded({ extended: false, limit: '16kb' }),
+    async (req: Request, res: Response) => {
+      res.setHeader('Cache-Control', 'no-store');
+      const credentials = clientCredentials(req);
+      const client = credentials === undefined ? undefined : clients.get(credentials.id);
+      if (
+        credentials === undefined ||
+        client === undefined ||
+        !digestMatches(credentials.secret, client.secretSha256)
+      ) {
+        res.setHeader('WWW-Authenticate', 'Basic realm="portcullis-introspection"');
+        res.status(401).json({ error: 'invalid_client' });
+        return;
+      }
+      const token = (req.body as Record<string, unknown> | undefined)?.['token'];
+      if (typeof token !== 'string' || token === '') {
+        res.status(400).json({ error: 'invalid_request' });
+        return;
+      }
+      const claims = await options.verifyOwnToken(token);
+      const allowed =
+        claims !== undefined &&
+        claims.kind === 'call' &&
+        (client.audiences === undefined || client.audiences.includes(claims.aud)) &&
+        (await isActive(claims, options.revocation));
+      if (!allowed || claims === undefined) {
+        res.json({ active: false });
+        return;
+      }
+      res.json({
+        active: true,
+        token_type: 'Bearer',
+        client_id: client.id,
+        iss: claims.iss,
+        aud: claims.aud,
+        sub: claims.sub,
+        ...(claims.act !== undefined ? { act: claims.act } : {}),
+        ...(claims.scope !== undefined ? { scope: claims.scope } : {}),
+        tid: claims.tid,
+        jti: claims.jti,
+        iat: claims.iat,
+        exp: claims.exp,
+      });
+    },
+  );
 
   router.use('/oauth/introspect', (_error: unknown, _req: Request, res: Response, _next: (e?: unknown) => void) => {
     res.status(400).json({ error: 'invalid_request' });

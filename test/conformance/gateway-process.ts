@@ -8,7 +8,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startGatewayProcess as startFixtureGatewayProcess, type GatewayProcess as FixtureGatewayProcess } from '../fixtures/gateway-process.js';
+import {
+  startGatewayProcess as startFixtureGatewayProcess,
+  type GatewayProcess as FixtureGatewayProcess,
+} from '../fixtures/gateway-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'bin', 'portcullis.js');
@@ -20,7 +23,10 @@ export function gatewayCliAvailable(): boolean {
 }
 
 /** `node --import <tsx> script args...` as a connector command: absolute paths, independent of cwd. */
-export function tsxCommand(script: string, args: readonly string[] = []): { command: string; args: string[]; cwd: string } {
+export function tsxCommand(
+  script: string,
+  args: readonly string[] = [],
+): { command: string; args: string[]; cwd: string } {
   return { command: process.execPath, args: ['--import', import.meta.resolve('tsx'), script, ...args], cwd: ROOT };
 }
 
@@ -62,7 +68,14 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
         return {
           listen: { host: '127.0.0.1', port: 0 },
           ...options.config,
-          agents: [{ id: agentId, roles: ['tester'], apiKeys: [{ sha256: createHash('sha256').update(key).digest('hex') }], tools: ['*'] }],
+          agents: [
+            {
+              id: agentId,
+              roles: ['tester'],
+              apiKeys: [{ sha256: createHash('sha256').update(key).digest('hex') }],
+              tools: ['*'],
+            },
+          ],
           audit: { file: auditFile },
         };
       },
@@ -71,5 +84,13 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   } catch (error) {
     throw new GatewayStartError(error instanceof Error ? error.message : String(error), { cause: error });
   }
-  return { url: gateway.mcpUrl, key, agentId, dir: gateway.dir, auditFile, stderr: gateway.stderr, close: gateway.close };
+  return {
+    url: gateway.mcpUrl,
+    key,
+    agentId,
+    dir: gateway.dir,
+    auditFile,
+    stderr: gateway.stderr,
+    close: gateway.close,
+  };
 }

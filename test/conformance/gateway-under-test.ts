@@ -11,7 +11,12 @@ import { startGatewayProcess, tsxCommand, type GatewayProcess } from './gateway-
 const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'conformance-upstream.ts');
 
 export function conformanceGatewayConfig(): Record<string, unknown> {
-  const connector = (id: 'test' | 'json') => ({ id, kind: 'mcp', transport: 'stdio', ...tsxCommand(FIXTURE, ['--connector', id]) });
+  const connector = (id: 'test' | 'json') => ({
+    id,
+    kind: 'mcp',
+    transport: 'stdio',
+    ...tsxCommand(FIXTURE, ['--connector', id]),
+  });
   return { connectors: [connector('test'), connector('json')] };
 }
 

@@ -18,7 +18,14 @@ import { z } from 'zod';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const NODE22 = path.join(ROOT, 'node_modules', '.bin', 'node');
-export const CONFORMANCE_BIN = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
+export const CONFORMANCE_BIN = path.join(
+  ROOT,
+  'node_modules',
+  '@modelcontextprotocol',
+  'conformance',
+  'dist',
+  'index.js',
+);
 export const EXPECTED_FAILURES_FILE = path.join(ROOT, 'test', 'conformance', 'expected-failures.yaml');
 
 export type CheckStatus = 'SUCCESS' | 'FAILURE' | 'WARNING' | 'INFO' | 'SKIPPED';
@@ -101,7 +108,11 @@ async function readResults(outputDir: string): Promise<ScenarioResult[]> {
 
 function runNode22(args: string[], timeoutMs: number): Promise<{ output: string; exitCode: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE22, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(NODE22, args, {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -123,7 +134,11 @@ function runNode22(args: string[], timeoutMs: number): Promise<{ output: string;
 const ExpectedFailuresSchema = z
   .object({
     server: z
-      .array(z.object({ scenario: z.string().min(1), reason: z.string().min(10, 'say why the scenario cannot pass') }).strict())
+      .array(
+        z
+          .object({ scenario: z.string().min(1), reason: z.string().min(10, 'say why the scenario cannot pass') })
+          .strict(),
+      )
       .default([]),
   })
   .strict();
@@ -156,21 +171,33 @@ export interface Verdict {
 export function judge(run: SuiteRun, expected: ExpectedFailures): Verdict {
   const listed = new Set(expected.server.map((e) => e.scenario));
   const ran = new Set(run.scenarios.map((s) => s.scenario));
-  const verdict: Verdict = { passed: [], expectedFailures: [], unexpectedFailures: [], unexpectedPasses: [], notRun: [], ok: false };
+  const verdict: Verdict = {
+    passed: [],
+    expectedFailures: [],
+    unexpectedFailures: [],
+    unexpectedPasses: [],
+    notRun: [],
+    ok: false,
+  };
   for (const s of run.scenarios) {
     if (s.passed) (listed.has(s.scenario) ? verdict.unexpectedPasses : verdict.passed).push(s.scenario);
     else (listed.has(s.scenario) ? verdict.expectedFailures : verdict.unexpectedFailures).push(s.scenario);
   }
   verdict.notRun = [...listed].filter((id) => !ran.has(id));
   verdict.ok =
-    run.scenarios.length > 0 && verdict.unexpectedFailures.length === 0 && verdict.unexpectedPasses.length === 0 && verdict.notRun.length === 0;
+    run.scenarios.length > 0 &&
+    verdict.unexpectedFailures.length === 0 &&
+    verdict.unexpectedPasses.length === 0 &&
+    verdict.notRun.length === 0;
   return verdict;
 }
 
 /** A readable report of one run. */
 export function formatRun(run: SuiteRun, verdict?: Verdict, expected?: ExpectedFailures): string {
   const reasons = new Map(expected?.server.map((e) => [e.scenario, e.reason]) ?? []);
-  const lines = [`Conformance against ${run.url}: ${run.scenarios.filter((s) => s.passed).length}/${run.scenarios.length} scenarios passed`];
+  const lines = [
+    `Conformance against ${run.url}: ${run.scenarios.filter((s) => s.passed).length}/${run.scenarios.length} scenarios passed`,
+  ];
   for (const s of run.scenarios) {
     const mark = s.passed ? 'pass' : reasons.has(s.scenario) ? 'xfail' : 'FAIL';
     lines.push(`  ${mark.padEnd(5)} ${s.scenario}`);
@@ -178,8 +205,10 @@ export function formatRun(run: SuiteRun, verdict?: Verdict, expected?: ExpectedF
     if (!s.passed && reasons.has(s.scenario)) lines.push(`          expected: ${reasons.get(s.scenario)}`);
   }
   if (verdict !== undefined) {
-    if (verdict.unexpectedFailures.length > 0) lines.push(`Unexpected failures: ${verdict.unexpectedFailures.join(', ')}`);
-    if (verdict.unexpectedPasses.length > 0) lines.push(`Listed as expected failures but passed (remove them): ${verdict.unexpectedPasses.join(', ')}`);
+    if (verdict.unexpectedFailures.length > 0)
+      lines.push(`Unexpected failures: ${verdict.unexpectedFailures.join(', ')}`);
+    if (verdict.unexpectedPasses.length > 0)
+      lines.push(`Listed as expected failures but passed (remove them): ${verdict.unexpectedPasses.join(', ')}`);
     if (verdict.notRun.length > 0) lines.push(`Listed but not run: ${verdict.notRun.join(', ')}`);
     lines.push(verdict.ok ? 'Result: OK' : 'Result: FAILED');
   }

@@ -76,7 +76,9 @@ export async function startConformanceUpstreamHttp(): Promise<ConformanceUpstrea
       await transport.handleRequest(req, res, req.body);
       return;
     }
-    res.status(sessionId === undefined ? 400 : 404).json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
+    res
+      .status(sessionId === undefined ? 400 : 404)
+      .json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
   };
 
   app.all('/mcp', (req, res) => {

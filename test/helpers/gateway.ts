@@ -39,16 +39,33 @@ export interface AgentSpec {
  * `config` is the gateway configuration without `listen`, `agents` and `audit`, which are filled in:
  * each agent spec gets a fresh random key.
  */
-export async function startTestGateway(config: Record<string, unknown>, agents: AgentSpec[], env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  config: Record<string, unknown>,
+  agents: AgentSpec[],
+  env: Record<string, string> = {},
+): Promise<TestGateway> {
   const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-test-'));
   const auditFile = path.join(dir, 'audit.jsonl');
   const testAgents: Record<string, TestAgent> = {};
   const agentConfigs = agents.map((spec) => {
     const key = generateApiKey();
     testAgents[spec.id] = { id: spec.id, key };
-    return { id: spec.id, roles: spec.roles ?? [], ...(spec.tenant ? { tenant: spec.tenant } : {}), apiKeys: [{ sha256: digestApiKey(key) }], tools: spec.tools ?? [], ...(spec.owners ? { owners: spec.owners } : {}) };
+    return {
+      id: spec.id,
+      roles: spec.roles ?? [],
+      ...(spec.tenant ? { tenant: spec.tenant } : {}),
+      apiKeys: [{ sha256: digestApiKey(key) }],
+      tools: spec.tools ?? [],
+      ...(spec.owners ? { owners: spec.owners } : {}),
+    };
   });
-  const full = { listen: { host: '127.0.0.1', port: 0 }, audit: { file: auditFile }, policy: { watch: false }, ...config, agents: agentConfigs };
+  const full = {
+    listen: { host: '127.0.0.1', port: 0 },
+    audit: { file: auditFile },
+    policy: { watch: false },
+    ...config,
+    agents: agentConfigs,
+  };
   const file = path.join(dir, 'portcullis.yaml');
   const text = stringify(full);
   await writeFile(file, text);
@@ -63,7 +80,9 @@ export async function startTestGateway(config: Record<string, unknown>, agents: 
       const key = testAgents[agentOrKey]?.key ?? agentOrKey;
       const client = new Client({ name: 'test-agent', version: '1.0.0' }, { capabilities: options.capabilities ?? {} });
       await client.connect(
-        new StreamableHTTPClientTransport(new URL(gateway.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }),
+        new StreamableHTTPClientTransport(new URL(gateway.mcpUrl), {
+          requestInit: { headers: { Authorization: `Bearer ${key}` } },
+        }),
       );
       clients.push(client);
       return client;

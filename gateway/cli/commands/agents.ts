@@ -34,7 +34,10 @@ export function agentsCommand(deps: AgentsCommandDeps = {}): Command {
     }
     let url: URL;
     try {
-      url = new URL(`v1/agents/${encodeURIComponent(agentId)}/${action}`, options.url.endsWith('/') ? options.url : `${options.url}/`);
+      url = new URL(
+        `v1/agents/${encodeURIComponent(agentId)}/${action}`,
+        options.url.endsWith('/') ? options.url : `${options.url}/`,
+      );
     } catch {
       throw new AgentsCommandError('--url is not a valid URL');
     }
@@ -42,16 +45,24 @@ export function agentsCommand(deps: AgentsCommandDeps = {}): Command {
     try {
       response = await doFetch(url, {
         method: 'POST',
-        headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          authorization: `Bearer ${options.token}`,
+          'content-type': 'application/json',
+          accept: 'application/json',
+        },
         body: JSON.stringify(options.reason !== undefined ? { reason: options.reason } : {}),
         signal: AbortSignal.timeout(10_000),
       });
     } catch {
       throw new AgentsCommandError(`gateway at ${url.origin} cannot be reached`);
     }
-    const body = (await response.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+    const body = (await response.json().catch(() => undefined)) as
+      { error?: { code?: string; message?: string } } | undefined;
     if (!response.ok) {
-      const detail = body?.error !== undefined ? `${body.error.code ?? 'ERROR'}: ${body.error.message ?? ''}` : `HTTP ${response.status}`;
+      const detail =
+        body?.error !== undefined
+          ? `${body.error.code ?? 'ERROR'}: ${body.error.message ?? ''}`
+          : `HTTP ${response.status}`;
       throw new AgentsCommandError(`${action} ${agentId} failed (${detail})`);
     }
     write(`agent ${agentId} ${action}d\n`);
@@ -61,7 +72,11 @@ export function agentsCommand(deps: AgentsCommandDeps = {}): Command {
     const sub = command
       .command(action)
       .argument('<id>', 'agent id')
-      .description(action === 'disable' ? 'stop every credential of an agent from working, on all instances' : 'allow a disabled agent again')
+      .description(
+        action === 'disable'
+          ? 'stop every credential of an agent from working, on all instances'
+          : 'allow a disabled agent again',
+      )
       .addOption(new Option('--url <url>', 'gateway base URL').default('http://127.0.0.1:8787'))
       .addOption(new Option('--token <token>', 'operator API token').env('PORTCULLIS_OPERATOR_TOKEN'));
     if (action === 'disable') sub.option('--reason <text>', 'why (recorded in the audit log)');

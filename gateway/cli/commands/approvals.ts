@@ -51,23 +51,33 @@ async function call(connection: Connection, method: string, path: string, body?:
   try {
     response = await fetch(new URL(path, connection.url), {
       method,
-      headers: { authorization: `Bearer ${connection.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${connection.token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(15_000),
     });
   } catch (error) {
-    throw new CliFailure(`cannot reach ${connection.url}: ${error instanceof Error ? error.message : String(error)}`, 2);
+    throw new CliFailure(
+      `cannot reach ${connection.url}: ${error instanceof Error ? error.message : String(error)}`,
+      2,
+    );
   }
   const payload = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
   if (!response.ok) {
     const code = payload.error?.code ?? `HTTP_${response.status}`;
-    throw new CliFailure(`${code}: ${payload.error?.message ?? response.statusText}`, response.status === 401 || response.status >= 500 ? 2 : 1);
+    throw new CliFailure(
+      `${code}: ${payload.error?.message ?? response.statusText}`,
+      response.status === 401 || response.status >= 500 ? 2 : 1,
+    );
   }
   return payload;
 }
 
 function connectionFrom(options: { url: string; token?: string }): Connection {
-  if (options.token === undefined || options.token === '') throw new CliFailure('an operator token is required (--token or PORTCULLIS_OPERATOR_TOKEN)', 2);
+  if (options.token === undefined || options.token === '')
+    throw new CliFailure('an operator token is required (--token or PORTCULLIS_OPERATOR_TOKEN)', 2);
   return { url: options.url, token: options.token };
 }
 
@@ -82,7 +92,9 @@ function describe(ticket: TicketView): string {
     `  rules      ${ticket.rules.join(', ') || '-'}`,
     ...(ticket.justification !== undefined ? [`  why        ${ticket.justification}`] : []),
     `  requested  ${ticket.createdAt}   expires ${ticket.expiresAt}   approvers needed ${ticket.requiredApprovers}`,
-    ...ticket.decisions.map((d) => `  ${d.approve ? 'approved' : 'denied  '}   by ${d.approver} at ${d.at}${d.reason ? `: ${d.reason}` : ''}`),
+    ...ticket.decisions.map(
+      (d) => `  ${d.approve ? 'approved' : 'denied  '}   by ${d.approver} at ${d.at}${d.reason ? `: ${d.reason}` : ''}`,
+    ),
     ...(ticket.grant !== undefined ? [`  grant      ${ticket.grant.scope} until ${ticket.grant.expiresAt}`] : []),
     ...(ticket.traceUrl !== undefined ? [`  trace      ${ticket.traceUrl}`] : []),
   ];
@@ -112,22 +124,32 @@ export function approvalsCommand(): Command {
     .option('--status <status>', 'pending | approved | denied | expired | all', 'pending')
     .option('--agent <id>', 'only this agent')
     .option('--task <id>', 'only this task');
-  list.action(async (opts: { url: string; token?: string; json?: boolean; status: string; agent?: string; task?: string }) =>
-    run(async () => {
-      const query = new URLSearchParams();
-      if (opts.status !== 'all') query.set('status', opts.status);
-      if (opts.agent !== undefined) query.set('agent', opts.agent);
-      if (opts.task !== undefined) query.set('task', opts.task);
-      const result = (await call(connectionFrom(opts), 'GET', `/v1/approvals?${query}`)) as { approvals: TicketView[] };
-      print(result, opts.json, () =>
-        result.approvals.length === 0
-          ? 'no requests'
-          : result.approvals.map((t) => `${t.id}  ${t.status.padEnd(8)}  ${t.agentId}  ${t.tool}${t.operation ? `  ${t.operation.method} ${t.operation.url}` : ''}`).join('\n'),
-      );
-    })(),
+  list.action(
+    async (opts: { url: string; token?: string; json?: boolean; status: string; agent?: string; task?: string }) =>
+      run(async () => {
+        const query = new URLSearchParams();
+        if (opts.status !== 'all') query.set('status', opts.status);
+        if (opts.agent !== undefined) query.set('agent', opts.agent);
+        if (opts.task !== undefined) query.set('task', opts.task);
+        const result = (await call(connectionFrom(opts), 'GET', `/v1/approvals?${query}`)) as {
+          approvals: TicketView[];
+        };
+        print(result, opts.json, () =>
+          result.approvals.length === 0
+            ? 'no requests'
+            : result.approvals
+                .map(
+                  (t) =>
+                    `${t.id}  ${t.status.padEnd(8)}  ${t.agentId}  ${t.tool}${t.operation ? `  ${t.operation.method} ${t.operation.url}` : ''}`,
+                )
+                .join('\n'),
+        );
+      })(),
   );
 
-  const show = connectionOptions(command.command('show').argument('<id>').description('show one request with its full context'));
+  const show = connectionOptions(
+    command.command('show').argument('<id>').description('show one request with its full context'),
+  );
   show.action(async (id: string, opts: { url: string; token?: string; json?: boolean }) =>
     run(async () => {
       const ticket = (await call(connectionFrom(opts), 'GET', `/v1/approvals/${encodeURIComponent(id)}`)) as TicketView;
@@ -139,24 +161,34 @@ export function approvalsCommand(): Command {
     .option('--reason <text>', 'why (may be required by configuration)')
     .option('--ttl <seconds>', 'grant lifetime in seconds (capped by configuration)', (v) => Number(v))
     .option('--scope <scope>', 'call (exactly this call) | task-tool (this tool for the rest of the task)', 'call');
-  approve.action(async (id: string, opts: { url: string; token?: string; json?: boolean; reason?: string; ttl?: number; scope: string }) =>
-    run(async () => {
-      if (opts.ttl !== undefined && (!Number.isInteger(opts.ttl) || opts.ttl <= 0)) throw new CliFailure('--ttl must be a positive number of seconds', 2);
-      if (opts.scope !== 'call' && opts.scope !== 'task-tool') throw new CliFailure('--scope must be call or task-tool', 2);
-      const ticket = (await call(connectionFrom(opts), 'POST', `/v1/approvals/${encodeURIComponent(id)}/approve`, {
-        ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
-        ...(opts.ttl !== undefined ? { ttlSeconds: opts.ttl } : {}),
-        scope: opts.scope,
-      })) as TicketView;
-      print(ticket, opts.json, () => describe(ticket));
-    })(),
+  approve.action(
+    async (
+      id: string,
+      opts: { url: string; token?: string; json?: boolean; reason?: string; ttl?: number; scope: string },
+    ) =>
+      run(async () => {
+        if (opts.ttl !== undefined && (!Number.isInteger(opts.ttl) || opts.ttl <= 0))
+          throw new CliFailure('--ttl must be a positive number of seconds', 2);
+        if (opts.scope !== 'call' && opts.scope !== 'task-tool')
+          throw new CliFailure('--scope must be call or task-tool', 2);
+        const ticket = (await call(connectionFrom(opts), 'POST', `/v1/approvals/${encodeURIComponent(id)}/approve`, {
+          ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+          ...(opts.ttl !== undefined ? { ttlSeconds: opts.ttl } : {}),
+          scope: opts.scope,
+        })) as TicketView;
+        print(ticket, opts.json, () => describe(ticket));
+      })(),
   );
 
-  const deny = connectionOptions(command.command('deny').argument('<id>').description('deny a request'))
-    .requiredOption('--reason <text>', 'why (sent back to the agent)');
+  const deny = connectionOptions(command.command('deny').argument('<id>').description('deny a request')).requiredOption(
+    '--reason <text>',
+    'why (sent back to the agent)',
+  );
   deny.action(async (id: string, opts: { url: string; token?: string; json?: boolean; reason: string }) =>
     run(async () => {
-      const ticket = (await call(connectionFrom(opts), 'POST', `/v1/approvals/${encodeURIComponent(id)}/deny`, { reason: opts.reason })) as TicketView;
+      const ticket = (await call(connectionFrom(opts), 'POST', `/v1/approvals/${encodeURIComponent(id)}/deny`, {
+        reason: opts.reason,
+      })) as TicketView;
       print(ticket, opts.json, () => describe(ticket));
     })(),
   );

@@ -19,7 +19,10 @@ export function auditCommand(): Command {
     .action(async (file: string, options: { checkpoint?: string; json?: boolean }) => {
       let result;
       try {
-        result = await verifyAuditLog(file, options.checkpoint !== undefined ? { checkpointFile: options.checkpoint } : {});
+        result = await verifyAuditLog(
+          file,
+          options.checkpoint !== undefined ? { checkpointFile: options.checkpoint } : {},
+        );
       } catch (error) {
         if (!(error instanceof AuditError)) throw error;
         process.stderr.write(`${error.message}\n`);
@@ -29,13 +32,18 @@ export function auditCommand(): Command {
       if (options.json === true) {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       } else if (result.ok) {
-        const against = result.checkpoint !== undefined ? `, consistent with checkpoint at seq ${result.checkpoint.seq}` : '';
+        const against =
+          result.checkpoint !== undefined ? `, consistent with checkpoint at seq ${result.checkpoint.seq}` : '';
         process.stdout.write(`${file}: ok (${result.records} records, last seq ${result.lastSeq}${against})\n`);
       } else {
-        const lines = [`${file}: TAMPERED (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}, ${result.records} records read)`];
+        const lines = [
+          `${file}: TAMPERED (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}, ${result.records} records read)`,
+        ];
         for (const problem of result.problems) {
           const where = problem.line === 0 ? 'checkpoint' : `line ${problem.line}`;
-          lines.push(`  ${where}${problem.seq !== undefined ? ` seq ${problem.seq}` : ''}: ${problem.kind}: ${problem.message}`);
+          lines.push(
+            `  ${where}${problem.seq !== undefined ? ` seq ${problem.seq}` : ''}: ${problem.kind}: ${problem.message}`,
+          );
         }
         process.stdout.write(`${lines.join('\n')}\n`);
       }

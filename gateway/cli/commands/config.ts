@@ -12,7 +12,9 @@ export function configCommand(): Command {
       try {
         const loaded = await loadConfigFile(file);
         const { connectors, agents, policy } = loaded.config;
-        process.stdout.write(`${loaded.file}: valid (${connectors.length} connectors, ${agents.length} agents, ${policy.files.length} policy files)\n`);
+        process.stdout.write(
+          `${loaded.file}: valid (${connectors.length} connectors, ${agents.length} agents, ${policy.files.length} policy files)\n`,
+        );
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         process.stderr.write(`${error.message}\n`);

@@ -17,7 +17,8 @@ const DEFAULT_API_PORT = 18081;
 
 function parsePort(value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError('expected a port number 0-65535');
   return port;
 }
 
@@ -30,11 +31,18 @@ export function demoCommand(): Command {
     .action(async (options: { config: string; port?: number; apiPort: number }) => {
       const loaded = await loadOrExit(options.config);
       if (loaded === undefined) return;
-      if (loaded.config.audit.file !== undefined) await mkdir(path.dirname(loaded.config.audit.file), { recursive: true });
+      if (loaded.config.audit.file !== undefined)
+        await mkdir(path.dirname(loaded.config.audit.file), { recursive: true });
       const api = createDemoApi();
       await new Promise<void>((resolve, reject) => {
         api.once('error', (error: NodeJS.ErrnoException) =>
-          reject(new Error(error.code === 'EADDRINUSE' ? `port ${options.apiPort} is in use: stop whatever uses it or pass --api-port` : error.message)),
+          reject(
+            new Error(
+              error.code === 'EADDRINUSE'
+                ? `port ${options.apiPort} is in use: stop whatever uses it or pass --api-port`
+                : error.message,
+            ),
+          ),
         );
         api.listen(options.apiPort, '127.0.0.1', () => resolve());
       });
@@ -43,7 +51,9 @@ export function demoCommand(): Command {
       loaded.config = {
         ...loaded.config,
         listen: { ...loaded.config.listen, ...(options.port !== undefined ? { port: options.port } : {}) },
-        connectors: loaded.config.connectors.map((c) => (c.kind === 'http' && c.id === 'helpdesk' ? { ...c, baseUrl: apiUrl } : c)),
+        connectors: loaded.config.connectors.map((c) =>
+          c.kind === 'http' && c.id === 'helpdesk' ? { ...c, baseUrl: apiUrl } : c,
+        ),
       };
       const gateway = await startGateway({ loaded }).catch(async (error: unknown) => {
         await closeServer(api);

@@ -48,7 +48,10 @@ function policyFilesOnly(files: readonly string[]): string[] {
 }
 
 /** Read and compile policy files; prints every problem and returns undefined when invalid. */
-async function loadEngine(allFiles: readonly string[], io: PolicyCliIo): Promise<{ engine: PolicyEngine; documents: ParsedPolicy[] } | undefined> {
+async function loadEngine(
+  allFiles: readonly string[],
+  io: PolicyCliIo,
+): Promise<{ engine: PolicyEngine; documents: ParsedPolicy[] } | undefined> {
   const files = policyFilesOnly(allFiles);
   if (files.length === 0) throw new UsageError('no policy files given (only *.tests.yaml)');
   try {
@@ -72,18 +75,30 @@ async function readFacts(file: string): Promise<unknown> {
   try {
     return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new UsageError(`${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'} (${error instanceof Error ? error.message.split('\n')[0] : ''})`);
+    throw new UsageError(
+      `${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'} (${error instanceof Error ? error.message.split('\n')[0] : ''})`,
+    );
   }
 }
 
 function describeDecision(decision: Decision): string {
-  const lines = [`decision: ${decision.effect}${decision.code !== undefined ? ` (${decision.code})` : ''}`, `reason:   ${decision.reason}`];
+  const lines = [
+    `decision: ${decision.effect}${decision.code !== undefined ? ` (${decision.code})` : ''}`,
+    `reason:   ${decision.reason}`,
+  ];
   lines.push(`rules:    ${decision.rules.length > 0 ? decision.rules.join(', ') : '(none)'}`);
   if (decision.approval !== undefined) {
-    lines.push(`approval: ${decision.approval.approvers} approver(s)${decision.approval.maxTtlSeconds !== undefined ? `, grants up to ${decision.approval.maxTtlSeconds}s` : ''}`);
+    lines.push(
+      `approval: ${decision.approval.approvers} approver(s)${decision.approval.maxTtlSeconds !== undefined ? `, grants up to ${decision.approval.maxTtlSeconds}s` : ''}`,
+    );
   }
-  const extra = decision as Decision & { rateLimits?: { rule: string; calls: number; perSeconds: number }[]; labelsRead?: string[]; errors?: { rule: string; message: string }[] };
-  for (const limit of extra.rateLimits ?? []) lines.push(`limit:    ${limit.calls} calls per ${limit.perSeconds}s (rule ${limit.rule})`);
+  const extra = decision as Decision & {
+    rateLimits?: { rule: string; calls: number; perSeconds: number }[];
+    labelsRead?: string[];
+    errors?: { rule: string; message: string }[];
+  };
+  for (const limit of extra.rateLimits ?? [])
+    lines.push(`limit:    ${limit.calls} calls per ${limit.perSeconds}s (rule ${limit.rule})`);
   if (extra.labelsRead !== undefined) lines.push(`reads:    ${extra.labelsRead.join(', ')}`);
   for (const error of extra.errors ?? []) lines.push(`error:    rule ${error.rule}: ${error.message}`);
   lines.push(`policy:   ${decision.policyVersion ?? '(unknown)'}`);
@@ -91,12 +106,20 @@ function describeDecision(decision: Decision): string {
 }
 
 function describeTrace(trace: readonly RuleTrace[]): string {
-  const mark: Record<RuleTrace['outcome'], string> = { matched: 'MATCH', missed: 'miss ', error: 'ERROR', 'not-applicable': '  -  ' };
+  const mark: Record<RuleTrace['outcome'], string> = {
+    matched: 'MATCH',
+    missed: 'miss ',
+    error: 'ERROR',
+    'not-applicable': '  -  ',
+  };
   return trace.map((t) => `  ${mark[t.outcome]}  ${t.rule} [${t.effect}]: ${t.reason}`).join('\n');
 }
 
 function zodUsage(file: string, error: ZodError): UsageError {
-  const issues = error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message}`);
+  const issues = error.issues.map(
+    (i) =>
+      `${i.path.map(String).join('.') || '(root)'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message}`,
+  );
   return new UsageError(`${file}: invalid facts\n  ${issues.join('\n  ')}`);
 }
 
@@ -168,7 +191,10 @@ export function policyCommand(io: PolicyCliIo = processIo): Command {
   command
     .command('explain')
     .requiredOption('--policy <files...>', 'policy YAML files')
-    .requiredOption('--facts <file>', 'the call to decide, JSON or YAML (a test case `facts` object, or `{ egress: {...} }`)')
+    .requiredOption(
+      '--facts <file>',
+      'the call to decide, JSON or YAML (a test case `facts` object, or `{ egress: {...} }`)',
+    )
     .option('--json', 'print the decision and trace as JSON')
     .description('decide one described call and show, rule by rule, why it matched or missed')
     .action((opts: { policy: string[]; facts: string; json?: boolean }) =>
@@ -181,7 +207,11 @@ export function policyCommand(io: PolicyCliIo = processIo): Command {
         try {
           result = isEgress
             ? loaded.engine.explainEgress(egressFactsFromInput((raw as { egress: unknown }).egress))
-            : loaded.engine.explain(callFactsFromInput(raw !== null && typeof raw === 'object' && 'facts' in raw ? (raw as { facts: unknown }).facts : raw));
+            : loaded.engine.explain(
+                callFactsFromInput(
+                  raw !== null && typeof raw === 'object' && 'facts' in raw ? (raw as { facts: unknown }).facts : raw,
+                ),
+              );
         } catch (error) {
           if (error instanceof ZodError) throw zodUsage(opts.facts, error);
           throw error;

@@ -24,7 +24,10 @@ export function stdioCommand(): Command {
     .action(async (options: { config: string; agent?: string }) => {
       const loaded = await loadOrExit(options.config);
       if (loaded === undefined) return;
-      const gateway = await startStdioGateway({ loaded, ...(options.agent !== undefined ? { agentId: options.agent } : {}) });
+      const gateway = await startStdioGateway({
+        loaded,
+        ...(options.agent !== undefined ? { agentId: options.agent } : {}),
+      });
       await untilSignal(process.stdin);
       await gateway.close();
     });

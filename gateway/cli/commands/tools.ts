@@ -13,7 +13,12 @@ interface Pin {
   status: string;
   flags: string[];
   approvedBy?: string;
-  pending?: { hash: string; seenAt: string; flags: string[]; changes: { field: string; before: string; after: string }[] };
+  pending?: {
+    hash: string;
+    seenAt: string;
+    flags: string[];
+    changes: { field: string; before: string; after: string }[];
+  };
 }
 
 function withConnection(command: Command): Command {
@@ -23,7 +28,12 @@ function withConnection(command: Command): Command {
     .option('--json', 'print JSON');
 }
 
-async function request(opts: { url: string; token?: string }, method: string, path: string, body?: unknown): Promise<unknown> {
+async function request(
+  opts: { url: string; token?: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
   if (!opts.token) throw new CliFailure('an operator token is required (--token or PORTCULLIS_OPERATOR_TOKEN)', 2);
   let response: Response;
   try {
@@ -37,7 +47,11 @@ async function request(opts: { url: string; token?: string }, method: string, pa
     throw new CliFailure(`cannot reach ${opts.url}: ${error instanceof Error ? error.message : String(error)}`, 2);
   }
   const payload = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-  if (!response.ok) throw new CliFailure(`${payload.error?.code ?? response.status}: ${payload.error?.message ?? ''}`, response.status === 401 || response.status >= 500 ? 2 : 1);
+  if (!response.ok)
+    throw new CliFailure(
+      `${payload.error?.code ?? response.status}: ${payload.error?.message ?? ''}`,
+      response.status === 401 || response.status >= 500 ? 2 : 1,
+    );
   return payload;
 }
 
@@ -57,23 +71,46 @@ export function toolsCommand(): Command {
         const { pins } = (await request(opts, 'GET', '/v1/tools/pins')) as { pins: Pin[] };
         if (opts.json) return void process.stdout.write(`${JSON.stringify(pins, null, 2)}\n`);
         for (const pin of pins) {
-          process.stdout.write(`${pin.status === 'quarantined' ? 'QUARANTINED' : 'trusted    '}  ${pin.connector}_${pin.tool}  ${pin.hash.slice(0, 12)}${pin.flags.length ? `  flags: ${pin.flags.join(',')}` : ''}\n`);
+          process.stdout.write(
+            `${pin.status === 'quarantined' ? 'QUARANTINED' : 'trusted    '}  ${pin.connector}_${pin.tool}  ${pin.hash.slice(0, 12)}${pin.flags.length ? `  flags: ${pin.flags.join(',')}` : ''}\n`,
+          );
           if (pin.pending) {
-            process.stdout.write(`  new definition ${pin.pending.hash} seen ${pin.pending.seenAt}${pin.pending.flags.length ? ` flags: ${pin.pending.flags.join(',')}` : ''}\n`);
+            process.stdout.write(
+              `  new definition ${pin.pending.hash} seen ${pin.pending.seenAt}${pin.pending.flags.length ? ` flags: ${pin.pending.flags.join(',')}` : ''}\n`,
+            );
             for (const change of pin.pending.changes) {
-              process.stdout.write(`  ~ ${change.field}\n${indent('- ', change.before)}\n${indent('+ ', change.after)}\n`);
+              process.stdout.write(
+                `  ~ ${change.field}\n${indent('- ', change.before)}\n${indent('+ ', change.after)}\n`,
+              );
             }
-            process.stdout.write(`  approve with: portcullis tools approve ${pin.connector} ${pin.tool} --hash ${pin.pending.hash}\n`);
+            process.stdout.write(
+              `  approve with: portcullis tools approve ${pin.connector} ${pin.tool} --hash ${pin.pending.hash}\n`,
+            );
           }
         }
       }),
   );
-  withConnection(command.command('approve').argument('<connector>').argument('<tool>').description('trust the pending definition of a quarantined tool'))
+  withConnection(
+    command
+      .command('approve')
+      .argument('<connector>')
+      .argument('<tool>')
+      .description('trust the pending definition of a quarantined tool'),
+  )
     .requiredOption('--hash <hash>', 'the pending definition hash shown by `tools pins` (proves what you reviewed)')
     .action((connector: string, tool: string, opts: { url: string; token?: string; json?: boolean; hash: string }) =>
       guarded(async () => {
-        const record = (await request(opts, 'POST', `/v1/tools/pins/${encodeURIComponent(connector)}/${encodeURIComponent(tool)}/approve`, { hash: opts.hash })) as Pin;
-        process.stdout.write(opts.json ? `${JSON.stringify(record, null, 2)}\n` : `trusted ${record.connector}_${record.tool} ${record.hash}\n`);
+        const record = (await request(
+          opts,
+          'POST',
+          `/v1/tools/pins/${encodeURIComponent(connector)}/${encodeURIComponent(tool)}/approve`,
+          { hash: opts.hash },
+        )) as Pin;
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify(record, null, 2)}\n`
+            : `trusted ${record.connector}_${record.tool} ${record.hash}\n`,
+        );
       }),
     );
   return command;

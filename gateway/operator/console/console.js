@@ -1,7 +1,11 @@
 // Operator console: plain DOM, no build step. Talks to /v1/approvals with the operator's bearer token
 // (kept in sessionStorage for this tab only) and follows /v1/approvals/events for live updates.
 const $ = (selector, root = document) => root.querySelector(selector);
-const state = { token: sessionStorage.getItem('portcullis.operatorToken') ?? '', tickets: new Map(), stream: undefined };
+const state = {
+  token: sessionStorage.getItem('portcullis.operatorToken') ?? '',
+  tickets: new Map(),
+  stream: undefined,
+};
 
 async function api(method, path, body) {
   const response = await fetch(path, {
@@ -30,7 +34,10 @@ function renderTicket(ticket) {
   text($('.agent', node), `requested by ${ticket.agentId}`);
   text($('.task', node), ticket.taskId);
   text($('.intent', node), ticket.intent);
-  text($('.operation', node), ticket.operation ? `${ticket.operation.method} ${ticket.operation.url}` : `tools/call ${ticket.tool}`);
+  text(
+    $('.operation', node),
+    ticket.operation ? `${ticket.operation.method} ${ticket.operation.url}` : `tools/call ${ticket.tool}`,
+  );
   text($('.args', node), JSON.stringify(ticket.args, null, 2));
   text($('.rules', node), ticket.rules.join(', '));
   text($('.justification', node), ticket.justification);
@@ -65,7 +72,14 @@ function render() {
     .map((t) => {
       const row = document.createElement('tr');
       const last = t.decisions.at(-1);
-      for (const value of [t.id.slice(0, 12), t.agentId, t.tool, t.status, t.decisions.map((d) => d.approver).join(', '), last?.reason]) {
+      for (const value of [
+        t.id.slice(0, 12),
+        t.agentId,
+        t.tool,
+        t.status,
+        t.decisions.map((d) => d.approver).join(', '),
+        last?.reason,
+      ]) {
         const cell = document.createElement('td');
         text(cell, value);
         row.append(cell);
@@ -87,10 +101,14 @@ async function decide(id, action, form) {
   $('#action-error').textContent = '';
   const reason = String(form.get('reason') ?? '').trim();
   try {
-    const ticket = await api('POST', `/v1/approvals/${encodeURIComponent(id)}/${action === 'deny' ? 'deny' : 'approve'}`, {
-      ...(reason ? { reason } : {}),
-      ...(action === 'deny' ? {} : { ttlSeconds: Number(form.get('ttl')), scope: String(form.get('scope')) }),
-    });
+    const ticket = await api(
+      'POST',
+      `/v1/approvals/${encodeURIComponent(id)}/${action === 'deny' ? 'deny' : 'approve'}`,
+      {
+        ...(reason ? { reason } : {}),
+        ...(action === 'deny' ? {} : { ttlSeconds: Number(form.get('ttl')), scope: String(form.get('scope')) }),
+      },
+    );
     state.tickets.set(ticket.id, ticket);
     render();
   } catch (error) {
@@ -103,7 +121,10 @@ async function follow() {
   const controller = new AbortController();
   state.stream = controller;
   try {
-    const response = await fetch('/v1/approvals/events', { headers: { authorization: `Bearer ${state.token}` }, signal: controller.signal });
+    const response = await fetch('/v1/approvals/events', {
+      headers: { authorization: `Bearer ${state.token}` },
+      signal: controller.signal,
+    });
     if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
     text($('#live'), 'Live: new requests appear here as agents ask.');
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -116,7 +137,11 @@ async function follow() {
       while ((end = buffer.indexOf('\n\n')) !== -1) {
         const event = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const data = event.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        const data = event
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => l.slice(6))
+          .join('\n');
         if (data) {
           const ticket = JSON.parse(data);
           state.tickets.set(ticket.id, ticket);
@@ -151,7 +176,8 @@ $('#login-form').addEventListener('submit', async (event) => {
     $('#login-error').textContent = '';
   } catch (error) {
     state.token = '';
-    $('#login-error').textContent = error.status === 401 ? 'That token is not valid.' : `Cannot load requests: ${error.message}`;
+    $('#login-error').textContent =
+      error.status === 401 ? 'That token is not valid.' : `Cannot load requests: ${error.message}`;
   }
 });
 
