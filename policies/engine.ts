@@ -18,7 +18,15 @@
 import type { CallFacts, Decision, EgressFacts, PrincipalFacts, ToolFacts } from './types.js';
 import { PolicyCompileError, type PolicyProblem } from './errors.js';
 import type { ParsedPolicy } from './parse.js';
-import { compileRule, type CallContext, type CompiledRule, type EgressContext, type RuleOutcome } from './rule.js';
+import { classifyAddress } from './address.js';
+import {
+  compileRule,
+  egressContext,
+  type CallContext,
+  type CompiledRule,
+  type EgressContext,
+  type RuleOutcome,
+} from './rule.js';
 import { RuleSchema, type Rule, type RuleInput } from './schema.js';
 import { policyVersion } from './version.js';
 import { zodPolicyProblems } from './parse.js';
@@ -256,7 +264,8 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
     return buckets;
   };
 
-  const decideEgress = (facts: EgressFacts, outcome: (rule: CompiledRule) => RuleOutcome): Decision => {
+  const decideEgress = (ctx: EgressContext, outcome: (rule: CompiledRule) => RuleOutcome): Decision => {
+    const facts = ctx.facts;
     const target = `${facts.scheme}://${facts.host}:${facts.port}`;
     const denied = egressRules.filter((r) => r.effect === 'deny' && outcome(r).kind === 'match');
     if (denied.length > 0) {
@@ -269,7 +278,7 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
       };
     }
     const allowing = egressRules.filter((r) => r.effect === 'allow' && outcome(r).kind === 'match');
-    const opened = allowing.filter((r) => r.addressAllowed(facts));
+    const opened = allowing.filter((r) => r.addressAllowed(ctx));
     if (opened.length > 0) {
       return {
         effect: 'allow',
@@ -329,8 +338,8 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
       return decideCall(version, call, candidates(call.tool, call.principal.agentId), ctx, undefined);
     },
     evaluateEgress(facts: EgressFacts): Decision {
-      const ctx: EgressContext = { facts };
-      return decideEgress(facts, (rule) => rule.matchEgress(ctx));
+      const ctx: EgressContext = egressContext(withAddressClass(facts));
+      return decideEgress(ctx, (rule) => rule.matchEgress(ctx));
     },
     visible(principal: PrincipalFacts, tool: ToolFacts): boolean {
       const buckets = candidates(tool, principal.agentId);
@@ -364,7 +373,7 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
       return { decision, trace: traces };
     },
     explainEgress(facts: EgressFacts) {
-      const ctx: EgressContext = { facts };
+      const ctx: EgressContext = egressContext(withAddressClass(facts));
       const outcomes = new Map<CompiledRule, RuleOutcome>();
       const traces: RuleTrace[] = [];
       for (const rule of rules) {
@@ -374,12 +383,12 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
         }
         const result = rule.matchEgress(ctx);
         outcomes.set(rule, result);
-        if (result.kind === 'match' && rule.effect === 'allow' && !rule.addressAllowed(facts)) {
+        if (result.kind === 'match' && rule.effect === 'allow' && !rule.addressAllowed(ctx)) {
           traces.push(
             trace(
               rule,
               'missed',
-              `the address is ${facts.addressClass ?? 'not public'} and none of the rule's cidrs contains ${facts.ip ?? 'it'}`,
+              `the address is ${ctx.facts.addressClass ?? 'not public'} and the rule names neither its class nor a range containing ${ctx.facts.ip ?? 'it'}`,
             ),
           );
           continue;
@@ -387,7 +396,7 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
         const d = describe(rule, result, (check) => rule.egressMissReason(ctx, check));
         traces.push(trace(rule, d.outcome, d.reason));
       }
-      return { decision: decideEgress(facts, (rule) => outcomes.get(rule)!), trace: traces };
+      return { decision: decideEgress(ctx, (rule) => outcomes.get(rule)!), trace: traces };
     },
   };
 }
@@ -529,4 +538,18 @@ function directives(facts: CallFacts, rules: readonly CompiledRule[]): Pick<Call
     ...(rateLimits !== undefined ? { rateLimits } : {}),
     ...(labels !== undefined ? { labelsRead: [...labels].sort() } : {}),
   };
+}
+
+/**
+ * Facts with a resolved address always carry its class: the guard passes the one it computed (with the
+ * same classifier); hand-written facts (policy test cases) may leave it out and get it computed here.
+ */
+function withAddressClass(facts: EgressFacts): EgressFacts {
+  if (facts.ip === undefined || facts.addressClass !== undefined) return facts;
+  try {
+    return { ...facts, addressClass: classifyAddress(facts.ip) };
+  } catch {
+    // Not an address: no rule's address check can match it, and it is never public.
+    return { ...facts, addressClass: 'reserved' };
+  }
 }

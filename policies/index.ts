@@ -21,6 +21,7 @@ export { callFactsFromInput, egressFactsFromInput, visibilityFromInput, DEFAULT_
 export { policyJsonSchema, policyTestsJsonSchema, POLICY_SCHEMA_ID } from './json-schema.js';
 export { isCanonicalPath, compilePathPattern } from './path-pattern.js';
 export {
+  AddressClassSchema,
   PolicyDocumentSchema,
   PolicyTestCaseSchema,
   PolicyTestFileSchema,

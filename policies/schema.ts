@@ -49,6 +49,20 @@ export const CidrSchema = z
   .string()
   .refine((text) => ipaddr.isValidCIDR(text), { message: 'expected a CIDR such as 10.0.0.0/8 or fd00::/8' });
 
+export const AddressClassSchema = z.enum([
+  'public',
+  'private',
+  'loopback',
+  'link-local',
+  'metadata',
+  'cgnat',
+  'unique-local',
+  'unspecified',
+  'multicast',
+  'broadcast',
+  'reserved',
+]);
+
 export const PrincipalMatcherSchema = z
   .object({
     /** Globs on the agent id. */
@@ -94,10 +108,16 @@ export const EgressMatcherSchema = z
      * On deny rules, and rules without hosts: the resolved address must be in one of them.
      */
     cidrs: z.array(CidrSchema).min(1).optional(),
+    /**
+     * Address classes (`loopback`, `private`, `link-local`, `metadata`, `unique-local`, `public`, ...), with
+     * the same meaning as `cidrs`. Both match every spelling of an address: IPv4-mapped, IPv4-compatible,
+     * NAT64 and 6to4 forms of an IPv4 address count as that address.
+     */
+    classes: z.array(AddressClassSchema).min(1).optional(),
   })
   .strict()
-  .refine((e) => e.hosts !== undefined || e.cidrs !== undefined, {
-    message: 'an egress matcher needs `hosts` or `cidrs`',
+  .refine((e) => e.hosts !== undefined || e.cidrs !== undefined || e.classes !== undefined, {
+    message: 'an egress matcher needs `hosts`, `cidrs` or `classes`',
   });
 
 export const TimeMatcherSchema = z
@@ -276,21 +296,7 @@ export const EgressFactsInputSchema = z
       .string()
       .refine((text) => ipaddr.isValid(text), { message: 'expected an IP address' })
       .optional(),
-    addressClass: z
-      .enum([
-        'public',
-        'private',
-        'loopback',
-        'link-local',
-        'metadata',
-        'cgnat',
-        'unique-local',
-        'unspecified',
-        'multicast',
-        'broadcast',
-        'reserved',
-      ])
-      .optional(),
+    addressClass: AddressClassSchema.optional(),
   })
   .strict();
 

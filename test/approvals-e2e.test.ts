@@ -109,7 +109,7 @@ async function startFinanceGateway(
   const gw = await startTestGateway(
     {
       connectors: [{ id: 'pay', kind: 'http', baseUrl: backendUrl, tools: [refundTool] }],
-      egress: { allowPrivate: ['127.0.0.1/32'] },
+      egress: { connectors: { pay: { allowPrivate: ['127.0.0.1/32'] } } },
       policy: { files: [policyFile], watch: false },
       stores: { kind: 'redis', url: 'redis://127.0.0.1:6379', prefix },
       operators: [

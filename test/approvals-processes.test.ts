@@ -56,7 +56,7 @@ function financeConfig(
           ],
         },
       ],
-      egress: { allowPrivate: ['127.0.0.1/32'] },
+      egress: { connectors: { pay: { allowPrivate: ['127.0.0.1/32'] } } },
       policy: { files: [policy], watch: false },
       stores: { kind: 'redis', url: 'redis://127.0.0.1:6379', prefix },
       agents: [{ id: 'finance-bot', apiKeys: [{ sha256: digestApiKey(agentKey) }] }],

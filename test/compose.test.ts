@@ -143,13 +143,16 @@ describe('docker-compose deployment', () => {
     );
     assert.deepEqual(targets.sort(), ['http://helpdesk-api:18081', 'http://kb:18082/mcp']);
     const subnet = ipaddr.parseCIDR('172.30.0.0/24');
-    assert.ok(
-      config.egress.allowPrivate.some((cidr) => {
-        const [range, bits] = ipaddr.parseCIDR(cidr);
-        return range.kind() === 'ipv4' && bits <= subnet[1] && subnet[0].match(range, bits);
-      }),
-      'egress allows the compose network, which is private address space',
-    );
+    for (const connector of config.connectors) {
+      assert.ok(
+        (config.egress.connectors[connector.id]?.allowPrivate ?? []).some((cidr) => {
+          if (!cidr.includes('/')) return false;
+          const [range, bits] = ipaddr.parseCIDR(cidr);
+          return range.kind() === 'ipv4' && bits <= subnet[1] && subnet[0].match(range, bits);
+        }),
+        `egress lets ${connector.id} reach the compose network, which is private address space`,
+      );
+    }
     assert.ok(
       config.operators.every((o) => o.tokens.every((t) => 'secret' in t)),
       'operator tokens come from the environment',

@@ -108,7 +108,7 @@ describe('task tokens and call credentials, two instances on one Redis', () => {
       http: { publicUrl: 'http://127.0.0.1:1' },
       connectors: [{ id: 'orders', kind: 'http', baseUrl: backend.url, tools: orderTools }],
       backendCredentials: { orders: { type: 'jwt', audience: 'https://orders.internal' } },
-      egress: { allowPrivate: ['127.0.0.1/32'] },
+      egress: { connectors: { orders: { allowPrivate: ['127.0.0.1/32'] } } },
       stores: { kind: 'redis', url: 'redis://127.0.0.1:6379', prefix },
       operators: [{ id: 'admin', roles: ['admin'], tokens: [{ sha256: digestApiKey(adminToken) }] }],
     });

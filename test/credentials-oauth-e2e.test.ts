@@ -73,7 +73,7 @@ describe('OAuth resource server and live revocation', () => {
           },
         ],
         backendCredentials: { orders: { type: 'jwt', audience: 'https://orders.internal' } },
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { orders: { allowPrivate: ['127.0.0.1/32'] } } },
         operators: [{ id: 'admin', roles: ['admin'], tokens: [{ sha256: digestApiKey(adminToken) }] }],
       },
       [{ id: 'oauth-agent', tools: ['orders_*'] }],

@@ -37,7 +37,7 @@ describe('gateway in front of upstream MCP servers', () => {
           },
           { id: 'remote', kind: 'mcp', transport: 'http', url: upstream.url },
         ],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { remote: { allowPrivate: ['127.0.0.1/32'] } } },
       },
       [
         { id: 'full', tools: ['local_*', 'remote_*'] },

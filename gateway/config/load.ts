@@ -131,6 +131,10 @@ function crossCheck(config: GatewayConfig): ConfigProblem[] {
       seenKeyHashes.set(key.sha256, agent.id);
     });
   });
+  for (const id of Object.keys(config.egress.connectors)) {
+    if (!seenConnectors.has(id))
+      problems.push({ path: `egress.connectors.${id}`, message: `unknown connector "${id}"` });
+  }
   for (const id of Object.keys(config.backendCredentials)) {
     if (!seenConnectors.has(id))
       problems.push({ path: `backendCredentials.${id}`, message: `unknown connector "${id}"` });

@@ -5,9 +5,11 @@
  * rejected everywhere so a typo never silently turns a control off. Secrets are never written inline:
  * a `SecretRef` is `env:NAME` or `file:PATH`, resolved at load into a `Secret` that prints `[redacted]`.
  */
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { HttpConnectorConfigSchema } from '../../connectors/http/index.js';
 import { McpConnectorConfigSchema } from '../../connectors/mcp/index.js';
+import { AddressClassSchema } from '../../policies/index.js';
 
 /** `env:NAME` or `file:PATH`. */
 export const SecretRefSchema = z
@@ -104,10 +106,29 @@ export const ApprovalsSchema = z
 
 export const ConnectorConfigSchema = z.union([HttpConnectorConfigSchema, McpConnectorConfigSchema]);
 
+/** One non-public destination a connector may reach: a CIDR (`10.20.0.0/16`) or an address class (`loopback`). */
+export const PrivateAllowanceSchema = z
+  .string()
+  .refine((text) => ipaddr.isValidCIDR(text) || AddressClassSchema.safeParse(text).success, {
+    message: `expected a CIDR such as 10.0.0.0/8 or an address class (${AddressClassSchema.options.join(', ')})`,
+  });
+
+export const ConnectorEgressSchema = z
+  .object({
+    /**
+     * Non-public destinations this connector's own host may resolve to: private, loopback, link-local,
+     * metadata and the other non-public classes are denied unless named here or by a policy rule.
+     */
+    allowPrivate: z.array(PrivateAllowanceSchema).min(1).optional(),
+  })
+  .strict();
+
 export const EgressSchema = z
   .object({
-    /** CIDRs that connectors may reach even though they are private/loopback/link-local; must be named explicitly. */
-    allowPrivate: z.array(z.string().min(1)).default([]),
+    /** Removed: a global allowance let every connector reach the ranges. Kept only to explain the move. */
+    allowPrivate: z.unknown().optional(),
+    /** Connector id -> its egress settings. */
+    connectors: z.record(z.string(), ConnectorEgressSchema).default({}),
     maxRedirects: z.number().int().min(0).max(20).default(5),
     maxResponseBytes: z
       .number()
@@ -116,7 +137,17 @@ export const EgressSchema = z
       .default(10 * 1024 * 1024),
     timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
-  .strict();
+  .strict()
+  .superRefine((egress, ctx) => {
+    if (egress.allowPrivate === undefined) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['allowPrivate'],
+      message:
+        'egress.allowPrivate is no longer accepted: it opened the ranges to every connector. Name them for ' +
+        'each connector that needs them instead, e.g. `egress: { connectors: { crm: { allowPrivate: [10.20.0.0/16] } } }`',
+    });
+  });
 
 export const PolicyFilesSchema = z
   .object({
@@ -276,7 +307,7 @@ export const GatewayConfigSchema = z
     /** Connector id -> how the gateway authenticates to that backend. */
     backendCredentials: z.record(z.string(), BackendCredentialSchema).default({}),
     egress: EgressSchema.default({
-      allowPrivate: [],
+      connectors: {},
       maxRedirects: 5,
       maxResponseBytes: 10 * 1024 * 1024,
       timeoutMs: 30_000,

@@ -1,8 +1,8 @@
 /**
  * Rules the configuration implies, compiled together with the policy files:
  * - each agent's `tools` globs become one allow rule for that agent (its baseline);
- * - each connector may reach its own backend (scheme, host and port of its base URL), and the private
- *   ranges named in `egress.allowPrivate` only for those hosts.
+ * - each connector may reach its own backend (scheme, host and port of its base URL), and the non-public
+ *   destinations named in its `egress.connectors.<id>.allowPrivate` (CIDRs or address classes), only there.
  * Everything else stays default-deny.
  */
 import type { GatewayConfig } from '../config/schema.js';
@@ -14,7 +14,7 @@ export interface BaselineRule {
   principal?: { agents: string[] };
   tools?: string[];
   connector?: string;
-  egress?: { hosts: string[]; ports: number[]; schemes: string[]; cidrs?: string[] };
+  egress?: { hosts: string[]; ports: number[]; schemes: string[]; cidrs?: string[]; classes?: string[] };
 }
 
 export function baselineRules(config: GatewayConfig): BaselineRule[] {
@@ -35,6 +35,9 @@ export function baselineRules(config: GatewayConfig): BaselineRule[] {
     if (target === undefined) continue;
     const url = new URL(target);
     const scheme = url.protocol.slice(0, -1);
+    const allowances = config.egress.connectors[connector.id]?.allowPrivate ?? [];
+    const cidrs = allowances.filter((entry) => entry.includes('/'));
+    const classes = allowances.filter((entry) => !entry.includes('/'));
     rules.push({
       id: `connector:${connector.id}:egress`,
       effect: 'allow',
@@ -44,7 +47,8 @@ export function baselineRules(config: GatewayConfig): BaselineRule[] {
         hosts: [url.hostname.replace(/^\[|\]$/g, '').toLowerCase()],
         ports: [url.port === '' ? (scheme === 'https' ? 443 : 80) : Number(url.port)],
         schemes: [scheme],
-        ...(config.egress.allowPrivate.length > 0 ? { cidrs: [...config.egress.allowPrivate] } : {}),
+        ...(cidrs.length > 0 ? { cidrs } : {}),
+        ...(classes.length > 0 ? { classes } : {}),
       },
     });
   }
