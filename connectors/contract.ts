@@ -114,7 +114,8 @@ export interface LogMessage {
 
 /**
  * Everything a connector gets for one call. The gateway owns all of it: cancelling `signal` must abort
- * the backend work; `fetch` is the only way out to the network for HTTP connectors; `meta` carries
+ * the backend work; `fetch` is the only way out to the network for HTTP connectors, and the way an MCP
+ * connector over HTTP sends the requests it makes for this call (egress scoped to the call); `meta` carries
  * propagation headers/fields (e.g. `traceparent`) that the connector forwards as-is.
  */
 export interface ConnectorContext {

@@ -220,7 +220,9 @@ async function buildCore(options: StartOptions): Promise<Core> {
       timeoutMs: config.egress.timeoutMs,
     });
     closers.push(() => guard.close());
-    // Upstream MCP servers over HTTP keep event streams open: same address rules, no whole-exchange deadline.
+    // Upstream MCP servers over HTTP keep event streams open: same address rules, no whole-exchange deadline
+    // or total cap here. The MCP connector bounds each exchange and each message itself (requestTimeoutMs,
+    // egress.maxResponseBytes).
     const streamGuard = createEgressGuard({
       decide: (facts) => policy.current().evaluateEgress(facts),
       maxRedirects: config.egress.maxRedirects,
@@ -228,7 +230,10 @@ async function buildCore(options: StartOptions): Promise<Core> {
       timeoutMs: 7 * 24 * 3600 * 1000,
     });
     closers.push(() => streamGuard.close());
-    const egress: EgressProvider = { fetchFor: (scope) => guard.fetchFor(scope) };
+    const mcpConnectorIds = new Set(config.connectors.filter((c) => c.kind === 'mcp').map((c) => c.id));
+    const egress: EgressProvider = {
+      fetchFor: (scope) => (mcpConnectorIds.has(scope.connector) ? streamGuard : guard).fetchFor(scope),
+    };
 
     const resourceUpdates = new EventEmitter();
     resourceUpdates.setMaxListeners(0);
@@ -256,6 +261,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
             streamGuard.fetchFor({ connector: connectorConfig.id }),
             contextualInjector(backendCredentials.staticInjector(connectorConfig.id)),
           ),
+          maxMessageBytes: config.egress.maxResponseBytes,
           onLog: (message) =>
             logger.debug({ connector: connectorConfig.id, level: message.level }, 'upstream log message'),
           onResourceUpdated: (uri) => resourceUpdates.emit('updated', uri),
