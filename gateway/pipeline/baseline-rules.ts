@@ -5,7 +5,7 @@
  *   destinations named in its `egress.connectors.<id>.allowPrivate` (CIDRs or address classes), only there.
  * Everything else stays default-deny.
  */
-import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayConfig } from '../config/index.js';
 
 export interface BaselineRule {
   id: string;
