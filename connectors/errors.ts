@@ -6,6 +6,7 @@
 export type ConnectorErrorCode =
   | 'TOOL_NOT_FOUND'
   | 'INVALID_ARGUMENTS'
+  | 'EGRESS_DENIED'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_ERROR'

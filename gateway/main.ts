@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server as HttpServer } from 'node:http';
 import express, { type Router } from 'express';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { Connector, JsonObject } from '../connectors/contract.js';
+import type { Connector, FetchLike, JsonObject } from '../connectors/contract.js';
 import { createHttpConnector } from '../connectors/http/index.js';
 import { createMcpConnector } from '../connectors/mcp/index.js';
 import {
@@ -26,7 +26,7 @@ import {
 import { type Principal, createLogger, type Logger } from './kernel/index.js';
 import { createJsonlAuditSink, createMemoryAuditSink, type AuditSink, redactDetail } from './services/audit/index.js';
 import { type LoadedConfig, type GatewayConfig, resolveSecretRef, type Environment } from './config/index.js';
-import { createEgressGuard } from './services/egress/index.js';
+import { createGatewayEgress } from './services/egress/index.js';
 import { createApp, createTasksRouter, createIntrospectionRouter } from './edges/http/index.js';
 import { createToolIntegrity } from './services/integrity/index.js';
 import { createMcpHttpEdge, createGatewayMcpServer, type McpSession } from './edges/mcp/index.js';
@@ -42,6 +42,8 @@ import {
 } from './edges/operator/index.js';
 import {
   baselineRules,
+  gatewayDestinationRules,
+  GATEWAY_DESTINATIONS,
   catalogContextFor,
   createPipeline,
   type EgressProvider,
@@ -65,6 +67,7 @@ import { isOwner, traceLink } from './services/approvals/index.js';
 import { startTaskSpan, startTelemetry } from './services/telemetry/index.js';
 import { isTaskLive, createTaskService, type TaskService } from './services/tasks/index.js';
 import type { TaskFacts } from '../policies/types.js';
+import { compilePolicy, parsePolicyObject } from '../policies/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -98,6 +101,8 @@ interface Core {
   pipeline: Pipeline;
   catalog: Catalog;
   egress: EgressProvider;
+  /** Fetch for one of the gateway's own destinations (GATEWAY_DESTINATIONS). */
+  gatewayFetch: (destination: string) => FetchLike;
   operatorAuth: OperatorAuthenticator;
   operatorRouters: Router[];
   health: () => Record<string, unknown> & { ok: boolean };
@@ -220,27 +225,44 @@ async function buildCore(options: StartOptions): Promise<Core> {
     });
     closers.push(async () => policy.close());
 
-    const guard = createEgressGuard({
-      decide: (facts) => policy.current().evaluateEgress(facts),
+    const gatewayRules = compilePolicy(
+      [parsePolicyObject({ version: 1, name: 'gateway-destinations', rules: [] }, '(gateway destinations)')],
+      { extraRules: gatewayDestinationRules(config), extraRulesSource: '(gateway configuration)' },
+    );
+    const gatewayEgress = createGatewayEgress({
+      decideConnector: (facts) => policy.current().evaluateEgress(facts),
+      decideGateway: (facts) => gatewayRules.evaluateEgress(facts),
+      mcpConnectors: new Set(config.connectors.filter((c) => c.kind === 'mcp').map((c) => c.id)),
       maxRedirects: config.egress.maxRedirects,
       maxResponseBytes: config.egress.maxResponseBytes,
       timeoutMs: config.egress.timeoutMs,
+      onDenied: (denial, scope) => {
+        const where = {
+          connector: scope.connector,
+          ...(scope.tool !== undefined ? { tool: scope.tool } : {}),
+          ...(scope.principal !== undefined ? { agentId: scope.principal.agentId } : {}),
+          ...(scope.task !== undefined ? { taskId: scope.task.id } : {}),
+        };
+        const target = { host: denial.host, port: denial.port, ip: denial.ip, addressClass: denial.addressClass };
+        logger.warn({ ...where, ...target, rules: denial.rules, code: 'EGRESS_DENIED' }, 'egress denied');
+        void audit
+          .append({
+            event: 'egress.denied',
+            decision: 'deny',
+            code: 'EGRESS_DENIED',
+            ...(where.agentId !== undefined ? { agentId: where.agentId } : {}),
+            ...(where.taskId !== undefined ? { taskId: where.taskId } : {}),
+            ...(where.tool !== undefined ? { tool: where.tool } : {}),
+            target: `${scope.connector} ${denial.scheme}://${denial.host}:${denial.port}`,
+            rules: [...denial.rules],
+            reason: denial.reason,
+            detail: { ...target, scheme: denial.scheme },
+          })
+          .catch(() => undefined);
+      },
     });
-    closers.push(() => guard.close());
-    // Upstream MCP servers over HTTP keep event streams open: same address rules, no whole-exchange deadline
-    // or total cap here. The MCP connector bounds each exchange and each message itself (requestTimeoutMs,
-    // egress.maxResponseBytes).
-    const streamGuard = createEgressGuard({
-      decide: (facts) => policy.current().evaluateEgress(facts),
-      maxRedirects: config.egress.maxRedirects,
-      maxResponseBytes: Number.MAX_SAFE_INTEGER,
-      timeoutMs: 7 * 24 * 3600 * 1000,
-    });
-    closers.push(() => streamGuard.close());
-    const mcpConnectorIds = new Set(config.connectors.filter((c) => c.kind === 'mcp').map((c) => c.id));
-    const egress: EgressProvider = {
-      fetchFor: (scope) => (mcpConnectorIds.has(scope.connector) ? streamGuard : guard).fetchFor(scope),
-    };
+    closers.push(() => gatewayEgress.close());
+    const egress: EgressProvider = { fetchFor: (scope) => gatewayEgress.fetchFor(scope) };
 
     const resourceUpdates = new EventEmitter();
     resourceUpdates.setMaxListeners(0);
@@ -265,7 +287,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
         {
           // One long-lived connection for every agent: each call's credential comes from its async context.
           fetch: withOutboundHygiene(
-            streamGuard.fetchFor({ connector: connectorConfig.id }),
+            gatewayEgress.fetchFor({ connector: connectorConfig.id }),
             contextualInjector(backendCredentials.staticInjector(connectorConfig.id)),
           ),
           maxMessageBytes: config.egress.maxResponseBytes,
@@ -293,7 +315,14 @@ async function buildCore(options: StartOptions): Promise<Core> {
     await catalog.refresh();
     closers.push(async () => catalog.close());
 
-    const { queue, grants, notifier } = openApprovals(config, stores, audit, metrics, logger);
+    const { queue, grants, notifier } = openApprovals(
+      config,
+      stores,
+      audit,
+      metrics,
+      logger,
+      gatewayEgress.gatewayFetch(GATEWAY_DESTINATIONS.approvalsWebhook),
+    );
     if (notifier !== undefined) closers.push(() => notifier.close());
     closers.push(() => queue.close());
     // The pending gauge is read from the queue itself, so expiries and other instances' decisions count.
@@ -431,6 +460,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
       pipeline,
       catalog,
       egress,
+      gatewayFetch: (destination) => gatewayEgress.gatewayFetch(destination),
       operatorAuth,
       operatorRouters,
       health,
@@ -482,6 +512,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       keys: core.keys,
       revocation: core.stores.revocation,
       apiKeyAgents: core.authenticatorAgents,
+      jwksFetch: core.gatewayFetch(GATEWAY_DESTINATIONS.oauthJwks),
     });
     const oauth = config.auth.oauth;
     const authenticator = createRequestAuthenticator({

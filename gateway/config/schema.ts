@@ -129,6 +129,14 @@ export const EgressSchema = z
     allowPrivate: z.unknown().optional(),
     /** Connector id -> its egress settings. */
     connectors: z.record(z.string(), ConnectorEgressSchema).default({}),
+    /**
+     * The gateway's own outbound requests (approvals webhook, OAuth JWKS), decided by their own rules: each
+     * may reach only the URL configured for it, and non-public destinations named here.
+     */
+    gateway: z
+      .object({ approvalsWebhook: ConnectorEgressSchema.optional(), oauthJwks: ConnectorEgressSchema.optional() })
+      .strict()
+      .default({}),
     maxRedirects: z.number().int().min(0).max(20).default(5),
     maxResponseBytes: z
       .number()
@@ -308,6 +316,7 @@ export const GatewayConfigSchema = z
     backendCredentials: z.record(z.string(), BackendCredentialSchema).default({}),
     egress: EgressSchema.default({
       connectors: {},
+      gateway: {},
       maxRedirects: 5,
       maxResponseBytes: 10 * 1024 * 1024,
       timeoutMs: 30_000,

@@ -17,6 +17,61 @@ export interface BaselineRule {
   egress?: { hosts: string[]; ports: number[]; schemes: string[]; cidrs?: string[]; classes?: string[] };
 }
 
+/** The egress scopes of the gateway's own requests; not valid connector ids, so they never collide with one. */
+export const GATEWAY_DESTINATIONS = {
+  approvalsWebhook: 'portcullis:approvals-webhook',
+  oauthJwks: 'portcullis:oauth-jwks',
+} as const;
+
+/**
+ * The rule set for the gateway's own outbound requests, kept apart from the policy: each configured URL may
+ * be reached by its own scope only, plus the non-public destinations named for it. Nothing else is allowed.
+ */
+export function gatewayDestinationRules(config: GatewayConfig): BaselineRule[] {
+  const rules: BaselineRule[] = [];
+  const add = (key: keyof typeof GATEWAY_DESTINATIONS, target: string | undefined, what: string): void => {
+    if (target === undefined) return;
+    rules.push(
+      reachRule(
+        `gateway:${key}:egress`,
+        `the gateway's ${what} may reach`,
+        GATEWAY_DESTINATIONS[key],
+        target,
+        config.egress.gateway[key]?.allowPrivate ?? [],
+      ),
+    );
+  };
+  add('approvalsWebhook', config.approvals.webhookUrl, 'approvals webhook');
+  add('oauthJwks', config.auth.oauth?.jwksUrl, 'OAuth JWKS fetch');
+  return rules;
+}
+
+function reachRule(
+  id: string,
+  what: string,
+  connector: string,
+  target: string,
+  allowances: readonly string[],
+): BaselineRule {
+  const url = new URL(target);
+  const scheme = url.protocol.slice(0, -1);
+  const cidrs = allowances.filter((entry) => entry.includes('/'));
+  const classes = allowances.filter((entry) => !entry.includes('/'));
+  return {
+    id,
+    effect: 'allow',
+    description: `${what} ${url.host}`,
+    connector,
+    egress: {
+      hosts: [url.hostname.replace(/^\[|\]$/g, '').toLowerCase()],
+      ports: [url.port === '' ? (scheme === 'https' ? 443 : 80) : Number(url.port)],
+      schemes: [scheme],
+      ...(cidrs.length > 0 ? { cidrs } : {}),
+      ...(classes.length > 0 ? { classes } : {}),
+    },
+  };
+}
+
 export function baselineRules(config: GatewayConfig): BaselineRule[] {
   const rules: BaselineRule[] = [];
   for (const agent of config.agents) {
@@ -33,24 +88,15 @@ export function baselineRules(config: GatewayConfig): BaselineRule[] {
     const target =
       connector.kind === 'http' ? connector.baseUrl : connector.transport === 'http' ? connector.url : undefined;
     if (target === undefined) continue;
-    const url = new URL(target);
-    const scheme = url.protocol.slice(0, -1);
-    const allowances = config.egress.connectors[connector.id]?.allowPrivate ?? [];
-    const cidrs = allowances.filter((entry) => entry.includes('/'));
-    const classes = allowances.filter((entry) => !entry.includes('/'));
-    rules.push({
-      id: `connector:${connector.id}:egress`,
-      effect: 'allow',
-      description: `connector ${connector.id} may reach its own backend ${url.host}`,
-      connector: connector.id,
-      egress: {
-        hosts: [url.hostname.replace(/^\[|\]$/g, '').toLowerCase()],
-        ports: [url.port === '' ? (scheme === 'https' ? 443 : 80) : Number(url.port)],
-        schemes: [scheme],
-        ...(cidrs.length > 0 ? { cidrs } : {}),
-        ...(classes.length > 0 ? { classes } : {}),
-      },
-    });
+    rules.push(
+      reachRule(
+        `connector:${connector.id}:egress`,
+        `connector ${connector.id} may reach its own backend`,
+        connector.id,
+        target,
+        config.egress.connectors[connector.id]?.allowPrivate ?? [],
+      ),
+    );
   }
   return rules;
 }

@@ -7,4 +7,4 @@ export {
   type Pipeline,
   REQUEST_ELEVATION_TOOL,
 } from './pipeline.js';
-export { baselineRules } from './baseline-rules.js';
+export { baselineRules, gatewayDestinationRules, GATEWAY_DESTINATIONS } from './baseline-rules.js';

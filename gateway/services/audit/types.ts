@@ -22,7 +22,8 @@ export type AuditEvent =
   | 'policy.shadow'
   | 'tool.pin'
   | 'tool.quarantine'
-  | 'auth.failure';
+  | 'auth.failure'
+  | 'egress.denied';
 
 export interface AuditRecordInput {
   event: AuditEvent;
