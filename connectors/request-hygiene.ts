@@ -44,3 +44,20 @@ export function routingHeaderProblem(name: string): string | undefined {
 export function routingQueryProblem(name: string): string | undefined {
   return METHOD_OVERRIDE_QUERY.has(name.toLowerCase()) ? 'it would override the request method' : undefined;
 }
+
+/**
+ * Why the host of a configured URL cannot be used, or undefined. A host ending in a dot (`api.example.com.`)
+ * is refused: egress rules and host patterns compare names without it, so it would never match its own
+ * rule; write the name without the dot.
+ */
+export function configuredHostProblem(url: string): string | undefined {
+  let hostname: string;
+  try {
+    hostname = new URL(url).hostname;
+  } catch {
+    return undefined; // the URL check itself reports it
+  }
+  return hostname.endsWith('.')
+    ? `host "${hostname}" ends with a dot: write it without (${hostname.slice(0, -1)})`
+    : undefined;
+}

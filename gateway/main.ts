@@ -68,6 +68,7 @@ import { startTaskSpan, startTelemetry } from './services/telemetry/index.js';
 import { isTaskLive, createTaskService, type TaskService } from './services/tasks/index.js';
 import type { TaskFacts } from '../policies/types.js';
 import { compilePolicy, parsePolicyObject } from '../policies/index.js';
+import { assertPreflight } from './preflight.js';
 
 export const VERSION = '0.1.0';
 
@@ -123,6 +124,8 @@ async function buildCore(options: StartOptions): Promise<Core> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: env['PORTCULLIS_LOG_LEVEL'] ?? 'info' });
   const closers: (() => Promise<void>)[] = [];
+  // The same checks `portcullis config validate` runs, before anything is started.
+  await assertPreflight(options.loaded);
   try {
     if (config.telemetry.enabled) {
       // Telemetry may fail open: an unreachable collector never affects calls (batch export, dropped spans).

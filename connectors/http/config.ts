@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { CONNECTOR_ID_PATTERN } from '../contract.js';
-import { routingHeaderProblem, routingQueryProblem } from '../request-hygiene.js';
+import { configuredHostProblem, routingHeaderProblem, routingQueryProblem } from '../request-hygiene.js';
 import { canonicalizePath, parsePathTemplate, PathError } from './path.js';
 
 /** Connector-local tool names; exposed as `${connectorId}_${name}`. */
@@ -206,6 +206,8 @@ export const BaseUrlSchema = z.string().superRefine((value, ctx) => {
   if (value.includes('?') || value.includes('#')) return fail('baseUrl must not contain a query or fragment');
   if (value.includes('\\')) return fail('baseUrl must not contain "\\"');
   if (url.hostname === '') return fail('baseUrl must name a host');
+  const hostProblem = configuredHostProblem(value);
+  if (hostProblem !== undefined) return fail(`baseUrl ${hostProblem}`);
   try {
     if (canonicalizePath(url.pathname) !== url.pathname) return fail('baseUrl path must be canonical');
   } catch (error) {

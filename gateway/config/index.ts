@@ -1,5 +1,5 @@
 /** The gateway configuration: schema, loading (parsed once at the edge) and secret references. */
-export { ConfigError, loadConfigFile, parseConfigText, type LoadedConfig } from './load.js';
+export { ConfigError, loadConfigFile, parseConfigText, type ConfigProblem, type LoadedConfig } from './load.js';
 export { gatewayConfigJsonSchema } from './json-schema.js';
 export {
   GatewayConfigSchema,

@@ -10,6 +10,13 @@ import { z } from 'zod';
 import { HttpConnectorConfigSchema } from '../../connectors/http/index.js';
 import { McpConnectorConfigSchema } from '../../connectors/mcp/index.js';
 import { AddressClassSchema } from '../../policies/index.js';
+import { configuredHostProblem } from '../../connectors/request-hygiene.js';
+
+/** The same rule the connectors apply to their URLs: a host ending in a dot never matches its own rule. */
+function hostWithoutTrailingDot(url: string, ctx: z.RefinementCtx): void {
+  const problem = configuredHostProblem(url);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+}
 
 /** `env:NAME` or `file:PATH`. */
 export const SecretRefSchema = z
@@ -100,7 +107,7 @@ export const ApprovalsSchema = z
     /** Offer agents the `portcullis_request_elevation` tool to ask for approval ahead of a call. */
     offerRequestTool: z.boolean().default(false),
     /** Called with a short summary of each new request (e.g. a chat incoming webhook). */
-    webhookUrl: z.string().url().optional(),
+    webhookUrl: z.string().url().superRefine(hostWithoutTrailingDot).optional(),
   })
   .strict();
 
@@ -220,7 +227,7 @@ export const TasksSchema = z
 export const OAuthSchema = z
   .object({
     issuer: z.string().url(),
-    jwksUrl: z.string().url(),
+    jwksUrl: z.string().url().superRefine(hostWithoutTrailingDot),
     /** Defaults to the gateway's resource URL (`http.publicUrl` + /mcp). */
     audience: z.string().min(1).optional(),
     algorithms: z.array(z.string().min(2)).min(1).default(['RS256', 'ES256']),

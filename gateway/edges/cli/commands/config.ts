@@ -1,15 +1,20 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfigFile, gatewayConfigJsonSchema } from '../../../config/index.js';
+import { assertPreflight } from '../../../preflight.js';
 
 export function configCommand(): Command {
   const command = new Command('config').description('check and describe gateway configuration files');
   command
     .command('validate')
     .argument('<file>', 'portcullis.yaml to check')
-    .description('validate a configuration file; prints every problem with the path to the bad key')
+    .description(
+      'validate a configuration file with every check start-up runs; prints every problem with the path to the bad key',
+    )
     .action(async (file: string) => {
       try {
         const loaded = await loadConfigFile(file);
+        // Every check start-up runs on the configuration (policy, generated rules, OpenAPI, trust bundle).
+        await assertPreflight(loaded);
         const { connectors, agents, policy } = loaded.config;
         process.stdout.write(
           `${loaded.file}: valid (${connectors.length} connectors, ${agents.length} agents, ${policy.files.length} policy files)\n`,
