@@ -46,12 +46,10 @@ export const McpHttpConfigSchema = z
     id: IdSchema,
     kind: z.literal('mcp'),
     transport: z.literal('http'),
-    url: z
-      .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
-      .superRefine((url, ctx) => {
-        const problem = configuredHostProblem(url);
-        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `url ${problem}` });
-      }),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).superRefine((url, ctx) => {
+      const problem = configuredHostProblem(url);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `url ${problem}` });
+    }),
     /** Static, non-secret headers sent with every request (credentials come from the gateway's fetch). */
     headers: z
       .record(z.string().min(1), z.string())
