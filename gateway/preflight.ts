@@ -5,8 +5,9 @@
  *
  * Beyond the schema and cross-references (`loadConfigFile`), they are: the rules the configuration implies
  * (each connector's and the gateway's own egress rules, agents' baselines) compile together with the
- * policy files (enforced and shadow); every HTTP connector's tools and OpenAPI document load and import;
- * the SPIFFE trust bundle loads. Nothing here touches the network, secrets or stores: those depend on the
+ * enforced policy files; every HTTP connector's tools and OpenAPI document load and import; the SPIFFE
+ * trust bundle loads. A shadow policy that does not compile is a warning for both, as start-up only
+ * reports it (shadow policies are never enforced). Nothing here touches the network, secrets or stores: those depend on the
  * environment the gateway runs in and are reported when it starts.
  */
 import { createHttpConnector } from '../connectors/http/index.js';
@@ -16,25 +17,31 @@ import { baselineRules, gatewayDestinationRules } from './pipeline/index.js';
 import { loadTrustBundle } from './services/auth/spiffe-authenticator.js';
 import { readPolicyFiles } from './services/policy/index.js';
 
-export async function preflightProblems(loaded: LoadedConfig): Promise<ConfigProblem[]> {
+export interface PreflightResult {
+  /** Each one stops start-up. */
+  problems: ConfigProblem[];
+  /** Reported, not fatal (start-up logs them). */
+  warnings: ConfigProblem[];
+}
+
+export async function preflight(loaded: LoadedConfig): Promise<PreflightResult> {
   const { config, baseDir } = loaded;
   const problems: ConfigProblem[] = [];
+  const warnings: ConfigProblem[] = [];
   const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-  for (const [key, files] of [
-    ['policy.files', config.policy.files],
-    ['policy.shadow', config.policy.shadow],
+  for (const [key, files, into] of [
+    ['policy.files', config.policy.files, problems],
+    ['policy.shadow', config.policy.shadow, warnings],
   ] as const) {
+    if (key === 'policy.shadow' && files.length === 0) continue;
     try {
       const documents = await readPolicyFiles(files);
-      compilePolicy(documents, {
-        extraRules: key === 'policy.files' ? baselineRules(config) : [],
-        extraRulesSource: '(gateway configuration)',
-      });
+      compilePolicy(documents, { extraRules: baselineRules(config), extraRulesSource: '(gateway configuration)' });
     } catch (error) {
       if (!isPolicyCompileError(error)) throw error;
       for (const problem of error.problems) {
-        problems.push({
+        into.push({
           path: problem.file === '(gateway configuration)' ? 'connectors' : key,
           message: `${problem.file}:${problem.path}: ${problem.message}`,
         });
@@ -68,11 +75,12 @@ export async function preflightProblems(loaded: LoadedConfig): Promise<ConfigPro
       problems.push({ path: 'auth.spiffe.trustBundle', message: message(error) });
     }
   }
-  return problems;
+  return { problems, warnings };
 }
 
-/** Throws the ConfigError start-up reports when any preflight check fails. */
-export async function assertPreflight(loaded: LoadedConfig): Promise<void> {
-  const problems = await preflightProblems(loaded);
+/** Throws the ConfigError start-up reports when any preflight check fails; returns the warnings. */
+export async function assertPreflight(loaded: LoadedConfig): Promise<ConfigProblem[]> {
+  const { problems, warnings } = await preflight(loaded);
   if (problems.length > 0) throw new ConfigError(loaded.file, problems);
+  return warnings;
 }

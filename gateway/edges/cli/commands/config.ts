@@ -14,7 +14,8 @@ export function configCommand(): Command {
       try {
         const loaded = await loadConfigFile(file);
         // Every check start-up runs on the configuration (policy, generated rules, OpenAPI, trust bundle).
-        await assertPreflight(loaded);
+        const warnings = await assertPreflight(loaded);
+        for (const warning of warnings) process.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
         const { connectors, agents, policy } = loaded.config;
         process.stdout.write(
           `${loaded.file}: valid (${connectors.length} connectors, ${agents.length} agents, ${policy.files.length} policy files)\n`,
