@@ -74,10 +74,21 @@ describe('upstream MCP limits', () => {
             cwd: path.join(here, '..'),
             requestTimeoutMs: REQUEST_TIMEOUT_MS,
           },
+          {
+            // The same upstream with a deadline far beyond what dropping 100 MiB takes: the refusal, not the
+            // deadline, must end these calls.
+            id: 'big',
+            kind: 'mcp',
+            transport: 'stdio',
+            command: process.execPath,
+            args: ['--import', 'tsx', path.join(here, 'fixtures/mcp-upstream-raw.ts'), '--stdio'],
+            cwd: path.join(here, '..'),
+            requestTimeoutMs: 60_000,
+          },
         ],
         egress: { maxResponseBytes: MAX_MESSAGE_BYTES, connectors: { up: { allowPrivate: ['loopback'] } } },
       },
-      [{ id: 'agent', tools: ['up_*', 'local_*'] }],
+      [{ id: 'agent', tools: ['up_*', 'local_*', 'big_*'] }],
     );
     client = await gw.connect('agent');
   });
@@ -127,10 +138,8 @@ describe('upstream MCP limits', () => {
     it('an answer under the cap passes', async () => {
       const result = await client.callTool({ name: 'up_huge', arguments: { bytes: 100_000 } });
       assert.equal(result.isError, undefined);
-      assert.equal(
-        (result.content as { text: string }[])[0]?.text.length,
-        100_000 + 64 * 1024 - (100_000 % (64 * 1024)),
-      );
+      // The fixture writes whole 64 KiB chunks: 100 000 bytes asked for are two of them.
+      assert.equal((result.content as { text: string }[])[0]?.text.length, 2 * 64 * 1024);
     });
   });
 
@@ -144,16 +153,21 @@ describe('upstream MCP limits', () => {
       assert.deepEqual(next.content, [{ type: 'text', text: 'ok' }]);
     });
 
-    it('a 100 MiB message is refused with RESPONSE_TOO_LARGE without buffering it whole', async () => {
-      let result: unknown;
-      const growth = await rssGrowthDuring(async () => {
-        result = await client.callTool({ name: 'local_huge', arguments: {} });
+    for (const [label, idFirst] of [
+      ['id last, as the TypeScript SDK writes it', false],
+      ['id first', true],
+    ] as const) {
+      it(`a 100 MiB message (${label}) is refused with RESPONSE_TOO_LARGE without buffering it whole`, async () => {
+        let result: unknown;
+        const growth = await rssGrowthDuring(async () => {
+          result = await client.callTool({ name: 'big_huge', arguments: { idFirst } });
+        });
+        assert.equal(code(result), 'RESPONSE_TOO_LARGE', JSON.stringify(result).slice(0, 300));
+        assert.ok(growth < RSS_GROWTH_BOUND, `RSS grew by ${Math.round(growth / 1048576)} MiB`);
+        // The rest of the oversized line is skipped, and the next message is read normally.
+        const next = await client.callTool({ name: 'big_echo', arguments: { text: 'after' } });
+        assert.deepEqual(next.content, [{ type: 'text', text: 'after' }]);
       });
-      assert.equal(code(result), 'RESPONSE_TOO_LARGE', JSON.stringify(result).slice(0, 300));
-      assert.ok(growth < RSS_GROWTH_BOUND, `RSS grew by ${Math.round(growth / 1048576)} MiB`);
-      // The rest of the oversized line is skipped, and the next message is read normally.
-      const next = await client.callTool({ name: 'local_echo', arguments: { text: 'after' } });
-      assert.deepEqual(next.content, [{ type: 'text', text: 'after' }]);
-    });
+    }
   });
 });

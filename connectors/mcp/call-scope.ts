@@ -9,7 +9,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FetchLike } from '../contract.js';
-import type { ConnectorError } from '../errors.js';
+import { ConnectorError } from '../errors.js';
 
 export interface UpstreamCallScope {
   /** Aborted when the call is over (answered, failed, timed out or cancelled). */
@@ -37,4 +37,55 @@ export function currentCallScope(): UpstreamCallScope | undefined {
  */
 export function outsideCallScope<T>(fn: () => T): T {
   return storage.exit(fn);
+}
+
+export interface CallBounds {
+  /** The scope to run the call's requests in. */
+  readonly scope: UpstreamCallScope;
+  /** Rejects with the failure once the deadline passes or `scope.fail` is called; never resolves. */
+  readonly failed: Promise<never>;
+  /** The failure that ended the call, if one did. */
+  failure(): ConnectorError | undefined;
+  /** The call is over, however it ended: stop the deadline and abort whatever is still in flight for it. */
+  end(): void;
+}
+
+/**
+ * The bounds of one upstream call: a deadline of `timeoutMs`, and a failure path shared with the transports.
+ * On failure, `onFail` is told first (to cancel the request upstream), then the call's exchange is aborted
+ * and `failed` rejects.
+ */
+export function boundCall(
+  fetch: FetchLike | undefined,
+  timeoutMs: number,
+  onFail: (error: ConnectorError) => void,
+): CallBounds {
+  const exchange = new AbortController();
+  let failure: ConnectorError | undefined;
+  let rejectFailed: (error: ConnectorError) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => {
+    rejectFailed = reject;
+  });
+  failed.catch(() => undefined);
+  const fail = (error: ConnectorError): void => {
+    if (failure !== undefined) return;
+    failure = error;
+    onFail(error);
+    exchange.abort(error);
+    rejectFailed(error);
+  };
+  const deadline = setTimeout(
+    () => fail(new ConnectorError('UPSTREAM_TIMEOUT', 'the upstream MCP server did not answer in time')),
+    timeoutMs,
+  );
+  deadline.unref();
+  return {
+    scope: { signal: exchange.signal, fetch, fail },
+    failed,
+    failure: () => failure,
+    end() {
+      clearTimeout(deadline);
+      exchange.abort();
+    },
+  };
 }

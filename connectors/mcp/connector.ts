@@ -66,7 +66,7 @@ import {
 } from './catalog.js';
 import { McpConnectorConfigSchema, type McpConnectorConfigInput } from './config.js';
 import { isSessionLost, toConnectorError, type UpstreamOperation } from './error-mapping.js';
-import { outsideCallScope, runInCallScope } from './call-scope.js';
+import { boundCall, outsideCallScope, runInCallScope } from './call-scope.js';
 import { createInFlight } from './in-flight.js';
 import { createUpstreamTransport, type UpstreamTransport } from './transport.js';
 
@@ -439,47 +439,30 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     const cancel = followSignal(ctx.signal);
     // The call's own deadline and failure path, enforced here rather than by the SDK: when either fires,
     // the request is cancelled upstream, its HTTP exchange aborted, and the caller gets the reason at once.
-    const exchange = new AbortController();
-    let failure: ConnectorError | undefined;
-    let rejectFailed: (error: ConnectorError) => void = () => undefined;
-    const failed = new Promise<never>((_, reject) => {
-      rejectFailed = reject;
-    });
-    failed.catch(() => undefined);
-    const fail = (error: ConnectorError): void => {
-      if (failure !== undefined) return;
-      failure = error;
-      cancel.abort(error.code === 'UPSTREAM_TIMEOUT' ? 'timed out' : 'response refused by the client');
-      exchange.abort(error);
-      rejectFailed(error);
-    };
-    const deadline = setTimeout(
-      () => fail(new ConnectorError('UPSTREAM_TIMEOUT', 'the upstream MCP server did not answer in time')),
-      timeoutMs,
+    const bounds = boundCall(ctx.fetch, timeoutMs, (error) =>
+      cancel.abort(error.code === 'UPSTREAM_TIMEOUT' ? 'timed out' : 'response refused by the client'),
     );
-    deadline.unref();
-    const scope = { signal: exchange.signal, fetch: ctx.fetch, fail };
     try {
       return await inFlight.track(ctx, () =>
-        runInCallScope(scope, () =>
+        runInCallScope(bounds.scope, () =>
           Promise.race([
             send(
               current.client,
               { signal: cancel.signal, timeout: timeoutMs + SDK_TIMEOUT_SLACK_MS },
               Object.keys(meta).length > 0 ? meta : undefined,
             ),
-            failed,
+            bounds.failed,
           ]),
         ),
       );
     } catch (error) {
+      const failure = bounds.failure();
       if (failure !== undefined && !ctx.signal.aborted) throw failure;
       if (isSessionLost(error)) lost(current.generation);
       throw toConnectorError(error, operation, ctx.signal);
     } finally {
-      clearTimeout(deadline);
       // Whatever ended the call, its exchange is over: an answer still streaming in is dropped with it.
-      exchange.abort();
+      bounds.end();
       cancel.dispose();
     }
   }

@@ -29,6 +29,20 @@ describe('LineReader', () => {
     assert.equal(envelopeId(oversized[0]!), 7);
   });
 
+  it('says when a line crosses the cap, with its head, before the line ends', () => {
+    const heads: string[] = [];
+    const r = new LineReader(100, {
+      onLine: () => undefined,
+      onOversized: () => undefined,
+      onOversizedStart: (h) => heads.push(h),
+    });
+    r.push(Buffer.from('{"jsonrpc":"2.0","id":"q-1","result":"'));
+    assert.deepEqual(heads, []);
+    r.push(Buffer.alloc(200, 'y'));
+    assert.equal(heads.length, 1);
+    assert.equal(envelopeId({ head: heads[0]!, tail: '', bytes: 0 }), 'q-1');
+  });
+
   it('a line of exactly the cap passes', () => {
     const { r, lines, oversized } = reader(10);
     r.push(Buffer.from('0123456789\n01234567890\n'));

@@ -20,6 +20,9 @@ export interface OversizedLine {
 
 export interface LineReaderEvents {
   onLine(line: string): void;
+  /** The current line just crossed the cap; its first bytes, so it can be attributed before it ends. */
+  onOversizedStart?(head: string): void;
+  /** An oversized line ended (its bytes were dropped). */
   onOversized(line: OversizedLine): void;
 }
 
@@ -74,6 +77,7 @@ export class LineReader {
     };
     this.chunks = [];
     this.length = 0;
+    this.events.onOversizedStart?.(this.dropping.head.toString('utf8'));
   }
 
   private endLine(): void {

@@ -39,7 +39,9 @@ export class LimitedStdioTransport implements Transport {
   constructor(private readonly options: StdioTransportOptions) {
     this.reader = new LineReader(options.maxMessageBytes, {
       onLine: (line) => this.deliver(line),
-      onOversized: (line) => this.refuse(line),
+      // An envelope that names its id first is refused at once; one that names it last, at its end.
+      onOversizedStart: (head) => this.refuseStart(head),
+      onOversized: (line) => this.refuseEnd(line),
     });
   }
 
@@ -124,20 +126,35 @@ export class LimitedStdioTransport implements Transport {
     this.onmessage?.(message);
   }
 
-  private refuse(line: OversizedLine): void {
-    const limit = this.options.maxMessageBytes;
+  /** Whether the oversized line being dropped was already attributed to its call. */
+  private dropAttributed = false;
+
+  private refuseStart(head: string): void {
+    const id = envelopeId({ head, tail: '', bytes: 0 });
+    this.dropAttributed = id !== undefined && this.failPending(id);
+  }
+
+  private refuseEnd(line: OversizedLine): void {
+    const attributed = this.dropAttributed;
+    this.dropAttributed = false;
+    if (attributed) return;
     const id = envelopeId(line);
-    const scope = id === undefined ? undefined : this.pending.get(id);
-    if (scope !== undefined && id !== undefined) {
-      this.pending.delete(id);
-      scope.fail(
-        new ConnectorError(
-          'RESPONSE_TOO_LARGE',
-          `the upstream MCP server's response exceeds the limit of ${limit} bytes`,
-        ),
-      );
-      return;
-    }
+    if (id !== undefined && this.failPending(id)) return;
+    const limit = this.options.maxMessageBytes;
     this.onerror?.(new Error(`dropped a message of ${line.bytes} bytes from the upstream MCP server (limit ${limit})`));
+  }
+
+  /** Fail the call waiting for `id` with RESPONSE_TOO_LARGE; false when no call waits for it. */
+  private failPending(id: string | number): boolean {
+    const scope = this.pending.get(id);
+    if (scope === undefined) return false;
+    this.pending.delete(id);
+    scope.fail(
+      new ConnectorError(
+        'RESPONSE_TOO_LARGE',
+        `the upstream MCP server's response exceeds the limit of ${this.options.maxMessageBytes} bytes`,
+      ),
+    );
+    return true;
   }
 }
