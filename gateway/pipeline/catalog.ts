@@ -22,8 +22,10 @@ export interface CatalogTool {
   exposedName: string;
   connector: Connector;
   descriptor: ToolDescriptor;
-  /** Integrity flags (shadowing, confusable-name, schema-widened, hidden-characters), for policy and operators. */
+  /** Integrity flags (shadowing, model-instructions, ... see gateway/integrity), for policy and operators. */
   flags: readonly string[];
+  /** Why a quarantined tool is held: `new` (first sight) or `changed` (differs from its trusted definition). */
+  quarantine?: 'new' | 'changed';
 }
 
 /** Integrity screening of a connector's tools: which are trusted, which are quarantined, with flags. */
@@ -31,7 +33,7 @@ export type ToolScreen = (
   connector: Connector,
   tools: readonly ToolDescriptor[],
   allExposedNames: readonly string[],
-) => Promise<Map<string, { status: 'trusted' | 'quarantined'; flags: readonly string[] }>>;
+) => Promise<Map<string, { status: 'trusted' | 'quarantined'; flags: readonly string[]; reason?: 'new' | 'changed' }>>;
 
 export interface CatalogPrompt {
   exposedName: string;
@@ -152,7 +154,7 @@ export function createCatalog(options: CatalogOptions): Catalog {
           tool.flags = verdict.flags;
           if (verdict.status === 'quarantined') {
             tools.delete(exposedName);
-            quarantined.set(exposedName, tool);
+            quarantined.set(exposedName, { ...tool, quarantine: verdict.reason ?? 'changed' });
           }
         }
       }
@@ -192,12 +194,33 @@ export function createCatalog(options: CatalogOptions): Catalog {
     return out;
   };
 
+  /**
+   * Names listed by connectors not loaded yet during a full refresh. Screening a new tool decides on first
+   * sight whether it is trusted, so it must see every connector's names, not only those loaded before it.
+   */
+  let upcoming = new Map<string, string[]>();
+
   /** Exposed names of every other connector's tools (trusted or not), for cross-connector checks. */
   const allToolNames = (except: string): string[] => {
-    const names: string[] = [];
+    const names = new Set<string>();
     for (const [id, entry] of entries)
-      if (id !== except) names.push(...entry.tools.keys(), ...entry.quarantined.keys());
-    return names;
+      if (id !== except) for (const name of [...entry.tools.keys(), ...entry.quarantined.keys()]) names.add(name);
+    for (const [id, listed] of upcoming) if (id !== except) for (const name of listed) names.add(name);
+    return [...names];
+  };
+
+  const prelist = async (): Promise<Map<string, string[]>> => {
+    const listed = new Map<string, string[]>();
+    await Promise.all(
+      options.connectors.map(async (c) => {
+        const tools = await c.listTools(options.catalogContext(c)).catch(() => []);
+        listed.set(
+          c.id,
+          tools.map((t) => `${c.id}_${t.name}`),
+        );
+      }),
+    );
+    return listed;
   };
 
   const connectorOf = (exposedName: string): ConnectorEntry | undefined => {
@@ -216,11 +239,14 @@ export function createCatalog(options: CatalogOptions): Catalog {
         const connector = byId.get(connectorId);
         if (connector !== undefined) await load(connector);
       } else {
-        await Promise.all(options.connectors.map(load));
         // Screening compares each tool with every other connector's tools (shadowing, confusable names):
-        // a second pass lets connectors listed first see those listed after them.
-        if (options.screen !== undefined)
-          await Promise.all(options.connectors.filter((c) => c.kind === 'mcp').map(load));
+        // every connector's names are known before the first one is screened.
+        if (options.screen !== undefined) upcoming = await prelist();
+        try {
+          await Promise.all(options.connectors.map(load));
+        } finally {
+          upcoming = new Map();
+        }
       }
       notify(new Set(['tools', 'resources', 'prompts']));
     },
