@@ -6,8 +6,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { analyzeDefinition, type DefinitionAnalysis } from '../../gateway/integrity/analyze.js';
-import type { PinnedDefinition } from '../../gateway/integrity/pin.js';
+import {
+  analyzeDefinition,
+  type DefinitionAnalysis,
+  type PinnedDefinition,
+} from '../../gateway/services/integrity/index.js';
 
 const DefinitionSchema = z
   .object({
