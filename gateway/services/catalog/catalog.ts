@@ -143,7 +143,7 @@ export function createCatalog(options: CatalogOptions): Catalog {
         tools.set(exposedName, { exposedName, connector, descriptor, flags: [] });
       }
       if (options.screen !== undefined && connector.kind === 'mcp') {
-        const others = [...allToolNames(connector.id), ...tools.keys()];
+        const others = [...(await allToolNames(connector.id)), ...tools.keys()];
         const screened = await options.screen(
           connector,
           [...tools.values()].map((t) => t.descriptor),
@@ -195,32 +195,24 @@ export function createCatalog(options: CatalogOptions): Catalog {
   };
 
   /**
-   * Names listed by connectors not loaded yet during a full refresh. Screening a new tool decides on first
-   * sight whether it is trusted, so it must see every connector's names, not only those loaded before it.
+   * Exposed names of every other connector's tools (trusted or not), for cross-connector checks. Read from
+   * the connectors themselves, not only from loaded entries: a first-sight decision is final until an
+   * operator acts, so it must see connectors whose load has not run yet (their listings are cached
+   * snapshots, so this is cheap). A connector that cannot list right now contributes what it last listed.
    */
-  let upcoming = new Map<string, string[]>();
-
-  /** Exposed names of every other connector's tools (trusted or not), for cross-connector checks. */
-  const allToolNames = (except: string): string[] => {
+  const allToolNames = async (except: string): Promise<string[]> => {
     const names = new Set<string>();
     for (const [id, entry] of entries)
       if (id !== except) for (const name of [...entry.tools.keys(), ...entry.quarantined.keys()]) names.add(name);
-    for (const [id, listed] of upcoming) if (id !== except) for (const name of listed) names.add(name);
-    return [...names];
-  };
-
-  const prelist = async (): Promise<Map<string, string[]>> => {
-    const listed = new Map<string, string[]>();
     await Promise.all(
-      options.connectors.map(async (c) => {
-        const tools = await c.listTools(options.catalogContext(c)).catch(() => []);
-        listed.set(
-          c.id,
-          tools.map((t) => `${c.id}_${t.name}`),
-        );
-      }),
+      options.connectors
+        .filter((c) => c.id !== except)
+        .map(async (c) => {
+          const listed = await c.listTools(options.catalogContext(c)).catch(() => []);
+          for (const tool of listed) names.add(`${c.id}_${tool.name}`);
+        }),
     );
-    return listed;
+    return [...names];
   };
 
   const connectorOf = (exposedName: string): ConnectorEntry | undefined => {
@@ -239,14 +231,7 @@ export function createCatalog(options: CatalogOptions): Catalog {
         const connector = byId.get(connectorId);
         if (connector !== undefined) await load(connector);
       } else {
-        // Screening compares each tool with every other connector's tools (shadowing, confusable names):
-        // every connector's names are known before the first one is screened.
-        if (options.screen !== undefined) upcoming = await prelist();
-        try {
-          await Promise.all(options.connectors.map(load));
-        } finally {
-          upcoming = new Map();
-        }
+        await Promise.all(options.connectors.map(load));
       }
       notify(new Set(['tools', 'resources', 'prompts']));
     },
