@@ -11,7 +11,7 @@
  * (text-rules.ts), names confusable with other tools, and schemas widened since the pinned definition.
  */
 import unhomoglyph from 'unhomoglyph';
-import { excerptOf, type DefinitionText, type Finding, type ToolFlag } from './findings.js';
+import { excerptOf, type Finding, type ToolFlag } from './findings.js';
 import { encodedContentFindings, hiddenCharacterFindings } from './hidden-content.js';
 import { parameterFindings } from './parameter-rules.js';
 import type { PinnedDefinition } from './pin.js';
@@ -157,5 +157,3 @@ export function widened(before: unknown, after: unknown): boolean {
 function asSchema(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
 }
-
-export type { DefinitionText };

@@ -36,9 +36,8 @@ const GENERIC: readonly { rule: string; weight: number; pattern: RegExp; explana
   },
 ];
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
+/** Identifier-like tokens: letters, digits, `_`, `.` and `-`. */
+const TOKEN = /[\p{L}\p{N}_][\p{L}\p{N}_.-]*/gu;
 
 /**
  * `exposedName` is this tool's exposed name (`connector_tool`); `otherExposedNames` every exposed name in the
@@ -51,33 +50,46 @@ export function toolReferenceFindings(
 ): Finding[] {
   const findings: Finding[] = [];
   const ownConnector = exposedName.slice(0, exposedName.indexOf('_'));
-  const others = otherExposedNames.filter((n) => n !== exposedName && n.slice(0, n.indexOf('_')) !== ownConnector);
-  // A local name is only a reference when it looks like an identifier (has a separator) or is written as
-  // one (in backticks, or followed by "tool"): plain words like "echo" or "search" are just words.
-  const patterns = others.map((other) => {
-    const local = other.slice(other.indexOf('_') + 1);
-    const exact = `(?<![\\w-])${escapeRegExp(other)}(?![\\w-])`;
-    const localRef = /[_-]/.test(local)
-      ? `(?<![\\w-])${escapeRegExp(local)}(?![\\w-])`
-      : `\`${escapeRegExp(local)}\`|(?<![\\w-])${escapeRegExp(local)}\\s+tool\\b`;
-    return { other, pattern: new RegExp(`${exact}|${localRef}`, 'i') };
-  });
+  // A local name is a reference when it looks like an identifier (has a separator); a plain word such as
+  // "echo" or "search" only when written as one (in backticks, or followed by "tool"). Lookups are by
+  // token, so the cost is linear in the text whatever the size of the catalog.
+  const identifiers = new Map<string, string>();
+  const words = new Map<string, string>();
+  for (const other of otherExposedNames) {
+    if (other === exposedName || other.slice(0, other.indexOf('_')) === ownConnector) continue;
+    const local = other.slice(other.indexOf('_') + 1).toLowerCase();
+    identifiers.set(other.toLowerCase(), other);
+    if (/[_-]/.test(local)) identifiers.set(local, other);
+    else if (local.length > 0) words.set(local, other);
+  }
+  const referenceIn = (text: string): { other: string; index: number } | undefined => {
+    for (const match of text.matchAll(TOKEN)) {
+      const token = match[0].replace(/[.-]+$/, '');
+      const index = match.index;
+      const identified = identifiers.get(token.toLowerCase());
+      if (identified !== undefined) return { other: identified, index };
+      const word = words.get(token.toLowerCase());
+      if (word === undefined) continue;
+      const after = text.slice(index + token.length);
+      if ((text[index - 1] === '`' && after.startsWith('`')) || /^\s+tool\b/i.test(after))
+        return { other: word, index };
+    }
+    return undefined;
+  };
   for (const { where, text } of texts) {
     // The tool's own name and its parameter names are identifiers, not prose about other tools; name
     // collisions are judged separately (confusable names).
     if (where === 'name' || where.endsWith('(name)')) continue;
-    for (const { other, pattern } of patterns) {
-      const match = pattern.exec(text);
-      if (match === null) continue;
+    const reference = referenceIn(text);
+    if (reference !== undefined) {
       findings.push({
         rule: 'names-other-tool',
         flag: 'shadowing',
         weight: 0.6,
         where,
-        excerpt: excerptOf(text.slice(Math.max(0, match.index - 40), match.index + 60)),
-        explanation: `refers to ${other}, a tool of another connector`,
+        excerpt: excerptOf(text.slice(Math.max(0, reference.index - 40), reference.index + 60)),
+        explanation: `refers to ${reference.other}, a tool of another connector`,
       });
-      break;
     }
     for (const rule of GENERIC) {
       const match = rule.pattern.exec(text);
