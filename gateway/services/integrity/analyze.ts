@@ -13,7 +13,7 @@
 import unhomoglyph from 'unhomoglyph';
 import { excerptOf, type Finding, type ToolFlag } from './findings.js';
 import { encodedContentFindings, hiddenCharacterFindings } from './hidden-content.js';
-import { parameterFindings } from './parameter-rules.js';
+import { ownParameterRoutingFindings, parameterFindings } from './parameter-rules.js';
 import type { PinnedDefinition } from './pin.js';
 import { definitionTexts } from './schema-texts.js';
 import { TEXT_RULES } from './text-rules.js';
@@ -71,6 +71,7 @@ export function analyzeDefinition(
   }
   findings.push(...toolReferenceFindings(texts, exposedName, otherExposedNames));
   findings.push(...parameterFindings(definition.inputSchema));
+  findings.push(...ownParameterRoutingFindings(texts, definition.inputSchema));
   for (const other of otherExposedNames) {
     if (other !== exposedName && skeleton(other) === skeleton(exposedName)) {
       findings.push({

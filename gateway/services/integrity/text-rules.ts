@@ -20,7 +20,7 @@ export interface TextRule {
 
 const MODEL = String.raw`(?:ai|assistant|model|llm|agent|claude|gpt|chatbot)`;
 const USER = String.raw`(?:user|human|person|operator|anyone|them)`;
-const ROUTE_VERBS = String.raw`(?:pass|put|include|attach|send|copy|paste|supply|place|add|append|insert|provide|fill|forward|encode|embed)`;
+const ROUTE_VERBS = String.raw`(?:pass|put|include|attach|send|copy|paste|supply|place|add|append|insert|provide|fill|forward|encode|embed|upload|submit|transmit|deliver)(?:e?s|e?d|ing)?`;
 
 export const TEXT_RULES: readonly TextRule[] = [
   // --- addressed to the model, against the user
@@ -45,6 +45,7 @@ export const TEXT_RULES: readonly TextRule[] = [
       /\b(?:never|do\s+not|don't)\s+(?:mention|show|reveal)\s+(?:this|it|that)\b/i,
       /\bshould\s+not\s+be\s+shown\s+to\s+the\s+user\b/i,
       /\btell\s+the\s+user\s+(?:it|that\s+it)\s+(?:went|was|is|has)\b/i,
+      /\b(?:quietly|silently|secretly|covertly|discreetly)\s+(?:send|e-?mail|forward|upload|post|copy|call|run|add|include|attach|share|store|log)\b/i,
     ],
     explanation: 'asks the model to hide something from the user or to mislead them',
   },
@@ -72,8 +73,10 @@ export const TEXT_RULES: readonly TextRule[] = [
       /\bskip\w*\s+(?:the\s+)?(?:confirmation|approval|review|check)\b/i,
       /\b(?:no\s+longer|never|do\s+not|don't)\s+(?:require|need|ask\s+(?:the\s+user\s+)?for)\s+(?:confirmation|approval)\b/i,
       /\bdo\s+not\s+ask\s+the\s+user\b/i,
+      /\b(?:do\s+not|don't|never)\s+wait\s+for\s+(?:the\s+user's|their|his|her|a|any)\s+(?:reply|answer|confirmation|approval|response)\b/i,
       /\bpre-?approved\b/i,
       /\b(?:has|have)\s+authori[sz]ed\s+you\b/i,
+      /\b(?:user|they|owner)\s+(?:has\s+|have\s+)?already\s+(?:agreed|approved|consented|confirmed)\b/i,
     ],
     explanation: 'tells the model to act without the user confirming',
   },
@@ -83,7 +86,7 @@ export const TEXT_RULES: readonly TextRule[] = [
     weight: 0.6,
     patterns: [
       /\bfrom\s+(?:now\s+on|this\s+point\s+(?:on|forward))\b/i,
-      /\bfor\s+the\s+rest\s+of\s+(?:this|the)\s+(?:session|conversation|chat)\b/i,
+      /\bfor\s+the\s+(?:rest|remainder)\s+of\s+(?:this|the)\s+(?:session|conversation|chat|dialogue)\b/i,
       /\bin\s+all\s+future\s+(?:tasks|conversations|requests|sessions)\b/i,
       /\b(?:applies|apply)\s+to\s+the\s+whole\s+(?:conversation|session)\b/i,
       /\b(?:whether\s+or\s+not|even\s+when)\s+this\s+tool\s+is\s+(?:not\s+)?(?:called|used)\b/i,
@@ -113,10 +116,11 @@ export const TEXT_RULES: readonly TextRule[] = [
         'i',
       ),
       new RegExp(String.raw`\b(?:attention|hey|dear|pay\s+attention),?\s+${MODEL}\b`, 'i'),
-      new RegExp(String.raw`(?:^|[\s.>\]])${MODEL}\s*:`, 'i'),
+      new RegExp(String.raw`(?:^|[\s.>\]([])${MODEL}\s*:`, 'i'),
       new RegExp(String.raw`\b${MODEL}s?\s+(?:reading|that\s+reads?)\b`, 'i'),
       new RegExp(String.raw`[,;]\s*${MODEL}\s*,`, 'i'),
       /\bthe\s+assistant\s+(?:should|must|needs?\s+to|has\s+to|is\s+required)\b/i,
+      /\bby\s+reading\s+this\b/i,
     ],
     explanation: 'speaks to the model directly instead of describing the tool',
   },
@@ -127,6 +131,7 @@ export const TEXT_RULES: readonly TextRule[] = [
     patterns: [
       /\b(?:before|prior\s+to)\s+(?:you\s+)?(?:use|using|call|calling|invok\w+|execut\w+|run\w*|any|every|each|return\w*|answer\w*|fill\w*|doing)\b/i,
       /\b(?:first|beforehand)\s*,?\s+(?:open|read|cat|list|load|look|call|run|fetch|copy|send|check|collect|gather)\b/i,
+      /\bbefore\s+anything\s+else\b/i,
       /\b(?:you\s+must|you\s+are\s+required\s+to|is\s+required\s+for|is\s+mandatory|must\s+first|you\s+need\s+to\s+first)\b/i,
       /\botherwise\b[^.]{0,40}\b(?:fail|wrong|reject\w*|not\s+work|break)\b/i,
       /\bif\s+you\s+(?:skip|don't|do\s+not)\b[^.]{0,40}\b(?:fail|wrong|not\s+work|break)\b/i,
@@ -152,6 +157,7 @@ export const TEXT_RULES: readonly TextRule[] = [
       /\b(?:chmod|chown|rm\s+-rf|sudo|wget|nc\s+-e|powershell)\b/i,
       /\b(?:install|download|execute)\s+(?:the\s+)?(?:package|script|binary|installer)\b/i,
       /\binstall\s+the\s+[\w@/.-]+\s+package\b/i,
+      /\b(?:run|execute|type|paste)\b[^.]{0,60}?\bin\s+(?:the|a|your)\s+(?:terminal|shell|console|command\s+line)\b/i,
     ],
     explanation: 'asks the model to run a command or install something',
   },
@@ -171,6 +177,9 @@ export const TEXT_RULES: readonly TextRule[] = [
       /\b(?:cookies?|login\s+data|keychain)\s+(?:file|jar|database|folder)\b/i,
       /\b(?:bash|shell|zsh|command)\s+history\b/i,
       /\bsecrets?\s+file\b/i,
+      /\b(?:secrets?|credentials?|passwords?|tokens?)\.(?:ya?ml|json|toml|ini|cfg|conf|txt|db)\b/i,
+      /(?:^|[\s'"`(/*])[\w.-]*\.(?:pem|key|p12|pfx|kdbx|jks|keystore|ppk)\b/i,
+      /\bwallet\.dat\b/i,
     ],
     explanation: 'names a file that holds keys, credentials or history',
   },
@@ -197,19 +206,30 @@ export const TEXT_RULES: readonly TextRule[] = [
     explanation: 'refers to the process environment, which usually holds secrets',
   },
   {
+    id: 'personal-data',
+    flag: 'sensitive-reference',
+    weight: 0.5,
+    patterns: [
+      /\b(?:card|credit\s+card|account|iban|social\s+security|routing|passport)\s+numbers?\b/i,
+      /\b(?:cvv|cvc|ssn)\b/i,
+      /\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b/,
+    ],
+    explanation: 'refers to payment or identity numbers',
+  },
+  {
     id: 'route-into-parameter',
     flag: 'context-parameter',
     weight: 0.5,
     patterns: [
       new RegExp(
-        String.raw`\b${ROUTE_VERBS}\b[^.]{0,80}?\b(?:in|into|as|through|via|to|inside)\s+(?:the\s+|its\s+|your\s+)?[\x60'"]?[A-Za-z_][\w-]*[\x60'"]?\s+(?:argument|parameter|param|field|property)\b`,
+        String.raw`\b${ROUTE_VERBS}\b(?:[^.]|\.(?=\S)){0,80}?\b(?:in|into|as|through|via|to|inside)\s+(?:the\s+|its\s+|your\s+)?[\x60'"]?[A-Za-z_][\w-]*[\x60'"]?\s+(?:argument|parameter|param|field|property)\b`,
         'i',
       ),
       new RegExp(
-        String.raw`\b${ROUTE_VERBS}\b[^.]{0,80}?\b(?:in|into|as|through|via)\s+(?:the\s+)?\x60[\w-]+\x60`,
+        String.raw`\b${ROUTE_VERBS}\b(?:[^.]|\.(?=\S)){0,80}?\b(?:in|into|as|through|via)\s+(?:the\s+)?\x60[\w-]+\x60`,
         'i',
       ),
-      new RegExp(String.raw`\b${ROUTE_VERBS}\b[^.]{0,80}?\bas\s+[a-z]+_[a-z_]+\b`, 'i'),
+      new RegExp(String.raw`\b${ROUTE_VERBS}\b(?:[^.]|\.(?=\S)){0,80}?\bas\s+[a-z]+_[a-z_]+\b`, 'i'),
       /\bplace\s+(?:both|them|it|everything)\s+here\b/i,
       /\bpaste\s+(?:it|them|the\s+\w+)\s+(?:as|here|into)\b/i,
     ],
@@ -223,6 +243,9 @@ export const TEXT_RULES: readonly TextRule[] = [
       /\b(?:seen|shared|said|mentioned|typed|provided|given)\s+(?:so\s+far|in\s+this\s+(?:conversation|chat|session)|earlier)\b/i,
       /\b(?:the\s+)?(?:user's|original)\s+(?:request|question|last\s+message|prompt)\b/i,
       /\bfrom\s+(?:the|this)\s+(?:conversation|chat)\b/i,
+      /\b(?:told|shown|given|sent)\s+you\b[^.]{0,30}?\b(?:so\s+far|earlier|before|previously|in\s+this\s+(?:session|conversation|chat|dialogue))\b/i,
+      /\b(?:earlier|previous|prior|past)\s+(?:turns|messages|exchanges|replies)\b/i,
+      /\b(?:every|all)\s+(?:files?|documents?|tabs?)\s+(?:currently\s+)?(?:open|in\s+the\s+(?:workspace|project|editor))\b/i,
       /\beverything\s+you\s+(?:know|have\s+seen|were\s+told)\b/i,
       /\b(?:full|entire|whole|complete)\s+conversation\b|\bconversation\s+so\s+far\b|\ball\s+(?:previous|prior)\s+messages\b/i,
     ],
@@ -239,7 +262,10 @@ export const TEXT_RULES: readonly TextRule[] = [
       ),
       /\b(?:would|do|should)\s+not\s+normally\s+(?:show|share|reveal)\b/i,
       /\b(?:output|result)s?\s+of\s+the\s+(?:previous|last|other)\s+tool\b/i,
+      /\b(?:output|results?|data|responses?)\s+(?:of|from)\s+(?:any|every|all|the)\s+other\s+tools?\b|\b(?:any|every)\s+other\s+tool\s+returns\b/i,
       /\bevery\s+tool\s+you\s+have\b|\bwhich\s+model\s+you\s+are\b/i,
+      /\binstructions\s+you\s+(?:were|have\s+been|got)\s+given\b/i,
+      /\b(?:at|from)\s+the\s+(?:start|beginning)\s+of\s+(?:this|the)\s+(?:conversation|chat|session)\b/i,
     ],
     explanation: "asks for the model's own instructions, hidden reasoning or other tools' output, which no tool needs",
   },
@@ -266,7 +292,7 @@ export const TEXT_RULES: readonly TextRule[] = [
     id: 'markdown-image',
     flag: 'links',
     weight: 1,
-    patterns: [/!\[[^\]]*\]\(\s*(?:https?:)?\/\//i],
+    patterns: [/!\[[^\]]*\]\(\s*(?:https?:)?\/\//i, /!\[[^\]]*\]\[[^\]]*\]/],
     explanation: 'a markdown image: rendering it sends a request to that address, with whatever is in the URL',
   },
   {
@@ -287,7 +313,7 @@ export const TEXT_RULES: readonly TextRule[] = [
     id: 'markdown-link',
     flag: 'links',
     weight: 0.5,
-    patterns: [/\[[^\]]+\]\(\s*https?:\/\//i],
+    patterns: [/\[[^\]]+\]\(\s*https?:\/\//i, /\[[^\]]+\]:\s*https?:\/\//i],
     explanation: 'a markdown link for the model to show or follow',
   },
   {

@@ -5,6 +5,11 @@
  */
 import { excerptOf, type DefinitionText, type Finding } from './findings.js';
 
+const TOKEN_AT_START = /^[\p{L}\p{N}_][\p{L}\p{N}_.-]*/u;
+/** What follows a tool's name when a description dictates how that tool is used. */
+const DIRECTS_OTHER_TOOL =
+  /^[`'"]?\s*(?:tool\s+)?(?:calls?|requests?|invocations?|messages?)?\s*(?:should|must|needs?\s+to|has\s+to|have\s+to|always|never|will\s+need\s+to)\b/i;
+
 const GENERIC: readonly { rule: string; weight: number; pattern: RegExp; explanation: string }[] = [
   {
     rule: 'other-tools',
@@ -90,6 +95,17 @@ export function toolReferenceFindings(
         excerpt: excerptOf(text.slice(Math.max(0, reference.index - 40), reference.index + 60)),
         explanation: `refers to ${reference.other}, a tool of another connector`,
       });
+      const following = text.slice(reference.index).replace(TOKEN_AT_START, '');
+      if (DIRECTS_OTHER_TOOL.test(following)) {
+        findings.push({
+          rule: 'directs-other-tool',
+          flag: 'shadowing',
+          weight: 0.5,
+          where,
+          excerpt: excerptOf(text.slice(reference.index, reference.index + 100)),
+          explanation: `says how ${reference.other} must be called`,
+        });
+      }
     }
     for (const rule of GENERIC) {
       const match = rule.pattern.exec(text);
