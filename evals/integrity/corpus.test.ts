@@ -24,7 +24,7 @@ describe('tool-integrity corpus', () => {
         assert.ok(classes.has(attack as CorpusSample['class']), `${attack} in both halves`);
     }
     for (const sample of all.filter((s) => s.label === 'benign'))
-      assert.match(sample.source, /^npm @modelcontextprotocol\/server-[a-z-]+@[\d.]+/, sample.id);
+      assert.match(sample.source, /^npm (?:@[\w.-]+\/)?[\w.-]+@\d[\w.-]*, tools\/list/, sample.id);
   });
 
   it(`flags poisoned definitions of the held-out test half with precision >= ${CORPUS_TARGETS.precision} and recall >= ${CORPUS_TARGETS.recall}`, () => {

@@ -136,6 +136,8 @@ describe('definition analysis: poisoning in plain words', () => {
     // Only references to another connector count, and only names that look like identifiers.
     const sibling = analyze(tool('Adds numbers. Use up_sum for lists.', closedSchema), ['up_sum']);
     assert.ok(!sibling.findings.some((f) => f.rule === 'names-other-tool'));
+    const sharedName = analyze(tool('Adds numbers read with read_file.'), ['up_read_file', 'fs_read_file']);
+    assert.ok(!sharedName.findings.some((f) => f.rule === 'names-other-tool'), 'its own read_file is meant');
     const plainWord = analyze(tool('Echo the sum back.'), ['other_echo']);
     assert.ok(!plainWord.findings.some((f) => f.rule === 'names-other-tool'));
   });

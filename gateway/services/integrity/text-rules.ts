@@ -178,7 +178,8 @@ export const TEXT_RULES: readonly TextRule[] = [
       /\b(?:bash|shell|zsh|command)\s+history\b/i,
       /\bsecrets?\s+file\b/i,
       /\b(?:secrets?|credentials?|passwords?|tokens?)\.(?:ya?ml|json|toml|ini|cfg|conf|txt|db)\b/i,
-      /(?:^|[\s'"`(/*])[\w.-]*\.(?:pem|key|p12|pfx|kdbx|jks|keystore|ppk)\b/i,
+      /(?:^|[\s'"`(/*])[\w.-]*\.(?:pem|p12|pfx|kdbx|jks|keystore|ppk)\b/i,
+      /[/*][\w.-]*\.key\b|\b[\w-]+\.key\s+(?:and\s+|or\s+)?(?:files?|[\w*.-]+\.pem)\b/i,
       /\bwallet\.dat\b/i,
     ],
     explanation: 'names a file that holds keys, credentials or history',
@@ -241,7 +242,7 @@ export const TEXT_RULES: readonly TextRule[] = [
     weight: 0.5,
     patterns: [
       /\b(?:seen|shared|said|mentioned|typed|provided|given)\s+(?:so\s+far|in\s+this\s+(?:conversation|chat|session)|earlier)\b/i,
-      /\b(?:the\s+)?(?:user's|original)\s+(?:request|question|last\s+message|prompt)\b/i,
+      /\b(?:pass|include|send|copy|append|add|forward|put|attach)\b[^.]{0,30}?\b(?:the\s+)?(?:user's|original)\s+(?:(?:user\s+)?request|question|last\s+message|prompt)\b/i,
       /\bfrom\s+(?:the|this)\s+(?:conversation|chat)\b/i,
       /\b(?:told|shown|given|sent)\s+you\b[^.]{0,30}?\b(?:so\s+far|earlier|before|previously|in\s+this\s+(?:session|conversation|chat|dialogue))\b/i,
       /\b(?:earlier|previous|prior|past)\s+(?:turns|messages|exchanges|replies)\b/i,
@@ -256,10 +257,10 @@ export const TEXT_RULES: readonly TextRule[] = [
     flag: 'context-parameter',
     weight: 1,
     patterns: [
-      new RegExp(
-        String.raw`\byour\b[^.]{0,25}\b(?:system\s+prompt|instructions|chain\s+of\s+thought|hidden\s+reasoning|memory|context\s+window)\b`,
-        'i',
-      ),
+      /\byour\s+(?:full\s+|complete\s+|entire\s+|exact\s+|hidden\s+|original\s+|initial\s+)?system\s+(?:prompt|message|instructions)\b/i,
+      /\byour\s+(?:full|complete|entire|exact|hidden|original|initial|internal)\s+(?:instructions|prompt|reasoning|chain\s+of\s+thought)\b/i,
+      /\byour\s+(?:hidden\s+)?chain\s+of\s+thought\b/i,
+      /\b(?:paste|copy|repeat|include|provide|reveal|share|output|send|list|dump)\b[^.]{0,30}?\byour\s+(?:instructions|memory|context\s+window|reasoning)\b/i,
       /\b(?:would|do|should)\s+not\s+normally\s+(?:show|share|reveal)\b/i,
       /\b(?:output|result)s?\s+of\s+the\s+(?:previous|last|other)\s+tool\b/i,
       /\b(?:output|results?|data|responses?)\s+(?:of|from)\s+(?:any|every|all|the)\s+other\s+tools?\b|\b(?:any|every)\s+other\s+tool\s+returns\b/i,
@@ -299,7 +300,10 @@ export const TEXT_RULES: readonly TextRule[] = [
     id: 'html-markup',
     flag: 'links',
     weight: 0.8,
-    patterns: [/<\s*(?:img|iframe|script|object|embed|link|form|meta|svg)\b/i, /<\s*a\s+[^>]*href\s*=/i],
+    patterns: [
+      /<\s*(?:img|iframe|script|object|embed|link|form|meta|svg|source|video|audio)\b[^>]*?\b(?:src|href|action|data|content)\s*=\s*["']?(?:https?:)?\/\//i,
+      /<\s*a\s+[^>]*href\s*=\s*["']?(?:https?:)?\/\//i,
+    ],
     explanation: 'HTML that loads remote content when rendered',
   },
   {
@@ -312,7 +316,7 @@ export const TEXT_RULES: readonly TextRule[] = [
   {
     id: 'markdown-link',
     flag: 'links',
-    weight: 0.5,
+    weight: 0.3,
     patterns: [/\[[^\]]+\]\(\s*https?:\/\//i, /\[[^\]]+\]:\s*https?:\/\//i],
     explanation: 'a markdown link for the model to show or follow',
   },

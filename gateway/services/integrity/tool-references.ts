@@ -60,10 +60,17 @@ export function toolReferenceFindings(
   // token, so the cost is linear in the text whatever the size of the catalog.
   const identifiers = new Map<string, string>();
   const words = new Map<string, string>();
+  // A name the tool's own connector also has is read as that sibling, even if another connector has it too.
+  const siblings = new Set(
+    otherExposedNames
+      .filter((n) => n.slice(0, n.indexOf('_')) === ownConnector)
+      .map((n) => n.slice(n.indexOf('_') + 1).toLowerCase()),
+  );
   for (const other of otherExposedNames) {
     if (other === exposedName || other.slice(0, other.indexOf('_')) === ownConnector) continue;
     const local = other.slice(other.indexOf('_') + 1).toLowerCase();
     identifiers.set(other.toLowerCase(), other);
+    if (siblings.has(local)) continue;
     if (/[_-]/.test(local)) identifiers.set(local, other);
     else if (local.length > 0) words.set(local, other);
   }
