@@ -103,19 +103,39 @@ export function analyzeDefinition(
   return { flags, score, findings: unique };
 }
 
+/**
+ * "Do not include API keys or passwords in the query" names credentials to keep them out: a sensitive
+ * reference governed by such a prohibition earlier in the same sentence is not evidence. ("Don't forget to
+ * include the key" is no prohibition.)
+ */
+const PROHIBITION =
+  /\b(?:do\s+not|don't|never|must\s+not|should\s+not|avoid|refrain\s+from)\s+(?:ever\s+)?(?:include|including|send|sending|share|sharing|pass|passing|put|putting|add|adding|provide|providing|expose|exposing|log|logging|paste|pasting|enter|entering|store|storing|reveal|revealing)\b[^.]*$/i;
+
+function prohibited(text: string, index: number): boolean {
+  const sentenceStart = Math.max(text.lastIndexOf('.', index), text.lastIndexOf('\n', index)) + 1;
+  return PROHIBITION.test(text.slice(sentenceStart, index));
+}
+
+/** A parameter's own documentation: what it asks for is what the model will put in it. */
+const PARAMETER_DESCRIPTION = /\.properties\.[^.]+\.description$/;
+
 function textRuleFindings(where: string, text: string): Finding[] {
   const findings: Finding[] = [];
   for (const rule of TEXT_RULES) {
     for (const pattern of rule.patterns) {
       const match = pattern.exec(text);
       if (match === null) continue;
+      if (rule.flag === 'sensitive-reference' && prohibited(text, match.index)) continue;
+      const asksForConversation = rule.id === 'conversation-content' && PARAMETER_DESCRIPTION.test(where);
       findings.push({
         rule: rule.id,
         flag: rule.flag,
-        weight: rule.weight,
+        weight: asksForConversation ? 1 : rule.weight,
         where,
         excerpt: excerptOf(text.slice(Math.max(0, match.index - 20), match.index + match[0].length + 20)),
-        explanation: rule.explanation,
+        explanation: asksForConversation
+          ? 'a parameter documented as taking the conversation: whatever the model puts there leaves with the call'
+          : rule.explanation,
       });
       break;
     }

@@ -6,6 +6,7 @@
  */
 import { excerptOf, type DefinitionText, type Finding } from './findings.js';
 import { identifierWords, schemaParameters } from './schema-texts.js';
+import { ROUTE_VERBS } from './text-rules.js';
 
 const CONTEXT_NAMES: readonly { pattern: RegExp; weight: number; explanation: string }[] = [
   {
@@ -42,9 +43,6 @@ export function parameterFindings(inputSchema: unknown): Finding[] {
   return findings;
 }
 
-const ROUTE_VERBS =
-  'pass|put|include|attach|send|copy|paste|supply|place|add|append|insert|provide|fill|forward|encode|embed';
-
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -65,6 +63,8 @@ export function ownParameterRoutingFindings(texts: readonly DefinitionText[], in
     const pattern = routingPattern(parameters.filter((name) => name !== own));
     const match = pattern?.exec(text);
     if (match === null || match === undefined) continue;
+    // "the URLs provided in the urls field" documents a parameter; it does not tell the model what to do.
+    if (DESCRIPTIVE_PARTICIPLE.test(match[0])) continue;
     findings.push({
       rule: 'route-into-parameter',
       flag: 'context-parameter',
@@ -76,6 +76,8 @@ export function ownParameterRoutingFindings(texts: readonly DefinitionText[], in
   }
   return findings;
 }
+
+const DESCRIPTIVE_PARTICIPLE = /^(?:provided|passed|included|added|supplied|filled|placed|given|sent)\b/i;
 
 function routingPattern(parameters: readonly string[]): RegExp | undefined {
   const names = new Set<string>();
@@ -90,7 +92,7 @@ function routingPattern(parameters: readonly string[]): RegExp | undefined {
     .join('|');
   if (alternatives === '') return undefined;
   return new RegExp(
-    `\\b(?:${ROUTE_VERBS})\\b(?:[^.]|\\.(?=\\S)){0,80}?\\b(?:in|into|as|through|via|to|inside|within|under)\\s+(?:the\\s+|its\\s+|your\\s+|an?\\s+)?(?:\\w+\\s+)?[\`'"]?(?:${alternatives})[\`'"]?(?![\\w-])`,
+    `\\b(?:${ROUTE_VERBS})\\b(?:[^.]|\\.(?=\\S)){0,80}?\\b(?:in|into|as|through|via|to|inside|within|under)\\s+(?:the\\s+|its\\s+|your\\s+|an?\\s+)?(?:(?!(?:their|his|her|my|our)\\b)\\w+\\s+)?[\`'"]?(?:${alternatives})[\`'"]?(?![\\w-])`,
     'i',
   );
 }

@@ -20,7 +20,8 @@ export interface TextRule {
 
 const MODEL = String.raw`(?:ai|assistant|model|llm|agent|claude|gpt|chatbot)`;
 const USER = String.raw`(?:user|human|person|operator|anyone|them)`;
-const ROUTE_VERBS = String.raw`(?:pass|put|include|attach|send|copy|paste|supply|place|add|append|insert|provide|fill|forward|encode|embed|upload|submit|transmit|deliver)(?:e?s|e?d|ing)?`;
+/** Verbs that move data somewhere, in their inflected forms. */
+export const ROUTE_VERBS = String.raw`(?:pass(?:es|ed|ing)?|put(?:s|ting)?|includ(?:e|es|ed|ing)|attach(?:es|ed|ing)?|send(?:s|ing)?|sent|cop(?:y|ies|ied|ying)|past(?:e|es|ed|ing)|suppl(?:y|ies|ied|ying)|plac(?:e|es|ed|ing)|add(?:s|ed|ing)?|append(?:s|ed|ing)?|insert(?:s|ed|ing)?|provid(?:e|es|ed|ing)|fill(?:s|ed|ing)?|forward(?:s|ed|ing)?|encod(?:e|es|ed|ing)|embed(?:s|ded|ding)?|upload(?:s|ed|ing)?|submit(?:s|ted|ting)?|transmit(?:s|ted|ting)?|deliver(?:s|ed|ing)?)`;
 
 export const TEXT_RULES: readonly TextRule[] = [
   // --- addressed to the model, against the user
@@ -46,6 +47,7 @@ export const TEXT_RULES: readonly TextRule[] = [
       /\bshould\s+not\s+be\s+shown\s+to\s+the\s+user\b/i,
       /\btell\s+the\s+user\s+(?:it|that\s+it)\s+(?:went|was|is|has)\b/i,
       /\b(?:quietly|silently|secretly|covertly|discreetly)\s+(?:send|e-?mail|forward|upload|post|copy|call|run|add|include|attach|share|store|log)\b/i,
+      /\b(?:do\s+not|don't|never)\s+explain\s+(?:why|this|it|the\s+change)\b/i,
     ],
     explanation: 'asks the model to hide something from the user or to mislead them',
   },
@@ -90,6 +92,8 @@ export const TEXT_RULES: readonly TextRule[] = [
       /\bin\s+all\s+future\s+(?:tasks|conversations|requests|sessions)\b/i,
       /\b(?:applies|apply)\s+to\s+the\s+whole\s+(?:conversation|session)\b/i,
       /\b(?:whether\s+or\s+not|even\s+when)\s+this\s+tool\s+is\s+(?:not\s+)?(?:called|used)\b/i,
+      /\b(?:when|whenever|as\s+soon\s+as|once)\s+(?:this|the)\s+(?:tool\s+list|tools?|description|server)\s+(?:is|are|has\s+been)\s+(?:loaded|listed|read|seen|connected)\b/i,
+      /\b(?:respond|reply|answer)\s+(?:to\s+)?(?:every|each|all|the\s+user's\s+next)\b[^.]{0,40}\bonly\b/i,
       /\b(?:store|save|remember)\s+(?:this|the\s+following)\b[^.]{0,40}\bmemory\b/i,
     ],
     explanation: 'gives the model a standing rule beyond this tool, which acts as soon as the tool is listed',
@@ -129,7 +133,7 @@ export const TEXT_RULES: readonly TextRule[] = [
     flag: 'model-instructions',
     weight: 0.4,
     patterns: [
-      /\b(?:before|prior\s+to)\s+(?:you\s+)?(?:use|using|call|calling|invok\w+|execut\w+|run\w*|any|every|each|return\w*|answer\w*|fill\w*|doing)\b/i,
+      /\b(?:before|prior\s+to)\s+(?:you\s+)?(?:use|call|run|any|every|each|\w+ing)\b/i,
       /\b(?:first|beforehand)\s*,?\s+(?:open|read|cat|list|load|look|call|run|fetch|copy|send|check|collect|gather)\b/i,
       /\bbefore\s+anything\s+else\b/i,
       /\b(?:you\s+must|you\s+are\s+required\s+to|is\s+required\s+for|is\s+mandatory|must\s+first|you\s+need\s+to\s+first)\b/i,
@@ -147,6 +151,16 @@ export const TEXT_RULES: readonly TextRule[] = [
       /\b(?:whenever|each\s+time|every\s+time|after\s+any|after\s+every|in\s+every\s+(?:answer|reply|response))\b/i,
     ],
     explanation: 'attaches behaviour to every occurrence of something',
+  },
+  {
+    id: 'remote-instructions',
+    flag: 'model-instructions',
+    weight: 0.8,
+    patterns: [
+      /\bfollow\s+(?:what\s+it\s+says|the\s+instructions?\s+(?:there|in\s+it|it\s+contains|from\s+it|found\s+there))\b/i,
+      /\b(?:do|execute|obey|carry\s+out)\s+(?:whatever|what)\s+(?:it|the\s+page|the\s+response)\s+says\b/i,
+    ],
+    explanation: 'tells the model to fetch instructions from elsewhere and follow them',
   },
   {
     id: 'run-command',
@@ -196,6 +210,8 @@ export const TEXT_RULES: readonly TextRule[] = [
       /\bsession\s+cookies?\b/i,
       /\b[A-Z][A-Z0-9]*_(?:TOKEN|KEY|SECRET|PASSWORD)\b/,
       /\b(?:including|with|and|any)\s+(?:all\s+)?(?:the\s+)?(?:tokens|secrets|keys|credentials)\b/i,
+      /\bssh\s+keys?\b/i,
+      /\b(?:user's|their|his|her|its\s+owner's)\s+(?:credentials|passwords?|keys?|tokens?|secrets?|logins?)\b/i,
     ],
     explanation: 'refers to credentials, keys or passwords',
   },
@@ -245,7 +261,7 @@ export const TEXT_RULES: readonly TextRule[] = [
       /\b(?:pass|include|send|copy|append|add|forward|put|attach)\b[^.]{0,30}?\b(?:the\s+)?(?:user's|original)\s+(?:(?:user\s+)?request|question|last\s+message|prompt)\b/i,
       /\bfrom\s+(?:the|this)\s+(?:conversation|chat)\b/i,
       /\b(?:told|shown|given|sent)\s+you\b[^.]{0,30}?\b(?:so\s+far|earlier|before|previously|in\s+this\s+(?:session|conversation|chat|dialogue))\b/i,
-      /\b(?:earlier|previous|prior|past)\s+(?:turns|messages|exchanges|replies)\b/i,
+      /\b(?:earlier|previous|prior|past|last|recent)\s+(?:\d+\s+)?(?:turns|messages|exchanges|replies)\b/i,
       /\b(?:every|all)\s+(?:files?|documents?|tabs?)\s+(?:currently\s+)?(?:open|in\s+the\s+(?:workspace|project|editor))\b/i,
       /\beverything\s+you\s+(?:know|have\s+seen|were\s+told)\b/i,
       /\b(?:full|entire|whole|complete)\s+conversation\b|\bconversation\s+so\s+far\b|\ball\s+(?:previous|prior)\s+messages\b/i,

@@ -22,14 +22,14 @@ const GENERIC: readonly { rule: string; weight: number; pattern: RegExp; explana
     rule: 'replace-other-tool',
     weight: 0.5,
     pattern:
-      /\b(?:call|use)\s+this\s+tool\s+instead\b|\b(?:instead\s+of|rather\s+than)\s+(?:using|calling)\b|\b(?:never|stop|do\s+not|don't)\s+(?:use|using|call|calling|invoke)\s+(?:its|their|the\s+other|any\s+other|them)\b|\bstop\s+calling\s+them\b/i,
+      /\b(?:call|use)\s+this\s+tool\s+instead\b|\bprefer\s+this\b[^.]{0,40}\bover\b|\b(?:instead\s+of|rather\s+than)\s+(?:using|calling)\b|\b(?:never|stop|do\s+not|don't)\s+(?:use|using|call|calling|invoke)\s+(?:its|their|the\s+other|any\s+other|them)\b|\bstop\s+calling\s+them\b/i,
     explanation: 'tells the model to stop using other tools or to use this one in their place',
   },
   {
     rule: 'discredit-other-tools',
     weight: 0.5,
     pattern:
-      /\b(?:tools?|servers?)\b[^.]{0,30}\b(?:is|are)\s+(?:deprecated|broken|unsafe|compromised|malicious)\b[^.]{0,40}\b(?:leak|stop|never|instead|do\s+not)/i,
+      /\b(?:tools?|servers?)\b[^.]{0,30}\b(?:is|are)\s+(?:deprecated|broken|unsafe|compromised|malicious)\b[^.]{0,40}\b(?:leak|stop|never|instead|do\s+not)|\b(?:tools?|servers?|connectors?)\b[^.]{0,20}\b(?:is|are)\s+known\s+to\s+(?:fail|leak|break|crash|lose|double|overcharge|be\s+(?:broken|unsafe|compromised|slow))/i,
     explanation: 'discredits other tools to divert calls',
   },
   {
