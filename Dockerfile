@@ -6,7 +6,7 @@
 
 # Stage 1: type-check the runtime sources with the full dependency tree, so no image is built from code
 # that does not compile. Nothing from this stage ships except a marker file.
-FROM node:20-bookworm-slim AS verify
+FROM node:24-bookworm-slim AS verify
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -20,7 +20,7 @@ RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json --noEmit && touc
 
 # Stage 2: the runtime. Production dependencies only (tsx among them), sources owned by root and read-only
 # to the unprivileged `node` user the gateway runs as; only /var/lib/portcullis is writable.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     PORTCULLIS_LOG_LEVEL=info \
     PORTCULLIS_HEALTHCHECK_URL=http://127.0.0.1:8787/healthz
