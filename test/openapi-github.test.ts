@@ -1,0 +1,136 @@
+/**
+ * OpenAPI at real scale: GitHub's full REST description (the `@octokit/openapi` development dependency).
+ * Ten selected operations import completely (the file-contents operation with its multi-segment `{+path}`);
+ * the whole document imports with every skipped operation carrying a precise reason; and a `{+path}` tool
+ * called through a real gateway sends the multi-segment path to a real backend, while traversal, encoded
+ * traversal and empty segments are refused before anything reaches it. Start-up time and memory are
+ * measured in bench/openapi-startup-bench.ts, not here.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { createHttpConnector } from '../connectors/http/index.js';
+import { importOpenApiTools, loadOpenApiDocument } from '../connectors/http/openapi.js';
+import { GITHUB_OPERATIONS, githubDocumentPath } from './fixtures/github-openapi.js';
+import { startHttpBackend } from './fixtures/http-backend.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+
+/** Every reason the importer gives for skipping an operation, as patterns; anything else is a failure. */
+const KNOWN_SKIP_REASONS = [
+  /: skipped: request body media types \([^)]+\) are not supported; only JSON bodies are$/,
+  /: skipped: (query|header|cookie) parameter "[^"]+": .+$/,
+  /: skipped: recursive (schema )?\$ref "#\/[^"]+"/,
+  /: skipped: the input schema has more than \d+ nodes once \$refs are inlined/,
+  /: skipped: tool name "[^"]+" is already taken$/,
+];
+
+describe("GitHub's OpenAPI document", () => {
+  it('imports ten selected operations completely, the file-contents path as {+path}', async () => {
+    const connector = await createHttpConnector(
+      {
+        id: 'github',
+        kind: 'http',
+        baseUrl: 'https://api.github.com',
+        openapi: { document: githubDocumentPath(), operationIds: [...GITHUB_OPERATIONS] },
+      },
+      {},
+    );
+    assert.deepEqual(connector.warnings, []);
+    const tools = await connector.listTools({} as never);
+    assert.equal(tools.length, 10);
+    const content = tools.find((t) => t.name === 'repos_get-content');
+    assert.equal(content?.operation?.pathTemplate, '/repos/{owner}/{repo}/contents/{+path}');
+    const create = tools.find((t) => t.name === 'issues_create');
+    assert.deepEqual(create?.inputSchema.required, ['owner', 'repo', 'body']);
+    assert.equal(JSON.stringify(tools).includes('$ref'), false, 'every selected $ref is inlined');
+    await connector.close();
+  });
+
+  it('imports the whole document; every skipped operation has a precise reason', async () => {
+    const document = await loadOpenApiDocument(githubDocumentPath());
+    const { tools, warnings } = await importOpenApiTools(document);
+    const skipped = warnings.filter((w) => w.includes(': skipped: '));
+    assert.ok(tools.length > 1000, `${tools.length} tools`);
+    for (const line of skipped) {
+      assert.ok(
+        KNOWN_SKIP_REASONS.some((reason) => reason.test(line)),
+        `unexpected skip reason: ${line}`,
+      );
+      assert.match(line, /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|TRACE) \/\S* \([^)]+\): skipped: /);
+    }
+    assert.ok(skipped.length < 10, `skipped ${skipped.length}:\n${skipped.join('\n')}`);
+    assert.equal(new Set(tools.map((t) => t.name)).size, tools.length, 'names are unique');
+    const multiSegment = tools.filter((t) => t.path.includes('{+'));
+    assert.ok(multiSegment.length >= 10, `${multiSegment.length} tools take a multi-segment path parameter`);
+  });
+});
+
+describe('a {+path} tool through the gateway', () => {
+  let backend: Awaited<ReturnType<typeof startHttpBackend>>;
+  let gw: TestGateway;
+
+  before(async () => {
+    backend = await startHttpBackend();
+    gw = await startTestGateway(
+      {
+        connectors: [
+          {
+            id: 'gh',
+            kind: 'http',
+            baseUrl: backend.url,
+            openapi: { document: githubDocumentPath(), operationIds: ['repos/get-content', 'git/get-ref'] },
+          },
+        ],
+        egress: { allowPrivate: ['127.0.0.1/32'] },
+      },
+      [{ id: 'reader', tools: ['gh_*'] }],
+    );
+  });
+  after(async () => {
+    await gw?.close();
+    await backend?.close();
+  });
+
+  it('sends a value with "/" as several segments, each encoded', async () => {
+    const reader = await gw.connect('reader');
+    const mark = backend.requests.length;
+    await reader.callTool({
+      name: 'gh_repos_get-content',
+      arguments: { owner: 'acme', repo: 'web', path: 'docs/guide/intro page.md', ref: 'main' },
+    });
+    await reader.callTool({
+      name: 'gh_git_get-ref',
+      arguments: { owner: 'acme', repo: 'web', ref: 'heads/feature/x' },
+    });
+    assert.deepEqual(
+      backend.requests.slice(mark).map((r) => r.url),
+      ['/repos/acme/web/contents/docs/guide/intro%20page.md?ref=main', '/repos/acme/web/git/ref/heads/feature/x'],
+    );
+  });
+
+  for (const [path, why] of [
+    ['../../admin', 'dot-dot'],
+    ['docs/../../../admin', 'dot-dot inside'],
+    ['%2e%2e/admin', 'encoded dot-dot'],
+    ['docs%2F..%2F..%2Fadmin', 'encoded slash'],
+    ['/etc/passwd', 'leading slash'],
+    ['docs//x', 'empty segment'],
+    ['docs/', 'trailing slash'],
+    ['docs\\..\\admin', 'backslash'],
+  ]) {
+    it(`refuses ${why} (${JSON.stringify(path)}) with InvalidParams, and nothing reaches the backend`, async () => {
+      const reader = await gw.connect('reader');
+      const mark = backend.requests.length;
+      const error = await reader
+        .callTool({ name: 'gh_repos_get-content', arguments: { owner: 'acme', repo: 'web', path } })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      assert.ok(error instanceof McpError, `expected InvalidParams, got ${String(error)}`);
+      assert.equal(error.code, -32602);
+      assert.match(error.message, /path parameter "path"/);
+      assert.equal(backend.requests.length, mark, 'nothing reached the backend');
+    });
+  }
+});
