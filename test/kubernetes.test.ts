@@ -25,9 +25,8 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { loadConfigFile } from '../gateway/config/load.js';
-import type { GatewayConfig } from '../gateway/config/schema.js';
-import { baselineRules } from '../gateway/pipeline/baseline-rules.js';
+import { loadConfigFile, type GatewayConfig } from '../gateway/config/index.js';
+import { baselineRules } from '../gateway/pipeline/index.js';
 import { compilePolicy, parsePolicyYaml, runPolicyTests } from '../policies/index.js';
 import { REPO_ROOT } from './fixtures/gateway-process.js';
 

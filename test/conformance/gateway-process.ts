@@ -15,7 +15,7 @@ import {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'bin', 'portcullis.js');
-const CLI_SOURCE = path.join(ROOT, 'gateway', 'cli', 'main.ts');
+const CLI_SOURCE = path.join(ROOT, 'gateway', 'edges', 'cli', 'main.ts');
 
 /** The gateway's CLI is present in this tree. */
 export function gatewayCliAvailable(): boolean {
