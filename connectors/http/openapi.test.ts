@@ -436,3 +436,42 @@ describe('importOpenApiTools (scale, names, reserved expansion)', () => {
     assert.match(warnings[1]!, /item\): skipped: path parameter "n" allows reserved characters but is an integer/);
   });
 });
+
+describe('importOpenApiTools (mutual recursion across operations)', () => {
+  it('skips every operation that reaches a cycle, whichever operation is imported first', async () => {
+    const body = (schema: string) => ({
+      requestBody: { content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } },
+      ...ok,
+    });
+    const document = doc(
+      {
+        '/a': { post: { operationId: 'postA', ...body('A') } },
+        '/b': { post: { operationId: 'postB', ...body('B') } },
+        '/c': { post: { operationId: 'postC', ...body('C') } },
+      },
+      {
+        components: {
+          schemas: {
+            A: { type: 'object', properties: { b: { $ref: '#/components/schemas/B' } } },
+            B: { type: 'object', properties: { a: { $ref: '#/components/schemas/A' } } },
+            C: { type: 'object', properties: { name: { type: 'string' } } },
+          },
+        },
+      },
+    );
+    const { tools, warnings } = await importOpenApiTools(document);
+    assert.deepEqual(
+      tools.map((t) => t.name),
+      ['postC'],
+    );
+    assert.equal(warnings.length, 2);
+    assert.match(
+      warnings[0]!,
+      /postA\): skipped: (recursive schema \$ref "#\/components\/schemas\/A"|a schema contains itself)/,
+    );
+    assert.match(
+      warnings[1]!,
+      /postB\): skipped: (recursive schema \$ref "#\/components\/schemas\/B"|a schema contains itself)/,
+    );
+  });
+});
