@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -473,5 +475,41 @@ describe('importOpenApiTools (mutual recursion across operations)', () => {
       warnings[1]!,
       /postB\): skipped: (recursive schema \$ref "#\/components\/schemas\/B"|a schema contains itself)/,
     );
+  });
+});
+
+describe('importOpenApiTools (external references are never fetched)', () => {
+  it('reads no file and sends no request for an external $ref', async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests += 1;
+      res.setHeader('content-type', 'application/json');
+      res.end('{"type":"object"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-openapi-ext-'));
+    try {
+      const schemaFile = path.join(dir, 'schema.json');
+      await writeFile(schemaFile, '{"type":"object"}');
+      const post = (ref: string) => ({
+        requestBody: { content: { 'application/json': { schema: { $ref: ref } } } },
+        ...ok,
+      });
+      const { tools, warnings } = await importOpenApiTools(
+        doc({
+          '/http': { post: { operationId: 'viaHttp', ...post(`http://127.0.0.1:${port}/schema.json`) } },
+          '/file': { post: { operationId: 'viaFile', ...post(`file://${schemaFile}`) } },
+          '/path': { post: { operationId: 'viaPath', ...post(schemaFile) } },
+        }),
+      );
+      assert.deepEqual(tools, []);
+      assert.equal(warnings.length, 3);
+      for (const warning of warnings) assert.match(warning, /skipped: external \$ref ".+" is not supported/);
+      assert.equal(requests, 0, 'no request reached the server');
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
