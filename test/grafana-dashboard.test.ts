@@ -128,8 +128,15 @@ describe('Grafana dashboard against a live /metrics scrape', () => {
     assert.equal(refused.status, 401);
 
     scrape = parseScrape(await (await fetch(`${gw.gateway.baseUrl}/metrics`)).text());
-    const dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as { panels: Panel[] };
-    queries = panelsOf(dashboard.panels).flatMap((panel) => (panel.targets ?? []).map((t) => queryUse(t.expr)));
+    const dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as {
+      panels: Panel[];
+      templating: { list: { definition?: string }[] };
+    };
+    queries = [
+      ...panelsOf(dashboard.panels).flatMap((panel) => (panel.targets ?? []).map((t) => queryUse(t.expr))),
+      // Template variables that query Prometheus (the instance picker).
+      ...dashboard.templating.list.flatMap((v) => (v.definition !== undefined ? [queryUse(v.definition)] : [])),
+    ];
   });
   after(async () => {
     await gw?.close();
