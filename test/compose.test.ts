@@ -56,8 +56,15 @@ const hasCompose = composeAvailable();
 /** Under CI the resolved model is required: CI installs docker-compose (.ci/run). */
 const requireCompose = process.env['CI'] === 'true';
 
+let modelOnce: Promise<{ model: ComposeModel; source: string }> | undefined;
+
 /** The model docker-compose resolves when it is installed, else the file as written (same checks). */
-async function loadModel(): Promise<{ model: ComposeModel; source: string }> {
+function loadModel(): Promise<{ model: ComposeModel; source: string }> {
+  modelOnce ??= readModel();
+  return modelOnce;
+}
+
+async function readModel(): Promise<{ model: ComposeModel; source: string }> {
   if (hasCompose) {
     const result = composeConfig();
     assert.equal(result.status, 0, result.stderr);
@@ -75,7 +82,15 @@ describe('docker-compose deployment', () => {
       const result = composeConfig();
       assert.equal(result.status, 0, result.stderr);
       const model = normalizeCompose(parse(result.stdout));
-      assert.deepEqual(Object.keys(model.services).sort(), ['helpdesk-api', 'jaeger', 'kb', 'portcullis', 'redis']);
+      assert.deepEqual(Object.keys(model.services).sort(), [
+        'grafana',
+        'helpdesk-api',
+        'jaeger',
+        'kb',
+        'portcullis',
+        'prometheus',
+        'redis',
+      ]);
       assert.ok(model.services[GATEWAY]!.build, 'the gateway is built from the Dockerfile');
       assert.match(model.services['jaeger']!.image ?? '', /^jaegertracing\/all-in-one:/);
       assert.match(model.services['redis']!.image ?? '', /^redis:/);
@@ -113,6 +128,9 @@ describe('docker-compose deployment', () => {
     // The gateway publishes only its own port, on loopback; Jaeger its UI and OTLP port, on loopback.
     assert.deepEqual(model.services[GATEWAY]!.publishedPorts, ['127.0.0.1:8787:8787']);
     assert.deepEqual(model.services['jaeger']!.publishedPorts.sort(), ['127.0.0.1:16686:16686', '127.0.0.1:4318:4318']);
+    for (const [name, service] of Object.entries(model.services))
+      for (const port of service.publishedPorts)
+        assert.match(port, /^127\.0\.0\.1:/, `${name} publishes on loopback only`);
   });
 
   it('the reachability check catches a flat network and a published backend port', () => {
@@ -137,9 +155,13 @@ describe('docker-compose deployment', () => {
       assert.ok(model.secrets[name]?.file, `${name} is a compose secret read from a file`);
     }
     for (const [name, service] of Object.entries(model.services)) {
-      for (const key of Object.keys(service.environment))
-        assert.doesNotMatch(key, /TOKEN|PASSWORD|SECRET|KEY/i, `${name} passes no secret in its environment`);
+      for (const [key, value] of Object.entries(service.environment)) {
+        // `NAME__FILE` (Grafana's convention) names a secret file; anything else secret-like is refused.
+        if (key.endsWith('__FILE')) assert.match(value, /^\/run\/secrets\//, `${name}: ${key} names a compose secret`);
+        else assert.doesNotMatch(key, /TOKEN|PASSWORD|SECRET|KEY/i, `${name} passes no secret in its environment`);
+      }
     }
+    assert.deepEqual(model.services['grafana']!.secrets, ['grafana_admin_password']);
     const redis = model.services['redis']!;
     assert.deepEqual(redis.secrets, ['redis_password']);
     const command = redis.command.join(' ');
@@ -218,6 +240,46 @@ describe('docker-compose deployment', () => {
       }),
       'egress allows the backends network, which is private address space',
     );
+  });
+
+  it('Prometheus scrapes the gateway and Grafana shows the committed dashboard', async () => {
+    const { model } = await loadModel();
+    const { config } = await loadConfigFile(GATEWAY_CONFIG);
+    const shared = (a: string, b: string) =>
+      model.services[a]!.networks.some((network) => model.services[b]!.networks.includes(network));
+    assert.ok(shared('prometheus', GATEWAY), 'Prometheus shares a network with the gateway');
+    assert.ok(shared('grafana', 'prometheus'), 'Grafana shares a network with Prometheus');
+
+    const prometheus = parse(await readFile(path.join(REPO_ROOT, 'deploy', 'compose', 'prometheus.yml'), 'utf8')) as {
+      scrape_configs: { metrics_path?: string; static_configs: { targets: string[] }[] }[];
+    };
+    const job = prometheus.scrape_configs[0]!;
+    assert.equal(job.metrics_path ?? '/metrics', '/metrics');
+    const [host, port] = job.static_configs[0]!.targets[0]!.split(':');
+    assert.equal(host, GATEWAY);
+    assert.equal(Number(port), config.listen.port);
+    assert.ok(config.http.allowedHosts.includes(host!), 'the scrape Host header is accepted');
+
+    const datasources = parse(
+      await readFile(path.join(REPO_ROOT, 'deploy', 'compose', 'grafana', 'datasources', 'prometheus.yaml'), 'utf8'),
+    ) as { datasources: { type: string; url: string }[] };
+    assert.deepEqual(
+      datasources.datasources.map((d) => [d.type, d.url]),
+      [['prometheus', 'http://prometheus:9090']],
+    );
+    const raw = parse(await readFile(COMPOSE_FILE, 'utf8')) as {
+      services: Record<string, { volumes?: string[] }>;
+    };
+    const mounts = raw.services['grafana']!.volumes ?? [];
+    assert.ok(
+      mounts.some((m) => m.startsWith('./deploy/grafana/portcullis-dashboard.json:')),
+      'the committed dashboard is mounted',
+    );
+    const dashboard = JSON.parse(
+      await readFile(path.join(REPO_ROOT, 'deploy', 'grafana', 'portcullis-dashboard.json'), 'utf8'),
+    ) as { templating: { list: { name: string; query?: unknown }[] } };
+    const jaegerUi = dashboard.templating.list.find((v) => v.name === 'jaeger')?.query;
+    assert.equal(jaegerUi, config.telemetry.jaegerUiUrl, "the dashboard's Jaeger link is the published UI");
   });
 
   it('ships a policy whose own tests pass together with the rules the compose config implies', async () => {
