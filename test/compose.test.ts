@@ -182,6 +182,18 @@ describe('docker-compose deployment', () => {
     assert.equal(config.stores.kind === 'redis' ? config.stores.password : undefined, GATEWAY_SECRETS.redis_password);
   });
 
+  it('keeps the secret files out of git and out of the image build context', async () => {
+    const gitignore = await readFile(path.join(REPO_ROOT, '.gitignore'), 'utf8');
+    const dockerignore = await readFile(path.join(REPO_ROOT, '.dockerignore'), 'utf8');
+    const { model } = await loadModel();
+    for (const [name, secret] of Object.entries(model.secrets)) {
+      const relative = path.relative(REPO_ROOT, path.resolve(REPO_ROOT, secret.file ?? ''));
+      assert.ok(relative.startsWith('deploy/compose/secrets/'), `${name} is in deploy/compose/secrets`);
+    }
+    assert.match(gitignore, /^deploy\/compose\/secrets\/$/m);
+    assert.match(dockerignore, /^deploy$/m);
+  });
+
   it('the gateway refuses a missing or empty secret file', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-compose-'));
     try {
