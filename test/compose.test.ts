@@ -216,11 +216,17 @@ describe('docker-compose deployment', () => {
     for (const [name, service] of Object.entries(model.services)) {
       assert.ok(service.limits.memory !== undefined, `${source}: ${name} has a memory limit`);
       assert.ok(service.limits.cpus !== undefined, `${source}: ${name} has a CPU limit`);
+      assert.deepEqual(service.capDrop, ['ALL'], `${name} drops every capability`);
+      assert.ok(service.securityOpt.includes('no-new-privileges:true'), `${name} sets no-new-privileges`);
+    }
+    for (const name of [GATEWAY, ...BACKENDS, 'redis']) {
+      const service = model.services[name]!;
+      assert.equal(service.readOnly, true, `${name} has a read-only root filesystem`);
+      assert.ok((service.pidsLimit ?? 0) > 0, `${name} has a process-count limit`);
+      assert.ok(service.healthcheck.length > 0, `${name} has a health check`);
     }
     const gateway = model.services[GATEWAY]!;
     assert.match(gateway.healthcheck.join(' '), /http:\/\/127\.0\.0\.1:8787\/healthz/);
-    assert.equal(gateway.readOnly, true);
-    for (const name of BACKENDS) assert.ok(model.services[name]!.healthcheck.length > 0, `${name} has a health check`);
     for (const dependency of [...BACKENDS, 'redis'])
       assert.equal(gateway.dependsOn[dependency], 'service_healthy', `the gateway waits for ${dependency}`);
   });

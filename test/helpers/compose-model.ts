@@ -18,6 +18,9 @@ export interface ComposeServiceModel {
   limits: { cpus?: string; memory?: string };
   dependsOn: Record<string, string>;
   readOnly: boolean;
+  capDrop: string[];
+  securityOpt: string[];
+  pidsLimit?: number;
 }
 
 export interface ComposeModel {
@@ -120,6 +123,9 @@ export function normalizeCompose(raw: unknown): ComposeModel {
       },
       dependsOn: dependsOn(service['depends_on']),
       readOnly: service['read_only'] === true,
+      capDrop: stringList(service['cap_drop']),
+      securityOpt: stringList(service['security_opt']),
+      ...(typeof service['pids_limit'] === 'number' ? { pidsLimit: service['pids_limit'] } : {}),
     };
   }
   const networks: ComposeModel['networks'] = {};
