@@ -1,4 +1,7 @@
-/** `portcullis config validate` loads and checks the OpenAPI documents a configuration names. */
+/**
+ * `portcullis config validate` checks the files a configuration refers to: OpenAPI documents, policy files
+ * and (with --secrets) secret references, never printing a secret.
+ */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +10,11 @@ import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { configCommand } from './commands/config.js';
 
-async function validate(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function validate(
+  file: string,
+  flags: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   let code = 0;
@@ -15,8 +22,9 @@ async function validate(file: string): Promise<{ code: number; stdout: string; s
     stdout: (text) => void (stdout += text),
     stderr: (text) => void (stderr += text),
     setExitCode: (c) => void (code = c),
+    env,
   });
-  await command.parseAsync(['validate', file], { from: 'user' });
+  await command.parseAsync(['validate', ...flags, file], { from: 'user' });
   return { code, stdout, stderr };
 }
 
@@ -83,5 +91,54 @@ describe('portcullis config validate', () => {
       /POST \/upload \(upload\): skipped: request body media types \(text\/csv\) are not supported; only JSON bodies are/,
     );
     assert.match(result.stdout, /good\.yaml: valid \(1 connectors/);
+  });
+
+  async function configFile(name: string, config: Record<string, unknown>): Promise<string> {
+    const file = path.join(dir, `${name}.yaml`);
+    await writeFile(file, stringify(config));
+    return file;
+  }
+
+  it('fails when a policy file is missing or does not compile', async () => {
+    const missing = await validate(await configFile('no-policy', { policy: { files: ['nope.yaml'] } }));
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nope\.yaml.*cannot read file \(ENOENT\)/);
+    assert.doesNotMatch(missing.stdout, /valid/);
+
+    await writeFile(path.join(dir, 'bad-policy.yaml'), 'version: 1\nrules:\n  - id: x\n    effect: maybe\n');
+    const bad = await validate(await configFile('bad-policy-config', { policy: { files: ['bad-policy.yaml'] } }));
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /bad-policy\.yaml/);
+
+    await writeFile(
+      path.join(dir, 'good-policy.yaml'),
+      'version: 1\nname: p\nrules:\n  - id: r\n    effect: deny\n    tools: [x_*]\n',
+    );
+    const good = await validate(await configFile('good-policy-config', { policy: { files: ['good-policy.yaml'] } }));
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /policy: 1 rules in 1 files/);
+  });
+
+  it('resolves secret references only with --secrets, and never prints a value', async () => {
+    await writeFile(path.join(dir, 'operator-token'), 'tok-3c1d9e-not-printed');
+    const config = {
+      operators: [{ id: 'op', roles: ['admin'], tokens: [{ secret: 'file:operator-token' }] }],
+      agents: [{ id: 'a', apiKeys: [{ secret: 'env:AGENT_KEY' }] }],
+    };
+    const file = await configFile('secrets', config);
+
+    const unchecked = await validate(file);
+    assert.equal(unchecked.code, 0, unchecked.stderr);
+    assert.match(unchecked.stdout, /secrets: 2 references, not resolved/);
+
+    const missing = await validate(file, ['--secrets']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /agents\.0\.apiKeys\.0\.secret: .*AGENT_KEY is not set/);
+
+    const resolved = await validate(file, ['--secrets'], { AGENT_KEY: 'key-7f2a-not-printed' });
+    assert.equal(resolved.code, 0, resolved.stderr);
+    assert.match(resolved.stdout, /secrets: 2 references resolved/);
+    for (const output of [unchecked, missing, resolved])
+      assert.doesNotMatch(output.stdout + output.stderr, /not-printed/);
   });
 });

@@ -1,17 +1,22 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfigFile, gatewayConfigJsonSchema } from '../../../config/index.js';
+import type { Environment } from '../../../config/index.js';
 import { checkConnectors } from '../connector-check.js';
+import { checkPolicyFiles, checkSecretReferences, secretReferences } from '../reference-check.js';
 
 export interface ConfigCliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   setExitCode(code: number): void;
+  /** Where `env:` secret references are resolved (`--secrets`). */
+  env: Environment;
 }
 
 const processIo: ConfigCliIo = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
   setExitCode: (code) => void (process.exitCode = code),
+  env: process.env,
 };
 
 export function configCommand(io: ConfigCliIo = processIo): Command {
@@ -19,15 +24,30 @@ export function configCommand(io: ConfigCliIo = processIo): Command {
   command
     .command('validate')
     .argument('<file>', 'portcullis.yaml to check')
+    .option('--secrets', 'also resolve every secret reference (env: and file:), without printing any value')
     .description(
-      'validate a configuration file and the OpenAPI documents it names; prints every problem with the path to the bad key',
+      'validate a configuration file and the OpenAPI documents and policy files it names; prints every problem with the path to the bad key',
     )
-    .action(async (file: string) => {
+    .action(async (file: string, options: { secrets?: boolean }) => {
       try {
         const loaded = await loadConfigFile(file);
         const { connectors, agents, policy } = loaded.config;
         const checks = await checkConnectors(loaded.config, loaded.baseDir);
         let failed = false;
+        const policyCheck = await checkPolicyFiles(loaded.config);
+        for (const problem of policyCheck.problems) io.stderr(`${problem}\n`);
+        if (policyCheck.problems.length > 0) failed = true;
+        else if (policyCheck.rules !== undefined)
+          io.stdout(`policy: ${policyCheck.rules} rules in ${policy.files.length} files\n`);
+        const references = secretReferences(loaded.config);
+        if (options.secrets === true) {
+          const problems = await checkSecretReferences(loaded.config, { env: io.env, baseDir: loaded.baseDir });
+          for (const problem of problems) io.stderr(`${problem}\n`);
+          if (problems.length > 0) failed = true;
+          else io.stdout(`secrets: ${references.length} references resolved\n`);
+        } else if (references.length > 0) {
+          io.stdout(`secrets: ${references.length} references, not resolved (--secrets resolves them)\n`);
+        }
         for (const check of checks) {
           if (check.error !== undefined) {
             failed = true;
