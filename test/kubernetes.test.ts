@@ -11,11 +11,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { get as httpGet } from 'node:http';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
@@ -28,7 +32,10 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { loadConfigFile, type GatewayConfig } from '../gateway/config/index.js';
 import { baselineRules } from '../gateway/pipeline/index.js';
 import { compilePolicy, parsePolicyYaml, runPolicyTests } from '../policies/index.js';
+import { silentLogger } from '../gateway/kernel/log.js';
+import { startGateway, type RunningGateway } from '../gateway/main.js';
 import { REPO_ROOT } from './fixtures/gateway-process.js';
+import { deleteKeys, freshPrefix, REDIS_URL } from './helpers/redis.js';
 
 const KUSTOMIZATION = path.join(REPO_ROOT, 'deploy', 'kubernetes');
 const KUBECTL = process.env['KUBECTL'] ?? 'kubectl';
@@ -73,6 +80,17 @@ function validateManifest(manifest: Manifest): void {
 function matches(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
   if (selector === undefined || Object.keys(selector).length === 0) return false;
   return Object.entries(selector).every(([key, value]) => labels?.[key] === value);
+}
+
+/** GET with an explicit Host header (what a kubelet probe sends), answering the status code. */
+function statusWithHost(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
 }
 
 const hasKubectl = kubectlAvailable();
@@ -180,7 +198,6 @@ describe(
       assert.deepEqual(container.args, ['start', '--config', `${mount?.mountPath}/portcullis.yaml`]);
 
       assert.equal(config.policy.files.length, 1);
-      const { readFile } = await import('node:fs/promises');
       const policyFile = config.policy.files[0]!;
       const parsed = parsePolicyYaml(await readFile(policyFile, 'utf8'), policyFile);
       const engine = compilePolicy([parsed], { extraRules: baselineRules(config) });
@@ -278,6 +295,103 @@ describe(
           assert.ok(matches(selector, statefulSet.spec.template.metadata.labels), 'the source is the gateway');
         }
       }
+    });
+  },
+);
+
+/**
+ * The rendered ConfigMap's gateway configuration, run as the two replicas would run it: the Secret's files
+ * (generated here) in place of /var/run/secrets/portcullis, the test Redis in place of the external URL (it
+ * has no password, so the reference to one is dropped), loopback and port 0 in place of the pod's address,
+ * and one audit directory per replica. A task opened on one replica is honoured by the other: they share the
+ * signing key and the Redis state.
+ */
+describe(
+  'Kubernetes config: two replicas',
+  { skip: hasKubectl || requireKubectl ? false : `${KUBECTL} is not on PATH: manifests not rendered` },
+  () => {
+    const replicas: RunningGateway[] = [];
+    const clients: Client[] = [];
+    let dir: string;
+    let prefix: string;
+    let agentKey: string;
+
+    before(async () => {
+      assert.ok(hasKubectl, 'CI=true: kubectl must be on PATH to render deploy/kubernetes');
+      const configMap = render(KUSTOMIZATION).find((m) => m.kind === 'ConfigMap') as Manifest & {
+        data: Record<string, string>;
+      };
+      dir = await mkdtemp(path.join(tmpdir(), 'portcullis-k8s-replicas-'));
+      const secrets = path.join(dir, 'secrets');
+      await mkdir(secrets, { mode: 0o700 });
+      agentKey = `pc_${randomBytes(24).toString('hex')}`;
+      await writeFile(path.join(secrets, 'agent-api-key'), agentKey);
+      await writeFile(path.join(secrets, 'operator-token'), randomBytes(24).toString('hex'));
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      await writeFile(path.join(secrets, 'signing-key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      prefix = freshPrefix();
+
+      for (const name of ['portcullis-0', 'portcullis-1']) {
+        const replicaDir = path.join(dir, name);
+        await mkdir(replicaDir);
+        const text = configMap.data['portcullis.yaml']!.replaceAll('/var/run/secrets/portcullis/', `${secrets}/`);
+        const config = parse(text) as Record<string, Record<string, unknown>>;
+        config['listen'] = { host: '127.0.0.1', port: 0 };
+        assert.equal(config['stores']!['kind'], 'redis');
+        config['stores'] = { kind: 'redis', url: REDIS_URL, prefix };
+        assert.equal(config['audit']!['file'], '/var/lib/portcullis/audit.jsonl');
+        config['audit']!['file'] = path.join(replicaDir, 'audit.jsonl');
+        config['policy']!['watch'] = false;
+        await writeFile(path.join(replicaDir, 'policy.yaml'), configMap.data['policy.yaml']!);
+        const file = path.join(replicaDir, 'portcullis.yaml');
+        await writeFile(file, stringify(config));
+        replicas.push(await startGateway({ loaded: await loadConfigFile(file), env: {}, logger: silentLogger() }));
+      }
+    });
+
+    after(async () => {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await Promise.all(replicas.map((r) => r.close()));
+      if (prefix !== undefined) await deleteKeys(prefix);
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    });
+
+    it('both replicas are ready for the probe as the kubelet sends it', async () => {
+      for (const replica of replicas) {
+        assert.equal(await statusWithHost(`${replica.baseUrl}/healthz`, 'localhost'), 200);
+      }
+    });
+
+    it('a task opened on one replica is honoured by the other', async () => {
+      const opened = await fetch(`${replicas[0]!.baseUrl}/v1/tasks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${agentKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ intent: 'read a ticket' }),
+      });
+      assert.equal(opened.status, 201, await opened.clone().text());
+      const { token } = (await opened.json()) as { token: string };
+      const client = new Client({ name: 'agent', version: '1.0.0' });
+      clients.push(client);
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(replicas[1]!.mcpUrl), {
+          requestInit: { headers: { Authorization: `Bearer ${token}` } },
+        }),
+      );
+      const tools = (await client.listTools()).tools.map((t) => t.name).sort();
+      assert.ok(tools.includes('helpdesk_get_ticket'), tools.join(', '));
+      const keys = await Promise.all(
+        replicas.map(async (r) => (await (await fetch(`${r.baseUrl}/.well-known/jwks.json`)).json()) as unknown),
+      );
+      assert.deepEqual(keys[0], keys[1], 'both replicas publish the same keys');
+    });
+
+    it('each replica writes its own audit log', async () => {
+      await Promise.all(replicas.map((r) => r.audit.flush()));
+      const opened = await readFile(path.join(dir, 'portcullis-0', 'audit.jsonl'), 'utf8');
+      assert.match(opened, /"event":"task\.open/);
+      const other = path.join(dir, 'portcullis-1', 'audit.jsonl');
+      const text = await readFile(other, 'utf8').catch(() => '');
+      assert.doesNotMatch(text, /"event":"task\.open/, 'the task was opened on replica 0 only');
     });
   },
 );
