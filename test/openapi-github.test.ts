@@ -65,7 +65,7 @@ describe("GitHub's OpenAPI document", () => {
   });
 });
 
-describe('a {+path} tool through the gateway', () => {
+describe('{+path} tools through the gateway', () => {
   let backend: Awaited<ReturnType<typeof startHttpBackend>>;
   let gw: TestGateway;
 
@@ -80,10 +80,28 @@ describe('a {+path} tool through the gateway', () => {
             baseUrl: backend.url,
             openapi: { document: githubDocumentPath(), operationIds: ['repos/get-content', 'git/get-ref'] },
           },
+          {
+            id: 'files',
+            kind: 'http',
+            baseUrl: new URL('/v1', backend.url).href,
+            tools: [
+              {
+                name: 'read',
+                method: 'GET',
+                path: '/files/{+path}/raw',
+                inputSchema: {
+                  type: 'object',
+                  properties: { path: { type: 'string' } },
+                  required: ['path'],
+                  additionalProperties: false,
+                },
+              },
+            ],
+          },
         ],
         egress: { allowPrivate: ['127.0.0.1/32'] },
       },
-      [{ id: 'reader', tools: ['gh_*'] }],
+      [{ id: 'reader', tools: ['gh_*', 'files_*'] }],
     );
   });
   after(async () => {
@@ -105,6 +123,21 @@ describe('a {+path} tool through the gateway', () => {
     assert.deepEqual(
       backend.requests.slice(mark).map((r) => r.url),
       ['/repos/acme/web/contents/docs/guide/intro%20page.md?ref=main', '/repos/acme/web/git/ref/heads/feature/x'],
+    );
+  });
+
+  it('does the same for a {+path} tool declared in YAML, under the base path', async () => {
+    const reader = await gw.connect('reader');
+    const mark = backend.requests.length;
+    await reader.callTool({ name: 'files_read', arguments: { path: 'reports/2030/q1.csv' } });
+    const refused = await reader.callTool({ name: 'files_read', arguments: { path: 'reports/../../admin' } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(refused instanceof McpError && refused.code === -32602);
+    assert.deepEqual(
+      backend.requests.slice(mark).map((r) => r.url),
+      ['/v1/files/reports/2030/q1.csv/raw'],
     );
   });
 
