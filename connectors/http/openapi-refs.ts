@@ -43,6 +43,7 @@ function parserOptions(): ParserOptions {
 
 /** The parser's message names its own base path for inline documents; keep the pointer, drop the rest. */
 function refFailure(error: unknown): OpenApiUnsupportedError {
+  if (error instanceof RangeError) return new OpenApiUnsupportedError('its schemas nest too deeply to inline');
   const candidate = error as { code?: unknown; targetRef?: unknown; message?: unknown };
   if (candidate.code === 'EMISSINGPOINTER' && typeof candidate.targetRef === 'string')
     return new OpenApiUnsupportedError(`$ref "${candidate.targetRef}" does not resolve`);

@@ -513,3 +513,23 @@ describe('importOpenApiTools (external references are never fetched)', () => {
     }
   });
 });
+
+describe('importOpenApiTools (pathological nesting)', () => {
+  it('skips an operation whose schema nests too deeply, saying so', async () => {
+    let schema: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < 600; i++) schema = { type: 'object', properties: { next: schema } };
+    const { tools, warnings } = await importOpenApiTools(
+      doc({
+        '/deep': {
+          post: { operationId: 'deep', requestBody: { content: { 'application/json': { schema } } }, ...ok },
+        },
+        '/fine': { get: { operationId: 'fine', ...ok } },
+      }),
+    );
+    assert.deepEqual(
+      tools.map((t) => t.name),
+      ['fine'],
+    );
+    assert.match(warnings[0]!, /deep\): skipped: its schemas nest too deeply to inline$/);
+  });
+});
