@@ -7,6 +7,9 @@
  * measured in bench/openapi-startup-bench.ts, not here.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { createHttpConnector } from '../connectors/http/index.js';
@@ -68,9 +71,26 @@ describe("GitHub's OpenAPI document", () => {
 describe('{+path} tools through the gateway', () => {
   let backend: Awaited<ReturnType<typeof startHttpBackend>>;
   let gw: TestGateway;
+  let policyDir: string | undefined;
 
   before(async () => {
     backend = await startHttpBackend();
+    policyDir = await mkdtemp(path.join(tmpdir(), 'portcullis-plus-path-'));
+    const policyFile = path.join(policyDir, 'policy.yaml');
+    // Policy sees the canonical path a {+path} value produces, so path patterns keep governing it.
+    await writeFile(
+      policyFile,
+      [
+        'version: 1',
+        'name: contents',
+        'rules:',
+        '  - id: no-secrets-dir',
+        '    effect: deny',
+        "    tools: ['gh_*']",
+        "    http: { paths: ['/repos/{owner}/{repo}/contents/secrets/**'] }",
+        '',
+      ].join('\n'),
+    );
     gw = await startTestGateway(
       {
         connectors: [
@@ -100,6 +120,7 @@ describe('{+path} tools through the gateway', () => {
           },
         ],
         egress: { allowPrivate: ['127.0.0.1/32'] },
+        policy: { files: [policyFile], watch: false },
       },
       [{ id: 'reader', tools: ['gh_*', 'files_*'] }],
     );
@@ -107,6 +128,7 @@ describe('{+path} tools through the gateway', () => {
   after(async () => {
     await gw?.close();
     await backend?.close();
+    if (policyDir !== undefined) await rm(policyDir, { recursive: true, force: true });
   });
 
   it('sends a value with "/" as several segments, each encoded', async () => {
@@ -123,6 +145,27 @@ describe('{+path} tools through the gateway', () => {
     assert.deepEqual(
       backend.requests.slice(mark).map((r) => r.url),
       ['/repos/acme/web/contents/docs/guide/intro%20page.md?ref=main', '/repos/acme/web/git/ref/heads/feature/x'],
+    );
+  });
+
+  it('lets policy path patterns decide on the segments a {+path} value adds', async () => {
+    const reader = await gw.connect('reader');
+    const mark = backend.requests.length;
+    const denied = await reader.callTool({
+      name: 'gh_repos_get-content',
+      arguments: { owner: 'acme', repo: 'web', path: 'secrets/deploy/key.pem' },
+    });
+    assert.equal(denied.isError, true);
+    assert.match(JSON.stringify(denied.content), /POLICY_DENIED/);
+    assert.equal(backend.requests.length, mark, 'nothing reached the backend');
+    const readme = await reader.callTool({
+      name: 'gh_repos_get-content',
+      arguments: { owner: 'acme', repo: 'web', path: 'docs/secrets/README.md' },
+    });
+    assert.doesNotMatch(JSON.stringify(readme.content), /POLICY_DENIED/, 'a secrets folder elsewhere is not denied');
+    assert.deepEqual(
+      backend.requests.slice(mark).map((r) => r.url),
+      ['/repos/acme/web/contents/docs/secrets/README.md'],
     );
   });
 
