@@ -197,6 +197,8 @@ describe(
       const mount = container.volumeMounts?.find((m) => m.name === configVolume?.name);
       assert.deepEqual(container.args, ['start', '--config', `${mount?.mountPath}/portcullis.yaml`]);
 
+      assert.equal((configMap as Manifest & { immutable?: boolean }).immutable, true, 'changes roll out as new pods');
+      assert.equal(config.policy.watch, false, 'an immutable ConfigMap is never reloaded in place');
       assert.equal(config.policy.files.length, 1);
       const policyFile = config.policy.files[0]!;
       const parsed = parsePolicyYaml(await readFile(policyFile, 'utf8'), policyFile);
@@ -341,7 +343,6 @@ describe(
         config['stores'] = { kind: 'redis', url: REDIS_URL, prefix };
         assert.equal(config['audit']!['file'], '/var/lib/portcullis/audit.jsonl');
         config['audit']!['file'] = path.join(replicaDir, 'audit.jsonl');
-        config['policy']!['watch'] = false;
         await writeFile(path.join(replicaDir, 'policy.yaml'), configMap.data['policy.yaml']!);
         const file = path.join(replicaDir, 'portcullis.yaml');
         await writeFile(file, stringify(config));
