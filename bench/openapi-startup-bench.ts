@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -91,7 +91,13 @@ function median(values: number[]): number {
 
 export interface OpenApiStartupResult {
   runs: number;
-  [configuration: string]: number | { startMs: number; peakRssMb: number; tools: string };
+  /** The machine's 1-minute load average per core before and after: figures from a busy machine say so. */
+  loadPerCore: { before: number; after: number };
+  configurations: Record<string, { startMs: number; peakRssMb: number; tools: string }>;
+}
+
+function loadPerCore(): number {
+  return Math.round((loadavg()[0]! / cpus().length) * 100) / 100;
 }
 
 export async function runOpenapiStartupBench(runs = 3): Promise<OpenApiStartupResult> {
@@ -104,17 +110,18 @@ export async function runOpenapiStartupBench(runs = 3): Promise<OpenApiStartupRe
     ['github, 10 operations', github({ operationIds: [...GITHUB_OPERATIONS] }), '10'],
     ['github, every operation', github({}), 'all'],
   ];
-  const result: OpenApiStartupResult = { runs };
+  const before = loadPerCore();
+  const results: OpenApiStartupResult['configurations'] = {};
   for (const [name, connectors, tools] of configurations) {
     const samples: StartupSample[] = [];
     for (let i = 0; i < runs; i++) samples.push(await startOnce(connectors));
-    result[name] = {
+    results[name] = {
       startMs: median(samples.map((s) => s.startMs)),
       peakRssMb: median(samples.map((s) => s.peakRssMb)),
       tools,
     };
   }
-  return result;
+  return { runs, loadPerCore: { before, after: loadPerCore() }, configurations: results };
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -122,9 +129,10 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
   const result = await runOpenapiStartupBench(runs);
-  process.stdout.write(`gateway start-up, median of ${runs} (spawn to listening; peak RSS = VmHWM)\n`);
-  for (const [name, value] of Object.entries(result)) {
-    if (typeof value === 'number') continue;
+  process.stdout.write(
+    `gateway start-up, median of ${runs} (spawn to listening; peak RSS = VmHWM); load per core ${result.loadPerCore.before} -> ${result.loadPerCore.after}\n`,
+  );
+  for (const [name, value] of Object.entries(result.configurations)) {
     process.stdout.write(
       `${name.padEnd(26)} ${String(value.startMs).padStart(6)} ms ${String(value.peakRssMb).padStart(5)} MB\n`,
     );
