@@ -22,6 +22,7 @@ import type { AuditSink } from './audit/types.js';
 import type { LoadedConfig } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
 import { resolveSecretRef, type Environment } from './config/secrets.js';
+import { assertStateOutsidePackages } from './config/state-location.js';
 import { createEgressGuard } from './egress/index.js';
 import { createApp } from './http/app.js';
 import { createToolIntegrity } from './integrity/tool-integrity.js';
@@ -108,6 +109,7 @@ interface Core {
 /** Build everything except the listeners (shared by the HTTP and stdio front doors). */
 async function buildCore(options: StartOptions): Promise<Core> {
   const { config, baseDir } = options.loaded;
+  assertStateOutsidePackages(options.loaded);
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: env['PORTCULLIS_LOG_LEVEL'] ?? 'info' });
   const closers: (() => Promise<void>)[] = [];
