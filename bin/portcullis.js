@@ -2,7 +2,7 @@
 // The `portcullis` command: the compiled JavaScript in dist/ (`npm run build` creates it; a package has it).
 import { access } from 'node:fs/promises';
 
-const main = new URL('../dist/gateway/cli/main.js', import.meta.url);
+const main = new URL('../dist/gateway/edges/cli/main.js', import.meta.url);
 try {
   await access(main);
 } catch {

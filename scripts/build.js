@@ -1,6 +1,6 @@
 // `npm run build`: compiles the runtime sources to dist/ (JavaScript + type declarations) and copies the
 // files they read at run time next to them, so dist/ runs on plain Node without tsx:
-//   - the operator console (gateway/operator/console/*),
+//   - the operator console (gateway/edges/operator/console/*),
 //   - JSON schemas (gateway/config/portcullis.schema.json, policies/*.schema.json),
 //   - the example configurations and policy packs (examples/**/*.yaml, policies/examples/*.yaml).
 // dist/ is emptied first, so nothing from an earlier build (or a demo run) survives into a package.

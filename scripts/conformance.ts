@@ -74,7 +74,7 @@ async function main(): Promise<number> {
   }
 
   if (!gatewayCliAvailable()) {
-    process.stderr.write('gateway/cli/main.ts does not exist: nothing to run against (try --direct)\n');
+    process.stderr.write('gateway/edges/cli/main.ts does not exist: nothing to run against (try --direct)\n');
     return 2;
   }
   const all = await loadExpectedFailures();

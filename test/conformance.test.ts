@@ -53,7 +53,7 @@ describe('MCP conformance', () => {
     'the gateway passes every scenario except the listed expected failures',
     {
       timeout: 240_000,
-      skip: gatewayCliAvailable() ? false : 'gateway/cli/main.ts does not exist yet: the gateway part cannot run',
+      skip: gatewayCliAvailable() ? false : 'gateway/edges/cli/main.ts does not exist yet: the gateway part cannot run',
     },
     async () => {
       const expected = await loadExpectedFailures();

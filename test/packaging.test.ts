@@ -16,7 +16,7 @@ import dockerignoreModule from '@balena/dockerignore';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { parse } from 'yaml';
-import { DEMO_AGENT_KEY } from '../gateway/cli/commands/demo.js';
+import { DEMO_AGENT_KEY } from '../gateway/edges/cli/commands/demo.js';
 import { REPO_ROOT } from './fixtures/gateway-process.js';
 
 const run = promisify(execFile);
@@ -35,7 +35,7 @@ const ALLOWED: readonly RegExp[] = [
   /^bin\/portcullis\.js$/,
   /^docs\/[a-z0-9-]+\.md$/,
   /^dist\/(?:gateway|connectors|policies|examples)\/(?:[a-z0-9-]+\/)*[a-z0-9-]+(?:\.d\.ts|\.js)$/,
-  /^dist\/gateway\/operator\/console\/(?:index\.html|console\.css|console\.js)$/,
+  /^dist\/gateway\/edges\/operator\/console\/(?:index\.html|console\.css|console\.js)$/,
   /^dist\/(?:gateway\/config\/portcullis|policies\/policy|policies\/policy-tests)\.schema\.json$/,
   /^dist\/examples\/(?:demo|compose)\/[a-z0-9.-]+\.yaml$/,
   /^dist\/policies\/examples\/[a-z0-9.-]+\.yaml$/,
@@ -66,7 +66,7 @@ function dirsNamed(root: string, name: string, out: string[] = []): string[] {
   return out;
 }
 
-/** Runs the built demo in `cwd` until it listens, makes one tool call through it, then stops it. */
+/** Runs the built demo in `cwd` until it listens, makes one tool call and loads the console, then stops it. */
 async function runBuiltDemo(cwd: string): Promise<void> {
   const demo: ChildProcess = spawn(process.execPath, [BIN, 'demo', '--port', '0', '--api-port', '0'], {
     cwd,
@@ -97,6 +97,10 @@ async function runBuiltDemo(cwd: string): Promise<void> {
     const result = await client.callTool({ name: 'helpdesk_list_tickets', arguments: {} });
     assert.notEqual(result.isError, true, JSON.stringify(result));
     await client.close();
+    // The operator console is served from the compiled package's own assets.
+    const page = await fetch(new URL('/console/', mcpUrl));
+    assert.equal(page.status, 200, 'the console is served from dist/');
+    assert.match(await page.text(), /<html/i);
   } finally {
     demo.kill('SIGTERM');
     await exited;
@@ -120,12 +124,12 @@ describe('npm package', () => {
 
   it('builds dist/ with the console, the schemas and the examples the compiled code reads', async () => {
     for (const file of [
-      'dist/gateway/cli/main.js',
+      'dist/gateway/edges/cli/main.js',
       'dist/gateway/index.js',
       'dist/gateway/index.d.ts',
-      'dist/gateway/operator/console/index.html',
-      'dist/gateway/operator/console/console.js',
-      'dist/gateway/operator/console/console.css',
+      'dist/gateway/edges/operator/console/index.html',
+      'dist/gateway/edges/operator/console/console.js',
+      'dist/gateway/edges/operator/console/console.css',
       'dist/gateway/config/portcullis.schema.json',
       'dist/policies/policy.schema.json',
       'dist/examples/demo/portcullis.yaml',
@@ -164,7 +168,7 @@ describe('npm package', () => {
     assert.equal(version.stdout.trim(), '0.1.0');
   });
 
-  it('keeps demo state under the directory the demo runs in, never inside the package', async () => {
+  it('runs the built demo with its console, and keeps its state under the directory it runs in, never inside the package', async () => {
     await runBuiltDemo(workDir);
     const keyFile = path.join(workDir, '.portcullis', 'keys', 'signing-keys.json');
     const auditFile = path.join(workDir, '.portcullis', 'audit.jsonl');
@@ -212,10 +216,10 @@ describe('npm package', () => {
       'CHANGELOG.md',
       'SECURITY.md',
       'bin/portcullis.js',
-      'dist/gateway/cli/main.js',
+      'dist/gateway/edges/cli/main.js',
       'dist/gateway/index.js',
       'dist/gateway/verify/index.js',
-      'dist/gateway/operator/console/index.html',
+      'dist/gateway/edges/operator/console/index.html',
       'dist/examples/demo/portcullis.yaml',
       'dist/examples/demo/demo-mcp-server.js',
     ]) {
@@ -236,7 +240,7 @@ describe('Docker build context', () => {
       'examples/compose/node_modules/x/index.js',
       'dist/gateway/index.js',
       'examples/dist/x.js',
-      'gateway/cli/program.test.ts',
+      'gateway/edges/cli/program.test.ts',
       'gateway/approvals/contract.test-suite.ts',
       'test/fixtures/idp.ts',
       'audit.jsonl',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { startGateway } from '../main.js';
-import { silentLogger } from '../log.js';
+import { silentLogger } from '../kernel/log.js';
 import { ConfigError, parseConfigText } from './load.js';
 import { assertStateOutsidePackages, stateLocationProblem } from './state-location.js';
 
