@@ -165,7 +165,8 @@ describe('npm package', () => {
     assert.match(help.stdout, /Usage: portcullis/);
     for (const name of ['start', 'demo', 'policy', 'audit']) assert.match(help.stdout, new RegExp(`\\b${name}\\b`));
     const version = await run(process.execPath, [BIN, '--version'], { cwd: workDir });
-    assert.equal(version.stdout.trim(), '0.1.0');
+    const manifest = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(version.stdout.trim(), manifest.version);
   });
 
   it('runs the built demo with its console, and keeps its state under the directory it runs in, never inside the package', async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
-import { buildProgram, COMMANDS, requestedCommand, type CommandEntry } from './program.js';
+import { readFileSync } from 'node:fs';
+import { buildProgram, COMMANDS, requestedCommand, VERSION, type CommandEntry } from './program.js';
 
 /** Entries that record which commands were loaded, each loading a real (empty) command of its name. */
 function recordingEntries(): { entries: CommandEntry[]; loaded: string[] } {
@@ -58,5 +59,12 @@ describe('portcullis command tree', () => {
       assert.equal(command.name(), entry.name);
       assert.equal(command.description(), entry.summary, `summary of ${entry.name}`);
     }
+  });
+
+  it('reports the version package.json declares', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    assert.equal(VERSION, manifest.version);
   });
 });

@@ -66,6 +66,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
 ];
 
+/** The package version (package.json; a unit test keeps the two equal). */
 export const VERSION = '0.1.0';
 
 /**
