@@ -9,7 +9,7 @@ import type { PreparedCall } from '../../connectors/contract.js';
 import type { CallFacts, PrincipalFacts, TaskFacts, ToolFacts } from '../../policies/types.js';
 import type { CallDecision as Decision } from '../../policies/engine.js';
 import type { Principal } from '../kernel/index.js';
-import { matchNameGlob } from '../../policies/glob.js';
+import { matchNameGlob } from '../../policies/index.js';
 import type { CatalogTool } from '../services/catalog/index.js';
 
 /** The part of the policy engine the pipeline needs. */
