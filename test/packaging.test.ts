@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -263,6 +263,19 @@ describe('Docker build context', () => {
       assert.ok(existsSync(path.join(REPO_ROOT, source)), `${source} exists`);
       assert.equal(rules.ignores(source), false, `${source} is in the build context`);
     }
+  });
+  it('keeps every source file the build reads in the build context (only tests are left out)', async () => {
+    const rules = dockerignore().add(await readFile(path.join(REPO_ROOT, '.dockerignore'), 'utf8'));
+    const sources = ['gateway', 'connectors', 'policies', 'examples']
+      .flatMap((dir) =>
+        readdirSync(path.join(REPO_ROOT, dir), { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f)),
+      )
+      .filter((file) => !file.split(path.sep).some((part) => part.startsWith('.') || part === 'node_modules'))
+      .filter((file) => statSync(path.join(REPO_ROOT, file)).isFile())
+      .map((file) => file.split(path.sep).join('/'));
+    assert.ok(sources.length > 100, `${sources.length} source files`);
+    const missing = sources.filter((file) => rules.ignores(file) && !/\.test(?:-suite)?\.ts$/.test(file));
+    assert.deepEqual(missing, []);
   });
 });
 
