@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -292,5 +292,38 @@ describe('Node versions', () => {
     const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
     assert.ok(bases.length >= 2);
     for (const base of bases) assert.equal(base, `node:${pinned}-bookworm-slim`, 'image on the tested Node');
+  });
+});
+
+describe('production dependencies', () => {
+  const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+
+  it('are each imported by the code the package ships', () => {
+    const shipped = ['gateway', 'connectors', 'policies', 'examples']
+      .flatMap((dir) =>
+        readdirSync(path.join(REPO_ROOT, dir), { recursive: true, encoding: 'utf8' }).map((f) =>
+          path.join(REPO_ROOT, dir, f),
+        ),
+      )
+      .filter((file) => file.endsWith('.ts') && !/\.test(?:-suite)?\.ts$/.test(file))
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+    const unused = Object.keys(manifest.dependencies).filter((name) => {
+      const quoted = name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      return !new RegExp(`(?:from |import\\(|require\\()'${quoted}(?:/[^']*)?'`).test(shipped);
+    });
+    assert.deepEqual(unused, [], 'dependencies nothing imports');
+  });
+
+  it('pin the OpenTelemetry packages to the versions the SDK pins, so installs share one copy', async () => {
+    const sdk = JSON.parse(
+      await readFile(path.join(REPO_ROOT, 'node_modules', '@opentelemetry', 'sdk-node', 'package.json'), 'utf8'),
+    ) as { version: string; dependencies: Record<string, string> };
+    assert.equal(manifest.dependencies['@opentelemetry/sdk-node'], sdk.version, 'the SDK itself is pinned');
+    const ours = Object.entries(manifest.dependencies).filter(([name]) => name in sdk.dependencies);
+    assert.ok(ours.length >= 3, ours.map(([name]) => name).join(', '));
+    for (const [name, spec] of ours) assert.equal(spec, sdk.dependencies[name], `${name} in lockstep with the SDK`);
   });
 });
