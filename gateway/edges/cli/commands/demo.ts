@@ -4,8 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Command, InvalidArgumentError } from 'commander';
 import { createDemoApi } from '../../../../examples/demo/demo-api.js';
-import { startGateway } from '../../../main.js';
-import { loadOrExit, untilSignal } from './start.js';
+import { loadGateway, loadOrExit, untilSignal } from './start.js';
 
 const HERE = fileURLToPath(import.meta.url);
 /** The demo's files: examples/demo in a source checkout, dist/examples/demo in the compiled package. */
@@ -78,6 +77,7 @@ export function demoCommand(): Command {
         audit: { ...loaded.config.audit, file: state.auditFile },
         credentials: { ...loaded.config.credentials, devKeyDir: state.devKeyDir },
       };
+      const { startGateway } = await loadGateway();
       const gateway = await startGateway({ loaded }).catch(async (error: unknown) => {
         await closeServer(api);
         throw error;
