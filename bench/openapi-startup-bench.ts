@@ -12,16 +12,25 @@
  * the figures go in docs/benchmarks.md. Nothing leaves the machine (no request reaches GitHub).
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { cliArgs } from '../test/fixtures/gateway-process.js';
 import { GITHUB_OPERATIONS, githubDocumentPath } from '../test/fixtures/github-openapi.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(REPO_ROOT, 'bin', 'portcullis.js');
+/** The compiled command when `npm run build` has run (what an image runs), else the sources through tsx. */
+const BUILT_CLI = path.join(REPO_ROOT, 'dist', 'gateway', 'edges', 'cli', 'main.js');
+
+function commandArgs(...args: string[]): { argv: string[]; runs: 'dist' | 'sources' } {
+  return existsSync(BUILT_CLI)
+    ? { argv: [BUILT_CLI, ...args], runs: 'dist' }
+    : { argv: cliArgs(...args), runs: 'sources' };
+}
 const READY = /Portcullis listening on http:\/\/\S+\/mcp/;
 
 interface StartupSample {
@@ -63,7 +72,7 @@ async function startOnce(connectors: unknown[]): Promise<StartupSample> {
       }),
     );
     const started = performance.now();
-    const child = spawn(process.execPath, [CLI, 'start', '--config', configFile], {
+    const child = spawn(process.execPath, commandArgs('start', '--config', configFile).argv, {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env['PATH'] ?? '', HOME: dir },
@@ -108,6 +117,8 @@ function median(values: number[]): number {
 
 export interface OpenApiStartupResult {
   runs: number;
+  /** What was started: the compiled `dist/` (after `npm run build`) or the sources through tsx. */
+  command: 'dist' | 'sources';
   /** The machine's 1-minute load average per core before and after: figures from a busy machine say so. */
   loadPerCore: { before: number; after: number };
   configurations: Record<string, { startMs: number; cpuMs: number; peakRssMb: number; tools: string }>;
@@ -139,7 +150,12 @@ export async function runOpenapiStartupBench(runs = 3): Promise<OpenApiStartupRe
       tools,
     };
   }
-  return { runs, loadPerCore: { before, after: loadPerCore() }, configurations: results };
+  return {
+    runs,
+    command: commandArgs().runs,
+    loadPerCore: { before, after: loadPerCore() },
+    configurations: results,
+  };
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -148,7 +164,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
   const result = await runOpenapiStartupBench(runs);
   process.stdout.write(
-    `gateway start-up, median of ${runs} (spawn to listening; peak RSS = VmHWM); load per core ${result.loadPerCore.before} -> ${result.loadPerCore.after}\n`,
+    `gateway start-up (${result.command}), median of ${runs} (spawn to listening; peak RSS = VmHWM); load per core ${result.loadPerCore.before} -> ${result.loadPerCore.after}\n`,
   );
   for (const [name, value] of Object.entries(result.configurations)) {
     process.stdout.write(

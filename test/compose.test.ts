@@ -6,8 +6,8 @@
  * backend publishing a port, no host networking); secrets are compose secrets, never environment variables;
  * Redis requires the password from its secret file; every service has resource limits; the gateway's health
  * check uses its health endpoint. The gateway config it mounts passes the gateway's strict schema and points
- * at the compose services and secrets; the Dockerfile keeps to its contract (Node 24 LTS slim base,
- * production dependencies, non-root, health check).
+ * at the compose services and secrets; the Dockerfile keeps to its contract (Node 24 LTS slim base, compiled
+ * dist/, production dependencies, non-root, health check).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -318,23 +318,24 @@ describe('docker-compose deployment', () => {
     );
   });
 
-  it('builds a slim, non-root image on Node 24 LTS with production dependencies and a health check', async () => {
+  it('builds a slim, non-root image that runs the compiled dist/ on production dependencies only', async () => {
     const dockerfile = await readFile(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
     const stages = dockerfile.split(/^FROM /m).slice(1);
     assert.ok(stages.length >= 2, 'multi-stage');
-    for (const stage of stages) assert.match(stage, /^node:24-bookworm-slim\b/);
-    const final = stages.at(-1)!;
+    for (const stage of stages) assert.match(stage, /^node:24\.\d+\.\d+-bookworm-slim\b/, 'exact Node 24 LTS tag');
+    const [build, final] = [stages[0]!, stages.at(-1)!];
+    assert.match(build, /^RUN node scripts\/build\.js$/m, 'the first stage compiles dist/');
     assert.match(final, /npm ci --omit=dev/);
+    assert.match(final, /^COPY --from=build \/src\/dist \.\/dist$/m, 'the runtime gets only the compiled output');
+    assert.doesNotMatch(final, /^COPY (?:gateway|connectors|policies|examples)\b/m, 'no TypeScript sources');
+    assert.doesNotMatch(final, /tsx/, 'the runtime does not compile TypeScript');
+    assert.match(final, /^ENTRYPOINT \["node", "bin\/portcullis\.js"\]$/m);
     assert.match(final, /^USER node$/m);
     assert.match(final, /^HEALTHCHECK /m);
     assert.match(final, /healthz/);
     const lock = JSON.parse(await readFile(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { dev?: boolean }>;
     };
-    assert.notEqual(
-      lock.packages['node_modules/tsx']?.dev,
-      true,
-      'tsx is a production dependency (the image runs TypeScript through it)',
-    );
+    assert.equal(lock.packages['node_modules/tsx']?.dev, true, 'tsx is a development dependency only');
   });
 });
