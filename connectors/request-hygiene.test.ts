@@ -66,8 +66,8 @@ describe('method and routing parameters in imported OpenAPI operations', () => {
     },
   };
 
-  it('are left out of the tool, with one warning for the operation, and the operation is still imported', () => {
-    const { tools, warnings } = importOpenApiTools(document);
+  it('are left out of the tool, with one warning for the operation, and the operation is still imported', async () => {
+    const { tools, warnings } = await importOpenApiTools(document);
     const create = tools.find((t) => t.name === 'createItem');
     assert.ok(create !== undefined);
     assert.deepEqual(Object.keys(create.inputSchema.properties ?? {}).sort(), ['X-Request-Tag', 'limit']);
