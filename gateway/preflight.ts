@@ -64,7 +64,7 @@ export async function preflight(loaded: LoadedConfig): Promise<PreflightResult> 
       const built = await createHttpConnector(connector, { baseDir });
       await built.close();
     } catch (error) {
-      problems.push({ path: `connectors.${index}`, message: message(error) });
+      problems.push({ path: `connectors.${index}`, message: `connector ${connector.id}: ${message(error)}` });
     }
   }
 

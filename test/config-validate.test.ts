@@ -181,10 +181,17 @@ describe('config validate agrees with start-up', () => {
     });
   }
 
-  it('the installed command reports it the same way (exit code 1, the problem on stderr)', async () => {
+  it('the command line reports it the same way (exit code 1, the problem on stderr)', async () => {
     const file = await write('binary', { config: http('https://api.example.com.') });
     await assert.rejects(
-      run(process.execPath, [path.join(root, 'bin', 'portcullis.js'), 'config', 'validate', file]),
+      run(process.execPath, [
+        '--import',
+        'tsx',
+        path.join(root, 'gateway/edges/cli/main.ts'),
+        'config',
+        'validate',
+        file,
+      ]),
       (error: { code?: number; stderr?: string }) => error.code === 1 && /ends with a dot/.test(error.stderr ?? ''),
     );
   });
