@@ -5,7 +5,6 @@
  * Shared by the conformance test, `scripts/conformance.ts` and the benchmark harness.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -14,13 +13,6 @@ import {
 } from '../fixtures/gateway-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'bin', 'portcullis.js');
-const CLI_SOURCE = path.join(ROOT, 'gateway', 'cli', 'main.ts');
-
-/** The gateway's CLI is present in this tree. */
-export function gatewayCliAvailable(): boolean {
-  return existsSync(CLI_SOURCE) && existsSync(CLI);
-}
 
 /** `node --import <tsx> script args...` as a connector command: absolute paths, independent of cwd. */
 export function tsxCommand(
