@@ -1,18 +1,20 @@
 // Lint rules, including the architecture's dependency direction (DESIGN.md section 3):
 // connectors/ and policies/ are leaves; only the MCP edge and the MCP connector import the MCP SDK;
-// only the composition root and gateway/telemetry/sdk.ts import the OpenTelemetry SDK.
+// only the composition root and gateway/services/telemetry/sdk.ts import the OpenTelemetry SDK. Layering and
+// import cycles are checked by dependency-cruiser (.dependency-cruiser.cjs), also part of `npm run lint`.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
-const sdkOnlyIn = ['gateway/mcp/**', 'connectors/mcp/**', 'test/**', 'examples/**', 'bench/**', 'evals/**'];
+const sdkOnlyIn = ['gateway/edges/mcp/**', 'connectors/mcp/**', 'test/**', 'examples/**', 'bench/**', 'evals/**'];
 const mcpSdk = {
   group: ['@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'],
-  message: 'Only gateway/mcp and connectors/mcp import the MCP SDK.',
+  message: 'Only gateway/edges/mcp and connectors/mcp import the MCP SDK.',
 };
 const otelSdk = {
   group: ['@opentelemetry/sdk-*', '@opentelemetry/exporter-*'],
-  message: 'Only gateway/main.ts and gateway/telemetry/sdk.ts import the OpenTelemetry SDK; use @opentelemetry/api.',
+  message:
+    'Only gateway/main.ts and gateway/services/telemetry/sdk.ts import the OpenTelemetry SDK; use @opentelemetry/api.',
 };
 
 export default tseslint.config(
@@ -32,11 +34,11 @@ export default tseslint.config(
   },
   {
     files: ['**/*.ts'],
-    ignores: [...sdkOnlyIn, 'gateway/main.ts', 'gateway/telemetry/sdk.ts'],
+    ignores: [...sdkOnlyIn, 'gateway/main.ts', 'gateway/services/telemetry/sdk.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [mcpSdk, otelSdk] }] },
   },
   {
-    files: ['gateway/mcp/**/*.ts'],
+    files: ['gateway/edges/mcp/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [otelSdk] }] },
   },
   {
@@ -106,11 +108,20 @@ export default tseslint.config(
     },
   },
   {
-    files: ['gateway/operator/console/**/*.js'],
+    files: ['gateway/edges/operator/console/**/*.js'],
     languageOptions: { globals: { ...globals.browser } },
   },
   {
-    files: ['test/**', 'evals/**', 'bench/**', 'examples/**', 'scripts/**', 'bin/**', 'gateway/cli/**', '**/*.test.ts'],
+    files: [
+      'test/**',
+      'evals/**',
+      'bench/**',
+      'examples/**',
+      'scripts/**',
+      'bin/**',
+      'gateway/edges/cli/**',
+      '**/*.test.ts',
+    ],
     rules: { 'no-console': 'off' },
   },
 );

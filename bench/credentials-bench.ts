@@ -3,8 +3,8 @@
  * signing a fresh one on every call. Reported as a ratio measured in one run, so it is comparable across
  * machines.
  */
-import { createCredentialIssuer } from '../gateway/credentials/issuer.js';
-import { createKeySet, generateSigningKey } from '../gateway/credentials/keys.js';
+import { createCredentialIssuer } from '../gateway/services/credentials/issuer.js';
+import { createKeySet, generateSigningKey } from '../gateway/services/credentials/keys.js';
 
 export interface CredentialsBenchResult {
   calls: number;

@@ -3,4 +3,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../gateway/cli/main.ts');
+await import('../gateway/edges/cli/main.ts');

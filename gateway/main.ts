@@ -11,53 +11,60 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server as HttpServer } from 'node:http';
 import express, { type Router } from 'express';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { Connector } from '../connectors/contract.js';
+import type { Connector, JsonObject } from '../connectors/contract.js';
 import { createHttpConnector } from '../connectors/http/index.js';
 import { createMcpConnector } from '../connectors/mcp/index.js';
-import { digestApiKey, type ApiKeyAgent } from './auth/api-key-authenticator.js';
-import { createRequestAuthenticator } from './auth/authenticate.js';
-import type { Principal } from './auth/types.js';
-import { createJsonlAuditSink, createMemoryAuditSink } from './audit/index.js';
-import type { AuditSink } from './audit/types.js';
-import type { LoadedConfig } from './config/load.js';
-import type { GatewayConfig } from './config/schema.js';
-import { resolveSecretRef, type Environment } from './config/secrets.js';
-import { createEgressGuard } from './egress/index.js';
-import { createApp } from './http/app.js';
-import { createToolIntegrity } from './integrity/tool-integrity.js';
-import { createLogger, type Logger } from './log.js';
-import { createMcpHttpEdge } from './mcp/http-edge.js';
-import { createGatewayMcpServer } from './mcp/server.js';
-import type { McpSession } from './mcp/session.js';
-import { createMetrics, type Metrics } from './metrics/index.js';
-import { createConsoleRouter } from './operator/console-router.js';
-import { createOperatorAuthenticator, type OperatorAuthenticator } from './operator/operator-auth.js';
-import { createToolsRouter } from './operator/tools-router.js';
-import { credentialsRouter } from './operator/credentials-router.js';
-import { baselineRules } from './pipeline/baseline-rules.js';
-import { createCatalog, type Catalog } from './pipeline/catalog.js';
-import { withOutboundHygiene } from './pipeline/outbound.js';
-import { catalogContextFor, createPipeline, type EgressProvider, type Pipeline } from './pipeline/pipeline.js';
-import { createPolicyStore } from './policy/index.js';
-import { openStores, type Stores } from './stores.js';
-import { startTaskSpan } from './telemetry/task-span.js';
-import { protectedResourceMetadata, resourceMetadataUrl, wwwAuthenticate } from './auth/oauth-metadata.js';
-import { buildAuthenticators } from './auth/setup.js';
-import { createBackendCredentials, contextualInjector } from './credentials/backend-credentials.js';
-import { createCredentialIssuer, type CredentialIssuer } from './credentials/issuer.js';
-import { loadKeySet, openDevKeySet, type KeySet } from './credentials/keys.js';
-import { createOwnTokenVerifier } from './credentials/own-token-verifier.js';
-import { createAgentsRouter } from './revocation/index.js';
-import { isTaskLive } from './tasks/index.js';
-import { createTaskService, type TaskService } from './tasks/task-service.js';
-import { createTasksRouter } from './tasks/tasks-router.js';
-import { createIntrospectionRouter } from './verify/introspection-router.js';
+import {
+  digestApiKey,
+  type ApiKeyAgent,
+  createRequestAuthenticator,
+  protectedResourceMetadata,
+  resourceMetadataUrl,
+  wwwAuthenticate,
+  buildAuthenticators,
+} from './services/auth/index.js';
+import { type Principal, createLogger, type Logger } from './kernel/index.js';
+import { createJsonlAuditSink, createMemoryAuditSink, type AuditSink, redactDetail } from './services/audit/index.js';
+import { type LoadedConfig, type GatewayConfig, resolveSecretRef, type Environment } from './config/index.js';
+import { createEgressGuard } from './services/egress/index.js';
+import { createApp, createTasksRouter, createIntrospectionRouter } from './edges/http/index.js';
+import { createToolIntegrity } from './services/integrity/index.js';
+import { createMcpHttpEdge, createGatewayMcpServer, type McpSession } from './edges/mcp/index.js';
+import { createMetrics, type Metrics } from './services/metrics/index.js';
+import {
+  createConsoleRouter,
+  createOperatorAuthenticator,
+  type OperatorAuthenticator,
+  createToolsRouter,
+  credentialsRouter,
+  createAgentsRouter,
+  createApprovalsRouter,
+} from './edges/operator/index.js';
+import {
+  baselineRules,
+  catalogContextFor,
+  createPipeline,
+  type EgressProvider,
+  type Pipeline,
+} from './pipeline/index.js';
+import { createCatalog, type Catalog } from './services/catalog/index.js';
+import {
+  withOutboundHygiene,
+  createBackendCredentials,
+  contextualInjector,
+  createCredentialIssuer,
+  type CredentialIssuer,
+  loadKeySet,
+  openDevKeySet,
+  type KeySet,
+  createOwnTokenVerifier,
+} from './services/credentials/index.js';
+import { createPolicyStore } from './services/policy/index.js';
+import { openStores, type Stores, openApprovals } from './stores/index.js';
+import { isOwner, traceLink } from './services/approvals/index.js';
+import { startTaskSpan, startTelemetry } from './services/telemetry/index.js';
+import { isTaskLive, createTaskService, type TaskService } from './services/tasks/index.js';
 import type { TaskFacts } from '../policies/types.js';
-import { isOwner, openApprovals, traceLink } from './approvals/setup.js';
-import { redactDetail } from './audit/index.js';
-import { createApprovalsRouter } from './operator/approvals-router.js';
-import type { JsonObject } from '../connectors/contract.js';
-import { startTelemetry } from './telemetry/sdk.js';
 
 export const VERSION = '0.1.0';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { digestApiKey, generateApiKey } from '../gateway/auth/api-key-authenticator.js';
+import { digestApiKey, generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
 import { deleteKeys, freshPrefix, REDIS_URL } from './helpers/redis.js';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';

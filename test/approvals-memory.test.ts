@@ -1,7 +1,10 @@
 /** The approval contract against the in-process queue and grant store. */
-import { registerApprovalQueueContract, registerGrantStoreContract } from '../gateway/approvals/contract.test-suite.js';
-import { createMemoryGrantStore } from '../gateway/approvals/grants.js';
-import { createMemoryApprovalQueue } from '../gateway/approvals/memory-queue.js';
+import {
+  registerApprovalQueueContract,
+  registerGrantStoreContract,
+} from '../gateway/services/approvals/contract.test-suite.js';
+import { createMemoryGrantStore } from '../gateway/services/approvals/grants.js';
+import { createMemoryApprovalQueue } from '../gateway/services/approvals/memory-queue.js';
 
 registerApprovalQueueContract('memory queue', async () => ({
   open: (options) => createMemoryApprovalQueue(options),

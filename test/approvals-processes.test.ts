@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { digestApiKey, generateApiKey } from '../gateway/auth/api-key-authenticator.js';
+import { digestApiKey, generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
 import { deleteKeys, freshPrefix, REDIS_URL } from './helpers/redis.js';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { startGatewayProcess, type GatewayProcess } from './fixtures/gateway-process.js';

@@ -8,7 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { createBullmqApprovalQueue, type BullmqApprovalQueueOptions } from '../gateway/approvals/bullmq-queue.js';
+import {
+  createBullmqApprovalQueue,
+  type BullmqApprovalQueueOptions,
+} from '../gateway/services/approvals/bullmq-queue.js';
 import {
   elevationRequest,
   manualClock,
@@ -16,9 +19,9 @@ import {
   registerApprovalQueueContract,
   registerGrantStoreContract,
   TEST_TIMEOUT_MS,
-} from '../gateway/approvals/contract.test-suite.js';
-import { createRedisGrantStore, grantFromTicket } from '../gateway/approvals/grants.js';
-import { ApprovalError, type ApprovalQueue, type Ticket } from '../gateway/approvals/types.js';
+} from '../gateway/services/approvals/contract.test-suite.js';
+import { createRedisGrantStore, grantFromTicket } from '../gateway/services/approvals/grants.js';
+import { ApprovalError, type ApprovalQueue, type Ticket } from '../gateway/services/approvals/types.js';
 import { REDIS_URL } from './helpers/redis.js';
 
 const admin = new Redis(REDIS_URL);

@@ -5,10 +5,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { elevationRequest } from '../gateway/approvals/contract.test-suite.js';
-import { createMemoryApprovalQueue } from '../gateway/approvals/memory-queue.js';
-import { createWebhookNotifier } from '../gateway/approvals/webhook.js';
-import { createLogger } from '../gateway/log.js';
+import { elevationRequest } from '../gateway/services/approvals/contract.test-suite.js';
+import { createMemoryApprovalQueue } from '../gateway/services/approvals/memory-queue.js';
+import { createWebhookNotifier } from '../gateway/services/approvals/webhook.js';
+import { createLogger } from '../gateway/kernel/log.js';
 
 interface Received {
   method: string;

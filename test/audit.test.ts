@@ -17,11 +17,11 @@ import {
   type AuditProblemKind,
   type AuditRecord,
   type AuditRecordInput,
-} from '../gateway/audit/index.js';
+} from '../gateway/services/audit/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sinkModule = path.join(root, 'gateway/audit/jsonl-sink.ts');
-const auditCliModule = path.join(root, 'gateway/cli/commands/audit.ts');
+const sinkModule = path.join(root, 'gateway/services/audit/jsonl-sink.ts');
+const auditCliModule = path.join(root, 'gateway/edges/cli/commands/audit.ts');
 
 let dir: string;
 let counter = 0;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
-import { digestApiKey, generateApiKey } from '../gateway/auth/api-key-authenticator.js';
+import { digestApiKey, generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { writePolicy } from './helpers/policy.js';

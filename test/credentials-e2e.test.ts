@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { digestApiKey, generateApiKey } from '../gateway/auth/api-key-authenticator.js';
+import { digestApiKey, generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
 import { createCallVerifier } from '../gateway/verify/index.js';
 import { INITIALIZE, rawPost, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { deleteKeys, freshPrefix, REDIS_URL } from './helpers/redis.js';

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { digestApiKey, generateApiKey } from '../gateway/auth/api-key-authenticator.js';
+import { digestApiKey, generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
 import { createCallVerifier } from '../gateway/verify/index.js';
 import { startIdp, type Idp } from './fixtures/idp.js';
 import { INITIALIZE, rawPost, startTestGateway, type TestGateway } from './helpers/gateway.js';

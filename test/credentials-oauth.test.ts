@@ -3,8 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createOAuthAuthenticator } from '../gateway/auth/oauth-authenticator.js';
-import { AuthError, type Authenticator } from '../gateway/auth/types.js';
+import { createOAuthAuthenticator } from '../gateway/services/auth/oauth-authenticator.js';
+import { AuthError, type Authenticator } from '../gateway/kernel/principal.js';
 import { startIdp, type Idp } from './fixtures/idp.js';
 
 const RESOURCE = 'https://gateway.test/mcp';

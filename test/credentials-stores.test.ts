@@ -6,18 +6,18 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { createMemoryRevocationStore } from '../gateway/revocation/memory-revocation-store.js';
-import { createRedisRevocationStore } from '../gateway/revocation/redis-revocation-store.js';
-import type { RevocationStore } from '../gateway/revocation/types.js';
+import { createMemoryRevocationStore } from '../gateway/stores/memory-revocation-store.js';
+import { createRedisRevocationStore } from '../gateway/stores/redis-revocation-store.js';
+import type { RevocationStore } from '../gateway/services/revocation/types.js';
 import {
   StoreUnavailableError,
   TaskConflictError,
   TaskEndedError,
   TaskNotFoundError,
-} from '../gateway/tasks/errors.js';
-import { createMemoryTaskStore } from '../gateway/tasks/memory-task-store.js';
-import { createRedisTaskStore } from '../gateway/tasks/redis-task-store.js';
-import type { NewTask, TaskStore } from '../gateway/tasks/types.js';
+} from '../gateway/services/tasks/errors.js';
+import { createMemoryTaskStore } from '../gateway/stores/memory-task-store.js';
+import { createRedisTaskStore } from '../gateway/stores/redis-task-store.js';
+import type { NewTask, TaskStore } from '../gateway/services/tasks/types.js';
 import { REDIS_URL } from './helpers/redis.js';
 
 interface Stores {

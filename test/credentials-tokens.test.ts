@@ -6,17 +6,22 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { exportJWK, exportSPKI, SignJWT, type JWTPayload } from 'jose';
-import { createApiKeyAuthenticator, digestApiKey } from '../gateway/auth/api-key-authenticator.js';
-import { createRequestAuthenticator } from '../gateway/auth/authenticate.js';
-import { createTaskTokenAuthenticator } from '../gateway/auth/token-authenticator.js';
-import { AuthError, type Authenticator, type Principal } from '../gateway/auth/types.js';
-import { CALL_CREDENTIAL_TYP, TASK_TOKEN_TYP } from '../gateway/credentials/claims.js';
-import { createCredentialIssuer, type CredentialIssuer } from '../gateway/credentials/issuer.js';
-import { createKeySet, generateSigningKey, type KeySet, type SigningKey } from '../gateway/credentials/keys.js';
-import { createMemoryRevocationStore } from '../gateway/revocation/memory-revocation-store.js';
-import type { RevocationStore } from '../gateway/revocation/types.js';
-import { createMemoryTaskStore } from '../gateway/tasks/memory-task-store.js';
-import { createTaskService, type TaskService } from '../gateway/tasks/task-service.js';
+import { createApiKeyAuthenticator, digestApiKey } from '../gateway/services/auth/api-key-authenticator.js';
+import { createRequestAuthenticator } from '../gateway/services/auth/authenticate.js';
+import { createTaskTokenAuthenticator } from '../gateway/services/auth/token-authenticator.js';
+import { AuthError, type Authenticator, type Principal } from '../gateway/kernel/principal.js';
+import { CALL_CREDENTIAL_TYP, TASK_TOKEN_TYP } from '../gateway/verify/claims.js';
+import { createCredentialIssuer, type CredentialIssuer } from '../gateway/services/credentials/issuer.js';
+import {
+  createKeySet,
+  generateSigningKey,
+  type KeySet,
+  type SigningKey,
+} from '../gateway/services/credentials/keys.js';
+import { createMemoryRevocationStore } from '../gateway/stores/memory-revocation-store.js';
+import type { RevocationStore } from '../gateway/services/revocation/types.js';
+import { createMemoryTaskStore } from '../gateway/stores/memory-task-store.js';
+import { createTaskService, type TaskService } from '../gateway/services/tasks/task-service.js';
 
 const ISSUER = 'https://gateway.test';
 const agent: Principal = { agentId: 'agent-1', roles: ['dev'], authMethod: 'api-key' };

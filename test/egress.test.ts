@@ -19,7 +19,7 @@ import {
   type EgressGuard,
   type EgressGuardOptions,
   type EgressHop,
-} from '../gateway/egress/index.js';
+} from '../gateway/services/egress/index.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures

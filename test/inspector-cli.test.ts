@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { DEMO_AGENT_KEY } from '../gateway/cli/commands/demo.js';
+import { DEMO_AGENT_KEY } from '../gateway/edges/cli/commands/demo.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const node22 = path.join(root, 'node_modules', 'node', 'bin', 'node');

@@ -10,7 +10,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './fixtures/otlp-receiver.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const telemetryDir = path.join(root, 'gateway/telemetry');
+const telemetryDir = path.join(root, 'gateway/services/telemetry');
 
 describe('OTLP receiver fixture', () => {
   let receiver: OtlpReceiver;

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createHttpConnector } from '../connectors/http/index.js';
-import type { AuditSink } from '../gateway/audit/types.js';
-import { createCatalog } from '../gateway/pipeline/catalog.js';
+import type { AuditSink } from '../gateway/services/audit/types.js';
+import { createCatalog } from '../gateway/services/catalog/catalog.js';
 import { createPipeline, type EgressProvider } from '../gateway/pipeline/pipeline.js';
 import { compilePolicy } from '../policies/index.js';
 import { startHttpBackend } from './fixtures/http-backend.js';

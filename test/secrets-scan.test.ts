@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateApiKey } from '../gateway/auth/api-key-authenticator.js';
+import { generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { startGatewayProcess, type GatewayProcess } from './fixtures/gateway-process.js';
 import { startUpstreamHttp, type UpstreamHttp } from './fixtures/mcp-upstream-http.js';

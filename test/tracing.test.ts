@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { digestApiKey, generateApiKey } from '../gateway/auth/api-key-authenticator.js';
+import { digestApiKey, generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { startGatewayProcess, type GatewayProcess } from './fixtures/gateway-process.js';
 import { startUpstreamHttp, type UpstreamHttp } from './fixtures/mcp-upstream-http.js';

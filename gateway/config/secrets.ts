@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Secret } from '../credentials/secret.js';
+import { Secret } from '../kernel/index.js';
 
 export class SecretRefError extends Error {
   override readonly name = 'SecretRefError';

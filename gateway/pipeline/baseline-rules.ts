@@ -5,7 +5,7 @@
  *   ranges named in `egress.allowPrivate` only for those hosts.
  * Everything else stays default-deny.
  */
-import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayConfig } from '../config/index.js';
 
 export interface BaselineRule {
   id: string;

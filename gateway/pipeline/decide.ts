@@ -8,9 +8,9 @@
 import type { PreparedCall } from '../../connectors/contract.js';
 import type { CallFacts, PrincipalFacts, TaskFacts, ToolFacts } from '../../policies/types.js';
 import type { CallDecision as Decision } from '../../policies/engine.js';
-import type { Principal } from '../auth/types.js';
+import type { Principal } from '../kernel/index.js';
 import picomatch from 'picomatch';
-import type { CatalogTool } from './catalog.js';
+import type { CatalogTool } from '../services/catalog/index.js';
 
 /** The part of the policy engine the pipeline needs. */
 export interface DecisionEngine {

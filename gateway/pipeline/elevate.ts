@@ -8,13 +8,16 @@
  * decision with progress notifications. Whatever goes wrong (store down, wait aborted) refuses the call.
  */
 import type { Decision, TaskFacts } from '../../policies/types.js';
-import type { AuditSink } from '../audit/types.js';
-import type { Principal } from '../auth/types.js';
-import { callHash } from '../approvals/call-hash.js';
-import { grantFromTicket } from '../approvals/grants.js';
-import type { ApprovalQueue, GrantStore, StoredGrant } from '../approvals/types.js';
-import type { ApprovalsConfig } from '../config/schema.js';
-import { GatewayError } from '../errors.js';
+import type { AuditSink } from '../services/audit/index.js';
+import { type Principal, GatewayError } from '../kernel/index.js';
+import {
+  callHash,
+  grantFromTicket,
+  type ApprovalQueue,
+  type GrantStore,
+  type StoredGrant,
+} from '../services/approvals/index.js';
+import type { ApprovalsConfig } from '../config/index.js';
 import type { ProgressUpdate, HttpOperation, JsonObject } from '../../connectors/contract.js';
 
 export interface Elevation {

@@ -26,11 +26,10 @@ import type {
 } from '../../connectors/contract.js';
 import type { TaskFacts } from '../../policies/types.js';
 import type { CallDecision as Decision } from '../../policies/engine.js';
-import type { AuditRecordInput, AuditSink } from '../audit/types.js';
-import type { Principal } from '../auth/types.js';
-import { GatewayError, toGatewayError, CALLER_ERROR_CODES } from '../errors.js';
-import type { Metrics } from '../metrics/index.js';
-import * as attr from '../telemetry/attributes.js';
+import type { AuditRecordInput, AuditSink } from '../services/audit/index.js';
+import { type Principal, GatewayError, toGatewayError, CALLER_ERROR_CODES, canonicalHash } from '../kernel/index.js';
+import type { Metrics } from '../services/metrics/index.js';
+import * as attr from '../services/telemetry/index.js';
 import {
   currentTraceId,
   extractTraceparentFromMeta,
@@ -39,13 +38,11 @@ import {
   markSpanError,
   setSpanAttributes,
   withSpan,
-} from '../telemetry/spans.js';
-import { canonicalHash } from '../util/canonical-json.js';
-import type { Catalog, CatalogTool } from './catalog.js';
+} from '../services/telemetry/index.js';
+import type { Catalog, CatalogTool } from '../services/catalog/index.js';
 import { callFacts, decide, isVisible, withinDeclaredTools, type PolicySource } from './decide.js';
 import { elevate, type Elevation } from './elevate.js';
-import { withOutboundHygiene, type CredentialInjector } from './outbound.js';
-import { withCallCredential } from '../credentials/backend-credentials.js';
+import { withCallCredential, withOutboundHygiene, type CredentialProvider } from '../services/credentials/index.js';
 
 /** Which network scope a backend request belongs to, for the egress guard. */
 export interface EgressScope {
@@ -114,15 +111,6 @@ export const REQUEST_ELEVATION_TOOL: ListedTool = {
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
 };
-
-/** Sets the backend credential for one allowed call (JIT call credential or injected static secret). */
-export type CredentialProvider = (input: {
-  principal: Principal;
-  task: TaskFacts;
-  tool: CatalogTool;
-  operation?: { method: string; path: string };
-  elevated: boolean;
-}) => Promise<{ inject?: CredentialInjector; jti?: string }>;
 
 export interface PipelineOptions {
   catalog: Catalog;

@@ -14,7 +14,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import { CALL_CREDENTIAL_TYP, CLOCK_TOLERANCE_SECONDS, type CallCredentialClaims } from '../credentials/claims.js';
+import { CALL_CREDENTIAL_TYP, CLOCK_TOLERANCE_SECONDS, type CallCredentialClaims } from './claims.js';
 
 export type CallVerificationErrorCode =
   'INVALID_CREDENTIAL' | 'CREDENTIAL_INACTIVE' | 'SCOPE_MISMATCH' | 'VERIFIER_UNAVAILABLE';

@@ -12,4 +12,5 @@ export {
   type CallVerifier,
   type CallVerifierOptions,
 } from './call-verifier.js';
-export { CALL_CREDENTIAL_TYP, callCredentialAgent, type CallCredentialClaims } from '../credentials/claims.js';
+export { CALL_CREDENTIAL_TYP, callCredentialAgent, type CallCredentialClaims } from './claims.js';
+export { CLOCK_TOLERANCE_SECONDS, SCOPE_PATTERN, TASK_TOKEN_TYP } from './claims.js';

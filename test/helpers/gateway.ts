@@ -8,9 +8,9 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { stringify } from 'yaml';
-import { digestApiKey, generateApiKey } from '../../gateway/auth/api-key-authenticator.js';
+import { digestApiKey, generateApiKey } from '../../gateway/services/auth/api-key-authenticator.js';
 import { parseConfigText } from '../../gateway/config/load.js';
-import { silentLogger } from '../../gateway/log.js';
+import { silentLogger } from '../../gateway/kernel/log.js';
 import { startGateway, type RunningGateway } from '../../gateway/main.js';
 
 export interface TestAgent {

@@ -1,0 +1,19 @@
+/**
+ * `portcullis` command line. Exit codes: 0 success, 1 the thing checked is invalid/failed, 2 usage or I/O
+ * error. Only this entry point and gateway/main.ts touch process state (argv, env, exit, signals).
+ */
+import { CommanderError } from 'commander';
+import { createProgram } from './program.js';
+
+const program = createProgram();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    process.stderr.write(`portcullis: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 2;
+  }
+}

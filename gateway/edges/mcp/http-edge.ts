@@ -1,0 +1,237 @@
+/**
+ * The MCP front door over Streamable HTTP: `POST|GET|DELETE /mcp`.
+ *
+ * Order of checks on every request: Host/Origin (DNS-rebinding defence), authentication (fail closed, 401
+ * with WWW-Authenticate), size limit, then session lookup. A session id is bound to the principal that
+ * created it; presenting it with another principal's credential is answered exactly like an unknown
+ * session (404), so session ids are not an oracle. Sessions idle longer than the configured time are closed.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { TaskFacts } from '../../../policies/types.js';
+import type { RequestAuthenticator } from '../../services/auth/index.js';
+import { AuthError, type Principal } from '../../kernel/index.js';
+import type { AuditSink } from '../../services/audit/index.js';
+import { createGatewayMcpServer, type McpServerDeps } from './server.js';
+import { readJsonBody } from '../http/index.js';
+import { startTaskSpan, extractTraceparentFromMeta } from '../../services/telemetry/index.js';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { samePrincipal, type McpSession } from './session.js';
+
+export interface McpHttpEdgeOptions extends McpServerDeps {
+  authenticator: RequestAuthenticator;
+  audit: AuditSink;
+  responseMode: 'sse' | 'json';
+  maxRequestBytes: number;
+  sessionIdleSeconds: number;
+  maxSessionsPerAgent: number;
+  /** Value for WWW-Authenticate challenges, e.g. `Bearer realm="portcullis"`. */
+  challenge: (error?: AuthError) => string;
+  /** Task for a new session: explicit from the credential, or an implicit one per session. */
+  taskForSession: (principal: Principal, sessionId: string) => Promise<TaskFacts>;
+  /** Counts authentication failures (by the scheme presented). */
+  onAuthFailure?: (code: string) => void;
+  /** Called when a session ends (implicit task ends with it). */
+  onSessionClosed?: (session: McpSession) => void;
+  now?: () => number;
+}
+
+export interface McpHttpEdge {
+  router: Router;
+  sessions(): readonly McpSession[];
+  close(): Promise<void>;
+}
+
+export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
+  const now = options.now ?? Date.now;
+  const sessions = new Map<string, McpSession>();
+  const router = express.Router();
+
+  const sweep = setInterval(
+    () => {
+      const cutoff = now() - options.sessionIdleSeconds * 1000;
+      for (const session of sessions.values()) {
+        if (session.lastActivity < cutoff) void closeSession(session);
+      }
+    },
+    Math.min(60_000, options.sessionIdleSeconds * 500),
+  );
+  sweep.unref();
+
+  async function closeSession(session: McpSession): Promise<void> {
+    if (!sessions.delete(session.id)) return;
+    await session.transport?.close().catch(() => undefined);
+    await session.server?.close().catch(() => undefined);
+    session.endTask?.('session closed');
+    options.onSessionClosed?.(session);
+  }
+
+  const authenticate = async (req: Request, res: Response): Promise<Principal | undefined> => {
+    try {
+      return await options.authenticator.authenticate({
+        headers: req.headers,
+        url: req.originalUrl,
+        rawHeaders: req.rawHeaders,
+      });
+    } catch (error) {
+      const authError =
+        error instanceof AuthError ? error : new AuthError('UNAUTHENTICATED', 'authentication failed', 'invalid_token');
+      const status = authError.code === 'UNAUTHENTICATED' ? 401 : 403;
+      res
+        .status(status)
+        .set('WWW-Authenticate', options.challenge(authError))
+        .json(jsonRpcError(-32001, authError.message, authError.code));
+      options.onAuthFailure?.(authError.code);
+      void options.audit
+        .append({ event: 'auth.failure', decision: 'deny', code: authError.code, reason: authError.message })
+        .catch(() => undefined);
+      return undefined;
+    }
+  };
+
+  const findSession = (req: Request, principal: Principal): McpSession | undefined => {
+    const id = req.header('mcp-session-id');
+    if (id === undefined) return undefined;
+    const session = sessions.get(id);
+    if (session === undefined || !samePrincipal(session.principal, principal)) return undefined;
+    session.lastActivity = now();
+    return session;
+  };
+
+  router.post('/mcp', async (req, res, next) => {
+    const principal = await authenticate(req, res);
+    if (principal === undefined) return;
+    try {
+      req.body = await readJsonBody(req, options.maxRequestBytes);
+      if (Array.isArray(req.body) && !batchAllowed(req.body, req.header('mcp-protocol-version'))) {
+        res
+          .status(400)
+          .json(
+            jsonRpcError(
+              -32600,
+              'Invalid Request: JSON-RPC batches are not accepted (initialize alone; none from protocol 2025-06-18)',
+            ),
+          );
+        return;
+      }
+      const sessionId = req.header('mcp-session-id');
+      if (sessionId !== undefined) {
+        const session = findSession(req, principal);
+        if (session?.transport === undefined) {
+          res.status(404).json(jsonRpcError(-32001, 'Session not found'));
+          return;
+        }
+        await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
+        return;
+      }
+      if (!containsInitialize(req.body)) {
+        res.status(400).json(jsonRpcError(-32000, 'Bad Request: no session id; send initialize first'));
+        return;
+      }
+      await openSession(principal, req, res);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  async function openSession(principal: Principal, req: Request, res: Response): Promise<void> {
+    let held = 0;
+    for (const session of sessions.values()) if (session.principal.agentId === principal.agentId) held += 1;
+    if (held >= options.maxSessionsPerAgent) {
+      res
+        .status(429)
+        .set('Retry-After', '60')
+        .json(
+          jsonRpcError(
+            -32000,
+            'Too many open sessions for this agent; close one (DELETE /mcp) or wait for idle ones to expire',
+          ),
+        );
+      return;
+    }
+    const id = randomUUID();
+    const task = await options.taskForSession(principal, id);
+    // The session's task span: parented on the trace the agent sent with initialize, if any.
+    const initMeta = (Array.isArray(req.body) ? req.body.find((m: unknown) => isInitializeRequest(m)) : req.body)
+      ?.params?._meta;
+    const taskSpan = startTaskSpan(
+      { id: task.id, agentId: principal.agentId, ...(task.intent !== undefined ? { intent: task.intent } : {}) },
+      extractTraceparentFromMeta(initMeta, ROOT_CONTEXT),
+    );
+    const session: McpSession = {
+      id,
+      principal,
+      task,
+      logLevel: 'info',
+      subscriptions: new Set(),
+      lastActivity: now(),
+      traceContext: taskSpan.context,
+      endTask: (reason) => taskSpan.end(reason),
+    };
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      enableJsonResponse: options.responseMode === 'json',
+      onsessioninitialized: () => {
+        sessions.set(id, session);
+        void options.audit
+          .append({ event: 'session.open', agentId: principal.agentId, taskId: session.task.id, sessionId: id })
+          .catch(() => undefined);
+      },
+    });
+    transport.onclose = () => void closeSession(session);
+    const server = createGatewayMcpServer(session, options);
+    session.server = server;
+    session.transport = transport;
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  }
+
+  const streamOrDelete = async (req: Request, res: Response): Promise<void> => {
+    const principal = await authenticate(req, res);
+    if (principal === undefined) return;
+    const session = findSession(req, principal);
+    if (session?.transport === undefined) {
+      res
+        .status(req.header('mcp-session-id') === undefined ? 400 : 404)
+        .json(jsonRpcError(-32001, 'Session not found'));
+      return;
+    }
+    await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res);
+    if (req.method === 'DELETE') await closeSession(session);
+  };
+  router.get('/mcp', (req, res, next) => void streamOrDelete(req, res).catch(next));
+  router.delete('/mcp', (req, res, next) => void streamOrDelete(req, res).catch(next));
+
+  return {
+    router,
+    sessions: () => [...sessions.values()],
+    async close() {
+      clearInterval(sweep);
+      await Promise.all([...sessions.values()].map(closeSession));
+    },
+  };
+}
+
+/**
+ * JSON-RPC batching was removed from MCP in 2025-06-18: a batch is only taken from clients that negotiated an
+ * older version, and initialize is never taken as part of a batch (it must be the only message).
+ */
+function batchAllowed(batch: unknown[], protocolVersion: string | undefined): boolean {
+  if (batch.length === 0 || batch.some((m) => isInitializeRequest(m))) return false;
+  return protocolVersion !== undefined && protocolVersion < '2025-06-18';
+}
+
+function containsInitialize(body: unknown): boolean {
+  if (Array.isArray(body)) return body.some((m) => isInitializeRequest(m));
+  return isInitializeRequest(body);
+}
+
+export function jsonRpcError(code: number, message: string, dataCode?: string): object {
+  return {
+    jsonrpc: '2.0',
+    error: { code, message, ...(dataCode !== undefined ? { data: { code: dataCode } } : {}) },
+    id: null,
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * An agent's MCP session: bound at creation to the principal that opened it and to one task (explicit via a
+ * task token, or implicit: one task per session). Every later request on the session must come from the
+ * same principal, otherwise the session does not exist for it.
+ */
+import type { Context } from '@opentelemetry/api';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { TaskFacts } from '../../../policies/types.js';
+import type { Principal } from '../../kernel/index.js';
+
+export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency';
+
+export interface McpSession {
+  id: string;
+  principal: Principal;
+  task: TaskFacts;
+  logLevel: LogLevel;
+  subscriptions: Set<string>;
+  server?: Server;
+  transport?: Transport;
+  lastActivity: number;
+  /** Trace context of the session's task span (calls are its children). */
+  traceContext?: Context;
+  /** Ends the implicit task's span when the session closes. */
+  endTask?: (reason: string) => void;
+}
+
+/** Same agent, same way of authenticating, same task: anything else is another principal. */
+export function samePrincipal(a: Principal, b: Principal): boolean {
+  return a.agentId === b.agentId && a.authMethod === b.authMethod && a.taskId === b.taskId && a.tenant === b.tenant;
+}

@@ -1,0 +1,74 @@
+/**
+ * Operator kill switch over HTTP (mounted behind operator authentication by the composition root):
+ *   POST /v1/agents/:id/disable  { reason? } -> 200 { agentId, disabled: true }
+ *   POST /v1/agents/:id/enable               -> 200 { agentId, disabled: false }
+ * Effective on the agent's next call on every instance sharing the revocation store. Errors are
+ * `{ error: { code, message } }`; a store that cannot record the change answers 503 (nothing changed).
+ */
+import express, { type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import type { AuditSink } from '../../services/audit/index.js';
+import type { RevocationStore } from '../../services/revocation/index.js';
+
+const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const BodySchema = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+
+export interface AgentsRouterOptions {
+  /** Name of the operator making the change, for the audit record (e.g. from `res.locals`). */
+  actor?: (req: Request, res: Response) => string | undefined;
+}
+
+export function createAgentsRouter(
+  revocation: RevocationStore,
+  audit?: AuditSink,
+  options: AgentsRouterOptions = {},
+): Router {
+  const router = express.Router();
+  router.use('/v1/agents', express.json({ limit: '8kb' }));
+
+  for (const action of ['disable', 'enable'] as const) {
+    router.post(`/v1/agents/:id/${action}`, async (req: Request, res: Response) => {
+      const agentId = req.params['id'];
+      if (typeof agentId !== 'string' || !AGENT_ID.test(agentId)) {
+        res.status(400).json({ error: { code: 'INVALID_ARGUMENTS', message: 'invalid agent id' } });
+        return;
+      }
+      const body = BodySchema.safeParse(req.body ?? {});
+      if (!body.success) {
+        res
+          .status(400)
+          .json({ error: { code: 'INVALID_ARGUMENTS', message: 'body may only carry a reason (string)' } });
+        return;
+      }
+      try {
+        if (action === 'disable') await revocation.disableAgent(agentId);
+        else await revocation.enableAgent(agentId);
+      } catch {
+        res
+          .status(503)
+          .json({ error: { code: 'STORE_UNAVAILABLE', message: 'the change could not be recorded; nothing changed' } });
+        return;
+      }
+      const actor = options.actor?.(req, res);
+      try {
+        await audit?.append({
+          event: 'agent.disable',
+          decision: action === 'disable' ? 'deny' : 'allow',
+          agentId,
+          ...(actor !== undefined ? { actor } : {}),
+          ...(body.data.reason !== undefined ? { reason: body.data.reason } : {}),
+          detail: { action },
+        });
+      } catch {
+        res.status(500).json({ error: { code: 'INTERNAL', message: `agent ${action}d but the audit record failed` } });
+        return;
+      }
+      res.json({ agentId, disabled: action === 'disable' });
+    });
+  }
+
+  router.use('/v1/agents', (_error: unknown, _req: Request, res: Response, _next: (e?: unknown) => void) => {
+    res.status(400).json({ error: { code: 'INVALID_ARGUMENTS', message: 'request body is not valid JSON' } });
+  });
+  return router;
+}

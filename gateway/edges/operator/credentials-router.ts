@@ -1,0 +1,57 @@
+/**
+ * Kill switch for one credential: `POST /v1/credentials/:jti/revoke` (operator role `admin`). The jti is
+ * refused on the next use on every instance (task tokens by the gateway, call credentials by backends that
+ * introspect), and this instance stops reusing it at once.
+ */
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import type { AuditSink } from '../../services/audit/index.js';
+import type { CredentialIssuer } from '../../services/credentials/index.js';
+import type { RevocationStore } from '../../services/revocation/index.js';
+import type { Operator, OperatorAuthenticator } from './operator-auth.js';
+
+/** Revocations outlive every credential the gateway can mint (elevated call credentials: 15 minutes; task tokens: their task). */
+const REVOCATION_TTL_MS = 7 * 24 * 3600 * 1000;
+const BodySchema = z.object({ reason: z.string().max(500).optional() }).strict();
+
+export function credentialsRouter(options: {
+  revocation: RevocationStore;
+  issuer: CredentialIssuer;
+  audit: AuditSink;
+  operatorAuth: OperatorAuthenticator;
+}): Router {
+  const router = express.Router();
+  router.post(
+    '/v1/credentials/:jti/revoke',
+    options.operatorAuth.require('admin'),
+    express.json({ limit: '4kb' }),
+    async (req, res) => {
+      const jti = String(req.params['jti']);
+      const body = BodySchema.safeParse(req.body ?? {});
+      if (!/^[A-Za-z0-9_-]{8,128}$/.test(jti) || !body.success) {
+        return void res
+          .status(400)
+          .json({ error: { code: 'BAD_REQUEST', message: 'expected a jti and an optional reason' } });
+      }
+      try {
+        await options.revocation.revokeJti(jti, Date.now() + REVOCATION_TTL_MS);
+      } catch {
+        return void res
+          .status(503)
+          .json({ error: { code: 'STORE_UNAVAILABLE', message: 'the revocation could not be recorded' } });
+      }
+      options.issuer.forgetCredential(jti);
+      const operator = res.locals['operator'] as Operator;
+      await options.audit
+        .append({
+          event: 'credential.revoke',
+          jti,
+          actor: operator.id,
+          ...(body.data.reason !== undefined ? { reason: body.data.reason } : {}),
+        })
+        .catch(() => undefined);
+      res.json({ jti, revoked: true });
+    },
+  );
+  return router;
+}

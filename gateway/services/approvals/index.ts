@@ -1,0 +1,28 @@
+/** Elevation requests, their queues (memory, BullMQ on Redis), grants and the webhook notifier. */
+export * from './types.js';
+export { callHash, canonicalize, isCallHash, type CallFacts } from './call-hash.js';
+export {
+  applyDecision,
+  currentTicket,
+  ElevationRequestSchema,
+  DEFAULT_MAX_GRANT_SECONDS,
+  DEFAULT_MAX_GRANT_USES,
+  type DecisionRules,
+} from './ticket-state.js';
+export { createMemoryApprovalQueue, type ApprovalQueueOptions } from './memory-queue.js';
+export { createBullmqApprovalQueue, type BullmqApprovalQueueOptions } from './bullmq-queue.js';
+export {
+  createMemoryGrantStore,
+  createRedisGrantStore,
+  grantFromTicket,
+  type MemoryGrantStoreOptions,
+  type RedisGrantStoreOptions,
+} from './grants.js';
+export {
+  createWebhookNotifier,
+  summarizeRequest,
+  type ApprovalRequestSummary,
+  type WebhookNotifier,
+  type WebhookNotifierOptions,
+} from './webhook.js';
+export { isOwner, traceLink } from './operator-rules.js';

@@ -1,0 +1,97 @@
+/**
+ * The hash chain shared by every audit sink and the verifier.
+ *
+ * A record is sealed by giving it the next `seq`, a timestamp, the previous record's hash as `prev`
+ * (64 zeros for the first record) and `hash` = sha256 over the canonical JSON (sorted keys, no
+ * whitespace) of the record without `hash`. Editing, removing, inserting or reordering any record then
+ * breaks either its own hash, the `seq` sequence or the next record's `prev` link.
+ *
+ * Before sealing, the input is normalised through a JSON round trip, so the object that is hashed is
+ * exactly the object a reader parses back from the line (no `undefined`, no class instances, no
+ * non-finite numbers), and the verifier recomputes the same hash.
+ */
+import { canonicalHash } from '../../kernel/index.js';
+import type { AuditRecord, AuditRecordInput } from './types.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The head of a chain: what the next record links to, and what checkpoints record. */
+export interface AuditChainHead {
+  /** Sequence number of the last record (0 when the log is empty). */
+  seq: number;
+  /** Hash of the last record (GENESIS_HASH when the log is empty). */
+  hash: string;
+}
+
+export const EMPTY_HEAD: AuditChainHead = Object.freeze({ seq: 0, hash: GENESIS_HASH });
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * Keys whose values are never written to the audit log, at any depth of `detail`. Records must not carry
+ * secrets in the first place; this is a last line of defence against a caller passing a header map or a
+ * config object by mistake. Matching is case-insensitive on the key name (`accessToken`, `x-api-key`,
+ * `client_secret`, `Authorization`, `password`, `cookie`, `credential`...).
+ */
+const SECRET_KEY_PATTERN = /token|secret|passw(?:or)?d|authori[sz]ation|api[-_]?key|cookie|credential|private[-_]?key/i;
+
+export const REDACTED = '[redacted]';
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY_PATTERN.test(key);
+}
+
+/** Copy of `detail` with the values of secret-looking keys replaced by `[redacted]`, recursively. */
+export function redactDetail(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactDetail);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, member] of Object.entries(value)) out[key] = isSecretKey(key) ? REDACTED : redactDetail(member);
+    return out;
+  }
+  return value;
+}
+
+/** sha256 (hex) over the canonical JSON of the record without its `hash` member. */
+export function computeRecordHash(record: object): string {
+  const { hash: _hash, ...body } = record as Record<string, unknown>;
+  return canonicalHash(body);
+}
+
+/**
+ * Turn an input into the next record of the chain. Pure: the caller owns the head and must advance it
+ * to `{ seq: record.seq, hash: record.hash }` in the same order records are written.
+ */
+export function sealRecord(input: AuditRecordInput, head: AuditChainHead, now: Date): AuditRecord {
+  const normalised = JSON.parse(JSON.stringify(input)) as Record<string, unknown>;
+  // Chain fields are ours; an input must not be able to pre-set them.
+  delete normalised['seq'];
+  delete normalised['ts'];
+  delete normalised['prev'];
+  delete normalised['hash'];
+  if (normalised['detail'] !== undefined) normalised['detail'] = redactDetail(normalised['detail']);
+  const unsealed = { seq: head.seq + 1, ts: now.toISOString(), ...normalised, prev: head.hash };
+  const hash = computeRecordHash(unsealed);
+  return { ...(unsealed as Omit<AuditRecord, 'hash'>), hash };
+}
+
+/** One JSONL line (with the trailing newline). Field order is for readers; the hash does not depend on it. */
+export function serialiseRecord(record: AuditRecord): string {
+  return `${JSON.stringify(record)}\n`;
+}
+
+/** Structural check of a parsed line: the chain fields are present and well-formed. */
+export function isChainedRecord(value: unknown): value is AuditRecord {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const record = value as Record<string, unknown>;
+  return (
+    Number.isSafeInteger(record['seq']) &&
+    (record['seq'] as number) >= 1 &&
+    typeof record['ts'] === 'string' &&
+    typeof record['prev'] === 'string' &&
+    HEX64.test(record['prev']) &&
+    typeof record['hash'] === 'string' &&
+    HEX64.test(record['hash']) &&
+    typeof record['event'] === 'string'
+  );
+}

@@ -1,0 +1,142 @@
+/**
+ * OAuth 2.1 bearer JWTs from an external identity provider (the MCP authorization model: the gateway is
+ * the protected resource, the IdP the authorization server).
+ *
+ * A bearer is the IdP's when it is a JWT whose unverified `iss` is the configured issuer; otherwise this
+ * authenticator returns undefined. The IdP's keys come only from its JWKS URL (jose's remote set, cached
+ * and refreshed on unknown `kid`); `iss`, `aud` (this gateway's resource URL) and `alg` (configured list)
+ * are pinned, tokens carrying their own key material (`jwk`, `jku`, `x5u`, `x5c`) are refused, `exp` and
+ * `iat` are required, 30 s clock tolerance. An unreachable JWKS refuses the token (fail closed).
+ * Claims map to a Principal by configurable (dotted) claim paths; missing `requiredScopes` is
+ * INSUFFICIENT_SCOPE.
+ */
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { CLOCK_TOLERANCE_SECONDS } from '../../verify/index.js';
+import { peekJwt } from './token-authenticator.js';
+import { AuthError, type Authenticator, type Principal } from '../../kernel/index.js';
+
+export interface OAuthAuthenticatorOptions {
+  /** The IdP's issuer identifier, exactly as it appears in `iss`. */
+  issuer: string;
+  jwksUrl: string;
+  /** This gateway's resource URL (RFC 8707 / RFC 9728 `resource`); tokens must name it in `aud`. */
+  audience: string;
+  /** Accepted signature algorithms, e.g. ['RS256', 'ES256']. Required: never inferred from the token. */
+  algorithms: readonly string[];
+  /** Expected `typ` header, e.g. `at+jwt` (RFC 9068); unchecked when omitted. */
+  typ?: string;
+  /** Claim holding the agent id (default `sub`). Dotted paths reach into objects. */
+  agentIdClaim?: string;
+  /** Claim holding roles: an array of strings or a space-separated string. */
+  rolesClaim?: string;
+  tenantClaim?: string;
+  /** Claim holding granted scopes (default `scope`; a space-separated string or an array, e.g. `scp`). */
+  scopeClaim?: string;
+  requiredScopes?: readonly string[];
+  /** Claims that must be present besides iss/aud/exp/iat (e.g. `jti`). */
+  requiredClaims?: readonly string[];
+  clockToleranceSeconds?: number;
+  /** JWKS fetch timeout (default 5000 ms) and cache max age (default 10 min). */
+  jwksTimeoutMs?: number;
+  jwksCacheMaxAgeMs?: number;
+}
+
+const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'crit'];
+const AGENT_ID = /^[\x21-\x7e]{1,256}$/;
+
+export function claimAt(payload: JWTPayload, path: string): unknown {
+  let value: unknown = payload;
+  for (const part of path.split('.')) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/** A list claim: an array of strings, or a space-separated string. Anything else is empty. */
+export function stringList(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(' ').filter((s) => s !== '');
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string' && v !== '');
+  return [];
+}
+
+function invalid(message: string): AuthError {
+  return new AuthError('UNAUTHENTICATED', message, 'invalid_token');
+}
+
+export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Authenticator {
+  if (options.algorithms.length === 0) throw new TypeError('oauth: at least one algorithm must be configured');
+  if (options.algorithms.some((alg) => alg === 'none' || alg.startsWith('HS'))) {
+    throw new TypeError('oauth: only asymmetric algorithms are accepted');
+  }
+  const jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
+    timeoutDuration: options.jwksTimeoutMs ?? 5000,
+    cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+  });
+  const algorithms = [...options.algorithms];
+  const tolerance = options.clockToleranceSeconds ?? CLOCK_TOLERANCE_SECONDS;
+
+  return {
+    method: 'oauth',
+    async authenticate(bearer) {
+      const peeked = peekJwt(bearer);
+      if (peeked === undefined || peeked.payload.iss !== options.issuer) return undefined;
+      const { header } = peeked;
+      if (FORBIDDEN_HEADERS.some((name) => name in header)) throw invalid('token header carries key material');
+      if (typeof header.alg !== 'string' || !algorithms.includes(header.alg))
+        throw invalid('token algorithm is not accepted');
+
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(bearer, jwks, {
+          algorithms,
+          issuer: options.issuer,
+          audience: options.audience,
+          clockTolerance: tolerance,
+          requiredClaims: ['iss', 'aud', 'exp', 'iat', ...(options.requiredClaims ?? [])],
+          ...(options.typ !== undefined ? { typ: options.typ } : {}),
+        }));
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (code === 'ERR_JWT_EXPIRED') throw invalid('token has expired');
+        if (
+          typeof code === 'string' &&
+          (code.startsWith('ERR_JWT') ||
+            code.startsWith('ERR_JWS') ||
+            code.startsWith('ERR_JOSE') ||
+            code === 'ERR_JWKS_NO_MATCHING_KEY')
+        ) {
+          throw invalid('token is invalid');
+        }
+        throw invalid('token cannot be verified right now');
+      }
+      const iat = payload.iat;
+      if (typeof iat !== 'number' || iat > Date.now() / 1000 + tolerance)
+        throw invalid('token is issued in the future');
+
+      const agentId = claimAt(payload, options.agentIdClaim ?? 'sub');
+      if (typeof agentId !== 'string' || !AGENT_ID.test(agentId)) throw invalid('token does not identify an agent');
+      const scopes = stringList(claimAt(payload, options.scopeClaim ?? 'scope'));
+      const missing = (options.requiredScopes ?? []).filter((s) => !scopes.includes(s));
+      if (missing.length > 0) {
+        throw new AuthError(
+          'INSUFFICIENT_SCOPE',
+          `token lacks required scope: ${missing.join(' ')}`,
+          'insufficient_scope',
+        );
+      }
+      const tenant = options.tenantClaim === undefined ? undefined : claimAt(payload, options.tenantClaim);
+      if (tenant !== undefined && typeof tenant !== 'string') throw invalid('tenant claim is malformed');
+
+      const principal: Principal = {
+        agentId,
+        roles: options.rolesClaim === undefined ? [] : stringList(claimAt(payload, options.rolesClaim)),
+        authMethod: 'oauth',
+        scopes,
+        ...(tenant !== undefined ? { tenant } : {}),
+        ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
+      };
+      return principal;
+    },
+  };
+}

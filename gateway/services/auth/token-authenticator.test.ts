@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createCredentialIssuer } from '../credentials/issuer.js';
+import { createKeySet, generateSigningKey } from '../credentials/keys.js';
+import { createMemoryRevocationStore } from '../../stores/memory-revocation-store.js';
+import type { RevocationStore } from '../revocation/types.js';
+import { createMemoryTaskStore } from '../../stores/memory-task-store.js';
+import { createTaskTokenAuthenticator } from './token-authenticator.js';
+import { AuthError } from '../../kernel/principal.js';
+
+const ISSUER = 'https://gateway.test';
+const request = { headers: {}, url: '/mcp' };
+
+async function setup(clock = { t: Date.now() }) {
+  const keys = createKeySet({ active: await generateSigningKey(), now: () => clock.t });
+  const issuer = createCredentialIssuer({ issuer: ISSUER, keys, now: () => clock.t });
+  const tasks = createMemoryTaskStore({ now: () => clock.t });
+  const revocation = createMemoryRevocationStore({ tasks, now: () => clock.t });
+  await tasks.create({
+    id: 't1',
+    agentId: 'a1',
+    tenant: 'acme',
+    intent: 'x',
+    createdAt: clock.t,
+    expiresAt: clock.t + 3_600_000,
+  });
+  const token = (
+    await issuer.mintTaskToken({ taskId: 't1', agentId: 'a1', tenant: 'acme', ttlSeconds: 120 })
+  ).token.reveal();
+  return { keys, issuer, tasks, revocation, token, clock };
+}
+
+describe('task token authenticator', () => {
+  it('maps a valid token to a principal with task, tenant, roles and expiry', async () => {
+    const { keys, revocation, token, clock } = await setup();
+    const auth = createTaskTokenAuthenticator({
+      issuer: ISSUER,
+      keys,
+      revocation,
+      now: () => clock.t,
+      resolveAgent: (id) => (id === 'a1' ? { roles: ['reader'], environment: 'prod' } : undefined),
+    });
+    const principal = await auth.authenticate(token, request);
+    assert.deepEqual(principal, {
+      agentId: 'a1',
+      roles: ['reader'],
+      authMethod: 'task-token',
+      taskId: 't1',
+      expiresAt: Math.floor(clock.t / 1000) * 1000 + 120_000,
+      tenant: 'acme',
+      environment: 'prod',
+    });
+  });
+
+  it('refuses agents the configuration no longer knows', async () => {
+    const { keys, revocation, token } = await setup();
+    const auth = createTaskTokenAuthenticator({ issuer: ISSUER, keys, revocation, resolveAgent: () => undefined });
+    await assert.rejects(auth.authenticate(token, request), /unknown agent/);
+  });
+
+  it('a cached verification does not outlive exp', async () => {
+    const { keys, revocation, token, clock } = await setup();
+    const auth = createTaskTokenAuthenticator({ issuer: ISSUER, keys, revocation, now: () => clock.t });
+    assert.ok(await auth.authenticate(token, request));
+    clock.t += 151_000; // past exp + 30 s tolerance
+    await assert.rejects(auth.authenticate(token, request), /expired/);
+  });
+
+  it('a cached verification dies with its key', async () => {
+    const { keys, revocation, token, clock } = await setup();
+    const auth = createTaskTokenAuthenticator({ issuer: ISSUER, keys, revocation, now: () => clock.t });
+    assert.ok(await auth.authenticate(token, request));
+    await keys.rotate(undefined, { overlapSeconds: 0 });
+    await assert.rejects(auth.authenticate(token, request), AuthError);
+  });
+
+  it('fails closed when the revocation store throws', async () => {
+    const { keys, token, revocation } = await setup();
+    const broken: RevocationStore = { ...revocation, isJtiRevoked: async () => Promise.reject(new Error('down')) };
+    const auth = createTaskTokenAuthenticator({ issuer: ISSUER, keys, revocation: broken });
+    await assert.rejects(
+      auth.authenticate(token, request),
+      (e: unknown) => e instanceof AuthError && e.code === 'UNAUTHENTICATED',
+    );
+  });
+
+  it('treats an expired task as ended even while its token is valid', async () => {
+    const { keys, revocation, tasks, clock, issuer } = await setup();
+    await tasks.create({ id: 't2', agentId: 'a1', intent: 'short', createdAt: clock.t, expiresAt: clock.t + 10_000 });
+    const token = (await issuer.mintTaskToken({ taskId: 't2', agentId: 'a1', ttlSeconds: 120 })).token.reveal();
+    const auth = createTaskTokenAuthenticator({ issuer: ISSUER, keys, revocation, now: () => clock.t });
+    assert.ok(await auth.authenticate(token, request));
+    clock.t += 11_000;
+    await assert.rejects(auth.authenticate(token, request), /ended/);
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * Authenticates agents presenting a task token (see gateway/credentials/claims.ts).
+ *
+ * A bearer is "ours" when it is a JWT whose header says `typ: portcullis-task+jwt` or whose `iss` is this
+ * gateway; anything else returns undefined so other authenticators (API keys, OAuth) may try. Ours means
+ * it must pass every check below or the request is refused; it never falls through.
+ *
+ * Checks, all explicit: `alg` one of the key set's algorithms (so `none` and HMAC are refused), no
+ * embedded key material (`jwk`, `jku`, `x5u`, `x5c`) and no `crit`, `kid` naming a key of our own set,
+ * the signature, `typ`, `iss`, `aud` exactly this gateway (a single string), `exp`, `nbf` when present,
+ * `iat` not in the future and `exp - iat` within the longest TTL we issue, `jti`, `sub` and `tid` present;
+ * 30 s clock tolerance. Then revocation: task ended, agent disabled, jti revoked. Signature results are
+ * cached until `exp` (bounded LRU, keyed by a digest of the token); revocation is checked every time.
+ */
+import { createHash } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { CLOCK_TOLERANCE_SECONDS, TASK_TOKEN_TYP } from '../../verify/index.js';
+import type { KeySet } from '../credentials/index.js';
+import type { RevocationStore } from '../revocation/index.js';
+import { AuthError, type Authenticator, type Principal } from '../../kernel/index.js';
+
+export interface AgentProfile {
+  roles: readonly string[];
+  tenant?: string;
+  environment?: string;
+}
+
+export interface TaskTokenAuthenticatorOptions {
+  /** This gateway's issuer URL (as given to the credential issuer). */
+  issuer: string;
+  keys: KeySet;
+  revocation: RevocationStore;
+  /**
+   * Roles and environment of an agent, from configuration. Returning undefined refuses the token
+   * (the agent no longer exists). When omitted, every agent gets no roles.
+   */
+  resolveAgent?: (agentId: string) => AgentProfile | undefined;
+  clockToleranceSeconds?: number;
+  /** Longest lifetime (`exp - iat`) accepted; default 24 h. */
+  maxTtlSeconds?: number;
+  /** Verified tokens remembered (default 1000). */
+  cacheSize?: number;
+  now?: () => number;
+}
+
+interface VerifiedToken {
+  agentId: string;
+  taskId: string;
+  jti: string;
+  /** Key that verified it: a cached result dies with its key. */
+  kid: string;
+  tenant?: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'crit'] as const;
+
+function invalid(message: string): AuthError {
+  return new AuthError('UNAUTHENTICATED', message, 'invalid_token');
+}
+
+/** Header and payload of a JWT-shaped string, without verifying anything; undefined when not a JWT. */
+export function peekJwt(bearer: string): { header: ProtectedHeaderParameters; payload: JWTPayload } | undefined {
+  if (!JWT_SHAPE.test(bearer)) return undefined;
+  try {
+    return { header: decodeProtectedHeader(bearer), payload: decodeJwt(bearer) };
+  } catch {
+    return undefined;
+  }
+}
+
+export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOptions): Authenticator {
+  const tolerance = options.clockToleranceSeconds ?? CLOCK_TOLERANCE_SECONDS;
+  const maxTtl = options.maxTtlSeconds ?? 86_400;
+  const cacheSize = options.cacheSize ?? 1000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, VerifiedToken>();
+
+  async function verify(bearer: string, header: ProtectedHeaderParameters): Promise<VerifiedToken> {
+    const algorithms = options.keys.algorithms;
+    if (typeof header.alg !== 'string' || !(algorithms as readonly string[]).includes(header.alg)) {
+      throw invalid('task token uses an algorithm this gateway does not sign with');
+    }
+    for (const name of FORBIDDEN_HEADERS) {
+      if (name in header) throw invalid(`task token header "${name}" is not accepted`);
+    }
+    if (header.typ !== TASK_TOKEN_TYP) throw invalid('not a task token');
+    const key = typeof header.kid === 'string' ? options.keys.verificationKey(header.kid) : undefined;
+    if (key === undefined || key.alg !== header.alg) throw invalid('task token is not signed by a key of this gateway');
+
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(bearer, key.publicKey, {
+        algorithms: [key.alg],
+        issuer: options.issuer,
+        audience: options.issuer,
+        typ: TASK_TOKEN_TYP,
+        clockTolerance: tolerance,
+        currentDate: new Date(now()),
+        requiredClaims: ['iss', 'aud', 'sub', 'exp', 'iat', 'jti', 'tid'],
+      }));
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      throw invalid(code === 'ERR_JWT_EXPIRED' ? 'task token has expired' : 'task token is invalid');
+    }
+
+    const nowSeconds = now() / 1000;
+    const { aud, sub, jti, iat, exp } = payload;
+    const tid = payload['tid'];
+    const ten = payload['ten'];
+    if (typeof aud !== 'string') throw invalid('task token must name exactly one audience');
+    if (typeof iat !== 'number' || typeof exp !== 'number') throw invalid('task token is invalid');
+    if (iat > nowSeconds + tolerance) throw invalid('task token is issued in the future');
+    if (exp <= iat || exp - iat > maxTtl) throw invalid('task token lifetime is out of bounds');
+    if (
+      typeof sub !== 'string' ||
+      sub === '' ||
+      typeof jti !== 'string' ||
+      jti === '' ||
+      typeof tid !== 'string' ||
+      tid === ''
+    ) {
+      throw invalid('task token is missing its subject, id or task');
+    }
+    if (ten !== undefined && typeof ten !== 'string') throw invalid('task token is invalid');
+    return {
+      agentId: sub,
+      taskId: tid,
+      jti,
+      kid: key.kid,
+      ...(ten !== undefined ? { tenant: ten } : {}),
+      expiresAt: exp * 1000,
+    };
+  }
+
+  function remember(digest: string, token: VerifiedToken): void {
+    cache.set(digest, token);
+    while (cache.size > cacheSize) {
+      const oldest = cache.keys().next();
+      if (oldest.done === true) break;
+      cache.delete(oldest.value);
+    }
+  }
+
+  return {
+    method: 'task-token',
+    async authenticate(bearer) {
+      const peeked = peekJwt(bearer);
+      if (peeked === undefined) return undefined;
+      if (peeked.header.typ !== TASK_TOKEN_TYP && peeked.payload.iss !== options.issuer) return undefined;
+
+      const digest = createHash('sha256').update(bearer).digest('base64url');
+      let token = cache.get(digest);
+      if (token !== undefined) {
+        cache.delete(digest);
+        if (token.expiresAt <= now() || options.keys.verificationKey(token.kid) === undefined) token = undefined;
+      }
+      if (token === undefined) token = await verify(bearer, peeked.header);
+      remember(digest, token);
+
+      // Revocation is never cached: each store answers "revoked" when it cannot answer at all.
+      let ended: boolean, disabled: boolean, revoked: boolean;
+      try {
+        [ended, disabled, revoked] = await Promise.all([
+          options.revocation.isTaskEnded(token.taskId),
+          options.revocation.isAgentDisabled(token.agentId),
+          options.revocation.isJtiRevoked(token.jti),
+        ]);
+      } catch {
+        throw invalid('task token cannot be checked right now');
+      }
+      if (ended) {
+        cache.delete(digest);
+        throw invalid('task has ended');
+      }
+      if (disabled) throw new AuthError('FORBIDDEN', 'agent is disabled', 'invalid_token');
+      if (revoked) throw invalid('task token has been revoked');
+
+      const profile: AgentProfile | undefined =
+        options.resolveAgent === undefined ? { roles: [] } : options.resolveAgent(token.agentId);
+      if (profile === undefined) throw invalid('unknown agent');
+      const tenant = token.tenant ?? profile.tenant;
+      const principal: Principal = {
+        agentId: token.agentId,
+        roles: [...profile.roles],
+        authMethod: 'task-token',
+        taskId: token.taskId,
+        expiresAt: token.expiresAt,
+        ...(tenant !== undefined ? { tenant } : {}),
+        ...(profile.environment !== undefined ? { environment: profile.environment } : {}),
+      };
+      return principal;
+    },
+  };
+}

@@ -1,0 +1,2 @@
+/** The tool catalog: connectors' tools under their exposed names, refreshed and pinned. */
+export { type Catalog, type CatalogTool, createCatalog } from './catalog.js';

@@ -1,0 +1,2 @@
+/** Revocation: the store contract for revoked credentials and disabled agents. */
+export type { RevocationStore } from './types.js';

@@ -1,0 +1,16 @@
+// Everything here is on @opentelemetry/api; the SDK (sdk.ts) is imported only by gateway/main.ts.
+export * from './attributes.js';
+export { REDACTED, isSecretAttributeKey, redactAttributes } from './redact.js';
+export {
+  TRACER_NAME,
+  currentTraceId,
+  extractTraceparentFromMeta,
+  getTracer,
+  injectTraceparent,
+  markSpanError,
+  setSpanAttributes,
+  withSpan,
+  type WithSpanOptions,
+} from './spans.js';
+export { startTaskSpan } from './task-span.js';
+export { startTelemetry } from './sdk.js';

@@ -1,0 +1,56 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Secret } from '../../kernel/secret.js';
+import { isSecretAttributeKey, redactAttributes } from './redact.js';
+
+describe('redactAttributes', () => {
+  it('redacts credential-named keys, bearer/JWT values and Secret instances', () => {
+    const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl';
+    const out = redactAttributes({
+      'http.request.header.authorization': 'Basic dXNlcjpwYXNz',
+      'portcullis.agent.id': 'agent-a',
+      'portcullis.credential.jti': 'jti-1',
+      'x.client_secret': 'abc',
+      'x.api_key': 'abc',
+      'x.access_token': 'abc',
+      'x.password': 'abc',
+      'gen_ai.usage.input_tokens': 12,
+      'x.value': jwt,
+      'x.header': 'Bearer abc.def',
+      'x.secret-object': new Secret('s3cr3t'),
+      'x.wrapped': new Secret('s3cr3t'),
+      'x.args': { user: 'bob', nested: { token: 'abc', list: [jwt] } },
+      'x.none': undefined,
+      'x.null': null,
+      'x.flags': [true, false],
+    });
+    assert.deepEqual(out, {
+      'http.request.header.authorization': '[redacted]',
+      'portcullis.agent.id': 'agent-a',
+      'portcullis.credential.jti': 'jti-1',
+      'x.client_secret': '[redacted]',
+      'x.api_key': '[redacted]',
+      'x.access_token': '[redacted]',
+      'x.password': '[redacted]',
+      'gen_ai.usage.input_tokens': 12,
+      'x.value': '[redacted]',
+      'x.header': '[redacted]',
+      'x.secret-object': '[redacted]',
+      'x.wrapped': '[redacted]',
+      'x.args': '{"user":"bob","nested":{"token":"[redacted]","list":["[redacted]"]}}',
+      'x.flags': [true, false],
+    });
+    assert.doesNotMatch(JSON.stringify(out), /s3cr3t|dXNlcjpwYXNz/);
+  });
+
+  it('cuts long strings', () => {
+    const out = redactAttributes({ 'x.long': 'a'.repeat(5000) }, { maxLength: 10 });
+    assert.equal(out['x.long'], `${'a'.repeat(10)}…`);
+  });
+
+  it('judges keys by their last segment', () => {
+    assert.equal(isSecretAttributeKey('http.request.header.cookie'), true);
+    assert.equal(isSecretAttributeKey('portcullis.credential.jti'), false);
+    assert.equal(isSecretAttributeKey('gen_ai.usage.output_tokens'), false);
+  });
+});

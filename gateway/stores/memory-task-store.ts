@@ -1,0 +1,126 @@
+/**
+ * In-process task store for a single gateway instance. Ended and expired tasks are kept for
+ * `retentionSeconds` (so they keep reading as ended, with their reason) and then dropped; an unknown task
+ * is treated as ended by every caller, so dropping is safe.
+ */
+import {
+  TaskConflictError,
+  TaskEndedError,
+  TaskNotFoundError,
+  type NewTask,
+  type Task,
+  type TaskStore,
+} from '../services/tasks/index.js';
+
+export interface MemoryTaskStoreOptions {
+  now?: () => number;
+  /** How long ended/expired tasks stay readable (default 3600 s). */
+  retentionSeconds?: number;
+}
+
+interface Entry {
+  task: Omit<Task, 'labelsRead'>;
+  labels: Set<string>;
+}
+
+export function createMemoryTaskStore(options: MemoryTaskStoreOptions = {}): TaskStore {
+  const now = options.now ?? Date.now;
+  const retentionMs = (options.retentionSeconds ?? 3600) * 1000;
+  const entries = new Map<string, Entry>();
+
+  function view(entry: Entry): Task {
+    const t = now();
+    const task: Task = { ...entry.task, labelsRead: [...entry.labels].sort() };
+    if (task.declaredTools !== undefined) task.declaredTools = [...task.declaredTools];
+    if (task.endedAt === undefined && task.expiresAt <= t) {
+      task.endedAt = task.expiresAt;
+      task.endReason = 'expired';
+    }
+    return task;
+  }
+
+  function prune(): void {
+    const cutoff = now() - retentionMs;
+    for (const [id, entry] of entries) {
+      const over = entry.task.endedAt ?? entry.task.expiresAt;
+      if (over <= cutoff) entries.delete(id);
+    }
+  }
+
+  function live(id: string): Entry {
+    const entry = entries.get(id);
+    if (entry === undefined) throw new TaskNotFoundError();
+    return entry;
+  }
+
+  return {
+    async create(task: NewTask) {
+      prune();
+      if (entries.has(task.id)) throw new TaskConflictError();
+      const stored: Entry['task'] = {
+        id: task.id,
+        agentId: task.agentId,
+        intent: task.intent,
+        createdAt: task.createdAt,
+        expiresAt: task.expiresAt,
+        callCount: 0,
+      };
+      if (task.tenant !== undefined) stored.tenant = task.tenant;
+      if (task.declaredTools !== undefined) stored.declaredTools = [...task.declaredTools];
+      const entry: Entry = { task: stored, labels: new Set() };
+      entries.set(task.id, entry);
+      return view(entry);
+    },
+
+    async get(id) {
+      const entry = entries.get(id);
+      return entry === undefined ? undefined : view(entry);
+    },
+
+    async end(id, reason) {
+      const entry = live(id);
+      const current = view(entry);
+      if (current.endedAt === undefined) {
+        entry.task.endedAt = now();
+        entry.task.endReason = reason;
+      }
+      return view(entry);
+    },
+
+    async list(filter = {}) {
+      prune();
+      const tasks: Task[] = [];
+      for (const entry of entries.values()) {
+        if (filter.agentId !== undefined && entry.task.agentId !== filter.agentId) continue;
+        const task = view(entry);
+        if (task.endedAt !== undefined && filter.includeEnded !== true) continue;
+        tasks.push(task);
+      }
+      return tasks.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    },
+
+    async renew(id, ttlSeconds, capSeconds) {
+      const entry = live(id);
+      const current = view(entry);
+      if (current.endedAt !== undefined) throw new TaskEndedError();
+      const target = Math.min(now() + ttlSeconds * 1000, entry.task.createdAt + capSeconds * 1000);
+      entry.task.expiresAt = Math.max(entry.task.expiresAt, target);
+      return view(entry);
+    },
+
+    async addLabels(id, labels) {
+      const entry = live(id);
+      for (const label of labels) entry.labels.add(label);
+    },
+
+    async incrementCalls(id) {
+      const entry = live(id);
+      entry.task.callCount += 1;
+      return entry.task.callCount;
+    },
+
+    async close() {
+      entries.clear();
+    },
+  };
+}

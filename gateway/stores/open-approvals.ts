@@ -1,0 +1,100 @@
+/**
+ * Building the approval machinery from the configuration: the queue (BullMQ on Redis when stores are
+ * shared, memory for one process), the grant store and the webhook.
+ */
+import type { AuditSink } from '../services/audit/index.js';
+import type { GatewayConfig } from '../config/index.js';
+import type { Logger } from '../kernel/index.js';
+import type { Metrics } from '../services/metrics/index.js';
+import type { Stores } from './open-stores.js';
+import {
+  createBullmqApprovalQueue,
+  createMemoryGrantStore,
+  createRedisGrantStore,
+  createMemoryApprovalQueue,
+  type ApprovalQueue,
+  type GrantStore,
+  type Ticket,
+  createWebhookNotifier,
+  isOwner,
+  type WebhookNotifier,
+} from '../services/approvals/index.js';
+
+/** The approval queue and grant store: BullMQ + Redis when stores are shared, memory for one process. */
+export function openApprovals(
+  config: GatewayConfig,
+  stores: Stores,
+  audit: AuditSink,
+  metrics: Metrics,
+  logger: Logger,
+): { queue: ApprovalQueue; grants: GrantStore; notifier?: WebhookNotifier } {
+  // Operators hear about new requests through an optional webhook (a chat incoming webhook, say).
+  const notifier =
+    config.approvals.webhookUrl !== undefined
+      ? createWebhookNotifier({
+          url: config.approvals.webhookUrl,
+          logger,
+          ...(config.http.publicUrl !== undefined
+            ? { linkFor: () => `${config.http.publicUrl!.replace(/\/$/, '')}/console/` }
+            : {}),
+        })
+      : undefined;
+  const rules = {
+    maxGrantSeconds: config.approvals.maxGrantSeconds,
+    requireApproveReason: config.approvals.requireApproveReason,
+    isSelf: (approver: string, ticket: Ticket) => isOwner(config, approver, ticket),
+    onCreated: (ticket: Ticket) => {
+      notifier?.notify(ticket);
+      void audit
+        .append({
+          event: 'approval.request',
+          decision: 'approve',
+          agentId: ticket.agentId,
+          taskId: ticket.taskId,
+          tool: ticket.tool,
+          approvalId: ticket.id,
+          rules: ticket.rules,
+          ...(ticket.operation !== undefined
+            ? { operation: `${ticket.operation.method} ${ticket.operation.url}` }
+            : {}),
+          argsHash: ticket.argsHash,
+        })
+        .catch(() => undefined);
+    },
+  };
+  if (stores.kind === 'redis' && stores.redis !== undefined && stores.redisConnection !== undefined) {
+    const connection = stores.redisConnection;
+    return {
+      queue: createBullmqApprovalQueue({
+        ...rules,
+        connection:
+          connection.password === undefined ? connection.url : redisOptions(connection.url, connection.password),
+        prefix: `${connection.prefix.replace(/:+$/, '')}:bull`,
+        queueName: 'approvals',
+        logger,
+      }),
+      grants: createRedisGrantStore({ redis: stores.redis, prefix: connection.prefix }),
+      ...(notifier !== undefined ? { notifier } : {}),
+    };
+  }
+  return {
+    queue: createMemoryApprovalQueue(rules),
+    grants: createMemoryGrantStore(),
+    ...(notifier !== undefined ? { notifier } : {}),
+  };
+}
+
+function redisOptions(
+  url: string,
+  password: string,
+): { host: string; port: number; password: string; db?: number; tls?: object } {
+  const parsed = new URL(url);
+  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined;
+  return {
+    host: parsed.hostname,
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+    password,
+    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Revocation shared through Redis: `{prefix}revoked:jti:{jti}` (expires when the token would have) and
+ * `{prefix}disabled:agent:{id}` (until enabled). Every check is one Redis read; nothing is cached, so a
+ * change on one instance is effective on the next call on all of them.
+ */
+import type { Redis } from 'ioredis';
+import { DEFAULT_STORE_TIMEOUT_MS, guardStore } from './store-guard.js';
+import { isTaskLive, type TaskStore } from '../services/tasks/index.js';
+import type { RevocationStore } from '../services/revocation/index.js';
+
+export interface RedisRevocationStoreOptions {
+  redis: Redis;
+  prefix: string;
+  /** Usually the Redis task store on the same connection. */
+  tasks: TaskStore;
+  now?: () => number;
+  timeoutMs?: number;
+}
+
+export function createRedisRevocationStore(options: RedisRevocationStoreOptions): RevocationStore {
+  const { redis, prefix } = options;
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  const jtiKey = (jti: string): string => `${prefix}revoked:jti:${jti}`;
+  const agentKey = (agentId: string): string => `${prefix}disabled:agent:${agentId}`;
+
+  /** A check that cannot get a clear answer says "revoked". */
+  async function check(operation: () => Promise<number>): Promise<boolean> {
+    try {
+      return (await guardStore(operation, timeoutMs)) !== 0;
+    } catch {
+      return true;
+    }
+  }
+
+  return {
+    async revokeJti(jti, until) {
+      if (until <= now()) return;
+      // GT keeps the later expiry when a jti is revoked twice; the SET creates the key when absent.
+      await guardStore(async () => {
+        await redis.set(jtiKey(jti), '1', 'PXAT', until, 'NX');
+        await redis.pexpireat(jtiKey(jti), until, 'GT');
+      }, timeoutMs);
+    },
+    isJtiRevoked: (jti) => check(() => redis.exists(jtiKey(jti))),
+    async disableAgent(agentId) {
+      await guardStore(() => redis.set(agentKey(agentId), String(now())), timeoutMs);
+    },
+    async enableAgent(agentId) {
+      await guardStore(() => redis.del(agentKey(agentId)), timeoutMs);
+    },
+    isAgentDisabled: (agentId) => check(() => redis.exists(agentKey(agentId))),
+    async isTaskEnded(taskId) {
+      try {
+        return !isTaskLive(await options.tasks.get(taskId), now());
+      } catch {
+        return true;
+      }
+    },
+    // The Redis connection belongs to the caller.
+    async close() {},
+  };
+}

@@ -1,0 +1,246 @@
+/**
+ * Task store shared by every gateway instance through Redis. State changes are single Lua scripts, so an
+ * end, renew or call count on one instance is atomic and seen by the next read on any other instance
+ * (nothing is cached locally).
+ *
+ * Keys (all under `prefix`):
+ *   task:{id}         hash: the task fields, `callCount`, and `purgeAt` (when the record is dropped)
+ *   task:{id}:labels  set of data labels read
+ *   tasks:all         sorted set of task ids by creation time
+ *   tasks:agent:{id}  sorted set of one agent's task ids
+ * A task record expires `retentionSeconds` after it ended or expired; an unknown task reads as ended.
+ */
+import type { Redis } from 'ioredis';
+import {
+  StoreUnavailableError,
+  TaskConflictError,
+  TaskEndedError,
+  TaskNotFoundError,
+  type NewTask,
+  type Task,
+  type TaskStore,
+} from '../services/tasks/index.js';
+import { DEFAULT_STORE_TIMEOUT_MS, guardStore } from './store-guard.js';
+
+export interface RedisTaskStoreOptions {
+  redis: Redis;
+  /** Key prefix, e.g. `portcullis:`; keep one per deployment (tests use a fresh one each). */
+  prefix: string;
+  now?: () => number;
+  retentionSeconds?: number;
+  /** A Redis reply slower than this fails the operation (closed). Default 2000 ms. */
+  timeoutMs?: number;
+}
+
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return 1`;
+
+const END = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'endedAt') == 1 then return 1 end
+if tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) <= tonumber(ARGV[1]) then return 1 end
+redis.call('HSET', KEYS[1], 'endedAt', ARGV[1], 'endReason', ARGV[2], 'purgeAt', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIREAT', KEYS[2], ARGV[3]) end
+return 1`;
+
+const RENEW = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HEXISTS', KEYS[1], 'endedAt') == 1 then return -2 end
+local now = tonumber(ARGV[1])
+local expiresAt = tonumber(redis.call('HGET', KEYS[1], 'expiresAt'))
+if expiresAt <= now then return -2 end
+local createdAt = tonumber(redis.call('HGET', KEYS[1], 'createdAt'))
+local target = math.min(tonumber(ARGV[2]), createdAt + tonumber(ARGV[3]))
+if target > expiresAt then
+  local purgeAt = string.format('%.0f', target + tonumber(ARGV[4]))
+  redis.call('HSET', KEYS[1], 'expiresAt', string.format('%.0f', target), 'purgeAt', purgeAt)
+  redis.call('PEXPIREAT', KEYS[1], purgeAt)
+  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIREAT', KEYS[2], purgeAt) end
+end
+return 1`;
+
+const ADD_LABELS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SADD', KEYS[2], unpack(ARGV))
+redis.call('PEXPIREAT', KEYS[2], redis.call('HGET', KEYS[1], 'purgeAt'))
+return 1`;
+
+const INCREMENT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+return redis.call('HINCRBY', KEYS[1], 'callCount', 1)`;
+
+export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore {
+  const { redis, prefix } = options;
+  const now = options.now ?? Date.now;
+  const retentionMs = (options.retentionSeconds ?? 3600) * 1000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  const taskKey = (id: string): string => `${prefix}task:${id}`;
+  const labelsKey = (id: string): string => `${prefix}task:${id}:labels`;
+  const allKey = `${prefix}tasks:all`;
+  const agentKey = (agentId: string): string => `${prefix}tasks:agent:${agentId}`;
+  const guard = <T>(operation: () => Promise<T>): Promise<T> => guardStore(operation, timeoutMs);
+
+  function parse(id: string, hash: Record<string, string>, labels: string[]): Task | undefined {
+    if (Object.keys(hash).length === 0) return undefined;
+    const createdAt = Number(hash['createdAt']);
+    const expiresAt = Number(hash['expiresAt']);
+    const callCount = Number(hash['callCount'] ?? '0');
+    if (
+      hash['agentId'] === undefined ||
+      hash['intent'] === undefined ||
+      !Number.isFinite(createdAt) ||
+      !Number.isFinite(expiresAt)
+    ) {
+      throw new StoreUnavailableError('task record is malformed');
+    }
+    const task: Task = {
+      id,
+      agentId: hash['agentId'],
+      intent: hash['intent'],
+      createdAt,
+      expiresAt,
+      labelsRead: [...labels].sort(),
+      callCount,
+    };
+    if (hash['tenant'] !== undefined) task.tenant = hash['tenant'];
+    if (hash['declaredTools'] !== undefined) {
+      let tools: unknown;
+      try {
+        tools = JSON.parse(hash['declaredTools']);
+      } catch {
+        throw new StoreUnavailableError('task record is malformed');
+      }
+      if (!Array.isArray(tools) || !tools.every((t) => typeof t === 'string'))
+        throw new StoreUnavailableError('task record is malformed');
+      task.declaredTools = tools;
+    }
+    if (hash['endedAt'] !== undefined) {
+      task.endedAt = Number(hash['endedAt']);
+      task.endReason = hash['endReason'] ?? 'ended';
+    } else if (expiresAt <= now()) {
+      task.endedAt = expiresAt;
+      task.endReason = 'expired';
+    }
+    return task;
+  }
+
+  async function read(id: string): Promise<Task | undefined> {
+    const replies = await guard(() => redis.multi().hgetall(taskKey(id)).smembers(labelsKey(id)).exec());
+    const [hashReply, labelsReply] = replies ?? [];
+    if (hashReply === undefined || labelsReply === undefined || hashReply[0] !== null || labelsReply[0] !== null) {
+      throw new StoreUnavailableError('state store transaction failed');
+    }
+    return parse(id, hashReply[1] as Record<string, string>, labelsReply[1] as string[]);
+  }
+
+  async function mustRead(id: string): Promise<Task> {
+    const task = await read(id);
+    if (task === undefined) throw new TaskNotFoundError();
+    return task;
+  }
+
+  return {
+    async create(task: NewTask) {
+      const fields: string[] = [
+        'agentId',
+        task.agentId,
+        'intent',
+        task.intent,
+        'createdAt',
+        String(task.createdAt),
+        'expiresAt',
+        String(task.expiresAt),
+        'callCount',
+        '0',
+        'purgeAt',
+        String(task.expiresAt + retentionMs),
+      ];
+      if (task.tenant !== undefined) fields.push('tenant', task.tenant);
+      if (task.declaredTools !== undefined) fields.push('declaredTools', JSON.stringify(task.declaredTools));
+      const created = await guard(() =>
+        redis.eval(
+          CREATE,
+          3,
+          taskKey(task.id),
+          allKey,
+          agentKey(task.agentId),
+          task.id,
+          String(task.createdAt),
+          String(task.expiresAt + retentionMs),
+          ...fields,
+        ),
+      );
+      if (created !== 1) throw new TaskConflictError();
+      return mustRead(task.id);
+    },
+
+    get: read,
+
+    async end(id, reason) {
+      const t = now();
+      const found = await guard(() =>
+        redis.eval(END, 2, taskKey(id), labelsKey(id), String(t), reason, String(t + retentionMs)),
+      );
+      if (found !== 1) throw new TaskNotFoundError();
+      return mustRead(id);
+    },
+
+    async list(filter = {}) {
+      const index = filter.agentId !== undefined ? agentKey(filter.agentId) : allKey;
+      const ids = await guard(() => redis.zrange(index, '0', '-1'));
+      const tasks: Task[] = [];
+      const gone: string[] = [];
+      for (const id of ids) {
+        const task = await read(id);
+        if (task === undefined) gone.push(id);
+        else if (task.endedAt === undefined || filter.includeEnded === true) tasks.push(task);
+      }
+      if (gone.length > 0) await guard(() => redis.zrem(index, ...gone));
+      return tasks;
+    },
+
+    async renew(id, ttlSeconds, capSeconds) {
+      const t = now();
+      const result = await guard(() =>
+        redis.eval(
+          RENEW,
+          2,
+          taskKey(id),
+          labelsKey(id),
+          String(t),
+          String(t + ttlSeconds * 1000),
+          String(capSeconds * 1000),
+          String(retentionMs),
+        ),
+      );
+      if (result === -1) throw new TaskNotFoundError();
+      if (result === -2) throw new TaskEndedError();
+      return mustRead(id);
+    },
+
+    async addLabels(id, labels) {
+      if (labels.length === 0) {
+        await mustRead(id);
+        return;
+      }
+      const found = await guard(() => redis.eval(ADD_LABELS, 2, taskKey(id), labelsKey(id), ...labels));
+      if (found !== 1) throw new TaskNotFoundError();
+    },
+
+    async incrementCalls(id) {
+      const count = await guard(() => redis.eval(INCREMENT, 1, taskKey(id)));
+      if (typeof count !== 'number') throw new StoreUnavailableError('unexpected reply from state store');
+      if (count < 0) throw new TaskNotFoundError();
+      return count;
+    },
+
+    // The Redis connection belongs to the caller (it is shared with other stores).
+    async close() {},
+  };
+}
