@@ -143,6 +143,8 @@ export const HttpExpectSchema = z
     bodyExcludes: z.array(z.string()).optional(),
     /** The JSON-RPC answer is an error (or there is no JSON-RPC result at all). */
     noResult: z.boolean().optional(),
+    /** The JSON-RPC error code of the answer. */
+    rpcError: z.number().int().optional(),
     backends: z.record(z.string(), BackendExpectSchema).optional(),
   })
   .strict();

@@ -165,6 +165,35 @@ function summary(answer: HttpAnswer): string {
 export interface StepContext {
   env: EvalEnvironment;
   state: ScenarioState;
+  observe?: StepObserver;
+}
+
+/** What one request step produced: the answer's outcome and what each backend received during it. */
+export interface StepObservation {
+  step: number;
+  status: number;
+  ok: boolean;
+  code?: string;
+  rpcError?: number;
+  backends: Record<string, Received[]>;
+}
+export type StepObserver = (observation: StepObservation) => void;
+
+function observe(ctx: StepContext, index: number, answer: HttpAnswer, before: Marks): void {
+  if (ctx.observe === undefined) return;
+  const m = answer.message;
+  const code = resultCode(m);
+  const backends: Record<string, Received[]> = {};
+  for (const [name, backend] of ctx.env.backends)
+    backends[name] = backend.received().slice(before.get(name)?.received ?? 0);
+  ctx.observe({
+    step: index,
+    status: answer.status,
+    ok: answer.status === 200 && m?.result !== undefined && m.result['isError'] !== true,
+    ...(code !== undefined ? { code } : {}),
+    ...(m?.error !== undefined ? { rpcError: m.error.code } : {}),
+    backends,
+  });
 }
 
 function callerKey(step: { agent?: string | undefined; token?: string | undefined; session?: string | undefined }): {
@@ -296,7 +325,7 @@ function resolveAuth(ctx: StepContext, auth: string): string {
   throw new ExpectationError(`auth must be agent:ID, token:NAME or raw:VALUE, got ${auth}`);
 }
 
-async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
+async function runStep(ctx: StepContext, rawStep: Step, index: number): Promise<void> {
   const step = fill(rawStep, vars(ctx));
   const { env, state } = ctx;
   const before = mark(env);
@@ -329,6 +358,7 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
         check(typeof id === 'string', `expected an approval request id, got ${summary(answer)}`);
         state.approvals.set(step.saveApproval, id as string);
       }
+      observe(ctx, index, answer, before);
       checkCall(answer, step.expect);
       checkBackends(env, before, step.expect.backends);
       return;
@@ -369,6 +399,7 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
         ...(body !== undefined ? { body } : {}),
         ...(awaitId !== undefined ? { awaitId } : {}),
       });
+      observe(ctx, index, answer, before);
       const e = step.expect;
       const what = summary(answer);
       if (e.status !== undefined) check(answer.status === e.status, `expected HTTP ${e.status}, got ${what}`);
@@ -381,6 +412,8 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
       for (const t of e.bodyExcludes ?? [])
         check(!answer.text.includes(t), `expected the body not to include ${JSON.stringify(t)}, got ${what}`);
       if (e.noResult === true) check(!answer.text.includes('"result"'), `expected no JSON-RPC result, got ${what}`);
+      if (e.rpcError !== undefined)
+        check(answer.message?.error?.code === e.rpcError, `expected JSON-RPC error ${e.rpcError}, got ${what}`);
       checkBackends(env, before, e.backends);
       return;
     }
@@ -469,13 +502,17 @@ export interface ScenarioOutcome {
   failure?: { step: number; message: string };
 }
 
-export async function runScenario(env: EvalEnvironment, scenario: Scenario): Promise<ScenarioOutcome> {
+export async function runScenario(
+  env: EvalEnvironment,
+  scenario: Scenario,
+  options: { observe?: StepObserver } = {},
+): Promise<ScenarioOutcome> {
   const state: ScenarioState = { sessions: new Map(), tokens: new Map(), approvals: new Map() };
-  const ctx: StepContext = { env, state };
+  const ctx: StepContext = { env, state, ...(options.observe !== undefined ? { observe: options.observe } : {}) };
   try {
     for (const [index, step] of scenario.steps.entries()) {
       try {
-        await runStep(ctx, step);
+        await runStep(ctx, step, index);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         return { passed: false, failure: { step: index, message: redactKeys(env, message) } };

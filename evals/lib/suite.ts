@@ -6,7 +6,7 @@
 import type { KnownGap, Scenario } from './schema.js';
 import type { LoadedSuite } from './load.js';
 import { startEnvironment } from './environment.js';
-import { runScenario } from './steps.js';
+import { runScenario, type StepObservation } from './steps.js';
 
 export interface ScenarioResult {
   id: string;
@@ -46,7 +46,7 @@ function groups(suite: LoadedSuite, filter?: (id: string) => boolean): Group[] {
   return [...byName.values()].filter((g) => g.items.length > 0);
 }
 
-async function runGroup(group: Group, gaps: Map<string, string>): Promise<ScenarioResult[]> {
+async function runGroup(group: Group, gaps: Map<string, string>, options: RunOptions): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   const base = (item: Group['items'][number]): Omit<ScenarioResult, 'passed'> => ({
     id: item.scenario.id,
@@ -67,7 +67,12 @@ async function runGroup(group: Group, gaps: Map<string, string>): Promise<Scenar
   }
   try {
     for (const item of group.items) {
-      const outcome = await runScenario(env, item.scenario);
+      const observe = options.observe;
+      const outcome = await runScenario(
+        env,
+        item.scenario,
+        observe !== undefined ? { observe: (o) => observe(item.scenario.id, o) } : {},
+      );
       results.push({
         ...base(item),
         passed: outcome.passed,
@@ -80,16 +85,20 @@ async function runGroup(group: Group, gaps: Map<string, string>): Promise<Scenar
   return results;
 }
 
-export async function runSuite(
-  suite: LoadedSuite,
-  options: { concurrency?: number; filter?: (id: string) => boolean } = {},
-): Promise<ScenarioResult[]> {
+export interface RunOptions {
+  concurrency?: number;
+  filter?: (id: string) => boolean;
+  /** Sees each request step's outcome and what the backends received (for tooling and diagnostics). */
+  observe?: (scenarioId: string, observation: StepObservation) => void;
+}
+
+export async function runSuite(suite: LoadedSuite, options: RunOptions = {}): Promise<ScenarioResult[]> {
   const gaps = new Map(suite.gaps.map((g: KnownGap) => [g.id, g.reason]));
   const queue = groups(suite, options.filter);
   const results: ScenarioResult[][] = [];
   const workers = Array.from({ length: Math.max(1, options.concurrency ?? 3) }, async () => {
     for (let group = queue.shift(); group !== undefined; group = queue.shift())
-      results.push(await runGroup(group, gaps));
+      results.push(await runGroup(group, gaps, options));
   });
   await Promise.all(workers);
   const order = new Map<string, number>();
