@@ -3,11 +3,17 @@
  * `evals/out/scorecard.json` and `evals/SCORECARD.md`, and exit 1 when the gate fails (an attack not
  * stopped or a benign scenario not allowed, known gaps excluded).
  *
- *   node --import tsx evals/run.ts [--only PREFIX] [--no-write]
+ *   node --import tsx evals/run.ts [--only PREFIX] [--no-write] [--json-out FILE]
+ *
+ * Run as root, it re-runs itself inside a fresh eval network namespace (see lib/namespace.ts), where the
+ * scenarios that need private and metadata addresses can run. Under CI=true a scenario that could not run
+ * fails the gate.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFile } from 'node:fs/promises';
 import { loadSuite } from './lib/load.js';
+import { canCreateEvalNamespace, inEvalNamespace, runInEvalNamespace } from './lib/namespace.js';
 import { buildScorecard, writeScorecard } from './lib/scorecard.js';
 import { runSuite } from './lib/suite.js';
 
@@ -16,9 +22,19 @@ const args = process.argv.slice(2);
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
 
+if (!inEvalNamespace() && canCreateEvalNamespace()) {
+  const inner = runInEvalNamespace(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args]);
+  process.exit(inner.status ?? 1);
+}
+if (!inEvalNamespace())
+  console.log('not root or no unshare: scenarios that need the eval network namespace are not run');
+
 const suite = await loadSuite(root);
 const results = await runSuite(suite, only !== undefined ? { filter: (id) => id.startsWith(only) } : {});
-const card = buildScorecard(results);
+const card = buildScorecard(results, new Date(), { requireAll: process.env['CI'] === 'true' });
+const jsonIndex = args.indexOf('--json-out');
+if (jsonIndex >= 0 && args[jsonIndex + 1] !== undefined)
+  await writeFile(args[jsonIndex + 1]!, `${JSON.stringify(card, null, 2)}\n`);
 if (!args.includes('--no-write') && only === undefined) await writeScorecard(root, card);
 
 for (const c of card.categories) {
@@ -27,7 +43,7 @@ for (const c of card.categories) {
   );
 }
 console.log(
-  `total      ${card.totals.scenarios} scenarios: attacks stopped ${card.totals.stopped}/${card.totals.attacks}, benign allowed ${card.totals.allowed}/${card.totals.benign}, known gaps ${card.totals.knownGaps}`,
+  `total      ${card.totals.scenarios} scenarios: attacks stopped ${card.totals.stopped}/${card.totals.attacks}, benign allowed ${card.totals.allowed}/${card.totals.benign}, known gaps ${card.totals.knownGaps}, not run ${card.totals.notRun}`,
 );
 for (const f of card.gate.failures) console.log(`FAIL ${f.id} (${f.kind}) ${f.message}`);
 for (const g of card.knownGaps.filter((k) => k.nowPasses)) console.log(`known gap now passes: ${g.id}`);

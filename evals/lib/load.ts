@@ -111,7 +111,10 @@ export function verdictProblems(scenario: Scenario, backendNames: readonly strin
         continue;
       }
       if (want.atLeast !== undefined) out.push(`${where}: backend ${name}: atLeast is not an exact outcome`);
-      if (want.count === undefined) out.push(`${where}: backend ${name}: name the exact count`);
+      if (want.count === undefined && want.background === undefined)
+        out.push(`${where}: backend ${name}: name the exact count`);
+      if (want.background !== undefined && (want.method === undefined || want.url === undefined))
+        out.push(`${where}: backend ${name}: background traffic must name the method and url it is limited to`);
       if (exact && (want.count ?? 0) > 0) {
         const described = want.tool !== undefined || (want.method !== undefined && want.url !== undefined);
         if (!described || want.body === undefined)

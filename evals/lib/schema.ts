@@ -52,9 +52,22 @@ export const BackendSpecSchema = z.discriminatedUnion('kind', [
   /** The REST fixture of the integration tests (test/fixtures/http-backend.ts). */
   z.object({ kind: z.literal('http-fixture') }).strict(),
   /** A REST backend whose answers are scripted here (test/fixtures/eval-scripted-backend.ts). */
-  z.object({ kind: z.literal('scripted-http'), routes: z.array(ScriptedRouteSchema).default([]) }).strict(),
+  z
+    .object({
+      kind: z.literal('scripted-http'),
+      routes: z.array(ScriptedRouteSchema).default([]),
+      /** Listen address other than 127.0.0.1: only inside the eval network namespace (see namespace.ts). */
+      host: z.ipv4().or(z.ipv6()).optional(),
+    })
+    .strict(),
   /** An upstream MCP server over Streamable HTTP with scripted tools (test/fixtures/eval-mcp-upstream.ts). */
-  z.object({ kind: z.literal('mcp-scripted'), tools: z.array(ScriptedToolSchema).default([]) }).strict(),
+  z
+    .object({
+      kind: z.literal('mcp-scripted'),
+      tools: z.array(ScriptedToolSchema).default([]),
+      host: z.ipv4().or(z.ipv6()).optional(),
+    })
+    .strict(),
 ]);
 
 export const AgentSpecSchema = z
@@ -111,6 +124,11 @@ export const BackendExpectSchema = z.union([
       body: z.unknown().optional(),
       /** Tool name, for upstream MCP calls. */
       tool: z.string().optional(),
+      /**
+       * Why this backend's request count is not the step's to fix (e.g. a connector's background reconnects).
+       * Then every request it received, not only the last, must match `method` and `url`.
+       */
+      background: z.string().min(10).optional(),
     })
     .strict(),
 ]);
@@ -269,6 +287,11 @@ export const ScenarioFileSchema = z
     /** Where the attacks come from (AgentDojo, InjecAgent, OWASP, Invariant Labs, ...). */
     source: z.string().min(1),
     description: z.string().optional(),
+    /**
+     * The scenarios need the eval network namespace: backends on private and metadata addresses and the
+     * namespace's own hosts file. Outside it they do not run (and fail the gate under CI=true).
+     */
+    namespace: z.boolean().default(false),
     /** A shared profile from evals/profiles, or an inline `setup` for this file alone. */
     profile: NameSchema.optional(),
     setup: SetupSchema.optional(),

@@ -15,6 +15,8 @@ export interface CategoryScore {
   benign: number;
   allowed: number;
   knownGaps: number;
+  /** Scenarios that needed the eval network namespace and ran outside it (left out of the counts). */
+  notRun: number;
 }
 
 export interface Scorecard {
@@ -23,27 +25,38 @@ export interface Scorecard {
   categories: CategoryScore[];
   gate: { passed: boolean; failures: { id: string; kind: string; message: string }[] };
   knownGaps: { id: string; kind: string; reason: string; nowPasses: boolean }[];
+  notRun: string[];
   scenarios: ScenarioResult[];
 }
 
-export function buildScorecard(results: readonly ScenarioResult[], now = new Date()): Scorecard {
+/**
+ * `requireAll` (CI): a scenario that did not run (outside the eval network namespace) fails the gate;
+ * otherwise it is left out of the counts and listed.
+ */
+export function buildScorecard(
+  results: readonly ScenarioResult[],
+  now = new Date(),
+  options: { requireAll?: boolean } = {},
+): Scorecard {
+  const skipped = (r: ScenarioResult): boolean => r.notRun !== undefined && options.requireAll !== true;
   const categories: CategoryScore[] = [];
   for (const category of CATEGORIES) {
     const inCategory = results.filter((r) => r.category === category);
     if (inCategory.length === 0) continue;
-    const counted = inCategory.filter((r) => r.knownGap === undefined);
+    const counted = inCategory.filter((r) => r.knownGap === undefined && !skipped(r));
     categories.push({
       category,
       attacks: counted.filter((r) => r.kind === 'attack').length,
       stopped: counted.filter((r) => r.kind === 'attack' && r.passed).length,
       benign: counted.filter((r) => r.kind === 'benign').length,
       allowed: counted.filter((r) => r.kind === 'benign' && r.passed).length,
-      knownGaps: inCategory.length - counted.length,
+      knownGaps: inCategory.filter((r) => r.knownGap !== undefined).length,
+      notRun: inCategory.filter(skipped).length,
     });
   }
   const sum = (key: keyof Omit<CategoryScore, 'category'>): number => categories.reduce((n, c) => n + c[key], 0);
   const failures = results
-    .filter((r) => r.knownGap === undefined && !r.passed)
+    .filter((r) => r.knownGap === undefined && !r.passed && !skipped(r))
     .map((r) => ({
       id: r.id,
       kind: r.kind,
@@ -59,9 +72,11 @@ export function buildScorecard(results: readonly ScenarioResult[], now = new Dat
       benign: sum('benign'),
       allowed: sum('allowed'),
       knownGaps: sum('knownGaps'),
+      notRun: sum('notRun'),
     },
     categories,
     gate: { passed: failures.length === 0 && results.length > 0, failures },
+    notRun: results.filter(skipped).map((r) => r.id),
     knownGaps: results
       .filter((r) => r.knownGap !== undefined)
       .map((r) => ({ id: r.id, kind: r.kind, reason: r.knownGap!, nowPasses: r.passed })),
@@ -90,6 +105,16 @@ export function scorecardMarkdown(card: Scorecard): string {
     ),
     '',
   ];
+  if (card.notRun.length > 0) {
+    lines.push(
+      '## Not run',
+      '',
+      'These need the eval network namespace (`npm run evals` as root creates it):',
+      '',
+      ...card.notRun.map((id) => `- \`${id}\``),
+      '',
+    );
+  }
   if (card.gate.failures.length > 0) {
     lines.push(
       '## Failures',

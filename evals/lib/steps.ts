@@ -78,7 +78,8 @@ function checkBackends(env: EvalEnvironment, before: Marks, expected: Record<str
       spec.body !== undefined ||
       spec.tool !== undefined ||
       spec.headers !== undefined;
-    if (needLast) check(last !== undefined, `backend ${name}: expected a request, received nothing`);
+    if (needLast && spec.background === undefined)
+      check(last !== undefined, `backend ${name}: expected a request, received nothing`);
     if (last !== undefined) {
       if (spec.method !== undefined)
         check(last.method === spec.method, `backend ${name}: method ${last.method}, expected ${spec.method}`);
@@ -111,6 +112,12 @@ function checkBackends(env: EvalEnvironment, before: Marks, expected: Record<str
       }
     }
     for (const r of got) {
+      if (spec.background !== undefined) {
+        check(
+          r.method === spec.method && r.url === spec.url,
+          `backend ${name}: received ${r.method} ${r.url}, only ${spec.method} ${spec.url} may arrive`,
+        );
+      }
       for (const url of spec.urlExcludes ?? [])
         check(!r.url.includes(url), `backend ${name}: received ${r.url}, which includes ${url}`);
       for (const header of spec.headersAbsent ?? []) {

@@ -6,6 +6,7 @@
 import type { KnownGap, Scenario } from './schema.js';
 import type { LoadedSuite } from './load.js';
 import { startEnvironment } from './environment.js';
+import { inEvalNamespace } from './namespace.js';
 import { runScenario, type StepObservation } from './steps.js';
 
 export interface ScenarioResult {
@@ -20,11 +21,14 @@ export interface ScenarioResult {
   failure?: { step: number; message: string };
   /** Listed in known-gaps.yaml, with its reason. */
   knownGap?: string;
+  /** Not run, and why (a scenario that needs the eval network namespace, run outside it). */
+  notRun?: string;
 }
 
 interface Group {
   name: string;
   setup: Parameters<typeof startEnvironment>[1];
+  namespace: boolean;
   items: { scenario: Scenario; file: string; category: string; source: string }[];
 }
 
@@ -35,7 +39,7 @@ function groups(suite: LoadedSuite, filter?: (id: string) => boolean): Group[] {
     const setup = data.profile !== undefined ? suite.profiles.get(data.profile)! : data.setup!;
     let group = byName.get(name);
     if (group === undefined) {
-      group = { name, setup, items: [] };
+      group = { name, setup, namespace: data.namespace, items: [] };
       byName.set(name, group);
     }
     for (const scenario of data.scenarios) {
@@ -58,6 +62,15 @@ async function runGroup(group: Group, gaps: Map<string, string>, options: RunOpt
     environment: group.name,
     ...(gaps.has(item.scenario.id) ? { knownGap: gaps.get(item.scenario.id)! } : {}),
   });
+  if (group.namespace && !inEvalNamespace()) {
+    const notRun = 'needs the eval network namespace (npm run evals creates it when run as root)';
+    return group.items.map((item) => ({
+      ...base(item),
+      passed: false,
+      notRun,
+      failure: { step: -1, message: notRun },
+    }));
+  }
   let env;
   try {
     env = await startEnvironment(group.name, group.setup);
