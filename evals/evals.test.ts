@@ -34,7 +34,7 @@ test(
     const card = JSON.parse(readFileSync(out, 'utf8')) as Scorecard;
     assert.ok(card.totals.scenarios >= 150, `expected at least 150 scenarios, found ${card.totals.scenarios}`);
     assert.ok(card.totals.attacks > 0 && card.totals.benign > 0);
-    assert.deepEqual(card.gate.failures, [], 'scenarios that failed the gate');
+    assert.deepEqual(card.gate.failures, [], `scenarios that failed the gate (the output names the seed):\n${output}`);
     assert.deepEqual(card.notRun, [], 'scenarios that did not run (the eval network namespace needs root)');
     assert.equal(card.totals.stopped, card.totals.attacks);
     assert.equal(card.totals.allowed, card.totals.benign);

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFile } from 'node:fs/promises';
 import { loadSuite } from './lib/load.js';
+import { runSeed, SEED_VARIABLE } from './lib/random.js';
 import { canCreateEvalNamespace, inEvalNamespace, runInEvalNamespace } from './lib/namespace.js';
 import { buildScorecard, writeScorecard } from './lib/scorecard.js';
 import { runSuite } from './lib/suite.js';
@@ -29,8 +30,10 @@ if (!inEvalNamespace() && canCreateEvalNamespace()) {
 if (!inEvalNamespace())
   console.log('not root or no unshare: scenarios that need the eval network namespace are not run');
 
+const seed = runSeed();
+console.log(`eval seed ${seed} (${SEED_VARIABLE}=${seed} repeats this run)`);
 const suite = await loadSuite(root);
-const results = await runSuite(suite, only !== undefined ? { filter: (id) => id.startsWith(only) } : {});
+const results = await runSuite(suite, { seed, ...(only !== undefined ? { filter: (id) => id.startsWith(only) } : {}) });
 const card = buildScorecard(results, new Date(), { requireAll: process.env['CI'] === 'true' });
 const jsonIndex = args.indexOf('--json-out');
 if (jsonIndex >= 0 && args[jsonIndex + 1] !== undefined)
@@ -46,6 +49,7 @@ console.log(
   `total      ${card.totals.scenarios} scenarios: attacks stopped ${card.totals.stopped}/${card.totals.attacks}, benign allowed ${card.totals.allowed}/${card.totals.benign}, known gaps ${card.totals.knownGaps}, not run ${card.totals.notRun}`,
 );
 for (const f of card.gate.failures) console.log(`FAIL ${f.id} (${f.kind}) ${f.message}`);
+if (card.gate.failures.length > 0) console.log(`failed with eval seed ${seed}: rerun with ${SEED_VARIABLE}=${seed}`);
 for (const g of card.knownGaps.filter((k) => k.nowPasses)) console.log(`known gap now passes: ${g.id}`);
 console.log(`gate: ${card.gate.passed ? 'PASS' : 'FAIL'}`);
 process.exitCode = card.gate.passed ? 0 : 1;

@@ -17,6 +17,7 @@ import type { EvalEnvironment } from './environment.js';
 import type { Received } from './backends.js';
 import { RawMcpSession, send, type HttpAnswer, type RpcMessage } from './mcp-client.js';
 import type { BackendExpect, Scenario, Step } from './schema.js';
+import { scenarioRandom, type RandomLiteral } from './random.js';
 import { fill, type TemplateVars } from './template.js';
 
 /** A failed expectation; the message says what was expected and what happened. */
@@ -26,6 +27,7 @@ export class ExpectationError extends Error {
 }
 
 interface ScenarioState {
+  random: RandomLiteral;
   sessions: Map<string, RawMcpSession>;
   tokens: Map<string, string>;
   approvals: Map<string, string>;
@@ -333,7 +335,7 @@ function resolveAuth(ctx: StepContext, auth: string): string {
 }
 
 async function runStep(ctx: StepContext, rawStep: Step, index: number): Promise<void> {
-  const step = fill(rawStep, vars(ctx));
+  const step = fill(rawStep, vars(ctx), ctx.state.random);
   const { env, state } = ctx;
   const before = mark(env);
   switch (step.do) {
@@ -512,9 +514,14 @@ export interface ScenarioOutcome {
 export async function runScenario(
   env: EvalEnvironment,
   scenario: Scenario,
-  options: { observe?: StepObserver } = {},
+  options: { observe?: StepObserver; seed?: number } = {},
 ): Promise<ScenarioOutcome> {
-  const state: ScenarioState = { sessions: new Map(), tokens: new Map(), approvals: new Map() };
+  const state: ScenarioState = {
+    random: scenarioRandom(options.seed ?? 0, scenario.id),
+    sessions: new Map(),
+    tokens: new Map(),
+    approvals: new Map(),
+  };
   const ctx: StepContext = { env, state, ...(options.observe !== undefined ? { observe: options.observe } : {}) };
   try {
     for (const [index, step] of scenario.steps.entries()) {

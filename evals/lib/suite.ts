@@ -81,11 +81,10 @@ async function runGroup(group: Group, gaps: Map<string, string>, options: RunOpt
   try {
     for (const item of group.items) {
       const observe = options.observe;
-      const outcome = await runScenario(
-        env,
-        item.scenario,
-        observe !== undefined ? { observe: (o) => observe(item.scenario.id, o) } : {},
-      );
+      const outcome = await runScenario(env, item.scenario, {
+        seed: options.seed ?? 0,
+        ...(observe !== undefined ? { observe: (o: StepObservation) => observe(item.scenario.id, o) } : {}),
+      });
       results.push({
         ...base(item),
         passed: outcome.passed,
@@ -101,6 +100,8 @@ async function runGroup(group: Group, gaps: Map<string, string>, options: RunOpt
 export interface RunOptions {
   concurrency?: number;
   filter?: (id: string) => boolean;
+  /** Seed of the randomised literals (`${rand.NAME}`, `${randint.NAME}`); the same seed repeats a run. */
+  seed?: number;
   /** Sees each request step's outcome and what the backends received (for tooling and diagnostics). */
   observe?: (scenarioId: string, observation: StepObservation) => void;
 }
