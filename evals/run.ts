@@ -34,7 +34,11 @@ const seed = runSeed();
 console.log(`eval seed ${seed} (${SEED_VARIABLE}=${seed} repeats this run)`);
 const suite = await loadSuite(root);
 const results = await runSuite(suite, { seed, ...(only !== undefined ? { filter: (id) => id.startsWith(only) } : {}) });
-const card = buildScorecard(results, new Date(), { requireAll: process.env['CI'] === 'true' });
+const card = buildScorecard(results, new Date(), {
+  requireAll: process.env['CI'] === 'true',
+  taxonomy: suite.taxonomy,
+  seed,
+});
 const jsonIndex = args.indexOf('--json-out');
 if (jsonIndex >= 0 && args[jsonIndex + 1] !== undefined)
   await writeFile(args[jsonIndex + 1]!, `${JSON.stringify(card, null, 2)}\n`);

@@ -7,8 +7,11 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import {
+  CATEGORIES,
   KnownGapsSchema,
   ProfileSchema,
+  TaxonomySchema,
+  type Taxonomy,
   ScenarioFileSchema,
   type KnownGap,
   type Profile,
@@ -32,6 +35,7 @@ export interface LoadedSuite {
   profiles: Map<string, Profile>;
   files: LoadedScenarioFile[];
   gaps: KnownGap[];
+  taxonomy: Taxonomy;
 }
 
 function problems(error: z.ZodError): string {
@@ -179,5 +183,9 @@ export async function loadSuite(root: string): Promise<LoadedSuite> {
   for (const gap of gapsParsed.data.gaps) {
     if (!byId.has(gap.id)) throw new SuiteLoadError(`known-gaps.yaml: ${gap.id} is not a scenario`);
   }
-  return { root, profiles, files, gaps: gapsParsed.data.gaps };
+  const taxonomyParsed = TaxonomySchema.safeParse(parse(await readFile(path.join(root, 'taxonomy.yaml'), 'utf8')));
+  if (!taxonomyParsed.success) throw new SuiteLoadError(`taxonomy.yaml: ${problems(taxonomyParsed.error)}`);
+  const unmapped = CATEGORIES.filter((c) => taxonomyParsed.data.categories[c] === undefined);
+  if (unmapped.length > 0) throw new SuiteLoadError(`taxonomy.yaml: categories not mapped: ${unmapped.join(', ')}`);
+  return { root, profiles, files, gaps: gapsParsed.data.gaps, taxonomy: taxonomyParsed.data };
 }

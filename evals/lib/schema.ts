@@ -302,6 +302,29 @@ export const ScenarioFileSchema = z
     message: 'a scenario file names a `profile` or has a `setup`, not both',
   });
 
+const OwaspMcpSchema = z.string().regex(/^MCP(0[1-9]|10)$/, 'expected an OWASP MCP Top 10 id, MCP01 to MCP10');
+
+/** evals/taxonomy.yaml: every category mapped to the OWASP MCP Top 10 and published attack classes. */
+export const TaxonomySchema = z
+  .object({
+    categories: z.record(
+      z.enum(CATEGORIES),
+      z
+        .object({
+          owaspMcp: z.array(OwaspMcpSchema),
+          /** Required when no OWASP MCP entry applies: say which taxonomy does. */
+          note: z.string().optional(),
+          classes: z.array(z.string().min(1)).min(1),
+        })
+        .strict()
+        .refine((c) => c.owaspMcp.length > 0 || c.note !== undefined, {
+          message: 'a category without an OWASP MCP entry needs a note',
+        }),
+    ),
+  })
+  .strict();
+export type Taxonomy = z.infer<typeof TaxonomySchema>;
+
 export const KnownGapsSchema = z
   .object({
     gaps: z

@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CATEGORIES } from './schema.js';
+import { CATEGORIES, type Taxonomy } from './schema.js';
 import type { ScenarioResult } from './suite.js';
 
 export interface CategoryScore {
@@ -26,6 +26,10 @@ export interface Scorecard {
   gate: { passed: boolean; failures: { id: string; kind: string; message: string }[] };
   knownGaps: { id: string; kind: string; reason: string; nowPasses: boolean }[];
   notRun: string[];
+  /** Each category's OWASP MCP Top 10 ids and attack classes (evals/taxonomy.yaml). */
+  taxonomy?: Taxonomy;
+  /** Seed of the run's randomised literals. */
+  seed?: number;
   scenarios: ScenarioResult[];
 }
 
@@ -36,7 +40,7 @@ export interface Scorecard {
 export function buildScorecard(
   results: readonly ScenarioResult[],
   now = new Date(),
-  options: { requireAll?: boolean } = {},
+  options: { requireAll?: boolean; taxonomy?: Taxonomy; seed?: number } = {},
 ): Scorecard {
   const skipped = (r: ScenarioResult): boolean => r.notRun !== undefined && options.requireAll !== true;
   const categories: CategoryScore[] = [];
@@ -77,11 +81,19 @@ export function buildScorecard(
     categories,
     gate: { passed: failures.length === 0 && results.length > 0, failures },
     notRun: results.filter(skipped).map((r) => r.id),
+    ...(options.taxonomy !== undefined ? { taxonomy: options.taxonomy } : {}),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
     knownGaps: results
       .filter((r) => r.knownGap !== undefined)
       .map((r) => ({ id: r.id, kind: r.kind, reason: r.knownGap!, nowPasses: r.passed })),
     scenarios: [...results],
   };
+}
+
+function owasp(card: Scorecard, category: string): string {
+  const entry = card.taxonomy?.categories[category as keyof Taxonomy['categories']];
+  if (entry === undefined) return '-';
+  return entry.owaspMcp.length > 0 ? entry.owaspMcp.join(', ') : 'none';
 }
 
 const pct = (n: number, d: number): string => (d === 0 ? '-' : `${Math.floor((1000 * n) / d) / 10}%`);
@@ -97,11 +109,11 @@ export function scorecardMarkdown(card: Scorecard): string {
     '',
     `Gate: **${card.gate.passed ? 'PASS' : 'FAIL'}** - ${card.totals.scenarios} scenarios, attacks stopped ${card.totals.stopped}/${card.totals.attacks} (${pct(card.totals.stopped, card.totals.attacks)}), benign allowed ${card.totals.allowed}/${card.totals.benign} (${pct(card.totals.allowed, card.totals.benign)}), known gaps ${card.totals.knownGaps}.`,
     '',
-    '| category | attacks stopped | benign allowed | known gaps |',
-    '| --- | --- | --- | --- |',
+    '| category | OWASP MCP Top 10 | attacks stopped | benign allowed | known gaps |',
+    '| --- | --- | --- | --- | --- |',
     ...card.categories.map(
       (c) =>
-        `| ${c.category} | ${c.stopped}/${c.attacks} (${pct(c.stopped, c.attacks)}) | ${c.allowed}/${c.benign} (${pct(c.allowed, c.benign)}) | ${c.knownGaps} |`,
+        `| ${c.category} | ${owasp(card, c.category)} | ${c.stopped}/${c.attacks} (${pct(c.stopped, c.attacks)}) | ${c.allowed}/${c.benign} (${pct(c.allowed, c.benign)}) | ${c.knownGaps} |`,
     ),
     '',
   ];
@@ -122,6 +134,22 @@ export function scorecardMarkdown(card: Scorecard): string {
       ...card.gate.failures.map((f) => `- \`${f.id}\` (${f.kind}): ${f.message.replace(/\n/g, ' ')}`),
       '',
     );
+  }
+  if (card.taxonomy !== undefined) {
+    lines.push(
+      '## Taxonomy',
+      '',
+      'Attack classes per category ([taxonomy.yaml](taxonomy.yaml)); each scenario cites its source below.',
+      '',
+    );
+    for (const c of card.categories) {
+      const entry = card.taxonomy.categories[c.category as keyof Taxonomy['categories']];
+      if (entry !== undefined)
+        lines.push(
+          `- **${c.category}**: ${entry.classes.join('; ')}${entry.note !== undefined ? ` (${entry.note})` : ''}`,
+        );
+    }
+    lines.push('');
   }
   lines.push('## Known gaps', '');
   if (card.knownGaps.length === 0) lines.push('None.', '');
