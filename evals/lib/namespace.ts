@@ -20,16 +20,21 @@ export const NAMESPACE_ADDRESSES = {
   metadata: '169.254.169.254',
   azureWireServer: '168.63.129.16',
   metadataV6: 'fd00:ec2::254',
+  /** 10.20.0.5 inside the NAT64 well-known prefix 64:ff9b::/96. */
+  nat64: '64:ff9b::a14:5',
 } as const;
 
-/** The namespace's /etc/hosts: names that resolve to the inward addresses above. */
-export const NAMESPACE_HOSTS: Record<string, string> = {
-  'intranet.corp.test': NAMESPACE_ADDRESSES.private10,
-  'metadata.cloud.test': NAMESPACE_ADDRESSES.metadata,
-  'wire.cloud.test': NAMESPACE_ADDRESSES.azureWireServer,
-  'partner.example.test': NAMESPACE_ADDRESSES.private192,
-  localhost: '127.0.0.1',
-};
+/** The namespace's /etc/hosts as [address, name] lines; a name listed twice resolves to both addresses. */
+export const NAMESPACE_HOSTS: readonly (readonly [string, string])[] = [
+  [NAMESPACE_ADDRESSES.private10, 'intranet.corp.test'],
+  [NAMESPACE_ADDRESSES.metadata, 'metadata.cloud.test'],
+  [NAMESPACE_ADDRESSES.azureWireServer, 'wire.cloud.test'],
+  [NAMESPACE_ADDRESSES.private192, 'partner.example.test'],
+  // One allowed and one inward answer: the inward one must poison the name.
+  [NAMESPACE_ADDRESSES.private192, 'mixed.example.test'],
+  [NAMESPACE_ADDRESSES.private10, 'mixed.example.test'],
+  ['127.0.0.1', 'localhost'],
+];
 
 /** True only inside the namespace: the flag is set, loopback is the only interface and it holds the addresses. */
 export function inEvalNamespace(): boolean {
@@ -44,9 +49,7 @@ export function inEvalNamespace(): boolean {
 function setupScript(): string {
   const v4 = Object.values(NAMESPACE_ADDRESSES).filter((a) => !a.includes(':'));
   const v6 = Object.values(NAMESPACE_ADDRESSES).filter((a) => a.includes(':'));
-  const hosts = Object.entries(NAMESPACE_HOSTS)
-    .map(([name, address]) => `${address} ${name}`)
-    .join('\\n');
+  const hosts = NAMESPACE_HOSTS.map(([address, name]) => `${address} ${name}`).join('\\n');
   return [
     'set -e',
     'ip link set lo up',
