@@ -32,7 +32,7 @@ test(
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     const card = JSON.parse(readFileSync(out, 'utf8')) as Scorecard;
-    assert.ok(card.totals.scenarios >= 150, `expected at least 150 scenarios, found ${card.totals.scenarios}`);
+    assert.ok(card.totals.scenarios >= 250, `expected at least 250 scenarios, found ${card.totals.scenarios}`);
     assert.ok(card.totals.attacks > 0 && card.totals.benign > 0);
     assert.deepEqual(card.gate.failures, [], `scenarios that failed the gate (the output names the seed):\n${output}`);
     assert.deepEqual(card.notRun, [], 'scenarios that did not run (the eval network namespace needs root)');
