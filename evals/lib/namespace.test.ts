@@ -37,7 +37,7 @@ describe('eval network namespace', () => {
     assert.equal(relaxed.gate.passed, true);
     assert.deepEqual(relaxed.notRun, ['egress/ns-x']);
     assert.equal(relaxed.totals.attacks, 1);
-    const strict = buildScorecard(results, new Date(), { requireAll: true });
+    const strict = buildScorecard(results, { requireAll: true });
     assert.equal(strict.gate.passed, false);
     assert.deepEqual(
       strict.gate.failures.map((f) => f.id),
