@@ -63,7 +63,7 @@ import { createPolicyStore } from './services/policy/index.js';
 import { openStores, type Stores, openApprovals } from './stores/index.js';
 import { isOwner, traceLink } from './services/approvals/index.js';
 import { startTaskSpan, startTelemetry } from './services/telemetry/index.js';
-import { isTaskLive, createTaskService, type TaskService } from './services/tasks/index.js';
+import { isTaskLive, createTaskService, createTaskStateSource, type TaskService } from './services/tasks/index.js';
 import type { TaskFacts } from '../policies/types.js';
 
 export const VERSION = '0.1.0';
@@ -301,6 +301,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
     closers.push(async () => clearInterval(pendingGauge));
     closers.push(() => grants.close());
 
+    const taskStates = createTaskStateSource(stores.tasks);
     const pipeline = createPipeline({
       catalog,
       policy,
@@ -315,14 +316,15 @@ async function buildCore(options: StartOptions): Promise<Core> {
         config: config.approvals,
         redactArgs: (args) => redactDetail(args) as JsonObject,
       },
-      taskState: async (taskId) => {
-        const task = await stores.tasks.get(taskId);
-        if (!isTaskLive(task, Date.now())) return { live: false, labelsRead: [] };
-        taskExpiry.set(taskId, task.expiresAt);
-        return { live: true, labelsRead: task.labelsRead };
+      tasks: {
+        async current(taskId) {
+          const state = await taskStates.current(taskId);
+          if (state.expiresAt !== undefined) taskExpiry.set(taskId, state.expiresAt);
+          return state;
+        },
+        addLabels: (taskId, labels) => taskStates.addLabels(taskId, labels),
       },
-      recordLabels: (taskId, labels) => stores.tasks.addLabels(taskId, labels),
-      rateLimit: (key, limit, windowSeconds) => stores.rateLimiter.hit(key, limit, windowSeconds),
+      rateLimiter: stores.rateLimiter,
       flushAuditBeforeResponse: config.audit.flushBeforeResponse,
       callTimeoutMs: 120_000,
       onError: (error, where) => logger.error({ where, err: errorText(error) }, 'pipeline error'),
@@ -633,7 +635,6 @@ export async function startStdioGateway(
     const server = createGatewayMcpServer(session, {
       pipeline: core.pipeline,
       egress: core.egress,
-      audit: core.audit,
       serverInfo: { name: 'portcullis', version: VERSION },
       resourceUpdates: core.resourceUpdates,
       elevationTool: core.config.approvals.offerRequestTool,

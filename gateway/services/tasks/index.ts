@@ -3,3 +3,4 @@ export type { NewTask, Task, TaskListFilter, TaskStore } from './types.js';
 export { isTaskLive } from './types.js';
 export { StoreUnavailableError, TaskConflictError, TaskEndedError, TaskNotFoundError } from './errors.js';
 export { createTaskService, type IssuedTask, type TaskService, TaskServiceError } from './task-service.js';
+export { createTaskStateSource, type TaskState, type TaskStateSource } from './task-state.js';
