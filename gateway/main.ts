@@ -24,7 +24,14 @@ import {
   buildAuthenticators,
 } from './services/auth/index.js';
 import { type Principal, createLogger, type Logger } from './kernel/index.js';
-import { createJsonlAuditSink, createMemoryAuditSink, type AuditSink, redactDetail } from './services/audit/index.js';
+import {
+  appendBestEffort,
+  createJsonlAuditSink,
+  createMemoryAuditSink,
+  redactDetail,
+  reportingAuditSink,
+  type AuditSink,
+} from './services/audit/index.js';
 import { type LoadedConfig, type GatewayConfig, resolveSecretRef, type Environment } from './config/index.js';
 import { createEgressGuard } from './services/egress/index.js';
 import { createApp, createTasksRouter, createIntrospectionRouter } from './edges/http/index.js';
@@ -132,7 +139,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
     const metrics = createMetrics();
 
     if (config.audit.file !== undefined) await mkdir(path.dirname(config.audit.file), { recursive: true });
-    const audit =
+    const sink =
       config.audit.file !== undefined
         ? await createJsonlAuditSink({
             file: config.audit.file,
@@ -140,6 +147,13 @@ async function buildCore(options: StartOptions): Promise<Core> {
             checkpointFile: `${config.audit.file}.checkpoint.json`,
           })
         : createMemoryAuditSink();
+    // Every failed append is logged (its code, never the record) and counted, whoever wrote it.
+    const audit = reportingAuditSink(sink, {
+      onFailure: (event, error) => {
+        metrics.auditWriteFailed(event);
+        logger.error({ event, code: (error as { code?: unknown } | null)?.code }, 'audit record not written');
+      },
+    });
     closers.push(() => audit.close());
 
     const stores = await openStores(config.stores, { env, baseDir });
@@ -204,18 +218,16 @@ async function buildCore(options: StartOptions): Promise<Core> {
           },
           'shadow policy would decide differently',
         );
-        void audit
-          .append({
-            event: 'policy.shadow',
-            decision: shadow.effect,
-            detail: { kind: info.kind, enforced: enforced.effect, wouldBe: shadow.effect, rules: [...shadow.rules] },
-          })
-          .catch(() => undefined);
+        void appendBestEffort(audit, {
+          event: 'policy.shadow',
+          decision: shadow.effect,
+          detail: { kind: info.kind, enforced: enforced.effect, wouldBe: shadow.effect, rules: [...shadow.rules] },
+        });
       },
       onReload: (result: unknown) => {
         const ok = (result as { ok?: boolean } | undefined)?.ok !== false;
         metrics.policyReload(ok ? 'ok' : 'error');
-        void audit.append({ event: 'policy.reload', decision: ok ? 'allow' : 'error' }).catch(() => undefined);
+        void appendBestEffort(audit, { event: 'policy.reload', decision: ok ? 'allow' : 'error' });
       },
     });
     closers.push(async () => policy.close());
@@ -509,14 +521,12 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       onAuthFailure: (code) => core.metrics.authFailure(code),
       onSessionClosed: (session: McpSession) => {
         void core.endImplicitTask(session.task.id);
-        void core.audit
-          .append({
-            event: 'session.close',
-            agentId: session.principal.agentId,
-            taskId: session.task.id,
-            sessionId: session.id,
-          })
-          .catch(() => undefined);
+        void appendBestEffort(core.audit, {
+          event: 'session.close',
+          agentId: session.principal.agentId,
+          taskId: session.task.id,
+          sessionId: session.id,
+        });
       },
     });
     core.closers.push(() => edge.close());

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createHttpConnector } from '../connectors/http/index.js';
-import type { AuditRecordInput, AuditSink } from '../gateway/services/audit/index.js';
+import { reportingAuditSink, type AuditRecordInput, type AuditSink } from '../gateway/services/audit/index.js';
 import { createCatalog } from '../gateway/services/catalog/catalog.js';
 import { createPipeline, type EgressProvider } from '../gateway/pipeline/index.js';
 import { createMetrics } from '../gateway/services/metrics/index.js';
@@ -45,11 +45,7 @@ describe('pipeline record step', () => {
     await backend?.close();
   });
 
-  async function pipelineWith(
-    flushAuditBeforeResponse: boolean,
-    audit: AuditSink = failingAudit,
-    metrics?: ReturnType<typeof createMetrics>,
-  ) {
+  async function pipelineWith(flushAuditBeforeResponse: boolean, audit: AuditSink = failingAudit) {
     const connector = await createHttpConnector({
       id: 'api',
       kind: 'http',
@@ -75,7 +71,6 @@ describe('pipeline record step', () => {
       policy: { current: () => engine },
       egress,
       audit,
-      ...(metrics !== undefined ? { metrics } : {}),
       flushAuditBeforeResponse,
       callTimeoutMs: 5000,
     });
@@ -114,7 +109,8 @@ describe('pipeline record step', () => {
   it('answers, and counts the lost record, when records are not flushed before the response', async () => {
     const audit = auditFailingOn(['tool.call']);
     const metrics = createMetrics();
-    const result = await (await pipelineWith(false, audit.sink, metrics)).callTool('api_text', {}, ctx);
+    const reported = reportingAuditSink(audit.sink, { onFailure: (event) => metrics.auditWriteFailed(event) });
+    const result = await (await pipelineWith(false, reported)).callTool('api_text', {}, ctx);
     assert.notEqual(result.isError, true, JSON.stringify(result));
     // The outcome write is not awaited here: wait for its failure to be counted.
     let text = '';

@@ -8,7 +8,12 @@
  * Domain error classes (AuthError, ApprovalError, AuditError, ...) keep their narrower code types, each a
  * subset of ErrorCode, so a code means the same thing wherever it appears.
  */
-import { isConnectorError, isEgressError } from '../../connectors/errors.js';
+import {
+  isConnectorError,
+  isEgressError,
+  type ConnectorErrorCode,
+  type EgressErrorCode,
+} from '../../connectors/errors.js';
 
 /** JSON-RPC error codes used at the MCP edge (the SDK's ErrorCode values, without importing the SDK). */
 export const JSON_RPC = {
@@ -30,6 +35,8 @@ interface CodeInfo {
 const CODES = {
   // The caller's request
   INVALID_REQUEST: { http: 400, jsonRpc: JSON_RPC.InvalidRequest, caller: true },
+  PAYLOAD_TOO_LARGE: { http: 413, jsonRpc: JSON_RPC.InvalidRequest },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, jsonRpc: JSON_RPC.InvalidRequest },
   INVALID_ARGUMENTS: { http: 400, jsonRpc: JSON_RPC.InvalidParams, caller: true },
   TOOL_NOT_FOUND: { http: 404, jsonRpc: JSON_RPC.InvalidParams, caller: true },
   RESOURCE_NOT_FOUND: { http: 404, jsonRpc: JSON_RPC.InvalidParams, caller: true },
@@ -45,7 +52,8 @@ const CODES = {
   POLICY_DENIED: { http: 403, jsonRpc: JSON_RPC.Internal },
   EGRESS_DENIED: { http: 403, jsonRpc: JSON_RPC.Internal },
   RATE_LIMITED: { http: 429, jsonRpc: JSON_RPC.Internal },
-  TASK_ENDED: { http: 403, jsonRpc: JSON_RPC.Internal },
+  /** 409 at the tasks API: the task already ended. */
+  TASK_ENDED: { http: 409, jsonRpc: JSON_RPC.Internal },
   TOOL_QUARANTINED: { http: 403, jsonRpc: JSON_RPC.Internal },
   APPROVAL_REQUIRED: { http: 403, jsonRpc: JSON_RPC.Internal },
   APPROVAL_PENDING: { http: 202, jsonRpc: JSON_RPC.Internal },
@@ -57,6 +65,9 @@ const CODES = {
   SELF_APPROVAL: { http: 403, jsonRpc: JSON_RPC.InvalidRequest },
   REASON_REQUIRED: { http: 400, jsonRpc: JSON_RPC.InvalidParams, caller: true },
   NOT_PENDING: { http: 409, jsonRpc: JSON_RPC.InvalidRequest },
+  // Tool pins (operator side)
+  NOT_QUARANTINED: { http: 409, jsonRpc: JSON_RPC.InvalidRequest },
+  HASH_MISMATCH: { http: 409, jsonRpc: JSON_RPC.InvalidRequest },
   // Tasks and credentials
   TASK_NOT_FOUND: { http: 404, jsonRpc: JSON_RPC.InvalidParams },
   TASK_CONFLICT: { http: 409, jsonRpc: JSON_RPC.InvalidRequest },
@@ -82,6 +93,10 @@ const CODES = {
 export type ErrorCode = keyof typeof CODES;
 /** The same union under the name the package has always exported. */
 export type GatewayErrorCode = ErrorCode;
+
+// Every code a connector or the egress guard can raise is part of this vocabulary (checked by the compiler).
+const CONTRACT_CODES_ARE_GATEWAY_CODES: Record<ConnectorErrorCode | EgressErrorCode, CodeInfo> = CODES;
+void CONTRACT_CODES_ARE_GATEWAY_CODES;
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(CODES, value);

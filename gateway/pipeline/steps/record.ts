@@ -2,7 +2,8 @@
  * record: the closing step of every run. It writes the outcome record for runs that passed record-intent
  * and the denial record for runs that ended earlier, sets the run's span attributes and counts the call.
  * Where the configuration says records are flushed before the response, a run whose record could not be
- * written gives the agent no result (AUDIT_UNAVAILABLE); otherwise the failure is logged and counted.
+ * written gives the agent no result (AUDIT_UNAVAILABLE); otherwise the failure is only reported (the
+ * composition root's reporting sink logs and counts every failed append).
  */
 import { GatewayError } from '../../kernel/index.js';
 import type { AuditEvent, AuditRecordInput, AuditSink } from '../../services/audit/index.js';
@@ -57,7 +58,6 @@ export function recordStep(options: RecordOptions): Step {
         () => true,
         (error: unknown) => {
           options.onError?.(error, 'audit');
-          options.metrics?.auditWriteFailed(record.event);
           return false;
         },
       );

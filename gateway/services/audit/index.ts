@@ -19,3 +19,4 @@ export {
   type VerifyAuditLogOptions,
 } from './verify.js';
 export { readFileTail, type FileTail } from './tail.js';
+export { appendBestEffort, reportingAuditSink, type AuditFailureReporter } from './best-effort.js';

@@ -3,6 +3,7 @@
  * definition later changes (hidden and uncallable until an operator approves the new definition), and
  * flags suspicious definitions (see analyze.ts). Every pin, quarantine and approval is audited.
  */
+import type { ErrorCode } from '../../kernel/index.js';
 import type { ToolDescriptor } from '../../../connectors/contract.js';
 import type { AuditSink } from '../audit/index.js';
 import { analyzeTool, type ToolFlag } from './analyze.js';
@@ -17,7 +18,7 @@ export interface ScreenedTool {
 export class PinError extends Error {
   override readonly name = 'PinError';
   constructor(
-    readonly code: 'NOT_FOUND' | 'NOT_QUARANTINED' | 'HASH_MISMATCH',
+    readonly code: Extract<ErrorCode, 'NOT_FOUND' | 'NOT_QUARANTINED' | 'HASH_MISMATCH'>,
     message: string,
   ) {
     super(message);
