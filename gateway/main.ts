@@ -1,79 +1,36 @@
 /**
- * The composition root: the one place that reads the environment and starts the OpenTelemetry SDK, builds
- * every long-lived resource from the parsed configuration, wires them together, and closes them in reverse
- * order.
+ * The composition root: reads the environment, starts the OpenTelemetry SDK, opens every part from the
+ * configuration in dependency order, and hands them to a front door (HTTP or stdio). It decides nothing
+ * itself; each part's behaviour lives in its module. Everything opened is closed in reverse order.
  */
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { createServer, type Server as HttpServer } from 'node:http';
-import express, { type Router } from 'express';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { Connector, JsonObject } from '../connectors/contract.js';
-import { createHttpConnector } from '../connectors/http/index.js';
-import { createMcpConnector } from '../connectors/mcp/index.js';
+import type { Environment, LoadedConfig } from './config/index.js';
+import { createHttpServer, closeServer, listenOn } from './edges/server/index.js';
+import { principalForStdio, serveStdio } from './edges/mcp/index.js';
+import { createOperatorAuthenticator, createOperatorRouters } from './edges/operator/index.js';
+import { VERSION, createLogger, type Logger } from './kernel/index.js';
+import { baselineRules, catalogContextFor, createPipeline, type Pipeline } from './pipeline/index.js';
+import { startPendingGauge } from './services/approvals/index.js';
+import { openAuditSink, redactDetail, type AuditSink } from './services/audit/index.js';
+import { apiKeyAgentsFrom, operatorsFrom } from './services/auth/index.js';
+import { createCatalog, openConnectors, type Catalog } from './services/catalog/index.js';
 import {
-  digestApiKey,
-  type ApiKeyAgent,
-  createRequestAuthenticator,
-  protectedResourceMetadata,
-  resourceMetadataUrl,
-  wwwAuthenticate,
-  buildAuthenticators,
-} from './services/auth/index.js';
-import { type Principal, createLogger, type Logger } from './kernel/index.js';
-import {
-  appendBestEffort,
-  createJsonlAuditSink,
-  createMemoryAuditSink,
-  redactDetail,
-  reportingAuditSink,
-  type AuditSink,
-} from './services/audit/index.js';
-import { type LoadedConfig, type GatewayConfig, resolveSecretRef, type Environment } from './config/index.js';
-import { createEgressGuard } from './services/egress/index.js';
-import { createApp, createTasksRouter, createIntrospectionRouter } from './edges/http/index.js';
-import { createToolIntegrity } from './services/integrity/index.js';
-import { createMcpHttpEdge, createGatewayMcpServer, type McpSession } from './edges/mcp/index.js';
-import { createMetrics, type Metrics } from './services/metrics/index.js';
-import {
-  createConsoleRouter,
-  createOperatorAuthenticator,
-  type OperatorAuthenticator,
-  createToolsRouter,
-  credentialsRouter,
-  createAgentsRouter,
-  createApprovalsRouter,
-} from './edges/operator/index.js';
-import {
-  baselineRules,
-  catalogContextFor,
-  createPipeline,
-  type EgressProvider,
-  type Pipeline,
-} from './pipeline/index.js';
-import { createCatalog, type Catalog } from './services/catalog/index.js';
-import {
-  withOutboundHygiene,
-  createBackendCredentials,
   contextualInjector,
-  createCredentialIssuer,
-  type CredentialIssuer,
-  loadKeySet,
-  openDevKeySet,
-  type KeySet,
-  createOwnTokenVerifier,
+  createBackendCredentials,
+  openCredentials,
+  withOutboundHygiene,
 } from './services/credentials/index.js';
-import { createPolicyStore } from './services/policy/index.js';
-import { openStores, type Stores, openApprovals } from './stores/index.js';
-import { isOwner, traceLink } from './services/approvals/index.js';
-import { startTaskSpan, startTelemetry } from './services/telemetry/index.js';
-import { isTaskLive, createTaskService, createTaskStateSource, type TaskService } from './services/tasks/index.js';
-import type { TaskFacts } from '../policies/types.js';
+import { openEgress } from './services/egress/index.js';
+import { createToolIntegrity } from './services/integrity/index.js';
+import { createMetrics } from './services/metrics/index.js';
+import { createPolicyStore, policyEventRecorder } from './services/policy/index.js';
+import { createSessionTasks, createTaskService } from './services/tasks/index.js';
+import { startTelemetry } from './services/telemetry/index.js';
+import { openApprovals, openStores, type Stores } from './stores/index.js';
+import type { JsonObject } from '../connectors/contract.js';
+import type { EgressFacts } from '../policies/types.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 export interface StartOptions {
   loaded: LoadedConfig;
@@ -85,10 +42,8 @@ export interface StartOptions {
 }
 
 export interface RunningGateway {
-  /** `http://host:port` */
-  baseUrl: string;
-  /** `http://host:port/mcp` */
-  mcpUrl: string;
+  baseUrl: string; // `http://host:port`
+  mcpUrl: string; // `http://host:port/mcp`
   pipeline: Pipeline;
   catalog: Catalog;
   audit: AuditSink;
@@ -96,612 +51,158 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-interface Core {
-  config: GatewayConfig;
-  logger: Logger;
-  audit: AuditSink;
-  metrics: Metrics;
-  stores: Stores;
-  pipeline: Pipeline;
-  catalog: Catalog;
-  egress: EgressProvider;
-  operatorAuth: OperatorAuthenticator;
-  operatorRouters: Router[];
-  health: () => Record<string, unknown> & { ok: boolean };
-  authenticatorAgents: ApiKeyAgent[];
-  issuer: CredentialIssuer;
-  keys: KeySet;
-  taskService: TaskService;
-  /** Task facts for a new MCP session: the token's task, or a new implicit task. */
-  taskForSession: (principal: Principal, sessionId: string) => Promise<TaskFacts>;
-  endImplicitTask: (taskId: string) => Promise<void>;
-  resourceUpdates: { subscribe(listener: (uri: string) => void): () => void };
-  closers: (() => Promise<void>)[];
-}
+type Closer = () => Promise<void>;
 
-/** Build everything except the listeners (shared by the HTTP and stdio front doors). */
-async function buildCore(options: StartOptions): Promise<Core> {
+/** Open every part except the listeners (shared by the HTTP and stdio front doors). */
+async function compose(options: StartOptions, closers: Closer[]) {
   const { config, baseDir } = options.loaded;
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: env['PORTCULLIS_LOG_LEVEL'] ?? 'info' });
-  const closers: (() => Promise<void>)[] = [];
-  try {
-    if (config.telemetry.enabled) {
-      // Telemetry may fail open: an unreachable collector never affects calls (batch export, dropped spans).
-      const telemetry = startTelemetry({
-        serviceName: config.telemetry.serviceName,
-        ...(config.telemetry.otlpEndpoint !== undefined ? { otlpEndpoint: config.telemetry.otlpEndpoint } : {}),
-        sampleRatio: config.telemetry.sampleRatio,
-        env,
-      });
-      closers.push(() => telemetry.shutdown());
-    }
-    const metrics = createMetrics();
-
-    if (config.audit.file !== undefined) await mkdir(path.dirname(config.audit.file), { recursive: true });
-    const sink =
-      config.audit.file !== undefined
-        ? await createJsonlAuditSink({
-            file: config.audit.file,
-            durability: config.audit.durability,
-            checkpointFile: `${config.audit.file}.checkpoint.json`,
-          })
-        : createMemoryAuditSink();
-    // Every failed append is logged (its code, never the record) and counted, whoever wrote it.
-    const audit = reportingAuditSink(sink, {
-      onFailure: (event, error) => {
-        metrics.auditWriteFailed(event);
-        logger.error({ event, code: (error as { code?: unknown } | null)?.code }, 'audit record not written');
-      },
-    });
-    closers.push(() => audit.close());
-
-    const stores = await openStores(config.stores, { env, baseDir });
-    closers.push(() => stores.close());
-
-    const issuerUrl = options.baseUrl ?? config.http.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
-    const keys =
-      config.credentials.signingKey !== undefined
-        ? await loadKeySet({
-            active: await resolveSecretRef(config.credentials.signingKey, { env, baseDir }),
-            previous: await Promise.all(
-              config.credentials.previousKeys.map(async (k) => ({
-                material: await resolveSecretRef(k.key, { env, baseDir }),
-                retiresAt: Date.parse(k.retiresAt),
-              })),
-            ),
-            alg: config.credentials.algorithm,
-          })
-        : await openDevKeySet({ dir: config.credentials.devKeyDir, alg: config.credentials.algorithm });
-    const issuer = createCredentialIssuer({
-      issuer: issuerUrl,
-      keys,
-      callTtlSeconds: config.credentials.callTtlSeconds,
-      elevatedTtlSeconds: config.credentials.elevatedTtlSeconds,
-    });
-    const taskService = createTaskService({
-      store: stores.tasks,
-      revocation: stores.revocation,
-      issuer,
-      audit,
-      maxTtlSeconds: config.tasks.maxTtlSeconds,
-      defaultTtlSeconds: config.tasks.defaultTtlSeconds,
-    });
-    const taskExpiry = new Map<string, number>();
-    const backendCredentials = await createBackendCredentials({
-      config: config.backendCredentials,
-      issuer,
-      env,
-      baseDir,
-      audit,
-      metrics,
-      tasksExpiry: async (taskId) => taskExpiry.get(taskId) ?? (await stores.tasks.get(taskId))?.expiresAt,
-      isJtiRevoked: (jti) => stores.revocation.isJtiRevoked(jti),
-    });
-
-    const policy = await createPolicyStore({
-      files: config.policy.files,
-      shadowFiles: config.policy.shadow,
-      extraRules: () => baselineRules(config),
-      watch: config.policy.watch,
-      logger,
-      onShadowDecision: (enforced, shadow, _facts, info) => {
-        // Shadow policy: logged and counted next to the enforced decision, never enforced.
-        if (enforced.effect === shadow.effect) return;
-        logger.info(
-          {
-            kind: info.kind,
-            enforced: enforced.effect,
-            shadow: shadow.effect,
-            shadowRules: shadow.rules,
-            shadowVersion: info.shadowVersion,
-          },
-          'shadow policy would decide differently',
-        );
-        void appendBestEffort(audit, {
-          event: 'policy.shadow',
-          decision: shadow.effect,
-          detail: { kind: info.kind, enforced: enforced.effect, wouldBe: shadow.effect, rules: [...shadow.rules] },
-        });
-      },
-      onReload: (result: unknown) => {
-        const ok = (result as { ok?: boolean } | undefined)?.ok !== false;
-        metrics.policyReload(ok ? 'ok' : 'error');
-        void appendBestEffort(audit, { event: 'policy.reload', decision: ok ? 'allow' : 'error' });
-      },
-    });
-    closers.push(async () => policy.close());
-
-    const guard = createEgressGuard({
-      decide: (facts) => policy.current().evaluateEgress(facts),
-      maxRedirects: config.egress.maxRedirects,
-      maxResponseBytes: config.egress.maxResponseBytes,
-      timeoutMs: config.egress.timeoutMs,
-    });
-    closers.push(() => guard.close());
-    // Upstream MCP servers over HTTP keep event streams open: same address rules, no whole-exchange deadline.
-    const streamGuard = createEgressGuard({
-      decide: (facts) => policy.current().evaluateEgress(facts),
-      maxRedirects: config.egress.maxRedirects,
-      maxResponseBytes: Number.MAX_SAFE_INTEGER,
-      timeoutMs: 7 * 24 * 3600 * 1000,
-    });
-    closers.push(() => streamGuard.close());
-    const egress: EgressProvider = { fetchFor: (scope) => guard.fetchFor(scope) };
-
-    const resourceUpdates = new EventEmitter();
-    resourceUpdates.setMaxListeners(0);
-    const connectors: Connector[] = [];
-    closers.push(async () => {
-      await Promise.all(connectors.map((c) => c.close().catch(() => undefined)));
-    });
-    for (const connectorConfig of config.connectors) {
-      if (connectorConfig.kind === 'http') {
-        connectors.push(
-          await createHttpConnector(connectorConfig, {
-            baseDir,
-            onWarning: (message) => logger.warn({ connector: connectorConfig.id }, message),
-          }),
-        );
-        continue;
-      }
-      const connector = createMcpConnector(
-        connectorConfig.transport === 'stdio' && connectorConfig.cwd === undefined
-          ? { ...connectorConfig, cwd: baseDir }
-          : connectorConfig,
-        {
-          // One long-lived connection for every agent: each call's credential comes from its async context.
-          fetch: withOutboundHygiene(
-            streamGuard.fetchFor({ connector: connectorConfig.id }),
-            contextualInjector(backendCredentials.staticInjector(connectorConfig.id)),
-          ),
-          onLog: (message) =>
-            logger.debug({ connector: connectorConfig.id, level: message.level }, 'upstream log message'),
-          onResourceUpdated: (uri) => resourceUpdates.emit('updated', uri),
-        },
-      );
-      connectors.push(connector);
-      // A connector that cannot start keeps restarting in the background; the gateway still serves the rest.
-      await connector
-        .start()
-        .catch((error: unknown) =>
-          logger.warn({ connector: connectorConfig.id, err: errorText(error) }, 'upstream MCP server not ready'),
-        );
-    }
-
-    const integrity = createToolIntegrity({ store: stores.pins, audit });
-    const catalog = createCatalog({
-      connectors,
-      catalogContext: catalogContextFor(egress),
-      onWarning: (w) => logger.warn({ connector: w.connector }, w.message),
-      screen: (connector, tools, names) => integrity.screen(connector.id, tools, names),
-    });
-    await catalog.refresh();
-    closers.push(async () => catalog.close());
-
-    const { queue, grants, notifier } = openApprovals(config, stores, audit, metrics, logger);
-    if (notifier !== undefined) closers.push(() => notifier.close());
-    closers.push(() => queue.close());
-    // The pending gauge is read from the queue itself, so expiries and other instances' decisions count.
-    const pendingGauge = setInterval(() => {
-      void queue
-        .list({ status: 'pending', limit: 1000 })
-        .then((tickets) => metrics.setApprovalsPending(tickets.length))
-        .catch(() => undefined);
-    }, 15_000);
-    pendingGauge.unref();
-    closers.push(async () => clearInterval(pendingGauge));
-    closers.push(() => grants.close());
-
-    const taskStates = createTaskStateSource(stores.tasks);
-    const pipeline = createPipeline({
-      catalog,
-      policy,
-      egress,
-      audit,
-      metrics,
-      credentials: backendCredentials.provider,
-      elevation: {
-        queue,
-        grants,
-        audit,
-        config: config.approvals,
-        redactArgs: (args) => redactDetail(args) as JsonObject,
-      },
-      tasks: {
-        async current(taskId) {
-          const state = await taskStates.current(taskId);
-          if (state.expiresAt !== undefined) taskExpiry.set(taskId, state.expiresAt);
-          return state;
-        },
-        addLabels: (taskId, labels) => taskStates.addLabels(taskId, labels),
-      },
-      rateLimiter: stores.rateLimiter,
-      flushAuditBeforeResponse: config.audit.flushBeforeResponse,
-      callTimeoutMs: 120_000,
-      onError: (error, where) => logger.error({ where, err: errorText(error) }, 'pipeline error'),
-    });
-
-    const authenticatorAgents: ApiKeyAgent[] = [];
-    for (const agent of config.agents) {
-      if (agent.disabled) continue;
-      authenticatorAgents.push({
-        agentId: agent.id,
-        roles: agent.roles,
-        ...(agent.tenant !== undefined ? { tenant: agent.tenant } : {}),
-        ...(agent.environment !== undefined ? { environment: agent.environment } : {}),
-        keyDigests: await digests(agent.apiKeys, { env, baseDir }),
-      });
-    }
-    const operatorAuth = createOperatorAuthenticator({
-      operators: await Promise.all(
-        config.operators.map(async (operator) => ({
-          id: operator.id,
-          roles: operator.roles,
-          tokenDigests: await digests(operator.tokens, { env, baseDir }),
-        })),
+  const logError = (message: string) => (err: unknown, where?: string) =>
+    logger.error({ where, err: err instanceof Error ? err.message : String(err) }, message);
+  // Telemetry may fail open: an unreachable collector never affects calls (batch export, dropped spans).
+  if (config.telemetry.enabled) closers.push(startTelemetry({ ...config.telemetry, env }).shutdown);
+  const metrics = createMetrics();
+  const audit = await openAuditSink(config.audit, {
+    onFailure: (event, error) => {
+      metrics.auditWriteFailed(event);
+      logger.error({ event, code: (error as { code?: unknown } | null)?.code }, 'audit record not written');
+    },
+  });
+  closers.push(() => audit.close());
+  const stores = await openStores(config.stores, { env, baseDir });
+  closers.push(() => stores.close());
+  const secrets = { env, baseDir };
+  const issuerUrl = options.baseUrl ?? config.http.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
+  const { keys, issuer } = await openCredentials(config.credentials, { issuerUrl, ...secrets });
+  const { limits, tasks } = config;
+  const sessionTasks = createSessionTasks({
+    store: stores.tasks,
+    implicitTtlSeconds: limits.sessionTaskTtlSeconds,
+    onForget: (id) => issuer.forgetTask(id),
+  });
+  const taskService = createTaskService({
+    store: stores.tasks,
+    revocation: stores.revocation,
+    issuer,
+    audit,
+    ...tasks,
+  });
+  const isJtiRevoked = (jti: string) => stores.revocation.isJtiRevoked(jti);
+  const credentials = await createBackendCredentials({
+    ...{ config: config.backendCredentials, issuer, audit, metrics, isJtiRevoked, ...secrets },
+    tasksExpiry: sessionTasks.expiryOf,
+  });
+  const policy = await createPolicyStore({
+    ...{ files: config.policy.files, shadowFiles: config.policy.shadow, watch: config.policy.watch, logger },
+    extraRules: () => baselineRules(config),
+    ...policyEventRecorder({ audit, metrics, logger }),
+  });
+  closers.push(async () => policy.close());
+  const decide = (facts: EgressFacts) => policy.current().evaluateEgress(facts);
+  const guards = openEgress(config.egress, { decide, streamTimeoutSeconds: limits.upstreamStreamTimeoutSeconds });
+  closers.push(() => guards.close());
+  const egress = { fetchFor: guards.calls.fetchFor };
+  const resourceUpdates = new EventEmitter().setMaxListeners(0);
+  const connectors = await openConnectors(config.connectors, {
+    ...{ baseDir, logger, onResourceUpdated: (uri) => resourceUpdates.emit('updated', uri) },
+    // One long-lived connection per upstream for every agent: each call's credential comes from its context.
+    upstreamFetch: (id) =>
+      withOutboundHygiene(
+        guards.streams.fetchFor({ connector: id }),
+        contextualInjector(credentials.staticInjector(id)),
       ),
+  });
+  closers.push(async () => void (await Promise.all(connectors.map((c) => c.close().catch(() => undefined)))));
+  const integrity = createToolIntegrity({ store: stores.pins, audit });
+  const catalog = createCatalog({
+    ...{ connectors, catalogContext: catalogContextFor(egress, limits.catalogRequestTimeoutMs) },
+    onWarning: (w) => logger.warn({ connector: w.connector }, w.message),
+    screen: (connector, tools, names) => integrity.screen(connector.id, tools, names),
+  });
+  await catalog.refresh();
+  closers.push(async () => catalog.close());
+  const { queue, grants, notifier } = openApprovals(config, stores, audit, metrics, logger);
+  closers.push(
+    () => queue.close(),
+    () => grants.close(),
+    async () => void (await notifier?.close()),
+  );
+  closers.push(startPendingGauge(queue, (n) => metrics.setApprovalsPending(n), limits.approvalsGaugeIntervalSeconds));
+  const redactArgs = (args: JsonObject) => redactDetail(args) as JsonObject;
+  const pipeline = createPipeline({
+    ...{ catalog, policy, egress, audit, metrics, credentials: credentials.provider, rateLimiter: stores.rateLimiter },
+    elevation: { queue, grants, audit, config: config.approvals, redactArgs },
+    ...{ tasks: sessionTasks.states, callTimeoutMs: limits.callTimeoutMs, onError: logError('pipeline error') },
+    flushAuditBeforeResponse: config.audit.flushBeforeResponse,
+  });
+  const operatorAuth = createOperatorAuthenticator({ operators: await operatorsFrom(config, secrets) });
+  const operatorRouters = createOperatorRouters({
+    ...{ config, operatorAuth, queue, grants, audit, metrics, integrity, catalog, issuer },
+    ...{ revocation: stores.revocation, onInternalError: logError('operator request failed') },
+  });
+  const health = () => {
+    const status = policy.status();
+    const ok = status.lastError === undefined;
+    return { ok, version: VERSION, policy: status, stores: stores.kind, catalogWarnings: catalog.warnings().length };
+  };
+  const subscribe = (listener: (uri: string) => void) => {
+    resourceUpdates.on('updated', listener);
+    return () => void resourceUpdates.off('updated', listener);
+  };
+  const apiKeyAgents = await apiKeyAgentsFrom(config, secrets);
+  return {
+    ...{ config, env, baseDir, logger, audit, metrics, stores, keys, issuer, sessionTasks, taskService },
+    ...{ pipeline, catalog, egress, operatorRouters, health, apiKeyAgents, resourceUpdates: { subscribe } },
+  };
+}
+
+export async function startGateway(options: StartOptions): Promise<RunningGateway> {
+  const { config } = options.loaded;
+  const closers: Closer[] = [];
+  try {
+    // Listen first: the gateway's URL is the issuer of its tokens and must be known before anything is minted.
+    const { server, baseUrl } = await listenOn(config.listen.host, config.listen.port);
+    closers.push(() => closeServer(server));
+    const core = await compose({ ...options, baseUrl: options.baseUrl ?? config.http.publicUrl ?? baseUrl }, closers);
+    const http = await createHttpServer({
+      ...core,
+      revocation: core.stores.revocation,
+      publicUrl: config.http.publicUrl ?? baseUrl,
     });
-    const agentsRouter = express.Router();
-    agentsRouter.use('/v1/agents', operatorAuth.require('admin'));
-    agentsRouter.use(
-      createAgentsRouter(stores.revocation, audit, {
-        actor: (_req, res) => (res.locals['operator'] as { id?: string } | undefined)?.id,
-      }),
-    );
-    const operatorRouters: Router[] = [
-      createApprovalsRouter({
-        queue,
-        grants,
-        audit,
-        operatorAuth,
-        isSelf: (operatorId, ticket) => isOwner(config, operatorId, ticket),
-        onDecided: (ticket) =>
-          metrics.observeApprovalDecision(
-            (Date.now() - Date.parse(ticket.createdAt)) / 1000,
-            ticket.status === 'approved' ? 'approved' : 'denied',
-          ),
-        ...(config.telemetry.jaegerUiUrl !== undefined ? { traceUrl: traceLink(config.telemetry.jaegerUiUrl) } : {}),
-      }),
-      createToolsRouter({ integrity, catalog, operatorAuth }),
-      agentsRouter,
-      credentialsRouter({ revocation: stores.revocation, issuer, audit, operatorAuth }),
-      createConsoleRouter(),
-    ];
-
-    const implicitTaskTtlSeconds = 24 * 3600;
-    const taskForSession = async (principal: Principal, sessionId: string): Promise<TaskFacts> => {
-      if (principal.taskId !== undefined) {
-        const task = await stores.tasks.get(principal.taskId);
-        if (!isTaskLive(task, Date.now())) throw new Error('task has ended');
-        taskExpiry.set(task.id, task.expiresAt);
-        return {
-          id: task.id,
-          intent: task.intent,
-          ...(task.declaredTools !== undefined ? { declaredTools: task.declaredTools } : {}),
-          labelsRead: task.labelsRead,
-        };
-      }
-      const created = Date.now();
-      const task = await stores.tasks.create({
-        id: `session-${sessionId}`,
-        agentId: principal.agentId,
-        ...(principal.tenant !== undefined ? { tenant: principal.tenant } : {}),
-        intent: 'MCP session',
-        createdAt: created,
-        expiresAt: created + implicitTaskTtlSeconds * 1000,
-      });
-      taskExpiry.set(task.id, task.expiresAt);
-      return { id: task.id, intent: task.intent, labelsRead: [] };
-    };
-    const endImplicitTask = async (taskId: string): Promise<void> => {
-      taskExpiry.delete(taskId);
-      issuer.forgetTask(taskId);
-      if (taskId.startsWith('session-')) await stores.tasks.end(taskId, 'session closed').catch(() => undefined);
-    };
-
-    const health = (): Record<string, unknown> & { ok: boolean } => {
-      const status = policy.status();
-      return {
-        ok: status.lastError === undefined,
-        version: VERSION,
-        policy: status,
-        stores: stores.kind,
-        catalogWarnings: catalog.warnings().length,
-      };
-    };
-    return {
-      config,
-      logger,
-      audit,
-      metrics,
-      stores,
-      pipeline,
-      catalog,
-      egress,
-      operatorAuth,
-      operatorRouters,
-      health,
-      authenticatorAgents,
-      issuer,
-      keys,
-      taskService,
-      taskForSession,
-      endImplicitTask,
-      resourceUpdates: {
-        subscribe(listener) {
-          resourceUpdates.on('updated', listener);
-          return () => resourceUpdates.off('updated', listener);
-        },
-      },
-      closers,
-    };
+    closers.push(() => http.close());
+    server.on('request', http.app);
+    const { pipeline, catalog, audit, stores } = core;
+    return { baseUrl, mcpUrl: `${baseUrl}/mcp`, pipeline, catalog, audit, stores, close: () => closeAll(closers) };
   } catch (error) {
     await closeAll(closers);
     throw error;
   }
 }
 
-export async function startGateway(options: StartOptions): Promise<RunningGateway> {
-  const { config } = options.loaded;
-  // Listen first: the gateway's URL is the issuer of its tokens and must be known before anything is minted.
-  const server = createServer();
-  await listen(server, config.listen.host, config.listen.port);
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const baseUrl = `http://${host}:${address.port}`;
-  let core: Core;
-  try {
-    core = await buildCore({ ...options, baseUrl: options.baseUrl ?? config.http.publicUrl ?? baseUrl });
-  } catch (error) {
-    await closeServer(server);
-    throw error;
-  }
-  core.closers.push(() => closeServer(server));
-  const { logger } = core;
-  const env = options.env ?? process.env;
-  try {
-    const publicUrl = config.http.publicUrl ?? baseUrl;
-    const resource = `${publicUrl.replace(/\/$/, '')}/mcp`;
-    const authenticators = await buildAuthenticators({
-      config,
-      resource,
-      issuer: core.issuer.issuer,
-      keys: core.keys,
-      revocation: core.stores.revocation,
-      apiKeyAgents: core.authenticatorAgents,
-    });
-    const oauth = config.auth.oauth;
-    const authenticator = createRequestAuthenticator({
-      authenticators,
-      isAgentDisabled: (agentId) => core.stores.revocation.isAgentDisabled(agentId),
-    });
-    const metadataConfig = {
-      resource,
-      authorizationServers: oauth !== undefined ? [oauth.issuer] : [],
-      scopesSupported: oauth?.requiredScopes ?? [],
-    };
-    const edge = createMcpHttpEdge({
-      pipeline: core.pipeline,
-      egress: core.egress,
-      audit: core.audit,
-      serverInfo: { name: 'portcullis', version: VERSION },
-      resourceUpdates: core.resourceUpdates,
-      elevationTool: config.approvals.offerRequestTool,
-      authenticator,
-      responseMode: config.http.responseMode,
-      maxRequestBytes: config.http.maxRequestBytes,
-      sessionIdleSeconds: config.http.sessionIdleSeconds,
-      maxSessionsPerAgent: config.http.maxSessionsPerAgent,
-      challenge: (error) =>
-        oauth !== undefined
-          ? wwwAuthenticate(metadataConfig, error?.bearerError !== undefined ? error : undefined)
-          : `Bearer realm="portcullis"${error?.bearerError !== undefined ? `, error="${error.bearerError}", error_description="${error.message.replace(/"/g, "'")}"` : ''}`,
-      taskForSession: core.taskForSession,
-      onAuthFailure: (code) => core.metrics.authFailure(code),
-      onSessionClosed: (session: McpSession) => {
-        void core.endImplicitTask(session.task.id);
-        void appendBestEffort(core.audit, {
-          event: 'session.close',
-          agentId: session.principal.agentId,
-          taskId: session.task.id,
-          sessionId: session.id,
-        });
-      },
-    });
-    core.closers.push(() => edge.close());
-
-    const routers: Router[] = [metricsRouter(core.metrics), ...core.operatorRouters];
-    const wellKnown = express.Router();
-    wellKnown.get('/.well-known/jwks.json', (_req, res) => {
-      res.set('cache-control', 'public, max-age=300').json(core.issuer.jwks());
-    });
-    if (oauth !== undefined) {
-      const metadataPath = new URL(resourceMetadataUrl(resource)).pathname;
-      wellKnown.get(metadataPath, (_req, res) => void res.json(protectedResourceMetadata(metadataConfig)));
-    }
-    routers.push(wellKnown);
-    routers.push(
-      createTasksRouter(core.taskService, (req) =>
-        authenticator.authenticate({ headers: req.headers, url: req.originalUrl, rawHeaders: req.rawHeaders }),
-      ),
-    );
-    if (config.auth.introspectionClients.length > 0) {
-      routers.push(
-        createIntrospectionRouter({
-          verifyOwnToken: createOwnTokenVerifier({ issuer: core.issuer.issuer, keys: core.keys }),
-          revocation: core.stores.revocation,
-          clients: await Promise.all(
-            config.auth.introspectionClients.map(async (c) => ({
-              id: c.id,
-              secretSha256:
-                'sha256' in c.secret
-                  ? c.secret.sha256
-                  : digestApiKey(
-                      (await resolveSecretRef(c.secret.secret, { env, baseDir: options.loaded.baseDir })).reveal(),
-                    ),
-            })),
-          ),
-        }),
-      );
-    }
-
-    const app = createApp({
-      hostOrigin: {
-        listenHost: config.listen.host,
-        allowedHosts: config.http.allowedHosts,
-        allowedOrigins: config.http.allowedOrigins,
-      },
-      mcpRouter: edge.router,
-      health: () => ({ ...core.health(), sessions: edge.sessions().length }),
-      routers,
-      onError: (error) => logger.error({ err: errorText(error) }, 'request failed'),
-    });
-    server.on('request', app);
-    return {
-      baseUrl,
-      mcpUrl: `${baseUrl}/mcp`,
-      pipeline: core.pipeline,
-      catalog: core.catalog,
-      audit: core.audit,
-      stores: core.stores,
-      close: () => closeAll(core.closers),
-    };
-  } catch (error) {
-    await closeAll(core.closers);
-    throw error;
-  }
-}
-
-/**
- * stdio front door: a desktop MCP client launches the gateway as a child process. The local user who can
- * launch it with this configuration acts as the named agent (there is no network peer to authenticate).
- */
+/** stdio front door: a desktop MCP client launches the gateway as a child process (see edges/mcp/stdio.ts). */
 export async function startStdioGateway(
   options: StartOptions & { agentId?: string },
 ): Promise<{ close(): Promise<void> }> {
-  const core = await buildCore(options);
+  const closers: Closer[] = [];
   try {
-    const agents = core.authenticatorAgents;
-    const agent =
-      options.agentId !== undefined
-        ? agents.find((a) => a.agentId === options.agentId)
-        : agents.length === 1
-          ? agents[0]
-          : undefined;
-    if (agent === undefined) {
-      throw new Error(
-        options.agentId !== undefined
-          ? `unknown or disabled agent "${options.agentId}"`
-          : 'several agents are configured: pass --agent ID',
-      );
-    }
-    if (await core.stores.revocation.isAgentDisabled(agent.agentId))
-      throw new Error(`agent "${agent.agentId}" is disabled`);
-    const principal: Principal = {
-      agentId: agent.agentId,
-      roles: agent.roles,
-      ...(agent.tenant !== undefined ? { tenant: agent.tenant } : {}),
-      ...(agent.environment !== undefined ? { environment: agent.environment } : {}),
-      authMethod: 'stdio',
-    };
-    const sessionId = randomUUID();
-    const task = await core.taskForSession(principal, sessionId);
-    const taskSpan = startTaskSpan({
-      id: task.id,
-      agentId: principal.agentId,
-      ...(task.intent !== undefined ? { intent: task.intent } : {}),
-    });
-    core.closers.push(async () => taskSpan.end('stdio closed'));
-    const session: McpSession = {
-      id: sessionId,
+    const core = await compose(options, closers);
+    const principal = await principalForStdio(core.apiKeyAgents, options.agentId, core.stores.revocation);
+    const session = await serveStdio({
+      ...core,
       principal,
-      task,
-      logLevel: 'info',
-      subscriptions: new Set(),
-      lastActivity: Date.now(),
-      traceContext: taskSpan.context,
-    };
-    const server = createGatewayMcpServer(session, {
-      pipeline: core.pipeline,
-      egress: core.egress,
+      taskForSession: core.sessionTasks.taskForSession,
       serverInfo: { name: 'portcullis', version: VERSION },
-      resourceUpdates: core.resourceUpdates,
       elevationTool: core.config.approvals.offerRequestTool,
     });
-    const transport = new StdioServerTransport();
-    session.server = server;
-    session.transport = transport;
-    await server.connect(transport);
-    core.closers.push(() => server.close());
-    return { close: () => closeAll(core.closers) };
+    closers.push(() => session.close());
+    return { close: () => closeAll(closers) };
   } catch (error) {
-    await closeAll(core.closers);
+    await closeAll(closers);
     throw error;
   }
 }
 
-async function digests(
-  keys: GatewayConfig['agents'][number]['apiKeys'],
-  options: { env: Environment; baseDir: string },
-): Promise<string[]> {
-  const out: string[] = [];
-  for (const key of keys)
-    out.push('sha256' in key ? key.sha256 : digestApiKey((await resolveSecretRef(key.secret, options)).reveal()));
-  return out;
-}
-
-/** Prometheus exposition at /metrics (no secrets: labels are tool names, rule ids, codes). */
-function metricsRouter(metrics: Metrics): Router {
-  const router = express.Router();
-  router.get('/metrics', metrics.handler);
-  return router;
-}
-
-async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
-  while (closers.length > 0) {
-    const close = closers.pop()!;
-    await close().catch(() => undefined);
-  }
-}
-
-function listen(server: HttpServer, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: HttpServer): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+async function closeAll(closers: Closer[]): Promise<void> {
+  for (let close = closers.pop(); close !== undefined; close = closers.pop()) await close().catch(() => undefined);
 }

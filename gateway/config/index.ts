@@ -6,5 +6,6 @@ export {
   type ApprovalsConfig,
   type BackendCredentialConfig,
   type GatewayConfig,
+  type LimitsConfig,
 } from './schema.js';
 export { type Environment, resolveSecretRef } from './secrets.js';

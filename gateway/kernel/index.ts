@@ -14,3 +14,4 @@ export {
 } from './errors.js';
 export { createLogger, type Logger } from './log.js';
 export { canonicalHash, canonicalJson } from './canonical-json.js';
+export { VERSION } from './version.js';

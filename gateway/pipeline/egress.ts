@@ -17,9 +17,12 @@ export interface EgressProvider {
 }
 
 /** The catalog context for one connector: listing traffic goes through the same egress guard. */
-export function catalogContextFor(egress: EgressProvider): (connector: Connector) => CatalogContext {
+export function catalogContextFor(
+  egress: EgressProvider,
+  timeoutMs = 30_000,
+): (connector: Connector) => CatalogContext {
   return (connector) => ({
-    signal: AbortSignal.timeout(30_000),
+    signal: AbortSignal.timeout(timeoutMs),
     fetch: withOutboundHygiene(egress.fetchFor({ connector: connector.id })),
   });
 }

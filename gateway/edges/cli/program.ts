@@ -1,5 +1,6 @@
 /** The `portcullis` command tree; `main.ts` parses the process arguments with it. */
 import { Command } from 'commander';
+import { VERSION } from '../../kernel/index.js';
 import { configCommand } from './commands/config.js';
 import { keysCommand } from './commands/keys.js';
 import { startCommand, stdioCommand } from './commands/start.js';
@@ -15,7 +16,7 @@ export function createProgram(): Command {
     .description(
       'Agent tool-call gateway: MCP in front of your APIs, with per-call policy, scoped credentials and audit',
     )
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
 

@@ -21,3 +21,4 @@ export {
   type EgressScope,
 } from './guard.js';
 export { nextHop, REDIRECT_STATUSES, type HopRequest } from './redirect.js';
+export { openEgress, type GatewayEgress } from './open-egress.js';
