@@ -13,6 +13,7 @@ import {
   buildAuthenticators,
   createRequestAuthenticator,
   digestApiKey,
+  operatorsFrom,
   protectedResourceMetadata,
   resourceMetadataUrl,
   wwwAuthenticate,
@@ -24,6 +25,9 @@ import type { RevocationStore } from '../../services/revocation/index.js';
 import type { SessionTasks, TaskService } from '../../services/tasks/index.js';
 import { createApp, createIntrospectionRouter, createTasksRouter } from '../http/index.js';
 import { createMcpHttpEdge, type McpSession } from '../mcp/index.js';
+import { createOperatorAuthenticator, createOperatorRouters, type OperatorRoutersOptions } from '../operator/index.js';
+import type { Catalog } from '../../services/catalog/index.js';
+import type { PolicyStore } from '../../services/policy/index.js';
 
 export interface HttpServerParts {
   config: GatewayConfig;
@@ -43,8 +47,15 @@ export interface HttpServerParts {
   keys: KeySet;
   revocation: RevocationStore;
   apiKeyAgents: readonly ApiKeyAgent[];
-  operatorRouters: readonly Router[];
-  health: () => Record<string, unknown> & { ok: boolean };
+  /** Shown on /healthz: ok while the policy is the last good one. */
+  policy: Pick<PolicyStore, 'status'>;
+  catalog: Catalog;
+  stores: { kind: string };
+  /** What the operator API serves (see edges/operator/routers.ts). */
+  operator: Omit<
+    OperatorRoutersOptions,
+    'config' | 'operatorAuth' | 'audit' | 'metrics' | 'catalog' | 'issuer' | 'revocation'
+  >;
 }
 
 export async function createHttpServer(parts: HttpServerParts): Promise<{ app: Express; close(): Promise<void> }> {
@@ -98,7 +109,16 @@ export async function createHttpServer(parts: HttpServerParts): Promise<{ app: E
     },
   });
 
-  const routers: Router[] = [metricsRouter(parts.metrics), ...parts.operatorRouters];
+  const operatorAuth = createOperatorAuthenticator({
+    operators: await operatorsFrom(config, { env: parts.env, baseDir: parts.baseDir }),
+  });
+  const operatorRouters = createOperatorRouters({
+    ...parts.operator,
+    ...{ config, operatorAuth, audit: parts.audit, metrics: parts.metrics, catalog: parts.catalog },
+    ...{ issuer: parts.issuer, revocation: parts.revocation },
+    onInternalError: (error) => logger.error({ err: errorText(error) }, 'operator request failed'),
+  });
+  const routers: Router[] = [metricsRouter(parts.metrics), ...operatorRouters];
   const wellKnown = express.Router();
   wellKnown.get('/.well-known/jwks.json', (_req, res) => {
     res.set('cache-control', 'public, max-age=300').json(parts.issuer.jwks());
@@ -139,7 +159,14 @@ export async function createHttpServer(parts: HttpServerParts): Promise<{ app: E
       allowedOrigins: config.http.allowedOrigins,
     },
     mcpRouter: edge.router,
-    health: () => ({ ...parts.health(), sessions: edge.sessions().length }),
+    health: () => {
+      const policy = parts.policy.status();
+      return {
+        ok: policy.lastError === undefined,
+        ...{ version: VERSION, policy, stores: parts.stores.kind, catalogWarnings: parts.catalog.warnings().length },
+        sessions: edge.sessions().length,
+      };
+    },
     routers,
     onError: (error) => logger.error({ err: errorText(error) }, 'request failed'),
   });
