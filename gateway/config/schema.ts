@@ -63,6 +63,10 @@ export const AgentSchema = z
     apiKeys: z.array(ApiKeySchema).default([]),
     /** Baseline tool allowlist: globs on exposed tool names. Empty = nothing beyond what policy files allow. */
     tools: z.array(GlobSchema).default([]),
+    /** Baseline resource allowlist: globs on resource URIs (`*` within a segment, `**` across). */
+    resources: z.array(z.string().min(1)).default([]),
+    /** Baseline prompt allowlist: globs on exposed prompt names. */
+    prompts: z.array(GlobSchema).default([]),
     /** Operators responsible for this agent: they may not approve its elevation requests. */
     owners: z.array(IdSchema).default([]),
     disabled: z.boolean().default(false),

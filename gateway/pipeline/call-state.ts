@@ -47,8 +47,7 @@ export interface CallContext {
 export type Target =
   | { kind: 'tool'; tool: CatalogTool }
   | { kind: 'resource'; connector: Connector; uri: string }
-  | { kind: 'prompt'; connector: Connector; exposedName: string; name: string }
-  | { kind: 'completion'; connector: Connector };
+  | { kind: 'prompt'; connector: Connector; exposedName: string; name: string };
 
 /** Where and why a run stopped before its end; resuming runs the same list again from `step`. */
 export interface ResumePoint {

@@ -13,7 +13,6 @@ import type { PolicySource } from './decide.js';
 import type { EgressProvider } from './egress.js';
 import type { Elevation } from './elevate.js';
 import type { Step } from './step.js';
-import type { Visibility } from './visibility.js';
 import {
   answerStep,
   credentialStep,
@@ -55,7 +54,7 @@ export interface PipelineDeps {
   onError?: (error: unknown, where: string) => void;
 }
 
-export function buildStepLists(deps: PipelineDeps, visibility: Visibility): Record<Operation, readonly Step[]> {
+export function buildStepLists(deps: PipelineDeps): Record<Operation, readonly Step[]> {
   const now = deps.now ?? Date.now;
   const onError = deps.onError;
   const task = deps.tasks !== undefined ? [taskStateStep(deps.tasks)] : [];
@@ -78,7 +77,8 @@ export function buildStepLists(deps: PipelineDeps, visibility: Visibility): Reco
     ...(onError !== undefined ? { onError } : {}),
   });
   const credential = deps.credentials !== undefined ? [credentialStep(deps.credentials)] : [];
-  const catalogDecide = decideCatalogStep(visibility);
+  const catalogDecide = decideCatalogStep(deps.policy, deps.metrics);
+  const catalogElevate = elevateStep(deps.elevation);
   return {
     'tools/call': [
       ...task,
@@ -102,9 +102,33 @@ export function buildStepLists(deps: PipelineDeps, visibility: Visibility): Reco
       answerStep('granted'),
       record,
     ],
-    'resources/read': [...task, resolveResourceStep(deps.catalog), catalogDecide, recordIntent, invoke, record],
-    'resources/subscribe': [...task, resolveResourceStep(deps.catalog), catalogDecide, recordIntent, invoke, record],
-    'prompts/get': [...task, resolvePromptStep(deps.catalog), catalogDecide, recordIntent, invoke, record],
+    'resources/read': [
+      ...task,
+      resolveResourceStep(deps.catalog),
+      catalogDecide,
+      catalogElevate,
+      recordIntent,
+      invoke,
+      record,
+    ],
+    'resources/subscribe': [
+      ...task,
+      resolveResourceStep(deps.catalog),
+      catalogDecide,
+      catalogElevate,
+      recordIntent,
+      invoke,
+      record,
+    ],
+    'prompts/get': [
+      ...task,
+      resolvePromptStep(deps.catalog),
+      catalogDecide,
+      catalogElevate,
+      recordIntent,
+      invoke,
+      record,
+    ],
     'completion/complete': [...task, resolveCompletionStep(deps.catalog), catalogDecide, recordIntent, invoke, record],
   };
 }

@@ -81,7 +81,7 @@ export const REQUEST_ELEVATION_TOOL: ListedTool = {
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const visibility = createVisibility(deps.catalog, deps.policy);
-  const lists = buildStepLists(deps, visibility);
+  const lists = buildStepLists(deps);
 
   async function run(operation: Operation, name: string, args: JsonObject, ctx: CallContext): Promise<CallState> {
     const agentContext =

@@ -4,7 +4,7 @@
  * point, so the same call continues here once an operator decided. Without an approval queue configured,
  * such a call is refused (APPROVAL_REQUIRED, fail closed).
  */
-import { GatewayError } from '../../kernel/index.js';
+import { GatewayError, canonicalHash } from '../../kernel/index.js';
 import {
   ATTR_PORTCULLIS_APPROVAL_ID,
   ATTR_PORTCULLIS_DECISION,
@@ -12,8 +12,9 @@ import {
   setSpanAttributes,
   spanNames,
 } from '../../services/telemetry/index.js';
-import { toolOf } from '../call-state.js';
+import type { CallState } from '../call-state.js';
 import { elevate, type Elevation } from '../elevate.js';
+import type { HttpOperation, JsonObject } from '../../../connectors/contract.js';
 import type { Step } from '../step.js';
 
 export function elevateStep(elevation: Elevation | undefined, options: { askOnly?: boolean } = {}): Step {
@@ -29,16 +30,15 @@ export function elevateStep(elevation: Elevation | undefined, options: { askOnly
           end: new GatewayError('APPROVAL_REQUIRED', `${decision.reason} (operator approval is not configured)`),
         };
       }
-      const tool = toolOf(state);
-      const prepared = state.prepared!;
+      const subject = elevationSubject(state);
       const traceparent = injectTraceparent({} as Record<string, string>)['traceparent'];
       const result = await elevate(elevation, {
         principal: state.ctx.principal,
         task: state.ctx.task,
-        tool: tool.exposedName,
-        ...(prepared.operation !== undefined ? { operation: prepared.operation } : {}),
-        args: prepared.args,
-        argsHash: state.record.argsHash!,
+        tool: subject.name,
+        ...(subject.operation !== undefined ? { operation: subject.operation } : {}),
+        args: subject.args,
+        argsHash: state.record.argsHash ?? canonicalHash(subject.args),
         decision,
         signal: state.ctx.signal,
         ...(options.askOnly === true ? { askOnly: true } : {}),
@@ -71,4 +71,26 @@ export function elevateStep(elevation: Elevation | undefined, options: { askOnly
       return undefined;
     },
   };
+}
+
+/**
+ * What an operator approves: a tool call (exposed name, exact operation and arguments), or a resource or
+ * prompt (named `resource:<canonical URI>` / `prompt:<exposed name>`, with the prompt's arguments).
+ */
+function elevationSubject(state: CallState): {
+  name: string;
+  args: JsonObject;
+  operation?: HttpOperation;
+} {
+  const target = state.target!;
+  if (target.kind === 'tool') {
+    const prepared = state.prepared!;
+    return {
+      name: target.tool.exposedName,
+      args: prepared.args,
+      ...(prepared.operation !== undefined ? { operation: prepared.operation } : {}),
+    };
+  }
+  if (target.kind === 'resource') return { name: `resource:${target.uri}`, args: {} };
+  return { name: `prompt:${target.exposedName}`, args: state.args };
 }

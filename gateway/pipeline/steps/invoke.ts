@@ -68,11 +68,13 @@ async function send(state: CallState, context: ConnectorContext): Promise<JsonOb
     throw new GatewayError('NOT_SUPPORTED', `${target.connector.id} serves no ${state.operation}`);
   switch (state.operation) {
     case 'resources/read':
-      return catalog.readResource(state.name, context);
+      if (target.kind !== 'resource') break;
+      return catalog.readResource(target.uri, context);
     case 'resources/subscribe':
+      if (target.kind !== 'resource') break;
       if (catalog.subscribeResource === undefined)
         throw new GatewayError('NOT_SUPPORTED', 'subscriptions not supported for this resource');
-      await catalog.subscribeResource(state.name, context);
+      await catalog.subscribeResource(target.uri, context);
       return {};
     case 'prompts/get':
       if (target.kind !== 'prompt') break;

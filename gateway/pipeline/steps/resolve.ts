@@ -4,6 +4,7 @@
  * audit record keeps the real reason.
  */
 import type { JsonObject } from '../../../connectors/contract.js';
+import { canonicalResourceUri } from '../../../policies/index.js';
 import { GatewayError } from '../../kernel/index.js';
 import type { Catalog } from '../../services/catalog/index.js';
 import { isVisible, type PolicySource } from '../decide.js';
@@ -31,16 +32,22 @@ export function resolveToolStep(catalog: Catalog, policy: PolicySource): Step {
   };
 }
 
+/**
+ * Resources resolve by their canonical URI (see policies/resource-uri.ts), which is also what policy
+ * judges and what the upstream receives. A URI without a canonical form is refused as unknown.
+ */
 export function resolveResourceStep(catalog: Catalog): Step {
   return {
     name: 'resolve',
     run(state) {
-      const connector = catalog.resolveResource(state.name);
-      if (connector?.catalog === undefined) {
-        state.record.reason = 'unknown resource';
+      const uri = canonicalResourceUri(state.name);
+      const connector = uri !== undefined ? catalog.resolveResource(uri) : undefined;
+      if (uri === undefined || connector?.catalog === undefined) {
+        state.record.reason = uri === undefined ? 'the URI has no canonical form' : 'unknown resource';
         return { end: new GatewayError('RESOURCE_NOT_FOUND', `Resource not found: ${state.name}`) };
       }
-      state.target = { kind: 'resource', connector, uri: state.name };
+      state.target = { kind: 'resource', connector, uri };
+      state.record.operation = `${state.operation} ${uri}`;
       state.record.target = connector.id;
       return undefined;
     },
@@ -85,10 +92,13 @@ export function resolveCompletionStep(catalog: Catalog): Step {
           state.target = { kind: 'prompt', connector, exposedName: prompt.exposedName, name: prompt.descriptor.name };
         }
       } else if (typeof ref?.['uri'] === 'string') {
-        const uri = ref['uri'];
-        connector =
-          catalog.resolveResource(uri) ?? catalog.templates().find((t) => t.descriptor.uriTemplate === uri)?.connector;
-        if (connector !== undefined) state.target = { kind: 'resource', connector, uri };
+        const uri = canonicalResourceUri(ref['uri']);
+        if (uri !== undefined) {
+          connector =
+            catalog.resolveResource(uri) ??
+            catalog.templates().find((t) => canonicalResourceUri(t.descriptor.uriTemplate) === uri)?.connector;
+        }
+        if (connector !== undefined && uri !== undefined) state.target = { kind: 'resource', connector, uri };
       }
       if (connector?.catalog?.complete === undefined) {
         state.result = EMPTY_COMPLETION;
