@@ -1,4 +1,4 @@
-// Lint rules, including the architecture's dependency direction (DESIGN.md section 3):
+// Lint rules, including the architecture's dependency direction (docs/design.md section 3):
 // connectors/ and policies/ are leaves; only the MCP edge and the MCP connector import the MCP SDK;
 // only gateway/services/telemetry/sdk.ts imports the OpenTelemetry SDK (the composition root starts it). Layering and
 // import cycles are checked by dependency-cruiser (.dependency-cruiser.cjs), also part of `npm run lint`.

@@ -2,7 +2,7 @@
  * Opens every part of the gateway from the configuration, in dependency order, and registers how to close
  * each (in reverse). Part of the composition root (with main.ts): it wires, and decides nothing itself.
  */
-import type { Environment, LoadedConfig } from './config/index.js';
+import { assertStateOutsidePackages, type Environment, type LoadedConfig } from './config/index.js';
 import { createLogger, type Logger } from './kernel/index.js';
 import { baselineRules, catalogContextFor, createPipeline } from './pipeline/index.js';
 import { startPendingGauge } from './services/approvals/index.js';
@@ -40,6 +40,7 @@ export type Closer = () => Promise<void>;
 /** Open every part except the listeners (shared by the HTTP and stdio front doors). */
 export async function compose(options: StartOptions, closers: Closer[]) {
   const { config, baseDir } = options.loaded;
+  assertStateOutsidePackages(options.loaded);
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: env['PORTCULLIS_LOG_LEVEL'] ?? 'info' });
   const logError = (message: string) => (err: unknown, where?: string) =>
@@ -108,7 +109,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
       ),
   });
   closers.push(async () => void (await Promise.all(connectors.map((c) => c.close().catch(() => undefined)))));
-  const integrity = createToolIntegrity({ store: stores.pins, audit });
+  const integrity = createToolIntegrity({ store: stores.pins, audit, firstSight: config.integrity.firstSight });
   const catalog = createCatalog({
     connectors,
     catalogContext: catalogContextFor(egress, limits.catalogRequestTimeoutMs),

@@ -9,3 +9,4 @@ export {
   type LimitsConfig,
 } from './schema.js';
 export { type Environment, resolveSecretRef } from './secrets.js';
+export { assertStateOutsidePackages, stateLocationProblem } from './state-location.js';

@@ -1,4 +1,4 @@
-/** The call pipeline: ordered step lists over one CallState, run by one runner (DESIGN.md section 2). */
+/** The call pipeline: ordered step lists over one CallState, run by one runner (docs/design.md section 2). */
 export { createPipeline, errorResult, REQUEST_ELEVATION_TOOL, type ListedTool, type Pipeline } from './pipeline.js';
 export type { PipelineDeps } from './lists.js';
 export type { CallContext, CallState, Operation, ResumePoint, RunOutcome } from './call-state.js';

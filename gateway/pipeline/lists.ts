@@ -1,5 +1,5 @@
 /**
- * The pipeline as data: for each operation, the ordered list of steps it runs (DESIGN.md section 2). The
+ * The pipeline as data: for each operation, the ordered list of steps it runs (docs/design.md section 2). The
  * steps get their dependencies here, once; `runSteps` runs a list over one CallState.
  */
 import type { AuditSink } from '../services/audit/index.js';

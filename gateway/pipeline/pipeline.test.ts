@@ -1,5 +1,5 @@
 /**
- * The pipeline section of DESIGN.md as a table: for each situation, which answer the agent gets, whether
+ * The pipeline section of docs/design.md as a table: for each situation, which answer the agent gets, whether
  * the backend is contacted, and which audit records are written. The connector is the real HTTP connector
  * in front of the fixture backend (a real server on port 0); policy is the real engine. Stores, counters
  * and the audit sink are small in-memory stand-ins whose failures are the point of some rows.
@@ -186,7 +186,7 @@ const ctx: CallContext = {
   meta: {},
 };
 
-describe('pipeline table (DESIGN.md section 2)', () => {
+describe('pipeline table (docs/design.md section 2)', () => {
   let backend: HttpBackend;
   let catalog: Catalog;
 

@@ -1,5 +1,5 @@
 /**
- * The one place that runs a list of steps (DESIGN.md section 2). For each step: skip it when its `when`
+ * The one place that runs a list of steps (docs/design.md section 2). For each step: skip it when its `when`
  * does not hold, run it inside its span (or the run's span), count its duration and outcome, and stop at
  * the first step that ends or suspends the run. Closing steps (record) run after every run.
  *

@@ -1,5 +1,5 @@
 /**
- * record-intent: the write-ahead audit record (DESIGN.md section 6). The decision record must be durable
+ * record-intent: the write-ahead audit record (docs/design.md section 6). The decision record must be durable
  * before anything leaves for the backend; when it cannot be written, the run ends with AUDIT_UNAVAILABLE
  * and nothing is invoked. After this step, every run ends with an outcome record (the record step).
  */

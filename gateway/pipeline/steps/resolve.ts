@@ -6,7 +6,7 @@
 import type { JsonObject } from '../../../connectors/contract.js';
 import { canonicalResourceUri } from '../../../policies/index.js';
 import { GatewayError } from '../../kernel/index.js';
-import type { Catalog } from '../../services/catalog/index.js';
+import type { Catalog, CatalogTool } from '../../services/catalog/index.js';
 import { isVisible, type PolicySource } from '../decide.js';
 import type { Step } from '../step.js';
 
@@ -16,13 +16,14 @@ export function resolveToolStep(catalog: Catalog, policy: PolicySource): Step {
     run(state) {
       const tool = catalog.resolveTool(state.name);
       if (tool === undefined || !isVisible(policy, state.ctx.principal, tool)) {
-        const quarantined = tool === undefined && catalog.quarantinedTool(state.name) !== undefined;
-        state.record.code = quarantined ? 'TOOL_QUARANTINED' : 'TOOL_NOT_FOUND';
-        state.record.reason = quarantined
-          ? 'tool definition changed; quarantined until an operator approves it'
-          : tool === undefined
-            ? 'unknown tool'
-            : 'tool not visible to this agent';
+        const quarantined = tool === undefined ? catalog.quarantinedTool(state.name) : undefined;
+        state.record.code = quarantined !== undefined ? 'TOOL_QUARANTINED' : 'TOOL_NOT_FOUND';
+        state.record.reason =
+          quarantined !== undefined
+            ? quarantineReason(quarantined)
+            : tool === undefined
+              ? 'unknown tool'
+              : 'tool not visible to this agent';
         return { end: new GatewayError('TOOL_NOT_FOUND', `unknown tool: ${state.name}`) };
       }
       state.target = { kind: 'tool', tool };
@@ -111,3 +112,11 @@ export function resolveCompletionStep(catalog: Catalog): Step {
 }
 
 export const EMPTY_COMPLETION: JsonObject = { completion: { values: [], hasMore: false } };
+
+/** The audited reason a quarantined tool was refused (the agent only ever sees an unknown tool). */
+function quarantineReason(tool: CatalogTool): string {
+  const flags = tool.flags.length > 0 ? ` (flags: ${tool.flags.join(', ')})` : '';
+  return tool.quarantine === 'new'
+    ? `new tool held on first sight${flags}; quarantined until an operator approves it`
+    : `tool definition changed${flags}; quarantined until an operator approves it`;
+}
