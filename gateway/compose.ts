@@ -2,7 +2,7 @@
  * Opens every part of the gateway from the configuration, in dependency order, and registers how to close
  * each (in reverse). Part of the composition root (with main.ts): it wires, and decides nothing itself.
  */
-import { assertStateOutsidePackages, type Environment, type LoadedConfig } from './config/index.js';
+import { assertConfigUsable, type Environment, type LoadedConfig } from './config/index.js';
 import { createLogger, type Logger } from './kernel/index.js';
 import { baselineRules, catalogContextFor, createPipeline } from './pipeline/index.js';
 import { startPendingGauge } from './services/approvals/index.js';
@@ -40,13 +40,19 @@ export type Closer = () => Promise<void>;
 /** Open every part except the listeners (shared by the HTTP and stdio front doors). */
 export async function compose(options: StartOptions, closers: Closer[]) {
   const { config, baseDir } = options.loaded;
-  assertStateOutsidePackages(options.loaded);
+  assertConfigUsable(options.loaded);
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: env['PORTCULLIS_LOG_LEVEL'] ?? 'info' });
   const logError = (message: string) => (err: unknown, where?: string) =>
     logger.error({ where, err: err instanceof Error ? err.message : String(err) }, message);
   // Telemetry may fail open: an unreachable collector never affects calls (batch export, dropped spans).
-  if (config.telemetry.enabled) closers.push(startTelemetry({ ...config.telemetry, env }).shutdown);
+  if (config.telemetry.enabled) {
+    const { serviceName, otlpEndpoint, sampleRatio } = config.telemetry;
+    closers.push(
+      startTelemetry({ serviceName, sampleRatio, env, ...(otlpEndpoint !== undefined ? { otlpEndpoint } : {}) })
+        .shutdown,
+    );
+  }
   const metrics = createMetrics();
   const audit = await openAuditSink(config.audit, {
     onFailure: (event, error) => {

@@ -10,3 +10,4 @@ export {
 } from './schema.js';
 export { type Environment, resolveSecretRef } from './secrets.js';
 export { assertStateOutsidePackages, stateLocationProblem } from './state-location.js';
+export { assertConfigUsable, deploymentProblems, documentProblems, DEPLOYMENT_CHECKS } from './checks.js';

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { ConfigError, loadConfigFile, gatewayConfigJsonSchema } from '../../../config/index.js';
+import { assertConfigUsable, ConfigError, loadConfigFile, gatewayConfigJsonSchema } from '../../../config/index.js';
 
 export function configCommand(): Command {
   const command = new Command('config').description('check and describe gateway configuration files');
@@ -10,6 +10,8 @@ export function configCommand(): Command {
     .action(async (file: string) => {
       try {
         const loaded = await loadConfigFile(file);
+        // The same checks the gateway runs when it starts (config/checks.ts).
+        assertConfigUsable(loaded);
         const { connectors, agents, policy } = loaded.config;
         process.stdout.write(
           `${loaded.file}: valid (${connectors.length} connectors, ${agents.length} agents, ${policy.files.length} policy files)\n`,
