@@ -3,3 +3,4 @@ export { readJsonBody } from './read-json.js';
 export { createApp } from './app.js';
 export { createTasksRouter } from './tasks-router.js';
 export { createIntrospectionRouter } from './introspection-router.js';
+export { errorMiddleware, sendCode, sendError } from './http-errors.js';

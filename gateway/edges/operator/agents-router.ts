@@ -8,6 +8,8 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { AuditSink } from '../../services/audit/index.js';
+import { GatewayError } from '../../kernel/index.js';
+import { errorMiddleware, sendCode, sendError } from '../http/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
 
 const AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -30,23 +32,24 @@ export function createAgentsRouter(
     router.post(`/v1/agents/:id/${action}`, async (req: Request, res: Response) => {
       const agentId = req.params['id'];
       if (typeof agentId !== 'string' || !AGENT_ID.test(agentId)) {
-        res.status(400).json({ error: { code: 'INVALID_ARGUMENTS', message: 'invalid agent id' } });
+        sendCode(res, 'INVALID_REQUEST', 'invalid agent id');
         return;
       }
       const body = BodySchema.safeParse(req.body ?? {});
       if (!body.success) {
-        res
-          .status(400)
-          .json({ error: { code: 'INVALID_ARGUMENTS', message: 'body may only carry a reason (string)' } });
+        sendCode(res, 'INVALID_REQUEST', 'body may only carry a reason (string)');
         return;
       }
       try {
         if (action === 'disable') await revocation.disableAgent(agentId);
         else await revocation.enableAgent(agentId);
-      } catch {
-        res
-          .status(503)
-          .json({ error: { code: 'STORE_UNAVAILABLE', message: 'the change could not be recorded; nothing changed' } });
+      } catch (error) {
+        sendError(
+          res,
+          new GatewayError('STORE_UNAVAILABLE', 'the change could not be recorded; nothing changed', undefined, {
+            cause: error,
+          }),
+        );
         return;
       }
       const actor = options.actor?.(req, res);
@@ -59,16 +62,19 @@ export function createAgentsRouter(
           ...(body.data.reason !== undefined ? { reason: body.data.reason } : {}),
           detail: { action },
         });
-      } catch {
-        res.status(500).json({ error: { code: 'INTERNAL', message: `agent ${action}d but the audit record failed` } });
+      } catch (error) {
+        sendError(
+          res,
+          new GatewayError('AUDIT_UNAVAILABLE', `agent ${action}d but the audit record failed`, undefined, {
+            cause: error,
+          }),
+        );
         return;
       }
       res.json({ agentId, disabled: action === 'disable' });
     });
   }
 
-  router.use('/v1/agents', (_error: unknown, _req: Request, res: Response, _next: (e?: unknown) => void) => {
-    res.status(400).json({ error: { code: 'INVALID_ARGUMENTS', message: 'request body is not valid JSON' } });
-  });
+  router.use('/v1/agents', errorMiddleware());
   return router;
 }

@@ -5,3 +5,4 @@ export { createToolsRouter } from './tools-router.js';
 export { credentialsRouter } from './credentials-router.js';
 export { createApprovalsRouter } from './approvals-router.js';
 export { createAgentsRouter, type AgentsRouterOptions } from './agents-router.js';
+export { createOperatorRouters, type OperatorRoutersOptions } from './routers.js';

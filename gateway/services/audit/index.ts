@@ -19,3 +19,5 @@ export {
   type VerifyAuditLogOptions,
 } from './verify.js';
 export { readFileTail, type FileTail } from './tail.js';
+export { appendBestEffort, reportingAuditSink, type AuditFailureReporter } from './best-effort.js';
+export { openAuditSink } from './open-audit.js';
