@@ -24,7 +24,13 @@ import {
   buildAuthenticators,
 } from './services/auth/index.js';
 import { type Principal, createLogger, type Logger } from './kernel/index.js';
-import { createJsonlAuditSink, createMemoryAuditSink, type AuditSink, redactDetail } from './services/audit/index.js';
+import {
+  createJsonlAuditSink,
+  createMemoryAuditSink,
+  type AuditSink,
+  redactDetail,
+  withRecentAudit,
+} from './services/audit/index.js';
 import { type LoadedConfig, type GatewayConfig, resolveSecretRef, type Environment } from './config/index.js';
 import { createEgressGuard } from './services/egress/index.js';
 import { createApp, createTasksRouter, createIntrospectionRouter } from './edges/http/index.js';
@@ -39,6 +45,9 @@ import {
   credentialsRouter,
   createAgentsRouter,
   createApprovalsRouter,
+  createAuditRouter,
+  createHealthRouter,
+  createOperatorTasksRouter,
 } from './edges/operator/index.js';
 import {
   baselineRules,
@@ -60,7 +69,7 @@ import {
   createOwnTokenVerifier,
 } from './services/credentials/index.js';
 import { createPolicyStore } from './services/policy/index.js';
-import { openStores, type Stores, openApprovals } from './stores/index.js';
+import { openStores, type Stores, openApprovals, guardStore } from './stores/index.js';
 import { isOwner, traceLink } from './services/approvals/index.js';
 import { startTaskSpan, startTelemetry } from './services/telemetry/index.js';
 import { isTaskLive, createTaskService, type TaskService } from './services/tasks/index.js';
@@ -132,14 +141,16 @@ async function buildCore(options: StartOptions): Promise<Core> {
     const metrics = createMetrics();
 
     if (config.audit.file !== undefined) await mkdir(path.dirname(config.audit.file), { recursive: true });
-    const audit =
+    // Every part of the gateway appends through the recent-records view, so the console sees each durable record.
+    const { sink: audit, recent: recentAudit } = withRecentAudit(
       config.audit.file !== undefined
         ? await createJsonlAuditSink({
             file: config.audit.file,
             durability: config.audit.durability,
             checkpointFile: `${config.audit.file}.checkpoint.json`,
           })
-        : createMemoryAuditSink();
+        : createMemoryAuditSink(),
+    );
     closers.push(() => audit.close());
 
     const stores = await openStores(config.stores, { env, baseDir });
@@ -319,6 +330,8 @@ async function buildCore(options: StartOptions): Promise<Core> {
         const task = await stores.tasks.get(taskId);
         if (!isTaskLive(task, Date.now())) return { live: false, labelsRead: [] };
         taskExpiry.set(taskId, task.expiresAt);
+        // Every tool call made under a live task is counted (shown to operators); counting never blocks a call.
+        await stores.tasks.incrementCalls(taskId).catch(() => undefined);
         return { live: true, labelsRead: task.labelsRead };
       },
       recordLabels: (taskId, labels) => stores.tasks.addLabels(taskId, labels),
@@ -348,13 +361,17 @@ async function buildCore(options: StartOptions): Promise<Core> {
         })),
       ),
     });
-    const agentsRouter = express.Router();
-    agentsRouter.use('/v1/agents', operatorAuth.require('admin'));
-    agentsRouter.use(
-      createAgentsRouter(stores.revocation, audit, {
-        actor: (_req, res) => (res.locals['operator'] as { id?: string } | undefined)?.id,
-      }),
-    );
+    // Reachability of the shared state, for answers that must not mistake an outage for state.
+    const probeStores = async (): Promise<void> => {
+      const redis = stores.redis;
+      if (redis !== undefined) await guardStore(() => redis.ping());
+    };
+    const agentsRouter = createAgentsRouter(stores.revocation, audit, {
+      actor: (_req, res) => (res.locals['operator'] as { id?: string } | undefined)?.id,
+      operatorAuth,
+      agents: () => config.agents,
+      probeStore: probeStores,
+    });
     const operatorRouters: Router[] = [
       createApprovalsRouter({
         queue,
@@ -372,6 +389,28 @@ async function buildCore(options: StartOptions): Promise<Core> {
       createToolsRouter({ integrity, catalog, operatorAuth }),
       agentsRouter,
       credentialsRouter({ revocation: stores.revocation, issuer, audit, operatorAuth }),
+      createOperatorTasksRouter({ tasks: stores.tasks, taskService, operatorAuth }),
+      createAuditRouter({
+        recent: recentAudit,
+        operatorAuth,
+        ...(config.telemetry.jaegerUiUrl !== undefined ? { jaegerUiUrl: config.telemetry.jaegerUiUrl } : {}),
+      }),
+      createHealthRouter({
+        operatorAuth,
+        sources: {
+          version: VERSION,
+          policy: () => policy.status(),
+          stores: { kind: stores.kind, probe: probeStores },
+          audit: {
+            kind: config.audit.file !== undefined ? 'file' : 'memory',
+            ...(config.audit.file !== undefined
+              ? { file: config.audit.file, durability: config.audit.durability }
+              : {}),
+            recent: recentAudit,
+          },
+          catalog,
+        },
+      }),
       createConsoleRouter(),
     ];
 

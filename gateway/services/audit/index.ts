@@ -19,3 +19,10 @@ export {
   type VerifyAuditLogOptions,
 } from './verify.js';
 export { readFileTail, type FileTail } from './tail.js';
+export {
+  withRecentAudit,
+  matchesRecentFilter,
+  type RecentAudit,
+  type RecentAuditFilter,
+  type RecentAuditRecord,
+} from './recent.js';
