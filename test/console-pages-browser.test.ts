@@ -65,7 +65,7 @@ async function startPayloadUpstream(): Promise<{ url: string; calls: string[]; c
         return { content: [{ type: 'text', text: `summary of ${text.length} characters` }] };
       },
     );
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const transport = new StreamableHTTPServerTransport({});
     res.on('close', () => void transport.close());
     void server.connect(transport).then(async () => {
       const chunks: Buffer[] = [];

@@ -33,7 +33,7 @@ export interface AgentsRouterOptions {
 export interface ConfiguredAgent {
   id: string;
   roles: readonly string[];
-  tenant?: string;
+  tenant?: string | undefined;
   /** Disabled in the configuration (cannot be enabled from the console). */
   disabled?: boolean;
 }
