@@ -10,7 +10,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { isTaskLive, type TaskService, type TaskStore } from '../../services/tasks/index.js';
-import { taskToJson } from '../http/tasks-router.js';
+import { taskToJson } from '../http/index.js';
 import type { Operator, OperatorAuthenticator } from './operator-auth.js';
 import { OperatorHttpError, sendOperatorError } from './operator-errors.js';
 
