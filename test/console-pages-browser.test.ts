@@ -167,6 +167,12 @@ describe(
         name: 'console-pages-test',
         rules: [
           { id: 'no-protected-deletes', effect: 'deny', tools: ['git_delete_repo'], when: "args.owner == 'acme'" },
+          {
+            id: 'payroll-needs-approval',
+            effect: 'approve',
+            tools: ['git_list_issues'],
+            when: "args.repo == 'payroll'",
+          },
         ],
       });
       gw = await startTestGateway(
@@ -206,6 +212,7 @@ describe(
           egress: { allowPrivate: ['127.0.0.1/32'] },
           policy: { files: [policyFile], watch: false },
           integrity: { firstSight: 'quarantine-flagged' },
+          approvals: { mode: 'wait', waitSeconds: 60 },
           telemetry: { enabled: true, otlpEndpoint: otlp.url, jaegerUiUrl: JAEGER },
           operators: [
             { id: 'ada', roles: ['admin'], tokens: [{ sha256: digestApiKey(adminToken) }] },
@@ -438,6 +445,14 @@ describe(
       assert.match((await page.locator('#decisions tr').first().textContent()) ?? '', /git_delete_repo/);
       await assertSafeAndFits(page, problems);
       await screenshot(page, 'decisions');
+
+      // Without the decision filter the operator's reason for ending a task (markup included) shows as text.
+      await filter.getByRole('combobox', { name: 'Decision' }).selectOption('');
+      await filter.getByRole('button', { name: 'Apply' }).click();
+      const ended = page.locator('#decisions tr', { hasText: 'task.end' }).first();
+      await ended.waitFor();
+      assert.ok(((await ended.textContent()) ?? '').includes(`stop ${SCRIPT_PAYLOAD}`));
+      await assertSafeAndFits(page, problems);
       await page.setViewportSize({ width: 800, height: 900 });
       await assertSafeAndFits(page, problems);
       await page.close();
@@ -467,6 +482,55 @@ describe(
       }
       const anonymous = await fetch(`${gw.gateway.baseUrl}/v1/operator/health`);
       assert.equal(anonymous.status, 401);
+    });
+
+    it('approvals: justification and arguments as text, approved by keyboard at 800 px, audited', async () => {
+      const agent = await gw.connect('research-bot');
+      const mark = backend.requests.length;
+      const call = agent.callTool(
+        {
+          name: 'git_list_issues',
+          arguments: { owner: SLASHLESS_PAYLOAD, repo: 'payroll' },
+          _meta: { 'portcullis/justification': `quarterly audit ${PAYLOAD}` },
+        },
+        undefined,
+        { timeout: 60_000 },
+      );
+      const { page, problems } = await openConsole('approvals', 800);
+      const ticket = page.locator('li.ticket', { hasText: 'git_list_issues' });
+      await ticket.waitFor({ timeout: 15_000 });
+      assert.equal(await ticket.locator('.justification').textContent(), `quarterly audit ${PAYLOAD}`);
+      assert.ok(((await ticket.locator('.args').textContent()) ?? '').includes(JSON.stringify(SLASHLESS_PAYLOAD)));
+      assert.equal(backend.requests.length, mark, 'nothing reached the backend while pending');
+      await assertSafeAndFits(page, problems);
+      await tabTo(page, 'li.ticket input[name="reason"]');
+      await page.keyboard.type('auditor confirmed');
+      await tabTo(page, 'li.ticket button.approve');
+      await page.keyboard.press('Enter');
+      const result = await call;
+      assert.notEqual(result.isError, true, JSON.stringify(result));
+      assert.equal(backend.requests.length, mark + 1);
+      const record = (await auditLines()).find((r) => r.event === 'approval.decision' && r.tool === 'git_list_issues');
+      assert.deepEqual([record?.actor, record?.reason, record?.decision], ['ada', 'auditor confirmed', 'allow']);
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await assertSafeAndFits(page, problems);
+      await page.close();
+      await agent.close().catch(() => undefined);
+    });
+
+    it('every page is reachable from the navigation with the keyboard', async () => {
+      const { page, problems } = await openConsole('approvals', 1280);
+      for (const name of ['tasks', 'agents', 'tools', 'decisions', 'health', 'approvals']) {
+        await page.locator('#sign-out').focus();
+        await tabTo(page, `#nav a[href="#${name}"]`);
+        await page.keyboard.press('Enter');
+        await page.waitForURL(`**/console/#${name}`);
+        await page.locator(`section[data-page="${name}"]`).first().waitFor({ state: 'visible' });
+        assert.equal(await page.locator(`#nav a[href="#${name}"]`).getAttribute('aria-current'), 'page');
+        assert.equal(await page.locator('section.page:visible').first().getAttribute('data-page'), name);
+      }
+      await assertSafeAndFits(page, problems);
+      await page.close();
     });
 
     it('the console keeps its strict CSP on every page', async () => {
