@@ -19,7 +19,7 @@ function row(values) {
       const td = document.createElement('td');
       td.append(value);
       tr.append(td);
-    } else tr.append(el('td', value ?? null));
+    } else tr.append(el('td', value ?? null, String(value ?? '').length > 24 ? 'long' : undefined));
   }
   return tr;
 }
