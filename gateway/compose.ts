@@ -12,7 +12,7 @@ import {
   gatewayDestinationRules,
 } from './pipeline/index.js';
 import { startPendingGauge } from './services/approvals/index.js';
-import { openAuditSink, redactDetail } from './services/audit/index.js';
+import { openAuditSink, redactDetail, withRecentAudit } from './services/audit/index.js';
 import { egressDenialRecorder } from './services/egress/index.js';
 import { apiKeyAgentsFrom } from './services/auth/index.js';
 import { createCatalog, createResourceUpdates, openConnectors } from './services/catalog/index.js';
@@ -29,7 +29,7 @@ import { createPolicyStore, policyEventRecorder } from './services/policy/index.
 import { createSessionTasks, createTaskService } from './services/tasks/index.js';
 // The one import of the OpenTelemetry SDK (through sdk.ts): every other module uses @opentelemetry/api.
 import { startTelemetry } from './services/telemetry/sdk.js';
-import { openApprovals, openStores } from './stores/index.js';
+import { guardStore, openApprovals, openStores } from './stores/index.js';
 import type { JsonObject } from '../connectors/contract.js';
 import type { EgressFacts } from '../policies/types.js';
 import { compilePolicy, parsePolicyObject } from '../policies/index.js';
@@ -65,12 +65,15 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     );
   }
   const metrics = createMetrics();
-  const audit = await openAuditSink(config.audit, {
-    onFailure: (event, error) => {
-      metrics.auditWriteFailed(event);
-      logger.error({ event, code: (error as { code?: unknown } | null)?.code }, 'audit record not written');
-    },
-  });
+  // Every part appends through the recent-records view, so the console sees each durable record.
+  const { sink: audit, recent: recentAudit } = withRecentAudit(
+    await openAuditSink(config.audit, {
+      onFailure: (event, error) => {
+        metrics.auditWriteFailed(event);
+        logger.error({ event, code: (error as { code?: unknown } | null)?.code }, 'audit record not written');
+      },
+    }),
+  );
   closers.push(() => audit.close());
   const stores = await openStores(config.stores, { env, baseDir });
   closers.push(() => stores.close());
@@ -177,7 +180,15 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     onError: logError('pipeline error'),
   });
   const apiKeyAgents = await apiKeyAgentsFrom(config, secrets);
-  const operator = { queue, grants, integrity };
+  // Reachability of the shared state, for answers that must not mistake an outage for state.
+  const probe = async (): Promise<void> => {
+    const redis = stores.redis;
+    if (redis !== undefined) await guardStore(() => redis.ping());
+  };
+  const operator = {
+    ...{ queue, grants, integrity, recentAudit, taskService, policy },
+    ...{ tasks: stores.tasks, stores: { kind: stores.kind, probe } },
+  };
   // What the front doors need: main.ts hands it to the HTTP server or the stdio session.
   return {
     config,

@@ -58,6 +58,7 @@ export function buildStepLists(deps: PipelineDeps): Record<Operation, readonly S
   const now = deps.now ?? Date.now;
   const onError = deps.onError;
   const task = deps.tasks !== undefined ? [taskStateStep(deps.tasks)] : [];
+  const toolTask = deps.tasks !== undefined ? [taskStateStep(deps.tasks, { countCalls: true })] : [];
   const decide = decideStep({
     policy: deps.policy,
     now,
@@ -81,7 +82,7 @@ export function buildStepLists(deps: PipelineDeps): Record<Operation, readonly S
   const catalogElevate = elevateStep(deps.elevation);
   return {
     'tools/call': [
-      ...task,
+      ...toolTask,
       resolveToolStep(deps.catalog, deps.policy),
       prepareStep(),
       decide,

@@ -390,6 +390,7 @@ function tasksFor(mode: NonNullable<World['task']>): TaskStateSource {
     async addLabels() {
       if (mode === 'labels fail') throw new Error('redis unreachable');
     },
+    async countCall() {},
   };
 }
 

@@ -7,7 +7,8 @@ import { GatewayError } from '../../kernel/index.js';
 import type { TaskStateSource } from '../../services/tasks/index.js';
 import type { Step } from '../step.js';
 
-export function taskStateStep(tasks: TaskStateSource): Step {
+/** `countCalls`: count each run under a live task (operators see the count); counting never blocks a call. */
+export function taskStateStep(tasks: TaskStateSource, options: { countCalls?: boolean } = {}): Step {
   return {
     name: 'task',
     async run(state) {
@@ -23,6 +24,7 @@ export function taskStateStep(tasks: TaskStateSource): Step {
         state.record.reason = 'the task has ended';
         return { end: new GatewayError('TASK_ENDED', 'the task has ended; open a new task') };
       }
+      if (options.countCalls === true) await tasks.countCall(state.ctx.task.id).catch(() => undefined);
       if (current.labelsRead.length > 0) state.task = { ...state.ctx.task, labelsRead: current.labelsRead };
       return undefined;
     },

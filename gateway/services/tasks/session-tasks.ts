@@ -75,6 +75,7 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
         return state;
       },
       addLabels: (taskId, labels) => source.addLabels(taskId, labels),
+      countCall: (taskId) => source.countCall(taskId),
     },
   };
 }

@@ -15,6 +15,8 @@ export interface TaskState {
 export interface TaskStateSource {
   current(taskId: string): Promise<TaskState>;
   addLabels(taskId: string, labels: readonly string[]): Promise<void>;
+  /** Count one call made under the task. */
+  countCall(taskId: string): Promise<void>;
 }
 
 export function createTaskStateSource(store: TaskStore, now: () => number = Date.now): TaskStateSource {
@@ -25,5 +27,6 @@ export function createTaskStateSource(store: TaskStore, now: () => number = Date
       return { live: true, labelsRead: task.labelsRead, expiresAt: task.expiresAt };
     },
     addLabels: (taskId, labels) => store.addLabels(taskId, labels),
+    countCall: async (taskId) => void (await store.incrementCalls(taskId)),
   };
 }
