@@ -3,7 +3,7 @@
  * tool pins, agents (viewer to list, admin to change), credential revocation (admin), tasks (viewer to
  * list, approver to end), recent audit records and health (viewer), and the console's static files.
  */
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 import type { GatewayConfig } from '../../config/index.js';
 import { isOwner, traceLink, type ApprovalQueue, type GrantStore } from '../../services/approvals/index.js';
 import type { AuditSink, RecentAudit } from '../../services/audit/index.js';
