@@ -7,7 +7,7 @@ import { compose, type Closer, type StartOptions } from './compose.js';
 import { createHttpServer, closeServer, listenOn } from './edges/server/index.js';
 import { principalForStdio, serveStdio } from './edges/mcp/index.js';
 import { VERSION } from './kernel/index.js';
-import type { Pipeline } from './pipeline/index.js';
+import { connectionMetricAttributes, type Pipeline } from './pipeline/index.js';
 import type { AuditSink } from './services/audit/index.js';
 import type { Catalog } from './services/catalog/index.js';
 import type { Stores } from './stores/index.js';
@@ -61,6 +61,11 @@ export async function startStdioGateway(
       taskForSession: core.sessionTasks.taskForSession,
       serverInfo: { name: 'portcullis', version: VERSION },
       elevationTool: core.config.approvals.offerRequestTool,
+      onSessionClosed: (session) =>
+        core.metrics.observeMcpSession(
+          connectionMetricAttributes(session.connection),
+          (performance.now() - session.openedAt) / 1000,
+        ),
     });
     closers.push(() => session.close());
     return { close: () => closeAll(closers) };

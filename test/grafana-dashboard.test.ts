@@ -18,6 +18,10 @@ const DASHBOARD = path.join(REPO_ROOT, 'deploy', 'grafana', 'portcullis-dashboar
 /** Labels Prometheus adds when it scrapes (the dashboard's instance selector), not the gateway. */
 const SCRAPE_LABELS = new Set(['instance', 'job']);
 const HISTOGRAM_SUFFIX = /_(bucket|sum|count)$/;
+/** The gateway's own metrics and the OpenTelemetry MCP server metrics it emits beside them. */
+const GATEWAY_METRIC = /\b((?:portcullis|mcp_server)_[a-z0-9_]+)/g;
+const GATEWAY_SELECTOR = /\b(?:portcullis|mcp_server)_[a-z0-9_]+\{([^}]*)\}/g;
+const isGatewayFamily = (name: string): boolean => name.startsWith('portcullis_') || name.startsWith('mcp_server_');
 
 interface Panel {
   type: string;
@@ -60,9 +64,9 @@ interface QueryUse {
 }
 
 function queryUse(expr: string): QueryUse {
-  const metrics = [...expr.matchAll(/\b(portcullis_[a-z0-9_]+)/g)].map((m) => m[1]!);
+  const metrics = [...expr.matchAll(GATEWAY_METRIC)].map((m) => m[1]!);
   const labels = new Set<string>();
-  for (const selector of expr.matchAll(/portcullis_[a-z0-9_]+\{([^}]*)\}/g))
+  for (const selector of expr.matchAll(GATEWAY_SELECTOR))
     for (const match of selector[1]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)) labels.add(match[1]!);
   for (const grouping of expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g))
     for (const name of grouping[1]!.split(',')) if (name.trim() !== '') labels.add(name.trim());
@@ -150,6 +154,7 @@ describe('Grafana dashboard against a live /metrics scrape', () => {
       'portcullis_decisions_total',
       'portcullis_upstream_errors_total',
       'portcullis_auth_failures_total',
+      'mcp_server_operation_duration_seconds_count',
     ])
       assert.ok(scrape.labels.has(sample), `${sample} has samples`);
   });
@@ -178,7 +183,9 @@ describe('Grafana dashboard against a live /metrics scrape', () => {
 
   it('has a panel for every metric the gateway exposes', () => {
     const shown = new Set(queries.flatMap((q) => q.metrics.map((m) => familyOf(m, scrape))));
-    const gatewayFamilies = [...scrape.types.keys()].filter((name) => name.startsWith('portcullis_'));
+    const gatewayFamilies = [...scrape.types.keys()].filter(isGatewayFamily);
+    assert.ok(gatewayFamilies.includes('mcp_server_operation_duration_seconds'));
+    assert.ok(gatewayFamilies.includes('mcp_server_session_duration_seconds'));
     assert.ok(gatewayFamilies.length >= 8);
     for (const family of gatewayFamilies) assert.ok(shown.has(family), `no panel shows ${family}`);
   });

@@ -86,6 +86,7 @@ describe('intent-chain tracing through a gateway process', () => {
   let upstream: UpstreamHttp;
   let gateway: GatewayProcess;
   let sessionId: string | undefined;
+  let protocolVersion: string | undefined;
   let approvalId: string;
   let approvalTraceUrl: string | undefined;
   const outcomes = new Map<string, Outcome>();
@@ -126,6 +127,7 @@ describe('intent-chain tracing through a gateway process', () => {
 
     const { client, transport } = await gateway.connect(agentKey);
     sessionId = transport.sessionId;
+    protocolVersion = transport.protocolVersion;
     backendBefore = backend.requests.length;
     const call = async (
       tool: string,
@@ -222,6 +224,12 @@ describe('intent-chain tracing through a gateway process', () => {
       assert.equal(a['gen_ai.tool.name'], tool);
       assert.equal(a['gen_ai.operation.name'], 'execute_tool', tool);
       assert.equal(a['mcp.session.id'], sessionId, tool);
+      // Streamable HTTP: TCP transport, HTTP protocol, and the version negotiated at initialize.
+      assert.equal(typeof protocolVersion, 'string', 'the client negotiated a protocol version');
+      assert.equal(a['mcp.protocol.version'], protocolVersion, tool);
+      assert.equal(a['network.transport'], 'tcp', tool);
+      assert.equal(a['network.protocol.name'], 'http', tool);
+      assert.equal(a['network.protocol.version'], '1.1', tool);
       assert.ok(
         a['jsonrpc.request.id'] !== undefined && a['jsonrpc.request.id'] !== '',
         `${tool} has jsonrpc.request.id`,

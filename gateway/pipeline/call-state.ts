@@ -24,11 +24,25 @@ import type { CredentialInjector } from '../services/credentials/index.js';
 export type Operation =
   'tools/call' | 'elevation/request' | 'resources/read' | 'resources/subscribe' | 'prompts/get' | 'completion/complete';
 
+/**
+ * How the agent is connected, as the MCP semantic conventions describe it: Streamable HTTP is
+ * `network.transport=tcp` with `network.protocol.name=http`, stdio is `network.transport=pipe`.
+ */
+export interface McpConnection {
+  /** `mcp.protocol.version` negotiated at initialize; unknown before initialize completed. */
+  protocolVersion?: string;
+  transport: 'tcp' | 'pipe';
+  protocolName?: 'http';
+  /** `network.protocol.version`, e.g. `1.1` for HTTP/1.1. */
+  networkProtocolVersion?: string;
+}
+
 /** The agent-side context of a call, filled in by the edge. */
 export interface CallContext {
   principal: Principal;
   task: TaskFacts;
   sessionId?: string;
+  connection?: McpConnection;
   requestId?: string | number;
   signal: AbortSignal;
   /** Propagation fields the agent sent in `params._meta` (`traceparent`, `tracestate`). */

@@ -15,10 +15,15 @@ import type { AuditRecordInput } from '../services/audit/index.js';
 import type { Catalog, CatalogTool } from '../services/catalog/index.js';
 import {
   ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROMPT_NAME,
   ATTR_GEN_AI_TOOL_NAME,
   ATTR_JSONRPC_REQUEST_ID,
   ATTR_MCP_METHOD_NAME,
+  ATTR_MCP_PROTOCOL_VERSION,
   ATTR_MCP_SESSION_ID,
+  ATTR_NETWORK_PROTOCOL_NAME,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_NETWORK_TRANSPORT,
   ATTR_PORTCULLIS_AGENT_ID,
   ATTR_PORTCULLIS_TASK_ID,
   ATTR_PORTCULLIS_TASK_INTENT,
@@ -27,7 +32,8 @@ import {
   extractTraceparentFromMeta,
   getTracer,
 } from '../services/telemetry/index.js';
-import type { CallContext, CallState, Operation, RunOutcome } from './call-state.js';
+import type { McpMetricAttributes } from '../services/metrics/index.js';
+import type { CallContext, CallState, McpConnection, Operation, RunOutcome } from './call-state.js';
 import { isVisible } from './decide.js';
 import { buildStepLists, type PipelineDeps } from './lists.js';
 import { runSteps } from './runner.js';
@@ -100,6 +106,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
             ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}),
             ...(deps.onError !== undefined ? { onError: deps.onError } : {}),
           });
+          deps.metrics?.observeMcpOperation(
+            operationMetricAttributes(state),
+            (performance.now() - state.started) / 1000,
+          );
           return state;
         } finally {
           span.end();
@@ -199,12 +209,65 @@ function spanName(operation: Operation, name: string): string {
   return operation === 'tools/call' || operation === 'prompts/get' ? `${operation} ${name}` : operation;
 }
 
+/** The MCP method an operation answers: the elevation tool is itself a `tools/call`. */
+function mcpMethod(operation: Operation): string {
+  return operation === 'elevation/request' ? 'tools/call' : operation;
+}
+
+/**
+ * `error.type` of a finished run, as the MCP conventions define it: the stable code when the run did not
+ * complete, `tool_error` when the tool answered with `isError`, nothing on success.
+ */
+function errorTypeOf(state: CallState): string | undefined {
+  const error = failure(state.outcome);
+  if (error !== undefined) return error.code;
+  const result = state.result as { isError?: unknown } | undefined;
+  return result?.isError === true ? 'tool_error' : undefined;
+}
+
+function operationMetricAttributes(state: CallState): McpMetricAttributes {
+  const { operation, name, ctx } = state;
+  const errorType = errorTypeOf(state);
+  return {
+    method: mcpMethod(operation),
+    ...(operation === 'tools/call' ? { tool: name } : {}),
+    ...(operation === 'elevation/request' ? { tool: REQUEST_ELEVATION_TOOL.name } : {}),
+    ...(operation === 'prompts/get' ? { prompt: name } : {}),
+    ...(errorType !== undefined ? { errorType } : {}),
+    ...connectionMetricAttributes(ctx.connection),
+  };
+}
+
+/** The connection part of the MCP metric attributes (shared by operations and sessions). */
+export function connectionMetricAttributes(connection: McpConnection | undefined): McpMetricAttributes {
+  if (connection === undefined) return {};
+  return {
+    networkTransport: connection.transport,
+    ...(connection.protocolName !== undefined ? { networkProtocolName: connection.protocolName } : {}),
+    ...(connection.protocolVersion !== undefined ? { protocolVersion: connection.protocolVersion } : {}),
+  };
+}
+
+function connectionAttributes(connection: McpConnection | undefined): Record<string, string> {
+  if (connection === undefined) return {};
+  return {
+    [ATTR_NETWORK_TRANSPORT]: connection.transport,
+    ...(connection.protocolName !== undefined ? { [ATTR_NETWORK_PROTOCOL_NAME]: connection.protocolName } : {}),
+    ...(connection.networkProtocolVersion !== undefined
+      ? { [ATTR_NETWORK_PROTOCOL_VERSION]: connection.networkProtocolVersion }
+      : {}),
+    ...(connection.protocolVersion !== undefined ? { [ATTR_MCP_PROTOCOL_VERSION]: connection.protocolVersion } : {}),
+  };
+}
+
 function runAttributes(operation: Operation, name: string, ctx: CallContext): Record<string, string> {
   return {
-    [ATTR_MCP_METHOD_NAME]: operation === 'elevation/request' ? 'tools/call' : operation,
+    [ATTR_MCP_METHOD_NAME]: mcpMethod(operation),
     ...(operation === 'tools/call'
       ? { [ATTR_GEN_AI_TOOL_NAME]: name, [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_EXECUTE_TOOL }
       : {}),
+    ...(operation === 'prompts/get' ? { [ATTR_GEN_AI_PROMPT_NAME]: name } : {}),
+    ...connectionAttributes(ctx.connection),
     [ATTR_PORTCULLIS_AGENT_ID]: ctx.principal.agentId,
     [ATTR_PORTCULLIS_TASK_ID]: ctx.task.id,
     ...(ctx.task.intent !== undefined ? { [ATTR_PORTCULLIS_TASK_INTENT]: ctx.task.intent } : {}),

@@ -14,6 +14,7 @@ import type { TaskFacts } from '../../../policies/types.js';
 import type { RequestAuthenticator } from '../../services/auth/index.js';
 import { AuthError, type Principal } from '../../kernel/index.js';
 import type { AuditSink } from '../../services/audit/index.js';
+import { watchProtocolVersion } from './protocol-version.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import { readJsonBody } from '../http/index.js';
 import { startTaskSpan, extractTraceparentFromMeta } from '../../services/telemetry/index.js';
@@ -167,6 +168,8 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       logLevel: 'info',
       subscriptions: new Set(),
       lastActivity: now(),
+      connection: { transport: 'tcp', protocolName: 'http', networkProtocolVersion: req.httpVersion },
+      openedAt: performance.now(),
       traceContext: taskSpan.context,
       endTask: (reason) => taskSpan.end(reason),
     };
@@ -181,6 +184,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       },
     });
     transport.onclose = () => void closeSession(session);
+    watchProtocolVersion(transport, (version) => (session.connection.protocolVersion = version));
     const server = createGatewayMcpServer(session, options);
     session.server = server;
     session.transport = transport;

@@ -65,6 +65,7 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     principal: session.principal,
     task: session.task,
     ...(extra.sessionId !== undefined ? { sessionId: extra.sessionId } : {}),
+    connection: { ...session.connection },
     requestId: extra.requestId,
     signal: extra.signal,
     meta: propagationMeta(extra._meta),

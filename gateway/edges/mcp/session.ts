@@ -8,6 +8,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { Principal } from '../../kernel/index.js';
+import type { McpConnection } from '../../pipeline/index.js';
 
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency';
 
@@ -20,6 +21,10 @@ export interface McpSession {
   server?: Server;
   transport?: Transport;
   lastActivity: number;
+  /** Transport facts and, once initialized, the negotiated protocol version (spans and metrics). */
+  connection: McpConnection;
+  /** performance.now() when the session opened, for `mcp.server.session.duration`. */
+  openedAt: number;
   /** Trace context of the session's task span (calls are its children). */
   traceContext?: Context;
   /** Ends the implicit task's span when the session closes. */

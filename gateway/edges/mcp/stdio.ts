@@ -10,12 +10,15 @@ import type { Principal } from '../../kernel/index.js';
 import type { ApiKeyAgent } from '../../services/auth/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
 import { startTaskSpan } from '../../services/telemetry/index.js';
+import { watchProtocolVersion } from './protocol-version.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import type { McpSession } from './session.js';
 
 export interface StdioSessionOptions extends McpServerDeps {
   principal: Principal;
   taskForSession: (principal: Principal, sessionId: string) => Promise<TaskFacts>;
+  /** Called once when the session ends (stdin closed or the gateway stops). */
+  onSessionClosed?: (session: McpSession) => void;
 }
 
 /**
@@ -47,7 +50,7 @@ export async function principalForStdio(
 }
 
 export async function serveStdio(options: StdioSessionOptions): Promise<{ close(): Promise<void> }> {
-  const { principal, taskForSession, ...deps } = options;
+  const { principal, taskForSession, onSessionClosed, ...deps } = options;
   const sessionId = randomUUID();
   const task = await taskForSession(principal, sessionId);
   const taskSpan = startTaskSpan({
@@ -62,10 +65,20 @@ export async function serveStdio(options: StdioSessionOptions): Promise<{ close(
     logLevel: 'info',
     subscriptions: new Set(),
     lastActivity: Date.now(),
+    connection: { transport: 'pipe' },
+    openedAt: performance.now(),
     traceContext: taskSpan.context,
   };
   const server = createGatewayMcpServer(session, deps);
   const transport = new StdioServerTransport();
+  watchProtocolVersion(transport, (version) => (session.connection.protocolVersion = version));
+  let closed = false;
+  const ended = (): void => {
+    if (closed) return;
+    closed = true;
+    onSessionClosed?.(session);
+  };
+  transport.onclose = ended;
   session.server = server;
   session.transport = transport;
   try {
@@ -77,6 +90,7 @@ export async function serveStdio(options: StdioSessionOptions): Promise<{ close(
   return {
     async close() {
       await server.close().catch(() => undefined);
+      ended();
       taskSpan.end('stdio closed');
     },
   };

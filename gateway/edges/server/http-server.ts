@@ -8,7 +8,7 @@ import type { FetchLike } from '../../../connectors/contract.js';
 import type { Environment, GatewayConfig } from '../../config/index.js';
 import { resolveSecretRef } from '../../config/index.js';
 import { VERSION, type Logger, type Principal } from '../../kernel/index.js';
-import type { EgressProvider, Pipeline } from '../../pipeline/index.js';
+import { connectionMetricAttributes, type EgressProvider, type Pipeline } from '../../pipeline/index.js';
 import { appendBestEffort, type AuditSink } from '../../services/audit/index.js';
 import {
   buildAuthenticators,
@@ -103,6 +103,10 @@ export async function createHttpServer(parts: HttpServerParts): Promise<{ app: E
       parts.sessionTasks.taskForSession(principal, sessionId),
     onAuthFailure: (code) => parts.metrics.authFailure(code),
     onSessionClosed: (session: McpSession) => {
+      parts.metrics.observeMcpSession(
+        connectionMetricAttributes(session.connection),
+        (performance.now() - session.openedAt) / 1000,
+      );
       void parts.sessionTasks.sessionClosed(session.task.id);
       void appendBestEffort(parts.audit, {
         event: 'session.close',

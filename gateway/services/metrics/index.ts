@@ -1,4 +1,5 @@
 export {
+  type McpMetricAttributes,
   createMetrics,
   type ApprovalOutcome,
   type DecisionEffect,

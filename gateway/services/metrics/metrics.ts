@@ -19,6 +19,28 @@ export type PipelineStepOutcome = 'next' | 'end' | 'suspend' | 'error';
 export type ApprovalOutcome = 'approved' | 'denied' | 'expired';
 export type PolicyReloadResult = 'ok' | 'error';
 
+/**
+ * Attributes of the OpenTelemetry MCP server metrics (`mcp.server.operation.duration`,
+ * `mcp.server.session.duration`), exposed with the Prometheus names those conventions map to
+ * (`mcp_server_operation_duration_seconds`, labels with `_` for `.`). Absent values are empty labels.
+ */
+export interface McpMetricAttributes {
+  /** `mcp.method.name`: `tools/call`, `resources/read`, `prompts/get`, ... (operations only). */
+  method?: string;
+  /** `gen_ai.tool.name` (tool calls only). */
+  tool?: string;
+  /** `gen_ai.prompt.name` (prompts/get only). */
+  prompt?: string;
+  /** `error.type`: the stable error code, or `tool_error` for a tool result with `isError`. */
+  errorType?: string;
+  /** `mcp.protocol.version` negotiated on the session. */
+  protocolVersion?: string;
+  /** `network.transport`: `tcp` (Streamable HTTP) or `pipe` (stdio). */
+  networkTransport?: string;
+  /** `network.protocol.name`: `http` for Streamable HTTP. */
+  networkProtocolName?: string;
+}
+
 export interface MetricsOptions {
   /** Prefix of every metric name. Default `portcullis_`. */
   prefix?: string;
@@ -45,6 +67,10 @@ export interface Metrics {
   credentialMint(kind: string, reused: boolean): void;
   policyReload(result: PolicyReloadResult): void;
   authFailure(method: string): void;
+  /** One MCP request handled by the pipeline (`mcp.server.operation.duration`). */
+  observeMcpOperation(attributes: McpMetricAttributes, seconds: number): void;
+  /** One MCP session, from open to close (`mcp.server.session.duration`). */
+  observeMcpSession(attributes: McpMetricAttributes, seconds: number): void;
   /** The exposition text (Prometheus text format). */
   metricsText(): Promise<string>;
   /** Express handler serving the exposition, e.g. `app.get('/metrics', metrics.handler)`. */
@@ -52,6 +78,24 @@ export interface Metrics {
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+/** The explicit bucket boundaries the MCP semantic conventions advise for `mcp.server.operation.duration`. */
+const MCP_OPERATION_BUCKETS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
+const MCP_SESSION_BUCKETS = [1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400];
+const MCP_OPERATION_LABELS = [
+  'mcp_method_name',
+  'gen_ai_tool_name',
+  'gen_ai_prompt_name',
+  'error_type',
+  'mcp_protocol_version',
+  'network_transport',
+  'network_protocol_name',
+] as const;
+const MCP_SESSION_LABELS = [
+  'error_type',
+  'mcp_protocol_version',
+  'network_transport',
+  'network_protocol_name',
+] as const;
 const APPROVAL_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14400];
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
@@ -131,6 +175,31 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  // Named by the OpenTelemetry MCP conventions, so they carry no gateway prefix.
+  const mcpOperationDuration = new Histogram({
+    name: 'mcp_server_operation_duration_seconds',
+    help: 'MCP request duration as observed on the server (mcp.server.operation.duration)',
+    labelNames: MCP_OPERATION_LABELS,
+    buckets: MCP_OPERATION_BUCKETS,
+    registers: [registry],
+  });
+  const mcpSessionDuration = new Histogram({
+    name: 'mcp_server_session_duration_seconds',
+    help: 'MCP session duration as observed on the server (mcp.server.session.duration)',
+    labelNames: MCP_SESSION_LABELS,
+    buckets: MCP_SESSION_BUCKETS,
+    registers: [registry],
+  });
+  const versionLabel = bounded();
+  const errorTypeLabel = bounded();
+  const promptLabel = bounded();
+  const sessionLabels = (a: McpMetricAttributes) => ({
+    error_type: a.errorType === undefined ? '' : errorTypeLabel(a.errorType),
+    mcp_protocol_version: a.protocolVersion === undefined ? '' : versionLabel(a.protocolVersion),
+    network_transport: a.networkTransport ?? '',
+    network_protocol_name: a.networkProtocolName ?? '',
+  });
+
   const metricsText = (): Promise<string> => registry.metrics();
 
   return {
@@ -169,6 +238,21 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     authFailure(method) {
       authFailures.inc({ method: methodLabel(method) });
+    },
+    observeMcpOperation(attributes, seconds) {
+      if (!Number.isFinite(seconds) || seconds < 0) return;
+      mcpOperationDuration.observe(
+        {
+          ...sessionLabels(attributes),
+          mcp_method_name: attributes.method ?? '',
+          gen_ai_tool_name: attributes.tool === undefined ? '' : toolLabel(attributes.tool),
+          gen_ai_prompt_name: attributes.prompt === undefined ? '' : promptLabel(attributes.prompt),
+        },
+        seconds,
+      );
+    },
+    observeMcpSession(attributes, seconds) {
+      if (Number.isFinite(seconds) && seconds >= 0) mcpSessionDuration.observe(sessionLabels(attributes), seconds);
     },
     metricsText,
     handler: async (_req, res) => {
