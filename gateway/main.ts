@@ -51,6 +51,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
 export async function startStdioGateway(
   options: StartOptions & { agentId?: string },
 ): Promise<{ close(): Promise<void> }> {
+  // stdout carries the MCP stdio transport; audit records there would corrupt it.
+  if (options.loaded.config.audit.export === 'stdout')
+    throw new Error('audit.export: stdout cannot be used with the stdio front door (stdout carries MCP)');
   const closers: Closer[] = [];
   try {
     const core = await compose(options, closers);

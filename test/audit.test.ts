@@ -320,7 +320,7 @@ describe('verifyAuditLog', () => {
   it('passes a clean log, with and without its checkpoint', async () => {
     const { file, checkpointFile } = await cleanLog(10);
     const plain = await verifyAuditLog(file);
-    assert.deepEqual(plain, { ok: true, records: 10, lines: 10, lastSeq: 10, problems: [] });
+    assert.deepEqual(plain, { ok: true, records: 10, lines: 10, lastSeq: 10, files: [file], problems: [] });
     const checked = await verifyAuditLog(file, { checkpointFile });
     assert.equal(checked.ok, true);
     assert.equal(checked.checkpoint?.seq, 10);
@@ -329,7 +329,14 @@ describe('verifyAuditLog', () => {
   it('passes an empty log', async () => {
     const file = freshFile();
     await writeFile(file, '');
-    assert.deepEqual(await verifyAuditLog(file), { ok: true, records: 0, lines: 0, lastSeq: 0, problems: [] });
+    assert.deepEqual(await verifyAuditLog(file), {
+      ok: true,
+      records: 0,
+      lines: 0,
+      lastSeq: 0,
+      files: [file],
+      problems: [],
+    });
   });
 
   async function tampered(mutate: (lines: string[]) => string[], options: { checkpoint?: boolean } = {}) {

@@ -196,8 +196,25 @@ export const AuditSchema = z
     durability: z.enum(['per-record', 'batched']).default('per-record'),
     /** When true, a tool call's response waits until its audit record is durable. */
     flushBeforeResponse: z.boolean().default(true),
+    /**
+     * Rotate the file by size and/or at each UTC hour or day; the hash chain continues across files.
+     * Needs `file`.
+     */
+    rotate: z
+      .object({
+        maxBytes: z.number().int().min(4096).optional(),
+        every: z.enum(['hour', 'day']).optional(),
+      })
+      .strict()
+      .refine((r) => r.maxBytes !== undefined || r.every !== undefined, 'set maxBytes, every, or both')
+      .optional(),
+    /** Also write each durable record as one JSON line to stdout, for a log shipper / SIEM. */
+    export: z.enum(['stdout']).optional(),
   })
-  .strict();
+  .strict()
+  .refine((a) => a.file !== undefined || (a.rotate === undefined && a.export === undefined), {
+    message: 'audit.rotate and audit.export need audit.file',
+  });
 
 export const CredentialsSchema = z
   .object({

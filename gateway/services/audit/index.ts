@@ -13,6 +13,7 @@ export { createJsonlAuditSink, type JsonlAuditSink, type JsonlAuditSinkOptions }
 export { createMemoryAuditSink, type MemoryAuditSink } from './memory-sink.js';
 export {
   verifyAuditLog,
+  verifyAuditFiles,
   type AuditProblem,
   type AuditProblemKind,
   type AuditVerifyResult,
@@ -20,7 +21,9 @@ export {
 } from './verify.js';
 export { readFileTail, type FileTail } from './tail.js';
 export { appendBestEffort, reportingAuditSink, type AuditFailureReporter } from './best-effort.js';
-export { openAuditSink } from './open-audit.js';
+export { openAuditSink, type AuditOutputs } from './open-audit.js';
+export { createRotatingAuditSink, type AuditRotation, type RotatingAuditSinkOptions } from './rotating-sink.js';
+export { listAuditFiles, listRotatedSegments, rotatedSegmentName } from './segments.js';
 export {
   withRecentAudit,
   matchesRecentFilter,

@@ -23,7 +23,6 @@ import { CheckpointFormatError, readCheckpoint, syncDirectory, writeCheckpoint }
 import {
   computeRecordHash,
   EMPTY_HEAD,
-  GENESIS_HASH,
   isChainedRecord,
   sealRecord,
   serialiseRecord,
@@ -42,6 +41,16 @@ export interface JsonlAuditSinkOptions {
   /** Write the checkpoint after this many durable records (and always on close). Default 100. */
   checkpointEvery?: number;
   now?: () => Date;
+  /**
+   * The chain this file continues (a rotated log: the head of the previous file). An empty file starts
+   * from it instead of the genesis, and a file holding one record must link to it. Default: the genesis.
+   */
+  continueFrom?: AuditChainHead;
+  /**
+   * Receives each batch of lines once it is durable, before its appends resolve (an export to a log
+   * shipper). Must not throw; it is never given a record that is not in the file.
+   */
+  onDurable?: (lines: string) => void;
 }
 
 export interface JsonlAuditSink extends AuditSink {
@@ -79,7 +88,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   }
   let head: AuditChainHead;
   try {
-    head = await readExistingHead(handle, file);
+    head = await readExistingHead(handle, file, options.continueFrom ?? EMPTY_HEAD);
     // A new log's directory entry must be durable too, or a crash could lose the whole file.
     if (head.seq === 0) await syncDirectory(path.dirname(file));
     if (checkpointFile !== undefined) await checkAgainstCheckpoint(head, file, checkpointFile);
@@ -154,6 +163,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
       }
       const last = batch[batch.length - 1]!;
       durable = { seq: last.seq, hash: last.hash, ts: last.ts };
+      options.onDurable?.(batch.map((p) => p.line).join(''));
       sinceCheckpoint += batch.length;
       for (const pending of batch) pending.resolve();
       if (checkpointFile !== undefined && sinceCheckpoint >= checkpointEvery) {
@@ -250,7 +260,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
  * links to the line before it. Anything else means the log was damaged or tampered with, and appending
  * would fork the chain silently.
  */
-async function readExistingHead(handle: FileHandle, file: string): Promise<AuditChainHead> {
+async function readExistingHead(handle: FileHandle, file: string, start: AuditChainHead): Promise<AuditChainHead> {
   let tail;
   try {
     tail = await readFileTail(handle, 2);
@@ -261,7 +271,7 @@ async function readExistingHead(handle: FileHandle, file: string): Promise<Audit
       { cause: error },
     );
   }
-  if (tail.size === 0) return EMPTY_HEAD;
+  if (tail.size === 0) return { seq: start.seq, hash: start.hash };
   const refuse = (why: string): AuditError =>
     new AuditError(
       'AUDIT_CHAIN_CORRUPT',
@@ -280,8 +290,15 @@ async function readExistingHead(handle: FileHandle, file: string): Promise<Audit
     if (previous === undefined || previous.hash !== last.prev || previous.seq + 1 !== last.seq) {
       throw refuse(`has a last record (seq ${last.seq}) that does not link to the record before it`);
     }
-  } else if (Buffer.byteLength(lastLine, 'utf8') + 1 === tail.size && (last.seq !== 1 || last.prev !== GENESIS_HASH)) {
-    throw refuse('holds a single record that is not the start of a chain');
+  } else if (
+    Buffer.byteLength(lastLine, 'utf8') + 1 === tail.size &&
+    (last.seq !== start.seq + 1 || last.prev !== start.hash)
+  ) {
+    throw refuse(
+      start.seq === 0
+        ? 'holds a single record that is not the start of a chain'
+        : `holds a single record that does not continue the previous file (seq ${start.seq})`,
+    );
   }
   return { seq: last.seq, hash: last.hash };
 }

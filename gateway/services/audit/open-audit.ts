@@ -6,20 +6,40 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { GatewayConfig } from '../../config/index.js';
 import { reportingAuditSink, type AuditFailureReporter } from './best-effort.js';
+import type { AuditChainHead } from './chain.js';
 import { createJsonlAuditSink } from './jsonl-sink.js';
+import { createRotatingAuditSink } from './rotating-sink.js';
 import { createMemoryAuditSink } from './memory-sink.js';
 import type { AuditSink } from './types.js';
+
+export interface AuditOutputs {
+  /** Where `audit.export: stdout` writes (the process's stdout; tests pass their own stream). */
+  exportStream?: NodeJS.WritableStream;
+}
 
 export async function openAuditSink(
   config: GatewayConfig['audit'],
   reporter: AuditFailureReporter,
+  outputs: AuditOutputs = {},
 ): Promise<AuditSink> {
   if (config.file === undefined) return reportingAuditSink(createMemoryAuditSink(), reporter);
-  await mkdir(path.dirname(config.file), { recursive: true });
-  const sink = await createJsonlAuditSink({
-    file: config.file,
-    durability: config.durability,
-    checkpointFile: `${config.file}.checkpoint.json`,
-  });
+  const file = config.file;
+  await mkdir(path.dirname(file), { recursive: true });
+  const exportStream = config.export === 'stdout' ? (outputs.exportStream ?? process.stdout) : undefined;
+  // A reader that went away (EPIPE) must not crash the gateway: the file stays the record of truth.
+  exportStream?.on('error', () => undefined);
+  const openFile = (continueFrom?: AuditChainHead) =>
+    createJsonlAuditSink({
+      file,
+      durability: config.durability,
+      checkpointFile: `${file}.checkpoint.json`,
+      ...(continueFrom !== undefined ? { continueFrom } : {}),
+      // Export is best effort by nature (a closed pipe must not stop calls); the file is the record.
+      ...(exportStream !== undefined ? { onDurable: (lines: string) => void exportStream.write(lines) } : {}),
+    });
+  const sink =
+    config.rotate === undefined
+      ? await openFile()
+      : await createRotatingAuditSink({ file, rotation: config.rotate, openSegment: openFile });
   return reportingAuditSink(sink, reporter);
 }

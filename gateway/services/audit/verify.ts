@@ -25,7 +25,9 @@ import { computeRecordHash, GENESIS_HASH, isChainedRecord } from './chain.js';
 export type AuditProblemKind = 'edited' | 'removed' | 'reordered' | 'truncated' | 'malformed' | 'inserted';
 
 export interface AuditProblem {
-  /** 1-based line in the log (0 for a problem with the checkpoint file itself). */
+  /** The file of the set the line is in (absent for a problem with the checkpoint file itself). */
+  file?: string;
+  /** 1-based line in that file (0 for a problem with the checkpoint file itself). */
   line: number;
   seq?: number;
   kind: AuditProblemKind;
@@ -36,8 +38,10 @@ export interface AuditVerifyResult {
   ok: boolean;
   /** Lines that parsed as audit records. */
   records: number;
-  /** Lines in the file. */
+  /** Lines in the files. */
   lines: number;
+  /** The files read, in chain order. */
+  files: string[];
   /** Highest sequence number of a genuine record (0 for an empty log). */
   lastSeq: number;
   checkpoint?: AuditCheckpoint;
@@ -61,45 +65,30 @@ interface Entry {
  * AuditError AUDIT_IO_ERROR when the log or the named checkpoint cannot be read.
  */
 export async function verifyAuditLog(file: string, options: VerifyAuditLogOptions = {}): Promise<AuditVerifyResult> {
+  return verifyAuditFiles([file], options);
+}
+
+/**
+ * Verify the files of a rotated log (segments.ts: `listAuditFiles`), in chain order, as one chain: the
+ * first record of each file must continue the last record of the file before it. A missing file shows
+ * as missing records at a file boundary, a reordered file as records out of order, an edited file as
+ * records that do not match their hashes or links. Line numbers in problems are per file.
+ */
+export async function verifyAuditFiles(
+  files: readonly string[],
+  options: VerifyAuditLogOptions = {},
+): Promise<AuditVerifyResult> {
+  if (files.length === 0) throw new AuditError('AUDIT_IO_ERROR', 'no audit log files to verify');
   const problems: AuditProblem[] = [];
   const entries: Entry[] = [];
+  /** Global line number of each file's first line, to report problems per file. */
+  const starts: { file: string; first: number }[] = [];
   let lines = 0;
-
-  const endsWithNewline = await fileEndsWithNewline(file);
-  try {
-    const input = createReadStream(file, { encoding: 'utf8' });
-    const reader = createInterface({ input, crlfDelay: Infinity });
-    for await (const text of reader) {
-      lines++;
-      const record = parseLine(text);
-      if (record === undefined) {
-        problems.push({
-          line: lines,
-          kind: 'malformed',
-          message: text === '' ? 'empty line' : 'not a JSON audit record',
-        });
-        continue;
-      }
-      entries.push({
-        line: lines,
-        seq: record.seq,
-        prev: record.prev,
-        hash: record.hash,
-        hashOk: computeRecordHash(record) === record.hash,
-      });
-    }
-  } catch (error) {
-    throw ioError(`cannot read audit log ${file}`, error);
+  for (const file of files) {
+    starts.push({ file, first: lines + 1 });
+    lines = await readLines(file, lines, entries, problems);
   }
-  if (!endsWithNewline && lines > 0) {
-    const already = problems.some((p) => p.line === lines);
-    if (!already)
-      problems.push({
-        line: lines,
-        kind: 'malformed',
-        message: 'last line has no newline (interrupted write or truncation)',
-      });
-  }
+  const firstLines = new Set(starts.map((s) => s.first));
 
   const genuine = dropInsertions(entries, problems);
   const bySeq = new Map(genuine.map((e) => [e.seq, e]));
@@ -150,11 +139,12 @@ export async function verifyAuditLog(file: string, options: VerifyAuditLogOption
     if (seq > expected) {
       const after = bySeq.get(seq)!;
       const range = seq - 1 === expected ? `seq ${expected} is` : `seq ${expected}..${seq - 1} are`;
+      const atBoundary = files.length > 1 && firstLines.has(after.line);
       problems.push({
         line: after.line,
         seq: expected,
         kind: 'removed',
-        message: `record ${range} missing (before seq ${seq})`,
+        message: `record ${range} missing (before seq ${seq})${atBoundary ? ': a file of the set is missing or was cut short' : ''}`,
       });
     }
     expected = seq + 1;
@@ -196,14 +186,65 @@ export async function verifyAuditLog(file: string, options: VerifyAuditLogOption
   }
 
   problems.sort((a, b) => a.line - b.line);
+  const located = problems.map((problem) => locate(problem, starts));
   return {
     ok: problems.length === 0,
     records: entries.length,
     lines,
+    files: [...files],
     lastSeq,
     ...(checkpoint !== undefined ? { checkpoint } : {}),
-    problems,
+    problems: located,
   };
+}
+
+/** A problem's global line as file + line in that file (checkpoint problems stay at line 0). */
+function locate(problem: AuditProblem, starts: readonly { file: string; first: number }[]): AuditProblem {
+  if (problem.line === 0) return problem;
+  let owner = starts[0]!;
+  for (const start of starts) if (start.first <= problem.line) owner = start;
+  return { ...problem, file: owner.file, line: problem.line - owner.first + 1 };
+}
+
+/** Reads one file of the set into `entries`, numbering its lines after `before`; returns the last line number. */
+async function readLines(file: string, before: number, entries: Entry[], problems: AuditProblem[]): Promise<number> {
+  let lines = before;
+  const endsWithNewline = await fileEndsWithNewline(file);
+  try {
+    const input = createReadStream(file, { encoding: 'utf8' });
+    const reader = createInterface({ input, crlfDelay: Infinity });
+    for await (const text of reader) {
+      lines++;
+      const record = parseLine(text);
+      if (record === undefined) {
+        problems.push({
+          line: lines,
+          kind: 'malformed',
+          message: text === '' ? 'empty line' : 'not a JSON audit record',
+        });
+        continue;
+      }
+      entries.push({
+        line: lines,
+        seq: record.seq,
+        prev: record.prev,
+        hash: record.hash,
+        hashOk: computeRecordHash(record) === record.hash,
+      });
+    }
+  } catch (error) {
+    throw ioError(`cannot read audit log ${file}`, error);
+  }
+  if (!endsWithNewline && lines > before) {
+    const already = problems.some((p) => p.line === lines);
+    if (!already)
+      problems.push({
+        line: lines,
+        kind: 'malformed',
+        message: 'last line has no newline (interrupted write or truncation)',
+      });
+  }
+  return lines;
 }
 
 /**

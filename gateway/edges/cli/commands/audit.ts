@@ -1,24 +1,31 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { AuditError, readFileTail, verifyAuditLog } from '../../../services/audit/index.js';
+import { AuditError, listAuditFiles, readFileTail, verifyAuditFiles } from '../../../services/audit/index.js';
 
 /**
  * `portcullis audit verify FILE [--checkpoint FILE] [--json]`: exit 0 when the chain is intact, 1 when
- * it shows tampering, 2 when the files cannot be read (or the command line is wrong).
+ * it shows tampering, 2 when the files cannot be read (or the command line is wrong). FILE is the log as
+ * configured; its rotated files (`FILE.<first seq>`) are verified with it, oldest first, as one chain.
  * `portcullis audit tail FILE [-n N]`: the last N records, as written.
  */
 export function auditCommand(): Command {
   const command = new Command('audit').description('inspect and verify the hash-chained audit log');
   command
     .command('verify')
-    .argument('<file>', 'audit log (JSONL)')
+    .argument('<file>', 'audit log (JSONL) as configured; its rotated files are included')
     .option('--checkpoint <file>', 'checkpoint file written next to the log; detects records cut off the end')
     .option('--json', 'print the result as JSON')
     .description('check every record hash and chain link; exit 0 intact, 1 tampered, 2 unreadable')
     .action(async (file: string, options: { checkpoint?: string; json?: boolean }) => {
       let result;
       try {
-        result = await verifyAuditLog(
-          file,
+        const files = await listAuditFiles(file).catch((error: unknown) => {
+          throw new AuditError(
+            'AUDIT_IO_ERROR',
+            `cannot list audit log files of ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+          );
+        });
+        result = await verifyAuditFiles(
+          files,
           options.checkpoint !== undefined ? { checkpointFile: options.checkpoint } : {},
         );
       } catch (error) {
@@ -32,13 +39,17 @@ export function auditCommand(): Command {
       } else if (result.ok) {
         const against =
           result.checkpoint !== undefined ? `, consistent with checkpoint at seq ${result.checkpoint.seq}` : '';
-        process.stdout.write(`${file}: ok (${result.records} records, last seq ${result.lastSeq}${against})\n`);
+        const set = result.files.length > 1 ? `, ${result.files.length} files` : '';
+        process.stdout.write(`${file}: ok (${result.records} records${set}, last seq ${result.lastSeq}${against})\n`);
       } else {
         const lines = [
           `${file}: TAMPERED (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}, ${result.records} records read)`,
         ];
         for (const problem of result.problems) {
-          const where = problem.line === 0 ? 'checkpoint' : `line ${problem.line}`;
+          const where =
+            problem.line === 0
+              ? 'checkpoint'
+              : `${result.files.length > 1 && problem.file !== undefined ? `${problem.file} ` : ''}line ${problem.line}`;
           lines.push(
             `  ${where}${problem.seq !== undefined ? ` seq ${problem.seq}` : ''}: ${problem.kind}: ${problem.message}`,
           );
