@@ -19,7 +19,9 @@ export function startCommand(): Command {
       if (loaded === undefined) return;
       const { startGateway } = await loadGateway();
       const gateway = await startGateway({ loaded });
-      process.stdout.write(`Portcullis listening on ${gateway.mcpUrl}\n`);
+      // With the audit export on stdout, stdout carries audit records only.
+      const banner = loaded.config.audit.export === 'stdout' ? process.stderr : process.stdout;
+      banner.write(`Portcullis listening on ${gateway.mcpUrl}\n`);
       await untilSignal();
       await gateway.close();
     });
