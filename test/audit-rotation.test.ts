@@ -12,7 +12,9 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parseConfigText } from '../gateway/config/index.js';
 import { AuditSchema } from '../gateway/config/schema.js';
+import { startStdioGateway } from '../gateway/index.js';
 import {
   createJsonlAuditSink,
   createRotatingAuditSink,
@@ -297,5 +299,18 @@ describe('audit rotation and export configuration', () => {
       export: 'stdout',
     });
     assert.equal(ok.success, true);
+  });
+});
+
+describe('audit export on stdout with the stdio front door', () => {
+  it('refuses to start: stdout carries MCP there', async () => {
+    const file = await freshFile('stdio');
+    const yaml = `audit:\n  file: ${JSON.stringify(file)}\n  export: stdout\nagents: []\nconnectors: []\n`;
+    const loaded = parseConfigText(yaml, path.join(path.dirname(file), 'portcullis.yaml'));
+    await assert.rejects(
+      startStdioGateway({ loaded }),
+      /audit\.export: stdout cannot be used with the stdio front door/,
+    );
+    await assert.rejects(readFile(file), { code: 'ENOENT' }, 'nothing was opened');
   });
 });
