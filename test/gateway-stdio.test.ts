@@ -8,19 +8,22 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { LATEST_PROTOCOL_VERSION, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { stringify } from 'yaml';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { cliArgs } from './fixtures/gateway-process.js';
+import { startOtlpReceiver, type OtlpReceiver } from './fixtures/otlp-receiver.js';
 
 describe('stdio front door', () => {
   let backend: Awaited<ReturnType<typeof startHttpBackend>>;
   let dir: string;
   let client: Client;
+  let receiver: OtlpReceiver;
 
   before(async () => {
     backend = await startHttpBackend();
+    receiver = await startOtlpReceiver();
     dir = await mkdtemp(path.join(tmpdir(), 'portcullis-stdio-'));
     const config = {
       connectors: [
@@ -48,6 +51,7 @@ describe('stdio front door', () => {
       agents: [{ id: 'desktop', tools: ['api_echo'] }],
       audit: { file: path.join(dir, 'audit.jsonl') },
       policy: { watch: false },
+      telemetry: { enabled: true, serviceName: 'portcullis-stdio-test', otlpEndpoint: receiver.url, sampleRatio: 1 },
     };
     await writeFile(path.join(dir, 'portcullis.yaml'), stringify(config));
     client = new Client({ name: 'desktop-client', version: '1.0.0' });
@@ -55,6 +59,7 @@ describe('stdio front door', () => {
       new StdioClientTransport({
         command: process.execPath,
         args: cliArgs('stdio', '--config', path.join(dir, 'portcullis.yaml')),
+        env: { ...getDefaultEnvironment(), OTEL_BSP_SCHEDULE_DELAY: '100' },
         stderr: 'ignore',
       }),
     );
@@ -62,6 +67,7 @@ describe('stdio front door', () => {
   after(async () => {
     await client?.close();
     await backend?.close();
+    await receiver?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -82,5 +88,14 @@ describe('stdio front door', () => {
     assert.ok(error instanceof McpError);
     assert.equal(error.code, -32602);
     assert.equal(backend.requests.length, mark);
+  });
+
+  it('marks call spans with the pipe transport and the negotiated protocol version', async () => {
+    await client.callTool({ name: 'api_echo', arguments: {} });
+    const spans = await receiver.waitForSpans((all) => all.some((s) => s.name === 'tools/call api_echo'));
+    const span = spans.find((s) => s.name === 'tools/call api_echo')!;
+    assert.equal(span.attributes['network.transport'], 'pipe');
+    assert.equal(span.attributes['mcp.protocol.version'], LATEST_PROTOCOL_VERSION);
+    assert.equal(span.attributes['network.protocol.name'], undefined, 'stdio has no network protocol');
   });
 });
