@@ -64,6 +64,7 @@ describe('outbound header hygiene', () => {
       policy: { current: () => engine },
       egress,
       audit,
+      flushAuditBeforeResponse: false,
       callTimeoutMs: 5000,
       credentials: async () => ({ inject: (headers) => headers.set('authorization', GATEWAY_CREDENTIAL) }),
     });

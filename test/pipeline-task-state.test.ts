@@ -55,6 +55,7 @@ describe('pipeline task check', () => {
       policy: { current: () => engine },
       egress,
       audit,
+      flushAuditBeforeResponse: false,
       callTimeoutMs: 5000,
       // The same reading of the store as the gateway's start-up wiring.
       taskState: async (taskId) => {
