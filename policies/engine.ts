@@ -15,7 +15,9 @@
  * Deny rules are evaluated first and, once one matches, the rest are skipped. Egress rules (rules with
  * `egress`) decide only outbound requests; call rules decide only tool calls.
  */
-import type { CallFacts, Decision, EgressFacts, PrincipalFacts, ToolFacts } from './types.js';
+import type { CallFacts, Decision, EgressFacts, ItemFacts, PrincipalFacts, ToolFacts } from './types.js';
+import { compileNameGlobs } from './glob.js';
+import { compileUriGlob } from './resource-uri.js';
 import { PolicyCompileError, type PolicyProblem } from './errors.js';
 import type { ParsedPolicy } from './parse.js';
 import { classifyAddress } from './address.js';
@@ -77,6 +79,11 @@ export interface PolicyEngine {
   evaluateEgress(facts: EgressFacts): Decision;
   /** Could some allow/approve rule match this tool for this principal (ignoring args, http, time, task, conditions)? */
   visible(principal: PrincipalFacts, tool: ToolFacts): boolean;
+  /**
+   * Decide a resource or prompt: rules with `resources` / `prompts` only, deny > approve > allow, default
+   * deny. Listings show exactly the items this does not deny.
+   */
+  evaluateItem(facts: ItemFacts): CallDecision;
   explain(call: CallFacts): Explanation;
   explainEgress(facts: EgressFacts): { decision: Decision; trace: RuleTrace[] };
 }
@@ -229,7 +236,13 @@ export function compilePolicy(documents: readonly ParsedPolicy[], options: Compi
 }
 
 function createEngine(rules: readonly CompiledRule[], version: string): PolicyEngine {
-  const callRules = rules.filter((r) => r.kind === 'call');
+  const isItemRule = (r: CompiledRule) => r.source.resources !== undefined || r.source.prompts !== undefined;
+  const itemRules = rules.filter(isItemRule).map((rule) => ({
+    rule,
+    resources: rule.source.resources?.map((pattern) => compileUriGlob(pattern)!),
+    prompts: rule.source.prompts !== undefined ? compileNameGlobs(rule.source.prompts) : undefined,
+  }));
+  const callRules = rules.filter((r) => r.kind === 'call' && !isItemRule(r));
   const egressRules = rules.filter((r) => r.kind === 'egress');
 
   // Primary key: what the tool name or connector decides; secondary: the agent, when a rule names exact
@@ -350,6 +363,41 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
         if (bucket.deny.some((rule) => rule.subjectOnly && matches(rule))) return false;
       }
       return buckets.some((bucket) => bucket.approve.some(matches) || bucket.allow.some(matches));
+    },
+    evaluateItem(facts: ItemFacts): CallDecision {
+      const matching = itemRules.filter(({ rule, resources, prompts }) => {
+        const names = facts.kind === 'resource' ? resources : undefined;
+        const matchesName =
+          facts.kind === 'resource'
+            ? names !== undefined && names.some((match) => match(facts.name))
+            : prompts !== undefined && prompts(facts.name);
+        return matchesName && rule.subjectMatches(facts.principal, undefined, facts.connector, undefined);
+      });
+      const what = `${facts.kind} ${facts.name}`;
+      for (const effect of ['deny', 'approve', 'allow'] as const) {
+        const decided = matching.filter(({ rule }) => rule.effect === effect).map(({ rule }) => rule);
+        if (decided.length === 0) continue;
+        const approvers = Math.max(1, ...decided.map((r) => r.approval?.approvers ?? 1));
+        return {
+          effect,
+          ...(effect === 'deny'
+            ? { code: 'POLICY_DENIED' }
+            : effect === 'approve'
+              ? { code: 'APPROVAL_REQUIRED' }
+              : {}),
+          rules: decided.map((r) => r.id),
+          reason: `${what} ${effect === 'allow' ? 'allowed' : effect === 'deny' ? 'denied' : 'needs approval'} by rule ${ruleList(decided)}`,
+          ...(effect === 'approve' ? { approval: { approvers } } : {}),
+          policyVersion: version,
+        };
+      }
+      return {
+        effect: 'deny',
+        code: 'POLICY_DENIED',
+        rules: [],
+        reason: `no rule allows ${what}`,
+        policyVersion: version,
+      };
     },
     explain(call: CallFacts): Explanation {
       const ctx: CallContext = { facts: call };

@@ -35,3 +35,4 @@ export {
   type Rule,
   type RuleInput,
 } from './schema.js';
+export { canonicalResourceUri, compileUriGlob, type UriMatcher } from './resource-uri.js';

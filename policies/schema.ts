@@ -8,6 +8,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { compileUriGlob } from './resource-uri.js';
 import { parseDuration } from './duration.js';
 import { hostGlobProblem } from './glob.js';
 import { compilePathPattern, PathPatternError } from './path-pattern.js';
@@ -193,6 +194,13 @@ export const RuleSchema = z
     task: TaskMatcherSchema.optional(),
     /** Globs on exposed tool names (`${connector}_${tool}`). */
     tools: NameGlobList.optional(),
+    /**
+     * Globs on resource URIs (as the gateway lists them), matched against the canonical URI: a rule with
+     * `resources` decides `resources/read`, `resources/subscribe`, completions and what listings show.
+     */
+    resources: z.array(NonEmptyString).min(1).optional(),
+    /** Globs on exposed prompt names (`${connector}_${prompt}`): decides `prompts/get`, completions, listings. */
+    prompts: NameGlobList.optional(),
     /** Connector id(s) the tool belongs to. */
     connector: z.union([NonEmptyString, z.array(NonEmptyString).min(1)]).optional(),
     /** The tool definition carries any of these integrity flags. */
@@ -222,6 +230,28 @@ export const RuleSchema = z
       problem('flow', 'data-flow matchers decide deny or approve, not allow');
     if (rule.egressTrust !== undefined && rule.flow === undefined)
       problem('egressTrust', 'egressTrust on a rule only applies to its `flow` matcher');
+    if (rule.resources !== undefined || rule.prompts !== undefined) {
+      // Resource and prompt rules decide those items only, on who asks and which item: never tool calls.
+      for (const key of [
+        'tools',
+        'toolFlags',
+        'http',
+        'egress',
+        'task',
+        'time',
+        'when',
+        'flow',
+        'rateLimit',
+        'labels',
+      ] as const) {
+        if (rule[key] !== undefined)
+          problem(key, 'not allowed on a resource or prompt rule (a rule with `resources` or `prompts`)');
+      }
+      for (const [i, pattern] of (rule.resources ?? []).entries()) {
+        if (compileUriGlob(pattern) === undefined)
+          ctx.addIssue({ code: 'custom', path: ['resources', i], message: 'not a URI with a canonical form' });
+      }
+    }
     if (rule.egress !== undefined) {
       // Egress rules decide where requests may go; they never decide tool calls.
       if (rule.effect === 'approve') problem('effect', 'egress rules allow or deny; approval belongs to the tool call');

@@ -13,7 +13,7 @@
  * `onChange` listeners; after a reconnect, the parts that differ are reported the same way.
  *
  * Routing what the upstream sends outside a response (see in-flight.ts): sampling, elicitation and roots
- * requests are relayed through the `relayRequest` of the single call in flight, and refused with a
+ * requests are relayed through the `inputRequests` channel of the single call in flight, and refused with a
  * JSON-RPC error when none or several are in flight; log messages go to that call's `onLog`, otherwise to
  * `deps.onLog`.
  */
@@ -204,7 +204,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
 
   async function relay(method: string, params: unknown, upstreamSignal: AbortSignal): Promise<JsonObject> {
     const ctx = inFlight.sole();
-    if (ctx?.relayRequest === undefined) {
+    if (ctx?.inputRequests === undefined) {
       const why =
         inFlight.size() === 0
           ? 'no call is in flight'
@@ -214,7 +214,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       throw new McpError(ErrorCode.InvalidRequest, `${method} refused by the gateway: ${why}`);
     }
     const signal = AbortSignal.any([upstreamSignal, ctx.signal]);
-    return ctx.relayRequest(method, isPlainObject(params) ? params : {}, signal);
+    return ctx.inputRequests.request(method, isPlainObject(params) ? params : {}, signal);
   }
 
   function routeLog(params: { level: LogMessage['level']; logger?: string | undefined; data?: unknown }): void {

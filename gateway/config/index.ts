@@ -6,6 +6,8 @@ export {
   type ApprovalsConfig,
   type BackendCredentialConfig,
   type GatewayConfig,
+  type LimitsConfig,
 } from './schema.js';
 export { type Environment, resolveSecretRef } from './secrets.js';
 export { assertStateOutsidePackages, stateLocationProblem } from './state-location.js';
+export { assertConfigUsable, deploymentProblems, documentProblems, DEPLOYMENT_CHECKS } from './checks.js';

@@ -72,6 +72,10 @@ export const AgentSchema = z
     apiKeys: z.array(ApiKeySchema).default([]),
     /** Baseline tool allowlist: globs on exposed tool names. Empty = nothing beyond what policy files allow. */
     tools: z.array(GlobSchema).default([]),
+    /** Baseline resource allowlist: globs on resource URIs (`*` within a segment, `**` across). */
+    resources: z.array(z.string().min(1)).default([]),
+    /** Baseline prompt allowlist: globs on exposed prompt names. */
+    prompts: z.array(GlobSchema).default([]),
     /** Operators responsible for this agent: they may not approve its elevation requests. */
     owners: z.array(IdSchema).default([]),
     disabled: z.boolean().default(false),
@@ -288,6 +292,32 @@ export const TelemetrySchema = z
   })
   .strict();
 
+/** Operational limits; each has a default that suits one gateway in front of a few backends. */
+export const LimitsSchema = z
+  .object({
+    /** Upper bound for one tool call through the pipeline, whatever the connector's own timeouts. */
+    callTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
+    /** Deadline for one catalog listing request (tools, resources, prompts) to a backend. */
+    catalogRequestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** Lifetime of the implicit task an MCP session gets when its credential names none. */
+    sessionTaskTtlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(86_400),
+    /** How often the pending-approvals gauge is read from the approval queue. */
+    approvalsGaugeIntervalSeconds: z.number().int().min(1).max(3600).default(15),
+    /** Upper bound for one long-lived event stream to an upstream MCP server. */
+    upstreamStreamTimeoutSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .default(7 * 86_400),
+  })
+  .strict();
+
 /** Tool integrity: what happens to an upstream MCP tool the gateway sees for the first time. */
 export const IntegritySchema = z
   .object({
@@ -349,6 +379,13 @@ export const GatewayConfigSchema = z
       sampleRatio: 1,
       recordArguments: false,
     }),
+    limits: LimitsSchema.default({
+      callTimeoutMs: 120_000,
+      catalogRequestTimeoutMs: 30_000,
+      sessionTaskTtlSeconds: 86_400,
+      approvalsGaugeIntervalSeconds: 15,
+      upstreamStreamTimeoutSeconds: 7 * 86_400,
+    }),
   })
   .strict();
 
@@ -356,5 +393,6 @@ export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type AgentConfig = z.infer<typeof AgentSchema>;
 export type OperatorConfig = z.infer<typeof OperatorSchema>;
 export type ApprovalsConfig = z.infer<typeof ApprovalsSchema>;
+export type LimitsConfig = z.infer<typeof LimitsSchema>;
 export type ConnectorConfig = z.infer<typeof ConnectorConfigSchema>;
 export type BackendCredentialConfig = z.infer<typeof BackendCredentialSchema>;

@@ -1,6 +1,7 @@
 /**
  * Rules the configuration implies, compiled together with the policy files:
- * - each agent's `tools` globs become one allow rule for that agent (its baseline);
+ * - each agent's `tools` globs become one allow rule for that agent (its baseline), and its `resources`
+ *   and `prompts` globs one each;
  * - each connector may reach its own backend (scheme, host and port of its base URL), and the non-public
  *   destinations named in its `egress.connectors.<id>.allowPrivate` (CIDRs or address classes), only there.
  * Everything else stays default-deny.
@@ -13,6 +14,8 @@ export interface BaselineRule {
   description: string;
   principal?: { agents: string[] };
   tools?: string[];
+  resources?: string[];
+  prompts?: string[];
   connector?: string;
   egress?: { hosts: string[]; ports: number[]; schemes: string[]; cidrs?: string[]; classes?: string[] };
 }
@@ -75,14 +78,35 @@ function reachRule(
 export function baselineRules(config: GatewayConfig): BaselineRule[] {
   const rules: BaselineRule[] = [];
   for (const agent of config.agents) {
-    if (agent.disabled || agent.tools.length === 0) continue;
-    rules.push({
-      id: `agent:${agent.id}:baseline`,
-      effect: 'allow',
-      description: `baseline tool allowlist of agent ${agent.id} (from the gateway configuration)`,
-      principal: { agents: [agent.id] },
-      tools: [...agent.tools],
-    });
+    if (agent.disabled) continue;
+    const principal = { agents: [agent.id] };
+    if (agent.tools.length > 0) {
+      rules.push({
+        id: `agent:${agent.id}:baseline`,
+        effect: 'allow',
+        description: `baseline tool allowlist of agent ${agent.id} (from the gateway configuration)`,
+        principal,
+        tools: [...agent.tools],
+      });
+    }
+    if (agent.resources.length > 0) {
+      rules.push({
+        id: `agent:${agent.id}:resources`,
+        effect: 'allow',
+        description: `baseline resource allowlist of agent ${agent.id} (from the gateway configuration)`,
+        principal,
+        resources: [...agent.resources],
+      });
+    }
+    if (agent.prompts.length > 0) {
+      rules.push({
+        id: `agent:${agent.id}:prompts`,
+        effect: 'allow',
+        description: `baseline prompt allowlist of agent ${agent.id} (from the gateway configuration)`,
+        principal,
+        prompts: [...agent.prompts],
+      });
+    }
   }
   for (const connector of config.connectors) {
     const target =

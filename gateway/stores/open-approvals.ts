@@ -3,7 +3,7 @@
  * shared, memory for one process), the grant store and the webhook.
  */
 import type { FetchLike } from '../../connectors/contract.js';
-import type { AuditSink } from '../services/audit/index.js';
+import { appendBestEffort, type AuditSink } from '../services/audit/index.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../kernel/index.js';
 import type { Metrics } from '../services/metrics/index.js';
@@ -49,21 +49,17 @@ export function openApprovals(
     isSelf: (approver: string, ticket: Ticket) => isOwner(config, approver, ticket),
     onCreated: (ticket: Ticket) => {
       notifier?.notify(ticket);
-      void audit
-        .append({
-          event: 'approval.request',
-          decision: 'approve',
-          agentId: ticket.agentId,
-          taskId: ticket.taskId,
-          tool: ticket.tool,
-          approvalId: ticket.id,
-          rules: ticket.rules,
-          ...(ticket.operation !== undefined
-            ? { operation: `${ticket.operation.method} ${ticket.operation.url}` }
-            : {}),
-          argsHash: ticket.argsHash,
-        })
-        .catch(() => undefined);
+      void appendBestEffort(audit, {
+        event: 'approval.request',
+        decision: 'approve',
+        agentId: ticket.agentId,
+        taskId: ticket.taskId,
+        tool: ticket.tool,
+        approvalId: ticket.id,
+        rules: ticket.rules,
+        ...(ticket.operation !== undefined ? { operation: `${ticket.operation.method} ${ticket.operation.url}` } : {}),
+        argsHash: ticket.argsHash,
+      });
     },
   };
   if (stores.kind === 'redis' && stores.redis !== undefined && stores.redisConnection !== undefined) {

@@ -66,6 +66,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
               roles: ['tester'],
               apiKeys: [{ sha256: createHash('sha256').update(key).digest('hex') }],
               tools: ['*'],
+              resources: ['**'],
+              prompts: ['*'],
             },
           ],
           audit: { file: auditFile },

@@ -22,3 +22,4 @@ export {
 } from './guard.js';
 export { nextHop, REDIRECT_STATUSES, type HopRequest } from './redirect.js';
 export { createGatewayEgress, type GatewayEgress, type GatewayEgressOptions } from './setup.js';
+export { egressDenialRecorder } from './denial-recorder.js';

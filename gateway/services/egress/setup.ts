@@ -25,6 +25,8 @@ export interface GatewayEgressOptions {
   maxRedirects: number;
   maxResponseBytes: number;
   timeoutMs: number;
+  /** Deadline of an upstream MCP server's long-lived event stream (each exchange is bounded by the connector). */
+  upstreamStreamTimeoutMs: number;
   onDenied: (denial: EgressDenial, scope: EgressScope) => void;
 }
 
@@ -51,7 +53,7 @@ export function createGatewayEgress(options: GatewayEgressOptions): GatewayEgres
     ...common,
     decide: options.decideConnector,
     maxResponseBytes: Number.MAX_SAFE_INTEGER,
-    timeoutMs: 7 * 24 * 3600 * 1000,
+    timeoutMs: options.upstreamStreamTimeoutMs,
   });
   const gateway = createEgressGuard({
     ...common,
