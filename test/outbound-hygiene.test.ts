@@ -9,7 +9,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { createHttpConnector } from '../connectors/http/index.js';
 import type { AuditSink } from '../gateway/services/audit/types.js';
 import { createCatalog } from '../gateway/services/catalog/catalog.js';
-import { createPipeline, type EgressProvider } from '../gateway/pipeline/pipeline.js';
+import { createPipeline, type EgressProvider } from '../gateway/pipeline/index.js';
 import { compilePolicy } from '../policies/index.js';
 import { startHttpBackend } from './fixtures/http-backend.js';
 

@@ -8,9 +8,9 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { createHttpConnector } from '../connectors/http/index.js';
 import type { AuditSink } from '../gateway/services/audit/types.js';
 import { createCatalog } from '../gateway/services/catalog/catalog.js';
-import { isTaskLive, type TaskStore } from '../gateway/services/tasks/index.js';
+import { createTaskStateSource, type TaskStore } from '../gateway/services/tasks/index.js';
 import { createMemoryTaskStore } from '../gateway/stores/memory-task-store.js';
-import { createPipeline, type EgressProvider } from '../gateway/pipeline/pipeline.js';
+import { createPipeline, type EgressProvider } from '../gateway/pipeline/index.js';
 import { compilePolicy } from '../policies/index.js';
 import { startHttpBackend } from './fixtures/http-backend.js';
 
@@ -57,12 +57,8 @@ describe('pipeline task check', () => {
       audit,
       flushAuditBeforeResponse: false,
       callTimeoutMs: 5000,
-      // The same reading of the store as the gateway's start-up wiring.
-      taskState: async (taskId) => {
-        const task = await tasks.get(taskId);
-        if (!isTaskLive(task, Date.now())) return { live: false, labelsRead: [] };
-        return { live: true, labelsRead: task.labelsRead };
-      },
+      // The task view the gateway builds on its task store.
+      tasks: createTaskStateSource(tasks),
     });
   });
   after(async () => {
