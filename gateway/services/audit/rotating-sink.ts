@@ -17,6 +17,8 @@ import type { JsonlAuditSink } from './jsonl-sink.js';
 import { firstRecord, headOfRotated, rotatedSegmentName } from './segments.js';
 import type { AuditRecordInput } from './types.js';
 
+const RETRY_AFTER_FAILED_ROTATION_MS = 60_000;
+
 export interface AuditRotation {
   /** Rotate once the active file holds at least this many bytes. */
   maxBytes?: number | undefined;
@@ -38,7 +40,13 @@ export async function createRotatingAuditSink(options: RotatingAuditSinkOptions)
   if (rotation.maxBytes !== undefined && (!Number.isSafeInteger(rotation.maxBytes) || rotation.maxBytes < 1))
     throw new RangeError('maxBytes must be a positive integer');
 
-  const continueFrom = await headOfRotated(file);
+  const continueFrom = await headOfRotated(file).catch((error: unknown) => {
+    throw new AuditError(
+      'AUDIT_IO_ERROR',
+      `cannot read the rotated files of ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause: error },
+    );
+  });
   if (continueFrom === undefined)
     throw new AuditError(
       'AUDIT_CHAIN_CORRUPT',
@@ -53,6 +61,8 @@ export async function createRotatingAuditSink(options: RotatingAuditSinkOptions)
   let failure: AuditError | undefined;
   let closed = false;
   let checking = false;
+  /** performance.now() before which no rotation is tried (after a failed rename). */
+  let retryAfter = 0;
   let timer: NodeJS.Timeout | undefined;
 
   function armTimer(): void {
@@ -74,7 +84,7 @@ export async function createRotatingAuditSink(options: RotatingAuditSinkOptions)
   /** Starts a rotation now, synchronously, so every later append waits for the new file. */
   function startRotation(): Promise<void> {
     if (rotating !== undefined) return rotating;
-    if (closed || failure !== undefined) return Promise.resolve();
+    if (closed || failure !== undefined || performance.now() < retryAfter) return Promise.resolve();
     const run: Promise<void> = rotate().finally(() => {
       if (rotating === run) rotating = undefined;
     });
@@ -123,14 +133,15 @@ export async function createRotatingAuditSink(options: RotatingAuditSinkOptions)
         throw Object.assign(new Error('rotated file exists'), { code: 'EEXIST' });
       await rename(file, target);
       await syncDirectory(path.dirname(file));
-    } catch (error) {
-      // Keep writing the file we had: the chain continues in it, rotation is tried again later.
+    } catch {
+      // Keep writing the file we had: the chain continues in it; rotation is tried again a minute later
+      // rather than after every record.
+      retryAfter = performance.now() + RETRY_AFTER_FAILED_ROTATION_MS;
       try {
         current = await options.openSegment(head);
       } catch (reopenError) {
         failure ??= toWriteFailure('audit log could not be reopened after a failed rotation', reopenError);
       }
-      void error;
       return;
     }
     try {
