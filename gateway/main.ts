@@ -5,9 +5,9 @@
  */
 import { compose, type Closer, type StartOptions } from './compose.js';
 import { createHttpServer, closeServer, listenOn } from './edges/server/index.js';
-import { principalForStdio, serveStdio } from './edges/mcp/index.js';
+import { connectionMetricAttributes, principalForStdio, serveStdio } from './edges/mcp/index.js';
 import { VERSION } from './kernel/index.js';
-import { connectionMetricAttributes, type Pipeline } from './pipeline/index.js';
+import type { Pipeline } from './pipeline/index.js';
 import type { AuditSink } from './services/audit/index.js';
 import type { Catalog } from './services/catalog/index.js';
 import type { Stores } from './stores/index.js';
@@ -64,6 +64,7 @@ export async function startStdioGateway(
       taskForSession: core.sessionTasks.taskForSession,
       serverInfo: { name: 'portcullis', version: VERSION },
       elevationTool: core.config.approvals.offerRequestTool,
+      operationMetrics: core.metrics,
       onSessionClosed: (session) =>
         core.metrics.observeMcpSession(
           connectionMetricAttributes(session.connection),

@@ -1,7 +1,7 @@
 /**
  * The OpenTelemetry MCP server metrics on a live `/metrics` scrape: `mcp.server.operation.duration` for
- * each call the pipeline answers (allowed, denied, backend failure) and `mcp.server.session.duration` once a
- * session ends, with the conventions' attributes as Prometheus labels, beside the gateway's own metrics.
+ * each request on the session (initialize, listings, allowed, denied, failing and unknown tool calls) and
+ * `mcp.server.session.duration` once a session ends, with the conventions' attributes as Prometheus labels, beside the gateway's own metrics.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -87,6 +87,8 @@ describe('MCP semantic-convention metrics on /metrics', () => {
       'the denied call never reached the backend',
     );
     assert.equal((await agent.callTool({ name: 'down_read', arguments: {} })).isError, true);
+    await agent.listTools();
+    await assert.rejects(agent.callTool({ name: 'api_nope', arguments: {} }));
     await transport.terminateSession();
     await agent.close();
     // The session's close is handled when the DELETE is answered; the histogram is read after it.
@@ -123,6 +125,16 @@ describe('MCP semantic-convention metrics on /metrics', () => {
     assert.ok(failed !== undefined, 'the backend failure carries error.type');
     assert.match(failed.labels['error_type']!, /^UPSTREAM_/);
     assert.equal(failed.labels['network_transport'], 'tcp');
+  });
+
+  it('times every request on the session, with the stable code of a JSON-RPC error as error.type', () => {
+    const name = 'mcp_server_operation_duration_seconds_count';
+    const conn = { network_transport: 'tcp', mcp_protocol_version: negotiated! };
+    assert.equal(count(name, { ...conn, mcp_method_name: 'initialize', error_type: '' }), 1);
+    assert.equal(count(name, { ...conn, mcp_method_name: 'tools/list', error_type: '' }), 1);
+    const unknown = samples.find((s) => s.name === name && s.labels['gen_ai_tool_name'] === 'api_nope');
+    assert.ok(unknown !== undefined, 'the unknown tool is counted');
+    assert.equal(unknown.labels['error_type'], 'TOOL_NOT_FOUND');
   });
 
   it('uses the bucket boundaries the conventions advise', () => {

@@ -1,12 +1,5 @@
 /** The call pipeline: ordered step lists over one CallState, run by one runner (docs/design.md section 2). */
-export {
-  connectionMetricAttributes,
-  createPipeline,
-  errorResult,
-  REQUEST_ELEVATION_TOOL,
-  type ListedTool,
-  type Pipeline,
-} from './pipeline.js';
+export { createPipeline, errorResult, REQUEST_ELEVATION_TOOL, type ListedTool, type Pipeline } from './pipeline.js';
 export type { PipelineDeps } from './lists.js';
 export type { CallContext, CallState, McpConnection, Operation, ResumePoint, RunOutcome } from './call-state.js';
 export { catalogContextFor, type EgressProvider, type EgressScope } from './egress.js';

@@ -32,7 +32,6 @@ import {
   extractTraceparentFromMeta,
   getTracer,
 } from '../services/telemetry/index.js';
-import type { McpMetricAttributes } from '../services/metrics/index.js';
 import type { CallContext, CallState, McpConnection, Operation, RunOutcome } from './call-state.js';
 import { isVisible } from './decide.js';
 import { buildStepLists, type PipelineDeps } from './lists.js';
@@ -106,10 +105,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
             ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}),
             ...(deps.onError !== undefined ? { onError: deps.onError } : {}),
           });
-          deps.metrics?.observeMcpOperation(
-            operationMetricAttributes(state),
-            (performance.now() - state.started) / 1000,
-          );
           return state;
         } finally {
           span.end();
@@ -212,40 +207,6 @@ function spanName(operation: Operation, name: string): string {
 /** The MCP method an operation answers: the elevation tool is itself a `tools/call`. */
 function mcpMethod(operation: Operation): string {
   return operation === 'elevation/request' ? 'tools/call' : operation;
-}
-
-/**
- * `error.type` of a finished run, as the MCP conventions define it: the stable code when the run did not
- * complete, `tool_error` when the tool answered with `isError`, nothing on success.
- */
-function errorTypeOf(state: CallState): string | undefined {
-  const error = failure(state.outcome);
-  if (error !== undefined) return error.code;
-  const result = state.result as { isError?: unknown } | undefined;
-  return result?.isError === true ? 'tool_error' : undefined;
-}
-
-function operationMetricAttributes(state: CallState): McpMetricAttributes {
-  const { operation, name, ctx } = state;
-  const errorType = errorTypeOf(state);
-  return {
-    method: mcpMethod(operation),
-    ...(operation === 'tools/call' ? { tool: name } : {}),
-    ...(operation === 'elevation/request' ? { tool: REQUEST_ELEVATION_TOOL.name } : {}),
-    ...(operation === 'prompts/get' ? { prompt: name } : {}),
-    ...(errorType !== undefined ? { errorType } : {}),
-    ...connectionMetricAttributes(ctx.connection),
-  };
-}
-
-/** The connection part of the MCP metric attributes (shared by operations and sessions). */
-export function connectionMetricAttributes(connection: McpConnection | undefined): McpMetricAttributes {
-  if (connection === undefined) return {};
-  return {
-    networkTransport: connection.transport,
-    ...(connection.protocolName !== undefined ? { networkProtocolName: connection.protocolName } : {}),
-    ...(connection.protocolVersion !== undefined ? { protocolVersion: connection.protocolVersion } : {}),
-  };
 }
 
 function connectionAttributes(connection: McpConnection | undefined): Record<string, string> {

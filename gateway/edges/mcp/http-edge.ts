@@ -14,6 +14,7 @@ import type { TaskFacts } from '../../../policies/types.js';
 import type { RequestAuthenticator } from '../../services/auth/index.js';
 import { AuthError, type Principal } from '../../kernel/index.js';
 import type { AuditSink } from '../../services/audit/index.js';
+import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { watchProtocolVersion } from './protocol-version.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import { readJsonBody } from '../http/index.js';
@@ -36,6 +37,8 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   onAuthFailure?: (code: string) => void;
   /** Called when a session ends (implicit task ends with it). */
   onSessionClosed?: (session: McpSession) => void;
+  /** Receives `mcp.server.operation.duration` for every request on every session. */
+  operationMetrics?: McpOperationMetrics;
   now?: () => number;
 }
 
@@ -185,6 +188,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     });
     transport.onclose = () => void closeSession(session);
     watchProtocolVersion(transport, (version) => (session.connection.protocolVersion = version));
+    if (options.operationMetrics !== undefined) timeOperations(transport, session.connection, options.operationMetrics);
     const server = createGatewayMcpServer(session, options);
     session.server = server;
     session.transport = transport;

@@ -18,7 +18,9 @@ export function negotiatedProtocolVersion(requested: unknown): string {
  * already set, so the request still reaches the server unchanged.
  */
 export function watchProtocolVersion(transport: Transport, onVersion: (version: string) => void): void {
-  transport.onmessage = (message) => {
+  const before = transport.onmessage;
+  transport.onmessage = (message, extra) => {
+    before?.(message, extra);
     if ('method' in message && message.method === 'initialize' && 'id' in message) {
       const params = message.params as { protocolVersion?: unknown } | undefined;
       onVersion(negotiatedProtocolVersion(params?.protocolVersion));

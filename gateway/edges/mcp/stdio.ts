@@ -10,6 +10,7 @@ import type { Principal } from '../../kernel/index.js';
 import type { ApiKeyAgent } from '../../services/auth/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
 import { startTaskSpan } from '../../services/telemetry/index.js';
+import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { watchProtocolVersion } from './protocol-version.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import type { McpSession } from './session.js';
@@ -19,6 +20,8 @@ export interface StdioSessionOptions extends McpServerDeps {
   taskForSession: (principal: Principal, sessionId: string) => Promise<TaskFacts>;
   /** Called once when the session ends (stdin closed or the gateway stops). */
   onSessionClosed?: (session: McpSession) => void;
+  /** Receives `mcp.server.operation.duration` for every request on the session. */
+  operationMetrics?: McpOperationMetrics;
 }
 
 /**
@@ -50,7 +53,7 @@ export async function principalForStdio(
 }
 
 export async function serveStdio(options: StdioSessionOptions): Promise<{ close(): Promise<void> }> {
-  const { principal, taskForSession, onSessionClosed, ...deps } = options;
+  const { principal, taskForSession, onSessionClosed, operationMetrics, ...deps } = options;
   const sessionId = randomUUID();
   const task = await taskForSession(principal, sessionId);
   const taskSpan = startTaskSpan({
@@ -72,6 +75,7 @@ export async function serveStdio(options: StdioSessionOptions): Promise<{ close(
   const server = createGatewayMcpServer(session, deps);
   const transport = new StdioServerTransport();
   watchProtocolVersion(transport, (version) => (session.connection.protocolVersion = version));
+  if (operationMetrics !== undefined) timeOperations(transport, session.connection, operationMetrics);
   let closed = false;
   const ended = (): void => {
     if (closed) return;

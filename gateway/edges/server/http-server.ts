@@ -8,7 +8,7 @@ import type { FetchLike } from '../../../connectors/contract.js';
 import type { Environment, GatewayConfig } from '../../config/index.js';
 import { resolveSecretRef } from '../../config/index.js';
 import { VERSION, type Logger, type Principal } from '../../kernel/index.js';
-import { connectionMetricAttributes, type EgressProvider, type Pipeline } from '../../pipeline/index.js';
+import type { EgressProvider, Pipeline } from '../../pipeline/index.js';
 import { appendBestEffort, type AuditSink } from '../../services/audit/index.js';
 import {
   buildAuthenticators,
@@ -25,7 +25,7 @@ import type { Metrics } from '../../services/metrics/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
 import type { SessionTasks, TaskService } from '../../services/tasks/index.js';
 import { createApp, createIntrospectionRouter, createTasksRouter } from '../http/index.js';
-import { createMcpHttpEdge, type McpSession } from '../mcp/index.js';
+import { connectionMetricAttributes, createMcpHttpEdge, type McpSession } from '../mcp/index.js';
 import { createOperatorAuthenticator, createOperatorRouters, type OperatorRoutersOptions } from '../operator/index.js';
 import type { Catalog } from '../../services/catalog/index.js';
 import type { PolicyStore } from '../../services/policy/index.js';
@@ -102,6 +102,7 @@ export async function createHttpServer(parts: HttpServerParts): Promise<{ app: E
     taskForSession: (principal: Principal, sessionId: string) =>
       parts.sessionTasks.taskForSession(principal, sessionId),
     onAuthFailure: (code) => parts.metrics.authFailure(code),
+    operationMetrics: parts.metrics,
     onSessionClosed: (session: McpSession) => {
       parts.metrics.observeMcpSession(
         connectionMetricAttributes(session.connection),
