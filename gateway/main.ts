@@ -65,6 +65,7 @@ import { isOwner, traceLink } from './services/approvals/index.js';
 import { startTaskSpan, startTelemetry } from './services/telemetry/index.js';
 import { isTaskLive, createTaskService, type TaskService } from './services/tasks/index.js';
 import type { TaskFacts } from '../policies/types.js';
+import { checkReadiness, type ReadinessReport } from './services/health/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -101,6 +102,9 @@ interface Core {
   operatorAuth: OperatorAuthenticator;
   operatorRouters: Router[];
   health: () => Record<string, unknown> & { ok: boolean };
+  readiness: () => ReadinessReport;
+  /** Set when shutdown begins: readiness fails at once. */
+  draining: { value: boolean };
   authenticatorAgents: ApiKeyAgent[];
   issuer: CredentialIssuer;
   keys: KeySet;
@@ -324,6 +328,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
       recordLabels: (taskId, labels) => stores.tasks.addLabels(taskId, labels),
       rateLimit: (key, limit, windowSeconds) => stores.rateLimiter.hit(key, limit, windowSeconds),
       flushAuditBeforeResponse: config.audit.flushBeforeResponse,
+      writeAheadAudit: config.audit.writeAhead,
       callTimeoutMs: 120_000,
       onError: (error, where) => logger.error({ where, err: errorText(error) }, 'pipeline error'),
     });
@@ -406,10 +411,33 @@ async function buildCore(options: StartOptions): Promise<Core> {
       if (taskId.startsWith('session-')) await stores.tasks.end(taskId, 'session closed').catch(() => undefined);
     };
 
+    const draining = { value: false };
+    const readiness = (): ReadinessReport =>
+      checkReadiness({
+        audit: () => audit.status?.() ?? { available: true },
+        store: () => stores.status(),
+        policy: () => {
+          const status = policy.status();
+          return {
+            loaded: true, // the policy store does not start without a policy, and keeps the last good one
+            version: status.version,
+            ...(status.lastError !== undefined ? { lastError: status.lastError.message } : {}),
+          };
+        },
+        connectors: () =>
+          connectors.map((connector, i) => ({
+            id: connector.id,
+            required: config.connectors[i]?.required === true,
+            health: () => connectorHealth(connector),
+          })),
+        draining: () => draining.value,
+      });
     const health = (): Record<string, unknown> & { ok: boolean } => {
       const status = policy.status();
+      const ready = readiness();
       return {
-        ok: status.lastError === undefined,
+        ok: status.lastError === undefined && ready.ready,
+        ...(ready.reason !== undefined ? { reason: ready.reason } : {}),
         version: VERSION,
         policy: status,
         stores: stores.kind,
@@ -428,6 +456,8 @@ async function buildCore(options: StartOptions): Promise<Core> {
       operatorAuth,
       operatorRouters,
       health,
+      readiness,
+      draining,
       authenticatorAgents,
       issuer,
       keys,
@@ -562,6 +592,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       },
       mcpRouter: edge.router,
       health: () => ({ ...core.health(), sessions: edge.sessions().length }),
+      readiness: core.readiness,
       routers,
       onError: (error) => logger.error({ err: errorText(error) }, 'request failed'),
     });
@@ -689,6 +720,13 @@ function closeServer(server: HttpServer): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/** MCP upstreams keep a connection whose state is known; HTTP backends are judged per call. */
+function connectorHealth(connector: Connector): { available: boolean; reason?: string } {
+  const status = (connector as { status?: () => { state: string } }).status?.();
+  if (status === undefined || status.state === 'ready') return { available: true };
+  return { available: false, reason: `upstream ${status.state}` };
 }
 
 function errorText(error: unknown): string {

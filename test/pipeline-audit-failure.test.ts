@@ -1,6 +1,7 @@
 /**
- * Fail closed on the record step: when the audit log cannot be written and the configuration says records
- * are flushed before the response, the agent gets no result from the call. The sink below fails the way a
+ * Fail closed on the audit steps: when the audit log cannot be written, a call whose decision cannot be
+ * recorded ahead is refused before anything is sent (write-ahead, the default), and where records are
+ * flushed before the response, the agent gets no result from a call whose outcome could not be recorded. The sink below fails the way a
  * full or broken disk makes the JSONL sink fail (every append rejects); everything else is real.
  */
 import assert from 'node:assert/strict';
@@ -28,7 +29,7 @@ describe('pipeline record step', () => {
     await backend?.close();
   });
 
-  async function pipelineWith(flushAuditBeforeResponse: boolean) {
+  async function pipelineWith(flushAuditBeforeResponse: boolean, writeAheadAudit = true) {
     const connector = await createHttpConnector({
       id: 'api',
       kind: 'http',
@@ -55,6 +56,7 @@ describe('pipeline record step', () => {
       egress,
       audit: failingAudit,
       flushAuditBeforeResponse,
+      writeAheadAudit,
       callTimeoutMs: 5000,
     });
   }
@@ -66,15 +68,26 @@ describe('pipeline record step', () => {
     meta: {},
   };
 
-  it('withholds the result when the audit record cannot be written before the response', async () => {
-    const result = await (await pipelineWith(true)).callTool('api_text', {}, ctx);
-    assert.equal(result.isError, true);
-    assert.equal(result._meta?.['portcullis/code'], 'INTERNAL');
-    assert.doesNotMatch(JSON.stringify(result), /no space left/, 'the error names no internals');
+  it('refuses the call before invoking when its decision cannot be recorded (write-ahead)', async () => {
+    const before = backend.requests.length;
+    for (const flush of [true, false]) {
+      const result = await (await pipelineWith(flush)).callTool('api_text', {}, ctx);
+      assert.equal(result.isError, true);
+      assert.equal(result._meta?.['portcullis/code'], 'AUDIT_UNAVAILABLE');
+      assert.doesNotMatch(JSON.stringify(result), /no space left/, 'the error names no internals');
+    }
+    assert.equal(backend.requests.length, before, 'nothing reached the backend');
   });
 
-  it('answers normally when records are not flushed before the response', async () => {
-    const result = await (await pipelineWith(false)).callTool('api_text', {}, ctx);
+  it('withholds the result when the outcome cannot be written before the response (write-ahead off)', async () => {
+    const result = await (await pipelineWith(true, false)).callTool('api_text', {}, ctx);
+    assert.equal(result.isError, true);
+    assert.equal(result._meta?.['portcullis/code'], 'AUDIT_UNAVAILABLE');
+    assert.match(JSON.stringify(result), /withheld/);
+  });
+
+  it('answers normally when records are neither written ahead nor flushed before the response', async () => {
+    const result = await (await pipelineWith(false, false)).callTool('api_text', {}, ctx);
     assert.notEqual(result.isError, true, JSON.stringify(result));
   });
 });

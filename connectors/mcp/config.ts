@@ -24,6 +24,8 @@ export const McpStdioConfigSchema = z
   .object({
     id: IdSchema,
     kind: z.literal('mcp'),
+    /** Readiness of the gateway depends on this connector (default false: its outage only fails its own calls). */
+    required: z.boolean().default(false),
     transport: z.literal('stdio'),
     command: z.string().min(1),
     args: z.array(z.string()).default([]),
@@ -44,6 +46,8 @@ export const McpHttpConfigSchema = z
   .object({
     id: IdSchema,
     kind: z.literal('mcp'),
+    /** Readiness of the gateway depends on this connector (default false: its outage only fails its own calls). */
+    required: z.boolean().default(false),
     transport: z.literal('http'),
     url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
     /** Static, non-secret headers sent with every request (credentials come from the gateway's fetch). */

@@ -146,6 +146,11 @@ export const AuditSchema = z
     durability: z.enum(['per-record', 'batched']).default('per-record'),
     /** When true, a tool call's response waits until its audit record is durable. */
     flushBeforeResponse: z.boolean().default(true),
+    /**
+     * When true, a call's decision record is durable before anything is sent to the backend, and a call
+     * whose decision cannot be recorded is refused (AUDIT_UNAVAILABLE).
+     */
+    writeAhead: z.boolean().default(true),
   })
   .strict();
 
@@ -283,7 +288,7 @@ export const GatewayConfigSchema = z
     }),
     policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true }),
     stores: StoresSchema.default({ kind: 'memory' }),
-    audit: AuditSchema.default({ durability: 'per-record', flushBeforeResponse: true }),
+    audit: AuditSchema.default({ durability: 'per-record', flushBeforeResponse: true, writeAhead: true }),
     telemetry: TelemetrySchema.default({
       enabled: false,
       serviceName: 'portcullis',

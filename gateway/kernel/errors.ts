@@ -27,6 +27,10 @@ export type GatewayErrorCode =
   | 'UPSTREAM_ERROR'
   | 'RESPONSE_TOO_LARGE'
   | 'CANCELLED'
+  /** The decision could not be made durable in the audit log, so the call was refused before it left. */
+  | 'AUDIT_UNAVAILABLE'
+  /** The state store (tasks, revocations, rate limits) did not answer: an outage, never a policy outcome. */
+  | 'STORE_UNAVAILABLE'
   | 'NOT_SUPPORTED'
   | 'INTERNAL';
 

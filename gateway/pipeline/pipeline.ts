@@ -42,6 +42,7 @@ import {
 import type { Catalog, CatalogTool } from '../services/catalog/index.js';
 import { callFacts, decide, isVisible, withinDeclaredTools, type PolicySource } from './decide.js';
 import { elevate, type Elevation } from './elevate.js';
+import { recordIntent } from './record-intent.js';
 import { withCallCredential, withOutboundHygiene, type CredentialProvider } from '../services/credentials/index.js';
 
 /** Which network scope a backend request belongs to, for the egress guard. */
@@ -133,6 +134,8 @@ export interface PipelineOptions {
   rateLimit?: (key: string, limit: number, windowSeconds: number) => Promise<boolean>;
   /** Wait for the audit record to be durable before answering. */
   flushAuditBeforeResponse: boolean;
+  /** Make the decision record durable before invoking the backend, refusing the call otherwise. Default true. */
+  writeAheadAudit?: boolean;
   /** Upper bound for one call, whatever the connector's own timeouts. */
   callTimeoutMs: number;
   now?: () => number;
@@ -222,7 +225,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       // Where the audit is flushed before answering, an unrecorded call returns nothing (fail closed).
       if (options.flushAuditBeforeResponse && !(await written)) {
         return errorResult(
-          new GatewayError('INTERNAL', 'the call could not be recorded in the audit log; its result is withheld'),
+          new GatewayError(
+            'AUDIT_UNAVAILABLE',
+            'the call could not be recorded in the audit log; its result is withheld',
+          ),
         );
       }
       if (result instanceof GatewayError) {
@@ -359,6 +365,26 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       elevated = true;
     }
 
+    // record-intent: the decision is durable before anything leaves (write-ahead audit).
+    const callId = randomUUID();
+    record.callId = callId;
+    if (options.writeAheadAudit !== false) {
+      const refused = await recordIntent(
+        options.audit,
+        {
+          ...record,
+          decision: 'allow',
+          rules: decision.rules,
+          ...(decision.policyVersion !== undefined ? { policyVersion: decision.policyVersion } : {}),
+        },
+        options.onError,
+      );
+      if (refused !== undefined) {
+        Object.assign(record, { decision: 'error', code: refused.code, reason: refused.message });
+        return finish(refused, decision);
+      }
+    }
+
     // 5 credential + 6 invoke
     const deadline = AbortSignal.timeout(options.callTimeoutMs);
     const signal = AbortSignal.any([ctx.signal, deadline]);
@@ -392,7 +418,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         },
         async () => {
           const connectorContext: ConnectorContext = {
-            callId: randomUUID(),
+            callId,
             signal,
             // Built on first use: MCP connectors never fetch per call, HTTP connectors once.
             fetch: lazyFetch(() =>

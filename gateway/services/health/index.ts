@@ -1,0 +1,7 @@
+export {
+  checkReadiness,
+  type ComponentHealth,
+  type ConnectorHealthSource,
+  type ReadinessReport,
+  type ReadinessSources,
+} from './readiness.js';
