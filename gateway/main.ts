@@ -535,6 +535,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
           : `Bearer realm="portcullis"${error?.bearerError !== undefined ? `, error="${error.bearerError}", error_description="${error.message.replace(/"/g, "'")}"` : ''}`,
       taskForSession: core.taskForSession,
       onAuthFailure: (code) => core.metrics.authFailure(code),
+      onStoreUnavailable: (operation, error) => {
+        core.metrics.storeUnavailable(operation);
+        logger.warn({ operation, err: errorText(error) }, 'state store unavailable; request refused');
+      },
       onSessionClosed: (session: McpSession) => {
         void core.endImplicitTask(session.task.id);
         void core.audit

@@ -66,6 +66,7 @@ export function toGatewayError(error: unknown): GatewayError {
   }
   const code = isRecord(error) && typeof error['code'] === 'string' ? error['code'] : undefined;
   if (
+    code === 'STORE_UNAVAILABLE' ||
     code === 'EGRESS_DENIED' ||
     code === 'RESPONSE_TOO_LARGE' ||
     code === 'UPSTREAM_TIMEOUT' ||
@@ -75,6 +76,14 @@ export function toGatewayError(error: unknown): GatewayError {
     return new GatewayError(code, (error as Error).message, undefined, { cause: error });
   }
   return new GatewayError('INTERNAL', 'internal gateway error', undefined, { cause: error });
+}
+
+/**
+ * A state store (Redis) that could not answer. Stores throw an error with this code rather than guess: an
+ * outage is reported as an outage (STORE_UNAVAILABLE, HTTP 503), never as a policy outcome.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  return isRecord(error) && error['code'] === 'STORE_UNAVAILABLE';
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -43,6 +43,7 @@ import type { Catalog, CatalogTool } from '../services/catalog/index.js';
 import { callFacts, decide, isVisible, withinDeclaredTools, type PolicySource } from './decide.js';
 import { elevate, type Elevation } from './elevate.js';
 import { recordIntent } from './record-intent.js';
+import { storeStepError } from './store-outage.js';
 import { withCallCredential, withOutboundHygiene, type CredentialProvider } from '../services/credentials/index.js';
 
 /** Which network scope a backend request belongs to, for the egress guard. */
@@ -125,12 +126,13 @@ export interface PipelineOptions {
   metrics?: Metrics;
   /**
    * The task's current state from the task store: ended tasks (and their credentials) stop working at once,
-   * and data labels read earlier in the task (on any instance) feed data-flow rules. A store error is `ended`.
+   * and data labels read earlier in the task (on any instance) feed data-flow rules. A store that cannot
+   * answer throws (code STORE_UNAVAILABLE) and the call is refused with that code.
    */
   taskState?: (taskId: string) => Promise<{ live: boolean; labelsRead: readonly string[] }>;
   /** Record data labels a successful call read (rules with `labels.reads`). */
   recordLabels?: (taskId: string, labels: readonly string[]) => Promise<void>;
-  /** Count a call against a rate limit; false when the limit is reached (or the counter is unavailable). */
+  /** Count a call against a rate limit; false when the limit is reached, throws when the counter cannot answer. */
   rateLimit?: (key: string, limit: number, windowSeconds: number) => Promise<boolean>;
   /** Wait for the audit record to be durable before answering. */
   flushAuditBeforeResponse: boolean;
@@ -238,9 +240,20 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return result;
     };
 
+    const refuseOutage = (error: unknown, operation: 'task-state' | 'rate-limit' | 'labels', decision?: Decision) => {
+      const refusal = storeStepError(error, operation, options);
+      Object.assign(record, { decision: 'error', code: refusal.code, reason: refusal.message });
+      return finish(refusal, decision);
+    };
+
     let task = ctx.task;
     if (options.taskState !== undefined) {
-      const state = await options.taskState(ctx.task.id).catch(() => ({ live: false, labelsRead: [] }));
+      let state;
+      try {
+        state = await options.taskState(ctx.task.id);
+      } catch (error) {
+        return refuseOutage(error, 'task-state');
+      }
       if (!state.live) {
         Object.assign(record, { decision: 'deny', code: 'TASK_ENDED', reason: 'the task has ended' });
         return finish(new GatewayError('TASK_ENDED', 'the task has ended; open a new task'));
@@ -296,10 +309,13 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     metrics?.recordDecision(decision.effect, decision.rules);
     if (decision.effect !== 'deny' && decision.rateLimits !== undefined && decision.rateLimits.length > 0) {
       for (const limit of decision.rateLimits) {
-        const within =
-          options.rateLimit === undefined
-            ? false
-            : await options.rateLimit(limit.key, limit.calls, limit.perSeconds).catch(() => false);
+        let within = false;
+        try {
+          if (options.rateLimit !== undefined)
+            within = await options.rateLimit(limit.key, limit.calls, limit.perSeconds);
+        } catch (error) {
+          return refuseOutage(error, 'rate-limit', decision);
+        }
         if (!within) {
           Object.assign(record, {
             decision: 'deny',
@@ -452,15 +468,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         try {
           await options.recordLabels?.(ctx.task.id, decision.labelsRead);
         } catch (error) {
-          options.onError?.(error, 'record labels');
+          const cause = storeStepError(error, 'labels', options);
           Object.assign(record, {
             decision: 'error',
-            code: 'INTERNAL',
+            code: cause.code,
             reason: 'could not record the data labels this call read',
           });
           return finish(
             new GatewayError(
-              'INTERNAL',
+              cause.code,
               'the call ran but its data labels could not be recorded; the result is withheld',
             ),
             decision,

@@ -12,7 +12,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { RequestAuthenticator } from '../../services/auth/index.js';
-import { AuthError, type Principal } from '../../kernel/index.js';
+import { AuthError, isStoreUnavailable, type Principal } from '../../kernel/index.js';
 import type { AuditSink } from '../../services/audit/index.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import { readJsonBody } from '../http/index.js';
@@ -33,6 +33,11 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   taskForSession: (principal: Principal, sessionId: string) => Promise<TaskFacts>;
   /** Counts authentication failures (by the scheme presented). */
   onAuthFailure?: (code: string) => void;
+  /**
+   * A request was refused because the state store could not answer (503 STORE_UNAVAILABLE): for logs and
+   * metrics. The refusal itself is audited here.
+   */
+  onStoreUnavailable?: (operation: 'authenticate' | 'session', error: unknown) => void;
   /** Called when a session ends (implicit task ends with it). */
   onSessionClosed?: (session: McpSession) => void;
   now?: () => number;
@@ -76,6 +81,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         rawHeaders: req.rawHeaders,
       });
     } catch (error) {
+      if (isStoreUnavailable(error)) {
+        refuseStoreUnavailable(res, 'authenticate', error, { event: 'auth.failure' });
+        return undefined;
+      }
       const authError =
         error instanceof AuthError ? error : new AuthError('UNAUTHENTICATED', 'authentication failed', 'invalid_token');
       const status = authError.code === 'UNAUTHENTICATED' ? 401 : 403;
@@ -90,6 +99,23 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       return undefined;
     }
   };
+
+  /** An outage is answered as one: 503 with Retry-After, never as "disabled", "ended" or "unauthorised". */
+  function refuseStoreUnavailable(
+    res: Response,
+    operation: 'authenticate' | 'session',
+    error: unknown,
+    record: { event: 'auth.failure' | 'session.open'; agentId?: string },
+  ): void {
+    options.onStoreUnavailable?.(operation, error);
+    res
+      .status(503)
+      .set('Retry-After', '5')
+      .json(jsonRpcError(-32000, 'The state store is unavailable; try again shortly', 'STORE_UNAVAILABLE'));
+    void options.audit
+      .append({ ...record, decision: 'error', code: 'STORE_UNAVAILABLE', reason: 'state store unavailable' })
+      .catch(() => undefined);
+  }
 
   const findSession = (req: Request, principal: Principal): McpSession | undefined => {
     const id = req.header('mcp-session-id');
@@ -132,6 +158,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       }
       await openSession(principal, req, res);
     } catch (error) {
+      if (isStoreUnavailable(error) && !res.headersSent) {
+        refuseStoreUnavailable(res, 'session', error, { event: 'session.open', agentId: principal.agentId });
+        return;
+      }
       next(error);
     }
   });

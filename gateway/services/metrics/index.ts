@@ -5,6 +5,7 @@ export {
   type Metrics,
   type MetricsOptions,
   type PolicyReloadResult,
+  type StoreOperation,
   type ToolCallOutcome,
 } from './metrics.js';
 export { createBoundedLabel, OVERFLOW_LABEL, type BoundedLabel } from './bounded-label.js';
