@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer, type ServerOptions } from 'node:http';
 import express, { type Router } from 'express';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Connector, JsonObject } from '../connectors/contract.js';
@@ -27,7 +27,7 @@ import { type Principal, createLogger, type Logger } from './kernel/index.js';
 import { createJsonlAuditSink, createMemoryAuditSink, type AuditSink, redactDetail } from './services/audit/index.js';
 import { type LoadedConfig, type GatewayConfig, resolveSecretRef, type Environment } from './config/index.js';
 import { createEgressGuard } from './services/egress/index.js';
-import { createApp, createTasksRouter, createIntrospectionRouter } from './edges/http/index.js';
+import { createApp, createTasksRouter, createIntrospectionRouter, startingResponder } from './edges/http/index.js';
 import { createToolIntegrity } from './services/integrity/index.js';
 import { createMcpHttpEdge, createGatewayMcpServer, type McpSession } from './edges/mcp/index.js';
 import { createMetrics, type Metrics } from './services/metrics/index.js';
@@ -481,7 +481,10 @@ async function buildCore(options: StartOptions): Promise<Core> {
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const { config } = options.loaded;
   // Listen first: the gateway's URL is the issuer of its tokens and must be known before anything is minted.
-  const server = createServer();
+  // Until the app is attached, every request gets a prompt 503 (never a connection that hangs).
+  const server = createServer(receiveLimits(config.http.requestTimeoutSeconds));
+  let onRequest = startingResponder();
+  server.on('request', (req, res) => onRequest(req, res));
   await listen(server, config.listen.host, config.listen.port);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -600,7 +603,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       routers,
       onError: (error) => logger.error({ err: errorText(error) }, 'request failed'),
     });
-    server.on('request', app);
+    onRequest = app;
     return {
       baseUrl,
       mcpUrl: `${baseUrl}/mcp`,
@@ -707,6 +710,20 @@ async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
     const close = closers.pop()!;
     await close().catch(() => undefined);
   }
+}
+
+/**
+ * Bounds on receiving a request: headers and the whole body must arrive within `requestTimeoutSeconds`
+ * (Node answers 408 and closes the connection). Only receipt is bounded: a response may take as long as
+ * it needs (approval waits, SSE streams). Limits are checked every second rather than Node's default 30 s.
+ */
+function receiveLimits(requestTimeoutSeconds: number): ServerOptions {
+  const requestTimeout = requestTimeoutSeconds * 1000;
+  return {
+    requestTimeout,
+    headersTimeout: Math.min(requestTimeout, 60_000),
+    connectionsCheckingInterval: Math.min(1000, requestTimeout),
+  };
 }
 
 function listen(server: HttpServer, host: string, port: number): Promise<void> {

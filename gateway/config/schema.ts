@@ -43,6 +43,11 @@ export const HttpEdgeSchema = z
     sessionIdleSeconds: z.number().int().min(10).max(86_400).default(1800),
     /** Open MCP sessions one agent may hold at once; more are refused with 429. */
     maxSessionsPerAgent: z.number().int().min(1).max(100_000).default(256),
+    /**
+     * Longest time to receive one request, headers and body (a trickling client is cut off). Responses are
+     * not limited by it: approval waits and SSE streams last as long as they need.
+     */
+    requestTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
     /** Public base URL, used in OAuth metadata and links. Defaults to the listen address. */
     publicUrl: z.string().url().optional(),
   })
@@ -257,6 +262,7 @@ export const GatewayConfigSchema = z
       responseMode: 'sse',
       sessionIdleSeconds: 1800,
       maxSessionsPerAgent: 256,
+      requestTimeoutSeconds: 30,
     }),
     connectors: z.array(ConnectorConfigSchema).default([]),
     agents: z.array(AgentSchema).default([]),
