@@ -19,6 +19,7 @@ import { readJsonBody } from '../http/index.js';
 import { startTaskSpan, extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { samePrincipal, type McpSession } from './session.js';
+import { InFlightRequestIds } from './request-ids.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
   authenticator: RequestAuthenticator;
@@ -52,6 +53,7 @@ export interface McpHttpEdge {
 export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   const now = options.now ?? Date.now;
   const sessions = new Map<string, McpSession>();
+  const inFlight = new WeakMap<McpSession, InFlightRequestIds>();
   const router = express.Router();
 
   const sweep = setInterval(
@@ -147,6 +149,20 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         const session = findSession(req, principal);
         if (session?.transport === undefined) {
           res.status(404).json(jsonRpcError(-32001, 'Session not found'));
+          return;
+        }
+        let ids = inFlight.get(session);
+        if (ids === undefined) inFlight.set(session, (ids = new InFlightRequestIds()));
+        const claim = ids.claim(req.body, res);
+        if (claim !== undefined) {
+          res.status(400).json({
+            jsonrpc: '2.0',
+            id: claim.duplicate,
+            error: {
+              code: -32600,
+              message: 'Invalid Request: a request with this id is already in flight in this session',
+            },
+          });
           return;
         }
         await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
