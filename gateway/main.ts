@@ -281,7 +281,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
         );
     }
 
-    const integrity = createToolIntegrity({ store: stores.pins, audit });
+    const integrity = createToolIntegrity({ store: stores.pins, audit, firstSight: config.integrity.firstSight });
     const catalog = createCatalog({
       connectors,
       catalogContext: catalogContextFor(egress),
