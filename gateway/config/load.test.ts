@@ -16,8 +16,15 @@ function problemsOf(text: string): { path: string; message: string }[] {
 }
 
 describe('configuration loading', () => {
-  it('applies defaults to an empty document', () => {
-    const { config } = parse('{}');
+  it('refuses an empty configuration (empty file, comments only, or an empty mapping)', () => {
+    for (const text of ['', '# nothing yet\n', '{}', '---\n']) {
+      const problems = problemsOf(text);
+      assert.match(problems[0]?.message ?? '', /the configuration is empty/, JSON.stringify(text));
+    }
+  });
+
+  it('applies defaults to what a document leaves out', () => {
+    const { config } = parse('agents: []');
     assert.equal(config.listen.host, '127.0.0.1');
     assert.equal(config.listen.port, 8787);
     assert.equal(config.stores.kind, 'memory');
