@@ -20,6 +20,7 @@ import { startTaskSpan, extractTraceparentFromMeta } from '../../services/teleme
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { samePrincipal, type McpSession } from './session.js';
 import { InFlightRequestIds } from './request-ids.js';
+import { createSessionSlots, type SessionSlot } from './session-slots.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
   authenticator: RequestAuthenticator;
@@ -54,6 +55,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   const now = options.now ?? Date.now;
   const sessions = new Map<string, McpSession>();
   const inFlight = new WeakMap<McpSession, InFlightRequestIds>();
+  const slots = createSessionSlots(options.maxSessionsPerAgent);
+  const slotOf = new WeakMap<McpSession, SessionSlot>();
+  /** Slots whose session finished opening; the session's close gives them back. */
+  const registered = new WeakSet<SessionSlot>();
   const router = express.Router();
 
   const sweep = setInterval(
@@ -69,6 +74,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
 
   async function closeSession(session: McpSession): Promise<void> {
     if (!sessions.delete(session.id)) return;
+    slotOf.get(session)?.release();
     await session.transport?.close().catch(() => undefined);
     await session.server?.close().catch(() => undefined);
     session.endTask?.('session closed');
@@ -183,9 +189,8 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   });
 
   async function openSession(principal: Principal, req: Request, res: Response): Promise<void> {
-    let held = 0;
-    for (const session of sessions.values()) if (session.principal.agentId === principal.agentId) held += 1;
-    if (held >= options.maxSessionsPerAgent) {
+    const slot = slots.take(principal.agentId);
+    if (slot === undefined) {
       res
         .status(429)
         .set('Retry-After', '60')
@@ -197,6 +202,20 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         );
       return;
     }
+    try {
+      await openSessionInSlot(principal, req, res, slot);
+    } finally {
+      // Opening failed, or the initialize was refused: the session never registered, so its slot is free.
+      if (!registered.has(slot)) slot.release();
+    }
+  }
+
+  async function openSessionInSlot(
+    principal: Principal,
+    req: Request,
+    res: Response,
+    slot: SessionSlot,
+  ): Promise<void> {
     const id = randomUUID();
     const task = await options.taskForSession(principal, id);
     // The session's task span: parented on the trace the agent sent with initialize, if any.
@@ -220,6 +239,8 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       sessionIdGenerator: () => id,
       enableJsonResponse: options.responseMode === 'json',
       onsessioninitialized: () => {
+        slotOf.set(session, slot);
+        registered.add(slot);
         sessions.set(id, session);
         void options.audit
           .append({ event: 'session.open', agentId: principal.agentId, taskId: session.task.id, sessionId: id })
