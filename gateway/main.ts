@@ -194,6 +194,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
       shadowFiles: config.policy.shadow,
       extraRules: () => baselineRules(config),
       watch: config.policy.watch,
+      settleMs: config.policy.settleMs,
       logger,
       onShadowDecision: (enforced, shadow, _facts, info) => {
         // Shadow policy: logged and counted next to the enforced decision, never enforced.

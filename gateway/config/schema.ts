@@ -129,6 +129,11 @@ export const PolicyFilesSchema = z
     /** Loaded and evaluated next to the enforced policy, logged and counted, never enforced. */
     shadow: z.array(z.string().min(1)).default([]),
     watch: z.boolean().default(true),
+    /**
+     * A policy file written in place is loaded only once it has been unchanged this long (a file replaced
+     * by atomic rename is loaded at once). Writers that pause longer mid-write are not supported.
+     */
+    settleMs: z.number().int().min(0).max(600_000).default(2000),
   })
   .strict();
 
@@ -304,7 +309,7 @@ export const GatewayConfigSchema = z
       timeoutMs: 30_000,
     }),
     integrity: IntegritySchema.default({ firstSight: 'quarantine-flagged' }),
-    policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true }),
+    policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true, settleMs: 2000 }),
     stores: StoresSchema.default({ kind: 'memory' }),
     audit: AuditSchema.default({ durability: 'per-record', flushBeforeResponse: true, writeAhead: true }),
     telemetry: TelemetrySchema.default({
