@@ -1,5 +1,5 @@
 /**
- * The tool-call pipeline: the only place that orchestrates the steps of a call (DESIGN.md section 2).
+ * The tool-call pipeline: the only place that orchestrates the steps of a call (docs/design.md section 2).
  *
  *   authenticate (at the edge) -> resolve -> prepare -> decide -> [elevate] -> invoke -> record
  *
