@@ -11,10 +11,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { createJsonlAuditSink, verifyAuditLog, type AuditRecord } from '../../gateway/services/audit/index.js';
-import { REPO_ROOT } from '../fixtures/gateway-process.js';
+import { cliArgs } from '../fixtures/gateway-process.js';
 
 const run = promisify(execFile);
-const CLI = path.join(REPO_ROOT, 'bin', 'portcullis.js');
 
 let dir: string;
 let n = 0;
@@ -35,7 +34,7 @@ async function records(file: string): Promise<AuditRecord[]> {
 
 async function verifyCli(file: string): Promise<{ code: number; stdout: string }> {
   try {
-    const { stdout } = await run(process.execPath, [CLI, 'audit', 'verify', file]);
+    const { stdout } = await run(process.execPath, cliArgs('audit', 'verify', file));
     return { code: 0, stdout };
   } catch (error) {
     const failed = error as { code: number; stdout: string };

@@ -9,14 +9,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT } from '../fixtures/gateway-process.js';
+import { cliArgs } from '../fixtures/gateway-process.js';
 
 const run = promisify(execFile);
-const CLI = path.join(REPO_ROOT, 'bin', 'portcullis.js');
 
 async function start(configFile: string): Promise<{ code: number; stderr: string }> {
   try {
-    await run(process.execPath, [CLI, 'start', '--config', configFile], { timeout: 30_000 });
+    await run(process.execPath, cliArgs('start', '--config', configFile), { timeout: 30_000 });
     return { code: 0, stderr: '' };
   } catch (error) {
     const failed = error as { code: number; stderr: string; killed?: boolean };

@@ -25,8 +25,14 @@ describe('start-up', () => {
         agents: [{ id: 'bot', apiKeys: [{ sha256: digestApiKey(key) }] }],
       }),
     });
+    let started = false;
+    void starting.then(
+      () => (started = true),
+      () => (started = true),
+    );
     let early: Response | undefined;
-    for (let i = 0; i < 100 && early === undefined; i++) {
+    // Poll from before the port is bound until start-up is over (module loading may take a while).
+    while (early === undefined && !started) {
       // A request that hangs fails here (an unattached port never answers, even after start-up).
       early = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(10_000) }).catch(
         (error: unknown) => {
