@@ -612,6 +612,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       onError: (error) => logger.error({ err: errorText(error) }, 'request failed'),
     });
     onRequest = app;
+    // Closers run last-in first-out: readiness fails before anything else is closed.
+    core.closers.push(async () => {
+      core.draining.value = true;
+    });
     return {
       baseUrl,
       mcpUrl: `${baseUrl}/mcp`,
