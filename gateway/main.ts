@@ -65,7 +65,12 @@ import {
   type KeySet,
   createOwnTokenVerifier,
 } from './services/credentials/index.js';
-import { createPolicyStore } from './services/policy/index.js';
+import {
+  createPolicyStore,
+  knownNamesFromConfig,
+  readPolicyFiles,
+  unknownPolicyReferences,
+} from './services/policy/index.js';
 import { openStores, type Stores, openApprovals } from './stores/index.js';
 import { isOwner, traceLink } from './services/approvals/index.js';
 import { startTaskSpan, startTelemetry } from './services/telemetry/index.js';
@@ -298,6 +303,15 @@ async function buildCore(options: StartOptions): Promise<Core> {
     });
     await catalog.refresh();
     closers.push(async () => catalog.close());
+    // Rules naming an agent, role, connector or tool that does not exist never match: say so at start.
+    for (const problem of unknownPolicyReferences(
+      await readPolicyFiles(config.policy.files),
+      knownNamesFromConfig(
+        config,
+        catalog.tools().map((t) => t.exposedName),
+      ),
+    ))
+      logger.warn({ file: problem.file, line: problem.line, rule: problem.rule }, problem.message);
 
     const { queue, grants, notifier } = openApprovals(config, stores, audit, metrics, logger);
     if (notifier !== undefined) closers.push(() => notifier.close());

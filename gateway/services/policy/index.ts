@@ -10,3 +10,9 @@ export {
 } from './store.js';
 export { readPolicyFile, readPolicyFiles, readPolicyTests, siblingTestsFile, type PolicyTestSuite } from './load.js';
 export { writePolicyJsonSchema } from './json-schema-file.js';
+export {
+  unknownPolicyReferences,
+  knownNamesFromConfig,
+  type KnownNames,
+  type PolicyReferenceProblem,
+} from './references.js';
