@@ -49,6 +49,7 @@ import {
 import {
   baselineRules,
   catalogContextFor,
+  createAdmission,
   createPipeline,
   type EgressProvider,
   type Pipeline,
@@ -351,6 +352,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
       rateLimit: (key, limit, windowSeconds) => stores.rateLimiter.hit(key, limit, windowSeconds),
       flushAuditBeforeResponse: config.audit.flushBeforeResponse,
       writeAheadAudit: config.audit.writeAhead,
+      admission: createAdmission(config.connectorLimits),
       callTimeoutMs: 120_000,
       onError: (error, where) => logger.error({ where, err: errorText(error) }, 'pipeline error'),
     });

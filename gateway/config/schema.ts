@@ -137,6 +137,16 @@ export const PolicyFilesSchema = z
   })
   .strict();
 
+/** Overload protection, applied to each connector on its own. */
+export const ConnectorLimitsSchema = z
+  .object({
+    /** Calls running against one connector at once. */
+    maxConcurrent: z.number().int().min(1).max(100_000).default(64),
+    /** Calls waiting for a slot on one connector; beyond that, calls are refused at once with OVERLOADED. */
+    maxQueued: z.number().int().min(0).max(100_000).default(128),
+  })
+  .strict();
+
 export const StoresSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('memory') }).strict(),
   z
@@ -281,6 +291,7 @@ export const GatewayConfigSchema = z
       requestTimeoutSeconds: 30,
     }),
     connectors: z.array(ConnectorConfigSchema).default([]),
+    connectorLimits: ConnectorLimitsSchema.default({ maxConcurrent: 64, maxQueued: 128 }),
     agents: z.array(AgentSchema).default([]),
     operators: z.array(OperatorSchema).default([]),
     approvals: ApprovalsSchema.default({

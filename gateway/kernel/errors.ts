@@ -31,6 +31,8 @@ export type GatewayErrorCode =
   | 'AUDIT_UNAVAILABLE'
   /** The state store (tasks, revocations, rate limits) did not answer: an outage, never a policy outcome. */
   | 'STORE_UNAVAILABLE'
+  /** Too many calls to one connector at once (its concurrency cap and queue are full); retry shortly. */
+  | 'OVERLOADED'
   | 'NOT_SUPPORTED'
   | 'INTERNAL';
 

@@ -8,3 +8,4 @@ export {
   REQUEST_ELEVATION_TOOL,
 } from './pipeline.js';
 export { baselineRules } from './baseline-rules.js';
+export { createAdmission, type Admission, type AdmissionOptions } from './admission.js';

@@ -44,6 +44,7 @@ import { callFacts, decide, isVisible, withinDeclaredTools, type PolicySource } 
 import { elevate, type Elevation } from './elevate.js';
 import { recordIntent } from './record-intent.js';
 import { storeStepError } from './store-outage.js';
+import type { Admission } from './admission.js';
 import { withCallCredential, withOutboundHygiene, type CredentialProvider } from '../services/credentials/index.js';
 
 /** Which network scope a backend request belongs to, for the egress guard. */
@@ -136,6 +137,8 @@ export interface PipelineOptions {
   rateLimit?: (key: string, limit: number, windowSeconds: number) => Promise<boolean>;
   /** Wait for the audit record to be durable before answering. */
   flushAuditBeforeResponse: boolean;
+  /** Per-connector concurrency caps and bounded queues; without it, calls are not limited. */
+  admission?: Admission;
   /** Make the decision record durable before invoking the backend, refusing the call otherwise. Default true. */
   writeAheadAudit?: boolean;
   /** Upper bound for one call, whatever the connector's own timeouts. */
@@ -202,7 +205,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const traceId = currentTraceId();
     if (traceId !== undefined) record.traceId = traceId;
 
+    let releaseSlot: (() => void) | undefined;
     const finish = async (result: ToolResult | GatewayError, decision?: Decision): Promise<ToolResult> => {
+      releaseSlot?.();
+      releaseSlot = undefined;
       const latencyMs = performance.now() - started;
       record.latencyMs = Math.round(latencyMs * 1000) / 1000;
       if (decision !== undefined) {
@@ -380,6 +386,19 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       record.approvalId = outcome.granted.ticketId;
       record.detail = { grantScope: outcome.granted.scope, approvers: outcome.granted.approvers };
       elevated = true;
+    }
+
+    // admission: a slot on this connector, or a fast refusal when it is overloaded.
+    if (options.admission !== undefined) {
+      releaseSlot = await options.admission.acquire(tool.connector.id, ctx.signal);
+      if (releaseSlot === undefined) {
+        const overloaded = new GatewayError(
+          'OVERLOADED',
+          `too many calls to ${tool.connector.id} right now; retry shortly`,
+        );
+        Object.assign(record, { decision: 'error', code: overloaded.code, reason: overloaded.message });
+        return finish(overloaded, decision);
+      }
     }
 
     // record-intent: the decision is durable before anything leaves (write-ahead audit).
