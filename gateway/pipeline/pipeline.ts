@@ -392,10 +392,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     if (options.admission !== undefined) {
       releaseSlot = await options.admission.acquire(tool.connector.id, ctx.signal);
       if (releaseSlot === undefined) {
-        const overloaded = new GatewayError(
-          'OVERLOADED',
-          `too many calls to ${tool.connector.id} right now; retry shortly`,
-        );
+        const overloaded = ctx.signal.aborted
+          ? new GatewayError('CANCELLED', 'the call was cancelled while it waited for a slot')
+          : new GatewayError('OVERLOADED', `too many calls to ${tool.connector.id} right now; retry shortly`);
         Object.assign(record, { decision: 'error', code: overloaded.code, reason: overloaded.message });
         return finish(overloaded, decision);
       }
