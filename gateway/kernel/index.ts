@@ -4,9 +4,15 @@ export { type Authenticator, AuthError, type AuthRequest, type Principal } from 
 export {
   CALLER_ERROR_CODES,
   GatewayError,
+  JSON_RPC,
+  httpStatusOf,
+  isErrorCode,
   isStoreUnavailable,
+  jsonRpcCodeOf,
   toGatewayError,
+  type ErrorCode,
   type GatewayErrorCode,
 } from './errors.js';
 export { createLogger, type Logger } from './log.js';
 export { canonicalHash, canonicalJson } from './canonical-json.js';
+export { VERSION } from './version.js';

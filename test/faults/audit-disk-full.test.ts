@@ -38,7 +38,7 @@ describe('audit log on a full disk', () => {
     gw = await startTestGateway(
       {
         connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [textTool] }],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
         audit: { file: auditFile },
       },
       [{ id: 'bot', tools: ['api_text'] }],
@@ -104,7 +104,7 @@ describe('audit log on a full disk', () => {
 
     await gw.close();
     const records = await readAudit(auditFile);
-    const intents = records.filter((r) => r['event'] === 'tool.intent');
+    const intents = records.filter((r) => r['event'] === 'call.intent');
     // The write-ahead rule: every request the backend received has a durable decision record before it.
     assert.equal(backend.requests.length, intents.length, 'backend requests = durable intents');
     const outcomes = new Set(records.filter((r) => r['event'] === 'tool.call').map((r) => r['callId']));

@@ -71,9 +71,9 @@ describe('audit sink under faults', () => {
   it('`audit verify` names decisions without an outcome as in doubt', async () => {
     const file = freshFile();
     const sink = await createJsonlAuditSink({ file, durability: 'per-record' });
-    await sink.append({ event: 'tool.intent', decision: 'allow', callId: 'c-done', tool: 'api_a', agentId: 'bot' });
+    await sink.append({ event: 'call.intent', decision: 'allow', callId: 'c-done', tool: 'api_a', agentId: 'bot' });
     await sink.append({ event: 'tool.call', decision: 'allow', callId: 'c-done', tool: 'api_a', agentId: 'bot' });
-    await sink.append({ event: 'tool.intent', decision: 'allow', callId: 'c-lost', tool: 'api_b', agentId: 'bot' });
+    await sink.append({ event: 'call.intent', decision: 'allow', callId: 'c-lost', tool: 'api_b', agentId: 'bot' });
     await sink.close();
 
     const result = await verifyAuditLog(file);

@@ -46,7 +46,7 @@ for (const responseMode of ['sse', 'json'] as const) {
         {
           http: { responseMode },
           connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [slowTool] }],
-          egress: { allowPrivate: ['127.0.0.1/32'] },
+          egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
         },
         [{ id: 'bot', tools: ['api_slow'] }],
       );

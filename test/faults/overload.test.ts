@@ -38,7 +38,7 @@ describe('a flood on one connector', () => {
           { id: 'slow', kind: 'http', baseUrl: flooded.url, tools: [tool('wait', '/slow', true)] },
           { id: 'fast', kind: 'http', baseUrl: other.url, tools: [tool('text', '/text', false)] },
         ],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { slow: { allowPrivate: ['127.0.0.1/32'] }, fast: { allowPrivate: ['127.0.0.1/32'] } } },
         http: { responseMode: 'json' },
       },
       [{ id: 'bot', tools: ['slow_wait', 'fast_text'] }],
@@ -73,7 +73,7 @@ describe('a flood on one connector', () => {
     const records = await readAudit(gw.auditFile);
     const overloaded = records.filter((r) => r['code'] === 'OVERLOADED');
     assert.equal(overloaded.length, 22);
-    assert.equal(records.filter((r) => r['event'] === 'tool.intent' && r['tool'] === 'slow_wait').length, 8);
+    assert.equal(records.filter((r) => r['event'] === 'call.intent' && r['tool'] === 'slow_wait').length, 8);
     assert.equal((await verifyAuditLog(gw.auditFile)).ok, true);
   });
 });

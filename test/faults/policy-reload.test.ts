@@ -44,7 +44,7 @@ describe('policy reload under a slow writer', () => {
             ],
           },
         ],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
         policy: { files: [policyFile], watch: true, settleMs: 1000 },
       },
       [{ id: 'bot' }],

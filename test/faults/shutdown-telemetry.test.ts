@@ -49,7 +49,7 @@ describe('shutdown with a black-holed collector', () => {
               ],
             },
           ],
-          egress: { allowPrivate: ['127.0.0.1/32'] },
+          egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
           agents: [{ id: 'bot', apiKeys: [{ sha256: digestApiKey(key) }], tools: ['api_text'] }],
           telemetry: { enabled: true, serviceName: 'portcullis-black-hole', otlpEndpoint: `http://127.0.0.1:${port}` },
         };

@@ -87,7 +87,7 @@ describe('request receipt', () => {
             ],
           },
         ],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
       },
       [{ id: 'bot', tools: ['api_slow'] }],
     );

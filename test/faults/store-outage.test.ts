@@ -11,6 +11,7 @@ import { createHttpConnector } from '../../connectors/http/index.js';
 import { createPipeline } from '../../gateway/pipeline/index.js';
 import { createMemoryAuditSink, verifyAuditLog } from '../../gateway/services/audit/index.js';
 import { createCatalog } from '../../gateway/services/catalog/index.js';
+import { createTaskStateSource } from '../../gateway/services/tasks/index.js';
 import { createMetrics } from '../../gateway/services/metrics/index.js';
 import { openStores, type Stores } from '../../gateway/stores/index.js';
 import { compilePolicy } from '../../policies/index.js';
@@ -57,7 +58,7 @@ describe('state store outage', () => {
           audit: { file: auditFile },
           policy: { watch: false },
           connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [textTool] }],
-          egress: { allowPrivate: ['127.0.0.1/32'] },
+          egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
           stores: { kind: 'redis', url: redis.url, prefix: freshPrefix() },
           agents: [{ id: 'bot', apiKeys: [{ sha256: digestApiKey(key) }], tools: ['api_text'] }],
         };
@@ -175,15 +176,8 @@ describe('pipeline steps that need the store, with Redis gone', () => {
         egress: { fetchFor: () => (input, init) => fetch(input, init) },
         audit,
         metrics,
-        ...(withTaskState
-          ? {
-              taskState: async (id: string) => {
-                const found = await stores.tasks.get(id);
-                return { live: found !== undefined, labelsRead: [] };
-              },
-            }
-          : {}),
-        rateLimit: (key, limit, seconds) => stores.rateLimiter.hit(key, limit, seconds),
+        ...(withTaskState ? { tasks: createTaskStateSource(stores.tasks) } : {}),
+        rateLimiter: stores.rateLimiter,
         flushAuditBeforeResponse: true,
         callTimeoutMs: 5000,
       });

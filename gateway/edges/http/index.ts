@@ -2,5 +2,6 @@
 export { readJsonBody } from './read-json.js';
 export { startingResponder } from './starting.js';
 export { createApp } from './app.js';
-export { createTasksRouter } from './tasks-router.js';
+export { createTasksRouter, taskToJson } from './tasks-router.js';
 export { createIntrospectionRouter } from './introspection-router.js';
+export { errorMiddleware, sendCode, sendError } from './http-errors.js';

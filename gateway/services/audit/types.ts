@@ -3,11 +3,14 @@
  * Records never contain secrets, tokens or raw arguments (only an argument hash unless configured).
  */
 export type AuditEvent =
+  /** Write-ahead decision record of a call, durable before the backend is contacted. */
+  | 'call.intent'
   | 'tool.call'
-  /** Write-ahead: the decision for a call, durable before anything is sent to a backend. */
-  | 'tool.intent'
+  | 'elevation.request'
   | 'tool.list'
   | 'resource.read'
+  | 'resource.subscribe'
+  | 'completion.complete'
   | 'prompt.get'
   | 'session.open'
   | 'session.close'
@@ -25,6 +28,7 @@ export type AuditEvent =
   | 'tool.pin'
   | 'tool.quarantine'
   | 'auth.failure'
+  | 'egress.denied'
   /** The sink cut an incomplete final line at start-up (how many bytes, why). */
   | 'audit.repair'
   /** The sink could write again after an outage (since when, how many records it refused). */
@@ -39,7 +43,7 @@ export interface AuditRecordInput {
   tenant?: string;
   taskId?: string;
   sessionId?: string;
-  /** Ties a call's write-ahead `tool.intent` record to its `tool.call` outcome record. */
+  /** Ties a call's write-ahead `call.intent` record to its `tool.call` outcome record. */
   callId?: string;
   tool?: string;
   /** `METHOD canonical-url` for HTTP tools, `tools/call name` for MCP tools. */

@@ -12,8 +12,8 @@
  * - truncated: the log ends before the sequence number recorded in the checkpoint. Without a checkpoint,
  *              records cut off the end cannot be told from records never written.
  * - malformed: a line that is not a JSON audit record, or a last line without its newline.
- * Separately from tampering, calls whose write-ahead decision (`tool.intent`) has no outcome record
- * (`tool.call` with the same `callId`) are listed as in doubt: the call may or may not have reached its
+ * Separately from tampering, calls whose write-ahead decision (`call.intent`) has no outcome record
+ * (`tool.call`, `resource.read`, ... with the same `callId`) are listed as in doubt: the call may or may not have reached its
  * backend (a crash, a kill, or an audit outage between the two records). That is not a broken chain.
  * The chain uses no key: someone able to rewrite the whole file can recompute every hash. Checkpoints kept
  * where that someone cannot write are what pins the history down.
@@ -227,7 +227,7 @@ export async function verifyAuditLog(file: string, options: VerifyAuditLogOption
 function trackIntent(intents: Map<string, InDoubtCall>, record: Record<string, unknown>, line: number): void {
   const callId = record['callId'];
   if (typeof callId !== 'string') return;
-  if (record['event'] === 'tool.intent') {
+  if (record['event'] === 'call.intent') {
     const text = (key: string): Record<string, string> =>
       typeof record[key] === 'string' ? { [key]: record[key] } : {};
     intents.set(callId, {
@@ -238,7 +238,8 @@ function trackIntent(intents: Map<string, InDoubtCall>, record: Record<string, u
       ...text('agentId'),
       ...text('ts'),
     });
-  } else if (record['event'] === 'tool.call') {
+  } else {
+    // The outcome record (tool.call, resource.read, prompt.get, ...) carries the same callId.
     intents.delete(callId);
   }
 }

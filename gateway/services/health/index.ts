@@ -5,3 +5,4 @@ export {
   type ReadinessReport,
   type ReadinessSources,
 } from './readiness.js';
+export { connectorHealth } from './connector-health.js';

@@ -7,5 +7,6 @@ export {
   type PolicyReloadResult,
   type StoreOperation,
   type ToolCallOutcome,
+  type PipelineStepOutcome,
 } from './metrics.js';
 export { createBoundedLabel, OVERFLOW_LABEL, type BoundedLabel } from './bounded-label.js';

@@ -15,10 +15,12 @@ import { createBoundedLabel, type BoundedLabel } from './bounded-label.js';
 export type DecisionEffect = 'allow' | 'deny' | 'approve';
 /** How a tool call ended, from the agent's point of view. */
 export type ToolCallOutcome = 'ok' | 'tool_error' | 'denied' | 'error' | 'cancelled';
+export type PipelineStepOutcome = 'next' | 'end' | 'suspend' | 'error';
 export type ApprovalOutcome = 'approved' | 'denied' | 'expired';
 export type PolicyReloadResult = 'ok' | 'error';
 /** What needed the state store when it failed (a closed set, so it is a safe label). */
-export type StoreOperation = 'authenticate' | 'session' | 'task-state' | 'rate-limit' | 'labels' | 'credential';
+export type StoreOperation =
+  'authenticate' | 'session' | 'task-state' | 'rate-limit' | 'labels' | 'credential' | 'approvals' | 'pipeline';
 
 export interface MetricsOptions {
   /** Prefix of every metric name. Default `portcullis_`. */
@@ -34,6 +36,10 @@ export interface Metrics {
   /** One count per decision; `rules` are joined (`a+b`), `(default)` when no rule matched (default deny). */
   recordDecision(effect: DecisionEffect, rules: readonly string[]): void;
   observeToolCall(tool: string, outcome: ToolCallOutcome, seconds: number): void;
+  /** Time spent in one pipeline step, by step and how the step ended. */
+  observePipelineStep(step: string, outcome: PipelineStepOutcome, seconds: number): void;
+  /** An audit record that could not be written (best-effort writes; the failure is logged too). */
+  auditWriteFailed(event: string): void;
   upstreamError(connector: string, code: string): void;
   setApprovalsPending(count: number): void;
   addApprovalsPending(delta: number): void;
@@ -65,6 +71,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const codeLabel = bounded();
   const kindLabel = bounded();
   const methodLabel = bounded();
+  const eventLabel = bounded();
 
   const decisions = new Counter({
     name: `${prefix}decisions_total`,
@@ -77,6 +84,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'Tool call latency through the gateway (decision, approval wait and backend), by tool and outcome',
     labelNames: ['tool', 'outcome'] as const,
     buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const pipelineStepDuration = new Histogram({
+    name: `${prefix}pipeline_step_duration_seconds`,
+    help: 'Time spent in each step of the call pipeline, by step and outcome (next, end, suspend, error)',
+    labelNames: ['step', 'outcome'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const auditWriteFailures = new Counter({
+    name: `${prefix}audit_write_failures_total`,
+    help: 'Audit records that could not be written, by event',
+    labelNames: ['event'] as const,
     registers: [registry],
   });
   const upstreamErrors = new Counter({
@@ -134,6 +154,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     observeToolCall(tool, outcome, seconds) {
       if (Number.isFinite(seconds) && seconds >= 0)
         toolCallDuration.observe({ tool: toolLabel(tool), outcome }, seconds);
+    },
+    observePipelineStep(step, outcome, seconds) {
+      if (Number.isFinite(seconds) && seconds >= 0) pipelineStepDuration.observe({ step, outcome }, seconds);
+    },
+    auditWriteFailed(event) {
+      auditWriteFailures.inc({ event: eventLabel(event) });
     },
     upstreamError(connector, code) {
       upstreamErrors.inc({ connector: connectorLabel(connector), code: codeLabel(code) });

@@ -10,6 +10,7 @@ export {
 } from './store.js';
 export { readPolicyFile, readPolicyFiles, readPolicyTests, siblingTestsFile, type PolicyTestSuite } from './load.js';
 export { writePolicyJsonSchema } from './json-schema-file.js';
+export { policyEventRecorder, type PolicyEventListeners } from './policy-events.js';
 export {
   unknownPolicyReferences,
   knownNamesFromConfig,
