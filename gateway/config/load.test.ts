@@ -32,7 +32,7 @@ describe('configuration loading', () => {
   });
 
   it('makes the operational limits configuration, with the defaults the gateway always had', () => {
-    assert.deepEqual(parse('{}').config.limits, {
+    assert.deepEqual(parse('listen: { port: 0 }').config.limits, {
       callTimeoutMs: 120_000,
       catalogRequestTimeoutMs: 30_000,
       sessionTaskTtlSeconds: 86_400,
