@@ -29,6 +29,7 @@ import { connectionMetricAttributes, createMcpHttpEdge, type McpSession } from '
 import { createOperatorAuthenticator, createOperatorRouters, type OperatorRoutersOptions } from '../operator/index.js';
 import type { Catalog } from '../../services/catalog/index.js';
 import type { PolicyStore } from '../../services/policy/index.js';
+import type { ReadinessReport } from '../../services/health/index.js';
 
 export interface HttpServerParts {
   config: GatewayConfig;
@@ -54,6 +55,8 @@ export interface HttpServerParts {
   policy: Pick<PolicyStore, 'status'>;
   catalog: Catalog;
   stores: { kind: string };
+  /** `/readyz`, and `/healthz` ok only when ready. */
+  readiness: () => ReadinessReport;
   /** What the operator API serves (see edges/operator/routers.ts). */
   operator: Omit<
     OperatorRoutersOptions,
@@ -103,6 +106,10 @@ export async function createHttpServer(parts: HttpServerParts): Promise<{ app: E
       parts.sessionTasks.taskForSession(principal, sessionId),
     onAuthFailure: (code) => parts.metrics.authFailure(code),
     operationMetrics: parts.metrics,
+    onStoreUnavailable: (operation, error) => {
+      parts.metrics.storeUnavailable(operation);
+      logger.warn({ operation, err: errorText(error) }, 'state store unavailable; request refused');
+    },
     onSessionClosed: (session: McpSession) => {
       parts.metrics.observeMcpSession(
         connectionMetricAttributes(session.connection),
@@ -170,12 +177,15 @@ export async function createHttpServer(parts: HttpServerParts): Promise<{ app: E
     mcpRouter: edge.router,
     health: () => {
       const policy = parts.policy.status();
+      const ready = parts.readiness();
       return {
-        ok: policy.lastError === undefined,
+        ok: policy.lastError === undefined && ready.ready,
+        ...(ready.reason !== undefined ? { reason: ready.reason } : {}),
         ...{ version: VERSION, policy, stores: parts.stores.kind, catalogWarnings: parts.catalog.warnings().length },
         sessions: edge.sessions().length,
       };
     },
+    readiness: parts.readiness,
     routers,
     onError: (error) => logger.error({ err: errorText(error) }, 'request failed'),
   });

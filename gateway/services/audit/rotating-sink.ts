@@ -63,6 +63,8 @@ export async function createRotatingAuditSink(options: RotatingAuditSinkOptions)
   let checking = false;
   /** performance.now() before which no rotation is tried (after a failed rename). */
   let retryAfter = 0;
+  /** Writes and syncs of the files already closed by rotation. */
+  let closedStats = { records: 0, syncs: 0 };
   let timer: NodeJS.Timeout | undefined;
 
   function armTimer(): void {
@@ -122,6 +124,8 @@ export async function createRotatingAuditSink(options: RotatingAuditSinkOptions)
       return;
     }
     const head = old.head();
+    const done = old.stats();
+    closedStats = { records: closedStats.records + done.records, syncs: closedStats.syncs + done.syncs };
     const target = rotatedSegmentName(file, segmentStart);
     try {
       if (
@@ -155,6 +159,17 @@ export async function createRotatingAuditSink(options: RotatingAuditSinkOptions)
 
   return {
     head: () => current.head(),
+
+    stats() {
+      const now = current.stats();
+      return { records: closedStats.records + now.records, syncs: closedStats.syncs + now.syncs };
+    },
+
+    // Readiness: a rotation that could not reopen the log is an outage like any write failure.
+    status() {
+      if (failure !== undefined) return { available: false, reason: failure.message };
+      return current.status?.() ?? { available: true };
+    },
 
     async append(input: AuditRecordInput): Promise<void> {
       // A record of a new hour/day goes to a new file. Waiters on one rotation resume in the order they

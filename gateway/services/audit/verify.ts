@@ -12,6 +12,9 @@
  * - truncated: the log ends before the sequence number recorded in the checkpoint. Without a checkpoint,
  *              records cut off the end cannot be told from records never written.
  * - malformed: a line that is not a JSON audit record, or a last line without its newline.
+ * Separately from tampering, calls whose write-ahead decision (`call.intent`) has no outcome record
+ * (`tool.call`, `resource.read`, ... with the same `callId`) are listed as in doubt: the call may or may not have reached its
+ * backend (a crash, a kill, or an audit outage between the two records). That is not a broken chain.
  * The chain uses no key: someone able to rewrite the whole file can recompute every hash. Checkpoints kept
  * where that someone cannot write are what pins the history down.
  */
@@ -46,6 +49,20 @@ export interface AuditVerifyResult {
   lastSeq: number;
   checkpoint?: AuditCheckpoint;
   problems: AuditProblem[];
+  /** Decisions recorded ahead of a call with no outcome record after them, in file order. */
+  inDoubt: InDoubtCall[];
+}
+
+export interface InDoubtCall {
+  /** The file of a rotated set the intent is in (absent for a single file). */
+  file?: string;
+  /** 1-based line in that file. */
+  line: number;
+  seq: number;
+  callId: string;
+  tool?: string;
+  agentId?: string;
+  ts?: string;
 }
 
 export interface VerifyAuditLogOptions {
@@ -84,9 +101,10 @@ export async function verifyAuditFiles(
   /** Global line number of each file's first line, to report problems per file. */
   const starts: { file: string; first: number }[] = [];
   let lines = 0;
+  const intents = new Map<string, InDoubtCall>();
   for (const file of files) {
     starts.push({ file, first: lines + 1 });
-    lines = await readLines(file, lines, entries, problems);
+    lines = await readLines(file, lines, entries, problems, intents);
   }
   const firstLines = new Set(starts.map((s) => s.first));
 
@@ -195,6 +213,10 @@ export async function verifyAuditFiles(
     lastSeq,
     ...(checkpoint !== undefined ? { checkpoint } : {}),
     problems: located,
+    inDoubt: [...intents.values()].map((call) => {
+      const { file, line } = locate({ line: call.line, kind: 'malformed', message: '' }, starts);
+      return { ...call, ...(files.length > 1 && file !== undefined ? { file } : {}), line };
+    }),
   };
 }
 
@@ -207,7 +229,13 @@ function locate(problem: AuditProblem, starts: readonly { file: string; first: n
 }
 
 /** Reads one file of the set into `entries`, numbering its lines after `before`; returns the last line number. */
-async function readLines(file: string, before: number, entries: Entry[], problems: AuditProblem[]): Promise<number> {
+async function readLines(
+  file: string,
+  before: number,
+  entries: Entry[],
+  problems: AuditProblem[],
+  intents: Map<string, InDoubtCall>,
+): Promise<number> {
   let lines = before;
   const endsWithNewline = await fileEndsWithNewline(file);
   try {
@@ -224,6 +252,7 @@ async function readLines(file: string, before: number, entries: Entry[], problem
         });
         continue;
       }
+      trackIntent(intents, record, lines);
       entries.push({
         line: lines,
         seq: record.seq,
@@ -245,6 +274,27 @@ async function readLines(file: string, before: number, entries: Entry[], problem
       });
   }
   return lines;
+}
+
+/** An intent opens a call, its outcome record closes it; what is still open at the end is in doubt. */
+function trackIntent(intents: Map<string, InDoubtCall>, record: Record<string, unknown>, line: number): void {
+  const callId = record['callId'];
+  if (typeof callId !== 'string') return;
+  if (record['event'] === 'call.intent') {
+    const text = (key: string): Record<string, string> =>
+      typeof record[key] === 'string' ? { [key]: record[key] } : {};
+    intents.set(callId, {
+      line,
+      seq: record['seq'] as number,
+      callId,
+      ...text('tool'),
+      ...text('agentId'),
+      ...text('ts'),
+    });
+  } else {
+    // The outcome record (tool.call, resource.read, prompt.get, ...) carries the same callId.
+    intents.delete(callId);
+  }
 }
 
 /**

@@ -18,6 +18,9 @@ export type ToolCallOutcome = 'ok' | 'tool_error' | 'denied' | 'error' | 'cancel
 export type PipelineStepOutcome = 'next' | 'end' | 'suspend' | 'error';
 export type ApprovalOutcome = 'approved' | 'denied' | 'expired';
 export type PolicyReloadResult = 'ok' | 'error';
+/** What needed the state store when it failed (a closed set, so it is a safe label). */
+export type StoreOperation =
+  'authenticate' | 'session' | 'task-state' | 'rate-limit' | 'labels' | 'credential' | 'approvals' | 'pipeline';
 
 /**
  * Attributes of the OpenTelemetry MCP server metrics (`mcp.server.operation.duration`,
@@ -71,6 +74,8 @@ export interface Metrics {
   observeMcpOperation(attributes: McpMetricAttributes, seconds: number): void;
   /** One MCP session, from open to close (`mcp.server.session.duration`). */
   observeMcpSession(attributes: McpMetricAttributes, seconds: number): void;
+  /** A request refused because the state store could not answer, by what was being done. */
+  storeUnavailable(operation: StoreOperation): void;
   /** The exposition text (Prometheus text format). */
   metricsText(): Promise<string>;
   /** Express handler serving the exposition, e.g. `app.get('/metrics', metrics.handler)`. */
@@ -199,6 +204,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     network_transport: a.networkTransport ?? '',
     network_protocol_name: a.networkProtocolName ?? '',
   });
+  const storeUnavailable = new Counter({
+    name: `${prefix}store_unavailable_total`,
+    help: 'Requests refused with STORE_UNAVAILABLE because the state store could not answer, by operation',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
 
   const metricsText = (): Promise<string> => registry.metrics();
 
@@ -253,6 +264,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeMcpSession(attributes, seconds) {
       if (Number.isFinite(seconds) && seconds >= 0) mcpSessionDuration.observe(sessionLabels(attributes), seconds);
+    },
+    storeUnavailable(operation) {
+      storeUnavailable.inc({ operation });
     },
     metricsText,
     handler: async (_req, res) => {
