@@ -542,6 +542,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
           clients: await Promise.all(
             config.auth.introspectionClients.map(async (c) => ({
               id: c.id,
+              ...(c.audiences !== undefined ? { audiences: c.audiences } : {}),
               secretSha256:
                 'sha256' in c.secret
                   ? c.secret.sha256

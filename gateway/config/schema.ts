@@ -204,12 +204,24 @@ export const SpiffeSchema = z
   })
   .strict();
 
+export const IntrospectionClientSchema = z
+  .object({
+    id: IdSchema,
+    secret: ApiKeySchema,
+    /**
+     * Audiences (backend `jwt` audiences) whose call credentials this client may introspect; a credential
+     * minted for any other audience is answered `{ "active": false }`. Omitted: every call credential.
+     */
+    audiences: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+
 export const AuthSchema = z
   .object({
     oauth: OAuthSchema.optional(),
     spiffe: SpiffeSchema.optional(),
     /** Backends that check call credentials live (RFC 7662), with their client secrets. */
-    introspectionClients: z.array(z.object({ id: IdSchema, secret: ApiKeySchema }).strict()).default([]),
+    introspectionClients: z.array(IntrospectionClientSchema).default([]),
   })
   .strict();
 
