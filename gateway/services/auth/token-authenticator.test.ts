@@ -45,6 +45,8 @@ describe('task token authenticator', () => {
       agentId: 'a1',
       roles: ['reader'],
       authMethod: 'task-token',
+      issuer: ISSUER,
+      subject: 'a1',
       taskId: 't1',
       expiresAt: Math.floor(clock.t / 1000) * 1000 + 120_000,
       tenant: 'acme',

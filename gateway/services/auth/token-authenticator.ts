@@ -186,6 +186,8 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
         agentId: token.agentId,
         roles: [...profile.roles],
         authMethod: 'task-token',
+        issuer: options.issuer,
+        subject: token.agentId,
         taskId: token.taskId,
         expiresAt: token.expiresAt,
         ...(tenant !== undefined ? { tenant } : {}),
