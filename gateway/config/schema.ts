@@ -29,7 +29,10 @@ export const HttpEdgeSchema = z
   .object({
     /** Origins allowed to call /mcp from a browser (DNS-rebinding defence). Requests without Origin pass. */
     allowedOrigins: z.array(z.string().url()).default([]),
-    /** Host header values accepted, e.g. `gateway.example.com:443`. Loopback names are always accepted when listening on loopback. */
+    /**
+     * Host names accepted, compared exactly after URL parsing: `gateway.example.com` (any port) or
+     * `gateway.example.com:443`. Loopback IP literals and `localhost` are always accepted when listening on loopback.
+     */
     allowedHosts: z.array(HostSchema).default([]),
     maxRequestBytes: z
       .number()
