@@ -165,6 +165,9 @@ async function buildCore(options: StartOptions): Promise<Core> {
       callTtlSeconds: config.credentials.callTtlSeconds,
       elevatedTtlSeconds: config.credentials.elevatedTtlSeconds,
     });
+    const { queue, grants, notifier } = openApprovals(config, stores, audit, metrics, logger);
+    if (notifier !== undefined) closers.push(() => notifier.close());
+    closers.push(() => queue.close());
     const taskService = createTaskService({
       store: stores.tasks,
       revocation: stores.revocation,
@@ -172,6 +175,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
       audit,
       maxTtlSeconds: config.tasks.maxTtlSeconds,
       defaultTtlSeconds: config.tasks.defaultTtlSeconds,
+      onEnded: (taskId) => grants.endTask(taskId),
     });
     const taskExpiry = new Map<string, number>();
     const backendCredentials = await createBackendCredentials({
@@ -287,9 +291,6 @@ async function buildCore(options: StartOptions): Promise<Core> {
     await catalog.refresh();
     closers.push(async () => catalog.close());
 
-    const { queue, grants, notifier } = openApprovals(config, stores, audit, metrics, logger);
-    if (notifier !== undefined) closers.push(() => notifier.close());
-    closers.push(() => queue.close());
     // The pending gauge is read from the queue itself, so expiries and other instances' decisions count.
     const pendingGauge = setInterval(() => {
       void queue
@@ -362,6 +363,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
         audit,
         operatorAuth,
         isSelf: (operatorId, ticket) => isOwner(config, operatorId, ticket),
+        isTaskLive: async (taskId) => isTaskLive(await stores.tasks.get(taskId), Date.now()),
         onDecided: (ticket) =>
           metrics.observeApprovalDecision(
             (Date.now() - Date.parse(ticket.createdAt)) / 1000,
@@ -403,7 +405,9 @@ async function buildCore(options: StartOptions): Promise<Core> {
     const endImplicitTask = async (taskId: string): Promise<void> => {
       taskExpiry.delete(taskId);
       issuer.forgetTask(taskId);
-      if (taskId.startsWith('session-')) await stores.tasks.end(taskId, 'session closed').catch(() => undefined);
+      if (!taskId.startsWith('session-')) return;
+      await stores.tasks.end(taskId, 'session closed').catch(() => undefined);
+      await grants.endTask(taskId).catch(() => undefined);
     };
 
     const health = (): Record<string, unknown> & { ok: boolean } => {
@@ -475,6 +479,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       issuer: core.issuer.issuer,
       keys: core.keys,
       revocation: core.stores.revocation,
+      tasks: core.stores.tasks,
       apiKeyAgents: core.authenticatorAgents,
     });
     const oauth = config.auth.oauth;

@@ -6,6 +6,7 @@
 import type { GatewayConfig } from '../../config/index.js';
 import type { KeySet } from '../credentials/index.js';
 import type { RevocationStore } from '../revocation/index.js';
+import type { TaskStore } from '../tasks/index.js';
 import { createApiKeyAuthenticator, type ApiKeyAgent } from './api-key-authenticator.js';
 import { createOAuthAuthenticator } from './oauth-authenticator.js';
 import { createSpiffeAuthenticator, loadTrustBundle } from './spiffe-authenticator.js';
@@ -19,6 +20,7 @@ export async function buildAuthenticators(input: {
   issuer: string;
   keys: KeySet;
   revocation: RevocationStore;
+  tasks: Pick<TaskStore, 'get'>;
   apiKeyAgents: readonly ApiKeyAgent[];
 }): Promise<Authenticator[]> {
   const { config } = input;
@@ -28,6 +30,7 @@ export async function buildAuthenticators(input: {
       issuer: input.issuer,
       keys: input.keys,
       revocation: input.revocation,
+      tasks: input.tasks,
       resolveAgent: (agentId) => {
         const agent = agentProfiles.get(agentId);
         return agent === undefined || agent.disabled
