@@ -27,7 +27,13 @@ import { type Principal, createLogger, type Logger } from './kernel/index.js';
 import { createJsonlAuditSink, createMemoryAuditSink, type AuditSink, redactDetail } from './services/audit/index.js';
 import { type LoadedConfig, type GatewayConfig, resolveSecretRef, type Environment } from './config/index.js';
 import { createEgressGuard } from './services/egress/index.js';
-import { createApp, createTasksRouter, createIntrospectionRouter } from './edges/http/index.js';
+import {
+  createApp,
+  createTasksRouter,
+  createIntrospectionRouter,
+  createMetricsRouter,
+  hostOriginGuard,
+} from './edges/http/index.js';
 import { createToolIntegrity } from './services/integrity/index.js';
 import { createMcpHttpEdge, createGatewayMcpServer, type McpSession } from './edges/mcp/index.js';
 import { createMetrics, type Metrics } from './services/metrics/index.js';
@@ -82,6 +88,8 @@ export interface RunningGateway {
   baseUrl: string;
   /** `http://host:port/mcp` */
   mcpUrl: string;
+  /** `http://host:port/metrics` of the separate metrics listener, when `metrics.listen` is configured. */
+  metricsUrl?: string;
   pipeline: Pipeline;
   catalog: Catalog;
   audit: AuditSink;
@@ -290,6 +298,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
     });
     await catalog.refresh();
     closers.push(async () => catalog.close());
+    metrics.limitToolLabels((tool) => catalog.resolveTool(tool) !== undefined);
 
     // The pending gauge is read from the queue itself, so expiries and other instances' decisions count.
     const pendingGauge = setInterval(() => {
@@ -524,7 +533,25 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     });
     core.closers.push(() => edge.close());
 
-    const routers: Router[] = [metricsRouter(core.metrics), ...core.operatorRouters];
+    const metricsTokenSha256 =
+      config.metrics.token === undefined
+        ? undefined
+        : 'sha256' in config.metrics.token
+          ? config.metrics.token.sha256
+          : digestApiKey(
+              (await resolveSecretRef(config.metrics.token.secret, { env, baseDir: options.loaded.baseDir })).reveal(),
+            );
+    const metricsRouter = createMetricsRouter({
+      handler: core.metrics.handler,
+      ...(metricsTokenSha256 !== undefined ? { tokenSha256: metricsTokenSha256 } : {}),
+    });
+    let metricsUrl: string | undefined;
+    if (config.metrics.listen !== undefined) {
+      const metricsServer = await startMetricsListener(config.metrics.listen, config.http.allowedHosts, metricsRouter);
+      core.closers.push(() => closeServer(metricsServer.server));
+      metricsUrl = `${metricsServer.baseUrl}/metrics`;
+    }
+    const routers: Router[] = [...(metricsUrl === undefined ? [metricsRouter] : []), ...core.operatorRouters];
     const wellKnown = express.Router();
     wellKnown.get('/.well-known/jwks.json', (_req, res) => {
       res.set('cache-control', 'public, max-age=300').json(core.issuer.jwks());
@@ -568,6 +595,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       },
       mcpRouter: edge.router,
       health: () => ({ ...core.health(), sessions: edge.sessions().length }),
+      authorizeHealthDetails: (req) => void core.operatorAuth.authenticate(req),
       routers,
       onError: (error) => logger.error({ err: errorText(error) }, 'request failed'),
     });
@@ -575,6 +603,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     return {
       baseUrl,
       mcpUrl: `${baseUrl}/mcp`,
+      ...(metricsUrl !== undefined ? { metricsUrl } : {}),
       pipeline: core.pipeline,
       catalog: core.catalog,
       audit: core.audit,
@@ -666,11 +695,22 @@ async function digests(
   return out;
 }
 
-/** Prometheus exposition at /metrics (no secrets: labels are tool names, rule ids, codes). */
-function metricsRouter(metrics: Metrics): Router {
-  const router = express.Router();
-  router.get('/metrics', metrics.handler);
-  return router;
+/** The separate `/metrics` listener (`metrics.listen`), with the same Host/Origin checks as the gateway's. */
+async function startMetricsListener(
+  address: { host: string; port: number },
+  allowedHosts: readonly string[],
+  router: Router,
+): Promise<{ server: HttpServer; baseUrl: string }> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(hostOriginGuard({ listenHost: address.host, allowedHosts, allowedOrigins: [] }));
+  app.use(router);
+  app.use((_req, res) => void res.status(404).json({ error: { code: 'NOT_FOUND', message: 'not found' } }));
+  const server = createServer(app);
+  await listen(server, address.host, address.port);
+  const bound = server.address() as AddressInfo;
+  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  return { server, baseUrl: `http://${host}:${bound.port}` };
 }
 
 async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
+import { isLoopbackAddress } from '../kernel/index.js';
 
 export interface ConfigProblem {
   /** Dotted path to the offending key, e.g. `agents.0.apiKeys.1.sha256`; '' for the document itself. */
@@ -94,7 +95,7 @@ function resolvePaths(config: GatewayConfig, baseDir: string): GatewayConfig {
   };
 }
 
-/** Checks that span several keys: unique ids, unique keys. */
+/** Checks that span several keys: unique ids, unique keys, metrics not left open beyond loopback. */
 function crossCheck(config: GatewayConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const seenConnectors = new Map<string, number>();
@@ -149,6 +150,16 @@ function crossCheck(config: GatewayConfig): ConfigProblem[] {
       }
     });
   });
+  if (
+    !isLoopbackAddress(config.listen.host) &&
+    config.metrics.listen === undefined &&
+    config.metrics.token === undefined
+  ) {
+    problems.push({
+      path: 'metrics',
+      message: `the gateway listens beyond loopback (${config.listen.host}): set metrics.token, or metrics.listen for a separate metrics listener, so /metrics is not open to everyone who reaches the port`,
+    });
+  }
   config.agents.forEach((agent, index) => {
     agent.owners.forEach((owner, ownerIndex) => {
       if (!seenOperators.has(owner))

@@ -257,6 +257,24 @@ export const TelemetrySchema = z
   })
   .strict();
 
+export const MetricsSchema = z
+  .object({
+    /**
+     * Serve `/metrics` on a listener of its own (e.g. an internal interface for the scraper) instead of the
+     * gateway's listener, where it then answers 404.
+     */
+    listen: z
+      .object({ host: HostSchema, port: z.number().int().min(0).max(65535) })
+      .strict()
+      .optional(),
+    /**
+     * Bearer token the scraper must present (`Authorization: Bearer <token>`), on whichever listener serves
+     * `/metrics`. Required when the gateway listens beyond loopback and `listen` is not set.
+     */
+    token: ApiKeySchema.optional(),
+  })
+  .strict();
+
 export const GatewayConfigSchema = z
   .object({
     listen: ListenSchema.default({ host: '127.0.0.1', port: 8787 }),
@@ -299,6 +317,7 @@ export const GatewayConfigSchema = z
     policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true }),
     stores: StoresSchema.default({ kind: 'memory' }),
     audit: AuditSchema.default({ durability: 'per-record', flushBeforeResponse: true }),
+    metrics: MetricsSchema.default({}),
     telemetry: TelemetrySchema.default({
       enabled: false,
       serviceName: 'portcullis',

@@ -4,11 +4,14 @@
  */
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import { hostOriginGuard, type HostOriginOptions } from './host-origin.js';
+import { createHealthRouter, type HealthRouteOptions } from './health-route.js';
 
 export interface AppOptions {
   hostOrigin: HostOriginOptions;
   mcpRouter: Router;
-  health: () => Record<string, unknown> & { ok: boolean };
+  /** `/healthz`: status for anyone, details for operators. */
+  health: HealthRouteOptions['health'];
+  authorizeHealthDetails: HealthRouteOptions['authorizeDetails'];
   /** Extra routers (operator API, tasks, JWKS...), mounted after the MCP edge. */
   routers?: readonly Router[];
   onError?: (error: unknown) => void;
@@ -19,10 +22,7 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(hostOriginGuard(options.hostOrigin));
-  app.get('/healthz', (_req, res) => {
-    const health = options.health();
-    res.status(health.ok ? 200 : 503).json(health);
-  });
+  app.use(createHealthRouter({ health: options.health, authorizeDetails: options.authorizeHealthDetails }));
   app.use(options.mcpRouter);
   for (const router of options.routers ?? []) app.use(router);
   app.use((_req, res) => {

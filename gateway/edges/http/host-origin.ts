@@ -18,8 +18,8 @@
  * `allowedHosts` entries are exact names (`gw.example.com`) or names with a port (`gw.example.com:443`,
  * which then only matches that port).
  */
-import { isIPv4 } from 'node:net';
 import type { RequestHandler } from 'express';
+import { isLoopbackAddress } from '../../kernel/index.js';
 
 export interface HostOriginOptions {
   listenHost: string;
@@ -57,17 +57,14 @@ export function parseHostHeader(value: string): ParsedHost | undefined {
   return { hostname: url.hostname, port: url.port !== '' ? url.port : (explicitPort ?? '') };
 }
 
-/** True for a parsed hostname that is a loopback IP literal or exactly `localhost`. */
+/** True for a parsed hostname (see parseHostHeader) that is a loopback IP literal or exactly `localhost`. */
 export function isLoopbackHostname(hostname: string): boolean {
-  if (hostname === 'localhost' || hostname === '[::1]') return true;
-  return isIPv4(hostname) && hostname.split('.')[0] === '127';
+  return isLoopbackAddress(hostname);
 }
 
 /** True when the configured listen address is a loopback address (or `localhost`). */
 export function isLoopbackListen(host: string): boolean {
-  const bare = host.startsWith('[') ? host : host.includes(':') ? `[${host}]` : host;
-  const parsed = parseHostHeader(bare);
-  return parsed !== undefined && isLoopbackHostname(parsed.hostname);
+  return isLoopbackAddress(host);
 }
 
 function parseAllowedHost(entry: string): ParsedHost {

@@ -3,3 +3,6 @@ export { readJsonBody } from './read-json.js';
 export { createApp } from './app.js';
 export { createTasksRouter } from './tasks-router.js';
 export { createIntrospectionRouter } from './introspection-router.js';
+export { createHealthRouter } from './health-route.js';
+export { createMetricsRouter } from './metrics-route.js';
+export { hostOriginGuard } from './host-origin.js';
