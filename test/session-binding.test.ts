@@ -15,6 +15,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { startHttpBackend, type HttpBackend } from './fixtures/http-backend.js';
 import { startIdp, type Idp } from './fixtures/idp.js';
 import { INITIALIZE, rawPost, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { writePolicy } from './helpers/policy.js';
 
 const echoTool = {
   name: 'echo',
@@ -205,4 +206,70 @@ describe('MCP sessions are bound to the exact principal', () => {
       await assertOwnerStillServed(await sources[opener]!(), sessionId);
     });
   }
+});
+
+describe('a session follows the current credential of its principal', () => {
+  let backend: HttpBackend;
+  let idp: Idp;
+  let gw: TestGateway;
+
+  before(async () => {
+    backend = await startHttpBackend();
+    idp = await startIdp();
+    const policyFile = await writePolicy({
+      version: 1,
+      name: 'readers',
+      rules: [{ id: 'readers-may-echo', effect: 'allow', tools: ['api_echo'], principal: { roles: ['reader'] } }],
+    });
+    gw = await startTestGateway(
+      {
+        http: { responseMode: 'json' },
+        auth: {
+          oauth: {
+            issuer: idp.issuer,
+            jwksUrl: idp.jwksUrl,
+            audience: 'https://portcullis.test/mcp',
+            algorithms: ['RS256'],
+            rolesClaim: 'roles',
+          },
+        },
+        policy: { files: [policyFile], watch: false },
+        connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [echoTool] }],
+        egress: { allowPrivate: ['127.0.0.1/32'] },
+      },
+      [],
+    );
+  });
+  after(async () => {
+    await gw?.close();
+    await idp?.close();
+    await backend?.close();
+  });
+
+  it('a fresh token of the same subject without the role loses the role on the open session', async () => {
+    const token = (roles: string[]) =>
+      idp.mint({ claims: { sub: 'carol', roles, aud: 'https://portcullis.test/mcp', jti: randomUUID() } });
+    const opener = await token(['reader']);
+    const init = await rawPost(gw.gateway.mcpUrl, INITIALIZE, { authorization: `Bearer ${opener}` });
+    assert.equal(init.status, 200);
+    await init.body?.cancel();
+    const sessionId = init.headers.get('mcp-session-id')!;
+    const headers = (credential: string) => ({
+      authorization: `Bearer ${credential}`,
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': PROTOCOL,
+    });
+    await rawPost(gw.gateway.mcpUrl, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers(opener));
+    const call = { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'api_echo', arguments: {} } };
+
+    const allowed = await rawPost(gw.gateway.mcpUrl, call, headers(opener));
+    assert.doesNotMatch(await allowed.text(), /"isError":true/);
+    assert.equal(backend.requests.length, 1);
+
+    const demoted = await rawPost(gw.gateway.mcpUrl, call, headers(await token([])));
+    assert.equal(demoted.status, 200);
+    // Without the role the tool is hidden from this principal: answered like an unknown tool.
+    assert.match(await demoted.text(), /"code":"TOOL_NOT_FOUND"/);
+    assert.equal(backend.requests.length, 1, 'nothing reached the backend for the demoted credential');
+  });
 });

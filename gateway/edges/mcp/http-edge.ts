@@ -98,6 +98,8 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     if (id === undefined) return undefined;
     const session = sessions.get(id);
     if (session === undefined || !samePrincipal(session.principal, principal)) return undefined;
+    // Same principal, possibly a fresher credential: its roles, scopes and expiry govern from now on.
+    session.principal = principal;
     session.lastActivity = now();
     return session;
   };
