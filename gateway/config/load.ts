@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
-import { isLoopbackAddress } from '../kernel/index.js';
+import { isLoopbackAddress, parseHostHeader } from '../kernel/index.js';
 
 export interface ConfigProblem {
   /** Dotted path to the offending key, e.g. `agents.0.apiKeys.1.sha256`; '' for the document itself. */
@@ -149,6 +149,13 @@ function crossCheck(config: GatewayConfig): ConfigProblem[] {
         });
       }
     });
+  });
+  config.http.allowedHosts.forEach((entry, index) => {
+    if (parseHostHeader(entry) === undefined)
+      problems.push({
+        path: `http.allowedHosts.${index}`,
+        message: `"${entry}" is not a host name or host:port (no scheme, path or user)`,
+      });
   });
   if (
     !isLoopbackAddress(config.listen.host) &&

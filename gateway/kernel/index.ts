@@ -4,4 +4,4 @@ export { type Authenticator, AuthError, type AuthRequest, type Principal } from 
 export { CALLER_ERROR_CODES, GatewayError, toGatewayError, type GatewayErrorCode } from './errors.js';
 export { createLogger, type Logger } from './log.js';
 export { canonicalHash, canonicalJson } from './canonical-json.js';
-export { isLoopbackAddress } from './loopback.js';
+export { isLoopbackAddress, parseHostHeader, type ParsedHost } from './host.js';

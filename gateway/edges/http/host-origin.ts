@@ -19,42 +19,14 @@
  * which then only matches that port).
  */
 import type { RequestHandler } from 'express';
-import { isLoopbackAddress } from '../../kernel/index.js';
+import { isLoopbackAddress, parseHostHeader, type ParsedHost } from '../../kernel/index.js';
+
+export { parseHostHeader, type ParsedHost };
 
 export interface HostOriginOptions {
   listenHost: string;
   allowedHosts: readonly string[];
   allowedOrigins: readonly string[];
-}
-
-export interface ParsedHost {
-  /** As the URL parser gives it: lower case, punycode, IPv6 in brackets. */
-  hostname: string;
-  /** Empty when the header names no port. */
-  port: string;
-}
-
-/**
- * Characters that can never be part of a `host[:port]` authority as HTTP sends it: anything outside
- * printable ASCII (IDNs travel as punycode), and the delimiters of userinfo, path, query and fragment.
- */
-const NOT_AUTHORITY = /[^\x21-\x7e]|[/\\?#@]/;
-
-/** The host and port a Host header value names, or undefined when it is not a bare `host[:port]`. */
-export function parseHostHeader(value: string): ParsedHost | undefined {
-  if (value === '' || NOT_AUTHORITY.test(value)) return undefined;
-  let url: URL;
-  try {
-    url = new URL(`http://${value}`);
-  } catch {
-    return undefined;
-  }
-  if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-    return undefined;
-  }
-  // An explicit default port (`:80`) is dropped by the parser; keep what was written.
-  const explicitPort = /:(\d+)$/.exec(value)?.[1];
-  return { hostname: url.hostname, port: url.port !== '' ? url.port : (explicitPort ?? '') };
 }
 
 /** True for a parsed hostname (see parseHostHeader) that is a loopback IP literal or exactly `localhost`. */
