@@ -1,5 +1,5 @@
 /**
- * Architecture checks run by `npm run lint` (DESIGN.md section 3): no import cycles anywhere, and inside
+ * Architecture checks run by `npm run lint` (docs/design.md section 3): no import cycles anywhere, and inside
  * gateway/ imports go downward through the layers
  *
  *   main.ts -> edges -> pipeline -> stores -> services -> config -> kernel, verify

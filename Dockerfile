@@ -2,25 +2,27 @@
 # Portcullis gateway image.
 #   docker build -t portcullis .
 #   docker run -p 8787:8787 -v ./portcullis.yaml:/etc/portcullis/portcullis.yaml:ro portcullis
-# The sources are TypeScript run through tsx (a runtime dependency); there is no separate build output.
+# The image runs the compiled JavaScript (dist/) on Node 24 LTS, the same Node the tests run on (the `node`
+# development dependency in package.json pins the exact version; keep the two tags below equal to it).
 
-# Stage 1: type-check the runtime sources with the full dependency tree, so no image is built from code
-# that does not compile. Nothing from this stage ships except a marker file.
-FROM node:20-bookworm-slim AS verify
+# Stage 1: compile. Full dependency tree (TypeScript), `npm run build` type-checks the runtime sources and
+# writes dist/ with the console and the other files it reads at run time. Only dist/ leaves this stage.
+FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY bin ./bin
+COPY scripts/build.js ./scripts/build.js
 COPY gateway ./gateway
 COPY connectors ./connectors
 COPY policies ./policies
 COPY examples ./examples
-RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json --noEmit && touch /src/.typechecked
+RUN node scripts/build.js
 
-# Stage 2: the runtime. Production dependencies only (tsx among them), sources owned by root and read-only
-# to the unprivileged `node` user the gateway runs as; only /var/lib/portcullis is writable.
-FROM node:20-bookworm-slim
+# Stage 2: the runtime. Production dependencies only (no TypeScript, no tsx), the compiled code owned by
+# root and read-only to the unprivileged `node` user the gateway runs as; only /var/lib/portcullis is
+# writable.
+FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production \
     PORTCULLIS_LOG_LEVEL=info \
     PORTCULLIS_HEALTHCHECK_URL=http://127.0.0.1:8787/healthz
@@ -28,11 +30,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
-COPY gateway ./gateway
-COPY connectors ./connectors
-COPY policies ./policies
-COPY examples ./examples
-COPY --from=verify /src/.typechecked /app/.typechecked
+COPY --from=build /src/dist ./dist
 RUN mkdir -p /var/lib/portcullis /etc/portcullis && chown node:node /var/lib/portcullis
 VOLUME ["/var/lib/portcullis"]
 USER node

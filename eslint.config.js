@@ -1,4 +1,4 @@
-// Lint rules, including the architecture's dependency direction (DESIGN.md section 3):
+// Lint rules, including the architecture's dependency direction (docs/design.md section 3):
 // connectors/ and policies/ are leaves; only the MCP edge and the MCP connector import the MCP SDK;
 // only the composition root and gateway/services/telemetry/sdk.ts import the OpenTelemetry SDK. Layering and
 // import cycles are checked by dependency-cruiser (.dependency-cruiser.cjs), also part of `npm run lint`.

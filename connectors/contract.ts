@@ -22,16 +22,18 @@ export type JsonObject = { [key: string]: unknown };
 /** A JSON Schema describing a tool's arguments; MCP requires `type: "object"` at the top. */
 export interface InputSchema extends JsonObject {
   type: 'object';
-  properties?: Record<string, unknown>;
-  required?: string[];
+  // `| undefined`: schemas parsed from config files may carry an absent key as undefined.
+  properties?: Record<string, unknown> | undefined;
+  required?: string[] | undefined;
 }
 
+/** Hints only; `| undefined` because annotations parsed from config files may carry absent keys so. */
 export interface ToolAnnotations extends JsonObject {
-  title?: string;
-  readOnlyHint?: boolean;
-  destructiveHint?: boolean;
-  idempotentHint?: boolean;
-  openWorldHint?: boolean;
+  title?: string | undefined;
+  readOnlyHint?: boolean | undefined;
+  destructiveHint?: boolean | undefined;
+  idempotentHint?: boolean | undefined;
+  openWorldHint?: boolean | undefined;
 }
 
 /** What an HTTP tool does, known before any request: lets policy match on method, host and path shape. */

@@ -25,7 +25,13 @@ import {
 } from './services/auth/index.js';
 import { type Principal, createLogger, type Logger } from './kernel/index.js';
 import { createJsonlAuditSink, createMemoryAuditSink, type AuditSink, redactDetail } from './services/audit/index.js';
-import { type LoadedConfig, type GatewayConfig, resolveSecretRef, type Environment } from './config/index.js';
+import {
+  type LoadedConfig,
+  type GatewayConfig,
+  resolveSecretRef,
+  type Environment,
+  assertStateOutsidePackages,
+} from './config/index.js';
 import { createEgressGuard } from './services/egress/index.js';
 import {
   createApp,
@@ -123,6 +129,7 @@ interface Core {
 /** Build everything except the listeners (shared by the HTTP and stdio front doors). */
 async function buildCore(options: StartOptions): Promise<Core> {
   const { config, baseDir } = options.loaded;
+  assertStateOutsidePackages(options.loaded);
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: env['PORTCULLIS_LOG_LEVEL'] ?? 'info' });
   const closers: (() => Promise<void>)[] = [];
@@ -289,7 +296,7 @@ async function buildCore(options: StartOptions): Promise<Core> {
         );
     }
 
-    const integrity = createToolIntegrity({ store: stores.pins, audit });
+    const integrity = createToolIntegrity({ store: stores.pins, audit, firstSight: config.integrity.firstSight });
     const catalog = createCatalog({
       connectors,
       catalogContext: catalogContextFor(egress),

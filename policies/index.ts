@@ -20,6 +20,7 @@ export { runPolicyTests, type PolicyTestReport, type PolicyTestResult } from './
 export { callFactsFromInput, egressFactsFromInput, visibilityFromInput, DEFAULT_TEST_NOW } from './facts-input.js';
 export { policyJsonSchema, policyTestsJsonSchema, POLICY_SCHEMA_ID } from './json-schema.js';
 export { isCanonicalPath, compilePathPattern } from './path-pattern.js';
+export { matchNameGlob } from './glob.js';
 export {
   PolicyDocumentSchema,
   PolicyTestCaseSchema,

@@ -33,7 +33,7 @@ export interface ToolFacts {
   local: string;
   connectorKind: 'http' | 'mcp' | 'gateway';
   annotations?: Readonly<Record<string, unknown>>;
-  /** Integrity flags of the definition: shadowing, confusable-name, schema-widened, hidden-characters. */
+  /** Integrity flags of the definition (shadowing, model-instructions, sensitive-reference, ...; see docs/integrity.md). */
   flags?: readonly string[];
 }
 

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { digestApiKey, generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
 import { deleteKeys, freshPrefix } from './helpers/redis.js';
 import { startHttpBackend } from './fixtures/http-backend.js';
+import { cliArgs } from './fixtures/gateway-process.js';
 import { readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { writePolicy } from './helpers/policy.js';
 
@@ -61,7 +62,7 @@ async function cli(
   try {
     const { stdout, stderr } = await run(
       process.execPath,
-      [path.join(root, 'bin', 'portcullis.js'), 'approvals', ...args, '--url', gw.gateway.baseUrl, '--token', token],
+      cliArgs('approvals', ...args, '--url', gw.gateway.baseUrl, '--token', token),
       {
         cwd: root,
         timeout: 30_000,

@@ -3,7 +3,7 @@
  * is on PATH; no engine is needed) and names the gateway, Redis, Jaeger and the demo backends with the
  * expected ports; the gateway refuses to start without an operator token. The gateway config it mounts passes the
  * gateway's own strict config schema and points at the compose services. The Dockerfile keeps to its
- * contract (slim Node 20 base, production dependencies, non-root, health check).
+ * contract (slim Node 24 LTS base, compiled dist/, production dependencies, non-root, health check).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -174,23 +174,24 @@ describe('docker-compose deployment', () => {
     );
   });
 
-  it('builds a slim, non-root image with production dependencies and a health check', async () => {
+  it('builds a slim, non-root image that runs the compiled dist/ on production dependencies only', async () => {
     const dockerfile = await readFile(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
     const stages = dockerfile.split(/^FROM /m).slice(1);
     assert.ok(stages.length >= 2, 'multi-stage');
-    for (const stage of stages) assert.match(stage, /^node:20-bookworm-slim\b/);
-    const final = stages.at(-1)!;
+    for (const stage of stages) assert.match(stage, /^node:24\.\d+\.\d+-bookworm-slim\b/, 'exact Node 24 LTS tag');
+    const [build, final] = [stages[0]!, stages.at(-1)!];
+    assert.match(build, /^RUN node scripts\/build\.js$/m, 'the first stage compiles dist/');
     assert.match(final, /npm ci --omit=dev/);
+    assert.match(final, /^COPY --from=build \/src\/dist \.\/dist$/m, 'the runtime gets only the compiled output');
+    assert.doesNotMatch(final, /^COPY (?:gateway|connectors|policies|examples)\b/m, 'no TypeScript sources');
+    assert.doesNotMatch(final, /tsx/, 'the runtime does not compile TypeScript');
+    assert.match(final, /^ENTRYPOINT \["node", "bin\/portcullis\.js"\]$/m);
     assert.match(final, /^USER node$/m);
     assert.match(final, /^HEALTHCHECK /m);
     assert.match(final, /healthz/);
     const lock = JSON.parse(await readFile(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { dev?: boolean }>;
     };
-    assert.notEqual(
-      lock.packages['node_modules/tsx']?.dev,
-      true,
-      'tsx is a production dependency (the image runs TypeScript through it)',
-    );
+    assert.equal(lock.packages['node_modules/tsx']?.dev, true, 'tsx is a development dependency only');
   });
 });

@@ -6,15 +6,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { stringify } from 'yaml';
 import { startHttpBackend } from './fixtures/http-backend.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { cliArgs } from './fixtures/gateway-process.js';
 
 describe('stdio front door', () => {
   let backend: Awaited<ReturnType<typeof startHttpBackend>>;
@@ -56,7 +54,7 @@ describe('stdio front door', () => {
     await client.connect(
       new StdioClientTransport({
         command: process.execPath,
-        args: [path.join(root, 'bin', 'portcullis.js'), 'stdio', '--config', path.join(dir, 'portcullis.yaml')],
+        args: cliArgs('stdio', '--config', path.join(dir, 'portcullis.yaml')),
         stderr: 'ignore',
       }),
     );

@@ -5,32 +5,32 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { DEMO_AGENT_KEY } from '../gateway/edges/cli/commands/demo.js';
+import { cliArgs } from './fixtures/gateway-process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const node22 = path.join(root, 'node_modules', 'node', 'bin', 'node');
+const pinnedNode = path.join(root, 'node_modules', 'node', 'bin', 'node');
 const inspectorCli = path.join(root, 'node_modules', '@modelcontextprotocol', 'inspector', 'cli', 'build', 'index.js');
 const run = promisify(execFile);
 
 describe('MCP Inspector CLI against the demo gateway', () => {
   let demo: ChildProcess;
   let mcpUrl: string;
+  // The demo's audit log and development keys go here, not into the checkout.
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'portcullis-inspector-demo-'));
 
   before(async () => {
-    assert.ok(existsSync(node22), 'node@22 dev dependency is installed');
-    demo = spawn(
-      process.execPath,
-      [path.join(root, 'bin', 'portcullis.js'), 'demo', '--port', '0', '--api-port', '0'],
-      {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    assert.ok(existsSync(pinnedNode), 'the pinned node dev dependency is installed');
+    demo = spawn(process.execPath, cliArgs('demo', '--port', '0', '--api-port', '0', '--state-dir', stateDir), {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     mcpUrl = await new Promise<string>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`demo did not start: ${out}`)), 30_000);
@@ -51,11 +51,12 @@ describe('MCP Inspector CLI against the demo gateway', () => {
       demo.kill('SIGTERM');
       await exited;
     }
+    rmSync(stateDir, { recursive: true, force: true });
   });
 
   const inspector = (...args: string[]) =>
     run(
-      node22,
+      pinnedNode,
       [inspectorCli, mcpUrl, '--transport', 'http', '--header', `Authorization: Bearer ${DEMO_AGENT_KEY}`, ...args],
       { cwd: root, timeout: 60_000 },
     );
@@ -95,7 +96,7 @@ describe('MCP Inspector CLI against the demo gateway', () => {
   });
 
   it('is refused without the key', async () => {
-    const failed = await run(node22, [inspectorCli, mcpUrl, '--transport', 'http', '--method', 'tools/list'], {
+    const failed = await run(pinnedNode, [inspectorCli, mcpUrl, '--transport', 'http', '--method', 'tools/list'], {
       cwd: root,
       timeout: 60_000,
     }).then(

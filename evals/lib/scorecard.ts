@@ -5,8 +5,43 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { CORPUS_TARGETS, type CorpusScore } from '../integrity/corpus.js';
 import { CATEGORIES } from './schema.js';
 import type { ScenarioResult } from './suite.js';
+
+/** Figures of the tool-integrity corpus (evals/integrity): the gate reads the test half only. */
+export interface CorpusFigures {
+  half: CorpusScore['half'];
+  samples: number;
+  poisoned: number;
+  benign: number;
+  truePositives: number;
+  falsePositives: number;
+  falseNegatives: number;
+  trueNegatives: number;
+  precision: number;
+  recall: number;
+  missed: string[];
+  falseAlarms: string[];
+}
+
+export interface IntegrityCorpusCard {
+  targets: typeof CORPUS_TARGETS;
+  test: CorpusFigures;
+  dev: CorpusFigures;
+  /** Test half at or above both targets. */
+  passed: boolean;
+}
+
+export function integrityCorpusCard(test: CorpusScore, dev: CorpusScore): IntegrityCorpusCard {
+  const figures = ({ verdicts: _verdicts, ...rest }: CorpusScore): CorpusFigures => rest;
+  return {
+    targets: CORPUS_TARGETS,
+    test: figures(test),
+    dev: figures(dev),
+    passed: test.precision >= CORPUS_TARGETS.precision && test.recall >= CORPUS_TARGETS.recall,
+  };
+}
 
 export interface CategoryScore {
   category: string;
@@ -23,10 +58,16 @@ export interface Scorecard {
   categories: CategoryScore[];
   gate: { passed: boolean; failures: { id: string; kind: string; message: string }[] };
   knownGaps: { id: string; kind: string; reason: string; nowPasses: boolean }[];
+  /** Precision and recall of tool-definition analysis on the integrity corpus, when it was measured. */
+  integrityCorpus?: IntegrityCorpusCard;
   scenarios: ScenarioResult[];
 }
 
-export function buildScorecard(results: readonly ScenarioResult[], now = new Date()): Scorecard {
+export function buildScorecard(
+  results: readonly ScenarioResult[],
+  options: { now?: Date; integrityCorpus?: IntegrityCorpusCard } = {},
+): Scorecard {
+  const now = options.now ?? new Date();
   const categories: CategoryScore[] = [];
   for (const category of CATEGORIES) {
     const inCategory = results.filter((r) => r.category === category);
@@ -42,13 +83,21 @@ export function buildScorecard(results: readonly ScenarioResult[], now = new Dat
     });
   }
   const sum = (key: keyof Omit<CategoryScore, 'category'>): number => categories.reduce((n, c) => n + c[key], 0);
-  const failures = results
+  const failures: Scorecard['gate']['failures'] = results
     .filter((r) => r.knownGap === undefined && !r.passed)
     .map((r) => ({
       id: r.id,
       kind: r.kind,
       message: `step ${r.failure?.step ?? '?'}: ${r.failure?.message ?? 'failed'}`,
     }));
+  if (options.integrityCorpus !== undefined && !options.integrityCorpus.passed) {
+    const { test, targets } = options.integrityCorpus;
+    failures.push({
+      id: 'integrity-corpus/test-half',
+      kind: 'corpus',
+      message: `precision ${test.precision} (target ${targets.precision}), recall ${test.recall} (target ${targets.recall}); missed: ${test.missed.join(', ') || '-'}; false alarms: ${test.falseAlarms.join(', ') || '-'}`,
+    });
+  }
   return {
     generatedAt: now.toISOString(),
     totals: {
@@ -65,6 +114,7 @@ export function buildScorecard(results: readonly ScenarioResult[], now = new Dat
     knownGaps: results
       .filter((r) => r.knownGap !== undefined)
       .map((r) => ({ id: r.id, kind: r.kind, reason: r.knownGap!, nowPasses: r.passed })),
+    ...(options.integrityCorpus !== undefined ? { integrityCorpus: options.integrityCorpus } : {}),
     scenarios: [...results],
   };
 }
@@ -98,6 +148,7 @@ export function scorecardMarkdown(card: Scorecard): string {
       '',
     );
   }
+  if (card.integrityCorpus !== undefined) lines.push(...corpusMarkdown(card.integrityCorpus));
   lines.push('## Known gaps', '');
   if (card.knownGaps.length === 0) lines.push('None.', '');
   else
@@ -116,6 +167,27 @@ export function scorecardMarkdown(card: Scorecard): string {
   }
   lines.push('');
   return lines.join('\n');
+}
+
+function corpusMarkdown(corpus: IntegrityCorpusCard): string[] {
+  const row = (name: string, f: CorpusFigures): string =>
+    `| ${name} | ${f.samples} (${f.poisoned} poisoned, ${f.benign} benign) | ${f.precision.toFixed(3)} | ${f.recall.toFixed(3)} | ${f.truePositives} | ${f.falsePositives} | ${f.falseNegatives} | ${f.trueNegatives} |`;
+  return [
+    '## Tool-definition analysis (integrity corpus)',
+    '',
+    'Poisoned and reference tool definitions in [evals/integrity](integrity/README.md), judged as a new tool is on',
+    'first sight; "flagged" (held under the default `integrity.firstSight: quarantine-flagged`) against the label.',
+    `The gate reads the held-out test half: precision >= ${corpus.targets.precision} and recall >= ${corpus.targets.recall}`,
+    `(**${corpus.passed ? 'met' : 'NOT met'}**). The development half is the only one the analysis was tuned on.`,
+    '',
+    '| half | samples | precision | recall | true pos. | false pos. | false neg. | true neg. |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    row('test (held out)', corpus.test),
+    row('development', corpus.dev),
+    '',
+    `Test half: missed ${corpus.test.missed.map((id) => `\`${id}\``).join(', ') || 'none'}; false alarms ${corpus.test.falseAlarms.map((id) => `\`${id}\``).join(', ') || 'none'}.`,
+    '',
+  ];
 }
 
 /** Write `out/scorecard.json` and `SCORECARD.md` under the suite root. */

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -19,7 +20,10 @@ const host = process.env['HOST'] ?? '0.0.0.0';
 const port = Number(process.env['PORT'] ?? '18082');
 const MAX_SESSIONS = 32;
 const MAX_BODY_BYTES = 1024 * 1024;
-const KB_SERVER = fileURLToPath(new URL('../demo/demo-mcp-server.ts', import.meta.url));
+// The stdio server beside this file's own form: compiled JavaScript in the image, TypeScript in a checkout.
+const OWN_EXTENSION = path.extname(fileURLToPath(import.meta.url));
+const KB_SERVER = fileURLToPath(new URL(`../demo/demo-mcp-server${OWN_EXTENSION}`, import.meta.url));
+const KB_ARGS = OWN_EXTENSION === '.ts' ? ['--import', 'tsx', KB_SERVER] : [KB_SERVER];
 
 interface Session {
   http: StreamableHTTPServerTransport;
@@ -43,7 +47,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 async function openSession(): Promise<StreamableHTTPServerTransport> {
   const stdio = new StdioClientTransport({
     command: process.execPath,
-    args: ['--import', 'tsx', KB_SERVER],
+    args: KB_ARGS,
     stderr: 'inherit',
   });
   const http: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({

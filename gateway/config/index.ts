@@ -8,3 +8,4 @@ export {
   type GatewayConfig,
 } from './schema.js';
 export { type Environment, resolveSecretRef } from './secrets.js';
+export { assertStateOutsidePackages, stateLocationProblem } from './state-location.js';

@@ -275,6 +275,17 @@ export const MetricsSchema = z
   })
   .strict();
 
+/** Tool integrity: what happens to an upstream MCP tool the gateway sees for the first time. */
+export const IntegritySchema = z
+  .object({
+    /**
+     * `trust`: pin it as listed (flags still reach policy); `quarantine-flagged`: hold a new tool whose
+     * definition analysis raised a flag until an operator approves it; `quarantine-all`: hold every new tool.
+     */
+    firstSight: z.enum(['trust', 'quarantine-flagged', 'quarantine-all']).default('quarantine-flagged'),
+  })
+  .strict();
+
 export const GatewayConfigSchema = z
   .object({
     listen: ListenSchema.default({ host: '127.0.0.1', port: 8787 }),
@@ -314,6 +325,7 @@ export const GatewayConfigSchema = z
       maxResponseBytes: 10 * 1024 * 1024,
       timeoutMs: 30_000,
     }),
+    integrity: IntegritySchema.default({ firstSight: 'quarantine-flagged' }),
     policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true }),
     stores: StoresSchema.default({ kind: 'memory' }),
     audit: AuditSchema.default({ durability: 'per-record', flushBeforeResponse: true }),

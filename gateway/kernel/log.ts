@@ -33,7 +33,8 @@ export function createLogger(
       name: options.name ?? 'portcullis',
       level: options.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      base: undefined,
+      // No pid or hostname on each line; pino still adds `name`.
+      base: {},
       timestamp: pino.stdTimeFunctions.isoTime,
       // Every line logged inside a traced call carries its trace and span ids, to jump to the trace.
       mixin() {

@@ -9,7 +9,7 @@ import type { PreparedCall } from '../../connectors/contract.js';
 import type { CallFacts, PrincipalFacts, TaskFacts, ToolFacts } from '../../policies/types.js';
 import type { CallDecision as Decision } from '../../policies/engine.js';
 import type { Principal } from '../kernel/index.js';
-import picomatch from 'picomatch';
+import { matchNameGlob } from '../../policies/index.js';
 import type { CatalogTool } from '../services/catalog/index.js';
 
 /** The part of the policy engine the pipeline needs. */
@@ -98,7 +98,9 @@ export function isVisible(source: PolicySource, principal: Principal, tool: Cata
  */
 export function withinDeclaredTools(decision: Decision, task: TaskFacts, tool: string): Decision {
   if (decision.effect !== 'allow' || task.declaredTools === undefined) return decision;
-  if (task.declaredTools.some((pattern) => globMatch(pattern, tool))) return decision;
+  // The policy language's name-glob dialect (`*`, `?`, everything else literal), the same one the engine
+  // applies to `task.declared` and to tool globs in rules: one meaning for every pattern anyone writes.
+  if (task.declaredTools.some((pattern) => matchNameGlob(pattern, tool))) return decision;
   return {
     ...decision,
     effect: 'approve',
@@ -106,8 +108,4 @@ export function withinDeclaredTools(decision: Decision, task: TaskFacts, tool: s
     reason: `${tool} is outside the tools the task declared`,
     rules: [...decision.rules, 'task:declared-tools'],
   };
-}
-
-function globMatch(pattern: string, value: string): boolean {
-  return picomatch.isMatch(value, pattern, { nocase: false, dot: true });
 }

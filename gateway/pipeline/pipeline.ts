@@ -1,5 +1,5 @@
 /**
- * The tool-call pipeline: the only place that orchestrates the steps of a call (DESIGN.md section 2).
+ * The tool-call pipeline: the only place that orchestrates the steps of a call (docs/design.md section 2).
  *
  *   authenticate (at the edge) -> resolve -> prepare -> decide -> [elevate] -> invoke -> record
  *
@@ -245,15 +245,16 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     // 2 resolve: unknown and hidden tools are indistinguishable to the caller.
     const tool = options.catalog.resolveTool(name);
     if (tool === undefined || !isVisible(options.policy, ctx.principal, tool)) {
-      const quarantined = tool === undefined && options.catalog.quarantinedTool(name) !== undefined;
+      const quarantined = tool === undefined ? options.catalog.quarantinedTool(name) : undefined;
       Object.assign(record, {
         decision: 'deny',
-        code: quarantined ? 'TOOL_QUARANTINED' : 'TOOL_NOT_FOUND',
-        reason: quarantined
-          ? 'tool definition changed; quarantined until an operator approves it'
-          : tool === undefined
-            ? 'unknown tool'
-            : 'tool not visible to this agent',
+        code: quarantined !== undefined ? 'TOOL_QUARANTINED' : 'TOOL_NOT_FOUND',
+        reason:
+          quarantined !== undefined
+            ? quarantineReason(quarantined)
+            : tool === undefined
+              ? 'unknown tool'
+              : 'tool not visible to this agent',
       });
       return finish(new GatewayError('TOOL_NOT_FOUND', `unknown tool: ${name}`));
     }
@@ -570,4 +571,12 @@ export function catalogContextFor(egress: EgressProvider): (connector: Connector
     signal: AbortSignal.timeout(30_000),
     fetch: withOutboundHygiene(egress.fetchFor({ connector: connector.id })),
   });
+}
+
+/** The audited reason a quarantined tool was refused (the agent only ever sees an unknown tool). */
+function quarantineReason(tool: CatalogTool): string {
+  const flags = tool.flags.length > 0 ? ` (flags: ${tool.flags.join(', ')})` : '';
+  return tool.quarantine === 'new'
+    ? `new tool held on first sight${flags}; quarantined until an operator approves it`
+    : `tool definition changed${flags}; quarantined until an operator approves it`;
 }

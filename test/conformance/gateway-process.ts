@@ -9,17 +9,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  CLI_SOURCE,
   startGatewayProcess as startFixtureGatewayProcess,
   type GatewayProcess as FixtureGatewayProcess,
 } from '../fixtures/gateway-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'bin', 'portcullis.js');
-const CLI_SOURCE = path.join(ROOT, 'gateway', 'edges', 'cli', 'main.ts');
-
 /** The gateway's CLI is present in this tree. */
 export function gatewayCliAvailable(): boolean {
-  return existsSync(CLI_SOURCE) && existsSync(CLI);
+  return existsSync(CLI_SOURCE);
 }
 
 /** `node --import <tsx> script args...` as a connector command: absolute paths, independent of cwd. */

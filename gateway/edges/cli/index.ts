@@ -1,2 +1,2 @@
 /** The `portcullis` command line; `main.ts` beside this is the process entry point that runs it. */
-export { createProgram } from './program.js';
+export { buildProgram, COMMANDS, type CommandEntry } from './program.js';

@@ -3,11 +3,10 @@
  * error. Only this entry point and gateway/main.ts touch process state (argv, env, exit, signals).
  */
 import { CommanderError } from 'commander';
-import { createProgram } from './program.js';
-
-const program = createProgram();
+import { buildProgram } from './program.js';
 
 try {
+  const program = await buildProgram(process.argv.slice(2));
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {

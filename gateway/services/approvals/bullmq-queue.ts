@@ -146,7 +146,7 @@ export function createBullmqApprovalQueue(options: BullmqApprovalQueueOptions): 
   const redis =
     typeof options.connection === 'string'
       ? new Redis(options.connection, { maxRetriesPerRequest: 1 })
-      : new Redis({ ...options.connection, maxRetriesPerRequest: 1 });
+      : new Redis(withRetryLimit(options.connection));
   const log = (message: string, error: unknown): void => {
     options.logger?.warn({ queue: queueName, err: error instanceof Error ? error.message : String(error) }, message);
   };
@@ -489,4 +489,12 @@ async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+}
+
+/** The caller's Redis options with one retry per request (a store outage surfaces fast, and fails closed). */
+function withRetryLimit(connection: RedisOptions) {
+  // ioredis declares `replyMapping` as possibly undefined in RedisOptions but not in its constructor: pass
+  // it on only when set.
+  const { replyMapping, ...rest } = connection;
+  return { ...rest, maxRetriesPerRequest: 1, ...(replyMapping !== undefined ? { replyMapping } : {}) };
 }

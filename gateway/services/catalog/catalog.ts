@@ -22,8 +22,10 @@ export interface CatalogTool {
   exposedName: string;
   connector: Connector;
   descriptor: ToolDescriptor;
-  /** Integrity flags (shadowing, confusable-name, schema-widened, hidden-characters), for policy and operators. */
+  /** Integrity flags (shadowing, model-instructions, ... see gateway/integrity), for policy and operators. */
   flags: readonly string[];
+  /** Why a quarantined tool is held: `new` (first sight) or `changed` (differs from its trusted definition). */
+  quarantine?: 'new' | 'changed';
 }
 
 /** Integrity screening of a connector's tools: which are trusted, which are quarantined, with flags. */
@@ -31,7 +33,7 @@ export type ToolScreen = (
   connector: Connector,
   tools: readonly ToolDescriptor[],
   allExposedNames: readonly string[],
-) => Promise<Map<string, { status: 'trusted' | 'quarantined'; flags: readonly string[] }>>;
+) => Promise<Map<string, { status: 'trusted' | 'quarantined'; flags: readonly string[]; reason?: 'new' | 'changed' }>>;
 
 export interface CatalogPrompt {
   exposedName: string;
@@ -141,7 +143,7 @@ export function createCatalog(options: CatalogOptions): Catalog {
         tools.set(exposedName, { exposedName, connector, descriptor, flags: [] });
       }
       if (options.screen !== undefined && connector.kind === 'mcp') {
-        const others = [...allToolNames(connector.id), ...tools.keys()];
+        const others = [...(await allToolNames(connector.id)), ...tools.keys()];
         const screened = await options.screen(
           connector,
           [...tools.values()].map((t) => t.descriptor),
@@ -152,7 +154,7 @@ export function createCatalog(options: CatalogOptions): Catalog {
           tool.flags = verdict.flags;
           if (verdict.status === 'quarantined') {
             tools.delete(exposedName);
-            quarantined.set(exposedName, tool);
+            quarantined.set(exposedName, { ...tool, quarantine: verdict.reason ?? 'changed' });
           }
         }
       }
@@ -192,12 +194,25 @@ export function createCatalog(options: CatalogOptions): Catalog {
     return out;
   };
 
-  /** Exposed names of every other connector's tools (trusted or not), for cross-connector checks. */
-  const allToolNames = (except: string): string[] => {
-    const names: string[] = [];
+  /**
+   * Exposed names of every other connector's tools (trusted or not), for cross-connector checks. Read from
+   * the connectors themselves, not only from loaded entries: a first-sight decision is final until an
+   * operator acts, so it must see connectors whose load has not run yet (their listings are cached
+   * snapshots, so this is cheap). A connector that cannot list right now contributes what it last listed.
+   */
+  const allToolNames = async (except: string): Promise<string[]> => {
+    const names = new Set<string>();
     for (const [id, entry] of entries)
-      if (id !== except) names.push(...entry.tools.keys(), ...entry.quarantined.keys());
-    return names;
+      if (id !== except) for (const name of [...entry.tools.keys(), ...entry.quarantined.keys()]) names.add(name);
+    await Promise.all(
+      options.connectors
+        .filter((c) => c.id !== except)
+        .map(async (c) => {
+          const listed = await c.listTools(options.catalogContext(c)).catch(() => []);
+          for (const tool of listed) names.add(`${c.id}_${tool.name}`);
+        }),
+    );
+    return [...names];
   };
 
   const connectorOf = (exposedName: string): ConnectorEntry | undefined => {
@@ -217,10 +232,6 @@ export function createCatalog(options: CatalogOptions): Catalog {
         if (connector !== undefined) await load(connector);
       } else {
         await Promise.all(options.connectors.map(load));
-        // Screening compares each tool with every other connector's tools (shadowing, confusable names):
-        // a second pass lets connectors listed first see those listed after them.
-        if (options.screen !== undefined)
-          await Promise.all(options.connectors.filter((c) => c.kind === 'mcp').map(load));
       }
       notify(new Set(['tools', 'resources', 'prompts']));
     },

@@ -46,7 +46,7 @@ export function createOwnTokenVerifier(options: {
       const { payload } = await jwtVerify(token, key.publicKey, {
         algorithms: [key.alg],
         issuer: options.issuer,
-        typ: header.typ,
+        typ: kind === 'task' ? TASK_TOKEN_TYP : CALL_CREDENTIAL_TYP,
         clockTolerance: tolerance,
         currentDate: new Date(now()),
         requiredClaims: ['iss', 'aud', 'sub', 'exp', 'iat', 'jti', 'tid'],

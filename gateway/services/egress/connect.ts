@@ -106,25 +106,22 @@ export function createGuardedConnect(options: GuardedConnectOptions): buildConne
         callback(new EgressError('UPSTREAM_UNAVAILABLE', `could not connect to ${host}`), null);
         return;
       }
-      options.base(
-        {
-          ...connectOptions,
-          hostname: address.ip,
-          // Certificate and SNI are for the name that was decided on, never for a Host header's value.
-          servername: isLiteral ? undefined : host,
-        },
-        (...result) => {
-          const [error, socket] = result;
-          if (error !== null) {
-            // Another checked answer may be reachable (e.g. IPv6 first on a host without IPv6 routing).
-            if (index + 1 < addresses.length) attempt(addresses, index + 1);
-            else callback(error, null);
-            return;
-          }
-          options.onConnected?.(origin, socket, address);
-          callback(null, socket);
-        },
-      );
+      const target = { ...connectOptions, hostname: address.ip };
+      // Certificate and SNI are for the name that was decided on, never for a Host header's value; an IP
+      // literal sends no SNI at all (whatever the caller's options said).
+      if (isLiteral) delete target.servername;
+      else target.servername = host;
+      options.base(target, (...result) => {
+        const [error, socket] = result;
+        if (error !== null) {
+          // Another checked answer may be reachable (e.g. IPv6 first on a host without IPv6 routing).
+          if (index + 1 < addresses.length) attempt(addresses, index + 1);
+          else callback(error, null);
+          return;
+        }
+        options.onConnected?.(origin, socket, address);
+        callback(null, socket);
+      });
     };
 
     resolveAndCheck(target, options.lookup, options.decideAddress).then(

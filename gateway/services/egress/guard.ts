@@ -419,8 +419,8 @@ function requestInit(
   return {
     ...(init as UndiciRequestInit | undefined),
     method: hop.method,
-    headers: hop.headers as unknown as UndiciRequestInit['headers'],
-    body: (hop.body ?? null) as UndiciRequestInit['body'],
+    headers: hop.headers as unknown as NonNullable<UndiciRequestInit['headers']>,
+    body: (hop.body ?? null) as NonNullable<UndiciRequestInit['body']> | null,
     redirect: 'manual',
     signal,
     dispatcher,
@@ -434,7 +434,13 @@ function factsOf(scope: EgressScope): BaseFacts {
   if (scope.principal !== undefined) {
     // Only the policy-visible fields: the scope may carry a richer principal object.
     const { agentId, roles, tenant, environment, authMethod } = scope.principal;
-    facts.principal = { agentId, roles: [...roles], tenant, environment, authMethod };
+    facts.principal = {
+      agentId,
+      roles: [...roles],
+      ...(tenant !== undefined ? { tenant } : {}),
+      ...(environment !== undefined ? { environment } : {}),
+      ...(authMethod !== undefined ? { authMethod } : {}),
+    };
   }
   if (scope.task !== undefined) facts.task = scope.task;
   return facts;

@@ -4,28 +4,39 @@
  * instances seeing a new tool at once cannot both decide what "first" was.
  */
 import type { Redis } from 'ioredis';
-import type { ToolFlag } from './analyze.js';
+import type { Finding, ToolFlag } from './findings.js';
 import type { DefinitionChange, PinnedDefinition } from './pin.js';
 
 export interface PinRecord {
   connector: string;
   tool: string;
-  /** Hash of the trusted definition. */
-  hash: string;
-  definition: PinnedDefinition;
+  /** Hash of the trusted definition; absent while a tool quarantined on first sight was never approved. */
+  hash?: string;
+  definition?: PinnedDefinition;
   status: 'trusted' | 'quarantined';
   firstSeen: string;
   approvedBy?: string;
   approvedAt?: string;
+  /** Flags of the trusted definition (see analyze.ts). */
   flags: ToolFlag[];
-  /** A changed definition waiting for an operator. */
-  pending?: {
-    hash: string;
-    definition: PinnedDefinition;
-    seenAt: string;
-    changes: DefinitionChange[];
-    flags: ToolFlag[];
-  };
+  /** Analysis score and findings of the trusted definition. */
+  score?: number;
+  findings?: Finding[];
+  /** A definition waiting for an operator: a changed one, or a new one held on first sight. */
+  pending?: PendingDefinition;
+}
+
+export interface PendingDefinition {
+  hash: string;
+  definition: PinnedDefinition;
+  seenAt: string;
+  /** `new`: quarantined on first sight (nothing trusted yet); `changed`: differs from the trusted definition. */
+  reason: 'new' | 'changed';
+  /** Field-by-field diff against the trusted definition (against nothing for a new tool). */
+  changes: DefinitionChange[];
+  flags: ToolFlag[];
+  score: number;
+  findings: Finding[];
 }
 
 export interface PinStore {

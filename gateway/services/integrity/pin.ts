@@ -35,11 +35,14 @@ export interface DefinitionChange {
   after: string;
 }
 
-/** A field-by-field diff of two definitions, as operators see it when deciding on a changed tool. */
-export function diffDefinitions(before: PinnedDefinition, after: PinnedDefinition): DefinitionChange[] {
+/**
+ * A field-by-field diff of two definitions, as operators see it when deciding on a changed tool. With no
+ * `before` (a new tool held on first sight) every field that is present shows as added.
+ */
+export function diffDefinitions(before: PinnedDefinition | undefined, after: PinnedDefinition): DefinitionChange[] {
   const changes: DefinitionChange[] = [];
   for (const field of ['title', 'description', 'inputSchema', 'annotations'] as const) {
-    const a = JSON.stringify(before[field] ?? null, null, 2);
+    const a = JSON.stringify(before?.[field] ?? null, null, 2);
     const b = JSON.stringify(after[field] ?? null, null, 2);
     if (a !== b) changes.push({ field, before: a, after: b });
   }

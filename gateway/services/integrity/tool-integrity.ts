@@ -1,17 +1,31 @@
 /**
- * Tool integrity: pins upstream tool definitions the first time they are seen, quarantines a tool whose
- * definition later changes (hidden and uncallable until an operator approves the new definition), and
- * flags suspicious definitions (see analyze.ts). Every pin, quarantine and approval is audited.
+ * Tool integrity: pins upstream tool definitions, quarantines a tool whose definition later changes
+ * (hidden and uncallable until an operator approves the new definition), and decides what happens to a
+ * tool seen for the first time (`firstSight`):
+ *
+ * - `trust`: pin it as listed; its flags are still recorded and policy can deny on them.
+ * - `quarantine-flagged` (default): a new tool whose analysis raised a flag is held exactly like a changed
+ *   one: not listed, not callable, `TOOL_QUARANTINED` in the audit log, approved by its pending hash.
+ * - `quarantine-all`: every new tool waits for an operator.
+ *
+ * A tool held on first sight stays held until approved, even if its upstream later offers a definition
+ * that would not be flagged: it was never trusted, and re-listing must not be a way to probe the analysis.
+ * Every pin, quarantine and approval is audited, with the findings that explain the flags.
  */
 import type { ToolDescriptor } from '../../../connectors/contract.js';
 import type { AuditSink } from '../audit/index.js';
-import { analyzeTool, type ToolFlag } from './analyze.js';
-import { diffDefinitions, pinHash, pinnedDefinition } from './pin.js';
-import type { PinRecord, PinStore } from './pin-store.js';
+import { analyzeDefinition, type DefinitionAnalysis } from './analyze.js';
+import type { ToolFlag } from './findings.js';
+import { diffDefinitions, pinHash, pinnedDefinition, type PinnedDefinition } from './pin.js';
+import type { PendingDefinition, PinRecord, PinStore } from './pin-store.js';
+
+export type FirstSightMode = 'trust' | 'quarantine-flagged' | 'quarantine-all';
 
 export interface ScreenedTool {
   status: 'trusted' | 'quarantined';
   flags: ToolFlag[];
+  /** Why a quarantined tool is held: `new` (first sight) or `changed` (differs from the trusted definition). */
+  reason?: 'new' | 'changed';
 }
 
 export class PinError extends Error {
@@ -39,9 +53,38 @@ export interface ToolIntegrity {
   approve(connector: string, tool: string, hash: string, operator: string): Promise<PinRecord>;
 }
 
-export function createToolIntegrity(options: { store: PinStore; audit: AuditSink; now?: () => Date }): ToolIntegrity {
+export interface ToolIntegrityOptions {
+  store: PinStore;
+  audit: AuditSink;
+  /** What to do with a tool seen for the first time; default `quarantine-flagged`. */
+  firstSight?: FirstSightMode;
+  now?: () => Date;
+}
+
+export function createToolIntegrity(options: ToolIntegrityOptions): ToolIntegrity {
   const now = (): string => (options.now?.() ?? new Date()).toISOString();
   const { store, audit } = options;
+  const firstSight = options.firstSight ?? 'quarantine-flagged';
+
+  const holdsOnFirstSight = (analysis: DefinitionAnalysis): boolean =>
+    firstSight === 'quarantine-all' || (firstSight === 'quarantine-flagged' && analysis.flags.length > 0);
+
+  const pending = (
+    reason: PendingDefinition['reason'],
+    hash: string,
+    definition: PinnedDefinition,
+    trusted: PinnedDefinition | undefined,
+    analysis: DefinitionAnalysis,
+  ): PendingDefinition => ({
+    hash,
+    definition,
+    seenAt: now(),
+    reason,
+    changes: diffDefinitions(trusted, definition),
+    flags: analysis.flags,
+    score: analysis.score,
+    findings: analysis.findings,
+  });
 
   async function screenOne(
     connector: string,
@@ -52,57 +95,107 @@ export function createToolIntegrity(options: { store: PinStore; audit: AuditSink
     const definition = pinnedDefinition(descriptor);
     const hash = pinHash(definition);
     const existing = await store.get(connector, descriptor.name);
-    if (existing === undefined) {
-      const flags = analyzeTool(exposed, definition, others);
-      const stored = await store.putFirst({
-        connector,
-        tool: descriptor.name,
-        hash,
-        definition,
-        status: 'trusted',
-        firstSeen: now(),
-        flags,
-      });
-      if (stored.hash === hash) {
-        await audit.append({ event: 'tool.pin', tool: exposed, target: connector, detail: { hash, flags } });
-        return { status: 'trusted', flags };
-      }
+    if (existing !== undefined) return screenAgainst(existing, exposed, definition, hash, others);
+
+    const analysis = analyzeDefinition(exposed, definition, others);
+    const first: PinRecord = holdsOnFirstSight(analysis)
+      ? {
+          connector,
+          tool: descriptor.name,
+          status: 'quarantined',
+          firstSeen: now(),
+          flags: [],
+          pending: pending('new', hash, definition, undefined, analysis),
+        }
+      : {
+          connector,
+          tool: descriptor.name,
+          hash,
+          definition,
+          status: 'trusted',
+          firstSeen: now(),
+          flags: analysis.flags,
+          score: analysis.score,
+          findings: analysis.findings,
+        };
+    const stored = await store.putFirst(first);
+    // Another instance may have pinned the tool first: its record decides.
+    if (stored.hash !== first.hash || stored.pending?.hash !== first.pending?.hash)
       return screenAgainst(stored, exposed, definition, hash, others);
+    if (first.status === 'trusted') {
+      await audit.append({
+        event: 'tool.pin',
+        tool: exposed,
+        target: connector,
+        detail: { hash, flags: analysis.flags, score: analysis.score },
+      });
+      return { status: 'trusted', flags: analysis.flags };
     }
-    return screenAgainst(existing, exposed, definition, hash, others);
+    await audit.append({
+      event: 'tool.quarantine',
+      tool: exposed,
+      target: connector,
+      detail: {
+        reason: 'new',
+        firstSight,
+        newHash: hash,
+        flags: analysis.flags,
+        score: analysis.score,
+        findings: analysis.findings.map((f) => `${f.rule} @${f.where}: ${f.explanation}`),
+      },
+    });
+    return { status: 'quarantined', flags: analysis.flags, reason: 'new' };
   }
 
   async function screenAgainst(
     record: PinRecord,
     exposed: string,
-    definition: ReturnType<typeof pinnedDefinition>,
+    definition: PinnedDefinition,
     hash: string,
     others: readonly string[],
   ): Promise<ScreenedTool> {
-    if (record.hash === hash) {
-      const flags = analyzeTool(exposed, definition, others);
-      if (record.status === 'quarantined' || record.pending !== undefined || flags.join() !== record.flags.join()) {
-        // The upstream went back to the trusted definition: trust it again.
+    if (record.hash !== undefined && record.hash === hash) {
+      const analysis = analyzeDefinition(exposed, definition, others);
+      if (
+        record.status === 'quarantined' ||
+        record.pending !== undefined ||
+        analysis.flags.join() !== record.flags.join()
+      ) {
+        // The upstream went back to the trusted definition (or other tools changed its flags): trust it.
         const { pending: _dropped, ...rest } = record;
-        await store.put({ ...rest, status: 'trusted', flags });
+        await store.put({
+          ...rest,
+          status: 'trusted',
+          flags: analysis.flags,
+          score: analysis.score,
+          findings: analysis.findings,
+        });
       }
-      return { status: 'trusted', flags };
+      return { status: 'trusted', flags: analysis.flags };
     }
-    const flags = analyzeTool(exposed, definition, others, record.definition);
+    const reason = record.hash === undefined ? 'new' : 'changed';
+    const analysis = analyzeDefinition(exposed, definition, others, record.definition);
     if (record.pending?.hash !== hash) {
       await store.put({
         ...record,
         status: 'quarantined',
-        pending: { hash, definition, seenAt: now(), changes: diffDefinitions(record.definition, definition), flags },
+        pending: pending(reason, hash, definition, record.definition, analysis),
       });
       await audit.append({
         event: 'tool.quarantine',
         tool: exposed,
-        target: connector(record),
-        detail: { trustedHash: record.hash, newHash: hash, flags },
+        target: record.connector,
+        detail: {
+          reason,
+          ...(record.hash !== undefined ? { trustedHash: record.hash } : {}),
+          newHash: hash,
+          flags: analysis.flags,
+          score: analysis.score,
+          findings: analysis.findings.map((f) => `${f.rule} @${f.where}: ${f.explanation}`),
+        },
       });
     }
-    return { status: 'quarantined', flags };
+    return { status: 'quarantined', flags: analysis.flags, reason };
   }
 
   return {
@@ -135,6 +228,8 @@ export function createToolIntegrity(options: { store: PinStore; audit: AuditSink
         approvedBy: operator,
         approvedAt: now(),
         flags: record.pending.flags,
+        score: record.pending.score,
+        findings: record.pending.findings,
       };
       await store.put(approved);
       await audit.append({
@@ -142,13 +237,9 @@ export function createToolIntegrity(options: { store: PinStore; audit: AuditSink
         tool: `${connectorId}_${tool}`,
         target: connectorId,
         actor: operator,
-        detail: { hash, approved: true },
+        detail: { hash, approved: true, reason: record.pending.reason },
       });
       return approved;
     },
   };
-}
-
-function connector(record: PinRecord): string {
-  return record.connector;
 }

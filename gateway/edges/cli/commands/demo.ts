@@ -1,19 +1,35 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Command, InvalidArgumentError } from 'commander';
 import { createDemoApi } from '../../../../examples/demo/demo-api.js';
-import { startGateway } from '../../../main.js';
-import { loadOrExit, untilSignal } from './start.js';
+import { loadGateway, loadOrExit, untilSignal } from './start.js';
 
-const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../examples/demo');
+const HERE = fileURLToPath(import.meta.url);
+/** The demo's files: examples/demo in a source checkout, dist/examples/demo in the compiled package. */
+const DEMO_DIR = path.resolve(path.dirname(HERE), '../../../../examples/demo');
+/** `.ts` when running from the sources (through tsx), `.js` when running the compiled package. */
+const OWN_EXTENSION = path.extname(HERE);
 /** The demo agent's key. It is printed on purpose: the demo config holds only its sha256. */
 export const DEMO_AGENT_KEY = 'pc_demo_not_a_secret_7c1e9a4f';
 /** The demo operator's token, printed on purpose like the agent key. */
 export const DEMO_OPERATOR_TOKEN = 'pc_demo_operator_not_a_secret_3b8d';
 const DEFAULT_API_PORT = 18081;
+
+/**
+ * Where the demo keeps what it writes (audit log, development signing keys): `.portcullis/` under the
+ * directory it runs in, never beside its configuration, which lives inside the installed package.
+ */
+export function demoStatePaths(stateDir: string): { auditFile: string; devKeyDir: string } {
+  return { auditFile: path.join(stateDir, 'audit.jsonl'), devKeyDir: path.join(stateDir, 'keys') };
+}
+
+/** The command that runs the demo knowledge-base MCP server, compiled or from source like this module. */
+export function demoMcpServerCommand(): { command: string; args: string[] } {
+  const server = path.join(DEMO_DIR, `demo-mcp-server${OWN_EXTENSION}`);
+  return { command: process.execPath, args: OWN_EXTENSION === '.ts' ? ['--import', 'tsx', server] : [server] };
+}
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -28,11 +44,11 @@ export function demoCommand(): Command {
     .option('-c, --config <file>', 'demo configuration', path.join(DEMO_DIR, 'portcullis.yaml'))
     .option('-p, --port <port>', 'gateway port (0 = any free port)', parsePort)
     .option('--api-port <port>', 'demo API port (0 = any free port)', parsePort, DEFAULT_API_PORT)
-    .action(async (options: { config: string; port?: number; apiPort: number }) => {
+    .option('--state-dir <dir>', 'where the audit log and development keys go', '.portcullis')
+    .action(async (options: { config: string; port?: number; apiPort: number; stateDir: string }) => {
       const loaded = await loadOrExit(options.config);
       if (loaded === undefined) return;
-      if (loaded.config.audit.file !== undefined)
-        await mkdir(path.dirname(loaded.config.audit.file), { recursive: true });
+      const state = demoStatePaths(path.resolve(options.stateDir));
       const api = createDemoApi();
       await new Promise<void>((resolve, reject) => {
         api.once('error', (error: NodeJS.ErrnoException) =>
@@ -47,14 +63,21 @@ export function demoCommand(): Command {
         api.listen(options.apiPort, '127.0.0.1', () => resolve());
       });
       const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-      // The demo config names the API's default address; point the helpdesk connector at the real one.
+      // The demo config names the API's default address; point the helpdesk connector at the real one,
+      // run the knowledge-base server that sits beside this module, and keep state in the state dir.
+      const kbServer = demoMcpServerCommand();
       loaded.config = {
         ...loaded.config,
         listen: { ...loaded.config.listen, ...(options.port !== undefined ? { port: options.port } : {}) },
-        connectors: loaded.config.connectors.map((c) =>
-          c.kind === 'http' && c.id === 'helpdesk' ? { ...c, baseUrl: apiUrl } : c,
-        ),
+        connectors: loaded.config.connectors.map((c) => {
+          if (c.kind === 'http' && c.id === 'helpdesk') return { ...c, baseUrl: apiUrl };
+          if (c.kind === 'mcp' && c.id === 'kb' && c.transport === 'stdio') return { ...c, ...kbServer };
+          return c;
+        }),
+        audit: { ...loaded.config.audit, file: state.auditFile },
+        credentials: { ...loaded.config.credentials, devKeyDir: state.devKeyDir },
       };
+      const { startGateway } = await loadGateway();
       const gateway = await startGateway({ loaded }).catch(async (error: unknown) => {
         await closeServer(api);
         throw error;

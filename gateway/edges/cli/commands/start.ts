@@ -1,6 +1,14 @@
 import { Command } from 'commander';
+import type * as GatewayMain from '../../../main.js';
 import { ConfigError, loadConfigFile } from '../../../config/index.js';
-import { startGateway, startStdioGateway } from '../../../main.js';
+
+/**
+ * The composition root, loaded when a command actually starts a gateway: `--help` and option errors do not
+ * pay for loading every service.
+ */
+export function loadGateway(): Promise<typeof GatewayMain> {
+  return import('../../../main.js');
+}
 
 export function startCommand(): Command {
   return new Command('start')
@@ -9,6 +17,7 @@ export function startCommand(): Command {
     .action(async (options: { config: string }) => {
       const loaded = await loadOrExit(options.config);
       if (loaded === undefined) return;
+      const { startGateway } = await loadGateway();
       const gateway = await startGateway({ loaded });
       process.stdout.write(`Portcullis listening on ${gateway.mcpUrl}\n`);
       await untilSignal();
@@ -24,6 +33,7 @@ export function stdioCommand(): Command {
     .action(async (options: { config: string; agent?: string }) => {
       const loaded = await loadOrExit(options.config);
       if (loaded === undefined) return;
+      const { startStdioGateway } = await loadGateway();
       const gateway = await startStdioGateway({
         loaded,
         ...(options.agent !== undefined ? { agentId: options.agent } : {}),

@@ -6,17 +6,30 @@
 import { Command, Option } from 'commander';
 import { CliFailure } from './approvals.js';
 
+interface Finding {
+  rule: string;
+  weight: number;
+  where: string;
+  excerpt: string;
+  explanation: string;
+}
+
 interface Pin {
   connector: string;
   tool: string;
-  hash: string;
+  /** Absent while a tool held on first sight was never approved. */
+  hash?: string;
   status: string;
   flags: string[];
   approvedBy?: string;
   pending?: {
     hash: string;
     seenAt: string;
+    /** Absent in pins written before first-sight screening existed. */
+    reason?: 'new' | 'changed';
     flags: string[];
+    score?: number;
+    findings?: Finding[];
     changes: { field: string; before: string; after: string }[];
   };
 }
@@ -72,12 +85,18 @@ export function toolsCommand(): Command {
         if (opts.json) return void process.stdout.write(`${JSON.stringify(pins, null, 2)}\n`);
         for (const pin of pins) {
           process.stdout.write(
-            `${pin.status === 'quarantined' ? 'QUARANTINED' : 'trusted    '}  ${pin.connector}_${pin.tool}  ${pin.hash.slice(0, 12)}${pin.flags.length ? `  flags: ${pin.flags.join(',')}` : ''}\n`,
+            `${pin.status === 'quarantined' ? 'QUARANTINED' : 'trusted    '}  ${pin.connector}_${pin.tool}  ${pin.hash?.slice(0, 12) ?? '(none trusted)'}${pin.flags.length ? `  flags: ${pin.flags.join(',')}` : ''}\n`,
           );
           if (pin.pending) {
+            const what = pin.pending.reason === 'new' ? 'new tool held on first sight' : 'new definition';
             process.stdout.write(
-              `  new definition ${pin.pending.hash} seen ${pin.pending.seenAt}${pin.pending.flags.length ? ` flags: ${pin.pending.flags.join(',')}` : ''}\n`,
+              `  ${what} ${pin.pending.hash} seen ${pin.pending.seenAt}${pin.pending.flags.length ? ` flags: ${pin.pending.flags.join(',')}` : ''}${pin.pending.score !== undefined ? ` score ${pin.pending.score}` : ''}\n`,
             );
+            for (const finding of pin.pending.findings ?? []) {
+              process.stdout.write(
+                `  ! ${finding.rule} (${finding.weight}) at ${finding.where}: ${finding.explanation}${finding.excerpt ? ` - "${finding.excerpt}"` : ''}\n`,
+              );
+            }
             for (const change of pin.pending.changes) {
               process.stdout.write(
                 `  ~ ${change.field}\n${indent('- ', change.before)}\n${indent('+ ', change.after)}\n`,
