@@ -35,7 +35,7 @@ RUN mkdir -p /var/lib/portcullis /etc/portcullis && chown node:node /var/lib/por
 VOLUME ["/var/lib/portcullis"]
 USER node
 EXPOSE 8787
-# /healthz answers 503 when the policy failed to load; the Host header must be one the config accepts
+# /healthz answers 503 when the last policy reload failed; the Host header must be one the config accepts
 # (127.0.0.1 is, in the shipped compose config). Set PORTCULLIS_HEALTHCHECK_URL if the port differs.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.PORTCULLIS_HEALTHCHECK_URL).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

@@ -263,3 +263,31 @@ describe('prepareCall', () => {
     );
   });
 });
+
+describe('createHttpConnector with an inline OpenAPI document', () => {
+  it('leaves the configuration as written', async () => {
+    const document = {
+      openapi: '3.0.3',
+      info: { title: 't', version: '1' },
+      paths: {
+        '/things': {
+          post: {
+            operationId: 'createThing',
+            requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Thing' } } } },
+            responses: { '200': { description: 'ok' } },
+          },
+        },
+      },
+      components: { schemas: { Thing: { type: 'object', properties: { name: { type: 'string' } } } } },
+    };
+    const before = structuredClone(document);
+    const connector = await createHttpConnector({
+      id: 'inline',
+      kind: 'http',
+      baseUrl: 'https://api.example.com',
+      openapi: { document },
+    });
+    assert.deepEqual(document, before);
+    await connector.close();
+  });
+});

@@ -74,11 +74,12 @@ async function collectTools(
   const warnings: string[] = [];
   if (config.openapi !== undefined) {
     const source = config.openapi;
+    // The importer resolves references in place: an inline document is copied so the config stays as written.
     const document =
       typeof source.document === 'string'
         ? await loadOpenApiDocument(source.document, options.baseDir)
-        : source.document;
-    const imported = importOpenApiTools(document, {
+        : structuredClone(source.document);
+    const imported = await importOpenApiTools(document, {
       ...(source.operationIds !== undefined ? { operationIds: source.operationIds } : {}),
       ...(source.tags !== undefined ? { tags: source.tags } : {}),
     });

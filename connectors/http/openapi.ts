@@ -2,15 +2,19 @@
  * Importing tools from an OpenAPI 3.0 / 3.1 document.
  *
  * Each selected operation becomes one HttpToolSpec: path, query and header parameters and a JSON request
- * body (argument `body`) make up the input schema, with local `$ref`s (`#/components/...`) inlined. The
- * document's `servers` are ignored: requests go to the connector's `baseUrl`, which must include the API's
- * base path.
+ * body (argument `body`) make up the input schema, with local `$ref`s (`#/components/...`) inlined by a
+ * maintained parser, for the selected operations only (openapi-refs.ts). The document's `servers` are
+ * ignored: requests go to the connector's `baseUrl`, which must include the API's base path.
+ *
+ * Path parameters declared for reserved expansion (`allowReserved: true`, or GitHub's `x-multi-segment:
+ * true`) become `{+name}` placeholders, whose values may contain `/` (see path.ts for what stays refused).
  *
  * Nothing is dropped silently. An operation whose shape the connector cannot send faithfully (non-JSON
  * body, cookie or object-valued parameters that are required, recursive or external `$ref`s, a path the
  * path rules refuse, a name clash) is skipped, and an optional parameter that cannot be sent is left out;
- * either way a line is added to `warnings`.
+ * either way a line with the precise reason is added to `warnings`.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -23,6 +27,12 @@ import {
   toolSpecIssues,
   type HttpToolSpec,
 } from './config.js';
+import {
+  dereferenceSelection,
+  OpenApiUnsupportedError as UnsupportedError,
+  resolvedObject,
+  SchemaConverter,
+} from './openapi-refs.js';
 import { PATH_PARAM_NAME_PATTERN } from './path.js';
 
 export interface OpenApiSelection {
@@ -40,11 +50,7 @@ export interface OpenApiImport {
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head'] as const;
 const IGNORED_METHODS = ['options', 'trace'] as const;
-const MAX_SCHEMA_NODES = 20_000;
 const JSON_SCHEMA_2020 = 'https://json-schema.org/draft/2020-12/schema';
-
-/** An operation (or parameter) the importer cannot represent; becomes a warning. */
-class UnsupportedError extends Error {}
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -53,7 +59,8 @@ function isObject(value: unknown): value is JsonObject {
 /**
  * Read an OpenAPI document (YAML or JSON) from a file. A relative path resolves against `baseDir` (the
  * configuration file's directory), never against the process's working directory: without `baseDir` it
- * is a configuration error.
+ * is a configuration error. JSON is read with the JSON parser (large published documents are JSON, and a
+ * YAML parser takes many times the time and memory for them); anything else as YAML.
  */
 export async function loadOpenApiDocument(file: string, baseDir?: string): Promise<JsonObject> {
   if (!path.isAbsolute(file) && baseDir === undefined) {
@@ -70,7 +77,7 @@ export async function loadOpenApiDocument(file: string, baseDir?: string): Promi
   }
   let document: unknown;
   try {
-    document = parseYaml(text, { maxAliasCount: 100 });
+    document = looksLikeJson(text) ? parseJsonOrYaml(text) : parseYaml(text, { maxAliasCount: 100 });
   } catch (error) {
     throw new HttpConnectorConfigError(
       `OpenAPI document ${file} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`,
@@ -80,94 +87,31 @@ export async function loadOpenApiDocument(file: string, baseDir?: string): Promi
   return document;
 }
 
-/** Follows local `$ref`s, inlining them; refuses external and recursive references. */
-class RefResolver {
-  private nodes = 0;
-  constructor(
-    private readonly document: JsonObject,
-    private readonly version: '3.0' | '3.1',
-  ) {}
+/** A document that starts with `{` is JSON (or YAML flow style, which the fallback reads). */
+function looksLikeJson(text: string): boolean {
+  return /^\s*\{/.test(text.slice(0, 1024));
+}
 
-  lookup(ref: string): unknown {
-    if (!ref.startsWith('#/')) throw new UnsupportedError(`external $ref "${ref}" is not supported`);
-    let node: unknown = this.document;
-    for (const token of ref.slice(2).split('/')) {
-      const key = decodeURIComponent(token).replace(/~1/g, '/').replace(/~0/g, '~');
-      if (!isObject(node) && !Array.isArray(node)) throw new UnsupportedError(`$ref "${ref}" does not resolve`);
-      node = (node as Record<string, unknown>)[key];
-      if (node === undefined) throw new UnsupportedError(`$ref "${ref}" does not resolve`);
-    }
-    return node;
-  }
-
-  /** A non-schema object (parameter, request body, path item): follow `$ref` chains only at the top. */
-  object(value: unknown, what: string): JsonObject {
-    const seen = new Set<string>();
-    let current = value;
-    while (isObject(current) && typeof current['$ref'] === 'string') {
-      const ref = current['$ref'];
-      if (seen.has(ref)) throw new UnsupportedError(`recursive $ref "${ref}"`);
-      seen.add(ref);
-      current = this.lookup(ref);
-    }
-    if (!isObject(current)) throw new UnsupportedError(`${what} is not an object`);
-    return current;
-  }
-
-  /** A schema with every local `$ref` inlined and OpenAPI 3.0 idioms turned into JSON Schema. */
-  schema(value: unknown, stack: readonly string[] = []): unknown {
-    if (++this.nodes > MAX_SCHEMA_NODES) throw new UnsupportedError('schema is too large once $refs are inlined');
-    if (Array.isArray(value)) return value.map((item) => this.schema(item, stack));
-    if (!isObject(value)) return value;
-    if (typeof value['$ref'] === 'string') {
-      const ref = value['$ref'];
-      if (stack.includes(ref)) throw new UnsupportedError(`recursive schema $ref "${ref}" is not supported`);
-      const { $ref: _ref, ...siblings } = value;
-      const target = this.schema(this.lookup(ref), [...stack, ref]);
-      if (!isObject(target)) throw new UnsupportedError(`$ref "${ref}" is not a schema`);
-      // 3.1 allows keywords next to $ref; 3.0 ignores them.
-      return this.version === '3.1' ? { ...target, ...(this.schema(siblings, stack) as JsonObject) } : target;
-    }
-    const out: JsonObject = {};
-    for (const [key, child] of Object.entries(value)) {
-      // `properties`, `patternProperties`, `$defs` map names to schemas; names are kept as they are.
-      out[key] = this.schema(child, stack);
-    }
-    return this.version === '3.0' ? fromOpenApi30(out) : out;
+function parseJsonOrYaml(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return parseYaml(text, { maxAliasCount: 100 });
   }
 }
 
-/** OpenAPI 3.0 schema idioms that JSON Schema (draft-07) reads differently. */
-function fromOpenApi30(schema: JsonObject): JsonObject {
-  const out = { ...schema };
-  if (out['nullable'] === true) {
-    const type = out['type'];
-    if (typeof type === 'string') out['type'] = [type, 'null'];
-    else if (Array.isArray(type) && !type.includes('null')) out['type'] = [...type, 'null'];
-    if (Array.isArray(out['enum']) && !out['enum'].includes(null)) out['enum'] = [...out['enum'], null];
-  }
-  delete out['nullable'];
-  for (const [flag, bound] of [
-    ['exclusiveMinimum', 'minimum'],
-    ['exclusiveMaximum', 'maximum'],
-  ] as const) {
-    if (typeof out[flag] === 'boolean') {
-      if (out[flag] === true && typeof out[bound] === 'number') {
-        out[flag] = out[bound];
-        delete out[bound];
-      } else {
-        delete out[flag];
-      }
-    }
-  }
-  return out;
-}
+const MAX_TOOL_NAME = 64;
 
+/**
+ * Characters outside `[a-zA-Z0-9_-]` become `_`. A longer name keeps its first 55 characters and ends in
+ * `_` plus 8 hex characters of its full name's SHA-256, so two long operationIds that share a prefix (common
+ * in large documents) still get distinct names, and the same operationId always gets the same name.
+ */
 function sanitizeName(raw: string): string {
-  return raw
-    .replace(/[^a-zA-Z0-9_-]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .slice(0, 64);
+  const name = raw.replace(/[^a-zA-Z0-9_-]+/g, '_').replace(/^_+|_+$/g, '');
+  if (name.length <= MAX_TOOL_NAME) return name;
+  const digest = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 8);
+  return `${name.slice(0, MAX_TOOL_NAME - digest.length - 1)}_${digest}`;
 }
 
 function derivedName(method: string, pathTemplate: string): string {
@@ -184,23 +128,55 @@ interface OperationContext {
   warnings: string[];
 }
 
+/** What a tool is built from: the operation's parameters (path-level first) and request body, dereferenced. */
+interface OperationInputs {
+  parameters: unknown[];
+  requestBody: unknown;
+}
+
+/** Dereference the inputs of one operation, and nothing else of the document. */
+async function dereferenceInputs(
+  document: JsonObject,
+  pathItem: JsonObject,
+  operation: JsonObject,
+): Promise<OperationInputs> {
+  const resolved = (await dereferenceSelection(document, {
+    parameters: [
+      ...(Array.isArray(pathItem['parameters']) ? pathItem['parameters'] : []),
+      ...(Array.isArray(operation['parameters']) ? operation['parameters'] : []),
+    ],
+    requestBody: operation['requestBody'],
+  })) as OperationInputs;
+  return resolved;
+}
+
+/** `allowReserved: true` (OpenAPI) or `x-multi-segment: true` (GitHub): the value may contain `/`. */
+function isReservedExpansion(parameter: JsonObject): boolean {
+  return parameter['allowReserved'] === true || parameter['x-multi-segment'] === true;
+}
+
+/** `{name}` -> `{+name}` for each reserved-expansion parameter; the path rules then check where it stands. */
+function withReservedExpansion(pathTemplate: string, reserved: ReadonlySet<string>): string {
+  return pathTemplate.replace(/\{([^{}+]+)\}/g, (placeholder, name: string) =>
+    reserved.has(name) ? `{+${name}}` : placeholder,
+  );
+}
+
 function buildTool(
-  resolver: RefResolver,
+  inputs: OperationInputs,
   version: '3.0' | '3.1',
   name: string,
   method: (typeof METHODS)[number],
   pathTemplate: string,
-  pathItem: JsonObject,
   operation: JsonObject,
   ctx: OperationContext,
 ): HttpToolSpec {
+  const converter = new SchemaConverter(version);
+  const reserved = new Set<string>();
   // Path-level parameters apply unless the operation redefines the same (name, in).
   const merged = new Map<string, JsonObject>();
-  for (const raw of [
-    ...(Array.isArray(pathItem['parameters']) ? pathItem['parameters'] : []),
-    ...(Array.isArray(operation['parameters']) ? operation['parameters'] : []),
-  ]) {
-    const parameter = resolver.object(raw, 'parameter');
+  for (const raw of inputs.parameters) {
+    const parameter = resolvedObject(raw, 'parameter');
     if (typeof parameter['name'] !== 'string' || typeof parameter['in'] !== 'string')
       throw new UnsupportedError('a parameter lacks name or in');
     merged.set(`${parameter['in']}:${parameter['name']}`, parameter);
@@ -232,13 +208,18 @@ function buildTool(
       unsupported('parameters described by `content` are not supported');
       continue;
     }
-    const schema = resolver.schema(parameter['schema'] ?? {});
+    const schema = converter.schema(parameter['schema'] ?? {});
     const type = isObject(schema) ? schema['type'] : undefined;
     if (location === 'path') {
       if (!PATH_PARAM_NAME_PATTERN.test(paramName))
         throw new UnsupportedError(`path parameter name "${paramName}" is not supported`);
       if (type !== undefined && type !== 'string' && type !== 'integer')
         throw new UnsupportedError(`path parameter "${paramName}" must be a string or integer`);
+      if (isReservedExpansion(parameter)) {
+        if (type === 'integer')
+          throw new UnsupportedError(`path parameter "${paramName}" allows reserved characters but is an integer`);
+        reserved.add(paramName);
+      }
       const property = addProperty(paramName, schema, parameter['description'], true);
       if (type === undefined) property['type'] = 'string';
     } else if (location === 'query') {
@@ -274,8 +255,8 @@ function buildTool(
   }
 
   let body: HttpToolSpec['body'];
-  if (operation['requestBody'] !== undefined) {
-    const requestBody = resolver.object(operation['requestBody'], 'requestBody');
+  if (inputs.requestBody !== undefined) {
+    const requestBody = resolvedObject(inputs.requestBody, 'requestBody');
     const isRequired = requestBody['required'] === true;
     const content = isObject(requestBody['content']) ? requestBody['content'] : {};
     const mediaType = Object.keys(content).find(isJsonMediaType);
@@ -286,7 +267,7 @@ function buildTool(
     if (method === 'get' || method === 'head')
       throw new UnsupportedError(`${method.toUpperCase()} with a request body is not supported`);
     const media = isObject(content[mediaType]) ? content[mediaType] : {};
-    addProperty('body', resolver.schema(media['schema'] ?? {}), requestBody['description'], isRequired);
+    addProperty('body', converter.schema(media['schema'] ?? {}), requestBody['description'], isRequired);
     body = { arg: 'body' };
   }
 
@@ -305,7 +286,7 @@ function buildTool(
     ...(description !== '' || summary !== '' ? { description: description !== '' ? description : summary } : {}),
     inputSchema,
     method: method.toUpperCase(),
-    path: pathTemplate,
+    path: withReservedExpansion(pathTemplate, reserved),
     ...(Object.keys(query).length > 0 ? { query } : {}),
     ...(Object.keys(headers).length > 0 ? { headers } : {}),
     ...(body !== undefined ? { body } : {}),
@@ -323,9 +304,10 @@ function buildTool(
 /**
  * Turn the selected operations of an OpenAPI 3.0/3.1 document into tool specs. Throws
  * HttpConnectorConfigError when the document as a whole is unusable (not OpenAPI 3.x, no `paths`);
- * per-operation problems become warnings.
+ * per-operation problems become warnings, each with its reason. Only the selected operations' inputs are
+ * dereferenced, in place: pass a document the caller owns (a freshly loaded one, or a copy).
  */
-export function importOpenApiTools(document: unknown, selection: OpenApiSelection = {}): OpenApiImport {
+export async function importOpenApiTools(document: unknown, selection: OpenApiSelection = {}): Promise<OpenApiImport> {
   if (!isObject(document)) throw new HttpConnectorConfigError('the OpenAPI document is not an object');
   const declared = document['openapi'];
   const version =
@@ -340,7 +322,6 @@ export function importOpenApiTools(document: unknown, selection: OpenApiSelectio
     throw new HttpConnectorConfigError('only OpenAPI 3.0 and 3.1 documents are supported (the `openapi` field)');
   if (!isObject(document['paths'])) throw new HttpConnectorConfigError('the OpenAPI document has no `paths` object');
 
-  const resolver = new RefResolver(document, version);
   const ids = new Set(selection.operationIds ?? []);
   const tags = new Set(selection.tags ?? []);
   const selectAll = ids.size === 0 && tags.size === 0;
@@ -352,7 +333,12 @@ export function importOpenApiTools(document: unknown, selection: OpenApiSelectio
   for (const [pathTemplate, rawItem] of Object.entries(document['paths'])) {
     let pathItem: JsonObject;
     try {
-      pathItem = resolver.object(rawItem, 'path item');
+      pathItem = resolvedObject(
+        isObject(rawItem) && typeof rawItem['$ref'] === 'string'
+          ? await dereferenceSelection(document, rawItem, { shallow: true })
+          : rawItem,
+        'path item',
+      );
     } catch (error) {
       if (!(error instanceof UnsupportedError)) throw error;
       warnings.push(`${pathTemplate}: skipped: ${error.message}`);
@@ -385,8 +371,9 @@ export function importOpenApiTools(document: unknown, selection: OpenApiSelectio
       }
       const operationWarnings: string[] = [];
       try {
+        const inputs = await dereferenceInputs(document, pathItem, operation);
         tools.push(
-          buildTool(resolver, version, name, method as (typeof METHODS)[number], pathTemplate, pathItem, operation, {
+          buildTool(inputs, version, name, method as (typeof METHODS)[number], pathTemplate, operation, {
             label,
             warnings: operationWarnings,
           }),

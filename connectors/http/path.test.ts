@@ -12,9 +12,16 @@ describe('parsePathTemplate', () => {
     assert.deepEqual(t.params, ['owner', 'repo']);
     assert.equal(t.segments.length, 4);
     assert.deepEqual(parsePathTemplate('/files/{name}.json').segments[1], [
-      { kind: 'param', name: 'name' },
+      { kind: 'param', name: 'name', reserved: false },
       { kind: 'literal', text: '.json' },
     ]);
+  });
+
+  it('parses a reserved-expansion placeholder as a whole segment', () => {
+    const t = parsePathTemplate('/repos/{owner}/{repo}/contents/{+path}');
+    assert.deepEqual(t.params, ['owner', 'repo', 'path']);
+    assert.deepEqual(t.segments[4], [{ kind: 'param', name: 'path', reserved: true }]);
+    assert.deepEqual(parsePathTemplate('/{+ref}/x').segments[0], [{ kind: 'param', name: 'ref', reserved: true }]);
   });
 
   for (const [template, why] of [
@@ -39,6 +46,10 @@ describe('parsePathTemplate', () => {
     ['/a/{b c}', 'bad name'],
     ['/a/%2F', 'encoded slash literal'],
     ['/a/%7e', 'non-canonical literal'],
+    ['/a/x{+p}', 'reserved expansion inside a segment'],
+    ['/a/{+p}.json', 'reserved expansion followed by text'],
+    ['/a/{+}', 'reserved expansion without a name'],
+    ['/a/{++p}', 'doubled operator'],
   ]) {
     it(`rejects ${why}: ${JSON.stringify(template)}`, () => {
       assert.throws(() => parsePathTemplate(template!), PathError);
@@ -262,5 +273,83 @@ describe('joinBasePath', () => {
     assert.equal(joinBasePath('/', '/x'), '/x');
     assert.equal(joinBasePath('/v1', '/x'), '/v1/x');
     assert.equal(joinBasePath('/v1/', '/x'), '/v1/x');
+  });
+});
+
+describe('buildRequestPath with reserved expansion ({+name})', () => {
+  const template = parsePathTemplate('/repos/{owner}/{repo}/contents/{+path}');
+
+  it('lets the value span segments, each one encoded', () => {
+    assert.equal(
+      buildRequestPath(template, { owner: 'o', repo: 'r', path: 'docs/guide/intro.md' }),
+      '/repos/o/r/contents/docs/guide/intro.md',
+    );
+    assert.equal(
+      buildRequestPath(template, { owner: 'o', repo: 'r', path: 'src/a b/ü?#.ts' }),
+      '/repos/o/r/contents/src/a%20b/%C3%BC%3F%23.ts',
+    );
+    assert.equal(buildRequestPath('/refs/{+ref}/status', { ref: 'heads/feature/x' }), '/refs/heads/feature/x/status');
+    assert.equal(buildRequestPath(template, { owner: 'o', repo: 'r', path: 'README' }), '/repos/o/r/contents/README');
+  });
+
+  for (const [value, why] of [
+    ['', 'empty'],
+    ['/etc/passwd', 'leading slash (empty segment)'],
+    ['docs/', 'trailing slash (empty segment)'],
+    ['docs//x', 'doubled slash'],
+    ['../secrets', 'dot-dot first'],
+    ['docs/../../admin', 'dot-dot inside'],
+    ['docs/..', 'dot-dot last'],
+    ['./x', 'dot segment'],
+    ['%2e%2e/x', 'encoded dot-dot'],
+    ['docs%2F..%2Fx', 'encoded slash'],
+    ['%252e%252e', 'double encoding'],
+    ['docs\\..\\x', 'backslash'],
+    ['docs/\u0000', 'NUL'],
+    ['docs/\u0085x', 'C1 control'],
+  ]) {
+    it(`refuses ${why}: ${JSON.stringify(value)}`, () => {
+      assert.throws(
+        () => buildRequestPath(template, { owner: 'o', repo: 'r', path: value }),
+        (error: unknown) => {
+          assert.ok(isInvalidArguments(error));
+          assert.deepEqual((error as ConnectorError).details, { parameter: 'path' });
+          return true;
+        },
+      );
+    });
+  }
+
+  it('keeps plain placeholders to one segment next to a reserved one', () => {
+    assert.throws(() => buildRequestPath(template, { owner: 'o/x', repo: 'r', path: 'a' }), isInvalidArguments);
+  });
+
+  it('property: a reserved value only adds segments under the template prefix, never dot or empty ones', () => {
+    const prefix = '/repos/o/r/contents/';
+    const piece = fc.oneof(
+      fc.constantFrom('..', '.', '', '%2e%2e', '%2F', '\\', 'a', 'b.txt', '%', '?', '#', '@x', ':1'),
+      fc.string({ unit: 'binary', maxLength: 6 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 5 }), (pieces) => {
+        const value = pieces.join('/');
+        let path: string;
+        try {
+          path = buildRequestPath(template, { owner: 'o', repo: 'r', path: value });
+        } catch (error) {
+          assert.ok(isInvalidArguments(error), `unexpected ${String(error)}`);
+          return;
+        }
+        assert.ok(path.startsWith(prefix), path);
+        const url = new URL(`https://api.example.com${path}`);
+        assert.equal(url.host, 'api.example.com');
+        assert.equal(url.pathname, path);
+        const added = path.slice(prefix.length).split('/');
+        assert.deepEqual(added.map(decodeURIComponent), pieces);
+        for (const segment of added) assert.ok(segment !== '' && segment !== '.' && segment !== '..');
+        assert.equal(canonicalizePath(path), path);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

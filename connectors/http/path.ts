@@ -6,6 +6,12 @@
  * percent-encoded with `encodeURIComponent`, and values that servers or proxies could read as structure
  * (`/`, `\`, `%`, dot segments, control characters, the empty string) are refused rather than escaped.
  *
+ * The one exception is reserved expansion (`{+name}`, RFC 6570), declared in the template and only as a whole
+ * segment: its value may span several segments separated by `/` (a file path, a branch name such as
+ * `feature/x`). Each of those segments obeys the rules above, so `..`, `.`, empty segments (leading,
+ * trailing or doubled `/`) and anything percent-encoded are still refused: the value can add segments under
+ * the template's prefix, never climb out of it.
+ *
  * `canonicalizePath` gives the one form a path is decided on and sent as: decoded once, dot segments
  * resolved, re-encoded. Anything whose meaning depends on how many times, or by whom, it is decoded
  * (encoded separators, double encoding, raw backslashes, NUL and control characters) is refused.
@@ -15,10 +21,13 @@ import { ConnectorError } from '../errors.js';
 /** A placeholder name in a path template. */
 export const PATH_PARAM_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 
-export type PathPart = { kind: 'literal'; text: string } | { kind: 'param'; name: string };
+export type PathPart =
+  | { kind: 'literal'; text: string }
+  /** `reserved`: written `{+name}`; the value may contain `/` (always a whole segment of its own). */
+  | { kind: 'param'; name: string; reserved: boolean };
 
 export interface PathTemplate {
-  /** The template as written, e.g. `/repos/{owner}/{repo}/issues`. */
+  /** The template as written, e.g. `/repos/{owner}/{repo}/issues` or `/repos/{owner}/{repo}/contents/{+path}`. */
   source: string;
   /** Segments after the leading `/`; each is a list of literal text and placeholders. */
   segments: readonly (readonly PathPart[])[];
@@ -73,16 +82,20 @@ export function parsePathTemplate(source: string): PathTemplate {
       }
       if (close < open) throw new PathError('unbalanced "}" in path template');
       if (open > 0) parts.push({ kind: 'literal', text: rest.slice(0, open) });
-      const name = rest.slice(open + 1, close);
-      if (name.includes('{')) throw new PathError('nested "{" in path template');
+      const inner = rest.slice(open + 1, close);
+      if (inner.includes('{')) throw new PathError('nested "{" in path template');
+      const reserved = inner.startsWith('+');
+      const name = reserved ? inner.slice(1) : inner;
       if (!PATH_PARAM_NAME_PATTERN.test(name)) throw new PathError(`invalid path parameter name "${name}"`);
       if (params.includes(name)) throw new PathError(`path parameter "${name}" appears twice`);
       const previous = parts.at(-1);
       if (previous?.kind === 'param') throw new PathError('two path parameters must be separated by literal text');
       params.push(name);
-      parts.push({ kind: 'param', name });
+      parts.push({ kind: 'param', name, reserved });
       rest = rest.slice(close + 1);
     }
+    if (parts.some((part) => part.kind === 'param' && part.reserved) && parts.length !== 1)
+      throw new PathError('a reserved-expansion parameter ({+name}) must be a whole path segment');
     for (const part of parts) {
       if (part.kind !== 'literal') continue;
       // Literal text must already be canonical: what is configured is what is sent and matched.
@@ -112,10 +125,28 @@ function refusePathValue(value: string): string | undefined {
   return undefined;
 }
 
+/** Why a reserved-expansion value (`{+name}`: segments joined by `/`) is refused, or undefined. */
+function refuseReservedValue(value: string): string | undefined {
+  if (value === '') return 'must not be empty';
+  for (const segment of value.split('/')) {
+    if (segment === '') return 'must not contain empty segments (a leading, trailing or doubled "/")';
+    if (segment === '.' || segment === '..') return 'must not contain "." or ".." segments';
+    const refused = refusePathValue(segment);
+    if (refused !== undefined) return refused.replace(/^must not contain "\/" or /, 'must not contain ');
+  }
+  return undefined;
+}
+
+/** Percent-encode each `/`-separated segment of an accepted reserved-expansion value. */
+function encodeReservedValue(value: string): string {
+  return value.split('/').map(encodeURIComponent).join('/');
+}
+
 /**
  * Fill a path template with parameter values (strings or safe integers) and return the canonical path.
  * Throws ConnectorError INVALID_ARGUMENTS (with `details.parameter`) for a missing or refused value, and
- * PathError for an invalid template. The result always has the template's segment count and literal text.
+ * PathError for an invalid template. The result always has the template's literal text, and the template's
+ * segment count unless a reserved-expansion parameter (`{+name}`) adds segments in its own place.
  */
 export function buildRequestPath(template: string | PathTemplate, params: Readonly<Record<string, unknown>>): string {
   const parsed = typeof template === 'string' ? parsePathTemplate(template) : template;
@@ -134,12 +165,12 @@ export function buildRequestPath(template: string | PathTemplate, params: Readon
             { parameter: part.name },
           );
         }
-        const refused = refusePathValue(text);
+        const refused = part.reserved ? refuseReservedValue(text) : refusePathValue(text);
         if (refused !== undefined)
           throw new ConnectorError('INVALID_ARGUMENTS', `path parameter "${part.name}" ${refused}`, {
             parameter: part.name,
           });
-        return encodeURIComponent(text);
+        return part.reserved ? encodeReservedValue(text) : encodeURIComponent(text);
       })
       .join(''),
   );
