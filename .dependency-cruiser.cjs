@@ -50,6 +50,13 @@ module.exports = {
     layer('pipeline', '^gateway/pipeline/', ['kernel', 'verify', 'config', 'services']),
     layer('edges', '^gateway/edges/(?!cli/)', ['kernel', 'verify', 'config', 'services', 'pipeline']),
     {
+      name: 'otel-sdk-only-in-the-composition-root',
+      comment: 'Only the composition root starts the OpenTelemetry SDK; everything else uses @opentelemetry/api.',
+      severity: 'error',
+      from: { pathNot: ['^gateway/compose\\.ts$', notTest] },
+      to: { path: '^gateway/services/telemetry/sdk\\.ts$' },
+    },
+    {
       name: 'through-entry-points',
       comment:
         'Across gateway folders, import a folder through its index.ts (kernel, config, pipeline, stores, verify, services/<area>, edges/<edge>).',

@@ -1,6 +1,6 @@
 // Lint rules, including the architecture's dependency direction (docs/design.md section 3):
 // connectors/ and policies/ are leaves; only the MCP edge and the MCP connector import the MCP SDK;
-// only the composition root and gateway/services/telemetry/sdk.ts import the OpenTelemetry SDK. Layering and
+// only gateway/services/telemetry/sdk.ts imports the OpenTelemetry SDK (the composition root starts it). Layering and
 // import cycles are checked by dependency-cruiser (.dependency-cruiser.cjs), also part of `npm run lint`.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -14,7 +14,7 @@ const mcpSdk = {
 const otelSdk = {
   group: ['@opentelemetry/sdk-*', '@opentelemetry/exporter-*'],
   message:
-    'Only gateway/main.ts and gateway/services/telemetry/sdk.ts import the OpenTelemetry SDK; use @opentelemetry/api.',
+    'Only gateway/services/telemetry/sdk.ts imports the OpenTelemetry SDK (started by gateway/compose.ts); use @opentelemetry/api.',
 };
 
 export default tseslint.config(
@@ -34,7 +34,7 @@ export default tseslint.config(
   },
   {
     files: ['**/*.ts'],
-    ignores: [...sdkOnlyIn, 'gateway/main.ts', 'gateway/services/telemetry/sdk.ts'],
+    ignores: [...sdkOnlyIn, 'gateway/services/telemetry/sdk.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [mcpSdk, otelSdk] }] },
   },
   {

@@ -63,7 +63,7 @@ async function measure(backendUrl: string, jwt: boolean, sessions: number, calls
           ],
         },
       ],
-      egress: { allowPrivate: ['127.0.0.1/32'] },
+      egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
       ...(jwt ? { backendCredentials: { api: { type: 'jwt', audience: 'https://api.bench.internal' } } } : {}),
     },
   });

@@ -116,7 +116,8 @@ export interface LogMessage {
 
 /**
  * Everything a connector gets for one call. The gateway owns all of it: cancelling `signal` must abort
- * the backend work; `fetch` is the only way out to the network for HTTP connectors; `meta` carries
+ * the backend work; `fetch` is the only way out to the network for HTTP connectors, and the way an MCP
+ * connector over HTTP sends the requests it makes for this call (egress scoped to the call); `meta` carries
  * propagation headers/fields (e.g. `traceparent`) that the connector forwards as-is.
  */
 export interface ConnectorContext {
@@ -129,10 +130,19 @@ export interface ConnectorContext {
   /** Forward a log message from the backend to the calling agent. */
   onLog?: (message: LogMessage) => void;
   /**
-   * Relay a server-to-client request (e.g. `sampling/createMessage`, `elicitation/create`) from an
-   * upstream MCP server to the calling agent and return its answer. Absent when the agent cannot take it.
+   * This call's channel for requests only the calling agent can answer (`sampling/createMessage`,
+   * `elicitation/create`, `roots/list`). Absent when the agent cannot take any.
    */
-  relayRequest?: (method: string, params: JsonObject, signal: AbortSignal) => Promise<JsonObject>;
+  inputRequests?: InputRequestChannel;
+}
+
+/**
+ * A per-call channel from a backend to the agent behind the gateway. `request` resolves with the agent's
+ * answer; it rejects when the agent cannot take the request (code NOT_SUPPORTED), when `signal` aborts,
+ * or when the call ends first.
+ */
+export interface InputRequestChannel {
+  request(method: string, params: JsonObject, signal: AbortSignal): Promise<JsonObject>;
 }
 
 /** Context for catalog operations (listing), which are not tied to one call. */

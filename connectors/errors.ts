@@ -6,6 +6,7 @@
 export type ConnectorErrorCode =
   | 'TOOL_NOT_FOUND'
   | 'INVALID_ARGUMENTS'
+  | 'EGRESS_DENIED'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_ERROR'
@@ -30,4 +31,27 @@ export class ConnectorError extends Error {
 
 export function isConnectorError(error: unknown): error is ConnectorError {
   return error instanceof ConnectorError;
+}
+
+/**
+ * What `ConnectorContext.fetch` throws when the gateway refuses or fails an outbound request (destination
+ * not allowed, response over the cap, deadline, unreachable). Connectors pass it on unchanged: the code is
+ * the gateway's, and the message is safe to show (host, port and reason; never headers or bodies).
+ */
+export type EgressErrorCode =
+  'EGRESS_DENIED' | 'RESPONSE_TOO_LARGE' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_ERROR';
+
+export class EgressError extends Error {
+  override readonly name: string = 'EgressError';
+  constructor(
+    readonly code: EgressErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export function isEgressError(error: unknown): error is EgressError {
+  return error instanceof EgressError;
 }

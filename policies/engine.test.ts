@@ -408,12 +408,24 @@ describe('egress', () => {
       effect: 'allow',
     },
     {
-      name: 'IPv4-mapped IPv6 is not inside an IPv4 range',
+      name: 'IPv4-mapped IPv6 is inside the IPv4 range it spells',
       facts: {
         connector: 'crm',
         principal: { agentId: 'a', tenant: 'acme' },
         host: 'crm.corp.example',
         ip: '::ffff:10.20.1.2',
+        addressClass: 'private',
+      },
+      effect: 'allow',
+      rules: ['internal'],
+    },
+    {
+      name: 'IPv4-mapped IPv6 outside the IPv4 range it spells',
+      facts: {
+        connector: 'crm',
+        principal: { agentId: 'a', tenant: 'acme' },
+        host: 'crm.corp.example',
+        ip: '::ffff:10.21.1.2',
         addressClass: 'private',
       },
       effect: 'deny',

@@ -15,10 +15,20 @@
  * Deny rules are evaluated first and, once one matches, the rest are skipped. Egress rules (rules with
  * `egress`) decide only outbound requests; call rules decide only tool calls.
  */
-import type { CallFacts, Decision, EgressFacts, PrincipalFacts, ToolFacts } from './types.js';
+import type { CallFacts, Decision, EgressFacts, ItemFacts, PrincipalFacts, ToolFacts } from './types.js';
+import { compileNameGlobs } from './glob.js';
+import { compileUriGlob } from './resource-uri.js';
 import { PolicyCompileError, type PolicyProblem } from './errors.js';
 import type { ParsedPolicy } from './parse.js';
-import { compileRule, type CallContext, type CompiledRule, type EgressContext, type RuleOutcome } from './rule.js';
+import { classifyAddress } from './address.js';
+import {
+  compileRule,
+  egressContext,
+  type CallContext,
+  type CompiledRule,
+  type EgressContext,
+  type RuleOutcome,
+} from './rule.js';
 import { RuleSchema, type Rule, type RuleInput } from './schema.js';
 import { policyVersion } from './version.js';
 import { zodPolicyProblems } from './parse.js';
@@ -69,6 +79,11 @@ export interface PolicyEngine {
   evaluateEgress(facts: EgressFacts): Decision;
   /** Could some allow/approve rule match this tool for this principal (ignoring args, http, time, task, conditions)? */
   visible(principal: PrincipalFacts, tool: ToolFacts): boolean;
+  /**
+   * Decide a resource or prompt: rules with `resources` / `prompts` only, deny > approve > allow, default
+   * deny. Listings show exactly the items this does not deny.
+   */
+  evaluateItem(facts: ItemFacts): CallDecision;
   explain(call: CallFacts): Explanation;
   explainEgress(facts: EgressFacts): { decision: Decision; trace: RuleTrace[] };
 }
@@ -221,7 +236,13 @@ export function compilePolicy(documents: readonly ParsedPolicy[], options: Compi
 }
 
 function createEngine(rules: readonly CompiledRule[], version: string): PolicyEngine {
-  const callRules = rules.filter((r) => r.kind === 'call');
+  const isItemRule = (r: CompiledRule) => r.source.resources !== undefined || r.source.prompts !== undefined;
+  const itemRules = rules.filter(isItemRule).map((rule) => ({
+    rule,
+    resources: rule.source.resources?.map((pattern) => compileUriGlob(pattern)!),
+    prompts: rule.source.prompts !== undefined ? compileNameGlobs(rule.source.prompts) : undefined,
+  }));
+  const callRules = rules.filter((r) => r.kind === 'call' && !isItemRule(r));
   const egressRules = rules.filter((r) => r.kind === 'egress');
 
   // Primary key: what the tool name or connector decides; secondary: the agent, when a rule names exact
@@ -256,7 +277,8 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
     return buckets;
   };
 
-  const decideEgress = (facts: EgressFacts, outcome: (rule: CompiledRule) => RuleOutcome): Decision => {
+  const decideEgress = (ctx: EgressContext, outcome: (rule: CompiledRule) => RuleOutcome): Decision => {
+    const facts = ctx.facts;
     const target = `${facts.scheme}://${facts.host}:${facts.port}`;
     const denied = egressRules.filter((r) => r.effect === 'deny' && outcome(r).kind === 'match');
     if (denied.length > 0) {
@@ -269,7 +291,7 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
       };
     }
     const allowing = egressRules.filter((r) => r.effect === 'allow' && outcome(r).kind === 'match');
-    const opened = allowing.filter((r) => r.addressAllowed(facts));
+    const opened = allowing.filter((r) => r.addressAllowed(ctx));
     if (opened.length > 0) {
       return {
         effect: 'allow',
@@ -329,8 +351,8 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
       return decideCall(version, call, candidates(call.tool, call.principal.agentId), ctx, undefined);
     },
     evaluateEgress(facts: EgressFacts): Decision {
-      const ctx: EgressContext = { facts };
-      return decideEgress(facts, (rule) => rule.matchEgress(ctx));
+      const ctx: EgressContext = egressContext(withAddressClass(facts));
+      return decideEgress(ctx, (rule) => rule.matchEgress(ctx));
     },
     visible(principal: PrincipalFacts, tool: ToolFacts): boolean {
       const buckets = candidates(tool, principal.agentId);
@@ -341,6 +363,41 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
         if (bucket.deny.some((rule) => rule.subjectOnly && matches(rule))) return false;
       }
       return buckets.some((bucket) => bucket.approve.some(matches) || bucket.allow.some(matches));
+    },
+    evaluateItem(facts: ItemFacts): CallDecision {
+      const matching = itemRules.filter(({ rule, resources, prompts }) => {
+        const names = facts.kind === 'resource' ? resources : undefined;
+        const matchesName =
+          facts.kind === 'resource'
+            ? names !== undefined && names.some((match) => match(facts.name))
+            : prompts !== undefined && prompts(facts.name);
+        return matchesName && rule.subjectMatches(facts.principal, undefined, facts.connector, undefined);
+      });
+      const what = `${facts.kind} ${facts.name}`;
+      for (const effect of ['deny', 'approve', 'allow'] as const) {
+        const decided = matching.filter(({ rule }) => rule.effect === effect).map(({ rule }) => rule);
+        if (decided.length === 0) continue;
+        const approvers = Math.max(1, ...decided.map((r) => r.approval?.approvers ?? 1));
+        return {
+          effect,
+          ...(effect === 'deny'
+            ? { code: 'POLICY_DENIED' }
+            : effect === 'approve'
+              ? { code: 'APPROVAL_REQUIRED' }
+              : {}),
+          rules: decided.map((r) => r.id),
+          reason: `${what} ${effect === 'allow' ? 'allowed' : effect === 'deny' ? 'denied' : 'needs approval'} by rule ${ruleList(decided)}`,
+          ...(effect === 'approve' ? { approval: { approvers } } : {}),
+          policyVersion: version,
+        };
+      }
+      return {
+        effect: 'deny',
+        code: 'POLICY_DENIED',
+        rules: [],
+        reason: `no rule allows ${what}`,
+        policyVersion: version,
+      };
     },
     explain(call: CallFacts): Explanation {
       const ctx: CallContext = { facts: call };
@@ -364,7 +421,7 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
       return { decision, trace: traces };
     },
     explainEgress(facts: EgressFacts) {
-      const ctx: EgressContext = { facts };
+      const ctx: EgressContext = egressContext(withAddressClass(facts));
       const outcomes = new Map<CompiledRule, RuleOutcome>();
       const traces: RuleTrace[] = [];
       for (const rule of rules) {
@@ -374,12 +431,12 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
         }
         const result = rule.matchEgress(ctx);
         outcomes.set(rule, result);
-        if (result.kind === 'match' && rule.effect === 'allow' && !rule.addressAllowed(facts)) {
+        if (result.kind === 'match' && rule.effect === 'allow' && !rule.addressAllowed(ctx)) {
           traces.push(
             trace(
               rule,
               'missed',
-              `the address is ${facts.addressClass ?? 'not public'} and none of the rule's cidrs contains ${facts.ip ?? 'it'}`,
+              `the address is ${ctx.facts.addressClass ?? 'not public'} and the rule names neither its class nor a range containing ${ctx.facts.ip ?? 'it'}`,
             ),
           );
           continue;
@@ -387,7 +444,7 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
         const d = describe(rule, result, (check) => rule.egressMissReason(ctx, check));
         traces.push(trace(rule, d.outcome, d.reason));
       }
-      return { decision: decideEgress(facts, (rule) => outcomes.get(rule)!), trace: traces };
+      return { decision: decideEgress(ctx, (rule) => outcomes.get(rule)!), trace: traces };
     },
   };
 }
@@ -529,4 +586,18 @@ function directives(facts: CallFacts, rules: readonly CompiledRule[]): Pick<Call
     ...(rateLimits !== undefined ? { rateLimits } : {}),
     ...(labels !== undefined ? { labelsRead: [...labels].sort() } : {}),
   };
+}
+
+/**
+ * Facts with a resolved address always carry its class: the guard passes the one it computed (with the
+ * same classifier); hand-written facts (policy test cases) may leave it out and get it computed here.
+ */
+function withAddressClass(facts: EgressFacts): EgressFacts {
+  if (facts.ip === undefined || facts.addressClass !== undefined) return facts;
+  try {
+    return { ...facts, addressClass: classifyAddress(facts.ip) };
+  } catch {
+    // Not an address: no rule's address check can match it, and it is never public.
+    return { ...facts, addressClass: 'reserved' };
+  }
 }

@@ -22,6 +22,7 @@ export { policyJsonSchema, policyTestsJsonSchema, POLICY_SCHEMA_ID } from './jso
 export { isCanonicalPath, compilePathPattern } from './path-pattern.js';
 export { matchNameGlob } from './glob.js';
 export {
+  AddressClassSchema,
   PolicyDocumentSchema,
   PolicyTestCaseSchema,
   PolicyTestFileSchema,
@@ -34,3 +35,4 @@ export {
   type Rule,
   type RuleInput,
 } from './schema.js';
+export { canonicalResourceUri, compileUriGlob, type UriMatcher } from './resource-uri.js';

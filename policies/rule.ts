@@ -9,7 +9,8 @@
  *   broken condition can never let a call through, and never silences a denial or an approval).
  */
 import ipaddr from 'ipaddr.js';
-import type { CallFacts, Effect, EgressFacts, PrincipalFacts, TaskFacts } from './types.js';
+import { addressMatches, addressOpened, viewAddress, type AddressView, type Cidr } from './address.js';
+import type { AddressClass, CallFacts, Effect, EgressFacts, PrincipalFacts, TaskFacts } from './types.js';
 import { compileCondition, toCelValue, type CelActivation, type CelVariable, type CompiledCondition } from './cel.js';
 import { parseDuration } from './duration.js';
 import { compileHostGlobs, compileNameGlob, compileNameGlobs, isGlob, matchNameGlob } from './glob.js';
@@ -32,6 +33,13 @@ const EPOCH = new Date(0);
 
 export interface EgressContext {
   readonly facts: EgressFacts;
+  /** The resolved address in all its spellings; absent before resolution or for something not an IP. */
+  readonly view?: AddressView | undefined;
+}
+
+/** The context for one egress decision: the address is looked at once, not once per rule. */
+export function egressContext(facts: EgressFacts): EgressContext {
+  return { facts, view: facts.ip === undefined ? undefined : viewAddress(facts.ip, facts.addressClass) };
 }
 
 /** A check on the subject (principal + tool) only: usable for visibility. */
@@ -86,7 +94,7 @@ export interface CompiledRule {
   readonly labelsRead?: readonly string[];
   /** True when nothing but principal and tool checks can stop it (visibility of deny rules). */
   readonly subjectOnly: boolean;
-  readonly egressSpec?: { cidrs: readonly [ipaddr.IPv4 | ipaddr.IPv6, number][] };
+  readonly egressSpec?: { cidrs: readonly Cidr[]; classes: ReadonlySet<AddressClass> };
   subjectMatches(
     principal: PrincipalFacts | undefined,
     toolName: string | undefined,
@@ -97,8 +105,11 @@ export interface CompiledRule {
   matchCall(ctx: CallContext): RuleOutcome;
   /** Decide an egress request, apart from the address-class requirement (see `addressAllowed`). */
   matchEgress(ctx: EgressContext): RuleOutcome;
-  /** For egress rules: the resolved address is public, or inside one of the rule's CIDRs. */
-  addressAllowed(facts: EgressFacts): boolean;
+  /**
+   * For egress rules: the resolved address is public, or every non-public place it leads to is named by
+   * the rule (one of its classes, or inside one of its CIDRs).
+   */
+  addressAllowed(ctx: EgressContext): boolean;
   missReason(ctx: CallContext, check: string): string;
   egressMissReason(ctx: EgressContext, check: string): string;
 }
@@ -340,7 +351,8 @@ export function compileRule(
 
   // Egress checks: the subject checks (principal may be absent), the task checks, then the destination.
   const egressChecks: EgressCheck[] = [];
-  let cidrs: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
+  let cidrs: Cidr[] = [];
+  let classes: ReadonlySet<AddressClass> = new Set();
   if (rule.egress !== undefined) {
     for (const check of subject) {
       egressChecks.push({
@@ -382,16 +394,19 @@ export function compileRule(
       });
     }
     cidrs = (rule.egress.cidrs ?? []).map((c) => ipaddr.parseCIDR(c));
-    if (rule.egress.cidrs !== undefined && (hosts === undefined || rule.effect === 'deny')) {
-      // A CIDR-only rule, and a deny rule with CIDRs, match by address: the request must have resolved
-      // into one of the ranges. (On an allow rule with hosts, CIDRs are the non-public ranges it opens.)
+    classes = new Set(rule.egress.classes ?? []);
+    const names = [...(rule.egress.cidrs ?? []), ...(rule.egress.classes ?? [])];
+    if (names.length > 0 && (hosts === undefined || rule.effect === 'deny')) {
+      // An address-only rule, and a deny rule with CIDRs or classes, match by address: the request must
+      // have resolved to one of them, in any spelling (IPv4-mapped, NAT64, 6to4, ...). On an allow rule
+      // with hosts, CIDRs and classes are the non-public destinations it opens.
       egressChecks.push({
-        name: 'egress.cidrs',
-        test: (ctx) => ctx.facts.ip !== undefined && inCidrs(ctx.facts.ip, cidrs),
+        name: 'egress.addresses',
+        test: (ctx) => ctx.view !== undefined && addressMatches(ctx.view, cidrs, classes),
         miss: (ctx) =>
           ctx.facts.ip === undefined
             ? 'no resolved address yet'
-            : `address ${ctx.facts.ip} is in none of ${list(rule.egress!.cidrs!)}`,
+            : `address ${ctx.facts.ip} is in none of ${list(names)}`,
       });
     }
   }
@@ -466,7 +481,7 @@ export function compileRule(
       : {}),
     ...(rule.labels !== undefined ? { labelsRead: rule.labels.reads } : {}),
     subjectOnly,
-    ...(kind === 'egress' ? { egressSpec: { cidrs } } : {}),
+    ...(kind === 'egress' ? { egressSpec: { cidrs, classes } } : {}),
     subjectMatches(principal, toolName, connector, flags) {
       for (const check of subject) if (!check.test(principal, toolName, connector, flags)) return false;
       return true;
@@ -488,9 +503,12 @@ export function compileRule(
       for (let i = 0; i < egressChecks.length; i++) if (!egressChecks[i]!.test(ctx)) return egressMisses[i]!;
       return MATCH;
     },
-    addressAllowed(facts) {
-      if (facts.addressClass === undefined || facts.addressClass === 'public') return true;
-      return facts.ip !== undefined && inCidrs(facts.ip, cidrs);
+    addressAllowed(ctx) {
+      const cls = ctx.view?.addressClass ?? ctx.facts.addressClass;
+      if (cls === undefined || cls === 'public') return true;
+      // A class without an address (hand-written facts): only naming the class opens it.
+      if (ctx.view === undefined) return classes.has(cls);
+      return addressOpened(ctx.view, cidrs, classes);
     },
     missReason(ctx, name) {
       if (name === 'when') return `condition is false: ${rule.when ?? ''}`;
@@ -501,16 +519,4 @@ export function compileRule(
     },
   };
   return { rule: compiled };
-}
-
-/** Whether `ip` lies in one of the ranges; an IPv4-mapped IPv6 address only matches IPv6 ranges that name it. */
-export function inCidrs(ip: string, ranges: readonly [ipaddr.IPv4 | ipaddr.IPv6, number][]): boolean {
-  if (ranges.length === 0) return false;
-  let address: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    address = ipaddr.parse(ip);
-  } catch {
-    return false;
-  }
-  return ranges.some(([range, bits]) => range.kind() === address.kind() && address.match(range, bits));
 }

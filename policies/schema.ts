@@ -8,6 +8,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { compileUriGlob } from './resource-uri.js';
 import { parseDuration } from './duration.js';
 import { hostGlobProblem } from './glob.js';
 import { compilePathPattern, PathPatternError } from './path-pattern.js';
@@ -48,6 +49,20 @@ export const PathPatternSchema = z
 export const CidrSchema = z
   .string()
   .refine((text) => ipaddr.isValidCIDR(text), { message: 'expected a CIDR such as 10.0.0.0/8 or fd00::/8' });
+
+export const AddressClassSchema = z.enum([
+  'public',
+  'private',
+  'loopback',
+  'link-local',
+  'metadata',
+  'cgnat',
+  'unique-local',
+  'unspecified',
+  'multicast',
+  'broadcast',
+  'reserved',
+]);
 
 export const PrincipalMatcherSchema = z
   .object({
@@ -94,10 +109,16 @@ export const EgressMatcherSchema = z
      * On deny rules, and rules without hosts: the resolved address must be in one of them.
      */
     cidrs: z.array(CidrSchema).min(1).optional(),
+    /**
+     * Address classes (`loopback`, `private`, `link-local`, `metadata`, `unique-local`, `public`, ...), with
+     * the same meaning as `cidrs`. Both match every spelling of an address: IPv4-mapped, IPv4-compatible,
+     * NAT64 and 6to4 forms of an IPv4 address count as that address.
+     */
+    classes: z.array(AddressClassSchema).min(1).optional(),
   })
   .strict()
-  .refine((e) => e.hosts !== undefined || e.cidrs !== undefined, {
-    message: 'an egress matcher needs `hosts` or `cidrs`',
+  .refine((e) => e.hosts !== undefined || e.cidrs !== undefined || e.classes !== undefined, {
+    message: 'an egress matcher needs `hosts`, `cidrs` or `classes`',
   });
 
 export const TimeMatcherSchema = z
@@ -173,6 +194,13 @@ export const RuleSchema = z
     task: TaskMatcherSchema.optional(),
     /** Globs on exposed tool names (`${connector}_${tool}`). */
     tools: NameGlobList.optional(),
+    /**
+     * Globs on resource URIs (as the gateway lists them), matched against the canonical URI: a rule with
+     * `resources` decides `resources/read`, `resources/subscribe`, completions and what listings show.
+     */
+    resources: z.array(NonEmptyString).min(1).optional(),
+    /** Globs on exposed prompt names (`${connector}_${prompt}`): decides `prompts/get`, completions, listings. */
+    prompts: NameGlobList.optional(),
     /** Connector id(s) the tool belongs to. */
     connector: z.union([NonEmptyString, z.array(NonEmptyString).min(1)]).optional(),
     /** The tool definition carries any of these integrity flags. */
@@ -202,6 +230,28 @@ export const RuleSchema = z
       problem('flow', 'data-flow matchers decide deny or approve, not allow');
     if (rule.egressTrust !== undefined && rule.flow === undefined)
       problem('egressTrust', 'egressTrust on a rule only applies to its `flow` matcher');
+    if (rule.resources !== undefined || rule.prompts !== undefined) {
+      // Resource and prompt rules decide those items only, on who asks and which item: never tool calls.
+      for (const key of [
+        'tools',
+        'toolFlags',
+        'http',
+        'egress',
+        'task',
+        'time',
+        'when',
+        'flow',
+        'rateLimit',
+        'labels',
+      ] as const) {
+        if (rule[key] !== undefined)
+          problem(key, 'not allowed on a resource or prompt rule (a rule with `resources` or `prompts`)');
+      }
+      for (const [i, pattern] of (rule.resources ?? []).entries()) {
+        if (compileUriGlob(pattern) === undefined)
+          ctx.addIssue({ code: 'custom', path: ['resources', i], message: 'not a URI with a canonical form' });
+      }
+    }
     if (rule.egress !== undefined) {
       // Egress rules decide where requests may go; they never decide tool calls.
       if (rule.effect === 'approve') problem('effect', 'egress rules allow or deny; approval belongs to the tool call');
@@ -276,21 +326,7 @@ export const EgressFactsInputSchema = z
       .string()
       .refine((text) => ipaddr.isValid(text), { message: 'expected an IP address' })
       .optional(),
-    addressClass: z
-      .enum([
-        'public',
-        'private',
-        'loopback',
-        'link-local',
-        'metadata',
-        'cgnat',
-        'unique-local',
-        'unspecified',
-        'multicast',
-        'broadcast',
-        'reserved',
-      ])
-      .optional(),
+    addressClass: AddressClassSchema.optional(),
   })
   .strict();
 

@@ -57,6 +57,17 @@ export interface CallFacts {
   now: number;
 }
 
+/**
+ * A resource or prompt someone asks for. `name` is the canonical resource URI (see resource-uri.ts) or the
+ * exposed prompt name (`${connector}_${prompt}`).
+ */
+export interface ItemFacts {
+  kind: 'resource' | 'prompt';
+  name: string;
+  connector: string;
+  principal: PrincipalFacts;
+}
+
 /** What the egress guard knows about a destination when it asks. */
 export type AddressClass =
   | 'public'

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { digestApiKey, generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
-import { deleteKeys, freshPrefix } from './helpers/redis.js';
+import { deleteKeys, freshPrefix, REDIS_URL } from './helpers/redis.js';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { cliArgs } from './fixtures/gateway-process.js';
 import { readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -110,9 +110,9 @@ async function startFinanceGateway(
   const gw = await startTestGateway(
     {
       connectors: [{ id: 'pay', kind: 'http', baseUrl: backendUrl, tools: [refundTool] }],
-      egress: { allowPrivate: ['127.0.0.1/32'] },
+      egress: { connectors: { pay: { allowPrivate: ['127.0.0.1/32'] } } },
       policy: { files: [policyFile], watch: false },
-      stores: { kind: 'redis', url: 'redis://127.0.0.1:6379', prefix },
+      stores: { kind: 'redis', url: REDIS_URL, prefix },
       operators: [
         { id: 'alice', roles: ['approver'], tokens: [{ sha256: digestApiKey(operators.alice) }] },
         { id: 'bob', roles: ['approver'], tokens: [{ sha256: digestApiKey(operators.bob) }] },

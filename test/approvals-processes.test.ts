@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { digestApiKey, generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
-import { deleteKeys, freshPrefix } from './helpers/redis.js';
+import { deleteKeys, freshPrefix, REDIS_URL } from './helpers/redis.js';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { startGatewayProcess, type GatewayProcess } from './fixtures/gateway-process.js';
 
@@ -56,9 +56,9 @@ function financeConfig(
           ],
         },
       ],
-      egress: { allowPrivate: ['127.0.0.1/32'] },
+      egress: { connectors: { pay: { allowPrivate: ['127.0.0.1/32'] } } },
       policy: { files: [policy], watch: false },
-      stores: { kind: 'redis', url: 'redis://127.0.0.1:6379', prefix },
+      stores: { kind: 'redis', url: REDIS_URL, prefix },
       agents: [{ id: 'finance-bot', apiKeys: [{ sha256: digestApiKey(agentKey) }] }],
       operators: [{ id: 'olga', roles: ['approver'], tokens: [{ sha256: digestApiKey(operatorToken) }] }],
       approvals,

@@ -1,5 +1,5 @@
 /**
- * The approval contract against BullMQ and the real Redis at 127.0.0.1:6379, plus what only a shared store
+ * The approval contract against BullMQ and a real Redis (the test run's own, see helpers/redis.ts), plus what only a shared store
  * can show: several instances, restarts, cross-instance races, expiry with no process running, and failing
  * closed when Redis is unreachable. Every test uses its own key prefix and deletes it afterwards.
  */
@@ -22,8 +22,8 @@ import {
 } from '../gateway/services/approvals/contract.test-suite.js';
 import { createRedisGrantStore, grantFromTicket } from '../gateway/services/approvals/grants.js';
 import { ApprovalError, type ApprovalQueue, type Ticket } from '../gateway/services/approvals/types.js';
+import { REDIS_URL } from './helpers/redis.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const admin = new Redis(REDIS_URL);
 after(() => admin.quit());
 

@@ -254,13 +254,16 @@ describe('docker-compose deployment', () => {
     const backendSubnet = model.networks['backends']?.subnets[0];
     assert.ok(backendSubnet !== undefined, 'the backends network has a fixed subnet');
     const subnet = ipaddr.parseCIDR(backendSubnet);
-    assert.ok(
-      config.egress.allowPrivate.some((cidr) => {
-        const [range, bits] = ipaddr.parseCIDR(cidr);
-        return range.kind() === 'ipv4' && bits <= subnet[1] && subnet[0].match(range, bits);
-      }),
-      'egress allows the backends network, which is private address space',
-    );
+    for (const connector of config.connectors) {
+      assert.ok(
+        (config.egress.connectors[connector.id]?.allowPrivate ?? []).some((cidr) => {
+          if (!cidr.includes('/')) return false;
+          const [range, bits] = ipaddr.parseCIDR(cidr);
+          return range.kind() === 'ipv4' && bits <= subnet[1] && subnet[0].match(range, bits);
+        }),
+        `egress lets ${connector.id} reach the backends network, which is private address space`,
+      );
+    }
   });
 
   it('Prometheus scrapes the gateway and Grafana shows the committed dashboard', async () => {

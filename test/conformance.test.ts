@@ -13,7 +13,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { gatewayCliAvailable } from './conformance/gateway-process.js';
 import { startConformanceGateway } from './conformance/gateway-under-test.js';
 import {
   conformanceAvailable,
@@ -49,28 +48,21 @@ describe('MCP conformance', () => {
     }
   });
 
-  it(
-    'the gateway passes every scenario except the listed expected failures',
-    {
-      timeout: 240_000,
-      skip: gatewayCliAvailable() ? false : 'gateway/edges/cli/main.ts does not exist yet: the gateway part cannot run',
-    },
-    async () => {
-      const expected = await loadExpectedFailures();
-      const gateway = await startConformanceGateway();
-      try {
-        const run = await runConformanceSuite({ url: gateway.url });
-        const verdict = judge(run, expected);
-        const report = `${formatRun(run, verdict, expected)}\n--- gateway stderr (tail) ---\n${gateway.gateway.stderr().slice(-4000)}`;
-        assert.ok(run.scenarios.length > 0, `the suite reported no scenarios:\n${run.output}`);
-        assert.deepEqual(verdict.unexpectedFailures, [], report);
-        assert.deepEqual(verdict.unexpectedPasses, [], report);
-        assert.deepEqual(verdict.notRun, [], report);
-      } finally {
-        await gateway.close();
-      }
-    },
-  );
+  it('the gateway passes every scenario except the listed expected failures', { timeout: 240_000 }, async () => {
+    const expected = await loadExpectedFailures();
+    const gateway = await startConformanceGateway();
+    try {
+      const run = await runConformanceSuite({ url: gateway.url });
+      const verdict = judge(run, expected);
+      const report = `${formatRun(run, verdict, expected)}\n--- gateway stderr (tail) ---\n${gateway.gateway.stderr().slice(-4000)}`;
+      assert.ok(run.scenarios.length > 0, `the suite reported no scenarios:\n${run.output}`);
+      assert.deepEqual(verdict.unexpectedFailures, [], report);
+      assert.deepEqual(verdict.unexpectedPasses, [], report);
+      assert.deepEqual(verdict.notRun, [], report);
+    } finally {
+      await gateway.close();
+    }
+  });
 });
 
 describe('conformance verdicts', () => {

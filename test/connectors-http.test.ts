@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { ConnectorContext, FetchLike, JsonObject } from '../connectors/contract.js';
-import { ConnectorError } from '../connectors/errors.js';
+import { ConnectorError, EgressError } from '../connectors/errors.js';
 import { createHttpConnector, type HttpConnector, type HttpToolSpecInput } from '../connectors/http/index.js';
 import { startHttpBackend, type HttpBackend } from './fixtures/http-backend.js';
 
@@ -339,16 +339,25 @@ describe('http connector against a real backend', () => {
     );
   });
 
-  it("passes the gateway fetch's own coded errors through", async () => {
-    const denied = Object.assign(new Error('egress to 127.0.0.1 denied'), { code: 'EGRESS_DENIED' });
+  it("passes the gateway fetch's own typed errors through, and trusts no look-alike", async () => {
+    const denied = new EgressError('EGRESS_DENIED', 'egress to 127.0.0.1 denied');
     const guardLike: FetchLike = async () => {
       throw denied;
     };
     await assert.rejects(call(connector, 'text', {}, context({ fetch: guardLike })), (e: unknown) => e === denied);
+    const tooLargeError = new EgressError('RESPONSE_TOO_LARGE', 'response too large');
     const tooLarge: FetchLike = async () => {
-      throw Object.assign(new Error('response too large'), { code: 'RESPONSE_TOO_LARGE' });
+      throw tooLargeError;
     };
-    await assert.rejects(call(connector, 'text', {}, context({ fetch: tooLarge })), isCode('RESPONSE_TOO_LARGE'));
+    await assert.rejects(
+      call(connector, 'text', {}, context({ fetch: tooLarge })),
+      (e: unknown) => e === tooLargeError,
+    );
+    // A socket error that happens to carry a code string is not a decision of the gateway.
+    const lookAlike: FetchLike = async () => {
+      throw Object.assign(new Error('egress to 127.0.0.1 denied'), { code: 'EGRESS_DENIED' });
+    };
+    await assert.rejects(call(connector, 'text', {}, context({ fetch: lookAlike })), isCode('UPSTREAM_UNAVAILABLE'));
   });
 
   it('sends nothing when arguments are refused', async () => {

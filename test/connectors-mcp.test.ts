@@ -304,11 +304,26 @@ describe('mcp connector', () => {
           assert.ok(answer, `unexpected relay of ${method}`);
           return answer;
         };
-        const sampled = await call(setup.connector, 'ask_model', { question: 'hi?' }, context({ relayRequest }));
+        const sampled = await call(
+          setup.connector,
+          'ask_model',
+          { question: 'hi?' },
+          context({ inputRequests: { request: relayRequest } }),
+        );
         assert.equal(textOf(sampled), 'sampled-by-agent');
-        const elicited = await call(setup.connector, 'ask_user', {}, context({ relayRequest }));
+        const elicited = await call(
+          setup.connector,
+          'ask_user',
+          {},
+          context({ inputRequests: { request: relayRequest } }),
+        );
         assert.deepEqual(JSON.parse(textOf(elicited)), { action: 'accept', content: { name: 'Ada' } });
-        const roots = await call(setup.connector, 'list_roots', {}, context({ relayRequest }));
+        const roots = await call(
+          setup.connector,
+          'list_roots',
+          {},
+          context({ inputRequests: { request: relayRequest } }),
+        );
         assert.deepEqual(JSON.parse(textOf(roots)), [{ uri: 'file:///workspace', name: 'workspace' }]);
         assert.deepEqual(
           relayed.map((r) => r.method),
@@ -336,10 +351,14 @@ describe('mcp connector', () => {
           connector,
           'slow',
           { ms: 30_000 },
-          context({ signal: controller.signal, relayRequest, onProgress: () => inFlight() }),
+          context({
+            signal: controller.signal,
+            inputRequests: { request: relayRequest },
+            onProgress: () => inFlight(),
+          }),
         );
         await slowStarted;
-        const ambiguous = await call(connector, 'ask_model', {}, context({ relayRequest }));
+        const ambiguous = await call(connector, 'ask_model', {}, context({ inputRequests: { request: relayRequest } }));
         controller.abort();
         assert.equal((await rejection(slow)).code, 'CANCELLED');
         assert.equal(ambiguous.isError, true);
@@ -446,8 +465,7 @@ describe('mcp connector', () => {
       );
       try {
         const error = await rejection(connector.start());
-        assert.equal(error.code, 'UPSTREAM_UNAVAILABLE');
-        assert.deepEqual(error.details, { reason: 'EGRESS_DENIED' });
+        assert.equal(error.code, 'EGRESS_DENIED');
         assert.ok(asked > 0, 'the injected fetch was asked');
         assert.ok(!up.tags.includes('denied-connector'), 'no request reached the upstream');
       } finally {

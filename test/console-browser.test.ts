@@ -56,7 +56,7 @@ describe(
               ],
             },
           ],
-          egress: { allowPrivate: ['127.0.0.1/32'] },
+          egress: { connectors: { git: { allowPrivate: ['127.0.0.1/32'] } } },
           policy: { files: [policyFile], watch: false },
           operators: [{ id: 'olivia', roles: ['approver'], tokens: [{ sha256: digestApiKey(operatorToken) }] }],
           approvals: { mode: 'wait', waitSeconds: 60 },

@@ -17,7 +17,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { digestApiKey, generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
 import { createCallVerifier } from '../gateway/verify/index.js';
 import { INITIALIZE, rawPost, startTestGateway, type TestGateway } from './helpers/gateway.js';
-import { deleteKeys, freshPrefix } from './helpers/redis.js';
+import { deleteKeys, freshPrefix, REDIS_URL } from './helpers/redis.js';
 
 interface Received {
   method: string;
@@ -108,8 +108,8 @@ describe('task tokens and call credentials, two instances on one Redis', () => {
       http: { publicUrl: 'http://127.0.0.1:1' },
       connectors: [{ id: 'orders', kind: 'http', baseUrl: backend.url, tools: orderTools }],
       backendCredentials: { orders: { type: 'jwt', audience: 'https://orders.internal' } },
-      egress: { allowPrivate: ['127.0.0.1/32'] },
-      stores: { kind: 'redis', url: 'redis://127.0.0.1:6379', prefix },
+      egress: { connectors: { orders: { allowPrivate: ['127.0.0.1/32'] } } },
+      stores: { kind: 'redis', url: REDIS_URL, prefix },
       operators: [{ id: 'admin', roles: ['admin'], tokens: [{ sha256: digestApiKey(adminToken) }] }],
     });
     // Both instances share one signing key (as production instances must) through the dev key folder,

@@ -73,7 +73,11 @@ describe('OAuth resource server and live revocation', () => {
           },
         ],
         backendCredentials: { orders: { type: 'jwt', audience: 'https://orders.internal' } },
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: {
+          connectors: { orders: { allowPrivate: ['127.0.0.1/32'] } },
+          // The IdP runs on loopback: its JWKS is one of the gateway's own destinations, named here.
+          gateway: { oauthJwks: { allowPrivate: ['loopback'] } },
+        },
         operators: [{ id: 'admin', roles: ['admin'], tokens: [{ sha256: digestApiKey(adminToken) }] }],
       },
       [{ id: 'oauth-agent', tools: ['orders_*'] }],

@@ -1,6 +1,6 @@
 /**
  * One contract suite for the task and revocation stores, run against the in-memory implementation and
- * against real Redis (127.0.0.1:6379, a fresh key prefix per run, cleaned up afterwards).
+ * against real Redis (the test run's own, see helpers/redis.ts; a fresh key prefix per run, cleaned up afterwards).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +18,7 @@ import {
 import { createMemoryTaskStore } from '../gateway/stores/memory-task-store.js';
 import { createRedisTaskStore } from '../gateway/stores/redis-task-store.js';
 import type { NewTask, TaskStore } from '../gateway/services/tasks/types.js';
+import { REDIS_URL } from './helpers/redis.js';
 
 interface Stores {
   tasks: TaskStore;
@@ -155,8 +156,8 @@ contractSuite('memory', async () => {
 
 const prefix = `test:credentials:${randomUUID()}:`;
 const connections: Redis[] = [];
-function connect(port = 6379): Redis {
-  const redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1, lazyConnect: false });
+function connect(): Redis {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: false });
   connections.push(redis);
   return redis;
 }

@@ -137,14 +137,14 @@ describe('tasks API', () => {
   it('refuses bad input, a task token opening a task, and missing credentials', async () => {
     const bad = await call('POST', '/v1/tasks', 'pc_alice', { intent: '', extra: 1 });
     assert.equal(bad.status, 400);
-    assert.equal(bad.body.error.code, 'INVALID_ARGUMENTS');
+    assert.equal(bad.body.error.code, 'INVALID_REQUEST');
     const malformed = await fetch(`${base}/v1/tasks`, {
       method: 'POST',
       headers: { authorization: 'Bearer pc_alice', 'content-type': 'application/json' },
       body: '{"intent":',
     });
     assert.equal(malformed.status, 400);
-    assert.equal(((await malformed.json()) as ApiBody).error.code, 'INVALID_ARGUMENTS');
+    assert.equal(((await malformed.json()) as ApiBody).error.code, 'INVALID_REQUEST');
     const { body } = await call('POST', '/v1/tasks', 'pc_alice', { intent: 'x' });
     const nested = await call('POST', '/v1/tasks', body.token, { intent: 'spawn' });
     assert.equal(nested.status, 403);

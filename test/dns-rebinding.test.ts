@@ -45,7 +45,7 @@ describe('DNS-rebinding defence through the gateway', () => {
     gw = await startTestGateway(
       {
         connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [echoTool] }],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
       },
       [{ id: 'agent', tools: ['api_*'] }],
     );

@@ -28,7 +28,7 @@ for (const responseMode of ['sse', 'json'] as const) {
         {
           http: { responseMode, maxRequestBytes: 4096, allowedOrigins: ['https://console.example.com'] },
           connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [echoTool] }],
-          egress: { allowPrivate: ['127.0.0.1/32'] },
+          egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
         },
         [{ id: 'agent', tools: ['api_*'] }],
       );
@@ -162,7 +162,7 @@ describe('JSON-RPC batches', () => {
     gw = await startTestGateway(
       {
         connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [echoTool] }],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
       },
       [{ id: 'agent', tools: ['api_*'] }],
     );

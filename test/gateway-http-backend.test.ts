@@ -63,7 +63,7 @@ describe('gateway in front of an HTTP API', () => {
     gw = await startTestGateway(
       {
         connectors: [{ id: 'git', kind: 'http', baseUrl: backend.url, tools: repoTools }],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { git: { allowPrivate: ['127.0.0.1/32'] } } },
       },
       [
         { id: 'reader', tools: ['git_list_issues'] },

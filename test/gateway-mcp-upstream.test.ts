@@ -37,10 +37,10 @@ describe('gateway in front of upstream MCP servers', () => {
           },
           { id: 'remote', kind: 'mcp', transport: 'http', url: upstream.url },
         ],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { remote: { allowPrivate: ['127.0.0.1/32'] } } },
       },
       [
-        { id: 'full', tools: ['local_*', 'remote_*'] },
+        { id: 'full', tools: ['local_*', 'remote_*'], resources: ['**'], prompts: ['local_*', 'remote_*'] },
         { id: 'echo-only', tools: ['local_echo'] },
       ],
     );
@@ -67,7 +67,7 @@ describe('gateway in front of upstream MCP servers', () => {
       (await client.listTools()).tools.map((t) => t.name),
       ['local_echo'],
     );
-    // No tool of `remote` is visible, so none of its resources or prompts are either.
+    // No rule names any prompt for this agent: it sees none (default deny).
     const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
     assert.ok(
       prompts.every((name) => name.startsWith('local_')),

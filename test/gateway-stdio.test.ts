@@ -44,7 +44,7 @@ describe('stdio front door', () => {
           ],
         },
       ],
-      egress: { allowPrivate: ['127.0.0.1/32'] },
+      egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
       agents: [{ id: 'desktop', tools: ['api_echo'] }],
       audit: { file: path.join(dir, 'audit.jsonl') },
       policy: { watch: false },

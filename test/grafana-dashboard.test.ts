@@ -115,7 +115,7 @@ describe('Grafana dashboard against a live /metrics scrape', () => {
             tools: [{ name: 'read', method: 'GET', path: '/x', inputSchema: { type: 'object' } }],
           },
         ],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] }, down: { allowPrivate: ['127.0.0.1/32'] } } },
         policy: { files: [policyFile], watch: false },
       },
       [{ id: 'agent', tools: ['api_*', 'down_*'] }],

@@ -29,7 +29,7 @@ describe('health and metrics endpoints', () => {
     gw = await startTestGateway(
       {
         connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [echoTool] }],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
         operators: [{ id: 'watcher', roles: ['viewer'], tokens: [{ sha256: digestApiKey(operatorToken) }] }],
         metrics: { token: { sha256: digestApiKey(metricsToken) } },
       },

@@ -54,7 +54,7 @@ describe('introspection clients limited to their audiences', () => {
             },
           ],
         },
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { alpha: { allowPrivate: ['127.0.0.1/32'] }, beta: { allowPrivate: ['127.0.0.1/32'] } } },
       },
       [{ id: 'agent', tools: ['alpha_*', 'beta_*'] }],
     );

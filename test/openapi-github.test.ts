@@ -119,7 +119,7 @@ describe('{+path} tools through the gateway', () => {
             ],
           },
         ],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { gh: { allowPrivate: ['127.0.0.1/32'] }, files: { allowPrivate: ['127.0.0.1/32'] } } },
         policy: { files: [policyFile], watch: false },
       },
       [{ id: 'reader', tools: ['gh_*', 'files_*'] }],

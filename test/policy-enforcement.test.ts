@@ -90,14 +90,15 @@ describe('policy and egress enforcement through the gateway', () => {
       {
         connectors: [
           { id: 'git', kind: 'http', baseUrl: backend.url, tools },
-          // Reaching inward: a loopback address not named in allowPrivate, a DNS name (localhost) whose
+          // Reaching inward: a loopback address not named in an allowance, a DNS name (localhost) whose
           // answers include an address not named (::1), and the metadata address.
           { id: 'loop', kind: 'http', baseUrl: inwardUrl.replace('/secret', ''), tools: [tools[0]] },
           { id: 'named', kind: 'http', baseUrl: `http://localhost:${port}`, tools: [tools[0]] },
           { id: 'meta', kind: 'http', baseUrl: 'http://169.254.169.254', tools: [tools[0]] },
         ],
-        // Only the `git` connector's backend may be reached on loopback (its baseline rule names its host).
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        // Only the `git` connector's backend may be reached on loopback (its baseline rule names its host);
+        // `named` may reach 127.0.0.1 but its name also resolves to ::1, which nothing names.
+        egress: { connectors: { git: { allowPrivate: ['127.0.0.1/32'] }, named: { allowPrivate: ['127.0.0.1/32'] } } },
         policy: { files: [await writePolicy(policy)], watch: false },
       },
       [{ id: 'agent' }],

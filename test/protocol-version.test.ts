@@ -32,7 +32,7 @@ describe('negotiated protocol version', () => {
       {
         http: { responseMode: 'json' },
         connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [echoTool] }],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
       },
       [{ id: 'agent', tools: ['api_*'] }],
     );

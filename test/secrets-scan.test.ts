@@ -105,7 +105,7 @@ describe('no secret reaches a span, a log line or the audit log', () => {
             { id: 'up', kind: 'mcp', transport: 'http', url: upstream.url },
           ],
           backendCredentials: { api: { type: 'bearer', secret: 'env:PC_SCAN_BACKEND_SECRET' } },
-          egress: { allowPrivate: ['127.0.0.0/8'] },
+          egress: { connectors: { api: { allowPrivate: ['127.0.0.0/8'] }, up: { allowPrivate: ['127.0.0.0/8'] } } },
           agents: [
             { id: 'scan-agent', roles: ['tester'], apiKeys: [{ secret: 'env:PC_SCAN_AGENT_KEY' }], tools: ['*'] },
           ],

@@ -62,7 +62,11 @@ describe('MCP sessions are bound to the exact principal', () => {
           spiffe: { trustBundle: bundle, audience: SPIFFE_AUDIENCE, agents: { [SPIFFE_A]: 'bot', [SPIFFE_B]: 'bot' } },
         },
         connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [echoTool] }],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: {
+          connectors: { api: { allowPrivate: ['127.0.0.1/32'] } },
+          // The IdP runs on loopback: its JWKS is one of the gateway's own destinations, named here.
+          gateway: { oauthJwks: { allowPrivate: ['loopback'] } },
+        },
       },
       [
         { id: 'bot', tools: ['api_*'], tenant: 'acme' },
@@ -235,7 +239,11 @@ describe('a session follows the current credential of its principal', () => {
         },
         policy: { files: [policyFile], watch: false },
         connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [echoTool] }],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: {
+          connectors: { api: { allowPrivate: ['127.0.0.1/32'] } },
+          // The IdP runs on loopback: its JWKS is one of the gateway's own destinations, named here.
+          gateway: { oauthJwks: { allowPrivate: ['loopback'] } },
+        },
       },
       [],
     );

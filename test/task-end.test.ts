@@ -56,7 +56,7 @@ describe('task end', () => {
     gw = await startTestGateway(
       {
         connectors: [{ id: 'pay', kind: 'http', baseUrl: backend.url, tools: [refundTool] }],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { pay: { allowPrivate: ['127.0.0.1/32'] } } },
         policy: { files: [policyFile], watch: false },
         stores: { kind: 'redis', url: REDIS_URL, prefix },
         credentials: { signingKey: `file:${keyFile}` },

@@ -24,7 +24,7 @@ describe('telemetry with the collector down', () => {
       config: (dir) => ({
         listen: { host: '127.0.0.1', port: 0 },
         connectors: [{ id: 'up', kind: 'mcp', transport: 'http', url: upstream.url }],
-        egress: { allowPrivate: ['127.0.0.0/8'] },
+        egress: { connectors: { up: { allowPrivate: ['127.0.0.0/8'] } } },
         agents: [
           { id: 'bench-agent', roles: ['tester'], apiKeys: [{ sha256: digestApiKey(agentKey) }], tools: ['up_*'] },
         ],

@@ -95,7 +95,7 @@ describe('first-sight quarantine through the gateway (default mode, Redis pin st
           { id: 'up', kind: 'mcp', transport: 'http', url: up.url },
           { id: 'mail', kind: 'mcp', transport: 'http', url: mail.url },
         ],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { up: { allowPrivate: ['127.0.0.1/32'] }, mail: { allowPrivate: ['127.0.0.1/32'] } } },
         stores: { kind: 'redis', url: REDIS_URL, prefix },
         operators: [{ id: 'alice', roles: ['approver'], tokens: [{ sha256: digestApiKey(operatorToken) }] }],
       },
@@ -200,7 +200,7 @@ describe('first-sight modes through the gateway', () => {
         const gw = await startTestGateway(
           {
             connectors: [{ id: 'up', kind: 'mcp', transport: 'http', url: up.url }],
-            egress: { allowPrivate: ['127.0.0.1/32'] },
+            egress: { connectors: { up: { allowPrivate: ['127.0.0.1/32'] } } },
             integrity: { firstSight },
           },
           [{ id: 'agent', tools: ['up_*'] }],

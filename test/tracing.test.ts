@@ -106,7 +106,7 @@ describe('intent-chain tracing through a gateway process', () => {
           { id: 'api', kind: 'http', baseUrl: backend.url, tools: httpTools },
           { id: 'up', kind: 'mcp', transport: 'http', url: upstream.url },
         ],
-        egress: { allowPrivate: ['127.0.0.0/8'] },
+        egress: { connectors: { api: { allowPrivate: ['127.0.0.0/8'] }, up: { allowPrivate: ['127.0.0.0/8'] } } },
         agents: [{ id: 'trace-agent', roles: ['tester'], apiKeys: [{ sha256: digestApiKey(agentKey) }], tools: ['*'] }],
         operators: [{ id: 'alice', roles: ['approver', 'viewer'], tokens: [{ sha256: digestApiKey(operatorToken) }] }],
         approvals: { mode: 'wait', waitSeconds: 10 },

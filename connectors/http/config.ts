@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { CONNECTOR_ID_PATTERN } from '../contract.js';
+import { configuredHostProblem, routingHeaderProblem, routingQueryProblem } from '../request-hygiene.js';
 import { canonicalizePath, parsePathTemplate, PathError } from './path.js';
 
 /** Connector-local tool names; exposed as `${connectorId}_${name}`. */
@@ -53,7 +54,11 @@ const FORBIDDEN_HEADER_PREFIXES = ['x-forwarded-', 'x-portcullis-', 'proxy-'];
 /** True for header names no tool argument may set (compared case-insensitively). */
 export function isForbiddenHeaderName(name: string): boolean {
   const lower = name.toLowerCase();
-  return FORBIDDEN_HEADERS.has(lower) || FORBIDDEN_HEADER_PREFIXES.some((prefix) => lower.startsWith(prefix));
+  return (
+    FORBIDDEN_HEADERS.has(lower) ||
+    FORBIDDEN_HEADER_PREFIXES.some((prefix) => lower.startsWith(prefix)) ||
+    routingHeaderProblem(lower) !== undefined
+  );
 }
 
 export const ToolNameSchema = z.string().regex(HTTP_TOOL_NAME_PATTERN, 'expected a tool name: ^[a-zA-Z0-9_-]{1,64}$');
@@ -151,6 +156,9 @@ export function toolSpecIssues(tool: Omit<HttpToolSpec, 'name'> & { name?: strin
     }
   }
   for (const [name, arg] of Object.entries(tool.query ?? {})) {
+    const routing = routingQueryProblem(name);
+    if (routing !== undefined)
+      issues.push({ message: `query parameter "${name}" cannot be mapped: ${routing}`, path: ['query', name] });
     if (!declared(arg))
       issues.push({
         message: `query parameter "${name}" maps to "${arg}", which inputSchema does not declare`,
@@ -158,7 +166,10 @@ export function toolSpecIssues(tool: Omit<HttpToolSpec, 'name'> & { name?: strin
       });
   }
   for (const [name, arg] of Object.entries(tool.headers ?? {})) {
-    if (isForbiddenHeaderName(name))
+    const routing = routingHeaderProblem(name);
+    if (routing !== undefined)
+      issues.push({ message: `header "${name}" cannot be mapped: ${routing}`, path: ['headers', name] });
+    else if (isForbiddenHeaderName(name))
       issues.push({ message: `header "${name}" cannot be set from an argument`, path: ['headers', name] });
     if (!declared(arg))
       issues.push({
@@ -195,6 +206,8 @@ export const BaseUrlSchema = z.string().superRefine((value, ctx) => {
   if (value.includes('?') || value.includes('#')) return fail('baseUrl must not contain a query or fragment');
   if (value.includes('\\')) return fail('baseUrl must not contain "\\"');
   if (url.hostname === '') return fail('baseUrl must name a host');
+  const hostProblem = configuredHostProblem(value);
+  if (hostProblem !== undefined) return fail(`baseUrl ${hostProblem}`);
   try {
     if (canonicalizePath(url.pathname) !== url.pathname) return fail('baseUrl path must be canonical');
   } catch (error) {

@@ -17,7 +17,7 @@ import type {
   ToolDescriptor,
   ToolResult,
 } from '../contract.js';
-import { ConnectorError, isConnectorError, type ConnectorErrorCode } from '../errors.js';
+import { ConnectorError, isConnectorError, isEgressError } from '../errors.js';
 import { createArgumentValidatorCompiler, type ArgumentValidator } from './arguments.js';
 import {
   HttpConnectorConfigError,
@@ -50,14 +50,6 @@ interface CompiledTool {
   validate: ArgumentValidator;
   descriptor: ToolDescriptor;
 }
-
-/** Codes the gateway's fetch may throw that mean the same thing here. */
-const PASS_THROUGH_CODES = new Set<ConnectorErrorCode>([
-  'UPSTREAM_TIMEOUT',
-  'UPSTREAM_UNAVAILABLE',
-  'UPSTREAM_ERROR',
-  'RESPONSE_TOO_LARGE',
-]);
 
 /** What tool results can carry: JSON and text (images and audio are still mapped when a backend sends them). */
 const ACCEPT = 'application/json, text/*';
@@ -196,12 +188,8 @@ export async function createHttpConnector(
       if (timeout.signal.aborted)
         return new ConnectorError('UPSTREAM_TIMEOUT', `the backend did not answer within ${config.timeoutMs} ms`);
       if (isConnectorError(error)) return error;
-      const code = isPlainObject(error) ? error['code'] : undefined;
-      // The gateway's own fetch errors (egress denial and the like) carry a stable code: keep them intact.
-      if (code === 'EGRESS_DENIED') return error;
-      if (typeof code === 'string' && PASS_THROUGH_CODES.has(code as ConnectorErrorCode)) {
-        return new ConnectorError(code as ConnectorErrorCode, (error as Error).message, undefined, { cause: error });
-      }
+      // The gateway's own fetch errors (egress denial, response cap and the like): keep them intact.
+      if (isEgressError(error)) return error;
       if (error instanceof Error && error.name === 'TimeoutError')
         return new ConnectorError('UPSTREAM_TIMEOUT', 'the backend did not answer in time');
       // Socket and TLS errors: their messages may carry addresses or URLs, so the message is written here.

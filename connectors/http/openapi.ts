@@ -34,6 +34,7 @@ import {
   SchemaConverter,
 } from './openapi-refs.js';
 import { PATH_PARAM_NAME_PATTERN } from './path.js';
+import { withoutRoutingParameters } from './openapi-hygiene.js';
 
 export interface OpenApiSelection {
   /** Operations with these operationIds ... */
@@ -195,7 +196,7 @@ function buildTool(
     return property;
   };
 
-  for (const parameter of merged.values()) {
+  for (const parameter of withoutRoutingParameters(merged.values(), ctx.label, (w) => ctx.warnings.push(w))) {
     const paramName = parameter['name'] as string;
     const location = parameter['in'] as string;
     const isRequired = location === 'path' || parameter['required'] === true;

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CONNECTOR_ID_PATTERN } from '../contract.js';
+import { configuredHostProblem, routingHeaderProblem } from '../request-hygiene.js';
 
 const IdSchema = z.string().regex(CONNECTOR_ID_PATTERN, 'expected a connector id: ^[a-z][a-z0-9-]{0,31}$');
 const RequestTimeoutSchema = z.number().int().min(1).max(3_600_000).default(60_000);
@@ -45,9 +46,21 @@ export const McpHttpConfigSchema = z
     id: IdSchema,
     kind: z.literal('mcp'),
     transport: z.literal('http'),
-    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).superRefine((url, ctx) => {
+      const problem = configuredHostProblem(url);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `url ${problem}` });
+    }),
     /** Static, non-secret headers sent with every request (credentials come from the gateway's fetch). */
-    headers: z.record(z.string().min(1), z.string()).default({}),
+    headers: z
+      .record(z.string().min(1), z.string())
+      .default({})
+      .superRefine((headers, ctx) => {
+        for (const name of Object.keys(headers)) {
+          const problem = routingHeaderProblem(name);
+          if (problem !== undefined)
+            ctx.addIssue({ code: 'custom', path: [name], message: `header "${name}" cannot be set: ${problem}` });
+        }
+      }),
     requestTimeoutMs: RequestTimeoutSchema,
   })
   .strict();

@@ -13,7 +13,7 @@
  * `onChange` listeners; after a reconnect, the parts that differ are reported the same way.
  *
  * Routing what the upstream sends outside a response (see in-flight.ts): sampling, elicitation and roots
- * requests are relayed through the `relayRequest` of the single call in flight, and refused with a
+ * requests are relayed through the `inputRequests` channel of the single call in flight, and refused with a
  * JSON-RPC error when none or several are in flight; log messages go to that call's `onLog`, otherwise to
  * `deps.onLog`.
  */
@@ -66,12 +66,18 @@ import {
 } from './catalog.js';
 import { McpConnectorConfigSchema, type McpConnectorConfigInput } from './config.js';
 import { isSessionLost, toConnectorError, type UpstreamOperation } from './error-mapping.js';
+import { boundCall, outsideCallScope, runInCallScope } from './call-scope.js';
 import { createInFlight } from './in-flight.js';
 import { createUpstreamTransport, type UpstreamTransport } from './transport.js';
 
 export interface McpConnectorDeps {
-  /** Used by the HTTP transport for every request: the gateway passes its egress-guarded fetch. */
+  /**
+   * Used by the HTTP transport for requests not made for a call (initialize, listings, the event stream);
+   * a call's requests use the call's `ctx.fetch`. The gateway passes its egress-guarded fetch.
+   */
   fetch?: FetchLike;
+  /** Cap on one message from the upstream, in bytes (default 10 MiB); larger ones are RESPONSE_TOO_LARGE. */
+  maxMessageBytes?: number;
   /** Upstream log messages that cannot be tied to a single in-flight call, and the connector's own warnings. */
   onLog?: (message: LogMessage) => void;
   /** `notifications/resources/updated` for a subscribed resource. */
@@ -101,6 +107,12 @@ const CLIENT_INFO = { name: 'portcullis', version: '0.1.0' };
 const LOGGER = 'portcullis.mcp-connector';
 /** How long `close()` waits for an HTTP upstream to acknowledge the end of the session. */
 const TERMINATE_TIMEOUT_MS = 2000;
+const DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+/**
+ * The SDK's own request timeout, set past the connector's deadline: the connector ends a call itself (and
+ * aborts its exchange), so the SDK timer is only a backstop.
+ */
+const SDK_TIMEOUT_SLACK_MS = 5000;
 
 interface Session {
   generation: number;
@@ -118,13 +130,26 @@ function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A signal that follows `parent` but aborts with a fixed reason, so nothing of the gateway's reason goes upstream. */
-function followSignal(parent: AbortSignal): { signal: AbortSignal; dispose: () => void } {
+/**
+ * A signal that follows `parent` but aborts with a fixed reason, so nothing of the gateway's reason goes
+ * upstream; `abort(reason)` ends it for the connector's own reasons (deadline, refused response).
+ */
+function followSignal(parent: AbortSignal): {
+  signal: AbortSignal;
+  abort: (reason: string) => void;
+  dispose: () => void;
+} {
   const controller = new AbortController();
   const onAbort = (): void => controller.abort('cancelled by the client');
   if (parent.aborted) onAbort();
   else parent.addEventListener('abort', onAbort, { once: true });
-  return { signal: controller.signal, dispose: () => parent.removeEventListener('abort', onAbort) };
+  return {
+    signal: controller.signal,
+    abort: (reason) => {
+      if (!controller.signal.aborted) controller.abort(reason);
+    },
+    dispose: () => parent.removeEventListener('abort', onAbort),
+  };
 }
 
 function toToolResult(result: CallToolResult): ToolResult {
@@ -139,6 +164,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
   const config = McpConnectorConfigSchema.parse(input);
   const policy = config.transport === 'stdio' ? config.restart : HTTP_RECONNECT;
   const timeoutMs = config.requestTimeoutMs;
+  const limits = { timeoutMs, maxMessageBytes: deps.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES };
   const inFlight = createInFlight();
   const listeners = new Set<(change: CatalogChange) => void>();
   /**
@@ -178,7 +204,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
 
   async function relay(method: string, params: unknown, upstreamSignal: AbortSignal): Promise<JsonObject> {
     const ctx = inFlight.sole();
-    if (ctx?.relayRequest === undefined) {
+    if (ctx?.inputRequests === undefined) {
       const why =
         inFlight.size() === 0
           ? 'no call is in flight'
@@ -188,7 +214,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       throw new McpError(ErrorCode.InvalidRequest, `${method} refused by the gateway: ${why}`);
     }
     const signal = AbortSignal.any([upstreamSignal, ctx.signal]);
-    return ctx.relayRequest(method, isPlainObject(params) ? params : {}, signal);
+    return ctx.inputRequests.request(method, isPlainObject(params) ? params : {}, signal);
   }
 
   function routeLog(params: { level: LogMessage['level']; logger?: string | undefined; data?: unknown }): void {
@@ -251,6 +277,11 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
   }
 
   function refresh(gen: number, part: CatalogChange): void {
+    // list_changed may arrive on a call's response stream; re-listing is not that call's work.
+    outsideCallScope(() => refreshPart(gen, part));
+  }
+
+  function refreshPart(gen: number, part: CatalogChange): void {
     const current = session;
     if (current === undefined || current.generation !== gen) return;
     if (!current.ready) {
@@ -310,11 +341,16 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     state = 'restarting';
     const delay = backoffDelay(attempt, policy);
     attempt += 1;
-    restartTimer = setTimeout(() => {
-      restartTimer = undefined;
-      restarts += 1;
-      beginConnect().catch(() => undefined);
-    }, delay);
+    // A reconnect is the connector's own work, even when a failing call's context scheduled it.
+    restartTimer = setTimeout(
+      () =>
+        outsideCallScope(() => {
+          restartTimer = undefined;
+          restarts += 1;
+          beginConnect().catch(() => undefined);
+        }),
+      delay,
+    );
     // The timer alone must not keep the process alive; close() clears it.
     restartTimer.unref();
   }
@@ -332,7 +368,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     generation += 1;
     const gen = generation;
     const client = createClient(gen);
-    const transport = createUpstreamTransport(config, deps.fetch);
+    const transport = createUpstreamTransport(config, deps.fetch, limits);
     const current: Session = { generation: gen, client, transport, ready: false, staleParts: new Set() };
     session = current;
     const stillCurrent = (): void => {
@@ -401,18 +437,32 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     // The progress token is the connector's to set (when ctx.onProgress asks for progress), never the caller's.
     delete meta.progressToken;
     const cancel = followSignal(ctx.signal);
+    // The call's own deadline and failure path, enforced here rather than by the SDK: when either fires,
+    // the request is cancelled upstream, its HTTP exchange aborted, and the caller gets the reason at once.
+    const bounds = boundCall(ctx.fetch, timeoutMs, (error) =>
+      cancel.abort(error.code === 'UPSTREAM_TIMEOUT' ? 'timed out' : 'response refused by the client'),
+    );
     try {
       return await inFlight.track(ctx, () =>
-        send(
-          current.client,
-          { signal: cancel.signal, timeout: timeoutMs },
-          Object.keys(meta).length > 0 ? meta : undefined,
+        runInCallScope(bounds.scope, () =>
+          Promise.race([
+            send(
+              current.client,
+              { signal: cancel.signal, timeout: timeoutMs + SDK_TIMEOUT_SLACK_MS },
+              Object.keys(meta).length > 0 ? meta : undefined,
+            ),
+            bounds.failed,
+          ]),
         ),
       );
     } catch (error) {
+      const failure = bounds.failure();
+      if (failure !== undefined && !ctx.signal.aborted) throw failure;
       if (isSessionLost(error)) lost(current.generation);
       throw toConnectorError(error, operation, ctx.signal);
     } finally {
+      // Whatever ended the call, its exchange is over: an answer still streaming in is dropped with it.
+      bounds.end();
       cancel.dispose();
     }
   }

@@ -26,12 +26,20 @@ describe('toConnectorError', () => {
     assert.equal(toConnectorError(new Error('Not connected'), 'read').code, 'UPSTREAM_UNAVAILABLE');
   });
 
-  it("keeps the stable code of an error thrown by the gateway's fetch", () => {
+  it("reports an egress denial from the gateway's fetch as EGRESS_DENIED, not as an outage", () => {
     const denied = Object.assign(new Error('egress to 10.0.0.1 denied'), { code: 'EGRESS_DENIED' });
     const mapped = toConnectorError(denied, 'call');
-    assert.equal(mapped.code, 'UPSTREAM_UNAVAILABLE');
-    assert.deepEqual(mapped.details, { reason: 'EGRESS_DENIED' });
+    assert.equal(mapped.code, 'EGRESS_DENIED');
+    assert.equal(mapped.message, 'egress to 10.0.0.1 denied');
     assert.equal(mapped.cause, denied);
+  });
+
+  it("keeps the stable code of other errors thrown by the gateway's fetch", () => {
+    const refused = Object.assign(new Error('could not connect'), { code: 'UPSTREAM_UNAVAILABLE' });
+    const mapped = toConnectorError(refused, 'call');
+    assert.equal(mapped.code, 'UPSTREAM_UNAVAILABLE');
+    assert.deepEqual(mapped.details, { reason: 'UPSTREAM_UNAVAILABLE' });
+    assert.equal(mapped.cause, refused);
     const slow = Object.assign(new Error('timed out'), { code: 'UPSTREAM_TIMEOUT' });
     assert.equal(toConnectorError(slow, 'call').code, 'UPSTREAM_TIMEOUT');
   });

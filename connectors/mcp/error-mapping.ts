@@ -92,6 +92,10 @@ export function toConnectorError(error: unknown, operation: UpstreamOperation, s
     const code = (error as { code?: unknown }).code;
     const details = typeof code === 'string' && STABLE_CODE.test(code) ? { reason: code } : undefined;
     const options = error instanceof McpError ? undefined : { cause: error };
+    // The gateway's fetch refused the destination: a policy outcome, not an outage. The message is the
+    // egress guard's (host, port and reason; never headers or bodies).
+    if (code === 'EGRESS_DENIED')
+      return new ConnectorError('EGRESS_DENIED', (error as Error).message, undefined, { cause: error });
     return code === 'UPSTREAM_TIMEOUT'
       ? new ConnectorError('UPSTREAM_TIMEOUT', 'the upstream MCP server did not answer in time', details, options)
       : new ConnectorError('UPSTREAM_UNAVAILABLE', 'the upstream MCP server is unreachable', details, options);

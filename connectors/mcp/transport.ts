@@ -1,14 +1,18 @@
 /**
- * Building the SDK transport for a connector's config. The stdio child gets a minimal environment (the
+ * Building the transport for a connector's config. The stdio child gets a minimal environment (the
  * SDK's safe inherited variables plus the configured ones), never the gateway's whole environment, which
- * holds the gateway's own secrets. The HTTP transport sends every request through the fetch it is given
- * (the gateway's egress-guarded fetch), so egress policy applies to upstream MCP traffic too.
+ * holds the gateway's own secrets, and its output is framed by the connector's own reader (size cap). The
+ * HTTP transport sends every request through the connector's limited fetch (deadline, size cap, per-call
+ * scope) over the fetch it is given (the gateway's egress-guarded fetch), so egress policy applies to
+ * upstream MCP traffic too.
  */
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { FetchLike } from '../contract.js';
 import type { McpConnectorConfig, McpStdioConfig } from './config.js';
+import { createLimitedFetch } from './limited-fetch.js';
+import { LimitedStdioTransport } from './stdio-transport.js';
 
 export type UpstreamTransport = Transport & { terminateSession?: () => Promise<void> };
 
@@ -17,19 +21,30 @@ export function childEnvironment(config: Pick<McpStdioConfig, 'env'>): Record<st
   return { ...getDefaultEnvironment(), ...config.env };
 }
 
-export function createUpstreamTransport(config: McpConnectorConfig, fetch: FetchLike | undefined): UpstreamTransport {
+export interface UpstreamLimits {
+  /** Deadline of one request/response exchange. */
+  timeoutMs: number;
+  /** Cap on one message from the upstream, in bytes. */
+  maxMessageBytes: number;
+}
+
+export function createUpstreamTransport(
+  config: McpConnectorConfig,
+  fetch: FetchLike | undefined,
+  limits: UpstreamLimits,
+): UpstreamTransport {
   if (config.transport === 'stdio') {
-    return new StdioClientTransport({
+    // The child's stderr is its own diagnostics channel; it goes to the gateway's stderr, never to agents.
+    return new LimitedStdioTransport({
       command: config.command,
       args: config.args,
       env: childEnvironment(config),
       ...(config.cwd === undefined ? {} : { cwd: config.cwd }),
-      // The child's stderr is its own diagnostics channel; it goes to the gateway's stderr, never to agents.
-      stderr: 'inherit',
+      maxMessageBytes: limits.maxMessageBytes,
     });
   }
   return new StreamableHTTPClientTransport(new URL(config.url), {
-    ...(fetch === undefined ? {} : { fetch }),
+    fetch: createLimitedFetch({ base: fetch, ...limits }),
     requestInit: { headers: { ...config.headers } },
   });
 }

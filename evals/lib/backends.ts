@@ -41,7 +41,7 @@ export function backendVars(backends: readonly RunningBackend[]): TemplateVars {
   for (const b of backends) {
     vars[`backends.${b.name}.url`] = b.url;
     vars[`backends.${b.name}.port`] = String(b.port);
-    vars[`backends.${b.name}.host`] = `127.0.0.1:${b.port}`;
+    vars[`backends.${b.name}.host`] = new URL(b.url).host;
   }
   return vars;
 }
@@ -69,7 +69,7 @@ export async function startBackends(specs: Record<string, BackendSpec>): Promise
         });
       } else if (spec.kind === 'scripted-http') {
         const routes = fill(spec.routes, backendVars(started)) as ScriptedRoute[];
-        const backend = await startScriptedBackend(routes);
+        const backend = await startScriptedBackend(routes, spec.host !== undefined ? { host: spec.host } : {});
         started.push({
           name,
           kind: spec.kind,
@@ -81,7 +81,10 @@ export async function startBackends(specs: Record<string, BackendSpec>): Promise
           close: () => backend.close(),
         });
       } else {
-        const upstream: ScriptedMcpUpstream = await startScriptedMcpUpstream(spec.tools as ScriptedTool[]);
+        const upstream: ScriptedMcpUpstream = await startScriptedMcpUpstream(
+          spec.tools as ScriptedTool[],
+          spec.host !== undefined ? { host: spec.host } : {},
+        );
         started.push({
           name,
           kind: spec.kind,

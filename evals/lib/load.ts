@@ -7,8 +7,11 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import {
+  CATEGORIES,
   KnownGapsSchema,
   ProfileSchema,
+  TaxonomySchema,
+  type Taxonomy,
   ScenarioFileSchema,
   type KnownGap,
   type Profile,
@@ -32,6 +35,7 @@ export interface LoadedSuite {
   profiles: Map<string, Profile>;
   files: LoadedScenarioFile[];
   gaps: KnownGap[];
+  taxonomy: Taxonomy;
 }
 
 function problems(error: z.ZodError): string {
@@ -60,6 +64,69 @@ function hasBackendCheck(step: Scenario['steps'][number]): boolean {
     step.expect.backends !== undefined &&
     Object.keys(step.expect.backends).length > 0
   );
+}
+
+type RequestStep = Extract<Scenario['steps'][number], { do: 'call' | 'http' }>;
+
+/**
+ * What makes a scenario's verdict mean something, as messages for each breach:
+ * - an attack's refusals name their outcome: a call refused says which stable code (or JSON-RPC error) the
+ *   agent gets, an HTTP request says which status; "some error" never passes;
+ * - an attack's final request says what every backend of its environment may have received: nothing, or an
+ *   exact count of exactly described requests;
+ * - a benign twin's successful requests say exactly what reached the backend (method, path and query, body;
+ *   the tool and arguments for an upstream MCP server), and that no other backend was contacted.
+ */
+export function verdictProblems(scenario: Scenario, backendNames: readonly string[]): string[] {
+  const out: string[] = [];
+  const requests = scenario.steps
+    .map((step, index) => ({ step, index }))
+    .filter((s): s is { step: RequestStep; index: number } => sendsRequest(s.step));
+  const last = requests.at(-1);
+  for (const { step, index } of requests) {
+    const e = step.expect;
+    const where = `step ${index}`;
+    if (scenario.kind === 'attack') {
+      const call = step.do === 'call' ? step.expect : undefined;
+      if (call !== undefined && call.ok !== true && call.code === undefined && call.rpcError === undefined)
+        out.push(`${where}: a refused call must name its code or rpcError`);
+      if (step.do === 'http' && step.expect.status === undefined)
+        out.push(`${where}: an HTTP request must name its exact status`);
+      if (
+        step.do === 'http' &&
+        step.expect.noResult === true &&
+        step.expect.status === 200 &&
+        step.expect.rpcError === undefined
+      )
+        out.push(`${where}: a JSON-RPC error answer must name its rpcError`);
+    }
+    const succeeds = step.do === 'call' ? step.expect.ok === true : step.expect.status === 200;
+    const exact = scenario.kind === 'benign' && succeeds;
+    if (index !== last?.index && !exact) continue;
+    const backends = e.backends ?? {};
+    for (const name of backendNames) {
+      const want = backends[name];
+      if (want === undefined) {
+        out.push(`${where}: must say what backend ${name} received (0 if nothing)`);
+        continue;
+      }
+      if (typeof want === 'number') {
+        if (exact && want > 0) out.push(`${where}: backend ${name}: a count alone does not say what was received`);
+        continue;
+      }
+      if (want.atLeast !== undefined) out.push(`${where}: backend ${name}: atLeast is not an exact outcome`);
+      if (want.count === undefined && want.background === undefined)
+        out.push(`${where}: backend ${name}: name the exact count`);
+      if (want.background !== undefined && (want.method === undefined || want.url === undefined))
+        out.push(`${where}: backend ${name}: background traffic must name the method and url it is limited to`);
+      if (exact && (want.count ?? 0) > 0) {
+        const described = want.tool !== undefined || (want.method !== undefined && want.url !== undefined);
+        if (!described || want.body === undefined)
+          out.push(`${where}: backend ${name}: a benign request names method, url and body (or tool and body)`);
+      }
+    }
+  }
+  return out;
 }
 
 export async function loadSuite(root: string): Promise<LoadedSuite> {
@@ -92,6 +159,9 @@ export async function loadSuite(root: string): Promise<LoadedSuite> {
       }
       if (!scenario.steps.some(sendsRequest))
         throw new SuiteLoadError(`${file}: scenario ${scenario.id} sends no request`);
+      const setup = data.profile !== undefined ? profiles.get(data.profile) : data.setup;
+      const breaches = verdictProblems(scenario, Object.keys(setup?.backends ?? {}));
+      if (breaches.length > 0) throw new SuiteLoadError(`${file}: ${scenario.id}: ${breaches.join('; ')}`);
     }
     files.push({ file, data });
   }
@@ -113,5 +183,9 @@ export async function loadSuite(root: string): Promise<LoadedSuite> {
   for (const gap of gapsParsed.data.gaps) {
     if (!byId.has(gap.id)) throw new SuiteLoadError(`known-gaps.yaml: ${gap.id} is not a scenario`);
   }
-  return { root, profiles, files, gaps: gapsParsed.data.gaps };
+  const taxonomyParsed = TaxonomySchema.safeParse(parse(await readFile(path.join(root, 'taxonomy.yaml'), 'utf8')));
+  if (!taxonomyParsed.success) throw new SuiteLoadError(`taxonomy.yaml: ${problems(taxonomyParsed.error)}`);
+  const unmapped = CATEGORIES.filter((c) => taxonomyParsed.data.categories[c] === undefined);
+  if (unmapped.length > 0) throw new SuiteLoadError(`taxonomy.yaml: categories not mapped: ${unmapped.join(', ')}`);
+  return { root, profiles, files, gaps: gapsParsed.data.gaps, taxonomy: taxonomyParsed.data };
 }

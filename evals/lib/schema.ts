@@ -52,9 +52,22 @@ export const BackendSpecSchema = z.discriminatedUnion('kind', [
   /** The REST fixture of the integration tests (test/fixtures/http-backend.ts). */
   z.object({ kind: z.literal('http-fixture') }).strict(),
   /** A REST backend whose answers are scripted here (test/fixtures/eval-scripted-backend.ts). */
-  z.object({ kind: z.literal('scripted-http'), routes: z.array(ScriptedRouteSchema).default([]) }).strict(),
+  z
+    .object({
+      kind: z.literal('scripted-http'),
+      routes: z.array(ScriptedRouteSchema).default([]),
+      /** Listen address other than 127.0.0.1: only inside the eval network namespace (see namespace.ts). */
+      host: z.ipv4().or(z.ipv6()).optional(),
+    })
+    .strict(),
   /** An upstream MCP server over Streamable HTTP with scripted tools (test/fixtures/eval-mcp-upstream.ts). */
-  z.object({ kind: z.literal('mcp-scripted'), tools: z.array(ScriptedToolSchema).default([]) }).strict(),
+  z
+    .object({
+      kind: z.literal('mcp-scripted'),
+      tools: z.array(ScriptedToolSchema).default([]),
+      host: z.ipv4().or(z.ipv6()).optional(),
+    })
+    .strict(),
 ]);
 
 export const AgentSpecSchema = z
@@ -111,6 +124,11 @@ export const BackendExpectSchema = z.union([
       body: z.unknown().optional(),
       /** Tool name, for upstream MCP calls. */
       tool: z.string().optional(),
+      /**
+       * Why this backend's request count is not the step's to fix (e.g. a connector's background reconnects).
+       * Then every request it received, not only the last, must match `method` and `url`.
+       */
+      background: z.string().min(10).optional(),
     })
     .strict(),
 ]);
@@ -143,6 +161,8 @@ export const HttpExpectSchema = z
     bodyExcludes: z.array(z.string()).optional(),
     /** The JSON-RPC answer is an error (or there is no JSON-RPC result at all). */
     noResult: z.boolean().optional(),
+    /** The JSON-RPC error code of the answer. */
+    rpcError: z.number().int().optional(),
     backends: z.record(z.string(), BackendExpectSchema).optional(),
   })
   .strict();
@@ -267,6 +287,11 @@ export const ScenarioFileSchema = z
     /** Where the attacks come from (AgentDojo, InjecAgent, OWASP, Invariant Labs, ...). */
     source: z.string().min(1),
     description: z.string().optional(),
+    /**
+     * The scenarios need the eval network namespace: backends on private and metadata addresses and the
+     * namespace's own hosts file. Outside it they do not run (and fail the gate under CI=true).
+     */
+    namespace: z.boolean().default(false),
     /** A shared profile from evals/profiles, or an inline `setup` for this file alone. */
     profile: NameSchema.optional(),
     setup: SetupSchema.optional(),
@@ -276,6 +301,29 @@ export const ScenarioFileSchema = z
   .refine((f) => (f.profile === undefined) !== (f.setup === undefined), {
     message: 'a scenario file names a `profile` or has a `setup`, not both',
   });
+
+const OwaspMcpSchema = z.string().regex(/^MCP(0[1-9]|10)$/, 'expected an OWASP MCP Top 10 id, MCP01 to MCP10');
+
+/** evals/taxonomy.yaml: every category mapped to the OWASP MCP Top 10 and published attack classes. */
+export const TaxonomySchema = z
+  .object({
+    categories: z.record(
+      z.enum(CATEGORIES),
+      z
+        .object({
+          owaspMcp: z.array(OwaspMcpSchema),
+          /** Required when no OWASP MCP entry applies: say which taxonomy does. */
+          note: z.string().optional(),
+          classes: z.array(z.string().min(1)).min(1),
+        })
+        .strict()
+        .refine((c) => c.owaspMcp.length > 0 || c.note !== undefined, {
+          message: 'a category without an OWASP MCP entry needs a note',
+        }),
+    ),
+  })
+  .strict();
+export type Taxonomy = z.infer<typeof TaxonomySchema>;
 
 export const KnownGapsSchema = z
   .object({

@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CORPUS_TARGETS, type CorpusScore } from '../integrity/corpus.js';
-import { CATEGORIES } from './schema.js';
+import { CATEGORIES, type Taxonomy } from './schema.js';
 import type { ScenarioResult } from './suite.js';
 
 /** Figures of the tool-integrity corpus (evals/integrity): the gate reads the test half only. */
@@ -50,6 +50,8 @@ export interface CategoryScore {
   benign: number;
   allowed: number;
   knownGaps: number;
+  /** Scenarios that needed the eval network namespace and ran outside it (left out of the counts). */
+  notRun: number;
 }
 
 export interface Scorecard {
@@ -58,33 +60,50 @@ export interface Scorecard {
   categories: CategoryScore[];
   gate: { passed: boolean; failures: { id: string; kind: string; message: string }[] };
   knownGaps: { id: string; kind: string; reason: string; nowPasses: boolean }[];
+  notRun: string[];
+  /** Each category's OWASP MCP Top 10 ids and attack classes (evals/taxonomy.yaml). */
+  taxonomy?: Taxonomy;
+  /** Seed of the run's randomised literals. */
+  seed?: number;
   /** Precision and recall of tool-definition analysis on the integrity corpus, when it was measured. */
   integrityCorpus?: IntegrityCorpusCard;
   scenarios: ScenarioResult[];
 }
 
+/**
+ * `requireAll` (CI): a scenario that did not run (outside the eval network namespace) fails the gate;
+ * otherwise it is left out of the counts and listed.
+ */
 export function buildScorecard(
   results: readonly ScenarioResult[],
-  options: { now?: Date; integrityCorpus?: IntegrityCorpusCard } = {},
+  options: {
+    now?: Date;
+    integrityCorpus?: IntegrityCorpusCard;
+    requireAll?: boolean;
+    taxonomy?: Taxonomy;
+    seed?: number;
+  } = {},
 ): Scorecard {
   const now = options.now ?? new Date();
+  const skipped = (r: ScenarioResult): boolean => r.notRun !== undefined && options.requireAll !== true;
   const categories: CategoryScore[] = [];
   for (const category of CATEGORIES) {
     const inCategory = results.filter((r) => r.category === category);
     if (inCategory.length === 0) continue;
-    const counted = inCategory.filter((r) => r.knownGap === undefined);
+    const counted = inCategory.filter((r) => r.knownGap === undefined && !skipped(r));
     categories.push({
       category,
       attacks: counted.filter((r) => r.kind === 'attack').length,
       stopped: counted.filter((r) => r.kind === 'attack' && r.passed).length,
       benign: counted.filter((r) => r.kind === 'benign').length,
       allowed: counted.filter((r) => r.kind === 'benign' && r.passed).length,
-      knownGaps: inCategory.length - counted.length,
+      knownGaps: inCategory.filter((r) => r.knownGap !== undefined).length,
+      notRun: inCategory.filter(skipped).length,
     });
   }
   const sum = (key: keyof Omit<CategoryScore, 'category'>): number => categories.reduce((n, c) => n + c[key], 0);
   const failures: Scorecard['gate']['failures'] = results
-    .filter((r) => r.knownGap === undefined && !r.passed)
+    .filter((r) => r.knownGap === undefined && !r.passed && !skipped(r))
     .map((r) => ({
       id: r.id,
       kind: r.kind,
@@ -108,15 +127,25 @@ export function buildScorecard(
       benign: sum('benign'),
       allowed: sum('allowed'),
       knownGaps: sum('knownGaps'),
+      notRun: sum('notRun'),
     },
     categories,
     gate: { passed: failures.length === 0 && results.length > 0, failures },
+    notRun: results.filter(skipped).map((r) => r.id),
+    ...(options.taxonomy !== undefined ? { taxonomy: options.taxonomy } : {}),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
     knownGaps: results
       .filter((r) => r.knownGap !== undefined)
       .map((r) => ({ id: r.id, kind: r.kind, reason: r.knownGap!, nowPasses: r.passed })),
     ...(options.integrityCorpus !== undefined ? { integrityCorpus: options.integrityCorpus } : {}),
     scenarios: [...results],
   };
+}
+
+function owasp(card: Scorecard, category: string): string {
+  const entry = card.taxonomy?.categories[category as keyof Taxonomy['categories']];
+  if (entry === undefined) return '-';
+  return entry.owaspMcp.length > 0 ? entry.owaspMcp.join(', ') : 'none';
 }
 
 const pct = (n: number, d: number): string => (d === 0 ? '-' : `${Math.floor((1000 * n) / d) / 10}%`);
@@ -132,14 +161,24 @@ export function scorecardMarkdown(card: Scorecard): string {
     '',
     `Gate: **${card.gate.passed ? 'PASS' : 'FAIL'}** - ${card.totals.scenarios} scenarios, attacks stopped ${card.totals.stopped}/${card.totals.attacks} (${pct(card.totals.stopped, card.totals.attacks)}), benign allowed ${card.totals.allowed}/${card.totals.benign} (${pct(card.totals.allowed, card.totals.benign)}), known gaps ${card.totals.knownGaps}.`,
     '',
-    '| category | attacks stopped | benign allowed | known gaps |',
-    '| --- | --- | --- | --- |',
+    '| category | OWASP MCP Top 10 | attacks stopped | benign allowed | known gaps |',
+    '| --- | --- | --- | --- | --- |',
     ...card.categories.map(
       (c) =>
-        `| ${c.category} | ${c.stopped}/${c.attacks} (${pct(c.stopped, c.attacks)}) | ${c.allowed}/${c.benign} (${pct(c.allowed, c.benign)}) | ${c.knownGaps} |`,
+        `| ${c.category} | ${owasp(card, c.category)} | ${c.stopped}/${c.attacks} (${pct(c.stopped, c.attacks)}) | ${c.allowed}/${c.benign} (${pct(c.allowed, c.benign)}) | ${c.knownGaps} |`,
     ),
     '',
   ];
+  if (card.notRun.length > 0) {
+    lines.push(
+      '## Not run',
+      '',
+      'These need the eval network namespace (`npm run evals` as root creates it):',
+      '',
+      ...card.notRun.map((id) => `- \`${id}\``),
+      '',
+    );
+  }
   if (card.gate.failures.length > 0) {
     lines.push(
       '## Failures',
@@ -147,6 +186,22 @@ export function scorecardMarkdown(card: Scorecard): string {
       ...card.gate.failures.map((f) => `- \`${f.id}\` (${f.kind}): ${f.message.replace(/\n/g, ' ')}`),
       '',
     );
+  }
+  if (card.taxonomy !== undefined) {
+    lines.push(
+      '## Taxonomy',
+      '',
+      'Attack classes per category ([taxonomy.yaml](taxonomy.yaml)); each scenario cites its source below.',
+      '',
+    );
+    for (const c of card.categories) {
+      const entry = card.taxonomy.categories[c.category as keyof Taxonomy['categories']];
+      if (entry !== undefined)
+        lines.push(
+          `- **${c.category}**: ${entry.classes.join('; ')}${entry.note !== undefined ? ` (${entry.note})` : ''}`,
+        );
+    }
+    lines.push('');
   }
   if (card.integrityCorpus !== undefined) lines.push(...corpusMarkdown(card.integrityCorpus));
   lines.push('## Known gaps', '');

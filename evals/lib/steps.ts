@@ -17,6 +17,7 @@ import type { EvalEnvironment } from './environment.js';
 import type { Received } from './backends.js';
 import { RawMcpSession, send, type HttpAnswer, type RpcMessage } from './mcp-client.js';
 import type { BackendExpect, Scenario, Step } from './schema.js';
+import { scenarioRandom, type RandomLiteral } from './random.js';
 import { fill, type TemplateVars } from './template.js';
 
 /** A failed expectation; the message says what was expected and what happened. */
@@ -26,6 +27,7 @@ export class ExpectationError extends Error {
 }
 
 interface ScenarioState {
+  random: RandomLiteral;
   sessions: Map<string, RawMcpSession>;
   tokens: Map<string, string>;
   approvals: Map<string, string>;
@@ -78,7 +80,8 @@ function checkBackends(env: EvalEnvironment, before: Marks, expected: Record<str
       spec.body !== undefined ||
       spec.tool !== undefined ||
       spec.headers !== undefined;
-    if (needLast) check(last !== undefined, `backend ${name}: expected a request, received nothing`);
+    if (needLast && spec.background === undefined)
+      check(last !== undefined, `backend ${name}: expected a request, received nothing`);
     if (last !== undefined) {
       if (spec.method !== undefined)
         check(last.method === spec.method, `backend ${name}: method ${last.method}, expected ${spec.method}`);
@@ -111,6 +114,12 @@ function checkBackends(env: EvalEnvironment, before: Marks, expected: Record<str
       }
     }
     for (const r of got) {
+      if (spec.background !== undefined) {
+        check(
+          r.method === spec.method && r.url === spec.url,
+          `backend ${name}: received ${r.method} ${r.url}, only ${spec.method} ${spec.url} may arrive`,
+        );
+      }
       for (const url of spec.urlExcludes ?? [])
         check(!r.url.includes(url), `backend ${name}: received ${r.url}, which includes ${url}`);
       for (const header of spec.headersAbsent ?? []) {
@@ -165,6 +174,35 @@ function summary(answer: HttpAnswer): string {
 export interface StepContext {
   env: EvalEnvironment;
   state: ScenarioState;
+  observe?: StepObserver;
+}
+
+/** What one request step produced: the answer's outcome and what each backend received during it. */
+export interface StepObservation {
+  step: number;
+  status: number;
+  ok: boolean;
+  code?: string;
+  rpcError?: number;
+  backends: Record<string, Received[]>;
+}
+export type StepObserver = (observation: StepObservation) => void;
+
+function observe(ctx: StepContext, index: number, answer: HttpAnswer, before: Marks): void {
+  if (ctx.observe === undefined) return;
+  const m = answer.message;
+  const code = resultCode(m);
+  const backends: Record<string, Received[]> = {};
+  for (const [name, backend] of ctx.env.backends)
+    backends[name] = backend.received().slice(before.get(name)?.received ?? 0);
+  ctx.observe({
+    step: index,
+    status: answer.status,
+    ok: answer.status === 200 && m?.result !== undefined && m.result['isError'] !== true,
+    ...(code !== undefined ? { code } : {}),
+    ...(m?.error !== undefined ? { rpcError: m.error.code } : {}),
+    backends,
+  });
 }
 
 function callerKey(step: { agent?: string | undefined; token?: string | undefined; session?: string | undefined }): {
@@ -296,8 +334,8 @@ function resolveAuth(ctx: StepContext, auth: string): string {
   throw new ExpectationError(`auth must be agent:ID, token:NAME or raw:VALUE, got ${auth}`);
 }
 
-async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
-  const step = fill(rawStep, vars(ctx));
+async function runStep(ctx: StepContext, rawStep: Step, index: number): Promise<void> {
+  const step = fill(rawStep, vars(ctx), ctx.state.random);
   const { env, state } = ctx;
   const before = mark(env);
   switch (step.do) {
@@ -329,6 +367,7 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
         check(typeof id === 'string', `expected an approval request id, got ${summary(answer)}`);
         state.approvals.set(step.saveApproval, id as string);
       }
+      observe(ctx, index, answer, before);
       checkCall(answer, step.expect);
       checkBackends(env, before, step.expect.backends);
       return;
@@ -369,6 +408,7 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
         ...(body !== undefined ? { body } : {}),
         ...(awaitId !== undefined ? { awaitId } : {}),
       });
+      observe(ctx, index, answer, before);
       const e = step.expect;
       const what = summary(answer);
       if (e.status !== undefined) check(answer.status === e.status, `expected HTTP ${e.status}, got ${what}`);
@@ -381,6 +421,8 @@ async function runStep(ctx: StepContext, rawStep: Step): Promise<void> {
       for (const t of e.bodyExcludes ?? [])
         check(!answer.text.includes(t), `expected the body not to include ${JSON.stringify(t)}, got ${what}`);
       if (e.noResult === true) check(!answer.text.includes('"result"'), `expected no JSON-RPC result, got ${what}`);
+      if (e.rpcError !== undefined)
+        check(answer.message?.error?.code === e.rpcError, `expected JSON-RPC error ${e.rpcError}, got ${what}`);
       checkBackends(env, before, e.backends);
       return;
     }
@@ -469,13 +511,22 @@ export interface ScenarioOutcome {
   failure?: { step: number; message: string };
 }
 
-export async function runScenario(env: EvalEnvironment, scenario: Scenario): Promise<ScenarioOutcome> {
-  const state: ScenarioState = { sessions: new Map(), tokens: new Map(), approvals: new Map() };
-  const ctx: StepContext = { env, state };
+export async function runScenario(
+  env: EvalEnvironment,
+  scenario: Scenario,
+  options: { observe?: StepObserver; seed?: number } = {},
+): Promise<ScenarioOutcome> {
+  const state: ScenarioState = {
+    random: scenarioRandom(options.seed ?? 0, scenario.id),
+    sessions: new Map(),
+    tokens: new Map(),
+    approvals: new Map(),
+  };
+  const ctx: StepContext = { env, state, ...(options.observe !== undefined ? { observe: options.observe } : {}) };
   try {
     for (const [index, step] of scenario.steps.entries()) {
       try {
-        await runStep(ctx, step);
+        await runStep(ctx, step, index);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         return { passed: false, failure: { step: index, message: redactKeys(env, message) } };

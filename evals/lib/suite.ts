@@ -6,7 +6,8 @@
 import type { KnownGap, Scenario } from './schema.js';
 import type { LoadedSuite } from './load.js';
 import { startEnvironment } from './environment.js';
-import { runScenario } from './steps.js';
+import { inEvalNamespace } from './namespace.js';
+import { runScenario, type StepObservation } from './steps.js';
 
 export interface ScenarioResult {
   id: string;
@@ -20,11 +21,14 @@ export interface ScenarioResult {
   failure?: { step: number; message: string };
   /** Listed in known-gaps.yaml, with its reason. */
   knownGap?: string;
+  /** Not run, and why (a scenario that needs the eval network namespace, run outside it). */
+  notRun?: string;
 }
 
 interface Group {
   name: string;
   setup: Parameters<typeof startEnvironment>[1];
+  namespace: boolean;
   items: { scenario: Scenario; file: string; category: string; source: string }[];
 }
 
@@ -35,7 +39,7 @@ function groups(suite: LoadedSuite, filter?: (id: string) => boolean): Group[] {
     const setup = data.profile !== undefined ? suite.profiles.get(data.profile)! : data.setup!;
     let group = byName.get(name);
     if (group === undefined) {
-      group = { name, setup, items: [] };
+      group = { name, setup, namespace: data.namespace, items: [] };
       byName.set(name, group);
     }
     for (const scenario of data.scenarios) {
@@ -46,7 +50,7 @@ function groups(suite: LoadedSuite, filter?: (id: string) => boolean): Group[] {
   return [...byName.values()].filter((g) => g.items.length > 0);
 }
 
-async function runGroup(group: Group, gaps: Map<string, string>): Promise<ScenarioResult[]> {
+async function runGroup(group: Group, gaps: Map<string, string>, options: RunOptions): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   const base = (item: Group['items'][number]): Omit<ScenarioResult, 'passed'> => ({
     id: item.scenario.id,
@@ -58,6 +62,15 @@ async function runGroup(group: Group, gaps: Map<string, string>): Promise<Scenar
     environment: group.name,
     ...(gaps.has(item.scenario.id) ? { knownGap: gaps.get(item.scenario.id)! } : {}),
   });
+  if (group.namespace && !inEvalNamespace()) {
+    const notRun = 'needs the eval network namespace (npm run evals creates it when run as root)';
+    return group.items.map((item) => ({
+      ...base(item),
+      passed: false,
+      notRun,
+      failure: { step: -1, message: notRun },
+    }));
+  }
   let env;
   try {
     env = await startEnvironment(group.name, group.setup);
@@ -67,7 +80,11 @@ async function runGroup(group: Group, gaps: Map<string, string>): Promise<Scenar
   }
   try {
     for (const item of group.items) {
-      const outcome = await runScenario(env, item.scenario);
+      const observe = options.observe;
+      const outcome = await runScenario(env, item.scenario, {
+        seed: options.seed ?? 0,
+        ...(observe !== undefined ? { observe: (o: StepObservation) => observe(item.scenario.id, o) } : {}),
+      });
       results.push({
         ...base(item),
         passed: outcome.passed,
@@ -80,16 +97,22 @@ async function runGroup(group: Group, gaps: Map<string, string>): Promise<Scenar
   return results;
 }
 
-export async function runSuite(
-  suite: LoadedSuite,
-  options: { concurrency?: number; filter?: (id: string) => boolean } = {},
-): Promise<ScenarioResult[]> {
+export interface RunOptions {
+  concurrency?: number;
+  filter?: (id: string) => boolean;
+  /** Seed of the randomised literals (`${rand.NAME}`, `${randint.NAME}`); the same seed repeats a run. */
+  seed?: number;
+  /** Sees each request step's outcome and what the backends received (for tooling and diagnostics). */
+  observe?: (scenarioId: string, observation: StepObservation) => void;
+}
+
+export async function runSuite(suite: LoadedSuite, options: RunOptions = {}): Promise<ScenarioResult[]> {
   const gaps = new Map(suite.gaps.map((g: KnownGap) => [g.id, g.reason]));
   const queue = groups(suite, options.filter);
   const results: ScenarioResult[][] = [];
   const workers = Array.from({ length: Math.max(1, options.concurrency ?? 3) }, async () => {
     for (let group = queue.shift(); group !== undefined; group = queue.shift())
-      results.push(await runGroup(group, gaps));
+      results.push(await runGroup(group, gaps, options));
   });
   await Promise.all(workers);
   const order = new Map<string, number>();

@@ -24,6 +24,20 @@ describe('configuration loading', () => {
     assert.deepEqual(config.agents, []);
   });
 
+  it('makes the operational limits configuration, with the defaults the gateway always had', () => {
+    assert.deepEqual(parse('{}').config.limits, {
+      callTimeoutMs: 120_000,
+      catalogRequestTimeoutMs: 30_000,
+      sessionTaskTtlSeconds: 86_400,
+      approvalsGaugeIntervalSeconds: 15,
+      upstreamStreamTimeoutSeconds: 604_800,
+    });
+    assert.equal(parse('limits: { callTimeoutMs: 5000 }').config.limits.callTimeoutMs, 5000);
+    assert.equal(parse('limits: { callTimeoutMs: 5000 }').config.limits.catalogRequestTimeoutMs, 30_000);
+    assert.equal(problemsOf('limits: { callTimeoutMs: 0 }')[0]?.path, 'limits.callTimeoutMs');
+    assert.match(problemsOf('limits: { callTimeout: 5 }')[0]?.message ?? '', /unknown key/);
+  });
+
   it('rejects unknown keys with their path', () => {
     const problems = problemsOf('listen: { host: 127.0.0.1, prot: 80 }');
     assert.equal(problems[0]?.path, 'listen');

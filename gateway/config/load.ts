@@ -7,32 +7,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { documentProblems } from './checks.js';
 import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
-import { isLoopbackAddress, parseHostHeader } from '../kernel/index.js';
+import { ConfigError, type ConfigProblem, type LoadedConfig } from './types.js';
 
-export interface ConfigProblem {
-  /** Dotted path to the offending key, e.g. `agents.0.apiKeys.1.sha256`; '' for the document itself. */
-  path: string;
-  message: string;
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'CONFIG_INVALID';
-  constructor(
-    readonly file: string,
-    readonly problems: readonly ConfigProblem[],
-  ) {
-    super(`${file}: invalid configuration\n${problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n')}`);
-  }
-}
-
-/** A loaded configuration plus where it came from (relative paths in it are already absolute). */
-export interface LoadedConfig {
-  file: string;
-  baseDir: string;
-  config: GatewayConfig;
-}
+export { ConfigError, type ConfigProblem, type LoadedConfig } from './types.js';
 
 export async function loadConfigFile(file: string): Promise<LoadedConfig> {
   const absolute = path.resolve(file);
@@ -60,7 +39,7 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   if (!parsed.success) throw new ConfigError(file, zodProblems(parsed.error));
   const baseDir = path.dirname(file);
   const config = resolvePaths(parsed.data, baseDir);
-  const problems = crossCheck(config);
+  const problems = documentProblems(config);
   if (problems.length > 0) throw new ConfigError(file, problems);
   return { file, baseDir, config };
 }
@@ -93,85 +72,4 @@ function resolvePaths(config: GatewayConfig, baseDir: string): GatewayConfig {
         ? config.auth
         : { ...config.auth, spiffe: { ...config.auth.spiffe, trustBundle: abs(config.auth.spiffe.trustBundle) } },
   };
-}
-
-/** Checks that span several keys: unique ids, unique keys, metrics not left open beyond loopback. */
-function crossCheck(config: GatewayConfig): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const seenConnectors = new Map<string, number>();
-  config.connectors.forEach((connector, index) => {
-    const previous = seenConnectors.get(connector.id);
-    if (previous !== undefined) {
-      problems.push({
-        path: `connectors.${index}.id`,
-        message: `duplicate connector id "${connector.id}" (also connectors.${previous})`,
-      });
-    }
-    seenConnectors.set(connector.id, index);
-  });
-  const seenAgents = new Map<string, number>();
-  const seenKeyHashes = new Map<string, string>();
-  config.agents.forEach((agent, index) => {
-    const previous = seenAgents.get(agent.id);
-    if (previous !== undefined) {
-      problems.push({
-        path: `agents.${index}.id`,
-        message: `duplicate agent id "${agent.id}" (also agents.${previous})`,
-      });
-    }
-    seenAgents.set(agent.id, index);
-    agent.apiKeys.forEach((key, keyIndex) => {
-      if (!('sha256' in key)) return;
-      const owner = seenKeyHashes.get(key.sha256);
-      if (owner !== undefined && owner !== agent.id) {
-        problems.push({
-          path: `agents.${index}.apiKeys.${keyIndex}`,
-          message: `API key already belongs to agent "${owner}"`,
-        });
-      }
-      seenKeyHashes.set(key.sha256, agent.id);
-    });
-  });
-  for (const id of Object.keys(config.backendCredentials)) {
-    if (!seenConnectors.has(id))
-      problems.push({ path: `backendCredentials.${id}`, message: `unknown connector "${id}"` });
-  }
-  const seenOperators = new Set<string>();
-  config.operators.forEach((operator, index) => {
-    if (seenOperators.has(operator.id))
-      problems.push({ path: `operators.${index}.id`, message: `duplicate operator id "${operator.id}"` });
-    seenOperators.add(operator.id);
-    operator.tokens.forEach((token, tokenIndex) => {
-      if ('sha256' in token && seenKeyHashes.has(token.sha256)) {
-        problems.push({
-          path: `operators.${index}.tokens.${tokenIndex}`,
-          message: 'an operator token must not also be an agent key',
-        });
-      }
-    });
-  });
-  config.http.allowedHosts.forEach((entry, index) => {
-    if (parseHostHeader(entry) === undefined)
-      problems.push({
-        path: `http.allowedHosts.${index}`,
-        message: `"${entry}" is not a host name or host:port (no scheme, path or user)`,
-      });
-  });
-  if (
-    !isLoopbackAddress(config.listen.host) &&
-    config.metrics.listen === undefined &&
-    config.metrics.token === undefined
-  ) {
-    problems.push({
-      path: 'metrics',
-      message: `the gateway listens beyond loopback (${config.listen.host}): set metrics.token, or metrics.listen for a separate metrics listener, so /metrics is not open to everyone who reaches the port`,
-    });
-  }
-  config.agents.forEach((agent, index) => {
-    agent.owners.forEach((owner, ownerIndex) => {
-      if (!seenOperators.has(owner))
-        problems.push({ path: `agents.${index}.owners.${ownerIndex}`, message: `unknown operator "${owner}"` });
-    });
-  });
-  return problems;
 }

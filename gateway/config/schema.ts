@@ -5,9 +5,18 @@
  * rejected everywhere so a typo never silently turns a control off. Secrets are never written inline:
  * a `SecretRef` is `env:NAME` or `file:PATH`, resolved at load into a `Secret` that prints `[redacted]`.
  */
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { HttpConnectorConfigSchema } from '../../connectors/http/index.js';
 import { McpConnectorConfigSchema } from '../../connectors/mcp/index.js';
+import { AddressClassSchema } from '../../policies/index.js';
+import { configuredHostProblem } from '../../connectors/request-hygiene.js';
+
+/** The same rule the connectors apply to their URLs: a host ending in a dot never matches its own rule. */
+function hostWithoutTrailingDot(url: string, ctx: z.RefinementCtx): void {
+  const problem = configuredHostProblem(url);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+}
 
 /** `env:NAME` or `file:PATH`. */
 export const SecretRefSchema = z
@@ -66,6 +75,10 @@ export const AgentSchema = z
     apiKeys: z.array(ApiKeySchema).default([]),
     /** Baseline tool allowlist: globs on exposed tool names. Empty = nothing beyond what policy files allow. */
     tools: z.array(GlobSchema).default([]),
+    /** Baseline resource allowlist: globs on resource URIs (`*` within a segment, `**` across). */
+    resources: z.array(z.string().min(1)).default([]),
+    /** Baseline prompt allowlist: globs on exposed prompt names. */
+    prompts: z.array(GlobSchema).default([]),
     /** Operators responsible for this agent: they may not approve its elevation requests. */
     owners: z.array(IdSchema).default([]),
     disabled: z.boolean().default(false),
@@ -101,16 +114,43 @@ export const ApprovalsSchema = z
     /** Offer agents the `portcullis_request_elevation` tool to ask for approval ahead of a call. */
     offerRequestTool: z.boolean().default(false),
     /** Called with a short summary of each new request (e.g. a chat incoming webhook). */
-    webhookUrl: z.string().url().optional(),
+    webhookUrl: z.string().url().superRefine(hostWithoutTrailingDot).optional(),
   })
   .strict();
 
 export const ConnectorConfigSchema = z.union([HttpConnectorConfigSchema, McpConnectorConfigSchema]);
 
+/** One non-public destination a connector may reach: a CIDR (`10.20.0.0/16`) or an address class (`loopback`). */
+export const PrivateAllowanceSchema = z
+  .string()
+  .refine((text) => ipaddr.isValidCIDR(text) || AddressClassSchema.safeParse(text).success, {
+    message: `expected a CIDR such as 10.0.0.0/8 or an address class (${AddressClassSchema.options.join(', ')})`,
+  });
+
+export const ConnectorEgressSchema = z
+  .object({
+    /**
+     * Non-public destinations this connector's own host may resolve to: private, loopback, link-local,
+     * metadata and the other non-public classes are denied unless named here or by a policy rule.
+     */
+    allowPrivate: z.array(PrivateAllowanceSchema).min(1).optional(),
+  })
+  .strict();
+
 export const EgressSchema = z
   .object({
-    /** CIDRs that connectors may reach even though they are private/loopback/link-local; must be named explicitly. */
-    allowPrivate: z.array(z.string().min(1)).default([]),
+    /** Removed: a global allowance let every connector reach the ranges. Kept only to explain the move. */
+    allowPrivate: z.unknown().optional(),
+    /** Connector id -> its egress settings. */
+    connectors: z.record(z.string(), ConnectorEgressSchema).default({}),
+    /**
+     * The gateway's own outbound requests (approvals webhook, OAuth JWKS), decided by their own rules: each
+     * may reach only the URL configured for it, and non-public destinations named here.
+     */
+    gateway: z
+      .object({ approvalsWebhook: ConnectorEgressSchema.optional(), oauthJwks: ConnectorEgressSchema.optional() })
+      .strict()
+      .default({}),
     maxRedirects: z.number().int().min(0).max(20).default(5),
     maxResponseBytes: z
       .number()
@@ -119,7 +159,17 @@ export const EgressSchema = z
       .default(10 * 1024 * 1024),
     timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
-  .strict();
+  .strict()
+  .superRefine((egress, ctx) => {
+    if (egress.allowPrivate === undefined) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['allowPrivate'],
+      message:
+        'egress.allowPrivate is no longer accepted: it opened the ranges to every connector. Name them for ' +
+        'each connector that needs them instead, e.g. `egress: { connectors: { crm: { allowPrivate: [10.20.0.0/16] } } }`',
+    });
+  });
 
 export const PolicyFilesSchema = z
   .object({
@@ -184,7 +234,7 @@ export const TasksSchema = z
 export const OAuthSchema = z
   .object({
     issuer: z.string().url(),
-    jwksUrl: z.string().url(),
+    jwksUrl: z.string().url().superRefine(hostWithoutTrailingDot),
     /** Defaults to the gateway's resource URL (`http.publicUrl` + /mcp). */
     audience: z.string().min(1).optional(),
     algorithms: z.array(z.string().min(2)).min(1).default(['RS256', 'ES256']),
@@ -275,6 +325,32 @@ export const MetricsSchema = z
   })
   .strict();
 
+/** Operational limits; each has a default that suits one gateway in front of a few backends. */
+export const LimitsSchema = z
+  .object({
+    /** Upper bound for one tool call through the pipeline, whatever the connector's own timeouts. */
+    callTimeoutMs: z.number().int().min(100).max(3_600_000).default(120_000),
+    /** Deadline for one catalog listing request (tools, resources, prompts) to a backend. */
+    catalogRequestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** Lifetime of the implicit task an MCP session gets when its credential names none. */
+    sessionTaskTtlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(86_400),
+    /** How often the pending-approvals gauge is read from the approval queue. */
+    approvalsGaugeIntervalSeconds: z.number().int().min(1).max(3600).default(15),
+    /** Upper bound for one long-lived event stream to an upstream MCP server. */
+    upstreamStreamTimeoutSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .default(7 * 86_400),
+  })
+  .strict();
+
 /** Tool integrity: what happens to an upstream MCP tool the gateway sees for the first time. */
 export const IntegritySchema = z
   .object({
@@ -320,7 +396,8 @@ export const GatewayConfigSchema = z
     /** Connector id -> how the gateway authenticates to that backend. */
     backendCredentials: z.record(z.string(), BackendCredentialSchema).default({}),
     egress: EgressSchema.default({
-      allowPrivate: [],
+      connectors: {},
+      gateway: {},
       maxRedirects: 5,
       maxResponseBytes: 10 * 1024 * 1024,
       timeoutMs: 30_000,
@@ -336,6 +413,13 @@ export const GatewayConfigSchema = z
       sampleRatio: 1,
       recordArguments: false,
     }),
+    limits: LimitsSchema.default({
+      callTimeoutMs: 120_000,
+      catalogRequestTimeoutMs: 30_000,
+      sessionTaskTtlSeconds: 86_400,
+      approvalsGaugeIntervalSeconds: 15,
+      upstreamStreamTimeoutSeconds: 7 * 86_400,
+    }),
   })
   .strict();
 
@@ -343,5 +427,6 @@ export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type AgentConfig = z.infer<typeof AgentSchema>;
 export type OperatorConfig = z.infer<typeof OperatorSchema>;
 export type ApprovalsConfig = z.infer<typeof ApprovalsSchema>;
+export type LimitsConfig = z.infer<typeof LimitsSchema>;
 export type ConnectorConfig = z.infer<typeof ConnectorConfigSchema>;
 export type BackendCredentialConfig = z.infer<typeof BackendCredentialSchema>;

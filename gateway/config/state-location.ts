@@ -6,7 +6,7 @@
  * (the shipped examples) would otherwise write there.
  */
 import path from 'node:path';
-import { ConfigError, type ConfigProblem, type LoadedConfig } from './load.js';
+import { ConfigError, type ConfigProblem, type LoadedConfig } from './types.js';
 
 /** Why `target` (an absolute path) cannot hold gateway state, or undefined when it can. */
 export function stateLocationProblem(target: string): string | undefined {
@@ -15,8 +15,8 @@ export function stateLocationProblem(target: string): string | undefined {
   return `${target} is inside node_modules (an installed package): state there is lost on reinstall and may be published; use a path under the working directory`;
 }
 
-/** Throws a ConfigError naming every state path of this configuration that lies inside a package. */
-export function assertStateOutsidePackages(loaded: LoadedConfig): void {
+/** Every state path of this configuration that lies inside a package. */
+export function stateLocationProblems(loaded: LoadedConfig): ConfigProblem[] {
   const { config } = loaded;
   const candidates: [key: string, target: string | undefined][] = [
     ['audit.file', config.audit.file],
@@ -28,5 +28,11 @@ export function assertStateOutsidePackages(loaded: LoadedConfig): void {
     const problem = target === undefined ? undefined : stateLocationProblem(target);
     if (problem !== undefined) problems.push({ path: key, message: problem });
   }
+  return problems;
+}
+
+/** Throws a ConfigError naming every state path of this configuration that lies inside a package. */
+export function assertStateOutsidePackages(loaded: LoadedConfig): void {
+  const problems = stateLocationProblems(loaded);
   if (problems.length > 0) throw new ConfigError(loaded.file, problems);
 }

@@ -1,7 +1,18 @@
 /** The shared kernel every layer may import: errors, principal, secrets, canonical JSON, logging. */
 export { isSecret, Secret } from './secret.js';
 export { type Authenticator, AuthError, type AuthRequest, type Principal } from './principal.js';
-export { CALLER_ERROR_CODES, GatewayError, toGatewayError, type GatewayErrorCode } from './errors.js';
+export {
+  CALLER_ERROR_CODES,
+  GatewayError,
+  JSON_RPC,
+  httpStatusOf,
+  isErrorCode,
+  jsonRpcCodeOf,
+  toGatewayError,
+  type ErrorCode,
+  type GatewayErrorCode,
+} from './errors.js';
 export { createLogger, type Logger } from './log.js';
 export { canonicalHash, canonicalJson } from './canonical-json.js';
 export { isLoopbackAddress, parseHostHeader, type ParsedHost } from './host.js';
+export { VERSION } from './version.js';

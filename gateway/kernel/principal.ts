@@ -2,6 +2,7 @@
  * Who is calling. Every authenticator turns request credentials into a Principal or fails closed with an
  * AuthError; nothing downstream ever sees the raw credential.
  */
+import type { ErrorCode } from './errors.js';
 export type AuthMethod = 'api-key' | 'task-token' | 'oauth' | 'spiffe' | 'stdio';
 
 export interface Principal {
@@ -36,7 +37,7 @@ export interface AuthRequest {
   rawHeaders?: readonly string[];
 }
 
-export type AuthErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'INSUFFICIENT_SCOPE';
+export type AuthErrorCode = Extract<ErrorCode, 'UNAUTHENTICATED' | 'FORBIDDEN' | 'INSUFFICIENT_SCOPE'>;
 
 export class AuthError extends Error {
   override readonly name = 'AuthError';

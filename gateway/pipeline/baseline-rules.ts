@@ -1,8 +1,9 @@
 /**
  * Rules the configuration implies, compiled together with the policy files:
- * - each agent's `tools` globs become one allow rule for that agent (its baseline);
- * - each connector may reach its own backend (scheme, host and port of its base URL), and the private
- *   ranges named in `egress.allowPrivate` only for those hosts.
+ * - each agent's `tools` globs become one allow rule for that agent (its baseline), and its `resources`
+ *   and `prompts` globs one each;
+ * - each connector may reach its own backend (scheme, host and port of its base URL), and the non-public
+ *   destinations named in its `egress.connectors.<id>.allowPrivate` (CIDRs or address classes), only there.
  * Everything else stays default-deny.
  */
 import type { GatewayConfig } from '../config/index.js';
@@ -13,40 +14,113 @@ export interface BaselineRule {
   description: string;
   principal?: { agents: string[] };
   tools?: string[];
+  resources?: string[];
+  prompts?: string[];
   connector?: string;
-  egress?: { hosts: string[]; ports: number[]; schemes: string[]; cidrs?: string[] };
+  egress?: { hosts: string[]; ports: number[]; schemes: string[]; cidrs?: string[]; classes?: string[] };
+}
+
+/** The egress scopes of the gateway's own requests; not valid connector ids, so they never collide with one. */
+export const GATEWAY_DESTINATIONS = {
+  approvalsWebhook: 'portcullis:approvals-webhook',
+  oauthJwks: 'portcullis:oauth-jwks',
+} as const;
+
+/**
+ * The rule set for the gateway's own outbound requests, kept apart from the policy: each configured URL may
+ * be reached by its own scope only, plus the non-public destinations named for it. Nothing else is allowed.
+ */
+export function gatewayDestinationRules(config: GatewayConfig): BaselineRule[] {
+  const rules: BaselineRule[] = [];
+  const add = (key: keyof typeof GATEWAY_DESTINATIONS, target: string | undefined, what: string): void => {
+    if (target === undefined) return;
+    rules.push(
+      reachRule(
+        `gateway:${key}:egress`,
+        `the gateway's ${what} may reach`,
+        GATEWAY_DESTINATIONS[key],
+        target,
+        config.egress.gateway[key]?.allowPrivate ?? [],
+      ),
+    );
+  };
+  add('approvalsWebhook', config.approvals.webhookUrl, 'approvals webhook');
+  add('oauthJwks', config.auth.oauth?.jwksUrl, 'OAuth JWKS fetch');
+  return rules;
+}
+
+function reachRule(
+  id: string,
+  what: string,
+  connector: string,
+  target: string,
+  allowances: readonly string[],
+): BaselineRule {
+  const url = new URL(target);
+  const scheme = url.protocol.slice(0, -1);
+  const cidrs = allowances.filter((entry) => entry.includes('/'));
+  const classes = allowances.filter((entry) => !entry.includes('/'));
+  return {
+    id,
+    effect: 'allow',
+    description: `${what} ${url.host}`,
+    connector,
+    egress: {
+      hosts: [url.hostname.replace(/^\[|\]$/g, '').toLowerCase()],
+      ports: [url.port === '' ? (scheme === 'https' ? 443 : 80) : Number(url.port)],
+      schemes: [scheme],
+      ...(cidrs.length > 0 ? { cidrs } : {}),
+      ...(classes.length > 0 ? { classes } : {}),
+    },
+  };
 }
 
 export function baselineRules(config: GatewayConfig): BaselineRule[] {
   const rules: BaselineRule[] = [];
   for (const agent of config.agents) {
-    if (agent.disabled || agent.tools.length === 0) continue;
-    rules.push({
-      id: `agent:${agent.id}:baseline`,
-      effect: 'allow',
-      description: `baseline tool allowlist of agent ${agent.id} (from the gateway configuration)`,
-      principal: { agents: [agent.id] },
-      tools: [...agent.tools],
-    });
+    if (agent.disabled) continue;
+    const principal = { agents: [agent.id] };
+    if (agent.tools.length > 0) {
+      rules.push({
+        id: `agent:${agent.id}:baseline`,
+        effect: 'allow',
+        description: `baseline tool allowlist of agent ${agent.id} (from the gateway configuration)`,
+        principal,
+        tools: [...agent.tools],
+      });
+    }
+    if (agent.resources.length > 0) {
+      rules.push({
+        id: `agent:${agent.id}:resources`,
+        effect: 'allow',
+        description: `baseline resource allowlist of agent ${agent.id} (from the gateway configuration)`,
+        principal,
+        resources: [...agent.resources],
+      });
+    }
+    if (agent.prompts.length > 0) {
+      rules.push({
+        id: `agent:${agent.id}:prompts`,
+        effect: 'allow',
+        description: `baseline prompt allowlist of agent ${agent.id} (from the gateway configuration)`,
+        principal,
+        prompts: [...agent.prompts],
+      });
+    }
   }
   for (const connector of config.connectors) {
     const target =
       connector.kind === 'http' ? connector.baseUrl : connector.transport === 'http' ? connector.url : undefined;
     if (target === undefined) continue;
-    const url = new URL(target);
-    const scheme = url.protocol.slice(0, -1);
-    rules.push({
-      id: `connector:${connector.id}:egress`,
-      effect: 'allow',
-      description: `connector ${connector.id} may reach its own backend ${url.host}`,
-      connector: connector.id,
-      egress: {
-        hosts: [url.hostname.replace(/^\[|\]$/g, '').toLowerCase()],
-        ports: [url.port === '' ? (scheme === 'https' ? 443 : 80) : Number(url.port)],
-        schemes: [scheme],
-        ...(config.egress.allowPrivate.length > 0 ? { cidrs: [...config.egress.allowPrivate] } : {}),
-      },
-    });
+    rules.push(
+      reachRule(
+        `connector:${connector.id}:egress`,
+        `connector ${connector.id} may reach its own backend`,
+        connector.id,
+        target,
+        config.egress.connectors[connector.id]?.allowPrivate ?? [],
+      ),
+    );
   }
   return rules;
 }

@@ -6,7 +6,7 @@
  * the policy store, so a hot reload takes effect on the next call. Any exception from the engine is a deny.
  */
 import type { PreparedCall } from '../../connectors/contract.js';
-import type { CallFacts, PrincipalFacts, TaskFacts, ToolFacts } from '../../policies/types.js';
+import type { CallFacts, ItemFacts, PrincipalFacts, TaskFacts, ToolFacts } from '../../policies/types.js';
 import type { CallDecision as Decision } from '../../policies/engine.js';
 import type { Principal } from '../kernel/index.js';
 import { matchNameGlob } from '../../policies/index.js';
@@ -17,6 +17,7 @@ export interface DecisionEngine {
   readonly version: string;
   evaluate(call: CallFacts): Decision;
   visible(principal: PrincipalFacts, tool: ToolFacts): boolean;
+  evaluateItem(facts: ItemFacts): Decision;
 }
 
 export interface PolicySource {
@@ -108,4 +109,16 @@ export function withinDeclaredTools(decision: Decision, task: TaskFacts, tool: s
     reason: `${tool} is outside the tools the task declared`,
     rules: [...decision.rules, 'task:declared-tools'],
   };
+}
+
+/**
+ * Decide a resource (by its canonical URI) or a prompt (by its exposed name). Any exception from the
+ * engine is a deny, as for calls.
+ */
+export function decideItem(source: PolicySource, principal: Principal, item: Omit<ItemFacts, 'principal'>): Decision {
+  try {
+    return source.current().evaluateItem({ ...item, principal: principalFacts(principal) });
+  } catch {
+    return { effect: 'deny', code: 'POLICY_DENIED', rules: [], reason: 'policy evaluation failed' };
+  }
 }

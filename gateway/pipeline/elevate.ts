@@ -137,13 +137,19 @@ export async function elevate(elevation: Elevation, input: ElevationInput): Prom
   } catch (error) {
     if (input.signal.aborted)
       return { refused: new GatewayError('CANCELLED', 'the call was cancelled while waiting for approval') };
-    // Fail closed: no store, no approval, no call.
-    return {
-      refused: new GatewayError(
-        'APPROVAL_REQUIRED',
-        'this call needs operator approval, and the approval store is unavailable',
-      ),
-    };
+    // Fail closed with the truthful code: an approval store that cannot answer is an outage, not a policy
+    // outcome. Anything else is a bug and propagates (the runner ends the run as INTERNAL and logs it).
+    if ((error as { code?: unknown } | null)?.code === 'STORE_UNAVAILABLE') {
+      return {
+        refused: new GatewayError(
+          'STORE_UNAVAILABLE',
+          'this call needs operator approval, and the approval store is unavailable',
+          undefined,
+          { cause: error },
+        ),
+      };
+    }
+    throw error;
   }
 }
 

@@ -1,10 +1,9 @@
-/** The tool-call pipeline: resolve, decide, elevate, credential, invoke, record. */
-export {
-  type CallContext,
-  catalogContextFor,
-  createPipeline,
-  type EgressProvider,
-  type Pipeline,
-  REQUEST_ELEVATION_TOOL,
-} from './pipeline.js';
-export { baselineRules } from './baseline-rules.js';
+/** The call pipeline: ordered step lists over one CallState, run by one runner (docs/design.md section 2). */
+export { createPipeline, errorResult, REQUEST_ELEVATION_TOOL, type ListedTool, type Pipeline } from './pipeline.js';
+export type { PipelineDeps } from './lists.js';
+export type { CallContext, CallState, Operation, ResumePoint, RunOutcome } from './call-state.js';
+export { catalogContextFor, type EgressProvider, type EgressScope } from './egress.js';
+export { runSteps, type RunOptions, type StepMetrics } from './runner.js';
+export type { Step, StepOutcome } from './step.js';
+export type { Visibility } from './visibility.js';
+export { baselineRules, gatewayDestinationRules, GATEWAY_DESTINATIONS } from './baseline-rules.js';

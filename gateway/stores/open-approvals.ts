@@ -2,7 +2,8 @@
  * Building the approval machinery from the configuration: the queue (BullMQ on Redis when stores are
  * shared, memory for one process), the grant store and the webhook.
  */
-import type { AuditSink } from '../services/audit/index.js';
+import type { FetchLike } from '../../connectors/contract.js';
+import { appendBestEffort, type AuditSink } from '../services/audit/index.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../kernel/index.js';
 import type { Metrics } from '../services/metrics/index.js';
@@ -27,6 +28,8 @@ export function openApprovals(
   audit: AuditSink,
   metrics: Metrics,
   logger: Logger,
+  /** The fetch the webhook goes out through (the gateway's egress, in its own scope). */
+  webhookFetch?: FetchLike,
 ): { queue: ApprovalQueue; grants: GrantStore; notifier?: WebhookNotifier } {
   // Operators hear about new requests through an optional webhook (a chat incoming webhook, say).
   const notifier =
@@ -34,6 +37,7 @@ export function openApprovals(
       ? createWebhookNotifier({
           url: config.approvals.webhookUrl,
           logger,
+          ...(webhookFetch !== undefined ? { fetch: webhookFetch } : {}),
           ...(config.http.publicUrl !== undefined
             ? { linkFor: () => `${config.http.publicUrl!.replace(/\/$/, '')}/console/` }
             : {}),
@@ -45,21 +49,17 @@ export function openApprovals(
     isSelf: (approver: string, ticket: Ticket) => isOwner(config, approver, ticket),
     onCreated: (ticket: Ticket) => {
       notifier?.notify(ticket);
-      void audit
-        .append({
-          event: 'approval.request',
-          decision: 'approve',
-          agentId: ticket.agentId,
-          taskId: ticket.taskId,
-          tool: ticket.tool,
-          approvalId: ticket.id,
-          rules: ticket.rules,
-          ...(ticket.operation !== undefined
-            ? { operation: `${ticket.operation.method} ${ticket.operation.url}` }
-            : {}),
-          argsHash: ticket.argsHash,
-        })
-        .catch(() => undefined);
+      void appendBestEffort(audit, {
+        event: 'approval.request',
+        decision: 'approve',
+        agentId: ticket.agentId,
+        taskId: ticket.taskId,
+        tool: ticket.tool,
+        approvalId: ticket.id,
+        rules: ticket.rules,
+        ...(ticket.operation !== undefined ? { operation: `${ticket.operation.method} ${ticket.operation.url}` } : {}),
+        argsHash: ticket.argsHash,
+      });
     },
   };
   if (stores.kind === 'redis' && stores.redis !== undefined && stores.redisConnection !== undefined) {

@@ -5,20 +5,14 @@
  * Shared by the conformance test, `scripts/conformance.ts` and the benchmark harness.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  CLI_SOURCE,
   startGatewayProcess as startFixtureGatewayProcess,
   type GatewayProcess as FixtureGatewayProcess,
 } from '../fixtures/gateway-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The gateway's CLI is present in this tree. */
-export function gatewayCliAvailable(): boolean {
-  return existsSync(CLI_SOURCE);
-}
 
 /** `node --import <tsx> script args...` as a connector command: absolute paths, independent of cwd. */
 export function tsxCommand(
@@ -72,6 +66,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
               roles: ['tester'],
               apiKeys: [{ sha256: createHash('sha256').update(key).digest('hex') }],
               tools: ['*'],
+              resources: ['**'],
+              prompts: ['*'],
             },
           ],
           audit: { file: auditFile },

@@ -30,6 +30,8 @@ export interface TestGateway {
 export interface AgentSpec {
   id: string;
   tools?: string[];
+  resources?: string[];
+  prompts?: string[];
   roles?: string[];
   tenant?: string;
   owners?: string[];
@@ -56,6 +58,8 @@ export async function startTestGateway(
       ...(spec.tenant ? { tenant: spec.tenant } : {}),
       apiKeys: [{ sha256: digestApiKey(key) }],
       tools: spec.tools ?? [],
+      ...(spec.resources ? { resources: spec.resources } : {}),
+      ...(spec.prompts ? { prompts: spec.prompts } : {}),
       ...(spec.owners ? { owners: spec.owners } : {}),
     };
   });

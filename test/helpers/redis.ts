@@ -1,7 +1,19 @@
+/**
+ * The one place tests get their Redis from. `REDIS_URL` is PORTCULLIS_TEST_REDIS_URL when set (the test runner
+ * sets it to the private server it started for the run); otherwise this process starts its own private
+ * redis-server on a free port, which stops when the process exits. No test talks to a Redis it did not get here.
+ */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { startTestRedisServer, TEST_REDIS_URL_VARIABLE } from './redis-server.js';
 
-export const REDIS_URL = 'redis://127.0.0.1:6379';
+async function resolveRedisUrl(): Promise<string> {
+  const given = process.env[TEST_REDIS_URL_VARIABLE];
+  if (given !== undefined && given !== '') return given;
+  return (await startTestRedisServer()).url;
+}
+
+export const REDIS_URL: string = await resolveRedisUrl();
 
 /** A key prefix no other test uses. */
 export function freshPrefix(): string {

@@ -1,6 +1,7 @@
 /**
  * `portcullis` command line. Exit codes: 0 success, 1 the thing checked is invalid/failed, 2 usage or I/O
- * error. Only this entry point and gateway/main.ts touch process state (argv, env, exit, signals).
+ * error. Only this entry point and the composition root (gateway/main.ts, gateway/compose.ts) touch
+ * process state (argv, env, exit, signals).
  */
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';

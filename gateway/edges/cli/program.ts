@@ -5,6 +5,7 @@
  * This keeps the common short invocations from loading the whole gateway.
  */
 import { Command } from 'commander';
+import { VERSION } from '../../kernel/index.js';
 
 export interface CommandEntry {
   readonly name: string;
@@ -66,8 +67,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
 ];
 
-/** The package version (package.json; a unit test keeps the two equal). */
-export const VERSION = '0.1.0';
+/** The package version, read once from package.json by the kernel. */
+export { VERSION };
 
 /**
  * The subcommand `args` (process.argv without node and the script) names: the first operand, or the one

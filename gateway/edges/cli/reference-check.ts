@@ -15,14 +15,15 @@ export interface PolicyCheck {
   problems: string[];
 }
 
-/** Read and compile the enforced and the shadow policy files, each set as the gateway loads it. */
+/**
+ * Read and compile the enforced policy files as the gateway loads them. Shadow files are left to the
+ * preflight, which reports them as warnings: start-up only reports a broken shadow policy, so validation
+ * must not refuse what start-up accepts.
+ */
 export async function checkPolicyFiles(config: GatewayConfig): Promise<PolicyCheck> {
   const problems: string[] = [];
   let rules: number | undefined;
-  for (const [files, enforced] of [
-    [config.policy.files, true],
-    [config.policy.shadow, false],
-  ] as const) {
+  for (const [files, enforced] of [[config.policy.files, true]] as const) {
     if (files.length === 0) continue;
     try {
       const documents = await readPolicyFiles(files);

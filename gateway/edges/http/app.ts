@@ -5,6 +5,7 @@
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import { hostOriginGuard, type HostOriginOptions } from './host-origin.js';
 import { createHealthRouter, type HealthRouteOptions } from './health-route.js';
+import { errorMiddleware, sendCode } from './http-errors.js';
 
 export interface AppOptions {
   hostOrigin: HostOriginOptions;
@@ -25,47 +26,21 @@ export function createApp(options: AppOptions): Express {
   app.use(createHealthRouter({ health: options.health, authorizeDetails: options.authorizeHealthDetails }));
   app.use(options.mcpRouter);
   for (const router of options.routers ?? []) app.use(router);
-  app.use((_req, res) => {
-    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'not found' } });
-  });
-  const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+  app.use((_req, res) => sendCode(res, 'NOT_FOUND', 'not found'));
+  // The MCP endpoint answers in JSON-RPC; every other path through the one HTTP error mapper.
+  const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
+    if (req.path !== '/mcp') return errorMiddleware(options.onError)(error, req, res, next);
     const status =
       typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
     if (status >= 500) options.onError?.(error);
     if (res.headersSent) return;
-    const isMcp = req.path === '/mcp';
     const type = (error as { type?: unknown }).type;
-    if (status === 413) {
-      res
-        .status(413)
-        .json(
-          isMcp
-            ? rpcError(-32600, 'Request body too large')
-            : { error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' } },
-        );
-    } else if (status === 415) {
-      res
-        .status(415)
-        .json(
-          isMcp
-            ? rpcError(-32600, 'Unsupported Media Type: expected application/json')
-            : { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'expected application/json' } },
-        );
-    } else if (type === 'entity.parse.failed') {
-      res
-        .status(400)
-        .json(isMcp ? rpcError(-32700, 'Parse error') : { error: { code: 'BAD_REQUEST', message: 'invalid JSON' } });
-    } else if (status < 500) {
-      res
-        .status(status)
-        .json(
-          isMcp ? rpcError(-32600, 'Invalid request') : { error: { code: 'BAD_REQUEST', message: 'invalid request' } },
-        );
-    } else {
-      res
-        .status(500)
-        .json(isMcp ? rpcError(-32603, 'Internal error') : { error: { code: 'INTERNAL', message: 'internal error' } });
-    }
+    if (status === 413) res.status(413).json(rpcError(-32600, 'Request body too large'));
+    else if (status === 415)
+      res.status(415).json(rpcError(-32600, 'Unsupported Media Type: expected application/json'));
+    else if (type === 'entity.parse.failed') res.status(400).json(rpcError(-32700, 'Parse error'));
+    else if (status < 500) res.status(status).json(rpcError(-32600, 'Invalid request'));
+    else res.status(500).json(rpcError(-32603, 'Internal error'));
   };
   app.use(errorHandler);
   return app;

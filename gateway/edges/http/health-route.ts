@@ -11,6 +11,7 @@
  * A request without `Authorization` gets the status only. A request with it must carry a valid operator
  * token (any role), or it is answered 401, so a mistyped token is not mistaken for "no details exist".
  */
+import { sendCode } from './http-errors.js';
 import express, { type Request, type Response, type Router } from 'express';
 
 export interface Readiness {
@@ -40,10 +41,8 @@ export function createHealthRouter(options: HealthRouteOptions): Router {
       options.authorizeDetails(req);
       return true;
     } catch {
-      res
-        .status(401)
-        .set('WWW-Authenticate', 'Bearer realm="portcullis-operator"')
-        .json({ error: { code: 'UNAUTHENTICATED', message: 'health details need an operator token' } });
+      res.set('WWW-Authenticate', 'Bearer realm="portcullis-operator"');
+      sendCode(res, 'UNAUTHENTICATED', 'health details need an operator token');
       return undefined;
     }
   };

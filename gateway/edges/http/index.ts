@@ -1,8 +1,9 @@
 /** The HTTP application and the non-MCP HTTP APIs for agents and backends (tasks, introspection). */
 export { readJsonBody } from './read-json.js';
 export { createApp } from './app.js';
-export { createTasksRouter } from './tasks-router.js';
+export { createTasksRouter, taskToJson } from './tasks-router.js';
 export { createIntrospectionRouter } from './introspection-router.js';
 export { createHealthRouter } from './health-route.js';
 export { createMetricsRouter } from './metrics-route.js';
 export { hostOriginGuard } from './host-origin.js';
+export { errorMiddleware, sendCode, sendError } from './http-errors.js';

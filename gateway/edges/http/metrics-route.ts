@@ -5,6 +5,7 @@
  * held as a sha256 digest and compared in constant time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { sendCode } from './http-errors.js';
 import express, { type RequestHandler, type Router } from 'express';
 import { credentialForScheme } from '../../services/auth/index.js';
 
@@ -23,11 +24,8 @@ export function createMetricsRouter(options: MetricsRouteOptions): Router {
       const token = typeof header === 'string' ? credentialForScheme(header, 'Bearer') : undefined;
       const actual = token === undefined ? undefined : createHash('sha256').update(token, 'utf8').digest();
       if (actual === undefined || actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
-        res
-          .status(401)
-          .set('WWW-Authenticate', 'Bearer realm="portcullis-metrics"')
-          .json({ error: { code: 'UNAUTHENTICATED', message: 'metrics need the metrics token' } });
-        return;
+        res.set('WWW-Authenticate', 'Bearer realm="portcullis-metrics"');
+        return sendCode(res, 'UNAUTHENTICATED', 'metrics need the metrics token');
       }
     }
     options.handler(req, res, next);

@@ -4,21 +4,13 @@
  *   GET    /v1/tasks/:id         read one of the caller's tasks                                 -> 200 { task }
  *   DELETE /v1/tasks/:id         end one of the caller's tasks  { reason? }                     -> 200 { task }
  *   POST   /v1/tasks/:id/renew   extend one of the caller's tasks { ttlSeconds? }               -> 200 { task, token, expiresAt }
- * Errors are `{ error: { code, message } }`. Responses carrying a token are `Cache-Control: no-store`.
+ * Errors are `{ error: { code, message } }` (see http-errors.ts). Responses carrying a token are `Cache-Control: no-store`.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { AuthError, type Principal } from '../../kernel/index.js';
-import {
-  StoreUnavailableError,
-  TaskConflictError,
-  TaskEndedError,
-  TaskNotFoundError,
-  TaskServiceError,
-  type IssuedTask,
-  type TaskService,
-  type Task,
-} from '../../services/tasks/index.js';
+import type { Principal } from '../../kernel/index.js';
+import { errorMiddleware, sendError } from './http-errors.js';
+import { TaskNotFoundError, type IssuedTask, type TaskService, type Task } from '../../services/tasks/index.js';
 
 export const OpenTaskBodySchema = z
   .object({
@@ -49,36 +41,6 @@ export function taskToJson(task: Task): Record<string, unknown> {
   };
 }
 
-function sendError(res: Response, status: number, code: string, message: string): void {
-  res.status(status).json({ error: { code, message } });
-}
-
-/** Map an error to its HTTP answer once; unknown errors are INTERNAL with a generic message. */
-export function sendTaskError(res: Response, error: unknown): void {
-  if (error instanceof AuthError) {
-    const status = error.code === 'UNAUTHENTICATED' ? 401 : 403;
-    res.setHeader('WWW-Authenticate', `Bearer error="${error.bearerError ?? 'invalid_token'}"`);
-    sendError(res, status, error.code, error.message);
-  } else if (error instanceof TaskServiceError) {
-    sendError(res, error.code === 'FORBIDDEN' ? 403 : 400, error.code, error.message);
-  } else if (error instanceof z.ZodError) {
-    sendError(
-      res,
-      400,
-      'INVALID_ARGUMENTS',
-      error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
-    );
-  } else if (error instanceof TaskNotFoundError) {
-    sendError(res, 404, error.code, error.message);
-  } else if (error instanceof TaskEndedError || error instanceof TaskConflictError) {
-    sendError(res, 409, error.code, error.message);
-  } else if (error instanceof StoreUnavailableError) {
-    sendError(res, 503, error.code, 'task store unavailable');
-  } else {
-    sendError(res, 500, 'INTERNAL', 'internal gateway error');
-  }
-}
-
 function issuedToJson(issued: IssuedTask): Record<string, unknown> {
   return {
     task: taskToJson(issued.task),
@@ -98,7 +60,7 @@ export function createTasksRouter(service: TaskService, authenticate: (req: Requ
         const principal = await authenticate(req);
         await fn(req, res, principal);
       } catch (error) {
-        sendTaskError(res, error);
+        sendError(res, error);
       }
     };
 
@@ -147,16 +109,7 @@ export function createTasksRouter(service: TaskService, authenticate: (req: Requ
   );
 
   // Malformed JSON bodies: answer in the same error shape.
-  router.use('/v1/tasks', (error: unknown, _req: Request, res: Response, next: (e?: unknown) => void) => {
-    if (res.headersSent) return next(error);
-    const status = (error as { status?: unknown }).status;
-    sendError(
-      res,
-      typeof status === 'number' && status < 500 ? status : 400,
-      'INVALID_ARGUMENTS',
-      'request body is not valid JSON',
-    );
-  });
+  router.use('/v1/tasks', errorMiddleware());
 
   return router;
 }

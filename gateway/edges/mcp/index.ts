@@ -2,3 +2,4 @@
 export { createMcpHttpEdge } from './http-edge.js';
 export { createGatewayMcpServer } from './server.js';
 export type { McpSession } from './session.js';
+export { principalForStdio, serveStdio, type StdioSessionOptions } from './stdio.js';

@@ -26,12 +26,10 @@ import {
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { Connector, ConnectorContext, JsonObject, LogMessage } from '../../../connectors/contract.js';
-import type { AuditSink } from '../../services/audit/index.js';
-import { GatewayError, toGatewayError } from '../../kernel/index.js';
+import type { JsonObject, LogMessage } from '../../../connectors/contract.js';
+import { GatewayError, jsonRpcCodeOf, toGatewayError } from '../../kernel/index.js';
 import { REQUEST_ELEVATION_TOOL, type CallContext, type EgressProvider, type Pipeline } from '../../pipeline/index.js';
 import type { McpSession } from './session.js';
-import { isVisibleConnector } from './visibility.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -41,7 +39,6 @@ const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 export interface McpServerDeps {
   pipeline: Pipeline;
   egress: EgressProvider;
-  audit: AuditSink;
   serverInfo: { name: string; version: string };
   /** List and serve `portcullis_request_elevation` (approvals configured). */
   elevationTool?: boolean;
@@ -75,17 +72,7 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     ...justification(extra._meta),
     ...progressForwarder(extra),
     onLog: (message) => forwardLog(message, extra),
-    relayRequest: (method, params, signal) => relay(method, params, signal, extra),
-  });
-
-  const connectorContext = (extra: Extra, connector: Connector): ConnectorContext => ({
-    callId: String(extra.requestId),
-    signal: extra.signal,
-    fetch: deps.egress.fetchFor({ connector: connector.id, principal: session.principal, task: session.task }),
-    meta: propagationMeta(extra._meta),
-    ...progressForwarder(extra),
-    onLog: (message) => forwardLog(message, extra),
-    relayRequest: (method, params, signal) => relay(method, params, signal, extra),
+    inputRequests: { request: (method, params, signal) => relay(method, params, signal, extra) },
   });
 
   function forwardLog(message: LogMessage, extra: Extra): void {
@@ -143,125 +130,70 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     }
   });
 
-  const visibleConnector = (connector: Connector): boolean =>
-    isVisibleConnector(pipeline, session.principal, connector);
+  const visibility = pipeline.visibility;
 
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({
-    resources: catalog
-      .resources()
-      .filter((r) => visibleConnector(r.connector))
-      .map((r) => r.descriptor),
+    resources: visibility.resources(session.principal),
   }));
 
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
-    resourceTemplates: catalog
-      .templates()
-      .filter((t) => visibleConnector(t.connector))
-      .map((t) => t.descriptor),
+    resourceTemplates: visibility.resourceTemplates(session.principal),
   }));
 
-  const resourceConnector = (uri: string): Connector => {
-    const connector = catalog.resolveResource(uri);
-    if (connector?.catalog === undefined || !visibleConnector(connector)) {
-      throw new McpError(ErrorCode.InvalidParams, `Resource not found: ${uri}`, { code: 'RESOURCE_NOT_FOUND' });
-    }
-    return connector;
-  };
-
   server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
-    const connector = resourceConnector(request.params.uri);
-    const started = performance.now();
     try {
-      const result = await connector.catalog!.readResource(request.params.uri, connectorContext(extra, connector));
-      await audit('resource.read', connector, `resources/read ${request.params.uri}`, 'allow', started);
-      return result as never;
+      return (await pipeline.readResource(request.params.uri, callContext(extra))) as never;
     } catch (error) {
-      await audit(
-        'resource.read',
-        connector,
-        `resources/read ${request.params.uri}`,
-        'error',
-        started,
-        toGatewayError(error).code,
-      );
       throw toMcpError(error);
     }
   });
 
   server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
-    const connector = resourceConnector(request.params.uri);
-    if (connector.catalog?.subscribeResource === undefined)
-      throw new McpError(ErrorCode.MethodNotFound, 'subscriptions not supported for this resource');
-    await connector.catalog.subscribeResource(request.params.uri, connectorContext(extra, connector));
+    try {
+      await pipeline.subscribeResource(request.params.uri, callContext(extra));
+    } catch (error) {
+      throw toMcpError(error);
+    }
     session.subscriptions.add(request.params.uri);
     return {};
   });
 
+  // Unsubscribing only stops what this session hears; the upstream subscription is released best-effort.
   server.setRequestHandler(UnsubscribeRequestSchema, async (request, extra) => {
     session.subscriptions.delete(request.params.uri);
     const connector = catalog.resolveResource(request.params.uri);
     if (connector?.catalog?.unsubscribeResource !== undefined) {
       await connector.catalog
-        .unsubscribeResource(request.params.uri, connectorContext(extra, connector))
+        .unsubscribeResource(request.params.uri, {
+          callId: String(extra.requestId),
+          signal: extra.signal,
+          fetch: deps.egress.fetchFor({ connector: connector.id, principal: session.principal, task: session.task }),
+          meta: {},
+        })
         .catch(() => undefined);
     }
     return {};
   });
 
   server.setRequestHandler(ListPromptsRequestSchema, async () => ({
-    prompts: catalog
-      .prompts()
-      .filter((p) => visibleConnector(p.connector))
-      .map((p) => ({ ...p.descriptor, name: p.exposedName })),
+    prompts: visibility.prompts(session.principal),
   }));
 
   server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
-    const prompt = catalog.resolvePrompt(request.params.name);
-    if (prompt?.connector.catalog === undefined || !visibleConnector(prompt.connector)) {
-      throw new McpError(ErrorCode.InvalidParams, `Prompt not found: ${request.params.name}`, {
-        code: 'PROMPT_NOT_FOUND',
-      });
-    }
-    const started = performance.now();
     try {
-      const result = await prompt.connector.catalog.getPrompt(
-        prompt.descriptor.name,
+      return (await pipeline.getPrompt(
+        request.params.name,
         request.params.arguments ?? {},
-        connectorContext(extra, prompt.connector),
-      );
-      await audit('prompt.get', prompt.connector, `prompts/get ${prompt.descriptor.name}`, 'allow', started);
-      return result as never;
+        callContext(extra),
+      )) as never;
     } catch (error) {
-      await audit(
-        'prompt.get',
-        prompt.connector,
-        `prompts/get ${prompt.descriptor.name}`,
-        'error',
-        started,
-        toGatewayError(error).code,
-      );
       throw toMcpError(error);
     }
   });
 
   server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
-    const ref = request.params.ref;
-    let connector: Connector | undefined;
-    let params: JsonObject = request.params as JsonObject;
-    if (ref.type === 'ref/prompt') {
-      const prompt = catalog.resolvePrompt(ref.name);
-      connector = prompt?.connector;
-      if (prompt !== undefined) params = { ...request.params, ref: { ...ref, name: prompt.descriptor.name } };
-    } else {
-      connector =
-        catalog.resolveResource(ref.uri) ??
-        catalog.templates().find((t) => t.descriptor.uriTemplate === ref.uri)?.connector;
-    }
-    if (connector?.catalog?.complete === undefined || !visibleConnector(connector)) {
-      return { completion: { values: [], hasMore: false } };
-    }
     try {
-      return (await connector.catalog.complete(params, connectorContext(extra, connector))) as never;
+      return (await pipeline.complete(request.params as JsonObject, callContext(extra))) as never;
     } catch (error) {
       throw toMcpError(error);
     }
@@ -272,29 +204,6 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     return {};
   });
 
-  async function audit(
-    event: 'resource.read' | 'prompt.get',
-    connector: Connector,
-    operation: string,
-    decision: 'allow' | 'error',
-    started: number,
-    code?: string,
-  ): Promise<void> {
-    await deps.audit
-      .append({
-        event,
-        decision,
-        ...(code !== undefined ? { code } : {}),
-        agentId: session.principal.agentId,
-        taskId: session.task.id,
-        sessionId: session.id,
-        target: connector.id,
-        operation,
-        latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
-      })
-      .catch(() => undefined);
-  }
-
   // Tell the agent when what it can see changed (upstream list_changed, policy reload).
   const unsubscribe = catalog.onChange((kinds) => {
     if (kinds.has('tools')) void server.sendToolListChanged().catch(() => undefined);
@@ -302,7 +211,8 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     if (kinds.has('prompts')) void server.sendPromptListChanged().catch(() => undefined);
   });
   const unsubscribeUpdates = deps.resourceUpdates?.subscribe((uri) => {
-    if (session.subscriptions.has(uri)) void server.sendResourceUpdated({ uri }).catch(() => undefined);
+    if (session.subscriptions.has(uri) && visibility.resourceVisible(session.principal, uri))
+      void server.sendResourceUpdated({ uri }).catch(() => undefined);
   });
   const previousOnClose = server.onclose;
   server.onclose = () => {
@@ -347,16 +257,8 @@ function progressForwarder(extra: Extra): Pick<CallContext, 'onProgress'> {
 function toMcpError(error: unknown): McpError {
   if (error instanceof McpError) return error;
   const gatewayError = toGatewayError(error);
-  const jsonRpcCode =
-    gatewayError.code === 'TOOL_NOT_FOUND' ||
-    gatewayError.code === 'INVALID_ARGUMENTS' ||
-    gatewayError.code === 'RESOURCE_NOT_FOUND' ||
-    gatewayError.code === 'PROMPT_NOT_FOUND'
-      ? ErrorCode.InvalidParams
-      : ErrorCode.InternalError;
-  const message =
-    gatewayError.code === 'RESOURCE_NOT_FOUND' && !gatewayError.message.startsWith('Resource')
-      ? `Resource not found: ${gatewayError.message}`
-      : gatewayError.message;
-  return new McpError(jsonRpcCode, message, { code: gatewayError.code, ...(gatewayError.details ?? {}) });
+  return new McpError(jsonRpcCodeOf(gatewayError.code), gatewayError.message, {
+    code: gatewayError.code,
+    ...(gatewayError.details ?? {}),
+  });
 }

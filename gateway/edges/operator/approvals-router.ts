@@ -15,7 +15,6 @@ import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { AuditSink } from '../../services/audit/index.js';
 import {
-  ApprovalError,
   type ApprovalQueue,
   type GrantStore,
   type Ticket,
@@ -23,6 +22,7 @@ import {
   grantFromTicket,
 } from '../../services/approvals/index.js';
 import type { Operator, OperatorAuthenticator } from './operator-auth.js';
+import { sendCode, sendError } from '../http/index.js';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import {
   ATTR_PORTCULLIS_AGENT_ID,
@@ -50,6 +50,8 @@ export interface ApprovalsRouterOptions {
   isTaskLive: (taskId: string) => Promise<boolean>;
   /** Jaeger UI base URL, to link each request to its trace. */
   traceUrl?: (ticket: Ticket) => string | undefined;
+  /** Unexpected errors (answered as INTERNAL), for the logs. */
+  onInternalError?: (error: unknown) => void;
 }
 
 const DecisionBodySchema = z
@@ -77,7 +79,7 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
   router.get('/v1/approvals', options.operatorAuth.require('viewer'), async (req, res) => {
     const status = typeof req.query['status'] === 'string' ? req.query['status'] : undefined;
     if (status !== undefined && !STATUSES.includes(status as TicketStatus)) {
-      return void sendError(res, 400, 'BAD_REQUEST', `status must be one of ${STATUSES.join(', ')}`);
+      return void sendCode(res, 'INVALID_REQUEST', `status must be one of ${STATUSES.join(', ')}`);
     }
     const limit = typeof req.query['limit'] === 'string' ? Number(req.query['limit']) : undefined;
     try {
@@ -89,7 +91,7 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
       });
       res.json({ approvals: tickets.map(present) });
     } catch (error) {
-      sendApprovalError(res, error);
+      sendError(res, error, options.onInternalError);
     }
   });
 
@@ -109,42 +111,30 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
   router.get('/v1/approvals/:id', options.operatorAuth.require('viewer'), async (req, res) => {
     try {
       const ticket = await queue.get(String(req.params['id']));
-      if (ticket === undefined) return void sendError(res, 404, 'NOT_FOUND', 'no such approval request');
+      if (ticket === undefined) return void sendCode(res, 'NOT_FOUND', 'no such approval request');
       res.json(present(ticket));
     } catch (error) {
-      sendApprovalError(res, error);
+      sendError(res, error, options.onInternalError);
     }
   });
 
   const decide = (approve: boolean) => async (req: express.Request, res: Response) => {
     const operator = res.locals['operator'] as Operator;
     const parsed = DecisionBodySchema.safeParse(req.body ?? {});
-    if (!parsed.success)
-      return void sendError(
-        res,
-        400,
-        'BAD_REQUEST',
-        parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
-      );
+    if (!parsed.success) return void sendError(res, parsed.error);
     const id = String(req.params['id']);
     try {
       const existing = await queue.get(id);
-      if (existing === undefined) return void sendError(res, 404, 'NOT_FOUND', 'no such approval request');
+      if (existing === undefined) return void sendCode(res, 'NOT_FOUND', 'no such approval request');
       if (options.isSelf(operator.id, existing)) {
-        return void sendError(
+        return void sendCode(
           res,
-          403,
           'SELF_APPROVAL',
           'operators cannot decide requests of agents they are responsible for',
         );
       }
       if (approve && !(await options.isTaskLive(existing.taskId))) {
-        return void sendError(
-          res,
-          409,
-          'TASK_ENDED',
-          'the task of this request has ended; nothing can be approved for it',
-        );
+        return void sendCode(res, 'TASK_ENDED', 'the task of this request has ended; nothing can be approved for it');
       }
       const ticket = await queue.decide(id, {
         approve,
@@ -174,7 +164,7 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
       });
       res.json(present(ticket));
     } catch (error) {
-      sendApprovalError(res, error);
+      sendError(res, error, options.onInternalError);
     }
   };
 
@@ -205,22 +195,4 @@ function recordDecisionSpan(ticket: Ticket, approver: string, approve: boolean):
     parent,
   );
   span.end();
-}
-
-function sendError(res: Response, status: number, code: string, message: string): void {
-  res.status(status).json({ error: { code, message } });
-}
-
-function sendApprovalError(res: Response, error: unknown): void {
-  if (error instanceof ApprovalError) {
-    const status = {
-      SELF_APPROVAL: 403,
-      REASON_REQUIRED: 400,
-      NOT_PENDING: 409,
-      NOT_FOUND: 404,
-      STORE_UNAVAILABLE: 503,
-    }[error.code];
-    return sendError(res, status, error.code, error.message);
-  }
-  sendError(res, 503, 'STORE_UNAVAILABLE', 'approval store unavailable');
 }

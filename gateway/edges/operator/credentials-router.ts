@@ -5,7 +5,9 @@
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import type { AuditSink } from '../../services/audit/index.js';
+import { appendBestEffort, type AuditSink } from '../../services/audit/index.js';
+import { GatewayError } from '../../kernel/index.js';
+import { sendCode, sendError } from '../http/index.js';
 import type { CredentialIssuer } from '../../services/credentials/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
 import type { Operator, OperatorAuthenticator } from './operator-auth.js';
@@ -29,27 +31,25 @@ export function credentialsRouter(options: {
       const jti = String(req.params['jti']);
       const body = BodySchema.safeParse(req.body ?? {});
       if (!/^[A-Za-z0-9_-]{8,128}$/.test(jti) || !body.success) {
-        return void res
-          .status(400)
-          .json({ error: { code: 'BAD_REQUEST', message: 'expected a jti and an optional reason' } });
+        return void sendCode(res, 'INVALID_REQUEST', 'expected a jti and an optional reason');
       }
       try {
         await options.revocation.revokeJti(jti, Date.now() + REVOCATION_TTL_MS);
-      } catch {
-        return void res
-          .status(503)
-          .json({ error: { code: 'STORE_UNAVAILABLE', message: 'the revocation could not be recorded' } });
+      } catch (error) {
+        // The revocation store's own failures: an outage of that store (nothing was revoked).
+        return void sendError(
+          res,
+          new GatewayError('STORE_UNAVAILABLE', 'the revocation could not be recorded', undefined, { cause: error }),
+        );
       }
       options.issuer.forgetCredential(jti);
       const operator = res.locals['operator'] as Operator;
-      await options.audit
-        .append({
-          event: 'credential.revoke',
-          jti,
-          actor: operator.id,
-          ...(body.data.reason !== undefined ? { reason: body.data.reason } : {}),
-        })
-        .catch(() => undefined);
+      await appendBestEffort(options.audit, {
+        event: 'credential.revoke',
+        jti,
+        actor: operator.id,
+        ...(body.data.reason !== undefined ? { reason: body.data.reason } : {}),
+      });
       res.json({ jti, revoked: true });
     },
   );

@@ -5,6 +5,7 @@
 import type { RequestHandler, Request } from 'express';
 import { digestApiKey, extractBearer } from '../../services/auth/index.js';
 import { AuthError } from '../../kernel/index.js';
+import { sendCode } from '../http/index.js';
 
 export type OperatorRole = 'approver' | 'admin' | 'viewer';
 
@@ -48,17 +49,15 @@ export function createOperatorAuthenticator(directory: OperatorDirectory): Opera
         try {
           const operator = authenticate(req);
           if (role !== undefined && !operator.roles.some((held) => RANK[held] >= RANK[role])) {
-            res.status(403).json({ error: { code: 'FORBIDDEN', message: `operator role "${role}" required` } });
+            sendCode(res, 'FORBIDDEN', `operator role "${role}" required`);
             return;
           }
           res.locals['operator'] = operator;
           next();
         } catch (error) {
           const message = error instanceof AuthError ? error.message : 'authentication failed';
-          res
-            .status(401)
-            .set('WWW-Authenticate', 'Bearer realm="portcullis-operator"')
-            .json({ error: { code: 'UNAUTHENTICATED', message } });
+          res.set('WWW-Authenticate', 'Bearer realm="portcullis-operator"');
+          sendCode(res, 'UNAUTHENTICATED', message);
         }
       };
     },

@@ -11,6 +11,8 @@ import { z } from 'zod';
 import { PinError, type ToolIntegrity } from '../../services/integrity/index.js';
 import type { Catalog } from '../../services/catalog/index.js';
 import type { Operator, OperatorAuthenticator } from './operator-auth.js';
+import { GatewayError, isErrorCode } from '../../kernel/index.js';
+import { sendError } from '../http/index.js';
 
 const ApproveBodySchema = z
   .object({ hash: z.string().regex(/^[0-9a-f]{64}$/, 'expected the pending definition hash') })
@@ -25,8 +27,8 @@ export function createToolsRouter(options: {
   router.get('/v1/tools/pins', options.operatorAuth.require('viewer'), async (_req, res) => {
     try {
       res.json({ pins: await options.integrity.list() });
-    } catch {
-      res.status(503).json({ error: { code: 'STORE_UNAVAILABLE', message: 'pin store unavailable' } });
+    } catch (error) {
+      sendError(res, storeFailure(error));
     }
   });
   router.post(
@@ -35,10 +37,7 @@ export function createToolsRouter(options: {
     express.json({ limit: '4kb' }),
     async (req, res) => {
       const body = ApproveBodySchema.safeParse(req.body ?? {});
-      if (!body.success)
-        return void res
-          .status(400)
-          .json({ error: { code: 'BAD_REQUEST', message: body.error.issues[0]?.message ?? 'bad request' } });
+      if (!body.success) return void sendError(res, body.error);
       const operator = res.locals['operator'] as Operator;
       try {
         const record = await options.integrity.approve(
@@ -50,13 +49,16 @@ export function createToolsRouter(options: {
         await options.catalog.refresh(record.connector);
         res.json(record);
       } catch (error) {
-        if (error instanceof PinError) {
-          const status = { NOT_FOUND: 404, NOT_QUARANTINED: 409, HASH_MISMATCH: 409 }[error.code];
-          return void res.status(status).json({ error: { code: error.code, message: error.message } });
-        }
-        res.status(503).json({ error: { code: 'STORE_UNAVAILABLE', message: 'pin store unavailable' } });
+        sendError(res, error instanceof PinError ? error : storeFailure(error));
       }
     },
   );
   return router;
+}
+
+/** The pin store's own failures (Redis) carry no code: they are an outage of that store, and say so. */
+function storeFailure(error: unknown): unknown {
+  return isErrorCode((error as { code?: unknown } | null)?.code)
+    ? error
+    : new GatewayError('STORE_UNAVAILABLE', 'pin store unavailable', undefined, { cause: error });
 }

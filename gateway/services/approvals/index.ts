@@ -26,3 +26,4 @@ export {
   type WebhookNotifierOptions,
 } from './webhook.js';
 export { isOwner, traceLink } from './operator-rules.js';
+export { startPendingGauge } from './pending-gauge.js';

@@ -2,6 +2,7 @@
  * Elevation requests and their outcome: the contract between the pipeline (which asks and waits), the
  * operator surfaces (which list and decide) and the queue implementations (memory, BullMQ on Redis).
  */
+import type { ErrorCode } from '../../kernel/index.js';
 
 export type TicketStatus = 'pending' | 'approved' | 'denied' | 'expired';
 export type GrantScope = 'call' | 'task-tool';
@@ -102,7 +103,10 @@ export interface ApprovalQueue {
   close(): Promise<void>;
 }
 
-export type ApprovalErrorCode = 'SELF_APPROVAL' | 'REASON_REQUIRED' | 'NOT_PENDING' | 'NOT_FOUND' | 'STORE_UNAVAILABLE';
+export type ApprovalErrorCode = Extract<
+  ErrorCode,
+  'SELF_APPROVAL' | 'REASON_REQUIRED' | 'NOT_PENDING' | 'NOT_FOUND' | 'STORE_UNAVAILABLE'
+>;
 
 export class ApprovalError extends Error {
   override readonly name = 'ApprovalError';

@@ -2,7 +2,10 @@
  * Audit errors. The sink fails closed: once a write fails, or the existing log cannot be continued
  * safely, it refuses further records rather than writing a chain with a hole in it.
  */
-export type AuditErrorCode =
+import type { ErrorCode } from '../../kernel/index.js';
+
+export type AuditErrorCode = Extract<
+  ErrorCode,
   /** The existing log (or its checkpoint) does not end in a verifiable record; refusing to fork the chain. */
   | 'AUDIT_CHAIN_CORRUPT'
   /** A write or fsync failed; the sink is unusable from then on. */
@@ -10,7 +13,8 @@ export type AuditErrorCode =
   /** `append` after `close`. */
   | 'AUDIT_SINK_CLOSED'
   /** The log or checkpoint could not be read. */
-  | 'AUDIT_IO_ERROR';
+  | 'AUDIT_IO_ERROR'
+>;
 
 export class AuditError extends Error {
   override readonly name = 'AuditError';

@@ -19,3 +19,12 @@ export {
   type VerifyAuditLogOptions,
 } from './verify.js';
 export { readFileTail, type FileTail } from './tail.js';
+export { appendBestEffort, reportingAuditSink, type AuditFailureReporter } from './best-effort.js';
+export { openAuditSink } from './open-audit.js';
+export {
+  withRecentAudit,
+  matchesRecentFilter,
+  type RecentAudit,
+  type RecentAuditFilter,
+  type RecentAuditRecord,
+} from './recent.js';

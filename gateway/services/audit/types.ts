@@ -3,9 +3,14 @@
  * Records never contain secrets, tokens or raw arguments (only an argument hash unless configured).
  */
 export type AuditEvent =
+  /** Write-ahead decision record of a call, durable before the backend is contacted. */
+  | 'call.intent'
   | 'tool.call'
+  | 'elevation.request'
   | 'tool.list'
   | 'resource.read'
+  | 'resource.subscribe'
+  | 'completion.complete'
   | 'prompt.get'
   | 'session.open'
   | 'session.close'
@@ -22,7 +27,8 @@ export type AuditEvent =
   | 'policy.shadow'
   | 'tool.pin'
   | 'tool.quarantine'
-  | 'auth.failure';
+  | 'auth.failure'
+  | 'egress.denied';
 
 export interface AuditRecordInput {
   event: AuditEvent;

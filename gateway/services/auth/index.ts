@@ -4,3 +4,4 @@ export { createRequestAuthenticator, extractBearer, type RequestAuthenticator } 
 export { protectedResourceMetadata, resourceMetadataUrl, wwwAuthenticate } from './oauth-metadata.js';
 export { buildAuthenticators } from './setup.js';
 export { credentialForScheme } from './authorization-header.js';
+export { apiKeyAgentsFrom, keyDigests, operatorsFrom } from './configured-keys.js';

@@ -10,7 +10,8 @@
  * Claims map to a Principal by configurable (dotted) claim paths; missing `requiredScopes` is
  * INSUFFICIENT_SCOPE.
  */
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
+import type { FetchLike } from '../../../connectors/contract.js';
 import { CLOCK_TOLERANCE_SECONDS } from '../../verify/index.js';
 import { peekJwt } from './token-authenticator.js';
 import { AuthError, type Authenticator, type Principal } from '../../kernel/index.js';
@@ -19,6 +20,8 @@ export interface OAuthAuthenticatorOptions {
   /** The IdP's issuer identifier, exactly as it appears in `iss`. */
   issuer: string;
   jwksUrl: string;
+  /** How the JWKS is fetched: the gateway passes its egress-guarded fetch. */
+  jwksFetch?: FetchLike;
   /** This gateway's resource URL (RFC 8707 / RFC 9728 `resource`); tokens must name it in `aud`. */
   audience: string;
   /** Accepted signature algorithms, e.g. ['RS256', 'ES256']. Required: never inferred from the token. */
@@ -72,6 +75,7 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
   const jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
     timeoutDuration: options.jwksTimeoutMs ?? 5000,
     cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+    ...(options.jwksFetch !== undefined ? { [customFetch]: jwksFetchFor(options.jwksFetch) } : {}),
   });
   const algorithms = [...options.algorithms];
   const tolerance = options.clockToleranceSeconds ?? CLOCK_TOLERANCE_SECONDS;
@@ -141,4 +145,9 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
       return principal;
     },
   };
+}
+
+/** jose's fetch hook over the gateway's fetch. */
+function jwksFetchFor(fetch: FetchLike): (url: string, init: RequestInit) => Promise<Response> {
+  return (url, init) => fetch(url, init);
 }

@@ -3,6 +3,7 @@
  * tokens first, then an external identity provider, then SPIFFE workload tokens, then API keys. A credential
  * one of them recognises is decided by it alone (an invalid token never falls through to a weaker method).
  */
+import type { FetchLike } from '../../../connectors/contract.js';
 import type { GatewayConfig } from '../../config/index.js';
 import type { KeySet } from '../credentials/index.js';
 import type { RevocationStore } from '../revocation/index.js';
@@ -22,6 +23,8 @@ export async function buildAuthenticators(input: {
   revocation: RevocationStore;
   tasks: Pick<TaskStore, 'get'>;
   apiKeyAgents: readonly ApiKeyAgent[];
+  /** The fetch the OAuth JWKS is read through (the gateway's egress); the global fetch when absent. */
+  jwksFetch?: FetchLike;
 }): Promise<Authenticator[]> {
   const { config } = input;
   const agentProfiles = new Map(config.agents.map((a) => [a.id, a]));
@@ -49,6 +52,7 @@ export async function buildAuthenticators(input: {
       createOAuthAuthenticator({
         issuer: oauth.issuer,
         jwksUrl: oauth.jwksUrl,
+        ...(input.jwksFetch !== undefined ? { jwksFetch: input.jwksFetch } : {}),
         audience: oauth.audience ?? input.resource,
         algorithms: oauth.algorithms,
         agentIdClaim: oauth.agentIdClaim,

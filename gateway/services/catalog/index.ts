@@ -1,2 +1,4 @@
 /** The tool catalog: connectors' tools under their exposed names, refreshed and pinned. */
 export { type Catalog, type CatalogTool, createCatalog } from './catalog.js';
+export { openConnectors, type OpenConnectorsOptions } from './open-connectors.js';
+export { createResourceUpdates, type ResourceUpdates } from './resource-updates.js';

@@ -12,7 +12,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type BackendCredentialConfig, resolveSecretRef, type Environment } from '../../config/index.js';
-import type { AuditSink } from '../audit/index.js';
+import { appendBestEffort, type AuditSink } from '../audit/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { CredentialInjector } from './outbound.js';
 import type { TaskFacts } from '../../../policies/types.js';
@@ -121,17 +121,15 @@ export async function createBackendCredentials(options: {
     }
     options.metrics?.credentialMint('call', minted.reused);
     if (!minted.reused) {
-      void options.audit
-        ?.append({
-          event: 'credential.mint',
-          agentId: principal.agentId,
-          taskId: task.id,
-          tool: tool.exposedName,
-          target: entry.audience,
-          jti: minted.jti,
-          detail: { scope, elevated },
-        })
-        .catch(() => undefined);
+      void appendBestEffort(options.audit, {
+        event: 'credential.mint',
+        agentId: principal.agentId,
+        taskId: task.id,
+        tool: tool.exposedName,
+        target: entry.audience,
+        jti: minted.jti,
+        detail: { scope, elevated },
+      });
     }
     const token = minted.token;
     return { jti: minted.jti, inject: (headers) => headers.set('authorization', `Bearer ${token.reveal()}`) };

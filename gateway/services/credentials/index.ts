@@ -9,3 +9,4 @@ export {
   type CredentialProvider,
 } from './backend-credentials.js';
 export { type KeySet, loadKeySet, openDevKeySet } from './keys.js';
+export { openCredentials } from './open-credentials.js';

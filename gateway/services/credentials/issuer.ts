@@ -13,11 +13,12 @@ import { SignJWT, type JSONWebKeySet } from 'jose';
 import { CALL_CREDENTIAL_TYP, SCOPE_PATTERN, TASK_TOKEN_TYP } from '../../verify/index.js';
 import type { KeySet } from './keys.js';
 import { Secret } from '../../kernel/index.js';
+import type { ErrorCode } from '../../kernel/index.js';
 
 export const MAX_CALL_TTL_SECONDS = 300;
 export const MAX_ELEVATED_TTL_SECONDS = 900;
 
-export type CredentialErrorCode = 'INVALID_CREDENTIAL_REQUEST' | 'TASK_ENDED';
+export type CredentialErrorCode = Extract<ErrorCode, 'INVALID_CREDENTIAL_REQUEST' | 'TASK_ENDED'>;
 
 export class CredentialError extends Error {
   override readonly name = 'CredentialError';

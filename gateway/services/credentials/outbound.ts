@@ -4,6 +4,7 @@
  * credential (if any) is set. The agent's token is never among the headers, so it can never travel upstream.
  */
 import type { FetchLike } from '../../../connectors/contract.js';
+import { routingHeaderProblem } from '../../../connectors/request-hygiene.js';
 
 const STRIPPED_PREFIXES = ['x-forwarded-', 'x-portcullis-'];
 const STRIPPED_NAMES = new Set([
@@ -23,7 +24,14 @@ export function withOutboundHygiene(fetch: FetchLike, inject?: CredentialInjecto
   return async (input, init) => {
     const headers = new Headers(init?.headers);
     for (const name of [...headers.keys()]) {
-      if (STRIPPED_NAMES.has(name) || STRIPPED_PREFIXES.some((prefix) => name.startsWith(prefix))) headers.delete(name);
+      // Routing and method-override names never get here from a connector's configuration (they are
+      // configuration errors); removing them again keeps that true for anything else that builds a request.
+      if (
+        STRIPPED_NAMES.has(name) ||
+        STRIPPED_PREFIXES.some((prefix) => name.startsWith(prefix)) ||
+        routingHeaderProblem(name) !== undefined
+      )
+        headers.delete(name);
     }
     const url = typeof input === 'string' ? input : input.toString();
     if (inject !== undefined) await inject(headers, { url, method: (init?.method ?? 'GET').toUpperCase() });

@@ -1,23 +1,13 @@
 /**
  * Errors raised by the egress guard's fetch. Each carries a stable SCREAMING_SNAKE `code` that the gateway's
- * error boundary maps once (see gateway/errors.ts). Messages are safe to show to the agent: they may name
+ * error boundary maps once (see gateway/kernel/errors.ts). The base class is part of the connector contract
+ * (connectors/errors.ts), so connectors recognise these errors by type. Messages are safe to show to the agent: they may name
  * the host, port and a reason, never headers, bodies, query strings or credentials.
  */
 import type { AddressClass } from '../../../policies/types.js';
+import { EgressError } from '../../../connectors/errors.js';
 
-export type EgressErrorCode =
-  'EGRESS_DENIED' | 'RESPONSE_TOO_LARGE' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_ERROR';
-
-export class EgressError extends Error {
-  override readonly name: string = 'EgressError';
-  constructor(
-    readonly code: EgressErrorCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+export { EgressError, isEgressError, type EgressErrorCode } from '../../../connectors/errors.js';
 
 /** What was being decided when a request was denied; for audit and logs (an IP is not a secret). */
 export interface EgressDenial {
@@ -38,10 +28,6 @@ export class EgressDeniedError extends EgressError {
   constructor(readonly denial: EgressDenial) {
     super('EGRESS_DENIED', `egress to ${formatTarget(denial)} denied: ${denial.reason}`);
   }
-}
-
-export function isEgressError(error: unknown): error is EgressError {
-  return error instanceof EgressError;
 }
 
 function formatTarget(denial: EgressDenial): string {

@@ -55,6 +55,11 @@ export interface EgressGuardOptions {
   ca?: string | readonly string[];
   /** How many scopes keep their own connection pool before the least recently used one is closed (default 256). */
   maxPooledScopes?: number;
+  /**
+   * Told about every denied request or redirect hop, with the rules and the resolved address, so it can be
+   * logged and audited. Errors thrown by it are ignored.
+   */
+  onDenied?: (denial: EgressDenial, scope: EgressScope) => void;
 }
 
 /** The facts of a request that do not change from one request to the next within a scope. */
@@ -307,6 +312,13 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
         }
       } catch (error) {
         if (!settled) settle();
+        if (error instanceof EgressDeniedError) {
+          try {
+            options.onDenied?.(error.denial, scope);
+          } catch {
+            // Reporting must never change the outcome of a request.
+          }
+        }
         throw error;
       }
     };

@@ -12,6 +12,7 @@
  * that would not be flagged: it was never trusted, and re-listing must not be a way to probe the analysis.
  * Every pin, quarantine and approval is audited, with the findings that explain the flags.
  */
+import type { ErrorCode } from '../../kernel/index.js';
 import type { ToolDescriptor } from '../../../connectors/contract.js';
 import type { AuditSink } from '../audit/index.js';
 import { analyzeDefinition, type DefinitionAnalysis } from './analyze.js';
@@ -31,7 +32,7 @@ export interface ScreenedTool {
 export class PinError extends Error {
   override readonly name = 'PinError';
   constructor(
-    readonly code: 'NOT_FOUND' | 'NOT_QUARANTINED' | 'HASH_MISMATCH',
+    readonly code: Extract<ErrorCode, 'NOT_FOUND' | 'NOT_QUARANTINED' | 'HASH_MISMATCH'>,
     message: string,
   ) {
     super(message);

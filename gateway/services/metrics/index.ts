@@ -6,5 +6,6 @@ export {
   type MetricsOptions,
   type PolicyReloadResult,
   type ToolCallOutcome,
+  type PipelineStepOutcome,
 } from './metrics.js';
 export { createBoundedLabel, OVERFLOW_LABEL, type BoundedLabel } from './bounded-label.js';

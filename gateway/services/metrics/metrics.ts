@@ -16,6 +16,7 @@ import { createBoundedLabel, type BoundedLabel } from './bounded-label.js';
 export type DecisionEffect = 'allow' | 'deny' | 'approve';
 /** How a tool call ended, from the agent's point of view. */
 export type ToolCallOutcome = 'ok' | 'tool_error' | 'denied' | 'error' | 'cancelled';
+export type PipelineStepOutcome = 'next' | 'end' | 'suspend' | 'error';
 export type ApprovalOutcome = 'approved' | 'denied' | 'expired';
 export type PolicyReloadResult = 'ok' | 'error';
 
@@ -39,6 +40,10 @@ export interface Metrics {
   observeToolCall(tool: string, outcome: ToolCallOutcome, seconds: number): void;
   /** The catalog's tools: only these names become `tool` label values. Until set, every tool is `unknown`. */
   limitToolLabels(isCatalogTool: (tool: string) => boolean): void;
+  /** Time spent in one pipeline step, by step and how the step ended. */
+  observePipelineStep(step: string, outcome: PipelineStepOutcome, seconds: number): void;
+  /** An audit record that could not be written (best-effort writes; the failure is logged too). */
+  auditWriteFailed(event: string): void;
   upstreamError(connector: string, code: string): void;
   setApprovalsPending(count: number): void;
   addApprovalsPending(delta: number): void;
@@ -71,6 +76,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const codeLabel = bounded();
   const kindLabel = bounded();
   const methodLabel = bounded();
+  const eventLabel = bounded();
 
   const decisions = new Counter({
     name: `${prefix}decisions_total`,
@@ -83,6 +89,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'Tool call latency through the gateway (decision, approval wait and backend), by tool and outcome',
     labelNames: ['tool', 'outcome'] as const,
     buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const pipelineStepDuration = new Histogram({
+    name: `${prefix}pipeline_step_duration_seconds`,
+    help: 'Time spent in each step of the call pipeline, by step and outcome (next, end, suspend, error)',
+    labelNames: ['step', 'outcome'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const auditWriteFailures = new Counter({
+    name: `${prefix}audit_write_failures_total`,
+    help: 'Audit records that could not be written, by event',
+    labelNames: ['event'] as const,
     registers: [registry],
   });
   const upstreamErrors = new Counter({
@@ -140,6 +159,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     limitToolLabels(predicate) {
       isCatalogTool = predicate;
+    },
+    observePipelineStep(step, outcome, seconds) {
+      if (Number.isFinite(seconds) && seconds >= 0) pipelineStepDuration.observe({ step, outcome }, seconds);
+    },
+    auditWriteFailed(event) {
+      auditWriteFailures.inc({ event: eventLabel(event) });
     },
     upstreamError(connector, code) {
       upstreamErrors.inc({ connector: connectorLabel(connector), code: codeLabel(code) });

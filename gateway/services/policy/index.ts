@@ -10,3 +10,4 @@ export {
 } from './store.js';
 export { readPolicyFile, readPolicyFiles, readPolicyTests, siblingTestsFile, type PolicyTestSuite } from './load.js';
 export { writePolicyJsonSchema } from './json-schema-file.js';
+export { policyEventRecorder, type PolicyEventListeners } from './policy-events.js';

@@ -130,6 +130,8 @@ function withShadow(enforced: PolicyEngine, shadow: PolicyEngine, listener: Shad
       return decision;
     },
     visible: (principal, tool) => enforced.visible(principal, tool),
+    // Resources and prompts are decided by the enforced policy only (shadow mode covers calls and egress).
+    evaluateItem: (facts) => enforced.evaluateItem(facts),
     explain: (call) => enforced.explain(call),
     explainEgress: (facts) => enforced.explainEgress(facts),
   };

@@ -3,3 +3,5 @@ export type { NewTask, Task, TaskListFilter, TaskStore } from './types.js';
 export { isTaskLive } from './types.js';
 export { StoreUnavailableError, TaskConflictError, TaskEndedError, TaskNotFoundError } from './errors.js';
 export { createTaskService, type IssuedTask, type TaskService, TaskServiceError } from './task-service.js';
+export { createTaskStateSource, type TaskState, type TaskStateSource } from './task-state.js';
+export { createSessionTasks, type SessionTasks, type SessionTasksOptions } from './session-tasks.js';

@@ -17,8 +17,9 @@ import type { CredentialIssuer } from '../credentials/index.js';
 import type { RevocationStore } from '../revocation/index.js';
 import { TaskEndedError, TaskNotFoundError } from './errors.js';
 import type { Task, TaskStore } from './types.js';
+import type { ErrorCode } from '../../kernel/index.js';
 
-export type TaskServiceErrorCode = 'INVALID_ARGUMENTS' | 'FORBIDDEN';
+export type TaskServiceErrorCode = Extract<ErrorCode, 'INVALID_ARGUMENTS' | 'FORBIDDEN'>;
 
 export class TaskServiceError extends Error {
   override readonly name = 'TaskServiceError';

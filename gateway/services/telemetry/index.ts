@@ -1,4 +1,5 @@
-// Everything here is on @opentelemetry/api; the SDK (sdk.ts) is imported only by gateway/main.ts.
+// Everything here is on @opentelemetry/api; the SDK (sdk.ts) is imported only by the composition root
+// (gateway/compose.ts), so that nothing else loads it.
 export * from './attributes.js';
 export { REDACTED, isSecretAttributeKey, redactAttributes } from './redact.js';
 export {
@@ -13,4 +14,3 @@ export {
   type WithSpanOptions,
 } from './spans.js';
 export { startTaskSpan } from './task-span.js';
-export { startTelemetry } from './sdk.js';

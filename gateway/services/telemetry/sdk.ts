@@ -1,6 +1,6 @@
 /**
  * Starts the OpenTelemetry SDK: traces exported over OTLP/HTTP (JSON) through a batch span processor.
- * Part of the composition root: only gateway/main.ts imports this module; everything else uses
+ * Part of the composition root: only gateway/compose.ts imports this module; everything else uses
  * `@opentelemetry/api` (spans.ts), which stays a no-op until this runs.
  *
  * Configuration precedence: the standard OTEL_* environment variables win over the gateway config, so

@@ -1,7 +1,7 @@
 /**
- * Tracing helpers for the pipeline, on `@opentelemetry/api` only: until an SDK is registered (by
- * gateway/main.ts through sdk.ts) every span is a no-op, and a trace context received from the agent
- * still flows through to backends.
+ * Tracing helpers for the pipeline, on `@opentelemetry/api` only: until an SDK is registered (by the
+ * composition root, gateway/compose.ts, through sdk.ts) every span is a no-op, and a trace context
+ * received from the agent still flows through to backends.
  *
  * Spans never carry secrets: attributes go through `redactAttributes`, and a failed span records the
  * error's stable code (`error.type`), not its message or stack, which may quote backend output.

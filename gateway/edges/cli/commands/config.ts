@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import { ConfigError, loadConfigFile, gatewayConfigJsonSchema } from '../../../config/index.js';
+import { assertConfigUsable, ConfigError, loadConfigFile, gatewayConfigJsonSchema } from '../../../config/index.js';
 import type { Environment } from '../../../config/index.js';
+import { assertPreflight } from '../../../preflight.js';
 import { checkConnectors } from '../connector-check.js';
 import { checkPolicyFiles, checkSecretReferences, secretReferences } from '../reference-check.js';
 
@@ -31,6 +32,12 @@ export function configCommand(io: ConfigCliIo = processIo): Command {
     .action(async (file: string, options: { secrets?: boolean }) => {
       try {
         const loaded = await loadConfigFile(file);
+        // The checks the gateway runs when it starts (config/checks.ts, then the preflight), so the two agree;
+        // the reports below add detail.
+        assertConfigUsable(loaded);
+        for (const warning of await assertPreflight(loaded))
+          io.stderr(`warning: ${warning.path}: ${warning.message}
+`);
         const { connectors, agents, policy } = loaded.config;
         const checks = await checkConnectors(loaded.config, loaded.baseDir);
         let failed = false;

@@ -1,5 +1,9 @@
-// Operator console: plain DOM, no build step. Talks to /v1/approvals with the operator's bearer token
-// (kept in sessionStorage for this tab only) and follows /v1/approvals/events for live updates.
+// Operator console: plain DOM, no build step. Talks to the operator API with the operator's bearer token
+// (kept in sessionStorage for this tab only). The approvals page follows /v1/approvals/events for live
+// updates; the other pages live in pages.js. Pages are chosen by the URL fragment (#tasks, #agents, ...).
+import { createPages } from './pages.js';
+
+const PAGES = ['approvals', 'tasks', 'agents', 'tools', 'decisions', 'health'];
 const $ = (selector, root = document) => root.querySelector(selector);
 const state = {
   token: sessionStorage.getItem('portcullis.operatorToken') ?? '',
@@ -22,6 +26,40 @@ async function api(method, path, body) {
   }
   return payload;
 }
+
+api.token = () => state.token;
+
+const pages = createPages({
+  api,
+  showError: (message) => {
+    $('#page-error').textContent = message;
+  },
+  showStatus: (message) => {
+    $('#action-status').textContent = message;
+  },
+});
+
+async function show() {
+  const requested = location.hash.slice(1);
+  const page = PAGES.includes(requested) ? requested : 'approvals';
+  for (const section of document.querySelectorAll('section.page')) section.hidden = section.dataset.page !== page;
+  for (const link of document.querySelectorAll('#nav a')) {
+    if (link.getAttribute('href') === `#${page}`) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  $('#page-error').textContent = '';
+  $('#action-status').textContent = '';
+  try {
+    await pages.load(page);
+  } catch (error) {
+    $('#page-error').textContent =
+      error.status === 403
+        ? `Your operator role cannot see this page (${error.message}).`
+        : `${error.code}: ${error.message}`;
+  }
+}
+
+window.addEventListener('hashchange', () => state.token && void show());
 
 function text(element, value) {
   element.textContent = value ?? '—';
@@ -160,11 +198,11 @@ async function start() {
   const { approvals } = await api('GET', '/v1/approvals?limit=200');
   state.tickets = new Map(approvals.map((t) => [t.id, t]));
   $('#login').hidden = true;
-  $('#pending-section').hidden = false;
-  $('#history-section').hidden = false;
+  $('#nav').hidden = false;
   $('#sign-out').hidden = false;
   render();
   void follow();
+  await show();
 }
 
 $('#login-form').addEventListener('submit', async (event) => {
@@ -184,6 +222,7 @@ $('#login-form').addEventListener('submit', async (event) => {
 $('#sign-out').addEventListener('click', () => {
   sessionStorage.removeItem('portcullis.operatorToken');
   state.stream?.abort();
+  pages.stop();
   location.reload();
 });
 

@@ -1,0 +1,183 @@
+/**
+ * The fetch the connector hands to its Streamable HTTP transport. It bounds every exchange itself, so the
+ * limits hold whatever the SDK does with the requests:
+ *
+ * - Deadline: every request except the standalone event stream (GET) is aborted after `timeoutMs`, body
+ *   included. A request made for a call is also aborted when that call ends, however it ends (answer,
+ *   timeout, cancellation, refused response), so its socket is released instead of waiting on a server
+ *   that may never answer.
+ * - Size: a JSON body is capped as a whole, an event stream per event (the standalone stream lives as long
+ *   as the session, so a total would eventually cut it). Bytes are counted as they stream in; crossing the
+ *   cap cancels the body and fails the call it belongs to with RESPONSE_TOO_LARGE.
+ * - Scope: a request made for a call goes out through that call's own fetch (the gateway's egress scope of
+ *   the calling agent, tool and task); everything else through the connection-level fetch.
+ */
+import type { FetchLike } from '../contract.js';
+import { ConnectorError } from '../errors.js';
+import { currentCallScope } from './call-scope.js';
+
+export interface LimitedFetchOptions {
+  /** Connection-level fetch (the gateway's egress-guarded fetch), else the global fetch. */
+  base: FetchLike | undefined;
+  timeoutMs: number;
+  maxMessageBytes: number;
+}
+
+export function createLimitedFetch(options: LimitedFetchOptions): FetchLike {
+  const { timeoutMs, maxMessageBytes } = options;
+  return async (input, init) => {
+    const method = (init?.method ?? 'GET').toUpperCase();
+    const scope = method === 'POST' && carriesRequest(init?.body) ? currentCallScope() : undefined;
+    const fetch = scope?.fetch ?? options.base ?? globalThis.fetch;
+
+    const signals: AbortSignal[] = [];
+    if (init?.signal !== undefined && init.signal !== null) signals.push(init.signal);
+    if (scope !== undefined) signals.push(scope.signal);
+    let timer: NodeJS.Timeout | undefined;
+    if (method !== 'GET') {
+      const deadline = new AbortController();
+      timer = setTimeout(
+        () => deadline.abort(new ConnectorError('UPSTREAM_TIMEOUT', 'the upstream MCP server did not answer in time')),
+        timeoutMs,
+      );
+      timer.unref();
+      signals.push(deadline.signal);
+    }
+    const settle = (): void => clearTimeout(timer);
+
+    let response: Response;
+    try {
+      response = await fetch(input, { ...init, signal: AbortSignal.any(signals) });
+    } catch (error) {
+      settle();
+      throw error;
+    }
+    const body = response.body;
+    if (body === null) {
+      settle();
+      return response;
+    }
+    const tooLarge = (): ConnectorError => {
+      const error = new ConnectorError(
+        'RESPONSE_TOO_LARGE',
+        `a message from the upstream MCP server exceeds the limit of ${maxMessageBytes} bytes`,
+      );
+      scope?.fail(error);
+      return error;
+    };
+    const isEventStream = mediaType(response.headers.get('content-type')) === 'text/event-stream';
+    const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+    if (!isEventStream && Number.isFinite(declared) && declared > maxMessageBytes) {
+      settle();
+      await body.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    const limited = limitStream(body, isEventStream ? eventCounter(maxMessageBytes) : totalCounter(maxMessageBytes), {
+      tooLarge,
+      settle,
+    });
+    return new Response(limited, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}
+
+/** True for a body that is one JSON-RPC request or a batch holding one (the ones that await an answer). */
+function carriesRequest(body: unknown): boolean {
+  if (typeof body !== 'string') return false;
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    const messages = Array.isArray(parsed) ? parsed : [parsed];
+    return messages.some(
+      (m) => typeof m === 'object' && m !== null && 'method' in m && 'id' in m && (m as { id: unknown }).id !== null,
+    );
+  } catch {
+    return false;
+  }
+}
+
+function mediaType(contentType: string | null): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** Counts bytes and says whether the cap was crossed. */
+type Counter = (chunk: Uint8Array) => boolean;
+
+function totalCounter(max: number): Counter {
+  let total = 0;
+  return (chunk) => (total += chunk.byteLength) > max;
+}
+
+/**
+ * Bytes of the current server-sent event: an event ends at a blank line (two line ends in a row, where a
+ * line end is CR, LF or CRLF).
+ */
+function eventCounter(max: number): Counter {
+  let eventBytes = 0;
+  let lineEnds = 0;
+  let previous = -1;
+  return (chunk) => {
+    for (const byte of chunk) {
+      if (byte === 0x0a) {
+        if (previous !== 0x0d) lineEnds += 1;
+      } else if (byte === 0x0d) {
+        lineEnds += 1;
+      } else {
+        lineEnds = 0;
+      }
+      previous = byte;
+      if (lineEnds >= 2) {
+        eventBytes = 0;
+        continue;
+      }
+      eventBytes += 1;
+      if (eventBytes > max) return true;
+    }
+    return false;
+  };
+}
+
+function limitStream(
+  body: ReadableStream<Uint8Array>,
+  crossed: Counter,
+  hooks: { tooLarge: () => ConnectorError; settle: () => void },
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let settled = false;
+  const settle = (): void => {
+    if (settled) return;
+    settled = true;
+    hooks.settle();
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        settle();
+        controller.error(error);
+        return;
+      }
+      if (chunk.done) {
+        settle();
+        controller.close();
+        return;
+      }
+      if (crossed(chunk.value)) {
+        settle();
+        const error = hooks.tooLarge();
+        controller.error(error);
+        await reader.cancel(error).catch(() => undefined);
+        return;
+      }
+      controller.enqueue(chunk.value);
+    },
+    async cancel(reason) {
+      settle();
+      await reader.cancel(reason).catch(() => undefined);
+    },
+  });
+}

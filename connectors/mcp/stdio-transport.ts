@@ -1,0 +1,160 @@
+/**
+ * The connector's own stdio transport: it spawns the upstream server and frames its stdout itself, so the
+ * size cap on one message holds whatever the SDK does. A message over the cap is dropped while it streams
+ * in (never buffered whole); when its envelope shows which request it answers, that call fails with
+ * RESPONSE_TOO_LARGE at once, otherwise the drop is reported through `onerror` and the request runs into
+ * its deadline.
+ *
+ * Lifecycle as the SDK's stdio client transport: `close()` ends stdin, then sends SIGTERM, then SIGKILL,
+ * each after a grace period; the child's exit is reported through `onclose`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ConnectorError } from '../errors.js';
+import { currentCallScope, type UpstreamCallScope } from './call-scope.js';
+import { envelopeId, LineReader, type OversizedLine } from './line-reader.js';
+
+export interface StdioTransportOptions {
+  command: string;
+  args: readonly string[];
+  env: Record<string, string>;
+  cwd?: string;
+  /** Cap on one message from the child, in bytes. */
+  maxMessageBytes: number;
+}
+
+const CLOSE_GRACE_MS = 2000;
+
+export class LimitedStdioTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  private child: ChildProcess | undefined;
+  private readonly reader: LineReader;
+  /** Requests sent on behalf of a call, by JSON-RPC id, until their answer arrives or the call ends. */
+  private readonly pending = new Map<string | number, UpstreamCallScope>();
+
+  constructor(private readonly options: StdioTransportOptions) {
+    this.reader = new LineReader(options.maxMessageBytes, {
+      onLine: (line) => this.deliver(line),
+      // An envelope that names its id first is refused at once; one that names it last, at its end.
+      onOversizedStart: (head) => this.refuseStart(head),
+      onOversized: (line) => this.refuseEnd(line),
+    });
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  start(): Promise<void> {
+    if (this.child !== undefined) return Promise.reject(new Error('the stdio transport is already started'));
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.options.command, [...this.options.args], {
+        env: this.options.env,
+        stdio: ['pipe', 'pipe', 'inherit'],
+        shell: false,
+        ...(this.options.cwd === undefined ? {} : { cwd: this.options.cwd }),
+      });
+      this.child = child;
+      child.on('error', (error) => {
+        reject(error);
+        this.onerror?.(error);
+      });
+      child.on('spawn', () => resolve());
+      child.on('close', () => {
+        if (this.child === child) this.child = undefined;
+        this.reader.reset();
+        this.pending.clear();
+        this.onclose?.();
+      });
+      child.stdin?.on('error', (error) => this.onerror?.(error));
+      child.stdout?.on('error', (error) => this.onerror?.(error));
+      child.stdout?.on('data', (chunk: Buffer) => this.reader.push(chunk));
+    });
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (stdin === undefined || stdin === null) return Promise.reject(new Error('Not connected'));
+    const scope = currentCallScope();
+    if (scope !== undefined && 'method' in message && 'id' in message) this.track(message.id, scope);
+    return new Promise((resolve, reject) => {
+      const flushed = stdin.write(`${JSON.stringify(message)}\n`, (error) => {
+        if (error !== null && error !== undefined) reject(error);
+      });
+      if (flushed) resolve();
+      else stdin.once('drain', () => resolve());
+    });
+  }
+
+  async close(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child === undefined) return;
+    const closed = new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('close', () => resolve());
+    });
+    const grace = (): Promise<void> =>
+      Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
+    child.stdin?.end();
+    await grace();
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await grace();
+    }
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+
+  private track(id: string | number, scope: UpstreamCallScope): void {
+    this.pending.set(id, scope);
+    scope.signal.addEventListener('abort', () => this.pending.delete(id), { once: true });
+  }
+
+  private deliver(line: string): void {
+    let message: JSONRPCMessage;
+    try {
+      message = JSONRPCMessageSchema.parse(JSON.parse(line));
+    } catch (error) {
+      this.onerror?.(error instanceof Error ? error : new Error('the upstream sent an invalid message'));
+      return;
+    }
+    if (!('method' in message) && 'id' in message && message.id !== undefined) this.pending.delete(message.id);
+    this.onmessage?.(message);
+  }
+
+  /** Whether the oversized line being dropped was already attributed to its call. */
+  private dropAttributed = false;
+
+  private refuseStart(head: string): void {
+    const id = envelopeId({ head, tail: '', bytes: 0 });
+    this.dropAttributed = id !== undefined && this.failPending(id);
+  }
+
+  private refuseEnd(line: OversizedLine): void {
+    const attributed = this.dropAttributed;
+    this.dropAttributed = false;
+    if (attributed) return;
+    const id = envelopeId(line);
+    if (id !== undefined && this.failPending(id)) return;
+    const limit = this.options.maxMessageBytes;
+    this.onerror?.(new Error(`dropped a message of ${line.bytes} bytes from the upstream MCP server (limit ${limit})`));
+  }
+
+  /** Fail the call waiting for `id` with RESPONSE_TOO_LARGE; false when no call waits for it. */
+  private failPending(id: string | number): boolean {
+    const scope = this.pending.get(id);
+    if (scope === undefined) return false;
+    this.pending.delete(id);
+    scope.fail(
+      new ConnectorError(
+        'RESPONSE_TOO_LARGE',
+        `the upstream MCP server's response exceeds the limit of ${this.options.maxMessageBytes} bytes`,
+      ),
+    );
+    return true;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The stdio front door: a desktop MCP client launches the gateway as a child process and speaks MCP on
+ * its stdin/stdout. There is no network peer to authenticate: the local user who can launch the gateway
+ * with this configuration acts as the given principal, for one session under one task.
+ */
+import { randomUUID } from 'node:crypto';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { TaskFacts } from '../../../policies/types.js';
+import type { Principal } from '../../kernel/index.js';
+import type { ApiKeyAgent } from '../../services/auth/index.js';
+import type { RevocationStore } from '../../services/revocation/index.js';
+import { startTaskSpan } from '../../services/telemetry/index.js';
+import { createGatewayMcpServer, type McpServerDeps } from './server.js';
+import type { McpSession } from './session.js';
+
+export interface StdioSessionOptions extends McpServerDeps {
+  principal: Principal;
+  taskForSession: (principal: Principal, sessionId: string) => Promise<TaskFacts>;
+}
+
+/**
+ * The principal a stdio session acts as: the named agent, or the only configured one. Disabled agents
+ * (configuration or kill switch) cannot be used.
+ */
+export async function principalForStdio(
+  agents: readonly ApiKeyAgent[],
+  agentId: string | undefined,
+  revocation: Pick<RevocationStore, 'isAgentDisabled'>,
+): Promise<Principal> {
+  const agent =
+    agentId !== undefined ? agents.find((a) => a.agentId === agentId) : agents.length === 1 ? agents[0] : undefined;
+  if (agent === undefined) {
+    throw new Error(
+      agentId !== undefined
+        ? `unknown or disabled agent "${agentId}"`
+        : 'several agents are configured: pass --agent ID',
+    );
+  }
+  if (await revocation.isAgentDisabled(agent.agentId)) throw new Error(`agent "${agent.agentId}" is disabled`);
+  return {
+    agentId: agent.agentId,
+    roles: agent.roles,
+    ...(agent.tenant !== undefined ? { tenant: agent.tenant } : {}),
+    ...(agent.environment !== undefined ? { environment: agent.environment } : {}),
+    authMethod: 'stdio',
+  };
+}
+
+export async function serveStdio(options: StdioSessionOptions): Promise<{ close(): Promise<void> }> {
+  const { principal, taskForSession, ...deps } = options;
+  const sessionId = randomUUID();
+  const task = await taskForSession(principal, sessionId);
+  const taskSpan = startTaskSpan({
+    id: task.id,
+    agentId: principal.agentId,
+    ...(task.intent !== undefined ? { intent: task.intent } : {}),
+  });
+  const session: McpSession = {
+    id: sessionId,
+    principal,
+    task,
+    logLevel: 'info',
+    subscriptions: new Set(),
+    lastActivity: Date.now(),
+    traceContext: taskSpan.context,
+  };
+  const server = createGatewayMcpServer(session, deps);
+  const transport = new StdioServerTransport();
+  session.server = server;
+  session.transport = transport;
+  try {
+    await server.connect(transport);
+  } catch (error) {
+    taskSpan.end('stdio failed');
+    throw error;
+  }
+  return {
+    async close() {
+      await server.close().catch(() => undefined);
+      taskSpan.end('stdio closed');
+    },
+  };
+}

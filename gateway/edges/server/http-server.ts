@@ -1,0 +1,242 @@
+/**
+ * Everything the gateway serves over HTTP, on one Express app: the MCP endpoint (`/mcp`), the tasks API,
+ * the JWKS and OAuth protected-resource metadata, token introspection for backends, `/metrics`, and the
+ * operator API and console. Agents authenticate through the configured authenticator chain.
+ */
+import express, { type Express, type Router } from 'express';
+import type { Server } from 'node:http';
+import type { FetchLike } from '../../../connectors/contract.js';
+import type { Environment, GatewayConfig } from '../../config/index.js';
+import { resolveSecretRef } from '../../config/index.js';
+import { VERSION, type Logger, type Principal } from '../../kernel/index.js';
+import type { EgressProvider, Pipeline } from '../../pipeline/index.js';
+import { appendBestEffort, type AuditSink } from '../../services/audit/index.js';
+import {
+  buildAuthenticators,
+  createRequestAuthenticator,
+  digestApiKey,
+  operatorsFrom,
+  protectedResourceMetadata,
+  resourceMetadataUrl,
+  wwwAuthenticate,
+  type ApiKeyAgent,
+} from '../../services/auth/index.js';
+import { createOwnTokenVerifier, type CredentialIssuer, type KeySet } from '../../services/credentials/index.js';
+import type { Metrics } from '../../services/metrics/index.js';
+import type { RevocationStore } from '../../services/revocation/index.js';
+import type { SessionTasks, TaskService, TaskStore } from '../../services/tasks/index.js';
+import {
+  createApp,
+  createIntrospectionRouter,
+  createMetricsRouter,
+  createTasksRouter,
+  hostOriginGuard,
+  sendCode,
+} from '../http/index.js';
+import { createMcpHttpEdge, type McpSession } from '../mcp/index.js';
+import { createOperatorAuthenticator, createOperatorRouters, type OperatorRoutersOptions } from '../operator/index.js';
+import type { Catalog } from '../../services/catalog/index.js';
+import type { PolicyStore } from '../../services/policy/index.js';
+import { closeServer, listenOn } from './listen.js';
+
+export interface HttpServerParts {
+  config: GatewayConfig;
+  /** The gateway's public URL (resource of the MCP endpoint). */
+  publicUrl: string;
+  env: Environment;
+  baseDir: string;
+  logger: Logger;
+  audit: AuditSink;
+  metrics: Metrics;
+  pipeline: Pipeline;
+  egress: EgressProvider;
+  /** The fetch OAuth JWKS documents are read with (the gateway's egress, in its own scope). */
+  jwksFetch?: FetchLike;
+  resourceUpdates: { subscribe(listener: (uri: string) => void): () => void };
+  sessionTasks: SessionTasks;
+  taskService: TaskService;
+  issuer: CredentialIssuer;
+  keys: KeySet;
+  revocation: RevocationStore;
+  /** Task tokens are refused when their task belongs to another agent. */
+  tasks: Pick<TaskStore, 'get'>;
+  apiKeyAgents: readonly ApiKeyAgent[];
+  /** Shown on /healthz: ok while the policy is the last good one. */
+  policy: Pick<PolicyStore, 'status'>;
+  catalog: Catalog;
+  stores: { kind: string };
+  /** What the operator API serves (see edges/operator/routers.ts). */
+  operator: Omit<
+    OperatorRoutersOptions,
+    'config' | 'operatorAuth' | 'audit' | 'metrics' | 'catalog' | 'issuer' | 'revocation'
+  >;
+}
+
+export interface HttpServer {
+  app: Express;
+  /** `http://host:port/metrics` of the separate metrics listener, when `metrics.listen` is configured. */
+  metricsUrl?: string;
+  close(): Promise<void>;
+}
+
+export async function createHttpServer(parts: HttpServerParts): Promise<HttpServer> {
+  const { config, logger } = parts;
+  const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+  const resource = `${parts.publicUrl.replace(/\/$/, '')}/mcp`;
+  const authenticator = createRequestAuthenticator({
+    authenticators: await buildAuthenticators({
+      config,
+      resource,
+      issuer: parts.issuer.issuer,
+      keys: parts.keys,
+      revocation: parts.revocation,
+      tasks: parts.tasks,
+      apiKeyAgents: parts.apiKeyAgents,
+      ...(parts.jwksFetch !== undefined ? { jwksFetch: parts.jwksFetch } : {}),
+    }),
+    isAgentDisabled: (agentId) => parts.revocation.isAgentDisabled(agentId),
+  });
+  const oauth = config.auth.oauth;
+  const metadataConfig = {
+    resource,
+    authorizationServers: oauth !== undefined ? [oauth.issuer] : [],
+    scopesSupported: oauth?.requiredScopes ?? [],
+  };
+  const edge = createMcpHttpEdge({
+    pipeline: parts.pipeline,
+    egress: parts.egress,
+    audit: parts.audit,
+    serverInfo: { name: 'portcullis', version: VERSION },
+    resourceUpdates: parts.resourceUpdates,
+    elevationTool: config.approvals.offerRequestTool,
+    authenticator,
+    responseMode: config.http.responseMode,
+    maxRequestBytes: config.http.maxRequestBytes,
+    sessionIdleSeconds: config.http.sessionIdleSeconds,
+    maxSessionsPerAgent: config.http.maxSessionsPerAgent,
+    challenge: (error) =>
+      oauth !== undefined
+        ? wwwAuthenticate(metadataConfig, error?.bearerError !== undefined ? error : undefined)
+        : `Bearer realm="portcullis"${error?.bearerError !== undefined ? `, error="${error.bearerError}", error_description="${error.message.replace(/"/g, "'")}"` : ''}`,
+    taskForSession: (principal: Principal, sessionId: string) =>
+      parts.sessionTasks.taskForSession(principal, sessionId),
+    onAuthFailure: (code) => parts.metrics.authFailure(code),
+    onSessionClosed: (session: McpSession) => {
+      void parts.sessionTasks.sessionClosed(session.task.id);
+      void appendBestEffort(parts.audit, {
+        event: 'session.close',
+        agentId: session.principal.agentId,
+        taskId: session.task.id,
+        sessionId: session.id,
+      });
+    },
+  });
+
+  const operatorAuth = createOperatorAuthenticator({
+    operators: await operatorsFrom(config, { env: parts.env, baseDir: parts.baseDir }),
+  });
+  const operatorRouters = createOperatorRouters({
+    ...parts.operator,
+    ...{ config, operatorAuth, audit: parts.audit, metrics: parts.metrics, catalog: parts.catalog },
+    ...{ issuer: parts.issuer, revocation: parts.revocation },
+    onInternalError: (error) => logger.error({ err: errorText(error) }, 'operator request failed'),
+  });
+  const secrets = { env: parts.env, baseDir: parts.baseDir };
+  const metricsToken = config.metrics.token;
+  const metricsRouter = createMetricsRouter({
+    handler: parts.metrics.handler,
+    ...(metricsToken !== undefined
+      ? {
+          tokenSha256:
+            'sha256' in metricsToken
+              ? metricsToken.sha256
+              : digestApiKey((await resolveSecretRef(metricsToken.secret, secrets)).reveal()),
+        }
+      : {}),
+  });
+  // With `metrics.listen`, /metrics is served there only (the gateway's listener answers 404).
+  const metricsListen = config.metrics.listen;
+  const routers: Router[] = [...(metricsListen === undefined ? [metricsRouter] : []), ...operatorRouters];
+  const wellKnown = express.Router();
+  wellKnown.get('/.well-known/jwks.json', (_req, res) => {
+    res.set('cache-control', 'public, max-age=300').json(parts.issuer.jwks());
+  });
+  if (oauth !== undefined) {
+    const metadataPath = new URL(resourceMetadataUrl(resource)).pathname;
+    wellKnown.get(metadataPath, (_req, res) => void res.json(protectedResourceMetadata(metadataConfig)));
+  }
+  routers.push(wellKnown);
+  routers.push(
+    createTasksRouter(parts.taskService, (req) =>
+      authenticator.authenticate({ headers: req.headers, url: req.originalUrl, rawHeaders: req.rawHeaders }),
+    ),
+  );
+  if (config.auth.introspectionClients.length > 0) {
+    routers.push(
+      createIntrospectionRouter({
+        verifyOwnToken: createOwnTokenVerifier({ issuer: parts.issuer.issuer, keys: parts.keys }),
+        revocation: parts.revocation,
+        clients: await Promise.all(
+          config.auth.introspectionClients.map(async (c) => ({
+            id: c.id,
+            ...(c.audiences !== undefined ? { audiences: c.audiences } : {}),
+            secretSha256:
+              'sha256' in c.secret
+                ? c.secret.sha256
+                : digestApiKey((await resolveSecretRef(c.secret.secret, secrets)).reveal()),
+          })),
+        ),
+      }),
+    );
+  }
+
+  const app = createApp({
+    hostOrigin: {
+      listenHost: config.listen.host,
+      allowedHosts: config.http.allowedHosts,
+      allowedOrigins: config.http.allowedOrigins,
+    },
+    mcpRouter: edge.router,
+    health: () => {
+      const policy = parts.policy.status();
+      return {
+        ok: policy.lastError === undefined,
+        ...{ version: VERSION, policy, stores: parts.stores.kind, catalogWarnings: parts.catalog.warnings().length },
+        sessions: edge.sessions().length,
+      };
+    },
+    authorizeHealthDetails: (req) => void operatorAuth.authenticate(req),
+    routers,
+    onError: (error) => logger.error({ err: errorText(error) }, 'request failed'),
+  });
+  // Last, so that nothing after it can fail and leave the listener open.
+  const metricsServer =
+    metricsListen !== undefined
+      ? await startMetricsListener(metricsListen, config.http.allowedHosts, metricsRouter)
+      : undefined;
+  return {
+    app,
+    ...(metricsServer !== undefined ? { metricsUrl: `${metricsServer.baseUrl}/metrics` } : {}),
+    close: async () => {
+      await edge.close();
+      if (metricsServer !== undefined) await closeServer(metricsServer.server);
+    },
+  };
+}
+
+/** The separate `/metrics` listener (`metrics.listen`), with the same Host/Origin checks as the gateway's. */
+async function startMetricsListener(
+  address: { host: string; port: number },
+  allowedHosts: readonly string[],
+  router: Router,
+): Promise<{ server: Server; baseUrl: string }> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(hostOriginGuard({ listenHost: address.host, allowedHosts, allowedOrigins: [] }));
+  app.use(router);
+  app.use((_req, res) => sendCode(res, 'NOT_FOUND', 'not found'));
+  const { server, baseUrl } = await listenOn(address.host, address.port);
+  server.on('request', app);
+  return { server, baseUrl };
+}

@@ -1,0 +1,104 @@
+/**
+ * The state one pipeline run works on. The edge creates it from the agent's request; each step reads what
+ * earlier steps established and adds its own part; the record steps turn it into audit records. Nothing
+ * outside the steps mutates it, and nothing in it is a secret (credentials stay inside their injector).
+ */
+import type { Context, Span } from '@opentelemetry/api';
+import type {
+  Connector,
+  InputRequestChannel,
+  JsonObject,
+  LogMessage,
+  PreparedCall,
+  ProgressUpdate,
+  ToolResult,
+} from '../../connectors/contract.js';
+import type { CallDecision } from '../../policies/engine.js';
+import type { TaskFacts } from '../../policies/types.js';
+import type { GatewayError, Principal } from '../kernel/index.js';
+import type { AuditRecordInput } from '../services/audit/index.js';
+import type { CatalogTool } from '../services/catalog/index.js';
+import type { CredentialInjector } from '../services/credentials/index.js';
+
+/** What the agent asked for; each operation has its own list of steps. */
+export type Operation =
+  'tools/call' | 'elevation/request' | 'resources/read' | 'resources/subscribe' | 'prompts/get' | 'completion/complete';
+
+/** The agent-side context of a call, filled in by the edge. */
+export interface CallContext {
+  principal: Principal;
+  task: TaskFacts;
+  sessionId?: string;
+  requestId?: string | number;
+  signal: AbortSignal;
+  /** Propagation fields the agent sent in `params._meta` (`traceparent`, `tracestate`). */
+  meta: Record<string, string>;
+  /** The task's trace context (its `task {intent}` span); calls become its children. */
+  traceContext?: Context;
+  /** The agent's reason for the call, shown to operators when it needs approval. */
+  justification?: string;
+  onProgress?: (update: ProgressUpdate) => void;
+  onLog?: (message: LogMessage) => void;
+  /** Requests from the backend that only the agent can answer (sampling, elicitation, roots). */
+  inputRequests?: InputRequestChannel;
+}
+
+/** What the run resolved the request to. */
+export type Target =
+  | { kind: 'tool'; tool: CatalogTool }
+  | { kind: 'resource'; connector: Connector; uri: string }
+  | { kind: 'prompt'; connector: Connector; exposedName: string; name: string };
+
+/** Where and why a run stopped before its end; resuming runs the same list again from `step`. */
+export interface ResumePoint {
+  step: string;
+  reason: 'approval-pending' | 'input-required';
+  /** What the agent is told meanwhile (APPROVAL_PENDING, INPUT_REQUIRED). */
+  error: GatewayError;
+  approvalId?: string;
+}
+
+/** How a run ended: every step ran, a step ended it with an error, or a step suspended it. */
+export type RunOutcome =
+  | { status: 'completed' }
+  | { status: 'ended'; step: string; endsAs: 'deny' | 'approve' | 'error'; error: GatewayError }
+  | { status: 'suspended'; resume: ResumePoint };
+
+export interface CallState {
+  readonly operation: Operation;
+  /** What the agent named: the exposed tool or prompt name, or the resource URI. */
+  readonly name: string;
+  readonly args: JsonObject;
+  readonly ctx: CallContext;
+  /** The run's own span (`tools/call {tool}`, `resources/read`, ...). */
+  readonly span: Span;
+  /** performance.now() when the run started. */
+  readonly started: number;
+  /** The audit record the record steps write; steps fill in what they establish. */
+  readonly record: AuditRecordInput;
+  /** The task as the store knows it now (labels read so far), else as the credential said. */
+  task: TaskFacts;
+  target?: Target;
+  prepared?: PreparedCall;
+  decision?: CallDecision;
+  /** The call runs under an operator's grant. */
+  elevated: boolean;
+  credential?: { inject?: CredentialInjector; jti?: string };
+  /** The decision record is durable; from here on the run ends with an outcome record. */
+  intentRecorded: boolean;
+  /** What the backend returned (a tool result, resource contents, a prompt, completions). */
+  result?: JsonObject | ToolResult;
+  /** Set by the runner before the closing steps run. */
+  outcome?: RunOutcome;
+}
+
+/** The target as a tool; steps of tool lists run only after resolve established it. */
+export function toolOf(state: CallState): CatalogTool {
+  if (state.target?.kind !== 'tool') throw new Error(`step needs a resolved tool (operation ${state.operation})`);
+  return state.target.tool;
+}
+
+export function connectorOf(state: CallState): Connector {
+  if (state.target === undefined) throw new Error(`step needs a resolved target (operation ${state.operation})`);
+  return state.target.kind === 'tool' ? state.target.tool.connector : state.target.connector;
+}

@@ -1,0 +1,134 @@
+/**
+ * Recent audit records for the operators' console: a decorator over the audit sink that keeps the last
+ * records this instance made durable in a bounded ring and tells listeners about each one. Only records
+ * whose `append` resolved are kept, so the console never shows a decision the log does not hold. The
+ * ring is a view, not a store: the audit file stays the source of truth.
+ */
+import type { AuditRecordInput, AuditSink } from './types.js';
+
+/** What the console shows of a record: its identifying fields, never `detail` or `argsHash`. */
+export interface RecentAuditRecord {
+  /** Position in this instance's ring (increasing), to merge the list and the live stream. */
+  id: number;
+  ts: string;
+  event: AuditRecordInput['event'];
+  decision?: AuditRecordInput['decision'];
+  code?: string;
+  agentId?: string;
+  taskId?: string;
+  tool?: string;
+  operation?: string;
+  target?: string;
+  rules?: readonly string[];
+  policyVersion?: string;
+  reason?: string;
+  latencyMs?: number;
+  traceId?: string;
+  actor?: string;
+  approvalId?: string;
+}
+
+export interface RecentAuditFilter {
+  agentId?: string;
+  tool?: string;
+  decision?: string;
+}
+
+export interface RecentAudit {
+  /** Newest first, at most `limit`. */
+  list(filter?: RecentAuditFilter, limit?: number): RecentAuditRecord[];
+  /** Called with each record once it is durable. Returns an unsubscribe function. */
+  subscribe(listener: (record: RecentAuditRecord) => void): () => void;
+  /** When a record was last made durable, and when an append last failed (for the health page). */
+  status(): { lastDurableAt?: string; lastFailureAt?: string };
+}
+
+const SHOWN_FIELDS = [
+  'decision',
+  'code',
+  'agentId',
+  'taskId',
+  'tool',
+  'operation',
+  'target',
+  'rules',
+  'policyVersion',
+  'reason',
+  'latencyMs',
+  'traceId',
+  'actor',
+  'approvalId',
+] as const;
+
+export function matchesRecentFilter(record: RecentAuditRecord, filter: RecentAuditFilter): boolean {
+  return (
+    (filter.agentId === undefined || record.agentId === filter.agentId) &&
+    (filter.tool === undefined || record.tool === filter.tool) &&
+    (filter.decision === undefined || record.decision === filter.decision)
+  );
+}
+
+/** Wrap `sink`; the returned sink is the one to hand to the rest of the gateway. */
+export function withRecentAudit(
+  sink: AuditSink,
+  options: { capacity?: number; now?: () => Date } = {},
+): { sink: AuditSink; recent: RecentAudit } {
+  const capacity = options.capacity ?? 1000;
+  const now = options.now ?? (() => new Date());
+  const ring: RecentAuditRecord[] = [];
+  const listeners = new Set<(record: RecentAuditRecord) => void>();
+  let nextId = 1;
+  let lastDurableAt: string | undefined;
+  let lastFailureAt: string | undefined;
+
+  const remember = (input: AuditRecordInput): void => {
+    const record: RecentAuditRecord = { id: nextId++, ts: now().toISOString(), event: input.event };
+    for (const field of SHOWN_FIELDS) {
+      if (input[field] !== undefined) (record as unknown as Record<string, unknown>)[field] = input[field];
+    }
+    ring.push(record);
+    if (ring.length > capacity) ring.shift();
+    for (const listener of listeners) {
+      try {
+        listener(record);
+      } catch {
+        // A broken listener (a closed stream) must not affect the audit path.
+      }
+    }
+  };
+
+  return {
+    sink: {
+      async append(input) {
+        try {
+          await sink.append(input);
+        } catch (error) {
+          lastFailureAt = now().toISOString();
+          throw error;
+        }
+        lastDurableAt = now().toISOString();
+        remember(input);
+      },
+      flush: () => sink.flush(),
+      close: () => sink.close(),
+    },
+    recent: {
+      list(filter = {}, limit = 200) {
+        const out: RecentAuditRecord[] = [];
+        for (let i = ring.length - 1; i >= 0 && out.length < limit; i--) {
+          const record = ring[i] as RecentAuditRecord;
+          if (matchesRecentFilter(record, filter)) out.push(record);
+        }
+        return out;
+      },
+      status: () => ({
+        ...(lastDurableAt !== undefined ? { lastDurableAt } : {}),
+        ...(lastFailureAt !== undefined ? { lastFailureAt } : {}),
+      }),
+      subscribe(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The connectors the configuration names. HTTP connectors are built from their tool definitions; MCP
+ * connectors share one long-lived connection per upstream for all agents (each call's credential comes
+ * from its async context) and start in the background: one that cannot start keeps retrying while the
+ * gateway serves the rest.
+ */
+import type { Connector, FetchLike, LogMessage } from '../../../connectors/contract.js';
+import { createHttpConnector } from '../../../connectors/http/index.js';
+import { createMcpConnector } from '../../../connectors/mcp/index.js';
+import type { GatewayConfig } from '../../config/index.js';
+import type { Logger } from '../../kernel/index.js';
+
+export interface OpenConnectorsOptions {
+  baseDir: string;
+  logger: Logger;
+  /** The fetch an upstream MCP server over HTTP is reached with (egress guard, hygiene, credential). */
+  upstreamFetch: (connectorId: string) => FetchLike;
+  onResourceUpdated: (uri: string) => void;
+  /** Largest single message accepted from an upstream MCP server (`egress.maxResponseBytes`). */
+  maxMessageBytes?: number;
+}
+
+/** Opens every configured connector; on failure, closes those already opened. */
+export async function openConnectors(
+  configs: GatewayConfig['connectors'],
+  options: OpenConnectorsOptions,
+): Promise<Connector[]> {
+  const connectors: Connector[] = [];
+  try {
+    for (const config of configs) {
+      if (config.kind === 'http') {
+        connectors.push(
+          await createHttpConnector(config, {
+            baseDir: options.baseDir,
+            onWarning: (message) => options.logger.warn({ connector: config.id }, message),
+          }),
+        );
+        continue;
+      }
+      const connector = createMcpConnector(
+        config.transport === 'stdio' && config.cwd === undefined ? { ...config, cwd: options.baseDir } : config,
+        {
+          fetch: options.upstreamFetch(config.id),
+          onLog: (message: LogMessage) =>
+            options.logger.debug({ connector: config.id, level: message.level }, 'upstream log message'),
+          onResourceUpdated: options.onResourceUpdated,
+          ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
+        },
+      );
+      connectors.push(connector);
+      await connector
+        .start()
+        .catch((error: unknown) =>
+          options.logger.warn(
+            { connector: config.id, err: error instanceof Error ? error.message : String(error) },
+            'upstream MCP server not ready',
+          ),
+        );
+    }
+  } catch (error) {
+    await Promise.all(connectors.map((c) => c.close().catch(() => undefined)));
+    throw error;
+  }
+  return connectors;
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createMemoryTaskStore } from '../../stores/index.js';
+import type { Principal } from '../../kernel/index.js';
+import { createSessionTasks } from './session-tasks.js';
+
+const agent: Principal = { agentId: 'a1', roles: [], authMethod: 'api-key' };
+
+describe('session tasks', () => {
+  it('gives a session without a task its own implicit task, ended when the session closes', async () => {
+    const now = 1_000_000;
+    const store = createMemoryTaskStore({ now: () => now });
+    const forgotten: string[] = [];
+    const tasks = createSessionTasks({
+      store,
+      implicitTtlSeconds: 60,
+      onForget: (id) => forgotten.push(id),
+      now: () => now,
+    });
+    const task = await tasks.taskForSession(agent, 's1');
+    assert.equal(task.id, 'session-s1');
+    assert.equal(await tasks.expiryOf(task.id), now + 60_000);
+    assert.equal((await tasks.states.current(task.id)).live, true);
+    await tasks.sessionClosed(task.id);
+    assert.deepEqual(forgotten, ['session-s1']);
+    assert.equal((await tasks.states.current(task.id)).live, false, 'the implicit task ended with its session');
+  });
+
+  it("ends what hangs off a session's implicit task when it ends, and nothing for a task token's task", async () => {
+    const now = 3_000_000;
+    const store = createMemoryTaskStore({ now: () => now });
+    const ended: string[] = [];
+    const tasks = createSessionTasks({
+      store,
+      implicitTtlSeconds: 60,
+      onImplicitTaskEnded: async (id) => void ended.push(id),
+      now: () => now,
+    });
+    await store.create({ id: 't-live', agentId: 'a1', intent: 'x', createdAt: now, expiresAt: now + 10_000 });
+    const implicit = await tasks.taskForSession(agent, 's4');
+    await tasks.taskForSession({ ...agent, taskId: 't-live' }, 's5');
+    await tasks.sessionClosed('t-live');
+    assert.deepEqual(ended, [], "a task token's task outlives its session, and so do its grants");
+    await tasks.sessionClosed(implicit.id);
+    assert.deepEqual(ended, ['session-s4']);
+  });
+
+  it('refuses a session whose credential names a task that has ended, and keeps explicit tasks open on close', async () => {
+    const now = 2_000_000;
+    const store = createMemoryTaskStore({ now: () => now });
+    const tasks = createSessionTasks({ store, implicitTtlSeconds: 60, now: () => now });
+    await store.create({ id: 't-live', agentId: 'a1', intent: 'x', createdAt: now, expiresAt: now + 10_000 });
+    await store.create({ id: 't-old', agentId: 'a1', intent: 'x', createdAt: now - 20_000, expiresAt: now - 10_000 });
+    const live = await tasks.taskForSession({ ...agent, taskId: 't-live' }, 's2');
+    assert.equal(live.id, 't-live');
+    await assert.rejects(tasks.taskForSession({ ...agent, taskId: 't-old' }, 's3'), /ended/);
+    await tasks.sessionClosed('t-live');
+    assert.equal((await tasks.states.current('t-live')).live, true, 'a task token outlives one session');
+  });
+});
