@@ -209,7 +209,7 @@ describe(
             },
             { id: 'docs', kind: 'mcp', transport: 'http', url: upstream.url },
           ],
-          egress: { allowPrivate: ['127.0.0.1/32'] },
+          egress: { connectors: { git: { allowPrivate: ['127.0.0.1/32'] }, docs: { allowPrivate: ['127.0.0.1/32'] } } },
           policy: { files: [policyFile], watch: false },
           integrity: { firstSight: 'quarantine-flagged' },
           approvals: { mode: 'wait', waitSeconds: 60 },

@@ -49,7 +49,7 @@ describe('operator API for the console', () => {
     gw = await startTestGateway(
       {
         connectors: [{ id: 'git', kind: 'http', baseUrl: backend.url, tools: [] }],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { git: { allowPrivate: ['127.0.0.1/32'] } } },
         stores: { kind: 'redis', url: REDIS_URL, prefix },
         operators: [
           { id: 'ada', roles: ['admin'], tokens: [{ sha256: digestApiKey(tokens.admin) }] },

@@ -29,7 +29,7 @@ describe('resources and prompts under policy', () => {
     gw = await startTestGateway(
       {
         connectors: [{ id: 'up', kind: 'mcp', transport: 'http', url: upstream.url }],
-        egress: { allowPrivate: ['127.0.0.1/32'] },
+        egress: { connectors: { up: { allowPrivate: ['127.0.0.1/32'] } } },
         policy: { files: [policyFile], watch: false },
       },
       [
