@@ -68,6 +68,20 @@ function hasBackendCheck(step: Scenario['steps'][number]): boolean {
 
 type RequestStep = Extract<Scenario['steps'][number], { do: 'call' | 'http' }>;
 
+function succeeds(step: RequestStep): boolean {
+  return step.do === 'call' ? step.expect.ok === true : step.expect.status === 200;
+}
+
+/** A successful request after which some backend is expected to have received at least one request. */
+function reachesBackend(step: RequestStep): boolean {
+  return (
+    succeeds(step) &&
+    Object.values(step.expect.backends ?? {}).some((want) =>
+      typeof want === 'number' ? want > 0 : (want.count ?? 0) > 0 || (want.atLeast ?? 0) > 0,
+    )
+  );
+}
+
 /**
  * What makes a scenario's verdict mean something, as messages for each breach:
  * - an attack's refusals name their outcome: a call refused says which stable code (or JSON-RPC error) the
@@ -100,8 +114,7 @@ export function verdictProblems(scenario: Scenario, backendNames: readonly strin
       )
         out.push(`${where}: a JSON-RPC error answer must name its rpcError`);
     }
-    const succeeds = step.do === 'call' ? step.expect.ok === true : step.expect.status === 200;
-    const exact = scenario.kind === 'benign' && succeeds;
+    const exact = scenario.kind === 'benign' && succeeds(step);
     if (index !== last?.index && !exact) continue;
     const backends = e.backends ?? {};
     for (const name of backendNames) {
@@ -125,6 +138,49 @@ export function verdictProblems(scenario: Scenario, backendNames: readonly strin
           out.push(`${where}: backend ${name}: a benign request names method, url and body (or tool and body)`);
       }
     }
+  }
+  // A benign twin shows the legitimate request getting through, so it must reach a backend (and the rules
+  // above then make it say exactly what arrived); a twin that only opens a session or is refused proves nothing.
+  if (scenario.kind === 'benign' && scenario.twin !== undefined && !requests.some(({ step }) => reachesBackend(step)))
+    out.push('a benign twin must succeed with a request that reaches a backend');
+  return out;
+}
+
+/** What the twin rules need of a scenario: its id, kind, the twin it names and the file it is in. */
+export interface TwinLink {
+  id: string;
+  kind: 'attack' | 'benign';
+  twin?: string | undefined;
+  file: string;
+}
+
+/**
+ * Twins pair 1:1: every attack names a benign twin of its own, and that twin names the attack back, so no
+ * benign scenario stands in for several attacks. A benign scenario may stand alone (it names no twin); if it
+ * names one, the pairing must hold from both sides.
+ */
+export function twinProblems(scenarios: readonly TwinLink[]): string[] {
+  const byId = new Map(scenarios.map((s) => [s.id, s]));
+  const out: string[] = [];
+  for (const scenario of scenarios) {
+    const { file, id } = scenario;
+    if (scenario.twin === undefined) {
+      if (scenario.kind === 'attack') out.push(`${file}: attack ${id} has no benign twin`);
+      continue;
+    }
+    const twin = byId.get(scenario.twin);
+    if (twin === undefined) {
+      out.push(`${file}: ${id} names twin ${scenario.twin}, which does not exist`);
+      continue;
+    }
+    if (twin.kind === scenario.kind) {
+      out.push(`${file}: ${id} and its twin ${scenario.twin} are both ${scenario.kind}`);
+      continue;
+    }
+    if (twin.twin !== id)
+      out.push(
+        `${file}: ${id} names twin ${twin.id}, but ${twin.id} names ${twin.twin ?? 'no twin'}: twins pair one to one`,
+      );
   }
   return out;
 }
@@ -165,17 +221,8 @@ export async function loadSuite(root: string): Promise<LoadedSuite> {
     }
     files.push({ file, data });
   }
-  for (const { scenario, file } of byId.values()) {
-    if (scenario.twin === undefined) {
-      if (scenario.kind === 'attack') throw new SuiteLoadError(`${file}: attack ${scenario.id} has no benign twin`);
-      continue;
-    }
-    const twin = byId.get(scenario.twin);
-    if (twin === undefined)
-      throw new SuiteLoadError(`${file}: ${scenario.id} names twin ${scenario.twin}, which does not exist`);
-    if (twin.scenario.kind === scenario.kind)
-      throw new SuiteLoadError(`${file}: ${scenario.id} and its twin ${scenario.twin} are both ${scenario.kind}`);
-  }
+  const twinBreaches = twinProblems([...byId.values()].map(({ scenario, file }) => ({ ...scenario, file })));
+  if (twinBreaches.length > 0) throw new SuiteLoadError(twinBreaches.join('; '));
 
   const gapsText = await readFile(path.join(root, 'known-gaps.yaml'), 'utf8').catch(() => 'gaps: []');
   const gapsParsed = KnownGapsSchema.safeParse(parse(gapsText) ?? { gaps: [] });

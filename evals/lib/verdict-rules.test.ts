@@ -75,4 +75,35 @@ describe('verdict rules', () => {
       [],
     );
   });
+
+  it('a benign twin must get a request through to a backend: opening a session or a refusal proves nothing', () => {
+    const twin = (steps: Record<string, unknown>[]) =>
+      ScenarioSchema.parse({ id: 'x/b', kind: 'benign', twin: 'x/a', title: 't', steps });
+    const opensSession = twin([
+      {
+        do: 'http',
+        body: { jsonrpc: '2.0', id: 1, method: 'initialize' },
+        expect: { status: 200, backends: { api: 0, internal: 0 } },
+      },
+    ]);
+    assert.deepEqual(verdictProblems(opensSession, backends), [
+      'a benign twin must succeed with a request that reaches a backend',
+    ]);
+    const refused = twin([
+      {
+        do: 'call',
+        agent: 'a',
+        tool: 'api_t',
+        expect: { ok: false, code: 'UPSTREAM_ERROR', backends: { api: 0, internal: 0 } },
+      },
+    ]);
+    assert.deepEqual(verdictProblems(refused, backends), [
+      'a benign twin must succeed with a request that reaches a backend',
+    ]);
+    const exact = { count: 1, method: 'GET', url: '/u/1', body: '' };
+    const reaches = twin([
+      { do: 'call', agent: 'a', tool: 'api_t', expect: { ok: true, backends: { api: exact, internal: 0 } } },
+    ]);
+    assert.deepEqual(verdictProblems(reaches, backends), []);
+  });
 });
