@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './kernel/index.js';
 import {
   baselineRules,
   catalogContextFor,
+  createAdmission,
   createPipeline,
   GATEWAY_DESTINATIONS,
   gatewayDestinationRules,
@@ -25,7 +26,14 @@ import {
 import { createGatewayEgress } from './services/egress/index.js';
 import { createToolIntegrity } from './services/integrity/index.js';
 import { createMetrics } from './services/metrics/index.js';
-import { createPolicyStore, policyEventRecorder } from './services/policy/index.js';
+import { checkReadiness, connectorHealth, type ReadinessReport } from './services/health/index.js';
+import {
+  createPolicyStore,
+  knownNamesFromConfig,
+  policyEventRecorder,
+  readPolicyFiles,
+  unknownPolicyReferences,
+} from './services/policy/index.js';
 import { createSessionTasks, createTaskService } from './services/tasks/index.js';
 // The one import of the OpenTelemetry SDK (through sdk.ts): every other module uses @opentelemetry/api.
 import { startTelemetry } from './services/telemetry/sdk.js';
@@ -87,6 +95,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     files: config.policy.files,
     shadowFiles: config.policy.shadow,
     watch: config.policy.watch,
+    settleMs: config.policy.settleMs,
     extraRules: () => baselineRules(config),
     logger,
     ...policyEventRecorder({ audit, metrics, logger }),
@@ -169,6 +178,13 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   closers.push(async () => catalog.close());
   // Agents choose the tool names they send: only the catalog's become metric label values.
   metrics.limitToolLabels((tool) => catalog.resolveTool(tool) !== undefined);
+  // Rules naming an agent, role, connector or tool that does not exist never match: say so at start.
+  const known = knownNamesFromConfig(
+    config,
+    catalog.tools().map((tool) => tool.exposedName),
+  );
+  for (const problem of unknownPolicyReferences(await readPolicyFiles(config.policy.files), known))
+    logger.warn({ file: problem.file, line: problem.line, rule: problem.rule }, problem.message);
   closers.push(startPendingGauge(queue, (n) => metrics.setApprovalsPending(n), limits.approvalsGaugeIntervalSeconds));
   const redactArgs = (args: JsonObject) => redactDetail(args) as JsonObject;
   const pipeline = createPipeline({
@@ -182,6 +198,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     tasks: sessionTasks.states,
     elevation: { queue, grants, audit, config: config.approvals, redactArgs },
     flushAuditBeforeResponse: config.audit.flushBeforeResponse,
+    admission: createAdmission(config.connectorLimits),
     callTimeoutMs: limits.callTimeoutMs,
     onError: logError('pipeline error'),
   });
@@ -191,6 +208,26 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     const redis = stores.redis;
     if (redis !== undefined) await guardStore(() => redis.ping());
   };
+  // Readiness fails only on what fails every call (docs/operations.md); `draining` is set when closing begins.
+  const draining = { value: false };
+  const readiness = (): ReadinessReport =>
+    checkReadiness({
+      audit: () => audit.status?.() ?? { available: true },
+      store: () => stores.status(),
+      policy: () => {
+        const status = policy.status();
+        // The policy store does not start without a policy, and keeps the last good one on a bad reload.
+        const lastError = status.lastError !== undefined ? { lastError: status.lastError.message } : {};
+        return { loaded: true, version: status.version, ...lastError };
+      },
+      connectors: () =>
+        connectors.map((connector, i) => ({
+          id: connector.id,
+          required: config.connectors[i]?.required === true,
+          health: () => connectorHealth(connector),
+        })),
+      draining: () => draining.value,
+    });
   const operator = {
     ...{ queue, grants, integrity, recentAudit, taskService, policy },
     ...{ tasks: stores.tasks, stores: { kind: stores.kind, probe } },
@@ -216,5 +253,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     apiKeyAgents,
     resourceUpdates,
     operator,
+    readiness,
+    draining,
   };
 }

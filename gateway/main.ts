@@ -31,7 +31,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const closers: Closer[] = [];
   try {
     // Listen first: the gateway's URL is the issuer of its tokens and must be known before anything is minted.
-    const { server, baseUrl } = await listenOn(config.listen.host, config.listen.port);
+    // Until the app is attached, requests get 503 with Retry-After (never a connection that hangs).
+    const { server, baseUrl, attach } = await listenOn(config.listen.host, config.listen.port, {
+      requestTimeoutSeconds: config.http.requestTimeoutSeconds,
+    });
     closers.push(() => closeServer(server));
     const core = await compose({ ...options, baseUrl: options.baseUrl ?? config.http.publicUrl ?? baseUrl }, closers);
     const http = await createHttpServer({
@@ -41,7 +44,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       publicUrl: config.http.publicUrl ?? baseUrl,
     });
     closers.push(() => http.close());
-    server.on('request', http.app);
+    attach(http.app);
+    // Closers run last-in first-out: readiness fails before anything else is closed.
+    closers.push(async () => {
+      core.draining.value = true;
+    });
     const { pipeline, catalog, audit, stores } = core;
     return {
       baseUrl,

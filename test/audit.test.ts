@@ -222,13 +222,23 @@ describe('JSONL audit sink', () => {
     assert.deepEqual(await readLines(file), lines, 'nothing was appended');
   });
 
-  it('refuses to continue a log with a torn last line', async () => {
+  it('cuts a torn last line off at start and records how many bytes were dropped', async () => {
     const { file } = await cleanLog(2);
-    await appendFile(file, '{"seq":3,"ts":"2030');
-    await assert.rejects(
-      createJsonlAuditSink({ file, durability: 'per-record' }),
-      (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT' && /incomplete line/.test(e.message),
-    );
+    const torn = '{"seq":3,"ts":"2030';
+    await appendFile(file, torn);
+    const sink = await createJsonlAuditSink({ file, durability: 'per-record' });
+    await sink.append(call(3));
+    await sink.close();
+    const records = await readRecords(file);
+    assertChain(records);
+    assert.equal(records.length, 4);
+    assert.equal(records[2]!.event, 'audit.repair');
+    assert.deepEqual(records[2]!.detail, {
+      droppedBytes: Buffer.byteLength(torn),
+      keptBytes: records[2]!.detail!['keptBytes'],
+    });
+    assert.match(records[2]!.reason ?? '', /incomplete final line of 19 bytes/);
+    assert.equal((await verifyAuditLog(file)).ok, true);
   });
 
   it('refuses to continue a log whose last record does not link to the one before', async () => {
@@ -320,7 +330,7 @@ describe('verifyAuditLog', () => {
   it('passes a clean log, with and without its checkpoint', async () => {
     const { file, checkpointFile } = await cleanLog(10);
     const plain = await verifyAuditLog(file);
-    assert.deepEqual(plain, { ok: true, records: 10, lines: 10, lastSeq: 10, problems: [] });
+    assert.deepEqual(plain, { ok: true, records: 10, lines: 10, lastSeq: 10, problems: [], inDoubt: [] });
     const checked = await verifyAuditLog(file, { checkpointFile });
     assert.equal(checked.ok, true);
     assert.equal(checked.checkpoint?.seq, 10);
@@ -329,7 +339,14 @@ describe('verifyAuditLog', () => {
   it('passes an empty log', async () => {
     const file = freshFile();
     await writeFile(file, '');
-    assert.deepEqual(await verifyAuditLog(file), { ok: true, records: 0, lines: 0, lastSeq: 0, problems: [] });
+    assert.deepEqual(await verifyAuditLog(file), {
+      ok: true,
+      records: 0,
+      lines: 0,
+      lastSeq: 0,
+      problems: [],
+      inDoubt: [],
+    });
   });
 
   async function tampered(mutate: (lines: string[]) => string[], options: { checkpoint?: boolean } = {}) {

@@ -202,7 +202,7 @@ describe('redis stores shared by two instances', () => {
     assert.equal(await oneRevocation.isJtiRevoked(jti), true);
   });
 
-  it('fails closed when Redis is unreachable: checks say revoked, mutations throw', async () => {
+  it('fails closed when Redis is unreachable: checks and mutations throw STORE_UNAVAILABLE', async () => {
     const dead = new Redis({
       host: '127.0.0.1',
       port: 1,
@@ -215,9 +215,10 @@ describe('redis stores shared by two instances', () => {
     try {
       const tasks = createRedisTaskStore({ redis: dead, prefix, timeoutMs: 500 });
       const revocation = createRedisRevocationStore({ redis: dead, prefix, tasks, timeoutMs: 500 });
-      assert.equal(await revocation.isTaskEnded('any'), true);
-      assert.equal(await revocation.isAgentDisabled('any'), true);
-      assert.equal(await revocation.isJtiRevoked('any'), true);
+      // Checks never guess: an outage is an error the caller refuses on, with its own code.
+      await assert.rejects(revocation.isTaskEnded('any'), StoreUnavailableError);
+      await assert.rejects(revocation.isAgentDisabled('any'), StoreUnavailableError);
+      await assert.rejects(revocation.isJtiRevoked('any'), StoreUnavailableError);
       await assert.rejects(tasks.get('any'), StoreUnavailableError);
       await assert.rejects(tasks.create(newTask({ t: Date.now() })), StoreUnavailableError);
       await assert.rejects(revocation.disableAgent('any'), StoreUnavailableError);

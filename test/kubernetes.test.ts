@@ -167,11 +167,12 @@ describe(
     it('runs two replicas with readiness and liveness probes the gateway answers', () => {
       assert.equal(statefulSet.spec.replicas, 2);
       const readiness = container.readinessProbe?.httpGet;
-      assert.equal(readiness?.path, '/healthz');
+      assert.equal(readiness?.path, '/readyz');
+      assert.equal(container.startupProbe?.httpGet?.path, '/readyz');
       assert.equal(readiness?.port, 'http');
       const host = readiness?.httpHeaders?.find((h) => h.name.toLowerCase() === 'host')?.value;
       assert.ok(host !== undefined && config.http.allowedHosts.includes(host), `probe Host ${host} is allowed`);
-      assert.ok(container.livenessProbe?.tcpSocket ?? container.livenessProbe?.httpGet, 'a liveness probe');
+      assert.equal(container.livenessProbe?.httpGet?.path, '/livez', 'liveness depends on nothing but the process');
       assert.deepEqual(
         container.ports?.map((p) => [p.name, p.containerPort]),
         [['http', config.listen.port]],
@@ -360,7 +361,8 @@ describe(
 
     it('both replicas are ready for the probe as the kubelet sends it', async () => {
       for (const replica of replicas) {
-        assert.equal(await statusWithHost(`${replica.baseUrl}/healthz`, 'localhost'), 200);
+        for (const probe of ['/readyz', '/livez', '/healthz'])
+          assert.equal(await statusWithHost(`${replica.baseUrl}${probe}`, 'localhost'), 200, probe);
       }
     });
 

@@ -233,6 +233,8 @@ export const HttpConnectorConfigSchema = z
   .object({
     id: z.string().regex(CONNECTOR_ID_PATTERN, 'expected a connector id: ^[a-z][a-z0-9-]{0,31}$'),
     kind: z.literal('http'),
+    /** Readiness of the gateway depends on this connector (default false: its outage only fails its own calls). */
+    required: z.boolean().default(false),
     baseUrl: BaseUrlSchema,
     /** Bound on one backend exchange, body included. */
     timeoutMs: z.number().int().min(1).max(600_000).default(DEFAULT_TIMEOUT_MS),

@@ -13,6 +13,7 @@ describe('McpConnectorConfigSchema', () => {
     assert.deepEqual(config, {
       id: 'files',
       kind: 'mcp',
+      required: false,
       transport: 'stdio',
       command: 'mcp-files',
       args: [],

@@ -25,6 +25,8 @@ export const McpStdioConfigSchema = z
   .object({
     id: IdSchema,
     kind: z.literal('mcp'),
+    /** Readiness of the gateway depends on this connector (default false: its outage only fails its own calls). */
+    required: z.boolean().default(false),
     transport: z.literal('stdio'),
     command: z.string().min(1),
     args: z.array(z.string()).default([]),
@@ -45,6 +47,8 @@ export const McpHttpConfigSchema = z
   .object({
     id: IdSchema,
     kind: z.literal('mcp'),
+    /** Readiness of the gateway depends on this connector (default false: its outage only fails its own calls). */
+    required: z.boolean().default(false),
     transport: z.literal('http'),
     url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).superRefine((url, ctx) => {
       const problem = configuredHostProblem(url);

@@ -16,8 +16,15 @@ function problemsOf(text: string): { path: string; message: string }[] {
 }
 
 describe('configuration loading', () => {
-  it('applies defaults to an empty document', () => {
-    const { config } = parse('{}');
+  it('refuses an empty configuration (empty file, comments only, or an empty mapping)', () => {
+    for (const text of ['', '# nothing yet\n', '{}', '---\n']) {
+      const problems = problemsOf(text);
+      assert.match(problems[0]?.message ?? '', /the configuration is empty/, JSON.stringify(text));
+    }
+  });
+
+  it('applies defaults to what a document leaves out', () => {
+    const { config } = parse('agents: []');
     assert.equal(config.listen.host, '127.0.0.1');
     assert.equal(config.listen.port, 8787);
     assert.equal(config.stores.kind, 'memory');
@@ -25,7 +32,7 @@ describe('configuration loading', () => {
   });
 
   it('makes the operational limits configuration, with the defaults the gateway always had', () => {
-    assert.deepEqual(parse('{}').config.limits, {
+    assert.deepEqual(parse('listen: { port: 0 }').config.limits, {
       callTimeoutMs: 120_000,
       catalogRequestTimeoutMs: 30_000,
       sessionTaskTtlSeconds: 86_400,

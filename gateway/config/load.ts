@@ -34,7 +34,13 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
       document.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0] ?? e.message}` })),
     );
   }
-  const raw: unknown = document.toJS() ?? {};
+  const raw: unknown = document.toJS();
+  // An empty file would otherwise start a gateway on the default port with nothing configured.
+  if (raw === null || raw === undefined || (typeof raw === 'object' && Object.keys(raw).length === 0)) {
+    throw new ConfigError(file, [
+      { path: '', message: 'the configuration is empty; configure at least `agents` and `connectors`' },
+    ]);
+  }
   const parsed = GatewayConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(file, zodProblems(parsed.error));
   const baseDir = path.dirname(file);

@@ -55,6 +55,11 @@ export const HttpEdgeSchema = z
     sessionIdleSeconds: z.number().int().min(10).max(86_400).default(1800),
     /** Open MCP sessions one agent may hold at once; more are refused with 429. */
     maxSessionsPerAgent: z.number().int().min(1).max(100_000).default(256),
+    /**
+     * Longest time to receive one request, headers and body (a trickling client is cut off). Responses are
+     * not limited by it: approval waits and SSE streams last as long as they need.
+     */
+    requestTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
     /** Public base URL, used in OAuth metadata and links. Defaults to the listen address. */
     publicUrl: z.string().url().optional(),
   })
@@ -177,6 +182,21 @@ export const PolicyFilesSchema = z
     /** Loaded and evaluated next to the enforced policy, logged and counted, never enforced. */
     shadow: z.array(z.string().min(1)).default([]),
     watch: z.boolean().default(true),
+    /**
+     * A policy file written in place is loaded only once it has been unchanged this long (a file replaced
+     * by atomic rename is loaded at once). Writers that pause longer mid-write are not supported.
+     */
+    settleMs: z.number().int().min(0).max(600_000).default(2000),
+  })
+  .strict();
+
+/** Overload protection, applied to each connector on its own. */
+export const ConnectorLimitsSchema = z
+  .object({
+    /** Calls running against one connector at once. */
+    maxConcurrent: z.number().int().min(1).max(100_000).default(64),
+    /** Calls waiting for a slot on one connector; beyond that, calls are refused at once with OVERLOADED. */
+    maxQueued: z.number().int().min(0).max(100_000).default(128),
   })
   .strict();
 
@@ -372,8 +392,10 @@ export const GatewayConfigSchema = z
       responseMode: 'sse',
       sessionIdleSeconds: 1800,
       maxSessionsPerAgent: 256,
+      requestTimeoutSeconds: 30,
     }),
     connectors: z.array(ConnectorConfigSchema).default([]),
+    connectorLimits: ConnectorLimitsSchema.default({ maxConcurrent: 64, maxQueued: 128 }),
     agents: z.array(AgentSchema).default([]),
     operators: z.array(OperatorSchema).default([]),
     approvals: ApprovalsSchema.default({
@@ -403,7 +425,7 @@ export const GatewayConfigSchema = z
       timeoutMs: 30_000,
     }),
     integrity: IntegritySchema.default({ firstSight: 'quarantine-flagged' }),
-    policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true }),
+    policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true, settleMs: 2000 }),
     stores: StoresSchema.default({ kind: 'memory' }),
     audit: AuditSchema.default({ durability: 'per-record', flushBeforeResponse: true }),
     metrics: MetricsSchema.default({}),

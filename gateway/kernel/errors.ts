@@ -152,6 +152,14 @@ export function toGatewayError(error: unknown): GatewayError {
   return new GatewayError('INTERNAL', 'internal gateway error', undefined, { cause: error });
 }
 
+/**
+ * A state store (Redis) that could not answer. Stores throw an error with this code rather than guess: an
+ * outage is reported as an outage (STORE_UNAVAILABLE, HTTP 503), never as a policy outcome.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  return isRecord(error) && error['code'] === 'STORE_UNAVAILABLE';
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }

@@ -7,6 +7,7 @@ export {
   JSON_RPC,
   httpStatusOf,
   isErrorCode,
+  isStoreUnavailable,
   jsonRpcCodeOf,
   toGatewayError,
   type ErrorCode,

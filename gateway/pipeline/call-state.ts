@@ -84,6 +84,8 @@ export interface CallState {
   /** The call runs under an operator's grant. */
   elevated: boolean;
   credential?: { inject?: CredentialInjector; jti?: string };
+  /** Gives back the connector slot the admit step took; the closing release-slot step calls it. */
+  releaseSlot?: () => void;
   /** The decision record is durable; from here on the run ends with an outcome record. */
   intentRecorded: boolean;
   /** What the backend returned (a tool result, resource contents, a prompt, completions). */

@@ -7,3 +7,4 @@ export { runSteps, type RunOptions, type StepMetrics } from './runner.js';
 export type { Step, StepOutcome } from './step.js';
 export type { Visibility } from './visibility.js';
 export { baselineRules, gatewayDestinationRules, GATEWAY_DESTINATIONS } from './baseline-rules.js';
+export { createAdmission, type Admission, type AdmissionOptions } from './admission.js';

@@ -12,8 +12,10 @@ import type { Operation } from './call-state.js';
 import type { PolicySource } from './decide.js';
 import type { EgressProvider } from './egress.js';
 import type { Elevation } from './elevate.js';
+import type { Admission } from './admission.js';
 import type { Step } from './step.js';
 import {
+  admitStep,
   answerStep,
   credentialStep,
   decideCatalogStep,
@@ -24,6 +26,7 @@ import {
   prepareStep,
   recordIntentStep,
   recordStep,
+  releaseSlotStep,
   rememberLabelsStep,
   resolveCompletionStep,
   resolvePromptStep,
@@ -48,6 +51,11 @@ export interface PipelineDeps {
   rateLimiter?: RateLimiter;
   /** Wait for the outcome record to be durable before answering. */
   flushAuditBeforeResponse: boolean;
+  /**
+   * Per-connector concurrency caps and bounded queues for tool calls (`connectorLimits`); without it,
+   * calls are not limited.
+   */
+  admission?: Admission;
   /** Upper bound for one call, whatever the connector's own timeouts. */
   callTimeoutMs: number;
   now?: () => number;
@@ -78,6 +86,7 @@ export function buildStepLists(deps: PipelineDeps): Record<Operation, readonly S
     ...(onError !== undefined ? { onError } : {}),
   });
   const credential = deps.credentials !== undefined ? [credentialStep(deps.credentials)] : [];
+  const admit = deps.admission !== undefined ? [admitStep(deps.admission), releaseSlotStep()] : [];
   const catalogDecide = decideCatalogStep(deps.policy, deps.metrics);
   const catalogElevate = elevateStep(deps.elevation);
   return {
@@ -88,6 +97,7 @@ export function buildStepLists(deps: PipelineDeps): Record<Operation, readonly S
       decide,
       limitStep(deps.rateLimiter),
       elevateStep(deps.elevation),
+      ...admit,
       ...credential,
       recordIntent,
       invoke,

@@ -119,7 +119,7 @@ const table: Row[] = [
     tool: 'api_text',
     expect: 'STORE_UNAVAILABLE',
     backend: false,
-    records: [['tool.call', 'deny', 'STORE_UNAVAILABLE']],
+    records: [['tool.call', 'error', 'STORE_UNAVAILABLE']],
   },
   {
     name: 'a reached rate limit refuses the call',
@@ -142,7 +142,7 @@ const table: Row[] = [
     tool: 'api_text',
     expect: 'STORE_UNAVAILABLE',
     backend: false,
-    records: [['tool.call', 'deny', 'STORE_UNAVAILABLE']],
+    records: [['tool.call', 'error', 'STORE_UNAVAILABLE']],
   },
   {
     name: 'no decision record, no call (write-ahead audit)',

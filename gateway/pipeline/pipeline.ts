@@ -8,6 +8,7 @@
  * Tracing: each run is a span under its task's span (one trace per task), linked to the agent's own trace
  * when the agent sent a `traceparent`; steps add their own child spans (decision, approval wait, backend).
  */
+import { randomUUID } from 'node:crypto';
 import { SpanKind, context as otelContext, trace, type Link, type Span } from '@opentelemetry/api';
 import type { JsonObject, ToolResult } from '../../connectors/contract.js';
 import { CALLER_ERROR_CODES, GatewayError, canonicalHash, type Principal } from '../kernel/index.js';
@@ -168,6 +169,8 @@ function initialState(operation: Operation, name: string, args: JsonObject, ctx:
     ...(ctx.principal.tenant !== undefined ? { tenant: ctx.principal.tenant } : {}),
     taskId: ctx.task.id,
     ...(ctx.sessionId !== undefined ? { sessionId: ctx.sessionId } : {}),
+    // Pairs the write-ahead `call.intent` record with the outcome record (`portcullis audit verify`).
+    callId: randomUUID(),
     ...(operation === 'tools/call' || operation === 'elevation/request'
       ? { tool: name, argsHash: canonicalHash(args) }
       : { operation: `${operation} ${name}` }),

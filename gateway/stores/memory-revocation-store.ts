@@ -36,11 +36,7 @@ export function createMemoryRevocationStore(options: MemoryRevocationStoreOption
       return disabled.has(agentId);
     },
     async isTaskEnded(taskId) {
-      try {
-        return !isTaskLive(await options.tasks.get(taskId), now());
-      } catch {
-        return true;
-      }
+      return !isTaskLive(await options.tasks.get(taskId), now());
     },
     async close() {
       revoked.clear();

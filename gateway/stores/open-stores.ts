@@ -26,6 +26,8 @@ export interface Stores {
   revocation: RevocationStore;
   pins: PinStore;
   rateLimiter: RateLimiter;
+  /** Whether the store can answer now (for readiness); read from the connection state, never blocks. */
+  status(): { available: boolean; reason?: string };
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function openStores(
       revocation,
       pins,
       rateLimiter: createMemoryRateLimiter(),
+      status: () => ({ available: true }),
       async close() {
         await Promise.all([tasks.close(), revocation.close(), pins.close()]);
       },
@@ -78,6 +81,8 @@ export async function openStores(
     revocation,
     pins,
     rateLimiter: createRedisRateLimiter({ redis, prefix: config.prefix }),
+    status: () =>
+      redis.status === 'ready' ? { available: true } : { available: false, reason: `redis connection ${redis.status}` },
     async close() {
       await Promise.all([tasks.close(), revocation.close(), pins.close()]);
       redis.disconnect();

@@ -24,13 +24,9 @@ export function createRedisRevocationStore(options: RedisRevocationStoreOptions)
   const jtiKey = (jti: string): string => `${prefix}revoked:jti:${jti}`;
   const agentKey = (agentId: string): string => `${prefix}disabled:agent:${agentId}`;
 
-  /** A check that cannot get a clear answer says "revoked". */
+  /** A check that cannot get a clear answer throws StoreUnavailableError (the caller refuses, truthfully). */
   async function check(operation: () => Promise<number>): Promise<boolean> {
-    try {
-      return (await guardStore(operation, timeoutMs)) !== 0;
-    } catch {
-      return true;
-    }
+    return (await guardStore(operation, timeoutMs)) !== 0;
   }
 
   return {
@@ -51,11 +47,7 @@ export function createRedisRevocationStore(options: RedisRevocationStoreOptions)
     },
     isAgentDisabled: (agentId) => check(() => redis.exists(agentKey(agentId))),
     async isTaskEnded(taskId) {
-      try {
-        return !isTaskLive(await options.tasks.get(taskId), now());
-      } catch {
-        return true;
-      }
+      return !isTaskLive(await options.tasks.get(taskId), now());
     },
     // The Redis connection belongs to the caller.
     async close() {},

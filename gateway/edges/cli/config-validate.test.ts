@@ -119,6 +119,18 @@ describe('portcullis config validate', () => {
     assert.match(good.stdout, /policy: 1 rules in 1 files/);
   });
 
+  it('warns, as start-up does, about rules naming an agent or connector the configuration lacks', async () => {
+    await writeFile(
+      path.join(dir, 'typo-policy.yaml'),
+      'version: 1\nname: p\nrules:\n  - id: typo\n    effect: deny\n    tools: [nope_*]\n    principal: { agents: [nobody] }\n',
+    );
+    const result = await validate(await configFile('typo-config', { policy: { files: ['typo-policy.yaml'] } }));
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /warning: .*typo-policy\.yaml:\d+: rule typo: .*nobody/);
+    assert.match(result.stderr, /warning: .*rule typo: .*nope/);
+    assert.match(result.stdout, /valid/);
+  });
+
   it('resolves secret references only with --secrets, and never prints a value', async () => {
     await writeFile(path.join(dir, 'operator-token'), 'tok-3c1d9e-not-printed');
     const config = {

@@ -7,12 +7,14 @@
 import { compilePolicy, formatPolicyProblem, isPolicyCompileError } from '../../../policies/index.js';
 import { resolveSecretRef, type Environment, type GatewayConfig } from '../../config/index.js';
 import { baselineRules } from '../../pipeline/index.js';
-import { readPolicyFiles } from '../../services/policy/index.js';
+import { knownNamesFromConfig, readPolicyFiles, unknownPolicyReferences } from '../../services/policy/index.js';
 
 export interface PolicyCheck {
   /** Rules in the enforced policy files; undefined when they do not compile. */
   rules?: number;
   problems: string[];
+  /** Rules naming an agent, role, connector or tool the configuration lacks (start-up warns about them too). */
+  warnings: string[];
 }
 
 /**
@@ -22,6 +24,7 @@ export interface PolicyCheck {
  */
 export async function checkPolicyFiles(config: GatewayConfig): Promise<PolicyCheck> {
   const problems: string[] = [];
+  const warnings: string[] = [];
   let rules: number | undefined;
   for (const [files, enforced] of [[config.policy.files, true]] as const) {
     if (files.length === 0) continue;
@@ -29,12 +32,14 @@ export async function checkPolicyFiles(config: GatewayConfig): Promise<PolicyChe
       const documents = await readPolicyFiles(files);
       compilePolicy(documents, { extraRules: baselineRules(config) });
       if (enforced) rules = documents.reduce((sum, doc) => sum + doc.document.rules.length, 0);
+      for (const p of unknownPolicyReferences(documents, knownNamesFromConfig(config)))
+        warnings.push(`${p.file}${p.line !== undefined ? `:${p.line}` : ''}: rule ${p.rule}: ${p.message}`);
     } catch (error) {
       if (!isPolicyCompileError(error)) throw error;
       problems.push(...error.problems.map(formatPolicyProblem));
     }
   }
-  return { ...(rules !== undefined ? { rules } : {}), problems };
+  return { ...(rules !== undefined ? { rules } : {}), problems, warnings };
 }
 
 /** Keys whose string values are secret references in the configuration schema. */

@@ -3,6 +3,7 @@
  * composition root. Error responses are JSON with a stable code; nothing internal leaks into them.
  */
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
+import type { ReadinessReport } from '../../services/health/index.js';
 import { hostOriginGuard, type HostOriginOptions } from './host-origin.js';
 import { createHealthRouter, type HealthRouteOptions } from './health-route.js';
 import { errorMiddleware, sendCode } from './http-errors.js';
@@ -10,9 +11,11 @@ import { errorMiddleware, sendCode } from './http-errors.js';
 export interface AppOptions {
   hostOrigin: HostOriginOptions;
   mcpRouter: Router;
-  /** `/healthz`: status for anyone, details for operators. */
+  /** `/healthz` (ok only when ready): status for anyone, details for operators. */
   health: HealthRouteOptions['health'];
   authorizeHealthDetails: HealthRouteOptions['authorizeDetails'];
+  /** `/readyz`: 200 when ready, else 503 with the reason. */
+  readiness: () => ReadinessReport;
   /** Extra routers (operator API, tasks, JWKS...), mounted after the MCP edge. */
   routers?: readonly Router[];
   onError?: (error: unknown) => void;
@@ -23,6 +26,18 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(hostOriginGuard(options.hostOrigin));
+  // Liveness: the process answers. Never depends on the store, the audit log or a backend.
+  app.get('/livez', (_req, res) => {
+    res.set('cache-control', 'no-store').json({ status: 'live' });
+  });
+  // Readiness: status and a short reason; per-component `details` are a separate object so an edge that
+  // must not show them can drop that one key.
+  app.get('/readyz', (_req, res) => {
+    const report = options.readiness();
+    res.set('cache-control', 'no-store');
+    if (report.ready) res.json({ status: 'ready', details: report.details });
+    else res.status(503).json({ status: 'not ready', reason: report.reason, details: report.details });
+  });
   app.use(createHealthRouter({ health: options.health, authorizeDetails: options.authorizeHealthDetails }));
   app.use(options.mcpRouter);
   for (const router of options.routers ?? []) app.use(router);

@@ -14,6 +14,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { OwnTokenClaims, OwnTokenVerifier } from '../../services/credentials/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
 import { credentialForScheme } from '../../services/auth/index.js';
+import { isStoreUnavailable } from '../../kernel/index.js';
 
 export interface IntrospectionClient {
   id: string;
@@ -66,7 +67,9 @@ async function isActive(claims: OwnTokenClaims, revocation: RevocationStore): Pr
       revocation.isAgentDisabled(claims.act?.sub ?? claims.sub),
     ]);
     return !revoked && !ended && !disabled;
-  } catch {
+  } catch (error) {
+    // An outage is answered as one (503), not as "inactive": the resource server may retry.
+    if (isStoreUnavailable(error)) throw error;
     return false;
   }
 }
@@ -97,11 +100,17 @@ export function createIntrospectionRouter(options: IntrospectionRouterOptions): 
         return;
       }
       const claims = await options.verifyOwnToken(token);
-      const allowed =
-        claims !== undefined &&
-        claims.kind === 'call' &&
-        (client.audiences === undefined || client.audiences.includes(claims.aud)) &&
-        (await isActive(claims, options.revocation));
+      let allowed: boolean;
+      try {
+        allowed =
+          claims !== undefined &&
+          claims.kind === 'call' &&
+          (client.audiences === undefined || client.audiences.includes(claims.aud)) &&
+          (await isActive(claims, options.revocation));
+      } catch {
+        res.status(503).set('Retry-After', '5').json({ error: 'temporarily_unavailable' });
+        return;
+      }
       if (!allowed || claims === undefined) {
         res.json({ active: false });
         return;

@@ -13,7 +13,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { RequestAuthenticator } from '../../services/auth/index.js';
-import { AuthError, type Principal } from '../../kernel/index.js';
+import { AuthError, isStoreUnavailable, type Principal } from '../../kernel/index.js';
 import type { AuditSink } from '../../services/audit/index.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import { readJsonBody } from '../http/index.js';
@@ -21,6 +21,8 @@ import { startTaskSpan, extractTraceparentFromMeta } from '../../services/teleme
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { samePrincipal, type McpSession } from './session.js';
 import { batchAllowed, negotiatedVersion, versionHeaderConflict } from './protocol-version.js';
+import { InFlightRequestIds } from './request-ids.js';
+import { createSessionSlots, type SessionSlot } from './session-slots.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
   authenticator: RequestAuthenticator;
@@ -35,6 +37,11 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   taskForSession: (principal: Principal, sessionId: string) => Promise<TaskFacts>;
   /** Counts authentication failures (by the scheme presented). */
   onAuthFailure?: (code: string) => void;
+  /**
+   * A request was refused because the state store could not answer (503 STORE_UNAVAILABLE): for logs and
+   * metrics. The refusal itself is audited here.
+   */
+  onStoreUnavailable?: (operation: 'authenticate' | 'session', error: unknown) => void;
   /** Called when a session ends (implicit task ends with it). */
   onSessionClosed?: (session: McpSession) => void;
   now?: () => number;
@@ -49,6 +56,11 @@ export interface McpHttpEdge {
 export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   const now = options.now ?? Date.now;
   const sessions = new Map<string, McpSession>();
+  const inFlight = new WeakMap<McpSession, InFlightRequestIds>();
+  const slots = createSessionSlots(options.maxSessionsPerAgent);
+  const slotOf = new WeakMap<McpSession, SessionSlot>();
+  /** Slots whose session finished opening; the session's close gives them back. */
+  const registered = new WeakSet<SessionSlot>();
   const router = express.Router();
 
   const sweep = setInterval(
@@ -64,6 +76,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
 
   async function closeSession(session: McpSession): Promise<void> {
     if (!sessions.delete(session.id)) return;
+    slotOf.get(session)?.release();
     await session.transport?.close().catch(() => undefined);
     await session.server?.close().catch(() => undefined);
     session.endTask?.('session closed');
@@ -78,6 +91,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         rawHeaders: req.rawHeaders,
       });
     } catch (error) {
+      if (isStoreUnavailable(error)) {
+        refuseStoreUnavailable(res, 'authenticate', error, { event: 'auth.failure' });
+        return undefined;
+      }
       const authError =
         error instanceof AuthError ? error : new AuthError('UNAUTHENTICATED', 'authentication failed', 'invalid_token');
       const status = authError.code === 'UNAUTHENTICATED' ? 401 : 403;
@@ -92,6 +109,23 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       return undefined;
     }
   };
+
+  /** An outage is answered as one: 503 with Retry-After, never as "disabled", "ended" or "unauthorised". */
+  function refuseStoreUnavailable(
+    res: Response,
+    operation: 'authenticate' | 'session',
+    error: unknown,
+    record: { event: 'auth.failure' | 'session.open'; agentId?: string },
+  ): void {
+    options.onStoreUnavailable?.(operation, error);
+    res
+      .status(503)
+      .set('Retry-After', '5')
+      .json(jsonRpcError(-32000, 'The state store is unavailable; try again shortly', 'STORE_UNAVAILABLE'));
+    void options.audit
+      .append({ ...record, decision: 'error', code: 'STORE_UNAVAILABLE', reason: 'state store unavailable' })
+      .catch(() => undefined);
+  }
 
   const findSession = (req: Request, principal: Principal): McpSession | undefined => {
     const id = req.header('mcp-session-id');
@@ -124,6 +158,20 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
           refuseBatch(res);
           return;
         }
+        let ids = inFlight.get(session);
+        if (ids === undefined) inFlight.set(session, (ids = new InFlightRequestIds()));
+        const claim = ids.claim(req.body, res);
+        if (claim !== undefined) {
+          res.status(400).json({
+            jsonrpc: '2.0',
+            id: claim.duplicate,
+            error: {
+              code: -32600,
+              message: 'Invalid Request: a request with this id is already in flight in this session',
+            },
+          });
+          return;
+        }
         await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
         return;
       }
@@ -137,14 +185,17 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       }
       await openSession(principal, req, res);
     } catch (error) {
+      if (isStoreUnavailable(error) && !res.headersSent) {
+        refuseStoreUnavailable(res, 'session', error, { event: 'session.open', agentId: principal.agentId });
+        return;
+      }
       next(error);
     }
   });
 
   async function openSession(principal: Principal, req: Request, res: Response): Promise<void> {
-    let held = 0;
-    for (const session of sessions.values()) if (session.principal.agentId === principal.agentId) held += 1;
-    if (held >= options.maxSessionsPerAgent) {
+    const slot = slots.take(principal.agentId);
+    if (slot === undefined) {
       res
         .status(429)
         .set('Retry-After', '60')
@@ -156,6 +207,20 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         );
       return;
     }
+    try {
+      await openSessionInSlot(principal, req, res, slot);
+    } finally {
+      // Opening failed, or the initialize was refused: the session never registered, so its slot is free.
+      if (!registered.has(slot)) slot.release();
+    }
+  }
+
+  async function openSessionInSlot(
+    principal: Principal,
+    req: Request,
+    res: Response,
+    slot: SessionSlot,
+  ): Promise<void> {
     const id = randomUUID();
     const task = await options.taskForSession(principal, id);
     // The session's task span: parented on the trace the agent sent with initialize, if any.
@@ -181,6 +246,8 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       sessionIdGenerator: () => id,
       enableJsonResponse: options.responseMode === 'json',
       onsessioninitialized: () => {
+        slotOf.set(session, slot);
+        registered.add(slot);
         sessions.set(id, session);
         void options.audit
           .append({ event: 'session.open', agentId: principal.agentId, taskId: session.task.id, sessionId: id })

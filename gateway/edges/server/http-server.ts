@@ -38,6 +38,7 @@ import { createOperatorAuthenticator, createOperatorRouters, type OperatorRouter
 import type { Catalog } from '../../services/catalog/index.js';
 import type { PolicyStore } from '../../services/policy/index.js';
 import { closeServer, listenOn } from './listen.js';
+import type { ReadinessReport } from '../../services/health/index.js';
 
 export interface HttpServerParts {
   config: GatewayConfig;
@@ -65,6 +66,8 @@ export interface HttpServerParts {
   policy: Pick<PolicyStore, 'status'>;
   catalog: Catalog;
   stores: { kind: string };
+  /** `/readyz`, and `/healthz` ok only when ready. */
+  readiness: () => ReadinessReport;
   /** What the operator API serves (see edges/operator/routers.ts). */
   operator: Omit<
     OperatorRoutersOptions,
@@ -121,6 +124,10 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     taskForSession: (principal: Principal, sessionId: string) =>
       parts.sessionTasks.taskForSession(principal, sessionId),
     onAuthFailure: (code) => parts.metrics.authFailure(code),
+    onStoreUnavailable: (operation, error) => {
+      parts.metrics.storeUnavailable(operation);
+      logger.warn({ operation, err: errorText(error) }, 'state store unavailable; request refused');
+    },
     onSessionClosed: (session: McpSession) => {
       void parts.sessionTasks.sessionClosed(session.task.id);
       void appendBestEffort(parts.audit, {
@@ -199,20 +206,28 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     mcpRouter: edge.router,
     health: () => {
       const policy = parts.policy.status();
+      const ready = parts.readiness();
       return {
-        ok: policy.lastError === undefined,
+        ok: policy.lastError === undefined && ready.ready,
+        ...(ready.reason !== undefined ? { reason: ready.reason } : {}),
         ...{ version: VERSION, policy, stores: parts.stores.kind, catalogWarnings: parts.catalog.warnings().length },
         sessions: edge.sessions().length,
       };
     },
     authorizeHealthDetails: (req) => void operatorAuth.authenticate(req),
+    readiness: parts.readiness,
     routers,
     onError: (error) => logger.error({ err: errorText(error) }, 'request failed'),
   });
   // Last, so that nothing after it can fail and leave the listener open.
   const metricsServer =
     metricsListen !== undefined
-      ? await startMetricsListener(metricsListen, config.http.allowedHosts, metricsRouter)
+      ? await startMetricsListener(
+          metricsListen,
+          config.http.allowedHosts,
+          config.http.requestTimeoutSeconds,
+          metricsRouter,
+        )
       : undefined;
   return {
     app,
@@ -228,6 +243,7 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
 async function startMetricsListener(
   address: { host: string; port: number },
   allowedHosts: readonly string[],
+  requestTimeoutSeconds: number,
   router: Router,
 ): Promise<{ server: Server; baseUrl: string }> {
   const app = express();
@@ -236,7 +252,7 @@ async function startMetricsListener(
   app.use(hostOriginGuard({ listenHost: address.host, allowedHosts, allowedOrigins: [] }));
   app.use(router);
   app.use((_req, res) => sendCode(res, 'NOT_FOUND', 'not found'));
-  const { server, baseUrl } = await listenOn(address.host, address.port);
-  server.on('request', app);
+  const { server, baseUrl, attach } = await listenOn(address.host, address.port, { requestTimeoutSeconds });
+  attach(app);
   return { server, baseUrl };
 }

@@ -11,6 +11,7 @@ export { prepareStep } from './prepare.js';
 export { decideStep, denial, decisionAttributes, type DecideOptions } from './decide.js';
 export { limitStep } from './limit.js';
 export { elevateStep } from './elevate.js';
+export { admitStep, releaseSlotStep } from './admit.js';
 export { credentialStep } from './credential.js';
 export { recordIntentStep } from './record-intent.js';
 export { invokeStep, type InvokeOptions } from './invoke.js';

@@ -104,7 +104,7 @@ function connectorContext(state: CallState, egress: EgressProvider, signal: Abor
   const connector = connectorOf(state);
   const tool = state.target?.kind === 'tool' ? state.target.tool.exposedName : undefined;
   return {
-    callId: randomUUID(),
+    callId: state.record.callId ?? randomUUID(),
     signal,
     // Built on first use: MCP connectors never fetch per call, HTTP connectors once.
     fetch: lazyFetch(() =>

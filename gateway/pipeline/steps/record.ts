@@ -7,7 +7,7 @@
  */
 import { GatewayError } from '../../kernel/index.js';
 import type { AuditEvent, AuditRecordInput, AuditSink } from '../../services/audit/index.js';
-import type { Metrics } from '../../services/metrics/index.js';
+import type { Metrics, StoreOperation } from '../../services/metrics/index.js';
 import {
   ATTR_PORTCULLIS_APPROVAL_ID,
   ATTR_PORTCULLIS_DECISION,
@@ -52,6 +52,12 @@ export function recordStep(options: RecordOptions): Step {
         ...(record.approvalId !== undefined ? { [ATTR_PORTCULLIS_APPROVAL_ID]: record.approvalId } : {}),
       });
       if (record.code !== undefined) markSpanError(state.span, { code: record.code });
+      const outage = storeOutage(state);
+      if (outage !== undefined) {
+        // A store outage is logged and counted here, once per run, whichever step met it.
+        options.metrics?.storeUnavailable(outage.operation);
+        options.onError?.(outage.error.cause ?? outage.error, `store ${outage.operation}`);
+      }
       if (state.operation === 'tools/call')
         options.metrics?.observeToolCall(state.name, callOutcome(record), latencyMs / 1000);
       const written = options.audit.append(record).then(
@@ -73,6 +79,18 @@ export function recordStep(options: RecordOptions): Step {
     },
   };
 }
+
+/**
+ * The gateway's own failures: whichever step met one, the record says `error`, never `deny` (an outage is
+ * not a policy outcome).
+ */
+const OUTAGE_CODES: ReadonlySet<string> = new Set([
+  'STORE_UNAVAILABLE',
+  'AUDIT_UNAVAILABLE',
+  'OVERLOADED',
+  'SHUTTING_DOWN',
+  'INTERNAL',
+]);
 
 /** The record as the run ended: the decision, the code and the reason follow from the run's outcome. */
 function outcomeRecord(state: CallState): AuditRecordInput {
@@ -98,11 +116,26 @@ function outcomeRecord(state: CallState): AuditRecordInput {
     record.reason ??= outcome.resume.error.message;
   } else {
     const error = outcome.error;
-    record.decision = error.code === 'EGRESS_DENIED' ? 'deny' : outcome.endsAs;
+    record.decision = error.code === 'EGRESS_DENIED' ? 'deny' : OUTAGE_CODES.has(error.code) ? 'error' : outcome.endsAs;
     record.code ??= error.code;
     record.reason ??= error.message;
   }
   return record;
+}
+
+/** Which store use a step stands for, as the `operation` label of portcullis_store_unavailable_total. */
+const STORE_OPERATIONS: Readonly<Record<string, StoreOperation>> = {
+  task: 'task-state',
+  limit: 'rate-limit',
+  'remember-labels': 'labels',
+  credential: 'credential',
+  elevate: 'approvals',
+};
+
+function storeOutage(state: CallState): { operation: StoreOperation; error: GatewayError } | undefined {
+  const outcome = state.outcome;
+  if (outcome?.status !== 'ended' || outcome.error.code !== 'STORE_UNAVAILABLE') return undefined;
+  return { operation: STORE_OPERATIONS[outcome.step] ?? 'pipeline', error: outcome.error };
 }
 
 function callOutcome(record: AuditRecordInput): 'ok' | 'tool_error' | 'denied' | 'error' | 'cancelled' {

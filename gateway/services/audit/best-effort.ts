@@ -28,6 +28,7 @@ export function reportingAuditSink(sink: AuditSink, reporter: AuditFailureReport
         throw error;
       }
     },
+    ...(sink.status !== undefined ? { status: () => sink.status!() } : {}),
     flush: () => sink.flush(),
     close: () => sink.close(),
   };

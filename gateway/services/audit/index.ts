@@ -1,4 +1,4 @@
-export type { AuditEvent, AuditRecord, AuditRecordInput, AuditSink } from './types.js';
+export type { AuditEvent, AuditRecord, AuditRecordInput, AuditSink, AuditSinkStatus } from './types.js';
 export { AuditError, type AuditErrorCode } from './errors.js';
 export {
   GENESIS_HASH,
@@ -16,6 +16,7 @@ export {
   type AuditProblem,
   type AuditProblemKind,
   type AuditVerifyResult,
+  type InDoubtCall,
   type VerifyAuditLogOptions,
 } from './verify.js';
 export { readFileTail, type FileTail } from './tail.js';

@@ -2,19 +2,25 @@
  * The file audit sink: an append-only JSONL log, one hash-chained record per line (see chain.ts).
  *
  * Durability contract:
- * - `per-record`: `append` resolves once its line is written and fdatasync'd. Appends that queue up while
- *   a write is in flight are written together with one write + one sync (group commit), so concurrent
- *   callers share the cost of the sync instead of waiting in line for their own.
- * - `batched`: `append` resolves once the batch holding it is written and synced, at most `batchMs`
- *   after the first record of the batch was queued.
+ * - `per-record` (default): `append` resolves once its line is written and fdatasync'd. Appends that queue
+ *   up while a write is in flight are written together with one write + one sync (group commit), so
+ *   concurrent callers share the cost of the sync instead of waiting in line for their own.
+ * - `batched`: the same acknowledgement, but under load syncs are spaced at least `batchMs` apart so more
+ *   records share each one. An append to an idle sink is written at once: no fixed wait is added.
  * Records are sealed (seq, prev, hash) in `append` call order and written in that order by one writer, so
  * the file order is the chain order. `flush()` writes everything queued now; `close()` does the same,
  * writes a final checkpoint and closes the file: nothing queued or acknowledged is lost on shutdown.
  *
- * Fail closed: if a write, sync or checkpoint fails, every queued and future append rejects with
- * AUDIT_WRITE_FAILED (a chain with a hole in it would be worse than a loud failure). On open, an existing
- * log is continued from its last record only after that record, its link to the one before and the
- * checkpoint (when configured) check out; otherwise the sink refuses to start with AUDIT_CHAIN_CORRUPT.
+ * Fail closed, recover by itself: if a write or sync fails (a full disk), the records in it and every
+ * queued record are refused (AUDIT_WRITE_FAILED), the chain head goes back to the last durable record and
+ * the file is cut back to its end before the next write, so no hole or fork is ever written. While the
+ * outage lasts, appends are refused at once (AUDIT_UNAVAILABLE) and `status()` says so; every `retryMs`
+ * the sink tries to write an `audit.recovered` record, and once that works it accepts records again.
+ *
+ * On open, an incomplete final line (a crash mid-write: never acknowledged) is cut off and an
+ * `audit.repair` record says how many bytes were dropped. The log is then continued from its last record
+ * only after that record, its link to the one before and the checkpoint (when configured) check out;
+ * otherwise the sink refuses to start with AUDIT_CHAIN_CORRUPT (that is damage or tampering, not a crash).
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -30,23 +36,33 @@ import {
   type AuditChainHead,
 } from './chain.js';
 import { readFileTail } from './tail.js';
-import type { AuditRecord, AuditRecordInput, AuditSink } from './types.js';
+import type { AuditRecord, AuditRecordInput, AuditSink, AuditSinkStatus } from './types.js';
 
 export interface JsonlAuditSinkOptions {
   file: string;
   durability: 'per-record' | 'batched';
-  /** Longest time a record waits for its batch in `batched` mode. Default 50. */
+  /**
+   * `batched` only: the shortest spacing between two syncs while records keep arriving. A record that
+   * arrives when the sink is idle is written at once; only under load do records wait (at most this long)
+   * to share a sync. Default 50.
+   */
   batchMs?: number;
   /** Where to keep the chain head, for truncation checks. Absent: no checkpoints. */
   checkpointFile?: string;
   /** Write the checkpoint after this many durable records (and always on close). Default 100. */
   checkpointEvery?: number;
+  /** While the sink is unavailable, how often it tries writing again. Default 1000. */
+  retryMs?: number;
+  /** Told about failures the sink recovers from (a failed write, a failed checkpoint). */
+  onProblem?: (error: AuditError) => void;
   now?: () => Date;
 }
 
 export interface JsonlAuditSink extends AuditSink {
   /** Head of the chain including records sealed but not yet durable. */
   head(): AuditChainHead;
+  /** Writes and syncs done so far (group commit: concurrent appends share them). */
+  stats(): { records: number; syncs: number };
 }
 
 interface Pending {
@@ -61,7 +77,9 @@ interface Pending {
 export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Promise<JsonlAuditSink> {
   const batchMs = options.batchMs ?? 50;
   const checkpointEvery = options.checkpointEvery ?? 100;
+  const retryMs = options.retryMs ?? 1000;
   if (!Number.isFinite(batchMs) || batchMs < 0) throw new RangeError('batchMs must be a non-negative number');
+  if (!Number.isFinite(retryMs) || retryMs <= 0) throw new RangeError('retryMs must be a positive number');
   if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 1)
     throw new RangeError('checkpointEvery must be a positive integer');
   const now = options.now ?? (() => new Date());
@@ -78,8 +96,12 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
     );
   }
   let head: AuditChainHead;
+  let size: number;
+  let repaired: TornTail | undefined;
   try {
+    repaired = await repairTornTail(handle, file);
     head = await readExistingHead(handle, file);
+    size = (await handle.stat()).size;
     // A new log's directory entry must be durable too, or a crash could lose the whole file.
     if (head.seq === 0) await syncDirectory(path.dirname(file));
     if (checkpointFile !== undefined) await checkAgainstCheckpoint(head, file, checkpointFile);
@@ -88,22 +110,67 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
     throw error;
   }
 
+  /** The last record on disk and synced, and the file length up to its end. */
   let durable: AuditChainHead & { ts?: string } = { ...head };
+  let durableSize = size;
   let queue: Pending[] = [];
   let writing: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let scheduled = false;
   let flushWanted = false;
-  let failure: AuditError | undefined;
+  let lastSyncStarted = Number.NEGATIVE_INFINITY;
+  /** Set while writing does not work: appends are refused until a retry succeeds. */
+  let outage: { error: AuditError; since: string; refused: number } | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  /** A failed write may have left part of a batch in the file: cut back to `durableSize` before writing. */
+  let mustTruncate = false;
   let closing: Promise<void> | undefined;
   let lastAppend: Promise<void> = Promise.resolve();
   let sinceCheckpoint = 0;
+  let records = 0;
+  let syncs = 0;
 
-  function fail(error: AuditError): void {
-    failure ??= error;
-    const dropped = queue;
+  /**
+   * A write failed: every queued record is refused, the chain head goes back to the last durable record
+   * (refused records were never acknowledged, so nobody holds their hashes), and retries start.
+   */
+  function fail(error: AuditError, batch: Pending[]): void {
+    const dropped = [...batch, ...queue];
     queue = [];
-    for (const pending of dropped) pending.reject(failure);
+    head = { seq: durable.seq, hash: durable.hash };
+    mustTruncate = true;
+    outage ??= { error, since: now().toISOString(), refused: 0 };
+    outage.error = error;
+    outage.refused += dropped.length;
+    for (const pending of dropped) pending.reject(error);
+    options.onProblem?.(error);
+    scheduleRetry();
+  }
+
+  function scheduleRetry(): void {
+    if (retryTimer !== undefined || closing !== undefined) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void retry();
+    }, retryMs);
+    retryTimer.unref();
+  }
+
+  /** Try writing again; the first record after an outage says how long it lasted and what it cost. */
+  async function retry(): Promise<void> {
+    if (outage === undefined || closing !== undefined) return;
+    if (writing !== undefined) await writing.catch(() => undefined);
+    const { since, refused, error } = outage;
+    try {
+      await enqueue({
+        event: 'audit.recovered',
+        reason: 'audit log writable again after a failed write',
+        detail: { unavailableSince: since, refusedRecords: refused, error: error.message },
+      });
+      outage = undefined;
+    } catch {
+      // fail() has already scheduled the next try.
+    }
   }
 
   function kick(): void {
@@ -114,76 +181,85 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
     if (writing === undefined && queue.length > 0) {
       writing = drain().finally(() => {
         writing = undefined;
+        // Records that arrived during the write go out now (or after the batch spacing).
+        if (queue.length > 0) schedule();
       });
     }
   }
 
   function schedule(): void {
-    if (durability === 'per-record' || flushWanted || closing !== undefined) {
-      // Defer to a microtask so appends made in the same tick share one write + sync.
-      if (!scheduled) {
-        scheduled = true;
-        queueMicrotask(() => {
-          scheduled = false;
-          kick();
-        });
-      }
-    } else if (timer === undefined && writing === undefined) {
-      timer = setTimeout(kick, batchMs);
+    if (writing !== undefined) return; // the writer picks the queue up when it finishes
+    const wait =
+      durability === 'batched' && !flushWanted && closing === undefined
+        ? lastSyncStarted + batchMs - performance.now()
+        : 0;
+    if (wait > 0) {
+      timer ??= setTimeout(kick, wait);
+      return;
+    }
+    // Defer to a microtask so appends made in the same tick share one write + sync.
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(() => {
+        scheduled = false;
+        kick();
+      });
     }
   }
 
   /** The one writer. Never throws: failures go through fail(). */
   async function drain(): Promise<void> {
-    while (queue.length > 0 && failure === undefined) {
+    while (queue.length > 0) {
       const batch = queue;
       queue = [];
+      const text = batch.map((p) => p.line).join('');
       try {
-        await handle.appendFile(batch.map((p) => p.line).join(''), 'utf8');
+        if (mustTruncate) {
+          await handle.truncate(durableSize);
+          mustTruncate = false;
+        }
+        lastSyncStarted = performance.now();
+        await handle.appendFile(text, 'utf8');
         // fdatasync covers the data and the new file size, which is all a reader needs.
         await handle.datasync();
+        syncs++;
       } catch (error) {
-        const failed = new AuditError(
-          'AUDIT_WRITE_FAILED',
-          `audit log write failed: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-          { cause: error },
+        fail(
+          new AuditError(
+            'AUDIT_WRITE_FAILED',
+            `audit log write failed: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+            { cause: error },
+          ),
+          batch,
         );
-        for (const pending of batch) pending.reject(failed);
-        fail(failed);
         return;
       }
       const last = batch[batch.length - 1]!;
       durable = { seq: last.seq, hash: last.hash, ts: last.ts };
+      durableSize += Buffer.byteLength(text, 'utf8');
+      records += batch.length;
       sinceCheckpoint += batch.length;
       for (const pending of batch) pending.resolve();
-      if (checkpointFile !== undefined && sinceCheckpoint >= checkpointEvery) {
-        sinceCheckpoint = 0;
-        const ok = await checkpointNow();
-        if (!ok) return;
-      }
+      if (checkpointFile !== undefined && sinceCheckpoint >= checkpointEvery) await checkpointNow();
       if (queue.length === 0) flushWanted = false;
-      if (durability === 'batched' && !flushWanted && closing === undefined) {
-        // Records that arrived during the write start a new batch window.
-        if (queue.length > 0) timer = setTimeout(kick, batchMs);
-        return;
-      }
+      if (durability === 'batched' && !flushWanted && closing === undefined) return;
     }
   }
 
-  async function checkpointNow(): Promise<boolean> {
-    if (checkpointFile === undefined || durable.ts === undefined) return true;
+  /** A failed checkpoint loses nothing (the records are durable); it is reported and tried again later. */
+  async function checkpointNow(): Promise<void> {
+    if (checkpointFile === undefined || durable.ts === undefined) return;
     try {
       await writeCheckpoint(checkpointFile, { seq: durable.seq, hash: durable.hash, ts: durable.ts });
-      return true;
+      sinceCheckpoint = 0;
     } catch (error) {
-      fail(
+      options.onProblem?.(
         new AuditError(
           'AUDIT_WRITE_FAILED',
           `audit checkpoint write failed: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
           { cause: error },
         ),
       );
-      return false;
     }
   }
 
@@ -191,36 +267,64 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   async function settle(): Promise<void> {
     for (;;) {
       if (writing !== undefined) await writing;
-      else if (queue.length > 0 && failure === undefined) kick();
+      else if (queue.length > 0) kick();
       else return;
     }
   }
 
+  function enqueue(input: AuditRecordInput): Promise<void> {
+    let record: AuditRecord;
+    try {
+      record = sealRecord(input, head, now());
+    } catch (error) {
+      // e.g. a BigInt or a cycle in `detail`: reject this record without touching the chain.
+      return Promise.reject(new TypeError('audit record is not JSON-serialisable', { cause: error }));
+    }
+    head = { seq: record.seq, hash: record.hash };
+    const line = serialiseRecord(record);
+    const promise = new Promise<void>((resolve, reject) => {
+      queue.push({ line, seq: record.seq, hash: record.hash, ts: record.ts, resolve, reject });
+    });
+    lastAppend = promise;
+    schedule();
+    return promise;
+  }
+
+  if (repaired !== undefined) {
+    // The repair is itself audited, first thing in the continued chain.
+    await enqueue({
+      event: 'audit.repair',
+      reason: `dropped an incomplete final line of ${repaired.droppedBytes} bytes (interrupted write) at start-up`,
+      detail: { droppedBytes: repaired.droppedBytes, keptBytes: repaired.keptBytes },
+    }).catch(async (error: unknown) => {
+      await handle.close().catch(() => undefined);
+      throw error;
+    });
+  }
+
   return {
     head: () => ({ seq: head.seq, hash: head.hash }),
+    stats: () => ({ records, syncs }),
+
+    status(): AuditSinkStatus {
+      if (closing !== undefined) return { available: false, reason: 'audit sink is closed' };
+      if (outage !== undefined) return { available: false, reason: outage.error.message, since: outage.since };
+      return { available: true };
+    },
 
     append(input: AuditRecordInput): Promise<void> {
       if (closing !== undefined) return Promise.reject(new AuditError('AUDIT_SINK_CLOSED', 'audit sink is closed'));
-      if (failure !== undefined) return Promise.reject(failure);
-      let record: AuditRecord;
-      try {
-        record = sealRecord(input, head, now());
-      } catch (error) {
-        // e.g. a BigInt or a cycle in `detail`: reject this record without touching the chain.
-        return Promise.reject(new TypeError('audit record is not JSON-serialisable', { cause: error }));
+      if (outage !== undefined) {
+        outage.refused++;
+        return Promise.reject(
+          new AuditError('AUDIT_UNAVAILABLE', `audit log unavailable since ${outage.since}: ${outage.error.message}`),
+        );
       }
-      head = { seq: record.seq, hash: record.hash };
-      const line = serialiseRecord(record);
-      const promise = new Promise<void>((resolve, reject) => {
-        queue.push({ line, seq: record.seq, hash: record.hash, ts: record.ts, resolve, reject });
-      });
-      lastAppend = promise;
-      schedule();
-      return promise;
+      return enqueue(input);
     },
 
     async flush(): Promise<void> {
-      if (failure !== undefined) throw failure;
+      if (outage !== undefined) throw outage.error;
       const waitFor = lastAppend;
       if (queue.length > 0) {
         flushWanted = true;
@@ -231,18 +335,62 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
 
     close(): Promise<void> {
       closing ??= (async () => {
+        if (retryTimer !== undefined) clearTimeout(retryTimer);
         flushWanted = true;
         await settle();
         try {
-          if (failure === undefined && durable.seq > 0 && sinceCheckpoint > 0) await checkpointNow();
+          if (outage === undefined && durable.seq > 0 && sinceCheckpoint > 0) await checkpointNow();
         } finally {
           await handle.close().catch(() => undefined);
         }
-        if (failure !== undefined) throw failure;
+        if (outage !== undefined) throw outage.error;
       })();
       return closing;
     },
   };
+}
+
+interface TornTail {
+  droppedBytes: number;
+  keptBytes: number;
+}
+
+/**
+ * A crash in the middle of a write leaves an incomplete final line. Nothing in it was acknowledged (an
+ * append resolves only after its whole line is synced), so the line is cut off, and the caller records
+ * how many bytes were dropped. Everything before the last newline is left exactly as it is.
+ */
+async function repairTornTail(handle: FileHandle, file: string): Promise<TornTail | undefined> {
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return undefined;
+    const keptBytes = await lengthThroughLastNewline(handle, size);
+    if (keptBytes === size) return undefined;
+    await handle.truncate(keptBytes);
+    await handle.datasync();
+    return { droppedBytes: size - keptBytes, keptBytes };
+  } catch (error) {
+    throw new AuditError(
+      'AUDIT_IO_ERROR',
+      `cannot repair audit log ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Bytes up to and including the last newline (0 when there is none). */
+async function lengthThroughLastNewline(handle: FileHandle, size: number): Promise<number> {
+  const chunk = Buffer.alloc(64 * 1024);
+  let end = size;
+  while (end > 0) {
+    const length = Math.min(chunk.length, end);
+    const start = end - length;
+    const { bytesRead } = await handle.read(chunk, 0, length, start);
+    const at = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (at >= 0) return start + at + 1;
+    end = start;
+  }
+  return 0;
 }
 
 /**

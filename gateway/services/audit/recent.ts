@@ -109,6 +109,7 @@ export function withRecentAudit(
         lastDurableAt = now().toISOString();
         remember(input);
       },
+      ...(sink.status !== undefined ? { status: () => sink.status!() } : {}),
       flush: () => sink.flush(),
       close: () => sink.close(),
     },

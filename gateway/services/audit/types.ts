@@ -28,7 +28,11 @@ export type AuditEvent =
   | 'tool.pin'
   | 'tool.quarantine'
   | 'auth.failure'
-  | 'egress.denied';
+  | 'egress.denied'
+  /** The sink cut an incomplete final line at start-up (how many bytes, why). */
+  | 'audit.repair'
+  /** The sink could write again after an outage (since when, how many records it refused). */
+  | 'audit.recovered';
 
 export interface AuditRecordInput {
   event: AuditEvent;
@@ -39,6 +43,8 @@ export interface AuditRecordInput {
   tenant?: string;
   taskId?: string;
   sessionId?: string;
+  /** Ties a call's write-ahead `call.intent` record to its `tool.call` outcome record. */
+  callId?: string;
   tool?: string;
   /** `METHOD canonical-url` for HTTP tools, `tools/call name` for MCP tools. */
   operation?: string;
@@ -68,9 +74,19 @@ export interface AuditRecord extends AuditRecordInput {
   hash: string;
 }
 
+/** Whether records can be written now; `reason` is safe to show (no paths of secrets, no record content). */
+export interface AuditSinkStatus {
+  available: boolean;
+  reason?: string;
+  /** ISO time the current outage began. */
+  since?: string;
+}
+
 export interface AuditSink {
   /** Resolves when the record is durable according to the configured durability mode. */
   append(record: AuditRecordInput): Promise<void>;
+  /** Sinks that can fail report it here (readiness reads it); absent means always available. */
+  status?(): AuditSinkStatus;
   flush(): Promise<void>;
   close(): Promise<void>;
 }

@@ -12,6 +12,9 @@
  * - truncated: the log ends before the sequence number recorded in the checkpoint. Without a checkpoint,
  *              records cut off the end cannot be told from records never written.
  * - malformed: a line that is not a JSON audit record, or a last line without its newline.
+ * Separately from tampering, calls whose write-ahead decision (`call.intent`) has no outcome record
+ * (`tool.call`, `resource.read`, ... with the same `callId`) are listed as in doubt: the call may or may not have reached its
+ * backend (a crash, a kill, or an audit outage between the two records). That is not a broken chain.
  * The chain uses no key: someone able to rewrite the whole file can recompute every hash. Checkpoints kept
  * where that someone cannot write are what pins the history down.
  */
@@ -42,6 +45,17 @@ export interface AuditVerifyResult {
   lastSeq: number;
   checkpoint?: AuditCheckpoint;
   problems: AuditProblem[];
+  /** Decisions recorded ahead of a call with no outcome record after them, in file order. */
+  inDoubt: InDoubtCall[];
+}
+
+export interface InDoubtCall {
+  line: number;
+  seq: number;
+  callId: string;
+  tool?: string;
+  agentId?: string;
+  ts?: string;
 }
 
 export interface VerifyAuditLogOptions {
@@ -64,6 +78,7 @@ export async function verifyAuditLog(file: string, options: VerifyAuditLogOption
   const problems: AuditProblem[] = [];
   const entries: Entry[] = [];
   let lines = 0;
+  const intents = new Map<string, InDoubtCall>();
 
   const endsWithNewline = await fileEndsWithNewline(file);
   try {
@@ -80,6 +95,7 @@ export async function verifyAuditLog(file: string, options: VerifyAuditLogOption
         });
         continue;
       }
+      trackIntent(intents, record, lines);
       entries.push({
         line: lines,
         seq: record.seq,
@@ -203,7 +219,29 @@ export async function verifyAuditLog(file: string, options: VerifyAuditLogOption
     lastSeq,
     ...(checkpoint !== undefined ? { checkpoint } : {}),
     problems,
+    inDoubt: [...intents.values()],
   };
+}
+
+/** An intent opens a call, its outcome record closes it; what is still open at the end is in doubt. */
+function trackIntent(intents: Map<string, InDoubtCall>, record: Record<string, unknown>, line: number): void {
+  const callId = record['callId'];
+  if (typeof callId !== 'string') return;
+  if (record['event'] === 'call.intent') {
+    const text = (key: string): Record<string, string> =>
+      typeof record[key] === 'string' ? { [key]: record[key] } : {};
+    intents.set(callId, {
+      line,
+      seq: record['seq'] as number,
+      callId,
+      ...text('tool'),
+      ...text('agentId'),
+      ...text('ts'),
+    });
+  } else {
+    // The outcome record (tool.call, resource.read, prompt.get, ...) carries the same callId.
+    intents.delete(callId);
+  }
 }
 
 /**

@@ -93,6 +93,14 @@ describe('task token authenticator', () => {
     );
   });
 
+  it('passes a store outage on as STORE_UNAVAILABLE, not as a bad token', async () => {
+    const { keys, token, revocation, tasks } = await setup();
+    const outage = Object.assign(new Error('state store unavailable'), { code: 'STORE_UNAVAILABLE' });
+    const broken: RevocationStore = { ...revocation, isAgentDisabled: async () => Promise.reject(outage) };
+    const auth = createTaskTokenAuthenticator({ issuer: ISSUER, keys, revocation: broken, tasks });
+    await assert.rejects(auth.authenticate(token, request), (e: unknown) => e === outage);
+  });
+
   it('treats an expired task as ended even while its token is valid', async () => {
     const { keys, revocation, tasks, clock, issuer } = await setup();
     await tasks.create({ id: 't2', agentId: 'a1', intent: 'short', createdAt: clock.t, expiresAt: clock.t + 10_000 });

@@ -19,7 +19,7 @@ import { CLOCK_TOLERANCE_SECONDS, TASK_TOKEN_TYP } from '../../verify/index.js';
 import type { KeySet } from '../credentials/index.js';
 import type { RevocationStore } from '../revocation/index.js';
 import type { TaskStore } from '../tasks/index.js';
-import { AuthError, type Authenticator, type Principal } from '../../kernel/index.js';
+import { AuthError, isStoreUnavailable, type Authenticator, type Principal } from '../../kernel/index.js';
 
 export interface AgentProfile {
   roles: readonly string[];
@@ -167,7 +167,7 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
       if (token === undefined) token = await verify(bearer, peeked.header);
       remember(digest, token);
 
-      // Revocation is never cached: each store answers "revoked" when it cannot answer at all.
+      // Revocation is never cached; a store that cannot answer throws, and the request is refused.
       let ended: boolean, disabled: boolean, revoked: boolean, task: Awaited<ReturnType<TaskStore['get']>>;
       try {
         [ended, disabled, revoked, task] = await Promise.all([
@@ -176,7 +176,9 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
           options.revocation.isJtiRevoked(token.jti),
           options.tasks.get(token.taskId),
         ]);
-      } catch {
+      } catch (error) {
+        // An outage is reported as one (the edge answers 503 STORE_UNAVAILABLE), never as a bad token.
+        if (isStoreUnavailable(error)) throw error;
         throw invalid('task token cannot be checked right now');
       }
       if (ended || task === undefined) {

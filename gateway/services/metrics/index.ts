@@ -5,6 +5,7 @@ export {
   type Metrics,
   type MetricsOptions,
   type PolicyReloadResult,
+  type StoreOperation,
   type ToolCallOutcome,
   type PipelineStepOutcome,
 } from './metrics.js';

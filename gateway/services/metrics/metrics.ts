@@ -19,6 +19,9 @@ export type ToolCallOutcome = 'ok' | 'tool_error' | 'denied' | 'error' | 'cancel
 export type PipelineStepOutcome = 'next' | 'end' | 'suspend' | 'error';
 export type ApprovalOutcome = 'approved' | 'denied' | 'expired';
 export type PolicyReloadResult = 'ok' | 'error';
+/** What needed the state store when it failed (a closed set, so it is a safe label). */
+export type StoreOperation =
+  'authenticate' | 'session' | 'task-state' | 'rate-limit' | 'labels' | 'credential' | 'approvals' | 'pipeline';
 
 export interface MetricsOptions {
   /** Prefix of every metric name. Default `portcullis_`. */
@@ -52,6 +55,8 @@ export interface Metrics {
   credentialMint(kind: string, reused: boolean): void;
   policyReload(result: PolicyReloadResult): void;
   authFailure(method: string): void;
+  /** A request refused because the state store could not answer, by what was being done. */
+  storeUnavailable(operation: StoreOperation): void;
   /** The exposition text (Prometheus text format). */
   metricsText(): Promise<string>;
   /** Express handler serving the exposition, e.g. `app.get('/metrics', metrics.handler)`. */
@@ -141,6 +146,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  const storeUnavailable = new Counter({
+    name: `${prefix}store_unavailable_total`,
+    help: 'Requests refused with STORE_UNAVAILABLE because the state store could not answer, by operation',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
+
   const metricsText = (): Promise<string> => registry.metrics();
   let isCatalogTool: (tool: string) => boolean = () => false;
 
@@ -186,6 +198,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     authFailure(method) {
       authFailures.inc({ method: methodLabel(method) });
+    },
+    storeUnavailable(operation) {
+      storeUnavailable.inc({ operation });
     },
     metricsText,
     handler: async (_req, res) => {

@@ -11,3 +11,9 @@ export {
 export { readPolicyFile, readPolicyFiles, readPolicyTests, siblingTestsFile, type PolicyTestSuite } from './load.js';
 export { writePolicyJsonSchema } from './json-schema-file.js';
 export { policyEventRecorder, type PolicyEventListeners } from './policy-events.js';
+export {
+  unknownPolicyReferences,
+  knownNamesFromConfig,
+  type KnownNames,
+  type PolicyReferenceProblem,
+} from './references.js';

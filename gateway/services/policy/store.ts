@@ -9,7 +9,11 @@
  * start on a policy it cannot read (fail closed).
  *
  * Watching uses `fs.watch` on the folders of the files (editors and config tooling replace files by
- * renaming, which a watch on the file itself would lose), debounced, and reloads serialised.
+ * renaming, which a watch on the file itself would lose), and reloads are serialised. A file being written
+ * is never enforced: a version that arrives by atomic rename (write a temp file in the same folder, rename
+ * it over the policy file) is taken after `debounceMs`; a file written in place is taken only once it has
+ * been unchanged (no write events, modification time at least that old) for `settleMs`. A writer that
+ * pauses longer than `settleMs` in the middle of a write is not supported; use a rename.
  *
  * Shadow policy: `shadowFiles` are compiled next to the enforced policy; the engine `current()` returns
  * decides with the enforced policy, then asks the shadow engine the same question and reports both
@@ -28,6 +32,7 @@ import {
   type RuleInput,
 } from '../../../policies/index.js';
 import { readPolicyFiles } from './load.js';
+import { settleRemaining } from './settle.js';
 
 interface MinimalLogger {
   info(obj: object, msg?: string): void;
@@ -69,8 +74,10 @@ export interface PolicyStoreOptions {
   /** Rules the gateway generates (baselines); called on every load. */
   extraRules?: () => readonly (RuleInput | object)[];
   watch: boolean;
-  /** Quiet time after the last file event before reloading; default 100 ms. */
+  /** Quiet time after a file was replaced by rename before reloading; default 100 ms. */
   debounceMs?: number;
+  /** How long a file written in place must stay unchanged before it is loaded; default 2000 ms. */
+  settleMs?: number;
   onReload?: (result: ReloadResult) => void;
   onShadowDecision?: ShadowDecisionListener;
   logger?: MinimalLogger;
@@ -245,20 +252,36 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
     const watched = new Set([...files, ...shadowFiles]);
     const names = new Set([...watched].map((f) => path.basename(f)));
     const debounceMs = options.debounceMs ?? 100;
-    const schedule = (): void => {
+    const settleMs = options.settleMs ?? 2000;
+    // Set by an in-place write since the last reload: then the files must settle before they are read.
+    let written = false;
+    const fire = (): void => {
+      timer = undefined;
       if (closed) return;
+      if (written) {
+        const wait = settleRemaining([...watched], settleMs);
+        if (wait > 0) {
+          timer = setTimeout(fire, wait);
+          timer.unref();
+          return;
+        }
+      }
+      written = false;
+      void reload();
+    };
+    const schedule = (event: string): void => {
+      if (closed) return;
+      if (event === 'change') written = true;
       if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(() => {
-        timer = undefined;
-        if (!closed) void reload();
-      }, debounceMs);
+      timer = setTimeout(fire, written ? settleMs : debounceMs);
       timer.unref();
     };
     for (const dir of new Set([...watched].map((f) => path.dirname(f)))) {
       try {
-        const watcher = watch(dir, (_event, filename) => {
-          // Some platforms do not say which file changed: reload to be safe.
-          if (filename === null || names.has(path.basename(filename.toString()))) schedule();
+        const watcher = watch(dir, (event, filename) => {
+          // Some platforms do not say which file changed: treat it as an in-place write, to be safe.
+          if (filename === null) schedule('change');
+          else if (names.has(path.basename(filename.toString()))) schedule(event);
         });
         watcher.on('error', (error) => logger?.warn({ dir, err: error.message }, 'policy watch failed'));
         watchers.push(watcher);

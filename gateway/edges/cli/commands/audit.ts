@@ -3,7 +3,8 @@ import { AuditError, readFileTail, verifyAuditLog } from '../../../services/audi
 
 /**
  * `portcullis audit verify FILE [--checkpoint FILE] [--json]`: exit 0 when the chain is intact, 1 when
- * it shows tampering, 2 when the files cannot be read (or the command line is wrong).
+ * it shows tampering, 2 when the files cannot be read (or the command line is wrong). Calls in doubt (a
+ * write-ahead decision without an outcome) are listed whatever the exit code; they are not tampering.
  * `portcullis audit tail FILE [-n N]`: the last N records, as written.
  */
 export function auditCommand(): Command {
@@ -43,6 +44,17 @@ export function auditCommand(): Command {
             `  ${where}${problem.seq !== undefined ? ` seq ${problem.seq}` : ''}: ${problem.kind}: ${problem.message}`,
           );
         }
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }
+      if (options.json !== true && result.inDoubt.length > 0) {
+        // Not tampering: a decision was recorded ahead of the call and no outcome followed it.
+        const lines = [
+          `${result.inDoubt.length} call${result.inDoubt.length === 1 ? '' : 's'} IN DOUBT (decision recorded, no outcome; the backend may or may not have been reached):`,
+        ];
+        for (const call of result.inDoubt)
+          lines.push(
+            `  line ${call.line} seq ${call.seq}: call ${call.callId}${call.tool !== undefined ? ` ${call.tool}` : ''}${call.agentId !== undefined ? ` by ${call.agentId}` : ''}${call.ts !== undefined ? ` at ${call.ts}` : ''}`,
+          );
         process.stdout.write(`${lines.join('\n')}\n`);
       }
       process.exitCode = result.ok ? 0 : 1;

@@ -43,6 +43,7 @@ export function configCommand(io: ConfigCliIo = processIo): Command {
         let failed = false;
         const policyCheck = await checkPolicyFiles(loaded.config);
         for (const problem of policyCheck.problems) io.stderr(`${problem}\n`);
+        for (const warning of policyCheck.warnings) io.stderr(`warning: ${warning}\n`);
         if (policyCheck.problems.length > 0) failed = true;
         else if (policyCheck.rules !== undefined)
           io.stdout(`policy: ${policyCheck.rules} rules in ${policy.files.length} files\n`);

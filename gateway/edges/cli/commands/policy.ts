@@ -21,7 +21,13 @@ import {
   type PolicyEngine,
   type RuleTrace,
 } from '../../../../policies/index.js';
-import { readPolicyFiles, readPolicyTests } from '../../../services/policy/index.js';
+import {
+  knownNamesFromConfig,
+  readPolicyFiles,
+  readPolicyTests,
+  unknownPolicyReferences,
+} from '../../../services/policy/index.js';
+import { ConfigError, loadConfigFile } from '../../../config/index.js';
 
 /** Where the command writes and how it reports its exit code (tests pass their own). */
 export interface PolicyCliIo {
@@ -145,11 +151,28 @@ export function policyCommand(io: PolicyCliIo = processIo): Command {
   command
     .command('validate')
     .argument('<files...>', 'policy YAML files (validated together: rule ids must be unique across them)')
+    .option('--config <file>', 'also check that rules name only agents, roles, connectors and tools it defines')
     .description('check policy files; prints file:path: message for every problem')
-    .action((files: string[]) =>
+    .action((files: string[], options: { config?: string }) =>
       guarded(io, async () => {
         const loaded = await loadEngine(files, io);
         if (loaded === undefined) return;
+        if (options.config !== undefined) {
+          let config;
+          try {
+            config = (await loadConfigFile(options.config)).config;
+          } catch (error) {
+            if (error instanceof ConfigError) throw new UsageError(error.message);
+            throw error;
+          }
+          const problems = unknownPolicyReferences(loaded.documents, knownNamesFromConfig(config));
+          for (const p of problems)
+            io.stderr(`${p.file}${p.line !== undefined ? `:${p.line}` : ''}: rule ${p.rule}: ${p.message}\n`);
+          if (problems.length > 0) {
+            io.setExitCode(1);
+            return;
+          }
+        }
         for (const doc of loaded.documents) io.stdout(`${doc.file}: valid (${doc.document.rules.length} rules)\n`);
         io.stdout(`policy version ${loaded.engine.version}\n`);
         io.setExitCode(0);

@@ -21,8 +21,32 @@ export function startCommand(): Command {
       const gateway = await startGateway({ loaded });
       process.stdout.write(`Portcullis listening on ${gateway.mcpUrl}\n`);
       await untilSignal();
-      await gateway.close();
+      await exitWhenClosed(() => gateway.close());
     });
+}
+
+/** Longest time shutdown may take before the process exits anyway (exit code 1). */
+const SHUTDOWN_LIMIT_MS = 30_000;
+
+/**
+ * Bounded exit: close everything (the audit log is flushed and checkpointed in there), then end the
+ * process. Whatever close() cannot reach (a socket to a collector that never answers, a connection a
+ * library keeps retrying) must not keep the process alive; and if close() itself hangs, the process still
+ * exits after SHUTDOWN_LIMIT_MS, with exit code 1 so supervisors see it.
+ */
+export async function exitWhenClosed(close: () => Promise<void>): Promise<never> {
+  setTimeout(() => {
+    process.stderr.write('shutdown did not finish in time; exiting\n');
+    process.exit(1);
+  }, SHUTDOWN_LIMIT_MS).unref();
+  let code = 0;
+  try {
+    await close();
+  } catch (error) {
+    process.stderr.write(`shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    code = 1;
+  }
+  process.exit(typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : code);
 }
 
 export function stdioCommand(): Command {

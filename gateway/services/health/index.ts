@@ -1,0 +1,8 @@
+export {
+  checkReadiness,
+  type ComponentHealth,
+  type ConnectorHealthSource,
+  type ReadinessReport,
+  type ReadinessSources,
+} from './readiness.js';
+export { connectorHealth } from './connector-health.js';
