@@ -137,10 +137,14 @@ describe('policy reload under a slow writer', () => {
     }
     assert.ok(lastError !== undefined, 'the failed reload is reported');
     assert.equal((await status()).version, after, 'the last good policy stays');
-    const ready = await fetch(`${gw.gateway.baseUrl}/readyz`);
-    assert.equal(ready.status, 200, 'a bad reload does not take the instance out of rotation');
+    const publicReady = await fetch(`${gw.gateway.baseUrl}/readyz`);
+    assert.equal(publicReady.status, 200, 'a bad reload does not take the instance out of rotation');
+    assert.deepEqual(await publicReady.json(), { status: 'ready' }, 'no details without an operator token');
+    const ready = await fetch(`${gw.gateway.baseUrl}/readyz`, {
+      headers: { authorization: `Bearer ${operatorToken}` },
+    });
     const body = (await ready.json()) as { details: { policy: { lastError?: string } } };
-    assert.match(body.details.policy.lastError ?? '', /effect/);
+    assert.match(body.details.policy.lastError ?? '', /effect/, 'an operator sees the reload error');
     assert.equal(await code(), undefined, 'still the last good policy');
   });
 });

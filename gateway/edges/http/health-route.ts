@@ -6,7 +6,8 @@
  *
  *   GET /healthz   200 `{ ok: true }` or 503 `{ ok: false }`; an operator gets the full health object
  *   GET /readyz    (when a readiness source is given) 200 `{ status: 'ready' }` or 503
- *                  `{ status: 'not ready' }`; an operator also gets `reason` and `details`
+ *                  `{ status: 'not ready', reason }` where `reason` names the failing checks only; an
+ *                  operator gets the full reason (with what each check reported) and `details`
  *
  * A request without `Authorization` gets the status only. A request with it must carry a valid operator
  * token (any role), or it is answered 401, so a mistyped token is not mistaken for "no details exist".
@@ -16,8 +17,10 @@ import express, { type Request, type Response, type Router } from 'express';
 
 export interface Readiness {
   ready: boolean;
-  /** Short reason when not ready; operators only. */
+  /** Full reason when not ready; operators only. */
   reason?: string;
+  /** The failing checks by name only; shown to anyone. */
+  summary?: string;
   /** Per-component state; operators only. */
   details?: unknown;
 }
@@ -68,7 +71,7 @@ export function createHealthRouter(options: HealthRouteOptions): Router {
               ...(report.reason !== undefined ? { reason: report.reason } : {}),
               ...(report.details !== undefined ? { details: report.details } : {}),
             }
-          : { status },
+          : { status, ...(report.summary !== undefined ? { reason: report.summary } : {}) },
       );
     });
   }
