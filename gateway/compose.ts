@@ -89,28 +89,8 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   const issuerUrl = options.baseUrl ?? config.http.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
   const { keys, issuer } = await openCredentials(config.credentials, { issuerUrl, ...secrets });
   const { limits, tasks } = config;
-  const sessionTasks = createSessionTasks({
-    store: stores.tasks,
-    implicitTtlSeconds: limits.sessionTaskTtlSeconds,
-    onForget: (id) => issuer.forgetTask(id),
-  });
-  const taskService = createTaskService({
-    store: stores.tasks,
-    revocation: stores.revocation,
-    issuer,
-    audit,
-    ...tasks,
-  });
-  const isJtiRevoked = (jti: string) => stores.revocation.isJtiRevoked(jti);
-  const credentials = await createBackendCredentials({
-    config: config.backendCredentials,
-    issuer,
-    audit,
-    metrics,
-    isJtiRevoked,
-    tasksExpiry: sessionTasks.expiryOf,
-    ...secrets,
-  });
+  // Policy, egress and approvals open before tasks: ending a task ends its approval grants, and the approvals
+  // webhook goes out through the gateway's egress.
   const policy = await createPolicyStore({
     files: config.policy.files,
     shadowFiles: config.policy.shadow,
@@ -138,6 +118,43 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     onDenied: egressDenialRecorder({ audit, logger }),
   });
   closers.push(() => guards.close());
+  const { queue, grants, notifier } = openApprovals(
+    config,
+    stores,
+    audit,
+    metrics,
+    logger,
+    guards.gatewayFetch(GATEWAY_DESTINATIONS.approvalsWebhook),
+  );
+  closers.push(
+    () => queue.close(),
+    () => grants.close(),
+    async () => void (await notifier?.close()),
+  );
+  const sessionTasks = createSessionTasks({
+    store: stores.tasks,
+    implicitTtlSeconds: limits.sessionTaskTtlSeconds,
+    onForget: (id) => issuer.forgetTask(id),
+    onImplicitTaskEnded: (id) => grants.endTask(id),
+  });
+  const taskService = createTaskService({
+    store: stores.tasks,
+    revocation: stores.revocation,
+    issuer,
+    audit,
+    ...tasks,
+    onEnded: (id) => grants.endTask(id),
+  });
+  const isJtiRevoked = (jti: string) => stores.revocation.isJtiRevoked(jti);
+  const credentials = await createBackendCredentials({
+    config: config.backendCredentials,
+    issuer,
+    audit,
+    metrics,
+    isJtiRevoked,
+    tasksExpiry: sessionTasks.expiryOf,
+    ...secrets,
+  });
   const egress = { fetchFor: guards.fetchFor };
   const resourceUpdates = createResourceUpdates();
   const connectors = await openConnectors(config.connectors, {
@@ -159,6 +176,8 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   });
   await catalog.refresh();
   closers.push(async () => catalog.close());
+  // Agents choose the tool names they send: only the catalog's become metric label values.
+  metrics.limitToolLabels((tool) => catalog.resolveTool(tool) !== undefined);
   // Rules naming an agent, role, connector or tool that does not exist never match: say so at start.
   const known = knownNamesFromConfig(
     config,
@@ -166,19 +185,6 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   );
   for (const problem of unknownPolicyReferences(await readPolicyFiles(config.policy.files), known))
     logger.warn({ file: problem.file, line: problem.line, rule: problem.rule }, problem.message);
-  const { queue, grants, notifier } = openApprovals(
-    config,
-    stores,
-    audit,
-    metrics,
-    logger,
-    guards.gatewayFetch(GATEWAY_DESTINATIONS.approvalsWebhook),
-  );
-  closers.push(
-    () => queue.close(),
-    () => grants.close(),
-    async () => void (await notifier?.close()),
-  );
   closers.push(startPendingGauge(queue, (n) => metrics.setApprovalsPending(n), limits.approvalsGaugeIntervalSeconds));
   const redactArgs = (args: JsonObject) => redactDetail(args) as JsonObject;
   const pipeline = createPipeline({

@@ -17,6 +17,8 @@ export { VERSION, type StartOptions };
 export interface RunningGateway {
   baseUrl: string; // `http://host:port`
   mcpUrl: string; // `http://host:port/mcp`
+  /** `http://host:port/metrics` of the separate metrics listener, when `metrics.listen` is configured. */
+  metricsUrl?: string;
   pipeline: Pipeline;
   catalog: Catalog;
   audit: AuditSink;
@@ -38,6 +40,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const http = await createHttpServer({
       ...core,
       revocation: core.stores.revocation,
+      tasks: core.stores.tasks,
       publicUrl: config.http.publicUrl ?? baseUrl,
     });
     closers.push(() => http.close());
@@ -47,7 +50,13 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       core.draining.value = true;
     });
     const { pipeline, catalog, audit, stores } = core;
-    return { baseUrl, mcpUrl: `${baseUrl}/mcp`, pipeline, catalog, audit, stores, close: () => closeAll(closers) };
+    return {
+      baseUrl,
+      mcpUrl: `${baseUrl}/mcp`,
+      ...(http.metricsUrl !== undefined ? { metricsUrl: http.metricsUrl } : {}),
+      ...{ pipeline, catalog, audit, stores },
+      close: () => closeAll(closers),
+    };
   } catch (error) {
     await closeAll(closers);
     throw error;

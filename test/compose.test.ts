@@ -35,6 +35,7 @@ const GATEWAY_SECRETS = {
   operator_token: 'file:/run/secrets/operator_token',
   agent_api_key: 'file:/run/secrets/agent_api_key',
   redis_password: 'file:/run/secrets/redis_password',
+  metrics_token: 'file:/run/secrets/metrics_token',
 };
 
 function composeAvailable(): boolean {
@@ -180,6 +181,8 @@ describe('docker-compose deployment', () => {
     );
     assert.equal(config.stores.kind, 'redis');
     assert.equal(config.stores.kind === 'redis' ? config.stores.password : undefined, GATEWAY_SECRETS.redis_password);
+    assert.deepEqual(config.metrics.token, { secret: GATEWAY_SECRETS.metrics_token });
+    assert.deepEqual(model.services['prometheus']!.secrets, ['metrics_token']);
   });
 
   it('keeps the secret files out of git and out of the image build context', async () => {
@@ -272,10 +275,19 @@ describe('docker-compose deployment', () => {
     assert.ok(shared('grafana', 'prometheus'), 'Grafana shares a network with Prometheus');
 
     const prometheus = parse(await readFile(path.join(REPO_ROOT, 'deploy', 'compose', 'prometheus.yml'), 'utf8')) as {
-      scrape_configs: { metrics_path?: string; static_configs: { targets: string[] }[] }[];
+      scrape_configs: {
+        metrics_path?: string;
+        authorization?: { type?: string; credentials_file?: string };
+        static_configs: { targets: string[] }[];
+      }[];
     };
     const job = prometheus.scrape_configs[0]!;
     assert.equal(job.metrics_path ?? '/metrics', '/metrics');
+    assert.deepEqual(
+      job.authorization,
+      { type: 'Bearer', credentials_file: '/run/secrets/metrics_token' },
+      'the scrape presents metrics.token',
+    );
     const [host, port] = job.static_configs[0]!.targets[0]!.split(':');
     assert.equal(host, GATEWAY);
     assert.equal(Number(port), config.listen.port);

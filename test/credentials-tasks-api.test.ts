@@ -33,7 +33,7 @@ before(async () => {
   const service = createTaskService({ store: tasks, revocation, issuer, maxTtlSeconds: 900 });
   const auth = createRequestAuthenticator({
     authenticators: [
-      createTaskTokenAuthenticator({ issuer: ISSUER, keys, revocation }),
+      createTaskTokenAuthenticator({ issuer: ISSUER, keys, revocation, tasks }),
       createApiKeyAuthenticator([
         { agentId: 'alice', roles: [], keyDigests: [digestApiKey('pc_alice')] },
         { agentId: 'bob', roles: [], keyDigests: [digestApiKey('pc_bob')] },

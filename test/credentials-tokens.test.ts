@@ -29,6 +29,7 @@ const agent: Principal = { agentId: 'agent-1', roles: ['dev'], authMethod: 'api-
 let keys: KeySet;
 let issuer: CredentialIssuer;
 let revocation: RevocationStore;
+let tasks: ReturnType<typeof createMemoryTaskStore>;
 let service: TaskService;
 let authenticator: Authenticator;
 let rogue: SigningKey;
@@ -73,13 +74,14 @@ before(async () => {
   keys = createKeySet({ active: await generateSigningKey() });
   rogue = await generateSigningKey();
   issuer = createCredentialIssuer({ issuer: ISSUER, keys });
-  const tasks = createMemoryTaskStore();
+  tasks = createMemoryTaskStore();
   revocation = createMemoryRevocationStore({ tasks });
   service = createTaskService({ store: tasks, revocation, issuer, maxTtlSeconds: 3600 });
   authenticator = createTaskTokenAuthenticator({
     issuer: ISSUER,
     keys,
     revocation,
+    tasks,
     resolveAgent: () => ({ roles: ['dev'] }),
   });
 });
@@ -203,7 +205,7 @@ describe('task token attacks', () => {
     const old = await generateSigningKey();
     const set = createKeySet({ active: old, overlapSeconds: 60, now: () => now });
     const localIssuer = createCredentialIssuer({ issuer: ISSUER, keys: set });
-    const local = createTaskTokenAuthenticator({ issuer: ISSUER, keys: set, revocation, now: () => now });
+    const local = createTaskTokenAuthenticator({ issuer: ISSUER, keys: set, revocation, tasks, now: () => now });
     const { task } = await service.open(agent, { intent: 'rotation' });
     const token = (
       await localIssuer.mintTaskToken({ taskId: task.id, agentId: agent.agentId, ttlSeconds: 3000 })
@@ -211,7 +213,7 @@ describe('task token attacks', () => {
     await set.rotate();
     assert.ok(await local.authenticate(token, { headers: {}, url: '/mcp' }), 'still valid during the overlap');
     now += 61_000;
-    const fresh = createTaskTokenAuthenticator({ issuer: ISSUER, keys: set, revocation, now: () => now });
+    const fresh = createTaskTokenAuthenticator({ issuer: ISSUER, keys: set, revocation, tasks, now: () => now });
     await assert.rejects(fresh.authenticate(token, { headers: {}, url: '/mcp' }), AuthError);
   });
 

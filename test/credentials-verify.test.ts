@@ -89,9 +89,9 @@ async function credential(scope: string, options: { audience?: string; taskId?: 
   });
 }
 
-async function send(method: string, path: string, token: string) {
+async function send(method: string, path: string, token: string, scheme = 'Bearer') {
   handled = [];
-  const response = await fetch(`${backendUrl}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+  const response = await fetch(`${backendUrl}${path}`, { method, headers: { authorization: `${scheme} ${token}` } });
   return { status: response.status, body: (await response.json()) as { agent?: string; error: { code: string } } };
 }
 
@@ -102,6 +102,18 @@ describe('call credential verification at a backend', () => {
     assert.equal(response.status, 200);
     assert.equal(response.body.agent, 'agent-1');
     assert.deepEqual(handled, ['GET /repos/acme/app?page=2']);
+  });
+
+  it('reads the Bearer scheme in any letter case', async () => {
+    const token = (await credential('GET /repos/acme/app')).token.reveal();
+    for (const scheme of ['bearer', 'BEARER']) {
+      const response = await send('GET', '/repos/acme/app', token, scheme);
+      assert.equal(response.status, 200, scheme);
+      assert.deepEqual(handled, ['GET /repos/acme/app']);
+    }
+    const other = await send('GET', '/repos/acme/app', token, 'Basic');
+    assert.equal(other.status, 401);
+    assert.deepEqual(handled, []);
   });
 
   it('rejects it for another method or another path, and nothing reaches the handler', async () => {

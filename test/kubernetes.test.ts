@@ -330,6 +330,7 @@ describe(
       agentKey = `pc_${randomBytes(24).toString('hex')}`;
       await writeFile(path.join(secrets, 'agent-api-key'), agentKey);
       await writeFile(path.join(secrets, 'operator-token'), randomBytes(24).toString('hex'));
+      await writeFile(path.join(secrets, 'metrics-token'), randomBytes(24).toString('hex'));
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       await writeFile(path.join(secrets, 'signing-key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
       prefix = freshPrefix();

@@ -4,6 +4,7 @@
 #   deploy/compose/secrets/agent-api-key    the demo agent's API key (Authorization: Bearer ...)
 #   deploy/compose/secrets/redis-password   Redis `requirepass`, also read by the gateway
 #   deploy/compose/secrets/grafana-admin-password   Grafana's `admin` user
+#   deploy/compose/secrets/metrics-token    the token Prometheus presents on the gateway's /metrics
 # Existing files are kept, so running it again never rotates a secret by accident. The directory is
 # readable by you alone; the files are world-readable inside it because the containers run as their own
 # unprivileged users (node, redis, grafana) and bind-mounted secrets keep the host's file mode.
@@ -11,7 +12,7 @@ set -eu
 dir="$(cd "$(dirname "$0")" && pwd)/secrets"
 mkdir -p "$dir"
 chmod 700 "$dir"
-for name in operator-token agent-api-key redis-password grafana-admin-password; do
+for name in operator-token agent-api-key redis-password grafana-admin-password metrics-token; do
   file="$dir/$name"
   if [ -s "$file" ]; then
     echo "kept    $file"

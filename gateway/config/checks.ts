@@ -5,6 +5,7 @@
  * - deployment checks (where the gateway would keep its state) run by `config validate` and at start,
  *   not at load (the demo loads a configuration shipped inside the package and moves its state out).
  */
+import { isLoopbackAddress, parseHostHeader } from '../kernel/index.js';
 import { stateLocationProblems } from './state-location.js';
 import type { GatewayConfig } from './schema.js';
 import { ConfigError, type ConfigProblem, type LoadedConfig } from './types.js';
@@ -26,7 +27,10 @@ export function assertConfigUsable(loaded: LoadedConfig): void {
   if (problems.length > 0) throw new ConfigError(loaded.file, problems);
 }
 
-/** Document checks: unique ids and keys, references between entries. */
+/**
+ * Document checks: unique ids and keys, references between entries, host entries that parse, metrics not left
+ * open beyond loopback.
+ */
 export function documentProblems(config: GatewayConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const seenConnectors = new Map<string, number>();
@@ -85,6 +89,23 @@ export function documentProblems(config: GatewayConfig): ConfigProblem[] {
       }
     });
   });
+  config.http.allowedHosts.forEach((entry, index) => {
+    if (parseHostHeader(entry) === undefined)
+      problems.push({
+        path: `http.allowedHosts.${index}`,
+        message: `"${entry}" is not a host name or host:port (no scheme, path or user)`,
+      });
+  });
+  if (
+    !isLoopbackAddress(config.listen.host) &&
+    config.metrics.listen === undefined &&
+    config.metrics.token === undefined
+  ) {
+    problems.push({
+      path: 'metrics',
+      message: `the gateway listens beyond loopback (${config.listen.host}): set metrics.token, or metrics.listen for a separate metrics listener, so /metrics is not open to everyone who reaches the port`,
+    });
+  }
   config.agents.forEach((agent, index) => {
     agent.owners.forEach((owner, ownerIndex) => {
       if (!seenOperators.has(owner))

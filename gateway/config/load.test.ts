@@ -81,6 +81,16 @@ describe('configuration loading', () => {
     assert.match(problemsOf('listen: {}\nlisten: {}')[0]?.message ?? '', /^YAML/);
   });
 
+  it('rejects allowedHosts entries that are not a host name or host:port', () => {
+    const problems = problemsOf(
+      'http: { allowedHosts: [gw.example.com, "gw.example.com:443", "https://gw.example.com/", "user@gw.example.com"] }',
+    );
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['http.allowedHosts.2', 'http.allowedHosts.3'],
+    );
+  });
+
   it('resolves relative paths against the file folder', () => {
     const { config } = parse('policy: { files: [policies/a.yaml] }\naudit: { file: ./audit.jsonl }');
     assert.deepEqual(config.policy.files, ['/etc/portcullis/policies/a.yaml']);

@@ -38,7 +38,10 @@ export const HttpEdgeSchema = z
   .object({
     /** Origins allowed to call /mcp from a browser (DNS-rebinding defence). Requests without Origin pass. */
     allowedOrigins: z.array(z.string().url()).default([]),
-    /** Host header values accepted, e.g. `gateway.example.com:443`. Loopback names are always accepted when listening on loopback. */
+    /**
+     * Host names accepted, compared exactly after URL parsing: `gateway.example.com` (any port) or
+     * `gateway.example.com:443`. Loopback IP literals and `localhost` are always accepted when listening on loopback.
+     */
     allowedHosts: z.array(HostSchema).default([]),
     maxRequestBytes: z
       .number()
@@ -291,12 +294,24 @@ export const SpiffeSchema = z
   })
   .strict();
 
+export const IntrospectionClientSchema = z
+  .object({
+    id: IdSchema,
+    secret: ApiKeySchema,
+    /**
+     * Audiences (backend `jwt` audiences) whose call credentials this client may introspect; a credential
+     * minted for any other audience is answered `{ "active": false }`. Omitted: every call credential.
+     */
+    audiences: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+
 export const AuthSchema = z
   .object({
     oauth: OAuthSchema.optional(),
     spiffe: SpiffeSchema.optional(),
     /** Backends that check call credentials live (RFC 7662), with their client secrets. */
-    introspectionClients: z.array(z.object({ id: IdSchema, secret: ApiKeySchema }).strict()).default([]),
+    introspectionClients: z.array(IntrospectionClientSchema).default([]),
   })
   .strict();
 
@@ -326,6 +341,24 @@ export const TelemetrySchema = z
     recordArguments: z.boolean().default(false),
     /** Jaeger UI base URL for trace links in the console. */
     jaegerUiUrl: z.string().url().optional(),
+  })
+  .strict();
+
+export const MetricsSchema = z
+  .object({
+    /**
+     * Serve `/metrics` on a listener of its own (e.g. an internal interface for the scraper) instead of the
+     * gateway's listener, where it then answers 404.
+     */
+    listen: z
+      .object({ host: HostSchema, port: z.number().int().min(0).max(65535) })
+      .strict()
+      .optional(),
+    /**
+     * Bearer token the scraper must present (`Authorization: Bearer <token>`), on whichever listener serves
+     * `/metrics`. Required when the gateway listens beyond loopback and `listen` is not set.
+     */
+    token: ApiKeySchema.optional(),
   })
   .strict();
 
@@ -412,6 +445,7 @@ export const GatewayConfigSchema = z
     policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true, settleMs: 2000 }),
     stores: StoresSchema.default({ kind: 'memory' }),
     audit: AuditSchema.default({ durability: 'per-record', flushBeforeResponse: true }),
+    metrics: MetricsSchema.default({}),
     telemetry: TelemetrySchema.default({
       enabled: false,
       serviceName: 'portcullis',

@@ -15,4 +15,5 @@ export {
 } from './errors.js';
 export { createLogger, type Logger } from './log.js';
 export { canonicalHash, canonicalJson } from './canonical-json.js';
+export { isLoopbackAddress, parseHostHeader, type ParsedHost } from './host.js';
 export { VERSION } from './version.js';

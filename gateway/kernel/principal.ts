@@ -13,6 +13,13 @@ export interface Principal {
   authMethod: AuthMethod;
   /** Task bound to the credential (task tokens); implicit-task sessions get one from the session layer. */
   taskId?: string;
+  /**
+   * Who vouched for the credential and whom it names, for credentials that carry both (task tokens: this
+   * gateway and the agent; OAuth: the IdP's `iss` and `sub`; SPIFFE: the trust domain and the SPIFFE id).
+   * Several subjects may map to one agent, so sessions are bound to these as well as to the agent.
+   */
+  issuer?: string;
+  subject?: string;
   /** OAuth scopes granted to the bearer, when the credential carries them. */
   scopes?: readonly string[];
   /** On-behalf-of user, when the credential names one (`act` claim chain for call credentials). */

@@ -210,7 +210,7 @@ export function createCallVerifier(options: CallVerifierOptions): CallVerifier {
     middleware(middlewareOptions = {}) {
       return (req: Request, res: Response, next: NextFunction): void => {
         const header = req.headers.authorization;
-        const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(header.trim()) : null;
+        const match = typeof header === 'string' ? /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim()) : null;
         if (match?.[1] === undefined) {
           res.setHeader('WWW-Authenticate', 'Bearer');
           res.status(401).json({ error: { code: 'INVALID_CREDENTIAL', message: 'missing bearer credential' } });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { stringify } from 'yaml';
+import { digestApiKey } from '../../gateway/services/auth/index.js';
 import { startHttpBackend } from '../fixtures/http-backend.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { writePolicy } from '../helpers/policy.js';
@@ -17,6 +18,8 @@ import { writePolicy } from '../helpers/policy.js';
 const allowRule = { id: 'allow-text', effect: 'allow', tools: ['api_text'] };
 const denyRule = { id: 'deny-text', effect: 'deny', tools: ['api_text'] };
 const policyText = (rules: object[]): string => stringify({ version: 1, name: 'p', rules });
+// /healthz shows the policy's version and last error to operators only.
+const operatorToken = 'policy-reload-operator-token-0123456789';
 
 describe('policy reload under a slow writer', () => {
   let backend: Awaited<ReturnType<typeof startHttpBackend>>;
@@ -46,6 +49,7 @@ describe('policy reload under a slow writer', () => {
         ],
         egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
         policy: { files: [policyFile], watch: true, settleMs: 1000 },
+        operators: [{ id: 'watcher', roles: ['viewer'], tokens: [{ sha256: digestApiKey(operatorToken) }] }],
       },
       [{ id: 'bot' }],
     );
@@ -69,7 +73,10 @@ describe('policy reload under a slow writer', () => {
     }
   };
   const status = async (): Promise<{ version: string; lastError?: { message: string } }> => {
-    const health = (await (await fetch(`${gw.gateway.baseUrl}/healthz`)).json()) as {
+    const answer = await fetch(`${gw.gateway.baseUrl}/healthz`, {
+      headers: { authorization: `Bearer ${operatorToken}` },
+    });
+    const health = (await answer.json()) as {
       policy: { version: string; lastError?: { message: string } };
     };
     return health.policy;
@@ -130,10 +137,14 @@ describe('policy reload under a slow writer', () => {
     }
     assert.ok(lastError !== undefined, 'the failed reload is reported');
     assert.equal((await status()).version, after, 'the last good policy stays');
-    const ready = await fetch(`${gw.gateway.baseUrl}/readyz`);
-    assert.equal(ready.status, 200, 'a bad reload does not take the instance out of rotation');
+    const publicReady = await fetch(`${gw.gateway.baseUrl}/readyz`);
+    assert.equal(publicReady.status, 200, 'a bad reload does not take the instance out of rotation');
+    assert.deepEqual(await publicReady.json(), { status: 'ready' }, 'no details without an operator token');
+    const ready = await fetch(`${gw.gateway.baseUrl}/readyz`, {
+      headers: { authorization: `Bearer ${operatorToken}` },
+    });
     const body = (await ready.json()) as { details: { policy: { lastError?: string } } };
-    assert.match(body.details.policy.lastError ?? '', /effect/);
+    assert.match(body.details.policy.lastError ?? '', /effect/, 'an operator sees the reload error');
     assert.equal(await code(), undefined, 'still the last good policy');
   });
 });

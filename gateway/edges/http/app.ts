@@ -5,14 +5,16 @@
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import type { ReadinessReport } from '../../services/health/index.js';
 import { hostOriginGuard, type HostOriginOptions } from './host-origin.js';
+import { createHealthRouter, type HealthRouteOptions } from './health-route.js';
 import { errorMiddleware, sendCode } from './http-errors.js';
 
 export interface AppOptions {
   hostOrigin: HostOriginOptions;
   mcpRouter: Router;
-  /** `/healthz` (kept for compatibility): ok only when ready. */
-  health: () => Record<string, unknown> & { ok: boolean };
-  /** `/readyz`: 200 when ready, else 503 with the reason. */
+  /** `/healthz` (ok only when ready): status for anyone, details for operators. */
+  health: HealthRouteOptions['health'];
+  authorizeHealthDetails: HealthRouteOptions['authorizeDetails'];
+  /** `/readyz`: 200 when ready, else 503 with the failing checks (details for operators). */
   readiness: () => ReadinessReport;
   /** Extra routers (operator API, tasks, JWKS...), mounted after the MCP edge. */
   routers?: readonly Router[];
@@ -28,18 +30,14 @@ export function createApp(options: AppOptions): Express {
   app.get('/livez', (_req, res) => {
     res.set('cache-control', 'no-store').json({ status: 'live' });
   });
-  // Readiness: status and a short reason; per-component `details` are a separate object so an edge that
-  // must not show them can drop that one key.
-  app.get('/readyz', (_req, res) => {
-    const report = options.readiness();
-    res.set('cache-control', 'no-store');
-    if (report.ready) res.json({ status: 'ready', details: report.details });
-    else res.status(503).json({ status: 'not ready', reason: report.reason, details: report.details });
-  });
-  app.get('/healthz', (_req, res) => {
-    const health = options.health();
-    res.status(health.ok ? 200 : 503).json(health);
-  });
+  // Health and readiness: status (and which checks fail) for anyone; details for an operator token.
+  app.use(
+    createHealthRouter({
+      health: options.health,
+      readiness: options.readiness,
+      authorizeDetails: options.authorizeHealthDetails,
+    }),
+  );
   app.use(options.mcpRouter);
   for (const router of options.routers ?? []) app.use(router);
   app.use((_req, res) => sendCode(res, 'NOT_FOUND', 'not found'));

@@ -1,13 +1,27 @@
 /**
  * DNS-rebinding defence for the HTTP edge. A browser page on an attacker's domain can make the victim's
- * browser talk to a gateway on loopback; checking Host and Origin stops it.
+ * browser talk to a gateway on loopback (the attacker's name resolves to 127.0.0.1); checking Host and
+ * Origin stops it, because the browser still sends the attacker's name.
  *
- * - Host: when listening on a loopback address, only loopback names (localhost, 127.0.0.1, [::1]) plus the
- *   configured `allowedHosts` are accepted. On other addresses, `allowedHosts` applies when it is non-empty.
+ * Names are parsed, never compared by prefix: a Host header is parsed as the authority of an `http:` URL
+ * (WHATWG URL parser: lower-cased, IDN to punycode, IPv4 in any notation normalised to dotted decimal) and
+ * anything that is not a bare `host[:port]` is refused. A hostname is loopback only when it is an IP
+ * literal in 127.0.0.0/8, the IPv6 literal `[::1]`, or exactly `localhost`; `127.x.example`,
+ * `127.0.0.1.nip.io` and `localhost.` are names like any other.
+ *
+ * - Host: when listening on a loopback address, only loopback hosts plus the configured `allowedHosts` are
+ *   accepted. On other addresses, `allowedHosts` applies when it is non-empty.
  * - Origin: a request that carries an Origin header must name a configured `allowedOrigins` entry, or (on
- *   loopback) a loopback origin. Requests without Origin (non-browser clients) pass this check.
+ *   loopback) an http(s) origin whose host is loopback. Requests without Origin (non-browser clients)
+ *   pass this check.
+ *
+ * `allowedHosts` entries are exact names (`gw.example.com`) or names with a port (`gw.example.com:443`,
+ * which then only matches that port).
  */
 import type { RequestHandler } from 'express';
+import { isLoopbackAddress, parseHostHeader, type ParsedHost } from '../../kernel/index.js';
+
+export { parseHostHeader, type ParsedHost };
 
 export interface HostOriginOptions {
   listenHost: string;
@@ -15,41 +29,47 @@ export interface HostOriginOptions {
   allowedOrigins: readonly string[];
 }
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-export function isLoopbackListen(host: string): boolean {
-  return LOOPBACK_NAMES.has(host) || host.startsWith('127.');
+/** True for a parsed hostname (see parseHostHeader) that is a loopback IP literal or exactly `localhost`. */
+export function isLoopbackHostname(hostname: string): boolean {
+  return isLoopbackAddress(hostname);
 }
 
-function hostName(hostHeader: string): string {
-  const trimmed = hostHeader.trim().toLowerCase();
-  if (trimmed.startsWith('[')) return trimmed.slice(0, trimmed.indexOf(']') + 1);
-  const colon = trimmed.lastIndexOf(':');
-  return colon === -1 ? trimmed : trimmed.slice(0, colon);
+/** True when the configured listen address is a loopback address (or `localhost`). */
+export function isLoopbackListen(host: string): boolean {
+  return isLoopbackAddress(host);
+}
+
+function parseAllowedHost(entry: string): ParsedHost {
+  const parsed = parseHostHeader(entry.trim());
+  if (parsed === undefined) throw new TypeError(`http.allowedHosts: "${entry}" is not a host name or host:port`);
+  return parsed;
 }
 
 export function hostOriginGuard(options: HostOriginOptions): RequestHandler {
   const loopback = isLoopbackListen(options.listenHost);
-  const allowedHosts = new Set(options.allowedHosts.map((h) => h.toLowerCase()));
+  const allowedHosts = options.allowedHosts.map(parseAllowedHost);
   const allowedOrigins = new Set(options.allowedOrigins.map((o) => new URL(o).origin));
 
   const hostAllowed = (header: string | undefined): boolean => {
-    if (header === undefined || header === '') return false;
-    const full = header.trim().toLowerCase();
-    if (allowedHosts.has(full) || allowedHosts.has(hostName(full))) return true;
-    if (loopback) return LOOPBACK_NAMES.has(hostName(full)) || hostName(full).startsWith('127.');
-    return allowedHosts.size === 0;
+    if (header === undefined) return false;
+    const host = parseHostHeader(header);
+    if (host === undefined) return false;
+    if (allowedHosts.some((a) => a.hostname === host.hostname && (a.port === '' || a.port === host.port))) return true;
+    if (loopback) return isLoopbackHostname(host.hostname);
+    return allowedHosts.length === 0;
   };
 
   const originAllowed = (origin: string): boolean => {
-    if (allowedOrigins.has(origin)) return true;
-    if (!loopback) return false;
+    let url: URL;
     try {
-      const url = new URL(origin);
-      return LOOPBACK_NAMES.has(url.hostname) || url.hostname.startsWith('127.');
+      url = new URL(origin);
     } catch {
       return false;
     }
+    // Exactly a serialised origin (scheme://host[:port]), as browsers send it.
+    if (url.origin !== origin.toLowerCase()) return false;
+    if (allowedOrigins.has(url.origin)) return true;
+    return loopback && (url.protocol === 'http:' || url.protocol === 'https:') && isLoopbackHostname(url.hostname);
   };
 
   return (req, res, next) => {

@@ -4,4 +4,7 @@ export { startingResponder } from './starting.js';
 export { createApp } from './app.js';
 export { createTasksRouter, taskToJson } from './tasks-router.js';
 export { createIntrospectionRouter } from './introspection-router.js';
+export { createHealthRouter } from './health-route.js';
+export { createMetricsRouter } from './metrics-route.js';
+export { hostOriginGuard } from './host-origin.js';
 export { errorMiddleware, sendCode, sendError } from './http-errors.js';

@@ -13,6 +13,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import type { OwnTokenClaims, OwnTokenVerifier } from '../../services/credentials/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
+import { credentialForScheme } from '../../services/auth/index.js';
 import { isStoreUnavailable } from '../../kernel/index.js';
 
 export interface IntrospectionClient {
@@ -41,9 +42,9 @@ function clientCredentials(req: Request): { id: string; secret: string } | undef
   const inBody = body['client_id'] !== undefined || body['client_secret'] !== undefined;
   if (typeof header === 'string') {
     if (inBody) return undefined;
-    const match = /^Basic ([A-Za-z0-9+/]+=*)$/.exec(header.trim());
-    if (match?.[1] === undefined) return undefined;
-    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+    const basic = credentialForScheme(header, 'Basic');
+    if (basic === undefined) return undefined;
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) return undefined;
     try {

@@ -2,9 +2,10 @@
  * The MCP front door over Streamable HTTP: `POST|GET|DELETE /mcp`.
  *
  * Order of checks on every request: Host/Origin (DNS-rebinding defence), authentication (fail closed, 401
- * with WWW-Authenticate), size limit, then session lookup. A session id is bound to the principal that
- * created it; presenting it with another principal's credential is answered exactly like an unknown
- * session (404), so session ids are not an oracle. Sessions idle longer than the configured time are closed.
+ * with WWW-Authenticate), size limit, session lookup, then the session's protocol version. A session id is
+ * bound to the principal that created it (see `samePrincipal`); presenting it with any other credential is
+ * answered exactly like an unknown session (404), so session ids are not an oracle. Sessions idle longer
+ * than the configured time are closed.
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
@@ -15,12 +16,12 @@ import type { RequestAuthenticator } from '../../services/auth/index.js';
 import { AuthError, isStoreUnavailable, type Principal } from '../../kernel/index.js';
 import type { AuditSink } from '../../services/audit/index.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
-import { watchProtocolVersion } from './protocol-version.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import { readJsonBody } from '../http/index.js';
 import { startTaskSpan, extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { samePrincipal, type McpSession } from './session.js';
+import { batchAllowed, negotiatedVersion, versionHeaderConflict, watchProtocolVersion } from './protocol-version.js';
 import { InFlightRequestIds } from './request-ids.js';
 import { createSessionSlots, type SessionSlot } from './session-slots.js';
 
@@ -134,6 +135,8 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     if (id === undefined) return undefined;
     const session = sessions.get(id);
     if (session === undefined || !samePrincipal(session.principal, principal)) return undefined;
+    // Same principal, possibly a fresher credential: its roles, scopes and expiry govern from now on.
+    session.principal = principal;
     session.lastActivity = now();
     return session;
   };
@@ -143,22 +146,19 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     if (principal === undefined) return;
     try {
       req.body = await readJsonBody(req, options.maxRequestBytes);
-      if (Array.isArray(req.body) && !batchAllowed(req.body, req.header('mcp-protocol-version'))) {
-        res
-          .status(400)
-          .json(
-            jsonRpcError(
-              -32600,
-              'Invalid Request: JSON-RPC batches are not accepted (initialize alone; none from protocol 2025-06-18)',
-            ),
-          );
-        return;
-      }
       const sessionId = req.header('mcp-session-id');
       if (sessionId !== undefined) {
         const session = findSession(req, principal);
         if (session?.transport === undefined) {
           res.status(404).json(jsonRpcError(-32001, 'Session not found'));
+          return;
+        }
+        if (!versionAccepted(req, res, session)) return;
+        if (
+          Array.isArray(req.body) &&
+          (containsInitialize(req.body) || !batchAllowed(req.body, session.protocolVersion))
+        ) {
+          refuseBatch(res);
           return;
         }
         let ids = inFlight.get(session);
@@ -176,6 +176,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
           return;
         }
         await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
+        return;
+      }
+      if (Array.isArray(req.body)) {
+        refuseBatch(res);
         return;
       }
       if (!containsInitialize(req.body)) {
@@ -223,8 +227,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     const id = randomUUID();
     const task = await options.taskForSession(principal, id);
     // The session's task span: parented on the trace the agent sent with initialize, if any.
-    const initMeta = (Array.isArray(req.body) ? req.body.find((m: unknown) => isInitializeRequest(m)) : req.body)
-      ?.params?._meta;
+    const initMeta = (req.body as { params?: { _meta?: unknown } }).params?._meta;
     const taskSpan = startTaskSpan(
       { id: task.id, agentId: principal.agentId, ...(task.intent !== undefined ? { intent: task.intent } : {}) },
       extractTraceparentFromMeta(initMeta, ROOT_CONTEXT),
@@ -233,6 +236,9 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       id,
       principal,
       task,
+      protocolVersion: negotiatedVersion(
+        (req.body as { params?: { protocolVersion?: unknown } }).params?.protocolVersion,
+      ),
       logLevel: 'info',
       subscriptions: new Set(),
       lastActivity: now(),
@@ -273,6 +279,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         .json(jsonRpcError(-32001, 'Session not found'));
       return;
     }
+    if (!versionAccepted(req, res, session)) return;
     await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res);
     if (req.method === 'DELETE') await closeSession(session);
   };
@@ -289,13 +296,23 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   };
 }
 
-/**
- * JSON-RPC batching was removed from MCP in 2025-06-18: a batch is only taken from clients that negotiated an
- * older version, and initialize is never taken as part of a batch (it must be the only message).
- */
-function batchAllowed(batch: unknown[], protocolVersion: string | undefined): boolean {
-  if (batch.length === 0 || batch.some((m) => isInitializeRequest(m))) return false;
-  return protocolVersion !== undefined && protocolVersion < '2025-06-18';
+/** A request on a session must speak the session's negotiated version; 400 otherwise. */
+function versionAccepted(req: Request, res: Response, session: McpSession): boolean {
+  const conflict = versionHeaderConflict(req.header('mcp-protocol-version'), session.protocolVersion ?? '');
+  if (conflict === undefined) return true;
+  res.status(400).json(jsonRpcError(-32600, conflict));
+  return false;
+}
+
+function refuseBatch(res: Response): void {
+  res
+    .status(400)
+    .json(
+      jsonRpcError(
+        -32600,
+        'Invalid Request: JSON-RPC batches are not accepted (initialize alone; none from protocol 2025-06-18)',
+      ),
+    );
 }
 
 function containsInitialize(body: unknown): boolean {

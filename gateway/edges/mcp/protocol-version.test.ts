@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
-import { negotiatedProtocolVersion, watchProtocolVersion } from './protocol-version.js';
+import { negotiatedVersion, watchProtocolVersion } from './protocol-version.js';
 
 const initialize = (protocolVersion: unknown): JSONRPCMessage =>
   ({
@@ -19,9 +19,9 @@ function fakeTransport(): Transport {
 
 describe('negotiated protocol version', () => {
   it('keeps a supported version the client asked for, else answers with the latest', () => {
-    assert.equal(negotiatedProtocolVersion('2025-03-26'), '2025-03-26');
-    assert.equal(negotiatedProtocolVersion('1999-01-01'), LATEST_PROTOCOL_VERSION);
-    assert.equal(negotiatedProtocolVersion(undefined), LATEST_PROTOCOL_VERSION);
+    assert.equal(negotiatedVersion('2025-03-26'), '2025-03-26');
+    assert.equal(negotiatedVersion('1999-01-01'), LATEST_PROTOCOL_VERSION);
+    assert.equal(negotiatedVersion(undefined), LATEST_PROTOCOL_VERSION);
   });
 
   it('reads initialize as it passes and leaves other messages alone', () => {

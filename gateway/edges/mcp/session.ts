@@ -16,6 +16,8 @@ export interface McpSession {
   id: string;
   principal: Principal;
   task: TaskFacts;
+  /** MCP protocol version settled by `initialize` (Streamable HTTP sessions); version rules follow it. */
+  protocolVersion?: string;
   logLevel: LogLevel;
   subscriptions: Set<string>;
   server?: Server;
@@ -31,7 +33,19 @@ export interface McpSession {
   endTask?: (reason: string) => void;
 }
 
-/** Same agent, same way of authenticating, same task: anything else is another principal. */
+/**
+ * The exact principal a session is bound to: same kind of credential, same agent, same task (an explicit
+ * task token's, or none, in which case the session's implicit task applies), same tenant, and the same
+ * issuer and subject (OAuth, SPIFFE, task tokens). Anything else is another principal, for which the
+ * session does not exist.
+ */
 export function samePrincipal(a: Principal, b: Principal): boolean {
-  return a.agentId === b.agentId && a.authMethod === b.authMethod && a.taskId === b.taskId && a.tenant === b.tenant;
+  return (
+    a.authMethod === b.authMethod &&
+    a.agentId === b.agentId &&
+    a.taskId === b.taskId &&
+    a.tenant === b.tenant &&
+    a.issuer === b.issuer &&
+    a.subject === b.subject
+  );
 }

@@ -4,11 +4,11 @@
  *   GET  /v1/approvals?status=pending&agent=ID&task=ID&limit=N   list (newest first)
  *   GET  /v1/approvals/events                                     server-sent events: one `ticket` event per change
  *   GET  /v1/approvals/:id                                        one request
- *   POST /v1/approvals/:id/approve  { reason?, ttlSeconds?, scope?: 'call' | 'task-tool' }
+ *   POST /v1/approvals/:id/approve  { reason?, ttlSeconds?, scope?: 'call' | 'task-tool', uses? }
  *   POST /v1/approvals/:id/deny     { reason }
  *
  * Errors are `{ error: { code, message } }` with 400 REASON_REQUIRED/BAD_REQUEST, 401 UNAUTHENTICATED,
- * 403 SELF_APPROVAL/FORBIDDEN, 404 NOT_FOUND, 409 NOT_PENDING, 503 STORE_UNAVAILABLE.
+ * 403 SELF_APPROVAL/FORBIDDEN, 404 NOT_FOUND, 409 NOT_PENDING/TASK_ENDED, 503 STORE_UNAVAILABLE.
  * An approval that completes a ticket stores its grant before answering, so the agent's retry finds it.
  */
 import express, { type Response, type Router } from 'express';
@@ -42,6 +42,12 @@ export interface ApprovalsRouterOptions {
   operatorAuth: OperatorAuthenticator;
   /** True when the operator is responsible for the requesting agent (no self-approval). */
   isSelf: (operatorId: string, ticket: Ticket) => boolean;
+  /**
+   * Whether a task is still live. An approval for a task that has ended is refused (TASK_ENDED): its grant
+   * could never be used, and approving it would record a decision that grants nothing. Throws when the task
+   * store cannot answer (answered 503 STORE_UNAVAILABLE, never as an ended task).
+   */
+  isTaskLive: (taskId: string) => Promise<boolean>;
   /** Jaeger UI base URL, to link each request to its trace. */
   traceUrl?: (ticket: Ticket) => string | undefined;
   /** Unexpected errors (answered as INTERNAL), for the logs. */
@@ -126,6 +132,9 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
           'SELF_APPROVAL',
           'operators cannot decide requests of agents they are responsible for',
         );
+      }
+      if (approve && !(await options.isTaskLive(existing.taskId))) {
+        return void sendCode(res, 'TASK_ENDED', 'the task of this request has ended; nothing can be approved for it');
       }
       const ticket = await queue.decide(id, {
         approve,

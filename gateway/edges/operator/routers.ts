@@ -13,7 +13,7 @@ import type { ToolIntegrity } from '../../services/integrity/index.js';
 import type { Metrics } from '../../services/metrics/index.js';
 import type { PolicyStore } from '../../services/policy/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
-import type { TaskService, TaskStore } from '../../services/tasks/index.js';
+import { isTaskLive, type TaskService, type TaskStore } from '../../services/tasks/index.js';
 import { VERSION } from '../../kernel/index.js';
 import { createAgentsRouter } from './agents-router.js';
 import { createApprovalsRouter } from './approvals-router.js';
@@ -62,6 +62,7 @@ export function createOperatorRouters(options: OperatorRoutersOptions): Router[]
       audit,
       operatorAuth,
       isSelf: (operatorId, ticket) => isOwner(config, operatorId, ticket),
+      isTaskLive: async (taskId) => isTaskLive(await options.tasks.get(taskId), Date.now()),
       onDecided: (ticket) =>
         options.metrics.observeApprovalDecision(
           (Date.now() - Date.parse(ticket.createdAt)) / 1000,

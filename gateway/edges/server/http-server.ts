@@ -4,6 +4,7 @@
  * operator API and console. Agents authenticate through the configured authenticator chain.
  */
 import express, { type Express, type Router } from 'express';
+import type { Server } from 'node:http';
 import type { FetchLike } from '../../../connectors/contract.js';
 import type { Environment, GatewayConfig } from '../../config/index.js';
 import { resolveSecretRef } from '../../config/index.js';
@@ -23,12 +24,20 @@ import {
 import { createOwnTokenVerifier, type CredentialIssuer, type KeySet } from '../../services/credentials/index.js';
 import type { Metrics } from '../../services/metrics/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
-import type { SessionTasks, TaskService } from '../../services/tasks/index.js';
-import { createApp, createIntrospectionRouter, createTasksRouter } from '../http/index.js';
+import type { SessionTasks, TaskService, TaskStore } from '../../services/tasks/index.js';
+import {
+  createApp,
+  createIntrospectionRouter,
+  createMetricsRouter,
+  createTasksRouter,
+  hostOriginGuard,
+  sendCode,
+} from '../http/index.js';
 import { connectionMetricAttributes, createMcpHttpEdge, type McpSession } from '../mcp/index.js';
 import { createOperatorAuthenticator, createOperatorRouters, type OperatorRoutersOptions } from '../operator/index.js';
 import type { Catalog } from '../../services/catalog/index.js';
 import type { PolicyStore } from '../../services/policy/index.js';
+import { closeServer, listenOn } from './listen.js';
 import type { ReadinessReport } from '../../services/health/index.js';
 
 export interface HttpServerParts {
@@ -50,6 +59,8 @@ export interface HttpServerParts {
   issuer: CredentialIssuer;
   keys: KeySet;
   revocation: RevocationStore;
+  /** Task tokens are refused when their task belongs to another agent. */
+  tasks: Pick<TaskStore, 'get'>;
   apiKeyAgents: readonly ApiKeyAgent[];
   /** Shown on /healthz: ok while the policy is the last good one. */
   policy: Pick<PolicyStore, 'status'>;
@@ -64,7 +75,14 @@ export interface HttpServerParts {
   >;
 }
 
-export async function createHttpServer(parts: HttpServerParts): Promise<{ app: Express; close(): Promise<void> }> {
+export interface HttpServer {
+  app: Express;
+  /** `http://host:port/metrics` of the separate metrics listener, when `metrics.listen` is configured. */
+  metricsUrl?: string;
+  close(): Promise<void>;
+}
+
+export async function createHttpServer(parts: HttpServerParts): Promise<HttpServer> {
   const { config, logger } = parts;
   const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
   const resource = `${parts.publicUrl.replace(/\/$/, '')}/mcp`;
@@ -75,6 +93,7 @@ export async function createHttpServer(parts: HttpServerParts): Promise<{ app: E
       issuer: parts.issuer.issuer,
       keys: parts.keys,
       revocation: parts.revocation,
+      tasks: parts.tasks,
       apiKeyAgents: parts.apiKeyAgents,
       ...(parts.jwksFetch !== undefined ? { jwksFetch: parts.jwksFetch } : {}),
     }),
@@ -134,7 +153,22 @@ export async function createHttpServer(parts: HttpServerParts): Promise<{ app: E
     ...{ issuer: parts.issuer, revocation: parts.revocation },
     onInternalError: (error) => logger.error({ err: errorText(error) }, 'operator request failed'),
   });
-  const routers: Router[] = [metricsRouter(parts.metrics), ...operatorRouters];
+  const secrets = { env: parts.env, baseDir: parts.baseDir };
+  const metricsToken = config.metrics.token;
+  const metricsRouter = createMetricsRouter({
+    handler: parts.metrics.handler,
+    ...(metricsToken !== undefined
+      ? {
+          tokenSha256:
+            'sha256' in metricsToken
+              ? metricsToken.sha256
+              : digestApiKey((await resolveSecretRef(metricsToken.secret, secrets)).reveal()),
+        }
+      : {}),
+  });
+  // With `metrics.listen`, /metrics is served there only (the gateway's listener answers 404).
+  const metricsListen = config.metrics.listen;
+  const routers: Router[] = [...(metricsListen === undefined ? [metricsRouter] : []), ...operatorRouters];
   const wellKnown = express.Router();
   wellKnown.get('/.well-known/jwks.json', (_req, res) => {
     res.set('cache-control', 'public, max-age=300').json(parts.issuer.jwks());
@@ -150,7 +184,6 @@ export async function createHttpServer(parts: HttpServerParts): Promise<{ app: E
     ),
   );
   if (config.auth.introspectionClients.length > 0) {
-    const secrets = { env: parts.env, baseDir: parts.baseDir };
     routers.push(
       createIntrospectionRouter({
         verifyOwnToken: createOwnTokenVerifier({ issuer: parts.issuer.issuer, keys: parts.keys }),
@@ -158,6 +191,7 @@ export async function createHttpServer(parts: HttpServerParts): Promise<{ app: E
         clients: await Promise.all(
           config.auth.introspectionClients.map(async (c) => ({
             id: c.id,
+            ...(c.audiences !== undefined ? { audiences: c.audiences } : {}),
             secretSha256:
               'sha256' in c.secret
                 ? c.secret.sha256
@@ -185,16 +219,45 @@ export async function createHttpServer(parts: HttpServerParts): Promise<{ app: E
         sessions: edge.sessions().length,
       };
     },
+    authorizeHealthDetails: (req) => void operatorAuth.authenticate(req),
     readiness: parts.readiness,
     routers,
     onError: (error) => logger.error({ err: errorText(error) }, 'request failed'),
   });
-  return { app, close: () => edge.close() };
+  // Last, so that nothing after it can fail and leave the listener open.
+  const metricsServer =
+    metricsListen !== undefined
+      ? await startMetricsListener(
+          metricsListen,
+          config.http.allowedHosts,
+          config.http.requestTimeoutSeconds,
+          metricsRouter,
+        )
+      : undefined;
+  return {
+    app,
+    ...(metricsServer !== undefined ? { metricsUrl: `${metricsServer.baseUrl}/metrics` } : {}),
+    close: async () => {
+      await edge.close();
+      if (metricsServer !== undefined) await closeServer(metricsServer.server);
+    },
+  };
 }
 
-/** Prometheus exposition at /metrics (no secrets: labels are tool names, rule ids, codes). */
-function metricsRouter(metrics: Metrics): Router {
-  const router = express.Router();
-  router.get('/metrics', metrics.handler);
-  return router;
+/** The separate `/metrics` listener (`metrics.listen`), with the same Host/Origin checks as the gateway's. */
+async function startMetricsListener(
+  address: { host: string; port: number },
+  allowedHosts: readonly string[],
+  requestTimeoutSeconds: number,
+  router: Router,
+): Promise<{ server: Server; baseUrl: string }> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(hostOriginGuard({ listenHost: address.host, allowedHosts, allowedOrigins: [] }));
+  app.use(router);
+  app.use((_req, res) => sendCode(res, 'NOT_FOUND', 'not found'));
+  const { server, baseUrl, attach } = await listenOn(address.host, address.port, { requestTimeoutSeconds });
+  attach(app);
+  return { server, baseUrl };
 }

@@ -5,6 +5,7 @@
  * never falls through to a weaker method). Tokens in query strings and duplicate Authorization headers are
  * rejected outright, and disabled agents are refused whatever they present.
  */
+import { credentialForScheme } from './authorization-header.js';
 import { AuthError, type Authenticator, type AuthRequest, type Principal } from '../../kernel/index.js';
 
 export interface RequestAuthenticator {
@@ -39,7 +40,10 @@ export function createRequestAuthenticator(options: RequestAuthenticatorOptions)
   };
 }
 
-/** The Bearer credential of a request; exactly one Authorization header is accepted. */
+/**
+ * The Bearer credential of a request (scheme matched case-insensitively); exactly one Authorization header
+ * is accepted.
+ */
 export function extractBearer(headers: AuthRequest['headers'], rawHeaders?: readonly string[]): string {
   if (rawHeaders !== undefined && countHeader(rawHeaders, 'authorization') > 1) {
     throw new AuthError('UNAUTHENTICATED', 'more than one Authorization header', 'invalid_request');
@@ -49,11 +53,11 @@ export function extractBearer(headers: AuthRequest['headers'], rawHeaders?: read
   if (Array.isArray(value) || value.includes(',')) {
     throw new AuthError('UNAUTHENTICATED', 'more than one Authorization header', 'invalid_request');
   }
-  const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(value.trim());
-  if (match === null || match[1] === undefined) {
+  const bearer = credentialForScheme(value, 'Bearer');
+  if (bearer === undefined) {
     throw new AuthError('UNAUTHENTICATED', 'expected Authorization: Bearer <token>', 'invalid_request');
   }
-  return match[1];
+  return bearer;
 }
 
 function countHeader(rawHeaders: readonly string[], name: string): number {

@@ -136,6 +136,8 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
         agentId,
         roles: options.rolesClaim === undefined ? [] : stringList(claimAt(payload, options.rolesClaim)),
         authMethod: 'oauth',
+        issuer: options.issuer,
+        subject: typeof payload.sub === 'string' ? payload.sub : agentId,
         scopes,
         ...(tenant !== undefined ? { tenant } : {}),
         ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),

@@ -7,6 +7,7 @@ import type { FetchLike } from '../../../connectors/contract.js';
 import type { GatewayConfig } from '../../config/index.js';
 import type { KeySet } from '../credentials/index.js';
 import type { RevocationStore } from '../revocation/index.js';
+import type { TaskStore } from '../tasks/index.js';
 import { createApiKeyAuthenticator, type ApiKeyAgent } from './api-key-authenticator.js';
 import { createOAuthAuthenticator } from './oauth-authenticator.js';
 import { createSpiffeAuthenticator, loadTrustBundle } from './spiffe-authenticator.js';
@@ -20,6 +21,7 @@ export async function buildAuthenticators(input: {
   issuer: string;
   keys: KeySet;
   revocation: RevocationStore;
+  tasks: Pick<TaskStore, 'get'>;
   apiKeyAgents: readonly ApiKeyAgent[];
   /** The fetch the OAuth JWKS is read through (the gateway's egress); the global fetch when absent. */
   jwksFetch?: FetchLike;
@@ -31,6 +33,7 @@ export async function buildAuthenticators(input: {
       issuer: input.issuer,
       keys: input.keys,
       revocation: input.revocation,
+      tasks: input.tasks,
       resolveAgent: (agentId) => {
         const agent = agentProfiles.get(agentId);
         return agent === undefined || agent.disabled

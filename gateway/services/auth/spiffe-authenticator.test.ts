@@ -40,6 +40,8 @@ describe('SPIFFE JWT-SVID authenticator', () => {
       agentId: 'triage',
       roles: ['reader'],
       authMethod: 'spiffe',
+      issuer: 'spiffe://prod.example',
+      subject: 'spiffe://prod.example/ns/agents/sa/triage',
       tenant: 'acme',
       expiresAt: principal?.expiresAt,
     });

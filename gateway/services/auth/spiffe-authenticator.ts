@@ -144,6 +144,8 @@ export function createSpiffeAuthenticator(options: SpiffeAuthenticatorOptions): 
         agentId: agent.agentId,
         roles: [...(agent.roles ?? [])],
         authMethod: 'spiffe',
+        issuer: `spiffe://${domain}`,
+        subject: spiffeId,
         ...(agent.tenant !== undefined ? { tenant: agent.tenant } : {}),
         ...(agent.environment !== undefined ? { environment: agent.environment } : {}),
         ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),

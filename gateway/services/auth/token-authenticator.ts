@@ -9,14 +9,16 @@
  * embedded key material (`jwk`, `jku`, `x5u`, `x5c`) and no `crit`, `kid` naming a key of our own set,
  * the signature, `typ`, `iss`, `aud` exactly this gateway (a single string), `exp`, `nbf` when present,
  * `iat` not in the future and `exp - iat` within the longest TTL we issue, `jti`, `sub` and `tid` present;
- * 30 s clock tolerance. Then revocation: task ended, agent disabled, jti revoked. Signature results are
- * cached until `exp` (bounded LRU, keyed by a digest of the token); revocation is checked every time.
+ * 30 s clock tolerance. Then, every time: the task exists, is live and belongs to the token's subject (and
+ * tenant), the agent is not disabled, the jti is not revoked. Signature results are cached until `exp`
+ * (bounded LRU, keyed by a digest of the token); task state and revocation are never cached.
  */
 import { createHash } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { CLOCK_TOLERANCE_SECONDS, TASK_TOKEN_TYP } from '../../verify/index.js';
 import type { KeySet } from '../credentials/index.js';
 import type { RevocationStore } from '../revocation/index.js';
+import type { TaskStore } from '../tasks/index.js';
 import { AuthError, isStoreUnavailable, type Authenticator, type Principal } from '../../kernel/index.js';
 
 export interface AgentProfile {
@@ -30,6 +32,11 @@ export interface TaskTokenAuthenticatorOptions {
   issuer: string;
   keys: KeySet;
   revocation: RevocationStore;
+  /**
+   * The task store: a token is only accepted when its task belongs to the token's subject (and tenant).
+   * A well-signed token naming another agent's task is refused, whatever minted it.
+   */
+  tasks: Pick<TaskStore, 'get'>;
   /**
    * Roles and environment of an agent, from configuration. Returning undefined refuses the token
    * (the agent no longer exists). When omitted, every agent gets no roles.
@@ -161,21 +168,26 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
       remember(digest, token);
 
       // Revocation is never cached; a store that cannot answer throws, and the request is refused.
-      let ended: boolean, disabled: boolean, revoked: boolean;
+      let ended: boolean, disabled: boolean, revoked: boolean, task: Awaited<ReturnType<TaskStore['get']>>;
       try {
-        [ended, disabled, revoked] = await Promise.all([
+        [ended, disabled, revoked, task] = await Promise.all([
           options.revocation.isTaskEnded(token.taskId),
           options.revocation.isAgentDisabled(token.agentId),
           options.revocation.isJtiRevoked(token.jti),
+          options.tasks.get(token.taskId),
         ]);
       } catch (error) {
         // An outage is reported as one (the edge answers 503 STORE_UNAVAILABLE), never as a bad token.
         if (isStoreUnavailable(error)) throw error;
         throw invalid('task token cannot be checked right now');
       }
-      if (ended) {
+      if (ended || task === undefined) {
         cache.delete(digest);
         throw invalid('task has ended');
+      }
+      if (task.agentId !== token.agentId || (token.tenant !== undefined && task.tenant !== token.tenant)) {
+        cache.delete(digest);
+        throw invalid('task token names a task that does not belong to its subject');
       }
       if (disabled) throw new AuthError('FORBIDDEN', 'agent is disabled', 'invalid_token');
       if (revoked) throw invalid('task token has been revoked');
@@ -188,6 +200,8 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
         agentId: token.agentId,
         roles: [...profile.roles],
         authMethod: 'task-token',
+        issuer: options.issuer,
+        subject: token.agentId,
         taskId: token.taskId,
         expiresAt: token.expiresAt,
         ...(tenant !== undefined ? { tenant } : {}),

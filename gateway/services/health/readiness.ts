@@ -34,8 +34,10 @@ export interface ReadinessSources {
 
 export interface ReadinessReport {
   ready: boolean;
-  /** Why not ready: the first failing check, in a sentence. */
+  /** Why not ready: every failing check, with what it reported (operators only: may name files or hosts). */
   reason?: string;
+  /** The failing checks by name only (e.g. `audit log unavailable`): safe for anyone who reaches the port. */
+  summary?: string;
   /** Per-component state; may be withheld from callers that are not operators. */
   details: {
     audit: ComponentHealth;
@@ -53,19 +55,23 @@ export function checkReadiness(sources: ReadinessSources): ReadinessReport {
   const draining = sources.draining();
   const connectors: ReadinessReport['details']['connectors'] = {};
   const reasons: string[] = [];
-  if (draining) reasons.push('shutting down');
-  if (!store.available) reasons.push(`state store unavailable${suffix(store.reason)}`);
-  if (!audit.available) reasons.push(`audit log unavailable${suffix(audit.reason)}`);
-  if (!policy.loaded) reasons.push(`no policy loaded${suffix(policy.lastError)}`);
+  const failing: string[] = [];
+  const fail = (what: string, why?: string): void => {
+    failing.push(what);
+    reasons.push(`${what}${suffix(why)}`);
+  };
+  if (draining) fail('shutting down');
+  if (!store.available) fail('state store unavailable', store.reason);
+  if (!audit.available) fail('audit log unavailable', audit.reason);
+  if (!policy.loaded) fail('no policy loaded', policy.lastError);
   for (const connector of sources.connectors()) {
     const health = safely(() => connector.health());
     connectors[connector.id] = { ...health, required: connector.required };
-    if (connector.required && !health.available)
-      reasons.push(`required connector ${connector.id} unavailable${suffix(health.reason)}`);
+    if (connector.required && !health.available) fail(`required connector ${connector.id} unavailable`, health.reason);
   }
   return {
     ready: reasons.length === 0,
-    ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
+    ...(reasons.length > 0 ? { reason: reasons.join('; '), summary: failing.join('; ') } : {}),
     details: { audit, store, policy, connectors, draining },
   };
 }

@@ -8,6 +8,7 @@ import { createMetrics } from './metrics.js';
 describe('createMetrics', () => {
   it('exposes every metric with its labels after updates', async () => {
     const metrics = createMetrics();
+    metrics.limitToolLabels((tool) => tool.startsWith('crm_'));
     metrics.recordDecision('allow', ['read-only']);
     metrics.recordDecision('deny', []);
     metrics.recordDecision('deny', ['no-delete', 'block-prod']);
@@ -59,12 +60,27 @@ describe('createMetrics', () => {
 
   it('folds label values beyond the cap into "other"', async () => {
     const metrics = createMetrics({ maxLabelValues: 2 });
+    metrics.limitToolLabels(() => true);
     for (const tool of ['t1', 't2', 't3', 't4']) metrics.observeToolCall(tool, 'ok', 0.01);
     const text = await metrics.metricsText();
     assert.match(text, /tool_call_duration_seconds_count\{tool="t1",outcome="ok"\} 1/);
     assert.match(text, /tool_call_duration_seconds_count\{tool="t2",outcome="ok"\} 1/);
     assert.match(text, /tool_call_duration_seconds_count\{tool="other",outcome="ok"\} 2/);
     assert.doesNotMatch(text, /tool="t3"/);
+  });
+
+  it('labels tools the catalog does not have as "unknown", whatever name the agent sent', async () => {
+    const metrics = createMetrics();
+    metrics.observeToolCall('crm_get_contact', 'ok', 0.01);
+    metrics.limitToolLabels((tool) => tool === 'crm_get_contact');
+    metrics.observeToolCall('crm_get_contact', 'ok', 0.01);
+    metrics.observeToolCall('crm_drop_tables', 'error', 0.01);
+    metrics.observeToolCall('<script>x</script>', 'error', 0.01);
+    const text = await metrics.metricsText();
+    assert.match(text, /tool_call_duration_seconds_count\{tool="crm_get_contact",outcome="ok"\} 1/);
+    assert.match(text, /tool_call_duration_seconds_count\{tool="unknown",outcome="ok"\} 1/);
+    assert.match(text, /tool_call_duration_seconds_count\{tool="unknown",outcome="error"\} 2/);
+    assert.doesNotMatch(text, /crm_drop_tables|script/);
   });
 
   it('serves the exposition over HTTP through the express handler', async () => {

@@ -3,7 +3,8 @@
  * several gateways in one process (tests, embedding) do not share or clash over series.
  *
  * Cardinality: every label is either a closed enum (effect, outcome, result, reused) or a value bounded
- * by configuration (tool names, rule ids, connector ids, error codes, auth methods, credential kinds).
+ * by configuration (tool names of the catalog, rule ids, connector ids, error codes, auth methods,
+ * credential kinds); a tool name an agent sends that the catalog does not have is labelled `unknown`.
  * Nothing per-agent, per-task, per-session or per-argument is ever a label. As a guard against
  * surprises, each label also stops accepting new values after `maxLabelValues` and counts the rest
  * under `other`.
@@ -57,7 +58,13 @@ export interface Metrics {
   readonly registry: Registry;
   /** One count per decision; `rules` are joined (`a+b`), `(default)` when no rule matched (default deny). */
   recordDecision(effect: DecisionEffect, rules: readonly string[]): void;
+  /**
+   * `tool` is labelled with its name only when `limitToolLabels` says it is a catalog tool, and as
+   * `unknown` otherwise (agents choose the names they send).
+   */
   observeToolCall(tool: string, outcome: ToolCallOutcome, seconds: number): void;
+  /** The catalog's tools: only these names become `tool` label values. Until set, every tool is `unknown`. */
+  limitToolLabels(isCatalogTool: (tool: string) => boolean): void;
   /** Time spent in one pipeline step, by step and how the step ended. */
   observePipelineStep(step: string, outcome: PipelineStepOutcome, seconds: number): void;
   /** An audit record that could not be written (best-effort writes; the failure is logged too). */
@@ -81,6 +88,9 @@ export interface Metrics {
   /** Express handler serving the exposition, e.g. `app.get('/metrics', metrics.handler)`. */
   readonly handler: RequestHandler;
 }
+
+/** Label of calls naming a tool the catalog does not have. */
+export const UNKNOWN_TOOL_LABEL = 'unknown';
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 /** The explicit bucket boundaries the MCP semantic conventions advise for `mcp.server.operation.duration`. */
@@ -212,6 +222,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
 
   const metricsText = (): Promise<string> => registry.metrics();
+  let isCatalogTool: (tool: string) => boolean = () => false;
 
   return {
     registry,
@@ -221,7 +232,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeToolCall(tool, outcome, seconds) {
       if (Number.isFinite(seconds) && seconds >= 0)
-        toolCallDuration.observe({ tool: toolLabel(tool), outcome }, seconds);
+        toolCallDuration.observe(
+          { tool: isCatalogTool(tool) ? toolLabel(tool) : UNKNOWN_TOOL_LABEL, outcome },
+          seconds,
+        );
+    },
+    limitToolLabels(predicate) {
+      isCatalogTool = predicate;
     },
     observePipelineStep(step, outcome, seconds) {
       if (Number.isFinite(seconds) && seconds >= 0) pipelineStepDuration.observe({ step, outcome }, seconds);

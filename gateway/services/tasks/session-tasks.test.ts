@@ -26,6 +26,25 @@ describe('session tasks', () => {
     assert.equal((await tasks.states.current(task.id)).live, false, 'the implicit task ended with its session');
   });
 
+  it("ends what hangs off a session's implicit task when it ends, and nothing for a task token's task", async () => {
+    const now = 3_000_000;
+    const store = createMemoryTaskStore({ now: () => now });
+    const ended: string[] = [];
+    const tasks = createSessionTasks({
+      store,
+      implicitTtlSeconds: 60,
+      onImplicitTaskEnded: async (id) => void ended.push(id),
+      now: () => now,
+    });
+    await store.create({ id: 't-live', agentId: 'a1', intent: 'x', createdAt: now, expiresAt: now + 10_000 });
+    const implicit = await tasks.taskForSession(agent, 's4');
+    await tasks.taskForSession({ ...agent, taskId: 't-live' }, 's5');
+    await tasks.sessionClosed('t-live');
+    assert.deepEqual(ended, [], "a task token's task outlives its session, and so do its grants");
+    await tasks.sessionClosed(implicit.id);
+    assert.deepEqual(ended, ['session-s4']);
+  });
+
   it('refuses a session whose credential names a task that has ended, and keeps explicit tasks open on close', async () => {
     const now = 2_000_000;
     const store = createMemoryTaskStore({ now: () => now });

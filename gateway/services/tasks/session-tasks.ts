@@ -25,6 +25,11 @@ export interface SessionTasksOptions {
   implicitTtlSeconds: number;
   /** Called when a session's task is forgotten (e.g. drop cached credentials of that task). */
   onForget?: (taskId: string) => void;
+  /**
+   * Called after a session's implicit task has been ended, to end what hangs off it (its approval grants).
+   * Best effort, like the end itself: grants of a task also stop applying once the task has expired.
+   */
+  onImplicitTaskEnded?: (taskId: string) => Promise<void>;
   now?: () => number;
 }
 
@@ -63,7 +68,9 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
       expiry.delete(taskId);
       options.onForget?.(taskId);
       // Best effort: an implicit task also ends by its TTL if the store cannot be reached now.
-      if (taskId.startsWith(IMPLICIT_PREFIX)) await options.store.end(taskId, 'session closed').catch(() => undefined);
+      if (!taskId.startsWith(IMPLICIT_PREFIX)) return;
+      await options.store.end(taskId, 'session closed').catch(() => undefined);
+      await options.onImplicitTaskEnded?.(taskId).catch(() => undefined);
     },
     async expiryOf(taskId) {
       return expiry.get(taskId) ?? (await options.store.get(taskId))?.expiresAt;

@@ -13,7 +13,7 @@ import { createTaskService, TaskServiceError } from './task-service.js';
 const alice: Principal = { agentId: 'alice', roles: [], tenant: 'acme', authMethod: 'api-key' };
 const bob: Principal = { agentId: 'bob', roles: [], authMethod: 'api-key' };
 
-async function setup(options: { failAudit?: boolean } = {}) {
+async function setup(options: { failAudit?: boolean; onEnded?: (taskId: string) => Promise<void> } = {}) {
   const clock = { t: Date.now() };
   const keys = createKeySet({ active: await generateSigningKey() });
   const issuer = createCredentialIssuer({ issuer: 'https://gw.test', keys, now: () => clock.t });
@@ -36,6 +36,7 @@ async function setup(options: { failAudit?: boolean } = {}) {
     maxTtlSeconds: 600,
     maxLifetimeSeconds: 1800,
     now: () => clock.t,
+    ...(options.onEnded !== undefined ? { onEnded: options.onEnded } : {}),
   });
   return { service, store, revocation, issuer, records, clock };
 }
@@ -117,5 +118,30 @@ describe('task service', () => {
     const { service, store } = await setup({ failAudit: true });
     await assert.rejects(service.open(alice, { intent: 'x' }), /disk full/);
     assert.deepEqual(await store.list({ agentId: 'alice' }), []);
+  });
+});
+
+describe('task end clean-up', () => {
+  it('ends what hangs off the task (its grants) once the task has ended', async () => {
+    const ended: string[] = [];
+    const { service, store } = await setup({
+      onEnded: async (taskId) => {
+        assert.notEqual((await store.get(taskId))?.endedAt, undefined, 'the task is ended first');
+        ended.push(taskId);
+      },
+    });
+    const { task } = await service.open(alice, { intent: 'x' });
+    await service.end(task.id, alice);
+    assert.deepEqual(ended, [task.id]);
+  });
+
+  it('a failed clean-up does not undo the end and is recorded on the audit record', async () => {
+    const { service, store, records } = await setup({ onEnded: async () => Promise.reject(new Error('redis down')) });
+    const { task } = await service.open(alice, { intent: 'x' });
+    const ended = await service.end(task.id, alice);
+    assert.notEqual(ended.endedAt, undefined);
+    assert.notEqual((await store.get(task.id))?.endedAt, undefined);
+    const record = records.find((r) => r.event === 'task.end');
+    assert.deepEqual(record?.detail, { cleanup: 'failed' });
   });
 });

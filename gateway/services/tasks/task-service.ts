@@ -1,7 +1,8 @@
 /**
  * Opening, ending and renewing tasks. Opening a task returns the task token the agent presents to the
- * gateway; ending it (or its TTL) makes that token and every call credential of the task stop working on
- * every instance (the token authenticator asks the revocation store, which asks the task store).
+ * gateway; ending it (or its TTL) makes that token stop working on every instance (the token authenticator
+ * asks the revocation store, which asks the task store), and its call credentials stop introspecting as
+ * active; ending it also removes its approval grants (`onEnded`).
  *
  * Rules: a task token cannot open further tasks (a task is one unit of work, not a way to extend one); a
  * disabled agent cannot open tasks; an agent sees, renews and ends only its own tasks (other agents'
@@ -41,6 +42,12 @@ export interface TaskServiceOptions {
   defaultTtlSeconds?: number;
   /** Longest total life of a task across renewals (default 8 h). */
   maxLifetimeSeconds?: number;
+  /**
+   * Called once a task has ended in the store, to end what hangs off it (its approval grants). A failure
+   * does not undo the end (the task's credentials are already refused); it is recorded on the `task.end`
+   * audit record as `detail.cleanup: "failed"`.
+   */
+  onEnded?: (taskId: string) => Promise<void>;
   now?: () => number;
 }
 
@@ -169,6 +176,10 @@ export function createTaskService(options: TaskServiceOptions): TaskService {
       const actorName = isOperator(actor) ? `operator:${actor.operator}` : `agent:${actor.agentId}`;
       const ended = await store.end(id, reason ?? `ended by ${actorName}`);
       issuer.forgetTask(id);
+      const cleanup = await (options.onEnded?.(id) ?? Promise.resolve()).then(
+        () => 'done' as const,
+        () => 'failed' as const,
+      );
       await audit?.append({
         event: 'task.end',
         agentId: ended.agentId,
@@ -176,6 +187,7 @@ export function createTaskService(options: TaskServiceOptions): TaskService {
         actor: actorName,
         ...(ended.tenant !== undefined ? { tenant: ended.tenant } : {}),
         ...(ended.endReason !== undefined ? { reason: ended.endReason } : {}),
+        ...(cleanup === 'failed' ? { detail: { cleanup } } : {}),
       });
       return ended;
     },
