@@ -25,7 +25,7 @@ RUN node scripts/build.js
 FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production \
     PORTCULLIS_LOG_LEVEL=info \
-    PORTCULLIS_HEALTHCHECK_URL=http://127.0.0.1:8787/healthz
+    PORTCULLIS_HEALTHCHECK_URL=http://127.0.0.1:8787/readyz
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
@@ -35,7 +35,8 @@ RUN mkdir -p /var/lib/portcullis /etc/portcullis && chown node:node /var/lib/por
 VOLUME ["/var/lib/portcullis"]
 USER node
 EXPOSE 8787
-# /healthz answers 503 when the last policy reload failed; the Host header must be one the config accepts
+# /readyz answers 503 while the gateway cannot serve calls (store, audit log, policy, required connectors,
+# shutdown); the Host header must be one the config accepts
 # (127.0.0.1 is, in the shipped compose config). Set PORTCULLIS_HEALTHCHECK_URL if the port differs.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.PORTCULLIS_HEALTHCHECK_URL).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

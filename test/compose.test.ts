@@ -229,7 +229,7 @@ describe('docker-compose deployment', () => {
       assert.ok(service.healthcheck.length > 0, `${name} has a health check`);
     }
     const gateway = model.services[GATEWAY]!;
-    assert.match(gateway.healthcheck.join(' '), /http:\/\/127\.0\.0\.1:8787\/healthz/);
+    assert.match(gateway.healthcheck.join(' '), /http:\/\/127\.0\.0\.1:8787\/readyz/);
     for (const dependency of [...BACKENDS, 'redis'])
       assert.equal(gateway.dependsOn[dependency], 'service_healthy', `the gateway waits for ${dependency}`);
   });
@@ -347,7 +347,7 @@ describe('docker-compose deployment', () => {
     assert.match(final, /^ENTRYPOINT \["node", "bin\/portcullis\.js"\]$/m);
     assert.match(final, /^USER node$/m);
     assert.match(final, /^HEALTHCHECK /m);
-    assert.match(final, /healthz/);
+    assert.match(final, /readyz/);
     const lock = JSON.parse(await readFile(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { dev?: boolean }>;
     };
