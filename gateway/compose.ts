@@ -177,7 +177,10 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   await catalog.refresh();
   closers.push(async () => catalog.close());
   // Agents choose the tool names they send: only the catalog's become metric label values.
-  metrics.limitToolLabels((tool) => catalog.resolveTool(tool) !== undefined);
+  metrics.limitToolLabels(
+    (tool) => catalog.resolveTool(tool) !== undefined,
+    (prompt) => catalog.resolvePrompt(prompt) !== undefined,
+  );
   // Rules naming an agent, role, connector or tool that does not exist never match: say so at start.
   const known = knownNamesFromConfig(
     config,

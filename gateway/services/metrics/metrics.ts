@@ -63,8 +63,11 @@ export interface Metrics {
    * `unknown` otherwise (agents choose the names they send).
    */
   observeToolCall(tool: string, outcome: ToolCallOutcome, seconds: number): void;
-  /** The catalog's tools: only these names become `tool` label values. Until set, every tool is `unknown`. */
-  limitToolLabels(isCatalogTool: (tool: string) => boolean): void;
+  /**
+   * The catalog's tools (and prompts): only these names become label values (`tool`, `gen_ai_tool_name`,
+   * `gen_ai_prompt_name`). Until set, every name is `unknown`.
+   */
+  limitToolLabels(isCatalogTool: (tool: string) => boolean, isCatalogPrompt?: (prompt: string) => boolean): void;
   /** Time spent in one pipeline step, by step and how the step ended. */
   observePipelineStep(step: string, outcome: PipelineStepOutcome, seconds: number): void;
   /** An audit record that could not be written (best-effort writes; the failure is logged too). */
@@ -223,6 +226,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   const metricsText = (): Promise<string> => registry.metrics();
   let isCatalogTool: (tool: string) => boolean = () => false;
+  let isCatalogPrompt: (prompt: string) => boolean = () => false;
+  // Agents choose the names they send: a name becomes a label value only when the catalog knows it.
+  const catalogToolLabel = (tool: string): string => (isCatalogTool(tool) ? toolLabel(tool) : UNKNOWN_TOOL_LABEL);
+  const catalogPromptLabel = (prompt: string): string =>
+    isCatalogPrompt(prompt) ? promptLabel(prompt) : UNKNOWN_TOOL_LABEL;
 
   return {
     registry,
@@ -232,13 +240,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeToolCall(tool, outcome, seconds) {
       if (Number.isFinite(seconds) && seconds >= 0)
-        toolCallDuration.observe(
-          { tool: isCatalogTool(tool) ? toolLabel(tool) : UNKNOWN_TOOL_LABEL, outcome },
-          seconds,
-        );
+        toolCallDuration.observe({ tool: catalogToolLabel(tool), outcome }, seconds);
     },
-    limitToolLabels(predicate) {
-      isCatalogTool = predicate;
+    limitToolLabels(toolPredicate, promptPredicate) {
+      isCatalogTool = toolPredicate;
+      if (promptPredicate !== undefined) isCatalogPrompt = promptPredicate;
     },
     observePipelineStep(step, outcome, seconds) {
       if (Number.isFinite(seconds) && seconds >= 0) pipelineStepDuration.observe({ step, outcome }, seconds);
@@ -273,8 +279,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         {
           ...sessionLabels(attributes),
           mcp_method_name: attributes.method ?? '',
-          gen_ai_tool_name: attributes.tool === undefined ? '' : toolLabel(attributes.tool),
-          gen_ai_prompt_name: attributes.prompt === undefined ? '' : promptLabel(attributes.prompt),
+          gen_ai_tool_name: attributes.tool === undefined ? '' : catalogToolLabel(attributes.tool),
+          gen_ai_prompt_name: attributes.prompt === undefined ? '' : catalogPromptLabel(attributes.prompt),
         },
         seconds,
       );
