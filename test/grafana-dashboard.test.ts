@@ -6,13 +6,12 @@
  * so the scrape carries samples with their labels.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startHttpBackend } from './fixtures/http-backend.js';
-import { closedPort, REPO_ROOT } from './fixtures/gateway-process.js';
-import { INITIALIZE, rawPost, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { REPO_ROOT } from './fixtures/gateway-process.js';
+import { INITIALIZE, rawPost, type TestGateway } from './helpers/gateway.js';
+import { startMetricsGateway, type MetricsGateway } from './helpers/metrics-gateway.js';
 
 const DASHBOARD = path.join(REPO_ROOT, 'deploy', 'grafana', 'portcullis-dashboard.json');
 /** Labels Prometheus adds when it scrapes (the dashboard's instance selector), not the gateway. */
@@ -85,45 +84,16 @@ function familyOf(sample: string, scrape: Scrape): string | undefined {
 }
 
 describe('Grafana dashboard against a live /metrics scrape', () => {
-  let backend: Awaited<ReturnType<typeof startHttpBackend>>;
   let gw: TestGateway;
   let scrape: Scrape;
   let queries: QueryUse[];
-  let policyDir: string | undefined;
+  let metricsGateway: MetricsGateway | undefined;
 
   before(async () => {
-    backend = await startHttpBackend();
-    const deadPort = await closedPort();
-    policyDir = await mkdtemp(path.join(tmpdir(), 'portcullis-dashboard-'));
-    const policyFile = path.join(policyDir, 'policy.yaml');
-    await writeFile(
-      policyFile,
+    metricsGateway = await startMetricsGateway(
       'version: 1\nname: dashboard\nrules:\n  - id: no-deletes\n    effect: deny\n    tools: [api_remove]\n',
     );
-    gw = await startTestGateway(
-      {
-        connectors: [
-          {
-            id: 'api',
-            kind: 'http',
-            baseUrl: backend.url,
-            tools: [
-              { name: 'read', method: 'GET', path: '/echo', inputSchema: { type: 'object' } },
-              { name: 'remove', method: 'DELETE', path: '/echo', inputSchema: { type: 'object' } },
-            ],
-          },
-          {
-            id: 'down',
-            kind: 'http',
-            baseUrl: `http://127.0.0.1:${deadPort}`,
-            tools: [{ name: 'read', method: 'GET', path: '/x', inputSchema: { type: 'object' } }],
-          },
-        ],
-        egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] }, down: { allowPrivate: ['127.0.0.1/32'] } } },
-        policy: { files: [policyFile], watch: false },
-      },
-      [{ id: 'agent', tools: ['api_*', 'down_*'] }],
-    );
+    ({ gw } = metricsGateway);
     const agent = await gw.connect('agent');
     await agent.callTool({ name: 'api_read', arguments: {} });
     await agent.callTool({ name: 'down_read', arguments: {} });
@@ -143,9 +113,7 @@ describe('Grafana dashboard against a live /metrics scrape', () => {
     ];
   });
   after(async () => {
-    await gw?.close();
-    await backend?.close();
-    if (policyDir !== undefined) await rm(policyDir, { recursive: true, force: true });
+    await metricsGateway?.close();
   });
 
   it('the scrape carries samples for the calls made', () => {

@@ -4,14 +4,11 @@
  * `mcp.server.session.duration` once a session ends, with the conventions' attributes as Prometheus labels, beside the gateway's own metrics.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startHttpBackend } from './fixtures/http-backend.js';
-import { closedPort } from './fixtures/gateway-process.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import type { startHttpBackend } from './fixtures/http-backend.js';
+import type { TestGateway } from './helpers/gateway.js';
+import { startMetricsGateway, type MetricsGateway } from './helpers/metrics-gateway.js';
 
 interface Sample {
   name: string;
@@ -35,44 +32,16 @@ function parseSamples(text: string): Sample[] {
 describe('MCP semantic-convention metrics on /metrics', () => {
   let backend: Awaited<ReturnType<typeof startHttpBackend>>;
   let gw: TestGateway;
-  let policyDir: string;
+  let metricsGateway: MetricsGateway | undefined;
   let samples: Sample[];
   let negotiated: string | undefined;
   let backendRequests = 0;
 
   before(async () => {
-    backend = await startHttpBackend();
-    const deadPort = await closedPort();
-    policyDir = await mkdtemp(path.join(tmpdir(), 'portcullis-mcp-metrics-'));
-    const policyFile = path.join(policyDir, 'policy.yaml');
-    await writeFile(
-      policyFile,
+    metricsGateway = await startMetricsGateway(
       'version: 1\nname: metrics\nrules:\n  - id: no-deletes\n    effect: deny\n    tools: [api_remove]\n    when: "true"\n',
     );
-    gw = await startTestGateway(
-      {
-        connectors: [
-          {
-            id: 'api',
-            kind: 'http',
-            baseUrl: backend.url,
-            tools: [
-              { name: 'read', method: 'GET', path: '/echo', inputSchema: { type: 'object' } },
-              { name: 'remove', method: 'DELETE', path: '/echo', inputSchema: { type: 'object' } },
-            ],
-          },
-          {
-            id: 'down',
-            kind: 'http',
-            baseUrl: `http://127.0.0.1:${deadPort}`,
-            tools: [{ name: 'read', method: 'GET', path: '/x', inputSchema: { type: 'object' } }],
-          },
-        ],
-        egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] }, down: { allowPrivate: ['127.0.0.1/32'] } } },
-        policy: { files: [policyFile], watch: false },
-      },
-      [{ id: 'agent', tools: ['api_*', 'down_*'] }],
-    );
+    ({ backend, gw } = metricsGateway);
     const agent = await gw.connect('agent');
     const transport = agent.transport as StreamableHTTPClientTransport;
     negotiated = transport.protocolVersion;
@@ -96,9 +65,7 @@ describe('MCP semantic-convention metrics on /metrics', () => {
   });
 
   after(async () => {
-    await gw?.close();
-    await backend?.close();
-    await rm(policyDir, { recursive: true, force: true });
+    await metricsGateway?.close();
   });
 
   const count = (name: string, labels: Record<string, string>): number | undefined =>

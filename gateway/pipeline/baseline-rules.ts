@@ -77,34 +77,22 @@ function reachRule(
 
 export function baselineRules(config: GatewayConfig): BaselineRule[] {
   const rules: BaselineRule[] = [];
+  // Each agent's allowlists from the configuration, one rule per kind of item (its baseline).
+  const allowlists = [
+    { key: 'tools', suffix: 'baseline', what: 'tool' },
+    { key: 'resources', suffix: 'resources', what: 'resource' },
+    { key: 'prompts', suffix: 'prompts', what: 'prompt' },
+  ] as const;
   for (const agent of config.agents) {
     if (agent.disabled) continue;
-    const principal = { agents: [agent.id] };
-    if (agent.tools.length > 0) {
+    for (const { key, suffix, what } of allowlists) {
+      if (agent[key].length === 0) continue;
       rules.push({
-        id: `agent:${agent.id}:baseline`,
+        id: `agent:${agent.id}:${suffix}`,
         effect: 'allow',
-        description: `baseline tool allowlist of agent ${agent.id} (from the gateway configuration)`,
-        principal,
-        tools: [...agent.tools],
-      });
-    }
-    if (agent.resources.length > 0) {
-      rules.push({
-        id: `agent:${agent.id}:resources`,
-        effect: 'allow',
-        description: `baseline resource allowlist of agent ${agent.id} (from the gateway configuration)`,
-        principal,
-        resources: [...agent.resources],
-      });
-    }
-    if (agent.prompts.length > 0) {
-      rules.push({
-        id: `agent:${agent.id}:prompts`,
-        effect: 'allow',
-        description: `baseline prompt allowlist of agent ${agent.id} (from the gateway configuration)`,
-        principal,
-        prompts: [...agent.prompts],
+        description: `baseline ${what} allowlist of agent ${agent.id} (from the gateway configuration)`,
+        principal: { agents: [agent.id] },
+        [key]: [...agent[key]],
       });
     }
   }
