@@ -3,44 +3,21 @@
  * each (in reverse). Part of the composition root (with main.ts): it wires, and decides nothing itself.
  */
 import { assertConfigUsable, type Environment, type LoadedConfig } from './config/index.js';
-import { createLogger, type Logger } from './kernel/index.js';
-import {
-  baselineRules,
-  catalogContextFor,
-  createAdmission,
-  createPipeline,
-  GATEWAY_DESTINATIONS,
-  gatewayDestinationRules,
-} from './pipeline/index.js';
-import { startPendingGauge } from './services/approvals/index.js';
-import { openAuditSink, redactDetail, withRecentAudit } from './services/audit/index.js';
-import { egressDenialRecorder } from './services/egress/index.js';
+import { createLogger, type Closer, type Logger } from './kernel/index.js';
+import { catalogContextFor, createGatewayPipeline } from './pipeline/index.js';
+import { openGatewayAudit } from './services/audit/index.js';
 import { apiKeyAgentsFrom } from './services/auth/index.js';
-import { createCatalog, createResourceUpdates, openConnectors } from './services/catalog/index.js';
-import {
-  contextualInjector,
-  createBackendCredentials,
-  openCredentials,
-  withOutboundHygiene,
-} from './services/credentials/index.js';
-import { createGatewayEgress } from './services/egress/index.js';
+import { openCatalog } from './services/catalog/index.js';
+import { createBackendCredentials, openCredentials } from './services/credentials/index.js';
+import { openGatewayEgress } from './services/egress/index.js';
+import { gatewayReadiness } from './services/health/index.js';
 import { createToolIntegrity } from './services/integrity/index.js';
 import { createMetrics } from './services/metrics/index.js';
-import { checkReadiness, connectorHealth, type ReadinessReport } from './services/health/index.js';
-import {
-  createPolicyStore,
-  knownNamesFromConfig,
-  policyEventRecorder,
-  readPolicyFiles,
-  unknownPolicyReferences,
-} from './services/policy/index.js';
-import { createSessionTasks, createTaskService } from './services/tasks/index.js';
+import { GATEWAY_DESTINATIONS, openPolicy, warnUnknownReferences } from './services/policy/index.js';
+import { openTasks } from './services/tasks/index.js';
 // The one import of the OpenTelemetry SDK (through sdk.ts): every other module uses @opentelemetry/api.
 import { startTelemetry } from './services/telemetry/sdk.js';
-import { guardStore, openApprovals, openStores } from './stores/index.js';
-import type { JsonObject } from '../connectors/contract.js';
-import type { EgressFacts } from '../policies/types.js';
-import { compilePolicy, parsePolicyObject } from '../policies/index.js';
+import { openApprovals, openStores } from './stores/index.js';
 import { assertPreflight } from './preflight.js';
 
 export interface StartOptions {
@@ -52,211 +29,61 @@ export interface StartOptions {
   logger?: Logger;
 }
 
-export type Closer = () => Promise<void>;
-
 /** Open every part except the listeners (shared by the HTTP and stdio front doors). */
 export async function compose(options: StartOptions, closers: Closer[]) {
   const { config, baseDir } = options.loaded;
   assertConfigUsable(options.loaded);
-  // The same checks `portcullis config validate` runs, before anything is started.
-  await assertPreflight(options.loaded);
+  await assertPreflight(options.loaded); // the same checks `portcullis config validate` runs
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: env['PORTCULLIS_LOG_LEVEL'] ?? 'info' });
-  const logError = (message: string) => (err: unknown, where?: string) =>
-    logger.error({ where, err: err instanceof Error ? err.message : String(err) }, message);
+  const secrets = { env, baseDir };
   // Telemetry may fail open: an unreachable collector never affects calls (batch export, dropped spans).
   if (config.telemetry.enabled) {
     const { serviceName, otlpEndpoint, sampleRatio } = config.telemetry;
-    closers.push(
-      startTelemetry({ serviceName, sampleRatio, env, ...(otlpEndpoint !== undefined ? { otlpEndpoint } : {}) })
-        .shutdown,
-    );
+    const endpoint = otlpEndpoint !== undefined ? { otlpEndpoint } : {};
+    closers.push(startTelemetry({ serviceName, sampleRatio, env, ...endpoint }).shutdown);
   }
   const metrics = createMetrics();
-  // Every part appends through the recent-records view, so the console sees each durable record.
-  const { sink: audit, recent: recentAudit } = withRecentAudit(
-    await openAuditSink(config.audit, {
-      onFailure: (event, error) => {
-        metrics.auditWriteFailed(event);
-        logger.error({ event, code: (error as { code?: unknown } | null)?.code }, 'audit record not written');
-      },
-    }),
-  );
+  const { sink: audit, recent: recentAudit } = await openGatewayAudit(config.audit, { metrics, logger });
   closers.push(() => audit.close());
-  const stores = await openStores(config.stores, { env, baseDir });
+  const stores = await openStores(config.stores, secrets);
   closers.push(() => stores.close());
-  const secrets = { env, baseDir };
   const issuerUrl = options.baseUrl ?? config.http.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
   const { keys, issuer } = await openCredentials(config.credentials, { issuerUrl, ...secrets });
-  const { limits, tasks } = config;
-  // Policy, egress and approvals open before tasks: ending a task ends its approval grants, and the approvals
-  // webhook goes out through the gateway's egress.
-  const policy = await createPolicyStore({
-    files: config.policy.files,
-    shadowFiles: config.policy.shadow,
-    watch: config.policy.watch,
-    settleMs: config.policy.settleMs,
-    extraRules: () => baselineRules(config),
-    logger,
-    ...policyEventRecorder({ audit, metrics, logger }),
-  });
+  // Approvals open before tasks (ending a task ends its grants), after egress (their webhook goes through it).
+  const policy = await openPolicy(config, { audit, metrics, logger });
   closers.push(async () => policy.close());
-  const decide = (facts: EgressFacts) => policy.current().evaluateEgress(facts);
-  // The gateway's own requests (approvals webhook, OAuth JWKS) are decided by their own rule set.
-  const gatewayRules = compilePolicy(
-    [parsePolicyObject({ version: 1, name: 'gateway-destinations', rules: [] }, '(gateway destinations)')],
-    { extraRules: gatewayDestinationRules(config), extraRulesSource: '(gateway configuration)' },
-  );
-  const guards = createGatewayEgress({
-    decideConnector: decide,
-    decideGateway: (facts) => gatewayRules.evaluateEgress(facts),
-    mcpConnectors: new Set(config.connectors.filter((c) => c.kind === 'mcp').map((c) => c.id)),
-    maxRedirects: config.egress.maxRedirects,
-    maxResponseBytes: config.egress.maxResponseBytes,
-    timeoutMs: config.egress.timeoutMs,
-    upstreamStreamTimeoutMs: limits.upstreamStreamTimeoutSeconds * 1000,
-    onDenied: egressDenialRecorder({ audit, logger }),
-  });
+  const guards = openGatewayEgress(config, { policy, audit, logger });
   closers.push(() => guards.close());
-  const { queue, grants, notifier } = openApprovals(
-    config,
-    stores,
-    audit,
-    metrics,
-    logger,
-    guards.gatewayFetch(GATEWAY_DESTINATIONS.approvalsWebhook),
-  );
-  closers.push(
-    () => queue.close(),
-    () => grants.close(),
-    async () => void (await notifier?.close()),
-  );
-  const sessionTasks = createSessionTasks({
-    store: stores.tasks,
-    implicitTtlSeconds: limits.sessionTaskTtlSeconds,
-    onForget: (id) => issuer.forgetTask(id),
-    onImplicitTaskEnded: (id) => grants.endTask(id),
-  });
-  const taskService = createTaskService({
-    store: stores.tasks,
-    revocation: stores.revocation,
-    issuer,
-    audit,
-    ...tasks,
-    onEnded: (id) => grants.endTask(id),
-  });
-  const isJtiRevoked = (jti: string) => stores.revocation.isJtiRevoked(jti);
+  const { queue, grants, close } = openApprovals(config, { stores, audit, metrics, logger, egress: guards });
+  closers.push(close);
+  const { sessionTasks, taskService } = openTasks(config, { ...stores, grants, issuer, audit });
   const credentials = await createBackendCredentials({
-    config: config.backendCredentials,
-    issuer,
-    audit,
-    metrics,
-    isJtiRevoked,
+    ...{ config: config.backendCredentials, issuer, audit, metrics, ...secrets },
+    isJtiRevoked: (jti) => stores.revocation.isJtiRevoked(jti),
     tasksExpiry: sessionTasks.expiryOf,
-    ...secrets,
   });
   const egress = { fetchFor: guards.fetchFor };
-  const resourceUpdates = createResourceUpdates();
-  const connectors = await openConnectors(config.connectors, {
-    baseDir,
-    logger,
-    onResourceUpdated: resourceUpdates.emit,
-    maxMessageBytes: config.egress.maxResponseBytes,
-    // One long-lived connection per upstream for every agent: each call's credential comes from its context.
-    upstreamFetch: (id) =>
-      withOutboundHygiene(guards.fetchFor({ connector: id }), contextualInjector(credentials.staticInjector(id))),
-  });
-  closers.push(async () => void (await Promise.all(connectors.map((c) => c.close().catch(() => undefined)))));
   const integrity = createToolIntegrity({ store: stores.pins, audit, firstSight: config.integrity.firstSight });
-  const catalog = createCatalog({
-    connectors,
-    catalogContext: catalogContextFor(egress, limits.catalogRequestTimeoutMs),
-    onWarning: (w) => logger.warn({ connector: w.connector }, w.message),
-    screen: (connector, tools, names) => integrity.screen(connector.id, tools, names),
+  const { catalog, connectors, resourceUpdates, ...opened } = await openCatalog(config, {
+    ...{ baseDir, logger, integrity, metrics },
+    catalogContext: catalogContextFor(egress, config.limits.catalogRequestTimeoutMs),
+    upstreamFetch: (id) => credentials.upstreamFetch(id, guards.fetchFor({ connector: id })),
   });
-  await catalog.refresh();
-  closers.push(async () => catalog.close());
-  // Agents choose the tool names they send: only the catalog's become metric label values.
-  metrics.limitToolLabels(
-    (tool) => catalog.resolveTool(tool) !== undefined,
-    (prompt) => catalog.resolvePrompt(prompt) !== undefined,
-  );
-  // Rules naming an agent, role, connector or tool that does not exist never match: say so at start.
-  const known = knownNamesFromConfig(
-    config,
-    catalog.tools().map((tool) => tool.exposedName),
-  );
-  for (const problem of unknownPolicyReferences(await readPolicyFiles(config.policy.files), known))
-    logger.warn({ file: problem.file, line: problem.line, rule: problem.rule }, problem.message);
-  closers.push(startPendingGauge(queue, (n) => metrics.setApprovalsPending(n), limits.approvalsGaugeIntervalSeconds));
-  const redactArgs = (args: JsonObject) => redactDetail(args) as JsonObject;
-  const pipeline = createPipeline({
-    catalog,
-    policy,
-    egress,
-    audit,
-    metrics,
-    credentials: credentials.provider,
-    rateLimiter: stores.rateLimiter,
-    tasks: sessionTasks.states,
-    elevation: { queue, grants, audit, config: config.approvals, redactArgs },
-    flushAuditBeforeResponse: config.audit.flushBeforeResponse,
-    admission: createAdmission(config.connectorLimits),
-    callTimeoutMs: limits.callTimeoutMs,
-    onError: logError('pipeline error'),
+  closers.push(opened.close);
+  await warnUnknownReferences(config, catalog, logger);
+  const pipeline = createGatewayPipeline(config, {
+    ...{ catalog, policy, egress, audit, metrics, logger, approvals: { queue, grants } },
+    ...{ credentials: credentials.provider, rateLimiter: stores.rateLimiter, tasks: sessionTasks.states },
   });
+  const readiness = gatewayReadiness(config, { audit, store: stores, policy, connectors });
+  const operator = { queue, grants, integrity, recentAudit, taskService, policy, tasks: stores.tasks, stores };
   const apiKeyAgents = await apiKeyAgentsFrom(config, secrets);
-  // Reachability of the shared state, for answers that must not mistake an outage for state.
-  const probe = async (): Promise<void> => {
-    const redis = stores.redis;
-    if (redis !== undefined) await guardStore(() => redis.ping());
-  };
-  // Readiness fails only on what fails every call (docs/operations.md); `draining` is set when closing begins.
-  const draining = { value: false };
-  const readiness = (): ReadinessReport =>
-    checkReadiness({
-      audit: () => audit.status?.() ?? { available: true },
-      store: () => stores.status(),
-      policy: () => {
-        const status = policy.status();
-        // The policy store does not start without a policy, and keeps the last good one on a bad reload.
-        const lastError = status.lastError !== undefined ? { lastError: status.lastError.message } : {};
-        return { loaded: true, version: status.version, ...lastError };
-      },
-      connectors: () =>
-        connectors.map((connector, i) => ({
-          id: connector.id,
-          required: config.connectors[i]?.required === true,
-          health: () => connectorHealth(connector),
-        })),
-      draining: () => draining.value,
-    });
-  const operator = {
-    ...{ queue, grants, integrity, recentAudit, taskService, policy },
-    ...{ tasks: stores.tasks, stores: { kind: stores.kind, probe } },
-  };
   // What the front doors need: main.ts hands it to the HTTP server or the stdio session.
   return {
-    config,
-    env,
-    baseDir,
-    logger,
-    audit,
-    metrics,
-    stores,
-    keys,
-    issuer,
-    sessionTasks,
-    taskService,
-    pipeline,
-    catalog,
-    egress,
+    ...{ config, env, baseDir, logger, audit, metrics, stores, keys, issuer, sessionTasks, taskService },
+    ...{ pipeline, catalog, egress, policy, apiKeyAgents, resourceUpdates, operator },
     jwksFetch: guards.gatewayFetch(GATEWAY_DESTINATIONS.oauthJwks),
-    policy,
-    apiKeyAgents,
-    resourceUpdates,
-    operator,
-    readiness,
-    draining,
+    ...{ revocation: stores.revocation, tasks: stores.tasks, readiness: readiness.check, draining: readiness.draining },
   };
 }

@@ -3,10 +3,9 @@
  * OpenTelemetry SDK, stores, services, pipeline) and hands them to its edge: the HTTP server, or one MCP
  * session on stdio. Nothing here decides anything; everything opened is closed in reverse order.
  */
-import { compose, type Closer, type StartOptions } from './compose.js';
-import { createHttpServer, closeServer, listenOn } from './edges/server/index.js';
-import { connectionMetricAttributes, principalForStdio, serveStdio } from './edges/mcp/index.js';
-import { VERSION } from './kernel/index.js';
+import { compose, type StartOptions } from './compose.js';
+import { createHttpServer, closeServer, listenOn, serveStdioSession } from './edges/server/index.js';
+import { openAll, VERSION } from './kernel/index.js';
 import type { Pipeline } from './pipeline/index.js';
 import type { AuditSink } from './services/audit/index.js';
 import type { Catalog } from './services/catalog/index.js';
@@ -28,8 +27,7 @@ export interface RunningGateway {
 
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const { config } = options.loaded;
-  const closers: Closer[] = [];
-  try {
+  return openAll(async (closers) => {
     // Listen first: the gateway's URL is the issuer of its tokens and must be known before anything is minted.
     // Until the app is attached, requests get 503 with Retry-After (never a connection that hangs).
     const { server, baseUrl, attach } = await listenOn(config.listen.host, config.listen.port, {
@@ -37,30 +35,15 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     });
     closers.push(() => closeServer(server));
     const core = await compose({ ...options, baseUrl: options.baseUrl ?? config.http.publicUrl ?? baseUrl }, closers);
-    const http = await createHttpServer({
-      ...core,
-      revocation: core.stores.revocation,
-      tasks: core.stores.tasks,
-      publicUrl: config.http.publicUrl ?? baseUrl,
-    });
+    const http = await createHttpServer({ ...core, publicUrl: config.http.publicUrl ?? baseUrl });
     closers.push(() => http.close());
     attach(http.app);
     // Closers run last-in first-out: readiness fails before anything else is closed.
-    closers.push(async () => {
-      core.draining.value = true;
-    });
+    closers.push(async () => void (core.draining.value = true));
     const { pipeline, catalog, audit, stores } = core;
-    return {
-      baseUrl,
-      mcpUrl: `${baseUrl}/mcp`,
-      ...(http.metricsUrl !== undefined ? { metricsUrl: http.metricsUrl } : {}),
-      ...{ pipeline, catalog, audit, stores },
-      close: () => closeAll(closers),
-    };
-  } catch (error) {
-    await closeAll(closers);
-    throw error;
-  }
+    const metricsUrl = http.metricsUrl !== undefined ? { metricsUrl: http.metricsUrl } : {};
+    return { baseUrl, mcpUrl: `${baseUrl}/mcp`, ...metricsUrl, pipeline, catalog, audit, stores };
+  });
 }
 
 /** stdio front door: a desktop MCP client launches the gateway as a child process (see edges/mcp/stdio.ts). */
@@ -70,31 +53,9 @@ export async function startStdioGateway(
   // stdout carries the MCP stdio transport; audit records there would corrupt it.
   if (options.loaded.config.audit.export === 'stdout')
     throw new Error('audit.export: stdout cannot be used with the stdio front door (stdout carries MCP)');
-  const closers: Closer[] = [];
-  try {
-    const core = await compose(options, closers);
-    const principal = await principalForStdio(core.apiKeyAgents, options.agentId, core.stores.revocation);
-    const session = await serveStdio({
-      ...core,
-      principal,
-      taskForSession: core.sessionTasks.taskForSession,
-      serverInfo: { name: 'portcullis', version: VERSION },
-      elevationTool: core.config.approvals.offerRequestTool,
-      operationMetrics: core.metrics,
-      onSessionClosed: (session) =>
-        core.metrics.observeMcpSession(
-          connectionMetricAttributes(session.connection),
-          (performance.now() - session.openedAt) / 1000,
-        ),
-    });
+  return openAll(async (closers) => {
+    const session = await serveStdioSession(await compose(options, closers), options.agentId);
     closers.push(() => session.close());
-    return { close: () => closeAll(closers) };
-  } catch (error) {
-    await closeAll(closers);
-    throw error;
-  }
-}
-
-async function closeAll(closers: Closer[]): Promise<void> {
-  for (let close = closers.pop(); close !== undefined; close = closers.pop()) await close().catch(() => undefined);
+    return {};
+  });
 }

@@ -11,11 +11,10 @@
  * environment the gateway runs in and are reported when it starts.
  */
 import { createHttpConnector } from '../connectors/http/index.js';
-import { compilePolicy, isPolicyCompileError, parsePolicyObject } from '../policies/index.js';
+import { compilePolicy, isPolicyCompileError } from '../policies/index.js';
 import { ConfigError, type ConfigProblem, type LoadedConfig } from './config/index.js';
-import { baselineRules, gatewayDestinationRules } from './pipeline/index.js';
 import { loadTrustBundle } from './services/auth/spiffe-authenticator.js';
-import { readPolicyFiles } from './services/policy/index.js';
+import { baselineRules, compileGatewayDestinations, readPolicyFiles } from './services/policy/index.js';
 
 export interface PreflightResult {
   /** Each one stops start-up. */
@@ -49,10 +48,7 @@ export async function preflight(loaded: LoadedConfig): Promise<PreflightResult> 
     }
   }
   try {
-    compilePolicy(
-      [parsePolicyObject({ version: 1, name: 'gateway-destinations', rules: [] }, '(gateway destinations)')],
-      { extraRules: gatewayDestinationRules(config), extraRulesSource: '(gateway configuration)' },
-    );
+    compileGatewayDestinations(config);
   } catch (error) {
     if (!isPolicyCompileError(error)) throw error;
     problems.push({ path: 'egress.gateway', message: error.message });

@@ -18,7 +18,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import ipaddr from 'ipaddr.js';
 import { loadConfigFile, resolveSecretRef } from '../gateway/config/index.js';
-import { baselineRules } from '../gateway/pipeline/index.js';
+import { baselineRules } from '../gateway/services/policy/index.js';
 import { compilePolicy, parsePolicyYaml, runPolicyTests } from '../policies/index.js';
 import { REPO_ROOT } from './fixtures/gateway-process.js';
 import { normalizeCompose, reachableFrom, type ComposeModel } from './helpers/compose-model.js';

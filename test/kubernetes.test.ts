@@ -30,7 +30,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { loadConfigFile, type GatewayConfig } from '../gateway/config/index.js';
-import { baselineRules } from '../gateway/pipeline/index.js';
+import { baselineRules } from '../gateway/services/policy/index.js';
 import { compilePolicy, parsePolicyYaml, runPolicyTests } from '../policies/index.js';
 import { silentLogger } from '../gateway/kernel/log.js';
 import { startGateway, type RunningGateway } from '../gateway/main.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compilePolicy, parsePolicyObject } from '../../policies/index.js';
-import { baselineRules } from '../pipeline/baseline-rules.js';
+import { baselineRules } from '../services/policy/index.js';
 import { ConfigError, parseConfigText } from './load.js';
 
 const parse = (text: string) => parseConfigText(text, '/etc/portcullis/portcullis.yaml');

@@ -3,7 +3,7 @@
  * store contracts, and the functions that open them from the configuration.
  */
 export { openStores, type Stores } from './open-stores.js';
-export { openApprovals } from './open-approvals.js';
+export { openApprovals, type OpenedApprovals } from './open-approvals.js';
 export { guardStore, DEFAULT_STORE_TIMEOUT_MS } from './store-guard.js';
 export { createMemoryTaskStore, type MemoryTaskStoreOptions } from './memory-task-store.js';
 export { createRedisTaskStore, type RedisTaskStoreOptions } from './redis-task-store.js';

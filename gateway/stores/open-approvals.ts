@@ -1,8 +1,9 @@
 /**
  * Building the approval machinery from the configuration: the queue (BullMQ on Redis when stores are
- * shared, memory for one process), the grant store and the webhook.
+ * shared, memory for one process), the grant store, the webhook and the pending-approvals gauge.
  */
-import type { FetchLike } from '../../connectors/contract.js';
+import type { GatewayEgress } from '../services/egress/index.js';
+import { GATEWAY_DESTINATIONS } from '../services/policy/index.js';
 import { appendBestEffort, type AuditSink } from '../services/audit/index.js';
 import type { GatewayConfig } from '../config/index.js';
 import type { Logger } from '../kernel/index.js';
@@ -18,19 +19,52 @@ import {
   type Ticket,
   createWebhookNotifier,
   isOwner,
+  startPendingGauge,
   type WebhookNotifier,
 } from '../services/approvals/index.js';
+
+export interface OpenedApprovals {
+  queue: ApprovalQueue;
+  grants: GrantStore;
+  /** Stops the gauge, then closes the webhook, the grant store and the queue. */
+  close(): Promise<void>;
+}
 
 /** The approval queue and grant store: BullMQ + Redis when stores are shared, memory for one process. */
 export function openApprovals(
   config: GatewayConfig,
-  stores: Stores,
-  audit: AuditSink,
-  metrics: Metrics,
-  logger: Logger,
-  /** The fetch the webhook goes out through (the gateway's egress, in its own scope). */
-  webhookFetch?: FetchLike,
+  deps: {
+    stores: Stores;
+    audit: AuditSink;
+    metrics: Metrics;
+    logger: Logger;
+    /** The webhook goes out through the gateway's egress, in its own scope. */
+    egress?: Pick<GatewayEgress, 'gatewayFetch'>;
+  },
+): OpenedApprovals {
+  const { queue, grants, notifier } = openQueueAndGrants(config, deps);
+  const stopGauge = startPendingGauge(
+    queue,
+    (n) => deps.metrics.setApprovalsPending(n),
+    config.limits.approvalsGaugeIntervalSeconds,
+  );
+  return {
+    queue,
+    grants,
+    async close() {
+      await stopGauge();
+      await notifier?.close().catch(() => undefined);
+      await grants.close().catch(() => undefined);
+      await queue.close();
+    },
+  };
+}
+
+function openQueueAndGrants(
+  config: GatewayConfig,
+  { stores, audit, logger, egress }: Parameters<typeof openApprovals>[1],
 ): { queue: ApprovalQueue; grants: GrantStore; notifier?: WebhookNotifier } {
+  const webhookFetch = egress?.gatewayFetch(GATEWAY_DESTINATIONS.approvalsWebhook);
   // Operators hear about new requests through an optional webhook (a chat incoming webhook, say).
   const notifier =
     config.approvals.webhookUrl !== undefined

@@ -14,6 +14,7 @@ import { createMemoryRevocationStore } from './memory-revocation-store.js';
 import { createMemoryTaskStore } from './memory-task-store.js';
 import { createRedisRevocationStore } from './redis-revocation-store.js';
 import { createRedisTaskStore } from './redis-task-store.js';
+import { guardStore } from './store-guard.js';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '../services/ratelimit/index.js';
 
 export interface Stores {
@@ -28,6 +29,11 @@ export interface Stores {
   rateLimiter: RateLimiter;
   /** Whether the store can answer now (for readiness); read from the connection state, never blocks. */
   status(): { available: boolean; reason?: string };
+  /**
+   * A round trip to the shared state, for answers that must not mistake an outage for state: throws
+   * StoreUnavailableError when it cannot answer in time (memory stores always answer).
+   */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,6 +52,7 @@ export async function openStores(
       pins,
       rateLimiter: createMemoryRateLimiter(),
       status: () => ({ available: true }),
+      probe: async () => undefined,
       async close() {
         await Promise.all([tasks.close(), revocation.close(), pins.close()]);
       },
@@ -83,6 +90,7 @@ export async function openStores(
     rateLimiter: createRedisRateLimiter({ redis, prefix: config.prefix }),
     status: () =>
       redis.status === 'ready' ? { available: true } : { available: false, reason: `redis connection ${redis.status}` },
+    probe: async () => void (await guardStore(() => redis.ping())),
     async close() {
       await Promise.all([tasks.close(), revocation.close(), pins.close()]);
       redis.disconnect();

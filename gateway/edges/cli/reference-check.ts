@@ -6,7 +6,7 @@
  */
 import { compilePolicy, formatPolicyProblem, isPolicyCompileError } from '../../../policies/index.js';
 import { resolveSecretRef, type Environment, type GatewayConfig } from '../../config/index.js';
-import { baselineRules } from '../../pipeline/index.js';
+import { baselineRules } from '../../services/policy/index.js';
 import { knownNamesFromConfig, readPolicyFiles, unknownPolicyReferences } from '../../services/policy/index.js';
 
 export interface PolicyCheck {

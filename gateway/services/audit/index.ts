@@ -22,7 +22,7 @@ export {
 } from './verify.js';
 export { readFileTail, type FileTail } from './tail.js';
 export { appendBestEffort, reportingAuditSink, type AuditFailureReporter } from './best-effort.js';
-export { openAuditSink, type AuditOutputs } from './open-audit.js';
+export { openAuditSink, openGatewayAudit, type AuditOutputs } from './open-audit.js';
 export { createRotatingAuditSink, type AuditRotation, type RotatingAuditSinkOptions } from './rotating-sink.js';
 export { listAuditFiles, listRotatedSegments, rotatedSegmentName } from './segments.js';
 export {

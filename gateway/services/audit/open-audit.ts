@@ -5,11 +5,14 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { GatewayConfig } from '../../config/index.js';
+import type { Logger } from '../../kernel/index.js';
+import type { Metrics } from '../metrics/index.js';
 import { reportingAuditSink, type AuditFailureReporter } from './best-effort.js';
 import type { AuditChainHead } from './chain.js';
 import { createJsonlAuditSink } from './jsonl-sink.js';
 import { createRotatingAuditSink } from './rotating-sink.js';
 import { createMemoryAuditSink } from './memory-sink.js';
+import { withRecentAudit, type RecentAudit } from './recent.js';
 import type { AuditSink } from './types.js';
 
 export interface AuditOutputs {
@@ -42,4 +45,22 @@ export async function openAuditSink(
       ? await openFile()
       : await createRotatingAuditSink({ file, rotation: config.rotate, openSegment: openFile });
   return reportingAuditSink(sink, reporter);
+}
+
+/**
+ * The gateway's audit sink: every failed append is counted and logged (by event and error code, never the
+ * record), and every part appends through the recent-records view, so the console sees each durable record.
+ */
+export async function openGatewayAudit(
+  config: GatewayConfig['audit'],
+  deps: { metrics: Pick<Metrics, 'auditWriteFailed'>; logger: Logger },
+): Promise<{ sink: AuditSink; recent: RecentAudit }> {
+  return withRecentAudit(
+    await openAuditSink(config, {
+      onFailure: (event, error) => {
+        deps.metrics.auditWriteFailed(event);
+        deps.logger.error({ event, code: (error as { code?: unknown } | null)?.code }, 'audit record not written');
+      },
+    }),
+  );
 }

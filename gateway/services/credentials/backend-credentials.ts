@@ -14,7 +14,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type BackendCredentialConfig, resolveSecretRef, type Environment } from '../../config/index.js';
 import { appendBestEffort, type AuditSink } from '../audit/index.js';
 import type { Metrics } from '../metrics/index.js';
-import type { CredentialInjector } from './outbound.js';
+import type { FetchLike } from '../../../connectors/contract.js';
+import { withOutboundHygiene, type CredentialInjector } from './outbound.js';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { Principal, Secret } from '../../kernel/index.js';
 import type { CatalogTool } from '../catalog/index.js';
@@ -50,6 +51,11 @@ export interface BackendCredentials {
   provider: CredentialProvider;
   /** Static injector for a connector's connection-level requests (listing), if it has a static secret. */
   staticInjector(connectorId: string): CredentialInjector | undefined;
+  /**
+   * The fetch of a connector's one long-lived connection, shared by every agent (upstream MCP servers):
+   * outbound hygiene, then the current call's credential (from its context), else the connector's static one.
+   */
+  upstreamFetch(connectorId: string, fetch: FetchLike): FetchLike;
 }
 
 export async function createBackendCredentials(options: {
@@ -135,11 +141,13 @@ export async function createBackendCredentials(options: {
     return { jti: minted.jti, inject: (headers) => headers.set('authorization', `Bearer ${token.reveal()}`) };
   };
 
+  const staticInjector = (connectorId: string): CredentialInjector | undefined => {
+    const entry = resolved.get(connectorId);
+    return entry?.type === 'static' ? entry.inject : undefined;
+  };
   return {
     provider,
-    staticInjector(connectorId) {
-      const entry = resolved.get(connectorId);
-      return entry?.type === 'static' ? entry.inject : undefined;
-    },
+    staticInjector,
+    upstreamFetch: (connectorId, fetch) => withOutboundHygiene(fetch, contextualInjector(staticInjector(connectorId))),
   };
 }

@@ -21,5 +21,5 @@ export {
   type EgressScope,
 } from './guard.js';
 export { nextHop, REDIRECT_STATUSES, type HopRequest } from './redirect.js';
-export { createGatewayEgress, type GatewayEgress, type GatewayEgressOptions } from './setup.js';
+export { createGatewayEgress, openGatewayEgress, type GatewayEgress, type GatewayEgressOptions } from './setup.js';
 export { egressDenialRecorder } from './denial-recorder.js';

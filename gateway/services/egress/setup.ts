@@ -12,6 +12,11 @@
  */
 import type { FetchLike } from '../../../connectors/contract.js';
 import type { Decision, EgressFacts } from '../../../policies/types.js';
+import type { GatewayConfig } from '../../config/index.js';
+import type { Logger } from '../../kernel/index.js';
+import type { AuditSink } from '../audit/index.js';
+import { compileGatewayDestinations, type PolicyStore } from '../policy/index.js';
+import { egressDenialRecorder } from './denial-recorder.js';
 import type { EgressDenial } from './errors.js';
 import { createEgressGuard, type EgressScope } from './guard.js';
 
@@ -68,4 +73,25 @@ export function createGatewayEgress(options: GatewayEgressOptions): GatewayEgres
       await Promise.all([connectors.close(), upstreams.close(), gateway.close()]);
     },
   };
+}
+
+/**
+ * The gateway's egress from its configuration: connector traffic decided by the current policy (a reload
+ * applies to the next request), the gateway's own requests by the rules generated from their URLs.
+ */
+export function openGatewayEgress(
+  config: GatewayConfig,
+  deps: { policy: Pick<PolicyStore, 'current'>; audit: AuditSink; logger: Logger },
+): GatewayEgress {
+  const gatewayRules = compileGatewayDestinations(config);
+  return createGatewayEgress({
+    decideConnector: (facts) => deps.policy.current().evaluateEgress(facts),
+    decideGateway: (facts) => gatewayRules.evaluateEgress(facts),
+    mcpConnectors: new Set(config.connectors.filter((c) => c.kind === 'mcp').map((c) => c.id)),
+    maxRedirects: config.egress.maxRedirects,
+    maxResponseBytes: config.egress.maxResponseBytes,
+    timeoutMs: config.egress.timeoutMs,
+    upstreamStreamTimeoutMs: config.limits.upstreamStreamTimeoutSeconds * 1000,
+    onDenied: egressDenialRecorder(deps),
+  });
 }

@@ -17,3 +17,11 @@ export {
   type KnownNames,
   type PolicyReferenceProblem,
 } from './references.js';
+export {
+  baselineRules,
+  compileGatewayDestinations,
+  gatewayDestinationRules,
+  GATEWAY_DESTINATIONS,
+  type BaselineRule,
+} from './baseline-rules.js';
+export { openPolicy, warnUnknownReferences } from './open-policy.js';

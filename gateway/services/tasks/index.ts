@@ -5,3 +5,4 @@ export { StoreUnavailableError, TaskConflictError, TaskEndedError, TaskNotFoundE
 export { createTaskService, type IssuedTask, type TaskService, TaskServiceError } from './task-service.js';
 export { createTaskStateSource, type TaskState, type TaskStateSource } from './task-state.js';
 export { createSessionTasks, type SessionTasks, type SessionTasksOptions } from './session-tasks.js';
+export { openTasks } from './open-tasks.js';

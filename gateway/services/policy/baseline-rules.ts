@@ -6,7 +6,8 @@
  *   destinations named in its `egress.connectors.<id>.allowPrivate` (CIDRs or address classes), only there.
  * Everything else stays default-deny.
  */
-import type { GatewayConfig } from '../config/index.js';
+import { compilePolicy, parsePolicyObject, type PolicyEngine } from '../../../policies/index.js';
+import type { GatewayConfig } from '../../config/index.js';
 
 export interface BaselineRule {
   id: string;
@@ -47,6 +48,14 @@ export function gatewayDestinationRules(config: GatewayConfig): BaselineRule[] {
   add('approvalsWebhook', config.approvals.webhookUrl, 'approvals webhook');
   add('oauthJwks', config.auth.oauth?.jwksUrl, 'OAuth JWKS fetch');
   return rules;
+}
+
+/** The engine that decides the gateway's own requests: only `gatewayDestinationRules`, never the policy. */
+export function compileGatewayDestinations(config: GatewayConfig): PolicyEngine {
+  return compilePolicy(
+    [parsePolicyObject({ version: 1, name: 'gateway-destinations', rules: [] }, '(gateway destinations)')],
+    { extraRules: gatewayDestinationRules(config), extraRulesSource: '(gateway configuration)' },
+  );
 }
 
 function reachRule(

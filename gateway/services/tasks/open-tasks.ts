@@ -1,0 +1,41 @@
+/**
+ * The task machinery from the configuration: the task service (the tasks API) and the MCP sessions'
+ * tasks (implicit ones, with their expiry cache), over one store. Ending a task, either way, ends what
+ * hangs off it (its approval grants); forgetting one drops its cached call credentials.
+ */
+import type { GatewayConfig } from '../../config/index.js';
+import type { GrantStore } from '../approvals/index.js';
+import type { AuditSink } from '../audit/index.js';
+import type { CredentialIssuer } from '../credentials/index.js';
+import type { RevocationStore } from '../revocation/index.js';
+import { createSessionTasks, type SessionTasks } from './session-tasks.js';
+import { createTaskService, type TaskService } from './task-service.js';
+import type { TaskStore } from './types.js';
+
+export function openTasks(
+  config: Pick<GatewayConfig, 'tasks' | 'limits'>,
+  deps: {
+    tasks: TaskStore;
+    revocation: RevocationStore;
+    issuer: CredentialIssuer;
+    audit: AuditSink;
+    /** Ending a task ends its approval grants. */
+    grants: Pick<GrantStore, 'endTask'>;
+  },
+): { sessionTasks: SessionTasks; taskService: TaskService } {
+  const sessionTasks = createSessionTasks({
+    store: deps.tasks,
+    implicitTtlSeconds: config.limits.sessionTaskTtlSeconds,
+    onForget: (id) => deps.issuer.forgetTask(id),
+    onImplicitTaskEnded: (id) => deps.grants.endTask(id),
+  });
+  const taskService = createTaskService({
+    store: deps.tasks,
+    revocation: deps.revocation,
+    issuer: deps.issuer,
+    audit: deps.audit,
+    ...config.tasks,
+    onEnded: (id) => deps.grants.endTask(id),
+  });
+  return { sessionTasks, taskService };
+}
