@@ -81,9 +81,15 @@ export interface PolicyEngine {
   visible(principal: PrincipalFacts, tool: ToolFacts): boolean;
   /**
    * Decide a resource or prompt: rules with `resources` / `prompts` only, deny > approve > allow, default
-   * deny. Listings show exactly the items this does not deny.
+   * deny.
    */
   evaluateItem(facts: ItemFacts): CallDecision;
+  /**
+   * Is this resource or prompt shown (listings, resource notifications)? Exactly when `evaluateItem` does
+   * not deny it; kept apart because showing an item is not a decision on a request (shadow mode reports
+   * decisions, not listings).
+   */
+  itemVisible(facts: ItemFacts): boolean;
   explain(call: CallFacts): Explanation;
   explainEgress(facts: EgressFacts): { decision: Decision; trace: RuleTrace[] };
 }
@@ -343,7 +349,7 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
     reason,
   });
 
-  return {
+  const engine: PolicyEngine = {
     version,
     ruleCount: rules.length,
     evaluate(call: CallFacts): CallDecision {
@@ -364,6 +370,7 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
       }
       return buckets.some((bucket) => bucket.approve.some(matches) || bucket.allow.some(matches));
     },
+    itemVisible: (facts) => engine.evaluateItem(facts).effect !== 'deny',
     evaluateItem(facts: ItemFacts): CallDecision {
       const matching = itemRules.filter(({ rule, resources, prompts }) => {
         const names = facts.kind === 'resource' ? resources : undefined;
@@ -447,6 +454,7 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
       return { decision: decideEgress(ctx, (rule) => outcomes.get(rule)!), trace: traces };
     },
   };
+  return engine;
 }
 
 /**

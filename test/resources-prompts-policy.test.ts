@@ -2,7 +2,8 @@
  * Resources and prompts under policy, through a real gateway in front of a recording upstream MCP server
  * (Streamable HTTP on port 0). Rules match canonical resource URIs and exposed prompt names; default deny;
  * a denied item looks exactly like an unknown one and nothing reaches the upstream; listings and
- * `resources/updated` notifications are filtered by the same rules.
+ * `resources/updated` notifications are filtered by the same rules; a shadow policy is evaluated (and
+ * audited, never enforced) on reads, subscriptions, prompt gets and completions.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { McpError, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startUpstreamHttp } from './fixtures/mcp-upstream-http.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
 
 describe('resources and prompts under policy', () => {
   let upstream: Awaited<ReturnType<typeof startUpstreamHttp>>;
@@ -25,12 +26,31 @@ describe('resources and prompts under policy', () => {
       policyFile,
       'version: 1\nname: items\nrules:\n  - id: no-greeting\n    effect: deny\n    principal: { agents: [everything] }\n    prompts: [up_greet]\n',
     );
+    // The next version of the policy would deny the `items` agent what it is allowed today.
+    const shadowFile = path.join(dir, 'next.yaml');
+    await writeFile(
+      shadowFile,
+      [
+        'version: 1',
+        'name: next',
+        'rules:',
+        '  - id: next-no-items',
+        '    effect: deny',
+        '    principal: { agents: [items] }',
+        "    resources: ['fixture://items/*']",
+        '  - id: next-ask-greeting',
+        '    effect: approve',
+        '    principal: { agents: [items] }',
+        '    prompts: [up_greet]',
+        '',
+      ].join('\n'),
+    );
     upstream = await startUpstreamHttp();
     gw = await startTestGateway(
       {
         connectors: [{ id: 'up', kind: 'mcp', transport: 'http', url: upstream.url }],
         egress: { connectors: { up: { allowPrivate: ['127.0.0.1/32'] } } },
-        policy: { files: [policyFile], watch: false },
+        policy: { files: [policyFile], shadow: [shadowFile], watch: false },
       },
       [
         // Allowed every tool of the upstream, but no resource or prompt: tools grant nothing else.
@@ -182,4 +202,44 @@ describe('resources and prompts under policy', () => {
     assert.deepEqual(heard.everything, ['fixture://static/readme']);
     assert.deepEqual(heard.watcher, ['fixture://items/7']);
   });
+
+  it('a shadow policy is evaluated on reads, subscriptions, prompt gets and completions, never enforced', async () => {
+    const client = await gw.connect('items');
+    const auditLength = (await readAudit(gw.auditFile)).length;
+    // Listings are not decisions on a request: they report nothing to shadow mode.
+    await client.listResourceTemplates();
+    await client.listPrompts();
+    assert.deepEqual(
+      (await readAudit(gw.auditFile)).slice(auditLength).filter((r) => r['event'] === 'policy.shadow'),
+      [],
+    );
+    const before = reads().length;
+    assert.match(JSON.stringify((await client.readResource({ uri: 'fixture://items/5' })).contents), /item 5/);
+    await client.subscribeResource({ uri: 'fixture://items/5' });
+    assert.match(
+      JSON.stringify((await client.getPrompt({ name: 'up_greet', arguments: { name: 'ada' } })).messages),
+      /Hello, ada!/,
+    );
+    const completion = await client.complete({
+      ref: { type: 'ref/prompt', name: 'up_greet' },
+      argument: { name: 'name', value: 'al' },
+    });
+    assert.deepEqual(completion.completion.values, ['alice', 'albert'], 'the enforced policy decided');
+    assert.equal(reads().length, before + 3, 'read, subscription and prompt reached the upstream');
+
+    const shadow = (await readAudit(gw.auditFile))
+      .slice(auditLength)
+      .filter((r) => r['event'] === 'policy.shadow')
+      .map((r) => [r['agentId'], r['tool'], r['decision'], r['detail']]);
+    assert.deepEqual(shadow, [
+      ['items', 'resource:fixture://items/5', 'deny', shadowDetail('resource', 'deny', 'next-no-items')],
+      ['items', 'resource:fixture://items/5', 'deny', shadowDetail('resource', 'deny', 'next-no-items')],
+      ['items', 'prompt:up_greet', 'approve', shadowDetail('prompt', 'approve', 'next-ask-greeting')],
+      ['items', 'prompt:up_greet', 'approve', shadowDetail('prompt', 'approve', 'next-ask-greeting')],
+    ]);
+  });
 });
+
+function shadowDetail(kind: string, wouldBe: string, rule: string): Record<string, unknown> {
+  return { kind, enforced: 'allow', wouldBe, rules: [rule] };
+}

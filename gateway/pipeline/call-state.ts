@@ -102,6 +102,11 @@ export interface CallState {
   releaseSlot?: () => void;
   /** The decision record is durable; from here on the run ends with an outcome record. */
   intentRecorded: boolean;
+  /**
+   * The decision refused the request and the run answered without contacting the backend (a completion for
+   * an item that is denied or needs approval gets empty completions); recorded with the decision's effect.
+   */
+  withheld?: boolean;
   /** What the backend returned (a tool result, resource contents, a prompt, completions). */
   result?: JsonObject | ToolResult;
   /** Set by the runner before the closing steps run. */

@@ -18,6 +18,7 @@ export interface DecisionEngine {
   evaluate(call: CallFacts): Decision;
   visible(principal: PrincipalFacts, tool: ToolFacts): boolean;
   evaluateItem(facts: ItemFacts): Decision;
+  itemVisible(facts: ItemFacts): boolean;
 }
 
 export interface PolicySource {
@@ -109,6 +110,15 @@ export function withinDeclaredTools(decision: Decision, task: TaskFacts, tool: s
     reason: `${tool} is outside the tools the task declared`,
     rules: [...decision.rules, 'task:declared-tools'],
   };
+}
+
+/** Is a resource or prompt shown to this principal (listings, notifications)? Any exception hides it. */
+export function isItemVisible(source: PolicySource, principal: Principal, item: Omit<ItemFacts, 'principal'>): boolean {
+  try {
+    return source.current().itemVisible({ ...item, principal: principalFacts(principal) });
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,22 +1,30 @@
 /**
- * The pipeline section of docs/design.md as a table: for each situation, which answer the agent gets, whether
- * the backend is contacted, and which audit records are written. The connector is the real HTTP connector
- * in front of the fixture backend (a real server on port 0); policy is the real engine. Stores, counters
- * and the audit sink are small in-memory stand-ins whose failures are the point of some rows.
+ * The pipeline section of docs/design.md as a table: for each operation and situation, which answer the
+ * agent gets, whether the backend is contacted, and which audit records are written. The connectors are
+ * the real HTTP connector in front of the fixture backend and the real MCP connector in front of the
+ * recording fixture upstream (real servers on port 0); policy is the real engine. Stores, counters and the
+ * audit sink are small in-memory stand-ins whose failures are the point of some rows. The table covers
+ * every operation's step list (checked below).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createHttpConnector } from '../../connectors/http/index.js';
+import { createMcpConnector } from '../../connectors/mcp/index.js';
+import type { JsonObject } from '../../connectors/contract.js';
 import { EgressError } from '../../connectors/errors.js';
 import { compilePolicy } from '../../policies/index.js';
 import { startHttpBackend, type HttpBackend } from '../../test/fixtures/http-backend.js';
+import { startUpstreamHttp, type UpstreamHttp } from '../../test/fixtures/mcp-upstream-http.js';
+import { ApprovalsSchema } from '../config/schema.js';
 import { GatewayError } from '../kernel/index.js';
+import { createMemoryApprovalQueue, createMemoryGrantStore } from '../services/approvals/index.js';
 import type { AuditRecordInput, AuditSink } from '../services/audit/index.js';
 import { createCatalog, type Catalog } from '../services/catalog/index.js';
 import type { RateLimiter } from '../services/ratelimit/index.js';
 import type { TaskStateSource } from '../services/tasks/index.js';
-import type { CallContext, CallState } from './call-state.js';
-import { createPipeline, type EgressProvider } from './index.js';
+import type { CallContext, CallState, Operation } from './call-state.js';
+import { createPipeline, type EgressProvider, type Pipeline } from './index.js';
+import { buildStepLists } from './lists.js';
 import { runSteps } from './runner.js';
 import type { Step } from './step.js';
 
@@ -30,12 +38,15 @@ interface World {
 
 interface Row {
   name: string;
+  /** Default `tools/call`. */
+  operation?: Operation;
   world: World;
-  tool: string;
+  /** What the agent names: the exposed tool or prompt name, or the resource URI. */
+  target: string;
   args?: Record<string, unknown>;
   /** Calls made before the one checked (rate limits). */
   warmup?: number;
-  /** The stable code the agent sees (tool result or thrown), or `ok`. */
+  /** The stable code the agent sees (tool result or thrown), `ok`, or `empty` (no completions). */
   expect: string;
   /** Thrown as a caller error (JSON-RPC) rather than answered as a tool result. */
   thrown?: boolean;
@@ -46,12 +57,15 @@ interface Row {
 
 const ALLOW_TEXT = { id: 'allow-text', effect: 'allow', tools: ['api_text'] };
 const ALLOW_ALL = { id: 'allow-all', effect: 'allow', tools: ['api_*'] };
+const ALLOW_ITEMS = { id: 'allow-items', effect: 'allow', resources: ['fixture://items/*'] };
+const ALLOW_GREET = { id: 'allow-greet', effect: 'allow', prompts: ['up_greet'] };
+const COMPLETE_GREET = { ref: { type: 'ref/prompt', name: 'up_greet' }, argument: { name: 'name', value: 'al' } };
 
 const table: Row[] = [
   {
     name: 'an allowed call is recorded ahead, made, and recorded with its outcome',
     world: { rules: [ALLOW_TEXT] },
-    tool: 'api_text',
+    target: 'api_text',
     expect: 'ok',
     backend: true,
     records: [
@@ -62,7 +76,7 @@ const table: Row[] = [
   {
     name: 'an unknown tool is the caller mistake, recorded as a denial',
     world: { rules: [ALLOW_ALL] },
-    tool: 'api_nope',
+    target: 'api_nope',
     expect: 'TOOL_NOT_FOUND',
     thrown: true,
     backend: false,
@@ -71,7 +85,7 @@ const table: Row[] = [
   {
     name: 'a tool no rule shows looks exactly like an unknown one',
     world: { rules: [ALLOW_TEXT] },
-    tool: 'api_echo',
+    target: 'api_echo',
     expect: 'TOOL_NOT_FOUND',
     thrown: true,
     backend: false,
@@ -80,7 +94,7 @@ const table: Row[] = [
   {
     name: 'arguments the tool does not take are refused before the decision',
     world: { rules: [ALLOW_TEXT] },
-    tool: 'api_text',
+    target: 'api_text',
     args: { unexpected: true },
     expect: 'INVALID_ARGUMENTS',
     thrown: true,
@@ -92,7 +106,7 @@ const table: Row[] = [
     world: {
       rules: [ALLOW_ALL, { id: 'no-get-text', effect: 'deny', tools: ['api_text'], http: { methods: ['GET'] } }],
     },
-    tool: 'api_text',
+    target: 'api_text',
     expect: 'POLICY_DENIED',
     backend: false,
     records: [['tool.call', 'deny', 'POLICY_DENIED']],
@@ -100,7 +114,7 @@ const table: Row[] = [
   {
     name: 'approve without an approval queue is refused (fail closed)',
     world: { rules: [ALLOW_ALL, { id: 'ask', effect: 'approve', tools: ['api_text'] }] },
-    tool: 'api_text',
+    target: 'api_text',
     expect: 'APPROVAL_REQUIRED',
     backend: false,
     records: [['tool.call', 'approve', 'APPROVAL_REQUIRED']],
@@ -108,7 +122,7 @@ const table: Row[] = [
   {
     name: 'an ended task stops at once',
     world: { rules: [ALLOW_TEXT], task: 'ended' },
-    tool: 'api_text',
+    target: 'api_text',
     expect: 'TASK_ENDED',
     backend: false,
     records: [['tool.call', 'deny', 'TASK_ENDED']],
@@ -116,7 +130,7 @@ const table: Row[] = [
   {
     name: 'a task store that cannot answer is an outage, not an ended task',
     world: { rules: [ALLOW_TEXT], task: 'store down' },
-    tool: 'api_text',
+    target: 'api_text',
     expect: 'STORE_UNAVAILABLE',
     backend: false,
     records: [['tool.call', 'error', 'STORE_UNAVAILABLE']],
@@ -127,7 +141,7 @@ const table: Row[] = [
       rules: [{ id: 'limited', effect: 'allow', tools: ['api_text'], rateLimit: { calls: 1, per: '1m' } }],
       limiter: 'counting',
     },
-    tool: 'api_text',
+    target: 'api_text',
     warmup: 1,
     expect: 'RATE_LIMITED',
     backend: false,
@@ -139,7 +153,7 @@ const table: Row[] = [
       rules: [{ id: 'limited', effect: 'allow', tools: ['api_text'], rateLimit: { calls: 5, per: '1m' } }],
       limiter: 'down',
     },
-    tool: 'api_text',
+    target: 'api_text',
     expect: 'STORE_UNAVAILABLE',
     backend: false,
     records: [['tool.call', 'error', 'STORE_UNAVAILABLE']],
@@ -147,7 +161,7 @@ const table: Row[] = [
   {
     name: 'no decision record, no call (write-ahead audit)',
     world: { rules: [ALLOW_TEXT], audit: 'intent fails' },
-    tool: 'api_text',
+    target: 'api_text',
     expect: 'AUDIT_UNAVAILABLE',
     backend: false,
     records: [['tool.call', 'error', 'AUDIT_UNAVAILABLE']],
@@ -155,7 +169,7 @@ const table: Row[] = [
   {
     name: 'an egress denial is recorded as a denial after the intent',
     world: { rules: [ALLOW_TEXT], egress: 'denied' },
-    tool: 'api_text',
+    target: 'api_text',
     expect: 'EGRESS_DENIED',
     backend: false,
     records: [
@@ -169,13 +183,172 @@ const table: Row[] = [
       rules: [{ id: 'reads-pii', effect: 'allow', tools: ['api_text'], labels: { reads: ['pii'] } }],
       task: 'labels fail',
     },
-    tool: 'api_text',
+    target: 'api_text',
     expect: 'STORE_UNAVAILABLE',
     backend: true,
     records: [
       ['call.intent', 'allow', undefined],
       ['tool.call', 'error', 'STORE_UNAVAILABLE'],
     ],
+  },
+  {
+    name: 'elevation tool: asking about an allowed call answers at once, files nothing and sends nothing',
+    operation: 'elevation/request',
+    world: { rules: [ALLOW_TEXT] },
+    target: 'api_text',
+    expect: 'ok',
+    backend: false,
+    records: [['elevation.request', 'allow', undefined]],
+  },
+  {
+    name: 'elevation tool: asking about an unknown tool is the caller mistake',
+    operation: 'elevation/request',
+    world: { rules: [ALLOW_TEXT] },
+    target: 'api_nope',
+    expect: 'TOOL_NOT_FOUND',
+    thrown: true,
+    backend: false,
+    records: [['elevation.request', 'deny', 'TOOL_NOT_FOUND']],
+  },
+  {
+    name: 'elevation tool: without an approval queue a call that needs approval is refused',
+    operation: 'elevation/request',
+    world: { rules: [ALLOW_ALL, { id: 'ask', effect: 'approve', tools: ['api_text'] }] },
+    target: 'api_text',
+    expect: 'APPROVAL_REQUIRED',
+    backend: false,
+    records: [['elevation.request', 'approve', 'APPROVAL_REQUIRED']],
+  },
+  {
+    name: 'resources/read: an allowed resource is recorded ahead, read, and recorded with its outcome',
+    operation: 'resources/read',
+    world: { rules: [ALLOW_ITEMS] },
+    target: 'fixture://items/42',
+    expect: 'ok',
+    backend: true,
+    records: [
+      ['call.intent', 'allow', undefined],
+      ['resource.read', 'allow', undefined],
+    ],
+  },
+  {
+    name: 'resources/read: a resource no rule allows looks exactly like an unknown one (default deny)',
+    operation: 'resources/read',
+    world: { rules: [ALLOW_ALL] },
+    target: 'fixture://items/42',
+    expect: 'RESOURCE_NOT_FOUND',
+    thrown: true,
+    backend: false,
+    records: [['resource.read', 'deny', 'RESOURCE_NOT_FOUND']],
+  },
+  {
+    name: 'resources/read: approve without an approval queue is refused (fail closed)',
+    operation: 'resources/read',
+    world: { rules: [{ id: 'ask-items', effect: 'approve', resources: ['fixture://items/*'] }] },
+    target: 'fixture://items/42',
+    expect: 'APPROVAL_REQUIRED',
+    thrown: true,
+    backend: false,
+    records: [['resource.read', 'approve', 'APPROVAL_REQUIRED']],
+  },
+  {
+    name: 'resources/read: no decision record, no read (write-ahead audit)',
+    operation: 'resources/read',
+    world: { rules: [ALLOW_ITEMS], audit: 'intent fails' },
+    target: 'fixture://items/42',
+    expect: 'AUDIT_UNAVAILABLE',
+    thrown: true,
+    backend: false,
+    records: [['resource.read', 'error', 'AUDIT_UNAVAILABLE']],
+  },
+  {
+    name: 'resources/read: an ended task stops at once',
+    operation: 'resources/read',
+    world: { rules: [ALLOW_ITEMS], task: 'ended' },
+    target: 'fixture://items/42',
+    expect: 'TASK_ENDED',
+    thrown: true,
+    backend: false,
+    records: [['resource.read', 'deny', 'TASK_ENDED']],
+  },
+  {
+    name: 'resources/subscribe: an allowed resource is subscribed upstream',
+    operation: 'resources/subscribe',
+    world: { rules: [ALLOW_ITEMS] },
+    target: 'fixture://items/7',
+    expect: 'ok',
+    backend: true,
+    records: [
+      ['call.intent', 'allow', undefined],
+      ['resource.subscribe', 'allow', undefined],
+    ],
+  },
+  {
+    name: 'resources/subscribe: a denied resource looks exactly like an unknown one',
+    operation: 'resources/subscribe',
+    world: { rules: [ALLOW_ITEMS, { id: 'no-7', effect: 'deny', resources: ['fixture://items/7'] }] },
+    target: 'fixture://items/7',
+    expect: 'RESOURCE_NOT_FOUND',
+    thrown: true,
+    backend: false,
+    records: [['resource.subscribe', 'deny', 'RESOURCE_NOT_FOUND']],
+  },
+  {
+    name: 'prompts/get: an allowed prompt is recorded ahead, got, and recorded with its outcome',
+    operation: 'prompts/get',
+    world: { rules: [ALLOW_GREET] },
+    target: 'up_greet',
+    args: { name: 'ada' },
+    expect: 'ok',
+    backend: true,
+    records: [
+      ['call.intent', 'allow', undefined],
+      ['prompt.get', 'allow', undefined],
+    ],
+  },
+  {
+    name: 'prompts/get: a prompt no rule allows looks exactly like an unknown one (default deny)',
+    operation: 'prompts/get',
+    world: { rules: [ALLOW_ITEMS] },
+    target: 'up_greet',
+    args: { name: 'ada' },
+    expect: 'PROMPT_NOT_FOUND',
+    thrown: true,
+    backend: false,
+    records: [['prompt.get', 'deny', 'PROMPT_NOT_FOUND']],
+  },
+  {
+    name: 'completion/complete: completions of an allowed prompt come from the upstream',
+    operation: 'completion/complete',
+    world: { rules: [ALLOW_GREET] },
+    target: 'up_greet',
+    args: COMPLETE_GREET,
+    expect: 'ok',
+    backend: true,
+    records: [
+      ['call.intent', 'allow', undefined],
+      ['completion.complete', 'allow', undefined],
+    ],
+  },
+  {
+    name: 'completion/complete: a denied prompt completes to nothing, recorded as the denial it is',
+    operation: 'completion/complete',
+    world: { rules: [ALLOW_ITEMS] },
+    target: 'up_greet',
+    args: COMPLETE_GREET,
+    expect: 'empty',
+    backend: false,
+    records: [['completion.complete', 'deny', 'POLICY_DENIED']],
+  },
+  {
+    name: 'completion/complete: a prompt that needs approval completes to nothing and files no request',
+    operation: 'completion/complete',
+    world: { rules: [{ id: 'ask-greet', effect: 'approve', prompts: ['up_greet'] }] },
+    target: 'up_greet',
+    args: COMPLETE_GREET,
+    expect: 'empty',
+    backend: false,
+    records: [['completion.complete', 'approve', 'APPROVAL_REQUIRED']],
   },
 ];
 
@@ -186,12 +359,53 @@ const ctx: CallContext = {
   meta: {},
 };
 
+/** Runs the row's operation; returns the stable code the agent sees, and whether it was thrown. */
+async function runRow(pipeline: Pipeline, row: Row): Promise<{ code: string; thrown: boolean }> {
+  const args = (row.args ?? {}) as JsonObject;
+  try {
+    switch (row.operation ?? 'tools/call') {
+      case 'tools/call':
+      case 'elevation/request': {
+        const run = row.operation === 'elevation/request' ? pipeline.requestElevation : pipeline.callTool;
+        const result = await run(row.target, args, ctx);
+        return { code: result.isError === true ? String(result._meta?.['portcullis/code']) : 'ok', thrown: false };
+      }
+      case 'resources/read':
+        await pipeline.readResource(row.target, ctx);
+        break;
+      case 'resources/subscribe':
+        await pipeline.subscribeResource(row.target, ctx);
+        break;
+      case 'prompts/get':
+        await pipeline.getPrompt(row.target, args as Record<string, string>, ctx);
+        break;
+      case 'completion/complete': {
+        const result = (await pipeline.complete(args, ctx)) as { completion: { values: string[] } };
+        return { code: result.completion.values.length === 0 ? 'empty' : 'ok', thrown: false };
+      }
+    }
+    return { code: 'ok', thrown: false };
+  } catch (error) {
+    assert.ok(error instanceof GatewayError, String(error));
+    return { code: error.code, thrown: true };
+  }
+}
+
 describe('pipeline table (docs/design.md section 2)', () => {
   let backend: HttpBackend;
+  let upstream: UpstreamHttp;
   let catalog: Catalog;
+  /** Requests that reached the HTTP backend or the MCP upstream (reads, prompts, subscriptions, completions). */
+  const contacted = () => backend.requests.length + upstream.events.length;
 
   before(async () => {
     backend = await startHttpBackend();
+    upstream = await startUpstreamHttp();
+    const mcp = createMcpConnector(
+      { id: 'up', kind: 'mcp', transport: 'http', url: upstream.url },
+      { fetch: (input, init) => fetch(input, init), onLog: () => undefined, onResourceUpdated: () => undefined },
+    );
+    await mcp.start();
     const connector = await createHttpConnector({
       id: 'api',
       kind: 'http',
@@ -207,14 +421,28 @@ describe('pipeline table (docs/design.md section 2)', () => {
       ],
     });
     catalog = createCatalog({
-      connectors: [connector],
+      connectors: [connector, mcp],
       catalogContext: () => ({ signal: AbortSignal.timeout(5000), fetch }),
     });
     await catalog.refresh();
   });
   after(async () => {
     catalog?.close();
+    await Promise.all(catalog?.connectors().map((c) => c.close()) ?? []);
     await backend?.close();
+    await upstream?.close();
+  });
+
+  it('covers every operation', () => {
+    const lists = buildStepLists({
+      catalog,
+      policy: { current: () => compilePolicy([]) },
+      egress: egressFor({ rules: [] }),
+      audit: auditFor({ rules: [] }, []),
+      flushAuditBeforeResponse: true,
+      callTimeoutMs: 5000,
+    });
+    assert.deepEqual([...new Set(table.map((row) => row.operation ?? 'tools/call'))].sort(), Object.keys(lists).sort());
   });
 
   for (const row of table) {
@@ -230,35 +458,63 @@ describe('pipeline table (docs/design.md section 2)', () => {
         flushAuditBeforeResponse: true,
         callTimeoutMs: 5000,
       });
-      for (let i = 0; i < (row.warmup ?? 0); i++) await pipeline.callTool(row.tool, row.args ?? {}, ctx);
+      for (let i = 0; i < (row.warmup ?? 0); i++) await runRow(pipeline, row);
       written.length = 0;
-      const before = backend.requests.length;
+      const before = contacted();
 
-      let code: string;
-      let thrown = false;
-      try {
-        const result = await pipeline.callTool(row.tool, row.args ?? {}, ctx);
-        code = result.isError === true ? String(result._meta?.['portcullis/code']) : 'ok';
-      } catch (error) {
-        assert.ok(error instanceof GatewayError, String(error));
-        code = error.code;
-        thrown = true;
-      }
+      const { code, thrown } = await runRow(pipeline, row);
 
       assert.equal(code, row.expect);
-      assert.equal(thrown, row.thrown === true, 'thrown (JSON-RPC error) rather than answered as a tool result');
-      assert.equal(backend.requests.length > before, row.backend, 'backend contacted');
+      assert.equal(thrown, row.thrown === true, 'thrown (JSON-RPC error) rather than answered as a result');
+      assert.equal(contacted() > before, row.backend, 'backend contacted');
       assert.deepEqual(
         written.map((r) => [r.event, r.decision, r.code]),
         row.records,
       );
+      const operation = row.operation ?? 'tools/call';
       for (const record of written) {
-        assert.equal(record.tool, row.tool);
+        if (operation === 'tools/call' || operation === 'elevation/request') assert.equal(record.tool, row.target);
+        else assert.equal(record.operation, `${operation} ${row.target}`);
         assert.equal(record.agentId, 'agent-1');
         assert.equal(record.taskId, 'task-1');
       }
     });
   }
+
+  it('a completion never opens an approval request, even with an approval queue', async () => {
+    const queue = createMemoryApprovalQueue({});
+    const written: AuditRecordInput[] = [];
+    const rules = [{ id: 'ask-greet', effect: 'approve', prompts: ['up_greet'] }];
+    const pipeline = createPipeline({
+      catalog,
+      policy: { current: () => compilePolicy([], { extraRules: rules }) },
+      egress: egressFor({ rules }),
+      audit: auditFor({ rules }, written),
+      elevation: {
+        queue,
+        grants: createMemoryGrantStore(),
+        audit: auditFor({ rules }, written),
+        config: ApprovalsSchema.parse({ mode: 'return' }),
+        redactArgs: (args) => args,
+      },
+      flushAuditBeforeResponse: true,
+      callTimeoutMs: 5000,
+    });
+    const before = contacted();
+    const result = (await pipeline.complete(COMPLETE_GREET, ctx)) as { completion: { values: string[] } };
+    assert.deepEqual(result.completion.values, []);
+    assert.equal(contacted(), before, 'nothing reached the upstream');
+    assert.deepEqual(await queue.list({}), [], 'no approval request was filed');
+    assert.deepEqual(
+      written.map((r) => [r.event, r.decision, r.code, r.rules]),
+      [['completion.complete', 'approve', 'APPROVAL_REQUIRED', ['ask-greet']]],
+    );
+    assert.match(written[0]?.reason ?? '', /completions are withheld/);
+    // The same prompt itself goes to the queue as usual (here: pending, answered at once in `return` mode).
+    await assert.rejects(pipeline.getPrompt('up_greet', { name: 'ada' }, ctx), { code: 'APPROVAL_PENDING' });
+    assert.equal((await queue.list({})).length, 1);
+    await queue.close();
+  });
 
   it('records the rules and policy version that decided, on the intent and the outcome', async () => {
     const written: AuditRecordInput[] = [];

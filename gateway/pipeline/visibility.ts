@@ -7,7 +7,7 @@ import type { PromptDescriptor, ResourceDescriptor, ResourceTemplateDescriptor }
 import { canonicalResourceUri } from '../../policies/index.js';
 import type { Principal } from '../kernel/index.js';
 import type { Catalog } from '../services/catalog/index.js';
-import { decideItem, type PolicySource } from './decide.js';
+import { isItemVisible, type PolicySource } from './decide.js';
 
 export interface Visibility {
   resources(principal: Principal): ResourceDescriptor[];
@@ -21,8 +21,7 @@ export function createVisibility(catalog: Catalog, policy: PolicySource): Visibi
   const resourceVisible = (principal: Principal, uri: string, connector: string): boolean => {
     const canonical = canonicalResourceUri(uri);
     return (
-      canonical !== undefined &&
-      decideItem(policy, principal, { kind: 'resource', name: canonical, connector }).effect !== 'deny'
+      canonical !== undefined && isItemVisible(policy, principal, { kind: 'resource', name: canonical, connector })
     );
   };
   return {
@@ -39,10 +38,8 @@ export function createVisibility(catalog: Catalog, policy: PolicySource): Visibi
     prompts: (principal) =>
       catalog
         .prompts()
-        .filter(
-          (p) =>
-            decideItem(policy, principal, { kind: 'prompt', name: p.exposedName, connector: p.connector.id }).effect !==
-            'deny',
+        .filter((p) =>
+          isItemVisible(policy, principal, { kind: 'prompt', name: p.exposedName, connector: p.connector.id }),
         )
         .map((p) => ({ ...p.descriptor, name: p.exposedName })),
     resourceVisible(principal, uri) {

@@ -1,13 +1,17 @@
 /**
  * decide for resources, prompts and completions: the policy's rules with `resources` (matched on the
  * canonical URI) and `prompts` (on the exposed name), deny > approve > allow, default deny. A denied item
- * ends the run exactly like an unknown one (RESOURCE_NOT_FOUND, PROMPT_NOT_FOUND, no completions);
- * `approve` goes on to the elevate step, as for tools.
+ * ends the run exactly like an unknown one (RESOURCE_NOT_FOUND, PROMPT_NOT_FOUND); `approve` goes on to
+ * the elevate step, as for tools.
+ *
+ * Completions are a hint a client asks for while its user types, so they never open an approval request:
+ * for an item that is denied or needs approval the agent gets no completions (as for an unknown item),
+ * nothing reaches the upstream, and the run is recorded as what it was (`deny` POLICY_DENIED, or `approve`
+ * APPROVAL_REQUIRED with the reason that completions are withheld).
  */
 import { GatewayError } from '../../kernel/index.js';
 import type { Metrics } from '../../services/metrics/index.js';
 import { setSpanAttributes, spanNames } from '../../services/telemetry/index.js';
-import type { CallState } from '../call-state.js';
 import { decideItem, type PolicySource } from '../decide.js';
 import type { Step } from '../step.js';
 import { decisionAttributes } from './decide.js';
@@ -28,24 +32,21 @@ export function decideCatalogStep(policy: PolicySource, metrics?: Metrics): Step
       state.decision = decision;
       setSpanAttributes(span, decisionAttributes(decision));
       metrics?.recordDecision(decision.effect, decision.rules);
-      const refused =
-        decision.effect === 'deny' || (decision.effect === 'approve' && state.operation === 'completion/complete');
-      if (!refused) return undefined;
+      if (state.operation === 'completion/complete' && decision.effect !== 'allow') {
+        state.record.reason =
+          decision.effect === 'approve'
+            ? `${decision.reason}; completions are withheld (no approval is requested for a completion)`
+            : decision.reason;
+        state.withheld = true;
+        state.result = EMPTY_COMPLETION;
+        return { finish: true };
+      }
+      if (decision.effect !== 'deny') return undefined;
       state.record.reason = decision.reason;
-      return hidden(state);
+      // What the agent sees of an item it may not use: the same as for an item that does not exist.
+      return state.operation === 'prompts/get'
+        ? { end: new GatewayError('PROMPT_NOT_FOUND', `Prompt not found: ${state.name}`) }
+        : { end: new GatewayError('RESOURCE_NOT_FOUND', `Resource not found: ${state.name}`) };
     },
   };
-}
-
-/** What the agent sees of an item it may not use: the same as for an item that does not exist. */
-export function hidden(state: CallState): { end: GatewayError } | { finish: true } {
-  switch (state.operation) {
-    case 'completion/complete':
-      state.result = EMPTY_COMPLETION;
-      return { finish: true };
-    case 'prompts/get':
-      return { end: new GatewayError('PROMPT_NOT_FOUND', `Prompt not found: ${state.name}`) };
-    default:
-      return { end: new GatewayError('RESOURCE_NOT_FOUND', `Resource not found: ${state.name}`) };
-  }
 }

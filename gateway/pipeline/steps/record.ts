@@ -101,7 +101,10 @@ function outcomeRecord(state: CallState): AuditRecordInput {
     if (decision.policyVersion !== undefined) record.policyVersion = decision.policyVersion;
   }
   const outcome = state.outcome ?? { status: 'completed' };
-  if (outcome.status === 'completed') {
+  if (outcome.status === 'completed' && state.withheld === true && decision !== undefined) {
+    record.decision = decision.effect;
+    if (decision.code !== undefined) record.code = decision.code;
+  } else if (outcome.status === 'completed') {
     const upstreamCode = upstreamErrorCode(state);
     const isError = state.operation === 'tools/call' && (state.result as { isError?: boolean })?.isError === true;
     record.decision = isError

@@ -6,6 +6,7 @@ export {
   type PolicyStore,
   type PolicyStoreOptions,
   type ReloadResult,
+  type ShadowDecisionKind,
   type ShadowDecisionListener,
 } from './store.js';
 export { readPolicyFile, readPolicyFiles, readPolicyTests, siblingTestsFile, type PolicyTestSuite } from './load.js';

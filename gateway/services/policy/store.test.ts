@@ -168,4 +168,44 @@ describe('policy store', { timeout: 20_000 }, () => {
       await store.close();
     }
   });
+
+  it('shadows resource and prompt decisions too, but not what listings show', async () => {
+    const enforcedFile = path.join(dir, 'items-enforced.yaml');
+    const shadowFile = path.join(dir, 'items-shadow.yaml');
+    const items = (effect: string, name: string) =>
+      `version: 1\nname: ${name}\nrules:\n  - id: docs\n    effect: ${effect}\n    resources: ['docs://**']\n` +
+      `  - id: summarize\n    effect: ${effect}\n    prompts: [kb_summarize]\n`;
+    await writeFile(enforcedFile, items('allow', 'p'));
+    await writeFile(shadowFile, items('approve', 's'));
+    const seen: { enforced: string; shadow: string; kind: string; name: string }[] = [];
+    const store = await createPolicyStore({
+      files: [enforcedFile],
+      shadowFiles: [shadowFile],
+      watch: false,
+      onShadowDecision: (enforced, shadow, facts, info) =>
+        void seen.push({
+          enforced: enforced.effect,
+          shadow: shadow.effect,
+          kind: info.kind,
+          name: 'name' in facts ? facts.name : '',
+        }),
+    });
+    try {
+      const principal = { agentId: 'bot', roles: [] };
+      const resource = { kind: 'resource', name: 'docs://a/b', connector: 'kb', principal } as const;
+      const prompt = { kind: 'prompt', name: 'kb_summarize', connector: 'kb', principal } as const;
+      assert.equal(store.current().evaluateItem(resource).effect, 'allow', 'the shadow policy is never enforced');
+      assert.equal(store.current().evaluateItem(prompt).effect, 'allow');
+      assert.deepEqual(seen, [
+        { enforced: 'allow', shadow: 'approve', kind: 'resource', name: 'docs://a/b' },
+        { enforced: 'allow', shadow: 'approve', kind: 'prompt', name: 'kb_summarize' },
+      ]);
+      // Showing an item in a listing is not a decision on a request: nothing is reported.
+      assert.equal(store.current().itemVisible(resource), true);
+      assert.equal(store.current().itemVisible(prompt), true);
+      assert.equal(seen.length, 2);
+    } finally {
+      await store.close();
+    }
+  });
 });

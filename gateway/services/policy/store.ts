@@ -17,8 +17,10 @@
  *
  * Shadow policy: `shadowFiles` are compiled next to the enforced policy; the engine `current()` returns
  * decides with the enforced policy, then asks the shadow engine the same question and reports both
- * decisions through `onShadowDecision`. A shadow decision is never enforced, and nothing about the shadow
- * policy (failure to load, an exception, a slow callback's error) can change the enforced decision.
+ * decisions through `onShadowDecision`: for tool calls, egress, and resources and prompts (reads,
+ * subscriptions, prompt gets and completions; not listings, which only ask whether an item is shown). A
+ * shadow decision is never enforced, and nothing about the shadow policy (failure to load, an exception, a
+ * slow callback's error) can change the enforced decision.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
@@ -28,6 +30,7 @@ import {
   type CallFacts,
   type Decision,
   type EgressFacts,
+  type ItemFacts,
   type PolicyEngine,
   type RuleInput,
 } from '../../../policies/index.js';
@@ -61,11 +64,14 @@ export interface PolicyStatus {
   shadow?: { version?: string; loadedAt?: string; lastError?: PolicyLoadError };
 }
 
+/** What a shadow decision was about: a tool call, an egress request, a resource or a prompt. */
+export type ShadowDecisionKind = 'call' | 'egress' | ItemFacts['kind'];
+
 export type ShadowDecisionListener = (
   enforced: Decision,
   shadow: Decision,
-  facts: CallFacts | EgressFacts,
-  info: { kind: 'call' | 'egress'; enforcedVersion: string; shadowVersion: string },
+  facts: CallFacts | EgressFacts | ItemFacts,
+  info: { kind: ShadowDecisionKind; enforcedVersion: string; shadowVersion: string },
 ) => void;
 
 export interface PolicyStoreOptions {
@@ -108,9 +114,9 @@ async function compileFiles(
 /** An engine that decides with `enforced` and reports what `shadow` would have decided. */
 function withShadow(enforced: PolicyEngine, shadow: PolicyEngine, listener: ShadowDecisionListener): PolicyEngine {
   const report = (
-    kind: 'call' | 'egress',
+    kind: ShadowDecisionKind,
     decision: Decision,
-    facts: CallFacts | EgressFacts,
+    facts: CallFacts | EgressFacts | ItemFacts,
     decideShadow: () => Decision,
   ): void => {
     try {
@@ -136,9 +142,14 @@ function withShadow(enforced: PolicyEngine, shadow: PolicyEngine, listener: Shad
       report('egress', decision, facts, () => shadow.evaluateEgress(facts));
       return decision;
     },
+    // Listings and notifications are not decisions on a request: shown by the enforced policy only.
     visible: (principal, tool) => enforced.visible(principal, tool),
-    // Resources and prompts are decided by the enforced policy only (shadow mode covers calls and egress).
-    evaluateItem: (facts) => enforced.evaluateItem(facts),
+    itemVisible: (facts) => enforced.itemVisible(facts),
+    evaluateItem(facts) {
+      const decision = enforced.evaluateItem(facts);
+      report(facts.kind, decision, facts, () => shadow.evaluateItem(facts));
+      return decision;
+    },
     explain: (call) => enforced.explain(call),
     explainEgress: (facts) => enforced.explainEgress(facts),
   };
