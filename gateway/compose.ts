@@ -50,13 +50,13 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   closers.push(() => stores.close());
   const issuerUrl = options.baseUrl ?? config.http.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
   const { keys, issuer } = await openCredentials(config.credentials, { issuerUrl, ...secrets });
-  // Approvals open before tasks (ending a task ends its grants), after egress (their webhook goes through it).
   const policy = await openPolicy(config, { audit, metrics, logger });
   closers.push(async () => policy.close());
   const guards = openGatewayEgress(config, { policy, audit, logger });
   closers.push(() => guards.close());
-  const { queue, grants, close } = openApprovals(config, { stores, audit, metrics, logger, egress: guards });
-  closers.push(close);
+  // Approvals open before tasks (ending a task ends its grants), after egress (their webhook goes through it).
+  const { queue, grants, ...approvals } = openApprovals(config, { stores, audit, metrics, logger, egress: guards });
+  closers.push(approvals.close);
   const { sessionTasks, taskService } = openTasks(config, { ...stores, grants, issuer, audit });
   const credentials = await createBackendCredentials({
     ...{ config: config.backendCredentials, issuer, audit, metrics, ...secrets },
