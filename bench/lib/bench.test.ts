@@ -6,10 +6,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseConfig } from '../run.js';
+import { cellsOf, parseConfig } from '../run.js';
 import type { LoadResult } from './load.js';
 import { entryPointFor, findMicroBenches, runMicroBench } from './micro.js';
-import { formatTable, ratios } from './report.js';
+import { formatComparisons, formatRounds } from './report.js';
+import { compareCell, compareCells, median, perRoundRatios, rotate, type RoundResults } from './rounds.js';
 import { percentile, ratio, summarize } from './stats.js';
 
 const result = (throughput: number, p50Ms: number, p99Ms: number): LoadResult => ({
@@ -52,34 +53,73 @@ describe('bench statistics', () => {
   });
 });
 
-describe('bench report', () => {
-  const results = {
-    direct: { '1': result(1000, 1, 2) },
-    'mcp-proxy': { '1': result(500, 2, 4) },
-    portcullis: { '1': result(400, 2.5, 5) },
-  };
+describe('bench rounds and paired ratios', () => {
+  const rounds: RoundResults = [
+    {
+      'raw/legacy/1': {
+        direct: result(1000, 1, 2),
+        'mcp-proxy': result(500, 2, 4),
+        portcullis: result(400, 2.5, 5),
+      },
+    },
+    {
+      'raw/legacy/1': {
+        direct: result(800, 1, 2),
+        'mcp-proxy': result(400, 2, 4),
+        portcullis: result(480, 1.5, 3),
+      },
+    },
+    {
+      'raw/legacy/1': {
+        direct: result(900, 1, 2),
+        'mcp-proxy': result(300, 2, 4),
+        portcullis: result(600, 3, 6),
+      },
+    },
+  ];
 
-  it('compares portcullis with each baseline', () => {
-    assert.deepEqual(ratios(results, '1'), {
-      vsDirect: { throughput: 0.4, p50: 2.5, p99: 2.5 },
-      vsMcpProxy: { throughput: 0.8, p50: 1.25, p99: 1.25 },
-    });
-    assert.deepEqual(ratios({ direct: results.direct }, '1'), {});
+  it('takes medians of finite values', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    assert.equal(median([Number.NaN, 5]), 5);
+    assert.ok(Number.isNaN(median([])));
   });
 
-  it('prints every target and both ratios', () => {
-    const table = formatTable(results, { '1': ratios(results, '1') }, [1]);
-    for (const text of [
-      'direct',
-      'mcp-proxy',
-      'portcullis',
-      'portcullis / direct',
-      'portcullis / mcp-proxy',
-      '0.40',
-      '1.25',
-    ]) {
-      assert.ok(table.includes(text), `missing ${text} in:\n${table}`);
-    }
+  it('pairs ratios within each round and reports their median', () => {
+    assert.deepEqual(perRoundRatios(rounds, 'raw/legacy/1', 'portcullis', 'mcp-proxy', 'throughput'), [0.8, 1.2, 2]);
+    const comparisons = compareCell(rounds, 'raw/legacy/1', ['direct', 'mcp-proxy', 'portcullis']);
+    const vsProxy = comparisons.find((c) => c.label === 'portcullis / mcp-proxy' && c.metric === 'throughput');
+    assert.equal(vsProxy?.median, 1.2);
+    const added = comparisons.find((c) => c.metric === 'addedP50Ms');
+    assert.deepEqual(added?.perRound, [1.5, 0.5, 2]);
+    assert.equal(added?.median, 1.5);
+  });
+
+  it('leaves a comparison out when a side is missing', () => {
+    assert.deepEqual(compareCell(rounds, 'raw/legacy/1', ['direct']), []);
+    assert.deepEqual(compareCell(rounds, 'sdk/legacy/1', ['direct', 'portcullis']), []);
+  });
+
+  it('compares one target across two cells round by round', () => {
+    const both: RoundResults = [{ a: { portcullis: result(200, 1, 1) }, b: { portcullis: result(100, 1, 1) } }];
+    assert.deepEqual(compareCells(both, 'portcullis', 'a', 'b', 'throughput'), [2]);
+  });
+
+  it('rotates the target order from round to round', () => {
+    assert.deepEqual(rotate(['a', 'b', 'c'], 0), ['a', 'b', 'c']);
+    assert.deepEqual(rotate(['a', 'b', 'c'], 1), ['b', 'c', 'a']);
+    assert.deepEqual(rotate(['a', 'b', 'c'], 5), ['c', 'a', 'b']);
+  });
+
+  it('prints every measurement and every comparison', () => {
+    const table = formatRounds(rounds, ['raw/legacy/1']);
+    for (const text of ['raw/legacy/1', 'direct', 'mcp-proxy', 'portcullis', '400']) assert.ok(table.includes(text));
+    const comparisons = formatComparisons(
+      compareCell(rounds, 'raw/legacy/1', ['direct', 'mcp-proxy', 'portcullis']),
+      3,
+    );
+    for (const text of ['portcullis / mcp-proxy', 'portcullis / direct', 'added p50 ms', '1.20', '0.80 1.20 2.00'])
+      assert.ok(comparisons.includes(text), `missing ${text} in:\n${comparisons}`);
   });
 });
 
@@ -88,6 +128,10 @@ describe('bench configuration', () => {
     const config = parseConfig([], {});
     assert.deepEqual(config.sessions, [1, 32]);
     assert.deepEqual(config.targets, ['direct', 'mcp-proxy', 'portcullis']);
+    assert.equal(config.rounds, 3);
+    assert.deepEqual(config.drivers, ['raw', 'sdk']);
+    assert.deepEqual(config.modes, ['legacy']);
+    assert.equal(config.profile, false);
     assert.ok(config.out.endsWith('bench/results/latest.json'));
   });
 
@@ -104,9 +148,20 @@ describe('bench configuration', () => {
 
   it('rejects bad values', () => {
     assert.throws(() => parseConfig(['--sessions', '0'], {}), /between 1 and 256/);
-    assert.throws(() => parseConfig(['--targets', 'nginx'], {}), /unknown target/);
+    assert.throws(() => parseConfig(['--targets', 'nginx'], {}), /unknown --targets/);
     assert.throws(() => parseConfig(['--calls', 'many'], {}), /non-negative integer/);
     assert.throws(() => parseConfig(['--max-seconds', '0'], {}), /max-seconds/);
+    assert.throws(() => parseConfig(['--drivers', 'curl'], {}), /unknown --drivers/);
+    assert.throws(() => parseConfig(['--mode', 'future'], {}), /unknown --mode/);
+    assert.throws(() => parseConfig(['--rounds', '0'], {}), /rounds/);
+  });
+
+  it('measures the SDK driver in the legacy era only', () => {
+    const cells = cellsOf(parseConfig(['--mode', 'legacy,modern', '--sessions', '1'], {}));
+    assert.deepEqual(
+      cells.map((c) => c.key),
+      ['raw/legacy/1', 'raw/modern/1', 'sdk/legacy/1'],
+    );
   });
 });
 
