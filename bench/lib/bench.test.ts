@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { cellsOf, parseConfig } from '../run.js';
+import { referenceSample } from '../soak.js';
+import { formatProfile, summarizeProfile, type CpuProfile } from './cpu-profile.js';
+import { checkEcho, findResponse, parseSseMessages } from './raw-client.js';
 import type { LoadResult } from './load.js';
 import { entryPointFor, findMicroBenches, runMicroBench } from './micro.js';
 import { formatComparisons, formatRounds } from './report.js';
@@ -201,5 +204,68 @@ describe('micro-benchmark discovery', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('raw driver parsing', () => {
+  it('reads JSON-RPC messages from an SSE body and finds the response by id', () => {
+    const body =
+      'event: message\nid: 1\ndata: {"jsonrpc":"2.0","method":"notifications/progress"}\n\n' +
+      'data: {"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hi"}]}}\n\n: keep-alive\n\n';
+    assert.equal(parseSseMessages(body).length, 2);
+    const response = findResponse('text/event-stream', body, 7);
+    assert.equal(checkEcho(response, 'hi'), undefined);
+    assert.equal(checkEcho(findResponse('text/event-stream', body, 8), 'hi'), 'no response with the request id');
+  });
+
+  it('reads a JSON body and reports errors and unexpected results', () => {
+    const error = '{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"bad"}}';
+    assert.equal(checkEcho(findResponse('application/json', error, 3), 'x'), 'JSON-RPC error -32602: bad');
+    const denied =
+      '{"jsonrpc":"2.0","id":4,"result":{"isError":true,"content":[{"type":"text","text":"POLICY_DENIED"}]}}';
+    assert.equal(checkEcho(findResponse('application/json', denied, 4), 'x'), 'tool error: POLICY_DENIED');
+    assert.equal(findResponse('application/json', 'not json', 1), undefined);
+  });
+});
+
+describe('CPU profile summary', () => {
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 } },
+      { id: 2, callFrame: { functionName: 'decide', url: 'file:///repo/policies/engine.ts', lineNumber: 9 } },
+      { id: 3, callFrame: { functionName: 'parse', url: 'file:///repo/node_modules/zod/index.js', lineNumber: 0 } },
+    ],
+    startTime: 1000,
+    endTime: 2000,
+    samples: [2, 2, 3, 2, 1],
+    timeDeltas: [100, 100, 100, 100, 100],
+  };
+
+  it('charges each sample to its frame and sorts by self time', () => {
+    const summary = summarizeProfile(profile, { root: '/repo' });
+    assert.equal(summary.totalMs, 0.5);
+    assert.equal(summary.frames[0]?.frame, 'decide (policies/engine.ts:10)');
+    assert.equal(summary.frames[0]?.share, 0.6);
+    assert.ok(summary.frames.some((f) => f.frame === 'parse (zod/index.js:1)'));
+    assert.ok(formatProfile(summary).includes('decide'));
+  });
+
+  it('counts only samples inside the given windows', () => {
+    // Sample times: 1100, 1200, 1300, 1400, 1500.
+    const summary = summarizeProfile(profile, { windows: [{ startUs: 1250, endUs: 1450 }] });
+    assert.equal(summary.totalMs, 0.2);
+    assert.deepEqual(
+      summary.frames.map((f) => f.frame.split(' ')[0]),
+      ['parse', 'decide'],
+    );
+  });
+});
+
+describe('soak reference reading', () => {
+  it('compares against the reading at 20% of the run (minute 2 of 10)', () => {
+    const samples = Array.from({ length: 10 }, (_, i) => ({ atSeconds: (i + 1) * 60 }));
+    assert.equal(referenceSample(samples, 600).atSeconds, 120);
+    const short = Array.from({ length: 6 }, (_, i) => ({ atSeconds: (i + 1) * 10 }));
+    assert.equal(referenceSample(short, 60).atSeconds, 20);
   });
 });

@@ -5,7 +5,8 @@
  * This keeps the common short invocations from loading the whole gateway.
  */
 import { Command } from 'commander';
-import { VERSION } from '../../kernel/index.js';
+// The version module alone: the kernel's index loads logging and tracing, which `--help` does not need.
+import { VERSION } from '../../kernel/version.js';
 
 export interface CommandEntry {
   readonly name: string;
