@@ -258,5 +258,6 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     operator,
     readiness,
     draining,
+    sessionSlots: stores.sessionSlots(config.http.maxSessionsPerAgent),
   };
 }

@@ -14,7 +14,14 @@ import { createMemoryRevocationStore } from './memory-revocation-store.js';
 import { createMemoryTaskStore } from './memory-task-store.js';
 import { createRedisRevocationStore } from './redis-revocation-store.js';
 import { createRedisTaskStore } from './redis-task-store.js';
-import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '../services/ratelimit/index.js';
+import {
+  createMemoryRateLimiter,
+  createMemorySessionSlots,
+  createRedisRateLimiter,
+  type RateLimiter,
+  type SessionSlots,
+} from '../services/ratelimit/index.js';
+import { createRedisSessionSlots } from './redis-session-slots.js';
 
 export interface Stores {
   kind: 'memory' | 'redis';
@@ -26,6 +33,8 @@ export interface Stores {
   revocation: RevocationStore;
   pins: PinStore;
   rateLimiter: RateLimiter;
+  /** Per-agent session caps: per process in memory, across every instance in Redis. */
+  sessionSlots(max: number): SessionSlots;
   /** Whether the store can answer now (for readiness); read from the connection state, never blocks. */
   status(): { available: boolean; reason?: string };
   close(): Promise<void>;
@@ -45,6 +54,7 @@ export async function openStores(
       revocation,
       pins,
       rateLimiter: createMemoryRateLimiter(),
+      sessionSlots: (max) => createMemorySessionSlots(max),
       status: () => ({ available: true }),
       async close() {
         await Promise.all([tasks.close(), revocation.close(), pins.close()]);
@@ -81,6 +91,7 @@ export async function openStores(
     revocation,
     pins,
     rateLimiter: createRedisRateLimiter({ redis, prefix: config.prefix }),
+    sessionSlots: (max) => createRedisSessionSlots({ redis, prefix: config.prefix, max }),
     status: () =>
       redis.status === 'ready' ? { available: true } : { available: false, reason: `redis connection ${redis.status}` },
     async close() {

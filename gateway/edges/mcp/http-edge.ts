@@ -23,7 +23,7 @@ import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { samePrincipal, type McpSession } from './session.js';
 import { batchAllowed, negotiatedVersion, versionHeaderConflict, watchProtocolVersion } from './protocol-version.js';
 import { InFlightRequestIds } from './request-ids.js';
-import { createSessionSlots, type SessionSlot } from './session-slots.js';
+import { createMemorySessionSlots, type SessionSlot, type SessionSlots } from '../../services/ratelimit/index.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
   authenticator: RequestAuthenticator;
@@ -32,6 +32,8 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   maxRequestBytes: number;
   sessionIdleSeconds: number;
   maxSessionsPerAgent: number;
+  /** Where session slots are counted (shared stores: across instances); default in this process. */
+  sessionSlots?: SessionSlots;
   /** Value for WWW-Authenticate challenges, e.g. `Bearer realm="portcullis"`. */
   challenge: (error?: AuthError) => string;
   /** Task for a new session: explicit from the credential, or an implicit one per session. */
@@ -60,7 +62,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   const now = options.now ?? Date.now;
   const sessions = new Map<string, McpSession>();
   const inFlight = new WeakMap<McpSession, InFlightRequestIds>();
-  const slots = createSessionSlots(options.maxSessionsPerAgent);
+  const slots = options.sessionSlots ?? createMemorySessionSlots(options.maxSessionsPerAgent);
   const slotOf = new WeakMap<McpSession, SessionSlot>();
   /** Slots whose session finished opening; the session's close gives them back. */
   const registered = new WeakSet<SessionSlot>();
@@ -197,7 +199,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   });
 
   async function openSession(principal: Principal, req: Request, res: Response): Promise<void> {
-    const slot = slots.take(principal.agentId);
+    const slot = await slots.take(principal.agentId);
     if (slot === undefined) {
       res
         .status(429)
@@ -292,6 +294,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     async close() {
       clearInterval(sweep);
       await Promise.all([...sessions.values()].map(closeSession));
+      await slots.close();
     },
   };
 }

@@ -23,6 +23,7 @@ import {
 } from '../../services/auth/index.js';
 import { createOwnTokenVerifier, type CredentialIssuer, type KeySet } from '../../services/credentials/index.js';
 import type { Metrics } from '../../services/metrics/index.js';
+import type { SessionSlots } from '../../services/ratelimit/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
 import type { SessionTasks, TaskService, TaskStore } from '../../services/tasks/index.js';
 import {
@@ -66,6 +67,8 @@ export interface HttpServerParts {
   policy: Pick<PolicyStore, 'status'>;
   catalog: Catalog;
   stores: { kind: string };
+  /** Per-agent session caps (shared across instances with Redis stores). */
+  sessionSlots?: SessionSlots;
   /** `/readyz`, and `/healthz` ok only when ready. */
   readiness: () => ReadinessReport;
   /** What the operator API serves (see edges/operator/routers.ts). */
@@ -117,6 +120,7 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     maxRequestBytes: config.http.maxRequestBytes,
     sessionIdleSeconds: config.http.sessionIdleSeconds,
     maxSessionsPerAgent: config.http.maxSessionsPerAgent,
+    ...(parts.sessionSlots !== undefined ? { sessionSlots: parts.sessionSlots } : {}),
     challenge: (error) =>
       oauth !== undefined
         ? wwwAuthenticate(metadataConfig, error?.bearerError !== undefined ? error : undefined)
