@@ -3,7 +3,7 @@
  * each (in reverse). Part of the composition root (with main.ts): it wires, and decides nothing itself.
  */
 import { assertConfigUsable, type Environment, type LoadedConfig } from './config/index.js';
-import { createLogger, type Logger } from './kernel/index.js';
+import { createDrain, createLogger, type Logger } from './kernel/index.js';
 import {
   baselineRules,
   catalogContextFor,
@@ -223,8 +223,8 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     const redis = stores.redis;
     if (redis !== undefined) await guardStore(() => redis.ping());
   };
-  // Readiness fails only on what fails every call (docs/operations.md); `draining` is set when closing begins.
-  const draining = { value: false };
+  // Readiness fails only on what fails every call (docs/operations.md), and from the start of a drain.
+  const drain = createDrain();
   const readiness = (): ReadinessReport =>
     checkReadiness({
       audit: () => audit.status?.() ?? { available: true },
@@ -241,7 +241,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
           required: config.connectors[i]?.required === true,
           health: () => connectorHealth(connector),
         })),
-      draining: () => draining.value,
+      draining: () => drain.draining,
     });
   const operator = {
     ...{ queue, grants, integrity, recentAudit, taskService, policy },
@@ -269,7 +269,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     resourceUpdates,
     operator,
     readiness,
-    draining,
+    drain,
     sessionSlots: stores.sessionSlots(config.http.maxSessionsPerAgent),
   };
 }

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { FetchLike } from '../../../connectors/contract.js';
 import type { Environment, GatewayConfig } from '../../config/index.js';
 import { resolveSecretRef } from '../../config/index.js';
-import { VERSION, type Logger, type Principal } from '../../kernel/index.js';
+import { VERSION, type Drain, type Logger, type Principal } from '../../kernel/index.js';
 import type { EgressProvider, Pipeline } from '../../pipeline/index.js';
 import { appendBestEffort, type AuditSink } from '../../services/audit/index.js';
 import {
@@ -69,6 +69,8 @@ export interface HttpServerParts {
   stores: { kind: string };
   /** Per-agent session caps (shared across instances with Redis stores). */
   sessionSlots?: SessionSlots;
+  /** Shutdown: new MCP requests are refused while draining; calls in flight are tracked and cancelled through it. */
+  drain?: Drain;
   /** `/readyz`, and `/healthz` ok only when ready. */
   readiness: () => ReadinessReport;
   /** What the operator API serves (see edges/operator/routers.ts). */
@@ -121,6 +123,7 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     sessionIdleSeconds: config.http.sessionIdleSeconds,
     maxSessionsPerAgent: config.http.maxSessionsPerAgent,
     ...(parts.sessionSlots !== undefined ? { sessionSlots: parts.sessionSlots } : {}),
+    ...(parts.drain !== undefined ? { drain: parts.drain } : {}),
     challenge: (error) =>
       oauth !== undefined
         ? wwwAuthenticate(metadataConfig, error?.bearerError !== undefined ? error : undefined)
