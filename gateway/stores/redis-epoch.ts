@@ -29,6 +29,7 @@ export interface RebuildReport {
   revokedCredentials: number;
   tasks: number;
   lostApprovals: number;
+  toolPins: number;
 }
 
 export type EpochEvent =

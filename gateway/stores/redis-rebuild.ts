@@ -1,6 +1,6 @@
 /**
  * Rebuilding the state that denies in Redis from audit logs (see services/recovery): disabled agents,
- * revoked credentials, task records and the approval requests whose tickets were lost. Every write only
+ * revoked credentials, task records, trusted tool hashes and the approval requests whose tickets were lost. Every write only
  * adds what denies and never undoes a change made since: a kill switch already set stays, a task that
  * exists is left as it is (except that an end the log records is applied), so running it twice, on several
  * instances at once, or on a store that lost nothing is harmless.
@@ -19,6 +19,7 @@ import {
 } from '../services/recovery/index.js';
 import type { RebuildReport } from './redis-epoch.js';
 import type { LostApproval } from '../services/approvals/index.js';
+import type { PinRecord } from '../services/integrity/index.js';
 import { guardStore } from './store-guard.js';
 import { taskKeys } from './redis-task-store.js';
 
@@ -79,7 +80,7 @@ export async function rebuildFromAudit(options: RebuildOptions): Promise<Rebuild
 export async function applyDenyState(
   options: Omit<RebuildOptions, 'logs'>,
   state: DenyState,
-): Promise<Pick<RebuildReport, 'disabledAgents' | 'revokedCredentials' | 'tasks' | 'lostApprovals'>> {
+): Promise<Pick<RebuildReport, 'disabledAgents' | 'revokedCredentials' | 'tasks' | 'lostApprovals' | 'toolPins'>> {
   const { redis, prefix } = options;
   const now = (options.now ?? Date.now)();
   const retentionMs = options.taskRetentionMs ?? 3600_000;
@@ -98,6 +99,18 @@ export async function applyDenyState(
     if (args === undefined) continue;
     tasks += 1;
     batch.eval(RESTORE_TASK, 3, keys.task(task.id), keys.all, keys.agent(task.agentId), ...args);
+  }
+  // Trusted tool hashes, where no pin exists (a pin written since, by first sight or an operator, stays).
+  for (const pin of state.pins.values()) {
+    const record: PinRecord = {
+      connector: pin.connector,
+      tool: pin.tool,
+      hash: pin.hash,
+      status: 'trusted',
+      firstSeen: new Date(pin.pinnedAt).toISOString(),
+      flags: [],
+    };
+    batch.hsetnx(`${prefix}tool-pins`, `${pin.connector}\u0000${pin.tool}`, JSON.stringify(record));
   }
   const replies = await batch.exec();
   for (const [error] of replies ?? []) if (error !== null) throw error;
@@ -125,6 +138,7 @@ export async function applyDenyState(
     revokedCredentials: revoked,
     tasks,
     lostApprovals: lost,
+    toolPins: state.pins.size,
   };
 }
 

@@ -16,6 +16,8 @@ import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { digestApiKey, generateApiKey } from '../../gateway/services/auth/index.js';
 import { verifyAuditLog } from '../../gateway/services/audit/index.js';
+import { emptyDenyState } from '../../gateway/services/recovery/index.js';
+import { applyDenyState } from '../../gateway/stores/index.js';
 import { startHttpBackend } from '../fixtures/http-backend.js';
 import { cliArgs, REPO_ROOT, startGatewayProcess, type GatewayProcess } from '../fixtures/gateway-process.js';
 import { INITIALIZE, rawPost, readAudit } from '../helpers/gateway.js';
@@ -236,6 +238,44 @@ describe('state store lost its data (restart without persistence), automatic reb
     assert.equal((recovered?.['detail'] as { how?: string } | undefined)?.how, 'rebuilt');
     assert.equal((recovered?.['detail'] as { disabledAgents?: number }).disabledAgents, 1);
     assert.equal((await verifyAuditLog(path.join(gw.dir, 'audit.jsonl'))).ok, true);
+  });
+});
+
+describe('rebuild writes only what denies, never over newer state', () => {
+  let redis: RedisProcess;
+  let client: Redis;
+  const prefix = freshPrefix();
+  before(async () => {
+    redis = await startRedisProcess({ persist: false });
+    client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  });
+  after(async () => {
+    client?.disconnect();
+    await redis?.close();
+  });
+
+  it('restores trusted tool hashes and kill switches without overwriting what was written since', async () => {
+    const state = emptyDenyState();
+    state.pins.set('crm\u0000find', { connector: 'crm', tool: 'find', hash: 'h-old', pinnedAt: Date.now() - 1000 });
+    state.pins.set('crm\u0000list', { connector: 'crm', tool: 'list', hash: 'h-list', pinnedAt: Date.now() - 1000 });
+    state.disabledAgents.set('bot', Date.now() - 1000);
+    state.tasks.set('t-new', {
+      id: 't-new',
+      agentId: 'bot',
+      intent: 'x',
+      createdAt: Date.now() - 1000,
+      expiresAt: Date.now() + 60_000,
+    });
+    // Written since the loss: a pin approved by an operator, and a task opened on the empty store.
+    await client.hset(`${prefix}tool-pins`, 'crm\u0000find', JSON.stringify({ hash: 'h-approved' }));
+    await client.hset(`${prefix}task:t-new`, 'agentId', 'bot', 'intent', 'x', 'expiresAt', String(Date.now() + 60_000));
+    const counts = await applyDenyState({ redis: client, prefix, pendingTtlMs: 900_000 }, state);
+    assert.deepEqual([counts.toolPins, counts.disabledAgents, counts.tasks], [2, 1, 1]);
+    const pins = await client.hgetall(`${prefix}tool-pins`);
+    assert.equal((JSON.parse(pins['crm\u0000find']!) as { hash: string }).hash, 'h-approved');
+    assert.equal((JSON.parse(pins['crm\u0000list']!) as { hash: string }).hash, 'h-list');
+    assert.equal(await client.exists(`${prefix}disabled:agent:bot`), 1);
+    assert.equal(await client.hget(`${prefix}task:t-new`, 'endedAt'), null, 'a task opened since stays live');
   });
 });
 

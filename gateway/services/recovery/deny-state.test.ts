@@ -70,4 +70,25 @@ describe('deny state from audit records', () => {
     ]);
     assert.deepEqual([...state.pendingApprovals.keys()], ['a1']);
   });
+
+  it('keeps the last trusted hash of each tool, by its name at the connector', () => {
+    const state = reduceDenyState([
+      record('2026-01-01T00:00:00.000Z', {
+        event: 'tool.pin',
+        tool: 'crm_find',
+        target: 'crm',
+        detail: { hash: 'h1' },
+      }),
+      record('2026-01-01T00:01:00.000Z', {
+        event: 'tool.pin',
+        tool: 'crm_find',
+        target: 'crm',
+        detail: { hash: 'h2' },
+      }),
+    ]);
+    assert.deepEqual(
+      [...state.pins.values()].map((p) => [p.connector, p.tool, p.hash]),
+      [['crm', 'find', 'h2']],
+    );
+  });
 });

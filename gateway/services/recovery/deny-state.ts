@@ -17,6 +17,7 @@ export const DENY_STATE_EVENTS: ReadonlySet<string> = new Set([
   'approval.request',
   'approval.decision',
   'approval.expired',
+  'tool.pin',
 ]);
 
 /** How long a revocation made through the operator API lasts (matches the credentials router). */
@@ -53,10 +54,29 @@ export interface DenyState {
   tasks: Map<string, RecoveredTask>;
   /** Requests with neither a final decision nor an expiry in the log. */
   pendingApprovals: Map<string, PendingApproval>;
+  /**
+   * The last trusted definition hash of each upstream tool (`connector\0tool`): restoring it keeps a changed
+   * definition held as changed, instead of trusting it on a new first sight.
+   */
+  pins: Map<string, RecoveredPin>;
+}
+
+export interface RecoveredPin {
+  connector: string;
+  /** The tool's own name at its connector (not the exposed `connector_tool`). */
+  tool: string;
+  hash: string;
+  pinnedAt: number;
 }
 
 export function emptyDenyState(): DenyState {
-  return { disabledAgents: new Map(), revokedJtis: new Map(), tasks: new Map(), pendingApprovals: new Map() };
+  return {
+    disabledAgents: new Map(),
+    revokedJtis: new Map(),
+    tasks: new Map(),
+    pendingApprovals: new Map(),
+    pins: new Map(),
+  };
 }
 
 /**
@@ -135,6 +155,14 @@ export function reduceDenyState(records: Iterable<AuditRecord>, state: DenyState
       }
       case 'approval.expired': {
         if (record.approvalId !== undefined) state.pendingApprovals.delete(record.approvalId);
+        break;
+      }
+      case 'tool.pin': {
+        const connector = record.target;
+        const hash = record.detail?.['hash'];
+        if (connector === undefined || record.tool === undefined || typeof hash !== 'string') break;
+        const tool = record.tool.startsWith(`${connector}_`) ? record.tool.slice(connector.length + 1) : record.tool;
+        state.pins.set(`${connector}\u0000${tool}`, { connector, tool, hash, pinnedAt: at });
         break;
       }
       default:

@@ -7,6 +7,7 @@ export {
   sortRecords,
   type DenyState,
   type PendingApproval,
+  type RecoveredPin,
   type RecoveredTask,
 } from './deny-state.js';
 export { AuditSourceError, readDenyStateRecords, type ReadRecordsResult } from './read-records.js';

@@ -79,6 +79,7 @@ function describe(report: RebuildReport): string {
     `  disabled agents: ${report.disabledAgents}`,
     `  revoked credentials: ${report.revokedCredentials}`,
     `  task records: ${report.tasks}`,
+    `  trusted tool hashes: ${report.toolPins}`,
     `  approval requests lost: ${report.lostApprovals}`,
     '',
   ].join('\n');
