@@ -3,7 +3,7 @@
  * each (in reverse). Part of the composition root (with main.ts): it wires, and decides nothing itself.
  */
 import { assertConfigUsable, type Environment, type LoadedConfig } from './config/index.js';
-import { createLogger, type Logger } from './kernel/index.js';
+import { createDrain, createLogger, type Logger } from './kernel/index.js';
 import {
   baselineRules,
   catalogContextFor,
@@ -13,7 +13,13 @@ import {
   gatewayDestinationRules,
 } from './pipeline/index.js';
 import { startPendingGauge } from './services/approvals/index.js';
-import { openAuditSink, redactDetail, withRecentAudit } from './services/audit/index.js';
+import {
+  appendBestEffort,
+  openAuditSink,
+  redactDetail,
+  withRecentAudit,
+  type AuditSink,
+} from './services/audit/index.js';
 import { egressDenialRecorder } from './services/egress/index.js';
 import { apiKeyAgentsFrom } from './services/auth/index.js';
 import { createCatalog, createResourceUpdates, openConnectors } from './services/catalog/index.js';
@@ -37,7 +43,7 @@ import {
 import { createSessionTasks, createTaskService } from './services/tasks/index.js';
 // The one import of the OpenTelemetry SDK (through sdk.ts): every other module uses @opentelemetry/api.
 import { startTelemetry } from './services/telemetry/sdk.js';
-import { guardStore, openApprovals, openStores } from './stores/index.js';
+import { guardStore, openApprovals, openStores, type EpochEvent } from './stores/index.js';
 import type { JsonObject } from '../connectors/contract.js';
 import type { EgressFacts } from '../policies/types.js';
 import { compilePolicy, parsePolicyObject } from '../policies/index.js';
@@ -83,7 +89,13 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     }),
   );
   closers.push(() => audit.close());
-  const stores = await openStores(config.stores, { env, baseDir });
+  const stores = await openStores(config.stores, {
+    env,
+    baseDir,
+    ...(config.audit.file !== undefined ? { auditFile: config.audit.file } : {}),
+    pendingApprovalTtlSeconds: config.approvals.pendingTtlSeconds,
+    onEpochEvent: storeEpochRecorder(audit, logger),
+  });
   closers.push(() => stores.close());
   const secrets = { env, baseDir };
   const issuerUrl = options.baseUrl ?? config.http.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
@@ -211,8 +223,8 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     const redis = stores.redis;
     if (redis !== undefined) await guardStore(() => redis.ping());
   };
-  // Readiness fails only on what fails every call (docs/operations.md); `draining` is set when closing begins.
-  const draining = { value: false };
+  // Readiness fails only on what fails every call (docs/operations.md), and from the start of a drain.
+  const drain = createDrain();
   const readiness = (): ReadinessReport =>
     checkReadiness({
       audit: () => audit.status?.() ?? { available: true },
@@ -229,11 +241,11 @@ export async function compose(options: StartOptions, closers: Closer[]) {
           required: config.connectors[i]?.required === true,
           health: () => connectorHealth(connector),
         })),
-      draining: () => draining.value,
+      draining: () => drain.draining,
     });
   const operator = {
     ...{ queue, grants, integrity, recentAudit, taskService, policy },
-    ...{ tasks: stores.tasks, stores: { kind: stores.kind, probe } },
+    ...{ tasks: stores.tasks, stores: { kind: stores.kind, probe }, lostApprovals: () => stores.lostApprovals() },
   };
   // What the front doors need: main.ts hands it to the HTTP server or the stdio session.
   return {
@@ -257,6 +269,36 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     resourceUpdates,
     operator,
     readiness,
-    draining,
+    drain,
+    sessionSlots: stores.sessionSlots(config.http.maxSessionsPerAgent),
+  };
+}
+
+/** A state store that lost its data, and its recovery: logged and audited (what was rebuilt, from where, how long). */
+function storeEpochRecorder(audit: AuditSink, logger: Logger): (event: EpochEvent) => void {
+  return (event) => {
+    switch (event.kind) {
+      case 'lost':
+        logger.error({ reason: event.reason }, 'the state store lost its data; refusing until it is rebuilt');
+        void appendBestEffort(audit, {
+          event: 'store.lost',
+          decision: 'error',
+          code: 'STORE_UNAVAILABLE',
+          reason: event.reason === 'missing' ? 'store epoch missing' : 'store epoch changed (rebuilt elsewhere)',
+        });
+        return;
+      case 'recovered': {
+        const detail = { how: event.how, downMs: event.downMs, ...(event.report !== undefined ? event.report : {}) };
+        logger.warn(detail, 'state store recovered');
+        void appendBestEffort(audit, { event: 'store.recovered', detail });
+        return;
+      }
+      case 'rebuild-failed':
+        logger.error(
+          { err: event.error instanceof Error ? event.error.message : String(event.error) },
+          'state store rebuild failed; still refusing, retrying',
+        );
+        return;
+    }
   };
 }

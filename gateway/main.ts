@@ -6,7 +6,7 @@
 import { compose, type Closer, type StartOptions } from './compose.js';
 import { createHttpServer, closeServer, listenOn } from './edges/server/index.js';
 import { connectionMetricAttributes, principalForStdio, serveStdio } from './edges/mcp/index.js';
-import { VERSION } from './kernel/index.js';
+import { VERSION, type Drain, type Logger } from './kernel/index.js';
 import type { Pipeline } from './pipeline/index.js';
 import type { AuditSink } from './services/audit/index.js';
 import type { Catalog } from './services/catalog/index.js';
@@ -45,17 +45,17 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     });
     closers.push(() => http.close());
     attach(http.app);
-    // Closers run last-in first-out: readiness fails before anything else is closed.
-    closers.push(async () => {
-      core.draining.value = true;
-    });
-    const { pipeline, catalog, audit, stores } = core;
+    const { pipeline, catalog, audit, stores, drain, logger } = core;
+    const drainMs = config.shutdown.drainSeconds * 1000;
     return {
       baseUrl,
       mcpUrl: `${baseUrl}/mcp`,
       ...(http.metricsUrl !== undefined ? { metricsUrl: http.metricsUrl } : {}),
       ...{ pipeline, catalog, audit, stores },
-      close: () => closeAll(closers),
+      close: async () => {
+        await drainCalls(drain, drainMs, logger);
+        await closeAll(closers);
+      },
     };
   } catch (error) {
     await closeAll(closers);
@@ -93,6 +93,31 @@ export async function startStdioGateway(
     await closeAll(closers);
     throw error;
   }
+}
+
+/** After the drain time, cancelled calls get this long to send their SHUTTING_DOWN answers and audit them. */
+const CANCEL_GRACE_MS = 5_000;
+
+/**
+ * Graceful drain (docs/operations.md#shutdown): readiness fails and new sessions and calls are refused at
+ * once; calls in flight get `drainMs` to finish; the rest are cancelled, each answered to its agent with
+ * SHUTTING_DOWN and audited, before anything is closed.
+ */
+async function drainCalls(drain: Drain, drainMs: number, logger: Logger): Promise<void> {
+  if (drain.draining) return;
+  drain.begin();
+  const started = performance.now();
+  const inFlight = drain.inFlight();
+  const finished = await drain.settle(drainMs);
+  const cancelled = finished ? 0 : drain.inFlight();
+  if (!finished) {
+    drain.cancel();
+    await drain.settle(CANCEL_GRACE_MS);
+  }
+  logger.info(
+    { inFlight, cancelled, drainMs: Math.round(performance.now() - started) },
+    finished ? 'drained: every call in flight finished' : 'drained: calls still running were cancelled',
+  );
 }
 
 async function closeAll(closers: Closer[]): Promise<void> {

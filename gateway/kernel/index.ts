@@ -17,3 +17,4 @@ export { createLogger, type Logger } from './log.js';
 export { canonicalHash, canonicalJson } from './canonical-json.js';
 export { isLoopbackAddress, parseHostHeader, type ParsedHost } from './host.js';
 export { VERSION } from './version.js';
+export { createDrain, type Drain } from './drain.js';

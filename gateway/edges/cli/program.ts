@@ -62,6 +62,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/agents.js')).agentsCommand(),
   },
   {
+    name: 'store',
+    summary: 'the shared state store (Redis): rebuild after data loss',
+    load: async () => (await import('./commands/store.js')).storeCommand(),
+  },
+  {
     name: 'policy',
     summary: 'validate, test and explain policy files (no gateway needed)',
     load: async () => (await import('./commands/policy.js')).policyCommand(),

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { FetchLike } from '../../../connectors/contract.js';
 import type { Environment, GatewayConfig } from '../../config/index.js';
 import { resolveSecretRef } from '../../config/index.js';
-import { VERSION, type Logger, type Principal } from '../../kernel/index.js';
+import { VERSION, type Drain, type Logger, type Principal } from '../../kernel/index.js';
 import type { EgressProvider, Pipeline } from '../../pipeline/index.js';
 import { appendBestEffort, type AuditSink } from '../../services/audit/index.js';
 import {
@@ -23,6 +23,7 @@ import {
 } from '../../services/auth/index.js';
 import { createOwnTokenVerifier, type CredentialIssuer, type KeySet } from '../../services/credentials/index.js';
 import type { Metrics } from '../../services/metrics/index.js';
+import type { SessionSlots } from '../../services/ratelimit/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
 import type { SessionTasks, TaskService, TaskStore } from '../../services/tasks/index.js';
 import {
@@ -66,6 +67,10 @@ export interface HttpServerParts {
   policy: Pick<PolicyStore, 'status'>;
   catalog: Catalog;
   stores: { kind: string };
+  /** Per-agent session caps (shared across instances with Redis stores). */
+  sessionSlots?: SessionSlots;
+  /** Shutdown: new MCP requests are refused while draining; calls in flight are tracked and cancelled through it. */
+  drain?: Drain;
   /** `/readyz`, and `/healthz` ok only when ready. */
   readiness: () => ReadinessReport;
   /** What the operator API serves (see edges/operator/routers.ts). */
@@ -117,6 +122,8 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     maxRequestBytes: config.http.maxRequestBytes,
     sessionIdleSeconds: config.http.sessionIdleSeconds,
     maxSessionsPerAgent: config.http.maxSessionsPerAgent,
+    ...(parts.sessionSlots !== undefined ? { sessionSlots: parts.sessionSlots } : {}),
+    ...(parts.drain !== undefined ? { drain: parts.drain } : {}),
     challenge: (error) =>
       oauth !== undefined
         ? wwwAuthenticate(metadataConfig, error?.bearerError !== undefined ? error : undefined)
