@@ -61,7 +61,7 @@ describe('audit chain', () => {
         event: 'task.open',
         agentId: undefined,
         detail: { headers: { Authorization: 'Bearer x', accept: 'json' }, list: [{ apiKey: 'k' }, 1] },
-      } as AuditRecordInput,
+      } as unknown as AuditRecordInput,
       EMPTY_HEAD,
       NOW,
     );
