@@ -83,6 +83,7 @@ export type ReportMutant = z.infer<typeof MutantSchema>;
 const ReportSchema = z.object({
   projectRoot: z.string().optional(),
   files: z.record(z.string(), z.object({ source: z.string(), mutants: z.array(MutantSchema) })),
+  testFiles: z.record(z.string(), z.object({ source: z.string().optional() })).optional(),
 });
 export type MutationReport = z.infer<typeof ReportSchema>;
 
@@ -93,6 +94,8 @@ const EquivalentSchema = z
     /** The source text the mutant replaces (whitespace runs compare as one space). */
     original: z.string(),
     replacement: z.string(),
+    /** Text of the source line the mutant starts on (a part of it is enough): tells apart equal mutants. */
+    in: z.string().min(1),
     /** Why no test can tell the mutant from the original program. */
     reason: z.string().trim().min(20, 'an equivalent mutant needs the reason it cannot be killed'),
   })
@@ -107,15 +110,15 @@ export function loadEquivalents(file: string): Equivalent[] {
 
 const squash = (text: string): string => text.replace(/\s+/g, ' ').trim();
 
-/** The source text a mutant replaces (locations are 1-based lines, 0-based columns). */
+/** The source text a mutant replaces (locations are 1-based lines and columns, end exclusive). */
 export function originalText(source: string, mutant: ReportMutant): string {
   const lines = source.split('\n');
   const { start, end } = mutant.location;
-  if (start.line === end.line) return lines[start.line - 1]!.slice(start.column, end.column);
+  if (start.line === end.line) return lines[start.line - 1]!.slice(start.column - 1, end.column - 1);
   return [
-    lines[start.line - 1]!.slice(start.column),
+    lines[start.line - 1]!.slice(start.column - 1),
     ...lines.slice(start.line, end.line - 1),
-    lines[end.line - 1]!.slice(0, end.column),
+    lines[end.line - 1]!.slice(0, end.column - 1),
   ].join('\n');
 }
 
@@ -147,6 +150,19 @@ export interface Summary {
   survivors: Survivor[];
   /** Files in the report that belong to no area (the report and AREAS disagree). */
   unassigned: string[];
+  /** Modules of the core with no result in the report (not run yet). */
+  notRun: string[];
+  /** Source files whose results were computed on another version of the file. */
+  staleSources: string[];
+  /** Configured test files missing from the report or changed since it was written. */
+  staleTests: string[];
+}
+
+export interface CurrentFiles {
+  /** Current text of a repository file, undefined when it does not exist. */
+  read(file: string): string | undefined;
+  /** The test files stryker.config.json runs. */
+  testFiles: readonly string[];
 }
 
 function tally(file: string, mutants: readonly ReportMutant[], equivalent: number): ModuleScore {
@@ -184,14 +200,12 @@ function sum(file: string, scores: readonly ModuleScore[]): ModuleScore {
   };
 }
 
-export function summarise(report: MutationReport, equivalents: readonly Equivalent[]): Summary {
+export function summarise(report: MutationReport, equivalents: readonly Equivalent[], current?: CurrentFiles): Summary {
   const root = report.projectRoot;
-  const files = new Map(
-    Object.entries(report.files).map(([name, file]) => [
-      (root !== undefined && path.isAbsolute(name) ? path.relative(root, name) : name).split(path.sep).join('/'),
-      file,
-    ]),
-  );
+  const relative = (name: string) =>
+    (root !== undefined && path.isAbsolute(name) ? path.relative(root, name) : name).split(path.sep).join('/');
+  const files = new Map(Object.entries(report.files).map(([name, file]) => [relative(name), file]));
+  const reportedTests = new Map(Object.entries(report.testFiles ?? {}).map(([name, file]) => [relative(name), file]));
   const survivors: Survivor[] = [];
   const moduleScore = (name: string): ModuleScore => {
     const file = files.get(name);
@@ -200,9 +214,11 @@ export function summarise(report: MutationReport, equivalents: readonly Equivale
     for (const mutant of file.mutants.filter((m) => m.status === 'Survived')) {
       const original = originalText(file.source, mutant);
       const replacement = mutant.replacement ?? mutant.mutatorName;
+      const line = file.source.split('\n')[mutant.location.start.line - 1] ?? '';
       const match = equivalents.find(
         (e) =>
           e.file === name &&
+          line.includes(e.in) &&
           e.mutator === mutant.mutatorName &&
           squash(e.original) === squash(original) &&
           squash(e.replacement) === squash(replacement),
@@ -232,6 +248,18 @@ export function summarise(report: MutationReport, equivalents: readonly Equivale
     ),
     survivors,
     unassigned: [...files.keys()].filter((name) => !assigned.has(name)).sort(),
+    notRun: AREAS.flatMap((a) => a.files).filter((name) => (files.get(name)?.mutants.length ?? 0) === 0),
+    staleSources:
+      current === undefined
+        ? []
+        : [...files].filter(([name, file]) => current.read(name) !== file.source).map(([name]) => name),
+    staleTests:
+      current === undefined
+        ? []
+        : current.testFiles.filter((name) => {
+            const reported = reportedTests.get(name);
+            return reported?.source === undefined || reported.source !== current.read(name);
+          }),
   };
 }
 
@@ -268,6 +296,23 @@ export function renderMarkdown(summary: Summary): string {
     for (const module of modules) out.push(row(`&nbsp;&nbsp;\`${module.file}\``, module));
   }
   out.push(row('**Security core**', summary.total), '');
+
+  const stale = [
+    ...summary.notRun.map((f) => `- \`${f}\`: not run yet.`),
+    ...summary.staleSources.map((f) => `- \`${f}\`: changed since its mutants were run.`),
+    ...summary.staleTests.map(
+      (f) => `- test \`${f}\`: added or changed since this report; its kills are not counted yet.`,
+    ),
+  ];
+  if (stale.length > 0)
+    out.push(
+      '## Not in these figures yet',
+      '',
+      'The next `npm run mutation` runs the mutants these concern (the report is incremental):',
+      '',
+      ...stale,
+      '',
+    );
 
   const equivalent = summary.survivors.filter((s) => s.equivalent !== undefined);
   out.push('## Equivalent mutants', '');
@@ -329,7 +374,19 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
   const report = ReportSchema.parse(
     JSON.parse(readFileSync(option('--report', 'reports/mutation/mutation.json'), 'utf8')),
   );
-  const summary = summarise(report, loadEquivalents(path.join(root, 'docs', 'mutation-equivalents.yaml')));
+  const config = JSON.parse(readFileSync(path.join(root, 'stryker.config.json'), 'utf8')) as {
+    tap: { testFiles: string[] };
+  };
+  const summary = summarise(report, loadEquivalents(path.join(root, 'docs', 'mutation-equivalents.yaml')), {
+    read: (file) => {
+      try {
+        return readFileSync(path.join(root, file), 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    testFiles: config.tap.testFiles,
+  });
   const out = option('--out', 'docs/mutation.md');
   writeFileSync(out, renderMarkdown(summary));
   console.log(`mutation score of the security core: ${percent(summary.total.score)} -> ${path.relative(root, out)}`);

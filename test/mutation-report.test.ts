@@ -40,13 +40,13 @@ const report: MutationReport = {
     'gateway/edges/mcp/session.ts': {
       source: SOURCE,
       mutants: [
-        mutant('1', 'Killed', 2, 4, 11, 'a !== 1'),
-        mutant('2', 'Timeout', 2, 4, 11, 'true'),
-        mutant('3', 'Survived', 2, 4, 11, 'a >= 1'),
-        mutant('4', 'Survived', 2, 4, 11, 'a <= 1'),
-        mutant('5', 'NoCoverage', 2, 4, 11, 'false'),
-        mutant('6', 'CompileError', 2, 4, 11, 'a ===== 1'),
-        mutant('7', 'Ignored', 2, 4, 11, 'x'),
+        mutant('1', 'Killed', 2, 5, 12, 'a !== 1'),
+        mutant('2', 'Timeout', 2, 5, 12, 'true'),
+        mutant('3', 'Survived', 2, 5, 12, 'a >= 1'),
+        mutant('4', 'Survived', 2, 5, 12, 'a <= 1'),
+        mutant('5', 'NoCoverage', 2, 5, 12, 'false'),
+        mutant('6', 'CompileError', 2, 5, 12, 'a ===== 1'),
+        mutant('7', 'Ignored', 2, 5, 12, 'x'),
       ],
     },
   },
@@ -75,6 +75,7 @@ describe('mutation report', () => {
         mutator: 'EqualityOperator',
         original: 'a  ===  1',
         replacement: 'a >= 1',
+        in: 'if (a === 1)',
         reason: 'a is never more than one here, so the two conditions agree',
       },
     ]);
@@ -95,10 +96,10 @@ describe('mutation report', () => {
   });
 
   it('reads the text a mutant replaces, across lines too', () => {
-    assert.equal(originalText(SOURCE, mutant('x', 'Killed', 2, 4, 11, '')), 'a === 1');
+    assert.equal(originalText(SOURCE, mutant('x', 'Killed', 2, 5, 12, '')), 'a === 1');
     const multi = {
       ...mutant('y', 'Killed', 1, 6, 0, ''),
-      location: { start: { line: 1, column: 6 }, end: { line: 2, column: 2 } },
+      location: { start: { line: 1, column: 7 }, end: { line: 2, column: 3 } },
     };
     assert.equal(originalText(SOURCE, multi), 'a = 1;\nif');
   });
