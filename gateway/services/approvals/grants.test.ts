@@ -80,7 +80,10 @@ describe('grantFromTicket', () => {
         message: `approval request ticket-1 is ${status}, not approved`,
       });
     const { grant: _grant, ...withoutGrant } = ticket();
-    assert.throws(() => grantFromTicket(withoutGrant), TypeError);
+    assert.throws(() => grantFromTicket(withoutGrant), {
+      name: 'TypeError',
+      message: 'approval request ticket-1 is approved, not approved',
+    });
   });
 });
 
@@ -159,6 +162,15 @@ describe('memory grant store', () => {
     assert.equal((await store.consume(query))?.ticketId, 'ticket-2');
     clock.advance(1);
     assert.equal(await store.consume(query), undefined);
+  });
+
+  it('forgets an expired grant, so its ticket can be granted again', async () => {
+    const clock = manualClock(Date.parse('2026-01-01T00:00:00.000Z'));
+    const store = createMemoryGrantStore({ now: clock.now });
+    await store.put(grant({ expiresAt: '2026-01-01T00:00:01.000Z' }));
+    clock.advance(2_000);
+    await store.put(grant({ expiresAt: '2026-01-01T01:00:00.000Z' }));
+    assert.equal((await store.consume(query))?.expiresAt, '2026-01-01T01:00:00.000Z');
   });
 
   it('refuses grants for an ended task only as long as it remembers the task', async () => {

@@ -140,6 +140,8 @@ describe('isChainedRecord', () => {
       { prev: 'A'.repeat(64) },
       { prev: `x${'a'.repeat(64)}` },
       { prev: 7 },
+      { prev: ['a'.repeat(64)] },
+      { hash: ['a'.repeat(64)] },
       { hash: 'g'.repeat(64) },
       { hash: `${'a'.repeat(64)}\n` },
       { hash: null },
