@@ -10,7 +10,7 @@
  * is shown as equivalent; it still counts as survived in the score. Every other survivor is listed as
  * "not yet killed". Exits 1 when a mutant is disabled in the code without a reason.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -374,6 +374,10 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
   const report = ReportSchema.parse(
     JSON.parse(readFileSync(option('--report', 'reports/mutation/mutation.json'), 'utf8')),
   );
+  // Staleness is judged against the incremental report: it is what the next run compares the tests with.
+  const incrementalFile = path.join(root, 'reports', 'mutation', 'incremental.json');
+  if (existsSync(incrementalFile))
+    report.testFiles = ReportSchema.parse(JSON.parse(readFileSync(incrementalFile, 'utf8'))).testFiles;
   const config = JSON.parse(readFileSync(path.join(root, 'stryker.config.json'), 'utf8')) as {
     tap: { testFiles: string[] };
   };
