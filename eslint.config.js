@@ -18,7 +18,7 @@ const otelSdk = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', 'test-artifacts/', '**/*.d.ts'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', 'test-artifacts/', 'reports/', '.stryker-tmp/', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
