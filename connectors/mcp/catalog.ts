@@ -3,14 +3,7 @@
  * compiled validators for each tool's schemas. The result is an immutable snapshot the connector swaps in
  * whole, so readers never see half a refresh.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  ListPromptsResultSchema,
-  ListResourcesResultSchema,
-  ListResourceTemplatesResultSchema,
-  ListToolsResultSchema,
-  type Tool,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { Client, Tool } from '@modelcontextprotocol/client';
 import type {
   CatalogChange,
   InputSchema,
@@ -122,7 +115,6 @@ export async function loadTools(client: Client, options: ListOptions): Promise<T
   const tools = await listAll(async (cursor) => {
     const page = await client.request(
       { method: 'tools/list', params: cursorParams(cursor) },
-      ListToolsResultSchema,
       requestOptions(options),
     );
     return { items: page.tools, nextCursor: page.nextCursor };
@@ -138,7 +130,6 @@ export async function loadResources(
   const resources = await listAll(async (cursor) => {
     const page = await client.request(
       { method: 'resources/list', params: cursorParams(cursor) },
-      ListResourcesResultSchema,
       requestOptions(options),
     );
     return { items: page.resources as ResourceDescriptor[], nextCursor: page.nextCursor };
@@ -146,7 +137,6 @@ export async function loadResources(
   const templates = await listAll(async (cursor) => {
     const page = await client.request(
       { method: 'resources/templates/list', params: cursorParams(cursor) },
-      ListResourceTemplatesResultSchema,
       requestOptions(options),
     );
     return { items: page.resourceTemplates as ResourceTemplateDescriptor[], nextCursor: page.nextCursor };
@@ -159,7 +149,6 @@ export async function loadPrompts(client: Client, options: ListOptions): Promise
   return listAll(async (cursor) => {
     const page = await client.request(
       { method: 'prompts/list', params: cursorParams(cursor) },
-      ListPromptsResultSchema,
       requestOptions(options),
     );
     return { items: page.prompts as PromptDescriptor[], nextCursor: page.nextCursor };
