@@ -345,12 +345,10 @@ describe('mcp connector', () => {
         assert.match(textOf(noRelay), /refused by the gateway/);
 
         const asked: string[] = [];
-        const relayTo =
-          (name: string) =>
-          async (): Promise<JsonObject> => {
-            asked.push(name);
-            return { role: 'assistant', content: { type: 'text', text: `answered by ${name}` }, model: 'm' };
-          };
+        const relayTo = (name: string) => async (): Promise<JsonObject> => {
+          asked.push(name);
+          return { role: 'assistant', content: { type: 'text', text: `answered by ${name}` }, model: 'm' };
+        };
         const controller = new AbortController();
         let inFlight!: () => void;
         const slowStarted = new Promise<void>((resolve) => (inFlight = resolve));
@@ -365,7 +363,12 @@ describe('mcp connector', () => {
           }),
         );
         await slowStarted;
-        const second = await call(connector, 'ask_model', {}, context({ inputRequests: { request: relayTo('second') } }));
+        const second = await call(
+          connector,
+          'ask_model',
+          {},
+          context({ inputRequests: { request: relayTo('second') } }),
+        );
         controller.abort();
         assert.equal((await rejection(slow)).code, 'CANCELLED');
         if (setup.name === 'http') {

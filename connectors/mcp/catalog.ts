@@ -113,10 +113,7 @@ export function compileTools(tools: readonly Tool[], onWarning?: (message: strin
 export async function loadTools(client: Client, options: ListOptions): Promise<ToolCatalog> {
   if (client.getServerCapabilities()?.tools === undefined) return EMPTY_SNAPSHOT.tools;
   const tools = await listAll(async (cursor) => {
-    const page = await client.request(
-      { method: 'tools/list', params: cursorParams(cursor) },
-      requestOptions(options),
-    );
+    const page = await client.request({ method: 'tools/list', params: cursorParams(cursor) }, requestOptions(options));
     return { items: page.tools, nextCursor: page.nextCursor };
   });
   return compileTools(tools, options.onWarning);

@@ -434,7 +434,10 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       await client.connect(transport, { timeout: timeoutMs, ...(prior === undefined ? {} : { prior }) });
       stillCurrent();
       const discover = client.getDiscoverResult();
-      era = client.getProtocolEra() === 'modern' && discover !== undefined ? { kind: 'modern', discover } : { kind: 'legacy' };
+      era =
+        client.getProtocolEra() === 'modern' && discover !== undefined
+          ? { kind: 'modern', discover }
+          : { kind: 'legacy' };
       const next = await loadCatalog(client, { timeoutMs, onWarning: warn });
       stillCurrent();
       if (client.getProtocolEra() === 'modern') {
@@ -660,8 +663,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       return upstream(
         'complete',
         ctx,
-        (client, options) =>
-          client.request({ method: 'completion/complete', params }, options),
+        (client, options) => client.request({ method: 'completion/complete', params }, options),
         (current) => requireCapability(current, (caps) => caps.completions, 'completions'),
       ) as Promise<JsonObject>;
     },

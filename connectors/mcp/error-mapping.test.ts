@@ -69,7 +69,10 @@ describe('toConnectorError', () => {
     const long = toConnectorError(new ProtocolError(ProtocolErrorCode.InternalError, 'x'.repeat(5000)), 'call');
     assert.equal(long.code, 'UPSTREAM_ERROR');
     assert.ok((long.details as { upstreamMessage: string }).upstreamMessage.length < 400);
-    assert.equal(toConnectorError(new ProtocolError(ProtocolErrorCode.MethodNotFound, 'nope'), 'complete').code, 'NOT_SUPPORTED');
+    assert.equal(
+      toConnectorError(new ProtocolError(ProtocolErrorCode.MethodNotFound, 'nope'), 'complete').code,
+      'NOT_SUPPORTED',
+    );
     assert.equal(toConnectorError(new Error('Invalid input: expected object'), 'call').code, 'UPSTREAM_ERROR');
   });
 

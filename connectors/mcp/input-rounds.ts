@@ -43,7 +43,8 @@ export async function completeInputRounds(options: InputRoundsOptions): Promise<
   for (let rounds = 0; ; rounds += 1) {
     const result = await options.send(round);
     if (!isInputRequiredResult(result)) {
-      if (!isPlainObject(result)) throw new ConnectorError('UPSTREAM_ERROR', 'the upstream MCP server sent an invalid response');
+      if (!isPlainObject(result))
+        throw new ConnectorError('UPSTREAM_ERROR', 'the upstream MCP server sent an invalid response');
       return result;
     }
     if (rounds >= options.maxRounds) {
@@ -83,7 +84,10 @@ async function ask(
     if (signal.aborted) throw new ConnectorError('CANCELLED', 'the call was cancelled');
     const code = (error as { code?: unknown }).code;
     if (code === 'NOT_SUPPORTED')
-      throw new ConnectorError('NOT_SUPPORTED', `the upstream MCP server needs input the calling agent cannot give (${method})`);
+      throw new ConnectorError(
+        'NOT_SUPPORTED',
+        `the upstream MCP server needs input the calling agent cannot give (${method})`,
+      );
     throw new ConnectorError('UPSTREAM_ERROR', `the calling agent did not answer the upstream's ${method}`, undefined, {
       cause: error,
     });
