@@ -11,9 +11,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import type { ConnectorContext, InputRequestChannel, JsonObject, ToolResult } from '../connectors/contract.js';
+import type {
+  ConnectorContext,
+  InputRequestChannel,
+  JsonObject,
+  LogMessage,
+  ToolResult,
+} from '../connectors/contract.js';
 import { ConnectorError } from '../connectors/errors.js';
 import { createMcpConnector, type McpConnector, type McpConnectorConfigInput } from '../connectors/mcp/index.js';
+import { startUpstreamHttp } from './fixtures/mcp-upstream-http.js';
 import { startModernUpstreamHttp, type ModernUpstreamHttp } from './fixtures/mcp-upstream-modern.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -215,6 +222,49 @@ describe('mcp connector: upstream protocol eras', () => {
             `${name}'s agent was asked only its own question`,
           );
         });
+      } finally {
+        await connector.close();
+        await upstream?.close();
+      }
+    });
+  }
+
+  for (const transport of ['stdio', 'http'] as const) {
+    it(`delivers what a 2025 upstream logs while no call runs as connector-level logs (${transport})`, async () => {
+      const upstream = transport === 'http' ? await startUpstreamHttp() : undefined;
+      const own: LogMessage[] = [];
+      const idle: LogMessage[] = [];
+      const deps = { onLog: (m: LogMessage) => own.push(m), onUpstreamLog: (m: LogMessage) => idle.push(m) };
+      const connector =
+        upstream === undefined
+          ? createMcpConnector(
+              {
+                id: 'legacy-stdio',
+                kind: 'mcp',
+                transport: 'stdio',
+                command: process.execPath,
+                args: ['--import', 'tsx', fixtures.legacy],
+                cwd: root,
+              } as McpConnectorConfigInput,
+              deps,
+            )
+          : createMcpConnector({ id: 'legacy-http', kind: 'mcp', transport: 'http', url: upstream.url }, deps);
+      try {
+        await connector.start();
+        const inCall: LogMessage[] = [];
+        await call(connector, 'log', { message: 'within the call' }, context({ onLog: (m) => inCall.push(m) }));
+        assert.equal(textOf(await call(connector, 'log_later', { messages: ['one', 'two', 'three'] })), 'scheduled');
+        await eventually(() => idle.length >= 3, 'the three idle log messages');
+        assert.deepEqual(
+          idle.map((m) => m.data),
+          ['one', 'two', 'three'],
+        );
+        assert.deepEqual(
+          inCall.map((m) => m.data),
+          ['within the call'],
+          "a call's own log goes to that call only",
+        );
+        assert.deepEqual(own, [], 'none of it is reported as the connector own warnings');
       } finally {
         await connector.close();
         await upstream?.close();

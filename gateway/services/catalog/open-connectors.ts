@@ -16,6 +16,8 @@ export interface OpenConnectorsOptions {
   /** The fetch an upstream MCP server over HTTP is reached with (egress guard, hygiene, credential). */
   upstreamFetch: (connectorId: string) => FetchLike;
   onResourceUpdated: (uri: string) => void;
+  /** What an upstream MCP server logs outside any call (connector-level log messages). */
+  onConnectorLog?: (connectorId: string, message: LogMessage) => void;
   /** Largest single message accepted from an upstream MCP server (`egress.maxResponseBytes`). */
   maxMessageBytes?: number;
 }
@@ -44,6 +46,9 @@ export async function openConnectors(
           onLog: (message: LogMessage) =>
             options.logger.debug({ connector: config.id, level: message.level }, 'upstream log message'),
           onResourceUpdated: options.onResourceUpdated,
+          ...(options.onConnectorLog === undefined
+            ? {}
+            : { onUpstreamLog: (message: LogMessage) => options.onConnectorLog?.(config.id, message) }),
           ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
         },
       );
