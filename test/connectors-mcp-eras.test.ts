@@ -28,6 +28,7 @@ const root = path.resolve(here, '..');
 const fixtures = {
   legacy: path.join(here, 'fixtures', 'mcp-upstream-stdio.ts'),
   modern: path.join(here, 'fixtures', 'mcp-upstream-modern-stdio.ts'),
+  strict: path.join(here, 'fixtures', 'mcp-upstream-strict-stdio.ts'),
 };
 
 let nextCallId = 0;
@@ -67,7 +68,7 @@ async function eventually(check: () => boolean, what: string, limitMs = 15_000):
   }
 }
 
-function stdioConnector(era: 'legacy' | 'modern', spawnLog: string): McpConnector {
+function stdioConnector(era: keyof typeof fixtures, spawnLog: string): McpConnector {
   return createMcpConnector({
     id: `${era}-stdio`,
     kind: 'mcp',
@@ -132,6 +133,20 @@ describe('mcp connector: upstream protocol eras', () => {
       }
     });
   }
+
+  it('takes a stdio server that exits on the probe for a 2025 server, and skips the probe from then on', async () => {
+    const log = path.join(dir, 'strict.spawns');
+    const connector = stdioConnector('strict', log);
+    try {
+      assert.equal((await rejection(connector.start())).code, 'UPSTREAM_UNAVAILABLE');
+      await eventually(() => connector.status().state === 'ready', 'the next attempt');
+      assert.equal(connector.status().era, 'legacy');
+      assert.equal(spawns(log), 2, 'the probe cost the one process it killed, no more');
+      assert.equal(textOf(await call(connector, 'echo', { text: 'strict' })), 'strict');
+    } finally {
+      await connector.close();
+    }
+  });
 
   describe('a 2026-07-28 upstream over Streamable HTTP', () => {
     let upstream: ModernUpstreamHttp;

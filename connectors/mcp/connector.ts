@@ -32,6 +32,8 @@ import {
   Client,
   ProtocolError,
   ProtocolErrorCode,
+  SdkError,
+  SdkErrorCode,
   type CallToolResult,
   type McpSubscription,
   type PriorDiscovery,
@@ -138,6 +140,15 @@ interface Session {
 }
 
 const unavailable = (message: string): ConnectorError => new ConnectorError('UPSTREAM_UNAVAILABLE', message);
+
+/** The era probe failed because the connection closed under it (the SDK's negotiation error says so). */
+function diedOnProbe(error: unknown): boolean {
+  return (
+    error instanceof SdkError &&
+    error.code === SdkErrorCode.EraNegotiationFailed &&
+    /closed during the server\/discover probe/.test(error.message)
+  );
+}
 
 function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -462,6 +473,9 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       if (session === current) session = undefined;
       // A remembered verdict that no longer connects is forgotten: the next attempt negotiates afresh.
       if (prior !== undefined) era = undefined;
+      // A stdio server that exits on the probe (some servers end on any request before `initialize`) is a
+      // 2025 server: the next attempt skips the probe instead of failing on it forever.
+      else if (config.transport === 'stdio' && diedOnProbe(error)) era = { kind: 'legacy' };
       await current.listen?.close().catch(() => undefined);
       await client.close().catch(() => undefined);
       throw toConnectorError(error, 'connect');
