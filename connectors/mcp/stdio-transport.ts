@@ -11,7 +11,8 @@
  * each after a grace period; the child's exit is reported through `onclose`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
 import { ConnectorError } from '../errors.js';
 import { currentCallScope, outsideCallScope, type UpstreamCallScope } from './call-scope.js';
 import { envelopeId, LineReader, type OversizedLine } from './line-reader.js';
@@ -127,7 +128,7 @@ export class LimitedStdioTransport implements Transport {
   private deliver(line: string): void {
     let message: JSONRPCMessage;
     try {
-      message = parseJSONRPCMessage(JSON.parse(line));
+      message = JSONRPCMessageSchema.parse(JSON.parse(line)) as JSONRPCMessage;
     } catch (error) {
       this.onerror?.(error instanceof Error ? error : new Error('the upstream sent an invalid message'));
       return;
