@@ -43,8 +43,9 @@ export async function openConnectors(
         config.transport === 'stdio' && config.cwd === undefined ? { ...config, cwd: options.baseDir } : config,
         {
           fetch: options.upstreamFetch(config.id),
+          // The connector's own warnings (what the upstream logs goes to calls or to onConnectorLog).
           onLog: (message: LogMessage) =>
-            options.logger.debug({ connector: config.id, level: message.level }, 'upstream log message'),
+            options.logger.warn({ connector: config.id, detail: message.data }, 'MCP connector warning'),
           onResourceUpdated: options.onResourceUpdated,
           ...(options.onConnectorLog === undefined
             ? {}
