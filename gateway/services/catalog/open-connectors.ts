@@ -47,9 +47,10 @@ export async function openConnectors(
           onLog: (message: LogMessage) =>
             options.logger.warn({ connector: config.id, detail: message.data }, 'MCP connector warning'),
           onResourceUpdated: options.onResourceUpdated,
-          ...(options.onConnectorLog === undefined
-            ? {}
-            : { onUpstreamLog: (message: LogMessage) => options.onConnectorLog?.(config.id, message) }),
+          onUpstreamLog: (message: LogMessage) =>
+            options.onConnectorLog !== undefined
+              ? options.onConnectorLog(config.id, message)
+              : options.logger.debug({ connector: config.id, level: message.level }, 'upstream log message'),
           ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
         },
       );
