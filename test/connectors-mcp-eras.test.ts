@@ -134,6 +134,32 @@ describe('mcp connector: upstream protocol eras', () => {
     });
   }
 
+  it('hears a 2026-07-28 upstream list changes on its listen stream (stdio)', async () => {
+    const connector = stdioConnector('modern', path.join(dir, 'listen.spawns'));
+    try {
+      await connector.start();
+      const changed = new Promise<string>((resolve) => {
+        const stop = connector.onChange((change) => {
+          stop();
+          resolve(change);
+        });
+      });
+      const added = textOf(await call(connector, 'mutate_tools', {}));
+      const silence = new Promise<never>((_, reject) => {
+        setTimeout(() => reject(new Error('no list change heard')), 15_000).unref();
+      });
+      assert.equal(await Promise.race([changed, silence]), 'tools');
+      const tools = await connector.listTools({ signal: new AbortController().signal, fetch: globalThis.fetch });
+      assert.ok(
+        tools.some((t) => t.name === added),
+        `${added} listed after the change`,
+      );
+      assert.equal(textOf(await call(connector, added, {})), added);
+    } finally {
+      await connector.close();
+    }
+  });
+
   it('takes a stdio server that exits on the probe for a 2025 server, and skips the probe from then on', async () => {
     const log = path.join(dir, 'strict.spawns');
     const connector = stdioConnector('strict', log);
