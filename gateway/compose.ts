@@ -22,7 +22,7 @@ import {
 } from './services/audit/index.js';
 import { egressDenialRecorder } from './services/egress/index.js';
 import { apiKeyAgentsFrom } from './services/auth/index.js';
-import { createCatalog, createResourceUpdates, openConnectors } from './services/catalog/index.js';
+import { createCatalog, createConnectorLogs, createResourceUpdates, openConnectors } from './services/catalog/index.js';
 import {
   contextualInjector,
   createBackendCredentials,
@@ -169,10 +169,15 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   });
   const egress = { fetchFor: guards.fetchFor };
   const resourceUpdates = createResourceUpdates();
+  const connectorLogs = createConnectorLogs();
   const connectors = await openConnectors(config.connectors, {
     baseDir,
     logger,
     onResourceUpdated: resourceUpdates.emit,
+    onConnectorLog: (connectorId, message) => {
+      logger.debug({ connector: connectorId, level: message.level }, 'upstream log message');
+      connectorLogs.emit(connectorId, message);
+    },
     maxMessageBytes: config.egress.maxResponseBytes,
     // One long-lived connection per upstream for every agent: each call's credential comes from its context.
     upstreamFetch: (id) =>
@@ -267,6 +272,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     policy,
     apiKeyAgents,
     resourceUpdates,
+    connectorLogs,
     operator,
     readiness,
     drain,

@@ -5,7 +5,7 @@
  */
 import express, { type Express, type Router } from 'express';
 import type { Server } from 'node:http';
-import type { FetchLike } from '../../../connectors/contract.js';
+import type { FetchLike, LogMessage } from '../../../connectors/contract.js';
 import type { Environment, GatewayConfig } from '../../config/index.js';
 import { resolveSecretRef } from '../../config/index.js';
 import { VERSION, type Drain, type Logger, type Principal } from '../../kernel/index.js';
@@ -55,6 +55,11 @@ export interface HttpServerParts {
   /** The fetch OAuth JWKS documents are read with (the gateway's egress, in its own scope). */
   jwksFetch?: FetchLike;
   resourceUpdates: { subscribe(listener: (uri: string) => void): () => void };
+  /**
+   * Connector-level log messages (what an upstream logs outside any call), for the MCP edge to deliver to
+   * the sessions that set a log level and can see that connector.
+   */
+  connectorLogs?: { subscribe(listener: (connectorId: string, message: LogMessage) => void): () => void };
   sessionTasks: SessionTasks;
   taskService: TaskService;
   issuer: CredentialIssuer;
