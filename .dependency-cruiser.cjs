@@ -64,7 +64,13 @@ module.exports = {
       from: { path: '^gateway/((services|edges)/[^/]+|[^/]+)/', pathNot: notTest },
       to: {
         path: '^gateway/(kernel|config|pipeline|stores|verify|(services|edges)/[^/]+)/',
-        pathNot: ['^gateway/$1/', '^gateway/(kernel|config|pipeline|stores|verify|(services|edges)/[^/]+)/index\\.ts$'],
+        // kernel/version.ts is a leaf (node built-ins only): the CLI's command tree imports it alone, so that
+        // `portcullis --help` does not load logging and tracing through the kernel's index.
+        pathNot: [
+          '^gateway/$1/',
+          '^gateway/(kernel|config|pipeline|stores|verify|(services|edges)/[^/]+)/index\\.ts$',
+          '^gateway/kernel/version\\.ts$',
+        ],
       },
     },
   ],

@@ -8,7 +8,18 @@ import globals from 'globals';
 
 const sdkOnlyIn = ['gateway/edges/mcp/**', 'connectors/mcp/**', 'test/**', 'examples/**', 'bench/**', 'evals/**'];
 const mcpSdk = {
-  group: ['@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'],
+  group: [
+    '@modelcontextprotocol/sdk',
+    '@modelcontextprotocol/sdk/*',
+    '@modelcontextprotocol/client',
+    '@modelcontextprotocol/client/*',
+    '@modelcontextprotocol/core',
+    '@modelcontextprotocol/core/*',
+    '@modelcontextprotocol/server',
+    '@modelcontextprotocol/server/*',
+    '@modelcontextprotocol/node',
+    '@modelcontextprotocol/express',
+  ],
   message: 'Only gateway/edges/mcp and connectors/mcp import the MCP SDK.',
 };
 const otelSdk = {
@@ -18,7 +29,7 @@ const otelSdk = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', 'test-artifacts/', '**/*.d.ts'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', 'test-artifacts/', 'reports/', '.stryker-tmp/', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,47 +1,120 @@
 /**
- * `npm run bench:cold-start`: how long the `portcullis` command takes to start, as the wall time of
- * `portcullis --help` (or any other arguments) in a fresh process, run several times.
+ * `npm run bench:cold-start`: how long the `portcullis` command takes to start, in fresh processes, run
+ * several times.
  *
  *   node --import tsx bench/cold-start.ts [--runs 10] [--bin bin/portcullis.js] [-- <arguments>]
+ *   node --import tsx bench/cold-start.ts --ready [--runs 5] [--bin bin/portcullis.js] [-- <arguments>]
  *
- * Prints the median, minimum and maximum in milliseconds. The child runs on the same Node binary as this
- * script (run it with node_modules/.bin/node to measure the pinned Node). A run that exits non-zero is an
- * error: a fast failure is not a fast start.
+ * Without `--ready`: the wall time of `portcullis --help` (or the given arguments) until the process exits.
+ * A run that exits non-zero is an error: a fast failure is not a fast start.
+ *
+ * With `--ready`: the wall time from spawn until the gateway prints `Portcullis listening on` (it serves
+ * requests from then on), by default for `portcullis demo` on free ports with a fresh state folder; the
+ * process is then stopped (SIGTERM). A process that exits before it is ready is an error.
+ *
+ * Prints the median, minimum and maximum in milliseconds, of the wall time and of the CPU time (user +
+ * system) the process used, which a busy machine disturbs far less than wall time. The child runs on the
+ * same Node binary as this script (run it with node_modules/.bin/node to measure the pinned Node).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const READY = /Portcullis listening on /;
 
 const { values, positionals } = parseArgs({
   options: {
-    runs: { type: 'string', default: '10' },
+    runs: { type: 'string' },
     bin: { type: 'string', default: path.join(ROOT, 'bin', 'portcullis.js') },
+    ready: { type: 'boolean', default: false },
   },
   allowPositionals: true,
 });
-const runs = Number(values.runs);
+const runs = Number(values.runs ?? (values.ready ? '5' : '10'));
 if (!Number.isInteger(runs) || runs < 1) throw new RangeError('--runs must be a positive integer');
-const args = positionals.length > 0 ? positionals : ['--help'];
+
+/** A child's user + system CPU time so far, in ms, from /proc (its clock ticks are 1/100 s). */
+async function cpuMsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Written by the child on exit: its own CPU time (a one-line preload). */
+const CPU_ON_EXIT = `data:text/javascript,process.on('exit',()=>{const u=process.cpuUsage();process.stderr.write('\\ncold-start-cpu-us:'+(u.user+u.system)+'\\n')})`;
+
+/** Spawn, resolve with the milliseconds (wall, CPU) until the ready line, then stop the process. */
+async function timeUntilReady(args: readonly string[]): Promise<{ wall: number; cpu: number }> {
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, [values.bin, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    return await new Promise<{ wall: number; cpu: number }>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        if (!READY.test(stdout)) return;
+        const wall = Number(process.hrtime.bigint() - started) / 1e6;
+        cpuMsOf(child.pid!).then((cpu) => resolve({ wall, cpu }), reject);
+      });
+      void exited.then((code) => reject(new Error(`exited with ${String(code)} before it was ready: ${stderr}`)));
+    });
+  } finally {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
 
 const times: number[] = [];
-for (let i = 0; i < runs; i++) {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, [values.bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) {
-    process.stderr.write(`run ${i + 1} exited with ${String(result.status)}: ${result.stderr.toString()}\n`);
-    process.exit(1);
+const cpuTimes: number[] = [];
+let args: string[];
+if (values.ready) {
+  args = positionals.length > 0 ? positionals : ['demo', '--port', '0', '--api-port', '0', '--state-dir'];
+  for (let i = 0; i < runs; i++) {
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'portcullis-cold-'));
+    try {
+      const { wall, cpu } = await timeUntilReady(positionals.length > 0 ? args : [...args, stateDir]);
+      times.push(wall);
+      cpuTimes.push(cpu);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
   }
-  times.push(elapsed);
+} else {
+  args = positionals.length > 0 ? positionals : ['--help'];
+  for (let i = 0; i < runs; i++) {
+    const started = process.hrtime.bigint();
+    const result = spawnSync(process.execPath, ['--import', CPU_ON_EXIT, values.bin, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+    if (result.status !== 0) {
+      process.stderr.write(`run ${i + 1} exited with ${String(result.status)}: ${result.stderr.toString()}\n`);
+      process.exit(1);
+    }
+    times.push(elapsed);
+    const cpu = /cold-start-cpu-us:(\d+)/.exec(result.stderr.toString())?.[1];
+    if (cpu !== undefined) cpuTimes.push(Number(cpu) / 1000);
+  }
 }
-times.sort((a, b) => a - b);
-const middle = Math.floor(times.length / 2);
-const median = times.length % 2 === 1 ? times[middle]! : (times[middle - 1]! + times[middle]!) / 2;
 const format = (ms: number): string => `${ms.toFixed(0)} ms`;
+function summary(values: number[]): string {
+  values.sort((a, b) => a - b);
+  const middle = Math.floor(values.length / 2);
+  const median = values.length % 2 === 1 ? values[middle]! : (values[middle - 1]! + values[middle]!) / 2;
+  return `median ${format(median)}, min ${format(values[0]!)}, max ${format(values.at(-1)!)}`;
+}
 process.stdout.write(
-  `${path.relative(ROOT, values.bin)} ${args.join(' ')} (node ${process.version}, ${runs} runs): ` +
-    `median ${format(median)}, min ${format(times[0]!)}, max ${format(times.at(-1)!)}\n`,
+  `${path.relative(ROOT, values.bin)} ${args.join(' ')}${values.ready ? ' (until ready)' : ''} (node ${process.version}, ${runs} runs):\n` +
+    `  wall ${summary(times)}\n` +
+    (cpuTimes.length > 0 ? `  CPU  ${summary(cpuTimes)}\n` : ''),
 );

@@ -3,47 +3,93 @@
  * direct connection to the same upstream and with the `mcp-proxy` package in front of it.
  *
  *   node --import tsx bench/run.ts [--sessions 1,32] [--calls 200] [--warmup 20] [--max-seconds 20]
- *                                  [--targets direct,mcp-proxy,portcullis] [--out bench/results/latest.json]
+ *                                  [--rounds 3] [--drivers raw,sdk] [--mode legacy|modern|legacy,modern]
+ *                                  [--targets direct,mcp-proxy,portcullis] [--profile] [--no-micro]
+ *                                  [--out bench/results/latest.json]
  *
  * Each flag has an environment twin: BENCH_SESSIONS, BENCH_CALLS, BENCH_WARMUP, BENCH_MAX_SECONDS,
- * BENCH_TARGETS, BENCH_OUT (flags win). `--calls` is per session. Results are printed as a table with
- * the ratios portcullis/direct and portcullis/mcp-proxy, and written as JSON. Only loopback is used.
+ * BENCH_ROUNDS, BENCH_DRIVERS, BENCH_MODE, BENCH_TARGETS, BENCH_OUT (flags win). `--calls` is per session.
+ *
+ * Every target is started once and measured once per round, for every driver, era and session count, the
+ * targets in a different order each round (interleaved rounds). Ratios are taken within each round and the
+ * reported figure is their median (see lib/rounds.ts). `--mode modern` drives the raw client in the
+ * 2026-07-28 stateless era; a target that does not speak it is reported as unsupported for those cells.
+ * `--profile` records a CPU profile of each gateway process (node --cpu-prof) and prints its top frames.
  *
  * Other micro-benchmarks plug in here: every `bench/<name>-bench.ts` exporting `run<Name>Bench()` (e.g.
  * `bench/policy-bench.ts` with `runPolicyBench()`) runs after the end-to-end measurements, and whatever it
- * returns is stored under `micro.<name>`. `--targets none` runs only these.
+ * returns is stored under `micro.<name>`. `--targets none` runs only these; `--no-micro` skips them.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, platform, release } from 'node:os';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runLoad, type LoadResult } from './lib/load.js';
+import { formatProfile, summarizeProfile, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.js';
+import { DRIVER_NAMES, runLoad, type DriverName, type LoadResult } from './lib/load.js';
 import { findMicroBenches, runMicroBench } from './lib/micro.js';
-import { formatTable, ratios, type Ratios } from './lib/report.js';
-import { startTarget, TARGET_NAMES, type TargetName } from './lib/targets.js';
+import { RAW_MODES, type RawMode } from './lib/raw-client.js';
+import { formatComparisons, formatRounds } from './lib/report.js';
+import {
+  cellKey,
+  compareCell,
+  compareCells,
+  median,
+  rotate,
+  type PairedComparison,
+  type RoundResults,
+} from './lib/rounds.js';
+import { DEFAULT_TARGETS, profilesOf, startTarget, TARGET_NAMES, type Target, type TargetName } from './lib/targets.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH_DIR, '..');
 
 export interface BenchConfig {
   sessions: number[];
   callsPerSession: number;
   warmupCalls: number;
   maxSeconds: number;
+  rounds: number;
+  drivers: DriverName[];
+  modes: RawMode[];
   targets: TargetName[];
+  profile: boolean;
+  micro: boolean;
   out: string;
+}
+
+export interface Cell {
+  key: string;
+  driver: DriverName;
+  mode: RawMode;
+  sessions: number;
 }
 
 export interface BenchReport {
   startedAt: string;
-  environment: { node: string; platform: string; release: string; cpus: number; cpuModel: string };
+  environment: {
+    node: string;
+    platform: string;
+    release: string;
+    cpus: number;
+    cpuModel: string;
+    loadPerCore: { before: number; after?: number };
+  };
   config: BenchConfig;
-  /** results[target][sessions] */
-  results: Partial<Record<TargetName, Record<string, LoadResult>>>;
-  ratios: Record<string, Ratios>;
+  cells: Cell[];
+  /** rounds[i][cell][target] */
+  rounds: RoundResults;
+  /** Paired per-round ratios and their medians. */
+  comparisons: PairedComparison[];
+  /** Portcullis in the modern era over the legacy era, same driver and session count, per round + median. */
+  modernOverLegacy: { sessions: number; throughput: number[]; median: number }[];
+  /** Top frames of each gateway's CPU profile (`--profile`). */
+  profiles: Record<string, ProfileSummary>;
   micro: Record<string, unknown>;
   /** Targets that could not be measured, with why. */
   skipped: Partial<Record<TargetName, string>>;
+  /** Cells a target could not take part in (e.g. an era it does not speak), with why. */
+  unsupported: Record<string, string>;
 }
 
 class BenchUsageError extends Error {
@@ -57,6 +103,14 @@ function positiveInt(name: string, value: string): number {
   return n;
 }
 
+function listOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
+  const items = text.split(',').map((t) => t.trim());
+  for (const item of items)
+    if (!allowed.includes(item as T))
+      throw new BenchUsageError(`unknown ${flag} value ${item} (expected ${allowed.join(', ')})`);
+  return items as T[];
+}
+
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): BenchConfig {
   const { values } = parseArgs({
     args: [...argv],
@@ -65,7 +119,12 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
       calls: { type: 'string' },
       warmup: { type: 'string' },
       'max-seconds': { type: 'string' },
+      rounds: { type: 'string' },
+      drivers: { type: 'string' },
+      mode: { type: 'string' },
       targets: { type: 'string' },
+      profile: { type: 'boolean' },
+      'no-micro': { type: 'boolean' },
       out: { type: 'string' },
     },
   });
@@ -74,28 +133,45 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     .split(',')
     .map((s) => positiveInt('--sessions', s.trim()));
   if (sessions.some((s) => s < 1 || s > 256)) throw new BenchUsageError('--sessions entries must be between 1 and 256');
-  const targetList = pick(values.targets, 'BENCH_TARGETS', TARGET_NAMES.join(','));
-  const targets = targetList === 'none' ? [] : targetList.split(',').map((t) => t.trim());
-  for (const t of targets)
-    if (!TARGET_NAMES.includes(t as TargetName))
-      throw new BenchUsageError(`unknown target ${t} (expected ${TARGET_NAMES.join(', ')})`);
+  const targetList = pick(values.targets, 'BENCH_TARGETS', DEFAULT_TARGETS.join(','));
+  const targets = targetList === 'none' ? [] : listOf('--targets', targetList, TARGET_NAMES);
   const maxSeconds = Number(pick(values['max-seconds'], 'BENCH_MAX_SECONDS', '20'));
   if (!(maxSeconds > 0 && maxSeconds <= 600)) throw new BenchUsageError('--max-seconds must be in (0, 600]');
+  const rounds = positiveInt('--rounds', pick(values.rounds, 'BENCH_ROUNDS', '3'));
+  if (rounds < 1 || rounds > 50) throw new BenchUsageError('--rounds must be between 1 and 50');
   return {
     sessions,
     callsPerSession: positiveInt('--calls', pick(values.calls, 'BENCH_CALLS', '200')),
     warmupCalls: positiveInt('--warmup', pick(values.warmup, 'BENCH_WARMUP', '20')),
     maxSeconds,
-    targets: targets as TargetName[],
+    rounds,
+    drivers: listOf('--drivers', pick(values.drivers, 'BENCH_DRIVERS', DRIVER_NAMES.join(',')), DRIVER_NAMES),
+    modes: listOf('--mode', pick(values.mode, 'BENCH_MODE', 'legacy'), RAW_MODES),
+    targets,
+    profile: values.profile === true,
+    micro: values['no-micro'] !== true,
     out: path.resolve(pick(values.out, 'BENCH_OUT', path.join(BENCH_DIR, 'results', 'latest.json'))),
   };
+}
+
+/** Every (driver, era, sessions) cell: the SDK driver speaks the legacy era only. */
+export function cellsOf(config: BenchConfig): Cell[] {
+  const cells: Cell[] = [];
+  for (const driver of config.drivers)
+    for (const mode of driver === 'sdk' ? (['legacy'] as const) : config.modes)
+      for (const sessions of config.sessions)
+        cells.push({ key: cellKey(driver, mode, sessions), driver, mode, sessions });
+  return cells;
 }
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
+const loadPerCore = (): number => Math.round((loadavg()[0]! / Math.max(1, cpus().length)) * 100) / 100;
+
 export async function runBench(config: BenchConfig): Promise<BenchReport> {
+  const cells = cellsOf(config);
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
     environment: {
@@ -104,55 +180,114 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
       release: release(),
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? 'unknown',
+      loadPerCore: { before: loadPerCore() },
     },
     config,
-    results: {},
-    ratios: {},
+    cells,
+    rounds: [],
+    comparisons: [],
+    modernOverLegacy: [],
+    profiles: {},
     micro: {},
     skipped: {},
+    unsupported: {},
   };
   const text = 'hello portcullis';
-  for (const name of config.targets) {
-    log(`[bench] starting ${name}`);
-    let target;
-    try {
-      target = await startTarget(name);
-    } catch (error) {
-      report.skipped[name] = error instanceof Error ? (error.message.split('\n')[0] ?? 'start failed') : String(error);
-      log(`[bench] ${name} could not start: ${report.skipped[name]}`);
-      continue;
-    }
-    try {
-      const perSessions: Record<string, LoadResult> = {};
-      for (const sessions of config.sessions) {
-        log(`[bench] ${name}: ${sessions} session(s) x ${config.callsPerSession} calls`);
-        perSessions[String(sessions)] = await runLoad({
-          url: target.url,
-          ...(target.headers !== undefined ? { headers: target.headers } : {}),
-          tool: target.tool,
-          args: { text },
-          expectText: text,
-          sessions,
-          warmupCalls: config.warmupCalls,
-          callsPerSession: config.callsPerSession,
-          maxSeconds: config.maxSeconds,
-        });
+  const profileDir = config.profile ? await mkdtemp(path.join(tmpdir(), 'portcullis-bench-prof-')) : undefined;
+
+  const running: Target[] = [];
+  try {
+    for (const name of config.targets) {
+      log(`[bench] starting ${name}`);
+      try {
+        running.push(await startTarget(name, profileDir !== undefined ? { profileDir } : {}));
+      } catch (error) {
+        report.skipped[name] = firstLine(error, 'start failed');
+        log(`[bench] ${name} could not start: ${report.skipped[name]}`);
       }
-      report.results[name] = perSessions;
-    } catch (error) {
-      report.skipped[name] = error instanceof Error ? (error.message.split('\n')[0] ?? 'run failed') : String(error);
-      log(`[bench] ${name} failed: ${report.skipped[name]}`);
-    } finally {
-      await target.close();
+    }
+    for (let round = 0; round < config.rounds; round++) {
+      const results: Record<string, Record<string, LoadResult>> = {};
+      for (const cell of cells) {
+        for (const target of rotate(running, round)) {
+          const unsupportedKey = `${cell.key}/${target.name}`;
+          if (report.unsupported[unsupportedKey] !== undefined || report.skipped[target.name] !== undefined) continue;
+          log(`[bench] round ${round + 1}/${config.rounds} ${cell.key} ${target.name}`);
+          try {
+            const result = await runLoad({
+              url: target.url,
+              ...(target.headers !== undefined ? { headers: target.headers } : {}),
+              tool: target.tool,
+              args: { text },
+              expectText: text,
+              sessions: cell.sessions,
+              warmupCalls: config.warmupCalls,
+              callsPerSession: config.callsPerSession,
+              maxSeconds: config.maxSeconds,
+              driver: cell.driver,
+              mode: cell.mode,
+              ...(target.pid !== undefined ? { pid: target.pid } : {}),
+            });
+            (results[cell.key] ??= {})[target.name] = result;
+          } catch (error) {
+            if (error instanceof Error && error.name === 'RawUnsupportedError') {
+              report.unsupported[unsupportedKey] = `unsupported: ${error.message}`;
+              log(`[bench] ${target.name} ${cell.key}: unsupported (${error.message})`);
+            } else {
+              report.skipped[target.name] = firstLine(error, 'run failed');
+              log(`[bench] ${target.name} failed: ${report.skipped[target.name]}`);
+            }
+          }
+        }
+      }
+      report.rounds.push(results);
+    }
+  } finally {
+    await Promise.all(running.map((t) => t.close().catch(() => undefined)));
+  }
+  report.environment.loadPerCore.after = loadPerCore();
+
+  const names = running.map((t) => t.name);
+  for (const cell of cells) report.comparisons.push(...compareCell(report.rounds, cell.key, names));
+  if (config.modes.includes('modern') && config.modes.includes('legacy') && config.drivers.includes('raw')) {
+    for (const sessions of config.sessions) {
+      const throughput = compareCells(
+        report.rounds,
+        'portcullis',
+        cellKey('raw', 'modern', sessions),
+        cellKey('raw', 'legacy', sessions),
+        'throughput',
+      );
+      report.modernOverLegacy.push({ sessions, throughput, median: median(throughput) });
     }
   }
-  for (const sessions of config.sessions) report.ratios[String(sessions)] = ratios(report.results, String(sessions));
+  for (const target of running) {
+    for (const file of await profilesOf(target)) {
+      const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
+      const windows = report.rounds.flatMap((round) =>
+        Object.values(round).flatMap((cell) =>
+          cell[target.name]?.phase !== undefined ? [cell[target.name]!.phase!] : [],
+        ),
+      );
+      report.profiles[`${target.name} (${path.basename(file)})`] = summarizeProfile(profile, {
+        top: 25,
+        root: ROOT,
+        windows,
+      });
+    }
+  }
 
-  for (const name of await findMicroBenches(BENCH_DIR)) {
-    log(`[bench] running bench/${name}-bench.ts`);
-    report.micro[name] = await runMicroBench(BENCH_DIR, name);
+  if (config.micro) {
+    for (const name of await findMicroBenches(BENCH_DIR)) {
+      log(`[bench] running bench/${name}-bench.ts`);
+      report.micro[name] = await runMicroBench(BENCH_DIR, name);
+    }
   }
   return report;
+}
+
+function firstLine(error: unknown, fallback: string): string {
+  return error instanceof Error ? (error.message.split('\n')[0] ?? fallback) : String(error);
 }
 
 async function main(): Promise<number> {
@@ -164,15 +299,34 @@ async function main(): Promise<number> {
     return 2;
   }
   const report = await runBench(config);
-  if (Object.keys(report.results).length > 0)
-    process.stdout.write(`${formatTable(report.results, report.ratios, config.sessions)}\n`);
-  for (const [name, why] of Object.entries(report.skipped)) process.stdout.write(`not measured: ${name}: ${why}\n`);
-  if (Object.keys(report.micro).length > 0)
-    process.stdout.write(`micro-benchmarks: ${JSON.stringify(report.micro, null, 2)}\n`);
+  const out = (text: string): void => {
+    process.stdout.write(`${text}\n`);
+  };
+  if (report.rounds.some((r) => Object.keys(r).length > 0)) {
+    out(
+      formatRounds(
+        report.rounds,
+        report.cells.map((c) => c.key),
+      ),
+    );
+    out('');
+    out(formatComparisons(report.comparisons, config.rounds));
+  }
+  for (const m of report.modernOverLegacy)
+    out(
+      `portcullis modern / legacy throughput, raw driver, ${m.sessions} session(s): median ${Number.isFinite(m.median) ? m.median.toFixed(2) : '-'} (rounds: ${m.throughput.map((v) => (Number.isFinite(v) ? v.toFixed(2) : '-')).join(', ')})`,
+    );
+  out(
+    `load per core: ${report.environment.loadPerCore.before} before, ${report.environment.loadPerCore.after ?? '-'} after`,
+  );
+  for (const [name, why] of Object.entries(report.skipped)) out(`not measured: ${name}: ${why}`);
+  for (const [cell, why] of Object.entries(report.unsupported)) out(`${cell}: ${why}`);
+  for (const [name, summary] of Object.entries(report.profiles)) out(`\n${formatProfile(summary, name)}`);
+  if (Object.keys(report.micro).length > 0) out(`micro-benchmarks: ${JSON.stringify(report.micro, null, 2)}`);
   await mkdir(path.dirname(config.out), { recursive: true });
   await writeFile(config.out, `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`wrote ${config.out}\n`);
-  const anyErrors = Object.values(report.results).some((r) => Object.values(r ?? {}).some((x) => x.errors > 0));
+  out(`wrote ${config.out}`);
+  const anyErrors = report.rounds.some((r) => Object.values(r).some((c) => Object.values(c).some((x) => x.errors > 0)));
   return Object.keys(report.skipped).length > 0 || anyErrors ? 1 : 0;
 }
 

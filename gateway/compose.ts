@@ -3,7 +3,7 @@
  * each (in reverse). Part of the composition root (with main.ts): it wires, and decides nothing itself.
  */
 import { assertConfigUsable, type Environment, type LoadedConfig } from './config/index.js';
-import { createLogger, type Closer, type Logger } from './kernel/index.js';
+import { createDrain, createLogger, type Closer, type Logger } from './kernel/index.js';
 import { catalogContextFor, createGatewayPipeline } from './pipeline/index.js';
 import { openGatewayAudit } from './services/audit/index.js';
 import { apiKeyAgentsFrom } from './services/auth/index.js';
@@ -16,8 +16,8 @@ import { createMetrics } from './services/metrics/index.js';
 import { GATEWAY_DESTINATIONS, openPolicy, warnUnknownReferences } from './services/policy/index.js';
 import { openTasks } from './services/tasks/index.js';
 // The one import of the OpenTelemetry SDK (through sdk.ts): every other module uses @opentelemetry/api.
-import { startTelemetry } from './services/telemetry/sdk.js';
-import { openApprovals, openStores } from './stores/index.js';
+import { startConfiguredTelemetry } from './services/telemetry/sdk.js';
+import { openApprovals, openGatewayStores } from './stores/index.js';
 import { assertPreflight } from './preflight.js';
 
 export interface StartOptions {
@@ -37,16 +37,12 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: env['PORTCULLIS_LOG_LEVEL'] ?? 'info' });
   const secrets = { env, baseDir };
-  // Telemetry may fail open: an unreachable collector never affects calls (batch export, dropped spans).
-  if (config.telemetry.enabled) {
-    const { serviceName, otlpEndpoint, sampleRatio } = config.telemetry;
-    const endpoint = otlpEndpoint !== undefined ? { otlpEndpoint } : {};
-    closers.push(startTelemetry({ serviceName, sampleRatio, env, ...endpoint }).shutdown);
-  }
+  const telemetry = startConfiguredTelemetry(config.telemetry, env); // fails open: never affects calls
+  if (telemetry !== undefined) closers.push(telemetry.shutdown);
   const metrics = createMetrics();
   const { sink: audit, recent: recentAudit } = await openGatewayAudit(config.audit, { metrics, logger });
   closers.push(() => audit.close());
-  const stores = await openStores(config.stores, secrets);
+  const stores = await openGatewayStores(config, { ...secrets, audit, logger });
   closers.push(() => stores.close());
   const issuerUrl = options.baseUrl ?? config.http.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
   const { keys, issuer } = await openCredentials(config.credentials, { issuerUrl, ...secrets });
@@ -65,7 +61,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   });
   const egress = { fetchFor: guards.fetchFor };
   const integrity = createToolIntegrity({ store: stores.pins, audit, firstSight: config.integrity.firstSight });
-  const { catalog, connectors, resourceUpdates, ...opened } = await openCatalog(config, {
+  const { catalog, connectors, resourceUpdates, connectorLogs, ...opened } = await openCatalog(config, {
     ...{ baseDir, logger, integrity, metrics },
     catalogContext: catalogContextFor(egress, config.limits.catalogRequestTimeoutMs),
     upstreamFetch: (id) => credentials.upstreamFetch(id, guards.fetchFor({ connector: id })),
@@ -76,14 +72,18 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     ...{ catalog, policy, egress, audit, metrics, logger, approvals: { queue, grants } },
     ...{ credentials: credentials.provider, rateLimiter: stores.rateLimiter, tasks: sessionTasks.states },
   });
-  const readiness = gatewayReadiness(config, { audit, store: stores, policy, connectors });
-  const operator = { queue, grants, integrity, recentAudit, taskService, policy, tasks: stores.tasks, stores };
+  const drain = createDrain(); // readiness fails, and new work is refused, from the start of a drain
+  const readiness = gatewayReadiness(config, { audit, store: stores, policy, connectors, drain });
+  const operator = {
+    ...{ queue, grants, integrity, recentAudit, taskService, policy },
+    ...{ tasks: stores.tasks, stores, lostApprovals: () => stores.lostApprovals() },
+  };
   const apiKeyAgents = await apiKeyAgentsFrom(config, secrets);
-  // What the front doors need: main.ts hands it to the HTTP server or the stdio session.
   return {
     ...{ config, env, baseDir, logger, audit, metrics, stores, keys, issuer, sessionTasks, taskService },
-    ...{ pipeline, catalog, egress, policy, apiKeyAgents, resourceUpdates, operator },
+    ...{ pipeline, catalog, egress, policy, apiKeyAgents, resourceUpdates, connectorLogs, operator, readiness },
+    ...{ drain, revocation: stores.revocation, tasks: stores.tasks },
+    sessionSlots: stores.sessionSlots(config.http.maxSessionsPerAgent),
     jwksFetch: guards.gatewayFetch(GATEWAY_DESTINATIONS.oauthJwks),
-    ...{ revocation: stores.revocation, tasks: stores.tasks, readiness: readiness.check, draining: readiness.draining },
   };
 }

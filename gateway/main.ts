@@ -5,7 +5,7 @@
  */
 import { compose, type StartOptions } from './compose.js';
 import { createHttpServer, closeServer, listenOn, serveStdioSession } from './edges/server/index.js';
-import { openAll, VERSION } from './kernel/index.js';
+import { drainCalls, openAll, VERSION } from './kernel/index.js';
 import type { Pipeline } from './pipeline/index.js';
 import type { AuditSink } from './services/audit/index.js';
 import type { Catalog } from './services/catalog/index.js';
@@ -38,8 +38,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const http = await createHttpServer({ ...core, publicUrl: config.http.publicUrl ?? baseUrl });
     closers.push(() => http.close());
     attach(http.app);
-    // Closers run last-in first-out: readiness fails before anything else is closed.
-    closers.push(async () => void (core.draining.value = true));
+    // Closers run last-in first-out: the drain (readiness fails, calls finish or are cancelled) comes first.
+    closers.push(() => drainCalls(core.drain, config.shutdown.drainSeconds * 1000, core.logger));
     const { pipeline, catalog, audit, stores } = core;
     const metricsUrl = http.metricsUrl !== undefined ? { metricsUrl: http.metricsUrl } : {};
     return { baseUrl, mcpUrl: `${baseUrl}/mcp`, ...metricsUrl, pipeline, catalog, audit, stores };

@@ -2,21 +2,30 @@
  * `compilePolicy`: validated documents in, a PolicyEngine out. Compile once, decide fast.
  *
  * Compilation checks what the schema cannot (unique rule ids across documents and generated rules, CEL
- * conditions), then indexes call rules by tool so a decision looks only at rules that could match:
- * - rules listing only exact tool names, under each name;
- * - rules whose tool globs all start with a literal `connector_` prefix, under that connector (exposed
- *   names are `${connector}_${tool}` and connector ids contain no `_`, so the prefix decides);
- * - rules that name a `connector`, under it;
- * - everything else in one fallback list.
- * Within each, rules that name exact agents are kept per agent. Each rule sits in exactly one place per
- * (tool, agent) lookup, so no rule is evaluated twice for a call.
+ * conditions), then indexes call rules so a decision looks only at rules that could match. The primary key
+ * is what the rule's `tools` decide about a tool name:
+ * - exact names, under each name;
+ * - globs with a literal start (`github_*`, `svc_get_*`), under that literal prefix;
+ * - globs starting with a wildcard but with a literal end (`*_delete`), under that literal suffix;
+ * - rules with no tools, or a glob with neither (`*`, `*x*`): under each connector the rule names, else in
+ *   one fallback list.
+ * Within each key, rules naming only exact agents are kept per agent, else rules naming only exact roles
+ * per role, else in a list for anyone. A lookup reads, for the tool name, the exact entry, one entry per
+ * distinct prefix and suffix length, the connector's and the fallback, and in each of those the lists of
+ * the caller's agent, of each of its roles and for anyone.
+ *
+ * The index only leaves out rules that cannot match (every name a glob matches starts with its prefix and
+ * ends with its suffix; a rule naming exact agents or roles cannot match another principal), so a decision
+ * is the one a scan of every rule would give: the same rules, in declaration order, the same errors. A
+ * rule can sit under several keys of one lookup (a call with two roles, a tool list with overlapping
+ * globs): each decision stamps the rules it has looked at and skips a rule it has seen.
  *
  * Decisions: deny > approve > allow; no matching allow => deny POLICY_DENIED with no rules (default deny).
  * Deny rules are evaluated first and, once one matches, the rest are skipped. Egress rules (rules with
  * `egress`) decide only outbound requests; call rules decide only tool calls.
  */
 import type { CallFacts, Decision, EgressFacts, ItemFacts, PrincipalFacts, ToolFacts } from './types.js';
-import { compileNameGlobs } from './glob.js';
+import { compileNameGlobs, isGlob } from './glob.js';
 import { compileUriGlob } from './resource-uri.js';
 import { PolicyCompileError, type PolicyProblem } from './errors.js';
 import type { ParsedPolicy } from './parse.js';
@@ -114,14 +123,18 @@ function newBucket(): Bucket {
   return { deny: [], approve: [], allow: [] };
 }
 
-/** Rules under one index key: those for any agent, and those naming exact agents, by agent. */
+/**
+ * Rules under one index key: by exact agent, else by exact role, else for anyone. A rule naming exact
+ * agents is filed only under them (its roles, if any, are checked when it is evaluated).
+ */
 interface Slot {
   any: Bucket;
   byAgent: Map<string, Bucket>;
+  byRole: Map<string, Bucket>;
 }
 
 function newSlot(): Slot {
-  return { any: newBucket(), byAgent: new Map() };
+  return { any: newBucket(), byAgent: new Map(), byRole: new Map() };
 }
 
 function slotOf(map: Map<string, Slot>, key: string): Slot {
@@ -138,36 +151,111 @@ function addToBucket(bucket: Bucket, rule: CompiledRule): void {
   if (!list.includes(rule)) list.push(rule);
 }
 
+function bucketOf(map: Map<string, Bucket>, key: string): Bucket {
+  let bucket = map.get(key);
+  if (bucket === undefined) {
+    bucket = newBucket();
+    map.set(key, bucket);
+  }
+  return bucket;
+}
+
 function addToSlot(slot: Slot, rule: CompiledRule): void {
-  if (rule.exactAgents === undefined) return addToBucket(slot.any, rule);
-  for (const agent of rule.exactAgents) {
-    let bucket = slot.byAgent.get(agent);
-    if (bucket === undefined) {
-      bucket = newBucket();
-      slot.byAgent.set(agent, bucket);
+  if (rule.exactAgents !== undefined) {
+    for (const agent of rule.exactAgents) addToBucket(bucketOf(slot.byAgent, agent), rule);
+  } else if (rule.exactRoles !== undefined) {
+    for (const role of rule.exactRoles) addToBucket(bucketOf(slot.byRole, role), rule);
+  } else addToBucket(slot.any, rule);
+}
+
+function pushSlot(buckets: Bucket[], slot: Slot | undefined, principal: PrincipalFacts): void {
+  if (slot === undefined) return;
+  buckets.push(slot.any);
+  if (slot.byAgent.size > 0) {
+    const forAgent = slot.byAgent.get(principal.agentId);
+    if (forAgent !== undefined) buckets.push(forAgent);
+  }
+  if (slot.byRole.size > 0) {
+    for (const role of principal.roles) {
+      const forRole = slot.byRole.get(role);
+      if (forRole !== undefined) buckets.push(forRole);
     }
-    addToBucket(bucket, rule);
   }
 }
 
-function pushSlot(buckets: Bucket[], slot: Slot | undefined, agentId: string): void {
-  if (slot === undefined) return;
-  buckets.push(slot.any);
-  const forAgent = slot.byAgent.get(agentId);
-  if (forAgent !== undefined) buckets.push(forAgent);
+/**
+ * Rules keyed by a literal prefix (or suffix) of the tool name. A lookup walks the name once, from the
+ * start (or the end), hashing as it goes, and at each length some key has it looks the hash up and checks
+ * the key's text against the name: no substring is built and no map of strings is hashed per length.
+ */
+class AffixIndex {
+  /** length -> hash -> entries (several when two keys of one length share a hash) */
+  private readonly byLength = new Map<number, Map<number, { affix: string; slot: Slot }[]>>();
+  /** hasLength[n] is 1 when some key is n characters long. */
+  private hasLength = new Uint8Array(0);
+  private maxLength = 0;
+
+  constructor(private readonly side: 'prefix' | 'suffix') {}
+
+  slot(affix: string): Slot {
+    const length = affix.length;
+    let byHash = this.byLength.get(length);
+    if (byHash === undefined) {
+      byHash = new Map();
+      this.byLength.set(length, byHash);
+      this.maxLength = Math.max(this.maxLength, length);
+      const has = new Uint8Array(this.maxLength + 1);
+      has.set(this.hasLength);
+      has[length] = 1;
+      this.hasLength = has;
+    }
+    const hash = this.hashOf(affix, length);
+    let entries = byHash.get(hash);
+    if (entries === undefined) {
+      entries = [];
+      byHash.set(hash, entries);
+    }
+    let entry = entries.find((e) => e.affix === affix);
+    if (entry === undefined) {
+      entry = { affix, slot: newSlot() };
+      entries.push(entry);
+    }
+    return entry.slot;
+  }
+
+  lookup(buckets: Bucket[], name: string, principal: PrincipalFacts): void {
+    const limit = Math.min(this.maxLength, name.length);
+    const has = this.hasLength;
+    const prefix = this.side === 'prefix';
+    let hash = 0;
+    for (let n = 1; n <= limit; n++) {
+      hash = (Math.imul(hash, 31) + name.charCodeAt(prefix ? n - 1 : name.length - n)) | 0;
+      if (has[n] !== 1) continue;
+      const entries = this.byLength.get(n)!.get(hash);
+      if (entries === undefined) continue;
+      for (const entry of entries) {
+        if (prefix ? name.startsWith(entry.affix) : name.endsWith(entry.affix))
+          pushSlot(buckets, entry.slot, principal);
+      }
+    }
+  }
+
+  /** The hash `lookup` computes after `length` characters of the affix (from its start, or its end). */
+  private hashOf(affix: string, length: number): number {
+    let hash = 0;
+    for (let n = 1; n <= length; n++)
+      hash = (Math.imul(hash, 31) + affix.charCodeAt(this.side === 'prefix' ? n - 1 : length - n)) | 0;
+    return hash;
+  }
 }
 
-/** The literal `connector` of a tool glob, when every name it matches must start with `connector_`. */
-function globConnector(glob: string): string | undefined {
-  const firstWild = glob.search(/[*?]/);
-  const literal = firstWild === -1 ? glob : glob.slice(0, firstWild);
-  const underscore = literal.indexOf('_');
-  return underscore > 0 ? literal.slice(0, underscore) : undefined;
-}
-
-function connectorOfName(name: string): string {
-  const underscore = name.indexOf('_');
-  return underscore === -1 ? name : name.slice(0, underscore);
+/** The literal text before a glob's first wildcard and after its last. */
+function globAffixes(glob: string): { prefix: string; suffix: string } {
+  const first = glob.search(/[*?]/);
+  if (first === -1) return { prefix: glob, suffix: glob };
+  let last = glob.length - 1;
+  while (last >= 0 && glob[last] !== '*' && glob[last] !== '?') last--;
+  return { prefix: glob.slice(0, first), suffix: glob.slice(last + 1) };
 }
 
 function byIndex(a: CompiledRule, b: CompiledRule): number {
@@ -251,21 +339,25 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
   const callRules = rules.filter((r) => r.kind === 'call' && !isItemRule(r));
   const egressRules = rules.filter((r) => r.kind === 'egress');
 
-  // Primary key: what the tool name or connector decides; secondary: the agent, when a rule names exact
-  // agents (generated per-agent baselines are the bulk of large policies).
+  // Primary key: what the tool name decides (else the connector); secondary: the agent or the role, when a
+  // rule names exact ones (generated per-agent baselines are the bulk of large policies).
   const byTool = new Map<string, Slot>();
-  const byToolPrefix = new Map<string, Slot>();
+  const byPrefix = new AffixIndex('prefix');
+  const bySuffix = new AffixIndex('suffix');
   const byConnector = new Map<string, Slot>();
   const fallback = newSlot();
   for (const rule of callRules) {
-    if (rule.exactTools !== undefined) {
-      for (const name of rule.exactTools) addToSlot(slotOf(byTool, name), rule);
-      continue;
-    }
-    const prefixes = rule.toolGlobs?.map(globConnector);
-    if (prefixes !== undefined && prefixes.every((p) => p !== undefined)) {
-      for (const prefix of prefixes) addToSlot(slotOf(byToolPrefix, prefix!), rule);
-      continue;
+    const tools = rule.exactTools ?? rule.toolGlobs;
+    if (tools !== undefined) {
+      const keys = tools.map((tool) => (isGlob(tool) ? globAffixes(tool) : { exact: tool }));
+      if (keys.every((k) => 'exact' in k || k.prefix !== '' || k.suffix !== '')) {
+        for (const key of keys) {
+          if ('exact' in key) addToSlot(slotOf(byTool, key.exact), rule);
+          else if (key.prefix !== '') addToSlot(byPrefix.slot(key.prefix), rule);
+          else addToSlot(bySuffix.slot(key.suffix), rule);
+        }
+        continue;
+      }
     }
     if (rule.connectors !== undefined) {
       for (const connector of rule.connectors) addToSlot(slotOf(byConnector, connector), rule);
@@ -274,13 +366,31 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
     addToSlot(fallback, rule);
   }
 
-  const candidates = (tool: ToolFacts, agentId: string): Bucket[] => {
-    const buckets: Bucket[] = [];
-    pushSlot(buckets, byTool.get(tool.name), agentId);
-    pushSlot(buckets, byToolPrefix.get(connectorOfName(tool.name)), agentId);
-    pushSlot(buckets, byConnector.get(tool.connector), agentId);
-    pushSlot(buckets, fallback, agentId);
+  // Decisions are synchronous and never nested, so one list of candidate buckets is reused by all of them.
+  const scratch: Bucket[] = [];
+  const candidates = (tool: ToolFacts, principal: PrincipalFacts): Bucket[] => {
+    const buckets = scratch;
+    buckets.length = 0;
+    pushSlot(buckets, byTool.get(tool.name), principal);
+    byPrefix.lookup(buckets, tool.name, principal);
+    bySuffix.lookup(buckets, tool.name, principal);
+    pushSlot(buckets, byConnector.get(tool.connector), principal);
+    pushSlot(buckets, fallback, principal);
     return buckets;
+  };
+
+  // Per-pass stamps (see the header): marks[rule.index] === stamp once the rule has been looked at.
+  const marks = new Uint32Array(rules.length);
+  let stamp = 0;
+  const seen: Seen = {
+    marks,
+    next() {
+      if (stamp === 0xffff_ffff) {
+        marks.fill(0);
+        stamp = 0;
+      }
+      return ++stamp;
+    },
   };
 
   const decideEgress = (ctx: EgressContext, outcome: (rule: CompiledRule) => RuleOutcome): Decision => {
@@ -354,14 +464,14 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
     ruleCount: rules.length,
     evaluate(call: CallFacts): CallDecision {
       const ctx: CallContext = { facts: call };
-      return decideCall(version, call, candidates(call.tool, call.principal.agentId), ctx, undefined);
+      return decideCall(version, call, candidates(call.tool, call.principal), ctx, undefined, seen);
     },
     evaluateEgress(facts: EgressFacts): Decision {
       const ctx: EgressContext = egressContext(withAddressClass(facts));
       return decideEgress(ctx, (rule) => rule.matchEgress(ctx));
     },
     visible(principal: PrincipalFacts, tool: ToolFacts): boolean {
-      const buckets = candidates(tool, principal.agentId);
+      const buckets = candidates(tool, principal);
       const matches = (rule: CompiledRule): boolean =>
         rule.subjectMatches(principal, tool.name, tool.connector, tool.flags);
       for (const bucket of buckets) {
@@ -424,7 +534,7 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
       // cannot match, so the decision is the same, and the trace covers every rule.
       const all = newBucket();
       for (const rule of callRules) all[rule.effect].push(rule);
-      const decision = decideCall(version, call, [all], ctx, outcomes);
+      const decision = decideCall(version, call, [all], ctx, outcomes, seen);
       return { decision, trace: traces };
     },
     explainEgress(facts: EgressFacts) {
@@ -468,9 +578,10 @@ function decideCall(
   buckets: readonly Bucket[],
   ctx: CallContext,
   memo: Map<CompiledRule, RuleOutcome> | undefined,
+  seen: Seen,
 ): CallDecision {
-  const errors: RuleError[] = [];
-  const denied = collect('deny', buckets, ctx, memo, errors);
+  const errors: IndexedRuleError[] = [];
+  const denied = collect('deny', buckets, ctx, memo, errors, seen);
   if (denied.length > 0) {
     const broken = errors.length > 0 && denied.every((r) => errors.some((e) => e.rule === r.id));
     return withErrors(
@@ -486,8 +597,8 @@ function decideCall(
       errors,
     );
   }
-  const approvals = collect('approve', buckets, ctx, memo, errors);
-  const allowed = collect('allow', buckets, ctx, memo, errors);
+  const approvals = collect('approve', buckets, ctx, memo, errors, seen);
+  const allowed = collect('allow', buckets, ctx, memo, errors, seen);
   if (approvals.length > 0) {
     let approvers = 1;
     let maxTtlSeconds: number | undefined;
@@ -539,28 +650,52 @@ function decideCall(
   );
 }
 
-/** Rules of one effect that match, in declaration order; errors are recorded and fail closed. */
+/** The stamps of one engine: which rules the current pass has looked at (see the header). */
+interface Seen {
+  readonly marks: Uint32Array;
+  next(): number;
+}
+
+/** A rule error plus the rule's declaration index, to report errors in declaration order. */
+interface IndexedRuleError extends RuleError {
+  index: number;
+}
+
+/**
+ * Rules of one effect that match, in declaration order; errors are recorded (in declaration order within
+ * the effect, as a scan of every rule would) and fail closed. A rule met twice is evaluated once.
+ */
 function collect(
   effect: Decision['effect'],
   buckets: readonly Bucket[],
   ctx: CallContext,
   memo: Map<CompiledRule, RuleOutcome> | undefined,
-  errors: RuleError[],
+  errors: IndexedRuleError[],
+  seen: Seen,
 ): CompiledRule[] {
   let matched: CompiledRule[] | undefined;
+  const firstError = errors.length;
+  const marks = seen.marks;
+  const stamp = seen.next();
   for (let b = 0; b < buckets.length; b++) {
     const list = buckets[b]![effect];
     for (let i = 0; i < list.length; i++) {
       const rule = list[i]!;
+      if (marks[rule.index] === stamp) continue;
+      marks[rule.index] = stamp;
       const result = memo !== undefined ? memo.get(rule)! : rule.matchCall(ctx);
       if (result.kind === 'miss') continue;
       if (result.kind === 'error') {
-        errors.push({ rule: rule.id, message: result.message });
+        errors.push({ rule: rule.id, message: result.message, index: rule.index });
         // Fail closed: a broken deny/approve condition still denies/asks; a broken allow does not allow.
         if (effect === 'allow') continue;
       }
       (matched ??= []).push(rule);
     }
+  }
+  if (errors.length - firstError > 1) {
+    const added = errors.splice(firstError).sort((a, b) => a.index - b.index);
+    errors.push(...added);
   }
   if (matched === undefined) return NONE;
   return matched.length > 1 ? matched.sort(byIndex) : matched;
@@ -568,8 +703,8 @@ function collect(
 
 const NONE: CompiledRule[] = [];
 
-function withErrors(decision: CallDecision, errors: readonly RuleError[]): CallDecision {
-  return errors.length > 0 ? { ...decision, errors: [...errors] } : decision;
+function withErrors(decision: CallDecision, errors: readonly IndexedRuleError[]): CallDecision {
+  return errors.length > 0 ? { ...decision, errors: errors.map(({ rule, message }) => ({ rule, message })) } : decision;
 }
 
 function directives(facts: CallFacts, rules: readonly CompiledRule[]): Pick<CallDecision, 'rateLimits' | 'labelsRead'> {

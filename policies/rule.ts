@@ -89,6 +89,8 @@ export interface CompiledRule {
   readonly connectors?: readonly string[];
   /** Agent ids when the rule's principal names only exact agents (for the index). */
   readonly exactAgents?: readonly string[];
+  /** Role names when the rule's principal names only exact roles (for the index). */
+  readonly exactRoles?: readonly string[];
   readonly rateLimit?: RateLimitSpec;
   readonly approval?: { approvers: number; maxTtlSeconds?: number };
   readonly labelsRead?: readonly string[];
@@ -419,6 +421,8 @@ export function compileRule(
     rule.connector === undefined ? undefined : typeof rule.connector === 'string' ? [rule.connector] : rule.connector;
   const exactAgents =
     rule.principal?.agents !== undefined && !rule.principal.agents.some(isGlob) ? rule.principal.agents : undefined;
+  const exactRoles =
+    rule.principal?.roles !== undefined && !rule.principal.roles.some(isGlob) ? rule.principal.roles : undefined;
   const subjectOnly =
     rule.task === undefined &&
     rule.http === undefined &&
@@ -468,6 +472,7 @@ export function compileRule(
     ...(toolGlobs !== undefined ? { toolGlobs } : {}),
     ...(connectors !== undefined ? { connectors } : {}),
     ...(exactAgents !== undefined ? { exactAgents } : {}),
+    ...(exactRoles !== undefined ? { exactRoles } : {}),
     ...(rule.rateLimit !== undefined
       ? { rateLimit: { calls: rule.rateLimit.calls, perSeconds: parseDuration(rule.rateLimit.per)! } }
       : {}),

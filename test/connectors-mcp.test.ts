@@ -175,7 +175,12 @@ describe('mcp connector', () => {
     describe(`over ${setup.name}`, () => {
       it('is ready after start and lists the whole catalog', async () => {
         const { connector } = setup;
-        assert.deepEqual(connector.status(), { state: 'ready', restarts: 0 });
+        assert.deepEqual(connector.status(), {
+          state: 'ready',
+          restarts: 0,
+          era: 'legacy',
+          protocolVersion: '2025-11-25',
+        });
         const ctx = { signal: new AbortController().signal, fetch: globalThis.fetch };
         const tools = await connector.listTools(ctx);
         for (const name of [
@@ -332,17 +337,17 @@ describe('mcp connector', () => {
         assert.deepEqual(relayed[0]?.params.messages, [{ role: 'user', content: { type: 'text', text: 'hi?' } }]);
       });
 
-      it('refuses to relay when the call cannot take it or several calls are in flight', async () => {
+      it('refuses to relay when the call cannot take it, and attributes requests when several calls are in flight', async () => {
         const { connector } = setup;
         // The calling agent offered no relay: the upstream gets a JSON-RPC error, the tool reports it.
         const noRelay = await call(connector, 'ask_model', {});
         assert.equal(noRelay.isError, true);
         assert.match(textOf(noRelay), /refused by the gateway/);
 
-        let relayed = 0;
-        const relayRequest = async (): Promise<JsonObject> => {
-          relayed += 1;
-          return { role: 'assistant', content: { type: 'text', text: 'should not be asked' }, model: 'm' };
+        const asked: string[] = [];
+        const relayTo = (name: string) => async (): Promise<JsonObject> => {
+          asked.push(name);
+          return { role: 'assistant', content: { type: 'text', text: `answered by ${name}` }, model: 'm' };
         };
         const controller = new AbortController();
         let inFlight!: () => void;
@@ -353,17 +358,29 @@ describe('mcp connector', () => {
           { ms: 30_000 },
           context({
             signal: controller.signal,
-            inputRequests: { request: relayRequest },
+            inputRequests: { request: relayTo('slow') },
             onProgress: () => inFlight(),
           }),
         );
         await slowStarted;
-        const ambiguous = await call(connector, 'ask_model', {}, context({ inputRequests: { request: relayRequest } }));
+        const second = await call(
+          connector,
+          'ask_model',
+          {},
+          context({ inputRequests: { request: relayTo('second') } }),
+        );
         controller.abort();
         assert.equal((await rejection(slow)).code, 'CANCELLED');
-        assert.equal(ambiguous.isError, true);
-        assert.match(textOf(ambiguous), /several calls are in flight/);
-        assert.equal(relayed, 0, 'no agent was asked');
+        if (setup.name === 'http') {
+          // The request arrived on the second call's own response stream: it is that call's, with no doubt.
+          assert.equal(textOf(second), 'answered by second');
+          assert.deepEqual(asked, ['second']);
+        } else {
+          // One pipe carries every call's traffic: with two calls in flight the request has no owner.
+          assert.equal(second.isError, true);
+          assert.match(textOf(second), /several calls are in flight/);
+          assert.deepEqual(asked, [], 'no agent was asked');
+        }
       });
 
       it("forwards upstream log messages to the call's onLog", async () => {
@@ -622,7 +639,7 @@ describe('mcp connector over stdio: child lifecycle', () => {
     process.kill(pid, 0); // alive now
     await connector.close();
     assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
-    assert.deepEqual(connector.status(), { state: 'closed', restarts: 0 });
+    assert.deepEqual(connector.status(), { state: 'closed', restarts: 0, era: 'legacy' });
     assert.equal((await rejection(call(connector, 'echo', { text: 'x' }))).code, 'UPSTREAM_UNAVAILABLE');
     assert.equal((await rejection(connector.start())).code, 'UPSTREAM_UNAVAILABLE');
   });

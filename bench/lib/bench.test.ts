@@ -6,10 +6,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseConfig } from '../run.js';
+import { cellsOf, parseConfig } from '../run.js';
+import { referenceSample } from '../soak.js';
+import { formatProfile, summarizeProfile, type CpuProfile } from './cpu-profile.js';
+import { checkEcho, findResponse, parseSseMessages } from './raw-client.js';
 import type { LoadResult } from './load.js';
 import { entryPointFor, findMicroBenches, runMicroBench } from './micro.js';
-import { formatTable, ratios } from './report.js';
+import { formatComparisons, formatRounds } from './report.js';
+import { compareCell, compareCells, median, perRoundRatios, rotate, type RoundResults } from './rounds.js';
 import { percentile, ratio, summarize } from './stats.js';
 
 const result = (throughput: number, p50Ms: number, p99Ms: number): LoadResult => ({
@@ -52,34 +56,73 @@ describe('bench statistics', () => {
   });
 });
 
-describe('bench report', () => {
-  const results = {
-    direct: { '1': result(1000, 1, 2) },
-    'mcp-proxy': { '1': result(500, 2, 4) },
-    portcullis: { '1': result(400, 2.5, 5) },
-  };
+describe('bench rounds and paired ratios', () => {
+  const rounds: RoundResults = [
+    {
+      'raw/legacy/1': {
+        direct: result(1000, 1, 2),
+        'mcp-proxy': result(500, 2, 4),
+        portcullis: result(400, 2.5, 5),
+      },
+    },
+    {
+      'raw/legacy/1': {
+        direct: result(800, 1, 2),
+        'mcp-proxy': result(400, 2, 4),
+        portcullis: result(480, 1.5, 3),
+      },
+    },
+    {
+      'raw/legacy/1': {
+        direct: result(900, 1, 2),
+        'mcp-proxy': result(300, 2, 4),
+        portcullis: result(600, 3, 6),
+      },
+    },
+  ];
 
-  it('compares portcullis with each baseline', () => {
-    assert.deepEqual(ratios(results, '1'), {
-      vsDirect: { throughput: 0.4, p50: 2.5, p99: 2.5 },
-      vsMcpProxy: { throughput: 0.8, p50: 1.25, p99: 1.25 },
-    });
-    assert.deepEqual(ratios({ direct: results.direct }, '1'), {});
+  it('takes medians of finite values', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    assert.equal(median([Number.NaN, 5]), 5);
+    assert.ok(Number.isNaN(median([])));
   });
 
-  it('prints every target and both ratios', () => {
-    const table = formatTable(results, { '1': ratios(results, '1') }, [1]);
-    for (const text of [
-      'direct',
-      'mcp-proxy',
-      'portcullis',
-      'portcullis / direct',
-      'portcullis / mcp-proxy',
-      '0.40',
-      '1.25',
-    ]) {
-      assert.ok(table.includes(text), `missing ${text} in:\n${table}`);
-    }
+  it('pairs ratios within each round and reports their median', () => {
+    assert.deepEqual(perRoundRatios(rounds, 'raw/legacy/1', 'portcullis', 'mcp-proxy', 'throughput'), [0.8, 1.2, 2]);
+    const comparisons = compareCell(rounds, 'raw/legacy/1', ['direct', 'mcp-proxy', 'portcullis']);
+    const vsProxy = comparisons.find((c) => c.label === 'portcullis / mcp-proxy' && c.metric === 'throughput');
+    assert.equal(vsProxy?.median, 1.2);
+    const added = comparisons.find((c) => c.metric === 'addedP50Ms');
+    assert.deepEqual(added?.perRound, [1.5, 0.5, 2]);
+    assert.equal(added?.median, 1.5);
+  });
+
+  it('leaves a comparison out when a side is missing', () => {
+    assert.deepEqual(compareCell(rounds, 'raw/legacy/1', ['direct']), []);
+    assert.deepEqual(compareCell(rounds, 'sdk/legacy/1', ['direct', 'portcullis']), []);
+  });
+
+  it('compares one target across two cells round by round', () => {
+    const both: RoundResults = [{ a: { portcullis: result(200, 1, 1) }, b: { portcullis: result(100, 1, 1) } }];
+    assert.deepEqual(compareCells(both, 'portcullis', 'a', 'b', 'throughput'), [2]);
+  });
+
+  it('rotates the target order from round to round', () => {
+    assert.deepEqual(rotate(['a', 'b', 'c'], 0), ['a', 'b', 'c']);
+    assert.deepEqual(rotate(['a', 'b', 'c'], 1), ['b', 'c', 'a']);
+    assert.deepEqual(rotate(['a', 'b', 'c'], 5), ['c', 'a', 'b']);
+  });
+
+  it('prints every measurement and every comparison', () => {
+    const table = formatRounds(rounds, ['raw/legacy/1']);
+    for (const text of ['raw/legacy/1', 'direct', 'mcp-proxy', 'portcullis', '400']) assert.ok(table.includes(text));
+    const comparisons = formatComparisons(
+      compareCell(rounds, 'raw/legacy/1', ['direct', 'mcp-proxy', 'portcullis']),
+      3,
+    );
+    for (const text of ['portcullis / mcp-proxy', 'portcullis / direct', 'added p50 ms', '1.20', '0.80 1.20 2.00'])
+      assert.ok(comparisons.includes(text), `missing ${text} in:\n${comparisons}`);
   });
 });
 
@@ -88,6 +131,10 @@ describe('bench configuration', () => {
     const config = parseConfig([], {});
     assert.deepEqual(config.sessions, [1, 32]);
     assert.deepEqual(config.targets, ['direct', 'mcp-proxy', 'portcullis']);
+    assert.equal(config.rounds, 3);
+    assert.deepEqual(config.drivers, ['raw', 'sdk']);
+    assert.deepEqual(config.modes, ['legacy']);
+    assert.equal(config.profile, false);
     assert.ok(config.out.endsWith('bench/results/latest.json'));
   });
 
@@ -104,9 +151,20 @@ describe('bench configuration', () => {
 
   it('rejects bad values', () => {
     assert.throws(() => parseConfig(['--sessions', '0'], {}), /between 1 and 256/);
-    assert.throws(() => parseConfig(['--targets', 'nginx'], {}), /unknown target/);
+    assert.throws(() => parseConfig(['--targets', 'nginx'], {}), /unknown --targets/);
     assert.throws(() => parseConfig(['--calls', 'many'], {}), /non-negative integer/);
     assert.throws(() => parseConfig(['--max-seconds', '0'], {}), /max-seconds/);
+    assert.throws(() => parseConfig(['--drivers', 'curl'], {}), /unknown --drivers/);
+    assert.throws(() => parseConfig(['--mode', 'future'], {}), /unknown --mode/);
+    assert.throws(() => parseConfig(['--rounds', '0'], {}), /rounds/);
+  });
+
+  it('measures the SDK driver in the legacy era only', () => {
+    const cells = cellsOf(parseConfig(['--mode', 'legacy,modern', '--sessions', '1'], {}));
+    assert.deepEqual(
+      cells.map((c) => c.key),
+      ['raw/legacy/1', 'raw/modern/1', 'sdk/legacy/1'],
+    );
   });
 });
 
@@ -146,5 +204,68 @@ describe('micro-benchmark discovery', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('raw driver parsing', () => {
+  it('reads JSON-RPC messages from an SSE body and finds the response by id', () => {
+    const body =
+      'event: message\nid: 1\ndata: {"jsonrpc":"2.0","method":"notifications/progress"}\n\n' +
+      'data: {"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hi"}]}}\n\n: keep-alive\n\n';
+    assert.equal(parseSseMessages(body).length, 2);
+    const response = findResponse('text/event-stream', body, 7);
+    assert.equal(checkEcho(response, 'hi'), undefined);
+    assert.equal(checkEcho(findResponse('text/event-stream', body, 8), 'hi'), 'no response with the request id');
+  });
+
+  it('reads a JSON body and reports errors and unexpected results', () => {
+    const error = '{"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"bad"}}';
+    assert.equal(checkEcho(findResponse('application/json', error, 3), 'x'), 'JSON-RPC error -32602: bad');
+    const denied =
+      '{"jsonrpc":"2.0","id":4,"result":{"isError":true,"content":[{"type":"text","text":"POLICY_DENIED"}]}}';
+    assert.equal(checkEcho(findResponse('application/json', denied, 4), 'x'), 'tool error: POLICY_DENIED');
+    assert.equal(findResponse('application/json', 'not json', 1), undefined);
+  });
+});
+
+describe('CPU profile summary', () => {
+  const profile: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 } },
+      { id: 2, callFrame: { functionName: 'decide', url: 'file:///repo/policies/engine.ts', lineNumber: 9 } },
+      { id: 3, callFrame: { functionName: 'parse', url: 'file:///repo/node_modules/zod/index.js', lineNumber: 0 } },
+    ],
+    startTime: 1000,
+    endTime: 2000,
+    samples: [2, 2, 3, 2, 1],
+    timeDeltas: [100, 100, 100, 100, 100],
+  };
+
+  it('charges each sample to its frame and sorts by self time', () => {
+    const summary = summarizeProfile(profile, { root: '/repo' });
+    assert.equal(summary.totalMs, 0.5);
+    assert.equal(summary.frames[0]?.frame, 'decide (policies/engine.ts:10)');
+    assert.equal(summary.frames[0]?.share, 0.6);
+    assert.ok(summary.frames.some((f) => f.frame === 'parse (zod/index.js:1)'));
+    assert.ok(formatProfile(summary).includes('decide'));
+  });
+
+  it('counts only samples inside the given windows', () => {
+    // Sample times: 1100, 1200, 1300, 1400, 1500.
+    const summary = summarizeProfile(profile, { windows: [{ startUs: 1250, endUs: 1450 }] });
+    assert.equal(summary.totalMs, 0.2);
+    assert.deepEqual(
+      summary.frames.map((f) => f.frame.split(' ')[0]),
+      ['parse', 'decide'],
+    );
+  });
+});
+
+describe('soak reference reading', () => {
+  it('compares against the reading at 20% of the run (minute 2 of 10)', () => {
+    const samples = Array.from({ length: 10 }, (_, i) => ({ atSeconds: (i + 1) * 60 }));
+    assert.equal(referenceSample(samples, 600).atSeconds, 120);
+    const short = Array.from({ length: 6 }, (_, i) => ({ atSeconds: (i + 1) * 10 }));
+    assert.equal(referenceSample(short, 60).atSeconds, 20);
   });
 });

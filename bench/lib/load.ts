@@ -1,11 +1,21 @@
 /**
- * The load generator: N concurrent MCP sessions (SDK `Client` + `StreamableHTTPClientTransport`), each
- * calling one tool back to back. Sessions are opened and warmed up before the clock starts; the measured
- * phase ends when every session has made its calls or the time budget is spent, whichever comes first.
+ * The load generator: N concurrent MCP sessions, each calling one tool back to back. Sessions are opened
+ * and warmed up before the clock starts; the measured phase ends when every session has made its calls or
+ * the time budget is spent, whichever comes first.
+ *
+ * Two drivers open the sessions:
+ * - `sdk`: the SDK `Client` with its `StreamableHTTPClientTransport` (what most agents use);
+ * - `raw`: JSON-RPC over Streamable HTTP with undici (raw-client.ts), no SDK on the client side, so the
+ *   numbers show the server side's cost more clearly. It speaks the `legacy` or the `modern` era.
  */
+import { readFile } from 'node:fs/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { createRawPool, openRawSession, type RawMode } from './raw-client.js';
 import { summarize, type Summary } from './stats.js';
+
+export type DriverName = 'sdk' | 'raw';
+export const DRIVER_NAMES: readonly DriverName[] = ['raw', 'sdk'];
 
 export interface LoadOptions {
   url: string;
@@ -19,6 +29,12 @@ export interface LoadOptions {
   callsPerSession: number;
   /** Time budget of the measured phase; calls still in flight finish, no new ones start. */
   maxSeconds: number;
+  /** Default `sdk`. */
+  driver?: DriverName;
+  /** Raw driver only; default `legacy`. */
+  mode?: RawMode;
+  /** The server's process id: its CPU time over the measured phase is reported per call. */
+  pid?: number;
 }
 
 export interface LoadResult extends Summary {
@@ -27,72 +43,154 @@ export interface LoadResult extends Summary {
   truncated: boolean;
   /** First error seen, for the report (never contains credentials: only the tool's own message). */
   firstError?: string;
+  /**
+   * CPU time (user + system, all threads) the server process used per completed call over the measured
+   * phase, in microseconds. A busy machine stretches wall time far more than CPU time, so this is the
+   * steadier measure of what a target costs.
+   */
+  cpuMicrosPerCall?: number;
+  /** The measured phase on the monotonic clock, in microseconds (to cut a CPU profile down to it). */
+  phase?: { startUs: number; endUs: number };
 }
 
-async function openSession(options: LoadOptions, index: number): Promise<Client> {
-  const client = new Client({ name: `bench-session-${index}`, version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(
-    new URL(options.url),
-    options.headers === undefined ? undefined : { requestInit: { headers: options.headers } },
-  );
-  await client.connect(transport);
-  return client;
+/** One open session: `call` resolves to an error message, or undefined when the result is the expected one. */
+interface Session {
+  call(): Promise<string | undefined>;
+  close(): Promise<void>;
 }
 
-/** One call; resolves to an error message, or undefined when the result is the expected one. */
-async function call(client: Client, options: LoadOptions): Promise<string | undefined> {
+interface Driver {
+  open(index: number): Promise<Session>;
+  close(): Promise<void>;
+}
+
+function sdkDriver(options: LoadOptions): Driver {
+  return {
+    async open(index) {
+      const client = new Client({ name: `bench-session-${index}`, version: '1.0.0' });
+      const transport = new StreamableHTTPClientTransport(
+        new URL(options.url),
+        options.headers === undefined ? undefined : { requestInit: { headers: options.headers } },
+      );
+      await client.connect(transport);
+      return {
+        async call() {
+          try {
+            const result = await client.callTool({ name: options.tool, arguments: options.args });
+            const first = (result.content as { type: string; text?: string }[] | undefined)?.[0];
+            if (result.isError === true) return `tool error: ${first?.text ?? 'no message'}`;
+            if (first?.type !== 'text' || first.text !== options.expectText) return 'unexpected result';
+            return undefined;
+          } catch (error) {
+            return error instanceof Error ? error.message : String(error);
+          }
+        },
+        close: () => client.close(),
+      };
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+function rawDriver(options: LoadOptions): Driver {
+  const pool = createRawPool(options.url, options.sessions);
+  const endpoint = { url: options.url, ...(options.headers !== undefined ? { headers: options.headers } : {}) };
+  const mode = options.mode ?? 'legacy';
+  return {
+    async open(index) {
+      const session = await openRawSession(pool, endpoint, mode, `bench-session-${index}`);
+      // The first call tells whether the server speaks this era at all (it throws RawUnsupportedError if not).
+      return {
+        async call() {
+          try {
+            return await session.callTool(options.tool, options.args, options.expectText);
+          } catch (error) {
+            if (error instanceof Error && error.name === 'RawUnsupportedError') throw error;
+            return error instanceof Error ? error.message : String(error);
+          }
+        },
+        close: () => session.close(),
+      };
+    },
+    close: () => pool.close(),
+  };
+}
+
+const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/** User + system CPU time of a process (every thread) from /proc, in microseconds; undefined elsewhere. */
+export async function processCpuMicros(pid: number): Promise<number | undefined> {
   try {
-    const result = await client.callTool({ name: options.tool, arguments: options.args });
-    const first = (result.content as { type: string; text?: string }[] | undefined)?.[0];
-    if (result.isError === true) return `tool error: ${first?.text ?? 'no message'}`;
-    if (first?.type !== 'text' || first.text !== options.expectText) return 'unexpected result';
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1_000_000) / USER_HZ : undefined;
+  } catch {
     return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
   }
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const clients = await Promise.all(Array.from({ length: options.sessions }, (_, i) => openSession(options, i)));
+  const driver = (options.driver ?? 'sdk') === 'raw' ? rawDriver(options) : sdkDriver(options);
   try {
-    await Promise.all(
-      clients.map(async (client) => {
-        for (let i = 0; i < options.warmupCalls; i += 1) await call(client, options);
-      }),
-    );
+    const sessions = await Promise.all(Array.from({ length: options.sessions }, (_, i) => driver.open(i)));
+    try {
+      await Promise.all(
+        sessions.map(async (session) => {
+          for (let i = 0; i < options.warmupCalls; i += 1) await session.call();
+        }),
+      );
 
-    const latencies: number[] = [];
-    let errors = 0;
-    let firstError: string | undefined;
-    let truncated = false;
-    const deadline = performance.now() + options.maxSeconds * 1000;
-    const started = performance.now();
-    await Promise.all(
-      clients.map(async (client) => {
-        for (let i = 0; i < options.callsPerSession; i += 1) {
-          if (performance.now() >= deadline) {
-            truncated = true;
-            return;
+      const latencies: number[] = [];
+      let errors = 0;
+      let firstError: string | undefined;
+      let truncated = false;
+      const cpuBefore = options.pid !== undefined ? await processCpuMicros(options.pid) : undefined;
+      const deadline = performance.now() + options.maxSeconds * 1000;
+      const startUs = monotonicMicros();
+      const started = performance.now();
+      await Promise.all(
+        sessions.map(async (session) => {
+          for (let i = 0; i < options.callsPerSession; i += 1) {
+            if (performance.now() >= deadline) {
+              truncated = true;
+              return;
+            }
+            const t0 = performance.now();
+            const error = await session.call();
+            const elapsed = performance.now() - t0;
+            if (error === undefined) latencies.push(elapsed);
+            else {
+              errors += 1;
+              firstError ??= error;
+            }
           }
-          const t0 = performance.now();
-          const error = await call(client, options);
-          const elapsed = performance.now() - t0;
-          if (error === undefined) latencies.push(elapsed);
-          else {
-            errors += 1;
-            firstError ??= error;
-          }
-        }
-      }),
-    );
-    const wallMs = performance.now() - started;
-    return {
-      ...summarize(latencies, errors, wallMs),
-      sessions: options.sessions,
-      truncated,
-      ...(firstError !== undefined ? { firstError } : {}),
-    };
+        }),
+      );
+      const wallMs = performance.now() - started;
+      const endUs = monotonicMicros();
+      const cpuAfter = options.pid !== undefined ? await processCpuMicros(options.pid) : undefined;
+      const cpuMicrosPerCall =
+        cpuBefore !== undefined && cpuAfter !== undefined && latencies.length > 0
+          ? Math.round((cpuAfter - cpuBefore) / latencies.length)
+          : undefined;
+      return {
+        ...(cpuMicrosPerCall !== undefined ? { cpuMicrosPerCall } : {}),
+        phase: { startUs, endUs },
+        ...summarize(latencies, errors, wallMs),
+        sessions: options.sessions,
+        truncated,
+        ...(firstError !== undefined ? { firstError } : {}),
+      };
+    } finally {
+      await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));
+    }
   } finally {
-    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await driver.close().catch(() => undefined);
   }
 }

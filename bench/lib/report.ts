@@ -1,94 +1,78 @@
 /**
- * The benchmark's table and ratios. Ratios compare Portcullis with each baseline at the same session
- * count: throughput ratio (higher is better, 1 = as fast) and latency ratios (lower is better, 1 = no
- * added latency).
+ * The benchmark's tables: every measurement of every round, then the paired comparisons (per-round ratios
+ * and their median). Throughput ratios: higher is better, 1 = as fast. Latency ratios: lower is better,
+ * 1 = no added latency. Added p50: milliseconds over the direct connection.
  */
-import type { LoadResult } from './load.js';
-import { ratio } from './stats.js';
-import type { TargetName } from './targets.js';
-
-export interface RatioSet {
-  throughput: number;
-  p50: number;
-  p99: number;
-}
-
-/** `portcullis/direct` and `portcullis/mcp-proxy` at one session count; absent when a side is missing. */
-export interface Ratios {
-  vsDirect?: RatioSet;
-  vsMcpProxy?: RatioSet;
-}
-
-type Results = Partial<Record<TargetName, Record<string, LoadResult>>>;
-
-function ratioSet(c: LoadResult | undefined, base: LoadResult | undefined): RatioSet | undefined {
-  if (c === undefined || base === undefined) return undefined;
-  return {
-    throughput: ratio(c.throughput, base.throughput),
-    p50: ratio(c.p50Ms, base.p50Ms),
-    p99: ratio(c.p99Ms, base.p99Ms),
-  };
-}
-
-export function ratios(results: Results, sessions: string): Ratios {
-  const c = results.portcullis?.[sessions];
-  const vsDirect = ratioSet(c, results.direct?.[sessions]);
-  const vsMcpProxy = ratioSet(c, results['mcp-proxy']?.[sessions]);
-  return { ...(vsDirect !== undefined ? { vsDirect } : {}), ...(vsMcpProxy !== undefined ? { vsMcpProxy } : {}) };
-}
+import type { PairedComparison, RoundResults } from './rounds.js';
 
 const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
-export function formatTable(
-  results: Results,
-  allRatios: Record<string, Ratios>,
-  sessionCounts: readonly number[],
-): string {
-  const header = ['target', 'sessions', 'calls', 'errors', 'calls/s', 'p50 ms', 'p99 ms', 'mean ms', 'max ms'];
+export function formatRounds(rounds: RoundResults, cells: readonly string[]): string {
+  const header = [
+    'cell',
+    'round',
+    'target',
+    'calls',
+    'errors',
+    'calls/s',
+    'p50 ms',
+    'p99 ms',
+    'mean ms',
+    'max ms',
+    'cpu us/call',
+  ];
   const rows: string[][] = [];
-  for (const [name, perSessions] of Object.entries(results)) {
-    for (const sessions of sessionCounts) {
-      const r = perSessions?.[String(sessions)];
-      if (r === undefined) continue;
-      rows.push([
-        name,
-        String(sessions),
-        `${r.calls}${r.truncated ? '*' : ''}`,
-        String(r.errors),
-        fixed(r.throughput, 0),
-        fixed(r.p50Ms, 2),
-        fixed(r.p99Ms, 2),
-        fixed(r.meanMs, 2),
-        fixed(r.maxMs, 2),
-      ]);
-    }
+  for (const cell of cells) {
+    rounds.forEach((round, i) => {
+      for (const [target, r] of Object.entries(round[cell] ?? {})) {
+        rows.push([
+          cell,
+          String(i + 1),
+          target,
+          `${r.calls}${r.truncated ? '*' : ''}`,
+          String(r.errors),
+          fixed(r.throughput, 0),
+          fixed(r.p50Ms, 2),
+          fixed(r.p99Ms, 2),
+          fixed(r.meanMs, 2),
+          fixed(r.maxMs, 2),
+          r.cpuMicrosPerCall !== undefined ? String(r.cpuMicrosPerCall) : '-',
+        ]);
+      }
+    });
   }
   const lines = [renderTable(header, rows)];
-  const ratioRows: string[][] = [];
-  for (const sessions of sessionCounts) {
-    const r = allRatios[String(sessions)];
-    for (const [label, set] of [
-      ['portcullis / direct', r?.vsDirect],
-      ['portcullis / mcp-proxy', r?.vsMcpProxy],
-    ] as const) {
-      if (set !== undefined)
-        ratioRows.push([label, String(sessions), fixed(set.throughput, 2), fixed(set.p50, 2), fixed(set.p99, 2)]);
-    }
-  }
-  if (ratioRows.length > 0) {
-    lines.push('', renderTable(['ratio', 'sessions', 'throughput', 'p50', 'p99'], ratioRows));
-    lines.push(
-      'throughput ratio: higher is better (1.00 = as fast); latency ratios: lower is better (1.00 = no added latency)',
-    );
-  }
-  if (rows.some((row) => row[2]?.endsWith('*')))
+  if (rows.some((row) => row[3]?.endsWith('*')))
     lines.push('* the time budget ended the run before every call was made');
   return lines.join('\n');
 }
 
-function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+const METRIC_LABEL: Record<PairedComparison['metric'], string> = {
+  throughput: 'throughput',
+  p50Ms: 'p50',
+  p99Ms: 'p99',
+  addedP50Ms: 'added p50 ms',
+  cpuMicrosPerCall: 'cpu/call',
+  addedCpuMicros: 'added cpu us/call',
+};
+
+export function formatComparisons(comparisons: readonly PairedComparison[], rounds: number): string {
+  const rows = comparisons.map((c) => [
+    c.cell,
+    c.label,
+    METRIC_LABEL[c.metric],
+    fixed(c.median, 2),
+    c.perRound.map((v) => fixed(v, 2)).join(' '),
+  ]);
+  return [
+    renderTable(['cell', 'comparison', 'metric', 'median', `per round (${rounds})`], rows),
+    'median of paired per-round ratios; throughput: higher is better (1.00 = as fast); latency: lower is better',
+  ].join('\n');
+}
+
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+    cells.map((cell, i) => (i <= 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

@@ -1,24 +1,37 @@
 /**
- * The three things the benchmark compares, each fronting the same echo server:
+ * The things the benchmark compares, each fronting the same echo server:
  *
- *   direct      the echo server itself over Streamable HTTP (its own process)
- *   mcp-proxy   the npm `mcp-proxy` package (its CLI) spawning the echo server over stdio
- *   portcullis  the gateway (`portcullis start`) with the echo server as a stdio connector, an agent
- *               key, the default policy path and the audit log on
+ *   direct               the echo server itself over Streamable HTTP (its own process)
+ *   mcp-proxy            the npm `mcp-proxy` package (its CLI) spawning the echo server over stdio
+ *   portcullis           the gateway (`portcullis start`) with its defaults: the echo server as a stdio
+ *                        connector, an agent API key, the policy decision, the write-ahead audit log synced
+ *                        per record and before the response, and tracing configured with an OTLP endpoint
+ *                        nobody listens on (so spans are built and their export fails quietly)
+ *   portcullis-noflush   the same with `audit.flushBeforeResponse: false`
+ *   portcullis-noaudit   the same with no audit file (records kept in memory only)
  *
  * Everything listens on 127.0.0.1 only.
  */
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGatewayProcess, tsxCommand } from '../../test/conformance/gateway-process.js';
+import { closedPort } from '../../test/fixtures/gateway-process.js';
 import { freePort, spawnUntilLine, spawnUntilListening } from './processes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ECHO_SERVER = path.join(ROOT, 'bench', 'echo-server.ts');
 const MCP_PROXY_BIN = path.join(ROOT, 'node_modules', 'mcp-proxy', 'dist', 'bin', 'mcp-proxy.mjs');
 
-export type TargetName = 'direct' | 'mcp-proxy' | 'portcullis';
-export const TARGET_NAMES: readonly TargetName[] = ['direct', 'mcp-proxy', 'portcullis'];
+export type TargetName = 'direct' | 'mcp-proxy' | 'portcullis' | 'portcullis-noflush' | 'portcullis-noaudit';
+export const TARGET_NAMES: readonly TargetName[] = [
+  'direct',
+  'mcp-proxy',
+  'portcullis',
+  'portcullis-noflush',
+  'portcullis-noaudit',
+];
+export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'mcp-proxy', 'portcullis'];
 
 export interface Target {
   name: TargetName;
@@ -26,15 +39,24 @@ export interface Target {
   headers?: Record<string, string>;
   /** The echo tool's name as this target exposes it. */
   tool: string;
+  /** The process serving the URL (not the stdio upstream behind a proxy): its CPU time is measured. */
+  pid?: number;
+  /** Where CPU profiles go when started with `profileDir`. */
+  profileDir?: string;
   close(): Promise<void>;
 }
 
-export async function startTarget(name: TargetName): Promise<Target> {
+export interface StartOptions {
+  /** Record a CPU profile of the gateway process (`node --cpu-prof`) into this folder. */
+  profileDir?: string;
+}
+
+export async function startTarget(name: TargetName, options: StartOptions = {}): Promise<Target> {
   switch (name) {
     case 'direct': {
       const echo = tsxCommand(ECHO_SERVER, ['--http']);
       const child = await spawnUntilLine(echo.command, echo.args, /Echo server listening on (http:\/\/\S+)/, echo.cwd);
-      return { name, url: child.match, tool: 'echo', close: () => child.stop() };
+      return { name, url: child.match, tool: 'echo', ...pidOf(child.process.pid), close: () => child.stop() };
     }
     case 'mcp-proxy': {
       const port = await freePort();
@@ -52,20 +74,52 @@ export async function startTarget(name: TargetName): Promise<Target> {
         ...echo.args,
       ];
       const child = await spawnUntilListening(process.execPath, args, port, ROOT);
-      return { name, url: `http://127.0.0.1:${port}/mcp`, tool: 'echo', close: () => child.stop() };
-    }
-    case 'portcullis': {
-      const gateway = await startGatewayProcess({
-        agentId: 'bench-agent',
-        config: { connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }] },
-      });
       return {
         name,
-        url: gateway.url,
-        headers: { Authorization: `Bearer ${gateway.key}` },
-        tool: 'echo_echo',
-        close: () => gateway.close(),
+        url: `http://127.0.0.1:${port}/mcp`,
+        tool: 'echo',
+        ...pidOf(child.process.pid),
+        close: () => child.stop(),
       };
     }
+    case 'portcullis':
+    case 'portcullis-noflush':
+    case 'portcullis-noaudit':
+      return startPortcullis(name, options);
   }
+}
+
+async function startPortcullis(name: TargetName, options: StartOptions): Promise<Target> {
+  const profileDir = options.profileDir !== undefined ? path.join(options.profileDir, name) : undefined;
+  const gateway = await startGatewayProcess({
+    agentId: 'bench-agent',
+    config: {
+      connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
+      telemetry: { enabled: true, otlpEndpoint: `http://127.0.0.1:${await closedPort()}` },
+    },
+    ...(name === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
+    ...(name === 'portcullis-noaudit' ? { audit: false as const } : {}),
+    ...(profileDir !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+  });
+  return {
+    name,
+    url: gateway.url,
+    headers: { Authorization: `Bearer ${gateway.key}` },
+    tool: 'echo_echo',
+    ...(gateway.pid !== undefined ? { pid: gateway.pid } : {}),
+    ...(profileDir !== undefined ? { profileDir } : {}),
+    close: () => gateway.close(),
+  };
+}
+
+function pidOf(pid: number | undefined): { pid?: number } {
+  return pid !== undefined ? { pid } : {};
+}
+
+/** The `.cpuprofile` files in a target's profile folder (written when the process exits). */
+export async function profilesOf(target: Target): Promise<string[]> {
+  if (target.profileDir === undefined) return [];
+  const dir = target.profileDir;
+  const files = await readdir(dir).catch(() => [] as string[]);
+  return files.filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f));
 }

@@ -6,9 +6,14 @@
  * (and its socket released) when the call ends, times out or is cancelled; a response refused for its size
  * fails the call it belongs to with RESPONSE_TOO_LARGE; and a call's requests go out through the per-call
  * fetch (the egress scope of the calling agent, tool and task).
+ *
+ * The scope also follows what comes back on a call's own exchange: the Streamable HTTP transport reads a
+ * call's response stream in the scope the request was sent in, so a server-to-client request or a log
+ * message read from that stream is handled in the scope of the call it belongs to (`call`). Transports
+ * whose messages are not tied to one call (stdio) deliver them outside any scope.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { FetchLike } from '../contract.js';
+import type { ConnectorContext, FetchLike } from '../contract.js';
 import { ConnectorError } from '../errors.js';
 
 export interface UpstreamCallScope {
@@ -16,6 +21,8 @@ export interface UpstreamCallScope {
   readonly signal: AbortSignal;
   /** The gateway's fetch for this call, when it gave one. */
   readonly fetch?: FetchLike | undefined;
+  /** The call itself, when the scope was opened for one. */
+  readonly call?: ConnectorContext | undefined;
   /** End the call with this error at once (first failure wins). */
   fail(error: ConnectorError): void;
 }
@@ -56,7 +63,7 @@ export interface CallBounds {
  * and `failed` rejects.
  */
 export function boundCall(
-  fetch: FetchLike | undefined,
+  call: ConnectorContext,
   timeoutMs: number,
   onFail: (error: ConnectorError) => void,
 ): CallBounds {
@@ -80,7 +87,7 @@ export function boundCall(
   );
   deadline.unref();
   return {
-    scope: { signal: exchange.signal, fetch, fail },
+    scope: { signal: exchange.signal, fetch: call.fetch, call, fail },
     failed,
     failure: () => failure,
     end() {

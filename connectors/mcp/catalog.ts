@@ -3,14 +3,7 @@
  * compiled validators for each tool's schemas. The result is an immutable snapshot the connector swaps in
  * whole, so readers never see half a refresh.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  ListPromptsResultSchema,
-  ListResourcesResultSchema,
-  ListResourceTemplatesResultSchema,
-  ListToolsResultSchema,
-  type Tool,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { Client, Tool } from '@modelcontextprotocol/client';
 import type {
   CatalogChange,
   InputSchema,
@@ -120,11 +113,7 @@ export function compileTools(tools: readonly Tool[], onWarning?: (message: strin
 export async function loadTools(client: Client, options: ListOptions): Promise<ToolCatalog> {
   if (client.getServerCapabilities()?.tools === undefined) return EMPTY_SNAPSHOT.tools;
   const tools = await listAll(async (cursor) => {
-    const page = await client.request(
-      { method: 'tools/list', params: cursorParams(cursor) },
-      ListToolsResultSchema,
-      requestOptions(options),
-    );
+    const page = await client.request({ method: 'tools/list', params: cursorParams(cursor) }, requestOptions(options));
     return { items: page.tools, nextCursor: page.nextCursor };
   });
   return compileTools(tools, options.onWarning);
@@ -138,7 +127,6 @@ export async function loadResources(
   const resources = await listAll(async (cursor) => {
     const page = await client.request(
       { method: 'resources/list', params: cursorParams(cursor) },
-      ListResourcesResultSchema,
       requestOptions(options),
     );
     return { items: page.resources as ResourceDescriptor[], nextCursor: page.nextCursor };
@@ -146,7 +134,6 @@ export async function loadResources(
   const templates = await listAll(async (cursor) => {
     const page = await client.request(
       { method: 'resources/templates/list', params: cursorParams(cursor) },
-      ListResourceTemplatesResultSchema,
       requestOptions(options),
     );
     return { items: page.resourceTemplates as ResourceTemplateDescriptor[], nextCursor: page.nextCursor };
@@ -159,7 +146,6 @@ export async function loadPrompts(client: Client, options: ListOptions): Promise
   return listAll(async (cursor) => {
     const page = await client.request(
       { method: 'prompts/list', params: cursorParams(cursor) },
-      ListPromptsResultSchema,
       requestOptions(options),
     );
     return { items: page.prompts as PromptDescriptor[], nextCursor: page.nextCursor };

@@ -12,33 +12,36 @@
  * schemas are compiled once per load. `notifications/*\/list_changed` re-lists that part and then tells
  * `onChange` listeners; after a reconnect, the parts that differ are reported the same way.
  *
- * Routing what the upstream sends outside a response (see in-flight.ts): sampling, elicitation and roots
- * requests are relayed through the `inputRequests` channel of the single call in flight, and refused with a
- * JSON-RPC error when none or several are in flight; log messages go to that call's `onLog`, otherwise to
- * `deps.onLog`.
+ * Eras. The connector speaks both protocol eras to its upstream. On the first connect it negotiates the
+ * highest era the upstream supports: a `server/discover` probe selects 2026-07-28 (stateless: no session,
+ * every request carries its own `_meta` envelope), and anything else falls back to the 2025 `initialize`
+ * handshake. The probe runs on the connection itself, so a stdio upstream is spawned once. The verdict is
+ * remembered: reconnects reuse it without probing again, until a connect with it fails.
+ *
+ * Input the calling agent must give. A 2025 upstream asks with server-to-client requests (sampling,
+ * elicitation, roots); a 2026-07-28 upstream answers a call with an `input_required` result instead, and
+ * the connector relays each of its `inputRequests` and retries the call with the answers and the upstream's
+ * `requestState`. Either way the question goes to the call's own `inputRequests` channel, whatever era the
+ * agent speaks; the edge turns it into what the agent understands.
+ *
+ * Routing what the upstream sends outside a response (see in-flight.ts): a request or log message belongs to
+ * the call whose exchange carried it, else to the single call in flight. A request with no owning call is
+ * refused with a JSON-RPC error; a log message with none is a connector-level log (`deps.onUpstreamLog`).
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
-  CallToolResultSchema,
-  CompleteResultSchema,
-  CreateMessageRequestSchema,
-  ElicitRequestSchema,
-  EmptyResultSchema,
-  ErrorCode,
-  GetPromptResultSchema,
-  ListRootsRequestSchema,
-  LoggingMessageNotificationSchema,
-  McpError,
-  ProgressNotificationSchema,
-  PromptListChangedNotificationSchema,
-  ReadResourceResultSchema,
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  ToolListChangedNotificationSchema,
+  Client,
+  ProtocolError,
+  ProtocolErrorCode,
+  SdkError,
+  SdkErrorCode,
   type CallToolResult,
+  type McpSubscription,
+  type PriorDiscovery,
+  type ProtocolEra,
+  type RequestOptions,
   type ServerCapabilities,
-} from '@modelcontextprotocol/sdk/types.js';
+  type SubscriptionFilter,
+} from '@modelcontextprotocol/client';
 import type {
   CatalogChange,
   ContentBlock,
@@ -66,8 +69,9 @@ import {
 } from './catalog.js';
 import { McpConnectorConfigSchema, type McpConnectorConfigInput } from './config.js';
 import { isSessionLost, toConnectorError, type UpstreamOperation } from './error-mapping.js';
-import { boundCall, outsideCallScope, runInCallScope } from './call-scope.js';
+import { boundCall, currentCallScope, outsideCallScope, runInCallScope } from './call-scope.js';
 import { createInFlight } from './in-flight.js';
+import { completeInputRounds, DEFAULT_MAX_INPUT_ROUNDS, type InputRound } from './input-rounds.js';
 import { createUpstreamTransport, type UpstreamTransport } from './transport.js';
 
 export interface McpConnectorDeps {
@@ -78,8 +82,13 @@ export interface McpConnectorDeps {
   fetch?: FetchLike;
   /** Cap on one message from the upstream, in bytes (default 10 MiB); larger ones are RESPONSE_TOO_LARGE. */
   maxMessageBytes?: number;
-  /** Upstream log messages that cannot be tied to a single in-flight call, and the connector's own warnings. */
+  /** The connector's own warnings; also upstream log messages tied to no call when `onUpstreamLog` is absent. */
   onLog?: (message: LogMessage) => void;
+  /**
+   * Connector-level log messages: what the upstream logs outside any call (while no call runs, or when the
+   * message cannot be tied to one call). The gateway delivers them to the agents that asked for logs.
+   */
+  onUpstreamLog?: (message: LogMessage) => void;
   /** `notifications/resources/updated` for a subscribed resource. */
   onResourceUpdated?: (uri: string) => void;
 }
@@ -90,6 +99,10 @@ export interface McpConnectorStatus {
   state: McpConnectorState;
   /** Reconnect attempts made so far (the first connect is not one). */
   restarts: number;
+  /** The protocol era negotiated with the upstream (remembered across reconnects), once known. */
+  era?: ProtocolEra;
+  /** The protocol revision spoken on the current connection. */
+  protocolVersion?: string;
 }
 
 export type McpConnector = Connector & {
@@ -118,6 +131,8 @@ interface Session {
   generation: number;
   client: Client;
   transport: UpstreamTransport;
+  /** 2026-07-28 connections: the `subscriptions/listen` stream carrying list changes and resource updates. */
+  listen?: McpSubscription;
   /** Initialized and catalog loaded. */
   ready: boolean;
   /** list_changed notifications that arrived before the session was ready. */
@@ -125,6 +140,15 @@ interface Session {
 }
 
 const unavailable = (message: string): ConnectorError => new ConnectorError('UPSTREAM_UNAVAILABLE', message);
+
+/** The era probe failed because the connection closed under it (the SDK's negotiation error says so). */
+function diedOnProbe(error: unknown): boolean {
+  return (
+    error instanceof SdkError &&
+    error.code === SdkErrorCode.EraNegotiationFailed &&
+    /closed during the server\/discover probe/.test(error.message)
+  );
+}
 
 function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -154,7 +178,8 @@ function followSignal(parent: AbortSignal): {
 
 function toToolResult(result: CallToolResult): ToolResult {
   const out: ToolResult = { content: result.content as ContentBlock[] };
-  if (result.structuredContent !== undefined) out.structuredContent = result.structuredContent;
+  // 2026-07-28 allows any JSON value here; the gateway's result shape carries objects (as 2025 requires).
+  if (isPlainObject(result.structuredContent)) out.structuredContent = result.structuredContent;
   if (result.isError !== undefined) out.isError = result.isError;
   if (result._meta !== undefined) out._meta = result._meta as JsonObject;
   return out;
@@ -176,6 +201,8 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
 
   let snapshot: CatalogSnapshot | undefined;
   let session: Session | undefined;
+  /** The era verdict of the last successful connect, reused to reconnect without probing. */
+  let era: PriorDiscovery | undefined;
   let generation = 0;
   let state: McpConnectorState = 'connecting';
   let restarts = 0;
@@ -202,16 +229,19 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
 
   // --- server-to-client traffic -------------------------------------------------------------------
 
+  /** The call a message belongs to: the one whose exchange carried it, else the single call in flight. */
+  const owner = (): ConnectorContext | undefined => inFlight.owner(currentCallScope()?.call);
+
   async function relay(method: string, params: unknown, upstreamSignal: AbortSignal): Promise<JsonObject> {
-    const ctx = inFlight.sole();
+    const ctx = owner();
     if (ctx?.inputRequests === undefined) {
       const why =
         inFlight.size() === 0
           ? 'no call is in flight'
-          : inFlight.size() > 1
-            ? 'several calls are in flight'
+          : ctx === undefined
+            ? 'several calls are in flight and the request names none of them'
             : 'the calling agent cannot take it';
-      throw new McpError(ErrorCode.InvalidRequest, `${method} refused by the gateway: ${why}`);
+      throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `${method} refused by the gateway: ${why}`);
     }
     const signal = AbortSignal.any([upstreamSignal, ctx.signal]);
     return ctx.inputRequests.request(method, isPlainObject(params) ? params : {}, signal);
@@ -220,32 +250,37 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
   function routeLog(params: { level: LogMessage['level']; logger?: string | undefined; data?: unknown }): void {
     const message: LogMessage = { level: params.level, data: params.data };
     if (params.logger !== undefined) message.logger = params.logger;
-    const ctx = inFlight.sole();
-    (ctx?.onLog ?? deps.onLog)?.(message);
+    const ctx = owner();
+    if (ctx?.onLog !== undefined) ctx.onLog(message);
+    else if (ctx === undefined) (deps.onUpstreamLog ?? deps.onLog)?.(message);
   }
 
   function createClient(gen: number): Client {
     const client = new Client(CLIENT_INFO, {
       capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: false } },
+      // Probe for 2026-07-28 and fall back to the 2025 handshake (skipped when the era is remembered).
+      versionNegotiation: { mode: 'auto', probe: { timeoutMs } },
+      // input_required results come back to the connector, which relays them per call (see callTool).
+      inputRequired: { autoFulfill: false },
     });
     // The SDK validates the relayed answers against the protocol schemas before they go upstream.
     client.setRequestHandler(
-      CreateMessageRequestSchema,
-      async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never,
+      'sampling/createMessage',
+      async (request, extra) => (await relay(request.method, request.params, extra.mcpReq.signal)) as never,
     );
     client.setRequestHandler(
-      ElicitRequestSchema,
-      async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never,
+      'elicitation/create',
+      async (request, extra) => (await relay(request.method, request.params, extra.mcpReq.signal)) as never,
     );
     client.setRequestHandler(
-      ListRootsRequestSchema,
-      async (request, extra) => (await relay(request.method, request.params, extra.signal)) as never,
+      'roots/list',
+      async (request, extra) => (await relay(request.method, request.params, extra.mcpReq.signal)) as never,
     );
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => routeLog(notification.params));
+    client.setNotificationHandler('notifications/message', (notification) => routeLog(notification.params));
     // Progress is routed by the connector's own tokens (see callTool), replacing the SDK's per-request
     // handler, which is dropped as soon as the result arrives and so loses a final notification that
     // arrives in the same read as the result.
-    client.setNotificationHandler(ProgressNotificationSchema, (notification) => {
+    client.setNotificationHandler('notifications/progress', (notification) => {
       const { progressToken, progress, total, message } = notification.params;
       progressListeners.get(progressToken)?.({
         progress,
@@ -253,10 +288,10 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
         ...(message === undefined ? {} : { message }),
       });
     });
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => refresh(gen, 'tools'));
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => refresh(gen, 'resources'));
-    client.setNotificationHandler(PromptListChangedNotificationSchema, () => refresh(gen, 'prompts'));
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+    client.setNotificationHandler('notifications/tools/list_changed', () => refresh(gen, 'tools'));
+    client.setNotificationHandler('notifications/resources/list_changed', () => refresh(gen, 'resources'));
+    client.setNotificationHandler('notifications/prompts/list_changed', () => refresh(gen, 'prompts'));
+    client.setNotificationHandler('notifications/resources/updated', (notification) => {
       if (subscriptions.has(notification.params.uri)) deps.onResourceUpdated?.(notification.params.uri);
     });
     client.onclose = () => lost(gen);
@@ -264,6 +299,35 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       if (isSessionLost(error)) lost(gen);
     };
     return client;
+  }
+
+  /**
+   * On a 2026-07-28 connection changes are only sent on a `subscriptions/listen` stream: (re)open it with
+   * what the connector wants to hear about now (list changes the upstream offers, subscribed resources).
+   */
+  async function syncListen(current: Session): Promise<void> {
+    if (current.client.getProtocolEra() !== 'modern') return;
+    const caps = current.client.getServerCapabilities() ?? {};
+    const filter: SubscriptionFilter = {};
+    if (caps.tools?.listChanged === true) filter.toolsListChanged = true;
+    if (caps.prompts?.listChanged === true) filter.promptsListChanged = true;
+    if (caps.resources?.listChanged === true) filter.resourcesListChanged = true;
+    if (caps.resources?.subscribe === true && subscriptions.size > 0)
+      filter.resourceSubscriptions = [...subscriptions.keys()];
+    const previous = current.listen;
+    delete current.listen;
+    await previous?.close().catch(() => undefined);
+    if (Object.keys(filter).length === 0 || session !== current) return;
+    await outsideCallScope(async () => {
+      try {
+        const opened = await current.client.listen(filter, { timeout: timeoutMs });
+        if (session === current && current.listen === undefined) current.listen = opened;
+        else await opened.close().catch(() => undefined);
+      } catch (error) {
+        if (isSessionLost(error)) lost(current.generation);
+        warn(`opening the upstream's change stream failed (${toConnectorError(error, 'subscribe').code})`);
+      }
+    });
   }
 
   // --- catalog refresh ----------------------------------------------------------------------------
@@ -327,6 +391,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     session = undefined;
     if (dead.ready && Date.now() - readyAt >= policy.maxDelayMs) attempt = 0; // it was stable: start backoff afresh
     state = 'restarting';
+    void dead.listen?.close().catch(() => undefined);
     void dead.client.close().catch(() => undefined);
     scheduleRestart();
   }
@@ -375,15 +440,25 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       if (session !== current || state === 'closed')
         throw unavailable('the upstream MCP connection closed while connecting');
     };
+    const prior = era;
     try {
-      await client.connect(transport, { timeout: timeoutMs });
+      await client.connect(transport, { timeout: timeoutMs, ...(prior === undefined ? {} : { prior }) });
       stillCurrent();
+      const discover = client.getDiscoverResult();
+      era =
+        client.getProtocolEra() === 'modern' && discover !== undefined
+          ? { kind: 'modern', discover }
+          : { kind: 'legacy' };
       const next = await loadCatalog(client, { timeoutMs, onWarning: warn });
       stillCurrent();
-      for (const uri of subscriptions.keys()) {
-        await client
-          .request({ method: 'resources/subscribe', params: { uri } }, EmptyResultSchema, { timeout: timeoutMs })
-          .catch(() => warn('renewing a resource subscription after reconnecting failed'));
+      if (client.getProtocolEra() === 'modern') {
+        await syncListen(current);
+      } else {
+        for (const uri of subscriptions.keys()) {
+          await client
+            .request({ method: 'resources/subscribe', params: { uri } }, { timeout: timeoutMs })
+            .catch(() => warn('renewing a resource subscription after reconnecting failed'));
+        }
       }
       stillCurrent();
       const previous = snapshot ?? EMPTY_SNAPSHOT;
@@ -396,6 +471,12 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       current.staleParts.clear();
     } catch (error) {
       if (session === current) session = undefined;
+      // A remembered verdict that no longer connects is forgotten: the next attempt negotiates afresh.
+      if (prior !== undefined) era = undefined;
+      // A stdio server that exits on the probe (some servers end on any request before `initialize`) is a
+      // 2025 server: the next attempt skips the probe instead of failing on it forever.
+      else if (config.transport === 'stdio' && diedOnProbe(error)) era = { kind: 'legacy' };
+      await current.listen?.close().catch(() => undefined);
       await client.close().catch(() => undefined);
       throw toConnectorError(error, 'connect');
     }
@@ -439,7 +520,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     const cancel = followSignal(ctx.signal);
     // The call's own deadline and failure path, enforced here rather than by the SDK: when either fires,
     // the request is cancelled upstream, its HTTP exchange aborted, and the caller gets the reason at once.
-    const bounds = boundCall(ctx.fetch, timeoutMs, (error) =>
+    const bounds = boundCall(ctx, timeoutMs, (error) =>
       cancel.abort(error.code === 'UPSTREAM_TIMEOUT' ? 'timed out' : 'response refused by the client'),
     );
     try {
@@ -526,13 +607,28 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       const params = { name: call.tool, arguments: call.args, ...(callMeta === undefined ? {} : { _meta: callMeta }) };
       if (token !== undefined && onProgress !== undefined) progressListeners.set(token, onProgress);
       try {
-        const result = await client.request({ method: 'tools/call', params }, CallToolResultSchema, options);
+        const result = (await withInputRounds(ctx, (round) =>
+          client.request({ method: 'tools/call', params: { ...params, ...round } }, multiRound(options)),
+        )) as CallToolResult;
         checkOutput(compiled, result);
         return toToolResult(result);
       } finally {
         // Notifications read together with the result are dispatched after it: let them run first.
         if (token !== undefined) setImmediate(() => progressListeners.delete(token));
       }
+    });
+  }
+
+  /** Request options for a method a 2026-07-28 upstream may answer with `input_required`. */
+  const multiRound = (options: RequestOptions): RequestOptions => ({ ...options, allowInputRequired: true });
+
+  /** Send a request until it completes, relaying a 2026-07-28 upstream's questions to the calling agent. */
+  function withInputRounds(ctx: ConnectorContext, send: (round: InputRound) => Promise<unknown>): Promise<JsonObject> {
+    return completeInputRounds({
+      send,
+      channel: ctx.inputRequests,
+      signal: ctx.signal,
+      maxRounds: DEFAULT_MAX_INPUT_ROUNDS,
     });
   }
 
@@ -553,49 +649,60 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
         'read',
         ctx,
         (client, options, meta) =>
-          client.request(
-            { method: 'resources/read', params: { uri, ...(meta === undefined ? {} : { _meta: meta }) } },
-            ReadResourceResultSchema,
-            options,
+          withInputRounds(ctx, (round) =>
+            client.request(
+              { method: 'resources/read', params: { uri, ...(meta === undefined ? {} : { _meta: meta }), ...round } },
+              multiRound(options),
+            ),
           ),
         (current) => requireCapability(current, (caps) => caps.resources, 'resources'),
-      ) as Promise<JsonObject>;
+      );
     },
     async getPrompt(name, args, ctx) {
       if (!loadedSnapshot().prompts.some((p) => p.name === name))
         throw new ConnectorError('PROMPT_NOT_FOUND', `unknown prompt "${name}"`);
       return upstream('prompt', ctx, (client, options, meta) =>
-        client.request(
-          {
-            method: 'prompts/get',
-            params: { name, arguments: { ...args }, ...(meta === undefined ? {} : { _meta: meta }) },
-          },
-          GetPromptResultSchema,
-          options,
+        withInputRounds(ctx, (round) =>
+          client.request(
+            {
+              method: 'prompts/get',
+              params: { name, arguments: { ...args }, ...(meta === undefined ? {} : { _meta: meta }), ...round },
+            },
+            multiRound(options),
+          ),
         ),
-      ) as Promise<JsonObject>;
+      );
     },
     async complete(params, ctx) {
       return upstream(
         'complete',
         ctx,
-        (client, options) =>
-          client.request({ method: 'completion/complete', params: params as never }, CompleteResultSchema, options),
+        (client, options) => client.request({ method: 'completion/complete', params }, options),
         (current) => requireCapability(current, (caps) => caps.completions, 'completions'),
       ) as Promise<JsonObject>;
     },
     async subscribeResource(uri, ctx) {
       const holders = subscriptions.get(uri) ?? 0;
       if (holders === 0) {
+        let modern: Session | undefined;
         await upstream(
           'subscribe',
           ctx,
-          (client, options) =>
-            client.request({ method: 'resources/subscribe', params: { uri } }, EmptyResultSchema, options),
-          (current) => requireCapability(current, (caps) => caps.resources?.subscribe, 'resource subscriptions'),
+          async (client, options) => {
+            // 2026-07-28 has no resources/subscribe: the URI joins the filter of the change stream.
+            if (modern !== undefined) return;
+            await client.request({ method: 'resources/subscribe', params: { uri } }, options);
+          },
+          (current) => {
+            requireCapability(current, (caps) => caps.resources?.subscribe, 'resource subscriptions');
+            if (current.client.getProtocolEra() === 'modern') modern = current;
+          },
         );
+        subscriptions.set(uri, (subscriptions.get(uri) ?? 0) + 1);
+        if (modern !== undefined) await syncListen(modern);
+        return;
       }
-      subscriptions.set(uri, (subscriptions.get(uri) ?? 0) + 1);
+      subscriptions.set(uri, holders + 1);
     },
     async unsubscribeResource(uri, ctx) {
       const holders = subscriptions.get(uri) ?? 0;
@@ -607,10 +714,15 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       }
       subscriptions.delete(uri);
       // While disconnected there is nothing to tell the upstream: a new session starts without it.
-      if (session?.ready !== true) return;
-      await upstream('subscribe', ctx, (client, options) =>
-        client.request({ method: 'resources/unsubscribe', params: { uri } }, EmptyResultSchema, options),
-      );
+      const current = session;
+      if (current?.ready !== true) return;
+      if (current.client.getProtocolEra() === 'modern') {
+        await syncListen(current);
+        return;
+      }
+      await upstream('subscribe', ctx, async (client, options) => {
+        await client.request({ method: 'resources/unsubscribe', params: { uri } }, options);
+      });
     },
   };
 
@@ -637,6 +749,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
           ]);
           clearTimeout(timer);
         }
+        await current.listen?.close().catch(() => undefined);
         // For stdio this ends the child: stdin closed, then SIGTERM, then SIGKILL.
         await current.client.close().catch(() => undefined);
       }
@@ -655,7 +768,15 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       started ??= beginConnect();
       return started;
     },
-    status: () => ({ state, restarts }),
+    status: () => {
+      const version = session?.ready === true ? session.client.getNegotiatedProtocolVersion() : undefined;
+      return {
+        state,
+        restarts,
+        ...(era === undefined ? {} : { era: era.kind }),
+        ...(version === undefined ? {} : { protocolVersion: version }),
+      };
+    },
     async listTools() {
       return loadedSnapshot().tools.descriptors;
     },

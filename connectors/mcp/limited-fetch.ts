@@ -2,7 +2,8 @@
  * The fetch the connector hands to its Streamable HTTP transport. It bounds every exchange itself, so the
  * limits hold whatever the SDK does with the requests:
  *
- * - Deadline: every request except the standalone event stream (GET) is aborted after `timeoutMs`, body
+ * - Deadline: every request except the event streams that live as long as the connection (the standalone
+ *   GET stream of a 2025 session, a 2026-07-28 `subscriptions/listen` request) is aborted after `timeoutMs`, body
  *   included. A request made for a call is also aborted when that call ends, however it ends (answer,
  *   timeout, cancellation, refused response), so its socket is released instead of waiting on a server
  *   that may never answer.
@@ -27,14 +28,16 @@ export function createLimitedFetch(options: LimitedFetchOptions): FetchLike {
   const { timeoutMs, maxMessageBytes } = options;
   return async (input, init) => {
     const method = (init?.method ?? 'GET').toUpperCase();
-    const scope = method === 'POST' && carriesRequest(init?.body) ? currentCallScope() : undefined;
+    const requests = method === 'POST' ? requestMethods(init?.body) : [];
+    const scope = requests.length > 0 ? currentCallScope() : undefined;
+    const longLived = method === 'GET' || (requests.length === 1 && requests[0] === 'subscriptions/listen');
     const fetch = scope?.fetch ?? options.base ?? globalThis.fetch;
 
     const signals: AbortSignal[] = [];
     if (init?.signal !== undefined && init.signal !== null) signals.push(init.signal);
     if (scope !== undefined) signals.push(scope.signal);
     let timer: NodeJS.Timeout | undefined;
-    if (method !== 'GET') {
+    if (!longLived) {
       const deadline = new AbortController();
       timer = setTimeout(
         () => deadline.abort(new ConnectorError('UPSTREAM_TIMEOUT', 'the upstream MCP server did not answer in time')),
@@ -84,17 +87,20 @@ export function createLimitedFetch(options: LimitedFetchOptions): FetchLike {
   };
 }
 
-/** True for a body that is one JSON-RPC request or a batch holding one (the ones that await an answer). */
-function carriesRequest(body: unknown): boolean {
-  if (typeof body !== 'string') return false;
+/** The methods of the JSON-RPC requests in a body (one message or a batch); requests await an answer. */
+function requestMethods(body: unknown): string[] {
+  if (typeof body !== 'string') return [];
   try {
     const parsed = JSON.parse(body) as unknown;
     const messages = Array.isArray(parsed) ? parsed : [parsed];
-    return messages.some(
-      (m) => typeof m === 'object' && m !== null && 'method' in m && 'id' in m && (m as { id: unknown }).id !== null,
-    );
+    return messages
+      .filter(
+        (m): m is { method: unknown } =>
+          typeof m === 'object' && m !== null && 'method' in m && 'id' in m && (m as { id: unknown }).id !== null,
+      )
+      .map((m) => String(m.method));
   } catch {
-    return false;
+    return [];
   }
 }
 

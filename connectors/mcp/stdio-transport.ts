@@ -5,14 +5,16 @@
  * RESPONSE_TOO_LARGE at once, otherwise the drop is reported through `onerror` and the request runs into
  * its deadline.
  *
+ * Era negotiation probes on this same child (see `stderr`): a stdio upstream is spawned once per connection.
+ *
  * Lifecycle as the SDK's stdio client transport: `close()` ends stdin, then sends SIGTERM, then SIGKILL,
  * each after a grace period; the child's exit is reported through `onclose`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
 import { ConnectorError } from '../errors.js';
-import { currentCallScope, type UpstreamCallScope } from './call-scope.js';
+import { currentCallScope, outsideCallScope, type UpstreamCallScope } from './call-scope.js';
 import { envelopeId, LineReader, type OversizedLine } from './line-reader.js';
 
 export interface StdioTransportOptions {
@@ -47,6 +49,15 @@ export class LimitedStdioTransport implements Transport {
 
   get pid(): number | null {
     return this.child?.pid ?? null;
+  }
+
+  /**
+   * The child's stderr goes to the gateway's own stderr, so there is no stream to hand out. Present (with
+   * `pid`) so the SDK recognises a stdio transport: era negotiation then probes in place on this one child
+   * and reads a probe that times out as a legacy server, never spawning a second process to probe.
+   */
+  get stderr(): null {
+    return null;
   }
 
   start(): Promise<void> {
@@ -117,13 +128,14 @@ export class LimitedStdioTransport implements Transport {
   private deliver(line: string): void {
     let message: JSONRPCMessage;
     try {
-      message = JSONRPCMessageSchema.parse(JSON.parse(line));
+      message = JSONRPCMessageSchema.parse(JSON.parse(line)) as JSONRPCMessage;
     } catch (error) {
       this.onerror?.(error instanceof Error ? error : new Error('the upstream sent an invalid message'));
       return;
     }
     if (!('method' in message) && 'id' in message && message.id !== undefined) this.pending.delete(message.id);
-    this.onmessage?.(message);
+    // One pipe carries every call's traffic: nothing read from it belongs to a call by where it arrived.
+    outsideCallScope(() => this.onmessage?.(message));
   }
 
   /** Whether the oversized line being dropped was already attributed to its call. */

@@ -6,9 +6,8 @@
  * scope) over the fetch it is given (the gateway's egress-guarded fetch), so egress policy applies to
  * upstream MCP traffic too.
  */
-import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
+import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import type { FetchLike } from '../contract.js';
 import type { McpConnectorConfig, McpStdioConfig } from './config.js';
 import { createLimitedFetch } from './limited-fetch.js';

@@ -73,6 +73,13 @@ function resolvePaths(config: GatewayConfig, baseDir: string): GatewayConfig {
     policy: { ...config.policy, files: config.policy.files.map(abs), shadow: config.policy.shadow.map(abs) },
     audit: config.audit.file === undefined ? config.audit : { ...config.audit, file: abs(config.audit.file) },
     credentials: { ...config.credentials, devKeyDir: abs(config.credentials.devKeyDir) },
+    stores:
+      config.stores.kind === 'redis'
+        ? {
+            ...config.stores,
+            recovery: { ...config.stores.recovery, auditFiles: config.stores.recovery.auditFiles.map(abs) },
+          }
+        : config.stores,
     auth:
       config.auth.spiffe === undefined
         ? config.auth

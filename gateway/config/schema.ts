@@ -208,9 +208,36 @@ export const StoresSchema = z.discriminatedUnion('kind', [
       url: z.string().regex(/^rediss?:\/\//, 'expected redis:// or rediss:// URL'),
       password: SecretRefSchema.optional(),
       prefix: z.string().min(1).default('portcullis:'),
+      /**
+       * What to do when Redis lost its data (a restart without persistence, a flush): the gateway refuses
+       * until the state that denies is rebuilt from the audit logs (docs/operations.md).
+       */
+      recovery: z
+        .object({
+          /**
+           * Rebuild by itself, from its own audit log and `auditFiles`, as soon as the loss is seen. With
+           * several instances whose logs are not all listed here, each instance adds its own log's state
+           * when it sees the loss; set false to recover only with `portcullis store rebuild`.
+           */
+          automatic: z.boolean().default(true),
+          /** Other instances' audit logs (`audit.file` names, e.g. on a shared volume) to rebuild from. */
+          auditFiles: z.array(z.string().min(1)).default([]),
+        })
+        .strict()
+        .default({ automatic: true, auditFiles: [] }),
     })
     .strict(),
 ]);
+
+export const ShutdownSchema = z
+  .object({
+    /**
+     * On SIGTERM, calls in flight get this long to finish (new sessions and calls are refused with
+     * SHUTTING_DOWN meanwhile); the rest are cancelled with SHUTTING_DOWN, answered to the agent.
+     */
+    drainSeconds: z.number().min(0).max(3600).default(20),
+  })
+  .strict();
 
 export const AuditSchema = z
   .object({
@@ -445,6 +472,7 @@ export const GatewayConfigSchema = z
     policy: PolicyFilesSchema.default({ files: [], shadow: [], watch: true, settleMs: 2000 }),
     stores: StoresSchema.default({ kind: 'memory' }),
     audit: AuditSchema.default({ durability: 'per-record', flushBeforeResponse: true }),
+    shutdown: ShutdownSchema.default({ drainSeconds: 20 }),
     metrics: MetricsSchema.default({}),
     telemetry: TelemetrySchema.default({
       enabled: false,

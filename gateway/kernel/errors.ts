@@ -59,6 +59,8 @@ const CODES = {
   APPROVAL_PENDING: { http: 202, jsonRpc: JSON_RPC.Internal },
   APPROVAL_DENIED: { http: 403, jsonRpc: JSON_RPC.Internal },
   APPROVAL_EXPIRED: { http: 403, jsonRpc: JSON_RPC.Internal },
+  /** The approval request was lost with the state store before a decision; the call may be retried to ask again. */
+  APPROVAL_LOST: { http: 503, jsonRpc: JSON_RPC.Internal },
   /** A run waits for an answer only the agent can give (elicitation, sampling). */
   INPUT_REQUIRED: { http: 202, jsonRpc: JSON_RPC.Internal },
   // Approvals (operator side)

@@ -18,3 +18,4 @@ export { canonicalHash, canonicalJson } from './canonical-json.js';
 export { isLoopbackAddress, parseHostHeader, type ParsedHost } from './host.js';
 export { VERSION } from './version.js';
 export { closeAll, openAll, type Closer } from './lifecycle.js';
+export { createDrain, drainCalls, type Drain } from './drain.js';

@@ -135,8 +135,23 @@ export async function elevate(elevation: Elevation, input: ElevationInput): Prom
         return { refused: pending(ticket.id), approvalId: ticket.id };
     }
   } catch (error) {
-    if (input.signal.aborted)
+    if (input.signal.aborted) {
+      // A coded reason (the gateway shutting down) is the truthful answer; anything else is the agent's cancel.
+      const reason: unknown = input.signal.reason;
+      if (reason instanceof GatewayError) return { refused: reason };
       return { refused: new GatewayError('CANCELLED', 'the call was cancelled while waiting for approval') };
+    }
+    // The request vanished before anyone decided (the store lost its data): say so; a retry asks again.
+    if ((error as { code?: unknown } | null)?.code === 'APPROVAL_LOST') {
+      return {
+        refused: new GatewayError(
+          'APPROVAL_LOST',
+          `${(error as Error).message} before a decision; retry the call to ask again`,
+          undefined,
+          { cause: error },
+        ),
+      };
+    }
     // Fail closed with the truthful code: an approval store that cannot answer is an outage, not a policy
     // outcome. Anything else is a bug and propagates (the runner ends the run as INTERNAL and logs it).
     if ((error as { code?: unknown } | null)?.code === 'STORE_UNAVAILABLE') {

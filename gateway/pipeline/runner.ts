@@ -39,6 +39,10 @@ export async function runSteps(
     outcome = toOutcome(step, result);
     break;
   }
+  // A call cancelled by the gateway itself (shutting down) says so, whichever step noticed the abort.
+  const reason: unknown = state.ctx.signal.aborted ? state.ctx.signal.reason : undefined;
+  if (outcome.status === 'ended' && outcome.error.code === 'CANCELLED' && reason instanceof GatewayError)
+    outcome = { ...outcome, error: reason };
   state.outcome = outcome;
   for (const step of steps) {
     if (step.closing !== true) continue;

@@ -15,7 +15,17 @@ import { createMemoryTaskStore } from './memory-task-store.js';
 import { createRedisRevocationStore } from './redis-revocation-store.js';
 import { createRedisTaskStore } from './redis-task-store.js';
 import { guardStore } from './store-guard.js';
-import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '../services/ratelimit/index.js';
+import {
+  createMemoryRateLimiter,
+  createMemorySessionSlots,
+  createRedisRateLimiter,
+  type RateLimiter,
+  type SessionSlots,
+} from '../services/ratelimit/index.js';
+import { createRedisSessionSlots } from './redis-session-slots.js';
+import { createStoreEpoch, type EpochEvent } from './redis-epoch.js';
+import { readLostApprovals, rebuildFromAudit } from './redis-rebuild.js';
+import type { LostApproval } from '../services/approvals/index.js';
 
 export interface Stores {
   kind: 'memory' | 'redis';
@@ -27,6 +37,10 @@ export interface Stores {
   revocation: RevocationStore;
   pins: PinStore;
   rateLimiter: RateLimiter;
+  /** Per-agent session caps: per process in memory, across every instance in Redis. */
+  sessionSlots(max: number): SessionSlots;
+  /** Approval requests lost with the store's data, as recovered by the last rebuild (newest first). */
+  lostApprovals(): Promise<LostApproval[]>;
   /** Whether the store can answer now (for readiness); read from the connection state, never blocks. */
   status(): { available: boolean; reason?: string };
   /**
@@ -37,10 +51,18 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-export async function openStores(
-  config: GatewayConfig['stores'],
-  options: { env: Environment; baseDir: string },
-): Promise<Stores> {
+export interface OpenStoresOptions {
+  env: Environment;
+  baseDir: string;
+  /** This instance's audit log (`audit.file`): the first source of a rebuild after the store lost its data. */
+  auditFile?: string;
+  /** How long pending approval requests live, to list the lost ones after a rebuild. */
+  pendingApprovalTtlSeconds?: number;
+  /** The store lost its data, or recovered (for the audit log, logs and metrics). */
+  onEpochEvent?: (event: EpochEvent) => void;
+}
+
+export async function openStores(config: GatewayConfig['stores'], options: OpenStoresOptions): Promise<Stores> {
   if (config.kind === 'memory') {
     const tasks = createMemoryTaskStore();
     const revocation = createMemoryRevocationStore({ tasks });
@@ -51,6 +73,8 @@ export async function openStores(
       revocation,
       pins,
       rateLimiter: createMemoryRateLimiter(),
+      sessionSlots: (max) => createMemorySessionSlots(max),
+      lostApprovals: async () => [],
       status: () => ({ available: true }),
       probe: async () => undefined,
       async close() {
@@ -77,8 +101,37 @@ export async function openStores(
       { cause: error },
     );
   }
-  const tasks = createRedisTaskStore({ redis, prefix: config.prefix });
-  const revocation = createRedisRevocationStore({ redis, prefix: config.prefix, tasks });
+  // Own log first, then the other instances' listed logs; a log not written yet holds nothing to restore.
+  const logs = [...(options.auditFile !== undefined ? [options.auditFile] : []), ...config.recovery.auditFiles].map(
+    (file) => ({ file, optional: true }),
+  );
+  const epoch = createStoreEpoch({
+    redis,
+    prefix: config.prefix,
+    ...(config.recovery.automatic
+      ? {
+          rebuild: () =>
+            rebuildFromAudit({
+              redis,
+              prefix: config.prefix,
+              logs,
+              pendingTtlMs: (options.pendingApprovalTtlSeconds ?? 900) * 1000,
+            }),
+        }
+      : {}),
+    ...(options.onEpochEvent !== undefined ? { onEvent: options.onEpochEvent } : {}),
+  });
+  try {
+    await epoch.check(true);
+  } catch (error) {
+    epoch.close();
+    redis.disconnect();
+    throw new Error(`cannot read the state store's epoch: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+  const tasks = createRedisTaskStore({ redis, prefix: config.prefix, epoch });
+  const revocation = createRedisRevocationStore({ redis, prefix: config.prefix, tasks, epoch });
   const pins = createRedisPinStore({ redis, prefix: config.prefix });
   return {
     kind: 'redis',
@@ -88,10 +141,13 @@ export async function openStores(
     revocation,
     pins,
     rateLimiter: createRedisRateLimiter({ redis, prefix: config.prefix }),
+    sessionSlots: (max) => createRedisSessionSlots({ redis, prefix: config.prefix, max }),
+    lostApprovals: () => readLostApprovals(redis, config.prefix),
     status: () =>
-      redis.status === 'ready' ? { available: true } : { available: false, reason: `redis connection ${redis.status}` },
+      redis.status === 'ready' ? epoch.status() : { available: false, reason: `redis connection ${redis.status}` },
     probe: async () => void (await guardStore(() => redis.ping())),
     async close() {
+      epoch.close();
       await Promise.all([tasks.close(), revocation.close(), pins.close()]);
       redis.disconnect();
     },

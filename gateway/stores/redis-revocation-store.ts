@@ -5,7 +5,8 @@
  */
 import type { Redis } from 'ioredis';
 import { DEFAULT_STORE_TIMEOUT_MS, guardStore } from './store-guard.js';
-import { isTaskLive, type TaskStore } from '../services/tasks/index.js';
+import type { StoreEpoch } from './redis-epoch.js';
+import { isTaskLive, StoreUnavailableError, type TaskStore } from '../services/tasks/index.js';
 import type { RevocationStore } from '../services/revocation/index.js';
 
 export interface RedisRevocationStoreOptions {
@@ -15,6 +16,8 @@ export interface RedisRevocationStoreOptions {
   tasks: TaskStore;
   now?: () => number;
   timeoutMs?: number;
+  /** When set, every check also confirms the store still holds its data (see redis-epoch.ts). */
+  epoch?: StoreEpoch;
 }
 
 export function createRedisRevocationStore(options: RedisRevocationStoreOptions): RevocationStore {
@@ -24,9 +27,20 @@ export function createRedisRevocationStore(options: RedisRevocationStoreOptions)
   const jtiKey = (jti: string): string => `${prefix}revoked:jti:${jti}`;
   const agentKey = (agentId: string): string => `${prefix}disabled:agent:${agentId}`;
 
-  /** A check that cannot get a clear answer throws StoreUnavailableError (the caller refuses, truthfully). */
-  async function check(operation: () => Promise<number>): Promise<boolean> {
-    return (await guardStore(operation, timeoutMs)) !== 0;
+  /**
+   * A check that cannot get a clear answer throws StoreUnavailableError (the caller refuses, truthfully).
+   * "Absent" is an answer only from a store that still holds its data: the epoch is read in the same
+   * round trip, and a store that lost it reads as unknown, never as "not disabled" or "not revoked".
+   */
+  async function check(key: string): Promise<boolean> {
+    const epoch = options.epoch;
+    if (epoch === undefined) return (await guardStore(() => redis.exists(key), timeoutMs)) !== 0;
+    const replies = await guardStore(() => redis.multi().exists(key).get(epoch.key).exec(), timeoutMs);
+    const [exists, value] = replies ?? [];
+    if (exists === undefined || value === undefined || exists[0] !== null || value[0] !== null)
+      throw new StoreUnavailableError('state store transaction failed');
+    epoch.confirm(value[1] as string | null);
+    return exists[1] !== 0;
   }
 
   return {
@@ -38,14 +52,14 @@ export function createRedisRevocationStore(options: RedisRevocationStoreOptions)
         await redis.pexpireat(jtiKey(jti), until, 'GT');
       }, timeoutMs);
     },
-    isJtiRevoked: (jti) => check(() => redis.exists(jtiKey(jti))),
+    isJtiRevoked: (jti) => check(jtiKey(jti)),
     async disableAgent(agentId) {
       await guardStore(() => redis.set(agentKey(agentId), String(now())), timeoutMs);
     },
     async enableAgent(agentId) {
       await guardStore(() => redis.del(agentKey(agentId)), timeoutMs);
     },
-    isAgentDisabled: (agentId) => check(() => redis.exists(agentKey(agentId))),
+    isAgentDisabled: (agentId) => check(agentKey(agentId)),
     async isTaskEnded(taskId) {
       return !isTaskLive(await options.tasks.get(taskId), now());
     },

@@ -21,6 +21,7 @@ import {
   type TaskStore,
 } from '../services/tasks/index.js';
 import { DEFAULT_STORE_TIMEOUT_MS, guardStore } from './store-guard.js';
+import type { StoreEpoch } from './redis-epoch.js';
 
 export interface RedisTaskStoreOptions {
   redis: Redis;
@@ -30,6 +31,11 @@ export interface RedisTaskStoreOptions {
   retentionSeconds?: number;
   /** A Redis reply slower than this fails the operation (closed). Default 2000 ms. */
   timeoutMs?: number;
+  /**
+   * When set, every read also confirms the store still holds its data (see redis-epoch.ts): an unknown
+   * task then means "never existed or purged", never "lost with the store".
+   */
+  epoch?: StoreEpoch;
 }
 
 const CREATE = `
@@ -75,15 +81,23 @@ const INCREMENT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 return redis.call('HINCRBY', KEYS[1], 'callCount', 1)`;
 
+/** The task keys under `prefix` (shared with the rebuild, which restores task records). */
+export function taskKeys(prefix: string) {
+  return {
+    task: (id: string): string => `${prefix}task:${id}`,
+    labels: (id: string): string => `${prefix}task:${id}:labels`,
+    all: `${prefix}tasks:all`,
+    agent: (agentId: string): string => `${prefix}tasks:agent:${agentId}`,
+  };
+}
+
 export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore {
   const { redis, prefix } = options;
   const now = options.now ?? Date.now;
   const retentionMs = (options.retentionSeconds ?? 3600) * 1000;
   const timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
-  const taskKey = (id: string): string => `${prefix}task:${id}`;
-  const labelsKey = (id: string): string => `${prefix}task:${id}:labels`;
-  const allKey = `${prefix}tasks:all`;
-  const agentKey = (agentId: string): string => `${prefix}tasks:agent:${agentId}`;
+  const keys = taskKeys(prefix);
+  const { task: taskKey, labels: labelsKey, all: allKey, agent: agentKey } = keys;
   const guard = <T>(operation: () => Promise<T>): Promise<T> => guardStore(operation, timeoutMs);
 
   function parse(id: string, hash: Record<string, string>, labels: string[]): Task | undefined {
@@ -131,10 +145,19 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
   }
 
   async function read(id: string): Promise<Task | undefined> {
-    const replies = await guard(() => redis.multi().hgetall(taskKey(id)).smembers(labelsKey(id)).exec());
-    const [hashReply, labelsReply] = replies ?? [];
+    const epoch = options.epoch;
+    const replies = await guard(() => {
+      const batch = redis.multi().hgetall(taskKey(id)).smembers(labelsKey(id));
+      return (epoch !== undefined ? batch.get(epoch.key) : batch).exec();
+    });
+    const [hashReply, labelsReply, epochReply] = replies ?? [];
     if (hashReply === undefined || labelsReply === undefined || hashReply[0] !== null || labelsReply[0] !== null) {
       throw new StoreUnavailableError('state store transaction failed');
+    }
+    if (epoch !== undefined) {
+      if (epochReply === undefined || epochReply[0] !== null)
+        throw new StoreUnavailableError('state store transaction failed');
+      epoch.confirm(epochReply[1] as string | null);
     }
     return parse(id, hashReply[1] as Record<string, string>, labelsReply[1] as string[]);
   }

@@ -28,6 +28,10 @@ export interface GatewayProcessOptions {
   agentId?: string;
   /** Give up waiting for the ready line after this long (default 30 s). */
   readyTimeoutMs?: number;
+  /** Audit settings beside the file (default: the product defaults); `false`: no audit file at all. */
+  audit?: Record<string, unknown> | false;
+  /** Node options placed before the CLI (e.g. `--cpu-prof`). */
+  nodeArgs?: readonly string[];
 }
 
 export interface GatewayProcess {
@@ -38,6 +42,8 @@ export interface GatewayProcess {
   agentId: string;
   dir: string;
   auditFile: string;
+  /** The gateway's process id (for memory readings). */
+  pid: number | undefined;
   /** What the gateway wrote to stderr so far (for failure messages). */
   stderr(): string;
   close(): Promise<void>;
@@ -70,10 +76,11 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
               prompts: ['*'],
             },
           ],
-          audit: { file: auditFile },
+          ...(options.audit === false ? {} : { audit: { file: auditFile, ...options.audit } }),
         };
       },
       ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+      ...(options.nodeArgs !== undefined ? { nodeArgs: options.nodeArgs } : {}),
     });
   } catch (error) {
     throw new GatewayStartError(error instanceof Error ? error.message : String(error), { cause: error });
@@ -84,6 +91,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     agentId,
     dir: gateway.dir,
     auditFile,
+    pid: gateway.child.pid,
     stderr: gateway.stderr,
     close: gateway.close,
   };

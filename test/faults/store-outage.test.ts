@@ -145,7 +145,10 @@ describe('pipeline steps that need the store, with Redis gone', () => {
   before(async () => {
     redis = await startRedisProcess();
     backend = await startHttpBackend();
-    stores = await openStores({ kind: 'redis', url: redis.url, prefix: freshPrefix() }, { env: {}, baseDir: '.' });
+    stores = await openStores(
+      { kind: 'redis', url: redis.url, prefix: freshPrefix(), recovery: { automatic: true, auditFiles: [] } },
+      { env: {}, baseDir: '.' },
+    );
   });
   after(async () => {
     await stores?.close();

@@ -5,7 +5,8 @@
  * This keeps the common short invocations from loading the whole gateway.
  */
 import { Command } from 'commander';
-import { VERSION } from '../../kernel/index.js';
+// The version module alone: the kernel's index loads logging and tracing, which `--help` does not need.
+import { VERSION } from '../../kernel/version.js';
 
 export interface CommandEntry {
   readonly name: string;
@@ -59,6 +60,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'agents',
     summary: 'operator actions on agents (kill switch)',
     load: async () => (await import('./commands/agents.js')).agentsCommand(),
+  },
+  {
+    name: 'store',
+    summary: 'the shared state store (Redis): rebuild after data loss',
+    load: async () => (await import('./commands/store.js')).storeCommand(),
   },
   {
     name: 'policy',

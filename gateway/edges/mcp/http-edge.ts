@@ -13,7 +13,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { RequestAuthenticator } from '../../services/auth/index.js';
-import { AuthError, isStoreUnavailable, type Principal } from '../../kernel/index.js';
+import { AuthError, httpStatusOf, isStoreUnavailable, jsonRpcCodeOf, type Principal } from '../../kernel/index.js';
 import type { AuditSink } from '../../services/audit/index.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
@@ -23,7 +23,7 @@ import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { samePrincipal, type McpSession } from './session.js';
 import { batchAllowed, negotiatedVersion, versionHeaderConflict, watchProtocolVersion } from './protocol-version.js';
 import { InFlightRequestIds } from './request-ids.js';
-import { createSessionSlots, type SessionSlot } from './session-slots.js';
+import { createMemorySessionSlots, type SessionSlot, type SessionSlots } from '../../services/ratelimit/index.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
   authenticator: RequestAuthenticator;
@@ -32,6 +32,8 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   maxRequestBytes: number;
   sessionIdleSeconds: number;
   maxSessionsPerAgent: number;
+  /** Where session slots are counted (shared stores: across instances); default in this process. */
+  sessionSlots?: SessionSlots;
   /** Value for WWW-Authenticate challenges, e.g. `Bearer realm="portcullis"`. */
   challenge: (error?: AuthError) => string;
   /** Task for a new session: explicit from the credential, or an implicit one per session. */
@@ -60,7 +62,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   const now = options.now ?? Date.now;
   const sessions = new Map<string, McpSession>();
   const inFlight = new WeakMap<McpSession, InFlightRequestIds>();
-  const slots = createSessionSlots(options.maxSessionsPerAgent);
+  const slots = options.sessionSlots ?? createMemorySessionSlots(options.maxSessionsPerAgent);
   const slotOf = new WeakMap<McpSession, SessionSlot>();
   /** Slots whose session finished opening; the session's close gives them back. */
   const registered = new WeakSet<SessionSlot>();
@@ -146,6 +148,16 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     if (principal === undefined) return;
     try {
       req.body = await readJsonBody(req, options.maxRequestBytes);
+      const drain = options.drain;
+      if (drain !== undefined && hasRequest(req.body)) {
+        // Shutting down: new work is refused with a response the agent can act on; answers to the
+        // gateway's own requests (elicitation for a call in flight) and notifications still pass.
+        if (drain.draining) {
+          refuseShuttingDown(res, req.body);
+          return;
+        }
+        res.once('close', drain.track());
+      }
       const sessionId = req.header('mcp-session-id');
       if (sessionId !== undefined) {
         const session = findSession(req, principal);
@@ -197,7 +209,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   });
 
   async function openSession(principal: Principal, req: Request, res: Response): Promise<void> {
-    const slot = slots.take(principal.agentId);
+    const slot = await slots.take(principal.agentId);
     if (slot === undefined) {
       res
         .status(429)
@@ -292,8 +304,35 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     async close() {
       clearInterval(sweep);
       await Promise.all([...sessions.values()].map(closeSession));
+      await slots.close();
     },
   };
+}
+
+/** Whether a POST body holds a JSON-RPC request (method and id), not only notifications or responses. */
+function hasRequest(body: unknown): boolean {
+  const messages: unknown[] = Array.isArray(body) ? body : [body];
+  return messages.some(
+    (m) => typeof m === 'object' && m !== null && 'method' in m && 'id' in m && (m as { id: unknown }).id !== null,
+  );
+}
+
+function refuseShuttingDown(res: Response, body: unknown): void {
+  const first = (Array.isArray(body) ? body : [body]).find(
+    (m): m is { id: string | number } => typeof m === 'object' && m !== null && 'method' in m && 'id' in m,
+  );
+  res
+    .status(httpStatusOf('SHUTTING_DOWN'))
+    .set('Retry-After', '1')
+    .json({
+      jsonrpc: '2.0',
+      id: first?.id ?? null,
+      error: {
+        code: jsonRpcCodeOf('SHUTTING_DOWN'),
+        message: 'The gateway is shutting down; retry on another instance',
+        data: { code: 'SHUTTING_DOWN' },
+      },
+    });
 }
 
 /** A request on a session must speak the session's negotiated version; 400 otherwise. */

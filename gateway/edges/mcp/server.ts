@@ -27,7 +27,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { JsonObject, LogMessage } from '../../../connectors/contract.js';
-import { GatewayError, jsonRpcCodeOf, toGatewayError } from '../../kernel/index.js';
+import { GatewayError, jsonRpcCodeOf, toGatewayError, type Drain } from '../../kernel/index.js';
 import { REQUEST_ELEVATION_TOOL, type CallContext, type EgressProvider, type Pipeline } from '../../pipeline/index.js';
 import type { McpSession } from './session.js';
 
@@ -38,6 +38,8 @@ const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 export interface McpServerDeps {
   pipeline: Pipeline;
+  /** Shutdown: calls still running when the drain time is over are cancelled through its signal. */
+  drain?: Drain;
   egress: EgressProvider;
   serverInfo: { name: string; version: string };
   /** List and serve `portcullis_request_elevation` (approvals configured). */
@@ -67,7 +69,8 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     ...(extra.sessionId !== undefined ? { sessionId: extra.sessionId } : {}),
     connection: { ...session.connection },
     requestId: extra.requestId,
-    signal: extra.signal,
+    // The agent's cancellation, or the gateway's at the end of a drain (answered as SHUTTING_DOWN).
+    signal: deps.drain !== undefined ? AbortSignal.any([extra.signal, deps.drain.signal]) : extra.signal,
     meta: propagationMeta(extra._meta),
     ...(session.traceContext !== undefined ? { traceContext: session.traceContext } : {}),
     ...justification(extra._meta),

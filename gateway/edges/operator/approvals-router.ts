@@ -1,7 +1,9 @@
 /**
  * Operator HTTP API for elevation requests, under `/v1/approvals`:
  *
- *   GET  /v1/approvals?status=pending&agent=ID&task=ID&limit=N   list (newest first)
+ *   GET  /v1/approvals?status=pending&agent=ID&task=ID&limit=N   list (newest first); `status=lost` lists the
+ *                                                                 requests lost with the state store's data,
+ *                                                                 which the unfiltered list also ends with
  *   GET  /v1/approvals/events                                     server-sent events: one `ticket` event per change
  *   GET  /v1/approvals/:id                                        one request
  *   POST /v1/approvals/:id/approve  { reason?, ttlSeconds?, scope?: 'call' | 'task-tool', uses? }
@@ -17,6 +19,7 @@ import type { AuditSink } from '../../services/audit/index.js';
 import {
   type ApprovalQueue,
   type GrantStore,
+  type LostApproval,
   type Ticket,
   type TicketStatus,
   grantFromTicket,
@@ -50,6 +53,8 @@ export interface ApprovalsRouterOptions {
   isTaskLive: (taskId: string) => Promise<boolean>;
   /** Jaeger UI base URL, to link each request to its trace. */
   traceUrl?: (ticket: Ticket) => string | undefined;
+  /** Requests lost with the state store's data before a decision (recovered from the audit log). */
+  lostApprovals?: () => Promise<readonly LostApproval[]>;
   /** Unexpected errors (answered as INTERNAL), for the logs. */
   onInternalError?: (error: unknown) => void;
 }
@@ -78,22 +83,34 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
 
   router.get('/v1/approvals', options.operatorAuth.require('viewer'), async (req, res) => {
     const status = typeof req.query['status'] === 'string' ? req.query['status'] : undefined;
-    if (status !== undefined && !STATUSES.includes(status as TicketStatus)) {
-      return void sendCode(res, 'INVALID_REQUEST', `status must be one of ${STATUSES.join(', ')}`);
+    if (status !== undefined && status !== 'lost' && !STATUSES.includes(status as TicketStatus)) {
+      return void sendCode(res, 'INVALID_REQUEST', `status must be one of ${[...STATUSES, 'lost'].join(', ')}`);
     }
     const limit = typeof req.query['limit'] === 'string' ? Number(req.query['limit']) : undefined;
     try {
+      const lost = status === undefined || status === 'lost' ? await lostMatching(req.query) : [];
+      if (status === 'lost') return void res.json({ approvals: lost });
       const tickets = await queue.list({
         ...(status !== undefined ? { status: status as TicketStatus } : {}),
         ...(typeof req.query['agent'] === 'string' ? { agentId: req.query['agent'] } : {}),
         ...(typeof req.query['task'] === 'string' ? { taskId: req.query['task'] } : {}),
         ...(limit !== undefined && Number.isInteger(limit) && limit > 0 ? { limit: Math.min(limit, 500) } : {}),
       });
-      res.json({ approvals: tickets.map(present) });
+      const listed = new Set(tickets.map((t) => t.id));
+      res.json({ approvals: [...tickets.map(present), ...lost.filter((l) => !listed.has(l.id))] });
     } catch (error) {
       sendError(res, error, options.onInternalError);
     }
   });
+
+  async function lostMatching(query: Record<string, unknown>): Promise<readonly LostApproval[]> {
+    const lost = (await options.lostApprovals?.()) ?? [];
+    return lost.filter(
+      (l) =>
+        (typeof query['agent'] !== 'string' || l.agentId === query['agent']) &&
+        (typeof query['task'] !== 'string' || l.taskId === query['task']),
+    );
+  }
 
   router.get('/v1/approvals/events', options.operatorAuth.require('viewer'), (req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });

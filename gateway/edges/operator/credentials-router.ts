@@ -10,10 +10,11 @@ import { GatewayError } from '../../kernel/index.js';
 import { sendCode, sendError } from '../http/index.js';
 import type { CredentialIssuer } from '../../services/credentials/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
+// Revocations outlive every credential the gateway can mint (elevated call credentials: 15 minutes; task
+// tokens: their task); a rebuild after store loss restores them for the same time.
+import { REVOCATION_TTL_MS } from '../../services/recovery/index.js';
 import type { Operator, OperatorAuthenticator } from './operator-auth.js';
 
-/** Revocations outlive every credential the gateway can mint (elevated call credentials: 15 minutes; task tokens: their task). */
-const REVOCATION_TTL_MS = 7 * 24 * 3600 * 1000;
 const BodySchema = z.object({ reason: z.string().max(500).optional() }).strict();
 
 export function credentialsRouter(options: {

@@ -5,7 +5,13 @@
  */
 import type { Router } from 'express';
 import type { GatewayConfig } from '../../config/index.js';
-import { isOwner, traceLink, type ApprovalQueue, type GrantStore } from '../../services/approvals/index.js';
+import {
+  isOwner,
+  traceLink,
+  type ApprovalQueue,
+  type GrantStore,
+  type LostApproval,
+} from '../../services/approvals/index.js';
 import type { AuditSink, RecentAudit } from '../../services/audit/index.js';
 import type { Catalog } from '../../services/catalog/index.js';
 import type { CredentialIssuer } from '../../services/credentials/index.js';
@@ -43,6 +49,8 @@ export interface OperatorRoutersOptions {
   policy: Pick<PolicyStore, 'status'>;
   /** Shared state: its kind, and a probe that throws StoreUnavailableError when it cannot answer. */
   stores: { kind: 'memory' | 'redis'; probe: () => Promise<void> };
+  /** Approval requests lost with the state store's data (listed with status `lost`). */
+  lostApprovals?: () => Promise<readonly LostApproval[]>;
   onInternalError?: (error: unknown) => void;
 }
 
@@ -62,6 +70,7 @@ export function createOperatorRouters(options: OperatorRoutersOptions): Router[]
       audit,
       operatorAuth,
       isSelf: (operatorId, ticket) => isOwner(config, operatorId, ticket),
+      ...(options.lostApprovals !== undefined ? { lostApprovals: options.lostApprovals } : {}),
       isTaskLive: async (taskId) => isTaskLive(await options.tasks.get(taskId), Date.now()),
       onDecided: (ticket) =>
         options.metrics.observeApprovalDecision(

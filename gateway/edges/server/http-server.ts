@@ -5,10 +5,10 @@
  */
 import express, { type Express, type Router } from 'express';
 import type { Server } from 'node:http';
-import type { FetchLike } from '../../../connectors/contract.js';
+import type { FetchLike, LogMessage } from '../../../connectors/contract.js';
 import type { Environment, GatewayConfig } from '../../config/index.js';
 import { resolveSecretRef } from '../../config/index.js';
-import { VERSION, type Logger, type Principal } from '../../kernel/index.js';
+import { VERSION, type Drain, type Logger, type Principal } from '../../kernel/index.js';
 import type { EgressProvider, Pipeline } from '../../pipeline/index.js';
 import { appendBestEffort, type AuditSink } from '../../services/audit/index.js';
 import {
@@ -23,6 +23,7 @@ import {
 } from '../../services/auth/index.js';
 import { createOwnTokenVerifier, type CredentialIssuer, type KeySet } from '../../services/credentials/index.js';
 import type { Metrics } from '../../services/metrics/index.js';
+import type { SessionSlots } from '../../services/ratelimit/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
 import type { SessionTasks, TaskService, TaskStore } from '../../services/tasks/index.js';
 import {
@@ -54,6 +55,11 @@ export interface HttpServerParts {
   /** The fetch OAuth JWKS documents are read with (the gateway's egress, in its own scope). */
   jwksFetch?: FetchLike;
   resourceUpdates: { subscribe(listener: (uri: string) => void): () => void };
+  /**
+   * Connector-level log messages (what an upstream logs outside any call), for the MCP edge to deliver to
+   * the sessions that set a log level and can see that connector.
+   */
+  connectorLogs?: { subscribe(listener: (connectorId: string, message: LogMessage) => void): () => void };
   sessionTasks: SessionTasks;
   taskService: TaskService;
   issuer: CredentialIssuer;
@@ -66,6 +72,10 @@ export interface HttpServerParts {
   policy: Pick<PolicyStore, 'status'>;
   catalog: Catalog;
   stores: { kind: string };
+  /** Per-agent session caps (shared across instances with Redis stores). */
+  sessionSlots?: SessionSlots;
+  /** Shutdown: new MCP requests are refused while draining; calls in flight are tracked and cancelled through it. */
+  drain?: Drain;
   /** `/readyz`, and `/healthz` ok only when ready. */
   readiness: () => ReadinessReport;
   /** What the operator API serves (see edges/operator/routers.ts). */
@@ -117,6 +127,8 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     maxRequestBytes: config.http.maxRequestBytes,
     sessionIdleSeconds: config.http.sessionIdleSeconds,
     maxSessionsPerAgent: config.http.maxSessionsPerAgent,
+    ...(parts.sessionSlots !== undefined ? { sessionSlots: parts.sessionSlots } : {}),
+    ...(parts.drain !== undefined ? { drain: parts.drain } : {}),
     challenge: (error) =>
       oauth !== undefined
         ? wwwAuthenticate(metadataConfig, error?.bearerError !== undefined ? error : undefined)

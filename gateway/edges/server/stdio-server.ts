@@ -3,7 +3,7 @@
  * stdin/stdout, under the session's task, with the same pipeline and metrics as the HTTP edge.
  */
 import type { GatewayConfig } from '../../config/index.js';
-import { VERSION } from '../../kernel/index.js';
+import { VERSION, type Drain } from '../../kernel/index.js';
 import type { EgressProvider, Pipeline } from '../../pipeline/index.js';
 import type { ApiKeyAgent } from '../../services/auth/index.js';
 import type { Metrics } from '../../services/metrics/index.js';
@@ -14,6 +14,8 @@ import { connectionMetricAttributes, principalForStdio, serveStdio } from '../mc
 export interface StdioServerParts {
   config: GatewayConfig;
   pipeline: Pipeline;
+  /** Shutdown: calls still running when the drain time is over are cancelled through it. */
+  drain?: Drain;
   egress: EgressProvider;
   resourceUpdates: { subscribe(listener: (uri: string) => void): () => void };
   metrics: Metrics;
@@ -29,6 +31,7 @@ export async function serveStdioSession(
   const principal = await principalForStdio(parts.apiKeyAgents, agentId, parts.revocation);
   return serveStdio({
     pipeline: parts.pipeline,
+    ...(parts.drain !== undefined ? { drain: parts.drain } : {}),
     egress: parts.egress,
     resourceUpdates: parts.resourceUpdates,
     principal,

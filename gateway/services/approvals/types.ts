@@ -105,7 +105,7 @@ export interface ApprovalQueue {
 
 export type ApprovalErrorCode = Extract<
   ErrorCode,
-  'SELF_APPROVAL' | 'REASON_REQUIRED' | 'NOT_PENDING' | 'NOT_FOUND' | 'STORE_UNAVAILABLE'
+  'SELF_APPROVAL' | 'REASON_REQUIRED' | 'NOT_PENDING' | 'NOT_FOUND' | 'STORE_UNAVAILABLE' | 'APPROVAL_LOST'
 >;
 
 export class ApprovalError extends Error {
@@ -148,4 +148,21 @@ export interface GrantStore {
   /** Grants end with their task. */
   endTask(taskId: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * An approval request whose ticket was lost with the state store before anyone decided (recovered from the
+ * audit log by a rebuild). Shown to operators beside tickets, with status `lost`; nothing can be decided on it.
+ */
+export interface LostApproval {
+  id: string;
+  status: 'lost';
+  agentId?: string;
+  taskId?: string;
+  tool?: string;
+  operation?: string;
+  rules: readonly string[];
+  /** When it was requested (ISO). */
+  createdAt: string;
+  decisions: [];
 }

@@ -3,7 +3,9 @@
  * notices first and reads the ticket second, so a decision landing in between is never missed. It settles
  * with the outcome as soon as the ticket is decided or expired, with `{ status: 'pending', timedOut: true }`
  * after `timeoutMs` (the ticket stays open), and rejects when the signal aborts (with the signal's reason),
- * when the ticket is unknown (NOT_FOUND), when the store fails (fail closed) or when the queue closes.
+ * when the ticket is unknown (NOT_FOUND), when a ticket it saw pending is gone (APPROVAL_LOST: the store lost
+ * its data before anyone decided), when the store fails on the first read or at the timeout (fail closed; a
+ * failed re-read in between is retried by the next one) or when the queue closes.
  */
 import { ApprovalError, type Outcome, type Ticket } from './types.js';
 
@@ -48,6 +50,8 @@ export function startWait(source: WaitSource, id: string, options: WaitOptions, 
     const timers: NodeJS.Timeout[] = [];
     let expiryTimer: NodeJS.Timeout | undefined;
     let settled = false;
+    /** The ticket was read as pending at least once: its disappearance is a loss, not an unknown id. */
+    let seen = false;
 
     const finish = (settle: () => void): void => {
       if (settled) return;
@@ -65,8 +69,13 @@ export function startWait(source: WaitSource, id: string, options: WaitOptions, 
       try {
         const ticket = await source.get(id);
         if (settled) return;
-        if (ticket === undefined)
-          return finish(() => reject(new ApprovalError('NOT_FOUND', `no approval request ${id}`)));
+        if (ticket === undefined) {
+          const error = seen
+            ? new ApprovalError('APPROVAL_LOST', `approval request ${id} was lost with the approval store`)
+            : new ApprovalError('NOT_FOUND', `no approval request ${id}`);
+          return finish(() => reject(error));
+        }
+        seen = true;
         if (ticket.status !== 'pending') {
           const outcome = { status: ticket.status, ticket } as Outcome;
           return finish(() => resolve(outcome));
@@ -78,6 +87,9 @@ export function startWait(source: WaitSource, id: string, options: WaitOptions, 
           expiryTimer = setTimeout(() => void check(false), delay);
         }
       } catch (error) {
+        // Once the wait is under way, a store that cannot answer one re-read does not end it: nothing runs
+        // while it waits, the next re-read tries again, and the final read at the timeout still fails closed.
+        if (seen && !timedOut && (error as { code?: unknown } | null)?.code === 'STORE_UNAVAILABLE') return;
         finish(() => reject(error));
       }
     };

@@ -32,7 +32,11 @@ export type AuditEvent =
   /** The sink cut an incomplete final line at start-up (how many bytes, why). */
   | 'audit.repair'
   /** The sink could write again after an outage (since when, how many records it refused). */
-  | 'audit.recovered';
+  | 'audit.recovered'
+  /** The state store lost its data: requests are refused until the state that denies is rebuilt. */
+  | 'store.lost'
+  /** The state store's state was rebuilt from the audit logs, or adopted from another instance's rebuild. */
+  | 'store.recovered';
 
 export interface AuditRecordInput {
   event: AuditEvent;

@@ -3,3 +3,4 @@ export { type Catalog, type CatalogTool, createCatalog } from './catalog.js';
 export { openConnectors, type OpenConnectorsOptions } from './open-connectors.js';
 export { createResourceUpdates, type ResourceUpdates } from './resource-updates.js';
 export { openCatalog, type OpenedCatalog } from './open-catalog.js';
+export { createConnectorLogs, type ConnectorLogListener, type ConnectorLogs } from './connector-logs.js';

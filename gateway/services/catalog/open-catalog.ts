@@ -10,6 +10,7 @@ import type { Logger } from '../../kernel/index.js';
 import type { ToolIntegrity } from '../integrity/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { createCatalog, type Catalog } from './catalog.js';
+import { createConnectorLogs, type ConnectorLogs } from './connector-logs.js';
 import { openConnectors } from './open-connectors.js';
 import { createResourceUpdates, type ResourceUpdates } from './resource-updates.js';
 
@@ -18,6 +19,8 @@ export interface OpenedCatalog {
   connectors: readonly Connector[];
   /** Upstream `notifications/resources/updated`, for the sessions that listen. */
   resourceUpdates: ResourceUpdates;
+  /** What upstreams log outside any call, for the sessions that set a log level. */
+  connectorLogs: ConnectorLogs;
   close(): Promise<void>;
 }
 
@@ -35,10 +38,15 @@ export async function openCatalog(
   },
 ): Promise<OpenedCatalog> {
   const resourceUpdates = createResourceUpdates();
+  const connectorLogs = createConnectorLogs();
   const connectors = await openConnectors(config.connectors, {
     baseDir: deps.baseDir,
     logger: deps.logger,
     onResourceUpdated: resourceUpdates.emit,
+    onConnectorLog: (connectorId, message) => {
+      deps.logger.debug({ connector: connectorId, level: message.level }, 'upstream log message');
+      connectorLogs.emit(connectorId, message);
+    },
     maxMessageBytes: config.egress.maxResponseBytes,
     upstreamFetch: deps.upstreamFetch,
   });
@@ -64,6 +72,7 @@ export async function openCatalog(
     catalog,
     connectors,
     resourceUpdates,
+    connectorLogs,
     async close() {
       catalog.close();
       await closeConnectors();

@@ -16,6 +16,8 @@ export interface OpenConnectorsOptions {
   /** The fetch an upstream MCP server over HTTP is reached with (egress guard, hygiene, credential). */
   upstreamFetch: (connectorId: string) => FetchLike;
   onResourceUpdated: (uri: string) => void;
+  /** What an upstream MCP server logs outside any call (connector-level log messages). */
+  onConnectorLog?: (connectorId: string, message: LogMessage) => void;
   /** Largest single message accepted from an upstream MCP server (`egress.maxResponseBytes`). */
   maxMessageBytes?: number;
 }
@@ -41,9 +43,14 @@ export async function openConnectors(
         config.transport === 'stdio' && config.cwd === undefined ? { ...config, cwd: options.baseDir } : config,
         {
           fetch: options.upstreamFetch(config.id),
+          // The connector's own warnings (what the upstream logs goes to calls or to onConnectorLog).
           onLog: (message: LogMessage) =>
-            options.logger.debug({ connector: config.id, level: message.level }, 'upstream log message'),
+            options.logger.warn({ connector: config.id, detail: message.data }, 'MCP connector warning'),
           onResourceUpdated: options.onResourceUpdated,
+          onUpstreamLog: (message: LogMessage) =>
+            options.onConnectorLog !== undefined
+              ? options.onConnectorLog(config.id, message)
+              : options.logger.debug({ connector: config.id, level: message.level }, 'upstream log message'),
           ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
         },
       );

@@ -1,6 +1,6 @@
 /**
- * Readiness of this gateway, read from the parts it runs (see readiness.ts for what fails it). `draining`
- * is set once closing begins, so readiness fails before anything else is closed.
+ * Readiness of this gateway, read from the parts it runs (see readiness.ts for what fails it), and failing
+ * from the start of a drain, before anything is closed.
  */
 import type { Connector } from '../../../connectors/contract.js';
 import type { GatewayConfig } from '../../config/index.js';
@@ -9,12 +9,6 @@ import type { PolicyStore } from '../policy/index.js';
 import { connectorHealth } from './connector-health.js';
 import { checkReadiness, type ComponentHealth, type ReadinessReport } from './readiness.js';
 
-export interface GatewayReadiness {
-  check(): ReadinessReport;
-  /** Set when shutdown begins. */
-  readonly draining: { value: boolean };
-}
-
 export function gatewayReadiness(
   config: Pick<GatewayConfig, 'connectors'>,
   parts: {
@@ -22,10 +16,10 @@ export function gatewayReadiness(
     store: { status(): ComponentHealth };
     policy: Pick<PolicyStore, 'status'>;
     connectors: readonly Connector[];
+    drain: { readonly draining: boolean };
   },
-): GatewayReadiness {
-  const draining = { value: false };
-  const check = (): ReadinessReport =>
+): () => ReadinessReport {
+  return () =>
     checkReadiness({
       audit: () => parts.audit.status?.() ?? { available: true },
       store: () => parts.store.status(),
@@ -41,7 +35,6 @@ export function gatewayReadiness(
           required: config.connectors[i]?.required === true,
           health: () => connectorHealth(connector),
         })),
-      draining: () => draining.value,
+      draining: () => parts.drain.draining,
     });
-  return { check, draining };
 }

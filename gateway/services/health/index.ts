@@ -6,4 +6,4 @@ export {
   type ReadinessSources,
 } from './readiness.js';
 export { connectorHealth } from './connector-health.js';
-export { gatewayReadiness, type GatewayReadiness } from './gateway-readiness.js';
+export { gatewayReadiness } from './gateway-readiness.js';

@@ -116,6 +116,29 @@ const MCP_SESSION_LABELS = [
 ] as const;
 const APPROVAL_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14400];
 
+/**
+ * The labelled child of a histogram for one set of label values, kept: prom-client hashes the label object
+ * (sorting its keys) on every `observe(labels, value)`, and these histograms are observed several times on
+ * every call. Label values are bounded (see createBoundedLabel), so the cache is as bounded as the metric.
+ * The metrics are never reset or removed, so a kept child never goes stale.
+ */
+function labelledChildren<T extends string>(
+  histogram: Histogram<T>,
+  names: readonly T[],
+): (labels: Record<T, string>) => Histogram.Internal<T> {
+  const children = new Map<string, Histogram.Internal<T>>();
+  return (labels) => {
+    let key = '';
+    for (const name of names) key += `${labels[name]}\u0000`;
+    let child = children.get(key);
+    if (child === undefined) {
+      child = histogram.labels(labels);
+      children.set(key, child);
+    }
+    return child;
+  };
+}
+
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const prefix = options.prefix ?? 'portcullis_';
   const max = options.maxLabelValues ?? 500;
@@ -224,6 +247,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  const toolCallChild = labelledChildren(toolCallDuration, ['tool', 'outcome']);
+  const pipelineStepChild = labelledChildren(pipelineStepDuration, ['step', 'outcome']);
+  const mcpOperationChild = labelledChildren(mcpOperationDuration, MCP_OPERATION_LABELS);
+
   const metricsText = (): Promise<string> => registry.metrics();
   let isCatalogTool: (tool: string) => boolean = () => false;
   let isCatalogPrompt: (prompt: string) => boolean = () => false;
@@ -240,14 +267,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeToolCall(tool, outcome, seconds) {
       if (Number.isFinite(seconds) && seconds >= 0)
-        toolCallDuration.observe({ tool: catalogToolLabel(tool), outcome }, seconds);
+        toolCallChild({ tool: catalogToolLabel(tool), outcome }).observe(seconds);
     },
     limitToolLabels(toolPredicate, promptPredicate) {
       isCatalogTool = toolPredicate;
       if (promptPredicate !== undefined) isCatalogPrompt = promptPredicate;
     },
     observePipelineStep(step, outcome, seconds) {
-      if (Number.isFinite(seconds) && seconds >= 0) pipelineStepDuration.observe({ step, outcome }, seconds);
+      if (Number.isFinite(seconds) && seconds >= 0) pipelineStepChild({ step, outcome }).observe(seconds);
     },
     auditWriteFailed(event) {
       auditWriteFailures.inc({ event: eventLabel(event) });
@@ -275,15 +302,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeMcpOperation(attributes, seconds) {
       if (!Number.isFinite(seconds) || seconds < 0) return;
-      mcpOperationDuration.observe(
-        {
-          ...sessionLabels(attributes),
-          mcp_method_name: attributes.method ?? '',
-          gen_ai_tool_name: attributes.tool === undefined ? '' : catalogToolLabel(attributes.tool),
-          gen_ai_prompt_name: attributes.prompt === undefined ? '' : catalogPromptLabel(attributes.prompt),
-        },
-        seconds,
-      );
+      mcpOperationChild({
+        ...sessionLabels(attributes),
+        mcp_method_name: attributes.method ?? '',
+        gen_ai_tool_name: attributes.tool === undefined ? '' : catalogToolLabel(attributes.tool),
+        gen_ai_prompt_name: attributes.prompt === undefined ? '' : catalogPromptLabel(attributes.prompt),
+      }).observe(seconds);
     },
     observeMcpSession(attributes, seconds) {
       if (Number.isFinite(seconds) && seconds >= 0) mcpSessionDuration.observe(sessionLabels(attributes), seconds);

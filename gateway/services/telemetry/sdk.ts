@@ -89,3 +89,21 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
     },
   };
 }
+
+/**
+ * Tracing as the configuration says (`telemetry`): started when enabled, else nothing. It fails open: an
+ * unreachable collector never affects calls (batch export, dropped spans).
+ */
+export function startConfiguredTelemetry(
+  config: { enabled: boolean; serviceName: string; otlpEndpoint?: string | undefined; sampleRatio: number },
+  env: TelemetryConfig['env'],
+): Telemetry | undefined {
+  if (!config.enabled) return undefined;
+  const { serviceName, otlpEndpoint, sampleRatio } = config;
+  return startTelemetry({
+    serviceName,
+    sampleRatio,
+    ...(env !== undefined ? { env } : {}),
+    ...(otlpEndpoint !== undefined ? { otlpEndpoint } : {}),
+  });
+}

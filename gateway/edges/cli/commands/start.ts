@@ -23,11 +23,12 @@ export function startCommand(): Command {
       const banner = loaded.config.audit.export === 'stdout' ? process.stderr : process.stdout;
       banner.write(`Portcullis listening on ${gateway.mcpUrl}\n`);
       await untilSignal();
-      await exitWhenClosed(() => gateway.close());
+      // The drain, then at most SHUTDOWN_LIMIT_MS to close everything.
+      await exitWhenClosed(() => gateway.close(), loaded.config.shutdown.drainSeconds * 1000 + SHUTDOWN_LIMIT_MS);
     });
 }
 
-/** Longest time shutdown may take before the process exits anyway (exit code 1). */
+/** Longest time shutdown may take after the drain before the process exits anyway (exit code 1). */
 const SHUTDOWN_LIMIT_MS = 30_000;
 
 /**
@@ -36,11 +37,11 @@ const SHUTDOWN_LIMIT_MS = 30_000;
  * library keeps retrying) must not keep the process alive; and if close() itself hangs, the process still
  * exits after SHUTDOWN_LIMIT_MS, with exit code 1 so supervisors see it.
  */
-export async function exitWhenClosed(close: () => Promise<void>): Promise<never> {
+export async function exitWhenClosed(close: () => Promise<void>, limitMs = SHUTDOWN_LIMIT_MS): Promise<never> {
   setTimeout(() => {
     process.stderr.write('shutdown did not finish in time; exiting\n');
     process.exit(1);
-  }, SHUTDOWN_LIMIT_MS).unref();
+  }, limitMs).unref();
   let code = 0;
   try {
     await close();

@@ -1,0 +1,99 @@
+/**
+ * Summarize a V8 `.cpuprofile` (what `node --cpu-prof` writes): self time per function, aggregated over
+ * every node of the call tree that names the same function (name, file, line), heaviest first.
+ *
+ * Self time comes from the samples: each sample names the node that was on top of the stack, and
+ * `timeDeltas[i]` is the time since the previous sample, so the time of sample i is charged to its node.
+ */
+
+/** The parts of the `.cpuprofile` format this reads. */
+export interface CpuProfile {
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number };
+  }[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+export interface ProfileFrame {
+  /** `name (file:line)`, with the file shortened to what follows the last `node_modules/` or the root. */
+  frame: string;
+  selfMs: number;
+  /** Share of all sampled time, 0..1. */
+  share: number;
+}
+
+export interface ProfileSummary {
+  totalMs: number;
+  frames: ProfileFrame[];
+}
+
+/** Shorten a script URL: dependency files from their package, project files from the root. */
+export function shortLocation(url: string, root: string): string {
+  if (url === '') return '';
+  let file = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url;
+  const nm = file.lastIndexOf('node_modules/');
+  if (nm !== -1) file = file.slice(nm + 'node_modules/'.length);
+  else if (root !== '' && file.startsWith(`${root}/`)) file = file.slice(root.length + 1);
+  return file;
+}
+
+export function frameLabel(callFrame: CpuProfile['nodes'][number]['callFrame'], root: string): string {
+  const name = callFrame.functionName === '' ? '(anonymous)' : callFrame.functionName;
+  const where = shortLocation(callFrame.url, root);
+  // lineNumber is 0-based in the format; editors count from 1.
+  return where === '' ? name : `${name} (${where}:${callFrame.lineNumber + 1})`;
+}
+
+/** A span of the monotonic clock (microseconds, as `process.hrtime` and V8's profiler count it). */
+export interface TimeWindow {
+  startUs: number;
+  endUs: number;
+}
+
+/**
+ * `windows`: count only samples taken inside them (the measured phases), leaving out start-up, warm-up and
+ * idle time. The profile's timestamps and `process.hrtime` read the same monotonic clock on Linux.
+ */
+export function summarizeProfile(
+  profile: CpuProfile,
+  options: { top?: number; root?: string; windows?: readonly TimeWindow[] } = {},
+): ProfileSummary {
+  const root = options.root ?? '';
+  const labelOf = new Map<number, string>();
+  for (const node of profile.nodes) labelOf.set(node.id, frameLabel(node.callFrame, root));
+  const selfUs = new Map<string, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  let totalUs = 0;
+  let at = profile.startTime;
+  const windows = options.windows;
+  for (let i = 0; i < samples.length; i++) {
+    const delta = Math.max(0, deltas[i] ?? 0);
+    at += deltas[i] ?? 0;
+    if (windows !== undefined && !windows.some((w) => at >= w.startUs && at <= w.endUs)) continue;
+    const label = labelOf.get(samples[i]!) ?? '(unknown)';
+    selfUs.set(label, (selfUs.get(label) ?? 0) + delta);
+    totalUs += delta;
+  }
+  const frames = [...selfUs.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, options.top ?? 25)
+    .map(([frame, us]) => ({
+      frame,
+      selfMs: Math.round(us / 100) / 10,
+      share: totalUs > 0 ? Math.round((us / totalUs) * 1000) / 1000 : 0,
+    }));
+  return { totalMs: Math.round(totalUs / 100) / 10, frames };
+}
+
+export function formatProfile(summary: ProfileSummary, title = 'CPU profile'): string {
+  const lines = [`${title}: ${summary.totalMs.toFixed(1)} ms sampled; top frames by self time`];
+  lines.push('  self ms   share  frame');
+  for (const f of summary.frames)
+    lines.push(`${f.selfMs.toFixed(1).padStart(8)}  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.frame}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,115 @@
+/**
+ * Interleaved rounds and paired ratios. Shared machines drift by more than the differences being measured,
+ * so every target is measured once per round, next to the others, and a ratio is taken within each round
+ * (paired); the figure reported is the median of those per-round ratios. One bad round moves a median of
+ * three or more far less than it moves a ratio of two averages.
+ */
+import type { LoadResult } from './load.js';
+import { ratio } from './stats.js';
+
+/** One measurement cell: driver, era and session count, e.g. `raw/legacy/32`. */
+export function cellKey(driver: string, mode: string, sessions: number): string {
+  return `${driver}/${mode}/${sessions}`;
+}
+
+/** round -> cell -> target -> result */
+export type RoundResults = Record<string, Record<string, LoadResult>>[];
+
+/** Median of the finite values; NaN when there are none. */
+export function median(values: readonly number[]): number {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export type Metric = 'throughput' | 'p50Ms' | 'p99Ms' | 'cpuMicrosPerCall';
+
+/** `numerator / denominator` of `metric` in each round of `cell` (NaN where a side is missing). */
+export function perRoundRatios(
+  rounds: RoundResults,
+  cell: string,
+  numerator: string,
+  denominator: string,
+  metric: Metric,
+): number[] {
+  return rounds.map((round) => {
+    const a = round[cell]?.[numerator]?.[metric];
+    const b = round[cell]?.[denominator]?.[metric];
+    return a === undefined || b === undefined ? Number.NaN : ratio(a, b);
+  });
+}
+
+/** `numerator - denominator` of `metric` in each round (e.g. added p50 in ms). */
+export function perRoundDifferences(
+  rounds: RoundResults,
+  cell: string,
+  numerator: string,
+  denominator: string,
+  metric: Metric,
+): number[] {
+  return rounds.map((round) => {
+    const a = round[cell]?.[numerator]?.[metric];
+    const b = round[cell]?.[denominator]?.[metric];
+    return a === undefined || b === undefined ? Number.NaN : Math.round((a - b) * 1000) / 1000;
+  });
+}
+
+export interface PairedComparison {
+  cell: string;
+  /** e.g. `portcullis / mcp-proxy` */
+  label: string;
+  metric: Metric | 'addedP50Ms' | 'addedCpuMicros';
+  perRound: number[];
+  median: number;
+}
+
+/** The comparisons the benchmark reports for one cell, between the targets present in it. */
+export function compareCell(rounds: RoundResults, cell: string, targets: readonly string[]): PairedComparison[] {
+  const out: PairedComparison[] = [];
+  const has = (t: string): boolean => targets.includes(t) && rounds.some((r) => r[cell]?.[t] !== undefined);
+  const add = (label: string, metric: PairedComparison['metric'], perRound: number[]): void => {
+    if (perRound.some((v) => Number.isFinite(v))) out.push({ cell, label, metric, perRound, median: median(perRound) });
+  };
+  for (const candidate of targets.filter((t) => t.startsWith('portcullis') && has(t))) {
+    for (const base of ['mcp-proxy', 'direct']) {
+      if (!has(base)) continue;
+      const label = `${candidate} / ${base}`;
+      add(label, 'throughput', perRoundRatios(rounds, cell, candidate, base, 'throughput'));
+      add(label, 'p50Ms', perRoundRatios(rounds, cell, candidate, base, 'p50Ms'));
+      add(label, 'p99Ms', perRoundRatios(rounds, cell, candidate, base, 'p99Ms'));
+      add(label, 'cpuMicrosPerCall', perRoundRatios(rounds, cell, candidate, base, 'cpuMicrosPerCall'));
+      if (base === 'direct') {
+        add(`${candidate} - direct`, 'addedP50Ms', perRoundDifferences(rounds, cell, candidate, base, 'p50Ms'));
+        add(
+          `${candidate} - direct`,
+          'addedCpuMicros',
+          perRoundDifferences(rounds, cell, candidate, base, 'cpuMicrosPerCall'),
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/** The same target in two cells (e.g. modern vs legacy era), paired by round. */
+export function compareCells(
+  rounds: RoundResults,
+  target: string,
+  cellA: string,
+  cellB: string,
+  metric: Metric,
+): number[] {
+  return rounds.map((round) => {
+    const a = round[cellA]?.[target]?.[metric];
+    const b = round[cellB]?.[target]?.[metric];
+    return a === undefined || b === undefined ? Number.NaN : ratio(a, b);
+  });
+}
+
+/** Rotate `items` by `round` places, so no target is always measured first (or last) in a round. */
+export function rotate<T>(items: readonly T[], round: number): T[] {
+  if (items.length === 0) return [];
+  const k = round % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}

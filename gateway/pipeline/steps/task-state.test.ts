@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { GatewayError } from '../../kernel/index.js';
+import { createTaskStateSource, type TaskState, type TaskStateSource } from '../../services/tasks/index.js';
+import type { Task, TaskStore } from '../../services/tasks/types.js';
+import type { CallState } from '../call-state.js';
+import { taskStateStep } from './task-state.js';
+
+const TASK = { id: 'task-1', declared: false } as unknown as CallState['task'];
+
+function state(): CallState {
+  return { ctx: { task: TASK }, task: TASK, record: { event: 'tool.call' } } as unknown as CallState;
+}
+
+function source(current: () => Promise<TaskState>): TaskStateSource & { counted: string[]; asked: string[] } {
+  const counted: string[] = [];
+  const asked: string[] = [];
+  return {
+    counted,
+    asked,
+    current: async (id) => {
+      asked.push(id);
+      return current();
+    },
+    addLabels: async () => {},
+    countCall: async (id) => void counted.push(id),
+  };
+}
+
+const run = async (step: ReturnType<typeof taskStateStep>, s: CallState) => step.run(s, undefined as never);
+
+describe('task step', () => {
+  it('ends the run with TASK_ENDED when the task is no longer live, and counts nothing', async () => {
+    const tasks = source(async () => ({ live: false, labelsRead: ['pii'] }));
+    const s = state();
+    const outcome = await run(taskStateStep(tasks, { countCalls: true }), s);
+    assert.ok(outcome !== undefined && 'end' in outcome);
+    assert.ok(outcome.end instanceof GatewayError);
+    assert.equal(outcome.end.code, 'TASK_ENDED');
+    assert.equal(outcome.end.message, 'the task has ended; open a new task');
+    assert.equal(s.record.reason, 'the task has ended');
+    assert.deepEqual(tasks.asked, ['task-1']);
+    assert.deepEqual(tasks.counted, []);
+    assert.equal(s.task, TASK);
+  });
+
+  it('ends the run with STORE_UNAVAILABLE (not TASK_ENDED) when the store cannot answer', async () => {
+    const down = new Error('redis unreachable');
+    const s = state();
+    const outcome = await run(
+      taskStateStep(
+        source(async () => Promise.reject(down)),
+        { countCalls: true },
+      ),
+      s,
+    );
+    assert.ok(outcome !== undefined && 'end' in outcome);
+    assert.equal(outcome.end.code, 'STORE_UNAVAILABLE');
+    assert.equal(outcome.end.message, 'the task store is unavailable');
+    assert.equal(outcome.end.cause, down);
+    assert.equal(s.record.reason, undefined);
+  });
+
+  it('lets a live task through, counting the call only when asked to', async () => {
+    const counting = source(async () => ({ live: true, labelsRead: [] }));
+    assert.equal(await run(taskStateStep(counting, { countCalls: true }), state()), undefined);
+    assert.deepEqual(counting.counted, ['task-1']);
+    const quiet = source(async () => ({ live: true, labelsRead: [] }));
+    assert.equal(await run(taskStateStep(quiet), state()), undefined);
+    assert.equal(await run(taskStateStep(quiet, { countCalls: false }), state()), undefined);
+    assert.deepEqual(quiet.counted, []);
+  });
+
+  it('never blocks a call because counting failed', async () => {
+    const tasks = source(async () => ({ live: true, labelsRead: [] }));
+    tasks.countCall = async () => Promise.reject(new Error('down'));
+    assert.equal(await run(taskStateStep(tasks, { countCalls: true }), state()), undefined);
+  });
+
+  it('hands the labels read so far to the rules, and leaves the task as it is without any', async () => {
+    const s = state();
+    await run(taskStateStep(source(async () => ({ live: true, labelsRead: ['pii', 'finance'] }))), s);
+    assert.deepEqual(s.task, { ...TASK, labelsRead: ['pii', 'finance'] });
+    const plain = state();
+    await run(taskStateStep(source(async () => ({ live: true, labelsRead: [] }))), plain);
+    assert.equal(plain.task, TASK);
+  });
+
+  it('is named task', () => {
+    assert.equal(taskStateStep(source(async () => ({ live: true, labelsRead: [] }))).name, 'task');
+  });
+});
+
+describe('task state source', () => {
+  const task = (overrides: Partial<Task> = {}): Task => ({
+    id: 'task-1',
+    agentId: 'agent-1',
+    intent: 'x',
+    createdAt: 0,
+    expiresAt: 2_000,
+    labelsRead: ['pii'],
+    callCount: 0,
+    ...overrides,
+  });
+  const store = (value: Task | undefined, calls: string[] = []): TaskStore =>
+    ({
+      get: async () => value,
+      addLabels: async (id: string, labels: readonly string[]) => void calls.push(`labels ${id} ${labels.join(',')}`),
+      incrementCalls: async (id: string) => {
+        calls.push(`count ${id}`);
+        return 1;
+      },
+    }) as unknown as TaskStore;
+
+  it('reads a live task with its labels and expiry', async () => {
+    assert.deepEqual(await createTaskStateSource(store(task()), () => 1_999).current('task-1'), {
+      live: true,
+      labelsRead: ['pii'],
+      expiresAt: 2_000,
+    });
+  });
+
+  it('reads an unknown, ended or expired task as not live, with no labels', async () => {
+    const notLive = { live: false, labelsRead: [] };
+    assert.deepEqual(await createTaskStateSource(store(undefined), () => 0).current('task-1'), notLive);
+    assert.deepEqual(await createTaskStateSource(store(task({ endedAt: 5 })), () => 10).current('task-1'), notLive);
+    assert.deepEqual(await createTaskStateSource(store(task()), () => 2_000).current('task-1'), notLive);
+  });
+
+  it('passes label additions and call counts to the store', async () => {
+    const calls: string[] = [];
+    const tasks = createTaskStateSource(store(task(), calls));
+    await tasks.addLabels('task-1', ['a', 'b']);
+    assert.equal(await tasks.countCall('task-1'), undefined);
+    assert.deepEqual(calls, ['labels task-1 a,b', 'count task-1']);
+  });
+
+  it('lets store errors through, so the caller refuses with a truthful code', async () => {
+    const failing = { get: async () => Promise.reject(new Error('down')) } as unknown as TaskStore;
+    await assert.rejects(createTaskStateSource(failing).current('task-1'), /down/);
+  });
+});

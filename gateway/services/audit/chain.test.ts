@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  computeRecordHash,
+  EMPTY_HEAD,
+  GENESIS_HASH,
+  isChainedRecord,
+  isSecretKey,
+  REDACTED,
+  redactDetail,
+  sealRecord,
+  serialiseRecord,
+} from './chain.js';
+import type { AuditRecordInput } from './types.js';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+describe('audit chain', () => {
+  it('starts from 64 zeros at seq 0', () => {
+    assert.equal(GENESIS_HASH, '0'.repeat(64));
+    assert.deepEqual(EMPTY_HEAD, { seq: 0, hash: GENESIS_HASH });
+    assert.ok(Object.isFrozen(EMPTY_HEAD));
+  });
+
+  it('seals a record with the next seq, the time, the previous hash and sha256 over its canonical JSON', () => {
+    const record = sealRecord({ event: 'tool.call', decision: 'allow', tool: 't' }, EMPTY_HEAD, NOW);
+    assert.deepEqual(Object.keys(record), ['seq', 'ts', 'event', 'decision', 'tool', 'prev', 'hash']);
+    assert.equal(record.seq, 1);
+    assert.equal(record.ts, '2026-03-01T12:00:00.000Z');
+    assert.equal(record.prev, GENESIS_HASH);
+    const canonical = `{"decision":"allow","event":"tool.call","prev":"${GENESIS_HASH}","seq":1,"tool":"t","ts":"2026-03-01T12:00:00.000Z"}`;
+    assert.equal(record.hash, sha256(canonical));
+    assert.equal(computeRecordHash(record), record.hash);
+
+    const next = sealRecord({ event: 'tool.call' }, { seq: record.seq, hash: record.hash }, NOW);
+    assert.equal(next.seq, 2);
+    assert.equal(next.prev, record.hash);
+  });
+
+  it('keeps the chain fields its own: an input cannot pre-set seq, ts, prev or hash', () => {
+    const forged = {
+      event: 'tool.call',
+      seq: 99,
+      ts: '1999-01-01T00:00:00.000Z',
+      prev: 'f'.repeat(64),
+      hash: 'e'.repeat(64),
+    } as unknown as AuditRecordInput;
+    const record = sealRecord(forged, { seq: 4, hash: 'a'.repeat(64) }, NOW);
+    assert.equal(record.seq, 5);
+    assert.equal(record.ts, NOW.toISOString());
+    assert.equal(record.prev, 'a'.repeat(64));
+    assert.equal(record.hash, computeRecordHash(record));
+    assert.notEqual(record.hash, 'e'.repeat(64));
+  });
+
+  it('hashes what a reader parses back: undefined members dropped, detail redacted', () => {
+    const record = sealRecord(
+      {
+        event: 'task.open',
+        agentId: undefined,
+        detail: { headers: { Authorization: 'Bearer x', accept: 'json' }, list: [{ apiKey: 'k' }, 1] },
+      } as unknown as AuditRecordInput,
+      EMPTY_HEAD,
+      NOW,
+    );
+    assert.equal('agentId' in record, false);
+    assert.deepEqual(record.detail, {
+      headers: { Authorization: REDACTED, accept: 'json' },
+      list: [{ apiKey: REDACTED }, 1],
+    });
+    const parsed = JSON.parse(serialiseRecord(record)) as object;
+    assert.equal(computeRecordHash(parsed), record.hash);
+    assert.equal(serialiseRecord(record), `${JSON.stringify(record)}\n`);
+  });
+
+  it('leaves a record without detail without one', () => {
+    assert.equal('detail' in sealRecord({ event: 'task.open' }, EMPTY_HEAD, NOW), false);
+  });
+
+  it('computes the hash without the hash member, whatever it holds', () => {
+    const body = { seq: 1, event: 'x' };
+    assert.equal(computeRecordHash({ ...body, hash: 'anything' }), computeRecordHash(body));
+    assert.notEqual(computeRecordHash({ ...body, seq: 2 }), computeRecordHash(body));
+  });
+});
+
+describe('redaction of audit detail', () => {
+  it('recognises secret-looking keys, case-insensitively', () => {
+    for (const key of [
+      'token',
+      'accessToken',
+      'client_secret',
+      'password',
+      'passwd',
+      'Authorization',
+      'authorisation',
+      'x-api-key',
+      'api_key',
+      'apikey',
+      'Cookie',
+      'credential',
+      'private-key',
+      'privateKey',
+      'private_key',
+    ])
+      assert.equal(isSecretKey(key), true, key);
+    for (const key of ['tool', 'agentId', 'keyId', 'author', 'pass', 'private'])
+      assert.equal(isSecretKey(key), false, key);
+  });
+
+  it('replaces secret values at any depth and keeps the rest as it is', () => {
+    assert.deepEqual(redactDetail([{ token: 't' }, 'plain', null, 3]), [{ token: REDACTED }, 'plain', null, 3]);
+    assert.deepEqual(redactDetail({ a: { b: { password: { nested: 1 } } }, n: null }), {
+      a: { b: { password: REDACTED } },
+      n: null,
+    });
+    assert.equal(redactDetail('token'), 'token');
+    assert.equal(REDACTED, '[redacted]');
+  });
+});
+
+describe('isChainedRecord', () => {
+  const good = { seq: 1, ts: NOW.toISOString(), prev: GENESIS_HASH, hash: 'a'.repeat(64), event: 'tool.call' };
+
+  it('accepts a well-formed record', () => {
+    assert.equal(isChainedRecord(good), true);
+  });
+
+  it('refuses anything that is not an object with well-formed chain fields', () => {
+    for (const value of [null, 'x', 1, [good]]) assert.equal(isChainedRecord(value), false);
+    const bad: Record<string, unknown>[] = [
+      { seq: 0 },
+      { seq: 1.5 },
+      { seq: '1' },
+      { seq: Number.MAX_SAFE_INTEGER + 1 },
+      { ts: 1 },
+      { prev: 'a'.repeat(63) },
+      { prev: 'A'.repeat(64) },
+      { prev: `x${'a'.repeat(64)}` },
+      { prev: 7 },
+      { prev: ['a'.repeat(64)] },
+      { hash: ['a'.repeat(64)] },
+      { hash: 'g'.repeat(64) },
+      { hash: `${'a'.repeat(64)}\n` },
+      { hash: null },
+      { event: 3 },
+    ];
+    for (const change of bad) assert.equal(isChainedRecord({ ...good, ...change }), false, JSON.stringify(change));
+    const { event: _event, ...noEvent } = good;
+    assert.equal(isChainedRecord(noEvent), false);
+  });
+});
