@@ -8,7 +8,18 @@ import globals from 'globals';
 
 const sdkOnlyIn = ['gateway/edges/mcp/**', 'connectors/mcp/**', 'test/**', 'examples/**', 'bench/**', 'evals/**'];
 const mcpSdk = {
-  group: ['@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'],
+  group: [
+    '@modelcontextprotocol/sdk',
+    '@modelcontextprotocol/sdk/*',
+    '@modelcontextprotocol/server',
+    '@modelcontextprotocol/server/*',
+    '@modelcontextprotocol/client',
+    '@modelcontextprotocol/client/*',
+    '@modelcontextprotocol/core',
+    '@modelcontextprotocol/core/*',
+    '@modelcontextprotocol/node',
+    '@modelcontextprotocol/express',
+  ],
   message: 'Only gateway/edges/mcp and connectors/mcp import the MCP SDK.',
 };
 const otelSdk = {

@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import { isInitializeRequest } from '@modelcontextprotocol/server';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { RequestAuthenticator } from '../../services/auth/index.js';
 import { AuthError, isStoreUnavailable, type Principal } from '../../kernel/index.js';
@@ -20,7 +20,7 @@ import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import { readJsonBody } from '../http/index.js';
 import { startTaskSpan, extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
-import { samePrincipal, type McpSession } from './session.js';
+import { samePrincipal, sessionScope, type McpSession } from './session.js';
 import { batchAllowed, negotiatedVersion, versionHeaderConflict, watchProtocolVersion } from './protocol-version.js';
 import { InFlightRequestIds } from './request-ids.js';
 import { createSessionSlots, type SessionSlot } from './session-slots.js';
@@ -175,7 +175,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
           });
           return;
         }
-        await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
+        await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(req, res, req.body);
         return;
       }
       if (Array.isArray(req.body)) {
@@ -247,7 +247,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       traceContext: taskSpan.context,
       endTask: (reason) => taskSpan.end(reason),
     };
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       enableJsonResponse: options.responseMode === 'json',
       onsessioninitialized: () => {
@@ -262,7 +262,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     transport.onclose = () => void closeSession(session);
     watchProtocolVersion(transport, (version) => (session.connection.protocolVersion = version));
     if (options.operationMetrics !== undefined) timeOperations(transport, session.connection, options.operationMetrics);
-    const server = createGatewayMcpServer(session, options);
+    const server = createGatewayMcpServer(sessionScope(session, true), options);
     session.server = server;
     session.transport = transport;
     await server.connect(transport);
@@ -280,7 +280,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       return;
     }
     if (!versionAccepted(req, res, session)) return;
-    await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res);
+    await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(req, res);
     if (req.method === 'DELETE') await closeSession(session);
   };
   router.get('/mcp', (req, res, next) => void streamOrDelete(req, res).catch(next));
