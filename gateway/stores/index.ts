@@ -9,3 +9,4 @@ export { createMemoryTaskStore, type MemoryTaskStoreOptions } from './memory-tas
 export { createRedisTaskStore, type RedisTaskStoreOptions } from './redis-task-store.js';
 export { createMemoryRevocationStore, type MemoryRevocationStoreOptions } from './memory-revocation-store.js';
 export { createRedisRevocationStore, type RedisRevocationStoreOptions } from './redis-revocation-store.js';
+export { createMemoryOnceClaims, createRedisOnceClaims, type OnceClaims } from './once-claims.js';

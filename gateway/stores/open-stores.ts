@@ -14,6 +14,7 @@ import { createMemoryRevocationStore } from './memory-revocation-store.js';
 import { createMemoryTaskStore } from './memory-task-store.js';
 import { createRedisRevocationStore } from './redis-revocation-store.js';
 import { createRedisTaskStore } from './redis-task-store.js';
+import { createMemoryOnceClaims, createRedisOnceClaims, type OnceClaims } from './once-claims.js';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '../services/ratelimit/index.js';
 
 export interface Stores {
@@ -26,6 +27,8 @@ export interface Stores {
   revocation: RevocationStore;
   pins: PinStore;
   rateLimiter: RateLimiter;
+  /** Single-use claims (sealed request states of 2026-07-28 agents). */
+  onceClaims: OnceClaims;
   /** Whether the store can answer now (for readiness); read from the connection state, never blocks. */
   status(): { available: boolean; reason?: string };
   close(): Promise<void>;
@@ -45,6 +48,7 @@ export async function openStores(
       revocation,
       pins,
       rateLimiter: createMemoryRateLimiter(),
+      onceClaims: createMemoryOnceClaims(),
       status: () => ({ available: true }),
       async close() {
         await Promise.all([tasks.close(), revocation.close(), pins.close()]);
@@ -81,6 +85,7 @@ export async function openStores(
     revocation,
     pins,
     rateLimiter: createRedisRateLimiter({ redis, prefix: config.prefix }),
+    onceClaims: createRedisOnceClaims({ redis, prefix: config.prefix }),
     status: () =>
       redis.status === 'ready' ? { available: true } : { available: false, reason: `redis connection ${redis.status}` },
     async close() {

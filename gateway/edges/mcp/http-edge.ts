@@ -1,5 +1,9 @@
 /**
- * The MCP front door over Streamable HTTP: `POST|GET|DELETE /mcp`.
+ * The MCP front door over Streamable HTTP: `POST|GET|DELETE /mcp`, for both protocol eras. A request is
+ * 2025-era unless it carries the 2026-07-28 per-request `_meta` envelope (the SDK's `isLegacyRequest`, the
+ * same classification its own handler uses); 2025-era requests are served by this module's sessions, and
+ * 2026-07-28 requests statelessly by modern-edge.ts, after the same Host/Origin check, authentication and
+ * size limit. The SDK's stateless fallback for 2025 traffic is never used.
  *
  * Order of checks on every request: Host/Origin (DNS-rebinding defence), authentication (fail closed, 401
  * with WWW-Authenticate), size limit, session lookup, then the session's protocol version. A session id is
@@ -7,10 +11,10 @@
  * answered exactly like an unknown session (404), so session ids are not an oracle. Sessions idle longer
  * than the configured time are closed.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import { isInitializeRequest } from '@modelcontextprotocol/server';
+import { NodeStreamableHTTPServerTransport, toWebRequest } from '@modelcontextprotocol/node';
+import { isInitializeRequest, isLegacyRequest, type ServerEventBus } from '@modelcontextprotocol/server';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { RequestAuthenticator } from '../../services/auth/index.js';
 import { AuthError, isStoreUnavailable, type Principal } from '../../kernel/index.js';
@@ -24,6 +28,10 @@ import { samePrincipal, sessionScope, type McpSession } from './session.js';
 import { batchAllowed, negotiatedVersion, versionHeaderConflict, watchProtocolVersion } from './protocol-version.js';
 import { InFlightRequestIds } from './request-ids.js';
 import { createSessionSlots, type SessionSlot } from './session-slots.js';
+import { createInputBridge, type OnceClaimsLike } from './input-bridge.js';
+import { createModernEdge } from './modern-edge.js';
+import { createModernTasks } from './modern-task.js';
+import { createStateSealer } from './sealed-state.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
   authenticator: RequestAuthenticator;
@@ -47,6 +55,20 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   onSessionClosed?: (session: McpSession) => void;
   /** Receives `mcp.server.operation.duration` for every request on every session. */
   operationMetrics?: McpOperationMetrics;
+  /**
+   * 2026-07-28 requests: the key that seals request states and task handles (at least 32 bytes; the same
+   * on every instance), the shared single-use claims, and how long a call waits for an agent's input.
+   * Without a key, a random per-process key is used (one instance only).
+   */
+  stateSealingKey?: Uint8Array;
+  onceClaims?: OnceClaimsLike;
+  inputHoldSeconds?: number;
+  /** Epoch ms when a task ends (task handles expire with their task). */
+  taskExpiry?: (taskId: string) => Promise<number | undefined>;
+  /** Change events for 2026-07-28 `subscriptions/listen` streams (shared across instances when given). */
+  eventBus?: ServerEventBus;
+  /** Out-of-band errors of the 2026-07-28 handler, for the logs. */
+  onModernError?: (error: Error) => void;
   now?: () => number;
 }
 
@@ -65,6 +87,25 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   /** Slots whose session finished opening; the session's close gives them back. */
   const registered = new WeakSet<SessionSlot>();
   const router = express.Router();
+  const sealer = createStateSealer(options.stateSealingKey ?? randomBytes(32), now);
+  const modern = createModernEdge({
+    ...options,
+    tasks: createModernTasks({
+      sealer,
+      taskFor: (principal, key) => options.taskForSession(principal, key),
+      expiryOf: options.taskExpiry ?? (async () => undefined),
+      handleTtlSeconds: 3600,
+      now,
+    }),
+    bridge: createInputBridge({
+      sealer,
+      claims: options.onceClaims ?? createLocalClaims(now),
+      holdSeconds: options.inputHoldSeconds ?? 300,
+      now,
+    }),
+    ...(options.eventBus !== undefined ? { bus: options.eventBus } : {}),
+    ...(options.onModernError !== undefined ? { onError: options.onModernError } : {}),
+  });
 
   const sweep = setInterval(
     () => {
@@ -146,6 +187,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     if (principal === undefined) return;
     try {
       req.body = await readJsonBody(req, options.maxRequestBytes);
+      if (!(await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
+        await modern.serve(req, res, { principal, body: req.body });
+        return;
+      }
       const sessionId = req.header('mcp-session-id');
       if (sessionId !== undefined) {
         const session = findSession(req, principal);
@@ -292,6 +337,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     async close() {
       clearInterval(sweep);
       await Promise.all([...sessions.values()].map(closeSession));
+      await modern.close();
     },
   };
 }
@@ -318,6 +364,20 @@ function refuseBatch(res: Response): void {
 function containsInitialize(body: unknown): boolean {
   if (Array.isArray(body)) return body.some((m) => isInitializeRequest(m));
   return isInitializeRequest(body);
+}
+
+/** Single-use claims for one process, when no shared store is given. */
+function createLocalClaims(now: () => number): OnceClaimsLike {
+  const claimed = new Map<string, number>();
+  return {
+    async claim(id, ttlMs) {
+      const at = now();
+      for (const [key, until] of claimed) if (until <= at) claimed.delete(key);
+      if (claimed.has(id)) return false;
+      claimed.set(id, at + ttlMs);
+      return true;
+    },
+  };
 }
 
 export function jsonRpcError(code: number, message: string, dataCode?: string): object {

@@ -34,16 +34,14 @@ export interface McpServerDeps {
 /** Era-specific parts of a request's call context and result. */
 export interface EraHooks {
   era: 'legacy' | 'modern';
-  /** The input channel for one call (modern: the input_required bridge). */
-  inputChannel?(ctx: ServerContext, relay: InputRequestChannel): InputRequestChannel | undefined;
   /**
    * Runs one operation that may need agent input (modern: may answer `input_required` and resume on the
-   * retried request). `run` gets the channel to put into the call context.
+   * retried request). `run` gets the channel and the signal to put into the call context.
    */
   runWithInput?(
     ctx: ServerContext,
     call: { method: string; name: string; args: JsonObject },
-    run: (channel: InputRequestChannel | undefined) => Promise<JsonObject>,
+    run: (channel: InputRequestChannel, signal: AbortSignal) => Promise<JsonObject>,
   ): Promise<JsonObject>;
   /** Adds era fields to a result (modern: the task handle in `_meta`). */
   decorate?(result: JsonObject): Promise<JsonObject>;
@@ -77,7 +75,11 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
   const catalog = pipeline.catalog;
   const decorate = hooks.decorate ?? (async (result: JsonObject) => result);
 
-  const callContext = async (ctx: ServerContext, inputRequests?: InputRequestChannel): Promise<CallContext> => {
+  const callContext = async (
+    ctx: ServerContext,
+    inputRequests?: InputRequestChannel,
+    signal: AbortSignal = ctx.mcpReq.signal,
+  ): Promise<CallContext> => {
     const meta = ctx.mcpReq._meta as Record<string, unknown> | undefined;
     const channel = inputRequests ?? { request: (method, params, signal) => relay(method, params, signal, ctx) };
     return {
@@ -86,7 +88,7 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
       ...(scope.sessionId !== undefined ? { sessionId: scope.sessionId } : {}),
       connection: { ...scope.connection },
       requestId: ctx.mcpReq.id,
-      signal: ctx.mcpReq.signal,
+      signal,
       meta: propagationMeta(meta, scope.headerTrace),
       ...(scope.traceContext !== undefined ? { traceContext: scope.traceContext } : {}),
       ...justification(meta),
@@ -130,7 +132,9 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
     run: (context: CallContext) => Promise<JsonObject>,
   ): Promise<JsonObject> {
     if (hooks.runWithInput === undefined) return decorate(await run(await callContext(ctx)));
-    const result = await hooks.runWithInput(ctx, call, async (channel) => run(await callContext(ctx, channel)));
+    const result = await hooks.runWithInput(ctx, call, async (channel, signal) =>
+      run(await callContext(ctx, channel, signal)),
+    );
     return decorate(result);
   }
 
