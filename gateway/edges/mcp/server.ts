@@ -201,7 +201,12 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
         pipeline.readResource(uri, context),
       )) as never;
     } catch (error) {
-      throw toProtocolError(error);
+      const protocolError = toProtocolError(error);
+      // A missing resource names the URI it was asked for (`data.uri`), as 2026-07-28 asks.
+      const data = protocolError.data as Record<string, unknown> | undefined;
+      if (data?.['code'] === 'RESOURCE_NOT_FOUND' && data['uri'] === undefined)
+        throw new ProtocolError(protocolError.code, protocolError.message, { ...data, uri });
+      throw protocolError;
     }
   });
 
