@@ -112,6 +112,15 @@ describe('MCP 2026-07-28 at the front door', () => {
     assert.match(JSON.stringify(answer.body.result?.['content']), /4bf92f3577b34da6a3ce929d0e0e4736/);
   });
 
+  it('times 2026-07-28 requests in mcp.server.operation.duration with their protocol version', async () => {
+    await modernPost(url, 'tools/list', {}, { key });
+    const scrape = await (await fetch(`${gw.gateway.baseUrl}/metrics`)).text();
+    assert.match(
+      scrape,
+      /mcp_server_operation_duration_seconds_count\{[^}]*mcp_method_name="tools\/list"[^}]*mcp_protocol_version="2026-07-28"|mcp_server_operation_duration_seconds_count\{[^}]*mcp_protocol_version="2026-07-28"[^}]*mcp_method_name="tools\/list"/,
+    );
+  });
+
   describe('input_required rounds', () => {
     const ask = { name: 'remote_ask_user', arguments: {} };
     const capabilities = { elicitation: {} };

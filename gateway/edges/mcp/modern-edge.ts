@@ -30,6 +30,7 @@ import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import type { InputBridge } from './input-bridge.js';
 import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './modern-task.js';
 import type { AgentScope, LogLevel } from './scope.js';
+import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
@@ -44,6 +45,8 @@ export interface ModernEdgeOptions extends McpServerDeps {
   /** Change events for `subscriptions/listen` (in-process by default). */
   bus?: ServerEventBus;
   onError?: (error: Error) => void;
+  /** Receives `mcp.server.operation.duration` for every 2026-07-28 request. */
+  operationMetrics?: McpOperationMetrics;
 }
 
 /** What the HTTP edge hands over for one request, after Host/Origin, authentication and the body limit. */
@@ -118,7 +121,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       traceContext,
       headerTrace: extra.headerTrace,
     };
-    return createGatewayMcpServer(scope, options, {
+    const server = createGatewayMcpServer(scope, options, {
       era: 'modern',
       runWithInput: (ctx2, call, run) => options.bridge.run(ctx2, principal, call, run),
       async decorate(result: JsonObject) {
@@ -129,6 +132,16 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         return { ...result, _meta: { ...resultMeta, [TASK_HANDLE_META_KEY]: handle } };
       },
     });
+    const metrics = options.operationMetrics;
+    if (metrics !== undefined) {
+      // The per-request transport is the SDK's: time the exchange as it connects (as for 2025 sessions).
+      const connect = server.connect.bind(server);
+      server.connect = async (transport) => {
+        timeOperations(transport, scope.connection, metrics);
+        return connect(transport);
+      };
+    }
+    return server;
   }
 
   return {
