@@ -27,6 +27,7 @@ import {
   contextualInjector,
   createBackendCredentials,
   openCredentials,
+  openStateSealingKey,
   withOutboundHygiene,
 } from './services/credentials/index.js';
 import { createGatewayEgress } from './services/egress/index.js';
@@ -100,6 +101,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   const secrets = { env, baseDir };
   const issuerUrl = options.baseUrl ?? config.http.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
   const { keys, issuer } = await openCredentials(config.credentials, { issuerUrl, ...secrets });
+  const stateSealingKey = await openStateSealingKey(config.credentials, secrets);
   const { limits, tasks } = config;
   // Policy, egress and approvals open before tasks: ending a task ends its approval grants, and the approvals
   // webhook goes out through the gateway's egress.
@@ -263,6 +265,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     stores,
     keys,
     issuer,
+    stateSealingKey,
     sessionTasks,
     taskService,
     pipeline,
