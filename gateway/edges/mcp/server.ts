@@ -31,6 +31,11 @@ export interface McpServerDeps {
   elevationTool?: boolean;
   /** Upstream `notifications/resources/updated`, forwarded to sessions that subscribed to the URI. */
   resourceUpdates?: { subscribe(listener: (uri: string) => void): () => void };
+  /**
+   * What upstreams log outside any call, per connector. Delivered to 2025 sessions that set a log level
+   * (`logging/setLevel`) and can see something of that connector, at or above that level.
+   */
+  connectorLogs?: { subscribe(listener: (connectorId: string, message: LogMessage) => void): () => void };
 }
 
 /** Era-specific parts of a request's call context and result. */
@@ -245,11 +250,6 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
       }
       return {};
     });
-
-    server.setRequestHandler('logging/setLevel', async (request) => {
-      scope.setLogLevel?.(request.params.level);
-      return {};
-    });
   }
 
   server.setRequestHandler('prompts/list', async () => ({
@@ -287,10 +287,25 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
       if (scope.subscriptions?.has(uri) === true && visibility.resourceVisible(scope.principal, uri))
         void server.sendResourceUpdated({ uri }).catch(() => undefined);
     });
+    // Connector-level logs only reach a session that asked for logs: the default level is not a request.
+    let levelSet = false;
+    server.setRequestHandler('logging/setLevel', async (request) => {
+      scope.setLogLevel?.(request.params.level);
+      levelSet = true;
+      return {};
+    });
+    const unsubscribeLogs = deps.connectorLogs?.subscribe((connectorId, message) => {
+      const level = scope.logLevel();
+      if (!levelSet || level === undefined) return;
+      if (LOG_LEVELS.indexOf(message.level) < LOG_LEVELS.indexOf(level)) return;
+      if (!pipeline.connectorVisible(scope.principal, connectorId)) return;
+      void server.sendLoggingMessage({ ...message }).catch(() => undefined);
+    });
     const previousOnClose = server.onclose;
     server.onclose = () => {
       unsubscribe();
       unsubscribeUpdates?.();
+      unsubscribeLogs?.();
       previousOnClose?.();
     };
   }

@@ -123,6 +123,7 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     audit: parts.audit,
     serverInfo: { name: 'portcullis', version: VERSION },
     resourceUpdates: parts.resourceUpdates,
+    ...(parts.connectorLogs !== undefined ? { connectorLogs: parts.connectorLogs } : {}),
     elevationTool: config.approvals.offerRequestTool,
     authenticator,
     responseMode: config.http.responseMode,
