@@ -8,7 +8,7 @@ import { catalogContextFor, createGatewayPipeline } from './pipeline/index.js';
 import { openGatewayAudit } from './services/audit/index.js';
 import { apiKeyAgentsFrom } from './services/auth/index.js';
 import { openCatalog } from './services/catalog/index.js';
-import { createBackendCredentials, openCredentials } from './services/credentials/index.js';
+import { createBackendCredentials, openCredentials, openStateSealingKey } from './services/credentials/index.js';
 import { openGatewayEgress } from './services/egress/index.js';
 import { gatewayReadiness } from './services/health/index.js';
 import { createToolIntegrity } from './services/integrity/index.js';
@@ -37,8 +37,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: env['PORTCULLIS_LOG_LEVEL'] ?? 'info' });
   const secrets = { env, baseDir };
-  const telemetry = startConfiguredTelemetry(config.telemetry, env); // fails open: never affects calls
-  if (telemetry !== undefined) closers.push(telemetry.shutdown);
+  closers.push(startConfiguredTelemetry(config.telemetry, env).shutdown); // fails open: never affects calls
   const metrics = createMetrics();
   const { sink: audit, recent: recentAudit } = await openGatewayAudit(config.audit, { metrics, logger });
   closers.push(() => audit.close());
@@ -46,6 +45,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   closers.push(() => stores.close());
   const issuerUrl = options.baseUrl ?? config.http.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
   const { keys, issuer } = await openCredentials(config.credentials, { issuerUrl, ...secrets });
+  const stateSealingKey = await openStateSealingKey(config.credentials, secrets);
   const policy = await openPolicy(config, { audit, metrics, logger });
   closers.push(async () => policy.close());
   const guards = openGatewayEgress(config, { policy, audit, logger });
@@ -82,7 +82,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   return {
     ...{ config, env, baseDir, logger, audit, metrics, stores, keys, issuer, sessionTasks, taskService },
     ...{ pipeline, catalog, egress, policy, apiKeyAgents, resourceUpdates, connectorLogs, operator, readiness },
-    ...{ drain, revocation: stores.revocation, tasks: stores.tasks },
+    ...{ drain, revocation: stores.revocation, tasks: stores.tasks, stateSealingKey },
     sessionSlots: stores.sessionSlots(config.http.maxSessionsPerAgent),
     jwksFetch: guards.gatewayFetch(GATEWAY_DESTINATIONS.oauthJwks),
   };

@@ -4,9 +4,11 @@
  *
  * 1. The suite runs straight against the upstream fixture (over Streamable HTTP): every scenario must
  *    pass, which proves the fixture right.
- * 2. The suite runs against the gateway. Every scenario must pass unless it is listed in
- *    `test/conformance/expected-failures.yaml` with the reason it cannot pass through a gateway; a listed
- *    scenario that passes fails the test too, so the list stays honest.
+ * 2. The suite runs against the gateway at both protocol revisions the gateway serves: 2025-11-25 (sessions)
+ *    and 2026-07-28 (stateless, every scenario of that revision: `--suite all`). Every scenario must pass
+ *    unless it is listed for that revision in `test/conformance/expected-failures.yaml` with the reason it
+ *    cannot pass through a gateway; a listed scenario that passes fails the test too, so the list stays
+ *    honest. Results are read per scenario, never from the suite's exit code.
  *
  * The suite's client cannot send an Authorization header; a loopback proxy that adds the agent's key
  * (and changes nothing else) stands in for the agent's credential.
@@ -35,7 +37,8 @@ describe('MCP conformance', () => {
   it('the upstream fixture passes every scenario when served directly', { timeout: 180_000 }, async () => {
     const upstream = await startConformanceUpstreamHttp();
     try {
-      const run = await runConformanceSuite({ url: upstream.url });
+      // The fixture is a 2025-era server: it is proved at 2025-11-25 (the gateway serves it to 2026-07-28 agents).
+      const run = await runConformanceSuite({ url: upstream.url, specVersion: '2025-11-25' });
       assert.ok(run.scenarios.length > 0, `the suite reported no scenarios:\n${run.output}`);
       const failed = run.scenarios.filter((s) => !s.passed);
       assert.deepEqual(
@@ -48,21 +51,39 @@ describe('MCP conformance', () => {
     }
   });
 
-  it('the gateway passes every scenario except the listed expected failures', { timeout: 240_000 }, async () => {
-    const expected = await loadExpectedFailures();
-    const gateway = await startConformanceGateway();
-    try {
-      const run = await runConformanceSuite({ url: gateway.url });
-      const verdict = judge(run, expected);
-      const report = `${formatRun(run, verdict, expected)}\n--- gateway stderr (tail) ---\n${gateway.gateway.stderr().slice(-4000)}`;
-      assert.ok(run.scenarios.length > 0, `the suite reported no scenarios:\n${run.output}`);
-      assert.deepEqual(verdict.unexpectedFailures, [], report);
-      assert.deepEqual(verdict.unexpectedPasses, [], report);
-      assert.deepEqual(verdict.notRun, [], report);
-    } finally {
-      await gateway.close();
-    }
-  });
+  for (const revision of [
+    { specVersion: '2025-11-25', list: 'server', suite: 'active' },
+    { specVersion: '2026-07-28', list: 'server-2026-07-28', suite: 'all' },
+  ] as const) {
+    it(
+      `the gateway passes every ${revision.specVersion} scenario except the listed expected failures`,
+      { timeout: 420_000 },
+      async () => {
+        const expected = await loadExpectedFailures(undefined, revision.list);
+        const gateway = await startConformanceGateway();
+        try {
+          const run = await runConformanceSuite({
+            url: gateway.url,
+            specVersion: revision.specVersion,
+            suite: revision.suite,
+            timeoutMs: 400_000,
+          });
+          const verdict = judge(run, expected);
+          const report = `${formatRun(run, verdict, expected)}\n--- gateway stderr (tail) ---\n${gateway.gateway.stderr().slice(-4000)}`;
+          // The per-revision pass count, for the record.
+          console.log(
+            `conformance ${revision.specVersion}: ${verdict.passed.length}/${run.scenarios.length} scenarios passed`,
+          );
+          assert.ok(run.scenarios.length > 0, `the suite reported no scenarios:\n${run.output}`);
+          assert.deepEqual(verdict.unexpectedFailures, [], report);
+          assert.deepEqual(verdict.unexpectedPasses, [], report);
+          assert.deepEqual(verdict.notRun, [], report);
+        } finally {
+          await gateway.close();
+        }
+      },
+    );
+  }
 });
 
 describe('conformance verdicts', () => {

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { DEMO_AGENT_KEY } from '../gateway/edges/cli/commands/demo.js';
+import { readFileSync } from 'node:fs';
+import { DEMO_AGENT_KEY, demoStatePaths } from '../gateway/edges/cli/commands/demo.js';
 import { cliArgs } from './fixtures/gateway-process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -93,6 +94,16 @@ describe('MCP Inspector CLI against the demo gateway', () => {
     );
     assert.match(stdout, /POLICY_DENIED/);
     assert.match(stdout, /"isError": true/);
+  });
+
+  it('speaks the 2025 era on the wire: each run opens a session (Inspector 0.17 has no 2026-07-28 client)', async () => {
+    const opened = () =>
+      readFileSync(demoStatePaths(stateDir).auditFile, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('"event":"session.open"')).length;
+    const before = opened();
+    await inspector('--method', 'tools/list');
+    assert.equal(opened(), before + 1);
   });
 
   it('is refused without the key', async () => {

@@ -277,6 +277,11 @@ export const CredentialsSchema = z
     previousKeys: z.array(z.object({ key: SecretRefSchema, retiresAt: z.string().datetime() }).strict()).default([]),
     algorithm: z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']).default('ES256'),
     devKeyDir: z.string().min(1).default('./.portcullis/keys'),
+    /**
+     * HMAC key (at least 32 bytes, as a secret reference) that seals request states and task handles of
+     * 2026-07-28 agents; the same on every instance. Without it, a development key is kept in `devKeyDir`.
+     */
+    stateSealingKey: SecretRefSchema.optional(),
     /** Lifetime of call credentials (capped at 300 s; elevated calls at 900 s). */
     callTtlSeconds: z.number().int().min(10).max(300).default(300),
     elevatedTtlSeconds: z.number().int().min(10).max(900).default(900),

@@ -63,6 +63,15 @@ const CODES = {
   APPROVAL_LOST: { http: 503, jsonRpc: JSON_RPC.Internal },
   /** A run waits for an answer only the agent can give (elicitation, sampling). */
   INPUT_REQUIRED: { http: 202, jsonRpc: JSON_RPC.Internal },
+  // Sealed request state and task handles of 2026-07-28 agents (the caller's to fix: call again without)
+  STATE_INVALID: { http: 400, jsonRpc: JSON_RPC.InvalidParams, caller: true },
+  STATE_EXPIRED: { http: 400, jsonRpc: JSON_RPC.InvalidParams, caller: true },
+  STATE_REUSED: { http: 400, jsonRpc: JSON_RPC.InvalidParams, caller: true },
+  STATE_MISMATCH: { http: 400, jsonRpc: JSON_RPC.InvalidParams, caller: true },
+  /** The state is sound but the live call it continues is not held here (another instance, or it ended). */
+  STATE_NOT_HELD: { http: 409, jsonRpc: JSON_RPC.InvalidParams, caller: true },
+  /** A retried request lacks the answer to one of the call's input requests. */
+  INPUT_MISSING: { http: 400, jsonRpc: JSON_RPC.InvalidParams, caller: true },
   // Approvals (operator side)
   SELF_APPROVAL: { http: 403, jsonRpc: JSON_RPC.InvalidRequest },
   REASON_REQUIRED: { http: 400, jsonRpc: JSON_RPC.InvalidParams, caller: true },

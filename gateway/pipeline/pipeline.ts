@@ -50,6 +50,8 @@ export interface ListedTool {
 
 export interface Pipeline {
   listTools(principal: Principal): ListedTool[];
+  /** Can this principal see anything of this connector (a tool, resource, template or prompt)? */
+  connectorVisible(principal: Principal, connectorId: string): boolean;
   callTool(name: string, args: JsonObject, ctx: CallContext): Promise<ToolResult>;
   /**
    * Ask ahead of time for approval of a call the agent intends to make: decided exactly like the call, and
@@ -142,6 +144,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         .tools()
         .filter((tool) => isVisible(deps.policy, principal, tool))
         .map(toListedTool),
+    connectorVisible: (principal, connectorId) =>
+      deps.catalog
+        .tools()
+        .some((tool) => tool.connector.id === connectorId && isVisible(deps.policy, principal, tool)) ||
+      visibility.connectorVisible(principal, connectorId),
     callTool: (name, args, ctx) => toolRun('tools/call', name, args, ctx),
     async requestElevation(name, args, ctx) {
       const state = await run('elevation/request', name, args, ctx);

@@ -15,6 +15,8 @@ export interface Visibility {
   prompts(principal: Principal): PromptDescriptor[];
   /** May this principal hear about this resource (`notifications/resources/updated`)? */
   resourceVisible(principal: Principal, uri: string): boolean;
+  /** Does this principal see any resource, template or prompt of this connector? */
+  connectorVisible(principal: Principal, connectorId: string): boolean;
 }
 
 export function createVisibility(catalog: Catalog, policy: PolicySource): Visibility {
@@ -24,6 +26,12 @@ export function createVisibility(catalog: Catalog, policy: PolicySource): Visibi
       canonical !== undefined && isItemVisible(policy, principal, { kind: 'resource', name: canonical, connector })
     );
   };
+  const prompts = (principal: Principal) =>
+    catalog
+      .prompts()
+      .filter((p) =>
+        isItemVisible(policy, principal, { kind: 'prompt', name: p.exposedName, connector: p.connector.id }),
+      );
   return {
     resources: (principal) =>
       catalog
@@ -35,17 +43,21 @@ export function createVisibility(catalog: Catalog, policy: PolicySource): Visibi
         .templates()
         .filter((t) => resourceVisible(principal, t.descriptor.uriTemplate, t.connector.id))
         .map((t) => t.descriptor),
-    prompts: (principal) =>
-      catalog
-        .prompts()
-        .filter((p) =>
-          isItemVisible(policy, principal, { kind: 'prompt', name: p.exposedName, connector: p.connector.id }),
-        )
-        .map((p) => ({ ...p.descriptor, name: p.exposedName })),
+    prompts: (principal) => prompts(principal).map((p) => ({ ...p.descriptor, name: p.exposedName })),
     resourceVisible(principal, uri) {
       const canonical = canonicalResourceUri(uri);
       const connector = canonical !== undefined ? catalog.resolveResource(canonical) : undefined;
       return connector !== undefined && canonical !== undefined && resourceVisible(principal, canonical, connector.id);
     },
+    connectorVisible: (principal, connectorId) =>
+      catalog
+        .resources()
+        .some((r) => r.connector.id === connectorId && resourceVisible(principal, r.descriptor.uri, connectorId)) ||
+      catalog
+        .templates()
+        .some(
+          (t) => t.connector.id === connectorId && resourceVisible(principal, t.descriptor.uriTemplate, connectorId),
+        ) ||
+      prompts(principal).some((p) => p.connector.id === connectorId),
   };
 }

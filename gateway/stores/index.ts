@@ -28,3 +28,4 @@ export {
   LOST_TASK_REASON,
   type RebuildOptions,
 } from './redis-rebuild.js';
+export { createMemoryOnceClaims, createRedisOnceClaims, type OnceClaims } from './once-claims.js';

@@ -26,6 +26,7 @@ import { createRedisSessionSlots } from './redis-session-slots.js';
 import { createStoreEpoch, type EpochEvent } from './redis-epoch.js';
 import { readLostApprovals, rebuildFromAudit } from './redis-rebuild.js';
 import type { LostApproval } from '../services/approvals/index.js';
+import { createMemoryOnceClaims, createRedisOnceClaims, type OnceClaims } from './once-claims.js';
 
 export interface Stores {
   kind: 'memory' | 'redis';
@@ -41,6 +42,8 @@ export interface Stores {
   sessionSlots(max: number): SessionSlots;
   /** Approval requests lost with the store's data, as recovered by the last rebuild (newest first). */
   lostApprovals(): Promise<LostApproval[]>;
+  /** Single-use claims (sealed request states of 2026-07-28 agents). */
+  onceClaims: OnceClaims;
   /** Whether the store can answer now (for readiness); read from the connection state, never blocks. */
   status(): { available: boolean; reason?: string };
   /**
@@ -75,6 +78,7 @@ export async function openStores(config: GatewayConfig['stores'], options: OpenS
       rateLimiter: createMemoryRateLimiter(),
       sessionSlots: (max) => createMemorySessionSlots(max),
       lostApprovals: async () => [],
+      onceClaims: createMemoryOnceClaims(),
       status: () => ({ available: true }),
       probe: async () => undefined,
       async close() {
@@ -143,6 +147,7 @@ export async function openStores(config: GatewayConfig['stores'], options: OpenS
     rateLimiter: createRedisRateLimiter({ redis, prefix: config.prefix }),
     sessionSlots: (max) => createRedisSessionSlots({ redis, prefix: config.prefix, max }),
     lostApprovals: () => readLostApprovals(redis, config.prefix),
+    onceClaims: createRedisOnceClaims({ redis, prefix: config.prefix }),
     status: () =>
       redis.status === 'ready' ? epoch.status() : { available: false, reason: `redis connection ${redis.status}` },
     probe: async () => void (await guardStore(() => redis.ping())),

@@ -29,7 +29,8 @@ export interface ConformanceGateway {
 }
 
 export async function startConformanceGateway(): Promise<ConformanceGateway> {
-  const gateway = await startGatewayProcess({ config: conformanceGatewayConfig() });
+  // Generous: the first start compiles the gateway's sources through tsx on a possibly busy machine.
+  const gateway = await startGatewayProcess({ config: conformanceGatewayConfig(), readyTimeoutMs: 90_000 });
   let proxy: AuthProxy;
   try {
     proxy = await startAuthProxy(gateway.url, gateway.key);

@@ -59,6 +59,12 @@ export interface RunSuiteOptions {
   /** `active` (default: the suite's stable scenarios), `all` (adds pending ones) or one scenario id. */
   suite?: 'active' | 'all';
   scenario?: string;
+  /**
+   * The protocol revision to test (`--spec-version`): only scenarios whose window includes it run. A
+   * scenario outside the window exits 0 without running, so results are read per scenario, never from the
+   * exit code.
+   */
+  specVersion?: string;
   /** Kill the suite after this long (default 120 s). */
   timeoutMs?: number;
 }
@@ -82,6 +88,7 @@ export async function runConformanceSuite(options: RunSuiteOptions): Promise<Sui
     const args = [CONFORMANCE_BIN, 'server', '--url', options.url, '--output-dir', outputDir];
     if (options.scenario !== undefined) args.push('--scenario', options.scenario);
     else args.push('--suite', options.suite ?? 'active');
+    if (options.specVersion !== undefined) args.push('--spec-version', options.specVersion);
     const { output, exitCode } = await runNode22(args, options.timeoutMs ?? 120_000);
     const scenarios = await readResults(outputDir);
     return { url: options.url, scenarios, output, exitCode };
@@ -131,28 +138,34 @@ function runNode22(args: string[], timeoutMs: number): Promise<{ output: string;
 // ---------------------------------------------------------------------------------------------------
 // Expected failures: scenarios that cannot pass through a gateway, each with its reason.
 
-const ExpectedFailuresSchema = z
-  .object({
-    server: z
-      .array(
-        z
-          .object({ scenario: z.string().min(1), reason: z.string().min(10, 'say why the scenario cannot pass') })
-          .strict(),
-      )
-      .default([]),
-  })
-  .strict();
+const EntriesSchema = z
+  .array(
+    z.object({ scenario: z.string().min(1), reason: z.string().min(10, 'say why the scenario cannot pass') }).strict(),
+  )
+  .default([]);
 
-export type ExpectedFailures = z.infer<typeof ExpectedFailuresSchema>;
+/**
+ * `server`: scenarios at protocol revision 2025-11-25; `server-2026-07-28`: at 2026-07-28 (the suite's `all`
+ * set at that `--spec-version`).
+ */
+const ExpectedFailuresSchema = z.object({ server: EntriesSchema, 'server-2026-07-28': EntriesSchema }).strict();
 
-export async function loadExpectedFailures(file = EXPECTED_FAILURES_FILE): Promise<ExpectedFailures> {
+export type ExpectedFailures = { server: { scenario: string; reason: string }[] };
+export type ExpectedFailuresFile = z.infer<typeof ExpectedFailuresSchema>;
+export type Revision = 'server' | 'server-2026-07-28';
+
+export async function loadExpectedFailures(
+  file = EXPECTED_FAILURES_FILE,
+  revision: Revision = 'server',
+): Promise<ExpectedFailures> {
   const parsed = ExpectedFailuresSchema.parse(parse(await readFile(file, 'utf8')) ?? {});
+  const entries = parsed[revision];
   const seen = new Set<string>();
-  for (const entry of parsed.server) {
+  for (const entry of entries) {
     if (seen.has(entry.scenario)) throw new Error(`expected-failures: ${entry.scenario} is listed twice`);
     seen.add(entry.scenario);
   }
-  return parsed;
+  return { server: entries };
 }
 
 export interface Verdict {

@@ -1,5 +1,9 @@
 /**
- * The MCP front door over Streamable HTTP: `POST|GET|DELETE /mcp`.
+ * The MCP front door over Streamable HTTP: `POST|GET|DELETE /mcp`, for both protocol eras. A request is
+ * 2025-era unless it carries the 2026-07-28 per-request `_meta` envelope (the SDK's `isLegacyRequest`, the
+ * same classification its own handler uses); 2025-era requests are served by this module's sessions, and
+ * 2026-07-28 requests statelessly by modern-edge.ts, after the same Host/Origin check, authentication and
+ * size limit. The SDK's stateless fallback for 2025 traffic is never used.
  *
  * Order of checks on every request: Host/Origin (DNS-rebinding defence), authentication (fail closed, 401
  * with WWW-Authenticate), size limit, session lookup, then the session's protocol version. A session id is
@@ -7,10 +11,10 @@
  * answered exactly like an unknown session (404), so session ids are not an oracle. Sessions idle longer
  * than the configured time are closed.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { NodeStreamableHTTPServerTransport, toWebRequest } from '@modelcontextprotocol/node';
+import { isInitializeRequest, isLegacyRequest, type ServerEventBus } from '@modelcontextprotocol/server';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { RequestAuthenticator } from '../../services/auth/index.js';
 import { AuthError, httpStatusOf, isStoreUnavailable, jsonRpcCodeOf, type Principal } from '../../kernel/index.js';
@@ -20,10 +24,14 @@ import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import { readJsonBody } from '../http/index.js';
 import { startTaskSpan, extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
-import { samePrincipal, type McpSession } from './session.js';
+import { samePrincipal, sessionScope, type McpSession } from './session.js';
 import { batchAllowed, negotiatedVersion, versionHeaderConflict, watchProtocolVersion } from './protocol-version.js';
 import { InFlightRequestIds } from './request-ids.js';
 import { createMemorySessionSlots, type SessionSlot, type SessionSlots } from '../../services/ratelimit/index.js';
+import { createInputBridge, type OnceClaimsLike } from './input-bridge.js';
+import { createModernEdge } from './modern-edge.js';
+import { createModernTasks } from './modern-task.js';
+import { createStateSealer } from './sealed-state.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
   authenticator: RequestAuthenticator;
@@ -49,6 +57,20 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   onSessionClosed?: (session: McpSession) => void;
   /** Receives `mcp.server.operation.duration` for every request on every session. */
   operationMetrics?: McpOperationMetrics;
+  /**
+   * 2026-07-28 requests: the key that seals request states and task handles (at least 32 bytes; the same
+   * on every instance), the shared single-use claims, and how long a call waits for an agent's input.
+   * Without a key, a random per-process key is used (one instance only).
+   */
+  stateSealingKey?: Uint8Array;
+  onceClaims?: OnceClaimsLike;
+  inputHoldSeconds?: number;
+  /** Epoch ms when a task ends (task handles expire with their task). */
+  taskExpiry?: (taskId: string) => Promise<number | undefined>;
+  /** Change events for 2026-07-28 `subscriptions/listen` streams (shared across instances when given). */
+  eventBus?: ServerEventBus;
+  /** Out-of-band errors of the 2026-07-28 handler, for the logs. */
+  onModernError?: (error: Error) => void;
   now?: () => number;
 }
 
@@ -67,6 +89,25 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   /** Slots whose session finished opening; the session's close gives them back. */
   const registered = new WeakSet<SessionSlot>();
   const router = express.Router();
+  const sealer = createStateSealer(options.stateSealingKey ?? randomBytes(32), now);
+  const modern = createModernEdge({
+    ...options,
+    tasks: createModernTasks({
+      sealer,
+      taskFor: (principal, key) => options.taskForSession(principal, key),
+      expiryOf: options.taskExpiry ?? (async () => undefined),
+      handleTtlSeconds: 3600,
+      now,
+    }),
+    bridge: createInputBridge({
+      sealer,
+      claims: options.onceClaims ?? createLocalClaims(now),
+      holdSeconds: options.inputHoldSeconds ?? 300,
+      now,
+    }),
+    ...(options.eventBus !== undefined ? { bus: options.eventBus } : {}),
+    ...(options.onModernError !== undefined ? { onError: options.onModernError } : {}),
+  });
 
   const sweep = setInterval(
     () => {
@@ -158,6 +199,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         }
         res.once('close', drain.track());
       }
+      if (!(await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
+        await modern.serve(req, res, { principal, body: req.body });
+        return;
+      }
       const sessionId = req.header('mcp-session-id');
       if (sessionId !== undefined) {
         const session = findSession(req, principal);
@@ -187,7 +232,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
           });
           return;
         }
-        await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
+        await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(req, res, req.body);
         return;
       }
       if (Array.isArray(req.body)) {
@@ -259,7 +304,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       traceContext: taskSpan.context,
       endTask: (reason) => taskSpan.end(reason),
     };
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       enableJsonResponse: options.responseMode === 'json',
       onsessioninitialized: () => {
@@ -274,7 +319,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     transport.onclose = () => void closeSession(session);
     watchProtocolVersion(transport, (version) => (session.connection.protocolVersion = version));
     if (options.operationMetrics !== undefined) timeOperations(transport, session.connection, options.operationMetrics);
-    const server = createGatewayMcpServer(session, options);
+    const server = createGatewayMcpServer(sessionScope(session, true), options);
     session.server = server;
     session.transport = transport;
     await server.connect(transport);
@@ -292,7 +337,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       return;
     }
     if (!versionAccepted(req, res, session)) return;
-    await (session.transport as StreamableHTTPServerTransport).handleRequest(req, res);
+    await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(req, res);
     if (req.method === 'DELETE') await closeSession(session);
   };
   router.get('/mcp', (req, res, next) => void streamOrDelete(req, res).catch(next));
@@ -305,6 +350,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       clearInterval(sweep);
       await Promise.all([...sessions.values()].map(closeSession));
       await slots.close();
+      await modern.close();
     },
   };
 }
@@ -357,6 +403,20 @@ function refuseBatch(res: Response): void {
 function containsInitialize(body: unknown): boolean {
   if (Array.isArray(body)) return body.some((m) => isInitializeRequest(m));
   return isInitializeRequest(body);
+}
+
+/** Single-use claims for one process, when no shared store is given. */
+function createLocalClaims(now: () => number): OnceClaimsLike {
+  const claimed = new Map<string, number>();
+  return {
+    async claim(id, ttlMs) {
+      const at = now();
+      for (const [key, until] of claimed) if (until <= at) claimed.delete(key);
+      if (claimed.has(id)) return false;
+      claimed.set(id, at + ttlMs);
+      return true;
+    },
+  };
 }
 
 export function jsonRpcError(code: number, message: string, dataCode?: string): object {

@@ -6,8 +6,7 @@
  * tool result's `portcullis/code`, else `tool_error` for a tool result with `isError`; a JSON-RPC error's
  * `data.code`, else its numeric code). Notifications have no response and are not timed.
  */
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
 import type { McpMetricAttributes } from '../../services/metrics/index.js';
 import type { McpConnection } from '../../pipeline/index.js';
 

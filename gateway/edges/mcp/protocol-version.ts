@@ -4,8 +4,8 @@
  * depends on the version is decided from it, never from a later request's `MCP-Protocol-Version` header:
  * a header that names another version is refused, so a client cannot pick older rules per request.
  */
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/server';
+import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
 
 /** First revision without JSON-RPC batching. */
 const BATCHES_REMOVED_IN = '2025-06-18';

@@ -1,37 +1,22 @@
 /**
- * The gateway as an MCP server: one SDK `Server` per agent session, whose handlers only translate between
- * MCP messages and the pipeline. All decisions happen in the pipeline; this module converts results and
- * errors exactly once (GatewayError -> tool result or JSON-RPC error) and relays what flows back to the
- * agent (progress, log messages, sampling/elicitation requests, list_changed notifications).
+ * The gateway as an MCP server: one SDK `Server` per agent session (2025 era) or per request (2026-07-28
+ * era), whose handlers only translate between MCP messages and the pipeline. All decisions happen in the
+ * pipeline; this module converts results and errors exactly once (GatewayError -> tool result or JSON-RPC
+ * error) and relays what flows back to the agent (progress, log messages, sampling/elicitation requests,
+ * list_changed notifications).
+ *
+ * The two eras differ only in how the agent is known and how backend requests reach it:
+ * - 2025 (`legacy`): the session carries principal, task and log level; sampling, elicitation and roots
+ *   requests are sent to the agent on the call's stream.
+ * - 2026-07-28 (`modern`): the principal comes with each request, the task from the request's task handle
+ *   or task token (see `modern-task.ts`), and backend requests become the call's `input_required` result
+ *   (see `input-bridge.ts`).
  */
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import {
-  CallToolRequestSchema,
-  CompleteRequestSchema,
-  CreateMessageResultSchema,
-  ElicitResultSchema,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListRootsResultSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-  SetLevelRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-  type ServerNotification,
-  type ServerRequest,
-} from '@modelcontextprotocol/sdk/types.js';
-import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { JsonObject, LogMessage } from '../../../connectors/contract.js';
+import { ProtocolError, ProtocolErrorCode, Server, type ServerContext } from '@modelcontextprotocol/server';
+import type { InputRequestChannel, JsonObject, LogMessage } from '../../../connectors/contract.js';
 import { GatewayError, jsonRpcCodeOf, toGatewayError, type Drain } from '../../kernel/index.js';
 import { REQUEST_ELEVATION_TOOL, type CallContext, type EgressProvider, type Pipeline } from '../../pipeline/index.js';
-import type { McpSession } from './session.js';
-
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+import type { AgentScope } from './scope.js';
 
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -46,9 +31,32 @@ export interface McpServerDeps {
   elevationTool?: boolean;
   /** Upstream `notifications/resources/updated`, forwarded to sessions that subscribed to the URI. */
   resourceUpdates?: { subscribe(listener: (uri: string) => void): () => void };
+  /**
+   * What upstreams log outside any call, per connector. Delivered to 2025 sessions that set a log level
+   * (`logging/setLevel`) and can see something of that connector, at or above that level.
+   */
+  connectorLogs?: { subscribe(listener: (connectorId: string, message: LogMessage) => void): () => void };
 }
 
-export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps): Server {
+/** Era-specific parts of a request's call context and result. */
+export interface EraHooks {
+  era: 'legacy' | 'modern';
+  /**
+   * Runs one operation that may need agent input (modern: may answer `input_required` and resume on the
+   * retried request). `run` gets the channel and the signal to put into the call context.
+   */
+  runWithInput?(
+    ctx: ServerContext,
+    call: { method: string; name: string; args: JsonObject },
+    run: (channel: InputRequestChannel, signal: AbortSignal) => Promise<JsonObject>,
+  ): Promise<JsonObject>;
+  /** Adds era fields to a result (modern: the task handle in `_meta`). */
+  decorate?(result: JsonObject): Promise<JsonObject>;
+}
+
+const LEGACY: EraHooks = { era: 'legacy' };
+
+export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, hooks: EraHooks = LEGACY): Server {
   const server = new Server(deps.serverInfo, {
     capabilities: {
       tools: { listChanged: true },
@@ -59,53 +67,98 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
     },
     instructions:
       'Portcullis gateway: tools are decided per call by policy. A result with isError and a code such as POLICY_DENIED or APPROVAL_REQUIRED means the call was not made.',
+    // Listings depend on the principal: never cached for anyone else, and not reused without asking again.
+    cacheHints: {
+      'tools/list': { ttlMs: 0, cacheScope: 'private' },
+      'prompts/list': { ttlMs: 0, cacheScope: 'private' },
+      'resources/list': { ttlMs: 0, cacheScope: 'private' },
+      'resources/templates/list': { ttlMs: 0, cacheScope: 'private' },
+      'resources/read': { ttlMs: 0, cacheScope: 'private' },
+    },
+    // 2025 sessions relay backend requests themselves; the SDK's own input_required shim is not used.
+    inputRequired: { legacyShim: false },
   });
   const { pipeline } = deps;
   const catalog = pipeline.catalog;
+  const decorate = hooks.decorate ?? (async (result: JsonObject) => result);
 
-  const callContext = (extra: Extra): CallContext => ({
-    principal: session.principal,
-    task: session.task,
-    ...(extra.sessionId !== undefined ? { sessionId: extra.sessionId } : {}),
-    connection: { ...session.connection },
-    requestId: extra.requestId,
+  const callContext = async (
+    ctx: ServerContext,
+    inputRequests?: InputRequestChannel,
+    requestSignal: AbortSignal = ctx.mcpReq.signal,
+  ): Promise<CallContext> => {
     // The agent's cancellation, or the gateway's at the end of a drain (answered as SHUTTING_DOWN).
-    signal: deps.drain !== undefined ? AbortSignal.any([extra.signal, deps.drain.signal]) : extra.signal,
-    meta: propagationMeta(extra._meta),
-    ...(session.traceContext !== undefined ? { traceContext: session.traceContext } : {}),
-    ...justification(extra._meta),
-    ...progressForwarder(extra),
-    onLog: (message) => forwardLog(message, extra),
-    inputRequests: { request: (method, params, signal) => relay(method, params, signal, extra) },
-  });
+    const signal = deps.drain !== undefined ? AbortSignal.any([requestSignal, deps.drain.signal]) : requestSignal;
+    const meta = ctx.mcpReq._meta as Record<string, unknown> | undefined;
+    const channel = inputRequests ?? { request: (method, params, signal) => relay(method, params, signal, ctx) };
+    return {
+      principal: scope.principal,
+      task: await scope.task(),
+      ...(scope.sessionId !== undefined ? { sessionId: scope.sessionId } : {}),
+      connection: { ...scope.connection },
+      requestId: ctx.mcpReq.id,
+      signal,
+      meta: propagationMeta(meta, scope.headerTrace),
+      ...(scope.traceContext !== undefined ? { traceContext: scope.traceContext } : {}),
+      ...justification(meta),
+      ...progressForwarder(ctx),
+      onLog: (message) => forwardLog(message, ctx),
+      inputRequests: channel,
+    };
+  };
 
-  function forwardLog(message: LogMessage, extra: Extra): void {
-    if (LOG_LEVELS.indexOf(message.level) < LOG_LEVELS.indexOf(session.logLevel)) return;
-    void extra.sendNotification({ method: 'notifications/message', params: { ...message } }).catch(() => undefined);
+  function forwardLog(message: LogMessage, ctx: ServerContext): void {
+    const level = scope.logLevel();
+    if (level === undefined || LOG_LEVELS.indexOf(message.level) < LOG_LEVELS.indexOf(level)) return;
+    void ctx.mcpReq.notify({ method: 'notifications/message', params: { ...message } }).catch(() => undefined);
   }
 
-  async function relay(method: string, params: JsonObject, signal: AbortSignal, extra: Extra): Promise<JsonObject> {
+  /** 2025 era: the backend's request goes to the agent on this call's stream. */
+  async function relay(
+    method: string,
+    params: JsonObject,
+    signal: AbortSignal,
+    ctx: ServerContext,
+  ): Promise<JsonObject> {
+    if (hooks.era === 'modern') throw new GatewayError('NOT_SUPPORTED', `${method} needs the multi-round-trip flow`);
     const capabilities = server.getClientCapabilities() ?? {};
-    const schema =
-      method === 'sampling/createMessage' && capabilities.sampling !== undefined
-        ? CreateMessageResultSchema
-        : method === 'elicitation/create' && capabilities.elicitation !== undefined
-          ? ElicitResultSchema
-          : method === 'roots/list' && capabilities.roots !== undefined
-            ? ListRootsResultSchema
-            : undefined;
-    if (schema === undefined) throw new GatewayError('NOT_SUPPORTED', `the agent's client does not support ${method}`);
-    const result = await extra.sendRequest({ method, params } as ServerRequest, schema, { signal });
-    return result as JsonObject;
+    const supported =
+      (method === 'sampling/createMessage' && capabilities.sampling !== undefined) ||
+      (method === 'elicitation/create' && capabilities.elicitation !== undefined) ||
+      (method === 'roots/list' && capabilities.roots !== undefined);
+    if (!supported) throw new GatewayError('NOT_SUPPORTED', `the agent's client does not support ${method}`);
+    const send = ctx.mcpReq.send as (
+      request: { method: string; params?: Record<string, unknown> },
+      options?: { signal?: AbortSignal },
+    ) => Promise<unknown>;
+    return (await send({ method, params }, { signal })) as JsonObject;
   }
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: [...pipeline.listTools(session.principal), ...(deps.elevationTool ? [REQUEST_ELEVATION_TOOL] : [])],
-  }));
+  /** Runs an operation that may need the agent's input, through the era's bridge when it has one. */
+  async function withInput(
+    ctx: ServerContext,
+    call: { method: string; name: string; args: JsonObject },
+    run: (context: CallContext) => Promise<JsonObject>,
+  ): Promise<JsonObject> {
+    if (hooks.runWithInput === undefined) return decorate(await run(await callContext(ctx)));
+    const result = await hooks.runWithInput(ctx, call, async (channel, signal) =>
+      run(await callContext(ctx, channel, signal)),
+    );
+    return decorate(result);
+  }
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  server.setRequestHandler(
+    'tools/list',
+    async () =>
+      ({
+        tools: [...pipeline.listTools(scope.principal), ...(deps.elevationTool ? [REQUEST_ELEVATION_TOOL] : [])],
+      }) as never,
+  );
+
+  server.setRequestHandler('tools/call', async (request, ctx) => {
+    const name = request.params.name;
     const args = (request.params.arguments ?? {}) as JsonObject;
-    if (deps.elevationTool && request.params.name === REQUEST_ELEVATION_TOOL.name) {
+    if (deps.elevationTool && name === REQUEST_ELEVATION_TOOL.name) {
       const target = typeof args['tool'] === 'string' ? args['tool'] : '';
       const targetArgs =
         args['arguments'] !== null && typeof args['arguments'] === 'object' && !Array.isArray(args['arguments'])
@@ -113,155 +166,194 @@ export function createGatewayMcpServer(session: McpSession, deps: McpServerDeps)
           : undefined;
       const why = typeof args['justification'] === 'string' ? args['justification'].trim().slice(0, 1000) : '';
       if (target === '' || targetArgs === undefined || why === '') {
-        throw new McpError(ErrorCode.InvalidParams, 'expected { tool, arguments, justification }', {
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'expected { tool, arguments, justification }', {
           code: 'INVALID_ARGUMENTS',
         });
       }
       try {
-        return (await pipeline.requestElevation(target, targetArgs, {
-          ...callContext(extra),
-          justification: why,
-        })) as never;
+        const context = await callContext(ctx);
+        return (await decorate(
+          (await pipeline.requestElevation(target, targetArgs, {
+            ...context,
+            justification: why,
+          })) as unknown as JsonObject,
+        )) as never;
       } catch (error) {
-        throw toMcpError(error);
+        throw toProtocolError(error);
       }
     }
     try {
-      const result = await pipeline.callTool(request.params.name, args, callContext(extra));
-      return result as never;
+      return (await withInput(
+        ctx,
+        { method: 'tools/call', name, args },
+        async (context) => (await pipeline.callTool(name, args, context)) as unknown as JsonObject,
+      )) as never;
     } catch (error) {
-      throw toMcpError(error);
+      throw toProtocolError(error);
     }
   });
 
   const visibility = pipeline.visibility;
 
-  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
-    resources: visibility.resources(session.principal),
+  server.setRequestHandler('resources/list', async () => ({
+    resources: visibility.resources(scope.principal),
   }));
 
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
-    resourceTemplates: visibility.resourceTemplates(session.principal),
+  server.setRequestHandler('resources/templates/list', async () => ({
+    resourceTemplates: visibility.resourceTemplates(scope.principal),
   }));
 
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+  server.setRequestHandler('resources/read', async (request, ctx) => {
+    const uri = request.params.uri;
     try {
-      return (await pipeline.readResource(request.params.uri, callContext(extra))) as never;
-    } catch (error) {
-      throw toMcpError(error);
-    }
-  });
-
-  server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
-    try {
-      await pipeline.subscribeResource(request.params.uri, callContext(extra));
-    } catch (error) {
-      throw toMcpError(error);
-    }
-    session.subscriptions.add(request.params.uri);
-    return {};
-  });
-
-  // Unsubscribing only stops what this session hears; the upstream subscription is released best-effort.
-  server.setRequestHandler(UnsubscribeRequestSchema, async (request, extra) => {
-    session.subscriptions.delete(request.params.uri);
-    const connector = catalog.resolveResource(request.params.uri);
-    if (connector?.catalog?.unsubscribeResource !== undefined) {
-      await connector.catalog
-        .unsubscribeResource(request.params.uri, {
-          callId: String(extra.requestId),
-          signal: extra.signal,
-          fetch: deps.egress.fetchFor({ connector: connector.id, principal: session.principal, task: session.task }),
-          meta: {},
-        })
-        .catch(() => undefined);
-    }
-    return {};
-  });
-
-  server.setRequestHandler(ListPromptsRequestSchema, async () => ({
-    prompts: visibility.prompts(session.principal),
-  }));
-
-  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
-    try {
-      return (await pipeline.getPrompt(
-        request.params.name,
-        request.params.arguments ?? {},
-        callContext(extra),
+      return (await withInput(ctx, { method: 'resources/read', name: uri, args: {} }, (context) =>
+        pipeline.readResource(uri, context),
       )) as never;
     } catch (error) {
-      throw toMcpError(error);
+      const protocolError = toProtocolError(error);
+      // A missing resource names the URI it was asked for (`data.uri`), as 2026-07-28 asks.
+      const data = protocolError.data as Record<string, unknown> | undefined;
+      if (data?.['code'] === 'RESOURCE_NOT_FOUND' && data['uri'] === undefined)
+        throw new ProtocolError(protocolError.code, protocolError.message, { ...data, uri });
+      throw protocolError;
     }
   });
 
-  server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
+  if (hooks.era === 'legacy') {
+    server.setRequestHandler('resources/subscribe', async (request, ctx) => {
+      try {
+        await pipeline.subscribeResource(request.params.uri, await callContext(ctx));
+      } catch (error) {
+        throw toProtocolError(error);
+      }
+      scope.subscriptions?.add(request.params.uri);
+      return {};
+    });
+
+    // Unsubscribing only stops what this session hears; the upstream subscription is released best-effort.
+    server.setRequestHandler('resources/unsubscribe', async (request, ctx) => {
+      scope.subscriptions?.delete(request.params.uri);
+      const connector = catalog.resolveResource(request.params.uri);
+      if (connector?.catalog?.unsubscribeResource !== undefined) {
+        await connector.catalog
+          .unsubscribeResource(request.params.uri, {
+            callId: String(ctx.mcpReq.id),
+            signal: ctx.mcpReq.signal,
+            fetch: deps.egress.fetchFor({
+              connector: connector.id,
+              principal: scope.principal,
+              task: await scope.task(),
+            }),
+            meta: {},
+          })
+          .catch(() => undefined);
+      }
+      return {};
+    });
+  }
+
+  server.setRequestHandler('prompts/list', async () => ({
+    prompts: visibility.prompts(scope.principal),
+  }));
+
+  server.setRequestHandler('prompts/get', async (request, ctx) => {
+    const name = request.params.name;
+    const args = request.params.arguments ?? {};
     try {
-      return (await pipeline.complete(request.params as JsonObject, callContext(extra))) as never;
+      return (await withInput(ctx, { method: 'prompts/get', name, args: args as JsonObject }, (context) =>
+        pipeline.getPrompt(name, args, context),
+      )) as never;
     } catch (error) {
-      throw toMcpError(error);
+      throw toProtocolError(error);
     }
   });
 
-  server.setRequestHandler(SetLevelRequestSchema, async (request) => {
-    session.logLevel = request.params.level;
-    return {};
+  server.setRequestHandler('completion/complete', async (request, ctx) => {
+    try {
+      return (await pipeline.complete(request.params as JsonObject, await callContext(ctx))) as never;
+    } catch (error) {
+      throw toProtocolError(error);
+    }
   });
 
-  // Tell the agent when what it can see changed (upstream list_changed, policy reload).
-  const unsubscribe = catalog.onChange((kinds) => {
-    if (kinds.has('tools')) void server.sendToolListChanged().catch(() => undefined);
-    if (kinds.has('resources')) void server.sendResourceListChanged().catch(() => undefined);
-    if (kinds.has('prompts')) void server.sendPromptListChanged().catch(() => undefined);
-  });
-  const unsubscribeUpdates = deps.resourceUpdates?.subscribe((uri) => {
-    if (session.subscriptions.has(uri) && visibility.resourceVisible(session.principal, uri))
-      void server.sendResourceUpdated({ uri }).catch(() => undefined);
-  });
-  const previousOnClose = server.onclose;
-  server.onclose = () => {
-    unsubscribe();
-    unsubscribeUpdates?.();
-    previousOnClose?.();
-  };
+  if (hooks.era === 'legacy') {
+    // Tell the agent when what it can see changed (upstream list_changed, policy reload).
+    const unsubscribe = catalog.onChange((kinds) => {
+      if (kinds.has('tools')) void server.sendToolListChanged().catch(() => undefined);
+      if (kinds.has('resources')) void server.sendResourceListChanged().catch(() => undefined);
+      if (kinds.has('prompts')) void server.sendPromptListChanged().catch(() => undefined);
+    });
+    const unsubscribeUpdates = deps.resourceUpdates?.subscribe((uri) => {
+      if (scope.subscriptions?.has(uri) === true && visibility.resourceVisible(scope.principal, uri))
+        void server.sendResourceUpdated({ uri }).catch(() => undefined);
+    });
+    // Connector-level logs only reach a session that asked for logs: the default level is not a request.
+    let levelSet = false;
+    server.setRequestHandler('logging/setLevel', async (request) => {
+      scope.setLogLevel?.(request.params.level);
+      levelSet = true;
+      return {};
+    });
+    const unsubscribeLogs = deps.connectorLogs?.subscribe((connectorId, message) => {
+      const level = scope.logLevel();
+      if (!levelSet || level === undefined) return;
+      if (LOG_LEVELS.indexOf(message.level) < LOG_LEVELS.indexOf(level)) return;
+      if (!pipeline.connectorVisible(scope.principal, connectorId)) return;
+      void server.sendLoggingMessage({ ...message }).catch(() => undefined);
+    });
+    const previousOnClose = server.onclose;
+    server.onclose = () => {
+      unsubscribe();
+      unsubscribeUpdates?.();
+      unsubscribeLogs?.();
+      previousOnClose?.();
+    };
+  }
 
   return server;
 }
 
-/** Only `traceparent`/`tracestate` travel from the agent's `_meta` to backends, and only when well-formed. */
-function propagationMeta(meta: Extra['_meta']): Record<string, string> {
+/**
+ * Only `traceparent`/`tracestate` travel from the agent to backends, and only when well-formed: from
+ * `_meta`, else from the request's HTTP trace context headers.
+ */
+function propagationMeta(
+  meta: Record<string, unknown> | undefined,
+  headerTrace: Record<string, string> | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
-  const traceparent = meta?.['traceparent'];
+  const source = typeof meta?.['traceparent'] === 'string' ? meta : headerTrace;
+  const traceparent = source?.['traceparent'];
   if (typeof traceparent === 'string' && TRACEPARENT.test(traceparent)) {
     out['traceparent'] = traceparent;
-    const tracestate = meta?.['tracestate'];
+    const tracestate = source?.['tracestate'];
     if (typeof tracestate === 'string' && tracestate.length <= 512) out['tracestate'] = tracestate;
   }
   return out;
 }
 
 /** An agent may say why it makes a call (`_meta["portcullis/justification"]`); operators see it. */
-function justification(meta: Extra['_meta']): { justification?: string } {
+function justification(meta: Record<string, unknown> | undefined): { justification?: string } {
   const value = meta?.['portcullis/justification'];
   return typeof value === 'string' && value.trim() !== '' ? { justification: value.trim().slice(0, 1000) } : {};
 }
 
-function progressForwarder(extra: Extra): Pick<CallContext, 'onProgress'> {
-  const token = extra._meta?.progressToken;
+function progressForwarder(ctx: ServerContext): Pick<CallContext, 'onProgress'> {
+  const token = ctx.mcpReq._meta?.progressToken;
   if (token === undefined) return {};
   return {
     onProgress: (update) => {
-      void extra
-        .sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...update } })
+      void ctx.mcpReq
+        .notify({ method: 'notifications/progress', params: { progressToken: token, ...update } })
         .catch(() => undefined);
     },
   };
 }
 
-function toMcpError(error: unknown): McpError {
-  if (error instanceof McpError) return error;
+export function toProtocolError(error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) return error;
   const gatewayError = toGatewayError(error);
-  return new McpError(jsonRpcCodeOf(gatewayError.code), gatewayError.message, {
+  return new ProtocolError(jsonRpcCodeOf(gatewayError.code), gatewayError.message, {
     code: gatewayError.code,
     ...(gatewayError.details ?? {}),
   });

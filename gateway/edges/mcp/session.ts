@@ -4,13 +4,13 @@
  * same principal, otherwise the session does not exist for it.
  */
 import type { Context } from '@opentelemetry/api';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { Server, Transport } from '@modelcontextprotocol/server';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { Principal } from '../../kernel/index.js';
 import type { McpConnection } from '../../pipeline/index.js';
+import type { AgentScope, LogLevel } from './scope.js';
 
-export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency';
+export type { LogLevel } from './scope.js';
 
 export interface McpSession {
   id: string;
@@ -48,4 +48,25 @@ export function samePrincipal(a: Principal, b: Principal): boolean {
     a.issuer === b.issuer &&
     a.subject === b.subject
   );
+}
+
+/**
+ * A 2025 session as the scope its requests run in: principal, task and log level live on the session.
+ * Calls name the session in audit and spans when it has a wire id (`Mcp-Session-Id`; stdio has none).
+ */
+export function sessionScope(session: McpSession, wireId: boolean): AgentScope {
+  return {
+    get principal() {
+      return session.principal;
+    },
+    task: async () => session.task,
+    ...(wireId ? { sessionId: session.id } : {}),
+    logLevel: () => session.logLevel,
+    setLogLevel: (level) => (session.logLevel = level),
+    subscriptions: session.subscriptions,
+    get connection() {
+      return session.connection;
+    },
+    ...(session.traceContext !== undefined ? { traceContext: session.traceContext } : {}),
+  };
 }

@@ -4,7 +4,7 @@
  * with this configuration acts as the given principal, for one session under one task.
  */
 import { randomUUID } from 'node:crypto';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { Principal } from '../../kernel/index.js';
 import type { ApiKeyAgent } from '../../services/auth/index.js';
@@ -13,7 +13,7 @@ import { startTaskSpan } from '../../services/telemetry/index.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { watchProtocolVersion } from './protocol-version.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
-import type { McpSession } from './session.js';
+import { sessionScope, type McpSession } from './session.js';
 
 export interface StdioSessionOptions extends McpServerDeps {
   principal: Principal;
@@ -72,7 +72,7 @@ export async function serveStdio(options: StdioSessionOptions): Promise<{ close(
     openedAt: performance.now(),
     traceContext: taskSpan.context,
   };
-  const server = createGatewayMcpServer(session, deps);
+  const server = createGatewayMcpServer(sessionScope(session, false), deps);
   const transport = new StdioServerTransport();
   watchProtocolVersion(transport, (version) => (session.connection.protocolVersion = version));
   if (operationMetrics !== undefined) timeOperations(transport, session.connection, operationMetrics);

@@ -71,11 +71,13 @@ export interface HttpServerParts {
   /** Shown on /healthz: ok while the policy is the last good one. */
   policy: Pick<PolicyStore, 'status'>;
   catalog: Catalog;
-  stores: { kind: string };
   /** Per-agent session caps (shared across instances with Redis stores). */
   sessionSlots?: SessionSlots;
   /** Shutdown: new MCP requests are refused while draining; calls in flight are tracked and cancelled through it. */
   drain?: Drain;
+  stores: { kind: string; onceClaims?: { claim(id: string, ttlMs: number): Promise<boolean> } };
+  /** Seals request states and task handles of 2026-07-28 agents (the same on every instance). */
+  stateSealingKey?: Uint8Array;
   /** `/readyz`, and `/healthz` ok only when ready. */
   readiness: () => ReadinessReport;
   /** What the operator API serves (see edges/operator/routers.ts). */
@@ -121,6 +123,7 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     audit: parts.audit,
     serverInfo: { name: 'portcullis', version: VERSION },
     resourceUpdates: parts.resourceUpdates,
+    ...(parts.connectorLogs !== undefined ? { connectorLogs: parts.connectorLogs } : {}),
     elevationTool: config.approvals.offerRequestTool,
     authenticator,
     responseMode: config.http.responseMode,
@@ -135,6 +138,10 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
         : `Bearer realm="portcullis"${error?.bearerError !== undefined ? `, error="${error.bearerError}", error_description="${error.message.replace(/"/g, "'")}"` : ''}`,
     taskForSession: (principal: Principal, sessionId: string) =>
       parts.sessionTasks.taskForSession(principal, sessionId),
+    taskExpiry: (taskId) => parts.sessionTasks.expiryOf(taskId),
+    ...(parts.stateSealingKey !== undefined ? { stateSealingKey: parts.stateSealingKey } : {}),
+    ...(parts.stores.onceClaims !== undefined ? { onceClaims: parts.stores.onceClaims } : {}),
+    onModernError: (error) => logger.debug({ err: errorText(error) }, 'MCP 2026-07-28 request refused or failed'),
     onAuthFailure: (code) => parts.metrics.authFailure(code),
     operationMetrics: parts.metrics,
     onStoreUnavailable: (operation, error) => {

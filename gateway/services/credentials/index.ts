@@ -10,3 +10,4 @@ export {
 } from './backend-credentials.js';
 export { type KeySet, loadKeySet, openDevKeySet } from './keys.js';
 export { openCredentials } from './open-credentials.js';
+export { openStateSealingKey } from './state-key.js';

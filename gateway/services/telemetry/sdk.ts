@@ -91,14 +91,14 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
 }
 
 /**
- * Tracing as the configuration says (`telemetry`): started when enabled, else nothing. It fails open: an
- * unreachable collector never affects calls (batch export, dropped spans).
+ * Tracing as the configuration says (`telemetry`): started when enabled, else nothing to shut down. It
+ * fails open: an unreachable collector never affects calls (batch export, dropped spans).
  */
 export function startConfiguredTelemetry(
   config: { enabled: boolean; serviceName: string; otlpEndpoint?: string | undefined; sampleRatio: number },
   env: TelemetryConfig['env'],
-): Telemetry | undefined {
-  if (!config.enabled) return undefined;
+): Telemetry {
+  if (!config.enabled) return { shutdown: async () => undefined };
   const { serviceName, otlpEndpoint, sampleRatio } = config;
   return startTelemetry({
     serviceName,

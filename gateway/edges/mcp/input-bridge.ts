@@ -1,0 +1,239 @@
+/**
+ * Multi-round-trip requests for 2026-07-28 agents. A backend may need an answer only the agent can give
+ * (sampling, elicitation, roots) while a call runs. There is no request stream back to a 2026-07-28 agent,
+ * so the call is held on this instance and the agent gets the call's `input_required` result: the
+ * backend's requests as `inputRequests` (keys named by the gateway, `input-1`, `input-2`, ...) and a
+ * `requestState` sealed by the gateway (see `sealed-state.ts`). The agent retries the same request with
+ * its `inputResponses` and the state; the answers go to the waiting backend and the call goes on, until it
+ * completes or needs more input (another round).
+ *
+ * The state is refused unless it is intact (STATE_INVALID), issued to this principal for this very call
+ * (STATE_MISMATCH), unexpired (STATE_EXPIRED) and unused (STATE_REUSED: single use through the shared
+ * claims store, so a replay is refused on every instance). A sound state whose held call is not on this
+ * instance (another instance holds it, or it expired and was dropped) is refused with STATE_NOT_HELD: the
+ * backend's call is live on one process and cannot move, so the agent calls again without the state.
+ * A retry that lacks an answer is asked again for the missing keys (a new `input_required` round).
+ */
+import { randomUUID } from 'node:crypto';
+import type { ServerContext } from '@modelcontextprotocol/server';
+import type { InputRequestChannel, JsonObject } from '../../../connectors/contract.js';
+import { GatewayError, type Principal } from '../../kernel/index.js';
+import { callDigest, principalDigest, type StateSealer } from './sealed-state.js';
+
+const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
+/** The capability an agent declares for each kind of request it can answer. */
+const CAPABILITY_OF: Record<string, string> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
+export interface OnceClaimsLike {
+  claim(id: string, ttlMs: number): Promise<boolean>;
+}
+
+export interface InputBridgeOptions {
+  sealer: StateSealer;
+  claims: OnceClaimsLike;
+  /** How long a held call waits for the agent's retry (and how long its state is valid). */
+  holdSeconds: number;
+  now?: () => number;
+}
+
+export interface InputBridge {
+  run(
+    ctx: ServerContext,
+    principal: Principal,
+    call: { method: string; name: string; args: JsonObject },
+    run: (channel: InputRequestChannel, signal: AbortSignal) => Promise<JsonObject>,
+  ): Promise<JsonObject>;
+  /** Calls held for a retry (for tests and shutdown). */
+  held(): number;
+  close(): void;
+}
+
+interface Pending {
+  method: string;
+  params: JsonObject;
+  resolve(value: JsonObject): void;
+  reject(error: Error): void;
+}
+
+interface HeldCall {
+  id: string;
+  controller: AbortController;
+  /** Requests raised by the backend and not yet put to the agent. */
+  fresh: Map<string, Pending>;
+  /** Requests put to the agent, awaiting its answers. */
+  asked: Map<string, Pending>;
+  next: number;
+  done: Promise<{ result: JsonObject } | { error: unknown }>;
+  wake?: (() => void) | undefined;
+  timer?: NodeJS.Timeout;
+}
+
+export function createInputBridge(options: InputBridgeOptions): InputBridge {
+  const now = options.now ?? Date.now;
+  const holding = new Map<string, HeldCall>();
+
+  function release(held: HeldCall, reason: GatewayError): void {
+    holding.delete(held.id);
+    if (held.timer !== undefined) clearTimeout(held.timer);
+    for (const pending of [...held.fresh.values(), ...held.asked.values()]) pending.reject(reason);
+    held.fresh.clear();
+    held.asked.clear();
+    held.controller.abort(reason);
+  }
+
+  function channelFor(held: HeldCall, capabilities: Record<string, unknown>): InputRequestChannel {
+    return {
+      request(method, params, signal) {
+        const capability = CAPABILITY_OF[method];
+        if (capability === undefined || capabilities[capability] === undefined) {
+          return Promise.reject(new GatewayError('NOT_SUPPORTED', `the agent's client does not support ${method}`));
+        }
+        return new Promise<JsonObject>((resolve, reject) => {
+          const key = `input-${++held.next}`;
+          const pending: Pending = { method, params, resolve, reject };
+          held.fresh.set(key, pending);
+          signal.addEventListener(
+            'abort',
+            () => {
+              held.fresh.delete(key);
+              held.asked.delete(key);
+              reject(new GatewayError('CANCELLED', `${method} was cancelled`));
+            },
+            { once: true },
+          );
+          held.wake?.();
+        });
+      },
+    };
+  }
+
+  /** Waits until the call completes or has asked for input, and answers the agent accordingly. */
+  async function step(held: HeldCall, principal: Principal, callHash: string): Promise<JsonObject> {
+    const asked = new Promise<'input'>((resolve) => {
+      held.wake = () => resolve('input');
+      if (held.fresh.size > 0) resolve('input');
+    });
+    const first = await Promise.race([held.done, asked]);
+    held.wake = undefined;
+    if (first !== 'input') return finish(held, first);
+    // Let requests raised together (one backend asking several things at once) share one round.
+    await new Promise((resolve) => setImmediate(resolve));
+    const inputRequests: Record<string, JsonObject> = {};
+    for (const [key, pending] of held.fresh) {
+      inputRequests[key] = { method: pending.method, params: pending.params };
+      held.asked.set(key, pending);
+    }
+    held.fresh.clear();
+    return inputRequired(held, principal, callHash, inputRequests);
+  }
+
+  function inputRequired(
+    held: HeldCall,
+    principal: Principal,
+    callHash: string,
+    inputRequests: Record<string, JsonObject>,
+  ): JsonObject {
+    holding.set(held.id, held);
+    if (held.timer !== undefined) clearTimeout(held.timer);
+    held.timer = setTimeout(
+      () => release(held, new GatewayError('CANCELLED', 'the agent did not answer the input request in time')),
+      options.holdSeconds * 1000,
+    );
+    held.timer.unref();
+    const requestState = options.sealer.seal({
+      k: 'input',
+      p: principalDigest(principal),
+      c: callHash,
+      exp: Math.floor(now() / 1000) + options.holdSeconds,
+      h: held.id,
+      keys: [...held.asked.keys()],
+    });
+    return { resultType: 'input_required', inputRequests, requestState };
+  }
+
+  function finish(held: HeldCall, outcome: { result: JsonObject } | { error: unknown }): JsonObject {
+    holding.delete(held.id);
+    if (held.timer !== undefined) clearTimeout(held.timer);
+    if ('error' in outcome) throw outcome.error;
+    return outcome.result;
+  }
+
+  return {
+    async run(ctx, principal, call, run) {
+      const callHash = callDigest(call.method, call.name, call.args);
+      const state = ctx.mcpReq.requestState<unknown>();
+      if (state === undefined) {
+        const held: HeldCall = {
+          id: randomUUID(),
+          controller: new AbortController(),
+          fresh: new Map(),
+          asked: new Map(),
+          next: 0,
+          done: Promise.resolve({ result: {} }),
+        };
+        // The call outlives this exchange when it needs input: it runs under the held call's signal, which
+        // follows this request's cancellation only until the first round is answered.
+        const onAbort = () => release(held, new GatewayError('CANCELLED', 'the agent cancelled the call'));
+        ctx.mcpReq.signal.addEventListener('abort', onAbort, { once: true });
+        const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES];
+        const channel = channelFor(held, isRecord(capabilities) ? capabilities : {});
+        held.done = run(channel, held.controller.signal).then(
+          (result) => ({ result }),
+          (error: unknown) => ({ error }),
+        );
+        try {
+          return await step(held, principal, callHash);
+        } finally {
+          ctx.mcpReq.signal.removeEventListener('abort', onAbort);
+        }
+      }
+      const payload = options.sealer.open(state, { kind: 'input', principal, call: callHash });
+      const ttlMs = Math.max(1, payload.exp * 1000 - now());
+      if (!(await options.claims.claim(`input:${payload.n}`, ttlMs))) {
+        throw new GatewayError('STATE_REUSED', 'this request state was already used; each state is taken once');
+      }
+      const held = payload.h !== undefined ? holding.get(payload.h) : undefined;
+      if (held === undefined) {
+        throw new GatewayError(
+          'STATE_NOT_HELD',
+          'the call this request state continues is not held by this gateway instance (or has ended); call again without requestState',
+        );
+      }
+      const responses = ctx.mcpReq.inputResponses ?? {};
+      const missing: Record<string, JsonObject> = {};
+      for (const key of payload.keys ?? []) {
+        const pending = held.asked.get(key);
+        if (pending === undefined) continue;
+        const answer = responses[key];
+        if (isRecord(answer)) {
+          held.asked.delete(key);
+          pending.resolve(answer as JsonObject);
+        } else {
+          missing[key] = { method: pending.method, params: pending.params };
+        }
+      }
+      // An answer is missing: ask again for what is missing (and whatever the backend asked meanwhile).
+      if (Object.keys(missing).length > 0) {
+        for (const [key, pending] of held.fresh) {
+          missing[key] = { method: pending.method, params: pending.params };
+          held.asked.set(key, pending);
+        }
+        held.fresh.clear();
+        return inputRequired(held, principal, callHash, missing);
+      }
+      return step(held, principal, callHash);
+    },
+    held: () => holding.size,
+    close() {
+      for (const held of [...holding.values()]) release(held, new GatewayError('SHUTTING_DOWN', 'gateway stopping'));
+    },
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

@@ -1,0 +1,211 @@
+/**
+ * The 2026-07-28 front door: stateless MCP over Streamable HTTP, one SDK server instance per request
+ * (`createMcpHandler` with `legacy: 'reject'`; 2025 traffic never reaches it, see http-edge.ts).
+ *
+ * The SDK's validation ladder runs before any handler: the per-request `_meta` envelope, the protocol
+ * version, and the `Mcp-Method`/`Mcp-Name` headers against the body (a mismatch or a missing header is
+ * answered 400 with -32020 before policy or any backend sees the request). Then each request runs in a
+ * scope of its own: the principal the edge authenticated for this request, the task its task token or
+ * task handle names (modern-task.ts), its log level from the envelope, and the trace context from its
+ * `_meta` or its `traceparent` header. Backend requests for the agent become `input_required` rounds
+ * (input-bridge.ts). List results say `cacheScope: private` with `ttlMs: 0`: what an agent sees depends on
+ * its principal and must not be served to another from a cache.
+ *
+ * `subscriptions/listen` streams hear list changes and resource updates through the event bus; a stream
+ * may only name resources its principal can see.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import {
+  createMcpHandler,
+  InMemoryServerEventBus,
+  type AuthInfo,
+  type McpRequestContext,
+  type ServerEventBus,
+} from '@modelcontextprotocol/server';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import type { JsonObject } from '../../../connectors/contract.js';
+import { GatewayError, toGatewayError, type Principal } from '../../kernel/index.js';
+import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
+import type { InputBridge } from './input-bridge.js';
+import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './modern-task.js';
+import type { AgentScope, LogLevel } from './scope.js';
+import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
+import { createGatewayMcpServer, type McpServerDeps } from './server.js';
+
+export const MODERN_PROTOCOL_VERSION = '2026-07-28';
+const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel';
+const LOG_LEVELS: readonly string[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+
+export interface ModernEdgeOptions extends McpServerDeps {
+  responseMode: 'sse' | 'json';
+  maxRequestBytes: number;
+  tasks: ModernTasks;
+  bridge: InputBridge;
+  /** Change events for `subscriptions/listen` (in-process by default). */
+  bus?: ServerEventBus;
+  onError?: (error: Error) => void;
+  /** Receives `mcp.server.operation.duration` for every 2026-07-28 request. */
+  operationMetrics?: McpOperationMetrics;
+}
+
+/** What the HTTP edge hands over for one request, after Host/Origin, authentication and the body limit. */
+export interface ModernRequest {
+  principal: Principal;
+  body: unknown;
+}
+
+export interface ModernEdge {
+  serve(req: IncomingMessage, res: ServerResponse, request: ModernRequest): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface RequestExtra {
+  principal: Principal;
+  body: unknown;
+  httpVersion: string;
+  headerTrace: Record<string, string>;
+}
+
+export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
+  const bus = options.bus ?? new InMemoryServerEventBus();
+  const handler = createMcpHandler((ctx) => serverFor(ctx), {
+    legacy: 'reject',
+    responseMode: options.responseMode === 'json' ? 'json' : 'auto',
+    maxRequestBodySize: options.maxRequestBytes,
+    bus,
+    ...(options.onError !== undefined ? { onerror: options.onError } : {}),
+  });
+  const node = toNodeHandler(handler, {
+    maxRequestBodySize: options.maxRequestBytes,
+    ...(options.onError !== undefined ? { onerror: options.onError } : {}),
+  });
+  const { pipeline } = options;
+
+  // What agents can see changed (upstream list_changed, policy reload), and upstream resource updates.
+  const unsubscribe = pipeline.catalog.onChange((kinds) => {
+    if (kinds.has('tools')) handler.notify.toolsChanged();
+    if (kinds.has('resources')) handler.notify.resourcesChanged();
+    if (kinds.has('prompts')) handler.notify.promptsChanged();
+  });
+  const unsubscribeUpdates = options.resourceUpdates?.subscribe((uri) => handler.notify.resourceUpdated(uri));
+
+  function serverFor(ctx: McpRequestContext) {
+    const extra = ctx.authInfo?.extra as RequestExtra | undefined;
+    if (extra === undefined) throw new Error('modern MCP request without an authenticated principal');
+    const { principal, body } = extra;
+    const meta = metaOf(body);
+    let task: Promise<ModernTask> | undefined;
+    const resolveTask = (): Promise<ModernTask> =>
+      (task ??= options.tasks.resolve(principal, meta).catch((error: unknown) => {
+        const gatewayError = toGatewayError(error);
+        throw gatewayError.code === 'INTERNAL' && error instanceof Error && /ended/.test(error.message)
+          ? new GatewayError('TASK_ENDED', 'the task has ended')
+          : gatewayError;
+      }));
+    const traceSource = typeof meta?.['traceparent'] === 'string' ? meta : extra.headerTrace;
+    const traceContext = extractTraceparentFromMeta(traceSource, ROOT_CONTEXT);
+    const scope: AgentScope = {
+      principal,
+      task: async () => (await resolveTask()).facts,
+      logLevel: () => {
+        const level = meta?.[LOG_LEVEL_META_KEY];
+        return typeof level === 'string' && LOG_LEVELS.includes(level) ? (level as LogLevel) : undefined;
+      },
+      connection: {
+        transport: 'tcp',
+        protocolName: 'http',
+        networkProtocolVersion: extra.httpVersion,
+        protocolVersion: MODERN_PROTOCOL_VERSION,
+      },
+      traceContext,
+      headerTrace: extra.headerTrace,
+    };
+    const server = createGatewayMcpServer(scope, options, {
+      era: 'modern',
+      runWithInput: (ctx2, call, run) => options.bridge.run(ctx2, principal, call, run),
+      async decorate(result: JsonObject) {
+        if (task === undefined) return result;
+        const { handle } = await task;
+        if (handle === undefined) return result;
+        const resultMeta = isRecord(result['_meta']) ? result['_meta'] : {};
+        return { ...result, _meta: { ...resultMeta, [TASK_HANDLE_META_KEY]: handle } };
+      },
+    });
+    const metrics = options.operationMetrics;
+    if (metrics !== undefined) {
+      // The per-request transport is the SDK's: time the exchange as it connects (as for 2025 sessions).
+      const connect = server.connect.bind(server);
+      server.connect = async (transport) => {
+        timeOperations(transport, scope.connection, metrics);
+        return connect(transport);
+      };
+    }
+    return server;
+  }
+
+  return {
+    async serve(req, res, request) {
+      if (!listenAllowed(request)) {
+        res.statusCode = 403;
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: idOf(request.body),
+            error: {
+              code: -32602,
+              message: 'a subscription names a resource this agent cannot see',
+              data: { code: 'FORBIDDEN' },
+            },
+          }),
+        );
+        return;
+      }
+      const headerTrace: Record<string, string> = {};
+      const traceparent = req.headers['traceparent'];
+      if (typeof traceparent === 'string') headerTrace['traceparent'] = traceparent.trim();
+      const tracestate = req.headers['tracestate'];
+      if (typeof tracestate === 'string') headerTrace['tracestate'] = tracestate.trim();
+      const extra: RequestExtra = {
+        principal: request.principal,
+        body: request.body,
+        httpVersion: req.httpVersion,
+        headerTrace,
+      };
+      const auth: AuthInfo = { token: '', clientId: request.principal.agentId, scopes: [], extra: { ...extra } };
+      (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
+      await node(req as never, res as never, request.body);
+    },
+    async close() {
+      unsubscribe();
+      unsubscribeUpdates?.();
+      options.bridge.close();
+      await handler.close();
+    },
+  };
+
+  /** A `subscriptions/listen` may name resource URIs: only ones the principal can see. */
+  function listenAllowed(request: ModernRequest): boolean {
+    const body = request.body as { method?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } };
+    if (body?.method !== 'subscriptions/listen') return true;
+    const uris = body.params?.notifications?.resourceSubscriptions;
+    if (!Array.isArray(uris)) return true;
+    return uris.every((uri) => typeof uri === 'string' && pipeline.visibility.resourceVisible(request.principal, uri));
+  }
+}
+
+function metaOf(body: unknown): Record<string, unknown> | undefined {
+  const params = isRecord(body) ? body['params'] : undefined;
+  const meta = isRecord(params) ? params['_meta'] : undefined;
+  return isRecord(meta) ? meta : undefined;
+}
+
+function idOf(body: unknown): string | number | null {
+  const id = isRecord(body) ? body['id'] : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

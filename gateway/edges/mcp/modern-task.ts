@@ -1,0 +1,65 @@
+/**
+ * Task identity for 2026-07-28 requests, which have no session to carry a task:
+ *
+ * 1. A task token as the request's bearer names its task (as it does for a 2025 session).
+ * 2. Otherwise the request may carry a task handle in `_meta["portcullis/task"]`: a sealed value the gateway
+ *    returned in the `_meta` of an earlier result, bound to the principal and valid while its task lives.
+ *    The agent echoes it on every request of the same piece of work.
+ * 3. Otherwise the request starts a new implicit task, and its result's `_meta` carries the handle.
+ *
+ * A handle that is not intact, was issued to another principal or has expired is refused (STATE_* codes),
+ * never silently replaced: a grant, a limit or an audit trail would otherwise lose its unit.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TaskFacts } from '../../../policies/types.js';
+import type { Principal } from '../../kernel/index.js';
+import { principalDigest, type StateSealer } from './sealed-state.js';
+
+export const TASK_HANDLE_META_KEY = 'portcullis/task';
+
+export interface ModernTasksOptions {
+  sealer: StateSealer;
+  /** The task for a principal (`principal.taskId` set: that task, checked live; else a new implicit one). */
+  taskFor: (principal: Principal, key: string) => Promise<TaskFacts>;
+  /** Epoch ms when a task ends. */
+  expiryOf: (taskId: string) => Promise<number | undefined>;
+  /** Lifetime of a handle when the task's expiry is unknown. */
+  handleTtlSeconds: number;
+  now?: () => number;
+}
+
+export interface ModernTask {
+  facts: TaskFacts;
+  /** The handle to return in the result's `_meta` (absent for task tokens: the token names the task). */
+  handle?: string;
+}
+
+export interface ModernTasks {
+  resolve(principal: Principal, meta: Record<string, unknown> | undefined): Promise<ModernTask>;
+}
+
+export function createModernTasks(options: ModernTasksOptions): ModernTasks {
+  const now = options.now ?? Date.now;
+  async function handleFor(principal: Principal, task: TaskFacts): Promise<string> {
+    const expiresAt = (await options.expiryOf(task.id)) ?? now() + options.handleTtlSeconds * 1000;
+    return options.sealer.seal({
+      k: 'task',
+      p: principalDigest(principal),
+      exp: Math.floor(expiresAt / 1000),
+      t: task.id,
+    });
+  }
+  return {
+    async resolve(principal, meta) {
+      if (principal.taskId !== undefined) return { facts: await options.taskFor(principal, principal.taskId) };
+      const echoed = meta?.[TASK_HANDLE_META_KEY];
+      if (echoed !== undefined) {
+        const payload = options.sealer.open(echoed, { kind: 'task', principal });
+        const facts = await options.taskFor({ ...principal, taskId: payload.t ?? '' }, payload.t ?? '');
+        return { facts, handle: echoed as string };
+      }
+      const facts = await options.taskFor(principal, `m-${randomUUID()}`);
+      return { facts, handle: await handleFor(principal, facts) };
+    },
+  };
+}

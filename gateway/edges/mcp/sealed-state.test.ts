@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { ServerContext } from '@modelcontextprotocol/server';
+import type { Principal } from '../../kernel/index.js';
+import { createInputBridge } from './input-bridge.js';
+import { callDigest, createStateSealer, principalDigest } from './sealed-state.js';
+
+const alice: Principal = { agentId: 'alice', roles: [], authMethod: 'api-key' } as Principal;
+const bob: Principal = { agentId: 'bob', roles: [], authMethod: 'api-key' } as Principal;
+const codeOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return 'no error';
+};
+
+describe('sealed state', () => {
+  let clock = 1_000_000_000_000;
+  const sealer = createStateSealer(randomBytes(32), () => clock);
+  const call = callDigest('tools/call', 'x', { a: 1 });
+  const sealed = sealer.seal({ k: 'input', p: principalDigest(alice), c: call, exp: clock / 1000 + 60 });
+
+  it('opens for the principal and call it was issued to', () => {
+    assert.equal(sealer.open(sealed, { kind: 'input', principal: alice, call }).c, call);
+  });
+
+  it('refuses tampering, another principal, another call, another kind and expiry with stable codes', () => {
+    const [v, body, mac] = sealed.split('.');
+    assert.equal(
+      codeOf(() => sealer.open(`${v}.${body}x.${mac}`, { kind: 'input', principal: alice, call })),
+      'STATE_INVALID',
+    );
+    assert.equal(
+      codeOf(() => sealer.open(42, { kind: 'input', principal: alice, call })),
+      'STATE_INVALID',
+    );
+    assert.equal(
+      codeOf(() => sealer.open(sealed, { kind: 'input', principal: bob, call })),
+      'STATE_MISMATCH',
+    );
+    const other = callDigest('tools/call', 'x', { a: 2 });
+    assert.equal(
+      codeOf(() => sealer.open(sealed, { kind: 'input', principal: alice, call: other })),
+      'STATE_MISMATCH',
+    );
+    assert.equal(
+      codeOf(() => sealer.open(sealed, { kind: 'task', principal: alice })),
+      'STATE_MISMATCH',
+    );
+    clock += 61_000;
+    assert.equal(
+      codeOf(() => sealer.open(sealed, { kind: 'input', principal: alice, call })),
+      'STATE_EXPIRED',
+    );
+    // Another key never opens it.
+    const stranger = createStateSealer(randomBytes(32), () => clock);
+    assert.equal(
+      codeOf(() => stranger.open(sealed, { kind: 'input', principal: alice, call })),
+      'STATE_INVALID',
+    );
+  });
+});
+
+describe('input bridge across instances', () => {
+  it('a retry on an instance that does not hold the call is refused with STATE_NOT_HELD', async () => {
+    const sealer = createStateSealer(randomBytes(32));
+    const claimed = new Set<string>();
+    const claims = { claim: async (id: string) => (claimed.has(id) ? false : (claimed.add(id), true)) };
+    const here = createInputBridge({ sealer, claims, holdSeconds: 60 });
+    const there = createInputBridge({ sealer, claims, holdSeconds: 60 });
+    const ctx = (state?: string) =>
+      ({
+        mcpReq: {
+          requestState: () => state,
+          inputResponses: state === undefined ? undefined : { 'input-1': { action: 'accept', content: {} } },
+          signal: new AbortController().signal,
+          envelope: { 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } },
+        },
+      }) as unknown as ServerContext;
+    const call = { method: 'tools/call', name: 't', args: {} };
+    const first = await here.run(ctx(), alice, call, async (channel, signal) => {
+      await channel.request('elicitation/create', { message: 'name?' }, signal);
+      return { content: [] };
+    });
+    assert.equal(first['resultType'], 'input_required');
+    await assert.rejects(
+      there.run(ctx(first['requestState'] as string), alice, call, async () => ({})),
+      (error: { code?: string }) => error.code === 'STATE_NOT_HELD',
+    );
+    // The claim was spent by the refused attempt: the state is single use everywhere.
+    await assert.rejects(
+      here.run(ctx(first['requestState'] as string), alice, call, async () => ({})),
+      (error: { code?: string }) => error.code === 'STATE_REUSED',
+    );
+    here.close();
+    there.close();
+  });
+});

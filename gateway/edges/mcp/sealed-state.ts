@@ -1,0 +1,97 @@
+/**
+ * Sealed values the gateway hands to 2026-07-28 agents and takes back: the `requestState` of an
+ * `input_required` result and the task handle in a result's `_meta`. A sealed value is
+ * `v1.<payload>.<mac>` (base64url JSON and HMAC-SHA256 under the state-sealing key), so any instance
+ * holding the key can check it; it is signed, not encrypted, and carries no secret (the principal and the
+ * call appear only as digests).
+ *
+ * Opening checks, in order, each with its own stable code: the shape and MAC (STATE_INVALID), the kind,
+ * the principal and the call it is bound to (STATE_MISMATCH), the expiry (STATE_EXPIRED). Single use is
+ * the caller's part (see `once-store.ts`).
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { canonicalHash, GatewayError, type Principal } from '../../kernel/index.js';
+
+export interface SealedPayload {
+  /** What the value is: `input` (a request state) or `task` (a task handle). */
+  k: 'input' | 'task';
+  /** Digest of the principal it was issued to. */
+  p: string;
+  /** Epoch seconds after which it is refused. */
+  exp: number;
+  /** Random id: the single-use key of a request state. */
+  n: string;
+  /** Digest of the call (method, name, arguments) a request state belongs to. */
+  c?: string;
+  /** Input request state: the held call it resumes and the keys of the requests the agent must answer. */
+  h?: string;
+  keys?: string[];
+  /** Task handle: the task id. */
+  t?: string;
+}
+
+export interface StateSealer {
+  seal(payload: Omit<SealedPayload, 'n'> & { n?: string }): string;
+  /** Opens and checks a sealed value; throws GatewayError with a STATE_* code. */
+  open(value: unknown, expect: { kind: SealedPayload['k']; principal: Principal; call?: string }): SealedPayload;
+}
+
+const PREFIX = 'v1';
+const MAX_LENGTH = 4096;
+
+export function createStateSealer(key: Uint8Array, now: () => number = Date.now): StateSealer {
+  if (key.byteLength < 32) throw new Error('the state-sealing key must be at least 32 bytes');
+  const mac = (body: string) => createHmac('sha256', key).update(`portcullis.state.${body}`).digest();
+  return {
+    seal(payload) {
+      const body = Buffer.from(
+        JSON.stringify({ ...payload, n: payload.n ?? randomBytes(16).toString('base64url') }),
+      ).toString('base64url');
+      return `${PREFIX}.${body}.${mac(body).toString('base64url')}`;
+    },
+    open(value, expect) {
+      if (typeof value !== 'string' || value.length > MAX_LENGTH) throw invalid();
+      const [prefix, body, tag, extra] = value.split('.');
+      if (prefix !== PREFIX || body === undefined || tag === undefined || extra !== undefined) throw invalid();
+      const given = Buffer.from(tag, 'base64url');
+      const wanted = mac(body);
+      if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) throw invalid();
+      let payload: SealedPayload;
+      try {
+        payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as SealedPayload;
+      } catch {
+        throw invalid();
+      }
+      if (payload.k !== expect.kind) throw new GatewayError('STATE_MISMATCH', 'the sealed value is of another kind');
+      if (payload.p !== principalDigest(expect.principal))
+        throw new GatewayError('STATE_MISMATCH', 'the sealed value was issued to another principal');
+      if (expect.call !== undefined && payload.c !== expect.call)
+        throw new GatewayError('STATE_MISMATCH', 'the request state belongs to another call');
+      if (typeof payload.exp !== 'number' || payload.exp * 1000 <= now())
+        throw new GatewayError('STATE_EXPIRED', 'the sealed value has expired; call again without it');
+      return payload;
+    },
+  };
+}
+
+function invalid(): GatewayError {
+  return new GatewayError('STATE_INVALID', 'the sealed value failed its integrity check');
+}
+
+/** The principal as a sealed value binds it: the same fields that bind a 2025 session (`samePrincipal`). */
+export function principalDigest(principal: Principal): string {
+  const parts = [
+    principal.authMethod,
+    principal.agentId,
+    principal.taskId ?? '',
+    principal.tenant ?? '',
+    principal.issuer ?? '',
+    principal.subject ?? '',
+  ];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 32);
+}
+
+/** The call a request state belongs to: its method, the name it targets and the exact arguments. */
+export function callDigest(method: string, name: string, args: unknown): string {
+  return canonicalHash({ method, name, args: args ?? {} });
+}

@@ -1,0 +1,223 @@
+/**
+ * The 2026-07-28 front door, on the wire: stateless requests (no `Mcp-Session-Id`), `server/discover`,
+ * header/body validation before any backend work, private caching hints, the task handle, trace context
+ * from headers, and `input_required` rounds with the gateway's sealed, single-use request state.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startUpstreamHttp } from './fixtures/mcp-upstream-http.js';
+import { readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { MODERN, modernPost } from './helpers/modern.js';
+
+describe('MCP 2026-07-28 at the front door', () => {
+  let upstream: Awaited<ReturnType<typeof startUpstreamHttp>>;
+  let gw: TestGateway;
+  let url: string;
+  let key: string;
+  const calls = (tool: string) => upstream.events.filter((e) => e.kind === 'call' && e.name === tool).length;
+
+  before(async () => {
+    upstream = await startUpstreamHttp();
+    gw = await startTestGateway(
+      {
+        connectors: [{ id: 'remote', kind: 'mcp', transport: 'http', url: upstream.url }],
+        egress: { connectors: { remote: { allowPrivate: ['127.0.0.1/32'] } } },
+      },
+      [
+        { id: 'full', tools: ['remote_*'], resources: ['**'], prompts: ['remote_*'] },
+        { id: 'echo-only', tools: ['remote_echo'] },
+      ],
+    );
+    url = gw.gateway.mcpUrl;
+    key = gw.agents['full']!.key;
+  });
+  after(async () => {
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  it('answers server/discover statelessly, naming 2026-07-28', async () => {
+    const answer = await modernPost(url, 'server/discover', {}, { key });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.get('mcp-session-id'), null);
+    assert.deepEqual(answer.body.result?.['supportedVersions'], [MODERN]);
+  });
+
+  it('refuses a request without a credential before anything else', async () => {
+    const answer = await modernPost(url, 'tools/list', {});
+    assert.equal(answer.status, 401);
+  });
+
+  it('lists per principal, with private caching hints', async () => {
+    const full = await modernPost(url, 'tools/list', {}, { key });
+    const echoOnly = await modernPost(url, 'tools/list', {}, { key: gw.agents['echo-only']!.key });
+    assert.equal(full.body.result?.['cacheScope'], 'private');
+    assert.equal(full.body.result?.['ttlMs'], 0);
+    assert.equal(echoOnly.body.result?.['cacheScope'], 'private');
+    const names = (r: typeof full) => (r.body.result?.['tools'] as { name: string }[]).map((t) => t.name);
+    assert.ok(names(full).includes('remote_add'));
+    assert.deepEqual(names(echoOnly), ['remote_echo']);
+  });
+
+  it('refuses a header/body mismatch or a missing header with -32020 before the backend sees it', async () => {
+    const before = calls('echo');
+    const args = { name: 'remote_echo', arguments: { text: 'x' } };
+    const wrongName = await modernPost(url, 'tools/call', args, { key, headers: { 'mcp-name': 'remote_add' } });
+    const noName = await modernPost(url, 'tools/call', args, { key, headers: { 'mcp-name': null } });
+    const wrongMethod = await modernPost(url, 'tools/call', args, { key, headers: { 'mcp-method': 'tools/list' } });
+    for (const answer of [wrongName, noName, wrongMethod]) {
+      assert.equal(answer.status, 400);
+      assert.equal(answer.body.error?.code, -32020);
+    }
+    assert.equal(calls('echo'), before, 'nothing reached the upstream');
+  });
+
+  it('returns a task handle and keeps the task while the agent echoes it', async () => {
+    const first = await modernPost(url, 'tools/call', { name: 'remote_echo', arguments: { text: 'one' } }, { key });
+    const handle = (first.body.result?.['_meta'] as Record<string, unknown>)['portcullis/task'];
+    assert.equal(typeof handle, 'string');
+    const second = await modernPost(
+      url,
+      'tools/call',
+      { name: 'remote_echo', arguments: { text: 'two' } },
+      { key, meta: { 'portcullis/task': handle } },
+    );
+    assert.notEqual(second.body.result?.['isError'], true);
+    const records = (await readAudit(gw.auditFile)).filter(
+      (r) => r['event'] === 'tool.call' && r['tool'] === 'remote_echo',
+    );
+    const tasks = new Set(records.slice(-2).map((r) => r['taskId']));
+    assert.equal(tasks.size, 1, 'both calls ran under the same task');
+    // Another agent cannot use the handle.
+    const stolen = await modernPost(
+      url,
+      'tools/call',
+      { name: 'remote_echo', arguments: { text: 'three' } },
+      { key: gw.agents['echo-only']!.key, meta: { 'portcullis/task': handle } },
+    );
+    assert.equal(stolen.body.error?.data?.['code'], 'STATE_MISMATCH');
+  });
+
+  it('carries the traceparent header to the backend when _meta names none', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const answer = await modernPost(
+      url,
+      'tools/call',
+      { name: 'remote_meta_echo', arguments: {} },
+      {
+        key,
+        headers: { traceparent },
+      },
+    );
+    assert.match(JSON.stringify(answer.body.result?.['content']), /4bf92f3577b34da6a3ce929d0e0e4736/);
+  });
+
+  it('times 2026-07-28 requests in mcp.server.operation.duration with their protocol version', async () => {
+    await modernPost(url, 'tools/list', {}, { key });
+    const scrape = await (await fetch(`${gw.gateway.baseUrl}/metrics`)).text();
+    assert.match(
+      scrape,
+      /mcp_server_operation_duration_seconds_count\{[^}]*mcp_method_name="tools\/list"[^}]*mcp_protocol_version="2026-07-28"|mcp_server_operation_duration_seconds_count\{[^}]*mcp_protocol_version="2026-07-28"[^}]*mcp_method_name="tools\/list"/,
+    );
+  });
+
+  describe('input_required rounds', () => {
+    const ask = { name: 'remote_ask_user', arguments: {} };
+    const capabilities = { elicitation: {} };
+    const answer = { 'input-1': { action: 'accept', content: { name: 'Alice' } } };
+
+    async function firstRound(agentKey = key) {
+      const round = await modernPost(url, 'tools/call', ask, { key: agentKey, capabilities });
+      assert.equal(round.body.result?.['resultType'], 'input_required');
+      return round.body.result as { inputRequests: Record<string, { method: string }>; requestState: string };
+    }
+
+    it('turns the backend elicitation into input_required and resumes on the retry', async () => {
+      const round = await firstRound();
+      assert.equal(round.inputRequests['input-1']?.method, 'elicitation/create');
+      const done = await modernPost(
+        url,
+        'tools/call',
+        { ...ask, inputResponses: answer, requestState: round.requestState },
+        { key, capabilities },
+      );
+      assert.match(JSON.stringify(done.body.result?.['content']), /Alice/);
+    });
+
+    it('refuses a replayed state (single use)', async () => {
+      const round = await firstRound();
+      const retry = { ...ask, inputResponses: answer, requestState: round.requestState };
+      await modernPost(url, 'tools/call', retry, { key, capabilities });
+      const replay = await modernPost(url, 'tools/call', retry, { key, capabilities });
+      assert.equal(replay.body.error?.code, -32602);
+      assert.equal(replay.body.error?.data?.['code'], 'STATE_REUSED');
+    });
+
+    it('refuses a tampered state, another principal and another call, and the held call gets nothing', async () => {
+      const round = await firstRound();
+      const [prefix, body, mac] = round.requestState.split('.');
+      const forged = JSON.parse(Buffer.from(body!, 'base64url').toString('utf8')) as Record<string, unknown>;
+      forged['exp'] = (forged['exp'] as number) + 3600;
+      const tampered = `${prefix}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${mac}`;
+      const cases = [
+        { params: { ...ask, requestState: tampered }, agent: key, code: 'STATE_INVALID' },
+        { params: { ...ask, requestState: `${round.requestState}x` }, agent: key, code: 'STATE_INVALID' },
+        {
+          params: { ...ask, requestState: round.requestState },
+          agent: gw.agents['echo-only']!.key,
+          code: 'STATE_MISMATCH',
+        },
+        {
+          params: { name: 'remote_ask_user', arguments: { message: 'other' }, requestState: round.requestState },
+          agent: key,
+          code: 'STATE_MISMATCH',
+        },
+      ];
+      for (const c of cases) {
+        const refused = await modernPost(
+          url,
+          'tools/call',
+          { ...c.params, inputResponses: answer },
+          { key: c.agent, capabilities },
+        );
+        assert.equal(refused.body.error?.data?.['code'], c.code, JSON.stringify(refused.body));
+      }
+      // The untouched state still works once: the refused attempts delivered nothing.
+      const done = await modernPost(
+        url,
+        'tools/call',
+        { ...ask, inputResponses: answer, requestState: round.requestState },
+        { key, capabilities },
+      );
+      assert.match(JSON.stringify(done.body.result?.['content']), /Alice/);
+    });
+
+    it('asks again when the retry lacks an answer', async () => {
+      const round = await firstRound();
+      const again = await modernPost(
+        url,
+        'tools/call',
+        { ...ask, inputResponses: { unrelated: { action: 'decline' } }, requestState: round.requestState },
+        { key, capabilities },
+      );
+      assert.equal(again.body.result?.['resultType'], 'input_required');
+      const state = again.body.result?.['requestState'] as string;
+      const done = await modernPost(
+        url,
+        'tools/call',
+        { ...ask, inputResponses: answer, requestState: state },
+        {
+          key,
+          capabilities,
+        },
+      );
+      assert.match(JSON.stringify(done.body.result?.['content']), /Alice/);
+    });
+
+    it('does not ask an agent for what it did not declare', async () => {
+      const result = await modernPost(url, 'tools/call', ask, { key, capabilities: {} });
+      assert.notEqual(result.body.result?.['resultType'], 'input_required');
+      assert.equal(result.body.result?.['isError'], true);
+    });
+  });
+});

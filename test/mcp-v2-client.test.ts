@@ -1,0 +1,122 @@
+/**
+ * The TypeScript SDK's v2 client against the gateway, in both eras, with the era checked on the wire: the
+ * v2 client speaks 2025 (initialize, a session) unless told to negotiate, so every test records what was
+ * actually sent and answered.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { startUpstreamHttp } from './fixtures/mcp-upstream-http.js';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+
+interface Exchange {
+  method?: string;
+  body: Record<string, unknown>;
+  requestHeaders: Headers;
+  status: number;
+  responseHeaders: Headers;
+  responseText: string;
+}
+
+/** A fetch that records each exchange (request headers and body, response headers and text). */
+function recordingFetch(log: Exchange[]): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    if (init?.method !== 'POST') return response;
+    const body = JSON.parse(String(init.body)) as Record<string, unknown>;
+    const text = await response.clone().text();
+    log.push({
+      ...(typeof body['method'] === 'string' ? { method: body['method'] } : {}),
+      body,
+      requestHeaders: new Headers(init.headers),
+      status: response.status,
+      responseHeaders: response.headers,
+      responseText: text,
+    });
+    return response;
+  };
+}
+
+describe('SDK v2 client through the gateway', () => {
+  let upstream: Awaited<ReturnType<typeof startUpstreamHttp>>;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = await startUpstreamHttp();
+    gw = await startTestGateway(
+      {
+        connectors: [{ id: 'remote', kind: 'mcp', transport: 'http', url: upstream.url }],
+        egress: { connectors: { remote: { allowPrivate: ['127.0.0.1/32'] } } },
+      },
+      [{ id: 'full', tools: ['remote_*'] }],
+    );
+  });
+  after(async () => {
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  async function connect(log: Exchange[], modern: boolean): Promise<Client> {
+    const client = new Client(
+      { name: 'v2-test', version: '1.0.0' },
+      {
+        capabilities: { elicitation: {} },
+        ...(modern ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {}),
+      },
+    );
+    client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Ada' } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(gw.gateway.mcpUrl), {
+        requestInit: { headers: { Authorization: `Bearer ${gw.agents['full']!.key}` } },
+        fetch: recordingFetch(log),
+      }),
+    );
+    return client;
+  }
+
+  it('speaks 2025-11-25 with a session by default', async () => {
+    const log: Exchange[] = [];
+    const client = await connect(log, false);
+    try {
+      const result = await client.callTool({ name: 'remote_echo', arguments: { text: 'legacy' } });
+      assert.match(JSON.stringify(result.content), /legacy/);
+      assert.equal(client.getNegotiatedProtocolVersion(), '2025-11-25');
+      assert.equal(log[0]?.method, 'initialize');
+      assert.ok(log[0]?.responseHeaders.get('mcp-session-id'), 'initialize opened a session');
+      const call = log.find((e) => e.method === 'tools/call');
+      assert.ok(call?.requestHeaders.get('mcp-session-id'), 'the call rode the session');
+      assert.equal(call?.requestHeaders.get('mcp-protocol-version'), '2025-11-25');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('speaks 2026-07-28 statelessly when pinned, and answers input_required rounds', async () => {
+    const log: Exchange[] = [];
+    const client = await connect(log, true);
+    try {
+      assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
+      const echo = await client.callTool({ name: 'remote_echo', arguments: { text: 'modern' } });
+      assert.match(JSON.stringify(echo.content), /modern/);
+      const asked = await client.callTool({ name: 'remote_ask_user', arguments: {} });
+      assert.match(JSON.stringify(asked.content), /Ada/);
+
+      assert.equal(log[0]?.method, 'server/discover');
+      assert.ok(!log.some((e) => e.method === 'initialize'), 'no initialize handshake');
+      for (const exchange of log) {
+        assert.equal(exchange.requestHeaders.get('mcp-session-id'), null);
+        assert.equal(exchange.responseHeaders.get('mcp-session-id'), null);
+        assert.equal(exchange.requestHeaders.get('mcp-protocol-version'), '2026-07-28');
+        assert.equal(exchange.requestHeaders.get('mcp-method'), exchange.method);
+      }
+      const rounds = log.filter(
+        (e) => e.method === 'tools/call' && (e.body['params'] as { name: string }).name === 'remote_ask_user',
+      );
+      assert.equal(rounds.length, 2, 'one input_required round, then the retry');
+      assert.match(rounds[0]!.responseText, /"input_required"/);
+      assert.equal(typeof (rounds[1]!.body['params'] as { requestState?: unknown }).requestState, 'string');
+    } finally {
+      await client.close();
+    }
+  });
+});
