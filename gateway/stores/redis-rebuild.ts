@@ -21,7 +21,7 @@ import type { RebuildReport } from './redis-epoch.js';
 import type { LostApproval } from '../services/approvals/index.js';
 import type { PinRecord } from '../services/integrity/index.js';
 import { guardStore } from './store-guard.js';
-import { taskKeys } from './redis-task-store.js';
+import { taskHashFields, taskKeys } from './redis-task-store.js';
 
 export const LOST_TASK_REASON = 'lost with the state store';
 
@@ -149,26 +149,7 @@ function restoreArgs(task: RecoveredTask, now: number, retentionMs: number): str
   const purgeAt = endedAt + retentionMs;
   if (purgeAt <= now || task.agentId === '') return undefined;
   const endReason = task.endReason ?? (task.expiresAt <= now ? 'expired' : LOST_TASK_REASON);
-  const fields = [
-    'agentId',
-    task.agentId,
-    'intent',
-    task.intent,
-    'createdAt',
-    String(task.createdAt),
-    'expiresAt',
-    String(task.expiresAt),
-    'callCount',
-    '0',
-    'purgeAt',
-    String(purgeAt),
-    'endedAt',
-    String(endedAt),
-    'endReason',
-    endReason,
-  ];
-  if (task.tenant !== undefined) fields.push('tenant', task.tenant);
-  if (task.declaredTools !== undefined) fields.push('declaredTools', JSON.stringify(task.declaredTools));
+  const fields = [...taskHashFields(task, purgeAt), 'endedAt', String(endedAt), 'endReason', endReason];
   return [
     endedInLog ? '1' : '0',
     String(endedAt),

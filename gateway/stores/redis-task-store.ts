@@ -91,6 +91,40 @@ export function taskKeys(prefix: string) {
   };
 }
 
+/**
+ * The fields of a task's hash as this store writes them at creation (HSET argument pairs); the rebuild after
+ * a store loss writes restored tasks through the same encoding.
+ */
+export function taskHashFields(
+  task: {
+    agentId: string;
+    intent: string;
+    createdAt: number;
+    expiresAt: number;
+    tenant?: string;
+    declaredTools?: readonly string[];
+  },
+  purgeAt: number,
+): string[] {
+  const fields = [
+    'agentId',
+    task.agentId,
+    'intent',
+    task.intent,
+    'createdAt',
+    String(task.createdAt),
+    'expiresAt',
+    String(task.expiresAt),
+    'callCount',
+    '0',
+    'purgeAt',
+    String(purgeAt),
+  ];
+  if (task.tenant !== undefined) fields.push('tenant', task.tenant);
+  if (task.declaredTools !== undefined) fields.push('declaredTools', JSON.stringify(task.declaredTools));
+  return fields;
+}
+
 export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore {
   const { redis, prefix } = options;
   const now = options.now ?? Date.now;
@@ -170,22 +204,7 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
 
   return {
     async create(task: NewTask) {
-      const fields: string[] = [
-        'agentId',
-        task.agentId,
-        'intent',
-        task.intent,
-        'createdAt',
-        String(task.createdAt),
-        'expiresAt',
-        String(task.expiresAt),
-        'callCount',
-        '0',
-        'purgeAt',
-        String(task.expiresAt + retentionMs),
-      ];
-      if (task.tenant !== undefined) fields.push('tenant', task.tenant);
-      if (task.declaredTools !== undefined) fields.push('declaredTools', JSON.stringify(task.declaredTools));
+      const fields = taskHashFields(task, task.expiresAt + retentionMs);
       const created = await guard(() =>
         redis.eval(
           CREATE,

@@ -188,6 +188,18 @@ describe('state store lost its data (restart without persistence), automatic reb
     await redis.kill();
     const back = performance.now();
     await redis.start({ persist: false });
+    // Readiness can still say 200 in the moment before the loss is noticed, so wait for the rebuild's own
+    // record first, then for readiness.
+    const auditFile = path.join(gw.dir, 'audit.jsonl');
+    assert.ok(
+      await waitFor(
+        async () =>
+          // A line being appended may be read half-written; the next poll reads it whole.
+          (await readAudit(auditFile).catch(() => [])).some((r) => r['event'] === 'store.recovered'),
+        20_000,
+      ),
+      'the loss is noticed and the state rebuilt',
+    );
     assert.ok(await waitFor(async () => (await readyz(gw)).status === 200, 20_000), 'ready again after the rebuild');
     const readyAfter = Math.round(performance.now() - back);
 
