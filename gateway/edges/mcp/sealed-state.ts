@@ -7,7 +7,7 @@
  *
  * Opening checks, in order, each with its own stable code: the shape and MAC (STATE_INVALID), the kind,
  * the principal and the call it is bound to (STATE_MISMATCH), the expiry (STATE_EXPIRED). Single use is
- * the caller's part (see `once-store.ts`).
+ * the caller's part (see `gateway/stores/once-claims.ts`).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { canonicalHash, GatewayError, type Principal } from '../../kernel/index.js';
