@@ -25,6 +25,22 @@ export function median(values: readonly number[]): number {
 
 export type Metric = 'throughput' | 'p50Ms' | 'p99Ms' | 'cpuMicrosPerCall';
 
+/** `combine(numerator, denominator)` of `metric` in each round of `cell` (NaN where a side is missing). */
+function perRound(
+  rounds: RoundResults,
+  cell: string,
+  numerator: string,
+  denominator: string,
+  metric: Metric,
+  combine: (a: number, b: number) => number,
+): number[] {
+  return rounds.map((round) => {
+    const a = round[cell]?.[numerator]?.[metric];
+    const b = round[cell]?.[denominator]?.[metric];
+    return a === undefined || b === undefined ? Number.NaN : combine(a, b);
+  });
+}
+
 /** `numerator / denominator` of `metric` in each round of `cell` (NaN where a side is missing). */
 export function perRoundRatios(
   rounds: RoundResults,
@@ -33,11 +49,7 @@ export function perRoundRatios(
   denominator: string,
   metric: Metric,
 ): number[] {
-  return rounds.map((round) => {
-    const a = round[cell]?.[numerator]?.[metric];
-    const b = round[cell]?.[denominator]?.[metric];
-    return a === undefined || b === undefined ? Number.NaN : ratio(a, b);
-  });
+  return perRound(rounds, cell, numerator, denominator, metric, ratio);
 }
 
 /** `numerator - denominator` of `metric` in each round (e.g. added p50 in ms). */
@@ -48,11 +60,7 @@ export function perRoundDifferences(
   denominator: string,
   metric: Metric,
 ): number[] {
-  return rounds.map((round) => {
-    const a = round[cell]?.[numerator]?.[metric];
-    const b = round[cell]?.[denominator]?.[metric];
-    return a === undefined || b === undefined ? Number.NaN : Math.round((a - b) * 1000) / 1000;
-  });
+  return perRound(rounds, cell, numerator, denominator, metric, (a, b) => Math.round((a - b) * 1000) / 1000);
 }
 
 export interface PairedComparison {
