@@ -15,7 +15,6 @@
  * may only name resources its principal can see.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toNodeHandler } from '@modelcontextprotocol/node';
 import {
   createMcpHandler,
   InMemoryServerEventBus,
@@ -32,6 +31,7 @@ import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './moder
 import type { AgentScope, LogLevel } from './scope.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
+import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
 
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel';
@@ -53,6 +53,8 @@ export interface ModernEdgeOptions extends McpServerDeps {
 export interface ModernRequest {
   principal: Principal;
   body: unknown;
+  /** The exchange as a web-standard request, when the edge already built it (see web-exchange.ts). */
+  fetchRequest?: Request;
 }
 
 export interface ModernEdge {
@@ -74,10 +76,6 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     responseMode: options.responseMode === 'json' ? 'json' : 'auto',
     maxRequestBodySize: options.maxRequestBytes,
     bus,
-    ...(options.onError !== undefined ? { onerror: options.onError } : {}),
-  });
-  const node = toNodeHandler(handler, {
-    maxRequestBodySize: options.maxRequestBytes,
     ...(options.onError !== undefined ? { onerror: options.onError } : {}),
   });
   const { pipeline } = options;
@@ -173,9 +171,19 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         httpVersion: req.httpVersion,
         headerTrace,
       };
-      const auth: AuthInfo = { token: '', clientId: request.principal.agentId, scopes: [], extra: { ...extra } };
-      (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
-      await node(req as never, res as never, request.body);
+      const authInfo: AuthInfo = { token: '', clientId: request.principal.agentId, scopes: [], extra: { ...extra } };
+      const fetchRequest = request.fetchRequest ?? toFetchRequest(req, res);
+      let response: Response;
+      try {
+        response = await handler.fetch(fetchRequest, { authInfo, parsedBody: request.body });
+      } catch (error) {
+        options.onError?.(error instanceof Error ? error : new Error(String(error)));
+        response = Response.json(
+          { jsonrpc: '2.0', id: idOf(request.body), error: { code: -32603, message: 'Internal server error' } },
+          { status: 500 },
+        );
+      }
+      await sendFetchResponse(response, res);
     },
     async close() {
       unsubscribe();
