@@ -32,6 +32,9 @@ import { createInputBridge, type OnceClaimsLike } from './input-bridge.js';
 import { createModernEdge } from './modern-edge.js';
 import { createModernTasks } from './modern-task.js';
 import { createStateSealer } from './sealed-state.js';
+import type { InstanceMessages } from './instance-messages.js';
+import { createInputRelay } from './input-relay.js';
+import { createSharedEventBus } from './shared-event-bus.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
   authenticator: RequestAuthenticator;
@@ -67,8 +70,14 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   inputHoldSeconds?: number;
   /** Epoch ms when a task ends (task handles expire with their task). */
   taskExpiry?: (taskId: string) => Promise<number | undefined>;
-  /** Change events for 2026-07-28 `subscriptions/listen` streams (shared across instances when given). */
+  /** Change events for 2026-07-28 `subscriptions/listen` streams (default: see `instanceMessages`). */
   eventBus?: ServerEventBus;
+  /**
+   * Messages between the instances sharing the stores (Redis stores): with them, `subscriptions/listen`
+   * streams hear the changes every instance sees, and an `input_required` retry is relayed to the instance
+   * holding its call. Without them, both stay within this process.
+   */
+  instanceMessages?: InstanceMessages;
   /** Out-of-band errors of the 2026-07-28 handler, for the logs. */
   onModernError?: (error: Error) => void;
   now?: () => number;
@@ -90,6 +99,19 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   const registered = new WeakSet<SessionSlot>();
   const router = express.Router();
   const sealer = createStateSealer(options.stateSealingKey ?? randomBytes(32), now);
+  const messages = options.instanceMessages;
+  const relay =
+    messages !== undefined
+      ? createInputRelay({
+          messages,
+          ...(options.onModernError !== undefined ? { onError: options.onModernError } : {}),
+        })
+      : undefined;
+  const sharedBus =
+    options.eventBus === undefined && messages !== undefined
+      ? createSharedEventBus(messages, options.onModernError)
+      : undefined;
+  const bus = options.eventBus ?? sharedBus;
   const modern = createModernEdge({
     ...options,
     tasks: createModernTasks({
@@ -103,9 +125,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       sealer,
       claims: options.onceClaims ?? createLocalClaims(now),
       holdSeconds: options.inputHoldSeconds ?? 300,
+      ...(relay !== undefined ? { relay } : {}),
       now,
     }),
-    ...(options.eventBus !== undefined ? { bus: options.eventBus } : {}),
+    ...(bus !== undefined ? { bus } : {}),
     ...(options.onModernError !== undefined ? { onError: options.onModernError } : {}),
   });
 
@@ -351,6 +374,8 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       await Promise.all([...sessions.values()].map(closeSession));
       await slots.close();
       await modern.close();
+      relay?.close();
+      sharedBus?.close();
     },
   };
 }
