@@ -71,6 +71,8 @@ export function createInputRelay(options: InputRelayOptions): InputRelay {
   const heartbeatMs = options.heartbeatMs ?? 2_000;
   const silenceMs = options.silenceMs ?? 10_000;
   const waiting = new Map<string, Waiting>();
+  /** Heartbeats of retries this instance is serving (stopped when it closes). */
+  const heartbeats = new Set<NodeJS.Timeout>();
   let resume: ((retry: RelayedRetry) => Promise<JsonObject>) | undefined;
 
   const stopLost = messages.onLost(() => {
@@ -154,6 +156,7 @@ export function createInputRelay(options: InputRelayOptions): InputRelay {
     }
     await reply({ kind: 'input.working' });
     const heartbeat = setInterval(() => void reply({ kind: 'input.working' }), heartbeatMs);
+    heartbeats.add(heartbeat);
     try {
       const result = await resume(retry);
       await reply({ kind: 'input.answer', result });
@@ -169,6 +172,7 @@ export function createInputRelay(options: InputRelayOptions): InputRelay {
       });
     } finally {
       clearInterval(heartbeat);
+      heartbeats.delete(heartbeat);
     }
   }
 
@@ -197,6 +201,9 @@ export function createInputRelay(options: InputRelayOptions): InputRelay {
     close() {
       stopLost();
       stopDirect();
+      resume = undefined;
+      for (const heartbeat of heartbeats) clearInterval(heartbeat);
+      heartbeats.clear();
       for (const [id, wait] of waiting) {
         settle(id, wait, () => wait.reject(new GatewayError('SHUTTING_DOWN', 'gateway stopping')));
       }

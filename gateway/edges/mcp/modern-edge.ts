@@ -209,6 +209,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
   ): void {
     res.statusCode = status;
     res.setHeader('content-type', 'application/json');
+    if (status === 503) res.setHeader('retry-after', '5');
     res.end(JSON.stringify({ jsonrpc: '2.0', id: idOf(request.body), error }));
   }
 
