@@ -251,6 +251,22 @@ describe('when sharing fails', () => {
       } finally {
         stream.close();
       }
+      // The connection comes back by itself; then streams are served again (refused with 503 until then).
+      let again: Awaited<ReturnType<typeof modernListen>> | undefined;
+      for (let attempt = 0; attempt < 100 && again === undefined; attempt += 1) {
+        const opened = await modernListen(b!.gateway.mcpUrl, { toolsListChanged: true }, { key: agentKey });
+        if (opened.status === 200) again = opened;
+        else {
+          assert.equal(opened.status, 503);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      assert.ok(again !== undefined, 'listen streams are served again once the connection is back');
+      try {
+        await again.next((m) => m['method'] === 'notifications/subscriptions/acknowledged');
+      } finally {
+        again.close();
+      }
     },
   );
 });
