@@ -45,10 +45,10 @@ const POLICY = {
 
 type Backend = Awaited<ReturnType<typeof startHttpBackend>>;
 
-/** A finance gateway on the shared prefix; every instance knows the same operator token. */
+/** A finance gateway on the shared prefix (memory stores without one); every instance knows the same operator. */
 async function startInstance(
   backend: Backend,
-  prefix: string,
+  prefix: string | undefined,
   operatorToken: string,
   approvals: Record<string, unknown>,
 ): Promise<TestGateway> {
@@ -57,7 +57,7 @@ async function startInstance(
       connectors: [{ id: 'pay', kind: 'http', baseUrl: backend.url, tools: [refundTool] }],
       egress: { connectors: { pay: { allowPrivate: ['127.0.0.1/32'] } } },
       policy: { files: [await writePolicy(POLICY)], watch: false },
-      stores: { kind: 'redis', url: REDIS_URL, prefix },
+      ...(prefix !== undefined ? { stores: { kind: 'redis', url: REDIS_URL, prefix } } : {}),
       operators: [{ id: 'alice', roles: ['approver'], tokens: [{ sha256: digestApiKey(operatorToken) }] }],
       approvals,
     },
@@ -218,6 +218,42 @@ describe('approvals as tasks (2026-07-28, Tasks extension, Redis)', () => {
     );
     assert.equal(still.body.result?.['status'], 'working');
     await decide(a, operator, approvalId, 'deny', 'cleanup');
+  });
+
+  it('checks Mcp-Name against the task id before anything else (-32020)', async () => {
+    const known = await pendingIds(a, operator);
+    const key = a.agents['finance-bot']!.key;
+    const task = created(await call(a, 'T-7', 700));
+    const approvalId = await waitForPending(a, operator, known);
+    const mismatch = await modernPost(
+      a.gateway.mcpUrl,
+      'tasks/get',
+      { taskId: task.taskId },
+      { key, headers: { 'mcp-name': 'another-task' } },
+    );
+    assert.equal(mismatch.status, 400);
+    assert.equal(mismatch.body.error?.code, -32020);
+    await decide(a, operator, approvalId, 'deny', 'cleanup');
+  });
+
+  it('a task whose instance stops before the decision fails with SHUTTING_DOWN, seen on another instance', async () => {
+    const before = refunds().length;
+    const c = await startInstance(backend, prefix, operator, { mode: 'wait', pendingTtlSeconds: 60 });
+    let closed = false;
+    try {
+      const known = await pendingIds(a, operator);
+      const task = created(await call(c, 'T-8', 800));
+      const approvalId = await waitForPending(a, operator, known);
+      await c.close();
+      closed = true;
+      const done = await settle(a.gateway.mcpUrl, a.agents['finance-bot']!.key, task.taskId);
+      assert.equal(done['status'], 'failed');
+      assert.equal((done['error'] as { data: { code: string } }).data.code, 'SHUTTING_DOWN');
+      await decide(a, operator, approvalId, 'deny', 'cleanup');
+      assert.equal(refunds().length, before);
+    } finally {
+      if (!closed) await c.close();
+    }
   });
 
   it('a cancelled task does not run when the approval comes later', async () => {
@@ -383,3 +419,35 @@ function rawDispatch(url: string, key: string, sent: string[]): RawClientDispatc
     ) as JsonRpcResponse;
   };
 }
+
+describe('approvals as tasks with memory stores: expiry', () => {
+  const operator = generateApiKey();
+  let backend: Backend;
+  let gw: TestGateway;
+
+  before(async () => {
+    backend = await startHttpBackend();
+    gw = await startInstance(backend, undefined, operator, { mode: 'wait', pendingTtlSeconds: 1 });
+  });
+  after(async () => {
+    await gw?.close();
+    await backend?.close();
+  });
+
+  it('fails the task with APPROVAL_EXPIRED when nobody decides in time; nothing reaches the backend', async () => {
+    const key = gw.agents['finance-bot']!.key;
+    const answer = await modernPost(
+      gw.gateway.mcpUrl,
+      'tools/call',
+      { name: 'pay_refund', arguments: { order: 'E-1', amount: 250 } },
+      { key, capabilities: TASKS },
+    );
+    const task = created(answer);
+    const done = await settle(gw.gateway.mcpUrl, key, task.taskId);
+    assert.equal(done['status'], 'failed');
+    const error = done['error'] as { message: string; data: { code: string; approvalId: string } };
+    assert.equal(error.data.code, 'APPROVAL_EXPIRED');
+    assert.match(task.statusMessage, new RegExp(error.data.approvalId));
+    assert.equal(backend.requests.filter((r) => r.url === '/refunds').length, 0);
+  });
+});
