@@ -13,6 +13,10 @@
  * - the instance stops first: the task fails with SHUTTING_DOWN (the agent calls again; an approval given
  *   meanwhile still covers the same call in the same task).
  *
+ * `tasks/get` on any instance also ends a working task whose request was denied or has expired, so those
+ * outcomes do not depend on the accepting instance. An approved call runs only there: if that process dies
+ * without stopping, its task stays `working` until its record expires.
+ *
  * Task records live in the gateway's state store (services/approvals/approval-tasks.ts), so `tasks/get`
  * and `tasks/cancel` are answered on any instance. A task belongs to the principal that created it; to any
  * other principal it does not exist (NOT_FOUND, the same answer as an unknown id). The record keeps no
@@ -37,6 +41,7 @@ import {
   type ApprovalTaskEnd,
   type ApprovalTaskStore,
   type GrantStore,
+  type Ticket,
 } from '../../services/approvals/index.js';
 import { principalDigest } from './sealed-state.js';
 
@@ -106,6 +111,18 @@ export function createApprovalTasks(options: ApprovalTasksOptions): ApprovalTask
     };
   }
 
+  /** How a denied or expired request ends its task (the same on every instance). */
+  function refusal(ticket: Ticket): ApprovalTaskEnd | undefined {
+    if (ticket.status === 'denied') {
+      const reason = ticket.decisions.filter((d) => !d.approve).at(-1)?.reason ?? 'denied by an operator';
+      return failure('APPROVAL_DENIED', `denied by an operator: ${reason}`, ticket.id);
+    }
+    if (ticket.status === 'expired') {
+      return failure('APPROVAL_EXPIRED', `approval request ${ticket.id} expired without a decision`, ticket.id);
+    }
+    return undefined;
+  }
+
   async function follow(task: ApprovalTask, run: ApprovedRun, signal: AbortSignal): Promise<void> {
     const { approvalId } = task;
     const end = async (ending: ApprovalTaskEnd) => void (await store.finish(task.id, ending));
@@ -122,15 +139,9 @@ export function createApprovalTasks(options: ApprovalTasksOptions): ApprovalTask
           timeoutMs: Math.max(1000, Date.parse(ticket.expiresAt) - now() + 1000),
         });
         if (outcome.status === 'pending') continue;
-        if (outcome.status === 'denied') {
-          const reason = outcome.ticket.decisions.filter((d) => !d.approve).at(-1)?.reason ?? 'denied by an operator';
-          await end(failure('APPROVAL_DENIED', `denied by an operator: ${reason}`, approvalId));
-          return;
-        }
-        if (outcome.status === 'expired') {
-          await end(
-            failure('APPROVAL_EXPIRED', `approval request ${approvalId} expired without a decision`, approvalId),
-          );
+        const refused = refusal(outcome.ticket);
+        if (refused !== undefined) {
+          await end(refused);
           return;
         }
         await options.grants?.put(grantFromTicket(outcome.ticket));
@@ -197,7 +208,16 @@ export function createApprovalTasks(options: ApprovalTasksOptions): ApprovalTask
     },
 
     async get(principal, taskId) {
-      const task = await owned(principal, taskId);
+      let task = await owned(principal, taskId);
+      if (task.status === 'working') {
+        // A denial or expiry is answered by any instance, even when the accepting one is gone.
+        const ticket = await queue.get(task.approvalId);
+        const refused = ticket !== undefined ? refusal(ticket) : undefined;
+        if (refused !== undefined) {
+          await store.finish(task.id, refused);
+          task = await owned(principal, taskId);
+        }
+      }
       return { ...detailed(task, pollIntervalMs), resultType: 'complete' } as unknown as JsonObject;
     },
 
