@@ -35,3 +35,4 @@ export {
   type InstanceChannels,
   type RedisChannelsOptions,
 } from './redis-channels.js';
+export { createMemoryApprovalTaskStore, createRedisApprovalTaskStore } from './approval-task-store.js';

@@ -30,6 +30,7 @@ import { InFlightRequestIds } from './request-ids.js';
 import { createMemorySessionSlots, type SessionSlot, type SessionSlots } from '../../services/ratelimit/index.js';
 import { createInputBridge, type OnceClaimsLike } from './input-bridge.js';
 import { createModernEdge } from './modern-edge.js';
+import { createApprovalTasks, type ApprovalTasksOptions } from './approval-tasks.js';
 import { createModernTasks } from './modern-task.js';
 import { createStateSealer } from './sealed-state.js';
 import type { InstanceMessages } from './instance-messages.js';
@@ -78,6 +79,12 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
    * holding its call. Without them, both stay within this process.
    */
   instanceMessages?: InstanceMessages;
+  /**
+   * Approvals as tasks for 2026-07-28 agents that negotiate the Tasks extension: where task records are
+   * kept (the gateway's state store), the approval queue and the grants. Without it, the extension is
+   * neither advertised nor served.
+   */
+  tasksExtension?: Omit<ApprovalTasksOptions, 'now'>;
   /** Out-of-band errors of the 2026-07-28 handler, for the logs. */
   onModernError?: (error: Error) => void;
   now?: () => number;
@@ -129,6 +136,9 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       now,
     }),
     ...(bus !== undefined ? { bus } : {}),
+    ...(options.tasksExtension !== undefined
+      ? { approvalTasks: createApprovalTasks({ ...options.tasksExtension, now }) }
+      : {}),
     ...(options.onModernError !== undefined ? { onError: options.onModernError } : {}),
   });
 

@@ -29,6 +29,7 @@ import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { JsonObject } from '../../../connectors/contract.js';
 import { GatewayError, jsonRpcCodeOf, toGatewayError, type Principal } from '../../kernel/index.js';
 import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
+import type { ApprovalTasks } from './approval-tasks.js';
 import type { InputBridge } from './input-bridge.js';
 import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './modern-task.js';
 import type { AgentScope, LogLevel } from './scope.js';
@@ -45,6 +46,8 @@ export interface ModernEdgeOptions extends McpServerDeps {
   maxRequestBytes: number;
   tasks: ModernTasks;
   bridge: InputBridge;
+  /** Approvals as tasks for agents that negotiate the Tasks extension (approvals configured). */
+  approvalTasks?: ApprovalTasks;
   /**
    * Change events for `subscriptions/listen` (in-process by default). A bus that can lose events says
    * whether it hears them now (`available`) and when it stopped (`onLost`).
@@ -140,6 +143,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     const server = createGatewayMcpServer(scope, options, {
       era: 'modern',
       runWithInput: (ctx2, call, run) => options.bridge.run(ctx2, principal, call, run),
+      ...(options.approvalTasks !== undefined ? { approvalTasks: options.approvalTasks } : {}),
       async decorate(result: JsonObject) {
         if (task === undefined) return result;
         const { handle } = await task;
@@ -197,6 +201,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       unsubscribe();
       unsubscribeUpdates?.();
       options.bridge.close();
+      await options.approvalTasks?.close();
       await handler.close();
     },
   };

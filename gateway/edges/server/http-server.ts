@@ -38,6 +38,7 @@ import { connectionMetricAttributes, createMcpHttpEdge, type InstanceMessages, t
 import { createOperatorAuthenticator, createOperatorRouters, type OperatorRoutersOptions } from '../operator/index.js';
 import type { Catalog } from '../../services/catalog/index.js';
 import type { PolicyStore } from '../../services/policy/index.js';
+import type { ApprovalTaskStore } from '../../services/approvals/index.js';
 import { closeServer, listenOn } from './listen.js';
 import type { ReadinessReport } from '../../services/health/index.js';
 
@@ -80,6 +81,8 @@ export interface HttpServerParts {
     onceClaims?: { claim(id: string, ttlMs: number): Promise<boolean> };
     /** Messages between the instances sharing the stores (Redis stores). */
     channels?: InstanceMessages;
+    /** Approval tasks of 2026-07-28 agents that negotiate the Tasks extension. */
+    approvalTasks?: ApprovalTaskStore;
   };
   /** Seals request states and task handles of 2026-07-28 agents (the same on every instance). */
   stateSealingKey?: Uint8Array;
@@ -147,6 +150,16 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     ...(parts.stateSealingKey !== undefined ? { stateSealingKey: parts.stateSealingKey } : {}),
     ...(parts.stores.onceClaims !== undefined ? { onceClaims: parts.stores.onceClaims } : {}),
     ...(parts.stores.channels !== undefined ? { instanceMessages: parts.stores.channels } : {}),
+    ...(parts.stores.approvalTasks !== undefined
+      ? {
+          tasksExtension: {
+            store: parts.stores.approvalTasks,
+            queue: parts.operator.queue,
+            grants: parts.operator.grants,
+            onError: (error: unknown) => logger.error({ err: errorText(error) }, 'approval task failed'),
+          },
+        }
+      : {}),
     onModernError: (error) => logger.debug({ err: errorText(error) }, 'MCP 2026-07-28 request refused or failed'),
     onAuthFailure: (code) => parts.metrics.authFailure(code),
     operationMetrics: parts.metrics,
