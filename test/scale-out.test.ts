@@ -5,8 +5,9 @@
  * the other instance, and a `subscriptions/listen` stream on one instance hearing a list change the other
  * instance saw). Which instance served each request is read from the proxy's own log.
  *
- * Then what happens when sharing fails: a retry whose holding instance stopped gets STATE_NOT_HELD, and a
- * listen stream whose instance stops hearing the others ends with STORE_UNAVAILABLE instead of going deaf.
+ * Then: a retry reaching the instance that does not hold the call is checked there before anything is
+ * relayed; a retry whose holding instance stopped gets STATE_NOT_HELD; and a listen stream whose instance
+ * stops hearing the others ends with STORE_UNAVAILABLE instead of going deaf.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -184,7 +185,7 @@ describe('two instances on one Redis behind a round-robin proxy', () => {
   });
 });
 
-describe('when sharing fails', () => {
+describe('retries on another instance, and when sharing fails', () => {
   let upstream: UpstreamHttp;
   const prefix = freshPrefix();
   let a: Instance | undefined;
@@ -201,6 +202,40 @@ describe('when sharing fails', () => {
     await upstream?.close();
     await deleteKeys(prefix);
   });
+
+  it(
+    'checks the state on the instance the retry reached before relaying anything to the holder',
+    { timeout: 60_000 },
+    async () => {
+      const ask = { name: 'remote_ask_user', arguments: { message: 'name?' } };
+      const options = { key: agentKey, capabilities: elicitation };
+      const round = await modernPost(a!.gateway.mcpUrl, 'tools/call', ask, options);
+      assert.equal(round.body.result?.['resultType'], 'input_required');
+      const requestState = round.body.result?.['requestState'] as string;
+      const inputResponses = { 'input-1': { action: 'accept', content: { name: 'Carol' } } };
+      const [prefixPart, body, mac] = requestState.split('.');
+      const forged = JSON.parse(Buffer.from(body!, 'base64url').toString('utf8')) as Record<string, unknown>;
+      forged['keys'] = ['input-1', 'input-2'];
+      const tampered = `${prefixPart}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${mac}`;
+      const refusals = [
+        { params: { ...ask, inputResponses, requestState: tampered }, code: 'STATE_INVALID' },
+        {
+          params: { name: 'remote_ask_user', arguments: { message: 'other' }, inputResponses, requestState },
+          code: 'STATE_MISMATCH',
+        },
+      ];
+      for (const refusal of refusals) {
+        const answer = await modernPost(b!.gateway.mcpUrl, 'tools/call', refusal.params, options);
+        assert.equal(answer.body.error?.data?.['code'], refusal.code, JSON.stringify(answer.body));
+      }
+      // Nothing reached the held call: the sound state still resumes it, from the other instance, once.
+      const retry = { ...ask, inputResponses, requestState };
+      const resumed = await modernPost(b!.gateway.mcpUrl, 'tools/call', retry, options);
+      assert.match(JSON.stringify(resumed.body.result?.['content']), /Carol/, JSON.stringify(resumed.body));
+      const replay = await modernPost(b!.gateway.mcpUrl, 'tools/call', retry, options);
+      assert.equal(replay.body.error?.data?.['code'], 'STATE_REUSED');
+    },
+  );
 
   it('a retry whose holding instance stopped is refused with STATE_NOT_HELD', { timeout: 60_000 }, async () => {
     const ask = { name: 'remote_ask_user', arguments: { message: 'who?' } };
