@@ -209,7 +209,7 @@ describe(
       assert.equal(report.failed, 0, JSON.stringify(report.results.filter((r) => !r.passed)));
     });
 
-    it('reads every secret from the Secret; both replicas share one signing key; Redis is an external URL', () => {
+    it('reads every secret from the Secret; both replicas share one signing key and one state-sealing key; Redis is an external URL', () => {
       const secretVolume = pod.volumes?.find((v) => v.secret !== undefined);
       assert.equal(secretVolume?.secret?.secretName, SECRET_NAME);
       const secretMount = container.volumeMounts?.find((m) => m.name === secretVolume?.name)?.mountPath;
