@@ -241,7 +241,9 @@ export function createApprovalTasks(options: ApprovalTasksOptions): ApprovalTask
     async close() {
       const stopping = [...following.values()];
       for (const { controller } of stopping) {
-        controller.abort(new GatewayError('SHUTTING_DOWN', 'the gateway stopped before the call could run'));
+        controller.abort(
+          new GatewayError('SHUTTING_DOWN', 'the gateway instance holding the call stopped; call again'),
+        );
       }
       await Promise.all(stopping.map(({ done }) => done));
     },
