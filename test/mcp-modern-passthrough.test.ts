@@ -155,4 +155,38 @@ describe('MCP 2026-07-28 upstream input rounds passed through to a 2026-07-28 ag
       JSON.stringify(result.body),
     );
   });
+
+  it('refuses an Mcp-Param header that disagrees with the body (-32020) before the upstream sees the call', async () => {
+    const before = asked();
+    const key = first.agents['agent']!.key;
+    const params = { name: 'modern_routed', arguments: { region: 'eu-west' } };
+    const capabilities = {};
+    const refusals = [
+      await modernPost(first.gateway.mcpUrl, 'tools/call', params, { key, capabilities }),
+      await modernPost(first.gateway.mcpUrl, 'tools/call', params, {
+        key,
+        capabilities,
+        headers: { 'Mcp-Param-Region': 'us-east' },
+      }),
+      await modernPost(first.gateway.mcpUrl, 'tools/call', params, {
+        key,
+        capabilities,
+        headers: { 'Mcp-Param-Region': '=?base64?ZXUtd2VzdA?=' },
+      }),
+    ];
+    for (const refused of refusals) {
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body.error?.code, -32020, JSON.stringify(refused.body));
+    }
+    assert.equal(asked(), before, 'nothing reached the upstream');
+    // Without the argument no header is expected, and the call goes through.
+    const plain = await modernPost(
+      first.gateway.mcpUrl,
+      'tools/call',
+      { name: 'modern_routed', arguments: {} },
+      { key, capabilities },
+    );
+    assert.match(JSON.stringify(plain.body.result?.['content']), /routed nowhere/);
+    assert.equal(asked(), before + 1);
+  });
 });

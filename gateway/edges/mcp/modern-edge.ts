@@ -4,7 +4,8 @@
  *
  * The SDK's validation ladder runs before any handler: the per-request `_meta` envelope, the protocol
  * version, and the `Mcp-Method`/`Mcp-Name` headers against the body (a mismatch or a missing header is
- * answered 400 with -32020 before policy or any backend sees the request). Then each request runs in a
+ * answered 400 with -32020 before policy or any backend sees the request; the `Mcp-Param-*` headers of a
+ * `tools/call` are checked the same way, see param-headers.ts). Then each request runs in a
  * scope of its own: the principal the edge authenticated for this request, the task its task token or
  * task handle names (modern-task.ts), its log level from the envelope, and the trace context from its
  * `_meta` or its `traceparent` header. Backend requests for the agent become `input_required` rounds
@@ -28,6 +29,12 @@ import type { JsonObject } from '../../../connectors/contract.js';
 import { GatewayError, toGatewayError, type Principal } from '../../kernel/index.js';
 import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import type { InputBridge } from './input-bridge.js';
+import {
+  checkParamHeaders,
+  HEADER_MISMATCH,
+  paramHeaderDeclarations,
+  type ParamHeaderMismatch,
+} from './param-headers.js';
 import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './modern-task.js';
 import type { AgentScope, LogLevel } from './scope.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
@@ -162,6 +169,23 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         );
         return;
       }
+      const mismatch = paramHeaderMismatch(req, request);
+      if (mismatch !== undefined) {
+        res.statusCode = 400;
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: idOf(request.body),
+            error: {
+              code: HEADER_MISMATCH,
+              message: `Bad Request: ${mismatch.message}`,
+              data: { mismatch: { header: mismatch.header } },
+            },
+          }),
+        );
+        return;
+      }
       const headerTrace: Record<string, string> = {};
       const traceparent = req.headers['traceparent'];
       if (typeof traceparent === 'string') headerTrace['traceparent'] = traceparent.trim();
@@ -184,6 +208,21 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       await handler.close();
     },
   };
+
+  /** `Mcp-Param-*` headers of a `tools/call` against the tool's schema as this principal sees it. */
+  function paramHeaderMismatch(req: IncomingMessage, request: ModernRequest): ParamHeaderMismatch | undefined {
+    const body = request.body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
+    if (body?.method !== 'tools/call' || typeof body.params?.name !== 'string') return undefined;
+    const name = body.params.name;
+    const tool = pipeline.listTools(request.principal).find((listed) => listed.name === name);
+    if (tool === undefined) return undefined;
+    const declarations = paramHeaderDeclarations(tool.inputSchema);
+    if (declarations.length === 0) return undefined;
+    return checkParamHeaders(declarations, body.params.arguments, (header) => {
+      const value = req.headers[header];
+      return typeof value === 'string' ? value : undefined;
+    });
+  }
 
   /** A `subscriptions/listen` may name resource URIs: only ones the principal can see. */
   function listenAllowed(request: ModernRequest): boolean {
