@@ -189,4 +189,21 @@ describe('MCP 2026-07-28 upstream input rounds passed through to a 2026-07-28 ag
     assert.match(JSON.stringify(plain.body.result?.['content']), /routed nowhere/);
     assert.equal(asked(), before + 1);
   });
+
+  it('mirrors the Mcp-Param headers a 2026-07-28 upstream declares, so it accepts the call', async () => {
+    const key = first.agents['agent']!.key;
+    for (const [region, header] of [
+      ['eu-west', 'eu-west'],
+      ['Zürich', `=?base64?${Buffer.from('Zürich').toString('base64')}?=`],
+    ] as const) {
+      const done = await modernPost(
+        first.gateway.mcpUrl,
+        'tools/call',
+        { name: 'modern_routed', arguments: { region } },
+        { key, capabilities: {}, headers: { 'Mcp-Param-Region': header } },
+      );
+      assert.equal(done.body.result?.['isError'], undefined, JSON.stringify(done.body));
+      assert.match(JSON.stringify(done.body.result?.['content']), new RegExp(`routed ${region}`));
+    }
+  });
 });

@@ -73,6 +73,7 @@ import { isSessionLost, toConnectorError, type UpstreamOperation } from './error
 import { boundCall, currentCallScope, outsideCallScope, runInCallScope } from './call-scope.js';
 import { createInFlight } from './in-flight.js';
 import { completeInputRounds, DEFAULT_MAX_INPUT_ROUNDS, type InputRound } from './input-rounds.js';
+import { paramHeaderDeclarations, paramHeaders } from './param-headers.js';
 import { createUpstreamTransport, type UpstreamTransport } from './transport.js';
 
 export interface McpConnectorDeps {
@@ -625,8 +626,13 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       const params = { name: call.tool, arguments: call.args, ...(callMeta === undefined ? {} : { _meta: callMeta }) };
       if (token !== undefined && onProgress !== undefined) progressListeners.set(token, onProgress);
       try {
+        // A 2026-07-28 upstream over HTTP checks the Mcp-Param headers its tool declares against the body.
+        const declarations =
+          client.getProtocolEra() === 'modern' ? paramHeaderDeclarations(compiled.descriptor.inputSchema) : [];
+        const headers = declarations.length > 0 ? paramHeaders(declarations, call.args) : undefined;
+        const requestOptions = { ...multiRound(options), ...(headers !== undefined ? { headers } : {}) };
         const result = (await withInputRounds(ctx, (round) =>
-          client.request({ method: 'tools/call', params: { ...params, ...round } }, multiRound(options)),
+          client.request({ method: 'tools/call', params: { ...params, ...round } }, requestOptions),
         )) as CallToolResult;
         checkOutput(compiled, result);
         return toToolResult(result);

@@ -5,7 +5,7 @@
  * The SDK's validation ladder runs before any handler: the per-request `_meta` envelope, the protocol
  * version, and the `Mcp-Method`/`Mcp-Name` headers against the body (a mismatch or a missing header is
  * answered 400 with -32020 before policy or any backend sees the request; the `Mcp-Param-*` headers of a
- * `tools/call` are checked the same way, see param-headers.ts). Then each request runs in a
+ * `tools/call` are checked the same way, see connectors/mcp/param-headers.ts). Then each request runs in a
  * scope of its own: the principal the edge authenticated for this request, the task its task token or
  * task handle names (modern-task.ts), its log level from the envelope, and the trace context from its
  * `_meta` or its `traceparent` header. Backend requests for the agent become `input_required` rounds
@@ -26,16 +26,16 @@ import {
 } from '@modelcontextprotocol/server';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { JsonObject } from '../../../connectors/contract.js';
-import { GatewayError, toGatewayError, type Principal } from '../../kernel/index.js';
-import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
-import type { ApprovalTasks } from './approval-tasks.js';
-import type { InputBridge } from './input-bridge.js';
 import {
   checkParamHeaders,
   HEADER_MISMATCH,
   paramHeaderDeclarations,
   type ParamHeaderMismatch,
-} from './param-headers.js';
+} from '../../../connectors/mcp/index.js';
+import { GatewayError, toGatewayError, type Principal } from '../../kernel/index.js';
+import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
+import type { ApprovalTasks } from './approval-tasks.js';
+import type { InputBridge } from './input-bridge.js';
 import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './modern-task.js';
 import type { AgentScope, LogLevel } from './scope.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkParamHeaders, paramHeaderDeclarations } from './param-headers.js';
+import { checkParamHeaders, paramHeaderDeclarations, paramHeaders } from './param-headers.js';
 
 const schema = {
   type: 'object',
@@ -66,5 +66,25 @@ describe('Mcp-Param headers', () => {
       checkParamHeaders(declarations, { region: 'Hello' }, headersOf({ 'mcp-param-region': '=?base64?SGVs!!!bG8=?=' })),
     );
     assert.ok(checkParamHeaders(declarations, { count: 42 }, headersOf({ 'mcp-param-count': '43' })));
+  });
+
+  it('builds the headers a client sends, in Base64 when the value is not a plain field value', () => {
+    const headers = paramHeaders(declarations, { region: 'Grüße', count: 7, nested: { flag: false }, list: ['x'] });
+    assert.deepEqual(headers, {
+      'Mcp-Param-Region': base64('Grüße'),
+      'Mcp-Param-Count': '7',
+      'Mcp-Param-Flag': 'false',
+    });
+    assert.equal(paramHeaders(declarations, { region: ' padded' })['Mcp-Param-Region'], base64(' padded'));
+    assert.equal(
+      paramHeaders(declarations, { region: '=?base64?eA==?=' })['Mcp-Param-Region'],
+      base64('=?base64?eA==?='),
+    );
+    // What is built is what the check accepts.
+    const args = { region: 'Grüße', count: 7 };
+    const built = Object.fromEntries(
+      Object.entries(paramHeaders(declarations, args)).map(([k, v]) => [k.toLowerCase(), v]),
+    );
+    assert.equal(checkParamHeaders(declarations, args, headersOf(built)), undefined);
   });
 });

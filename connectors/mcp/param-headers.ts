@@ -6,9 +6,11 @@
  * a missing, undecodable or different header is refused with 400 and JSON-RPC -32020 (HeaderMismatch), as
  * for `Mcp-Method`/`Mcp-Name`, before policy or any backend sees the call.
  *
- * The SDK checks these headers only for tools registered on its own `McpServer`; the gateway serves tools
- * of its catalog through a plain `Server`, so the edge checks them itself against the schema the agent was
- * shown.
+ * Both sides of the gateway need this. The SDK checks these headers only for tools registered on its own
+ * `McpServer`, and mirrors them only from its high-level `callTool`: the gateway's MCP edge serves its
+ * catalog through a plain `Server` and checks them itself (`checkParamHeaders`) against the schema the
+ * agent was shown; the MCP connector sends its calls as plain requests and mirrors them itself
+ * (`paramHeaders`) for a 2026-07-28 upstream that declares them.
  */
 
 export const HEADER_MISMATCH = -32020;
@@ -79,6 +81,25 @@ export function checkParamHeaders(
     if (!same) return { header: headerName, message: `the ${headerName} header does not match the body` };
   }
   return undefined;
+}
+
+/** The `Mcp-Param-*` headers a client sends with a `tools/call` carrying these arguments. */
+export function paramHeaders(declarations: readonly ParamHeaderDeclaration[], args: unknown): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const declaration of declarations) {
+    const value = valueAt(args, declaration.path);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') continue;
+    headers[`Mcp-Param-${declaration.headerName}`] = encode(String(value));
+  }
+  return headers;
+}
+
+/** Literal when it is a plain visible-ASCII field value that cannot be read as Base64; else Base64. */
+function encode(value: string): string {
+  const plain =
+    /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value) &&
+    !(value.startsWith(SENTINEL_START) && value.endsWith(SENTINEL_END));
+  return plain ? value : `${SENTINEL_START}${Buffer.from(value, 'utf8').toString('base64')}${SENTINEL_END}`;
 }
 
 /** A header value as sent: Base64 inside the sentinel, else literal. Undefined when the Base64 is not canonical. */
