@@ -74,6 +74,8 @@ interface Entry {
   seq: number;
   prev: string;
   hash: string;
+  /** The hash of the record's content as read: equal to `hash` for an untouched record. */
+  contentHash: string;
   hashOk: boolean;
 }
 
@@ -253,12 +255,14 @@ async function readLines(
         continue;
       }
       trackIntent(intents, record, lines);
+      const contentHash = computeRecordHash(record);
       entries.push({
         line: lines,
         seq: record.seq,
         prev: record.prev,
         hash: record.hash,
-        hashOk: computeRecordHash(record) === record.hash,
+        contentHash,
+        hashOk: contentHash === record.hash,
       });
     }
   } catch (error) {
@@ -321,8 +325,9 @@ function dropInsertions(entries: Entry[], problems: AuditProblem[]): Entry[] {
     for (const entry of group) {
       if (entry === keep) continue;
       inserted.add(entry);
+      // A copy only when the content is the same too: an edited record may keep the hash it claimed.
       const copy =
-        entry.hash === keep.hash
+        entry.hash === keep.hash && entry.contentHash === keep.contentHash
           ? `a copy of line ${keep.line}`
           : `a second record claiming seq ${entry.seq} (line ${keep.line} holds it)`;
       problems.push({ line: entry.line, seq: entry.seq, kind: 'inserted', message: `${copy}` });
