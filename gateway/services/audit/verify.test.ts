@@ -222,6 +222,15 @@ describe('verifyAuditLog', () => {
     assert.deepEqual(cut.result.problems, [
       { file: cut.log, line: 2, kind: 'malformed', message: 'not a JSON audit record' },
     ]);
+    const cutAfterJunk = await verifyText(`${lines([records[0]!, 'junk'])}{"seq":2,"ts`);
+    assert.deepEqual(
+      cutAfterJunk.result.problems.map((p) => [p.line, p.message]),
+      [
+        [2, 'not a JSON audit record'],
+        [3, 'not a JSON audit record'],
+      ],
+      'a cut last line that is already named malformed is named once',
+    );
   });
 
   it('compares the log with its checkpoint: truncation, and a rewritten history', async () => {
@@ -291,6 +300,11 @@ describe('verifyAuditLog', () => {
       code: 'AUDIT_IO_ERROR',
       message: `audit checkpoint ${missing} does not exist`,
     });
+    const damaged = await file(lines([records[0]!, 'junk']));
+    await assert.rejects(verifyAuditLog(damaged, { checkpointFile: missing }), {
+      code: 'AUDIT_IO_ERROR',
+      message: `audit checkpoint ${missing} does not exist`,
+    });
     await assert.rejects(verifyAuditLog(log, { checkpointFile: dir }), {
       code: 'AUDIT_IO_ERROR',
       message: `cannot read audit checkpoint ${dir}: EISDIR`,
@@ -299,10 +313,16 @@ describe('verifyAuditLog', () => {
 
   it('fails with AUDIT_IO_ERROR when the log cannot be read', async () => {
     const missing = path.join(dir, 'missing.jsonl');
-    await assert.rejects(verifyAuditLog(missing), {
-      name: 'AuditError',
+    await assert.rejects(verifyAuditLog(missing), (error: Error) => {
+      assert.equal(error.name, 'AuditError');
+      assert.equal((error as Error & { code?: string }).code, 'AUDIT_IO_ERROR');
+      assert.equal(error.message, `cannot read audit log ${missing}: ENOENT`);
+      assert.equal((error.cause as NodeJS.ErrnoException).code, 'ENOENT', 'the file system error is kept as the cause');
+      return true;
+    });
+    await assert.rejects(verifyAuditLog(dir), {
       code: 'AUDIT_IO_ERROR',
-      message: `cannot read audit log ${missing}: ENOENT`,
+      message: `cannot read audit log ${dir}: EISDIR`,
     });
     await assert.rejects(verifyAuditFiles([]), { code: 'AUDIT_IO_ERROR', message: 'no audit log files to verify' });
   });
