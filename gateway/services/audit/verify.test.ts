@@ -179,6 +179,14 @@ describe('verifyAuditLog', () => {
       { file: log, line: 2, seq: 2, kind: 'edited', message: 'record seq 2 does not match its hash' },
       { file: log, line: 3, seq: 2, kind: 'inserted', message: 'a second record claiming seq 2 (line 2 holds it)' },
     ]);
+    const rehashed = await verifyText(
+      lines([records[0]!, records[1]!, { ...records[1]!, hash: 'e'.repeat(64) }, records[2]!]),
+    );
+    assert.deepEqual(
+      rehashed.result.problems.map((p) => p.message),
+      ['a second record claiming seq 2 (line 2 holds it)'],
+      'the same content under another hash is not a copy',
+    );
     const copied = await verifyText(lines([records[0]!, a, a, records[2]!]));
     assert.deepEqual(
       copied.result.problems.map((p) => p.message),
