@@ -697,7 +697,7 @@ describe('egress guard: request bodies', () => {
     }
     const response = await h.fetch(`http://api.test:${port}/ok`, {
       method: 'POST',
-      body: chunks() as unknown as RequestInit['body'],
+      body: chunks() as unknown as NonNullable<RequestInit['body']>,
     });
     assert.equal(response.status, 200);
     assert.equal(received[0]!.body, 'iterated body');
