@@ -14,6 +14,7 @@
  *   the calling agent, tool and task); everything else through the connection-level fetch.
  */
 import type { FetchLike } from '../contract.js';
+import { capStream, totalBytesCounter, type ByteCounter } from '../capped-stream.js';
 import { ConnectorError } from '../errors.js';
 import { currentCallScope } from './call-scope.js';
 
@@ -75,9 +76,10 @@ export function createLimitedFetch(options: LimitedFetchOptions): FetchLike {
       await body.cancel().catch(() => undefined);
       throw tooLarge();
     }
-    const limited = limitStream(body, isEventStream ? eventCounter(maxMessageBytes) : totalCounter(maxMessageBytes), {
+    const limited = capStream(body, {
+      crossed: isEventStream ? eventCounter(maxMessageBytes) : totalBytesCounter(maxMessageBytes),
       tooLarge,
-      settle,
+      onSettled: settle,
     });
     return new Response(limited, {
       status: response.status,
@@ -108,19 +110,11 @@ function mediaType(contentType: string | null): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** Counts bytes and says whether the cap was crossed. */
-type Counter = (chunk: Uint8Array) => boolean;
-
-function totalCounter(max: number): Counter {
-  let total = 0;
-  return (chunk) => (total += chunk.byteLength) > max;
-}
-
 /**
  * Bytes of the current server-sent event: an event ends at a blank line (two line ends in a row, where a
  * line end is CR, LF or CRLF).
  */
-function eventCounter(max: number): Counter {
+function eventCounter(max: number): ByteCounter {
   let eventBytes = 0;
   let lineEnds = 0;
   let previous = -1;
@@ -143,47 +137,4 @@ function eventCounter(max: number): Counter {
     }
     return false;
   };
-}
-
-function limitStream(
-  body: ReadableStream<Uint8Array>,
-  crossed: Counter,
-  hooks: { tooLarge: () => ConnectorError; settle: () => void },
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let settled = false;
-  const settle = (): void => {
-    if (settled) return;
-    settled = true;
-    hooks.settle();
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        settle();
-        controller.error(error);
-        return;
-      }
-      if (chunk.done) {
-        settle();
-        controller.close();
-        return;
-      }
-      if (crossed(chunk.value)) {
-        settle();
-        const error = hooks.tooLarge();
-        controller.error(error);
-        await reader.cancel(error).catch(() => undefined);
-        return;
-      }
-      controller.enqueue(chunk.value);
-    },
-    async cancel(reason) {
-      settle();
-      await reader.cancel(reason).catch(() => undefined);
-    },
-  });
 }

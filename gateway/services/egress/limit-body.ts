@@ -6,6 +6,7 @@
  * the upstream body so the connection is released. Read errors go through `mapError`, which lets the guard
  * turn its own deadline into UPSTREAM_TIMEOUT while a caller's abort keeps its own reason.
  */
+import { capStream, totalBytesCounter } from '../../../connectors/capped-stream.js';
 import { EgressError } from './errors.js';
 
 export interface LimitBodyOptions {
@@ -19,43 +20,11 @@ export interface LimitBodyOptions {
 }
 
 export function limitBody(body: ReadableStream<Uint8Array>, options: LimitBodyOptions): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let total = 0;
-  let settled = false;
-  const settle = (): void => {
-    if (settled) return;
-    settled = true;
-    options.onSettled();
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let chunk: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        settle();
-        controller.error(options.mapError(error));
-        return;
-      }
-      if (chunk.done) {
-        settle();
-        controller.close();
-        return;
-      }
-      total += chunk.value.byteLength;
-      if (total > options.maxBytes) {
-        settle();
-        const error = tooLarge(options.host, options.maxBytes);
-        controller.error(error);
-        await reader.cancel(error).catch(() => undefined);
-        return;
-      }
-      controller.enqueue(chunk.value);
-    },
-    async cancel(reason) {
-      settle();
-      await reader.cancel(reason).catch(() => undefined);
-    },
+  return capStream(body, {
+    crossed: totalBytesCounter(options.maxBytes),
+    tooLarge: () => tooLarge(options.host, options.maxBytes),
+    mapError: options.mapError,
+    onSettled: options.onSettled,
   });
 }
 
