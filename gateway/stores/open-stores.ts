@@ -5,7 +5,7 @@
  * Redis is opened with `enableOfflineQueue: false` and a bounded retry per command, so an unreachable Redis
  * makes store operations fail fast, and the stores' callers fail closed.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { type GatewayConfig, resolveSecretRef, type Environment } from '../config/index.js';
 import { createMemoryPinStore, createRedisPinStore, type PinStore } from '../services/integrity/index.js';
 import type { RevocationStore } from '../services/revocation/index.js';
@@ -25,8 +25,10 @@ import {
 import { createRedisSessionSlots } from './redis-session-slots.js';
 import { createStoreEpoch, type EpochEvent } from './redis-epoch.js';
 import { readLostApprovals, rebuildFromAudit } from './redis-rebuild.js';
-import type { LostApproval } from '../services/approvals/index.js';
+import type { ApprovalTaskStore, LostApproval } from '../services/approvals/index.js';
+import { createMemoryApprovalTaskStore, createRedisApprovalTaskStore } from './approval-task-store.js';
 import { createMemoryOnceClaims, createRedisOnceClaims, type OnceClaims } from './once-claims.js';
+import { openRedisChannels, type InstanceChannels } from './redis-channels.js';
 
 export interface Stores {
   kind: 'memory' | 'redis';
@@ -44,6 +46,13 @@ export interface Stores {
   lostApprovals(): Promise<LostApproval[]>;
   /** Single-use claims (sealed request states of 2026-07-28 agents). */
   onceClaims: OnceClaims;
+  /**
+   * Messages between the instances sharing the store (redis stores only): change events for 2026-07-28
+   * listen streams, and retries relayed to the instance holding a call.
+   */
+  channels?: InstanceChannels;
+  /** Calls waiting for an operator, as tasks of 2026-07-28 agents that negotiated the Tasks extension. */
+  approvalTasks: ApprovalTaskStore;
   /** Whether the store can answer now (for readiness); read from the connection state, never blocks. */
   status(): { available: boolean; reason?: string };
   /**
@@ -79,6 +88,7 @@ export async function openStores(config: GatewayConfig['stores'], options: OpenS
       sessionSlots: (max) => createMemorySessionSlots(max),
       lostApprovals: async () => [],
       onceClaims: createMemoryOnceClaims(),
+      approvalTasks: createMemoryApprovalTaskStore(),
       status: () => ({ available: true }),
       probe: async () => undefined,
       async close() {
@@ -88,7 +98,9 @@ export async function openStores(config: GatewayConfig['stores'], options: OpenS
   }
   const password =
     config.password !== undefined ? (await resolveSecretRef(config.password, options)).reveal() : undefined;
-  const redis = new Redis(config.url, {
+  // Loaded only for Redis stores: a gateway on memory stores starts without the client.
+  const { Redis } = await import('ioredis');
+  const redis: Redis = new Redis(config.url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -134,6 +146,17 @@ export async function openStores(config: GatewayConfig['stores'], options: OpenS
       cause: error,
     });
   }
+  let channels: InstanceChannels;
+  try {
+    channels = await openRedisChannels({ redis, prefix: config.prefix });
+  } catch (error) {
+    epoch.close();
+    redis.disconnect();
+    throw new Error(
+      `cannot subscribe to the state store's channels: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
   const tasks = createRedisTaskStore({ redis, prefix: config.prefix, epoch });
   const revocation = createRedisRevocationStore({ redis, prefix: config.prefix, tasks, epoch });
   const pins = createRedisPinStore({ redis, prefix: config.prefix });
@@ -148,12 +171,14 @@ export async function openStores(config: GatewayConfig['stores'], options: OpenS
     sessionSlots: (max) => createRedisSessionSlots({ redis, prefix: config.prefix, max }),
     lostApprovals: () => readLostApprovals(redis, config.prefix),
     onceClaims: createRedisOnceClaims({ redis, prefix: config.prefix }),
+    channels,
+    approvalTasks: createRedisApprovalTaskStore({ redis, prefix: config.prefix }),
     status: () =>
       redis.status === 'ready' ? epoch.status() : { available: false, reason: `redis connection ${redis.status}` },
     probe: async () => void (await guardStore(() => redis.ping())),
     async close() {
       epoch.close();
-      await Promise.all([tasks.close(), revocation.close(), pins.close()]);
+      await Promise.all([tasks.close(), revocation.close(), pins.close(), channels.close()]);
       redis.disconnect();
     },
   };

@@ -13,8 +13,12 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import { NodeStreamableHTTPServerTransport, toWebRequest } from '@modelcontextprotocol/node';
-import { isInitializeRequest, isLegacyRequest, type ServerEventBus } from '@modelcontextprotocol/server';
+import {
+  isInitializeRequest,
+  isLegacyRequest,
+  WebStandardStreamableHTTPServerTransport,
+  type ServerEventBus,
+} from '@modelcontextprotocol/server';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { RequestAuthenticator } from '../../services/auth/index.js';
 import { AuthError, httpStatusOf, isStoreUnavailable, jsonRpcCodeOf, type Principal } from '../../kernel/index.js';
@@ -30,8 +34,13 @@ import { InFlightRequestIds } from './request-ids.js';
 import { createMemorySessionSlots, type SessionSlot, type SessionSlots } from '../../services/ratelimit/index.js';
 import { createInputBridge, type OnceClaimsLike } from './input-bridge.js';
 import { createModernEdge } from './modern-edge.js';
+import { createApprovalTasks, type ApprovalTasksOptions } from './approval-tasks.js';
 import { createModernTasks } from './modern-task.js';
 import { createStateSealer } from './sealed-state.js';
+import type { InstanceMessages } from './instance-messages.js';
+import { createInputRelay } from './input-relay.js';
+import { createSharedEventBus } from './shared-event-bus.js';
+import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
   authenticator: RequestAuthenticator;
@@ -67,8 +76,20 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   inputHoldSeconds?: number;
   /** Epoch ms when a task ends (task handles expire with their task). */
   taskExpiry?: (taskId: string) => Promise<number | undefined>;
-  /** Change events for 2026-07-28 `subscriptions/listen` streams (shared across instances when given). */
+  /** Change events for 2026-07-28 `subscriptions/listen` streams (default: see `instanceMessages`). */
   eventBus?: ServerEventBus;
+  /**
+   * Messages between the instances sharing the stores (Redis stores): with them, `subscriptions/listen`
+   * streams hear the changes every instance sees, and an `input_required` retry is relayed to the instance
+   * holding its call. Without them, both stay within this process.
+   */
+  instanceMessages?: InstanceMessages;
+  /**
+   * Approvals as tasks for 2026-07-28 agents that negotiate the Tasks extension: where task records are
+   * kept (the gateway's state store), the approval queue and the grants. Without it, the extension is
+   * neither advertised nor served.
+   */
+  tasksExtension?: Omit<ApprovalTasksOptions, 'now'>;
   /** Out-of-band errors of the 2026-07-28 handler, for the logs. */
   onModernError?: (error: Error) => void;
   now?: () => number;
@@ -90,6 +111,19 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   const registered = new WeakSet<SessionSlot>();
   const router = express.Router();
   const sealer = createStateSealer(options.stateSealingKey ?? randomBytes(32), now);
+  const messages = options.instanceMessages;
+  const relay =
+    messages !== undefined
+      ? createInputRelay({
+          messages,
+          ...(options.onModernError !== undefined ? { onError: options.onModernError } : {}),
+        })
+      : undefined;
+  const sharedBus =
+    options.eventBus === undefined && messages !== undefined
+      ? createSharedEventBus(messages, options.onModernError)
+      : undefined;
+  const bus = options.eventBus ?? sharedBus;
   const modern = createModernEdge({
     ...options,
     tasks: createModernTasks({
@@ -103,9 +137,13 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       sealer,
       claims: options.onceClaims ?? createLocalClaims(now),
       holdSeconds: options.inputHoldSeconds ?? 300,
+      ...(relay !== undefined ? { relay } : {}),
       now,
     }),
-    ...(options.eventBus !== undefined ? { bus: options.eventBus } : {}),
+    ...(bus !== undefined ? { bus } : {}),
+    ...(options.tasksExtension !== undefined
+      ? { approvalTasks: createApprovalTasks({ ...options.tasksExtension, now }) }
+      : {}),
     ...(options.onModernError !== undefined ? { onError: options.onModernError } : {}),
   });
 
@@ -199,8 +237,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         }
         res.once('close', drain.track());
       }
-      if (!(await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
-        await modern.serve(req, res, { principal, body: req.body });
+      // One web-standard request per exchange: classified here, then served by either era's handler.
+      const fetchRequest = toFetchRequest(req, res);
+      if (!(await isLegacyRequest(fetchRequest, req.body))) {
+        await modern.serve(req, res, { principal, body: req.body, fetchRequest });
         return;
       }
       const sessionId = req.header('mcp-session-id');
@@ -232,7 +272,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
           });
           return;
         }
-        await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(req, res, req.body);
+        await serveOnSession(session, fetchRequest, res, req.body);
         return;
       }
       if (Array.isArray(req.body)) {
@@ -243,7 +283,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         res.status(400).json(jsonRpcError(-32000, 'Bad Request: no session id; send initialize first'));
         return;
       }
-      await openSession(principal, req, res);
+      await openSession(principal, req, res, fetchRequest);
     } catch (error) {
       if (isStoreUnavailable(error) && !res.headersSent) {
         refuseStoreUnavailable(res, 'session', error, { event: 'session.open', agentId: principal.agentId });
@@ -253,7 +293,12 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     }
   });
 
-  async function openSession(principal: Principal, req: Request, res: Response): Promise<void> {
+  async function openSession(
+    principal: Principal,
+    req: Request,
+    res: Response,
+    fetchRequest: globalThis.Request,
+  ): Promise<void> {
     const slot = await slots.take(principal.agentId);
     if (slot === undefined) {
       res
@@ -268,7 +313,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       return;
     }
     try {
-      await openSessionInSlot(principal, req, res, slot);
+      await openSessionInSlot(principal, req, res, slot, fetchRequest);
     } finally {
       // Opening failed, or the initialize was refused: the session never registered, so its slot is free.
       if (!registered.has(slot)) slot.release();
@@ -280,6 +325,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     req: Request,
     res: Response,
     slot: SessionSlot,
+    fetchRequest: globalThis.Request,
   ): Promise<void> {
     const id = randomUUID();
     const task = await options.taskForSession(principal, id);
@@ -304,7 +350,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       traceContext: taskSpan.context,
       endTask: (reason) => taskSpan.end(reason),
     };
-    const transport = new NodeStreamableHTTPServerTransport({
+    const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       enableJsonResponse: options.responseMode === 'json',
       onsessioninitialized: () => {
@@ -323,7 +369,19 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     session.server = server;
     session.transport = transport;
     await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    await serveOnSession(session, fetchRequest, res, req.body);
+  }
+
+  /** One exchange on a session's transport (the SDK's web-standard one), written back to the agent. */
+  async function serveOnSession(
+    session: McpSession,
+    fetchRequest: globalThis.Request,
+    res: Response,
+    body?: unknown,
+  ): Promise<void> {
+    const transport = session.transport as WebStandardStreamableHTTPServerTransport;
+    const response = await transport.handleRequest(fetchRequest, body !== undefined ? { parsedBody: body } : {});
+    await sendFetchResponse(response, res);
   }
 
   const streamOrDelete = async (req: Request, res: Response): Promise<void> => {
@@ -337,7 +395,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       return;
     }
     if (!versionAccepted(req, res, session)) return;
-    await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(req, res);
+    await serveOnSession(session, toFetchRequest(req, res), res);
     if (req.method === 'DELETE') await closeSession(session);
   };
   router.get('/mcp', (req, res, next) => void streamOrDelete(req, res).catch(next));
@@ -351,6 +409,8 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       await Promise.all([...sessions.values()].map(closeSession));
       await slots.close();
       await modern.close();
+      relay?.close();
+      sharedBus?.close();
     },
   };
 }

@@ -4,7 +4,8 @@
  *
  * The SDK's validation ladder runs before any handler: the per-request `_meta` envelope, the protocol
  * version, and the `Mcp-Method`/`Mcp-Name` headers against the body (a mismatch or a missing header is
- * answered 400 with -32020 before policy or any backend sees the request). Then each request runs in a
+ * answered 400 with -32020 before policy or any backend sees the request; the `Mcp-Param-*` headers of a
+ * `tools/call` are checked the same way, see connectors/mcp/param-headers.ts). Then each request runs in a
  * scope of its own: the principal the edge authenticated for this request, the task its task token or
  * task handle names (modern-task.ts), its log level from the envelope, and the trace context from its
  * `_meta` or its `traceparent` header. Backend requests for the agent become `input_required` rounds
@@ -12,10 +13,11 @@
  * its principal and must not be served to another from a cache.
  *
  * `subscriptions/listen` streams hear list changes and resource updates through the event bus; a stream
- * may only name resources its principal can see.
+ * may only name resources its principal can see. With a bus shared across instances (shared-event-bus.ts),
+ * a stream is refused while the bus cannot hear the other instances, and an open stream ends with
+ * STORE_UNAVAILABLE when it stops hearing them (listen-loss.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toNodeHandler } from '@modelcontextprotocol/node';
 import {
   createMcpHandler,
   InMemoryServerEventBus,
@@ -25,13 +27,22 @@ import {
 } from '@modelcontextprotocol/server';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { JsonObject } from '../../../connectors/contract.js';
-import { GatewayError, toGatewayError, type Principal } from '../../kernel/index.js';
+import {
+  checkParamHeaders,
+  HEADER_MISMATCH,
+  paramHeaderDeclarations,
+  type ParamHeaderMismatch,
+} from '../../../connectors/mcp/index.js';
+import { GatewayError, jsonRpcCodeOf, toGatewayError, type Principal } from '../../kernel/index.js';
 import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
+import type { ApprovalTasks } from './approval-tasks.js';
 import type { InputBridge } from './input-bridge.js';
 import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './modern-task.js';
 import type { AgentScope, LogLevel } from './scope.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
+import { endOnLoss, type LossSource } from './listen-loss.js';
+import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
 
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel';
@@ -42,8 +53,13 @@ export interface ModernEdgeOptions extends McpServerDeps {
   maxRequestBytes: number;
   tasks: ModernTasks;
   bridge: InputBridge;
-  /** Change events for `subscriptions/listen` (in-process by default). */
-  bus?: ServerEventBus;
+  /** Approvals as tasks for agents that negotiate the Tasks extension (approvals configured). */
+  approvalTasks?: ApprovalTasks;
+  /**
+   * Change events for `subscriptions/listen` (in-process by default). A bus that can lose events says
+   * whether it hears them now (`available`) and when it stopped (`onLost`).
+   */
+  bus?: ServerEventBus & { available?(): boolean; onLost?: LossSource };
   onError?: (error: Error) => void;
   /** Receives `mcp.server.operation.duration` for every 2026-07-28 request. */
   operationMetrics?: McpOperationMetrics;
@@ -53,6 +69,8 @@ export interface ModernEdgeOptions extends McpServerDeps {
 export interface ModernRequest {
   principal: Principal;
   body: unknown;
+  /** The exchange as a web-standard request, when the edge already built it (see web-exchange.ts). */
+  fetchRequest?: Request;
 }
 
 export interface ModernEdge {
@@ -76,10 +94,13 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     bus,
     ...(options.onError !== undefined ? { onerror: options.onError } : {}),
   });
-  const node = toNodeHandler(handler, {
-    maxRequestBodySize: options.maxRequestBytes,
-    ...(options.onError !== undefined ? { onerror: options.onError } : {}),
-  });
+  const onLost = options.bus?.onLost?.bind(options.bus);
+  const fetchEndingOnLoss: typeof handler.fetch = async (request, requestOptions) => {
+    const response = await handler.fetch(request, requestOptions);
+    const body = requestOptions?.parsedBody;
+    if (onLost === undefined || !isRecord(body) || body['method'] !== 'subscriptions/listen') return response;
+    return endOnLoss(response, idOf(body), onLost);
+  };
   const { pipeline } = options;
 
   // What agents can see changed (upstream list_changed, policy reload), and upstream resource updates.
@@ -124,6 +145,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     const server = createGatewayMcpServer(scope, options, {
       era: 'modern',
       runWithInput: (ctx2, call, run) => options.bridge.run(ctx2, principal, call, run),
+      ...(options.approvalTasks !== undefined ? { approvalTasks: options.approvalTasks } : {}),
       async decorate(result: JsonObject) {
         if (task === undefined) return result;
         const { handle } = await task;
@@ -146,17 +168,34 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
 
   return {
     async serve(req, res, request) {
+      if (isListen(request) && options.bus?.available?.() === false) {
+        refuse(res, request, 503, {
+          code: jsonRpcCodeOf('STORE_UNAVAILABLE'),
+          message: 'change events of the other gateway instances cannot be heard now; listen again shortly',
+          data: { code: 'STORE_UNAVAILABLE' },
+        });
+        return;
+      }
       if (!listenAllowed(request)) {
-        res.statusCode = 403;
+        refuse(res, request, 403, {
+          code: -32602,
+          message: 'a subscription names a resource this agent cannot see',
+          data: { code: 'FORBIDDEN' },
+        });
+        return;
+      }
+      const mismatch = paramHeaderMismatch(req, request);
+      if (mismatch !== undefined) {
+        res.statusCode = 400;
         res.setHeader('content-type', 'application/json');
         res.end(
           JSON.stringify({
             jsonrpc: '2.0',
             id: idOf(request.body),
             error: {
-              code: -32602,
-              message: 'a subscription names a resource this agent cannot see',
-              data: { code: 'FORBIDDEN' },
+              code: HEADER_MISMATCH,
+              message: `Bad Request: ${mismatch.message}`,
+              data: { mismatch: { header: mismatch.header } },
             },
           }),
         );
@@ -173,17 +212,55 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         httpVersion: req.httpVersion,
         headerTrace,
       };
-      const auth: AuthInfo = { token: '', clientId: request.principal.agentId, scopes: [], extra: { ...extra } };
-      (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
-      await node(req as never, res as never, request.body);
+      const authInfo: AuthInfo = { token: '', clientId: request.principal.agentId, scopes: [], extra: { ...extra } };
+      const fetchRequest = request.fetchRequest ?? toFetchRequest(req, res);
+      let response: Response;
+      try {
+        response = await fetchEndingOnLoss(fetchRequest, { authInfo, parsedBody: request.body });
+      } catch (error) {
+        options.onError?.(error instanceof Error ? error : new Error(String(error)));
+        response = Response.json(
+          { jsonrpc: '2.0', id: idOf(request.body), error: { code: -32603, message: 'Internal server error' } },
+          { status: 500 },
+        );
+      }
+      await sendFetchResponse(response, res);
     },
     async close() {
       unsubscribe();
       unsubscribeUpdates?.();
       options.bridge.close();
+      await options.approvalTasks?.close();
       await handler.close();
     },
   };
+
+  /** `Mcp-Param-*` headers of a `tools/call` against the tool's schema as this principal sees it. */
+  function paramHeaderMismatch(req: IncomingMessage, request: ModernRequest): ParamHeaderMismatch | undefined {
+    const body = request.body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
+    if (body?.method !== 'tools/call' || typeof body.params?.name !== 'string') return undefined;
+    const name = body.params.name;
+    const tool = pipeline.listTools(request.principal).find((listed) => listed.name === name);
+    if (tool === undefined) return undefined;
+    const declarations = paramHeaderDeclarations(tool.inputSchema);
+    if (declarations.length === 0) return undefined;
+    return checkParamHeaders(declarations, body.params.arguments, (header) => {
+      const value = req.headers[header];
+      return typeof value === 'string' ? value : undefined;
+    });
+  }
+
+  function refuse(
+    res: ServerResponse,
+    request: ModernRequest,
+    status: number,
+    error: { code: number; message: string; data: { code: string } },
+  ): void {
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json');
+    if (status === 503) res.setHeader('retry-after', '5');
+    res.end(JSON.stringify({ jsonrpc: '2.0', id: idOf(request.body), error }));
+  }
 
   /** A `subscriptions/listen` may name resource URIs: only ones the principal can see. */
   function listenAllowed(request: ModernRequest): boolean {
@@ -193,6 +270,10 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     if (!Array.isArray(uris)) return true;
     return uris.every((uri) => typeof uri === 'string' && pipeline.visibility.resourceVisible(request.principal, uri));
   }
+}
+
+function isListen(request: ModernRequest): boolean {
+  return isRecord(request.body) && request.body['method'] === 'subscriptions/listen';
 }
 
 function metaOf(body: unknown): Record<string, unknown> | undefined {
