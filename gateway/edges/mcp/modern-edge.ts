@@ -17,7 +17,6 @@
  * STORE_UNAVAILABLE when it stops hearing them (listen-loss.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toNodeHandler } from '@modelcontextprotocol/node';
 import {
   createMcpHandler,
   InMemoryServerEventBus,
@@ -36,6 +35,7 @@ import type { AgentScope, LogLevel } from './scope.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import { endOnLoss, type LossSource } from './listen-loss.js';
+import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
 
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel';
@@ -62,6 +62,8 @@ export interface ModernEdgeOptions extends McpServerDeps {
 export interface ModernRequest {
   principal: Principal;
   body: unknown;
+  /** The exchange as a web-standard request, when the edge already built it (see web-exchange.ts). */
+  fetchRequest?: Request;
 }
 
 export interface ModernEdge {
@@ -92,13 +94,6 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     if (onLost === undefined || !isRecord(body) || body['method'] !== 'subscriptions/listen') return response;
     return endOnLoss(response, idOf(body), onLost);
   };
-  const node = toNodeHandler(
-    { ...handler, fetch: fetchEndingOnLoss },
-    {
-      maxRequestBodySize: options.maxRequestBytes,
-      ...(options.onError !== undefined ? { onerror: options.onError } : {}),
-    },
-  );
   const { pipeline } = options;
 
   // What agents can see changed (upstream list_changed, policy reload), and upstream resource updates.
@@ -193,9 +188,19 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         httpVersion: req.httpVersion,
         headerTrace,
       };
-      const auth: AuthInfo = { token: '', clientId: request.principal.agentId, scopes: [], extra: { ...extra } };
-      (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
-      await node(req as never, res as never, request.body);
+      const authInfo: AuthInfo = { token: '', clientId: request.principal.agentId, scopes: [], extra: { ...extra } };
+      const fetchRequest = request.fetchRequest ?? toFetchRequest(req, res);
+      let response: Response;
+      try {
+        response = await fetchEndingOnLoss(fetchRequest, { authInfo, parsedBody: request.body });
+      } catch (error) {
+        options.onError?.(error instanceof Error ? error : new Error(String(error)));
+        response = Response.json(
+          { jsonrpc: '2.0', id: idOf(request.body), error: { code: -32603, message: 'Internal server error' } },
+          { status: 500 },
+        );
+      }
+      await sendFetchResponse(response, res);
     },
     async close() {
       unsubscribe();
