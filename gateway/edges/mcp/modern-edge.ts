@@ -4,7 +4,8 @@
  *
  * The SDK's validation ladder runs before any handler: the per-request `_meta` envelope, the protocol
  * version, and the `Mcp-Method`/`Mcp-Name` headers against the body (a mismatch or a missing header is
- * answered 400 with -32020 before policy or any backend sees the request). Then each request runs in a
+ * answered 400 with -32020 before policy or any backend sees the request; the `Mcp-Param-*` headers of a
+ * `tools/call` are checked the same way, see connectors/mcp/param-headers.ts). Then each request runs in a
  * scope of its own: the principal the edge authenticated for this request, the task its task token or
  * task handle names (modern-task.ts), its log level from the envelope, and the trace context from its
  * `_meta` or its `traceparent` header. Backend requests for the agent become `input_required` rounds
@@ -26,6 +27,12 @@ import {
 } from '@modelcontextprotocol/server';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { JsonObject } from '../../../connectors/contract.js';
+import {
+  checkParamHeaders,
+  HEADER_MISMATCH,
+  paramHeaderDeclarations,
+  type ParamHeaderMismatch,
+} from '../../../connectors/mcp/index.js';
 import { GatewayError, jsonRpcCodeOf, toGatewayError, type Principal } from '../../kernel/index.js';
 import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import type { ApprovalTasks } from './approval-tasks.js';
@@ -177,6 +184,23 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         });
         return;
       }
+      const mismatch = paramHeaderMismatch(req, request);
+      if (mismatch !== undefined) {
+        res.statusCode = 400;
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: idOf(request.body),
+            error: {
+              code: HEADER_MISMATCH,
+              message: `Bad Request: ${mismatch.message}`,
+              data: { mismatch: { header: mismatch.header } },
+            },
+          }),
+        );
+        return;
+      }
       const headerTrace: Record<string, string> = {};
       const traceparent = req.headers['traceparent'];
       if (typeof traceparent === 'string') headerTrace['traceparent'] = traceparent.trim();
@@ -210,6 +234,21 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       await handler.close();
     },
   };
+
+  /** `Mcp-Param-*` headers of a `tools/call` against the tool's schema as this principal sees it. */
+  function paramHeaderMismatch(req: IncomingMessage, request: ModernRequest): ParamHeaderMismatch | undefined {
+    const body = request.body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
+    if (body?.method !== 'tools/call' || typeof body.params?.name !== 'string') return undefined;
+    const name = body.params.name;
+    const tool = pipeline.listTools(request.principal).find((listed) => listed.name === name);
+    if (tool === undefined) return undefined;
+    const declarations = paramHeaderDeclarations(tool.inputSchema);
+    if (declarations.length === 0) return undefined;
+    return checkParamHeaders(declarations, body.params.arguments, (header) => {
+      const value = req.headers[header];
+      return typeof value === 'string' ? value : undefined;
+    });
+  }
 
   function refuse(
     res: ServerResponse,
