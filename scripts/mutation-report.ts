@@ -263,6 +263,21 @@ export function summarise(report: MutationReport, equivalents: readonly Equivale
   };
 }
 
+/**
+ * Why the report does not meet the target (`--check`): the core scores below TARGET_SCORE, or some of its
+ * figures are missing or out of date, so the score would not describe the code as it is.
+ */
+export function targetShortfalls(summary: Summary): string[] {
+  const out: string[] = [];
+  const score = summary.total.score;
+  if (score === undefined || score < TARGET_SCORE)
+    out.push(`the security core scores ${percent(score)}, below the target of ${TARGET_SCORE}%`);
+  for (const file of summary.notRun) out.push(`${file}: not run`);
+  for (const file of summary.staleSources) out.push(`${file}: changed since its mutants were run`);
+  for (const file of summary.staleTests) out.push(`test ${file}: changed since the run`);
+  return out;
+}
+
 const percent = (score: number | undefined): string => (score === undefined ? 'n/a' : `${score.toFixed(1)}%`);
 const code = (text: string): string => {
   const flat = squash(text);
@@ -404,6 +419,11 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
   if (disables.length > 0) {
     console.error(`"// Stryker disable" without a reason (": why" after the mutators): ${disables.join(', ')}`);
     failed = true;
+  }
+  if (process.argv.includes('--check')) {
+    const shortfalls = targetShortfalls(summary);
+    for (const shortfall of shortfalls) console.error(`mutation target not met: ${shortfall}`);
+    if (shortfalls.length > 0) failed = true;
   }
   if (failed) process.exit(1);
 }

@@ -12,6 +12,7 @@ import {
   originalText,
   renderMarkdown,
   summarise,
+  targetShortfalls,
   unexplainedDisables,
   type MutationReport,
   type ReportMutant,
@@ -66,6 +67,32 @@ describe('mutation report', () => {
     assert.equal(summary.total.score, 40);
     assert.equal(summary.areas.find((a) => a.area === 'Path building')!.total.score, undefined);
     assert.deepEqual(summary.unassigned, []);
+  });
+
+  it('--check names every shortfall: a score under the target, modules not run, stale figures', () => {
+    const summary = summarise(report, []);
+    const shortfalls = targetShortfalls(summary);
+    assert.ok(shortfalls.includes('the security core scores 40.0%, below the target of 85%'), shortfalls.join('\n'));
+    assert.ok(shortfalls.includes('connectors/http/path.ts: not run'));
+    const met = targetShortfalls({
+      ...summary,
+      total: { ...summary.total, score: 85 },
+      notRun: [],
+      staleSources: [],
+      staleTests: [],
+    });
+    assert.deepEqual(met, []);
+    const stale = targetShortfalls({
+      ...summary,
+      total: { ...summary.total, score: 90 },
+      notRun: [],
+      staleSources: ['gateway/kernel/host.ts'],
+      staleTests: ['gateway/kernel/host.test.ts'],
+    });
+    assert.deepEqual(stale, [
+      'gateway/kernel/host.ts: changed since its mutants were run',
+      'test gateway/kernel/host.test.ts: changed since the run',
+    ]);
   });
 
   it('shows a survivor listed with its reason as equivalent, matched on file, mutator and code', () => {
