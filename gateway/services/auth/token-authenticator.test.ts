@@ -487,6 +487,16 @@ describe('remembered verifications', () => {
     assert.equal(other.verifications.count, 2);
   });
 
+  it('remembers nothing with a cache size of zero or less, and still answers', async () => {
+    for (const cacheSize of [0, -1]) {
+      const { auth, sign, verifications } = await bench({ cacheSize });
+      const token = await sign();
+      assert.ok(await auth.authenticate(token, request));
+      assert.ok(await auth.authenticate(token, request));
+      assert.equal(verifications.count, 2);
+    }
+  });
+
   it('keeps the most recently used tokens, up to the cache size', async () => {
     const { auth, sign, verifications } = await bench({ cacheSize: 2 });
     const [a, b, c] = [await sign({ jti: 'a' }), await sign({ jti: 'b' }), await sign({ jti: 'c' })];

@@ -359,6 +359,16 @@ describe('credential issuer: reuse', () => {
     assert.notEqual((await one.mintCallCredential({ ...base, scope: 'GET /a' })).jti, x.jti);
   });
 
+  it('caches nothing with a bound of zero or less, and still mints', async () => {
+    for (const maxCachedCredentials of [0, -1]) {
+      const { issuer } = await issuerAt({ t: T }, { maxCachedCredentials });
+      const first = await issuer.mintCallCredential(base);
+      const second = await issuer.mintCallCredential(base);
+      assert.equal(second.reused, false);
+      assert.notEqual(second.jti, first.jti);
+    }
+  });
+
   it('forgets only the task or the credential named', async () => {
     const { issuer } = await issuerAt({ t: T });
     const t1 = await issuer.mintCallCredential(base);
