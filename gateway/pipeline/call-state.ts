@@ -55,6 +55,11 @@ export interface CallContext {
   onLog?: (message: LogMessage) => void;
   /** Requests from the backend that only the agent can answer (sampling, elicitation, roots). */
   inputRequests?: InputRequestChannel;
+  /**
+   * A call that needs approval files its request and answers APPROVAL_PENDING at once, whatever the
+   * approval mode: the edge follows the request itself (approvals as tasks of 2026-07-28 agents).
+   */
+  deferApproval?: boolean;
 }
 
 /** What the run resolved the request to. */

@@ -516,6 +516,46 @@ describe('pipeline table (docs/design.md section 2)', () => {
     await queue.close();
   });
 
+  it(
+    'a call with deferApproval files its request and answers APPROVAL_PENDING at once, even in wait mode',
+    {
+      timeout: 30_000,
+    },
+    async () => {
+      const queue = createMemoryApprovalQueue({});
+      const written: AuditRecordInput[] = [];
+      const rules = [{ id: 'ask-greet', effect: 'approve', prompts: ['up_greet'] }];
+      const pipeline = createPipeline({
+        catalog,
+        policy: { current: () => compilePolicy([], { extraRules: rules }) },
+        egress: egressFor({ rules }),
+        audit: auditFor({ rules }, written),
+        elevation: {
+          queue,
+          grants: createMemoryGrantStore(),
+          audit: auditFor({ rules }, written),
+          // A wait this long outlasts the test's timeout: only deferApproval answers at once.
+          config: ApprovalsSchema.parse({ mode: 'wait', waitSeconds: 600 }),
+          redactArgs: (args) => args,
+        },
+        flushAuditBeforeResponse: true,
+        callTimeoutMs: 5000,
+      });
+      const before = contacted();
+      await assert.rejects(
+        pipeline.getPrompt('up_greet', { name: 'ada' }, { ...ctx, deferApproval: true }),
+        (error) => {
+          assert.equal((error as GatewayError).code, 'APPROVAL_PENDING');
+          assert.equal(typeof (error as GatewayError).details?.['approvalId'], 'string', 'it names the request');
+          return true;
+        },
+      );
+      assert.equal((await queue.list({ status: 'pending' })).length, 1);
+      assert.equal(contacted(), before, 'nothing reached the upstream');
+      await queue.close();
+    },
+  );
+
   it('records the rules and policy version that decided, on the intent and the outcome', async () => {
     const written: AuditRecordInput[] = [];
     const pipeline = createPipeline({

@@ -29,3 +29,4 @@ export {
   type RebuildOptions,
 } from './redis-rebuild.js';
 export { createMemoryOnceClaims, createRedisOnceClaims, type OnceClaims } from './once-claims.js';
+export { createMemoryApprovalTaskStore, createRedisApprovalTaskStore } from './approval-task-store.js';

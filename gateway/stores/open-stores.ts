@@ -25,7 +25,8 @@ import {
 import { createRedisSessionSlots } from './redis-session-slots.js';
 import { createStoreEpoch, type EpochEvent } from './redis-epoch.js';
 import { readLostApprovals, rebuildFromAudit } from './redis-rebuild.js';
-import type { LostApproval } from '../services/approvals/index.js';
+import type { ApprovalTaskStore, LostApproval } from '../services/approvals/index.js';
+import { createMemoryApprovalTaskStore, createRedisApprovalTaskStore } from './approval-task-store.js';
 import { createMemoryOnceClaims, createRedisOnceClaims, type OnceClaims } from './once-claims.js';
 
 export interface Stores {
@@ -44,6 +45,8 @@ export interface Stores {
   lostApprovals(): Promise<LostApproval[]>;
   /** Single-use claims (sealed request states of 2026-07-28 agents). */
   onceClaims: OnceClaims;
+  /** Calls waiting for an operator, as tasks of 2026-07-28 agents that negotiated the Tasks extension. */
+  approvalTasks: ApprovalTaskStore;
   /** Whether the store can answer now (for readiness); read from the connection state, never blocks. */
   status(): { available: boolean; reason?: string };
   /**
@@ -79,6 +82,7 @@ export async function openStores(config: GatewayConfig['stores'], options: OpenS
       sessionSlots: (max) => createMemorySessionSlots(max),
       lostApprovals: async () => [],
       onceClaims: createMemoryOnceClaims(),
+      approvalTasks: createMemoryApprovalTaskStore(),
       status: () => ({ available: true }),
       probe: async () => undefined,
       async close() {
@@ -148,6 +152,7 @@ export async function openStores(config: GatewayConfig['stores'], options: OpenS
     sessionSlots: (max) => createRedisSessionSlots({ redis, prefix: config.prefix, max }),
     lostApprovals: () => readLostApprovals(redis, config.prefix),
     onceClaims: createRedisOnceClaims({ redis, prefix: config.prefix }),
+    approvalTasks: createRedisApprovalTaskStore({ redis, prefix: config.prefix }),
     status: () =>
       redis.status === 'ready' ? epoch.status() : { available: false, reason: `redis connection ${redis.status}` },
     probe: async () => void (await guardStore(() => redis.ping())),

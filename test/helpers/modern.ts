@@ -30,6 +30,8 @@ let nextId = 1;
 export function nameOf(method: string, params: Record<string, unknown>): string | undefined {
   if (method === 'tools/call' || method === 'prompts/get') return params['name'] as string;
   if (method === 'resources/read') return params['uri'] as string;
+  if (method === 'tasks/get' || method === 'tasks/cancel' || method === 'tasks/update')
+    return params['taskId'] as string;
   return undefined;
 }
 

@@ -30,6 +30,7 @@ import { InFlightRequestIds } from './request-ids.js';
 import { createMemorySessionSlots, type SessionSlot, type SessionSlots } from '../../services/ratelimit/index.js';
 import { createInputBridge, type OnceClaimsLike } from './input-bridge.js';
 import { createModernEdge } from './modern-edge.js';
+import { createApprovalTasks, type ApprovalTasksOptions } from './approval-tasks.js';
 import { createModernTasks } from './modern-task.js';
 import { createStateSealer } from './sealed-state.js';
 
@@ -69,6 +70,12 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   taskExpiry?: (taskId: string) => Promise<number | undefined>;
   /** Change events for 2026-07-28 `subscriptions/listen` streams (shared across instances when given). */
   eventBus?: ServerEventBus;
+  /**
+   * Approvals as tasks for 2026-07-28 agents that negotiate the Tasks extension: where task records are
+   * kept (the gateway's state store), the approval queue and the grants. Without it, the extension is
+   * neither advertised nor served.
+   */
+  tasksExtension?: Omit<ApprovalTasksOptions, 'now'>;
   /** Out-of-band errors of the 2026-07-28 handler, for the logs. */
   onModernError?: (error: Error) => void;
   now?: () => number;
@@ -106,6 +113,9 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       now,
     }),
     ...(options.eventBus !== undefined ? { bus: options.eventBus } : {}),
+    ...(options.tasksExtension !== undefined
+      ? { approvalTasks: createApprovalTasks({ ...options.tasksExtension, now }) }
+      : {}),
     ...(options.onModernError !== undefined ? { onError: options.onModernError } : {}),
   });
 

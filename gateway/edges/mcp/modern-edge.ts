@@ -27,6 +27,7 @@ import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { JsonObject } from '../../../connectors/contract.js';
 import { GatewayError, toGatewayError, type Principal } from '../../kernel/index.js';
 import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
+import type { ApprovalTasks } from './approval-tasks.js';
 import type { InputBridge } from './input-bridge.js';
 import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './modern-task.js';
 import type { AgentScope, LogLevel } from './scope.js';
@@ -42,6 +43,8 @@ export interface ModernEdgeOptions extends McpServerDeps {
   maxRequestBytes: number;
   tasks: ModernTasks;
   bridge: InputBridge;
+  /** Approvals as tasks for agents that negotiate the Tasks extension (approvals configured). */
+  approvalTasks?: ApprovalTasks;
   /** Change events for `subscriptions/listen` (in-process by default). */
   bus?: ServerEventBus;
   onError?: (error: Error) => void;
@@ -124,6 +127,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     const server = createGatewayMcpServer(scope, options, {
       era: 'modern',
       runWithInput: (ctx2, call, run) => options.bridge.run(ctx2, principal, call, run),
+      ...(options.approvalTasks !== undefined ? { approvalTasks: options.approvalTasks } : {}),
       async decorate(result: JsonObject) {
         if (task === undefined) return result;
         const { handle } = await task;
@@ -181,6 +185,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       unsubscribe();
       unsubscribeUpdates?.();
       options.bridge.close();
+      await options.approvalTasks?.close();
       await handler.close();
     },
   };

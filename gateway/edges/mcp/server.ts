@@ -13,10 +13,12 @@
  *   (see `input-bridge.ts`).
  */
 import { ProtocolError, ProtocolErrorCode, Server, type ServerContext } from '@modelcontextprotocol/server';
+import { z } from 'zod';
 import type { InputRequestChannel, JsonObject, LogMessage } from '../../../connectors/contract.js';
 import { GatewayError, jsonRpcCodeOf, toGatewayError, type Drain } from '../../kernel/index.js';
 import { REQUEST_ELEVATION_TOOL, type CallContext, type EgressProvider, type Pipeline } from '../../pipeline/index.js';
 import type { AgentScope } from './scope.js';
+import { TASKS_SERVER_CAPABILITY, type ApprovalTasks } from './approval-tasks.js';
 
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -52,6 +54,8 @@ export interface EraHooks {
   ): Promise<JsonObject>;
   /** Adds era fields to a result (modern: the task handle in `_meta`). */
   decorate?(result: JsonObject): Promise<JsonObject>;
+  /** Modern: calls waiting for an operator become tasks for agents that negotiated the Tasks extension. */
+  approvalTasks?: ApprovalTasks;
 }
 
 const LEGACY: EraHooks = { era: 'legacy' };
@@ -64,6 +68,7 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
       prompts: { listChanged: true },
       logging: {},
       completions: {},
+      ...(hooks.approvalTasks !== undefined ? TASKS_SERVER_CAPABILITY : {}),
     },
     instructions:
       'Portcullis gateway: tools are decided per call by policy. A result with isError and a code such as POLICY_DENIED or APPROVAL_REQUIRED means the call was not made.',
@@ -182,16 +187,32 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
         throw toProtocolError(error);
       }
     }
+    const tasks = hooks.approvalTasks;
+    const asTask = tasks !== undefined && tasks.negotiated(ctx.mcpReq.envelope);
     try {
-      return (await withInput(
-        ctx,
-        { method: 'tools/call', name, args },
-        async (context) => (await pipeline.callTool(name, args, context)) as unknown as JsonObject,
-      )) as never;
+      return (await withInput(ctx, { method: 'tools/call', name, args }, async (context) => {
+        if (!asTask) return (await pipeline.callTool(name, args, context)) as unknown as JsonObject;
+        // Tasks negotiated: a call that needs approval files its request and becomes a task at once.
+        const result = (await pipeline.callTool(name, args, {
+          ...context,
+          deferApproval: true,
+        })) as unknown as JsonObject;
+        const approvalId = tasks.pendingApproval(result);
+        if (approvalId === undefined) return result;
+        return tasks.start({
+          principal: context.principal,
+          tool: name,
+          approvalId,
+          run: async (signal) =>
+            (await pipeline.callTool(name, args, approvedRunContext(context, signal))) as unknown as JsonObject,
+        });
+      })) as never;
     } catch (error) {
       throw toProtocolError(error);
     }
   });
+
+  if (hooks.approvalTasks !== undefined) registerTaskHandlers(server, scope, hooks.approvalTasks);
 
   const visibility = pipeline.visibility;
 
@@ -311,6 +332,53 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
   }
 
   return server;
+}
+
+const TaskIdParams = z.object({ taskId: z.string() });
+
+/** `tasks/get`, `tasks/cancel` and `tasks/update` of the Tasks extension (see approval-tasks.ts). */
+function registerTaskHandlers(server: Server, scope: AgentScope, tasks: ApprovalTasks): void {
+  const handle = (method: string, answer: (taskId: string) => Promise<JsonObject>) => {
+    const register = server.setRequestHandler.bind(server) as unknown as (
+      method: string,
+      schemas: { params: typeof TaskIdParams },
+      handler: (params: { taskId: string }) => Promise<JsonObject>,
+    ) => void;
+    register(method, { params: TaskIdParams }, async ({ taskId }) => {
+      try {
+        return await answer(taskId);
+      } catch (error) {
+        throw toProtocolError(error);
+      }
+    });
+  };
+  handle('tasks/get', (taskId) => tasks.get(scope.principal, taskId));
+  handle('tasks/cancel', (taskId) => tasks.cancel(scope.principal, taskId));
+  handle('tasks/update', (taskId) => tasks.update(scope.principal, taskId));
+}
+
+/**
+ * The context of a call run again once its approval came: the same principal, task, trace and request
+ * facts, a signal of its own, and no stream back to the agent (no progress, logs, or backend requests:
+ * a backend that asks the agent something is answered NOT_SUPPORTED).
+ */
+function approvedRunContext(context: CallContext, signal: AbortSignal): CallContext {
+  return {
+    principal: context.principal,
+    task: context.task,
+    ...(context.sessionId !== undefined ? { sessionId: context.sessionId } : {}),
+    ...(context.connection !== undefined ? { connection: context.connection } : {}),
+    ...(context.requestId !== undefined ? { requestId: context.requestId } : {}),
+    signal,
+    meta: context.meta,
+    ...(context.traceContext !== undefined ? { traceContext: context.traceContext } : {}),
+    ...(context.justification !== undefined ? { justification: context.justification } : {}),
+    inputRequests: {
+      request: async (method) => {
+        throw new GatewayError('NOT_SUPPORTED', `${method} cannot reach the agent while its task runs`);
+      },
+    },
+  };
 }
 
 /**

@@ -38,6 +38,7 @@ import { connectionMetricAttributes, createMcpHttpEdge, type McpSession } from '
 import { createOperatorAuthenticator, createOperatorRouters, type OperatorRoutersOptions } from '../operator/index.js';
 import type { Catalog } from '../../services/catalog/index.js';
 import type { PolicyStore } from '../../services/policy/index.js';
+import type { ApprovalTaskStore } from '../../services/approvals/index.js';
 import { closeServer, listenOn } from './listen.js';
 import type { ReadinessReport } from '../../services/health/index.js';
 
@@ -75,7 +76,12 @@ export interface HttpServerParts {
   sessionSlots?: SessionSlots;
   /** Shutdown: new MCP requests are refused while draining; calls in flight are tracked and cancelled through it. */
   drain?: Drain;
-  stores: { kind: string; onceClaims?: { claim(id: string, ttlMs: number): Promise<boolean> } };
+  stores: {
+    kind: string;
+    onceClaims?: { claim(id: string, ttlMs: number): Promise<boolean> };
+    /** Approval tasks of 2026-07-28 agents that negotiate the Tasks extension. */
+    approvalTasks?: ApprovalTaskStore;
+  };
   /** Seals request states and task handles of 2026-07-28 agents (the same on every instance). */
   stateSealingKey?: Uint8Array;
   /** `/readyz`, and `/healthz` ok only when ready. */
@@ -141,6 +147,16 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     taskExpiry: (taskId) => parts.sessionTasks.expiryOf(taskId),
     ...(parts.stateSealingKey !== undefined ? { stateSealingKey: parts.stateSealingKey } : {}),
     ...(parts.stores.onceClaims !== undefined ? { onceClaims: parts.stores.onceClaims } : {}),
+    ...(parts.stores.approvalTasks !== undefined
+      ? {
+          tasksExtension: {
+            store: parts.stores.approvalTasks,
+            queue: parts.operator.queue,
+            grants: parts.operator.grants,
+            onError: (error: unknown) => logger.error({ err: errorText(error) }, 'approval task failed'),
+          },
+        }
+      : {}),
     onModernError: (error) => logger.debug({ err: errorText(error) }, 'MCP 2026-07-28 request refused or failed'),
     onAuthFailure: (code) => parts.metrics.authFailure(code),
     operationMetrics: parts.metrics,

@@ -41,7 +41,7 @@ export function elevateStep(elevation: Elevation | undefined, options: { askOnly
         argsHash: state.record.argsHash ?? canonicalHash(subject.args),
         decision,
         signal: state.ctx.signal,
-        ...(options.askOnly === true ? { askOnly: true } : {}),
+        ...(options.askOnly === true || state.ctx.deferApproval === true ? { askOnly: true } : {}),
         ...(state.ctx.onProgress !== undefined ? { onProgress: state.ctx.onProgress } : {}),
         ...(traceparent !== undefined ? { traceparent } : {}),
         ...(state.ctx.justification !== undefined ? { justification: state.ctx.justification } : {}),

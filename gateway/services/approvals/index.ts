@@ -27,3 +27,10 @@ export {
 } from './webhook.js';
 export { isOwner, traceLink } from './operator-rules.js';
 export { startPendingGauge } from './pending-gauge.js';
+export type {
+  ApprovalTask,
+  ApprovalTaskEnd,
+  ApprovalTaskError,
+  ApprovalTaskStatus,
+  ApprovalTaskStore,
+} from './approval-tasks.js';
