@@ -209,7 +209,7 @@ describe(
       assert.equal(report.failed, 0, JSON.stringify(report.results.filter((r) => !r.passed)));
     });
 
-    it('reads every secret from the Secret; both replicas share one signing key; Redis is an external URL', () => {
+    it('reads every secret from the Secret; both replicas share one signing key and one state-sealing key; Redis is an external URL', () => {
       const secretVolume = pod.volumes?.find((v) => v.secret !== undefined);
       assert.equal(secretVolume?.secret?.secretName, SECRET_NAME);
       const secretMount = container.volumeMounts?.find((m) => m.name === secretVolume?.name)?.mountPath;
@@ -218,6 +218,7 @@ describe(
       );
       const refs = [
         config.credentials.signingKey,
+        config.credentials.stateSealingKey,
         config.stores.kind === 'redis' ? config.stores.password : undefined,
         ...config.operators.flatMap((o) => o.tokens.map((t) => ('secret' in t ? t.secret : undefined))),
         ...config.agents.flatMap((a) => a.apiKeys.map((k) => ('secret' in k ? k.secret : undefined))),
@@ -226,6 +227,7 @@ describe(
         assert.ok(ref?.startsWith(`file:${secretMount}/`), `${ref} is a file from the mounted Secret`);
       }
       assert.ok(config.credentials.signingKey !== undefined, 'a configured signing key, not a per-pod dev key');
+      assert.ok(config.credentials.stateSealingKey !== undefined, 'a configured state-sealing key, not a per-pod one');
       assert.deepEqual(
         container.env?.map((e) => e.name),
         ['PORTCULLIS_LOG_LEVEL'],
@@ -332,6 +334,7 @@ describe(
       await writeFile(path.join(secrets, 'metrics-token'), randomBytes(24).toString('hex'));
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       await writeFile(path.join(secrets, 'signing-key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      await writeFile(path.join(secrets, 'state-sealing-key'), randomBytes(48).toString('base64'));
       prefix = freshPrefix();
 
       for (const name of ['portcullis-0', 'portcullis-1']) {

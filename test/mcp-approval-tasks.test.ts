@@ -199,7 +199,12 @@ describe('approvals as tasks (2026-07-28, Tasks extension, Redis)', () => {
     const approvalId = await waitForPending(a, operator, known);
     const otherKey = a.agents['other-bot']!.key;
     for (const method of ['tasks/get', 'tasks/cancel']) {
-      const answer = await modernPost(a.gateway.mcpUrl, method, { taskId: task.taskId }, { key: otherKey });
+      const answer = await modernPost(
+        a.gateway.mcpUrl,
+        method,
+        { taskId: task.taskId },
+        { key: otherKey, capabilities: TASKS },
+      );
       assert.equal(answer.body.error?.code, -32602, JSON.stringify(answer.body));
       assert.equal(answer.body.error?.data?.['code'], 'NOT_FOUND');
     }
@@ -207,16 +212,24 @@ describe('approvals as tasks (2026-07-28, Tasks extension, Redis)', () => {
       a.gateway.mcpUrl,
       'tasks/get',
       { taskId: 'no-such-task' },
-      { key: a.agents['finance-bot']!.key },
+      { key: a.agents['finance-bot']!.key, capabilities: TASKS },
     );
     assert.equal(unknown.body.error?.data?.['code'], 'NOT_FOUND', 'the same answer as an unknown id');
     const still = await modernPost(
       a.gateway.mcpUrl,
       'tasks/get',
       { taskId: task.taskId },
-      { key: a.agents['finance-bot']!.key },
+      { key: a.agents['finance-bot']!.key, capabilities: TASKS },
     );
     assert.equal(still.body.result?.['status'], 'working');
+    // Without the extension declared in the request, the task methods do not exist for it (-32021).
+    const undeclared = await modernPost(
+      a.gateway.mcpUrl,
+      'tasks/get',
+      { taskId: task.taskId },
+      { key: a.agents['finance-bot']!.key },
+    );
+    assert.equal(undeclared.body.error?.code, -32021, JSON.stringify(undeclared.body));
     await decide(a, operator, approvalId, 'deny', 'cleanup');
   });
 
@@ -262,16 +275,20 @@ describe('approvals as tasks (2026-07-28, Tasks extension, Redis)', () => {
     const key = a.agents['finance-bot']!.key;
     const task = created(await call(a, 'T-4', 500));
     const approvalId = await waitForPending(a, operator, known);
-    const cancelled = await modernPost(
-      b.gateway.mcpUrl,
-      'tasks/cancel',
-      { taskId: task.taskId },
-      { key: b.agents['finance-bot']!.key },
-    );
-    assert.equal(cancelled.body.error, undefined, JSON.stringify(cancelled.body));
+    const cancel = () =>
+      modernPost(
+        b.gateway.mcpUrl,
+        'tasks/cancel',
+        { taskId: task.taskId },
+        { key: b.agents['finance-bot']!.key, capabilities: TASKS },
+      );
+    const cancelled = await cancel();
+    assert.deepEqual(cancelled.body.result?.['resultType'], 'complete', JSON.stringify(cancelled.body));
+    assert.equal(cancelled.body.result?.['taskId'], undefined, 'an empty acknowledgement');
     await decide(a, operator, approvalId, 'approve', 'too late');
     const done = await settle(a.gateway.mcpUrl, key, task.taskId);
     assert.equal(done['status'], 'cancelled');
+    assert.equal((await cancel()).body.result?.['resultType'], 'complete', 'cancelling again is acknowledged alike');
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(refunds().length, before);
   });

@@ -29,4 +29,10 @@ export {
   type RebuildOptions,
 } from './redis-rebuild.js';
 export { createMemoryOnceClaims, createRedisOnceClaims, type OnceClaims } from './once-claims.js';
+export {
+  openRedisChannels,
+  type ChannelMessage,
+  type InstanceChannels,
+  type RedisChannelsOptions,
+} from './redis-channels.js';
 export { createMemoryApprovalTaskStore, createRedisApprovalTaskStore } from './approval-task-store.js';

@@ -28,6 +28,7 @@ import { readLostApprovals, rebuildFromAudit } from './redis-rebuild.js';
 import type { ApprovalTaskStore, LostApproval } from '../services/approvals/index.js';
 import { createMemoryApprovalTaskStore, createRedisApprovalTaskStore } from './approval-task-store.js';
 import { createMemoryOnceClaims, createRedisOnceClaims, type OnceClaims } from './once-claims.js';
+import { openRedisChannels, type InstanceChannels } from './redis-channels.js';
 
 export interface Stores {
   kind: 'memory' | 'redis';
@@ -45,6 +46,11 @@ export interface Stores {
   lostApprovals(): Promise<LostApproval[]>;
   /** Single-use claims (sealed request states of 2026-07-28 agents). */
   onceClaims: OnceClaims;
+  /**
+   * Messages between the instances sharing the store (redis stores only): change events for 2026-07-28
+   * listen streams, and retries relayed to the instance holding a call.
+   */
+  channels?: InstanceChannels;
   /** Calls waiting for an operator, as tasks of 2026-07-28 agents that negotiated the Tasks extension. */
   approvalTasks: ApprovalTaskStore;
   /** Whether the store can answer now (for readiness); read from the connection state, never blocks. */
@@ -138,6 +144,17 @@ export async function openStores(config: GatewayConfig['stores'], options: OpenS
       cause: error,
     });
   }
+  let channels: InstanceChannels;
+  try {
+    channels = await openRedisChannels({ redis, prefix: config.prefix });
+  } catch (error) {
+    epoch.close();
+    redis.disconnect();
+    throw new Error(
+      `cannot subscribe to the state store's channels: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
   const tasks = createRedisTaskStore({ redis, prefix: config.prefix, epoch });
   const revocation = createRedisRevocationStore({ redis, prefix: config.prefix, tasks, epoch });
   const pins = createRedisPinStore({ redis, prefix: config.prefix });
@@ -152,13 +169,14 @@ export async function openStores(config: GatewayConfig['stores'], options: OpenS
     sessionSlots: (max) => createRedisSessionSlots({ redis, prefix: config.prefix, max }),
     lostApprovals: () => readLostApprovals(redis, config.prefix),
     onceClaims: createRedisOnceClaims({ redis, prefix: config.prefix }),
+    channels,
     approvalTasks: createRedisApprovalTaskStore({ redis, prefix: config.prefix }),
     status: () =>
       redis.status === 'ready' ? epoch.status() : { available: false, reason: `redis connection ${redis.status}` },
     probe: async () => void (await guardStore(() => redis.ping())),
     async close() {
       epoch.close();
-      await Promise.all([tasks.close(), revocation.close(), pins.close()]);
+      await Promise.all([tasks.close(), revocation.close(), pins.close(), channels.close()]);
       redis.disconnect();
     },
   };

@@ -84,3 +84,103 @@ function parseAnswer(text: string): ModernAnswer['body'] {
   }
   return last;
 }
+
+export interface ModernListen {
+  status: number;
+  /** Every JSON-RPC message received on the stream so far, in order. */
+  messages: Record<string, unknown>[];
+  /** Resolves with the first message (already received or to come) that matches; rejects when the stream ends first. */
+  next(match: (message: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  /** Resolves when the server ended the stream. */
+  ended: Promise<void>;
+  close(): void;
+}
+
+/** Opens a 2026-07-28 `subscriptions/listen` stream and reads its SSE messages as they arrive. */
+export async function modernListen(
+  url: string,
+  notifications: Record<string, unknown>,
+  options: { key: string; id?: number | string },
+): Promise<ModernListen> {
+  const id = options.id ?? nextId++;
+  const controller = new AbortController();
+  const response = await fetch(url, {
+    method: 'POST',
+    signal: controller.signal,
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': MODERN,
+      'mcp-method': 'subscriptions/listen',
+      authorization: `Bearer ${options.key}`,
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: 'subscriptions/listen',
+      params: {
+        notifications,
+        _meta: {
+          'io.modelcontextprotocol/protocolVersion': MODERN,
+          'io.modelcontextprotocol/clientCapabilities': {},
+          'io.modelcontextprotocol/clientInfo': { name: 'modern-test', version: '1.0.0' },
+        },
+      },
+    }),
+  });
+  const messages: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  let done = false;
+  const wake = () => {
+    for (const waiter of [...waiters]) waiter();
+  };
+  const ended = (async () => {
+    if (response.body === null) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = frame
+            .split('\n')
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5))
+            .join('\n');
+          if (data !== '') messages.push(JSON.parse(data) as Record<string, unknown>);
+        }
+        wake();
+      }
+    } catch {
+      // aborted by close()
+    } finally {
+      done = true;
+      wake();
+    }
+  })();
+  return {
+    status: response.status,
+    messages,
+    ended,
+    next(match) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = messages.find(match);
+          if (found !== undefined) {
+            waiters.delete(check);
+            resolve(found);
+          } else if (done) {
+            waiters.delete(check);
+            reject(new Error(`the listen stream ended without it; got ${JSON.stringify(messages)}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    close: () => controller.abort(),
+  };
+}

@@ -77,7 +77,7 @@ export interface ApprovalTasks {
   start(input: { principal: Principal; tool: string; approvalId: string; run: ApprovedRun }): Promise<JsonObject>;
   /** `tasks/get`. */
   get(principal: Principal, taskId: string): Promise<JsonObject>;
-  /** `tasks/cancel`. */
+  /** `tasks/cancel`: acknowledged for any task of the principal; only a working one changes. */
   cancel(principal: Principal, taskId: string): Promise<JsonObject>;
   /** `tasks/update`: refused, no task of this gateway waits for input. */
   update(principal: Principal, taskId: string): Promise<JsonObject>;
@@ -228,8 +228,8 @@ export function createApprovalTasks(options: ApprovalTasksOptions): ApprovalTask
         statusMessage: 'cancelled by the agent',
         lastUpdatedAt: iso(),
       });
-      if (!cancelled) throw new GatewayError('CONFLICT', `the task has already ended (${task.status})`);
-      following.get(task.id)?.controller.abort(new GatewayError('CANCELLED', 'the task was cancelled'));
+      // Cancelling an ended task is acknowledged alike and changes nothing (its status stays as it ended).
+      if (cancelled) following.get(task.id)?.controller.abort(new GatewayError('CANCELLED', 'the task was cancelled'));
       return { resultType: 'complete' };
     },
 
@@ -241,7 +241,9 @@ export function createApprovalTasks(options: ApprovalTasksOptions): ApprovalTask
     async close() {
       const stopping = [...following.values()];
       for (const { controller } of stopping) {
-        controller.abort(new GatewayError('SHUTTING_DOWN', 'the gateway stopped before the call could run'));
+        controller.abort(
+          new GatewayError('SHUTTING_DOWN', 'the gateway instance holding the call stopped; call again'),
+        );
       }
       await Promise.all(stopping.map(({ done }) => done));
     },

@@ -33,6 +33,9 @@ import { createModernEdge } from './modern-edge.js';
 import { createApprovalTasks, type ApprovalTasksOptions } from './approval-tasks.js';
 import { createModernTasks } from './modern-task.js';
 import { createStateSealer } from './sealed-state.js';
+import type { InstanceMessages } from './instance-messages.js';
+import { createInputRelay } from './input-relay.js';
+import { createSharedEventBus } from './shared-event-bus.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
   authenticator: RequestAuthenticator;
@@ -68,8 +71,14 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   inputHoldSeconds?: number;
   /** Epoch ms when a task ends (task handles expire with their task). */
   taskExpiry?: (taskId: string) => Promise<number | undefined>;
-  /** Change events for 2026-07-28 `subscriptions/listen` streams (shared across instances when given). */
+  /** Change events for 2026-07-28 `subscriptions/listen` streams (default: see `instanceMessages`). */
   eventBus?: ServerEventBus;
+  /**
+   * Messages between the instances sharing the stores (Redis stores): with them, `subscriptions/listen`
+   * streams hear the changes every instance sees, and an `input_required` retry is relayed to the instance
+   * holding its call. Without them, both stay within this process.
+   */
+  instanceMessages?: InstanceMessages;
   /**
    * Approvals as tasks for 2026-07-28 agents that negotiate the Tasks extension: where task records are
    * kept (the gateway's state store), the approval queue and the grants. Without it, the extension is
@@ -97,6 +106,19 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   const registered = new WeakSet<SessionSlot>();
   const router = express.Router();
   const sealer = createStateSealer(options.stateSealingKey ?? randomBytes(32), now);
+  const messages = options.instanceMessages;
+  const relay =
+    messages !== undefined
+      ? createInputRelay({
+          messages,
+          ...(options.onModernError !== undefined ? { onError: options.onModernError } : {}),
+        })
+      : undefined;
+  const sharedBus =
+    options.eventBus === undefined && messages !== undefined
+      ? createSharedEventBus(messages, options.onModernError)
+      : undefined;
+  const bus = options.eventBus ?? sharedBus;
   const modern = createModernEdge({
     ...options,
     tasks: createModernTasks({
@@ -110,9 +132,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       sealer,
       claims: options.onceClaims ?? createLocalClaims(now),
       holdSeconds: options.inputHoldSeconds ?? 300,
+      ...(relay !== undefined ? { relay } : {}),
       now,
     }),
-    ...(options.eventBus !== undefined ? { bus: options.eventBus } : {}),
+    ...(bus !== undefined ? { bus } : {}),
     ...(options.tasksExtension !== undefined
       ? { approvalTasks: createApprovalTasks({ ...options.tasksExtension, now }) }
       : {}),
@@ -361,6 +384,8 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       await Promise.all([...sessions.values()].map(closeSession));
       await slots.close();
       await modern.close();
+      relay?.close();
+      sharedBus?.close();
     },
   };
 }

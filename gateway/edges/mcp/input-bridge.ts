@@ -9,9 +9,11 @@
  *
  * The state is refused unless it is intact (STATE_INVALID), issued to this principal for this very call
  * (STATE_MISMATCH), unexpired (STATE_EXPIRED) and unused (STATE_REUSED: single use through the shared
- * claims store, so a replay is refused on every instance). A sound state whose held call is not on this
- * instance (another instance holds it, or it expired and was dropped) is refused with STATE_NOT_HELD: the
- * backend's call is live on one process and cannot move, so the agent calls again without the state.
+ * claims store, so a replay is refused on every instance). The backend's call is live on one process and
+ * cannot move: a sound state whose call another instance holds is relayed to that instance after these
+ * checks (input-relay.ts, when instances share a store), and the agent gets the holder's answer. A state
+ * whose call is held nowhere (it ended, was dropped after the hold time, or its instance stopped) is
+ * refused with STATE_NOT_HELD, and the agent calls again without the state.
  * A retry that lacks an answer is asked again for the missing keys (a new `input_required` round).
  */
 import { randomUUID } from 'node:crypto';
@@ -19,6 +21,7 @@ import type { ServerContext } from '@modelcontextprotocol/server';
 import type { InputRequestChannel, JsonObject } from '../../../connectors/contract.js';
 import { GatewayError, type Principal } from '../../kernel/index.js';
 import { callDigest, principalDigest, type StateSealer } from './sealed-state.js';
+import { heldCallId, holderOf, type InputRelay, type RelayedRetry } from './input-relay.js';
 
 const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 /** The capability an agent declares for each kind of request it can answer. */
@@ -37,6 +40,8 @@ export interface InputBridgeOptions {
   claims: OnceClaimsLike;
   /** How long a held call waits for the agent's retry (and how long its state is valid). */
   holdSeconds: number;
+  /** Retries of calls other instances hold are relayed to them, and theirs served here (shared stores). */
+  relay?: InputRelay;
   now?: () => number;
 }
 
@@ -75,6 +80,7 @@ interface HeldCall {
 export function createInputBridge(options: InputBridgeOptions): InputBridge {
   const now = options.now ?? Date.now;
   const holding = new Map<string, HeldCall>();
+  const stopServing = options.relay?.serve((retry) => resume(retry));
 
   function release(held: HeldCall, reason: GatewayError): void {
     holding.delete(held.id);
@@ -112,7 +118,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
   }
 
   /** Waits until the call completes or has asked for input, and answers the agent accordingly. */
-  async function step(held: HeldCall, principal: Principal, callHash: string): Promise<JsonObject> {
+  async function step(held: HeldCall, principal: string, callHash: string): Promise<JsonObject> {
     const asked = new Promise<'input'>((resolve) => {
       held.wake = () => resolve('input');
       if (held.fresh.size > 0) resolve('input');
@@ -133,7 +139,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
 
   function inputRequired(
     held: HeldCall,
-    principal: Principal,
+    principal: string,
     callHash: string,
     inputRequests: Record<string, JsonObject>,
   ): JsonObject {
@@ -146,7 +152,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     held.timer.unref();
     const requestState = options.sealer.seal({
       k: 'input',
-      p: principalDigest(principal),
+      p: principal,
       c: callHash,
       exp: Math.floor(now() / 1000) + options.holdSeconds,
       h: held.id,
@@ -162,13 +168,47 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     return outcome.result;
   }
 
+  /** Goes on with a call held here, with the answers of a checked retry (received here or relayed). */
+  async function resume(retry: RelayedRetry): Promise<JsonObject> {
+    const held = holding.get(retry.held);
+    if (held === undefined) {
+      throw new GatewayError(
+        'STATE_NOT_HELD',
+        'the call this request state continues is no longer held (it ended, or waited too long); call again without requestState',
+      );
+    }
+    const { principal, call: callHash, responses } = retry;
+    const missing: Record<string, JsonObject> = {};
+    for (const key of retry.keys) {
+      const pending = held.asked.get(key);
+      if (pending === undefined) continue;
+      const answer = responses[key];
+      if (isRecord(answer)) {
+        held.asked.delete(key);
+        pending.resolve(answer as JsonObject);
+      } else {
+        missing[key] = { method: pending.method, params: pending.params };
+      }
+    }
+    // An answer is missing: ask again for what is missing (and whatever the backend asked meanwhile).
+    if (Object.keys(missing).length > 0) {
+      for (const [key, pending] of held.fresh) {
+        missing[key] = { method: pending.method, params: pending.params };
+        held.asked.set(key, pending);
+      }
+      held.fresh.clear();
+      return inputRequired(held, principal, callHash, missing);
+    }
+    return step(held, principal, callHash);
+  }
+
   return {
     async run(ctx, principal, call, run) {
       const callHash = callDigest(call.method, call.name, call.args);
       const state = ctx.mcpReq.requestState<unknown>();
       if (state === undefined) {
         const held: HeldCall = {
-          id: randomUUID(),
+          id: options.relay !== undefined ? heldCallId(options.relay.instanceId) : randomUUID(),
           controller: new AbortController(),
           fresh: new Map(),
           asked: new Map(),
@@ -186,7 +226,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
           (error: unknown) => ({ error }),
         );
         try {
-          return await step(held, principal, callHash);
+          return await step(held, principalDigest(principal), callHash);
         } finally {
           ctx.mcpReq.signal.removeEventListener('abort', onAbort);
         }
@@ -196,39 +236,22 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       if (!(await options.claims.claim(`input:${payload.n}`, ttlMs))) {
         throw new GatewayError('STATE_REUSED', 'this request state was already used; each state is taken once');
       }
-      const held = payload.h !== undefined ? holding.get(payload.h) : undefined;
-      if (held === undefined) {
-        throw new GatewayError(
-          'STATE_NOT_HELD',
-          'the call this request state continues is not held by this gateway instance (or has ended); call again without requestState',
-        );
+      const retry: RelayedRetry = {
+        held: payload.h ?? '',
+        keys: payload.keys ?? [],
+        responses: ctx.mcpReq.inputResponses ?? {},
+        principal: payload.p,
+        call: callHash,
+      };
+      const holder = holderOf(retry.held);
+      if (options.relay !== undefined && holder !== undefined && holder !== options.relay.instanceId) {
+        return options.relay.forward(holder, retry);
       }
-      const responses = ctx.mcpReq.inputResponses ?? {};
-      const missing: Record<string, JsonObject> = {};
-      for (const key of payload.keys ?? []) {
-        const pending = held.asked.get(key);
-        if (pending === undefined) continue;
-        const answer = responses[key];
-        if (isRecord(answer)) {
-          held.asked.delete(key);
-          pending.resolve(answer as JsonObject);
-        } else {
-          missing[key] = { method: pending.method, params: pending.params };
-        }
-      }
-      // An answer is missing: ask again for what is missing (and whatever the backend asked meanwhile).
-      if (Object.keys(missing).length > 0) {
-        for (const [key, pending] of held.fresh) {
-          missing[key] = { method: pending.method, params: pending.params };
-          held.asked.set(key, pending);
-        }
-        held.fresh.clear();
-        return inputRequired(held, principal, callHash, missing);
-      }
-      return step(held, principal, callHash);
+      return resume(retry);
     },
     held: () => holding.size,
     close() {
+      stopServing?.();
       for (const held of [...holding.values()]) release(held, new GatewayError('SHUTTING_DOWN', 'gateway stopping'));
     },
   };

@@ -12,7 +12,9 @@
  * its principal and must not be served to another from a cache.
  *
  * `subscriptions/listen` streams hear list changes and resource updates through the event bus; a stream
- * may only name resources its principal can see.
+ * may only name resources its principal can see. With a bus shared across instances (shared-event-bus.ts),
+ * a stream is refused while the bus cannot hear the other instances, and an open stream ends with
+ * STORE_UNAVAILABLE when it stops hearing them (listen-loss.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
@@ -25,7 +27,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { JsonObject } from '../../../connectors/contract.js';
-import { GatewayError, toGatewayError, type Principal } from '../../kernel/index.js';
+import { GatewayError, jsonRpcCodeOf, toGatewayError, type Principal } from '../../kernel/index.js';
 import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import type { ApprovalTasks } from './approval-tasks.js';
 import type { InputBridge } from './input-bridge.js';
@@ -33,6 +35,7 @@ import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './moder
 import type { AgentScope, LogLevel } from './scope.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
+import { endOnLoss, type LossSource } from './listen-loss.js';
 
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel';
@@ -45,8 +48,11 @@ export interface ModernEdgeOptions extends McpServerDeps {
   bridge: InputBridge;
   /** Approvals as tasks for agents that negotiate the Tasks extension (approvals configured). */
   approvalTasks?: ApprovalTasks;
-  /** Change events for `subscriptions/listen` (in-process by default). */
-  bus?: ServerEventBus;
+  /**
+   * Change events for `subscriptions/listen` (in-process by default). A bus that can lose events says
+   * whether it hears them now (`available`) and when it stopped (`onLost`).
+   */
+  bus?: ServerEventBus & { available?(): boolean; onLost?: LossSource };
   onError?: (error: Error) => void;
   /** Receives `mcp.server.operation.duration` for every 2026-07-28 request. */
   operationMetrics?: McpOperationMetrics;
@@ -79,10 +85,20 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     bus,
     ...(options.onError !== undefined ? { onerror: options.onError } : {}),
   });
-  const node = toNodeHandler(handler, {
-    maxRequestBodySize: options.maxRequestBytes,
-    ...(options.onError !== undefined ? { onerror: options.onError } : {}),
-  });
+  const onLost = options.bus?.onLost?.bind(options.bus);
+  const fetchEndingOnLoss: typeof handler.fetch = async (request, requestOptions) => {
+    const response = await handler.fetch(request, requestOptions);
+    const body = requestOptions?.parsedBody;
+    if (onLost === undefined || !isRecord(body) || body['method'] !== 'subscriptions/listen') return response;
+    return endOnLoss(response, idOf(body), onLost);
+  };
+  const node = toNodeHandler(
+    { ...handler, fetch: fetchEndingOnLoss },
+    {
+      maxRequestBodySize: options.maxRequestBytes,
+      ...(options.onError !== undefined ? { onerror: options.onError } : {}),
+    },
+  );
   const { pipeline } = options;
 
   // What agents can see changed (upstream list_changed, policy reload), and upstream resource updates.
@@ -150,20 +166,20 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
 
   return {
     async serve(req, res, request) {
+      if (isListen(request) && options.bus?.available?.() === false) {
+        refuse(res, request, 503, {
+          code: jsonRpcCodeOf('STORE_UNAVAILABLE'),
+          message: 'change events of the other gateway instances cannot be heard now; listen again shortly',
+          data: { code: 'STORE_UNAVAILABLE' },
+        });
+        return;
+      }
       if (!listenAllowed(request)) {
-        res.statusCode = 403;
-        res.setHeader('content-type', 'application/json');
-        res.end(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            id: idOf(request.body),
-            error: {
-              code: -32602,
-              message: 'a subscription names a resource this agent cannot see',
-              data: { code: 'FORBIDDEN' },
-            },
-          }),
-        );
+        refuse(res, request, 403, {
+          code: -32602,
+          message: 'a subscription names a resource this agent cannot see',
+          data: { code: 'FORBIDDEN' },
+        });
         return;
       }
       const headerTrace: Record<string, string> = {};
@@ -190,6 +206,18 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     },
   };
 
+  function refuse(
+    res: ServerResponse,
+    request: ModernRequest,
+    status: number,
+    error: { code: number; message: string; data: { code: string } },
+  ): void {
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json');
+    if (status === 503) res.setHeader('retry-after', '5');
+    res.end(JSON.stringify({ jsonrpc: '2.0', id: idOf(request.body), error }));
+  }
+
   /** A `subscriptions/listen` may name resource URIs: only ones the principal can see. */
   function listenAllowed(request: ModernRequest): boolean {
     const body = request.body as { method?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } };
@@ -198,6 +226,10 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     if (!Array.isArray(uris)) return true;
     return uris.every((uri) => typeof uri === 'string' && pipeline.visibility.resourceVisible(request.principal, uri));
   }
+}
+
+function isListen(request: ModernRequest): boolean {
+  return isRecord(request.body) && request.body['method'] === 'subscriptions/listen';
 }
 
 function metaOf(body: unknown): Record<string, unknown> | undefined {

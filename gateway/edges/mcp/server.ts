@@ -12,13 +12,19 @@
  *   or task token (see `modern-task.ts`), and backend requests become the call's `input_required` result
  *   (see `input-bridge.ts`).
  */
-import { ProtocolError, ProtocolErrorCode, Server, type ServerContext } from '@modelcontextprotocol/server';
+import {
+  MissingRequiredClientCapabilityError,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { InputRequestChannel, JsonObject, LogMessage } from '../../../connectors/contract.js';
 import { GatewayError, jsonRpcCodeOf, toGatewayError, type Drain } from '../../kernel/index.js';
 import { REQUEST_ELEVATION_TOOL, type CallContext, type EgressProvider, type Pipeline } from '../../pipeline/index.js';
 import type { AgentScope } from './scope.js';
-import { TASKS_SERVER_CAPABILITY, type ApprovalTasks } from './approval-tasks.js';
+import { TASKS_EXTENSION, TASKS_SERVER_CAPABILITY, type ApprovalTasks } from './approval-tasks.js';
 
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -342,9 +348,16 @@ function registerTaskHandlers(server: Server, scope: AgentScope, tasks: Approval
     const register = server.setRequestHandler.bind(server) as unknown as (
       method: string,
       schemas: { params: typeof TaskIdParams },
-      handler: (params: { taskId: string }) => Promise<JsonObject>,
+      handler: (params: { taskId: string }, ctx: ServerContext) => Promise<JsonObject>,
     ) => void;
-    register(method, { params: TaskIdParams }, async ({ taskId }) => {
+    register(method, { params: TaskIdParams }, async ({ taskId }, ctx) => {
+      // The task methods exist only for a request that declares the extension (-32021 otherwise).
+      if (!tasks.negotiated(ctx.mcpReq.envelope)) {
+        throw new MissingRequiredClientCapabilityError(
+          { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+          `${method} needs the ${TASKS_EXTENSION} extension in the request's client capabilities`,
+        );
+      }
       try {
         return await answer(taskId);
       } catch (error) {

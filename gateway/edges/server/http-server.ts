@@ -34,7 +34,7 @@ import {
   hostOriginGuard,
   sendCode,
 } from '../http/index.js';
-import { connectionMetricAttributes, createMcpHttpEdge, type McpSession } from '../mcp/index.js';
+import { connectionMetricAttributes, createMcpHttpEdge, type InstanceMessages, type McpSession } from '../mcp/index.js';
 import { createOperatorAuthenticator, createOperatorRouters, type OperatorRoutersOptions } from '../operator/index.js';
 import type { Catalog } from '../../services/catalog/index.js';
 import type { PolicyStore } from '../../services/policy/index.js';
@@ -79,6 +79,8 @@ export interface HttpServerParts {
   stores: {
     kind: string;
     onceClaims?: { claim(id: string, ttlMs: number): Promise<boolean> };
+    /** Messages between the instances sharing the stores (Redis stores). */
+    channels?: InstanceMessages;
     /** Approval tasks of 2026-07-28 agents that negotiate the Tasks extension. */
     approvalTasks?: ApprovalTaskStore;
   };
@@ -147,6 +149,7 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     taskExpiry: (taskId) => parts.sessionTasks.expiryOf(taskId),
     ...(parts.stateSealingKey !== undefined ? { stateSealingKey: parts.stateSealingKey } : {}),
     ...(parts.stores.onceClaims !== undefined ? { onceClaims: parts.stores.onceClaims } : {}),
+    ...(parts.stores.channels !== undefined ? { instanceMessages: parts.stores.channels } : {}),
     ...(parts.stores.approvalTasks !== undefined
       ? {
           tasksExtension: {
