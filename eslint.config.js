@@ -1,6 +1,7 @@
 // Lint rules, including the architecture's dependency direction (docs/design.md section 3):
 // connectors/ and policies/ are leaves; only the MCP edge and the MCP connector import the MCP SDK;
-// only gateway/services/telemetry/sdk.ts imports the OpenTelemetry SDK (the composition root starts it). Layering and
+// only gateway/services/telemetry/sdk.ts imports the OpenTelemetry SDK (the composition root starts it, through
+// telemetry/start.ts, which loads it only when tracing is on). Layering and
 // import cycles are checked by dependency-cruiser (.dependency-cruiser.cjs), also part of `npm run lint`.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';

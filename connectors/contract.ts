@@ -143,6 +143,31 @@ export interface ConnectorContext {
  */
 export interface InputRequestChannel {
   request(method: string, params: JsonObject, signal: AbortSignal): Promise<JsonObject>;
+  /**
+   * Present when the agent takes a backend's multi-round-trip request as its own (a 2026-07-28 agent): a
+   * backend that answers with its own input round (a 2026-07-28 MCP upstream's `input_required`) hands
+   * that round to the agent whole, keys and state as the backend made them, and the call ends with
+   * INPUT_REQUIRED; the agent's retry starts a new call that sends the answers (`resume`).
+   */
+  rounds?: InputRounds;
+}
+
+/** One input round of a backend: its keyed requests and its own opaque state, echoed on the retry. */
+export interface BackendInputRound {
+  inputRequests: Record<string, { method: string; params?: JsonObject }>;
+  requestState?: string;
+}
+
+export interface InputRounds {
+  /** The agent's answers to the backend's previous round and that round's state, for the first request. */
+  readonly resume?: { inputResponses: JsonObject; requestState?: string };
+  /**
+   * The agent's client capabilities for backend requests (`sampling`, `elicitation`, `roots`): a backend
+   * must only ask for what the agent can answer.
+   */
+  readonly capabilities: JsonObject;
+  /** Take the backend's round to the agent; throws (NOT_SUPPORTED) when the agent cannot answer it. */
+  handOff(round: BackendInputRound): void;
 }
 
 /** Context for catalog operations (listing), which are not tied to one call. */

@@ -14,6 +14,8 @@ export type ConnectorErrorCode =
   | 'RESOURCE_NOT_FOUND'
   | 'PROMPT_NOT_FOUND'
   | 'CANCELLED'
+  /** The backend needs the agent's answers first; the call continues when the agent retries it with them. */
+  | 'INPUT_REQUIRED'
   | 'NOT_SUPPORTED';
 
 export class ConnectorError extends Error {

@@ -15,8 +15,8 @@ import { createToolIntegrity } from './services/integrity/index.js';
 import { createMetrics } from './services/metrics/index.js';
 import { GATEWAY_DESTINATIONS, openPolicy, warnUnknownReferences } from './services/policy/index.js';
 import { openTasks } from './services/tasks/index.js';
-// The one import of the OpenTelemetry SDK (through sdk.ts): every other module uses @opentelemetry/api.
-import { startConfiguredTelemetry } from './services/telemetry/sdk.js';
+// The OpenTelemetry SDK is loaded through start.ts, only when tracing is on; all else uses @opentelemetry/api.
+import { startConfiguredTelemetry } from './services/telemetry/start.js';
 import { openApprovals, openGatewayStores } from './stores/index.js';
 import { assertPreflight } from './preflight.js';
 
@@ -37,7 +37,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: env['PORTCULLIS_LOG_LEVEL'] ?? 'info' });
   const secrets = { env, baseDir };
-  closers.push(startConfiguredTelemetry(config.telemetry, env).shutdown); // fails open: never affects calls
+  closers.push((await startConfiguredTelemetry(config.telemetry, env)).shutdown); // fails open, never affects calls
   const metrics = createMetrics();
   const { sink: audit, recent: recentAudit } = await openGatewayAudit(config.audit, { metrics, logger });
   closers.push(() => audit.close());
@@ -51,8 +51,8 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   const guards = openGatewayEgress(config, { policy, audit, logger });
   closers.push(() => guards.close());
   // Approvals open before tasks (ending a task ends its grants), after egress (their webhook goes through it).
-  const { queue, grants, ...approvals } = openApprovals(config, { stores, audit, metrics, logger, egress: guards });
-  closers.push(approvals.close);
+  const { queue, grants, close } = await openApprovals(config, { stores, audit, metrics, logger, egress: guards });
+  closers.push(close);
   const { sessionTasks, taskService } = openTasks(config, { ...stores, grants, issuer, audit });
   const credentials = await createBackendCredentials({
     ...{ config: config.backendCredentials, issuer, audit, metrics, ...secrets },

@@ -173,6 +173,34 @@ describe('an allow rule opens a non-public destination only when it names it', (
   });
 });
 
+describe('the class of the address itself', () => {
+  const engine = engineOf([
+    { id: 'host-only', effect: 'allow', connector: 'svc', egress: { hosts: ['svc.example'] } },
+    { id: 'no-metadata', effect: 'deny', egress: { classes: ['metadata'] } },
+  ]);
+  const at = (ip: string, addressClass?: AddressClass) =>
+    engine.evaluateEgress({
+      connector: 'svc',
+      scheme: 'https',
+      host: 'svc.example',
+      port: 443,
+      ip,
+      ...(addressClass === undefined ? {} : { addressClass }),
+    });
+
+  it('is classified by the rules when the facts do not state it', () => {
+    assert.deepEqual(at('::ffff:169.254.169.254').rules, ['no-metadata']);
+    assert.equal(at('10.0.0.1').effect, 'deny');
+    assert.equal(at('8.8.8.8').effect, 'allow');
+  });
+
+  it('is the class the facts state, while embedded IPv4 addresses are classified here', () => {
+    assert.equal(at('10.0.0.1', 'public').effect, 'allow');
+    assert.equal(at('8.8.8.8', 'private').effect, 'deny');
+    assert.deepEqual(at('64:ff9b::a9fe:a9fe', 'public').rules, ['no-metadata']);
+  });
+});
+
 describe('classes in the policy language', () => {
   it('rejects an unknown class with the path to it', () => {
     assert.throws(

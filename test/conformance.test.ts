@@ -4,8 +4,9 @@
  *
  * 1. The suite runs straight against the upstream fixture (over Streamable HTTP): every scenario must
  *    pass, which proves the fixture right.
- * 2. The suite runs against the gateway at both protocol revisions the gateway serves: 2025-11-25 (sessions)
- *    and 2026-07-28 (stateless, every scenario of that revision: `--suite all`). Every scenario must pass
+ * 2. The suite runs against the gateway at both protocol revisions the gateway serves: 2025-11-25 (sessions,
+ *    in front of the 2025-era fixture) and 2026-07-28 (stateless, every scenario of that revision: `--suite
+ *    all`, in front of the 2026-07-28-era fixture, see conformance/gateway-under-test.ts). Every scenario must pass
  *    unless it is listed for that revision in `test/conformance/expected-failures.yaml` with the reason it
  *    cannot pass through a gateway; a listed scenario that passes fails the test too, so the list stays
  *    honest. Results are read per scenario, never from the suite's exit code.
@@ -52,15 +53,15 @@ describe('MCP conformance', () => {
   });
 
   for (const revision of [
-    { specVersion: '2025-11-25', list: 'server', suite: 'active' },
-    { specVersion: '2026-07-28', list: 'server-2026-07-28', suite: 'all' },
+    { specVersion: '2025-11-25', list: 'server', suite: 'active', upstream: 'legacy' },
+    { specVersion: '2026-07-28', list: 'server-2026-07-28', suite: 'all', upstream: 'modern' },
   ] as const) {
     it(
       `the gateway passes every ${revision.specVersion} scenario except the listed expected failures`,
       { timeout: 420_000 },
       async () => {
         const expected = await loadExpectedFailures(undefined, revision.list);
-        const gateway = await startConformanceGateway();
+        const gateway = await startConformanceGateway(revision.upstream);
         try {
           const run = await runConformanceSuite({
             url: gateway.url,

@@ -20,6 +20,7 @@ import {
   type EgressGuardOptions,
   type EgressHop,
 } from '../gateway/services/egress/index.js';
+import { TEST_CERT, TEST_KEY } from './fixtures/test-certificate.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures
@@ -93,26 +94,6 @@ function reply(status: number, headers: Record<string, string> = {}, body = ''):
     res.end(body);
   };
 }
-
-// Test-only self-signed certificate for `api.test` (P-256, valid for 100 years). Not a secret: it protects nothing.
-const TEST_CERT = `-----BEGIN CERTIFICATE-----
-MIIBkTCCATigAwIBAgIUMZ1Mc265Ud/wgb1xbXfS5E5/4jowCgYIKoZIzj0EAwIw
-EzERMA8GA1UEAwwIYXBpLnRlc3QwIBcNMjYxMTIyMDg0NzQ3WhgPMjEyNjEwMjkw
-ODQ3NDdaMBMxETAPBgNVBAMMCGFwaS50ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0D
-AQcDQgAEHuaSFpBxeQACUhKjRO85hrIn+KzKZZ/dqgVt3UelF+yChYQ8xYhLObZt
-XOgkguhLHGqiapZyAligrs2PK6Ghm6NoMGYwHQYDVR0OBBYEFP5eWObwVcesPSLN
-JpwLzcip1z9xMB8GA1UdIwQYMBaAFP5eWObwVcesPSLNJpwLzcip1z9xMA8GA1Ud
-EwEB/wQFMAMBAf8wEwYDVR0RBAwwCoIIYXBpLnRlc3QwCgYIKoZIzj0EAwIDRwAw
-RAIgMOuOzHnoih7xvfQIV0UCNXsJ7tz6Cm7YNxtTT1SGYrwCICX9VH91WMvF3JT8
-Bvu+G5LRY6a+74phj4KuOIBd/xtE
------END CERTIFICATE-----
-`;
-const TEST_KEY = `-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgF6rGdJPm8bigfC1Y
-rSQhJGoFtiMetqz1reWfG0vkEDqhRANCAAQe5pIWkHF5AAJSEqNE7zmGsif4rMpl
-n92qBW3dR6UX7IKFhDzFiEs5tm1c6CSC6EscaqJqlnICWKCuzY8roaGb
------END PRIVATE KEY-----
-`;
 
 /** Name -> addresses, as the injected resolver answers. */
 const DNS: Record<string, string[]> = {

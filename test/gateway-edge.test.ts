@@ -146,7 +146,11 @@ for (const responseMode of ['sse', 'json'] as const) {
         headers,
       );
       assert.equal(response.status, 200);
-      assert.match(await response.text(), /"id":5/);
+      // A one-message answer (JSON, or one SSE event) is written whole: sized, not chunked.
+      const text = await response.text();
+      assert.equal(response.headers.get('content-length'), String(Buffer.byteLength(text)));
+      assert.equal(response.headers.get('transfer-encoding'), null);
+      assert.match(text, /"id":5/);
       assert.equal(backend.requests.length, mark + 1);
     });
   });

@@ -6,8 +6,9 @@
  * - `legacy` (2025 revisions): `initialize`, then `notifications/initialized`, then calls carrying the
  *   `Mcp-Session-Id` the server issued and the negotiated `MCP-Protocol-Version`.
  * - `modern` (2026-07-28, stateless): no initialize and no session; each request carries the protocol
- *   version in `params._meta` and in the `MCP-Protocol-Version` header, and names its method and target in
- *   `Mcp-Method` / `Mcp-Name`. A server that does not speak it answers the first call with an error, which
+ *   version in `params._meta` (beside its client info and capabilities) and in the `MCP-Protocol-Version`
+ *   header, and names its method and target in `Mcp-Method` / `Mcp-Name`; a task handle the server returns
+ *   in a result's `_meta` is echoed on the session's later calls. A server that does not speak it answers the first call with an error, which
  *   the driver reports as "unsupported" (see `RawUnsupportedError`).
  *
  * Responses may be JSON (`application/json`) or a short SSE stream (`text/event-stream`): both are read to
@@ -22,6 +23,8 @@ export const LEGACY_PROTOCOL_VERSION = '2025-06-18';
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 /** Where a 2026-07-28 request carries its protocol version inside the message. */
 export const MODERN_META_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
+/** Where Portcullis returns a 2026-07-28 request's task handle, which an agent echoes on later requests. */
+export const TASK_HANDLE_META_KEY = 'portcullis/task';
 
 export interface JsonRpcResponse {
   jsonrpc: '2.0';
@@ -151,6 +154,8 @@ export async function openRawSession(
 
   if (mode === 'modern') {
     const headers = { ...base, 'mcp-protocol-version': MODERN_PROTOCOL_VERSION };
+    // A task handle the server returned is echoed on the following calls (one piece of work, one task).
+    let taskHandle: string | undefined;
     return {
       async callTool(tool, args, expectText) {
         const id = nextId++;
@@ -167,16 +172,24 @@ export async function openRawSession(
               arguments: args,
               _meta: {
                 [MODERN_META_VERSION_KEY]: MODERN_PROTOCOL_VERSION,
+                'io.modelcontextprotocol/clientCapabilities': {},
                 'io.modelcontextprotocol/clientInfo': { name, version: '1.0.0' },
+                ...(taskHandle !== undefined ? { [TASK_HANDLE_META_KEY]: taskHandle } : {}),
               },
             },
           },
         );
         if (posted.status >= 400)
-          throw new RawUnsupportedError(`HTTP ${posted.status} to a ${MODERN_PROTOCOL_VERSION} request`);
+          throw new RawUnsupportedError(
+            `HTTP ${posted.status} to a ${MODERN_PROTOCOL_VERSION} request: ${posted.body.slice(0, 200)}`,
+          );
         const response = findResponse(posted.contentType, posted.body, id);
         if (response?.error !== undefined && id === 1)
           throw new RawUnsupportedError(`${MODERN_PROTOCOL_VERSION} request refused: ${response.error.message}`);
+        const handle = (response?.result as { _meta?: Record<string, unknown> } | undefined)?._meta?.[
+          TASK_HANDLE_META_KEY
+        ];
+        if (typeof handle === 'string') taskHandle = handle;
         return checkEcho(response, expectText);
       },
       close: () => Promise.resolve(),

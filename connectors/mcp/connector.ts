@@ -29,6 +29,7 @@
  * refused with a JSON-RPC error; a log message with none is a connector-level log (`deps.onUpstreamLog`).
  */
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   Client,
   ProtocolError,
   ProtocolErrorCode,
@@ -72,6 +73,7 @@ import { isSessionLost, toConnectorError, type UpstreamOperation } from './error
 import { boundCall, currentCallScope, outsideCallScope, runInCallScope } from './call-scope.js';
 import { createInFlight } from './in-flight.js';
 import { completeInputRounds, DEFAULT_MAX_INPUT_ROUNDS, type InputRound } from './input-rounds.js';
+import { paramHeaderDeclarations, paramHeaders } from './param-headers.js';
 import { createUpstreamTransport, type UpstreamTransport } from './transport.js';
 
 export interface McpConnectorDeps {
@@ -148,6 +150,18 @@ function diedOnProbe(error: unknown): boolean {
     error.code === SdkErrorCode.EraNegotiationFailed &&
     /closed during the server\/discover probe/.test(error.message)
   );
+}
+
+const CLIENT_CAPABILITIES = { sampling: {}, elicitation: { form: {} }, roots: { listChanged: false } };
+
+/** The connector's input capabilities, narrowed to those the agent declared (with the agent's own detail). */
+function agentInputCapabilities(agent: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const key of Object.keys(CLIENT_CAPABILITIES)) {
+    const declared = agent[key];
+    if (isPlainObject(declared)) out[key] = declared;
+  }
+  return out;
 }
 
 function isPlainObject(value: unknown): value is JsonObject {
@@ -257,7 +271,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
 
   function createClient(gen: number): Client {
     const client = new Client(CLIENT_INFO, {
-      capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: false } },
+      capabilities: CLIENT_CAPABILITIES,
       // Probe for 2026-07-28 and fall back to the 2025 handshake (skipped when the era is remembered).
       versionNegotiation: { mode: 'auto', probe: { timeoutMs } },
       // input_required results come back to the connector, which relays them per call (see callTool).
@@ -517,6 +531,11 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     const meta: JsonObject = { ...ctx.meta };
     // The progress token is the connector's to set (when ctx.onProgress asks for progress), never the caller's.
     delete meta.progressToken;
+    // An agent that takes the upstream's input rounds itself answers them with its own client: a 2026-07-28
+    // upstream is told that client's capabilities, so it asks only for what the agent can answer.
+    const rounds = ctx.inputRequests?.rounds;
+    if (rounds !== undefined && current.client.getProtocolEra() === 'modern')
+      meta[CLIENT_CAPABILITIES_META_KEY] = agentInputCapabilities(rounds.capabilities);
     const cancel = followSignal(ctx.signal);
     // The call's own deadline and failure path, enforced here rather than by the SDK: when either fires,
     // the request is cancelled upstream, its HTTP exchange aborted, and the caller gets the reason at once.
@@ -607,8 +626,13 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       const params = { name: call.tool, arguments: call.args, ...(callMeta === undefined ? {} : { _meta: callMeta }) };
       if (token !== undefined && onProgress !== undefined) progressListeners.set(token, onProgress);
       try {
+        // A 2026-07-28 upstream over HTTP checks the Mcp-Param headers its tool declares against the body.
+        const declarations =
+          client.getProtocolEra() === 'modern' ? paramHeaderDeclarations(compiled.descriptor.inputSchema) : [];
+        const headers = declarations.length > 0 ? paramHeaders(declarations, call.args) : undefined;
+        const requestOptions = { ...multiRound(options), ...(headers !== undefined ? { headers } : {}) };
         const result = (await withInputRounds(ctx, (round) =>
-          client.request({ method: 'tools/call', params: { ...params, ...round } }, multiRound(options)),
+          client.request({ method: 'tools/call', params: { ...params, ...round } }, requestOptions),
         )) as CallToolResult;
         checkOutput(compiled, result);
         return toToolResult(result);

@@ -8,3 +8,11 @@ export type {
   McpRestartConfig,
   McpStdioConfig,
 } from './config.js';
+export {
+  checkParamHeaders,
+  HEADER_MISMATCH,
+  paramHeaderDeclarations,
+  paramHeaders,
+  type ParamHeaderDeclaration,
+  type ParamHeaderMismatch,
+} from './param-headers.js';

@@ -8,9 +8,14 @@
  *
  * Every round belongs to the one call that started it: concurrent calls each run their own rounds, and the
  * answers of one call never reach another's retry.
+ *
+ * A 2026-07-28 agent takes the upstream's round as its own (`channel.rounds`): the round is handed to the
+ * agent whole (the upstream's keys and `requestState`) and the call ends with INPUT_REQUIRED; the agent's
+ * retry is a new call whose first request carries the answers and the upstream's state (`rounds.resume`).
+ * Nothing is held between the two, so any gateway instance can serve the retry.
  */
 import { isInputRequiredResult } from '@modelcontextprotocol/client';
-import type { InputRequestChannel, JsonObject } from '../contract.js';
+import type { BackendInputRound, InputRequestChannel, InputRounds, JsonObject } from '../contract.js';
 import { ConnectorError } from '../errors.js';
 
 /** What a retry adds to the request's params. */
@@ -39,7 +44,8 @@ function isPlainObject(value: unknown): value is JsonObject {
 
 /** Run the request to completion; resolves with the upstream's complete result. */
 export async function completeInputRounds(options: InputRoundsOptions): Promise<UpstreamResult> {
-  let round: InputRound = {};
+  const passthrough = options.channel?.rounds;
+  let round: InputRound = passthrough?.resume ?? {};
   for (let rounds = 0; ; rounds += 1) {
     const result = await options.send(round);
     if (!isInputRequiredResult(result)) {
@@ -47,6 +53,7 @@ export async function completeInputRounds(options: InputRoundsOptions): Promise<
         throw new ConnectorError('UPSTREAM_ERROR', 'the upstream MCP server sent an invalid response');
       return result;
     }
+    if (passthrough !== undefined) handOff(passthrough, result);
     if (rounds >= options.maxRounds) {
       throw new ConnectorError(
         'UPSTREAM_ERROR',
@@ -92,4 +99,37 @@ async function ask(
       cause: error,
     });
   }
+}
+
+/** Give the upstream's round to the agent and end the call with INPUT_REQUIRED. */
+function handOff(rounds: InputRounds, result: { inputRequests?: unknown; requestState?: unknown }): never {
+  const round: BackendInputRound = {
+    inputRequests: (isPlainObject(result.inputRequests)
+      ? result.inputRequests
+      : {}) as BackendInputRound['inputRequests'],
+    ...(typeof result.requestState === 'string' ? { requestState: result.requestState } : {}),
+  };
+  try {
+    rounds.handOff(round);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const method = Object.values(round.inputRequests)[0]?.method ?? 'input';
+    if (code === 'NOT_SUPPORTED')
+      throw new ConnectorError(
+        'NOT_SUPPORTED',
+        `the upstream MCP server needs input the calling agent cannot give (${method})`,
+      );
+    throw new ConnectorError(
+      'UPSTREAM_ERROR',
+      "the upstream MCP server's input request could not be passed on",
+      undefined,
+      {
+        cause: error,
+      },
+    );
+  }
+  throw new ConnectorError(
+    'INPUT_REQUIRED',
+    'the upstream MCP server needs input from the calling agent; the call continues when the agent retries it with the answers',
+  );
 }

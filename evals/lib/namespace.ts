@@ -16,12 +16,16 @@ export const NAMESPACE_ADDRESSES = {
   private10: '10.20.0.5',
   private172: '172.16.5.5',
   private192: '192.168.50.5',
+  /** A second 192.168/16 address, outside any egress setting (a redirect target). */
+  private192Other: '192.168.7.7',
   cgnat: '100.100.100.200',
   metadata: '169.254.169.254',
   azureWireServer: '168.63.129.16',
   metadataV6: 'fd00:ec2::254',
   /** 10.20.0.5 inside the NAT64 well-known prefix 64:ff9b::/96. */
   nat64: '64:ff9b::a14:5',
+  /** 169.254.169.254 inside the NAT64 well-known prefix. */
+  metadataNat64: '64:ff9b::a9fe:a9fe',
 } as const;
 
 /** The namespace's /etc/hosts as [address, name] lines; a name listed twice resolves to both addresses. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isLoopbackAddress, parseHostHeader } from './host.js';
+import { isBareAuthority, isLoopbackAddress, parseHostHeader } from './host.js';
 
 describe('parseHostHeader', () => {
   it('keeps the port as written, also an explicit default port the URL parser drops', () => {
@@ -29,6 +29,18 @@ describe('parseHostHeader', () => {
     ]) {
       assert.equal(parseHostHeader(value), undefined, JSON.stringify(value));
     }
+  });
+});
+
+describe('isBareAuthority', () => {
+  it('accepts a URL that names only a host and port', () => {
+    for (const url of ['http://h', 'http://h:8080', 'http://h:8080/', 'http://[::1]:80', 'http://h?', 'http://h#'])
+      assert.equal(isBareAuthority(new URL(url)), true, url);
+  });
+
+  it('refuses a user name, a password, a path, a query or a fragment, each on its own', () => {
+    for (const url of ['http://u@h', 'http://:p@h', 'http://h/x', 'http://h?q', 'http://h#f'])
+      assert.equal(isBareAuthority(new URL(url)), false, url);
   });
 });
 

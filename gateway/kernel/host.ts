@@ -23,12 +23,18 @@ export function parseHostHeader(value: string): ParsedHost | undefined {
   } catch {
     return undefined;
   }
-  if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-    return undefined;
-  }
   // An explicit default port (`:80`) is dropped by the parser; keep what was written.
   const explicitPort = /:(\d+)$/.exec(value)?.[1];
-  return { hostname: url.hostname, port: url.port !== '' ? url.port : (explicitPort ?? '') };
+  // NOT_AUTHORITY already refuses every delimiter that could give the URL anything but a host and port; the
+  // parsed URL is checked again so that a parser quirk can never widen what a Host header names.
+  return isBareAuthority(url)
+    ? { hostname: url.hostname, port: url.port !== '' ? url.port : (explicitPort ?? '') }
+    : undefined;
+}
+
+/** Whether a parsed URL carries only an authority: no user name, password, path (other than `/`), query or fragment. */
+export function isBareAuthority(url: URL): boolean {
+  return url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * In-process task store for a single gateway instance. Ended and expired tasks are kept for
- * `retentionSeconds` (so they keep reading as ended, with their reason) and then dropped; an unknown task
- * is treated as ended by every caller, so dropping is safe.
+ * `retentionSeconds` (so they keep reading as ended, with their reason) and then dropped (swept when tasks
+ * are listed, and at most once a second when tasks are created); an unknown task is treated as ended by
+ * every caller, so dropping is safe.
  */
 import {
   TaskConflictError,
@@ -39,6 +40,17 @@ export function createMemoryTaskStore(options: MemoryTaskStoreOptions = {}): Tas
     return task;
   }
 
+  /** Creating a task sweeps at most once per this long: a sweep walks every entry. */
+  const sweepEveryMs = Math.min(retentionMs, 1000);
+  let nextSweep = Number.NEGATIVE_INFINITY;
+
+  function pruneNowAndThen(): void {
+    const t = now();
+    if (t < nextSweep) return;
+    nextSweep = t + sweepEveryMs;
+    prune();
+  }
+
   function prune(): void {
     const cutoff = now() - retentionMs;
     for (const [id, entry] of entries) {
@@ -55,7 +67,7 @@ export function createMemoryTaskStore(options: MemoryTaskStoreOptions = {}): Tas
 
   return {
     async create(task: NewTask) {
-      prune();
+      pruneNowAndThen();
       if (entries.has(task.id)) throw new TaskConflictError();
       const stored: Entry['task'] = {
         id: task.id,

@@ -10,7 +10,7 @@ import type { Logger } from '../kernel/index.js';
 import type { Metrics } from '../services/metrics/index.js';
 import type { Stores } from './open-stores.js';
 import {
-  createBullmqApprovalQueue,
+  loadBullmqApprovalQueue,
   createMemoryGrantStore,
   createRedisGrantStore,
   createMemoryApprovalQueue,
@@ -31,7 +31,7 @@ export interface OpenedApprovals {
 }
 
 /** The approval queue and grant store: BullMQ + Redis when stores are shared, memory for one process. */
-export function openApprovals(
+export async function openApprovals(
   config: GatewayConfig,
   deps: {
     stores: Stores;
@@ -41,8 +41,8 @@ export function openApprovals(
     /** The webhook goes out through the gateway's egress, in its own scope. */
     egress?: Pick<GatewayEgress, 'gatewayFetch'>;
   },
-): OpenedApprovals {
-  const { queue, grants, notifier } = openQueueAndGrants(config, deps);
+): Promise<OpenedApprovals> {
+  const { queue, grants, notifier } = await openQueueAndGrants(config, deps);
   const stopGauge = startPendingGauge(
     queue,
     (n) => deps.metrics.setApprovalsPending(n),
@@ -60,10 +60,10 @@ export function openApprovals(
   };
 }
 
-function openQueueAndGrants(
+async function openQueueAndGrants(
   config: GatewayConfig,
   { stores, audit, logger, egress }: Parameters<typeof openApprovals>[1],
-): { queue: ApprovalQueue; grants: GrantStore; notifier?: WebhookNotifier } {
+): Promise<{ queue: ApprovalQueue; grants: GrantStore; notifier?: WebhookNotifier }> {
   const webhookFetch = egress?.gatewayFetch(GATEWAY_DESTINATIONS.approvalsWebhook);
   // Operators hear about new requests through an optional webhook (a chat incoming webhook, say).
   const notifier =
@@ -98,6 +98,7 @@ function openQueueAndGrants(
   };
   if (stores.kind === 'redis' && stores.redis !== undefined && stores.redisConnection !== undefined) {
     const connection = stores.redisConnection;
+    const createBullmqApprovalQueue = await loadBullmqApprovalQueue();
     return {
       queue: createBullmqApprovalQueue({
         ...rules,

@@ -5,7 +5,7 @@
  * Redis is opened with `enableOfflineQueue: false` and a bounded retry per command, so an unreachable Redis
  * makes store operations fail fast, and the stores' callers fail closed.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { type GatewayConfig, resolveSecretRef, type Environment } from '../config/index.js';
 import { createMemoryPinStore, createRedisPinStore, type PinStore } from '../services/integrity/index.js';
 import type { RevocationStore } from '../services/revocation/index.js';
@@ -98,7 +98,9 @@ export async function openStores(config: GatewayConfig['stores'], options: OpenS
   }
   const password =
     config.password !== undefined ? (await resolveSecretRef(config.password, options)).reveal() : undefined;
-  const redis = new Redis(config.url, {
+  // Loaded only for Redis stores: a gateway on memory stores starts without the client.
+  const { Redis } = await import('ioredis');
+  const redis: Redis = new Redis(config.url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

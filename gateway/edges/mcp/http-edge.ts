@@ -13,8 +13,12 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import { NodeStreamableHTTPServerTransport, toWebRequest } from '@modelcontextprotocol/node';
-import { isInitializeRequest, isLegacyRequest, type ServerEventBus } from '@modelcontextprotocol/server';
+import {
+  isInitializeRequest,
+  isLegacyRequest,
+  WebStandardStreamableHTTPServerTransport,
+  type ServerEventBus,
+} from '@modelcontextprotocol/server';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { RequestAuthenticator } from '../../services/auth/index.js';
 import { AuthError, httpStatusOf, isStoreUnavailable, jsonRpcCodeOf, type Principal } from '../../kernel/index.js';
@@ -36,6 +40,7 @@ import { createStateSealer } from './sealed-state.js';
 import type { InstanceMessages } from './instance-messages.js';
 import { createInputRelay } from './input-relay.js';
 import { createSharedEventBus } from './shared-event-bus.js';
+import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
   authenticator: RequestAuthenticator;
@@ -232,8 +237,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         }
         res.once('close', drain.track());
       }
-      if (!(await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
-        await modern.serve(req, res, { principal, body: req.body });
+      // One web-standard request per exchange: classified here, then served by either era's handler.
+      const fetchRequest = toFetchRequest(req, res);
+      if (!(await isLegacyRequest(fetchRequest, req.body))) {
+        await modern.serve(req, res, { principal, body: req.body, fetchRequest });
         return;
       }
       const sessionId = req.header('mcp-session-id');
@@ -265,7 +272,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
           });
           return;
         }
-        await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(req, res, req.body);
+        await serveOnSession(session, fetchRequest, res, req.body);
         return;
       }
       if (Array.isArray(req.body)) {
@@ -276,7 +283,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         res.status(400).json(jsonRpcError(-32000, 'Bad Request: no session id; send initialize first'));
         return;
       }
-      await openSession(principal, req, res);
+      await openSession(principal, req, res, fetchRequest);
     } catch (error) {
       if (isStoreUnavailable(error) && !res.headersSent) {
         refuseStoreUnavailable(res, 'session', error, { event: 'session.open', agentId: principal.agentId });
@@ -286,7 +293,12 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     }
   });
 
-  async function openSession(principal: Principal, req: Request, res: Response): Promise<void> {
+  async function openSession(
+    principal: Principal,
+    req: Request,
+    res: Response,
+    fetchRequest: globalThis.Request,
+  ): Promise<void> {
     const slot = await slots.take(principal.agentId);
     if (slot === undefined) {
       res
@@ -301,7 +313,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       return;
     }
     try {
-      await openSessionInSlot(principal, req, res, slot);
+      await openSessionInSlot(principal, req, res, slot, fetchRequest);
     } finally {
       // Opening failed, or the initialize was refused: the session never registered, so its slot is free.
       if (!registered.has(slot)) slot.release();
@@ -313,6 +325,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     req: Request,
     res: Response,
     slot: SessionSlot,
+    fetchRequest: globalThis.Request,
   ): Promise<void> {
     const id = randomUUID();
     const task = await options.taskForSession(principal, id);
@@ -337,7 +350,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       traceContext: taskSpan.context,
       endTask: (reason) => taskSpan.end(reason),
     };
-    const transport = new NodeStreamableHTTPServerTransport({
+    const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       enableJsonResponse: options.responseMode === 'json',
       onsessioninitialized: () => {
@@ -356,7 +369,19 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     session.server = server;
     session.transport = transport;
     await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    await serveOnSession(session, fetchRequest, res, req.body);
+  }
+
+  /** One exchange on a session's transport (the SDK's web-standard one), written back to the agent. */
+  async function serveOnSession(
+    session: McpSession,
+    fetchRequest: globalThis.Request,
+    res: Response,
+    body?: unknown,
+  ): Promise<void> {
+    const transport = session.transport as WebStandardStreamableHTTPServerTransport;
+    const response = await transport.handleRequest(fetchRequest, body !== undefined ? { parsedBody: body } : {});
+    await sendFetchResponse(response, res);
   }
 
   const streamOrDelete = async (req: Request, res: Response): Promise<void> => {
@@ -370,7 +395,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       return;
     }
     if (!versionAccepted(req, res, session)) return;
-    await (session.transport as NodeStreamableHTTPServerTransport).handleRequest(req, res);
+    await serveOnSession(session, toFetchRequest(req, res), res);
     if (req.method === 'DELETE') await closeSession(session);
   };
   router.get('/mcp', (req, res, next) => void streamOrDelete(req, res).catch(next));

@@ -15,12 +15,21 @@
  * whose call is held nowhere (it ended, was dropped after the hold time, or its instance stopped) is
  * refused with STATE_NOT_HELD, and the agent calls again without the state.
  * A retry that lacks an answer is asked again for the missing keys (a new `input_required` round).
+ *
+ * A 2026-07-28 upstream makes its rounds itself (`input_required` with its own keys and `requestState`).
+ * Such a round is passed to the agent as it is: the upstream's `inputRequests` keys, and a sealed state
+ * that carries the upstream's `requestState` (integrity-protected by the seal, bound to the principal, the
+ * call and the expiry, single-use like every request state). Nothing is held: the retry is a new call
+ * through the whole pipeline (policy, credentials, audit, tracing) on whichever instance receives it, and
+ * it sends the agent's answers to the keys the upstream asked, with the upstream's own state, back to the
+ * upstream. The upstream's state is signed, not encrypted: the agent sees it as it would talking to the
+ * upstream directly. A first call that brings `inputResponses` without a state passes them on as they are.
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerContext } from '@modelcontextprotocol/server';
-import type { InputRequestChannel, JsonObject } from '../../../connectors/contract.js';
+import type { BackendInputRound, InputRequestChannel, JsonObject } from '../../../connectors/contract.js';
 import { GatewayError, type Principal } from '../../kernel/index.js';
-import { callDigest, principalDigest, type StateSealer } from './sealed-state.js';
+import { callDigest, MAX_SEALED_LENGTH, principalDigest, type StateSealer } from './sealed-state.js';
 import { heldCallId, holderOf, type InputRelay, type RelayedRetry } from './input-relay.js';
 
 const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
@@ -75,7 +84,12 @@ interface HeldCall {
   done: Promise<{ result: JsonObject } | { error: unknown }>;
   wake?: (() => void) | undefined;
   timer?: NodeJS.Timeout;
+  /** The round a 2026-07-28 upstream made itself, handed to the agent as it is. */
+  handedOff?: BackendInputRound;
 }
+
+/** What a call sends its upstream first: the agent's answers to the upstream's last round and its state. */
+type Resume = { inputResponses: JsonObject; requestState?: string };
 
 export function createInputBridge(options: InputBridgeOptions): InputBridge {
   const now = options.now ?? Date.now;
@@ -91,8 +105,29 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     held.controller.abort(reason);
   }
 
-  function channelFor(held: HeldCall, capabilities: Record<string, unknown>): InputRequestChannel {
+  function channelFor(
+    held: HeldCall,
+    capabilities: Record<string, unknown>,
+    resume: Resume | undefined,
+  ): InputRequestChannel {
+    const declared: JsonObject = {};
+    for (const capability of Object.values(CAPABILITY_OF)) {
+      const value = capabilities[capability];
+      if (isRecord(value)) declared[capability] = value as JsonObject;
+    }
     return {
+      rounds: {
+        ...(resume !== undefined ? { resume } : {}),
+        capabilities: declared,
+        handOff(round) {
+          for (const request of Object.values(round.inputRequests)) {
+            const capability = CAPABILITY_OF[request.method];
+            if (capability === undefined || declared[capability] === undefined)
+              throw new GatewayError('NOT_SUPPORTED', `the agent's client does not support ${request.method}`);
+          }
+          held.handedOff = round;
+        },
+      },
       request(method, params, signal) {
         const capability = CAPABILITY_OF[method];
         if (capability === undefined || capabilities[capability] === undefined) {
@@ -125,7 +160,12 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     });
     const first = await Promise.race([held.done, asked]);
     held.wake = undefined;
-    if (first !== 'input') return finish(held, first);
+    if (first !== 'input') {
+      // The upstream's own round ended the call (and nothing else did): the agent gets that round.
+      if (held.handedOff !== undefined && endedForInput(first))
+        return passOn(held, held.handedOff, principal, callHash);
+      return finish(held, first);
+    }
     // Let requests raised together (one backend asking several things at once) share one round.
     await new Promise((resolve) => setImmediate(resolve));
     const inputRequests: Record<string, JsonObject> = {};
@@ -159,6 +199,24 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       keys: [...held.asked.keys()],
     });
     return { resultType: 'input_required', inputRequests, requestState };
+  }
+
+  function passOn(held: HeldCall, round: BackendInputRound, principal: string, callHash: string): JsonObject {
+    holding.delete(held.id);
+    if (held.timer !== undefined) clearTimeout(held.timer);
+    const requestState = options.sealer.seal({
+      k: 'input',
+      p: principal,
+      c: callHash,
+      exp: Math.floor(now() / 1000) + options.holdSeconds,
+      u: {
+        ...(round.requestState !== undefined ? { s: round.requestState } : {}),
+        keys: Object.keys(round.inputRequests),
+      },
+    });
+    if (requestState.length > MAX_SEALED_LENGTH)
+      throw new GatewayError('UPSTREAM_ERROR', "the upstream's request state is too large to carry");
+    return { resultType: 'input_required', inputRequests: round.inputRequests as JsonObject, requestState };
   }
 
   function finish(held: HeldCall, outcome: { result: JsonObject } | { error: unknown }): JsonObject {
@@ -206,7 +264,8 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     async run(ctx, principal, call, run) {
       const callHash = callDigest(call.method, call.name, call.args);
       const state = ctx.mcpReq.requestState<unknown>();
-      if (state === undefined) {
+      const responses = ctx.mcpReq.inputResponses ?? {};
+      const start = async (resume: Resume | undefined): Promise<JsonObject> => {
         const held: HeldCall = {
           id: options.relay !== undefined ? heldCallId(options.relay.instanceId) : randomUUID(),
           controller: new AbortController(),
@@ -220,7 +279,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
         const onAbort = () => release(held, new GatewayError('CANCELLED', 'the agent cancelled the call'));
         ctx.mcpReq.signal.addEventListener('abort', onAbort, { once: true });
         const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES];
-        const channel = channelFor(held, isRecord(capabilities) ? capabilities : {});
+        const channel = channelFor(held, isRecord(capabilities) ? capabilities : {}, resume);
         held.done = run(channel, held.controller.signal).then(
           (result) => ({ result }),
           (error: unknown) => ({ error }),
@@ -230,11 +289,26 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
         } finally {
           ctx.mcpReq.signal.removeEventListener('abort', onAbort);
         }
+      };
+      const answersTo = (keys: Iterable<string>): JsonObject => {
+        const answers: JsonObject = {};
+        for (const key of keys) if (isRecord(responses[key])) answers[key] = responses[key] as JsonObject;
+        return answers;
+      };
+      if (state === undefined) {
+        const given = answersTo(Object.keys(responses));
+        return start(Object.keys(given).length > 0 ? { inputResponses: given } : undefined);
       }
       const payload = options.sealer.open(state, { kind: 'input', principal, call: callHash });
       const ttlMs = Math.max(1, payload.exp * 1000 - now());
       if (!(await options.claims.claim(`input:${payload.n}`, ttlMs))) {
         throw new GatewayError('STATE_REUSED', 'this request state was already used; each state is taken once');
+      }
+      if (payload.u !== undefined) {
+        // The upstream's own round: a new call that brings the upstream the answers to its keys and its state.
+        const resume: Resume = { inputResponses: answersTo(payload.u.keys) };
+        if (payload.u.s !== undefined) resume.requestState = payload.u.s;
+        return start(resume);
       }
       const retry: RelayedRetry = {
         held: payload.h ?? '',
@@ -255,6 +329,13 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       for (const held of [...holding.values()]) release(held, new GatewayError('SHUTTING_DOWN', 'gateway stopping'));
     },
   };
+}
+
+/** The run ended because the backend needs the agent's input (a tool result or an error with that code). */
+function endedForInput(outcome: { result: JsonObject } | { error: unknown }): boolean {
+  if ('error' in outcome) return (outcome.error as { code?: unknown } | undefined)?.code === 'INPUT_REQUIRED';
+  const meta = outcome.result['_meta'];
+  return outcome.result['isError'] === true && isRecord(meta) && meta['portcullis/code'] === 'INPUT_REQUIRED';
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -4,7 +4,8 @@
  *
  * The SDK's validation ladder runs before any handler: the per-request `_meta` envelope, the protocol
  * version, and the `Mcp-Method`/`Mcp-Name` headers against the body (a mismatch or a missing header is
- * answered 400 with -32020 before policy or any backend sees the request). Then each request runs in a
+ * answered 400 with -32020 before policy or any backend sees the request; the `Mcp-Param-*` headers of a
+ * `tools/call` are checked the same way, see connectors/mcp/param-headers.ts). Then each request runs in a
  * scope of its own: the principal the edge authenticated for this request, the task its task token or
  * task handle names (modern-task.ts), its log level from the envelope, and the trace context from its
  * `_meta` or its `traceparent` header. Backend requests for the agent become `input_required` rounds
@@ -17,7 +18,6 @@
  * STORE_UNAVAILABLE when it stops hearing them (listen-loss.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toNodeHandler } from '@modelcontextprotocol/node';
 import {
   createMcpHandler,
   InMemoryServerEventBus,
@@ -27,6 +27,12 @@ import {
 } from '@modelcontextprotocol/server';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { JsonObject } from '../../../connectors/contract.js';
+import {
+  checkParamHeaders,
+  HEADER_MISMATCH,
+  paramHeaderDeclarations,
+  type ParamHeaderMismatch,
+} from '../../../connectors/mcp/index.js';
 import { GatewayError, jsonRpcCodeOf, toGatewayError, type Principal } from '../../kernel/index.js';
 import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import type { ApprovalTasks } from './approval-tasks.js';
@@ -36,6 +42,7 @@ import type { AgentScope, LogLevel } from './scope.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import { endOnLoss, type LossSource } from './listen-loss.js';
+import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
 
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel';
@@ -62,6 +69,8 @@ export interface ModernEdgeOptions extends McpServerDeps {
 export interface ModernRequest {
   principal: Principal;
   body: unknown;
+  /** The exchange as a web-standard request, when the edge already built it (see web-exchange.ts). */
+  fetchRequest?: Request;
 }
 
 export interface ModernEdge {
@@ -92,13 +101,6 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     if (onLost === undefined || !isRecord(body) || body['method'] !== 'subscriptions/listen') return response;
     return endOnLoss(response, idOf(body), onLost);
   };
-  const node = toNodeHandler(
-    { ...handler, fetch: fetchEndingOnLoss },
-    {
-      maxRequestBodySize: options.maxRequestBytes,
-      ...(options.onError !== undefined ? { onerror: options.onError } : {}),
-    },
-  );
   const { pipeline } = options;
 
   // What agents can see changed (upstream list_changed, policy reload), and upstream resource updates.
@@ -182,6 +184,23 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         });
         return;
       }
+      const mismatch = paramHeaderMismatch(req, request);
+      if (mismatch !== undefined) {
+        res.statusCode = 400;
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: idOf(request.body),
+            error: {
+              code: HEADER_MISMATCH,
+              message: `Bad Request: ${mismatch.message}`,
+              data: { mismatch: { header: mismatch.header } },
+            },
+          }),
+        );
+        return;
+      }
       const headerTrace: Record<string, string> = {};
       const traceparent = req.headers['traceparent'];
       if (typeof traceparent === 'string') headerTrace['traceparent'] = traceparent.trim();
@@ -193,9 +212,19 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         httpVersion: req.httpVersion,
         headerTrace,
       };
-      const auth: AuthInfo = { token: '', clientId: request.principal.agentId, scopes: [], extra: { ...extra } };
-      (req as IncomingMessage & { auth?: AuthInfo }).auth = auth;
-      await node(req as never, res as never, request.body);
+      const authInfo: AuthInfo = { token: '', clientId: request.principal.agentId, scopes: [], extra: { ...extra } };
+      const fetchRequest = request.fetchRequest ?? toFetchRequest(req, res);
+      let response: Response;
+      try {
+        response = await fetchEndingOnLoss(fetchRequest, { authInfo, parsedBody: request.body });
+      } catch (error) {
+        options.onError?.(error instanceof Error ? error : new Error(String(error)));
+        response = Response.json(
+          { jsonrpc: '2.0', id: idOf(request.body), error: { code: -32603, message: 'Internal server error' } },
+          { status: 500 },
+        );
+      }
+      await sendFetchResponse(response, res);
     },
     async close() {
       unsubscribe();
@@ -205,6 +234,21 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       await handler.close();
     },
   };
+
+  /** `Mcp-Param-*` headers of a `tools/call` against the tool's schema as this principal sees it. */
+  function paramHeaderMismatch(req: IncomingMessage, request: ModernRequest): ParamHeaderMismatch | undefined {
+    const body = request.body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
+    if (body?.method !== 'tools/call' || typeof body.params?.name !== 'string') return undefined;
+    const name = body.params.name;
+    const tool = pipeline.listTools(request.principal).find((listed) => listed.name === name);
+    if (tool === undefined) return undefined;
+    const declarations = paramHeaderDeclarations(tool.inputSchema);
+    if (declarations.length === 0) return undefined;
+    return checkParamHeaders(declarations, body.params.arguments, (header) => {
+      const value = req.headers[header];
+      return typeof value === 'string' ? value : undefined;
+    });
+  }
 
   function refuse(
     res: ServerResponse,

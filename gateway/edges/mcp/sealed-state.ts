@@ -26,6 +26,12 @@ export interface SealedPayload {
   /** Input request state: the held call it resumes and the keys of the requests the agent must answer. */
   h?: string;
   keys?: string[];
+  /**
+   * Input request state of a round an upstream made itself (a 2026-07-28 upstream's `input_required`):
+   * the upstream's own `requestState` (`s`, absent when it gave none) and the keys it asked, sent to it
+   * again with the agent's answers on the retry. Nothing is held for such a state.
+   */
+  u?: { s?: string; keys: string[] };
   /** Task handle: the task id. */
   t?: string;
 }
@@ -37,7 +43,8 @@ export interface StateSealer {
 }
 
 const PREFIX = 'v1';
-const MAX_LENGTH = 4096;
+/** The longest sealed value opened (with room for an upstream's own request state inside). */
+export const MAX_SEALED_LENGTH = 65_536;
 
 export function createStateSealer(key: Uint8Array, now: () => number = Date.now): StateSealer {
   if (key.byteLength < 32) throw new Error('the state-sealing key must be at least 32 bytes');
@@ -50,7 +57,7 @@ export function createStateSealer(key: Uint8Array, now: () => number = Date.now)
       return `${PREFIX}.${body}.${mac(body).toString('base64url')}`;
     },
     open(value, expect) {
-      if (typeof value !== 'string' || value.length > MAX_LENGTH) throw invalid();
+      if (typeof value !== 'string' || value.length > MAX_SEALED_LENGTH) throw invalid();
       const [prefix, body, tag, extra] = value.split('.');
       if (prefix !== PREFIX || body === undefined || tag === undefined || extra !== undefined) throw invalid();
       const given = Buffer.from(tag, 'base64url');

@@ -47,7 +47,9 @@ export function invokeStep(options: InvokeOptions): Step {
         if (CALLER_ERROR_CODES.has(gatewayError.code) && gatewayError.code !== 'INVALID_ARGUMENTS') {
           gatewayError = new GatewayError('UPSTREAM_ERROR', gatewayError.message);
         }
-        if (gatewayError.code !== 'EGRESS_DENIED') options.metrics?.upstreamError(connector.id, gatewayError.code);
+        // Neither a refused destination nor an upstream asking the agent for input is an upstream fault.
+        if (gatewayError.code !== 'EGRESS_DENIED' && gatewayError.code !== 'INPUT_REQUIRED')
+          options.metrics?.upstreamError(connector.id, gatewayError.code);
         return { end: gatewayError };
       }
       const upstreamCode = upstreamErrorCode(state);

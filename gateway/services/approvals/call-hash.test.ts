@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { callHash, canonicalize, isCallHash, type CallFacts } from './call-hash.js';
@@ -49,6 +50,27 @@ test('callHash is 64 hex digits and stable for a known call', () => {
       url: 'https://api.example/v1/items',
       args: { id: 1 },
     }),
+  );
+});
+
+test('callHash is sha256 over the version tag and the canonical JSON, as the module documents', () => {
+  const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+  assert.equal(
+    callHash({
+      agentId: 'a',
+      taskId: 't',
+      tool: 'x_y',
+      method: 'GET',
+      url: 'https://api.example/v1/items',
+      args: { id: 1 },
+    }),
+    sha256(
+      'portcullis.call-hash.v1\n{"agentId":"a","args":{"id":1},"method":"GET","taskId":"t","tool":"x_y","url":"https://api.example/v1/items"}',
+    ),
+  );
+  assert.equal(
+    callHash({ agentId: 'a', taskId: 't', tool: 'x_y', args: {} }),
+    sha256('portcullis.call-hash.v1\n{"agentId":"a","args":{},"method":null,"taskId":"t","tool":"x_y","url":null}'),
   );
 });
 

@@ -10,7 +10,15 @@ export {
   type DecisionRules,
 } from './ticket-state.js';
 export { createMemoryApprovalQueue, type ApprovalQueueOptions } from './memory-queue.js';
-export { createBullmqApprovalQueue, type BullmqApprovalQueueOptions } from './bullmq-queue.js';
+import type { BullmqApprovalQueueOptions } from './bullmq-queue.js';
+import type { ApprovalQueue } from './types.js';
+
+export type { BullmqApprovalQueueOptions } from './bullmq-queue.js';
+
+/** The BullMQ queue's factory, loaded on demand: a gateway without Redis stores never loads BullMQ. */
+export async function loadBullmqApprovalQueue(): Promise<(options: BullmqApprovalQueueOptions) => ApprovalQueue> {
+  return (await import('./bullmq-queue.js')).createBullmqApprovalQueue;
+}
 export {
   createMemoryGrantStore,
   createRedisGrantStore,

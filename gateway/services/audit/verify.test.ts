@@ -161,6 +161,39 @@ describe('verifyAuditLog', () => {
     ]);
   });
 
+  it('keeps the genuine first record when a forged one claims seq 1 and nothing links to either', async () => {
+    const records = chain(1);
+    const forged = sealRecord({ event: 'tool.call', tool: 'forged' }, { seq: 0, hash: 'c'.repeat(64) }, T);
+    const { log, result } = await verifyText(lines([forged, records[0]!]));
+    assert.deepEqual(result.problems, [
+      { file: log, line: 1, seq: 1, kind: 'inserted', message: 'a second record claiming seq 1 (line 2 holds it)' },
+    ]);
+  });
+
+  it('keeps the first of records sharing a seq when none of them checks out, and calls one a copy only if it is', async () => {
+    const records = chain(3);
+    const a = { ...records[1]!, tool: 'a' };
+    const b = { ...records[1]!, tool: 'b' };
+    const { log, result } = await verifyText(lines([records[0]!, a, b, records[2]!]));
+    assert.deepEqual(result.problems, [
+      { file: log, line: 2, seq: 2, kind: 'edited', message: 'record seq 2 does not match its hash' },
+      { file: log, line: 3, seq: 2, kind: 'inserted', message: 'a second record claiming seq 2 (line 2 holds it)' },
+    ]);
+    const rehashed = await verifyText(
+      lines([records[0]!, records[1]!, { ...records[1]!, hash: 'e'.repeat(64) }, records[2]!]),
+    );
+    assert.deepEqual(
+      rehashed.result.problems.map((p) => p.message),
+      ['a second record claiming seq 2 (line 2 holds it)'],
+      'the same content under another hash is not a copy',
+    );
+    const copied = await verifyText(lines([records[0]!, a, a, records[2]!]));
+    assert.deepEqual(
+      copied.result.problems.map((p) => p.message),
+      ['record seq 2 does not match its hash', 'a copy of line 2'],
+    );
+  });
+
   it('names the fewest records that explain a reordering', async () => {
     const records = chain(5);
     const swapped = await verifyText(lines([records[0]!, records[2]!, records[1]!, records[3]!, records[4]!]));
@@ -197,6 +230,15 @@ describe('verifyAuditLog', () => {
     assert.deepEqual(cut.result.problems, [
       { file: cut.log, line: 2, kind: 'malformed', message: 'not a JSON audit record' },
     ]);
+    const cutAfterJunk = await verifyText(`${lines([records[0]!, 'junk'])}{"seq":2,"ts`);
+    assert.deepEqual(
+      cutAfterJunk.result.problems.map((p) => [p.line, p.message]),
+      [
+        [2, 'not a JSON audit record'],
+        [3, 'not a JSON audit record'],
+      ],
+      'a cut last line that is already named malformed is named once',
+    );
   });
 
   it('compares the log with its checkpoint: truncation, and a rewritten history', async () => {
@@ -234,6 +276,20 @@ describe('verifyAuditLog', () => {
     assert.equal(empty.result.ok, true);
   });
 
+  it('lists problems in line order, a problem with the checkpoint first', async () => {
+    const records = chain(4);
+    const edited = { ...records[3]!, tool: 'other' };
+    const { log, result } = await verifyText(lines([records[0]!, records[2]!, records[1]!, edited]), '{"seq":1}');
+    assert.deepEqual(
+      result.problems.map((p) => [p.file, p.line, p.kind]),
+      [
+        [undefined, 0, 'malformed'],
+        [log, 2, 'reordered'],
+        [log, 4, 'edited'],
+      ],
+    );
+  });
+
   it('reports a malformed checkpoint as a problem at line 0, and a missing one as an error', async () => {
     const records = chain(1);
     const { result } = await verifyText(lines(records), '{"seq":1}');
@@ -252,6 +308,11 @@ describe('verifyAuditLog', () => {
       code: 'AUDIT_IO_ERROR',
       message: `audit checkpoint ${missing} does not exist`,
     });
+    const damaged = await file(lines([records[0]!, 'junk']));
+    await assert.rejects(verifyAuditLog(damaged, { checkpointFile: missing }), {
+      code: 'AUDIT_IO_ERROR',
+      message: `audit checkpoint ${missing} does not exist`,
+    });
     await assert.rejects(verifyAuditLog(log, { checkpointFile: dir }), {
       code: 'AUDIT_IO_ERROR',
       message: `cannot read audit checkpoint ${dir}: EISDIR`,
@@ -260,10 +321,16 @@ describe('verifyAuditLog', () => {
 
   it('fails with AUDIT_IO_ERROR when the log cannot be read', async () => {
     const missing = path.join(dir, 'missing.jsonl');
-    await assert.rejects(verifyAuditLog(missing), {
-      name: 'AuditError',
+    await assert.rejects(verifyAuditLog(missing), (error: Error) => {
+      assert.equal(error.name, 'AuditError');
+      assert.equal((error as Error & { code?: string }).code, 'AUDIT_IO_ERROR');
+      assert.equal(error.message, `cannot read audit log ${missing}: ENOENT`);
+      assert.equal((error.cause as NodeJS.ErrnoException).code, 'ENOENT', 'the file system error is kept as the cause');
+      return true;
+    });
+    await assert.rejects(verifyAuditLog(dir), {
       code: 'AUDIT_IO_ERROR',
-      message: `cannot read audit log ${missing}: ENOENT`,
+      message: `cannot read audit log ${dir}: EISDIR`,
     });
     await assert.rejects(verifyAuditFiles([]), { code: 'AUDIT_IO_ERROR', message: 'no audit log files to verify' });
   });
@@ -275,6 +342,9 @@ describe('verifyAuditLog', () => {
       { event: 'call.intent', callId: 'c2', tool: 'b', agentId: 'ag' },
       { event: 'task.open' },
       { event: 'call.intent', callId: 'c3', tool: 7 as unknown as string },
+      // Without a string callId a record neither opens nor closes a call.
+      { event: 'call.intent', tool: 'no-call-id' },
+      { event: 'call.intent', callId: 9 as unknown as string },
     ]);
     const { result } = await verifyText(lines(records));
     assert.equal(result.ok, true);

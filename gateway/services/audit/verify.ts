@@ -74,6 +74,8 @@ interface Entry {
   seq: number;
   prev: string;
   hash: string;
+  /** The hash of the record's content as read: equal to `hash` for an untouched record. */
+  contentHash: string;
   hashOk: boolean;
 }
 
@@ -214,18 +216,22 @@ export async function verifyAuditFiles(
     ...(checkpoint !== undefined ? { checkpoint } : {}),
     problems: located,
     inDoubt: [...intents.values()].map((call) => {
-      const { file, line } = locate({ line: call.line, kind: 'malformed', message: '' }, starts);
-      return { ...call, ...(files.length > 1 && file !== undefined ? { file } : {}), line };
+      const at = inFile(call.line, starts);
+      return { ...call, ...(files.length > 1 ? { file: at.file } : {}), line: at.line };
     }),
   };
 }
 
 /** A problem's global line as file + line in that file (checkpoint problems stay at line 0). */
 function locate(problem: AuditProblem, starts: readonly { file: string; first: number }[]): AuditProblem {
-  if (problem.line === 0) return problem;
+  return problem.line === 0 ? problem : { ...problem, ...inFile(problem.line, starts) };
+}
+
+/** A global line number (1 or more) as the file it is in and the line in that file. */
+function inFile(line: number, starts: readonly { file: string; first: number }[]): { file: string; line: number } {
   let owner = starts[0]!;
-  for (const start of starts) if (start.first <= problem.line) owner = start;
-  return { ...problem, file: owner.file, line: problem.line - owner.first + 1 };
+  for (const start of starts) if (start.first <= line) owner = start;
+  return { file: owner.file, line: line - owner.first + 1 };
 }
 
 /** Reads one file of the set into `entries`, numbering its lines after `before`; returns the last line number. */
@@ -237,8 +243,9 @@ async function readLines(
   intents: Map<string, InDoubtCall>,
 ): Promise<number> {
   let lines = before;
-  const endsWithNewline = await fileEndsWithNewline(file);
+  let endsWithNewline: boolean;
   try {
+    endsWithNewline = await fileEndsWithNewline(file);
     const input = createReadStream(file, { encoding: 'utf8' });
     const reader = createInterface({ input, crlfDelay: Infinity });
     for await (const text of reader) {
@@ -253,12 +260,14 @@ async function readLines(
         continue;
       }
       trackIntent(intents, record, lines);
+      const contentHash = computeRecordHash(record);
       entries.push({
         line: lines,
         seq: record.seq,
         prev: record.prev,
         hash: record.hash,
-        hashOk: computeRecordHash(record) === record.hash,
+        contentHash,
+        hashOk: contentHash === record.hash,
       });
     }
   } catch (error) {
@@ -321,8 +330,9 @@ function dropInsertions(entries: Entry[], problems: AuditProblem[]): Entry[] {
     for (const entry of group) {
       if (entry === keep) continue;
       inserted.add(entry);
+      // A copy only when the content is the same too: an edited record may keep the hash it claimed.
       const copy =
-        entry.hash === keep.hash
+        entry.hash === keep.hash && entry.contentHash === keep.contentHash
           ? `a copy of line ${keep.line}`
           : `a second record claiming seq ${entry.seq} (line ${keep.line} holds it)`;
       problems.push({ line: entry.line, seq: entry.seq, kind: 'inserted', message: `${copy}` });
@@ -354,7 +364,6 @@ function movedEntries(entries: Entry[]): Entry[] {
 }
 
 function parseLine(text: string): ({ seq: number; prev: string; hash: string } & Record<string, unknown>) | undefined {
-  if (text === '') return undefined;
   try {
     const value: unknown = JSON.parse(text);
     return isChainedRecord(value)
@@ -366,18 +375,15 @@ function parseLine(text: string): ({ seq: number; prev: string; hash: string } &
 }
 
 async function fileEndsWithNewline(file: string): Promise<boolean> {
-  let handle;
+  const handle = await open(file, 'r');
   try {
-    handle = await open(file, 'r');
     const { size } = await handle.stat();
     if (size === 0) return true;
     const buffer = Buffer.alloc(1);
     await handle.read(buffer, 0, 1, size - 1);
     return buffer[0] === 0x0a;
-  } catch (error) {
-    throw ioError(`cannot read audit log ${file}`, error);
   } finally {
-    await handle?.close().catch(() => undefined);
+    await handle.close().catch(() => undefined);
   }
 }
 

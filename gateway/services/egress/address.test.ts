@@ -57,6 +57,13 @@ describe('classifyAddress', () => {
     ['203.0.113.9', 'reserved'],
     ['2001:db8::1', 'reserved'],
     ['100::1', 'reserved'],
+    ['192.88.99.1', 'reserved'],
+    ['fec0::1', 'reserved'],
+    ['2001:100::1', 'reserved'],
+    ['2001:1ff:ffff::1', 'reserved'],
+    ['2001:200::1', 'public'],
+    ['3fff::1', 'reserved'],
+    ['5f00::1', 'reserved'],
     // IPv4-mapped and IPv4-translated
     ['::ffff:127.0.0.1', 'loopback'],
     ['::ffff:7f00:1', 'loopback'],
@@ -67,6 +74,8 @@ describe('classifyAddress', () => {
     // IPv4-compatible
     ['::127.0.0.1', 'loopback'],
     ['::a9fe:a9fe', 'metadata'],
+    ['::2', 'unspecified'], // 0.0.0.2: only `::` and `::1` are IPv6's own
+    ['::1:0', 'unspecified'], // 0.1.0.0
     // NAT64
     ['64:ff9b::7f00:1', 'loopback'],
     ['64:ff9b::127.0.0.1', 'loopback'],
@@ -114,6 +123,15 @@ describe('parseHostLiteral', () => {
     ['[::ffff:127.0.0.1]', '::ffff:7f00:1'],
     ['[64:FF9B::7F00:1]', '64:ff9b::7f00:1'],
     ['[fe80::1%25eth0]', 'fe80::1'],
+    ['0X7F.0.0.1', '127.0.0.1'],
+    ['FE80::1%ETH0', 'fe80::1'],
+    [' 127.0.0.1\t', '127.0.0.1'],
+    [' [::1] ', '::1'],
+    // Only a whole bracketed host loses its brackets, and only an IPv6 address has a zone.
+    ['[::1', undefined],
+    ['a::1]', undefined],
+    ['127.0.0.1%eth0', undefined],
+    ['::1.', undefined],
     ['api.test', undefined],
     ['localhost', undefined],
     ['127.0.0.1.nip.io', undefined],

@@ -17,12 +17,13 @@ export { classifyAddress, embeddedIPv4 } from '../../../policies/address.js';
  * while it really is an address.
  */
 export function parseHostLiteral(host: string): string | undefined {
-  let text = host.trim().toLowerCase();
+  // ipaddr.js reads hex digits and `0x` in either case, and its canonical form is lower-case.
+  let text = host.trim();
   if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
   else if (text.endsWith('.') && !text.includes(':')) text = text.slice(0, -1);
   // An IPv6 zone (`fe80::1%eth0`) only selects an interface; the address is what gets classified.
   const zone = text.indexOf('%');
   if (zone !== -1 && text.includes(':')) text = text.slice(0, zone);
-  if (text === '' || !ipaddr.isValid(text)) return undefined;
+  if (!ipaddr.isValid(text)) return undefined;
   return ipaddr.parse(text).toString();
 }

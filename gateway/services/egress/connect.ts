@@ -33,6 +33,9 @@ export interface CheckedAddress {
   addressClass: AddressClass;
 }
 
+/** Every address a host resolved to, each allowed; never empty. */
+export type CheckedAddresses = readonly [CheckedAddress, ...CheckedAddress[]];
+
 /** Decide one resolved address: undefined when allowed, the denial otherwise. Must not throw. */
 export type AddressDecider = (target: ConnectTarget, address: CheckedAddress) => EgressDenial | undefined;
 
@@ -45,28 +48,10 @@ export async function resolveAndCheck(
   target: ConnectTarget,
   lookup: Lookup,
   decideAddress: AddressDecider,
-): Promise<CheckedAddress[]> {
-  const literal = parseHostLiteral(target.host);
-  let answers: readonly LookupAddress[];
-  if (literal !== undefined) {
-    answers = [{ address: literal, family: literal.includes(':') ? 6 : 4 }];
-  } else if (target.host === 'localhost' || target.host.endsWith('.localhost')) {
-    // RFC 6761: these names are the local host whatever a resolver says.
-    answers = [
-      { address: '127.0.0.1', family: 4 },
-      { address: '::1', family: 6 },
-    ];
-  } else {
-    try {
-      answers = await lookup(target.host);
-    } catch (error) {
-      throw new EgressError('UPSTREAM_UNAVAILABLE', `could not resolve ${target.host}`, { cause: error });
-    }
-    if (answers.length === 0) throw new EgressError('UPSTREAM_UNAVAILABLE', `could not resolve ${target.host}`);
-  }
-  const checked: CheckedAddress[] = [];
-  for (const answer of answers) {
-    const ip = parseHostLiteral(answer.address);
+): Promise<CheckedAddresses> {
+  const [first, ...rest] = await addressesOf(target.host, lookup);
+  const check = (answer: string): CheckedAddress => {
+    const ip = parseHostLiteral(answer);
     if (ip === undefined) {
       throw new EgressDeniedError({
         ...target,
@@ -77,9 +62,27 @@ export async function resolveAndCheck(
     const address: CheckedAddress = { ip, addressClass: classifyAddress(ip) };
     const denial = decideAddress(target, address);
     if (denial !== undefined) throw new EgressDeniedError(denial);
-    checked.push(address);
+    return address;
+  };
+  // In the resolver's order, stopping at the first denial.
+  return [check(first), ...rest.map(check)];
+}
+
+/** At least one address, as given by the resolver (checked by the caller), for a host name or IP literal. */
+async function addressesOf(host: string, lookup: Lookup): Promise<readonly [string, ...string[]]> {
+  const literal = parseHostLiteral(host);
+  if (literal !== undefined) return [literal];
+  // RFC 6761: these names are the local host whatever a resolver says.
+  if (host === 'localhost' || host.endsWith('.localhost')) return ['127.0.0.1', '::1'];
+  let answers: readonly LookupAddress[];
+  try {
+    answers = await lookup(host);
+  } catch (error) {
+    throw new EgressError('UPSTREAM_UNAVAILABLE', `could not resolve ${host}`, { cause: error });
   }
-  return checked;
+  const [first, ...rest] = answers.map((answer) => answer.address);
+  if (first === undefined) throw new EgressError('UPSTREAM_UNAVAILABLE', `could not resolve ${host}`);
+  return [first, ...rest];
 }
 
 export interface GuardedConnectOptions {
@@ -100,12 +103,7 @@ export function createGuardedConnect(options: GuardedConnectOptions): buildConne
     const origin = `${connectOptions.protocol}//${connectOptions.host ?? host}`;
     const isLiteral = parseHostLiteral(host) !== undefined;
 
-    const attempt = (addresses: readonly CheckedAddress[], index: number): void => {
-      const address = addresses[index];
-      if (address === undefined) {
-        callback(new EgressError('UPSTREAM_UNAVAILABLE', `could not connect to ${host}`), null);
-        return;
-      }
+    const attempt = (address: CheckedAddress, untried: readonly CheckedAddress[]): void => {
       const target = { ...connectOptions, hostname: address.ip };
       // Certificate and SNI are for the name that was decided on, never for a Host header's value; an IP
       // literal sends no SNI at all (whatever the caller's options said).
@@ -115,8 +113,9 @@ export function createGuardedConnect(options: GuardedConnectOptions): buildConne
         const [error, socket] = result;
         if (error !== null) {
           // Another checked answer may be reachable (e.g. IPv6 first on a host without IPv6 routing).
-          if (index + 1 < addresses.length) attempt(addresses, index + 1);
-          else callback(error, null);
+          const [next, ...rest] = untried;
+          if (next === undefined) callback(error, null);
+          else attempt(next, rest);
           return;
         }
         options.onConnected?.(origin, socket, address);
@@ -125,7 +124,7 @@ export function createGuardedConnect(options: GuardedConnectOptions): buildConne
     };
 
     resolveAndCheck(target, options.lookup, options.decideAddress).then(
-      (addresses) => attempt(addresses, 0),
+      ([first, ...rest]) => attempt(first, rest),
       (error: unknown) =>
         callback(error instanceof Error ? error : new EgressError('EGRESS_DENIED', `egress to ${host} denied`), null),
     );

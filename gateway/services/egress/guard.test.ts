@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Decision, EgressFacts } from '../../../policies/types.js';
+import { TEST_CERT, TEST_KEY } from '../../../test/fixtures/test-certificate.js';
 import { EgressDeniedError, isEgressError, type EgressDenial } from './errors.js';
 import {
   createEgressGuard,
@@ -16,8 +18,10 @@ import {
 let server: Server;
 let port: number;
 const received: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
+/** Every connection the backend accepted, in order. */
+const connections: Socket[] = [];
 const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
-  '/ok': (_req, res) => res.end('fine'),
+  '/ok': (_req, res) => res.writeHead(200, 'Fine Thanks', { 'x-answer': '42' }).end('fine'),
   '/empty': (_req, res) => res.writeHead(204).end(),
   '/big': (_req, res) => res.writeHead(200, { 'content-length': '100' }).end('x'.repeat(100)),
   '/chunked': (_req, res) => {
@@ -41,6 +45,9 @@ before(async () => {
       (routes[url.pathname] ?? ((_q, r) => r.writeHead(404).end()))(req, res);
     });
   });
+  // Idle connections stay open until a client closes them, so a test sees what the guard itself closes.
+  server.keepAliveTimeout = 600_000;
+  server.on('connection', (socket: Socket) => void connections.push(socket));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 });
@@ -53,6 +60,7 @@ const guards: EgressGuard[] = [];
 afterEach(async () => {
   await Promise.all(guards.splice(0).map((g) => g.close()));
   received.length = 0;
+  connections.length = 0;
 });
 
 /** Names this test resolves: each to loopback, except `meta.test` to the metadata address. */
@@ -135,6 +143,8 @@ describe('egress guard: allowed requests', () => {
       headers: { host: 'evil.test', 'x-a': '1' },
     });
     assert.equal(response.status, 200);
+    assert.equal(response.statusText, 'Fine Thanks');
+    assert.equal(response.headers.get('x-answer'), '42');
     assert.equal(await response.text(), 'fine');
     assert.equal(response.url, `http://api.test:${port}/ok?secret=1`);
     assert.equal(response.redirected, false);
@@ -500,5 +510,275 @@ describe('egress guard: limits and failures', () => {
     const h = harness(() => ({ effect: 'deny', rules: [], reason: 'no' }));
     const error = await rejectsWith(h.fetch('http://api.test/'), 'EGRESS_DENIED');
     assert.ok(error instanceof EgressDeniedError);
+  });
+});
+
+/** Resolves when the backend's side of the connection has closed. */
+const closedOnBackend = (socket: Socket): Promise<void> =>
+  socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
+
+describe('egress guard: scopes and pooled connections', () => {
+  /** One request, read to the end; then the connection is idle again (undici releases it on a later tick). */
+  const get = async (fetch: Harness['fetch'], path = '/ok'): Promise<string> => {
+    const text = await (await fetch(`http://api.test:${port}${path}`)).text();
+    await new Promise((resolve) => setImmediate(resolve));
+    return text;
+  };
+
+  it('puts only the policy-visible facts of the scope in front of the policy', async () => {
+    const task = { id: 't-1', state: 'working' } as never;
+    const h = harness(
+      undefined,
+      {},
+      { principal: { agentId: 'a2', roles: ['x'], environment: 'prod' } as never, task },
+    );
+    await get(h.fetch);
+    assert.deepEqual(h.facts[0], {
+      connector: 'api',
+      principal: { agentId: 'a2', roles: ['x'], environment: 'prod' },
+      task,
+      scheme: 'http',
+      host: 'api.test',
+      port,
+    });
+    const bare = harness(undefined, {}, { principal: { agentId: 'a3', roles: [] } as never });
+    await get(bare.fetch);
+    assert.deepEqual(bare.facts[0], {
+      connector: 'api',
+      principal: { agentId: 'a3', roles: [] },
+      scheme: 'http',
+      host: 'api.test',
+      port,
+    });
+  });
+
+  it('accepts a URL object as well as a string', async () => {
+    const h = harness();
+    const response = await h.fetch(new URL(`http://api.test:${port}/ok?q=1`));
+    assert.equal(await response.text(), 'fine');
+    assert.equal(received[0]!.url, '/ok?q=1');
+  });
+
+  it('keeps a connection per scope: the same scope reuses it, another scope never does', async () => {
+    const h = harness();
+    const other = h.guard.fetchFor({ connector: 'api', tool: 'api_other' });
+    const again = h.guard.fetchFor({ connector: 'api' });
+    await get(h.fetch);
+    await get(h.fetch);
+    await get(other);
+    await get(again);
+    assert.equal(received.length, 4);
+    assert.equal(connections.length, 2);
+  });
+
+  it('closes the pool of the least recently used scope beyond maxPooledScopes', async () => {
+    const h = harness(undefined, { maxPooledScopes: 2 });
+    const a = h.fetch;
+    const b = h.guard.fetchFor({ connector: 'b' });
+    const c = h.guard.fetchFor({ connector: 'c' });
+    await get(a);
+    await get(b);
+    await get(a); // a is now the most recently used
+    assert.equal(connections.length, 2);
+    await get(c); // b goes, and its connection is closed
+    await closedOnBackend(connections[1]!);
+    await get(a);
+    assert.equal(connections.length, 3, 'a kept its connection');
+    await get(b);
+    assert.equal(connections.length, 4, 'b needed a new one');
+    assert.equal(connections[0]!.destroyed, false);
+  });
+
+  it('keeps one pool when maxPooledScopes is below one', async () => {
+    const h = harness(undefined, { maxPooledScopes: 0 });
+    const b = h.guard.fetchFor({ connector: 'b' });
+    await get(h.fetch);
+    await get(h.fetch);
+    await get(b);
+    await get(h.fetch);
+    assert.equal(connections.length, 3);
+  });
+
+  it('retires open connections whose address the policy no longer allows', async () => {
+    let loopbackAllowed = true;
+    const h = harness((f) =>
+      f.addressClass === 'loopback' && !loopbackAllowed
+        ? { effect: 'deny', rules: ['withdrawn'], reason: 'loopback withdrawn' }
+        : { effect: 'allow', rules: ['allow'], reason: 'allowed' },
+    );
+    await get(h.fetch);
+    await get(h.fetch);
+    assert.equal(connections.length, 1, 'the connection is kept while allowed');
+    loopbackAllowed = false;
+    await rejectsWith(
+      h.fetch(`http://api.test:${port}/ok`),
+      'EGRESS_DENIED',
+      `egress to api.test:${port} denied: loopback withdrawn (loopback address)`,
+    );
+    await closedOnBackend(connections[0]!);
+    assert.equal(received.length, 2, 'nothing was sent over the withdrawn connection');
+  });
+
+  it('closes every pooled connection on close', async () => {
+    const h = harness();
+    await get(h.fetch);
+    await get(h.guard.fetchFor({ connector: 'b' }));
+    await h.guard.close();
+    await Promise.all(connections.map(closedOnBackend));
+    assert.equal(connections.length, 2);
+  });
+
+  it('refuses the next hop of a redirect when the guard was closed meanwhile', async () => {
+    const h = harness();
+    routes['/close-then-redirect'] = (_req, res) => {
+      void h.guard.close();
+      res.writeHead(302, { location: '/ok' }).end();
+    };
+    try {
+      await rejectsWith(
+        h.fetch(`http://api.test:${port}/close-then-redirect`),
+        'UPSTREAM_UNAVAILABLE',
+        'the egress guard is closed',
+      );
+      assert.deepEqual(
+        received.map((r) => r.url),
+        ['/close-then-redirect'],
+      );
+    } finally {
+      delete routes['/close-then-redirect'];
+    }
+  });
+
+  it('refuses more redirects than allowed from an IPv6 literal, naming it', async () => {
+    const v6 = createServer((_req, res) => res.writeHead(302, { location: '/again' }).end());
+    await new Promise<void>((resolve) => v6.listen(0, '::1', resolve));
+    try {
+      const v6Port = (v6.address() as AddressInfo).port;
+      const h = harness(undefined, { maxRedirects: 0 });
+      const error = await rejectsWith(
+        h.fetch(`http://[::1]:${v6Port}/x`),
+        'EGRESS_DENIED',
+        `egress to [::1]:${v6Port} denied: too many redirects (limit 0)`,
+      );
+      assert.deepEqual((error as EgressDeniedError).denial, {
+        scheme: 'http',
+        host: '::1',
+        port: v6Port,
+        rules: [],
+        reason: 'too many redirects (limit 0)',
+      });
+    } finally {
+      v6.closeAllConnections();
+      await new Promise<void>((resolve) => v6.close(() => resolve()));
+    }
+  });
+});
+
+describe('egress guard: request bodies', () => {
+  it('sends a streamed body', async () => {
+    const h = harness();
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('streamed '));
+        controller.enqueue(new TextEncoder().encode('body'));
+        controller.close();
+      },
+    });
+    const response = await h.fetch(`http://api.test:${port}/ok`, { method: 'PUT', body: stream });
+    assert.equal(response.status, 200);
+    assert.equal(received[0]!.body, 'streamed body');
+  });
+
+  it('sends an async iterable body', async () => {
+    const h = harness();
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      yield new TextEncoder().encode('iterated ');
+      yield new TextEncoder().encode('body');
+    }
+    const response = await h.fetch(`http://api.test:${port}/ok`, {
+      method: 'POST',
+      body: chunks() as unknown as NonNullable<RequestInit['body']>,
+    });
+    assert.equal(response.status, 200);
+    assert.equal(received[0]!.body, 'iterated body');
+  });
+});
+
+describe('egress guard: errors', () => {
+  /** A caller abort reason whose cause chain holds an EgressError `depth` links down. */
+  const buried = (depth: number): Error => {
+    let error: Error = new EgressDeniedError({ scheme: 'http', host: 'x.test', port: 80, rules: [], reason: 'deep' });
+    for (let i = 0; i < depth; i++) error = new Error(`level ${depth - i - 1}`, { cause: error });
+    return error;
+  };
+
+  for (const [depth, found] of [
+    [4, true],
+    [5, false],
+  ] as const) {
+    it(`recognises its own error ${depth} causes down ${found ? 'as its own' : 'no more'}`, async () => {
+      const h = harness();
+      const controller = new AbortController();
+      const reason = buried(depth);
+      routes['/abort'] = () => controller.abort(reason);
+      try {
+        const outcome = await h.fetch(`http://api.test:${port}/abort`, { signal: controller.signal }).then(
+          () => assert.fail('expected a rejection'),
+          (error: unknown) => error,
+        );
+        if (found) assert.ok(outcome instanceof EgressDeniedError && outcome.denial.reason === 'deep');
+        else assert.equal(outcome, reason);
+      } finally {
+        delete routes['/abort'];
+      }
+    });
+  }
+
+  it('passes on an abort reason whose cause is null', async () => {
+    const h = harness();
+    const controller = new AbortController();
+    const reason = new Error('caller gave up', { cause: null });
+    routes['/abort'] = () => controller.abort(reason);
+    try {
+      await assert.rejects(
+        h.fetch(`http://api.test:${port}/abort`, { signal: controller.signal }),
+        (e) => e === reason,
+      );
+    } finally {
+      delete routes['/abort'];
+    }
+  });
+});
+
+describe('egress guard: HTTPS', () => {
+  let tls: Server;
+  let tlsPort: number;
+  before(async () => {
+    tls = createHttpsServer({ cert: TEST_CERT, key: TEST_KEY }, (_req, res) => res.end('secure'));
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    tlsPort = (tls.address() as AddressInfo).port;
+  });
+  after(() => {
+    tls.closeAllConnections();
+    return new Promise<void>((resolve) => tls.close(() => resolve()));
+  });
+
+  for (const [label, ca] of [
+    ['one PEM string', TEST_CERT],
+    ['a list of PEM strings', [TEST_CERT]],
+  ] as const) {
+    it(`trusts an extra CA given as ${label}`, async () => {
+      const h = harness(undefined, { ca });
+      assert.equal(await (await h.fetch(`https://api.test:${tlsPort}/`)).text(), 'secure');
+    });
+  }
+
+  it('refuses a certificate no trusted CA signed', async () => {
+    const h = harness();
+    const error = await rejectsWith(h.fetch(`https://api.test:${tlsPort}/`), 'UPSTREAM_UNAVAILABLE');
+    const codes: unknown[] = [];
+    for (let cause: unknown = error; cause instanceof Error; cause = cause.cause)
+      codes.push((cause as { code?: unknown }).code);
+    assert.ok(codes.includes('DEPTH_ZERO_SELF_SIGNED_CERT'), `certificate error expected, got ${codes.join(',')}`);
   });
 });

@@ -159,12 +159,11 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
       pools.set(key, existing);
       return existing;
     }
-    while (pools.size >= maxPooledScopes) {
-      const oldest = pools.keys().next();
-      if (oldest.done === true) break;
-      const evicted = pools.get(oldest.value);
-      pools.delete(oldest.value);
-      if (evicted !== undefined) retire(evicted.agent);
+    // Oldest first; deleting the entry being visited is safe while iterating a Map.
+    for (const [oldKey, oldPool] of pools) {
+      if (pools.size < maxPooledScopes) break;
+      pools.delete(oldKey);
+      retire(oldPool.agent);
     }
     const sockets = new Map<string, Set<TrackedSocket>>();
     const agent = new Agent({
@@ -259,11 +258,7 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
       timer.unref();
       const callerSignal = init?.signal ?? undefined;
       const signal = callerSignal ? AbortSignal.any([deadline.signal, callerSignal]) : deadline.signal;
-      let settled = false;
-      const settle = (): void => {
-        settled = true;
-        clearTimeout(timer);
-      };
+      const settle = (): void => clearTimeout(timer);
       const mapError = (error: unknown): unknown => {
         const own = findEgressError(error);
         if (own !== undefined) return own;
@@ -276,8 +271,9 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
         for (let index = 0; ; index += 1) {
           const hopUrl = `${hop.url.origin}${hop.url.pathname}`;
           let response: UndiciResponse;
+          let target: ConnectTarget;
           try {
-            const target = precheck(baseFacts, hop.url);
+            target = precheck(baseFacts, hop.url);
             if (closed) throw new EgressError('UPSTREAM_UNAVAILABLE', 'the egress guard is closed');
             const pool = poolFor(baseFacts);
             revalidate(pool, baseFacts, hop.url, target);
@@ -296,6 +292,7 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
 
           const next = nextHopOrThrow(
             hop,
+            target,
             response,
             index,
             { maxRedirects, mode: init?.redirect ?? 'follow' },
@@ -311,7 +308,7 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
           return finalResponse(response, hop.url, index > 0, { maxBytes: maxResponseBytes, mapError, settle });
         }
       } catch (error) {
-        if (!settled) settle();
+        settle();
         if (error instanceof EgressDeniedError) {
           try {
             options.onDenied?.(error.denial, scope);
@@ -338,6 +335,7 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
 /** The redirect to follow, undefined for a final response; throws (after cancelling the body) when following is refused. */
 function nextHopOrThrow(
   hop: HopRequest,
+  target: ConnectTarget,
   response: UndiciResponse,
   index: number,
   redirects: { maxRedirects: number; mode: NonNullable<RequestInit['redirect']> },
@@ -356,11 +354,6 @@ function nextHopOrThrow(
       );
     }
     if (next !== undefined && index >= redirects.maxRedirects) {
-      const target = {
-        scheme: hop.url.protocol.slice(0, -1),
-        host: stripBrackets(hop.url.hostname),
-        port: portOf(hop.url),
-      };
       throw new EgressDeniedError({
         ...target,
         rules: [],
@@ -426,8 +419,7 @@ function requestInit(
   signal: AbortSignal,
   dispatcher: Agent,
 ): UndiciRequestInit {
-  const streamed =
-    hop.body !== null && hop.body !== undefined && (hop.body instanceof ReadableStream || isAsyncIterable(hop.body));
+  const streamed = hop.body instanceof ReadableStream || isAsyncIterable(hop.body);
   return {
     ...(init as UndiciRequestInit | undefined),
     method: hop.method,
@@ -460,7 +452,7 @@ function factsOf(scope: EgressScope): BaseFacts {
 
 function parseUrl(input: string | URL): URL {
   try {
-    return new URL(input instanceof URL ? input.href : String(input));
+    return new URL(String(input));
   } catch {
     throw new EgressDeniedError({ scheme: 'invalid', host: '', port: 0, rules: [], reason: 'the URL is not valid' });
   }
@@ -488,10 +480,6 @@ function findEgressError(error: unknown): EgressError | undefined {
 
 function codeOf(error: unknown): { code?: string } {
   return isEgressError(error) ? { code: error.code } : {};
-}
-
-function portOf(url: URL): number {
-  return url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
 }
 
 function stripBrackets(hostname: string): string {

@@ -1,7 +1,8 @@
 /**
  * Starts the OpenTelemetry SDK: traces exported over OTLP/HTTP (JSON) through a batch span processor.
- * Part of the composition root: only gateway/compose.ts imports this module; everything else uses
- * `@opentelemetry/api` (spans.ts), which stays a no-op until this runs.
+ * Part of the composition root: loaded only by start.ts, and only when tracing is on (the SDK is a large
+ * module tree, which a gateway without tracing does not load); everything else uses `@opentelemetry/api`
+ * (spans.ts), which stays a no-op until this runs.
  *
  * Configuration precedence: the standard OTEL_* environment variables win over the gateway config, so
  * operators can redirect telemetry without editing files:
@@ -88,22 +89,4 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
       return stopping;
     },
   };
-}
-
-/**
- * Tracing as the configuration says (`telemetry`): started when enabled, else nothing to shut down. It
- * fails open: an unreachable collector never affects calls (batch export, dropped spans).
- */
-export function startConfiguredTelemetry(
-  config: { enabled: boolean; serviceName: string; otlpEndpoint?: string | undefined; sampleRatio: number },
-  env: TelemetryConfig['env'],
-): Telemetry {
-  if (!config.enabled) return { shutdown: async () => undefined };
-  const { serviceName, otlpEndpoint, sampleRatio } = config;
-  return startTelemetry({
-    serviceName,
-    sampleRatio,
-    ...(env !== undefined ? { env } : {}),
-    ...(otlpEndpoint !== undefined ? { otlpEndpoint } : {}),
-  });
 }

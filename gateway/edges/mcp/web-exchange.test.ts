@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
+
+type Handler = (request: Request) => Response | Promise<Response>;
+
+describe('web-standard exchange over node:http', () => {
+  let server: Server;
+  let port: number;
+  let handler: Handler = () => new Response(null, { status: 204 });
+  const seen: Request[] = [];
+
+  before(async () => {
+    server = createServer((req, res) => {
+      const request = toFetchRequest(req, res);
+      seen.push(request);
+      void Promise.resolve(handler(request)).then((response) => sendFetchResponse(response, res));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** Sends a request and reports the response head and each body chunk as it arrives. */
+  function exchange(
+    method: string,
+    onChunk: (chunk: string) => void = () => undefined,
+  ): Promise<{ head: IncomingMessage; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method, path: '/mcp?x=1', headers: { 'x-test': 'a' } });
+      req.on('response', (head) => {
+        let body = '';
+        head.setEncoding('utf8');
+        head.on('data', (chunk: string) => {
+          body += chunk;
+          onChunk(chunk);
+        });
+        head.on('end', () => resolve({ head, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('builds the request with method, URL and headers', async () => {
+    handler = () => new Response(null, { status: 204 });
+    await exchange('DELETE');
+    const request = seen.at(-1)!;
+    assert.equal(request.method, 'DELETE');
+    assert.equal(new URL(request.url).pathname, '/mcp');
+    assert.equal(new URL(request.url).search, '?x=1');
+    assert.equal(request.headers.get('x-test'), 'a');
+  });
+
+  it('writes a body that is complete at once with a Content-Length, not chunked', async () => {
+    handler = () => {
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('event: message\ndata: {"id":1}\n\n'));
+          controller.close();
+        },
+      });
+      return new Response(stream, { status: 200, headers: { 'content-type': 'text/event-stream', 'mcp-x': 'y' } });
+    };
+    const { head, body } = await exchange('POST');
+    assert.equal(head.statusCode, 200);
+    assert.equal(head.headers['content-type'], 'text/event-stream');
+    assert.equal(head.headers['mcp-x'], 'y');
+    assert.equal(head.headers['content-length'], String(Buffer.byteLength(body)));
+    assert.equal(head.headers['transfer-encoding'], undefined);
+    assert.equal(body, 'event: message\ndata: {"id":1}\n\n');
+  });
+
+  it('delivers each chunk of a body that is still open before the next one exists', async () => {
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    handler = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            controller = c;
+            c.enqueue(new TextEncoder().encode('first\n'));
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
+    const { body } = await exchange('POST', (chunk) => {
+      // The second chunk is produced only once the first reached the agent.
+      if (chunk === 'first\n') {
+        controller.enqueue(new TextEncoder().encode('second\n'));
+        controller.close();
+      }
+    });
+    assert.equal(body, 'first\nsecond\n');
+  });
+
+  it('shows a GET stream its headers at once, before any event', async () => {
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    handler = () =>
+      new Response(new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) }), {
+        headers: { 'content-type': 'text/event-stream' },
+      });
+    const head = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'GET', path: '/mcp' });
+      req.on('response', resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(head.statusCode, 200);
+    head.resume();
+    const ended = new Promise((resolve) => head.on('end', resolve));
+    controller.close();
+    await ended;
+  });
+
+  it('cancels the body stream when the agent goes away', async () => {
+    let cancelled!: () => void;
+    const wasCancelled = new Promise<void>((resolve) => (cancelled = resolve));
+    handler = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start: (c) => c.enqueue(new TextEncoder().encode('partial\n')),
+          cancel: () => cancelled(),
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/mcp' });
+      req.on('response', (head) => {
+        head.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined);
+      req.on('close', () => resolve());
+      req.end();
+      setTimeout(() => reject(new Error('no response')), 5000).unref();
+    });
+    await wasCancelled;
+    assert.equal(seen.at(-1)!.signal.aborted, true, 'the request signal says the agent left');
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * Node HTTP <-> web-standard `Request`/`Response` for the SDK's web-standard MCP handlers (the 2025-era
+ * session transport and the 2026-07-28 handler), in place of the SDK's Node adapters.
+ *
+ * Why not the SDK's adapters: they cost the gateway more socket writes than the exchange needs. A response
+ * was written as headers (flushed on their own), then each body chunk, then the end of the chunked body:
+ * three writes, and three wake-ups of the agent's socket, for a call answered with one SSE event. Here the
+ * headers go out with the first chunk of the body, and a body that is complete by then (one JSON-RPC
+ * response, JSON or SSE) goes out in a single write with a Content-Length. Nothing is held back: a chunk
+ * is written as soon as it is known whether more is already queued behind it, and a POST response whose
+ * first chunk is slow (a long call) has its headers flushed after `HEADERS_DEADLINE_MS`, a GET stream at
+ * once, so an agent sees its stream open as before.
+ *
+ * Requests are built once per exchange from the already parsed body (never re-serialised): the handlers
+ * take the parsed body beside the request, so the request carries the method, URL, headers and an abort
+ * signal that fires when the agent goes away before the response is complete.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** A POST response with nothing to say yet shows the agent its headers after this long. */
+export const HEADERS_DEADLINE_MS = 1000;
+
+/** The web-standard request for one Node exchange (no body: the handlers are given the parsed one). */
+export function toFetchRequest(req: IncomingMessage, res: ServerResponse): Request {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) !== 58 /* ':' HTTP/2 pseudo-headers */) headers.append(name, raw[i + 1]!);
+  }
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const host = req.headers.host ?? 'localhost';
+  return new Request(`http://${host}${req.url ?? '/'}`, {
+    method: req.method ?? 'GET',
+    headers,
+    signal: abort.signal,
+  });
+}
+
+const MORE = Symbol('more');
+/** A few microtask turns: long enough for a handler that enqueues a message and then closes its stream. */
+const soon = (): Promise<typeof MORE> =>
+  Promise.resolve()
+    .then(() => undefined)
+    .then(() => undefined)
+    .then(() => MORE);
+
+/**
+ * Writes a web-standard response to the Node response: status and headers with the first body chunk,
+ * a body that is already complete in one write, later chunks as they come, with backpressure. When the
+ * agent goes away the body stream is cancelled, which tells the handler its stream is gone.
+ */
+export async function sendFetchResponse(response: Response, res: ServerResponse): Promise<void> {
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) {
+    if (name === 'set-cookie') res.appendHeader(name, value);
+    else res.setHeader(name, value);
+  }
+  const body = response.body;
+  if (body === null) {
+    res.end();
+    return;
+  }
+  const reader = body.getReader();
+  const cancel = (): void => void reader.cancel().catch(() => undefined);
+  res.once('close', cancel);
+  let deadline: NodeJS.Timeout | undefined;
+  if (res.req?.method === 'GET') res.flushHeaders();
+  else {
+    deadline = setTimeout(() => {
+      if (!res.headersSent && !res.writableEnded && !res.destroyed) res.flushHeaders();
+    }, HEADERS_DEADLINE_MS);
+    deadline.unref();
+  }
+  try {
+    let next = reader.read();
+    for (;;) {
+      const first = await next;
+      if (first.done) break;
+      if (res.destroyed) return;
+      // Already queued behind this chunk (the end of a one-message body, usually)? Then write both together.
+      next = reader.read();
+      const after = await Promise.race([next, soon()]);
+      if (after !== MORE && after.done) {
+        if (deadline !== undefined) clearTimeout(deadline);
+        res.end(first.value);
+        return;
+      }
+      if (deadline !== undefined) clearTimeout(deadline);
+      if (!res.write(first.value)) await drained(res);
+    }
+  } catch {
+    // The stream failed or was cancelled: end what was written.
+  } finally {
+    if (deadline !== undefined) clearTimeout(deadline);
+    res.off('close', cancel);
+  }
+  if (!res.writableEnded) res.end();
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
