@@ -353,3 +353,181 @@ describe('buildRequestPath with reserved expansion ({+name})', () => {
     );
   });
 });
+
+/** Each refusal with its reason: every check says something different, so none can go missing unnoticed. */
+describe('reasons given for refusals', () => {
+  const pathError = (message: string) => (error: unknown) => {
+    assert.ok(error instanceof PathError, String(error));
+    assert.equal(error.name, 'PathError');
+    assert.equal(error.code, 'INVALID_PATH');
+    assert.equal(error.message, message);
+    return true;
+  };
+  const invalidArguments = (message: string, parameter?: string) => (error: unknown) => {
+    assert.ok(isInvalidArguments(error), String(error));
+    assert.equal((error as ConnectorError).message, message);
+    if (parameter !== undefined) assert.deepEqual((error as ConnectorError).details, { parameter });
+    return true;
+  };
+
+  it('parsePathTemplate', () => {
+    for (const [template, message] of [
+      ['https://evil.example/x', 'a path template must not contain a scheme or host'],
+      ['/x/https://evil.example', 'a path template must not contain a scheme or host'],
+      ['x', 'a path template must start with "/"'],
+      ['//evil.example/x', 'a path template must not start with "//" (that names a host)'],
+      ['/x?a', 'a path template must not contain "?" or "#"; declare query parameters with `query`'],
+      ['/x#a', 'a path template must not contain "?" or "#"; declare query parameters with `query`'],
+      ['/a\\b', 'a path template must not contain "\\"'],
+      ['/a//b', 'a path template must not contain an empty segment ("//")'],
+      ['/a\u0001b', 'a path template must not contain whitespace or control characters'],
+      ['/a b', 'a path template must not contain whitespace or control characters'],
+      ['/a\u00a0b', 'a path template must not contain whitespace or control characters'],
+      ['/a/.', 'a path template must not contain "." or ".." segments'],
+      ['/a/..', 'a path template must not contain "." or ".." segments'],
+      ['/a/%2E/b', 'a path template must not contain "." or ".." segments'],
+      ['/a/.%2e/b', 'a path template must not contain "." or ".." segments'],
+      ['/a/b}', 'unbalanced "}" in path template'],
+      ['/a/}{b}', 'unbalanced "}" in path template'],
+      ['/a/{b', 'unbalanced "}" in path template'],
+      ['/a/{b{c}', 'nested "{" in path template'],
+      ['/a/{}', 'invalid path parameter name ""'],
+      ['/a/{1b}', 'invalid path parameter name "1b"'],
+      ['/a/{+}', 'invalid path parameter name ""'],
+      [`/a/{b${'c'.repeat(64)}}`, `invalid path parameter name "b${'c'.repeat(64)}"`],
+      ['/a/{b}/{b}', 'path parameter "b" appears twice'],
+      ['/a/{b}-{+b}', 'path parameter "b" appears twice'],
+      ['/a/{b}{c}', 'two path parameters must be separated by literal text'],
+      ['/a/x{+p}', 'a reserved-expansion parameter ({+name}) must be a whole path segment'],
+      ['/a/{+p}.json', 'a reserved-expansion parameter ({+name}) must be a whole path segment'],
+      ['/a/%2F', 'path template literal "%2F": encoded "/" in path'],
+      ['/a/x{b}%zz', 'path template literal "%zz": malformed percent-encoding in path'],
+      ['/a/%7e', 'path template literal "%7e" is not canonical (expected "~")'],
+    ])
+      assert.throws(() => parsePathTemplate(template!), pathError(message!), template);
+  });
+
+  it('parsePathTemplate accepts what is close to a refusal', () => {
+    assert.deepEqual(parsePathTemplate('/a/.../b.c').segments, [
+      [{ kind: 'literal', text: 'a' }],
+      [{ kind: 'literal', text: '...' }],
+      [{ kind: 'literal', text: 'b.c' }],
+    ]);
+    assert.deepEqual(parsePathTemplate('/.a/a./.x..').params, []);
+    const name = `b${'c'.repeat(63)}`;
+    assert.deepEqual(parsePathTemplate(`/{${name}}`).params, [name]);
+    assert.deepEqual(parsePathTemplate('/{_a.b-c9}').params, ['_a.b-c9']);
+    assert.deepEqual(parsePathTemplate('/{a}-{b}/{+c}').segments, [
+      [
+        { kind: 'param', name: 'a', reserved: false },
+        { kind: 'literal', text: '-' },
+        { kind: 'param', name: 'b', reserved: false },
+      ],
+      [{ kind: 'param', name: 'c', reserved: true }],
+    ]);
+    assert.deepEqual(parsePathTemplate('/x:@/{a}').segments[0], [{ kind: 'literal', text: 'x:@' }]);
+    assert.equal(parsePathTemplate('/a/b').source, '/a/b');
+  });
+
+  it('buildRequestPath names the parameter and what is wrong with its value', () => {
+    for (const [value, reason] of [
+      ['', 'must not be empty'],
+      ['.', 'must not be "." or ".."'],
+      ['..', 'must not be "." or ".."'],
+      ['a/b', 'must not contain "/" or "\\"'],
+      ['a\\b', 'must not contain "/" or "\\"'],
+      ['100%', 'must not contain "%"'],
+      ['a\u0000', 'must not contain control characters'],
+      ['a\u009f', 'must not contain control characters'],
+      ['\ud800', 'must be well-formed Unicode'],
+      ['a\ud800b', 'must be well-formed Unicode'],
+      ['\udc00', 'must be well-formed Unicode'],
+      ['\udc00\ud800', 'must be well-formed Unicode'],
+    ])
+      assert.throws(
+        () => buildRequestPath('/r/{owner}', { owner: value }),
+        invalidArguments(`path parameter "owner" ${reason}`, 'owner'),
+        JSON.stringify(value),
+      );
+    assert.throws(
+      () => buildRequestPath('/r/{id}', { id: 1.5 }),
+      invalidArguments('path parameter "id" must be a string or an integer', 'id'),
+    );
+    assert.equal(buildRequestPath('/r/{owner}', { owner: '\ud83d\ude00...' }), '/r/%F0%9F%98%80...');
+    assert.equal(buildRequestPath('/r/{id}', { id: -7 }), '/r/-7');
+  });
+
+  it('buildRequestPath names what is wrong with a reserved-expansion value', () => {
+    for (const [value, reason] of [
+      ['', 'must not be empty'],
+      ['a//b', 'must not contain empty segments (a leading, trailing or doubled "/")'],
+      ['/a', 'must not contain empty segments (a leading, trailing or doubled "/")'],
+      ['a/', 'must not contain empty segments (a leading, trailing or doubled "/")'],
+      ['a/./b', 'must not contain "." or ".." segments'],
+      ['a/..', 'must not contain "." or ".." segments'],
+      ['a/b\\c', 'must not contain "\\"'],
+      ['a/%2e', 'must not contain "%"'],
+      ['a/b\u0085', 'must not contain control characters'],
+      ['a/\udc00', 'must be well-formed Unicode'],
+    ])
+      assert.throws(
+        () => buildRequestPath('/r/{+path}', { path: value }),
+        invalidArguments(`path parameter "path" ${reason}`, 'path'),
+        JSON.stringify(value),
+      );
+  });
+
+  it('buildRequestPath refuses a template object whose literal text is not canonical', () => {
+    const template = { source: '/x', segments: [[{ kind: 'literal' as const, text: 'a%2Fb' }]], params: [] };
+    assert.throws(
+      () => buildRequestPath(template, {}),
+      invalidArguments('the request path is not acceptable: encoded "/" in path'),
+    );
+  });
+
+  it('canonicalizePath', () => {
+    for (const [path, message] of [
+      ['a', 'path must start with "/"'],
+      ['', 'path must start with "/"'],
+      ['/a?b', 'path must not contain "?" or "#"'],
+      ['/a#b', 'path must not contain "?" or "#"'],
+      ['/a\\b', 'backslash in path'],
+      ['/a\u0001', 'control character in path'],
+      ['/a%zz', 'malformed percent-encoding in path'],
+      ['/a%2', 'malformed percent-encoding in path'],
+      ['/a%', 'malformed percent-encoding in path'],
+      ['/a%g0', 'malformed percent-encoding in path'],
+      ['/a%FF', 'path is not valid UTF-8 once decoded'],
+      ['/a%2Fb', 'encoded "/" in path'],
+      ['/a%5cb', 'encoded "\\" in path'],
+      ['/a%0a', 'encoded control character in path'],
+      ['/a%C2%85', 'encoded control character in path'],
+      ['/a%2541', 'double percent-encoding in path'],
+      ['/a%25aF', 'double percent-encoding in path'],
+      ['/a//b', 'empty segment ("//") in path'],
+      ['/..', 'path climbs above the root'],
+      ['/a/../..', 'path climbs above the root'],
+    ])
+      assert.throws(() => canonicalizePath(path!), pathError(message!), JSON.stringify(path));
+    assert.throws(() => canonicalizePath(5 as unknown as string), pathError('path must start with "/"'));
+  });
+
+  it('canonicalizePath: dot segments, escapes and characters at the edges', () => {
+    for (const [input, expected] of [
+      ['/a/..', '/'],
+      ['/.', '/'],
+      ['/a/.', '/a/'],
+      ['/a/%2E', '/a/'],
+      ['/a/b/%2e%2e/', '/a/'],
+      ['/x%3a%3A%40%40', '/x::@@'],
+      ['/%25zz', '/%25zz'],
+      ['/%25a', '/%25a'],
+      ['/%41%6a', '/Aj'],
+      ['/\ud83d\ude00', '/%F0%9F%98%80'],
+      ['/a\ud83d\ude00%41', '/a%F0%9F%98%80A'],
+      ['/\uffff', '/%EF%BF%BF'],
+      ['/x/', '/x/'],
+    ])
+      assert.equal(canonicalizePath(input!), expected, JSON.stringify(input));
+  });
+});

@@ -10,6 +10,7 @@ import {
   createCallVerifier,
   rawPath,
   scopeFor,
+  type CallOperation,
   type CallVerifierOptions,
 } from './call-verifier.js';
 
@@ -448,6 +449,23 @@ describe('middleware', () => {
     }
   });
 
+  it('takes base64 padding as part of the credential, not as a malformed header', async () => {
+    const padded = await call('Bearer abc==');
+    assert.equal(padded.status, 401);
+    assert.deepEqual(padded.headers, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    assert.deepEqual(padded.body, { error: { code: 'INVALID_CREDENTIAL', message: 'credential is not a JWT' } });
+  });
+
+  it('answers 503 when the credential cannot be checked for another reason', async () => {
+    const answer = await call(`Bearer ${await credential()}`, { operation: () => ({}) as CallOperation });
+    assert.equal(answer.next, false);
+    assert.equal(answer.status, 503);
+    assert.deepEqual(answer.headers, {});
+    assert.deepEqual(answer.body, {
+      error: { code: 'VERIFIER_UNAVAILABLE', message: 'credential cannot be checked' },
+    });
+  });
+
   it('answers 401 invalid_token, 403 insufficient_scope and 503 with the code and message', async () => {
     const bad = await call('Bearer abc.def.ghi');
     assert.equal(bad.status, 401);
@@ -471,6 +489,73 @@ describe('middleware', () => {
     assert.deepEqual(unavailable.headers, {});
     assert.deepEqual(unavailable.body, {
       error: { code: 'VERIFIER_UNAVAILABLE', message: 'credential status cannot be checked' },
+    });
+  });
+});
+
+describe('what a refusal carries', () => {
+  it('keeps the underlying error as the cause where there is one, and adds none where there is not', async () => {
+    await assert.rejects(verifier().verify('not-a-jwt', refund), (error: unknown) => {
+      assert.ok(error instanceof CallVerificationError);
+      assert.ok(error.cause instanceof Error, 'the decoding error is kept');
+      return true;
+    });
+    await assert.rejects(verifier().verify(await credential({}, { typ: 'JWT' }), refund), (error: unknown) => {
+      assert.ok(error instanceof CallVerificationError);
+      assert.equal(error.message, 'not a call credential');
+      assert.equal('cause' in error, false);
+      return true;
+    });
+    await assert.rejects(verifier().verify(await credential({}, {}, otherKey), refund), (error: unknown) => {
+      assert.ok(error instanceof CallVerificationError);
+      assert.equal((error.cause as { code?: string }).code, 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+      return true;
+    });
+    const fetch = (async () => new Response('{}', { status: 401 })) as unknown as typeof globalThis.fetch;
+    await assert.rejects(
+      verifier({ introspection: { url: 'https://g.test/i', clientId: 'c', clientSecret: 's' }, fetch }).verify(
+        await credential(),
+        refund,
+      ),
+      (error: unknown) => {
+        assert.ok(error instanceof CallVerificationError);
+        assert.equal(error.code, 'VERIFIER_UNAVAILABLE');
+        assert.equal((error.cause as Error).message, 'introspection answered 401');
+        return true;
+      },
+    );
+  });
+
+  it('treats an ambiguous key set or an algorithm jose cannot use with a key set as an invalid credential', async () => {
+    const jwk = { ...(await exportJWK(await publicOf(privateKey))), kid: 'k1', alg: 'ES256', use: 'sig' };
+    const twice = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [jwk, { ...jwk }] }));
+    });
+    await new Promise<void>((resolve) => twice.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(twice.address() as AddressInfo).port}/jwks.json`;
+      await assert.rejects(verifier({ jwksUrl: url }).verify(await credential(), refund), (error: unknown) => {
+        assert.ok(error instanceof CallVerificationError);
+        assert.equal(error.code, 'INVALID_CREDENTIAL');
+        assert.equal((error.cause as { code?: string }).code, 'ERR_JWKS_MULTIPLE_MATCHING_KEYS');
+        return true;
+      });
+    } finally {
+      await new Promise<void>((resolve) => twice.close(() => resolve()));
+    }
+    // A backend misconfigured to accept HS256: jose refuses a shared-secret algorithm with a key set.
+    const t = now();
+    const hmac = await new SignJWT({ sub: 'a', tid: 't', scope: 'POST /v1/refunds', jti: 'j', iat: t, exp: t + 60 })
+      .setProtectedHeader({ alg: 'HS256', typ: CALL_CREDENTIAL_TYP, kid: 'k1' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .sign(new Uint8Array(32).fill(7));
+    await assert.rejects(verifier({ algorithms: ['HS256'] }).verify(hmac, refund), (error: unknown) => {
+      assert.ok(error instanceof CallVerificationError);
+      assert.equal(error.code, 'INVALID_CREDENTIAL');
+      assert.equal((error.cause as { code?: string }).code, 'ERR_JOSE_NOT_SUPPORTED');
+      return true;
     });
   });
 });

@@ -76,16 +76,19 @@ function invalid(message: string, cause?: unknown): CallVerificationError {
   return new CallVerificationError('INVALID_CREDENTIAL', message, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * Whether jose refused the credential itself, as opposed to failing to fetch or read the key set. (jose
+ * never refuses the algorithm here: `alg` is checked against the same list before jose sees the token.)
+ */
 function isJoseVerdict(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
+  const code = (error as { code?: unknown }).code;
   return (
     typeof code === 'string' &&
     (code.startsWith('ERR_JWT') ||
       code.startsWith('ERR_JWS') ||
       code === 'ERR_JWKS_NO_MATCHING_KEY' ||
       code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' ||
-      code === 'ERR_JOSE_NOT_SUPPORTED' ||
-      code === 'ERR_JOSE_ALG_NOT_ALLOWED')
+      code === 'ERR_JOSE_NOT_SUPPORTED')
   );
 }
 
@@ -133,13 +136,9 @@ export function createCallVerifier(options: CallVerifierOptions): CallVerifier {
     } catch (error) {
       throw new CallVerificationError('VERIFIER_UNAVAILABLE', 'credential status cannot be checked', { cause: error });
     }
+    // Any JSON value: only an object with `active: true` (and this jti, when it names one) is an acceptance.
     const answer = body as { active?: unknown; jti?: unknown } | null;
-    if (
-      answer === null ||
-      typeof answer !== 'object' ||
-      answer.active !== true ||
-      (answer.jti !== undefined && answer.jti !== jti)
-    ) {
+    if (answer?.active !== true || (answer.jti !== undefined && answer.jti !== jti)) {
       throw new CallVerificationError('CREDENTIAL_INACTIVE', 'credential is no longer active');
     }
   }
@@ -154,8 +153,7 @@ export function createCallVerifier(options: CallVerifierOptions): CallVerifier {
     for (const name of FORBIDDEN_HEADERS)
       if (name in header) throw invalid(`credential header "${name}" is not accepted`);
     if (header.typ !== CALL_CREDENTIAL_TYP) throw invalid('not a call credential');
-    if (typeof header.alg !== 'string' || !algorithms.includes(header.alg))
-      throw invalid('credential algorithm is not accepted');
+    if (!(algorithms as readonly unknown[]).includes(header.alg)) throw invalid('credential algorithm is not accepted');
     if (typeof header.kid !== 'string') throw invalid('credential has no key id');
 
     let payload: JWTPayload;
@@ -173,10 +171,12 @@ export function createCallVerifier(options: CallVerifierOptions): CallVerifier {
       throw new CallVerificationError('VERIFIER_UNAVAILABLE', 'gateway keys cannot be fetched', { cause: error });
     }
 
-    const { aud, sub, jti, iat, exp } = payload;
+    const { aud, sub, jti } = payload;
+    // jose has checked that `iat` and `exp` are present (required claims) and numbers.
+    const { iat, exp } = payload as { iat: number; exp: number };
     const { tid, scope, act, elv } = payload as Record<string, unknown>;
     if (aud !== options.audience) throw invalid('credential must name exactly this backend as its audience');
-    if (typeof iat !== 'number' || typeof exp !== 'number' || iat > Date.now() / 1000 + tolerance || exp <= iat) {
+    if (iat > Date.now() / 1000 + tolerance || exp <= iat) {
       throw invalid('credential times are out of bounds');
     }
     if (
@@ -188,10 +188,8 @@ export function createCallVerifier(options: CallVerifierOptions): CallVerifier {
     ) {
       throw invalid('credential claims are malformed');
     }
-    if (
-      act !== undefined &&
-      (typeof act !== 'object' || act === null || typeof (act as { sub?: unknown }).sub !== 'string')
-    ) {
+    // Anything but an object with a string `sub` (a string, a number, null, ...) has no string `sub`.
+    if (act !== undefined && (act === null || typeof (act as { sub?: unknown }).sub !== 'string')) {
       throw invalid('credential claims are malformed');
     }
     if (scope !== scopeFor(operation))

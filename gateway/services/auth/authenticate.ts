@@ -60,8 +60,9 @@ export function extractBearer(headers: AuthRequest['headers'], rawHeaders?: read
   return bearer;
 }
 
+/** Header names sit at the even indexes of Node's raw headers (name, value, name, value, ...). */
 function countHeader(rawHeaders: readonly string[], name: string): number {
   let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === name) count += 1;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === name) count += 1;
   return count;
 }

@@ -21,11 +21,15 @@ import type { Principal, Secret } from '../../kernel/index.js';
 import type { CatalogTool } from '../catalog/index.js';
 import type { CredentialIssuer } from './issuer.js';
 
-const callInjector = new AsyncLocalStorage<CredentialInjector>();
+const callInjector = new AsyncLocalStorage<CredentialInjector | undefined>();
 
-/** Run `fn` with the call's credential available to fetches made on its behalf (MCP upstream transport). */
+/**
+ * Run `fn` with the call's credential available to fetches made on its behalf (MCP upstream transport).
+ * A call without a credential of its own runs with none, so it never inherits the credential of a call
+ * whose context it happens to run in.
+ */
 export function withCallCredential<T>(inject: CredentialInjector | undefined, fn: () => Promise<T>): Promise<T> {
-  return inject === undefined ? fn() : callInjector.run(inject, fn);
+  return callInjector.run(inject, fn);
 }
 
 /** Injector for a long-lived connection: the current call's credential, else the connector's static one. */
@@ -87,7 +91,7 @@ export async function createBackendCredentials(options: {
       }
       case 'header': {
         const value = await secret(entry.secret);
-        const name = entry.name.toLowerCase();
+        const name = entry.name; // Headers compares names case-insensitively
         resolved.set(connectorId, { type: 'static', inject: (headers) => headers.set(name, value.reveal()) });
         break;
       }
