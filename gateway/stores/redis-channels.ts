@@ -11,25 +11,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { InstanceMessage, InstanceMessages } from '../services/instances/index.js';
 import { guardStore } from './store-guard.js';
 
-export type ChannelMessage = Record<string, unknown>;
+export type ChannelMessage = InstanceMessage;
 
-export interface InstanceChannels {
-  /** This instance's id (random per process). */
-  readonly instanceId: string;
-  /** Sends to every instance, this one included; resolves once Redis took it. */
-  broadcast(message: ChannelMessage): Promise<void>;
-  /** Sends to one instance; resolves with whether that instance was listening (false: it is gone). */
-  send(instanceId: string, message: ChannelMessage): Promise<boolean>;
-  /** Whether an instance is listening now (false: it stopped, or lost its connection to Redis). */
-  listening(instanceId: string): Promise<boolean>;
-  onBroadcast(listener: (message: ChannelMessage, from: string) => void): () => void;
-  onDirect(listener: (message: ChannelMessage, from: string) => void): () => void;
-  /** The subscribing connection dropped: messages sent to this instance meanwhile are lost. */
-  onLost(listener: (reason: string) => void): () => void;
-  /** Subscribed now: messages sent to this instance arrive. */
-  available(): boolean;
+/** The instance messages over Redis pub/sub, and their connection to close. */
+export interface InstanceChannels extends InstanceMessages {
   close(): Promise<void>;
 }
 

@@ -37,7 +37,7 @@ import { createModernEdge } from './modern-edge.js';
 import { createApprovalTasks, type ApprovalTasksOptions } from './approval-tasks.js';
 import { createModernTasks } from './modern-task.js';
 import { createStateSealer } from './sealed-state.js';
-import type { InstanceMessages } from './instance-messages.js';
+import type { InstanceMessages } from '../../services/instances/index.js';
 import { createInputRelay } from './input-relay.js';
 import { createSharedEventBus } from './shared-event-bus.js';
 import { sendFetchResponse, toFetchRequest } from './web-exchange.js';

@@ -4,4 +4,3 @@ export { createGatewayMcpServer } from './server.js';
 export type { McpSession } from './session.js';
 export { principalForStdio, serveStdio, type StdioSessionOptions } from './stdio.js';
 export { connectionMetricAttributes, timeOperations, type McpOperationMetrics } from './operation-metrics.js';
-export type { InstanceMessages, InstanceMessage } from './instance-messages.js';

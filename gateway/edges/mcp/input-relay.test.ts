@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GatewayError } from '../../kernel/index.js';
 import { createInputRelay, heldCallId, holderOf, type RelayedRetry } from './input-relay.js';
-import type { InstanceMessage, InstanceMessages } from './instance-messages.js';
+import type { InstanceMessage, InstanceMessages } from '../../services/instances/index.js';
 import { createSharedEventBus } from './shared-event-bus.js';
 
 /** Instances in one process, with pub/sub semantics: a message to an instance nobody serves is dropped. */

@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonObject } from '../../../connectors/contract.js';
 import { GatewayError, isErrorCode, toGatewayError } from '../../kernel/index.js';
-import type { InstanceMessage, InstanceMessages } from './instance-messages.js';
+import type { InstanceMessage, InstanceMessages } from '../../services/instances/index.js';
 
 /** A checked retry, as the holder needs it to go on with the call. */
 export interface RelayedRetry {

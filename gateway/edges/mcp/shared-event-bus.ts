@@ -12,7 +12,7 @@
  * each instance's own connection) is notified once per instance that saw it.
  */
 import { InMemoryServerEventBus, type ServerEvent, type ServerEventBus } from '@modelcontextprotocol/server';
-import type { InstanceMessages } from './instance-messages.js';
+import type { InstanceMessages } from '../../services/instances/index.js';
 
 const MESSAGE_KIND = 'mcp.server-event';
 

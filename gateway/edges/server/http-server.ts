@@ -34,7 +34,8 @@ import {
   hostOriginGuard,
   sendCode,
 } from '../http/index.js';
-import { connectionMetricAttributes, createMcpHttpEdge, type InstanceMessages, type McpSession } from '../mcp/index.js';
+import type { InstanceMessages } from '../../services/instances/index.js';
+import { connectionMetricAttributes, createMcpHttpEdge, type McpSession } from '../mcp/index.js';
 import { createOperatorAuthenticator, createOperatorRouters, type OperatorRoutersOptions } from '../operator/index.js';
 import type { Catalog } from '../../services/catalog/index.js';
 import type { PolicyStore } from '../../services/policy/index.js';
