@@ -526,6 +526,9 @@ describe('reasons given for refusals', () => {
       ['/\ud83d\ude00', '/%F0%9F%98%80'],
       ['/a\ud83d\ude00%41', '/a%F0%9F%98%80A'],
       ['/\uffff', '/%EF%BF%BF'],
+      // U+FFFF is the last one-unit character: what follows it is read on its own, escape or surrogate pair.
+      ['/\uffff%41', '/%EF%BF%BFA'],
+      ['/\uffff\ud83d\ude00', '/%EF%BF%BF%F0%9F%98%80'],
       ['/x/', '/x/'],
     ])
       assert.equal(canonicalizePath(input!), expected, JSON.stringify(input));

@@ -12,6 +12,7 @@ import {
   callFacts,
   decide,
   decideItem,
+  isItemVisible,
   isVisible,
   principalFacts,
   toolFacts,
@@ -105,7 +106,7 @@ describe('facts for the policy engine', () => {
   });
 });
 
-describe('decide, isVisible and decideItem fail closed', () => {
+describe('decide, isVisible, isItemVisible and decideItem fail closed', () => {
   const broken: PolicySource = {
     current: () => {
       throw new Error('no policy');
@@ -124,6 +125,9 @@ describe('decide, isVisible and decideItem fail closed', () => {
         evaluateItem: () => {
           throw new Error('engine bug');
         },
+        itemVisible: () => {
+          throw new Error('engine bug');
+        },
       }) as never,
   };
   const denied = { effect: 'deny', code: 'POLICY_DENIED', rules: [], reason: 'policy evaluation failed' };
@@ -133,6 +137,7 @@ describe('decide, isVisible and decideItem fail closed', () => {
     for (const source of [broken, failing]) {
       assert.deepEqual(decide(source, facts), denied);
       assert.equal(isVisible(source, bare, tool()), false);
+      assert.equal(isItemVisible(source, bare, { kind: 'resource', name: 'x://y', connector: 'x' }), false);
       assert.deepEqual(decideItem(source, bare, { kind: 'resource', uri: 'x://y' } as never), denied);
     }
   });
@@ -146,16 +151,19 @@ describe('decide, isVisible and decideItem fail closed', () => {
           evaluate: (f: unknown) => (seen.push(f), { effect: 'allow', rules: ['r'], reason: 'ok' }),
           visible: (p: unknown, t: unknown) => (seen.push([p, t]), true),
           evaluateItem: (f: unknown) => (seen.push(f), { effect: 'allow', rules: [], reason: 'ok' }),
+          itemVisible: (f: unknown) => (seen.push(f), true),
         }) as never,
     };
     const facts = callFacts({ principal: bare, tool: tool(), call: { tool: 'get_user', args: {} }, now: 1 });
     assert.equal(decide(source, facts).effect, 'allow');
     assert.equal(isVisible(source, principal, tool()), true);
     assert.equal(decideItem(source, principal, { kind: 'prompt', name: 'p' } as never).effect, 'allow');
+    assert.equal(isItemVisible(source, principal, { kind: 'resource', name: 'x://y', connector: 'x' }), true);
     assert.deepEqual(seen, [
       facts,
       [principalFacts(principal), toolFacts(tool())],
       { kind: 'prompt', name: 'p', principal: principalFacts(principal) },
+      { kind: 'resource', name: 'x://y', connector: 'x', principal: principalFacts(principal) },
     ]);
   });
 });

@@ -343,6 +343,37 @@ describe('elevate', () => {
     assert.deepEqual(error.details, { approvalId: result.approvalId });
   });
 
+  it('refuses APPROVAL_DENIED with a generic reason when the queue reports a denial without its decision', async () => {
+    // The queue contract does not promise the denying decision is in the ticket (another store may keep
+    // only part of the history): the call is refused all the same, and never with an approver's reason.
+    const withoutDenials = (inner: ApprovalQueue): ApprovalQueue => ({
+      ...inner,
+      wait: async (id, o) => {
+        const outcome = await inner.wait(id, o);
+        if (outcome.status !== 'denied') return outcome;
+        return {
+          ...outcome,
+          ticket: { ...outcome.ticket, decisions: outcome.ticket.decisions.filter((d) => d.approve) },
+        };
+      },
+    });
+    const { elevation } = setup({
+      wrap: withoutDenials,
+      operator: async (ticket, q) => {
+        await q.decide(ticket.id, { approve: true, approver: 'op-1', reason: 'looks fine' });
+        await q.decide(ticket.id, { approve: false, approver: 'op-2', reason: 'too risky' });
+      },
+    });
+    const result = await elevate(
+      elevation,
+      input({ decision: { effect: 'approve', rules: ['r'], reason: 'r', approval: { approvers: 2 } } }),
+    );
+    const error = refused(result);
+    assert.equal(error.code, 'APPROVAL_DENIED');
+    assert.equal(error.message, 'denied by an operator: denied by an operator');
+    assert.ok('approvalId' in result && result.approvalId !== undefined);
+  });
+
   it('refuses APPROVAL_EXPIRED when the request expires without a decision', async () => {
     let now = Date.parse('2026-03-01T10:00:00.000Z');
     const { elevation } = setup({ queueNow: () => now });

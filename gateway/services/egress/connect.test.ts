@@ -294,6 +294,29 @@ describe('createGuardedConnect', () => {
     assert.equal(one.recorded.connects.length, 1);
   });
 
+  it('hands the socket back when no one listens for connections (onConnected is optional)', async () => {
+    const socket = { fake: 'socket' } as unknown as Socket;
+    const opened: string[] = [];
+    const connect = createGuardedConnect({
+      base: (connectOptions, callback) => {
+        opened.push(connectOptions.hostname);
+        callback(null, socket);
+      },
+      lookup: resolver({ 'api.test': ['127.0.0.1'] }).lookup,
+      decideAddress: decider().decide,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the connect callback was never called')), 2_000);
+    });
+    try {
+      assert.equal(await Promise.race([open(connect, {}), timeout]), socket);
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.deepEqual(opened, ['127.0.0.1']);
+  });
+
   it('opens nothing when an answer is denied', async () => {
     const g = guarded({ 'api.test': ['127.0.0.1', '10.0.0.1'] }, { denied: ['10.0.0.1'] });
     await assert.rejects(open(g.connect, {}), EgressDeniedError);

@@ -78,18 +78,59 @@ describe('nextHop', () => {
     });
   }
 
+  it('refuses another scheme as an egress denial that names the scheme and the reason', () => {
+    assert.throws(
+      () => nextHop(request('GET'), 302, 'file:///etc/passwd'),
+      (error: unknown) => {
+        assert.ok(error instanceof EgressDeniedError);
+        assert.deepEqual(error.denial, {
+          scheme: 'file',
+          host: '',
+          port: 0,
+          rules: [],
+          reason: 'only http and https redirects are followed',
+        });
+        assert.equal(error.message, 'egress to file URL denied: only http and https redirects are followed');
+        return true;
+      },
+    );
+  });
+
   it('refuses an invalid Location', () => {
     assert.throws(
       () => nextHop(request('GET'), 302, 'http://[::1'),
-      (error: unknown) => error instanceof EgressError && error.code === 'UPSTREAM_ERROR',
+      (error: unknown) =>
+        error instanceof EgressError &&
+        error.code === 'UPSTREAM_ERROR' &&
+        error.message === 'redirect from api.test has an invalid Location',
     );
+  });
+
+  it('keeps HEAD on a 303, without a body', () => {
+    const next = nextHop(request('HEAD'), 303, '/see');
+    assert.ok(next !== undefined);
+    assert.equal(next.method, 'HEAD');
+    assert.equal(next.body, null);
+    assert.equal(next.headers.get('content-type'), 'application/json');
+  });
+
+  it('follows a request that has no body at all (undefined), keeping method and headers', () => {
+    // request() turns an undefined body into null: set it after.
+    const next = nextHop({ ...request('PUT'), body: undefined }, 307, '/again');
+    assert.ok(next !== undefined);
+    assert.equal(next.method, 'PUT');
+    assert.equal(next.body, undefined);
+    assert.equal(next.url.href, 'https://api.test/again');
   });
 
   it('refuses to resend a streamed body but allows dropping it', () => {
     const stream = new ReadableStream<Uint8Array>();
     assert.throws(
       () => nextHop(request('PUT', stream), 307, '/again'),
-      (error: unknown) => error instanceof EgressError && error.code === 'UPSTREAM_ERROR',
+      (error: unknown) =>
+        error instanceof EgressError &&
+        error.code === 'UPSTREAM_ERROR' &&
+        error.message === 'redirect from api.test needs the request body again, but it was a stream',
     );
     assert.equal(nextHop(request('POST', stream), 303, '/see')?.body, null);
   });
