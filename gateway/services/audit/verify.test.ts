@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -333,6 +334,35 @@ describe('verifyAuditLog', () => {
       message: `cannot read audit log ${dir}: EISDIR`,
     });
     await assert.rejects(verifyAuditFiles([]), { code: 'AUDIT_IO_ERROR', message: 'no audit log files to verify' });
+  });
+
+  it('fails with AUDIT_IO_ERROR ending in "error" when reading fails without a system error code', async () => {
+    // A record nested too deeply to hash: canonical JSON overflows the stack, a RangeError with no `code`.
+    const [record] = chain(1);
+    const depth = 100_000;
+    const line = serialiseRecord(record!).trimEnd();
+    const deep = `${line.slice(0, -1)},"x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const log = await file(`${deep}\n`);
+    await assert.rejects(verifyAuditLog(log), (error: Error) => {
+      assert.equal((error as Error & { code?: string }).code, 'AUDIT_IO_ERROR');
+      assert.equal(error.message, `cannot read audit log ${log}: error`);
+      assert.ok(error.cause instanceof RangeError);
+      return true;
+    });
+  });
+
+  it('leaves no file open once it has answered', async () => {
+    // Linux shows this process's open descriptors in /proc; elsewhere there is nothing to count.
+    const openFiles = (): number => readdirSync('/proc/self/fd').length;
+    if (!existsSync('/proc/self/fd')) return;
+    const log = await file(lines(chain(3)));
+    const before = openFiles();
+    for (let i = 0; i < 5; i++) assert.equal((await verifyAuditLog(log)).ok, true);
+    // A read stream closes its descriptor just after its last data: give that a moment, never a leak. (A
+    // stream of an earlier test may still be closing when `before` is counted: at most one fewer after.)
+    const deadline = Date.now() + 2_000;
+    while (openFiles() > before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.ok(openFiles() <= before, `${openFiles() - before} more files open than before`);
   });
 
   it('lists calls whose decision has no outcome record as in doubt, not as tampering', async () => {

@@ -204,6 +204,8 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
     }
     const port = url.port === '' ? (scheme === 'https' ? 443 : 80) : Number(url.port);
     const target: ConnectTarget = { scheme, host, port };
+    // A second line of defence no input reaches: the URL parser refuses an http(s) URL with an empty host.
+    // Stryker disable next-line all: new URL() throws for every http or https URL without a host (parseUrl and nextHop build every URL this sees), so no test can reach the refusal.
     if (host === '') throw new EgressDeniedError({ ...target, rules: [], reason: 'the URL has no host' });
     if (url.username !== '' || url.password !== '') {
       throw new EgressDeniedError({ ...target, rules: [], reason: 'URLs with embedded credentials are not sent' });
