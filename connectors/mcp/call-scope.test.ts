@@ -26,7 +26,13 @@ describe('boundCall', () => {
   it('on a deadline, tells onFail, aborts the exchange with the timeout and rejects `failed`', async () => {
     const failures: ConnectorError[] = [];
     const bounds = boundCall(call, 5, (error) => failures.push(error));
-    await assert.rejects(bounds.failed, (error: unknown) => (error as ConnectorError).code === 'UPSTREAM_TIMEOUT');
+    // The deadline's timer is unref'd: keep this test's event loop alive until it fires.
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      await assert.rejects(bounds.failed, (error: unknown) => (error as ConnectorError).code === 'UPSTREAM_TIMEOUT');
+    } finally {
+      clearInterval(keepAlive);
+    }
     assert.equal(failures.length, 1);
     assert.equal(bounds.scope.signal.reason, failures[0]);
     assert.equal(bounds.failure(), failures[0]);

@@ -17,7 +17,11 @@ describe('callDeadline', () => {
   it('aborts with a TimeoutError when the deadline passes first, and says so', async () => {
     const caller = new AbortController();
     const deadline = callDeadline(caller.signal, 5);
-    await new Promise((resolve) => deadline.signal.addEventListener('abort', resolve, { once: true }));
+    // The deadline's timer is unref'd: keep this test's event loop alive until it fires.
+    const keepAlive = setInterval(() => undefined, 1000);
+    await new Promise((resolve) => deadline.signal.addEventListener('abort', resolve, { once: true })).finally(() =>
+      clearInterval(keepAlive),
+    );
     assert.equal(deadline.timedOut(), true);
     assert.equal((deadline.signal.reason as Error).name, 'TimeoutError');
     caller.abort(new Error('later'));
