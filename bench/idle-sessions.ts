@@ -16,6 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startGatewayProcess, tsxCommand } from '../test/conformance/gateway-process.js';
+import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
+import { ensureCompiled } from './lib/compiled.js';
 import { createRawPool, openRawSession, type RawSession } from './lib/raw-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,8 +55,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export async function runIdleSessions(options: { sessions?: number; settleSeconds?: number } = {}) {
   const count = options.sessions ?? 1000;
   const settleMs = (options.settleSeconds ?? 3) * 1000;
+  // The gateway as installed users run it: the compiled command (dist/ rebuilt first when stale).
+  ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
   const gateway = await startGatewayProcess({
     agentId: 'bench-agent',
+    compiledCli: CLI_COMPILED,
     config: {
       connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
       http: { maxSessionsPerAgent: count + 100 },

@@ -5,7 +5,7 @@
  *   node --import tsx bench/run.ts [--sessions 1,32] [--calls 200] [--warmup 20] [--max-seconds 20]
  *                                  [--rounds 3] [--drivers raw,sdk] [--mode legacy|modern|legacy,modern]
  *                                  [--targets direct,mcp-proxy,portcullis] [--profile] [--no-micro]
- *                                  [--out bench/results/latest.json]
+ *                                  [--from-source] [--baseline DIR] [--out bench/results/latest.json]
  *
  * Each flag has an environment twin: BENCH_SESSIONS, BENCH_CALLS, BENCH_WARMUP, BENCH_MAX_SECONDS,
  * BENCH_ROUNDS, BENCH_DRIVERS, BENCH_MODE, BENCH_TARGETS, BENCH_OUT (flags win). `--calls` is per session.
@@ -15,16 +15,22 @@
  * reported figure is their median (see lib/rounds.ts). `--mode modern` drives the raw client in the
  * 2026-07-28 stateless era; a target that does not speak it is reported as unsupported for those cells.
  * `--profile` records a CPU profile of each gateway process (node --cpu-prof) and prints its top frames.
+ * The gateway runs as installed users run it, the compiled command over dist/ (rebuilt first when a source
+ * is newer); `--from-source` runs the sources through tsx instead. `--baseline DIR` adds the target
+ * `portcullis-baseline`, the gateway built in another checkout (e.g. a worktree of the commit before a change,
+ * after `npm run build` there), and reports `portcullis / portcullis-baseline` ratios from the same rounds.
  *
  * Other micro-benchmarks plug in here: every `bench/<name>-bench.ts` exporting `run<Name>Bench()` (e.g.
  * `bench/policy-bench.ts` with `runPolicyBench()`) runs after the end-to-end measurements, and whatever it
  * returns is stored under `micro.<name>`. `--targets none` runs only these; `--no-micro` skips them.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ensureCompiled } from './lib/compiled.js';
 import { formatProfile, summarizeProfile, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.js';
 import { DRIVER_NAMES, runLoad, type DriverName, type LoadResult } from './lib/load.js';
 import { findMicroBenches, runMicroBench } from './lib/micro.js';
@@ -55,6 +61,10 @@ export interface BenchConfig {
   targets: TargetName[];
   profile: boolean;
   micro: boolean;
+  /** Run the gateway from its sources through tsx instead of the compiled command. */
+  fromSource: boolean;
+  /** A checkout with a built dist/ to run as `portcullis-baseline`. */
+  baseline?: string;
   out: string;
 }
 
@@ -125,6 +135,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
       targets: { type: 'string' },
       profile: { type: 'boolean' },
       'no-micro': { type: 'boolean' },
+      'from-source': { type: 'boolean' },
+      baseline: { type: 'string' },
       out: { type: 'string' },
     },
   });
@@ -135,6 +147,13 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
   if (sessions.some((s) => s < 1 || s > 256)) throw new BenchUsageError('--sessions entries must be between 1 and 256');
   const targetList = pick(values.targets, 'BENCH_TARGETS', DEFAULT_TARGETS.join(','));
   const targets = targetList === 'none' ? [] : listOf('--targets', targetList, TARGET_NAMES);
+  const baselineFlag = pick(values.baseline, 'BENCH_BASELINE', '');
+  const baseline = baselineFlag === '' ? undefined : path.resolve(baselineFlag);
+  if (baseline !== undefined && !existsSync(path.join(baseline, 'dist', 'gateway', 'edges', 'cli', 'main.js')))
+    throw new BenchUsageError(`--baseline ${baseline} has no built dist/ (run npm run build there)`);
+  if (baseline !== undefined && !targets.includes('portcullis-baseline')) targets.push('portcullis-baseline');
+  if (baseline === undefined && targets.includes('portcullis-baseline'))
+    throw new BenchUsageError('the portcullis-baseline target needs --baseline DIR');
   const maxSeconds = Number(pick(values['max-seconds'], 'BENCH_MAX_SECONDS', '20'));
   if (!(maxSeconds > 0 && maxSeconds <= 600)) throw new BenchUsageError('--max-seconds must be in (0, 600]');
   const rounds = positiveInt('--rounds', pick(values.rounds, 'BENCH_ROUNDS', '3'));
@@ -150,6 +169,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     targets,
     profile: values.profile === true,
     micro: values['no-micro'] !== true,
+    fromSource: values['from-source'] === true,
+    ...(baseline !== undefined ? { baseline } : {}),
     out: path.resolve(pick(values.out, 'BENCH_OUT', path.join(BENCH_DIR, 'results', 'latest.json'))),
   };
 }
@@ -195,12 +216,20 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
   const text = 'hello portcullis';
   const profileDir = config.profile ? await mkdtemp(path.join(tmpdir(), 'portcullis-bench-prof-')) : undefined;
 
+  if (!config.fromSource && config.targets.some((name) => name.startsWith('portcullis'))) ensureCompiled(ROOT, log);
+
   const running: Target[] = [];
   try {
     for (const name of config.targets) {
       log(`[bench] starting ${name}`);
       try {
-        running.push(await startTarget(name, profileDir !== undefined ? { profileDir } : {}));
+        running.push(
+          await startTarget(name, {
+            ...(profileDir !== undefined ? { profileDir } : {}),
+            fromSource: config.fromSource,
+            ...(config.baseline !== undefined ? { baselineDir: config.baseline } : {}),
+          }),
+        );
       } catch (error) {
         report.skipped[name] = firstLine(error, 'start failed');
         log(`[bench] ${name} could not start: ${report.skipped[name]}`);

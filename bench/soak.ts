@@ -15,7 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startGatewayProcess, tsxCommand } from '../test/conformance/gateway-process.js';
-import { closedPort } from '../test/fixtures/gateway-process.js';
+import { ensureCompiled } from './lib/compiled.js';
+import { CLI_COMPILED, closedPort } from '../test/fixtures/gateway-process.js';
 import { readProcessMemory, type ProcessMemory } from './idle-sessions.js';
 import { createRawPool, openRawSession } from './lib/raw-client.js';
 
@@ -53,8 +54,11 @@ export async function runSoak(options: {
   sessions: number;
   log?: (line: string) => void;
 }): Promise<SoakReport> {
+  // The gateway as installed users run it: the compiled command (dist/ rebuilt first when stale).
+  ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
   const gateway = await startGatewayProcess({
     agentId: 'bench-agent',
+    compiledCli: CLI_COMPILED,
     config: {
       connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
       telemetry: { enabled: true, otlpEndpoint: `http://127.0.0.1:${await closedPort()}` },

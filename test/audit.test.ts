@@ -197,17 +197,39 @@ describe('JSONL audit sink', () => {
     });
   }
 
-  it('writes the checkpoint every N records and on close', async () => {
+  it('writes the checkpoint every N records (beside the log, not in front of it) and on close', async () => {
     const file = freshFile();
     const checkpointFile = `${file}.checkpoint`;
     const sink = await createJsonlAuditSink({ file, durability: 'per-record', checkpointFile, checkpointEvery: 5 });
     for (let i = 0; i < 7; i++) await sink.append(call(i));
-    const mid = await readCheckpoint(checkpointFile);
+    // Written in the background once record 5 is durable: it shows up without any further append.
+    let mid = await readCheckpoint(checkpointFile);
+    for (let waited = 0; mid === undefined && waited < 5000; waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      mid = await readCheckpoint(checkpointFile);
+    }
     assert.equal(mid?.seq, 5);
     await sink.close();
     const records = await readRecords(file);
     const end = await readCheckpoint(checkpointFile);
     assert.deepEqual(end, { seq: 7, hash: records[6]!.hash, ts: records[6]!.ts });
+  });
+
+  it('under concurrent appends, ends with the checkpoint naming the last record', async () => {
+    const file = freshFile();
+    const checkpointFile = `${file}.checkpoint`;
+    const sink = await createJsonlAuditSink({ file, durability: 'per-record', checkpointFile, checkpointEvery: 3 });
+    for (let wave = 0; wave < 10; wave++) await Promise.all(Array.from({ length: 20 }, (_, i) => sink.append(call(i))));
+    await sink.close();
+    const records = await readRecords(file);
+    assert.equal(records.length, 200);
+    assert.deepEqual(await readCheckpoint(checkpointFile), {
+      seq: 200,
+      hash: records[199]!.hash,
+      ts: records[199]!.ts,
+    });
+    const verified = await verifyAuditLog(file, { checkpointFile });
+    assert.equal(verified.ok, true);
   });
 
   it('refuses to continue a log whose last record was edited', async () => {

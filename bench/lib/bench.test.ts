@@ -2,12 +2,13 @@
  * The benchmark's arithmetic, configuration, report and micro-benchmark discovery. No timing is asserted: inputs are fixed numbers.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { cellsOf, parseConfig } from '../run.js';
 import { referenceSample } from '../soak.js';
+import { distIsStale } from './compiled.js';
 import { formatProfile, summarizeProfile, type CpuProfile } from './cpu-profile.js';
 import { checkEcho, findResponse, parseSseMessages } from './raw-client.js';
 import type { LoadResult } from './load.js';
@@ -98,6 +99,19 @@ describe('bench rounds and paired ratios', () => {
     assert.equal(added?.median, 1.5);
   });
 
+  it('compares the gateway with its baseline build, and the baseline only with the peers', () => {
+    const withBaseline: RoundResults = rounds.map((round) => ({
+      'raw/legacy/1': { ...round['raw/legacy/1'], 'portcullis-baseline': result(400, 2, 4) },
+    }));
+    const comparisons = compareCell(withBaseline, 'raw/legacy/1', ['mcp-proxy', 'portcullis', 'portcullis-baseline']);
+    const vsBaseline = comparisons.find(
+      (c) => c.label === 'portcullis / portcullis-baseline' && c.metric === 'throughput',
+    );
+    assert.deepEqual(vsBaseline?.perRound, [1, 1.2, 1.5]);
+    assert.ok(comparisons.some((c) => c.label === 'portcullis-baseline / mcp-proxy'));
+    assert.ok(!comparisons.some((c) => c.label.startsWith('portcullis-baseline / portcullis')));
+  });
+
   it('leaves a comparison out when a side is missing', () => {
     assert.deepEqual(compareCell(rounds, 'raw/legacy/1', ['direct']), []);
     assert.deepEqual(compareCell(rounds, 'sdk/legacy/1', ['direct', 'portcullis']), []);
@@ -135,7 +149,9 @@ describe('bench configuration', () => {
     assert.deepEqual(config.drivers, ['raw', 'sdk']);
     assert.deepEqual(config.modes, ['legacy']);
     assert.equal(config.profile, false);
+    assert.equal(config.fromSource, false);
     assert.ok(config.out.endsWith('bench/results/latest.json'));
+    assert.equal(parseConfig(['--from-source'], {}).fromSource, true);
   });
 
   it('reads the environment, and flags win over it', () => {
@@ -147,6 +163,22 @@ describe('bench configuration', () => {
     assert.equal(config.callsPerSession, 7);
     assert.deepEqual(config.sessions, [2, 4]);
     assert.deepEqual(config.targets, ['portcullis']);
+  });
+
+  it('runs a baseline build beside the gateway only when given one that is built', async () => {
+    assert.throws(() => parseConfig(['--targets', 'portcullis-baseline'], {}), /needs --baseline DIR/);
+    const checkout = await mkdtemp(path.join(tmpdir(), 'bench-baseline-'));
+    try {
+      assert.throws(() => parseConfig(['--baseline', checkout], {}), /has no built dist/);
+      const main = path.join(checkout, 'dist', 'gateway', 'edges', 'cli', 'main.js');
+      await mkdir(path.dirname(main), { recursive: true });
+      await writeFile(main, '');
+      const config = parseConfig(['--targets', 'portcullis', '--baseline', checkout], {});
+      assert.deepEqual(config.targets, ['portcullis', 'portcullis-baseline']);
+      assert.equal(config.baseline, checkout);
+    } finally {
+      await rm(checkout, { recursive: true, force: true });
+    }
   });
 
   it('rejects bad values', () => {
@@ -165,6 +197,31 @@ describe('bench configuration', () => {
       cells.map((c) => c.key),
       ['raw/legacy/1', 'raw/modern/1', 'sdk/legacy/1'],
     );
+  });
+});
+
+describe('compiled gateway', () => {
+  it('is stale when dist/ is missing or older than a source file, fresh otherwise', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'bench-compiled-'));
+    try {
+      for (const dir of ['gateway', 'connectors', 'policies', 'examples'])
+        await mkdir(path.join(root, dir), { recursive: true });
+      await writeFile(path.join(root, 'gateway', 'main.ts'), 'export {};');
+      assert.equal(distIsStale(root), true, 'no dist/');
+      const built = path.join(root, 'dist', 'gateway', 'edges', 'cli', 'main.js');
+      await mkdir(path.dirname(built), { recursive: true });
+      await writeFile(built, '');
+      const past = new Date(Date.now() - 60_000);
+      await utimes(path.join(root, 'gateway', 'main.ts'), past, past);
+      assert.equal(distIsStale(root), false, 'dist/ newer than every source');
+      await mkdir(path.join(root, 'policies', 'deep'), { recursive: true });
+      const future = new Date(Date.now() + 60_000);
+      await writeFile(path.join(root, 'policies', 'deep', 'rule.ts'), 'export {};');
+      await utimes(path.join(root, 'policies', 'deep', 'rule.ts'), future, future);
+      assert.equal(distIsStale(root), true, 'a source changed after the build');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -80,7 +80,9 @@ export function compareCell(rounds: RoundResults, cell: string, targets: readonl
     if (perRound.some((v) => Number.isFinite(v))) out.push({ cell, label, metric, perRound, median: median(perRound) });
   };
   for (const candidate of targets.filter((t) => t.startsWith('portcullis') && has(t))) {
-    for (const base of ['mcp-proxy', 'direct']) {
+    // A change is measured against the baseline build (`--baseline`) as well as against the peers.
+    const bases = candidate === 'portcullis' ? ['mcp-proxy', 'direct', 'portcullis-baseline'] : ['mcp-proxy', 'direct'];
+    for (const base of bases) {
       if (!has(base)) continue;
       const label = `${candidate} / ${base}`;
       add(label, 'throughput', perRoundRatios(rounds, cell, candidate, base, 'throughput'));

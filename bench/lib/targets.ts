@@ -9,6 +9,8 @@
  *                        nobody listens on (so spans are built and their export fails quietly)
  *   portcullis-noflush   the same with `audit.flushBeforeResponse: false`
  *   portcullis-noaudit   the same with no audit file (records kept in memory only)
+ *   portcullis-baseline  `portcullis` as built in another checkout (`--baseline DIR`), to measure a change
+ *                        against the code before it in one run
  *
  * Everything listens on 127.0.0.1 only.
  */
@@ -16,20 +18,22 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGatewayProcess, tsxCommand } from '../../test/conformance/gateway-process.js';
-import { closedPort } from '../../test/fixtures/gateway-process.js';
+import { CLI_COMPILED, closedPort } from '../../test/fixtures/gateway-process.js';
 import { freePort, spawnUntilLine, spawnUntilListening } from './processes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ECHO_SERVER = path.join(ROOT, 'bench', 'echo-server.ts');
 const MCP_PROXY_BIN = path.join(ROOT, 'node_modules', 'mcp-proxy', 'dist', 'bin', 'mcp-proxy.mjs');
 
-export type TargetName = 'direct' | 'mcp-proxy' | 'portcullis' | 'portcullis-noflush' | 'portcullis-noaudit';
+export type TargetName =
+  'direct' | 'mcp-proxy' | 'portcullis' | 'portcullis-noflush' | 'portcullis-noaudit' | 'portcullis-baseline';
 export const TARGET_NAMES: readonly TargetName[] = [
   'direct',
   'mcp-proxy',
   'portcullis',
   'portcullis-noflush',
   'portcullis-noaudit',
+  'portcullis-baseline',
 ];
 export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'mcp-proxy', 'portcullis'];
 
@@ -47,8 +51,12 @@ export interface Target {
 }
 
 export interface StartOptions {
+  /** Run the gateway from its sources through tsx instead of the compiled command (default: compiled). */
+  fromSource?: boolean;
   /** Record a CPU profile of the gateway process (`node --cpu-prof`) into this folder. */
   profileDir?: string;
+  /** The checkout (with a built dist/) that `portcullis-baseline` runs. */
+  baselineDir?: string;
 }
 
 export async function startTarget(name: TargetName, options: StartOptions = {}): Promise<Target> {
@@ -85,6 +93,7 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
     case 'portcullis':
     case 'portcullis-noflush':
     case 'portcullis-noaudit':
+    case 'portcullis-baseline':
       return startPortcullis(name, options);
   }
 }
@@ -100,6 +109,7 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
     ...(name === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
     ...(name === 'portcullis-noaudit' ? { audit: false as const } : {}),
     ...(profileDir !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+    ...compiledCliOf(name, options),
   });
   return {
     name,
@@ -110,6 +120,15 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
     ...(profileDir !== undefined ? { profileDir } : {}),
     close: () => gateway.close(),
   };
+}
+
+/** Which compiled command runs the target (none: the sources through tsx). */
+function compiledCliOf(name: TargetName, options: StartOptions): { compiledCli?: string } {
+  if (name === 'portcullis-baseline') {
+    if (options.baselineDir === undefined) throw new Error('portcullis-baseline needs --baseline DIR');
+    return { compiledCli: path.join(path.resolve(options.baselineDir), 'bin', 'portcullis.js') };
+  }
+  return options.fromSource === true ? {} : { compiledCli: CLI_COMPILED };
 }
 
 function pidOf(pid: number | undefined): { pid?: number } {

@@ -29,6 +29,13 @@ export interface UpstreamCallScope {
 
 const storage = new AsyncLocalStorage<UpstreamCallScope>();
 
+/**
+ * The reason a call's exchange is aborted with once the call is over. One shared value: an abort without
+ * a reason builds a DOMException (with its stack) on every call, and nothing reads this one but an
+ * exchange still in flight for a call nobody waits on any more.
+ */
+export const CALL_OVER = new ConnectorError('CANCELLED', 'the call is over');
+
 export function runInCallScope<T>(scope: UpstreamCallScope, fn: () => Promise<T>): Promise<T> {
   return storage.run(scope, fn);
 }
@@ -92,7 +99,7 @@ export function boundCall(
     failure: () => failure,
     end() {
       clearTimeout(deadline);
-      exchange.abort();
+      exchange.abort(CALL_OVER);
     },
   };
 }

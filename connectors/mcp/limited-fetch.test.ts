@@ -91,8 +91,15 @@ describe('createLimitedFetch', () => {
       timeoutMs: 50,
       maxMessageBytes: 1000,
     });
-    await assert.rejects(fetch('http://up.test/mcp', { method: 'POST', body: REQUEST }), (error: unknown) => {
-      return error instanceof ConnectorError && error.code === 'UPSTREAM_TIMEOUT';
-    });
+    // The deadline's timer is unref'd (it must never hold a gateway open), and the stand-in upstream holds
+    // nothing open either: keep the test's own event loop alive until the deadline has fired.
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      await assert.rejects(fetch('http://up.test/mcp', { method: 'POST', body: REQUEST }), (error: unknown) => {
+        return error instanceof ConnectorError && error.code === 'UPSTREAM_TIMEOUT';
+      });
+    } finally {
+      clearInterval(keepAlive);
+    }
   });
 });

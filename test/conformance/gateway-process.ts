@@ -32,6 +32,8 @@ export interface GatewayProcessOptions {
   audit?: Record<string, unknown> | false;
   /** Node options placed before the CLI (e.g. `--cpu-prof`). */
   nodeArgs?: readonly string[];
+  /** Run this compiled command (a `bin/portcullis.js` over its built `dist/`) instead of the sources. */
+  compiledCli?: string;
 }
 
 export interface GatewayProcess {
@@ -81,6 +83,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
       },
       ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
       ...(options.nodeArgs !== undefined ? { nodeArgs: options.nodeArgs } : {}),
+      ...(options.compiledCli !== undefined ? { compiledCli: options.compiledCli } : {}),
     });
   } catch (error) {
     throw new GatewayStartError(error instanceof Error ? error.message : String(error), { cause: error });

@@ -136,6 +136,7 @@ export function createApprovalTasks(options: ApprovalTasksOptions): ApprovalTask
         // Wait until the request is decided or expires (the queue re-reads expiry on every read).
         const outcome = await queue.wait(approvalId, {
           signal,
+          known: true,
           timeoutMs: Math.max(1000, Date.parse(ticket.expiresAt) - now() + 1000),
         });
         if (outcome.status === 'pending') continue;

@@ -62,6 +62,40 @@ describe('sealed state', () => {
       'STATE_INVALID',
     );
   });
+
+  it('checks every open of a value it has opened before, and keeps answering once its memory fills', () => {
+    let now = 2_000_000_000_000;
+    const own = createStateSealer(randomBytes(32), () => now);
+    const handle = own.seal({ k: 'task', p: principalDigest(alice), t: 'task-1', exp: now / 1000 + 60 });
+    const first = own.open(handle, { kind: 'task', principal: alice });
+    assert.equal(own.open(handle, { kind: 'task', principal: alice }).t, 'task-1');
+    assert.ok(Object.isFrozen(first), 'a remembered payload cannot be changed by one caller for the next');
+    assert.equal(
+      codeOf(() => own.open(handle, { kind: 'task', principal: bob })),
+      'STATE_MISMATCH',
+    );
+    assert.equal(
+      codeOf(() => own.open(handle, { kind: 'input', principal: alice })),
+      'STATE_MISMATCH',
+    );
+    const [v, body, mac] = handle.split('.');
+    const flipped = `${mac!.slice(0, -1)}${mac!.endsWith('A') ? 'B' : 'A'}`;
+    assert.equal(
+      codeOf(() => own.open(`${v}.${body}.${flipped}`, { kind: 'task', principal: alice })),
+      'STATE_INVALID',
+    );
+    // More distinct values than it remembers: each still opens, and so does the first again.
+    for (let i = 0; i < 1100; i++) {
+      const other = own.seal({ k: 'task', p: principalDigest(alice), t: `task-${i}`, exp: now / 1000 + 60 });
+      assert.equal(own.open(other, { kind: 'task', principal: alice }).t, `task-${i}`);
+    }
+    assert.equal(own.open(handle, { kind: 'task', principal: alice }).t, 'task-1');
+    now += 61_000;
+    assert.equal(
+      codeOf(() => own.open(handle, { kind: 'task', principal: alice })),
+      'STATE_EXPIRED',
+    );
+  });
 });
 
 describe('input bridge across instances', () => {

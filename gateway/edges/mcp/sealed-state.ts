@@ -9,7 +9,7 @@
  * the principal and the call it is bound to (STATE_MISMATCH), the expiry (STATE_EXPIRED). Single use is
  * the caller's part (see `gateway/stores/once-claims.ts`).
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
 import { canonicalHash, GatewayError, type Principal } from '../../kernel/index.js';
 
 export interface SealedPayload {
@@ -46,9 +46,45 @@ const PREFIX = 'v1';
 /** The longest sealed value opened (with room for an upstream's own request state inside). */
 export const MAX_SEALED_LENGTH = 65_536;
 
+/**
+ * Intact values opened lately, by their exact text: an agent echoes the same task handle on every request
+ * of a task, and its MAC and JSON need checking only once. Only the integrity check is skipped: kind,
+ * principal, call and expiry are checked on every open. Short values only, in a map emptied when full,
+ * so the memory it can hold is bounded.
+ */
+const REMEMBERED_VALUES = 1024;
+const REMEMBERED_MAX_LENGTH = 1024;
+
 export function createStateSealer(key: Uint8Array, now: () => number = Date.now): StateSealer {
   if (key.byteLength < 32) throw new Error('the state-sealing key must be at least 32 bytes');
-  const mac = (body: string) => createHmac('sha256', key).update(`portcullis.state.${body}`).digest();
+  const hmacKey = createSecretKey(key);
+  const mac = (body: string) => createHmac('sha256', hmacKey).update(`portcullis.state.${body}`).digest();
+  const intact = new Map<string, Readonly<SealedPayload>>();
+
+  /** The payload of a value whose shape and MAC check out; throws STATE_INVALID otherwise. */
+  const verified = (value: unknown): Readonly<SealedPayload> => {
+    if (typeof value !== 'string' || value.length > MAX_SEALED_LENGTH) throw invalid();
+    const known = intact.get(value);
+    if (known !== undefined) return known;
+    const [prefix, body, tag, extra] = value.split('.');
+    if (prefix !== PREFIX || body === undefined || tag === undefined || extra !== undefined) throw invalid();
+    const given = Buffer.from(tag, 'base64url');
+    const wanted = mac(body);
+    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) throw invalid();
+    let payload: SealedPayload;
+    try {
+      payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as SealedPayload;
+    } catch {
+      throw invalid();
+    }
+    const frozen = Object.freeze(payload);
+    if (value.length <= REMEMBERED_MAX_LENGTH) {
+      if (intact.size >= REMEMBERED_VALUES) intact.clear();
+      intact.set(value, frozen);
+    }
+    return frozen;
+  };
+
   return {
     seal(payload) {
       const body = Buffer.from(
@@ -57,18 +93,7 @@ export function createStateSealer(key: Uint8Array, now: () => number = Date.now)
       return `${PREFIX}.${body}.${mac(body).toString('base64url')}`;
     },
     open(value, expect) {
-      if (typeof value !== 'string' || value.length > MAX_SEALED_LENGTH) throw invalid();
-      const [prefix, body, tag, extra] = value.split('.');
-      if (prefix !== PREFIX || body === undefined || tag === undefined || extra !== undefined) throw invalid();
-      const given = Buffer.from(tag, 'base64url');
-      const wanted = mac(body);
-      if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) throw invalid();
-      let payload: SealedPayload;
-      try {
-        payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as SealedPayload;
-      } catch {
-        throw invalid();
-      }
+      const payload = verified(value);
       if (payload.k !== expect.kind) throw new GatewayError('STATE_MISMATCH', 'the sealed value is of another kind');
       if (payload.p !== principalDigest(expect.principal))
         throw new GatewayError('STATE_MISMATCH', 'the sealed value was issued to another principal');

@@ -93,13 +93,29 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
   const catalog = pipeline.catalog;
   const decorate = hooks.decorate ?? (async (result: JsonObject) => result);
 
-  const callContext = async (
+  /**
+   * The context one call runs in, for the length of `run`. Its signal is the agent's cancellation, or the
+   * gateway's at the end of a drain (answered as SHUTTING_DOWN), followed only while `run` runs.
+   */
+  const withCallContext = async <T>(
     ctx: ServerContext,
+    run: (context: CallContext) => Promise<T>,
     inputRequests?: InputRequestChannel,
     requestSignal: AbortSignal = ctx.mcpReq.signal,
+  ): Promise<T> => {
+    const follow = deps.drain !== undefined ? followEither(requestSignal, deps.drain.signal) : undefined;
+    try {
+      return await run(await callContext(ctx, follow?.signal ?? requestSignal, inputRequests));
+    } finally {
+      follow?.release();
+    }
+  };
+
+  const callContext = async (
+    ctx: ServerContext,
+    signal: AbortSignal,
+    inputRequests?: InputRequestChannel,
   ): Promise<CallContext> => {
-    // The agent's cancellation, or the gateway's at the end of a drain (answered as SHUTTING_DOWN).
-    const signal = deps.drain !== undefined ? AbortSignal.any([requestSignal, deps.drain.signal]) : requestSignal;
     const meta = ctx.mcpReq._meta as Record<string, unknown> | undefined;
     const channel = inputRequests ?? { request: (method, params, signal) => relay(method, params, signal, ctx) };
     return {
@@ -151,10 +167,8 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
     call: { method: string; name: string; args: JsonObject },
     run: (context: CallContext) => Promise<JsonObject>,
   ): Promise<JsonObject> {
-    if (hooks.runWithInput === undefined) return decorate(await run(await callContext(ctx)));
-    const result = await hooks.runWithInput(ctx, call, async (channel, signal) =>
-      run(await callContext(ctx, channel, signal)),
-    );
+    if (hooks.runWithInput === undefined) return decorate(await withCallContext(ctx, run));
+    const result = await hooks.runWithInput(ctx, call, (channel, signal) => withCallContext(ctx, run, channel, signal));
     return decorate(result);
   }
 
@@ -182,12 +196,15 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
         });
       }
       try {
-        const context = await callContext(ctx);
         return (await decorate(
-          (await pipeline.requestElevation(target, targetArgs, {
-            ...context,
-            justification: why,
-          })) as unknown as JsonObject,
+          await withCallContext(
+            ctx,
+            async (context) =>
+              (await pipeline.requestElevation(target, targetArgs, {
+                ...context,
+                justification: why,
+              })) as unknown as JsonObject,
+          ),
         )) as never;
       } catch (error) {
         throw toProtocolError(error);
@@ -249,7 +266,7 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
   if (hooks.era === 'legacy') {
     server.setRequestHandler('resources/subscribe', async (request, ctx) => {
       try {
-        await pipeline.subscribeResource(request.params.uri, await callContext(ctx));
+        await withCallContext(ctx, (context) => pipeline.subscribeResource(request.params.uri, context));
       } catch (error) {
         throw toProtocolError(error);
       }
@@ -297,7 +314,9 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
 
   server.setRequestHandler('completion/complete', async (request, ctx) => {
     try {
-      return (await pipeline.complete(request.params as JsonObject, await callContext(ctx))) as never;
+      return (await withCallContext(ctx, (context) =>
+        pipeline.complete(request.params as JsonObject, context),
+      )) as never;
     } catch (error) {
       throw toProtocolError(error);
     }
@@ -438,4 +457,35 @@ export function toProtocolError(error: unknown): ProtocolError {
     code: gatewayError.code,
     ...(gatewayError.details ?? {}),
   });
+}
+
+/**
+ * A signal that aborts with the reason of whichever of `a` and `b` aborts first, followed through listeners
+ * that `release()` removes. Not `AbortSignal.any`: the drain's signal lives as long as the gateway, and a
+ * composite signal leaves a weak reference on it for every call until the collector clears it.
+ */
+function followEither(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const first = a.aborted ? a : b.aborted ? b : undefined;
+  if (first !== undefined) {
+    controller.abort(first.reason);
+    return { signal: controller.signal, release: () => undefined };
+  }
+  const onA = (): void => {
+    b.removeEventListener('abort', onB);
+    controller.abort(a.reason);
+  };
+  const onB = (): void => {
+    a.removeEventListener('abort', onA);
+    controller.abort(b.reason);
+  };
+  a.addEventListener('abort', onA, { once: true });
+  b.addEventListener('abort', onB, { once: true });
+  return {
+    signal: controller.signal,
+    release() {
+      a.removeEventListener('abort', onA);
+      b.removeEventListener('abort', onB);
+    },
+  };
 }

@@ -16,6 +16,7 @@ import {
   injectTraceparent,
   spanNames,
 } from '../../services/telemetry/index.js';
+import { callDeadline } from '../call-deadline.js';
 import { connectorOf, type CallState } from '../call-state.js';
 import type { EgressProvider } from '../egress.js';
 import type { Step } from '../step.js';
@@ -35,13 +36,13 @@ export function invokeStep(options: InvokeOptions): Step {
     span: { name: spanNames.backend, kind: SpanKind.CLIENT, attributes: backendAttributes },
     async run(state) {
       const connector = connectorOf(state);
-      const deadline = AbortSignal.timeout(options.callTimeoutMs);
-      const context = connectorContext(state, options.egress, AbortSignal.any([state.ctx.signal, deadline]));
+      const deadline = callDeadline(state.ctx.signal, options.callTimeoutMs);
+      const context = connectorContext(state, options.egress, deadline.signal);
       try {
         state.result = await send(state, context);
       } catch (error) {
         let gatewayError = toGatewayError(error);
-        if (deadline.aborted && !state.ctx.signal.aborted)
+        if (deadline.timedOut() && !state.ctx.signal.aborted)
           gatewayError = new GatewayError('UPSTREAM_TIMEOUT', 'the call exceeded its deadline');
         if (gatewayError.code === 'INTERNAL') options.onError?.(error, `${state.operation} ${state.name}`);
         if (CALLER_ERROR_CODES.has(gatewayError.code) && gatewayError.code !== 'INVALID_ARGUMENTS') {
@@ -51,6 +52,8 @@ export function invokeStep(options: InvokeOptions): Step {
         if (gatewayError.code !== 'EGRESS_DENIED' && gatewayError.code !== 'INPUT_REQUIRED')
           options.metrics?.upstreamError(connector.id, gatewayError.code);
         return { end: gatewayError };
+      } finally {
+        deadline.dispose();
       }
       const upstreamCode = upstreamErrorCode(state);
       if (upstreamCode !== undefined) options.metrics?.upstreamError(connector.id, upstreamCode);

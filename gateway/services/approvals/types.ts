@@ -93,7 +93,13 @@ export interface ApprovalQueue {
   request(r: ElevationRequest): Promise<Ticket>;
   wait(
     id: string,
-    o: { signal: AbortSignal; timeoutMs: number; onProgress?: (elapsedMs: number) => void },
+    o: {
+      signal: AbortSignal;
+      timeoutMs: number;
+      onProgress?: (elapsedMs: number) => void;
+      /** The caller filed (or has read) this ticket: finding nothing means the store lost it (APPROVAL_LOST). */
+      known?: boolean;
+    },
   ): Promise<Outcome>;
   decide(id: string, d: DecideInput): Promise<Ticket>;
   get(id: string): Promise<Ticket | undefined>;

@@ -3,8 +3,8 @@
  * notices first and reads the ticket second, so a decision landing in between is never missed. It settles
  * with the outcome as soon as the ticket is decided or expired, with `{ status: 'pending', timedOut: true }`
  * after `timeoutMs` (the ticket stays open), and rejects when the signal aborts (with the signal's reason),
- * when the ticket is unknown (NOT_FOUND), when a ticket it saw pending is gone (APPROVAL_LOST: the store lost
- * its data before anyone decided), when the store fails on the first read or at the timeout (fail closed; a
+ * when the ticket is unknown (NOT_FOUND), when a ticket it saw pending or was told exists is gone
+ * (APPROVAL_LOST: the store lost its data before anyone decided), when the store fails on the first read or at the timeout (fail closed; a
  * failed re-read in between is retried by the next one) or when the queue closes.
  */
 import { ApprovalError, type Outcome, type Ticket } from './types.js';
@@ -19,6 +19,12 @@ export interface WaitSource {
 export interface WaitOptions {
   signal: AbortSignal;
   timeoutMs: number;
+  /**
+   * The caller filed this ticket itself, so it existed: if the first read already finds nothing, the store
+   * lost it (APPROVAL_LOST), not an unknown id (NOT_FOUND). A read that was in flight when the store lost
+   * its data can come back after the loss, finding nothing.
+   */
+  known?: boolean;
   onProgress?: (elapsedMs: number) => void;
 }
 
@@ -50,8 +56,8 @@ export function startWait(source: WaitSource, id: string, options: WaitOptions, 
     const timers: NodeJS.Timeout[] = [];
     let expiryTimer: NodeJS.Timeout | undefined;
     let settled = false;
-    /** The ticket was read as pending at least once: its disappearance is a loss, not an unknown id. */
-    let seen = false;
+    /** The ticket exists (filed by the caller, or read as pending): its disappearance is a loss. */
+    let seen = options.known === true;
 
     const finish = (settle: () => void): void => {
       if (settled) return;

@@ -136,6 +136,8 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   let closing: Promise<void> | undefined;
   let lastAppend: Promise<void> = Promise.resolve();
   let sinceCheckpoint = 0;
+  /** The checkpoint being written, if one is (at most one at a time). */
+  let checkpointing: Promise<void> | undefined;
   let records = 0;
   let syncs = 0;
 
@@ -250,18 +252,30 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
       options.onDurable?.(text);
       sinceCheckpoint += batch.length;
       for (const pending of batch) pending.resolve();
-      if (checkpointFile !== undefined && sinceCheckpoint >= checkpointEvery) await checkpointNow();
+      // The checkpoint is written beside the log, not in front of the next batch: its own syncs (file,
+      // rename, folder) would otherwise hold up every call waiting for its record. It names a head that is
+      // already durable, so a crash while it is written loses nothing.
+      if (checkpointFile !== undefined && sinceCheckpoint >= checkpointEvery) checkpointInBackground();
       if (queue.length === 0) flushWanted = false;
       if (durability === 'batched' && !flushWanted && closing === undefined) return;
     }
   }
 
+  function checkpointInBackground(): void {
+    checkpointing ??= checkpointNow().finally(() => {
+      checkpointing = undefined;
+    });
+  }
+
   /** A failed checkpoint loses nothing (the records are durable); it is reported and tried again later. */
   async function checkpointNow(): Promise<void> {
     if (checkpointFile === undefined || durable.ts === undefined) return;
+    const head = { seq: durable.seq, hash: durable.hash, ts: durable.ts };
+    const covered = sinceCheckpoint;
     try {
-      await writeCheckpoint(checkpointFile, { seq: durable.seq, hash: durable.hash, ts: durable.ts });
-      sinceCheckpoint = 0;
+      await writeCheckpoint(checkpointFile, head);
+      // Records made durable while it was written count towards the next one.
+      sinceCheckpoint -= covered;
     } catch (error) {
       options.onProblem?.(
         new AuditError(
@@ -348,6 +362,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
         if (retryTimer !== undefined) clearTimeout(retryTimer);
         flushWanted = true;
         await settle();
+        if (checkpointing !== undefined) await checkpointing;
         try {
           if (outage === undefined && durable.seq > 0 && sinceCheckpoint > 0) await checkpointNow();
         } finally {
