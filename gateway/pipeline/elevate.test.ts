@@ -452,6 +452,26 @@ describe('elevate', () => {
     assert.deepEqual(result, { refused: error });
   });
 
+  it('answers APPROVAL_LOST when the store has lost the request by the wait’s very first read', async () => {
+    // The read was in flight while the store lost its data, and came back after the loss, empty.
+    const lostAtOnce = (inner: ApprovalQueue): ApprovalQueue => ({
+      ...inner,
+      wait: (id, o) =>
+        startWait({ get: async () => undefined, subscribe: () => () => {}, now: Date.now }, id, o, {
+          progressIntervalMs: 0,
+          pollIntervalMs: 0,
+        }).promise,
+    });
+    const { elevation, queue } = setup({ wrap: lostAtOnce });
+    const result = await elevate(elevation, input());
+    const [ticket] = await queue.list();
+    assert.ok(ticket !== undefined, 'the request was filed');
+    const error = refused(result);
+    assert.equal(error.code, 'APPROVAL_LOST');
+    assert.ok(error.cause instanceof ApprovalError);
+    assert.equal(error.cause.code, 'APPROVAL_LOST');
+  });
+
   it('fails closed with STORE_UNAVAILABLE when the approval store cannot answer', async () => {
     const { elevation, queue, grants } = setup();
     await grants.close();

@@ -97,6 +97,8 @@ export async function elevate(elevation: Elevation, input: ElevationInput): Prom
     });
     const outcome = await queue.wait(ticket.id, {
       signal: input.signal,
+      // Filed just above: a store that then has nothing for it lost it, whenever its first read lands.
+      known: true,
       timeoutMs: config.waitSeconds * 1000,
       onProgress: (elapsedMs) =>
         input.onProgress?.({
