@@ -1,7 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,19 @@ after(async () => {
 function freshFile(): string {
   counter++;
   return path.join(dir, `audit-${counter}.jsonl`);
+}
+
+/** The open flags of this process's descriptors on `file`. */
+async function descriptorsOf(file: string): Promise<number[]> {
+  const flags: number[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => undefined);
+    if (target !== file) continue;
+    const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8').catch(() => undefined);
+    const match = info === undefined ? null : /^flags:\s+([0-7]+)$/m.exec(info);
+    if (match !== null) flags.push(Number.parseInt(match[1]!, 8));
+  }
+  return flags;
 }
 
 function call(i: number): AuditRecordInput {
@@ -143,6 +157,25 @@ describe('JSONL audit sink', () => {
     assert.deepEqual(result.problems, []);
     assert.equal(result.ok, true);
     assert.equal(result.records, 6);
+  });
+
+  it('writes through a descriptor that syncs every write (O_DSYNC, append-only), closed with the sink', async () => {
+    const file = freshFile();
+    const sink = await createJsonlAuditSink({ file, durability: 'per-record' });
+    await sink.append(call(0));
+    const open = await descriptorsOf(file);
+    // The kernel shows each descriptor's open flags (octal) in /proc/self/fdinfo.
+    const synced = open.filter(
+      (flags) =>
+        (flags & constants.O_DSYNC) !== 0 && (flags & constants.O_APPEND) !== 0 && (flags & 3) === constants.O_WRONLY,
+    );
+    assert.equal(
+      synced.length,
+      1,
+      `descriptors of the log and their flags: ${open.map((f) => f.toString(8)).join(', ')}`,
+    );
+    await sink.close();
+    assert.deepEqual(await descriptorsOf(file), []);
   });
 
   it('batched: each append resolves once its batch is on disk; flush writes a pending batch', async () => {
