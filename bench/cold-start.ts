@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { nodeFlagsOf } from '../test/fixtures/gateway-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const READY = /Portcullis listening on /;
@@ -51,7 +52,10 @@ const CPU_ON_EXIT = `data:text/javascript,process.on('exit',()=>{const u=process
 /** Spawn, resolve with the milliseconds (wall, CPU) until the ready line, then stop the process. */
 async function timeUntilReady(args: readonly string[]): Promise<{ wall: number; cpu: number }> {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [values.bin, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlagsOf(values.bin), values.bin, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
@@ -93,9 +97,13 @@ if (values.ready) {
   args = positionals.length > 0 ? positionals : ['--help'];
   for (let i = 0; i < runs; i++) {
     const started = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, ['--import', CPU_ON_EXIT, values.bin, ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const result = spawnSync(
+      process.execPath,
+      [...nodeFlagsOf(values.bin), '--import', CPU_ON_EXIT, values.bin, ...args],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
     if (result.status !== 0) {
       process.stderr.write(`run ${i + 1} exited with ${String(result.status)}: ${result.stderr.toString()}\n`);

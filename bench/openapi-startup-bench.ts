@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { cliArgs } from '../test/fixtures/gateway-process.js';
+import { cliArgs, nodeFlagsOf } from '../test/fixtures/gateway-process.js';
 import { GITHUB_OPERATIONS, githubDocumentPath } from '../test/fixtures/github-openapi.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -72,7 +72,7 @@ async function startOnce(connectors: unknown[]): Promise<StartupSample> {
       }),
     );
     const started = performance.now();
-    const child = spawn(process.execPath, commandArgs('start', '--config', configFile).argv, {
+    const child = spawn(process.execPath, [...nodeFlagsOf(), ...commandArgs('start', '--config', configFile).argv], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env['PATH'] ?? '', HOME: dir },
