@@ -3,8 +3,8 @@
 //
 // The Node flags above are the gateway's runtime tuning (docs/operations.md, "Node runtime flags"): V8 sizes
 // the young generation from the machine's memory, and a busy gateway grew it to 128 MB of short-lived
-// garbage; capped at 16 MB, idle memory stays low with no loss of throughput. `npm start` and the container
-// image pass the same flags; `node bin/portcullis.js` does not.
+// garbage; capped at 16 MB, idle memory stays low for a few percent of peak throughput. `npm start` and the
+// container image pass the same flags; `node bin/portcullis.js` does not.
 import { access } from 'node:fs/promises';
 
 const main = new URL('../dist/gateway/edges/cli/main.js', import.meta.url);
