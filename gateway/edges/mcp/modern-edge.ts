@@ -142,8 +142,10 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       traceContext,
       headerTrace: extra.headerTrace,
     };
+    const method = isRecord(body) && typeof body['method'] === 'string' ? body['method'] : undefined;
     const server = createGatewayMcpServer(scope, options, {
       era: 'modern',
+      ...(method !== undefined ? { onlyMethod: method } : {}),
       runWithInput: (ctx2, call, run) => options.bridge.run(ctx2, principal, call, run),
       ...(options.approvalTasks !== undefined ? { approvalTasks: options.approvalTasks } : {}),
       async decorate(result: JsonObject) {

@@ -62,6 +62,12 @@ export interface EraHooks {
   decorate?(result: JsonObject): Promise<JsonObject>;
   /** Modern: calls waiting for an operator become tasks for agents that negotiated the Tasks extension. */
   approvalTasks?: ApprovalTasks;
+  /**
+   * Modern: the method of the one request this server instance answers. Only the handlers for it are
+   * registered (a per-request server need not build the others); any other method is answered as the
+   * SDK answers a method without a handler. Absent: every handler.
+   */
+  onlyMethod?: string;
 }
 
 const LEGACY: EraHooks = { era: 'legacy' };
@@ -92,6 +98,7 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
   const { pipeline } = deps;
   const catalog = pipeline.catalog;
   const decorate = hooks.decorate ?? (async (result: JsonObject) => result);
+  const serves = (method: string): boolean => hooks.onlyMethod === undefined || hooks.onlyMethod === method;
 
   /**
    * The context one call runs in, for the length of `run`. Its signal is the agent's cancellation, or the
@@ -172,96 +179,102 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
     return decorate(result);
   }
 
-  server.setRequestHandler(
-    'tools/list',
-    async () =>
-      ({
-        tools: [...pipeline.listTools(scope.principal), ...(deps.elevationTool ? [REQUEST_ELEVATION_TOOL] : [])],
-      }) as never,
-  );
+  if (serves('tools/list'))
+    server.setRequestHandler(
+      'tools/list',
+      async () =>
+        ({
+          tools: [...pipeline.listTools(scope.principal), ...(deps.elevationTool ? [REQUEST_ELEVATION_TOOL] : [])],
+        }) as never,
+    );
 
-  server.setRequestHandler('tools/call', async (request, ctx) => {
-    const name = request.params.name;
-    const args = (request.params.arguments ?? {}) as JsonObject;
-    if (deps.elevationTool && name === REQUEST_ELEVATION_TOOL.name) {
-      const target = typeof args['tool'] === 'string' ? args['tool'] : '';
-      const targetArgs =
-        args['arguments'] !== null && typeof args['arguments'] === 'object' && !Array.isArray(args['arguments'])
-          ? (args['arguments'] as JsonObject)
-          : undefined;
-      const why = typeof args['justification'] === 'string' ? args['justification'].trim().slice(0, 1000) : '';
-      if (target === '' || targetArgs === undefined || why === '') {
-        throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'expected { tool, arguments, justification }', {
-          code: 'INVALID_ARGUMENTS',
-        });
+  if (serves('tools/call'))
+    server.setRequestHandler('tools/call', async (request, ctx) => {
+      const name = request.params.name;
+      const args = (request.params.arguments ?? {}) as JsonObject;
+      if (deps.elevationTool && name === REQUEST_ELEVATION_TOOL.name) {
+        const target = typeof args['tool'] === 'string' ? args['tool'] : '';
+        const targetArgs =
+          args['arguments'] !== null && typeof args['arguments'] === 'object' && !Array.isArray(args['arguments'])
+            ? (args['arguments'] as JsonObject)
+            : undefined;
+        const why = typeof args['justification'] === 'string' ? args['justification'].trim().slice(0, 1000) : '';
+        if (target === '' || targetArgs === undefined || why === '') {
+          throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'expected { tool, arguments, justification }', {
+            code: 'INVALID_ARGUMENTS',
+          });
+        }
+        try {
+          return (await decorate(
+            await withCallContext(
+              ctx,
+              async (context) =>
+                (await pipeline.requestElevation(target, targetArgs, {
+                  ...context,
+                  justification: why,
+                })) as unknown as JsonObject,
+            ),
+          )) as never;
+        } catch (error) {
+          throw toProtocolError(error);
+        }
       }
+      const tasks = hooks.approvalTasks;
+      const asTask = tasks !== undefined && tasks.negotiated(ctx.mcpReq.envelope);
       try {
-        return (await decorate(
-          await withCallContext(
-            ctx,
-            async (context) =>
-              (await pipeline.requestElevation(target, targetArgs, {
-                ...context,
-                justification: why,
-              })) as unknown as JsonObject,
-          ),
-        )) as never;
+        return (await withInput(ctx, { method: 'tools/call', name, args }, async (context) => {
+          if (!asTask) return (await pipeline.callTool(name, args, context)) as unknown as JsonObject;
+          // Tasks negotiated: a call that needs approval files its request and becomes a task at once.
+          const result = (await pipeline.callTool(name, args, {
+            ...context,
+            deferApproval: true,
+          })) as unknown as JsonObject;
+          const approvalId = tasks.pendingApproval(result);
+          if (approvalId === undefined) return result;
+          return tasks.start({
+            principal: context.principal,
+            tool: name,
+            approvalId,
+            run: async (signal) =>
+              (await pipeline.callTool(name, args, approvedRunContext(context, signal))) as unknown as JsonObject,
+          });
+        })) as never;
       } catch (error) {
         throw toProtocolError(error);
       }
-    }
-    const tasks = hooks.approvalTasks;
-    const asTask = tasks !== undefined && tasks.negotiated(ctx.mcpReq.envelope);
-    try {
-      return (await withInput(ctx, { method: 'tools/call', name, args }, async (context) => {
-        if (!asTask) return (await pipeline.callTool(name, args, context)) as unknown as JsonObject;
-        // Tasks negotiated: a call that needs approval files its request and becomes a task at once.
-        const result = (await pipeline.callTool(name, args, {
-          ...context,
-          deferApproval: true,
-        })) as unknown as JsonObject;
-        const approvalId = tasks.pendingApproval(result);
-        if (approvalId === undefined) return result;
-        return tasks.start({
-          principal: context.principal,
-          tool: name,
-          approvalId,
-          run: async (signal) =>
-            (await pipeline.callTool(name, args, approvedRunContext(context, signal))) as unknown as JsonObject,
-        });
-      })) as never;
-    } catch (error) {
-      throw toProtocolError(error);
-    }
-  });
+    });
 
-  if (hooks.approvalTasks !== undefined) registerTaskHandlers(server, scope, hooks.approvalTasks);
+  if (hooks.approvalTasks !== undefined && TASK_METHODS.some(serves))
+    registerTaskHandlers(server, scope, hooks.approvalTasks);
 
   const visibility = pipeline.visibility;
 
-  server.setRequestHandler('resources/list', async () => ({
-    resources: visibility.resources(scope.principal),
-  }));
+  if (serves('resources/list'))
+    server.setRequestHandler('resources/list', async () => ({
+      resources: visibility.resources(scope.principal),
+    }));
 
-  server.setRequestHandler('resources/templates/list', async () => ({
-    resourceTemplates: visibility.resourceTemplates(scope.principal),
-  }));
+  if (serves('resources/templates/list'))
+    server.setRequestHandler('resources/templates/list', async () => ({
+      resourceTemplates: visibility.resourceTemplates(scope.principal),
+    }));
 
-  server.setRequestHandler('resources/read', async (request, ctx) => {
-    const uri = request.params.uri;
-    try {
-      return (await withInput(ctx, { method: 'resources/read', name: uri, args: {} }, (context) =>
-        pipeline.readResource(uri, context),
-      )) as never;
-    } catch (error) {
-      const protocolError = toProtocolError(error);
-      // A missing resource names the URI it was asked for (`data.uri`), as 2026-07-28 asks.
-      const data = protocolError.data as Record<string, unknown> | undefined;
-      if (data?.['code'] === 'RESOURCE_NOT_FOUND' && data['uri'] === undefined)
-        throw new ProtocolError(protocolError.code, protocolError.message, { ...data, uri });
-      throw protocolError;
-    }
-  });
+  if (serves('resources/read'))
+    server.setRequestHandler('resources/read', async (request, ctx) => {
+      const uri = request.params.uri;
+      try {
+        return (await withInput(ctx, { method: 'resources/read', name: uri, args: {} }, (context) =>
+          pipeline.readResource(uri, context),
+        )) as never;
+      } catch (error) {
+        const protocolError = toProtocolError(error);
+        // A missing resource names the URI it was asked for (`data.uri`), as 2026-07-28 asks.
+        const data = protocolError.data as Record<string, unknown> | undefined;
+        if (data?.['code'] === 'RESOURCE_NOT_FOUND' && data['uri'] === undefined)
+          throw new ProtocolError(protocolError.code, protocolError.message, { ...data, uri });
+        throw protocolError;
+      }
+    });
 
   if (hooks.era === 'legacy') {
     server.setRequestHandler('resources/subscribe', async (request, ctx) => {
@@ -296,31 +309,34 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
     });
   }
 
-  server.setRequestHandler('prompts/list', async () => ({
-    prompts: visibility.prompts(scope.principal),
-  }));
+  if (serves('prompts/list'))
+    server.setRequestHandler('prompts/list', async () => ({
+      prompts: visibility.prompts(scope.principal),
+    }));
 
-  server.setRequestHandler('prompts/get', async (request, ctx) => {
-    const name = request.params.name;
-    const args = request.params.arguments ?? {};
-    try {
-      return (await withInput(ctx, { method: 'prompts/get', name, args: args as JsonObject }, (context) =>
-        pipeline.getPrompt(name, args, context),
-      )) as never;
-    } catch (error) {
-      throw toProtocolError(error);
-    }
-  });
+  if (serves('prompts/get'))
+    server.setRequestHandler('prompts/get', async (request, ctx) => {
+      const name = request.params.name;
+      const args = request.params.arguments ?? {};
+      try {
+        return (await withInput(ctx, { method: 'prompts/get', name, args: args as JsonObject }, (context) =>
+          pipeline.getPrompt(name, args, context),
+        )) as never;
+      } catch (error) {
+        throw toProtocolError(error);
+      }
+    });
 
-  server.setRequestHandler('completion/complete', async (request, ctx) => {
-    try {
-      return (await withCallContext(ctx, (context) =>
-        pipeline.complete(request.params as JsonObject, context),
-      )) as never;
-    } catch (error) {
-      throw toProtocolError(error);
-    }
-  });
+  if (serves('completion/complete'))
+    server.setRequestHandler('completion/complete', async (request, ctx) => {
+      try {
+        return (await withCallContext(ctx, (context) =>
+          pipeline.complete(request.params as JsonObject, context),
+        )) as never;
+      } catch (error) {
+        throw toProtocolError(error);
+      }
+    });
 
   if (hooks.era === 'legacy') {
     // Tell the agent when what it can see changed (upstream list_changed, policy reload).
@@ -360,6 +376,8 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
 }
 
 const TaskIdParams = z.object({ taskId: z.string() });
+/** The methods registerTaskHandlers answers. */
+const TASK_METHODS: readonly string[] = ['tasks/get', 'tasks/cancel', 'tasks/update'];
 
 /** `tasks/get`, `tasks/cancel` and `tasks/update` of the Tasks extension (see approval-tasks.ts). */
 function registerTaskHandlers(server: Server, scope: AgentScope, tasks: ApprovalTasks): void {
