@@ -91,6 +91,20 @@ interface HeldCall {
 /** What a call sends its upstream first: the agent's answers to the upstream's last round and its state. */
 type Resume = { inputResponses: JsonObject; requestState?: string };
 
+/**
+ * What a request state binds to: digests of the principal and of the call. Most calls never need input, so
+ * a fresh call computes them only when a state is sealed.
+ */
+interface Binding {
+  principal(): string;
+  call(): string;
+}
+
+function once(compute: () => string): () => string {
+  let value: string | undefined;
+  return () => (value ??= compute());
+}
+
 export function createInputBridge(options: InputBridgeOptions): InputBridge {
   const now = options.now ?? Date.now;
   const holding = new Map<string, HeldCall>();
@@ -153,7 +167,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
   }
 
   /** Waits until the call completes or has asked for input, and answers the agent accordingly. */
-  async function step(held: HeldCall, principal: string, callHash: string): Promise<JsonObject> {
+  async function step(held: HeldCall, binding: Binding): Promise<JsonObject> {
     const asked = new Promise<'input'>((resolve) => {
       held.wake = () => resolve('input');
       if (held.fresh.size > 0) resolve('input');
@@ -162,8 +176,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     held.wake = undefined;
     if (first !== 'input') {
       // The upstream's own round ended the call (and nothing else did): the agent gets that round.
-      if (held.handedOff !== undefined && endedForInput(first))
-        return passOn(held, held.handedOff, principal, callHash);
+      if (held.handedOff !== undefined && endedForInput(first)) return passOn(held, held.handedOff, binding);
       return finish(held, first);
     }
     // Let requests raised together (one backend asking several things at once) share one round.
@@ -174,15 +187,10 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       held.asked.set(key, pending);
     }
     held.fresh.clear();
-    return inputRequired(held, principal, callHash, inputRequests);
+    return inputRequired(held, binding, inputRequests);
   }
 
-  function inputRequired(
-    held: HeldCall,
-    principal: string,
-    callHash: string,
-    inputRequests: Record<string, JsonObject>,
-  ): JsonObject {
+  function inputRequired(held: HeldCall, binding: Binding, inputRequests: Record<string, JsonObject>): JsonObject {
     holding.set(held.id, held);
     if (held.timer !== undefined) clearTimeout(held.timer);
     held.timer = setTimeout(
@@ -192,8 +200,8 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     held.timer.unref();
     const requestState = options.sealer.seal({
       k: 'input',
-      p: principal,
-      c: callHash,
+      p: binding.principal(),
+      c: binding.call(),
       exp: Math.floor(now() / 1000) + options.holdSeconds,
       h: held.id,
       keys: [...held.asked.keys()],
@@ -201,13 +209,13 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     return { resultType: 'input_required', inputRequests, requestState };
   }
 
-  function passOn(held: HeldCall, round: BackendInputRound, principal: string, callHash: string): JsonObject {
+  function passOn(held: HeldCall, round: BackendInputRound, binding: Binding): JsonObject {
     holding.delete(held.id);
     if (held.timer !== undefined) clearTimeout(held.timer);
     const requestState = options.sealer.seal({
       k: 'input',
-      p: principal,
-      c: callHash,
+      p: binding.principal(),
+      c: binding.call(),
       exp: Math.floor(now() / 1000) + options.holdSeconds,
       u: {
         ...(round.requestState !== undefined ? { s: round.requestState } : {}),
@@ -235,7 +243,8 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
         'the call this request state continues is no longer held (it ended, or waited too long); call again without requestState',
       );
     }
-    const { principal, call: callHash, responses } = retry;
+    const binding: Binding = { principal: () => retry.principal, call: () => retry.call };
+    const { responses } = retry;
     const missing: Record<string, JsonObject> = {};
     for (const key of retry.keys) {
       const pending = held.asked.get(key);
@@ -255,14 +264,17 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
         held.asked.set(key, pending);
       }
       held.fresh.clear();
-      return inputRequired(held, principal, callHash, missing);
+      return inputRequired(held, binding, missing);
     }
-    return step(held, principal, callHash);
+    return step(held, binding);
   }
 
   return {
     async run(ctx, principal, call, run) {
-      const callHash = callDigest(call.method, call.name, call.args);
+      const binding: Binding = {
+        principal: once(() => principalDigest(principal)),
+        call: once(() => callDigest(call.method, call.name, call.args)),
+      };
       const state = ctx.mcpReq.requestState<unknown>();
       const responses = ctx.mcpReq.inputResponses ?? {};
       const start = async (resume: Resume | undefined): Promise<JsonObject> => {
@@ -285,7 +297,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
           (error: unknown) => ({ error }),
         );
         try {
-          return await step(held, principalDigest(principal), callHash);
+          return await step(held, binding);
         } finally {
           ctx.mcpReq.signal.removeEventListener('abort', onAbort);
         }
@@ -299,7 +311,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
         const given = answersTo(Object.keys(responses));
         return start(Object.keys(given).length > 0 ? { inputResponses: given } : undefined);
       }
-      const payload = options.sealer.open(state, { kind: 'input', principal, call: callHash });
+      const payload = options.sealer.open(state, { kind: 'input', principal, call: binding.call() });
       const ttlMs = Math.max(1, payload.exp * 1000 - now());
       if (!(await options.claims.claim(`input:${payload.n}`, ttlMs))) {
         throw new GatewayError('STATE_REUSED', 'this request state was already used; each state is taken once');
@@ -315,7 +327,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
         keys: payload.keys ?? [],
         responses: ctx.mcpReq.inputResponses ?? {},
         principal: payload.p,
-        call: callHash,
+        call: binding.call(),
       };
       const holder = holderOf(retry.held);
       if (options.relay !== undefined && holder !== undefined && holder !== options.relay.instanceId) {
