@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Canonical JSON: object keys sorted by code unit order at every depth, no whitespace, arrays in order,
@@ -10,7 +10,8 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  // The one-shot form: no Hash object per call (these digests are made several times per tool call).
+  return hash('sha256', text, 'hex');
 }
 
 export function canonicalHash(value: unknown): string {
@@ -20,11 +21,21 @@ export function canonicalHash(value: unknown): string {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    // A null-prototype object: a `__proto__` member (which JSON.parse creates) stays an ordinary member.
-    const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    // An ordinary object, which JSON.stringify walks fastest; a `__proto__` member (which JSON.parse
+    // creates) is defined as an own property, so it stays an ordinary member instead of setting the
+    // prototype.
+    const out: Record<string, unknown> = {};
     for (const key of Object.keys(value).sort()) {
       const member = (value as Record<string, unknown>)[key];
-      if (member !== undefined) out[key] = sortKeys(member);
+      if (member === undefined) continue;
+      if (key === '__proto__')
+        Object.defineProperty(out, key, {
+          value: sortKeys(member),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else out[key] = sortKeys(member);
     }
     return out;
   }

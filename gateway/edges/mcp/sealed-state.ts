@@ -9,7 +9,7 @@
  * the principal and the call it is bound to (STATE_MISMATCH), the expiry (STATE_EXPIRED). Single use is
  * the caller's part (see `gateway/stores/once-claims.ts`).
  */
-import { createHash, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { canonicalHash, GatewayError, type Principal } from '../../kernel/index.js';
 
 export interface SealedPayload {
@@ -120,7 +120,7 @@ export function principalDigest(principal: Principal): string {
     principal.issuer ?? '',
     principal.subject ?? '',
   ];
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 32);
+  return hash('sha256', JSON.stringify(parts), 'base64url').slice(0, 32);
 }
 
 /** The call a request state belongs to: its method, the name it targets and the exact arguments. */

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import { canonicalHash, canonicalJson, sha256Hex } from './canonical-json.js';
+
+test('sorts keys at every depth, keeps array order, drops undefined members, adds no whitespace', () => {
+  assert.equal(
+    canonicalJson({ b: [3, { z: 1, a: undefined, m: [2, 1] }], a: { d: undefined, c: 1.5 }, é: 1, A: null }),
+    '{"A":null,"a":{"c":1.5},"b":[3,{"m":[2,1],"z":1}],"é":1}',
+  );
+  assert.equal(canonicalJson('text'), '"text"');
+  assert.equal(canonicalJson([undefined, 1]), '[null,1]');
+  assert.equal(canonicalJson(new Date(0)), '"1970-01-01T00:00:00.000Z"');
+});
+
+test('two objects equal as JSON have one canonical form and one hash, whatever their key order', () => {
+  const one = { tool: 'x', args: { b: 2, a: { y: 1, x: 0 } } };
+  const other = { args: { a: { x: 0, y: 1 }, b: 2 }, tool: 'x' };
+  assert.equal(canonicalJson(one), canonicalJson(other));
+  assert.equal(canonicalHash(one), canonicalHash(other));
+  assert.notEqual(canonicalHash(one), canonicalHash({ ...other, tool: 'y' }));
+});
+
+test('a __proto__ member (JSON.parse makes it an own member) is written as a member, not taken as a prototype', () => {
+  const parsed = JSON.parse('{"b":1,"__proto__":{"admin":true,"a":[1]}}') as Record<string, unknown>;
+  assert.equal(canonicalJson(parsed), '{"__proto__":{"a":[1],"admin":true},"b":1}');
+  assert.notEqual(canonicalHash(parsed), canonicalHash({ b: 1 }));
+  // Nested, and with a value that is not an object.
+  assert.equal(canonicalJson(JSON.parse('{"x":{"__proto__":5}}')), '{"x":{"__proto__":5}}');
+});
+
+test('sha256Hex is sha256 of the UTF-8 text, in hex', () => {
+  for (const text of ['', 'abc', 'é ✓ 🙂']) {
+    assert.equal(sha256Hex(text), createHash('sha256').update(text, 'utf8').digest('hex'));
+  }
+  assert.equal(sha256Hex('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  assert.equal(canonicalHash({ b: 1, a: 2 }), sha256Hex('{"a":2,"b":1}'));
+});
