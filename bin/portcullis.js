@@ -3,7 +3,7 @@
 //
 // The Node flags above are the gateway's runtime tuning (docs/operations.md, "Node runtime flags"): V8 sizes
 // the young generation from the machine's memory, and a busy gateway grew it to 128 MB of short-lived
-// garbage; capped at 16 MB, idle memory stays low for a few percent of peak throughput. `npm start` and the
+// garbage; capped at 16 MB, idle memory stays low at the cost of about 8% peak throughput. `npm start` and the
 // container image pass the same flags; `node bin/portcullis.js` does not.
 import { access } from 'node:fs/promises';
 
