@@ -250,6 +250,25 @@ describe('mcp connector', () => {
         );
       });
 
+      it('refuses arguments that serialisation would change (a Date, NaN), naming where, before the upstream', async () => {
+        const { connector } = setup;
+        const before = (await setup.events()).length;
+        const dated = await rejection(
+          connector.prepareCall('echo', { text: 'hello', sent: new Date(0) } as unknown as JsonObject),
+        );
+        assert.equal(dated.code, 'INVALID_ARGUMENTS');
+        assert.deepEqual(dated.details, { violations: [{ path: '/sent', message: 'is not a plain object' }] });
+        const notANumber = await rejection(connector.prepareCall('echo', { text: 'hello', count: Number.NaN }));
+        assert.equal(notANumber.code, 'INVALID_ARGUMENTS');
+        assert.deepEqual(notANumber.details, { violations: [{ path: '/count', message: 'is not a finite number' }] });
+        const events = await setup.events();
+        assert.equal(
+          events.length,
+          before,
+          `nothing new reached the upstream: ${JSON.stringify(events.slice(before))}`,
+        );
+      });
+
       it('forwards progress notifications to ctx.onProgress', async () => {
         const updates: ProgressUpdate[] = [];
         const result = await call(

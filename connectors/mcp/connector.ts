@@ -57,6 +57,7 @@ import type {
   ToolResult,
 } from '../contract.js';
 import { ConnectorError } from '../errors.js';
+import { copyJsonValue, NotJsonError } from '../json-copy.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import {
   changedParts,
@@ -606,9 +607,12 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     let copy: JsonObject;
     try {
       // A private copy: what is validated here is exactly what callTool sends, whatever the caller does later.
-      copy = structuredClone(args);
-    } catch {
-      throw new ConnectorError('INVALID_ARGUMENTS', 'arguments must be plain JSON values');
+      copy = copyJsonValue(args) as JsonObject;
+    } catch (error) {
+      if (!(error instanceof NotJsonError)) throw error;
+      throw new ConnectorError('INVALID_ARGUMENTS', 'arguments must be plain JSON values', {
+        violations: [{ path: error.path, message: error.reason }],
+      });
     }
     validateArgs(compiled, tool, copy);
     return { tool, args: copy, internal: compiled };
