@@ -72,6 +72,40 @@ describe('MCP 2026-07-28 at the front door', () => {
     assert.equal(calls('echo'), before, 'nothing reached the upstream');
   });
 
+  it('holds a request that names a session to that session, whatever its body: never served as 2026-07-28', async () => {
+    const before = calls('echo');
+    const args = { name: 'remote_echo', arguments: { text: 'held' } };
+    const unknown = await modernPost(url, 'tools/call', args, {
+      key,
+      headers: { 'mcp-session-id': 'no-such-session' },
+    });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.error?.message, 'Session not found');
+    // A live 2025 session of the same agent: the request's 2026-07-28 version is not the session's.
+    const opened = await fetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'mixed', version: '1.0.0' } },
+      }),
+    });
+    const sessionId = opened.headers.get('mcp-session-id');
+    await opened.text();
+    assert.equal(opened.status, 200);
+    assert.ok(sessionId !== null);
+    const mixed = await modernPost(url, 'tools/call', args, { key, headers: { 'mcp-session-id': sessionId } });
+    assert.equal(mixed.status, 400);
+    assert.equal(mixed.headers.get('mcp-session-id'), null);
+    assert.equal(calls('echo'), before, 'nothing reached the upstream');
+  });
+
   it('returns a task handle and keeps the task while the agent echoes it', async () => {
     const first = await modernPost(url, 'tools/call', { name: 'remote_echo', arguments: { text: 'one' } }, { key });
     const handle = (first.body.result?.['_meta'] as Record<string, unknown>)['portcullis/task'];

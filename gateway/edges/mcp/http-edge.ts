@@ -1,7 +1,8 @@
 /**
- * The MCP front door over Streamable HTTP: `POST|GET|DELETE /mcp`, for both protocol eras. A request is
- * 2025-era unless it carries the 2026-07-28 per-request `_meta` envelope (the SDK's `isLegacyRequest`, the
- * same classification its own handler uses); 2025-era requests are served by this module's sessions, and
+ * The MCP front door over Streamable HTTP: `POST|GET|DELETE /mcp`, for both protocol eras. A request that
+ * names a session (`Mcp-Session-Id`) is 2025-era: that era alone has sessions. Any other is 2025-era unless it
+ * carries the 2026-07-28 per-request `_meta` envelope (the SDK's `isLegacyRequest`, the same classification
+ * its own handler uses). 2025-era requests are served by this module's sessions, and
  * 2026-07-28 requests statelessly by modern-edge.ts, after the same Host/Origin check, authentication and
  * size limit. The SDK's stateless fallback for 2025 traffic is never used.
  *
@@ -237,13 +238,16 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         }
         res.once('close', drain.track());
       }
-      // One web-standard request per exchange: classified here, then served by either era's handler.
+      // One web-standard request per exchange, served by either era's handler. A request that names a
+      // session is held to it: sessions exist only in the 2025 era, so its body is not classified (a
+      // 2026-07-28 envelope under a session id is not a 2026-07-28 request); any other is classified by
+      // the SDK's own rule.
       const fetchRequest = toFetchRequest(req, res);
-      if (!(await isLegacyRequest(fetchRequest, req.body))) {
+      const sessionId = req.header('mcp-session-id');
+      if (sessionId === undefined && !(await isLegacyRequest(fetchRequest, req.body))) {
         await modern.serve(req, res, { principal, body: req.body, fetchRequest });
         return;
       }
-      const sessionId = req.header('mcp-session-id');
       if (sessionId !== undefined) {
         const session = findSession(req, principal);
         if (session?.transport === undefined) {
