@@ -242,8 +242,8 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       // session is held to it: sessions exist only in the 2025 era, so its body is not classified (a
       // 2026-07-28 envelope under a session id is not a 2026-07-28 request); any other is classified by
       // the SDK's own rule.
-      const fetchRequest = toFetchRequest(req, res);
       const sessionId = req.header('mcp-session-id');
+      const fetchRequest = toFetchRequest(req, res, { followAgent: sessionId === undefined });
       if (sessionId === undefined && !(await isLegacyRequest(fetchRequest, req.body))) {
         await modern.serve(req, res, { principal, body: req.body, fetchRequest });
         return;
@@ -399,7 +399,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       return;
     }
     if (!versionAccepted(req, res, session)) return;
-    await serveOnSession(session, toFetchRequest(req, res), res);
+    await serveOnSession(session, toFetchRequest(req, res, { followAgent: false }), res);
     if (req.method === 'DELETE') await closeSession(session);
   };
   router.get('/mcp', (req, res, next) => void streamOrDelete(req, res).catch(next));

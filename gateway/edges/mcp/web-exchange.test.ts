@@ -10,11 +10,12 @@ describe('web-standard exchange over node:http', () => {
   let server: Server;
   let port: number;
   let handler: Handler = () => new Response(null, { status: 204 });
+  let followAgent = true;
   const seen: Request[] = [];
 
   before(async () => {
     server = createServer((req, res) => {
-      const request = toFetchRequest(req, res);
+      const request = toFetchRequest(req, res, { followAgent });
       seen.push(request);
       void Promise.resolve(handler(request)).then((response) => sendFetchResponse(response, res));
     });
@@ -143,5 +144,41 @@ describe('web-standard exchange over node:http', () => {
     });
     await wasCancelled;
     assert.equal(seen.at(-1)!.signal.aborted, true, 'the request signal says the agent left');
+  });
+
+  it('without followAgent, still cancels the body stream when the agent goes away, leaving the signal alone', async () => {
+    followAgent = false;
+    try {
+      let cancelled!: () => void;
+      const wasCancelled = new Promise<void>((resolve) => (cancelled = resolve));
+      handler = () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start: (c) => c.enqueue(new TextEncoder().encode('partial\n')),
+            cancel: () => cancelled(),
+          }),
+          { headers: { 'content-type': 'text/event-stream' } },
+        );
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/mcp', headers: { 'x-test': 'b' } });
+        req.on('response', (head) => {
+          head.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', () => undefined);
+        req.on('close', () => resolve());
+        req.end();
+        setTimeout(() => reject(new Error('no response')), 5000).unref();
+      });
+      await wasCancelled;
+      const request = seen.at(-1)!;
+      assert.equal(request.headers.get('x-test'), 'b');
+      assert.equal(request.method, 'POST');
+      assert.equal(request.signal.aborted, false);
+    } finally {
+      followAgent = true;
+    }
   });
 });

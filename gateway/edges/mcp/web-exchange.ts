@@ -12,32 +12,42 @@
  * once, so an agent sees its stream open as before.
  *
  * Requests are built once per exchange from the already parsed body (never re-serialised): the handlers
- * take the parsed body beside the request, so the request carries the method, URL, headers and an abort
- * signal that fires when the agent goes away before the response is complete.
+ * take the parsed body beside the request, so the request carries the method, URL, headers and, for the
+ * handlers that read it, an abort signal that fires when the agent goes away before the response is
+ * complete.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** A POST response with nothing to say yet shows the agent its headers after this long. */
 export const HEADERS_DEADLINE_MS = 1000;
 
+export interface FetchRequestOptions {
+  /**
+   * Whether the request's signal aborts when the agent goes away before the response is complete (default
+   * true). The 2026-07-28 handler reads that signal. The 2025 session transport never does: it learns that
+   * the agent left from its response stream being cancelled (sendFetchResponse). Its requests are built
+   * without one, which halves what undici's Request constructor does (a signal of its own following the
+   * given one, and a finalizer to unlink them).
+   */
+  followAgent?: boolean;
+}
+
 /** The web-standard request for one Node exchange (no body: the handlers are given the parsed one). */
-export function toFetchRequest(req: IncomingMessage, res: ServerResponse): Request {
+export function toFetchRequest(req: IncomingMessage, res: ServerResponse, options: FetchRequestOptions = {}): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.charCodeAt(0) !== 58 /* ':' HTTP/2 pseudo-headers */) headers.append(name, raw[i + 1]!);
   }
+  const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
+  const method = req.method ?? 'GET';
+  if (options.followAgent === false) return new Request(url, { method, headers });
   const abort = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) abort.abort();
   });
-  const host = req.headers.host ?? 'localhost';
-  return new Request(`http://${host}${req.url ?? '/'}`, {
-    method: req.method ?? 'GET',
-    headers,
-    signal: abort.signal,
-  });
+  return new Request(url, { method, headers, signal: abort.signal });
 }
 
 const MORE = Symbol('more');
