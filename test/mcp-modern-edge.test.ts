@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startUpstreamHttp } from './fixtures/mcp-upstream-http.js';
-import { readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { INITIALIZE, rawPost, readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { MODERN, modernPost } from './helpers/modern.js';
 
 describe('MCP 2026-07-28 at the front door', () => {
@@ -82,20 +82,7 @@ describe('MCP 2026-07-28 at the front door', () => {
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.error?.message, 'Session not found');
     // A live 2025 session of the same agent: the request's 2026-07-28 version is not the session's.
-    const opened = await fetch(url, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${key}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'mixed', version: '1.0.0' } },
-      }),
-    });
+    const opened = await rawPost(url, INITIALIZE, { authorization: `Bearer ${key}` });
     const sessionId = opened.headers.get('mcp-session-id');
     await opened.text();
     assert.equal(opened.status, 200);

@@ -118,7 +118,8 @@ describe('web-standard exchange over node:http', () => {
     await ended;
   });
 
-  it('cancels the body stream when the agent goes away', async () => {
+  /** Serves a response that stays open, and has the agent go away once it has read its first chunk. */
+  async function leaveMidResponse(headers: Record<string, string> = {}): Promise<Request> {
     let cancelled!: () => void;
     const wasCancelled = new Promise<void>((resolve) => (cancelled = resolve));
     handler = () =>
@@ -130,7 +131,7 @@ describe('web-standard exchange over node:http', () => {
         { headers: { 'content-type': 'text/event-stream' } },
       );
     await new Promise<void>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/mcp' });
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/mcp', headers });
       req.on('response', (head) => {
         head.once('data', () => {
           req.destroy();
@@ -142,38 +143,20 @@ describe('web-standard exchange over node:http', () => {
       req.end();
       setTimeout(() => reject(new Error('no response')), 5000).unref();
     });
+    // The handler hears of it through its body stream being cancelled.
     await wasCancelled;
-    assert.equal(seen.at(-1)!.signal.aborted, true, 'the request signal says the agent left');
+    return seen.at(-1)!;
+  }
+
+  it('cancels the body stream when the agent goes away', async () => {
+    const request = await leaveMidResponse();
+    assert.equal(request.signal.aborted, true, 'the request signal says the agent left');
   });
 
   it('without followAgent, still cancels the body stream when the agent goes away, leaving the signal alone', async () => {
     followAgent = false;
     try {
-      let cancelled!: () => void;
-      const wasCancelled = new Promise<void>((resolve) => (cancelled = resolve));
-      handler = () =>
-        new Response(
-          new ReadableStream<Uint8Array>({
-            start: (c) => c.enqueue(new TextEncoder().encode('partial\n')),
-            cancel: () => cancelled(),
-          }),
-          { headers: { 'content-type': 'text/event-stream' } },
-        );
-      await new Promise<void>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/mcp', headers: { 'x-test': 'b' } });
-        req.on('response', (head) => {
-          head.once('data', () => {
-            req.destroy();
-            resolve();
-          });
-        });
-        req.on('error', () => undefined);
-        req.on('close', () => resolve());
-        req.end();
-        setTimeout(() => reject(new Error('no response')), 5000).unref();
-      });
-      await wasCancelled;
-      const request = seen.at(-1)!;
+      const request = await leaveMidResponse({ 'x-test': 'b' });
       assert.equal(request.headers.get('x-test'), 'b');
       assert.equal(request.method, 'POST');
       assert.equal(request.signal.aborted, false);

@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { runSyncWriteBench } from './sync-write-bench.js';
+
+/** The benchmark's report and its clean-up; no timing is asserted. */
+describe('synced write micro-benchmark', () => {
+  it('reports ordered percentiles for appends and overwrites and leaves nothing behind', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-sync-test-'));
+    try {
+      const result = await runSyncWriteBench({ dir, writes: 20 });
+      assert.equal(result.writes, 20);
+      assert.equal(result.bytes, 600);
+      for (const figures of [result.append, result.overwrite]) {
+        assert.ok(figures.p50Micros >= 0);
+        assert.ok(figures.p50Micros <= figures.p90Micros && figures.p90Micros <= figures.p99Micros);
+      }
+      assert.deepEqual(await readdir(dir), []);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
