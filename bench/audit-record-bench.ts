@@ -6,6 +6,7 @@
 import { sealRecord, serialiseRecord, type AuditChainHead } from '../gateway/services/audit/chain.js';
 import type { AuditRecordInput } from '../gateway/services/audit/types.js';
 import { canonicalHash } from '../gateway/kernel/index.js';
+import { median } from './lib/rounds.js';
 
 export interface AuditRecordBenchResult {
   loops: number;
@@ -31,11 +32,6 @@ const RECORD: AuditRecordInput = {
   detail: { operation: 'tools/call' },
 };
 const ARGS = { text: 'hello portcullis', count: 3, tags: ['a', 'b'] };
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 function timeLoop(perLoop: number, body: () => void): number {
   const started = performance.now();

@@ -8,6 +8,7 @@
 import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { percentile } from './lib/stats.js';
 
 export interface SyncWriteBenchResult {
   writes: number;
@@ -22,8 +23,8 @@ const RECORD_BYTES = 600;
 
 function percentiles(samples: number[]): { p50Micros: number; p90Micros: number; p99Micros: number } {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!);
-  return { p50Micros: at(0.5), p90Micros: at(0.9), p99Micros: at(0.99) };
+  const at = (p: number): number => Math.round(percentile(sorted, p));
+  return { p50Micros: at(50), p90Micros: at(90), p99Micros: at(99) };
 }
 
 function timeWrites(file: string, flags: number, writes: number, positioned: boolean): number[] {

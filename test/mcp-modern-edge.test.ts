@@ -89,6 +89,7 @@ describe('MCP 2026-07-28 at the front door', () => {
     assert.ok(sessionId !== null);
     const mixed = await modernPost(url, 'tools/call', args, { key, headers: { 'mcp-session-id': sessionId } });
     assert.equal(mixed.status, 400);
+    assert.match(String(mixed.body.error?.message), /does not match the session's negotiated version/);
     assert.equal(mixed.headers.get('mcp-session-id'), null);
     assert.equal(calls('echo'), before, 'nothing reached the upstream');
   });
