@@ -12,6 +12,7 @@
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createBoundedLabel, type BoundedLabel } from './bounded-label.js';
+import { createSeriesHistogram } from './series-histogram.js';
 
 export type DecisionEffect = 'allow' | 'deny' | 'approve';
 /** How a tool call ended, from the agent's point of view. */
@@ -116,29 +117,6 @@ const MCP_SESSION_LABELS = [
 ] as const;
 const APPROVAL_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14400];
 
-/**
- * The labelled child of a histogram for one set of label values, kept: prom-client hashes the label object
- * (sorting its keys) on every `observe(labels, value)`, and these histograms are observed several times on
- * every call. Label values are bounded (see createBoundedLabel), so the cache is as bounded as the metric.
- * The metrics are never reset or removed, so a kept child never goes stale.
- */
-function labelledChildren<T extends string>(
-  histogram: Histogram<T>,
-  names: readonly T[],
-): (labels: Record<T, string>) => Histogram.Internal<T> {
-  const children = new Map<string, Histogram.Internal<T>>();
-  return (labels) => {
-    let key = '';
-    for (const name of names) key += `${labels[name]}\u0000`;
-    let child = children.get(key);
-    if (child === undefined) {
-      child = histogram.labels(labels);
-      children.set(key, child);
-    }
-    return child;
-  };
-}
-
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const prefix = options.prefix ?? 'portcullis_';
   const max = options.maxLabelValues ?? 500;
@@ -159,14 +137,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['effect', 'rule'] as const,
     registers: [registry],
   });
-  const toolCallDuration = new Histogram({
+  const toolCallDuration = createSeriesHistogram({
     name: `${prefix}tool_call_duration_seconds`,
     help: 'Tool call latency through the gateway (decision, approval wait and backend), by tool and outcome',
     labelNames: ['tool', 'outcome'] as const,
     buckets: DURATION_BUCKETS,
     registers: [registry],
   });
-  const pipelineStepDuration = new Histogram({
+  const pipelineStepDuration = createSeriesHistogram({
     name: `${prefix}pipeline_step_duration_seconds`,
     help: 'Time spent in each step of the call pipeline, by step and outcome (next, end, suspend, error)',
     labelNames: ['step', 'outcome'] as const,
@@ -217,7 +195,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
 
   // Named by the OpenTelemetry MCP conventions, so they carry no gateway prefix.
-  const mcpOperationDuration = new Histogram({
+  const mcpOperationDuration = createSeriesHistogram({
     name: 'mcp_server_operation_duration_seconds',
     help: 'MCP request duration as observed on the server (mcp.server.operation.duration)',
     labelNames: MCP_OPERATION_LABELS,
@@ -247,9 +225,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
-  const toolCallChild = labelledChildren(toolCallDuration, ['tool', 'outcome']);
-  const pipelineStepChild = labelledChildren(pipelineStepDuration, ['step', 'outcome']);
-  const mcpOperationChild = labelledChildren(mcpOperationDuration, MCP_OPERATION_LABELS);
+  // Observed on every call, several times a call: series resolved once per label set (series-histogram.ts).
+  const toolCallChild = toolCallDuration.series;
+  const pipelineStepChild = pipelineStepDuration.series;
+  const mcpOperationChild = mcpOperationDuration.series;
 
   const metricsText = (): Promise<string> => registry.metrics();
   let isCatalogTool: (tool: string) => boolean = () => false;
