@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startUpstreamHttp } from './fixtures/mcp-upstream-http.js';
 import { INITIALIZE, rawPost, readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { eventually } from './helpers/eventually.js';
 import { MODERN, modernPost } from './helpers/modern.js';
 
 describe('MCP 2026-07-28 at the front door', () => {
@@ -92,6 +93,30 @@ describe('MCP 2026-07-28 at the front door', () => {
     assert.match(String(mixed.body.error?.message), /does not match the session's negotiated version/);
     assert.equal(mixed.headers.get('mcp-session-id'), null);
     assert.equal(calls('echo'), before, 'nothing reached the upstream');
+  });
+
+  it('cancels the backend call when the agent goes away mid-call, and serves the next request as before', async () => {
+    const stackTraceLimit = Error.stackTraceLimit;
+    const leaving = new AbortController();
+    const call = modernPost(
+      url,
+      'tools/call',
+      { name: 'remote_slow', arguments: { ms: 5000 } },
+      { key, signal: leaving.signal },
+    );
+    await eventually(() => calls('slow') === 1, 'the backend call');
+    leaving.abort();
+    await assert.rejects(call);
+    await eventually(
+      () => upstream.events.some((e) => e.kind === 'cancelled' && e.name === 'slow'),
+      'its cancellation',
+    );
+    // Closing the request's server ran as before, and left errors their stacks.
+    assert.equal(Error.stackTraceLimit, stackTraceLimit);
+    assert.ok((new Error('probe').stack ?? '').includes('mcp-modern-edge.test'));
+    const next = await modernPost(url, 'tools/call', { name: 'remote_echo', arguments: { text: 'after' } }, { key });
+    assert.equal(next.status, 200);
+    assert.equal(next.body.result?.['isError'], undefined);
   });
 
   it('returns a task handle and keeps the task while the agent echoes it', async () => {

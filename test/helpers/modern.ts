@@ -23,6 +23,8 @@ export interface ModernPostOptions {
   /** Header overrides; `null` removes a header the helper would send. */
   headers?: Record<string, string | null>;
   id?: number | string;
+  /** Aborts the request: the agent goes away (the promise then rejects). */
+  signal?: AbortSignal;
 }
 
 let nextId = 1;
@@ -69,7 +71,12 @@ export async function modernPost(
     if (value === null) delete headers[header.toLowerCase()];
     else headers[header.toLowerCase()] = value;
   }
-  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(body),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: parseAnswer(text) };
 }

@@ -72,8 +72,27 @@ export interface EraHooks {
 
 const LEGACY: EraHooks = { era: 'legacy' };
 
+/**
+ * The server of one 2026-07-28 request, which the SDK closes as soon as the request is answered. Its close
+ * always builds a "Connection closed" error for the handlers still pending, and by then there are none
+ * unless the agent went away; capturing that error's stack cost more than anything else in closing, on
+ * every request. The error is built without a stack (and so is any error made while the close runs).
+ */
+class RequestServer extends Server {
+  protected override _onclose(): void {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super._onclose();
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+}
+
 export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, hooks: EraHooks = LEGACY): Server {
-  const server = new Server(deps.serverInfo, {
+  const ServerClass = hooks.era === 'modern' ? RequestServer : Server;
+  const server = new ServerClass(deps.serverInfo, {
     capabilities: {
       tools: { listChanged: true },
       resources: { subscribe: true, listChanged: true },
