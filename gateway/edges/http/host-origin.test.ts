@@ -65,6 +65,24 @@ describe('Host/Origin guard', () => {
     assert.equal(run(loopback, {}), 403, 'no Host header');
   });
 
+  it('gives a host the same verdict however often and in whatever order hosts are asked', () => {
+    const guard = hostOriginGuard({ listenHost: '127.0.0.1', allowedHosts: ['gw.example.com'], allowedOrigins: [] });
+    const sequence: Array<[string, number]> = [
+      ['attacker.example', 403],
+      ['attacker.example', 403],
+      ['127.0.0.1:8787', 200],
+      ['127.0.0.1:8787', 200],
+      ['127.0.0.1.nip.io:8787', 403],
+      ['127.0.0.1:8787', 200],
+      ['gw.example.com', 200],
+      ['attacker.example', 403],
+      ['gw.example.com', 200],
+      ['gw.example.com.', 403],
+      ['gw.example.com.', 403],
+    ];
+    for (const [host, status] of sequence) assert.equal(run(guard, { host }), status, host);
+  });
+
   it('property: no DNS name (lookalike prefixes/suffixes, IDN, trailing dots, ports) passes as loopback', () => {
     fc.assert(
       fc.property(lookalikePrefix, dnsName, lookalikeSuffix, dot, port, (prefix, name, suffix, trailing, p) => {

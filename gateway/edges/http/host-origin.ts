@@ -50,13 +50,23 @@ export function hostOriginGuard(options: HostOriginOptions): RequestHandler {
   const allowedHosts = options.allowedHosts.map(parseAllowedHost);
   const allowedOrigins = new Set(options.allowedOrigins.map((o) => new URL(o).origin));
 
-  const hostAllowed = (header: string | undefined): boolean => {
-    if (header === undefined) return false;
+  const hostVerdict = (header: string): boolean => {
     const host = parseHostHeader(header);
     if (host === undefined) return false;
     if (allowedHosts.some((a) => a.hostname === host.hostname && (a.port === '' || a.port === host.port))) return true;
     if (loopback) return isLoopbackHostname(host.hostname);
     return allowedHosts.length === 0;
+  };
+  // Agents send the same Host on every request: the last one accepted is remembered (one string, whatever
+  // hosts others send), so parsing it as a URL is not repeated on every call. The verdict depends only on
+  // the header and this guard's configuration.
+  let lastAllowedHost: string | undefined;
+  const hostAllowed = (header: string | undefined): boolean => {
+    if (header === undefined) return false;
+    if (header === lastAllowedHost) return true;
+    const allowed = hostVerdict(header);
+    if (allowed) lastAllowedHost = header;
+    return allowed;
   };
 
   const originAllowed = (origin: string): boolean => {
