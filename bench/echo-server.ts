@@ -33,6 +33,8 @@ export function createEchoServer(): McpServer {
 
 export interface EchoHttpServer {
   url: string;
+  /** Sessions initialized and not yet ended. */
+  openSessions(): number;
   close(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export async function startEchoHttpServer(port = 0): Promise<EchoHttpServer> {
   const address = http.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${address.port}/mcp`,
+    openSessions: () => sessions.size,
     async close() {
       const all = [...sessions.values()];
       sessions.clear();

@@ -85,7 +85,12 @@ function sdkDriver(options: LoadOptions): Driver {
             return error instanceof Error ? error.message : String(error);
           }
         },
-        close: () => client.close(),
+        // End the session as a client done with it does (DELETE), not only the connection: sessions left
+        // open pile up on the target from round to round (memory, and the per-agent session cap).
+        async close() {
+          await transport.terminateSession().catch(() => undefined);
+          await client.close();
+        },
       };
     },
     close: () => Promise.resolve(),
