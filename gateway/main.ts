@@ -37,7 +37,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     const core = await compose({ ...options, baseUrl: options.baseUrl ?? config.http.publicUrl ?? baseUrl }, closers);
     const http = await createHttpServer({ ...core, publicUrl: config.http.publicUrl ?? baseUrl });
     closers.push(() => http.close());
-    attach(http.app);
+    attach(http.listener);
     // Closers run last-in first-out: the drain (readiness fails, calls finish or are cancelled) comes first.
     closers.push(() => drainCalls(core.drain, config.shutdown.drainSeconds * 1000, core.logger));
     const { pipeline, catalog, audit, stores } = core;

@@ -80,6 +80,47 @@ describe('DNS-rebinding defence through the gateway', () => {
     assert.notEqual(genuine.status, 403);
   });
 
+  it('serves POST /mcp in every form of the target it answers, each behind the Host check', async () => {
+    const headers = {
+      authorization: `Bearer ${gw.agents['agent']!.key}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    // The plain forms are served without Express; any other form (absolute-form) through its router.
+    const targets = ['/mcp', '/MCP', '/mcp/', '/mcp?probe=1', `http://127.0.0.1:${port()}/mcp`];
+    const mark = backend.requests.length;
+    for (const path of targets) {
+      const served = await send(gw.gateway.baseUrl, {
+        method: 'POST',
+        path,
+        headers: { ...headers, host: `127.0.0.1:${port()}` },
+        body: JSON.stringify(INITIALIZE),
+      });
+      assert.equal(served.status, 200, path);
+      assert.match(served.body, /"protocolVersion"/, path);
+      const refused = await send(gw.gateway.baseUrl, {
+        method: 'POST',
+        path,
+        headers: { ...headers, host: `127.0.0.1.nip.io:${port()}` },
+        body: JSON.stringify(INITIALIZE),
+      });
+      assert.equal(refused.status, 403, path);
+      assert.match(refused.body, /"jsonrpc":"2.0".*Host not allowed/, path);
+    }
+    // A body that is not JSON is a JSON-RPC parse error on the MCP endpoint, whichever way it is routed.
+    for (const path of ['/mcp', `http://127.0.0.1:${port()}/mcp`]) {
+      const broken = await send(gw.gateway.baseUrl, {
+        method: 'POST',
+        path,
+        headers: { ...headers, host: `127.0.0.1:${port()}` },
+        body: '{"jsonrpc":',
+      });
+      assert.equal(broken.status, 400, path);
+      assert.equal(JSON.parse(broken.body).error.code, -32700, path);
+    }
+    assert.equal(backend.requests.length, mark);
+  });
+
   it('refuses a tool call under a look-alike Host or Origin and sends nothing to the backend', async () => {
     const headers = {
       authorization: `Bearer ${gw.agents['agent']!.key}`,

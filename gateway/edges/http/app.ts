@@ -7,6 +7,7 @@ import type { ReadinessReport } from '../../services/health/index.js';
 import { hostOriginGuard, type HostOriginOptions } from './host-origin.js';
 import { createHealthRouter, type HealthRouteOptions } from './health-route.js';
 import { errorMiddleware, sendCode } from './http-errors.js';
+import { sendMcpError } from './mcp-errors.js';
 
 export interface AppOptions {
   hostOrigin: HostOriginOptions;
@@ -44,22 +45,8 @@ export function createApp(options: AppOptions): Express {
   // The MCP endpoint answers in JSON-RPC; every other path through the one HTTP error mapper.
   const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
     if (req.path !== '/mcp') return errorMiddleware(options.onError)(error, req, res, next);
-    const status =
-      typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
-    if (status >= 500) options.onError?.(error);
-    if (res.headersSent) return;
-    const type = (error as { type?: unknown }).type;
-    if (status === 413) res.status(413).json(rpcError(-32600, 'Request body too large'));
-    else if (status === 415)
-      res.status(415).json(rpcError(-32600, 'Unsupported Media Type: expected application/json'));
-    else if (type === 'entity.parse.failed') res.status(400).json(rpcError(-32700, 'Parse error'));
-    else if (status < 500) res.status(status).json(rpcError(-32600, 'Invalid request'));
-    else res.status(500).json(rpcError(-32603, 'Internal error'));
+    sendMcpError(res, error, options.onError);
   };
   app.use(errorHandler);
   return app;
-}
-
-function rpcError(code: number, message: string): object {
-  return { jsonrpc: '2.0', error: { code, message }, id: null };
 }

@@ -18,6 +18,7 @@
  * `allowedHosts` entries are exact names (`gw.example.com`) or names with a port (`gw.example.com:443`,
  * which then only matches that port).
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestHandler } from 'express';
 import { isLoopbackAddress, parseHostHeader, type ParsedHost } from '../../kernel/index.js';
 
@@ -45,7 +46,29 @@ function parseAllowedHost(entry: string): ParsedHost {
   return parsed;
 }
 
+/** The body of a 403 refusal: a JSON-RPC error, since browsers reach the MCP endpoint first. */
+export function hostOriginRefusalBody(message: string): object {
+  return { jsonrpc: '2.0', error: { code: -32000, message }, id: null };
+}
+
+/** Express middleware over `hostOriginCheck`: a refused request is answered 403 and goes no further. */
 export function hostOriginGuard(options: HostOriginOptions): RequestHandler {
+  const refusal = hostOriginCheck(options);
+  return (req, res, next) => {
+    const message = refusal(req.headers);
+    if (message === undefined) {
+      next();
+      return;
+    }
+    res.status(403).json(hostOriginRefusalBody(message));
+  };
+}
+
+/**
+ * The check itself, for any request's headers: undefined when Host and Origin pass, else the refusal's
+ * message (for paths served without Express, which answer it with `hostOriginRefusalBody`).
+ */
+export function hostOriginCheck(options: HostOriginOptions): (headers: IncomingHttpHeaders) => string | undefined {
   const loopback = isLoopbackListen(options.listenHost);
   const allowedHosts = options.allowedHosts.map(parseAllowedHost);
   const allowedOrigins = new Set(options.allowedOrigins.map((o) => new URL(o).origin));
@@ -82,20 +105,10 @@ export function hostOriginGuard(options: HostOriginOptions): RequestHandler {
     return loopback && (url.protocol === 'http:' || url.protocol === 'https:') && isLoopbackHostname(url.hostname);
   };
 
-  return (req, res, next) => {
-    if (!hostAllowed(req.headers.host)) {
-      res
-        .status(403)
-        .json({ jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: Host not allowed' }, id: null });
-      return;
-    }
-    const origin = req.headers.origin;
-    if (origin !== undefined && !originAllowed(origin)) {
-      res
-        .status(403)
-        .json({ jsonrpc: '2.0', error: { code: -32000, message: 'Forbidden: Origin not allowed' }, id: null });
-      return;
-    }
-    next();
+  return (headers) => {
+    if (!hostAllowed(headers.host)) return 'Forbidden: Host not allowed';
+    const origin = headers.origin;
+    if (origin !== undefined && !originAllowed(origin)) return 'Forbidden: Origin not allowed';
+    return undefined;
   };
 }

@@ -6,5 +6,7 @@ export { createTasksRouter, taskToJson } from './tasks-router.js';
 export { createIntrospectionRouter } from './introspection-router.js';
 export { createHealthRouter } from './health-route.js';
 export { createMetricsRouter } from './metrics-route.js';
-export { hostOriginGuard } from './host-origin.js';
+export { hostOriginCheck, hostOriginGuard, hostOriginRefusalBody } from './host-origin.js';
+export { sendMcpError } from './mcp-errors.js';
+export { sendJson } from './send-json.js';
 export { errorMiddleware, sendCode, sendError } from './http-errors.js';

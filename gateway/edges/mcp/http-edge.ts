@@ -13,7 +13,8 @@
  * than the configured time are closed.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import express, { type Request, type Response, type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Router } from 'express';
 import {
   isInitializeRequest,
   isLegacyRequest,
@@ -26,7 +27,7 @@ import { AuthError, httpStatusOf, isStoreUnavailable, jsonRpcCodeOf, type Princi
 import type { AuditSink } from '../../services/audit/index.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
-import { readJsonBody } from '../http/index.js';
+import { readJsonBody, sendJson, sendMcpError } from '../http/index.js';
 import { startTaskSpan, extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { samePrincipal, sessionScope, type McpSession } from './session.js';
@@ -93,11 +94,19 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   tasksExtension?: Omit<ApprovalTasksOptions, 'now'>;
   /** Out-of-band errors of the 2026-07-28 handler, for the logs. */
   onModernError?: (error: Error) => void;
+  /** A request that failed with a fault of the gateway (answered 500), for the logs. */
+  onRequestError?: (error: unknown) => void;
   now?: () => number;
 }
 
 export interface McpHttpEdge {
+  /** `GET` and `DELETE /mcp` (session streams and session ends). */
   router: Router;
+  /**
+   * `POST /mcp`, on the plain Node request and response: the hot path, served without Express (the caller
+   * has checked Host and Origin). Answers every failure itself; never rejects.
+   */
+  post(req: IncomingMessage, res: ServerResponse): Promise<void>;
   sessions(): readonly McpSession[];
   close(): Promise<void>;
 }
@@ -168,11 +177,11 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     options.onSessionClosed?.(session);
   }
 
-  const authenticate = async (req: Request, res: Response): Promise<Principal | undefined> => {
+  const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<Principal | undefined> => {
     try {
       return await options.authenticator.authenticate({
         headers: req.headers,
-        url: req.originalUrl,
+        url: req.url ?? '/',
         rawHeaders: req.rawHeaders,
       });
     } catch (error) {
@@ -183,10 +192,9 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       const authError =
         error instanceof AuthError ? error : new AuthError('UNAUTHENTICATED', 'authentication failed', 'invalid_token');
       const status = authError.code === 'UNAUTHENTICATED' ? 401 : 403;
-      res
-        .status(status)
-        .set('WWW-Authenticate', options.challenge(authError))
-        .json(jsonRpcError(-32001, authError.message, authError.code));
+      sendJson(res, status, jsonRpcError(-32001, authError.message, authError.code), {
+        'WWW-Authenticate': options.challenge(authError),
+      });
       options.onAuthFailure?.(authError.code);
       void options.audit
         .append({ event: 'auth.failure', decision: 'deny', code: authError.code, reason: authError.message })
@@ -197,23 +205,22 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
 
   /** An outage is answered as one: 503 with Retry-After, never as "disabled", "ended" or "unauthorised". */
   function refuseStoreUnavailable(
-    res: Response,
+    res: ServerResponse,
     operation: 'authenticate' | 'session',
     error: unknown,
     record: { event: 'auth.failure' | 'session.open'; agentId?: string },
   ): void {
     options.onStoreUnavailable?.(operation, error);
-    res
-      .status(503)
-      .set('Retry-After', '5')
-      .json(jsonRpcError(-32000, 'The state store is unavailable; try again shortly', 'STORE_UNAVAILABLE'));
+    sendJson(res, 503, jsonRpcError(-32000, 'The state store is unavailable; try again shortly', 'STORE_UNAVAILABLE'), {
+      'Retry-After': '5',
+    });
     void options.audit
       .append({ ...record, decision: 'error', code: 'STORE_UNAVAILABLE', reason: 'state store unavailable' })
       .catch(() => undefined);
   }
 
-  const findSession = (req: Request, principal: Principal): McpSession | undefined => {
-    const id = req.header('mcp-session-id');
+  const findSession = (req: IncomingMessage, principal: Principal): McpSession | undefined => {
+    const id = headerOf(req, 'mcp-session-id');
     if (id === undefined) return undefined;
     const session = sessions.get(id);
     if (session === undefined || !samePrincipal(session.principal, principal)) return undefined;
@@ -223,17 +230,17 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     return session;
   };
 
-  router.post('/mcp', async (req, res, next) => {
+  async function servePost(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const principal = await authenticate(req, res);
     if (principal === undefined) return;
     try {
-      req.body = await readJsonBody(req, options.maxRequestBytes);
+      const body = await readJsonBody(req, options.maxRequestBytes);
       const drain = options.drain;
-      if (drain !== undefined && hasRequest(req.body)) {
+      if (drain !== undefined && hasRequest(body)) {
         // Shutting down: new work is refused with a response the agent can act on; answers to the
         // gateway's own requests (elicitation for a call in flight) and notifications still pass.
         if (drain.draining) {
-          refuseShuttingDown(res, req.body);
+          refuseShuttingDown(res, body);
           return;
         }
         res.once('close', drain.track());
@@ -242,31 +249,28 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       // session is held to it: sessions exist only in the 2025 era, so its body is not classified (a
       // 2026-07-28 envelope under a session id is not a 2026-07-28 request); any other is classified by
       // the SDK's own rule.
-      const sessionId = req.header('mcp-session-id');
+      const sessionId = headerOf(req, 'mcp-session-id');
       const fetchRequest = toFetchRequest(req, res, { followAgent: sessionId === undefined });
-      if (sessionId === undefined && !(await isLegacyRequest(fetchRequest, req.body))) {
-        await modern.serve(req, res, { principal, body: req.body, fetchRequest });
+      if (sessionId === undefined && !(await isLegacyRequest(fetchRequest, body))) {
+        await modern.serve(req, res, { principal, body, fetchRequest });
         return;
       }
       if (sessionId !== undefined) {
         const session = findSession(req, principal);
         if (session?.transport === undefined) {
-          res.status(404).json(jsonRpcError(-32001, 'Session not found'));
+          sendJson(res, 404, jsonRpcError(-32001, 'Session not found'));
           return;
         }
         if (!versionAccepted(req, res, session)) return;
-        if (
-          Array.isArray(req.body) &&
-          (containsInitialize(req.body) || !batchAllowed(req.body, session.protocolVersion))
-        ) {
+        if (Array.isArray(body) && (containsInitialize(body) || !batchAllowed(body, session.protocolVersion))) {
           refuseBatch(res);
           return;
         }
         let ids = inFlight.get(session);
         if (ids === undefined) inFlight.set(session, (ids = new InFlightRequestIds()));
-        const claim = ids.claim(req.body, res);
+        const claim = ids.claim(body, res);
         if (claim !== undefined) {
-          res.status(400).json({
+          sendJson(res, 400, {
             jsonrpc: '2.0',
             id: claim.duplicate,
             error: {
@@ -276,48 +280,49 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
           });
           return;
         }
-        await serveOnSession(session, fetchRequest, res, req.body);
+        await serveOnSession(session, fetchRequest, res, body);
         return;
       }
-      if (Array.isArray(req.body)) {
+      if (Array.isArray(body)) {
         refuseBatch(res);
         return;
       }
-      if (!containsInitialize(req.body)) {
-        res.status(400).json(jsonRpcError(-32000, 'Bad Request: no session id; send initialize first'));
+      if (!containsInitialize(body)) {
+        sendJson(res, 400, jsonRpcError(-32000, 'Bad Request: no session id; send initialize first'));
         return;
       }
-      await openSession(principal, req, res, fetchRequest);
+      await openSession(principal, body, req, res, fetchRequest);
     } catch (error) {
       if (isStoreUnavailable(error) && !res.headersSent) {
         refuseStoreUnavailable(res, 'session', error, { event: 'session.open', agentId: principal.agentId });
         return;
       }
-      next(error);
+      sendMcpError(res, error, options.onRequestError);
     }
-  });
+  }
 
   async function openSession(
     principal: Principal,
-    req: Request,
-    res: Response,
+    body: unknown,
+    req: IncomingMessage,
+    res: ServerResponse,
     fetchRequest: globalThis.Request,
   ): Promise<void> {
     const slot = await slots.take(principal.agentId);
     if (slot === undefined) {
-      res
-        .status(429)
-        .set('Retry-After', '60')
-        .json(
-          jsonRpcError(
-            -32000,
-            'Too many open sessions for this agent; close one (DELETE /mcp) or wait for idle ones to expire',
-          ),
-        );
+      sendJson(
+        res,
+        429,
+        jsonRpcError(
+          -32000,
+          'Too many open sessions for this agent; close one (DELETE /mcp) or wait for idle ones to expire',
+        ),
+        { 'Retry-After': '60' },
+      );
       return;
     }
     try {
-      await openSessionInSlot(principal, req, res, slot, fetchRequest);
+      await openSessionInSlot(principal, body, req, res, slot, fetchRequest);
     } finally {
       // Opening failed, or the initialize was refused: the session never registered, so its slot is free.
       if (!registered.has(slot)) slot.release();
@@ -326,15 +331,16 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
 
   async function openSessionInSlot(
     principal: Principal,
-    req: Request,
-    res: Response,
+    body: unknown,
+    req: IncomingMessage,
+    res: ServerResponse,
     slot: SessionSlot,
     fetchRequest: globalThis.Request,
   ): Promise<void> {
     const id = randomUUID();
     const task = await options.taskForSession(principal, id);
     // The session's task span: parented on the trace the agent sent with initialize, if any.
-    const initMeta = (req.body as { params?: { _meta?: unknown } }).params?._meta;
+    const initMeta = (body as { params?: { _meta?: unknown } }).params?._meta;
     const taskSpan = startTaskSpan(
       { id: task.id, agentId: principal.agentId, ...(task.intent !== undefined ? { intent: task.intent } : {}) },
       extractTraceparentFromMeta(initMeta, ROOT_CONTEXT),
@@ -343,9 +349,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       id,
       principal,
       task,
-      protocolVersion: negotiatedVersion(
-        (req.body as { params?: { protocolVersion?: unknown } }).params?.protocolVersion,
-      ),
+      protocolVersion: negotiatedVersion((body as { params?: { protocolVersion?: unknown } }).params?.protocolVersion),
       logLevel: 'info',
       subscriptions: new Set(),
       lastActivity: now(),
@@ -373,14 +377,14 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     session.server = server;
     session.transport = transport;
     await server.connect(transport);
-    await serveOnSession(session, fetchRequest, res, req.body);
+    await serveOnSession(session, fetchRequest, res, body);
   }
 
   /** One exchange on a session's transport (the SDK's web-standard one), written back to the agent. */
   async function serveOnSession(
     session: McpSession,
     fetchRequest: globalThis.Request,
-    res: Response,
+    res: ServerResponse,
     body?: unknown,
   ): Promise<void> {
     const transport = session.transport as WebStandardStreamableHTTPServerTransport;
@@ -388,25 +392,35 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     await sendFetchResponse(response, res);
   }
 
-  const streamOrDelete = async (req: Request, res: Response): Promise<void> => {
+  const streamOrDelete = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const principal = await authenticate(req, res);
     if (principal === undefined) return;
     const session = findSession(req, principal);
     if (session?.transport === undefined) {
-      res
-        .status(req.header('mcp-session-id') === undefined ? 400 : 404)
-        .json(jsonRpcError(-32001, 'Session not found'));
+      sendJson(
+        res,
+        headerOf(req, 'mcp-session-id') === undefined ? 400 : 404,
+        jsonRpcError(-32001, 'Session not found'),
+      );
       return;
     }
     if (!versionAccepted(req, res, session)) return;
     await serveOnSession(session, toFetchRequest(req, res, { followAgent: false }), res);
     if (req.method === 'DELETE') await closeSession(session);
   };
+  // The listener serves the usual form of `POST /mcp` itself (edges/server/http-server.ts); any other form
+  // Express routes here, after the app's Host/Origin check.
+  router.post('/mcp', (req, res) => void post(req, res));
   router.get('/mcp', (req, res, next) => void streamOrDelete(req, res).catch(next));
   router.delete('/mcp', (req, res, next) => void streamOrDelete(req, res).catch(next));
 
+  function post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return servePost(req, res).catch((error: unknown) => sendMcpError(res, error, options.onRequestError));
+  }
+
   return {
     router,
+    post,
     sessions: () => [...sessions.values()],
     async close() {
       clearInterval(sweep);
@@ -427,14 +441,14 @@ function hasRequest(body: unknown): boolean {
   );
 }
 
-function refuseShuttingDown(res: Response, body: unknown): void {
+function refuseShuttingDown(res: ServerResponse, body: unknown): void {
   const first = (Array.isArray(body) ? body : [body]).find(
     (m): m is { id: string | number } => typeof m === 'object' && m !== null && 'method' in m && 'id' in m,
   );
-  res
-    .status(httpStatusOf('SHUTTING_DOWN'))
-    .set('Retry-After', '1')
-    .json({
+  sendJson(
+    res,
+    httpStatusOf('SHUTTING_DOWN'),
+    {
       jsonrpc: '2.0',
       id: first?.id ?? null,
       error: {
@@ -442,26 +456,34 @@ function refuseShuttingDown(res: Response, body: unknown): void {
         message: 'The gateway is shutting down; retry on another instance',
         data: { code: 'SHUTTING_DOWN' },
       },
-    });
+    },
+    { 'Retry-After': '1' },
+  );
 }
 
 /** A request on a session must speak the session's negotiated version; 400 otherwise. */
-function versionAccepted(req: Request, res: Response, session: McpSession): boolean {
-  const conflict = versionHeaderConflict(req.header('mcp-protocol-version'), session.protocolVersion ?? '');
+function versionAccepted(req: IncomingMessage, res: ServerResponse, session: McpSession): boolean {
+  const conflict = versionHeaderConflict(headerOf(req, 'mcp-protocol-version'), session.protocolVersion ?? '');
   if (conflict === undefined) return true;
-  res.status(400).json(jsonRpcError(-32600, conflict));
+  sendJson(res, 400, jsonRpcError(-32600, conflict));
   return false;
 }
 
-function refuseBatch(res: Response): void {
-  res
-    .status(400)
-    .json(
-      jsonRpcError(
-        -32600,
-        'Invalid Request: JSON-RPC batches are not accepted (initialize alone; none from protocol 2025-06-18)',
-      ),
-    );
+function refuseBatch(res: ServerResponse): void {
+  sendJson(
+    res,
+    400,
+    jsonRpcError(
+      -32600,
+      'Invalid Request: JSON-RPC batches are not accepted (initialize alone; none from protocol 2025-06-18)',
+    ),
+  );
+}
+
+/** A request header's value (repeated headers as Node joins them), as Express's `req.header` gives it. */
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 function containsInitialize(body: unknown): boolean {

@@ -4,7 +4,7 @@
  * take over its route and leave the first without an answer. Such a request is refused at once instead,
  * and the id is free again as soon as the HTTP exchange that carried the first request has ended.
  */
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 
 export type JsonRpcId = string | number;
 
@@ -16,7 +16,7 @@ export class InFlightRequestIds {
    * Claim the ids of the requests in `body` (one message or a batch) for the lifetime of `res`. Returns
    * the first id that is already in flight (or repeated within the batch), claiming nothing in that case.
    */
-  claim(body: unknown, res: Response): { duplicate: JsonRpcId } | undefined {
+  claim(body: unknown, res: ServerResponse): { duplicate: JsonRpcId } | undefined {
     const ids = requestIds(body);
     const keys = ids.map(key);
     const seen = new Set<string>();

@@ -40,7 +40,10 @@ export function toFetchRequest(req: IncomingMessage, res: ServerResponse, option
     const name = raw[i]!;
     if (name.charCodeAt(0) !== 58 /* ':' HTTP/2 pseudo-headers */) headers.append(name, raw[i + 1]!);
   }
-  const url = `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
+  // Origin-form (`/mcp`) as agents send it; a target in absolute-form (`http://host/mcp`, as proxies send
+  // it) is already the URL.
+  const target = req.url ?? '/';
+  const url = target.startsWith('/') ? `http://${req.headers.host ?? 'localhost'}${target}` : target;
   const method = req.method ?? 'GET';
   if (options.followAgent === false) return new Request(url, { method, headers });
   const abort = new AbortController();

@@ -1,10 +1,11 @@
 /**
  * Everything the gateway serves over HTTP, on one Express app: the MCP endpoint (`/mcp`), the tasks API,
  * the JWKS and OAuth protected-resource metadata, token introspection for backends, `/metrics`, and the
- * operator API and console. Agents authenticate through the configured authenticator chain.
+ * operator API and console; the MCP endpoint's POSTs, every tool call's way in, skip Express (see
+ * `mcpPostFirst`). Agents authenticate through the configured authenticator chain.
  */
 import express, { type Express, type Router } from 'express';
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { FetchLike, LogMessage } from '../../../connectors/contract.js';
 import type { Environment, GatewayConfig } from '../../config/index.js';
 import { resolveSecretRef } from '../../config/index.js';
@@ -31,8 +32,11 @@ import {
   createIntrospectionRouter,
   createMetricsRouter,
   createTasksRouter,
+  hostOriginCheck,
   hostOriginGuard,
+  hostOriginRefusalBody,
   sendCode,
+  sendJson,
 } from '../http/index.js';
 import type { InstanceMessages } from '../../services/instances/index.js';
 import { connectionMetricAttributes, createMcpHttpEdge, type McpSession } from '../mcp/index.js';
@@ -97,7 +101,10 @@ export interface HttpServerParts {
 }
 
 export interface HttpServer {
+  /** Every route but the MCP endpoint's POSTs in the plain form agents send them. */
   app: Express;
+  /** What the listener runs for each request: `POST /mcp` straight to the MCP edge, the rest through `app`. */
+  listener: RequestListener;
   /** `http://host:port/metrics` of the separate metrics listener, when `metrics.listen` is configured. */
   metricsUrl?: string;
   close(): Promise<void>;
@@ -162,6 +169,7 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
         }
       : {}),
     onModernError: (error) => logger.debug({ err: errorText(error) }, 'MCP 2026-07-28 request refused or failed'),
+    onRequestError: (error) => logger.error({ err: errorText(error) }, 'request failed'),
     onAuthFailure: (code) => parts.metrics.authFailure(code),
     operationMetrics: parts.metrics,
     onStoreUnavailable: (operation, error) => {
@@ -241,12 +249,13 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     );
   }
 
+  const hostOrigin = {
+    listenHost: config.listen.host,
+    allowedHosts: config.http.allowedHosts,
+    allowedOrigins: config.http.allowedOrigins,
+  };
   const app = createApp({
-    hostOrigin: {
-      listenHost: config.listen.host,
-      allowedHosts: config.http.allowedHosts,
-      allowedOrigins: config.http.allowedOrigins,
-    },
+    hostOrigin,
     mcpRouter: edge.router,
     health: () => {
       const policy = parts.policy.status();
@@ -275,6 +284,7 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
       : undefined;
   return {
     app,
+    listener: mcpPostFirst(app, hostOriginCheck(hostOrigin), edge.post),
     ...(metricsServer !== undefined ? { metricsUrl: `${metricsServer.baseUrl}/metrics` } : {}),
     close: async () => {
       await edge.close();
@@ -282,6 +292,34 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     },
   };
 }
+
+/**
+ * `POST /mcp` is every tool call's way in: it is served on the plain Node request and response, after the
+ * same Host/Origin check the app runs first, without Express's routing and request decoration. Only the
+ * plain form (`/mcp`, any case, an optional trailing slash and query, as Express matches it) takes this
+ * path; any other form of the target still reaches the MCP edge through the app's router.
+ */
+function mcpPostFirst(
+  app: Express,
+  hostOriginRefusal: ReturnType<typeof hostOriginCheck>,
+  post: (req: Parameters<RequestListener>[0], res: Parameters<RequestListener>[1]) => Promise<void>,
+): RequestListener {
+  return (req, res) => {
+    if (req.method !== 'POST' || !MCP_PATH.test(req.url ?? '')) {
+      app(req, res);
+      return;
+    }
+    const refusal = hostOriginRefusal(req.headers);
+    if (refusal !== undefined) {
+      req.resume();
+      sendJson(res, 403, hostOriginRefusalBody(refusal));
+      return;
+    }
+    void post(req, res);
+  };
+}
+
+const MCP_PATH = /^\/mcp\/?(?:\?|$)/i;
 
 /** The separate `/metrics` listener (`metrics.listen`), with the same Host/Origin checks as the gateway's. */
 async function startMetricsListener(
