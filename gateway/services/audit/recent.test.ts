@@ -61,4 +61,29 @@ describe('recent audit records', () => {
       ['four', 'three'],
     );
   });
+
+  it('keeps the newest records in order as the ring wraps round, many times over', async () => {
+    const { sink, recent } = withRecentAudit(createMemoryAuditSink(), { capacity: 3 });
+    const seen: string[] = [];
+    for (let n = 1; n <= 11; n++) {
+      await sink.append({ event: 'tool.call', tool: `t${n}`, agentId: n % 2 === 0 ? 'even' : 'odd' });
+      seen.push(`t${n}`);
+      const expected = seen.slice(-3).reverse();
+      assert.deepEqual(
+        recent.list().map((r) => r.tool),
+        expected,
+        `after ${n}`,
+      );
+      assert.deepEqual(
+        recent.list({}, 2).map((r) => r.tool),
+        expected.slice(0, 2),
+      );
+    }
+    assert.deepEqual(
+      recent.list({ agentId: 'odd' }).map((r) => r.tool),
+      ['t11', 't9'],
+    );
+    const ids = recent.list().map((r) => r.id);
+    assert.deepEqual(ids, [11, 10, 9]);
+  });
 });

@@ -74,20 +74,25 @@ export function withRecentAudit(
   options: { capacity?: number; now?: () => Date } = {},
 ): { sink: AuditSink; recent: RecentAudit } {
   const capacity = options.capacity ?? 1000;
+  if (!Number.isSafeInteger(capacity) || capacity < 1)
+    throw new RangeError('the recent-records ring holds at least one');
   const now = options.now ?? (() => new Date());
-  const ring: RecentAuditRecord[] = [];
+  // A fixed ring: the newest record overwrites the oldest, with no array shifting on every record.
+  const ring = new Array<RecentAuditRecord | undefined>(capacity);
+  /** Records remembered so far; the newest sits at `(remembered - 1) % capacity`. */
+  let remembered = 0;
   const listeners = new Set<(record: RecentAuditRecord) => void>();
   let nextId = 1;
   let lastDurableAt: string | undefined;
   let lastFailureAt: string | undefined;
 
-  const remember = (input: AuditRecordInput): void => {
-    const record: RecentAuditRecord = { id: nextId++, ts: now().toISOString(), event: input.event };
+  const remember = (input: AuditRecordInput, ts: string): void => {
+    const record: RecentAuditRecord = { id: nextId++, ts, event: input.event };
     for (const field of SHOWN_FIELDS) {
       if (input[field] !== undefined) (record as unknown as Record<string, unknown>)[field] = input[field];
     }
-    ring.push(record);
-    if (ring.length > capacity) ring.shift();
+    ring[remembered % capacity] = record;
+    remembered++;
     for (const listener of listeners) {
       try {
         listener(record);
@@ -107,7 +112,7 @@ export function withRecentAudit(
           throw error;
         }
         lastDurableAt = now().toISOString();
-        remember(input);
+        remember(input, lastDurableAt);
       },
       ...(sink.status !== undefined ? { status: () => sink.status!() } : {}),
       flush: () => sink.flush(),
@@ -116,8 +121,9 @@ export function withRecentAudit(
     recent: {
       list(filter = {}, limit = 200) {
         const out: RecentAuditRecord[] = [];
-        for (let i = ring.length - 1; i >= 0 && out.length < limit; i--) {
-          const record = ring[i] as RecentAuditRecord;
+        const kept = Math.min(remembered, capacity);
+        for (let back = 1; back <= kept && out.length < limit; back++) {
+          const record = ring[(remembered - back) % capacity]!;
           if (matchesRecentFilter(record, filter)) out.push(record);
         }
         return out;
