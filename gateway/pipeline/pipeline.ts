@@ -50,6 +50,11 @@ export interface ListedTool {
 
 export interface Pipeline {
   listTools(principal: Principal): ListedTool[];
+  /**
+   * One tool as `listTools` lists it to this principal, or undefined when it is unknown or hidden from it:
+   * found by name and judged alone, whatever the size of the catalog.
+   */
+  visibleTool(principal: Principal, name: string): ListedTool | undefined;
   /** Can this principal see anything of this connector (a tool, resource, template or prompt)? */
   connectorVisible(principal: Principal, connectorId: string): boolean;
   callTool(name: string, args: JsonObject, ctx: CallContext): Promise<ToolResult>;
@@ -144,6 +149,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         .tools()
         .filter((tool) => isVisible(deps.policy, principal, tool))
         .map(toListedTool),
+    visibleTool: (principal, name) => {
+      const tool = deps.catalog.resolveTool(name);
+      return tool !== undefined && isVisible(deps.policy, principal, tool) ? toListedTool(tool) : undefined;
+    },
     connectorVisible: (principal, connectorId) =>
       deps.catalog
         .tools()

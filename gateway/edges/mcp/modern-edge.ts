@@ -242,7 +242,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     const body = request.body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
     if (body?.method !== 'tools/call' || typeof body.params?.name !== 'string') return undefined;
     const name = body.params.name;
-    const tool = pipeline.listTools(request.principal).find((listed) => listed.name === name);
+    const tool = pipeline.visibleTool(request.principal, name);
     if (tool === undefined) return undefined;
     const declarations = paramHeaderDeclarations(tool.inputSchema);
     if (declarations.length === 0) return undefined;
