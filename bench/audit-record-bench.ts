@@ -7,6 +7,7 @@ import { sealRecord, serialiseRecord, type AuditChainHead } from '../gateway/ser
 import type { AuditRecordInput } from '../gateway/services/audit/types.js';
 import { canonicalHash } from '../gateway/kernel/index.js';
 import { median } from './lib/rounds.js';
+import { nanosPerIteration } from './lib/stats.js';
 
 export interface AuditRecordBenchResult {
   loops: number;
@@ -33,11 +34,7 @@ const RECORD: AuditRecordInput = {
 };
 const ARGS = { text: 'hello portcullis', count: 3, tags: ['a', 'b'] };
 
-function timeLoop(perLoop: number, body: () => void): number {
-  const started = performance.now();
-  for (let i = 0; i < perLoop; i++) body();
-  return ((performance.now() - started) / perLoop) * 1000;
-}
+const microsPerIteration = (iterations: number, body: () => void): number => nanosPerIteration(iterations, body) / 1000;
 
 export async function runAuditRecordBench(
   options: { loops?: number; perLoop?: number } = {},
@@ -57,13 +54,13 @@ export async function runAuditRecordBench(
     digest = canonicalHash(ARGS);
   };
   // Warm-up: compiled code, not the interpreter.
-  timeLoop(perLoop, seal);
-  timeLoop(perLoop, hashArgs);
+  microsPerIteration(perLoop, seal);
+  microsPerIteration(perLoop, hashArgs);
   const sealTimes: number[] = [];
   const hashTimes: number[] = [];
   for (let i = 0; i < loops; i++) {
-    sealTimes.push(timeLoop(perLoop, seal));
-    hashTimes.push(timeLoop(perLoop, hashArgs));
+    sealTimes.push(microsPerIteration(perLoop, seal));
+    hashTimes.push(microsPerIteration(perLoop, hashArgs));
     await new Promise((resolve) => setImmediate(resolve));
   }
   // Keep the results observable so the loops cannot be optimised away.

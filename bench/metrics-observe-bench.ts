@@ -7,6 +7,7 @@
 import { Histogram, Registry } from 'prom-client';
 import { createSeriesHistogram } from '../gateway/services/metrics/series-histogram.js';
 import { median } from './lib/rounds.js';
+import { nanosPerIteration } from './lib/stats.js';
 
 export interface MetricsObserveBenchResult {
   loops: number;
@@ -22,12 +23,6 @@ export interface MetricsObserveBenchResult {
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const STEPS = ['task-state', 'resolve', 'prepare', 'decide', 'limit', 'admit', 'record-intent', 'invoke', 'record'];
 const LABELS = STEPS.map((step) => ({ step, outcome: 'next' }));
-
-function timeLoop(perLoop: number, body: (i: number) => void): number {
-  const started = performance.now();
-  for (let i = 0; i < perLoop; i++) body(i);
-  return ((performance.now() - started) / perLoop) * 1e6;
-}
 
 export async function runMetricsObserveBench(
   options: { loops?: number; perLoop?: number } = {},
@@ -50,14 +45,14 @@ export async function runMetricsObserveBench(
   const value = (i: number): number => ((i % 97) + 1) / 20_000;
   const viaProm = (i: number): void => promChild(LABELS[i % LABELS.length]!).observe(value(i));
   const viaSeries = (i: number): void => series.series(LABELS[i % LABELS.length]!).observe(value(i));
-  timeLoop(perLoop, viaProm);
-  timeLoop(perLoop, viaSeries);
+  nanosPerIteration(perLoop, viaProm);
+  nanosPerIteration(perLoop, viaSeries);
   const promTimes: number[] = [];
   const seriesTimes: number[] = [];
   const ratios: number[] = [];
   for (let i = 0; i < loops; i++) {
-    const a = timeLoop(perLoop, viaProm);
-    const b = timeLoop(perLoop, viaSeries);
+    const a = nanosPerIteration(perLoop, viaProm);
+    const b = nanosPerIteration(perLoop, viaSeries);
     promTimes.push(a);
     seriesTimes.push(b);
     ratios.push(b / a);

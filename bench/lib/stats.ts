@@ -47,3 +47,10 @@ export function ratio(a: number, b: number): number {
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
+
+/** Micro-benchmark loop: runs `body(i)` for i in [0, iterations) and returns the nanoseconds per iteration. */
+export function nanosPerIteration(iterations: number, body: (i: number) => void): number {
+  const started = performance.now();
+  for (let i = 0; i < iterations; i++) body(i);
+  return ((performance.now() - started) / iterations) * 1e6;
+}
