@@ -226,9 +226,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
 
   // Observed on every call, several times a call: series resolved once per label set (series-histogram.ts).
-  const toolCallChild = toolCallDuration.series;
-  const pipelineStepChild = pipelineStepDuration.series;
-  const mcpOperationChild = mcpOperationDuration.series;
+  const toolCallSeries = toolCallDuration.series;
+  const pipelineStepSeries = pipelineStepDuration.series;
+  const mcpOperationSeries = mcpOperationDuration.series;
 
   const metricsText = (): Promise<string> => registry.metrics();
   let isCatalogTool: (tool: string) => boolean = () => false;
@@ -246,14 +246,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeToolCall(tool, outcome, seconds) {
       if (Number.isFinite(seconds) && seconds >= 0)
-        toolCallChild({ tool: catalogToolLabel(tool), outcome }).observe(seconds);
+        toolCallSeries({ tool: catalogToolLabel(tool), outcome }).observe(seconds);
     },
     limitToolLabels(toolPredicate, promptPredicate) {
       isCatalogTool = toolPredicate;
       if (promptPredicate !== undefined) isCatalogPrompt = promptPredicate;
     },
     observePipelineStep(step, outcome, seconds) {
-      if (Number.isFinite(seconds) && seconds >= 0) pipelineStepChild({ step, outcome }).observe(seconds);
+      if (Number.isFinite(seconds) && seconds >= 0) pipelineStepSeries({ step, outcome }).observe(seconds);
     },
     auditWriteFailed(event) {
       auditWriteFailures.inc({ event: eventLabel(event) });
@@ -281,7 +281,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeMcpOperation(attributes, seconds) {
       if (!Number.isFinite(seconds) || seconds < 0) return;
-      mcpOperationChild({
+      mcpOperationSeries({
         ...sessionLabels(attributes),
         mcp_method_name: attributes.method ?? '',
         gen_ai_tool_name: attributes.tool === undefined ? '' : catalogToolLabel(attributes.tool),

@@ -22,7 +22,7 @@ export interface SeriesHistogramConfig<T extends string> {
 
 /** One set of label values of the histogram. */
 export interface HistogramSeries {
-  /** `seconds` must be a finite number; callers check (a duration from `performance.now()` always is). */
+  /** `value` must be a finite number; callers check (a duration from `performance.now()` always is). */
   observe(value: number): void;
 }
 
