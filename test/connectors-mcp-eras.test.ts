@@ -22,6 +22,7 @@ import { ConnectorError } from '../connectors/errors.js';
 import { createMcpConnector, type McpConnector, type McpConnectorConfigInput } from '../connectors/mcp/index.js';
 import { startUpstreamHttp } from './fixtures/mcp-upstream-http.js';
 import { startModernUpstreamHttp, type ModernUpstreamHttp } from './fixtures/mcp-upstream-modern.js';
+import { eventually } from './helpers/eventually.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -58,14 +59,6 @@ async function rejection(promise: Promise<unknown>): Promise<ConnectorError> {
   );
   assert.ok(error instanceof ConnectorError, `expected a ConnectorError, got ${String(error)}`);
   return error;
-}
-
-async function eventually(check: () => boolean, what: string, limitMs = 15_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function stdioConnector(era: keyof typeof fixtures, spawnLog: string): McpConnector {

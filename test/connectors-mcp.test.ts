@@ -25,6 +25,7 @@ import {
 } from '../connectors/mcp/index.js';
 import { startUpstreamHttp, type UpstreamHttp } from './fixtures/mcp-upstream-http.js';
 import type { UpstreamEvent } from './fixtures/mcp-upstream.js';
+import { eventually } from './helpers/eventually.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -69,13 +70,6 @@ async function rejection(promise: Promise<unknown>): Promise<ConnectorError> {
 }
 
 /** Wait for a condition that another party makes true (never asserts on how long it took). */
-async function eventually(check: () => boolean | Promise<boolean>, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 interface Setup {
   name: string;

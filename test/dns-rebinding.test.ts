@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startHttpBackend, type HttpBackend } from './fixtures/http-backend.js';
 import { INITIALIZE, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { MODERN } from './helpers/modern.js';
 
 const echoTool = {
   name: 'echo',
@@ -35,6 +36,24 @@ function send(
     req.end(options.body);
   });
 }
+
+/** Headers and body of a 2026-07-28 `tools/call` of the echo tool (stateless: no session first). */
+const MODERN_CALL_HEADERS = { 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'api_echo' };
+let nextCallId = 100;
+const modernEchoCall = () => ({
+  jsonrpc: '2.0',
+  id: nextCallId++,
+  method: 'tools/call',
+  params: {
+    name: 'api_echo',
+    arguments: {},
+    _meta: {
+      'io.modelcontextprotocol/protocolVersion': MODERN,
+      'io.modelcontextprotocol/clientCapabilities': {},
+      'io.modelcontextprotocol/clientInfo': { name: 'dns-rebinding-test', version: '1.0.0' },
+    },
+  },
+});
 
 describe('DNS-rebinding defence through the gateway', () => {
   let backend: HttpBackend;
@@ -106,6 +125,27 @@ describe('DNS-rebinding defence through the gateway', () => {
       });
       assert.equal(refused.status, 403, path);
       assert.match(refused.body, /"jsonrpc":"2.0".*Host not allowed/, path);
+      // A stateless tool call, which reaches the backend when served: refused under the look-alike Host with
+      // nothing sent on, made under the gateway's own Host.
+      const before = backend.requests.length;
+      const refusedCall = await send(gw.gateway.baseUrl, {
+        method: 'POST',
+        path,
+        headers: { ...headers, ...MODERN_CALL_HEADERS, host: `127.0.0.1.nip.io:${port()}` },
+        body: JSON.stringify(modernEchoCall()),
+      });
+      assert.equal(refusedCall.status, 403, path);
+      assert.match(refusedCall.body, /Host not allowed/, path);
+      assert.equal(backend.requests.length, before, `${path}: nothing reached the backend`);
+      const madeCall = await send(gw.gateway.baseUrl, {
+        method: 'POST',
+        path,
+        headers: { ...headers, ...MODERN_CALL_HEADERS, host: `127.0.0.1:${port()}` },
+        body: JSON.stringify(modernEchoCall()),
+      });
+      assert.equal(madeCall.status, 200, path);
+      assert.doesNotMatch(madeCall.body, /"isError":true/, path);
+      assert.equal(backend.requests.length, before + 1, `${path}: the served call reached the backend`);
     }
     // A body that is not JSON is a JSON-RPC parse error on the MCP endpoint, whichever way it is routed.
     for (const path of ['/mcp', `http://127.0.0.1:${port()}/mcp`]) {
@@ -118,7 +158,7 @@ describe('DNS-rebinding defence through the gateway', () => {
       assert.equal(broken.status, 400, path);
       assert.equal(JSON.parse(broken.body).error.code, -32700, path);
     }
-    assert.equal(backend.requests.length, mark);
+    assert.equal(backend.requests.length, mark + targets.length);
   });
 
   it('refuses a tool call under a look-alike Host or Origin and sends nothing to the backend', async () => {

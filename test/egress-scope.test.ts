@@ -15,19 +15,12 @@ import { startRecordingServer, type RecordingServer } from './fixtures/recording
 import { startUpstreamHttp, type UpstreamHttp } from './fixtures/mcp-upstream-http.js';
 import { readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { writePolicy } from './helpers/policy.js';
+import { eventually } from './helpers/eventually.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 function code(result: unknown): unknown {
   return (result as { _meta?: Record<string, unknown> })._meta?.['portcullis/code'];
-}
-
-async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 const egressDenials = async (gw: TestGateway) =>

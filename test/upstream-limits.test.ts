@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startRawUpstreamHttp, type RawUpstreamHttp } from './fixtures/mcp-upstream-raw.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { eventually } from './helpers/eventually.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REQUEST_TIMEOUT_MS = 600;
@@ -34,14 +35,6 @@ function code(result: unknown): unknown {
 function socketsTo(port: number): number {
   const out = execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' });
   return out.split('\n').filter((line) => line.trim() !== '').length;
-}
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 /** Run `fn` while sampling RSS; returns the peak growth over the RSS before it started. */

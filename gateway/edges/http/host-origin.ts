@@ -21,6 +21,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestHandler } from 'express';
 import { isLoopbackAddress, parseHostHeader, type ParsedHost } from '../../kernel/index.js';
+import { jsonRpcError } from './mcp-errors.js';
 
 export { parseHostHeader, type ParsedHost };
 
@@ -48,7 +49,7 @@ function parseAllowedHost(entry: string): ParsedHost {
 
 /** The body of a 403 refusal: a JSON-RPC error, since browsers reach the MCP endpoint first. */
 export function hostOriginRefusalBody(message: string): object {
-  return { jsonrpc: '2.0', error: { code: -32000, message }, id: null };
+  return jsonRpcError(-32000, message);
 }
 
 /** Express middleware over `hostOriginCheck`: a refused request is answered 403 and goes no further. */

@@ -7,6 +7,6 @@ export { createIntrospectionRouter } from './introspection-router.js';
 export { createHealthRouter } from './health-route.js';
 export { createMetricsRouter } from './metrics-route.js';
 export { hostOriginCheck, hostOriginGuard, hostOriginRefusalBody } from './host-origin.js';
-export { sendMcpError } from './mcp-errors.js';
+export { jsonRpcError, sendMcpError } from './mcp-errors.js';
 export { sendJson } from './send-json.js';
 export { errorMiddleware, sendCode, sendError } from './http-errors.js';

@@ -12,13 +12,22 @@ export function sendMcpError(res: ServerResponse, error: unknown, onError?: (err
   if (status >= 500) onError?.(error);
   if (res.headersSent) return;
   const type = (error as { type?: unknown }).type;
-  if (status === 413) sendJson(res, 413, rpcError(-32600, 'Request body too large'));
-  else if (status === 415) sendJson(res, 415, rpcError(-32600, 'Unsupported Media Type: expected application/json'));
-  else if (type === 'entity.parse.failed') sendJson(res, 400, rpcError(-32700, 'Parse error'));
-  else if (status < 500) sendJson(res, status, rpcError(-32600, 'Invalid request'));
-  else sendJson(res, 500, rpcError(-32603, 'Internal error'));
+  if (status === 413) sendJson(res, 413, jsonRpcError(-32600, 'Request body too large'));
+  else if (status === 415)
+    sendJson(res, 415, jsonRpcError(-32600, 'Unsupported Media Type: expected application/json'));
+  else if (type === 'entity.parse.failed') sendJson(res, 400, jsonRpcError(-32700, 'Parse error'));
+  else if (status < 500) sendJson(res, status, jsonRpcError(-32600, 'Invalid request'));
+  else sendJson(res, 500, jsonRpcError(-32603, 'Internal error'));
 }
 
-function rpcError(code: number, message: string): object {
-  return { jsonrpc: '2.0', error: { code, message }, id: null };
+/**
+ * A JSON-RPC error that answers no request in particular (`id: null`), as the MCP endpoint refuses a request
+ * it could not read or would not serve; `dataCode` is the gateway's stable error code, when there is one.
+ */
+export function jsonRpcError(code: number, message: string, dataCode?: string): object {
+  return {
+    jsonrpc: '2.0',
+    error: { code, message, ...(dataCode !== undefined ? { data: { code: dataCode } } : {}) },
+    id: null,
+  };
 }

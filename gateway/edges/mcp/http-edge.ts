@@ -27,7 +27,7 @@ import { AuthError, httpStatusOf, isStoreUnavailable, jsonRpcCodeOf, type Princi
 import type { AuditSink } from '../../services/audit/index.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
-import { readJsonBody, sendJson, sendMcpError } from '../http/index.js';
+import { jsonRpcError, readJsonBody, sendJson, sendMcpError } from '../http/index.js';
 import { startTaskSpan, extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { samePrincipal, sessionScope, type McpSession } from './session.js';
@@ -502,13 +502,5 @@ function createLocalClaims(now: () => number): OnceClaimsLike {
       claimed.set(id, at + ttlMs);
       return true;
     },
-  };
-}
-
-export function jsonRpcError(code: number, message: string, dataCode?: string): object {
-  return {
-    jsonrpc: '2.0',
-    error: { code, message, ...(dataCode !== undefined ? { data: { code: dataCode } } : {}) },
-    id: null,
   };
 }

@@ -43,6 +43,7 @@ import { timeOperations, type McpOperationMetrics } from './operation-metrics.js
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import { endOnLoss, type LossSource } from './listen-loss.js';
 import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
+import { sendJson } from '../http/index.js';
 
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel';
@@ -188,19 +189,15 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       }
       const mismatch = paramHeaderMismatch(req, request);
       if (mismatch !== undefined) {
-        res.statusCode = 400;
-        res.setHeader('content-type', 'application/json');
-        res.end(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            id: idOf(request.body),
-            error: {
-              code: HEADER_MISMATCH,
-              message: `Bad Request: ${mismatch.message}`,
-              data: { mismatch: { header: mismatch.header } },
-            },
-          }),
-        );
+        sendJson(res, 400, {
+          jsonrpc: '2.0',
+          id: idOf(request.body),
+          error: {
+            code: HEADER_MISMATCH,
+            message: `Bad Request: ${mismatch.message}`,
+            data: { mismatch: { header: mismatch.header } },
+          },
+        });
         return;
       }
       const headerTrace: Record<string, string> = {};
@@ -258,10 +255,12 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     status: number,
     error: { code: number; message: string; data: { code: string } },
   ): void {
-    res.statusCode = status;
-    res.setHeader('content-type', 'application/json');
-    if (status === 503) res.setHeader('retry-after', '5');
-    res.end(JSON.stringify({ jsonrpc: '2.0', id: idOf(request.body), error }));
+    sendJson(
+      res,
+      status,
+      { jsonrpc: '2.0', id: idOf(request.body), error },
+      status === 503 ? { 'retry-after': '5' } : {},
+    );
   }
 
   /** A `subscriptions/listen` may name resource URIs: only ones the principal can see. */

@@ -5,7 +5,7 @@
  * `mcpPostFirst`). Agents authenticate through the configured authenticator chain.
  */
 import express, { type Express, type Router } from 'express';
-import type { RequestListener, Server } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { FetchLike, LogMessage } from '../../../connectors/contract.js';
 import type { Environment, GatewayConfig } from '../../config/index.js';
 import { resolveSecretRef } from '../../config/index.js';
@@ -302,7 +302,7 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
 function mcpPostFirst(
   app: Express,
   hostOriginRefusal: ReturnType<typeof hostOriginCheck>,
-  post: (req: Parameters<RequestListener>[0], res: Parameters<RequestListener>[1]) => Promise<void>,
+  post: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
 ): RequestListener {
   return (req, res) => {
     if (req.method !== 'POST' || !MCP_PATH.test(req.url ?? '')) {

@@ -82,12 +82,11 @@ export function withRecentAudit(
   /** Records remembered so far; the newest sits at `(remembered - 1) % capacity`. */
   let remembered = 0;
   const listeners = new Set<(record: RecentAuditRecord) => void>();
-  let nextId = 1;
   let lastDurableAt: string | undefined;
   let lastFailureAt: string | undefined;
 
   const remember = (input: AuditRecordInput, ts: string): void => {
-    const record: RecentAuditRecord = { id: nextId++, ts, event: input.event };
+    const record: RecentAuditRecord = { id: remembered + 1, ts, event: input.event };
     for (const field of SHOWN_FIELDS) {
       if (input[field] !== undefined) (record as unknown as Record<string, unknown>)[field] = input[field];
     }
