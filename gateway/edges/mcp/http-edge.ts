@@ -2,7 +2,7 @@
  * The MCP front door over Streamable HTTP: `POST|GET|DELETE /mcp`, for both protocol eras. A request that
  * names a session (`Mcp-Session-Id`) is 2025-era: that era alone has sessions. Any other is 2025-era unless it
  * carries the 2026-07-28 per-request `_meta` envelope (the SDK's `isLegacyRequest`, the same classification
- * its own handler uses). 2025-era requests are served by this module's sessions, and
+ * its own handler uses; era.ts). 2025-era requests are served by this module's sessions, and
  * 2026-07-28 requests statelessly by modern-edge.ts, after the same Host/Origin check, authentication and
  * size limit. The SDK's stateless fallback for 2025 traffic is never used.
  *
@@ -17,7 +17,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Router } from 'express';
 import {
   isInitializeRequest,
-  isLegacyRequest,
   WebStandardStreamableHTTPServerTransport,
   type ServerEventBus,
 } from '@modelcontextprotocol/server';
@@ -36,6 +35,7 @@ import { InFlightRequestIds } from './request-ids.js';
 import { createMemorySessionSlots, type SessionSlot, type SessionSlots } from '../../services/ratelimit/index.js';
 import { createInputBridge, type OnceClaimsLike } from './input-bridge.js';
 import { createModernEdge } from './modern-edge.js';
+import { isLegacyPost } from './era.js';
 import { createApprovalTasks, type ApprovalTasksOptions } from './approval-tasks.js';
 import { createModernTasks } from './modern-task.js';
 import { createStateSealer } from './sealed-state.js';
@@ -251,7 +251,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       // the SDK's own rule.
       const sessionId = headerOf(req, 'mcp-session-id');
       const fetchRequest = toFetchRequest(req, res, { followAgent: sessionId === undefined });
-      if (sessionId === undefined && !(await isLegacyRequest(fetchRequest, body))) {
+      if (sessionId === undefined && !(await isLegacyPost(fetchRequest, body))) {
         await modern.serve(req, res, { principal, body, fetchRequest });
         return;
       }
