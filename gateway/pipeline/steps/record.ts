@@ -60,7 +60,9 @@ export function recordStep(options: RecordOptions): Step {
       }
       if (state.operation === 'tools/call')
         options.metrics?.observeToolCall(state.name, callOutcome(record), latencyMs / 1000);
-      const written = options.audit.append(record).then(
+      // Not waited for: the record may share the next call's synced write (see the file sink's `deferMs`).
+      const appendOptions = options.flushAuditBeforeResponse ? undefined : { deferrable: true };
+      const written = options.audit.append(record, appendOptions).then(
         () => true,
         (error: unknown) => {
           options.onError?.(error, 'audit');

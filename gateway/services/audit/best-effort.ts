@@ -16,9 +16,9 @@ export interface AuditFailureReporter {
 /** The same sink, reporting each failed append before the failure reaches the caller. */
 export function reportingAuditSink(sink: AuditSink, reporter: AuditFailureReporter): AuditSink {
   return {
-    async append(record) {
+    async append(record, options) {
       try {
-        await sink.append(record);
+        await sink.append(record, options);
       } catch (error) {
         try {
           reporter.onFailure(record.event, error);

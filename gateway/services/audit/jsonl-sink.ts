@@ -11,6 +11,10 @@
  * that pair.
  * - `batched`: the same acknowledgement, but under load syncs are spaced at least `batchMs` apart so more
  *   records share each one. An append to an idle sink is written at once: no fixed wait is added.
+ * - A `deferrable` append (per-record mode) to an idle sink waits up to `deferMs` for the next append, so
+ *   that one synced write serves both: a record nobody waits for before answering (an outcome record with
+ *   `flushBeforeResponse: false`) rides with the next call's write-ahead record instead of holding that
+ *   record up behind a write of its own. Its promise still resolves only once it is durable.
  * Records are sealed (seq, prev, hash) in `append` call order and written in that order by one writer, so
  * the file order is the chain order. `flush()` writes everything queued now; `close()` does the same,
  * writes a final checkpoint and closes the file: nothing queued or acknowledged is lost on shutdown.
@@ -40,7 +44,7 @@ import {
   type AuditChainHead,
 } from './chain.js';
 import { readFileTail } from './tail.js';
-import type { AuditRecord, AuditRecordInput, AuditSink, AuditSinkStatus } from './types.js';
+import type { AppendOptions, AuditRecord, AuditRecordInput, AuditSink, AuditSinkStatus } from './types.js';
 
 export interface JsonlAuditSinkOptions {
   file: string;
@@ -51,6 +55,11 @@ export interface JsonlAuditSinkOptions {
    * to share a sync. Default 50.
    */
   batchMs?: number;
+  /**
+   * `per-record` only: how long a `deferrable` append to an idle sink waits for another append to share
+   * its write. Default 5.
+   */
+  deferMs?: number;
   /** Where to keep the chain head, for truncation checks. Absent: no checkpoints. */
   checkpointFile?: string;
   /** Write the checkpoint after this many durable records (and always on close). Default 100. */
@@ -90,9 +99,11 @@ interface Pending {
 
 export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Promise<JsonlAuditSink> {
   const batchMs = options.batchMs ?? 50;
+  const deferMs = options.deferMs ?? 5;
   const checkpointEvery = options.checkpointEvery ?? 100;
   const retryMs = options.retryMs ?? 1000;
   if (!Number.isFinite(batchMs) || batchMs < 0) throw new RangeError('batchMs must be a non-negative number');
+  if (!Number.isFinite(deferMs) || deferMs < 0) throw new RangeError('deferMs must be a non-negative number');
   if (!Number.isFinite(retryMs) || retryMs <= 0) throw new RangeError('retryMs must be a positive number');
   if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 1)
     throw new RangeError('checkpointEvery must be a positive integer');
@@ -234,6 +245,18 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
     }
   }
 
+  /**
+   * A deferrable record on an idle per-record sink waits up to `deferMs` for company; any other append,
+   * `flush()` or `close()` writes it at once (kick clears the timer). Otherwise as `schedule`.
+   */
+  function scheduleDeferred(): void {
+    if (durability === 'per-record' && writing === undefined && !scheduled && closing === undefined) {
+      timer ??= setTimeout(kick, deferMs);
+      return;
+    }
+    schedule();
+  }
+
   /** The one writer. Never throws: failures go through fail(). */
   async function drain(): Promise<void> {
     while (queue.length > 0) {
@@ -311,7 +334,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
     }
   }
 
-  function enqueue(input: AuditRecordInput): Promise<void> {
+  function enqueue(input: AuditRecordInput, deferrable = false): Promise<void> {
     let record: AuditRecord;
     try {
       record = sealRecord(input, head, now());
@@ -325,7 +348,8 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
       queue.push({ line, seq: record.seq, hash: record.hash, ts: record.ts, resolve, reject });
     });
     lastAppend = promise;
-    schedule();
+    if (deferrable) scheduleDeferred();
+    else schedule();
     return promise;
   }
 
@@ -352,7 +376,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
       return { available: true };
     },
 
-    append(input: AuditRecordInput): Promise<void> {
+    append(input: AuditRecordInput, appendOptions?: AppendOptions): Promise<void> {
       if (closing !== undefined) return Promise.reject(new AuditError('AUDIT_SINK_CLOSED', 'audit sink is closed'));
       if (outage !== undefined) {
         outage.refused++;
@@ -360,7 +384,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
           new AuditError('AUDIT_UNAVAILABLE', `audit log unavailable since ${outage.since}: ${outage.error.message}`),
         );
       }
-      return enqueue(input);
+      return enqueue(input, appendOptions?.deferrable === true);
     },
 
     async flush(): Promise<void> {

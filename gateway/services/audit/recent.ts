@@ -103,9 +103,9 @@ export function withRecentAudit(
 
   return {
     sink: {
-      async append(input) {
+      async append(input, appendOptions) {
         try {
-          await sink.append(input);
+          await sink.append(input, appendOptions);
         } catch (error) {
           lastFailureAt = now().toISOString();
           throw error;

@@ -15,7 +15,7 @@ import type { AuditChainHead } from './chain.js';
 import { AuditError } from './errors.js';
 import type { JsonlAuditSink } from './jsonl-sink.js';
 import { firstRecord, headOfRotated, rotatedSegmentName } from './segments.js';
-import type { AuditRecordInput } from './types.js';
+import type { AppendOptions, AuditRecordInput } from './types.js';
 
 const RETRY_AFTER_FAILED_ROTATION_MS = 60_000;
 
@@ -171,13 +171,13 @@ export async function createRotatingAuditSink(options: RotatingAuditSinkOptions)
       return current.status?.() ?? { available: true };
     },
 
-    async append(input: AuditRecordInput): Promise<void> {
+    async append(input: AuditRecordInput, options?: AppendOptions): Promise<void> {
       // A record of a new hour/day goes to a new file. Waiters on one rotation resume in the order they
       // arrived, so records are sealed in call order.
       if (periodEnded()) void startRotation();
       while (rotating !== undefined) await rotating;
       if (failure !== undefined) throw failure;
-      await current.append(input);
+      await current.append(input, options);
       if (rotation.maxBytes !== undefined || rotation.every !== undefined) void maybeRotate();
     },
 

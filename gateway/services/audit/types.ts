@@ -86,9 +86,20 @@ export interface AuditSinkStatus {
   since?: string;
 }
 
+/** How one append may be written. */
+export interface AppendOptions {
+  /**
+   * The caller does not wait for this record before anything leaves the gateway (an outcome record with
+   * `flushBeforeResponse: false`). A sink may hold it back briefly to write it with the next record it
+   * writes, so one synced write serves both; the file sink holds it at most `deferMs`. The promise still
+   * resolves only once the record is durable.
+   */
+  deferrable?: boolean;
+}
+
 export interface AuditSink {
   /** Resolves when the record is durable according to the configured durability mode. */
-  append(record: AuditRecordInput): Promise<void>;
+  append(record: AuditRecordInput, options?: AppendOptions): Promise<void>;
   /** Sinks that can fail report it here (readiness reads it); absent means always available. */
   status?(): AuditSinkStatus;
   flush(): Promise<void>;

@@ -1,0 +1,162 @@
+/**
+ * Deferrable appends to the file audit sink: a record nobody waits for (an outcome record with
+ * `flushBeforeResponse: false`) shares the next append's synced write instead of taking one of its own,
+ * never waits longer than `deferMs`, and is never lost: flush and close write it at once.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  createJsonlAuditSink,
+  createRotatingAuditSink,
+  reportingAuditSink,
+  verifyAuditLog,
+  withRecentAudit,
+  type AppendOptions,
+  type AuditRecordInput,
+  type AuditSink,
+} from '../gateway/services/audit/index.js';
+
+let dir: string;
+let counter = 0;
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'portcullis-audit-deferred-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const freshFile = (): string => path.join(dir, `audit-${++counter}.jsonl`);
+
+function record(event: AuditRecordInput['event'], i: number): AuditRecordInput {
+  return { event, decision: 'allow', agentId: 'agent-1', tool: 'api_text', callId: `call-${i}` };
+}
+
+async function eventsIn(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as { event: string; callId: string })
+    .map(({ event, callId }) => `${event} ${callId}`);
+}
+
+const turns = async (n: number): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+};
+
+/** Resolves with 'timeout' when `promise` has not settled within `ms`. */
+const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> =>
+  Promise.race([promise, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms).unref())]);
+
+describe('file audit sink: deferrable appends', () => {
+  it("rides with the next append's synced write, in chain order", async () => {
+    const file = freshFile();
+    const sink = await createJsonlAuditSink({ file, durability: 'per-record', deferMs: 60_000 });
+    const outcome = sink.append(record('tool.call', 1), { deferrable: true });
+    await turns(4);
+    assert.deepEqual(await eventsIn(file), [], 'a deferrable record on an idle sink was written on its own');
+    assert.deepEqual(sink.stats(), { records: 0, syncs: 0 });
+    const intent = sink.append(record('call.intent', 2));
+    await Promise.all([outcome, intent]);
+    assert.deepEqual(await eventsIn(file), ['tool.call call-1', 'call.intent call-2']);
+    assert.deepEqual(sink.stats(), { records: 2, syncs: 1 });
+    await sink.close();
+    assert.equal((await verifyAuditLog(file)).ok, true);
+  });
+
+  it('alone, is durable within deferMs', async () => {
+    const file = freshFile();
+    const sink = await createJsonlAuditSink({ file, durability: 'per-record', deferMs: 20 });
+    assert.notEqual(await within(sink.append(record('tool.call', 1), { deferrable: true }), 10_000), 'timeout');
+    assert.deepEqual(await eventsIn(file), ['tool.call call-1']);
+    assert.deepEqual(sink.stats(), { records: 1, syncs: 1 });
+    await sink.close();
+  });
+
+  it('is written at once by flush and by close', async () => {
+    const flushed = freshFile();
+    const sink = await createJsonlAuditSink({ file: flushed, durability: 'per-record', deferMs: 60_000 });
+    const pending = sink.append(record('tool.call', 1), { deferrable: true });
+    await sink.flush();
+    await pending;
+    assert.deepEqual(await eventsIn(flushed), ['tool.call call-1']);
+    await sink.close();
+
+    const closed = freshFile();
+    const closing = await createJsonlAuditSink({ file: closed, durability: 'per-record', deferMs: 60_000 });
+    const last = closing.append(record('tool.call', 2), { deferrable: true });
+    assert.notEqual(await within(closing.close(), 10_000), 'timeout');
+    await last;
+    assert.deepEqual(await eventsIn(closed), ['tool.call call-2']);
+  });
+
+  it('is not held back while a write is in flight: it goes with the next batch', async () => {
+    const file = freshFile();
+    const sink = await createJsonlAuditSink({ file, durability: 'per-record', deferMs: 60_000 });
+    const first = sink.append(record('call.intent', 1));
+    // The first write is queued for the next microtask; this one arrives while it is being written.
+    await Promise.resolve();
+    await Promise.resolve();
+    const outcome = sink.append(record('tool.call', 1), { deferrable: true });
+    await first;
+    assert.notEqual(await within(outcome, 10_000), 'timeout', 'the deferrable record waited for its timer');
+    assert.deepEqual(await eventsIn(file), ['call.intent call-1', 'tool.call call-1']);
+    await sink.close();
+  });
+
+  it('batched durability spaces its own syncs: a deferrable append to an idle sink is written at once', async () => {
+    const file = freshFile();
+    const sink = await createJsonlAuditSink({ file, durability: 'batched', batchMs: 20, deferMs: 60_000 });
+    assert.notEqual(await within(sink.append(record('tool.call', 1), { deferrable: true }), 10_000), 'timeout');
+    assert.deepEqual(await eventsIn(file), ['tool.call call-1']);
+    await sink.close();
+  });
+
+  it('refuses a negative deferMs', async () => {
+    await assert.rejects(
+      createJsonlAuditSink({ file: freshFile(), durability: 'per-record', deferMs: -1 }),
+      /deferMs must be a non-negative number/,
+    );
+  });
+});
+
+describe('audit sink wrappers pass the append options on', () => {
+  function innerSink(): AuditSink & { seen: (AppendOptions | undefined)[] } {
+    const seen: (AppendOptions | undefined)[] = [];
+    return {
+      seen,
+      append: async (_record, options) => {
+        seen.push(options);
+      },
+      flush: async () => undefined,
+      close: async () => undefined,
+    };
+  }
+
+  it('the reporting sink and the recent-records view', async () => {
+    const inner = innerSink();
+    const { sink } = withRecentAudit(reportingAuditSink(inner, { onFailure: () => undefined }));
+    await sink.append(record('tool.call', 1), { deferrable: true });
+    await sink.append(record('call.intent', 2));
+    assert.deepEqual(inner.seen, [{ deferrable: true }, undefined]);
+  });
+
+  it('the rotating sink', async () => {
+    const file = freshFile();
+    const sink = await createRotatingAuditSink({
+      file,
+      rotation: { maxBytes: 1_000_000 },
+      openSegment: (continueFrom) =>
+        createJsonlAuditSink({ file, continueFrom, durability: 'per-record', deferMs: 60_000 }),
+    });
+    const outcome = sink.append(record('tool.call', 1), { deferrable: true });
+    await turns(4);
+    assert.deepEqual(await eventsIn(file), [], 'the rotating sink dropped the option');
+    await Promise.all([outcome, sink.append(record('call.intent', 2))]);
+    assert.deepEqual(await eventsIn(file), ['tool.call call-1', 'call.intent call-2']);
+    await sink.close();
+  });
+});
