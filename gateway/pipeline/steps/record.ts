@@ -60,7 +60,7 @@ export function recordStep(options: RecordOptions): Step {
       }
       if (state.operation === 'tools/call')
         options.metrics?.observeToolCall(state.name, callOutcome(record), latencyMs / 1000);
-      // Not waited for: the record may share the next call's synced write (see the file sink's `deferMs`).
+      // Without the flush nobody waits for it, so it may share the next call's synced write (`deferrable`).
       const appendOptions = options.flushAuditBeforeResponse ? undefined : { deferrable: true };
       const written = options.audit.append(record, appendOptions).then(
         () => true,

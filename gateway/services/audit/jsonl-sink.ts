@@ -250,7 +250,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
    * `flush()` or `close()` writes it at once (kick clears the timer). Otherwise as `schedule`.
    */
   function scheduleDeferred(): void {
-    if (durability === 'per-record' && writing === undefined && !scheduled && closing === undefined) {
+    if (durability === 'per-record' && writing === undefined && !scheduled) {
       timer ??= setTimeout(kick, deferMs);
       return;
     }
