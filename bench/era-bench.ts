@@ -6,7 +6,7 @@
  */
 import { isLegacyRequest, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
 import { isLegacyPost } from '../gateway/edges/mcp/era.js';
-import { median } from './lib/rounds.js';
+import { alternateLoops } from './lib/alternate.js';
 
 export interface EraBenchResult {
   loops: number;
@@ -58,26 +58,12 @@ async function nanosPerRequest(count: number, classify: typeof isLegacyRequest):
 export async function runEraBench(options: { loops?: number; perLoop?: number } = {}): Promise<EraBenchResult> {
   const loops = options.loops ?? 7;
   const perLoop = options.perLoop ?? 20_000;
-  await nanosPerRequest(perLoop, isLegacyRequest);
-  await nanosPerRequest(perLoop, isLegacyPost);
-  const sdk: number[] = [];
-  const gateway: number[] = [];
-  const ratios: number[] = [];
-  for (let i = 0; i < loops; i++) {
-    const a = await nanosPerRequest(perLoop, isLegacyRequest);
-    const b = await nanosPerRequest(perLoop, isLegacyPost);
-    sdk.push(a);
-    gateway.push(b);
-    ratios.push(b / a);
-  }
-  const round = (n: number): number => Math.round(n * 100) / 100;
-  return {
+  const times = await alternateLoops(
     loops,
-    perLoop,
-    sdkNanos: round(median(sdk)),
-    gatewayNanos: round(median(gateway)),
-    ratio: round(median(ratios)),
-  };
+    () => nanosPerRequest(perLoop, isLegacyRequest),
+    () => nanosPerRequest(perLoop, isLegacyPost),
+  );
+  return { loops, perLoop, sdkNanos: times.firstNanos, gatewayNanos: times.secondNanos, ratio: times.ratio };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[1]}`) {

@@ -6,7 +6,7 @@
  */
 import { Histogram, Registry } from 'prom-client';
 import { createSeriesHistogram } from '../gateway/services/metrics/series-histogram.js';
-import { median } from './lib/rounds.js';
+import { alternateLoops } from './lib/alternate.js';
 import { nanosPerIteration } from './lib/stats.js';
 
 export interface MetricsObserveBenchResult {
@@ -45,19 +45,11 @@ export async function runMetricsObserveBench(
   const value = (i: number): number => ((i % 97) + 1) / 20_000;
   const viaProm = (i: number): void => promChild(LABELS[i % LABELS.length]!).observe(value(i));
   const viaSeries = (i: number): void => series.series(LABELS[i % LABELS.length]!).observe(value(i));
-  nanosPerIteration(perLoop, viaProm);
-  nanosPerIteration(perLoop, viaSeries);
-  const promTimes: number[] = [];
-  const seriesTimes: number[] = [];
-  const ratios: number[] = [];
-  for (let i = 0; i < loops; i++) {
-    const a = nanosPerIteration(perLoop, viaProm);
-    const b = nanosPerIteration(perLoop, viaSeries);
-    promTimes.push(a);
-    seriesTimes.push(b);
-    ratios.push(b / a);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  const times = await alternateLoops(
+    loops,
+    () => nanosPerIteration(perLoop, viaProm),
+    () => nanosPerIteration(perLoop, viaSeries),
+  );
   // Both counted every observation (and the loops were not optimised away).
   const counted = async (registry: Registry): Promise<number> =>
     [...(await registry.metrics()).matchAll(/^step_seconds_count\{[^}]*\} (\d+)$/gm)].reduce(
@@ -67,14 +59,7 @@ export async function runMetricsObserveBench(
   const expected = (loops + 1) * perLoop;
   if ((await counted(promRegistry)) !== expected || (await counted(seriesRegistry)) !== expected)
     throw new Error('metrics observe bench: an observation was lost');
-  const round = (n: number): number => Math.round(n * 100) / 100;
-  return {
-    loops,
-    perLoop,
-    promClientNanos: round(median(promTimes)),
-    seriesNanos: round(median(seriesTimes)),
-    ratio: round(median(ratios)),
-  };
+  return { loops, perLoop, promClientNanos: times.firstNanos, seriesNanos: times.secondNanos, ratio: times.ratio };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[1]}`) {

@@ -47,15 +47,20 @@ const settled = async (promise: Promise<unknown>): Promise<boolean> => {
   return done;
 };
 
+/** The record step run on a completed call, over a sink that holds every append until the test settles it. */
+function runRecordStep(flushAuditBeforeResponse: boolean): {
+  audit: ReturnType<typeof heldSink>;
+  run: Promise<unknown>;
+} {
+  const audit = heldSink();
+  const span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+  const run = Promise.resolve(recordStep({ audit, flushAuditBeforeResponse }).run(completedCall(), span));
+  return { audit, run };
+}
+
 describe('record step: the outcome record and the response', () => {
   it('with flushBeforeResponse, waits for the record to be durable and asks for no deferral', async () => {
-    const audit = heldSink();
-    const run = Promise.resolve(
-      recordStep({ audit, flushAuditBeforeResponse: true }).run(
-        completedCall(),
-        trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
-      ),
-    );
+    const { audit, run } = runRecordStep(true);
     assert.equal(await settled(run), false, 'the step answered before its record was durable');
     assert.equal(audit.appended.length, 1);
     assert.equal(audit.appended[0]!.record.event, 'tool.call');
@@ -65,13 +70,7 @@ describe('record step: the outcome record and the response', () => {
   });
 
   it('without it, answers at once and lets the record share the next synced write', async () => {
-    const audit = heldSink();
-    const run = Promise.resolve(
-      recordStep({ audit, flushAuditBeforeResponse: false }).run(
-        completedCall(),
-        trace.wrapSpanContext(INVALID_SPAN_CONTEXT),
-      ),
-    );
+    const { audit, run } = runRecordStep(false);
     assert.equal(await settled(run), true, 'the step waited for a record nobody waits for');
     assert.equal(await run, undefined);
     assert.equal(audit.appended.length, 1);

@@ -6,7 +6,7 @@
  * composition root's reporting sink logs and counts every failed append).
  */
 import { GatewayError } from '../../kernel/index.js';
-import type { AuditEvent, AuditRecordInput, AuditSink } from '../../services/audit/index.js';
+import type { AppendOptions, AuditEvent, AuditRecordInput, AuditSink } from '../../services/audit/index.js';
 import type { Metrics, StoreOperation } from '../../services/metrics/index.js';
 import {
   ATTR_PORTCULLIS_APPROVAL_ID,
@@ -37,6 +37,10 @@ export interface RecordOptions {
 }
 
 export function recordStep(options: RecordOptions): Step {
+  // Without the flush nobody waits for the record, so it may share the next call's synced write.
+  const appendOptions: AppendOptions | undefined = options.flushAuditBeforeResponse
+    ? undefined
+    : Object.freeze({ deferrable: true });
   return {
     name: 'record',
     closing: true,
@@ -60,8 +64,6 @@ export function recordStep(options: RecordOptions): Step {
       }
       if (state.operation === 'tools/call')
         options.metrics?.observeToolCall(state.name, callOutcome(record), latencyMs / 1000);
-      // Without the flush nobody waits for it, so it may share the next call's synced write (`deferrable`).
-      const appendOptions = options.flushAuditBeforeResponse ? undefined : { deferrable: true };
       const written = options.audit.append(record, appendOptions).then(
         () => true,
         (error: unknown) => {
