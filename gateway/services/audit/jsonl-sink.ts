@@ -15,6 +15,14 @@
  *   that one synced write serves both: a record nobody waits for before answering (an outcome record with
  *   `flushBeforeResponse: false`) rides with the next call's write-ahead record instead of holding that
  *   record up behind a write of its own. Its promise still resolves only once it is durable.
+ * - When the process is idle, a write is made inline: if the event loop has waited for work for at least
+ *   `idleGapMs` since the sink's last write, the synced write is made on the event loop's thread (a
+ *   blocking `write`) instead of being handed to libuv's thread pool, because waking a pool thread and then
+ *   the event loop costs more than the write itself on an idle machine. A busy event loop (under load) never
+ *   waits, so its writes go to the pool, where the loop goes on serving calls during the sync and group
+ *   commit gathers what arrives meanwhile. An inline write that takes `slowInlineMs` or longer (a slow or
+ *   stalled disk) stops inline writes for `inlinePauseMs`, so a slow disk blocks the event loop for at most
+ *   one write now and then. The durability guarantee is the same either way.
  * Records are sealed (seq, prev, hash) in `append` call order and written in that order by one writer, so
  * the file order is the chain order. `flush()` writes everything queued now; `close()` does the same,
  * writes a final checkpoint and closes the file: nothing queued or acknowledged is lost on shutdown.
@@ -30,7 +38,7 @@
  * only after that record, its link to the one before and the checkpoint (when configured) check out;
  * otherwise the sink refuses to start with AUDIT_CHAIN_CORRUPT (that is damage or tampering, not a crash).
  */
-import { constants } from 'node:fs';
+import { constants, fdatasyncSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { AuditError } from './errors.js';
@@ -60,6 +68,15 @@ export interface JsonlAuditSinkOptions {
    * its write. Default 5.
    */
   deferMs?: number;
+  /**
+   * How long the event loop must have waited for work since the last write for the next write to be made
+   * inline (see above). Default 0.1; `Infinity` never writes inline.
+   */
+  idleGapMs?: number;
+  /** An inline write that takes this long pauses inline writing. Default 20. */
+  slowInlineMs?: number;
+  /** How long inline writing stays paused after a slow inline write. Default 10000. */
+  inlinePauseMs?: number;
   /** Where to keep the chain head, for truncation checks. Absent: no checkpoints. */
   checkpointFile?: string;
   /** Write the checkpoint after this many durable records (and always on close). Default 100. */
@@ -84,8 +101,11 @@ export interface JsonlAuditSinkOptions {
 export interface JsonlAuditSink extends AuditSink {
   /** Head of the chain including records sealed but not yet durable. */
   head(): AuditChainHead;
-  /** Writes and syncs done so far (group commit: concurrent appends share them). */
-  stats(): { records: number; syncs: number };
+  /**
+   * Writes and syncs done so far (group commit: concurrent appends share them), and how many of those
+   * syncs were made inline.
+   */
+  stats(): { records: number; syncs: number; inlineSyncs: number };
 }
 
 interface Pending {
@@ -100,10 +120,18 @@ interface Pending {
 export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Promise<JsonlAuditSink> {
   const batchMs = options.batchMs ?? 50;
   const deferMs = options.deferMs ?? 5;
+  const idleGapMs = options.idleGapMs ?? 0.1;
+  const slowInlineMs = options.slowInlineMs ?? 20;
+  const inlinePauseMs = options.inlinePauseMs ?? 10_000;
   const checkpointEvery = options.checkpointEvery ?? 100;
   const retryMs = options.retryMs ?? 1000;
   if (!Number.isFinite(batchMs) || batchMs < 0) throw new RangeError('batchMs must be a non-negative number');
   if (!Number.isFinite(deferMs) || deferMs < 0) throw new RangeError('deferMs must be a non-negative number');
+  if (Number.isNaN(idleGapMs) || idleGapMs < 0) throw new RangeError('idleGapMs must be a non-negative number');
+  if (!Number.isFinite(slowInlineMs) || slowInlineMs < 0)
+    throw new RangeError('slowInlineMs must be a non-negative number');
+  if (!Number.isFinite(inlinePauseMs) || inlinePauseMs < 0)
+    throw new RangeError('inlinePauseMs must be a non-negative number');
   if (!Number.isFinite(retryMs) || retryMs <= 0) throw new RangeError('retryMs must be a positive number');
   if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 1)
     throw new RangeError('checkpointEvery must be a positive integer');
@@ -155,6 +183,10 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   let scheduled = false;
   let flushWanted = false;
   let lastSyncStarted = Number.NEGATIVE_INFINITY;
+  /** The event loop's idle time (ms, eventLoopUtilization) when the last write finished, or at open. */
+  let loopIdleAtLastWrite = performance.eventLoopUtilization().idle;
+  /** No inline write before this time (performance.now()): set by a slow inline write. */
+  let inlinePausedUntil = Number.NEGATIVE_INFINITY;
   /** Set while writing does not work: appends are refused until a retry succeeds. */
   let outage: { error: AuditError; since: string; refused: number } | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -167,6 +199,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   let checkpointing: Promise<void> | undefined;
   let records = 0;
   let syncs = 0;
+  let inlineSyncs = 0;
 
   /**
    * A write failed: every queued record is refused, the chain head goes back to the last durable record
@@ -269,8 +302,22 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
           await handle.truncate(durableSize);
           mustTruncate = false;
         }
-        lastSyncStarted = performance.now();
-        await writer.append(bytes);
+        const started = performance.now();
+        lastSyncStarted = started;
+        const loopIdle = performance.eventLoopUtilization().idle;
+        if (loopIdle - loopIdleAtLastWrite >= idleGapMs && started >= inlinePausedUntil) {
+          try {
+            writer.appendNow(bytes);
+          } finally {
+            // A failed write can be slow too (a stalled disk giving up): it pauses inline writing as well.
+            const ended = performance.now();
+            if (ended - started >= slowInlineMs) inlinePausedUntil = ended + inlinePauseMs;
+          }
+          inlineSyncs++;
+        } else {
+          await writer.append(bytes);
+        }
+        loopIdleAtLastWrite = performance.eventLoopUtilization().idle;
         syncs++;
       } catch (error) {
         fail(
@@ -368,7 +415,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
 
   return {
     head: () => ({ seq: head.seq, hash: head.hash }),
-    stats: () => ({ records, syncs }),
+    stats: () => ({ records, syncs, inlineSyncs }),
 
     status(): AuditSinkStatus {
       if (closing !== undefined) return { available: false, reason: 'audit sink is closed' };
@@ -418,7 +465,10 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
 
 /** Appends bytes durably: when `append` resolves, they and the new file size are on disk. */
 interface SyncedAppender {
+  /** In libuv's thread pool: the event loop goes on meanwhile. */
   append(bytes: Buffer): Promise<void>;
+  /** On the calling thread, blocking it until the bytes are synced; throws as `append` rejects. */
+  appendNow(bytes: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -430,10 +480,12 @@ interface SyncedAppender {
 async function openSyncedAppender(handle: FileHandle, file: string): Promise<SyncedAppender> {
   const writeAll = async (target: FileHandle, bytes: Buffer): Promise<void> => {
     for (let offset = 0; offset < bytes.length;) {
-      const { bytesWritten } = await target.write(bytes, offset, bytes.length - offset);
-      // A regular file never takes nothing without an error; refuse to spin if one did.
-      if (bytesWritten <= 0) throw Object.assign(new Error('audit log write made no progress'), { code: 'EIO' });
-      offset += bytesWritten;
+      offset += progress(await target.write(bytes, offset, bytes.length - offset));
+    }
+  };
+  const writeAllNow = (fd: number, bytes: Buffer): void => {
+    for (let offset = 0; offset < bytes.length;) {
+      offset += progress({ bytesWritten: writeSync(fd, bytes, offset, bytes.length - offset) });
     }
   };
   if (constants.O_DSYNC === undefined) {
@@ -442,14 +494,25 @@ async function openSyncedAppender(handle: FileHandle, file: string): Promise<Syn
         await writeAll(handle, bytes);
         await handle.datasync();
       },
+      appendNow(bytes) {
+        writeAllNow(handle.fd, bytes);
+        fdatasyncSync(handle.fd);
+      },
       close: async () => undefined,
     };
   }
   const synced = await open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_DSYNC);
   return {
     append: (bytes) => writeAll(synced, bytes),
+    appendNow: (bytes) => writeAllNow(synced.fd, bytes),
     close: () => synced.close(),
   };
+}
+
+/** Bytes a write took. A regular file never takes nothing without an error; refuse to spin if one did. */
+function progress({ bytesWritten }: { bytesWritten: number }): number {
+  if (bytesWritten <= 0) throw Object.assign(new Error('audit log write made no progress'), { code: 'EIO' });
+  return bytesWritten;
 }
 
 interface TornTail {

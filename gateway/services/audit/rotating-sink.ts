@@ -64,7 +64,7 @@ export async function createRotatingAuditSink(options: RotatingAuditSinkOptions)
   /** performance.now() before which no rotation is tried (after a failed rename). */
   let retryAfter = 0;
   /** Writes and syncs of the files already closed by rotation. */
-  let closedStats = { records: 0, syncs: 0 };
+  let closedStats = { records: 0, syncs: 0, inlineSyncs: 0 };
   let timer: NodeJS.Timeout | undefined;
 
   function armTimer(): void {
@@ -125,7 +125,7 @@ export async function createRotatingAuditSink(options: RotatingAuditSinkOptions)
     }
     const head = old.head();
     const done = old.stats();
-    closedStats = { records: closedStats.records + done.records, syncs: closedStats.syncs + done.syncs };
+    closedStats = addStats(closedStats, done);
     const target = rotatedSegmentName(file, segmentStart);
     try {
       if (
@@ -161,8 +161,7 @@ export async function createRotatingAuditSink(options: RotatingAuditSinkOptions)
     head: () => current.head(),
 
     stats() {
-      const now = current.stats();
-      return { records: closedStats.records + now.records, syncs: closedStats.syncs + now.syncs };
+      return addStats(closedStats, current.stats());
     },
 
     // Readiness: a rotation that could not reopen the log is an outage like any write failure.
@@ -215,4 +214,10 @@ function nextBoundary(moment: Date, every: 'hour' | 'day'): Date {
   if (every === 'hour') next.setUTCHours(next.getUTCHours() + 1, 0, 0, 0);
   else next.setUTCHours(24, 0, 0, 0);
   return next;
+}
+
+type SinkStats = ReturnType<JsonlAuditSink['stats']>;
+
+function addStats(a: SinkStats, b: SinkStats): SinkStats {
+  return { records: a.records + b.records, syncs: a.syncs + b.syncs, inlineSyncs: a.inlineSyncs + b.inlineSyncs };
 }

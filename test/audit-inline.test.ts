@@ -1,0 +1,182 @@
+/**
+ * Inline writes of the file audit sink: when the event loop has been waiting for work, a synced write is
+ * made on the event loop's thread instead of in libuv's thread pool; while the loop is busy, writes stay in
+ * the pool and keep sharing syncs; a slow inline write pauses inline writing; and an inline write that
+ * fails on a real full disk is refused and recovered from exactly like a pooled one.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  AuditError,
+  createJsonlAuditSink,
+  verifyAuditLog,
+  type AuditRecordInput,
+  type JsonlAuditSink,
+  type JsonlAuditSinkOptions,
+} from '../gateway/services/audit/index.js';
+import { mountSmallDisk } from './faults/tmpfs.js';
+
+let dir: string;
+let counter = 0;
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'portcullis-audit-inline-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const freshFile = (): string => path.join(dir, `audit-${++counter}.jsonl`);
+
+const record = (i: number): AuditRecordInput => ({ event: 'tool.call', decision: 'allow', tool: `t_${i}` });
+
+/** Lets the event loop wait for a timer: afterwards it has been idle for a while. */
+const idle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+const openSink = (file: string, options: Partial<JsonlAuditSinkOptions> = {}): Promise<JsonlAuditSink> =>
+  createJsonlAuditSink({ file, durability: 'per-record', ...options });
+
+async function toolsIn(file: string): Promise<string[]> {
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => (JSON.parse(line) as { tool?: string; event: string }).tool ?? '');
+}
+
+describe('file audit sink: inline writes', () => {
+  it('after the event loop was idle, the write is made on its thread: on disk before any I/O callback', async () => {
+    const file = freshFile();
+    const sink = await openSink(file);
+    await idle();
+    const appended = sink.append(record(1));
+    // The writer starts in a microtask. A write in the thread pool could not have finished before the event
+    // loop ran its next I/O callback; an inline one has, by the time these microtasks ran.
+    for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => queueMicrotask(resolve));
+    assert.match(readFileSync(file, 'utf8'), /"tool":"t_1"/);
+    await appended;
+    assert.deepEqual(sink.stats(), { records: 1, syncs: 1, inlineSyncs: 1 });
+    await sink.close();
+    assert.equal((await verifyAuditLog(file)).ok, true);
+  });
+
+  it('while the event loop has not waited since the last write, writes go to the thread pool and share syncs', async () => {
+    const file = freshFile();
+    const sink = await openSink(file);
+    await idle();
+    await sink.append(record(1));
+    // No timer, no I/O wait since that write: this one goes to the pool...
+    const pooled = sink.append(record(2));
+    await Promise.resolve();
+    await Promise.resolve();
+    // ...and these arrive while it is in flight, so they share the next write.
+    const queued = Array.from({ length: 10 }, (_, i) => sink.append(record(3 + i)));
+    await Promise.all([pooled, ...queued]);
+    assert.deepEqual(sink.stats(), { records: 12, syncs: 3, inlineSyncs: 1 });
+    // Bursts that never let the event loop wait stay in the pool as well.
+    for (let burst = 0; burst < 3; burst++)
+      await Promise.all(Array.from({ length: 5 }, (_, i) => sink.append(record(100 + burst * 5 + i))));
+    assert.deepEqual(sink.stats(), { records: 27, syncs: 6, inlineSyncs: 1 });
+    await sink.close();
+    assert.deepEqual(await toolsIn(file), [
+      ...Array.from({ length: 12 }, (_, i) => `t_${i + 1}`),
+      ...Array.from({ length: 15 }, (_, i) => `t_${100 + i}`),
+    ]);
+    assert.equal((await verifyAuditLog(file)).ok, true);
+  });
+
+  it('idleGapMs: Infinity never writes inline', async () => {
+    const file = freshFile();
+    const sink = await openSink(file, { idleGapMs: Infinity });
+    for (let i = 1; i <= 3; i++) {
+      await idle();
+      await sink.append(record(i));
+    }
+    assert.deepEqual(sink.stats(), { records: 3, syncs: 3, inlineSyncs: 0 });
+    await sink.close();
+  });
+
+  it('an inline write that takes slowInlineMs pauses inline writing for inlinePauseMs', async () => {
+    // slowInlineMs 0: every inline write counts as slow.
+    const paused = await openSink(freshFile(), { slowInlineMs: 0, inlinePauseMs: 60_000 });
+    const unpaused = await openSink(freshFile(), { slowInlineMs: 0, inlinePauseMs: 0 });
+    for (let i = 1; i <= 3; i++) {
+      await idle();
+      await Promise.all([paused.append(record(i)), unpaused.append(record(i))]);
+    }
+    assert.deepEqual(paused.stats(), { records: 3, syncs: 3, inlineSyncs: 1 });
+    assert.deepEqual(unpaused.stats(), { records: 3, syncs: 3, inlineSyncs: 3 });
+    await paused.close();
+    await unpaused.close();
+  });
+
+  it('refuses bad inline settings', async () => {
+    for (const [option, value] of [
+      ['idleGapMs', -1],
+      ['idleGapMs', Number.NaN],
+      ['slowInlineMs', -1],
+      ['slowInlineMs', Infinity],
+      ['inlinePauseMs', Number.NaN],
+    ] as const) {
+      await assert.rejects(
+        openSink(freshFile(), { [option]: value }),
+        new RegExp(`${option} must be a non-negative number`),
+        `${option}: ${value}`,
+      );
+    }
+  });
+});
+
+describe('file audit sink: an inline write on a full disk', () => {
+  it('is refused, leaves nothing half-written, and the sink recovers once there is space', async () => {
+    const disk = await mountSmallDisk(256);
+    try {
+      const file = path.join(disk.dir, 'audit.jsonl');
+      const sink = await openSink(file, { retryMs: 50 });
+      await idle();
+      await sink.append(record(0));
+      await disk.fill();
+      // Records may still fit into the log's last partly used page; within a few the disk is full.
+      const acknowledged = ['t_0'];
+      let refusal: unknown;
+      for (let i = 1; i <= 200 && refusal === undefined; i++) {
+        await idle();
+        await sink.append(record(i)).then(
+          () => acknowledged.push(`t_${i}`),
+          (error: unknown) => {
+            refusal = error;
+          },
+        );
+      }
+      assert.ok(refusal instanceof AuditError, `a write was refused: ${String(refusal)}`);
+      assert.equal(refusal.code, 'AUDIT_WRITE_FAILED');
+      // Every write so far followed an idle event loop, so each was made inline, the refused one as well.
+      assert.equal(sink.stats().inlineSyncs, acknowledged.length);
+      assert.equal(sink.status?.().available, false);
+      await assert.rejects(sink.append(record(999)), (error: unknown) => {
+        return error instanceof AuditError && error.code === 'AUDIT_UNAVAILABLE';
+      });
+
+      await disk.free();
+      const freedAt = performance.now();
+      while (sink.status?.().available !== true && performance.now() - freedAt < 10_000) await idle();
+      assert.equal(sink.status?.().available, true, 'writable again once the disk has space');
+      await idle();
+      await sink.append(record(1000));
+      await sink.close();
+
+      const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => line !== '');
+      const events = lines.map((line) => JSON.parse(line) as { event: string; tool?: string });
+      assert.deepEqual(
+        events.map((e) => e.tool ?? e.event),
+        [...acknowledged, 'audit.recovered', 't_1000'],
+        'exactly the acknowledged records, then the recovery, then the next one',
+      );
+      assert.equal((await verifyAuditLog(file)).ok, true);
+    } finally {
+      await disk.unmount();
+    }
+  });
+});
