@@ -4,10 +4,8 @@
  * never waits longer than `deferMs`, and is never lost: flush and close write it at once.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
 import {
   createJsonlAuditSink,
   createRotatingAuditSink,
@@ -19,17 +17,9 @@ import {
   type AuditSink,
   type JsonlAuditSink,
 } from '../gateway/services/audit/index.js';
+import { freshAuditFiles } from './helpers/audit-files.js';
 
-let dir: string;
-let counter = 0;
-before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'portcullis-audit-deferred-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-const freshFile = (): string => path.join(dir, `audit-${++counter}.jsonl`);
+const freshFile = freshAuditFiles('portcullis-audit-deferred-');
 
 function record(event: AuditRecordInput['event'], i: number): AuditRecordInput {
   return { event, decision: 'allow', agentId: 'agent-1', tool: 'api_text', callId: `call-${i}` };

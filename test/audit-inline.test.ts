@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   AuditError,
   createJsonlAuditSink,
@@ -19,17 +18,9 @@ import {
   type JsonlAuditSinkOptions,
 } from '../gateway/services/audit/index.js';
 import { mountSmallDisk } from './faults/tmpfs.js';
+import { freshAuditFiles } from './helpers/audit-files.js';
 
-let dir: string;
-let counter = 0;
-before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'portcullis-audit-inline-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-const freshFile = (): string => path.join(dir, `audit-${++counter}.jsonl`);
+const freshFile = freshAuditFiles('portcullis-audit-inline-');
 
 const record = (i: number): AuditRecordInput => ({ event: 'tool.call', decision: 'allow', tool: `t_${i}` });
 

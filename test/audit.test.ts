@@ -1,9 +1,8 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { mkdtemp, readdir, readFile, readlink, rm, writeFile, appendFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, readlink, writeFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -19,23 +18,13 @@ import {
   type AuditRecord,
   type AuditRecordInput,
 } from '../gateway/services/audit/index.js';
+import { freshAuditFiles } from './helpers/audit-files.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sinkModule = path.join(root, 'gateway/services/audit/jsonl-sink.ts');
 const auditCliModule = path.join(root, 'gateway/edges/cli/commands/audit.ts');
 
-let dir: string;
-let counter = 0;
-before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'portcullis-audit-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-function freshFile(): string {
-  counter++;
-  return path.join(dir, `audit-${counter}.jsonl`);
-}
+const freshFile = freshAuditFiles('portcullis-audit-');
 
 /** The open flags of this process's descriptors on `file`. */
 async function descriptorsOf(file: string): Promise<number[]> {
@@ -539,7 +528,7 @@ describe('verifyAuditLog', () => {
 
   it('rejects an unreadable log with AUDIT_IO_ERROR', async () => {
     await assert.rejects(
-      verifyAuditLog(path.join(dir, 'missing.jsonl')),
+      verifyAuditLog(freshFile()),
       (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_IO_ERROR',
     );
   });
@@ -583,7 +572,7 @@ describe('portcullis audit (CLI)', () => {
     assert.match(bad.stdout, /TAMPERED/);
     assert.match(bad.stdout, /truncated/);
 
-    const missing = await runCli(['audit', 'verify', path.join(dir, 'nope.jsonl')]);
+    const missing = await runCli(['audit', 'verify', freshFile()]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read audit log/);
 

@@ -5,25 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { appendFile, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createJsonlAuditSink, verifyAuditLog, type AuditRecord } from '../../gateway/services/audit/index.js';
 import { cliArgs } from '../fixtures/gateway-process.js';
+import { freshAuditFiles } from '../helpers/audit-files.js';
 
 const run = promisify(execFile);
 
-let dir: string;
-let n = 0;
-before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'portcullis-faults-audit-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-const freshFile = (): string => path.join(dir, `audit-${++n}.jsonl`);
+const freshFile = freshAuditFiles('portcullis-faults-audit-');
 
 async function records(file: string): Promise<AuditRecord[]> {
   return (await readFile(file, 'utf8'))
