@@ -12,6 +12,8 @@ import { describe, it } from 'node:test';
 import {
   AuditError,
   createJsonlAuditSink,
+  createRotatingAuditSink,
+  listRotatedSegments,
   verifyAuditLog,
   type AuditRecordInput,
   type JsonlAuditSink,
@@ -101,6 +103,22 @@ describe('file audit sink: inline writes', () => {
     assert.deepEqual(unpaused.stats(), { records: 3, syncs: 3, inlineSyncs: 3 });
     await paused.close();
     await unpaused.close();
+  });
+
+  it('a rotating log counts the inline writes of every file it wrote', async () => {
+    const file = freshFile();
+    const sink = await createRotatingAuditSink({
+      file,
+      rotation: { maxBytes: 400 },
+      openSegment: (continueFrom) => openSink(file, { continueFrom }),
+    });
+    for (let i = 1; i <= 6; i++) {
+      await idle();
+      await sink.append(record(i));
+    }
+    await sink.close();
+    assert.ok((await listRotatedSegments(file)).length >= 2, 'the log was rotated');
+    assert.deepEqual(sink.stats(), { records: 6, syncs: 6, inlineSyncs: 6 });
   });
 
   it('refuses bad inline settings', async () => {
