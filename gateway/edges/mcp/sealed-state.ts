@@ -68,8 +68,10 @@ export function createStateSealer(key: Uint8Array, now: () => number = Date.now)
     if (known !== undefined) return known;
     const [prefix, body, tag, extra] = value.split('.');
     if (prefix !== PREFIX || body === undefined || tag === undefined || extra !== undefined) throw invalid();
-    const given = Buffer.from(tag, 'base64url');
-    const wanted = mac(body);
+    // The tag is compared as the exact base64url text the gateway writes: decoding it first would also
+    // accept other spellings of the same bytes (the unused low bits of its last character).
+    const given = Buffer.from(tag, 'latin1');
+    const wanted = Buffer.from(mac(body).toString('base64url'), 'latin1');
     if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) throw invalid();
     let payload: SealedPayload;
     try {
