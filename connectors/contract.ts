@@ -19,6 +19,11 @@ export const CONNECTOR_ID_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 
 export type JsonObject = { [key: string]: unknown };
 
+/** An object that is neither null nor an array: what a JSON `{...}` parses into. */
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** A JSON Schema describing a tool's arguments; MCP requires `type: "object"` at the top. */
 export interface InputSchema extends JsonObject {
   type: 'object';

@@ -4,7 +4,6 @@
  * never waits longer than `deferMs`, and is never lost: flush and close write it at once.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import {
   createJsonlAuditSink,
@@ -17,7 +16,7 @@ import {
   type AuditSink,
   type JsonlAuditSink,
 } from '../gateway/services/audit/index.js';
-import { freshAuditFiles } from './helpers/audit-files.js';
+import { freshAuditFiles, readAudit } from './helpers/audit-files.js';
 
 const freshFile = freshAuditFiles('portcullis-audit-deferred-');
 
@@ -26,12 +25,7 @@ function record(event: AuditRecordInput['event'], i: number): AuditRecordInput {
 }
 
 async function eventsIn(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as { event: string; callId: string })
-    .map(({ event, callId }) => `${event} ${callId}`);
+  return (await readAudit(file)).map((r) => `${String(r['event'])} ${String(r['callId'])}`);
 }
 
 const turns = async (n: number): Promise<void> => {

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -20,23 +19,30 @@ import {
   type JsonlAuditSinkOptions,
 } from '../gateway/services/audit/index.js';
 import { mountSmallDisk } from './faults/tmpfs.js';
-import { freshAuditFiles } from './helpers/audit-files.js';
+import { freshAuditFiles, readAudit } from './helpers/audit-files.js';
 
 const freshFile = freshAuditFiles('portcullis-audit-inline-');
 
 const record = (i: number): AuditRecordInput => ({ event: 'tool.call', decision: 'allow', tool: `t_${i}` });
 
-/** Lets the event loop wait for a timer: afterwards it has been idle for a while. */
-const idle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+/**
+ * Lets the event loop wait for work until it has been idle for at least 1 ms, by its own count: a timer
+ * alone does not promise that on a busy machine (the loop may be kept busy while the timer runs out).
+ */
+async function idle(): Promise<void> {
+  const start = performance.eventLoopUtilization().idle;
+  for (let tries = 0; tries < 100; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (performance.eventLoopUtilization().idle - start >= 1) return;
+  }
+  throw new Error('the event loop never waited for work');
+}
 
 const openSink = (file: string, options: Partial<JsonlAuditSinkOptions> = {}): Promise<JsonlAuditSink> =>
   createJsonlAuditSink({ file, durability: 'per-record', ...options });
 
 async function toolsIn(file: string): Promise<string[]> {
-  return (await readFile(file, 'utf8'))
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => (JSON.parse(line) as { tool?: string; event: string }).tool ?? '');
+  return (await readAudit(file)).map((r) => (r['tool'] as string | undefined) ?? '');
 }
 
 describe('file audit sink: inline writes', () => {
@@ -45,8 +51,8 @@ describe('file audit sink: inline writes', () => {
     const sink = await openSink(file);
     await idle();
     const appended = sink.append(record(1));
-    // The writer starts in a microtask. A write in the thread pool could not have finished before the event
-    // loop ran its next I/O callback; an inline one has, by the time these microtasks ran.
+    // The writer starts in a microtask: an inline write is in the file by the time these microtasks ran. (A
+    // pooled one may have landed by then too; the count of inline syncs below tells the two apart.)
     for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => queueMicrotask(resolve));
     assert.match(readFileSync(file, 'utf8'), /"tool":"t_1"/);
     await appended;
@@ -176,10 +182,9 @@ describe('file audit sink: an inline write on a full disk', () => {
       await sink.append(record(1000));
       await sink.close();
 
-      const lines = (await readFile(file, 'utf8')).split('\n').filter((line) => line !== '');
-      const events = lines.map((line) => JSON.parse(line) as { event: string; tool?: string });
+      const events = await readAudit(file);
       assert.deepEqual(
-        events.map((e) => e.tool ?? e.event),
+        events.map((e) => e['tool'] ?? e['event']),
         [...acknowledged, 'audit.recovered', 't_1000'],
         'exactly the acknowledged records, then the recovery, then the next one',
       );

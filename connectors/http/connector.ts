@@ -7,15 +7,16 @@
  * (the policy decides on it); `callTool` sends exactly that request through `ctx.fetch`, the gateway's
  * egress-guarded fetch, and never through global fetch.
  */
-import type {
-  CatalogContext,
-  Connector,
-  ConnectorContext,
-  HttpOperation,
-  JsonObject,
-  PreparedCall,
-  ToolDescriptor,
-  ToolResult,
+import {
+  isJsonObject,
+  type CatalogContext,
+  type Connector,
+  type ConnectorContext,
+  type HttpOperation,
+  type JsonObject,
+  type PreparedCall,
+  type ToolDescriptor,
+  type ToolResult,
 } from '../contract.js';
 import { ConnectorError, isConnectorError, isEgressError } from '../errors.js';
 import { createArgumentValidatorCompiler, type ArgumentValidator } from './arguments.js';
@@ -53,10 +54,6 @@ interface CompiledTool {
 
 /** What tool results can carry: JSON and text (images and audio are still mapped when a backend sends them). */
 const ACCEPT = 'application/json, text/*';
-
-function isPlainObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 async function collectTools(
   config: HttpConnectorConfig,
@@ -148,7 +145,7 @@ export async function createHttpConnector(
 ): Promise<HttpConnector> {
   const parsed = HttpConnectorConfigSchema.safeParse(input);
   if (!parsed.success) {
-    const id = isPlainObject(input) && typeof input['id'] === 'string' ? input['id'] : '(unknown)';
+    const id = isJsonObject(input) && typeof input['id'] === 'string' ? input['id'] : '(unknown)';
     throw new HttpConnectorConfigError(
       `connector ${id}: invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
     );
@@ -166,7 +163,7 @@ export async function createHttpConnector(
   function prepare(name: string, args: unknown): { tool: CompiledTool; built: BuiltRequest; args: JsonObject } {
     const tool = tools.get(name);
     if (tool === undefined) throw new ConnectorError('TOOL_NOT_FOUND', `unknown tool: ${name}`);
-    if (!isPlainObject(args)) throw new ConnectorError('INVALID_ARGUMENTS', 'arguments must be an object');
+    if (!isJsonObject(args)) throw new ConnectorError('INVALID_ARGUMENTS', 'arguments must be an object');
     const errors = tool.validate(args);
     if (errors.length > 0) throw new ConnectorError('INVALID_ARGUMENTS', `invalid arguments for ${name}`, { errors });
     const built = buildRequest(origin, tool.spec, tool.template, args);

@@ -43,18 +43,19 @@ import {
   type ServerCapabilities,
   type SubscriptionFilter,
 } from '@modelcontextprotocol/client';
-import type {
-  CatalogChange,
-  ContentBlock,
-  Connector,
-  ConnectorContext,
-  FederatedCatalog,
-  FetchLike,
-  JsonObject,
-  LogMessage,
-  PreparedCall,
-  ProgressUpdate,
-  ToolResult,
+import {
+  isJsonObject,
+  type CatalogChange,
+  type ContentBlock,
+  type Connector,
+  type ConnectorContext,
+  type FederatedCatalog,
+  type FetchLike,
+  type JsonObject,
+  type LogMessage,
+  type PreparedCall,
+  type ProgressUpdate,
+  type ToolResult,
 } from '../contract.js';
 import { ConnectorError } from '../errors.js';
 import { copyJsonValue, NotJsonError } from '../json-copy.js';
@@ -160,13 +161,9 @@ function agentInputCapabilities(agent: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const key of Object.keys(CLIENT_CAPABILITIES)) {
     const declared = agent[key];
-    if (isPlainObject(declared)) out[key] = declared;
+    if (isJsonObject(declared)) out[key] = declared;
   }
   return out;
-}
-
-function isPlainObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -194,7 +191,7 @@ function followSignal(parent: AbortSignal): {
 function toToolResult(result: CallToolResult): ToolResult {
   const out: ToolResult = { content: result.content as ContentBlock[] };
   // 2026-07-28 allows any JSON value here; the gateway's result shape carries objects (as 2025 requires).
-  if (isPlainObject(result.structuredContent)) out.structuredContent = result.structuredContent;
+  if (isJsonObject(result.structuredContent)) out.structuredContent = result.structuredContent;
   if (result.isError !== undefined) out.isError = result.isError;
   if (result._meta !== undefined) out._meta = result._meta as JsonObject;
   return out;
@@ -259,7 +256,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `${method} refused by the gateway: ${why}`);
     }
     const signal = AbortSignal.any([upstreamSignal, ctx.signal]);
-    return ctx.inputRequests.request(method, isPlainObject(params) ? params : {}, signal);
+    return ctx.inputRequests.request(method, isJsonObject(params) ? params : {}, signal);
   }
 
   function routeLog(params: { level: LogMessage['level']; logger?: string | undefined; data?: unknown }): void {
@@ -603,7 +600,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
   async function prepareCall(tool: string, args: JsonObject): Promise<PreparedCall> {
     const compiled = loadedSnapshot().tools.byName.get(tool);
     if (compiled === undefined) throw new ConnectorError('TOOL_NOT_FOUND', `unknown tool "${tool}"`);
-    if (!isPlainObject(args)) throw new ConnectorError('INVALID_ARGUMENTS', 'arguments must be an object');
+    if (!isJsonObject(args)) throw new ConnectorError('INVALID_ARGUMENTS', 'arguments must be an object');
     let copy: JsonObject;
     try {
       // A private copy: what is validated here is exactly what callTool sends, whatever the caller does later.

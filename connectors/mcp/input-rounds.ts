@@ -15,7 +15,13 @@
  * Nothing is held between the two, so any gateway instance can serve the retry.
  */
 import { isInputRequiredResult } from '@modelcontextprotocol/client';
-import type { BackendInputRound, InputRequestChannel, InputRounds, JsonObject } from '../contract.js';
+import {
+  isJsonObject,
+  type BackendInputRound,
+  type InputRequestChannel,
+  type InputRounds,
+  type JsonObject,
+} from '../contract.js';
 import { ConnectorError } from '../errors.js';
 
 /** What a retry adds to the request's params. */
@@ -38,10 +44,6 @@ export interface InputRoundsOptions {
 
 export const DEFAULT_MAX_INPUT_ROUNDS = 8;
 
-function isPlainObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Run the request to completion; resolves with the upstream's complete result. */
 export async function completeInputRounds(options: InputRoundsOptions): Promise<UpstreamResult> {
   const passthrough = options.channel?.rounds;
@@ -49,7 +51,7 @@ export async function completeInputRounds(options: InputRoundsOptions): Promise<
   for (let rounds = 0; ; rounds += 1) {
     const result = await options.send(round);
     if (!isInputRequiredResult(result)) {
-      if (!isPlainObject(result))
+      if (!isJsonObject(result))
         throw new ConnectorError('UPSTREAM_ERROR', 'the upstream MCP server sent an invalid response');
       return result;
     }
@@ -86,7 +88,7 @@ async function ask(
   signal: AbortSignal,
 ): Promise<JsonObject> {
   try {
-    return await channel.request(method, isPlainObject(params) ? params : {}, signal);
+    return await channel.request(method, isJsonObject(params) ? params : {}, signal);
   } catch (error) {
     if (signal.aborted) throw new ConnectorError('CANCELLED', 'the call was cancelled');
     const code = (error as { code?: unknown }).code;
@@ -104,7 +106,7 @@ async function ask(
 /** Give the upstream's round to the agent and end the call with INPUT_REQUIRED. */
 function handOff(rounds: InputRounds, result: { inputRequests?: unknown; requestState?: unknown }): never {
   const round: BackendInputRound = {
-    inputRequests: (isPlainObject(result.inputRequests)
+    inputRequests: (isJsonObject(result.inputRequests)
       ? result.inputRequests
       : {}) as BackendInputRound['inputRequests'],
     ...(typeof result.requestState === 'string' ? { requestState: result.requestState } : {}),

@@ -13,6 +13,8 @@
  * (`paramHeaders`) for a 2026-07-28 upstream that declares them.
  */
 
+import { isJsonObject } from '../contract.js';
+
 export const HEADER_MISMATCH = -32020;
 const PREFIX = 'mcp-param-';
 const SENTINEL_START = '=?base64?';
@@ -43,9 +45,9 @@ export interface ParamHeaderMismatch {
 export function paramHeaderDeclarations(inputSchema: unknown): ParamHeaderDeclaration[] {
   const found: ParamHeaderDeclaration[] = [];
   const walk = (schema: unknown, path: string[]): void => {
-    if (!isRecord(schema) || !isRecord(schema['properties'])) return;
+    if (!isJsonObject(schema) || !isJsonObject(schema['properties'])) return;
     for (const [key, property] of Object.entries(schema['properties'])) {
-      if (!isRecord(property)) continue;
+      if (!isJsonObject(property)) continue;
       const name = property['x-mcp-header'];
       const type = property['type'];
       if (typeof name === 'string' && TOKEN.test(name) && typeof type === 'string' && PRIMITIVE_TYPES.has(type))
@@ -117,12 +119,8 @@ function decode(value: string): string | undefined {
 function valueAt(root: unknown, path: readonly string[]): unknown {
   let node = root;
   for (const key of path) {
-    if (!isRecord(node)) return undefined;
+    if (!isJsonObject(node)) return undefined;
     node = node[key];
   }
   return node;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

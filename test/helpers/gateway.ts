@@ -99,15 +99,7 @@ export async function startTestGateway(
   };
 }
 
-/** Read the JSONL audit log. */
-export async function readAudit(file: string): Promise<Record<string, unknown>[]> {
-  const { readFile } = await import('node:fs/promises');
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
+export { readAudit } from './audit-files.js';
 
 /** Raw JSON-RPC POST to the gateway, for edge cases an SDK client would never send. */
 export async function rawPost(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {

@@ -8,6 +8,7 @@
  * Such a body is routed without classifying it twice; every other body goes through the SDK's predicate.
  */
 import { isLegacyRequest, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
+import { isJsonObject } from '../../../connectors/contract.js';
 
 /** Whether the SDK would serve this POST (body already parsed) as a 2025-era request. */
 export async function isLegacyPost(request: Request, body: unknown): Promise<boolean> {
@@ -21,15 +22,11 @@ export async function isLegacyPost(request: Request, body: unknown): Promise<boo
  * a posted response as 2025-era before it looks for a claim.
  */
 export function claimsModernEnvelope(body: unknown): boolean {
-  if (!isPlainObject(body) || 'result' in body || 'error' in body) return false;
+  if (!isJsonObject(body) || 'result' in body || 'error' in body) return false;
   const method = body['method'];
   if (typeof method !== 'string' || method === 'initialize') return false;
   const params = body['params'];
-  if (!isPlainObject(params)) return false;
+  if (!isJsonObject(params)) return false;
   const meta = params['_meta'];
-  return isPlainObject(meta) && PROTOCOL_VERSION_META_KEY in meta;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+  return isJsonObject(meta) && PROTOCOL_VERSION_META_KEY in meta;
 }

@@ -27,7 +27,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerContext } from '@modelcontextprotocol/server';
-import type { BackendInputRound, InputRequestChannel, JsonObject } from '../../../connectors/contract.js';
+import {
+  isJsonObject,
+  type BackendInputRound,
+  type InputRequestChannel,
+  type JsonObject,
+} from '../../../connectors/contract.js';
 import { GatewayError, type Principal } from '../../kernel/index.js';
 import { callDigest, MAX_SEALED_LENGTH, principalDigest, type StateSealer } from './sealed-state.js';
 import { heldCallId, holderOf, type InputRelay, type RelayedRetry } from './input-relay.js';
@@ -127,7 +132,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     const declared: JsonObject = {};
     for (const capability of Object.values(CAPABILITY_OF)) {
       const value = capabilities[capability];
-      if (isRecord(value)) declared[capability] = value as JsonObject;
+      if (isJsonObject(value)) declared[capability] = value as JsonObject;
     }
     return {
       rounds: {
@@ -250,7 +255,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       const pending = held.asked.get(key);
       if (pending === undefined) continue;
       const answer = responses[key];
-      if (isRecord(answer)) {
+      if (isJsonObject(answer)) {
         held.asked.delete(key);
         pending.resolve(answer as JsonObject);
       } else {
@@ -291,7 +296,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
         const onAbort = () => release(held, new GatewayError('CANCELLED', 'the agent cancelled the call'));
         ctx.mcpReq.signal.addEventListener('abort', onAbort, { once: true });
         const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES];
-        const channel = channelFor(held, isRecord(capabilities) ? capabilities : {}, resume);
+        const channel = channelFor(held, isJsonObject(capabilities) ? capabilities : {}, resume);
         held.done = run(channel, held.controller.signal).then(
           (result) => ({ result }),
           (error: unknown) => ({ error }),
@@ -304,7 +309,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       };
       const answersTo = (keys: Iterable<string>): JsonObject => {
         const answers: JsonObject = {};
-        for (const key of keys) if (isRecord(responses[key])) answers[key] = responses[key] as JsonObject;
+        for (const key of keys) if (isJsonObject(responses[key])) answers[key] = responses[key] as JsonObject;
         return answers;
       };
       if (state === undefined) {
@@ -347,9 +352,5 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
 function endedForInput(outcome: { result: JsonObject } | { error: unknown }): boolean {
   if ('error' in outcome) return (outcome.error as { code?: unknown } | undefined)?.code === 'INPUT_REQUIRED';
   const meta = outcome.result['_meta'];
-  return outcome.result['isError'] === true && isRecord(meta) && meta['portcullis/code'] === 'INPUT_REQUIRED';
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+  return outcome.result['isError'] === true && isJsonObject(meta) && meta['portcullis/code'] === 'INPUT_REQUIRED';
 }

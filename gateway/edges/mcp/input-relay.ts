@@ -14,7 +14,7 @@
  * The state was claimed before relaying, so after any of these the agent calls again without it.
  */
 import { randomUUID } from 'node:crypto';
-import type { JsonObject } from '../../../connectors/contract.js';
+import { isJsonObject, type JsonObject } from '../../../connectors/contract.js';
 import { GatewayError, isErrorCode, toGatewayError } from '../../kernel/index.js';
 import type { InstanceMessage, InstanceMessages } from '../../services/instances/index.js';
 
@@ -104,7 +104,7 @@ export function createInputRelay(options: InputRelayOptions): InputRelay {
         const wait = waiting.get(id);
         if (wait === undefined || wait.holder !== from) return;
         settle(id, wait, () => {
-          if (isRecord(message['result'])) wait.resolve(message['result'] as JsonObject);
+          if (isJsonObject(message['result'])) wait.resolve(message['result'] as JsonObject);
           else wait.reject(errorFrom(message['error']));
         });
         return;
@@ -221,22 +221,19 @@ function notHeld(): GatewayError {
 function asRetry(message: InstanceMessage): RelayedRetry | undefined {
   const { held, keys, responses, principal, call } = message;
   if (typeof held !== 'string' || typeof principal !== 'string' || typeof call !== 'string') return undefined;
-  if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string') || !isRecord(responses)) return undefined;
+  if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string') || !isJsonObject(responses))
+    return undefined;
   return { held, keys: keys as string[], responses, principal, call };
 }
 
 /** The holder's error, as the same GatewayError the agent would have had from the holder itself. */
 function errorFrom(value: unknown): GatewayError {
-  if (!isRecord(value) || !isErrorCode(value['code']) || typeof value['message'] !== 'string') {
+  if (!isJsonObject(value) || !isErrorCode(value['code']) || typeof value['message'] !== 'string') {
     return new GatewayError('INTERNAL', 'internal gateway error');
   }
   return new GatewayError(
     value['code'],
     value['message'],
-    isRecord(value['details']) ? (value['details'] as Record<string, unknown>) : undefined,
+    isJsonObject(value['details']) ? (value['details'] as Record<string, unknown>) : undefined,
   );
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -26,7 +26,7 @@ import {
   type ServerEventBus,
 } from '@modelcontextprotocol/server';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
-import type { JsonObject } from '../../../connectors/contract.js';
+import { isJsonObject, type JsonObject } from '../../../connectors/contract.js';
 import {
   checkParamHeaders,
   HEADER_MISMATCH,
@@ -99,7 +99,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
   const fetchEndingOnLoss: typeof handler.fetch = async (request, requestOptions) => {
     const response = await handler.fetch(request, requestOptions);
     const body = requestOptions?.parsedBody;
-    if (onLost === undefined || !isRecord(body) || body['method'] !== 'subscriptions/listen') return response;
+    if (onLost === undefined || !isJsonObject(body) || body['method'] !== 'subscriptions/listen') return response;
     return endOnLoss(response, idOf(body), onLost);
   };
   const { pipeline } = options;
@@ -143,7 +143,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       traceContext,
       headerTrace: extra.headerTrace,
     };
-    const method = isRecord(body) && typeof body['method'] === 'string' ? body['method'] : undefined;
+    const method = isJsonObject(body) && typeof body['method'] === 'string' ? body['method'] : undefined;
     const server = createGatewayMcpServer(scope, options, {
       era: 'modern',
       ...(method !== undefined ? { onlyMethod: method } : {}),
@@ -153,7 +153,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         if (task === undefined) return result;
         const { handle } = await task;
         if (handle === undefined) return result;
-        const resultMeta = isRecord(result['_meta']) ? result['_meta'] : {};
+        const resultMeta = isJsonObject(result['_meta']) ? result['_meta'] : {};
         return { ...result, _meta: { ...resultMeta, [TASK_HANDLE_META_KEY]: handle } };
       },
     });
@@ -274,20 +274,16 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
 }
 
 function isListen(request: ModernRequest): boolean {
-  return isRecord(request.body) && request.body['method'] === 'subscriptions/listen';
+  return isJsonObject(request.body) && request.body['method'] === 'subscriptions/listen';
 }
 
 function metaOf(body: unknown): Record<string, unknown> | undefined {
-  const params = isRecord(body) ? body['params'] : undefined;
-  const meta = isRecord(params) ? params['_meta'] : undefined;
-  return isRecord(meta) ? meta : undefined;
+  const params = isJsonObject(body) ? body['params'] : undefined;
+  const meta = isJsonObject(params) ? params['_meta'] : undefined;
+  return isJsonObject(meta) ? meta : undefined;
 }
 
 function idOf(body: unknown): string | number | null {
-  const id = isRecord(body) ? body['id'] : undefined;
+  const id = isJsonObject(body) ? body['id'] : undefined;
   return typeof id === 'string' || typeof id === 'number' ? id : null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -480,12 +480,12 @@ interface SyncedAppender {
 async function openSyncedAppender(handle: FileHandle, file: string): Promise<SyncedAppender> {
   const writeAll = async (target: FileHandle, bytes: Buffer): Promise<void> => {
     for (let offset = 0; offset < bytes.length;) {
-      offset += progress(await target.write(bytes, offset, bytes.length - offset));
+      offset += progress((await target.write(bytes, offset, bytes.length - offset)).bytesWritten);
     }
   };
   const writeAllNow = (fd: number, bytes: Buffer): void => {
     for (let offset = 0; offset < bytes.length;) {
-      offset += progress({ bytesWritten: writeSync(fd, bytes, offset, bytes.length - offset) });
+      offset += progress(writeSync(fd, bytes, offset, bytes.length - offset));
     }
   };
   if (constants.O_DSYNC === undefined) {
@@ -510,7 +510,7 @@ async function openSyncedAppender(handle: FileHandle, file: string): Promise<Syn
 }
 
 /** Bytes a write took. A regular file never takes nothing without an error; refuse to spin if one did. */
-function progress({ bytesWritten }: { bytesWritten: number }): number {
+function progress(bytesWritten: number): number {
   if (bytesWritten <= 0) throw Object.assign(new Error('audit log write made no progress'), { code: 'EIO' });
   return bytesWritten;
 }
