@@ -15,7 +15,7 @@
  * bigint, functions, class instances such as Date) throw a TypeError rather than collapse into another value. Method and URL are hashed as given: callers pass the canonical operation the
  * policy decided on (upper-case method, canonical URL), never the agent's raw input.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 const DOMAIN = 'portcullis.call-hash.v1\n';
 
@@ -83,5 +83,5 @@ export function canonicalize(value: unknown): string {
 }
 
 function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }

@@ -3,7 +3,7 @@
  * (`pc_` + 32 random bytes from `portcullis keys new`), so a plain digest is a safe verifier and lookup by
  * digest reveals nothing about other keys.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Authenticator, Principal } from '../../kernel/index.js';
 
 export interface ApiKeyAgent {
@@ -16,7 +16,8 @@ export interface ApiKeyAgent {
 }
 
 export function digestApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  // The one-shot form: no Hash object for a digest made on every authenticated request.
+  return hash('sha256', key, 'hex');
 }
 
 /** A new random API key (shown once; store only its digest). */

@@ -13,7 +13,7 @@
  * tenant), the agent is not disabled, the jti is not revoked. Signature results are cached until `exp`
  * (bounded LRU, keyed by a digest of the token); task state and revocation are never cached.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { CLOCK_TOLERANCE_SECONDS, TASK_TOKEN_TYP } from '../../verify/index.js';
 import type { KeySet } from '../credentials/index.js';
@@ -159,7 +159,7 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
       if (peeked === undefined) return undefined;
       if (peeked.header.typ !== TASK_TOKEN_TYP && peeked.payload.iss !== options.issuer) return undefined;
 
-      const digest = createHash('sha256').update(bearer).digest('base64url');
+      const digest = hash('sha256', bearer, 'base64url');
       let token = cache.get(digest);
       if (token !== undefined) {
         cache.delete(digest);

@@ -1,0 +1,101 @@
+/**
+ * sealRecord against the procedure the chain documents, for generated inputs: normalise the input through
+ * JSON, drop the chain fields, redact `detail`, put `seq` and `ts` first and `prev` last, and hash the
+ * canonical JSON of that. Existing logs verify only if every record is sealed exactly so.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { canonicalJson } from '../../kernel/index.js';
+import { computeRecordHash, REDACTED, redactDetail, sealRecord, serialiseRecord } from './chain.js';
+import type { AuditChainHead } from './chain.js';
+import type { AuditRecordInput } from './types.js';
+
+const NOW = new Date('2026-03-01T12:00:00.000Z');
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+function documentedSeal(input: object, head: AuditChainHead, now: Date): Record<string, unknown> {
+  const normalised = JSON.parse(JSON.stringify(input)) as Record<string, unknown>;
+  for (const field of ['seq', 'ts', 'prev', 'hash']) delete normalised[field];
+  if (normalised['detail'] !== undefined) normalised['detail'] = redactDetail(normalised['detail']);
+  const unsealed = { seq: head.seq + 1, ts: now.toISOString(), ...normalised, prev: head.hash };
+  return { ...unsealed, hash: sha256(canonicalJson(unsealed)) };
+}
+
+const secretKey = fc.constantFrom('token', 'Authorization', 'x-api-key', 'client_secret', 'password', 'cookie');
+const plainKey = fc.constantFrom('a', 'b', 'tool', 'url', 'list', 'count', 'keyId', '__proto__', 'seq', 'hash');
+const detailValue = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constantFrom(null, true, 0, -0, 1.5, 'text', undefined, Number.NaN, Infinity),
+    fc.string(),
+    fc.array(tie('value'), { maxLength: 3 }),
+    fc.dictionary(fc.oneof(plainKey, secretKey, fc.string()), tie('value'), { maxKeys: 4 }),
+  ),
+})).value;
+const input = fc.record(
+  {
+    event: fc.constantFrom('call.intent', 'tool.call', 'task.open'),
+    agentId: fc.option(fc.string(), { nil: undefined }),
+    tool: fc.string(),
+    latencyMs: fc.oneof(fc.double(), fc.integer()),
+    rules: fc.array(fc.string(), { maxLength: 3 }),
+    seq: fc.integer(),
+    ts: fc.string(),
+    prev: fc.string(),
+    hash: fc.string(),
+    detail: fc.dictionary(fc.oneof(plainKey, secretKey), detailValue, { maxKeys: 5 }),
+  },
+  { requiredKeys: ['event'] },
+);
+const head = fc.record({ seq: fc.nat(), hash: fc.stringMatching(/^[0-9a-f]{64}$/) });
+
+describe('sealRecord', () => {
+  it('seals every input exactly as the documented procedure does, and a reader parses back what was hashed', () => {
+    fc.assert(
+      fc.property(input, head, (generated, chainHead) => {
+        const record = sealRecord(generated as unknown as AuditRecordInput, chainHead, NOW);
+        const expected = documentedSeal(generated, chainHead, NOW);
+        assert.equal(serialiseRecord(record), `${JSON.stringify(expected)}\n`);
+        const parsed = JSON.parse(serialiseRecord(record)) as Record<string, unknown>;
+        assert.deepEqual(parsed, expected);
+        assert.equal(computeRecordHash(parsed), record.hash);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('redacts a secret-looking key wherever it is in detail, and copies nothing else', () => {
+    const cases: [Record<string, unknown>, Record<string, unknown>][] = [
+      [{ list: [1, { nested: { token: 't' } }] }, { list: [1, { nested: { token: REDACTED } }] }],
+      [
+        { a: 1, b: { c: 2 }, cookie: 'c' },
+        { a: 1, b: { c: 2 }, cookie: REDACTED },
+      ],
+      [{ a: [[{ b: [{ apiKey: 'k' }] }]] }, { a: [[{ b: [{ apiKey: REDACTED }] }]] }],
+      [
+        { a: [1, 'token'], b: { keyId: 'k1' } },
+        { a: [1, 'token'], b: { keyId: 'k1' } },
+      ],
+    ];
+    for (const [detail, written] of cases) {
+      const record = sealRecord({ event: 'task.open', detail }, { seq: 0, hash: '0'.repeat(64) }, NOW);
+      assert.deepEqual(record.detail, written);
+      assert.equal(record.hash, computeRecordHash(JSON.parse(serialiseRecord(record)) as object));
+    }
+  });
+
+  it('keeps a __proto__ member of detail as a member, redacted or not, and never as the prototype', () => {
+    const detail = JSON.parse('{"__proto__":{"token":"t","polluted":true},"a":1}') as Record<string, unknown>;
+    const record = sealRecord({ event: 'task.open', detail }, { seq: 0, hash: '0'.repeat(64) }, NOW);
+    const written = record.detail as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(written), Object.prototype);
+    assert.equal((written as { polluted?: unknown }).polluted, undefined);
+    assert.deepEqual(Object.keys(written), ['__proto__', 'a']);
+    assert.match(serialiseRecord(record), /"detail":\{"__proto__":\{"token":"\[redacted\]","polluted":true\},"a":1\}/);
+    const copy = redactDetail(JSON.parse('{"__proto__":{"x":1}}')) as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(copy), Object.prototype);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(copy, '__proto__')?.value, { x: 1 });
+  });
+});
