@@ -24,6 +24,16 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * `target[key] = value` for a key taken from data: a `__proto__` key (JSON.parse makes it an own member)
+ * becomes an own member too, where assignment would set the target's prototype and drop the member.
+ */
+export function setMember(target: JsonObject, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 /** A JSON Schema describing a tool's arguments; MCP requires `type: "object"` at the top. */
 export interface InputSchema extends JsonObject {
   type: 'object';

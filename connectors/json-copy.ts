@@ -8,6 +8,8 @@
  * `{}`), NaN or Infinity (sent as `null`), a function, a symbol, a BigInt, a cycle. So are values nested
  * deeper than `MAX_JSON_DEPTH`. A `__proto__` member stays an ordinary member.
  */
+import { setMember } from './contract.js';
+
 export const MAX_JSON_DEPTH = 200;
 
 export class NotJsonError extends Error {
@@ -61,10 +63,7 @@ function copy(value: unknown, depth: number, ancestors: object[]): unknown {
     for (key of Object.keys(value)) {
       const member = (value as Record<string, unknown>)[key];
       if (member === undefined) continue;
-      const copied = copy(member, depth + 1, ancestors);
-      if (key === '__proto__')
-        Object.defineProperty(out, key, { value: copied, enumerable: true, writable: true, configurable: true });
-      else out[key] = copied;
+      setMember(out, key, copy(member, depth + 1, ancestors));
     }
     return out;
   } catch (error) {

@@ -12,7 +12,7 @@
  * in place, inside the document: callers pass a document they own.
  */
 import { $RefParser, type JSONSchema, type ParserOptions } from '@apidevtools/json-schema-ref-parser';
-import type { JsonObject } from '../contract.js';
+import { setMember, type JsonObject } from '../contract.js';
 
 /** An operation (or a parameter) the importer cannot represent; its message becomes the skip reason. */
 export class OpenApiUnsupportedError extends Error {
@@ -152,7 +152,7 @@ export class SchemaConverter {
       }
       const out: JsonObject = {};
       // `properties`, `patternProperties`, `$defs` map names to schemas; names are kept as they are.
-      for (const [key, child] of Object.entries(object)) out[key] = this.copy(child, onPath);
+      for (const [key, child] of Object.entries(object)) setMember(out, key, this.copy(child, onPath));
       return this.version === '3.0' ? fromOpenApi30(out) : out;
     } finally {
       onPath.delete(value);

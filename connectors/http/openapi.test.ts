@@ -213,6 +213,42 @@ describe('importOpenApiTools (shapes)', () => {
     assert.match(warnings[0]!, /GET \/b \(repos_list_all\): skipped: tool name "repos_list_all" is already taken/);
   });
 
+  it('keeps a body property named __proto__ as a property, inline and through a $ref', async () => {
+    const text = JSON.stringify({
+      openapi: '3.0.3',
+      paths: {
+        '/x': {
+          post: {
+            operationId: 'x',
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: { PROTO: { type: 'string' }, ref: { $ref: '#/components/schemas/R' } },
+                  },
+                },
+              },
+            },
+            ...ok,
+          },
+        },
+      },
+      components: { schemas: { R: { type: 'object', properties: { PROTO: { type: 'integer' } } } } },
+    }).replaceAll('"PROTO"', '"__proto__"');
+    const { tools } = await importOpenApiTools(JSON.parse(text) as object);
+    const body = tools[0]!.inputSchema.properties!['body'] as { properties: Record<string, unknown> };
+    for (const [properties, type] of [
+      [body.properties, 'string'],
+      [(body.properties['ref'] as { properties: Record<string, unknown> }).properties, 'integer'],
+    ] as const) {
+      assert.equal(Object.getPrototypeOf(properties), Object.prototype);
+      assert.deepEqual(Object.getOwnPropertyDescriptor(properties, '__proto__')?.value, { type });
+    }
+    assert.match(JSON.stringify(tools[0]!.inputSchema), /"__proto__":\{"type":"string"\}/);
+  });
+
   it('marks OpenAPI 3.1 schemas as JSON Schema 2020-12 and keeps $ref siblings', async () => {
     const { tools } = await importOpenApiTools({
       openapi: '3.1.0',

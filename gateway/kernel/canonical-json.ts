@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { setMember } from '../../connectors/contract.js';
 
 /**
  * Canonical JSON: object keys sorted by code unit order at every depth, no whitespace, arrays in order,
@@ -27,15 +28,7 @@ function sortKeys(value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value).sort()) {
       const member = (value as Record<string, unknown>)[key];
-      if (member === undefined) continue;
-      if (key === '__proto__')
-        Object.defineProperty(out, key, {
-          value: sortKeys(member),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      else out[key] = sortKeys(member);
+      if (member !== undefined) setMember(out, key, sortKeys(member));
     }
     return out;
   }

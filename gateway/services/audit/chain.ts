@@ -10,6 +10,7 @@
  * exactly the object a reader parses back from the line (no `undefined`, no class instances, no
  * non-finite numbers), and the verifier recomputes the same hash.
  */
+import { setMember } from '../../../connectors/contract.js';
 import { canonicalHash } from '../../kernel/index.js';
 import type { AuditRecord, AuditRecordInput } from './types.js';
 
@@ -55,13 +56,8 @@ export function redactDetail(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactDetail);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, member] of Object.entries(value)) {
-      const written = isSecretKey(key) ? REDACTED : redactDetail(member);
-      // A `__proto__` member (JSON.parse makes one) stays a member: assigning it would set the copy's prototype.
-      if (key === '__proto__')
-        Object.defineProperty(out, key, { value: written, enumerable: true, writable: true, configurable: true });
-      else out[key] = written;
-    }
+    for (const [key, member] of Object.entries(value))
+      setMember(out, key, isSecretKey(key) ? REDACTED : redactDetail(member));
     return out;
   }
   return value;

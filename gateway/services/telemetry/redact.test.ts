@@ -4,6 +4,13 @@ import { Secret } from '../../kernel/secret.js';
 import { isSecretAttributeKey, redactAttributes } from './redact.js';
 
 describe('redactAttributes', () => {
+  it('keeps a __proto__ member of an object value as a member, with its secrets redacted', () => {
+    const value = JSON.parse('{"__proto__":{"token":"t","a":1},"b":2}') as unknown;
+    assert.deepEqual(redactAttributes({ 'x.args': value }), {
+      'x.args': '{"__proto__":{"token":"[redacted]","a":1},"b":2}',
+    });
+  });
+
   it('redacts credential-named keys, bearer/JWT values and Secret instances', () => {
     const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl';
     const out = redactAttributes({

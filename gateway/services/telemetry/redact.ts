@@ -9,6 +9,7 @@
  * `[redacted]` anyway. Objects become JSON strings, `undefined`/`null` are dropped, long strings are cut.
  */
 import type { AttributeValue, Attributes } from '@opentelemetry/api';
+import { setMember } from '../../../connectors/contract.js';
 import { isSecret } from '../../kernel/index.js';
 
 export const REDACTED = '[redacted]';
@@ -71,7 +72,7 @@ function deepRedact(value: unknown): unknown {
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, member] of Object.entries(value))
-      out[key] = isSecretAttributeKey(key) ? REDACTED : deepRedact(member);
+      setMember(out, key, isSecretAttributeKey(key) ? REDACTED : deepRedact(member));
     return out;
   }
   return value;
