@@ -7,7 +7,7 @@
  * (or the truthful code a GatewayError carries), the error goes to `onError` for the logs, and the closing
  * steps still record the run.
  */
-import type { SpanKind } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import { GatewayError, toGatewayError } from '../kernel/index.js';
 import { withSpan } from '../services/telemetry/index.js';
 import type { CallState, RunOutcome } from './call-state.js';
@@ -32,9 +32,8 @@ export async function runSteps(
   const start = options.from === undefined ? 0 : steps.findIndex((step) => step.name === options.from);
   if (start < 0) throw new GatewayError('INVALID_ARGUMENTS', `unknown resume point: ${options.from}`);
   let outcome: RunOutcome = { status: 'completed' };
-  for (let i = start; i < steps.length; i++) {
-    const step = steps[i]!;
-    if (step.closing === true || (step.when !== undefined && !step.when(state))) continue;
+  for (const step of steps.slice(start)) {
+    if (step.closing === true) continue;
     const result = await runOne(step, state, options);
     if (result === undefined) continue;
     outcome = toOutcome(step, result);
@@ -46,7 +45,7 @@ export async function runSteps(
     outcome = { ...outcome, error: reason };
   state.outcome = outcome;
   for (const step of steps) {
-    if (step.closing !== true || (step.when !== undefined && !step.when(state))) continue;
+    if (step.closing !== true) continue;
     const result = await runOne(step, state, options);
     // A closing step may still end the run (the outcome could not be recorded: the result is withheld).
     if (result !== undefined && 'end' in result) {
@@ -57,53 +56,27 @@ export async function runSteps(
   return outcome;
 }
 
-/** Options for a step's span, built once per step (a step list lives as long as the gateway). */
-const spanOptionsOf = new WeakMap<Step, { kind?: SpanKind }>();
-const NO_ATTRIBUTES: Readonly<Record<string, unknown>> = Object.freeze({});
-
-/**
- * One step whose `when` holds. Not an async function: a step that answers without waiting (the decision)
- * is observed and answered at once, and one that waits is observed when its promise settles.
- */
-function runOne(step: Step, state: CallState, options: RunOptions): StepOutcome | Promise<StepOutcome> {
+async function runOne(step: Step, state: CallState, options: RunOptions): Promise<StepOutcome> {
+  if (step.when !== undefined && !step.when(state)) return undefined;
   const started = performance.now();
-  let pending: StepOutcome | Promise<StepOutcome>;
+  let label: 'next' | 'end' | 'suspend' | 'error' = 'error';
   try {
-    const span = step.span;
-    if (span === undefined) pending = step.run(state, state.span);
-    else {
-      let spanOptions = spanOptionsOf.get(step);
-      if (spanOptions === undefined)
-        spanOptionsOf.set(step, (spanOptions = span.kind !== undefined ? { kind: span.kind } : {}));
-      pending = withSpan(
-        span.name,
-        span.attributes?.(state) ?? NO_ATTRIBUTES,
-        (stepSpan) => step.run(state, stepSpan),
-        spanOptions,
-      );
-    }
+    const run = (span: Span) => step.run(state, span);
+    const result =
+      step.span === undefined
+        ? await run(state.span)
+        : await withSpan(step.span.name, step.span.attributes?.(state) ?? {}, run, {
+            ...(step.span.kind !== undefined ? { kind: step.span.kind } : {}),
+          });
+    label = result === undefined || 'finish' in result ? 'next' : 'end' in result ? 'end' : 'suspend';
+    return result;
   } catch (error) {
-    return failed(step, error, started, options);
+    const gatewayError = toGatewayError(error);
+    if (gatewayError.code === 'INTERNAL') options.onError?.(error, `step ${step.name}`);
+    return { end: gatewayError };
+  } finally {
+    options.metrics?.observePipelineStep(step.name, label, (performance.now() - started) / 1000);
   }
-  if (!(pending instanceof Promise)) return settled(step, pending, started, options);
-  return pending.then(
-    (result) => settled(step, result, started, options),
-    (error: unknown) => failed(step, error, started, options),
-  );
-}
-
-function settled(step: Step, result: StepOutcome, started: number, options: RunOptions): StepOutcome {
-  const label = result === undefined || 'finish' in result ? 'next' : 'end' in result ? 'end' : 'suspend';
-  options.metrics?.observePipelineStep(step.name, label, (performance.now() - started) / 1000);
-  return result;
-}
-
-/** A step that threw: a bug or an outage below it, never a policy outcome. */
-function failed(step: Step, error: unknown, started: number, options: RunOptions): StepOutcome {
-  const gatewayError = toGatewayError(error);
-  if (gatewayError.code === 'INTERNAL') options.onError?.(error, `step ${step.name}`);
-  options.metrics?.observePipelineStep(step.name, 'error', (performance.now() - started) / 1000);
-  return { end: gatewayError };
 }
 
 function toOutcome(step: Step, result: Exclude<StepOutcome, undefined>): RunOutcome {
