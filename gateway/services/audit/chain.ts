@@ -42,15 +42,6 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEY_PATTERN.test(key);
 }
 
-/** Whether a secret-looking key occurs anywhere in `value` (what `redactDetail` would replace). */
-function hasSecretKey(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(hasSecretKey);
-  if (value !== null && typeof value === 'object') {
-    for (const [key, member] of Object.entries(value)) if (isSecretKey(key) || hasSecretKey(member)) return true;
-  }
-  return false;
-}
-
 /** Copy of `detail` with the values of secret-looking keys replaced by `[redacted]`, recursively. */
 export function redactDetail(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactDetail);
@@ -74,20 +65,16 @@ export function computeRecordHash(record: object): string {
  * to `{ seq: record.seq, hash: record.hash }` in the same order records are written.
  */
 export function sealRecord(input: AuditRecordInput, head: AuditChainHead, now: Date): AuditRecord {
+  const normalised = JSON.parse(JSON.stringify(input)) as Record<string, unknown>;
   // Chain fields are ours; an input must not be able to pre-set them.
-  const { seq: _seq, ts: _ts, prev: _prev, hash: _hash, ...fields } = input as Partial<AuditRecord>;
-  // One JSON round trip of the whole record, in the order its line is written: what is hashed below is
-  // exactly what a reader parses back from that line.
-  const record = JSON.parse(
-    JSON.stringify({ seq: head.seq + 1, ts: now.toISOString(), ...fields, prev: head.hash }),
-  ) as AuditRecord;
-  // Most details hold no secret-looking key: looking is cheaper than copying.
-  if (record.detail !== undefined && hasSecretKey(record.detail))
-    record.detail = redactDetail(record.detail) as Readonly<Record<string, unknown>>;
-  // `record` has no `hash` member yet, so its canonical hash is the record hash; adding the member last keeps
-  // it at the end of the line.
-  record.hash = canonicalHash(record);
-  return record;
+  delete normalised['seq'];
+  delete normalised['ts'];
+  delete normalised['prev'];
+  delete normalised['hash'];
+  if (normalised['detail'] !== undefined) normalised['detail'] = redactDetail(normalised['detail']);
+  const unsealed = { seq: head.seq + 1, ts: now.toISOString(), ...normalised, prev: head.hash };
+  const hash = computeRecordHash(unsealed);
+  return { ...(unsealed as Omit<AuditRecord, 'hash'>), hash };
 }
 
 /** One JSONL line (with the trailing newline). Field order is for readers; the hash does not depend on it. */
