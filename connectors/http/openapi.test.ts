@@ -214,29 +214,16 @@ describe('importOpenApiTools (shapes)', () => {
   });
 
   it('keeps a body property named __proto__ as a property, inline and through a $ref', async () => {
-    const text = JSON.stringify({
-      openapi: '3.0.3',
-      paths: {
-        '/x': {
-          post: {
-            operationId: 'x',
-            requestBody: {
-              required: true,
-              content: {
-                'application/json': {
-                  schema: {
-                    type: 'object',
-                    properties: { PROTO: { type: 'string' }, ref: { $ref: '#/components/schemas/R' } },
-                  },
-                },
-              },
-            },
-            ...ok,
-          },
-        },
-      },
-      components: { schemas: { R: { type: 'object', properties: { PROTO: { type: 'integer' } } } } },
-    }).replaceAll('"PROTO"', '"__proto__"');
+    const schema = {
+      type: 'object',
+      properties: { PROTO: { type: 'string' }, ref: { $ref: '#/components/schemas/R' } },
+    };
+    const text = JSON.stringify(
+      doc(
+        { '/x': { post: { operationId: 'x', requestBody: { content: { 'application/json': { schema } } }, ...ok } } },
+        { components: { schemas: { R: { type: 'object', properties: { PROTO: { type: 'integer' } } } } } },
+      ),
+    ).replaceAll('"PROTO"', '"__proto__"');
     const { tools } = await importOpenApiTools(JSON.parse(text) as object);
     const body = tools[0]!.inputSchema.properties!['body'] as { properties: Record<string, unknown> };
     for (const [properties, type] of [

@@ -15,7 +15,7 @@
  * bigint, functions, class instances such as Date) throw a TypeError rather than collapse into another value. Method and URL are hashed as given: callers pass the canonical operation the
  * policy decided on (upper-case method, canonical URL), never the agent's raw input.
  */
-import { hash } from 'node:crypto';
+import { sha256Hex } from '../../kernel/index.js';
 
 const DOMAIN = 'portcullis.call-hash.v1\n';
 
@@ -80,8 +80,4 @@ export function canonicalize(value: unknown): string {
     default:
       throw new TypeError(`call arguments must be JSON: ${typeof value}`);
   }
-}
-
-function sha256Hex(text: string): string {
-  return hash('sha256', text, 'hex');
 }

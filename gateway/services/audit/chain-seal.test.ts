@@ -66,7 +66,7 @@ describe('sealRecord', () => {
     );
   });
 
-  it('redacts a secret-looking key wherever it is in detail, and copies nothing else', () => {
+  it('redacts a secret-looking key wherever it is in detail and keeps everything else as it is', () => {
     const cases: [Record<string, unknown>, Record<string, unknown>][] = [
       [{ list: [1, { nested: { token: 't' } }] }, { list: [1, { nested: { token: REDACTED } }] }],
       [
