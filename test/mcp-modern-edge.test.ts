@@ -9,6 +9,7 @@ import { startUpstreamHttp } from './fixtures/mcp-upstream-http.js';
 import { INITIALIZE, rawPost, readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { eventually } from './helpers/eventually.js';
 import { MODERN, modernPost } from './helpers/modern.js';
+import { respellBase64url } from './helpers/base64url.js';
 
 describe('MCP 2026-07-28 at the front door', () => {
   let upstream: Awaited<ReturnType<typeof startUpstreamHttp>>;
@@ -209,6 +210,11 @@ describe('MCP 2026-07-28 at the front door', () => {
       const cases = [
         { params: { ...ask, requestState: tampered }, agent: key, code: 'STATE_INVALID' },
         { params: { ...ask, requestState: `${round.requestState}x` }, agent: key, code: 'STATE_INVALID' },
+        {
+          params: { ...ask, requestState: `${prefix}.${body}.${respellBase64url(mac!)}` },
+          agent: key,
+          code: 'STATE_INVALID',
+        },
         {
           params: { ...ask, requestState: round.requestState },
           agent: gw.agents['echo-only']!.key,

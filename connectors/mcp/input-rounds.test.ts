@@ -59,6 +59,31 @@ describe('input rounds', () => {
     ]);
   });
 
+  it("answers a question the upstream keyed __proto__ under that key, not as the answers' prototype", async () => {
+    const sent: InputRound[] = [];
+    const asked: string[] = [];
+    const inputRequests = JSON.parse(
+      JSON.stringify({ PROTO: elicit('odd key'), b: elicit('plain') }).replace('PROTO', '__proto__'),
+    );
+    await completeInputRounds({
+      async send(round) {
+        sent.push(round);
+        return sent.length === 1 ? { resultType: 'input_required', inputRequests } : { content: [] };
+      },
+      channel: answering(asked),
+      signal: new AbortController().signal,
+      maxRounds: 3,
+    });
+    assert.deepEqual(asked, ['elicitation/create:odd key', 'elicitation/create:plain']);
+    const answers = sent[1]!.inputResponses!;
+    assert.equal(Object.getPrototypeOf(answers), Object.prototype);
+    assert.deepEqual(Object.keys(answers), ['__proto__', 'b']);
+    assert.equal(
+      JSON.stringify(answers),
+      '{"__proto__":{"action":"accept","content":{"said":"odd key"}},"b":{"action":"accept","content":{"said":"plain"}}}',
+    );
+  });
+
   it('retries a state-only round without asking anyone', async () => {
     const sent: InputRound[] = [];
     await completeInputRounds({

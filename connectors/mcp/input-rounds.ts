@@ -17,6 +17,7 @@
 import { isInputRequiredResult } from '@modelcontextprotocol/client';
 import {
   isJsonObject,
+  setMember,
   type BackendInputRound,
   type InputRequestChannel,
   type InputRounds,
@@ -72,7 +73,8 @@ export async function completeInputRounds(options: InputRoundsOptions): Promise<
     const inputResponses: JsonObject = {};
     // One question at a time, in the upstream's order: the agent is never asked two things at once.
     for (const [key, request] of requests) {
-      inputResponses[key] = await ask(options.channel!, request.method, request.params, options.signal);
+      // The upstream names the keys: one called `__proto__` must stay a member of the answers.
+      setMember(inputResponses, key, await ask(options.channel!, request.method, request.params, options.signal));
     }
     round = {
       ...(requests.length > 0 ? { inputResponses } : {}),

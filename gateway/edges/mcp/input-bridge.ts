@@ -132,7 +132,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
     const declared: JsonObject = {};
     for (const capability of Object.values(CAPABILITY_OF)) {
       const value = capabilities[capability];
-      if (isJsonObject(value)) declared[capability] = value as JsonObject;
+      if (isJsonObject(value)) declared[capability] = value;
     }
     return {
       rounds: {
@@ -257,7 +257,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       const answer = responses[key];
       if (isJsonObject(answer)) {
         held.asked.delete(key);
-        pending.resolve(answer as JsonObject);
+        pending.resolve(answer);
       } else {
         missing[key] = { method: pending.method, params: pending.params };
       }
