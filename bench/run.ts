@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: tools/call throughput and latency through Portcullis, compared in one run with a
- * direct connection to the same upstream and with the `mcp-proxy` package in front of it.
+ * direct connection to the same upstream, with a bare node:http pass-through in front of it
+ * (bench/passthrough.ts) and with the `mcp-proxy` package in front of it.
  *
  *   node --import tsx bench/run.ts [--sessions 1,32] [--calls 200] [--warmup 20] [--max-seconds 20]
  *                                  [--rounds 3] [--drivers raw,sdk] [--mode legacy|modern|legacy,modern]
- *                                  [--targets direct,mcp-proxy,portcullis] [--profile] [--no-micro]
+ *                                  [--targets direct,passthrough,mcp-proxy,portcullis] [--profile] [--no-micro]
  *                                  [--from-source] [--baseline DIR] [--out bench/results/latest.json]
  *
  * Each flag has an environment twin: BENCH_SESSIONS, BENCH_CALLS, BENCH_WARMUP, BENCH_MAX_SECONDS,

@@ -112,6 +112,21 @@ describe('bench rounds and paired ratios', () => {
     assert.ok(!comparisons.some((c) => c.label.startsWith('portcullis-baseline / portcullis')));
   });
 
+  it('compares the gateway with the bare pass-through as with the other peers', () => {
+    const withPassThrough: RoundResults = rounds.map((round) => ({
+      'raw/legacy/1': { ...round['raw/legacy/1'], passthrough: result(800, 1, 2) },
+    }));
+    const comparisons = compareCell(withPassThrough, 'raw/legacy/1', [
+      'direct',
+      'passthrough',
+      'mcp-proxy',
+      'portcullis',
+    ]);
+    const vsPassThrough = comparisons.find((c) => c.label === 'portcullis / passthrough' && c.metric === 'throughput');
+    assert.deepEqual(vsPassThrough?.perRound, [0.5, 0.6, 0.75]);
+    assert.ok(!comparisons.some((c) => c.label.startsWith('passthrough /')));
+  });
+
   it('leaves a comparison out when a side is missing', () => {
     assert.deepEqual(compareCell(rounds, 'raw/legacy/1', ['direct']), []);
     assert.deepEqual(compareCell(rounds, 'sdk/legacy/1', ['direct', 'portcullis']), []);
@@ -144,7 +159,7 @@ describe('bench configuration', () => {
   it('has defaults', () => {
     const config = parseConfig([], {});
     assert.deepEqual(config.sessions, [1, 32]);
-    assert.deepEqual(config.targets, ['direct', 'mcp-proxy', 'portcullis']);
+    assert.deepEqual(config.targets, ['direct', 'passthrough', 'mcp-proxy', 'portcullis']);
     assert.equal(config.rounds, 3);
     assert.deepEqual(config.drivers, ['raw', 'sdk']);
     assert.deepEqual(config.modes, ['legacy']);

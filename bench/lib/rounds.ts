@@ -81,7 +81,8 @@ export function compareCell(rounds: RoundResults, cell: string, targets: readonl
   };
   for (const candidate of targets.filter((t) => t.startsWith('portcullis') && has(t))) {
     // A change is measured against the baseline build (`--baseline`) as well as against the peers.
-    const bases = candidate === 'portcullis' ? ['mcp-proxy', 'direct', 'portcullis-baseline'] : ['mcp-proxy', 'direct'];
+    const peers = ['mcp-proxy', 'passthrough', 'direct'];
+    const bases = candidate === 'portcullis' ? [...peers, 'portcullis-baseline'] : peers;
     for (const base of bases) {
       if (!has(base)) continue;
       const label = `${candidate} / ${base}`;

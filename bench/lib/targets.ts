@@ -2,6 +2,8 @@
  * The things the benchmark compares, each fronting the same echo server:
  *
  *   direct               the echo server itself over Streamable HTTP (its own process)
+ *   passthrough          a bare node:http reverse proxy (bench/passthrough.ts) in front of that echo server:
+ *                        what one HTTP hop costs by itself
  *   mcp-proxy            the npm `mcp-proxy` package (its CLI) spawning the echo server over stdio
  *   portcullis           the gateway (`portcullis start`) with its defaults: the echo server as a stdio
  *                        connector, an agent API key, the policy decision, the write-ahead audit log synced
@@ -23,19 +25,27 @@ import { freePort, spawnUntilLine, spawnUntilListening } from './processes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ECHO_SERVER = path.join(ROOT, 'bench', 'echo-server.ts');
+const PASSTHROUGH = path.join(ROOT, 'bench', 'passthrough.ts');
 const MCP_PROXY_BIN = path.join(ROOT, 'node_modules', 'mcp-proxy', 'dist', 'bin', 'mcp-proxy.mjs');
 
 export type TargetName =
-  'direct' | 'mcp-proxy' | 'portcullis' | 'portcullis-noflush' | 'portcullis-noaudit' | 'portcullis-baseline';
+  | 'direct'
+  | 'passthrough'
+  | 'mcp-proxy'
+  | 'portcullis'
+  | 'portcullis-noflush'
+  | 'portcullis-noaudit'
+  | 'portcullis-baseline';
 export const TARGET_NAMES: readonly TargetName[] = [
   'direct',
+  'passthrough',
   'mcp-proxy',
   'portcullis',
   'portcullis-noflush',
   'portcullis-noaudit',
   'portcullis-baseline',
 ];
-export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'mcp-proxy', 'portcullis'];
+export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'passthrough', 'mcp-proxy', 'portcullis'];
 
 export interface Target {
   name: TargetName;
@@ -65,6 +75,37 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
       const echo = tsxCommand(ECHO_SERVER, ['--http']);
       const child = await spawnUntilLine(echo.command, echo.args, /Echo server listening on (http:\/\/\S+)/, echo.cwd);
       return { name, url: child.match, tool: 'echo', ...pidOf(child.process.pid), close: () => child.stop() };
+    }
+    case 'passthrough': {
+      const echo = tsxCommand(ECHO_SERVER, ['--http']);
+      const upstream = await spawnUntilLine(
+        echo.command,
+        echo.args,
+        /Echo server listening on (http:\/\/\S+)/,
+        echo.cwd,
+      );
+      try {
+        const proxy = tsxCommand(PASSTHROUGH, ['--upstream', new URL(upstream.match).origin]);
+        const child = await spawnUntilLine(
+          proxy.command,
+          proxy.args,
+          /Pass-through listening on (http:\/\/\S+)/,
+          proxy.cwd,
+        );
+        return {
+          name,
+          url: `${child.match}${new URL(upstream.match).pathname}`,
+          tool: 'echo',
+          ...pidOf(child.process.pid),
+          close: async () => {
+            await child.stop();
+            await upstream.stop();
+          },
+        };
+      } catch (error) {
+        await upstream.stop();
+        throw error;
+      }
     }
     case 'mcp-proxy': {
       const port = await freePort();

@@ -1,0 +1,115 @@
+/**
+ * The benchmark's bare pass-through: a node:http reverse proxy that forwards every request to one upstream
+ * origin and streams the answer back, and does nothing else (no parsing, no MCP, no checks). In front of
+ * the echo server over HTTP it is what one HTTP hop costs by itself, the floor under any gateway.
+ *
+ *   node --import tsx bench/passthrough.ts --upstream http://127.0.0.1:PORT [--port N]
+ *
+ * prints `Pass-through listening on http://127.0.0.1:PORT` once it accepts connections (port 0, or N).
+ *
+ * Forwarding: method, path and query, and the headers except the hop-by-hop ones (RFC 9110 section 7.6.1:
+ * `Connection` and the headers it names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`,
+ * `Upgrade`); `Host` names the upstream. Bodies are streamed both ways as they come, so an SSE response
+ * reaches the client event by event. Connections to the upstream are kept alive and reused. An upstream that
+ * cannot be reached is answered with 502; a client that goes away aborts its upstream request.
+ */
+import {
+  Agent,
+  createServer,
+  request,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type Server,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { pipeline } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** The end-to-end headers of a message: hop-by-hop ones and those its `Connection` header names left out. */
+export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const named = new Set(
+    String(headers['connection'] ?? '')
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter((token) => token !== ''),
+  );
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** A pass-through server for `upstream` (an origin: `http://host:port`). Call `listen` on it. */
+export function createPassThrough(upstream: URL): Server {
+  if (upstream.protocol !== 'http:') throw new TypeError(`the upstream must be an http: origin, not ${upstream.href}`);
+  const agent = new Agent({ keepAlive: true });
+  const server = createServer((req, res) => {
+    const headers = endToEndHeaders(req.headers);
+    headers['host'] = upstream.host;
+    const forward = request(
+      {
+        agent,
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, endToEndHeaders(answer.headers));
+        pipeline(answer, res, () => undefined);
+      },
+    );
+    forward.on('error', () => {
+      if (res.destroyed) return;
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'text/plain' }).end('upstream unreachable\n');
+      } else res.destroy();
+    });
+    // A client that leaves before its answer is complete takes the upstream request down with it.
+    res.on('close', () => {
+      if (!res.writableFinished) forward.destroy();
+    });
+    // Not pipeline(): a failed upstream request must not destroy the client's socket before the 502 is sent.
+    req.pipe(forward);
+  });
+  server.on('close', () => agent.destroy());
+  return server;
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' } } });
+  if (values.upstream === undefined) {
+    process.stderr.write('usage: passthrough.ts --upstream http://HOST:PORT [--port N]\n');
+    process.exit(2);
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError('--port must be 0 to 65535');
+  const server = createPassThrough(new URL(values.upstream));
+  server.listen(port, '127.0.0.1', () => {
+    const { port: bound } = server.address() as AddressInfo;
+    process.stdout.write(`Pass-through listening on http://127.0.0.1:${bound}\n`);
+  });
+  const stop = (): void => {
+    server.close();
+    server.closeAllConnections();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
