@@ -127,6 +127,19 @@ describe('bench rounds and paired ratios', () => {
     assert.ok(!comparisons.some((c) => c.label.startsWith('passthrough /')));
   });
 
+  it('compares a variant with a feature off with the defaults too', () => {
+    const withVariant: RoundResults = rounds.map((round) => ({
+      'raw/legacy/1': { ...round['raw/legacy/1'], 'portcullis-notrace': result(600, 2, 4) },
+    }));
+    const comparisons = compareCell(withVariant, 'raw/legacy/1', ['mcp-proxy', 'portcullis', 'portcullis-notrace']);
+    const vsDefaults = comparisons.find(
+      (c) => c.label === 'portcullis-notrace / portcullis' && c.metric === 'throughput',
+    );
+    assert.deepEqual(vsDefaults?.perRound, [1.5, 1.25, 1]);
+    assert.ok(comparisons.some((c) => c.label === 'portcullis-notrace / mcp-proxy'));
+    assert.ok(!comparisons.some((c) => c.label.startsWith('portcullis / portcullis-notrace')));
+  });
+
   it('leaves a comparison out when a side is missing', () => {
     assert.deepEqual(compareCell(rounds, 'raw/legacy/1', ['direct']), []);
     assert.deepEqual(compareCell(rounds, 'sdk/legacy/1', ['direct', 'portcullis']), []);

@@ -81,8 +81,15 @@ export function compareCell(rounds: RoundResults, cell: string, targets: readonl
   };
   for (const candidate of targets.filter((t) => t.startsWith('portcullis') && has(t))) {
     // A change is measured against the baseline build (`--baseline`) as well as against the peers.
+    // A variant with a feature off (noflush, noaudit, notrace) is also measured against the defaults: what
+    // that feature costs.
     const peers = ['mcp-proxy', 'passthrough', 'direct'];
-    const bases = candidate === 'portcullis' ? [...peers, 'portcullis-baseline'] : peers;
+    const bases =
+      candidate === 'portcullis'
+        ? [...peers, 'portcullis-baseline']
+        : candidate === 'portcullis-baseline'
+          ? peers
+          : [...peers, 'portcullis'];
     for (const base of bases) {
       if (!has(base)) continue;
       const label = `${candidate} / ${base}`;

@@ -11,6 +11,7 @@
  *                        nobody listens on (so spans are built and their export fails quietly)
  *   portcullis-noflush   the same with `audit.flushBeforeResponse: false`
  *   portcullis-noaudit   the same with no audit file (records kept in memory only)
+ *   portcullis-notrace   the same with tracing off (`telemetry.enabled: false`)
  *   portcullis-baseline  `portcullis` as built in another checkout (`--baseline DIR`), to measure a change
  *                        against the code before it in one run
  *
@@ -35,6 +36,7 @@ export type TargetName =
   | 'portcullis'
   | 'portcullis-noflush'
   | 'portcullis-noaudit'
+  | 'portcullis-notrace'
   | 'portcullis-baseline';
 export const TARGET_NAMES: readonly TargetName[] = [
   'direct',
@@ -43,6 +45,7 @@ export const TARGET_NAMES: readonly TargetName[] = [
   'portcullis',
   'portcullis-noflush',
   'portcullis-noaudit',
+  'portcullis-notrace',
   'portcullis-baseline',
 ];
 export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'passthrough', 'mcp-proxy', 'portcullis'];
@@ -134,6 +137,7 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
     case 'portcullis':
     case 'portcullis-noflush':
     case 'portcullis-noaudit':
+    case 'portcullis-notrace':
     case 'portcullis-baseline':
       return startPortcullis(name, options);
   }
@@ -145,7 +149,7 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
     agentId: 'bench-agent',
     config: {
       connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
-      telemetry: { enabled: true, otlpEndpoint: `http://127.0.0.1:${await closedPort()}` },
+      telemetry: { enabled: name !== 'portcullis-notrace', otlpEndpoint: `http://127.0.0.1:${await closedPort()}` },
     },
     ...(name === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
     ...(name === 'portcullis-noaudit' ? { audit: false as const } : {}),
