@@ -6,10 +6,12 @@
  *   node --import tsx bench/run.ts [--sessions 1,32] [--calls 200] [--warmup 20] [--max-seconds 20]
  *                                  [--rounds 3] [--drivers raw,sdk] [--mode legacy|modern|legacy,modern]
  *                                  [--targets direct,passthrough,mcp-proxy,portcullis] [--profile] [--no-micro]
- *                                  [--from-source] [--baseline DIR] [--out bench/results/latest.json]
+ *                                  [--from-source] [--baseline DIR] [--payload-bytes 16]
+ *                                  [--out bench/results/latest.json]
  *
  * Each flag has an environment twin: BENCH_SESSIONS, BENCH_CALLS, BENCH_WARMUP, BENCH_MAX_SECONDS,
- * BENCH_ROUNDS, BENCH_DRIVERS, BENCH_MODE, BENCH_TARGETS, BENCH_OUT (flags win). `--calls` is per session.
+ * BENCH_ROUNDS, BENCH_DRIVERS, BENCH_MODE, BENCH_TARGETS, BENCH_PAYLOAD_BYTES, BENCH_OUT (flags win).
+ * `--calls` is per session. `--payload-bytes` sizes the text every call sends and gets back.
  *
  * Every target is started once and measured once per round, for every driver, era and session count, the
  * targets in a different order each round (interleaved rounds). Ratios are taken within each round and the
@@ -66,7 +68,19 @@ export interface BenchConfig {
   fromSource: boolean;
   /** A checkout with a built dist/ to run as `portcullis-baseline`. */
   baseline?: string;
+  /** Characters of the text each call sends to the echo tool, and expects back. */
+  payloadBytes: number;
   out: string;
+}
+
+/** The echo text of every call, and the default size of it. */
+export const DEFAULT_PAYLOAD_TEXT = 'hello portcullis';
+/** The echo tool takes at most this many characters (bench/echo-server.ts). */
+export const MAX_PAYLOAD_BYTES = 65_536;
+
+/** The text a call sends: the default text, repeated and cut to `bytes` characters (ASCII, one byte each). */
+export function payloadText(bytes: number): string {
+  return DEFAULT_PAYLOAD_TEXT.repeat(Math.ceil(bytes / DEFAULT_PAYLOAD_TEXT.length)).slice(0, bytes);
 }
 
 export interface Cell {
@@ -138,6 +152,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
       'no-micro': { type: 'boolean' },
       'from-source': { type: 'boolean' },
       baseline: { type: 'string' },
+      'payload-bytes': { type: 'string' },
       out: { type: 'string' },
     },
   });
@@ -159,6 +174,12 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
   if (!(maxSeconds > 0 && maxSeconds <= 600)) throw new BenchUsageError('--max-seconds must be in (0, 600]');
   const rounds = positiveInt('--rounds', pick(values.rounds, 'BENCH_ROUNDS', '3'));
   if (rounds < 1 || rounds > 50) throw new BenchUsageError('--rounds must be between 1 and 50');
+  const payloadBytes = positiveInt(
+    '--payload-bytes',
+    pick(values['payload-bytes'], 'BENCH_PAYLOAD_BYTES', String(DEFAULT_PAYLOAD_TEXT.length)),
+  );
+  if (payloadBytes < 1 || payloadBytes > MAX_PAYLOAD_BYTES)
+    throw new BenchUsageError(`--payload-bytes must be between 1 and ${MAX_PAYLOAD_BYTES} (the echo tool's limit)`);
   return {
     sessions,
     callsPerSession: positiveInt('--calls', pick(values.calls, 'BENCH_CALLS', '200')),
@@ -172,6 +193,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     micro: values['no-micro'] !== true,
     fromSource: values['from-source'] === true,
     ...(baseline !== undefined ? { baseline } : {}),
+    payloadBytes,
     out: path.resolve(pick(values.out, 'BENCH_OUT', path.join(BENCH_DIR, 'results', 'latest.json'))),
   };
 }
@@ -214,7 +236,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
     skipped: {},
     unsupported: {},
   };
-  const text = 'hello portcullis';
+  const text = payloadText(config.payloadBytes);
   const profileDir = config.profile ? await mkdtemp(path.join(tmpdir(), 'portcullis-bench-prof-')) : undefined;
 
   if (!config.fromSource && config.targets.some((name) => name.startsWith('portcullis'))) ensureCompiled(ROOT, log);

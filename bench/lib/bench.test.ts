@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { cellsOf, parseConfig } from '../run.js';
+import { cellsOf, MAX_PAYLOAD_BYTES, parseConfig, payloadText } from '../run.js';
 import { referenceSample } from '../soak.js';
 import { distIsStale } from './compiled.js';
 import { formatProfile, summarizeProfile, type CpuProfile } from './cpu-profile.js';
@@ -191,6 +191,17 @@ describe('bench configuration', () => {
     assert.equal(config.callsPerSession, 7);
     assert.deepEqual(config.sessions, [2, 4]);
     assert.deepEqual(config.targets, ['portcullis']);
+    assert.equal(parseConfig([], { BENCH_PAYLOAD_BYTES: '4096' }).payloadBytes, 4096);
+    assert.equal(parseConfig(['--payload-bytes', '100'], { BENCH_PAYLOAD_BYTES: '4096' }).payloadBytes, 100);
+  });
+
+  it('sends the default text, or one of the size asked for', () => {
+    assert.equal(parseConfig([], {}).payloadBytes, 16);
+    assert.equal(payloadText(16), 'hello portcullis');
+    assert.equal(payloadText(5), 'hello');
+    const large = payloadText(MAX_PAYLOAD_BYTES);
+    assert.equal(Buffer.byteLength(large, 'utf8'), MAX_PAYLOAD_BYTES);
+    assert.ok(large.startsWith('hello portcullishello portcullis'));
   });
 
   it('runs a baseline build beside the gateway only when given one that is built', async () => {
@@ -217,6 +228,8 @@ describe('bench configuration', () => {
     assert.throws(() => parseConfig(['--drivers', 'curl'], {}), /unknown --drivers/);
     assert.throws(() => parseConfig(['--mode', 'future'], {}), /unknown --mode/);
     assert.throws(() => parseConfig(['--rounds', '0'], {}), /rounds/);
+    assert.throws(() => parseConfig(['--payload-bytes', '0'], {}), /payload-bytes must be between 1 and 65536/);
+    assert.throws(() => parseConfig(['--payload-bytes', '65537'], {}), /the echo tool's limit/);
   });
 
   it('measures the SDK driver in the legacy era only', () => {
