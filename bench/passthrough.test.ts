@@ -3,6 +3,9 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { createRawPool, openRawSession, RawUnsupportedError } from './lib/raw-client.js';
+import { startTarget } from './lib/targets.js';
+import { MAX_PAYLOAD_BYTES, payloadText } from './run.js';
 import { createPassThrough, endToEndHeaders } from './passthrough.js';
 
 interface Seen {
@@ -173,4 +176,30 @@ describe('bench pass-through', () => {
       { accept: 'text/event-stream', 'set-cookie': ['a=1', 'b=2'] },
     );
   });
+});
+
+describe('bench pass-through target', () => {
+  it(
+    'carries an MCP session to the echo server and its refusals back, as the benchmark drives it',
+    { timeout: 60_000 },
+    async () => {
+      const target = await startTarget('passthrough');
+      const pool = createRawPool(target.url, 2);
+      try {
+        const session = await openRawSession(pool, { url: target.url }, 'legacy', 'through-the-hop');
+        try {
+          for (const text of ['through the hop', payloadText(MAX_PAYLOAD_BYTES)])
+            assert.equal(await session.callTool(target.tool, { text }, text), undefined);
+        } finally {
+          await session.close();
+        }
+        // The echo server does not speak 2026-07-28; its answer comes through the hop as it would directly.
+        const modern = await openRawSession(pool, { url: target.url }, 'modern', 'modern');
+        await assert.rejects(modern.callTool(target.tool, { text: 'x' }, 'x'), RawUnsupportedError);
+      } finally {
+        await pool.close();
+        await target.close();
+      }
+    },
+  );
 });
