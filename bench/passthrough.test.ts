@@ -159,7 +159,9 @@ describe('bench pass-through', () => {
   });
 
   it('refuses an upstream that is not an http: origin', () => {
-    assert.throws(() => createPassThrough(new URL('https://127.0.0.1:1')), TypeError);
+    for (const upstream of ['https://127.0.0.1:1', 'http://127.0.0.1:1/mcp', 'http://127.0.0.1:1/?a=1'])
+      assert.throws(() => createPassThrough(new URL(upstream)), /must be an http: origin/, upstream);
+    assert.doesNotThrow(() => createPassThrough(new URL('http://127.0.0.1:1')).close());
   });
 
   it('keeps end-to-end headers only', () => {

@@ -57,7 +57,8 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeade
 
 /** A pass-through server for `upstream` (an origin: `http://host:port`). Call `listen` on it. */
 export function createPassThrough(upstream: URL): Server {
-  if (upstream.protocol !== 'http:') throw new TypeError(`the upstream must be an http: origin, not ${upstream.href}`);
+  if (upstream.protocol !== 'http:' || upstream.pathname !== '/' || upstream.search !== '' || upstream.hash !== '')
+    throw new TypeError(`the upstream must be an http: origin (http://host:port), not ${upstream.href}`);
   const agent = new Agent({ keepAlive: true });
   const server = createServer((req, res) => {
     const headers = endToEndHeaders(req.headers);
@@ -100,8 +101,17 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
     process.exit(2);
   }
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError('--port must be 0 to 65535');
-  const server = createPassThrough(new URL(values.upstream));
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    process.stderr.write('--port must be 0 to 65535\n');
+    process.exit(2);
+  }
+  let server: Server;
+  try {
+    server = createPassThrough(new URL(values.upstream));
+  } catch (error) {
+    process.stderr.write(`--upstream: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
   server.listen(port, '127.0.0.1', () => {
     const { port: bound } = server.address() as AddressInfo;
     process.stdout.write(`Pass-through listening on http://127.0.0.1:${bound}\n`);

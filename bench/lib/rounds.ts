@@ -72,6 +72,19 @@ export interface PairedComparison {
   median: number;
 }
 
+const PEERS = ['mcp-proxy', 'passthrough', 'direct'];
+
+/**
+ * What a Portcullis target is measured against besides the peers: the defaults against the baseline build
+ * (`--baseline`, a change against the code before it), and a variant with a feature off (noflush, noaudit,
+ * notrace) against the defaults (what that feature costs).
+ */
+function basesOf(candidate: string): string[] {
+  if (candidate === 'portcullis') return [...PEERS, 'portcullis-baseline'];
+  if (candidate === 'portcullis-baseline') return PEERS;
+  return [...PEERS, 'portcullis'];
+}
+
 /** The comparisons the benchmark reports for one cell, between the targets present in it. */
 export function compareCell(rounds: RoundResults, cell: string, targets: readonly string[]): PairedComparison[] {
   const out: PairedComparison[] = [];
@@ -80,17 +93,7 @@ export function compareCell(rounds: RoundResults, cell: string, targets: readonl
     if (perRound.some((v) => Number.isFinite(v))) out.push({ cell, label, metric, perRound, median: median(perRound) });
   };
   for (const candidate of targets.filter((t) => t.startsWith('portcullis') && has(t))) {
-    // A change is measured against the baseline build (`--baseline`) as well as against the peers.
-    // A variant with a feature off (noflush, noaudit, notrace) is also measured against the defaults: what
-    // that feature costs.
-    const peers = ['mcp-proxy', 'passthrough', 'direct'];
-    const bases =
-      candidate === 'portcullis'
-        ? [...peers, 'portcullis-baseline']
-        : candidate === 'portcullis-baseline'
-          ? peers
-          : [...peers, 'portcullis'];
-    for (const base of bases) {
+    for (const base of basesOf(candidate)) {
       if (!has(base)) continue;
       const label = `${candidate} / ${base}`;
       add(label, 'throughput', perRoundRatios(rounds, cell, candidate, base, 'throughput'));
