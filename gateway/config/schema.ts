@@ -241,7 +241,7 @@ export const ShutdownSchema = z
 
 export const AuditSchema = z
   .object({
-    /** JSONL file; omit to keep audit records in memory only (embedded/demo use). */
+    /** JSONL file; omit for no log (records are sealed and the console shows the latest; none are kept). */
     file: z.string().min(1).optional(),
     durability: z.enum(['per-record', 'batched']).default('per-record'),
     /** When true, a tool call's response waits until its audit record is durable. */

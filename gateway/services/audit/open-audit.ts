@@ -25,7 +25,9 @@ export async function openAuditSink(
   reporter: AuditFailureReporter,
   outputs: AuditOutputs = {},
 ): Promise<AuditSink> {
-  if (config.file === undefined) return reportingAuditSink(createMemoryAuditSink(), reporter);
+  // Without a file the records are sealed (the chain head, the console's recent records) but not held:
+  // nothing reads them, and holding every one would grow the gateway's memory with every call.
+  if (config.file === undefined) return reportingAuditSink(createMemoryAuditSink({ keep: 0 }), reporter);
   const file = config.file;
   await mkdir(path.dirname(file), { recursive: true });
   const exportStream = config.export === 'stdout' ? (outputs.exportStream ?? process.stdout) : undefined;
