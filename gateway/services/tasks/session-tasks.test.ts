@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createMemoryTaskStore } from '../../stores/index.js';
 import type { Principal } from '../../kernel/index.js';
-import { createSessionTasks } from './session-tasks.js';
+import { createSessionTasks, REMEMBERED_EXPIRIES } from './session-tasks.js';
+import type { TaskStore } from './types.js';
 
 const agent: Principal = { agentId: 'a1', roles: [], authMethod: 'api-key' };
 
@@ -56,5 +57,29 @@ describe('session tasks', () => {
     await assert.rejects(tasks.taskForSession({ ...agent, taskId: 't-old' }, 's3'), /ended/);
     await tasks.sessionClosed('t-live');
     assert.equal((await tasks.states.current('t-live')).live, true, 'a task token outlives one session');
+  });
+
+  it('remembers a bounded number of expiries, however many tasks pass through (2026-07-28 requests have no session to close)', async () => {
+    const now = 4_000_000;
+    const store = createMemoryTaskStore({ now: () => now });
+    let reads = 0;
+    const counting: TaskStore = {
+      ...store,
+      get: async (id) => {
+        reads++;
+        return store.get(id);
+      },
+    };
+    const tasks = createSessionTasks({ store: counting, implicitTtlSeconds: 60, now: () => now });
+    const first = await tasks.taskForSession(agent, 'm-first');
+    reads = 0;
+    assert.equal(await tasks.expiryOf(first.id), now + 60_000);
+    assert.equal(reads, 0, 'a task seen recently is answered from memory');
+    for (let i = 0; i < REMEMBERED_EXPIRIES; i++) await tasks.taskForSession(agent, `m-${i}`);
+    assert.equal(await tasks.expiryOf(first.id), now + 60_000, 'a forgotten expiry is read from the store');
+    assert.equal(reads, 1, 'the oldest expiry was forgotten');
+    reads = 0;
+    assert.equal(await tasks.expiryOf(`session-m-${REMEMBERED_EXPIRIES - 1}`), now + 60_000);
+    assert.equal(reads, 0, 'the newest are still remembered');
   });
 });

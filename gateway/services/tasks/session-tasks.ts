@@ -35,16 +35,28 @@ export interface SessionTasksOptions {
 
 const IMPLICIT_PREFIX = 'session-';
 
+/**
+ * Expiries remembered at most; the least recently seen is forgotten first, and a forgotten one is read from
+ * the store again. Without a bound the map would grow with every task: a 2026-07-28 request that does not
+ * echo its task handle starts a new task, and has no session whose close would forget it.
+ */
+export const REMEMBERED_EXPIRIES = 10_000;
+
 export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
   const now = options.now ?? Date.now;
   const expiry = new Map<string, number>();
+  const remember = (taskId: string, expiresAt: number): void => {
+    expiry.delete(taskId); // re-inserted as the most recently seen
+    expiry.set(taskId, expiresAt);
+    if (expiry.size > REMEMBERED_EXPIRIES) expiry.delete(expiry.keys().next().value!);
+  };
   const source = createTaskStateSource(options.store, now);
   return {
     async taskForSession(principal, sessionId) {
       if (principal.taskId !== undefined) {
         const task = await options.store.get(principal.taskId);
         if (!isTaskLive(task, now())) throw new Error('task has ended');
-        expiry.set(task.id, task.expiresAt);
+        remember(task.id, task.expiresAt);
         return {
           id: task.id,
           intent: task.intent,
@@ -61,7 +73,7 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
         createdAt: created,
         expiresAt: created + options.implicitTtlSeconds * 1000,
       });
-      expiry.set(task.id, task.expiresAt);
+      remember(task.id, task.expiresAt);
       return { id: task.id, intent: task.intent, labelsRead: [] };
     },
     async sessionClosed(taskId) {
@@ -78,7 +90,7 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
     states: {
       async current(taskId) {
         const state = await source.current(taskId);
-        if (state.expiresAt !== undefined) expiry.set(taskId, state.expiresAt);
+        if (state.expiresAt !== undefined) remember(taskId, state.expiresAt);
         return state;
       },
       addLabels: (taskId, labels) => source.addLabels(taskId, labels),
