@@ -69,6 +69,20 @@ describe('createMetrics', () => {
     assert.doesNotMatch(text, /tool="t3"/);
   });
 
+  it('labels an MCP method name only when MCP defines it, whatever method the agent sent', async () => {
+    const metrics = createMetrics();
+    const attributes = { networkTransport: 'tcp', networkProtocolName: 'http' };
+    metrics.observeMcpOperation({ ...attributes, method: 'tools/call' }, 0.01);
+    metrics.observeMcpOperation({ ...attributes, method: 'server/discover' }, 0.01);
+    for (let i = 0; i < 50; i++)
+      metrics.observeMcpOperation({ ...attributes, method: `x/${i}${'y'.repeat(200)}` }, 0.01);
+    const text = await metrics.metricsText();
+    assert.match(text, /mcp_server_operation_duration_seconds_count\{[^}]*mcp_method_name="tools\/call"/);
+    assert.match(text, /mcp_server_operation_duration_seconds_count\{[^}]*mcp_method_name="server\/discover"/);
+    assert.match(text, /mcp_server_operation_duration_seconds_count\{[^}]*mcp_method_name="_OTHER"[^}]*\} 50/);
+    assert.doesNotMatch(text, /x\/\d/);
+  });
+
   it('labels tools the catalog does not have as "unknown", whatever name the agent sent', async () => {
     const metrics = createMetrics();
     metrics.observeToolCall('crm_get_contact', 'ok', 0.01);

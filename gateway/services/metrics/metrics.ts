@@ -96,6 +96,38 @@ export interface Metrics {
 /** Label of calls naming a tool the catalog does not have. */
 export const UNKNOWN_TOOL_LABEL = 'unknown';
 
+/**
+ * The request methods MCP defines, in the 2025 revisions and in 2026-07-28: only these become values of
+ * `mcp_method_name`. An agent may send any method name (the SDK answers an unknown one with -32601); each
+ * would otherwise be a series of its own, kept as long as the process lives.
+ */
+const MCP_REQUEST_METHODS: ReadonlySet<string> = new Set([
+  'initialize',
+  'ping',
+  'completion/complete',
+  'logging/setLevel',
+  'prompts/get',
+  'prompts/list',
+  'resources/list',
+  'resources/templates/list',
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'tools/call',
+  'tools/list',
+  'tasks/get',
+  'tasks/result',
+  'tasks/list',
+  'tasks/cancel',
+  'sampling/createMessage',
+  'elicitation/create',
+  'roots/list',
+  'server/discover',
+  'subscriptions/listen',
+]);
+/** `mcp_method_name` of a method MCP does not define (OpenTelemetry's name for a value outside the known set). */
+export const OTHER_METHOD_LABEL = '_OTHER';
+
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 /** The explicit bucket boundaries the MCP semantic conventions advise for `mcp.server.operation.duration`. */
 const MCP_OPERATION_BUCKETS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
@@ -283,7 +315,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       if (!Number.isFinite(seconds) || seconds < 0) return;
       mcpOperationSeries({
         ...sessionLabels(attributes),
-        mcp_method_name: attributes.method ?? '',
+        mcp_method_name:
+          attributes.method === undefined
+            ? ''
+            : MCP_REQUEST_METHODS.has(attributes.method)
+              ? attributes.method
+              : OTHER_METHOD_LABEL,
         gen_ai_tool_name: attributes.tool === undefined ? '' : catalogToolLabel(attributes.tool),
         gen_ai_prompt_name: attributes.prompt === undefined ? '' : catalogPromptLabel(attributes.prompt),
       }).observe(seconds);
