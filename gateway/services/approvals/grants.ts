@@ -45,14 +45,25 @@ export function createMemoryGrantStore(options: MemoryGrantStoreOptions = {}): G
   const now = options.now ?? Date.now;
   const endedTaskMs = (options.endedTaskSeconds ?? DEFAULT_ENDED_TASK_SECONDS) * 1000;
   const grants = new Map<string, StoredGrant>();
+  /**
+   * Tasks ended lately, each until its mark runs out, in the order they were marked: every mark lasts as
+   * long, so they run out in that order too, and the expired ones are always at the front.
+   */
   const endedTasks = new Map<string, number>();
   let closed = false;
 
   const live = (grant: StoredGrant, at: number): boolean => Date.parse(grant.expiresAt) > at;
 
+  function forgetEndedTasks(at: number): void {
+    for (const [taskId, until] of endedTasks) {
+      if (until > at) return;
+      endedTasks.delete(taskId);
+    }
+  }
+
   function sweep(at: number): void {
     for (const [id, grant] of grants) if (!live(grant, at)) grants.delete(id);
-    for (const [taskId, until] of endedTasks) if (until <= at) endedTasks.delete(taskId);
+    forgetEndedTasks(at);
   }
 
   return {
@@ -97,7 +108,11 @@ export function createMemoryGrantStore(options: MemoryGrantStoreOptions = {}): G
     async endTask(taskId: string): Promise<void> {
       if (closed) throw new ApprovalError('STORE_UNAVAILABLE', 'the grant store is closed');
       for (const [id, grant] of grants) if (grant.taskId === taskId) grants.delete(id);
-      endedTasks.set(taskId, now() + endedTaskMs);
+      const at = now();
+      // Ending a task is what adds marks, so it also drops those that ran out (put may never be called).
+      forgetEndedTasks(at);
+      endedTasks.delete(taskId); // marked again: moves to the back, in order
+      endedTasks.set(taskId, at + endedTaskMs);
     },
 
     async close(): Promise<void> {

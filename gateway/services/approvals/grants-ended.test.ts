@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { callHash } from './call-hash.js';
+import { createMemoryGrantStore } from './grants.js';
+import type { StoredGrant } from './types.js';
+
+/** A full collection, so what the heap holds afterwards is what is still referenced. */
+function collect(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+function grantFor(taskId: string, at: number): StoredGrant {
+  return {
+    ticketId: `ticket-${taskId}`,
+    scope: 'task-tool',
+    agentId: 'agent-1',
+    taskId,
+    tool: 'billing_refund',
+    callHash: callHash({ agentId: 'agent-1', taskId, tool: 'billing_refund', args: {} }),
+    expiresAt: new Date(at + 60_000).toISOString(),
+    usesLeft: 1,
+    approvers: ['op-1'],
+  };
+}
+
+const query = (taskId: string) => ({ callHash: '', taskId, tool: 'billing_refund' });
+
+describe('memory grant store: ended tasks', () => {
+  it('forgets an ended task once its mark has run out, even when nothing is ever granted', async () => {
+    let at = 1_000_000;
+    const store = createMemoryGrantStore({ now: () => at, endedTaskSeconds: 1 });
+    collect();
+    const before = getHeapStatistics().used_heap_size;
+    // Sessions keep closing (each ends its implicit task) and no approval is ever granted.
+    for (let i = 0; i < 100_000; i++) {
+      await store.endTask(`session-${i}-${'x'.repeat(100)}`);
+      at += 50;
+    }
+    collect();
+    const grown = getHeapStatistics().used_heap_size - before;
+    assert.ok(grown < 2 * 1024 * 1024, `the heap grew by ${Math.round(grown / 1024)} KB`);
+    await store.close();
+  });
+
+  it('keeps refusing grants for a task ended within the mark, whatever ended after it', async () => {
+    let at = 1_000_000;
+    const store = createMemoryGrantStore({ now: () => at, endedTaskSeconds: 10 });
+    await store.endTask('old');
+    at += 5_000;
+    await store.endTask('recent');
+    at += 5_000; // 'old' ran out exactly now; 'recent' has 5 s left
+    await store.endTask('newest');
+    for (const taskId of ['recent', 'newest']) {
+      await store.put(grantFor(taskId, at));
+      assert.equal(await store.consume(query(taskId)), undefined, `${taskId} is still ended`);
+    }
+    await store.put(grantFor('old', at));
+    assert.equal((await store.consume(query('old')))?.taskId, 'old', 'the mark of old has run out');
+    await store.close();
+  });
+
+  it('forgets a task whose mark ran out even when a task ended before it was ended again', async () => {
+    let at = 1_000_000;
+    const store = createMemoryGrantStore({ now: () => at, endedTaskSeconds: 10 });
+    await store.endTask('first');
+    at += 1_000;
+    await store.endTask('second');
+    at += 1_000;
+    await store.endTask('first'); // its mark now runs out after the second's
+    at += 9_500; // the second ran out 500 ms ago; the first has 500 ms left
+    await store.put(grantFor('second', at));
+    assert.equal((await store.consume(query('second')))?.taskId, 'second');
+    await store.put(grantFor('first', at));
+    assert.equal(await store.consume(query('first')), undefined);
+    await store.close();
+  });
+
+  it('renews the mark of a task ended again', async () => {
+    let at = 1_000_000;
+    const store = createMemoryGrantStore({ now: () => at, endedTaskSeconds: 10 });
+    await store.endTask('again');
+    at += 6_000;
+    await store.endTask('other');
+    await store.endTask('again');
+    at += 6_000; // the first mark of 'again' would have run out; the second has 4 s left
+    await store.endTask('later');
+    await store.put(grantFor('again', at));
+    assert.equal(await store.consume(query('again')), undefined);
+    await store.close();
+  });
+});
