@@ -66,6 +66,11 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   onStoreUnavailable?: (operation: 'authenticate' | 'session', error: unknown) => void;
   /** Called when a session ends (implicit task ends with it). */
   onSessionClosed?: (session: McpSession) => void;
+  /**
+   * An initialize that never opened its session (the transport refused it, or it failed): what was set up
+   * for it has been taken down; the caller forgets its task (ended when it was the session's implicit one).
+   */
+  onSessionAbandoned?: (session: McpSession) => void;
   /** Receives `mcp.server.operation.duration` for every request on every session. */
   operationMetrics?: McpOperationMetrics;
   /**
@@ -358,10 +363,12 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       traceContext: taskSpan.context,
       endTask: (reason) => taskSpan.end(reason),
     };
+    let opened = false;
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       enableJsonResponse: options.responseMode === 'json',
       onsessioninitialized: () => {
+        opened = true;
         slotOf.set(session, slot);
         registered.add(slot);
         sessions.set(id, session);
@@ -376,8 +383,24 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     const server = createGatewayMcpServer(sessionScope(session, true), options);
     session.server = server;
     session.transport = transport;
-    await server.connect(transport);
-    await serveOnSession(session, fetchRequest, res, body);
+    try {
+      await server.connect(transport);
+      await serveOnSession(session, fetchRequest, res, body);
+    } finally {
+      if (!opened) await abandonSession(session);
+    }
+  }
+
+  /**
+   * An initialize the transport refused (a wrong Accept header, say) never registers its session: take down
+   * its server (which unsubscribes it from catalog changes, resource updates and connector logs), end its
+   * task span, and let the caller forget its task. Left alone, each such request kept all of it for good.
+   */
+  async function abandonSession(session: McpSession): Promise<void> {
+    await session.transport?.close().catch(() => undefined);
+    await session.server?.close().catch(() => undefined);
+    session.endTask?.('session not opened');
+    options.onSessionAbandoned?.(session);
   }
 
   /** One exchange on a session's transport (the SDK's web-standard one), written back to the agent. */

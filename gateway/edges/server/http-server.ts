@@ -176,6 +176,9 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
       parts.metrics.storeUnavailable(operation);
       logger.warn({ operation, err: errorText(error) }, 'state store unavailable; request refused');
     },
+    onSessionAbandoned: (session: McpSession) => {
+      void parts.sessionTasks.sessionClosed(session.task.id);
+    },
     onSessionClosed: (session: McpSession) => {
       parts.metrics.observeMcpSession(
         connectionMetricAttributes(session.connection),
