@@ -295,8 +295,26 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
       }
     });
 
+  /** Give back this session's hold on an upstream subscription (best effort: the session's interest ends anyway). */
+  const releaseSubscription = async (uri: string, callId: string, signal: AbortSignal): Promise<void> => {
+    const connector = catalog.resolveResource(uri);
+    if (connector?.catalog?.unsubscribeResource === undefined) return;
+    try {
+      await connector.catalog.unsubscribeResource(uri, {
+        callId,
+        signal,
+        fetch: deps.egress.fetchFor({ connector: connector.id, principal: scope.principal, task: await scope.task() }),
+        meta: {},
+      });
+    } catch {
+      // The upstream is gone or refuses: nothing this session can do about it.
+    }
+  };
+
   if (hooks.era === 'legacy') {
     server.setRequestHandler('resources/subscribe', async (request, ctx) => {
+      // A session holds a subscription once, however often it asks: one unsubscribe (or its close) ends it.
+      if (scope.subscriptions?.has(request.params.uri) === true) return {};
       try {
         await withCallContext(ctx, (context) => pipeline.subscribeResource(request.params.uri, context));
       } catch (error) {
@@ -308,22 +326,8 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
 
     // Unsubscribing only stops what this session hears; the upstream subscription is released best-effort.
     server.setRequestHandler('resources/unsubscribe', async (request, ctx) => {
-      scope.subscriptions?.delete(request.params.uri);
-      const connector = catalog.resolveResource(request.params.uri);
-      if (connector?.catalog?.unsubscribeResource !== undefined) {
-        await connector.catalog
-          .unsubscribeResource(request.params.uri, {
-            callId: String(ctx.mcpReq.id),
-            signal: ctx.mcpReq.signal,
-            fetch: deps.egress.fetchFor({
-              connector: connector.id,
-              principal: scope.principal,
-              task: await scope.task(),
-            }),
-            meta: {},
-          })
-          .catch(() => undefined);
-      }
+      if (scope.subscriptions?.delete(request.params.uri) === true)
+        await releaseSubscription(request.params.uri, String(ctx.mcpReq.id), ctx.mcpReq.signal);
       return {};
     });
   }
@@ -387,6 +391,10 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
       unsubscribe();
       unsubscribeUpdates?.();
       unsubscribeLogs?.();
+      // The session's subscriptions end with it: the upstream ones are released when no session holds them.
+      const held = [...(scope.subscriptions ?? [])];
+      scope.subscriptions?.clear();
+      for (const uri of held) void releaseSubscription(uri, 'session-closed', new AbortController().signal);
       previousOnClose?.();
     };
   }
