@@ -10,7 +10,7 @@
  *                        per record and before the response, and tracing configured with an OTLP endpoint
  *                        nobody listens on (so spans are built and their export fails quietly)
  *   portcullis-noflush   the same with `audit.flushBeforeResponse: false`
- *   portcullis-noaudit   the same with no audit file (records kept in memory only)
+ *   portcullis-noaudit   the same with no audit file (records sealed, none written or kept)
  *   portcullis-notrace   the same with tracing off (`telemetry.enabled: false`)
  *   portcullis-baseline  `portcullis` as built in another checkout (`--baseline DIR`), to measure a change
  *                        against the code before it in one run
