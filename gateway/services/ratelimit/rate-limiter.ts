@@ -12,8 +12,11 @@ export interface RateLimiter {
   hit(key: string, limit: number, windowSeconds: number): Promise<boolean>;
 }
 
+/** Counters kept before the ones whose window is over are dropped. */
+const PRUNE_ABOVE = 50_000;
+
 export function createMemoryRateLimiter(now: () => number = Date.now): RateLimiter {
-  const windows = new Map<string, { start: number; count: number }>();
+  const windows = new Map<string, { start: number; end: number; count: number }>();
   return {
     async hit(key, limit, windowSeconds) {
       const at = now();
@@ -22,9 +25,10 @@ export function createMemoryRateLimiter(now: () => number = Date.now): RateLimit
       const slot = `${key}\u0000${windowSeconds}`;
       let current = windows.get(slot);
       if (current === undefined || current.start !== start) {
-        current = { start, count: 0 };
+        current = { start, end: start + windowMs, count: 0 };
         windows.set(slot, current);
-        if (windows.size > 50_000) for (const [k, v] of windows) if (v.start < start - windowMs) windows.delete(k);
+        // Each counter by the end of its own window: a short window's call must not reset a long one.
+        if (windows.size > PRUNE_ABOVE) for (const [k, v] of windows) if (v.end <= at) windows.delete(k);
       }
       current.count += 1;
       return current.count <= limit;
