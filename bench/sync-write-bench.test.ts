@@ -7,13 +7,14 @@ import { runSyncWriteBench } from './sync-write-bench.js';
 
 /** The benchmark's report and its clean-up; no timing is asserted. */
 describe('synced write micro-benchmark', () => {
-  it('reports ordered percentiles for appends and overwrites and leaves nothing behind', async () => {
+  it('reports ordered percentiles for appends, overwrites and paced appends and leaves nothing behind', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-sync-test-'));
     try {
       const result = await runSyncWriteBench({ dir, writes: 20 });
       assert.equal(result.writes, 20);
       assert.equal(result.bytes, 600);
-      for (const figures of [result.append, result.overwrite]) {
+      assert.equal(result.pacedAppend.pauseMs, 1);
+      for (const figures of [result.append, result.overwrite, result.pacedAppend]) {
         assert.ok(figures.p50Micros >= 0);
         assert.ok(figures.p50Micros <= figures.p90Micros && figures.p90Micros <= figures.p99Micros);
       }

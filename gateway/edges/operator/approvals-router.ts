@@ -13,6 +13,7 @@
  * 403 SELF_APPROVAL/FORBIDDEN, 404 NOT_FOUND, 409 NOT_PENDING/TASK_ENDED, 503 STORE_UNAVAILABLE.
  * An approval that completes a ticket stores its grant before answering, so the agent's retry finds it.
  */
+import { openEventStream } from './event-stream.js';
 import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { AuditSink } from '../../services/audit/index.js';
@@ -113,16 +114,9 @@ export function createApprovalsRouter(options: ApprovalsRouterOptions): Router {
   }
 
   router.get('/v1/approvals/events', options.operatorAuth.require('viewer'), (req, res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    res.write(': connected\n\n');
-    const unsubscribe = queue.onChange?.((ticket) => {
-      res.write(`event: ticket\ndata: ${JSON.stringify(present(ticket))}\n\n`);
-    });
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.on('close', () => {
-      clearInterval(keepAlive);
-      unsubscribe?.();
-    });
+    const stream = openEventStream(req, res);
+    const unsubscribe = queue.onChange?.((ticket) => stream.send('ticket', present(ticket)));
+    if (unsubscribe !== undefined) stream.onClose(unsubscribe);
   });
 
   router.get('/v1/approvals/:id', options.operatorAuth.require('viewer'), async (req, res) => {

@@ -7,6 +7,7 @@
  * Each record carries `traceUrl` when a Jaeger UI URL is configured and the record has a trace id.
  * The audit file remains the complete, verifiable history (`portcullis audit verify`).
  */
+import { openEventStream } from './event-stream.js';
 import { sendError } from '../http/index.js';
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
@@ -65,16 +66,12 @@ export function createAuditRouter(options: {
     } catch (error) {
       return void sendError(res, error);
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    res.write(': connected\n\n');
-    const unsubscribe = options.recent.subscribe((record) => {
-      if (matchesRecentFilter(record, filter)) res.write(`event: record\ndata: ${JSON.stringify(present(record))}\n\n`);
-    });
-    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.on('close', () => {
-      clearInterval(keepAlive);
-      unsubscribe();
-    });
+    const stream = openEventStream(req, res);
+    stream.onClose(
+      options.recent.subscribe((record) => {
+        if (matchesRecentFilter(record, filter)) stream.send('record', present(record));
+      }),
+    );
   });
   return router;
 }
