@@ -11,10 +11,9 @@
  * Run directly to print a table: node --import tsx bench/policy-bench.ts
  */
 import path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { compilePolicy, parsePolicyObject, type CallFacts, type PolicyEngine } from '../policies/index.js';
+import { collectGarbage } from '../test/helpers/heap.js';
 
 export interface PolicyBenchRow {
   rules: number;
@@ -162,12 +161,6 @@ export async function runPolicyBench(
   const targetP99Micros = 50;
   const largest = rows.at(-1);
   return { rows, targetP99Micros, meetsTarget: largest !== undefined && largest.p99Micros <= targetP99Micros };
-}
-
-/** A full garbage collection, through V8's `gc` exposed at run time (no `--expose-gc` needed). */
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
 }
 
 function round(x: number): number {

@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { heapUsedAfterCollection } from '../../../test/helpers/heap.js';
 import { callHash } from './call-hash.js';
 import { createMemoryGrantStore } from './grants.js';
 import type { StoredGrant } from './types.js';
-
-/** A full collection, so what the heap holds afterwards is what is still referenced. */
-function collect(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
 
 function grantFor(taskId: string, at: number): StoredGrant {
   return {
@@ -32,15 +25,13 @@ describe('memory grant store: ended tasks', () => {
   it('forgets an ended task once its mark has run out, even when nothing is ever granted', async () => {
     let at = 1_000_000;
     const store = createMemoryGrantStore({ now: () => at, endedTaskSeconds: 1 });
-    collect();
-    const before = getHeapStatistics().used_heap_size;
+    const before = heapUsedAfterCollection();
     // Sessions keep closing (each ends its implicit task) and no approval is ever granted.
     for (let i = 0; i < 100_000; i++) {
       await store.endTask(`session-${i}-${'x'.repeat(100)}`);
       at += 50;
     }
-    collect();
-    const grown = getHeapStatistics().used_heap_size - before;
+    const grown = heapUsedAfterCollection() - before;
     assert.ok(grown < 2 * 1024 * 1024, `the heap grew by ${Math.round(grown / 1024)} KB`);
     await store.close();
   });

@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { heapUsedAfterCollection } from '../../../test/helpers/heap.js';
 import { AuditSchema } from '../../config/schema.js';
 import { createMemoryAuditSink } from './memory-sink.js';
 import { openAuditSink } from './open-audit.js';
-
-/** A full collection, so what the heap holds afterwards is what is still referenced. */
-function collect(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
 
 const detail = { note: 'x'.repeat(20_000) };
 
@@ -48,12 +41,10 @@ describe('memory audit sink', () => {
 
   it('does not grow without bound in a gateway configured without an audit file', async () => {
     const sink = await openAuditSink(AuditSchema.parse({}), { onFailure: () => undefined });
-    collect();
-    const before = getHeapStatistics().used_heap_size;
+    const before = heapUsedAfterCollection();
     // 2,000 records of 20 KB each: 40 MB if they were kept.
     for (let i = 0; i < 2_000; i++) await sink.append({ event: 'tool.call', tool: 'bulk', detail });
-    collect();
-    const grown = getHeapStatistics().used_heap_size - before;
+    const grown = heapUsedAfterCollection() - before;
     assert.ok(grown < 8 * 1024 * 1024, `the heap grew by ${Math.round(grown / 1024)} KB`);
     await sink.close();
   });
