@@ -176,10 +176,15 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
   async function closeSession(session: McpSession): Promise<void> {
     if (!sessions.delete(session.id)) return;
     slotOf.get(session)?.release();
+    await takeDown(session, 'session closed');
+    options.onSessionClosed?.(session);
+  }
+
+  /** Close a session's transport and server (which unsubscribes it from gateway events) and end its task span. */
+  async function takeDown(session: McpSession, reason: string): Promise<void> {
     await session.transport?.close().catch(() => undefined);
     await session.server?.close().catch(() => undefined);
-    session.endTask?.('session closed');
-    options.onSessionClosed?.(session);
+    session.endTask?.(reason);
   }
 
   const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<Principal | undefined> => {
@@ -387,20 +392,14 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       await server.connect(transport);
       await serveOnSession(session, fetchRequest, res, body);
     } finally {
-      if (!opened) await abandonSession(session);
+      // An initialize the transport refused (a wrong Accept header, say) never registers its session: what
+      // was set up for it goes with the request, and the caller forgets its task. Left alone, each such
+      // request kept its server subscribed to catalog changes, resource updates and connector logs for good.
+      if (!opened) {
+        await takeDown(session, 'session not opened');
+        options.onSessionAbandoned?.(session);
+      }
     }
-  }
-
-  /**
-   * An initialize the transport refused (a wrong Accept header, say) never registers its session: take down
-   * its server (which unsubscribes it from catalog changes, resource updates and connector logs), end its
-   * task span, and let the caller forget its task. Left alone, each such request kept all of it for good.
-   */
-  async function abandonSession(session: McpSession): Promise<void> {
-    await session.transport?.close().catch(() => undefined);
-    await session.server?.close().catch(() => undefined);
-    session.endTask?.('session not opened');
-    options.onSessionAbandoned?.(session);
   }
 
   /** One exchange on a session's transport (the SDK's web-standard one), written back to the agent. */

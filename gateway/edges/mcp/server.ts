@@ -295,7 +295,10 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
       }
     });
 
-  /** Give back this session's hold on an upstream subscription (best effort: the session's interest ends anyway). */
+  /**
+   * Give back a 2025 session's hold on an upstream subscription (best effort: its interest ends anyway). Used
+   * by its `resources/unsubscribe` and when it closes (both below).
+   */
   const releaseSubscription = async (uri: string, callId: string, signal: AbortSignal): Promise<void> => {
     const connector = catalog.resolveResource(uri);
     if (connector?.catalog?.unsubscribeResource === undefined) return;

@@ -128,6 +128,9 @@ const MCP_REQUEST_METHODS: ReadonlySet<string> = new Set([
 /** `mcp_method_name` of a method MCP does not define (OpenTelemetry's name for a value outside the known set). */
 export const OTHER_METHOD_LABEL = '_OTHER';
 
+const methodNameLabel = (method: string | undefined): string =>
+  method === undefined ? '' : MCP_REQUEST_METHODS.has(method) ? method : OTHER_METHOD_LABEL;
+
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 /** The explicit bucket boundaries the MCP semantic conventions advise for `mcp.server.operation.duration`. */
 const MCP_OPERATION_BUCKETS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];
@@ -315,12 +318,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       if (!Number.isFinite(seconds) || seconds < 0) return;
       mcpOperationSeries({
         ...sessionLabels(attributes),
-        mcp_method_name:
-          attributes.method === undefined
-            ? ''
-            : MCP_REQUEST_METHODS.has(attributes.method)
-              ? attributes.method
-              : OTHER_METHOD_LABEL,
+        mcp_method_name: methodNameLabel(attributes.method),
         gen_ai_tool_name: attributes.tool === undefined ? '' : catalogToolLabel(attributes.tool),
         gen_ai_prompt_name: attributes.prompt === undefined ? '' : catalogPromptLabel(attributes.prompt),
       }).observe(seconds);

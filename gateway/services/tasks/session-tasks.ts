@@ -4,6 +4,7 @@
  * session closes. Also remembers each live task's expiry, so credentials minted for a call never outlive
  * the task without a store read per call.
  */
+import { LRUCache } from 'lru-cache';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { Principal } from '../../kernel/index.js';
 import { createTaskStateSource, type TaskStateSource } from './task-state.js';
@@ -44,12 +45,8 @@ export const REMEMBERED_EXPIRIES = 10_000;
 
 export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
   const now = options.now ?? Date.now;
-  const expiry = new Map<string, number>();
-  const remember = (taskId: string, expiresAt: number): void => {
-    expiry.delete(taskId); // re-inserted as the most recently seen
-    expiry.set(taskId, expiresAt);
-    if (expiry.size > REMEMBERED_EXPIRIES) expiry.delete(expiry.keys().next().value!);
-  };
+  const expiry = new LRUCache<string, number>({ max: REMEMBERED_EXPIRIES });
+  const remember = (taskId: string, expiresAt: number): void => void expiry.set(taskId, expiresAt);
   const source = createTaskStateSource(options.store, now);
   return {
     async taskForSession(principal, sessionId) {
