@@ -92,6 +92,26 @@ function contractSuite(name: string, open: () => Promise<Stores>): void {
       assert.equal((await s.tasks.renew(task.id, 99_999, 3600)).expiresAt, task.createdAt + HOUR);
     });
 
+    it("keeps a task created with a retention of its own that long after it ends, others the store's", async () => {
+      // Redis drops records by its own clock: start from the real time.
+      s.clock.t = Date.now();
+      const short = await s.tasks.create(newTask(s.clock, { retentionSeconds: 1 }));
+      const renewed = await s.tasks.create(newTask(s.clock, { retentionSeconds: 1 }));
+      const usual = await s.tasks.create(newTask(s.clock));
+      assert.equal((await s.tasks.renew(renewed.id, 120, 600)).expiresAt, s.clock.t + 120_000);
+      await s.tasks.end(short.id, 'done');
+      await s.tasks.end(usual.id, 'done');
+      assert.equal((await s.tasks.get(short.id))?.endReason, 'done', 'readable as ended at first');
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+      s.clock.t += 1300;
+      const listed = (await s.tasks.list({ includeEnded: true })).map((task) => task.id);
+      assert.ok(!listed.includes(short.id));
+      assert.equal(await s.tasks.get(short.id), undefined);
+      assert.equal(await s.revocation.isTaskEnded(short.id), true);
+      assert.equal((await s.tasks.get(usual.id))?.endReason, 'done');
+      assert.equal((await s.tasks.get(renewed.id))?.endedAt, undefined, 'a renewed task is live');
+    });
+
     it('collects labels as a set', async () => {
       const task = await s.tasks.create(newTask(s.clock));
       await s.tasks.addLabels(task.id, ['sensitive', 'pii']);

@@ -146,6 +146,30 @@ describe('MCP 2026-07-28 at the front door', () => {
     assert.equal(stolen.body.error?.data?.['code'], 'STATE_MISMATCH');
   });
 
+  it('starts a task that lives 15 minutes past its last request, and refuses its handle once it ended', async () => {
+    const before = Date.now();
+    const first = await modernPost(url, 'tools/call', { name: 'remote_echo', arguments: { text: 'idle' } }, { key });
+    const handle = (first.body.result?.['_meta'] as Record<string, unknown>)['portcullis/task'];
+    const record = (await readAudit(gw.auditFile)).findLast(
+      (r) => r['event'] === 'tool.call' && r['tool'] === 'remote_echo',
+    );
+    const taskId = String(record?.['taskId']);
+    const task = await gw.gateway.stores.tasks.get(taskId);
+    assert.ok(task !== undefined && task.endedAt === undefined);
+    assert.ok(task.expiresAt >= before + 15 * 60_000 && task.expiresAt <= Date.now() + 15 * 60_000, 'idle lifetime');
+
+    await gw.gateway.stores.tasks.end(taskId, 'expired for the test');
+    const echoes = calls('remote_echo');
+    const late = await modernPost(
+      url,
+      'tools/call',
+      { name: 'remote_echo', arguments: { text: 'late' } },
+      { key, meta: { 'portcullis/task': handle } },
+    );
+    assert.equal(late.body.error?.data?.['code'], 'TASK_ENDED');
+    assert.equal(calls('remote_echo'), echoes, 'nothing reached the backend');
+  });
+
   it('carries the traceparent header to the backend when _meta names none', async () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const answer = await modernPost(

@@ -36,12 +36,15 @@ describe('configuration loading', () => {
       callTimeoutMs: 120_000,
       catalogRequestTimeoutMs: 30_000,
       sessionTaskTtlSeconds: 86_400,
+      requestTaskIdleSeconds: 900,
       approvalsGaugeIntervalSeconds: 15,
       upstreamStreamTimeoutSeconds: 604_800,
     });
     assert.equal(parse('limits: { callTimeoutMs: 5000 }').config.limits.callTimeoutMs, 5000);
     assert.equal(parse('limits: { callTimeoutMs: 5000 }').config.limits.catalogRequestTimeoutMs, 30_000);
     assert.equal(problemsOf('limits: { callTimeoutMs: 0 }')[0]?.path, 'limits.callTimeoutMs');
+    assert.equal(parse('limits: { requestTaskIdleSeconds: 120 }').config.limits.requestTaskIdleSeconds, 120);
+    assert.equal(problemsOf('limits: { requestTaskIdleSeconds: 59 }')[0]?.path, 'limits.requestTaskIdleSeconds');
     assert.match(problemsOf('limits: { callTimeout: 5 }')[0]?.message ?? '', /unknown key/);
   });
 

@@ -1,8 +1,8 @@
 /**
  * In-process task store for a single gateway instance. Ended and expired tasks are kept for
- * `retentionSeconds` (so they keep reading as ended, with their reason) and then dropped (swept when tasks
- * are listed, and at most once a second when tasks are created); an unknown task is treated as ended by
- * every caller, so dropping is safe.
+ * `retentionSeconds`, or the task's own retention when it was created with one (so they keep reading as
+ * ended, with their reason), and then dropped (swept when tasks are listed, and at most once a second when
+ * tasks are created); an unknown task is treated as ended by every caller, so dropping is safe.
  */
 import {
   TaskConflictError,
@@ -22,6 +22,8 @@ export interface MemoryTaskStoreOptions {
 interface Entry {
   task: Omit<Task, 'labelsRead'>;
   labels: Set<string>;
+  /** This task's retention, when it was created with one of its own. */
+  retentionMs?: number;
 }
 
 export function createMemoryTaskStore(options: MemoryTaskStoreOptions = {}): TaskStore {
@@ -52,10 +54,10 @@ export function createMemoryTaskStore(options: MemoryTaskStoreOptions = {}): Tas
   }
 
   function prune(): void {
-    const cutoff = now() - retentionMs;
+    const t = now();
     for (const [id, entry] of entries) {
       const over = entry.task.endedAt ?? entry.task.expiresAt;
-      if (over <= cutoff) entries.delete(id);
+      if (over <= t - (entry.retentionMs ?? retentionMs)) entries.delete(id);
     }
   }
 
@@ -80,6 +82,7 @@ export function createMemoryTaskStore(options: MemoryTaskStoreOptions = {}): Tas
       if (task.tenant !== undefined) stored.tenant = task.tenant;
       if (task.declaredTools !== undefined) stored.declaredTools = [...task.declaredTools];
       const entry: Entry = { task: stored, labels: new Set() };
+      if (task.retentionSeconds !== undefined) entry.retentionMs = task.retentionSeconds * 1000;
       entries.set(task.id, entry);
       return view(entry);
     },

@@ -4,11 +4,13 @@
  * (nothing is cached locally).
  *
  * Keys (all under `prefix`):
- *   task:{id}         hash: the task fields, `callCount`, and `purgeAt` (when the record is dropped)
+ *   task:{id}         hash: the task fields, `callCount`, `purgeAt` (when the record is dropped) and,
+ *                     for a task created with a retention of its own, `retentionMs`
  *   task:{id}:labels  set of data labels read
  *   tasks:all         sorted set of task ids by creation time
  *   tasks:agent:{id}  sorted set of one agent's task ids
- * A task record expires `retentionSeconds` after it ended or expired; an unknown task reads as ended.
+ * A task record expires `retentionSeconds` (or its own retention) after it ended or expired; an unknown task
+ * reads as ended.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -46,13 +48,16 @@ redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return 1`;
 
+// A task's own retention (`retentionMs` in its hash) wins over the store's (the last argument).
 const END = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('HEXISTS', KEYS[1], 'endedAt') == 1 then return 1 end
 if tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) <= tonumber(ARGV[1]) then return 1 end
-redis.call('HSET', KEYS[1], 'endedAt', ARGV[1], 'endReason', ARGV[2], 'purgeAt', ARGV[3])
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIREAT', KEYS[2], ARGV[3]) end
+local retention = tonumber(redis.call('HGET', KEYS[1], 'retentionMs') or ARGV[3])
+local purgeAt = string.format('%.0f', tonumber(ARGV[1]) + retention)
+redis.call('HSET', KEYS[1], 'endedAt', ARGV[1], 'endReason', ARGV[2], 'purgeAt', purgeAt)
+redis.call('PEXPIREAT', KEYS[1], purgeAt)
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIREAT', KEYS[2], purgeAt) end
 return 1`;
 
 const RENEW = `
@@ -64,7 +69,8 @@ if expiresAt <= now then return -2 end
 local createdAt = tonumber(redis.call('HGET', KEYS[1], 'createdAt'))
 local target = math.min(tonumber(ARGV[2]), createdAt + tonumber(ARGV[3]))
 if target > expiresAt then
-  local purgeAt = string.format('%.0f', target + tonumber(ARGV[4]))
+  local retention = tonumber(redis.call('HGET', KEYS[1], 'retentionMs') or ARGV[4])
+  local purgeAt = string.format('%.0f', target + retention)
   redis.call('HSET', KEYS[1], 'expiresAt', string.format('%.0f', target), 'purgeAt', purgeAt)
   redis.call('PEXPIREAT', KEYS[1], purgeAt)
   if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIREAT', KEYS[2], purgeAt) end
@@ -103,6 +109,7 @@ export function taskHashFields(
     expiresAt: number;
     tenant?: string;
     declaredTools?: readonly string[];
+    retentionSeconds?: number;
   },
   purgeAt: number,
 ): string[] {
@@ -122,6 +129,7 @@ export function taskHashFields(
   ];
   if (task.tenant !== undefined) fields.push('tenant', task.tenant);
   if (task.declaredTools !== undefined) fields.push('declaredTools', JSON.stringify(task.declaredTools));
+  if (task.retentionSeconds !== undefined) fields.push('retentionMs', String(task.retentionSeconds * 1000));
   return fields;
 }
 
@@ -204,7 +212,9 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
 
   return {
     async create(task: NewTask) {
-      const fields = taskHashFields(task, task.expiresAt + retentionMs);
+      const purgeAt =
+        task.expiresAt + (task.retentionSeconds !== undefined ? task.retentionSeconds * 1000 : retentionMs);
+      const fields = taskHashFields(task, purgeAt);
       const created = await guard(() =>
         redis.eval(
           CREATE,
@@ -214,7 +224,7 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
           agentKey(task.agentId),
           task.id,
           String(task.createdAt),
-          String(task.expiresAt + retentionMs),
+          String(purgeAt),
           ...fields,
         ),
       );
@@ -227,7 +237,7 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
     async end(id, reason) {
       const t = now();
       const found = await guard(() =>
-        redis.eval(END, 2, taskKey(id), labelsKey(id), String(t), reason, String(t + retentionMs)),
+        redis.eval(END, 2, taskKey(id), labelsKey(id), String(t), reason, String(retentionMs)),
       );
       if (found !== 1) throw new TaskNotFoundError();
       return mustRead(id);

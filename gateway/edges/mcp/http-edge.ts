@@ -81,8 +81,15 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   stateSealingKey?: Uint8Array;
   onceClaims?: OnceClaimsLike;
   inputHoldSeconds?: number;
-  /** Epoch ms when a task ends (task handles expire with their task). */
-  taskExpiry?: (taskId: string) => Promise<number | undefined>;
+  /**
+   * Implicit tasks of 2026-07-28 requests without a task token or handle: started, continued by a request
+   * that echoes the handle, and the longest one can live (how long a handle stays valid).
+   */
+  requestTasks: {
+    start(principal: Principal, key: string): Promise<TaskFacts>;
+    continue(taskId: string): Promise<TaskFacts>;
+    lifetimeSeconds: number;
+  };
   /** Change events for 2026-07-28 `subscriptions/listen` streams (default: see `instanceMessages`). */
   eventBus?: ServerEventBus;
   /**
@@ -143,9 +150,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     ...options,
     tasks: createModernTasks({
       sealer,
-      taskFor: (principal, key) => options.taskForSession(principal, key),
-      expiryOf: options.taskExpiry ?? (async () => undefined),
-      handleTtlSeconds: 3600,
+      taskFor: (principal, taskId) => options.taskForSession(principal, taskId),
+      startTask: (principal, key) => options.requestTasks.start(principal, key),
+      continueTask: (taskId) => options.requestTasks.continue(taskId),
+      handleTtlSeconds: options.requestTasks.lifetimeSeconds,
       now,
     }),
     bridge: createInputBridge({

@@ -5,7 +5,9 @@
  * 2. Otherwise the request may carry a task handle in `_meta["portcullis/task"]`: a sealed value the gateway
  *    returned in the `_meta` of an earlier result, bound to the principal and valid while its task lives.
  *    The agent echoes it on every request of the same piece of work.
- * 3. Otherwise the request starts a new implicit task, and its result's `_meta` carries the handle.
+ * 3. Otherwise the request starts a new implicit task, and its result's `_meta` carries the handle. Such a
+ *    task lives a while past its last request (`limits.requestTaskIdleSeconds`, session-tasks.ts): each
+ *    request that echoes the handle extends it, and one that comes back later finds it ended.
  *
  * A handle that is not intact, was issued to another principal or has expired is refused (STATE_* codes),
  * never silently replaced: a grant, a limit or an audit trail would otherwise lose its unit.
@@ -19,11 +21,16 @@ export const TASK_HANDLE_META_KEY = 'portcullis/task';
 
 export interface ModernTasksOptions {
   sealer: StateSealer;
-  /** The task for a principal (`principal.taskId` set: that task, checked live; else a new implicit one). */
-  taskFor: (principal: Principal, key: string) => Promise<TaskFacts>;
-  /** Epoch ms when a task ends. */
-  expiryOf: (taskId: string) => Promise<number | undefined>;
-  /** Lifetime of a handle when the task's expiry is unknown. */
+  /** The live task a task token names (`principal.taskId`); throws when it has ended. */
+  taskFor: (principal: Principal, taskId: string) => Promise<TaskFacts>;
+  /** A new implicit task for a request without a token or handle, keyed by `key`. */
+  startTask: (principal: Principal, key: string) => Promise<TaskFacts>;
+  /** The implicit task a handle names, kept alive by this request; throws when it has ended. */
+  continueTask: (taskId: string) => Promise<TaskFacts>;
+  /**
+   * How long a handle stays valid: the longest an implicit task can live. The task itself may end sooner
+   * (idle, or ended), which the store says when the handle comes back.
+   */
   handleTtlSeconds: number;
   now?: () => number;
 }
@@ -40,12 +47,11 @@ export interface ModernTasks {
 
 export function createModernTasks(options: ModernTasksOptions): ModernTasks {
   const now = options.now ?? Date.now;
-  async function handleFor(principal: Principal, task: TaskFacts): Promise<string> {
-    const expiresAt = (await options.expiryOf(task.id)) ?? now() + options.handleTtlSeconds * 1000;
+  function handleFor(principal: Principal, task: TaskFacts): string {
     return options.sealer.seal({
       k: 'task',
       p: principalDigest(principal),
-      exp: Math.floor(expiresAt / 1000),
+      exp: Math.floor((now() + options.handleTtlSeconds * 1000) / 1000),
       t: task.id,
     });
   }
@@ -55,11 +61,11 @@ export function createModernTasks(options: ModernTasksOptions): ModernTasks {
       const echoed = meta?.[TASK_HANDLE_META_KEY];
       if (echoed !== undefined) {
         const payload = options.sealer.open(echoed, { kind: 'task', principal });
-        const facts = await options.taskFor({ ...principal, taskId: payload.t ?? '' }, payload.t ?? '');
+        const facts = await options.continueTask(payload.t ?? '');
         return { facts, handle: echoed as string };
       }
-      const facts = await options.taskFor(principal, `m-${randomUUID()}`);
-      return { facts, handle: await handleFor(principal, facts) };
+      const facts = await options.startTask(principal, `m-${randomUUID()}`);
+      return { facts, handle: handleFor(principal, facts) };
     },
   };
 }

@@ -154,7 +154,11 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
         : `Bearer realm="portcullis"${error?.bearerError !== undefined ? `, error="${error.bearerError}", error_description="${error.message.replace(/"/g, "'")}"` : ''}`,
     taskForSession: (principal: Principal, sessionId: string) =>
       parts.sessionTasks.taskForSession(principal, sessionId),
-    taskExpiry: (taskId) => parts.sessionTasks.expiryOf(taskId),
+    requestTasks: {
+      start: (principal: Principal, key: string) => parts.sessionTasks.startRequestTask(principal, key),
+      continue: (taskId: string) => parts.sessionTasks.continueRequestTask(taskId),
+      lifetimeSeconds: parts.config.limits.sessionTaskTtlSeconds,
+    },
     ...(parts.stateSealingKey !== undefined ? { stateSealingKey: parts.stateSealingKey } : {}),
     ...(parts.stores.onceClaims !== undefined ? { onceClaims: parts.stores.onceClaims } : {}),
     ...(parts.stores.channels !== undefined ? { instanceMessages: parts.stores.channels } : {}),

@@ -26,6 +26,7 @@ export function openTasks(
   const sessionTasks = createSessionTasks({
     store: deps.tasks,
     implicitTtlSeconds: config.limits.sessionTaskTtlSeconds,
+    requestTaskIdleSeconds: config.limits.requestTaskIdleSeconds,
     onForget: (id) => deps.issuer.forgetTask(id),
     onImplicitTaskEnded: (id) => deps.grants.endTask(id),
   });

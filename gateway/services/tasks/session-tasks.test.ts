@@ -15,6 +15,7 @@ describe('session tasks', () => {
     const tasks = createSessionTasks({
       store,
       implicitTtlSeconds: 60,
+      requestTaskIdleSeconds: 900,
       onForget: (id) => forgotten.push(id),
       now: () => now,
     });
@@ -34,6 +35,7 @@ describe('session tasks', () => {
     const tasks = createSessionTasks({
       store,
       implicitTtlSeconds: 60,
+      requestTaskIdleSeconds: 900,
       onImplicitTaskEnded: async (id) => void ended.push(id),
       now: () => now,
     });
@@ -49,7 +51,7 @@ describe('session tasks', () => {
   it('refuses a session whose credential names a task that has ended, and keeps explicit tasks open on close', async () => {
     const now = 2_000_000;
     const store = createMemoryTaskStore({ now: () => now });
-    const tasks = createSessionTasks({ store, implicitTtlSeconds: 60, now: () => now });
+    const tasks = createSessionTasks({ store, implicitTtlSeconds: 60, requestTaskIdleSeconds: 900, now: () => now });
     await store.create({ id: 't-live', agentId: 'a1', intent: 'x', createdAt: now, expiresAt: now + 10_000 });
     await store.create({ id: 't-old', agentId: 'a1', intent: 'x', createdAt: now - 20_000, expiresAt: now - 10_000 });
     const live = await tasks.taskForSession({ ...agent, taskId: 't-live' }, 's2');
@@ -70,7 +72,12 @@ describe('session tasks', () => {
         return store.get(id);
       },
     };
-    const tasks = createSessionTasks({ store: counting, implicitTtlSeconds: 60, now: () => now });
+    const tasks = createSessionTasks({
+      store: counting,
+      implicitTtlSeconds: 60,
+      requestTaskIdleSeconds: 900,
+      now: () => now,
+    });
     const first = await tasks.taskForSession(agent, 'm-first');
     reads = 0;
     assert.equal(await tasks.expiryOf(first.id), now + 60_000);

@@ -1,18 +1,31 @@
 /**
- * Tasks for MCP sessions. A session whose credential names a task (task tokens) works under that task
- * while it is live; any other session gets an implicit task of its own (`session-<id>`), ended when the
- * session closes. Also remembers each live task's expiry, so credentials minted for a call never outlive
- * the task without a store read per call.
+ * Tasks for MCP sessions and 2026-07-28 requests. A session whose credential names a task (task tokens)
+ * works under that task while it is live; any other session gets an implicit task of its own
+ * (`session-<id>`), ended when the session closes. A 2026-07-28 request without a task token or task
+ * handle starts an implicit task of its own, which has no close: it lives `requestTaskIdleSeconds` past
+ * its last request (each request that echoes its handle extends it, never past `implicitTtlSeconds` from
+ * its start). Implicit tasks stay readable `IMPLICIT_TASK_RETENTION_SECONDS` after they end, not the store's
+ * default hour: agents that open and close sessions, or send requests without echoing the handle, would
+ * otherwise leave an hour of records behind at their request rate. Also remembers each live task's expiry,
+ * so credentials minted for a call never outlive the task without a store read per call.
  */
 import { LRUCache } from 'lru-cache';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { Principal } from '../../kernel/index.js';
 import { createTaskStateSource, type TaskStateSource } from './task-state.js';
+import { TaskEndedError, TaskNotFoundError } from './errors.js';
 import { isTaskLive, type TaskStore } from './types.js';
 
 export interface SessionTasks {
   /** The task a new session works under; throws when the credential's task has ended. */
   taskForSession(principal: Principal, sessionId: string): Promise<TaskFacts>;
+  /** A 2026-07-28 request without a task token or handle: a new implicit task, keyed by `key`. */
+  startRequestTask(principal: Principal, key: string): Promise<TaskFacts>;
+  /**
+   * A 2026-07-28 request that echoed the handle of an implicit task: that task, its idle lifetime extended
+   * (within the cap); throws when it has ended.
+   */
+  continueRequestTask(taskId: string): Promise<TaskFacts>;
   /** A session closed: forget its task, and end it when it was the session's implicit task. */
   sessionClosed(taskId: string): Promise<void>;
   /** Epoch ms when a task ends, from memory when seen recently, else from the store. */
@@ -23,7 +36,10 @@ export interface SessionTasks {
 
 export interface SessionTasksOptions {
   store: TaskStore;
+  /** Lifetime of a session's implicit task, and the longest a 2026-07-28 request's implicit task lives. */
   implicitTtlSeconds: number;
+  /** How long a 2026-07-28 request's implicit task lives past its last request. */
+  requestTaskIdleSeconds: number;
   /** Called when a session's task is forgotten (e.g. drop cached credentials of that task). */
   onForget?: (taskId: string) => void;
   /**
@@ -35,6 +51,9 @@ export interface SessionTasksOptions {
 }
 
 const IMPLICIT_PREFIX = 'session-';
+
+/** How long an implicit task stays readable (as ended, with its reason) after it ended or expired. */
+export const IMPLICIT_TASK_RETENTION_SECONDS = 60;
 
 /**
  * Expiries remembered at most; the least recently seen is forgotten first, and a forgotten one is read from
@@ -48,6 +67,22 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
   const expiry = new LRUCache<string, number>({ max: REMEMBERED_EXPIRIES });
   const remember = (taskId: string, expiresAt: number): void => void expiry.set(taskId, expiresAt);
   const source = createTaskStateSource(options.store, now);
+
+  async function createImplicit(principal: Principal, key: string, ttlSeconds: number): Promise<TaskFacts> {
+    const created = now();
+    const task = await options.store.create({
+      id: `${IMPLICIT_PREFIX}${key}`,
+      agentId: principal.agentId,
+      ...(principal.tenant !== undefined ? { tenant: principal.tenant } : {}),
+      intent: 'MCP session',
+      createdAt: created,
+      expiresAt: created + ttlSeconds * 1000,
+      retentionSeconds: IMPLICIT_TASK_RETENTION_SECONDS,
+    });
+    remember(task.id, task.expiresAt);
+    return { id: task.id, intent: task.intent, labelsRead: [] };
+  }
+
   return {
     async taskForSession(principal, sessionId) {
       if (principal.taskId !== undefined) {
@@ -61,17 +96,26 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
           labelsRead: task.labelsRead,
         };
       }
-      const created = now();
-      const task = await options.store.create({
-        id: `${IMPLICIT_PREFIX}${sessionId}`,
-        agentId: principal.agentId,
-        ...(principal.tenant !== undefined ? { tenant: principal.tenant } : {}),
-        intent: 'MCP session',
-        createdAt: created,
-        expiresAt: created + options.implicitTtlSeconds * 1000,
-      });
+      return createImplicit(principal, sessionId, options.implicitTtlSeconds);
+    },
+    startRequestTask: (principal, key) => createImplicit(principal, key, options.requestTaskIdleSeconds),
+    async continueRequestTask(taskId) {
+      let task = await options.store.get(taskId);
+      if (!isTaskLive(task, now())) throw new Error('task has ended');
+      // Extended once half the idle time has passed, so a busy task costs a store write now and then only.
+      const idleMs = options.requestTaskIdleSeconds * 1000;
+      const capAt = task.createdAt + options.implicitTtlSeconds * 1000;
+      if (task.expiresAt - now() < idleMs / 2 && task.expiresAt < capAt) {
+        try {
+          task = await options.store.renew(taskId, options.requestTaskIdleSeconds, options.implicitTtlSeconds);
+        } catch (error) {
+          if (error instanceof TaskEndedError || error instanceof TaskNotFoundError)
+            throw new Error('task has ended', { cause: error });
+          throw error;
+        }
+      }
       remember(task.id, task.expiresAt);
-      return { id: task.id, intent: task.intent, labelsRead: [] };
+      return { id: task.id, intent: task.intent, labelsRead: task.labelsRead };
     },
     async sessionClosed(taskId) {
       expiry.delete(taskId);

@@ -26,7 +26,16 @@ export interface Task {
   callCount: number;
 }
 
-export type NewTask = Pick<Task, 'id' | 'agentId' | 'tenant' | 'intent' | 'declaredTools' | 'createdAt' | 'expiresAt'>;
+export type NewTask = Pick<
+  Task,
+  'id' | 'agentId' | 'tenant' | 'intent' | 'declaredTools' | 'createdAt' | 'expiresAt'
+> & {
+  /**
+   * How long the record stays readable after the task ended or expired; the store's own retention when
+   * absent. An unknown task reads as ended, so a short retention never revives anything.
+   */
+  retentionSeconds?: number;
+};
 
 export interface TaskListFilter {
   agentId?: string;
