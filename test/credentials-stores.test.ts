@@ -199,6 +199,43 @@ contractSuite('redis', async () => {
   return { tasks, revocation: createRedisRevocationStore({ redis, prefix, tasks, now: () => clock.t }), clock };
 });
 
+describe('redis task indexes', () => {
+  it('hold no more ids than there are task records: dropped ones are trimmed as tasks are created', async () => {
+    const redis = connect();
+    const clock = { t: Date.now() };
+    const tasks = createRedisTaskStore({ redis, prefix, now: () => clock.t });
+    const agentId = `agent-churn-${randomUUID()}`;
+    const agentIndex = `${prefix}tasks:agent:${agentId}`;
+    const churn = async (count: number): Promise<string[]> => {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const task = await tasks.create(newTask(clock, { agentId, retentionSeconds: 1 }));
+        ids.push(task.id);
+      }
+      return ids;
+    };
+    // Ended (as sessions close) and expired (as unused request tasks do), each kept a second.
+    for (const id of await churn(20)) await tasks.end(id, 'session closed');
+    await churn(20);
+    const renewed = await tasks.create(newTask(clock, { agentId, expiresAt: clock.t + 500 }));
+    await tasks.renew(renewed.id, 600, 3600);
+    assert.equal(await redis.zcard(agentIndex), 41);
+
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    clock.t = Date.now();
+    const expiredAt = clock.t;
+    clock.t += 60_000; // the second batch expired a minute ago, and its retention is over
+    const fresh = await tasks.create(newTask(clock, { agentId }));
+    assert.deepEqual((await redis.zrange(agentIndex, '0', '-1')).sort(), [renewed.id, fresh.id].sort());
+    assert.equal(await redis.zcount(`${prefix}tasks:all`, '-inf', String(expiredAt)), 0);
+    assert.deepEqual(
+      (await tasks.list({ agentId, includeEnded: true })).map((task) => task.id),
+      [renewed.id, fresh.id],
+      'listed in creation order',
+    );
+  });
+});
+
 describe('redis stores shared by two instances', () => {
   it('an end, a disable and a revocation on one instance are seen by the other on the next check', async () => {
     const one = createRedisTaskStore({ redis: connect(), prefix });

@@ -42,6 +42,8 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   if ARGV[1] == '1' and redis.call('HEXISTS', KEYS[1], 'endedAt') == 0 then
     redis.call('HSET', KEYS[1], 'endedAt', ARGV[2], 'endReason', ARGV[3], 'purgeAt', ARGV[4])
     redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+    redis.call('ZADD', KEYS[2], 'XX', ARGV[5], ARGV[6])
+    redis.call('ZADD', KEYS[3], 'XX', ARGV[5], ARGV[6])
   end
   return 0
 end
@@ -155,7 +157,8 @@ function restoreArgs(task: RecoveredTask, now: number, retentionMs: number): str
     String(endedAt),
     endReason,
     String(purgeAt),
-    String(task.createdAt),
+    // The task indexes' score: when the record is dropped (redis-task-store.ts).
+    String(purgeAt),
     task.id,
     ...fields,
   ];

@@ -7,8 +7,8 @@
  *   task:{id}         hash: the task fields, `callCount`, `purgeAt` (when the record is dropped) and,
  *                     for a task created with a retention of its own, `retentionMs`
  *   task:{id}:labels  set of data labels read
- *   tasks:all         sorted set of task ids by creation time
- *   tasks:agent:{id}  sorted set of one agent's task ids
+ *   tasks:all         sorted set of task ids, scored by when their record is dropped (`purgeAt`)
+ *   tasks:agent:{id}  the same for one agent's task ids
  * A task record expires `retentionSeconds` (or its own retention) after it ended or expired; an unknown task
  * reads as ended.
  */
@@ -40,10 +40,14 @@ export interface RedisTaskStoreOptions {
   epoch?: StoreEpoch;
 }
 
+// The indexes are scored by when each record is dropped: what Redis has dropped is trimmed from them as
+// tasks are created (and listed), so they hold no more ids than there are records.
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return 1`;
@@ -58,6 +62,8 @@ local purgeAt = string.format('%.0f', tonumber(ARGV[1]) + retention)
 redis.call('HSET', KEYS[1], 'endedAt', ARGV[1], 'endReason', ARGV[2], 'purgeAt', purgeAt)
 redis.call('PEXPIREAT', KEYS[1], purgeAt)
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIREAT', KEYS[2], purgeAt) end
+redis.call('ZADD', KEYS[3], 'XX', purgeAt, ARGV[4])
+redis.call('ZADD', KEYS[4], 'XX', purgeAt, ARGV[4])
 return 1`;
 
 const RENEW = `
@@ -74,6 +80,8 @@ if target > expiresAt then
   redis.call('HSET', KEYS[1], 'expiresAt', string.format('%.0f', target), 'purgeAt', purgeAt)
   redis.call('PEXPIREAT', KEYS[1], purgeAt)
   if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIREAT', KEYS[2], purgeAt) end
+  redis.call('ZADD', KEYS[3], 'XX', purgeAt, ARGV[5])
+  redis.call('ZADD', KEYS[4], 'XX', purgeAt, ARGV[5])
 end
 return 1`;
 
@@ -204,6 +212,13 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
     return parse(id, hashReply[1] as Record<string, string>, labelsReply[1] as string[]);
   }
 
+  /** The agent a task belongs to (for its index key); TaskNotFoundError when the record is gone. */
+  async function agentOf(id: string): Promise<string> {
+    const agentId = await guard(() => redis.hget(taskKey(id), 'agentId'));
+    if (agentId === null) throw new TaskNotFoundError();
+    return agentId;
+  }
+
   async function mustRead(id: string): Promise<Task> {
     const task = await read(id);
     if (task === undefined) throw new TaskNotFoundError();
@@ -223,8 +238,8 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
           allKey,
           agentKey(task.agentId),
           task.id,
-          String(task.createdAt),
           String(purgeAt),
+          String(now()),
           ...fields,
         ),
       );
@@ -235,9 +250,15 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
     get: read,
 
     async end(id, reason) {
+      const agentId = await agentOf(id);
       const t = now();
       const found = await guard(() =>
-        redis.eval(END, 2, taskKey(id), labelsKey(id), String(t), reason, String(retentionMs)),
+        redis.eval(
+          END,
+          4,
+          ...[taskKey(id), labelsKey(id), allKey, agentKey(agentId)],
+          ...[String(t), reason, String(retentionMs), id],
+        ),
       );
       if (found !== 1) throw new TaskNotFoundError();
       return mustRead(id);
@@ -245,6 +266,7 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
 
     async list(filter = {}) {
       const index = filter.agentId !== undefined ? agentKey(filter.agentId) : allKey;
+      await guard(() => redis.zremrangebyscore(index, '-inf', String(now())));
       const ids = await guard(() => redis.zrange(index, '0', '-1'));
       const tasks: Task[] = [];
       const gone: string[] = [];
@@ -254,21 +276,18 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
         else if (task.endedAt === undefined || filter.includeEnded === true) tasks.push(task);
       }
       if (gone.length > 0) await guard(() => redis.zrem(index, ...gone));
-      return tasks;
+      return tasks.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
     },
 
     async renew(id, ttlSeconds, capSeconds) {
+      const agentId = await agentOf(id);
       const t = now();
       const result = await guard(() =>
         redis.eval(
           RENEW,
-          2,
-          taskKey(id),
-          labelsKey(id),
-          String(t),
-          String(t + ttlSeconds * 1000),
-          String(capSeconds * 1000),
-          String(retentionMs),
+          4,
+          ...[taskKey(id), labelsKey(id), allKey, agentKey(agentId)],
+          ...[String(t), String(t + ttlSeconds * 1000), String(capSeconds * 1000), String(retentionMs), id],
         ),
       );
       if (result === -1) throw new TaskNotFoundError();
