@@ -36,7 +36,7 @@ describe('configuration loading', () => {
       callTimeoutMs: 120_000,
       catalogRequestTimeoutMs: 30_000,
       sessionTaskTtlSeconds: 86_400,
-      requestTaskIdleSeconds: 900,
+      requestTaskIdleSeconds: 1800,
       approvalsGaugeIntervalSeconds: 15,
       upstreamStreamTimeoutSeconds: 604_800,
     });

@@ -410,9 +410,10 @@ export const LimitsSchema = z
       .default(86_400),
     /**
      * How long the implicit task of a 2026-07-28 request without a task token or task handle lives past
-     * the last request that echoed its handle (at most `sessionTaskTtlSeconds` from its start).
+     * the last request that echoed its handle (at most `sessionTaskTtlSeconds` from its start), and never
+     * less than `approvals.pendingTtlSeconds` plus `approvals.maxGrantSeconds`.
      */
-    requestTaskIdleSeconds: z.number().int().min(60).max(86_400).default(900),
+    requestTaskIdleSeconds: z.number().int().min(60).max(86_400).default(1800),
     /** How often the pending-approvals gauge is read from the approval queue. */
     approvalsGaugeIntervalSeconds: z.number().int().min(1).max(3600).default(15),
     /** Upper bound for one long-lived event stream to an upstream MCP server. */
@@ -494,7 +495,7 @@ export const GatewayConfigSchema = z
       callTimeoutMs: 120_000,
       catalogRequestTimeoutMs: 30_000,
       sessionTaskTtlSeconds: 86_400,
-      requestTaskIdleSeconds: 900,
+      requestTaskIdleSeconds: 1800,
       approvalsGaugeIntervalSeconds: 15,
       upstreamStreamTimeoutSeconds: 7 * 86_400,
     }),

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createMemoryTaskStore } from '../../stores/memory-task-store.js';
 import type { Principal } from '../../kernel/index.js';
+import { requestTaskIdleSeconds } from './open-tasks.js';
 import { createSessionTasks, IMPLICIT_TASK_RETENTION_SECONDS } from './session-tasks.js';
 
 const agent: Principal = { agentId: 'agent-1', roles: [], authMethod: 'api-key' };
@@ -100,5 +101,17 @@ describe('implicit task lifetime', () => {
     }
     const held = (await store.list({ includeEnded: true })).length;
     assert.ok(held <= 60 + IMPLICIT_TASK_RETENTION_SECONDS + 2, `${held} task records held`);
+  });
+
+  it('lives at least as long as an approval can take to be decided and used, within the lifetime cap', () => {
+    const idleOf = (idle: number, pending: number, grant: number, cap = 86_400): number =>
+      requestTaskIdleSeconds({
+        limits: { requestTaskIdleSeconds: idle, sessionTaskTtlSeconds: cap },
+        approvals: { pendingTtlSeconds: pending, maxGrantSeconds: grant },
+      } as unknown as Parameters<typeof requestTaskIdleSeconds>[0]);
+    assert.equal(idleOf(1800, 900, 900), 1800);
+    assert.equal(idleOf(600, 900, 900), 1800, 'an approval decided late finds its task');
+    assert.equal(idleOf(3600, 900, 900), 3600);
+    assert.equal(idleOf(1800, 7 * 86_400, 900, 86_400), 86_400, 'never past the cap');
   });
 });

@@ -13,7 +13,7 @@ import { createTaskService, type TaskService } from './task-service.js';
 import type { TaskStore } from './types.js';
 
 export function openTasks(
-  config: Pick<GatewayConfig, 'tasks' | 'limits'>,
+  config: Pick<GatewayConfig, 'tasks' | 'limits' | 'approvals'>,
   deps: {
     tasks: TaskStore;
     revocation: RevocationStore;
@@ -26,7 +26,7 @@ export function openTasks(
   const sessionTasks = createSessionTasks({
     store: deps.tasks,
     implicitTtlSeconds: config.limits.sessionTaskTtlSeconds,
-    requestTaskIdleSeconds: config.limits.requestTaskIdleSeconds,
+    requestTaskIdleSeconds: requestTaskIdleSeconds(config),
     onForget: (id) => deps.issuer.forgetTask(id),
     onImplicitTaskEnded: (id) => deps.grants.endTask(id),
   });
@@ -39,4 +39,14 @@ export function openTasks(
     onEnded: (id) => deps.grants.endTask(id),
   });
   return { sessionTasks, taskService };
+}
+
+/**
+ * How long a 2026-07-28 request's implicit task lives past its last request: `limits.requestTaskIdleSeconds`,
+ * and never less than an approval can take to be decided and then used (`approvals.pendingTtlSeconds` plus
+ * `approvals.maxGrantSeconds`), so an agent that comes back with the approved call still finds its task.
+ */
+export function requestTaskIdleSeconds(config: Pick<GatewayConfig, 'limits' | 'approvals'>): number {
+  const approval = config.approvals.pendingTtlSeconds + config.approvals.maxGrantSeconds;
+  return Math.min(Math.max(config.limits.requestTaskIdleSeconds, approval), config.limits.sessionTaskTtlSeconds);
 }
