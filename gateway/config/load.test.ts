@@ -37,6 +37,7 @@ describe('configuration loading', () => {
       catalogRequestTimeoutMs: 30_000,
       sessionTaskTtlSeconds: 86_400,
       requestTaskIdleSeconds: 1800,
+      maxRequestTasksPerAgent: 10_000,
       approvalsGaugeIntervalSeconds: 15,
       upstreamStreamTimeoutSeconds: 604_800,
     });

@@ -414,6 +414,11 @@ export const LimitsSchema = z
      * less than `approvals.pendingTtlSeconds` plus `approvals.maxGrantSeconds`.
      */
     requestTaskIdleSeconds: z.number().int().min(60).max(86_400).default(1800),
+    /**
+     * Open implicit tasks of 2026-07-28 requests per agent (per instance): one more ends the task whose
+     * handle that agent used least recently.
+     */
+    maxRequestTasksPerAgent: z.number().int().min(1).max(1_000_000).default(10_000),
     /** How often the pending-approvals gauge is read from the approval queue. */
     approvalsGaugeIntervalSeconds: z.number().int().min(1).max(3600).default(15),
     /** Upper bound for one long-lived event stream to an upstream MCP server. */
@@ -496,6 +501,7 @@ export const GatewayConfigSchema = z
       catalogRequestTimeoutMs: 30_000,
       sessionTaskTtlSeconds: 86_400,
       requestTaskIdleSeconds: 1800,
+      maxRequestTasksPerAgent: 10_000,
       approvalsGaugeIntervalSeconds: 15,
       upstreamStreamTimeoutSeconds: 7 * 86_400,
     }),

@@ -20,6 +20,7 @@ function setup(idleSeconds = 900, capSeconds = 86_400) {
     store,
     implicitTtlSeconds: capSeconds,
     requestTaskIdleSeconds: idleSeconds,
+    maxRequestTasksPerAgent: 10_000,
     now: () => clock.t,
   });
   return { clock, store, tasks };

@@ -27,6 +27,7 @@ export function openTasks(
     store: deps.tasks,
     implicitTtlSeconds: config.limits.sessionTaskTtlSeconds,
     requestTaskIdleSeconds: requestTaskIdleSeconds(config),
+    maxRequestTasksPerAgent: config.limits.maxRequestTasksPerAgent,
     onForget: (id) => deps.issuer.forgetTask(id),
     onImplicitTaskEnded: (id) => deps.grants.endTask(id),
   });

@@ -16,6 +16,7 @@ describe('session tasks', () => {
       store,
       implicitTtlSeconds: 60,
       requestTaskIdleSeconds: 900,
+      maxRequestTasksPerAgent: 10_000,
       onForget: (id) => forgotten.push(id),
       now: () => now,
     });
@@ -36,6 +37,7 @@ describe('session tasks', () => {
       store,
       implicitTtlSeconds: 60,
       requestTaskIdleSeconds: 900,
+      maxRequestTasksPerAgent: 10_000,
       onImplicitTaskEnded: async (id) => void ended.push(id),
       now: () => now,
     });
@@ -51,7 +53,13 @@ describe('session tasks', () => {
   it('refuses a session whose credential names a task that has ended, and keeps explicit tasks open on close', async () => {
     const now = 2_000_000;
     const store = createMemoryTaskStore({ now: () => now });
-    const tasks = createSessionTasks({ store, implicitTtlSeconds: 60, requestTaskIdleSeconds: 900, now: () => now });
+    const tasks = createSessionTasks({
+      store,
+      implicitTtlSeconds: 60,
+      requestTaskIdleSeconds: 900,
+      maxRequestTasksPerAgent: 10_000,
+      now: () => now,
+    });
     await store.create({ id: 't-live', agentId: 'a1', intent: 'x', createdAt: now, expiresAt: now + 10_000 });
     await store.create({ id: 't-old', agentId: 'a1', intent: 'x', createdAt: now - 20_000, expiresAt: now - 10_000 });
     const live = await tasks.taskForSession({ ...agent, taskId: 't-live' }, 's2');
@@ -76,6 +84,7 @@ describe('session tasks', () => {
       store: counting,
       implicitTtlSeconds: 60,
       requestTaskIdleSeconds: 900,
+      maxRequestTasksPerAgent: 10_000,
       now: () => now,
     });
     const first = await tasks.taskForSession(agent, 'm-first');

@@ -12,6 +12,7 @@
 import { LRUCache } from 'lru-cache';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { Principal } from '../../kernel/index.js';
+import { createRequestTaskCap } from './request-task-cap.js';
 import { createTaskStateSource, type TaskStateSource } from './task-state.js';
 import { TaskEndedError, TaskNotFoundError } from './errors.js';
 import { isTaskLive, type TaskStore } from './types.js';
@@ -40,6 +41,8 @@ export interface SessionTasksOptions {
   implicitTtlSeconds: number;
   /** How long a 2026-07-28 request's implicit task lives past its last request. */
   requestTaskIdleSeconds: number;
+  /** Open implicit tasks of 2026-07-28 requests per agent; one more ends the least recently used. */
+  maxRequestTasksPerAgent: number;
   /** Called when a session's task is forgotten (e.g. drop cached credentials of that task). */
   onForget?: (taskId: string) => void;
   /**
@@ -55,6 +58,9 @@ const IMPLICIT_PREFIX = 'session-';
 /** How long an implicit task stays readable (as ended, with its reason) after it ended or expired. */
 export const IMPLICIT_TASK_RETENTION_SECONDS = 60;
 
+/** Why a request's implicit task ended when its agent opened more than the cap allows. */
+export const DISPLACED_REASON = 'displaced: the agent opened more tasks than limits.maxRequestTasksPerAgent';
+
 /**
  * Expiries remembered at most; the least recently seen is forgotten first, and a forgotten one is read from
  * the store again. Without a bound the map would grow with every task: a 2026-07-28 request that does not
@@ -67,6 +73,18 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
   const expiry = new LRUCache<string, number>({ max: REMEMBERED_EXPIRIES });
   const remember = (taskId: string, expiresAt: number): void => void expiry.set(taskId, expiresAt);
   const source = createTaskStateSource(options.store, now);
+  const cap = createRequestTaskCap(
+    options.maxRequestTasksPerAgent,
+    (taskId) => void endImplicit(taskId, DISPLACED_REASON),
+  );
+
+  /** Forget an implicit task and end it, with what hangs off it; best effort (it also ends by its TTL). */
+  async function endImplicit(taskId: string, reason: string): Promise<void> {
+    expiry.delete(taskId);
+    options.onForget?.(taskId);
+    await options.store.end(taskId, reason).catch(() => undefined);
+    await options.onImplicitTaskEnded?.(taskId).catch(() => undefined);
+  }
 
   async function createImplicit(principal: Principal, key: string, ttlSeconds: number): Promise<TaskFacts> {
     const created = now();
@@ -98,7 +116,11 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
       }
       return createImplicit(principal, sessionId, options.implicitTtlSeconds);
     },
-    startRequestTask: (principal, key) => createImplicit(principal, key, options.requestTaskIdleSeconds),
+    async startRequestTask(principal, key) {
+      const facts = await createImplicit(principal, key, options.requestTaskIdleSeconds);
+      cap.use(principal, facts.id);
+      return facts;
+    },
     async continueRequestTask(taskId) {
       let task = await options.store.get(taskId);
       if (!isTaskLive(task, now())) throw new Error('task has ended');
@@ -115,15 +137,13 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
         }
       }
       remember(task.id, task.expiresAt);
+      cap.use(task, task.id);
       return { id: task.id, intent: task.intent, labelsRead: task.labelsRead };
     },
     async sessionClosed(taskId) {
+      if (taskId.startsWith(IMPLICIT_PREFIX)) return endImplicit(taskId, 'session closed');
       expiry.delete(taskId);
       options.onForget?.(taskId);
-      // Best effort: an implicit task also ends by its TTL if the store cannot be reached now.
-      if (!taskId.startsWith(IMPLICIT_PREFIX)) return;
-      await options.store.end(taskId, 'session closed').catch(() => undefined);
-      await options.onImplicitTaskEnded?.(taskId).catch(() => undefined);
     },
     async expiryOf(taskId) {
       return expiry.get(taskId) ?? (await options.store.get(taskId))?.expiresAt;
