@@ -151,8 +151,8 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     tasks: createModernTasks({
       sealer,
       taskFor: (principal, taskId) => options.taskForSession(principal, taskId),
-      startTask: (principal, key) => options.requestTasks.start(principal, key),
-      continueTask: (taskId) => options.requestTasks.continue(taskId),
+      startTask: options.requestTasks.start,
+      continueTask: options.requestTasks.continue,
       handleTtlSeconds: options.requestTasks.lifetimeSeconds,
       now,
     }),

@@ -33,7 +33,7 @@ import {
   paramHeaderDeclarations,
   type ParamHeaderMismatch,
 } from '../../../connectors/mcp/index.js';
-import { GatewayError, jsonRpcCodeOf, toGatewayError, type Principal } from '../../kernel/index.js';
+import { jsonRpcCodeOf, toGatewayError, type Principal } from '../../kernel/index.js';
 import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import type { ApprovalTasks } from './approval-tasks.js';
 import type { InputBridge } from './input-bridge.js';
@@ -120,10 +120,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     let task: Promise<ModernTask> | undefined;
     const resolveTask = (): Promise<ModernTask> =>
       (task ??= options.tasks.resolve(principal, meta).catch((error: unknown) => {
-        const gatewayError = toGatewayError(error);
-        throw gatewayError.code === 'INTERNAL' && error instanceof Error && /ended/.test(error.message)
-          ? new GatewayError('TASK_ENDED', 'the task has ended')
-          : gatewayError;
+        throw toGatewayError(error);
       }));
     const traceSource = typeof meta?.['traceparent'] === 'string' ? meta : extra.headerTrace;
     const traceContext = extractTraceparentFromMeta(traceSource, ROOT_CONTEXT);

@@ -155,8 +155,8 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     taskForSession: (principal: Principal, sessionId: string) =>
       parts.sessionTasks.taskForSession(principal, sessionId),
     requestTasks: {
-      start: (principal: Principal, key: string) => parts.sessionTasks.startRequestTask(principal, key),
-      continue: (taskId: string) => parts.sessionTasks.continueRequestTask(taskId),
+      start: parts.sessionTasks.startRequestTask,
+      continue: parts.sessionTasks.continueRequestTask,
       lifetimeSeconds: parts.config.limits.sessionTaskTtlSeconds,
     },
     ...(parts.stateSealingKey !== undefined ? { stateSealingKey: parts.stateSealingKey } : {}),

@@ -21,6 +21,12 @@ function grantFor(taskId: string, at: number): StoredGrant {
 
 const query = (taskId: string) => ({ callHash: '', taskId, tool: 'billing_refund' });
 
+/** Grant a call of this task at `at` and try to use it: the grant when the task may still use grants. */
+async function grantAndUse(store: ReturnType<typeof createMemoryGrantStore>, taskId: string, at: number) {
+  await store.put(grantFor(taskId, at));
+  return store.consume(query(taskId));
+}
+
 describe('memory grant store: ended tasks', () => {
   it('forgets an ended task once its mark has run out, even when nothing is ever granted', async () => {
     let at = 1_000_000;
@@ -44,12 +50,9 @@ describe('memory grant store: ended tasks', () => {
     await store.endTask('recent');
     at += 5_000; // 'old' ran out exactly now; 'recent' has 5 s left
     await store.endTask('newest');
-    for (const taskId of ['recent', 'newest']) {
-      await store.put(grantFor(taskId, at));
-      assert.equal(await store.consume(query(taskId)), undefined, `${taskId} is still ended`);
-    }
-    await store.put(grantFor('old', at));
-    assert.equal((await store.consume(query('old')))?.taskId, 'old', 'the mark of old has run out');
+    for (const taskId of ['recent', 'newest'])
+      assert.equal(await grantAndUse(store, taskId, at), undefined, `${taskId} is still ended`);
+    assert.equal((await grantAndUse(store, 'old', at))?.taskId, 'old', 'the mark of old has run out');
     await store.close();
   });
 
@@ -62,10 +65,8 @@ describe('memory grant store: ended tasks', () => {
     at += 1_000;
     await store.endTask('first'); // its mark now runs out after the second's
     at += 9_500; // the second ran out 500 ms ago; the first has 500 ms left
-    await store.put(grantFor('second', at));
-    assert.equal((await store.consume(query('second')))?.taskId, 'second');
-    await store.put(grantFor('first', at));
-    assert.equal(await store.consume(query('first')), undefined);
+    assert.equal((await grantAndUse(store, 'second', at))?.taskId, 'second');
+    assert.equal(await grantAndUse(store, 'first', at), undefined);
     await store.close();
   });
 
@@ -78,8 +79,7 @@ describe('memory grant store: ended tasks', () => {
     await store.endTask('again');
     at += 6_000; // the first mark of 'again' would have run out; the second has 4 s left
     await store.endTask('later');
-    await store.put(grantFor('again', at));
-    assert.equal(await store.consume(query('again')), undefined);
+    assert.equal(await grantAndUse(store, 'again', at), undefined);
     await store.close();
   });
 });

@@ -63,6 +63,9 @@ describe('implicit task lifetime', () => {
     await assert.rejects(tasks.continueRequestTask(task.id), /task has ended/);
     assert.equal((await store.get(task.id))?.endReason, 'ended by an operator');
     await assert.rejects(tasks.continueRequestTask('session-m-unknown'), /task has ended/);
+    // A GatewayError with its own code, which every edge answers as it is.
+    await assert.rejects(tasks.continueRequestTask(task.id), { name: 'GatewayError', code: 'TASK_ENDED' });
+    await assert.rejects(tasks.taskForSession({ ...agent, taskId: task.id }, 's'), { code: 'TASK_ENDED' });
   });
 
   it('keeps labels read by earlier requests of the task', async () => {

@@ -11,11 +11,11 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { TaskFacts } from '../../../policies/types.js';
-import type { Principal } from '../../kernel/index.js';
+import { GatewayError, type Principal } from '../../kernel/index.js';
 import { createRequestTaskCap } from './request-task-cap.js';
 import { createTaskStateSource, type TaskStateSource } from './task-state.js';
 import { TaskEndedError, TaskNotFoundError } from './errors.js';
-import { isTaskLive, type TaskStore } from './types.js';
+import { isTaskLive, type Task, type TaskStore } from './types.js';
 
 export interface SessionTasks {
   /** The task a new session works under; throws when the credential's task has ended. */
@@ -86,6 +86,14 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
     await options.onImplicitTaskEnded?.(taskId).catch(() => undefined);
   }
 
+  /** The task, live, its expiry remembered; TASK_ENDED when it has ended or is unknown. */
+  async function liveTask(taskId: string): Promise<Task> {
+    const task = await options.store.get(taskId);
+    if (!isTaskLive(task, now())) throw taskEnded();
+    remember(task.id, task.expiresAt);
+    return task;
+  }
+
   async function createImplicit(principal: Principal, key: string, ttlSeconds: number): Promise<TaskFacts> {
     const created = now();
     const task = await options.store.create({
@@ -103,17 +111,7 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
 
   return {
     async taskForSession(principal, sessionId) {
-      if (principal.taskId !== undefined) {
-        const task = await options.store.get(principal.taskId);
-        if (!isTaskLive(task, now())) throw new Error('task has ended');
-        remember(task.id, task.expiresAt);
-        return {
-          id: task.id,
-          intent: task.intent,
-          ...(task.declaredTools !== undefined ? { declaredTools: task.declaredTools } : {}),
-          labelsRead: task.labelsRead,
-        };
-      }
+      if (principal.taskId !== undefined) return factsOf(await liveTask(principal.taskId));
       return createImplicit(principal, sessionId, options.implicitTtlSeconds);
     },
     async startRequestTask(principal, key) {
@@ -122,8 +120,7 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
       return facts;
     },
     async continueRequestTask(taskId) {
-      let task = await options.store.get(taskId);
-      if (!isTaskLive(task, now())) throw new Error('task has ended');
+      let task = await liveTask(taskId);
       // Extended once half the idle time has passed, so a busy task costs a store write now and then only.
       const idleMs = options.requestTaskIdleSeconds * 1000;
       const capAt = task.createdAt + options.implicitTtlSeconds * 1000;
@@ -131,14 +128,13 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
         try {
           task = await options.store.renew(taskId, options.requestTaskIdleSeconds, options.implicitTtlSeconds);
         } catch (error) {
-          if (error instanceof TaskEndedError || error instanceof TaskNotFoundError)
-            throw new Error('task has ended', { cause: error });
+          if (error instanceof TaskEndedError || error instanceof TaskNotFoundError) throw taskEnded(error);
           throw error;
         }
+        remember(task.id, task.expiresAt);
       }
-      remember(task.id, task.expiresAt);
       cap.use(task, task.id);
-      return { id: task.id, intent: task.intent, labelsRead: task.labelsRead };
+      return factsOf(task);
     },
     async sessionClosed(taskId) {
       if (taskId.startsWith(IMPLICIT_PREFIX)) return endImplicit(taskId, 'session closed');
@@ -158,4 +154,17 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
       countCall: (taskId) => source.countCall(taskId),
     },
   };
+}
+
+function factsOf(task: Task): TaskFacts {
+  return {
+    id: task.id,
+    intent: task.intent,
+    ...(task.declaredTools !== undefined ? { declaredTools: task.declaredTools } : {}),
+    labelsRead: task.labelsRead,
+  };
+}
+
+function taskEnded(cause?: unknown): GatewayError {
+  return new GatewayError('TASK_ENDED', 'the task has ended', undefined, cause !== undefined ? { cause } : undefined);
 }
