@@ -26,18 +26,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+import { HOP_BY_HOP_HEADERS } from '../connectors/request-hygiene.js';
 
 /** The end-to-end headers of a message: hop-by-hop ones and those its `Connection` header names left out. */
 export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
@@ -49,7 +38,7 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeade
   );
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP_HEADERS.has(name) || named.has(name)) continue;
     out[name] = value;
   }
   return out;

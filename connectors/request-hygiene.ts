@@ -17,7 +17,8 @@
 const METHOD_OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
 const ROUTING_HEADERS = new Set(['x-original-url', 'x-rewrite-url', 'x-original-method', 'forwarded', 'host']);
 const ROUTING_HEADER_PREFIXES = ['x-forwarded-'];
-const HOP_BY_HOP_HEADERS = new Set([
+/** Hop-by-hop header names (RFC 9110 section 7.6.1, and the proxy ones), lower case. */
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
