@@ -2,12 +2,12 @@
  * Opens every part of the gateway from the configuration, in dependency order, and registers how to close
  * each (in reverse). Part of the composition root (with main.ts): it wires, and decides nothing itself.
  */
-import { assertConfigUsable, type Environment, type LoadedConfig } from './config/index.js';
-import { createDrain, createLogger, type Closer, type Logger } from './kernel/index.js';
+import { assertConfigUsable } from './config/index.js';
+import { createDrain, createLogger, type Closer } from './kernel/index.js';
 import { catalogContextFor, createGatewayPipeline } from './pipeline/index.js';
 import { openGatewayAudit } from './services/audit/index.js';
 import { apiKeyAgentsFrom } from './services/auth/index.js';
-import { openCatalog } from './services/catalog/index.js';
+import { openCatalog, startStdioUpstreams } from './services/catalog/index.js';
 import { createBackendCredentials, openCredentials, openStateSealingKey } from './services/credentials/index.js';
 import { openGatewayEgress } from './services/egress/index.js';
 import { gatewayReadiness } from './services/health/index.js';
@@ -19,21 +19,18 @@ import { openTasks } from './services/tasks/index.js';
 import { startConfiguredTelemetry } from './services/telemetry/start.js';
 import { openApprovals, openGatewayStores } from './stores/index.js';
 import { assertPreflight } from './preflight.js';
+import type { StartOptions } from './start-options.js';
 
-export interface StartOptions {
-  loaded: LoadedConfig;
-  /** The gateway's own URL (issuer of its tokens); defaults to `http.publicUrl`, else the listen address. */
-  baseUrl?: string;
-  /** Defaults to process.env; tests pass their own. */
-  env?: Environment;
-  logger?: Logger;
-}
+export type { StartOptions };
 
 /** Open every part except the listeners (shared by the HTTP and stdio front doors). */
 export async function compose(options: StartOptions, closers: Closer[]) {
   const { config, baseDir } = options.loaded;
   assertConfigUsable(options.loaded);
   await assertPreflight(options.loaded); // the same checks `portcullis config validate` runs
+  // Stdio upstream servers start now (unless the command started them), overlapping all that opens below.
+  const earlyUpstreams = options.earlyUpstreams ?? startStdioUpstreams(config.connectors, baseDir);
+  closers.push(() => earlyUpstreams.close());
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: env['PORTCULLIS_LOG_LEVEL'] ?? 'info' });
   const secrets = { env, baseDir };
@@ -62,7 +59,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   const egress = { fetchFor: guards.fetchFor };
   const integrity = createToolIntegrity({ store: stores.pins, audit, firstSight: config.integrity.firstSight });
   const { catalog, connectors, resourceUpdates, connectorLogs, ...opened } = await openCatalog(config, {
-    ...{ baseDir, logger, integrity, metrics },
+    ...{ baseDir, logger, integrity, metrics, earlyUpstreams },
     catalogContext: catalogContextFor(egress, config.limits.catalogRequestTimeoutMs),
     upstreamFetch: (id) => credentials.upstreamFetch(id, guards.fetchFor({ connector: id })),
   });

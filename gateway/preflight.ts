@@ -1,5 +1,7 @@
 /**
- * The checks start-up runs on a configuration before anything is started, in one place: `startGateway`
+ * The checks start-up runs on a configuration before any part of the gateway is opened, in one place
+ * (the commands that start a gateway have already started its stdio upstream servers by then, and stop
+ * them when a check fails: gateway/services/catalog/early-upstreams.ts): `startGateway`
  * and `portcullis config validate` both run exactly these, so a configuration that validates does not
  * then fail to start for a reason validation could have seen (and the other way round).
  *

@@ -76,6 +76,7 @@ import { boundCall, currentCallScope, outsideCallScope, runInCallScope } from '.
 import { createInFlight } from './in-flight.js';
 import { completeInputRounds, DEFAULT_MAX_INPUT_ROUNDS, type InputRound } from './input-rounds.js';
 import { paramHeaderDeclarations, paramHeaders } from './param-headers.js';
+import type { EarlyStdioChild } from './stdio-child.js';
 import { createUpstreamTransport, type UpstreamTransport } from './transport.js';
 
 export interface McpConnectorDeps {
@@ -95,6 +96,12 @@ export interface McpConnectorDeps {
   onUpstreamLog?: (message: LogMessage) => void;
   /** `notifications/resources/updated` for a subscribed resource. */
   onResourceUpdated?: (uri: string) => void;
+  /**
+   * A stdio connector's child, started ahead of the connector (stdio-child.ts): its first connection adopts
+   * it when it is still running and was started as this connector would start it. Stopped by `close()`
+   * if no connection took it.
+   */
+  earlyChild?: EarlyStdioChild;
 }
 
 export type McpConnectorState = 'connecting' | 'ready' | 'restarting' | 'closed';
@@ -218,6 +225,8 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
   let generation = 0;
   let state: McpConnectorState = 'connecting';
   let restarts = 0;
+  /** Offered to the first connection only (see McpConnectorDeps.earlyChild). */
+  let earlyChild: EarlyStdioChild | undefined = deps.earlyChild;
   let attempt = 0;
   let readyAt = 0;
   let restartTimer: NodeJS.Timeout | undefined;
@@ -445,7 +454,8 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     generation += 1;
     const gen = generation;
     const client = createClient(gen);
-    const transport = createUpstreamTransport(config, deps.fetch, limits);
+    const transport = createUpstreamTransport(config, deps.fetch, limits, earlyChild);
+    earlyChild = undefined; // the first connection's only
     const current: Session = { generation: gen, client, transport, ready: false, staleParts: new Set() };
     session = current;
     const stillCurrent = (): void => {
@@ -756,6 +766,8 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
   async function close(): Promise<void> {
     closing ??= (async () => {
       state = 'closed';
+      void earlyChild?.close();
+      earlyChild = undefined;
       if (restartTimer !== undefined) clearTimeout(restartTimer);
       restartTimer = undefined;
       listeners.clear();

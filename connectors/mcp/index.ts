@@ -16,3 +16,5 @@ export {
   type ParamHeaderDeclaration,
   type ParamHeaderMismatch,
 } from './param-headers.js';
+export { startEarlyStdioChild, type EarlyStdioChild, type StdioSpawnOptions } from './stdio-child.js';
+export { stdioSpawnOptions } from './transport.js';

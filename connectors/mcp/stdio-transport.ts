@@ -8,25 +8,24 @@
  * Era negotiation probes on this same child (see `stderr`): a stdio upstream is spawned once per connection.
  *
  * Lifecycle as the SDK's stdio client transport: `close()` ends stdin, then sends SIGTERM, then SIGKILL,
- * each after a grace period; the child's exit is reported through `onclose`.
+ * each after a grace period; the child's exit is reported through `onclose`. `start()` adopts a child
+ * started ahead of the connection (`early`, see stdio-child.ts) when it is still running and was started
+ * exactly as this transport would start it, and spawns one otherwise.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/core';
 import { ConnectorError } from '../errors.js';
 import { currentCallScope, outsideCallScope, type UpstreamCallScope } from './call-scope.js';
 import { envelopeId, LineReader, type OversizedLine } from './line-reader.js';
+import { spawnStdioChild, stopStdioChild, type EarlyStdioChild, type StdioSpawnOptions } from './stdio-child.js';
 
-export interface StdioTransportOptions {
-  command: string;
-  args: readonly string[];
-  env: Record<string, string>;
-  cwd?: string;
+export interface StdioTransportOptions extends StdioSpawnOptions {
   /** Cap on one message from the child, in bytes. */
   maxMessageBytes: number;
+  /** A child started ahead of this connection, adopted by `start()` when it fits (stopped by `close()` if not). */
+  early?: EarlyStdioChild;
 }
-
-const CLOSE_GRACE_MS = 2000;
 
 export class LimitedStdioTransport implements Transport {
   onclose?: () => void;
@@ -62,29 +61,35 @@ export class LimitedStdioTransport implements Transport {
 
   start(): Promise<void> {
     if (this.child !== undefined) return Promise.reject(new Error('the stdio transport is already started'));
+    const adopted = this.options.early?.take(this.options);
+    if (adopted !== undefined) {
+      this.attach(adopted);
+      adopted.on('error', (error) => this.onerror?.(error));
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
-      const child = spawn(this.options.command, [...this.options.args], {
-        env: this.options.env,
-        stdio: ['pipe', 'pipe', 'inherit'],
-        shell: false,
-        ...(this.options.cwd === undefined ? {} : { cwd: this.options.cwd }),
-      });
-      this.child = child;
+      const child = spawnStdioChild(this.options);
+      this.attach(child);
       child.on('error', (error) => {
         reject(error);
         this.onerror?.(error);
       });
       child.on('spawn', () => resolve());
-      child.on('close', () => {
-        if (this.child === child) this.child = undefined;
-        this.reader.reset();
-        this.pending.clear();
-        this.onclose?.();
-      });
-      child.stdin?.on('error', (error) => this.onerror?.(error));
-      child.stdout?.on('error', (error) => this.onerror?.(error));
-      child.stdout?.on('data', (chunk: Buffer) => this.reader.push(chunk));
     });
+  }
+
+  /** The child becomes this transport's: its output is framed here, its exit is this transport's close. */
+  private attach(child: ChildProcess): void {
+    this.child = child;
+    child.on('close', () => {
+      if (this.child === child) this.child = undefined;
+      this.reader.reset();
+      this.pending.clear();
+      this.onclose?.();
+    });
+    child.stdin?.on('error', (error) => this.onerror?.(error));
+    child.stdout?.on('error', (error) => this.onerror?.(error));
+    child.stdout?.on('data', (chunk: Buffer) => this.reader.push(chunk));
   }
 
   send(message: JSONRPCMessage): Promise<void> {
@@ -102,22 +107,12 @@ export class LimitedStdioTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    // A child started ahead and never adopted (start() was not reached) is stopped too.
+    await this.options.early?.close();
     const child = this.child;
     this.child = undefined;
     if (child === undefined) return;
-    const closed = new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('close', () => resolve());
-    });
-    const grace = (): Promise<void> =>
-      Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
-    child.stdin?.end();
-    await grace();
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await grace();
-    }
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await stopStdioChild(child);
   }
 
   private track(id: string | number, scope: UpstreamCallScope): void {

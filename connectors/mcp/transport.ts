@@ -11,6 +11,7 @@ import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import type { FetchLike } from '../contract.js';
 import type { McpConnectorConfig, McpStdioConfig } from './config.js';
 import { createLimitedFetch } from './limited-fetch.js';
+import type { EarlyStdioChild, StdioSpawnOptions } from './stdio-child.js';
 import { LimitedStdioTransport } from './stdio-transport.js';
 
 export type UpstreamTransport = Transport & { terminateSession?: () => Promise<void> };
@@ -18,6 +19,16 @@ export type UpstreamTransport = Transport & { terminateSession?: () => Promise<v
 /** The environment a stdio child starts with. */
 export function childEnvironment(config: Pick<McpStdioConfig, 'env'>): Record<string, string> {
   return { ...getDefaultEnvironment(), ...config.env };
+}
+
+/** How a stdio connector's child is spawned: by its transport, or ahead of it (stdio-child.ts). */
+export function stdioSpawnOptions(config: McpStdioConfig): StdioSpawnOptions {
+  return {
+    command: config.command,
+    args: config.args,
+    env: childEnvironment(config),
+    ...(config.cwd === undefined ? {} : { cwd: config.cwd }),
+  };
 }
 
 export interface UpstreamLimits {
@@ -31,17 +42,17 @@ export function createUpstreamTransport(
   config: McpConnectorConfig,
   fetch: FetchLike | undefined,
   limits: UpstreamLimits,
+  /** A stdio child started ahead of this connection, to adopt if it fits. */
+  early?: EarlyStdioChild,
 ): UpstreamTransport {
   if (config.transport === 'stdio') {
-    // The child's stderr is its own diagnostics channel; it goes to the gateway's stderr, never to agents.
     return new LimitedStdioTransport({
-      command: config.command,
-      args: config.args,
-      env: childEnvironment(config),
-      ...(config.cwd === undefined ? {} : { cwd: config.cwd }),
+      ...stdioSpawnOptions(config),
       maxMessageBytes: limits.maxMessageBytes,
+      ...(early !== undefined ? { early } : {}),
     });
   }
+  void early?.close();
   return new StreamableHTTPClientTransport(new URL(config.url), {
     fetch: createLimitedFetch({ base: fetch, ...limits }),
     requestInit: { headers: { ...config.headers } },

@@ -4,3 +4,4 @@ export { openConnectors, type OpenConnectorsOptions } from './open-connectors.js
 export { createResourceUpdates, type ResourceUpdates } from './resource-updates.js';
 export { openCatalog, type OpenedCatalog } from './open-catalog.js';
 export { createConnectorLogs, type ConnectorLogListener, type ConnectorLogs } from './connector-logs.js';
+export { startStdioUpstreams, type EarlyUpstreams } from './early-upstreams.js';

@@ -11,6 +11,7 @@ import type { ToolIntegrity } from '../integrity/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { createCatalog, type Catalog } from './catalog.js';
 import { createConnectorLogs, type ConnectorLogs } from './connector-logs.js';
+import type { EarlyUpstreams } from './early-upstreams.js';
 import { openConnectors } from './open-connectors.js';
 import { createResourceUpdates, type ResourceUpdates } from './resource-updates.js';
 
@@ -35,6 +36,8 @@ export async function openCatalog(
     catalogContext: (connector: Connector) => CatalogContext;
     integrity: Pick<ToolIntegrity, 'screen'>;
     metrics: Pick<Metrics, 'limitToolLabels'>;
+    /** Stdio upstreams started ahead (early-upstreams.ts). */
+    earlyUpstreams?: EarlyUpstreams;
   },
 ): Promise<OpenedCatalog> {
   const resourceUpdates = createResourceUpdates();
@@ -49,6 +52,7 @@ export async function openCatalog(
     },
     maxMessageBytes: config.egress.maxResponseBytes,
     upstreamFetch: deps.upstreamFetch,
+    ...(deps.earlyUpstreams !== undefined ? { earlyUpstreams: deps.earlyUpstreams } : {}),
   });
   const closeConnectors = async () => void (await Promise.all(connectors.map((c) => c.close().catch(() => undefined))));
   const catalog = createCatalog({

@@ -6,9 +6,10 @@
  */
 import type { Connector, FetchLike, LogMessage } from '../../../connectors/contract.js';
 import { createHttpConnector } from '../../../connectors/http/index.js';
-import { createMcpConnector } from '../../../connectors/mcp/index.js';
+import { createMcpConnector, type McpConnectorConfig } from '../../../connectors/mcp/index.js';
 import type { GatewayConfig } from '../../config/index.js';
 import type { Logger } from '../../kernel/index.js';
+import type { EarlyUpstreams } from './early-upstreams.js';
 
 export interface OpenConnectorsOptions {
   baseDir: string;
@@ -20,6 +21,13 @@ export interface OpenConnectorsOptions {
   onConnectorLog?: (connectorId: string, message: LogMessage) => void;
   /** Largest single message accepted from an upstream MCP server (`egress.maxResponseBytes`). */
   maxMessageBytes?: number;
+  /** Stdio upstreams already started (early-upstreams.ts): each connector's first connection adopts its own. */
+  earlyUpstreams?: EarlyUpstreams;
+}
+
+/** An MCP connector's configuration as it runs: a stdio child starts in the configuration's folder by default. */
+export function connectorConfigIn(config: McpConnectorConfig, baseDir: string): McpConnectorConfig {
+  return config.transport === 'stdio' && config.cwd === undefined ? { ...config, cwd: baseDir } : config;
 }
 
 /** Opens every configured connector; on failure, closes those already opened. */
@@ -39,21 +47,20 @@ export async function openConnectors(
         );
         continue;
       }
-      const connector = createMcpConnector(
-        config.transport === 'stdio' && config.cwd === undefined ? { ...config, cwd: options.baseDir } : config,
-        {
-          fetch: options.upstreamFetch(config.id),
-          // The connector's own warnings (what the upstream logs goes to calls or to onConnectorLog).
-          onLog: (message: LogMessage) =>
-            options.logger.warn({ connector: config.id, detail: message.data }, 'MCP connector warning'),
-          onResourceUpdated: options.onResourceUpdated,
-          onUpstreamLog: (message: LogMessage) =>
-            options.onConnectorLog !== undefined
-              ? options.onConnectorLog(config.id, message)
-              : options.logger.debug({ connector: config.id, level: message.level }, 'upstream log message'),
-          ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
-        },
-      );
+      const earlyChild = options.earlyUpstreams?.take(config.id);
+      const connector = createMcpConnector(connectorConfigIn(config, options.baseDir), {
+        fetch: options.upstreamFetch(config.id),
+        // The connector's own warnings (what the upstream logs goes to calls or to onConnectorLog).
+        onLog: (message: LogMessage) =>
+          options.logger.warn({ connector: config.id, detail: message.data }, 'MCP connector warning'),
+        onResourceUpdated: options.onResourceUpdated,
+        onUpstreamLog: (message: LogMessage) =>
+          options.onConnectorLog !== undefined
+            ? options.onConnectorLog(config.id, message)
+            : options.logger.debug({ connector: config.id, level: message.level }, 'upstream log message'),
+        ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}),
+        ...(earlyChild !== undefined ? { earlyChild } : {}),
+      });
       connectors.push(connector);
       await connector
         .start()

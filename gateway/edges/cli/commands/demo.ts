@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Command, InvalidArgumentError } from 'commander';
 import { createDemoApi } from '../../../../examples/demo/demo-api.js';
-import { loadGateway, loadOrExit, untilSignal } from './start.js';
+import { loadGateway, loadOrExit, untilSignal, whileUpstreamsStart } from './start.js';
 
 const HERE = fileURLToPath(import.meta.url);
 /** The demo's files: examples/demo in a source checkout, dist/examples/demo in the compiled package. */
@@ -77,8 +77,10 @@ export function demoCommand(): Command {
         audit: { ...loaded.config.audit, file: state.auditFile },
         credentials: { ...loaded.config.credentials, devKeyDir: state.devKeyDir },
       };
-      const { startGateway } = await loadGateway();
-      const gateway = await startGateway({ loaded }).catch(async (error: unknown) => {
+      const gateway = await whileUpstreamsStart(loaded, async (earlyUpstreams) => {
+        const { startGateway } = await loadGateway();
+        return startGateway({ loaded, earlyUpstreams });
+      }).catch(async (error: unknown) => {
         await closeServer(api);
         throw error;
       });

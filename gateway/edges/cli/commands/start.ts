@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type * as GatewayMain from '../../../main.js';
-import { ConfigError, loadConfigFile } from '../../../config/index.js';
+import { ConfigError, loadConfigFile, type LoadedConfig } from '../../../config/index.js';
+import { startStdioUpstreams, type EarlyUpstreams } from '../../../services/catalog/early-upstreams.js';
 
 /**
  * The composition root, loaded when a command actually starts a gateway: `--help` and option errors do not
@@ -17,8 +18,10 @@ export function startCommand(): Command {
     .action(async (options: { config: string }) => {
       const loaded = await loadOrExit(options.config);
       if (loaded === undefined) return;
-      const { startGateway } = await loadGateway();
-      const gateway = await startGateway({ loaded });
+      const gateway = await whileUpstreamsStart(loaded, async (earlyUpstreams) => {
+        const { startGateway } = await loadGateway();
+        return startGateway({ loaded, earlyUpstreams });
+      });
       // With the audit export on stdout, stdout carries audit records only.
       const banner = loaded.config.audit.export === 'stdout' ? process.stderr : process.stdout;
       banner.write(`Portcullis listening on ${gateway.mcpUrl}\n`);
@@ -60,14 +63,35 @@ export function stdioCommand(): Command {
     .action(async (options: { config: string; agent?: string }) => {
       const loaded = await loadOrExit(options.config);
       if (loaded === undefined) return;
-      const { startStdioGateway } = await loadGateway();
-      const gateway = await startStdioGateway({
-        loaded,
-        ...(options.agent !== undefined ? { agentId: options.agent } : {}),
+      const gateway = await whileUpstreamsStart(loaded, async (earlyUpstreams) => {
+        const { startStdioGateway } = await loadGateway();
+        return startStdioGateway({
+          loaded,
+          earlyUpstreams,
+          ...(options.agent !== undefined ? { agentId: options.agent } : {}),
+        });
       });
       await untilSignal(process.stdin);
       await gateway.close();
     });
+}
+
+/**
+ * Starts the configuration's stdio upstream servers, then `start` (loading and opening the gateway), so
+ * that their start-up overlaps the gateway's: loading the gateway's modules takes about as long as a small
+ * Node upstream takes to start. Children no connector adopted are stopped once `start` settles (start-up
+ * failed, or stopped at a configuration check).
+ */
+export async function whileUpstreamsStart<T>(
+  loaded: LoadedConfig,
+  start: (earlyUpstreams: EarlyUpstreams) => Promise<T>,
+): Promise<T> {
+  const earlyUpstreams = startStdioUpstreams(loaded.config.connectors, loaded.baseDir);
+  try {
+    return await start(earlyUpstreams);
+  } finally {
+    await earlyUpstreams.close();
+  }
 }
 
 export async function loadOrExit(file: string): Promise<Awaited<ReturnType<typeof loadConfigFile>> | undefined> {

@@ -1,0 +1,110 @@
+/**
+ * Commands that start a gateway start its stdio upstream servers first, while the gateway loads: the
+ * upstream is running before the gateway is opened, its connector adopts that same process (it is
+ * spawned once), and a start-up that fails stops it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { parseConfigText } from '../gateway/config/load.js';
+import { whileUpstreamsStart } from '../gateway/edges/cli/commands/start.js';
+import { silentLogger } from '../gateway/kernel/log.js';
+import { startGateway } from '../gateway/main.js';
+import { eventually } from './helpers/eventually.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const dir = mkdtempSync(path.join(tmpdir(), 'portcullis-early-upstreams-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let configs = 0;
+function configWithStdioUpstream(): { loaded: ReturnType<typeof parseConfigText>; spawnLog: string } {
+  configs += 1;
+  const spawnLog = path.join(dir, `spawns-${configs}.log`);
+  const file = path.join(dir, `portcullis-${configs}.yaml`);
+  const text = stringify({
+    listen: { host: '127.0.0.1', port: 0 },
+    audit: { file: path.join(dir, `audit-${configs}.jsonl`) },
+    policy: { watch: false },
+    connectors: [
+      {
+        id: 'kb',
+        kind: 'mcp',
+        transport: 'stdio',
+        command: process.execPath,
+        args: ['--import', 'tsx', path.join(here, 'fixtures', 'mcp-upstream-stdio.ts')],
+        cwd: root,
+        env: { FIXTURE_SPAWN_LOG: spawnLog },
+      },
+    ],
+    agents: [{ id: 'agent', tools: ['kb_*'] }],
+  });
+  return { loaded: parseConfigText(text, file), spawnLog };
+}
+
+function spawned(log: string): number[] {
+  try {
+    return readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('stdio upstreams started while the gateway loads', () => {
+  it('run before the gateway is opened, and the connector adopts that process', async () => {
+    const { loaded, spawnLog } = configWithStdioUpstream();
+    const gateway = await whileUpstreamsStart(loaded, async (earlyUpstreams) => {
+      // Nothing of the gateway is open yet: only the command can have started the upstream.
+      await eventually(() => spawned(spawnLog).length === 1, 'the upstream to start before the gateway');
+      return startGateway({ loaded, earlyUpstreams, env: {}, logger: silentLogger() });
+    });
+    try {
+      const tools = gateway.pipeline
+        .listTools({ agentId: 'agent', roles: [], authMethod: 'api-key' })
+        .map((tool) => tool.name);
+      assert.ok(tools.length > 0 && tools.every((name) => name.startsWith('kb_')), `tools: ${tools.join(', ')}`);
+      const [pid] = spawned(spawnLog);
+      assert.equal(spawned(spawnLog).length, 1, 'the upstream was spawned again instead of adopted');
+      assert.ok(running(pid!));
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('are stopped when start-up fails', async () => {
+    const { loaded, spawnLog } = configWithStdioUpstream();
+    await assert.rejects(
+      whileUpstreamsStart(loaded, async () => {
+        await eventually(() => spawned(spawnLog).length === 1, 'the upstream to start');
+        throw new Error('start-up failed');
+      }),
+      /start-up failed/,
+    );
+    const [pid] = spawned(spawnLog);
+    assert.equal(running(pid!), false);
+  });
+
+  it('started by the gateway itself when the command did not: still one process', async () => {
+    const { loaded, spawnLog } = configWithStdioUpstream();
+    const gateway = await startGateway({ loaded, env: {}, logger: silentLogger() });
+    try {
+      assert.equal(gateway.pipeline.listTools({ agentId: 'agent', roles: [], authMethod: 'api-key' }).length > 0, true);
+      assert.equal(spawned(spawnLog).length, 1);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
