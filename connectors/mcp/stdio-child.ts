@@ -34,6 +34,7 @@ const CLOSE_GRACE_MS = 2000;
 
 /** Ends a child as the SDK's stdio client transport does: stdin closed, then SIGTERM, then SIGKILL. */
 export async function stopStdioChild(child: ChildProcess, graceMs = CLOSE_GRACE_MS): Promise<void> {
+  if (child.pid === undefined) return; // it never started: nothing to stop
   const closed = new Promise<void>((resolve) => {
     if (hasExited(child)) resolve();
     else child.once('close', () => resolve());
