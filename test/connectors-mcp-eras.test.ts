@@ -6,7 +6,7 @@
  * call, with concurrent calls each answered by their own agent.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { ConnectorError } from '../connectors/errors.js';
 import { createMcpConnector, type McpConnector, type McpConnectorConfigInput } from '../connectors/mcp/index.js';
 import { startUpstreamHttp } from './fixtures/mcp-upstream-http.js';
 import { startModernUpstreamHttp, type ModernUpstreamHttp } from './fixtures/mcp-upstream-modern.js';
+import { spawnedPids } from './fixtures/spawn-log.js';
 import { eventually } from './helpers/eventually.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -74,13 +75,7 @@ function stdioConnector(era: keyof typeof fixtures, spawnLog: string): McpConnec
   } as McpConnectorConfigInput);
 }
 
-const spawns = (file: string): number => {
-  try {
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
-  } catch {
-    return 0;
-  }
-};
+const spawns = (file: string): number => spawnedPids(file).length;
 
 /** An agent that answers elicitations with a name of its own, and records what it was asked. */
 function agent(name: string): { channel: InputRequestChannel; asked: { method: string; params: JsonObject }[] } {

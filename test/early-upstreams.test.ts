@@ -4,7 +4,7 @@
  * spawned once), and a start-up that fails stops it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { parseConfigText } from '../gateway/config/load.js';
 import { whileUpstreamsStart } from '../gateway/edges/cli/commands/start.js';
 import { silentLogger } from '../gateway/kernel/log.js';
 import { startGateway } from '../gateway/main.js';
+import { isRunning, spawnedPids } from './fixtures/spawn-log.js';
 import { eventually } from './helpers/eventually.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -46,29 +47,12 @@ function configWithStdioUpstream(): { loaded: ReturnType<typeof parseConfigText>
   return { loaded: parseConfigText(text, file), spawnLog };
 }
 
-function spawned(log: string): number[] {
-  try {
-    return readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('stdio upstreams started while the gateway loads', () => {
   it('run before the gateway is opened, and the connector adopts that process', async () => {
     const { loaded, spawnLog } = configWithStdioUpstream();
     const gateway = await whileUpstreamsStart(loaded, async (earlyUpstreams) => {
       // Nothing of the gateway is open yet: only the command can have started the upstream.
-      await eventually(() => spawned(spawnLog).length === 1, 'the upstream to start before the gateway');
+      await eventually(() => spawnedPids(spawnLog).length === 1, 'the upstream to start before the gateway');
       return startGateway({ loaded, earlyUpstreams, env: {}, logger: silentLogger() });
     });
     try {
@@ -76,9 +60,9 @@ describe('stdio upstreams started while the gateway loads', () => {
         .listTools({ agentId: 'agent', roles: [], authMethod: 'api-key' })
         .map((tool) => tool.name);
       assert.ok(tools.length > 0 && tools.every((name) => name.startsWith('kb_')), `tools: ${tools.join(', ')}`);
-      const [pid] = spawned(spawnLog);
-      assert.equal(spawned(spawnLog).length, 1, 'the upstream was spawned again instead of adopted');
-      assert.ok(running(pid!));
+      const [pid] = spawnedPids(spawnLog);
+      assert.equal(spawnedPids(spawnLog).length, 1, 'the upstream was spawned again instead of adopted');
+      assert.ok(isRunning(pid!));
     } finally {
       await gateway.close();
     }
@@ -88,13 +72,13 @@ describe('stdio upstreams started while the gateway loads', () => {
     const { loaded, spawnLog } = configWithStdioUpstream();
     await assert.rejects(
       whileUpstreamsStart(loaded, async () => {
-        await eventually(() => spawned(spawnLog).length === 1, 'the upstream to start');
+        await eventually(() => spawnedPids(spawnLog).length === 1, 'the upstream to start');
         throw new Error('start-up failed');
       }),
       /start-up failed/,
     );
-    const [pid] = spawned(spawnLog);
-    assert.equal(running(pid!), false);
+    const [pid] = spawnedPids(spawnLog);
+    assert.equal(isRunning(pid!), false);
   });
 
   it('started by the gateway itself when the command did not: still one process', async () => {
@@ -102,7 +86,7 @@ describe('stdio upstreams started while the gateway loads', () => {
     const gateway = await startGateway({ loaded, env: {}, logger: silentLogger() });
     try {
       assert.equal(gateway.pipeline.listTools({ agentId: 'agent', roles: [], authMethod: 'api-key' }).length > 0, true);
-      assert.equal(spawned(spawnLog).length, 1);
+      assert.equal(spawnedPids(spawnLog).length, 1);
     } finally {
       await gateway.close();
     }

@@ -4,11 +4,12 @@
  * differently, has exited or could not start; children never adopted are stopped.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { JSONRPCMessage } from '@modelcontextprotocol/client';
+import { isRunning, spawnedPids } from '../../test/fixtures/spawn-log.js';
 import { eventually } from '../../test/helpers/eventually.js';
 import { startEarlyStdioChild, type StdioSpawnOptions } from './stdio-child.js';
 import { LimitedStdioTransport } from './stdio-transport.js';
@@ -38,23 +39,6 @@ function echoChild(env: Record<string, string> = {}): { options: StdioSpawnOptio
   };
 }
 
-function spawned(log: string): number[] {
-  try {
-    return readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Sends one request through the transport and resolves with what comes back. */
 async function roundTrip(transport: LimitedStdioTransport): Promise<JSONRPCMessage> {
   const received = new Promise<JSONRPCMessage>((resolve) => {
@@ -68,30 +52,30 @@ describe('a stdio child started ahead of its connection', () => {
   it('is adopted by a transport that would start it the same way: one process, and messages flow', async () => {
     const { options, log } = echoChild();
     const early = startEarlyStdioChild(options);
-    await eventually(() => spawned(log).length === 1, 'the early child to start');
+    await eventually(() => spawnedPids(log).length === 1, 'the early child to start');
     const transport = new LimitedStdioTransport({ ...options, maxMessageBytes: 1 << 20, early });
     await transport.start();
     try {
       assert.equal(transport.pid, early.pid);
       assert.deepEqual(await roundTrip(transport), { jsonrpc: '2.0', id: 7, method: 'ping' });
-      assert.deepEqual(spawned(log), [early.pid]);
+      assert.deepEqual(spawnedPids(log), [early.pid]);
     } finally {
       await transport.close();
     }
-    await eventually(() => !running(early.pid!), 'the early child to stop');
+    await eventually(() => !isRunning(early.pid!), 'the early child to stop');
   });
 
   it('is stopped, and the transport spawns its own, when it was started with another environment', async () => {
     const { options, log } = echoChild();
     const early = startEarlyStdioChild({ ...options, env: { ...options.env, EXTRA: '1' } });
-    await eventually(() => spawned(log).length === 1, 'the early child to start');
+    await eventually(() => spawnedPids(log).length === 1, 'the early child to start');
     const transport = new LimitedStdioTransport({ ...options, maxMessageBytes: 1 << 20, early });
     await transport.start();
     try {
       assert.notEqual(transport.pid, early.pid);
       assert.equal((await roundTrip(transport)).jsonrpc, '2.0');
-      await eventually(() => !running(early.pid!), 'the early child to stop');
-      assert.equal(spawned(log).length, 2);
+      await eventually(() => !isRunning(early.pid!), 'the early child to stop');
+      assert.equal(spawnedPids(log).length, 2);
     } finally {
       await transport.close();
     }
@@ -100,13 +84,13 @@ describe('a stdio child started ahead of its connection', () => {
   it('is not adopted once it has exited: the transport spawns a running one', async () => {
     const { options, log } = echoChild({ EXIT_FIRST: path.join(dir, 'exited-once') });
     const early = startEarlyStdioChild(options);
-    await eventually(() => !running(early.pid!), 'the early child to stop');
+    await eventually(() => !isRunning(early.pid!), 'the early child to stop');
     const transport = new LimitedStdioTransport({ ...options, maxMessageBytes: 1 << 20, early });
     await transport.start();
     try {
       assert.notEqual(transport.pid, early.pid);
       assert.equal((await roundTrip(transport)).jsonrpc, '2.0');
-      assert.equal(spawned(log).length, 2);
+      assert.equal(spawnedPids(log).length, 2);
     } finally {
       await transport.close();
     }
@@ -124,17 +108,17 @@ describe('a stdio child started ahead of its connection', () => {
   it('is stopped when it is closed before any transport took it, and is then never handed out', async () => {
     const { options, log } = echoChild();
     const early = startEarlyStdioChild(options);
-    await eventually(() => spawned(log).length === 1, 'the early child to start');
+    await eventually(() => spawnedPids(log).length === 1, 'the early child to start');
     await early.close();
-    assert.equal(running(early.pid!), false);
+    assert.equal(isRunning(early.pid!), false);
     assert.equal(early.take(options), undefined);
   });
 
   it('is stopped by closing a transport that was never started', async () => {
     const { options, log } = echoChild();
     const early = startEarlyStdioChild(options);
-    await eventually(() => spawned(log).length === 1, 'the early child to start');
+    await eventually(() => spawnedPids(log).length === 1, 'the early child to start');
     await new LimitedStdioTransport({ ...options, maxMessageBytes: 1 << 20, early }).close();
-    assert.equal(running(early.pid!), false);
+    assert.equal(isRunning(early.pid!), false);
   });
 });
