@@ -8,7 +8,7 @@
  */
 import { startEarlyStdioChild, stdioSpawnOptions, type EarlyStdioChild } from '../../../connectors/mcp/index.js';
 import type { GatewayConfig } from '../../config/index.js';
-import { connectorConfigIn } from './open-connectors.js';
+import { connectorConfigIn } from './connector-config.js';
 
 export interface EarlyUpstreams {
   /** The child started for this connector, handed over once. */

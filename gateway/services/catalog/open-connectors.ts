@@ -6,9 +6,10 @@
  */
 import type { Connector, FetchLike, LogMessage } from '../../../connectors/contract.js';
 import { createHttpConnector } from '../../../connectors/http/index.js';
-import { createMcpConnector, type McpConnectorConfig } from '../../../connectors/mcp/index.js';
+import { createMcpConnector } from '../../../connectors/mcp/index.js';
 import type { GatewayConfig } from '../../config/index.js';
 import type { Logger } from '../../kernel/index.js';
+import { connectorConfigIn } from './connector-config.js';
 import type { EarlyUpstreams } from './early-upstreams.js';
 
 export interface OpenConnectorsOptions {
@@ -23,11 +24,6 @@ export interface OpenConnectorsOptions {
   maxMessageBytes?: number;
   /** Stdio upstreams already started (early-upstreams.ts): each connector's first connection adopts its own. */
   earlyUpstreams?: EarlyUpstreams;
-}
-
-/** An MCP connector's configuration as it runs: a stdio child starts in the configuration's folder by default. */
-export function connectorConfigIn(config: McpConnectorConfig, baseDir: string): McpConnectorConfig {
-  return config.transport === 'stdio' && config.cwd === undefined ? { ...config, cwd: baseDir } : config;
 }
 
 /** Opens every configured connector; on failure, closes those already opened. */

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type * as GatewayMain from '../../../main.js';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../../../config/index.js';
-import { startStdioUpstreams, type EarlyUpstreams } from '../../../services/catalog/early-upstreams.js';
+import { startStdioUpstreams, type EarlyUpstreams } from '../../../services/catalog/index.js';
 
 /**
  * The composition root, loaded when a command actually starts a gateway: `--help` and option errors do not
