@@ -4,7 +4,7 @@
  * spawned once), and a start-up that fails stops it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,13 +23,16 @@ const dir = mkdtempSync(path.join(tmpdir(), 'portcullis-early-upstreams-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 let configs = 0;
-function configWithStdioUpstream(): { loaded: ReturnType<typeof parseConfigText>; spawnLog: string } {
+function configWithStdioUpstream(auditFile?: string): {
+  loaded: ReturnType<typeof parseConfigText>;
+  spawnLog: string;
+} {
   configs += 1;
   const spawnLog = path.join(dir, `spawns-${configs}.log`);
   const file = path.join(dir, `portcullis-${configs}.yaml`);
   const text = stringify({
     listen: { host: '127.0.0.1', port: 0 },
-    audit: { file: path.join(dir, `audit-${configs}.jsonl`) },
+    audit: { file: auditFile ?? path.join(dir, `audit-${configs}.jsonl`) },
     policy: { watch: false },
     connectors: [
       {
@@ -90,5 +93,16 @@ describe('stdio upstreams started while the gateway loads', () => {
     } finally {
       await gateway.close();
     }
+  });
+
+  it('started by the gateway itself before it opens its parts, and stopped when one of them fails', async () => {
+    // The audit log cannot be opened (its folder is a file): start-up fails after the configuration checks.
+    const notAFolder = path.join(dir, 'not-a-folder');
+    writeFileSync(notAFolder, '');
+    const { loaded, spawnLog } = configWithStdioUpstream(path.join(notAFolder, 'audit.jsonl'));
+    await assert.rejects(startGateway({ loaded, env: {}, logger: silentLogger() }));
+    await eventually(() => spawnedPids(spawnLog).length === 1, 'the upstream started before the audit log was opened');
+    const [pid] = spawnedPids(spawnLog);
+    await eventually(() => !isRunning(pid!), 'the upstream to be stopped');
   });
 });

@@ -80,13 +80,14 @@ function gatewayConfig(backendUrl: string, redisUrl: string, prefix: string, aut
  * seconds, until the store answers and the credential itself is judged.
  */
 async function openStatus(gw: GatewayProcess, credential: string): Promise<number> {
-  const until = performance.now() + 10_000;
-  for (;;) {
+  let status = 0;
+  await waitFor(async () => {
     const response = await rawPost(gw.mcpUrl, INITIALIZE, { authorization: `Bearer ${credential}` });
     await response.text();
-    if (response.status !== 503 || performance.now() > until) return response.status;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+    status = response.status;
+    return status !== 503;
+  }, 10_000);
+  return status;
 }
 
 async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {
