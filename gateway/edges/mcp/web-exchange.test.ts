@@ -148,6 +148,39 @@ describe('web-standard exchange over node:http', () => {
     return seen.at(-1)!;
   }
 
+  it('aborts the request signal when the agent goes away before any response, and not when it stays', async () => {
+    let heard: Promise<boolean> = Promise.resolve(false);
+    handler = (request) => {
+      heard = new Promise<boolean>((resolve) => {
+        if (request.signal.aborted) resolve(true);
+        request.signal.addEventListener('abort', () => resolve(true), { once: true });
+        setTimeout(() => resolve(false), 5000).unref();
+      });
+      return heard.then(() => new Response(null, { status: 204 }));
+    };
+    try {
+      await new Promise<void>((resolve) => {
+        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/mcp' });
+        req.on('error', () => resolve());
+        req.end();
+        // Gone while the handler is still working: no response has started.
+        setTimeout(() => req.destroy(), 100);
+      });
+      assert.equal(await heard, true, 'the handler heard that the agent left');
+      const request = seen.at(-1)!;
+      assert.equal(request.signal.aborted, true);
+      assert.ok(request instanceof Request);
+      assert.equal(request.method, 'POST');
+
+      handler = (request) => new Response(request.signal.aborted ? 'aborted' : 'live', { status: 200 });
+      const { body } = await exchange('POST');
+      assert.equal(body, 'live');
+      assert.equal(seen.at(-1)!.signal.aborted, false, 'a completed exchange leaves the signal alone');
+    } finally {
+      handler = () => new Response(null, { status: 204 });
+    }
+  });
+
   it('cancels the body stream when the agent goes away', async () => {
     const request = await leaveMidResponse();
     assert.equal(request.signal.aborted, true, 'the request signal says the agent left');

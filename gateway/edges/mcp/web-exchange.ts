@@ -50,7 +50,33 @@ export function toFetchRequest(req: IncomingMessage, res: ServerResponse, option
   res.once('close', () => {
     if (!res.writableFinished) abort.abort();
   });
-  return new Request(url, { method, headers, signal: abort.signal });
+  return new AgentRequest(url, { method, headers }, abort.signal);
+}
+
+/**
+ * A request whose `signal` is the agent's own: it aborts when the agent goes away before the response is
+ * complete. Given to undici's constructor instead (`signal` in the init), the signal cost a request more
+ * than twice as long to build as one without: undici makes a signal of its own that follows the given one
+ * and registers a finalizer to unlink them. Nothing reads the signal but through this property (the
+ * handlers are given the parsed body and never clone the request).
+ */
+class AgentRequest extends Request {
+  readonly #agentSignal: AbortSignal;
+
+  constructor(url: string, init: RequestInit, agentSignal: AbortSignal) {
+    super(url, init);
+    this.#agentSignal = agentSignal;
+  }
+
+  // An accessor in place of the property the web types declare (TypeScript would not allow overriding it).
+  static {
+    Object.defineProperty(AgentRequest.prototype, 'signal', {
+      configurable: true,
+      get(this: AgentRequest): AbortSignal {
+        return this.#agentSignal;
+      },
+    });
+  }
 }
 
 const MORE = Symbol('more');
