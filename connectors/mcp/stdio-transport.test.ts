@@ -4,11 +4,20 @@
  * envelope whose members fit no message kind is the protocol layer's to refuse: an upstream that answers a
  * call with such a message and then with a proper answer has its call completed by the proper one, and a
  * malformed result never reaches the caller. A response that is not a valid result of its method fails the call.
+ * A malformed answer leaves its call attributed to its request: an oversized answer after it fails the call at
+ * once with RESPONSE_TOO_LARGE.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Client, type JSONRPCMessage } from '@modelcontextprotocol/client';
+import { eventually } from '../../test/helpers/eventually.js';
+import { runInCallScope } from './call-scope.js';
 import { LimitedStdioTransport } from './stdio-transport.js';
+
+/** A transport to a Node child running `script`. */
+function nodeChild(script: string, maxMessageBytes = 1 << 20): LimitedStdioTransport {
+  return new LimitedStdioTransport({ command: process.execPath, args: ['-e', script], env: {}, maxMessageBytes });
+}
 
 /** A child that writes the given lines, then echoes every line it reads. */
 function scripted(lines: string[]): LimitedStdioTransport {
@@ -17,21 +26,15 @@ for (const line of ${JSON.stringify(lines)}) process.stdout.write(line + '\\n');
 process.stdin.on('data', (chunk) => process.stdout.write(chunk));
 process.stdin.on('end', () => process.exit(0));
 `;
-  return new LimitedStdioTransport({
-    command: process.execPath,
-    args: ['-e', script],
-    env: {},
-    maxMessageBytes: 1 << 20,
-  });
+  return nodeChild(script);
 }
 
 /**
- * A 2025-era MCP server in a few lines: it answers `initialize`, answers `tools/call` first with `bad`
- * (the same id, a malformed answer) and then with a proper result, and refuses any other request.
+ * A child that reads JSON-RPC messages line by line and runs `answer`, JavaScript with `message` (the
+ * message read) and `send` (writes one message) in scope, for each.
  */
-function upstreamAnsweringTwice(bad: unknown): LimitedStdioTransport {
+function answeringChild(answer: string, maxMessageBytes?: number): LimitedStdioTransport {
   const script = `
-const bad = ${JSON.stringify(bad)};
 let buffered = '';
 const send = (message) => process.stdout.write(JSON.stringify(message) + '\\n');
 process.stdin.on('data', (chunk) => {
@@ -40,26 +43,30 @@ process.stdin.on('data', (chunk) => {
   while ((end = buffered.indexOf('\\n')) >= 0) {
     const message = JSON.parse(buffered.slice(0, end));
     buffered = buffered.slice(end + 1);
+    ${answer}
+  }
+});
+process.stdin.on('end', () => process.exit(0));
+`;
+  return nodeChild(script, maxMessageBytes);
+}
+
+/**
+ * A 2025-era MCP server in a few lines: it answers `initialize`, answers `tools/call` first with `bad`
+ * (the same id, a malformed answer) and then with a proper result, and refuses any other request.
+ */
+function upstreamAnsweringTwice(bad: unknown): LimitedStdioTransport {
+  return answeringChild(`
     if (message.id === undefined) continue;
     if (message.method === 'initialize') {
       send({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: message.params.protocolVersion,
         capabilities: { tools: {} }, serverInfo: { name: 'scripted', version: '1.0.0' } } });
     } else if (message.method === 'tools/call') {
-      send({ ...bad, jsonrpc: '2.0', id: message.id });
+      send({ ...${JSON.stringify(bad)}, jsonrpc: '2.0', id: message.id });
       send({ jsonrpc: '2.0', id: message.id, result: { content: [{ type: 'text', text: 'the proper answer' }] } });
     } else {
       send({ jsonrpc: '2.0', id: message.id, error: { code: -32601, message: 'Method not found' } });
-    }
-  }
-});
-process.stdin.on('end', () => process.exit(0));
-`;
-  return new LimitedStdioTransport({
-    command: process.execPath,
-    args: ['-e', script],
-    env: {},
-    maxMessageBytes: 1 << 20,
-  });
+    }`);
 }
 
 describe('messages from a stdio child', () => {
@@ -78,8 +85,7 @@ describe('messages from a stdio child', () => {
     await transport.start();
     try {
       await transport.send({ jsonrpc: '2.0', id: 9, method: 'ping' });
-      const deadline = Date.now() + 10_000;
-      while (received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      await eventually(() => received.length > 0, 'the echoed request');
       assert.deepEqual(received, [{ jsonrpc: '2.0', id: 9, method: 'ping' }]);
       assert.deepEqual(errors, [
         'the upstream sent a line that is not JSON',
@@ -88,6 +94,31 @@ describe('messages from a stdio child', () => {
         'the upstream sent a message that is not JSON-RPC 2.0',
         'the upstream sent a message that is not JSON-RPC 2.0',
       ]);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('keeps a call waiting after a malformed answer: its oversized answer still fails it with RESPONSE_TOO_LARGE', async () => {
+    // For every request: a malformed answer (a result that is not an object), then an answer over the cap.
+    const transport = answeringChild(
+      `send({ jsonrpc: '2.0', id: message.id, result: 'not an object' });
+      send({ jsonrpc: '2.0', id: message.id, result: { text: 'x'.repeat(4096) } });`,
+      1024,
+    );
+    const failures: string[] = [];
+    const errors: string[] = [];
+    transport.onerror = (error) => errors.push(error.message);
+    transport.onmessage = () => undefined;
+    await transport.start();
+    try {
+      const call = new AbortController();
+      const scope = { signal: call.signal, fail: (error: { code: string }) => failures.push(error.code) };
+      await runInCallScope(scope, () => transport.send({ jsonrpc: '2.0', id: 1, method: 'tools/call' }));
+      const unattributed = (): boolean => errors.some((message) => message.startsWith('dropped a message'));
+      await eventually(() => failures.length > 0 || unattributed(), 'the oversized answer');
+      assert.deepEqual(failures, ['RESPONSE_TOO_LARGE']);
+      assert.equal(unattributed(), false, 'the oversized answer was dropped without failing its call');
     } finally {
       await transport.close();
     }

@@ -177,20 +177,20 @@ export class LimitedStdioTransport implements Transport {
 
 /** A JSON object that says it is JSON-RPC 2.0 (its members are the protocol layer's to check). */
 function isJsonRpcEnvelope(value: unknown): value is JSONRPCMessage {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    (value as { jsonrpc?: unknown }).jsonrpc === '2.0'
-  );
+  return isObject(value) && value['jsonrpc'] === '2.0';
 }
 
-/** A response or error response to one of our requests: no method, an id, and a result or an error. */
+/**
+ * An answer to one of our requests, in the shape the protocol layer takes as one: no method, an id, and a
+ * result object or an error object with a numeric code. A malformed answer, which that layer drops, leaves
+ * the call waiting, and still attributed to the request, for its proper one.
+ */
 function isAnswer(message: JSONRPCMessage): message is JSONRPCMessage & { id: string | number } {
-  const id = (message as { id?: unknown }).id;
-  return (
-    !('method' in message) &&
-    (typeof id === 'string' || typeof id === 'number') &&
-    ('result' in message || 'error' in message)
-  );
+  const { id, result, error } = message as { id?: unknown; result?: unknown; error?: unknown };
+  if ('method' in message || (typeof id !== 'string' && typeof id !== 'number')) return false;
+  return isObject(result) || (isObject(error) && typeof error['code'] === 'number');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
