@@ -766,7 +766,8 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
   async function close(): Promise<void> {
     closing ??= (async () => {
       state = 'closed';
-      void earlyChild?.close();
+      // A child started ahead that no connection took yet: stopped before close() resolves.
+      const early = earlyChild?.close();
       earlyChild = undefined;
       if (restartTimer !== undefined) clearTimeout(restartTimer);
       restartTimer = undefined;
@@ -791,6 +792,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
         await current.client.close().catch(() => undefined);
       }
       await connecting?.catch(() => undefined);
+      await early;
     })();
     return closing;
   }

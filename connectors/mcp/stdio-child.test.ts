@@ -11,6 +11,7 @@ import { after, describe, it } from 'node:test';
 import type { JSONRPCMessage } from '@modelcontextprotocol/client';
 import { isRunning, spawnedPids } from '../../test/fixtures/spawn-log.js';
 import { eventually } from '../../test/helpers/eventually.js';
+import { createMcpConnector } from './connector.js';
 import { startEarlyStdioChild, type StdioSpawnOptions } from './stdio-child.js';
 import { LimitedStdioTransport } from './stdio-transport.js';
 
@@ -65,19 +66,25 @@ describe('a stdio child started ahead of its connection', () => {
     await eventually(() => !isRunning(early.pid!), 'the early child to stop');
   });
 
-  it('is stopped, and the transport spawns its own, when it was started with another environment', async () => {
-    const { options, log } = echoChild();
-    const early = startEarlyStdioChild({ ...options, env: { ...options.env, EXTRA: '1' } });
-    await eventually(() => spawnedPids(log).length === 1, 'the early child to start');
-    const transport = new LimitedStdioTransport({ ...options, maxMessageBytes: 1 << 20, early });
-    await transport.start();
-    try {
-      assert.notEqual(transport.pid, early.pid);
-      assert.equal((await roundTrip(transport)).jsonrpc, '2.0');
-      await eventually(() => !isRunning(early.pid!), 'the early child to stop');
-      assert.equal(spawnedPids(log).length, 2);
-    } finally {
-      await transport.close();
+  it('is stopped, and the transport spawns its own, when it was started with another environment, other arguments or in another folder', async () => {
+    for (const differently of [
+      (options: StdioSpawnOptions) => ({ ...options, env: { ...options.env, EXTRA: '1' } }),
+      (options: StdioSpawnOptions) => ({ ...options, args: [...options.args, 'another'] }),
+      (options: StdioSpawnOptions) => ({ ...options, cwd: tmpdir() }),
+    ]) {
+      const { options, log } = echoChild();
+      const early = startEarlyStdioChild(differently(options));
+      await eventually(() => spawnedPids(log).length === 1, 'the early child to start');
+      const transport = new LimitedStdioTransport({ ...options, maxMessageBytes: 1 << 20, early });
+      await transport.start();
+      try {
+        assert.notEqual(transport.pid, early.pid);
+        assert.equal((await roundTrip(transport)).jsonrpc, '2.0');
+        await eventually(() => !isRunning(early.pid!), 'the early child to stop');
+        assert.equal(spawnedPids(log).length, 2);
+      } finally {
+        await transport.close();
+      }
     }
   });
 
@@ -120,5 +127,18 @@ describe('a stdio child started ahead of its connection', () => {
     await eventually(() => spawnedPids(log).length === 1, 'the early child to start');
     await new LimitedStdioTransport({ ...options, maxMessageBytes: 1 << 20, early }).close();
     assert.equal(isRunning(early.pid!), false);
+  });
+
+  it('is stopped before close() resolves by closing a connector that never connected', async () => {
+    const { options, log } = echoChild();
+    const early = startEarlyStdioChild(options);
+    await eventually(() => spawnedPids(log).length === 1, 'the early child to start');
+    const connector = createMcpConnector(
+      { id: 'never-connected', kind: 'mcp', transport: 'stdio', ...options, args: [...options.args] },
+      { earlyChild: early },
+    );
+    await connector.close();
+    assert.equal(isRunning(early.pid!), false);
+    assert.equal(spawnedPids(log).length, 1, 'nothing else was spawned');
   });
 });

@@ -11,6 +11,7 @@
  * it runs; otherwise it is stopped and the transport spawns its own, as it always did.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
 
 export interface StdioSpawnOptions {
   command: string;
@@ -98,14 +99,7 @@ export function startEarlyStdioChild(options: StdioSpawnOptions): EarlyStdioChil
   };
 }
 
+/** The same command, arguments, environment and folder (whatever else either options object carries). */
 function sameSpawn(a: StdioSpawnOptions, b: StdioSpawnOptions): boolean {
-  const aEnv = Object.entries(a.env);
-  return (
-    a.command === b.command &&
-    a.cwd === b.cwd &&
-    a.args.length === b.args.length &&
-    a.args.every((arg, index) => arg === b.args[index]) &&
-    aEnv.length === Object.keys(b.env).length &&
-    aEnv.every(([name, value]) => Object.hasOwn(b.env, name) && b.env[name] === value)
-  );
+  return isDeepStrictEqual([a.command, a.args, a.env, a.cwd], [b.command, b.args, b.env, b.cwd]);
 }

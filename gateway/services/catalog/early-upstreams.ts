@@ -21,8 +21,7 @@ export function startStdioUpstreams(connectors: GatewayConfig['connectors'], bas
   const early = new Map<string, EarlyStdioChild>();
   for (const connector of connectors) {
     if (connector.kind !== 'mcp' || connector.transport !== 'stdio' || early.has(connector.id)) continue;
-    const config = connectorConfigIn(connector, baseDir);
-    if (config.transport === 'stdio') early.set(connector.id, startEarlyStdioChild(stdioSpawnOptions(config)));
+    early.set(connector.id, startEarlyStdioChild(stdioSpawnOptions(connectorConfigIn(connector, baseDir))));
   }
   return {
     take(connectorId) {
