@@ -161,3 +161,50 @@ describe('messages from a stdio child', () => {
     }
   });
 });
+
+describe('messages to a stdio child', () => {
+  /** Counts the writes stdin hands to the pipe (one system call each, however many messages they carry). */
+  function countPipeWrites(transport: LimitedStdioTransport): { writes: number } {
+    const stdin = transport['child']?.stdin as
+      | (NodeJS.WritableStream & { _write: (...args: unknown[]) => void; _writev?: (...args: unknown[]) => void })
+      | null
+      | undefined;
+    assert.ok(stdin, 'the child is running');
+    const counted = { writes: 0 };
+    const write = stdin._write.bind(stdin);
+    stdin._write = (...args: unknown[]) => {
+      counted.writes += 1;
+      write(...args);
+    };
+    const writev = stdin._writev?.bind(stdin);
+    if (writev !== undefined)
+      stdin._writev = (...args: unknown[]) => {
+        counted.writes += 1;
+        writev(...args);
+      };
+    return counted;
+  }
+
+  it('sends the messages of one turn of the event loop in one write to the pipe, in order, and later ones at once', async () => {
+    const transport = answeringChild(`send({ jsonrpc: '2.0', id: message.id, result: { seen: message.params.n } });`);
+    const seen: unknown[] = [];
+    transport.onmessage = (message) => seen.push((message as unknown as { result: { seen: unknown } }).result.seen);
+    await transport.start();
+    try {
+      const pipe = countPipeWrites(transport);
+      const request = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', id: n, method: 'ping', params: { n } });
+      await Promise.all([1, 2, 3, 4, 5].map((n) => transport.send(request(n))));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(pipe.writes, 1, 'five messages sent in one turn, one write');
+      await eventually(() => seen.length >= 5, 'the answers to the five messages');
+      assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+      await transport.send(request(6));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(pipe.writes, 2, 'a message of a later turn is written in that turn');
+      await eventually(() => seen.length >= 6, 'the answer to the sixth message');
+      assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+    } finally {
+      await transport.close();
+    }
+  });
+});

@@ -34,23 +34,28 @@ export interface FetchRequestOptions {
 
 /** The web-standard request for one Node exchange (no body: the handlers are given the parsed one). */
 export function toFetchRequest(req: IncomingMessage, res: ServerResponse, options: FetchRequestOptions = {}): Request {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.charCodeAt(0) !== 58 /* ':' HTTP/2 pseudo-headers */) headers.append(name, raw[i + 1]!);
-  }
   // Origin-form (`/mcp`) as agents send it; a target in absolute-form (`http://host/mcp`, as proxies send
   // it) is already the URL.
   const target = req.url ?? '/';
   const url = target.startsWith('/') ? `http://${req.headers.host ?? 'localhost'}${target}` : target;
   const method = req.method ?? 'GET';
-  if (options.followAgent === false) return new Request(url, { method, headers });
-  const abort = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  return new AgentRequest(url, { method, headers }, abort.signal);
+  let request: Request;
+  if (options.followAgent === false) request = new Request(url, { method });
+  else {
+    const abort = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    request = new AgentRequest(url, { method }, abort.signal);
+  }
+  // Into the request's own header list: a `Headers` given in the init would be built and then copied.
+  const headers = request.headers;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.charCodeAt(0) !== 58 /* ':' HTTP/2 pseudo-headers */) headers.append(name, raw[i + 1]!);
+  }
+  return request;
 }
 
 /**
