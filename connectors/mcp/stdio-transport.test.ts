@@ -199,7 +199,8 @@ describe('messages to a stdio child', () => {
       await eventually(() => seen.length >= 5, 'the answers to the five messages');
       assert.deepEqual(seen, [1, 2, 3, 4, 5]);
       await transport.send(request(6));
-      await new Promise((resolve) => setImmediate(resolve));
+      // Before the event loop goes on: not deferred to a later phase or a timer.
+      await new Promise((resolve) => process.nextTick(resolve));
       assert.equal(pipe.writes, 2, 'a message of a later turn is written in that turn');
       await eventually(() => seen.length >= 6, 'the answer to the sixth message');
       assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);

@@ -35,8 +35,6 @@ export class LimitedStdioTransport implements Transport {
   private readonly reader: LineReader;
   /** Requests sent on behalf of a call, by JSON-RPC id, until their answer arrives or the call ends. */
   private readonly pending = new Map<string | number, UpstreamCallScope>();
-  /** Whether stdin is corked until the end of this turn (see `send`). */
-  private corked = false;
 
   constructor(private readonly options: StdioTransportOptions) {
     this.reader = new LineReader(options.maxMessageBytes, {
@@ -98,16 +96,12 @@ export class LimitedStdioTransport implements Transport {
     if (stdin === undefined || stdin === null) return Promise.reject(new Error('Not connected'));
     const scope = currentCallScope();
     if (scope !== undefined && 'method' in message && 'id' in message) this.track(message.id, scope);
-    if (!this.corked) {
+    if (stdin.writableCorked === 0) {
       // Messages sent in the same turn of the event loop (the calls one group commit released, say) leave
       // in one write to the pipe instead of one each: fewer system calls here and fewer wake-ups of the
       // upstream. The pipe is uncorked as soon as this turn's synchronous work and microtasks are done.
-      this.corked = true;
       stdin.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        stdin.uncork();
-      });
+      process.nextTick(() => stdin.uncork());
     }
     return new Promise((resolve, reject) => {
       const flushed = stdin.write(`${JSON.stringify(message)}\n`, (error) => {
