@@ -85,6 +85,45 @@ describe('configuration loading', () => {
     assert.match(problemsOf('listen: {}\nlisten: {}')[0]?.message ?? '', /^YAML/);
   });
 
+  it('refuses a YAML alias inside the node it names, saying where, and accepts aliases shared without a cycle', () => {
+    const cyclic = [
+      'connectors:',
+      '  - id: api',
+      '    kind: http',
+      '    baseUrl: https://api.example.com',
+      '    tools:',
+      '      - name: loop',
+      '        method: GET',
+      '        path: /loop',
+      '        inputSchema: &schema',
+      '          type: object',
+      '          properties:',
+      '            inner: *schema',
+    ].join('\n');
+    assert.deepEqual(problemsOf(cyclic), [
+      {
+        path: 'connectors.0.tools.0.inputSchema.properties.inner',
+        message: 'YAML: an alias here refers to a node that contains it; the value would contain itself',
+      },
+    ]);
+    assert.equal(problemsOf('agents: &a [*a]')[0]?.path, 'agents.0');
+
+    const shared = parse(
+      [
+        'connectors:',
+        '  - id: api',
+        '    kind: http',
+        '    baseUrl: https://api.example.com',
+        '    tools:',
+        '      - { name: one, method: GET, path: /one, inputSchema: &schema { type: object, properties: { q: { type: string } } } }',
+        '      - { name: two, method: GET, path: /two, inputSchema: *schema }',
+      ].join('\n'),
+    );
+    const connector = shared.config.connectors[0] as { tools: { inputSchema: unknown }[] };
+    assert.deepEqual(connector.tools[1]?.inputSchema, connector.tools[0]?.inputSchema);
+    assert.deepEqual(connector.tools[0]?.inputSchema, { type: 'object', properties: { q: { type: 'string' } } });
+  });
+
   it('rejects allowedHosts entries that are not a host name or host:port', () => {
     const problems = problemsOf(
       'http: { allowedHosts: [gw.example.com, "gw.example.com:443", "https://gw.example.com/", "user@gw.example.com"] }',

@@ -35,6 +35,14 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
     );
   }
   const raw: unknown = document.toJS();
+  // An alias inside the node it names makes a value that contains itself, which nothing downstream can
+  // walk (JSON Schema compilers, hashing, sending it): refuse it here, where the error can say where.
+  const cycle = aliasCycleAt(raw);
+  if (cycle !== undefined) {
+    throw new ConfigError(file, [
+      { path: cycle, message: 'YAML: an alias here refers to a node that contains it; the value would contain itself' },
+    ]);
+  }
   // An empty file would otherwise start a gateway on the default port with nothing configured.
   if (raw === null || raw === undefined || (typeof raw === 'object' && Object.keys(raw).length === 0)) {
     throw new ConfigError(file, [
@@ -48,6 +56,29 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   const problems = documentProblems(config);
   if (problems.length > 0) throw new ConfigError(file, problems);
   return { file, baseDir, config };
+}
+
+/** The path of the first value that contains one of its ancestors (a YAML alias cycle), if any. */
+function aliasCycleAt(root: unknown): string | undefined {
+  const ancestors = new Set<object>();
+  // Shared nodes (an alias used twice) are legitimate: each is walked once.
+  const acyclic = new WeakSet<object>();
+  const walk = (value: unknown, path: readonly (string | number)[]): string | undefined => {
+    if (value === null || typeof value !== 'object' || acyclic.has(value)) return undefined;
+    if (ancestors.has(value)) return path.join('.');
+    ancestors.add(value);
+    const entries: [string | number, unknown][] = Array.isArray(value)
+      ? value.map((member, index) => [index, member])
+      : Object.entries(value);
+    for (const [key, member] of entries) {
+      const found = walk(member, [...path, key]);
+      if (found !== undefined) return found;
+    }
+    ancestors.delete(value);
+    acyclic.add(value);
+    return undefined;
+  };
+  return walk(root, []);
 }
 
 export function zodProblems(error: z.ZodError): ConfigProblem[] {
