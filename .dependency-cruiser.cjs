@@ -66,11 +66,13 @@ module.exports = {
       to: {
         path: '^gateway/(kernel|config|pipeline|stores|verify|(services|edges)/[^/]+)/',
         // kernel/version.ts is a leaf (node built-ins only): the CLI's command tree imports it alone, so that
-        // `portcullis --help` does not load logging and tracing through the kernel's index.
+        // `portcullis --help` does not load logging and tracing through the kernel's index. kernel/zod-trees.ts
+        // is a leaf too (zod only): the CLI's entry sets zod up with it before any module builds a schema.
         pathNot: [
           '^gateway/$1/',
           '^gateway/(kernel|config|pipeline|stores|verify|(services|edges)/[^/]+)/index\\.ts$',
           '^gateway/kernel/version\\.ts$',
+          '^gateway/kernel/zod-trees\\.ts$',
         ],
       },
     },

@@ -4,10 +4,13 @@
  * process state (argv, env, exit, signals).
  */
 import { CommanderError } from 'commander';
-import { buildProgram } from './program.js';
+import { buildProgram, requestedCommand } from './program.js';
 
 try {
-  const program = await buildProgram(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  // Before the command's modules build any schema (kernel/zod-trees.ts); `--help` loads neither them nor zod.
+  if (requestedCommand(args) !== undefined) (await import('../../kernel/zod-trees.js')).validateValuesAsTrees();
+  const program = await buildProgram(args);
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
