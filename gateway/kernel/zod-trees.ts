@@ -1,12 +1,13 @@
 /**
  * Zod's cycle tracking, turned off for the process that runs the gateway.
  *
- * Zod (4.6 on) wraps every recursive container schema in a memoizer so that one parse can walk a value
+ * Zod wraps every recursive container schema in a memoizer (by default) so that one parse can walk a value
  * whose object graph has cycles or shared nodes: each parse of such a schema allocates a WeakMap, a Map per
  * schema and an entry per object visited, and the last parse's bookkeeping stays reachable until the next.
  * The MCP SDK validates every JSON-RPC message it receives and sends with schemas like that (its JSON value
  * types are recursive), several times per tool call. Everything the gateway validates that way was parsed
- * from JSON text (agents' requests, upstreams' answers) or built from such values, so it is a tree: without
+ * from JSON text (agents' requests, upstreams' answers) or built from such values and from the configuration
+ * (whose loading refuses a YAML alias that makes a value contain itself), so it is a tree: without
  * the memoizer a recursive schema walks it as one, with the same result and none of that garbage. A value
  * with a cycle, which JSON cannot express, then fails its parse with a RangeError (call stack exceeded)
  * instead of being parsed.
