@@ -12,6 +12,9 @@ import { setMember } from './contract.js';
 
 export const MAX_JSON_DEPTH = 200;
 
+/** The reason a value that contains itself (a cycle) is refused with. */
+export const REFERS_BACK = 'refers back to itself';
+
 export class NotJsonError extends Error {
   override readonly name = 'NotJsonError';
   /** Keys and indexes from the top to the offending value, filled in as the copy unwinds. */
@@ -45,7 +48,7 @@ function copy(value: unknown, depth: number, ancestors: object[]): unknown {
   }
   if (value === null) return null;
   if (depth >= MAX_JSON_DEPTH) throw new NotJsonError(`nests deeper than ${MAX_JSON_DEPTH} levels`);
-  if (ancestors.includes(value)) throw new NotJsonError('refers back to itself');
+  if (ancestors.includes(value)) throw new NotJsonError(REFERS_BACK);
   ancestors.push(value);
   let key: string | undefined;
   try {

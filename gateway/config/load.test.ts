@@ -85,7 +85,7 @@ describe('configuration loading', () => {
     assert.match(problemsOf('listen: {}\nlisten: {}')[0]?.message ?? '', /^YAML/);
   });
 
-  it('refuses a YAML alias inside the node it names, saying where, and accepts aliases shared without a cycle', () => {
+  it('refuses a YAML alias inside the node it names and numbers JSON cannot carry, saying where, and accepts aliases shared without a cycle', () => {
     const cyclic = [
       'connectors:',
       '  - id: api',
@@ -107,6 +107,10 @@ describe('configuration loading', () => {
       },
     ]);
     assert.equal(problemsOf('agents: &a [*a]')[0]?.path, 'agents.0');
+    // Nor can JSON carry a number YAML can: refused where it stands, before the schema reads it.
+    assert.deepEqual(problemsOf('listen: { port: .inf }'), [
+      { path: 'listen.port', message: 'YAML: this value is not a finite number' },
+    ]);
 
     const shared = parse(
       [

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { copyJsonValue, NotJsonError, REFERS_BACK } from '../../connectors/json-copy.js';
 import { documentProblems } from './checks.js';
 import { GatewayConfigSchema, type GatewayConfig } from './schema.js';
 import { ConfigError, type ConfigProblem, type LoadedConfig } from './types.js';
@@ -35,21 +36,13 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
     );
   }
   const raw: unknown = document.toJS();
-  // An alias inside the node it names makes a value that contains itself, which nothing downstream can
-  // walk (JSON Schema compilers, hashing, sending it): refuse it here, where the error can say where.
-  const cycle = aliasCycleAt(raw);
-  if (cycle !== undefined) {
-    throw new ConfigError(file, [
-      { path: cycle, message: 'YAML: an alias here refers to a node that contains it; the value would contain itself' },
-    ]);
-  }
   // An empty file would otherwise start a gateway on the default port with nothing configured.
   if (raw === null || raw === undefined || (typeof raw === 'object' && Object.keys(raw).length === 0)) {
     throw new ConfigError(file, [
       { path: '', message: 'the configuration is empty; configure at least `agents` and `connectors`' },
     ]);
   }
-  const parsed = GatewayConfigSchema.safeParse(raw);
+  const parsed = GatewayConfigSchema.safeParse(plainJsonOf(raw, file));
   if (!parsed.success) throw new ConfigError(file, zodProblems(parsed.error));
   const baseDir = path.dirname(file);
   const config = resolvePaths(parsed.data, baseDir);
@@ -58,27 +51,22 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   return { file, baseDir, config };
 }
 
-/** The path of the first value that contains one of its ancestors (a YAML alias cycle), if any. */
-function aliasCycleAt(root: unknown): string | undefined {
-  const ancestors = new Set<object>();
-  // Shared nodes (an alias used twice) are legitimate: each is walked once.
-  const acyclic = new WeakSet<object>();
-  const walk = (value: unknown, path: readonly (string | number)[]): string | undefined => {
-    if (value === null || typeof value !== 'object' || acyclic.has(value)) return undefined;
-    if (ancestors.has(value)) return path.join('.');
-    ancestors.add(value);
-    const entries: [string | number, unknown][] = Array.isArray(value)
-      ? value.map((member, index) => [index, member])
-      : Object.entries(value);
-    for (const [key, member] of entries) {
-      const found = walk(member, [...path, key]);
-      if (found !== undefined) return found;
-    }
-    ancestors.delete(value);
-    acyclic.add(value);
-    return undefined;
-  };
-  return walk(root, []);
+/**
+ * The document as plain JSON (copyJsonValue), refused with the path of the first value that is not: an alias
+ * inside the node it names makes a value that contains itself, which nothing downstream can walk (JSON
+ * Schema compilers, hashing, sending it), and `.inf` or `.nan` has no JSON form.
+ */
+function plainJsonOf(raw: unknown, file: string): unknown {
+  try {
+    return copyJsonValue(raw);
+  } catch (error) {
+    if (!(error instanceof NotJsonError)) throw error;
+    const message =
+      error.reason === REFERS_BACK
+        ? 'YAML: an alias here refers to a node that contains it; the value would contain itself'
+        : `YAML: this value ${error.reason}`;
+    throw new ConfigError(file, [{ path: error.segments.join('.'), message }]);
+  }
 }
 
 export function zodProblems(error: z.ZodError): ConfigProblem[] {

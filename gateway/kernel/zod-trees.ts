@@ -20,7 +20,7 @@
 import { config, type $ZodMemoizer } from 'zod/v4/core';
 
 /** A memoizer that keeps no state: every container parses the value it is given, as a tree. */
-export const TREE_WALK: $ZodMemoizer = {
+const TREE_WALK: $ZodMemoizer = {
   attach() {},
   guard() {},
   alloc: (_schema, _payload, empty) => empty,
