@@ -30,7 +30,6 @@
  */
 import {
   CLIENT_CAPABILITIES_META_KEY,
-  Client,
   ProtocolError,
   ProtocolErrorCode,
   SdkError,
@@ -78,6 +77,7 @@ import { completeInputRounds, DEFAULT_MAX_INPUT_ROUNDS, type InputRound } from '
 import { paramHeaderDeclarations, paramHeaders } from './param-headers.js';
 import type { EarlyStdioChild } from './stdio-child.js';
 import { createUpstreamTransport, type UpstreamTransport } from './transport.js';
+import { UpstreamClient } from './upstream-client.js';
 
 export interface McpConnectorDeps {
   /**
@@ -140,7 +140,7 @@ const SDK_TIMEOUT_SLACK_MS = 5000;
 
 interface Session {
   generation: number;
-  client: Client;
+  client: UpstreamClient;
   transport: UpstreamTransport;
   /** 2026-07-28 connections: the `subscriptions/listen` stream carrying list changes and resource updates. */
   listen?: McpSubscription;
@@ -276,8 +276,8 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     else if (ctx === undefined) (deps.onUpstreamLog ?? deps.onLog)?.(message);
   }
 
-  function createClient(gen: number): Client {
-    const client = new Client(CLIENT_INFO, {
+  function createClient(gen: number): UpstreamClient {
+    const client = new UpstreamClient(CLIENT_INFO, {
       capabilities: CLIENT_CAPABILITIES,
       // Probe for 2026-07-28 and fall back to the 2025 handshake (skipped when the era is remembered).
       versionNegotiation: { mode: 'auto', probe: { timeoutMs } },
@@ -530,7 +530,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
   async function upstream<T>(
     operation: UpstreamOperation,
     ctx: ConnectorContext,
-    send: (client: Client, options: RequestOptions, meta: JsonObject | undefined) => Promise<T>,
+    send: (client: UpstreamClient, options: RequestOptions, meta: JsonObject | undefined) => Promise<T>,
     precheck?: (current: Session) => void,
   ): Promise<T> {
     if (ctx.signal.aborted) throw new ConnectorError('CANCELLED', 'the call was cancelled');
@@ -643,7 +643,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
         const headers = declarations.length > 0 ? paramHeaders(declarations, call.args) : undefined;
         const requestOptions = { ...multiRound(options), ...(headers !== undefined ? { headers } : {}) };
         const result = (await withInputRounds(ctx, (round) =>
-          client.request({ method: 'tools/call', params: { ...params, ...round } }, requestOptions),
+          client.requestSpec({ method: 'tools/call', params: { ...params, ...round } }, requestOptions),
         )) as CallToolResult;
         checkOutput(compiled, result);
         return toToolResult(result);
@@ -685,7 +685,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
         ctx,
         (client, options, meta) =>
           withInputRounds(ctx, (round) =>
-            client.request(
+            client.requestSpec(
               { method: 'resources/read', params: { uri, ...(meta === undefined ? {} : { _meta: meta }), ...round } },
               multiRound(options),
             ),
@@ -698,7 +698,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
         throw new ConnectorError('PROMPT_NOT_FOUND', `unknown prompt "${name}"`);
       return upstream('prompt', ctx, (client, options, meta) =>
         withInputRounds(ctx, (round) =>
-          client.request(
+          client.requestSpec(
             {
               method: 'prompts/get',
               params: { name, arguments: { ...args }, ...(meta === undefined ? {} : { _meta: meta }), ...round },
@@ -712,7 +712,7 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
       return upstream(
         'complete',
         ctx,
-        (client, options) => client.request({ method: 'completion/complete', params }, options),
+        (client, options) => client.requestSpec({ method: 'completion/complete', params }, options),
         (current) => requireCapability(current, (caps) => caps.completions, 'completions'),
       ) as Promise<JsonObject>;
     },

@@ -1,0 +1,78 @@
+/**
+ * The connector's MCP client: the SDK `Client`, plus the result validator of a spec method kept instead of
+ * built for every request.
+ *
+ * Why. `Client.request(request, options)` finds the result validator of a spec method anew on every call,
+ * and finds it by validating `undefined` against the method's result schema to learn whether the era has
+ * the method: a failing zod parse that builds an error and formats its message, about as dear as the
+ * validation of the real result. The validator itself depends only on the era's codec and the method, so
+ * it is built once per pair here and passed as the explicit result schema, which takes the same request
+ * path (same era gate, same codec, same result decoding) without the probe.
+ */
+import { Client, type RequestMethod, type RequestOptions, type StandardSchemaV1 } from '@modelcontextprotocol/client';
+
+/** What a spec method's result validator yields; the request's declared result type is the caller's. */
+type ResultValidator = StandardSchemaV1<unknown, unknown>;
+
+export class UpstreamClient extends Client {
+  /** Per codec (the SDK has one per era), the validator of each method asked for; `undefined`: not in the era. */
+  readonly #validators = new WeakMap<object, Map<string, ResultValidator | undefined>>();
+
+  /**
+   * The result validator `Client.request` would use for `method` on the negotiated era, or `undefined` when
+   * the era does not define the method (then `request` without a schema gives the SDK's own error). Only for
+   * requests sent after the version has been negotiated: before it the SDK pins lifecycle methods to an era.
+   */
+  resultValidator(method: RequestMethod): ResultValidator | undefined {
+    const codec = this._wireCodec();
+    let byMethod = this.#validators.get(codec);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.#validators.set(codec, byMethod);
+    }
+    if (byMethod.has(method)) return byMethod.get(method);
+    const validator = eraResultValidator(codec, method);
+    byMethod.set(method, validator);
+    return validator;
+  }
+
+  /**
+   * `request(request, options)` for a spec method sent on the negotiated era, with the kept validator: the
+   * same request, checks and result as the SDK's, typed as `unknown` for the caller to narrow.
+   */
+  requestSpec(
+    request: { method: RequestMethod; params?: Record<string, unknown> },
+    options?: RequestOptions,
+  ): Promise<unknown> {
+    const validator = this.resultValidator(request.method);
+    return validator === undefined ? this.request(request, options) : this.request(request, validator, options);
+  }
+}
+
+/** What this module uses of the SDK's era codec (`_wireCodec()`, whose type the SDK does not export). */
+interface ResultCodec {
+  validateResult(
+    method: string,
+    raw: unknown,
+  ):
+    | { readonly ok: true; readonly value: unknown }
+    | { readonly ok: false; readonly reason: 'not-in-era' }
+    | { readonly ok: false; readonly reason: 'invalid'; readonly message: string };
+}
+
+/** The same adapter over the codec's `validateResult` as the SDK's, with issues worded the same way. */
+function eraResultValidator(codec: ResultCodec, method: string): ResultValidator | undefined {
+  const probe = codec.validateResult(method, undefined);
+  if (!probe.ok && probe.reason === 'not-in-era') return undefined;
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'mcp-wire-codec',
+      validate(value) {
+        const outcome = codec.validateResult(method, value);
+        if (outcome.ok) return { value: outcome.value };
+        return { issues: [{ message: outcome.reason === 'invalid' ? outcome.message : `not-in-era: ${method}` }] };
+      },
+    },
+  };
+}
