@@ -12,6 +12,13 @@ export interface Drain {
   readonly draining: boolean;
   /** Aborted by `cancel()`, with a GatewayError SHUTTING_DOWN as its reason. */
   readonly signal: AbortSignal;
+  /**
+   * Abort `controller` as `signal` is aborted, with the same reason (at once when it already is), until the
+   * returned function is called. For what follows the drain for a short while, one call at a time: a
+   * listener on `signal` would cost every call a walk over the listeners of all the others, since
+   * EventTarget checks each new listener against them and finds each one it removes among them.
+   */
+  follow(controller: AbortController): () => void;
   /** Requests being served now. */
   inFlight(): number;
   /** Count one request until `done` is called (idempotent). */
@@ -27,6 +34,7 @@ export function createDrain(): Drain {
   let draining = false;
   let count = 0;
   const idle = new Set<() => void>();
+  const followers = new Set<AbortController>();
   const wakeIfIdle = (): void => {
     if (count !== 0) return;
     for (const wake of [...idle]) wake();
@@ -36,6 +44,14 @@ export function createDrain(): Drain {
       return draining;
     },
     signal: controller.signal,
+    follow(follower) {
+      if (controller.signal.aborted) {
+        follower.abort(controller.signal.reason);
+        return () => undefined;
+      }
+      followers.add(follower);
+      return () => void followers.delete(follower);
+    },
     inFlight: () => count,
     track() {
       count += 1;
@@ -65,6 +81,9 @@ export function createDrain(): Drain {
     },
     cancel() {
       controller.abort(new GatewayError('SHUTTING_DOWN', 'the gateway is shutting down; the call was cancelled'));
+      const cancelled = [...followers];
+      followers.clear();
+      for (const follower of cancelled) follower.abort(controller.signal.reason);
     },
   };
 }

@@ -129,7 +129,7 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
     inputRequests?: InputRequestChannel,
     requestSignal: AbortSignal = ctx.mcpReq.signal,
   ): Promise<T> => {
-    const follow = deps.drain !== undefined ? followEither(requestSignal, deps.drain.signal) : undefined;
+    const follow = deps.drain !== undefined ? followRequestAndDrain(requestSignal, deps.drain) : undefined;
     try {
       return await run(await callContext(ctx, follow?.signal ?? requestSignal, inputRequests));
     } finally {
@@ -508,32 +508,28 @@ export function toProtocolError(error: unknown): ProtocolError {
 }
 
 /**
- * A signal that aborts with the reason of whichever of `a` and `b` aborts first, followed through listeners
- * that `release()` removes. Not `AbortSignal.any`: the drain's signal lives as long as the gateway, and a
+ * A signal that aborts with the reason of whichever of the request's signal and the drain aborts first,
+ * followed until `release()`. Not `AbortSignal.any`: the drain's signal lives as long as the gateway, and a
  * composite signal leaves a weak reference on it for every call until the collector clears it.
  */
-function followEither(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; release(): void } {
+function followRequestAndDrain(request: AbortSignal, drain: Drain): { signal: AbortSignal; release(): void } {
   const controller = new AbortController();
-  const first = a.aborted ? a : b.aborted ? b : undefined;
-  if (first !== undefined) {
-    controller.abort(first.reason);
+  if (request.aborted) {
+    controller.abort(request.reason);
     return { signal: controller.signal, release: () => undefined };
   }
-  const onA = (): void => {
-    b.removeEventListener('abort', onB);
-    controller.abort(a.reason);
+  const unfollowDrain = drain.follow(controller);
+  if (controller.signal.aborted) return { signal: controller.signal, release: () => undefined };
+  const onRequestAbort = (): void => {
+    unfollowDrain();
+    controller.abort(request.reason);
   };
-  const onB = (): void => {
-    a.removeEventListener('abort', onA);
-    controller.abort(b.reason);
-  };
-  a.addEventListener('abort', onA, { once: true });
-  b.addEventListener('abort', onB, { once: true });
+  request.addEventListener('abort', onRequestAbort, { once: true });
   return {
     signal: controller.signal,
     release() {
-      a.removeEventListener('abort', onA);
-      b.removeEventListener('abort', onB);
+      request.removeEventListener('abort', onRequestAbort);
+      unfollowDrain();
     },
   };
 }
