@@ -108,6 +108,19 @@ async function failure(send: () => Promise<unknown>): Promise<{ thrown: boolean;
   return { thrown: false, error: await rejection(pending) };
 }
 
+describe('upstream client, before a version is negotiated', () => {
+  it("leaves requests to the SDK's own path", async () => {
+    const client = new ProbeCountingClient({ name: 'test', version: '1.0.0' });
+    const expected = await failure(() => client.request(echo('hi')));
+    const actual = await failure(() => client.requestSpec(echo('hi')));
+    assert.deepEqual(
+      { thrown: actual.thrown, message: (actual.error as Error).message },
+      { thrown: expected.thrown, message: (expected.error as Error).message },
+    );
+    assert.equal(client.probes, 0);
+  });
+});
+
 for (const era of ['legacy', 'modern'] as const) {
   describe(`upstream client, ${era} era`, () => {
     it('answers a spec request as Client.request does', async () => {

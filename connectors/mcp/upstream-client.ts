@@ -37,14 +37,16 @@ export class UpstreamClient extends Client {
   }
 
   /**
-   * `request(request, options)` for a spec method sent on the negotiated era, with the kept validator: the
-   * same request, checks and result as the SDK's, typed as `unknown` for the caller to narrow.
+   * `request(request, options)` for a spec method, with the kept validator once a version has been
+   * negotiated (before, the SDK's own path, which pins lifecycle methods to their era): the same request,
+   * checks and result as the SDK's, typed as `unknown` for the caller to narrow.
    */
   requestSpec(
     request: { method: RequestMethod; params?: Record<string, unknown> },
     options?: RequestOptions,
   ): Promise<unknown> {
-    const validator = this.resultValidator(request.method);
+    const validator =
+      this.getNegotiatedProtocolVersion() === undefined ? undefined : this.resultValidator(request.method);
     return validator === undefined ? this.request(request, options) : this.request(request, validator, options);
   }
 }
