@@ -4,8 +4,8 @@
  *
  * Why. `Client.request(request, options)` finds the result validator of a spec method anew on every call,
  * and finds it by validating `undefined` against the method's result schema to learn whether the era has
- * the method: a failing zod parse that builds an error and formats its message, about as dear as the
- * validation of the real result. The validator itself depends only on the era's codec and the method, so
+ * the method: a failing zod parse that builds an error and formats its message, dearer than validating
+ * the real result, which passes. The validator itself depends only on the era's codec and the method, so
  * it is built once per pair here and passed as the explicit result schema, which takes the same request
  * path (same era gate, same codec, same result decoding) without the probe.
  */
