@@ -30,7 +30,8 @@ export class UpstreamClient extends Client {
       byMethod = new Map();
       this.#validators.set(codec, byMethod);
     }
-    if (byMethod.has(method)) return byMethod.get(method);
+    const known = byMethod.get(method);
+    if (known !== undefined || byMethod.has(method)) return known;
     const validator = eraResultValidator(codec, method);
     byMethod.set(method, validator);
     return validator;

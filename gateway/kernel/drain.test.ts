@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { createDrain } from './drain.js';
 import { GatewayError } from './errors.js';
@@ -13,7 +12,7 @@ describe('drain', () => {
     drain.cancel();
     for (const follower of followers) {
       assert.ok(follower.signal.aborted);
-      assert.equal(follower.signal.reason, drain.signal.reason);
+      assert.equal(follower.signal.reason, followers[0]?.signal.reason);
       assert.ok(follower.signal.reason instanceof GatewayError);
       assert.equal(follower.signal.reason.code, 'SHUTTING_DOWN');
     }
@@ -32,18 +31,15 @@ describe('drain', () => {
     assert.equal(still.signal.aborted, true);
   });
 
-  it('aborts at once what starts following it after it cancelled', () => {
+  it('aborts at once what starts following it after it cancelled, with the same reason', () => {
     const drain = createDrain();
+    const early = new AbortController();
+    drain.follow(early);
     drain.cancel();
     const late = new AbortController();
     drain.follow(late)();
-    assert.equal(late.signal.reason, drain.signal.reason);
-  });
-
-  it('puts no listener on its signal for what follows it', () => {
-    const drain = createDrain();
-    for (let i = 0; i < 5; i++) drain.follow(new AbortController());
-    assert.equal(getEventListeners(drain.signal, 'abort').length, 0);
+    assert.equal(late.signal.reason, early.signal.reason);
+    assert.equal((late.signal.reason as GatewayError).code, 'SHUTTING_DOWN');
   });
 
   it('settles when the last tracked request is done, or says the time ran out', async () => {

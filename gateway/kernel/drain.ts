@@ -1,8 +1,9 @@
 /**
  * Graceful drain: what shutting down means for requests in flight. `begin()` (on SIGTERM) makes new work be
  * refused (SHUTTING_DOWN) and readiness fail; requests already running are tracked until they are answered;
- * `settle(ms)` waits for them; `cancel()` aborts `signal` with a SHUTTING_DOWN GatewayError, which the
- * pipeline turns into that code in the answer the agent receives (a response, never a closed stream).
+ * `settle(ms)` waits for them; `cancel()` aborts what follows the drain with a SHUTTING_DOWN GatewayError,
+ * which the pipeline turns into that code in the answer the agent receives (a response, never a closed
+ * stream).
  */
 import { GatewayError } from './errors.js';
 import type { Logger } from './log.js';
@@ -10,13 +11,11 @@ import type { Logger } from './log.js';
 export interface Drain {
   /** True from `begin()` on: refuse new sessions and calls. */
   readonly draining: boolean;
-  /** Aborted by `cancel()`, with a GatewayError SHUTTING_DOWN as its reason. */
-  readonly signal: AbortSignal;
   /**
-   * Abort `controller` as `signal` is aborted, with the same reason (at once when it already is), until the
-   * returned function is called. For what follows the drain for a short while, one call at a time: a
-   * listener on `signal` would cost every call a walk over the listeners of all the others, since
-   * EventTarget checks each new listener against them and finds each one it removes among them.
+   * Abort `controller` when `cancel()` runs (at once when it already has), with a GatewayError SHUTTING_DOWN
+   * as its reason, until the returned function is called. A set of followers, not an AbortSignal each call
+   * listens on: EventTarget checks a new listener against every one already there and searches them for
+   * the one it removes, so each call would pay for all the others in flight.
    */
   follow(controller: AbortController): () => void;
   /** Requests being served now. */
@@ -26,11 +25,12 @@ export interface Drain {
   begin(): void;
   /** Resolves true when nothing is in flight, false when `ms` passed first. */
   settle(ms: number): Promise<boolean>;
+  /** Abort every follower, now and from now on (see `follow`). */
   cancel(): void;
 }
 
 export function createDrain(): Drain {
-  const controller = new AbortController();
+  let cancelled: GatewayError | undefined;
   let draining = false;
   let count = 0;
   const idle = new Set<() => void>();
@@ -43,10 +43,9 @@ export function createDrain(): Drain {
     get draining() {
       return draining;
     },
-    signal: controller.signal,
     follow(follower) {
-      if (controller.signal.aborted) {
-        follower.abort(controller.signal.reason);
+      if (cancelled !== undefined) {
+        follower.abort(cancelled);
         return () => undefined;
       }
       followers.add(follower);
@@ -80,10 +79,10 @@ export function createDrain(): Drain {
       });
     },
     cancel() {
-      controller.abort(new GatewayError('SHUTTING_DOWN', 'the gateway is shutting down; the call was cancelled'));
-      const cancelled = [...followers];
+      cancelled ??= new GatewayError('SHUTTING_DOWN', 'the gateway is shutting down; the call was cancelled');
+      const following = [...followers];
       followers.clear();
-      for (const follower of cancelled) follower.abort(controller.signal.reason);
+      for (const follower of following) follower.abort(cancelled);
     },
   };
 }

@@ -509,8 +509,8 @@ export function toProtocolError(error: unknown): ProtocolError {
 
 /**
  * A signal that aborts with the reason of whichever of the request's signal and the drain aborts first,
- * followed until `release()`. Not `AbortSignal.any`: the drain's signal lives as long as the gateway, and a
- * composite signal leaves a weak reference on it for every call until the collector clears it.
+ * followed until `release()`: a listener on the request's signal (its own, short-lived) and a place among
+ * the drain's followers (see Drain.follow).
  */
 function followRequestAndDrain(request: AbortSignal, drain: Drain): { signal: AbortSignal; release(): void } {
   const controller = new AbortController();
