@@ -55,6 +55,15 @@ function contractSuite(name: string, open: () => Promise<Stores>): void {
       assert.equal(await s.revocation.isTaskEnded(task.id), false);
     });
 
+    it('keeps the span a task was created with', async () => {
+      const trace = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      const task = await s.tasks.create(newTask(s.clock, { trace }));
+      assert.equal(task.trace, trace);
+      assert.equal((await s.tasks.get(task.id))?.trace, trace);
+      const plain = await s.tasks.create(newTask(s.clock));
+      assert.equal('trace' in ((await s.tasks.get(plain.id)) ?? {}), false, 'no span kept, no field');
+    });
+
     it('an unknown task reads as undefined and counts as ended', async () => {
       assert.equal(await s.tasks.get('missing'), undefined);
       assert.equal(await s.revocation.isTaskEnded('missing'), true);

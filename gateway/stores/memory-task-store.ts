@@ -81,6 +81,7 @@ export function createMemoryTaskStore(options: MemoryTaskStoreOptions = {}): Tas
       };
       if (task.tenant !== undefined) stored.tenant = task.tenant;
       if (task.declaredTools !== undefined) stored.declaredTools = [...task.declaredTools];
+      if (task.trace !== undefined) stored.trace = task.trace;
       const entry: Entry = { task: stored, labels: new Set() };
       if (task.retentionSeconds !== undefined) entry.retentionMs = task.retentionSeconds * 1000;
       entries.set(task.id, entry);

@@ -117,6 +117,7 @@ export function taskHashFields(
     expiresAt: number;
     tenant?: string;
     declaredTools?: readonly string[];
+    trace?: string;
     retentionSeconds?: number;
   },
   purgeAt: number,
@@ -137,6 +138,7 @@ export function taskHashFields(
   ];
   if (task.tenant !== undefined) fields.push('tenant', task.tenant);
   if (task.declaredTools !== undefined) fields.push('declaredTools', JSON.stringify(task.declaredTools));
+  if (task.trace !== undefined) fields.push('trace', task.trace);
   if (task.retentionSeconds !== undefined) fields.push('retentionMs', String(task.retentionSeconds * 1000));
   return fields;
 }
@@ -184,6 +186,7 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
         throw new StoreUnavailableError('task record is malformed');
       task.declaredTools = tools;
     }
+    if (hash['trace'] !== undefined) task.trace = hash['trace'];
     if (hash['endedAt'] !== undefined) {
       task.endedAt = Number(hash['endedAt']);
       task.endReason = hash['endReason'] ?? 'ended';

@@ -5,10 +5,13 @@
  *   DELETE /v1/tasks/:id         end one of the caller's tasks  { reason? }                     -> 200 { task }
  *   POST   /v1/tasks/:id/renew   extend one of the caller's tasks { ttlSeconds? }               -> 200 { task, token, expiresAt }
  * Errors are `{ error: { code, message } }` (see http-errors.ts). Responses carrying a token are `Cache-Control: no-store`.
+ * A `traceparent` header on the request that opens a task puts the task's trace inside the caller's.
  */
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Principal } from '../../kernel/index.js';
+import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import { errorMiddleware, sendError } from './http-errors.js';
 import { TaskNotFoundError, type IssuedTask, type TaskService, type Task } from '../../services/tasks/index.js';
 
@@ -79,6 +82,14 @@ export function createTasksRouter(service: TaskService, authenticate: (req: Requ
         ...(body.tenant !== undefined ? { tenant: body.tenant } : {}),
         ...(body.declaredTools !== undefined ? { declaredTools: body.declaredTools } : {}),
         ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
+        ...(typeof req.headers.traceparent === 'string'
+          ? {
+              traceContext: extractTraceparentFromMeta(
+                { traceparent: req.headers.traceparent, tracestate: req.headers.tracestate },
+                ROOT_CONTEXT,
+              ),
+            }
+          : {}),
       });
       res.status(201).setHeader('Cache-Control', 'no-store').json(issuedToJson(issued));
     }),

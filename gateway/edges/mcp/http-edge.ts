@@ -20,15 +20,15 @@ import {
   WebStandardStreamableHTTPServerTransport,
   type ServerEventBus,
 } from '@modelcontextprotocol/server';
-import type { TaskFacts } from '../../../policies/types.js';
 import type { RequestAuthenticator } from '../../services/auth/index.js';
 import { AuthError, httpStatusOf, isStoreUnavailable, jsonRpcCodeOf, type Principal } from '../../kernel/index.js';
 import type { AuditSink } from '../../services/audit/index.js';
+import type { SessionTask } from '../../services/tasks/index.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import { jsonRpcError, readJsonBody, sendJson, sendMcpError } from '../http/index.js';
-import { startTaskSpan, extractTraceparentFromMeta } from '../../services/telemetry/index.js';
-import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
+import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { samePrincipal, sessionScope, type McpSession } from './session.js';
 import { batchAllowed, negotiatedVersion, versionHeaderConflict, watchProtocolVersion } from './protocol-version.js';
 import { InFlightRequestIds } from './request-ids.js';
@@ -39,6 +39,7 @@ import { isLegacyPost } from './era.js';
 import { createApprovalTasks, type ApprovalTasksOptions } from './approval-tasks.js';
 import { createModernTasks } from './modern-task.js';
 import { createStateSealer } from './sealed-state.js';
+import { sessionTaskTrace } from './task-trace.js';
 import type { InstanceMessages } from '../../services/instances/index.js';
 import { createInputRelay } from './input-relay.js';
 import { createSharedEventBus } from './shared-event-bus.js';
@@ -56,7 +57,7 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
   /** Value for WWW-Authenticate challenges, e.g. `Bearer realm="portcullis"`. */
   challenge: (error?: AuthError) => string;
   /** Task for a new session: explicit from the credential, or an implicit one per session. */
-  taskForSession: (principal: Principal, sessionId: string) => Promise<TaskFacts>;
+  taskForSession: (principal: Principal, sessionId: string) => Promise<SessionTask>;
   /** Counts authentication failures (by the scheme presented). */
   onAuthFailure?: (code: string) => void;
   /**
@@ -86,8 +87,8 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
    * that echoes the handle, and the longest one can live (how long a handle stays valid).
    */
   requestTasks: {
-    start(principal: Principal, key: string): Promise<TaskFacts>;
-    continue(taskId: string): Promise<TaskFacts>;
+    start(principal: Principal, key: string, parent?: Context): Promise<SessionTask>;
+    continue(taskId: string): Promise<SessionTask>;
     lifetimeSeconds: number;
   };
   /** Change events for 2026-07-28 `subscriptions/listen` streams (default: see `instanceMessages`). */
@@ -356,25 +357,26 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     fetchRequest: globalThis.Request,
   ): Promise<void> {
     const id = randomUUID();
-    const task = await options.taskForSession(principal, id);
-    // The session's task span: parented on the trace the agent sent with initialize, if any.
+    // The calls' parent: the task's own span, or one of the session's, parented on the trace the agent
+    // sent with initialize, if any.
     const initMeta = (body as { params?: { _meta?: unknown } }).params?._meta;
-    const taskSpan = startTaskSpan(
-      { id: task.id, agentId: principal.agentId, ...(task.intent !== undefined ? { intent: task.intent } : {}) },
+    const taskTrace = sessionTaskTrace(
+      await options.taskForSession(principal, id),
+      principal.agentId,
       extractTraceparentFromMeta(initMeta, ROOT_CONTEXT),
     );
     const session: McpSession = {
       id,
       principal,
-      task,
+      task: taskTrace.facts,
       protocolVersion: negotiatedVersion((body as { params?: { protocolVersion?: unknown } }).params?.protocolVersion),
       logLevel: 'info',
       subscriptions: new Set(),
       lastActivity: now(),
       connection: { transport: 'tcp', protocolName: 'http', networkProtocolVersion: req.httpVersion },
       openedAt: performance.now(),
-      traceContext: taskSpan.context,
-      endTask: (reason) => taskSpan.end(reason),
+      traceContext: taskTrace.traceContext,
+      endTask: (reason) => taskTrace.end(reason),
     };
     let opened = false;
     const transport = new WebStandardStreamableHTTPServerTransport({

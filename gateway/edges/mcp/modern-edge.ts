@@ -34,7 +34,7 @@ import {
   type ParamHeaderMismatch,
 } from '../../../connectors/mcp/index.js';
 import { jsonRpcCodeOf, toGatewayError, type Principal } from '../../kernel/index.js';
-import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
+import { extractTraceparentFromMeta, taskTraceContext } from '../../services/telemetry/index.js';
 import type { ApprovalTasks } from './approval-tasks.js';
 import type { InputBridge } from './input-bridge.js';
 import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './modern-task.js';
@@ -119,14 +119,20 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     const meta = metaOf(body);
     let task: Promise<ModernTask> | undefined;
     const resolveTask = (): Promise<ModernTask> =>
-      (task ??= options.tasks.resolve(principal, meta).catch((error: unknown) => {
+      (task ??= options.tasks.resolve(principal, meta, requestTrace).catch((error: unknown) => {
         throw toGatewayError(error);
       }));
+    // The request's own trace: a task it starts joins it; its calls link to it.
     const traceSource = typeof meta?.['traceparent'] === 'string' ? meta : extra.headerTrace;
-    const traceContext = extractTraceparentFromMeta(traceSource, ROOT_CONTEXT);
+    const requestTrace = extractTraceparentFromMeta(traceSource, ROOT_CONTEXT);
     const scope: AgentScope = {
       principal,
       task: async () => (await resolveTask()).facts,
+      // The task's span when it keeps one (tracing on), else the request's own trace.
+      taskTraceContext: async () => {
+        const { trace } = await resolveTask();
+        return (trace !== undefined ? taskTraceContext(trace) : undefined) ?? requestTrace;
+      },
       logLevel: () => {
         const level = meta?.[LOG_LEVEL_META_KEY];
         return typeof level === 'string' && LOG_LEVELS.includes(level) ? (level as LogLevel) : undefined;
@@ -137,7 +143,6 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         networkProtocolVersion: extra.httpVersion,
         protocolVersion: MODERN_PROTOCOL_VERSION,
       },
-      traceContext,
       headerTrace: extra.headerTrace,
     };
     const method = isJsonObject(body) && typeof body['method'] === 'string' ? body['method'] : undefined;

@@ -13,20 +13,26 @@
  * never silently replaced: a grant, a limit or an audit trail would otherwise lose its unit.
  */
 import { randomUUID } from 'node:crypto';
+import type { Context } from '@opentelemetry/api';
 import type { TaskFacts } from '../../../policies/types.js';
 import type { Principal } from '../../kernel/index.js';
+import type { SessionTask } from '../../services/tasks/index.js';
 import { principalDigest, type StateSealer } from './sealed-state.js';
+import { splitTaskTrace } from './task-trace.js';
 
 export const TASK_HANDLE_META_KEY = 'portcullis/task';
 
 export interface ModernTasksOptions {
   sealer: StateSealer;
   /** The live task a task token names (`principal.taskId`); throws when it has ended. */
-  taskFor: (principal: Principal, taskId: string) => Promise<TaskFacts>;
-  /** A new implicit task for a request without a token or handle, keyed by `key`. */
-  startTask: (principal: Principal, key: string) => Promise<TaskFacts>;
+  taskFor: (principal: Principal, taskId: string) => Promise<SessionTask>;
+  /**
+   * A new implicit task for a request without a token or handle, keyed by `key`, its span parented on
+   * `parent` (the request's own trace context).
+   */
+  startTask: (principal: Principal, key: string, parent?: Context) => Promise<SessionTask>;
   /** The implicit task a handle names, kept alive by this request; throws when it has ended. */
-  continueTask: (taskId: string) => Promise<TaskFacts>;
+  continueTask: (taskId: string) => Promise<SessionTask>;
   /**
    * How long a handle stays valid: the longest an implicit task can live. The task itself may end sooner
    * (idle, or ended), which the store says when the handle comes back.
@@ -39,10 +45,13 @@ export interface ModernTask {
   facts: TaskFacts;
   /** The handle to return in the result's `_meta` (absent for task tokens: the token names the task). */
   handle?: string;
+  /** The task's span as a `traceparent`: the request's calls are its children. Absent when tracing is off. */
+  trace?: string;
 }
 
 export interface ModernTasks {
-  resolve(principal: Principal, meta: Record<string, unknown> | undefined): Promise<ModernTask>;
+  /** `traceContext`: the request's own trace, which a task the request starts joins. */
+  resolve(principal: Principal, meta: Record<string, unknown> | undefined, traceContext?: Context): Promise<ModernTask>;
 }
 
 export function createModernTasks(options: ModernTasksOptions): ModernTasks {
@@ -56,16 +65,15 @@ export function createModernTasks(options: ModernTasksOptions): ModernTasks {
     });
   }
   return {
-    async resolve(principal, meta) {
-      if (principal.taskId !== undefined) return { facts: await options.taskFor(principal, principal.taskId) };
+    async resolve(principal, meta, traceContext) {
+      if (principal.taskId !== undefined) return splitTaskTrace(await options.taskFor(principal, principal.taskId));
       const echoed = meta?.[TASK_HANDLE_META_KEY];
       if (echoed !== undefined) {
         const payload = options.sealer.open(echoed, { kind: 'task', principal });
-        const facts = await options.continueTask(payload.t ?? '');
-        return { facts, handle: echoed as string };
+        return { ...splitTaskTrace(await options.continueTask(payload.t ?? '')), handle: echoed as string };
       }
-      const facts = await options.startTask(principal, `m-${randomUUID()}`);
-      return { facts, handle: handleFor(principal, facts) };
+      const started = splitTaskTrace(await options.startTask(principal, `m-${randomUUID()}`, traceContext));
+      return { ...started, handle: handleFor(principal, started.facts) };
     },
   };
 }

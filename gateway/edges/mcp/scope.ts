@@ -22,8 +22,13 @@ export interface AgentScope {
   /** 2025 sessions: resource URIs the session subscribed to. */
   subscriptions?: Set<string>;
   connection: McpConnection;
-  /** Trace context calls become children of (the task's span); undefined for modern requests. */
+  /** Trace context calls become children of: a 2025 session's task span, known when the session opens. */
   traceContext?: Context;
+  /**
+   * A 2026-07-28 request's: its task's span, known once its task is (the request's own trace when the task
+   * keeps none, tracing being off).
+   */
+  taskTraceContext?(): Promise<Context | undefined>;
   /** Propagation fields the edge read from HTTP headers (`traceparent`), used when `_meta` carries none. */
   headerTrace?: Record<string, string>;
 }

@@ -144,15 +144,17 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
   ): Promise<CallContext> => {
     const meta = ctx.mcpReq._meta as Record<string, unknown> | undefined;
     const channel = inputRequests ?? { request: (method, params, signal) => relay(method, params, signal, ctx) };
+    const task = await scope.task();
+    const traceContext = scope.traceContext ?? (await scope.taskTraceContext?.());
     return {
       principal: scope.principal,
-      task: await scope.task(),
+      task,
       ...(scope.sessionId !== undefined ? { sessionId: scope.sessionId } : {}),
       connection: { ...scope.connection },
       requestId: ctx.mcpReq.id,
       signal,
       meta: propagationMeta(meta, scope.headerTrace),
-      ...(scope.traceContext !== undefined ? { traceContext: scope.traceContext } : {}),
+      ...(traceContext !== undefined ? { traceContext } : {}),
       ...justification(meta),
       ...progressForwarder(ctx),
       onLog: (message) => forwardLog(message, ctx),

@@ -5,19 +5,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
-import type { TaskFacts } from '../../../policies/types.js';
 import type { Principal } from '../../kernel/index.js';
 import type { ApiKeyAgent } from '../../services/auth/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
-import { startTaskSpan } from '../../services/telemetry/index.js';
+import type { SessionTask } from '../../services/tasks/index.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { watchProtocolVersion } from './protocol-version.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
 import { sessionScope, type McpSession } from './session.js';
+import { sessionTaskTrace } from './task-trace.js';
 
 export interface StdioSessionOptions extends McpServerDeps {
   principal: Principal;
-  taskForSession: (principal: Principal, sessionId: string) => Promise<TaskFacts>;
+  taskForSession: (principal: Principal, sessionId: string) => Promise<SessionTask>;
   /** Called once when the session ends (stdin closed or the gateway stops). */
   onSessionClosed?: (session: McpSession) => void;
   /** Receives `mcp.server.operation.duration` for every request on the session. */
@@ -55,22 +55,17 @@ export async function principalForStdio(
 export async function serveStdio(options: StdioSessionOptions): Promise<{ close(): Promise<void> }> {
   const { principal, taskForSession, onSessionClosed, operationMetrics, ...deps } = options;
   const sessionId = randomUUID();
-  const task = await taskForSession(principal, sessionId);
-  const taskSpan = startTaskSpan({
-    id: task.id,
-    agentId: principal.agentId,
-    ...(task.intent !== undefined ? { intent: task.intent } : {}),
-  });
+  const taskTrace = sessionTaskTrace(await taskForSession(principal, sessionId), principal.agentId);
   const session: McpSession = {
     id: sessionId,
     principal,
-    task,
+    task: taskTrace.facts,
     logLevel: 'info',
     subscriptions: new Set(),
     lastActivity: Date.now(),
     connection: { transport: 'pipe' },
     openedAt: performance.now(),
-    traceContext: taskSpan.context,
+    traceContext: taskTrace.traceContext,
   };
   const server = createGatewayMcpServer(sessionScope(session, false), deps);
   const transport = new StdioServerTransport();
@@ -88,14 +83,14 @@ export async function serveStdio(options: StdioSessionOptions): Promise<{ close(
   try {
     await server.connect(transport);
   } catch (error) {
-    taskSpan.end('stdio failed');
+    taskTrace.end('stdio failed');
     throw error;
   }
   return {
     async close() {
       await server.close().catch(() => undefined);
       ended();
-      taskSpan.end('stdio closed');
+      taskTrace.end('stdio closed');
     },
   };
 }

@@ -4,5 +4,5 @@ export { isTaskLive } from './types.js';
 export { StoreUnavailableError, TaskConflictError, TaskEndedError, TaskNotFoundError } from './errors.js';
 export { createTaskService, type IssuedTask, type TaskService, TaskServiceError } from './task-service.js';
 export { createTaskStateSource, type TaskState, type TaskStateSource } from './task-state.js';
-export { createSessionTasks, type SessionTasks, type SessionTasksOptions } from './session-tasks.js';
+export { createSessionTasks, type SessionTask, type SessionTasks, type SessionTasksOptions } from './session-tasks.js';
 export { openTasks } from './open-tasks.js';

@@ -1,12 +1,14 @@
 /**
  * The task machinery from the configuration: the task service (the tasks API) and the MCP sessions'
  * tasks (implicit ones, with their expiry cache), over one store. Ending a task, either way, ends what
- * hangs off it (its approval grants); forgetting one drops its cached call credentials.
+ * hangs off it (its approval grants); forgetting one drops its cached call credentials. A task that
+ * outlives a connection keeps its span (telemetry's `openTaskTrace`; nothing while tracing is off).
  */
 import type { GatewayConfig } from '../../config/index.js';
 import type { GrantStore } from '../approvals/index.js';
 import type { AuditSink } from '../audit/index.js';
 import type { CredentialIssuer } from '../credentials/index.js';
+import { openTaskTrace } from '../telemetry/index.js';
 import type { RevocationStore } from '../revocation/index.js';
 import { createSessionTasks, type SessionTasks } from './session-tasks.js';
 import { createTaskService, type TaskService } from './task-service.js';
@@ -30,6 +32,7 @@ export function openTasks(
     maxRequestTasksPerAgent: config.limits.maxRequestTasksPerAgent,
     onForget: (id) => deps.issuer.forgetTask(id),
     onImplicitTaskEnded: (id) => deps.grants.endTask(id),
+    openTrace: openTaskTrace,
   });
   const taskService = createTaskService({
     store: deps.tasks,
@@ -38,6 +41,7 @@ export function openTasks(
     audit: deps.audit,
     ...config.tasks,
     onEnded: (id) => deps.grants.endTask(id),
+    openTrace: openTaskTrace,
   });
   return { sessionTasks, taskService };
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { createMemoryTaskStore } from '../../stores/index.js';
 import type { Principal } from '../../kernel/index.js';
 import { createSessionTasks, REMEMBERED_EXPIRIES } from './session-tasks.js';
@@ -27,6 +28,41 @@ describe('session tasks', () => {
     await tasks.sessionClosed(task.id);
     assert.deepEqual(forgotten, ['session-s1']);
     assert.equal((await tasks.states.current(task.id)).live, false, 'the implicit task ended with its session');
+  });
+
+  it("keeps the span of a request's task, and of a token's task, but opens none for a session's own task", async () => {
+    const now = 4_000_000;
+    const store = createMemoryTaskStore({ now: () => now });
+    const opened: { id: string; parent: unknown }[] = [];
+    const parent = ROOT_CONTEXT.setValue(Symbol('the request trace'), true);
+    const tasks = createSessionTasks({
+      store,
+      implicitTtlSeconds: 60,
+      requestTaskIdleSeconds: 900,
+      maxRequestTasksPerAgent: 10_000,
+      openTrace: (task, parentContext) => {
+        opened.push({ id: task.id, parent: parentContext });
+        return `00-${'1'.repeat(32)}-${String(opened.length).padStart(16, '0')}-01`;
+      },
+      now: () => now,
+    });
+    const started = await tasks.startRequestTask(agent, 'm-1', parent);
+    assert.equal(started.trace, `00-${'1'.repeat(32)}-0000000000000001-01`);
+    assert.deepEqual(opened, [{ id: 'session-m-1', parent }], 'opened once, in the request trace');
+    assert.equal((await store.get('session-m-1'))?.trace, started.trace, 'the store keeps it for every instance');
+    assert.equal((await tasks.continueRequestTask('session-m-1')).trace, started.trace, 'a later request finds it');
+    const own = await tasks.taskForSession(agent, 's6');
+    assert.equal(own.trace, undefined, "a session's own task span lives with the session");
+    assert.equal(opened.length, 1);
+    await store.create({
+      id: 't-traced',
+      agentId: 'a1',
+      intent: 'x',
+      trace: 'kept',
+      createdAt: now,
+      expiresAt: now + 10_000,
+    });
+    assert.equal((await tasks.taskForSession({ ...agent, taskId: 't-traced' }, 's7')).trace, 'kept');
   });
 
   it("ends what hangs off a session's implicit task when it ends, and nothing for a task token's task", async () => {

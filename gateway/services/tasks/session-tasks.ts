@@ -9,6 +9,7 @@
  * otherwise leave an hour of records behind at their request rate. Also remembers each live task's expiry,
  * so credentials minted for a call never outlive the task without a store read per call.
  */
+import type { Context } from '@opentelemetry/api';
 import { LRUCache } from 'lru-cache';
 import type { TaskFacts } from '../../../policies/types.js';
 import { GatewayError, type Principal } from '../../kernel/index.js';
@@ -17,16 +18,27 @@ import { createTaskStateSource, type TaskStateSource } from './task-state.js';
 import { TaskEndedError, TaskNotFoundError } from './errors.js';
 import { isTaskLive, type Task, type TaskStore } from './types.js';
 
+/**
+ * A task as an edge receives it: the facts its calls are decided on, and the span its calls are parented
+ * on when the task keeps one (`Task.trace`). The trace is not a policy fact: edges take it off the facts.
+ */
+export interface SessionTask extends TaskFacts {
+  trace?: string;
+}
+
 export interface SessionTasks {
   /** The task a new session works under; throws when the credential's task has ended. */
-  taskForSession(principal: Principal, sessionId: string): Promise<TaskFacts>;
-  /** A 2026-07-28 request without a task token or handle: a new implicit task, keyed by `key`. */
-  startRequestTask(principal: Principal, key: string): Promise<TaskFacts>;
+  taskForSession(principal: Principal, sessionId: string): Promise<SessionTask>;
+  /**
+   * A 2026-07-28 request without a task token or handle: a new implicit task, keyed by `key`, its span
+   * parented on `parent` (the trace context the request carried).
+   */
+  startRequestTask(principal: Principal, key: string, parent?: Context): Promise<SessionTask>;
   /**
    * A 2026-07-28 request that echoed the handle of an implicit task: that task, its idle lifetime extended
    * (within the cap); throws when it has ended.
    */
-  continueRequestTask(taskId: string): Promise<TaskFacts>;
+  continueRequestTask(taskId: string): Promise<SessionTask>;
   /** A session closed: forget its task, and end it when it was the session's implicit task. */
   sessionClosed(taskId: string): Promise<void>;
   /** Epoch ms when a task ends, from memory when seen recently, else from the store. */
@@ -50,6 +62,12 @@ export interface SessionTasksOptions {
    * Best effort, like the end itself: grants of a task also stop applying once the task has expired.
    */
   onImplicitTaskEnded?: (taskId: string) => Promise<void>;
+  /**
+   * Opens the span of a 2026-07-28 request's task and returns its `traceparent` for the task to keep
+   * (telemetry's `openTaskTrace`); undefined when tracing is off. A session's own task has a span that
+   * lives with the session instead (the edge's).
+   */
+  openTrace?: (task: { id: string; agentId: string; intent: string }, parent?: Context) => string | undefined;
   now?: () => number;
 }
 
@@ -94,19 +112,34 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
     return task;
   }
 
-  async function createImplicit(principal: Principal, key: string, ttlSeconds: number): Promise<TaskFacts> {
+  async function createImplicit(
+    principal: Principal,
+    key: string,
+    ttlSeconds: number,
+    trace?: { parent: Context | undefined },
+  ): Promise<SessionTask> {
     const created = now();
+    const id = `${IMPLICIT_PREFIX}${key}`;
+    const intent = 'MCP session';
+    const traceparent =
+      trace !== undefined ? options.openTrace?.({ id, agentId: principal.agentId, intent }, trace.parent) : undefined;
     const task = await options.store.create({
-      id: `${IMPLICIT_PREFIX}${key}`,
+      id,
       agentId: principal.agentId,
       ...(principal.tenant !== undefined ? { tenant: principal.tenant } : {}),
-      intent: 'MCP session',
+      intent,
+      ...(traceparent !== undefined ? { trace: traceparent } : {}),
       createdAt: created,
       expiresAt: created + ttlSeconds * 1000,
       retentionSeconds: IMPLICIT_TASK_RETENTION_SECONDS,
     });
     remember(task.id, task.expiresAt);
-    return { id: task.id, intent: task.intent, labelsRead: [] };
+    return {
+      id: task.id,
+      intent: task.intent,
+      labelsRead: [],
+      ...(task.trace !== undefined ? { trace: task.trace } : {}),
+    };
   }
 
   return {
@@ -114,8 +147,8 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
       if (principal.taskId !== undefined) return factsOf(await liveTask(principal.taskId));
       return createImplicit(principal, sessionId, options.implicitTtlSeconds);
     },
-    async startRequestTask(principal, key) {
-      const facts = await createImplicit(principal, key, options.requestTaskIdleSeconds);
+    async startRequestTask(principal, key, parent) {
+      const facts = await createImplicit(principal, key, options.requestTaskIdleSeconds, { parent });
       cap.use(principal, facts.id);
       return facts;
     },
@@ -156,12 +189,13 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
   };
 }
 
-function factsOf(task: Task): TaskFacts {
+function factsOf(task: Task): SessionTask {
   return {
     id: task.id,
     intent: task.intent,
     ...(task.declaredTools !== undefined ? { declaredTools: task.declaredTools } : {}),
     labelsRead: task.labelsRead,
+    ...(task.trace !== undefined ? { trace: task.trace } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { decodeJwt } from 'jose';
 import type { AuditRecordInput, AuditSink } from '../audit/types.js';
 import type { Principal } from '../../kernel/principal.js';
@@ -8,12 +9,18 @@ import { createKeySet, generateSigningKey } from '../credentials/keys.js';
 import { createMemoryRevocationStore } from '../../stores/memory-revocation-store.js';
 import { TaskEndedError, TaskNotFoundError } from './errors.js';
 import { createMemoryTaskStore } from '../../stores/memory-task-store.js';
-import { createTaskService, TaskServiceError } from './task-service.js';
+import { createTaskService, TaskServiceError, type TaskServiceOptions } from './task-service.js';
 
 const alice: Principal = { agentId: 'alice', roles: [], tenant: 'acme', authMethod: 'api-key' };
 const bob: Principal = { agentId: 'bob', roles: [], authMethod: 'api-key' };
 
-async function setup(options: { failAudit?: boolean; onEnded?: (taskId: string) => Promise<void> } = {}) {
+async function setup(
+  options: {
+    failAudit?: boolean;
+    onEnded?: (taskId: string) => Promise<void>;
+    openTrace?: TaskServiceOptions['openTrace'];
+  } = {},
+) {
   const clock = { t: Date.now() };
   const keys = createKeySet({ active: await generateSigningKey() });
   const issuer = createCredentialIssuer({ issuer: 'https://gw.test', keys, now: () => clock.t });
@@ -37,6 +44,7 @@ async function setup(options: { failAudit?: boolean; onEnded?: (taskId: string) 
     maxLifetimeSeconds: 1800,
     now: () => clock.t,
     ...(options.onEnded !== undefined ? { onEnded: options.onEnded } : {}),
+    ...(options.openTrace !== undefined ? { openTrace: options.openTrace } : {}),
   });
   return { service, store, revocation, issuer, records, clock };
 }
@@ -57,6 +65,20 @@ describe('task service', () => {
       ['task.open'],
     );
     assert.ok(!JSON.stringify(records).includes(token.reveal()));
+  });
+
+  it("keeps the span it opens for the task, in the opening request's trace", async () => {
+    const opened: unknown[] = [];
+    const traceContext = ROOT_CONTEXT.setValue(Symbol('the opener trace'), true);
+    const { service, store } = await setup({
+      openTrace: (task, parent) => {
+        opened.push([task.intent, task.agentId, parent]);
+        return `00-${'2'.repeat(32)}-${'3'.repeat(16)}-01`;
+      },
+    });
+    const { task } = await service.open(alice, { intent: 'fix bug', traceContext });
+    assert.deepEqual(opened, [['fix bug', 'alice', traceContext]]);
+    assert.equal((await store.get(task.id))?.trace, `00-${'2'.repeat(32)}-${'3'.repeat(16)}-01`);
   });
 
   it('caps the TTL, refuses other tenants, task tokens and disabled agents', async () => {

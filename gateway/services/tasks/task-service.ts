@@ -11,6 +11,7 @@
  * was opened.
  */
 import { randomBytes } from 'node:crypto';
+import type { Context } from '@opentelemetry/api';
 import type { AuditSink } from '../audit/index.js';
 import type { Principal, Secret } from '../../kernel/index.js';
 import type { CredentialIssuer } from '../credentials/index.js';
@@ -48,6 +49,12 @@ export interface TaskServiceOptions {
    * audit record as `detail.cleanup: "failed"`.
    */
   onEnded?: (taskId: string) => Promise<void>;
+  /**
+   * Opens the task's span and returns its `traceparent` for the task to keep (telemetry's
+   * `openTaskTrace`): the task's calls, from any session, request or instance, are its children.
+   * Undefined when tracing is off.
+   */
+  openTrace?: (task: { id: string; agentId: string; intent: string }, parent?: Context) => string | undefined;
   now?: () => number;
 }
 
@@ -56,6 +63,8 @@ export interface OpenTaskRequest {
   tenant?: string;
   declaredTools?: readonly string[];
   ttlSeconds?: number;
+  /** The trace context of the request that opened the task: the task's span joins that trace. */
+  traceContext?: Context;
 }
 
 export interface IssuedTask {
@@ -130,10 +139,16 @@ export function createTaskService(options: TaskServiceOptions): TaskService {
       }
       const ttl = grant(request.ttlSeconds);
       const createdAt = now();
+      const id = `t_${randomBytes(16).toString('base64url')}`;
+      const trace = options.openTrace?.(
+        { id, agentId: principal.agentId, intent: request.intent },
+        request.traceContext,
+      );
       const task = await store.create({
-        id: `t_${randomBytes(16).toString('base64url')}`,
+        id,
         agentId: principal.agentId,
         intent: request.intent,
+        ...(trace !== undefined ? { trace } : {}),
         createdAt,
         expiresAt: createdAt + ttl * 1000,
         ...(principal.tenant !== undefined ? { tenant: principal.tenant } : {}),

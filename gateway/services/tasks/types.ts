@@ -12,6 +12,12 @@ export interface Task {
   intent: string;
   /** Tools the task expects to use (exposed names or globs). */
   declaredTools?: readonly string[];
+  /**
+   * The task's span as a W3C `traceparent`, for tasks that outlive any one connection (opened through the
+   * tasks API, or by a 2026-07-28 request): every call of the task, on any instance, is its child. Absent
+   * when tracing is off, and for a 2025 session's own task, whose span lives with the session.
+   */
+  trace?: string;
   /** Epoch ms. */
   createdAt: number;
   /** Epoch ms; the task reads as ended from this moment on. */
@@ -28,7 +34,7 @@ export interface Task {
 
 export type NewTask = Pick<
   Task,
-  'id' | 'agentId' | 'tenant' | 'intent' | 'declaredTools' | 'createdAt' | 'expiresAt'
+  'id' | 'agentId' | 'tenant' | 'intent' | 'declaredTools' | 'trace' | 'createdAt' | 'expiresAt'
 > & {
   /**
    * How long the record stays readable after the task ended or expired; the store's own retention when

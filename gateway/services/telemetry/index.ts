@@ -13,4 +13,4 @@ export {
   withSpan,
   type WithSpanOptions,
 } from './spans.js';
-export { startTaskSpan } from './task-span.js';
+export { openTaskTrace, startTaskSpan, taskTraceContext, type TaskIdentity } from './task-span.js';
