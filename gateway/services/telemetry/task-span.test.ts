@@ -23,7 +23,10 @@ describe('task traces', () => {
       { ...trace.getSpanContext(context) },
       { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1, isRemote: true },
     );
-    for (const bad of ['', 'garbage', '00-00000000000000000000000000000000-00f067aa0ba902b7-01'])
+    assert.equal(taskTraceContext(traceparent), context, 'a task used again parses nothing again');
+    for (const bad of ['', 'garbage', '00-00000000000000000000000000000000-00f067aa0ba902b7-01']) {
       assert.equal(taskTraceContext(bad), undefined, bad);
+      assert.equal(taskTraceContext(bad), undefined, `${bad}, asked again`);
+    }
   });
 });

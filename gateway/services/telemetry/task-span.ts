@@ -13,6 +13,7 @@
  *   once instead of hours later or never (a crash, an instance that never sees the end).
  */
 import { ROOT_CONTEXT, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
+import { LRUCache } from 'lru-cache';
 import * as attr from './attributes.js';
 import { extractTraceparentFromMeta, getTracer, injectTraceparent } from './spans.js';
 
@@ -58,10 +59,20 @@ export function openTaskTrace(task: TaskIdentity, parent: Context = ROOT_CONTEXT
   return injectTraceparent<Record<string, string>>({}, trace.setSpan(ROOT_CONTEXT, span))['traceparent'];
 }
 
+/**
+ * Contexts of recently used task traces: a busy task's calls parse the same `traceparent` on every request
+ * otherwise. Contexts are immutable, so one can be shared by any number of calls.
+ */
+const recentTaskContexts = new LRUCache<string, Context>({ max: 1024 });
+
 /** The context a task's calls are parented on, from the `traceparent` it keeps; undefined when invalid. */
 export function taskTraceContext(traceparent: string): Context | undefined {
+  const known = recentTaskContexts.get(traceparent);
+  if (known !== undefined) return known;
   const context = extractTraceparentFromMeta({ traceparent }, ROOT_CONTEXT);
-  return trace.getSpanContext(context) !== undefined ? context : undefined;
+  if (trace.getSpanContext(context) === undefined) return undefined;
+  recentTaskContexts.set(traceparent, context);
+  return context;
 }
 
 export function startTaskSpan(task: TaskIdentity, parent: Context = ROOT_CONTEXT): TaskSpan {
