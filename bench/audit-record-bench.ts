@@ -1,9 +1,11 @@
 /**
  * What sealing an audit record costs, per record: the chain fields, the hash over its canonical JSON and
- * the JSONL line (every tool call writes two: the write-ahead record and the outcome). Also the canonical
- * hash of a call's arguments, made once per call. Medians of several timed loops, in microseconds.
+ * the JSONL line (every tool call writes two: the write-ahead record and the outcome), as the record object
+ * and its line (`sealRecord` + `serialiseRecord`) and as the line alone, which is how the audit file writes
+ * it (`sealLine`), in alternating loops. Also the canonical hash of a call's arguments, made once per call.
+ * Medians of several timed loops, in microseconds.
  */
-import { sealRecord, serialiseRecord, type AuditChainHead } from '../gateway/services/audit/chain.js';
+import { sealLine, sealRecord, serialiseRecord, type AuditChainHead } from '../gateway/services/audit/chain.js';
 import type { AuditRecordInput } from '../gateway/services/audit/types.js';
 import { canonicalHash } from '../gateway/kernel/index.js';
 import { median } from './lib/rounds.js';
@@ -14,6 +16,10 @@ export interface AuditRecordBenchResult {
   perLoop: number;
   /** Median microseconds to seal a call.intent-sized record and serialise its line. */
   sealMicros: number;
+  /** The same record sealed straight to its line (`sealLine`), as the audit file does. */
+  sealLineMicros: number;
+  /** Median of the loops' paired ratios, `sealLine` over `sealRecord` + `serialiseRecord`. */
+  sealLineRatio: number;
   /** Median microseconds for the canonical hash of a small argument object. */
   argsHashMicros: number;
 }
@@ -49,24 +55,39 @@ export async function runAuditRecordBench(
     head = { seq: record.seq, hash: record.hash };
     lineBytes += serialiseRecord(record).length;
   };
+  const sealToLine = (): void => {
+    const sealed = sealLine(RECORD, head, now);
+    head = { seq: sealed.seq, hash: sealed.hash };
+    lineBytes += sealed.line.length;
+  };
   let digest = '';
   const hashArgs = (): void => {
     digest = canonicalHash(ARGS);
   };
   // Warm-up: compiled code, not the interpreter.
   microsPerIteration(perLoop, seal);
+  microsPerIteration(perLoop, sealToLine);
   microsPerIteration(perLoop, hashArgs);
   const sealTimes: number[] = [];
+  const sealLineTimes: number[] = [];
   const hashTimes: number[] = [];
   for (let i = 0; i < loops; i++) {
     sealTimes.push(microsPerIteration(perLoop, seal));
+    sealLineTimes.push(microsPerIteration(perLoop, sealToLine));
     hashTimes.push(microsPerIteration(perLoop, hashArgs));
     await new Promise((resolve) => setImmediate(resolve));
   }
   // Keep the results observable so the loops cannot be optimised away.
   if (lineBytes === 0 || digest.length !== 64) throw new Error('audit record bench produced nothing');
   const round = (n: number): number => Math.round(n * 100) / 100;
-  return { loops, perLoop, sealMicros: round(median(sealTimes)), argsHashMicros: round(median(hashTimes)) };
+  return {
+    loops,
+    perLoop,
+    sealMicros: round(median(sealTimes)),
+    sealLineMicros: round(median(sealLineTimes)),
+    sealLineRatio: round(median(sealLineTimes.map((t, i) => t / sealTimes[i]!))),
+    argsHashMicros: round(median(hashTimes)),
+  };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[1]}`) {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalJson } from '../../kernel/index.js';
-import { computeRecordHash, REDACTED, redactDetail, sealRecord, serialiseRecord } from './chain.js';
+import { computeRecordHash, REDACTED, redactDetail, sealLine, sealRecord, serialiseRecord } from './chain.js';
 import type { AuditChainHead } from './chain.js';
 import type { AuditRecordInput } from './types.js';
 
@@ -50,6 +50,18 @@ const input = fc.record(
   { requiredKeys: ['event'] },
 );
 const head = fc.record({ seq: fc.nat(), hash: fc.stringMatching(/^[0-9a-f]{64}$/) });
+/** Inputs as the gateway makes them (no chain field, often nothing to redact), and every other kind. */
+const topKey = fc.oneof(
+  fc.constantFrom('tool', 'target', 'reason', '0', '7', '10', '4294967295', '__proto__', 'seq', 'ts', 'prev', 'hash'),
+  fc.string(),
+);
+const anyInput = fc.oneof(
+  input,
+  fc.record({ event: fc.constantFrom('tool.call'), detail: fc.dictionary(plainKey, detailValue, { maxKeys: 3 }) }),
+  fc
+    .tuple(fc.constantFrom('tool.call', 'call.intent'), fc.dictionary(topKey, detailValue, { maxKeys: 5 }))
+    .map(([event, members]) => ({ ...members, event })),
+);
 
 describe('sealRecord', () => {
   it('seals every input exactly as the documented procedure does, and a reader parses back what was hashed', () => {
@@ -64,6 +76,44 @@ describe('sealRecord', () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  it('sealLine writes the very line and hash sealRecord and serialiseRecord make, for any input', () => {
+    fc.assert(
+      fc.property(anyInput, head, (generated, chainHead) => {
+        const record = sealRecord(generated as unknown as AuditRecordInput, chainHead, NOW);
+        const sealed = sealLine(generated as unknown as AuditRecordInput, chainHead, NOW);
+        assert.deepEqual(sealed, { seq: record.seq, ts: record.ts, hash: record.hash, line: serialiseRecord(record) });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('sealLine writes a plain input from its own JSON, between the chain fields', () => {
+    const chainHead = { seq: 41, hash: 'a'.repeat(64) };
+    const sealed = sealLine({ event: 'tool.call', tool: 't', detail: { operation: 'tools/call' } }, chainHead, NOW);
+    const body = '{"event":"tool.call","tool":"t","detail":{"operation":"tools/call"}';
+    const hash = sha256(
+      canonicalJson({ ...(JSON.parse(`${body}}`) as object), seq: 42, ts: NOW.toISOString(), prev: chainHead.hash }),
+    );
+    assert.equal(
+      sealed.line,
+      `{"seq":42,"ts":"2026-03-01T12:00:00.000Z",${body.slice(1)},"prev":"${'a'.repeat(64)}","hash":"${hash}"}\n`,
+    );
+    assert.deepEqual([sealed.seq, sealed.ts, sealed.hash], [42, NOW.toISOString(), hash]);
+    const empty = sealLine({} as AuditRecordInput, chainHead, NOW);
+    assert.match(empty.line, /^\{"seq":42,"ts":"[^"]+","prev":"a{64}","hash":"[0-9a-f]{64}"\}\n$/);
+  });
+
+  it('sealLine refuses what JSON cannot write, as sealRecord does', () => {
+    const cyclic: Record<string, unknown> = { event: 'tool.call' };
+    cyclic['detail'] = { self: cyclic };
+    for (const bad of [{ event: 'tool.call', detail: { n: 1n } }, cyclic]) {
+      assert.throws(
+        () => sealLine(bad as unknown as AuditRecordInput, { seq: 0, hash: '0'.repeat(64) }, NOW),
+        TypeError,
+      );
+    }
   });
 
   it('redacts a secret-looking key wherever it is in detail and keeps everything else as it is', () => {

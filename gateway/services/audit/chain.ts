@@ -82,6 +82,57 @@ export function serialiseRecord(record: AuditRecord): string {
   return `${JSON.stringify(record)}\n`;
 }
 
+/** A record as a log writes it: its chain fields and its JSONL line. */
+export interface SealedLine {
+  seq: number;
+  ts: string;
+  hash: string;
+  /** Exactly `serialiseRecord(sealRecord(input, head, now))`. */
+  line: string;
+}
+
+/**
+ * `sealRecord` and `serialiseRecord` in one, for writers that need only the line and the chain fields:
+ * the same bytes and hash, without building the record object and serialising it again. An input whose
+ * normalised form is already what the record carries (no chain field, nothing in `detail` to redact, no
+ * index-like key, which an object would move ahead of `seq`) is written from its own JSON between the
+ * chain fields; any other input goes through `sealRecord`.
+ */
+export function sealLine(input: AuditRecordInput, head: AuditChainHead, now: Date): SealedLine {
+  const json = JSON.stringify(input);
+  const normalised = JSON.parse(json) as Record<string, unknown>;
+  if (!writtenAsIs(normalised)) {
+    const record = sealRecord(input, head, now);
+    return { seq: record.seq, ts: record.ts, hash: record.hash, line: serialiseRecord(record) };
+  }
+  const seq = head.seq + 1;
+  const ts = now.toISOString();
+  const hash = canonicalHash({ seq, ts, ...normalised, prev: head.hash });
+  const members = json.length > 2 ? `${json.slice(1, -1)},` : '';
+  const line = `{"seq":${seq},"ts":${JSON.stringify(ts)},${members}"prev":${JSON.stringify(head.hash)},"hash":"${hash}"}\n`;
+  return { seq, ts, hash, line };
+}
+
+const CHAIN_FIELDS: readonly string[] = ['seq', 'ts', 'prev', 'hash'];
+const INDEX_LIKE = /^(?:0|[1-9]\d*)$/;
+
+/** Whether a normalised input is written as it is: see `sealLine`. */
+function writtenAsIs(normalised: Record<string, unknown>): boolean {
+  for (const key of Object.keys(normalised)) {
+    if (CHAIN_FIELDS.includes(key) || INDEX_LIKE.test(key)) return false;
+  }
+  return !hasSecretKey(normalised['detail']);
+}
+
+/** Whether `redactDetail` would replace anything in `value`. */
+function hasSecretKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasSecretKey);
+  if (value !== null && typeof value === 'object') {
+    for (const [key, member] of Object.entries(value)) if (isSecretKey(key) || hasSecretKey(member)) return true;
+  }
+  return false;
+}
+
 /** Structural check of a parsed line: the chain fields are present and well-formed. */
 export function isChainedRecord(value: unknown): value is AuditRecord {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;

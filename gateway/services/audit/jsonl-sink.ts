@@ -47,9 +47,9 @@ import {
   computeRecordHash,
   EMPTY_HEAD,
   isChainedRecord,
-  sealRecord,
-  serialiseRecord,
+  sealLine,
   type AuditChainHead,
+  type SealedLine,
 } from './chain.js';
 import { readFileTail } from './tail.js';
 import type { AppendOptions, AuditRecord, AuditRecordInput, AuditSink, AuditSinkStatus } from './types.js';
@@ -382,15 +382,15 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   }
 
   function enqueue(input: AuditRecordInput, deferrable = false): Promise<void> {
-    let record: AuditRecord;
+    let record: SealedLine;
     try {
-      record = sealRecord(input, head, now());
+      record = sealLine(input, head, now());
     } catch (error) {
       // e.g. a BigInt or a cycle in `detail`: reject this record without touching the chain.
       return Promise.reject(new TypeError('audit record is not JSON-serialisable', { cause: error }));
     }
     head = { seq: record.seq, hash: record.hash };
-    const line = serialiseRecord(record);
+    const { line } = record;
     const promise = new Promise<void>((resolve, reject) => {
       queue.push({ line, seq: record.seq, hash: record.hash, ts: record.ts, resolve, reject });
     });
