@@ -124,13 +124,10 @@ function writtenAsIs(normalised: Record<string, unknown>): boolean {
   return !hasSecretKey(normalised['detail']);
 }
 
-/** Whether `redactDetail` would replace anything in `value`. */
+/** Whether `redactDetail` would replace anything in `value` (an array's keys are its indices). */
 function hasSecretKey(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(hasSecretKey);
-  if (value !== null && typeof value === 'object') {
-    for (const [key, member] of Object.entries(value)) if (isSecretKey(key) || hasSecretKey(member)) return true;
-  }
-  return false;
+  if (value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(([key, member]) => isSecretKey(key) || hasSecretKey(member));
 }
 
 /** Structural check of a parsed line: the chain fields are present and well-formed. */
