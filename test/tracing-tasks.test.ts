@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { digestApiKey, generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
-import { startHttpBackend } from './fixtures/http-backend.js';
+import { GET_USER_TOOL, startHttpBackend } from './fixtures/http-backend.js';
 import { startGatewayProcess, type GatewayProcess } from './fixtures/gateway-process.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './fixtures/otlp-receiver.js';
 import { modernPost, type ModernAnswer } from './helpers/modern.js';
@@ -49,19 +49,7 @@ describe('one trace per task, for tasks that outlive a connection', () => {
             id: 'api',
             kind: 'http',
             baseUrl: backend.url,
-            tools: [
-              {
-                name: 'get_user',
-                method: 'GET',
-                path: '/users/{id}',
-                inputSchema: {
-                  type: 'object',
-                  properties: { id: { type: 'integer', minimum: 1 } },
-                  required: ['id'],
-                  additionalProperties: false,
-                },
-              },
-            ],
+            tools: [GET_USER_TOOL],
           },
         ],
         egress: { connectors: { api: { allowPrivate: ['127.0.0.0/8'] } } },

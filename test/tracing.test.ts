@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { digestApiKey, generateApiKey } from '../gateway/services/auth/api-key-authenticator.js';
-import { startHttpBackend } from './fixtures/http-backend.js';
+import { GET_USER_TOOL, startHttpBackend } from './fixtures/http-backend.js';
 import { startGatewayProcess, type GatewayProcess } from './fixtures/gateway-process.js';
 import { startUpstreamHttp, type UpstreamHttp } from './fixtures/mcp-upstream-http.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './fixtures/otlp-receiver.js';
@@ -22,17 +22,7 @@ const KIND_CLIENT = 3;
 const STATUS_ERROR = 2;
 
 const httpTools = [
-  {
-    name: 'get_user',
-    method: 'GET',
-    path: '/users/{id}',
-    inputSchema: {
-      type: 'object',
-      properties: { id: { type: 'integer', minimum: 1 } },
-      required: ['id'],
-      additionalProperties: false,
-    },
-  },
+  GET_USER_TOOL,
   {
     name: 'delete_repo',
     method: 'DELETE',

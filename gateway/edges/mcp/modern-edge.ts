@@ -129,7 +129,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       principal,
       task: async () => (await resolveTask()).facts,
       // The task's span when it keeps one (tracing on), else the request's own trace.
-      taskTraceContext: async () => {
+      traceContextOfTask: async () => {
         const { trace } = await resolveTask();
         return (trace !== undefined ? taskTraceContext(trace) : undefined) ?? requestTrace;
       },

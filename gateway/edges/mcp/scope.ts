@@ -28,7 +28,7 @@ export interface AgentScope {
    * A 2026-07-28 request's: its task's span, known once its task is (the request's own trace when the task
    * keeps none, tracing being off).
    */
-  taskTraceContext?(): Promise<Context | undefined>;
+  traceContextOfTask?(): Promise<Context | undefined>;
   /** Propagation fields the edge read from HTTP headers (`traceparent`), used when `_meta` carries none. */
   headerTrace?: Record<string, string>;
 }

@@ -145,7 +145,7 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
     const meta = ctx.mcpReq._meta as Record<string, unknown> | undefined;
     const channel = inputRequests ?? { request: (method, params, signal) => relay(method, params, signal, ctx) };
     const task = await scope.task();
-    const traceContext = scope.traceContext ?? (await scope.taskTraceContext?.());
+    const traceContext = scope.traceContext ?? (await scope.traceContextOfTask?.());
     return {
       principal: scope.principal,
       task,

@@ -16,7 +16,7 @@ import { GatewayError, type Principal } from '../../kernel/index.js';
 import { createRequestTaskCap } from './request-task-cap.js';
 import { createTaskStateSource, type TaskStateSource } from './task-state.js';
 import { TaskEndedError, TaskNotFoundError } from './errors.js';
-import { isTaskLive, type Task, type TaskStore } from './types.js';
+import { isTaskLive, type OpenTaskTrace, type Task, type TaskStore } from './types.js';
 
 /**
  * A task as an edge receives it: the facts its calls are decided on, and the span its calls are parented
@@ -63,11 +63,10 @@ export interface SessionTasksOptions {
    */
   onImplicitTaskEnded?: (taskId: string) => Promise<void>;
   /**
-   * Opens the span of a 2026-07-28 request's task and returns its `traceparent` for the task to keep
-   * (telemetry's `openTaskTrace`); undefined when tracing is off. A session's own task has a span that
-   * lives with the session instead (the edge's).
+   * Opens the span a 2026-07-28 request's task keeps. A session's own task has a span that lives with the
+   * session instead (the edge's).
    */
-  openTrace?: (task: { id: string; agentId: string; intent: string }, parent?: Context) => string | undefined;
+  openTrace?: OpenTaskTrace;
   now?: () => number;
 }
 
@@ -112,17 +111,20 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
     return task;
   }
 
+  /** `keptSpan`: the task keeps a span (a request's task), joining `keptSpan.parent`; a session's does not. */
   async function createImplicit(
     principal: Principal,
     key: string,
     ttlSeconds: number,
-    trace?: { parent: Context | undefined },
+    keptSpan?: { parent: Context | undefined },
   ): Promise<SessionTask> {
     const created = now();
     const id = `${IMPLICIT_PREFIX}${key}`;
     const intent = 'MCP session';
     const traceparent =
-      trace !== undefined ? options.openTrace?.({ id, agentId: principal.agentId, intent }, trace.parent) : undefined;
+      keptSpan !== undefined
+        ? options.openTrace?.({ id, agentId: principal.agentId, intent }, keptSpan.parent)
+        : undefined;
     const task = await options.store.create({
       id,
       agentId: principal.agentId,

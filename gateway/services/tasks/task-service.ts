@@ -17,7 +17,7 @@ import type { Principal, Secret } from '../../kernel/index.js';
 import type { CredentialIssuer } from '../credentials/index.js';
 import type { RevocationStore } from '../revocation/index.js';
 import { TaskEndedError, TaskNotFoundError } from './errors.js';
-import type { Task, TaskStore } from './types.js';
+import type { OpenTaskTrace, Task, TaskStore } from './types.js';
 import type { ErrorCode } from '../../kernel/index.js';
 
 export type TaskServiceErrorCode = Extract<ErrorCode, 'INVALID_ARGUMENTS' | 'FORBIDDEN'>;
@@ -49,12 +49,8 @@ export interface TaskServiceOptions {
    * audit record as `detail.cleanup: "failed"`.
    */
   onEnded?: (taskId: string) => Promise<void>;
-  /**
-   * Opens the task's span and returns its `traceparent` for the task to keep (telemetry's
-   * `openTaskTrace`): the task's calls, from any session, request or instance, are its children.
-   * Undefined when tracing is off.
-   */
-  openTrace?: (task: { id: string; agentId: string; intent: string }, parent?: Context) => string | undefined;
+  /** Opens the span the task keeps: its calls, from any session, request or instance, are its children. */
+  openTrace?: OpenTaskTrace;
   now?: () => number;
 }
 

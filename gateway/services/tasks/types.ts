@@ -3,6 +3,7 @@
  * TTL running out) revokes the token and every call credential minted for it, on every instance that
  * shares the store.
  */
+import type { Context } from '@opentelemetry/api';
 
 export interface Task {
   id: string;
@@ -72,6 +73,16 @@ export interface TaskStore {
   incrementCalls(id: string): Promise<number>;
   close(): Promise<void>;
 }
+
+/**
+ * Opens the span of a task that outlives any one connection and returns its `traceparent` for the task to
+ * keep (telemetry's `openTaskTrace`), the span joining `parent`, the trace of the request that opened the
+ * task; undefined while tracing is off.
+ */
+export type OpenTaskTrace = (
+  task: { id: string; agentId: string; intent: string },
+  parent?: Context,
+) => string | undefined;
 
 export function isTaskLive(task: Task | undefined, now: number): task is Task {
   return task !== undefined && task.endedAt === undefined && task.expiresAt > now;
