@@ -324,10 +324,23 @@ describe('buildRequestPath with reserved expansion ({+name})', () => {
     assert.throws(() => buildRequestPath(template, { owner: 'o/x', repo: 'r', path: 'a' }), isInvalidArguments);
   });
 
+  it('keeps a byte order mark where it stands, as any other character: never dropped in decoding', () => {
+    assert.equal(
+      buildRequestPath(template, { owner: 'o', repo: 'r', path: '\uFEFF' }),
+      '/repos/o/r/contents/%EF%BB%BF',
+    );
+    assert.equal(
+      buildRequestPath(template, { owner: '\uFEFFo', repo: 'r', path: 'a/\uFEFFb' }),
+      '/repos/%EF%BB%BFo/r/contents/a/%EF%BB%BFb',
+    );
+    assert.equal(canonicalizePath('/a/%EF%BB%BFb/%ef%bb%bf'), '/a/%EF%BB%BFb/%EF%BB%BF');
+    assert.throws(() => canonicalizePath('/a/%EF%BB%BF/../../..'), PathError);
+  });
+
   it('property: a reserved value only adds segments under the template prefix, never dot or empty ones', () => {
     const prefix = '/repos/o/r/contents/';
     const piece = fc.oneof(
-      fc.constantFrom('..', '.', '', '%2e%2e', '%2F', '\\', 'a', 'b.txt', '%', '?', '#', '@x', ':1'),
+      fc.constantFrom('..', '.', '', '%2e%2e', '%2F', '\\', 'a', 'b.txt', '%', '?', '#', '@x', ':1', '\uFEFF'),
       fc.string({ unit: 'binary', maxLength: 6 }),
     );
     fc.assert(
@@ -345,7 +358,8 @@ describe('buildRequestPath with reserved expansion ({+name})', () => {
         assert.equal(url.host, 'api.example.com');
         assert.equal(url.pathname, path);
         const added = path.slice(prefix.length).split('/');
-        assert.deepEqual(added.map(decodeURIComponent), pieces);
+        // The value's own segments (a generated piece may itself hold a "/").
+        assert.deepEqual(added.map(decodeURIComponent), value.split('/'));
         for (const segment of added) assert.ok(segment !== '' && segment !== '.' && segment !== '..');
         assert.equal(canonicalizePath(path), path);
       }),

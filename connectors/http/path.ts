@@ -210,7 +210,8 @@ function canonicalizeSegment(segment: string): string {
   }
   let decoded: string;
   try {
-    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+    // ignoreBOM: a leading byte order mark is a character of the segment, not a marker to drop.
+    decoded = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Uint8Array.from(bytes));
   } catch {
     throw new PathError('path is not valid UTF-8 once decoded');
   }

@@ -51,6 +51,25 @@ describe('Mcp-Param headers', () => {
     assert.equal(checkParamHeaders(declarations, { region: half }, headersOf({ 'mcp-param-region': half })), undefined);
   });
 
+  it('decodes a Base64 value exactly, a leading byte order mark included', () => {
+    for (const region of ['\uFEFF', '\uFEFFeu', 'eu\uFEFF']) {
+      assert.equal(
+        checkParamHeaders(declarations, { region }, headersOf({ 'mcp-param-region': base64(region) })),
+        undefined,
+        JSON.stringify(region),
+      );
+      assert.equal(
+        checkParamHeaders(
+          declarations,
+          { region: region.replace('\uFEFF', '') },
+          headersOf({ 'mcp-param-region': base64(region) }),
+        )?.header,
+        'Mcp-Param-Region',
+        `${JSON.stringify(region)} is not the same value without its mark`,
+      );
+    }
+  });
+
   it('expects no header for an absent or null argument', () => {
     assert.equal(checkParamHeaders(declarations, { region: null }, headersOf({})), undefined);
     assert.equal(checkParamHeaders(declarations, {}, headersOf({})), undefined);

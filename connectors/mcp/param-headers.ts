@@ -110,7 +110,8 @@ function decode(value: string): string | undefined {
   const payload = value.slice(SENTINEL_START.length, value.length - SENTINEL_END.length);
   if (!CANONICAL_BASE64.test(payload)) return undefined;
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(payload, 'base64'));
+    // ignoreBOM: a leading byte order mark is part of the value, as in the argument it must equal.
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Buffer.from(payload, 'base64'));
   } catch {
     return undefined;
   }
