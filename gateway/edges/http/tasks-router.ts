@@ -11,7 +11,7 @@ import { ROOT_CONTEXT } from '@opentelemetry/api';
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Principal } from '../../kernel/index.js';
-import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
+import { extractTraceparentFromMeta, traceHeaders } from '../../services/telemetry/index.js';
 import { errorMiddleware, sendError } from './http-errors.js';
 import { TaskNotFoundError, type IssuedTask, type TaskService, type Task } from '../../services/tasks/index.js';
 
@@ -82,14 +82,7 @@ export function createTasksRouter(service: TaskService, authenticate: (req: Requ
         ...(body.tenant !== undefined ? { tenant: body.tenant } : {}),
         ...(body.declaredTools !== undefined ? { declaredTools: body.declaredTools } : {}),
         ...(body.ttlSeconds !== undefined ? { ttlSeconds: body.ttlSeconds } : {}),
-        ...(typeof req.headers.traceparent === 'string'
-          ? {
-              traceContext: extractTraceparentFromMeta(
-                { traceparent: req.headers.traceparent, tracestate: req.headers.tracestate },
-                ROOT_CONTEXT,
-              ),
-            }
-          : {}),
+        traceContext: extractTraceparentFromMeta(traceHeaders(req.headers), ROOT_CONTEXT),
       });
       res.status(201).setHeader('Cache-Control', 'no-store').json(issuedToJson(issued));
     }),

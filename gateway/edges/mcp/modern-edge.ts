@@ -34,7 +34,7 @@ import {
   type ParamHeaderMismatch,
 } from '../../../connectors/mcp/index.js';
 import { jsonRpcCodeOf, toGatewayError, type Principal } from '../../kernel/index.js';
-import { extractTraceparentFromMeta, taskTraceContext } from '../../services/telemetry/index.js';
+import { extractTraceparentFromMeta, taskTraceContext, traceHeaders } from '../../services/telemetry/index.js';
 import type { ApprovalTasks } from './approval-tasks.js';
 import type { InputBridge } from './input-bridge.js';
 import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './modern-task.js';
@@ -202,16 +202,11 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         });
         return;
       }
-      const headerTrace: Record<string, string> = {};
-      const traceparent = req.headers['traceparent'];
-      if (typeof traceparent === 'string') headerTrace['traceparent'] = traceparent.trim();
-      const tracestate = req.headers['tracestate'];
-      if (typeof tracestate === 'string') headerTrace['tracestate'] = tracestate.trim();
       const extra: RequestExtra = {
         principal: request.principal,
         body: request.body,
         httpVersion: req.httpVersion,
-        headerTrace,
+        headerTrace: traceHeaders(req.headers),
       };
       const authInfo: AuthInfo = { token: '', clientId: request.principal.agentId, scopes: [], extra: { ...extra } };
       const fetchRequest = request.fetchRequest ?? toFetchRequest(req, res);

@@ -65,7 +65,11 @@ export function computeRecordHash(record: object): string {
  * to `{ seq: record.seq, hash: record.hash }` in the same order records are written.
  */
 export function sealRecord(input: AuditRecordInput, head: AuditChainHead, now: Date): AuditRecord {
-  const normalised = JSON.parse(JSON.stringify(input)) as Record<string, unknown>;
+  return sealNormalised(JSON.parse(JSON.stringify(input)) as Record<string, unknown>, head, now);
+}
+
+/** `sealRecord` of an input already normalised through JSON (a fresh object this function may change). */
+function sealNormalised(normalised: Record<string, unknown>, head: AuditChainHead, now: Date): AuditRecord {
   // Chain fields are ours; an input must not be able to pre-set them.
   delete normalised['seq'];
   delete normalised['ts'];
@@ -96,13 +100,13 @@ export interface SealedLine {
  * the same bytes and hash, without building the record object and serialising it again. An input whose
  * normalised form is already what the record carries (no chain field, nothing in `detail` to redact, no
  * index-like key, which an object would move ahead of `seq`) is written from its own JSON between the
- * chain fields; any other input goes through `sealRecord`.
+ * chain fields; any other input is sealed as `sealRecord` seals it, from the same normalised copy.
  */
 export function sealLine(input: AuditRecordInput, head: AuditChainHead, now: Date): SealedLine {
   const json = JSON.stringify(input);
   const normalised = JSON.parse(json) as Record<string, unknown>;
   if (!writtenAsIs(normalised)) {
-    const record = sealRecord(input, head, now);
+    const record = sealNormalised(normalised, head, now);
     return { seq: record.seq, ts: record.ts, hash: record.hash, line: serialiseRecord(record) };
   }
   const seq = head.seq + 1;

@@ -10,6 +10,7 @@ export {
   injectTraceparent,
   markSpanError,
   setSpanAttributes,
+  traceHeaders,
   withSpan,
   type WithSpanOptions,
 } from './spans.js';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import { currentTraceId, extractTraceparentFromMeta, injectTraceparent, withSpan } from './spans.js';
+import { currentTraceId, extractTraceparentFromMeta, injectTraceparent, traceHeaders, withSpan } from './spans.js';
 
 // No SDK is registered here: these are the guarantees the pipeline relies on when telemetry is off.
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -12,6 +12,19 @@ describe('trace context helpers', () => {
     assert.equal(currentTraceId(ctx), '4bf92f3577b34da6a3ce929d0e0e4736');
     const carrier = injectTraceparent({} as Record<string, string>, ctx);
     assert.deepEqual(carrier, { traceparent, tracestate: 'vendor=1' });
+  });
+
+  it('reads the trace context headers of a request, trimmed, and leaves out repeated or absent ones', () => {
+    assert.deepEqual(traceHeaders({ traceparent: ` ${traceparent} `, tracestate: 'vendor=1', host: 'x' }), {
+      traceparent,
+      tracestate: 'vendor=1',
+    });
+    assert.deepEqual(traceHeaders({ traceparent: [traceparent, traceparent] }), {});
+    assert.deepEqual(traceHeaders({}), {});
+    assert.equal(
+      currentTraceId(extractTraceparentFromMeta(traceHeaders({ traceparent: `${traceparent}\t` }), ROOT_CONTEXT)),
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+    );
   });
 
   it('ignores absent, malformed or non-string trace fields', () => {

@@ -116,6 +116,19 @@ export function injectTraceparent<C extends Record<string, string>>(carrier: C, 
   return carrier;
 }
 
+/**
+ * The W3C trace context fields of an HTTP request's headers (`traceparent`, `tracestate`), trimmed; a
+ * header sent more than once is left out. For `extractTraceparentFromMeta`.
+ */
+export function traceHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['traceparent', 'tracestate'] as const) {
+    const value = headers[name];
+    if (typeof value === 'string') out[name] = value.trim();
+  }
+  return out;
+}
+
 /** Trace id of the active span, for audit records; undefined when there is none. */
 export function currentTraceId(ctx: Context = context.active()): string | undefined {
   const spanContext = trace.getSpanContext(ctx);
