@@ -159,6 +159,23 @@ describe('bench rounds and paired ratios', () => {
   it('prints every measurement and every comparison', () => {
     const table = formatRounds(rounds, ['raw/legacy/1']);
     for (const text of ['raw/legacy/1', 'direct', 'mcp-proxy', 'portcullis', '400']) assert.ok(table.includes(text));
+    // CPU per call, and where a target's process spent it by kind of thread.
+    const split = formatRounds(
+      [
+        {
+          cell: {
+            portcullis: {
+              ...result(400, 2, 4),
+              cpuMicrosPerCall: 470,
+              cpuPerCallByThread: { main: 352, v8: 98, pool: 12, other: 0 },
+            },
+          },
+        },
+      ],
+      ['cell'],
+    );
+    assert.match(split, /cpu us\/call +main\/v8\/pool/);
+    assert.match(split, /470 +352\/98\/12/);
     const comparisons = formatComparisons(
       compareCell(rounds, 'raw/legacy/1', ['direct', 'mcp-proxy', 'portcullis']),
       3,

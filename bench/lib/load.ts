@@ -13,6 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createRawPool, openRawSession, type RawMode } from './raw-client.js';
 import { summarize, type Summary } from './stats.js';
+import { parseThreadStat, processThreadCpu, threadCpuPerCall, type ThreadCpu } from './thread-cpu.js';
 
 export type DriverName = 'sdk' | 'raw';
 export const DRIVER_NAMES: readonly DriverName[] = ['raw', 'sdk'];
@@ -49,6 +50,12 @@ export interface LoadResult extends Summary {
    * steadier measure of what a target costs.
    */
   cpuMicrosPerCall?: number;
+  /**
+   * The same by kind of thread (Linux): the main thread, V8's workers (collector helpers, background
+   * compilation) and libuv's pool. Read from the threads alive at the end of the phase, so the parts may
+   * fall a little short of `cpuMicrosPerCall`.
+   */
+  cpuPerCallByThread?: ThreadCpu;
   /** The measured phase on the monotonic clock, in microseconds (to cut a CPU profile down to it). */
   phase?: { startUs: number; endUs: number };
 }
@@ -123,18 +130,10 @@ function rawDriver(options: LoadOptions): Driver {
 
 const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
 
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux). */
-const USER_HZ = 100;
-
 /** User + system CPU time of a process (every thread) from /proc, in microseconds; undefined elsewhere. */
 export async function processCpuMicros(pid: number): Promise<number | undefined> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1_000_000) / USER_HZ : undefined;
+    return parseThreadStat(await readFile(`/proc/${pid}/stat`, 'utf8'))?.cpuMicros;
   } catch {
     return undefined;
   }
@@ -156,6 +155,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       let firstError: string | undefined;
       let truncated = false;
       const cpuBefore = options.pid !== undefined ? await processCpuMicros(options.pid) : undefined;
+      const threadsBefore = options.pid !== undefined ? await processThreadCpu(options.pid) : undefined;
       const deadline = performance.now() + options.maxSeconds * 1000;
       const startUs = monotonicMicros();
       const started = performance.now();
@@ -180,12 +180,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const wallMs = performance.now() - started;
       const endUs = monotonicMicros();
       const cpuAfter = options.pid !== undefined ? await processCpuMicros(options.pid) : undefined;
+      const threadsAfter = options.pid !== undefined ? await processThreadCpu(options.pid) : undefined;
       const cpuMicrosPerCall =
         cpuBefore !== undefined && cpuAfter !== undefined && latencies.length > 0
           ? Math.round((cpuAfter - cpuBefore) / latencies.length)
           : undefined;
       return {
         ...(cpuMicrosPerCall !== undefined ? { cpuMicrosPerCall } : {}),
+        ...(threadsBefore !== undefined && threadsAfter !== undefined && latencies.length > 0
+          ? { cpuPerCallByThread: threadCpuPerCall(threadsBefore, threadsAfter, latencies.length) }
+          : {}),
         phase: { startUs, endUs },
         ...summarize(latencies, errors, wallMs),
         sessions: options.sessions,

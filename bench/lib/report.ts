@@ -20,6 +20,7 @@ export function formatRounds(rounds: RoundResults, cells: readonly string[]): st
     'mean ms',
     'max ms',
     'cpu us/call',
+    'main/v8/pool',
   ];
   const rows: string[][] = [];
   for (const cell of cells) {
@@ -37,6 +38,9 @@ export function formatRounds(rounds: RoundResults, cells: readonly string[]): st
           fixed(r.meanMs, 2),
           fixed(r.maxMs, 2),
           r.cpuMicrosPerCall !== undefined ? String(r.cpuMicrosPerCall) : '-',
+          r.cpuPerCallByThread !== undefined
+            ? `${r.cpuPerCallByThread.main}/${r.cpuPerCallByThread.v8}/${r.cpuPerCallByThread.pool}`
+            : '-',
         ]);
       }
     });

@@ -71,6 +71,31 @@ describe('series histogram', () => {
     assert.match(text, /^h_count\{a="y"\} 0$/m);
   });
 
+  it('keeps label sets apart whatever characters their values hold', async () => {
+    const registry = new Registry();
+    const histogram = createSeriesHistogram({
+      name: 'h',
+      help: 'h',
+      labelNames: ['a', 'b'],
+      buckets: [1],
+      registers: [registry],
+    });
+    // Joined with a separator, these two would be one key.
+    const first = histogram.series({ a: 'x\u0000y', b: 'z' });
+    const second = histogram.series({ a: 'x', b: 'y\u0000z' });
+    assert.notEqual(first, second);
+    first.observe(0.5);
+    second.observe(2);
+    const text = await registry.metrics();
+    assert.ok(text.includes('\nh_count{a="x\u0000y",b="z"} 1\n'), text);
+    assert.ok(text.includes('\nh_count{a="x",b="y\u0000z"} 1\n'), text);
+    // Asked for again after a reset, a label set starts from nothing.
+    registry.resetMetrics();
+    histogram.series({ a: 'x', b: 'y\u0000z' }).observe(0.25);
+    assert.ok((await registry.metrics()).includes('\nh_sum{a="x",b="y\u0000z"} 0.25\n'));
+    assert.doesNotMatch(await registry.metrics(), /b="z"/);
+  });
+
   it('is emptied by the registry reset, and refuses buckets out of order or a name already taken', async () => {
     const { ours, theirs, observe } = both();
     observe({ step: 'decide', outcome: 'next' }, 0.01);

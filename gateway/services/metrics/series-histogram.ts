@@ -39,6 +39,12 @@ interface Series extends HistogramSeries {
   count: number;
 }
 
+/** One level of the lookup: the series of the label values that lead here, and the next label's values. */
+interface SeriesLevel {
+  series?: Series;
+  readonly next: Map<string, SeriesLevel>;
+}
+
 /** One exported value, as prom-client's registry reads it (`sharedLabels`: the series' own labels). */
 interface ExportedValue {
   labels: Record<string, string | number>;
@@ -52,7 +58,11 @@ export function createSeriesHistogram<T extends string>(config: SeriesHistogramC
   for (let i = 1; i < bounds.length; i++) {
     if (!(bounds[i]! > bounds[i - 1]!)) throw new Error(`${config.name}: buckets must be strictly ascending`);
   }
-  const all = new Map<string, Series>();
+  // Series by label values, one map level per label name in `labelNames` order: finding a series is a
+  // lookup per label, with no key string built (and hashed) on every observation. `all` keeps the series
+  // in creation order for the export.
+  const all: Series[] = [];
+  let root: SeriesLevel = { next: new Map() };
 
   function newSeries(labels: Readonly<Record<string, string>>): Series {
     const series: Series = {
@@ -75,7 +85,7 @@ export function createSeriesHistogram<T extends string>(config: SeriesHistogramC
   function exported(): ExportedValue[] {
     const values: ExportedValue[] = [];
     const bucketName = `${config.name}_bucket`;
-    for (const series of all.values()) {
+    for (const series of all) {
       let cumulative = 0;
       for (let i = 0; i < bounds.length; i++) {
         cumulative += series.counts[i]!;
@@ -115,21 +125,29 @@ export function createSeriesHistogram<T extends string>(config: SeriesHistogramC
       describe(
         exported().map(({ sharedLabels, labels, ...rest }) => ({ ...rest, labels: { ...labels, ...sharedLabels } })),
       ),
-    reset: () => all.clear(),
+    reset: () => {
+      all.length = 0;
+      root = { next: new Map() };
+    },
   };
   for (const registry of config.registers) registry.registerMetric(metric as never);
 
   return {
     series(labels) {
-      let key = '';
-      for (const name of config.labelNames) key += `${labels[name]}\u0000`;
-      let series = all.get(key);
-      if (series === undefined) {
-        // A copy, in the caller's key order (the order prom-client's histogram prints them in).
-        series = newSeries({ ...labels });
-        all.set(key, series);
+      const names = config.labelNames;
+      let level = root;
+      for (let i = 0; i < names.length; i++) {
+        const value = String(labels[names[i]!]);
+        let next = level.next.get(value);
+        if (next === undefined) level.next.set(value, (next = { next: new Map() }));
+        level = next;
       }
-      return series;
+      if (level.series === undefined) {
+        // A copy, in the caller's key order (the order prom-client's histogram prints them in).
+        level.series = newSeries({ ...labels });
+        all.push(level.series);
+      }
+      return level.series;
     },
   };
 }
