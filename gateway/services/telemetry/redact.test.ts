@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Secret } from '../../kernel/secret.js';
-import { isSecretAttributeKey, redactAttributes } from './redact.js';
+import { REDACTED, isSecretAttributeKey, redactAttributes } from './redact.js';
 
 describe('redactAttributes', () => {
   it('keeps a __proto__ member of an object value as a member, with its secrets redacted', () => {
@@ -59,5 +59,20 @@ describe('redactAttributes', () => {
     assert.equal(isSecretAttributeKey('http.request.header.cookie'), true);
     assert.equal(isSecretAttributeKey('portcullis.credential.jti'), false);
     assert.equal(isSecretAttributeKey('gen_ai.usage.output_tokens'), false);
+  });
+
+  it('gives the same verdict however often a key is judged, and whatever came in between', () => {
+    // More distinct keys than the verdicts it remembers, some too long to remember, each judged twice.
+    const keys = Array.from({ length: 3000 }, (_, i) => {
+      const prefix = i % 7 === 0 ? `${'x'.repeat(200)}.` : `k${i}.`;
+      return i % 2 === 0 ? `${prefix}api_key` : `${prefix}api_keys_seen`;
+    });
+    for (let pass = 0; pass < 2; pass++) {
+      keys.forEach((key, i) => assert.equal(isSecretAttributeKey(key), i % 2 === 0, `${key} (pass ${pass + 1})`));
+    }
+    assert.deepEqual(redactAttributes({ 'a.token': 'x', 'a.tokens_used': 3 }), {
+      'a.token': REDACTED,
+      'a.tokens_used': 3,
+    });
   });
 });

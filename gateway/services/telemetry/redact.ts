@@ -19,9 +19,24 @@ const SECRET_SEGMENT =
   /^(?:.*[-_])?(?:token|authorization|cookie|set-cookie|api[-_]?key|apikey|private[-_]?key|credentials?)$|secret|passw(?:or)?d/i;
 const SECRET_VALUE = /^(?:bearer|basic)\s+\S|^eyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*$/i;
 
+/**
+ * Verdicts of `isSecretAttributeKey` by key. Every span asks about the same few attribute keys, so each is
+ * tested once; the memo holds short keys only and starts over when full, since nested objects bring keys
+ * from data.
+ */
+const keyVerdicts = new Map<string, boolean>();
+const MAX_REMEMBERED_KEYS = 1024;
+const MAX_REMEMBERED_KEY_LENGTH = 128;
+
 export function isSecretAttributeKey(key: string): boolean {
-  const segment = key.slice(key.lastIndexOf('.') + 1);
-  return SECRET_SEGMENT.test(segment);
+  const known = keyVerdicts.get(key);
+  if (known !== undefined) return known;
+  const secret = SECRET_SEGMENT.test(key.slice(key.lastIndexOf('.') + 1));
+  if (key.length <= MAX_REMEMBERED_KEY_LENGTH) {
+    if (keyVerdicts.size >= MAX_REMEMBERED_KEYS) keyVerdicts.clear();
+    keyVerdicts.set(key, secret);
+  }
+  return secret;
 }
 
 export function redactAttributes(
@@ -30,7 +45,8 @@ export function redactAttributes(
 ): Attributes {
   const maxLength = options.maxLength ?? DEFAULT_MAX_LENGTH;
   const out: Attributes = {};
-  for (const [key, value] of Object.entries(attributes)) {
+  for (const key of Object.keys(attributes)) {
+    const value = attributes[key];
     if (value === undefined || value === null) continue;
     out[key] = isSecretAttributeKey(key) ? REDACTED : toAttributeValue(value, maxLength);
   }

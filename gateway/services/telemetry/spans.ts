@@ -8,6 +8,7 @@
  */
 import {
   context,
+  ProxyTracerProvider,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -16,6 +17,7 @@ import {
   type TextMapGetter,
   type TextMapSetter,
   type Tracer,
+  type TracerProvider,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { ATTR_ERROR_TYPE } from './attributes.js';
@@ -23,8 +25,19 @@ import { redactAttributes } from './redact.js';
 
 export const TRACER_NAME = 'portcullis';
 
+/** The provider the tracer was taken from, and the tracer. */
+let current: { provider: TracerProvider; tracer: Tracer } | undefined;
+
+/**
+ * The gateway's tracer from the provider registered now. Asked for on every span: the tracer is taken once
+ * per registered provider, where `trace.getTracer` goes through the proxy provider, the SDK provider and a
+ * key string every time.
+ */
 export function getTracer(): Tracer {
-  return trace.getTracer(TRACER_NAME);
+  const global = trace.getTracerProvider();
+  const provider = global instanceof ProxyTracerProvider ? global.getDelegate() : global;
+  if (current?.provider !== provider) current = { provider, tracer: trace.getTracer(TRACER_NAME) };
+  return current.tracer;
 }
 
 export interface WithSpanOptions {
