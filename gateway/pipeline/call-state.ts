@@ -103,8 +103,11 @@ export interface CallState {
   /** The call runs under an operator's grant. */
   elevated: boolean;
   credential?: { inject?: CredentialInjector; jti?: string };
-  /** Gives back the connector slot the admit step took; the closing release-slot step calls it. */
-  releaseSlot?: () => void;
+  /**
+   * Gives back the connector slot the admit step took; the closing release-slot step calls it and sets it
+   * back to undefined (not `delete`: deleting a member turns the state into a slow dictionary object).
+   */
+  releaseSlot?: (() => void) | undefined;
   /** The decision record is durable; from here on the run ends with an outcome record. */
   intentRecorded: boolean;
   /**

@@ -107,6 +107,32 @@ describe('sealed state', () => {
   });
 });
 
+describe('principal digest', () => {
+  it('tells principals apart by every field it binds, and gives each the same digest every time', () => {
+    const base: Principal = { agentId: 'a', roles: [], authMethod: 'api-key' } as Principal;
+    const variants: Principal[] = [
+      base,
+      { ...base, agentId: 'b' },
+      { ...base, authMethod: 'task-token' } as Principal,
+      { ...base, taskId: 't' },
+      { ...base, tenant: 't' },
+      { ...base, issuer: 'i' },
+      { ...base, subject: 's' },
+      // Fields that would run together if they were joined without structure.
+      { ...base, issuer: 'x', subject: '' },
+      { ...base, issuer: '', subject: 'x' },
+    ];
+    assert.equal(new Set(variants.map(principalDigest)).size, variants.length);
+    assert.equal(principalDigest({ ...base, roles: ['admin'] }), principalDigest(base), 'roles are not bound');
+    // More principals than the digests it remembers, asked for twice: the same answers.
+    const many = Array.from({ length: 3000 }, (_, i) => ({ ...base, agentId: `agent-${i}` }));
+    const first = many.map(principalDigest);
+    assert.equal(new Set(first).size, many.length);
+    assert.deepEqual(many.map(principalDigest), first);
+    assert.deepEqual(variants.map(principalDigest), variants.map(principalDigest));
+  });
+});
+
 describe('input bridge across instances', () => {
   it('a retry on an instance that does not hold the call is refused with STATE_NOT_HELD', async () => {
     const sealer = createStateSealer(randomBytes(32));

@@ -112,17 +112,32 @@ function invalid(): GatewayError {
   return new GatewayError('STATE_INVALID', 'the sealed value failed its integrity check');
 }
 
+/**
+ * Digests by the principal fields they cover: a 2026-07-28 agent's every request opens its task handle,
+ * which compares the digest of the same principal. Bounded, and started over when full.
+ */
+const principalDigests = new Map<string, string>();
+const REMEMBERED_PRINCIPALS = 1024;
+
 /** The principal as a sealed value binds it: the same fields that bind a 2025 session (`samePrincipal`). */
 export function principalDigest(principal: Principal): string {
-  const parts = [
+  const fields = JSON.stringify([
     principal.authMethod,
     principal.agentId,
     principal.taskId ?? '',
     principal.tenant ?? '',
     principal.issuer ?? '',
     principal.subject ?? '',
-  ];
-  return hash('sha256', JSON.stringify(parts), 'base64url').slice(0, 32);
+  ]);
+  let digest = principalDigests.get(fields);
+  if (digest === undefined) {
+    digest = hash('sha256', fields, 'base64url').slice(0, 32);
+    if (fields.length <= REMEMBERED_MAX_LENGTH) {
+      if (principalDigests.size >= REMEMBERED_PRINCIPALS) principalDigests.clear();
+      principalDigests.set(fields, digest);
+    }
+  }
+  return digest;
 }
 
 /** The call a request state belongs to: its method, the name it targets and the exact arguments. */

@@ -37,7 +37,7 @@ export function releaseSlotStep(): Step {
     when: (state) => state.releaseSlot !== undefined,
     run(state) {
       const release = state.releaseSlot;
-      delete state.releaseSlot;
+      state.releaseSlot = undefined;
       release?.();
       return undefined;
     },
