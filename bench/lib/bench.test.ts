@@ -365,6 +365,47 @@ describe('CPU profile summary', () => {
     assert.ok(formatProfile(summary).includes('decide'));
   });
 
+  it('charges each sample to whose code it is: the gateway, a package, Node or V8', () => {
+    const owned: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: '(garbage collector)', url: '', lineNumber: -1 } },
+        { id: 2, callFrame: { functionName: 'decide', url: 'file:///repo/dist/policies/engine.js', lineNumber: 9 } },
+        {
+          id: 3,
+          callFrame: { functionName: 'parse', url: 'file:///repo/node_modules/zod/v4/core/parse.js', lineNumber: 0 },
+        },
+        {
+          id: 4,
+          callFrame: {
+            functionName: 'startSpan',
+            url: 'file:///repo/node_modules/@opentelemetry/sdk-trace/build/src/Tracer.js',
+            lineNumber: 41,
+          },
+        },
+        { id: 5, callFrame: { functionName: 'emit', url: 'node:events', lineNumber: 488 } },
+        { id: 6, callFrame: { functionName: 'writev', url: '', lineNumber: -1 } },
+        { id: 7, callFrame: { functionName: 'decide', url: 'file:///other%20checkout/dist/x.js', lineNumber: 1 } },
+      ],
+      startTime: 0,
+      endTime: 1000,
+      samples: [2, 2, 7, 3, 4, 4, 5, 6, 1, 1],
+      timeDeltas: [100, 100, 100, 100, 100, 100, 100, 100, 100, 100],
+    };
+    const summary = summarizeProfile(owned, { root: '/repo' });
+    assert.deepEqual(
+      summary.owners.map((o) => [o.owner, o.share]),
+      [
+        ['portcullis', 0.3],
+        ['@opentelemetry/sdk-trace', 0.2],
+        ['(garbage collector)', 0.2],
+        ['zod', 0.1],
+        ['node', 0.1],
+        ['(native)', 0.1],
+      ],
+    );
+    assert.match(formatProfile(summary), /owner\n +0\.3 +30\.0% +portcullis\n/);
+  });
+
   it('counts only samples inside the given windows', () => {
     // Sample times: 1100, 1200, 1300, 1400, 1500.
     const summary = summarizeProfile(profile, { windows: [{ startUs: 1250, endUs: 1450 }] });

@@ -1,6 +1,7 @@
 /**
  * Summarize a V8 `.cpuprofile` (what `node --cpu-prof` writes): self time per function, aggregated over
- * every node of the call tree that names the same function (name, file, line), heaviest first.
+ * every node of the call tree that names the same function (name, file, line), heaviest first; and self
+ * time per owner (the gateway's own code, each package, Node, V8), which says whose code to look at.
  *
  * Self time comes from the samples: each sample names the node that was on top of the stack, and
  * `timeDeltas[i]` is the time since the previous sample, so the time of sample i is charged to its node.
@@ -26,9 +27,24 @@ export interface ProfileFrame {
   share: number;
 }
 
+/** Self time of everything one owner's code did: the gateway's own, a package's, Node's or V8's. */
+export interface ProfileOwner {
+  /**
+   * `portcullis` (files outside `node_modules`), a package name (`zod`, `@opentelemetry/sdk-trace`),
+   * `node` (Node's own JavaScript), `(native)` (built-ins and system calls without a script), or one of
+   * V8's pseudo-frames such as `(garbage collector)`, `(program)` and `(idle)`.
+   */
+  owner: string;
+  selfMs: number;
+  /** Share of all sampled time, 0..1. */
+  share: number;
+}
+
 export interface ProfileSummary {
   totalMs: number;
   frames: ProfileFrame[];
+  /** Every owner, heaviest first. */
+  owners: ProfileOwner[];
 }
 
 /** Shorten a script URL: dependency files from their package, project files from the root. */
@@ -48,6 +64,18 @@ export function frameLabel(callFrame: CpuProfile['nodes'][number]['callFrame'], 
   return where === '' ? name : `${name} (${where}:${callFrame.lineNumber + 1})`;
 }
 
+/** Whose code a frame is (see `ProfileOwner`). */
+export function frameOwner(callFrame: CpuProfile['nodes'][number]['callFrame']): string {
+  const { url, functionName } = callFrame;
+  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
+  if (url.startsWith('node:')) return 'node';
+  const file = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url;
+  const nm = file.lastIndexOf('node_modules/');
+  if (nm === -1) return 'portcullis';
+  const [first = '', second = ''] = file.slice(nm + 'node_modules/'.length).split('/');
+  return first.startsWith('@') ? `${first}/${second}` : first;
+}
+
 /** A span of the monotonic clock (microseconds, as `process.hrtime` and V8's profiler count it). */
 export interface TimeWindow {
   startUs: number;
@@ -64,8 +92,13 @@ export function summarizeProfile(
 ): ProfileSummary {
   const root = options.root ?? '';
   const labelOf = new Map<number, string>();
-  for (const node of profile.nodes) labelOf.set(node.id, frameLabel(node.callFrame, root));
+  const ownerOf = new Map<number, string>();
+  for (const node of profile.nodes) {
+    labelOf.set(node.id, frameLabel(node.callFrame, root));
+    ownerOf.set(node.id, frameOwner(node.callFrame));
+  }
   const selfUs = new Map<string, number>();
+  const ownerUs = new Map<string, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   let totalUs = 0;
@@ -77,17 +110,18 @@ export function summarizeProfile(
     if (windows !== undefined && !windows.some((w) => at >= w.startUs && at <= w.endUs)) continue;
     const label = labelOf.get(samples[i]!) ?? '(unknown)';
     selfUs.set(label, (selfUs.get(label) ?? 0) + delta);
+    const owner = ownerOf.get(samples[i]!) ?? '(unknown)';
+    ownerUs.set(owner, (ownerUs.get(owner) ?? 0) + delta);
     totalUs += delta;
   }
-  const frames = [...selfUs.entries()]
-    .sort((a, b) => b[1] - a[1])
+  const ms = (us: number): number => Math.round(us / 100) / 10;
+  const share = (us: number): number => (totalUs > 0 ? Math.round((us / totalUs) * 1000) / 1000 : 0);
+  const heaviest = (times: Map<string, number>): [string, number][] => [...times.entries()].sort((a, b) => b[1] - a[1]);
+  const frames = heaviest(selfUs)
     .slice(0, options.top ?? 25)
-    .map(([frame, us]) => ({
-      frame,
-      selfMs: Math.round(us / 100) / 10,
-      share: totalUs > 0 ? Math.round((us / totalUs) * 1000) / 1000 : 0,
-    }));
-  return { totalMs: Math.round(totalUs / 100) / 10, frames };
+    .map(([frame, us]) => ({ frame, selfMs: ms(us), share: share(us) }));
+  const owners = heaviest(ownerUs).map(([owner, us]) => ({ owner, selfMs: ms(us), share: share(us) }));
+  return { totalMs: ms(totalUs), frames, owners };
 }
 
 export function formatProfile(summary: ProfileSummary, title = 'CPU profile'): string {
@@ -95,5 +129,10 @@ export function formatProfile(summary: ProfileSummary, title = 'CPU profile'): s
   lines.push('  self ms   share  frame');
   for (const f of summary.frames)
     lines.push(`${f.selfMs.toFixed(1).padStart(8)}  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.frame}`);
+  if (summary.owners.length > 0) {
+    lines.push('  self ms   share  owner');
+    for (const o of summary.owners.slice(0, 12))
+      lines.push(`${o.selfMs.toFixed(1).padStart(8)}  ${(o.share * 100).toFixed(1).padStart(5)}%  ${o.owner}`);
+  }
   return lines.join('\n');
 }
