@@ -126,13 +126,13 @@ export function summarizeProfile(
 
 export function formatProfile(summary: ProfileSummary, title = 'CPU profile'): string {
   const lines = [`${title}: ${summary.totalMs.toFixed(1)} ms sampled; top frames by self time`];
+  const row = (selfMs: number, share: number, what: string): string =>
+    `${selfMs.toFixed(1).padStart(8)}  ${(share * 100).toFixed(1).padStart(5)}%  ${what}`;
   lines.push('  self ms   share  frame');
-  for (const f of summary.frames)
-    lines.push(`${f.selfMs.toFixed(1).padStart(8)}  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.frame}`);
+  for (const f of summary.frames) lines.push(row(f.selfMs, f.share, f.frame));
   if (summary.owners.length > 0) {
     lines.push('  self ms   share  owner');
-    for (const o of summary.owners.slice(0, 12))
-      lines.push(`${o.selfMs.toFixed(1).padStart(8)}  ${(o.share * 100).toFixed(1).padStart(5)}%  ${o.owner}`);
+    for (const o of summary.owners.slice(0, 12)) lines.push(row(o.selfMs, o.share, o.owner));
   }
   return lines.join('\n');
 }
