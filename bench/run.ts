@@ -313,19 +313,23 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
       report.modernOverLegacy.push({ sessions, throughput, median: median(throughput) });
     }
   }
+  // One summary per target and cell, over that cell's measured phases in every round, with per-call figures.
   for (const target of running) {
     for (const file of await profilesOf(target)) {
       const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
-      const windows = report.rounds.flatMap((round) =>
-        Object.values(round).flatMap((cell) =>
-          cell[target.name]?.phase !== undefined ? [cell[target.name]!.phase!] : [],
-        ),
-      );
-      report.profiles[`${target.name} (${path.basename(file)})`] = summarizeProfile(profile, {
-        top: 25,
-        root: ROOT,
-        windows,
-      });
+      for (const cell of cells) {
+        const measured = report.rounds.flatMap((round) => {
+          const result = round[cell.key]?.[target.name];
+          return result?.phase !== undefined ? [{ phase: result.phase, calls: result.calls }] : [];
+        });
+        if (measured.length === 0) continue;
+        report.profiles[`${target.name} ${cell.key} (${path.basename(file)})`] = summarizeProfile(profile, {
+          top: 20,
+          root: ROOT,
+          windows: measured.map((m) => m.phase),
+          calls: measured.reduce((sum, m) => sum + m.calls, 0),
+        });
+      }
     }
   }
 

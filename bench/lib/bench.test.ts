@@ -406,6 +406,27 @@ describe('CPU profile summary', () => {
     assert.match(formatProfile(summary), /owner\n +0\.3 +30\.0% +portcullis\n/);
   });
 
+  it('gives every figure per call when told the calls, busy time without the idle samples', () => {
+    const withIdle: CpuProfile = {
+      ...profile,
+      nodes: [...profile.nodes, { id: 4, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 } }],
+      samples: [2, 4, 4, 3, 2],
+    };
+    const summary = summarizeProfile(withIdle, { root: '/repo', calls: 2 });
+    assert.equal(summary.calls, 2);
+    // 500 µs sampled, 200 of them idle: 300 µs busy over two calls.
+    assert.equal(summary.busyMicrosPerCall, 150);
+    assert.equal(summary.frames.find((f) => f.frame.startsWith('decide'))?.microsPerCall, 100);
+    assert.equal(summary.owners.find((o) => o.owner === 'zod')?.microsPerCall, 50);
+    const text = formatProfile(summary, 'portcullis raw/legacy/32');
+    assert.match(text, /^portcullis raw\/legacy\/32: 0\.5 ms sampled, 150\.0 µs busy a call over 2 calls/);
+    assert.match(text, /µs\/call/);
+    assert.match(text, /\n +0\.2 +100\.0 +40\.0% +decide/);
+    // Without calls, no per-call figures.
+    assert.equal(summarizeProfile(withIdle).busyMicrosPerCall, undefined);
+    assert.doesNotMatch(formatProfile(summarizeProfile(withIdle)), /µs/);
+  });
+
   it('counts only samples inside the given windows', () => {
     // Sample times: 1100, 1200, 1300, 1400, 1500.
     const summary = summarizeProfile(profile, { windows: [{ startUs: 1250, endUs: 1450 }] });

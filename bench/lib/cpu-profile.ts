@@ -25,6 +25,8 @@ export interface ProfileFrame {
   selfMs: number;
   /** Share of all sampled time, 0..1. */
   share: number;
+  /** Self time per call, in microseconds, when the summary was given the calls made in its windows. */
+  microsPerCall?: number;
 }
 
 /** Self time of everything one owner's code did: the gateway's own, a package's, Node's or V8's. */
@@ -38,6 +40,8 @@ export interface ProfileOwner {
   selfMs: number;
   /** Share of all sampled time, 0..1. */
   share: number;
+  /** As for frames. */
+  microsPerCall?: number;
 }
 
 export interface ProfileSummary {
@@ -45,6 +49,10 @@ export interface ProfileSummary {
   frames: ProfileFrame[];
   /** Every owner, heaviest first. */
   owners: ProfileOwner[];
+  /** The calls made in the summary's windows, when given: the per-call figures divide by them. */
+  calls?: number;
+  /** Sampled time that was not `(idle)`, per call. */
+  busyMicrosPerCall?: number;
 }
 
 /** Shorten a script URL: dependency files from their package, project files from the root. */
@@ -85,10 +93,12 @@ export interface TimeWindow {
 /**
  * `windows`: count only samples taken inside them (the measured phases), leaving out start-up, warm-up and
  * idle time. The profile's timestamps and `process.hrtime` read the same monotonic clock on Linux.
+ * `calls`: the calls completed in those windows, to give every figure per call as well (what two runs with
+ * different numbers of calls can be compared by).
  */
 export function summarizeProfile(
   profile: CpuProfile,
-  options: { top?: number; root?: string; windows?: readonly TimeWindow[] } = {},
+  options: { top?: number; root?: string; windows?: readonly TimeWindow[]; calls?: number } = {},
 ): ProfileSummary {
   const root = options.root ?? '';
   const labelOf = new Map<number, string>();
@@ -114,25 +124,40 @@ export function summarizeProfile(
     ownerUs.set(owner, (ownerUs.get(owner) ?? 0) + delta);
     totalUs += delta;
   }
+  const calls = options.calls !== undefined && options.calls > 0 ? options.calls : undefined;
   const ms = (us: number): number => Math.round(us / 100) / 10;
   const share = (us: number): number => (totalUs > 0 ? Math.round((us / totalUs) * 1000) / 1000 : 0);
+  const perCall = (us: number): { microsPerCall?: number } =>
+    calls !== undefined ? { microsPerCall: Math.round((us / calls) * 10) / 10 } : {};
   const heaviest = (times: Map<string, number>): [string, number][] => [...times.entries()].sort((a, b) => b[1] - a[1]);
   const frames = heaviest(selfUs)
     .slice(0, options.top ?? 25)
-    .map(([frame, us]) => ({ frame, selfMs: ms(us), share: share(us) }));
-  const owners = heaviest(ownerUs).map(([owner, us]) => ({ owner, selfMs: ms(us), share: share(us) }));
-  return { totalMs: ms(totalUs), frames, owners };
+    .map(([frame, us]) => ({ frame, selfMs: ms(us), share: share(us), ...perCall(us) }));
+  const owners = heaviest(ownerUs).map(([owner, us]) => ({ owner, selfMs: ms(us), share: share(us), ...perCall(us) }));
+  const busyUs = totalUs - (ownerUs.get('(idle)') ?? 0);
+  return {
+    totalMs: ms(totalUs),
+    frames,
+    owners,
+    ...(calls !== undefined ? { calls, busyMicrosPerCall: perCall(busyUs).microsPerCall! } : {}),
+  };
 }
 
 export function formatProfile(summary: ProfileSummary, title = 'CPU profile'): string {
-  const lines = [`${title}: ${summary.totalMs.toFixed(1)} ms sampled; top frames by self time`];
-  const row = (selfMs: number, share: number, what: string): string =>
-    `${selfMs.toFixed(1).padStart(8)}  ${(share * 100).toFixed(1).padStart(5)}%  ${what}`;
-  lines.push('  self ms   share  frame');
-  for (const f of summary.frames) lines.push(row(f.selfMs, f.share, f.frame));
+  const perCall = summary.busyMicrosPerCall !== undefined;
+  const lines = [
+    perCall
+      ? `${title}: ${summary.totalMs.toFixed(1)} ms sampled, ${summary.busyMicrosPerCall!.toFixed(1)} µs busy a call over ${summary.calls} calls; top frames by self time`
+      : `${title}: ${summary.totalMs.toFixed(1)} ms sampled; top frames by self time`,
+  ];
+  const row = (entry: { selfMs: number; share: number; microsPerCall?: number }, what: string): string =>
+    `${entry.selfMs.toFixed(1).padStart(8)}  ${perCall ? `${(entry.microsPerCall ?? 0).toFixed(1).padStart(7)}  ` : ''}${(entry.share * 100).toFixed(1).padStart(5)}%  ${what}`;
+  const header = (what: string): string => `  self ms  ${perCall ? 'µs/call  ' : ''} share  ${what}`;
+  lines.push(header('frame'));
+  for (const f of summary.frames) lines.push(row(f, f.frame));
   if (summary.owners.length > 0) {
-    lines.push('  self ms   share  owner');
-    for (const o of summary.owners.slice(0, 12)) lines.push(row(o.selfMs, o.share, o.owner));
+    lines.push(header('owner'));
+    for (const o of summary.owners.slice(0, 12)) lines.push(row(o, o.owner));
   }
   return lines.join('\n');
 }
