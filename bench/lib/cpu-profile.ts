@@ -127,8 +127,9 @@ export function summarizeProfile(
   const calls = options.calls !== undefined && options.calls > 0 ? options.calls : undefined;
   const ms = (us: number): number => Math.round(us / 100) / 10;
   const share = (us: number): number => (totalUs > 0 ? Math.round((us / totalUs) * 1000) / 1000 : 0);
+  const micros = (us: number, per: number): number => Math.round((us / per) * 10) / 10;
   const perCall = (us: number): { microsPerCall?: number } =>
-    calls !== undefined ? { microsPerCall: Math.round((us / calls) * 10) / 10 } : {};
+    calls !== undefined ? { microsPerCall: micros(us, calls) } : {};
   const heaviest = (times: Map<string, number>): [string, number][] => [...times.entries()].sort((a, b) => b[1] - a[1]);
   const frames = heaviest(selfUs)
     .slice(0, options.top ?? 25)
@@ -139,15 +140,16 @@ export function summarizeProfile(
     totalMs: ms(totalUs),
     frames,
     owners,
-    ...(calls !== undefined ? { calls, busyMicrosPerCall: perCall(busyUs).microsPerCall! } : {}),
+    ...(calls !== undefined ? { calls, busyMicrosPerCall: micros(busyUs, calls) } : {}),
   };
 }
 
 export function formatProfile(summary: ProfileSummary, title = 'CPU profile'): string {
-  const perCall = summary.busyMicrosPerCall !== undefined;
+  const busy = summary.busyMicrosPerCall;
+  const perCall = busy !== undefined;
   const lines = [
-    perCall
-      ? `${title}: ${summary.totalMs.toFixed(1)} ms sampled, ${summary.busyMicrosPerCall!.toFixed(1)} µs busy a call over ${summary.calls} calls; top frames by self time`
+    busy !== undefined
+      ? `${title}: ${summary.totalMs.toFixed(1)} ms sampled, ${busy.toFixed(1)} µs busy a call over ${summary.calls} calls; top frames by self time`
       : `${title}: ${summary.totalMs.toFixed(1)} ms sampled; top frames by self time`,
   ];
   const row = (entry: { selfMs: number; share: number; microsPerCall?: number }, what: string): string =>
