@@ -55,14 +55,24 @@ export interface ProfileSummary {
   busyMicrosPerCall?: number;
 }
 
+/** A script URL as a file path (`node:` URLs as they are). */
+function fileOf(url: string): string {
+  return url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url;
+}
+
+/** What follows the last `node_modules/` of a path (`zod/v4/core/parse.js`), or undefined outside one. */
+function inPackage(file: string): string | undefined {
+  const nm = file.lastIndexOf('node_modules/');
+  return nm === -1 ? undefined : file.slice(nm + 'node_modules/'.length);
+}
+
 /** Shorten a script URL: dependency files from their package, project files from the root. */
 export function shortLocation(url: string, root: string): string {
   if (url === '') return '';
-  let file = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url;
-  const nm = file.lastIndexOf('node_modules/');
-  if (nm !== -1) file = file.slice(nm + 'node_modules/'.length);
-  else if (root !== '' && file.startsWith(`${root}/`)) file = file.slice(root.length + 1);
-  return file;
+  const file = fileOf(url);
+  const packaged = inPackage(file);
+  if (packaged !== undefined) return packaged;
+  return root !== '' && file.startsWith(`${root}/`) ? file.slice(root.length + 1) : file;
 }
 
 export function frameLabel(callFrame: CpuProfile['nodes'][number]['callFrame'], root: string): string {
@@ -77,10 +87,9 @@ export function frameOwner(callFrame: CpuProfile['nodes'][number]['callFrame']):
   const { url, functionName } = callFrame;
   if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
   if (url.startsWith('node:')) return 'node';
-  const file = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url;
-  const nm = file.lastIndexOf('node_modules/');
-  if (nm === -1) return 'portcullis';
-  const [first = '', second = ''] = file.slice(nm + 'node_modules/'.length).split('/');
+  const packaged = inPackage(fileOf(url));
+  if (packaged === undefined) return 'portcullis';
+  const [first = '', second = ''] = packaged.split('/');
   return first.startsWith('@') ? `${first}/${second}` : first;
 }
 

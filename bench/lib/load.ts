@@ -139,6 +139,13 @@ export async function processCpuMicros(pid: number): Promise<number | undefined>
   }
 }
 
+/** The server's CPU time now, in all and by thread (nothing without its process id, or off Linux). */
+async function cpuReading(pid: number | undefined): Promise<{ total?: number; threads?: ThreadCpu }> {
+  if (pid === undefined) return {};
+  const [total, threads] = await Promise.all([processCpuMicros(pid), processThreadCpu(pid)]);
+  return { ...(total !== undefined ? { total } : {}), ...(threads !== undefined ? { threads } : {}) };
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const driver = (options.driver ?? 'sdk') === 'raw' ? rawDriver(options) : sdkDriver(options);
   try {
@@ -154,8 +161,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       let errors = 0;
       let firstError: string | undefined;
       let truncated = false;
-      const cpuBefore = options.pid !== undefined ? await processCpuMicros(options.pid) : undefined;
-      const threadsBefore = options.pid !== undefined ? await processThreadCpu(options.pid) : undefined;
+      const before = await cpuReading(options.pid);
       const deadline = performance.now() + options.maxSeconds * 1000;
       const startUs = monotonicMicros();
       const started = performance.now();
@@ -179,16 +185,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       );
       const wallMs = performance.now() - started;
       const endUs = monotonicMicros();
-      const cpuAfter = options.pid !== undefined ? await processCpuMicros(options.pid) : undefined;
-      const threadsAfter = options.pid !== undefined ? await processThreadCpu(options.pid) : undefined;
-      const cpuMicrosPerCall =
-        cpuBefore !== undefined && cpuAfter !== undefined && latencies.length > 0
-          ? Math.round((cpuAfter - cpuBefore) / latencies.length)
-          : undefined;
+      const after = await cpuReading(options.pid);
+      const calls = latencies.length;
       return {
-        ...(cpuMicrosPerCall !== undefined ? { cpuMicrosPerCall } : {}),
-        ...(threadsBefore !== undefined && threadsAfter !== undefined && latencies.length > 0
-          ? { cpuPerCallByThread: threadCpuPerCall(threadsBefore, threadsAfter, latencies.length) }
+        ...(before.total !== undefined && after.total !== undefined && calls > 0
+          ? { cpuMicrosPerCall: Math.round((after.total - before.total) / calls) }
+          : {}),
+        ...(before.threads !== undefined && after.threads !== undefined && calls > 0
+          ? { cpuPerCallByThread: threadCpuPerCall(before.threads, after.threads, calls) }
           : {}),
         phase: { startUs, endUs },
         ...summarize(latencies, errors, wallMs),

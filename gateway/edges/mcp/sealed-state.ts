@@ -10,6 +10,7 @@
  * the caller's part (see `gateway/stores/once-claims.ts`).
  */
 import { createHmac, createSecretKey, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { canonicalHash, GatewayError, type Principal } from '../../kernel/index.js';
 
 export interface SealedPayload {
@@ -49,8 +50,8 @@ export const MAX_SEALED_LENGTH = 65_536;
 /**
  * Intact values opened lately, by their exact text: an agent echoes the same task handle on every request
  * of a task, and its MAC and JSON need checking only once. Only the integrity check is skipped: kind,
- * principal, call and expiry are checked on every open. Short values only, in a map emptied when full,
- * so the memory it can hold is bounded.
+ * principal, call and expiry are checked on every open. Short values only, the least recently used
+ * forgotten first, so the memory it can hold is bounded.
  */
 const REMEMBERED_VALUES = 1024;
 const REMEMBERED_MAX_LENGTH = 1024;
@@ -59,7 +60,7 @@ export function createStateSealer(key: Uint8Array, now: () => number = Date.now)
   if (key.byteLength < 32) throw new Error('the state-sealing key must be at least 32 bytes');
   const hmacKey = createSecretKey(key);
   const mac = (body: string) => createHmac('sha256', hmacKey).update(`portcullis.state.${body}`).digest();
-  const intact = new Map<string, Readonly<SealedPayload>>();
+  const intact = new LRUCache<string, Readonly<SealedPayload>>({ max: REMEMBERED_VALUES });
 
   /** The payload of a value whose shape and MAC check out; throws STATE_INVALID otherwise. */
   const verified = (value: unknown): Readonly<SealedPayload> => {
@@ -80,10 +81,7 @@ export function createStateSealer(key: Uint8Array, now: () => number = Date.now)
       throw invalid();
     }
     const frozen = Object.freeze(payload);
-    if (value.length <= REMEMBERED_MAX_LENGTH) {
-      if (intact.size >= REMEMBERED_VALUES) intact.clear();
-      intact.set(value, frozen);
-    }
+    if (value.length <= REMEMBERED_MAX_LENGTH) intact.set(value, frozen);
     return frozen;
   };
 
@@ -114,10 +112,9 @@ function invalid(): GatewayError {
 
 /**
  * Digests by the principal fields they cover: a 2026-07-28 agent's every request opens its task handle,
- * which compares the digest of the same principal. Bounded, and started over when full.
+ * which compares the digest of the same principal. The least recently used go first.
  */
-const principalDigests = new Map<string, string>();
-const REMEMBERED_PRINCIPALS = 1024;
+const principalDigests = new LRUCache<string, string>({ max: 1024 });
 
 /** The principal as a sealed value binds it: the same fields that bind a 2025 session (`samePrincipal`). */
 export function principalDigest(principal: Principal): string {
@@ -132,10 +129,7 @@ export function principalDigest(principal: Principal): string {
   let digest = principalDigests.get(fields);
   if (digest === undefined) {
     digest = hash('sha256', fields, 'base64url').slice(0, 32);
-    if (fields.length <= REMEMBERED_MAX_LENGTH) {
-      if (principalDigests.size >= REMEMBERED_PRINCIPALS) principalDigests.clear();
-      principalDigests.set(fields, digest);
-    }
+    if (fields.length <= REMEMBERED_MAX_LENGTH) principalDigests.set(fields, digest);
   }
   return digest;
 }

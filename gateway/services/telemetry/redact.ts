@@ -9,6 +9,7 @@
  * `[redacted]` anyway. Objects become JSON strings, `undefined`/`null` are dropped, long strings are cut.
  */
 import type { AttributeValue, Attributes } from '@opentelemetry/api';
+import { LRUCache } from 'lru-cache';
 import { setMember } from '../../../connectors/contract.js';
 import { isSecret } from '../../kernel/index.js';
 
@@ -21,21 +22,17 @@ const SECRET_VALUE = /^(?:bearer|basic)\s+\S|^eyJ[\w-]{2,}\.[\w-]{2,}\.[\w-]*$/i
 
 /**
  * Verdicts of `isSecretAttributeKey` by key. Every span asks about the same few attribute keys, so each is
- * tested once; the memo holds short keys only and starts over when full, since nested objects bring keys
- * from data.
+ * tested once; only short keys are kept, and the least recently used go first, since nested objects bring
+ * keys from data.
  */
-const keyVerdicts = new Map<string, boolean>();
-const MAX_REMEMBERED_KEYS = 1024;
+const keyVerdicts = new LRUCache<string, boolean>({ max: 1024 });
 const MAX_REMEMBERED_KEY_LENGTH = 128;
 
 export function isSecretAttributeKey(key: string): boolean {
   const known = keyVerdicts.get(key);
   if (known !== undefined) return known;
   const secret = SECRET_SEGMENT.test(key.slice(key.lastIndexOf('.') + 1));
-  if (key.length <= MAX_REMEMBERED_KEY_LENGTH) {
-    if (keyVerdicts.size >= MAX_REMEMBERED_KEYS) keyVerdicts.clear();
-    keyVerdicts.set(key, secret);
-  }
+  if (key.length <= MAX_REMEMBERED_KEY_LENGTH) keyVerdicts.set(key, secret);
   return secret;
 }
 
