@@ -34,7 +34,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureCompiled } from './lib/compiled.js';
-import { formatProfile, summarizeProfile, type CpuProfile, type ProfileSummary } from './lib/cpu-profile.js';
+import {
+  formatProfile,
+  mainCpuPerCall,
+  summarizeProfile,
+  type CpuProfile,
+  type ProfileSummary,
+} from './lib/cpu-profile.js';
 import { DRIVER_NAMES, runLoad, type DriverName, type LoadResult } from './lib/load.js';
 import { findMicroBenches, runMicroBench } from './lib/micro.js';
 import { RAW_MODES, type RawMode } from './lib/raw-client.js';
@@ -320,15 +326,23 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
       for (const cell of cells) {
         const measured = report.rounds.flatMap((round) => {
           const result = round[cell.key]?.[target.name];
-          return result?.phase !== undefined ? [{ phase: result.phase, calls: result.calls }] : [];
+          if (result?.phase === undefined) return [];
+          const main = result.cpuPerCallByThread?.main;
+          return [
+            { phase: result.phase, calls: result.calls, ...(main !== undefined ? { mainMicrosPerCall: main } : {}) },
+          ];
         });
         if (measured.length === 0) continue;
-        report.profiles[`${target.name} ${cell.key} (${path.basename(file)})`] = summarizeProfile(profile, {
-          top: 20,
-          root: ROOT,
-          windows: measured.map((m) => m.phase),
-          calls: measured.reduce((sum, m) => sum + m.calls, 0),
-        });
+        const mainCpu = mainCpuPerCall(measured);
+        report.profiles[`${target.name} ${cell.key} (${path.basename(file)})`] = {
+          ...summarizeProfile(profile, {
+            top: 20,
+            root: ROOT,
+            windows: measured.map((m) => m.phase),
+            calls: measured.reduce((sum, m) => sum + m.calls, 0),
+          }),
+          ...(mainCpu !== undefined ? { mainCpuMicrosPerCall: mainCpu } : {}),
+        };
       }
     }
   }

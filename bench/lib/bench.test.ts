@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { cellsOf, MAX_PAYLOAD_BYTES, parseConfig, payloadText } from '../run.js';
 import { referenceSample } from '../soak.js';
 import { distIsStale } from './compiled.js';
-import { formatProfile, summarizeProfile, type CpuProfile } from './cpu-profile.js';
+import { formatProfile, mainCpuPerCall, summarizeProfile, type CpuProfile } from './cpu-profile.js';
 import { checkEcho, findResponse, parseSseMessages } from './raw-client.js';
 import type { LoadResult } from './load.js';
 import { entryPointFor, findMicroBenches, runMicroBench } from './micro.js';
@@ -425,6 +425,28 @@ describe('CPU profile summary', () => {
     // Without calls, no per-call figures.
     assert.equal(summarizeProfile(withIdle).busyMicrosPerCall, undefined);
     assert.doesNotMatch(formatProfile(summarizeProfile(withIdle)), /µs/);
+  });
+
+  it("sets the main thread's CPU beside its busy time, weighted by each measurement's calls", () => {
+    assert.equal(
+      mainCpuPerCall([
+        { calls: 100, mainMicrosPerCall: 400 },
+        { calls: 300, mainMicrosPerCall: 200 },
+      ]),
+      250,
+    );
+    // A measurement without the figure (no /proc) leaves it out rather than averaging the others.
+    assert.equal(mainCpuPerCall([{ calls: 100, mainMicrosPerCall: 400 }, { calls: 300 }]), undefined);
+    assert.equal(mainCpuPerCall([]), undefined);
+    const withIdle: CpuProfile = {
+      ...profile,
+      nodes: [...profile.nodes, { id: 4, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 } }],
+      samples: [2, 4, 4, 3, 2],
+    };
+    const summary = { ...summarizeProfile(withIdle, { root: '/repo', calls: 2 }), mainCpuMicrosPerCall: 120 };
+    const text = formatProfile(summary, 'portcullis raw/legacy/32');
+    assert.match(text, /150\.0 µs busy a call over 2 calls[^\n]*\n {2}main thread CPU 120\.0 µs a call \(\/proc\)/);
+    assert.doesNotMatch(formatProfile(summarizeProfile(withIdle, { root: '/repo', calls: 2 })), /main thread CPU/);
   });
 
   it('counts only samples inside the given windows', () => {

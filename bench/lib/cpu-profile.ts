@@ -51,8 +51,29 @@ export interface ProfileSummary {
   owners: ProfileOwner[];
   /** The calls made in the summary's windows, when given: the per-call figures divide by them. */
   calls?: number;
-  /** Sampled time that was not `(idle)`, per call. */
+  /**
+   * Sampled time that was not `(idle)`, per call. V8 samples the main thread by the wall clock, so this also
+   * counts time the thread spent blocked in a system call (a synced write, a contended lock) or waiting for
+   * a core; `mainCpuMicrosPerCall` is the CPU it used.
+   */
   busyMicrosPerCall?: number;
+  /** The main thread's CPU time per call over the same phases (from /proc), when the bench measured it. */
+  mainCpuMicrosPerCall?: number;
+}
+
+/**
+ * The main thread's CPU time per call over several measurements, each with its calls and its main-thread CPU
+ * per call: the calls-weighted mean, or undefined when any measurement lacks the figure.
+ */
+export function mainCpuPerCall(measured: readonly { calls: number; mainMicrosPerCall?: number }[]): number | undefined {
+  let micros = 0;
+  let calls = 0;
+  for (const m of measured) {
+    if (m.mainMicrosPerCall === undefined) return undefined;
+    micros += m.mainMicrosPerCall * m.calls;
+    calls += m.calls;
+  }
+  return calls > 0 ? Math.round((micros / calls) * 10) / 10 : undefined;
 }
 
 /** A script URL as a file path (`node:` URLs as they are). */
@@ -156,11 +177,17 @@ export function summarizeProfile(
 export function formatProfile(summary: ProfileSummary, title = 'CPU profile'): string {
   const busy = summary.busyMicrosPerCall;
   const perCall = busy !== undefined;
+  const cpu = summary.mainCpuMicrosPerCall;
   const lines = [
     busy !== undefined
       ? `${title}: ${summary.totalMs.toFixed(1)} ms sampled, ${busy.toFixed(1)} µs busy a call over ${summary.calls} calls; top frames by self time`
       : `${title}: ${summary.totalMs.toFixed(1)} ms sampled; top frames by self time`,
   ];
+  if (busy !== undefined && cpu !== undefined) {
+    lines.push(
+      `  main thread CPU ${cpu.toFixed(1)} µs a call (/proc): busy time beyond it was spent blocked in system calls or waiting for a core`,
+    );
+  }
   const row = (entry: { selfMs: number; share: number; microsPerCall?: number }, what: string): string =>
     `${entry.selfMs.toFixed(1).padStart(8)}  ${perCall ? `${(entry.microsPerCall ?? 0).toFixed(1).padStart(7)}  ` : ''}${(entry.share * 100).toFixed(1).padStart(5)}%  ${what}`;
   const header = (what: string): string => `  self ms  ${perCall ? 'µs/call  ' : ''} share  ${what}`;
