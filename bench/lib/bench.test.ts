@@ -446,6 +446,13 @@ describe('CPU profile summary', () => {
     const summary = { ...summarizeProfile(withIdle, { root: '/repo', calls: 2 }), mainCpuMicrosPerCall: 120 };
     const text = formatProfile(summary, 'portcullis raw/legacy/32');
     assert.match(text, /150\.0 µs busy a call over 2 calls[^\n]*\n {2}main thread CPU 120\.0 µs a call \(\/proc\)/);
+    assert.match(text, /the other 30\.0 µs of busy time it was blocked/);
+    // CPU read at or above the sampled busy time (they are measured apart): no wait is claimed.
+    assert.doesNotMatch(formatProfile({ ...summary, mainCpuMicrosPerCall: 160 }), /blocked/);
+    assert.match(
+      formatProfile({ ...summary, mainCpuMicrosPerCall: 160 }),
+      /main thread CPU 160\.0 µs a call \(\/proc\)\n/,
+    );
     assert.doesNotMatch(formatProfile(summarizeProfile(withIdle, { root: '/repo', calls: 2 })), /main thread CPU/);
   });
 

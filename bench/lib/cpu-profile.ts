@@ -184,8 +184,12 @@ export function formatProfile(summary: ProfileSummary, title = 'CPU profile'): s
       : `${title}: ${summary.totalMs.toFixed(1)} ms sampled; top frames by self time`,
   ];
   if (busy !== undefined && cpu !== undefined) {
+    // The two are measured apart (samples and /proc ticks): only a positive difference is a wait to report.
+    const waited = busy - cpu;
     lines.push(
-      `  main thread CPU ${cpu.toFixed(1)} µs a call (/proc): busy time beyond it was spent blocked in system calls or waiting for a core`,
+      waited > 0
+        ? `  main thread CPU ${cpu.toFixed(1)} µs a call (/proc): the other ${waited.toFixed(1)} µs of busy time it was blocked in system calls or waiting for a core`
+        : `  main thread CPU ${cpu.toFixed(1)} µs a call (/proc)`,
     );
   }
   const row = (entry: { selfMs: number; share: number; microsPerCall?: number }, what: string): string =>
