@@ -3,7 +3,7 @@
  * each (in reverse). Part of the composition root (with main.ts): it wires, and decides nothing itself.
  */
 import { assertConfigUsable } from './config/index.js';
-import { createDrain, createLogger, type Closer } from './kernel/index.js';
+import { createActiveCalls, createDrain, createLogger, type Closer } from './kernel/index.js';
 import { catalogContextFor, createGatewayPipeline } from './pipeline/index.js';
 import { openGatewayAudit } from './services/audit/index.js';
 import { apiKeyAgentsFrom } from './services/auth/index.js';
@@ -36,7 +36,8 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   const secrets = { env, baseDir };
   closers.push((await startConfiguredTelemetry(config.telemetry, env)).shutdown); // fails open, never affects calls
   const metrics = createMetrics();
-  const { sink: audit, recent: recentAudit } = await openGatewayAudit(config.audit, { metrics, logger });
+  const activeCalls = createActiveCalls(); // counted by the pipeline, read by the audit file's writer
+  const { sink: audit, recent: recentAudit } = await openGatewayAudit(config.audit, { metrics, logger, activeCalls });
   closers.push(() => audit.close());
   const stores = await openGatewayStores(config, { ...secrets, audit, logger });
   closers.push(() => stores.close());
@@ -68,6 +69,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   const pipeline = createGatewayPipeline(config, {
     ...{ catalog, policy, egress, audit, metrics, logger, approvals: { queue, grants } },
     ...{ credentials: credentials.provider, rateLimiter: stores.rateLimiter, tasks: sessionTasks.states },
+    activeCalls,
   });
   const drain = createDrain(); // readiness fails, and new work is refused, from the start of a drain
   const readiness = gatewayReadiness(config, { audit, store: stores, policy, connectors, drain });

@@ -1,8 +1,9 @@
 /**
  * Inline writes of the file audit sink: when the event loop has been waiting for work, a synced write is
- * made on the event loop's thread instead of in libuv's thread pool; while the loop is busy, writes stay in
- * the pool and keep sharing syncs; a slow inline write pauses inline writing; and an inline write that
- * fails on a real full disk is refused and recovered from exactly like a pooled one.
+ * made on the event loop's thread instead of in libuv's thread pool; while the loop is busy, or other work
+ * is in progress that a blocking write would hold up, writes stay in the pool and keep sharing syncs; a
+ * slow inline write pauses inline writing; and an inline write that fails on a real full disk is refused
+ * and recovered from exactly like a pooled one.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -95,6 +96,24 @@ describe('file audit sink: inline writes', () => {
     }
     assert.deepEqual(sink.stats(), { records: 3, syncs: 3, inlineSyncs: 0 });
     await sink.close();
+  });
+
+  it('never inline while othersInProgress says other work would be held up, inline again once it does not', async () => {
+    const file = freshFile();
+    let others = true;
+    const sink = await openSink(file, { othersInProgress: () => others });
+    for (let i = 1; i <= 3; i++) {
+      await idle();
+      await sink.append(record(i));
+    }
+    assert.deepEqual(sink.stats(), { records: 3, syncs: 3, inlineSyncs: 0 });
+    others = false;
+    await idle();
+    await sink.append(record(4));
+    assert.deepEqual(sink.stats(), { records: 4, syncs: 4, inlineSyncs: 1 });
+    await sink.close();
+    assert.deepEqual(await toolsIn(file), ['t_1', 't_2', 't_3', 't_4']);
+    assert.equal((await verifyAuditLog(file)).ok, true);
   });
 
   it('an inline write that takes slowInlineMs pauses inline writing for inlinePauseMs', async () => {

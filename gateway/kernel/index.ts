@@ -19,3 +19,4 @@ export { isLoopbackAddress, parseHostHeader, type ParsedHost } from './host.js';
 export { VERSION } from './version.js';
 export { closeAll, openAll, type Closer } from './lifecycle.js';
 export { createDrain, drainCalls, type Drain } from './drain.js';
+export { createActiveCalls, type ActiveCalls } from './active-calls.js';

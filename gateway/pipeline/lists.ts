@@ -2,6 +2,7 @@
  * The pipeline as data: for each operation, the ordered list of steps it runs (docs/design.md section 2). The
  * steps get their dependencies here, once; `runSteps` runs a list over one CallState.
  */
+import type { ActiveCalls } from '../kernel/index.js';
 import type { AuditSink } from '../services/audit/index.js';
 import type { Catalog } from '../services/catalog/index.js';
 import type { CredentialProvider } from '../services/credentials/index.js';
@@ -58,6 +59,8 @@ export interface PipelineDeps {
   admission?: Admission;
   /** Upper bound for one call, whatever the connector's own timeouts. */
   callTimeoutMs: number;
+  /** Counts each run while it lasts (what the audit file reads to decide how it writes). */
+  activeCalls?: ActiveCalls;
   now?: () => number;
   onError?: (error: unknown, where: string) => void;
 }

@@ -16,7 +16,7 @@ import { compilePolicy } from '../../policies/index.js';
 import { startHttpBackend, type HttpBackend } from '../../test/fixtures/http-backend.js';
 import { startUpstreamHttp, type UpstreamHttp } from '../../test/fixtures/mcp-upstream-http.js';
 import { ApprovalsSchema } from '../config/schema.js';
-import { GatewayError } from '../kernel/index.js';
+import { createActiveCalls, GatewayError } from '../kernel/index.js';
 import { createMemoryApprovalQueue, createMemoryGrantStore } from '../services/approvals/index.js';
 import type { AuditRecordInput, AuditSink } from '../services/audit/index.js';
 import { createCatalog, type Catalog } from '../services/catalog/index.js';
@@ -555,6 +555,54 @@ describe('pipeline table (docs/design.md section 2)', () => {
       await queue.close();
     },
   );
+
+  it('counts a call as active from its first step to its last record, whatever its outcome', async () => {
+    const activeCalls = createActiveCalls();
+    const seen: [string, number][] = [];
+    const world: World = { rules: [ALLOW_TEXT] };
+    const written: AuditRecordInput[] = [];
+    const recording = auditFor(world, written);
+    const pipelineWith = (audit: AuditSink): Pipeline =>
+      createPipeline({
+        catalog,
+        policy: { current: () => compilePolicy([], { extraRules: world.rules }) },
+        egress: egressFor(world),
+        audit: {
+          ...audit,
+          async append(record, options) {
+            seen.push([record.event, activeCalls.count()]);
+            await audit.append(record, options);
+          },
+        },
+        flushAuditBeforeResponse: true,
+        callTimeoutMs: 5000,
+        activeCalls,
+      });
+    const pipeline = pipelineWith(recording);
+
+    // One call: both its records are written while it alone is counted.
+    assert.equal((await pipeline.callTool('api_text', {}, ctx)).isError, undefined);
+    assert.deepEqual(seen, [
+      ['call.intent', 1],
+      ['tool.call', 1],
+    ]);
+    assert.equal(activeCalls.count(), 0);
+
+    // Two at once: a record written while the other is in progress sees both.
+    seen.length = 0;
+    await Promise.all([pipeline.callTool('api_text', {}, ctx), pipeline.callTool('api_text', {}, ctx)]);
+    assert.equal(seen.length, 4);
+    assert.equal(Math.max(...seen.map(([, count]) => count)), 2);
+    assert.equal(activeCalls.count(), 0);
+
+    // Thrown as the caller's mistake (a tool, a resource this agent cannot see), or failed on the write-ahead
+    // record: released all the same.
+    await assert.rejects(pipeline.callTool('api_nope', {}, ctx), { code: 'TOOL_NOT_FOUND' });
+    await assert.rejects(pipeline.readResource('fixture://items/1', ctx), { code: 'RESOURCE_NOT_FOUND' });
+    const failing = pipelineWith(auditFor({ ...world, audit: 'intent fails' }, []));
+    assert.equal((await failing.callTool('api_text', {}, ctx)).isError, true);
+    assert.equal(activeCalls.count(), 0);
+  });
 
   it('records the rules and policy version that decided, on the intent and the outcome', async () => {
     const written: AuditRecordInput[] = [];

@@ -102,23 +102,28 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const links: Link[] =
       agentContext !== undefined && trace.isSpanContextValid(agentContext) ? [{ context: agentContext }] : [];
     const parent = ctx.traceContext ?? otelContext.active();
-    return getTracer().startActiveSpan(
-      spanName(operation, name),
-      { kind: SpanKind.SERVER, links, attributes: runAttributes(operation, name, ctx) },
-      parent,
-      async (span) => {
-        try {
-          const state = initialState(operation, name, args, ctx, span);
-          await runSteps(lists[operation], state, {
-            ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}),
-            ...(deps.onError !== undefined ? { onError: deps.onError } : {}),
-          });
-          return state;
-        } finally {
-          span.end();
-        }
-      },
-    );
+    const leave = deps.activeCalls?.enter();
+    try {
+      return await getTracer().startActiveSpan(
+        spanName(operation, name),
+        { kind: SpanKind.SERVER, links, attributes: runAttributes(operation, name, ctx) },
+        parent,
+        async (span) => {
+          try {
+            const state = initialState(operation, name, args, ctx, span);
+            await runSteps(lists[operation], state, {
+              ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}),
+              ...(deps.onError !== undefined ? { onError: deps.onError } : {}),
+            });
+            return state;
+          } finally {
+            span.end();
+          }
+        },
+      );
+    } finally {
+      leave?.();
+    }
   }
 
   /** Tool calls: denials and faults as tool results; caller mistakes thrown. */

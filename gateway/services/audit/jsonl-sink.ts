@@ -16,11 +16,14 @@
  *   `flushBeforeResponse: false`) rides with the next call's write-ahead record instead of holding that
  *   record up behind a write of its own. Its promise still resolves only once it is durable.
  * - When the process is idle, a write is made inline: if the event loop has waited for work for at least
- *   `idleGapMs` since the sink's last write, the synced write is made on the event loop's thread (a
- *   blocking `write`) instead of being handed to libuv's thread pool, because waking a pool thread and then
- *   the event loop costs more than the write itself on an idle machine. A busy event loop (under load) never
- *   waits, so its writes go to the pool, where the loop goes on serving calls during the sync and group
- *   commit gathers what arrives meanwhile. An inline write that takes `slowInlineMs` or longer (a slow or
+ *   `idleGapMs` since the sink's last write, and nothing else is in progress that the write would hold up
+ *   (`othersInProgress`: the gateway says so while it serves more than one call), the synced write is made
+ *   on the event loop's thread (a blocking `write`) instead of being handed to libuv's thread pool, because
+ *   waking a pool thread and then the event loop costs more than the write itself on an idle machine. Under
+ *   load writes go to the pool, where the loop goes on serving calls during the sync and group commit
+ *   gathers what arrives meanwhile: a loaded loop still waits now and then (for its backends, for its
+ *   agents), but a blocking write then holds up every call that becomes ready meanwhile, for as long as the
+ *   disk takes. An inline write that takes `slowInlineMs` or longer (a slow or
  *   stalled disk) stops inline writes for `inlinePauseMs`, so a slow disk blocks the event loop for at most
  *   one write now and then. The durability guarantee is the same either way.
  * Records are sealed (seq, prev, hash) in `append` call order and written in that order by one writer, so
@@ -73,6 +76,12 @@ export interface JsonlAuditSinkOptions {
    * inline (see above). Default 0.1; `Infinity` never writes inline.
    */
   idleGapMs?: number;
+  /**
+   * Whether other work is in progress that a blocking write would hold up (the gateway: more than one call
+   * being served). A write is made inline only while this says no. Default: nothing else is known to be in
+   * progress, and the event loop's idle time alone decides.
+   */
+  othersInProgress?: () => boolean;
   /** An inline write that takes this long pauses inline writing. Default 20. */
   slowInlineMs?: number;
   /** How long inline writing stays paused after a slow inline write. Default 10000. */
@@ -305,7 +314,11 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
         const started = performance.now();
         lastSyncStarted = started;
         const loopIdle = performance.eventLoopUtilization().idle;
-        if (loopIdle - loopIdleAtLastWrite >= idleGapMs && started >= inlinePausedUntil) {
+        if (
+          loopIdle - loopIdleAtLastWrite >= idleGapMs &&
+          started >= inlinePausedUntil &&
+          options.othersInProgress?.() !== true
+        ) {
           try {
             writer.appendNow(bytes);
           } finally {

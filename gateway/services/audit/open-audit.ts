@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { GatewayConfig } from '../../config/index.js';
-import type { Logger } from '../../kernel/index.js';
+import type { ActiveCalls, Logger } from '../../kernel/index.js';
 import type { Metrics } from '../metrics/index.js';
 import { reportingAuditSink, type AuditFailureReporter } from './best-effort.js';
 import type { AuditChainHead } from './chain.js';
@@ -18,6 +18,11 @@ import type { AuditSink } from './types.js';
 export interface AuditOutputs {
   /** Where `audit.export: stdout` writes (the process's stdout; tests pass their own stream). */
   exportStream?: NodeJS.WritableStream;
+  /**
+   * Whether other work is in progress that a write on the event loop's own thread would hold up (the
+   * gateway: more than one call being served); see jsonl-sink.ts.
+   */
+  othersInProgress?: () => boolean;
 }
 
 export async function openAuditSink(
@@ -39,6 +44,7 @@ export async function openAuditSink(
       durability: config.durability,
       checkpointFile: `${file}.checkpoint.json`,
       ...(continueFrom !== undefined ? { continueFrom } : {}),
+      ...(outputs.othersInProgress !== undefined ? { othersInProgress: outputs.othersInProgress } : {}),
       // Export is best effort by nature (a closed pipe must not stop calls); the file is the record.
       ...(exportStream !== undefined ? { onDurable: (lines: string) => void exportStream.write(lines) } : {}),
     });
@@ -55,14 +61,20 @@ export async function openAuditSink(
  */
 export async function openGatewayAudit(
   config: GatewayConfig['audit'],
-  deps: { metrics: Pick<Metrics, 'auditWriteFailed'>; logger: Logger },
+  deps: { metrics: Pick<Metrics, 'auditWriteFailed'>; logger: Logger; activeCalls?: ActiveCalls },
 ): Promise<{ sink: AuditSink; recent: RecentAudit }> {
+  const { activeCalls } = deps;
   return withRecentAudit(
-    await openAuditSink(config, {
-      onFailure: (event, error) => {
-        deps.metrics.auditWriteFailed(event);
-        deps.logger.error({ event, code: (error as { code?: unknown } | null)?.code }, 'audit record not written');
+    await openAuditSink(
+      config,
+      {
+        onFailure: (event, error) => {
+          deps.metrics.auditWriteFailed(event);
+          deps.logger.error({ event, code: (error as { code?: unknown } | null)?.code }, 'audit record not written');
+        },
       },
-    }),
+      // A call's own records are written while it is counted: another call in progress is one to hold up.
+      activeCalls !== undefined ? { othersInProgress: () => activeCalls.count() > 1 } : {},
+    ),
   );
 }
