@@ -23,9 +23,9 @@
  *   load writes go to the pool, where the loop goes on serving calls during the sync and group commit
  *   gathers what arrives meanwhile: a loaded loop still waits now and then (for its backends, for its
  *   agents), but a blocking write then holds up every call that becomes ready meanwhile, for as long as the
- *   disk takes. An inline write that takes `slowInlineMs` or longer (a slow or
- *   stalled disk) stops inline writes for `inlinePauseMs`, so a slow disk blocks the event loop for at most
- *   one write now and then. The durability guarantee is the same either way.
+ *   disk takes. An inline write that takes `slowInlineMs` or longer (a slow or stalled disk) stops inline
+ *   writes for `inlinePauseMs`, so a slow disk blocks the event loop for at most one write now and then.
+ *   The durability guarantee is the same either way.
  * Records are sealed (seq, prev, hash) in `append` call order and written in that order by one writer, so
  * the file order is the chain order. `flush()` writes everything queued now; `close()` does the same,
  * writes a final checkpoint and closes the file: nothing queued or acknowledged is lost on shutdown.
