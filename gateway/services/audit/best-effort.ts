@@ -29,6 +29,7 @@ export function reportingAuditSink(sink: AuditSink, reporter: AuditFailureReport
       }
     },
     ...(sink.status !== undefined ? { status: () => sink.status!() } : {}),
+    ...(sink.stats !== undefined ? { stats: () => sink.stats!() } : {}),
     flush: () => sink.flush(),
     close: () => sink.close(),
   };

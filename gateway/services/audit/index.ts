@@ -1,4 +1,12 @@
-export type { AppendOptions, AuditEvent, AuditRecord, AuditRecordInput, AuditSink, AuditSinkStatus } from './types.js';
+export type {
+  AppendOptions,
+  AuditEvent,
+  AuditRecord,
+  AuditRecordInput,
+  AuditSink,
+  AuditSinkStatus,
+  AuditWriteStats,
+} from './types.js';
 export { AuditError, type AuditErrorCode } from './errors.js';
 export {
   GENESIS_HASH,

@@ -55,7 +55,14 @@ import {
   type SealedLine,
 } from './chain.js';
 import { readFileTail } from './tail.js';
-import type { AppendOptions, AuditRecord, AuditRecordInput, AuditSink, AuditSinkStatus } from './types.js';
+import type {
+  AppendOptions,
+  AuditRecord,
+  AuditRecordInput,
+  AuditSink,
+  AuditSinkStatus,
+  AuditWriteStats,
+} from './types.js';
 
 export interface JsonlAuditSinkOptions {
   file: string;
@@ -114,7 +121,7 @@ export interface JsonlAuditSink extends AuditSink {
    * Writes and syncs done so far (group commit: concurrent appends share them), and how many of those
    * syncs were made inline.
    */
-  stats(): { records: number; syncs: number; inlineSyncs: number };
+  stats(): AuditWriteStats;
 }
 
 interface Pending {

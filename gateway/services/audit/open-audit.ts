@@ -57,24 +57,25 @@ export async function openAuditSink(
 
 /**
  * The gateway's audit sink: every failed append is counted and logged (by event and error code, never the
- * record), and every part appends through the recent-records view, so the console sees each durable record.
+ * record), what the file wrote is counted for `/metrics` (records, synced writes by thread), and every part
+ * appends through the recent-records view, so the console sees each durable record.
  */
 export async function openGatewayAudit(
   config: GatewayConfig['audit'],
-  deps: { metrics: Pick<Metrics, 'auditWriteFailed'>; logger: Logger; activeCalls?: ActiveCalls },
+  deps: { metrics: Pick<Metrics, 'auditWriteFailed' | 'countAuditWrites'>; logger: Logger; activeCalls?: ActiveCalls },
 ): Promise<{ sink: AuditSink; recent: RecentAudit }> {
   const { activeCalls } = deps;
-  return withRecentAudit(
-    await openAuditSink(
-      config,
-      {
-        onFailure: (event, error) => {
-          deps.metrics.auditWriteFailed(event);
-          deps.logger.error({ event, code: (error as { code?: unknown } | null)?.code }, 'audit record not written');
-        },
+  const sink = await openAuditSink(
+    config,
+    {
+      onFailure: (event, error) => {
+        deps.metrics.auditWriteFailed(event);
+        deps.logger.error({ event, code: (error as { code?: unknown } | null)?.code }, 'audit record not written');
       },
-      // A call's own records are written while it is counted: another call in progress is one to hold up.
-      activeCalls !== undefined ? { othersInProgress: () => activeCalls.count() > 1 } : {},
-    ),
+    },
+    // A call's own records are written while it is counted: another call in progress is one to hold up.
+    activeCalls !== undefined ? { othersInProgress: () => activeCalls.count() > 1 } : {},
   );
+  if (sink.stats !== undefined) deps.metrics.countAuditWrites(() => sink.stats!());
+  return withRecentAudit(sink);
 }

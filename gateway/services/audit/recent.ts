@@ -114,6 +114,7 @@ export function withRecentAudit(
         remember(input, lastDurableAt);
       },
       ...(sink.status !== undefined ? { status: () => sink.status!() } : {}),
+      ...(sink.stats !== undefined ? { stats: () => sink.stats!() } : {}),
       flush: () => sink.flush(),
       close: () => sink.close(),
     },

@@ -15,7 +15,7 @@ import type { AuditChainHead } from './chain.js';
 import { AuditError } from './errors.js';
 import type { JsonlAuditSink } from './jsonl-sink.js';
 import { firstRecord, headOfRotated, rotatedSegmentName } from './segments.js';
-import type { AppendOptions, AuditRecordInput } from './types.js';
+import type { AppendOptions, AuditRecordInput, AuditWriteStats } from './types.js';
 
 const RETRY_AFTER_FAILED_ROTATION_MS = 60_000;
 
@@ -216,8 +216,6 @@ function nextBoundary(moment: Date, every: 'hour' | 'day'): Date {
   return next;
 }
 
-type SinkStats = ReturnType<JsonlAuditSink['stats']>;
-
-function addStats(a: SinkStats, b: SinkStats): SinkStats {
+function addStats(a: AuditWriteStats, b: AuditWriteStats): AuditWriteStats {
   return { records: a.records + b.records, syncs: a.syncs + b.syncs, inlineSyncs: a.inlineSyncs + b.inlineSyncs };
 }

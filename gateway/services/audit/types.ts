@@ -97,11 +97,23 @@ export interface AppendOptions {
   deferrable?: boolean;
 }
 
+/** What a file sink has written so far (metrics read it). */
+export interface AuditWriteStats {
+  /** Records made durable. */
+  records: number;
+  /** Synced writes that made them durable (group commit: concurrent appends share one). */
+  syncs: number;
+  /** Of those writes, the ones made on the event loop's own thread instead of libuv's thread pool. */
+  inlineSyncs: number;
+}
+
 export interface AuditSink {
   /** Resolves when the record is durable according to the configured durability mode. */
   append(record: AuditRecordInput, options?: AppendOptions): Promise<void>;
   /** Sinks that can fail report it here (readiness reads it); absent means always available. */
   status?(): AuditSinkStatus;
+  /** Sinks that write a file say what they wrote (absent: nothing to count). */
+  stats?(): AuditWriteStats;
   flush(): Promise<void>;
   close(): Promise<void>;
 }

@@ -73,6 +73,11 @@ export interface Metrics {
   observePipelineStep(step: string, outcome: PipelineStepOutcome, seconds: number): void;
   /** An audit record that could not be written (best-effort writes; the failure is logged too). */
   auditWriteFailed(event: string): void;
+  /**
+   * Where the audit file's figures are read at each scrape: records made durable and the synced writes
+   * that made them, by the thread that wrote (`event_loop` inline, `pool` for libuv's thread pool).
+   */
+  countAuditWrites(read: () => AuditWriteCounts): void;
   upstreamError(connector: string, code: string): void;
   setApprovalsPending(count: number): void;
   addApprovalsPending(delta: number): void;
@@ -91,6 +96,13 @@ export interface Metrics {
   metricsText(): Promise<string>;
   /** Express handler serving the exposition, e.g. `app.get('/metrics', metrics.handler)`. */
   readonly handler: RequestHandler;
+}
+
+/** The audit file's running totals (the audit sink's `stats()`; metrics do not depend on the audit service). */
+export interface AuditWriteCounts {
+  records: number;
+  syncs: number;
+  inlineSyncs: number;
 }
 
 /** Label of calls naming a tool the catalog does not have. */
@@ -192,6 +204,31 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['event'] as const,
     registers: [registry],
   });
+  // Read from the audit file at each scrape (its own running totals), so they cost the calls nothing.
+  let readAuditWrites: (() => AuditWriteCounts) | undefined;
+  new Counter({
+    name: `${prefix}audit_records_durable_total`,
+    help: 'Audit records made durable in the audit file',
+    registers: [registry],
+    collect() {
+      if (readAuditWrites === undefined) return;
+      this.reset();
+      this.inc(readAuditWrites().records);
+    },
+  });
+  new Counter({
+    name: `${prefix}audit_synced_writes_total`,
+    help: 'Synced writes of the audit file (records written together share one), by the thread that wrote',
+    labelNames: ['thread'] as const,
+    registers: [registry],
+    collect() {
+      if (readAuditWrites === undefined) return;
+      const { syncs, inlineSyncs } = readAuditWrites();
+      this.reset();
+      this.inc({ thread: 'event_loop' }, inlineSyncs);
+      this.inc({ thread: 'pool' }, syncs - inlineSyncs);
+    },
+  });
   const upstreamErrors = new Counter({
     name: `${prefix}upstream_errors_total`,
     help: 'Backend failures, by connector and error code',
@@ -292,6 +329,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     auditWriteFailed(event) {
       auditWriteFailures.inc({ event: eventLabel(event) });
+    },
+    countAuditWrites(read) {
+      readAuditWrites = read;
     },
     upstreamError(connector, code) {
       upstreamErrors.inc({ connector: connectorLabel(connector), code: codeLabel(code) });
