@@ -5,11 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startHttpBackend, type HttpBackend } from './fixtures/http-backend.js';
+import { SLOW_TOOL, startHttpBackend, type HttpBackend } from './fixtures/http-backend.js';
 import { eventually } from './helpers/eventually.js';
 import { readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
-
-const object = (properties: Record<string, unknown>) => ({ type: 'object', properties, additionalProperties: false });
 
 interface AuditCounts {
   records: number;
@@ -31,14 +29,13 @@ describe('audit file writes in a running gateway', () => {
             kind: 'http',
             baseUrl: backend.url,
             tools: [
+              SLOW_TOOL,
               {
-                name: 'slow',
+                name: 'echo',
                 method: 'GET',
-                path: '/slow',
-                inputSchema: object({ ms: { type: 'integer' } }),
-                query: { ms: 'ms' },
+                path: '/echo',
+                inputSchema: { type: 'object', properties: {}, additionalProperties: false },
               },
-              { name: 'echo', method: 'GET', path: '/echo', inputSchema: object({}) },
             ],
           },
         ],

@@ -5,6 +5,7 @@
  * which the pipeline turns into that code in the answer the agent receives (a response, never a closed
  * stream).
  */
+import { createActiveCalls } from './active-calls.js';
 import { GatewayError } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -32,11 +33,11 @@ export interface Drain {
 export function createDrain(): Drain {
   let cancelled: GatewayError | undefined;
   let draining = false;
-  let count = 0;
+  const requests = createActiveCalls();
   const idle = new Set<() => void>();
   const followers = new Set<AbortController>();
   const wakeIfIdle = (): void => {
-    if (count !== 0) return;
+    if (requests.count() !== 0) return;
     for (const wake of [...idle]) wake();
   };
   return {
@@ -51,14 +52,11 @@ export function createDrain(): Drain {
       followers.add(follower);
       return () => void followers.delete(follower);
     },
-    inFlight: () => count,
+    inFlight: () => requests.count(),
     track() {
-      count += 1;
-      let done = false;
+      const leave = requests.enter();
       return () => {
-        if (done) return;
-        done = true;
-        count -= 1;
+        leave();
         wakeIfIdle();
       };
     },
@@ -66,7 +64,7 @@ export function createDrain(): Drain {
       draining = true;
     },
     settle(ms) {
-      if (count === 0) return Promise.resolve(true);
+      if (requests.count() === 0) return Promise.resolve(true);
       return new Promise((resolve) => {
         const finish = (settled: boolean): void => {
           clearTimeout(timer);

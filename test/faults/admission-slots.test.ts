@@ -12,7 +12,7 @@ import { createAdmission, createPipeline, type CallContext } from '../../gateway
 import { createMemoryAuditSink, type AuditSink } from '../../gateway/services/audit/index.js';
 import { createCatalog } from '../../gateway/services/catalog/index.js';
 import { compilePolicy } from '../../policies/index.js';
-import { startHttpBackend } from '../fixtures/http-backend.js';
+import { SLOW_TOOL, startHttpBackend } from '../fixtures/http-backend.js';
 
 describe('connector slots', () => {
   let backend: Awaited<ReturnType<typeof startHttpBackend>>;
@@ -29,15 +29,7 @@ describe('connector slots', () => {
       id: 'api',
       kind: 'http',
       baseUrl: backend.url,
-      tools: [
-        {
-          name: 'slow',
-          method: 'GET',
-          path: '/slow',
-          query: { ms: 'ms' },
-          inputSchema: { type: 'object', properties: { ms: { type: 'integer' } }, additionalProperties: false },
-        },
-      ],
+      tools: [SLOW_TOOL],
     });
     const catalog = createCatalog({
       connectors: [connector],

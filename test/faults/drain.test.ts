@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { digestApiKey, generateApiKey } from '../../gateway/services/auth/index.js';
 import { verifyAuditLog } from '../../gateway/services/audit/index.js';
-import { startHttpBackend } from '../fixtures/http-backend.js';
+import { SLOW_TOOL, startHttpBackend } from '../fixtures/http-backend.js';
 import { startGatewayProcess, type GatewayProcess } from '../fixtures/gateway-process.js';
 import { INITIALIZE, rawPost, readAudit } from '../helpers/gateway.js';
 
@@ -34,15 +34,7 @@ describe('graceful drain on SIGTERM', () => {
             id: 'api',
             kind: 'http',
             baseUrl: backend.url,
-            tools: [
-              {
-                name: 'wait',
-                method: 'GET',
-                path: '/slow',
-                query: { ms: 'ms' },
-                inputSchema: { type: 'object', properties: { ms: { type: 'integer' } }, additionalProperties: false },
-              },
-            ],
+            tools: [{ ...SLOW_TOOL, name: 'wait' }],
           },
         ],
         egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },

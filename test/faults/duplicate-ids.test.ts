@@ -5,21 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startHttpBackend } from '../fixtures/http-backend.js';
+import { SLOW_TOOL, startHttpBackend } from '../fixtures/http-backend.js';
 import { INITIALIZE, rawPost, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-
-const slowTool = {
-  name: 'slow',
-  method: 'GET',
-  path: '/slow',
-  query: { ms: 'ms' },
-  inputSchema: {
-    type: 'object',
-    properties: { ms: { type: 'integer' } },
-    required: ['ms'],
-    additionalProperties: false,
-  },
-};
 
 /** The JSON-RPC messages in a response, whether it is one JSON body or an SSE stream. */
 async function messages(response: Response): Promise<Record<string, unknown>[]> {
@@ -45,7 +32,7 @@ for (const responseMode of ['sse', 'json'] as const) {
       gw = await startTestGateway(
         {
           http: { responseMode },
-          connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [slowTool] }],
+          connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [SLOW_TOOL] }],
           egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
         },
         [{ id: 'bot', tools: ['api_slow'] }],

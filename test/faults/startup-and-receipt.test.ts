@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { digestApiKey, generateApiKey } from '../../gateway/services/auth/index.js';
-import { startHttpBackend } from '../fixtures/http-backend.js';
+import { SLOW_TOOL, startHttpBackend } from '../fixtures/http-backend.js';
 import { closedPort, startGatewayProcess, type GatewayProcess } from '../fixtures/gateway-process.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -71,20 +71,7 @@ describe('request receipt', () => {
             id: 'api',
             kind: 'http',
             baseUrl: backend.url,
-            tools: [
-              {
-                name: 'slow',
-                method: 'GET',
-                path: '/slow',
-                query: { ms: 'ms' },
-                inputSchema: {
-                  type: 'object',
-                  properties: { ms: { type: 'integer' } },
-                  required: ['ms'],
-                  additionalProperties: false,
-                },
-              },
-            ],
+            tools: [SLOW_TOOL],
           },
         ],
         egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
