@@ -150,7 +150,12 @@ describe('task end', () => {
     assert.equal(refunds().length, before);
   });
 
-  it("refuses to approve a request of a session's implicit task once the session is closed", async () => {
+  /**
+   * A session's call that waits for approval, the session closed by its agent (`DELETE /mcp`), then the
+   * operator's approval: refused, as the session's implicit task ended with it, and nothing reaches the
+   * backend. `beforeClose` runs just before the DELETE.
+   */
+  async function approveAfterSessionClosed(order: string, beforeClose: () => Promise<unknown> = async () => undefined) {
     const key = gw.agents['finance-bot']!.key;
     const init = await rawPost(gw.gateway.mcpUrl, INITIALIZE, { authorization: `Bearer ${key}` });
     const sessionId = init.headers.get('mcp-session-id')!;
@@ -167,7 +172,7 @@ describe('task end', () => {
         jsonrpc: '2.0',
         id: 2,
         method: 'tools/call',
-        params: { name: 'pay_refund', arguments: { order: 'G-3', amount: 250 } },
+        params: { name: 'pay_refund', arguments: { order, amount: 250 } },
       },
       headers,
     );
@@ -176,16 +181,24 @@ describe('task end', () => {
       headers: { authorization: `Bearer ${operatorToken}` },
     });
     const ticket = ((await listed.json()) as { approvals: { id: string; args: { order?: string } }[] }).approvals.find(
-      (a) => a.args.order === 'G-3',
+      (a) => a.args.order === order,
     )!;
     const before = refunds().length;
+    await beforeClose();
     assert.equal((await fetch(gw.gateway.mcpUrl, { method: 'DELETE', headers })).status, 200);
 
     const approved = await decide(ticket.id, 'approve');
     assert.equal(approved.status, 409);
     assert.equal(((await approved.json()) as { error: { code: string } }).error.code, 'TASK_ENDED');
     assert.equal(refunds().length, before);
-  });
+  }
+
+  it("refuses to approve a request of a session's implicit task once the session is closed", () =>
+    approveAfterSessionClosed('G-3'));
+
+  it("answers a DELETE only once the session's task has ended, however long the store takes to end it", () =>
+    // Writes to Redis wait 300 ms: ending the task is slow, while the approval's reads are not.
+    approveAfterSessionClosed('G-4', () => redis.call('CLIENT', 'PAUSE', '300', 'WRITE')));
 
   it("refuses a task token, even one signed with the gateway's key, that names another agent's task", async () => {
     const victim = await openTask('finance-bot');

@@ -65,8 +65,11 @@ export interface McpHttpEdgeOptions extends McpServerDeps {
    * metrics. The refusal itself is audited here.
    */
   onStoreUnavailable?: (operation: 'authenticate' | 'session', error: unknown) => void;
-  /** Called when a session ends (implicit task ends with it). */
-  onSessionClosed?: (session: McpSession) => void;
+  /**
+   * Called when a session ends (implicit task ends with it). What it returns is awaited before an agent's
+   * `DELETE` is answered, so the session's task has ended by the time the agent hears the session is gone.
+   */
+  onSessionClosed?: (session: McpSession) => void | Promise<void>;
   /**
    * An initialize that never opened its session (the transport refused it, or it failed): what was set up
    * for it has been taken down; the caller forgets its task (ended when it was the session's implicit one).
@@ -186,7 +189,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     if (!sessions.delete(session.id)) return;
     slotOf.get(session)?.release();
     await takeDown(session, 'session closed');
-    options.onSessionClosed?.(session);
+    await options.onSessionClosed?.(session);
   }
 
   /** Close a session's transport and server (which unsubscribes it from gateway events) and end its task span. */
@@ -391,6 +394,9 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
           .append({ event: 'session.open', agentId: principal.agentId, taskId: session.task.id, sessionId: id })
           .catch(() => undefined);
       },
+      // The SDK answers a DELETE only once this has settled: the session, and its implicit task, are closed
+      // before the agent is told so (an operator's approval sent right after finds the task ended).
+      onsessionclosed: () => closeSession(session),
     });
     transport.onclose = () => void closeSession(session);
     watchProtocolVersion(transport, (version) => (session.connection.protocolVersion = version));

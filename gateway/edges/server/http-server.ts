@@ -183,18 +183,20 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
     onSessionAbandoned: (session: McpSession) => {
       void parts.sessionTasks.sessionClosed(session.task.id);
     },
-    onSessionClosed: (session: McpSession) => {
+    onSessionClosed: async (session: McpSession) => {
       parts.metrics.observeMcpSession(
         connectionMetricAttributes(session.connection),
         (performance.now() - session.openedAt) / 1000,
       );
-      void parts.sessionTasks.sessionClosed(session.task.id);
+      // Best effort as before (a task the store could not end ends by its expiry), but awaited: see http-edge.ts.
+      const taskEnded = parts.sessionTasks.sessionClosed(session.task.id).catch(() => undefined);
       void appendBestEffort(parts.audit, {
         event: 'session.close',
         agentId: session.principal.agentId,
         taskId: session.task.id,
         sessionId: session.id,
       });
+      await taskEnded;
     },
   });
 
