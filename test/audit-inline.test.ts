@@ -1,9 +1,10 @@
 /**
  * Inline writes of the file audit sink: when the event loop has been waiting for work, a synced write is
- * made on the event loop's thread instead of in libuv's thread pool; while the loop is busy, or other work
- * is in progress that a blocking write would hold up, writes stay in the pool and keep sharing syncs; a
- * slow inline write pauses inline writing; and an inline write that fails on a real full disk is refused
- * and recovered from exactly like a pooled one.
+ * made on the event loop's thread instead of in libuv's thread pool, and so is one made while the gateway
+ * serves one call at a time; while the loop is busy, or other work is in progress that a blocking write
+ * would hold up, writes stay in the pool and keep sharing syncs; a slow inline write pauses inline
+ * writing; and an inline write that fails on a real full disk is refused and recovered from exactly like a
+ * pooled one.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -14,11 +15,15 @@ import {
   createJsonlAuditSink,
   createRotatingAuditSink,
   listRotatedSegments,
+  openGatewayAudit,
   verifyAuditLog,
   type AuditRecordInput,
+  type AuditWriteStats,
   type JsonlAuditSink,
   type JsonlAuditSinkOptions,
 } from '../gateway/services/audit/index.js';
+import { AuditSchema } from '../gateway/config/schema.js';
+import { createActiveCalls, createLogger } from '../gateway/kernel/index.js';
 import { mountSmallDisk } from './faults/tmpfs.js';
 import { freshAuditFiles, readAudit } from './helpers/audit-files.js';
 
@@ -113,6 +118,75 @@ describe('file audit sink: inline writes', () => {
     assert.deepEqual(sink.stats(), { records: 4, syncs: 4, inlineSyncs: 1 });
     await sink.close();
     assert.deepEqual(await toolsIn(file), ['t_1', 't_2', 't_3', 't_4']);
+    assert.equal((await verifyAuditLog(file)).ok, true);
+  });
+
+  it('inline without the idle gap while servingAlone says so, unless othersInProgress says otherwise', async () => {
+    const file = freshFile();
+    let alone = true;
+    let others = false;
+    const sink = await openSink(file, { servingAlone: () => alone, othersInProgress: () => others });
+    await idle();
+    await sink.append(record(1));
+    // No wait since the last write, as when a request was already waiting when the last call was answered.
+    await sink.append(record(2));
+    await sink.append(record(3));
+    assert.deepEqual(sink.stats(), { records: 3, syncs: 3, inlineSyncs: 3 });
+    others = true;
+    await sink.append(record(4));
+    assert.deepEqual(sink.stats(), { records: 4, syncs: 4, inlineSyncs: 3 });
+    others = false;
+    alone = false;
+    await sink.append(record(5));
+    assert.deepEqual(sink.stats(), { records: 5, syncs: 5, inlineSyncs: 3 });
+    await sink.close();
+    assert.deepEqual(await toolsIn(file), ['t_1', 't_2', 't_3', 't_4', 't_5']);
+    assert.equal((await verifyAuditLog(file)).ok, true);
+  });
+
+  it('idleGapMs: Infinity never writes inline, whatever servingAlone says', async () => {
+    const sink = await openSink(freshFile(), { idleGapMs: Infinity, servingAlone: () => true });
+    await idle();
+    await sink.append(record(1));
+    await sink.append(record(2));
+    assert.deepEqual(sink.stats(), { records: 2, syncs: 2, inlineSyncs: 0 });
+    await sink.close();
+  });
+
+  it("the gateway's audit file: one call at a time is written inline back to back; after calls overlapped, not", async () => {
+    const file = freshFile();
+    const activeCalls = createActiveCalls();
+    let stats: (() => AuditWriteStats) | undefined;
+    const { sink } = await openGatewayAudit(AuditSchema.parse({ file }), {
+      metrics: { auditWriteFailed: () => undefined, countAuditWrites: (read) => (stats = read) },
+      logger: createLogger({ level: 'silent' }),
+      activeCalls,
+    });
+    assert.ok(stats !== undefined, 'the file sink reports its writes');
+    const start = stats();
+    await idle();
+    // Three calls one after another, their records back to back: the event loop never waits between them.
+    for (let call = 0; call < 3; call++) {
+      const leave = activeCalls.enter();
+      await sink.append(record(2 * call));
+      await sink.append(record(2 * call + 1));
+      leave();
+    }
+    const alone = stats();
+    assert.equal(alone.syncs - start.syncs, 6);
+    assert.equal(alone.inlineSyncs - start.inlineSyncs, 6, 'all on the event loop');
+    // Two calls in progress together: what follows at once goes to the pool, with one call left or none.
+    const first = activeCalls.enter();
+    const second = activeCalls.enter();
+    await sink.append(record(6));
+    second();
+    await sink.append(record(7));
+    first();
+    await sink.append(record(8));
+    const overlapped = stats();
+    assert.equal(overlapped.syncs - alone.syncs, 3);
+    assert.equal(overlapped.inlineSyncs, alone.inlineSyncs, 'none on the event loop');
+    await sink.close();
     assert.equal((await verifyAuditLog(file)).ok, true);
   });
 

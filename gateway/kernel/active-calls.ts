@@ -9,20 +9,31 @@ export interface ActiveCalls {
   enter(): () => void;
   /** Calls being served now. */
   count(): number;
+  /**
+   * Whether no two calls have been in progress together for at least `ms` milliseconds (and none are
+   * now): the gateway has been serving one call at a time, as it does for a single agent.
+   */
+  servedAloneFor(ms: number): boolean;
 }
 
-export function createActiveCalls(): ActiveCalls {
+/** `now`: the clock `servedAloneFor` reads (milliseconds; tests pass their own). */
+export function createActiveCalls(now: () => number = () => performance.now()): ActiveCalls {
   let count = 0;
+  /** When two or more calls were last in progress together (`now()` as one entered or left). */
+  let lastOverlap = Number.NEGATIVE_INFINITY;
   return {
     enter() {
       count += 1;
+      if (count > 1) lastOverlap = now();
       let left = false;
       return () => {
         if (left) return;
         left = true;
+        if (count > 1) lastOverlap = now();
         count -= 1;
       };
     },
     count: () => count,
+    servedAloneFor: (ms) => count <= 1 && now() - lastOverlap >= ms,
   };
 }

@@ -16,7 +16,9 @@
  *   `flushBeforeResponse: false`) rides with the next call's write-ahead record instead of holding that
  *   record up behind a write of its own. Its promise still resolves only once it is durable.
  * - When the process is idle, a write is made inline: if the event loop has waited for work for at least
- *   `idleGapMs` since the sink's last write, and nothing else is in progress that the write would hold up
+ *   `idleGapMs` since the sink's last write (or the process has been serving one call at a time lately,
+ *   `servingAlone`: a request that was already waiting when the last call was answered leaves the loop no
+ *   time to wait, and holds up nothing else), and nothing else is in progress that the write would hold up
  *   (`othersInProgress`: the gateway says so while it serves more than one call), the synced write is made
  *   on the event loop's thread (a blocking `write`) instead of being handed to libuv's thread pool, because
  *   waking a pool thread and then the event loop costs more than the write itself on an idle machine. Under
@@ -89,6 +91,13 @@ export interface JsonlAuditSinkOptions {
    * progress, and the event loop's idle time alone decides.
    */
   othersInProgress?: () => boolean;
+  /**
+   * Whether the process has been serving one piece of work at a time for a while (the gateway: no two calls
+   * in progress together lately). The event loop's want of idle time since the last write then comes from
+   * that work alone (a request already waiting when the last one was answered), not from other work the
+   * write would hold up, and a write may be made inline without the idle gap. Default: never.
+   */
+  servingAlone?: () => boolean;
   /** An inline write that takes this long pauses inline writing. Default 20. */
   slowInlineMs?: number;
   /** How long inline writing stays paused after a slow inline write. Default 10000. */
@@ -321,11 +330,10 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
         const started = performance.now();
         lastSyncStarted = started;
         const loopIdle = performance.eventLoopUtilization().idle;
-        if (
-          loopIdle - loopIdleAtLastWrite >= idleGapMs &&
-          started >= inlinePausedUntil &&
-          options.othersInProgress?.() !== true
-        ) {
+        const loopWaited =
+          loopIdle - loopIdleAtLastWrite >= idleGapMs ||
+          (idleGapMs !== Number.POSITIVE_INFINITY && options.servingAlone?.() === true);
+        if (loopWaited && started >= inlinePausedUntil && options.othersInProgress?.() !== true) {
           try {
             writer.appendNow(bytes);
           } finally {

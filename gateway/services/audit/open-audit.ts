@@ -23,7 +23,15 @@ export interface AuditOutputs {
    * gateway: more than one call being served); see jsonl-sink.ts.
    */
   othersInProgress?: () => boolean;
+  /** Whether the gateway has been serving one call at a time lately; see jsonl-sink.ts. */
+  servingAlone?: () => boolean;
 }
+
+/**
+ * How long no two calls must have been in progress together for the gateway to count as serving one agent
+ * at a time: several busy agents overlap their calls every few milliseconds.
+ */
+const SERVED_ALONE_MS = 100;
 
 export async function openAuditSink(
   config: GatewayConfig['audit'],
@@ -45,6 +53,7 @@ export async function openAuditSink(
       checkpointFile: `${file}.checkpoint.json`,
       ...(continueFrom !== undefined ? { continueFrom } : {}),
       ...(outputs.othersInProgress !== undefined ? { othersInProgress: outputs.othersInProgress } : {}),
+      ...(outputs.servingAlone !== undefined ? { servingAlone: outputs.servingAlone } : {}),
       // Export is best effort by nature (a closed pipe must not stop calls); the file is the record.
       ...(exportStream !== undefined ? { onDurable: (lines: string) => void exportStream.write(lines) } : {}),
     });
@@ -74,7 +83,12 @@ export async function openGatewayAudit(
       },
     },
     // A call's own records are written while it is counted: another call in progress is one to hold up.
-    activeCalls !== undefined ? { othersInProgress: () => activeCalls.count() > 1 } : {},
+    activeCalls !== undefined
+      ? {
+          othersInProgress: () => activeCalls.count() > 1,
+          servingAlone: () => activeCalls.servedAloneFor(SERVED_ALONE_MS),
+        }
+      : {},
   );
   if (sink.stats !== undefined) deps.metrics.countAuditWrites(() => sink.stats!());
   return withRecentAudit(sink);
