@@ -153,9 +153,11 @@ describe('file audit sink: inline writes', () => {
     await sink.close();
   });
 
-  it("the gateway's audit file: one call at a time is written inline back to back; after calls overlapped, not", async () => {
+  it("the gateway's audit file: one call at a time is written inline back to back; after calls overlapped, not until 100 ms later", async () => {
     const file = freshFile();
-    const activeCalls = createActiveCalls();
+    // The call count's own clock, moved by hand: a slow disk cannot make the overlap look older than it is.
+    let clock = 0;
+    const activeCalls = createActiveCalls(() => clock);
     let stats: (() => AuditWriteStats) | undefined;
     const { sink } = await openGatewayAudit(AuditSchema.parse({ file }), {
       metrics: { auditWriteFailed: () => undefined, countAuditWrites: (read) => (stats = read) },
@@ -186,6 +188,12 @@ describe('file audit sink: inline writes', () => {
     const overlapped = stats();
     assert.equal(overlapped.syncs - alone.syncs, 3);
     assert.equal(overlapped.inlineSyncs, alone.inlineSyncs, 'none on the event loop');
+    clock += 99;
+    await sink.append(record(9));
+    assert.equal(stats().inlineSyncs, alone.inlineSyncs, 'still none 99 ms after the overlap');
+    clock += 1;
+    await sink.append(record(10));
+    assert.equal(stats().inlineSyncs, alone.inlineSyncs + 1, 'on the event loop again 100 ms after it');
     await sink.close();
     assert.equal((await verifyAuditLog(file)).ok, true);
   });
