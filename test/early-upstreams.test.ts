@@ -22,29 +22,37 @@ const root = path.resolve(here, '..');
 const dir = mkdtempSync(path.join(tmpdir(), 'portcullis-early-upstreams-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+const UPSTREAM_ARGS = ['--import', 'tsx', path.join(here, 'fixtures', 'mcp-upstream-stdio.ts')];
+
 let configs = 0;
-function configWithStdioUpstream(auditFile?: string): {
+/**
+ * `spawnLoggedAtExec`: the process's pid is logged by a shell as it starts, before it becomes the upstream
+ * (`exec`), instead of by the upstream once it has loaded. A start-up that fails stops the upstream after a
+ * grace of 2 s, which on a loaded machine can come before the upstream has loaded.
+ */
+function configWithStdioUpstream(
+  auditFile?: string,
+  options: { spawnLoggedAtExec?: boolean } = {},
+): {
   loaded: ReturnType<typeof parseConfigText>;
   spawnLog: string;
 } {
   configs += 1;
   const spawnLog = path.join(dir, `spawns-${configs}.log`);
   const file = path.join(dir, `portcullis-${configs}.yaml`);
+  const upstream =
+    options.spawnLoggedAtExec === true
+      ? {
+          command: '/bin/sh',
+          args: ['-c', 'echo $$ >> "$EXEC_SPAWN_LOG" && exec "$0" "$@"', process.execPath, ...UPSTREAM_ARGS],
+          env: { EXEC_SPAWN_LOG: spawnLog },
+        }
+      : { command: process.execPath, args: UPSTREAM_ARGS, env: { FIXTURE_SPAWN_LOG: spawnLog } };
   const text = stringify({
     listen: { host: '127.0.0.1', port: 0 },
     audit: { file: auditFile ?? path.join(dir, `audit-${configs}.jsonl`) },
     policy: { watch: false },
-    connectors: [
-      {
-        id: 'kb',
-        kind: 'mcp',
-        transport: 'stdio',
-        command: process.execPath,
-        args: ['--import', 'tsx', path.join(here, 'fixtures', 'mcp-upstream-stdio.ts')],
-        cwd: root,
-        env: { FIXTURE_SPAWN_LOG: spawnLog },
-      },
-    ],
+    connectors: [{ id: 'kb', kind: 'mcp', transport: 'stdio', ...upstream, cwd: root }],
     agents: [{ id: 'agent', tools: ['kb_*'] }],
   });
   return { loaded: parseConfigText(text, file), spawnLog };
@@ -99,7 +107,9 @@ describe('stdio upstreams started while the gateway loads', () => {
     // The audit log cannot be opened (its folder is a file): start-up fails after the configuration checks.
     const notAFolder = path.join(dir, 'not-a-folder');
     writeFileSync(notAFolder, '');
-    const { loaded, spawnLog } = configWithStdioUpstream(path.join(notAFolder, 'audit.jsonl'));
+    const { loaded, spawnLog } = configWithStdioUpstream(path.join(notAFolder, 'audit.jsonl'), {
+      spawnLoggedAtExec: true,
+    });
     await assert.rejects(startGateway({ loaded, env: {}, logger: silentLogger() }));
     await eventually(() => spawnedPids(spawnLog).length === 1, 'the upstream started before the audit log was opened');
     const [pid] = spawnedPids(spawnLog);
