@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SLOW_TOOL, startHttpBackend, type HttpBackend } from './fixtures/http-backend.js';
+import { SLOW_TOOL, startHttpBackend, TEXT_TOOL, type HttpBackend } from './fixtures/http-backend.js';
 import { eventually } from './helpers/eventually.js';
 import { readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
 
@@ -28,15 +28,7 @@ describe('audit file writes in a running gateway', () => {
             id: 'api',
             kind: 'http',
             baseUrl: backend.url,
-            tools: [
-              SLOW_TOOL,
-              {
-                name: 'echo',
-                method: 'GET',
-                path: '/echo',
-                inputSchema: { type: 'object', properties: {}, additionalProperties: false },
-              },
-            ],
+            tools: [SLOW_TOOL, TEXT_TOOL],
           },
         ],
         egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
@@ -78,7 +70,7 @@ describe('audit file writes in a running gateway', () => {
     const quickCalls = 5;
     for (let i = 0; i < quickCalls; i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
-      const quick = await client.callTool({ name: 'api_echo', arguments: {} });
+      const quick = await client.callTool({ name: 'api_text', arguments: {} });
       assert.notEqual(quick.isError, true);
     }
     const afterQuick = await auditCounts();

@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { LATEST_PROTOCOL_VERSION, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { stringify } from 'yaml';
-import { startHttpBackend } from './fixtures/http-backend.js';
+import { startHttpBackend, TEXT_TOOL } from './fixtures/http-backend.js';
 import { cliArgs } from './fixtures/gateway-process.js';
 import { startOtlpReceiver, type OtlpReceiver } from './fixtures/otlp-receiver.js';
 
@@ -38,12 +38,7 @@ describe('stdio front door', () => {
               path: '/echo',
               inputSchema: { type: 'object', properties: {}, additionalProperties: false },
             },
-            {
-              name: 'text',
-              method: 'GET',
-              path: '/text',
-              inputSchema: { type: 'object', properties: {}, additionalProperties: false },
-            },
+            TEXT_TOOL,
           ],
         },
       ],

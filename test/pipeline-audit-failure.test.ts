@@ -13,7 +13,7 @@ import { createCatalog } from '../gateway/services/catalog/catalog.js';
 import { createPipeline, type EgressProvider } from '../gateway/pipeline/index.js';
 import { createMetrics } from '../gateway/services/metrics/index.js';
 import { compilePolicy } from '../policies/index.js';
-import { startHttpBackend } from './fixtures/http-backend.js';
+import { startHttpBackend, TEXT_TOOL } from './fixtures/http-backend.js';
 
 const diskFull = () =>
   Promise.reject(Object.assign(new Error('no space left on device'), { code: 'AUDIT_WRITE_FAILED' }));
@@ -50,14 +50,7 @@ describe('pipeline record step', () => {
       id: 'api',
       kind: 'http',
       baseUrl: backend.url,
-      tools: [
-        {
-          name: 'text',
-          method: 'GET',
-          path: '/text',
-          inputSchema: { type: 'object', properties: {}, additionalProperties: false },
-        },
-      ],
+      tools: [TEXT_TOOL],
     });
     const egress: EgressProvider = { fetchFor: () => (input, init) => fetch(input, init) };
     const catalog = createCatalog({

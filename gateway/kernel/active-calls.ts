@@ -19,12 +19,14 @@ export interface ActiveCalls {
 /** `now`: the clock `servedAloneFor` reads (milliseconds; tests pass their own). */
 export function createActiveCalls(now: () => number = () => performance.now()): ActiveCalls {
   let count = 0;
-  /** When two or more calls were last in progress together (`now()` as one entered or left). */
+  /**
+   * When an overlap last ended (`now()` as a call left others in progress). One in progress is told by the
+   * count itself, so only its end is timed.
+   */
   let lastOverlap = Number.NEGATIVE_INFINITY;
   return {
     enter() {
       count += 1;
-      if (count > 1) lastOverlap = now();
       let left = false;
       return () => {
         if (left) return;

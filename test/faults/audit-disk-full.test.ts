@@ -8,16 +8,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { verifyAuditLog } from '../../gateway/services/audit/index.js';
-import { startHttpBackend } from '../fixtures/http-backend.js';
+import { startHttpBackend, TEXT_TOOL } from '../fixtures/http-backend.js';
 import { readAudit, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { mountSmallDisk, type SmallDisk } from './tmpfs.js';
-
-const textTool = {
-  name: 'text',
-  method: 'GET',
-  path: '/text',
-  inputSchema: { type: 'object', properties: {}, additionalProperties: false },
-};
 
 interface CallOutcome {
   ok: boolean;
@@ -37,7 +30,7 @@ describe('audit log on a full disk', () => {
     backend = await startHttpBackend();
     gw = await startTestGateway(
       {
-        connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [textTool] }],
+        connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [TEXT_TOOL] }],
         egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
         audit: { file: auditFile },
       },

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { stringify } from 'yaml';
 import { digestApiKey } from '../../gateway/services/auth/index.js';
-import { startHttpBackend } from '../fixtures/http-backend.js';
+import { startHttpBackend, TEXT_TOOL } from '../fixtures/http-backend.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { writePolicy } from '../helpers/policy.js';
 
@@ -37,14 +37,7 @@ describe('policy reload under a slow writer', () => {
             id: 'api',
             kind: 'http',
             baseUrl: backend.url,
-            tools: [
-              {
-                name: 'text',
-                method: 'GET',
-                path: '/text',
-                inputSchema: { type: 'object', properties: {}, additionalProperties: false },
-              },
-            ],
+            tools: [TEXT_TOOL],
           },
         ],
         egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },

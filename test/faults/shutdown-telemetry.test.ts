@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { digestApiKey, generateApiKey } from '../../gateway/services/auth/index.js';
 import { verifyAuditLog } from '../../gateway/services/audit/index.js';
-import { startHttpBackend } from '../fixtures/http-backend.js';
+import { startHttpBackend, TEXT_TOOL } from '../fixtures/http-backend.js';
 import { startGatewayProcess, type GatewayProcess } from '../fixtures/gateway-process.js';
 
 describe('shutdown with a black-holed collector', () => {
@@ -39,14 +39,7 @@ describe('shutdown with a black-holed collector', () => {
               id: 'api',
               kind: 'http',
               baseUrl: backend.url,
-              tools: [
-                {
-                  name: 'text',
-                  method: 'GET',
-                  path: '/text',
-                  inputSchema: { type: 'object', properties: {}, additionalProperties: false },
-                },
-              ],
+              tools: [TEXT_TOOL],
             },
           ],
           egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },

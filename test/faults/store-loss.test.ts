@@ -18,7 +18,7 @@ import { digestApiKey, generateApiKey } from '../../gateway/services/auth/index.
 import { verifyAuditLog } from '../../gateway/services/audit/index.js';
 import { emptyDenyState } from '../../gateway/services/recovery/index.js';
 import { applyDenyState } from '../../gateway/stores/index.js';
-import { startHttpBackend } from '../fixtures/http-backend.js';
+import { startHttpBackend, TEXT_TOOL } from '../fixtures/http-backend.js';
 import { cliArgs, REPO_ROOT, startGatewayProcess, type GatewayProcess } from '../fixtures/gateway-process.js';
 import { INITIALIZE, rawPost, readAudit } from '../helpers/gateway.js';
 import { freshPrefix } from '../helpers/redis.js';
@@ -28,12 +28,7 @@ const operatorToken = 'store-loss-operator-token-0123456789';
 const keys = { bot: generateApiKey(), victim: generateApiKey(), waiter: generateApiKey() };
 
 const tools = [
-  {
-    name: 'text',
-    method: 'GET',
-    path: '/text',
-    inputSchema: { type: 'object', properties: {}, additionalProperties: false },
-  },
+  TEXT_TOOL,
   {
     name: 'refund',
     method: 'POST',

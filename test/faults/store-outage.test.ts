@@ -15,19 +15,12 @@ import { createTaskStateSource } from '../../gateway/services/tasks/index.js';
 import { createMetrics } from '../../gateway/services/metrics/index.js';
 import { openStores, type Stores } from '../../gateway/stores/index.js';
 import { compilePolicy } from '../../policies/index.js';
-import { startHttpBackend } from '../fixtures/http-backend.js';
+import { startHttpBackend, TEXT_TOOL } from '../fixtures/http-backend.js';
 import { digestApiKey, generateApiKey } from '../../gateway/services/auth/index.js';
 import { startGatewayProcess, type GatewayProcess } from '../fixtures/gateway-process.js';
 import { INITIALIZE, rawPost, readAudit } from '../helpers/gateway.js';
 import { freshPrefix } from '../helpers/redis.js';
 import { startRedisProcess, type RedisProcess } from './redis-process.js';
-
-const textTool = {
-  name: 'text',
-  method: 'GET' as const,
-  path: '/text',
-  inputSchema: { type: 'object' as const, properties: {}, additionalProperties: false },
-};
 
 async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {
   const until = performance.now() + ms;
@@ -57,7 +50,7 @@ describe('state store outage', () => {
           listen: { host: '127.0.0.1', port: 0 },
           audit: { file: auditFile },
           policy: { watch: false },
-          connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [textTool] }],
+          connectors: [{ id: 'api', kind: 'http', baseUrl: backend.url, tools: [TEXT_TOOL] }],
           egress: { connectors: { api: { allowPrivate: ['127.0.0.1/32'] } } },
           stores: { kind: 'redis', url: redis.url, prefix: freshPrefix() },
           agents: [{ id: 'bot', apiKeys: [{ sha256: digestApiKey(key) }], tools: ['api_text'] }],
@@ -157,7 +150,7 @@ describe('pipeline steps that need the store, with Redis gone', () => {
   });
 
   it('task state and rate-limit counters that cannot answer refuse with STORE_UNAVAILABLE, audited', async () => {
-    const connector = await createHttpConnector({ id: 'api', kind: 'http', baseUrl: backend.url, tools: [textTool] });
+    const connector = await createHttpConnector({ id: 'api', kind: 'http', baseUrl: backend.url, tools: [TEXT_TOOL] });
     const catalog = createCatalog({
       connectors: [connector],
       catalogContext: () => ({ signal: AbortSignal.timeout(5000), fetch }),
