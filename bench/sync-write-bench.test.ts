@@ -7,16 +7,17 @@ import { runSyncWriteBench } from './sync-write-bench.js';
 
 /** The benchmark's report and its clean-up; no timing is asserted. */
 describe('synced write micro-benchmark', () => {
-  it('reports ordered percentiles for appends, overwrites and paced appends and leaves nothing behind', async () => {
+  it('reports ordered percentiles and CPU per write for each kind of write and leaves nothing behind', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-sync-test-'));
     try {
       const result = await runSyncWriteBench({ dir, writes: 20 });
       assert.equal(result.writes, 20);
       assert.equal(result.bytes, 600);
       assert.equal(result.pacedAppend.pauseMs, 1);
-      for (const figures of [result.append, result.overwrite, result.pacedAppend]) {
+      for (const figures of [result.append, result.overwrite, result.pacedAppend, result.pooledAppend]) {
         assert.ok(figures.p50Micros >= 0);
         assert.ok(figures.p50Micros <= figures.p90Micros && figures.p90Micros <= figures.p99Micros);
+        assert.ok(Number.isFinite(figures.cpuMicros) && figures.cpuMicros >= 0);
       }
       assert.deepEqual(await readdir(dir), []);
     } finally {

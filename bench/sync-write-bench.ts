@@ -3,23 +3,43 @@
  * latency. Times a 600-byte write (an audit record's size) through a descriptor opened with `O_DSYNC`, as
  * the audit log writes, appended to a growing file, and the same write over blocks written beforehand (what
  * pre-allocating the log would give: the file's length no longer changes with each write), and appends a
- * millisecond apart (as a gateway serving one agent makes them: the disk is idle between writes). In the
- * folder given, or the OS temporary folder; the file is removed afterwards. Percentiles in microseconds.
+ * millisecond apart (as a gateway serving one agent makes them: the disk is idle between writes), all made
+ * on the calling thread as the audit log writes while one call is in progress; and appends through
+ * `fs/promises`, which libuv's thread pool makes, as the audit log writes while calls overlap. In the
+ * folder given, or the OS temporary folder; the file is removed afterwards. Percentiles in microseconds,
+ * and the process's CPU time (user + system, every thread) per write: what a write costs besides waiting.
  */
 import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { percentile } from './lib/stats.js';
+
+/**
+ * Latency percentiles, and CPU time per write: user + system time of every thread of the process from just
+ * before a write to just after it (so a pause between writes is left out), one reading of it included.
+ */
+export interface WriteFigures {
+  p50Micros: number;
+  p90Micros: number;
+  p99Micros: number;
+  cpuMicros: number;
+}
 
 export interface SyncWriteBenchResult {
   writes: number;
   bytes: number;
   /** Appending: every write also makes the new length durable. */
-  append: { p50Micros: number; p90Micros: number; p99Micros: number };
+  append: WriteFigures;
   /** Overwriting blocks already written: only the data. */
-  overwrite: { p50Micros: number; p90Micros: number; p99Micros: number };
+  overwrite: WriteFigures;
   /** Appending with a pause of `pauseMs` before each write (a quarter as many writes). */
-  pacedAppend: { pauseMs: number; p50Micros: number; p90Micros: number; p99Micros: number };
+  pacedAppend: WriteFigures & { pauseMs: number };
+  /**
+   * Appending through `fs/promises`, one write awaited at a time: each write is handed to a thread of
+   * libuv's pool, which wakes the event loop when it is done. Its CPU time over `append`'s is that trip.
+   */
+  pooledAppend: WriteFigures;
 }
 
 /** Between paced writes: the thread sleeps, as an idle event loop does. */
@@ -28,27 +48,57 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 const RECORD_BYTES = 600;
 
-function percentiles(samples: number[]): { p50Micros: number; p90Micros: number; p99Micros: number } {
+const { O_WRONLY, O_CREAT, O_APPEND, O_DSYNC } = constants;
+const APPEND_FLAGS = O_WRONLY | O_CREAT | O_APPEND | O_DSYNC;
+
+function figures(samples: number[], cpu: NodeJS.CpuUsage): WriteFigures {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (p: number): number => Math.round(percentile(sorted, p));
-  return { p50Micros: at(50), p90Micros: at(90), p99Micros: at(99) };
+  const cpuMicros = Math.round(((cpu.user + cpu.system) / samples.length) * 10) / 10;
+  return { p50Micros: at(50), p90Micros: at(90), p99Micros: at(99), cpuMicros };
 }
 
-function timeWrites(file: string, flags: number, writes: number, positioned: boolean, pauseMs = 0): number[] {
+function timeWrites(file: string, flags: number, writes: number, positioned: boolean, pauseMs = 0): WriteFigures {
   const record = Buffer.alloc(RECORD_BYTES, 'x');
   const fd = openSync(file, flags, 0o600);
   const samples: number[] = [];
+  let cpu: NodeJS.CpuUsage = { user: 0, system: 0 };
   try {
     for (let i = 0; i < writes; i++) {
       if (pauseMs > 0) Atomics.wait(sleeper, 0, 0, pauseMs);
+      const cpuBefore = process.cpuUsage();
       const started = process.hrtime.bigint();
       writeSync(fd, record, 0, record.length, positioned ? i * RECORD_BYTES : null);
       samples.push(Number(process.hrtime.bigint() - started) / 1000);
+      cpu = addCpu(cpu, process.cpuUsage(cpuBefore));
     }
   } finally {
     closeSync(fd);
   }
-  return samples;
+  return figures(samples, cpu);
+}
+
+async function timePooledWrites(file: string, writes: number): Promise<WriteFigures> {
+  const record = Buffer.alloc(RECORD_BYTES, 'x');
+  const handle = await open(file, APPEND_FLAGS, 0o600);
+  const samples: number[] = [];
+  let cpu: NodeJS.CpuUsage = { user: 0, system: 0 };
+  try {
+    for (let i = 0; i < writes; i++) {
+      const cpuBefore = process.cpuUsage();
+      const started = process.hrtime.bigint();
+      await handle.write(record, 0, record.length, null);
+      samples.push(Number(process.hrtime.bigint() - started) / 1000);
+      cpu = addCpu(cpu, process.cpuUsage(cpuBefore));
+    }
+  } finally {
+    await handle.close();
+  }
+  return figures(samples, cpu);
+}
+
+function addCpu(total: NodeJS.CpuUsage, more: NodeJS.CpuUsage): NodeJS.CpuUsage {
+  return { user: total.user + more.user, system: total.system + more.system };
 }
 
 export async function runSyncWriteBench(
@@ -60,22 +110,18 @@ export async function runSyncWriteBench(
     const appended = path.join(dir, 'append.jsonl');
     const overwritten = path.join(dir, 'overwrite.jsonl');
     writeFileSync(overwritten, Buffer.alloc(RECORD_BYTES * writes));
-    const { O_WRONLY, O_CREAT, O_APPEND, O_DSYNC } = constants;
-    const append = timeWrites(appended, O_WRONLY | O_CREAT | O_APPEND | O_DSYNC, writes, false);
+    const append = timeWrites(appended, APPEND_FLAGS, writes, false);
     const overwrite = timeWrites(overwritten, O_WRONLY | O_DSYNC, writes, true);
-    const paced = timeWrites(
-      path.join(dir, 'paced.jsonl'),
-      O_WRONLY | O_CREAT | O_APPEND | O_DSYNC,
-      Math.max(1, Math.floor(writes / 4)),
-      false,
-      PAUSE_MS,
-    );
+    const paced = Math.max(1, Math.floor(writes / 4));
+    const pacedAppend = timeWrites(path.join(dir, 'paced.jsonl'), APPEND_FLAGS, paced, false, PAUSE_MS);
+    const pooledAppend = await timePooledWrites(path.join(dir, 'pooled.jsonl'), writes);
     return {
       writes,
       bytes: RECORD_BYTES,
-      append: percentiles(append),
-      overwrite: percentiles(overwrite),
-      pacedAppend: { pauseMs: PAUSE_MS, ...percentiles(paced) },
+      append,
+      overwrite,
+      pacedAppend: { pauseMs: PAUSE_MS, ...pacedAppend },
+      pooledAppend,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
