@@ -51,54 +51,64 @@ const RECORD_BYTES = 600;
 const { O_WRONLY, O_CREAT, O_APPEND, O_DSYNC } = constants;
 const APPEND_FLAGS = O_WRONLY | O_CREAT | O_APPEND | O_DSYNC;
 
-function figures(samples: number[], cpu: NodeJS.CpuUsage): WriteFigures {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number): number => Math.round(percentile(sorted, p));
-  const cpuMicros = Math.round(((cpu.user + cpu.system) / samples.length) * 10) / 10;
-  return { p50Micros: at(50), p90Micros: at(90), p99Micros: at(99), cpuMicros };
+/** Times writes one at a time: wall time from `start` to `stop`, and the process's CPU time over it. */
+class WriteMeter {
+  private readonly samples: number[] = [];
+  private readonly cpu: NodeJS.CpuUsage = { user: 0, system: 0 };
+  private cpuAtStart: NodeJS.CpuUsage = { user: 0, system: 0 };
+  private startedAt = 0n;
+
+  start(): void {
+    this.cpuAtStart = process.cpuUsage();
+    this.startedAt = process.hrtime.bigint();
+  }
+
+  stop(): void {
+    this.samples.push(Number(process.hrtime.bigint() - this.startedAt) / 1000);
+    const used = process.cpuUsage(this.cpuAtStart);
+    this.cpu.user += used.user;
+    this.cpu.system += used.system;
+  }
+
+  figures(): WriteFigures {
+    const sorted = [...this.samples].sort((a, b) => a - b);
+    const at = (p: number): number => Math.round(percentile(sorted, p));
+    const cpuMicros = Math.round(((this.cpu.user + this.cpu.system) / this.samples.length) * 10) / 10;
+    return { p50Micros: at(50), p90Micros: at(90), p99Micros: at(99), cpuMicros };
+  }
 }
 
 function timeWrites(file: string, flags: number, writes: number, positioned: boolean, pauseMs = 0): WriteFigures {
   const record = Buffer.alloc(RECORD_BYTES, 'x');
   const fd = openSync(file, flags, 0o600);
-  const samples: number[] = [];
-  let cpu: NodeJS.CpuUsage = { user: 0, system: 0 };
+  const meter = new WriteMeter();
   try {
     for (let i = 0; i < writes; i++) {
       if (pauseMs > 0) Atomics.wait(sleeper, 0, 0, pauseMs);
-      const cpuBefore = process.cpuUsage();
-      const started = process.hrtime.bigint();
+      meter.start();
       writeSync(fd, record, 0, record.length, positioned ? i * RECORD_BYTES : null);
-      samples.push(Number(process.hrtime.bigint() - started) / 1000);
-      cpu = addCpu(cpu, process.cpuUsage(cpuBefore));
+      meter.stop();
     }
   } finally {
     closeSync(fd);
   }
-  return figures(samples, cpu);
+  return meter.figures();
 }
 
 async function timePooledWrites(file: string, writes: number): Promise<WriteFigures> {
   const record = Buffer.alloc(RECORD_BYTES, 'x');
   const handle = await open(file, APPEND_FLAGS, 0o600);
-  const samples: number[] = [];
-  let cpu: NodeJS.CpuUsage = { user: 0, system: 0 };
+  const meter = new WriteMeter();
   try {
     for (let i = 0; i < writes; i++) {
-      const cpuBefore = process.cpuUsage();
-      const started = process.hrtime.bigint();
+      meter.start();
       await handle.write(record, 0, record.length, null);
-      samples.push(Number(process.hrtime.bigint() - started) / 1000);
-      cpu = addCpu(cpu, process.cpuUsage(cpuBefore));
+      meter.stop();
     }
   } finally {
     await handle.close();
   }
-  return figures(samples, cpu);
-}
-
-function addCpu(total: NodeJS.CpuUsage, more: NodeJS.CpuUsage): NodeJS.CpuUsage {
-  return { user: total.user + more.user, system: total.system + more.system };
+  return meter.figures();
 }
 
 export async function runSyncWriteBench(
