@@ -44,15 +44,17 @@ import {
 import { DRIVER_NAMES, runLoad, type DriverName, type LoadResult } from './lib/load.js';
 import { findMicroBenches, runMicroBench } from './lib/micro.js';
 import { RAW_MODES, type RawMode } from './lib/raw-client.js';
-import { formatComparisons, formatRounds } from './lib/report.js';
+import { formatComparisons, formatMedians, formatRounds } from './lib/report.js';
 import {
   cellKey,
   compareCell,
   compareCells,
   median,
   rotate,
+  targetMedians,
   type PairedComparison,
   type RoundResults,
+  type TargetMedians,
 } from './lib/rounds.js';
 import { DEFAULT_TARGETS, profilesOf, startTarget, TARGET_NAMES, type Target, type TargetName } from './lib/targets.js';
 
@@ -110,6 +112,8 @@ export interface BenchReport {
   cells: Cell[];
   /** rounds[i][cell][target] */
   rounds: RoundResults;
+  /** Each target's figures in each cell, medians over the rounds. */
+  medians: TargetMedians[];
   /** Paired per-round ratios and their medians. */
   comparisons: PairedComparison[];
   /** Portcullis in the modern era over the legacy era, same driver and session count, per round + median. */
@@ -235,6 +239,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
     config,
     cells,
     rounds: [],
+    medians: [],
     comparisons: [],
     modernOverLegacy: [],
     profiles: {},
@@ -306,7 +311,10 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
   report.environment.loadPerCore.after = loadPerCore();
 
   const names = running.map((t) => t.name);
-  for (const cell of cells) report.comparisons.push(...compareCell(report.rounds, cell.key, names));
+  for (const cell of cells) {
+    report.medians.push(...targetMedians(report.rounds, cell.key));
+    report.comparisons.push(...compareCell(report.rounds, cell.key, names));
+  }
   if (config.modes.includes('modern') && config.modes.includes('legacy') && config.drivers.includes('raw')) {
     for (const sessions of config.sessions) {
       const throughput = compareCells(
@@ -379,6 +387,8 @@ async function main(): Promise<number> {
         report.cells.map((c) => c.key),
       ),
     );
+    out('');
+    out(formatMedians(report.medians, config.rounds));
     out('');
     out(formatComparisons(report.comparisons, config.rounds));
   }

@@ -13,8 +13,16 @@ import { formatProfile, mainCpuPerCall, summarizeProfile, type CpuProfile } from
 import { checkEcho, findResponse, parseSseMessages } from './raw-client.js';
 import type { LoadResult } from './load.js';
 import { entryPointFor, findMicroBenches, runMicroBench } from './micro.js';
-import { formatComparisons, formatRounds } from './report.js';
-import { compareCell, compareCells, median, perRoundRatios, rotate, type RoundResults } from './rounds.js';
+import { formatComparisons, formatMedians, formatRounds } from './report.js';
+import {
+  compareCell,
+  compareCells,
+  median,
+  perRoundRatios,
+  rotate,
+  targetMedians,
+  type RoundResults,
+} from './rounds.js';
 import { percentile, ratio, summarize } from './stats.js';
 
 const result = (throughput: number, p50Ms: number, p99Ms: number): LoadResult => ({
@@ -154,6 +162,39 @@ describe('bench rounds and paired ratios', () => {
     assert.deepEqual(rotate(['a', 'b', 'c'], 0), ['a', 'b', 'c']);
     assert.deepEqual(rotate(['a', 'b', 'c'], 1), ['b', 'c', 'a']);
     assert.deepEqual(rotate(['a', 'b', 'c'], 5), ['c', 'a', 'b']);
+  });
+
+  it("gives each target's medians over the rounds that measured it, the CPU split thread by thread", () => {
+    const measured = (throughput: number, cpu: number, main: number, pool: number): LoadResult => ({
+      ...result(throughput, throughput / 100, throughput / 50),
+      cpuMicrosPerCall: cpu,
+      cpuPerCallByThread: { main, v8: 10, pool, other: 0 },
+    });
+    const three: RoundResults = [
+      { cell: { portcullis: measured(300, 500, 400, 30), 'mcp-proxy': result(900, 1, 2) } },
+      { cell: { portcullis: measured(100, 700, 380, 50) } },
+      { cell: { portcullis: measured(200, 600, 420, 40) }, other: { portcullis: measured(5, 5, 5, 5) } },
+    ];
+    const [portcullis, proxy, ...rest] = targetMedians(three, 'cell');
+    assert.deepEqual(rest, []);
+    assert.deepEqual(portcullis, {
+      cell: 'cell',
+      target: 'portcullis',
+      rounds: 3,
+      throughput: 200,
+      p50Ms: 2,
+      p99Ms: 4,
+      cpuMicrosPerCall: 600,
+      // Each kind of thread on its own: the round with the median main thread is not the one with the median pool.
+      cpuPerCallByThread: { main: 400, v8: 10, pool: 40, other: 0 },
+    });
+    // Measured in one round only, with no CPU figures: none are made up.
+    assert.deepEqual(proxy, { cell: 'cell', target: 'mcp-proxy', rounds: 1, throughput: 900, p50Ms: 1, p99Ms: 2 });
+    const table = formatMedians(targetMedians(three, 'cell'), 3);
+    assert.match(table, /cell +target +rounds +calls\/s +p50 ms +p99 ms +cpu us\/call +main\/v8\/pool/);
+    assert.match(table, /cell +portcullis +3 +200 +2\.00 +4\.00 +600 +400\/10\/40/);
+    assert.match(table, /cell +mcp-proxy +1 +900 +1\.00 +2\.00 +- +-/);
+    assert.match(table, /of 3\) that measured each target/);
   });
 
   it('prints every measurement and every comparison', () => {

@@ -1,9 +1,10 @@
 /**
  * The benchmark's tables: every measurement of every round, then the paired comparisons (per-round ratios
  * and their median). Throughput ratios: higher is better, 1 = as fast. Latency ratios: lower is better,
- * 1 = no added latency. Added p50: milliseconds over the direct connection.
+ * 1 = no added latency. Added p50: milliseconds over the direct connection. Between them, each target's
+ * medians over the rounds.
  */
-import type { PairedComparison, RoundResults } from './rounds.js';
+import type { PairedComparison, RoundResults, TargetMedians } from './rounds.js';
 
 const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
@@ -51,6 +52,26 @@ export function formatRounds(rounds: RoundResults, cells: readonly string[]): st
   return lines.join('\n');
 }
 
+/** Each target's medians over the rounds (see `targetMedians`). */
+export function formatMedians(medians: readonly TargetMedians[], rounds: number): string {
+  const rows = medians.map((m) => [
+    m.cell,
+    m.target,
+    String(m.rounds),
+    fixed(m.throughput, 0),
+    fixed(m.p50Ms, 2),
+    fixed(m.p99Ms, 2),
+    m.cpuMicrosPerCall !== undefined ? fixed(m.cpuMicrosPerCall, 0) : '-',
+    m.cpuPerCallByThread !== undefined
+      ? `${fixed(m.cpuPerCallByThread.main, 0)}/${fixed(m.cpuPerCallByThread.v8, 0)}/${fixed(m.cpuPerCallByThread.pool, 0)}`
+      : '-',
+  ]);
+  return [
+    renderTable(['cell', 'target', 'rounds', 'calls/s', 'p50 ms', 'p99 ms', 'cpu us/call', 'main/v8/pool'], rows, 2),
+    `medians over the rounds (of ${rounds}) that measured each target`,
+  ].join('\n');
+}
+
 const METRIC_LABEL: Record<PairedComparison['metric'], string> = {
   throughput: 'throughput',
   p50Ms: 'p50',
@@ -74,9 +95,10 @@ export function formatComparisons(comparisons: readonly PairedComparison[], roun
   ].join('\n');
 }
 
-export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+/** A plain-text table: the first `labelColumns` columns aligned left, the figures after them right. */
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[], labelColumns = 3): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((cell, i) => (i <= 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+    cells.map((cell, i) => (i < labelColumns ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

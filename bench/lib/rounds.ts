@@ -6,6 +6,7 @@
  */
 import type { LoadResult } from './load.js';
 import { ratio } from './stats.js';
+import type { ThreadCpu } from './thread-cpu.js';
 
 /** One measurement cell: driver, era and session count, e.g. `raw/legacy/32`. */
 export function cellKey(driver: string, mode: string, sessions: number): string {
@@ -111,6 +112,60 @@ export function compareCell(rounds: RoundResults, cell: string, targets: readonl
     }
   }
   return out;
+}
+
+/**
+ * One target in one cell, each figure the median over the rounds that measured it: what a change moves
+ * between two runs, where the paired ratios compare targets within one run. The CPU split is the median of
+ * each kind of thread on its own, so its parts need not add up to `cpuMicrosPerCall`.
+ */
+export interface TargetMedians {
+  cell: string;
+  target: string;
+  /** Rounds that measured this target in this cell. */
+  rounds: number;
+  throughput: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuMicrosPerCall?: number;
+  cpuPerCallByThread?: ThreadCpu;
+}
+
+/** The medians of every target measured in `cell`, in the order the targets were first measured. */
+export function targetMedians(rounds: RoundResults, cell: string): TargetMedians[] {
+  const targets = [...new Set(rounds.flatMap((round) => Object.keys(round[cell] ?? {})))];
+  return targets.map((target) => {
+    const results = rounds.flatMap((round) => {
+      const result = round[cell]?.[target];
+      return result !== undefined ? [result] : [];
+    });
+    const of = (pick: (r: LoadResult) => number | undefined): number | undefined => {
+      const values = results.flatMap((r) => {
+        const value = pick(r);
+        return value !== undefined ? [value] : [];
+      });
+      return values.length > 0 ? median(values) : undefined;
+    };
+    const cpu = of((r) => r.cpuMicrosPerCall);
+    const split = results.some((r) => r.cpuPerCallByThread !== undefined)
+      ? {
+          main: of((r) => r.cpuPerCallByThread?.main) ?? Number.NaN,
+          v8: of((r) => r.cpuPerCallByThread?.v8) ?? Number.NaN,
+          pool: of((r) => r.cpuPerCallByThread?.pool) ?? Number.NaN,
+          other: of((r) => r.cpuPerCallByThread?.other) ?? Number.NaN,
+        }
+      : undefined;
+    return {
+      cell,
+      target,
+      rounds: results.length,
+      throughput: median(results.map((r) => r.throughput)),
+      p50Ms: median(results.map((r) => r.p50Ms)),
+      p99Ms: median(results.map((r) => r.p99Ms)),
+      ...(cpu !== undefined ? { cpuMicrosPerCall: cpu } : {}),
+      ...(split !== undefined ? { cpuPerCallByThread: split } : {}),
+    };
+  });
 }
 
 /** The same target in two cells (e.g. modern vs legacy era), paired by round. */
