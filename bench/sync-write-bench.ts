@@ -122,8 +122,8 @@ export async function runSyncWriteBench(
     writeFileSync(overwritten, Buffer.alloc(RECORD_BYTES * writes));
     const append = timeWrites(appended, APPEND_FLAGS, writes, false);
     const overwrite = timeWrites(overwritten, O_WRONLY | O_DSYNC, writes, true);
-    const paced = Math.max(1, Math.floor(writes / 4));
-    const pacedAppend = timeWrites(path.join(dir, 'paced.jsonl'), APPEND_FLAGS, paced, false, PAUSE_MS);
+    const pacedWrites = Math.max(1, Math.floor(writes / 4));
+    const pacedAppend = timeWrites(path.join(dir, 'paced.jsonl'), APPEND_FLAGS, pacedWrites, false, PAUSE_MS);
     const pooledAppend = await timePooledWrites(path.join(dir, 'pooled.jsonl'), writes);
     return {
       writes,

@@ -139,20 +139,20 @@ export function targetMedians(rounds: RoundResults, cell: string): TargetMedians
       const result = round[cell]?.[target];
       return result !== undefined ? [result] : [];
     });
-    const of = (pick: (r: LoadResult) => number | undefined): number | undefined => {
+    const medianOf = (pick: (r: LoadResult) => number | undefined): number | undefined => {
       const values = results.flatMap((r) => {
         const value = pick(r);
         return value !== undefined ? [value] : [];
       });
       return values.length > 0 ? median(values) : undefined;
     };
-    const cpu = of((r) => r.cpuMicrosPerCall);
+    const cpu = medianOf((r) => r.cpuMicrosPerCall);
     const split = results.some((r) => r.cpuPerCallByThread !== undefined)
       ? {
-          main: of((r) => r.cpuPerCallByThread?.main) ?? Number.NaN,
-          v8: of((r) => r.cpuPerCallByThread?.v8) ?? Number.NaN,
-          pool: of((r) => r.cpuPerCallByThread?.pool) ?? Number.NaN,
-          other: of((r) => r.cpuPerCallByThread?.other) ?? Number.NaN,
+          main: medianOf((r) => r.cpuPerCallByThread?.main) ?? Number.NaN,
+          v8: medianOf((r) => r.cpuPerCallByThread?.v8) ?? Number.NaN,
+          pool: medianOf((r) => r.cpuPerCallByThread?.pool) ?? Number.NaN,
+          other: medianOf((r) => r.cpuPerCallByThread?.other) ?? Number.NaN,
         }
       : undefined;
     return {
