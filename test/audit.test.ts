@@ -51,7 +51,10 @@ function call(i: number): AuditRecordInput {
 }
 
 async function readRecords(file: string): Promise<AuditRecord[]> {
-  const text = await readFile(file, 'utf8');
+  return parseRecords(await readFile(file, 'utf8'));
+}
+
+function parseRecords(text: string): AuditRecord[] {
   return text
     .split('\n')
     .filter((l) => l !== '')
@@ -360,11 +363,7 @@ describe('JSONL audit sink', () => {
     // page and stops at a fatal signal): that record was never acknowledged. Every line before it is whole.
     const text = await readFile(file, 'utf8');
     const torn = !text.endsWith('\n');
-    const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-    const records = complete
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as AuditRecord);
+    const records = parseRecords(text.slice(0, text.lastIndexOf('\n') + 1));
     const written = new Set(records.map((r) => (r.detail as { n: number }).n));
     for (const n of acked) assert.ok(written.has(n), `acknowledged record ${n} is in the file`);
     assertChain(records);

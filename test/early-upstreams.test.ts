@@ -26,28 +26,22 @@ const UPSTREAM_ARGS = ['--import', 'tsx', path.join(here, 'fixtures', 'mcp-upstr
 
 let configs = 0;
 /**
- * `spawnLoggedAtExec`: the process's pid is logged by a shell as it starts, before it becomes the upstream
- * (`exec`), instead of by the upstream once it has loaded. A start-up that fails stops the upstream after a
- * grace of 2 s, which on a loaded machine can come before the upstream has loaded.
+ * The upstream's pid is logged by a shell as the process starts, before it becomes the upstream (`exec`),
+ * rather than by the upstream once it has loaded: a start-up that fails stops the upstream after a grace of
+ * 2 s, which on a loaded machine can come before the upstream has loaded and could log itself.
  */
-function configWithStdioUpstream(
-  auditFile?: string,
-  options: { spawnLoggedAtExec?: boolean } = {},
-): {
+function configWithStdioUpstream(auditFile?: string): {
   loaded: ReturnType<typeof parseConfigText>;
   spawnLog: string;
 } {
   configs += 1;
   const spawnLog = path.join(dir, `spawns-${configs}.log`);
   const file = path.join(dir, `portcullis-${configs}.yaml`);
-  const upstream =
-    options.spawnLoggedAtExec === true
-      ? {
-          command: '/bin/sh',
-          args: ['-c', 'echo $$ >> "$EXEC_SPAWN_LOG" && exec "$0" "$@"', process.execPath, ...UPSTREAM_ARGS],
-          env: { EXEC_SPAWN_LOG: spawnLog },
-        }
-      : { command: process.execPath, args: UPSTREAM_ARGS, env: { FIXTURE_SPAWN_LOG: spawnLog } };
+  const upstream = {
+    command: '/bin/sh',
+    args: ['-c', 'echo $$ >> "$EXEC_SPAWN_LOG" && exec "$0" "$@"', process.execPath, ...UPSTREAM_ARGS],
+    env: { EXEC_SPAWN_LOG: spawnLog },
+  };
   const text = stringify({
     listen: { host: '127.0.0.1', port: 0 },
     audit: { file: auditFile ?? path.join(dir, `audit-${configs}.jsonl`) },
@@ -107,9 +101,7 @@ describe('stdio upstreams started while the gateway loads', () => {
     // The audit log cannot be opened (its folder is a file): start-up fails after the configuration checks.
     const notAFolder = path.join(dir, 'not-a-folder');
     writeFileSync(notAFolder, '');
-    const { loaded, spawnLog } = configWithStdioUpstream(path.join(notAFolder, 'audit.jsonl'), {
-      spawnLoggedAtExec: true,
-    });
+    const { loaded, spawnLog } = configWithStdioUpstream(path.join(notAFolder, 'audit.jsonl'));
     await assert.rejects(startGateway({ loaded, env: {}, logger: silentLogger() }));
     await eventually(() => spawnedPids(spawnLog).length === 1, 'the upstream started before the audit log was opened');
     const [pid] = spawnedPids(spawnLog);

@@ -153,6 +153,8 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   if (!Number.isFinite(batchMs) || batchMs < 0) throw new RangeError('batchMs must be a non-negative number');
   if (!Number.isFinite(deferMs) || deferMs < 0) throw new RangeError('deferMs must be a non-negative number');
   if (Number.isNaN(idleGapMs) || idleGapMs < 0) throw new RangeError('idleGapMs must be a non-negative number');
+  /** `idleGapMs: Infinity` turns inline writing off altogether, `servingAlone` or not. */
+  const writesInline = idleGapMs !== Number.POSITIVE_INFINITY;
   if (!Number.isFinite(slowInlineMs) || slowInlineMs < 0)
     throw new RangeError('slowInlineMs must be a non-negative number');
   if (!Number.isFinite(inlinePauseMs) || inlinePauseMs < 0)
@@ -331,8 +333,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
         lastSyncStarted = started;
         const loopIdle = performance.eventLoopUtilization().idle;
         const loopWaited =
-          loopIdle - loopIdleAtLastWrite >= idleGapMs ||
-          (idleGapMs !== Number.POSITIVE_INFINITY && options.servingAlone?.() === true);
+          writesInline && (loopIdle - loopIdleAtLastWrite >= idleGapMs || options.servingAlone?.() === true);
         if (loopWaited && started >= inlinePausedUntil && options.othersInProgress?.() !== true) {
           try {
             writer.appendNow(bytes);
