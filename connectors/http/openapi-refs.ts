@@ -11,8 +11,16 @@
  * (`circular: 'ignore'`); `toJsonSchema` then refuses both with a precise reason. References are resolved
  * in place, inside the document: callers pass a document they own.
  */
-import { $RefParser, type JSONSchema, type ParserOptions } from '@apidevtools/json-schema-ref-parser';
+import type * as RefParserModule from '@apidevtools/json-schema-ref-parser';
+import type { JSONSchema, ParserOptions } from '@apidevtools/json-schema-ref-parser';
 import { setMember, type JsonObject } from '../contract.js';
+
+/**
+ * The parser's module, loaded on the first import of an OpenAPI document: a gateway whose connectors use no
+ * OpenAPI document does not load it at start-up.
+ */
+let refParserModule: Promise<typeof RefParserModule> | undefined;
+const loadRefParser = () => (refParserModule ??= import('@apidevtools/json-schema-ref-parser'));
 
 /** An operation (or a parameter) the importer cannot represent; its message becomes the skip reason. */
 export class OpenApiUnsupportedError extends Error {
@@ -68,6 +76,7 @@ export async function dereferenceSelection(
 ): Promise<unknown> {
   const root = { ...document, [SELECTION_KEY]: { value: selection } };
   const base = parserOptions();
+  const { $RefParser } = await loadRefParser();
   const parser = new $RefParser();
   const valuePointer = `${SELECTION_POINTER}/value`;
   const parse: ParserOptions =

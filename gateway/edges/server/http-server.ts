@@ -23,6 +23,7 @@ import {
   type ApiKeyAgent,
 } from '../../services/auth/index.js';
 import { createOwnTokenVerifier, type CredentialIssuer, type KeySet } from '../../services/credentials/index.js';
+import { preloadEgressClient } from '../../services/egress/index.js';
 import type { Metrics } from '../../services/metrics/index.js';
 import type { SessionSlots } from '../../services/ratelimit/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
@@ -291,6 +292,9 @@ export async function createHttpServer(parts: HttpServerParts): Promise<HttpServ
           metricsRouter,
         )
       : undefined;
+  // The caller attaches the listener as soon as this returns, and the gateway serves: the backends' HTTP
+  // client, left out of the start, is loaded right after, so the first backend request finds it.
+  setImmediate(preloadEgressClient);
   return {
     app,
     listener: mcpPostFirst(app, hostOriginCheck(hostOrigin), edge.post),

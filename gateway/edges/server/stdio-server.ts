@@ -6,6 +6,7 @@ import type { GatewayConfig } from '../../config/index.js';
 import { VERSION, type Drain } from '../../kernel/index.js';
 import type { EgressProvider, Pipeline } from '../../pipeline/index.js';
 import type { ApiKeyAgent } from '../../services/auth/index.js';
+import { preloadEgressClient } from '../../services/egress/index.js';
 import type { Metrics } from '../../services/metrics/index.js';
 import type { RevocationStore } from '../../services/revocation/index.js';
 import type { SessionTasks } from '../../services/tasks/index.js';
@@ -29,7 +30,7 @@ export async function serveStdioSession(
   agentId: string | undefined,
 ): Promise<{ close(): Promise<void> }> {
   const principal = await principalForStdio(parts.apiKeyAgents, agentId, parts.revocation);
-  return serveStdio({
+  const served = await serveStdio({
     pipeline: parts.pipeline,
     ...(parts.drain !== undefined ? { drain: parts.drain } : {}),
     egress: parts.egress,
@@ -45,4 +46,7 @@ export async function serveStdioSession(
         (performance.now() - session.openedAt) / 1000,
       ),
   });
+  // The session serves: the backends' HTTP client, left out of the start, is loaded right after.
+  setImmediate(preloadEgressClient);
+  return served;
 }

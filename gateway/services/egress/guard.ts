@@ -22,13 +22,8 @@
 import { promises as dns } from 'node:dns';
 import type { Socket } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import {
-  Agent,
-  buildConnector,
-  fetch as undiciFetch,
-  type RequestInit as UndiciRequestInit,
-  type Response as UndiciResponse,
-} from 'undici';
+import type * as UndiciModule from 'undici';
+import type { Agent, RequestInit as UndiciRequestInit, Response as UndiciResponse } from 'undici';
 import type { FetchLike } from '../../../connectors/contract.js';
 import type { Decision, EgressFacts, PrincipalFacts, TaskFacts } from '../../../policies/types.js';
 import { canonicalJson } from '../../kernel/index.js';
@@ -115,6 +110,23 @@ interface ScopePool {
 
 type BaseFacts = Pick<EgressFacts, 'connector' | 'tool' | 'principal' | 'task'>;
 
+type Undici = typeof UndiciModule;
+
+/**
+ * undici, loaded by the first request that passes the URL check, or ahead of it by `preloadEgressClient`:
+ * loading it takes about a tenth of the gateway's start, which need not wait for it.
+ */
+let undiciModule: Promise<Undici> | undefined;
+const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici'));
+
+/**
+ * Load the HTTP client ahead of the first backend request, which then does not wait for it. The gateway
+ * calls it once it serves requests; a failure is left to that first request to report.
+ */
+export function preloadEgressClient(): void {
+  loadUndici().catch(() => undefined);
+}
+
 export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
   const maxRedirects = options.maxRedirects ?? DEFAULTS.maxRedirects;
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULTS.maxResponseBytes;
@@ -122,10 +134,8 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
   const maxPooledScopes = Math.max(1, options.maxPooledScopes ?? DEFAULTS.maxPooledScopes);
   const lookup = options.lookup ?? systemLookup;
   const extraCa = options.ca === undefined ? [] : typeof options.ca === 'string' ? [options.ca] : [...options.ca];
-  const base = buildConnector({
-    timeout: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
-    ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
-  });
+  /** undici's own connector, which the guarded connect wraps; built with the first pool. */
+  let base: ReturnType<Undici['buildConnector']> | undefined;
 
   const pools = new Map<string, ScopePool>();
   const closing = new Set<Promise<void>>();
@@ -150,7 +160,7 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
     (target: ConnectTarget, address: CheckedAddress): EgressDenial | undefined =>
       denialFor({ ...baseFacts, ...target, ip: address.ip, addressClass: address.addressClass });
 
-  const poolFor = (baseFacts: BaseFacts): ScopePool => {
+  const poolFor = (undici: Undici, baseFacts: BaseFacts): ScopePool => {
     const key = canonicalJson(baseFacts);
     const existing = pools.get(key);
     if (existing !== undefined) {
@@ -166,7 +176,11 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
       retire(oldPool.agent);
     }
     const sockets = new Map<string, Set<TrackedSocket>>();
-    const agent = new Agent({
+    base ??= undici.buildConnector({
+      timeout: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+      ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
+    });
+    const agent = new undici.Agent({
       connect: createGuardedConnect({
         base,
         lookup,
@@ -276,10 +290,11 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
           let target: ConnectTarget;
           try {
             target = precheck(baseFacts, hop.url);
+            const undici = await loadUndici();
             if (closed) throw new EgressError('UPSTREAM_UNAVAILABLE', 'the egress guard is closed');
-            const pool = poolFor(baseFacts);
+            const pool = poolFor(undici, baseFacts);
             revalidate(pool, baseFacts, hop.url, target);
-            response = await undiciFetch(hop.url, requestInit(init, hop, signal, pool.agent));
+            response = await undici.fetch(hop.url, requestInit(init, hop, signal, pool.agent));
           } catch (error) {
             const mapped = mapError(error);
             reportHop({

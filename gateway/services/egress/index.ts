@@ -15,6 +15,7 @@ export {
 export { EgressDeniedError, EgressError, isEgressError, type EgressDenial, type EgressErrorCode } from './errors.js';
 export {
   createEgressGuard,
+  preloadEgressClient,
   type EgressGuard,
   type EgressGuardOptions,
   type EgressHop,
