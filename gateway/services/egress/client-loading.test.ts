@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Decision, EgressFacts } from '../../../policies/types.js';
+import { eventually } from '../../../test/helpers/eventually.js';
 import { EgressDeniedError } from './errors.js';
 import { createEgressGuard, preloadEgressClient } from './guard.js';
 
@@ -37,12 +38,6 @@ before(async () => {
 });
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-async function until(condition: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + 20_000;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-  return condition();
-}
-
 describe('the egress HTTP client', () => {
   it('is not loaded by creating a guard, nor by a request refused at the URL check; preloadEgressClient loads it', async () => {
     assert.equal(undiciLoaded(), false, 'undici was loaded before any guard existed');
@@ -55,7 +50,7 @@ describe('the egress HTTP client', () => {
       assert.equal(requests, 0);
 
       preloadEgressClient();
-      assert.equal(await until(undiciLoaded), true, 'preloadEgressClient did not load undici');
+      await eventually(undiciLoaded, 'preloadEgressClient to load undici');
       const response = await fetch(`http://127.0.0.1:${port}/`);
       assert.equal(await response.text(), 'fine');
       assert.equal(requests, 1);
