@@ -40,5 +40,5 @@ EXPOSE 8787
 # (127.0.0.1 is, in the shipped compose config). Set PORTCULLIS_HEALTHCHECK_URL if the port differs.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.PORTCULLIS_HEALTHCHECK_URL).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "--max-semi-space-size=16", "bin/portcullis.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "bin/portcullis.js"]
 CMD ["start", "--config", "/etc/portcullis/portcullis.yaml"]

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:idle-sessions`: memory an idle legacy (2025) MCP session costs the gateway.
  *
- *   node --import tsx bench/idle-sessions.ts [--sessions 1000] [--settle-seconds 3]
+ *   node --import tsx bench/idle-sessions.ts [--sessions 1000] [--settle-seconds 3] [--bin bin/portcullis.js]
  *
  * Starts `portcullis start` with its defaults (the echo server as a stdio connector, an agent key, the audit
  * log) and room for the sessions (`http.maxSessionsPerAgent`), opens and closes a few sessions to warm it
@@ -9,7 +9,8 @@
  * leaves them idle. The gateway's resident memory (`VmRSS`) and anonymous resident memory (`RssAnon`: the
  * JavaScript heap and other allocations, without mapped files) are read from /proc before and after, once
  * the process has settled; the difference over N is the cost of one idle session. Then the sessions are
- * closed and the memory read again. Linux only (it reads /proc).
+ * closed and the memory read again. `--bin` runs another compiled command (another build, or the same one
+ * with other Node flags on its first line) instead of this checkout's. Linux only (it reads /proc).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -52,14 +53,21 @@ export interface IdleSessionsReport {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function runIdleSessions(options: { sessions?: number; settleSeconds?: number } = {}) {
+export async function runIdleSessions(
+  options: {
+    sessions?: number;
+    settleSeconds?: number;
+    /** The compiled command to run (default: this checkout's, rebuilt first when stale). */
+    bin?: string;
+  } = {},
+) {
   const count = options.sessions ?? 1000;
   const settleMs = (options.settleSeconds ?? 3) * 1000;
   // The gateway as installed users run it: the compiled command (dist/ rebuilt first when stale).
-  ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
+  if (options.bin === undefined) ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
   const gateway = await startGatewayProcess({
     agentId: 'bench-agent',
-    compiledCli: CLI_COMPILED,
+    compiledCli: options.bin ?? CLI_COMPILED,
     config: {
       connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
       http: { maxSessionsPerAgent: count + 100 },
@@ -123,11 +131,16 @@ export function formatIdleSessions(r: IdleSessionsReport): string {
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({
-    options: { sessions: { type: 'string', default: '1000' }, 'settle-seconds': { type: 'string', default: '3' } },
+    options: {
+      sessions: { type: 'string', default: '1000' },
+      'settle-seconds': { type: 'string', default: '3' },
+      bin: { type: 'string' },
+    },
   });
   const sessions = Number(values.sessions);
   const settleSeconds = Number(values['settle-seconds']);
   if (!Number.isInteger(sessions) || sessions < 1) throw new RangeError('--sessions must be a positive integer');
   if (!(settleSeconds >= 0)) throw new RangeError('--settle-seconds must be >= 0');
-  process.stdout.write(`${formatIdleSessions(await runIdleSessions({ sessions, settleSeconds }))}\n`);
+  const bin = values.bin !== undefined ? { bin: path.resolve(values.bin) } : {};
+  process.stdout.write(`${formatIdleSessions(await runIdleSessions({ sessions, settleSeconds, ...bin }))}\n`);
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:soak`: memory of the gateway under steady load over time.
  *
- *   node --import tsx bench/soak.ts [--minutes 10] [--interval-seconds 60] [--sessions 8]
+ *   node --import tsx bench/soak.ts [--minutes 10] [--interval-seconds 60] [--sessions 8] [--bin bin/portcullis.js]
  *
  * Starts `portcullis start` with its defaults (the echo server as a stdio connector, an agent key, policy,
  * the audit log synced per record before each response, tracing configured with no collector listening) and
@@ -9,7 +9,8 @@
  * it prints the gateway's resident memory (VmRSS and RssAnon from /proc) and the calls made in that
  * interval. At the end it compares the last reading with the one at minute 2 (the first after warm-up);
  * flat means within 5%. Shorter runs scale the same comparison: the reading at 20% of the run stands in for
- * minute 2. Linux only (it reads /proc).
+ * minute 2. `--bin` runs another compiled command (another build, or the same one with other Node flags on
+ * its first line) instead of this checkout's. Linux only (it reads /proc).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,13 +53,15 @@ export async function runSoak(options: {
   minutes: number;
   intervalSeconds: number;
   sessions: number;
+  /** The compiled command to run (default: this checkout's, rebuilt first when stale). */
+  bin?: string;
   log?: (line: string) => void;
 }): Promise<SoakReport> {
   // The gateway as installed users run it: the compiled command (dist/ rebuilt first when stale).
-  ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
+  if (options.bin === undefined) ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
   const gateway = await startGatewayProcess({
     agentId: 'bench-agent',
-    compiledCli: CLI_COMPILED,
+    compiledCli: options.bin ?? CLI_COMPILED,
     config: {
       connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
       telemetry: { enabled: true, otlpEndpoint: `http://127.0.0.1:${await closedPort()}` },
@@ -145,6 +148,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
       minutes: { type: 'string', default: '10' },
       'interval-seconds': { type: 'string', default: '60' },
       sessions: { type: 'string', default: '8' },
+      bin: { type: 'string' },
     },
   });
   const minutes = Number(values.minutes);
@@ -158,6 +162,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
     minutes,
     intervalSeconds,
     sessions,
+    ...(values.bin !== undefined ? { bin: path.resolve(values.bin) } : {}),
     log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`${formatSoak(report)}\n`);

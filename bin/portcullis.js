@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=16
+#!/usr/bin/env -S node --max-semi-space-size=16 --heap-growing-percent=100
 // The `portcullis` command: the compiled JavaScript in dist/ (`npm run build` creates it; a package has it).
 //
 // The Node flags above are the gateway's runtime tuning (docs/operations.md, "Node runtime flags"): V8 sizes

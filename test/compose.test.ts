@@ -344,7 +344,10 @@ describe('docker-compose deployment', () => {
     assert.match(final, /^COPY --from=build \/src\/dist \.\/dist$/m, 'the runtime gets only the compiled output');
     assert.doesNotMatch(final, /^COPY (?:gateway|connectors|policies|examples)\b/m, 'no TypeScript sources');
     assert.doesNotMatch(final, /tsx/, 'the runtime does not compile TypeScript');
-    assert.match(final, /^ENTRYPOINT \["node", "--max-semi-space-size=16", "bin\/portcullis\.js"\]$/m);
+    assert.match(
+      final,
+      /^ENTRYPOINT \["node", "--max-semi-space-size=16", "--heap-growing-percent=100", "bin\/portcullis\.js"\]$/m,
+    );
     assert.match(final, /^USER node$/m);
     assert.match(final, /^HEALTHCHECK /m);
     assert.match(final, /readyz/);

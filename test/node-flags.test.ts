@@ -19,9 +19,10 @@ describe('Node runtime flags', () => {
     assert.throws(() => nodeFlagsOfShebang('// no shebang'), /no node shebang/);
   });
 
-  it('cap the young generation, and npm start and the image pass exactly the same flags', async () => {
+  it('cap the young generation and how far the old one grows, and npm start and the image pass the same flags', async () => {
     const flags = nodeFlagsOf(CLI_COMPILED);
     assert.ok(flags.includes('--max-semi-space-size=16'), `flags of bin/portcullis.js: ${flags.join(' ')}`);
+    assert.ok(flags.includes('--heap-growing-percent=100'), `flags of bin/portcullis.js: ${flags.join(' ')}`);
 
     const pkg = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
