@@ -58,6 +58,125 @@ describe('web-standard exchange over node:http', () => {
     assert.equal(request.headers.get('x-test'), 'a');
   });
 
+  /** Sends a bodiless request with these headers (an array value: the header on several lines). */
+  async function sendHeaders(
+    headers: Record<string, string | string[]>,
+    followsAgent = true,
+  ): Promise<IncomingMessage> {
+    followAgent = followsAgent;
+    handler = () => new Response(null, { status: 204 });
+    try {
+      return await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/mcp', headers });
+        req.on('response', (head) => {
+          head.resume();
+          head.on('end', () => resolve(head));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    } finally {
+      followAgent = true;
+    }
+  }
+
+  /** A real undici `Headers` of the raw list Node received. */
+  function undiciHeadersOf(raw: readonly string[]): Headers {
+    const headers = new Headers();
+    for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+    return headers;
+  }
+
+  it('answers header reads as undici Headers of the same list would: any case, repeats joined, absent null', async () => {
+    let raw: readonly string[] = [];
+    const server = createServer((req, res) => {
+      raw = req.rawHeaders;
+      const request = toFetchRequest(req, res);
+      seen.push(request);
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port: (server.address() as AddressInfo).port,
+          method: 'POST',
+          path: '/mcp',
+          headers: { 'X-Dup': ['one', 'two'], 'Mcp-Method': 'tools/call', 'x-empty': '', accept: 'application/json' },
+        });
+        req.on('response', (head) => {
+          head.resume();
+          head.on('end', () => resolve());
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const request = seen.at(-1)!;
+    const reference = undiciHeadersOf(raw);
+    for (const name of [
+      'x-dup',
+      'X-DUP',
+      'mcp-method',
+      'MCP-Method',
+      'x-empty',
+      'accept',
+      'host',
+      'absent',
+      'content-type',
+    ])
+      assert.equal(request.headers.get(name), reference.get(name), name);
+    assert.equal(request.headers.get('x-dup'), 'one, two');
+    assert.equal(request.headers.get('x-empty'), '');
+    assert.equal(request.headers.get('absent'), null);
+    assert.equal(request.headers.has('Mcp-Method'), true);
+    assert.equal(request.headers.has('absent'), false);
+    // What undici refuses, it still refuses.
+    assert.throws(() => request.headers.get('bad name'), TypeError);
+    assert.throws(() => request.headers.has('bad:name'), TypeError);
+  });
+
+  it('serves the rest of the Headers and Request interface from a real request of the same exchange', async () => {
+    await sendHeaders({ 'X-Dup': ['one', 'two'], 'x-test': 'a' });
+    const request = seen.at(-1)!;
+    assert.ok(request instanceof Request);
+    assert.ok(request.headers instanceof Headers);
+    assert.deepEqual(
+      [...request.headers].filter(([name]) => name.startsWith('x-')),
+      [
+        ['x-dup', 'one, two'],
+        ['x-test', 'a'],
+      ],
+    );
+    assert.equal(Object.prototype.toString.call(request), '[object Request]');
+    assert.equal(request.body, null);
+    assert.equal(request.bodyUsed, false);
+    assert.equal(request.cache, 'default');
+    assert.equal(await request.text(), '');
+    const copy = request.clone();
+    assert.equal(copy.url, request.url);
+    assert.equal(copy.method, 'POST');
+    assert.equal(copy.headers.get('x-dup'), 'one, two');
+    // A change through the full interface is what every read sees afterwards.
+    request.headers.set('x-test', 'changed');
+    request.headers.append('x-new', 'yes');
+    assert.equal(request.headers.get('x-test'), 'changed');
+    assert.equal(request.headers.get('X-New'), 'yes');
+    assert.equal(request.headers.has('x-new'), true);
+  });
+
+  it('gives a request that does not follow the agent a signal that never aborts', async () => {
+    await sendHeaders({ 'x-test': 'a' }, false);
+    const request = seen.at(-1)!;
+    assert.ok(request.signal instanceof AbortSignal);
+    assert.equal(request.signal.aborted, false);
+    assert.equal(request.headers.get('x-test'), 'a');
+  });
+
   it('writes a body that is complete at once with a Content-Length, not chunked', async () => {
     handler = () => {
       const stream = new ReadableStream<Uint8Array>({

@@ -14,7 +14,7 @@
  * Requests are built once per exchange from the already parsed body (never re-serialised): the handlers
  * take the parsed body beside the request, so the request carries the method, URL, headers and, for the
  * handlers that read it, an abort signal that fires when the agent goes away before the response is
- * complete.
+ * complete. They read those from the Node request as they are asked for (`ExchangeRequest`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -26,8 +26,7 @@ export interface FetchRequestOptions {
    * Whether the request's signal aborts when the agent goes away before the response is complete (default
    * true). The 2026-07-28 handler reads that signal. The 2025 session transport never does: it learns that
    * the agent left from its response stream being cancelled (sendFetchResponse). Its requests are built
-   * without one, which halves what undici's Request constructor does (a signal of its own following the
-   * given one, and a finalizer to unlink them).
+   * without one: no abort controller and no listener on the response for every message.
    */
   followAgent?: boolean;
 }
@@ -38,49 +37,161 @@ export function toFetchRequest(req: IncomingMessage, res: ServerResponse, option
   // it) is already the URL.
   const target = req.url ?? '/';
   const url = target.startsWith('/') ? `http://${req.headers.host ?? 'localhost'}${target}` : target;
-  const method = req.method ?? 'GET';
-  let request: Request;
-  if (options.followAgent === false) request = new Request(url, { method });
-  else {
+  let signal: AbortSignal | undefined;
+  if (options.followAgent !== false) {
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
-    request = new AgentRequest(url, { method }, abort.signal);
+    signal = abort.signal;
   }
-  // Into the request's own header list: a `Headers` given in the init would be built and then copied.
-  const headers = request.headers;
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.charCodeAt(0) !== 58 /* ':' HTTP/2 pseudo-headers */) headers.append(name, raw[i + 1]!);
+  return new ExchangeRequest(
+    url,
+    req.method ?? 'GET',
+    new ExchangeHeaders(req.rawHeaders),
+    signal,
+  ) as unknown as Request;
+}
+
+/** A header name as the Fetch standard allows it (an HTTP token). */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The request's headers, read from the Node request's raw header list when they are asked for. What the
+ * handlers ask (`get` and `has`, for a few names a request) is answered as undici's `Headers` answers it:
+ * names without regard to case, the values of a repeated header joined with ", " in the order received
+ * (Node's parser has already checked names and values and trimmed the values). Anything else (iteration,
+ * changes, an invalid name, whose error is undici's) goes to a real `Headers` of the same list, built the
+ * first time, which answers from then on.
+ */
+class ExchangeHeaders {
+  readonly #raw: readonly string[];
+  #real: Headers | undefined;
+
+  constructor(raw: readonly string[]) {
+    this.#raw = raw;
   }
-  return request;
+
+  get(name: string): string | null {
+    if (this.#real !== undefined || !HEADER_NAME.test(name)) return this.real().get(name);
+    const wanted = name.toLowerCase();
+    const raw = this.#raw;
+    let value: string | null = null;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const candidate = raw[i]!;
+      if (candidate.length === wanted.length && candidate.toLowerCase() === wanted)
+        value = value === null ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`;
+    }
+    return value;
+  }
+
+  has(name: string): boolean {
+    if (this.#real !== undefined || !HEADER_NAME.test(name)) return this.real().has(name);
+    return this.get(name) !== null;
+  }
+
+  /** The real `Headers` of the raw list (HTTP/2 pseudo-headers left out), built once. */
+  real(): Headers {
+    if (this.#real === undefined) {
+      const headers = new Headers();
+      const raw = this.#raw;
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const name = raw[i]!;
+        if (name.charCodeAt(0) !== 58 /* ':' HTTP/2 pseudo-headers */) headers.append(name, raw[i + 1]!);
+      }
+      this.#real = headers;
+    }
+    return this.#real;
+  }
+
+  static {
+    delegateTo(ExchangeHeaders.prototype, Headers.prototype, (headers: ExchangeHeaders) => headers.real());
+  }
 }
 
 /**
- * A request whose `signal` is the agent's own: it aborts when the agent goes away before the response is
- * complete. Given to undici's constructor instead (`signal` in the init), the signal cost a request more
- * than twice as long to build as one without: undici makes a signal of its own that follows the given one
- * and registers a finalizer to unlink them. Nothing reads the signal but through this property (the
- * handlers are given the parsed body and never clone the request).
+ * The request the handlers are given: its method, URL, headers and signal, without building a `Request`.
+ * undici's constructor parses the URL, copies every header into a list of its own, checking again what
+ * Node's parser checked, and sets up state (body, cache mode, referrer...) that the handlers, given the
+ * parsed body, never read: a few microseconds of every call, and its garbage. It is a `Request` to
+ * `instanceof`; any other member (the body, `clone`, the fetch options) is served by a real `Request` with
+ * the same URL, method, headers and signal, built the first time one is read. Its signal, when it has
+ * one, aborts when the agent goes away before the response is complete; without one it is the real
+ * request's, which never aborts.
  */
-class AgentRequest extends Request {
-  readonly #agentSignal: AbortSignal;
+class ExchangeRequest {
+  readonly #url: string;
+  readonly #method: string;
+  readonly #headers: ExchangeHeaders;
+  readonly #signal: AbortSignal | undefined;
+  #real: Request | undefined;
 
-  constructor(url: string, init: RequestInit, agentSignal: AbortSignal) {
-    super(url, init);
-    this.#agentSignal = agentSignal;
+  constructor(url: string, method: string, headers: ExchangeHeaders, signal: AbortSignal | undefined) {
+    this.#url = url;
+    this.#method = method;
+    this.#headers = headers;
+    this.#signal = signal;
   }
 
-  // An accessor in place of the property the web types declare (TypeScript would not allow overriding it).
-  static {
-    Object.defineProperty(AgentRequest.prototype, 'signal', {
-      configurable: true,
-      get(this: AgentRequest): AbortSignal {
-        return this.#agentSignal;
-      },
+  get url(): string {
+    return this.#url;
+  }
+
+  get method(): string {
+    return this.#method;
+  }
+
+  get headers(): Headers {
+    return this.#headers as unknown as Headers;
+  }
+
+  get signal(): AbortSignal {
+    return this.#signal ?? this.real().signal;
+  }
+
+  /** The real `Request`, built once. */
+  real(): Request {
+    this.#real ??= new Request(this.#url, {
+      method: this.#method,
+      headers: this.#headers.real(),
+      ...(this.#signal !== undefined ? { signal: this.#signal } : {}),
     });
+    return this.#real;
+  }
+
+  static {
+    delegateTo(ExchangeRequest.prototype, Request.prototype, (request: ExchangeRequest) => request.real());
+  }
+}
+
+/**
+ * Makes `prototype` inherit from `web` (so its objects are `instanceof` the web class) and answer every
+ * member of `web` it does not define itself from the real object `realOf` gives: the web class's own
+ * accessors and methods check that they are called on one of its objects, so none may run on ours.
+ */
+function delegateTo<T extends object>(prototype: T, web: object, realOf: (self: T) => object): void {
+  Object.setPrototypeOf(prototype, web);
+  for (const key of Reflect.ownKeys(web)) {
+    if (key === 'constructor' || Object.prototype.hasOwnProperty.call(prototype, key)) continue;
+    const member = Object.getOwnPropertyDescriptor(web, key)!;
+    if (member.get !== undefined) {
+      const read = member.get;
+      Object.defineProperty(prototype, key, {
+        configurable: true,
+        get(this: T) {
+          return read.call(realOf(this));
+        },
+      });
+    } else if (typeof member.value === 'function') {
+      const method = member.value as (...args: unknown[]) => unknown;
+      Object.defineProperty(prototype, key, {
+        configurable: true,
+        writable: true,
+        value(this: T, ...args: unknown[]) {
+          return method.apply(realOf(this), args);
+        },
+      });
+    }
   }
 }
 
