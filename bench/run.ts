@@ -6,7 +6,8 @@
  *   node --import tsx bench/run.ts [--sessions 1,32] [--calls 200] [--warmup 20] [--max-seconds 20]
  *                                  [--rounds 3] [--drivers raw,sdk] [--mode legacy|modern|legacy,modern]
  *                                  [--targets direct,passthrough,mcp-proxy,portcullis] [--profile] [--no-micro]
- *                                  [--from-source] [--baseline DIR] [--payload-bytes 16]
+ *                                  [--profile-functions NAME,...] [--from-source] [--baseline DIR]
+ *                                  [--payload-bytes 16]
  *                                  [--out bench/results/latest.json]
  *
  * Each flag has an environment twin: BENCH_SESSIONS, BENCH_CALLS, BENCH_WARMUP, BENCH_MAX_SECONDS,
@@ -17,7 +18,8 @@
  * targets in a different order each round (interleaved rounds). Ratios are taken within each round and the
  * reported figure is their median (see lib/rounds.ts). `--mode modern` drives the raw client in the
  * 2026-07-28 stateless era; a target that does not speak it is reported as unsupported for those cells.
- * `--profile` records a CPU profile of each gateway process (node --cpu-prof) and prints its top frames.
+ * `--profile` records a CPU profile of each gateway process (node --cpu-prof) and prints its top frames;
+ * `--profile-functions` adds, for each function named, its time with what it calls (a change's own frames).
  * The gateway runs as installed users run it, the compiled command over dist/ (rebuilt first when a source
  * is newer); `--from-source` runs the sources through tsx instead. `--baseline DIR` adds the target
  * `portcullis-baseline`, the gateway built in another checkout (e.g. a worktree of the commit before a change,
@@ -36,6 +38,7 @@ import { parseArgs } from 'node:util';
 import { ensureCompiled } from './lib/compiled.js';
 import {
   formatProfile,
+  functionNamesOf,
   mainCpuPerCall,
   summarizeProfile,
   type CpuProfile,
@@ -71,6 +74,8 @@ export interface BenchConfig {
   modes: RawMode[];
   targets: TargetName[];
   profile: boolean;
+  /** Functions whose time with what they call each profile summary gives (`--profile-functions`). */
+  profileFunctions: string[];
   micro: boolean;
   /** Run the gateway from its sources through tsx instead of the compiled command. */
   fromSource: boolean;
@@ -159,6 +164,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
       mode: { type: 'string' },
       targets: { type: 'string' },
       profile: { type: 'boolean' },
+      'profile-functions': { type: 'string' },
       'no-micro': { type: 'boolean' },
       'from-source': { type: 'boolean' },
       baseline: { type: 'string' },
@@ -190,6 +196,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
   );
   if (payloadBytes < 1 || payloadBytes > MAX_PAYLOAD_BYTES)
     throw new BenchUsageError(`--payload-bytes must be between 1 and ${MAX_PAYLOAD_BYTES} (the echo tool's limit)`);
+  const profileFunctions = functionNamesOf(values['profile-functions'] ?? '');
+  if (profileFunctions.length > 0 && values.profile !== true)
+    throw new BenchUsageError('--profile-functions needs --profile');
   return {
     sessions,
     callsPerSession: positiveInt('--calls', pick(values.calls, 'BENCH_CALLS', '200')),
@@ -200,6 +209,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     modes: listOf('--mode', pick(values.mode, 'BENCH_MODE', 'legacy'), RAW_MODES),
     targets,
     profile: values.profile === true,
+    profileFunctions,
     micro: values['no-micro'] !== true,
     fromSource: values['from-source'] === true,
     ...(baseline !== undefined ? { baseline } : {}),
@@ -348,6 +358,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
             root: ROOT,
             windows: measured.map((m) => m.phase),
             calls: measured.reduce((sum, m) => sum + m.calls, 0),
+            inclusive: config.profileFunctions,
           }),
           ...(mainCpu !== undefined ? { mainCpuMicrosPerCall: mainCpu } : {}),
         };

@@ -238,6 +238,16 @@ describe('bench configuration', () => {
     assert.equal(config.fromSource, false);
     assert.ok(config.out.endsWith('bench/results/latest.json'));
     assert.equal(parseConfig(['--from-source'], {}).fromSource, true);
+    assert.deepEqual(config.profileFunctions, []);
+  });
+
+  it('takes the functions a profile gives with their callees, once each, and only with --profile', () => {
+    assert.deepEqual(
+      parseConfig(['--profile', '--profile-functions', 'toFetchRequest, sealLine,,toFetchRequest'], {})
+        .profileFunctions,
+      ['toFetchRequest', 'sealLine'],
+    );
+    assert.throws(() => parseConfig(['--profile-functions', 'sealLine'], {}), /--profile-functions needs --profile/);
   });
 
   it('reads the environment, and flags win over it', () => {
@@ -495,6 +505,41 @@ describe('CPU profile summary', () => {
       /main thread CPU 160\.0 µs a call \(\/proc\)\n/,
     );
     assert.doesNotMatch(formatProfile(summarizeProfile(withIdle, { root: '/repo', calls: 2 })), /main thread CPU/);
+  });
+
+  it("gives a named function's time with what it calls, once a sample however often it recurs", () => {
+    // root -> run -> seal -> hash, root -> run -> run (recursion) -> hash, root -> other -> hash.
+    const tree: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 6] },
+        { id: 2, callFrame: { functionName: 'run', url: 'file:///repo/a.js', lineNumber: 0 }, children: [3, 4] },
+        { id: 3, callFrame: { functionName: 'seal', url: 'file:///repo/b.js', lineNumber: 0 }, children: [5] },
+        { id: 4, callFrame: { functionName: 'run', url: 'file:///repo/a.js', lineNumber: 0 }, children: [7] },
+        { id: 5, callFrame: { functionName: 'hash', url: 'node:crypto', lineNumber: 0 } },
+        { id: 6, callFrame: { functionName: 'other', url: 'file:///repo/c.js', lineNumber: 0 }, children: [8] },
+        { id: 7, callFrame: { functionName: 'hash', url: 'node:crypto', lineNumber: 0 } },
+        { id: 8, callFrame: { functionName: 'hash', url: 'node:crypto', lineNumber: 0 } },
+      ],
+      startTime: 0,
+      endTime: 1000,
+      // run 100, seal 100, hash under seal 200, hash under run twice 100, hash under other 300, root 200.
+      samples: [2, 3, 5, 5, 7, 8, 8, 8, 1, 1],
+      timeDeltas: [100, 100, 100, 100, 100, 100, 100, 100, 100, 100],
+    };
+    const summary = summarizeProfile(tree, { root: '/repo', calls: 2, inclusive: ['run', 'seal', 'hash', 'absent'] });
+    assert.deepEqual(
+      summary.inclusive?.map((f) => [f.functionName, f.totalMs, f.share, f.microsPerCall]),
+      [
+        ['run', 0.5, 0.5, 250],
+        ['seal', 0.3, 0.3, 150],
+        ['hash', 0.6, 0.6, 300],
+        ['absent', 0, 0, 0],
+      ],
+    );
+    assert.match(formatProfile(summary), /function, with what it calls\n +0\.5 +250\.0 +50\.0% +run\n/);
+    // Not asked for: no such figures.
+    assert.equal(summarizeProfile(tree).inclusive, undefined);
+    assert.doesNotMatch(formatProfile(summarizeProfile(tree)), /with what it calls/);
   });
 
   it('counts only samples inside the given windows', () => {

@@ -5,6 +5,8 @@
  *
  * Self time comes from the samples: each sample names the node that was on top of the stack, and
  * `timeDeltas[i]` is the time since the previous sample, so the time of sample i is charged to its node.
+ * Asked for by function name, it also gives the time of every sample with that function anywhere on the
+ * stack (the function and what it calls), which is what a change to one function is judged by.
  */
 
 /** The parts of the `.cpuprofile` format this reads. */
@@ -12,6 +14,8 @@ export interface CpuProfile {
   nodes: {
     id: number;
     callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number };
+    /** The ids of the nodes this one called. */
+    children?: number[];
   }[];
   startTime: number;
   endTime: number;
@@ -26,6 +30,17 @@ export interface ProfileFrame {
   /** Share of all sampled time, 0..1. */
   share: number;
   /** Self time per call, in microseconds, when the summary was given the calls made in its windows. */
+  microsPerCall?: number;
+}
+
+/** The time of the samples with a function on the stack: its own time and that of what it called. */
+export interface ProfileInclusive {
+  /** The function's name, as asked for (every function of that name, in any file). */
+  functionName: string;
+  totalMs: number;
+  /** Share of all sampled time, 0..1. */
+  share: number;
+  /** As for frames. */
   microsPerCall?: number;
 }
 
@@ -49,6 +64,8 @@ export interface ProfileSummary {
   frames: ProfileFrame[];
   /** Every owner, heaviest first. */
   owners: ProfileOwner[];
+  /** For each function asked for by name, in the order asked: its time with what it called. */
+  inclusive?: ProfileInclusive[];
   /** The calls made in the summary's windows, when given: the per-call figures divide by them. */
   calls?: number;
   /**
@@ -114,6 +131,18 @@ export function frameOwner(callFrame: CpuProfile['nodes'][number]['callFrame']):
   return first.startsWith('@') ? `${first}/${second}` : first;
 }
 
+/** Function names from a comma-separated list (`--profile-functions`, `--functions`): trimmed, once each. */
+export function functionNamesOf(list: string): string[] {
+  return [
+    ...new Set(
+      list
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
+    ),
+  ];
+}
+
 /** A span of the monotonic clock (microseconds, as `process.hrtime` and V8's profiler count it). */
 export interface TimeWindow {
   startUs: number;
@@ -124,11 +153,18 @@ export interface TimeWindow {
  * `windows`: count only samples taken inside them (the measured phases), leaving out start-up, warm-up and
  * idle time. The profile's timestamps and `process.hrtime` read the same monotonic clock on Linux.
  * `calls`: the calls completed in those windows, to give every figure per call as well (what two runs with
- * different numbers of calls can be compared by).
+ * different numbers of calls can be compared by). `inclusive`: function names whose time with what they
+ * call is wanted; a sample counts once for a name however often the name recurs on its stack.
  */
 export function summarizeProfile(
   profile: CpuProfile,
-  options: { top?: number; root?: string; windows?: readonly TimeWindow[]; calls?: number } = {},
+  options: {
+    top?: number;
+    root?: string;
+    windows?: readonly TimeWindow[];
+    calls?: number;
+    inclusive?: readonly string[];
+  } = {},
 ): ProfileSummary {
   const root = options.root ?? '';
   const labelOf = new Map<number, string>();
@@ -137,6 +173,8 @@ export function summarizeProfile(
     labelOf.set(node.id, frameLabel(node.callFrame, root));
     ownerOf.set(node.id, frameOwner(node.callFrame));
   }
+  const stackHas = namesOnStacks(profile, options.inclusive ?? []);
+  const inclusiveUs = (options.inclusive ?? []).map(() => 0);
   const selfUs = new Map<string, number>();
   const ownerUs = new Map<string, number>();
   const samples = profile.samples ?? [];
@@ -152,6 +190,8 @@ export function summarizeProfile(
     selfUs.set(label, (selfUs.get(label) ?? 0) + delta);
     const owner = ownerOf.get(samples[i]!) ?? '(unknown)';
     ownerUs.set(owner, (ownerUs.get(owner) ?? 0) + delta);
+    const names = stackHas.get(samples[i]!);
+    if (names !== undefined) for (const k of names) inclusiveUs[k]! += delta;
     totalUs += delta;
   }
   const calls = options.calls !== undefined && options.calls > 0 ? options.calls : undefined;
@@ -166,12 +206,43 @@ export function summarizeProfile(
     .map(([frame, us]) => ({ frame, selfMs: ms(us), share: share(us), ...perCall(us) }));
   const owners = heaviest(ownerUs).map(([owner, us]) => ({ owner, selfMs: ms(us), share: share(us), ...perCall(us) }));
   const busyUs = totalUs - (ownerUs.get('(idle)') ?? 0);
+  const inclusive = (options.inclusive ?? []).map((functionName, k) => ({
+    functionName,
+    totalMs: ms(inclusiveUs[k]!),
+    share: share(inclusiveUs[k]!),
+    ...perCall(inclusiveUs[k]!),
+  }));
   return {
     totalMs: ms(totalUs),
     frames,
     owners,
+    ...(inclusive.length > 0 ? { inclusive } : {}),
     ...(calls !== undefined ? { calls, busyMicrosPerCall: micros(busyUs, calls) } : {}),
   };
+}
+
+/**
+ * For each node of the call tree, which of `names` (by index) name a function on its stack: the node itself
+ * or one of its callers. Nodes whose stack has none are left out.
+ */
+function namesOnStacks(profile: CpuProfile, names: readonly string[]): Map<number, readonly number[]> {
+  const found = new Map<number, readonly number[]>();
+  if (names.length === 0) return found;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const called = new Set(profile.nodes.flatMap((node) => node.children ?? []));
+  // Walk down from the roots, each node inheriting what its callers had (the tree has no cycles).
+  const pending: { id: number; above: readonly number[] }[] = profile.nodes
+    .filter((node) => !called.has(node.id))
+    .map((node) => ({ id: node.id, above: [] }));
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const node = byId.get(next.id);
+    if (node === undefined) continue;
+    const own = names.indexOf(node.callFrame.functionName);
+    const here = own === -1 || next.above.includes(own) ? next.above : [...next.above, own];
+    if (here.length > 0) found.set(node.id, here);
+    for (const child of node.children ?? []) pending.push({ id: child, above: here });
+  }
+  return found;
 }
 
 export function formatProfile(summary: ProfileSummary, title = 'CPU profile'): string {
@@ -200,6 +271,10 @@ export function formatProfile(summary: ProfileSummary, title = 'CPU profile'): s
   if (summary.owners.length > 0) {
     lines.push(header('owner'));
     for (const o of summary.owners.slice(0, 12)) lines.push(row(o, o.owner));
+  }
+  if (summary.inclusive !== undefined) {
+    lines.push(`  incl ms  ${perCall ? 'µs/call  ' : ''} share  function, with what it calls`);
+    for (const f of summary.inclusive) lines.push(row({ ...f, selfMs: f.totalMs }, f.functionName));
   }
   return lines.join('\n');
 }
