@@ -537,6 +537,11 @@ describe('CPU profile summary', () => {
       ],
     );
     assert.match(formatProfile(summary), /function, with what it calls\n +0\.5 +250\.0 +50\.0% +run\n/);
+    // A name asked for twice is given once, with its whole time.
+    assert.deepEqual(
+      summarizeProfile(tree, { inclusive: ['hash', 'hash'] }).inclusive?.map((f) => [f.functionName, f.totalMs]),
+      [['hash', 0.6]],
+    );
     // Not asked for: no such figures.
     assert.equal(summarizeProfile(tree).inclusive, undefined);
     assert.doesNotMatch(formatProfile(summarizeProfile(tree)), /with what it calls/);

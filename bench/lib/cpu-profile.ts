@@ -173,8 +173,10 @@ export function summarizeProfile(
     labelOf.set(node.id, frameLabel(node.callFrame, root));
     ownerOf.set(node.id, frameOwner(node.callFrame));
   }
-  const stackHas = namesOnStacks(profile, options.inclusive ?? []);
-  const inclusiveUs = (options.inclusive ?? []).map(() => 0);
+  // Each name once: a repeated name would otherwise get a second row that nothing counts into.
+  const inclusiveNames = [...new Set(options.inclusive ?? [])];
+  const stackHas = namesOnStacks(profile, inclusiveNames);
+  const inclusiveUs = inclusiveNames.map(() => 0);
   const selfUs = new Map<string, number>();
   const ownerUs = new Map<string, number>();
   const samples = profile.samples ?? [];
@@ -206,7 +208,7 @@ export function summarizeProfile(
     .map(([frame, us]) => ({ frame, selfMs: ms(us), share: share(us), ...perCall(us) }));
   const owners = heaviest(ownerUs).map(([owner, us]) => ({ owner, selfMs: ms(us), share: share(us), ...perCall(us) }));
   const busyUs = totalUs - (ownerUs.get('(idle)') ?? 0);
-  const inclusive = (options.inclusive ?? []).map((functionName, k) => ({
+  const inclusive = inclusiveNames.map((functionName, k) => ({
     functionName,
     totalMs: ms(inclusiveUs[k]!),
     share: share(inclusiveUs[k]!),
