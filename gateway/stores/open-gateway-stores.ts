@@ -16,7 +16,7 @@ export function openGatewayStores(
   return openStores(config.stores, {
     env: deps.env,
     baseDir: deps.baseDir,
-    ...(config.audit.file !== undefined ? { auditFile: config.audit.file } : {}),
+    ...(config.audit.file !== undefined ? { auditFile: config.audit.file, flushAudit: () => deps.audit.flush() } : {}),
     pendingApprovalTtlSeconds: config.approvals.pendingTtlSeconds,
     onEpochEvent: storeEpochRecorder(deps.audit, deps.logger),
   });

@@ -68,6 +68,12 @@ export interface OpenStoresOptions {
   baseDir: string;
   /** This instance's audit log (`audit.file`): the first source of a rebuild after the store lost its data. */
   auditFile?: string;
+  /**
+   * Makes durable what this instance's audit sink has accepted so far. A rebuild calls it before it reads
+   * `auditFile`, so a record accepted a moment before the loss (an operator's kill switch, an approval
+   * request) is in the log it reads; when it fails, the rebuild fails and is retried (the store stays closed).
+   */
+  flushAudit?: () => Promise<void>;
   /** How long pending approval requests live, to list the lost ones after a rebuild. */
   pendingApprovalTtlSeconds?: number;
   /** The store lost its data, or recovered (for the audit log, logs and metrics). */
@@ -126,13 +132,15 @@ export async function openStores(config: GatewayConfig['stores'], options: OpenS
     prefix: config.prefix,
     ...(config.recovery.automatic
       ? {
-          rebuild: () =>
-            rebuildFromAudit({
+          rebuild: async () => {
+            await options.flushAudit?.();
+            return rebuildFromAudit({
               redis,
               prefix: config.prefix,
               logs,
               pendingTtlMs: (options.pendingApprovalTtlSeconds ?? 900) * 1000,
-            }),
+            });
+          },
         }
       : {}),
     ...(options.onEpochEvent !== undefined ? { onEvent: options.onEpochEvent } : {}),

@@ -8,16 +8,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { digestApiKey, generateApiKey } from '../../gateway/services/auth/index.js';
-import { verifyAuditLog } from '../../gateway/services/audit/index.js';
+import { createJsonlAuditSink, verifyAuditLog } from '../../gateway/services/audit/index.js';
 import { emptyDenyState } from '../../gateway/services/recovery/index.js';
-import { applyDenyState } from '../../gateway/stores/index.js';
+import { applyDenyState, openStores, type EpochEvent } from '../../gateway/stores/index.js';
 import { startHttpBackend, TEXT_TOOL } from '../fixtures/http-backend.js';
 import { cliArgs, REPO_ROOT, startGatewayProcess, type GatewayProcess } from '../fixtures/gateway-process.js';
 import { INITIALIZE, rawPost, readAudit } from '../helpers/gateway.js';
@@ -295,6 +296,56 @@ describe('rebuild writes only what denies, never over newer state', () => {
     assert.equal((JSON.parse(pins['crm\u0000list']!) as { hash: string }).hash, 'h-list');
     assert.equal(await client.exists(`${prefix}disabled:agent:bot`), 1);
     assert.equal(await client.hget(`${prefix}task:t-new`, 'endedAt'), null, 'a task opened since stays live');
+  });
+});
+
+describe('automatic rebuild of a store that lost its data, from records the audit sink had not written yet', () => {
+  let redis: RedisProcess;
+  let dir: string;
+  before(async () => {
+    redis = await startRedisProcess({ persist: false });
+    dir = await mkdtemp(path.join(tmpdir(), 'portcullis-rebuild-flush-'));
+  });
+  after(async () => {
+    await redis?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('makes the audit sink write what it accepted before reading its log: a kill switch of a moment before holds', async () => {
+    const auditFile = path.join(dir, 'audit.jsonl');
+    // A deferrable record waits (here up to a minute) for company before its write: accepted, not on disk.
+    const sink = await createJsonlAuditSink({ file: auditFile, durability: 'per-record', deferMs: 60_000 });
+    const events: EpochEvent[] = [];
+    const stores = await openStores(
+      { kind: 'redis', url: redis.url, prefix: freshPrefix(), recovery: { automatic: true, auditFiles: [] } },
+      { env: {}, baseDir: dir, auditFile, flushAudit: () => sink.flush(), onEpochEvent: (e) => events.push(e) },
+    );
+    events.length = 0; // the first start initialises the store
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      const accepted = sink.append(
+        { event: 'agent.disable', decision: 'deny', agentId: 'victim', actor: 'operator', reason: 'leaked key' },
+        { deferrable: true },
+      );
+      assert.equal((await readFile(auditFile, 'utf8')).includes('victim'), false, 'not written yet');
+      // The store loses its data; the next read that can deny notices it and refuses until the rebuild.
+      await admin.flushall();
+      await assert.rejects(stores.revocation.isAgentDisabled('victim'), { name: 'StoreUnavailableError' });
+      assert.ok(
+        await waitFor(async () => events.some((e) => e.kind === 'recovered' || e.kind === 'rebuild-failed'), 10_000),
+      );
+      assert.deepEqual(
+        events.map((e) => e.kind),
+        ['lost', 'recovered'],
+      );
+      assert.equal(await stores.revocation.isAgentDisabled('victim'), true, 'the kill switch survived the loss');
+      await accepted;
+      assert.equal((await readFile(auditFile, 'utf8')).includes('victim'), true);
+    } finally {
+      admin.disconnect();
+      await stores.close();
+      await sink.close();
+    }
   });
 });
 
