@@ -85,8 +85,8 @@ class ExchangeHeaders {
     return value;
   }
 
+  /** As undici's: whether `get` finds a value (and the same error for an invalid name). */
   has(name: string): boolean {
-    if (this.#real !== undefined || !HEADER_NAME.test(name)) return this.real().has(name);
     return this.get(name) !== null;
   }
 
