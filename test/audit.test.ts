@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { readdir, readFile, readlink, writeFile, appendFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat, writeFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -238,6 +238,32 @@ describe('JSONL audit sink', () => {
     const records = await readRecords(file);
     const end = await readCheckpoint(checkpointFile);
     assert.deepEqual(end, { seq: 7, hash: records[6]!.hash, ts: records[6]!.ts });
+  });
+
+  it('keeps one checkpoint file current in place after its first checkpoint, and a restart continues from it', async () => {
+    const file = freshFile();
+    const checkpointFile = `${file}.checkpoint`;
+    const sink = await createJsonlAuditSink({ file, durability: 'per-record', checkpointFile, checkpointEvery: 2 });
+    const inodes = new Set<number>();
+    for (let i = 0; i < 12; i++) {
+      await sink.append(call(i));
+      // One checkpoint at a time, in the background: each even record's shows up before the next append.
+      const seq = i + 1;
+      if (seq % 2 === 1) continue;
+      for (let waited = 0; (await readCheckpoint(checkpointFile))?.seq !== seq && waited < 5000; waited += 5)
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      inodes.add((await stat(checkpointFile)).ino);
+    }
+    await sink.close();
+    assert.equal(inodes.size, 1, 'every checkpoint after the first overwrote the same file');
+    assert.equal((await readCheckpoint(checkpointFile))?.seq, 12);
+    assert.equal((await verifyAuditLog(file, { checkpointFile })).ok, true);
+    const reopened = await createJsonlAuditSink({ file, durability: 'per-record', checkpointFile, checkpointEvery: 2 });
+    await reopened.append(call(12));
+    await reopened.append(call(13));
+    await reopened.close();
+    assert.equal((await readCheckpoint(checkpointFile))?.seq, 14);
+    assert.equal((await verifyAuditLog(file, { checkpointFile })).ok, true);
   });
 
   it('under concurrent appends, ends with the checkpoint naming the last record', async () => {

@@ -3,8 +3,13 @@
  * cannot show that records were cut off its end; comparing the log against the last checkpoint can. For
  * the strongest guarantee, ship checkpoints somewhere the log's writer cannot rewrite (another host,
  * object storage with retention), since whoever can rewrite both files can rewrite history.
+ *
+ * The file is one JSON object (readers parse it with `JSON.parse`). A writer that keeps it current
+ * (`openCheckpointWriter`) pads it to a fixed size, so that after its first checkpoint it can overwrite the
+ * file in place with one synced write instead of replacing it.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -28,10 +33,15 @@ export class CheckpointFormatError extends Error {
  * is fsync'd before the rename, and the directory after it, so the rename itself survives a crash.
  */
 export async function writeCheckpoint(file: string, checkpoint: AuditCheckpoint): Promise<void> {
+  await replaceFile(file, `${JSON.stringify(checkpoint)}\n`);
+}
+
+/** Writes `text` as the whole of `file` atomically (temp file synced, renamed, directory synced). */
+async function replaceFile(file: string, text: string): Promise<void> {
   const temp = `${file}.${process.pid}.tmp`;
   const handle = await open(temp, 'w', 0o640);
   try {
-    await handle.writeFile(`${JSON.stringify(checkpoint)}\n`, 'utf8');
+    await handle.writeFile(text, 'utf8');
     await handle.sync();
   } finally {
     await handle.close();
@@ -43,6 +53,86 @@ export async function writeCheckpoint(file: string, checkpoint: AuditCheckpoint)
     throw error;
   }
   await syncDirectory(path.dirname(file));
+}
+
+/**
+ * The size of a checkpoint file a `CheckpointWriter` keeps: the JSON object, spaces, and a newline. A
+ * checkpoint's JSON is at most about 140 bytes; the whole file fits in one 512-byte disk sector.
+ */
+export const CHECKPOINT_FILE_BYTES = 256;
+
+/** Keeps one checkpoint file current. One checkpoint at a time: `write` is not called again before it settles. */
+export interface CheckpointWriter {
+  write(checkpoint: AuditCheckpoint): Promise<void>;
+  /** Closes the file it keeps open (it writes nothing). */
+  close(): Promise<void>;
+}
+
+/**
+ * A writer that replaces the file atomically the first time (as `writeCheckpoint` does, padded to
+ * `CHECKPOINT_FILE_BYTES`) and from then on overwrites it in place: one write of the same size at offset
+ * 0 through a descriptor opened with O_DSYNC (elsewhere a write and an fdatasync), durable when it
+ * returns, where a replacement is eight file operations with two syncs of their own. The size never
+ * changes, so the write is the file's data alone.
+ *
+ * The contract of an in-place overwrite, as with a database's control file: the whole file sits in one
+ * disk sector, which a disk writes whole or not at all, so a crash leaves the old checkpoint or the new
+ * one. A disk that tore a sector would leave a file that is not a checkpoint, and the sink refuses to start
+ * on it (AUDIT_CHAIN_CORRUPT) rather than trust it. A write that fails closes the descriptor; the next
+ * checkpoint replaces the file again. The file is held open: one moved or replaced while the writer runs
+ * is written again only from the writer's next open (a restart, a rotation).
+ */
+export function openCheckpointWriter(file: string): CheckpointWriter {
+  let kept: { handle: FileHandle; synced: boolean } | undefined;
+  const release = async (): Promise<void> => {
+    const handle = kept?.handle;
+    kept = undefined;
+    await handle?.close();
+  };
+  return {
+    async write(checkpoint) {
+      const text = paddedCheckpoint(checkpoint);
+      if (text === undefined) {
+        // Not reachable for a checkpoint the sink makes; one this long is replaced whole, never kept in place.
+        await release();
+        await writeCheckpoint(file, checkpoint);
+        return;
+      }
+      if (kept === undefined) {
+        await replaceFile(file, text);
+        kept = await openInPlace(file);
+        return;
+      }
+      const bytes = Buffer.from(text, 'utf8');
+      const { handle, synced } = kept;
+      try {
+        for (let offset = 0; offset < bytes.length;) {
+          const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, offset);
+          if (bytesWritten <= 0) throw Object.assign(new Error('checkpoint write made no progress'), { code: 'EIO' });
+          offset += bytesWritten;
+        }
+        if (!synced) await handle.datasync();
+      } catch (error) {
+        await release().catch(() => undefined);
+        throw error;
+      }
+    },
+    close: release,
+  };
+}
+
+/** The checkpoint's JSON padded with spaces to `CHECKPOINT_FILE_BYTES`, newline last; undefined if longer. */
+function paddedCheckpoint(checkpoint: AuditCheckpoint): string | undefined {
+  const json = JSON.stringify(checkpoint);
+  const length = Buffer.byteLength(json, 'utf8');
+  if (length >= CHECKPOINT_FILE_BYTES) return undefined;
+  return `${json}${' '.repeat(CHECKPOINT_FILE_BYTES - length - 1)}\n`;
+}
+
+async function openInPlace(file: string): Promise<{ handle: FileHandle; synced: boolean }> {
+  const dsync = constants.O_DSYNC;
+  if (dsync === undefined) return { handle: await open(file, constants.O_WRONLY), synced: false };
+  return { handle: await open(file, constants.O_WRONLY | dsync), synced: true };
 }
 
 /** The checkpoint, or undefined when the file does not exist. Throws CheckpointFormatError when it is not one. */

@@ -47,7 +47,7 @@ import { constants, fdatasyncSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { AuditError } from './errors.js';
-import { CheckpointFormatError, readCheckpoint, syncDirectory, writeCheckpoint } from './checkpoint.js';
+import { CheckpointFormatError, openCheckpointWriter, readCheckpoint, syncDirectory } from './checkpoint.js';
 import {
   computeRecordHash,
   EMPTY_HEAD,
@@ -224,6 +224,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   let sinceCheckpoint = 0;
   /** The checkpoint being written, if one is (at most one at a time). */
   let checkpointing: Promise<void> | undefined;
+  const checkpoints = checkpointFile !== undefined ? openCheckpointWriter(checkpointFile) : undefined;
   let records = 0;
   let syncs = 0;
   let inlineSyncs = 0;
@@ -369,7 +370,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
       // The checkpoint is written beside the log, not in front of the next batch: its own syncs (file,
       // rename, folder) would otherwise hold up every call waiting for its record. It names a head that is
       // already durable, so a crash while it is written loses nothing.
-      if (checkpointFile !== undefined && sinceCheckpoint >= checkpointEvery) checkpointInBackground();
+      if (checkpoints !== undefined && sinceCheckpoint >= checkpointEvery) checkpointInBackground();
       if (queue.length === 0) flushWanted = false;
       if (durability === 'batched' && !flushWanted && closing === undefined) return;
     }
@@ -383,11 +384,11 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
 
   /** A failed checkpoint loses nothing (the records are durable); it is reported and tried again later. */
   async function checkpointNow(): Promise<void> {
-    if (checkpointFile === undefined || durable.ts === undefined) return;
+    if (checkpoints === undefined || durable.ts === undefined) return;
     const head = { seq: durable.seq, hash: durable.hash, ts: durable.ts };
     const covered = sinceCheckpoint;
     try {
-      await writeCheckpoint(checkpointFile, head);
+      await checkpoints.write(head);
       // Records made durable while it was written count towards the next one.
       sinceCheckpoint -= covered;
     } catch (error) {
@@ -482,6 +483,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
         try {
           if (outage === undefined && durable.seq > 0 && sinceCheckpoint > 0) await checkpointNow();
         } finally {
+          await checkpoints?.close().catch(() => undefined);
           await writer.close().catch(() => undefined);
           await handle.close().catch(() => undefined);
         }
