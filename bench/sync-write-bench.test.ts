@@ -19,6 +19,8 @@ describe('synced write micro-benchmark', () => {
         assert.ok(figures.p50Micros <= figures.p90Micros && figures.p90Micros <= figures.p99Micros);
         assert.ok(Number.isFinite(figures.cpuMicros) && figures.cpuMicros >= 0);
       }
+      const { handOffP50Micros, p50Micros } = result.pooledAppend;
+      assert.ok(Number.isFinite(handOffP50Micros) && handOffP50Micros >= 0 && handOffP50Micros <= p50Micros);
       assert.deepEqual(await readdir(dir), []);
     } finally {
       await rm(dir, { recursive: true, force: true });
