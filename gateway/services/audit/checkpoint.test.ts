@@ -8,6 +8,7 @@ import {
   CHECKPOINT_FILE_BYTES,
   openCheckpointWriter,
   readCheckpoint,
+  readStably,
   writeCheckpoint,
   type AuditCheckpoint,
 } from './checkpoint.js';
@@ -112,5 +113,31 @@ describe('checkpoint writer', () => {
     assert.deepEqual(await readCheckpoint(file), checkpoint(32));
     assert.notEqual((await stat(file)).ino, replaced.ino);
     await writer.close();
+  });
+});
+
+describe('reading a checkpoint that may be written meanwhile', () => {
+  /** A reader that gives the texts in order (the last one from then on), counting its reads. */
+  function scripted(texts: readonly (string | undefined)[]) {
+    let reads = 0;
+    const read = async (): Promise<string | undefined> => texts[Math.min(reads++, texts.length - 1)];
+    return { read, reads: () => reads };
+  }
+
+  it('takes the text once two reads in a row agree', async () => {
+    const torn = scripted(['{"seq":12,"hash":"bbb', '{"seq":13,"hash":"bbb"}', '{"seq":13,"hash":"bbb"}']);
+    assert.equal(await readStably(torn.read), '{"seq":13,"hash":"bbb"}');
+    assert.equal(torn.reads(), 3);
+    const steady = scripted(['{"seq":1}']);
+    assert.equal(await readStably(steady.read), '{"seq":1}');
+    assert.equal(steady.reads(), 2);
+  });
+
+  it('gives up after the tries and takes the last read; a missing file reads as missing', async () => {
+    const changing = scripted(['a', 'b', 'c', 'd', 'e', 'f']);
+    assert.equal(await readStably(changing.read, 5), 'e');
+    assert.equal(changing.reads(), 5);
+    const missing = scripted([undefined]);
+    assert.equal(await readStably(missing.read), undefined);
   });
 });

@@ -6,7 +6,8 @@
  *
  * The file is one JSON object (readers parse it with `JSON.parse`). A writer that keeps it current
  * (`openCheckpointWriter`) pads it to a fixed size, so that after its first checkpoint it can overwrite the
- * file in place with one synced write instead of replacing it.
+ * file in place with one synced write instead of replacing it; `readCheckpoint` therefore reads the file
+ * until two reads in a row agree, so that it never takes a read that met a write halfway.
  */
 import { constants } from 'node:fs';
 import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -137,13 +138,8 @@ async function openInPlace(file: string): Promise<{ handle: FileHandle; synced: 
 
 /** The checkpoint, or undefined when the file does not exist. Throws CheckpointFormatError when it is not one. */
 export async function readCheckpoint(file: string): Promise<AuditCheckpoint | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await readStably(() => readText(file));
+  if (text === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -153,6 +149,35 @@ export async function readCheckpoint(file: string): Promise<AuditCheckpoint | un
   const result = AuditCheckpointSchema.safeParse(parsed);
   if (!result.success) throw new CheckpointFormatError(`checkpoint ${file} is not a { seq, hash, ts } object`);
   return result.data;
+}
+
+/** Reads before giving up on a file that changes between two reads. */
+const STABLE_READ_TRIES = 5;
+
+/** The file's text, or undefined when it does not exist. */
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * What `read` gives once two reads in a row agree. A checkpoint kept by a running gateway is overwritten in
+ * place, and a read that met a write halfway could see part of each checkpoint; two reads in a row that
+ * agree did not. A file that keeps changing is taken as read the last time (`tries` reads in all): whatever
+ * it holds is checked like any checkpoint.
+ */
+export async function readStably<T>(read: () => Promise<T>, tries = STABLE_READ_TRIES): Promise<T> {
+  let last = await read();
+  for (let done = 1; done < tries; done++) {
+    const next = await read();
+    if (next === last) return next;
+    last = next;
+  }
+  return last;
 }
 
 /** fsync a directory so a file created or renamed in it survives a crash. Best effort. */
