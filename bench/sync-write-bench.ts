@@ -98,6 +98,12 @@ function timeWrites(file: string, flags: number, writes: number, positioned: boo
   return meter.figures();
 }
 
+/** The median of `values`, to a tenth. */
+function medianTenths(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(percentile(sorted, 50) * 10) / 10;
+}
+
 async function timePooledWrites(file: string, writes: number): Promise<WriteFigures & { handOffP50Micros: number }> {
   const record = Buffer.alloc(RECORD_BYTES, 'x');
   const handle = await open(file, APPEND_FLAGS, 0o600);
@@ -115,14 +121,7 @@ async function timePooledWrites(file: string, writes: number): Promise<WriteFigu
   } finally {
     await handle.close();
   }
-  const handOffP50Micros =
-    Math.round(
-      percentile(
-        [...handOffs].sort((a, b) => a - b),
-        50,
-      ) * 10,
-    ) / 10;
-  return { ...meter.figures(), handOffP50Micros };
+  return { ...meter.figures(), handOffP50Micros: medianTenths(handOffs) };
 }
 
 export async function runSyncWriteBench(

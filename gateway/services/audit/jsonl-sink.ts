@@ -367,9 +367,9 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
       options.onDurable?.(text);
       sinceCheckpoint += batch.length;
       for (const pending of batch) pending.resolve();
-      // The checkpoint is written beside the log, not in front of the next batch: its own syncs (file,
-      // rename, folder) would otherwise hold up every call waiting for its record. It names a head that is
-      // already durable, so a crash while it is written loses nothing.
+      // The checkpoint is written beside the log, not in front of the next batch: its own synced write (the
+      // whole replacement, for this sink's first) would otherwise hold up every call waiting for its record.
+      // It names a head that is already durable, so a crash while it is written loses nothing.
       if (checkpoints !== undefined && sinceCheckpoint >= checkpointEvery) checkpointInBackground();
       if (queue.length === 0) flushWanted = false;
       if (durability === 'batched' && !flushWanted && closing === undefined) return;
