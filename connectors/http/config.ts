@@ -7,7 +7,7 @@
  * does not declare are all configuration errors, so a mistake never turns into a silent widening.
  */
 import { z } from 'zod';
-import { CONNECTOR_ID_PATTERN } from '../contract.js';
+import { CONNECTOR_ID_PATTERN, HTTP_TOKEN } from '../contract.js';
 import { configuredHostProblem, routingHeaderProblem, routingQueryProblem } from '../request-hygiene.js';
 import { canonicalizePath, parsePathTemplate, PathError } from './path.js';
 
@@ -19,8 +19,6 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * Headers an argument may never set: identity and credentials (the gateway's credential step owns them),
@@ -106,7 +104,7 @@ export const HttpToolSpecSchema = z
     /** Query parameter name -> argument name. */
     query: z.record(z.string().min(1), z.string().min(1)).optional(),
     /** Header name -> argument name. */
-    headers: z.record(z.string().regex(HEADER_NAME, 'expected an HTTP header name'), z.string().min(1)).optional(),
+    headers: z.record(z.string().regex(HTTP_TOKEN, 'expected an HTTP header name'), z.string().min(1)).optional(),
     body: HttpBodySchema.optional(),
     annotations: HttpToolAnnotationsSchema.optional(),
     response: HttpResponseSchema.optional(),

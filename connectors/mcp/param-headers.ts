@@ -13,7 +13,7 @@
  * (`paramHeaders`) for a 2026-07-28 upstream that declares them.
  */
 
-import { isJsonObject } from '../contract.js';
+import { HTTP_TOKEN, isJsonObject } from '../contract.js';
 
 export const HEADER_MISMATCH = -32020;
 const PREFIX = 'mcp-param-';
@@ -21,8 +21,6 @@ const SENTINEL_START = '=?base64?';
 const SENTINEL_END = '?=';
 const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const CANONICAL_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-/** RFC 9110 token characters. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const PRIMITIVE_TYPES = new Set(['string', 'integer', 'number', 'boolean']);
 
 export interface ParamHeaderDeclaration {
@@ -50,7 +48,7 @@ export function paramHeaderDeclarations(inputSchema: unknown): ParamHeaderDeclar
       if (!isJsonObject(property)) continue;
       const name = property['x-mcp-header'];
       const type = property['type'];
-      if (typeof name === 'string' && TOKEN.test(name) && typeof type === 'string' && PRIMITIVE_TYPES.has(type))
+      if (typeof name === 'string' && HTTP_TOKEN.test(name) && typeof type === 'string' && PRIMITIVE_TYPES.has(type))
         found.push({ headerName: name, path: [...path, key], type });
       walk(property, [...path, key]);
     }

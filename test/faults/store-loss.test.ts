@@ -347,6 +347,49 @@ describe('automatic rebuild of a store that lost its data, from records the audi
       await sink.close();
     }
   });
+
+  it('does not rebuild while the audit sink cannot write what it accepted: the store stays closed, then recovers', async () => {
+    const auditFile = path.join(dir, 'audit-unwritable.jsonl');
+    const sink = await createJsonlAuditSink({ file: auditFile, durability: 'per-record', deferMs: 60_000 });
+    let writable = false;
+    const events: EpochEvent[] = [];
+    const stores = await openStores(
+      { kind: 'redis', url: redis.url, prefix: freshPrefix(), recovery: { automatic: true, auditFiles: [] } },
+      {
+        env: {},
+        baseDir: dir,
+        auditFile,
+        flushAudit: () => (writable ? sink.flush() : Promise.reject(new Error('audit log unavailable: disk full'))),
+        onEpochEvent: (e) => events.push(e),
+      },
+    );
+    events.length = 0;
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      const accepted = sink.append(
+        { event: 'agent.disable', decision: 'deny', agentId: 'victim-2', actor: 'operator', reason: 'leaked key' },
+        { deferrable: true },
+      );
+      await admin.flushall();
+      await assert.rejects(stores.revocation.isAgentDisabled('victim-2'), { name: 'StoreUnavailableError' });
+      assert.ok(await waitFor(async () => events.some((e) => e.kind === 'rebuild-failed'), 10_000));
+      assert.equal(
+        events.some((e) => e.kind === 'recovered'),
+        false,
+        'no rebuild from a log missing what it accepted',
+      );
+      // Still closed: a read that can deny is refused rather than answered from a store without the kill switch.
+      await assert.rejects(stores.revocation.isAgentDisabled('victim-2'), { name: 'StoreUnavailableError' });
+      writable = true;
+      assert.ok(await waitFor(async () => events.some((e) => e.kind === 'recovered'), 10_000));
+      assert.equal(await stores.revocation.isAgentDisabled('victim-2'), true, 'the kill switch survived the loss');
+      await accepted;
+    } finally {
+      admin.disconnect();
+      await stores.close();
+      await sink.close();
+    }
+  });
 });
 
 describe('state store lost its data, manual rebuild (portcullis store rebuild)', () => {

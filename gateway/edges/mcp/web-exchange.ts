@@ -17,6 +17,7 @@
  * complete. They read those from the Node request as they are asked for (`ExchangeRequest`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HTTP_TOKEN } from '../../../connectors/contract.js';
 
 /** A POST response with nothing to say yet shows the agent its headers after this long. */
 export const HEADERS_DEADLINE_MS = 1000;
@@ -53,9 +54,6 @@ export function toFetchRequest(req: IncomingMessage, res: ServerResponse, option
   ) as unknown as Request;
 }
 
-/** A header name as the Fetch standard allows it (an HTTP token). */
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
 /**
  * The request's headers, read from the Node request's raw header list when they are asked for. What the
  * handlers ask (`get` and `has`, for a few names a request) is answered as undici's `Headers` answers it:
@@ -73,7 +71,7 @@ class ExchangeHeaders {
   }
 
   get(name: string): string | null {
-    if (this.#real !== undefined || !HEADER_NAME.test(name)) return this.real().get(name);
+    if (this.#real !== undefined || !HTTP_TOKEN.test(name)) return this.real().get(name);
     const wanted = name.toLowerCase();
     const raw = this.#raw;
     let value: string | null = null;

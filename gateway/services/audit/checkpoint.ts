@@ -13,6 +13,7 @@ import { constants } from 'node:fs';
 import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { writeFully } from './full-write.js';
 
 export const AuditCheckpointSchema = z
   .object({
@@ -69,6 +70,9 @@ export interface CheckpointWriter {
   close(): Promise<void>;
 }
 
+/** Overwriting in place, synced by every write where the platform has O_DSYNC (elsewhere an fdatasync follows). */
+const IN_PLACE_FLAGS = constants.O_WRONLY | (constants.O_DSYNC ?? 0);
+
 /**
  * A writer that replaces the file atomically the first time (as `writeCheckpoint` does, padded to
  * `CHECKPOINT_FILE_BYTES`) and from then on overwrites it in place: one write of the same size at offset
@@ -84,9 +88,9 @@ export interface CheckpointWriter {
  * is written again only from the writer's next open (a restart, a rotation).
  */
 export function openCheckpointWriter(file: string): CheckpointWriter {
-  let kept: { handle: FileHandle; synced: boolean } | undefined;
+  let kept: FileHandle | undefined;
   const release = async (): Promise<void> => {
-    const handle = kept?.handle;
+    const handle = kept;
     kept = undefined;
     await handle?.close();
   };
@@ -101,18 +105,12 @@ export function openCheckpointWriter(file: string): CheckpointWriter {
       }
       if (kept === undefined) {
         await replaceFile(file, text);
-        kept = await openInPlace(file);
+        kept = await open(file, IN_PLACE_FLAGS);
         return;
       }
-      const bytes = Buffer.from(text, 'utf8');
-      const { handle, synced } = kept;
       try {
-        for (let offset = 0; offset < bytes.length;) {
-          const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, offset);
-          if (bytesWritten <= 0) throw Object.assign(new Error('checkpoint write made no progress'), { code: 'EIO' });
-          offset += bytesWritten;
-        }
-        if (!synced) await handle.datasync();
+        await writeFully(kept, Buffer.from(text, 'utf8'), 0);
+        if (constants.O_DSYNC === undefined) await kept.datasync();
       } catch (error) {
         await release().catch(() => undefined);
         throw error;
@@ -128,12 +126,6 @@ function paddedCheckpoint(checkpoint: AuditCheckpoint): string | undefined {
   const length = Buffer.byteLength(json, 'utf8');
   if (length >= CHECKPOINT_FILE_BYTES) return undefined;
   return `${json}${' '.repeat(CHECKPOINT_FILE_BYTES - length - 1)}\n`;
-}
-
-async function openInPlace(file: string): Promise<{ handle: FileHandle; synced: boolean }> {
-  const dsync = constants.O_DSYNC;
-  if (dsync === undefined) return { handle: await open(file, constants.O_WRONLY), synced: false };
-  return { handle: await open(file, constants.O_WRONLY | dsync), synced: true };
 }
 
 /** The checkpoint, or undefined when the file does not exist. Throws CheckpointFormatError when it is not one. */

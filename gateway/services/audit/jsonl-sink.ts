@@ -43,10 +43,11 @@
  * only after that record, its link to the one before and the checkpoint (when configured) check out;
  * otherwise the sink refuses to start with AUDIT_CHAIN_CORRUPT (that is damage or tampering, not a crash).
  */
-import { constants, fdatasyncSync, writeSync } from 'node:fs';
+import { constants, fdatasyncSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { AuditError } from './errors.js';
+import { writeFully, writeFullyNow } from './full-write.js';
 import { CheckpointFormatError, openCheckpointWriter, readCheckpoint, syncDirectory } from './checkpoint.js';
 import {
   computeRecordHash,
@@ -509,24 +510,14 @@ interface SyncedAppender {
  * up) is continued from where it stopped, so a batch is either all on disk or the write fails.
  */
 async function openSyncedAppender(handle: FileHandle, file: string): Promise<SyncedAppender> {
-  const writeAll = async (target: FileHandle, bytes: Buffer): Promise<void> => {
-    for (let offset = 0; offset < bytes.length;) {
-      offset += progress((await target.write(bytes, offset, bytes.length - offset)).bytesWritten);
-    }
-  };
-  const writeAllNow = (fd: number, bytes: Buffer): void => {
-    for (let offset = 0; offset < bytes.length;) {
-      offset += progress(writeSync(fd, bytes, offset, bytes.length - offset));
-    }
-  };
   if (constants.O_DSYNC === undefined) {
     return {
       async append(bytes) {
-        await writeAll(handle, bytes);
+        await writeFully(handle, bytes);
         await handle.datasync();
       },
       appendNow(bytes) {
-        writeAllNow(handle.fd, bytes);
+        writeFullyNow(handle.fd, bytes);
         fdatasyncSync(handle.fd);
       },
       close: async () => undefined,
@@ -534,16 +525,10 @@ async function openSyncedAppender(handle: FileHandle, file: string): Promise<Syn
   }
   const synced = await open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_DSYNC);
   return {
-    append: (bytes) => writeAll(synced, bytes),
-    appendNow: (bytes) => writeAllNow(synced.fd, bytes),
+    append: (bytes) => writeFully(synced, bytes),
+    appendNow: (bytes) => writeFullyNow(synced.fd, bytes),
     close: () => synced.close(),
   };
-}
-
-/** Bytes a write took. A regular file never takes nothing without an error; refuse to spin if one did. */
-function progress(bytesWritten: number): number {
-  if (bytesWritten <= 0) throw Object.assign(new Error('audit log write made no progress'), { code: 'EIO' });
-  return bytesWritten;
 }
 
 interface TornTail {
