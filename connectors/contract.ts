@@ -17,8 +17,11 @@ export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Res
 /** Exposed tool names are `${connectorId}_${toolName}`; the id must make that unambiguous. */
 export const CONNECTOR_ID_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 
-/** An HTTP token (RFC 9110): what a header name is made of, and the `x-mcp-header` names built on them. */
-export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/**
+ * An HTTP token (RFC 9110): what a header name is made of, and the `x-mcp-header` names built on them. Its
+ * source is also the pattern the configuration's JSON Schema publishes for header names.
+ */
+export const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export type JsonObject = { [key: string]: unknown };
 
