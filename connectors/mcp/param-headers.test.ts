@@ -27,6 +27,15 @@ describe('Mcp-Param headers', () => {
       { headerName: 'Flag', path: ['nested', 'flag'], type: 'boolean' },
     ]);
     assert.deepEqual(paramHeaderDeclarations({ type: 'object' }), []);
+    assert.deepEqual(paramHeaderDeclarations(undefined), []);
+  });
+
+  it('reads a schema once, and a replaced schema afresh', () => {
+    const first = paramHeaderDeclarations(schema);
+    assert.equal(paramHeaderDeclarations(schema), first);
+    assert.ok(Object.isFrozen(first) && first.every((d) => Object.isFrozen(d) && Object.isFrozen(d.path)));
+    const replaced = { ...schema, properties: { zone: { type: 'string', 'x-mcp-header': 'Zone' } } };
+    assert.deepEqual(paramHeaderDeclarations(replaced), [{ headerName: 'Zone', path: ['zone'], type: 'string' }]);
   });
 
   const declarations = paramHeaderDeclarations(schema);

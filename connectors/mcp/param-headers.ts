@@ -25,10 +25,10 @@ const PRIMITIVE_TYPES = new Set(['string', 'integer', 'number', 'boolean']);
 
 export interface ParamHeaderDeclaration {
   /** The header name after `Mcp-Param-`. */
-  headerName: string;
+  readonly headerName: string;
   /** Where the argument sits in `arguments`: a chain of `properties` keys. */
-  path: string[];
-  type: string;
+  readonly path: readonly string[];
+  readonly type: string;
 }
 
 export interface ParamHeaderMismatch {
@@ -36,11 +36,28 @@ export interface ParamHeaderMismatch {
   message: string;
 }
 
+/** Declarations already read, by the schema object they were read from. */
+const declarationsOf = new WeakMap<object, readonly ParamHeaderDeclaration[]>();
+const NONE: readonly ParamHeaderDeclaration[] = Object.freeze([]);
+
 /**
  * The `x-mcp-header` declarations of an input schema: primitive properties reachable from the root through
  * `properties` alone. Malformed declarations (not a token, not a primitive) are left out.
+ *
+ * Read once per schema object: both sides look them up on every 2026-07-28 `tools/call`, and a tool's
+ * schema is a descriptor the catalog replaces when the tool changes, never edits. The list is frozen.
  */
-export function paramHeaderDeclarations(inputSchema: unknown): ParamHeaderDeclaration[] {
+export function paramHeaderDeclarations(inputSchema: unknown): readonly ParamHeaderDeclaration[] {
+  if (!isJsonObject(inputSchema)) return NONE;
+  let declarations = declarationsOf.get(inputSchema);
+  if (declarations === undefined) {
+    declarations = readDeclarations(inputSchema);
+    declarationsOf.set(inputSchema, declarations);
+  }
+  return declarations;
+}
+
+function readDeclarations(inputSchema: object): readonly ParamHeaderDeclaration[] {
   const found: ParamHeaderDeclaration[] = [];
   const walk = (schema: unknown, path: string[]): void => {
     if (!isJsonObject(schema) || !isJsonObject(schema['properties'])) return;
@@ -49,12 +66,12 @@ export function paramHeaderDeclarations(inputSchema: unknown): ParamHeaderDeclar
       const name = property['x-mcp-header'];
       const type = property['type'];
       if (typeof name === 'string' && HTTP_TOKEN.test(name) && typeof type === 'string' && PRIMITIVE_TYPES.has(type))
-        found.push({ headerName: name, path: [...path, key], type });
+        found.push(Object.freeze({ headerName: name, path: Object.freeze([...path, key]), type }));
       walk(property, [...path, key]);
     }
   };
   walk(inputSchema, []);
-  return found;
+  return found.length === 0 ? NONE : Object.freeze(found);
 }
 
 /** The first disagreement between the declared headers and the call's arguments, if any. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { canonicalHash, canonicalJson, sha256Hex } from './canonical-json.js';
+import { canonicalHash, canonicalJson, sha256Hex, someJsonKey } from './canonical-json.js';
 
 test('sorts keys at every depth, keeps array order, drops undefined members, adds no whitespace', () => {
   assert.equal(
@@ -35,4 +35,50 @@ test('sha256Hex is sha256 of the UTF-8 text, in hex', () => {
   }
   assert.equal(sha256Hex('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   assert.equal(canonicalHash({ b: 1, a: 2 }), sha256Hex('{"a":2,"b":1}'));
+});
+
+/** `JSON.rawJSON` (Node 21+), which the TypeScript library in use does not declare. */
+const rawJson = (text: string): unknown => (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(text);
+
+test('a value and what a reader parses back from its JSON have one canonical form', () => {
+  class Money {
+    constructor(readonly cents: number) {}
+    toJSON(): unknown {
+      return { amount: this.cents / 100, currency: 'EUR' };
+    }
+  }
+  const values: unknown[] = [
+    new Date(0),
+    new Money(1250),
+    { when: new Date(86_400_000), price: new Money(5), list: [new Money(1), undefined, () => 1] },
+    Object.assign(Object.create(null) as object, { b: 1, a: new Money(2) }),
+    { toJSON: (key: string) => ({ key, z: 1, a: 2 }) },
+    { nested: { toJSON: (key: string) => `member ${key}` }, array: [{ toJSON: (key: string) => `element ${key}` }] },
+    { n: new Number(3), s: new String('text'), t: new Boolean(false) },
+    { gone: { toJSON: () => undefined }, kept: 1 },
+    // toJSON is called once: an object it returns is written by its members, a function member left out.
+    { a: { toJSON: () => ({ toJSON: () => 'not called', b: 1 }) }, toJSON: undefined },
+    {
+      raw: rawJson('12345678901234567890'),
+      text: rawJson('"a\\u0062"'),
+      f: () => 1,
+      u: undefined,
+      nan: Number.NaN,
+      neg: -0,
+    },
+  ];
+  for (const value of values) {
+    assert.equal(canonicalJson(value), canonicalJson(JSON.parse(JSON.stringify(value))), JSON.stringify(value));
+  }
+  assert.equal(canonicalJson(new Money(1250)), '{"amount":12.5,"currency":"EUR"}');
+  assert.equal(canonicalJson({ n: new Number(3), s: new String('ab') }), '{"n":3,"s":"ab"}');
+});
+
+test('someJsonKey finds a key wherever JSON.stringify would write it', () => {
+  const isSecret = (key: string) => key === 'token';
+  assert.equal(someJsonKey({ a: [{ b: { token: 1 } }] }, isSecret), true);
+  assert.equal(someJsonKey({ a: { toJSON: () => ({ token: 'x' }) } }, isSecret), true);
+  assert.equal(someJsonKey([1, 'token', { tokens: 1 }], isSecret), false);
+  assert.equal(someJsonKey(JSON.parse('{"__proto__":{"token":1}}'), isSecret), true);
+  assert.equal(someJsonKey(undefined, isSecret), false);
 });

@@ -5,6 +5,10 @@ import { setMember } from '../../connectors/contract.js';
  * Canonical JSON: object keys sorted by code unit order at every depth, no whitespace, arrays in order,
  * `undefined` members dropped (as JSON.stringify does). Two values that are equal as JSON serialise to the
  * same string, so hashes over it bind to content, not to key order.
+ *
+ * A value is read as `JSON.stringify` reads it (what a `toJSON` method returns, a boxed primitive unboxed,
+ * raw JSON as the value its text parses to), so a value and what a reader parses back from its JSON text always have the same
+ * canonical form: `canonicalJson(v) === canonicalJson(JSON.parse(JSON.stringify(v)))`.
  */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
@@ -19,18 +23,58 @@ export function canonicalHash(value: unknown): string {
   return sha256Hex(canonicalJson(value));
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    // An ordinary object, which JSON.stringify walks fastest; a `__proto__` member (which JSON.parse
-    // creates) is defined as an own property, so it stays an ordinary member instead of setting the
-    // prototype.
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const member = (value as Record<string, unknown>)[key];
-      if (member !== undefined) setMember(out, key, sortKeys(member));
-    }
-    return out;
+function sortKeys(value: unknown, key: string | number = ''): unknown {
+  const data = serialisedValue(value, key);
+  if (data === null || typeof data !== 'object') return data;
+  if (Array.isArray(data)) return data.map(sortKeys);
+  // An ordinary object, which JSON.stringify walks fastest; a `__proto__` member (which JSON.parse creates)
+  // is defined as an own property, so it stays an ordinary member instead of setting the prototype. Members
+  // JSON leaves out are left out of the copy: a function kept as its `toJSON` member would be called.
+  const out: Record<string, unknown> = {};
+  for (const member of Object.keys(data).sort()) {
+    const memberData = sortKeys((data as Record<string, unknown>)[member], member);
+    if (writtenAsMember(memberData)) setMember(out, member, memberData);
   }
-  return value;
+  return out;
+}
+
+/** Whether JSON.stringify writes an object member with this value (it leaves out the others). */
+function writtenAsMember(value: unknown): boolean {
+  return value !== undefined && typeof value !== 'function' && typeof value !== 'symbol';
+}
+
+/**
+ * What JSON.stringify writes in place of `value`, the member named `key` (its SerializeJSONProperty): the
+ * result of a `toJSON` method (a Date's ISO text, say), a Number, String or Boolean object's primitive, and
+ * for raw JSON (`JSON.rawJSON`) the value its text parses back to.
+ */
+function serialisedValue(value: unknown, key: string | number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  const data: unknown = typeof toJSON === 'function' ? toJSON.call(value, String(key)) : value;
+  if (data === null || typeof data !== 'object') return data;
+  const prototype: unknown = Object.getPrototypeOf(data);
+  if (prototype === Object.prototype || prototype === Array.prototype) return data;
+  if (data instanceof Number || data instanceof String || data instanceof Boolean) return data.valueOf();
+  if (isRawJson(data)) return JSON.parse(data.rawJSON) as unknown;
+  return data;
+}
+
+function isRawJson(value: object): value is { rawJSON: string } {
+  return (JSON as { isRawJSON?: (value: unknown) => boolean }).isRawJSON?.(value) === true;
+}
+
+/**
+ * Whether `find` holds for a key of `value` read as JSON (as `canonicalJson` reads it), at any depth: the
+ * keys of every object in it, the members of every array.
+ */
+export function someJsonKey(value: unknown, find: (key: string) => boolean, key: string | number = ''): boolean {
+  const data = serialisedValue(value, key);
+  if (data === null || typeof data !== 'object') return false;
+  if (Array.isArray(data)) return data.some((member, index) => someJsonKey(member, find, index));
+  for (const member of Object.keys(data)) {
+    const memberValue = (data as Record<string, unknown>)[member];
+    if (memberValue !== undefined && (find(member) || someJsonKey(memberValue, find, member))) return true;
+  }
+  return false;
 }

@@ -79,7 +79,8 @@ interface Pending {
 }
 
 interface HeldCall {
-  id: string;
+  /** Its id among the calls held for a retry, given when it is first held (most calls never are). */
+  id?: string;
   controller: AbortController;
   /** Requests raised by the backend and not yet put to the agent. */
   fresh: Map<string, Pending>;
@@ -115,8 +116,19 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
   const holding = new Map<string, HeldCall>();
   const stopServing = options.relay?.serve((retry) => resume(retry));
 
+  /** Holds the call for the agent's retry, under an id given the first time. */
+  function hold(held: HeldCall): string {
+    held.id ??= options.relay !== undefined ? heldCallId(options.relay.instanceId) : randomUUID();
+    holding.set(held.id, held);
+    return held.id;
+  }
+
+  function unhold(held: HeldCall): void {
+    if (held.id !== undefined) holding.delete(held.id);
+  }
+
   function release(held: HeldCall, reason: GatewayError): void {
-    holding.delete(held.id);
+    unhold(held);
     if (held.timer !== undefined) clearTimeout(held.timer);
     for (const pending of [...held.fresh.values(), ...held.asked.values()]) pending.reject(reason);
     held.fresh.clear();
@@ -196,7 +208,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
   }
 
   function inputRequired(held: HeldCall, binding: Binding, inputRequests: Record<string, JsonObject>): JsonObject {
-    holding.set(held.id, held);
+    const id = hold(held);
     if (held.timer !== undefined) clearTimeout(held.timer);
     held.timer = setTimeout(
       () => release(held, new GatewayError('CANCELLED', 'the agent did not answer the input request in time')),
@@ -208,14 +220,14 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       p: binding.principal(),
       c: binding.call(),
       exp: Math.floor(now() / 1000) + options.holdSeconds,
-      h: held.id,
+      h: id,
       keys: [...held.asked.keys()],
     });
     return { resultType: 'input_required', inputRequests, requestState };
   }
 
   function passOn(held: HeldCall, round: BackendInputRound, binding: Binding): JsonObject {
-    holding.delete(held.id);
+    unhold(held);
     if (held.timer !== undefined) clearTimeout(held.timer);
     const requestState = options.sealer.seal({
       k: 'input',
@@ -233,7 +245,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
   }
 
   function finish(held: HeldCall, outcome: { result: JsonObject } | { error: unknown }): JsonObject {
-    holding.delete(held.id);
+    unhold(held);
     if (held.timer !== undefined) clearTimeout(held.timer);
     if ('error' in outcome) throw outcome.error;
     return outcome.result;
@@ -284,7 +296,6 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       const responses = ctx.mcpReq.inputResponses ?? {};
       const start = async (resume: Resume | undefined): Promise<JsonObject> => {
         const held: HeldCall = {
-          id: options.relay !== undefined ? heldCallId(options.relay.instanceId) : randomUUID(),
           controller: new AbortController(),
           fresh: new Map(),
           asked: new Map(),

@@ -231,11 +231,17 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     },
   };
 
-  /** `Mcp-Param-*` headers of a `tools/call` against the tool's schema as this principal sees it. */
+  /**
+   * `Mcp-Param-*` headers of a `tools/call` against the tool's schema as this principal sees it. Most tools
+   * declare no such header: the tool's visibility to the principal (a policy evaluation) is asked only of
+   * one that does.
+   */
   function paramHeaderMismatch(req: IncomingMessage, request: ModernRequest): ParamHeaderMismatch | undefined {
     const body = request.body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
     if (body?.method !== 'tools/call' || typeof body.params?.name !== 'string') return undefined;
     const name = body.params.name;
+    const listed = pipeline.catalog.resolveTool(name);
+    if (listed === undefined || paramHeaderDeclarations(listed.descriptor.inputSchema).length === 0) return undefined;
     const tool = pipeline.visibleTool(request.principal, name);
     if (tool === undefined) return undefined;
     const declarations = paramHeaderDeclarations(tool.inputSchema);

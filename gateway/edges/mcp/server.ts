@@ -90,16 +90,30 @@ class RequestServer extends Server {
   }
 }
 
-export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, hooks: EraHooks = LEGACY): Server {
-  const ServerClass = hooks.era === 'modern' ? RequestServer : Server;
-  const server = new ServerClass(deps.serverInfo, {
+type ServerOptions = NonNullable<ConstructorParameters<typeof Server>[1]>;
+
+/** A frozen copy of a plain JSON value: options shared by every server instance, which none may change. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * What every instance is constructed with, built once: a 2026-07-28 agent gets a server per request. The
+ * SDK copies the capabilities it extends and only reads the rest; frozen, so no instance can change another's.
+ */
+function serverOptions(withTasks: boolean): ServerOptions {
+  return deepFreeze({
     capabilities: {
       tools: { listChanged: true },
       resources: { subscribe: true, listChanged: true },
       prompts: { listChanged: true },
       logging: {},
       completions: {},
-      ...(hooks.approvalTasks !== undefined ? TASKS_SERVER_CAPABILITY : {}),
+      ...(withTasks ? TASKS_SERVER_CAPABILITY : {}),
     },
     instructions:
       'Portcullis gateway: tools are decided per call by policy. A result with isError and a code such as POLICY_DENIED or APPROVAL_REQUIRED means the call was not made.',
@@ -114,6 +128,17 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
     // 2025 sessions relay backend requests themselves; the SDK's own input_required shim is not used.
     inputRequired: { legacyShim: false },
   });
+}
+
+const SERVER_OPTIONS = serverOptions(false);
+const SERVER_OPTIONS_WITH_TASKS = serverOptions(true);
+
+export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, hooks: EraHooks = LEGACY): Server {
+  const ServerClass = hooks.era === 'modern' ? RequestServer : Server;
+  const server = new ServerClass(
+    deps.serverInfo,
+    hooks.approvalTasks !== undefined ? SERVER_OPTIONS_WITH_TASKS : SERVER_OPTIONS,
+  );
   const { pipeline } = deps;
   const catalog = pipeline.catalog;
   const decorate = hooks.decorate ?? (async (result: JsonObject) => result);

@@ -25,6 +25,17 @@ function documentedSeal(input: object, head: AuditChainHead, now: Date): Record<
 
 const secretKey = fc.constantFrom('token', 'Authorization', 'x-api-key', 'client_secret', 'password', 'cookie');
 const plainKey = fc.constantFrom('a', 'b', 'tool', 'url', 'list', 'count', 'keyId', '__proto__', 'seq', 'hash');
+/** Values JSON.stringify writes as something else: what their `toJSON` returns, or their primitive. */
+const serialisedAs = (value: unknown) =>
+  fc.constantFrom<unknown>(
+    { toJSON: () => value },
+    Object.assign(Object.create({ toJSON: () => value }) as object, { shadowed: 'member' }),
+    new Date(Date.UTC(2026, 0, 2)),
+    new Number(7),
+    new String('boxed'),
+    new Boolean(true),
+    () => 'function',
+  );
 const detailValue = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small' },
@@ -32,6 +43,7 @@ const detailValue = fc.letrec((tie) => ({
     fc.string(),
     fc.array(tie('value'), { maxLength: 3 }),
     fc.dictionary(fc.oneof(plainKey, secretKey, fc.string()), tie('value'), { maxKeys: 4 }),
+    tie('value').chain(serialisedAs),
   ),
 })).value;
 const input = fc.record(
@@ -61,6 +73,13 @@ const anyInput = fc.oneof(
   fc
     .tuple(fc.constantFrom('tool.call', 'call.intent'), fc.dictionary(topKey, detailValue, { maxKeys: 5 }))
     .map(([event, members]) => ({ ...members, event })),
+  // Not a plain object: JSON.stringify writes what its toJSON returns, or its own members if it has none.
+  fc.tuple(input, fc.boolean()).map(([members, withToJson]) => {
+    const record: object = withToJson
+      ? Object.assign(Object.create({ toJSON: () => ({ ...members, rewritten: true }) }) as object, { hidden: 1 })
+      : Object.assign(new (class Record {})(), members);
+    return record;
+  }),
 );
 
 describe('sealRecord', () => {

@@ -11,7 +11,7 @@
  * non-finite numbers), and the verifier recomputes the same hash.
  */
 import { setMember } from '../../../connectors/contract.js';
-import { canonicalHash } from '../../kernel/index.js';
+import { canonicalHash, someJsonKey } from '../../kernel/index.js';
 import type { AuditRecord, AuditRecordInput } from './types.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -97,21 +97,22 @@ export interface SealedLine {
 
 /**
  * `sealRecord` and `serialiseRecord` in one, for writers that need only the line and the chain fields:
- * the same bytes and hash, without building the record object and serialising it again. An input whose
- * normalised form is already what the record carries (no chain field, nothing in `detail` to redact, no
- * index-like key, which an object would move ahead of `seq`) is written from its own JSON between the
- * chain fields; any other input is sealed as `sealRecord` seals it, from the same normalised copy.
+ * the same bytes and hash, without building the record object and serialising it again. An input that is
+ * already what the record carries (a plain object with no chain field, nothing in `detail` to redact, no
+ * index-like key, which an object would move ahead of `seq`) is written from its own JSON between the chain
+ * fields and hashed as it is: its canonical JSON reads it as JSON.stringify does, so it is the canonical
+ * JSON of what a reader parses back from the line, without parsing the line first. Any other input is
+ * sealed as `sealRecord` seals it, from a copy normalised through JSON.
  */
 export function sealLine(input: AuditRecordInput, head: AuditChainHead, now: Date): SealedLine {
   const json = JSON.stringify(input);
-  const normalised = JSON.parse(json) as Record<string, unknown>;
-  if (!writtenAsIs(normalised)) {
-    const record = sealNormalised(normalised, head, now);
+  if (!writtenAsIs(input)) {
+    const record = sealNormalised(JSON.parse(json) as Record<string, unknown>, head, now);
     return { seq: record.seq, ts: record.ts, hash: record.hash, line: serialiseRecord(record) };
   }
   const seq = head.seq + 1;
   const ts = now.toISOString();
-  const hash = canonicalHash({ seq, ts, ...normalised, prev: head.hash });
+  const hash = canonicalHash({ seq, ts, ...input, prev: head.hash });
   const members = json.length > 2 ? `${json.slice(1, -1)},` : '';
   const line = `{"seq":${seq},"ts":${JSON.stringify(ts)},${members}"prev":${JSON.stringify(head.hash)},"hash":"${hash}"}\n`;
   return { seq, ts, hash, line };
@@ -120,18 +121,21 @@ export function sealLine(input: AuditRecordInput, head: AuditChainHead, now: Dat
 const CHAIN_FIELDS: readonly string[] = ['seq', 'ts', 'prev', 'hash'];
 const INDEX_LIKE = /^(?:0|[1-9]\d*)$/;
 
-/** Whether a normalised input is written as it is: see `sealLine`. */
-function writtenAsIs(normalised: Record<string, unknown>): boolean {
-  for (const key of Object.keys(normalised)) {
-    if (CHAIN_FIELDS.includes(key) || INDEX_LIKE.test(key)) return false;
+/**
+ * Whether an input is written as it is: see `sealLine`. A plain object only (JSON.stringify would write
+ * what another's `toJSON` returns, which a copy of its members would not carry).
+ */
+function writtenAsIs(input: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(input);
+  if ((prototype !== Object.prototype && prototype !== null) || 'toJSON' in input) return false;
+  for (const key of Object.keys(input)) {
+    if (CHAIN_FIELDS.includes(key) || (isDigit(key.charCodeAt(0)) && INDEX_LIKE.test(key))) return false;
   }
-  return !hasSecretKey(normalised['detail']);
+  return !someJsonKey((input as { detail?: unknown }).detail, isSecretKey);
 }
 
-/** Whether `redactDetail` would replace anything in `value` (an array's keys are its indices). */
-function hasSecretKey(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  return Object.entries(value).some(([key, member]) => isSecretKey(key) || hasSecretKey(member));
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
 }
 
 /** Structural check of a parsed line: the chain fields are present and well-formed. */
