@@ -58,7 +58,10 @@ export const AREAS: readonly { area: string; files: readonly string[] }[] = [
       'gateway/verify/claims.ts',
     ],
   },
-  { area: 'Audit chain and verify', files: ['gateway/services/audit/chain.ts', 'gateway/services/audit/verify.ts'] },
+  {
+    area: 'Audit chain and verify',
+    files: ['gateway/kernel/canonical-json.ts', 'gateway/services/audit/chain.ts', 'gateway/services/audit/verify.ts'],
+  },
   {
     area: 'Revocation and task checks',
     files: ['gateway/services/tasks/task-state.ts', 'gateway/pipeline/steps/task-state.ts'],

@@ -81,4 +81,21 @@ test('someJsonKey finds a key wherever JSON.stringify would write it', () => {
   assert.equal(someJsonKey([1, 'token', { tokens: 1 }], isSecret), false);
   assert.equal(someJsonKey(JSON.parse('{"__proto__":{"token":1}}'), isSecret), true);
   assert.equal(someJsonKey(undefined, isSecret), false);
+  // Only keys JSON writes: not an array's indices, not a member it leaves out.
+  assert.equal(
+    someJsonKey(['x', ['y']], (key) => key === '0'),
+    false,
+  );
+  assert.equal(
+    someJsonKey(
+      { token: undefined, a: { token: () => 1 }, b: { token: { toJSON: () => undefined } }, c: { token: Symbol('t') } },
+      isSecret,
+    ),
+    false,
+  );
+  // toJSON is called once, with the key JSON.stringify passes: '' at the top, the member's name, the index.
+  const keys: string[] = [];
+  const noting = (result: unknown) => ({ toJSON: (key: string) => (keys.push(key), result) });
+  assert.equal(someJsonKey(noting({ list: [noting({}), noting({ token: 1 })] }), isSecret), true);
+  assert.deepEqual(keys, ['', '0', '1']);
 });

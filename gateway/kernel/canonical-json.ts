@@ -55,26 +55,34 @@ function serialisedValue(value: unknown, key: string | number): unknown {
   if (data === null || typeof data !== 'object') return data;
   const prototype: unknown = Object.getPrototypeOf(data);
   if (prototype === Object.prototype || prototype === Array.prototype) return data;
-  if (data instanceof Number || data instanceof String || data instanceof Boolean) return data.valueOf();
+  // As JSON.stringify converts them: ToNumber, ToString, and a Boolean object's own value.
+  if (data instanceof Number) return Number(data);
+  if (data instanceof String) return String(data);
+  if (data instanceof Boolean) return Boolean.prototype.valueOf.call(data);
   if (isRawJson(data)) return JSON.parse(data.rawJSON) as unknown;
   return data;
 }
 
+/** Raw JSON text (`JSON.rawJSON`, Node 21 and later), which the TypeScript library in use does not declare. */
 function isRawJson(value: object): value is { rawJSON: string } {
-  return (JSON as { isRawJSON?: (value: unknown) => boolean }).isRawJSON?.(value) === true;
+  return (JSON as unknown as { isRawJSON(value: unknown): boolean }).isRawJSON(value);
 }
 
 /**
- * Whether `find` holds for a key of `value` read as JSON (as `canonicalJson` reads it), at any depth: the
- * keys of every object in it, the members of every array.
+ * Whether `find` holds for a key JSON.stringify would write for `value` (the keys `canonicalJson` sorts),
+ * at any depth: the keys of every object in it, never an array's indices, never a member JSON leaves out.
  */
-export function someJsonKey(value: unknown, find: (key: string) => boolean, key: string | number = ''): boolean {
-  const data = serialisedValue(value, key);
+export function someJsonKey(value: unknown, find: (key: string) => boolean): boolean {
+  return someKeyIn(serialisedValue(value, ''), find);
+}
+
+/** `someJsonKey` of a value already read as JSON reads it (each `toJSON` is called once). */
+function someKeyIn(data: unknown, find: (key: string) => boolean): boolean {
   if (data === null || typeof data !== 'object') return false;
-  if (Array.isArray(data)) return data.some((member, index) => someJsonKey(member, find, index));
+  if (Array.isArray(data)) return data.some((member, index) => someKeyIn(serialisedValue(member, index), find));
   for (const member of Object.keys(data)) {
-    const memberValue = (data as Record<string, unknown>)[member];
-    if (memberValue !== undefined && (find(member) || someJsonKey(memberValue, find, member))) return true;
+    const memberData = serialisedValue((data as Record<string, unknown>)[member], member);
+    if (writtenAsMember(memberData) && (find(member) || someKeyIn(memberData, find))) return true;
   }
   return false;
 }

@@ -64,7 +64,22 @@ const input = fc.record(
 const head = fc.record({ seq: fc.nat(), hash: fc.stringMatching(/^[0-9a-f]{64}$/) });
 /** Inputs as the gateway makes them (no chain field, often nothing to redact), and every other kind. */
 const topKey = fc.oneof(
-  fc.constantFrom('tool', 'target', 'reason', '0', '7', '10', '4294967295', '__proto__', 'seq', 'ts', 'prev', 'hash'),
+  fc.constantFrom(
+    'tool',
+    'target',
+    'reason',
+    '0',
+    '7',
+    '9',
+    '10',
+    '4294967295',
+    '1a',
+    '__proto__',
+    'seq',
+    'ts',
+    'prev',
+    'hash',
+  ),
   fc.string(),
 );
 const anyInput = fc.oneof(

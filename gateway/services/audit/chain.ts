@@ -6,9 +6,10 @@
  * whitespace) of the record without `hash`. Editing, removing, inserting or reordering any record then
  * breaks either its own hash, the `seq` sequence or the next record's `prev` link.
  *
- * Before sealing, the input is normalised through a JSON round trip, so the object that is hashed is
- * exactly the object a reader parses back from the line (no `undefined`, no class instances, no
- * non-finite numbers), and the verifier recomputes the same hash.
+ * What is hashed is the record a reader parses back from the line (no `undefined`, no class instances, no
+ * non-finite numbers), so the verifier recomputes the same hash: `sealRecord` normalises the input through
+ * a JSON round trip first; `sealLine` hashes an input that needs nothing removed or redacted as it is,
+ * since canonical JSON reads a value as JSON.stringify writes it (kernel/canonical-json.ts).
  */
 import { setMember } from '../../../connectors/contract.js';
 import { canonicalHash, someJsonKey } from '../../kernel/index.js';
@@ -98,7 +99,7 @@ export interface SealedLine {
 /**
  * `sealRecord` and `serialiseRecord` in one, for writers that need only the line and the chain fields:
  * the same bytes and hash, without building the record object and serialising it again. An input that is
- * already what the record carries (a plain object with no chain field, nothing in `detail` to redact, no
+ * already what the record carries (no `toJSON` method, no chain field, nothing in `detail` to redact, no
  * index-like key, which an object would move ahead of `seq`) is written from its own JSON between the chain
  * fields and hashed as it is: its canonical JSON reads it as JSON.stringify does, so it is the canonical
  * JSON of what a reader parses back from the line, without parsing the line first. Any other input is
@@ -122,12 +123,12 @@ const CHAIN_FIELDS: readonly string[] = ['seq', 'ts', 'prev', 'hash'];
 const INDEX_LIKE = /^(?:0|[1-9]\d*)$/;
 
 /**
- * Whether an input is written as it is: see `sealLine`. A plain object only (JSON.stringify would write
- * what another's `toJSON` returns, which a copy of its members would not carry).
+ * Whether an input is written as it is: see `sealLine`. Not one with a `toJSON` method: JSON.stringify
+ * writes what it returns, which a copy of the input's members does not carry. Any other object is written
+ * by its own members both ways (an array's or a boxed string's are index-like keys).
  */
 function writtenAsIs(input: object): boolean {
-  const prototype: unknown = Object.getPrototypeOf(input);
-  if ((prototype !== Object.prototype && prototype !== null) || 'toJSON' in input) return false;
+  if ('toJSON' in input) return false;
   for (const key of Object.keys(input)) {
     if (CHAIN_FIELDS.includes(key) || (isDigit(key.charCodeAt(0)) && INDEX_LIKE.test(key))) return false;
   }
