@@ -7,8 +7,8 @@ import { setMember } from '../../connectors/contract.js';
  * same string, so hashes over it bind to content, not to key order.
  *
  * A value is read as `JSON.stringify` reads it (what a `toJSON` method returns, a boxed primitive unboxed,
- * raw JSON as the value its text parses to), so a value and what a reader parses back from its JSON text always have the same
- * canonical form: `canonicalJson(v) === canonicalJson(JSON.parse(JSON.stringify(v)))`.
+ * raw JSON as the value its text parses to), so a value and what a reader parses back from its JSON text
+ * always have the same canonical form: `canonicalJson(v) === canonicalJson(JSON.parse(JSON.stringify(v)))`.
  */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
