@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { canonicalHash, canonicalJson, sha256Hex, someJsonKey } from './canonical-json.js';
+import { canonicalHash, canonicalJson, isPlainJson, sha256Hex, someJsonKey } from './canonical-json.js';
 
 test('sorts keys at every depth, keeps array order, drops undefined members, adds no whitespace', () => {
   assert.equal(
@@ -55,7 +55,7 @@ test('a value and what a reader parses back from its JSON have one canonical for
     { toJSON: (key: string) => ({ key, z: 1, a: 2 }) },
     { nested: { toJSON: (key: string) => `member ${key}` }, array: [{ toJSON: (key: string) => `element ${key}` }] },
     { n: new Number(3), s: new String('text'), t: new Boolean(false) },
-    { gone: { toJSON: () => undefined }, kept: 1 },
+    { gone: { toJSON: () => undefined }, kept: 1, nothing: { toJSON: () => null } },
     // toJSON is called once: an object it returns is written by its members, a function member left out.
     { a: { toJSON: () => ({ toJSON: () => 'not called', b: 1 }) }, toJSON: undefined },
     {
@@ -98,4 +98,33 @@ test('someJsonKey finds a key wherever JSON.stringify would write it', () => {
   const noting = (result: unknown) => ({ toJSON: (key: string) => (keys.push(key), result) });
   assert.equal(someJsonKey(noting({ list: [noting({}), noting({ token: 1 })] }), isSecret), true);
   assert.deepEqual(keys, ['', '0', '1']);
+});
+
+test('isPlainJson holds for data JSON reads without calling anything, at any depth', () => {
+  for (const plain of [
+    null,
+    'text',
+    1.5,
+    undefined,
+    [1, [2, { a: null }]],
+    { a: { b: [true, 'x'] }, u: undefined },
+    Object.assign(Object.create(null) as object, { a: 1 }),
+    JSON.parse('{"__proto__":{"a":1}}'),
+  ]) {
+    assert.equal(isPlainJson(plain), true, JSON.stringify(plain));
+  }
+  class Record {
+    a = 1;
+  }
+  for (const [name, notPlain] of [
+    ['a date', { at: new Date(0) }],
+    ['a date after plain members', [1, { a: 2 }, new Date(0)]],
+    ['an own toJSON', { a: [{ toJSON: () => 1 }] }],
+    ['an inherited toJSON', [Object.create({ toJSON: () => 1 }) as object]],
+    ['a class instance', { a: new Record() }],
+    ['a boxed string', { s: new String('x') }],
+    ['raw JSON', { r: rawJson('1') }],
+  ] as const) {
+    assert.equal(isPlainJson(notPlain), false, name);
+  }
 });

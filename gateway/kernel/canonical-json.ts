@@ -69,6 +69,24 @@ function isRawJson(value: object): value is { rawJSON: string } {
 }
 
 /**
+ * Whether `value` is plain JSON data: ordinary objects (or null-prototype ones) and arrays, none with a
+ * `toJSON` and none raw JSON, holding primitives. JSON.stringify and `canonicalJson` read such a value without calling
+ * anything on it, so two reads of it cannot differ; a `toJSON` is asked again on every read, and may answer
+ * differently each time.
+ */
+export function isPlainJson(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return value.every(isPlainJson);
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  if ('toJSON' in value || isRawJson(value)) return false;
+  for (const member of Object.keys(value)) {
+    if (!isPlainJson((value as Record<string, unknown>)[member])) return false;
+  }
+  return true;
+}
+
+/**
  * Whether `find` holds for a key JSON.stringify would write for `value` (the keys `canonicalJson` sorts),
  * at any depth: the keys of every object in it, never an array's indices, never a member JSON leaves out.
  */

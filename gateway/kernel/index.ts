@@ -14,7 +14,7 @@ export {
   type GatewayErrorCode,
 } from './errors.js';
 export { createLogger, type Logger } from './log.js';
-export { canonicalHash, canonicalJson, sha256Hex, someJsonKey } from './canonical-json.js';
+export { canonicalHash, canonicalJson, isPlainJson, sha256Hex, someJsonKey } from './canonical-json.js';
 export { isLoopbackAddress, parseHostHeader, type ParsedHost } from './host.js';
 export { VERSION } from './version.js';
 export { closeAll, openAll, type Closer } from './lifecycle.js';

@@ -240,12 +240,9 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     const body = request.body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
     if (body?.method !== 'tools/call' || typeof body.params?.name !== 'string') return undefined;
     const name = body.params.name;
-    const listed = pipeline.catalog.resolveTool(name);
-    if (listed === undefined || paramHeaderDeclarations(listed.descriptor.inputSchema).length === 0) return undefined;
-    const tool = pipeline.visibleTool(request.principal, name);
-    if (tool === undefined) return undefined;
-    const declarations = paramHeaderDeclarations(tool.inputSchema);
-    if (declarations.length === 0) return undefined;
+    const tool = pipeline.catalog.resolveTool(name);
+    const declarations = tool !== undefined ? paramHeaderDeclarations(tool.descriptor.inputSchema) : [];
+    if (declarations.length === 0 || pipeline.visibleTool(request.principal, name) === undefined) return undefined;
     return checkParamHeaders(declarations, body.params.arguments, (header) => {
       const value = req.headers[header];
       return typeof value === 'string' ? value : undefined;

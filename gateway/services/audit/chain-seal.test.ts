@@ -139,6 +139,21 @@ describe('sealRecord', () => {
     assert.match(empty.line, /^\{"seq":42,"ts":"[^"]+","prev":"a{64}","hash":"[0-9a-f]{64}"\}\n$/);
   });
 
+  it('sealLine hashes what its line says even when a toJSON answers differently each time it is asked', () => {
+    let asked = 0;
+    const drifting = { toJSON: () => ({ asked: ++asked }) };
+    const chainHead = { seq: 3, hash: 'c'.repeat(64) };
+    for (const input of [
+      { event: 'tool.call', detail: { value: drifting } },
+      { event: 'tool.call', target: drifting },
+      { event: 'tool.call', rules: [drifting] },
+    ]) {
+      const sealed = sealLine(input as unknown as AuditRecordInput, chainHead, NOW);
+      const parsed = JSON.parse(sealed.line) as Record<string, unknown>;
+      assert.equal(computeRecordHash(parsed), sealed.hash, sealed.line);
+    }
+  });
+
   it('sealLine refuses what JSON cannot write, as sealRecord does', () => {
     const cyclic: Record<string, unknown> = { event: 'tool.call' };
     cyclic['detail'] = { self: cyclic };

@@ -12,7 +12,7 @@
  * since canonical JSON reads a value as JSON.stringify writes it (kernel/canonical-json.ts).
  */
 import { setMember } from '../../../connectors/contract.js';
-import { canonicalHash, someJsonKey } from '../../kernel/index.js';
+import { canonicalHash, isPlainJson, someJsonKey } from '../../kernel/index.js';
 import type { AuditRecord, AuditRecordInput } from './types.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -99,7 +99,7 @@ export interface SealedLine {
 /**
  * `sealRecord` and `serialiseRecord` in one, for writers that need only the line and the chain fields:
  * the same bytes and hash, without building the record object and serialising it again. An input that is
- * already what the record carries (no `toJSON` method, no chain field, nothing in `detail` to redact, no
+ * already what the record carries (plain JSON data, no chain field, nothing in `detail` to redact, no
  * index-like key, which an object would move ahead of `seq`) is written from its own JSON between the chain
  * fields and hashed as it is: its canonical JSON reads it as JSON.stringify does, so it is the canonical
  * JSON of what a reader parses back from the line, without parsing the line first. Any other input is
@@ -123,16 +123,15 @@ const CHAIN_FIELDS: readonly string[] = ['seq', 'ts', 'prev', 'hash'];
 const INDEX_LIKE = /^(?:0|[1-9]\d*)$/;
 
 /**
- * Whether an input is written as it is: see `sealLine`. Not one with a `toJSON` method: JSON.stringify
- * writes what it returns, which a copy of the input's members does not carry. Any other object is written
- * by its own members both ways (an array's or a boxed string's are index-like keys).
+ * Whether an input is written as it is: see `sealLine`. Plain JSON data only (`isPlainJson`): its line and
+ * its hash are two reads of it, which a `toJSON` could answer differently (the normalising path asks each
+ * `toJSON` once).
  */
 function writtenAsIs(input: object): boolean {
-  if ('toJSON' in input) return false;
   for (const key of Object.keys(input)) {
     if (CHAIN_FIELDS.includes(key) || (isDigit(key.charCodeAt(0)) && INDEX_LIKE.test(key))) return false;
   }
-  return !someJsonKey((input as { detail?: unknown }).detail, isSecretKey);
+  return isPlainJson(input) && !someJsonKey((input as { detail?: unknown }).detail, isSecretKey);
 }
 
 function isDigit(code: number): boolean {
