@@ -300,6 +300,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
               driver: cell.driver,
               mode: cell.mode,
               ...(target.pid !== undefined ? { pid: target.pid } : {}),
+              ...(target.metricsUrl !== undefined ? { metricsUrl: target.metricsUrl } : {}),
             });
             (results[cell.key] ??= {})[target.name] = result;
           } catch (error) {

@@ -11,6 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { auditWritesBetween, readAuditWriteCounters, type AuditWrites } from './audit-writes.js';
 import { createRawPool, openRawSession, type RawMode } from './raw-client.js';
 import { summarize, type Summary } from './stats.js';
 import { parseThreadStat, processThreadCpu, threadCpuPerCall, type ThreadCpu } from './thread-cpu.js';
@@ -36,6 +37,8 @@ export interface LoadOptions {
   mode?: RawMode;
   /** The server's process id: its CPU time over the measured phase is reported per call. */
   pid?: number;
+  /** A Portcullis target's `/metrics`: how it wrote its audit log over the measured phase is reported. */
+  metricsUrl?: string;
 }
 
 export interface LoadResult extends Summary {
@@ -58,6 +61,8 @@ export interface LoadResult extends Summary {
   cpuPerCallByThread?: ThreadCpu;
   /** The measured phase on the monotonic clock, in microseconds (to cut a CPU profile down to it). */
   phase?: { startUs: number; endUs: number };
+  /** How the audit log was written over the measured phase (targets with `metricsUrl` and an audit file). */
+  auditWrites?: AuditWrites;
 }
 
 /** One open session: `call` resolves to an error message, or undefined when the result is the expected one. */
@@ -161,6 +166,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       let errors = 0;
       let firstError: string | undefined;
       let truncated = false;
+      const auditBefore =
+        options.metricsUrl !== undefined ? await readAuditWriteCounters(options.metricsUrl) : undefined;
       const before = await cpuReading(options.pid);
       const deadline = performance.now() + options.maxSeconds * 1000;
       const startUs = monotonicMicros();
@@ -186,6 +193,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const wallMs = performance.now() - started;
       const endUs = monotonicMicros();
       const after = await cpuReading(options.pid);
+      const auditAfter =
+        auditBefore !== undefined && options.metricsUrl !== undefined
+          ? await readAuditWriteCounters(options.metricsUrl)
+          : undefined;
       const calls = latencies.length;
       return {
         ...(before.total !== undefined && after.total !== undefined && calls > 0
@@ -195,6 +206,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           ? { cpuPerCallByThread: threadCpuPerCall(before.threads, after.threads, calls) }
           : {}),
         phase: { startUs, endUs },
+        ...(auditBefore !== undefined && auditAfter !== undefined
+          ? { auditWrites: auditWritesBetween(auditBefore, auditAfter) }
+          : {}),
         ...summarize(latencies, errors, wallMs),
         sessions: options.sessions,
         truncated,

@@ -8,6 +8,16 @@ import type { PairedComparison, RoundResults, TargetMedians } from './rounds.js'
 
 const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
+/** Records per synced write and the share of those writes made inline: `8.4 / 10%`. */
+export function formatAuditWrites(writes: { recordsPerSync: number; inlineShare: number } | undefined): string {
+  if (writes === undefined) return '-';
+  const share = Number.isFinite(writes.inlineShare) ? `${Math.round(writes.inlineShare * 100)}%` : '-';
+  return `${fixed(writes.recordsPerSync, 1)} / ${share}`;
+}
+
+/** Audit records per synced write, and the share of synced writes made on the event loop's thread. */
+const AUDIT_WRITES_HEADER = 'audit rec/sync / inline';
+
 export function formatRounds(rounds: RoundResults, cells: readonly string[]): string {
   const header = [
     'cell',
@@ -22,6 +32,7 @@ export function formatRounds(rounds: RoundResults, cells: readonly string[]): st
     'max ms',
     'cpu us/call',
     'main/v8/pool',
+    AUDIT_WRITES_HEADER,
   ];
   const rows: string[][] = [];
   for (const cell of cells) {
@@ -42,6 +53,7 @@ export function formatRounds(rounds: RoundResults, cells: readonly string[]): st
           r.cpuPerCallByThread !== undefined
             ? `${r.cpuPerCallByThread.main}/${r.cpuPerCallByThread.v8}/${r.cpuPerCallByThread.pool}`
             : '-',
+          formatAuditWrites(r.auditWrites),
         ]);
       }
     });
@@ -65,9 +77,14 @@ export function formatMedians(medians: readonly TargetMedians[], rounds: number)
     m.cpuPerCallByThread !== undefined
       ? `${fixed(m.cpuPerCallByThread.main, 0)}/${fixed(m.cpuPerCallByThread.v8, 0)}/${fixed(m.cpuPerCallByThread.pool, 0)}`
       : '-',
+    formatAuditWrites(m.auditWrites),
   ]);
   return [
-    renderTable(['cell', 'target', 'rounds', 'calls/s', 'p50 ms', 'p99 ms', 'cpu us/call', 'main/v8/pool'], rows, 2),
+    renderTable(
+      ['cell', 'target', 'rounds', 'calls/s', 'p50 ms', 'p99 ms', 'cpu us/call', 'main/v8/pool', AUDIT_WRITES_HEADER],
+      rows,
+      2,
+    ),
     `medians over the rounds (of ${rounds}) that measured each target`,
   ].join('\n');
 }

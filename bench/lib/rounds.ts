@@ -129,7 +129,13 @@ export interface TargetMedians {
   p99Ms: number;
   cpuMicrosPerCall?: number;
   cpuPerCallByThread?: ThreadCpu;
+  /** Audit records per synced write and the share of inline writes (Portcullis targets with an audit file). */
+  auditWrites?: { recordsPerSync: number; inlineShare: number };
 }
+
+/** A figure, or undefined for a missing one (a phase with no synced write has no ratio). */
+const finite = (value: number | undefined): number | undefined =>
+  value !== undefined && Number.isFinite(value) ? value : undefined;
 
 /** The medians of every target measured in `cell`, in the order the targets were first measured. */
 export function targetMedians(rounds: RoundResults, cell: string): TargetMedians[] {
@@ -164,6 +170,14 @@ export function targetMedians(rounds: RoundResults, cell: string): TargetMedians
       p99Ms: median(results.map((r) => r.p99Ms)),
       ...(cpu !== undefined ? { cpuMicrosPerCall: cpu } : {}),
       ...(split !== undefined ? { cpuPerCallByThread: split } : {}),
+      ...(results.some((r) => r.auditWrites !== undefined)
+        ? {
+            auditWrites: {
+              recordsPerSync: medianOf((r) => finite(r.auditWrites?.recordsPerSync)) ?? Number.NaN,
+              inlineShare: medianOf((r) => finite(r.auditWrites?.inlineShare)) ?? Number.NaN,
+            },
+          }
+        : {}),
     };
   });
 }

@@ -60,6 +60,8 @@ export interface Target {
   pid?: number;
   /** Where CPU profiles go when started with `profileDir`. */
   profileDir?: string;
+  /** Portcullis' `/metrics`, where the bench reads how it wrote its audit log. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -161,6 +163,7 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
     url: gateway.url,
     headers: { Authorization: `Bearer ${gateway.key}` },
     tool: 'echo_echo',
+    metricsUrl: new URL('/metrics', gateway.url).href,
     ...(gateway.pid !== undefined ? { pid: gateway.pid } : {}),
     ...(profileDir !== undefined ? { profileDir } : {}),
     close: () => gateway.close(),

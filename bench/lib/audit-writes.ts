@@ -1,0 +1,66 @@
+/**
+ * How a Portcullis target wrote its audit log during a measured phase, from its `/metrics` counters:
+ * records made durable, the synced writes that made them (group commit puts several records in one), and
+ * how many of those writes were made inline on the event loop's thread rather than in libuv's pool. The
+ * bench reads the counters before and after each phase; what the difference says about the sink's choices
+ * under that load (docs/audit.md) sits beside the throughput it gave.
+ */
+
+/** Cumulative counters as `/metrics` gives them. */
+export interface AuditWriteCounters {
+  records: number;
+  syncs: number;
+  inlineSyncs: number;
+}
+
+/** The counters' increase over a phase, with the two figures worth reading. */
+export interface AuditWrites extends AuditWriteCounters {
+  /** Records per synced write (group commit); NaN without writes. */
+  recordsPerSync: number;
+  /** Share of the synced writes made inline, 0..1; NaN without writes. */
+  inlineShare: number;
+}
+
+const RECORDS = /^portcullis_audit_records_durable_total(?:\{[^}]*\})? (\S+)$/m;
+const SYNCS = /^portcullis_audit_synced_writes_total\{thread="(event_loop|pool)"\} (\S+)$/gm;
+
+/**
+ * The audit counters in a Prometheus text exposition; undefined when it has none (a target without an
+ * audit file, or not Portcullis).
+ */
+export function parseAuditWriteCounters(text: string): AuditWriteCounters | undefined {
+  const records = RECORDS.exec(text);
+  if (records === null) return undefined;
+  let pool = 0;
+  let inline = 0;
+  for (const match of text.matchAll(SYNCS)) {
+    if (match[1] === 'event_loop') inline = Number(match[2]);
+    else pool = Number(match[2]);
+  }
+  const counters = { records: Number(records[1]), syncs: pool + inline, inlineSyncs: inline };
+  return Object.values(counters).every(Number.isFinite) ? counters : undefined;
+}
+
+export function auditWritesBetween(before: AuditWriteCounters, after: AuditWriteCounters): AuditWrites {
+  const records = after.records - before.records;
+  const syncs = after.syncs - before.syncs;
+  const inlineSyncs = after.inlineSyncs - before.inlineSyncs;
+  return {
+    records,
+    syncs,
+    inlineSyncs,
+    recordsPerSync: syncs > 0 ? records / syncs : Number.NaN,
+    inlineShare: syncs > 0 ? inlineSyncs / syncs : Number.NaN,
+  };
+}
+
+/** The counters a target's `/metrics` shows now; undefined when it cannot be read or has none. */
+export async function readAuditWriteCounters(metricsUrl: string): Promise<AuditWriteCounters | undefined> {
+  try {
+    const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });
+    if (!response.ok) return undefined;
+    return parseAuditWriteCounters(await response.text());
+  } catch {
+    return undefined;
+  }
+}
