@@ -56,6 +56,7 @@ import {
   type ProgressUpdate,
   type ToolResult,
 } from '../contract.js';
+import { DictionaryMap } from '../call-registries.js';
 import { ConnectorError } from '../errors.js';
 import { copyJsonValue, NotJsonError } from '../json-copy.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
@@ -604,7 +605,9 @@ export function createMcpConnector(input: McpConnectorConfigInput, deps: McpConn
     }
   }
 
-  const progressListeners = new Map<string | number, (update: ProgressUpdate) => void>();
+  // By progress token, for the calls that asked for progress: not a Map, since an entry comes and goes with
+  // each such call on the shared connection (see call-registries.ts).
+  const progressListeners = new DictionaryMap<string | number, (update: ProgressUpdate) => void>();
   let progressCounter = 0;
 
   async function prepareCall(tool: string, args: JsonObject): Promise<PreparedCall> {

@@ -8,6 +8,7 @@
  * call-scope.ts). A message that arrived outside any call's exchange (stdio, or the HTTP session's standalone
  * stream) belongs to a call only when exactly one is in flight; with none or several it has no owner.
  */
+import { createLiveList } from '../call-registries.js';
 import type { ConnectorContext } from '../contract.js';
 
 export interface InFlight {
@@ -22,27 +23,20 @@ export interface InFlight {
 }
 
 export function createInFlight(): InFlight {
-  const active = new Map<symbol, ConnectorContext>();
-  const contexts = new Map<ConnectorContext, number>();
+  // A list, not a Map: entries come and go with every call (see call-registries.ts).
+  const active = createLiveList<ConnectorContext>();
   return {
     async track(ctx, run) {
-      const key = Symbol(ctx.callId);
-      active.set(key, ctx);
-      contexts.set(ctx, (contexts.get(ctx) ?? 0) + 1);
+      const remove = active.add(ctx);
       try {
         return await run();
       } finally {
-        active.delete(key);
-        const left = (contexts.get(ctx) ?? 1) - 1;
-        if (left === 0) contexts.delete(ctx);
-        else contexts.set(ctx, left);
+        remove();
       }
     },
     owner(arrivedOn) {
-      if (arrivedOn !== undefined && contexts.has(arrivedOn)) return arrivedOn;
-      if (active.size !== 1) return undefined;
-      const [only] = active.values();
-      return only;
+      if (arrivedOn !== undefined && active.has(arrivedOn)) return arrivedOn;
+      return active.only();
     },
     size: () => active.size,
   };

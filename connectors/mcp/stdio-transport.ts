@@ -14,6 +14,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
+import { DictionaryMap } from '../call-registries.js';
 import { ConnectorError } from '../errors.js';
 import { currentCallScope, outsideCallScope, type UpstreamCallScope } from './call-scope.js';
 import { envelopeId, LineReader, type OversizedLine } from './line-reader.js';
@@ -33,8 +34,11 @@ export class LimitedStdioTransport implements Transport {
 
   private child: ChildProcess | undefined;
   private readonly reader: LineReader;
-  /** Requests sent on behalf of a call, by JSON-RPC id, until their answer arrives or the call ends. */
-  private readonly pending = new Map<string | number, UpstreamCallScope>();
+  /**
+   * Requests sent on behalf of a call, by JSON-RPC id, until their answer arrives or the call ends. Not a
+   * `Map`: an entry comes and goes with every call (see call-registries.ts).
+   */
+  private readonly pending = new DictionaryMap<string | number, UpstreamCallScope>();
 
   constructor(private readonly options: StdioTransportOptions) {
     this.reader = new LineReader(options.maxMessageBytes, {

@@ -4,7 +4,8 @@ import { InMemoryTransport, SdkError, SdkErrorCode, type JSONRPCMessage } from '
 import { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import * as z from 'zod';
-import { UpstreamClient } from './upstream-client.js';
+import { DictionaryMap } from '../call-registries.js';
+import { PER_REQUEST_REGISTRIES, UpstreamClient } from './upstream-client.js';
 
 /** Counts how often the negotiated codec is asked whether the era has a method (a result of `undefined`). */
 class ProbeCountingClient extends UpstreamClient {
@@ -37,7 +38,10 @@ interface Upstream {
 }
 
 const open: Upstream[] = [];
+/** Calls of the `hang` tool waiting to be answered. */
+const hanging: (() => void)[] = [];
 afterEach(async () => {
+  for (const release of hanging.splice(0)) release();
   await Promise.all(open.splice(0).map((upstream) => upstream.close()));
 });
 
@@ -64,6 +68,11 @@ async function connect(era: 'legacy' | 'modern'): Promise<Upstream> {
       server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, ({ text }) => ({
         content: [{ type: 'text' as const, text }],
       }));
+      // Answers only when the test says so (or never).
+      server.registerTool('hang', { inputSchema: z.object({}) }, async () => {
+        await new Promise<void>((resolve) => hanging.push(resolve));
+        return { content: [{ type: 'text' as const, text: 'released' }] };
+      });
       return server;
     },
     { transport: serverSide },
@@ -148,6 +157,33 @@ for (const era of ['legacy', 'modern'] as const) {
       assert.equal(client.probes, 1);
       assert.equal(client.resultValidator('tools/call'), client.resultValidator('tools/call'));
       assert.equal(client.probes, 1);
+    });
+
+    it('keeps its per-request registries in dictionary maps, and they work as the Maps did', async () => {
+      const { client } = await connect(era);
+      const fields = client as unknown as Record<string, unknown>;
+      for (const field of PER_REQUEST_REGISTRIES)
+        assert.ok(fields[field] instanceof DictionaryMap, `${field} is ${String(fields[field])}`);
+      // Answers go to their own requests, many in flight at once.
+      const texts = Array.from({ length: 40 }, (_, i) => `call ${i}`);
+      const results = await Promise.all(texts.map((text) => client.requestSpec(echo(text))));
+      assert.deepEqual(
+        results.map((result) => (result as { content: { text: string }[] }).content[0]?.text),
+        texts,
+      );
+      // A request that times out is refused as before and leaves nothing behind.
+      const timedOut = await rejection(
+        client.requestSpec({ method: 'tools/call', params: { name: 'hang', arguments: {} } }, { timeout: 50 }),
+      );
+      assert.ok(timedOut instanceof SdkError && timedOut.code === SdkErrorCode.RequestTimeout, String(timedOut));
+      for (const field of PER_REQUEST_REGISTRIES) assert.equal((fields[field] as Map<unknown, unknown>).size, 0);
+      // Closing the connection refuses what is still in flight.
+      const pending = rejection(client.requestSpec({ method: 'tools/call', params: { name: 'hang', arguments: {} } }));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal((fields['_responseHandlers'] as Map<unknown, unknown>).size, 1);
+      await client.close();
+      const closed = await pending;
+      assert.ok(closed instanceof SdkError && closed.code === SdkErrorCode.ConnectionClosed, String(closed));
     });
 
     it("leaves a method the era does not define to the SDK's own error", async () => {

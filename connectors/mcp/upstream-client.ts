@@ -8,8 +8,17 @@
  * the real result, which passes. The validator itself depends only on the era's codec and the method, so
  * it is built once per pair here and passed as the explicit result schema, which takes the same request
  * path (same era gate, same codec, same result decoding) without the probe.
+ *
+ * And its per-request registries (the handler of each request's response, its timeout and its progress
+ * handler, by message id) are dictionary maps, not `Map`s: one client serves every call on its upstream, an
+ * entry comes and goes with each request, and a `Map` used so keeps every call's objects alive through
+ * young-generation collections (see call-registries.ts).
  */
+import { DictionaryMap } from '../call-registries.js';
 import { Client, type RequestMethod, type RequestOptions, type StandardSchemaV1 } from '@modelcontextprotocol/client';
+
+/** The SDK's per-request registries of a `Protocol` (private fields of @modelcontextprotocol/client 2.4). */
+export const PER_REQUEST_REGISTRIES = ['_responseHandlers', '_timeoutInfo', '_progressHandlers'] as const;
 
 /** What a spec method's result validator yields; the request's declared result type is the caller's. */
 type ResultValidator = StandardSchemaV1<unknown, unknown>;
@@ -17,6 +26,16 @@ type ResultValidator = StandardSchemaV1<unknown, unknown>;
 export class UpstreamClient extends Client {
   /** Per codec (the SDK has one per era), the validator of each method asked for; `undefined`: not in the era. */
   readonly #validators = new WeakMap<object, Map<string, ResultValidator | undefined>>();
+
+  constructor(...args: ConstructorParameters<typeof Client>) {
+    super(...args);
+    const fields = this as unknown as Record<string, unknown>;
+    // Only what is there and empty, as this SDK version builds it; anything else is left as the SDK made it.
+    for (const field of PER_REQUEST_REGISTRIES) {
+      const registry = fields[field];
+      if (registry instanceof Map && registry.size === 0) fields[field] = new DictionaryMap<number, unknown>();
+    }
+  }
 
   /**
    * The result validator `Client.request` would use for `method` on the negotiated era, or `undefined` when

@@ -5,6 +5,7 @@
  * which the pipeline turns into that code in the answer the agent receives (a response, never a closed
  * stream).
  */
+import { createLiveList } from '../../connectors/call-registries.js';
 import { createActiveCalls } from './active-calls.js';
 import { GatewayError } from './errors.js';
 import type { Logger } from './log.js';
@@ -35,7 +36,8 @@ export function createDrain(): Drain {
   let draining = false;
   const requests = createActiveCalls();
   const idle = new Set<() => void>();
-  const followers = new Set<AbortController>();
+  // A list, not a Set: every call follows the drain while it runs (see connectors/call-registries.ts).
+  const followers = createLiveList<AbortController>();
   const wakeIfIdle = (): void => {
     if (requests.count() !== 0) return;
     for (const wake of [...idle]) wake();
@@ -49,8 +51,7 @@ export function createDrain(): Drain {
         follower.abort(cancelled);
         return () => undefined;
       }
-      followers.add(follower);
-      return () => void followers.delete(follower);
+      return followers.add(follower);
     },
     inFlight: () => requests.count(),
     track() {
@@ -78,9 +79,7 @@ export function createDrain(): Drain {
     },
     cancel() {
       cancelled ??= new GatewayError('SHUTTING_DOWN', 'the gateway is shutting down; the call was cancelled');
-      const following = [...followers];
-      followers.clear();
-      for (const follower of following) follower.abort(cancelled);
+      for (const follower of followers.takeAll()) follower.abort(cancelled);
     },
   };
 }
