@@ -46,6 +46,8 @@ export interface GatewayProcess {
   auditFile: string;
   /** The gateway's process id (for memory readings). */
   pid: number | undefined;
+  /** What the gateway wrote to stdout so far (its ready line; a Node trace option's output). */
+  stdout(): string;
   /** What the gateway wrote to stderr so far (for failure messages). */
   stderr(): string;
   close(): Promise<void>;
@@ -95,6 +97,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     dir: gateway.dir,
     auditFile,
     pid: gateway.child.pid,
+    stdout: gateway.stdout,
     stderr: gateway.stderr,
     close: gateway.close,
   };

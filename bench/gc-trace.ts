@@ -1,0 +1,161 @@
+/**
+ * What V8's garbage collector does for each tool call, from its own trace (`--trace-gc-nvp`), while the
+ * gateway serves N raw-driver sessions making calls back to back.
+ *
+ *   node --import tsx bench/gc-trace.ts [--mode legacy,modern] [--sessions 32] [--calls 200] [--warmup 40]
+ *                                       [--rounds 2] [--bin OTHER/bin/portcullis.js]
+ *
+ * For each build (this checkout's compiled command, and `--bin`'s when given, measured alternately), era
+ * and round: the young-generation collections (scavenges) and full collections (mark-compacts) made during
+ * the measured calls, the main thread's pauses for each per call, and the bytes the scavenges promoted to
+ * the old generation per call. Promotion is what fills the old generation and brings on full collections
+ * and V8's concurrent marking: an object is promoted when it is still reachable at its second scavenge,
+ * or is reachable then from the old generation at all (a scavenge takes every old-generation reference as
+ * a root, from dead objects too).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startGatewayProcess, tsxCommand } from '../test/conformance/gateway-process.js';
+import { CLI_COMPILED, closedPort } from '../test/fixtures/gateway-process.js';
+import { ensureCompiled } from './lib/compiled.js';
+import { createRawPool, openRawSession, RAW_MODES, type RawMode } from './lib/raw-client.js';
+import { median } from './lib/rounds.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ECHO_SERVER = path.join(ROOT, 'bench', 'echo-server.ts');
+const TEXT = 'hello portcullis';
+
+/** The collections of one kind in a stretch of the trace. */
+export interface CollectionFigures {
+  count: number;
+  pauseMs: number;
+  promotedBytes: number;
+}
+
+/** Scavenges and mark-compacts in `--trace-gc-nvp` output (one `key=value` line per collection). */
+export function parseGcTrace(text: string): { scavenges: CollectionFigures; markCompacts: CollectionFigures } {
+  const scavenges: CollectionFigures = { count: 0, pauseMs: 0, promotedBytes: 0 };
+  const markCompacts: CollectionFigures = { count: 0, pauseMs: 0, promotedBytes: 0 };
+  for (const line of text.split('\n')) {
+    const kind = /\bgc=(\w+)\b/.exec(line)?.[1];
+    const figures = kind === 's' ? scavenges : kind === 'mc' ? markCompacts : undefined;
+    if (figures === undefined) continue;
+    figures.count++;
+    figures.pauseMs += Number(/\bpause=([\d.]+)/.exec(line)?.[1] ?? 0);
+    figures.promotedBytes += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0);
+  }
+  return { scavenges, markCompacts };
+}
+
+export interface GcRun {
+  build: string;
+  mode: RawMode;
+  calls: number;
+  callsPerSecond: number;
+  scavenges: CollectionFigures;
+  markCompacts: CollectionFigures;
+}
+
+async function measure(bin: string, mode: RawMode, sessions: number, calls: number, warmup: number): Promise<GcRun> {
+  const gateway = await startGatewayProcess({
+    agentId: 'bench-agent',
+    compiledCli: bin,
+    nodeArgs: ['--trace-gc-nvp'],
+    // As `npm run bench` runs `portcullis`: tracing on, to a collector nobody listens on.
+    config: {
+      connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
+      telemetry: { enabled: true, otlpEndpoint: `http://127.0.0.1:${await closedPort()}` },
+    },
+  });
+  const pool = createRawPool(gateway.url, sessions);
+  const endpoint = { url: gateway.url, headers: { Authorization: `Bearer ${gateway.key}` } };
+  try {
+    const open = await Promise.all(
+      Array.from({ length: sessions }, (_, i) => openRawSession(pool, endpoint, mode, `gc-${i}`)),
+    );
+    const callEach = async (n: number): Promise<void> => {
+      await Promise.all(
+        open.map(async (session) => {
+          for (let i = 0; i < n; i++) {
+            const error = await session.callTool('echo_echo', { text: TEXT }, TEXT);
+            if (error !== undefined) throw new Error(`call failed: ${error}`);
+          }
+        }),
+      );
+    };
+    await callEach(warmup);
+    const from = gateway.stdout().length;
+    const started = performance.now();
+    await callEach(calls);
+    const seconds = (performance.now() - started) / 1000;
+    const trace = parseGcTrace(gateway.stdout().slice(from));
+    await Promise.all(open.map((session) => session.close()));
+    const total = sessions * calls;
+    return { build: bin, mode, calls: total, callsPerSecond: total / seconds, ...trace };
+  } finally {
+    await pool.close().catch(() => undefined);
+    await gateway.close();
+  }
+}
+
+const perCall = (run: GcRun, value: number): number => value / run.calls;
+
+export function formatGcRun(run: GcRun): string {
+  const { scavenges: s, markCompacts: m } = run;
+  return [
+    `${run.mode.padEnd(6)} ${path.relative(ROOT, run.build) || run.build}: ${run.calls} calls, ${Math.round(run.callsPerSecond)}/s;`,
+    `scavenges ${s.count} (pause ${(perCall(run, s.pauseMs) * 1000).toFixed(1)} µs a call, promoted ${(perCall(run, s.promotedBytes) / 1024).toFixed(1)} KB a call);`,
+    `mark-compacts ${m.count} (pause ${(perCall(run, m.pauseMs) * 1000).toFixed(1)} µs a call)`,
+  ].join(' ');
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: {
+      mode: { type: 'string', default: 'legacy,modern' },
+      sessions: { type: 'string', default: '32' },
+      calls: { type: 'string', default: '200' },
+      warmup: { type: 'string', default: '40' },
+      rounds: { type: 'string', default: '2' },
+      bin: { type: 'string' },
+    },
+  });
+  const positive = (name: string, value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer`);
+    return n;
+  };
+  const modes = values.mode.split(',').map((m) => m.trim());
+  for (const mode of modes)
+    if (!(RAW_MODES as readonly string[]).includes(mode)) throw new RangeError(`--mode: unknown era ${mode}`);
+  const bins = [CLI_COMPILED, ...(values.bin !== undefined ? [path.resolve(values.bin)] : [])];
+  ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
+  const runs: GcRun[] = [];
+  for (let round = 0; round < positive('rounds', values.rounds); round++) {
+    for (const mode of modes as RawMode[]) {
+      // Alternately, so the machine's drift falls on every build alike.
+      for (const bin of round % 2 === 0 ? bins : [...bins].reverse()) {
+        const run = await measure(
+          bin,
+          mode,
+          positive('sessions', values.sessions),
+          positive('calls', values.calls),
+          positive('warmup', values.warmup),
+        );
+        runs.push(run);
+        process.stdout.write(`${formatGcRun(run)}\n`);
+      }
+    }
+  }
+  process.stdout.write('\nmedians over the rounds, per build and era:\n');
+  for (const bin of bins) {
+    for (const mode of modes) {
+      const mine = runs.filter((r) => r.build === bin && r.mode === mode);
+      const m = (pick: (r: GcRun) => number): number => median(mine.map(pick));
+      process.stdout.write(
+        `${mode.padEnd(6)} ${path.relative(ROOT, bin) || bin}: promoted ${(m((r) => perCall(r, r.scavenges.promotedBytes)) / 1024).toFixed(1)} KB a call, scavenge pause ${(m((r) => perCall(r, r.scavenges.pauseMs)) * 1000).toFixed(1)} µs a call, mark-compacts ${m((r) => r.markCompacts.count)} per ${mine[0]?.calls ?? 0} calls\n`,
+      );
+    }
+  }
+}
