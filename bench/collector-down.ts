@@ -14,6 +14,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { closedPort } from '../test/fixtures/gateway-process.js';
 import { startOtlpReceiver } from '../test/fixtures/otlp-receiver.js';
 import { startGatewayProcess, tsxCommand, type GatewayProcess } from '../test/conformance/gateway-process.js';
+import { positiveInteger } from './lib/options.js';
 import { ratio, summarize, type Summary } from './lib/stats.js';
 
 const ECHO_SERVER = new URL('./echo-server.ts', import.meta.url).pathname;
@@ -28,15 +29,10 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '20' },
   },
 });
-const positive = (name: string, value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer`);
-  return n;
-};
-const calls = positive('calls', values.calls);
-const sessions = positive('sessions', values.sessions);
-const rounds = positive('rounds', values.rounds);
-const warmup = positive('warmup', values.warmup);
+const calls = positiveInteger('calls', values.calls);
+const sessions = positiveInteger('sessions', values.sessions);
+const rounds = positiveInteger('rounds', values.rounds);
+const warmup = positiveInteger('warmup', values.warmup);
 
 /** One echo call; true when the answer is the expected one. */
 async function callOnce(client: Client): Promise<boolean> {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatGcRun, parseGcTrace } from './gc-trace.js';
+import { positiveInteger } from './lib/options.js';
 
 const line = (kind: string, pause: number, promoted: number): string =>
   `[123:0x1:0]   1738 ms: pause=${pause} mutator=27.0 gc=${kind} reduce_memory=0 scavenge=2.69 allocated=11988408 promoted=${promoted} new_space_survived=1110264`;
@@ -36,5 +37,14 @@ describe('gc-trace', () => {
     assert.match(text, /legacy .*: 1000 calls, 2500\/s;/);
     assert.match(text, /scavenges 10 \(pause 20\.0 µs a call, promoted 7\.0 KB a call\)/);
     assert.match(text, /mark-compacts 1 \(pause 5\.0 µs a call\)/);
+  });
+
+  it('takes only positive integers for its counts, naming the option it refuses', () => {
+    assert.equal(positiveInteger('calls', '200'), 200);
+    for (const bad of ['0', '-1', '1.5', 'ten', ''])
+      assert.throws(() => positiveInteger('calls', bad), {
+        name: 'RangeError',
+        message: '--calls must be a positive integer',
+      });
   });
 });

@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { startGatewayProcess, tsxCommand } from '../test/conformance/gateway-process.js';
 import { CLI_COMPILED, closedPort } from '../test/fixtures/gateway-process.js';
 import { ensureCompiled } from './lib/compiled.js';
+import { positiveInteger } from './lib/options.js';
 import { createRawPool, openRawSession, RAW_MODES, type RawMode } from './lib/raw-client.js';
 import { median } from './lib/rounds.js';
 
@@ -121,28 +122,21 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
       bin: { type: 'string' },
     },
   });
-  const positive = (name: string, value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer`);
-    return n;
-  };
   const modes = values.mode.split(',').map((m) => m.trim());
   for (const mode of modes)
     if (!(RAW_MODES as readonly string[]).includes(mode)) throw new RangeError(`--mode: unknown era ${mode}`);
+  const rounds = positiveInteger('rounds', values.rounds);
+  const sessions = positiveInteger('sessions', values.sessions);
+  const calls = positiveInteger('calls', values.calls);
+  const warmup = positiveInteger('warmup', values.warmup);
   const bins = [CLI_COMPILED, ...(values.bin !== undefined ? [path.resolve(values.bin)] : [])];
   ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
   const runs: GcRun[] = [];
-  for (let round = 0; round < positive('rounds', values.rounds); round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const mode of modes as RawMode[]) {
       // Alternately, so the machine's drift falls on every build alike.
       for (const bin of round % 2 === 0 ? bins : [...bins].reverse()) {
-        const run = await measure(
-          bin,
-          mode,
-          positive('sessions', values.sessions),
-          positive('calls', values.calls),
-          positive('warmup', values.warmup),
-        );
+        const run = await measure(bin, mode, sessions, calls, warmup);
         runs.push(run);
         process.stdout.write(`${formatGcRun(run)}\n`);
       }

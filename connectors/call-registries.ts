@@ -11,7 +11,7 @@
  * tens of concurrent calls therefore keeps every call's objects that its entries reach alive through
  * young-generation collections and promotes them, and the old generation fills with garbage that only a
  * full collection removes. The gateway at 32 sessions promoted about 14 KB a call with such registries and
- * about 8 KB without them (docs/benchmarks.md).
+ * about 7 KB without them (docs/benchmarks.md).
  *
  * A linked list has no table to replace, and an object in dictionary mode replaces its table without
  * linking the old one to the new, so neither keeps a chain of dead tables alive.

@@ -15,7 +15,7 @@ export interface Drain {
   readonly draining: boolean;
   /**
    * Abort `controller` when `cancel()` runs (at once when it already has), with a GatewayError SHUTTING_DOWN
-   * as its reason, until the returned function is called. A set of followers, not an AbortSignal each call
+   * as its reason, until the returned function is called. A list of followers, not an AbortSignal each call
    * listens on: EventTarget checks a new listener against every one already there and searches them for
    * the one it removes, so each call would pay for all the others in flight.
    */
