@@ -160,14 +160,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       },
     });
     const metrics = options.operationMetrics;
-    if (metrics !== undefined) {
-      // The per-request transport is the SDK's: time the exchange as it connects (as for 2025 sessions).
-      const connect = server.connect.bind(server);
-      server.connect = async (transport) => {
-        timeOperations(transport, scope.connection, metrics);
-        return connect(transport);
-      };
-    }
+    if (metrics !== undefined) timeWhenConnected(server, scope.connection, metrics);
     return server;
   }
 
@@ -271,6 +264,23 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     if (!Array.isArray(uris)) return true;
     return uris.every((uri) => typeof uri === 'string' && pipeline.visibility.resourceVisible(request.principal, uri));
   }
+}
+
+/**
+ * Times the exchange of a per-request server as its transport (the SDK's) connects, as for 2025 sessions.
+ * Its own function, so that the wrapper the server keeps holds the connection's facts and nothing else of
+ * the request.
+ */
+function timeWhenConnected(
+  server: ReturnType<typeof createGatewayMcpServer>,
+  connection: AgentScope['connection'],
+  metrics: McpOperationMetrics,
+): void {
+  const connect = server.connect.bind(server);
+  server.connect = async (transport) => {
+    timeOperations(transport, connection, metrics);
+    return connect(transport);
+  };
 }
 
 function isListen(request: ModernRequest): boolean {

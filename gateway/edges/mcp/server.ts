@@ -77,8 +77,24 @@ const LEGACY: EraHooks = { era: 'legacy' };
  * always builds a "Connection closed" error for the handlers still pending, and by then there are none
  * unless the agent went away; capturing that error's stack cost more than anything else in closing, on
  * every request. The error is built without a stack (and so is any error made while the close runs).
+ *
+ * Closed, it also lets go of the handlers registered on it, which hold the request's scope (its principal's
+ * task, its body, its trace): a closed server is sometimes still reachable for a while (a young-generation
+ * collection takes references from dead old-generation objects as roots, see
+ * connectors/call-registries.ts), and then it should not keep its request alive with it.
  */
-class RequestServer extends Server {
+export class RequestServer extends Server {
+  /** The methods handlers were registered for (not a class field: the SDK registers some in `super()`). */
+  declare private handled: string[] | undefined;
+
+  protected override _wrapHandler(
+    method: string,
+    handler: Parameters<Server['_wrapHandler']>[1],
+  ): ReturnType<Server['_wrapHandler']> {
+    (this.handled ??= []).push(method);
+    return super._wrapHandler(method, handler);
+  }
+
   protected override _onclose(): void {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
@@ -86,6 +102,7 @@ class RequestServer extends Server {
       super._onclose();
     } finally {
       Error.stackTraceLimit = limit;
+      for (const method of this.handled?.splice(0) ?? []) this.removeRequestHandler(method);
     }
   }
 }
