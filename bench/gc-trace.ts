@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { startGatewayProcess, tsxCommand } from '../test/conformance/gateway-process.js';
 import { CLI_COMPILED, closedPort } from '../test/fixtures/gateway-process.js';
 import { ensureCompiled } from './lib/compiled.js';
-import { positiveInteger } from './lib/options.js';
+import { listOf, positiveInteger } from './lib/options.js';
 import { createRawPool, openRawSession, RAW_MODES, type RawMode } from './lib/raw-client.js';
 import { median } from './lib/rounds.js';
 
@@ -122,9 +122,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
       bin: { type: 'string' },
     },
   });
-  const modes = values.mode.split(',').map((m) => m.trim());
-  for (const mode of modes)
-    if (!(RAW_MODES as readonly string[]).includes(mode)) throw new RangeError(`--mode: unknown era ${mode}`);
+  const modes = listOf('--mode', values.mode, RAW_MODES);
   const rounds = positiveInteger('rounds', values.rounds);
   const sessions = positiveInteger('sessions', values.sessions);
   const calls = positiveInteger('calls', values.calls);
@@ -133,7 +131,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
   ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
   const runs: GcRun[] = [];
   for (let round = 0; round < rounds; round++) {
-    for (const mode of modes as RawMode[]) {
+    for (const mode of modes) {
       // Alternately, so the machine's drift falls on every build alike.
       for (const bin of round % 2 === 0 ? bins : [...bins].reverse()) {
         const run = await measure(bin, mode, sessions, calls, warmup);

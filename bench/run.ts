@@ -44,6 +44,7 @@ import {
   type CpuProfile,
   type ProfileSummary,
 } from './lib/cpu-profile.js';
+import { BenchUsageError, listOf } from './lib/options.js';
 import { DRIVER_NAMES, runLoad, type DriverName, type LoadResult } from './lib/load.js';
 import { findMicroBenches, runMicroBench } from './lib/micro.js';
 import { RAW_MODES, type RawMode } from './lib/raw-client.js';
@@ -132,23 +133,10 @@ export interface BenchReport {
   unsupported: Record<string, string>;
 }
 
-class BenchUsageError extends Error {
-  readonly code = 'BENCH_USAGE';
-  override readonly name = 'BenchUsageError';
-}
-
 function positiveInt(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new BenchUsageError(`${name} must be a non-negative integer (got ${value})`);
   return n;
-}
-
-function listOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
-  const items = text.split(',').map((t) => t.trim());
-  for (const item of items)
-    if (!allowed.includes(item as T))
-      throw new BenchUsageError(`unknown ${flag} value ${item} (expected ${allowed.join(', ')})`);
-  return items as T[];
 }
 
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): BenchConfig {

@@ -16,6 +16,28 @@ function shortWrites(real: FileHandle, chunk: number, positions: (number | null)
   } as unknown as FileHandle;
 }
 
+/**
+ * Runs `write` against a handle, opened with `flags` on `file` (which first holds `initial`), that takes at
+ * most `chunk` bytes a write; returns the position each write was asked for.
+ */
+async function throughShortWrites(
+  file: string,
+  initial: string,
+  flags: string,
+  chunk: number,
+  write: (handle: FileHandle) => Promise<void>,
+): Promise<(number | null)[]> {
+  await writeFile(file, initial);
+  const handle = await open(file, flags);
+  const positions: (number | null)[] = [];
+  try {
+    await write(shortWrites(handle, chunk, positions));
+  } finally {
+    await handle.close();
+  }
+  return positions;
+}
+
 describe('writing a whole buffer', () => {
   let dir: string;
   before(async () => {
@@ -27,28 +49,18 @@ describe('writing a whole buffer', () => {
 
   it('continues a short write from where it stopped, at the position given', async () => {
     const file = path.join(dir, 'positioned');
-    await writeFile(file, 'xxxxxxxxxxxxxxxx');
-    const handle = await open(file, 'r+');
-    const positions: (number | null)[] = [];
-    try {
-      await writeFully(shortWrites(handle, 3, positions), Buffer.from('abcdefgh'), 4);
-    } finally {
-      await handle.close();
-    }
+    const positions = await throughShortWrites(file, 'xxxxxxxxxxxxxxxx', 'r+', 3, (handle) =>
+      writeFully(handle, Buffer.from('abcdefgh'), 4),
+    );
     assert.equal(readFileSync(file, 'utf8'), 'xxxxabcdefghxxxx');
     assert.deepEqual(positions, [4, 7, 10]);
   });
 
   it("writes at the descriptor's own offset when no position is given (appending)", async () => {
     const file = path.join(dir, 'appended');
-    await writeFile(file, 'head:');
-    const handle = await open(file, 'a');
-    const positions: (number | null)[] = [];
-    try {
-      await writeFully(shortWrites(handle, 4, positions), Buffer.from('0123456789'));
-    } finally {
-      await handle.close();
-    }
+    const positions = await throughShortWrites(file, 'head:', 'a', 4, (handle) =>
+      writeFully(handle, Buffer.from('0123456789')),
+    );
     assert.equal(readFileSync(file, 'utf8'), 'head:0123456789');
     assert.deepEqual(positions, [null, null, null]);
     const fd = openSync(file, 'a');
