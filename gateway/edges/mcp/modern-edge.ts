@@ -40,7 +40,7 @@ import type { InputBridge } from './input-bridge.js';
 import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './modern-task.js';
 import type { AgentScope, LogLevel } from './scope.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
-import { createGatewayMcpServer, type McpServerDeps } from './server.js';
+import { createGatewayMcpServer, type McpServerDeps, type RequestServer } from './server.js';
 import { endOnLoss, type LossSource } from './listen-loss.js';
 import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
 import { sendJson } from '../http/index.js';
@@ -272,15 +272,11 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
  * the request.
  */
 function timeWhenConnected(
-  server: ReturnType<typeof createGatewayMcpServer>,
+  server: RequestServer,
   connection: AgentScope['connection'],
   metrics: McpOperationMetrics,
 ): void {
-  const connect = server.connect.bind(server);
-  server.connect = async (transport) => {
-    timeOperations(transport, connection, metrics);
-    return connect(transport);
-  };
+  server.onTransport = (transport) => timeOperations(transport, connection, metrics);
 }
 
 function isListen(request: ModernRequest): boolean {

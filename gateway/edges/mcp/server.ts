@@ -18,12 +18,14 @@ import {
   ProtocolErrorCode,
   Server,
   type ServerContext,
+  type Transport,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { InputRequestChannel, JsonObject, LogMessage } from '../../../connectors/contract.js';
 import { GatewayError, jsonRpcCodeOf, toGatewayError, type Drain } from '../../kernel/index.js';
 import { REQUEST_ELEVATION_TOOL, type CallContext, type EgressProvider, type Pipeline } from '../../pipeline/index.js';
 import type { AgentScope } from './scope.js';
+import { answerResultsAsJson } from './per-request-transport.js';
 import { TASKS_EXTENSION, TASKS_SERVER_CAPABILITY, type ApprovalTasks } from './approval-tasks.js';
 
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
@@ -82,10 +84,24 @@ const LEGACY: EraHooks = { era: 'legacy' };
  * task, its body, its trace): a closed server is sometimes still reachable for a while (a young-generation
  * collection takes references from dead old-generation objects as roots, see
  * connectors/call-registries.ts), and then it should not keep its request alive with it.
+ *
+ * Connected to the SDK's per-request transport, it has that transport answer a result as JSON without a
+ * web stream (per-request-transport.ts).
  */
 export class RequestServer extends Server {
   /** The methods handlers were registered for (not a class field: the SDK registers some in `super()`). */
   declare private handled: string[] | undefined;
+  /**
+   * Called with the request's transport as the server connects to it, after the transport's answering is
+   * set up and before the SDK wires it: what wraps the transport (operation metrics) sees every message.
+   */
+  declare onTransport: ((transport: Transport) => void) | undefined;
+
+  override async connect(transport: Transport): Promise<void> {
+    answerResultsAsJson(transport);
+    this.onTransport?.(transport);
+    return super.connect(transport);
+  }
 
   protected override _wrapHandler(
     method: string,
@@ -150,6 +166,12 @@ function serverOptions(withTasks: boolean): ServerOptions {
 const SERVER_OPTIONS = serverOptions(false);
 const SERVER_OPTIONS_WITH_TASKS = serverOptions(true);
 
+export function createGatewayMcpServer(
+  scope: AgentScope,
+  deps: McpServerDeps,
+  hooks: EraHooks & { era: 'modern' },
+): RequestServer;
+export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, hooks?: EraHooks): Server;
 export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, hooks: EraHooks = LEGACY): Server {
   const ServerClass = hooks.era === 'modern' ? RequestServer : Server;
   const server = new ServerClass(

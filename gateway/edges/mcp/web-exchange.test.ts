@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
+import { isJsonResponse, jsonResponse, sendFetchResponse, toFetchRequest } from './web-exchange.js';
 
 type Handler = (request: Request) => Response | Promise<Response>;
 
@@ -175,6 +175,33 @@ describe('web-standard exchange over node:http', () => {
     assert.equal(head.headers['content-length'], String(Buffer.byteLength(body)));
     assert.equal(head.headers['transfer-encoding'], undefined);
     assert.equal(body, 'event: message\ndata: {"id":1}\n\n');
+  });
+
+  it('writes a JSON response of known bytes as Response.json would answer, in one write', async () => {
+    const message = { jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'héllo' }] } };
+    handler = () => Response.json(message, { status: 200, headers: { 'Content-Type': 'application/json' } });
+    const viaUndici = await exchange('POST');
+    handler = () => jsonResponse(message);
+    const direct = await exchange('POST');
+    assert.equal(direct.head.statusCode, viaUndici.head.statusCode);
+    assert.equal(direct.head.headers['content-type'], viaUndici.head.headers['content-type']);
+    assert.equal(direct.head.headers['content-length'], viaUndici.head.headers['content-length']);
+    assert.equal(direct.head.headers['transfer-encoding'], undefined);
+    assert.equal(direct.body, viaUndici.body);
+    assert.deepEqual(JSON.parse(direct.body), message);
+  });
+
+  it('serves the Response interface of a JSON response from a real response of the same bytes', async () => {
+    const message = { jsonrpc: '2.0', id: 'a', result: {} };
+    const response = jsonResponse(message, 202);
+    assert.ok(response instanceof Response);
+    assert.ok(isJsonResponse(response));
+    assert.ok(!isJsonResponse(Response.json(message)));
+    assert.equal(response.status, 202);
+    assert.equal(response.ok, true);
+    assert.equal(response.headers.get('content-type'), 'application/json');
+    assert.deepEqual(await response.json(), message);
+    assert.equal(response.bodyUsed, true);
   });
 
   it('delivers each chunk of a body that is still open before the next one exists', async () => {

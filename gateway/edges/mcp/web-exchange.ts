@@ -193,6 +193,53 @@ function delegateTo<T extends object>(prototype: T, web: object, realOf: (self: 
   }
 }
 
+/**
+ * A JSON response whose bytes are already known: what `Response.json` answers, without the web stream
+ * undici wraps around the bytes (built and filled for every response, then read back by
+ * `sendFetchResponse`). `sendFetchResponse` writes its bytes at once. It is a `Response` to `instanceof`;
+ * any member read from it (headers, body, `json()`...) is served by a real `Response` with the same status,
+ * `content-type` and bytes, built the first time one is read.
+ */
+class JsonBytesResponse {
+  readonly #status: number;
+  readonly #bytes: Buffer;
+  #real: Response | undefined;
+
+  constructor(status: number, bytes: Buffer) {
+    this.#status = status;
+    this.#bytes = bytes;
+  }
+
+  get status(): number {
+    return this.#status;
+  }
+
+  /** The real `Response`, built once. */
+  real(): Response {
+    this.#real ??= new Response(this.#bytes, { status: this.#status, headers: { 'content-type': 'application/json' } });
+    return this.#real;
+  }
+
+  /** The bytes of a response built by `jsonResponse`, else undefined. */
+  static bytesOf(response: Response): Buffer | undefined {
+    return #bytes in response ? response.#bytes : undefined;
+  }
+
+  static {
+    delegateTo(JsonBytesResponse.prototype, Response.prototype, (response: JsonBytesResponse) => response.real());
+  }
+}
+
+/** As `Response.json(value, { status })`, for a response `sendFetchResponse` writes. */
+export function jsonResponse(value: unknown, status = 200): Response {
+  return new JsonBytesResponse(status, Buffer.from(JSON.stringify(value))) as unknown as Response;
+}
+
+/** Whether `response` was built by `jsonResponse` (its bytes are written without a stream). */
+export function isJsonResponse(response: Response): boolean {
+  return JsonBytesResponse.bytesOf(response) !== undefined;
+}
+
 const MORE = Symbol('more');
 /** A few microtask turns: long enough for a handler that enqueues a message and then closes its stream. */
 const soon = (): Promise<typeof MORE> =>
@@ -208,6 +255,12 @@ const soon = (): Promise<typeof MORE> =>
  */
 export async function sendFetchResponse(response: Response, res: ServerResponse): Promise<void> {
   res.statusCode = response.status;
+  const known = JsonBytesResponse.bytesOf(response);
+  if (known !== undefined) {
+    res.setHeader('content-type', 'application/json');
+    res.end(known);
+    return;
+  }
   for (const [name, value] of response.headers) {
     if (name === 'set-cookie') res.appendHeader(name, value);
     else res.setHeader(name, value);
