@@ -9,7 +9,9 @@
  * response, JSON or SSE) goes out in a single write with a Content-Length. Nothing is held back: a chunk
  * is written as soon as it is known whether more is already queued behind it, and a POST response whose
  * first chunk is slow (a long call) has its headers flushed after `HEADERS_DEADLINE_MS`, a GET stream at
- * once, so an agent sees its stream open as before.
+ * once, so an agent sees its stream open as before. A JSON response whose bytes are known when it is built
+ * (`jsonResponse`, for a 2026-07-28 result: per-request-transport.ts) has no stream at all and is written
+ * at once.
  *
  * Requests are built once per exchange from the already parsed body (never re-serialised): the handlers
  * take the parsed body beside the request, so the request carries the method, URL, headers and, for the
