@@ -16,16 +16,14 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startGatewayProcess, tsxCommand } from '../test/conformance/gateway-process.js';
-import { CLI_COMPILED, closedPort } from '../test/fixtures/gateway-process.js';
+import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
 import { ensureCompiled } from './lib/compiled.js';
 import { listOf, positiveInteger } from './lib/options.js';
-import { createRawPool, openRawSession, RAW_MODES, type RawMode } from './lib/raw-client.js';
+import { openEchoGateway } from './lib/echo-gateway.js';
+import { RAW_MODES, type RawMode } from './lib/raw-client.js';
 import { median } from './lib/rounds.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ECHO_SERVER = path.join(ROOT, 'bench', 'echo-server.ts');
-const TEXT = 'hello portcullis';
 
 /** The collections of one kind in a stretch of the trace. */
 export interface CollectionFigures {
@@ -59,44 +57,18 @@ export interface GcRun {
 }
 
 async function measure(bin: string, mode: RawMode, sessions: number, calls: number, warmup: number): Promise<GcRun> {
-  const gateway = await startGatewayProcess({
-    agentId: 'bench-agent',
-    compiledCli: bin,
-    nodeArgs: ['--trace-gc-nvp'],
-    // As `npm run bench` runs `portcullis`: tracing on, to a collector nobody listens on.
-    config: {
-      connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
-      telemetry: { enabled: true, otlpEndpoint: `http://127.0.0.1:${await closedPort()}` },
-    },
-  });
-  const pool = createRawPool(gateway.url, sessions);
-  const endpoint = { url: gateway.url, headers: { Authorization: `Bearer ${gateway.key}` } };
+  const loaded = await openEchoGateway({ bin, nodeArgs: ['--trace-gc-nvp'], mode, sessions });
   try {
-    const open = await Promise.all(
-      Array.from({ length: sessions }, (_, i) => openRawSession(pool, endpoint, mode, `gc-${i}`)),
-    );
-    const callEach = async (n: number): Promise<void> => {
-      await Promise.all(
-        open.map(async (session) => {
-          for (let i = 0; i < n; i++) {
-            const error = await session.callTool('echo_echo', { text: TEXT }, TEXT);
-            if (error !== undefined) throw new Error(`call failed: ${error}`);
-          }
-        }),
-      );
-    };
-    await callEach(warmup);
-    const from = gateway.stdout().length;
+    await loaded.callEach(warmup);
+    const from = loaded.gateway.stdout().length;
     const started = performance.now();
-    await callEach(calls);
+    await loaded.callEach(calls);
     const seconds = (performance.now() - started) / 1000;
-    const trace = parseGcTrace(gateway.stdout().slice(from));
-    await Promise.all(open.map((session) => session.close()));
+    const trace = parseGcTrace(loaded.gateway.stdout().slice(from));
     const total = sessions * calls;
     return { build: bin, mode, calls: total, callsPerSecond: total / seconds, ...trace };
   } finally {
-    await pool.close().catch(() => undefined);
-    await gateway.close();
+    await loaded.close();
   }
 }
 

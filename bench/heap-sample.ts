@@ -19,16 +19,14 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startGatewayProcess, tsxCommand } from '../test/conformance/gateway-process.js';
-import { CLI_COMPILED, closedPort } from '../test/fixtures/gateway-process.js';
+import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
 import { ensureCompiled } from './lib/compiled.js';
 import { frameLabel, frameOwner } from './lib/cpu-profile.js';
 import { listOf, positiveInteger } from './lib/options.js';
-import { createRawPool, openRawSession, RAW_MODES, type RawMode } from './lib/raw-client.js';
+import { openEchoGateway } from './lib/echo-gateway.js';
+import { RAW_MODES, type RawMode } from './lib/raw-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ECHO_SERVER = path.join(ROOT, 'bench', 'echo-server.ts');
-const TEXT = 'hello portcullis';
 /** Bytes between two samples: V8's default is 32 KB, too coarse for a call of about 200 KB. */
 const SAMPLING_INTERVAL = 1024;
 
@@ -156,54 +154,34 @@ async function sample(options: {
   survivors: boolean;
   top: number;
 }): Promise<HeapSummary> {
-  const gateway = await startGatewayProcess({
-    agentId: 'bench-agent',
-    compiledCli: options.bin,
+  const loaded = await openEchoGateway({
+    bin: options.bin,
     nodeArgs: ['--inspect=127.0.0.1:0'],
-    // As `npm run bench` runs `portcullis`: tracing on, to a collector nobody listens on.
-    config: {
-      connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
-      telemetry: { enabled: true, otlpEndpoint: `http://127.0.0.1:${await closedPort()}` },
-    },
+    mode: options.mode,
+    sessions: options.sessions,
   });
-  const pool = createRawPool(gateway.url, options.sessions);
-  const endpoint = { url: gateway.url, headers: { Authorization: `Bearer ${gateway.key}` } };
-  const inspectorUrl = /ws:\/\/127\.0\.0\.1:\d+\/[\w-]+/.exec(gateway.stderr())?.[0];
-  if (inspectorUrl === undefined) throw new Error("the gateway's inspector did not say where it listens");
-  const inspector = await inspectorSession(inspectorUrl);
+  let inspector: Awaited<ReturnType<typeof inspectorSession>> | undefined;
   try {
-    const open = await Promise.all(
-      Array.from({ length: options.sessions }, (_, i) => openRawSession(pool, endpoint, options.mode, `heap-${i}`)),
-    );
-    const callEach = async (n: number): Promise<void> => {
-      await Promise.all(
-        open.map(async (session) => {
-          for (let i = 0; i < n; i++) {
-            const error = await session.callTool('echo_echo', { text: TEXT }, TEXT);
-            if (error !== undefined) throw new Error(`call failed: ${error}`);
-          }
-        }),
-      );
-    };
-    await callEach(options.warmup);
+    const inspectorUrl = /ws:\/\/127\.0\.0\.1:\d+\/[\w-]+/.exec(loaded.gateway.stderr())?.[0];
+    if (inspectorUrl === undefined) throw new Error("the gateway's inspector did not say where it listens");
+    inspector = await inspectorSession(inspectorUrl);
+    await loaded.callEach(options.warmup);
     await inspector.send('HeapProfiler.enable');
     await inspector.send('HeapProfiler.startSampling', {
       samplingInterval: SAMPLING_INTERVAL,
       includeObjectsCollectedByMajorGC: true,
       includeObjectsCollectedByMinorGC: !options.survivors,
     });
-    await callEach(options.calls);
+    await loaded.callEach(options.calls);
     const { profile } = (await inspector.send('HeapProfiler.stopSampling')) as { profile: { head: HeapProfileNode } };
-    await Promise.all(open.map((session) => session.close()));
     return summarizeHeapProfile(profile.head, {
       calls: options.sessions * options.calls,
       root: ROOT,
       top: options.top,
     });
   } finally {
-    inspector.close();
-    await pool.close().catch(() => undefined);
-    await gateway.close();
+    inspector?.close();
+    await loaded.close();
   }
 }
 

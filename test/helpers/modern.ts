@@ -37,12 +37,12 @@ export function nameOf(method: string, params: Record<string, unknown>): string 
   return undefined;
 }
 
-export async function modernPost(
-  url: string,
+/** The method, headers and body of a 2026-07-28 POST, as `modernPost` sends it. */
+export function modernRequestInit(
   method: string,
   params: Record<string, unknown> = {},
   options: ModernPostOptions = {},
-): Promise<ModernAnswer> {
+): { method: 'POST'; headers: Record<string, string>; body: string } {
   const id = options.id ?? nextId++;
   const body = {
     jsonrpc: '2.0',
@@ -71,10 +71,17 @@ export async function modernPost(
     if (value === null) delete headers[header.toLowerCase()];
     else headers[header.toLowerCase()] = value;
   }
+  return { method: 'POST', headers, body: JSON.stringify(body) };
+}
+
+export async function modernPost(
+  url: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  options: ModernPostOptions = {},
+): Promise<ModernAnswer> {
   const response = await fetch(url, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify(body),
+    ...modernRequestInit(method, params, options),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
   const text = await response.text();

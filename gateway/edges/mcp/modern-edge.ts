@@ -268,8 +268,8 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
 
 /**
  * Times the exchange of a per-request server as its transport (the SDK's) connects, as for 2025 sessions.
- * Its own function, so that the wrapper the server keeps holds the connection's facts and nothing else of
- * the request.
+ * Its own function, so that the hook the server keeps holds the connection's facts and nothing else of the
+ * request.
  */
 function timeWhenConnected(
   server: RequestServer,

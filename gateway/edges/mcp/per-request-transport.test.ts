@@ -4,8 +4,7 @@ import { createMcpHandler, PerRequestHTTPServerTransport, ProtocolError, Server 
 import { answerResultsAsJson, PER_REQUEST_MEMBERS } from './per-request-transport.js';
 import { RequestServer } from './server.js';
 import { isJsonResponse } from './web-exchange.js';
-
-const MODERN = '2026-07-28';
+import { modernRequestInit } from '../../../test/helpers/modern.js';
 
 /** What the handler of `tools/call` does in a case: answer, notify first, or fail. */
 type Behaviour = 'answer' | 'notify-first' | 'fail';
@@ -24,33 +23,6 @@ function serverOf(ServerClass: typeof Server, behaviour: Behaviour): Server {
   return server;
 }
 
-function modernRequest(method: string, params: Record<string, unknown>, id: number | string = 1): Request {
-  const body = {
-    jsonrpc: '2.0',
-    id,
-    method,
-    params: {
-      ...params,
-      _meta: {
-        'io.modelcontextprotocol/protocolVersion': MODERN,
-        'io.modelcontextprotocol/clientCapabilities': {},
-        'io.modelcontextprotocol/clientInfo': { name: 'test', version: '1.0.0' },
-      },
-    },
-  };
-  return new Request('http://localhost/mcp', {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': MODERN,
-      'mcp-method': method,
-      ...(typeof params['name'] === 'string' ? { 'mcp-name': params['name'] } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-}
-
 /** One request through the SDK's 2026-07-28 handler, its server built from `ServerClass`. */
 async function serve(
   ServerClass: typeof Server,
@@ -60,7 +32,9 @@ async function serve(
 ): Promise<{ response: Response; status: number; contentType: string | null; body: string }> {
   const handler = createMcpHandler(() => serverOf(ServerClass, behaviour), { legacy: 'reject' });
   try {
-    const response = await handler.fetch(modernRequest(method, params));
+    const response = await handler.fetch(
+      new Request('http://localhost/mcp', modernRequestInit(method, params, { id: 1 })),
+    );
     // Read from a clone, so `response` keeps what the gateway would be given.
     const body = await response.clone().text();
     return { response, status: response.status, contentType: response.headers.get('content-type'), body };
