@@ -1,12 +1,13 @@
 /**
  * The Streamable HTTP front door as raw HTTP: DNS-rebinding checks, size limits, protocol version
- * negotiation, JSON and SSE response modes, the GET stream and DELETE.
+ * negotiation, the response modes (auto, SSE and JSON), the GET stream and DELETE.
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { INITIALIZE, rawPost, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { modernPost } from './helpers/modern.js';
 
 const echoTool = {
   name: 'echo',
@@ -16,7 +17,7 @@ const echoTool = {
   query: { q: 'q' },
 };
 
-for (const responseMode of ['sse', 'json'] as const) {
+for (const responseMode of ['auto', 'sse', 'json'] as const) {
   describe(`MCP front door (${responseMode} responses)`, () => {
     let backend: Awaited<ReturnType<typeof startHttpBackend>>;
     let gw: TestGateway;
@@ -53,10 +54,26 @@ for (const responseMode of ['sse', 'json'] as const) {
       return { sessionId, body: await response.text(), contentType: response.headers.get('content-type') ?? '' };
     }
 
-    it(`answers with ${responseMode === 'json' ? 'a JSON body' : 'an event stream'}`, async () => {
+    // `auto`: an answer ready at once, with nothing streamed before it, is one JSON body.
+    it(`answers with ${responseMode === 'sse' ? 'an event stream' : 'a JSON body'}`, async () => {
       const { contentType, body } = await initialize();
-      assert.match(contentType, responseMode === 'json' ? /application\/json/ : /text\/event-stream/);
+      assert.match(contentType, responseMode === 'sse' ? /text\/event-stream/ : /application\/json/);
       assert.match(body, /"protocolVersion":"2025-06-18"/);
+    });
+
+    it(`answers a 2026-07-28 call with ${responseMode === 'sse' ? 'an event stream' : 'a JSON body'}`, async () => {
+      const answer = await modernPost(
+        gw.gateway.mcpUrl,
+        'tools/call',
+        { name: 'api_echo', arguments: { q: 'hi' } },
+        { key: gw.agents['agent']!.key },
+      );
+      assert.equal(answer.status, 200);
+      assert.match(
+        answer.headers.get('content-type') ?? '',
+        responseMode === 'sse' ? /text\/event-stream/ : /application\/json/,
+      );
+      assert.ok(answer.body.result !== undefined, JSON.stringify(answer.body));
     });
 
     it('negotiates an older supported protocol version and falls back for an unknown one', async () => {

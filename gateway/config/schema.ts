@@ -49,8 +49,12 @@ export const HttpEdgeSchema = z
       .min(1024)
       .max(64 * 1024 * 1024)
       .default(1024 * 1024),
-    /** `sse` streams responses (progress, relayed requests); `json` answers each POST with one JSON body. */
-    responseMode: z.enum(['sse', 'json']).default('sse'),
+    /**
+     * How a request is answered. `auto`: as one JSON body when its answer is ready with nothing streamed
+     * before it, else as an event stream (progress, relayed requests, or no answer within a second);
+     * `sse`: always an event stream; `json`: always one JSON body (mid-call messages are not streamed).
+     */
+    responseMode: z.enum(['auto', 'sse', 'json']).default('auto'),
     /** Idle MCP sessions are closed after this long. */
     sessionIdleSeconds: z.number().int().min(10).max(86_400).default(1800),
     /** Open MCP sessions one agent may hold at once; more are refused with 429. */
@@ -449,7 +453,7 @@ export const GatewayConfigSchema = z
       allowedOrigins: [],
       allowedHosts: [],
       maxRequestBytes: 1024 * 1024,
-      responseMode: 'sse',
+      responseMode: 'auto',
       sessionIdleSeconds: 1800,
       maxSessionsPerAgent: 256,
       requestTimeoutSeconds: 30,

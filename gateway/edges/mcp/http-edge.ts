@@ -40,15 +40,16 @@ import { createApprovalTasks, type ApprovalTasksOptions } from './approval-tasks
 import { createModernTasks } from './modern-task.js';
 import { createStateSealer } from './sealed-state.js';
 import { sessionTaskTrace } from './task-trace.js';
+import { answerWhenReadyAsJson } from './session-answers.js';
 import type { InstanceMessages } from '../../services/instances/index.js';
 import { createInputRelay } from './input-relay.js';
 import { createSharedEventBus } from './shared-event-bus.js';
-import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
+import { sendFetchResponse, toFetchRequest, type ResponseMode } from './web-exchange.js';
 
 export interface McpHttpEdgeOptions extends McpServerDeps {
   authenticator: RequestAuthenticator;
   audit: AuditSink;
-  responseMode: 'sse' | 'json';
+  responseMode: ResponseMode;
   maxRequestBytes: number;
   sessionIdleSeconds: number;
   maxSessionsPerAgent: number;
@@ -398,6 +399,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       // before the agent is told so (an operator's approval sent right after finds the task ended).
       onsessionclosed: () => closeSession(session),
     });
+    if (options.responseMode === 'auto') answerWhenReadyAsJson(transport);
     transport.onclose = () => void closeSession(session);
     watchProtocolVersion(transport, (version) => (session.connection.protocolVersion = version));
     if (options.operationMetrics !== undefined) timeOperations(transport, session.connection, options.operationMetrics);

@@ -42,7 +42,7 @@ import type { AgentScope, LogLevel } from './scope.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps, type RequestServer } from './server.js';
 import { endOnLoss, type LossSource } from './listen-loss.js';
-import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
+import { sendFetchResponse, toFetchRequest, type ResponseMode } from './web-exchange.js';
 import { sendJson } from '../http/index.js';
 
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
@@ -50,7 +50,7 @@ const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel';
 const LOG_LEVELS: readonly string[] = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
 export interface ModernEdgeOptions extends McpServerDeps {
-  responseMode: 'sse' | 'json';
+  responseMode: ResponseMode;
   maxRequestBytes: number;
   tasks: ModernTasks;
   bridge: InputBridge;
@@ -90,7 +90,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
   const bus = options.bus ?? new InMemoryServerEventBus();
   const handler = createMcpHandler((ctx) => serverFor(ctx), {
     legacy: 'reject',
-    responseMode: options.responseMode === 'json' ? 'json' : 'auto',
+    responseMode: options.responseMode,
     maxRequestBodySize: options.maxRequestBytes,
     bus,
     ...(options.onError !== undefined ? { onerror: options.onError } : {}),

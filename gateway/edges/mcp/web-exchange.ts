@@ -11,7 +11,9 @@
  * first chunk is slow (a long call) has its headers flushed after `HEADERS_DEADLINE_MS`, a GET stream at
  * once, so an agent sees its stream open as before. A JSON response whose bytes are known when it is built
  * (`jsonResponse`, for a 2026-07-28 result: per-request-transport.ts) has no stream at all and is written
- * at once.
+ * at once. An answer put on an event stream as an `answerChunk` (a 2025 session's answer in the `auto`
+ * response mode: session-answers.ts) is written as one JSON body when it is all the stream carries and the
+ * headers are still unsent, else as the event the SDK would have written.
  *
  * Requests are built once per exchange from the already parsed body (never re-serialised): the handlers
  * take the parsed body beside the request, so the request carries the method, URL, headers and, for the
@@ -23,6 +25,13 @@ import { HTTP_TOKEN } from '../../../connectors/contract.js';
 
 /** A POST response with nothing to say yet shows the agent its headers after this long. */
 export const HEADERS_DEADLINE_MS = 1000;
+
+/**
+ * How the MCP edge answers a request (`http.responseMode`). `auto`: one JSON body when the answer is ready
+ * with nothing streamed before it and within `HEADERS_DEADLINE_MS`, else an event stream; `sse`: always an
+ * event stream; `json`: always one JSON body.
+ */
+export type ResponseMode = 'auto' | 'sse' | 'json';
 
 export interface FetchRequestOptions {
   /**
@@ -294,11 +303,14 @@ export async function sendFetchResponse(response: Response, res: ServerResponse)
       const after = await Promise.race([next, soon()]);
       if (after !== MORE && after.done) {
         if (deadline !== undefined) clearTimeout(deadline);
-        res.end(first.value);
+        if (ANSWER_CHUNKS.has(first.value) && !res.headersSent) {
+          answerAsJson(res);
+          res.end(first.value);
+        } else res.end(sseFrameOf(first.value));
         return;
       }
       if (deadline !== undefined) clearTimeout(deadline);
-      if (!res.write(first.value)) await drained(res);
+      if (!res.write(sseFrameOf(first.value))) await drained(res);
     }
   } catch {
     // The stream failed or was cancelled: end what was written.
@@ -307,6 +319,35 @@ export async function sendFetchResponse(response: Response, res: ServerResponse)
     res.off('close', cancel);
   }
   if (!res.writableEnded) res.end();
+}
+
+/** Chunks made by `answerChunk`: a JSON-RPC answer's JSON, not yet an event. */
+const ANSWER_CHUNKS = new WeakSet<Uint8Array>();
+
+const EVENT_START = Buffer.from('event: message\ndata: ');
+const EVENT_END = Buffer.from('\n\n');
+
+/**
+ * A JSON-RPC answer (a result or an error) to put on an event stream in place of its event:
+ * `sendFetchResponse` writes it as the whole response body, as JSON, when it is all the stream carries, and
+ * otherwise as the event `event: message`, `data:` its JSON, exactly as the SDK's session transport writes
+ * a message with no event id.
+ */
+export function answerChunk(message: unknown): Uint8Array {
+  const chunk = Buffer.from(JSON.stringify(message));
+  ANSWER_CHUNKS.add(chunk);
+  return chunk;
+}
+
+/** The bytes to write for a chunk of an event stream: an `answerChunk` as its event, any other as it is. */
+function sseFrameOf(chunk: Uint8Array): Uint8Array {
+  return ANSWER_CHUNKS.has(chunk) ? Buffer.concat([EVENT_START, chunk, EVENT_END]) : chunk;
+}
+
+/** The headers of a JSON body in place of the event stream's (those the SDK sets for a stream go). */
+function answerAsJson(res: ServerResponse): void {
+  for (const name of ['cache-control', 'connection', 'x-accel-buffering']) res.removeHeader(name);
+  res.setHeader('content-type', 'application/json');
 }
 
 function drained(res: ServerResponse): Promise<void> {

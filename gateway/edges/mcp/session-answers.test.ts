@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { createServer, request as httpRequest, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { ProtocolError, Server, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
+import { answerWhenReadyAsJson } from './session-answers.js';
+import { HEADERS_DEADLINE_MS, sendFetchResponse, toFetchRequest } from './web-exchange.js';
+
+const VERSION = '2025-03-26';
+
+/** What `tools/call` does, by the tool's name. */
+async function callTool(
+  name: string,
+  notify: (message: string) => Promise<void>,
+): Promise<{ content: { type: 'text'; text: string }[] }> {
+  if (name === 'fail') throw new ProtocolError(-32602, 'no such tool', { code: 'NOT_FOUND' });
+  if (name === 'notify-first') await notify('working');
+  if (name === 'slow') await new Promise((resolve) => setTimeout(resolve, HEADERS_DEADLINE_MS + 300));
+  return { content: [{ type: 'text', text: `called ${name}` }] };
+}
+
+/**
+ * A 2025 session served as the MCP edge serves one: the SDK's session transport (event streams), its
+ * exchanges written by `sendFetchResponse`; with `auto`, answers are put on the streams by
+ * `answerWhenReadyAsJson`.
+ */
+async function startSessionServer(auto: boolean): Promise<{ url: string; close(): Promise<void> }> {
+  const mcp = new Server(
+    { name: 'session-answers-test', version: '1.0.0' },
+    { capabilities: { tools: {}, logging: {} } },
+  );
+  mcp.setRequestHandler('tools/call', (request, ctx) =>
+    callTool(request.params.name, (data) =>
+      ctx.mcpReq.notify({ method: 'notifications/message', params: { level: 'info', data } }),
+    ),
+  );
+  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => 'session-1' });
+  if (auto) assert.equal(answerWhenReadyAsJson(transport), true);
+  await mcp.connect(transport);
+  const http: HttpServer = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const parsedBody: unknown = chunks.length > 0 ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
+      void transport
+        .handleRequest(toFetchRequest(req, res, { followAgent: false }), { parsedBody })
+        .then((response) => sendFetchResponse(response, res));
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+  await post(url, {
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: VERSION, capabilities: {}, clientInfo: { name: 'test', version: '1' } },
+  });
+  return {
+    url,
+    close: async () => {
+      await mcp.close();
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    },
+  };
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function post(url: string, body: unknown): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': 'session-1',
+        'mcp-protocol-version': VERSION,
+      },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+const call = (id: number, name: string): Record<string, unknown> => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: {} },
+});
+
+/** The messages of an event stream's `data:` lines. */
+function eventsOf(body: string): unknown[] {
+  return body
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice('data: '.length)) as unknown);
+}
+
+describe("a 2025 session's answers in the auto response mode", () => {
+  let sdk: Awaited<ReturnType<typeof startSessionServer>>;
+  let auto: Awaited<ReturnType<typeof startSessionServer>>;
+  before(async () => {
+    sdk = await startSessionServer(false);
+    auto = await startSessionServer(true);
+  });
+  after(async () => {
+    await sdk.close();
+    await auto.close();
+  });
+
+  it('answers a result ready with nothing before it as one JSON body: the message the SDK streams as an event', async () => {
+    const streamed = await post(sdk.url, call(1, 'echo'));
+    const answered = await post(auto.url, call(1, 'echo'));
+    assert.equal(streamed.headers['content-type'], 'text/event-stream');
+    assert.equal(answered.status, 200);
+    assert.equal(answered.headers['content-type'], 'application/json');
+    assert.equal(answered.headers['mcp-session-id'], 'session-1');
+    assert.equal(answered.headers['cache-control'], undefined);
+    assert.equal(answered.headers['x-accel-buffering'], undefined);
+    assert.deepEqual(JSON.parse(answered.body), eventsOf(streamed.body)[0]);
+    assert.deepEqual(JSON.parse(answered.body), {
+      jsonrpc: '2.0',
+      id: 1,
+      result: { content: [{ type: 'text', text: 'called echo' }] },
+    });
+  });
+
+  it('answers an error the same way', async () => {
+    const streamed = await post(sdk.url, call(2, 'fail'));
+    const answered = await post(auto.url, call(2, 'fail'));
+    assert.equal(answered.headers['content-type'], 'application/json');
+    const error = JSON.parse(answered.body) as { error?: { code?: number } };
+    assert.equal(error.error?.code, -32602);
+    assert.deepEqual(error, eventsOf(streamed.body)[0]);
+  });
+
+  it('streams a result that follows a notification, byte for byte as the SDK does', async () => {
+    const streamed = await post(sdk.url, call(3, 'notify-first'));
+    const answered = await post(auto.url, call(3, 'notify-first'));
+    assert.equal(answered.headers['content-type'], 'text/event-stream');
+    assert.equal(answered.body, streamed.body);
+    assert.equal(eventsOf(answered.body).length, 2);
+  });
+
+  it('streams the answers of a batch, byte for byte as the SDK does', async () => {
+    const streamed = await post(sdk.url, [call(4, 'echo'), call(5, 'notify-first')]);
+    const answered = await post(auto.url, [call(4, 'echo'), call(5, 'notify-first')]);
+    assert.equal(answered.headers['content-type'], 'text/event-stream');
+    assert.equal(answered.body, streamed.body);
+    assert.equal(eventsOf(answered.body).filter((m) => typeof m === 'object' && m !== null && 'result' in m).length, 2);
+  });
+
+  it('streams an answer that comes after the headers were due: the agent already saw an event stream', async () => {
+    const answered = await post(auto.url, call(6, 'slow'));
+    assert.equal(answered.headers['content-type'], 'text/event-stream');
+    assert.equal(answered.body, `event: message\ndata: ${JSON.stringify(eventsOf(answered.body)[0])}\n\n`);
+    assert.deepEqual(eventsOf(answered.body), [
+      { jsonrpc: '2.0', id: 6, result: { content: [{ type: 'text', text: 'called slow' }] } },
+    ]);
+  });
+
+  it('leaves a transport without the private writer as the SDK built it', () => {
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => 'x' });
+    Object.defineProperty(transport, 'writeSSEEvent', { value: undefined });
+    assert.equal(answerWhenReadyAsJson(transport), false);
+  });
+});
