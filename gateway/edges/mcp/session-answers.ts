@@ -34,7 +34,11 @@ interface SessionTransportInternals {
   onerror?: (error: Error) => void;
 }
 
-/** Call once, on a transport made without `enableJsonResponse`. Returns whether it is in place. */
+/**
+ * Call once, on a transport made without `enableJsonResponse` whose responses are written by
+ * `sendFetchResponse`: the marked chunks are an event only once it frames them, so no other reader may be
+ * given its streams. Returns whether it is in place.
+ */
 export function answerWhenReadyAsJson(transport: WebStandardStreamableHTTPServerTransport): boolean {
   const internals = transport as unknown as SessionTransportInternals;
   const writeEvent = internals.writeSSEEvent;
