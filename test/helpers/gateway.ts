@@ -101,18 +101,4 @@ export async function startTestGateway(
 
 export { readAudit } from './audit-files.js';
 
-/** Raw JSON-RPC POST to the gateway, for edge cases an SDK client would never send. */
-export async function rawPost(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-}
-
-export const INITIALIZE = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
+export { INITIALIZE, rawPost } from './raw-mcp.js';

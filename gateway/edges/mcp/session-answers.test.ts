@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ProtocolError, Server, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
 import { answerWhenReadyAsJson } from './session-answers.js';
 import { HEADERS_DEADLINE_MS, sendFetchResponse, toFetchRequest } from './web-exchange.js';
+import { INITIALIZE, rawPost } from '../../../test/helpers/raw-mcp.js';
 
 const VERSION = '2025-03-26';
 
@@ -49,12 +50,9 @@ async function startSessionServer(auto: boolean): Promise<{ url: string; close()
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
-  await post(url, {
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'initialize',
-    params: { protocolVersion: VERSION, capabilities: {}, clientInfo: { name: 'test', version: '1' } },
-  });
+  const initialized = await rawPost(url, { ...INITIALIZE, params: { ...INITIALIZE.params, protocolVersion: VERSION } });
+  assert.equal(initialized.status, 200);
+  await initialized.text();
   return {
     url,
     close: async () => {
@@ -67,30 +65,14 @@ async function startSessionServer(auto: boolean): Promise<{ url: string; close()
 
 interface Answer {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: Headers;
   body: string;
 }
 
-function post(url: string, body: unknown): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-session-id': 'session-1',
-        'mcp-protocol-version': VERSION,
-      },
-    });
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
+/** A request on the session, read whole. */
+async function post(url: string, body: unknown): Promise<Answer> {
+  const response = await rawPost(url, body, { 'mcp-session-id': 'session-1', 'mcp-protocol-version': VERSION });
+  return { status: response.status, headers: response.headers, body: await response.text() };
 }
 
 const call = (id: number, name: string): Record<string, unknown> => ({
@@ -123,12 +105,12 @@ describe("a 2025 session's answers in the auto response mode", () => {
   it('answers a result ready with nothing before it as one JSON body: the message the SDK streams as an event', async () => {
     const streamed = await post(sdk.url, call(1, 'echo'));
     const answered = await post(auto.url, call(1, 'echo'));
-    assert.equal(streamed.headers['content-type'], 'text/event-stream');
+    assert.equal(streamed.headers.get('content-type'), 'text/event-stream');
     assert.equal(answered.status, 200);
-    assert.equal(answered.headers['content-type'], 'application/json');
-    assert.equal(answered.headers['mcp-session-id'], 'session-1');
-    assert.equal(answered.headers['cache-control'], undefined);
-    assert.equal(answered.headers['x-accel-buffering'], undefined);
+    assert.equal(answered.headers.get('content-type'), 'application/json');
+    assert.equal(answered.headers.get('mcp-session-id'), 'session-1');
+    assert.equal(answered.headers.get('cache-control'), null);
+    assert.equal(answered.headers.get('x-accel-buffering'), null);
     assert.deepEqual(JSON.parse(answered.body), eventsOf(streamed.body)[0]);
     assert.deepEqual(JSON.parse(answered.body), {
       jsonrpc: '2.0',
@@ -140,7 +122,7 @@ describe("a 2025 session's answers in the auto response mode", () => {
   it('answers an error the same way', async () => {
     const streamed = await post(sdk.url, call(2, 'fail'));
     const answered = await post(auto.url, call(2, 'fail'));
-    assert.equal(answered.headers['content-type'], 'application/json');
+    assert.equal(answered.headers.get('content-type'), 'application/json');
     const error = JSON.parse(answered.body) as { error?: { code?: number } };
     assert.equal(error.error?.code, -32602);
     assert.deepEqual(error, eventsOf(streamed.body)[0]);
@@ -149,7 +131,7 @@ describe("a 2025 session's answers in the auto response mode", () => {
   it('streams a result that follows a notification, byte for byte as the SDK does', async () => {
     const streamed = await post(sdk.url, call(3, 'notify-first'));
     const answered = await post(auto.url, call(3, 'notify-first'));
-    assert.equal(answered.headers['content-type'], 'text/event-stream');
+    assert.equal(answered.headers.get('content-type'), 'text/event-stream');
     assert.equal(answered.body, streamed.body);
     assert.equal(eventsOf(answered.body).length, 2);
   });
@@ -157,14 +139,14 @@ describe("a 2025 session's answers in the auto response mode", () => {
   it('streams the answers of a batch, byte for byte as the SDK does', async () => {
     const streamed = await post(sdk.url, [call(4, 'echo'), call(5, 'notify-first')]);
     const answered = await post(auto.url, [call(4, 'echo'), call(5, 'notify-first')]);
-    assert.equal(answered.headers['content-type'], 'text/event-stream');
+    assert.equal(answered.headers.get('content-type'), 'text/event-stream');
     assert.equal(answered.body, streamed.body);
     assert.equal(eventsOf(answered.body).filter((m) => typeof m === 'object' && m !== null && 'result' in m).length, 2);
   });
 
   it('streams an answer that comes after the headers were due: the agent already saw an event stream', async () => {
     const answered = await post(auto.url, call(6, 'slow'));
-    assert.equal(answered.headers['content-type'], 'text/event-stream');
+    assert.equal(answered.headers.get('content-type'), 'text/event-stream');
     assert.equal(answered.body, `event: message\ndata: ${JSON.stringify(eventsOf(answered.body)[0])}\n\n`);
     assert.deepEqual(eventsOf(answered.body), [
       { jsonrpc: '2.0', id: 6, result: { content: [{ type: 'text', text: 'called slow' }] } },
