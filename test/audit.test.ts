@@ -18,6 +18,7 @@ import {
   type AuditRecord,
   type AuditRecordInput,
 } from '../gateway/services/audit/index.js';
+import { legacyRecordHash } from '../gateway/services/audit/chain.js';
 import { freshAuditFiles } from './helpers/audit-files.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -293,6 +294,40 @@ describe('JSONL audit sink', () => {
       (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT',
     );
     assert.deepEqual(await readLines(file), lines, 'nothing was appended');
+  });
+
+  it('refuses to continue a log whose last line was rewritten with the same content', async () => {
+    const { file } = await cleanLog(3);
+    const lines = await readLines(file);
+    lines[2] = lines[2]!.replace(/^\{"seq":3,"ts":("[^"]+")/, '{"ts":$1,"seq":3');
+    assert.deepEqual(JSON.parse(lines[2]), (await readRecords(file))[2]);
+    await writeLines(file, lines);
+    await assert.rejects(
+      createJsonlAuditSink({ file, durability: 'per-record' }),
+      (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT',
+    );
+    assert.deepEqual(await readLines(file), lines, 'nothing was appended');
+  });
+
+  it('continues a log begun under the rule before (canonical JSON hashes)', async () => {
+    const file = freshFile();
+    const older: string[] = [];
+    let head = { seq: 0, hash: '0'.repeat(64) };
+    for (let i = 0; i < 2; i++) {
+      const unsealed = { seq: head.seq + 1, ts: new Date().toISOString(), ...call(i), prev: head.hash };
+      const hash = legacyRecordHash(unsealed);
+      older.push(JSON.stringify({ ...unsealed, hash }));
+      head = { seq: unsealed.seq, hash };
+    }
+    await writeLines(file, older);
+    const sink = await createJsonlAuditSink({ file, durability: 'per-record' });
+    assert.deepEqual(sink.head(), head);
+    await sink.append(call(2));
+    await sink.close();
+    const records = await readRecords(file);
+    assert.equal(records.length, 3);
+    assert.equal(records[2]!.prev, head.hash);
+    assert.equal((await verifyAuditLog(file)).ok, true);
   });
 
   it('cuts a torn last line off at start and records how many bytes were dropped', async () => {

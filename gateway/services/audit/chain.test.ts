@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { canonicalJson } from '../../kernel/index.js';
 import {
   computeRecordHash,
   EMPTY_HEAD,
   GENESIS_HASH,
   isChainedRecord,
   isSecretKey,
+  legacyRecordHash,
+  lineHashChecks,
   REDACTED,
   redactDetail,
   sealRecord,
@@ -24,14 +27,15 @@ describe('audit chain', () => {
     assert.ok(Object.isFrozen(EMPTY_HEAD));
   });
 
-  it('seals a record with the next seq, the time, the previous hash and sha256 over its canonical JSON', () => {
+  it('seals a record with the next seq, the time, the previous hash and sha256 over its JSON without the hash', () => {
     const record = sealRecord({ event: 'tool.call', decision: 'allow', tool: 't' }, EMPTY_HEAD, NOW);
     assert.deepEqual(Object.keys(record), ['seq', 'ts', 'event', 'decision', 'tool', 'prev', 'hash']);
     assert.equal(record.seq, 1);
     assert.equal(record.ts, '2026-03-01T12:00:00.000Z');
     assert.equal(record.prev, GENESIS_HASH);
-    const canonical = `{"decision":"allow","event":"tool.call","prev":"${GENESIS_HASH}","seq":1,"tool":"t","ts":"2026-03-01T12:00:00.000Z"}`;
-    assert.equal(record.hash, sha256(canonical));
+    const unhashed = `{"seq":1,"ts":"2026-03-01T12:00:00.000Z","event":"tool.call","decision":"allow","tool":"t","prev":"${GENESIS_HASH}"}`;
+    assert.equal(record.hash, sha256(unhashed));
+    assert.equal(serialiseRecord(record), `${unhashed.slice(0, -1)},"hash":"${record.hash}"}\n`);
     assert.equal(computeRecordHash(record), record.hash);
 
     const next = sealRecord({ event: 'tool.call' }, { seq: record.seq, hash: record.hash }, NOW);
@@ -83,6 +87,49 @@ describe('audit chain', () => {
     const body = { seq: 1, event: 'x' };
     assert.equal(computeRecordHash({ ...body, hash: 'anything' }), computeRecordHash(body));
     assert.notEqual(computeRecordHash({ ...body, seq: 2 }), computeRecordHash(body));
+  });
+});
+
+describe('checking a line against its hash', () => {
+  const head = { seq: 6, hash: 'b'.repeat(64) };
+  const record = sealRecord({ event: 'tool.call', tool: 't', detail: { n: 1, list: ['x'] } }, head, NOW);
+  const line = serialiseRecord(record).slice(0, -1);
+
+  it('accepts a line as the log wrote it', () => {
+    assert.equal(lineHashChecks(line, record), true);
+  });
+
+  it('refuses a line whose text changed, even where its parsed record did not', () => {
+    const reordered = line.replace('"event":"tool.call","tool":"t"', '"tool":"t","event":"tool.call"');
+    const spaced = line.replace('"tool":"t"', '"tool": "t"');
+    const edited = line.replace('"tool":"t"', '"tool":"u"');
+    for (const text of [reordered, spaced, edited]) {
+      assert.notEqual(text, line);
+      assert.equal(lineHashChecks(text, JSON.parse(text) as { hash: string }), false, text);
+    }
+    assert.deepEqual(JSON.parse(reordered), JSON.parse(line));
+  });
+
+  it('refuses a line whose hash member is not the last, or not the hash it claims', () => {
+    const { hash, ...body } = record;
+    const hashFirst = JSON.stringify({ hash, ...body });
+    assert.equal(lineHashChecks(hashFirst, record), false);
+    const otherHash = line.replace(record.hash, 'c'.repeat(64));
+    assert.equal(lineHashChecks(otherHash, JSON.parse(otherHash) as { hash: string }), false);
+  });
+
+  it('accepts a record sealed by the rule before (canonical JSON) and refuses it edited', () => {
+    const { hash: _hash, ...body } = record;
+    const old = { ...body, hash: sha256(canonicalJson(body)) };
+    const oldLine = JSON.stringify(old);
+    assert.equal(legacyRecordHash(old), old.hash);
+    assert.notEqual(old.hash, record.hash);
+    assert.equal(lineHashChecks(oldLine, old), true);
+    // That rule never depended on the order of members on the line.
+    const reordered = JSON.stringify({ hash: old.hash, ...body });
+    assert.equal(lineHashChecks(reordered, JSON.parse(reordered) as { hash: string }), true);
+    const edited = { ...old, tool: 'u' };
+    assert.equal(lineHashChecks(JSON.stringify(edited), edited), false);
   });
 });
 

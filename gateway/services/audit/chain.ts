@@ -2,17 +2,18 @@
  * The hash chain shared by every audit sink and the verifier.
  *
  * A record is sealed by giving it the next `seq`, a timestamp, the previous record's hash as `prev`
- * (64 zeros for the first record) and `hash` = sha256 over the canonical JSON (sorted keys, no
- * whitespace) of the record without `hash`. Editing, removing, inserting or reordering any record then
- * breaks either its own hash, the `seq` sequence or the next record's `prev` link.
+ * (64 zeros for the first record) and `hash` = sha256 over the record's JSON text without `hash`: its line
+ * as written, with the `,"hash":"…"` member that ends it taken out. Editing, removing, inserting or
+ * reordering any record then breaks either its own hash, the `seq` sequence or the next record's `prev`
+ * link; so does reordering the members of a line or adding whitespace to it, since the text is what is
+ * hashed. Anyone can check a line with a sha256 tool and no JSON library.
  *
- * What is hashed is the record a reader parses back from the line (no `undefined`, no class instances, no
- * non-finite numbers), so the verifier recomputes the same hash: `sealRecord` normalises the input through
- * a JSON round trip first; `sealLine` hashes an input that needs nothing removed or redacted as it is,
- * since canonical JSON reads a value as JSON.stringify writes it (kernel/canonical-json.ts).
+ * Logs written by versions before this rule hashed the canonical JSON of the record (keys sorted at every
+ * depth, kernel/canonical-json.ts) instead; their records still check out (`lineHashChecks`), so a log
+ * begun by an older version is continued and verified as it is.
  */
 import { setMember } from '../../../connectors/contract.js';
-import { canonicalHash, isPlainJson, someJsonKey } from '../../kernel/index.js';
+import { canonicalHash, isPlainJson, sha256Hex, someJsonKey } from '../../kernel/index.js';
 import type { AuditRecord, AuditRecordInput } from './types.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -55,8 +56,33 @@ export function redactDetail(value: unknown): unknown {
   return value;
 }
 
-/** sha256 (hex) over the canonical JSON of the record without its `hash` member. */
+/**
+ * sha256 (hex) over the JSON of the record without its `hash` member, members in the record's order: for a
+ * record parsed from a line this log wrote, the line's text without its hash member.
+ */
 export function computeRecordHash(record: object): string {
+  const { hash: _hash, ...body } = record as Record<string, unknown>;
+  return sha256Hex(JSON.stringify(body));
+}
+
+/** How a line this log writes ends: the hash member, 64 hex digits, the end of the object. */
+const HASH_MEMBER = ',"hash":"';
+const HASH_SUFFIX_LENGTH = HASH_MEMBER.length + 64 + 2;
+
+/**
+ * Whether a line's record (`record`, the line parsed) checks out: its `hash` is sha256 over the line
+ * without its closing hash member, or, for a record sealed before that rule, over the canonical JSON of the
+ * record without `hash` (`legacyRecordHash`). `line` is the text without its newline.
+ */
+export function lineHashChecks(line: string, record: { hash: string }): boolean {
+  if (line.endsWith(`${HASH_MEMBER}${record.hash}"}`)) {
+    if (sha256Hex(`${line.slice(0, line.length - HASH_SUFFIX_LENGTH)}}`) === record.hash) return true;
+  }
+  return legacyRecordHash(record) === record.hash;
+}
+
+/** The hash of the rule before: sha256 (hex) over the canonical JSON of the record without `hash`. */
+export function legacyRecordHash(record: object): string {
   const { hash: _hash, ...body } = record as Record<string, unknown>;
   return canonicalHash(body);
 }
@@ -78,11 +104,14 @@ function sealNormalised(normalised: Record<string, unknown>, head: AuditChainHea
   delete normalised['hash'];
   if (normalised['detail'] !== undefined) normalised['detail'] = redactDetail(normalised['detail']);
   const unsealed = { seq: head.seq + 1, ts: now.toISOString(), ...normalised, prev: head.hash };
-  const hash = computeRecordHash(unsealed);
+  const hash = sha256Hex(JSON.stringify(unsealed));
   return { ...(unsealed as Omit<AuditRecord, 'hash'>), hash };
 }
 
-/** One JSONL line (with the trailing newline). Field order is for readers; the hash does not depend on it. */
+/**
+ * One JSONL line (with the trailing newline). A sealed record's `hash` is its last member, so the line
+ * without it is the text its hash covers.
+ */
 export function serialiseRecord(record: AuditRecord): string {
   return `${JSON.stringify(record)}\n`;
 }
@@ -101,9 +130,8 @@ export interface SealedLine {
  * the same bytes and hash, without building the record object and serialising it again. An input that is
  * already what the record carries (plain JSON data, no chain field, nothing in `detail` to redact, no
  * index-like key, which an object would move ahead of `seq`) is written from its own JSON between the chain
- * fields and hashed as it is: its canonical JSON reads it as JSON.stringify does, so it is the canonical
- * JSON of what a reader parses back from the line, without parsing the line first. Any other input is
- * sealed as `sealRecord` seals it, from a copy normalised through JSON.
+ * fields, and that text is what is hashed. Any other input is sealed as `sealRecord` seals it, from a copy
+ * normalised through JSON.
  */
 export function sealLine(input: AuditRecordInput, head: AuditChainHead, now: Date): SealedLine {
   const json = JSON.stringify(input);
@@ -113,19 +141,19 @@ export function sealLine(input: AuditRecordInput, head: AuditChainHead, now: Dat
   }
   const seq = head.seq + 1;
   const ts = now.toISOString();
-  const hash = canonicalHash({ seq, ts, ...input, prev: head.hash });
   const members = json.length > 2 ? `${json.slice(1, -1)},` : '';
-  const line = `{"seq":${seq},"ts":${JSON.stringify(ts)},${members}"prev":${JSON.stringify(head.hash)},"hash":"${hash}"}\n`;
-  return { seq, ts, hash, line };
+  const unhashed = `{"seq":${seq},"ts":${JSON.stringify(ts)},${members}"prev":${JSON.stringify(head.hash)}`;
+  const hash = sha256Hex(`${unhashed}}`);
+  return { seq, ts, hash, line: `${unhashed}${HASH_MEMBER}${hash}"}\n` };
 }
 
 const CHAIN_FIELDS: readonly string[] = ['seq', 'ts', 'prev', 'hash'];
 const INDEX_LIKE = /^(?:0|[1-9]\d*)$/;
 
 /**
- * Whether an input is written as it is: see `sealLine`. Plain JSON data only (`isPlainJson`): its line and
- * its hash are two reads of it, which a `toJSON` could answer differently (the normalising path asks each
- * `toJSON` once).
+ * Whether an input is written as it is: see `sealLine`. Plain JSON data only (`isPlainJson`): the check for
+ * secret-looking keys in `detail` and the line are two reads of it, which a `toJSON` could answer
+ * differently (the normalising path asks each `toJSON` once, and redacts what it answered).
  */
 function writtenAsIs(input: object): boolean {
   for (const key of Object.keys(input)) {

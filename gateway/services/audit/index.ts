@@ -11,6 +11,7 @@ export { AuditError, type AuditErrorCode } from './errors.js';
 export {
   GENESIS_HASH,
   computeRecordHash,
+  lineHashChecks,
   isSecretKey,
   redactDetail,
   sealRecord,

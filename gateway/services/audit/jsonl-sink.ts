@@ -50,9 +50,9 @@ import { AuditError } from './errors.js';
 import { writeFully, writeFullyNow } from './full-write.js';
 import { CheckpointFormatError, openCheckpointWriter, readCheckpoint, syncDirectory } from './checkpoint.js';
 import {
-  computeRecordHash,
   EMPTY_HEAD,
   isChainedRecord,
+  lineHashChecks,
   sealLine,
   type AuditChainHead,
   type SealedLine,
@@ -601,7 +601,7 @@ async function readExistingHead(handle: FileHandle, file: string, start: AuditCh
   if (lastLine === undefined) throw refuse('has no complete record at its end');
   const last = parseRecord(lastLine);
   if (last === undefined) throw refuse('ends with a line that is not an audit record');
-  if (computeRecordHash(last) !== last.hash)
+  if (!lineHashChecks(lastLine, last))
     throw refuse(`has a last record (seq ${last.seq}) whose hash does not match its content`);
   const previousLine = tail.lines.length >= 2 ? tail.lines[tail.lines.length - 2] : undefined;
   if (previousLine !== undefined) {

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EMPTY_HEAD, sealRecord, serialiseRecord } from './chain.js';
+import { EMPTY_HEAD, legacyRecordHash, sealRecord, serialiseRecord } from './chain.js';
 import type { AuditRecord, AuditRecordInput } from './types.js';
 import { verifyAuditFiles, verifyAuditLog } from './verify.js';
 
@@ -70,6 +70,42 @@ describe('verifyAuditLog', () => {
     const { log, result } = await verifyText(lines([records[0]!, edited, records[2]!]));
     assert.equal(result.ok, false);
     assert.deepEqual(result.problems, [
+      { file: log, line: 2, seq: 2, kind: 'edited', message: 'record seq 2 does not match its hash' },
+    ]);
+  });
+
+  it('names a record whose members were reordered or spaced out, though it parses to the same record', async () => {
+    const records = chain(3);
+    const line = serialiseRecord(records[1]!).trimEnd();
+    const reordered = line.replace('"event":"tool.call","tool":"t2"', '"tool":"t2","event":"tool.call"');
+    const spaced = line.replace('"tool":"t2"', '"tool" : "t2"');
+    for (const changed of [reordered, spaced]) {
+      assert.notEqual(changed, line);
+      assert.deepEqual(JSON.parse(changed), JSON.parse(line));
+      const { log, result } = await verifyText(lines([records[0]!, changed, records[2]!]));
+      assert.deepEqual(result.problems, [
+        { file: log, line: 2, seq: 2, kind: 'edited', message: 'record seq 2 does not match its hash' },
+      ]);
+    }
+  });
+
+  it('accepts a log begun under the rule before (canonical JSON hashes) and continued under this one', async () => {
+    const older: AuditRecord[] = [];
+    let head = EMPTY_HEAD;
+    for (const tool of ['t1', 't2']) {
+      const unsealed = { seq: head.seq + 1, ts: T.toISOString(), event: 'tool.call', tool, prev: head.hash };
+      const record = { ...unsealed, hash: legacyRecordHash(unsealed) } as AuditRecord;
+      older.push(record);
+      head = { seq: record.seq, hash: record.hash };
+    }
+    const newer = sealRecord({ event: 'tool.call', tool: 't3' }, head, T);
+    assert.notEqual(newer.hash, legacyRecordHash(newer));
+    const { result } = await verifyText(lines([...older, newer]));
+    assert.equal(result.ok, true, JSON.stringify(result.problems));
+    assert.equal(result.lastSeq, 3);
+    const edited = { ...older[1]!, tool: 'other' };
+    const { log, result: tampered } = await verifyText(lines([older[0]!, edited, newer]));
+    assert.deepEqual(tampered.problems, [
       { file: log, line: 2, seq: 2, kind: 'edited', message: 'record seq 2 does not match its hash' },
     ]);
   });

@@ -23,7 +23,7 @@ import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { AuditError } from './errors.js';
 import { CheckpointFormatError, readCheckpoint, type AuditCheckpoint } from './checkpoint.js';
-import { computeRecordHash, GENESIS_HASH, isChainedRecord } from './chain.js';
+import { computeRecordHash, GENESIS_HASH, isChainedRecord, lineHashChecks } from './chain.js';
 
 export type AuditProblemKind = 'edited' | 'removed' | 'reordered' | 'truncated' | 'malformed' | 'inserted';
 
@@ -260,14 +260,14 @@ async function readLines(
         continue;
       }
       trackIntent(intents, record, lines);
-      const contentHash = computeRecordHash(record);
+      const hashOk = lineHashChecks(text, record);
       entries.push({
         line: lines,
         seq: record.seq,
         prev: record.prev,
         hash: record.hash,
-        contentHash,
-        hashOk: contentHash === record.hash,
+        contentHash: hashOk ? record.hash : computeRecordHash(record),
+        hashOk,
       });
     }
   } catch (error) {
