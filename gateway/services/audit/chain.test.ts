@@ -118,6 +118,17 @@ describe('checking a line against its hash', () => {
     assert.equal(lineHashChecks(otherHash, JSON.parse(otherHash) as { hash: string }), false);
   });
 
+  it('hashes only a line that ends with its hash member as the log writes it', () => {
+    // A line that ends otherwise, whose hash was made for the text a fixed-length cut would leave: refused.
+    const { hash: _hash, ...body } = record;
+    const start = JSON.stringify(body).slice(0, -1);
+    const forged = sha256(`${start},}`);
+    const text = `${start},"hash":"${forged}" }`;
+    const parsed = JSON.parse(text) as { hash: string };
+    assert.equal(parsed.hash, forged);
+    assert.equal(lineHashChecks(text, parsed), false);
+  });
+
   it('accepts a record sealed by the rule before (canonical JSON) and refuses it edited', () => {
     const { hash: _hash, ...body } = record;
     const old = { ...body, hash: sha256(canonicalJson(body)) };
