@@ -82,6 +82,16 @@ function assertChain(records: readonly AuditRecord[]): void {
 }
 
 /** A clean log of `n` records, closed, with a checkpoint. */
+/** Writes `lines` as the log, and checks that a sink refuses to continue it and appends nothing. */
+async function assertRefusedToContinue(file: string, lines: string[]): Promise<void> {
+  await writeLines(file, lines);
+  await assert.rejects(
+    createJsonlAuditSink({ file, durability: 'per-record' }),
+    (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT',
+  );
+  assert.deepEqual(await readLines(file), lines, 'nothing was appended');
+}
+
 async function cleanLog(n: number): Promise<{ file: string; checkpointFile: string }> {
   const file = freshFile();
   const checkpointFile = `${file}.checkpoint`;
@@ -288,12 +298,7 @@ describe('JSONL audit sink', () => {
     const { file } = await cleanLog(3);
     const lines = await readLines(file);
     lines[2] = lines[2]!.replace('"agent-a"', '"agent-b"');
-    await writeLines(file, lines);
-    await assert.rejects(
-      createJsonlAuditSink({ file, durability: 'per-record' }),
-      (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT',
-    );
-    assert.deepEqual(await readLines(file), lines, 'nothing was appended');
+    await assertRefusedToContinue(file, lines);
   });
 
   it('refuses to continue a log whose last line was rewritten with the same content', async () => {
@@ -301,12 +306,7 @@ describe('JSONL audit sink', () => {
     const lines = await readLines(file);
     lines[2] = lines[2]!.replace(/^\{"seq":3,"ts":("[^"]+")/, '{"ts":$1,"seq":3');
     assert.deepEqual(JSON.parse(lines[2]), (await readRecords(file))[2]);
-    await writeLines(file, lines);
-    await assert.rejects(
-      createJsonlAuditSink({ file, durability: 'per-record' }),
-      (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT',
-    );
-    assert.deepEqual(await readLines(file), lines, 'nothing was appended');
+    await assertRefusedToContinue(file, lines);
   });
 
   it('continues a log begun under the rule before (canonical JSON hashes)', async () => {
@@ -352,11 +352,7 @@ describe('JSONL audit sink', () => {
   it('refuses to continue a log whose last record does not link to the one before', async () => {
     const { file } = await cleanLog(3);
     const lines = await readLines(file);
-    await writeLines(file, [lines[0]!, lines[2]!]);
-    await assert.rejects(
-      createJsonlAuditSink({ file, durability: 'per-record' }),
-      (e: unknown) => e instanceof AuditError && e.code === 'AUDIT_CHAIN_CORRUPT',
-    );
+    await assertRefusedToContinue(file, [lines[0]!, lines[2]!]);
   });
 
   it('refuses to continue a log that is shorter than its checkpoint', async () => {

@@ -8,9 +8,9 @@
  * link; so does reordering the members of a line or adding whitespace to it, since the text is what is
  * hashed. Anyone can check a line with a sha256 tool and no JSON library.
  *
- * Logs written by versions before this rule hashed the canonical JSON of the record (keys sorted at every
- * depth, kernel/canonical-json.ts) instead; their records still check out (`lineHashChecks`), so a log
- * begun by an older version is continued and verified as it is.
+ * Records sealed before this rule hashed the canonical JSON of the record (keys sorted at every depth,
+ * kernel/canonical-json.ts) instead; they still check out (`lineHashChecks`), so a log begun before it is
+ * continued and verified as it is.
  */
 import { setMember } from '../../../connectors/contract.js';
 import { canonicalHash, isPlainJson, sha256Hex, someJsonKey } from '../../kernel/index.js';

@@ -11,7 +11,6 @@ export { AuditError, type AuditErrorCode } from './errors.js';
 export {
   GENESIS_HASH,
   computeRecordHash,
-  lineHashChecks,
   isSecretKey,
   redactDetail,
   sealRecord,

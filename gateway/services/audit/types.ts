@@ -74,7 +74,7 @@ export interface AuditRecord extends AuditRecordInput {
   ts: string;
   /** Hash of the previous record (hex sha256), or 64 zeros for the first. */
   prev: string;
-  /** sha256 over the canonical JSON of this record without `hash`. */
+  /** sha256 over this record's JSON text without `hash` (its line without the closing hash member; chain.ts). */
   hash: string;
 }
 
