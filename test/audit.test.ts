@@ -81,7 +81,6 @@ function assertChain(records: readonly AuditRecord[]): void {
   });
 }
 
-/** A clean log of `n` records, closed, with a checkpoint. */
 /** Writes `lines` as the log, and checks that a sink refuses to continue it and appends nothing. */
 async function assertRefusedToContinue(file: string, lines: string[]): Promise<void> {
   await writeLines(file, lines);
@@ -92,6 +91,7 @@ async function assertRefusedToContinue(file: string, lines: string[]): Promise<v
   assert.deepEqual(await readLines(file), lines, 'nothing was appended');
 }
 
+/** A clean log of `n` records, closed, with a checkpoint. */
 async function cleanLog(n: number): Promise<{ file: string; checkpointFile: string }> {
   const file = freshFile();
   const checkpointFile = `${file}.checkpoint`;
