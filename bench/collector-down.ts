@@ -13,11 +13,11 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { closedPort } from '../test/fixtures/gateway-process.js';
 import { startOtlpReceiver } from '../test/fixtures/otlp-receiver.js';
-import { startGatewayProcess, tsxCommand, type GatewayProcess } from '../test/conformance/gateway-process.js';
+import { startGatewayProcess, type GatewayProcess } from '../test/conformance/gateway-process.js';
+import { echoConnector } from './lib/echo-upstream.js';
 import { positiveInteger } from './lib/options.js';
 import { ratio, summarize, type Summary } from './lib/stats.js';
 
-const ECHO_SERVER = new URL('./echo-server.ts', import.meta.url).pathname;
 type Variant = 'up' | 'down' | 'off';
 const VARIANTS: readonly Variant[] = ['up', 'down', 'off'];
 
@@ -60,7 +60,7 @@ try {
           };
     gateways[variant] = await startGatewayProcess({
       agentId: 'bench-agent',
-      config: { connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }], telemetry },
+      config: { connectors: [echoConnector()], telemetry },
     });
   }
 

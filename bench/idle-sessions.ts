@@ -16,13 +16,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startGatewayProcess, tsxCommand } from '../test/conformance/gateway-process.js';
+import { startGatewayProcess } from '../test/conformance/gateway-process.js';
 import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
 import { ensureCompiled } from './lib/compiled.js';
+import { echoConnector } from './lib/echo-upstream.js';
 import { createRawPool, openRawSession, type RawSession } from './lib/raw-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ECHO_SERVER = path.join(ROOT, 'bench', 'echo-server.ts');
 
 export interface ProcessMemory {
   rssKb: number;
@@ -69,7 +69,7 @@ export async function runIdleSessions(
     agentId: 'bench-agent',
     compiledCli: options.bin ?? CLI_COMPILED,
     config: {
-      connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
+      connectors: [echoConnector()],
       http: { maxSessionsPerAgent: count + 100 },
     },
   });

@@ -15,14 +15,14 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startGatewayProcess, tsxCommand } from '../test/conformance/gateway-process.js';
+import { startGatewayProcess } from '../test/conformance/gateway-process.js';
 import { ensureCompiled } from './lib/compiled.js';
-import { CLI_COMPILED, closedPort } from '../test/fixtures/gateway-process.js';
+import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
+import { benchGatewayConfig } from './lib/echo-upstream.js';
 import { readProcessMemory, type ProcessMemory } from './idle-sessions.js';
 import { createRawPool, openRawSession } from './lib/raw-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ECHO_SERVER = path.join(ROOT, 'bench', 'echo-server.ts');
 
 export interface SoakSample extends ProcessMemory {
   /** Seconds since the load started. */
@@ -62,10 +62,7 @@ export async function runSoak(options: {
   const gateway = await startGatewayProcess({
     agentId: 'bench-agent',
     compiledCli: options.bin ?? CLI_COMPILED,
-    config: {
-      connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
-      telemetry: { enabled: true, otlpEndpoint: `http://127.0.0.1:${await closedPort()}` },
-    },
+    config: await benchGatewayConfig(),
   });
   const pool = createRawPool(gateway.url, options.sessions);
   const endpoint = { url: gateway.url, headers: { Authorization: `Bearer ${gateway.key}` } };

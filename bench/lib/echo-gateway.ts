@@ -4,13 +4,10 @@
  * at once: for the bench scripts that watch the gateway's own process while it serves (gc-trace.ts reads
  * its GC trace, heap-sample.ts its heap profiler).
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startGatewayProcess, tsxCommand, type GatewayProcess } from '../../test/conformance/gateway-process.js';
-import { closedPort } from '../../test/fixtures/gateway-process.js';
+import { startGatewayProcess, type GatewayProcess } from '../../test/conformance/gateway-process.js';
+import { benchGatewayConfig } from './echo-upstream.js';
 import { createRawPool, openRawSession, type RawMode } from './raw-client.js';
 
-const ECHO_SERVER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'echo-server.ts');
 const TEXT = 'hello portcullis';
 
 export interface EchoGateway {
@@ -32,10 +29,7 @@ export async function openEchoGateway(options: {
     agentId: 'bench-agent',
     compiledCli: options.bin,
     nodeArgs: options.nodeArgs,
-    config: {
-      connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
-      telemetry: { enabled: true, otlpEndpoint: `http://127.0.0.1:${await closedPort()}` },
-    },
+    config: await benchGatewayConfig(),
   });
   const pool = createRawPool(gateway.url, options.sessions);
   const shutDown = async (): Promise<void> => {

@@ -21,11 +21,11 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGatewayProcess, tsxCommand } from '../../test/conformance/gateway-process.js';
-import { CLI_COMPILED, closedPort } from '../../test/fixtures/gateway-process.js';
+import { CLI_COMPILED } from '../../test/fixtures/gateway-process.js';
+import { benchGatewayConfig, ECHO_SERVER } from './echo-upstream.js';
 import { freePort, spawnUntilLine, spawnUntilListening } from './processes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ECHO_SERVER = path.join(ROOT, 'bench', 'echo-server.ts');
 const PASSTHROUGH = path.join(ROOT, 'bench', 'passthrough.ts');
 const MCP_PROXY_BIN = path.join(ROOT, 'node_modules', 'mcp-proxy', 'dist', 'bin', 'mcp-proxy.mjs');
 
@@ -149,10 +149,7 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
   const profileDir = options.profileDir !== undefined ? path.join(options.profileDir, name) : undefined;
   const gateway = await startGatewayProcess({
     agentId: 'bench-agent',
-    config: {
-      connectors: [{ id: 'echo', kind: 'mcp', transport: 'stdio', ...tsxCommand(ECHO_SERVER) }],
-      telemetry: { enabled: name !== 'portcullis-notrace', otlpEndpoint: `http://127.0.0.1:${await closedPort()}` },
-    },
+    config: await benchGatewayConfig({ tracing: name !== 'portcullis-notrace' }),
     ...(name === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
     ...(name === 'portcullis-noaudit' ? { audit: false as const } : {}),
     ...(profileDir !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),

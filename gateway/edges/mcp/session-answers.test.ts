@@ -3,6 +3,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ProtocolError, Server, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
+import { readJsonBody } from '../http/read-json.js';
 import { answerWhenReadyAsJson } from './session-answers.js';
 import { HEADERS_DEADLINE_MS, sendFetchResponse, toFetchRequest } from './web-exchange.js';
 import { INITIALIZE, rawPost } from '../../../test/helpers/raw-mcp.js';
@@ -39,14 +40,9 @@ async function startSessionServer(auto: boolean): Promise<{ url: string; close()
   if (auto) assert.equal(answerWhenReadyAsJson(transport), true);
   await mcp.connect(transport);
   const http: HttpServer = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const parsedBody: unknown = chunks.length > 0 ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined;
-      void transport
-        .handleRequest(toFetchRequest(req, res, { followAgent: false }), { parsedBody })
-        .then((response) => sendFetchResponse(response, res));
-    });
+    void readJsonBody(req, 1024 * 1024)
+      .then((parsedBody) => transport.handleRequest(toFetchRequest(req, res, { followAgent: false }), { parsedBody }))
+      .then((response) => sendFetchResponse(response, res));
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
