@@ -104,7 +104,8 @@ function sealNormalised(normalised: Record<string, unknown>, head: AuditChainHea
   delete normalised['hash'];
   if (normalised['detail'] !== undefined) normalised['detail'] = redactDetail(normalised['detail']);
   const unsealed = { seq: head.seq + 1, ts: now.toISOString(), ...normalised, prev: head.hash };
-  const hash = sha256Hex(JSON.stringify(unsealed));
+  // The verifier's own computation, over the record it will parse back from the line.
+  const hash = computeRecordHash(unsealed);
   return { ...(unsealed as Omit<AuditRecord, 'hash'>), hash };
 }
 
