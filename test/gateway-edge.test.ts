@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
 import { startHttpBackend } from './fixtures/http-backend.js';
 import { INITIALIZE, rawPost, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { modernPost } from './helpers/modern.js';
@@ -132,6 +133,37 @@ for (const responseMode of ['auto', 'sse', 'json'] as const) {
       assert.equal(malformed.status, 400);
       const noSession = await rawPost(gw.gateway.mcpUrl, { jsonrpc: '2.0', id: 3, method: 'tools/list' }, auth);
       assert.equal(noSession.status, 400);
+    });
+
+    // `auto`: a single request on a session is served without the SDK's web exchange (session-requests.ts).
+    it(`serves a call on a session ${responseMode === 'auto' ? 'without' : 'through'} the SDK's web exchange`, async () => {
+      const { sessionId } = await initialize();
+      const headers = { ...auth, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' };
+      const transport = WebStandardStreamableHTTPServerTransport.prototype;
+      const handleRequest = transport.handleRequest;
+      let exchanges = 0;
+      transport.handleRequest = function (this: WebStandardStreamableHTTPServerTransport, ...args) {
+        exchanges++;
+        return handleRequest.apply(this, args);
+      };
+      try {
+        const call = {
+          jsonrpc: '2.0',
+          id: 2,
+          method: 'tools/call',
+          params: { name: 'api_echo', arguments: { q: 'hi' } },
+        };
+        const response = await rawPost(gw.gateway.mcpUrl, call, headers);
+        assert.equal(response.status, 200);
+        assert.equal(response.headers.get('mcp-session-id'), sessionId);
+        assert.match(response.headers.get('content-type') ?? '', responseMode === 'sse' ? /event-stream/ : /json/);
+        const text = await response.text();
+        assert.match(text, /"result":\{"content":\[\{"type":"text"/);
+        assert.match(text, /"id":2\}/);
+        assert.equal(exchanges, responseMode === 'auto' ? 0 : 1);
+      } finally {
+        transport.handleRequest = handleRequest;
+      }
     });
 
     it('serves the GET stream and ends the session on DELETE', async () => {

@@ -18,3 +18,45 @@ export const INITIALIZE = {
   method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 };
+
+/** An exchange read whole. */
+export interface RawAnswer {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+/** A raw JSON-RPC POST on a 2025 session, read whole. */
+export async function postOnSession(
+  url: string,
+  session: { id: string; version: string },
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer> {
+  const response = await rawPost(url, body, {
+    'mcp-session-id': session.id,
+    'mcp-protocol-version': session.version,
+    ...headers,
+  });
+  return { status: response.status, headers: response.headers, body: await response.text() };
+}
+
+/** A `tools/call` request with no arguments. */
+export function toolCall(id: number | string, name: string): Record<string, unknown> {
+  return { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } };
+}
+
+/** The messages of an event stream's `data:` lines (one line each, as MCP servers write them). */
+export function eventsOf(body: string): unknown[] {
+  return body
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice('data: '.length)) as unknown);
+}
+
+/** Sends `initialize` for `protocolVersion` and reads the answer; throws unless it is 200. */
+export async function initializeAt(url: string, protocolVersion: string): Promise<void> {
+  const response = await rawPost(url, { ...INITIALIZE, params: { ...INITIALIZE.params, protocolVersion } });
+  const body = await response.text();
+  if (response.status !== 200) throw new Error(`initialize answered ${response.status}: ${body.slice(0, 200)}`);
+}

@@ -41,6 +41,7 @@ import { createModernTasks } from './modern-task.js';
 import { createStateSealer } from './sealed-state.js';
 import { sessionTaskTrace } from './task-trace.js';
 import { answerWhenReadyAsJson } from './session-answers.js';
+import { createSessionRequests } from './session-requests.js';
 import type { InstanceMessages } from '../../services/instances/index.js';
 import { createInputRelay } from './input-relay.js';
 import { createSharedEventBus } from './shared-event-bus.js';
@@ -195,6 +196,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
 
   /** Close a session's transport and server (which unsubscribes it from gateway events) and end its task span. */
   async function takeDown(session: McpSession, reason: string): Promise<void> {
+    session.requests?.closeAll();
     await session.transport?.close().catch(() => undefined);
     await session.server?.close().catch(() => undefined);
     session.endTask?.(reason);
@@ -303,7 +305,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
           });
           return;
         }
-        await serveOnSession(session, fetchRequest, res, body);
+        const { requests } = session;
+        const direct = requests?.directRequest(headerOf(req, 'accept'), body);
+        if (requests !== undefined && direct !== undefined) await requests.serve(direct, fetchRequest, res);
+        else await serveOnSession(session, fetchRequest, res, body);
         return;
       }
       if (Array.isArray(body)) {
@@ -399,7 +404,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
       // before the agent is told so (an operator's approval sent right after finds the task ended).
       onsessionclosed: () => closeSession(session),
     });
-    if (options.responseMode === 'auto') answerWhenReadyAsJson(transport);
+    if (options.responseMode === 'auto') {
+      answerWhenReadyAsJson(transport);
+      session.requests = createSessionRequests(transport, { sessionId: id });
+    }
     transport.onclose = () => void closeSession(session);
     watchProtocolVersion(transport, (version) => (session.connection.protocolVersion = version));
     if (options.operationMetrics !== undefined) timeOperations(transport, session.connection, options.operationMetrics);

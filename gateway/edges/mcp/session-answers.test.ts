@@ -6,7 +6,7 @@ import { ProtocolError, Server, WebStandardStreamableHTTPServerTransport } from 
 import { readJsonBody } from '../http/read-json.js';
 import { answerWhenReadyAsJson } from './session-answers.js';
 import { HEADERS_DEADLINE_MS, sendFetchResponse, toFetchRequest } from './web-exchange.js';
-import { INITIALIZE, rawPost } from '../../../test/helpers/raw-mcp.js';
+import { eventsOf, initializeAt, postOnSession, toolCall } from '../../../test/helpers/raw-mcp.js';
 
 const VERSION = '2025-03-26';
 
@@ -46,9 +46,7 @@ async function startSessionServer(auto: boolean): Promise<{ url: string; close()
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
-  const initialized = await rawPost(url, { ...INITIALIZE, params: { ...INITIALIZE.params, protocolVersion: VERSION } });
-  assert.equal(initialized.status, 200);
-  await initialized.text();
+  await initializeAt(url, VERSION);
   return {
     url,
     close: async () => {
@@ -59,32 +57,9 @@ async function startSessionServer(auto: boolean): Promise<{ url: string; close()
   };
 }
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: string;
-}
-
 /** A request on the session, read whole. */
-async function post(url: string, body: unknown): Promise<Answer> {
-  const response = await rawPost(url, body, { 'mcp-session-id': 'session-1', 'mcp-protocol-version': VERSION });
-  return { status: response.status, headers: response.headers, body: await response.text() };
-}
-
-const call = (id: number, name: string): Record<string, unknown> => ({
-  jsonrpc: '2.0',
-  id,
-  method: 'tools/call',
-  params: { name, arguments: {} },
-});
-
-/** The messages of an event stream's `data:` lines. */
-function eventsOf(body: string): unknown[] {
-  return body
-    .split('\n')
-    .filter((line) => line.startsWith('data: '))
-    .map((line) => JSON.parse(line.slice('data: '.length)) as unknown);
-}
+const post = (url: string, body: unknown) => postOnSession(url, { id: 'session-1', version: VERSION }, body);
+const call = toolCall;
 
 describe("a 2025 session's answers in the auto response mode", () => {
   let sdk: Awaited<ReturnType<typeof startSessionServer>>;

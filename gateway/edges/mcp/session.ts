@@ -9,6 +9,7 @@ import type { TaskFacts } from '../../../policies/types.js';
 import type { Principal } from '../../kernel/index.js';
 import type { McpConnection } from '../../pipeline/index.js';
 import type { AgentScope, LogLevel } from './scope.js';
+import type { SessionRequests } from './session-requests.js';
 
 export type { LogLevel } from './scope.js';
 
@@ -22,6 +23,8 @@ export interface McpSession {
   subscriptions: Set<string>;
   server?: Server;
   transport?: Transport;
+  /** Single requests served without the SDK's web exchange (`auto` response mode; session-requests.ts). */
+  requests?: SessionRequests;
   lastActivity: number;
   /** Transport facts and, once initialized, the negotiated protocol version (spans and metrics). */
   connection: McpConnection;

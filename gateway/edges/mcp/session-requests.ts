@@ -1,0 +1,226 @@
+/**
+ * A request on a 2025 session (a tool call, a listing, a read) served without the SDK's web-standard
+ * exchange, in the `auto` response mode.
+ *
+ * The SDK's session transport serves every POST as a web exchange: it checks the headers, parses the body as
+ * a JSON-RPC message, checks that the session is initialized and the protocol version supported, opens a web
+ * event stream with a keep-alive timer for the request, hands the message to the server, and answers with a
+ * `Response` that the gateway then reads back, chunk by chunk, to write it out (web-exchange.ts). For a
+ * single request on an established session all of that wraps one thing: the message goes to the server, and
+ * what the server sends for it goes back on this exchange. In the profile that wrapping cost more than the
+ * server's own handling (about a quarter of the gateway's CPU a call at 32 sessions).
+ *
+ * Here the message goes to the server the way the transport delivers it (`transport.onmessage`, through the
+ * operation metrics and the protocol-version watch), after the same checks (the SDK's own parse of the body,
+ * the session and protocol version already held by the HTTP edge), and what the server sends for it is
+ * taken at the transport's `send`, before the SDK's own: an answer with nothing sent before it goes out as
+ * one JSON body with the session id; a notification or request of the server's for the call (progress, a log
+ * message, a sampling or elicitation request) opens an event stream with the headers the SDK sets, and the
+ * answer ends it as the event the SDK writes. A call still unanswered after `HEADERS_DEADLINE_MS` has its
+ * event-stream headers sent, and a stream carries the SDK's keep-alive comment every 15 seconds, as the
+ * SDK's exchange does. The agent's answers to the server's requests, notifications, batches, `initialize`,
+ * and any body the SDK's parse refuses (which it answers 400) are left to the SDK's exchange, as is every
+ * request in the `sse` and `json` response modes.
+ *
+ * Agent gone before the answer: nothing more is written for the call, and what the server still sends for it
+ * goes to the SDK's transport, which has no stream for it and says so through the server's `onerror`. The
+ * session closing ends the exchanges still open (an empty event stream, as the SDK's closed streams end).
+ */
+import type { ServerResponse } from 'node:http';
+import {
+  parseJSONRPCMessage,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type Transport,
+  type TransportSendOptions,
+} from '@modelcontextprotocol/server';
+import { DictionaryMap } from '../../../connectors/call-registries.js';
+import { isJsonObject } from '../../../connectors/contract.js';
+import { HEADERS_DEADLINE_MS } from './web-exchange.js';
+
+/** The SDK's interval between keep-alive comments on an event stream. */
+export const KEEP_ALIVE_MS = 15_000;
+
+const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
+const KEEP_ALIVE_COMMENT = ': keepalive\n\n';
+
+export interface SessionRequests {
+  /**
+   * The request to serve directly, when this exchange carries one that can be (see above): a single
+   * JSON-RPC request other than `initialize`, as the SDK parses it, from an agent that accepts both JSON
+   * and event streams. Undefined: serve the exchange through the SDK's transport.
+   */
+  directRequest(accept: string | undefined, body: unknown): JSONRPCRequest | undefined;
+  /** Serves `request` on this exchange; settles once its answer is written or the exchange ends. */
+  serve(request: JSONRPCRequest, webRequest: Request, res: ServerResponse): Promise<void>;
+  /** Ends the exchanges still open (the session is closing). */
+  closeAll(): void;
+}
+
+export interface SessionRequestsOptions {
+  /** The session's id, sent with every answer as the SDK sends it. */
+  sessionId: string;
+  /** When an unanswered call's event-stream headers go out (default `HEADERS_DEADLINE_MS`). */
+  headersDeadlineMs?: number;
+  keepAliveMs?: number;
+}
+
+/**
+ * Call on the session's transport before anything else wraps its `send` (operation metrics do, and must see
+ * every message) and before the server connects to it.
+ */
+export function createSessionRequests(transport: Transport, options: SessionRequestsOptions): SessionRequests {
+  const headersDeadlineMs = options.headersDeadlineMs ?? HEADERS_DEADLINE_MS;
+  const keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
+  // Keyed as the SDK keys a request's stream: a number and the string of its digits are different ids.
+  const open = new DictionaryMap<string | number, Exchange>();
+
+  const sdkSend = transport.send.bind(transport);
+  transport.send = (message: JSONRPCMessage, sendOptions?: TransportSendOptions): Promise<void> => {
+    // The request a message belongs to, by the SDK's rule: an answer's own id, else the related request.
+    const requestId = isAnswer(message) ? message.id : sendOptions?.relatedRequestId;
+    const exchange = requestId === undefined ? undefined : open.get(requestId);
+    if (exchange === undefined) return sdkSend(message, sendOptions);
+    exchange.deliver(message);
+    return Promise.resolve();
+  };
+  const shared: ExchangeShared = { open, sessionId: options.sessionId, headersDeadlineMs, keepAliveMs };
+
+  return {
+    directRequest(accept, body) {
+      if (transport.onmessage === undefined) return undefined;
+      if (!isJsonObject(body) || body['method'] === 'initialize' || !('id' in body)) return undefined;
+      if (accept === undefined || !accept.includes('application/json') || !accept.includes('text/event-stream'))
+        return undefined;
+      let message: JSONRPCMessage;
+      try {
+        message = parseJSONRPCMessage(body);
+      } catch {
+        return undefined;
+      }
+      return 'method' in message && 'id' in message ? message : undefined;
+    },
+
+    serve(request, webRequest, res) {
+      return new Promise<void>((settle, fail) => {
+        const exchange = new Exchange(shared, request.id, res, settle);
+        open.set(request.id, exchange);
+        try {
+          transport.onmessage?.(request, { request: webRequest });
+        } catch (error) {
+          // Nothing was sent for it: the caller answers the exchange (as an internal error).
+          fail(error);
+          exchange.abandon();
+        }
+      });
+    },
+
+    closeAll() {
+      for (const exchange of [...open.values()]) exchange.close();
+    },
+  };
+}
+
+/** What the exchanges of one session share. */
+interface ExchangeShared {
+  /** The exchanges waiting for their answer, by request id. */
+  open: DictionaryMap<string | number, Exchange>;
+  sessionId: string;
+  headersDeadlineMs: number;
+  keepAliveMs: number;
+}
+
+/** One request's exchange: nothing sent yet, an event stream, or done (answered, agent gone, closed). */
+class Exchange {
+  #streaming = false;
+  #done = false;
+  #deadline: NodeJS.Timeout;
+  #keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly shared: ExchangeShared,
+    private readonly id: string | number,
+    private readonly res: ServerResponse,
+    private readonly settle: () => void,
+  ) {
+    this.#deadline = setTimeout(() => this.#openStream(true), shared.headersDeadlineMs);
+    this.#deadline.unref();
+    res.once('close', this.#onClose);
+  }
+
+  /** A message the server sent for this request: the answer ends the exchange. */
+  deliver(message: JSONRPCMessage): void {
+    const json = JSON.stringify(message);
+    if (!isAnswer(message)) {
+      this.#openStream(false);
+      this.res.write(eventOf(json));
+      return;
+    }
+    this.#finish();
+    if (this.#streaming) this.res.end(eventOf(json));
+    else {
+      this.res.statusCode = 200;
+      this.res.setHeader('content-type', 'application/json');
+      this.res.setHeader('mcp-session-id', this.shared.sessionId);
+      this.res.end(json);
+    }
+  }
+
+  /** Forgets the exchange without writing to it. */
+  abandon(): void {
+    if (!this.#done) this.#finish();
+  }
+
+  /** Ends the exchange with nothing more to say (the session closed). */
+  close(): void {
+    if (this.#done) return;
+    this.#openStream(false);
+    this.#finish();
+    this.res.end();
+  }
+
+  #openStream(flush: boolean): void {
+    if (this.#streaming || this.#done) return;
+    this.#streaming = true;
+    clearTimeout(this.#deadline);
+    this.res.statusCode = 200;
+    for (const [name, value] of Object.entries(EVENT_STREAM_HEADERS)) this.res.setHeader(name, value);
+    this.res.setHeader('mcp-session-id', this.shared.sessionId);
+    if (flush) this.res.flushHeaders();
+    this.#keepAlive = setInterval(() => this.res.write(KEEP_ALIVE_COMMENT), this.shared.keepAliveMs);
+    this.#keepAlive.unref();
+  }
+
+  /** No more writes, timers or routing for this request. */
+  #finish(): void {
+    this.#done = true;
+    this.shared.open.delete(this.id);
+    clearTimeout(this.#deadline);
+    clearInterval(this.#keepAlive);
+    this.res.off('close', this.#onClose);
+    this.settle();
+  }
+
+  /**
+   * The agent went away first: what the server still sends for the request goes to the SDK's transport,
+   * which has no stream for it and says so (the answer is reported through the server's `onerror`).
+   */
+  readonly #onClose = (): void => {
+    if (!this.#done && !this.res.writableFinished) this.#finish();
+  };
+}
+
+/** A result or an error answering a request (not a notification, not a request of the server's own). */
+function isAnswer(message: JSONRPCMessage): message is JSONRPCMessage & { id: string | number } {
+  return 'id' in message && !('method' in message) && ('result' in message || 'error' in message);
+}
+
+/** The event the SDK's session transport writes for a message with no event id. */
+function eventOf(json: string): string {
+  return `event: message\ndata: ${json}\n\n`;
+}
