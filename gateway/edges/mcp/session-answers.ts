@@ -13,9 +13,9 @@
  * batch, or on a stream whose headers are out). An agent's client reads one JSON object where it parsed
  * an event stream; the gateway builds no event for it.
  *
- * A single request on the session is served without the transport's exchange altogether
- * (session-requests.ts); this covers what still goes through it: batches, and every exchange a transport
- * built without `createSessionRequests` serves.
+ * A single request on the session other than `initialize` is served without the transport's exchange
+ * altogether (session-requests.ts); this covers the answers that still go through it: `initialize`'s, a
+ * batch's, and those of every exchange of a transport built without `createSessionRequests`.
  *
  * An event that carries an id (with an event store, for resumption) stays the SDK's. This replaces
  * `writeSSEEvent`, a private method of `WebStandardStreamableHTTPServerTransport`

@@ -14,6 +14,15 @@ const SESSION = 'session-1';
 /** Short enough for a test to wait for it; the SDK's exchange keeps its own (HEADERS_DEADLINE_MS). */
 const DEADLINE_MS = 150;
 
+/** Resolves once `condition` holds; fails after two seconds. */
+async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** A call the test holds open until it lets it go (by tool name). */
 const held = new Map<string, () => void>();
 
@@ -36,6 +45,8 @@ interface SessionServer {
   url: string;
   /** Exchanges the SDK's transport served (`handleRequest`), initialize included. */
   sdkExchanges(): number;
+  /** Exchanges whose agent went away before the answer was written. */
+  abandoned(): number;
   errors: Error[];
   requests?: SessionRequests;
   close(): Promise<void>;
@@ -69,6 +80,7 @@ async function startSessionServer(direct: boolean): Promise<SessionServer> {
     ? createSessionRequests(transport, { sessionId: SESSION, headersDeadlineMs: DEADLINE_MS, keepAliveMs: 60 })
     : undefined;
   let sdkExchanges = 0;
+  let abandoned = 0;
   const handleRequest = transport.handleRequest.bind(transport);
   transport.handleRequest = (...args) => {
     sdkExchanges++;
@@ -76,6 +88,9 @@ async function startSessionServer(direct: boolean): Promise<SessionServer> {
   };
   await mcp.connect(transport);
   const http: HttpServer = createServer((req, res) => {
+    res.once('close', () => {
+      if (!res.writableFinished) abandoned++;
+    });
     void readJsonBody(req, 1024 * 1024).then(async (parsedBody) => {
       const webRequest = toFetchRequest(req, res, { followAgent: false });
       const request = requests?.directRequest(req.headers.accept, parsedBody);
@@ -89,6 +104,7 @@ async function startSessionServer(direct: boolean): Promise<SessionServer> {
   return {
     url,
     sdkExchanges: () => sdkExchanges,
+    abandoned: () => abandoned,
     errors,
     ...(requests !== undefined ? { requests } : {}),
     close: async () => {
@@ -171,7 +187,11 @@ describe("a 2025 session's single requests served without the SDK's web exchange
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';
-    while (!text.includes('\n\n')) text += decoder.decode((await reader.read()).value, { stream: true });
+    while (!text.includes('\n\n')) {
+      const { done, value } = await reader.read();
+      assert.ok(!done, 'the stream ended before the relayed request');
+      text += decoder.decode(value, { stream: true });
+    }
     const [elicitation] = eventsOf(text) as { id: number; method: string }[];
     assert.equal(elicitation?.method, 'elicitation/create');
     const before = direct.sdkExchanges();
@@ -204,7 +224,7 @@ describe("a 2025 session's single requests served without the SDK's web exchange
     assert.equal(response.headers.get('content-type'), 'text/event-stream');
     assert.equal(response.headers.get('mcp-session-id'), SESSION);
     assert.equal(response.headers.get('cache-control'), 'no-cache, no-transform');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     held.get('held-5')!();
     const body = await response.text();
     assert.match(body, /^(: keepalive\n\n)+event: message\n/);
@@ -213,7 +233,7 @@ describe("a 2025 session's single requests served without the SDK's web exchange
     ]);
   });
 
-  it('writes nothing more for a call whose agent went away, and reports its answer as undeliverable', async () => {
+  it('writes nothing more for a call whose agent went away, and its late answer is reported', async () => {
     const controller = new AbortController();
     const pending = fetch(direct.url, {
       method: 'POST',
@@ -226,14 +246,15 @@ describe("a 2025 session's single requests served without the SDK's web exchange
       body: JSON.stringify(call(6, 'held-6')),
       signal: controller.signal,
     });
-    while (!held.has('held-6')) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => held.has('held-6'));
+    const abandonedBefore = direct.abandoned();
     controller.abort();
     await assert.rejects(pending);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => direct.abandoned() > abandonedBefore);
     const errorsBefore = direct.errors.length;
     held.get('held-6')!();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.match(String(direct.errors.slice(errorsBefore).at(-1)), /request ID: 6/);
+    await waitFor(() => direct.errors.length > errorsBefore);
+    assert.match(String(direct.errors.at(-1)), /No connection established for request ID: 6/);
     // The session serves on.
     assert.equal((await post(direct.url, call(7, 'echo'))).status, 200);
   });
@@ -245,7 +266,7 @@ describe("a 2025 session's single requests served without the SDK's web exchange
         'mcp-session-id': SESSION,
         'mcp-protocol-version': VERSION,
       });
-      while (!held.has('held-8')) await new Promise((resolve) => setTimeout(resolve, 5));
+      await waitFor(() => held.has('held-8'));
       other.requests!.closeAll();
       const answer = await response;
       assert.equal(answer.headers.get('content-type'), 'text/event-stream');
