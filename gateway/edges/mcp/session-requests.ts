@@ -7,8 +7,8 @@
  * event stream with a keep-alive timer for the request, hands the message to the server, and answers with a
  * `Response` that the gateway then reads back, chunk by chunk, to write it out (web-exchange.ts). For a
  * single request on an established session all of that wraps one thing: the message goes to the server, and
- * what the server sends for it goes back on this exchange. In the profile that wrapping cost more than the
- * server's own handling (about a quarter of the gateway's CPU a call at 32 sessions).
+ * what the server sends for it goes back on this exchange. That wrapping cost about a quarter of the
+ * gateway's CPU a call at 32 sessions (docs/benchmarks.md, "What changed").
  *
  * Here the message goes to the server the way the transport delivers it (`transport.onmessage`, through the
  * operation metrics and the protocol-version watch), after the same checks (the SDK's own parse of the body,
