@@ -77,18 +77,11 @@ export interface StartOptions {
 export async function startTarget(name: TargetName, options: StartOptions = {}): Promise<Target> {
   switch (name) {
     case 'direct': {
-      const echo = tsxCommand(ECHO_SERVER, ['--http']);
-      const child = await spawnUntilLine(echo.command, echo.args, /Echo server listening on (http:\/\/\S+)/, echo.cwd);
+      const child = await startHttpEcho();
       return { name, url: child.match, tool: 'echo', ...pidOf(child.process.pid), close: () => child.stop() };
     }
     case 'passthrough': {
-      const echo = tsxCommand(ECHO_SERVER, ['--http']);
-      const upstream = await spawnUntilLine(
-        echo.command,
-        echo.args,
-        /Echo server listening on (http:\/\/\S+)/,
-        echo.cwd,
-      );
+      const upstream = await startHttpEcho();
       try {
         const proxy = tsxCommand(PASSTHROUGH, ['--upstream', new URL(upstream.match).origin]);
         const child = await spawnUntilLine(
@@ -143,6 +136,12 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
     case 'portcullis-baseline':
       return startPortcullis(name, options);
   }
+}
+
+/** The echo server over HTTP, as `direct` serves it and `passthrough` forwards to it. */
+function startHttpEcho(): ReturnType<typeof spawnUntilLine> {
+  const echo = tsxCommand(ECHO_SERVER, ['--http']);
+  return spawnUntilLine(echo.command, echo.args, /Echo server listening on (http:\/\/\S+)/, echo.cwd);
 }
 
 async function startPortcullis(name: TargetName, options: StartOptions): Promise<Target> {

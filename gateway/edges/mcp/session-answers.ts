@@ -63,6 +63,6 @@ export function answerWhenReadyAsJson(transport: WebStandardStreamableHTTPServer
 }
 
 /** A result or an error answering a request (not a notification, not a request of the gateway's own). */
-function isAnswer(message: JSONRPCMessage): boolean {
+export function isAnswer(message: JSONRPCMessage): message is JSONRPCMessage & { id: string | number } {
   return 'id' in message && !('method' in message) && ('result' in message || 'error' in message);
 }

@@ -161,8 +161,10 @@ describe("a 2025 session's single requests served without the SDK's web exchange
   });
 
   it('answers an error and a string id the same way', async () => {
+    const before = direct.sdkExchanges();
     const expected = await post(sdk.url, call('two', 'fail'));
     const answered = await post(direct.url, call('two', 'fail'));
+    assert.equal(direct.sdkExchanges(), before, 'the SDK transport served the exchange');
     assert.equal(answered.status, 200);
     assert.deepEqual(mcpHeaders(answered.headers), mcpHeaders(expected.headers));
     assert.equal(answered.body, expected.body);
@@ -170,8 +172,10 @@ describe("a 2025 session's single requests served without the SDK's web exchange
   });
 
   it('streams a result that follows a notification, byte for byte as the SDK does', async () => {
+    const before = direct.sdkExchanges();
     const expected = await post(sdk.url, call(3, 'notify-first'));
     const answered = await post(direct.url, call(3, 'notify-first'));
+    assert.equal(direct.sdkExchanges(), before, 'the SDK transport served the exchange');
     assert.deepEqual(mcpHeaders(answered.headers), mcpHeaders(expected.headers));
     assert.equal(answered.headers.get('content-type'), 'text/event-stream');
     assert.equal(answered.body, expected.body);
@@ -179,6 +183,7 @@ describe("a 2025 session's single requests served without the SDK's web exchange
   });
 
   it("relays the server's request for the call on its stream and takes the agent's answer through the SDK", async () => {
+    const callExchanges = direct.sdkExchanges();
     const response = await rawPost(direct.url, call(4, 'elicit'), {
       'mcp-session-id': SESSION,
       'mcp-protocol-version': VERSION,
@@ -192,6 +197,7 @@ describe("a 2025 session's single requests served without the SDK's web exchange
       assert.ok(!done, 'the stream ended before the relayed request');
       text += decoder.decode(value, { stream: true });
     }
+    assert.equal(direct.sdkExchanges(), callExchanges, 'the SDK transport served the call');
     const [elicitation] = eventsOf(text) as { id: number; method: string }[];
     assert.equal(elicitation?.method, 'elicitation/create');
     const before = direct.sdkExchanges();
@@ -215,12 +221,14 @@ describe("a 2025 session's single requests served without the SDK's web exchange
   });
 
   it('sends the event-stream headers of a call unanswered at the deadline, then keep-alives and the answer', async () => {
+    const before = direct.sdkExchanges();
     const response = await rawPost(direct.url, call(5, 'held-5'), {
       'mcp-session-id': SESSION,
       'mcp-protocol-version': VERSION,
     });
     // The headers came before the answer: the call is still held.
     assert.ok(held.has('held-5'));
+    assert.equal(direct.sdkExchanges(), before, 'the SDK transport served the exchange');
     assert.equal(response.headers.get('content-type'), 'text/event-stream');
     assert.equal(response.headers.get('mcp-session-id'), SESSION);
     assert.equal(response.headers.get('cache-control'), 'no-cache, no-transform');

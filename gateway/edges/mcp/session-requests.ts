@@ -36,17 +36,11 @@ import {
 } from '@modelcontextprotocol/server';
 import { DictionaryMap } from '../../../connectors/call-registries.js';
 import { isJsonObject } from '../../../connectors/contract.js';
-import { HEADERS_DEADLINE_MS } from './web-exchange.js';
+import { isAnswer } from './session-answers.js';
+import { EVENT_STREAM_HEADERS, HEADERS_DEADLINE_MS, messageEvent } from './web-exchange.js';
 
-/** The SDK's interval between keep-alive comments on an event stream. */
-export const KEEP_ALIVE_MS = 15_000;
-
-const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
-  'content-type': 'text/event-stream',
-  'cache-control': 'no-cache, no-transform',
-  connection: 'keep-alive',
-  'x-accel-buffering': 'no',
-};
+/** The SDK's interval between keep-alive comments on an event stream, and the comment. */
+const KEEP_ALIVE_MS = 15_000;
 const KEEP_ALIVE_COMMENT = ': keepalive\n\n';
 
 export interface SessionRequests {
@@ -158,11 +152,11 @@ class Exchange {
     const json = JSON.stringify(message);
     if (!isAnswer(message)) {
       this.#openStream(false);
-      this.res.write(eventOf(json));
+      this.res.write(messageEvent(json));
       return;
     }
     this.#finish();
-    if (this.#streaming) this.res.end(eventOf(json));
+    if (this.#streaming) this.res.end(messageEvent(json));
     else {
       this.res.statusCode = 200;
       this.res.setHeader('content-type', 'application/json');
@@ -213,14 +207,4 @@ class Exchange {
   readonly #onClose = (): void => {
     if (!this.#done && !this.res.writableFinished) this.#finish();
   };
-}
-
-/** A result or an error answering a request (not a notification, not a request of the server's own). */
-function isAnswer(message: JSONRPCMessage): message is JSONRPCMessage & { id: string | number } {
-  return 'id' in message && !('method' in message) && ('result' in message || 'error' in message);
-}
-
-/** The event the SDK's session transport writes for a message with no event id. */
-function eventOf(json: string): string {
-  return `event: message\ndata: ${json}\n\n`;
 }

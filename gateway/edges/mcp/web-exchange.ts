@@ -324,8 +324,24 @@ export async function sendFetchResponse(response: Response, res: ServerResponse)
 /** Chunks made by `answerChunk`: a JSON-RPC answer's JSON, not yet an event. */
 const ANSWER_CHUNKS = new WeakSet<Uint8Array>();
 
-const EVENT_START = Buffer.from('event: message\ndata: ');
-const EVENT_END = Buffer.from('\n\n');
+/** How the SDK's session transport frames a message with no event id: `event: message`, `data:` its JSON. */
+const EVENT_PREFIX = 'event: message\ndata: ';
+const EVENT_SUFFIX = '\n\n';
+const EVENT_START = Buffer.from(EVENT_PREFIX);
+const EVENT_END = Buffer.from(EVENT_SUFFIX);
+
+/** The event the SDK's session transport writes for a message (its JSON) with no event id. */
+export function messageEvent(json: string): string {
+  return `${EVENT_PREFIX}${json}${EVENT_SUFFIX}`;
+}
+
+/** The headers the SDK's session transport answers a POST's event stream with (the session id aside). */
+export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
 
 /**
  * A JSON-RPC answer (a result or an error) to put on an event stream in place of its event:
@@ -346,7 +362,7 @@ function sseFrameOf(chunk: Uint8Array): Uint8Array {
 
 /** The headers of a JSON body in place of the event stream's (those the SDK sets for a stream go). */
 function answerAsJson(res: ServerResponse): void {
-  for (const name of ['cache-control', 'connection', 'x-accel-buffering']) res.removeHeader(name);
+  for (const name of Object.keys(EVENT_STREAM_HEADERS)) res.removeHeader(name);
   res.setHeader('content-type', 'application/json');
 }
 
