@@ -6,24 +6,45 @@
  *   node --import tsx bench/echo-server.ts --http     Streamable HTTP on 127.0.0.1 (port 0, or --port N);
  *                                                     prints `Echo server listening on http://127.0.0.1:PORT/mcp`
  *
- * Over HTTP each session gets its own `McpServer` (stateful sessions, SSE responses), as SDK servers
- * are usually deployed.
+ * Over HTTP it serves both protocol eras, as an SDK server that keeps its 2025 sessions is deployed: each
+ * 2025 session gets its own `McpServer` (stateful sessions, SSE responses), and a POST with no session id
+ * that is not `initialize` is a 2026-07-28 request, served by the SDK's strict per-request handler
+ * (`createMcpHandler` with `legacy: 'reject'`, one `McpServer` per request) through the SDK's Node adapter
+ * (`toNodeHandler`). The 2026-07-28 handler answers anything it does not take with the SDK's own errors.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { toNodeHandler } from '@modelcontextprotocol/node';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { createMcpHandler, McpServer as ModernMcpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+
+/** The longest text the echo tool takes, in both eras. */
+const MAX_TEXT = 65_536;
 
 export function createEchoServer(): McpServer {
   const server = new McpServer({ name: 'bench-echo', version: '1.0.0' });
   server.registerTool(
     'echo',
-    { description: 'Return the text unchanged', inputSchema: { text: z.string().max(65_536) } },
+    { description: 'Return the text unchanged', inputSchema: { text: z.string().max(MAX_TEXT) } },
+    ({ text }) => ({
+      content: [{ type: 'text', text }],
+    }),
+  );
+  return server;
+}
+
+/** The same echo tool on the SDK's 2026-07-28 server, one instance per request. */
+export function createModernEchoServer(): ModernMcpServer {
+  const server = new ModernMcpServer({ name: 'bench-echo', version: '1.0.0' });
+  server.registerTool(
+    'echo',
+    { description: 'Return the text unchanged', inputSchema: z.object({ text: z.string().max(MAX_TEXT) }) },
     ({ text }) => ({
       content: [{ type: 'text', text }],
     }),
@@ -38,8 +59,40 @@ export interface EchoHttpServer {
   close(): Promise<void>;
 }
 
+/** The largest request body the echo server reads itself (a 2026-07-28 request, or `initialize`). */
+const MAX_BODY_BYTES = 1 << 20;
+
+/** A POST body, parsed; undefined when it is not JSON, `tooLarge` over `MAX_BODY_BYTES`. */
+async function readJson(req: IncomingMessage): Promise<{ json: unknown } | 'tooLarge' | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return 'tooLarge';
+    chunks.push(chunk);
+  }
+  try {
+    return { json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A single JSON-RPC message that is not `initialize`: with no session id, a 2026-07-28 request. */
+function isModernCandidate(body: unknown): boolean {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+  return (body as { method?: unknown }).method !== 'initialize';
+}
+
+function answerError(res: ServerResponse, status: number, code: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
 export async function startEchoHttpServer(port = 0): Promise<EchoHttpServer> {
   const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const modern = createMcpHandler(() => createModernEchoServer(), { legacy: 'reject' });
+  const serveModern = toNodeHandler(modern);
   const http = createServer((req, res) => {
     void (async () => {
       if (req.url !== '/mcp') {
@@ -53,9 +106,27 @@ export async function startEchoHttpServer(port = 0): Promise<EchoHttpServer> {
         return;
       }
       if (sessionId !== undefined) {
-        res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+        answerError(res, 404, -32001, 'Session not found');
         return;
+      }
+      let body: unknown;
+      if (req.method === 'POST') {
+        const read = await readJson(req);
+        if (read === 'tooLarge') {
+          answerError(res, 413, -32000, 'Request body too large');
+          return;
+        }
+        if (read === undefined) {
+          answerError(res, 400, -32700, 'Parse error');
+          return;
+        }
+        body = read.json;
+        if (isModernCandidate(body)) {
+          // The adapter's request type declares `method?: string`, which Node's `string | undefined` does not
+          // fit under exactOptionalPropertyTypes; it is the request the adapter is written for.
+          await serveModern(req as Parameters<typeof serveModern>[0], res, body);
+          return;
+        }
       }
       // No session yet: the transport accepts only an initialize request here and answers anything else 400.
       const server = createEchoServer();
@@ -69,7 +140,7 @@ export async function startEchoHttpServer(port = 0): Promise<EchoHttpServer> {
         if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
       };
       await server.connect(transport);
-      await transport.handleRequest(req, res);
+      await transport.handleRequest(req, res, body);
     })().catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
@@ -83,6 +154,7 @@ export async function startEchoHttpServer(port = 0): Promise<EchoHttpServer> {
     async close() {
       const all = [...sessions.values()];
       sessions.clear();
+      await modern.close().catch(() => undefined);
       await Promise.all(all.map((t) => t.close().catch(() => undefined)));
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createRawPool, openRawSession, RawUnsupportedError } from './lib/raw-client.js';
+import { createRawPool, openRawSession } from './lib/raw-client.js';
 import { startTarget } from './lib/targets.js';
 import { MAX_PAYLOAD_BYTES, payloadText } from './run.js';
 import { createPassThrough, endToEndHeaders } from './passthrough.js';
@@ -195,9 +195,21 @@ describe('bench pass-through target', () => {
         } finally {
           await session.close();
         }
-        // The echo server does not speak 2026-07-28; its answer comes through the hop as it would directly.
+        // 2026-07-28 requests (no session) go through the hop as well.
         const modern = await openRawSession(pool, { url: target.url }, 'modern', 'modern');
-        await assert.rejects(modern.callTool(target.tool, { text: 'x' }, 'x'), RawUnsupportedError);
+        assert.equal(await modern.callTool(target.tool, { text: 'no session' }, 'no session'), undefined);
+        // The echo server's refusal comes back through the hop as it would directly.
+        const refused = await fetch(target.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-session-id': 'no-such-session',
+          },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: target.tool } }),
+        });
+        assert.equal(refused.status, 404);
+        assert.equal(((await refused.json()) as { error?: { code?: number } }).error?.code, -32001);
       } finally {
         await pool.close();
         await target.close();

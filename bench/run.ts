@@ -123,7 +123,11 @@ export interface BenchReport {
   /** Paired per-round ratios and their medians. */
   comparisons: PairedComparison[];
   /** Portcullis in the modern era over the legacy era, same driver and session count, per round + median. */
-  modernOverLegacy: { sessions: number; throughput: number[]; median: number }[];
+  /**
+   * 2026-07-28 over 2025-era throughput with the raw driver, per round: Portcullis', and the echo server's
+   * own (`direct`: what the SDK's per-request model costs against its sessions, with nothing in front).
+   */
+  modernOverLegacy: { target: 'portcullis' | 'direct'; sessions: number; throughput: number[]; median: number }[];
   /** Top frames of each gateway's CPU profile (`--profile`). */
   profiles: Record<string, ProfileSummary>;
   micro: Record<string, unknown>;
@@ -315,15 +319,17 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
     report.comparisons.push(...compareCell(report.rounds, cell.key, names));
   }
   if (config.modes.includes('modern') && config.modes.includes('legacy') && config.drivers.includes('raw')) {
-    for (const sessions of config.sessions) {
-      const throughput = compareCells(
-        report.rounds,
-        'portcullis',
-        cellKey('raw', 'modern', sessions),
-        cellKey('raw', 'legacy', sessions),
-        'throughput',
-      );
-      report.modernOverLegacy.push({ sessions, throughput, median: median(throughput) });
+    for (const target of (['portcullis', 'direct'] as const).filter((name) => names.includes(name))) {
+      for (const sessions of config.sessions) {
+        const throughput = compareCells(
+          report.rounds,
+          target,
+          cellKey('raw', 'modern', sessions),
+          cellKey('raw', 'legacy', sessions),
+          'throughput',
+        );
+        report.modernOverLegacy.push({ target, sessions, throughput, median: median(throughput) });
+      }
     }
   }
   // One summary per target and cell, over that cell's measured phases in every round, with per-call figures.
@@ -394,7 +400,7 @@ async function main(): Promise<number> {
   }
   for (const m of report.modernOverLegacy)
     out(
-      `portcullis modern / legacy throughput, raw driver, ${m.sessions} session(s): median ${Number.isFinite(m.median) ? m.median.toFixed(2) : '-'} (rounds: ${m.throughput.map((v) => (Number.isFinite(v) ? v.toFixed(2) : '-')).join(', ')})`,
+      `${m.target} modern / legacy throughput, raw driver, ${m.sessions} session(s): median ${Number.isFinite(m.median) ? m.median.toFixed(2) : '-'} (rounds: ${m.throughput.map((v) => (Number.isFinite(v) ? v.toFixed(2) : '-')).join(', ')})`,
     );
   out(
     `load per core: ${report.environment.loadPerCore.before} before, ${report.environment.loadPerCore.after ?? '-'} after`,

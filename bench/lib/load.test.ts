@@ -1,6 +1,7 @@
 /**
  * The load drivers against the benchmark's own echo server over Streamable HTTP: every call checked, and
  * every session ended when the load is done (a target measured round after round must not pile them up).
+ * The echo server speaks both eras, so the raw driver's 2026-07-28 mode is measured against it as well.
  * No timing is asserted.
  */
 import assert from 'node:assert/strict';
@@ -37,4 +38,35 @@ describe('load drivers', () => {
       }
     });
   }
+
+  it('raw, 2026-07-28: makes every call without opening a session', async () => {
+    const result = await runLoad({
+      url: echo.url,
+      tool: 'echo',
+      args: { text: 'ping' },
+      expectText: 'ping',
+      sessions: 3,
+      warmupCalls: 1,
+      callsPerSession: 4,
+      maxSeconds: 30,
+      driver: 'raw',
+      mode: 'modern',
+    });
+    assert.equal(result.errors, 0, result.firstError);
+    assert.equal(result.calls, 12);
+    assert.equal(echo.openSessions(), 0);
+  });
+
+  it('2026-07-28: a request the strict handler does not take gets its error, not a session', async () => {
+    // A 2025-era request with no session id and no envelope (not `initialize`): the SDK's ladder refuses it.
+    const response = await fetch(echo.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } }),
+    });
+    assert.equal(response.status, 400);
+    const body = (await response.json()) as { error?: { message?: string } };
+    assert.match(body.error?.message ?? '', /protocol version/i);
+    assert.equal(echo.openSessions(), 0);
+  });
 });
