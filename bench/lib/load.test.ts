@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startEchoHttpServer, type EchoHttpServer } from '../echo-server.js';
-import { runLoad, type DriverName } from './load.js';
+import { runLoad, type DriverName, type LoadOptions } from './load.js';
+import type { RawMode } from './raw-client.js';
 
 describe('load drivers', () => {
   let echo: EchoHttpServer;
@@ -18,20 +19,24 @@ describe('load drivers', () => {
     await echo?.close();
   });
 
+  /** Three sessions of a warm-up call and four measured ones each, every one echoing `ping`. */
+  const pings = (driver: DriverName, mode?: RawMode): LoadOptions => ({
+    url: echo.url,
+    tool: 'echo',
+    args: { text: 'ping' },
+    expectText: 'ping',
+    sessions: 3,
+    warmupCalls: 1,
+    callsPerSession: 4,
+    maxSeconds: 30,
+    driver,
+    ...(mode !== undefined ? { mode } : {}),
+  });
+
   for (const driver of ['sdk', 'raw'] as DriverName[]) {
     it(`${driver}: makes every call and ends every session it opened`, async () => {
       for (let run = 0; run < 2; run++) {
-        const result = await runLoad({
-          url: echo.url,
-          tool: 'echo',
-          args: { text: 'ping' },
-          expectText: 'ping',
-          sessions: 3,
-          warmupCalls: 1,
-          callsPerSession: 4,
-          maxSeconds: 30,
-          driver,
-        });
+        const result = await runLoad(pings(driver));
         assert.equal(result.errors, 0, result.firstError);
         assert.equal(result.calls, 12);
         assert.equal(echo.openSessions(), 0, `sessions left open after run ${run + 1}`);
@@ -40,18 +45,7 @@ describe('load drivers', () => {
   }
 
   it('raw, 2026-07-28: makes every call without opening a session', async () => {
-    const result = await runLoad({
-      url: echo.url,
-      tool: 'echo',
-      args: { text: 'ping' },
-      expectText: 'ping',
-      sessions: 3,
-      warmupCalls: 1,
-      callsPerSession: 4,
-      maxSeconds: 30,
-      driver: 'raw',
-      mode: 'modern',
-    });
+    const result = await runLoad(pings('raw', 'modern'));
     assert.equal(result.errors, 0, result.firstError);
     assert.equal(result.calls, 12);
     assert.equal(echo.openSessions(), 0);
