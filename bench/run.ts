@@ -122,7 +122,6 @@ export interface BenchReport {
   medians: TargetMedians[];
   /** Paired per-round ratios and their medians. */
   comparisons: PairedComparison[];
-  /** Portcullis in the modern era over the legacy era, same driver and session count, per round + median. */
   /**
    * 2026-07-28 over 2025-era throughput with the raw driver, per round: Portcullis', and the echo server's
    * own (`direct`: what the SDK's per-request model costs against its sessions, with nothing in front).
