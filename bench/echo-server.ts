@@ -7,10 +7,11 @@
  *                                                     prints `Echo server listening on http://127.0.0.1:PORT/mcp`
  *
  * Over HTTP it serves both protocol eras, as an SDK server that keeps its 2025 sessions is deployed: each
- * 2025 session gets its own `McpServer` (stateful sessions, SSE responses), and a POST with no session id
- * that is not `initialize` is a 2026-07-28 request, served by the SDK's strict per-request handler
- * (`createMcpHandler` with `legacy: 'reject'`, one `McpServer` per request) through the SDK's Node adapter
- * (`toNodeHandler`). The 2026-07-28 handler answers anything it does not take with the SDK's own errors.
+ * 2025 session gets its own `McpServer` of the SDK's 1.x line (stateful sessions, SSE responses), and a POST
+ * with no session id that is not `initialize` is a 2026-07-28 request, served by the strict per-request
+ * handler of the 2.x line, the one that implements that revision (`createMcpHandler` with `legacy:
+ * 'reject'`, one `McpServer` per request), through the SDK's Node adapter (`toNodeHandler`), which answers
+ * anything it does not take with the SDK's own errors.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
