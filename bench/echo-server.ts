@@ -14,7 +14,7 @@
  * anything it does not take with the SDK's own errors.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,6 +24,9 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpHandler, McpServer as ModernMcpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+// Two dependency-free modules of the gateway's own, not its HTTP edge (which would load Express here).
+import { BodyError, readJsonBody } from '../gateway/edges/http/read-json.js';
+import { sendJson } from '../gateway/edges/http/send-json.js';
 
 /** The longest text the echo tool takes, in both eras. */
 const MAX_TEXT = 65_536;
@@ -63,31 +66,15 @@ export interface EchoHttpServer {
 /** The largest request body the echo server reads itself (a 2026-07-28 request, or `initialize`). */
 const MAX_BODY_BYTES = 1 << 20;
 
-/** A POST body, parsed; undefined when it is not JSON, `tooLarge` over `MAX_BODY_BYTES`. */
-async function readJson(req: IncomingMessage): Promise<{ json: unknown } | 'tooLarge' | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return 'tooLarge';
-    chunks.push(chunk);
-  }
-  try {
-    return { json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
-  } catch {
-    return undefined;
-  }
-}
-
 /** A single JSON-RPC message that is not `initialize`: with no session id, a 2026-07-28 request. */
 function isModernCandidate(body: unknown): boolean {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
   return (body as { method?: unknown }).method !== 'initialize';
 }
 
+/** A JSON-RPC error with no id, as the SDK's transports answer a request they cannot take. */
 function answerError(res: ServerResponse, status: number, code: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+  sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
 }
 
 export async function startEchoHttpServer(port = 0): Promise<EchoHttpServer> {
@@ -112,16 +99,18 @@ export async function startEchoHttpServer(port = 0): Promise<EchoHttpServer> {
       }
       let body: unknown;
       if (req.method === 'POST') {
-        const read = await readJson(req);
-        if (read === 'tooLarge') {
-          answerError(res, 413, -32000, 'Request body too large');
+        try {
+          body = await readJsonBody(req, MAX_BODY_BYTES);
+        } catch (error) {
+          const status = error instanceof BodyError ? error.status : 400;
+          answerError(
+            res,
+            status,
+            status === 400 ? -32700 : -32000,
+            error instanceof Error ? error.message : 'Bad body',
+          );
           return;
         }
-        if (read === undefined) {
-          answerError(res, 400, -32700, 'Parse error');
-          return;
-        }
-        body = read.json;
         if (isModernCandidate(body)) {
           // The adapter's request type declares `method?: string`, which Node's `string | undefined` does not
           // fit under exactOptionalPropertyTypes; it is the request the adapter is written for.

@@ -46,13 +46,8 @@ export function toolCall(id: number | string, name: string): Record<string, unkn
   return { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } };
 }
 
-/** The messages of an event stream's `data:` lines (one line each, as MCP servers write them). */
-export function eventsOf(body: string): unknown[] {
-  return body
-    .split('\n')
-    .filter((line) => line.startsWith('data: '))
-    .map((line) => JSON.parse(line.slice('data: '.length)) as unknown);
-}
+/** The messages of an event stream's body: the benchmark's raw driver's parser, one for the project. */
+export { parseSseMessages } from '../../bench/lib/raw-client.js';
 
 /** Sends `initialize` for `protocolVersion` and reads the answer; throws unless it is 200. */
 export async function initializeAt(url: string, protocolVersion: string): Promise<void> {

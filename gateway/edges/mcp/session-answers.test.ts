@@ -6,7 +6,7 @@ import { ProtocolError, Server, WebStandardStreamableHTTPServerTransport } from 
 import { readJsonBody } from '../http/read-json.js';
 import { answerWhenReadyAsJson } from './session-answers.js';
 import { HEADERS_DEADLINE_MS, sendFetchResponse, toFetchRequest } from './web-exchange.js';
-import { eventsOf, initializeAt, postOnSession, toolCall } from '../../../test/helpers/raw-mcp.js';
+import { parseSseMessages, initializeAt, postOnSession, toolCall } from '../../../test/helpers/raw-mcp.js';
 
 const VERSION = '2025-03-26';
 
@@ -82,7 +82,7 @@ describe("a 2025 session's answers in the auto response mode", () => {
     assert.equal(answered.headers.get('mcp-session-id'), 'session-1');
     assert.equal(answered.headers.get('cache-control'), null);
     assert.equal(answered.headers.get('x-accel-buffering'), null);
-    assert.deepEqual(JSON.parse(answered.body), eventsOf(streamed.body)[0]);
+    assert.deepEqual(JSON.parse(answered.body), parseSseMessages(streamed.body)[0]);
     assert.deepEqual(JSON.parse(answered.body), {
       jsonrpc: '2.0',
       id: 1,
@@ -96,7 +96,7 @@ describe("a 2025 session's answers in the auto response mode", () => {
     assert.equal(answered.headers.get('content-type'), 'application/json');
     const error = JSON.parse(answered.body) as { error?: { code?: number } };
     assert.equal(error.error?.code, -32602);
-    assert.deepEqual(error, eventsOf(streamed.body)[0]);
+    assert.deepEqual(error, parseSseMessages(streamed.body)[0]);
   });
 
   it('streams a result that follows a notification, byte for byte as the SDK does', async () => {
@@ -104,7 +104,7 @@ describe("a 2025 session's answers in the auto response mode", () => {
     const answered = await post(auto.url, call(3, 'notify-first'));
     assert.equal(answered.headers.get('content-type'), 'text/event-stream');
     assert.equal(answered.body, streamed.body);
-    assert.equal(eventsOf(answered.body).length, 2);
+    assert.equal(parseSseMessages(answered.body).length, 2);
   });
 
   it('streams the answers of a batch, byte for byte as the SDK does', async () => {
@@ -112,14 +112,17 @@ describe("a 2025 session's answers in the auto response mode", () => {
     const answered = await post(auto.url, [call(4, 'echo'), call(5, 'notify-first')]);
     assert.equal(answered.headers.get('content-type'), 'text/event-stream');
     assert.equal(answered.body, streamed.body);
-    assert.equal(eventsOf(answered.body).filter((m) => typeof m === 'object' && m !== null && 'result' in m).length, 2);
+    assert.equal(
+      parseSseMessages(answered.body).filter((m) => typeof m === 'object' && m !== null && 'result' in m).length,
+      2,
+    );
   });
 
   it('streams an answer that comes after the headers were due: the agent already saw an event stream', async () => {
     const answered = await post(auto.url, call(6, 'slow'));
     assert.equal(answered.headers.get('content-type'), 'text/event-stream');
-    assert.equal(answered.body, `event: message\ndata: ${JSON.stringify(eventsOf(answered.body)[0])}\n\n`);
-    assert.deepEqual(eventsOf(answered.body), [
+    assert.equal(answered.body, `event: message\ndata: ${JSON.stringify(parseSseMessages(answered.body)[0])}\n\n`);
+    assert.deepEqual(parseSseMessages(answered.body), [
       { jsonrpc: '2.0', id: 6, result: { content: [{ type: 'text', text: 'called slow' }] } },
     ]);
   });

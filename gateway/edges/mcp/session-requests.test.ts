@@ -7,7 +7,14 @@ import { readJsonBody } from '../http/read-json.js';
 import { answerWhenReadyAsJson } from './session-answers.js';
 import { createSessionRequests, type SessionRequests } from './session-requests.js';
 import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
-import { eventsOf, initializeAt, INITIALIZE, postOnSession, rawPost, toolCall } from '../../../test/helpers/raw-mcp.js';
+import {
+  parseSseMessages,
+  initializeAt,
+  INITIALIZE,
+  postOnSession,
+  rawPost,
+  toolCall,
+} from '../../../test/helpers/raw-mcp.js';
 
 const VERSION = '2025-06-18';
 const SESSION = 'session-1';
@@ -179,7 +186,7 @@ describe("a 2025 session's single requests served without the SDK's web exchange
     assert.deepEqual(mcpHeaders(answered.headers), mcpHeaders(expected.headers));
     assert.equal(answered.headers.get('content-type'), 'text/event-stream');
     assert.equal(answered.body, expected.body);
-    assert.equal(eventsOf(answered.body).length, 2);
+    assert.equal(parseSseMessages(answered.body).length, 2);
   });
 
   it("relays the server's request for the call on its stream and takes the agent's answer through the SDK", async () => {
@@ -198,7 +205,7 @@ describe("a 2025 session's single requests served without the SDK's web exchange
       text += decoder.decode(value, { stream: true });
     }
     assert.equal(direct.sdkExchanges(), callExchanges, 'the SDK transport served the call');
-    const [elicitation] = eventsOf(text) as { id: number; method: string }[];
+    const [elicitation] = parseSseMessages(text) as { id: number; method: string }[];
     assert.equal(elicitation?.method, 'elicitation/create');
     const before = direct.sdkExchanges();
     const accepted = await post(direct.url, {
@@ -213,7 +220,7 @@ describe("a 2025 session's single requests served without the SDK's web exchange
       if (done) break;
       text += decoder.decode(value, { stream: true });
     }
-    assert.deepEqual(eventsOf(text).at(-1), {
+    assert.deepEqual(parseSseMessages(text).at(-1), {
       jsonrpc: '2.0',
       id: 4,
       result: { content: [{ type: 'text', text: 'answered {"action":"accept","content":{"name":"x"}}' }] },
@@ -236,7 +243,7 @@ describe("a 2025 session's single requests served without the SDK's web exchange
     held.get('held-5')!();
     const body = await response.text();
     assert.match(body, /^(: keepalive\n\n)+event: message\n/);
-    assert.deepEqual(eventsOf(body), [
+    assert.deepEqual(parseSseMessages(body), [
       { jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'called held-5' }] } },
     ]);
   });
