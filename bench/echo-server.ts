@@ -28,31 +28,22 @@ import { z } from 'zod';
 import { BodyError, readJsonBody } from '../gateway/edges/http/read-json.js';
 import { sendJson } from '../gateway/edges/http/send-json.js';
 
-/** The longest text the echo tool takes, in both eras. */
-const MAX_TEXT = 65_536;
+/** The echo tool, the same in both eras: its server's name, its own, its argument and what it answers. */
+const SERVER_INFO = { name: 'bench-echo', version: '1.0.0' };
+const DESCRIPTION = 'Return the text unchanged';
+const textArgument = { text: z.string().max(65_536) };
+const echo = ({ text }: { text: string }) => ({ content: [{ type: 'text' as const, text }] });
 
 export function createEchoServer(): McpServer {
-  const server = new McpServer({ name: 'bench-echo', version: '1.0.0' });
-  server.registerTool(
-    'echo',
-    { description: 'Return the text unchanged', inputSchema: { text: z.string().max(MAX_TEXT) } },
-    ({ text }) => ({
-      content: [{ type: 'text', text }],
-    }),
-  );
+  const server = new McpServer(SERVER_INFO);
+  server.registerTool('echo', { description: DESCRIPTION, inputSchema: textArgument }, echo);
   return server;
 }
 
 /** The same echo tool on the SDK's 2026-07-28 server, one instance per request. */
 export function createModernEchoServer(): ModernMcpServer {
-  const server = new ModernMcpServer({ name: 'bench-echo', version: '1.0.0' });
-  server.registerTool(
-    'echo',
-    { description: 'Return the text unchanged', inputSchema: z.object({ text: z.string().max(MAX_TEXT) }) },
-    ({ text }) => ({
-      content: [{ type: 'text', text }],
-    }),
-  );
+  const server = new ModernMcpServer(SERVER_INFO);
+  server.registerTool('echo', { description: DESCRIPTION, inputSchema: z.object(textArgument) }, echo);
   return server;
 }
 

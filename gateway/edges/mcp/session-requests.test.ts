@@ -7,6 +7,7 @@ import { readJsonBody } from '../http/read-json.js';
 import { answerWhenReadyAsJson } from './session-answers.js';
 import { createSessionRequests, type SessionRequests } from './session-requests.js';
 import { sendFetchResponse, toFetchRequest } from './web-exchange.js';
+import { eventually } from '../../../test/helpers/eventually.js';
 import {
   parseSseMessages,
   initializeAt,
@@ -20,15 +21,6 @@ const VERSION = '2025-06-18';
 const SESSION = 'session-1';
 /** Short enough for a test to wait for it; the SDK's exchange keeps its own (HEADERS_DEADLINE_MS). */
 const DEADLINE_MS = 150;
-
-/** Resolves once `condition` holds; fails after two seconds. */
-async function waitFor(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** A call the test holds open until it lets it go (by tool name). */
 const held = new Map<string, () => void>();
@@ -239,9 +231,21 @@ describe("a 2025 session's single requests served without the SDK's web exchange
     assert.equal(response.headers.get('content-type'), 'text/event-stream');
     assert.equal(response.headers.get('mcp-session-id'), SESSION);
     assert.equal(response.headers.get('cache-control'), 'no-cache, no-transform');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    held.get('held-5')!();
-    const body = await response.text();
+    // Let the call go once the stream has carried a keep-alive (or after two seconds without one, so that the
+    // answer ends the stream and the assertions below fail instead of the test hanging), then read the rest.
+    const release = held.get('held-5')!;
+    const giveUp = setTimeout(release, 2000);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let body = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      body += decoder.decode(chunk.value, { stream: true });
+      if (body.includes(': keepalive\n\n')) break;
+    }
+    clearTimeout(giveUp);
+    release();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      body += decoder.decode(chunk.value, { stream: true });
     assert.match(body, /^(: keepalive\n\n)+event: message\n/);
     assert.deepEqual(parseSseMessages(body), [
       { jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'called held-5' }] } },
@@ -261,14 +265,14 @@ describe("a 2025 session's single requests served without the SDK's web exchange
       body: JSON.stringify(call(6, 'held-6')),
       signal: controller.signal,
     });
-    await waitFor(() => held.has('held-6'));
+    await eventually(() => held.has('held-6'), 'the call held');
     const abandonedBefore = direct.abandoned();
     controller.abort();
     await assert.rejects(pending);
-    await waitFor(() => direct.abandoned() > abandonedBefore);
+    await eventually(() => direct.abandoned() > abandonedBefore, 'the exchange abandoned');
     const errorsBefore = direct.errors.length;
     held.get('held-6')!();
-    await waitFor(() => direct.errors.length > errorsBefore);
+    await eventually(() => direct.errors.length > errorsBefore, 'the late answer reported');
     assert.match(String(direct.errors.at(-1)), /No connection established for request ID: 6/);
     // The session serves on.
     assert.equal((await post(direct.url, call(7, 'echo'))).status, 200);
@@ -281,7 +285,7 @@ describe("a 2025 session's single requests served without the SDK's web exchange
         'mcp-session-id': SESSION,
         'mcp-protocol-version': VERSION,
       });
-      await waitFor(() => held.has('held-8'));
+      await eventually(() => held.has('held-8'), 'the call held');
       other.requests!.closeAll();
       const answer = await response;
       assert.equal(answer.headers.get('content-type'), 'text/event-stream');

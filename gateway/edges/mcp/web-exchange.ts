@@ -360,9 +360,11 @@ function sseFrameOf(chunk: Uint8Array): Uint8Array {
   return ANSWER_CHUNKS.has(chunk) ? Buffer.concat([EVENT_START, chunk, EVENT_END]) : chunk;
 }
 
+const EVENT_STREAM_HEADER_NAMES = Object.keys(EVENT_STREAM_HEADERS);
+
 /** The headers of a JSON body in place of the event stream's (those the SDK sets for a stream go). */
 function answerAsJson(res: ServerResponse): void {
-  for (const name of Object.keys(EVENT_STREAM_HEADERS)) res.removeHeader(name);
+  for (const name of EVENT_STREAM_HEADER_NAMES) res.removeHeader(name);
   res.setHeader('content-type', 'application/json');
 }
 
