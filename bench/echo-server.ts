@@ -51,6 +51,8 @@ export interface EchoHttpServer {
   url: string;
   /** Sessions initialized and not yet ended. */
   openSessions(): number;
+  /** Requests served in the 2026-07-28 era since the server started (each is one request, no session). */
+  modernRequests(): number;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export async function startEchoHttpServer(port = 0): Promise<EchoHttpServer> {
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   const modern = createMcpHandler(() => createModernEchoServer(), { legacy: 'reject' });
   const serveModern = toNodeHandler(modern);
+  let modernRequests = 0;
   const http = createServer((req, res) => {
     void (async () => {
       if (req.url !== '/mcp') {
@@ -103,6 +106,7 @@ export async function startEchoHttpServer(port = 0): Promise<EchoHttpServer> {
           return;
         }
         if (isModernCandidate(body)) {
+          modernRequests += 1;
           // The adapter's request type declares `method?: string`, which Node's `string | undefined` does not
           // fit under exactOptionalPropertyTypes; it is the request the adapter is written for.
           await serveModern(req as Parameters<typeof serveModern>[0], res, body);
@@ -132,6 +136,7 @@ export async function startEchoHttpServer(port = 0): Promise<EchoHttpServer> {
   return {
     url: `http://127.0.0.1:${address.port}/mcp`,
     openSessions: () => sessions.size,
+    modernRequests: () => modernRequests,
     async close() {
       const all = [...sessions.values()];
       sessions.clear();

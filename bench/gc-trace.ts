@@ -20,7 +20,7 @@ import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
 import { ensureCompiled } from './lib/compiled.js';
 import { listOf, positiveInteger } from './lib/options.js';
 import { openEchoGateway } from './lib/echo-gateway.js';
-import { RAW_MODES, type RawMode } from './lib/raw-client.js';
+import { ERA_MODES, type EraMode } from './lib/raw-client.js';
 import { median } from './lib/rounds.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,14 +49,14 @@ export function parseGcTrace(text: string): { scavenges: CollectionFigures; mark
 
 export interface GcRun {
   build: string;
-  mode: RawMode;
+  mode: EraMode;
   calls: number;
   callsPerSecond: number;
   scavenges: CollectionFigures;
   markCompacts: CollectionFigures;
 }
 
-async function measure(bin: string, mode: RawMode, sessions: number, calls: number, warmup: number): Promise<GcRun> {
+async function measure(bin: string, mode: EraMode, sessions: number, calls: number, warmup: number): Promise<GcRun> {
   const loaded = await openEchoGateway({ bin, nodeArgs: ['--trace-gc-nvp'], mode, sessions });
   try {
     await loaded.callEach(warmup);
@@ -94,7 +94,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
       bin: { type: 'string' },
     },
   });
-  const modes = listOf('--mode', values.mode, RAW_MODES);
+  const modes = listOf('--mode', values.mode, ERA_MODES);
   const rounds = positiveInteger('rounds', values.rounds);
   const sessions = positiveInteger('sessions', values.sessions);
   const calls = positiveInteger('calls', values.calls);

@@ -24,7 +24,7 @@ import { ensureCompiled } from './lib/compiled.js';
 import { frameLabel, frameOwner } from './lib/cpu-profile.js';
 import { listOf, positiveInteger } from './lib/options.js';
 import { openEchoGateway } from './lib/echo-gateway.js';
-import { RAW_MODES, type RawMode } from './lib/raw-client.js';
+import { ERA_MODES, type EraMode } from './lib/raw-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Bytes between two samples: V8's default is 32 KB, too coarse for a call of about 200 KB. */
@@ -147,7 +147,7 @@ async function inspectorSession(url: string): Promise<{
 
 async function sample(options: {
   bin: string;
-  mode: RawMode;
+  mode: EraMode;
   sessions: number;
   calls: number;
   warmup: number;
@@ -197,7 +197,7 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
       bin: { type: 'string' },
     },
   });
-  const modes = listOf('--mode', values.mode, RAW_MODES);
+  const modes = listOf('--mode', values.mode, ERA_MODES);
   const counts = {
     sessions: positiveInteger('sessions', values.sessions),
     calls: positiveInteger('calls', values.calls),

@@ -16,8 +16,9 @@
  *
  * Every target is started once and measured once per round, for every driver, era and session count, the
  * targets in a different order each round (interleaved rounds). Ratios are taken within each round and the
- * reported figure is their median (see lib/rounds.ts). `--mode modern` drives the raw client in the
- * 2026-07-28 stateless era; a target that does not speak it is reported as unsupported for those cells.
+ * reported figure is their median (see lib/rounds.ts). `--mode modern` drives both clients in the
+ * 2026-07-28 stateless era (the SDK driver with the SDK's 2.x client); a target that does not speak it is
+ * reported as unsupported for those cells.
  * `--profile` records a CPU profile of each gateway process (node --cpu-prof) and prints its top frames;
  * `--profile-functions` adds, for each function named, its time with what it calls (a change's own frames).
  * The gateway runs as installed users run it, the compiled command over dist/ (rebuilt first when a source
@@ -47,7 +48,7 @@ import {
 import { BenchUsageError, listOf } from './lib/options.js';
 import { DRIVER_NAMES, runLoad, type DriverName, type LoadResult } from './lib/load.js';
 import { findMicroBenches, runMicroBench } from './lib/micro.js';
-import { RAW_MODES, type RawMode } from './lib/raw-client.js';
+import { ERA_MODES, UnsupportedEraError, type EraMode } from './lib/raw-client.js';
 import { formatComparisons, formatMedians, formatRounds } from './lib/report.js';
 import {
   cellKey,
@@ -72,7 +73,7 @@ export interface BenchConfig {
   maxSeconds: number;
   rounds: number;
   drivers: DriverName[];
-  modes: RawMode[];
+  modes: EraMode[];
   targets: TargetName[];
   profile: boolean;
   /** Functions whose time with what they call each profile summary gives (`--profile-functions`). */
@@ -100,7 +101,7 @@ export function payloadText(bytes: number): string {
 export interface Cell {
   key: string;
   driver: DriverName;
-  mode: RawMode;
+  mode: EraMode;
   sessions: number;
 }
 
@@ -197,7 +198,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     maxSeconds,
     rounds,
     drivers: listOf('--drivers', pick(values.drivers, 'BENCH_DRIVERS', DRIVER_NAMES.join(',')), DRIVER_NAMES),
-    modes: listOf('--mode', pick(values.mode, 'BENCH_MODE', 'legacy'), RAW_MODES),
+    modes: listOf('--mode', pick(values.mode, 'BENCH_MODE', 'legacy'), ERA_MODES),
     targets,
     profile: values.profile === true,
     profileFunctions,
@@ -209,11 +210,11 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
   };
 }
 
-/** Every (driver, era, sessions) cell: the SDK driver speaks the legacy era only. */
+/** Every (driver, era, sessions) cell. */
 export function cellsOf(config: BenchConfig): Cell[] {
   const cells: Cell[] = [];
   for (const driver of config.drivers)
-    for (const mode of driver === 'sdk' ? (['legacy'] as const) : config.modes)
+    for (const mode of config.modes)
       for (const sessions of config.sessions)
         cells.push({ key: cellKey(driver, mode, sessions), driver, mode, sessions });
   return cells;
@@ -295,7 +296,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
             });
             (results[cell.key] ??= {})[target.name] = result;
           } catch (error) {
-            if (error instanceof Error && error.name === 'RawUnsupportedError') {
+            if (error instanceof UnsupportedEraError) {
               report.unsupported[unsupportedKey] = `unsupported: ${error.message}`;
               log(`[bench] ${target.name} ${cell.key}: unsupported (${error.message})`);
             } else {

@@ -6,7 +6,7 @@
  */
 import { startGatewayProcess, type GatewayProcess } from '../../test/conformance/gateway-process.js';
 import { benchGatewayConfig } from './echo-upstream.js';
-import { createRawPool, openRawSession, type RawMode } from './raw-client.js';
+import { createRawPool, openRawSession, type EraMode } from './raw-client.js';
 
 const TEXT = 'hello portcullis';
 
@@ -22,7 +22,7 @@ export async function openEchoGateway(options: {
   /** The compiled command to run (`bin/portcullis.js` of a checkout). */
   bin: string;
   nodeArgs: readonly string[];
-  mode: RawMode;
+  mode: EraMode;
   sessions: number;
 }): Promise<EchoGateway> {
   const gateway = await startGatewayProcess({

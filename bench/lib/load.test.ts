@@ -1,14 +1,14 @@
 /**
  * The load drivers against the benchmark's own echo server over Streamable HTTP: every call checked, and
  * every session ended when the load is done (a target measured round after round must not pile them up).
- * The echo server speaks both eras, so the raw driver's 2026-07-28 mode is measured against it as well.
- * No timing is asserted.
+ * The echo server speaks both eras, so both drivers' 2026-07-28 mode is measured against it as well, with
+ * the era checked by what the server served. No timing is asserted.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startEchoHttpServer, type EchoHttpServer } from '../echo-server.js';
 import { runLoad, type DriverName, type LoadOptions } from './load.js';
-import type { RawMode } from './raw-client.js';
+import type { EraMode } from './raw-client.js';
 
 describe('load drivers', () => {
   let echo: EchoHttpServer;
@@ -20,7 +20,7 @@ describe('load drivers', () => {
   });
 
   /** Three sessions of a warm-up call and four measured ones each, every one echoing `ping`. */
-  const pings = (driver: DriverName, mode?: RawMode): LoadOptions => ({
+  const pings = (driver: DriverName, mode?: EraMode): LoadOptions => ({
     url: echo.url,
     tool: 'echo',
     args: { text: 'ping' },
@@ -44,12 +44,19 @@ describe('load drivers', () => {
     });
   }
 
-  it('raw, 2026-07-28: makes every call without opening a session', async () => {
-    const result = await runLoad(pings('raw', 'modern'));
-    assert.equal(result.errors, 0, result.firstError);
-    assert.equal(result.calls, 12);
-    assert.equal(echo.openSessions(), 0);
-  });
+  for (const driver of ['raw', 'sdk'] as DriverName[]) {
+    it(`${driver}, 2026-07-28: makes every call in that era without opening a session`, async () => {
+      const before = echo.modernRequests();
+      const result = await runLoad(pings(driver, 'modern'));
+      assert.equal(result.errors, 0, result.firstError);
+      assert.equal(result.calls, 12);
+      assert.equal(echo.openSessions(), 0);
+      // Three sessions of five calls each (one warm-up, four measured), each call a 2026-07-28 request; the
+      // SDK's client also sends one `server/discover` probe a session as it connects.
+      const served = echo.modernRequests() - before;
+      assert.equal(served, driver === 'sdk' ? 18 : 15);
+    });
+  }
 
   it('2026-07-28: a request the strict handler does not take gets its error, not a session', async () => {
     // A 2025-era request with no session id and no envelope (not `initialize`): the SDK's ladder refuses it.

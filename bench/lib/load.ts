@@ -3,16 +3,33 @@
  * and warmed up before the clock starts; the measured phase ends when every session has made its calls or
  * the time budget is spent, whichever comes first.
  *
- * Two drivers open the sessions:
- * - `sdk`: the SDK `Client` with its `StreamableHTTPClientTransport` (what most agents use);
+ * Two drivers open the sessions, each in the `legacy` (2025, sessions) or the `modern` (2026-07-28,
+ * stateless) era:
+ * - `sdk`: the SDK's `Client` with its `StreamableHTTPClientTransport` (what most agents use): in the legacy
+ *   era its 1.x line, in the modern era its 2.x line pinned to 2026-07-28 (the 1.x client speaks only 2025);
  * - `raw`: JSON-RPC over Streamable HTTP with undici (raw-client.ts), no SDK on the client side, so the
- *   numbers show the server side's cost more clearly. It speaks the `legacy` or the `modern` era.
+ *   numbers show the server side's cost more clearly.
+ * In the modern era both echo the task handle a result returns in `_meta`, so one driver session is one task.
  */
 import { readFile } from 'node:fs/promises';
+import {
+  Client as ModernClient,
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+  StreamableHTTPClientTransport as ModernClientTransport,
+} from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auditWritesBetween, readAuditWriteCounters, type AuditWrites } from './audit-writes.js';
-import { createRawPool, openRawSession, type RawMode } from './raw-client.js';
+import {
+  createRawPool,
+  MODERN_PROTOCOL_VERSION,
+  openRawSession,
+  TASK_HANDLE_META_KEY,
+  UnsupportedEraError,
+  type EraMode,
+} from './raw-client.js';
 import { summarize, type Summary } from './stats.js';
 import { parseThreadStat, processThreadCpu, threadCpuPerCall, type ThreadCpu } from './thread-cpu.js';
 
@@ -33,8 +50,8 @@ export interface LoadOptions {
   maxSeconds: number;
   /** Default `sdk`. */
   driver?: DriverName;
-  /** Raw driver only; default `legacy`. */
-  mode?: RawMode;
+  /** The protocol era the driver speaks; default `legacy`. */
+  mode?: EraMode;
   /** The server's process id: its CPU time over the measured phase is reported per call. */
   pid?: number;
   /** A Portcullis target's `/metrics`: how it wrote its audit log over the measured phase is reported. */
@@ -76,7 +93,19 @@ interface Driver {
   close(): Promise<void>;
 }
 
+/** What a tool result says about the echo: an error message, or undefined when it is the expected text. */
+function checkToolResult(result: object, expectText: string): string | undefined {
+  const { content, isError } = result as { content?: unknown; isError?: unknown };
+  const first = (content as { type: string; text?: string }[] | undefined)?.[0];
+  if (isError === true) return `tool error: ${first?.text ?? 'no message'}`;
+  if (first?.type !== 'text' || first.text !== expectText) return 'unexpected result';
+  return undefined;
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
 function sdkDriver(options: LoadOptions): Driver {
+  if ((options.mode ?? 'legacy') === 'modern') return modernSdkDriver(options);
   return {
     async open(index) {
       const client = new Client({ name: `bench-session-${index}`, version: '1.0.0' });
@@ -88,13 +117,12 @@ function sdkDriver(options: LoadOptions): Driver {
       return {
         async call() {
           try {
-            const result = await client.callTool({ name: options.tool, arguments: options.args });
-            const first = (result.content as { type: string; text?: string }[] | undefined)?.[0];
-            if (result.isError === true) return `tool error: ${first?.text ?? 'no message'}`;
-            if (first?.type !== 'text' || first.text !== options.expectText) return 'unexpected result';
-            return undefined;
+            return checkToolResult(
+              await client.callTool({ name: options.tool, arguments: options.args }),
+              options.expectText,
+            );
           } catch (error) {
-            return error instanceof Error ? error.message : String(error);
+            return messageOf(error);
           }
         },
         // End the session as a client done with it does (DELETE), not only the connection: sessions left
@@ -109,6 +137,74 @@ function sdkDriver(options: LoadOptions): Driver {
   };
 }
 
+/**
+ * The SDK driver in the 2026-07-28 era: the 2.x client pinned to that revision. Connecting sends its
+ * `server/discover` probe (no session is opened); every call is then a request of its own with the
+ * per-request envelope. A server that does not settle on 2026-07-28 is reported as unsupported.
+ */
+function modernSdkDriver(options: LoadOptions): Driver {
+  return {
+    async open(index) {
+      const client = new ModernClient(
+        { name: `bench-session-${index}`, version: '1.0.0' },
+        { versionNegotiation: { mode: { pin: MODERN_PROTOCOL_VERSION } } },
+      );
+      const transport = new ModernClientTransport(
+        new URL(options.url),
+        options.headers === undefined ? undefined : { requestInit: { headers: options.headers } },
+      );
+      try {
+        await client.connect(transport);
+      } catch (error) {
+        await client.close().catch(() => undefined);
+        throw isEraRefusal(error) ? new UnsupportedEraError(messageOf(error)) : error;
+      }
+      const negotiated = client.getNegotiatedProtocolVersion();
+      if (negotiated !== MODERN_PROTOCOL_VERSION) {
+        await client.close().catch(() => undefined);
+        throw new UnsupportedEraError(
+          `the server settled on ${negotiated ?? 'no version'}, not ${MODERN_PROTOCOL_VERSION}`,
+        );
+      }
+      // A task handle the server returned is echoed on the following calls (one piece of work, one task).
+      let taskHandle: string | undefined;
+      return {
+        async call() {
+          try {
+            const result = await client.callTool({
+              name: options.tool,
+              arguments: options.args,
+              ...(taskHandle !== undefined ? { _meta: { [TASK_HANDLE_META_KEY]: taskHandle } } : {}),
+            });
+            const handle = result._meta?.[TASK_HANDLE_META_KEY];
+            if (typeof handle === 'string') taskHandle = handle;
+            return checkToolResult(result, options.expectText);
+          } catch (error) {
+            return messageOf(error);
+          }
+        },
+        close: () => client.close(),
+      };
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * The 2.x client's refusal to connect because the server answered its probe without offering 2026-07-28 (a
+ * server of the 2025 revisions), as against a failure to reach or use the server at all: no connection
+ * (the error has a cause), an HTTP error status (5xx), or authentication (its own codes). Only the refusal
+ * means the era is unsupported; anything else fails the target as it would in the legacy era.
+ */
+function isEraRefusal(error: unknown): boolean {
+  return (
+    error instanceof SdkError &&
+    error.code === SdkErrorCode.EraNegotiationFailed &&
+    !(error instanceof SdkHttpError) &&
+    error.cause === undefined
+  );
+}
+
 function rawDriver(options: LoadOptions): Driver {
   const pool = createRawPool(options.url, options.sessions);
   const endpoint = { url: options.url, ...(options.headers !== undefined ? { headers: options.headers } : {}) };
@@ -116,14 +212,14 @@ function rawDriver(options: LoadOptions): Driver {
   return {
     async open(index) {
       const session = await openRawSession(pool, endpoint, mode, `bench-session-${index}`);
-      // The first call tells whether the server speaks this era at all (it throws RawUnsupportedError if not).
+      // The first call tells whether the server speaks this era at all (it throws UnsupportedEraError if not).
       return {
         async call() {
           try {
             return await session.callTool(options.tool, options.args, options.expectText);
           } catch (error) {
-            if (error instanceof Error && error.name === 'RawUnsupportedError') throw error;
-            return error instanceof Error ? error.message : String(error);
+            if (error instanceof UnsupportedEraError) throw error;
+            return messageOf(error);
           }
         },
         close: () => session.close(),

@@ -9,15 +9,16 @@
  *   version in `params._meta` (beside its client info and capabilities) and in the `MCP-Protocol-Version`
  *   header, and names its method and target in `Mcp-Method` / `Mcp-Name`; a task handle the server returns
  *   in a result's `_meta` is echoed on the session's later calls. A server that does not speak it answers the first call with an error, which
- *   the driver reports as "unsupported" (see `RawUnsupportedError`).
+ *   the driver reports as "unsupported" (see `UnsupportedEraError`).
  *
  * Responses may be JSON (`application/json`) or a short SSE stream (`text/event-stream`): both are read to
  * the end and the JSON-RPC response with the request's id is taken from them.
  */
 import { Pool } from 'undici';
 
-export type RawMode = 'legacy' | 'modern';
-export const RAW_MODES: readonly RawMode[] = ['legacy', 'modern'];
+/** The protocol era a driver speaks: 2025 sessions (`legacy`) or stateless 2026-07-28 requests (`modern`). */
+export type EraMode = 'legacy' | 'modern';
+export const ERA_MODES: readonly EraMode[] = ['legacy', 'modern'];
 
 export const LEGACY_PROTOCOL_VERSION = '2025-06-18';
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
@@ -38,10 +39,13 @@ export class RawProtocolError extends Error {
   override readonly name: string = 'RawProtocolError';
 }
 
-/** The server does not speak the requested era (e.g. no 2026-07-28 support yet). */
-export class RawUnsupportedError extends RawProtocolError {
-  override readonly code = 'RAW_UNSUPPORTED';
-  override readonly name = 'RawUnsupportedError';
+/**
+ * The server does not speak the requested era (e.g. no 2026-07-28 support yet). Both drivers throw it on a
+ * session's first exchange; the bench reports the cell as unsupported for that target.
+ */
+export class UnsupportedEraError extends RawProtocolError {
+  override readonly code = 'ERA_UNSUPPORTED';
+  override readonly name = 'UnsupportedEraError';
 }
 
 /** The JSON-RPC messages of an SSE body: every `data:` field of every event, parsed. */
@@ -145,7 +149,7 @@ function header(posted: Posted, name: string): string | undefined {
 export async function openRawSession(
   pool: Pool,
   endpoint: RawEndpoint,
-  mode: RawMode,
+  mode: EraMode,
   name: string,
 ): Promise<RawSession> {
   const path = new URL(endpoint.url).pathname;
@@ -180,12 +184,12 @@ export async function openRawSession(
           },
         );
         if (posted.status >= 400)
-          throw new RawUnsupportedError(
+          throw new UnsupportedEraError(
             `HTTP ${posted.status} to a ${MODERN_PROTOCOL_VERSION} request: ${posted.body.slice(0, 200)}`,
           );
         const response = findResponse(posted.contentType, posted.body, id);
         if (response?.error !== undefined && id === 1)
-          throw new RawUnsupportedError(`${MODERN_PROTOCOL_VERSION} request refused: ${response.error.message}`);
+          throw new UnsupportedEraError(`${MODERN_PROTOCOL_VERSION} request refused: ${response.error.message}`);
         const handle = (response?.result as { _meta?: Record<string, unknown> } | undefined)?._meta?.[
           TASK_HANDLE_META_KEY
         ];
