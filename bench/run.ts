@@ -19,7 +19,8 @@
  * reported figure is their median (see lib/rounds.ts). `--mode modern` drives both clients in the
  * 2026-07-28 stateless era (the SDK driver with the SDK's 2.x client); a target that does not speak it is
  * reported as unsupported for those cells.
- * `--profile` records a CPU profile of each gateway process (node --cpu-prof) and prints its top frames;
+ * `--profile` records a CPU profile of each gateway process and of `mcp-proxy` (node --cpu-prof) and prints
+ * their top frames;
  * `--profile-functions` adds, for each function named, its time with what it calls (a change's own frames).
  * The gateway runs as installed users run it, the compiled command over dist/ (rebuilt first when a source
  * is newer); `--from-source` runs the sources through tsx instead. `--baseline DIR` adds the target
@@ -128,7 +129,7 @@ export interface BenchReport {
    * own (`direct`: what the SDK's per-request model costs against its sessions, with nothing in front).
    */
   modernOverLegacy: { target: 'portcullis' | 'direct'; sessions: number; throughput: number[]; median: number }[];
-  /** Top frames of each gateway's CPU profile (`--profile`). */
+  /** Top frames of each gateway's and `mcp-proxy`'s CPU profile (`--profile`). */
   profiles: Record<string, ProfileSummary>;
   micro: Record<string, unknown>;
   /** Targets that could not be measured, with why. */

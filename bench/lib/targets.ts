@@ -68,7 +68,10 @@ export interface Target {
 export interface StartOptions {
   /** Run the gateway from its sources through tsx instead of the compiled command (default: compiled). */
   fromSource?: boolean;
-  /** Record a CPU profile of the gateway process (`node --cpu-prof`) into this folder. */
+  /**
+   * Record a CPU profile (`node --cpu-prof`) of the process serving the URL into a folder of the target's own
+   * under this one: the gateway's, and `mcp-proxy`'s (not the echo server behind it).
+   */
   profileDir?: string;
   /** The checkout (with a built dist/) that `portcullis-baseline` runs. */
   baselineDir?: string;
@@ -108,7 +111,10 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
     case 'mcp-proxy': {
       const port = await freePort();
       const echo = tsxCommand(ECHO_SERVER);
+      // The peer is profiled as the gateway is, so that the two profiles of a cell compare frame by frame.
+      const profileDir = profileDirOf(name, options);
       const args = [
+        ...profilerArgs(profileDir),
         MCP_PROXY_BIN,
         '--host',
         '127.0.0.1',
@@ -126,6 +132,7 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
         url: `http://127.0.0.1:${port}/mcp`,
         tool: 'echo',
         ...pidOf(child.process.pid),
+        ...(profileDir !== undefined ? { profileDir } : {}),
         close: () => child.stop(),
       };
     }
@@ -144,14 +151,24 @@ function startHttpEcho(): ReturnType<typeof spawnUntilLine> {
   return spawnUntilLine(echo.command, echo.args, /Echo server listening on (http:\/\/\S+)/, echo.cwd);
 }
 
+/** A target's own folder in the profile folder, when profiling. */
+function profileDirOf(name: TargetName, options: StartOptions): string | undefined {
+  return options.profileDir !== undefined ? path.join(options.profileDir, name) : undefined;
+}
+
+/** Node's flags that write the process' CPU profile into `profileDir` as it exits (none without one). */
+function profilerArgs(profileDir: string | undefined): string[] {
+  return profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+}
+
 async function startPortcullis(name: TargetName, options: StartOptions): Promise<Target> {
-  const profileDir = options.profileDir !== undefined ? path.join(options.profileDir, name) : undefined;
+  const profileDir = profileDirOf(name, options);
   const gateway = await startGatewayProcess({
     agentId: 'bench-agent',
     config: await benchGatewayConfig({ tracing: name !== 'portcullis-notrace' }),
     ...(name === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
     ...(name === 'portcullis-noaudit' ? { audit: false as const } : {}),
-    ...(profileDir !== undefined ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+    ...(profileDir !== undefined ? { nodeArgs: profilerArgs(profileDir) } : {}),
     ...compiledCliOf(name, options),
   });
   return {
