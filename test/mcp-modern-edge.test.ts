@@ -5,37 +5,33 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startUpstreamHttp } from './fixtures/mcp-upstream-http.js';
-import { INITIALIZE, rawPost, readAudit, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import {
+  INITIALIZE,
+  rawPost,
+  readAudit,
+  startGatewayOverHttpUpstream,
+  type GatewayOverHttpUpstream,
+} from './helpers/gateway.js';
 import { eventually } from './helpers/eventually.js';
 import { MODERN, modernPost } from './helpers/modern.js';
 import { respellBase64url } from './helpers/base64url.js';
 
 describe('MCP 2026-07-28 at the front door', () => {
-  let upstream: Awaited<ReturnType<typeof startUpstreamHttp>>;
-  let gw: TestGateway;
+  let gw: GatewayOverHttpUpstream;
   let url: string;
   let key: string;
-  const calls = (tool: string) => upstream.events.filter((e) => e.kind === 'call' && e.name === tool).length;
+  const calls = (tool: string) => gw.upstream.events.filter((e) => e.kind === 'call' && e.name === tool).length;
 
   before(async () => {
-    upstream = await startUpstreamHttp();
-    gw = await startTestGateway(
-      {
-        connectors: [{ id: 'remote', kind: 'mcp', transport: 'http', url: upstream.url }],
-        egress: { connectors: { remote: { allowPrivate: ['127.0.0.1/32'] } } },
-      },
-      [
-        { id: 'full', tools: ['remote_*'], resources: ['**'], prompts: ['remote_*'] },
-        { id: 'echo-only', tools: ['remote_echo'] },
-      ],
-    );
+    gw = await startGatewayOverHttpUpstream([
+      { id: 'full', tools: ['remote_*'], resources: ['**'], prompts: ['remote_*'] },
+      { id: 'echo-only', tools: ['remote_echo'] },
+    ]);
     url = gw.gateway.mcpUrl;
     key = gw.agents['full']!.key;
   });
   after(async () => {
     await gw?.close();
-    await upstream?.close();
   });
 
   it('answers server/discover statelessly, naming 2026-07-28', async () => {
@@ -109,7 +105,7 @@ describe('MCP 2026-07-28 at the front door', () => {
     leaving.abort();
     await assert.rejects(call);
     await eventually(
-      () => upstream.events.some((e) => e.kind === 'cancelled' && e.name === 'slow'),
+      () => gw.upstream.events.some((e) => e.kind === 'cancelled' && e.name === 'slow'),
       'its cancellation',
     );
     // Closing the request's server ran as before, and left errors their stacks.

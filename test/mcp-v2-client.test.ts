@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { startUpstreamHttp } from './fixtures/mcp-upstream-http.js';
-import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { startGatewayOverHttpUpstream, type GatewayOverHttpUpstream } from './helpers/gateway.js';
 
 interface Exchange {
   method?: string;
@@ -38,22 +37,13 @@ function recordingFetch(log: Exchange[]): typeof fetch {
 }
 
 describe('SDK v2 client through the gateway', () => {
-  let upstream: Awaited<ReturnType<typeof startUpstreamHttp>>;
-  let gw: TestGateway;
+  let gw: GatewayOverHttpUpstream;
 
   before(async () => {
-    upstream = await startUpstreamHttp();
-    gw = await startTestGateway(
-      {
-        connectors: [{ id: 'remote', kind: 'mcp', transport: 'http', url: upstream.url }],
-        egress: { connectors: { remote: { allowPrivate: ['127.0.0.1/32'] } } },
-      },
-      [{ id: 'full', tools: ['remote_*'] }],
-    );
+    gw = await startGatewayOverHttpUpstream([{ id: 'full', tools: ['remote_*'] }]);
   });
   after(async () => {
     await gw?.close();
-    await upstream?.close();
   });
 
   async function connect(log: Exchange[], modern: boolean): Promise<Client> {

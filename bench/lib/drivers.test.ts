@@ -9,27 +9,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startUpstreamHttp } from '../../test/fixtures/mcp-upstream-http.js';
-import { readAudit, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
+import { readAudit, startGatewayOverHttpUpstream, type GatewayOverHttpUpstream } from '../../test/helpers/gateway.js';
 import { runLoad, type DriverName, type LoadOptions } from './load.js';
 import { createRawPool, openRawSession, UnsupportedEraError, type EraMode } from './raw-client.js';
 
 describe('load drivers against the gateway', () => {
-  let upstream: Awaited<ReturnType<typeof startUpstreamHttp>>;
-  let gw: TestGateway;
+  let gw: GatewayOverHttpUpstream;
 
   before(async () => {
-    upstream = await startUpstreamHttp();
-    gw = await startTestGateway(
-      {
-        connectors: [{ id: 'remote', kind: 'mcp', transport: 'http', url: upstream.url }],
-        egress: { connectors: { remote: { allowPrivate: ['127.0.0.1/32'] } } },
-      },
-      [{ id: 'driver', tools: ['remote_*'] }],
-    );
+    gw = await startGatewayOverHttpUpstream([{ id: 'driver', tools: ['remote_*'] }]);
   });
   after(async () => {
     await gw?.close();
-    await upstream?.close();
   });
 
   const bearer = (): Record<string, string> => ({ authorization: `Bearer ${gw.agents['driver']!.key}` });
@@ -90,7 +81,7 @@ describe('load drivers against the gateway', () => {
   for (const driver of ['sdk', 'raw'] as DriverName[]) {
     it(`${driver}: a server that speaks only the 2025 revisions is reported as unsupported in the modern era`, async () => {
       await assert.rejects(
-        runLoad({ ...modernLoad(upstream.url, driver), tool: 'echo' }),
+        runLoad({ ...modernLoad(gw.upstream.url, driver), tool: 'echo' }),
         (error: unknown) => error instanceof UnsupportedEraError,
       );
     });

@@ -43,8 +43,8 @@ export class RawProtocolError extends Error {
  * The server does not speak the requested era (e.g. no 2026-07-28 support yet). Both drivers throw it on a
  * session's first exchange; the bench reports the cell as unsupported for that target.
  */
-export class UnsupportedEraError extends RawProtocolError {
-  override readonly code = 'ERA_UNSUPPORTED';
+export class UnsupportedEraError extends Error {
+  readonly code = 'ERA_UNSUPPORTED';
   override readonly name = 'UnsupportedEraError';
 }
 

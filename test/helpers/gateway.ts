@@ -12,6 +12,7 @@ import { digestApiKey, generateApiKey } from '../../gateway/services/auth/api-ke
 import { parseConfigText } from '../../gateway/config/load.js';
 import { silentLogger } from '../../gateway/kernel/log.js';
 import { startGateway, type RunningGateway } from '../../gateway/main.js';
+import { startUpstreamHttp, type UpstreamHttp } from '../fixtures/mcp-upstream-http.js';
 
 export interface TestAgent {
   id: string;
@@ -97,6 +98,38 @@ export async function startTestGateway(
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface GatewayOverHttpUpstream extends TestGateway {
+  upstream: UpstreamHttp;
+}
+
+/**
+ * The gateway in front of the fixture upstream over Streamable HTTP (test/fixtures/mcp-upstream-http.ts):
+ * one connector, `remote`, allowed to reach it on loopback, and these agents. Closing closes both.
+ */
+export async function startGatewayOverHttpUpstream(agents: AgentSpec[]): Promise<GatewayOverHttpUpstream> {
+  const upstream = await startUpstreamHttp();
+  try {
+    const gw = await startTestGateway(
+      {
+        connectors: [{ id: 'remote', kind: 'mcp', transport: 'http', url: upstream.url }],
+        egress: { connectors: { remote: { allowPrivate: ['127.0.0.1/32'] } } },
+      },
+      agents,
+    );
+    return {
+      ...gw,
+      upstream,
+      async close() {
+        await gw.close();
+        await upstream.close();
+      },
+    };
+  } catch (error) {
+    await upstream.close();
+    throw error;
+  }
 }
 
 export { readAudit } from './audit-files.js';

@@ -22,6 +22,36 @@ const SESSION = 'session-1';
 /** Short enough for a test to wait for it; the SDK's exchange keeps its own (HEADERS_DEADLINE_MS). */
 const DEADLINE_MS = 150;
 
+/** A response's body read as text as far as the test asks: up to a marker, or to its end. */
+function streamText(response: Response): {
+  /** Reads until the text contains `marker`; false when the stream ended first. */
+  until(marker: string): Promise<boolean>;
+  /** Reads to the end and returns the whole text. */
+  rest(): Promise<string>;
+  /** The text read so far. */
+  text(): string;
+} {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const more = async (): Promise<boolean> => {
+    const { done, value } = await reader.read();
+    if (!done) text += decoder.decode(value, { stream: true });
+    return !done;
+  };
+  return {
+    async until(marker) {
+      while (!text.includes(marker)) if (!(await more())) return false;
+      return true;
+    },
+    async rest() {
+      while (await more());
+      return text;
+    },
+    text: () => text,
+  };
+}
+
 /** A call the test holds open until it lets it go (by tool name). */
 const held = new Map<string, () => void>();
 
@@ -188,16 +218,10 @@ describe("a 2025 session's single requests served without the SDK's web exchange
       'mcp-protocol-version': VERSION,
     });
     assert.equal(response.headers.get('content-type'), 'text/event-stream');
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    while (!text.includes('\n\n')) {
-      const { done, value } = await reader.read();
-      assert.ok(!done, 'the stream ended before the relayed request');
-      text += decoder.decode(value, { stream: true });
-    }
+    const stream = streamText(response);
+    assert.ok(await stream.until('\n\n'), 'the stream ended before the relayed request');
     assert.equal(direct.sdkExchanges(), callExchanges, 'the SDK transport served the call');
-    const [elicitation] = parseSseMessages(text) as { id: number; method: string }[];
+    const [elicitation] = parseSseMessages(stream.text()) as { id: number; method: string }[];
     assert.equal(elicitation?.method, 'elicitation/create');
     const before = direct.sdkExchanges();
     const accepted = await post(direct.url, {
@@ -207,12 +231,7 @@ describe("a 2025 session's single requests served without the SDK's web exchange
     });
     assert.equal(accepted.status, 202);
     assert.equal(direct.sdkExchanges(), before + 1, "the agent's answer goes through the SDK transport");
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-    assert.deepEqual(parseSseMessages(text).at(-1), {
+    assert.deepEqual(parseSseMessages(await stream.rest()).at(-1), {
       jsonrpc: '2.0',
       id: 4,
       result: { content: [{ type: 'text', text: 'answered {"action":"accept","content":{"name":"x"}}' }] },
@@ -235,17 +254,11 @@ describe("a 2025 session's single requests served without the SDK's web exchange
     // answer ends the stream and the assertions below fail instead of the test hanging), then read the rest.
     const release = held.get('held-5')!;
     const giveUp = setTimeout(release, 2000);
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let body = '';
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      body += decoder.decode(chunk.value, { stream: true });
-      if (body.includes(': keepalive\n\n')) break;
-    }
+    const stream = streamText(response);
+    await stream.until(': keepalive\n\n');
     clearTimeout(giveUp);
     release();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
-      body += decoder.decode(chunk.value, { stream: true });
+    const body = await stream.rest();
     assert.match(body, /^(: keepalive\n\n)+event: message\n/);
     assert.deepEqual(parseSseMessages(body), [
       { jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text: 'called held-5' }] } },
