@@ -153,8 +153,60 @@ describe('bench pass-through', () => {
     try {
       const answer = await send(`${orphanUrl}/mcp`, { method: 'POST', body: '{}' });
       assert.equal(answer.status, 502);
+      assert.match(answer.body, /^upstream unreachable \(ECONNREFUSED\)/);
     } finally {
       await close(orphan);
+    }
+  });
+
+  it('sends a request again on a connection of its own when the upstream resets a reused one', async () => {
+    // The upstream answers the first request of each connection and resets the connection at the second,
+    // as an upstream closing a kept-alive connection just as it is reused does.
+    const requestsOn = new WeakMap<object, number>();
+    const answered: string[] = [];
+    const flaky = createServer((req, res) => {
+      const count = (requestsOn.get(req.socket) ?? 0) + 1;
+      requestsOn.set(req.socket, count);
+      if (count > 1) {
+        req.socket.destroy();
+        return;
+      }
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => {
+        answered.push(body);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      });
+    });
+    const flakyUrl = await listen(flaky);
+    const hop = createPassThrough(new URL(flakyUrl));
+    const hopUrl = await listen(hop);
+    try {
+      for (const body of ['{"n":1}', '{"n":2}', '{"n":3}']) {
+        const answer = await send(`${hopUrl}/mcp`, { method: 'POST', body });
+        assert.equal(answer.status, 200, answer.body);
+        assert.equal(answer.body, body);
+      }
+      assert.deepEqual(answered, ['{"n":1}', '{"n":2}', '{"n":3}']);
+    } finally {
+      await close(hop);
+      await close(flaky);
+    }
+  });
+
+  it('names the error when the upstream resets a request it does not send again', async () => {
+    // Every connection is reset at its first request: there is no reused connection to blame.
+    const resetting = createServer((req) => req.socket.destroy());
+    const resettingUrl = await listen(resetting);
+    const hop = createPassThrough(new URL(resettingUrl));
+    const hopUrl = await listen(hop);
+    try {
+      const answer = await send(`${hopUrl}/mcp`, { method: 'POST', body: '{}' });
+      assert.equal(answer.status, 502);
+      assert.match(answer.body, /^upstream unreachable \(ECONNRESET\)/);
+    } finally {
+      await close(hop);
+      await close(resetting);
     }
   });
 

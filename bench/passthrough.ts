@@ -11,13 +11,18 @@
  * `Connection` and the headers it names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`,
  * `Upgrade`); `Host` names the upstream. Bodies are streamed both ways as they come, so an SSE response
  * reaches the client event by event. Connections to the upstream are kept alive and reused. An upstream that
- * cannot be reached is answered with 502; a client that goes away aborts its upstream request.
+ * cannot be reached is answered with 502, naming the error; a client that goes away aborts its upstream
+ * request. A kept-alive connection that the upstream closes just as it is reused for a request (the race
+ * Node's documentation describes for `request.reusedSocket`) resets that request: it is sent once more, on
+ * a connection of its own, when its whole body has arrived and is at most `RESENDABLE_BODY_BYTES`.
  */
 import {
   Agent,
   createServer,
   request,
+  type ClientRequest,
   type IncomingHttpHeaders,
+  type IncomingMessage,
   type OutgoingHttpHeaders,
   type Server,
 } from 'node:http';
@@ -44,6 +49,9 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeade
   return out;
 }
 
+/** A request body up to this size is kept while it is forwarded, so that the request can be sent again. */
+export const RESENDABLE_BODY_BYTES = 1024 * 1024;
+
 /** A pass-through server for `upstream` (an origin: `http://host:port`). Call `listen` on it. */
 export function createPassThrough(upstream: URL): Server {
   if (upstream.protocol !== 'http:' || upstream.pathname !== '/' || upstream.search !== '' || upstream.hash !== '')
@@ -52,35 +60,68 @@ export function createPassThrough(upstream: URL): Server {
   const server = createServer((req, res) => {
     const headers = endToEndHeaders(req.headers);
     headers['host'] = upstream.host;
-    const forward = request(
-      {
-        agent,
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, endToEndHeaders(answer.headers));
-        pipeline(answer, res, () => undefined);
-      },
-    );
-    forward.on('error', () => {
-      if (res.destroyed) return;
-      if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'text/plain' }).end('upstream unreachable\n');
-      } else res.destroy();
-    });
+    const body = keptBody(req);
+    const forward = (resent: boolean): ClientRequest => {
+      const upstreamRequest = request(
+        {
+          // The resent request takes a connection of its own rather than another kept-alive one.
+          agent: resent ? false : agent,
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, endToEndHeaders(answer.headers));
+          pipeline(answer, res, () => undefined);
+        },
+      );
+      upstreamRequest.on('error', (error: NodeJS.ErrnoException) => {
+        if (res.destroyed) return;
+        const whole = body.whole();
+        if (
+          !resent &&
+          upstreamRequest.reusedSocket &&
+          error.code === 'ECONNRESET' &&
+          !res.headersSent &&
+          whole !== undefined
+        ) {
+          current = forward(true);
+          current.end(whole);
+          return;
+        }
+        if (!res.headersSent) {
+          res
+            .writeHead(502, { 'content-type': 'text/plain' })
+            .end(`upstream unreachable (${error.code ?? error.message})\n`);
+        } else res.destroy();
+      });
+      return upstreamRequest;
+    };
+    let current = forward(false);
     // A client that leaves before its answer is complete takes the upstream request down with it.
     res.on('close', () => {
-      if (!res.writableFinished) forward.destroy();
+      if (!res.writableFinished) current.destroy();
     });
     // Not pipeline(): a failed upstream request must not destroy the client's socket before the 502 is sent.
-    req.pipe(forward);
+    req.pipe(current);
   });
   server.on('close', () => agent.destroy());
   return server;
+}
+
+/** The body of `req` as it arrives, kept up to `RESENDABLE_BODY_BYTES`: `whole()` once it all has. */
+function keptBody(req: IncomingMessage): { whole(): Buffer | undefined } {
+  let chunks: Buffer[] | undefined = [];
+  let bytes = 0;
+  req.on('data', (chunk: Buffer) => {
+    if (chunks === undefined) return;
+    bytes += chunk.length;
+    if (bytes > RESENDABLE_BODY_BYTES) chunks = undefined;
+    else chunks.push(chunk);
+  });
+  return { whole: () => (req.complete && chunks !== undefined ? Buffer.concat(chunks) : undefined) };
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
