@@ -20,7 +20,7 @@ import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
 import { ensureCompiled } from './lib/compiled.js';
 import { listOf, positiveInteger } from './lib/options.js';
 import { openEchoGateway } from './lib/echo-gateway.js';
-import { ERA_MODES, type EraMode } from './lib/raw-client.js';
+import { ERA_MODES, type EraMode } from './lib/eras.js';
 import { median } from './lib/rounds.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

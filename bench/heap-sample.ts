@@ -24,7 +24,7 @@ import { ensureCompiled } from './lib/compiled.js';
 import { frameLabel, frameOwner } from './lib/cpu-profile.js';
 import { listOf, positiveInteger } from './lib/options.js';
 import { openEchoGateway } from './lib/echo-gateway.js';
-import { ERA_MODES, type EraMode } from './lib/raw-client.js';
+import { ERA_MODES, type EraMode } from './lib/eras.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Bytes between two samples: V8's default is 32 KB, too coarse for a call of about 200 KB. */

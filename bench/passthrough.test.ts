@@ -26,6 +26,17 @@ async function close(server: Server): Promise<void> {
   await new Promise((resolve) => server.close(resolve));
 }
 
+/** A pass-through in front of `upstream` for the length of `run`, given the hop's URL; closes both after. */
+async function throughHop(upstream: Server, run: (hopUrl: string) => Promise<void>): Promise<void> {
+  const hop = createPassThrough(new URL(await listen(upstream)));
+  try {
+    await run(await listen(hop));
+  } finally {
+    await close(hop);
+    await close(upstream);
+  }
+}
+
 /** One request through node:http, which sends whatever headers it is given. */
 function send(
   url: string,
@@ -178,36 +189,26 @@ describe('bench pass-through', () => {
         res.writeHead(200, { 'content-type': 'application/json' }).end(body);
       });
     });
-    const flakyUrl = await listen(flaky);
-    const hop = createPassThrough(new URL(flakyUrl));
-    const hopUrl = await listen(hop);
-    try {
+    await throughHop(flaky, async (hopUrl) => {
       for (const body of ['{"n":1}', '{"n":2}', '{"n":3}']) {
         const answer = await send(`${hopUrl}/mcp`, { method: 'POST', body });
         assert.equal(answer.status, 200, answer.body);
         assert.equal(answer.body, body);
       }
-      assert.deepEqual(answered, ['{"n":1}', '{"n":2}', '{"n":3}']);
-    } finally {
-      await close(hop);
-      await close(flaky);
-    }
+    });
+    assert.deepEqual(answered, ['{"n":1}', '{"n":2}', '{"n":3}']);
   });
 
   it('names the error when the upstream resets a request it does not send again', async () => {
     // Every connection is reset at its first request: there is no reused connection to blame.
-    const resetting = createServer((req) => req.socket.destroy());
-    const resettingUrl = await listen(resetting);
-    const hop = createPassThrough(new URL(resettingUrl));
-    const hopUrl = await listen(hop);
-    try {
-      const answer = await send(`${hopUrl}/mcp`, { method: 'POST', body: '{}' });
-      assert.equal(answer.status, 502);
-      assert.match(answer.body, /^upstream unreachable \(ECONNRESET\)/);
-    } finally {
-      await close(hop);
-      await close(resetting);
-    }
+    await throughHop(
+      createServer((req) => req.socket.destroy()),
+      async (hopUrl) => {
+        const answer = await send(`${hopUrl}/mcp`, { method: 'POST', body: '{}' });
+        assert.equal(answer.status, 502);
+        assert.match(answer.body, /^upstream unreachable \(ECONNRESET\)/);
+      },
+    );
   });
 
   it('refuses an upstream that is not an http: origin', () => {

@@ -79,14 +79,9 @@ export function createPassThrough(upstream: URL): Server {
       );
       upstreamRequest.on('error', (error: NodeJS.ErrnoException) => {
         if (res.destroyed) return;
-        const whole = body.whole();
-        if (
-          !resent &&
-          upstreamRequest.reusedSocket &&
-          error.code === 'ECONNRESET' &&
-          !res.headersSent &&
-          whole !== undefined
-        ) {
+        const resendable = !resent && upstreamRequest.reusedSocket && error.code === 'ECONNRESET' && !res.headersSent;
+        const whole = resendable ? body.whole() : undefined;
+        if (whole !== undefined) {
           current = forward(true);
           current.end(whole);
           return;

@@ -49,7 +49,7 @@ import {
 import { BenchUsageError, listOf } from './lib/options.js';
 import { DRIVER_NAMES, runLoad, type DriverName, type LoadResult } from './lib/load.js';
 import { findMicroBenches, runMicroBench } from './lib/micro.js';
-import { ERA_MODES, UnsupportedEraError, type EraMode } from './lib/raw-client.js';
+import { ERA_MODES, UnsupportedEraError, type EraMode } from './lib/eras.js';
 import { formatComparisons, formatMedians, formatRounds } from './lib/report.js';
 import {
   cellKey,

@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { startUpstreamHttp } from '../../test/fixtures/mcp-upstream-http.js';
 import { readAudit, startGatewayOverHttpUpstream, type GatewayOverHttpUpstream } from '../../test/helpers/gateway.js';
 import { runLoad, type DriverName, type LoadOptions } from './load.js';
-import { createRawPool, openRawSession, UnsupportedEraError, type EraMode } from './raw-client.js';
+import { UnsupportedEraError, type EraMode } from './eras.js';
+import { createRawPool, openRawSession } from './raw-client.js';
 
 describe('load drivers against the gateway', () => {
   let gw: GatewayOverHttpUpstream;

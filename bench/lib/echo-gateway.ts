@@ -6,7 +6,8 @@
  */
 import { startGatewayProcess, type GatewayProcess } from '../../test/conformance/gateway-process.js';
 import { benchGatewayConfig } from './echo-upstream.js';
-import { createRawPool, openRawSession, type EraMode } from './raw-client.js';
+import type { EraMode } from './eras.js';
+import { createRawPool, openRawSession } from './raw-client.js';
 
 const TEXT = 'hello portcullis';
 

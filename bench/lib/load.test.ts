@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startEchoHttpServer, type EchoHttpServer } from '../echo-server.js';
 import { runLoad, type DriverName, type LoadOptions } from './load.js';
-import type { EraMode } from './raw-client.js';
+import type { EraMode } from './eras.js';
 
 describe('load drivers', () => {
   let echo: EchoHttpServer;

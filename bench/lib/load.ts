@@ -22,14 +22,8 @@ import {
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auditWritesBetween, readAuditWriteCounters, type AuditWrites } from './audit-writes.js';
-import {
-  createRawPool,
-  MODERN_PROTOCOL_VERSION,
-  openRawSession,
-  TASK_HANDLE_META_KEY,
-  UnsupportedEraError,
-  type EraMode,
-} from './raw-client.js';
+import { MODERN_PROTOCOL_VERSION, TASK_HANDLE_META_KEY, UnsupportedEraError, type EraMode } from './eras.js';
+import { createRawPool, openRawSession } from './raw-client.js';
 import { summarize, type Summary } from './stats.js';
 import { parseThreadStat, processThreadCpu, threadCpuPerCall, type ThreadCpu } from './thread-cpu.js';
 

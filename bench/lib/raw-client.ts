@@ -8,24 +8,19 @@
  * - `modern` (2026-07-28, stateless): no initialize and no session; each request carries the protocol
  *   version in `params._meta` (beside its client info and capabilities) and in the `MCP-Protocol-Version`
  *   header, and names its method and target in `Mcp-Method` / `Mcp-Name`; a task handle the server returns
- *   in a result's `_meta` is echoed on the session's later calls. A server that does not speak it answers the first call with an error, which
- *   the driver reports as "unsupported" (see `UnsupportedEraError`).
+ *   in a result's `_meta` is echoed on the session's later calls. A server that does not speak it answers
+ *   the first call with an error, which the driver reports as "unsupported" (see `UnsupportedEraError`,
+ *   eras.ts).
  *
  * Responses may be JSON (`application/json`) or a short SSE stream (`text/event-stream`): both are read to
  * the end and the JSON-RPC response with the request's id is taken from them.
  */
 import { Pool } from 'undici';
-
-/** The protocol era a driver speaks: 2025 sessions (`legacy`) or stateless 2026-07-28 requests (`modern`). */
-export type EraMode = 'legacy' | 'modern';
-export const ERA_MODES: readonly EraMode[] = ['legacy', 'modern'];
+import { MODERN_PROTOCOL_VERSION, TASK_HANDLE_META_KEY, UnsupportedEraError, type EraMode } from './eras.js';
 
 export const LEGACY_PROTOCOL_VERSION = '2025-06-18';
-export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 /** Where a 2026-07-28 request carries its protocol version inside the message. */
 export const MODERN_META_VERSION_KEY = 'io.modelcontextprotocol/protocolVersion';
-/** Where Portcullis returns a 2026-07-28 request's task handle, which an agent echoes on later requests. */
-export const TASK_HANDLE_META_KEY = 'portcullis/task';
 
 export interface JsonRpcResponse {
   jsonrpc: '2.0';
@@ -37,15 +32,6 @@ export interface JsonRpcResponse {
 export class RawProtocolError extends Error {
   readonly code: string = 'RAW_PROTOCOL_ERROR';
   override readonly name: string = 'RawProtocolError';
-}
-
-/**
- * The server does not speak the requested era (e.g. no 2026-07-28 support yet). Both drivers throw it on a
- * session's first exchange; the bench reports the cell as unsupported for that target.
- */
-export class UnsupportedEraError extends Error {
-  readonly code = 'ERA_UNSUPPORTED';
-  override readonly name = 'UnsupportedEraError';
 }
 
 /** The JSON-RPC messages of an SSE body: every `data:` field of every event, parsed. */
