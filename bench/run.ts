@@ -7,6 +7,7 @@
  *                                  [--rounds 3] [--drivers raw,sdk] [--mode legacy|modern|legacy,modern]
  *                                  [--targets direct,passthrough,mcp-proxy,portcullis] [--profile] [--no-micro]
  *                                  [--profile-functions NAME,...] [--from-source] [--baseline DIR]
+ *                                  [--baseline-node-flags="--flag ..."] [--baseline-env NAME=VALUE ...]
  *                                  [--payload-bytes 16]
  *                                  [--out bench/results/latest.json]
  *
@@ -26,6 +27,9 @@
  * is newer); `--from-source` runs the sources through tsx instead. `--baseline DIR` adds the target
  * `portcullis-baseline`, the gateway built in another checkout (e.g. a worktree of the commit before a change,
  * after `npm run build` there), and reports `portcullis / portcullis-baseline` ratios from the same rounds.
+ * `--baseline-node-flags` (Node flags after those on the baseline command's first line) and `--baseline-env`
+ * (repeatable) run the baseline with a runtime flag or an environment variable of its own: with `--baseline .`
+ * they measure a setting against the same build.
  *
  * Other micro-benchmarks plug in here: every `bench/<name>-bench.ts` exporting `run<Name>Bench()` (e.g.
  * `bench/policy-bench.ts` with `runPolicyBench()`) runs after the end-to-end measurements, and whatever it
@@ -84,6 +88,10 @@ export interface BenchConfig {
   fromSource: boolean;
   /** A checkout with a built dist/ to run as `portcullis-baseline`. */
   baseline?: string;
+  /** Node flags for `portcullis-baseline` after its command's own (`--baseline-node-flags`). */
+  baselineNodeFlags?: string[];
+  /** Environment for `portcullis-baseline` (`--baseline-env NAME=VALUE`, repeatable). */
+  baselineEnv?: Record<string, string>;
   /** Characters of the text each call sends to the echo tool, and expects back. */
   payloadBytes: number;
   out: string;
@@ -144,6 +152,37 @@ function positiveInt(name: string, value: string): number {
   return n;
 }
 
+/** What the baseline runs with beyond its own command, for the log. */
+function baselineSettings(config: BenchConfig): string {
+  const settings = [
+    ...(config.baselineNodeFlags ?? []),
+    ...Object.entries(config.baselineEnv ?? {}).map(([k, v]) => `${k}=${v}`),
+  ];
+  return settings.length > 0 ? ` (${settings.join(' ')})` : '';
+}
+
+/** `--baseline-node-flags`: Node options separated by spaces, each one starting with `--`. */
+function nodeFlagsOf(text: string): string[] {
+  const flags = text.split(/\s+/).filter((flag) => flag !== '');
+  const stray = flags.find((flag) => !/^--[a-z0-9]/i.test(flag));
+  if (stray !== undefined)
+    throw new BenchUsageError(`--baseline-node-flags takes Node options such as --use-largepages=on (got ${stray})`);
+  return flags;
+}
+
+/** `--baseline-env NAME=VALUE` entries as an environment; undefined when none is given. */
+function environmentOf(entries: readonly string[]): Record<string, string> | undefined {
+  if (entries.length === 0) return undefined;
+  // Without a prototype, so that any name (`__proto__` too) is a variable of its own.
+  const environment = Object.create(null) as Record<string, string>;
+  for (const entry of entries) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(entry);
+    if (match === null) throw new BenchUsageError(`--baseline-env takes NAME=VALUE (got ${entry})`);
+    environment[match[1]!] = match[2]!;
+  }
+  return environment;
+}
+
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): BenchConfig {
   const { values } = parseArgs({
     args: [...argv],
@@ -161,6 +200,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
       'no-micro': { type: 'boolean' },
       'from-source': { type: 'boolean' },
       baseline: { type: 'string' },
+      'baseline-node-flags': { type: 'string' },
+      'baseline-env': { type: 'string', multiple: true },
       'payload-bytes': { type: 'string' },
       out: { type: 'string' },
     },
@@ -179,6 +220,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
   if (baseline !== undefined && !targets.includes('portcullis-baseline')) targets.push('portcullis-baseline');
   if (baseline === undefined && targets.includes('portcullis-baseline'))
     throw new BenchUsageError('the portcullis-baseline target needs --baseline DIR');
+  const baselineNodeFlags = nodeFlagsOf(pick(values['baseline-node-flags'], 'BENCH_BASELINE_NODE_FLAGS', ''));
+  const baselineEnv = environmentOf(values['baseline-env'] ?? []);
+  if (baseline === undefined && (baselineNodeFlags.length > 0 || baselineEnv !== undefined))
+    throw new BenchUsageError('--baseline-node-flags and --baseline-env need --baseline DIR (. for this checkout)');
   const maxSeconds = Number(pick(values['max-seconds'], 'BENCH_MAX_SECONDS', '20'));
   if (!(maxSeconds > 0 && maxSeconds <= 600)) throw new BenchUsageError('--max-seconds must be in (0, 600]');
   const rounds = positiveInt('--rounds', pick(values.rounds, 'BENCH_ROUNDS', '3'));
@@ -206,6 +251,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     micro: values['no-micro'] !== true,
     fromSource: values['from-source'] === true,
     ...(baseline !== undefined ? { baseline } : {}),
+    ...(baselineNodeFlags.length > 0 ? { baselineNodeFlags } : {}),
+    ...(baselineEnv !== undefined ? { baselineEnv } : {}),
     payloadBytes,
     out: path.resolve(pick(values.out, 'BENCH_OUT', path.join(BENCH_DIR, 'results', 'latest.json'))),
   };
@@ -258,13 +305,15 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
   const running: Target[] = [];
   try {
     for (const name of config.targets) {
-      log(`[bench] starting ${name}`);
+      log(`[bench] starting ${name}${name === 'portcullis-baseline' ? baselineSettings(config) : ''}`);
       try {
         running.push(
           await startTarget(name, {
             ...(profileDir !== undefined ? { profileDir } : {}),
             fromSource: config.fromSource,
             ...(config.baseline !== undefined ? { baselineDir: config.baseline } : {}),
+            ...(config.baselineNodeFlags !== undefined ? { baselineNodeFlags: config.baselineNodeFlags } : {}),
+            ...(config.baselineEnv !== undefined ? { baselineEnv: config.baselineEnv } : {}),
           }),
         );
       } catch (error) {

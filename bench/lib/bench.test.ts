@@ -288,6 +288,47 @@ describe('bench configuration', () => {
     }
   });
 
+  it('runs the baseline with Node flags and environment of its own, only beside a baseline', async () => {
+    assert.throws(() => parseConfig(['--baseline-node-flags=--use-largepages=on'], {}), /need --baseline DIR/);
+    assert.throws(() => parseConfig(['--baseline-env', 'A=1'], {}), /need --baseline DIR/);
+    const checkout = await mkdtemp(path.join(tmpdir(), 'bench-baseline-'));
+    try {
+      const main = path.join(checkout, 'dist', 'gateway', 'edges', 'cli', 'main.js');
+      await mkdir(path.dirname(main), { recursive: true });
+      await writeFile(main, '');
+      const base = ['--targets', 'portcullis', '--baseline', checkout];
+      const config = parseConfig(
+        [
+          ...base,
+          '--baseline-node-flags= --use-largepages=on  --max-semi-space-size=32 ',
+          '--baseline-env',
+          'OTEL_TRACES_SAMPLER=always_off',
+          '--baseline-env',
+          'EMPTY=',
+          '--baseline-env',
+          'WITH_EQUALS=a=b',
+        ],
+        {},
+      );
+      assert.deepEqual(config.baselineNodeFlags, ['--use-largepages=on', '--max-semi-space-size=32']);
+      assert.deepEqual({ ...config.baselineEnv }, { OTEL_TRACES_SAMPLER: 'always_off', EMPTY: '', WITH_EQUALS: 'a=b' });
+      const fromEnv = parseConfig(base, { BENCH_BASELINE_NODE_FLAGS: '--no-opt' });
+      assert.deepEqual(fromEnv.baselineNodeFlags, ['--no-opt']);
+      assert.equal(parseConfig(base, {}).baselineNodeFlags, undefined);
+      assert.equal(parseConfig(base, {}).baselineEnv, undefined);
+      // A name such as __proto__ is a variable like any other, not the object's prototype.
+      assert.deepEqual(Object.keys(parseConfig([...base, '--baseline-env', '__proto__=x'], {}).baselineEnv ?? {}), [
+        '__proto__',
+      ]);
+      assert.throws(() => parseConfig([...base, '--baseline-node-flags', 'use-largepages'], {}), /Node options/);
+      assert.throws(() => parseConfig([...base, '--baseline-node-flags=-e'], {}), /Node options/);
+      assert.throws(() => parseConfig([...base, '--baseline-env', 'NO_VALUE'], {}), /NAME=VALUE/);
+      assert.throws(() => parseConfig([...base, '--baseline-env', '1A=x'], {}), /NAME=VALUE/);
+    } finally {
+      await rm(checkout, { recursive: true, force: true });
+    }
+  });
+
   it('rejects bad values', () => {
     assert.throws(() => parseConfig(['--sessions', '0'], {}), /between 1 and 256/);
     assert.throws(() => parseConfig(['--targets', 'nginx'], {}), /unknown --targets/);

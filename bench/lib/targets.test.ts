@@ -1,35 +1,80 @@
 /**
  * `--profile` profiles the peer as it profiles the gateway: `mcp-proxy` started with a profile folder writes
  * its CPU profile there as it exits, and that profile is of the proxy itself (its own frames are in it).
- * No timing is asserted.
+ * `--baseline-node-flags` and `--baseline-env` reach the baseline's process and no other. No timing is
+ * asserted.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { frameOwner, type CpuProfile } from './cpu-profile.js';
 import { runLoad } from './load.js';
-import { profilesOf, startTarget } from './targets.js';
+import { profilesOf, startTarget, type Target } from './targets.js';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A few calls through the target, each echoed back unchanged. */
+async function assertEchoes(target: Target, text: string): Promise<void> {
+  const result = await runLoad({
+    url: target.url,
+    ...(target.headers !== undefined ? { headers: target.headers } : {}),
+    tool: target.tool,
+    args: { text },
+    expectText: text,
+    sessions: 1,
+    warmupCalls: 0,
+    callsPerSession: 3,
+    maxSeconds: 30,
+    driver: 'raw',
+  });
+  assert.equal(result.errors, 0, result.firstError);
+}
+
+/** A target process' command line or environment, entry by entry (Linux /proc). */
+async function procList(target: Target, file: 'cmdline' | 'environ'): Promise<string[]> {
+  assert.ok(target.pid !== undefined, `${target.name} has no process id`);
+  return (await readFile(`/proc/${target.pid}/${file}`, 'utf8')).split('\0').filter((entry) => entry !== '');
+}
 
 describe('bench targets', () => {
+  it('portcullis-baseline: runs with the Node flags and environment given for it, the gateway without them', async () => {
+    const options = {
+      baselineDir: REPO_ROOT,
+      baselineNodeFlags: ['--stack-size=2000'],
+      baselineEnv: { PORTCULLIS_BENCH_PROBE: 'baseline' },
+    };
+    const baseline = await startTarget('portcullis-baseline', options);
+    try {
+      const gateway = await startTarget('portcullis', options);
+      try {
+        const baselineArgs = await procList(baseline, 'cmdline');
+        const gatewayArgs = await procList(gateway, 'cmdline');
+        assert.ok(baselineArgs.includes('--stack-size=2000'), baselineArgs.join(' '));
+        assert.ok(!gatewayArgs.includes('--stack-size=2000'), gatewayArgs.join(' '));
+        // After the flags on the command's first line, so that a flag given here wins over one there.
+        assert.ok(baselineArgs.indexOf('--stack-size=2000') > baselineArgs.indexOf('--max-semi-space-size=16'));
+        const baselineEnv = await procList(baseline, 'environ');
+        const gatewayEnv = await procList(gateway, 'environ');
+        assert.ok(baselineEnv.includes('PORTCULLIS_BENCH_PROBE=baseline'));
+        assert.ok(!gatewayEnv.some((entry) => entry.startsWith('PORTCULLIS_BENCH_PROBE=')));
+        await assertEchoes(baseline, 'flagged');
+      } finally {
+        await gateway.close();
+      }
+    } finally {
+      await baseline.close();
+    }
+  });
+
   it('mcp-proxy: started with a profile folder, writes its own CPU profile there', async () => {
     const profileDir = await mkdtemp(path.join(tmpdir(), 'bench-targets-prof-'));
     try {
       const target = await startTarget('mcp-proxy', { profileDir });
       try {
-        const result = await runLoad({
-          url: target.url,
-          tool: target.tool,
-          args: { text: 'profiled' },
-          expectText: 'profiled',
-          sessions: 1,
-          warmupCalls: 0,
-          callsPerSession: 3,
-          maxSeconds: 30,
-          driver: 'raw',
-        });
-        assert.equal(result.errors, 0, result.firstError);
+        await assertEchoes(target, 'profiled');
       } finally {
         await target.close();
       }

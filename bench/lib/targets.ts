@@ -75,6 +75,12 @@ export interface StartOptions {
   profileDir?: string;
   /** The checkout (with a built dist/) that `portcullis-baseline` runs. */
   baselineDir?: string;
+  /**
+   * Node flags for `portcullis-baseline` after those on its command's first line, and environment for it:
+   * with the same checkout as `baselineDir`, a runtime flag or setting measured against the same build.
+   */
+  baselineNodeFlags?: readonly string[];
+  baselineEnv?: Readonly<Record<string, string>>;
 }
 
 export async function startTarget(name: TargetName, options: StartOptions = {}): Promise<Target> {
@@ -168,7 +174,8 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
     config: await benchGatewayConfig({ tracing: name !== 'portcullis-notrace' }),
     ...(name === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
     ...(name === 'portcullis-noaudit' ? { audit: false as const } : {}),
-    ...(profileDir !== undefined ? { nodeArgs: profilerArgs(profileDir) } : {}),
+    ...nodeArgsOf(name, profileDir, options),
+    ...(name === 'portcullis-baseline' && options.baselineEnv !== undefined ? { env: { ...options.baselineEnv } } : {}),
     ...compiledCliOf(name, options),
   });
   return {
@@ -181,6 +188,13 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
     ...(profileDir !== undefined ? { profileDir } : {}),
     close: () => gateway.close(),
   };
+}
+
+/** Node flags for a Portcullis target beyond its command's own: the profiler's, and the baseline's extra ones. */
+function nodeArgsOf(name: TargetName, profileDir: string | undefined, options: StartOptions): { nodeArgs?: string[] } {
+  const extra = name === 'portcullis-baseline' ? (options.baselineNodeFlags ?? []) : [];
+  const nodeArgs = [...profilerArgs(profileDir), ...extra];
+  return nodeArgs.length > 0 ? { nodeArgs } : {};
 }
 
 /** Which compiled command runs the target (none: the sources through tsx). */

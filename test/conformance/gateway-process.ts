@@ -32,6 +32,8 @@ export interface GatewayProcessOptions {
   audit?: Record<string, unknown> | false;
   /** Node options placed before the CLI (e.g. `--cpu-prof`). */
   nodeArgs?: readonly string[];
+  /** Extra environment for the gateway (on top of PATH and HOME only). */
+  env?: Record<string, string>;
   /** Run this compiled command (a `bin/portcullis.js` over its built `dist/`) instead of the sources. */
   compiledCli?: string;
 }
@@ -85,6 +87,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
       },
       ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
       ...(options.nodeArgs !== undefined ? { nodeArgs: options.nodeArgs } : {}),
+      ...(options.env !== undefined ? { env: options.env } : {}),
       ...(options.compiledCli !== undefined ? { compiledCli: options.compiledCli } : {}),
     });
   } catch (error) {
