@@ -114,6 +114,14 @@ export interface Cell {
   sessions: number;
 }
 
+export type ReportedConfig = Omit<BenchConfig, 'baselineEnv'> & { baselineEnv?: string[] };
+
+/** The configuration as the report keeps it: the baseline's variables by name only. */
+export function reportedConfig(config: BenchConfig): ReportedConfig {
+  const { baselineEnv, ...rest } = config;
+  return { ...rest, ...(baselineEnv !== undefined ? { baselineEnv: Object.keys(baselineEnv) } : {}) };
+}
+
 export interface BenchReport {
   startedAt: string;
   environment: {
@@ -124,7 +132,8 @@ export interface BenchReport {
     cpuModel: string;
     loadPerCore: { before: number; after?: number };
   };
-  config: BenchConfig;
+  /** The configuration, with the baseline's environment as its variables' names: values may be secrets. */
+  config: ReportedConfig;
   cells: Cell[];
   /** rounds[i][cell][target] */
   rounds: RoundResults;
@@ -152,12 +161,9 @@ function positiveInt(name: string, value: string): number {
   return n;
 }
 
-/** What the baseline runs with beyond its own command, for the log. */
-function baselineSettings(config: BenchConfig): string {
-  const settings = [
-    ...(config.baselineNodeFlags ?? []),
-    ...Object.entries(config.baselineEnv ?? {}).map(([k, v]) => `${k}=${v}`),
-  ];
+/** What the baseline runs with beyond its own command, for the log: its flags, and the names of its variables. */
+export function baselineSettings(config: BenchConfig): string {
+  const settings = [...(config.baselineNodeFlags ?? []), ...Object.keys(config.baselineEnv ?? {}).map((k) => `${k}=…`)];
   return settings.length > 0 ? ` (${settings.join(' ')})` : '';
 }
 
@@ -286,7 +292,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
       cpuModel: cpus()[0]?.model ?? 'unknown',
       loadPerCore: { before: loadPerCore() },
     },
-    config,
+    config: reportedConfig(config),
     cells,
     rounds: [],
     medians: [],

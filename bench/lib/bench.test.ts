@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { cellsOf, MAX_PAYLOAD_BYTES, parseConfig, payloadText } from '../run.js';
+import { baselineSettings, cellsOf, MAX_PAYLOAD_BYTES, parseConfig, payloadText, reportedConfig } from '../run.js';
 import { referenceSample } from '../soak.js';
 import { distIsStale } from './compiled.js';
 import { formatProfile, mainCpuPerCall, summarizeProfile, type CpuProfile } from './cpu-profile.js';
@@ -324,6 +324,16 @@ describe('bench configuration', () => {
       assert.throws(() => parseConfig([...base, '--baseline-node-flags=-e'], {}), /Node options/);
       assert.throws(() => parseConfig([...base, '--baseline-env', 'NO_VALUE'], {}), /NAME=VALUE/);
       assert.throws(() => parseConfig([...base, '--baseline-env', '1A=x'], {}), /NAME=VALUE/);
+      // The log and the report name the variables, never their values (which may be secrets).
+      const secret = parseConfig(
+        [...base, '--baseline-node-flags=--no-opt', '--baseline-env', 'OTEL_EXPORTER_OTLP_HEADERS=api-key=s3cr3t'],
+        {},
+      );
+      assert.equal(secret.baselineEnv?.['OTEL_EXPORTER_OTLP_HEADERS'], 'api-key=s3cr3t');
+      assert.equal(baselineSettings(secret), ' (--no-opt OTEL_EXPORTER_OTLP_HEADERS=…)');
+      assert.deepEqual(reportedConfig(secret).baselineEnv, ['OTEL_EXPORTER_OTLP_HEADERS']);
+      assert.ok(!JSON.stringify(reportedConfig(secret)).includes('s3cr3t'));
+      assert.equal(baselineSettings(parseConfig(base, {})), '');
     } finally {
       await rm(checkout, { recursive: true, force: true });
     }

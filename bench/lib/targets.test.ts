@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { nodeFlagsOf } from '../../test/fixtures/gateway-process.js';
 import { frameOwner, type CpuProfile } from './cpu-profile.js';
 import { runLoad } from './load.js';
 import { profilesOf, startTarget, type Target } from './targets.js';
@@ -55,7 +56,13 @@ describe('bench targets', () => {
         assert.ok(baselineArgs.includes('--stack-size=2000'), baselineArgs.join(' '));
         assert.ok(!gatewayArgs.includes('--stack-size=2000'), gatewayArgs.join(' '));
         // After the flags on the command's first line, so that a flag given here wins over one there.
-        assert.ok(baselineArgs.indexOf('--stack-size=2000') > baselineArgs.indexOf('--max-semi-space-size=16'));
+        const ownFlags = nodeFlagsOf(path.join(REPO_ROOT, 'bin', 'portcullis.js'));
+        assert.ok(ownFlags.length > 0, 'the command names Node flags on its first line');
+        const extraAt = baselineArgs.indexOf('--stack-size=2000');
+        for (const flag of ownFlags) {
+          const at = baselineArgs.indexOf(flag);
+          assert.ok(at >= 0 && at < extraAt, `${flag} is there, before the baseline's own flag`);
+        }
         const baselineEnv = await procList(baseline, 'environ');
         const gatewayEnv = await procList(gateway, 'environ');
         assert.ok(baselineEnv.includes('PORTCULLIS_BENCH_PROBE=baseline'));
