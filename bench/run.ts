@@ -66,7 +66,15 @@ import {
   type RoundResults,
   type TargetMedians,
 } from './lib/rounds.js';
-import { DEFAULT_TARGETS, profilesOf, startTarget, TARGET_NAMES, type Target, type TargetName } from './lib/targets.js';
+import {
+  DEFAULT_TARGETS,
+  echoLoadOf,
+  profilesOf,
+  startTarget,
+  TARGET_NAMES,
+  type Target,
+  type TargetName,
+} from './lib/targets.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -168,7 +176,7 @@ export function baselineSettings(config: BenchConfig): string {
 }
 
 /** `--baseline-node-flags`: Node options separated by spaces, each one starting with `--`. */
-function nodeFlagsOf(text: string): string[] {
+function baselineNodeFlagsOf(text: string): string[] {
   const flags = text.split(/\s+/).filter((flag) => flag !== '');
   const stray = flags.find((flag) => !/^--[a-z0-9]/i.test(flag));
   if (stray !== undefined)
@@ -177,7 +185,7 @@ function nodeFlagsOf(text: string): string[] {
 }
 
 /** `--baseline-env NAME=VALUE` entries as an environment; undefined when none is given. */
-function environmentOf(entries: readonly string[]): Record<string, string> | undefined {
+function baselineEnvironmentOf(entries: readonly string[]): Record<string, string> | undefined {
   if (entries.length === 0) return undefined;
   // Without a prototype, so that any name (`__proto__` too) is a variable of its own.
   const environment = Object.create(null) as Record<string, string>;
@@ -226,8 +234,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
   if (baseline !== undefined && !targets.includes('portcullis-baseline')) targets.push('portcullis-baseline');
   if (baseline === undefined && targets.includes('portcullis-baseline'))
     throw new BenchUsageError('the portcullis-baseline target needs --baseline DIR');
-  const baselineNodeFlags = nodeFlagsOf(pick(values['baseline-node-flags'], 'BENCH_BASELINE_NODE_FLAGS', ''));
-  const baselineEnv = environmentOf(values['baseline-env'] ?? []);
+  const baselineNodeFlags = baselineNodeFlagsOf(pick(values['baseline-node-flags'], 'BENCH_BASELINE_NODE_FLAGS', ''));
+  const baselineEnv = baselineEnvironmentOf(values['baseline-env'] ?? []);
   if (baseline === undefined && (baselineNodeFlags.length > 0 || baselineEnv !== undefined))
     throw new BenchUsageError('--baseline-node-flags and --baseline-env need --baseline DIR (. for this checkout)');
   const maxSeconds = Number(pick(values['max-seconds'], 'BENCH_MAX_SECONDS', '20'));
@@ -336,11 +344,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
           log(`[bench] round ${round + 1}/${config.rounds} ${cell.key} ${target.name}`);
           try {
             const result = await runLoad({
-              url: target.url,
-              ...(target.headers !== undefined ? { headers: target.headers } : {}),
-              tool: target.tool,
-              args: { text },
-              expectText: text,
+              ...echoLoadOf(target, text),
               sessions: cell.sessions,
               warmupCalls: config.warmupCalls,
               callsPerSession: config.callsPerSession,

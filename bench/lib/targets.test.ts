@@ -13,18 +13,14 @@ import { describe, it } from 'node:test';
 import { nodeFlagsOf } from '../../test/fixtures/gateway-process.js';
 import { frameOwner, type CpuProfile } from './cpu-profile.js';
 import { runLoad } from './load.js';
-import { profilesOf, startTarget, type Target } from './targets.js';
+import { echoLoadOf, profilesOf, startTarget, type Target } from './targets.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** A few calls through the target, each echoed back unchanged. */
 async function assertEchoes(target: Target, text: string): Promise<void> {
   const result = await runLoad({
-    url: target.url,
-    ...(target.headers !== undefined ? { headers: target.headers } : {}),
-    tool: target.tool,
-    args: { text },
-    expectText: text,
+    ...echoLoadOf(target, text),
     sessions: 1,
     warmupCalls: 0,
     callsPerSession: 3,

@@ -20,9 +20,10 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startGatewayProcess, tsxCommand } from '../../test/conformance/gateway-process.js';
+import { startGatewayProcess, tsxCommand, type GatewayProcessOptions } from '../../test/conformance/gateway-process.js';
 import { CLI_COMPILED } from '../../test/fixtures/gateway-process.js';
 import { benchGatewayConfig, ECHO_SERVER } from './echo-upstream.js';
+import type { LoadOptions } from './load.js';
 import { freePort, spawnUntilLine, spawnUntilListening } from './processes.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -174,9 +175,7 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
     config: await benchGatewayConfig({ tracing: name !== 'portcullis-notrace' }),
     ...(name === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
     ...(name === 'portcullis-noaudit' ? { audit: false as const } : {}),
-    ...nodeArgsOf(name, profileDir, options),
-    ...(name === 'portcullis-baseline' && options.baselineEnv !== undefined ? { env: { ...options.baselineEnv } } : {}),
-    ...compiledCliOf(name, options),
+    ...launchOf(name, profileDir, options),
   });
   return {
     name,
@@ -190,11 +189,39 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
   };
 }
 
-/** Node flags for a Portcullis target beyond its command's own: the profiler's, and the baseline's extra ones. */
-function nodeArgsOf(name: TargetName, profileDir: string | undefined, options: StartOptions): { nodeArgs?: string[] } {
-  const extra = name === 'portcullis-baseline' ? (options.baselineNodeFlags ?? []) : [];
-  const nodeArgs = [...profilerArgs(profileDir), ...extra];
-  return nodeArgs.length > 0 ? { nodeArgs } : {};
+/**
+ * How a Portcullis target's process starts, beyond its configuration: the command (compiledCliOf), Node flags
+ * after the command's own (the profiler's, then the baseline's), and environment (the baseline's).
+ */
+function launchOf(
+  name: TargetName,
+  profileDir: string | undefined,
+  options: StartOptions,
+): Pick<GatewayProcessOptions, 'nodeArgs' | 'env' | 'compiledCli'> {
+  const baseline = name === 'portcullis-baseline';
+  const nodeArgs = [...profilerArgs(profileDir), ...(baseline ? (options.baselineNodeFlags ?? []) : [])];
+  return {
+    ...(nodeArgs.length > 0 ? { nodeArgs } : {}),
+    ...(baseline && options.baselineEnv !== undefined ? { env: { ...options.baselineEnv } } : {}),
+    ...compiledCliOf(name, options),
+  };
+}
+
+/**
+ * What a load on a target's echo tool takes from the target: its URL and credential, the tool's name, and the
+ * text every call sends and expects back.
+ */
+export function echoLoadOf(
+  target: Target,
+  text: string,
+): Pick<LoadOptions, 'url' | 'headers' | 'tool' | 'args' | 'expectText'> {
+  return {
+    url: target.url,
+    ...(target.headers !== undefined ? { headers: target.headers } : {}),
+    tool: target.tool,
+    args: { text },
+    expectText: text,
+  };
 }
 
 /** Which compiled command runs the target (none: the sources through tsx). */
