@@ -1,6 +1,8 @@
 /**
  * The 2026-07-28 front door: stateless MCP over Streamable HTTP, one SDK server instance per request
- * (`createMcpHandler` with `legacy: 'reject'`; 2025 traffic never reaches it, see http-edge.ts).
+ * (`createMcpHandler` with `legacy: 'reject'`; 2025 traffic never reaches it, see http-edge.ts), except a
+ * single `tools/call` in the `auto` response mode, which goes to one long-lived server (modern-calls.ts)
+ * after the same checks, with the same request scope and handler.
  *
  * The SDK's validation ladder runs before any handler: the per-request `_meta` envelope, the protocol
  * version, and the `Mcp-Method`/`Mcp-Name` headers against the body (a mismatch or a missing header is
@@ -40,7 +42,15 @@ import type { InputBridge } from './input-bridge.js';
 import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './modern-task.js';
 import type { AgentScope, LogLevel } from './scope.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
-import { createGatewayMcpServer, type McpServerDeps, type RequestServer } from './server.js';
+import {
+  createGatewayMcpServer,
+  gatewayServerOptions,
+  modernToolCallHandler,
+  type EraHooks,
+  type McpServerDeps,
+  type RequestServer,
+} from './server.js';
+import { createModernCalls } from './modern-calls.js';
 import { endOnLoss, type LossSource } from './listen-loss.js';
 import { sendFetchResponse, toFetchRequest, type ResponseMode } from './web-exchange.js';
 import { sendJson } from '../http/index.js';
@@ -95,6 +105,17 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     bus,
     ...(options.onError !== undefined ? { onerror: options.onError } : {}),
   });
+  // A single `tools/call` in the `auto` response mode: served without the SDK's per-request handler.
+  const calls =
+    options.responseMode === 'auto'
+      ? createModernCalls({
+          serverInfo: options.serverInfo,
+          serverOptions: gatewayServerOptions(options.approvalTasks !== undefined),
+          revision: MODERN_PROTOCOL_VERSION,
+          ...(options.operationMetrics !== undefined ? { operationMetrics: options.operationMetrics } : {}),
+          connection: { transport: 'tcp', protocolName: 'http', protocolVersion: MODERN_PROTOCOL_VERSION },
+        })
+      : undefined;
   const onLost = options.bus?.onLost?.bind(options.bus);
   const fetchEndingOnLoss: typeof handler.fetch = async (request, requestOptions) => {
     const response = await handler.fetch(request, requestOptions);
@@ -115,6 +136,20 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
   function serverFor(ctx: McpRequestContext) {
     const extra = ctx.authInfo?.extra as RequestExtra | undefined;
     if (extra === undefined) throw new Error('modern MCP request without an authenticated principal');
+    const { scope, hooks } = requestScope(extra);
+    const method =
+      isJsonObject(extra.body) && typeof extra.body['method'] === 'string' ? extra.body['method'] : undefined;
+    const server = createGatewayMcpServer(scope, options, {
+      ...hooks,
+      ...(method !== undefined ? { onlyMethod: method } : {}),
+    });
+    const metrics = options.operationMetrics;
+    if (metrics !== undefined) timeWhenConnected(server, scope.connection, metrics);
+    return server;
+  }
+
+  /** A request's scope (its principal, task, log level and trace) and what its era adds to its handlers. */
+  function requestScope(extra: RequestExtra): { scope: AgentScope; hooks: EraHooks & { era: 'modern' } } {
     const { principal, body } = extra;
     const meta = metaOf(body);
     let task: Promise<ModernTask> | undefined;
@@ -145,11 +180,9 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       },
       headerTrace: extra.headerTrace,
     };
-    const method = isJsonObject(body) && typeof body['method'] === 'string' ? body['method'] : undefined;
-    const server = createGatewayMcpServer(scope, options, {
+    const hooks: EraHooks & { era: 'modern' } = {
       era: 'modern',
-      ...(method !== undefined ? { onlyMethod: method } : {}),
-      runWithInput: (ctx2, call, run) => options.bridge.run(ctx2, principal, call, run),
+      runWithInput: (ctx, call, run) => options.bridge.run(ctx, principal, call, run),
       ...(options.approvalTasks !== undefined ? { approvalTasks: options.approvalTasks } : {}),
       async decorate(result: JsonObject) {
         if (task === undefined) return result;
@@ -158,10 +191,8 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         const resultMeta = isJsonObject(result['_meta']) ? result['_meta'] : {};
         return { ...result, _meta: { ...resultMeta, [TASK_HANDLE_META_KEY]: handle } };
       },
-    });
-    const metrics = options.operationMetrics;
-    if (metrics !== undefined) timeWhenConnected(server, scope.connection, metrics);
-    return server;
+    };
+    return { scope, hooks };
   }
 
   return {
@@ -202,6 +233,12 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         headerTrace: traceHeaders(req.headers),
       };
       const authInfo: AuthInfo = { token: '', clientId: request.principal.agentId, scopes: [], extra: { ...extra } };
+      const call = calls?.admit(req, request.body);
+      if (calls !== undefined && call !== undefined) {
+        const { scope, hooks } = requestScope(extra);
+        await calls.serve(call, modernToolCallHandler(scope, options, hooks), res, authInfo);
+        return;
+      }
       const fetchRequest = request.fetchRequest ?? toFetchRequest(req, res);
       let response: Response;
       try {
@@ -219,6 +256,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       unsubscribe();
       unsubscribeUpdates?.();
       options.bridge.close();
+      await calls?.close();
       await options.approvalTasks?.close();
       await handler.close();
     },

@@ -17,6 +17,7 @@ import {
   ProtocolError,
   ProtocolErrorCode,
   Server,
+  type ClientCapabilities,
   type ServerContext,
   type Transport,
 } from '@modelcontextprotocol/server';
@@ -166,27 +167,45 @@ function serverOptions(withTasks: boolean): ServerOptions {
 const SERVER_OPTIONS = serverOptions(false);
 const SERVER_OPTIONS_WITH_TASKS = serverOptions(true);
 
-export function createGatewayMcpServer(
-  scope: AgentScope,
-  deps: McpServerDeps,
-  hooks: EraHooks & { era: 'modern' },
-): RequestServer;
-export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, hooks?: EraHooks): Server;
-export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, hooks: EraHooks = LEGACY): Server {
-  const ServerClass = hooks.era === 'modern' ? RequestServer : Server;
-  const server = new ServerClass(
-    deps.serverInfo,
-    hooks.approvalTasks !== undefined ? SERVER_OPTIONS_WITH_TASKS : SERVER_OPTIONS,
-  );
-  const { pipeline } = deps;
-  const catalog = pipeline.catalog;
-  const decorate = hooks.decorate ?? (async (result: JsonObject) => result);
-  const serves = (method: string): boolean => hooks.onlyMethod === undefined || hooks.onlyMethod === method;
+/** What the gateway's servers are constructed with, with the Tasks extension or without. */
+export function gatewayServerOptions(withTasks: boolean): ServerOptions {
+  return withTasks ? SERVER_OPTIONS_WITH_TASKS : SERVER_OPTIONS;
+}
 
+/** The per-call plumbing every handler of one agent's requests shares (see `callRunner`). */
+interface CallRunner {
   /**
    * The context one call runs in, for the length of `run`. Its signal is the agent's cancellation, or the
    * gateway's at the end of a drain (answered as SHUTTING_DOWN), followed only while `run` runs.
    */
+  withCallContext<T>(
+    ctx: ServerContext,
+    run: (context: CallContext) => Promise<T>,
+    inputRequests?: InputRequestChannel,
+    requestSignal?: AbortSignal,
+  ): Promise<T>;
+  /** Runs an operation that may need the agent's input, through the era's bridge when it has one. */
+  withInput(
+    ctx: ServerContext,
+    call: { method: string; name: string; args: JsonObject },
+    run: (context: CallContext) => Promise<JsonObject>,
+  ): Promise<JsonObject>;
+  /** Adds the era's fields to a result. */
+  decorate(result: JsonObject): Promise<JsonObject>;
+}
+
+/**
+ * The call plumbing for one agent's requests: `clientCapabilities` are what the agent's client declared
+ * (2025 sessions: at `initialize`), which decide whether a backend's request can be relayed to it.
+ */
+function callRunner(
+  scope: AgentScope,
+  deps: McpServerDeps,
+  hooks: EraHooks,
+  clientCapabilities: () => ClientCapabilities | undefined,
+): CallRunner {
+  const decorate = hooks.decorate ?? (async (result: JsonObject) => result);
+
   const withCallContext = async <T>(
     ctx: ServerContext,
     run: (context: CallContext) => Promise<T>,
@@ -240,7 +259,7 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
     ctx: ServerContext,
   ): Promise<JsonObject> {
     if (hooks.era === 'modern') throw new GatewayError('NOT_SUPPORTED', `${method} needs the multi-round-trip flow`);
-    const capabilities = server.getClientCapabilities() ?? {};
+    const capabilities = clientCapabilities() ?? {};
     const supported =
       (method === 'sampling/createMessage' && capabilities.sampling !== undefined) ||
       (method === 'elicitation/create' && capabilities.elicitation !== undefined) ||
@@ -253,7 +272,6 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
     return (await send({ method, params }, { signal })) as JsonObject;
   }
 
-  /** Runs an operation that may need the agent's input, through the era's bridge when it has one. */
   async function withInput(
     ctx: ServerContext,
     call: { method: string; name: string; args: JsonObject },
@@ -263,6 +281,103 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
     const result = await hooks.runWithInput(ctx, call, (channel, signal) => withCallContext(ctx, run, channel, signal));
     return decorate(result);
   }
+
+  return { withCallContext, withInput, decorate };
+}
+
+/** The `tools/call` handler of one agent's requests (and of `portcullis_request_elevation`). */
+export type ToolCallHandler = (
+  request: { params: { name: string; arguments?: Record<string, unknown> | undefined } },
+  ctx: ServerContext,
+) => Promise<never>;
+
+/**
+ * The `tools/call` handler of a 2026-07-28 request without a server of its own: what a request's server
+ * would register, for the one that serves many requests (modern-calls.ts).
+ */
+export function modernToolCallHandler(scope: AgentScope, deps: McpServerDeps, hooks: EraHooks): ToolCallHandler {
+  return toolCallHandler(
+    deps,
+    hooks,
+    callRunner(scope, deps, hooks, () => undefined),
+  );
+}
+
+function toolCallHandler(deps: McpServerDeps, hooks: EraHooks, runner: CallRunner): ToolCallHandler {
+  const { pipeline } = deps;
+  const { withCallContext, withInput, decorate } = runner;
+  return async (request, ctx) => {
+    const name = request.params.name;
+    const args = (request.params.arguments ?? {}) as JsonObject;
+    if (deps.elevationTool && name === REQUEST_ELEVATION_TOOL.name) {
+      const target = typeof args['tool'] === 'string' ? args['tool'] : '';
+      const targetArgs =
+        args['arguments'] !== null && typeof args['arguments'] === 'object' && !Array.isArray(args['arguments'])
+          ? (args['arguments'] as JsonObject)
+          : undefined;
+      const why = typeof args['justification'] === 'string' ? args['justification'].trim().slice(0, 1000) : '';
+      if (target === '' || targetArgs === undefined || why === '') {
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'expected { tool, arguments, justification }', {
+          code: 'INVALID_ARGUMENTS',
+        });
+      }
+      try {
+        return (await decorate(
+          await withCallContext(
+            ctx,
+            async (context) =>
+              (await pipeline.requestElevation(target, targetArgs, {
+                ...context,
+                justification: why,
+              })) as unknown as JsonObject,
+          ),
+        )) as never;
+      } catch (error) {
+        throw toProtocolError(error);
+      }
+    }
+    const tasks = hooks.approvalTasks;
+    const asTask = tasks !== undefined && tasks.negotiated(ctx.mcpReq.envelope);
+    try {
+      return (await withInput(ctx, { method: 'tools/call', name, args }, async (context) => {
+        if (!asTask) return (await pipeline.callTool(name, args, context)) as unknown as JsonObject;
+        // Tasks negotiated: a call that needs approval files its request and becomes a task at once.
+        const result = (await pipeline.callTool(name, args, {
+          ...context,
+          deferApproval: true,
+        })) as unknown as JsonObject;
+        const approvalId = tasks.pendingApproval(result);
+        if (approvalId === undefined) return result;
+        return tasks.start({
+          principal: context.principal,
+          tool: name,
+          approvalId,
+          run: async (signal) =>
+            (await pipeline.callTool(name, args, approvedRunContext(context, signal))) as unknown as JsonObject,
+        });
+      })) as never;
+    } catch (error) {
+      throw toProtocolError(error);
+    }
+  };
+}
+
+export function createGatewayMcpServer(
+  scope: AgentScope,
+  deps: McpServerDeps,
+  hooks: EraHooks & { era: 'modern' },
+): RequestServer;
+export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, hooks?: EraHooks): Server;
+export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, hooks: EraHooks = LEGACY): Server {
+  const ServerClass = hooks.era === 'modern' ? RequestServer : Server;
+  const server = new ServerClass(
+    deps.serverInfo,
+    hooks.approvalTasks !== undefined ? SERVER_OPTIONS_WITH_TASKS : SERVER_OPTIONS,
+  );
+  const { pipeline } = deps;
+  const catalog = pipeline.catalog;
+  const serves = (method: string): boolean => hooks.onlyMethod === undefined || hooks.onlyMethod === method;
+  const { withCallContext, withInput, decorate } = callRunner(scope, deps, hooks, () => server.getClientCapabilities());
 
   if (serves('tools/list'))
     server.setRequestHandler(
@@ -274,60 +389,7 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
     );
 
   if (serves('tools/call'))
-    server.setRequestHandler('tools/call', async (request, ctx) => {
-      const name = request.params.name;
-      const args = (request.params.arguments ?? {}) as JsonObject;
-      if (deps.elevationTool && name === REQUEST_ELEVATION_TOOL.name) {
-        const target = typeof args['tool'] === 'string' ? args['tool'] : '';
-        const targetArgs =
-          args['arguments'] !== null && typeof args['arguments'] === 'object' && !Array.isArray(args['arguments'])
-            ? (args['arguments'] as JsonObject)
-            : undefined;
-        const why = typeof args['justification'] === 'string' ? args['justification'].trim().slice(0, 1000) : '';
-        if (target === '' || targetArgs === undefined || why === '') {
-          throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'expected { tool, arguments, justification }', {
-            code: 'INVALID_ARGUMENTS',
-          });
-        }
-        try {
-          return (await decorate(
-            await withCallContext(
-              ctx,
-              async (context) =>
-                (await pipeline.requestElevation(target, targetArgs, {
-                  ...context,
-                  justification: why,
-                })) as unknown as JsonObject,
-            ),
-          )) as never;
-        } catch (error) {
-          throw toProtocolError(error);
-        }
-      }
-      const tasks = hooks.approvalTasks;
-      const asTask = tasks !== undefined && tasks.negotiated(ctx.mcpReq.envelope);
-      try {
-        return (await withInput(ctx, { method: 'tools/call', name, args }, async (context) => {
-          if (!asTask) return (await pipeline.callTool(name, args, context)) as unknown as JsonObject;
-          // Tasks negotiated: a call that needs approval files its request and becomes a task at once.
-          const result = (await pipeline.callTool(name, args, {
-            ...context,
-            deferApproval: true,
-          })) as unknown as JsonObject;
-          const approvalId = tasks.pendingApproval(result);
-          if (approvalId === undefined) return result;
-          return tasks.start({
-            principal: context.principal,
-            tool: name,
-            approvalId,
-            run: async (signal) =>
-              (await pipeline.callTool(name, args, approvedRunContext(context, signal))) as unknown as JsonObject,
-          });
-        })) as never;
-      } catch (error) {
-        throw toProtocolError(error);
-      }
-    });
+    server.setRequestHandler('tools/call', toolCallHandler(deps, hooks, { withCallContext, withInput, decorate }));
 
   if (hooks.approvalTasks !== undefined && TASK_METHODS.some(serves))
     registerTaskHandlers(server, scope, hooks.approvalTasks);

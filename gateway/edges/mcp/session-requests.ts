@@ -37,11 +37,13 @@ import {
 import { DictionaryMap } from '../../../connectors/call-registries.js';
 import { isJsonObject } from '../../../connectors/contract.js';
 import { isAnswer } from './session-answers.js';
-import { EVENT_STREAM_HEADERS, HEADERS_DEADLINE_MS, messageEvent } from './web-exchange.js';
-
-/** The SDK's interval between keep-alive comments on an event stream, and the comment. */
-const KEEP_ALIVE_MS = 15_000;
-const KEEP_ALIVE_COMMENT = ': keepalive\n\n';
+import {
+  EVENT_STREAM_HEADERS,
+  HEADERS_DEADLINE_MS,
+  KEEP_ALIVE_COMMENT,
+  KEEP_ALIVE_MS,
+  messageEvent,
+} from './web-exchange.js';
 
 export interface SessionRequests {
   /**

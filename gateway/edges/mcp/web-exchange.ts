@@ -335,6 +335,10 @@ export function messageEvent(json: string): string {
   return `${EVENT_PREFIX}${json}${EVENT_SUFFIX}`;
 }
 
+/** The SDK's interval between keep-alive comments on an event stream, and the comment. */
+export const KEEP_ALIVE_MS = 15_000;
+export const KEEP_ALIVE_COMMENT = ': keepalive\n\n';
+
 /** The headers the SDK's session transport answers a POST's event stream with (the session id aside). */
 export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream',
