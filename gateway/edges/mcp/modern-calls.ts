@@ -63,7 +63,10 @@ export interface AdmittedCall {
 export interface ModernCalls {
   /** The exchange's `tools/call`, when it is one this module serves (see above); undefined: the SDK's handler. */
   admit(req: IncomingMessage, body: unknown): AdmittedCall | undefined;
-  /** Serves `call` with the request's own `handler`; settles once its answer is written or the exchange ends. */
+  /**
+   * Serves `call` with the request's own `handler`; settles once its answer is written or the exchange ends.
+   * Rejects, having written nothing, when the server could not take the message.
+   */
   serve(call: AdmittedCall, handler: ToolCallHandler, res: ServerResponse, authInfo: AuthInfo): Promise<void>;
   /** Ends the exchanges still open (their calls see a closed connection) and closes the server. */
   close(): Promise<void>;
@@ -164,12 +167,16 @@ export function createModernCalls(options: ModernCallsOptions): ModernCalls | un
       await connected;
       if (res.destroyed) return;
       const id = ++lastId;
-      await new Promise<void>((settle) => {
+      await new Promise<void>((settle, fail) => {
         const exchange = new Exchange(open, id, call.message.id, handler, res, keepAliveMs, settle);
         open.set(id, exchange);
         dispatching = true;
         try {
           transport.onmessage?.({ ...call.message, id }, { classification: call.classification, authInfo });
+        } catch (error) {
+          // Nothing was written for it: the caller answers the exchange (as an internal error).
+          fail(error);
+          exchange.abandon();
         } finally {
           dispatching = false;
         }
@@ -244,6 +251,11 @@ class Exchange {
     this.res.statusCode = status;
     this.res.setHeader('content-type', 'application/json');
     this.res.end(json);
+  }
+
+  /** Forgets the exchange without writing to it. */
+  abandon(): void {
+    if (!this.#done) this.#finish();
   }
 
   /** Ends the exchange unanswered (the gateway is closing): its call sees a closed connection. */

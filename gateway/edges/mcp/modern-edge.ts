@@ -236,7 +236,12 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       const call = calls?.admit(req, request.body);
       if (calls !== undefined && call !== undefined) {
         const { scope, hooks } = requestScope(extra);
-        await calls.serve(call, modernToolCallHandler(scope, options, hooks), res, authInfo);
+        try {
+          await calls.serve(call, modernToolCallHandler(scope, options, hooks), res, authInfo);
+        } catch (error) {
+          options.onError?.(error instanceof Error ? error : new Error(String(error)));
+          if (!res.headersSent) sendJson(res, 500, internalError(request.body));
+        }
         return;
       }
       const fetchRequest = request.fetchRequest ?? toFetchRequest(req, res);
@@ -245,10 +250,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         response = await fetchEndingOnLoss(fetchRequest, { authInfo, parsedBody: request.body });
       } catch (error) {
         options.onError?.(error instanceof Error ? error : new Error(String(error)));
-        response = Response.json(
-          { jsonrpc: '2.0', id: idOf(request.body), error: { code: -32603, message: 'Internal server error' } },
-          { status: 500 },
-        );
+        response = Response.json(internalError(request.body), { status: 500 });
       }
       await sendFetchResponse(response, res);
     },
@@ -325,6 +327,11 @@ function metaOf(body: unknown): Record<string, unknown> | undefined {
   const params = isJsonObject(body) ? body['params'] : undefined;
   const meta = isJsonObject(params) ? params['_meta'] : undefined;
   return isJsonObject(meta) ? meta : undefined;
+}
+
+/** The SDK's answer to a request its handler failed to serve. */
+function internalError(body: unknown): JsonObject {
+  return { jsonrpc: '2.0', id: idOf(body), error: { code: -32603, message: 'Internal server error' } };
 }
 
 function idOf(body: unknown): string | number | null {
