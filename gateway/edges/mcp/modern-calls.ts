@@ -3,9 +3,9 @@
  * handler, in the `auto` response mode.
  *
  * The SDK's handler (`createMcpHandler`) serves every 2026-07-28 request by building a server of its own, a
- * per-request transport and a web-standard `Response`, and closing them again once it is answered. Beside
- * the gateway's own work for a call that cost about a seventh of the gateway's CPU a call at 32 sessions
- * (docs/benchmarks.md, "What changed"). For a single `tools/call`, the request that every tool call is, the
+ * per-request transport and a web-standard `Response`, and closing them again once it is answered: a fifth
+ * of the gateway's CPU a call at 32 sessions with a light client, an eighth with the SDK's (docs/benchmarks.md,
+ * "What changed"). For a single `tools/call`, the request that every tool call is, the
  * message goes instead to one server built once and bound to the 2026-07-28 era (the SDK binds its
  * per-request servers the same way, package-internally), through a transport of its own that answers each
  * request on its own HTTP exchange: the SDK's protocol layer still checks the request's envelope and params,
