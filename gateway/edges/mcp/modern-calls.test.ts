@@ -256,7 +256,7 @@ describe('2026-07-28 tools/call served on one long-lived server', { timeout: 20_
     }
   });
 
-  it('leaves to the SDK every request it does not serve exactly as the SDK would', () => {
+  it("leaves every request it cannot serve exactly as the SDK would to the SDK's handler", () => {
     const request = (headers: Record<string, string>): IncomingMessage => ({ headers }) as unknown as IncomingMessage;
     const { body, headers } = call(1, 'echo');
     assert.ok(calls.admit(request(headers), body), 'a plain call is served directly');

@@ -52,7 +52,8 @@ import type { McpConnection } from '../../pipeline/index.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import type { ToolCallHandler } from './server.js';
 import { isAnswer } from './session-answers.js';
-import { EVENT_STREAM_HEADERS, KEEP_ALIVE_COMMENT, KEEP_ALIVE_MS, messageEvent } from './web-exchange.js';
+import { PostExchange } from './post-exchange.js';
+import { KEEP_ALIVE_MS } from './web-exchange.js';
 
 /** A `tools/call` request this module serves, as the SDK's classifier routed it. */
 export interface AdmittedCall {
@@ -105,19 +106,19 @@ export function createModernCalls(options: ModernCallsOptions): ModernCalls | un
   const server = new Server(options.serverInfo, options.serverOptions);
   if (!bindEra(server, options.revision)) return undefined;
   const keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
-  const open = new DictionaryMap<number, Exchange>();
+  const open = new DictionaryMap<number, OpenCall>();
   let lastId = 0;
   let closed = false;
   /** True while a message is being delivered: what is answered meanwhile was refused before any handler ran. */
   let dispatching = false;
 
   server.setRequestHandler('tools/call', (request, ctx) => {
-    const exchange = open.get(ctx.mcpReq.id as number);
-    if (exchange === undefined) throw new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed');
-    // The agent's own id, and the exchange's signal: it aborts when the agent goes away.
-    return exchange.handler(request, {
+    const call = open.get(ctx.mcpReq.id as number);
+    if (call === undefined) throw connectionClosed();
+    // The agent's own id, and the call's own signal: it aborts when the agent goes away.
+    return call.handler(request, {
       ...ctx,
-      mcpReq: { ...ctx.mcpReq, id: exchange.agentId, signal: exchange.signal },
+      mcpReq: { ...ctx.mcpReq, id: call.agentId, signal: call.controller.signal },
     } as ServerContext);
   });
 
@@ -131,8 +132,10 @@ export function createModernCalls(options: ModernCallsOptions): ModernCalls | un
       const answer = isAnswer(message);
       const id = answer ? message.id : sendOptions?.relatedRequestId;
       // A request whose agent went away: nothing more is said to it, as on the SDK's closed transport.
-      const exchange = typeof id === 'number' ? open.get(id) : undefined;
-      if (exchange !== undefined) exchange.deliver(message, answer ? ladderStatus(message, dispatching) : undefined);
+      const call = typeof id === 'number' ? open.get(id) : undefined;
+      if (call === undefined) return Promise.resolve();
+      if (!answer) call.exchange.event(JSON.stringify(message));
+      else call.exchange.answer(JSON.stringify({ ...message, id: call.agentId }), ladderStatus(message, dispatching));
       return Promise.resolve();
     },
   };
@@ -168,8 +171,16 @@ export function createModernCalls(options: ModernCallsOptions): ModernCalls | un
       if (res.destroyed) return;
       const id = ++lastId;
       await new Promise<void>((settle, fail) => {
-        const exchange = new Exchange(open, id, call.message.id, handler, res, keepAliveMs, settle);
-        open.set(id, exchange);
+        const controller = new AbortController();
+        const exchange = new PostExchange(res, {
+          keepAliveMs,
+          onGone: () => controller.abort(connectionClosed()),
+          onDone: () => {
+            open.delete(id);
+            settle();
+          },
+        });
+        open.set(id, { exchange, agentId: call.message.id, handler, controller });
         dispatching = true;
         try {
           transport.onmessage?.({ ...call.message, id }, { classification: call.classification, authInfo });
@@ -185,7 +196,11 @@ export function createModernCalls(options: ModernCallsOptions): ModernCalls | un
 
     async close() {
       closed = true;
-      for (const exchange of [...open.values()]) exchange.close();
+      for (const { exchange, controller } of [...open.values()]) {
+        // As the SDK's handler answers a request whose server closed before it was answered.
+        exchange.close(499);
+        controller.abort(connectionClosed());
+      }
       await server.close();
     },
   };
@@ -210,87 +225,15 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** One request's exchange: nothing sent yet, an event stream, or done (answered, agent gone, closed). */
-class Exchange {
-  readonly #controller = new AbortController();
-  #streaming = false;
-  #done = false;
-  #keepAlive: NodeJS.Timeout | undefined;
+/** A call in flight: its exchange, the agent's id for it, its handler, and the signal its handler sees. */
+interface OpenCall {
+  exchange: PostExchange;
+  agentId: string | number;
+  handler: ToolCallHandler;
+  controller: AbortController;
+}
 
-  constructor(
-    private readonly open: DictionaryMap<number, Exchange>,
-    private readonly id: number,
-    /** The id the agent gave its request: its answer carries it. */
-    readonly agentId: string | number,
-    readonly handler: ToolCallHandler,
-    private readonly res: ServerResponse,
-    private readonly keepAliveMs: number,
-    private readonly settle: () => void,
-  ) {
-    res.once('close', this.#onClose);
-  }
-
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  /** A message the server sent for this request (`status`: the answer's): the answer ends the exchange. */
-  deliver(message: JSONRPCMessage, status: number | undefined): void {
-    if (status === undefined) {
-      this.#openStream();
-      this.res.write(messageEvent(JSON.stringify(message)));
-      return;
-    }
-    const json = JSON.stringify({ ...message, id: this.agentId });
-    const streaming = this.#streaming;
-    this.#finish();
-    if (streaming) {
-      this.res.end(messageEvent(json));
-      return;
-    }
-    this.res.statusCode = status;
-    this.res.setHeader('content-type', 'application/json');
-    this.res.end(json);
-  }
-
-  /** Forgets the exchange without writing to it. */
-  abandon(): void {
-    if (!this.#done) this.#finish();
-  }
-
-  /** Ends the exchange unanswered (the gateway is closing): its call sees a closed connection. */
-  close(): void {
-    if (this.#done) return;
-    const streaming = this.#streaming;
-    this.#finish();
-    this.#controller.abort(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
-    // As the SDK's handler answers a request whose server closed before it was answered.
-    if (!streaming) this.res.statusCode = 499;
-    this.res.end();
-  }
-
-  #openStream(): void {
-    if (this.#streaming || this.#done) return;
-    this.#streaming = true;
-    this.res.statusCode = 200;
-    for (const [name, value] of Object.entries(EVENT_STREAM_HEADERS)) this.res.setHeader(name, value);
-    this.#keepAlive = setInterval(() => this.res.write(KEEP_ALIVE_COMMENT), this.keepAliveMs);
-    this.#keepAlive.unref();
-  }
-
-  /** No more writes, timers or routing for this request. */
-  #finish(): void {
-    this.#done = true;
-    this.open.delete(this.id);
-    clearInterval(this.#keepAlive);
-    this.res.off('close', this.#onClose);
-    this.settle();
-  }
-
-  /** The agent went away first: its call is aborted as on the SDK's closed transport. */
-  readonly #onClose = (): void => {
-    if (this.#done || this.res.writableFinished) return;
-    this.#finish();
-    this.#controller.abort(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed'));
-  };
+/** The reason a call's signal aborts with when its agent goes away or the gateway closes: a closed connection. */
+function connectionClosed(): SdkError {
+  return new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed');
 }

@@ -37,13 +37,8 @@ import {
 import { DictionaryMap } from '../../../connectors/call-registries.js';
 import { isJsonObject } from '../../../connectors/contract.js';
 import { isAnswer } from './session-answers.js';
-import {
-  EVENT_STREAM_HEADERS,
-  HEADERS_DEADLINE_MS,
-  KEEP_ALIVE_COMMENT,
-  KEEP_ALIVE_MS,
-  messageEvent,
-} from './web-exchange.js';
+import { PostExchange } from './post-exchange.js';
+import { HEADERS_DEADLINE_MS, KEEP_ALIVE_MS } from './web-exchange.js';
 
 export interface SessionRequests {
   /**
@@ -74,7 +69,7 @@ export function createSessionRequests(transport: Transport, options: SessionRequ
   const headersDeadlineMs = options.headersDeadlineMs ?? HEADERS_DEADLINE_MS;
   const keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
   // Keyed as the SDK keys a request's stream: a number and the string of its digits are different ids.
-  const open = new DictionaryMap<string | number, Exchange>();
+  const open = new DictionaryMap<string | number, PostExchange>();
 
   const sdkSend = transport.send.bind(transport);
   transport.send = (message: JSONRPCMessage, sendOptions?: TransportSendOptions): Promise<void> => {
@@ -82,10 +77,11 @@ export function createSessionRequests(transport: Transport, options: SessionRequ
     const requestId = isAnswer(message) ? message.id : sendOptions?.relatedRequestId;
     const exchange = requestId === undefined ? undefined : open.get(requestId);
     if (exchange === undefined) return sdkSend(message, sendOptions);
-    exchange.deliver(message);
+    const json = JSON.stringify(message);
+    if (isAnswer(message)) exchange.answer(json);
+    else exchange.event(json);
     return Promise.resolve();
   };
-  const shared: ExchangeShared = { open, sessionId: options.sessionId, headersDeadlineMs, keepAliveMs };
 
   return {
     directRequest(accept, body) {
@@ -104,7 +100,15 @@ export function createSessionRequests(transport: Transport, options: SessionRequ
 
     serve(request, webRequest, res) {
       return new Promise<void>((settle, fail) => {
-        const exchange = new Exchange(shared, request.id, res, settle);
+        const exchange = new PostExchange(res, {
+          sessionId: options.sessionId,
+          headersDeadlineMs,
+          keepAliveMs,
+          onDone: () => {
+            open.delete(request.id);
+            settle();
+          },
+        });
         open.set(request.id, exchange);
         try {
           transport.onmessage?.(request, { request: webRequest });
@@ -119,94 +123,5 @@ export function createSessionRequests(transport: Transport, options: SessionRequ
     closeAll() {
       for (const exchange of [...open.values()]) exchange.close();
     },
-  };
-}
-
-/** What the exchanges of one session share. */
-interface ExchangeShared {
-  /** The exchanges waiting for their answer, by request id. */
-  open: DictionaryMap<string | number, Exchange>;
-  sessionId: string;
-  headersDeadlineMs: number;
-  keepAliveMs: number;
-}
-
-/** One request's exchange: nothing sent yet, an event stream, or done (answered, agent gone, closed). */
-class Exchange {
-  #streaming = false;
-  #done = false;
-  #deadline: NodeJS.Timeout;
-  #keepAlive: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly shared: ExchangeShared,
-    private readonly id: string | number,
-    private readonly res: ServerResponse,
-    private readonly settle: () => void,
-  ) {
-    this.#deadline = setTimeout(() => this.#openStream(true), shared.headersDeadlineMs);
-    this.#deadline.unref();
-    res.once('close', this.#onClose);
-  }
-
-  /** A message the server sent for this request: the answer ends the exchange. */
-  deliver(message: JSONRPCMessage): void {
-    const json = JSON.stringify(message);
-    if (!isAnswer(message)) {
-      this.#openStream(false);
-      this.res.write(messageEvent(json));
-      return;
-    }
-    this.#finish();
-    if (this.#streaming) this.res.end(messageEvent(json));
-    else {
-      this.res.statusCode = 200;
-      this.res.setHeader('content-type', 'application/json');
-      this.res.setHeader('mcp-session-id', this.shared.sessionId);
-      this.res.end(json);
-    }
-  }
-
-  /** Forgets the exchange without writing to it. */
-  abandon(): void {
-    if (!this.#done) this.#finish();
-  }
-
-  /** Ends the exchange with nothing more to say (the session closed). */
-  close(): void {
-    if (this.#done) return;
-    this.#openStream(false);
-    this.#finish();
-    this.res.end();
-  }
-
-  #openStream(flush: boolean): void {
-    if (this.#streaming || this.#done) return;
-    this.#streaming = true;
-    clearTimeout(this.#deadline);
-    this.res.statusCode = 200;
-    for (const [name, value] of Object.entries(EVENT_STREAM_HEADERS)) this.res.setHeader(name, value);
-    this.res.setHeader('mcp-session-id', this.shared.sessionId);
-    if (flush) this.res.flushHeaders();
-    this.#keepAlive = setInterval(() => this.res.write(KEEP_ALIVE_COMMENT), this.shared.keepAliveMs);
-    this.#keepAlive.unref();
-  }
-
-  /** No more writes, timers or routing for this request. */
-  #finish(): void {
-    this.#done = true;
-    this.shared.open.delete(this.id);
-    clearTimeout(this.#deadline);
-    clearInterval(this.#keepAlive);
-    this.res.off('close', this.#onClose);
-    this.settle();
-  }
-
-  /**
-   * The agent went away first: what the server still sends for the request goes to the SDK's transport,
-   * which has no stream for it and says so (the answer is reported through the server's `onerror`).
-   */
-  readonly #onClose = (): void => {
-    if (!this.#done && !this.res.writableFinished) this.#finish();
   };
 }
