@@ -293,4 +293,24 @@ describe('MCP 2026-07-28 at the front door', () => {
       assert.equal(result.body.result?.['isError'], true);
     });
   });
+
+  it("refuses a call outside an agent's policy while another agent's call with the same id is in flight, and nothing of the refused call reaches the backend", async () => {
+    const slowCalls = () => gw.upstream.events.filter((e) => e.kind === 'call' && e.name === 'slow').length;
+    const before = slowCalls();
+    const slow = { name: 'remote_slow', arguments: { ms: 300 } };
+    const allowed = modernPost(url, 'tools/call', slow, { key, id: 'same-id' });
+    await eventually(() => slowCalls() === before + 1, "the allowed call's arrival upstream");
+    const refused = await modernPost(url, 'tools/call', slow, { key: gw.agents['echo-only']!.key, id: 'same-id' });
+    // A tool outside the agent's policy does not exist for it: refused as an unknown tool, in-band.
+    assert.equal(refused.status, 200);
+    assert.equal(refused.body.id, 'same-id');
+    assert.equal(refused.body.result, undefined);
+    assert.equal(refused.body.error?.code, -32602);
+    assert.equal(refused.body.error?.data?.['code'], 'TOOL_NOT_FOUND');
+    const done = await allowed;
+    assert.equal(done.body.id, 'same-id');
+    assert.equal(done.body.error, undefined);
+    assert.notEqual(done.body.result?.['isError'], true);
+    assert.equal(slowCalls(), before + 1, 'the refused call never reached the upstream');
+  });
 });
