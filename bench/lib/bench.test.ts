@@ -169,6 +169,7 @@ describe('bench rounds and paired ratios', () => {
       ...result(throughput, throughput / 100, throughput / 50),
       cpuMicrosPerCall: cpu,
       cpuPerCallByThread: { main, v8: 10, pool, other: 0 },
+      driverCpuMicrosPerCall: cpu / 5,
     });
     const three: RoundResults = [
       { cell: { portcullis: measured(300, 500, 400, 30), 'mcp-proxy': result(900, 1, 2) } },
@@ -187,13 +188,17 @@ describe('bench rounds and paired ratios', () => {
       cpuMicrosPerCall: 600,
       // Each kind of thread on its own: the round with the median main thread is not the one with the median pool.
       cpuPerCallByThread: { main: 400, v8: 10, pool: 40, other: 0 },
+      driverCpuMicrosPerCall: 120,
     });
     // Measured in one round only, with no CPU figures: none are made up.
     assert.deepEqual(proxy, { cell: 'cell', target: 'mcp-proxy', rounds: 1, throughput: 900, p50Ms: 1, p99Ms: 2 });
     const table = formatMedians(targetMedians(three, 'cell'), 3);
-    assert.match(table, /cell +target +rounds +calls\/s +p50 ms +p99 ms +cpu us\/call +main\/v8\/pool/);
-    assert.match(table, /cell +portcullis +3 +200 +2\.00 +4\.00 +600 +400\/10\/40/);
-    assert.match(table, /cell +mcp-proxy +1 +900 +1\.00 +2\.00 +- +-/);
+    assert.match(
+      table,
+      /cell +target +rounds +calls\/s +p50 ms +p99 ms +cpu us\/call +main\/v8\/pool +driver us\/call/,
+    );
+    assert.match(table, /cell +portcullis +3 +200 +2\.00 +4\.00 +600 +400\/10\/40 +120/);
+    assert.match(table, /cell +mcp-proxy +1 +900 +1\.00 +2\.00 +- +- +-/);
     assert.match(table, /of 3\) that measured each target/);
   });
 
@@ -209,14 +214,15 @@ describe('bench rounds and paired ratios', () => {
               ...result(400, 2, 4),
               cpuMicrosPerCall: 470,
               cpuPerCallByThread: { main: 352, v8: 98, pool: 12, other: 0 },
+              driverCpuMicrosPerCall: 95,
             },
           },
         },
       ],
       ['cell'],
     );
-    assert.match(split, /cpu us\/call +main\/v8\/pool/);
-    assert.match(split, /470 +352\/98\/12/);
+    assert.match(split, /cpu us\/call +main\/v8\/pool +driver us\/call/);
+    assert.match(split, /470 +352\/98\/12 +95/);
     const comparisons = formatComparisons(
       compareCell(rounds, 'raw/legacy/1', ['direct', 'mcp-proxy', 'portcullis']),
       3,

@@ -39,6 +39,11 @@ describe('load drivers', () => {
         const result = await runLoad(pings(driver));
         assert.equal(result.errors, 0, result.firstError);
         assert.equal(result.calls, 12);
+        // The load generator's own CPU a call (here with the echo server in the same process).
+        assert.ok(
+          Number.isInteger(result.driverCpuMicrosPerCall) && result.driverCpuMicrosPerCall! > 0,
+          `driver CPU a call: ${result.driverCpuMicrosPerCall}`,
+        );
         assert.equal(echo.openSessions(), 0, `sessions left open after run ${run + 1}`);
       }
     });

@@ -70,6 +70,12 @@ export interface LoadResult extends Summary {
    * fall a little short of `cpuMicrosPerCall`.
    */
   cpuPerCallByThread?: ThreadCpu;
+  /**
+   * CPU time (user + system) of this process, the load generator, per completed call over the measured
+   * phase, in microseconds: what the driver's client costs on the cores the target shares with it (the
+   * SDK's client costs several times the raw driver).
+   */
+  driverCpuMicrosPerCall?: number;
   /** The measured phase on the monotonic clock, in microseconds (to cut a CPU profile down to it). */
   phase?: { startUs: number; endUs: number };
   /** How the audit log was written over the measured phase (targets with `metricsUrl` and an audit file). */
@@ -261,6 +267,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const before = await cpuReading(options.pid);
       const deadline = performance.now() + options.maxSeconds * 1000;
       const startUs = monotonicMicros();
+      const driverBefore = process.cpuUsage();
       const started = performance.now();
       await Promise.all(
         sessions.map(async (session) => {
@@ -281,6 +288,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         }),
       );
       const wallMs = performance.now() - started;
+      const driverUsed = process.cpuUsage(driverBefore);
       const endUs = monotonicMicros();
       const after = await cpuReading(options.pid);
       const auditAfter =
@@ -295,6 +303,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         ...(before.threads !== undefined && after.threads !== undefined && calls > 0
           ? { cpuPerCallByThread: threadCpuPerCall(before.threads, after.threads, calls) }
           : {}),
+        ...(calls > 0 ? { driverCpuMicrosPerCall: Math.round((driverUsed.user + driverUsed.system) / calls) } : {}),
         phase: { startUs, endUs },
         ...(auditBefore !== undefined && auditAfter !== undefined
           ? { auditWrites: auditWritesBetween(auditBefore, auditAfter) }

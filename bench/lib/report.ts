@@ -17,6 +17,8 @@ export function formatAuditWrites(writes: { recordsPerSync: number; inlineShare:
 
 /** Audit records per synced write, and the share of synced writes made on the event loop's thread. */
 const AUDIT_WRITES_HEADER = 'audit rec/sync / inline';
+/** The load generator's own CPU per call: the driver's client, beside the target on the same cores. */
+const DRIVER_CPU_HEADER = 'driver us/call';
 
 export function formatRounds(rounds: RoundResults, cells: readonly string[]): string {
   const header = [
@@ -32,6 +34,7 @@ export function formatRounds(rounds: RoundResults, cells: readonly string[]): st
     'max ms',
     'cpu us/call',
     'main/v8/pool',
+    DRIVER_CPU_HEADER,
     AUDIT_WRITES_HEADER,
   ];
   const rows: string[][] = [];
@@ -53,6 +56,7 @@ export function formatRounds(rounds: RoundResults, cells: readonly string[]): st
           r.cpuPerCallByThread !== undefined
             ? `${r.cpuPerCallByThread.main}/${r.cpuPerCallByThread.v8}/${r.cpuPerCallByThread.pool}`
             : '-',
+          r.driverCpuMicrosPerCall !== undefined ? String(r.driverCpuMicrosPerCall) : '-',
           formatAuditWrites(r.auditWrites),
         ]);
       }
@@ -77,11 +81,23 @@ export function formatMedians(medians: readonly TargetMedians[], rounds: number)
     m.cpuPerCallByThread !== undefined
       ? `${fixed(m.cpuPerCallByThread.main, 0)}/${fixed(m.cpuPerCallByThread.v8, 0)}/${fixed(m.cpuPerCallByThread.pool, 0)}`
       : '-',
+    m.driverCpuMicrosPerCall !== undefined ? fixed(m.driverCpuMicrosPerCall, 0) : '-',
     formatAuditWrites(m.auditWrites),
   ]);
   return [
     renderTable(
-      ['cell', 'target', 'rounds', 'calls/s', 'p50 ms', 'p99 ms', 'cpu us/call', 'main/v8/pool', AUDIT_WRITES_HEADER],
+      [
+        'cell',
+        'target',
+        'rounds',
+        'calls/s',
+        'p50 ms',
+        'p99 ms',
+        'cpu us/call',
+        'main/v8/pool',
+        DRIVER_CPU_HEADER,
+        AUDIT_WRITES_HEADER,
+      ],
       rows,
       2,
     ),

@@ -129,6 +129,8 @@ export interface TargetMedians {
   p99Ms: number;
   cpuMicrosPerCall?: number;
   cpuPerCallByThread?: ThreadCpu;
+  /** The load generator's own CPU per call (`LoadResult.driverCpuMicrosPerCall`). */
+  driverCpuMicrosPerCall?: number;
   /** Audit records per synced write and the share of inline writes (Portcullis targets with an audit file). */
   auditWrites?: { recordsPerSync: number; inlineShare: number };
 }
@@ -153,6 +155,7 @@ export function targetMedians(rounds: RoundResults, cell: string): TargetMedians
       return values.length > 0 ? median(values) : undefined;
     };
     const cpu = medianOf((r) => r.cpuMicrosPerCall);
+    const driverCpu = medianOf((r) => r.driverCpuMicrosPerCall);
     const split = results.some((r) => r.cpuPerCallByThread !== undefined)
       ? {
           main: medianOf((r) => r.cpuPerCallByThread?.main) ?? Number.NaN,
@@ -170,6 +173,7 @@ export function targetMedians(rounds: RoundResults, cell: string): TargetMedians
       p99Ms: median(results.map((r) => r.p99Ms)),
       ...(cpu !== undefined ? { cpuMicrosPerCall: cpu } : {}),
       ...(split !== undefined ? { cpuPerCallByThread: split } : {}),
+      ...(driverCpu !== undefined ? { driverCpuMicrosPerCall: driverCpu } : {}),
       ...(results.some((r) => r.auditWrites !== undefined)
         ? {
             auditWrites: {
