@@ -40,6 +40,7 @@ import { extractTraceparentFromMeta, taskTraceContext, traceHeaders } from '../.
 import type { ApprovalTasks } from './approval-tasks.js';
 import type { InputBridge } from './input-bridge.js';
 import { TASK_HANDLE_META_KEY, type ModernTask, type ModernTasks } from './modern-task.js';
+import type { McpConnection } from '../../pipeline/index.js';
 import type { AgentScope, LogLevel } from './scope.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import {
@@ -113,7 +114,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
           serverOptions: gatewayServerOptions(options.approvalTasks !== undefined),
           revision: MODERN_PROTOCOL_VERSION,
           ...(options.operationMetrics !== undefined ? { operationMetrics: options.operationMetrics } : {}),
-          connection: { transport: 'tcp', protocolName: 'http', protocolVersion: MODERN_PROTOCOL_VERSION },
+          connection: MODERN_CONNECTION,
         })
       : undefined;
   const onLost = options.bus?.onLost?.bind(options.bus);
@@ -172,12 +173,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         const level = meta?.[LOG_LEVEL_META_KEY];
         return typeof level === 'string' && LOG_LEVELS.includes(level) ? (level as LogLevel) : undefined;
       },
-      connection: {
-        transport: 'tcp',
-        protocolName: 'http',
-        networkProtocolVersion: extra.httpVersion,
-        protocolVersion: MODERN_PROTOCOL_VERSION,
-      },
+      connection: { ...MODERN_CONNECTION, networkProtocolVersion: extra.httpVersion },
       headerTrace: extra.headerTrace,
     };
     const hooks: EraHooks & { era: 'modern' } = {
@@ -328,6 +324,13 @@ function metaOf(body: unknown): Record<string, unknown> | undefined {
   const meta = isJsonObject(params) ? params['_meta'] : undefined;
   return isJsonObject(meta) ? meta : undefined;
 }
+
+/** A 2026-07-28 request's connection, as its metrics and spans name it (its HTTP version aside). */
+const MODERN_CONNECTION: McpConnection = {
+  transport: 'tcp',
+  protocolName: 'http',
+  protocolVersion: MODERN_PROTOCOL_VERSION,
+};
 
 /** The SDK's answer to a request its handler failed to serve. */
 function internalError(body: unknown): JsonObject {

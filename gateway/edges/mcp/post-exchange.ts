@@ -42,8 +42,9 @@ export class PostExchange {
     res.once('close', this.#onClose);
   }
 
-  /** A message for the request before its answer (its JSON): it goes out as an event. */
+  /** A message for the request before its answer (its JSON): it goes out as an event; none once done. */
   event(json: string): void {
+    if (this.#done) return;
     this.#openStream(false);
     this.res.write(messageEvent(json));
   }

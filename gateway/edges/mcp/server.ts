@@ -370,14 +370,12 @@ export function createGatewayMcpServer(
 export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, hooks?: EraHooks): Server;
 export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, hooks: EraHooks = LEGACY): Server {
   const ServerClass = hooks.era === 'modern' ? RequestServer : Server;
-  const server = new ServerClass(
-    deps.serverInfo,
-    hooks.approvalTasks !== undefined ? SERVER_OPTIONS_WITH_TASKS : SERVER_OPTIONS,
-  );
+  const server = new ServerClass(deps.serverInfo, gatewayServerOptions(hooks.approvalTasks !== undefined));
   const { pipeline } = deps;
   const catalog = pipeline.catalog;
   const serves = (method: string): boolean => hooks.onlyMethod === undefined || hooks.onlyMethod === method;
-  const { withCallContext, withInput, decorate } = callRunner(scope, deps, hooks, () => server.getClientCapabilities());
+  const runner = callRunner(scope, deps, hooks, () => server.getClientCapabilities());
+  const { withCallContext, withInput } = runner;
 
   if (serves('tools/list'))
     server.setRequestHandler(
@@ -388,8 +386,7 @@ export function createGatewayMcpServer(scope: AgentScope, deps: McpServerDeps, h
         }) as never,
     );
 
-  if (serves('tools/call'))
-    server.setRequestHandler('tools/call', toolCallHandler(deps, hooks, { withCallContext, withInput, decorate }));
+  if (serves('tools/call')) server.setRequestHandler('tools/call', toolCallHandler(deps, hooks, runner));
 
   if (hooks.approvalTasks !== undefined && TASK_METHODS.some(serves))
     registerTaskHandlers(server, scope, hooks.approvalTasks);

@@ -74,11 +74,12 @@ export function createSessionRequests(transport: Transport, options: SessionRequ
   const sdkSend = transport.send.bind(transport);
   transport.send = (message: JSONRPCMessage, sendOptions?: TransportSendOptions): Promise<void> => {
     // The request a message belongs to, by the SDK's rule: an answer's own id, else the related request.
-    const requestId = isAnswer(message) ? message.id : sendOptions?.relatedRequestId;
+    const answer = isAnswer(message);
+    const requestId = answer ? message.id : sendOptions?.relatedRequestId;
     const exchange = requestId === undefined ? undefined : open.get(requestId);
     if (exchange === undefined) return sdkSend(message, sendOptions);
     const json = JSON.stringify(message);
-    if (isAnswer(message)) exchange.answer(json);
+    if (answer) exchange.answer(json);
     else exchange.event(json);
     return Promise.resolve();
   };
