@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Server } from '@modelcontextprotocol/server';
 import {
   INITIALIZE,
   rawPost,
@@ -189,6 +190,33 @@ describe('MCP 2026-07-28 at the front door', () => {
     );
   });
 
+  it('serves a tools/call on its long-lived server: no server is connected for the request, as one is for a listing', async () => {
+    // Every server the SDK's per-request handler builds is connected to a transport of its own; the one that
+    // serves tool calls was connected when the edge was built.
+    const owner = protoWith(Server.prototype, 'connect');
+    const connect = owner.connect;
+    let connected = 0;
+    owner.connect = function (this: Server, ...args: Parameters<typeof connect>) {
+      connected++;
+      return connect.apply(this, args);
+    };
+    try {
+      const listing = await modernPost(url, 'tools/list', {}, { key });
+      assert.equal(listing.status, 200);
+      assert.equal(connected, 1, 'a listing is served by a server of its own (the spy sees it)');
+      const before = calls('echo');
+      for (const text of ['one', 'two', 'three']) {
+        const answer = await modernPost(url, 'tools/call', { name: 'remote_echo', arguments: { text } }, { key });
+        assert.equal(answer.status, 200);
+        assert.match(JSON.stringify(answer.body.result?.['content']), new RegExp(text));
+      }
+      assert.equal(calls('echo'), before + 3);
+      assert.equal(connected, 1, 'no server was connected for the tool calls');
+    } finally {
+      owner.connect = connect;
+    }
+  });
+
   describe('input_required rounds', () => {
     const ask = { name: 'remote_ask_user', arguments: {} };
     const capabilities = { elicitation: {} };
@@ -314,3 +342,11 @@ describe('MCP 2026-07-28 at the front door', () => {
     assert.equal(slowCalls(), before + 1, 'the refused call never reached the upstream');
   });
 });
+
+/** The object on `proto`'s chain that defines `name` itself (where a spy has to go). */
+function protoWith<K extends string>(proto: object, name: K): Record<K, (...args: never[]) => unknown> {
+  for (let at: object | null = proto; at !== null; at = Object.getPrototypeOf(at) as object | null) {
+    if (Object.hasOwn(at, name)) return at as Record<K, (...args: never[]) => unknown>;
+  }
+  throw new Error(`no ${name} on the chain`);
+}
