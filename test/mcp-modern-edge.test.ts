@@ -217,6 +217,37 @@ describe('MCP 2026-07-28 at the front door', () => {
     }
   });
 
+  it('answers a tool call the shared server cannot take 500 with an internal error, nothing of it reaches the backend, and the next call is served', async () => {
+    // The SDK's protocol layer throws as it takes this one message in (the server's own fault, not the agent's).
+    const owner = protoWith(Server.prototype, '_onrequest');
+    const onrequest = owner._onrequest;
+    owner._onrequest = function (this: Server, ...args: Parameters<typeof onrequest>) {
+      const [message] = args as unknown as [{ params?: { arguments?: { text?: unknown } } }];
+      if (message.params?.arguments?.text === 'cannot take') throw new Error('the server cannot take this message');
+      return onrequest.apply(this, args);
+    };
+    const before = calls('echo');
+    try {
+      const refused = await modernPost(
+        url,
+        'tools/call',
+        { name: 'remote_echo', arguments: { text: 'cannot take' } },
+        { key, id: 41 },
+      );
+      assert.equal(refused.status, 500);
+      assert.equal(refused.body.id, 41);
+      assert.equal(refused.body.error?.code, -32603);
+      assert.equal(refused.body.error?.message, 'Internal server error');
+      assert.equal(calls('echo'), before, 'nothing of the refused call reached the backend');
+    } finally {
+      owner._onrequest = onrequest;
+    }
+    const next = await modernPost(url, 'tools/call', { name: 'remote_echo', arguments: { text: 'after' } }, { key });
+    assert.equal(next.status, 200);
+    assert.match(JSON.stringify(next.body.result?.['content']), /after/);
+    assert.equal(calls('echo'), before + 1);
+  });
+
   describe('input_required rounds', () => {
     const ask = { name: 'remote_ask_user', arguments: {} };
     const capabilities = { elicitation: {} };

@@ -191,6 +191,12 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     return { scope, hooks };
   }
 
+  /** A request the edge failed to serve: reported, and answered as the SDK answers one (500, internal error). */
+  function failed(res: ServerResponse, body: unknown, error: unknown): void {
+    options.onError?.(error instanceof Error ? error : new Error(String(error)));
+    if (!res.headersSent) sendJson(res, 500, internalError(body));
+  }
+
   return {
     async serve(req, res, request) {
       if (isListen(request) && options.bus?.available?.() === false) {
@@ -235,8 +241,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
         try {
           await calls.serve(call, modernToolCallHandler(scope, options, hooks), res, authInfo);
         } catch (error) {
-          options.onError?.(error instanceof Error ? error : new Error(String(error)));
-          if (!res.headersSent) sendJson(res, 500, internalError(request.body));
+          failed(res, request.body, error);
         }
         return;
       }
@@ -245,8 +250,8 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
       try {
         response = await fetchEndingOnLoss(fetchRequest, { authInfo, parsedBody: request.body });
       } catch (error) {
-        options.onError?.(error instanceof Error ? error : new Error(String(error)));
-        response = Response.json(internalError(request.body), { status: 500 });
+        failed(res, request.body, error);
+        return;
       }
       await sendFetchResponse(response, res);
     },

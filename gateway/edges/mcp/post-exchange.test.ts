@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { PostExchange } from './post-exchange.js';
 
 describe('PostExchange', () => {
-  it('writes nothing more once answered: a late event neither reaches the agent nor fails the response', async () => {
+  it('writes nothing more once answered: a late event or answer neither reaches the agent nor fails the response', async () => {
     const errors: unknown[] = [];
     let done = 0;
     let exchange: PostExchange | undefined;
@@ -14,6 +14,7 @@ describe('PostExchange', () => {
       exchange = new PostExchange(res, { keepAliveMs: 60_000, onDone: () => done++ });
       exchange.answer('{"jsonrpc":"2.0","id":1,"result":{}}');
       exchange.event('{"jsonrpc":"2.0","method":"notifications/progress","params":{}}');
+      exchange.answer('{"jsonrpc":"2.0","id":1,"result":{"late":true}}', 500);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {

@@ -49,8 +49,9 @@ export class PostExchange {
     this.res.write(messageEvent(json));
   }
 
-  /** The answer (its JSON), which ends the exchange: `status` when it is all the response says. */
+  /** The answer (its JSON), which ends the exchange: `status` when it is all the response says; none once done. */
   answer(json: string, status = 200): void {
+    if (this.#done) return;
     const streaming = this.#streaming;
     this.#finish();
     if (streaming) {
