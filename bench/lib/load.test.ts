@@ -5,6 +5,7 @@
  * the era checked by what the server served. No timing is asserted.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { startEchoHttpServer, type EchoHttpServer } from '../echo-server.js';
 import { runLoad, type DriverName, type LoadOptions } from './load.js';
@@ -44,6 +45,13 @@ describe('load drivers', () => {
           Number.isInteger(result.driverCpuMicrosPerCall) && result.driverCpuMicrosPerCall! > 0,
           `driver CPU a call: ${result.driverCpuMicrosPerCall}`,
         );
+        // The whole machine's busy CPU a call: at least what the driver (and echo server) in this process used.
+        if (existsSync('/proc/stat'))
+          assert.ok(
+            Number.isInteger(result.machineCpuMicrosPerCall) &&
+              result.machineCpuMicrosPerCall! >= result.driverCpuMicrosPerCall! - 20_000 / result.calls,
+            `machine CPU a call: ${result.machineCpuMicrosPerCall}, driver's ${result.driverCpuMicrosPerCall}`,
+          );
         assert.equal(echo.openSessions(), 0, `sessions left open after run ${run + 1}`);
       }
     });

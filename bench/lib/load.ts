@@ -25,6 +25,7 @@ import { auditWritesBetween, readAuditWriteCounters, type AuditWrites } from './
 import { MODERN_PROTOCOL_VERSION, TASK_HANDLE_META_KEY, UnsupportedEraError, type EraMode } from './eras.js';
 import { createRawPool, openRawSession } from './raw-client.js';
 import { summarize, type Summary } from './stats.js';
+import { machineBusyMicros } from './machine-cpu.js';
 import { parseThreadStat, processThreadCpu, threadCpuPerCall, type ThreadCpu } from './thread-cpu.js';
 
 export type DriverName = 'sdk' | 'raw';
@@ -76,6 +77,12 @@ export interface LoadResult extends Summary {
    * SDK's client costs several times the raw driver).
    */
   driverCpuMicrosPerCall?: number;
+  /**
+   * Busy CPU time of the whole machine (every core, process and kernel thread; `machine-cpu.ts`) per
+   * completed call over the measured phase, in microseconds: the target, what it drives (the upstream
+   * behind a proxy, the kernel's work for its synced writes) and the driver.
+   */
+  machineCpuMicrosPerCall?: number;
   /** The measured phase on the monotonic clock, in microseconds (to cut a CPU profile down to it). */
   phase?: { startUs: number; endUs: number };
   /** How the audit log was written over the measured phase (targets with `metricsUrl` and an audit file). */
@@ -265,6 +272,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const auditBefore =
         options.metricsUrl !== undefined ? await readAuditWriteCounters(options.metricsUrl) : undefined;
       const before = await cpuReading(options.pid);
+      const machineBefore = await machineBusyMicros();
       const deadline = performance.now() + options.maxSeconds * 1000;
       const startUs = monotonicMicros();
       const driverBefore = process.cpuUsage();
@@ -290,6 +298,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const wallMs = performance.now() - started;
       const driverUsed = process.cpuUsage(driverBefore);
       const endUs = monotonicMicros();
+      const machineAfter = await machineBusyMicros();
       const after = await cpuReading(options.pid);
       const auditAfter =
         auditBefore !== undefined && options.metricsUrl !== undefined
@@ -304,6 +313,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           ? { cpuPerCallByThread: threadCpuPerCall(before.threads, after.threads, calls) }
           : {}),
         ...(calls > 0 ? { driverCpuMicrosPerCall: Math.round((driverUsed.user + driverUsed.system) / calls) } : {}),
+        ...(machineBefore !== undefined && machineAfter !== undefined && calls > 0
+          ? { machineCpuMicrosPerCall: Math.round((machineAfter - machineBefore) / calls) }
+          : {}),
         phase: { startUs, endUs },
         ...(auditBefore !== undefined && auditAfter !== undefined
           ? { auditWrites: auditWritesBetween(auditBefore, auditAfter) }

@@ -19,6 +19,8 @@ export function formatAuditWrites(writes: { recordsPerSync: number; inlineShare:
 const AUDIT_WRITES_HEADER = 'audit rec/sync / inline';
 /** The load generator's own CPU per call: the driver's client, beside the target on the same cores. */
 const DRIVER_CPU_HEADER = 'driver us/call';
+/** The whole machine's busy CPU per call: the target, its upstream, the kernel's work and the driver. */
+const MACHINE_CPU_HEADER = 'machine us/call';
 
 export function formatRounds(rounds: RoundResults, cells: readonly string[]): string {
   const header = [
@@ -35,6 +37,7 @@ export function formatRounds(rounds: RoundResults, cells: readonly string[]): st
     'cpu us/call',
     'main/v8/pool',
     DRIVER_CPU_HEADER,
+    MACHINE_CPU_HEADER,
     AUDIT_WRITES_HEADER,
   ];
   const rows: string[][] = [];
@@ -57,6 +60,7 @@ export function formatRounds(rounds: RoundResults, cells: readonly string[]): st
             ? `${r.cpuPerCallByThread.main}/${r.cpuPerCallByThread.v8}/${r.cpuPerCallByThread.pool}`
             : '-',
           r.driverCpuMicrosPerCall !== undefined ? String(r.driverCpuMicrosPerCall) : '-',
+          r.machineCpuMicrosPerCall !== undefined ? String(r.machineCpuMicrosPerCall) : '-',
           formatAuditWrites(r.auditWrites),
         ]);
       }
@@ -82,6 +86,7 @@ export function formatMedians(medians: readonly TargetMedians[], rounds: number)
       ? `${fixed(m.cpuPerCallByThread.main, 0)}/${fixed(m.cpuPerCallByThread.v8, 0)}/${fixed(m.cpuPerCallByThread.pool, 0)}`
       : '-',
     m.driverCpuMicrosPerCall !== undefined ? fixed(m.driverCpuMicrosPerCall, 0) : '-',
+    m.machineCpuMicrosPerCall !== undefined ? fixed(m.machineCpuMicrosPerCall, 0) : '-',
     formatAuditWrites(m.auditWrites),
   ]);
   return [
@@ -96,6 +101,7 @@ export function formatMedians(medians: readonly TargetMedians[], rounds: number)
         'cpu us/call',
         'main/v8/pool',
         DRIVER_CPU_HEADER,
+        MACHINE_CPU_HEADER,
         AUDIT_WRITES_HEADER,
       ],
       rows,
@@ -111,6 +117,7 @@ const METRIC_LABEL: Record<PairedComparison['metric'], string> = {
   p99Ms: 'p99',
   addedP50Ms: 'added p50 ms',
   cpuMicrosPerCall: 'cpu/call',
+  machineCpuMicrosPerCall: 'machine cpu/call',
   addedCpuMicros: 'added cpu us/call',
 };
 

@@ -24,7 +24,7 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-export type Metric = 'throughput' | 'p50Ms' | 'p99Ms' | 'cpuMicrosPerCall';
+export type Metric = 'throughput' | 'p50Ms' | 'p99Ms' | 'cpuMicrosPerCall' | 'machineCpuMicrosPerCall';
 
 /** `combine(numerator, denominator)` of `metric` in each round of `cell` (NaN where a side is missing). */
 function perRound(
@@ -101,6 +101,7 @@ export function compareCell(rounds: RoundResults, cell: string, targets: readonl
       add(label, 'p50Ms', perRoundRatios(rounds, cell, candidate, base, 'p50Ms'));
       add(label, 'p99Ms', perRoundRatios(rounds, cell, candidate, base, 'p99Ms'));
       add(label, 'cpuMicrosPerCall', perRoundRatios(rounds, cell, candidate, base, 'cpuMicrosPerCall'));
+      add(label, 'machineCpuMicrosPerCall', perRoundRatios(rounds, cell, candidate, base, 'machineCpuMicrosPerCall'));
       if (base === 'direct') {
         add(`${candidate} - direct`, 'addedP50Ms', perRoundDifferences(rounds, cell, candidate, base, 'p50Ms'));
         add(
@@ -131,6 +132,8 @@ export interface TargetMedians {
   cpuPerCallByThread?: ThreadCpu;
   /** The load generator's own CPU per call (`LoadResult.driverCpuMicrosPerCall`). */
   driverCpuMicrosPerCall?: number;
+  /** The whole machine's busy CPU per call (`LoadResult.machineCpuMicrosPerCall`). */
+  machineCpuMicrosPerCall?: number;
   /** Audit records per synced write and the share of inline writes (Portcullis targets with an audit file). */
   auditWrites?: { recordsPerSync: number; inlineShare: number };
 }
@@ -156,6 +159,7 @@ export function targetMedians(rounds: RoundResults, cell: string): TargetMedians
     };
     const cpu = medianOf((r) => r.cpuMicrosPerCall);
     const driverCpu = medianOf((r) => r.driverCpuMicrosPerCall);
+    const machineCpu = medianOf((r) => r.machineCpuMicrosPerCall);
     const split = results.some((r) => r.cpuPerCallByThread !== undefined)
       ? {
           main: medianOf((r) => r.cpuPerCallByThread?.main) ?? Number.NaN,
@@ -174,6 +178,7 @@ export function targetMedians(rounds: RoundResults, cell: string): TargetMedians
       ...(cpu !== undefined ? { cpuMicrosPerCall: cpu } : {}),
       ...(split !== undefined ? { cpuPerCallByThread: split } : {}),
       ...(driverCpu !== undefined ? { driverCpuMicrosPerCall: driverCpu } : {}),
+      ...(machineCpu !== undefined ? { machineCpuMicrosPerCall: machineCpu } : {}),
       ...(results.some((r) => r.auditWrites !== undefined)
         ? {
             auditWrites: {

@@ -1,0 +1,43 @@
+/**
+ * The whole machine's busy CPU time, from Linux's /proc/stat: every process and kernel thread on every
+ * core. A target's own CPU per call leaves out what a call makes others do: the upstream behind a proxy,
+ * the kernel's journal thread that commits a synced write, softirq work for its packets. Over a phase in
+ * which the bench's processes are all that runs, the machine's busy time per call is what one call costs
+ * the machine, driver included, so two targets measured in one round compare on everything they cause.
+ */
+import { readFile } from 'node:fs/promises';
+
+/** Clock ticks per second of /proc/stat (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/**
+ * Busy time of all cores in microseconds from the text of /proc/stat: user, nice, system, irq, softirq and
+ * steal of its `cpu` line (idle and iowait left out; guest time is already inside user). Undefined when the
+ * text has no such line.
+ */
+export function parseMachineBusy(text: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith('cpu '));
+  if (line === undefined) return undefined;
+  const fields = line.trim().split(/\s+/).slice(1).map(Number);
+  if (fields.length < 8 || fields.slice(0, 8).some((v) => !Number.isFinite(v))) return undefined;
+  const [user, nice, system, , , irq, softirq, steal] = fields as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return ((user + nice + system + irq + softirq + steal) * 1_000_000) / USER_HZ;
+}
+
+/** The machine's busy CPU time now, in microseconds; undefined off Linux. */
+export async function machineBusyMicros(): Promise<number | undefined> {
+  try {
+    return parseMachineBusy(await readFile('/proc/stat', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
