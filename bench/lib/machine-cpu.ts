@@ -11,26 +11,18 @@ import { readFile } from 'node:fs/promises';
 const USER_HZ = 100;
 
 /**
- * Busy time of all cores in microseconds from the text of /proc/stat: user, nice, system, irq, softirq and
- * steal of its `cpu` line (idle and iowait left out; guest time is already inside user). Undefined when the
- * text has no such line.
+ * Busy time of all cores in microseconds from the text of /proc/stat: user, nice, system, irq and softirq
+ * of its `cpu` line. Idle and iowait are left out, and so is steal (time a hypervisor gave this machine's
+ * cores to others: no work of this machine's); guest time is already inside user. Undefined when the text
+ * has no such line.
  */
 export function parseMachineBusy(text: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith('cpu '));
   if (line === undefined) return undefined;
-  const fields = line.trim().split(/\s+/).slice(1).map(Number);
-  if (fields.length < 8 || fields.slice(0, 8).some((v) => !Number.isFinite(v))) return undefined;
-  const [user, nice, system, , , irq, softirq, steal] = fields as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  return ((user + nice + system + irq + softirq + steal) * 1_000_000) / USER_HZ;
+  const fields = line.trim().split(/\s+/).slice(1, 8).map(Number);
+  if (fields.length < 7 || fields.some((v) => !Number.isFinite(v))) return undefined;
+  const [user, nice, system, , , irq, softirq] = fields as [number, number, number, number, number, number, number];
+  return ((user + nice + system + irq + softirq) * 1_000_000) / USER_HZ;
 }
 
 /** The machine's busy CPU time now, in microseconds; undefined off Linux. */
