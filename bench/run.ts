@@ -54,14 +54,16 @@ import { BenchUsageError, listOf } from './lib/options.js';
 import { DRIVER_NAMES, runLoad, type DriverName, type LoadResult } from './lib/load.js';
 import { findMicroBenches, runMicroBench } from './lib/micro.js';
 import { ERA_MODES, UnsupportedEraError, type EraMode } from './lib/eras.js';
-import { formatComparisons, formatMedians, formatRounds } from './lib/report.js';
+import { formatComparisons, formatInterval, formatMedians, formatRounds } from './lib/report.js';
 import {
   cellKey,
   compareCell,
   compareCells,
   median,
+  medianInterval,
   rotate,
   targetMedians,
+  type MedianInterval,
   type PairedComparison,
   type RoundResults,
   type TargetMedians,
@@ -153,7 +155,13 @@ export interface BenchReport {
    * 2026-07-28 over 2025-era throughput with the raw driver, per round: Portcullis', and the echo server's
    * own (`direct`: what the SDK's per-request model costs against its sessions, with nothing in front).
    */
-  modernOverLegacy: { target: 'portcullis' | 'direct'; sessions: number; throughput: number[]; median: number }[];
+  modernOverLegacy: {
+    target: 'portcullis' | 'direct';
+    sessions: number;
+    throughput: number[];
+    median: number;
+    interval?: MedianInterval;
+  }[];
   /** Top frames of each gateway's and `mcp-proxy`'s CPU profile (`--profile`). */
   profiles: Record<string, ProfileSummary>;
   micro: Record<string, unknown>;
@@ -388,7 +396,14 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
           cellKey('raw', 'legacy', sessions),
           'throughput',
         );
-        report.modernOverLegacy.push({ target, sessions, throughput, median: median(throughput) });
+        const interval = medianInterval(throughput);
+        report.modernOverLegacy.push({
+          target,
+          sessions,
+          throughput,
+          median: median(throughput),
+          ...(interval !== undefined ? { interval } : {}),
+        });
       }
     }
   }
@@ -460,7 +475,7 @@ async function main(): Promise<number> {
   }
   for (const m of report.modernOverLegacy)
     out(
-      `${m.target} modern / legacy throughput, raw driver, ${m.sessions} session(s): median ${Number.isFinite(m.median) ? m.median.toFixed(2) : '-'} (rounds: ${m.throughput.map((v) => (Number.isFinite(v) ? v.toFixed(2) : '-')).join(', ')})`,
+      `${m.target} modern / legacy throughput, raw driver, ${m.sessions} session(s): median ${Number.isFinite(m.median) ? m.median.toFixed(2) : '-'}, 95% interval ${formatInterval(m.interval)} (rounds: ${m.throughput.map((v) => (Number.isFinite(v) ? v.toFixed(2) : '-')).join(', ')})`,
     );
   out(
     `load per core: ${report.environment.loadPerCore.before} before, ${report.environment.loadPerCore.after ?? '-'} after`,

@@ -18,6 +18,7 @@ import {
   compareCell,
   compareCells,
   median,
+  medianInterval,
   perRoundRatios,
   rotate,
   targetMedians,
@@ -95,6 +96,20 @@ describe('bench rounds and paired ratios', () => {
     assert.equal(median([4, 1, 3, 2]), 2.5);
     assert.equal(median([Number.NaN, 5]), 5);
     assert.ok(Number.isNaN(median([])));
+  });
+
+  it("bounds a median with two of the values, by the rounds' order alone", () => {
+    const twelve = [1.2, 0.8, 1.1, 0.9, 1.0, 1.3, 0.7, 1.05, 0.95, 1.15, 0.85, 1.4];
+    // Twelve values: the 3rd smallest and the 3rd largest, covering the median 96.1% of the time.
+    const interval = medianInterval(twelve);
+    assert.deepEqual({ low: interval?.low, high: interval?.high }, { low: 0.85, high: 1.2 });
+    assert.equal(interval?.coverage.toFixed(4), (1 - (2 * (1 + 12 + 66)) / 4096).toFixed(4));
+    // Six values: the whole range (96.9%); five cannot reach 95% even with the whole range (93.8%).
+    assert.deepEqual(medianInterval([3, 1, 2, 6, 5, 4]), { low: 1, high: 6, coverage: 1 - 2 / 64 });
+    assert.equal(medianInterval([3, 1, 2, 5, 4]), undefined);
+    assert.deepEqual(medianInterval([3, 1, 2, 5, 4], 0.9), { low: 1, high: 5, coverage: 1 - 2 / 32 });
+    // Missing rounds (NaN) are left out, as from the median.
+    assert.equal(medianInterval([1, 2, 3, 4, 5, Number.NaN]), undefined);
   });
 
   it('pairs ratios within each round and reports their median', () => {
@@ -229,6 +244,14 @@ describe('bench rounds and paired ratios', () => {
     );
     for (const text of ['portcullis / mcp-proxy', 'portcullis / direct', 'added p50 ms', '1.20', '0.80 1.20 2.00'])
       assert.ok(comparisons.includes(text), `missing ${text} in:\n${comparisons}`);
+    // Three rounds give no 95% interval; six (the same three twice) give the whole range.
+    assert.match(comparisons, /95% interval/);
+    assert.match(comparisons, /throughput +1\.20 +- +0\.80 1\.20 2\.00/);
+    const twice = formatComparisons(
+      compareCell([...rounds, ...rounds], 'raw/legacy/1', ['mcp-proxy', 'portcullis']),
+      6,
+    );
+    assert.match(twice, /throughput +1\.20 +0\.80 to 2\.00 +0\.80 1\.20 2\.00 0\.80 1\.20 2\.00/);
   });
 });
 

@@ -4,7 +4,7 @@
  * 1 = no added latency. Added p50: milliseconds over the direct connection. Between them, each target's
  * medians over the rounds.
  */
-import type { PairedComparison, RoundResults, TargetMedians } from './rounds.js';
+import type { MedianInterval, PairedComparison, RoundResults, TargetMedians } from './rounds.js';
 
 const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
@@ -121,17 +121,24 @@ const METRIC_LABEL: Record<PairedComparison['metric'], string> = {
   addedCpuMicros: 'added cpu us/call',
 };
 
+/** A median's confidence interval as `low to high`, `-` when there is none. */
+export function formatInterval(interval: MedianInterval | undefined, digits = 2): string {
+  return interval === undefined ? '-' : `${fixed(interval.low, digits)} to ${fixed(interval.high, digits)}`;
+}
+
 export function formatComparisons(comparisons: readonly PairedComparison[], rounds: number): string {
   const rows = comparisons.map((c) => [
     c.cell,
     c.label,
     METRIC_LABEL[c.metric],
     fixed(c.median, 2),
+    formatInterval(c.interval),
     c.perRound.map((v) => fixed(v, 2)).join(' '),
   ]);
   return [
-    renderTable(['cell', 'comparison', 'metric', 'median', `per round (${rounds})`], rows),
-    'median of paired per-round ratios; throughput: higher is better (1.00 = as fast); latency: lower is better',
+    renderTable(['cell', 'comparison', 'metric', 'median', '95% interval', `per round (${rounds})`], rows),
+    'median of paired per-round ratios; throughput: higher is better (1.00 = as fast); latency: lower is better;',
+    "95% interval: the median's confidence interval, from the rounds' order (none with fewer than six rounds)",
   ].join('\n');
 }
 

@@ -24,6 +24,38 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** A confidence interval for a median: two of the values, and how often such an interval covers the median. */
+export interface MedianInterval {
+  low: number;
+  high: number;
+  /** The probability that an interval chosen this way covers the true median (at least the confidence asked). */
+  coverage: number;
+}
+
+/**
+ * A distribution-free confidence interval for the median of the finite `values`: the k-th smallest and the
+ * k-th largest, with k the largest for which the interval covers the median with at least `confidence`
+ * whatever the values' distribution (the order-statistic interval: the number of values below the median is
+ * binomial with p = 1/2). It assumes only that the rounds are independent draws of the same thing. Undefined
+ * when there are too few values for that confidence (fewer than six at 95%): even the whole range would
+ * cover the median less often than asked.
+ */
+export function medianInterval(values: readonly number[], confidence = 0.95): MedianInterval | undefined {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const n = sorted.length;
+  let probability = 2 ** -n; // P(exactly j values below the median), for j = 0
+  let tail = 0; // P(fewer than k values below the median)
+  let k = 0;
+  for (let j = 0; j < n / 2; j++) {
+    if (1 - 2 * (tail + probability) < confidence) break;
+    tail += probability;
+    k = j + 1;
+    probability *= (n - j) / (j + 1);
+  }
+  if (k === 0) return undefined;
+  return { low: sorted[k - 1]!, high: sorted[n - k]!, coverage: 1 - 2 * tail };
+}
+
 export type Metric = 'throughput' | 'p50Ms' | 'p99Ms' | 'cpuMicrosPerCall' | 'machineCpuMicrosPerCall';
 
 /** `combine(numerator, denominator)` of `metric` in each round of `cell` (NaN where a side is missing). */
@@ -71,6 +103,8 @@ export interface PairedComparison {
   metric: Metric | 'addedP50Ms' | 'addedCpuMicros';
   perRound: number[];
   median: number;
+  /** 95% confidence interval of the median (`medianInterval`); absent with fewer than six rounds. */
+  interval?: MedianInterval;
 }
 
 const PEERS = ['mcp-proxy', 'passthrough', 'direct'];
@@ -91,7 +125,16 @@ export function compareCell(rounds: RoundResults, cell: string, targets: readonl
   const out: PairedComparison[] = [];
   const has = (t: string): boolean => targets.includes(t) && rounds.some((r) => r[cell]?.[t] !== undefined);
   const add = (label: string, metric: PairedComparison['metric'], perRound: number[]): void => {
-    if (perRound.some((v) => Number.isFinite(v))) out.push({ cell, label, metric, perRound, median: median(perRound) });
+    if (!perRound.some((v) => Number.isFinite(v))) return;
+    const interval = medianInterval(perRound);
+    out.push({
+      cell,
+      label,
+      metric,
+      perRound,
+      median: median(perRound),
+      ...(interval !== undefined ? { interval } : {}),
+    });
   };
   for (const candidate of targets.filter((t) => t.startsWith('portcullis') && has(t))) {
     for (const base of basesOf(candidate)) {
