@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { cliArgs, nodeFlagsOf } from '../test/fixtures/gateway-process.js';
 import { GITHUB_OPERATIONS, githubDocumentPath } from '../test/fixtures/github-openapi.js';
+import { ticksToMicros } from './lib/thread-cpu.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The compiled command when `npm run build` has run (what an image runs), else the sources through tsx. */
@@ -40,14 +41,11 @@ interface StartupSample {
   peakRssMb: number;
 }
 
-/** Clock ticks per second of /proc/PID/stat (USER_HZ; 100 on Linux). */
-const USER_HZ = 100;
-
 async function cpuMs(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15 of the whole line.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Math.round(((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ);
+  return Math.round(ticksToMicros(Number(fields[11]) + Number(fields[12])) / 1000);
 }
 
 async function peakRssMb(pid: number): Promise<number> {

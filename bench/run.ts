@@ -59,8 +59,7 @@ import {
   cellKey,
   compareCell,
   compareCells,
-  median,
-  medianInterval,
+  pairedMedian,
   rotate,
   targetMedians,
   type MedianInterval,
@@ -396,14 +395,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
           cellKey('raw', 'legacy', sessions),
           'throughput',
         );
-        const interval = medianInterval(throughput);
-        report.modernOverLegacy.push({
-          target,
-          sessions,
-          throughput,
-          median: median(throughput),
-          ...(interval !== undefined ? { interval } : {}),
-        });
+        report.modernOverLegacy.push({ target, sessions, throughput, ...pairedMedian(throughput) });
       }
     }
   }

@@ -110,6 +110,14 @@ describe('bench rounds and paired ratios', () => {
     assert.deepEqual(medianInterval([3, 1, 2, 5, 4], 0.9), { low: 1, high: 5, coverage: 1 - 2 / 32 });
     // Missing rounds (NaN) are left out, as from the median.
     assert.equal(medianInterval([1, 2, 3, 4, 5, Number.NaN]), undefined);
+    // Many rounds (2^-n underflows past about a thousand): about the median plus or minus two standard errors,
+    // 1,000 ± 44 of 2,000 values in order, not the median alone.
+    const many = medianInterval(Array.from({ length: 2000 }, (_, i) => i + 1));
+    assert.ok(
+      many !== undefined && many.low >= 950 && many.low <= 960 && many.high >= 1041 && many.high <= 1051,
+      JSON.stringify(many),
+    );
+    assert.ok(many.coverage >= 0.95 && many.coverage < 0.96, JSON.stringify(many));
   });
 
   it('pairs ratios within each round and reports their median', () => {

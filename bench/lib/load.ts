@@ -23,9 +23,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auditWritesBetween, readAuditWriteCounters, type AuditWrites } from './audit-writes.js';
 import { MODERN_PROTOCOL_VERSION, TASK_HANDLE_META_KEY, UnsupportedEraError, type EraMode } from './eras.js';
+import { machineBusyMicros } from './machine-cpu.js';
 import { createRawPool, openRawSession } from './raw-client.js';
 import { summarize, type Summary } from './stats.js';
-import { machineBusyMicros } from './machine-cpu.js';
 import { parseThreadStat, processThreadCpu, threadCpuPerCall, type ThreadCpu } from './thread-cpu.js';
 
 export type DriverName = 'sdk' | 'raw';

@@ -6,9 +6,7 @@
  * the machine, driver included, so two targets measured in one round compare on everything they cause.
  */
 import { readFile } from 'node:fs/promises';
-
-/** Clock ticks per second of /proc/stat (USER_HZ: 100 on Linux). */
-const USER_HZ = 100;
+import { ticksToMicros } from './thread-cpu.js';
 
 /**
  * Busy time of all cores in microseconds from the text of /proc/stat: user, nice, system, irq and softirq
@@ -22,7 +20,7 @@ export function parseMachineBusy(text: string): number | undefined {
   const fields = line.trim().split(/\s+/).slice(1, 8).map(Number);
   if (fields.length < 7 || fields.some((v) => !Number.isFinite(v))) return undefined;
   const [user, nice, system, , , irq, softirq] = fields as [number, number, number, number, number, number, number];
-  return ((user + nice + system + irq + softirq) * 1_000_000) / USER_HZ;
+  return ticksToMicros(user + nice + system + irq + softirq);
 }
 
 /** The machine's busy CPU time now, in microseconds; undefined off Linux. */

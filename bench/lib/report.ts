@@ -122,8 +122,8 @@ const METRIC_LABEL: Record<PairedComparison['metric'], string> = {
 };
 
 /** A median's confidence interval as `low to high`, `-` when there is none. */
-export function formatInterval(interval: MedianInterval | undefined, digits = 2): string {
-  return interval === undefined ? '-' : `${fixed(interval.low, digits)} to ${fixed(interval.high, digits)}`;
+export function formatInterval(interval: MedianInterval | undefined): string {
+  return interval === undefined ? '-' : `${fixed(interval.low, 2)} to ${fixed(interval.high, 2)}`;
 }
 
 export function formatComparisons(comparisons: readonly PairedComparison[], rounds: number): string {

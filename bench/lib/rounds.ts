@@ -43,17 +43,25 @@ export interface MedianInterval {
 export function medianInterval(values: readonly number[], confidence = 0.95): MedianInterval | undefined {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   const n = sorted.length;
-  let probability = 2 ** -n; // P(exactly j values below the median), for j = 0
+  // P(exactly j values below the median), kept as a logarithm: 2^-n underflows past about a thousand rounds.
+  let logProbability = -n * Math.LN2;
   let tail = 0; // P(fewer than k values below the median)
   let k = 0;
   for (let j = 0; j < n / 2; j++) {
+    const probability = Math.exp(logProbability);
     if (1 - 2 * (tail + probability) < confidence) break;
     tail += probability;
     k = j + 1;
-    probability *= (n - j) / (j + 1);
+    logProbability += Math.log((n - j) / (j + 1));
   }
   if (k === 0) return undefined;
   return { low: sorted[k - 1]!, high: sorted[n - k]!, coverage: 1 - 2 * tail };
+}
+
+/** The median of per-round values and, with enough rounds, its 95% interval: what every paired figure reports. */
+export function pairedMedian(values: readonly number[]): { median: number; interval?: MedianInterval } {
+  const interval = medianInterval(values);
+  return { median: median(values), ...(interval !== undefined ? { interval } : {}) };
 }
 
 export type Metric = 'throughput' | 'p50Ms' | 'p99Ms' | 'cpuMicrosPerCall' | 'machineCpuMicrosPerCall';
@@ -125,16 +133,8 @@ export function compareCell(rounds: RoundResults, cell: string, targets: readonl
   const out: PairedComparison[] = [];
   const has = (t: string): boolean => targets.includes(t) && rounds.some((r) => r[cell]?.[t] !== undefined);
   const add = (label: string, metric: PairedComparison['metric'], perRound: number[]): void => {
-    if (!perRound.some((v) => Number.isFinite(v))) return;
-    const interval = medianInterval(perRound);
-    out.push({
-      cell,
-      label,
-      metric,
-      perRound,
-      median: median(perRound),
-      ...(interval !== undefined ? { interval } : {}),
-    });
+    if (perRound.some((v) => Number.isFinite(v)))
+      out.push({ cell, label, metric, perRound, ...pairedMedian(perRound) });
   };
   for (const candidate of targets.filter((t) => t.startsWith('portcullis') && has(t))) {
     for (const base of basesOf(candidate)) {

@@ -23,6 +23,11 @@ export type ThreadKind = keyof ThreadCpu;
 /** Clock ticks per second of /proc stat files (USER_HZ: 100 on Linux). */
 const USER_HZ = 100;
 
+/** CPU time in microseconds from a count of /proc's clock ticks (`/proc/stat`, `/proc/<pid>/stat`). */
+export function ticksToMicros(ticks: number): number {
+  return (ticks * 1_000_000) / USER_HZ;
+}
+
 /** A thread's name and CPU time from the text of its stat file; undefined when the text is not one. */
 export function parseThreadStat(text: string): { name: string; cpuMicros: number } | undefined {
   // The name sits in parentheses and may itself hold spaces and ')': it ends at the last ')'.
@@ -33,7 +38,7 @@ export function parseThreadStat(text: string): { name: string; cpuMicros: number
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime) || fields.length < 13) return undefined;
-  return { name: text.slice(open + 1, close), cpuMicros: ((utime + stime) * 1_000_000) / USER_HZ };
+  return { name: text.slice(open + 1, close), cpuMicros: ticksToMicros(utime + stime) };
 }
 
 /** Which kind a thread is, by its id (the main thread's is the process id) and the name Node and V8 give it. */
