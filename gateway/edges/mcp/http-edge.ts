@@ -414,6 +414,7 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
     const server = createGatewayMcpServer(sessionScope(session, true), options);
     session.server = server;
     session.transport = transport;
+    session.requests?.deliverTo(server);
     try {
       await server.connect(transport);
       await serveOnSession(session, fetchRequest, res, body);

@@ -53,6 +53,7 @@ import { timeOperations, type McpOperationMetrics } from './operation-metrics.js
 import type { ToolCallHandler } from './server.js';
 import { isAnswer } from './session-answers.js';
 import { PostExchange } from './post-exchange.js';
+import { requestDelivery } from './request-delivery.js';
 import { KEEP_ALIVE_MS } from './web-exchange.js';
 
 /** A `tools/call` request this module serves, as the SDK's classifier routed it. */
@@ -140,6 +141,8 @@ export function createModernCalls(options: ModernCallsOptions): ModernCalls | un
     },
   };
   if (options.operationMetrics !== undefined) timeOperations(transport, options.connection, options.operationMetrics);
+  // Admitted calls are requests by the SDK's classifier: the protocol layer need not sort them again.
+  const deliver = requestDelivery(server, transport);
   const connected = server.connect(transport);
 
   return {
@@ -183,7 +186,7 @@ export function createModernCalls(options: ModernCallsOptions): ModernCalls | un
         open.set(id, { exchange, agentId: call.message.id, handler, controller });
         dispatching = true;
         try {
-          transport.onmessage?.({ ...call.message, id }, { classification: call.classification, authInfo });
+          deliver({ ...call.message, id }, { classification: call.classification, authInfo });
         } catch (error) {
           // Nothing was written for it: the caller answers the exchange (as an internal error).
           fail(error);

@@ -76,6 +76,8 @@ interface SessionServer {
   sdkExchanges(): number;
   /** Exchanges whose agent went away before the answer was written. */
   abandoned(): number;
+  /** Messages the SDK's `onmessage` sorted (what the transport handed it), initialize included. */
+  sorted(): number;
   errors: Error[];
   requests?: SessionRequests;
   close(): Promise<void>;
@@ -115,7 +117,14 @@ async function startSessionServer(direct: boolean): Promise<SessionServer> {
     sdkExchanges++;
     return handleRequest(...args);
   };
+  requests?.deliverTo(mcp);
   await mcp.connect(transport);
+  let sorted = 0;
+  const sdkOnMessage = transport.onmessage!;
+  transport.onmessage = (message, extra) => {
+    sorted++;
+    sdkOnMessage(message, extra);
+  };
   const http: HttpServer = createServer((req, res) => {
     res.once('close', () => {
       if (!res.writableFinished) abandoned++;
@@ -134,6 +143,7 @@ async function startSessionServer(direct: boolean): Promise<SessionServer> {
     url,
     sdkExchanges: () => sdkExchanges,
     abandoned: () => abandoned,
+    sorted: () => sorted,
     errors,
     ...(requests !== undefined ? { requests } : {}),
     close: async () => {
@@ -174,9 +184,11 @@ describe("a 2025 session's single requests served without the SDK's web exchange
 
   it('answers a result as the SDK exchange does, the same bytes and headers, without that exchange', async () => {
     const before = direct.sdkExchanges();
+    const sortedBefore = direct.sorted();
     const expected = await post(sdk.url, call(1, 'echo'));
     const answered = await post(direct.url, call(1, 'echo'));
     assert.equal(direct.sdkExchanges(), before, 'the SDK transport served the exchange');
+    assert.equal(direct.sorted(), sortedBefore, "the request went through the SDK's sorting of inbound messages");
     assert.equal(answered.status, 200);
     assert.deepEqual(mcpHeaders(answered.headers), mcpHeaders(expected.headers));
     assert.equal(answered.headers.get('content-type'), 'application/json');

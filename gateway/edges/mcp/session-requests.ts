@@ -10,17 +10,17 @@
  * what the server sends for it goes back on this exchange. That wrapping cost about a quarter of the
  * gateway's CPU a call at 32 sessions (docs/benchmarks.md, "What changed").
  *
- * Here the message goes to the server the way the transport delivers it (`transport.onmessage`, through the
- * operation metrics and the protocol-version watch), after the same checks (the SDK's own parse of the body,
- * the session and protocol version already held by the HTTP edge), and what the server sends for it is
- * taken at the transport's `send`, before the SDK's own: an answer with nothing sent before it goes out as
- * one JSON body with the session id; a notification or request of the server's for the call (progress, a log
- * message, a sampling or elicitation request) opens an event stream with the headers the SDK sets, and the
- * answer ends it as the event the SDK writes. A call still unanswered after `HEADERS_DEADLINE_MS` has its
- * event-stream headers sent, and a stream carries the SDK's keep-alive comment every 15 seconds, as the
- * SDK's exchange does. The agent's answers to the server's requests, notifications, batches, `initialize`,
- * and any body the SDK's parse refuses (which it answers 400) are left to the SDK's exchange, as is every
- * request in the `sse` and `json` response modes.
+ * Here the message goes to the server as the transport delivers it, through the operation metrics and the
+ * protocol-version watch, but without the SDK's sorting of inbound messages (request-delivery.ts), after the
+ * same checks (the SDK's own parse of the body, the session and protocol version already held by the HTTP
+ * edge), and what the server sends for it is taken at the transport's `send`, before the SDK's own: an
+ * answer with nothing sent before it goes out as one JSON body with the session id; a notification or
+ * request of the server's for the call (progress, a log message, a sampling or elicitation request) opens an
+ * event stream with the headers the SDK sets, and the answer ends it as the event the SDK writes. A call
+ * still unanswered after `HEADERS_DEADLINE_MS` has its event-stream headers sent, and a stream carries the
+ * SDK's keep-alive comment every 15 seconds, as the SDK's exchange does. The agent's answers to the server's
+ * requests, notifications, batches, `initialize`, and any body the SDK's parse refuses (which it answers
+ * 400) are left to the SDK's exchange, as is every request in the `sse` and `json` response modes.
  *
  * Agent gone before the answer: nothing more is written for the call, and what the server still sends for it
  * goes to the SDK's transport, which has no stream for it and says so through the server's `onerror`. The
@@ -31,6 +31,7 @@ import {
   parseJSONRPCMessage,
   type JSONRPCMessage,
   type JSONRPCRequest,
+  type Server,
   type Transport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/server';
@@ -38,6 +39,7 @@ import { DictionaryMap } from '../../../connectors/call-registries.js';
 import { isJsonObject } from '../../../connectors/contract.js';
 import { isAnswer } from './session-answers.js';
 import { PostExchange } from './post-exchange.js';
+import { requestDelivery, type RequestDelivery } from './request-delivery.js';
 import { HEADERS_DEADLINE_MS, KEEP_ALIVE_MS } from './web-exchange.js';
 
 export interface SessionRequests {
@@ -49,6 +51,12 @@ export interface SessionRequests {
   directRequest(accept: string | undefined, body: unknown): JSONRPCRequest | undefined;
   /** Serves `request` on this exchange; settles once its answer is written or the exchange ends. */
   serve(request: JSONRPCRequest, webRequest: Request, res: ServerResponse): Promise<void>;
+  /**
+   * Delivers the requests served here to `server` without the SDK's sorting of inbound messages
+   * (request-delivery.ts). Call it right before the server connects to the transport, once the transport's
+   * observers are set; until then requests go through the transport's `onmessage`.
+   */
+  deliverTo(server: Server): void;
   /** Ends the exchanges still open (the session is closing). */
   closeAll(): void;
 }
@@ -70,6 +78,7 @@ export function createSessionRequests(transport: Transport, options: SessionRequ
   const keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
   // Keyed as the SDK keys a request's stream: a number and the string of its digits are different ids.
   const open = new DictionaryMap<string | number, PostExchange>();
+  let deliver: RequestDelivery = (request, extra) => transport.onmessage?.(request, extra);
 
   const sdkSend = transport.send.bind(transport);
   transport.send = (message: JSONRPCMessage, sendOptions?: TransportSendOptions): Promise<void> => {
@@ -112,13 +121,17 @@ export function createSessionRequests(transport: Transport, options: SessionRequ
         });
         open.set(request.id, exchange);
         try {
-          transport.onmessage?.(request, { request: webRequest });
+          deliver(request, { request: webRequest });
         } catch (error) {
           // Nothing was sent for it: the caller answers the exchange (as an internal error).
           fail(error);
           exchange.abandon();
         }
       });
+    },
+
+    deliverTo(server) {
+      deliver = requestDelivery(server, transport);
     },
 
     closeAll() {
