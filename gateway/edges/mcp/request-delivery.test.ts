@@ -89,6 +89,27 @@ describe('request delivery', () => {
     assert.equal(answer.error.code, ProtocolErrorCode.MethodNotFound);
   });
 
+  it("looks the server's dispatch up on every delivery, as the SDK's onmessage does", async () => {
+    const server = toolsServer();
+    const { transport, sent } = recordingTransport();
+    const deliver = requestDelivery(server, transport);
+    await server.connect(transport);
+    // Replaced after the delivery was made (a subclass's override, a wrapper): the replacement serves.
+    const dispatched: unknown[] = [];
+    const own = server as unknown as { _onrequest(request: JSONRPCRequest): void };
+    const original = own._onrequest.bind(server);
+    own._onrequest = (request) => {
+      dispatched.push(request.id);
+      original(request);
+    };
+
+    deliver(call(9, 'echo'));
+    assert.deepEqual(dispatched, [9]);
+    const answer = await until(() => sent[0]);
+    assert.ok('result' in answer, 'a result');
+    assert.equal(answer.id, 9);
+  });
+
   it("goes through the transport's onmessage when the server has no request dispatch of its own", async () => {
     const server = toolsServer();
     // Hidden while the delivery is made; the SDK's own onmessage still reaches it afterwards.

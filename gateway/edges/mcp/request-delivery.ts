@@ -23,7 +23,10 @@ import type { JSONRPCRequest, MessageExtraInfo, Server, Transport } from '@model
 /** Delivers one checked request to the server, with the extra information a transport would give it. */
 export type RequestDelivery = (request: JSONRPCRequest, extra?: MessageExtraInfo) => void;
 
-type RequestDispatch = (this: unknown, request: JSONRPCRequest, extra?: MessageExtraInfo) => void;
+/** The protocol layer's request dispatch, looked up on every delivery as the SDK's `onmessage` looks it up. */
+interface WithRequestDispatch {
+  _onrequest(request: JSONRPCRequest, extra?: MessageExtraInfo): void;
+}
 
 /**
  * How `transport` delivers a checked request to `server`. Call it right before `server.connect(transport)`,
@@ -32,11 +35,11 @@ type RequestDispatch = (this: unknown, request: JSONRPCRequest, extra?: MessageE
  */
 export function requestDelivery(server: Server, transport: Transport): RequestDelivery {
   const observers = transport.onmessage;
-  const dispatch = (server as unknown as { _onrequest?: unknown })._onrequest;
-  if (typeof dispatch !== 'function') return (request, extra) => transport.onmessage?.(request, extra);
-  const onrequest = dispatch as RequestDispatch;
+  if (typeof (server as unknown as Partial<WithRequestDispatch>)._onrequest !== 'function')
+    return (request, extra) => transport.onmessage?.(request, extra);
+  const dispatching = server as unknown as WithRequestDispatch;
   return (request, extra) => {
     observers?.(request, extra);
-    onrequest.call(server, request, extra);
+    dispatching._onrequest(request, extra);
   };
 }
