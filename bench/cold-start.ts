@@ -22,13 +22,13 @@
  * measured runs. With NODE_DISABLE_COMPILE_CACHE=1 in the environment every run compiles everything.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { nodeFlagsOf } from '../test/fixtures/gateway-process.js';
+import { processCpuMicros } from './lib/thread-cpu.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const READY = /Portcullis listening on /;
@@ -44,11 +44,11 @@ const { values, positionals } = parseArgs({
 const runs = Number(values.runs ?? (values.ready ? '5' : '10'));
 if (!Number.isInteger(runs) || runs < 1) throw new RangeError('--runs must be a positive integer');
 
-/** A child's user + system CPU time so far, in ms, from /proc (its clock ticks are 1/100 s). */
+/** A child's user + system CPU time so far, in ms, from /proc. */
 async function cpuMsOf(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  const micros = await processCpuMicros(pid);
+  if (micros === undefined) throw new Error(`the CPU time of process ${pid} cannot be read from /proc`);
+  return micros / 1000;
 }
 
 /** Written by the child on exit: its own CPU time (a one-line preload). */

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { cliArgs, nodeFlagsOf } from '../test/fixtures/gateway-process.js';
 import { GITHUB_OPERATIONS, githubDocumentPath } from '../test/fixtures/github-openapi.js';
-import { ticksToMicros } from './lib/thread-cpu.js';
+import { processCpuMicros } from './lib/thread-cpu.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The compiled command when `npm run build` has run (what an image runs), else the sources through tsx. */
@@ -42,10 +42,9 @@ interface StartupSample {
 }
 
 async function cpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15 of the whole line.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Math.round(ticksToMicros(Number(fields[11]) + Number(fields[12])) / 1000);
+  const micros = await processCpuMicros(pid);
+  if (micros === undefined) throw new Error(`the CPU time of process ${pid} cannot be read from /proc`);
+  return Math.round(micros / 1000);
 }
 
 async function peakRssMb(pid: number): Promise<number> {

@@ -14,6 +14,7 @@ import {
   type GatewayOverHttpUpstream,
 } from './helpers/gateway.js';
 import { eventually } from './helpers/eventually.js';
+import { protoWith } from './helpers/prototype-spy.js';
 import { MODERN, modernPost } from './helpers/modern.js';
 import { respellBase64url } from './helpers/base64url.js';
 
@@ -373,11 +374,3 @@ describe('MCP 2026-07-28 at the front door', () => {
     assert.equal(slowCalls(), before + 1, 'the refused call never reached the upstream');
   });
 });
-
-/** The object on `proto`'s chain that defines `name` itself (where a spy has to go). */
-function protoWith<K extends string>(proto: object, name: K): Record<K, (...args: never[]) => unknown> {
-  for (let at: object | null = proto; at !== null; at = Object.getPrototypeOf(at) as object | null) {
-    if (Object.hasOwn(at, name)) return at as Record<K, (...args: never[]) => unknown>;
-  }
-  throw new Error(`no ${name} on the chain`);
-}

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Server, type Transport } from '@modelcontextprotocol/server';
 import { startGatewayOverHttpUpstream, type GatewayOverHttpUpstream } from './helpers/gateway.js';
+import { protoWith } from './helpers/prototype-spy.js';
 
 interface Exchange {
   method?: string;
@@ -78,6 +80,36 @@ describe('SDK v2 client through the gateway', () => {
       assert.equal(call?.requestHeaders.get('mcp-protocol-version'), '2025-11-25');
     } finally {
       await client.close();
+    }
+  });
+
+  it("hands a session's tool call to the gateway's server without the SDK's sorting of inbound messages", async () => {
+    // Every transport connected meanwhile (the session's, and any in this process) counts the gateway's tool
+    // calls that reach the onmessage the SDK's connect set.
+    const owner = protoWith(Server.prototype, 'connect');
+    const sdkConnect = owner.connect as (this: Server, transport: Transport) => Promise<void>;
+    let sorted = 0;
+    owner.connect = function (this: Server, transport: Transport) {
+      const connected = sdkConnect.call(this, transport);
+      const sdkOnMessage = transport.onmessage;
+      transport.onmessage = (message, extra) => {
+        const params = 'params' in message ? (message.params as { name?: unknown } | undefined) : undefined;
+        if ('method' in message && message.method === 'tools/call' && params?.name === 'remote_echo') sorted++;
+        sdkOnMessage?.(message, extra);
+      };
+      return connected;
+    };
+    const log: Exchange[] = [];
+    let client: Client | undefined;
+    try {
+      client = await connect(log, false);
+      const result = await client.callTool({ name: 'remote_echo', arguments: { text: 'direct' } });
+      assert.match(JSON.stringify(result.content), /direct/);
+      assert.ok(log.find((e) => e.method === 'tools/call')?.requestHeaders.get('mcp-session-id'), 'on a session');
+      assert.equal(sorted, 0, "the session's tool call went through the SDK's onmessage");
+    } finally {
+      owner.connect = sdkConnect;
+      await client?.close();
     }
   });
 

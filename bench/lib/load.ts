@@ -11,7 +11,6 @@
  *   numbers show the server side's cost more clearly.
  * In the modern era both echo the task handle a result returns in `_meta`, so one driver session is one task.
  */
-import { readFile } from 'node:fs/promises';
 import {
   Client as ModernClient,
   SdkError,
@@ -26,7 +25,7 @@ import { MODERN_PROTOCOL_VERSION, TASK_HANDLE_META_KEY, UnsupportedEraError, typ
 import { machineBusyMicros } from './machine-cpu.js';
 import { createRawPool, openRawSession } from './raw-client.js';
 import { summarize, type Summary } from './stats.js';
-import { parseThreadStat, processThreadCpu, threadCpuPerCall, type ThreadCpu } from './thread-cpu.js';
+import { processCpuMicros, processThreadCpu, threadCpuPerCall, type ThreadCpu } from './thread-cpu.js';
 
 export type DriverName = 'sdk' | 'raw';
 export const DRIVER_NAMES: readonly DriverName[] = ['raw', 'sdk'];
@@ -237,15 +236,6 @@ function rawDriver(options: LoadOptions): Driver {
 }
 
 const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
-
-/** User + system CPU time of a process (every thread) from /proc, in microseconds; undefined elsewhere. */
-export async function processCpuMicros(pid: number): Promise<number | undefined> {
-  try {
-    return parseThreadStat(await readFile(`/proc/${pid}/stat`, 'utf8'))?.cpuMicros;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The server's CPU time now, in all and by thread (nothing without its process id, or off Linux). */
 async function cpuReading(pid: number | undefined): Promise<{ total?: number; threads?: ThreadCpu }> {

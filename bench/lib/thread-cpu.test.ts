@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseThreadStat, processThreadCpu, threadCpuPerCall, threadKind } from './thread-cpu.js';
+import { parseThreadStat, processCpuMicros, processThreadCpu, threadCpuPerCall, threadKind } from './thread-cpu.js';
 
 // A thread's stat line as Linux writes it (pid, name, state, then numbers; utime and stime are 14th and 15th).
 const statLine = (tid: number, name: string, utime: number, stime: number): string =>
@@ -37,7 +37,8 @@ describe('thread CPU', () => {
 
   it('charges CPU the main thread uses to the main thread', { skip: !existsSync('/proc/self/task') }, async () => {
     const before = await processThreadCpu(process.pid);
-    assert.ok(before !== undefined);
+    const processBefore = await processCpuMicros(process.pid);
+    assert.ok(before !== undefined && processBefore !== undefined);
     // Spend 200 ms of CPU on this thread, as the process itself counts it.
     const start = process.threadCpuUsage();
     const spent = (): number => {
@@ -51,6 +52,10 @@ describe('thread CPU', () => {
     assert.ok(after !== undefined);
     // /proc counts in 10 ms ticks: allow two of them.
     assert.ok(after.main - before.main >= 180_000, `main thread: ${after.main - before.main} µs`);
+    // The process's own stat file counts every thread, this one included.
+    const processAfter = await processCpuMicros(process.pid);
+    assert.ok(processAfter !== undefined && processAfter - processBefore >= 180_000, `process: ${processAfter}`);
     assert.equal(await processThreadCpu(-1), undefined);
+    assert.equal(await processCpuMicros(-1), undefined);
   });
 });

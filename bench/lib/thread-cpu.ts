@@ -49,6 +49,15 @@ export function threadKind(tid: number, pid: number, name: string): ThreadKind {
   return 'other';
 }
 
+/** User + system CPU time of a process (every thread) from /proc, in microseconds; undefined elsewhere. */
+export async function processCpuMicros(pid: number): Promise<number | undefined> {
+  try {
+    return parseThreadStat(await readFile(`/proc/${pid}/stat`, 'utf8'))?.cpuMicros;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The CPU time of every live thread of `pid`, by kind; undefined where /proc cannot be read (not Linux, the
  * process gone). A thread that ended takes its time with it: compare two readings of long-lived threads.

@@ -11,6 +11,7 @@ import {
   Server,
   type AuthInfo,
   type ServerContext,
+  type Transport,
 } from '@modelcontextprotocol/server';
 import { readJsonBody } from '../http/read-json.js';
 import { createModernCalls, type ModernCalls } from './modern-calls.js';
@@ -85,14 +86,28 @@ describe('2026-07-28 tools/call served on one long-lived server', { timeout: 20_
   let calls: ModernCalls;
   /** Handlers by tool name for the requests the HTTP server serves directly; `handler` otherwise. */
   const special = new Map<string, ToolCallHandler>();
+  /** The transport the long-lived server is connected to (taken as it connects). */
+  let sharedTransport: Transport | undefined;
 
   before(async () => {
-    const created = createModernCalls({
-      serverInfo: SERVER_INFO,
-      serverOptions: gatewayServerOptions(false),
-      revision: REVISION,
-      connection: { transport: 'tcp', protocolName: 'http', protocolVersion: REVISION },
-    });
+    const hadOwnConnect = Object.hasOwn(Server.prototype, 'connect');
+    const connect = Server.prototype.connect;
+    Server.prototype.connect = function (this: Server, transport: Transport) {
+      sharedTransport = transport;
+      return connect.call(this, transport);
+    };
+    let created: ModernCalls | undefined;
+    try {
+      created = createModernCalls({
+        serverInfo: SERVER_INFO,
+        serverOptions: gatewayServerOptions(false),
+        revision: REVISION,
+        connection: { transport: 'tcp', protocolName: 'http', protocolVersion: REVISION },
+      });
+    } finally {
+      if (hadOwnConnect) Server.prototype.connect = connect;
+      else delete (Server.prototype as { connect?: unknown }).connect;
+    }
     assert.ok(created, 'the SDK server can be bound to the 2026-07-28 era');
     calls = created;
     http = createServer((req, res) => {
@@ -172,6 +187,24 @@ describe('2026-07-28 tools/call served on one long-lived server', { timeout: 20_
     assert.equal(echoed.id, 7);
     assert.equal(echoed.result.resultType, 'complete');
     assert.match(echoed.result.content[0]!.text, /from request 7$/);
+  });
+
+  it("hands an admitted call to the server's request dispatch, not to the SDK's sorting of inbound messages", async () => {
+    assert.ok(sharedTransport?.onmessage !== undefined, 'the long-lived server is connected');
+    const sdkOnMessage = sharedTransport.onmessage;
+    let sorted = 0;
+    sharedTransport.onmessage = (message, extra) => {
+      sorted++;
+      sdkOnMessage(message, extra);
+    };
+    try {
+      const answer = await answerOf(await post(call(20, 'echo')));
+      assert.equal(answer.status, 200);
+      assert.match(answer.text, /from request 20/);
+      assert.equal(sorted, 0, "the call went through the SDK's onmessage");
+    } finally {
+      sharedTransport.onmessage = sdkOnMessage;
+    }
   });
 
   it("answers an error raised before the handler runs with the SDK's ladder status", async () => {

@@ -28,6 +28,11 @@ interface WithRequestDispatch {
   _onrequest(request: JSONRPCRequest, extra?: MessageExtraInfo): void;
 }
 
+/** Delivery as the transport itself delivers: through its `onmessage`, the SDK's sorting included. */
+export function onMessageDelivery(transport: Transport): RequestDelivery {
+  return (request, extra) => transport.onmessage?.(request, extra);
+}
+
 /**
  * How `transport` delivers a checked request to `server`. Call it right before `server.connect(transport)`,
  * once everything that observes the transport's messages has wrapped its `onmessage`: those observers
@@ -36,7 +41,7 @@ interface WithRequestDispatch {
 export function requestDelivery(server: Server, transport: Transport): RequestDelivery {
   const observers = transport.onmessage;
   if (typeof (server as unknown as Partial<WithRequestDispatch>)._onrequest !== 'function')
-    return (request, extra) => transport.onmessage?.(request, extra);
+    return onMessageDelivery(transport);
   const dispatching = server as unknown as WithRequestDispatch;
   return (request, extra) => {
     observers?.(request, extra);

@@ -39,7 +39,7 @@ import { DictionaryMap } from '../../../connectors/call-registries.js';
 import { isJsonObject } from '../../../connectors/contract.js';
 import { isAnswer } from './session-answers.js';
 import { PostExchange } from './post-exchange.js';
-import { requestDelivery, type RequestDelivery } from './request-delivery.js';
+import { onMessageDelivery, requestDelivery, type RequestDelivery } from './request-delivery.js';
 import { HEADERS_DEADLINE_MS, KEEP_ALIVE_MS } from './web-exchange.js';
 
 export interface SessionRequests {
@@ -78,7 +78,7 @@ export function createSessionRequests(transport: Transport, options: SessionRequ
   const keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
   // Keyed as the SDK keys a request's stream: a number and the string of its digits are different ids.
   const open = new DictionaryMap<string | number, PostExchange>();
-  let deliver: RequestDelivery = (request, extra) => transport.onmessage?.(request, extra);
+  let deliver: RequestDelivery = onMessageDelivery(transport);
 
   const sdkSend = transport.send.bind(transport);
   transport.send = (message: JSONRPCMessage, sendOptions?: TransportSendOptions): Promise<void> => {
