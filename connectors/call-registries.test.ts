@@ -94,6 +94,68 @@ describe('DictionaryMap', () => {
     assert.equal(Object.prototype.toString.call(map), '[object DictionaryMap]');
   });
 
+  it('answers as a Map does for keys of every kind, through adds, updates and removals', () => {
+    // Array indices and the numbers that are not (negative, fractional, past 2^32 - 2, NaN, the
+    // infinities), the strings of the same digits, and strings that look like the map's own slots.
+    const keys: (string | number)[] = [
+      0,
+      -0,
+      1,
+      7,
+      -1,
+      1.5,
+      2 ** 32 - 2,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 53,
+      NaN,
+      Infinity,
+      -Infinity,
+      '0',
+      '1',
+      '-1',
+      '4294967294',
+      '',
+      'n1',
+      's1',
+      'NaN',
+      '__proto__',
+      'constructor',
+    ];
+    const map = new DictionaryMap<string | number, number>();
+    const reference = new Map<string | number, number>();
+    let seed = 7;
+    const random = (below: number): number => (seed = (seed * 48271) % 2147483647) % below;
+    const sortedEntries = (entries: Iterable<[string | number, number]>): string[] =>
+      [...entries].map(([key, value]) => `${typeof key}:${Object.is(key, -0) ? '-0' : String(key)}=${value}`).sort();
+    for (let step = 0; step < 3000; step++) {
+      const key = keys[random(keys.length)]!;
+      const operation = random(3);
+      if (operation === 0) assert.equal(map.set(key, step), map);
+      else if (operation === 1) assert.equal(map.delete(key), reference.delete(key), `delete ${String(key)}`);
+      if (operation === 0) reference.set(key, step);
+      assert.equal(map.get(key), reference.get(key), `get ${String(key)} at step ${step}`);
+      assert.equal(map.has(key), reference.has(key), `has ${String(key)} at step ${step}`);
+      assert.equal(map.size, reference.size);
+    }
+    assert.deepEqual(sortedEntries(map), sortedEntries(reference));
+  });
+
+  it('serves ids counted up for as long as a client counts, with few of them open at a time', () => {
+    const map = new DictionaryMap<number, { id: number }>();
+    for (let id = 1; id <= 20_000; id++) {
+      map.set(id, { id });
+      if (id > 32) assert.ok(map.delete(id - 32));
+      assert.equal(map.get(id)?.id, id);
+    }
+    assert.equal(map.size, 32);
+    assert.deepEqual(
+      [...map.keys()].sort((a, b) => a - b),
+      Array.from({ length: 32 }, (_, i) => 19_969 + i),
+    );
+    assert.ok(!map.has(19_968) && map.get(1) === undefined);
+  });
+
   it('keeps an entry whose value is undefined', () => {
     const map = new DictionaryMap<string, undefined>();
     map.set('k', undefined);
@@ -133,12 +195,12 @@ describe('DictionaryMap', () => {
 });
 
 /** Bytes the young-generation collections promoted in a run of the probe, from V8's trace. */
-async function promotedBy(registry: string): Promise<{ promoted: number; calls: number }> {
+async function promotedBy(registry: string, calls = 4000): Promise<{ promoted: number; calls: number }> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ['--max-semi-space-size=16', '--trace-gc-nvp', '--import', 'tsx', PROBE],
     {
-      env: { ...process.env, REGISTRY: registry, CONCURRENCY: '32', CALLS: '4000' },
+      env: { ...process.env, REGISTRY: registry, CONCURRENCY: '32', CALLS: String(calls) },
       maxBuffer: 64 * 1024 * 1024,
     },
   );
@@ -147,8 +209,7 @@ async function promotedBy(registry: string): Promise<{ promoted: number; calls: 
     if (!line.includes('gc=s ')) continue;
     promoted += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0);
   }
-  const calls = Number(/^calls (\d+)$/m.exec(stdout)?.[1]);
-  return { promoted, calls };
+  return { promoted, calls: Number(/^calls (\d+)$/m.exec(stdout)?.[1]) };
 }
 
 describe('per-call registries under load', () => {
@@ -174,4 +235,17 @@ describe('per-call registries under load', () => {
       assert.ok(promoted < control / 4, `promoted ${promoted} bytes, the Map ${control}`);
     });
   }
+
+  it("session-dictionaries: what a session's registry promotes does not grow with its requests", async () => {
+    // Sessions of 100 requests each, ids counted from 1: four times the requests, four times the sessions.
+    // A registry whose own storage is reallocated as its ids grow promotes that storage with every session
+    // (about 8 MB more over the longer run); one that is not promotes what was in flight in the quiet spell.
+    const shorter = await promotedBy('session-dictionaries', 4000);
+    const longer = await promotedBy('session-dictionaries', 16_000);
+    assert.equal(longer.calls, 16_000);
+    assert.ok(
+      longer.promoted < shorter.promoted + 2 * 1024 * 1024,
+      `promoted ${longer.promoted} bytes over 16,000 requests, ${shorter.promoted} over 4,000`,
+    );
+  });
 });
