@@ -192,6 +192,18 @@ describe('DictionaryMap', () => {
     assert.equal(map.size, 0);
     assert.deepEqual([...map.entries()], []);
   });
+
+  it('stops iterating when the loop clears it, as a Map does', () => {
+    const map = new DictionaryMap<string | number, string>();
+    for (const key of [1, 2, 3, 'a', 'b']) map.set(key, String(key));
+    const seen: (string | number)[] = [];
+    for (const [key] of map) {
+      seen.push(key);
+      map.clear();
+    }
+    assert.equal(seen.length, 1);
+    assert.equal(map.size, 0);
+  });
 });
 
 /** Bytes the young-generation collections promoted in a run of the probe, from V8's trace. */

@@ -152,14 +152,13 @@ export class DictionaryMap<K extends DictionaryKey, V> implements Map<K, V> {
   }
 
   *entries(): MapIterator<[K, V]> {
-    // Over copies of the keys: entries deleted or added by the loop's body do not disturb it.
-    const indexed = this.#indexed;
-    for (const at of Object.keys(indexed)) {
+    // Over copies of the keys: entries deleted or added by the loop's body do not disturb it, and each is
+    // looked up where it is now (after a `clear`, nowhere).
+    for (const at of Object.keys(this.#indexed)) {
       const key = Number(at);
-      if (key in indexed) yield [key as K, indexed[key]!];
+      if (key in this.#indexed) yield [key as K, this.#indexed[key]!];
     }
-    const named = this.#named;
-    for (const at of Object.keys(named)) if (at in named) yield [keyOf(at) as K, named[at]!];
+    for (const at of Object.keys(this.#named)) if (at in this.#named) yield [keyOf(at) as K, this.#named[at]!];
   }
 
   *keys(): MapIterator<K> {
