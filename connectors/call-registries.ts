@@ -180,10 +180,11 @@ const PINNED_INDEX = 2 ** 32 - 2;
 /**
  * An object for the entries of array-index keys, with its elements in a number dictionary for good: an
  * element that is not enumerable (the one at `PINNED_INDEX`) makes V8 keep them so. Left to itself, V8
- * stores the elements of an object whose keys are all small in an array as long as the highest key, and
- * moves them between that array and a dictionary as keys come and go: a 2025 session's requests (ids
- * counted from 1 by its agent, one or two open at a time) then allocated a new store every few requests,
- * kept alive by the session and promoted with it (about 0.2 KB a call at 32 sessions).
+ * stores the elements of an object whose keys are small in an array as long as the highest key, and
+ * allocates a longer array each time a key passes its end, up to a few hundred entries before it turns to a
+ * dictionary: a 2025 session's registry (ids counted from 1 by its agent, one or two open at a time) then
+ * allocated one array after another as its ids grew, each kept alive by the session and promoted with it
+ * (about 0.2 KB a call at 32 sessions).
  */
 function indexedObject<V>(): Record<number, V> {
   const indexed = Object.create(null) as Record<number, V>;
