@@ -14,7 +14,7 @@ import {
   type MessageExtraInfo,
   type Transport,
 } from '@modelcontextprotocol/server';
-import { requestDelivery } from '../gateway/edges/mcp/request-delivery.js';
+import { onMessageDelivery, requestDelivery, type RequestDelivery } from '../gateway/edges/mcp/request-delivery.js';
 import { alternateLoops, type AlternatedTimes } from './lib/alternate.js';
 
 export interface RequestDeliveryBenchResult {
@@ -29,11 +29,9 @@ export interface RequestDeliveryBenchResult {
 const MODERN_REVISION = '2026-07-28';
 const RESULT = { content: [{ type: 'text' as const, text: 'hello' }] };
 
-type Deliver = (request: JSONRPCRequest, extra?: MessageExtraInfo) => void;
-
 interface Bench {
-  viaSdk: Deliver;
-  direct: Deliver;
+  viaSdk: RequestDelivery;
+  direct: RequestDelivery;
   /** Settles once the answer to request `id` has been sent; rejects when it is an error. */
   answered(id: number): Promise<void>;
 }
@@ -57,9 +55,8 @@ async function connectedServer(revision?: string): Promise<Bench> {
   };
   const direct = requestDelivery(server, transport);
   await server.connect(transport);
-  const viaSdk: Deliver = (request, extra) => transport.onmessage?.(request, extra);
   return {
-    viaSdk,
+    viaSdk: onMessageDelivery(transport),
     direct,
     answered: (id) =>
       new Promise<void>((resolve, reject) =>
@@ -98,7 +95,7 @@ async function era(loops: number, perLoop: number, revision?: string): Promise<A
   const extra: MessageExtraInfo | undefined =
     revision !== undefined ? { classification: { era: 'modern', revision } } : undefined;
   let nextId = 0;
-  async function nanosPerRequest(deliver: Deliver): Promise<number> {
+  async function nanosPerRequest(deliver: RequestDelivery): Promise<number> {
     const started = process.hrtime.bigint();
     for (let i = 0; i < perLoop; i++) {
       const id = ++nextId;
