@@ -26,7 +26,7 @@ import type { AuditSink } from '../../services/audit/index.js';
 import type { SessionTask } from '../../services/tasks/index.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
-import { jsonRpcError, readJsonBody, sendJson, sendMcpError } from '../http/index.js';
+import { afterDueIo, jsonRpcError, readJsonBody, sendJson, sendMcpError } from '../http/index.js';
 import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { samePrincipal, sessionScope, type McpSession } from './session.js';
@@ -270,6 +270,9 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         }
         res.once('close', drain.track());
       }
+      // Calls under way go first: the audit writes and upstream answers already in hand are handled before
+      // this request's work starts.
+      await afterDueIo();
       // One web-standard request per exchange, served by either era's handler. A request that names a
       // session is held to it: sessions exist only in the 2025 era, so its body is not classified (a
       // 2026-07-28 envelope under a session id is not a 2026-07-28 request); any other is classified by
