@@ -100,7 +100,7 @@ describe('request scheduling', () => {
   /**
    * Sends `request` and makes a socket of the test's own readable right after it, before the event loop
    * next polls, on a connection the gateway has already served `warmUp` on (so it is accepted and the
-   * request's task exists). Returns the response and what happened in which order.
+   * request's task exists). Resolves to the answer's body; `events` then holds what happened, in order.
    */
   async function sendBesideOtherIo(warmUp: string, request: (warmAnswer: string) => string): Promise<string> {
     const other = net.createServer();
