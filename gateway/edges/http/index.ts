@@ -1,6 +1,5 @@
 /** The HTTP application and the non-MCP HTTP APIs for agents and backends (tasks, introspection). */
 export { readJsonBody } from './read-json.js';
-export { afterDueIo } from './after-due-io.js';
 export { startingResponder } from './starting.js';
 export { createApp } from './app.js';
 export { createTasksRouter, taskToJson } from './tasks-router.js';

@@ -14,6 +14,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setImmediate } from 'node:timers/promises';
 import express, { type Router } from 'express';
 import {
   isInitializeRequest,
@@ -26,7 +27,7 @@ import type { AuditSink } from '../../services/audit/index.js';
 import type { SessionTask } from '../../services/tasks/index.js';
 import { timeOperations, type McpOperationMetrics } from './operation-metrics.js';
 import { createGatewayMcpServer, type McpServerDeps } from './server.js';
-import { afterDueIo, jsonRpcError, readJsonBody, sendJson, sendMcpError } from '../http/index.js';
+import { jsonRpcError, readJsonBody, sendJson, sendMcpError } from '../http/index.js';
 import { extractTraceparentFromMeta } from '../../services/telemetry/index.js';
 import { ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { samePrincipal, sessionScope, type McpSession } from './session.js';
@@ -270,9 +271,10 @@ export function createMcpHttpEdge(options: McpHttpEdgeOptions): McpHttpEdge {
         }
         res.once('close', drain.track());
       }
-      // Calls under way go first: the audit writes and upstream answers already in hand are handled before
-      // this request's work starts.
-      await afterDueIo();
+      // Calls under way go first: this request's work (classifying, deciding, sealing its write-ahead record)
+      // starts in the event loop's check phase, once the I/O already in hand has been handled: finished audit
+      // writes and upstream answers that calls under way wait for (docs/benchmarks.md, "What changed").
+      await setImmediate();
       // One web-standard request per exchange, served by either era's handler. A request that names a
       // session is held to it: sessions exist only in the 2025 era, so its body is not classified (a
       // 2026-07-28 envelope under a session id is not a 2026-07-28 request); any other is classified by

@@ -26,6 +26,7 @@
  * upstream directly. A first call that brings `inputResponses` without a state passes them on as they are.
  */
 import { randomUUID } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import type { ServerContext } from '@modelcontextprotocol/server';
 import {
   isJsonObject,
@@ -197,7 +198,7 @@ export function createInputBridge(options: InputBridgeOptions): InputBridge {
       return finish(held, first);
     }
     // Let requests raised together (one backend asking several things at once) share one round.
-    await new Promise((resolve) => setImmediate(resolve));
+    await setImmediate();
     const inputRequests: Record<string, JsonObject> = {};
     for (const [key, pending] of held.fresh) {
       inputRequests[key] = { method: pending.method, params: pending.params };

@@ -13,6 +13,7 @@ import {
   type ServerContext,
   type Transport,
 } from '@modelcontextprotocol/server';
+import { protoWith } from '../../../test/helpers/prototype-spy.js';
 import { readJsonBody } from '../http/read-json.js';
 import { createModernCalls, type ModernCalls } from './modern-calls.js';
 import { gatewayServerOptions, type ToolCallHandler } from './server.js';
@@ -90,11 +91,11 @@ describe('2026-07-28 tools/call served on one long-lived server', { timeout: 20_
   let sharedTransport: Transport | undefined;
 
   before(async () => {
-    const hadOwnConnect = Object.hasOwn(Server.prototype, 'connect');
-    const connect = Server.prototype.connect;
-    Server.prototype.connect = function (this: Server, transport: Transport) {
+    const owner = protoWith(Server.prototype, 'connect');
+    const sdkConnect = owner.connect as (this: Server, transport: Transport) => Promise<void>;
+    owner.connect = function (this: Server, transport: Transport) {
       sharedTransport = transport;
-      return connect.call(this, transport);
+      return sdkConnect.call(this, transport);
     };
     let created: ModernCalls | undefined;
     try {
@@ -105,8 +106,7 @@ describe('2026-07-28 tools/call served on one long-lived server', { timeout: 20_
         connection: { transport: 'tcp', protocolName: 'http', protocolVersion: REVISION },
       });
     } finally {
-      if (hadOwnConnect) Server.prototype.connect = connect;
-      else delete (Server.prototype as { connect?: unknown }).connect;
+      owner.connect = sdkConnect;
     }
     assert.ok(created, 'the SDK server can be bound to the 2026-07-28 era');
     calls = created;

@@ -16,18 +16,19 @@
  *   `flushBeforeResponse: false`) rides with the next call's write-ahead record instead of holding that
  *   record up behind a write of its own. Its promise still resolves only once it is durable.
  * - When the process is idle, a write is made inline: if the event loop has waited for work for at least
- *   `idleGapMs` since the sink's last write (or the process has been serving one call at a time lately,
- *   `servingAlone`: a request that was already waiting when the last call was answered leaves the loop no
- *   time to wait, and holds up nothing else), and nothing else is in progress that the write would hold up
- *   (`othersInProgress`: the gateway says so while it serves more than one call), the synced write is made
- *   on the event loop's thread (a blocking `write`) instead of being handed to libuv's thread pool, because
- *   waking a pool thread and then the event loop costs more than the write itself on an idle machine. Under
- *   load writes go to the pool, where the loop goes on serving calls during the sync and group commit
- *   gathers what arrives meanwhile: a loaded loop still waits now and then (for its backends, for its
- *   agents), but a blocking write then holds up every call that becomes ready meanwhile, for as long as the
- *   disk takes. An inline write that takes `slowInlineMs` or longer (a slow or stalled disk) stops inline
- *   writes for `inlinePauseMs`, so a slow disk blocks the event loop for at most one write now and then.
- *   The durability guarantee is the same either way.
+ *   `idleGapMs` since the sink's last write, or the sink has not written yet (a file just opened, at start or
+ *   by a rotation, writes its first record as the idle process it is in would), or the process has been
+ *   serving one call at a time lately (`servingAlone`: a request that was already waiting when the last call
+ *   was answered leaves the loop no time to wait, and holds up nothing else), and nothing else is in progress
+ *   that the write would hold up (`othersInProgress`: the gateway says so while it serves more than one
+ *   call), the synced write is made on the event loop's thread (a blocking `write`) instead of being handed
+ *   to libuv's thread pool, because waking a pool thread and then the event loop costs more than the write
+ *   itself on an idle machine. Under load writes go to the pool, where the loop goes on serving calls during
+ *   the sync and group commit gathers what arrives meanwhile: a loaded loop still waits now and then (for its
+ *   backends, for its agents), but a blocking write then holds up every call that becomes ready meanwhile,
+ *   for as long as the disk takes. An inline write that takes `slowInlineMs` or longer (a slow or stalled
+ *   disk) stops inline writes for `inlinePauseMs`, so a slow disk blocks the event loop for at most one write
+ *   now and then. The durability guarantee is the same either way.
  * Records are sealed (seq, prev, hash) in `append` call order and written in that order by one writer, so
  * the file order is the chain order. `flush()` writes everything queued now; `close()` does the same,
  * writes a final checkpoint and closes the file: nothing queued or acknowledged is lost on shutdown.
@@ -83,7 +84,7 @@ export interface JsonlAuditSinkOptions {
   deferMs?: number;
   /**
    * How long the event loop must have waited for work since the last write for the next write to be made
-   * inline (see above). Default 0.1; `Infinity` never writes inline.
+   * inline (see above; the first write has no wait to make). Default 0.1; `Infinity` never writes inline.
    */
   idleGapMs?: number;
   /**
@@ -211,8 +212,8 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   let scheduled = false;
   let flushWanted = false;
   let lastSyncStarted = Number.NEGATIVE_INFINITY;
-  /** The event loop's idle time (ms, eventLoopUtilization) when the last write finished, or at open. */
-  let loopIdleAtLastWrite = performance.eventLoopUtilization().idle;
+  /** The event loop's idle time (ms, eventLoopUtilization) when the last write finished; none yet at open. */
+  let loopIdleAtLastWrite = Number.NEGATIVE_INFINITY;
   /** No inline write before this time (performance.now()): set by a slow inline write. */
   let inlinePausedUntil = Number.NEGATIVE_INFINITY;
   /** Set while writing does not work: appends are refused until a retry succeeds. */
