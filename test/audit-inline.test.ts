@@ -12,44 +12,33 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
   AuditError,
-  createJsonlAuditSink,
   createRotatingAuditSink,
   listRotatedSegments,
   openGatewayAudit,
   verifyAuditLog,
   type AuditRecordInput,
   type AuditWriteStats,
-  type JsonlAuditSink,
-  type JsonlAuditSinkOptions,
 } from '../gateway/services/audit/index.js';
 import { AuditSchema } from '../gateway/config/schema.js';
 import { createActiveCalls, createLogger } from '../gateway/kernel/index.js';
 import { mountSmallDisk } from './faults/tmpfs.js';
 import { freshAuditFiles, readAudit } from './helpers/audit-files.js';
+import { idleEventLoop as idle, openPerRecordSink as openSink } from './helpers/audit-sinks.js';
 
 const freshFile = freshAuditFiles('portcullis-audit-inline-');
 
 const record = (i: number): AuditRecordInput => ({ event: 'tool.call', decision: 'allow', tool: `t_${i}` });
 
-/**
- * Lets the event loop wait for work until it has been idle for at least 1 ms, by its own count: a timer
- * alone does not promise that on a busy machine (the loop may be kept busy while the timer runs out).
- */
-async function idle(): Promise<void> {
-  const start = performance.eventLoopUtilization().idle;
-  for (let tries = 0; tries < 100; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    if (performance.eventLoopUtilization().idle - start >= 1) return;
-  }
-  throw new Error('the event loop never waited for work');
-}
-
-/**
- * A per-record sink. A write that happens to take 20 ms on a busy machine would pause inline writing (the
- * sink's `slowInlineMs`) and change what these tests count, so the pause is left to the test about it.
- */
-const openSink = (file: string, options: Partial<JsonlAuditSinkOptions> = {}): Promise<JsonlAuditSink> =>
-  createJsonlAuditSink({ file, durability: 'per-record', slowInlineMs: 60_000, ...options });
+/** What these tests count of a sink's stats: records, synced writes and inline ones (times: audit-write-times). */
+const counts = ({
+  records,
+  syncs,
+  inlineSyncs,
+}: AuditWriteStats): Pick<AuditWriteStats, 'records' | 'syncs' | 'inlineSyncs'> => ({
+  records,
+  syncs,
+  inlineSyncs,
+});
 
 async function toolsIn(file: string): Promise<string[]> {
   return (await readAudit(file)).map((r) => (r['tool'] as string | undefined) ?? '');
@@ -66,7 +55,7 @@ describe('file audit sink: inline writes', () => {
     for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => queueMicrotask(resolve));
     assert.match(readFileSync(file, 'utf8'), /"tool":"t_1"/);
     await appended;
-    assert.deepEqual(sink.stats(), { records: 1, syncs: 1, inlineSyncs: 1 });
+    assert.deepEqual(counts(sink.stats()), { records: 1, syncs: 1, inlineSyncs: 1 });
     await sink.close();
     assert.equal((await verifyAuditLog(file)).ok, true);
   });
@@ -83,11 +72,11 @@ describe('file audit sink: inline writes', () => {
     // ...and these arrive while it is in flight, so they share the next write.
     const queued = Array.from({ length: 10 }, (_, i) => sink.append(record(3 + i)));
     await Promise.all([pooled, ...queued]);
-    assert.deepEqual(sink.stats(), { records: 12, syncs: 3, inlineSyncs: 1 });
+    assert.deepEqual(counts(sink.stats()), { records: 12, syncs: 3, inlineSyncs: 1 });
     // Bursts that never let the event loop wait stay in the pool as well.
     for (let burst = 0; burst < 3; burst++)
       await Promise.all(Array.from({ length: 5 }, (_, i) => sink.append(record(100 + burst * 5 + i))));
-    assert.deepEqual(sink.stats(), { records: 27, syncs: 6, inlineSyncs: 1 });
+    assert.deepEqual(counts(sink.stats()), { records: 27, syncs: 6, inlineSyncs: 1 });
     await sink.close();
     assert.deepEqual(await toolsIn(file), [
       ...Array.from({ length: 12 }, (_, i) => `t_${i + 1}`),
@@ -103,7 +92,7 @@ describe('file audit sink: inline writes', () => {
       await idle();
       await sink.append(record(i));
     }
-    assert.deepEqual(sink.stats(), { records: 3, syncs: 3, inlineSyncs: 0 });
+    assert.deepEqual(counts(sink.stats()), { records: 3, syncs: 3, inlineSyncs: 0 });
     await sink.close();
   });
 
@@ -115,11 +104,11 @@ describe('file audit sink: inline writes', () => {
       await idle();
       await sink.append(record(i));
     }
-    assert.deepEqual(sink.stats(), { records: 3, syncs: 3, inlineSyncs: 0 });
+    assert.deepEqual(counts(sink.stats()), { records: 3, syncs: 3, inlineSyncs: 0 });
     others = false;
     await idle();
     await sink.append(record(4));
-    assert.deepEqual(sink.stats(), { records: 4, syncs: 4, inlineSyncs: 1 });
+    assert.deepEqual(counts(sink.stats()), { records: 4, syncs: 4, inlineSyncs: 1 });
     await sink.close();
     assert.deepEqual(await toolsIn(file), ['t_1', 't_2', 't_3', 't_4']);
     assert.equal((await verifyAuditLog(file)).ok, true);
@@ -135,14 +124,14 @@ describe('file audit sink: inline writes', () => {
     // No wait since the last write, as when a request was already waiting when the last call was answered.
     await sink.append(record(2));
     await sink.append(record(3));
-    assert.deepEqual(sink.stats(), { records: 3, syncs: 3, inlineSyncs: 3 });
+    assert.deepEqual(counts(sink.stats()), { records: 3, syncs: 3, inlineSyncs: 3 });
     others = true;
     await sink.append(record(4));
-    assert.deepEqual(sink.stats(), { records: 4, syncs: 4, inlineSyncs: 3 });
+    assert.deepEqual(counts(sink.stats()), { records: 4, syncs: 4, inlineSyncs: 3 });
     others = false;
     alone = false;
     await sink.append(record(5));
-    assert.deepEqual(sink.stats(), { records: 5, syncs: 5, inlineSyncs: 3 });
+    assert.deepEqual(counts(sink.stats()), { records: 5, syncs: 5, inlineSyncs: 3 });
     await sink.close();
     assert.deepEqual(await toolsIn(file), ['t_1', 't_2', 't_3', 't_4', 't_5']);
     assert.equal((await verifyAuditLog(file)).ok, true);
@@ -153,7 +142,7 @@ describe('file audit sink: inline writes', () => {
     await idle();
     await sink.append(record(1));
     await sink.append(record(2));
-    assert.deepEqual(sink.stats(), { records: 2, syncs: 2, inlineSyncs: 0 });
+    assert.deepEqual(counts(sink.stats()), { records: 2, syncs: 2, inlineSyncs: 0 });
     await sink.close();
   });
 
@@ -210,8 +199,8 @@ describe('file audit sink: inline writes', () => {
       await idle();
       await Promise.all([paused.append(record(i)), unpaused.append(record(i))]);
     }
-    assert.deepEqual(paused.stats(), { records: 3, syncs: 3, inlineSyncs: 1 });
-    assert.deepEqual(unpaused.stats(), { records: 3, syncs: 3, inlineSyncs: 3 });
+    assert.deepEqual(counts(paused.stats()), { records: 3, syncs: 3, inlineSyncs: 1 });
+    assert.deepEqual(counts(unpaused.stats()), { records: 3, syncs: 3, inlineSyncs: 3 });
     await paused.close();
     await unpaused.close();
   });
@@ -229,7 +218,7 @@ describe('file audit sink: inline writes', () => {
     }
     await sink.close();
     assert.ok((await listRotatedSegments(file)).length >= 2, 'the log was rotated');
-    assert.deepEqual(sink.stats(), { records: 6, syncs: 6, inlineSyncs: 6 });
+    assert.deepEqual(counts(sink.stats()), { records: 6, syncs: 6, inlineSyncs: 6 });
   });
 
   it('a file just opened writes its first record inline, however soon after opening', async () => {
@@ -237,11 +226,11 @@ describe('file audit sink: inline writes', () => {
     // its own yet for the event loop to have waited since.
     const sink = await openSink(freshFile());
     await sink.append(record(1));
-    assert.deepEqual(sink.stats(), { records: 1, syncs: 1, inlineSyncs: 1 });
+    assert.deepEqual(counts(sink.stats()), { records: 1, syncs: 1, inlineSyncs: 1 });
     // Still only while nothing else is in progress.
     const busy = await openSink(freshFile(), { othersInProgress: () => true });
     await busy.append(record(1));
-    assert.deepEqual(busy.stats(), { records: 1, syncs: 1, inlineSyncs: 0 });
+    assert.deepEqual(counts(busy.stats()), { records: 1, syncs: 1, inlineSyncs: 0 });
     await sink.close();
     await busy.close();
   });

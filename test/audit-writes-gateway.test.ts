@@ -1,7 +1,8 @@
 /**
  * The audit file of a running gateway: a call made while another is in progress has its records written
  * through libuv's thread pool, never on the event loop's own thread (which would hold the other call up),
- * and `/metrics` counts the records made durable and the synced writes by the thread that made them.
+ * and `/metrics` counts the records made durable, the synced writes and their time by the thread that made
+ * them, and the time the records waited until durable.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +14,10 @@ interface AuditCounts {
   records: number;
   eventLoop: number;
   pool: number;
+  /** Seconds the synced writes took, by thread, and the records' summed waits until durable. */
+  eventLoopSeconds: number;
+  poolSeconds: number;
+  waitSeconds: number;
 }
 
 describe('audit file writes in a running gateway', () => {
@@ -52,6 +57,9 @@ describe('audit file writes in a running gateway', () => {
       records: value(/^portcullis_audit_records_durable_total (\d+)$/m),
       eventLoop: value(/^portcullis_audit_synced_writes_total\{thread="event_loop"\} (\d+)$/m),
       pool: value(/^portcullis_audit_synced_writes_total\{thread="pool"\} (\d+)$/m),
+      eventLoopSeconds: value(/^portcullis_audit_synced_write_seconds_total\{thread="event_loop"\} (\S+)$/m),
+      poolSeconds: value(/^portcullis_audit_synced_write_seconds_total\{thread="pool"\} (\S+)$/m),
+      waitSeconds: value(/^portcullis_audit_durable_wait_seconds_total (\S+)$/m),
     };
   }
 
@@ -77,6 +85,13 @@ describe('audit file writes in a running gateway', () => {
     assert.equal(afterQuick.records - during.records, 2 * quickCalls, 'a write-ahead and an outcome record each');
     assert.equal(afterQuick.pool - during.pool, 2 * quickCalls, 'all written through the pool, one write each');
     assert.equal(afterQuick.eventLoop, during.eventLoop, 'none on the event loop while the slow call was in progress');
+    assert.ok(afterQuick.poolSeconds > during.poolSeconds, "the pool's writes took time");
+    assert.equal(afterQuick.eventLoopSeconds, during.eventLoopSeconds, 'no time on the event loop');
+    // Each record waited at least for the write that carried it.
+    assert.ok(
+      afterQuick.waitSeconds - during.waitSeconds >= afterQuick.poolSeconds - during.poolSeconds,
+      'the records waited for their writes',
+    );
 
     const slowResult = await slow;
     assert.notEqual(slowResult.isError, true);

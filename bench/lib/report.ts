@@ -15,8 +15,16 @@ export function formatAuditWrites(writes: { recordsPerSync: number; inlineShare:
   return `${fixed(writes.recordsPerSync, 1)} / ${share}`;
 }
 
+/** A synced audit write's mean time and a record's mean wait until durable: `180 / 410` (µs). */
+export function formatAuditTimes(writes: { syncMicros: number; waitMicros: number } | undefined): string {
+  if (writes === undefined) return '-';
+  return `${fixed(writes.syncMicros, 0)} / ${fixed(writes.waitMicros, 0)}`;
+}
+
 /** Audit records per synced write, and the share of synced writes made on the event loop's thread. */
 const AUDIT_WRITES_HEADER = 'audit rec/sync / inline';
+/** A synced audit write's mean time, and the mean time a record waited until durable (what a call waits for). */
+const AUDIT_TIMES_HEADER = 'audit sync / wait us';
 /** The load generator's own CPU per call: the driver's client, beside the target on the same cores. */
 const DRIVER_CPU_HEADER = 'driver us/call';
 /** The whole machine's busy CPU per call: the target, its upstream, the kernel's work and the driver. */
@@ -39,6 +47,7 @@ export function formatRounds(rounds: RoundResults, cells: readonly string[]): st
     DRIVER_CPU_HEADER,
     MACHINE_CPU_HEADER,
     AUDIT_WRITES_HEADER,
+    AUDIT_TIMES_HEADER,
   ];
   const rows: string[][] = [];
   for (const cell of cells) {
@@ -62,6 +71,7 @@ export function formatRounds(rounds: RoundResults, cells: readonly string[]): st
           r.driverCpuMicrosPerCall !== undefined ? String(r.driverCpuMicrosPerCall) : '-',
           r.machineCpuMicrosPerCall !== undefined ? String(r.machineCpuMicrosPerCall) : '-',
           formatAuditWrites(r.auditWrites),
+          formatAuditTimes(r.auditWrites),
         ]);
       }
     });
@@ -88,6 +98,7 @@ export function formatMedians(medians: readonly TargetMedians[], rounds: number)
     m.driverCpuMicrosPerCall !== undefined ? fixed(m.driverCpuMicrosPerCall, 0) : '-',
     m.machineCpuMicrosPerCall !== undefined ? fixed(m.machineCpuMicrosPerCall, 0) : '-',
     formatAuditWrites(m.auditWrites),
+    formatAuditTimes(m.auditWrites),
   ]);
   return [
     renderTable(
@@ -103,6 +114,7 @@ export function formatMedians(medians: readonly TargetMedians[], rounds: number)
         DRIVER_CPU_HEADER,
         MACHINE_CPU_HEADER,
         AUDIT_WRITES_HEADER,
+        AUDIT_TIMES_HEADER,
       ],
       rows,
       2,

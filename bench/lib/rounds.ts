@@ -177,8 +177,11 @@ export interface TargetMedians {
   driverCpuMicrosPerCall?: number;
   /** The whole machine's busy CPU per call (`LoadResult.machineCpuMicrosPerCall`). */
   machineCpuMicrosPerCall?: number;
-  /** Audit records per synced write and the share of inline writes (Portcullis targets with an audit file). */
-  auditWrites?: { recordsPerSync: number; inlineShare: number };
+  /**
+   * Audit records per synced write, the share of inline writes, a synced write's mean time and a record's
+   * mean wait until durable, µs (Portcullis targets with an audit file).
+   */
+  auditWrites?: { recordsPerSync: number; inlineShare: number; syncMicros: number; waitMicros: number };
 }
 
 /** A figure, or undefined for a missing one (a phase with no synced write has no ratio). */
@@ -227,6 +230,8 @@ export function targetMedians(rounds: RoundResults, cell: string): TargetMedians
             auditWrites: {
               recordsPerSync: medianOf((r) => finite(r.auditWrites?.recordsPerSync)) ?? Number.NaN,
               inlineShare: medianOf((r) => finite(r.auditWrites?.inlineShare)) ?? Number.NaN,
+              syncMicros: medianOf((r) => finite(r.auditWrites?.syncMicros)) ?? Number.NaN,
+              waitMicros: medianOf((r) => finite(r.auditWrites?.waitMicros)) ?? Number.NaN,
             },
           }
         : {}),

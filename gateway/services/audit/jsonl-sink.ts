@@ -140,6 +140,8 @@ interface Pending {
   seq: number;
   hash: string;
   ts: string;
+  /** performance.now() at append: the record's wait until durable is counted from here. */
+  appendedAt: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -230,6 +232,9 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
   let records = 0;
   let syncs = 0;
   let inlineSyncs = 0;
+  let syncMs = 0;
+  let inlineSyncMs = 0;
+  let durableWaitMs = 0;
 
   /**
    * A write failed: every queued record is refused, the chain head goes back to the last durable record
@@ -333,6 +338,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
           mustTruncate = false;
         }
         const started = performance.now();
+        let ended: number;
         lastSyncStarted = started;
         const loopIdle = performance.eventLoopUtilization().idle;
         const loopWaited =
@@ -342,15 +348,19 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
             writer.appendNow(bytes);
           } finally {
             // A failed write can be slow too (a stalled disk giving up): it pauses inline writing as well.
-            const ended = performance.now();
+            ended = performance.now();
             if (ended - started >= slowInlineMs) inlinePausedUntil = ended + inlinePauseMs;
           }
           inlineSyncs++;
+          inlineSyncMs += ended - started;
         } else {
           await writer.append(bytes);
+          ended = performance.now();
         }
         loopIdleAtLastWrite = performance.eventLoopUtilization().idle;
         syncs++;
+        syncMs += ended - started;
+        for (const pending of batch) durableWaitMs += ended - pending.appendedAt;
       } catch (error) {
         fail(
           new AuditError(
@@ -424,7 +434,15 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
     head = { seq: record.seq, hash: record.hash };
     const { line } = record;
     const promise = new Promise<void>((resolve, reject) => {
-      queue.push({ line, seq: record.seq, hash: record.hash, ts: record.ts, resolve, reject });
+      queue.push({
+        line,
+        seq: record.seq,
+        hash: record.hash,
+        ts: record.ts,
+        appendedAt: performance.now(),
+        resolve,
+        reject,
+      });
     });
     lastAppend = promise;
     if (deferrable) scheduleDeferred();
@@ -447,7 +465,7 @@ export async function createJsonlAuditSink(options: JsonlAuditSinkOptions): Prom
 
   return {
     head: () => ({ seq: head.seq, hash: head.hash }),
-    stats: () => ({ records, syncs, inlineSyncs }),
+    stats: () => ({ records, syncs, inlineSyncs, syncMs, inlineSyncMs, durableWaitMs }),
 
     status(): AuditSinkStatus {
       if (closing !== undefined) return { available: false, reason: 'audit sink is closed' };

@@ -64,7 +64,14 @@ export async function createRotatingAuditSink(options: RotatingAuditSinkOptions)
   /** performance.now() before which no rotation is tried (after a failed rename). */
   let retryAfter = 0;
   /** Writes and syncs of the files already closed by rotation. */
-  let closedStats = { records: 0, syncs: 0, inlineSyncs: 0 };
+  let closedStats: AuditWriteStats = {
+    records: 0,
+    syncs: 0,
+    inlineSyncs: 0,
+    syncMs: 0,
+    inlineSyncMs: 0,
+    durableWaitMs: 0,
+  };
   let timer: NodeJS.Timeout | undefined;
 
   function armTimer(): void {
@@ -217,5 +224,12 @@ function nextBoundary(moment: Date, every: 'hour' | 'day'): Date {
 }
 
 function addStats(a: AuditWriteStats, b: AuditWriteStats): AuditWriteStats {
-  return { records: a.records + b.records, syncs: a.syncs + b.syncs, inlineSyncs: a.inlineSyncs + b.inlineSyncs };
+  return {
+    records: a.records + b.records,
+    syncs: a.syncs + b.syncs,
+    inlineSyncs: a.inlineSyncs + b.inlineSyncs,
+    syncMs: a.syncMs + b.syncMs,
+    inlineSyncMs: a.inlineSyncMs + b.inlineSyncMs,
+    durableWaitMs: a.durableWaitMs + b.durableWaitMs,
+  };
 }

@@ -105,6 +105,18 @@ export interface AuditWriteStats {
   syncs: number;
   /** Of those writes, the ones made on the event loop's own thread instead of libuv's thread pool. */
   inlineSyncs: number;
+  /**
+   * Milliseconds the synced writes took, as the event loop saw them: an inline write while it blocked, a
+   * write in the pool from handing it over until its result was back on the event loop.
+   */
+  syncMs: number;
+  /** Of those milliseconds, the inline writes'. */
+  inlineSyncMs: number;
+  /**
+   * Milliseconds the durable records waited, summed over them: each from its append until its write had
+   * synced (the wait an append that resolves when durable makes its caller wait, deferral included).
+   */
+  durableWaitMs: number;
 }
 
 export interface AuditSink {

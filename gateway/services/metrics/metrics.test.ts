@@ -49,6 +49,24 @@ describe('createMetrics', () => {
     assert.match(text, /^portcullis_auth_failures_total\{method="api-key"\} 1$/m);
   });
 
+  it("reads the audit file's writes at each scrape: records, synced writes and their time by thread, waits", async () => {
+    const metrics = createMetrics();
+    let counts = { records: 3, syncs: 2, inlineSyncs: 1, syncMs: 1500, inlineSyncMs: 500, durableWaitMs: 4000 };
+    metrics.countAuditWrites(() => counts);
+    let text = await metrics.metricsText();
+    assert.match(text, /^portcullis_audit_records_durable_total 3$/m);
+    assert.match(text, /^portcullis_audit_synced_writes_total\{thread="event_loop"\} 1$/m);
+    assert.match(text, /^portcullis_audit_synced_writes_total\{thread="pool"\} 1$/m);
+    assert.match(text, /^portcullis_audit_synced_write_seconds_total\{thread="event_loop"\} 0.5$/m);
+    assert.match(text, /^portcullis_audit_synced_write_seconds_total\{thread="pool"\} 1$/m);
+    assert.match(text, /^portcullis_audit_durable_wait_seconds_total 4$/m);
+    // The sink's running totals as they are now, not added to what an earlier scrape read.
+    counts = { records: 5, syncs: 3, inlineSyncs: 1, syncMs: 2250, inlineSyncMs: 500, durableWaitMs: 6000 };
+    text = await metrics.metricsText();
+    assert.match(text, /^portcullis_audit_synced_write_seconds_total\{thread="pool"\} 1.75$/m);
+    assert.match(text, /^portcullis_audit_durable_wait_seconds_total 6$/m);
+  });
+
   it('uses its own registry, so two instances do not share series', async () => {
     const a = createMetrics();
     const b = createMetrics();

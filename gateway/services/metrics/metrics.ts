@@ -103,6 +103,10 @@ export interface AuditWriteCounts {
   records: number;
   syncs: number;
   inlineSyncs: number;
+  /** Milliseconds the synced writes took (all, and the inline ones), and the records' summed waits. */
+  syncMs: number;
+  inlineSyncMs: number;
+  durableWaitMs: number;
 }
 
 /** Label of calls naming a tool the catalog does not have. */
@@ -227,6 +231,29 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       this.reset();
       this.inc({ thread: 'event_loop' }, inlineSyncs);
       this.inc({ thread: 'pool' }, syncs - inlineSyncs);
+    },
+  });
+  new Counter({
+    name: `${prefix}audit_synced_write_seconds_total`,
+    help: 'Time the synced writes of the audit file took as the event loop saw them, by the thread that wrote',
+    labelNames: ['thread'] as const,
+    registers: [registry],
+    collect() {
+      if (readAuditWrites === undefined) return;
+      const { syncMs, inlineSyncMs } = readAuditWrites();
+      this.reset();
+      this.inc({ thread: 'event_loop' }, inlineSyncMs / 1000);
+      this.inc({ thread: 'pool' }, (syncMs - inlineSyncMs) / 1000);
+    },
+  });
+  new Counter({
+    name: `${prefix}audit_durable_wait_seconds_total`,
+    help: 'Time audit records waited from their append until durable, summed over the records made durable',
+    registers: [registry],
+    collect() {
+      if (readAuditWrites === undefined) return;
+      this.reset();
+      this.inc(readAuditWrites().durableWaitMs / 1000);
     },
   });
   const upstreamErrors = new Counter({
