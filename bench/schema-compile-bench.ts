@@ -1,7 +1,7 @@
 /**
- * What a catalog load costs the event loop in compiling its tools' JSON Schemas (connectors/json-schema-engines.ts):
- * a new compiler and ten argument schemas, as an MCP upstream's reloaded tool list or a new HTTP connector
- * brings them. Against loads whose engines are new each time and run ajv's own meta-schema check, which
+ * What a catalog load costs the event loop in compiling its tools' JSON Schemas
+ * (connectors/json-schema-engines.ts): a new compiler and ten argument schemas, as an MCP upstream's reloaded
+ * tool list or a new HTTP connector brings them. Against loads whose engines are new each time and run ajv's own meta-schema check, which
  * compiles the meta-schema's validator in every new engine (what every load did before the check moved to
  * engines kept for the process). Loads of each kind alternate; medians in milliseconds a load, and their
  * ratio (the gateway's over the fresh engines').
@@ -44,6 +44,12 @@ function argumentSchema(n: number): Record<string, unknown> {
   };
 }
 
+const medianOf = (values: readonly number[]): number =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+
 function timeLoad(compile: (schema: Record<string, unknown>) => unknown, first: number): number {
   const started = performance.now();
   for (let i = 0; i < SCHEMAS_PER_LOAD; i++) compile(argumentSchema(first + i));
@@ -69,14 +75,8 @@ export function runSchemaCompileBench(loads = 30): SchemaCompileBenchResult {
     gateway.push(timeLoad((schema) => engines.compile(schema), n));
     n += SCHEMAS_PER_LOAD;
   }
-  const freshEnginesMs = percentile(
-    [...fresh].sort((a, b) => a - b),
-    50,
-  );
-  const gatewayMs = percentile(
-    [...gateway].sort((a, b) => a - b),
-    50,
-  );
+  const freshEnginesMs = medianOf(fresh);
+  const gatewayMs = medianOf(gateway);
   return {
     loads,
     schemasPerLoad: SCHEMAS_PER_LOAD,

@@ -6,8 +6,8 @@
  * Each compiler keeps engines of its own (`createSchemaEngines`: one per catalog load, one per HTTP
  * connector), so that what it compiled goes with it when a catalog is reloaded. Those engines skip ajv's own
  * check of a schema against its meta-schema, which would compile the meta-schema's validator in every new
- * engine, on the event loop, for the first schema of every catalog load: 10 to 40 ms on the benchmark
- * machine. The check is made instead by one engine per dialect kept for the whole process, which compiles
+ * engine, on the event loop, for the first schema of every catalog load: about half the time of loading ten
+ * tools (bench/schema-compile-bench.ts). The check is made instead by one engine per dialect kept for the whole process, which compiles
  * each meta-schema once and validates schemas as data (it keeps nothing of them). A schema that fails is
  * refused with ajv's own message, `schema is invalid: ...`.
  */
