@@ -210,52 +210,49 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   // Read from the audit file at each scrape (its own running totals), so they cost the calls nothing.
   let readAuditWrites: (() => AuditWriteCounts) | undefined;
-  new Counter({
-    name: `${prefix}audit_records_durable_total`,
-    help: 'Audit records made durable in the audit file',
-    registers: [registry],
-    collect() {
-      if (readAuditWrites === undefined) return;
-      this.reset();
-      this.inc(readAuditWrites().records);
-    },
-  });
-  new Counter({
-    name: `${prefix}audit_synced_writes_total`,
-    help: 'Synced writes of the audit file (records written together share one), by the thread that wrote',
-    labelNames: ['thread'] as const,
-    registers: [registry],
-    collect() {
-      if (readAuditWrites === undefined) return;
-      const { syncs, inlineSyncs } = readAuditWrites();
-      this.reset();
-      this.inc({ thread: 'event_loop' }, inlineSyncs);
-      this.inc({ thread: 'pool' }, syncs - inlineSyncs);
-    },
-  });
-  new Counter({
-    name: `${prefix}audit_synced_write_seconds_total`,
-    help: 'Time the synced writes of the audit file took as the event loop saw them, by the thread that wrote',
-    labelNames: ['thread'] as const,
-    registers: [registry],
-    collect() {
-      if (readAuditWrites === undefined) return;
-      const { syncMs, inlineSyncMs } = readAuditWrites();
-      this.reset();
-      this.inc({ thread: 'event_loop' }, inlineSyncMs / 1000);
-      this.inc({ thread: 'pool' }, (syncMs - inlineSyncMs) / 1000);
-    },
-  });
-  new Counter({
-    name: `${prefix}audit_durable_wait_seconds_total`,
-    help: 'Time audit records waited from their append until durable, summed over the records made durable',
-    registers: [registry],
-    collect() {
-      if (readAuditWrites === undefined) return;
-      this.reset();
-      this.inc(readAuditWrites().durableWaitMs / 1000);
-    },
-  });
+  /**
+   * A counter of one of the audit file's running totals: one value, or, split by the thread that wrote, the
+   * total and its inline part (`event_loop`; the rest `pool`).
+   */
+  const auditTotal = (
+    name: string,
+    help: string,
+    read: (counts: AuditWriteCounts) => number | { all: number; inline: number },
+  ): void => {
+    new Counter({
+      name: `${prefix}${name}`,
+      help,
+      labelNames: ['thread'] as const,
+      registers: [registry],
+      collect() {
+        if (readAuditWrites === undefined) return;
+        const value = read(readAuditWrites());
+        this.reset();
+        if (typeof value === 'number') {
+          this.inc(value);
+          return;
+        }
+        this.inc({ thread: 'event_loop' }, value.inline);
+        this.inc({ thread: 'pool' }, value.all - value.inline);
+      },
+    });
+  };
+  auditTotal('audit_records_durable_total', 'Audit records made durable in the audit file', (c) => c.records);
+  auditTotal(
+    'audit_synced_writes_total',
+    'Synced writes of the audit file (records written together share one), by the thread that wrote',
+    (c) => ({ all: c.syncs, inline: c.inlineSyncs }),
+  );
+  auditTotal(
+    'audit_synced_write_seconds_total',
+    'Time the synced writes of the audit file took as the event loop saw them, by the thread that wrote',
+    (c) => ({ all: c.syncMs / 1000, inline: c.inlineSyncMs / 1000 }),
+  );
+  auditTotal(
+    'audit_durable_wait_seconds_total',
+    'Time audit records waited from their append until durable, summed over the records made durable',
+    (c) => c.durableWaitMs / 1000,
+  );
   const upstreamErrors = new Counter({
     name: `${prefix}upstream_errors_total`,
     help: 'Backend failures, by connector and error code',
