@@ -52,6 +52,7 @@ import {
 } from './lib/cpu-profile.js';
 import { BenchUsageError, listOf } from './lib/options.js';
 import { DRIVER_NAMES, runLoad, type DriverName, type LoadResult } from './lib/load.js';
+import { checkGoals, formatGoals, type GoalCheck } from './lib/goals.js';
 import { findMicroBenches, runMicroBench } from './lib/micro.js';
 import { ERA_MODES, UnsupportedEraError, type EraMode } from './lib/eras.js';
 import { formatComparisons, formatInterval, formatMedians, formatRounds } from './lib/report.js';
@@ -164,6 +165,8 @@ export interface BenchReport {
   /** Top frames of each gateway's and `mcp-proxy`'s CPU profile (`--profile`). */
   profiles: Record<string, ProfileSummary>;
   micro: Record<string, unknown>;
+  /** The goals this run's figures judge (bench/lib/goals.ts), each met, missed or not told apart. */
+  goals: GoalCheck[];
   /** Targets that could not be measured, with why. */
   skipped: Partial<Record<TargetName, string>>;
   /** Cells a target could not take part in (e.g. an era it does not speak), with why. */
@@ -315,6 +318,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
     modernOverLegacy: [],
     profiles: {},
     micro: {},
+    goals: [],
     skipped: {},
     unsupported: {},
   };
@@ -434,6 +438,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
       report.micro[name] = await runMicroBench(BENCH_DIR, name);
     }
   }
+  report.goals = checkGoals(report);
   return report;
 }
 
@@ -469,6 +474,7 @@ async function main(): Promise<number> {
     out(
       `${m.target} modern / legacy throughput, raw driver, ${m.sessions} session(s): median ${Number.isFinite(m.median) ? m.median.toFixed(2) : '-'}, 95% interval ${formatInterval(m.interval)} (rounds: ${m.throughput.map((v) => (Number.isFinite(v) ? v.toFixed(2) : '-')).join(', ')})`,
     );
+  if (report.goals.length > 0) out(`\n${formatGoals(report.goals)}\n`);
   out(
     `load per core: ${report.environment.loadPerCore.before} before, ${report.environment.loadPerCore.after ?? '-'} after`,
   );

@@ -1,0 +1,153 @@
+/**
+ * The performance goals a run can judge, each judged from its own figures: the paired comparisons' medians
+ * and their 95% intervals, the 2026-07-28 over 2025 throughput, and the policy micro-benchmark.
+ *
+ * A goal judged from rounds is `met` only when the median's whole interval lies on the goal's side of its
+ * bound, `missed` only when it lies wholly on the other side, and `not told apart` when the interval holds
+ * the bound: the rounds cannot say which side the true median is on. With fewer than six rounds there is no
+ * interval, and the verdict is `too few rounds` whatever the median says. The policy goal is a percentile of
+ * 20,000 decisions measured in one process, judged from its value alone.
+ *
+ * The goals of the start-up time, the idle session's memory and the soak have commands of their own
+ * (docs/benchmarks.md) and are not judged here.
+ */
+import { renderTable } from './report.js';
+import type { MedianInterval, PairedComparison } from './rounds.js';
+
+export type Verdict = 'met' | 'missed' | 'not told apart' | 'too few rounds';
+
+/** Which side of its bound a goal's figure must be on. */
+export type Side = 'at least' | 'at most';
+
+export interface GoalCheck {
+  /** What the goal asks, e.g. `portcullis / mcp-proxy throughput >= 1.00`. */
+  goal: string;
+  /** The cell (`driver/era/sessions`), `raw/*\/N` for an era comparison, or `micro` for a micro-benchmark. */
+  cell: string;
+  median: number;
+  interval?: MedianInterval;
+  verdict: Verdict;
+}
+
+/** The part of the benchmark's report the goals are read from. */
+export interface GoalInputs {
+  comparisons: readonly PairedComparison[];
+  modernOverLegacy: readonly { target: string; sessions: number; median: number; interval?: MedianInterval }[];
+  micro: Readonly<Record<string, unknown>>;
+}
+
+interface ComparisonGoal {
+  label: string;
+  metric: PairedComparison['metric'];
+  side: Side;
+  bound: number;
+  /** Judged only in cells with this many sessions; every cell when absent. */
+  sessions?: number;
+  /** How the goal reads in the table. */
+  goal: string;
+}
+
+/** The goals stated in docs/benchmarks.md ("Goals"), in the order the table lists them. */
+const COMPARISON_GOALS: readonly ComparisonGoal[] = [
+  {
+    label: 'portcullis / mcp-proxy',
+    metric: 'throughput',
+    side: 'at least',
+    bound: 1,
+    goal: 'portcullis / mcp-proxy throughput >= 1.00',
+  },
+  {
+    label: 'portcullis - direct',
+    metric: 'addedP50Ms',
+    side: 'at most',
+    bound: 1,
+    sessions: 1,
+    goal: 'portcullis added p50 over direct <= 1.0 ms',
+  },
+  {
+    label: 'portcullis-noflush - direct',
+    metric: 'addedP50Ms',
+    side: 'at most',
+    bound: 0.5,
+    sessions: 1,
+    goal: 'portcullis-noflush added p50 over direct <= 0.5 ms',
+  },
+];
+
+const MODERN_OVER_LEGACY_GOAL = 'portcullis 2026-07-28 / 2025 throughput >= 1.00';
+
+/** A figure against its bound: from the interval when there is one, `too few rounds` otherwise. */
+export function judge(side: Side, bound: number, interval: MedianInterval | undefined): Verdict {
+  if (interval === undefined) return 'too few rounds';
+  const [onSide, offSide] =
+    side === 'at least'
+      ? [interval.low >= bound, interval.high < bound]
+      : [interval.high <= bound, interval.low > bound];
+  return onSide ? 'met' : offSide ? 'missed' : 'not told apart';
+}
+
+/** The sessions of a cell key `driver/era/sessions`. */
+function sessionsOf(cell: string): number {
+  return Number(cell.slice(cell.lastIndexOf('/') + 1));
+}
+
+/** The policy micro-benchmark's p99 at its largest size against its own target, when it ran. */
+function policyCheck(micro: Readonly<Record<string, unknown>>): GoalCheck | undefined {
+  const report = micro['policy'] as
+    { rows?: { rules: number; p99Micros: number }[]; targetP99Micros?: number } | undefined;
+  const largest = report?.rows?.at(-1);
+  if (largest === undefined || typeof report?.targetP99Micros !== 'number') return undefined;
+  return {
+    goal: `policy p99 at ${largest.rules.toLocaleString('en-US')} rules <= ${report.targetP99Micros} us`,
+    cell: 'micro',
+    median: largest.p99Micros,
+    verdict: largest.p99Micros <= report.targetP99Micros ? 'met' : 'missed',
+  };
+}
+
+/** Every goal the run's figures can judge, each cell's in the run's cell order. */
+export function checkGoals(inputs: GoalInputs): GoalCheck[] {
+  const checks: GoalCheck[] = [];
+  for (const goal of COMPARISON_GOALS) {
+    for (const comparison of inputs.comparisons) {
+      if (comparison.label !== goal.label || comparison.metric !== goal.metric) continue;
+      if (goal.sessions !== undefined && sessionsOf(comparison.cell) !== goal.sessions) continue;
+      checks.push({
+        goal: goal.goal,
+        cell: comparison.cell,
+        median: comparison.median,
+        ...(comparison.interval !== undefined ? { interval: comparison.interval } : {}),
+        verdict: judge(goal.side, goal.bound, comparison.interval),
+      });
+    }
+  }
+  for (const era of inputs.modernOverLegacy) {
+    if (era.target !== 'portcullis') continue;
+    checks.push({
+      goal: MODERN_OVER_LEGACY_GOAL,
+      cell: `raw/*/${era.sessions}`,
+      median: era.median,
+      ...(era.interval !== undefined ? { interval: era.interval } : {}),
+      verdict: judge('at least', 1, era.interval),
+    });
+  }
+  const policy = policyCheck(inputs.micro);
+  if (policy !== undefined) checks.push(policy);
+  return checks;
+}
+
+export function formatGoals(checks: readonly GoalCheck[]): string {
+  const figure = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : '-');
+  const rows = checks.map((check) => [
+    check.goal,
+    check.cell,
+    check.verdict,
+    figure(check.median),
+    check.interval === undefined ? '-' : `${figure(check.interval.low)} to ${figure(check.interval.high)}`,
+  ]);
+  return [
+    renderTable(['goal', 'cell', 'verdict', 'median', '95% interval'], rows, 3),
+    'met / missed: the whole interval on one side of the bound; not told apart: the interval holds the bound;',
+    'too few rounds: no interval (fewer than six rounds). Start-up, idle memory and soak: their own commands.',
+  ].join('\n');
+}
