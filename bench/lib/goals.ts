@@ -5,8 +5,8 @@
  * A goal judged from rounds is `met` only when the median's whole interval lies on the goal's side of its
  * bound, `missed` only when it lies wholly on the other side, and `not told apart` when the interval holds
  * the bound: the rounds cannot say which side the true median is on. With fewer than six rounds there is no
- * interval, and the verdict is `too few rounds` whatever the median says. The policy goal is a percentile of
- * 20,000 decisions measured in one process, judged from its value alone.
+ * interval, and the verdict says only which side the median is on (`median meets`, `median misses`). The
+ * policy goal is a percentile of 20,000 decisions measured in one process, judged from its value alone.
  *
  * The goals of the start-up time, the idle session's memory and the soak have commands of their own
  * (docs/benchmarks.md) and are not judged here.
@@ -14,7 +14,7 @@
 import { renderTable } from './report.js';
 import type { MedianInterval, PairedComparison } from './rounds.js';
 
-export type Verdict = 'met' | 'missed' | 'not told apart' | 'too few rounds';
+export type Verdict = 'met' | 'missed' | 'not told apart' | 'median meets' | 'median misses';
 
 /** Which side of its bound a goal's figure must be on. */
 export type Side = 'at least' | 'at most';
@@ -76,14 +76,17 @@ const COMPARISON_GOALS: readonly ComparisonGoal[] = [
 
 const MODERN_OVER_LEGACY_GOAL = 'portcullis 2026-07-28 / 2025 throughput >= 1.00';
 
-/** A figure against its bound: from the interval when there is one, `too few rounds` otherwise. */
-export function judge(side: Side, bound: number, interval: MedianInterval | undefined): Verdict {
-  if (interval === undefined) return 'too few rounds';
-  const [onSide, offSide] =
-    side === 'at least'
-      ? [interval.low >= bound, interval.high < bound]
-      : [interval.high <= bound, interval.low > bound];
-  return onSide ? 'met' : offSide ? 'missed' : 'not told apart';
+/** Whether a value is on the goal's side of its bound (a value that is not a number never is). */
+function onGoalSide(side: Side, bound: number, value: number): boolean {
+  return side === 'at least' ? value >= bound : value <= bound;
+}
+
+/** A median against its bound: from its interval when there is one, from the median alone otherwise. */
+export function judge(side: Side, bound: number, median: number, interval: MedianInterval | undefined): Verdict {
+  if (interval === undefined) return onGoalSide(side, bound, median) ? 'median meets' : 'median misses';
+  if (onGoalSide(side, bound, interval.low) && onGoalSide(side, bound, interval.high)) return 'met';
+  if (!onGoalSide(side, bound, interval.low) && !onGoalSide(side, bound, interval.high)) return 'missed';
+  return 'not told apart';
 }
 
 /** The sessions of a cell key `driver/era/sessions`. */
@@ -117,7 +120,7 @@ export function checkGoals(inputs: GoalInputs): GoalCheck[] {
         cell: comparison.cell,
         median: comparison.median,
         ...(comparison.interval !== undefined ? { interval: comparison.interval } : {}),
-        verdict: judge(goal.side, goal.bound, comparison.interval),
+        verdict: judge(goal.side, goal.bound, comparison.median, comparison.interval),
       });
     }
   }
@@ -128,7 +131,7 @@ export function checkGoals(inputs: GoalInputs): GoalCheck[] {
       cell: `raw/*/${era.sessions}`,
       median: era.median,
       ...(era.interval !== undefined ? { interval: era.interval } : {}),
-      verdict: judge('at least', 1, era.interval),
+      verdict: judge('at least', 1, era.median, era.interval),
     });
   }
   const policy = policyCheck(inputs.micro);
@@ -148,6 +151,7 @@ export function formatGoals(checks: readonly GoalCheck[]): string {
   return [
     renderTable(['goal', 'cell', 'verdict', 'median', '95% interval'], rows, 3),
     'met / missed: the whole interval on one side of the bound; not told apart: the interval holds the bound;',
-    'too few rounds: no interval (fewer than six rounds). Start-up, idle memory and soak: their own commands.',
+    'median meets / misses: no interval (fewer than six rounds), the median alone on one side or the other;',
+    'start-up, idle memory and soak: their own commands.',
   ].join('\n');
 }
