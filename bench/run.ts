@@ -165,7 +165,7 @@ export interface BenchReport {
   /** Top frames of each gateway's and `mcp-proxy`'s CPU profile (`--profile`). */
   profiles: Record<string, ProfileSummary>;
   micro: Record<string, unknown>;
-  /** The goals this run's figures judge (bench/lib/goals.ts), each met, missed or not told apart. */
+  /** The goals this run's figures judge (bench/lib/goals.ts), each with its verdict. */
   goals: GoalCheck[];
   /** Targets that could not be measured, with why. */
   skipped: Partial<Record<TargetName, string>>;
