@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { draft07ValidatorSource, GENERATED_VALIDATOR } from '../scripts/generate-meta-schema-validator.js';
 import { validate } from './draft-07-meta-schema-validator.js';
-import { createSchemaEngines, newCheckerEngine } from './json-schema-engines.js';
+import { createSchemaEngines, metaSchemaCheckersMade, newCheckerEngine } from './json-schema-engines.js';
 
 /** Draft-07 schemas, valid and not, in the ways tools' schemas go wrong. */
 const SCHEMAS: Record<string, unknown>[] = [
@@ -32,6 +32,16 @@ const SCHEMAS: Record<string, unknown>[] = [
 ];
 
 describe('the draft-07 meta-schema validator compiled ahead of time', () => {
+  // First: the process has made no checker yet, and the tests below make the draft-07 one.
+  it('checks valid draft-07 schemas without compiling a checker in the process, and refused ones with it', () => {
+    assert.deepEqual(metaSchemaCheckersMade(), []);
+    const compiler = createSchemaEngines();
+    for (const schema of SCHEMAS.slice(0, 3)) compiler.compile(schema);
+    assert.deepEqual(metaSchemaCheckersMade(), []);
+    assert.throws(() => compiler.compile({ type: 'nonsense' }), /schema is invalid/);
+    assert.deepEqual(metaSchemaCheckersMade(), ['draft-07']);
+  });
+
   it('is what scripts/generate-meta-schema-validator.ts writes with the installed ajv', () => {
     assert.equal(
       readFileSync(GENERATED_VALIDATOR, 'utf8'),

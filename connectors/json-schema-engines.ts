@@ -70,6 +70,14 @@ const DRAFT_07_META_SCHEMAS: ReadonlySet<unknown> = new Set([
 const checkers = new Map<Dialect, SchemaEngine>();
 
 /**
+ * The dialects whose checker the process has made so far: a draft-07 schema that the validator compiled ahead
+ * of time accepts makes none.
+ */
+export function metaSchemaCheckersMade(): Dialect[] {
+  return [...checkers.keys()];
+}
+
+/**
  * Throws `schema is invalid: ...` when `schema` is not a valid schema of its dialect. A draft-07 schema, the
  * commonest by far, is first checked by the draft-07 meta-schema's validator that ajv compiled ahead of time
  * (draft-07-meta-schema-validator.js): compiling it in the process took about 80 ms of the demo's start. Only

@@ -11,7 +11,8 @@
  * The goals of the start-up time, the idle session's memory and the soak have commands of their own
  * (docs/benchmarks.md) and are not judged here.
  */
-import { renderTable } from './report.js';
+import type { PolicyBenchReport } from '../policy-bench.js';
+import { fixed, formatInterval, renderTable } from './report.js';
 import type { MedianInterval, PairedComparison } from './rounds.js';
 
 export type Verdict = 'met' | 'missed' | 'not told apart' | 'median meets' | 'median misses';
@@ -96,15 +97,14 @@ function sessionsOf(cell: string): number {
 
 /** The policy micro-benchmark's p99 at its largest size against its own target, when it ran. */
 function policyCheck(micro: Readonly<Record<string, unknown>>): GoalCheck | undefined {
-  const report = micro['policy'] as
-    { rows?: { rules: number; p99Micros: number }[]; targetP99Micros?: number } | undefined;
-  const largest = report?.rows?.at(-1);
-  if (largest === undefined || typeof report?.targetP99Micros !== 'number') return undefined;
+  const report = micro['policy'] as PolicyBenchReport | undefined;
+  const largest = report?.rows.at(-1);
+  if (report === undefined || largest === undefined) return undefined;
   return {
     goal: `policy p99 at ${largest.rules.toLocaleString('en-US')} rules <= ${report.targetP99Micros} us`,
     cell: 'micro',
     median: largest.p99Micros,
-    verdict: largest.p99Micros <= report.targetP99Micros ? 'met' : 'missed',
+    verdict: report.meetsTarget ? 'met' : 'missed',
   };
 }
 
@@ -140,13 +140,12 @@ export function checkGoals(inputs: GoalInputs): GoalCheck[] {
 }
 
 export function formatGoals(checks: readonly GoalCheck[]): string {
-  const figure = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : '-');
   const rows = checks.map((check) => [
     check.goal,
     check.cell,
     check.verdict,
-    figure(check.median),
-    check.interval === undefined ? '-' : `${figure(check.interval.low)} to ${figure(check.interval.high)}`,
+    fixed(check.median, 2),
+    formatInterval(check.interval),
   ]);
   return [
     renderTable(['goal', 'cell', 'verdict', 'median', '95% interval'], rows, 3),

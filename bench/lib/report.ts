@@ -6,7 +6,8 @@
  */
 import type { MedianInterval, PairedComparison, RoundResults, TargetMedians } from './rounds.js';
 
-const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+/** A figure to `digits` places, `-` for one that is not a number. */
+export const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
 /** Records per synced write and the share of those writes made inline: `8.4 / 10%`. */
 export function formatAuditWrites(writes: { recordsPerSync: number; inlineShare: number } | undefined): string {
