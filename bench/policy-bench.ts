@@ -54,7 +54,11 @@ const METHOD: Record<string, string> = {
   delete: 'DELETE',
 };
 
-export function buildPolicy(ruleCount: number, random: () => number): { engine: PolicyEngine; calls: CallFacts[] } {
+/** The benchmark's rules (see above): plain rule objects, and the tool and agent names they are drawn from. */
+export function generateRules(
+  ruleCount: number,
+  random: () => number,
+): { rules: Record<string, unknown>[]; tools: string[]; agents: number } {
   const connectors = Math.max(2, Math.ceil(ruleCount / 50));
   const agents = Math.max(2, Math.ceil(ruleCount / 20));
   const tools: string[] = [];
@@ -91,6 +95,12 @@ export function buildPolicy(ruleCount: number, random: () => number): { engine: 
       rule['when'] = 'has(args.amount) && args.amount <= 100 && principal.agentId.startsWith("agent-")';
     rules.push(rule);
   }
+  return { rules, tools, agents };
+}
+
+export function buildPolicy(ruleCount: number, random: () => number): { engine: PolicyEngine; calls: CallFacts[] } {
+  const { rules, tools, agents } = generateRules(ruleCount, random);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const engine = compilePolicy([parsePolicyObject({ version: 1, name: `bench-${ruleCount}`, rules }, 'bench.yaml')]);
 
   const calls: CallFacts[] = [];

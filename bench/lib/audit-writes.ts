@@ -6,6 +6,7 @@
  * after each phase; what the difference says about the sink's choices under that load (docs/audit.md), and
  * how long a call waited for its records, sits beside the throughput it gave.
  */
+import { readMetricsText } from './metrics-text.js';
 
 /** Cumulative counters as `/metrics` gives them. */
 export interface AuditWriteCounters {
@@ -78,11 +79,6 @@ export function auditWritesBetween(before: AuditWriteCounters, after: AuditWrite
 
 /** The counters a target's `/metrics` shows now; undefined when it cannot be read or has none. */
 export async function readAuditWriteCounters(metricsUrl: string): Promise<AuditWriteCounters | undefined> {
-  try {
-    const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) });
-    if (!response.ok) return undefined;
-    return parseAuditWriteCounters(await response.text());
-  } catch {
-    return undefined;
-  }
+  const text = await readMetricsText(metricsUrl);
+  return text !== undefined ? parseAuditWriteCounters(text) : undefined;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkGoals, formatGoals, judge } from './goals.js';
-import { compareCell, pairedMedian, type RoundResults } from './rounds.js';
+import { compareCell, pairedMedian, type RoundResults, type TargetMedians } from './rounds.js';
 import type { LoadResult } from './load.js';
 
 const interval = (low: number, high: number) => ({ low, high, coverage: 0.96 });
@@ -94,6 +94,41 @@ describe('bench goals', () => {
     ]);
     assert.equal(checkGoals({ comparisons: [], modernOverLegacy: [], micro: policy(50.01) })[0]?.verdict, 'missed');
     assert.deepEqual(checkGoals({ comparisons: [], modernOverLegacy: [], micro: {} }), []);
+  });
+
+  it("judges the 10,000-rule policy under load from the gateway's own histogram, the rounds pooled", () => {
+    const medians = (target: string, perBucket: number[]): TargetMedians => ({
+      cell: 'raw/legacy/32',
+      target,
+      rounds: 6,
+      throughput: 1000,
+      p50Ms: 5,
+      p99Ms: 20,
+      policyEvaluations: {
+        decisions: perBucket.reduce((a, b) => a + b, 0),
+        boundsMicros: [10, 25, 50, 100],
+        perBucket,
+      },
+    });
+    const checks = checkGoals({
+      comparisons: [],
+      modernOverLegacy: [],
+      micro: {},
+      medians: [
+        // 990 of 1,000 decisions within 50 µs: the 99th percentile is within that bound.
+        medians('portcullis-10k-rules', [900, 60, 30, 10, 0]),
+        // The same figures for the gateway with its small default policy are no goal.
+        medians('portcullis', [900, 60, 30, 10, 0]),
+        { ...medians('portcullis-10k-rules', [900, 60, 29, 10, 1]), cell: 'raw/modern/32' },
+      ],
+    });
+    assert.deepEqual(
+      checks.map((c) => [c.goal, c.cell, c.median, c.verdict]),
+      [
+        ['policy p99 at 10,000 rules <= 50 us under load', 'raw/legacy/32', 50, 'met'],
+        ['policy p99 at 10,000 rules <= 50 us under load', 'raw/modern/32', 100, 'missed'],
+      ],
+    );
   });
 
   it('prints one row a goal and cell, with its verdict, median and interval', () => {

@@ -6,14 +6,18 @@
  * bound, `missed` only when it lies wholly on the other side, and `not told apart` when the interval holds
  * the bound: the rounds cannot say which side the true median is on. With fewer than six rounds there is no
  * interval, and the verdict says only which side the median is on (`median meets`, `median misses`). The
- * policy goal is a percentile of 20,000 decisions measured in one process, judged from its value alone.
+ * policy goal is a percentile of 20,000 decisions measured in one process, judged from its value alone;
+ * the same goal under load is judged from the decisions the gateway with a 10,000-rule policy
+ * (`portcullis-10k-rules`) timed itself while it served each cell, every round's pooled: met when the 99th
+ * percentile is within the bound's bucket of its histogram, missed otherwise.
  *
  * The goals of the start-up time, the idle session's memory and the soak have commands of their own
  * (docs/benchmarks.md) and are not judged here.
  */
 import type { PolicyBenchReport } from '../policy-bench.js';
 import { fixed, formatInterval, renderTable } from './report.js';
-import type { MedianInterval, PairedComparison } from './rounds.js';
+import { percentileBound } from './policy-evaluations.js';
+import type { MedianInterval, PairedComparison, TargetMedians } from './rounds.js';
 
 export type Verdict = 'met' | 'missed' | 'not told apart' | 'median meets' | 'median misses';
 
@@ -35,6 +39,8 @@ export interface GoalInputs {
   comparisons: readonly PairedComparison[];
   modernOverLegacy: readonly { target: string; sessions: number; median: number; interval?: MedianInterval }[];
   micro: Readonly<Record<string, unknown>>;
+  /** Each target's figures in each cell (the policy goal under load reads its decisions). */
+  medians?: readonly TargetMedians[];
 }
 
 interface ComparisonGoal {
@@ -77,6 +83,10 @@ const COMPARISON_GOALS: readonly ComparisonGoal[] = [
 
 const MODERN_OVER_LEGACY_GOAL = 'portcullis 2026-07-28 / 2025 throughput >= 1.00';
 
+/** The target whose decisions the policy goal under load reads, and the goal's bound (a bucket bound, µs). */
+const LARGE_POLICY_TARGET = 'portcullis-10k-rules';
+const POLICY_P99_BOUND_MICROS = 50;
+
 /** Whether a value is on the goal's side of its bound (a value that is not a number never is). */
 function onGoalSide(side: Side, bound: number, value: number): boolean {
   return side === 'at least' ? value >= bound : value <= bound;
@@ -108,6 +118,26 @@ function policyCheck(micro: Readonly<Record<string, unknown>>): GoalCheck | unde
   };
 }
 
+/**
+ * The 99th-percentile decision of `portcullis-10k-rules` in each cell it served, from its own histogram:
+ * the median column holds the bucket bound it was within (µs; not a number when above every bound).
+ */
+function policyUnderLoadChecks(medians: readonly TargetMedians[]): GoalCheck[] {
+  return medians.flatMap((m) => {
+    if (m.target !== LARGE_POLICY_TARGET || m.policyEvaluations === undefined) return [];
+    const bound = percentileBound(m.policyEvaluations, 99);
+    if (Number.isNaN(bound)) return [];
+    return [
+      {
+        goal: `policy p99 at 10,000 rules <= ${POLICY_P99_BOUND_MICROS} us under load`,
+        cell: m.cell,
+        median: bound,
+        verdict: bound <= POLICY_P99_BOUND_MICROS ? 'met' : 'missed',
+      },
+    ];
+  });
+}
+
 /** Every goal the run's figures can judge, each cell's in the run's cell order. */
 export function checkGoals(inputs: GoalInputs): GoalCheck[] {
   const checks: GoalCheck[] = [];
@@ -136,6 +166,7 @@ export function checkGoals(inputs: GoalInputs): GoalCheck[] {
   }
   const policy = policyCheck(inputs.micro);
   if (policy !== undefined) checks.push(policy);
+  checks.push(...policyUnderLoadChecks(inputs.medians ?? []));
   return checks;
 }
 
@@ -151,6 +182,7 @@ export function formatGoals(checks: readonly GoalCheck[]): string {
     renderTable(['goal', 'cell', 'verdict', 'median', '95% interval'], rows, 3),
     'met / missed: the whole interval on one side of the bound; not told apart: the interval holds the bound;',
     'median meets / misses: no interval (fewer than six rounds), the median alone on one side or the other;',
+    'policy under load: in the median column, the bound (us) of the bucket that holds the 99th percentile;',
     'start-up, idle memory and soak: their own commands.',
   ].join('\n');
 }

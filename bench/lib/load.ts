@@ -20,7 +20,9 @@ import {
 } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { auditWritesBetween, readAuditWriteCounters, type AuditWrites } from './audit-writes.js';
+import { auditWritesBetween, parseAuditWriteCounters, type AuditWrites } from './audit-writes.js';
+import { readMetricsText } from './metrics-text.js';
+import { parsePolicyEvaluationCounts, policyEvaluationsBetween, type PolicyEvaluations } from './policy-evaluations.js';
 import { MODERN_PROTOCOL_VERSION, TASK_HANDLE_META_KEY, UnsupportedEraError, type EraMode } from './eras.js';
 import { machineBusyMicros } from './machine-cpu.js';
 import { createRawPool, openRawSession } from './raw-client.js';
@@ -48,7 +50,10 @@ export interface LoadOptions {
   mode?: EraMode;
   /** The server's process id: its CPU time over the measured phase is reported per call. */
   pid?: number;
-  /** A Portcullis target's `/metrics`: how it wrote its audit log over the measured phase is reported. */
+  /**
+   * A Portcullis target's `/metrics`: how it wrote its audit log, and how long its policy engine took to
+   * decide, over the measured phase are reported.
+   */
   metricsUrl?: string;
 }
 
@@ -86,6 +91,8 @@ export interface LoadResult extends Summary {
   phase?: { startUs: number; endUs: number };
   /** How the audit log was written over the measured phase (targets with `metricsUrl` and an audit file). */
   auditWrites?: AuditWrites;
+  /** How long the policy engine took to decide over the measured phase (targets with `metricsUrl`). */
+  policyEvaluations?: PolicyEvaluations;
 }
 
 /** One open session: `call` resolves to an error message, or undefined when the result is the expected one. */
@@ -259,8 +266,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       let errors = 0;
       let firstError: string | undefined;
       let truncated = false;
-      const auditBefore =
-        options.metricsUrl !== undefined ? await readAuditWriteCounters(options.metricsUrl) : undefined;
+      const metricsBefore = options.metricsUrl !== undefined ? await readMetricsText(options.metricsUrl) : undefined;
+      const auditBefore = metricsBefore !== undefined ? parseAuditWriteCounters(metricsBefore) : undefined;
+      const policyBefore = metricsBefore !== undefined ? parsePolicyEvaluationCounts(metricsBefore) : undefined;
       const before = await cpuReading(options.pid);
       const machineBefore = await machineBusyMicros();
       const deadline = performance.now() + options.maxSeconds * 1000;
@@ -290,10 +298,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const endUs = monotonicMicros();
       const machineAfter = await machineBusyMicros();
       const after = await cpuReading(options.pid);
-      const auditAfter =
-        auditBefore !== undefined && options.metricsUrl !== undefined
-          ? await readAuditWriteCounters(options.metricsUrl)
+      const metricsAfter =
+        metricsBefore !== undefined && options.metricsUrl !== undefined
+          ? await readMetricsText(options.metricsUrl)
           : undefined;
+      const auditAfter = metricsAfter !== undefined ? parseAuditWriteCounters(metricsAfter) : undefined;
+      const policyAfter = metricsAfter !== undefined ? parsePolicyEvaluationCounts(metricsAfter) : undefined;
+      const policyEvaluations =
+        policyAfter !== undefined ? policyEvaluationsBetween(policyBefore, policyAfter) : undefined;
       const calls = latencies.length;
       return {
         ...(before.total !== undefined && after.total !== undefined && calls > 0
@@ -310,6 +322,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         ...(auditBefore !== undefined && auditAfter !== undefined
           ? { auditWrites: auditWritesBetween(auditBefore, auditAfter) }
           : {}),
+        ...(policyEvaluations !== undefined ? { policyEvaluations } : {}),
         ...summarize(latencies, errors, wallMs),
         sessions: options.sessions,
         truncated,

@@ -4,6 +4,7 @@
  * 1 = no added latency. Added p50: milliseconds over the direct connection. Between them, each target's
  * medians over the rounds.
  */
+import { percentileBound, type PolicyEvaluations } from './policy-evaluations.js';
 import type { MedianInterval, PairedComparison, RoundResults, TargetMedians } from './rounds.js';
 
 /** A figure to `digits` places, `-` for one that is not a number. */
@@ -20,6 +21,14 @@ export function formatAuditWrites(writes: { recordsPerSync: number; inlineShare:
 export function formatAuditTimes(writes: { syncMicros: number; waitMicros: number } | undefined): string {
   if (writes === undefined) return '-';
   return `${fixed(writes.syncMicros, 0)} / ${fixed(writes.waitMicros, 0)}`;
+}
+
+/** The bound the policy engine's 99th-percentile decision was within over the rounds, pooled: `<=25` (µs). */
+export function formatPolicyP99(evaluations: PolicyEvaluations | undefined): string {
+  if (evaluations === undefined) return '-';
+  const bound = percentileBound(evaluations, 99);
+  if (Number.isNaN(bound)) return '-';
+  return Number.isFinite(bound) ? `<=${bound}` : `>${evaluations.boundsMicros.at(-1)}`;
 }
 
 /** Audit records per synced write, and the share of synced writes made on the event loop's thread. */
@@ -100,6 +109,7 @@ export function formatMedians(medians: readonly TargetMedians[], rounds: number)
     m.machineCpuMicrosPerCall !== undefined ? fixed(m.machineCpuMicrosPerCall, 0) : '-',
     formatAuditWrites(m.auditWrites),
     formatAuditTimes(m.auditWrites),
+    formatPolicyP99(m.policyEvaluations),
   ]);
   return [
     renderTable(
@@ -116,6 +126,7 @@ export function formatMedians(medians: readonly TargetMedians[], rounds: number)
         MACHINE_CPU_HEADER,
         AUDIT_WRITES_HEADER,
         AUDIT_TIMES_HEADER,
+        'policy p99 us',
       ],
       rows,
       2,

@@ -6,6 +6,7 @@
  */
 import type { LoadResult } from './load.js';
 import { ratio } from './stats.js';
+import { poolPolicyEvaluations, type PolicyEvaluations } from './policy-evaluations.js';
 import type { ThreadCpu } from './thread-cpu.js';
 
 /** One measurement cell: driver, era and session count, e.g. `raw/legacy/32`. */
@@ -182,6 +183,8 @@ export interface TargetMedians {
    * mean wait until durable, µs (Portcullis targets with an audit file).
    */
   auditWrites?: { recordsPerSync: number; inlineShare: number; syncMicros: number; waitMicros: number };
+  /** The policy engine's decisions over every round, pooled (Portcullis targets whose `/metrics` has them). */
+  policyEvaluations?: PolicyEvaluations;
 }
 
 /** A figure, or undefined for a missing one (a phase with no synced write has no ratio). */
@@ -214,6 +217,7 @@ export function targetMedians(rounds: RoundResults, cell: string): TargetMedians
           other: medianOf((r) => r.cpuPerCallByThread?.other) ?? Number.NaN,
         }
       : undefined;
+    const policyEvaluations = poolPolicyEvaluations(results.flatMap((r) => r.policyEvaluations ?? []));
     return {
       cell,
       target,
@@ -235,6 +239,7 @@ export function targetMedians(rounds: RoundResults, cell: string): TargetMedians
             },
           }
         : {}),
+      ...(policyEvaluations !== undefined ? { policyEvaluations } : {}),
     };
   });
 }

@@ -12,17 +12,21 @@
  *   portcullis-noflush   the same with `audit.flushBeforeResponse: false`
  *   portcullis-noaudit   the same with no audit file (records sealed, none written or kept)
  *   portcullis-notrace   the same with tracing off (`telemetry.enabled: false`)
+ *   portcullis-10k-rules the same with a policy file of 10,000 rules (lib/large-policy.ts), whose decision
+ *                        times under the load its `/metrics` reports
  *   portcullis-baseline  `portcullis` as built in another checkout (`--baseline DIR`), to measure a change
  *                        against the code before it in one run
  *
  * Everything listens on 127.0.0.1 only.
  */
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGatewayProcess, tsxCommand, type GatewayProcessOptions } from '../../test/conformance/gateway-process.js';
 import { CLI_COMPILED } from '../../test/fixtures/gateway-process.js';
 import { benchGatewayConfig, ECHO_SERVER } from './echo-upstream.js';
+import { largePolicyDocument } from './large-policy.js';
 import type { LoadOptions } from './load.js';
 import { freePort, spawnUntilLine, spawnUntilListening } from './processes.js';
 
@@ -38,6 +42,7 @@ export type TargetName =
   | 'portcullis-noflush'
   | 'portcullis-noaudit'
   | 'portcullis-notrace'
+  | 'portcullis-10k-rules'
   | 'portcullis-baseline';
 export const TARGET_NAMES: readonly TargetName[] = [
   'direct',
@@ -47,6 +52,7 @@ export const TARGET_NAMES: readonly TargetName[] = [
   'portcullis-noflush',
   'portcullis-noaudit',
   'portcullis-notrace',
+  'portcullis-10k-rules',
   'portcullis-baseline',
 ];
 export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'passthrough', 'mcp-proxy', 'portcullis'];
@@ -147,6 +153,7 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
     case 'portcullis-noflush':
     case 'portcullis-noaudit':
     case 'portcullis-notrace':
+    case 'portcullis-10k-rules':
     case 'portcullis-baseline':
       return startPortcullis(name, options);
   }
@@ -170,13 +177,23 @@ function profilerArgs(profileDir: string | undefined): string[] {
 
 async function startPortcullis(name: TargetName, options: StartOptions): Promise<Target> {
   const profileDir = profileDirOf(name, options);
-  const gateway = await startGatewayProcess({
-    agentId: 'bench-agent',
-    config: await benchGatewayConfig({ tracing: name !== 'portcullis-notrace' }),
-    ...(name === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
-    ...(name === 'portcullis-noaudit' ? { audit: false as const } : {}),
-    ...launchOf(name, profileDir, options),
-  });
+  const policy = name === 'portcullis-10k-rules' ? await writeLargePolicy() : undefined;
+  let gateway: Awaited<ReturnType<typeof startGatewayProcess>>;
+  try {
+    gateway = await startGatewayProcess({
+      agentId: BENCH_AGENT.id,
+      config: {
+        ...(await benchGatewayConfig({ tracing: name !== 'portcullis-notrace' })),
+        ...(policy !== undefined ? { policy: { files: [policy.file], watch: false } } : {}),
+      },
+      ...(name === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
+      ...(name === 'portcullis-noaudit' ? { audit: false as const } : {}),
+      ...launchOf(name, profileDir, options),
+    });
+  } catch (error) {
+    await policy?.remove();
+    throw error;
+  }
   return {
     name,
     url: gateway.url,
@@ -185,8 +202,22 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
     metricsUrl: new URL('/metrics', gateway.url).href,
     ...(gateway.pid !== undefined ? { pid: gateway.pid } : {}),
     ...(profileDir !== undefined ? { profileDir } : {}),
-    close: () => gateway.close(),
+    close: async () => {
+      await gateway.close();
+      await policy?.remove();
+    },
   };
+}
+
+/** The benchmark's agent, as `startGatewayProcess` configures it (its role is `tester`). */
+const BENCH_AGENT = { id: 'bench-agent', role: 'tester' };
+
+/** `largePolicyDocument` in a file of its own folder (JSON, which YAML reads as it is), removed by `remove`. */
+async function writeLargePolicy(): Promise<{ file: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-bench-policy-'));
+  const file = path.join(dir, 'large-policy.yaml');
+  await writeFile(file, JSON.stringify(largePolicyDocument({ tool: 'echo_echo', role: BENCH_AGENT.role })));
+  return { file, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /**

@@ -20,6 +20,7 @@ import { createActiveCalls, GatewayError } from '../kernel/index.js';
 import { createMemoryApprovalQueue, createMemoryGrantStore } from '../services/approvals/index.js';
 import type { AuditRecordInput, AuditSink } from '../services/audit/index.js';
 import { createCatalog, type Catalog } from '../services/catalog/index.js';
+import { createMetrics } from '../services/metrics/index.js';
 import type { RateLimiter } from '../services/ratelimit/index.js';
 import type { TaskStateSource } from '../services/tasks/index.js';
 import type { CallContext, CallState, Operation } from './call-state.js';
@@ -555,6 +556,39 @@ describe('pipeline table (docs/design.md section 2)', () => {
       await queue.close();
     },
   );
+
+  it('times every policy decision into portcullis_policy_evaluation_seconds, and nothing that was not decided', async () => {
+    const metrics = createMetrics();
+    const world: World = {
+      rules: [
+        ALLOW_ALL,
+        ALLOW_ITEMS,
+        { id: 'no-get-echo', effect: 'deny', tools: ['api_echo'], http: { methods: ['GET'] } },
+      ],
+    };
+    const pipeline = createPipeline({
+      catalog,
+      policy: { current: () => compilePolicy([], { extraRules: world.rules }) },
+      egress: egressFor(world),
+      audit: auditFor(world, []),
+      flushAuditBeforeResponse: true,
+      callTimeoutMs: 5000,
+      metrics,
+    });
+    const evaluations = async (): Promise<number> => {
+      const match = /^portcullis_policy_evaluation_seconds_count (\d+)$/m.exec(await metrics.metricsText());
+      return match === null ? 0 : Number(match[1]);
+    };
+    assert.equal((await pipeline.callTool('api_text', {}, ctx)).isError, undefined, 'an allowed call');
+    assert.equal(await evaluations(), 1);
+    const denied = await pipeline.callTool('api_echo', {}, ctx);
+    assert.equal(denied._meta?.['portcullis/code'], 'POLICY_DENIED', 'a denied call');
+    assert.equal(await evaluations(), 2);
+    await pipeline.readResource('fixture://items/1', ctx);
+    assert.equal(await evaluations(), 3, 'a resource read is decided, and timed, too');
+    await assert.rejects(pipeline.callTool('api_nope', {}, ctx), { code: 'TOOL_NOT_FOUND' });
+    assert.equal(await evaluations(), 3, 'an unknown tool is never put to the policy');
+  });
 
   it('counts a call as active from its first step to its last record, whatever its outcome', async () => {
     const activeCalls = createActiveCalls();

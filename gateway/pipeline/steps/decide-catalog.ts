@@ -14,7 +14,7 @@ import type { Metrics } from '../../services/metrics/index.js';
 import { setSpanAttributes, spanNames } from '../../services/telemetry/index.js';
 import { decideItem, type PolicySource } from '../decide.js';
 import type { Step } from '../step.js';
-import { decisionAttributes } from './decide.js';
+import { decisionAttributes, timedDecision } from './decide.js';
 import { EMPTY_COMPLETION } from './resolve.js';
 
 export function decideCatalogStep(policy: PolicySource, metrics?: Metrics): Step {
@@ -24,11 +24,13 @@ export function decideCatalogStep(policy: PolicySource, metrics?: Metrics): Step
     run(state, span) {
       const target = state.target!;
       if (target.kind === 'tool') throw new Error('decide-catalog runs on resources and prompts only');
-      const decision = decideItem(policy, state.ctx.principal, {
-        kind: target.kind === 'prompt' ? 'prompt' : 'resource',
-        name: target.kind === 'prompt' ? target.exposedName : target.uri,
-        connector: target.connector.id,
-      });
+      const decision = timedDecision({ ...(metrics !== undefined ? { metrics } : {}) }, () =>
+        decideItem(policy, state.ctx.principal, {
+          kind: target.kind === 'prompt' ? 'prompt' : 'resource',
+          name: target.kind === 'prompt' ? target.exposedName : target.uri,
+          connector: target.connector.id,
+        }),
+      );
       state.decision = decision;
       setSpanAttributes(span, decisionAttributes(decision));
       metrics?.recordDecision(decision.effect, decision.rules);

@@ -20,6 +20,8 @@ export interface DecideOptions {
   policy: PolicySource;
   metrics?: Metrics;
   now: () => number;
+  /** Monotonic milliseconds, for timing the decision (`performance.now` unless given). */
+  clock?: () => number;
 }
 
 export function decideStep(options: DecideOptions): Step {
@@ -35,13 +37,36 @@ export function decideStep(options: DecideOptions): Step {
         call: state.prepared!,
         now: options.now(),
       });
-      const decision = withinDeclaredTools(decide(options.policy, facts), state.task, tool.exposedName);
+      const decision = withinDeclaredTools(
+        timedDecision(options, () => decide(options.policy, facts)),
+        state.task,
+        tool.exposedName,
+      );
       state.decision = decision;
       setSpanAttributes(span, decisionAttributes(decision));
       options.metrics?.recordDecision(decision.effect, decision.rules);
       return decision.effect === 'deny' ? { end: denial(decision) } : undefined;
     },
   };
+}
+
+const monotonicMs = (): number => performance.now();
+
+/**
+ * `evaluate()`, timed into `portcullis_policy_evaluation_seconds` when there are metrics: the engine's own
+ * time, so that a large policy's cost can be read off a gateway under load.
+ */
+export function timedDecision(
+  options: { metrics?: Metrics; clock?: () => number },
+  evaluate: () => CallDecision,
+): CallDecision {
+  const metrics = options.metrics;
+  if (metrics === undefined) return evaluate();
+  const clock = options.clock ?? monotonicMs;
+  const started = clock();
+  const decision = evaluate();
+  metrics.observePolicyEvaluation((clock() - started) / 1000);
+  return decision;
 }
 
 export function denial(decision: CallDecision): GatewayError {

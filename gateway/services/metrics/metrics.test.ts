@@ -49,6 +49,22 @@ describe('createMetrics', () => {
     assert.match(text, /^portcullis_auth_failures_total\{method="api-key"\} 1$/m);
   });
 
+  it('times policy evaluations in buckets fine enough for microseconds, ignoring values that are no duration', async () => {
+    const metrics = createMetrics();
+    metrics.observePolicyEvaluation(0.000003);
+    metrics.observePolicyEvaluation(0.00004);
+    metrics.observePolicyEvaluation(0.0003);
+    metrics.observePolicyEvaluation(Number.NaN);
+    metrics.observePolicyEvaluation(-1);
+    const text = await metrics.metricsText();
+    assert.match(text, /^portcullis_policy_evaluation_seconds_bucket\{le="0.0000025"\} 0$/m);
+    assert.match(text, /^portcullis_policy_evaluation_seconds_bucket\{le="0.000005"\} 1$/m);
+    assert.match(text, /^portcullis_policy_evaluation_seconds_bucket\{le="0.00005"\} 2$/m);
+    assert.match(text, /^portcullis_policy_evaluation_seconds_bucket\{le="0.0005"\} 3$/m);
+    assert.match(text, /^portcullis_policy_evaluation_seconds_bucket\{le="\+Inf"\} 3$/m);
+    assert.match(text, /^portcullis_policy_evaluation_seconds_count 3$/m);
+  });
+
   it("reads the audit file's writes at each scrape: records, synced writes and their time by thread, waits", async () => {
     const metrics = createMetrics();
     let counts = { records: 3, syncs: 2, inlineSyncs: 1, syncMs: 1500, inlineSyncMs: 500, durableWaitMs: 4000 };
