@@ -7,7 +7,7 @@
  * the bound: the rounds cannot say which side the true median is on. With fewer than six rounds there is no
  * interval, and the verdict says only which side the median is on (`median meets`, `median misses`). The
  * policy goal is a percentile of 20,000 decisions measured in one process, judged from its value alone;
- * the same goal under load is judged from the decisions the gateway with a 10,000-rule policy
+ * the same goal in the gateway is judged from the decisions the gateway with a 10,000-rule policy
  * (`portcullis-10k-rules`) timed itself while it served each cell, every round's pooled: met when the 99th
  * percentile is within the bound's bucket of its histogram, missed otherwise.
  *
@@ -39,7 +39,7 @@ export interface GoalInputs {
   comparisons: readonly PairedComparison[];
   modernOverLegacy: readonly { target: string; sessions: number; median: number; interval?: MedianInterval }[];
   micro: Readonly<Record<string, unknown>>;
-  /** Each target's figures in each cell (the policy goal under load reads its decisions). */
+  /** Each target's figures in each cell (the policy goal in the gateway reads its decisions). */
   medians?: readonly TargetMedians[];
 }
 
@@ -83,7 +83,7 @@ const COMPARISON_GOALS: readonly ComparisonGoal[] = [
 
 const MODERN_OVER_LEGACY_GOAL = 'portcullis 2026-07-28 / 2025 throughput >= 1.00';
 
-/** The target whose decisions the policy goal under load reads, and the goal's bound (a bucket bound, µs). */
+/** The target whose decisions the policy goal in the gateway reads, and the goal's bound (a bucket bound, µs). */
 const LARGE_POLICY_TARGET = 'portcullis-10k-rules';
 const POLICY_P99_BOUND_MICROS = 50;
 
@@ -129,7 +129,7 @@ function policyUnderLoadChecks(medians: readonly TargetMedians[]): GoalCheck[] {
     if (Number.isNaN(bound)) return [];
     return [
       {
-        goal: `policy p99 at 10,000 rules <= ${POLICY_P99_BOUND_MICROS} us under load`,
+        goal: `policy p99 at 10,000 rules <= ${POLICY_P99_BOUND_MICROS} us in the gateway`,
         cell: m.cell,
         median: bound,
         verdict: bound <= POLICY_P99_BOUND_MICROS ? 'met' : 'missed',
@@ -182,7 +182,7 @@ export function formatGoals(checks: readonly GoalCheck[]): string {
     renderTable(['goal', 'cell', 'verdict', 'median', '95% interval'], rows, 3),
     'met / missed: the whole interval on one side of the bound; not told apart: the interval holds the bound;',
     'median meets / misses: no interval (fewer than six rounds), the median alone on one side or the other;',
-    'policy under load: in the median column, the bound (us) of the bucket that holds the 99th percentile;',
+    'policy in the gateway: in the median column, the bound (us) of the bucket that holds the 99th percentile;',
     'start-up, idle memory and soak: their own commands.',
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 /**
  * The policy `portcullis-10k-rules` serves the benchmark with: the policy micro-benchmark's 10,000 rules
  * (bench/policy-bench.ts, the same generator and seed), so that the decision time measured one decision at
- * a time in an idle process can be read again in a gateway under load.
+ * a time in an idle process can be read again in a gateway serving the benchmark.
  *
  * The generated rules name tools the echo server does not have, so one in a hundred of them is aimed at the
  * benchmark's tool instead, each for the agents or roles it names, none of them the benchmark's (as per-agent
