@@ -122,7 +122,7 @@ function policyCheck(micro: Readonly<Record<string, unknown>>): GoalCheck | unde
  * The 99th-percentile decision of `portcullis-10k-rules` in each cell it served, from its own histogram:
  * the median column holds the bucket bound it was within (µs; not a number when above every bound).
  */
-function policyUnderLoadChecks(medians: readonly TargetMedians[]): GoalCheck[] {
+function policyInGatewayChecks(medians: readonly TargetMedians[]): GoalCheck[] {
   return medians.flatMap((m) => {
     if (m.target !== LARGE_POLICY_TARGET || m.policyEvaluations === undefined) return [];
     const bound = percentileBound(m.policyEvaluations, 99);
@@ -166,7 +166,7 @@ export function checkGoals(inputs: GoalInputs): GoalCheck[] {
   }
   const policy = policyCheck(inputs.micro);
   if (policy !== undefined) checks.push(policy);
-  checks.push(...policyUnderLoadChecks(inputs.medians ?? []));
+  checks.push(...policyInGatewayChecks(inputs.medians ?? []));
   return checks;
 }
 

@@ -12,8 +12,8 @@
  *   portcullis-noflush   the same with `audit.flushBeforeResponse: false`
  *   portcullis-noaudit   the same with no audit file (records sealed, none written or kept)
  *   portcullis-notrace   the same with tracing off (`telemetry.enabled: false`)
- *   portcullis-10k-rules the same with a policy file of 10,000 rules (lib/large-policy.ts), whose decision
- *                        times under the load its `/metrics` reports
+ *   portcullis-10k-rules the same with a policy file of 10,000 rules (lib/large-policy.ts); the bench reads
+ *                        how long its decisions took from its `/metrics`
  *   portcullis-baseline  `portcullis` as built in another checkout (`--baseline DIR`), to measure a change
  *                        against the code before it in one run
  *
@@ -23,7 +23,12 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startGatewayProcess, tsxCommand, type GatewayProcessOptions } from '../../test/conformance/gateway-process.js';
+import {
+  AGENT_ROLES,
+  startGatewayProcess,
+  tsxCommand,
+  type GatewayProcessOptions,
+} from '../../test/conformance/gateway-process.js';
 import { CLI_COMPILED } from '../../test/fixtures/gateway-process.js';
 import { benchGatewayConfig, ECHO_SERVER } from './echo-upstream.js';
 import { largePolicyDocument } from './large-policy.js';
@@ -209,8 +214,8 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
   };
 }
 
-/** The benchmark's agent, as `startGatewayProcess` configures it (its role is `tester`). */
-const BENCH_AGENT = { id: 'bench-agent', role: 'tester' };
+/** The benchmark's agent: its id, and the role `startGatewayProcess` gives it. */
+const BENCH_AGENT = { id: 'bench-agent', role: AGENT_ROLES[0]! };
 
 /** `largePolicyDocument` in a file of its own folder (JSON, which YAML reads as it is), removed by `remove`. */
 async function writeLargePolicy(): Promise<{ file: string; remove(): Promise<void> }> {

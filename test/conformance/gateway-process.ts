@@ -22,6 +22,9 @@ export function tsxCommand(
   return { command: process.execPath, args: ['--import', import.meta.resolve('tsx'), script, ...args], cwd: ROOT };
 }
 
+/** The roles of the one agent the config names (what a policy for that agent's calls can match on). */
+export const AGENT_ROLES: readonly string[] = ['tester'];
+
 export interface GatewayProcessOptions {
   /** Config without `listen`, `agents` and `audit`; those are filled in. */
   config: Record<string, unknown>;
@@ -75,7 +78,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
           agents: [
             {
               id: agentId,
-              roles: ['tester'],
+              roles: [...AGENT_ROLES],
               apiKeys: [{ sha256: createHash('sha256').update(key).digest('hex') }],
               tools: ['*'],
               resources: ['**'],
