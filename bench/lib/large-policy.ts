@@ -5,10 +5,12 @@
  *
  * The generated rules name tools the echo server does not have, so one in a hundred of them is aimed at the
  * benchmark's tool instead, each for the agents or roles it names, none of them the benchmark's (as per-agent
- * baselines in a large policy name the same tool for many agents): each call's decision then weighs about a hundred candidate rules
- * besides the glob rules every decision looks at. One more rule allows the benchmark's role the tool with
- * a CEL condition on the argument, so a decision also evaluates a condition. The agent's own baseline
- * (`tools: ['*']` in the benchmark's configuration) allows the call as before.
+ * baselines in a large policy name the same tool for many agents): the engine files them under the tool and
+ * their agents and roles, and a decision for the benchmark's agent reads past them as it reads past other
+ * agents' baselines, besides the rules with leading globs that every decision looks at. One more rule allows
+ * the benchmark's role the tool with a CEL condition on the argument, so a decision also evaluates a
+ * condition. The agent's own baseline (`tools: ['*']` in the benchmark's configuration) allows the call as
+ * before.
  */
 import { generateRules, prng } from '../policy-bench.js';
 
