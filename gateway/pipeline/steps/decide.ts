@@ -20,8 +20,6 @@ export interface DecideOptions {
   policy: PolicySource;
   metrics?: Metrics;
   now: () => number;
-  /** Monotonic milliseconds, for timing the decision (`performance.now` unless given). */
-  clock?: () => number;
 }
 
 export function decideStep(options: DecideOptions): Step {
@@ -54,7 +52,8 @@ const monotonicMs = (): number => performance.now();
 
 /**
  * `evaluate()`, timed into `portcullis_policy_evaluation_seconds` when there are metrics: the engine's own
- * time, so that a large policy's cost can be read off a gateway under load.
+ * time, so that a large policy's cost can be read off a gateway under load. `clock` (monotonic milliseconds,
+ * `performance.now` unless given) is for tests.
  */
 export function timedDecision(
   options: { metrics?: Metrics; clock?: () => number },
