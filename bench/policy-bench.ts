@@ -54,6 +54,11 @@ const METHOD: Record<string, string> = {
   delete: 'DELETE',
 };
 
+/** Draws an item of a list with `random`. */
+function picker(random: () => number): <T>(items: readonly T[]) => T {
+  return (items) => items[Math.floor(random() * items.length)]!;
+}
+
 /** The benchmark's rules (see above): plain rule objects, and the tool and agent names they are drawn from. */
 export function generateRules(
   ruleCount: number,
@@ -63,7 +68,7 @@ export function generateRules(
   const agents = Math.max(2, Math.ceil(ruleCount / 20));
   const tools: string[] = [];
   for (let c = 0; c < connectors; c++) for (const verb of VERBS) tools.push(`svc${c}_${verb}_item`);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const pick = picker(random);
 
   const rules: Record<string, unknown>[] = [];
   const fallbackBudget = Math.min(10, Math.ceil(ruleCount / 100));
@@ -100,7 +105,7 @@ export function generateRules(
 
 export function buildPolicy(ruleCount: number, random: () => number): { engine: PolicyEngine; calls: CallFacts[] } {
   const { rules, tools, agents } = generateRules(ruleCount, random);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const pick = picker(random);
   const engine = compilePolicy([parsePolicyObject({ version: 1, name: `bench-${ruleCount}`, rules }, 'bench.yaml')]);
 
   const calls: CallFacts[] = [];

@@ -6,7 +6,6 @@
  * after each phase; what the difference says about the sink's choices under that load (docs/audit.md), and
  * how long a call waited for its records, sits beside the throughput it gave.
  */
-import { readMetricsText } from './metrics-text.js';
 
 /** Cumulative counters as `/metrics` gives them. */
 export interface AuditWriteCounters {
@@ -75,10 +74,4 @@ export function auditWritesBetween(before: AuditWriteCounters, after: AuditWrite
     syncMicros: microsEach(after.syncSeconds, before.syncSeconds, syncs),
     waitMicros: microsEach(after.waitSeconds, before.waitSeconds, records),
   };
-}
-
-/** The counters a target's `/metrics` shows now; undefined when it cannot be read or has none. */
-export async function readAuditWriteCounters(metricsUrl: string): Promise<AuditWriteCounters | undefined> {
-  const text = await readMetricsText(metricsUrl);
-  return text !== undefined ? parseAuditWriteCounters(text) : undefined;
 }

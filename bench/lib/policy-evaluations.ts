@@ -6,6 +6,9 @@
  * the 25 µs bound, which is what a goal of the form "p99 at most N µs" asks when N is one of the bounds.
  */
 
+/** The goal's bound on a decision's 99th percentile, µs: one of the histogram's bucket bounds. */
+export const POLICY_GOAL_MICROS = 50;
+
 /** The histogram as `/metrics` gives it: upper bounds in seconds, ascending, and the cumulative counts. */
 export interface PolicyEvaluationCounts {
   boundsSeconds: number[];

@@ -24,7 +24,7 @@ export function decideCatalogStep(policy: PolicySource, metrics?: Metrics): Step
     run(state, span) {
       const target = state.target!;
       if (target.kind === 'tool') throw new Error('decide-catalog runs on resources and prompts only');
-      const decision = timedDecision({ ...(metrics !== undefined ? { metrics } : {}) }, () =>
+      const decision = timedDecision(metrics, () =>
         decideItem(policy, state.ctx.principal, {
           kind: target.kind === 'prompt' ? 'prompt' : 'resource',
           name: target.kind === 'prompt' ? target.exposedName : target.uri,

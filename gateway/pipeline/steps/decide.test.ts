@@ -9,7 +9,11 @@ describe('timedDecision', () => {
   it("puts the engine's time, by the clock around it, into the evaluation histogram", async () => {
     const metrics = createMetrics();
     const readings = [1_000, 1_000.04];
-    const decision = timedDecision({ metrics, clock: () => readings.shift()! }, () => ALLOW);
+    const decision = timedDecision(
+      metrics,
+      () => ALLOW,
+      () => readings.shift()!,
+    );
     assert.equal(decision, ALLOW);
     assert.equal(readings.length, 0, 'the clock is read before and after');
     const text = await metrics.metricsText();
@@ -21,13 +25,13 @@ describe('timedDecision', () => {
   it('reads no clock without metrics, and passes an engine failure on untimed', () => {
     const clock = () => assert.fail('no clock without metrics');
     assert.equal(
-      timedDecision({ clock }, () => ALLOW),
+      timedDecision(undefined, () => ALLOW, clock),
       ALLOW,
     );
     const metrics = createMetrics();
     assert.throws(
       () =>
-        timedDecision({ metrics }, () => {
+        timedDecision(metrics, () => {
           throw new Error('engine broke');
         }),
       /engine broke/,

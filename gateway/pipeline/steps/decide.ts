@@ -36,7 +36,7 @@ export function decideStep(options: DecideOptions): Step {
         now: options.now(),
       });
       const decision = withinDeclaredTools(
-        timedDecision(options, () => decide(options.policy, facts)),
+        timedDecision(options.metrics, () => decide(options.policy, facts)),
         state.task,
         tool.exposedName,
       );
@@ -52,16 +52,15 @@ const monotonicMs = (): number => performance.now();
 
 /**
  * `evaluate()`, timed into `portcullis_policy_evaluation_seconds` when there are metrics: the engine's own
- * time, so that a large policy's cost can be read off a gateway under load. `clock` (monotonic milliseconds,
- * `performance.now` unless given) is for tests.
+ * time, so that a large policy's cost can be read off a gateway under load. `clock` (monotonic milliseconds)
+ * is for tests.
  */
 export function timedDecision(
-  options: { metrics?: Metrics; clock?: () => number },
+  metrics: Metrics | undefined,
   evaluate: () => CallDecision,
+  clock: () => number = monotonicMs,
 ): CallDecision {
-  const metrics = options.metrics;
   if (metrics === undefined) return evaluate();
-  const clock = options.clock ?? monotonicMs;
   const started = clock();
   const decision = evaluate();
   metrics.observePolicyEvaluation((clock() - started) / 1000);
