@@ -8,12 +8,31 @@
  * one in ten carries a CEL condition, a third of the HTTP rules match paths with named segments, and one
  * in fifty is a deny. Calls are drawn from the same tool names, so most calls find candidate rules.
  *
+ * Each size also reports what compiling the policy took: its time and the heap the compiled engine holds
+ * (after a full collection, beyond the parsed documents it keeps), per rule.
+ *
+ * The engine measured is the one the gateway runs: compiled to dist/ (rebuilt first when the sources are
+ * newer), not the sources through tsx, whose transform gives every function object a name property of its
+ * own and so changes what a compiled policy weighs.
+ *
  * Run directly to print a table: node --import tsx bench/policy-bench.ts
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { compilePolicy, parsePolicyObject, type CallFacts, type PolicyEngine } from '../policies/index.js';
-import { collectGarbage } from '../test/helpers/heap.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as PolicyModule from '../policies/index.js';
+import type { CallFacts, PolicyEngine } from '../policies/index.js';
+import { collectGarbage, heapUsedAfterCollection } from '../test/helpers/heap.js';
+import { ensureCompiled } from './lib/compiled.js';
+
+type Policies = typeof PolicyModule;
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The policy engine as compiled to dist/. */
+async function compiledPolicies(): Promise<Policies> {
+  ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
+  return (await import(pathToFileURL(path.join(ROOT, 'dist', 'policies', 'index.js')).href)) as Policies;
+}
 
 export interface PolicyBenchRow {
   rules: number;
@@ -21,6 +40,10 @@ export interface PolicyBenchRow {
   p50Micros: number;
   p99Micros: number;
   meanMicros: number;
+  /** Compiling the parsed policy into an engine. */
+  compileMillis: number;
+  /** Heap the compiled engine holds, per rule, in KB (1,000 bytes). */
+  heapKilobytesPerRule: number;
   /** Share of decisions that allowed (a sanity check that the mix exercises the rules). */
   allowedShare: number;
 }
@@ -103,10 +126,23 @@ export function generateRules(
   return { rules, tools, agents };
 }
 
-export function buildPolicy(ruleCount: number, random: () => number): { engine: PolicyEngine; calls: CallFacts[] } {
+export interface BuiltPolicy {
+  engine: PolicyEngine;
+  calls: CallFacts[];
+  compileMillis: number;
+  /** Heap held by the compiled engine (what a full collection leaves of it). */
+  heapBytes: number;
+}
+
+export function buildPolicy(ruleCount: number, random: () => number, policies: Policies): BuiltPolicy {
   const { rules, tools, agents } = generateRules(ruleCount, random);
   const pick = picker(random);
-  const engine = compilePolicy([parsePolicyObject({ version: 1, name: `bench-${ruleCount}`, rules }, 'bench.yaml')]);
+  const parsed = policies.parsePolicyObject({ version: 1, name: `bench-${ruleCount}`, rules }, 'bench.yaml');
+  const heapBefore = heapUsedAfterCollection();
+  const start = process.hrtime.bigint();
+  const engine = policies.compilePolicy([parsed]);
+  const compileMillis = Number(process.hrtime.bigint() - start) / 1e6;
+  const heapBytes = heapUsedAfterCollection() - heapBefore;
 
   const calls: CallFacts[] = [];
   for (let i = 0; i < 2_000; i++) {
@@ -132,7 +168,7 @@ export function buildPolicy(ruleCount: number, random: () => number): { engine: 
       now: Date.UTC(2024, 0, 1, 12),
     });
   }
-  return { engine, calls };
+  return { engine, calls, compileMillis, heapBytes };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -145,8 +181,9 @@ export async function runPolicyBench(
   const sizes = options.sizes ?? [10, 1_000, 10_000];
   const decisions = options.decisions ?? 20_000;
   const rows: PolicyBenchRow[] = [];
+  const policies = await compiledPolicies();
   for (const size of sizes) {
-    const { engine, calls } = buildPolicy(size, prng(size));
+    const { engine, calls, compileMillis, heapBytes } = buildPolicy(size, prng(size), policies);
     // Warm-up: JIT, CEL activations, regex caches.
     for (let i = 0; i < 5_000; i++) engine.evaluate(calls[i % calls.length]!);
     const samples = new Float64Array(decisions);
@@ -169,6 +206,8 @@ export async function runPolicyBench(
       p50Micros: round(percentile(sorted, 50)),
       p99Micros: round(percentile(sorted, 99)),
       meanMicros: round(mean),
+      compileMillis: round(compileMillis),
+      heapKilobytesPerRule: round(heapBytes / size / 1_000),
       allowedShare: round(allowed / decisions),
     });
     await new Promise((resolve) => setImmediate(resolve));
@@ -183,7 +222,7 @@ function round(x: number): number {
 }
 
 export function formatPolicyBench(report: PolicyBenchReport): string {
-  const header = 'rules    decisions  p50 (us)  p99 (us)  mean (us)  allowed';
+  const header = 'rules    decisions  p50 (us)  p99 (us)  mean (us)  allowed  compile (ms)  heap (KB/rule)';
   const lines = report.rows.map((r) =>
     [
       String(r.rules).padStart(6),
@@ -192,6 +231,8 @@ export function formatPolicyBench(report: PolicyBenchReport): string {
       r.p99Micros.toFixed(2).padStart(9),
       r.meanMicros.toFixed(2).padStart(10),
       `${Math.round(r.allowedShare * 100)}%`.padStart(8),
+      r.compileMillis.toFixed(1).padStart(13),
+      r.heapKilobytesPerRule.toFixed(2).padStart(15),
     ].join(' '),
   );
   return [

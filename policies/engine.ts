@@ -35,6 +35,7 @@ import {
   egressContext,
   type CallContext,
   type CompiledRule,
+  type ConditionCache,
   type EgressContext,
   type RuleOutcome,
 } from './rule.js';
@@ -125,16 +126,17 @@ function newBucket(): Bucket {
 
 /**
  * Rules under one index key: by exact agent, else by exact role, else for anyone. A rule naming exact
- * agents is filed only under them (its roles, if any, are checked when it is evaluated).
+ * agents is filed only under them (its roles, if any, are checked when it is evaluated). The maps exist
+ * only once some rule is filed in them: most keys of a large policy have one of the two, or neither.
  */
 interface Slot {
   any: Bucket;
-  byAgent: Map<string, Bucket>;
-  byRole: Map<string, Bucket>;
+  byAgent?: Map<string, Bucket>;
+  byRole?: Map<string, Bucket>;
 }
 
 function newSlot(): Slot {
-  return { any: newBucket(), byAgent: new Map(), byRole: new Map() };
+  return { any: newBucket() };
 }
 
 function slotOf(map: Map<string, Slot>, key: string): Slot {
@@ -162,20 +164,36 @@ function bucketOf(map: Map<string, Bucket>, key: string): Bucket {
 
 function addToSlot(slot: Slot, rule: CompiledRule): void {
   if (rule.exactAgents !== undefined) {
-    for (const agent of rule.exactAgents) addToBucket(bucketOf(slot.byAgent, agent), rule);
+    for (const agent of rule.exactAgents) addToBucket(bucketOf((slot.byAgent ??= new Map()), agent), rule);
   } else if (rule.exactRoles !== undefined) {
-    for (const role of rule.exactRoles) addToBucket(bucketOf(slot.byRole, role), rule);
+    for (const role of rule.exactRoles) addToBucket(bucketOf((slot.byRole ??= new Map()), role), rule);
   } else addToBucket(slot.any, rule);
+}
+
+/**
+ * Once every rule is filed: a list that grew by `push` keeps room for more than it holds (a list of one has
+ * room for sixteen), and a large policy has tens of thousands of small lists; a copy holds no spare room.
+ */
+function compactSlot(slot: Slot): void {
+  compactBucket(slot.any);
+  for (const bucket of slot.byAgent?.values() ?? []) compactBucket(bucket);
+  for (const bucket of slot.byRole?.values() ?? []) compactBucket(bucket);
+}
+
+function compactBucket(bucket: Bucket): void {
+  if (bucket.deny.length > 0) bucket.deny = bucket.deny.slice();
+  if (bucket.approve.length > 0) bucket.approve = bucket.approve.slice();
+  if (bucket.allow.length > 0) bucket.allow = bucket.allow.slice();
 }
 
 function pushSlot(buckets: Bucket[], slot: Slot | undefined, principal: PrincipalFacts): void {
   if (slot === undefined) return;
   buckets.push(slot.any);
-  if (slot.byAgent.size > 0) {
+  if (slot.byAgent !== undefined) {
     const forAgent = slot.byAgent.get(principal.agentId);
     if (forAgent !== undefined) buckets.push(forAgent);
   }
-  if (slot.byRole.size > 0) {
+  if (slot.byRole !== undefined) {
     for (const role of principal.roles) {
       const forRole = slot.byRole.get(role);
       if (forRole !== undefined) buckets.push(forRole);
@@ -240,6 +258,13 @@ class AffixIndex {
     }
   }
 
+  /** Every slot, in no particular order. */
+  *slots(): Generator<Slot> {
+    for (const byHash of this.byLength.values()) {
+      for (const entries of byHash.values()) for (const entry of entries) yield entry.slot;
+    }
+  }
+
   /** The hash `lookup` computes after `length` characters of the affix (from its start, or its end). */
   private hashOf(affix: string, length: number): number {
     let hash = 0;
@@ -287,6 +312,7 @@ export function compilePolicy(documents: readonly ParsedPolicy[], options: Compi
   });
 
   const compiled: CompiledRule[] = [];
+  const conditions: ConditionCache = new Map();
   const seen = new Map<string, string>();
   let index = 0;
   const add = (
@@ -307,7 +333,7 @@ export function compilePolicy(documents: readonly ParsedPolicy[], options: Compi
       return;
     }
     seen.set(rule.id, file);
-    const result = compileRule(rule, index++, file, trust);
+    const result = compileRule(rule, index++, file, trust, conditions);
     if ('problems' in result) {
       for (const p of result.problems) problems.push({ file, ...where([p.path]), message: p.message });
       return;
@@ -365,6 +391,8 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
     }
     addToSlot(fallback, rule);
   }
+  for (const slot of [...byTool.values(), ...byPrefix.slots(), ...bySuffix.slots(), ...byConnector.values(), fallback])
+    compactSlot(slot);
 
   // Decisions are synchronous and never nested, so one list of candidate buckets is reused by all of them.
   const scratch: Bucket[] = [];

@@ -1,6 +1,8 @@
 /**
- * One rule, compiled: its matchers become small checks that run in a fixed, cheap-first order, each able
- * to say why it missed (for `explain`) without costing anything on the decision path.
+ * One rule, compiled: its matchers become small checks (`rule-checks.ts`) that run in a fixed, cheap-first
+ * order, each able to say why it missed (for `explain`) without costing anything on the decision path. A
+ * compiled rule is one object of fields, its methods on the class's prototype, so a policy of tens of
+ * thousands of rules holds no closures per rule.
  *
  * A rule matches when every check passes. Two checks have effect-dependent failure modes, both chosen to
  * fail closed:
@@ -9,111 +11,60 @@
  *   broken condition can never let a call through, and never silences a denial or an approval).
  */
 import ipaddr from 'ipaddr.js';
-import { addressMatches, addressOpened, viewAddress, type AddressView, type Cidr } from './address.js';
-import type { AddressClass, CallFacts, Effect, EgressFacts, PrincipalFacts, TaskFacts } from './types.js';
-import { compileCondition, toCelValue, type CelActivation, type CelVariable, type CompiledCondition } from './cel.js';
+import { addressOpened, viewAddress, type Cidr } from './address.js';
+import type { AddressClass, Effect, EgressFacts, PrincipalFacts } from './types.js';
+import { compileCondition, toCelValue, type CelActivation, type CompiledCondition } from './cel.js';
 import { parseDuration } from './duration.js';
-import { compileHostGlobs, compileNameGlob, compileNameGlobs, isGlob, matchNameGlob } from './glob.js';
-import { compilePathPattern, isCanonicalPath, type CompiledPathPattern } from './path-pattern.js';
+import { isGlob } from './glob.js';
+import { compilePathPattern } from './path-pattern.js';
+import {
+  AddressesCheck,
+  ConnectorCheck,
+  DeclaredOnlyCheck,
+  FlowLabelsCheck,
+  FlowToCheck,
+  HostsCheck,
+  HttpCheck,
+  HttpMethodsCheck,
+  HttpPathsCheck,
+  PortsCheck,
+  PRINCIPAL_FIELDS,
+  PrincipalCheck,
+  SchemesCheck,
+  TaskIntentCheck,
+  TimeCheck,
+  ToolFlagsCheck,
+  ToolsCheck,
+  type CallCheck,
+  type CallContext,
+  type EgressCheck,
+  type EgressContext,
+  type RuleOutcome,
+  type SubjectCheck,
+  type TaskCheck,
+} from './rule-checks.js';
 import type { EgressTrust, Rule } from './schema.js';
 import { compileTimeWindow } from './time-window.js';
 
-/** Per-call scratch shared by all rules: values computed at most once per decision. */
-export interface CallContext {
-  readonly facts: CallFacts;
-  canonicalPath?: boolean;
-  celBase?: CelActivation;
-  celConverted?: Set<CelVariable>;
-}
+export type { CallContext, EgressContext, RuleOutcome } from './rule-checks.js';
 
 const EMPTY: Readonly<Record<string, never>> = Object.freeze({});
 const MATCH: RuleOutcome = Object.freeze({ kind: 'match' });
 const WHEN_MISS: RuleOutcome = Object.freeze({ kind: 'miss', check: 'when' });
 const EPOCH = new Date(0);
-
-export interface EgressContext {
-  readonly facts: EgressFacts;
-  /** The resolved address in all its spellings; absent before resolution or for something not an IP. */
-  readonly view?: AddressView | undefined;
-}
+/** What a rule does not have, shared by every rule that does not have it. */
+const NO_CHECKS: readonly never[] = Object.freeze([]);
+const NO_CIDRS: readonly Cidr[] = NO_CHECKS;
+const NO_CLASSES: ReadonlySet<AddressClass> = new Set();
 
 /** The context for one egress decision: the address is looked at once, not once per rule. */
 export function egressContext(facts: EgressFacts): EgressContext {
   return { facts, view: facts.ip === undefined ? undefined : viewAddress(facts.ip, facts.addressClass) };
 }
 
-/** A check on the subject (principal + tool) only: usable for visibility. */
-interface SubjectCheck {
-  readonly name: string;
-  test(
-    principal: PrincipalFacts | undefined,
-    toolName: string | undefined,
-    connector: string | undefined,
-    flags: readonly string[] | undefined,
-  ): boolean;
-  miss(principal: PrincipalFacts | undefined, toolName: string | undefined, connector: string | undefined): string;
-}
-
-interface CallCheck {
-  readonly name: string;
-  test(ctx: CallContext): boolean;
-  miss(ctx: CallContext): string;
-}
-
-interface EgressCheck {
-  readonly name: string;
-  test(ctx: EgressContext): boolean;
-  miss(ctx: EgressContext): string;
-}
-
-export type RuleOutcome = { kind: 'match' } | { kind: 'miss'; check: string } | { kind: 'error'; message: string };
-
 export interface RateLimitSpec {
   calls: number;
   perSeconds: number;
-}
-
-export interface CompiledRule {
-  readonly id: string;
-  readonly effect: Effect;
-  /** Declaration order across all documents (decides the order of ids in a decision). */
-  readonly index: number;
-  readonly description?: string;
-  readonly file: string;
-  readonly kind: 'call' | 'egress';
-  readonly source: Rule;
-  /** Tool names when the rule lists only exact names (for the index). */
-  readonly exactTools?: readonly string[];
-  /** Tool globs, for the index. */
-  readonly toolGlobs?: readonly string[];
-  readonly connectors?: readonly string[];
-  /** Agent ids when the rule's principal names only exact agents (for the index). */
-  readonly exactAgents?: readonly string[];
-  /** Role names when the rule's principal names only exact roles (for the index). */
-  readonly exactRoles?: readonly string[];
-  readonly rateLimit?: RateLimitSpec;
-  readonly approval?: { approvers: number; maxTtlSeconds?: number };
-  readonly labelsRead?: readonly string[];
-  /** True when nothing but principal and tool checks can stop it (visibility of deny rules). */
-  readonly subjectOnly: boolean;
-  readonly egressSpec?: { cidrs: readonly Cidr[]; classes: ReadonlySet<AddressClass> };
-  subjectMatches(
-    principal: PrincipalFacts | undefined,
-    toolName: string | undefined,
-    connector: string | undefined,
-    flags: readonly string[] | undefined,
-  ): boolean;
-  /** Decide a call; `explain` adds the reason for a miss. */
-  matchCall(ctx: CallContext): RuleOutcome;
-  /** Decide an egress request, apart from the address-class requirement (see `addressAllowed`). */
-  matchEgress(ctx: EgressContext): RuleOutcome;
-  /**
-   * For egress rules: the resolved address is public, or every non-public place it leads to is named by
-   * the rule (one of its classes, or inside one of its CIDRs).
-   */
-  addressAllowed(ctx: EgressContext): boolean;
-  missReason(ctx: CallContext, check: string): string;
-  egressMissReason(ctx: EgressContext, check: string): string;
 }
 
 export interface RuleCompileProblem {
@@ -121,122 +72,202 @@ export interface RuleCompileProblem {
   message: string;
 }
 
-const failsClosedOpen = (effect: Effect): boolean => effect !== 'allow';
-
-function list(values: readonly string[]): string {
-  return values.length > 4 ? `[${values.slice(0, 4).join(', ')}, ...]` : `[${values.join(', ')}]`;
+/** What `compileRule` works out for a rule before it becomes a `CompiledRule`. */
+interface RuleParts {
+  readonly subject: readonly SubjectCheck[];
+  readonly task: readonly TaskCheck[];
+  readonly call: readonly CallCheck[];
+  readonly destination: readonly EgressCheck[];
+  readonly paths: HttpPathsCheck | undefined;
+  readonly condition: CompiledCondition | undefined;
+  readonly cidrs: readonly Cidr[];
+  readonly classes: ReadonlySet<AddressClass>;
 }
 
-function subjectChecks(rule: Rule): SubjectCheck[] {
-  const checks: SubjectCheck[] = [];
-  if (rule.tools !== undefined) {
-    const tools = rule.tools;
-    const matches = compileNameGlobs(tools);
-    checks.push({
-      name: 'tools',
-      test: (_p, tool) => tool !== undefined && matches(tool),
-      miss: (_p, tool) =>
-        tool === undefined ? 'the request is not part of a tool call' : `tool ${tool} is not in ${list(tools)}`,
-    });
+export class CompiledRule {
+  readonly id: string;
+  readonly effect: Effect;
+  readonly description: string | undefined;
+  readonly kind: 'call' | 'egress';
+  /** Tool names when the rule lists only exact names (for the index). */
+  readonly exactTools: readonly string[] | undefined;
+  /** Tool globs, for the index. */
+  readonly toolGlobs: readonly string[] | undefined;
+  readonly connectors: readonly string[] | undefined;
+  /** Agent ids when the rule's principal names only exact agents (for the index). */
+  readonly exactAgents: readonly string[] | undefined;
+  /** Role names when the rule's principal names only exact roles (for the index). */
+  readonly exactRoles: readonly string[] | undefined;
+  readonly rateLimit: RateLimitSpec | undefined;
+  readonly approval: { approvers: number; maxTtlSeconds?: number } | undefined;
+  readonly labelsRead: readonly string[] | undefined;
+  /** True when nothing but principal and tool checks can stop it (visibility of deny rules). */
+  readonly subjectOnly: boolean;
+  private readonly subject: readonly SubjectCheck[];
+  private readonly task: readonly TaskCheck[];
+  private readonly call: readonly CallCheck[];
+  /** Egress rules only: the checks on the destination (call rules have no egress checks at all). */
+  private readonly destination: readonly EgressCheck[];
+  private readonly paths: HttpPathsCheck | undefined;
+  private readonly condition: CompiledCondition | undefined;
+  private readonly cidrs: readonly Cidr[];
+  private readonly classes: ReadonlySet<AddressClass>;
+
+  constructor(
+    readonly source: Rule,
+    /** Declaration order across all documents (decides the order of ids in a decision). */
+    readonly index: number,
+    readonly file: string,
+    parts: RuleParts,
+  ) {
+    const rule = source;
+    this.id = rule.id;
+    this.effect = rule.effect;
+    this.description = rule.description;
+    this.kind = rule.egress !== undefined ? 'egress' : 'call';
+    this.exactTools = rule.tools !== undefined && !rule.tools.some(isGlob) ? rule.tools : undefined;
+    this.toolGlobs = rule.tools !== undefined && rule.tools.some(isGlob) ? rule.tools : undefined;
+    this.connectors =
+      rule.connector === undefined ? undefined : typeof rule.connector === 'string' ? [rule.connector] : rule.connector;
+    this.exactAgents =
+      rule.principal?.agents !== undefined && !rule.principal.agents.some(isGlob) ? rule.principal.agents : undefined;
+    this.exactRoles =
+      rule.principal?.roles !== undefined && !rule.principal.roles.some(isGlob) ? rule.principal.roles : undefined;
+    this.rateLimit =
+      rule.rateLimit !== undefined
+        ? { calls: rule.rateLimit.calls, perSeconds: parseDuration(rule.rateLimit.per)! }
+        : undefined;
+    this.approval =
+      rule.effect === 'approve'
+        ? {
+            approvers: rule.approval?.approvers ?? 1,
+            ...(rule.approval?.maxTtl !== undefined ? { maxTtlSeconds: parseDuration(rule.approval.maxTtl)! } : {}),
+          }
+        : undefined;
+    this.labelsRead = rule.labels?.reads;
+    this.subjectOnly =
+      rule.task === undefined &&
+      rule.http === undefined &&
+      rule.time === undefined &&
+      rule.when === undefined &&
+      rule.flow === undefined;
+    this.subject = parts.subject;
+    this.task = parts.task;
+    this.call = parts.call;
+    this.destination = parts.destination;
+    this.paths = parts.paths;
+    this.condition = parts.condition;
+    this.cidrs = parts.cidrs;
+    this.classes = parts.classes;
   }
-  if (rule.connector !== undefined) {
-    const connectors = typeof rule.connector === 'string' ? [rule.connector] : rule.connector;
-    const set = new Set(connectors);
-    checks.push({
-      name: 'connector',
-      test: (_p, _t, connector) => connector !== undefined && set.has(connector),
-      miss: (_p, _t, connector) => `connector ${connector ?? '(none)'} is not in ${list(connectors)}`,
-    });
+
+  subjectMatches(
+    principal: PrincipalFacts | undefined,
+    toolName: string | undefined,
+    connector: string | undefined,
+    flags: readonly string[] | undefined,
+  ): boolean {
+    for (const check of this.subject) if (!check.test(principal, toolName, connector, flags)) return false;
+    return true;
   }
-  if (rule.toolFlags !== undefined) {
-    const wanted = compileNameGlobs(rule.toolFlags);
-    const flagList = rule.toolFlags;
-    checks.push({
-      name: 'toolFlags',
-      test: (_p, _t, _c, flags) => flags !== undefined && flags.some(wanted),
-      miss: () => `the tool carries none of the flags ${list(flagList)}`,
-    });
+
+  /** Decide a call. */
+  matchCall(ctx: CallContext): RuleOutcome {
+    const f = ctx.facts;
+    const tool = f.tool;
+    for (const check of this.subject) {
+      if (!check.test(f.principal, tool.name, tool.connector, tool.flags)) return check.missed;
+    }
+    for (const check of this.task) if (!check.test(f.task, tool.name)) return check.missed;
+    for (const check of this.call) if (!check.test(ctx)) return check.missed;
+    const condition = this.condition;
+    if (condition === undefined) return MATCH;
+    let activation: CelActivation;
+    try {
+      activation = this.celActivation(ctx, condition);
+    } catch (error) {
+      return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
+    }
+    const result = condition.evaluate(activation);
+    if (!result.ok) return { kind: 'error', message: result.error };
+    return result.value ? MATCH : WHEN_MISS;
   }
-  const p = rule.principal;
-  if (p !== undefined) {
-    const field = (
-      name: string,
-      patterns: readonly string[] | undefined,
-      get: (principal: PrincipalFacts) => readonly string[] | string | undefined,
-    ): void => {
-      if (patterns === undefined) return;
-      const matches = compileNameGlobs(patterns);
-      checks.push({
-        name: `principal.${name}`,
-        test: (principal) => {
-          if (principal === undefined) return false;
-          const value = get(principal);
-          if (value === undefined) return false;
-          return typeof value === 'string' ? matches(value) : value.some(matches);
-        },
-        miss: (principal) => {
-          if (principal === undefined) return 'no principal';
-          const value = get(principal);
-          const shown = value === undefined ? '(none)' : typeof value === 'string' ? value : list(value);
-          return `principal ${name} ${shown} does not match ${list(patterns)}`;
-        },
-      });
-    };
-    field('agent', p.agents, (x) => x.agentId);
-    field('roles', p.roles, (x) => x.roles);
-    field('tenant', p.tenants, (x) => x.tenant);
-    field('environment', p.environments, (x) => x.environment);
-    field('authMethod', p.authMethods, (x) => x.authMethod);
+
+  /** Decide an egress request, apart from the address-class requirement (see `addressAllowed`). */
+  matchEgress(ctx: EgressContext): RuleOutcome {
+    if (this.kind !== 'egress') return MATCH;
+    const f = ctx.facts;
+    for (const check of this.subject) if (!check.test(f.principal, f.tool, f.connector, undefined)) return check.missed;
+    for (const check of this.task) if (!check.test(f.task, f.tool)) return check.missed;
+    for (const check of this.destination) if (!check.test(ctx)) return check.missed;
+    return MATCH;
   }
-  return checks;
+
+  /**
+   * For egress rules: the resolved address is public, or every non-public place it leads to is named by
+   * the rule (one of its classes, or inside one of its CIDRs).
+   */
+  addressAllowed(ctx: EgressContext): boolean {
+    const cls = ctx.view?.addressClass ?? ctx.facts.addressClass;
+    if (cls === undefined || cls === 'public') return true;
+    // A class without an address (hand-written facts): only naming the class opens it.
+    if (ctx.view === undefined) return this.classes.has(cls);
+    return addressOpened(ctx.view, this.cidrs, this.classes);
+  }
+
+  /** Why a call missed the check named `name` (for `explain`). */
+  missReason(ctx: CallContext, name: string): string {
+    if (name === 'when') return `condition is false: ${this.source.when ?? ''}`;
+    const f = ctx.facts;
+    const subject = this.subject.find((c) => c.name === name);
+    if (subject !== undefined) return subject.miss(f.principal, f.tool.name, f.tool.connector);
+    const task = this.task.find((c) => c.name === name);
+    if (task !== undefined) return task.miss(f.task, f.tool.name);
+    return this.call.find((c) => c.name === name)?.miss(ctx) ?? name;
+  }
+
+  /** Why an egress request missed the check named `name` (for `explain`). */
+  egressMissReason(ctx: EgressContext, name: string): string {
+    if (this.kind !== 'egress') return name;
+    const f = ctx.facts;
+    const subject = this.subject.find((c) => c.name === name);
+    if (subject !== undefined) return subject.miss(f.principal, f.tool, f.connector);
+    const task = this.task.find((c) => c.name === name);
+    if (task !== undefined) return task.miss(f.task, f.tool);
+    return this.destination.find((c) => c.name === name)?.miss(ctx) ?? name;
+  }
+
+  /** The condition's variables, converted once per call, each only when some condition mentions it. */
+  private celActivation(ctx: CallContext, condition: CompiledCondition): CelActivation {
+    const base = (ctx.celBase ??= { args: EMPTY, principal: EMPTY, task: EMPTY, tool: EMPTY, http: EMPTY, now: EPOCH });
+    const f = ctx.facts;
+    const converted = (ctx.celConverted ??= new Set());
+    for (const name of condition.variables) {
+      if (converted.has(name)) continue;
+      converted.add(name);
+      if (name === 'args') base.args = toCelValue(f.args);
+      else if (name === 'principal') base.principal = toCelValue(f.principal);
+      else if (name === 'task') base.task = toCelValue(f.task ?? {});
+      else if (name === 'tool') base.tool = toCelValue(f.tool);
+      else if (name === 'http') base.http = f.http === undefined ? {} : toCelValue({ ...f.http, params: {} });
+      else base.now = new Date(f.now);
+    }
+    if (this.paths === undefined || f.http === undefined || ctx.canonicalPath === false) return base;
+    // Named segments of the pattern that matched this rule, as http.params.
+    const path = f.http.path;
+    for (const p of this.paths.patterns) {
+      const m = p.match(path);
+      if (m !== undefined) return { ...base, http: { ...(base.http as object), params: m.params } };
+    }
+    return base;
+  }
 }
 
-function taskChecks(rule: Rule): {
-  name: string;
-  test(task: TaskFacts | undefined, tool: string | undefined): boolean;
-  miss(task: TaskFacts | undefined, tool: string | undefined): string;
-}[] {
-  const checks = [];
-  const t = rule.task;
-  if (t?.intent !== undefined) {
-    const pattern = t.intent;
-    const matches = compileNameGlob(pattern, { caseInsensitive: true });
-    checks.push({
-      name: 'task.intent',
-      test: (task: TaskFacts | undefined) => task?.intent !== undefined && matches(task.intent),
-      miss: (task: TaskFacts | undefined) =>
-        task?.intent === undefined ? 'the task has no declared intent' : `task intent does not match "${pattern}"`,
-    });
-  }
-  if (t?.declaredOnly === true) {
-    checks.push({
-      name: 'task.declaredOnly',
-      test: (task: TaskFacts | undefined, tool: string | undefined) =>
-        tool !== undefined &&
-        task?.declaredTools !== undefined &&
-        task.declaredTools.some((d) => matchNameGlob(d, tool)),
-      miss: (task: TaskFacts | undefined, tool: string | undefined) =>
-        task?.declaredTools === undefined
-          ? 'the task declared no tools'
-          : `the task did not declare ${tool ?? 'this tool'}`,
-    });
-  }
-  return checks;
-}
-
-function trustChecker(trust: EgressTrust | undefined): {
-  trustedHost(host: string): boolean;
-  trustedTool(tool: string): boolean;
-} {
-  if (trust === undefined) return { trustedHost: () => false, trustedTool: () => false };
-  const trusted = compileHostGlobs(trust.trusted);
-  const untrusted = compileHostGlobs(trust.untrusted);
-  const tools = compileNameGlobs(trust.trustedTools);
-  return {
-    trustedHost: (host) => trust.trusted.length > 0 && trusted(host) && !untrusted(host),
-    trustedTool: (tool) => trust.trustedTools.length > 0 && tools(tool),
-  };
-}
+/**
+ * Conditions compiled so far for one policy, by their source text: rules written from one template (per-agent
+ * baselines, say) share one compiled condition, which evaluates the same for each.
+ */
+export type ConditionCache = Map<string, CompiledCondition>;
 
 /**
  * Compile one validated rule. `documentTrust` is the egressTrust of the rule's document (used by `flow`
@@ -247,281 +278,107 @@ export function compileRule(
   index: number,
   file: string,
   documentTrust: EgressTrust | undefined,
+  conditions: ConditionCache = new Map(),
 ): { rule: CompiledRule } | { problems: RuleCompileProblem[] } {
-  const problems: RuleCompileProblem[] = [];
-  const kind = rule.egress !== undefined ? 'egress' : 'call';
-  const failClosed = failsClosedOpen(rule.effect);
-  const subject = subjectChecks(rule);
-  const tasks = taskChecks(rule);
-  const callChecks: CallCheck[] = [];
-
-  for (const check of subject) {
-    callChecks.push({
-      name: check.name,
-      test: (ctx) =>
-        check.test(ctx.facts.principal, ctx.facts.tool.name, ctx.facts.tool.connector, ctx.facts.tool.flags),
-      miss: (ctx) => check.miss(ctx.facts.principal, ctx.facts.tool.name, ctx.facts.tool.connector),
-    });
+  let condition: CompiledCondition | undefined;
+  if (rule.when !== undefined) {
+    try {
+      condition = conditions.get(rule.when) ?? compileCondition(rule.when);
+      conditions.set(rule.when, condition);
+    } catch (error) {
+      return { problems: [{ path: 'when', message: error instanceof Error ? error.message : String(error) }] };
+    }
   }
-  for (const check of tasks) {
-    callChecks.push({
-      name: check.name,
-      test: (ctx) => check.test(ctx.facts.task, ctx.facts.tool.name),
-      miss: (ctx) => check.miss(ctx.facts.task, ctx.facts.tool.name),
-    });
-  }
+  const { checks: call, paths } = callChecks(rule, documentTrust);
+  const egress = rule.egress;
+  const cidrs = egress?.cidrs !== undefined ? egress.cidrs.map((c) => ipaddr.parseCIDR(c)) : NO_CIDRS;
+  const classes = egress?.classes !== undefined ? new Set(egress.classes) : NO_CLASSES;
+  return {
+    rule: new CompiledRule(rule, index, file, {
+      subject: orNone(subjectChecks(rule)),
+      task: orNone(taskChecks(rule)),
+      call: orNone(call),
+      destination: egress === undefined ? NO_CHECKS : orNone(destinationChecks(rule, cidrs, classes)),
+      paths,
+      condition,
+      cidrs,
+      classes,
+    }),
+  };
+}
 
-  let paths: CompiledPathPattern[] | undefined;
+/** The list as kept: exactly as long as it is (a list built by `push` keeps room for sixteen), or the shared empty one. */
+function orNone<T>(checks: T[]): readonly T[] {
+  return checks.length === 0 ? NO_CHECKS : checks.slice();
+}
+
+/** In order: tools, connector, tool flags, then the principal's fields. */
+function subjectChecks(rule: Rule): SubjectCheck[] {
+  const checks: SubjectCheck[] = [];
+  if (rule.tools !== undefined) checks.push(new ToolsCheck(rule.tools));
+  if (rule.connector !== undefined)
+    checks.push(new ConnectorCheck(typeof rule.connector === 'string' ? [rule.connector] : rule.connector));
+  if (rule.toolFlags !== undefined) checks.push(new ToolFlagsCheck(rule.toolFlags));
+  const principal = rule.principal;
+  if (principal !== undefined) {
+    for (const key of ['agents', 'roles', 'tenants', 'environments', 'authMethods'] as const) {
+      const patterns = principal[key];
+      if (patterns !== undefined) checks.push(new PrincipalCheck(PRINCIPAL_FIELDS[key], patterns));
+    }
+  }
+  return checks;
+}
+
+function taskChecks(rule: Rule): TaskCheck[] {
+  const checks: TaskCheck[] = [];
+  if (rule.task?.intent !== undefined) checks.push(new TaskIntentCheck(rule.task.intent));
+  if (rule.task?.declaredOnly === true) checks.push(new DeclaredOnlyCheck());
+  return checks;
+}
+
+/** In order: the HTTP operation, the time window, the data flow. */
+function callChecks(
+  rule: Rule,
+  documentTrust: EgressTrust | undefined,
+): { checks: CallCheck[]; paths: HttpPathsCheck | undefined } {
+  const checks: CallCheck[] = [];
+  let paths: HttpPathsCheck | undefined;
   if (rule.http !== undefined) {
-    const { methods, paths: pathSources } = rule.http;
-    callChecks.push({
-      name: 'http',
-      test: (ctx) => ctx.facts.http !== undefined,
-      miss: () => 'the call is not an HTTP request',
-    });
-    if (methods !== undefined) {
-      const upper = new Set(methods.map((m) => m.toUpperCase()));
-      callChecks.push({
-        name: 'http.methods',
-        test: (ctx) => upper.has(ctx.facts.http!.method.toUpperCase()),
-        miss: (ctx) => `method ${ctx.facts.http!.method} is not in ${list([...upper])}`,
-      });
-    }
-    if (pathSources !== undefined) {
-      paths = pathSources.map(compilePathPattern);
-      const compiled = paths;
-      callChecks.push({
-        name: 'http.paths',
-        test: (ctx) => {
-          const path = ctx.facts.http!.path;
-          ctx.canonicalPath ??= isCanonicalPath(path);
-          if (!ctx.canonicalPath) return failClosed;
-          return compiled.some((p) => p.test(path));
-        },
-        miss: (ctx) =>
-          ctx.canonicalPath === false
-            ? 'the path is not canonical (never matches an allow rule)'
-            : `path ${ctx.facts.http!.path} matches none of ${list(pathSources)}`,
-      });
+    checks.push(new HttpCheck());
+    if (rule.http.methods !== undefined) checks.push(new HttpMethodsCheck(rule.http.methods));
+    if (rule.http.paths !== undefined) {
+      paths = new HttpPathsCheck(rule.http.paths, rule.http.paths.map(compilePathPattern), rule.effect !== 'allow');
+      checks.push(paths);
     }
   }
-
   if (rule.time !== undefined) {
     const window = compileTimeWindow({
       ...(rule.time.days ? { days: rule.time.days } : {}),
       ...(rule.time.between ? { between: rule.time.between } : {}),
       tz: rule.time.tz,
     });
-    callChecks.push({
-      name: 'time',
-      test: (ctx) => window.test(ctx.facts.now),
-      miss: () => `outside the time window ${window.describe()}`,
-    });
+    checks.push(new TimeCheck(window));
   }
-
   if (rule.flow !== undefined) {
-    const labels = new Set(rule.flow.labels);
-    const trust = trustChecker(rule.egressTrust ?? documentTrust);
-    const labelList = rule.flow.labels;
-    callChecks.push({
-      name: 'flow.labels',
-      test: (ctx) => ctx.facts.task?.labelsRead?.some((l) => labels.has(l)) === true,
-      miss: () => `the task has read no data labelled ${list(labelList)}`,
-    });
-    callChecks.push({
-      name: 'flow.to',
-      test: (ctx) => {
-        const http = ctx.facts.http;
-        if (http !== undefined) return !trust.trustedHost(http.host);
-        return !trust.trustedTool(ctx.facts.tool.name);
-      },
-      miss: (ctx) =>
-        ctx.facts.http !== undefined
-          ? `destination ${ctx.facts.http.host} is trusted`
-          : `tool ${ctx.facts.tool.name} is trusted`,
-    });
+    checks.push(new FlowLabelsCheck(rule.flow.labels));
+    checks.push(new FlowToCheck(rule.egressTrust ?? documentTrust));
   }
+  return { checks, paths };
+}
 
-  let condition: CompiledCondition | undefined;
-  if (rule.when !== undefined) {
-    try {
-      condition = compileCondition(rule.when);
-    } catch (error) {
-      problems.push({ path: 'when', message: error instanceof Error ? error.message : String(error) });
-    }
+/** In order: schemes, ports, hosts, then the addresses an address-only or deny rule is about. */
+function destinationChecks(rule: Rule, cidrs: readonly Cidr[], classes: ReadonlySet<AddressClass>): EgressCheck[] {
+  const { hosts, ports, schemes } = rule.egress!;
+  const checks: EgressCheck[] = [];
+  if (schemes !== undefined) checks.push(new SchemesCheck(schemes));
+  if (ports !== undefined) checks.push(new PortsCheck(ports));
+  if (hosts !== undefined) checks.push(new HostsCheck(hosts));
+  const names = [...(rule.egress!.cidrs ?? []), ...(rule.egress!.classes ?? [])];
+  if (names.length > 0 && (hosts === undefined || rule.effect === 'deny')) {
+    // An address-only rule, and a deny rule with CIDRs or classes, match by address: the request must
+    // have resolved to one of them, in any spelling (IPv4-mapped, NAT64, 6to4, ...). On an allow rule
+    // with hosts, CIDRs and classes are the non-public destinations it opens.
+    checks.push(new AddressesCheck(cidrs, classes, names));
   }
-
-  // Egress checks: the subject checks (principal may be absent), the task checks, then the destination.
-  const egressChecks: EgressCheck[] = [];
-  let cidrs: Cidr[] = [];
-  let classes: ReadonlySet<AddressClass> = new Set();
-  if (rule.egress !== undefined) {
-    for (const check of subject) {
-      egressChecks.push({
-        name: check.name,
-        test: (ctx) => check.test(ctx.facts.principal, ctx.facts.tool, ctx.facts.connector, undefined),
-        miss: (ctx) => check.miss(ctx.facts.principal, ctx.facts.tool, ctx.facts.connector),
-      });
-    }
-    for (const check of tasks) {
-      egressChecks.push({
-        name: check.name,
-        test: (ctx) => check.test(ctx.facts.task, ctx.facts.tool),
-        miss: (ctx) => check.miss(ctx.facts.task, ctx.facts.tool),
-      });
-    }
-    const { hosts, ports, schemes } = rule.egress;
-    if (schemes !== undefined) {
-      const set = new Set<string>(schemes);
-      egressChecks.push({
-        name: 'egress.schemes',
-        test: (ctx) => set.has(ctx.facts.scheme.toLowerCase()),
-        miss: (ctx) => `scheme ${ctx.facts.scheme} is not in ${list(schemes)}`,
-      });
-    }
-    if (ports !== undefined) {
-      const set = new Set(ports);
-      egressChecks.push({
-        name: 'egress.ports',
-        test: (ctx) => set.has(ctx.facts.port),
-        miss: (ctx) => `port ${ctx.facts.port} is not in ${list(ports.map(String))}`,
-      });
-    }
-    if (hosts !== undefined) {
-      const matches = compileHostGlobs(hosts);
-      egressChecks.push({
-        name: 'egress.hosts',
-        test: (ctx) => matches(ctx.facts.host),
-        miss: (ctx) => `host ${ctx.facts.host} matches none of ${list(hosts)}`,
-      });
-    }
-    cidrs = (rule.egress.cidrs ?? []).map((c) => ipaddr.parseCIDR(c));
-    classes = new Set(rule.egress.classes ?? []);
-    const names = [...(rule.egress.cidrs ?? []), ...(rule.egress.classes ?? [])];
-    if (names.length > 0 && (hosts === undefined || rule.effect === 'deny')) {
-      // An address-only rule, and a deny rule with CIDRs or classes, match by address: the request must
-      // have resolved to one of them, in any spelling (IPv4-mapped, NAT64, 6to4, ...). On an allow rule
-      // with hosts, CIDRs and classes are the non-public destinations it opens.
-      egressChecks.push({
-        name: 'egress.addresses',
-        test: (ctx) => ctx.view !== undefined && addressMatches(ctx.view, cidrs, classes),
-        miss: (ctx) =>
-          ctx.facts.ip === undefined
-            ? 'no resolved address yet'
-            : `address ${ctx.facts.ip} is in none of ${list(names)}`,
-      });
-    }
-  }
-
-  if (problems.length > 0) return { problems };
-
-  const exactTools = rule.tools !== undefined && !rule.tools.some(isGlob) ? rule.tools : undefined;
-  const toolGlobs = rule.tools !== undefined && rule.tools.some(isGlob) ? rule.tools : undefined;
-  const connectors =
-    rule.connector === undefined ? undefined : typeof rule.connector === 'string' ? [rule.connector] : rule.connector;
-  const exactAgents =
-    rule.principal?.agents !== undefined && !rule.principal.agents.some(isGlob) ? rule.principal.agents : undefined;
-  const exactRoles =
-    rule.principal?.roles !== undefined && !rule.principal.roles.some(isGlob) ? rule.principal.roles : undefined;
-  const subjectOnly =
-    rule.task === undefined &&
-    rule.http === undefined &&
-    rule.time === undefined &&
-    rule.when === undefined &&
-    rule.flow === undefined;
-
-  const celActivation = (ctx: CallContext): CelActivation => {
-    // Converted once per call, each variable only when some condition mentions it.
-    const base = (ctx.celBase ??= { args: EMPTY, principal: EMPTY, task: EMPTY, tool: EMPTY, http: EMPTY, now: EPOCH });
-    const f = ctx.facts;
-    const converted = (ctx.celConverted ??= new Set());
-    for (const name of condition!.variables) {
-      if (converted.has(name)) continue;
-      converted.add(name);
-      if (name === 'args') base.args = toCelValue(f.args);
-      else if (name === 'principal') base.principal = toCelValue(f.principal);
-      else if (name === 'task') base.task = toCelValue(f.task ?? {});
-      else if (name === 'tool') base.tool = toCelValue(f.tool);
-      else if (name === 'http') base.http = f.http === undefined ? {} : toCelValue({ ...f.http, params: {} });
-      else base.now = new Date(f.now);
-    }
-    ctx.celBase = base;
-    if (paths === undefined || ctx.facts.http === undefined || ctx.canonicalPath === false) return ctx.celBase;
-    // Named segments of the pattern that matched this rule, as http.params.
-    const path = ctx.facts.http.path;
-    for (const p of paths) {
-      const m = p.match(path);
-      if (m !== undefined) return { ...ctx.celBase, http: { ...(ctx.celBase.http as object), params: m.params } };
-    }
-    return ctx.celBase;
-  };
-
-  // Outcomes are immutable: allocate them once, not per decision.
-  const callMisses: RuleOutcome[] = callChecks.map((c) => ({ kind: 'miss', check: c.name }));
-  const egressMisses: RuleOutcome[] = egressChecks.map((c) => ({ kind: 'miss', check: c.name }));
-
-  const compiled: CompiledRule = {
-    id: rule.id,
-    effect: rule.effect,
-    index,
-    ...(rule.description !== undefined ? { description: rule.description } : {}),
-    file,
-    kind,
-    source: rule,
-    ...(exactTools !== undefined ? { exactTools } : {}),
-    ...(toolGlobs !== undefined ? { toolGlobs } : {}),
-    ...(connectors !== undefined ? { connectors } : {}),
-    ...(exactAgents !== undefined ? { exactAgents } : {}),
-    ...(exactRoles !== undefined ? { exactRoles } : {}),
-    ...(rule.rateLimit !== undefined
-      ? { rateLimit: { calls: rule.rateLimit.calls, perSeconds: parseDuration(rule.rateLimit.per)! } }
-      : {}),
-    ...(rule.effect === 'approve'
-      ? {
-          approval: {
-            approvers: rule.approval?.approvers ?? 1,
-            ...(rule.approval?.maxTtl !== undefined ? { maxTtlSeconds: parseDuration(rule.approval.maxTtl)! } : {}),
-          },
-        }
-      : {}),
-    ...(rule.labels !== undefined ? { labelsRead: rule.labels.reads } : {}),
-    subjectOnly,
-    ...(kind === 'egress' ? { egressSpec: { cidrs, classes } } : {}),
-    subjectMatches(principal, toolName, connector, flags) {
-      for (const check of subject) if (!check.test(principal, toolName, connector, flags)) return false;
-      return true;
-    },
-    matchCall(ctx) {
-      for (let i = 0; i < callChecks.length; i++) if (!callChecks[i]!.test(ctx)) return callMisses[i]!;
-      if (condition === undefined) return MATCH;
-      let activation: CelActivation;
-      try {
-        activation = celActivation(ctx);
-      } catch (error) {
-        return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
-      }
-      const result = condition.evaluate(activation);
-      if (!result.ok) return { kind: 'error', message: result.error };
-      return result.value ? MATCH : WHEN_MISS;
-    },
-    matchEgress(ctx) {
-      for (let i = 0; i < egressChecks.length; i++) if (!egressChecks[i]!.test(ctx)) return egressMisses[i]!;
-      return MATCH;
-    },
-    addressAllowed(ctx) {
-      const cls = ctx.view?.addressClass ?? ctx.facts.addressClass;
-      if (cls === undefined || cls === 'public') return true;
-      // A class without an address (hand-written facts): only naming the class opens it.
-      if (ctx.view === undefined) return classes.has(cls);
-      return addressOpened(ctx.view, cidrs, classes);
-    },
-    missReason(ctx, name) {
-      if (name === 'when') return `condition is false: ${rule.when ?? ''}`;
-      return callChecks.find((c) => c.name === name)?.miss(ctx) ?? name;
-    },
-    egressMissReason(ctx, name) {
-      return egressChecks.find((c) => c.name === name)?.miss(ctx) ?? name;
-    },
-  };
-  return { rule: compiled };
+  return checks;
 }
