@@ -41,7 +41,7 @@ export interface EgressContext {
 const MISSES = new Map<string, RuleOutcome>();
 
 /** The outcome of missing the check named `check`: one frozen object per name (the names are a fixed set). */
-export function missOf(check: string): RuleOutcome {
+function missOf(check: string): RuleOutcome {
   let outcome = MISSES.get(check);
   if (outcome === undefined) {
     outcome = Object.freeze({ kind: 'miss', check });
@@ -50,7 +50,7 @@ export function missOf(check: string): RuleOutcome {
   return outcome;
 }
 
-export function list(values: readonly string[]): string {
+function list(values: readonly string[]): string {
   return values.length > 4 ? `[${values.slice(0, 4).join(', ')}, ...]` : `[${values.join(', ')}]`;
 }
 
