@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { compileHostGlob, compileNameGlob, hostGlobProblem, matchNameGlob } from './glob.js';
+import {
+  compileHostGlob,
+  compileNameGlob,
+  compileNameGlobs,
+  compileNameList,
+  hostGlobProblem,
+  matchesNameList,
+  matchNameGlob,
+} from './glob.js';
 
 describe('host globs', () => {
   const cases: [string, string, boolean][] = [
@@ -50,5 +58,19 @@ describe('name globs', () => {
     assert.equal(compileNameGlob('a.b')('axb'), false);
     assert.equal(compileNameGlob('a+*')('a+b'), true);
     assert.equal(compileNameGlob('*refund*', { caseInsensitive: true })('Issue a REFUND now'), true);
+  });
+  it('a name list matches exactly as the compiled globs do, and keeps a lone exact name as the string', () => {
+    assert.equal(compileNameList(['bot-1']), 'bot-1');
+    assert.equal(typeof compileNameList(['bot-*']), 'function');
+    assert.equal(typeof compileNameList(['bot-1', 'bot-2']), 'function');
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[a-c_*?]{1,4}$/), { minLength: 1, maxLength: 3 }),
+        fc.stringMatching(/^[a-c_]{0,6}$/),
+        (patterns, name) => {
+          assert.equal(matchesNameList(compileNameList(patterns), name), compileNameGlobs(patterns)(name));
+        },
+      ),
+    );
   });
 });

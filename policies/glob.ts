@@ -86,6 +86,22 @@ export function compileNameGlobs(
   return (name) => exact.has(name) || globs.some((glob) => glob(name));
 }
 
+/**
+ * A list of name globs as a rule keeps it: a lone exact name is the string itself, compared with `===`, and
+ * anything else the matcher `compileNameGlobs` makes. Large policies are mostly rules naming one exact tool,
+ * agent or role; a string costs them no function object and no set.
+ */
+export type NameList = string | NameMatcher;
+
+export function compileNameList(patterns: readonly string[]): NameList {
+  return patterns.length === 1 && !isGlob(patterns[0]!) ? patterns[0]! : compileNameGlobs(patterns);
+}
+
+/** Exactly what `compileNameGlobs(patterns)(name)` says, for `list = compileNameList(patterns)`. */
+export function matchesNameList(list: NameList, name: string): boolean {
+  return typeof list === 'string' ? list === name : list(name);
+}
+
 /** Why a host glob is not acceptable, or undefined when it is. */
 export function hostGlobProblem(pattern: string): string | undefined {
   if (pattern === '**') return undefined;

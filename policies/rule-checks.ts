@@ -15,8 +15,10 @@ import {
   compileHostGlobs,
   compileNameGlob,
   compileNameGlobs,
-  isGlob,
+  compileNameList,
+  matchesNameList,
   matchNameGlob,
+  type NameList,
   type NameMatcher,
 } from './glob.js';
 import type { EgressTrust } from './schema.js';
@@ -52,17 +54,6 @@ function missOf(check: string): RuleOutcome {
 
 function list(values: readonly string[]): string {
   return values.length > 4 ? `[${values.slice(0, 4).join(', ')}, ...]` : `[${values.join(', ')}]`;
-}
-
-/** Names a rule lists, as matched: one exact name is the string itself (compared with `===`). */
-type NameTest = string | NameMatcher;
-
-function nameTest(patterns: readonly string[]): NameTest {
-  return patterns.length === 1 && !isGlob(patterns[0]!) ? patterns[0]! : compileNameGlobs(patterns);
-}
-
-function passes(test: NameTest, name: string): boolean {
-  return typeof test === 'string' ? test === name : test(name);
 }
 
 /** Exact names (connectors, HTTP methods): one is the string itself, several a set. */
@@ -116,14 +107,14 @@ export interface EgressCheck {
 export class ToolsCheck implements SubjectCheck {
   readonly name = 'tools';
   readonly missed = missOf('tools');
-  private readonly match: NameTest;
+  private readonly match: NameList;
 
   constructor(private readonly patterns: readonly string[]) {
-    this.match = nameTest(patterns);
+    this.match = compileNameList(patterns);
   }
 
   test(_principal: PrincipalFacts | undefined, toolName: string | undefined): boolean {
-    return toolName !== undefined && passes(this.match, toolName);
+    return toolName !== undefined && matchesNameList(this.match, toolName);
   }
 
   miss(_principal: PrincipalFacts | undefined, toolName: string | undefined): string {
@@ -192,7 +183,7 @@ export const PRINCIPAL_FIELDS = {
 export class PrincipalCheck implements SubjectCheck {
   readonly name: string;
   readonly missed: RuleOutcome;
-  private readonly match: NameTest;
+  private readonly match: NameList;
 
   constructor(
     private readonly field: PrincipalField,
@@ -200,15 +191,15 @@ export class PrincipalCheck implements SubjectCheck {
   ) {
     this.name = `principal.${field.name}`;
     this.missed = missOf(this.name);
-    this.match = nameTest(patterns);
+    this.match = compileNameList(patterns);
   }
 
   test(principal: PrincipalFacts | undefined): boolean {
     if (principal === undefined) return false;
     const value = this.field.read(principal);
     if (value === undefined) return false;
-    if (typeof value === 'string') return passes(this.match, value);
-    for (const item of value) if (passes(this.match, item)) return true;
+    if (typeof value === 'string') return matchesNameList(this.match, value);
+    for (const item of value) if (matchesNameList(this.match, item)) return true;
     return false;
   }
 

@@ -125,8 +125,9 @@ export class CompiledRule {
     this.effect = rule.effect;
     this.description = rule.description;
     this.kind = rule.egress !== undefined ? 'egress' : 'call';
-    this.exactTools = rule.tools !== undefined && !rule.tools.some(isGlob) ? rule.tools : undefined;
-    this.toolGlobs = rule.tools !== undefined && rule.tools.some(isGlob) ? rule.tools : undefined;
+    const toolsHaveGlob = rule.tools?.some(isGlob) === true;
+    this.exactTools = rule.tools !== undefined && !toolsHaveGlob ? rule.tools : undefined;
+    this.toolGlobs = toolsHaveGlob ? rule.tools : undefined;
     this.connectors =
       rule.connector === undefined ? undefined : typeof rule.connector === 'string' ? [rule.connector] : rule.connector;
     this.exactAgents =
@@ -283,8 +284,11 @@ export function compileRule(
   let condition: CompiledCondition | undefined;
   if (rule.when !== undefined) {
     try {
-      condition = conditions.get(rule.when) ?? compileCondition(rule.when);
-      conditions.set(rule.when, condition);
+      condition = conditions.get(rule.when);
+      if (condition === undefined) {
+        condition = compileCondition(rule.when);
+        conditions.set(rule.when, condition);
+      }
     } catch (error) {
       return { problems: [{ path: 'when', message: error instanceof Error ? error.message : String(error) }] };
     }
