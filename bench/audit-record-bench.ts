@@ -10,6 +10,8 @@ import type { AuditRecordInput } from '../gateway/services/audit/types.js';
 import { canonicalHash } from '../gateway/kernel/index.js';
 import { median } from './lib/rounds.js';
 import { nanosPerIteration } from './lib/stats.js';
+import { parseArgs } from 'node:util';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 
 export interface AuditRecordBenchResult {
   loops: number;
@@ -90,6 +92,12 @@ export async function runAuditRecordBench(
   };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[1]}`) {
+const USAGE = `usage: node --import tsx bench/audit-record-bench.ts
+
+What sealing an audit record costs, as the record object and its line and as the line alone (µs a
+record, medians), and the canonical hash of a call's arguments.`;
+
+if (isEntryPoint(import.meta.url)) {
+  readCommandLine(USAGE, (args) => parseArgs({ args, options: {} }));
   console.log(JSON.stringify(await runAuditRecordBench(), null, 2));
 }

@@ -28,21 +28,32 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { nodeFlagsOf } from '../test/fixtures/gateway-process.js';
+import { readCommandLine } from './lib/command.js';
+import { positiveInteger } from './lib/options.js';
 import { processCpuMicros } from './lib/thread-cpu.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const READY = /Portcullis listening on /;
 
-const { values, positionals } = parseArgs({
-  options: {
-    runs: { type: 'string' },
-    bin: { type: 'string', default: path.join(ROOT, 'bin', 'portcullis.js') },
-    ready: { type: 'boolean', default: false },
-  },
-  allowPositionals: true,
+const USAGE = `usage: node --import tsx bench/cold-start.ts [--runs 10] [--bin bin/portcullis.js] [-- <arguments>]
+       node --import tsx bench/cold-start.ts --ready [--runs 5] [--bin bin/portcullis.js] [-- <arguments>]
+
+How long the portcullis command takes to start, in fresh processes: without --ready, the time until
+\`portcullis --help\` (or the given arguments) exits; with --ready, until \`portcullis demo\` (or the given
+arguments) serves. Arguments after -- go to portcullis (\`-- --help\` measures its --help).`;
+
+const { values, positionals, runs } = readCommandLine(USAGE, (args) => {
+  const parsed = parseArgs({
+    args,
+    options: {
+      runs: { type: 'string' },
+      bin: { type: 'string', default: path.join(ROOT, 'bin', 'portcullis.js') },
+      ready: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+  });
+  return { ...parsed, runs: positiveInteger('runs', parsed.values.runs ?? (parsed.values.ready ? '5' : '10')) };
 });
-const runs = Number(values.runs ?? (values.ready ? '5' : '10'));
-if (!Number.isInteger(runs) || runs < 1) throw new RangeError('--runs must be a positive integer');
 
 /** A child's user + system CPU time so far, in ms, from /proc. */
 async function cpuMsOf(pid: number): Promise<number> {

@@ -14,6 +14,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { closedPort } from '../test/fixtures/gateway-process.js';
 import { startOtlpReceiver } from '../test/fixtures/otlp-receiver.js';
 import { startGatewayProcess, type GatewayProcess } from '../test/conformance/gateway-process.js';
+import { readCommandLine } from './lib/command.js';
 import { echoConnector } from './lib/echo-upstream.js';
 import { positiveInteger } from './lib/options.js';
 import { ratio, summarize, type Summary } from './lib/stats.js';
@@ -21,18 +22,29 @@ import { ratio, summarize, type Summary } from './lib/stats.js';
 type Variant = 'up' | 'down' | 'off';
 const VARIANTS: readonly Variant[] = ['up', 'down', 'off'];
 
-const { values } = parseArgs({
-  options: {
-    calls: { type: 'string', default: '300' },
-    sessions: { type: 'string', default: '4' },
-    rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '20' },
-  },
+const USAGE = `usage: node --import tsx bench/collector-down.ts [--calls 300] [--sessions 4] [--rounds 3] [--warmup 20]
+
+What an unreachable trace collector costs a tool call: the gateway exporting to a live OTLP receiver (up),
+to a closed port (down) and with telemetry off, in alternating rounds; latency per variant and the ratios
+down/up and up/off.`;
+
+const { calls, sessions, rounds, warmup } = readCommandLine(USAGE, (args) => {
+  const { values } = parseArgs({
+    args,
+    options: {
+      calls: { type: 'string', default: '300' },
+      sessions: { type: 'string', default: '4' },
+      rounds: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '20' },
+    },
+  });
+  return {
+    calls: positiveInteger('calls', values.calls),
+    sessions: positiveInteger('sessions', values.sessions),
+    rounds: positiveInteger('rounds', values.rounds),
+    warmup: positiveInteger('warmup', values.warmup),
+  };
 });
-const calls = positiveInteger('calls', values.calls);
-const sessions = positiveInteger('sessions', values.sessions);
-const rounds = positiveInteger('rounds', values.rounds);
-const warmup = positiveInteger('warmup', values.warmup);
 
 /** One echo call; true when the answer is the expected one. */
 async function callOnce(client: Client): Promise<boolean> {

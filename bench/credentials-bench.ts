@@ -5,6 +5,8 @@
  */
 import { createCredentialIssuer } from '../gateway/services/credentials/issuer.js';
 import { createKeySet, generateSigningKey } from '../gateway/services/credentials/keys.js';
+import { parseArgs } from 'node:util';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 
 export interface CredentialsBenchResult {
   calls: number;
@@ -48,7 +50,12 @@ export async function runCredentialsBench(options: { calls?: number } = {}): Pro
   return { calls, reuseMicros, signMicros, ratio: signMicros / reuseMicros };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+const USAGE = `usage: node --import tsx bench/credentials-bench.ts
+
+Per-call cost of call credentials: a cached credential reused against one signed on every call.`;
+
+if (isEntryPoint(import.meta.url)) {
+  readCommandLine(USAGE, (args) => parseArgs({ args, options: {} }));
   const result = await runCredentialsBench();
   process.stdout.write(
     `credentials: reuse ${result.reuseMicros.toFixed(2)} us/call, sign ${result.signMicros.toFixed(2)} us/call, reuse is ${result.ratio.toFixed(1)}x cheaper\n`,

@@ -7,10 +7,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
 import { runLoad, type LoadResult } from './lib/load.js';
 import { ratio } from './lib/stats.js';
 import { startGatewayProcess } from '../test/conformance/gateway-process.js';
+import { parseArgs } from 'node:util';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 
 export interface CredentialsGatewayReport {
   sessions: number;
@@ -111,7 +112,13 @@ export async function runCredentialsGatewayBench(
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+const USAGE = `usage: node --import tsx bench/credentials-gateway-bench.ts
+
+Cost of just-in-time call credentials through the whole gateway: the same HTTP tool called with
+backendCredentials: { type: jwt } and without it, as a ratio measured in one run.`;
+
+if (isEntryPoint(import.meta.url)) {
+  readCommandLine(USAGE, (args) => parseArgs({ args, options: {} }));
   const report = await runCredentialsGatewayBench();
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }

@@ -16,7 +16,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -24,6 +23,8 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpHandler, McpServer as ModernMcpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
+import { portNumber } from './lib/options.js';
 // Two dependency-free modules of the gateway's own, not its HTTP edge (which would load Express here).
 import { BodyError, readJsonBody } from '../gateway/edges/http/read-json.js';
 import { sendJson } from '../gateway/edges/http/send-json.js';
@@ -148,12 +149,21 @@ export async function startEchoHttpServer(port = 0): Promise<EchoHttpServer> {
   };
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({
-    options: { http: { type: 'boolean', default: false }, port: { type: 'string', default: '0' } },
+const USAGE = `usage: node --import tsx bench/echo-server.ts            MCP over stdio
+       node --import tsx bench/echo-server.ts --http     Streamable HTTP on 127.0.0.1 (port 0, or --port N)
+
+The benchmark's upstream: an MCP server with one echo tool.`;
+
+if (isEntryPoint(import.meta.url)) {
+  const { http, port } = readCommandLine(USAGE, (args) => {
+    const { values } = parseArgs({
+      args,
+      options: { http: { type: 'boolean', default: false }, port: { type: 'string', default: '0' } },
+    });
+    return { http: values.http, port: portNumber('port', values.port) };
   });
-  if (values.http) {
-    const server = await startEchoHttpServer(Number(values.port));
+  if (http) {
+    const server = await startEchoHttpServer(port);
     process.stdout.write(`Echo server listening on ${server.url}\n`);
     const stop = (): void => {
       void server.close().finally(() => process.exit(0));

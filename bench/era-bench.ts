@@ -7,6 +7,8 @@
 import { isLegacyRequest, PROTOCOL_VERSION_META_KEY } from '@modelcontextprotocol/server';
 import { isLegacyPost } from '../gateway/edges/mcp/era.js';
 import { alternateLoops } from './lib/alternate.js';
+import { parseArgs } from 'node:util';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 
 export interface EraBenchResult {
   loops: number;
@@ -66,6 +68,12 @@ export async function runEraBench(options: { loops?: number; perLoop?: number } 
   return { loops, perLoop, sdkNanos: times.firstNanos, gatewayNanos: times.secondNanos, ratio: times.ratio };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[1]}`) {
+const USAGE = `usage: node --import tsx bench/era-bench.ts
+
+What routing a 2026-07-28 request to its era costs: the SDK's isLegacyRequest against the gateway's
+isLegacyPost (ns a request, medians, and their ratio).`;
+
+if (isEntryPoint(import.meta.url)) {
+  readCommandLine(USAGE, (args) => parseArgs({ args, options: {} }));
   console.log(JSON.stringify(await runEraBench(), null, 2));
 }

@@ -43,8 +43,8 @@ describe('gc-trace', () => {
     assert.equal(positiveInteger('calls', '200'), 200);
     for (const bad of ['0', '-1', '1.5', 'ten', ''])
       assert.throws(() => positiveInteger('calls', bad), {
-        name: 'RangeError',
-        message: '--calls must be a positive integer',
+        name: 'BenchUsageError',
+        message: `--calls must be a positive integer (got ${JSON.stringify(bad)})`,
       });
   });
 });

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
 import { ensureCompiled } from './lib/compiled.js';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 import { listOf, positiveInteger } from './lib/options.js';
 import { openEchoGateway } from './lib/echo-gateway.js';
 import { ERA_MODES, type EraMode } from './lib/eras.js';
@@ -83,23 +84,35 @@ export function formatGcRun(run: GcRun): string {
   ].join(' ');
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({
-    options: {
-      mode: { type: 'string', default: 'legacy,modern' },
-      sessions: { type: 'string', default: '32' },
-      calls: { type: 'string', default: '200' },
-      warmup: { type: 'string', default: '40' },
-      rounds: { type: 'string', default: '2' },
-      bin: { type: 'string' },
-    },
+const USAGE = `usage: node --import tsx bench/gc-trace.ts [--mode legacy,modern] [--sessions 32] [--calls 200]
+                                     [--warmup 40] [--rounds 2] [--bin OTHER/bin/portcullis.js]
+
+V8's collections a tool call costs the gateway (its --trace-gc-nvp), while it serves N raw-driver sessions
+making calls back to back; with --bin, that build as well, measured alternately.`;
+
+if (isEntryPoint(import.meta.url)) {
+  const { modes, rounds, sessions, calls, warmup, otherBin } = readCommandLine(USAGE, (args) => {
+    const { values } = parseArgs({
+      args,
+      options: {
+        mode: { type: 'string', default: 'legacy,modern' },
+        sessions: { type: 'string', default: '32' },
+        calls: { type: 'string', default: '200' },
+        warmup: { type: 'string', default: '40' },
+        rounds: { type: 'string', default: '2' },
+        bin: { type: 'string' },
+      },
+    });
+    return {
+      modes: listOf('--mode', values.mode, ERA_MODES),
+      rounds: positiveInteger('rounds', values.rounds),
+      sessions: positiveInteger('sessions', values.sessions),
+      calls: positiveInteger('calls', values.calls),
+      warmup: positiveInteger('warmup', values.warmup),
+      otherBin: values.bin,
+    };
   });
-  const modes = listOf('--mode', values.mode, ERA_MODES);
-  const rounds = positiveInteger('rounds', values.rounds);
-  const sessions = positiveInteger('sessions', values.sessions);
-  const calls = positiveInteger('calls', values.calls);
-  const warmup = positiveInteger('warmup', values.warmup);
-  const bins = [CLI_COMPILED, ...(values.bin !== undefined ? [path.resolve(values.bin)] : [])];
+  const bins = [CLI_COMPILED, ...(otherBin !== undefined ? [path.resolve(otherBin)] : [])];
   ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
   const runs: GcRun[] = [];
   for (let round = 0; round < rounds; round++) {

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
 import { ensureCompiled } from './lib/compiled.js';
 import { frameLabel, frameOwner } from './lib/cpu-profile.js';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 import { listOf, positiveInteger } from './lib/options.js';
 import { openEchoGateway } from './lib/echo-gateway.js';
 import { ERA_MODES, type EraMode } from './lib/eras.js';
@@ -185,31 +186,44 @@ async function sample(options: {
   }
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({
-    options: {
-      mode: { type: 'string', default: 'legacy,modern' },
-      sessions: { type: 'string', default: '32' },
-      calls: { type: 'string', default: '150' },
-      warmup: { type: 'string', default: '40' },
-      top: { type: 'string', default: '25' },
-      survivors: { type: 'boolean', default: false },
-      bin: { type: 'string' },
-    },
+const USAGE = `usage: node --import tsx bench/heap-sample.ts [--mode legacy,modern] [--sessions 32] [--calls 150]
+                                        [--warmup 40] [--survivors] [--top 25] [--bin OTHER/bin/portcullis.js]
+
+What a tool call allocates in the gateway (with --survivors: what of it outlives a young-generation
+collection), from V8's sampling heap profiler, while N raw-driver sessions make calls back to back.`;
+
+if (isEntryPoint(import.meta.url)) {
+  const { modes, counts, survivors, otherBin } = readCommandLine(USAGE, (args) => {
+    const { values } = parseArgs({
+      args,
+      options: {
+        mode: { type: 'string', default: 'legacy,modern' },
+        sessions: { type: 'string', default: '32' },
+        calls: { type: 'string', default: '150' },
+        warmup: { type: 'string', default: '40' },
+        top: { type: 'string', default: '25' },
+        survivors: { type: 'boolean', default: false },
+        bin: { type: 'string' },
+      },
+    });
+    return {
+      modes: listOf('--mode', values.mode, ERA_MODES),
+      counts: {
+        sessions: positiveInteger('sessions', values.sessions),
+        calls: positiveInteger('calls', values.calls),
+        warmup: positiveInteger('warmup', values.warmup),
+        top: positiveInteger('top', values.top),
+      },
+      survivors: values.survivors,
+      otherBin: values.bin,
+    };
   });
-  const modes = listOf('--mode', values.mode, ERA_MODES);
-  const counts = {
-    sessions: positiveInteger('sessions', values.sessions),
-    calls: positiveInteger('calls', values.calls),
-    warmup: positiveInteger('warmup', values.warmup),
-    top: positiveInteger('top', values.top),
-  };
-  const bins = [CLI_COMPILED, ...(values.bin !== undefined ? [path.resolve(values.bin)] : [])];
+  const bins = [CLI_COMPILED, ...(otherBin !== undefined ? [path.resolve(otherBin)] : [])];
   ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
-  const what = values.survivors ? 'outlived a young-generation collection' : 'allocated';
+  const what = survivors ? 'outlived a young-generation collection' : 'allocated';
   for (const mode of modes) {
     for (const bin of bins) {
-      const summary = await sample({ bin, mode, survivors: values.survivors, ...counts });
+      const summary = await sample({ bin, mode, survivors, ...counts });
       const title = `${mode} ${path.relative(ROOT, bin) || bin}, ${counts.sessions} sessions, ${what}`;
       process.stdout.write(`${formatHeapSummary(summary, title)}\n\n`);
     }

@@ -18,7 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startGatewayProcess } from '../test/conformance/gateway-process.js';
 import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 import { ensureCompiled } from './lib/compiled.js';
+import { BenchUsageError, positiveInteger } from './lib/options.js';
 import { echoConnector } from './lib/echo-upstream.js';
 import { createRawPool, openRawSession, type RawSession } from './lib/raw-client.js';
 
@@ -129,18 +131,33 @@ export function formatIdleSessions(r: IdleSessionsReport): string {
   ].join('\n');
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({
-    options: {
-      sessions: { type: 'string', default: '1000' },
-      'settle-seconds': { type: 'string', default: '3' },
-      bin: { type: 'string' },
-    },
+const USAGE = `usage: node --import tsx bench/idle-sessions.ts [--sessions 1000] [--settle-seconds 3]
+                                          [--bin bin/portcullis.js]
+
+The gateway's resident memory before, with --sessions idle legacy (2025) MCP sessions open, and after they
+close: what an idle session costs (goal: 48 KB of RSS or less).`;
+
+if (isEntryPoint(import.meta.url)) {
+  const { sessions, settleSeconds, bin } = readCommandLine(USAGE, (args) => {
+    const { values } = parseArgs({
+      args,
+      options: {
+        sessions: { type: 'string', default: '1000' },
+        'settle-seconds': { type: 'string', default: '3' },
+        bin: { type: 'string' },
+      },
+    });
+    const settle = values['settle-seconds'];
+    const settleSeconds = Number(settle);
+    if (settle.trim() === '' || !(settleSeconds >= 0) || !Number.isFinite(settleSeconds))
+      throw new BenchUsageError(
+        `--settle-seconds must be a number of seconds, 0 or more (got ${JSON.stringify(settle)})`,
+      );
+    return {
+      sessions: positiveInteger('sessions', values.sessions),
+      settleSeconds,
+      bin: values.bin !== undefined ? { bin: path.resolve(values.bin) } : {},
+    };
   });
-  const sessions = Number(values.sessions);
-  const settleSeconds = Number(values['settle-seconds']);
-  if (!Number.isInteger(sessions) || sessions < 1) throw new RangeError('--sessions must be a positive integer');
-  if (!(settleSeconds >= 0)) throw new RangeError('--settle-seconds must be >= 0');
-  const bin = values.bin !== undefined ? { bin: path.resolve(values.bin) } : {};
   process.stdout.write(`${formatIdleSessions(await runIdleSessions({ sessions, settleSeconds, ...bin }))}\n`);
 }

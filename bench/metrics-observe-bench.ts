@@ -8,6 +8,8 @@ import { Histogram, Registry } from 'prom-client';
 import { createSeriesHistogram } from '../gateway/services/metrics/series-histogram.js';
 import { alternateLoops } from './lib/alternate.js';
 import { nanosPerIteration } from './lib/stats.js';
+import { parseArgs } from 'node:util';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 
 export interface MetricsObserveBenchResult {
   loops: number;
@@ -62,6 +64,12 @@ export async function runMetricsObserveBench(
   return { loops, perLoop, promClientNanos: times.firstNanos, seriesNanos: times.secondNanos, ratio: times.ratio };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[1]}`) {
+const USAGE = `usage: node --import tsx bench/metrics-observe-bench.ts
+
+What observing a duration costs: the gateway's series histogram against prom-client's Histogram (ns an
+observation, medians, and their ratio).`;
+
+if (isEntryPoint(import.meta.url)) {
+  readCommandLine(USAGE, (args) => parseArgs({ args, options: {} }));
   console.log(JSON.stringify(await runMetricsObserveBench(), null, 2));
 }

@@ -21,6 +21,8 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { cliArgs, nodeFlagsOf } from '../test/fixtures/gateway-process.js';
 import { GITHUB_OPERATIONS, githubDocumentPath } from '../test/fixtures/github-openapi.js';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
+import { positiveInteger } from './lib/options.js';
 import { processCpuMicros } from './lib/thread-cpu.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -155,10 +157,16 @@ export async function runOpenapiStartupBench(runs = 3): Promise<OpenApiStartupRe
   };
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
-  const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+const USAGE = `usage: node --import tsx bench/openapi-startup-bench.ts [--runs 3]
+
+Gateway start-up with GitHub's whole OpenAPI description as a connector, against ten of its operations and
+against none: spawn to listening (wall and CPU time) and peak RSS, medians of --runs.`;
+
+if (isEntryPoint(import.meta.url)) {
+  const runs = readCommandLine(USAGE, (args) => {
+    const { values } = parseArgs({ args, options: { runs: { type: 'string', default: '3' } } });
+    return positiveInteger('runs', values.runs);
+  });
   const result = await runOpenapiStartupBench(runs);
   process.stdout.write(
     `gateway start-up (${result.command}), median of ${runs} (spawn to listening; peak RSS = VmHWM); load per core ${result.loadPerCore.before} -> ${result.loadPerCore.after}\n`,

@@ -27,11 +27,11 @@ import {
   type Server,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { pipeline } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HOP_BY_HOP_HEADERS } from '../connectors/request-hygiene.js';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
+import { BenchUsageError, portNumber } from './lib/options.js';
 
 /** The end-to-end headers of a message: hop-by-hop ones and those its `Connection` header names left out. */
 export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
@@ -119,24 +119,25 @@ function keptBody(req: IncomingMessage): { whole(): Buffer | undefined } {
   return { whole: () => (req.complete && chunks !== undefined ? Buffer.concat(chunks) : undefined) };
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' } } });
-  if (values.upstream === undefined) {
-    process.stderr.write('usage: passthrough.ts --upstream http://HOST:PORT [--port N]\n');
-    process.exit(2);
-  }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    process.stderr.write('--port must be 0 to 65535\n');
-    process.exit(2);
-  }
-  let server: Server;
-  try {
-    server = createPassThrough(new URL(values.upstream));
-  } catch (error) {
-    process.stderr.write(`--upstream: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(2);
-  }
+const USAGE = `usage: node --import tsx bench/passthrough.ts --upstream http://127.0.0.1:PORT [--port N]
+
+A bare HTTP hop in front of the echo server: forwards each request and streams its answer back, nothing
+else.`;
+
+if (isEntryPoint(import.meta.url)) {
+  const { server, port } = readCommandLine(USAGE, (args) => {
+    const { values } = parseArgs({
+      args,
+      options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' } },
+    });
+    if (values.upstream === undefined) throw new BenchUsageError('--upstream is required');
+    const port = portNumber('port', values.port);
+    try {
+      return { server: createPassThrough(new URL(values.upstream)), port };
+    } catch (error) {
+      throw new BenchUsageError(`--upstream: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
   server.listen(port, '127.0.0.1', () => {
     const { port: bound } = server.address() as AddressInfo;
     process.stdout.write(`Pass-through listening on http://127.0.0.1:${bound}\n`);

@@ -23,6 +23,8 @@ import type * as PolicyModule from '../policies/index.js';
 import type { CallFacts, PolicyEngine } from '../policies/index.js';
 import { collectGarbage, heapUsedAfterCollection } from '../test/helpers/heap.js';
 import { ensureCompiled } from './lib/compiled.js';
+import { parseArgs } from 'node:util';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 
 type Policies = typeof PolicyModule;
 
@@ -253,6 +255,12 @@ export function formatPolicyBench(report: PolicyBenchReport): string {
   ].join('\n');
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+const USAGE = `usage: node --import tsx bench/policy-bench.ts
+
+Policy decision time at 10, 1,000 and 10,000 rules (p50/p99 of a decision, µs), compile time and heap a
+rule, with the engine compiled to dist/ as the gateway runs it.`;
+
+if (isEntryPoint(import.meta.url)) {
+  readCommandLine(USAGE, (args) => parseArgs({ args, options: {} }));
   process.stdout.write(`${formatPolicyBench(await runPolicyBench())}\n`);
 }

@@ -16,6 +16,8 @@ import {
 } from '@modelcontextprotocol/server';
 import { onMessageDelivery, requestDelivery, type RequestDelivery } from '../gateway/edges/mcp/request-delivery.js';
 import { alternateLoops, type AlternatedTimes } from './lib/alternate.js';
+import { parseArgs } from 'node:util';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 
 export interface RequestDeliveryBenchResult {
   loops: number;
@@ -125,6 +127,12 @@ export async function runRequestDeliveryBench(
   };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[1]}`) {
+const USAGE = `usage: node --import tsx bench/request-delivery-bench.ts
+
+What handing a checked request to the server costs: the SDK's onmessage against the gateway's
+requestDelivery, in both eras (ns a request, medians, and their ratio).`;
+
+if (isEntryPoint(import.meta.url)) {
+  readCommandLine(USAGE, (args) => parseArgs({ args, options: {} }));
   console.log(JSON.stringify(await runRequestDeliveryBench(), null, 2));
 }

@@ -41,6 +41,7 @@ import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 import { ensureCompiled } from './lib/compiled.js';
 import {
   formatProfile,
@@ -446,14 +447,21 @@ function firstLine(error: unknown, fallback: string): string {
   return error instanceof Error ? (error.message.split('\n')[0] ?? fallback) : String(error);
 }
 
+const USAGE = `usage: node --import tsx bench/run.ts [--sessions 1,32] [--calls 200] [--warmup 20] [--max-seconds 20]
+                            [--rounds 3] [--drivers raw,sdk] [--mode legacy|modern|legacy,modern]
+                            [--targets direct,passthrough,mcp-proxy,portcullis] [--profile] [--no-micro]
+                            [--profile-functions NAME,...] [--from-source] [--baseline DIR]
+                            [--baseline-node-flags="--flag ..."] [--baseline-env NAME=VALUE ...]
+                            [--payload-bytes 16] [--out bench/results/latest.json]
+
+tools/call throughput, latency and CPU a call through Portcullis and its baselines, in interleaved rounds,
+reported as medians of paired per-round ratios; then the micro-benchmarks (bench/<name>-bench.ts).
+Targets: ${TARGET_NAMES.join(', ')}.
+Each flag has an environment twin (BENCH_SESSIONS, BENCH_CALLS, ...; flags win). docs/benchmarks.md has
+the method and the latest figures.`;
+
 async function main(): Promise<number> {
-  let config: BenchConfig;
-  try {
-    config = parseConfig(process.argv.slice(2), process.env);
-  } catch (error) {
-    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 2;
-  }
+  const config = readCommandLine(USAGE, (args) => parseConfig(args, process.env));
   const report = await runBench(config);
   const out = (text: string): void => {
     process.stdout.write(`${text}\n`);
@@ -489,7 +497,7 @@ async function main(): Promise<number> {
   return Object.keys(report.skipped).length > 0 || anyErrors ? 1 : 0;
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (isEntryPoint(import.meta.url)) {
   main().then(
     (code) => {
       process.exitCode = code;

@@ -11,6 +11,8 @@ import { Ajv } from 'ajv';
 import { ARGUMENT_VALIDATION_OPTIONS } from '../connectors/ajv-options.js';
 import { createSchemaEngines } from '../connectors/json-schema-engines.js';
 import { percentile } from './lib/stats.js';
+import { parseArgs } from 'node:util';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 
 const require = createRequire(import.meta.url);
 const addFormats = require('ajv-formats') as (ajv: Ajv) => unknown;
@@ -86,6 +88,12 @@ export function runSchemaCompileBench(loads = 30): SchemaCompileBenchResult {
   };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[1]}`) {
+const USAGE = `usage: node --import tsx bench/schema-compile-bench.ts
+
+What a catalog load costs the event loop in compiling its tools' JSON Schemas, with the engines kept for
+the process against new ones each time (ms a load, medians, and their ratio).`;
+
+if (isEntryPoint(import.meta.url)) {
+  readCommandLine(USAGE, (args) => parseArgs({ args, options: {} }));
   console.log(JSON.stringify(runSchemaCompileBench(), null, 2));
 }

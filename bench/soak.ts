@@ -16,7 +16,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startGatewayProcess } from '../test/conformance/gateway-process.js';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
 import { ensureCompiled } from './lib/compiled.js';
+import { BenchUsageError, positiveInteger, positiveNumber } from './lib/options.js';
 import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
 import { benchGatewayConfig } from './lib/echo-upstream.js';
 import { readProcessMemory, type ProcessMemory } from './idle-sessions.js';
@@ -139,27 +141,34 @@ export function formatSoak(r: SoakReport): string {
   return `RSS at minute ${minute(r.last)} vs minute ${minute(r.reference)}: ${(r.rssDrift * 100).toFixed(1)}% (${r.flat ? 'flat: within 5%' : 'NOT flat: beyond 5%'})`;
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({
-    options: {
-      minutes: { type: 'string', default: '10' },
-      'interval-seconds': { type: 'string', default: '60' },
-      sessions: { type: 'string', default: '8' },
-      bin: { type: 'string' },
-    },
+const USAGE = `usage: node --import tsx bench/soak.ts [--minutes 10] [--interval-seconds 60] [--sessions 8]
+                                 [--bin bin/portcullis.js]
+
+The gateway's resident memory every interval while --sessions raw-driver sessions call it back to back for
+--minutes; flat means the last reading within 5% of the one at minute 2 (exit 1 otherwise).`;
+
+if (isEntryPoint(import.meta.url)) {
+  const { minutes, intervalSeconds, sessions, bin } = readCommandLine(USAGE, (args) => {
+    const { values } = parseArgs({
+      args,
+      options: {
+        minutes: { type: 'string', default: '10' },
+        'interval-seconds': { type: 'string', default: '60' },
+        sessions: { type: 'string', default: '8' },
+        bin: { type: 'string' },
+      },
+    });
+    const minutes = positiveNumber('minutes', values.minutes);
+    const intervalSeconds = positiveNumber('interval-seconds', values['interval-seconds']);
+    if (intervalSeconds > minutes * 60)
+      throw new BenchUsageError(`--interval-seconds must be at most the run (${minutes * 60} s)`);
+    return { minutes, intervalSeconds, sessions: positiveInteger('sessions', values.sessions), bin: values.bin };
   });
-  const minutes = Number(values.minutes);
-  const intervalSeconds = Number(values['interval-seconds']);
-  const sessions = Number(values.sessions);
-  if (!(minutes > 0)) throw new RangeError('--minutes must be positive');
-  if (!(intervalSeconds > 0) || intervalSeconds > minutes * 60)
-    throw new RangeError('--interval-seconds must be positive and at most the run');
-  if (!Number.isInteger(sessions) || sessions < 1) throw new RangeError('--sessions must be a positive integer');
   const report = await runSoak({
     minutes,
     intervalSeconds,
     sessions,
-    ...(values.bin !== undefined ? { bin: path.resolve(values.bin) } : {}),
+    ...(bin !== undefined ? { bin: path.resolve(bin) } : {}),
     log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`${formatSoak(report)}\n`);

@@ -16,6 +16,8 @@ import * as attr from '../gateway/services/telemetry/attributes.js';
 import { getTracer, withSpan } from '../gateway/services/telemetry/spans.js';
 import { startTelemetry } from '../gateway/services/telemetry/sdk.js';
 import { closedPort } from '../test/fixtures/gateway-process.js';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
+import { BenchUsageError, positiveInteger } from './lib/options.js';
 import { median } from './lib/rounds.js';
 
 export interface SpanCost {
@@ -116,16 +118,29 @@ export async function runSpanCostBench(
   return { ...result, addedCpuMicros: result.sdk.cpuMicros - result.noSdk.cpuMicros };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({
-    options: { child: { type: 'string' }, calls: { type: 'string' }, rounds: { type: 'string' } },
+const USAGE = `usage: node --import tsx bench/span-cost-bench.ts [--calls 20000] [--rounds 3]
+
+What a tool call's three spans cost by themselves, with the OpenTelemetry SDK started as the gateway starts
+it and with no SDK, each in a process of its own, in alternating rounds (µs a call, medians).`;
+
+if (isEntryPoint(import.meta.url)) {
+  const { child, calls, rounds } = readCommandLine(USAGE, (args) => {
+    const { values } = parseArgs({
+      args,
+      options: { child: { type: 'string' }, calls: { type: 'string' }, rounds: { type: 'string' } },
+    });
+    if (values.child !== undefined && values.child !== 'sdk' && values.child !== 'no-sdk')
+      throw new BenchUsageError(`--child is sdk or no-sdk (got ${JSON.stringify(values.child)})`);
+    return {
+      child: values.child,
+      calls: values.calls !== undefined ? positiveInteger('calls', values.calls) : undefined,
+      rounds: values.rounds !== undefined ? positiveInteger('rounds', values.rounds) : undefined,
+    };
   });
-  const calls = values.calls !== undefined ? Number(values.calls) : undefined;
-  if (values.child === 'sdk' || values.child === 'no-sdk') {
-    console.log(JSON.stringify(await measure(values.child, calls ?? 20_000)));
+  if (child === 'sdk' || child === 'no-sdk') {
+    console.log(JSON.stringify(await measure(child, calls ?? 20_000)));
     process.exit(0); // the exporter's retries would keep the process alive
   }
-  const rounds = values.rounds !== undefined ? Number(values.rounds) : undefined;
   console.log(
     JSON.stringify(
       await runSpanCostBench({

@@ -13,6 +13,9 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync, wri
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { isEntryPoint, readCommandLine } from './lib/command.js';
+import { BenchUsageError } from './lib/options.js';
 import { percentile } from './lib/stats.js';
 
 /**
@@ -151,7 +154,16 @@ export async function runSyncWriteBench(
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[1]}`) {
-  const dir = process.argv[2];
+const USAGE = `usage: node --import tsx bench/sync-write-bench.ts [DIR]
+
+What one synced 600-byte audit write costs on the disk that holds DIR (the system's temporary folder by
+default): appended, over blocks written beforehand, a millisecond apart, and through libuv's thread pool.`;
+
+if (isEntryPoint(import.meta.url)) {
+  const dir = readCommandLine(USAGE, (args) => {
+    const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
+    if (positionals.length > 1) throw new BenchUsageError(`one folder at most (got ${positionals.length})`);
+    return positionals[0];
+  });
   console.log(JSON.stringify(await runSyncWriteBench(dir !== undefined ? { dir } : {}), null, 2));
 }
