@@ -27,9 +27,18 @@ export function openPolicy(
   });
 }
 
+/** How many unknown references the gateway logs one by one at start; the rest are counted in one line. */
+export const REFERENCE_WARNINGS_LOGGED = 20;
+
 /**
  * Rules naming an agent, role, connector or tool that does not exist never match: say so at start, once
- * the catalog knows the exposed tool names.
+ * the catalog knows the exposed tool names. The first REFERENCE_WARNINGS_LOGGED findings are logged one by
+ * one and any others counted in one more line that says where to see them (`portcullis config validate`):
+ * a policy written for agents this gateway does not serve can name thousands, and a line each would bury
+ * the log. It would cost every call afterwards as well: such a burst of log records at start-up leads V8
+ * to allocate some of the objects every call makes in its old generation from then on (allocation-site
+ * pretenuring), where they keep the call's young objects alive through the next collection
+ * (docs/benchmarks.md).
  */
 export async function warnUnknownReferences(
   config: GatewayConfig,
@@ -40,6 +49,13 @@ export async function warnUnknownReferences(
     config,
     catalog.tools().map((tool) => tool.exposedName),
   );
-  for (const problem of unknownPolicyReferences(await readPolicyFiles(config.policy.files), known))
+  const problems = unknownPolicyReferences(await readPolicyFiles(config.policy.files), known);
+  for (const problem of problems.slice(0, REFERENCE_WARNINGS_LOGGED))
     logger.warn({ file: problem.file, line: problem.line, rule: problem.rule }, problem.message);
+  const more = problems.length - REFERENCE_WARNINGS_LOGGED;
+  if (more > 0)
+    logger.warn(
+      { more, total: problems.length },
+      `${more} more policy rule references name no configured agent, role, connector or tool (portcullis config validate <config file> lists them)`,
+    );
 }
