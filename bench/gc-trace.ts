@@ -20,7 +20,9 @@ import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
 import { ensureCompiled } from './lib/compiled.js';
 import { isEntryPoint, readCommandLine } from './lib/command.js';
 import { listOf, positiveInteger } from './lib/options.js';
+import { AGENT_ROLES } from '../test/conformance/gateway-process.js';
 import { openEchoGateway } from './lib/echo-gateway.js';
+import { writeLargePolicyFile } from './lib/large-policy.js';
 import { ERA_MODES, type EraMode } from './lib/eras.js';
 import { median } from './lib/rounds.js';
 
@@ -57,8 +59,20 @@ export interface GcRun {
   markCompacts: CollectionFigures;
 }
 
-async function measure(bin: string, mode: EraMode, sessions: number, calls: number, warmup: number): Promise<GcRun> {
-  const loaded = await openEchoGateway({ bin, nodeArgs: ['--trace-gc-nvp'], mode, sessions });
+async function measure(
+  bin: string,
+  mode: EraMode,
+  counts: { sessions: number; calls: number; warmup: number },
+  policyFile: string | undefined,
+): Promise<GcRun> {
+  const { sessions, calls, warmup } = counts;
+  const loaded = await openEchoGateway({
+    bin,
+    nodeArgs: ['--trace-gc-nvp'],
+    mode,
+    sessions,
+    ...(policyFile !== undefined ? { policyFile } : {}),
+  });
   try {
     await loaded.callEach(warmup);
     const from = loaded.gateway.stdout().length;
@@ -85,13 +99,14 @@ export function formatGcRun(run: GcRun): string {
 }
 
 const USAGE = `usage: node --import tsx bench/gc-trace.ts [--mode legacy,modern] [--sessions 32] [--calls 200]
-                                     [--warmup 40] [--rounds 2] [--bin OTHER/bin/portcullis.js]
+                                     [--warmup 40] [--rounds 2] [--large-policy] [--bin OTHER/bin/portcullis.js]
 
 V8's collections a tool call costs the gateway (its --trace-gc-nvp), while it serves N raw-driver sessions
-making calls back to back; with --bin, that build as well, measured alternately.`;
+making calls back to back; with --large-policy, serving the 10,000-rule policy of portcullis-10k-rules;
+with --bin, that build as well, measured alternately.`;
 
 if (isEntryPoint(import.meta.url)) {
-  const { modes, rounds, sessions, calls, warmup, otherBin } = readCommandLine(USAGE, (args) => {
+  const { modes, rounds, counts, largePolicy, otherBin } = readCommandLine(USAGE, (args) => {
     const { values } = parseArgs({
       args,
       options: {
@@ -100,30 +115,39 @@ if (isEntryPoint(import.meta.url)) {
         calls: { type: 'string', default: '200' },
         warmup: { type: 'string', default: '40' },
         rounds: { type: 'string', default: '2' },
+        'large-policy': { type: 'boolean', default: false },
         bin: { type: 'string' },
       },
     });
     return {
       modes: listOf('--mode', values.mode, ERA_MODES),
       rounds: positiveInteger('rounds', values.rounds),
-      sessions: positiveInteger('sessions', values.sessions),
-      calls: positiveInteger('calls', values.calls),
-      warmup: positiveInteger('warmup', values.warmup),
+      counts: {
+        sessions: positiveInteger('sessions', values.sessions),
+        calls: positiveInteger('calls', values.calls),
+        warmup: positiveInteger('warmup', values.warmup),
+      },
+      largePolicy: values['large-policy'],
       otherBin: values.bin,
     };
   });
   const bins = [CLI_COMPILED, ...(otherBin !== undefined ? [path.resolve(otherBin)] : [])];
   ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
+  const policy = largePolicy ? await writeLargePolicyFile({ tool: 'echo_echo', role: AGENT_ROLES[0]! }) : undefined;
   const runs: GcRun[] = [];
-  for (let round = 0; round < rounds; round++) {
-    for (const mode of modes) {
-      // Alternately, so the machine's drift falls on every build alike.
-      for (const bin of round % 2 === 0 ? bins : [...bins].reverse()) {
-        const run = await measure(bin, mode, sessions, calls, warmup);
-        runs.push(run);
-        process.stdout.write(`${formatGcRun(run)}\n`);
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of modes) {
+        // Alternately, so the machine's drift falls on every build alike.
+        for (const bin of round % 2 === 0 ? bins : [...bins].reverse()) {
+          const run = await measure(bin, mode, counts, policy?.file);
+          runs.push(run);
+          process.stdout.write(`${formatGcRun(run)}\n`);
+        }
       }
     }
+  } finally {
+    await policy?.remove();
   }
   process.stdout.write('\nmedians over the rounds, per build and era:\n');
   for (const bin of bins) {

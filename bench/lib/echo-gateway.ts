@@ -10,6 +10,7 @@ import type { EraMode } from './eras.js';
 import { createRawPool, openRawSession } from './raw-client.js';
 
 const TEXT = 'hello portcullis';
+const BENCH_AGENT_ID = 'bench-agent';
 
 export interface EchoGateway {
   gateway: GatewayProcess;
@@ -25,12 +26,17 @@ export async function openEchoGateway(options: {
   nodeArgs: readonly string[];
   mode: EraMode;
   sessions: number;
+  /** A policy file for the gateway (as `portcullis-10k-rules` serves one), beside its configuration's own rules. */
+  policyFile?: string;
 }): Promise<EchoGateway> {
   const gateway = await startGatewayProcess({
-    agentId: 'bench-agent',
+    agentId: BENCH_AGENT_ID,
     compiledCli: options.bin,
     nodeArgs: options.nodeArgs,
-    config: await benchGatewayConfig(),
+    config: {
+      ...(await benchGatewayConfig()),
+      ...(options.policyFile !== undefined ? { policy: { files: [options.policyFile], watch: false } } : {}),
+    },
   });
   const pool = createRawPool(gateway.url, options.sessions);
   const shutDown = async (): Promise<void> => {

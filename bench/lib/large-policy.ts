@@ -12,6 +12,9 @@
  * condition. The agent's own baseline (`tools: ['*']` in the benchmark's configuration) allows the call as
  * before.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { generateRules, prng } from '../policy-bench.js';
 
 export const LARGE_POLICY_RULES = 10_000;
@@ -32,4 +35,15 @@ export function largePolicyDocument(options: { tool: string; role: string }): Re
     when: 'has(args.text) && size(args.text) <= 65536',
   });
   return { version: 1, name: `bench-${LARGE_POLICY_RULES}`, rules: aimed };
+}
+
+/** `largePolicyDocument` in a file of its own folder (JSON, which YAML reads as it is), removed by `remove`. */
+export async function writeLargePolicyFile(options: {
+  tool: string;
+  role: string;
+}): Promise<{ file: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-bench-policy-'));
+  const file = path.join(dir, 'large-policy.yaml');
+  await writeFile(file, JSON.stringify(largePolicyDocument(options)));
+  return { file, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -19,8 +19,7 @@
  *
  * Everything listens on 127.0.0.1 only.
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -31,7 +30,7 @@ import {
 } from '../../test/conformance/gateway-process.js';
 import { CLI_COMPILED } from '../../test/fixtures/gateway-process.js';
 import { benchGatewayConfig, ECHO_SERVER } from './echo-upstream.js';
-import { largePolicyDocument } from './large-policy.js';
+import { writeLargePolicyFile } from './large-policy.js';
 import type { LoadOptions } from './load.js';
 import { freePort, spawnUntilLine, spawnUntilListening } from './processes.js';
 
@@ -182,7 +181,10 @@ function profilerArgs(profileDir: string | undefined): string[] {
 
 async function startPortcullis(name: TargetName, options: StartOptions): Promise<Target> {
   const profileDir = profileDirOf(name, options);
-  const policy = name === 'portcullis-10k-rules' ? await writeLargePolicy() : undefined;
+  const policy =
+    name === 'portcullis-10k-rules'
+      ? await writeLargePolicyFile({ tool: 'echo_echo', role: BENCH_AGENT.role })
+      : undefined;
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>>;
   try {
     gateway = await startGatewayProcess({
@@ -216,14 +218,6 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
 
 /** The benchmark's agent: its id, and the role `startGatewayProcess` gives it. */
 const BENCH_AGENT = { id: 'bench-agent', role: AGENT_ROLES[0]! };
-
-/** `largePolicyDocument` in a file of its own folder (JSON, which YAML reads as it is), removed by `remove`. */
-async function writeLargePolicy(): Promise<{ file: string; remove(): Promise<void> }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-bench-policy-'));
-  const file = path.join(dir, 'large-policy.yaml');
-  await writeFile(file, JSON.stringify(largePolicyDocument({ tool: 'echo_echo', role: BENCH_AGENT.role })));
-  return { file, remove: () => rm(dir, { recursive: true, force: true }) };
-}
 
 /**
  * How a Portcullis target's process starts, beyond its configuration: the command (compiledCliOf), Node flags
