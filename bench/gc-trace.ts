@@ -20,7 +20,6 @@ import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
 import { ensureCompiled } from './lib/compiled.js';
 import { isEntryPoint, readCommandLine } from './lib/command.js';
 import { listOf, positiveInteger } from './lib/options.js';
-import { AGENT_ROLES } from '../test/conformance/gateway-process.js';
 import { openEchoGateway } from './lib/echo-gateway.js';
 import { writeLargePolicyFile } from './lib/large-policy.js';
 import { ERA_MODES, type EraMode } from './lib/eras.js';
@@ -133,7 +132,7 @@ if (isEntryPoint(import.meta.url)) {
   });
   const bins = [CLI_COMPILED, ...(otherBin !== undefined ? [path.resolve(otherBin)] : [])];
   ensureCompiled(ROOT, (line) => process.stderr.write(`${line}\n`));
-  const policy = largePolicy ? await writeLargePolicyFile({ tool: 'echo_echo', role: AGENT_ROLES[0]! }) : undefined;
+  const policy = largePolicy ? await writeLargePolicyFile() : undefined;
   const runs: GcRun[] = [];
   try {
     for (let round = 0; round < rounds; round++) {

@@ -41,7 +41,10 @@ export function isUsageError(error: unknown): error is Error {
   return error instanceof Error && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
-/** What a usage error prints: what is wrong (Node's parseArgs may add a hint on a line of its own), and where the usage is. */
+/**
+ * What a usage error prints: what is wrong (Node's parseArgs may add a hint on a line of its own), and where
+ * the usage is.
+ */
 export function usageErrorText(script: string, error: Error): string {
   return `${script}: ${error.message.trimEnd()}\n${script} --help prints its usage\n`;
 }

@@ -10,7 +10,6 @@ import type { EraMode } from './eras.js';
 import { createRawPool, openRawSession } from './raw-client.js';
 
 const TEXT = 'hello portcullis';
-const BENCH_AGENT_ID = 'bench-agent';
 
 export interface EchoGateway {
   gateway: GatewayProcess;
@@ -30,7 +29,7 @@ export async function openEchoGateway(options: {
   policyFile?: string;
 }): Promise<EchoGateway> {
   const gateway = await startGatewayProcess({
-    agentId: BENCH_AGENT_ID,
+    agentId: 'bench-agent',
     compiledCli: options.bin,
     nodeArgs: options.nodeArgs,
     config: {

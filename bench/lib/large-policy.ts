@@ -15,6 +15,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { AGENT_ROLES } from '../../test/conformance/gateway-process.js';
 import { generateRules, prng } from '../policy-bench.js';
 
 export const LARGE_POLICY_RULES = 10_000;
@@ -37,13 +38,14 @@ export function largePolicyDocument(options: { tool: string; role: string }): Re
   return { version: 1, name: `bench-${LARGE_POLICY_RULES}`, rules: aimed };
 }
 
-/** `largePolicyDocument` in a file of its own folder (JSON, which YAML reads as it is), removed by `remove`. */
-export async function writeLargePolicyFile(options: {
-  tool: string;
-  role: string;
-}): Promise<{ file: string; remove(): Promise<void> }> {
+/**
+ * `largePolicyDocument` for the benchmark's gateway (its echo tool as the gateway exposes it, `echo_echo`, and
+ * the role `startGatewayProcess` gives its agent) in a file of its own folder (JSON, which YAML reads as it
+ * is), removed by `remove`.
+ */
+export async function writeLargePolicyFile(): Promise<{ file: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'portcullis-bench-policy-'));
   const file = path.join(dir, 'large-policy.yaml');
-  await writeFile(file, JSON.stringify(largePolicyDocument(options)));
+  await writeFile(file, JSON.stringify(largePolicyDocument({ tool: 'echo_echo', role: AGENT_ROLES[0]! })));
   return { file, remove: () => rm(dir, { recursive: true, force: true }) };
 }

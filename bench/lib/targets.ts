@@ -22,12 +22,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  AGENT_ROLES,
-  startGatewayProcess,
-  tsxCommand,
-  type GatewayProcessOptions,
-} from '../../test/conformance/gateway-process.js';
+import { startGatewayProcess, tsxCommand, type GatewayProcessOptions } from '../../test/conformance/gateway-process.js';
 import { CLI_COMPILED } from '../../test/fixtures/gateway-process.js';
 import { benchGatewayConfig, ECHO_SERVER } from './echo-upstream.js';
 import { writeLargePolicyFile } from './large-policy.js';
@@ -181,14 +176,11 @@ function profilerArgs(profileDir: string | undefined): string[] {
 
 async function startPortcullis(name: TargetName, options: StartOptions): Promise<Target> {
   const profileDir = profileDirOf(name, options);
-  const policy =
-    name === 'portcullis-10k-rules'
-      ? await writeLargePolicyFile({ tool: 'echo_echo', role: BENCH_AGENT.role })
-      : undefined;
+  const policy = name === 'portcullis-10k-rules' ? await writeLargePolicyFile() : undefined;
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>>;
   try {
     gateway = await startGatewayProcess({
-      agentId: BENCH_AGENT.id,
+      agentId: 'bench-agent',
       config: {
         ...(await benchGatewayConfig({ tracing: name !== 'portcullis-notrace' })),
         ...(policy !== undefined ? { policy: { files: [policy.file], watch: false } } : {}),
@@ -215,9 +207,6 @@ async function startPortcullis(name: TargetName, options: StartOptions): Promise
     },
   };
 }
-
-/** The benchmark's agent: its id, and the role `startGatewayProcess` gives it. */
-const BENCH_AGENT = { id: 'bench-agent', role: AGENT_ROLES[0]! };
 
 /**
  * How a Portcullis target's process starts, beyond its configuration: the command (compiledCliOf), Node flags
