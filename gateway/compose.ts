@@ -13,7 +13,7 @@ import { openGatewayEgress } from './services/egress/index.js';
 import { gatewayReadiness } from './services/health/index.js';
 import { createToolIntegrity } from './services/integrity/index.js';
 import { createMetrics } from './services/metrics/index.js';
-import { GATEWAY_DESTINATIONS, openPolicy, warnUnknownReferences } from './services/policy/index.js';
+import { GATEWAY_DESTINATIONS, openPolicy } from './services/policy/index.js';
 import { openTasks } from './services/tasks/index.js';
 // The OpenTelemetry SDK is loaded through start.ts, only when tracing is on; all else uses @opentelemetry/api.
 import { startConfiguredTelemetry } from './services/telemetry/start.js';
@@ -44,7 +44,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
   const issuerUrl = options.baseUrl ?? config.http.publicUrl ?? `http://${config.listen.host}:${config.listen.port}`;
   const { keys, issuer } = await openCredentials(config.credentials, { issuerUrl, ...secrets });
   const stateSealingKey = await openStateSealingKey(config.credentials, secrets);
-  const policy = await openPolicy(config, { audit, metrics, logger });
+  const { store: policy, warnUnknownReferences } = await openPolicy(config, { audit, metrics, logger });
   closers.push(async () => policy.close());
   const guards = openGatewayEgress(config, { policy, audit, logger });
   closers.push(() => guards.close());
@@ -65,7 +65,7 @@ export async function compose(options: StartOptions, closers: Closer[]) {
     upstreamFetch: (id) => credentials.upstreamFetch(id, guards.fetchFor({ connector: id })),
   });
   closers.push(opened.close);
-  await warnUnknownReferences(config, catalog, logger);
+  warnUnknownReferences(catalog);
   const pipeline = createGatewayPipeline(config, {
     ...{ catalog, policy, egress, audit, metrics, logger, approvals: { queue, grants } },
     ...{ credentials: credentials.provider, rateLimiter: stores.rateLimiter, tasks: sessionTasks.states },

@@ -25,4 +25,4 @@ export {
   GATEWAY_DESTINATIONS,
   type BaselineRule,
 } from './baseline-rules.js';
-export { openPolicy, warnUnknownReferences } from './open-policy.js';
+export { openPolicy, warnUnknownReferences, type OpenedPolicy } from './open-policy.js';

@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { parseConfigText } from '../../config/index.js';
 import { createLogger } from '../../kernel/index.js';
+import { readPolicyFiles } from './load.js';
 import { REFERENCE_WARNINGS_LOGGED, warnUnknownReferences } from './open-policy.js';
 
 /** A policy with `agents` rules each naming an agent the configuration does not have, and one known rule. */
@@ -23,12 +24,12 @@ function policyNaming(agents: number): string {
 async function warningsFor(dir: string, agents: number): Promise<Record<string, unknown>[]> {
   const file = path.join(dir, `ghosts-${agents}.yaml`);
   await writeFile(file, policyNaming(agents));
-  const config = parseConfigText(`policy:\n  files: [${JSON.stringify(file)}]\n`, path.join(dir, 'portcullis.yaml'));
+  const config = parseConfigText('listen:\n  port: 0\n', path.join(dir, 'portcullis.yaml'));
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (chunk: Buffer) => chunks.push(chunk));
   const catalog = { tools: () => [{ exposedName: 'crm_get' }] };
-  await warnUnknownReferences(config.config, catalog, createLogger({ destination: out }));
+  warnUnknownReferences(await readPolicyFiles([file]), config.config, catalog, createLogger({ destination: out }));
   return Buffer.concat(chunks)
     .toString('utf8')
     .split('\n')

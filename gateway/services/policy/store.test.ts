@@ -126,6 +126,25 @@ describe('policy store', { timeout: 20_000 }, () => {
     }
   });
 
+  it('hands the documents it read at startup to onStartupDocuments, once, and not those of a reload', async () => {
+    const file = path.join(dir, 'startup.yaml');
+    await writeFile(file, policy('allow'));
+    const seen: string[][] = [];
+    const store = await createPolicyStore({
+      files: [file],
+      watch: false,
+      onStartupDocuments: (documents) => seen.push(documents.map((d) => `${d.file}:${d.document.rules[0]?.id}`)),
+    });
+    try {
+      assert.deepEqual(seen, [[`${file}:r`]]);
+      await writeFile(file, policy('deny'));
+      assert.ok((await store.reload()).ok);
+      assert.equal(seen.length, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('computes shadow decisions next to the enforced ones and never enforces them', async () => {
     const enforcedFile = path.join(dir, 'enforced.yaml');
     const shadowFile = path.join(dir, 'shadow.yaml');

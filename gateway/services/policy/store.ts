@@ -31,6 +31,7 @@ import {
   type Decision,
   type EgressFacts,
   type ItemFacts,
+  type ParsedPolicy,
   type PolicyEngine,
   type RuleInput,
 } from '../../../policies/index.js';
@@ -86,6 +87,12 @@ export interface PolicyStoreOptions {
   settleMs?: number;
   onReload?: (result: ReloadResult) => void;
   onShadowDecision?: ShadowDecisionListener;
+  /**
+   * Called once with the enforced policy's documents as read at startup, for checks that need them once
+   * (the gateway's unknown-reference warnings): so that nothing reads and validates the files again. The
+   * store does not keep them.
+   */
+  onStartupDocuments?: (documents: readonly ParsedPolicy[]) => void;
   logger?: MinimalLogger;
 }
 
@@ -106,9 +113,15 @@ function loadError(error: unknown): PolicyLoadError {
 async function compileFiles(
   files: readonly string[],
   extraRules: (() => readonly (RuleInput | object)[]) | undefined,
+  onDocuments?: (documents: readonly ParsedPolicy[]) => void,
 ): Promise<PolicyEngine> {
   const documents = await readPolicyFiles(files);
-  return compilePolicy(documents, { extraRules: extraRules?.() ?? [], extraRulesSource: '(gateway configuration)' });
+  const engine = compilePolicy(documents, {
+    extraRules: extraRules?.() ?? [],
+    extraRulesSource: '(gateway configuration)',
+  });
+  onDocuments?.(documents);
+  return engine;
 }
 
 /** An engine that decides with `enforced` and reports what `shadow` would have decided. */
@@ -161,7 +174,7 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
   const logger = options.logger;
 
   // Startup: the enforced policy must load; a bad shadow policy is reported, not fatal.
-  let enforced = await compileFiles(files, options.extraRules);
+  let enforced = await compileFiles(files, options.extraRules, options.onStartupDocuments);
   let loadedAt = new Date().toISOString();
   let lastError: PolicyLoadError | undefined;
   let shadow: PolicyEngine | undefined;
