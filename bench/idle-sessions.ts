@@ -20,7 +20,7 @@ import { startGatewayProcess } from '../test/conformance/gateway-process.js';
 import { CLI_COMPILED } from '../test/fixtures/gateway-process.js';
 import { isEntryPoint, readCommandLine } from './lib/command.js';
 import { ensureCompiled } from './lib/compiled.js';
-import { BenchUsageError, positiveInteger } from './lib/options.js';
+import { nonNegativeSeconds, positiveInteger } from './lib/options.js';
 import { echoConnector } from './lib/echo-upstream.js';
 import { createRawPool, openRawSession, type RawSession } from './lib/raw-client.js';
 
@@ -147,15 +147,9 @@ if (isEntryPoint(import.meta.url)) {
         bin: { type: 'string' },
       },
     });
-    const settle = values['settle-seconds'];
-    const settleSeconds = Number(settle);
-    if (settle.trim() === '' || !(settleSeconds >= 0) || !Number.isFinite(settleSeconds))
-      throw new BenchUsageError(
-        `--settle-seconds must be a number of seconds, 0 or more (got ${JSON.stringify(settle)})`,
-      );
     return {
       sessions: positiveInteger('sessions', values.sessions),
-      settleSeconds,
+      settleSeconds: nonNegativeSeconds('settle-seconds', values['settle-seconds']),
       bin: values.bin !== undefined ? { bin: path.resolve(values.bin) } : {},
     };
   });

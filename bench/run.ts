@@ -51,7 +51,7 @@ import {
   type CpuProfile,
   type ProfileSummary,
 } from './lib/cpu-profile.js';
-import { BenchUsageError, listOf } from './lib/options.js';
+import { BenchUsageError, listOf, nonNegativeInteger } from './lib/options.js';
 import { DRIVER_NAMES, runLoad, type DriverName, type LoadResult } from './lib/load.js';
 import { checkGoals, formatGoals, type GoalCheck } from './lib/goals.js';
 import { findMicroBenches, runMicroBench } from './lib/micro.js';
@@ -174,12 +174,6 @@ export interface BenchReport {
   unsupported: Record<string, string>;
 }
 
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new BenchUsageError(`${name} must be a non-negative integer (got ${value})`);
-  return n;
-}
-
 /** What the baseline runs with beyond its own command, for the log: its flags, and the names of its variables. */
 export function baselineSettings(config: BenchConfig): string {
   const settings = [...(config.baselineNodeFlags ?? []), ...Object.keys(config.baselineEnv ?? {}).map((k) => `${k}=…`)];
@@ -234,7 +228,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
   const pick = (flag: string | undefined, name: string, fallback: string): string => flag ?? env[name] ?? fallback;
   const sessions = pick(values.sessions, 'BENCH_SESSIONS', '1,32')
     .split(',')
-    .map((s) => positiveInt('--sessions', s.trim()));
+    .map((s) => nonNegativeInteger('sessions', s.trim()));
   if (sessions.some((s) => s < 1 || s > 256)) throw new BenchUsageError('--sessions entries must be between 1 and 256');
   const targetList = pick(values.targets, 'BENCH_TARGETS', DEFAULT_TARGETS.join(','));
   const targets = targetList === 'none' ? [] : listOf('--targets', targetList, TARGET_NAMES);
@@ -251,10 +245,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     throw new BenchUsageError('--baseline-node-flags and --baseline-env need --baseline DIR (. for this checkout)');
   const maxSeconds = Number(pick(values['max-seconds'], 'BENCH_MAX_SECONDS', '20'));
   if (!(maxSeconds > 0 && maxSeconds <= 600)) throw new BenchUsageError('--max-seconds must be in (0, 600]');
-  const rounds = positiveInt('--rounds', pick(values.rounds, 'BENCH_ROUNDS', '3'));
+  const rounds = nonNegativeInteger('rounds', pick(values.rounds, 'BENCH_ROUNDS', '3'));
   if (rounds < 1 || rounds > 50) throw new BenchUsageError('--rounds must be between 1 and 50');
-  const payloadBytes = positiveInt(
-    '--payload-bytes',
+  const payloadBytes = nonNegativeInteger(
+    'payload-bytes',
     pick(values['payload-bytes'], 'BENCH_PAYLOAD_BYTES', String(DEFAULT_PAYLOAD_TEXT.length)),
   );
   if (payloadBytes < 1 || payloadBytes > MAX_PAYLOAD_BYTES)
@@ -264,8 +258,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     throw new BenchUsageError('--profile-functions needs --profile');
   return {
     sessions,
-    callsPerSession: positiveInt('--calls', pick(values.calls, 'BENCH_CALLS', '200')),
-    warmupCalls: positiveInt('--warmup', pick(values.warmup, 'BENCH_WARMUP', '20')),
+    callsPerSession: nonNegativeInteger('calls', pick(values.calls, 'BENCH_CALLS', '200')),
+    warmupCalls: nonNegativeInteger('warmup', pick(values.warmup, 'BENCH_WARMUP', '20')),
     maxSeconds,
     rounds,
     drivers: listOf('--drivers', pick(values.drivers, 'BENCH_DRIVERS', DRIVER_NAMES.join(',')), DRIVER_NAMES),
