@@ -26,7 +26,9 @@
  * The gateway runs as installed users run it, the compiled command over dist/ (rebuilt first when a source
  * is newer); `--from-source` runs the sources through tsx instead. `--baseline DIR` adds the target
  * `portcullis-baseline`, the gateway built in another checkout (e.g. a worktree of the commit before a change,
- * after `npm run build` there), and reports `portcullis / portcullis-baseline` ratios from the same rounds.
+ * after `npm run build` there), and reports `portcullis / portcullis-baseline` ratios from the same rounds;
+ * `--targets portcullis-10k-rules,portcullis-10k-rules-baseline --baseline DIR` compares the two builds with
+ * the 10,000-rule policy instead.
  * `--baseline-node-flags` (Node flags after those on the baseline command's first line) and `--baseline-env`
  * (repeatable) run the baseline with a runtime flag or an environment variable of its own: with `--baseline .`
  * they measure a setting against the same build.
@@ -75,6 +77,7 @@ import {
   profilesOf,
   startTarget,
   TARGET_NAMES,
+  isBaselineTarget,
   type Target,
   type TargetName,
 } from './lib/targets.js';
@@ -236,9 +239,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
   const baseline = baselineFlag === '' ? undefined : path.resolve(baselineFlag);
   if (baseline !== undefined && !existsSync(path.join(baseline, 'dist', 'gateway', 'edges', 'cli', 'main.js')))
     throw new BenchUsageError(`--baseline ${baseline} has no built dist/ (run npm run build there)`);
-  if (baseline !== undefined && !targets.includes('portcullis-baseline')) targets.push('portcullis-baseline');
-  if (baseline === undefined && targets.includes('portcullis-baseline'))
-    throw new BenchUsageError('the portcullis-baseline target needs --baseline DIR');
+  if (baseline !== undefined && !targets.some(isBaselineTarget)) targets.push('portcullis-baseline');
+  const needsBaseline = targets.find(isBaselineTarget);
+  if (baseline === undefined && needsBaseline !== undefined)
+    throw new BenchUsageError(`the ${needsBaseline} target needs --baseline DIR`);
   const baselineNodeFlags = baselineNodeFlagsOf(pick(values['baseline-node-flags'], 'BENCH_BASELINE_NODE_FLAGS', ''));
   const baselineEnv = baselineEnvironmentOf(values['baseline-env'] ?? []);
   if (baseline === undefined && (baselineNodeFlags.length > 0 || baselineEnv !== undefined))
@@ -325,7 +329,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
   const running: Target[] = [];
   try {
     for (const name of config.targets) {
-      log(`[bench] starting ${name}${name === 'portcullis-baseline' ? baselineSettings(config) : ''}`);
+      log(`[bench] starting ${name}${isBaselineTarget(name) ? baselineSettings(config) : ''}`);
       try {
         running.push(
           await startTarget(name, {

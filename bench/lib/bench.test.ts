@@ -143,6 +143,27 @@ describe('bench rounds and paired ratios', () => {
     assert.ok(!comparisons.some((c) => c.label.startsWith('portcullis-baseline / portcullis')));
   });
 
+  it('compares the large policy with its baseline build, and with the one-rule gateway', () => {
+    const withLarge: RoundResults = rounds.map((round) => ({
+      'raw/legacy/1': {
+        ...round['raw/legacy/1'],
+        'portcullis-10k-rules': result(300, 2, 4),
+        'portcullis-10k-rules-baseline': result(250, 2, 4),
+      },
+    }));
+    const targets = ['mcp-proxy', 'portcullis', 'portcullis-10k-rules', 'portcullis-10k-rules-baseline'];
+    const comparisons = compareCell(withLarge, 'raw/legacy/1', targets);
+    const vsBaseline = comparisons.find(
+      (c) => c.label === 'portcullis-10k-rules / portcullis-10k-rules-baseline' && c.metric === 'throughput',
+    );
+    assert.deepEqual(vsBaseline?.perRound, [1.2, 1.2, 1.2]);
+    assert.ok(comparisons.some((c) => c.label === 'portcullis-10k-rules / portcullis'));
+    assert.ok(comparisons.some((c) => c.label === 'portcullis-10k-rules-baseline / mcp-proxy'));
+    assert.ok(!comparisons.some((c) => c.label.startsWith('portcullis-10k-rules-baseline / portcullis')));
+    // The one-rule gateway is not measured against the large policy's baseline.
+    assert.ok(!comparisons.some((c) => c.label === 'portcullis / portcullis-10k-rules-baseline'));
+  });
+
   it('compares the gateway with the bare pass-through as with the other peers', () => {
     const withPassThrough: RoundResults = rounds.map((round) => ({
       'raw/legacy/1': { ...round['raw/legacy/1'], passthrough: result(800, 1, 2) },
@@ -311,6 +332,10 @@ describe('bench configuration', () => {
 
   it('runs a baseline build beside the gateway only when given one that is built', async () => {
     assert.throws(() => parseConfig(['--targets', 'portcullis-baseline'], {}), /needs --baseline DIR/);
+    assert.throws(
+      () => parseConfig(['--targets', 'portcullis-10k-rules-baseline'], {}),
+      /the portcullis-10k-rules-baseline target needs --baseline DIR/,
+    );
     const checkout = await mkdtemp(path.join(tmpdir(), 'bench-baseline-'));
     try {
       assert.throws(() => parseConfig(['--baseline', checkout], {}), /has no built dist/);
@@ -320,6 +345,12 @@ describe('bench configuration', () => {
       const config = parseConfig(['--targets', 'portcullis', '--baseline', checkout], {});
       assert.deepEqual(config.targets, ['portcullis', 'portcullis-baseline']);
       assert.equal(config.baseline, checkout);
+      // The large policy's baseline named: no one-rule baseline added beside it.
+      const large = parseConfig(
+        ['--targets', 'portcullis-10k-rules,portcullis-10k-rules-baseline', '--baseline', checkout],
+        {},
+      );
+      assert.deepEqual(large.targets, ['portcullis-10k-rules', 'portcullis-10k-rules-baseline']);
     } finally {
       await rm(checkout, { recursive: true, force: true });
     }

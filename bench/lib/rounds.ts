@@ -119,13 +119,15 @@ export interface PairedComparison {
 const PEERS = ['mcp-proxy', 'passthrough', 'direct'];
 
 /**
- * What a Portcullis target is measured against besides the peers: the defaults against the baseline build
- * (`--baseline`, a change against the code before it), and a variant with a feature off (noflush, noaudit,
- * notrace) against the defaults (what that feature costs).
+ * What a Portcullis target is measured against besides the peers: the defaults, and the large policy,
+ * against the baseline build of the same configuration (`--baseline`, a change against the code before it),
+ * and a variant with a feature off (noflush, noaudit, notrace) or the large policy against the defaults
+ * (what that feature, or that policy, costs).
  */
 function basesOf(candidate: string): string[] {
   if (candidate === 'portcullis') return [...PEERS, 'portcullis-baseline'];
-  if (candidate === 'portcullis-baseline') return PEERS;
+  if (candidate === 'portcullis-baseline' || candidate === 'portcullis-10k-rules-baseline') return PEERS;
+  if (candidate === 'portcullis-10k-rules') return [...PEERS, 'portcullis', 'portcullis-10k-rules-baseline'];
   return [...PEERS, 'portcullis'];
 }
 

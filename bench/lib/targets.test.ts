@@ -72,6 +72,23 @@ describe('bench targets', () => {
     }
   });
 
+  it('portcullis-10k-rules-baseline: the baseline build with the 10,000-rule policy and the baseline flags', async () => {
+    const target = await startTarget('portcullis-10k-rules-baseline', {
+      baselineDir: REPO_ROOT,
+      baselineNodeFlags: ['--stack-size=2000'],
+    });
+    try {
+      assert.ok((await procList(target, 'cmdline')).includes('--stack-size=2000'));
+      await assertEchoes(target, 'large policy');
+      // The large policy's condition rule decided the calls, beside the agent's baseline.
+      assert.ok(target.metricsUrl !== undefined);
+      const metrics = await (await fetch(target.metricsUrl)).text();
+      assert.match(metrics, /portcullis_decisions_total\{effect="allow",rule="[^"]*bench-role-short-text[^"]*"\} 3/);
+    } finally {
+      await target.close();
+    }
+  });
+
   it('mcp-proxy: started with a profile folder, writes its own CPU profile there', async () => {
     const profileDir = await mkdtemp(path.join(tmpdir(), 'bench-targets-prof-'));
     try {

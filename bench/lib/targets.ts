@@ -16,6 +16,9 @@
  *                        how long its decisions took from its `/metrics`
  *   portcullis-baseline  `portcullis` as built in another checkout (`--baseline DIR`), to measure a change
  *                        against the code before it in one run
+ *   portcullis-10k-rules-baseline
+ *                        `portcullis-10k-rules` as built in that other checkout: a change to how the gateway
+ *                        decides with a large policy, against the code before it
  *
  * Everything listens on 127.0.0.1 only.
  */
@@ -42,7 +45,8 @@ export type TargetName =
   | 'portcullis-noaudit'
   | 'portcullis-notrace'
   | 'portcullis-10k-rules'
-  | 'portcullis-baseline';
+  | 'portcullis-baseline'
+  | 'portcullis-10k-rules-baseline';
 export const TARGET_NAMES: readonly TargetName[] = [
   'direct',
   'passthrough',
@@ -53,7 +57,15 @@ export const TARGET_NAMES: readonly TargetName[] = [
   'portcullis-notrace',
   'portcullis-10k-rules',
   'portcullis-baseline',
+  'portcullis-10k-rules-baseline',
 ];
+
+/** The targets that run the gateway built in the `--baseline` checkout. */
+export const BASELINE_TARGETS: readonly TargetName[] = ['portcullis-baseline', 'portcullis-10k-rules-baseline'];
+
+export function isBaselineTarget(name: string): boolean {
+  return (BASELINE_TARGETS as readonly string[]).includes(name);
+}
 export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'passthrough', 'mcp-proxy', 'portcullis'];
 
 export interface Target {
@@ -79,10 +91,10 @@ export interface StartOptions {
    * under this one: the gateway's, and `mcp-proxy`'s (not the echo server behind it).
    */
   profileDir?: string;
-  /** The checkout (with a built dist/) that `portcullis-baseline` runs. */
+  /** The checkout (with a built dist/) that the baseline targets run. */
   baselineDir?: string;
   /**
-   * Node flags for `portcullis-baseline` after those on its command's first line, and environment for it:
+   * Node flags for the baseline targets after those on their command's first line, and environment for them:
    * with the same checkout as `baselineDir`, a runtime flag or setting measured against the same build.
    */
   baselineNodeFlags?: readonly string[];
@@ -154,6 +166,7 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
     case 'portcullis-notrace':
     case 'portcullis-10k-rules':
     case 'portcullis-baseline':
+    case 'portcullis-10k-rules-baseline':
       return startPortcullis(name, options);
   }
 }
@@ -176,7 +189,8 @@ function profilerArgs(profileDir: string | undefined): string[] {
 
 async function startPortcullis(name: TargetName, options: StartOptions): Promise<Target> {
   const profileDir = profileDirOf(name, options);
-  const policy = name === 'portcullis-10k-rules' ? await writeLargePolicyFile() : undefined;
+  const largePolicy = name === 'portcullis-10k-rules' || name === 'portcullis-10k-rules-baseline';
+  const policy = largePolicy ? await writeLargePolicyFile() : undefined;
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>>;
   try {
     gateway = await startGatewayProcess({
@@ -217,7 +231,7 @@ function launchOf(
   profileDir: string | undefined,
   options: StartOptions,
 ): Pick<GatewayProcessOptions, 'nodeArgs' | 'env' | 'compiledCli'> {
-  const baseline = name === 'portcullis-baseline';
+  const baseline = isBaselineTarget(name);
   const nodeArgs = [...profilerArgs(profileDir), ...(baseline ? (options.baselineNodeFlags ?? []) : [])];
   return {
     ...(nodeArgs.length > 0 ? { nodeArgs } : {}),
@@ -245,8 +259,8 @@ export function echoLoadOf(
 
 /** Which compiled command runs the target (none: the sources through tsx). */
 function compiledCliOf(name: TargetName, options: StartOptions): { compiledCli?: string } {
-  if (name === 'portcullis-baseline') {
-    if (options.baselineDir === undefined) throw new Error('portcullis-baseline needs --baseline DIR');
+  if (isBaselineTarget(name)) {
+    if (options.baselineDir === undefined) throw new Error(`${name} needs --baseline DIR`);
     return { compiledCli: path.join(path.resolve(options.baselineDir), 'bin', 'portcullis.js') };
   }
   return options.fromSource === true ? {} : { compiledCli: CLI_COMPILED };
