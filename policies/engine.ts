@@ -18,7 +18,9 @@
  * ends with its suffix; a rule naming exact agents or roles cannot match another principal), so a decision
  * is the one a scan of every rule would give: the same rules, in declaration order, the same errors. A
  * rule can sit under several keys of one lookup (a call with two roles, a tool list with overlapping
- * globs): each decision stamps the rules it has looked at and skips a rule it has seen.
+ * globs): a lookup merges what it found into one list per effect, each rule once, in declaration order.
+ * Lookups are memoized per tool and principal (`lookup-memo.ts`), so a decision for a pair seen before
+ * reads its rules from one entry.
  *
  * Decisions: deny > approve > allow; no matching allow => deny POLICY_DENIED with no rules (default deny).
  * Deny rules are evaluated first and, once one matches, the rest are skipped. Egress rules (rules with
@@ -41,6 +43,7 @@ import {
 } from './rule.js';
 import { RuleSchema, type Rule, type RuleInput } from './schema.js';
 import { policyVersion } from './version.js';
+import { LookupMemo, lookupKey } from './lookup-memo.js';
 import { zodPolicyProblems } from './parse.js';
 
 export interface RateLimitDirective {
@@ -355,6 +358,14 @@ export function compilePolicy(documents: readonly ParsedPolicy[], options: Compi
   return createEngine(compiled, version);
 }
 
+/**
+ * Bounds of one engine's lookup memo: tool and principal pairs, and rule references held in all (an entry
+ * holds the rules that could match its pair). A gateway with a few hundred agents and tools each in use
+ * fits; past either bound the memo starts again.
+ */
+export const LOOKUP_MEMO_ENTRIES = 4_096;
+export const LOOKUP_MEMO_RULES = 262_144;
+
 function createEngine(rules: readonly CompiledRule[], version: string): PolicyEngine {
   const isItemRule = (r: CompiledRule) => r.source.resources !== undefined || r.source.prompts !== undefined;
   const itemRules = rules.filter(isItemRule).map((rule) => ({
@@ -394,9 +405,33 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
   for (const slot of [...byTool.values(), ...byPrefix.slots(), ...bySuffix.slots(), ...byConnector.values(), fallback])
     compactSlot(slot);
 
-  // Decisions are synchronous and never nested, so one list of candidate buckets is reused by all of them.
+  // Per-pass stamps: marks[rule.index] === stamp once the merge has taken the rule.
+  const marks = new Uint32Array(rules.length);
+  let stamp = 0;
+  const nextStamp = (): number => {
+    if (stamp === 0xffff_ffff) {
+      marks.fill(0);
+      stamp = 0;
+    }
+    return ++stamp;
+  };
+  const merge = (buckets: readonly Bucket[], effect: Decision['effect']): CompiledRule[] => {
+    if (buckets.length === 1) return buckets[0]![effect];
+    const pass = nextStamp();
+    const merged: CompiledRule[] = [];
+    for (const bucket of buckets) {
+      for (const rule of bucket[effect]) {
+        if (marks[rule.index] === pass) continue;
+        marks[rule.index] = pass;
+        merged.push(rule);
+      }
+    }
+    return merged.length > 1 ? merged.sort(byIndex) : merged;
+  };
+
+  // Decisions are synchronous and never nested, so one list of buckets is reused by every lookup.
   const scratch: Bucket[] = [];
-  const candidates = (tool: ToolFacts, principal: PrincipalFacts): Bucket[] => {
+  const lookup = (tool: ToolFacts, principal: PrincipalFacts): Bucket => {
     const buckets = scratch;
     buckets.length = 0;
     pushSlot(buckets, byTool.get(tool.name), principal);
@@ -404,21 +439,18 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
     bySuffix.lookup(buckets, tool.name, principal);
     pushSlot(buckets, byConnector.get(tool.connector), principal);
     pushSlot(buckets, fallback, principal);
-    return buckets;
+    return { deny: merge(buckets, 'deny'), approve: merge(buckets, 'approve'), allow: merge(buckets, 'allow') };
   };
-
-  // Per-pass stamps (see the header): marks[rule.index] === stamp once the rule has been looked at.
-  const marks = new Uint32Array(rules.length);
-  let stamp = 0;
-  const seen: Seen = {
-    marks,
-    next() {
-      if (stamp === 0xffff_ffff) {
-        marks.fill(0);
-        stamp = 0;
-      }
-      return ++stamp;
-    },
+  const memo = new LookupMemo<Bucket>(LOOKUP_MEMO_ENTRIES, LOOKUP_MEMO_RULES);
+  /** The call rules that could match this tool for this principal: one list per effect, in declaration order. */
+  const candidates = (tool: ToolFacts, principal: PrincipalFacts): Bucket => {
+    const key = lookupKey(tool.name, tool.connector, principal.agentId, principal.roles);
+    let found = memo.get(key);
+    if (found === undefined) {
+      found = lookup(tool, principal);
+      memo.set(key, found, found.deny.length + found.approve.length + found.allow.length + 1);
+    }
+    return found;
   };
 
   const decideEgress = (ctx: EgressContext, outcome: (rule: CompiledRule) => RuleOutcome): Decision => {
@@ -492,21 +524,19 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
     ruleCount: rules.length,
     evaluate(call: CallFacts): CallDecision {
       const ctx: CallContext = { facts: call };
-      return decideCall(version, call, candidates(call.tool, call.principal), ctx, undefined, seen);
+      return decideCall(version, call, candidates(call.tool, call.principal), ctx, undefined);
     },
     evaluateEgress(facts: EgressFacts): Decision {
       const ctx: EgressContext = egressContext(withAddressClass(facts));
       return decideEgress(ctx, (rule) => rule.matchEgress(ctx));
     },
     visible(principal: PrincipalFacts, tool: ToolFacts): boolean {
-      const buckets = candidates(tool, principal);
+      const found = candidates(tool, principal);
       const matches = (rule: CompiledRule): boolean =>
         rule.subjectMatches(principal, tool.name, tool.connector, tool.flags);
-      for (const bucket of buckets) {
-        // A deny that nothing but principal and tool can stop makes the tool uncallable: hide it.
-        if (bucket.deny.some((rule) => rule.subjectOnly && matches(rule))) return false;
-      }
-      return buckets.some((bucket) => bucket.approve.some(matches) || bucket.allow.some(matches));
+      // A deny that nothing but principal and tool can stop makes the tool uncallable: hide it.
+      if (found.deny.some((rule) => rule.subjectOnly && matches(rule))) return false;
+      return found.approve.some(matches) || found.allow.some(matches);
     },
     itemVisible: (facts) => engine.evaluateItem(facts).effect !== 'deny',
     evaluateItem(facts: ItemFacts): CallDecision {
@@ -562,7 +592,7 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
       // cannot match, so the decision is the same, and the trace covers every rule.
       const all = newBucket();
       for (const rule of callRules) all[rule.effect].push(rule);
-      const decision = decideCall(version, call, [all], ctx, outcomes, seen);
+      const decision = decideCall(version, call, all, ctx, outcomes);
       return { decision, trace: traces };
     },
     explainEgress(facts: EgressFacts) {
@@ -603,13 +633,12 @@ function createEngine(rules: readonly CompiledRule[], version: string): PolicyEn
 function decideCall(
   version: string,
   facts: CallFacts,
-  buckets: readonly Bucket[],
+  candidates: Bucket,
   ctx: CallContext,
   memo: Map<CompiledRule, RuleOutcome> | undefined,
-  seen: Seen,
 ): CallDecision {
-  const errors: IndexedRuleError[] = [];
-  const denied = collect('deny', buckets, ctx, memo, errors, seen);
+  const errors: RuleError[] = [];
+  const denied = collect(candidates.deny, 'deny', ctx, memo, errors);
   if (denied.length > 0) {
     const broken = errors.length > 0 && denied.every((r) => errors.some((e) => e.rule === r.id));
     return withErrors(
@@ -625,8 +654,8 @@ function decideCall(
       errors,
     );
   }
-  const approvals = collect('approve', buckets, ctx, memo, errors, seen);
-  const allowed = collect('allow', buckets, ctx, memo, errors, seen);
+  const approvals = collect(candidates.approve, 'approve', ctx, memo, errors);
+  const allowed = collect(candidates.allow, 'allow', ctx, memo, errors);
   if (approvals.length > 0) {
     let approvers = 1;
     let maxTtlSeconds: number | undefined;
@@ -678,61 +707,37 @@ function decideCall(
   );
 }
 
-/** The stamps of one engine: which rules the current pass has looked at (see the header). */
-interface Seen {
-  readonly marks: Uint32Array;
-  next(): number;
-}
-
-/** A rule error plus the rule's declaration index, to report errors in declaration order. */
-interface IndexedRuleError extends RuleError {
-  index: number;
-}
-
 /**
- * Rules of one effect that match, in declaration order; errors are recorded (in declaration order within
- * the effect, as a scan of every rule would) and fail closed. A rule met twice is evaluated once.
+ * The rules of `list` (one effect's candidates, in declaration order) that match, in declaration order;
+ * errors are recorded in declaration order within the effect, as a scan of every rule would, and fail
+ * closed.
  */
 function collect(
+  list: readonly CompiledRule[],
   effect: Decision['effect'],
-  buckets: readonly Bucket[],
   ctx: CallContext,
   memo: Map<CompiledRule, RuleOutcome> | undefined,
-  errors: IndexedRuleError[],
-  seen: Seen,
+  errors: RuleError[],
 ): CompiledRule[] {
   let matched: CompiledRule[] | undefined;
-  const firstError = errors.length;
-  const marks = seen.marks;
-  const stamp = seen.next();
-  for (let b = 0; b < buckets.length; b++) {
-    const list = buckets[b]![effect];
-    for (let i = 0; i < list.length; i++) {
-      const rule = list[i]!;
-      if (marks[rule.index] === stamp) continue;
-      marks[rule.index] = stamp;
-      const result = memo !== undefined ? memo.get(rule)! : rule.matchCall(ctx);
-      if (result.kind === 'miss') continue;
-      if (result.kind === 'error') {
-        errors.push({ rule: rule.id, message: result.message, index: rule.index });
-        // Fail closed: a broken deny/approve condition still denies/asks; a broken allow does not allow.
-        if (effect === 'allow') continue;
-      }
-      (matched ??= []).push(rule);
+  for (let i = 0; i < list.length; i++) {
+    const rule = list[i]!;
+    const result = memo !== undefined ? memo.get(rule)! : rule.matchCall(ctx);
+    if (result.kind === 'miss') continue;
+    if (result.kind === 'error') {
+      errors.push({ rule: rule.id, message: result.message });
+      // Fail closed: a broken deny/approve condition still denies/asks; a broken allow does not allow.
+      if (effect === 'allow') continue;
     }
+    (matched ??= []).push(rule);
   }
-  if (errors.length - firstError > 1) {
-    const added = errors.splice(firstError).sort((a, b) => a.index - b.index);
-    errors.push(...added);
-  }
-  if (matched === undefined) return NONE;
-  return matched.length > 1 ? matched.sort(byIndex) : matched;
+  return matched ?? NONE;
 }
 
 const NONE: CompiledRule[] = [];
 
-function withErrors(decision: CallDecision, errors: readonly IndexedRuleError[]): CallDecision {
-  return errors.length > 0 ? { ...decision, errors: errors.map(({ rule, message }) => ({ rule, message })) } : decision;
+function withErrors(decision: CallDecision, errors: readonly RuleError[]): CallDecision {
+  return errors.length > 0 ? { ...decision, errors } : decision;
 }
 
 function directives(facts: CallFacts, rules: readonly CompiledRule[]): Pick<CallDecision, 'rateLimits' | 'labelsRead'> {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { callFactsFromInput, compilePolicy, parsePolicyObject, type PolicyEngine } from './index.js';
+import { LOOKUP_MEMO_ENTRIES } from './engine.js';
 import { matchNameGlob } from './glob.js';
 
 const CONNECTORS = ['a', 'bb', 'c'];
@@ -114,7 +115,8 @@ describe('policy index', () => {
     fc.assert(
       fc.property(
         fc.array(ruleArb, { minLength: 1, maxLength: 30 }),
-        fc.array(callArb, { minLength: 1, maxLength: 10 }),
+        // Enough calls that pairs of tool and principal come back, answered from the engine's lookup memo.
+        fc.array(callArb, { minLength: 1, maxLength: 40 }),
         (shapes, calls) => {
           const engine = engineOf(toRules(shapes));
           for (const c of calls) {
@@ -146,6 +148,26 @@ describe('policy index', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('decides as a scan does for more pairs of tool and principal than its lookup memo keeps', () => {
+    fc.assert(
+      fc.property(fc.array(ruleArb, { minLength: 1, maxLength: 20 }), (shapes) => {
+        const engine = engineOf(toRules(shapes));
+        // Past LOOKUP_MEMO_ENTRIES distinct pairs the memo starts again; the first pairs then come back.
+        const pairs = Array.from({ length: LOOKUP_MEMO_ENTRIES + 200 }, (_, i) => ({
+          tool: TOOLS[i % TOOLS.length]!,
+          agentId: i % 3 === 0 ? AGENTS[i % AGENTS.length]! : `bot-${i}`,
+          roles: [ROLES[i % ROLES.length]!],
+          n: i % 10,
+        }));
+        for (const c of [...pairs, ...pairs.slice(0, 300)]) {
+          const facts = factsOf(c);
+          assert.deepEqual(engine.evaluate(facts), engine.explain(facts).decision);
+        }
+      }),
+      { numRuns: 5 },
     );
   });
 
