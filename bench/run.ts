@@ -3,7 +3,8 @@
  * direct connection to the same upstream, with a bare node:http pass-through in front of it
  * (bench/passthrough.ts) and with the `mcp-proxy` package in front of it.
  *
- *   node --import tsx bench/run.ts [--sessions 1,32] [--calls 200] [--warmup 20] [--max-seconds 20]
+ *   node --import tsx bench/run.ts [--sessions 1,32] [--calls 200] [--warmup 20] [--startup-warmup 500]
+ *                                  [--max-seconds 20]
  *                                  [--rounds 3] [--drivers raw,sdk] [--mode legacy|modern|legacy,modern]
  *                                  [--targets direct,passthrough,mcp-proxy,portcullis] [--profile] [--no-micro]
  *                                  [--profile-functions NAME,...] [--from-source] [--baseline DIR]
@@ -11,9 +12,10 @@
  *                                  [--payload-bytes 16]
  *                                  [--out bench/results/latest.json]
  *
- * Each flag has an environment twin: BENCH_SESSIONS, BENCH_CALLS, BENCH_WARMUP, BENCH_MAX_SECONDS,
- * BENCH_ROUNDS, BENCH_DRIVERS, BENCH_MODE, BENCH_TARGETS, BENCH_PAYLOAD_BYTES, BENCH_OUT (flags win).
- * `--calls` is per session. `--payload-bytes` sizes the text every call sends and gets back.
+ * Each flag has an environment twin: BENCH_SESSIONS, BENCH_CALLS, BENCH_WARMUP, BENCH_STARTUP_WARMUP,
+ * BENCH_MAX_SECONDS, BENCH_ROUNDS, BENCH_DRIVERS, BENCH_MODE, BENCH_TARGETS, BENCH_PAYLOAD_BYTES, BENCH_OUT
+ * (flags win). `--calls` is per session. `--startup-warmup` (default 500, 0 for none) is how many calls each
+ * target serves in each era right after it starts, before the first round. `--payload-bytes` sizes the text every call sends and gets back.
  *
  * Every target is started once and measured once per round, for every driver, era and session count, the
  * targets in a different order each round (interleaved rounds). Ratios are taken within each round and the
@@ -85,10 +87,18 @@ import {
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
 
+/** Calls a target serves in each era after it starts, before the first round (`--startup-warmup`). */
+export const DEFAULT_STARTUP_WARMUP_CALLS = 500;
+
 export interface BenchConfig {
   sessions: number[];
   callsPerSession: number;
   warmupCalls: number;
+  /**
+   * Calls each target serves, in each era, right after it starts and before the first round: its JIT warmed
+   * as a process that has been serving for a while is, so the cell measured first does not pay for start-up.
+   */
+  startupWarmupCalls: number;
   maxSeconds: number;
   rounds: number;
   drivers: DriverName[];
@@ -212,6 +222,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
       sessions: { type: 'string' },
       calls: { type: 'string' },
       warmup: { type: 'string' },
+      'startup-warmup': { type: 'string' },
       'max-seconds': { type: 'string' },
       rounds: { type: 'string' },
       drivers: { type: 'string' },
@@ -264,6 +275,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     sessions,
     callsPerSession: nonNegativeInteger('calls', pick(values.calls, 'BENCH_CALLS', '200')),
     warmupCalls: nonNegativeInteger('warmup', pick(values.warmup, 'BENCH_WARMUP', '20')),
+    startupWarmupCalls: nonNegativeInteger(
+      'startup-warmup',
+      pick(values['startup-warmup'], 'BENCH_STARTUP_WARMUP', String(DEFAULT_STARTUP_WARMUP_CALLS)),
+    ),
     maxSeconds,
     rounds,
     drivers: listOf('--drivers', pick(values.drivers, 'BENCH_DRIVERS', DRIVER_NAMES.join(',')), DRIVER_NAMES),
@@ -345,6 +360,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
         log(`[bench] ${name} could not start: ${report.skipped[name]}`);
       }
     }
+    for (const target of running) await warmUpAfterStart(target, config, text, log);
     for (let round = 0; round < config.rounds; round++) {
       const results: Record<string, Record<string, LoadResult>> = {};
       for (const cell of cells) {
@@ -441,11 +457,40 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
   return report;
 }
 
+/**
+ * A target's first calls after it starts run code V8 has not optimised yet (a policy condition's evaluator
+ * takes some hundreds of calls to be compiled), so the cell measured first in the first round would pay for
+ * that and no other would: each target first serves `startupWarmupCalls` calls on one raw session in each era
+ * measured. Failures are left to the rounds, which report them (an era a target does not speak, a target
+ * that fails).
+ */
+export async function warmUpAfterStart(
+  target: Target,
+  config: BenchConfig,
+  text: string,
+  log: (line: string) => void,
+): Promise<void> {
+  if (config.startupWarmupCalls === 0) return;
+  for (const mode of config.modes) {
+    log(`[bench] warming up ${target.name} (${config.startupWarmupCalls} calls, ${mode})`);
+    await runLoad({
+      ...echoLoadOf(target, text),
+      sessions: 1,
+      warmupCalls: 0,
+      callsPerSession: config.startupWarmupCalls,
+      maxSeconds: config.maxSeconds,
+      driver: 'raw',
+      mode,
+    }).catch(() => undefined);
+  }
+}
+
 function firstLine(error: unknown, fallback: string): string {
   return error instanceof Error ? (error.message.split('\n')[0] ?? fallback) : String(error);
 }
 
-const USAGE = `usage: node --import tsx bench/run.ts [--sessions 1,32] [--calls 200] [--warmup 20] [--max-seconds 20]
+const USAGE = `usage: node --import tsx bench/run.ts [--sessions 1,32] [--calls 200] [--warmup 20] [--startup-warmup 500]
+                            [--max-seconds 20]
                             [--rounds 3] [--drivers raw,sdk] [--mode legacy|modern|legacy,modern]
                             [--targets direct,passthrough,mcp-proxy,portcullis] [--profile] [--no-micro]
                             [--profile-functions NAME,...] [--from-source] [--baseline DIR]

@@ -297,6 +297,17 @@ describe('bench configuration', () => {
     assert.ok(config.out.endsWith('bench/results/latest.json'));
     assert.equal(parseConfig(['--from-source'], {}).fromSource, true);
     assert.deepEqual(config.profileFunctions, []);
+    assert.equal(config.startupWarmupCalls, 500);
+  });
+
+  it('reads how many calls each target serves after it starts, none with 0', () => {
+    assert.equal(parseConfig(['--startup-warmup', '0'], {}).startupWarmupCalls, 0);
+    assert.equal(parseConfig([], { BENCH_STARTUP_WARMUP: '800' }).startupWarmupCalls, 800);
+    assert.equal(parseConfig(['--startup-warmup', '40'], { BENCH_STARTUP_WARMUP: '800' }).startupWarmupCalls, 40);
+    assert.throws(() => parseConfig(['--startup-warmup', 'many'], {}), {
+      name: 'BenchUsageError',
+      message: /--startup-warmup must be a non-negative integer \(got "many"\)/,
+    });
   });
 
   it('takes the functions a profile gives with their callees, once each, and only with --profile', () => {

@@ -14,6 +14,7 @@ import { nodeFlagsOf } from '../../test/fixtures/gateway-process.js';
 import { frameOwner, type CpuProfile } from './cpu-profile.js';
 import { runLoad } from './load.js';
 import { echoLoadOf, profilesOf, startTarget, type Target } from './targets.js';
+import { parseConfig, warmUpAfterStart } from '../run.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -84,6 +85,33 @@ describe('bench targets', () => {
       assert.ok(target.metricsUrl !== undefined);
       const metrics = await (await fetch(target.metricsUrl)).text();
       assert.match(metrics, /portcullis_decisions_total\{effect="allow",rule="[^"]*bench-role-short-text[^"]*"\} 3/);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('a target serves the start-up warm-up in each era measured, and nothing with 0', async () => {
+    const target = await startTarget('portcullis');
+    try {
+      assert.ok(target.metricsUrl !== undefined);
+      const decided = async (): Promise<number> => {
+        const metrics = await (await fetch(target.metricsUrl!)).text();
+        let total = 0;
+        for (const match of metrics.matchAll(/^portcullis_decisions_total\{effect="allow",[^}]*\} (\d+)$/gm))
+          total += Number(match[1]);
+        return total;
+      };
+      const lines: string[] = [];
+      const config = parseConfig(['--startup-warmup', '7', '--mode', 'legacy,modern'], {});
+      await warmUpAfterStart(target, config, 'warm', (line) => lines.push(line));
+      assert.equal(await decided(), 14);
+      assert.deepEqual(lines, [
+        '[bench] warming up portcullis (7 calls, legacy)',
+        '[bench] warming up portcullis (7 calls, modern)',
+      ]);
+      await warmUpAfterStart(target, parseConfig(['--startup-warmup', '0'], {}), 'warm', (line) => lines.push(line));
+      assert.equal(await decided(), 14);
+      assert.equal(lines.length, 2);
     } finally {
       await target.close();
     }
