@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { callFactsFromInput, compilePolicy, parsePolicyObject } from './index.js';
 import { LookupMemo, lookupKey } from './lookup-memo.js';
 
 describe('lookup memo', () => {
@@ -38,5 +39,42 @@ describe('lookup memo', () => {
     memo.set('a', 'A', 3);
     memo.set('huge', 'H', 11);
     assert.deepEqual([memo.get('a'), memo.get('huge'), memo.size], ['A', undefined, 1]);
+  });
+
+  it('is what an engine answers a pair seen before from, decisions and listings alike', (t) => {
+    // Count what engines keep: a pair seen before must be found, not looked up in the index again.
+    const kept: string[] = [];
+    const set = LookupMemo.prototype.set;
+    t.mock.method(
+      LookupMemo.prototype,
+      'set',
+      function (this: LookupMemo<unknown>, key: string, value: unknown, weight: number) {
+        kept.push(key);
+        set.call(this, key, value, weight);
+      },
+    );
+    const engine = compilePolicy([
+      parsePolicyObject(
+        {
+          version: 1,
+          name: 'memo',
+          rules: [
+            { id: 'dev-get', effect: 'allow', tools: ['a_get'], principal: { roles: ['dev'] } },
+            { id: 'all-x', effect: 'allow', tools: ['*_x'] },
+          ],
+        },
+        'memo.yaml',
+      ),
+    ]);
+    const call = (roles: string[], tool: string) =>
+      callFactsFromInput({ principal: { agentId: 'bot-1', roles }, tool, args: {} });
+    assert.equal(engine.evaluate(call(['dev'], 'a_get')).effect, 'allow');
+    assert.equal(engine.evaluate(call(['dev'], 'a_get')).effect, 'allow');
+    assert.equal(engine.visible(call(['dev'], 'a_get').principal, call(['dev'], 'a_get').tool), true);
+    assert.equal(kept.length, 1, 'the second decision and the listing read the first lookup');
+    // Another role is another pair: looked up, and decided by what that role may do.
+    assert.equal(engine.evaluate(call(['ops'], 'a_get')).effect, 'deny');
+    assert.equal(engine.evaluate(call(['ops'], 'a_x')).effect, 'allow');
+    assert.equal(kept.length, 3);
   });
 });

@@ -49,8 +49,9 @@ export const REFERENCE_WARNINGS_LOGGED = 20;
 
 /**
  * Rules naming an agent, role, connector or tool that does not exist never match: say so at start, once
- * the catalog knows the exposed tool names, for the documents the policy store loaded (`onStartupDocuments`). The first REFERENCE_WARNINGS_LOGGED findings are logged one by
- * one and any others counted in one more line that says where to see them (`portcullis config validate`):
+ * the catalog knows the exposed tool names, for the documents the policy store loaded (`onStartupDocuments`).
+ * The first REFERENCE_WARNINGS_LOGGED findings are logged one by one and any others counted in one more line
+ * that says where to see them (`portcullis config validate`):
  * a policy written for agents this gateway does not serve can name thousands, and a line each would bury
  * the log. It would cost every call afterwards as well: such a burst of log records at start-up leads V8
  * to allocate some of the objects every call makes in its old generation from then on (allocation-site
