@@ -31,7 +31,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  classifyInboundRequest,
   isJsonContentType,
   ProtocolErrorCode,
   SdkError,
@@ -39,8 +38,6 @@ import {
   Server,
   type AuthInfo,
   type JSONRPCMessage,
-  type JSONRPCRequest,
-  type MessageClassification,
   type ServerContext,
   type Transport,
   type TransportSendOptions,
@@ -54,13 +51,11 @@ import type { ToolCallHandler } from './server.js';
 import { isAnswer } from './session-answers.js';
 import { PostExchange } from './post-exchange.js';
 import { requestDelivery } from './request-delivery.js';
+import { createRequestClassifier, type ModernRequest } from './request-classifier.js';
 import { KEEP_ALIVE_MS } from './web-exchange.js';
 
 /** A `tools/call` request this module serves, as the SDK's classifier routed it. */
-export interface AdmittedCall {
-  message: JSONRPCRequest;
-  classification: MessageClassification;
-}
+export type AdmittedCall = ModernRequest;
 
 export interface ModernCalls {
   /** The exchange's `tools/call`, when it is one this module serves (see above); undefined: the SDK's handler. */
@@ -144,6 +139,7 @@ export function createModernCalls(options: ModernCallsOptions): ModernCalls | un
   // Admitted calls are requests by the SDK's classifier: the protocol layer need not sort them again.
   const deliver = requestDelivery(server, transport);
   const connected = server.connect(transport);
+  const classify = createRequestClassifier();
 
   return {
     admit(req, body) {
@@ -157,16 +153,9 @@ export function createModernCalls(options: ModernCallsOptions): ModernCalls | un
       if (typeof name !== 'string' || mcpNameHeader !== name || name.startsWith(ENCODED_HEADER_PREFIX))
         return undefined;
       if (!isJsonContentType(headerOf(req, 'content-type') ?? null)) return undefined;
-      const route = classifyInboundRequest({
-        httpMethod: 'POST',
-        protocolVersionHeader,
-        mcpMethodHeader,
-        mcpNameHeader,
-        body,
-      });
-      if (route.kind !== 'modern' || route.messageKind !== 'request') return undefined;
-      if (route.classification.revision !== options.revision) return undefined;
-      return { message: route.message as JSONRPCRequest, classification: route.classification };
+      const route = classify({ httpMethod: 'POST', protocolVersionHeader, mcpMethodHeader, mcpNameHeader, body });
+      if (route === undefined || route.classification.revision !== options.revision) return undefined;
+      return route;
     },
 
     async serve(call, handler, res, authInfo) {
