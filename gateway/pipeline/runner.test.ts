@@ -41,6 +41,26 @@ describe('runner: steps that answer at once and steps that wait', () => {
     assert.deepEqual(seen, ['sync:next', 'async:next', 'finish:next', 'close:next']);
   });
 
+  it('runs steps that answer at once, and skips steps, without yielding to the microtask queue', async () => {
+    const order: string[] = [];
+    const steps: Step[] = [
+      {
+        name: 'first',
+        run: () => {
+          queueMicrotask(() => order.push('microtask'));
+          order.push('first');
+          return undefined;
+        },
+      },
+      { name: 'skipped', when: () => false, run: () => assert.fail('a skipped step ran') },
+      { name: 'second', run: () => void order.push('second') },
+      { name: 'waits', run: async () => void order.push('waits') },
+      { name: 'close', closing: true, run: () => void order.push('close') },
+    ];
+    await runSteps(steps, state());
+    assert.deepEqual(order, ['first', 'second', 'waits', 'microtask', 'close']);
+  });
+
   it('ends at a step that ends, synchronously or not, and says so in the metrics', async () => {
     for (const answer of ['sync', 'async'] as const) {
       const { seen, metrics } = observer();

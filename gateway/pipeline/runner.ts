@@ -7,7 +7,6 @@
  * (or the truthful code a GatewayError carries), the error goes to `onError` for the logs, and the closing
  * steps still record the run.
  */
-import type { Span } from '@opentelemetry/api';
 import { GatewayError, toGatewayError } from '../kernel/index.js';
 import { withSpan } from '../services/telemetry/index.js';
 import type { CallState, RunOutcome } from './call-state.js';
@@ -32,9 +31,12 @@ export async function runSteps(
   const start = options.from === undefined ? 0 : steps.findIndex((step) => step.name === options.from);
   if (start < 0) throw new GatewayError('INVALID_ARGUMENTS', `unknown resume point: ${options.from}`);
   let outcome: RunOutcome = { status: 'completed' };
-  for (const step of steps.slice(start)) {
-    if (step.closing === true) continue;
-    const result = await runOne(step, state, options);
+  for (let index = start; index < steps.length; index++) {
+    const step = steps[index]!;
+    // A step skipped is not run, timed or counted (and costs no asynchronous call).
+    if (step.closing === true || !applies(step, state)) continue;
+    const pending = runOne(step, state, options);
+    const result = isPromise(pending) ? await pending : pending;
     if (result === undefined) continue;
     outcome = toOutcome(step, result);
     break;
@@ -45,8 +47,9 @@ export async function runSteps(
     outcome = { ...outcome, error: reason };
   state.outcome = outcome;
   for (const step of steps) {
-    if (step.closing !== true) continue;
-    const result = await runOne(step, state, options);
+    if (step.closing !== true || !applies(step, state)) continue;
+    const pending = runOne(step, state, options);
+    const result = isPromise(pending) ? await pending : pending;
     // A closing step may still end the run (the outcome could not be recorded: the result is withheld).
     if (result !== undefined && 'end' in result) {
       outcome = toOutcome(step, result);
@@ -56,27 +59,57 @@ export async function runSteps(
   return outcome;
 }
 
-async function runOne(step: Step, state: CallState, options: RunOptions): Promise<StepOutcome> {
-  if (step.when !== undefined && !step.when(state)) return undefined;
+function applies(step: Step, state: CallState): boolean {
+  return step.when === undefined || step.when(state);
+}
+
+type StepLabel = 'next' | 'end' | 'suspend' | 'error';
+
+/**
+ * Runs one step inside its span and counts it. Synchronous when the step answers synchronously (a step
+ * without a span of its own whose `run` returns a value): a call's list runs a dozen steps, and an
+ * asynchronous frame and a turn of the microtask queue for each is allocation the call need not make.
+ */
+function runOne(step: Step, state: CallState, options: RunOptions): StepOutcome | Promise<StepOutcome> {
   const started = performance.now();
-  let label: 'next' | 'end' | 'suspend' | 'error' = 'error';
+  let pending: StepOutcome | Promise<StepOutcome>;
   try {
-    const run = (span: Span) => step.run(state, span);
-    const result =
+    pending =
       step.span === undefined
-        ? await run(state.span)
-        : await withSpan(step.span.name, step.span.attributes?.(state) ?? {}, run, {
+        ? step.run(state, state.span)
+        : withSpan(step.span.name, step.span.attributes?.(state) ?? {}, (span) => step.run(state, span), {
             ...(step.span.kind !== undefined ? { kind: step.span.kind } : {}),
           });
-    label = result === undefined || 'finish' in result ? 'next' : 'end' in result ? 'end' : 'suspend';
-    return result;
   } catch (error) {
-    const gatewayError = toGatewayError(error);
-    if (gatewayError.code === 'INTERNAL') options.onError?.(error, `step ${step.name}`);
-    return { end: gatewayError };
-  } finally {
-    options.metrics?.observePipelineStep(step.name, label, (performance.now() - started) / 1000);
+    return failed(step, options, started, error);
   }
+  if (!isPromise(pending)) return finished(step, options, started, pending);
+  return pending.then(
+    (result) => finished(step, options, started, result),
+    (error: unknown) => failed(step, options, started, error),
+  );
+}
+
+function finished(step: Step, options: RunOptions, started: number, result: StepOutcome): StepOutcome {
+  const label: StepLabel = result === undefined || 'finish' in result ? 'next' : 'end' in result ? 'end' : 'suspend';
+  observe(step, options, started, label);
+  return result;
+}
+
+/** A step that threw: a bug or an outage below it, never a policy outcome (see above). */
+function failed(step: Step, options: RunOptions, started: number, error: unknown): StepOutcome {
+  const gatewayError = toGatewayError(error);
+  if (gatewayError.code === 'INTERNAL') options.onError?.(error, `step ${step.name}`);
+  observe(step, options, started, 'error');
+  return { end: gatewayError };
+}
+
+function observe(step: Step, options: RunOptions, started: number, label: StepLabel): void {
+  options.metrics?.observePipelineStep(step.name, label, (performance.now() - started) / 1000);
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return value instanceof Promise;
 }
 
 function toOutcome(step: Step, result: Exclude<StepOutcome, undefined>): RunOutcome {
