@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { GatewayError } from '../kernel/index.js';
 import type { CallState } from './call-state.js';
 import { runSteps } from './runner.js';
-import type { Step } from './step.js';
+import type { Step, StepOutcome } from './step.js';
 
 const state = (): CallState =>
   ({
@@ -59,6 +59,18 @@ describe('runner: steps that answer at once and steps that wait', () => {
     ];
     await runSteps(steps, state());
     assert.deepEqual(order, ['first', 'second', 'waits', 'microtask', 'close']);
+  });
+
+  it('waits for a step that answers with a thenable of its own, as `await` would', async () => {
+    const { seen, metrics } = observer();
+    const thenable = { then: (resolve: (outcome: StepOutcome) => void) => resolve({ finish: true }) };
+    const steps: Step[] = [
+      { name: 'thenable', run: () => thenable as unknown as Promise<StepOutcome> },
+      { name: 'after', run: () => assert.fail('a step after the finish ran') },
+    ];
+    const outcome = await runSteps(steps, state(), { metrics });
+    assert.equal(outcome.status, 'completed');
+    assert.deepEqual(seen, ['thenable:next']);
   });
 
   it('ends at a step that ends, synchronously or not, and says so in the metrics', async () => {

@@ -84,7 +84,7 @@ function runOne(step: Step, state: CallState, options: RunOptions): StepOutcome 
     return failed(step, options, started, error);
   }
   if (!isPromise(pending)) return finished(step, options, started, pending);
-  return pending.then(
+  return Promise.resolve(pending).then(
     (result) => finished(step, options, started, result),
     (error: unknown) => failed(step, options, started, error),
   );
@@ -108,8 +108,9 @@ function observe(step: Step, options: RunOptions, started: number, label: StepLa
   options.metrics?.observePipelineStep(step.name, label, (performance.now() - started) / 1000);
 }
 
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return value instanceof Promise;
+/** A promise or any other thenable (what `await` would wait for); an outcome never has a `then`. */
+function isPromise<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
 function toOutcome(step: Step, result: Exclude<StepOutcome, undefined>): RunOutcome {

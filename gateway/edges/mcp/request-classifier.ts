@@ -3,20 +3,20 @@
  * envelope for the requests it routes there.
  *
  * Why. The SDK's classifier runs four zod parses over every request (whether the body is a result, an
- * error, a request, and its `_meta` envelope against the 2026-07-28 schema), two of them failing: about
- * 20 µs and 10 KB a `tools/call` at 32 sessions (docs/benchmarks.md, "What changed"). An agent sends the
- * same envelope with every request, so the outcome is kept by what it depends on.
+ * error, a request, and its `_meta` envelope against the 2026-07-28 schema), two of them failing: 11 to
+ * 15 µs and about 10 KB a `tools/call` at 32 sessions (docs/benchmarks.md, "What changed"). An agent
+ * sends the same envelope with every request, so the outcome is kept by what it depends on.
  *
  * What it depends on, from the SDK's contract (@modelcontextprotocol/server 2.4, pinned): a body with no
  * members besides `jsonrpc`, `id`, `method` and `params` is neither a result nor an error (both schemas
  * require their member and are strict); as a request it is judged by `jsonrpc`, whether `id` is a string or
  * an integer, `method`, whether `params` is an object, and `params._meta` (the rest of `params` passes
  * through unchecked); its era by `method`, `params._meta` and the `MCP-Protocol-Version` and `Mcp-Method`
- * headers. The key is those, as JSON. Only such bodies, with a string or integer `id` and an object
- * `_meta`, are looked up; anything else (and every outcome but a 2026-07-28 request) goes to the SDK's classifier
- * every time. A key holding `null` is not kept: JSON writes the non-finite numbers a body can hold
- * (`1e999`) as `null` too, and a schema may tell them apart. Property-tested against the SDK's classifier
- * (request-classifier.test.ts).
+ * headers. The key is those, as JSON (the HTTP method and the two headers with whether each was sent).
+ * Only such bodies, with a string or integer `id` and an object `_meta`, are looked up; anything else (and
+ * every outcome but a 2026-07-28 request) goes to the SDK's classifier every time. A key holding `null` is
+ * not kept: JSON writes the non-finite numbers a body can hold (`1e999`) as `null` too, and a schema may
+ * tell them apart. Property-tested against the SDK's classifier (request-classifier.test.ts).
  */
 import {
   classifyInboundRequest,
