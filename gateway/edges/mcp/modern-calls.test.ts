@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer } from 'n
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
+  classifyInboundRequest,
   createMcpHandler,
   ProtocolError,
   ProtocolErrorCode,
@@ -16,6 +17,7 @@ import {
 import { protoWith } from '../../../test/helpers/prototype-spy.js';
 import { readJsonBody } from '../http/read-json.js';
 import { createModernCalls, type ModernCalls } from './modern-calls.js';
+import { createRequestClassifier } from './request-classifier.js';
 import { gatewayServerOptions, type ToolCallHandler } from './server.js';
 import { parseSseMessages } from '../../../test/helpers/raw-mcp.js';
 import { eventually } from '../../../test/helpers/eventually.js';
@@ -321,6 +323,39 @@ describe('2026-07-28 tools/call served on one long-lived server', { timeout: 20_
     ];
     for (const [what, caseHeaders, caseBody] of cases)
       assert.equal(calls.admit(request(caseHeaders), caseBody), undefined, what);
+  });
+
+  it("admits through the classifier it is given: an agent's envelope is classified by the SDK once", async () => {
+    let classified = 0;
+    const counted = createModernCalls({
+      serverInfo: SERVER_INFO,
+      serverOptions: gatewayServerOptions(false),
+      revision: REVISION,
+      connection: { transport: 'tcp', protocolName: 'http', protocolVersion: REVISION },
+      classifier: createRequestClassifier({
+        classify: (request) => {
+          classified += 1;
+          return classifyInboundRequest(request);
+        },
+      }),
+    })!;
+    try {
+      const request = (headers: Record<string, string>): IncomingMessage => ({ headers }) as unknown as IncomingMessage;
+      for (const [id, args] of [
+        [1, { text: 'a' }],
+        [2, { text: 'b' }],
+        ['three', {}],
+      ] as const) {
+        const { body, headers } = call(id, 'echo', { args });
+        assert.equal(counted.admit(request(headers), body)?.message, body);
+      }
+      assert.equal(classified, 1);
+      const other = call(4, 'echo', { meta: { 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } } });
+      assert.ok(counted.admit(request(other.headers), other.body));
+      assert.equal(classified, 2);
+    } finally {
+      await counted.close();
+    }
   });
 
   it('ends the exchanges still open when it closes: their calls see a closed connection', async () => {

@@ -51,7 +51,7 @@ import type { ToolCallHandler } from './server.js';
 import { isAnswer } from './session-answers.js';
 import { PostExchange } from './post-exchange.js';
 import { requestDelivery } from './request-delivery.js';
-import { createRequestClassifier, type ModernRequest } from './request-classifier.js';
+import { createRequestClassifier, type ModernRequest, type ModernRequestClassifier } from './request-classifier.js';
 import { KEEP_ALIVE_MS } from './web-exchange.js';
 
 /** A `tools/call` request this module serves, as the SDK's classifier routed it. */
@@ -79,6 +79,8 @@ export interface ModernCallsOptions {
   operationMetrics?: McpOperationMetrics;
   connection: McpConnection;
   keepAliveMs?: number;
+  /** Routes a request to the era (default: the SDK's classifier, kept per envelope; request-classifier.ts). */
+  classifier?: ModernRequestClassifier;
 }
 
 /**
@@ -139,7 +141,7 @@ export function createModernCalls(options: ModernCallsOptions): ModernCalls | un
   // Admitted calls are requests by the SDK's classifier: the protocol layer need not sort them again.
   const deliver = requestDelivery(server, transport);
   const connected = server.connect(transport);
-  const classify = createRequestClassifier();
+  const classify = options.classifier ?? createRequestClassifier();
 
   return {
     admit(req, body) {

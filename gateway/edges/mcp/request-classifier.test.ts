@@ -49,9 +49,10 @@ function expected(request: InboundHttpRequest): ModernRequest | undefined {
 }
 
 /** A classifier over the SDK's, counting the requests the SDK's classified. */
-function counted(): { classify: ReturnType<typeof createRequestClassifier>; calls: () => number } {
+function counted(entries?: number): { classify: ReturnType<typeof createRequestClassifier>; calls: () => number } {
   let calls = 0;
   const classify = createRequestClassifier({
+    ...(entries !== undefined ? { entries } : {}),
     classify: (request): InboundClassificationOutcome => {
       calls += 1;
       return classifyInboundRequest(request);
@@ -289,19 +290,12 @@ describe('the 2026-07-28 request classifier', () => {
   });
 
   it('forgets the least recently used envelope beyond its bound', () => {
-    let calls = 0;
-    const classify = createRequestClassifier({
-      entries: 2,
-      classify: (request) => {
-        calls += 1;
-        return classifyInboundRequest(request);
-      },
-    });
+    const { classify, calls } = counted(2);
     const envelope = (n: number) => toolCall({}, { ...ENVELOPE, 'portcullis/task': `t${n}` });
     for (const n of [1, 2, 3, 1]) classify(envelope(n));
-    assert.equal(calls, 4);
+    assert.equal(calls(), 4);
     classify(envelope(1));
     classify(envelope(3));
-    assert.equal(calls, 4);
+    assert.equal(calls(), 4);
   });
 });

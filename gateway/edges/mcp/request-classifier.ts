@@ -26,6 +26,7 @@ import {
   type MessageClassification,
 } from '@modelcontextprotocol/server';
 import { LRUCache } from 'lru-cache';
+import { isJsonObject } from '../../../connectors/contract.js';
 
 /** A request the SDK's classifier routes to the 2026-07-28 era: the body, and the era it was given. */
 export interface ModernRequest {
@@ -67,12 +68,12 @@ export function createRequestClassifier(options: RequestClassifierOptions = {}):
 /** What the SDK's classification of `request` depends on (see above), or undefined when not kept. */
 export function envelopeKey(request: InboundHttpRequest): string | undefined {
   const body = request.body;
-  if (!isPlainObject(body)) return undefined;
+  if (!isJsonObject(body)) return undefined;
   for (const member of Object.keys(body)) if (!REQUEST_MEMBERS.has(member)) return undefined;
   const id = body['id'];
   const params = body['params'];
   if (!(typeof id === 'string' || Number.isInteger(id))) return undefined;
-  if (!isPlainObject(params) || !isPlainObject(params['_meta'])) return undefined;
+  if (!isJsonObject(params) || !isJsonObject(params['_meta'])) return undefined;
   const key = JSON.stringify([
     request.httpMethod,
     request.protocolVersionHeader ?? '',
@@ -84,8 +85,4 @@ export function envelopeKey(request: InboundHttpRequest): string | undefined {
     params['_meta'],
   ]);
   return key.length > MAX_ENVELOPE_KEY_LENGTH || key.includes('null') ? undefined : key;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
