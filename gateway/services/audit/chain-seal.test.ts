@@ -18,6 +18,7 @@ import {
   serialiseRecord,
 } from './chain.js';
 import type { AuditChainHead } from './chain.js';
+import { createMemoryAuditSink } from './memory-sink.js';
 import type { AuditRecordInput } from './types.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -162,6 +163,24 @@ describe('sealRecord', () => {
       const parsed = JSON.parse(sealed.line) as Record<string, unknown>;
       assert.equal(computeRecordHash(parsed), sealed.hash, sealed.line);
     }
+  });
+
+  it('a memory sink holds, record after record, what sealRecord makes along the same chain', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(anyInput, { minLength: 1, maxLength: 6 }), async (inputs) => {
+        const sink = createMemoryAuditSink({ now: () => NOW });
+        let chainHead: AuditChainHead = { seq: 0, hash: '0'.repeat(64) };
+        const expected = inputs.map((generated) => {
+          const record = sealRecord(generated as unknown as AuditRecordInput, chainHead, NOW);
+          chainHead = { seq: record.seq, hash: record.hash };
+          return record;
+        });
+        for (const generated of inputs) await sink.append(generated as unknown as AuditRecordInput);
+        assert.deepEqual(sink.records, expected);
+        assert.deepEqual(sink.head(), chainHead);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('sealLine refuses what JSON cannot write, as sealRecord does', () => {

@@ -2,9 +2,13 @@
  * In-memory audit sink: the same sealed, hash-chained records as the file sink, kept in an array. For
  * tests and embedded use; nothing survives the process. `keep` bounds how many of the latest records the
  * array holds (all by default): a sink that lives as long as a gateway must not grow with every call.
+ *
+ * A record is sealed as the file sink seals it, straight to its line (`sealLine`), and what the array holds
+ * is that line read back: the record a verifier would read from the file. A sink that keeps no records (a
+ * gateway without an audit file) only advances the chain and builds no record object.
  */
 import { AuditError } from './errors.js';
-import { EMPTY_HEAD, sealRecord, type AuditChainHead } from './chain.js';
+import { EMPTY_HEAD, sealLine, type AuditChainHead } from './chain.js';
 import type { AuditRecord, AuditRecordInput, AuditSink } from './types.js';
 
 export interface MemoryAuditSink extends AuditSink {
@@ -32,11 +36,11 @@ export function createMemoryAuditSink(options: MemoryAuditSinkOptions = {}): Mem
     head: () => ({ ...head }),
     async append(input: AuditRecordInput): Promise<void> {
       if (closed) throw new AuditError('AUDIT_SINK_CLOSED', 'audit sink is closed');
-      const record = sealRecord(input, head, now());
-      head = { seq: record.seq, hash: record.hash };
+      const sealed = sealLine(input, head, now());
+      head = { seq: sealed.seq, hash: sealed.hash };
       if (keep === 0) return;
       if (records.length >= keep) records.shift();
-      records.push(record);
+      records.push(JSON.parse(sealed.line) as AuditRecord);
     },
     async flush(): Promise<void> {},
     async close(): Promise<void> {
