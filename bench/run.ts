@@ -30,7 +30,7 @@
  * `portcullis-baseline`, the gateway built in another checkout (e.g. a worktree of the commit before a change,
  * after `npm run build` there), and reports `portcullis / portcullis-baseline` ratios from the same rounds;
  * `--targets portcullis-10k-rules,portcullis-10k-rules-baseline --baseline DIR` compares the two builds with
- * the 10,000-rule policy instead.
+ * the 10,000-rule policy instead, and so on for each configuration (`portcullis-noaudit-baseline`, ...).
  * `--baseline-node-flags` (Node flags after those on the baseline command's first line) and `--baseline-env`
  * (repeatable) run the baseline with a runtime flag or an environment variable of its own: with `--baseline .`
  * they measure a setting against the same build.

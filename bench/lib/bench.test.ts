@@ -143,26 +143,22 @@ describe('bench rounds and paired ratios', () => {
     assert.ok(!comparisons.some((c) => c.label.startsWith('portcullis-baseline / portcullis')));
   });
 
-  it('compares the large policy with its baseline build, and with the one-rule gateway', () => {
-    const withLarge: RoundResults = rounds.map((round) => ({
-      'raw/legacy/1': {
-        ...round['raw/legacy/1'],
-        'portcullis-10k-rules': result(300, 2, 4),
-        'portcullis-10k-rules-baseline': result(250, 2, 4),
-      },
-    }));
-    const targets = ['mcp-proxy', 'portcullis', 'portcullis-10k-rules', 'portcullis-10k-rules-baseline'];
-    const comparisons = compareCell(withLarge, 'raw/legacy/1', targets);
-    const vsBaseline = comparisons.find(
-      (c) => c.label === 'portcullis-10k-rules / portcullis-10k-rules-baseline' && c.metric === 'throughput',
-    );
-    assert.deepEqual(vsBaseline?.perRound, [1.2, 1.2, 1.2]);
-    assert.ok(comparisons.some((c) => c.label === 'portcullis-10k-rules / portcullis'));
-    assert.ok(comparisons.some((c) => c.label === 'portcullis-10k-rules-baseline / mcp-proxy'));
-    assert.ok(!comparisons.some((c) => c.label.startsWith('portcullis-10k-rules-baseline / portcullis')));
-    // The one-rule gateway is not measured against the large policy's baseline.
-    assert.ok(!comparisons.some((c) => c.label === 'portcullis / portcullis-10k-rules-baseline'));
-  });
+  for (const variant of ['portcullis-10k-rules', 'portcullis-noaudit', 'portcullis-notrace']) {
+    it(`compares ${variant} with its baseline build, and with the defaults`, () => {
+      const baseline = `${variant}-baseline`;
+      const withVariant: RoundResults = rounds.map((round) => ({
+        'raw/legacy/1': { ...round['raw/legacy/1'], [variant]: result(300, 2, 4), [baseline]: result(250, 2, 4) },
+      }));
+      const comparisons = compareCell(withVariant, 'raw/legacy/1', ['mcp-proxy', 'portcullis', variant, baseline]);
+      const vsBaseline = comparisons.find((c) => c.label === `${variant} / ${baseline}` && c.metric === 'throughput');
+      assert.deepEqual(vsBaseline?.perRound, [1.2, 1.2, 1.2]);
+      assert.ok(comparisons.some((c) => c.label === `${variant} / portcullis`));
+      assert.ok(comparisons.some((c) => c.label === `${baseline} / mcp-proxy`));
+      assert.ok(!comparisons.some((c) => c.label.startsWith(`${baseline} / portcullis`)));
+      // The defaults are not measured against another configuration's baseline.
+      assert.ok(!comparisons.some((c) => c.label === `portcullis / ${baseline}`));
+    });
+  }
 
   it('compares the gateway with the bare pass-through as with the other peers', () => {
     const withPassThrough: RoundResults = rounds.map((round) => ({
@@ -346,6 +342,10 @@ describe('bench configuration', () => {
     assert.throws(
       () => parseConfig(['--targets', 'portcullis-10k-rules-baseline'], {}),
       /the portcullis-10k-rules-baseline target needs --baseline DIR/,
+    );
+    assert.throws(
+      () => parseConfig(['--targets', 'portcullis-noaudit,portcullis-noaudit-baseline'], {}),
+      /the portcullis-noaudit-baseline target needs --baseline DIR/,
     );
     const checkout = await mkdtemp(path.join(tmpdir(), 'bench-baseline-'));
     try {

@@ -118,17 +118,18 @@ export interface PairedComparison {
 
 const PEERS = ['mcp-proxy', 'passthrough', 'direct'];
 
+const BASELINE_SUFFIX = '-baseline';
+
 /**
- * What a Portcullis target is measured against besides the peers: the defaults, and the large policy,
- * against the baseline build of the same configuration (`--baseline`, a change against the code before it),
+ * What a Portcullis target is measured against besides the peers: each configuration against the baseline
+ * build of the same configuration (`<target>-baseline`, `--baseline`: a change against the code before it),
  * and a variant with a feature off (noflush, noaudit, notrace) or the large policy against the defaults
- * (what that feature, or that policy, costs).
+ * (what that feature, or that policy, costs). A baseline target is measured against the peers only.
  */
 function basesOf(candidate: string): string[] {
-  if (candidate === 'portcullis') return [...PEERS, 'portcullis-baseline'];
-  if (candidate === 'portcullis-baseline' || candidate === 'portcullis-10k-rules-baseline') return PEERS;
-  if (candidate === 'portcullis-10k-rules') return [...PEERS, 'portcullis', 'portcullis-10k-rules-baseline'];
-  return [...PEERS, 'portcullis'];
+  if (candidate.endsWith(BASELINE_SUFFIX)) return PEERS;
+  const ownBaseline = `${candidate}${BASELINE_SUFFIX}`;
+  return candidate === 'portcullis' ? [...PEERS, ownBaseline] : [...PEERS, 'portcullis', ownBaseline];
 }
 
 /** The comparisons the benchmark reports for one cell, between the targets present in it. */

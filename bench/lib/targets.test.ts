@@ -11,9 +11,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { nodeFlagsOf } from '../../test/fixtures/gateway-process.js';
+import { parseAuditWriteCounters } from './audit-writes.js';
 import { frameOwner, type CpuProfile } from './cpu-profile.js';
 import { runLoad } from './load.js';
-import { echoLoadOf, profilesOf, startTarget, type Target } from './targets.js';
+import { echoLoadOf, profilesOf, startTarget, type Target, type TargetName } from './targets.js';
 import { parseConfig, warmUpAfterStart } from '../run.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,6 +36,22 @@ async function assertEchoes(target: Target, text: string): Promise<void> {
 async function procList(target: Target, file: 'cmdline' | 'environ'): Promise<string[]> {
   assert.ok(target.pid !== undefined, `${target.name} has no process id`);
   return (await readFile(`/proc/${target.pid}/${file}`, 'utf8')).split('\0').filter((entry) => entry !== '');
+}
+
+/**
+ * A baseline target, started with a Node flag for the baseline: the flag reaches its process and it echoes
+ * three calls. Its `/metrics` after them, for what its configuration shows.
+ */
+async function baselineServes(name: TargetName, text: string): Promise<string> {
+  const target = await startTarget(name, { baselineDir: REPO_ROOT, baselineNodeFlags: ['--stack-size=2000'] });
+  try {
+    assert.ok((await procList(target, 'cmdline')).includes('--stack-size=2000'));
+    await assertEchoes(target, text);
+    assert.ok(target.metricsUrl !== undefined);
+    return await (await fetch(target.metricsUrl)).text();
+  } finally {
+    await target.close();
+  }
 }
 
 describe('bench targets', () => {
@@ -74,20 +91,16 @@ describe('bench targets', () => {
   });
 
   it('portcullis-10k-rules-baseline: the baseline build with the 10,000-rule policy and the baseline flags', async () => {
-    const target = await startTarget('portcullis-10k-rules-baseline', {
-      baselineDir: REPO_ROOT,
-      baselineNodeFlags: ['--stack-size=2000'],
-    });
-    try {
-      assert.ok((await procList(target, 'cmdline')).includes('--stack-size=2000'));
-      await assertEchoes(target, 'large policy');
-      // The large policy's condition rule decided the calls, beside the agent's baseline.
-      assert.ok(target.metricsUrl !== undefined);
-      const metrics = await (await fetch(target.metricsUrl)).text();
-      assert.match(metrics, /portcullis_decisions_total\{effect="allow",rule="[^"]*bench-role-short-text[^"]*"\} 3/);
-    } finally {
-      await target.close();
-    }
+    const metrics = await baselineServes('portcullis-10k-rules-baseline', 'large policy');
+    // The large policy's condition rule decided the calls, beside the agent's baseline.
+    assert.match(metrics, /portcullis_decisions_total\{effect="allow",rule="[^"]*bench-role-short-text[^"]*"\} 3/);
+  });
+
+  it('portcullis-noaudit-baseline: the baseline build without an audit file, with the baseline flags', async () => {
+    const metrics = await baselineServes('portcullis-noaudit-baseline', 'no audit file');
+    assert.match(metrics, /portcullis_decisions_total\{effect="allow",[^}]*\} 3/);
+    // A gateway with an audit file counts its durable records; this one has none to count.
+    assert.equal(parseAuditWriteCounters(metrics), undefined);
   });
 
   it('a target serves the start-up warm-up in each era measured, and nothing with 0', async () => {

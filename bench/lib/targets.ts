@@ -16,9 +16,9 @@
  *                        how long its decisions took from its `/metrics`
  *   portcullis-baseline  `portcullis` as built in another checkout (`--baseline DIR`), to measure a change
  *                        against the code before it in one run
- *   portcullis-10k-rules-baseline
- *                        `portcullis-10k-rules` as built in that other checkout: a change to how the gateway
- *                        decides with a large policy, against the code before it
+ *   <variant>-baseline   any of the gateway's configurations above as built in that other checkout
+ *                        (`portcullis-10k-rules-baseline`, `portcullis-noaudit-baseline`, ...): a change to
+ *                        the path that configuration takes, against the code before it
  *
  * Everything listens on 127.0.0.1 only.
  */
@@ -36,35 +36,39 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const PASSTHROUGH = path.join(ROOT, 'bench', 'passthrough.ts');
 const MCP_PROXY_BIN = path.join(ROOT, 'node_modules', 'mcp-proxy', 'dist', 'bin', 'mcp-proxy.mjs');
 
-export type TargetName =
-  | 'direct'
-  | 'passthrough'
-  | 'mcp-proxy'
-  | 'portcullis'
-  | 'portcullis-noflush'
-  | 'portcullis-noaudit'
-  | 'portcullis-notrace'
-  | 'portcullis-10k-rules'
-  | 'portcullis-baseline'
-  | 'portcullis-10k-rules-baseline';
-export const TARGET_NAMES: readonly TargetName[] = [
-  'direct',
-  'passthrough',
-  'mcp-proxy',
+/** The gateway's configurations, each of which also runs as built in the `--baseline` checkout. */
+const PORTCULLIS_VARIANTS = [
   'portcullis',
   'portcullis-noflush',
   'portcullis-noaudit',
   'portcullis-notrace',
   'portcullis-10k-rules',
-  'portcullis-baseline',
-  'portcullis-10k-rules-baseline',
-];
+] as const;
+type PortcullisVariant = (typeof PORTCULLIS_VARIANTS)[number];
+type BaselineTarget = `${PortcullisVariant}-baseline`;
+
+export type TargetName = 'direct' | 'passthrough' | 'mcp-proxy' | PortcullisVariant | BaselineTarget;
 
 /** The targets that run the gateway built in the `--baseline` checkout. */
-export const BASELINE_TARGETS: readonly TargetName[] = ['portcullis-baseline', 'portcullis-10k-rules-baseline'];
+export const BASELINE_TARGETS: readonly TargetName[] = PORTCULLIS_VARIANTS.map(
+  (variant): BaselineTarget => `${variant}-baseline`,
+);
+export const TARGET_NAMES: readonly TargetName[] = [
+  'direct',
+  'passthrough',
+  'mcp-proxy',
+  ...PORTCULLIS_VARIANTS,
+  ...BASELINE_TARGETS,
+];
 
 export function isBaselineTarget(name: string): boolean {
   return (BASELINE_TARGETS as readonly string[]).includes(name);
+}
+
+/** The configuration a Portcullis target runs: its own name, or, for a baseline target, the variant's. */
+function variantOf(name: PortcullisVariant | BaselineTarget): PortcullisVariant {
+  const suffix = '-baseline';
+  return (name.endsWith(suffix) ? name.slice(0, -suffix.length) : name) as PortcullisVariant;
 }
 export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'passthrough', 'mcp-proxy', 'portcullis'];
 
@@ -160,13 +164,7 @@ export async function startTarget(name: TargetName, options: StartOptions = {}):
         close: () => child.stop(),
       };
     }
-    case 'portcullis':
-    case 'portcullis-noflush':
-    case 'portcullis-noaudit':
-    case 'portcullis-notrace':
-    case 'portcullis-10k-rules':
-    case 'portcullis-baseline':
-    case 'portcullis-10k-rules-baseline':
+    default:
       return startPortcullis(name, options);
   }
 }
@@ -187,20 +185,20 @@ function profilerArgs(profileDir: string | undefined): string[] {
   return profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 }
 
-async function startPortcullis(name: TargetName, options: StartOptions): Promise<Target> {
+async function startPortcullis(name: PortcullisVariant | BaselineTarget, options: StartOptions): Promise<Target> {
   const profileDir = profileDirOf(name, options);
-  const largePolicy = name === 'portcullis-10k-rules' || name === 'portcullis-10k-rules-baseline';
-  const policy = largePolicy ? await writeLargePolicyFile() : undefined;
+  const variant = variantOf(name);
+  const policy = variant === 'portcullis-10k-rules' ? await writeLargePolicyFile() : undefined;
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>>;
   try {
     gateway = await startGatewayProcess({
       agentId: 'bench-agent',
       config: {
-        ...(await benchGatewayConfig({ tracing: name !== 'portcullis-notrace' })),
+        ...(await benchGatewayConfig({ tracing: variant !== 'portcullis-notrace' })),
         ...(policy !== undefined ? { policy: { files: [policy.file], watch: false } } : {}),
       },
-      ...(name === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
-      ...(name === 'portcullis-noaudit' ? { audit: false as const } : {}),
+      ...(variant === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
+      ...(variant === 'portcullis-noaudit' ? { audit: false as const } : {}),
       ...launchOf(name, profileDir, options),
     });
   } catch (error) {
