@@ -118,6 +118,7 @@ export interface PairedComparison {
 
 const PEERS = ['mcp-proxy', 'passthrough', 'direct'];
 
+/** How lib/targets.ts names a configuration's baseline target: the configuration's name with this suffix. */
 const BASELINE_SUFFIX = '-baseline';
 
 /**

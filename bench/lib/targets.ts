@@ -45,13 +45,15 @@ const PORTCULLIS_VARIANTS = [
   'portcullis-10k-rules',
 ] as const;
 type PortcullisVariant = (typeof PORTCULLIS_VARIANTS)[number];
-type BaselineTarget = `${PortcullisVariant}-baseline`;
+/** A configuration's baseline target is named after it with this suffix (lib/rounds.ts pairs them by it). */
+const BASELINE_SUFFIX = '-baseline';
+type BaselineTarget = `${PortcullisVariant}${typeof BASELINE_SUFFIX}`;
 
 export type TargetName = 'direct' | 'passthrough' | 'mcp-proxy' | PortcullisVariant | BaselineTarget;
 
 /** The targets that run the gateway built in the `--baseline` checkout. */
 export const BASELINE_TARGETS: readonly TargetName[] = PORTCULLIS_VARIANTS.map(
-  (variant): BaselineTarget => `${variant}-baseline`,
+  (variant): BaselineTarget => `${variant}${BASELINE_SUFFIX}`,
 );
 export const TARGET_NAMES: readonly TargetName[] = [
   'direct',
@@ -67,9 +69,9 @@ export function isBaselineTarget(name: string): boolean {
 
 /** The configuration a Portcullis target runs: its own name, or, for a baseline target, the variant's. */
 function variantOf(name: PortcullisVariant | BaselineTarget): PortcullisVariant {
-  const suffix = '-baseline';
-  return (name.endsWith(suffix) ? name.slice(0, -suffix.length) : name) as PortcullisVariant;
+  return (name.endsWith(BASELINE_SUFFIX) ? name.slice(0, -BASELINE_SUFFIX.length) : name) as PortcullisVariant;
 }
+
 export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'passthrough', 'mcp-proxy', 'portcullis'];
 
 export interface Target {

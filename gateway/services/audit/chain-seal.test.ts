@@ -2,7 +2,7 @@
  * sealRecord against the procedure the chain documents, for generated inputs: normalise the input through
  * JSON, drop the chain fields, redact `detail`, put `seq` and `ts` first and `prev` last, and hash the JSON
  * text of that, which is the line without its closing hash member. Logs verify only if every record is
- * sealed exactly so.
+ * sealed exactly so. The file's writer (`sealLine`) and the in-memory sink are held to sealRecord.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
