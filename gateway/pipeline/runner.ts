@@ -36,7 +36,7 @@ export async function runSteps(
     // A step skipped is not run, timed or counted (and costs no asynchronous call).
     if (step.closing === true || !applies(step, state)) continue;
     const pending = runOne(step, state, options);
-    const result = isPromise(pending) ? await pending : pending;
+    const result = isThenable(pending) ? await pending : pending;
     if (result === undefined) continue;
     outcome = toOutcome(step, result);
     break;
@@ -49,7 +49,7 @@ export async function runSteps(
   for (const step of steps) {
     if (step.closing !== true || !applies(step, state)) continue;
     const pending = runOne(step, state, options);
-    const result = isPromise(pending) ? await pending : pending;
+    const result = isThenable(pending) ? await pending : pending;
     // A closing step may still end the run (the outcome could not be recorded: the result is withheld).
     if (result !== undefined && 'end' in result) {
       outcome = toOutcome(step, result);
@@ -83,7 +83,7 @@ function runOne(step: Step, state: CallState, options: RunOptions): StepOutcome 
   } catch (error) {
     return failed(step, options, started, error);
   }
-  if (!isPromise(pending)) return finished(step, options, started, pending);
+  if (!isThenable(pending)) return finished(step, options, started, pending);
   return Promise.resolve(pending).then(
     (result) => finished(step, options, started, result),
     (error: unknown) => failed(step, options, started, error),
@@ -109,7 +109,7 @@ function observe(step: Step, options: RunOptions, started: number, label: StepLa
 }
 
 /** A promise or any other thenable (what `await` would wait for); an outcome never has a `then`. */
-function isPromise<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   computeRecordHash,
+  EMPTY_HEAD,
   lineHashChecks,
   REDACTED,
   redactDetail,
@@ -169,7 +170,7 @@ describe('sealRecord', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(anyInput, { minLength: 1, maxLength: 6 }), async (inputs) => {
         const sink = createMemoryAuditSink({ now: () => NOW });
-        let chainHead: AuditChainHead = { seq: 0, hash: '0'.repeat(64) };
+        let chainHead: AuditChainHead = EMPTY_HEAD;
         const expected = inputs.map((generated) => {
           const record = sealRecord(generated as unknown as AuditRecordInput, chainHead, NOW);
           chainHead = { seq: record.seq, hash: record.hash };
