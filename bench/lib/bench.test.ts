@@ -9,7 +9,14 @@ import { describe, it } from 'node:test';
 import { baselineSettings, cellsOf, MAX_PAYLOAD_BYTES, parseConfig, payloadText, reportedConfig } from '../run.js';
 import { referenceSample } from '../soak.js';
 import { distIsStale } from './compiled.js';
-import { formatProfile, mainCpuPerCall, summarizeProfile, type CpuProfile } from './cpu-profile.js';
+import {
+  compareProfiles,
+  formatComparison,
+  formatProfile,
+  mainCpuPerCall,
+  summarizeProfile,
+  type CpuProfile,
+} from './cpu-profile.js';
 import { checkEcho, findResponse, parseSseMessages } from './raw-client.js';
 import type { LoadResult } from './load.js';
 import { entryPointFor, findMicroBenches, runMicroBench } from './micro.js';
@@ -685,6 +692,58 @@ describe('CPU profile summary', () => {
       summary.frames.map((f) => f.frame.split(' ')[0]),
       ['parse', 'decide'],
     );
+  });
+
+  it('ranks the frames and owners of two profiles by how much their self time changed, either way', () => {
+    const frame = (id: number, functionName: string, url: string) => ({
+      id,
+      callFrame: { functionName, url, lineNumber: 0 },
+    });
+    const nodes = [
+      frame(1, '(idle)', ''),
+      frame(2, 'decide', 'file:///repo/policies/engine.ts'),
+      frame(3, 'parse', 'file:///repo/node_modules/zod/index.js'),
+      frame(4, 'startSpan', 'file:///repo/node_modules/@opentelemetry/sdk-trace/Tracer.js'),
+    ];
+    const of = (samples: number[]): CpuProfile => ({
+      nodes,
+      startTime: 0,
+      endTime: samples.length * 100,
+      samples,
+      timeDeltas: samples.map(() => 100),
+    });
+    // Before: decide 0.3 ms, parse 0.1, idle 0.1. After: decide 0.2, parse 0.3, startSpan 0.1, idle 0.2.
+    const comparison = compareProfiles(of([2, 2, 2, 3, 1]), of([2, 2, 3, 3, 3, 4, 1, 1]), { root: '/repo' });
+    assert.deepEqual(
+      comparison.frames.map((c) => [c.what.split(' ')[0], c.beforeMs, c.afterMs, c.changeMs]),
+      [
+        ['parse', 0.1, 0.3, 0.2],
+        ['(idle)', 0.1, 0.2, 0.1],
+        ['decide', 0.3, 0.2, -0.1],
+        ['startSpan', 0, 0.1, 0.1],
+      ],
+    );
+    assert.deepEqual(
+      comparison.owners.map((c) => [c.what, c.changeMs]),
+      [
+        ['zod', 0.2],
+        ['(idle)', 0.1],
+        ['@opentelemetry/sdk-trace', 0.1],
+        ['portcullis', -0.1],
+      ],
+    );
+    assert.deepEqual(
+      [comparison.beforeMs, comparison.beforeBusyMs, comparison.afterMs, comparison.afterBusyMs],
+      [0.5, 0.4, 0.8, 0.6],
+    );
+    assert.equal(compareProfiles(of([2, 2, 2, 3, 1]), of([2, 3]), { top: 1 }).frames.length, 1);
+    const text = formatComparison(comparison, 'notrace', 'default');
+    assert.match(
+      text,
+      /^before: notrace, 0\.5 ms sampled, 0\.4 ms busy\nafter: {2}default, 0\.8 ms sampled, 0\.6 ms busy\n/,
+    );
+    assert.match(text, /\n +0\.3 +0\.2 +-0\.1 +decide \(policies\/engine\.ts:1\)\n/);
+    assert.match(text, /\n +0\.1 +0\.3 +\+0\.2 +zod\n/);
   });
 });
 

@@ -107,6 +107,12 @@ describe('bench scripts as commands', () => {
       ['cold-start.ts', ['--runs', '0'], /--runs must be a positive integer/],
       ['profile-summary.ts', [], /no profile given/],
       ['profile-summary.ts', ['--top', '0', 'x.cpuprofile'], /--top must be a positive integer/],
+      ['profile-summary.ts', ['--compare', 'x.cpuprofile'], /--compare takes two profiles/],
+      [
+        'profile-summary.ts',
+        ['--compare', '--functions', 'f', 'a.cpuprofile', 'b.cpuprofile'],
+        /--functions does not go/,
+      ],
       ['collector-down.ts', ['--sessions', '1.5'], /--sessions must be a positive integer/],
       ['openapi-startup-bench.ts', ['--runs', ''], /--runs must be a positive integer/],
       ['span-cost-bench.ts', ['--child', 'both'], /--child is sdk or no-sdk/],

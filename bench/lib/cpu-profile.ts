@@ -280,3 +280,81 @@ export function formatProfile(summary: ProfileSummary, title = 'CPU profile'): s
   }
   return lines.join('\n');
 }
+
+/** One frame's or owner's self time in two profiles (see `compareProfiles`). */
+export interface ProfileChange {
+  /** A frame's label (as `ProfileFrame.frame`) or an owner (as `ProfileOwner.owner`). */
+  what: string;
+  beforeMs: number;
+  afterMs: number;
+  /** afterMs - beforeMs: negative when the second profile spent less time there. */
+  changeMs: number;
+}
+
+export interface ProfileComparison {
+  beforeMs: number;
+  afterMs: number;
+  /** Sampled time that was not `(idle)` in each. */
+  beforeBusyMs: number;
+  afterBusyMs: number;
+  /** The frames whose self time changed most either way, largest change first. */
+  frames: ProfileChange[];
+  /** Every owner, largest change first. */
+  owners: ProfileChange[];
+}
+
+/**
+ * Where two profiles of the same work differ: the self time of every frame and owner in each, ranked by how
+ * much it changed (either way). Meant for two profiles of the same calls (the gateway before and after a
+ * change, or two targets of one `bench/run.ts --profile` run, whose cells make the same number of calls):
+ * figures are milliseconds of samples, not per call. Frames match by label, so a function whose line moved
+ * between two builds shows as two rows.
+ */
+export function compareProfiles(
+  before: CpuProfile,
+  after: CpuProfile,
+  options: { top?: number; root?: string } = {},
+): ProfileComparison {
+  const whole = { top: Number.POSITIVE_INFINITY, root: options.root ?? '' };
+  const a = summarizeProfile(before, whole);
+  const b = summarizeProfile(after, whole);
+  const changes = (
+    beforeTimes: ReadonlyMap<string, number>,
+    afterTimes: ReadonlyMap<string, number>,
+  ): ProfileChange[] =>
+    [...new Set([...beforeTimes.keys(), ...afterTimes.keys()])]
+      .map((what) => {
+        const beforeMs = beforeTimes.get(what) ?? 0;
+        const afterMs = afterTimes.get(what) ?? 0;
+        return { what, beforeMs, afterMs, changeMs: Math.round((afterMs - beforeMs) * 10) / 10 };
+      })
+      .sort((x, y) => Math.abs(y.changeMs) - Math.abs(x.changeMs) || x.what.localeCompare(y.what));
+  const framesOf = (s: ProfileSummary) => new Map(s.frames.map((f) => [f.frame, f.selfMs]));
+  const ownersOf = (s: ProfileSummary) => new Map(s.owners.map((o) => [o.owner, o.selfMs]));
+  const busy = (s: ProfileSummary): number =>
+    Math.round((s.totalMs - (s.owners.find((o) => o.owner === '(idle)')?.selfMs ?? 0)) * 10) / 10;
+  return {
+    beforeMs: a.totalMs,
+    afterMs: b.totalMs,
+    beforeBusyMs: busy(a),
+    afterBusyMs: busy(b),
+    frames: changes(framesOf(a), framesOf(b)).slice(0, options.top ?? 25),
+    owners: changes(ownersOf(a), ownersOf(b)),
+  };
+}
+
+export function formatComparison(comparison: ProfileComparison, beforeTitle: string, afterTitle: string): string {
+  const signed = (ms: number): string => `${ms > 0 ? '+' : ''}${ms.toFixed(1)}`;
+  const row = (c: ProfileChange): string =>
+    `${c.beforeMs.toFixed(1).padStart(9)}  ${c.afterMs.toFixed(1).padStart(9)}  ${signed(c.changeMs).padStart(9)}  ${c.what}`;
+  const header = (what: string): string => `  before ms   after ms     change  ${what}`;
+  return [
+    `before: ${beforeTitle}, ${comparison.beforeMs.toFixed(1)} ms sampled, ${comparison.beforeBusyMs.toFixed(1)} ms busy`,
+    `after:  ${afterTitle}, ${comparison.afterMs.toFixed(1)} ms sampled, ${comparison.afterBusyMs.toFixed(1)} ms busy`,
+    `self time by frame, largest change first`,
+    header('frame'),
+    ...comparison.frames.map(row),
+    header('owner'),
+    ...comparison.owners.slice(0, 12).map(row),
+  ].join('\n');
+}
