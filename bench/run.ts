@@ -48,11 +48,14 @@ import { parseArgs } from 'node:util';
 import { isEntryPoint, readCommandLine } from './lib/command.js';
 import { ensureCompiled } from './lib/compiled.js';
 import {
+  compareSummaries,
+  formatComparison,
   formatProfile,
   functionNamesOf,
   mainCpuPerCall,
   summarizeProfile,
   type CpuProfile,
+  type ProfileComparison,
   type ProfileSummary,
 } from './lib/cpu-profile.js';
 import { BenchUsageError, listOf, nonNegativeInteger } from './lib/options.js';
@@ -74,6 +77,7 @@ import {
   type TargetMedians,
 } from './lib/rounds.js';
 import {
+  baselineTargetOf,
   DEFAULT_TARGETS,
   echoLoadOf,
   profilesOf,
@@ -178,6 +182,8 @@ export interface BenchReport {
   }[];
   /** Top frames of each gateway's and `mcp-proxy`'s CPU profile (`--profile`). */
   profiles: Record<string, ProfileSummary>;
+  /** With `--profile` and a baseline target: what moved a call from the code before a change to the code after. */
+  profileChanges: BaselineProfileChange[];
   micro: Record<string, unknown>;
   /** The goals this run's figures judge (bench/lib/goals.ts), each with its verdict. */
   goals: GoalCheck[];
@@ -185,6 +191,40 @@ export interface BenchReport {
   skipped: Partial<Record<TargetName, string>>;
   /** Cells a target could not take part in (e.g. an era it does not speak), with why. */
   unsupported: Record<string, string>;
+}
+
+/** In one cell, the frames and owners whose time a call changed most from a baseline target to its configuration. */
+export interface BaselineProfileChange {
+  cell: string;
+  /** The baseline target: the code before a change. */
+  before: TargetName;
+  /** Its configuration in this checkout: the code after it. */
+  after: TargetName;
+  comparison: ProfileComparison;
+}
+
+/**
+ * For every profiled configuration whose baseline target was profiled too, per cell: what moved a call
+ * between them (`compareSummaries`). `summaries` holds every frame of each target's summary in each cell,
+ * keyed `<target> <cell>`.
+ */
+export function baselineProfileChanges(
+  summaries: ReadonlyMap<string, ProfileSummary>,
+  targets: readonly TargetName[],
+  cells: readonly string[],
+): BaselineProfileChange[] {
+  const changes: BaselineProfileChange[] = [];
+  for (const target of targets) {
+    const baseline = baselineTargetOf(target);
+    if (baseline === undefined) continue;
+    for (const cell of cells) {
+      const before = summaries.get(`${baseline} ${cell}`);
+      const after = summaries.get(`${target} ${cell}`);
+      if (before === undefined || after === undefined) continue;
+      changes.push({ cell, before: baseline, after: target, comparison: compareSummaries(before, after, { top: 20 }) });
+    }
+  }
+  return changes;
 }
 
 /** What the baseline runs with beyond its own command, for the log: its flags, and the names of its variables. */
@@ -331,6 +371,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
     comparisons: [],
     modernOverLegacy: [],
     profiles: {},
+    profileChanges: [],
     micro: {},
     goals: [],
     skipped: {},
@@ -419,6 +460,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
     }
   }
   // One summary per target and cell, over that cell's measured phases in every round, with per-call figures.
+  const wholeSummaries = new Map<string, ProfileSummary>();
   for (const target of running) {
     for (const file of await profilesOf(target)) {
       const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
@@ -433,19 +475,28 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
         });
         if (measured.length === 0) continue;
         const mainCpu = mainCpuPerCall(measured);
-        report.profiles[`${target.name} ${cell.key} (${path.basename(file)})`] = {
-          ...summarizeProfile(profile, {
-            top: 20,
-            root: ROOT,
-            windows: measured.map((m) => m.phase),
-            calls: measured.reduce((sum, m) => sum + m.calls, 0),
-            inclusive: config.profileFunctions,
-          }),
+        const summary = summarizeProfile(profile, {
+          top: Number.POSITIVE_INFINITY,
+          root: ROOT,
+          windows: measured.map((m) => m.phase),
+          calls: measured.reduce((sum, m) => sum + m.calls, 0),
+          inclusive: config.profileFunctions,
+        });
+        const key = `${target.name} ${cell.key}`;
+        if (!wholeSummaries.has(key)) wholeSummaries.set(key, summary);
+        report.profiles[`${key} (${path.basename(file)})`] = {
+          ...summary,
+          frames: summary.frames.slice(0, 20),
           ...(mainCpu !== undefined ? { mainCpuMicrosPerCall: mainCpu } : {}),
         };
       }
     }
   }
+  report.profileChanges = baselineProfileChanges(
+    wholeSummaries,
+    running.map((target) => target.name),
+    cells.map((cell) => cell.key),
+  );
 
   if (config.micro) {
     for (const name of await findMicroBenches(BENCH_DIR)) {
@@ -532,6 +583,8 @@ async function main(): Promise<number> {
   for (const [name, why] of Object.entries(report.skipped)) out(`not measured: ${name}: ${why}`);
   for (const [cell, why] of Object.entries(report.unsupported)) out(`${cell}: ${why}`);
   for (const [name, summary] of Object.entries(report.profiles)) out(`\n${formatProfile(summary, name)}`);
+  for (const { cell, before, after, comparison } of report.profileChanges)
+    out(`\n${formatComparison(comparison, `${before} ${cell}`, `${after} ${cell}`)}`);
   if (Object.keys(report.micro).length > 0) out(`micro-benchmarks: ${JSON.stringify(report.micro, null, 2)}`);
   await mkdir(path.dirname(config.out), { recursive: true });
   await writeFile(config.out, `${JSON.stringify(report, null, 2)}\n`);

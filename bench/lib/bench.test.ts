@@ -6,11 +6,20 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { baselineSettings, cellsOf, MAX_PAYLOAD_BYTES, parseConfig, payloadText, reportedConfig } from '../run.js';
+import {
+  baselineProfileChanges,
+  baselineSettings,
+  cellsOf,
+  MAX_PAYLOAD_BYTES,
+  parseConfig,
+  payloadText,
+  reportedConfig,
+} from '../run.js';
 import { referenceSample } from '../soak.js';
 import { distIsStale } from './compiled.js';
 import {
   compareProfiles,
+  compareSummaries,
   formatComparison,
   formatProfile,
   mainCpuPerCall,
@@ -694,7 +703,7 @@ describe('CPU profile summary', () => {
     );
   });
 
-  it('ranks the frames and owners of two profiles by how much their self time changed, either way', () => {
+  describe('comparing two profiles', () => {
     const frame = (id: number, functionName: string, url: string) => ({
       id,
       callFrame: { functionName, url, lineNumber: 0 },
@@ -713,37 +722,82 @@ describe('CPU profile summary', () => {
       timeDeltas: samples.map(() => 100),
     });
     // Before: decide 0.3 ms, parse 0.1, idle 0.1. After: decide 0.2, parse 0.3, startSpan 0.1, idle 0.2.
-    const comparison = compareProfiles(of([2, 2, 2, 3, 1]), of([2, 2, 3, 3, 3, 4, 1, 1]), { root: '/repo' });
-    assert.deepEqual(
-      comparison.frames.map((c) => [c.what.split(' ')[0], c.beforeMs, c.afterMs, c.changeMs]),
-      [
-        ['parse', 0.1, 0.3, 0.2],
-        ['(idle)', 0.1, 0.2, 0.1],
-        ['decide', 0.3, 0.2, -0.1],
-        ['startSpan', 0, 0.1, 0.1],
-      ],
-    );
-    assert.deepEqual(
-      comparison.owners.map((c) => [c.what, c.changeMs]),
-      [
-        ['zod', 0.2],
-        ['(idle)', 0.1],
-        ['@opentelemetry/sdk-trace', 0.1],
-        ['portcullis', -0.1],
-      ],
-    );
-    assert.deepEqual(
-      [comparison.beforeMs, comparison.beforeBusyMs, comparison.afterMs, comparison.afterBusyMs],
-      [0.5, 0.4, 0.8, 0.6],
-    );
-    assert.equal(compareProfiles(of([2, 2, 2, 3, 1]), of([2, 3]), { top: 1 }).frames.length, 1);
-    const text = formatComparison(comparison, 'notrace', 'default');
-    assert.match(
-      text,
-      /^before: notrace, 0\.5 ms sampled, 0\.4 ms busy\nafter: {2}default, 0\.8 ms sampled, 0\.6 ms busy\n/,
-    );
-    assert.match(text, /\n +0\.3 +0\.2 +-0\.1 +decide \(policies\/engine\.ts:1\)\n/);
-    assert.match(text, /\n +0\.1 +0\.3 +\+0\.2 +zod\n/);
+    const before = of([2, 2, 2, 3, 1]);
+    const after = of([2, 2, 3, 3, 3, 4, 1, 1]);
+
+    it('ranks the frames and owners of two whole profiles by how much their self time changed, either way', () => {
+      const comparison = compareProfiles(before, after, { root: '/repo' });
+      assert.equal(comparison.unit, 'ms');
+      assert.deepEqual(
+        comparison.frames.map((c) => [c.what.split(' ')[0], c.before, c.after, c.change]),
+        [
+          ['parse', 0.1, 0.3, 0.2],
+          ['(idle)', 0.1, 0.2, 0.1],
+          ['decide', 0.3, 0.2, -0.1],
+          ['startSpan', 0, 0.1, 0.1],
+        ],
+      );
+      assert.deepEqual(
+        comparison.owners.map((c) => [c.what, c.change]),
+        [
+          ['zod', 0.2],
+          ['(idle)', 0.1],
+          ['@opentelemetry/sdk-trace', 0.1],
+          ['portcullis', -0.1],
+        ],
+      );
+      assert.deepEqual([comparison.beforeBusy, comparison.afterBusy], [0.4, 0.6]);
+      assert.equal(compareProfiles(before, of([2, 3]), { top: 1 }).frames.length, 1);
+      const text = formatComparison(comparison, 'notrace', 'default');
+      assert.match(text, /^before: notrace, 0\.4 ms busy\nafter: {2}default, 0\.6 ms busy\n/);
+      assert.match(text, /\n +0\.3 +0\.2 +-0\.1 +decide \(policies\/engine\.ts:1\)\n/);
+      assert.match(text, /\n +0\.1 +0\.3 +\+0\.2 +zod\n/);
+    });
+
+    it('compares per call when both summaries know their calls', () => {
+      const all = { root: '/repo', top: Number.POSITIVE_INFINITY };
+      // 200 µs of decide over 2 calls before, 200 µs over 4 calls after: 100 against 50 µs a call.
+      const comparison = compareSummaries(
+        summarizeProfile(of([2, 2, 1]), { ...all, calls: 2 }),
+        summarizeProfile(of([2, 2, 3, 3, 1]), { ...all, calls: 4 }),
+      );
+      assert.equal(comparison.unit, 'µs/call');
+      assert.deepEqual(
+        comparison.frames.map((c) => [c.what.split(' ')[0], c.before, c.after, c.change]),
+        [
+          ['decide', 100, 50, -50],
+          ['parse', 0, 50, 50],
+          ['(idle)', 50, 25, -25],
+        ],
+      );
+      assert.deepEqual([comparison.beforeBusy, comparison.afterBusy], [100, 100]);
+      assert.match(formatComparison(comparison, 'a', 'b'), /^before: a, 100\.0 µs\/call busy\n/);
+    });
+
+    it('pairs each profiled configuration with its baseline target, cell by cell', () => {
+      const all = { root: '/repo', top: Number.POSITIVE_INFINITY, calls: 1 };
+      const summaries = new Map([
+        ['portcullis-baseline raw/legacy/32', summarizeProfile(before, all)],
+        ['portcullis raw/legacy/32', summarizeProfile(after, all)],
+        ['portcullis raw/modern/32', summarizeProfile(after, all)],
+        ['portcullis-noaudit raw/legacy/32', summarizeProfile(after, all)],
+        ['mcp-proxy raw/legacy/32', summarizeProfile(before, all)],
+      ]);
+      const changes = baselineProfileChanges(
+        summaries,
+        ['mcp-proxy', 'portcullis', 'portcullis-baseline', 'portcullis-noaudit'],
+        ['raw/legacy/32', 'raw/modern/32'],
+      );
+      // Only the pair both of whose profiles the cell has; nothing for a configuration without its baseline.
+      assert.deepEqual(
+        changes.map((c) => [c.cell, c.before, c.after]),
+        [['raw/legacy/32', 'portcullis-baseline', 'portcullis']],
+      );
+      assert.deepEqual(
+        changes[0]?.comparison,
+        compareSummaries(summarizeProfile(before, all), summarizeProfile(after, all), { top: 20 }),
+      );
+    });
   });
 });
 

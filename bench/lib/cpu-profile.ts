@@ -281,22 +281,25 @@ export function formatProfile(summary: ProfileSummary, title = 'CPU profile'): s
   return lines.join('\n');
 }
 
-/** One frame's or owner's self time in two profiles (see `compareProfiles`). */
+/** One frame's or owner's self time in two summaries (see `compareSummaries`), in the comparison's unit. */
 export interface ProfileChange {
   /** A frame's label (as `ProfileFrame.frame`) or an owner (as `ProfileOwner.owner`). */
   what: string;
-  beforeMs: number;
-  afterMs: number;
-  /** afterMs - beforeMs: negative when the second profile spent less time there. */
-  changeMs: number;
+  before: number;
+  after: number;
+  /** after - before: negative when the second spent less time there. */
+  change: number;
 }
 
 export interface ProfileComparison {
-  beforeMs: number;
-  afterMs: number;
-  /** Sampled time that was not `(idle)` in each. */
-  beforeBusyMs: number;
-  afterBusyMs: number;
+  /**
+   * `µs/call` when both summaries were given their calls (two cells of a run: the same work, counted per
+   * call); `ms` otherwise (two whole profiles, compared as they are).
+   */
+  unit: 'ms' | 'µs/call';
+  /** Sampled time that was not `(idle)` in each, in the unit. */
+  beforeBusy: number;
+  afterBusy: number;
   /** The frames whose self time changed most either way, largest change first. */
   frames: ProfileChange[];
   /** Every owner, largest change first. */
@@ -304,54 +307,68 @@ export interface ProfileComparison {
 }
 
 /**
- * Where two profiles of the same work differ: the self time of every frame and owner in each, ranked by how
- * much it changed (either way). Meant for two profiles of the same calls (the gateway before and after a
- * change, or two targets of one `bench/run.ts --profile` run, whose cells make the same number of calls):
- * figures are milliseconds of samples, not per call. Frames match by label, so a function whose line moved
- * between two builds shows as two rows.
+ * Where two summaries of the same work differ: the self time of every frame and owner in each, ranked by how
+ * much it changed (either way). Per call when both summaries have their calls, so that two cells of a run,
+ * or a target and its baseline in one, compare however many calls each made; else in milliseconds of
+ * samples. The summaries should hold every frame (`summarizeProfile` with `top: Infinity`): a frame left out
+ * of one counts as no time there. Frames match by label, so a function whose line moved between two builds
+ * shows as two rows.
  */
-export function compareProfiles(
-  before: CpuProfile,
-  after: CpuProfile,
-  options: { top?: number; root?: string } = {},
+export function compareSummaries(
+  before: ProfileSummary,
+  after: ProfileSummary,
+  options: { top?: number } = {},
 ): ProfileComparison {
-  const whole = { top: Number.POSITIVE_INFINITY, root: options.root ?? '' };
-  const a = summarizeProfile(before, whole);
-  const b = summarizeProfile(after, whole);
+  const perCall = before.calls !== undefined && after.calls !== undefined;
+  const amount = (entry: { selfMs: number; microsPerCall?: number }): number =>
+    perCall ? (entry.microsPerCall ?? 0) : entry.selfMs;
   const changes = (
     beforeTimes: ReadonlyMap<string, number>,
     afterTimes: ReadonlyMap<string, number>,
   ): ProfileChange[] =>
     [...new Set([...beforeTimes.keys(), ...afterTimes.keys()])]
       .map((what) => {
-        const beforeMs = beforeTimes.get(what) ?? 0;
-        const afterMs = afterTimes.get(what) ?? 0;
-        return { what, beforeMs, afterMs, changeMs: Math.round((afterMs - beforeMs) * 10) / 10 };
+        const was = beforeTimes.get(what) ?? 0;
+        const is = afterTimes.get(what) ?? 0;
+        return { what, before: was, after: is, change: Math.round((is - was) * 10) / 10 };
       })
-      .sort((x, y) => Math.abs(y.changeMs) - Math.abs(x.changeMs) || x.what.localeCompare(y.what));
-  const framesOf = (s: ProfileSummary) => new Map(s.frames.map((f) => [f.frame, f.selfMs]));
-  const ownersOf = (s: ProfileSummary) => new Map(s.owners.map((o) => [o.owner, o.selfMs]));
-  const busy = (s: ProfileSummary): number =>
-    Math.round((s.totalMs - (s.owners.find((o) => o.owner === '(idle)')?.selfMs ?? 0)) * 10) / 10;
+      .sort((x, y) => Math.abs(y.change) - Math.abs(x.change) || x.what.localeCompare(y.what));
+  const framesOf = (s: ProfileSummary) => new Map(s.frames.map((f) => [f.frame, amount(f)]));
+  const ownersOf = (s: ProfileSummary) => new Map(s.owners.map((o) => [o.owner, amount(o)]));
+  const busy = (s: ProfileSummary): number => {
+    if (perCall) return s.busyMicrosPerCall ?? 0;
+    const idle = s.owners.find((o) => o.owner === '(idle)')?.selfMs ?? 0;
+    return Math.round((s.totalMs - idle) * 10) / 10;
+  };
   return {
-    beforeMs: a.totalMs,
-    afterMs: b.totalMs,
-    beforeBusyMs: busy(a),
-    afterBusyMs: busy(b),
-    frames: changes(framesOf(a), framesOf(b)).slice(0, options.top ?? 25),
-    owners: changes(ownersOf(a), ownersOf(b)),
+    unit: perCall ? 'µs/call' : 'ms',
+    beforeBusy: busy(before),
+    afterBusy: busy(after),
+    frames: changes(framesOf(before), framesOf(after)).slice(0, options.top ?? 25),
+    owners: changes(ownersOf(before), ownersOf(after)),
   };
 }
 
+/** `compareSummaries` of two whole profiles (`bench/profile-summary.ts --compare`), in milliseconds. */
+export function compareProfiles(
+  before: CpuProfile,
+  after: CpuProfile,
+  options: { top?: number; root?: string } = {},
+): ProfileComparison {
+  const whole = { top: Number.POSITIVE_INFINITY, root: options.root ?? '' };
+  return compareSummaries(summarizeProfile(before, whole), summarizeProfile(after, whole), options);
+}
+
 export function formatComparison(comparison: ProfileComparison, beforeTitle: string, afterTitle: string): string {
-  const signed = (ms: number): string => `${ms > 0 ? '+' : ''}${ms.toFixed(1)}`;
+  const unit = comparison.unit;
+  const signed = (value: number): string => `${value > 0 ? '+' : ''}${value.toFixed(1)}`;
   const row = (c: ProfileChange): string =>
-    `${c.beforeMs.toFixed(1).padStart(9)}  ${c.afterMs.toFixed(1).padStart(9)}  ${signed(c.changeMs).padStart(9)}  ${c.what}`;
-  const header = (what: string): string => `  before ms   after ms     change  ${what}`;
+    `${c.before.toFixed(1).padStart(9)}  ${c.after.toFixed(1).padStart(9)}  ${signed(c.change).padStart(9)}  ${c.what}`;
+  const header = (what: string): string => `     before      after     change  ${what}`;
   return [
-    `before: ${beforeTitle}, ${comparison.beforeMs.toFixed(1)} ms sampled, ${comparison.beforeBusyMs.toFixed(1)} ms busy`,
-    `after:  ${afterTitle}, ${comparison.afterMs.toFixed(1)} ms sampled, ${comparison.afterBusyMs.toFixed(1)} ms busy`,
-    `self time by frame, largest change first`,
+    `before: ${beforeTitle}, ${comparison.beforeBusy.toFixed(1)} ${unit} busy`,
+    `after:  ${afterTitle}, ${comparison.afterBusy.toFixed(1)} ${unit} busy`,
+    `self time (${unit}) by frame, largest change first`,
     header('frame'),
     ...comparison.frames.map(row),
     header('owner'),

@@ -67,6 +67,16 @@ export function isBaselineTarget(name: string): boolean {
   return (BASELINE_TARGETS as readonly string[]).includes(name);
 }
 
+/**
+ * The baseline target of a gateway configuration (`portcullis` → `portcullis-baseline`), or undefined for a
+ * name that is not one (a peer, or a baseline target itself).
+ */
+export function baselineTargetOf(name: string): TargetName | undefined {
+  return (PORTCULLIS_VARIANTS as readonly string[]).includes(name)
+    ? (`${name}${BASELINE_SUFFIX}` as BaselineTarget)
+    : undefined;
+}
+
 /** The configuration a Portcullis target runs: its own name, or, for a baseline target, the variant's. */
 function variantOf(name: PortcullisVariant | BaselineTarget): PortcullisVariant {
   return (name.endsWith(BASELINE_SUFFIX) ? name.slice(0, -BASELINE_SUFFIX.length) : name) as PortcullisVariant;
