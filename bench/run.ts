@@ -182,7 +182,7 @@ export interface BenchReport {
   }[];
   /** Top frames of each gateway's and `mcp-proxy`'s CPU profile (`--profile`). */
   profiles: Record<string, ProfileSummary>;
-  /** With `--profile` and a baseline target: what moved a call from the code before a change to the code after. */
+  /** With `--profile` and a baseline target: what moved a call from the code before a change to after it. */
   profileChanges: BaselineProfileChange[];
   micro: Record<string, unknown>;
   /** The goals this run's figures judge (bench/lib/goals.ts), each with its verdict. */
@@ -193,7 +193,7 @@ export interface BenchReport {
   unsupported: Record<string, string>;
 }
 
-/** In one cell, the frames and owners whose time a call changed most from a baseline target to its configuration. */
+/** In one cell, the frames and owners ranked by how their time a call moved from a baseline to its target. */
 export interface BaselineProfileChange {
   cell: string;
   /** The baseline target: the code before a change. */
@@ -477,7 +477,8 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
         const mainCpu = mainCpuPerCall(measured);
         const summary = summarizeProfile(profile, {
           top: Number.POSITIVE_INFINITY,
-          root: ROOT,
+          // The checkout the target ran from: a baseline's frames get the same labels as this checkout's.
+          root: isBaselineTarget(target.name) && config.baseline !== undefined ? path.resolve(config.baseline) : ROOT,
           windows: measured.map((m) => m.phase),
           calls: measured.reduce((sum, m) => sum + m.calls, 0),
           inclusive: config.profileFunctions,

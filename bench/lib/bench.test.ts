@@ -754,6 +754,26 @@ describe('CPU profile summary', () => {
       assert.match(text, /\n +0\.1 +0\.3 +\+0\.2 +zod\n/);
     });
 
+    it('labels each profile from its own checkout, so a function of a baseline build matches its own', () => {
+      const built = (root: string): CpuProfile => ({
+        nodes: [frame(1, 'seal', `file://${root}/dist/gateway/audit/chain.js`)],
+        startTime: 0,
+        endTime: 200,
+        samples: [1, 1],
+        timeDeltas: [100, 100],
+      });
+      const apart = compareProfiles(built('/prev'), built('/repo'), { root: '/repo' });
+      assert.deepEqual(
+        apart.frames.map((c) => c.what),
+        ['seal (/prev/dist/gateway/audit/chain.js:1)', 'seal (dist/gateway/audit/chain.js:1)'],
+      );
+      const matched = compareProfiles(built('/prev'), built('/repo'), { root: '/repo', beforeRoot: '/prev' });
+      assert.deepEqual(
+        matched.frames.map((c) => [c.what, c.before, c.after]),
+        [['seal (dist/gateway/audit/chain.js:1)', 0.2, 0.2]],
+      );
+    });
+
     it('compares per call when both summaries know their calls', () => {
       const all = { root: '/repo', top: Number.POSITIVE_INFINITY };
       // 200 µs of decide over 2 calls before, 200 µs over 4 calls after: 100 against 50 µs a call.

@@ -108,6 +108,7 @@ describe('bench scripts as commands', () => {
       ['profile-summary.ts', [], /no profile given/],
       ['profile-summary.ts', ['--top', '0', 'x.cpuprofile'], /--top must be a positive integer/],
       ['profile-summary.ts', ['--compare', 'x.cpuprofile'], /--compare takes two profiles/],
+      ['profile-summary.ts', ['--before-root', '.', 'x.cpuprofile'], /--before-root goes with --compare/],
       [
         'profile-summary.ts',
         ['--compare', '--functions', 'f', 'a.cpuprofile', 'b.cpuprofile'],

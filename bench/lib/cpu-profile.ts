@@ -349,14 +349,23 @@ export function compareSummaries(
   };
 }
 
-/** `compareSummaries` of two whole profiles (`bench/profile-summary.ts --compare`), in milliseconds. */
+/**
+ * `compareSummaries` of two whole profiles (`bench/profile-summary.ts --compare`), in milliseconds. `root` is
+ * the checkout the second profile's process ran from, `beforeRoot` the first's when it was another (default
+ * `root`): each file is labelled from its own checkout, so the same function matches across two builds.
+ */
 export function compareProfiles(
   before: CpuProfile,
   after: CpuProfile,
-  options: { top?: number; root?: string } = {},
+  options: { top?: number; root?: string; beforeRoot?: string } = {},
 ): ProfileComparison {
-  const whole = { top: Number.POSITIVE_INFINITY, root: options.root ?? '' };
-  return compareSummaries(summarizeProfile(before, whole), summarizeProfile(after, whole), options);
+  const root = options.root ?? '';
+  const all = Number.POSITIVE_INFINITY;
+  return compareSummaries(
+    summarizeProfile(before, { top: all, root: options.beforeRoot ?? root }),
+    summarizeProfile(after, { top: all, root }),
+    options,
+  );
 }
 
 export function formatComparison(comparison: ProfileComparison, beforeTitle: string, afterTitle: string): string {
