@@ -76,17 +76,8 @@ import {
   type RoundResults,
   type TargetMedians,
 } from './lib/rounds.js';
-import {
-  baselineTargetOf,
-  DEFAULT_TARGETS,
-  echoLoadOf,
-  profilesOf,
-  startTarget,
-  TARGET_NAMES,
-  isBaselineTarget,
-  type Target,
-  type TargetName,
-} from './lib/targets.js';
+import { DEFAULT_TARGETS, echoLoadOf, profilesOf, startTarget, type Target } from './lib/targets.js';
+import { baselineTargetOf, isBaselineTarget, TARGET_NAMES, type TargetName } from './lib/target-names.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');

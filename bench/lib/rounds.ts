@@ -6,6 +6,7 @@
  */
 import type { LoadResult } from './load.js';
 import { ratio } from './stats.js';
+import { baselineTargetOf } from './target-names.js';
 import { poolPolicyEvaluations, type PolicyEvaluations } from './policy-evaluations.js';
 import type { ThreadCpu } from './thread-cpu.js';
 
@@ -118,9 +119,6 @@ export interface PairedComparison {
 
 const PEERS = ['mcp-proxy', 'passthrough', 'direct'];
 
-/** How lib/targets.ts names a configuration's baseline target: the configuration's name with this suffix. */
-const BASELINE_SUFFIX = '-baseline';
-
 /**
  * What a Portcullis target is measured against besides the peers: each configuration against the baseline
  * build of the same configuration (`<target>-baseline`, `--baseline`: a change against the code before it),
@@ -128,8 +126,8 @@ const BASELINE_SUFFIX = '-baseline';
  * (what that feature, or that policy, costs). A baseline target is measured against the peers only.
  */
 function basesOf(candidate: string): string[] {
-  if (candidate.endsWith(BASELINE_SUFFIX)) return PEERS;
-  const ownBaseline = `${candidate}${BASELINE_SUFFIX}`;
+  const ownBaseline = baselineTargetOf(candidate);
+  if (ownBaseline === undefined) return PEERS;
   return candidate === 'portcullis' ? [...PEERS, ownBaseline] : [...PEERS, 'portcullis', ownBaseline];
 }
 

@@ -31,56 +31,19 @@ import { benchGatewayConfig, ECHO_SERVER } from './echo-upstream.js';
 import { writeLargePolicyFile } from './large-policy.js';
 import type { LoadOptions } from './load.js';
 import { freePort, spawnUntilLine, spawnUntilListening } from './processes.js';
+import {
+  isBaselineTarget,
+  variantOf,
+  type BaselineTarget,
+  type PortcullisVariant,
+  type TargetName,
+} from './target-names.js';
+
+export type { TargetName } from './target-names.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PASSTHROUGH = path.join(ROOT, 'bench', 'passthrough.ts');
 const MCP_PROXY_BIN = path.join(ROOT, 'node_modules', 'mcp-proxy', 'dist', 'bin', 'mcp-proxy.mjs');
-
-/** The gateway's configurations, each of which also runs as built in the `--baseline` checkout. */
-const PORTCULLIS_VARIANTS = [
-  'portcullis',
-  'portcullis-noflush',
-  'portcullis-noaudit',
-  'portcullis-notrace',
-  'portcullis-10k-rules',
-] as const;
-type PortcullisVariant = (typeof PORTCULLIS_VARIANTS)[number];
-/** A configuration's baseline target is named after it with this suffix (lib/rounds.ts pairs them by it). */
-const BASELINE_SUFFIX = '-baseline';
-type BaselineTarget = `${PortcullisVariant}${typeof BASELINE_SUFFIX}`;
-
-export type TargetName = 'direct' | 'passthrough' | 'mcp-proxy' | PortcullisVariant | BaselineTarget;
-
-/** The targets that run the gateway built in the `--baseline` checkout. */
-export const BASELINE_TARGETS: readonly TargetName[] = PORTCULLIS_VARIANTS.map(
-  (variant): BaselineTarget => `${variant}${BASELINE_SUFFIX}`,
-);
-export const TARGET_NAMES: readonly TargetName[] = [
-  'direct',
-  'passthrough',
-  'mcp-proxy',
-  ...PORTCULLIS_VARIANTS,
-  ...BASELINE_TARGETS,
-];
-
-export function isBaselineTarget(name: string): boolean {
-  return (BASELINE_TARGETS as readonly string[]).includes(name);
-}
-
-/**
- * The baseline target of a gateway configuration (`portcullis` → `portcullis-baseline`), or undefined for a
- * name that is not one (a peer, or a baseline target itself).
- */
-export function baselineTargetOf(name: string): TargetName | undefined {
-  return (PORTCULLIS_VARIANTS as readonly string[]).includes(name)
-    ? (`${name}${BASELINE_SUFFIX}` as BaselineTarget)
-    : undefined;
-}
-
-/** The configuration a Portcullis target runs: its own name, or, for a baseline target, the variant's. */
-function variantOf(name: PortcullisVariant | BaselineTarget): PortcullisVariant {
-  return (name.endsWith(BASELINE_SUFFIX) ? name.slice(0, -BASELINE_SUFFIX.length) : name) as PortcullisVariant;
-}
 
 export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'passthrough', 'mcp-proxy', 'portcullis'];
 
