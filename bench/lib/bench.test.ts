@@ -751,6 +751,15 @@ describe('CPU profile summary', () => {
       const text = formatComparison(comparison, 'notrace', 'default');
       assert.match(text, /^before: notrace, 0\.4 ms busy\nafter: {2}default, 0\.6 ms busy\n/);
       assert.match(text, /\n +0\.3 +0\.2 +-0\.1 +decide \(policies\/engine\.ts:1\)\n/);
+      // The headings sit over their columns: each ends where the figures below it end.
+      const lines = text.split('\n');
+      const heading = lines.find((line) => line.endsWith('  frame'))!;
+      const row = lines.find((line) => line.endsWith('decide (policies/engine.ts:1)'))!;
+      for (const column of ['before', 'after', 'change']) {
+        const end = heading.indexOf(column) + column.length;
+        assert.match(row.slice(0, end), /\S$/, `the ${column} column`);
+        assert.match(row.slice(end, end + 2), /^ {2}$/, `the ${column} column`);
+      }
       assert.match(text, /\n +0\.1 +0\.3 +\+0\.2 +zod\n/);
     });
 

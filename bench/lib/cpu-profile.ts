@@ -373,7 +373,8 @@ export function formatComparison(comparison: ProfileComparison, beforeTitle: str
   const signed = (value: number): string => `${value > 0 ? '+' : ''}${value.toFixed(1)}`;
   const row = (c: ProfileChange): string =>
     `${c.before.toFixed(1).padStart(9)}  ${c.after.toFixed(1).padStart(9)}  ${signed(c.change).padStart(9)}  ${c.what}`;
-  const header = (what: string): string => `     before      after     change  ${what}`;
+  const header = (what: string): string =>
+    `${'before'.padStart(9)}  ${'after'.padStart(9)}  ${'change'.padStart(9)}  ${what}`;
   return [
     `before: ${beforeTitle}, ${comparison.beforeBusy.toFixed(1)} ${unit} busy`,
     `after:  ${afterTitle}, ${comparison.afterBusy.toFixed(1)} ${unit} busy`,
