@@ -21,7 +21,7 @@ export type BaselineTarget = `${PortcullisVariant}${typeof BASELINE_SUFFIX}`;
 export type TargetName = 'direct' | 'passthrough' | 'mcp-proxy' | PortcullisVariant | BaselineTarget;
 
 /** The targets that run the gateway built in the `--baseline` checkout. */
-export const BASELINE_TARGETS: readonly TargetName[] = PORTCULLIS_VARIANTS.map(
+const BASELINE_TARGETS: readonly TargetName[] = PORTCULLIS_VARIANTS.map(
   (variant): BaselineTarget => `${variant}${BASELINE_SUFFIX}`,
 );
 export const TARGET_NAMES: readonly TargetName[] = [
