@@ -194,10 +194,26 @@ export interface BaselineProfileChange {
   comparison: ProfileComparison;
 }
 
+/** How many frames the report gives of each profile, and of each comparison. */
+const PROFILE_TOP = 20;
+
+/** The key of a target's profile summary in one cell, in the map `baselineProfileChanges` reads. */
+export function summaryKey(target: TargetName, cell: string): string {
+  return `${target} ${cell}`;
+}
+
+/**
+ * The checkout a target's process ran from: the `--baseline` folder for a baseline target, this one for any
+ * other. Its profile's files are named from there, so that a function has the same label in both builds.
+ */
+export function checkoutOf(target: TargetName, baselineDir: string | undefined): string {
+  return isBaselineTarget(target) && baselineDir !== undefined ? path.resolve(baselineDir) : ROOT;
+}
+
 /**
  * For every profiled configuration whose baseline target was profiled too, per cell: what moved a call
  * between them (`compareSummaries`). `summaries` holds every frame of each target's summary in each cell,
- * keyed `<target> <cell>`.
+ * under `summaryKey`.
  */
 export function baselineProfileChanges(
   summaries: ReadonlyMap<string, ProfileSummary>,
@@ -209,10 +225,15 @@ export function baselineProfileChanges(
     const baseline = baselineTargetOf(target);
     if (baseline === undefined) continue;
     for (const cell of cells) {
-      const before = summaries.get(`${baseline} ${cell}`);
-      const after = summaries.get(`${target} ${cell}`);
+      const before = summaries.get(summaryKey(baseline, cell));
+      const after = summaries.get(summaryKey(target, cell));
       if (before === undefined || after === undefined) continue;
-      changes.push({ cell, before: baseline, after: target, comparison: compareSummaries(before, after, { top: 20 }) });
+      changes.push({
+        cell,
+        before: baseline,
+        after: target,
+        comparison: compareSummaries(before, after, { top: PROFILE_TOP }),
+      });
     }
   }
   return changes;
@@ -468,17 +489,16 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
         const mainCpu = mainCpuPerCall(measured);
         const summary = summarizeProfile(profile, {
           top: Number.POSITIVE_INFINITY,
-          // The checkout the target ran from: a baseline's frames get the same labels as this checkout's.
-          root: isBaselineTarget(target.name) && config.baseline !== undefined ? path.resolve(config.baseline) : ROOT,
+          root: checkoutOf(target.name, config.baseline),
           windows: measured.map((m) => m.phase),
           calls: measured.reduce((sum, m) => sum + m.calls, 0),
           inclusive: config.profileFunctions,
         });
-        const key = `${target.name} ${cell.key}`;
+        const key = summaryKey(target.name, cell.key);
         if (!wholeSummaries.has(key)) wholeSummaries.set(key, summary);
         report.profiles[`${key} (${path.basename(file)})`] = {
           ...summary,
-          frames: summary.frames.slice(0, 20),
+          frames: summary.frames.slice(0, PROFILE_TOP),
           ...(mainCpu !== undefined ? { mainCpuMicrosPerCall: mainCpu } : {}),
         };
       }

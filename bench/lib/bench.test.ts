@@ -5,15 +5,18 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import {
   baselineProfileChanges,
   baselineSettings,
+  checkoutOf,
   cellsOf,
   MAX_PAYLOAD_BYTES,
   parseConfig,
   payloadText,
   reportedConfig,
+  summaryKey,
 } from '../run.js';
 import { referenceSample } from '../soak.js';
 import { distIsStale } from './compiled.js';
@@ -803,14 +806,23 @@ describe('CPU profile summary', () => {
       assert.match(formatComparison(comparison, 'a', 'b'), /^before: a, 100\.0 µs\/call busy\n/);
     });
 
+    it("names a baseline target's files from the baseline checkout, every other target's from this one", () => {
+      const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+      assert.equal(checkoutOf('portcullis-baseline', '../prev'), path.resolve('../prev'));
+      assert.equal(checkoutOf('portcullis-noaudit-baseline', '/prev'), '/prev');
+      assert.equal(checkoutOf('portcullis', '/prev'), here);
+      assert.equal(checkoutOf('mcp-proxy', '/prev'), here);
+      assert.equal(checkoutOf('portcullis-baseline', undefined), here);
+    });
+
     it('pairs each profiled configuration with its baseline target, cell by cell', () => {
       const all = { root: '/repo', top: Number.POSITIVE_INFINITY, calls: 1 };
       const summaries = new Map([
-        ['portcullis-baseline raw/legacy/32', summarizeProfile(before, all)],
-        ['portcullis raw/legacy/32', summarizeProfile(after, all)],
-        ['portcullis raw/modern/32', summarizeProfile(after, all)],
-        ['portcullis-noaudit raw/legacy/32', summarizeProfile(after, all)],
-        ['mcp-proxy raw/legacy/32', summarizeProfile(before, all)],
+        [summaryKey('portcullis-baseline', 'raw/legacy/32'), summarizeProfile(before, all)],
+        [summaryKey('portcullis', 'raw/legacy/32'), summarizeProfile(after, all)],
+        [summaryKey('portcullis', 'raw/modern/32'), summarizeProfile(after, all)],
+        [summaryKey('portcullis-noaudit', 'raw/legacy/32'), summarizeProfile(after, all)],
+        [summaryKey('mcp-proxy', 'raw/legacy/32'), summarizeProfile(before, all)],
       ]);
       const changes = baselineProfileChanges(
         summaries,
