@@ -9,13 +9,15 @@
  *                                  [--targets direct,passthrough,mcp-proxy,portcullis] [--profile] [--no-micro]
  *                                  [--profile-functions NAME,...] [--from-source] [--baseline DIR]
  *                                  [--baseline-node-flags="--flag ..."] [--baseline-env NAME=VALUE ...]
- *                                  [--payload-bytes 16]
+ *                                  [--payload-bytes 16] [--trace-context]
  *                                  [--out bench/results/latest.json]
  *
  * Each flag has an environment twin: BENCH_SESSIONS, BENCH_CALLS, BENCH_WARMUP, BENCH_STARTUP_WARMUP,
  * BENCH_MAX_SECONDS, BENCH_ROUNDS, BENCH_DRIVERS, BENCH_MODE, BENCH_TARGETS, BENCH_PAYLOAD_BYTES, BENCH_OUT
  * (flags win). `--calls` is per session. `--startup-warmup` (default 500, 0 for none) is how many calls each
  * target serves in each era right after it starts, before the first round. `--payload-bytes` sizes the text every call sends and gets back.
+ * `--trace-context` gives every call a trace context of its own in `params._meta` (a new `traceparent`), as
+ * an agent that traces its own work sends.
  *
  * Every target is started once and measured once per round, for every driver, era and session count, the
  * targets in a different order each round (interleaved rounds). Ratios are taken within each round and the
@@ -113,6 +115,8 @@ export interface BenchConfig {
   baselineEnv?: Record<string, string>;
   /** Characters of the text each call sends to the echo tool, and expects back. */
   payloadBytes: number;
+  /** Every call carries a trace context of its own in `params._meta` (`--trace-context`). */
+  traceContext: boolean;
   out: string;
 }
 
@@ -288,6 +292,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
       'baseline-node-flags': { type: 'string' },
       'baseline-env': { type: 'string', multiple: true },
       'payload-bytes': { type: 'string' },
+      'trace-context': { type: 'boolean' },
       out: { type: 'string' },
     },
   });
@@ -344,6 +349,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Be
     ...(baselineNodeFlags.length > 0 ? { baselineNodeFlags } : {}),
     ...(baselineEnv !== undefined ? { baselineEnv } : {}),
     payloadBytes,
+    traceContext: values['trace-context'] === true,
     out: path.resolve(pick(values.out, 'BENCH_OUT', path.join(BENCH_DIR, 'results', 'latest.json'))),
   };
 }
@@ -430,6 +436,7 @@ export async function runBench(config: BenchConfig): Promise<BenchReport> {
               maxSeconds: config.maxSeconds,
               driver: cell.driver,
               mode: cell.mode,
+              traceContext: config.traceContext,
               ...(target.pid !== undefined ? { pid: target.pid } : {}),
               ...(target.metricsUrl !== undefined ? { metricsUrl: target.metricsUrl } : {}),
             });
@@ -544,6 +551,7 @@ export async function warmUpAfterStart(
       maxSeconds: config.maxSeconds,
       driver: 'raw',
       mode,
+      traceContext: config.traceContext,
     }).catch(() => undefined);
   }
 }
@@ -558,12 +566,13 @@ const USAGE = `usage: node --import tsx bench/run.ts [--sessions 1,32] [--calls 
                             [--targets direct,passthrough,mcp-proxy,portcullis] [--profile] [--no-micro]
                             [--profile-functions NAME,...] [--from-source] [--baseline DIR]
                             [--baseline-node-flags="--flag ..."] [--baseline-env NAME=VALUE ...]
-                            [--payload-bytes 16] [--out bench/results/latest.json]
+                            [--payload-bytes 16] [--trace-context] [--out bench/results/latest.json]
 
 tools/call throughput, latency and CPU a call through Portcullis and its baselines, in interleaved rounds,
 reported as medians of paired per-round ratios; then the micro-benchmarks (bench/<name>-bench.ts).
 Targets: ${TARGET_NAMES.join(', ')}.
-Each flag has an environment twin (BENCH_SESSIONS, BENCH_CALLS, ...; flags win). docs/benchmarks.md has
+Flags with a value have an environment twin (BENCH_SESSIONS, BENCH_CALLS, ...; flags win), but for
+--profile-functions and --baseline-env. docs/benchmarks.md has
 the method and the latest figures.`;
 
 async function main(): Promise<number> {

@@ -28,6 +28,7 @@ import { machineBusyMicros } from './machine-cpu.js';
 import { createRawPool, openRawSession } from './raw-client.js';
 import { summarize, type Summary } from './stats.js';
 import { processCpuMicros, processThreadCpu, threadCpuPerCall, type ThreadCpu } from './thread-cpu.js';
+import { freshTraceContext } from './trace-context.js';
 
 export type DriverName = 'sdk' | 'raw';
 export const DRIVER_NAMES: readonly DriverName[] = ['raw', 'sdk'];
@@ -48,6 +49,11 @@ export interface LoadOptions {
   driver?: DriverName;
   /** The protocol era the driver speaks; default `legacy`. */
   mode?: EraMode;
+  /**
+   * Every call carries a trace context of its own in `params._meta` (`traceparent`), as an agent that traces
+   * its work sends (trace-context.ts). Default: none.
+   */
+  traceContext?: boolean;
   /** The server's process id: its CPU time over the measured phase is reported per call. */
   pid?: number;
   /**
@@ -117,6 +123,15 @@ function checkToolResult(result: object, expectText: string): string | undefined
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/** A call's `_meta` from the SDK drivers: the task handle to echo and a trace context, when there are any. */
+function callMeta(options: LoadOptions, taskHandle?: string): { _meta?: Record<string, unknown> } {
+  const meta = {
+    ...(taskHandle !== undefined ? { [TASK_HANDLE_META_KEY]: taskHandle } : {}),
+    ...(options.traceContext === true ? freshTraceContext() : {}),
+  };
+  return Object.keys(meta).length > 0 ? { _meta: meta } : {};
+}
+
 function sdkDriver(options: LoadOptions): Driver {
   if ((options.mode ?? 'legacy') === 'modern') return modernSdkDriver(options);
   return {
@@ -131,7 +146,7 @@ function sdkDriver(options: LoadOptions): Driver {
         async call() {
           try {
             return checkToolResult(
-              await client.callTool({ name: options.tool, arguments: options.args }),
+              await client.callTool({ name: options.tool, arguments: options.args, ...callMeta(options) }),
               options.expectText,
             );
           } catch (error) {
@@ -187,7 +202,7 @@ function modernSdkDriver(options: LoadOptions): Driver {
             const result = await client.callTool({
               name: options.tool,
               arguments: options.args,
-              ...(taskHandle !== undefined ? { _meta: { [TASK_HANDLE_META_KEY]: taskHandle } } : {}),
+              ...callMeta(options, taskHandle),
             });
             const handle = result._meta?.[TASK_HANDLE_META_KEY];
             if (typeof handle === 'string') taskHandle = handle;
@@ -229,7 +244,12 @@ function rawDriver(options: LoadOptions): Driver {
       return {
         async call() {
           try {
-            return await session.callTool(options.tool, options.args, options.expectText);
+            return await session.callTool(
+              options.tool,
+              options.args,
+              options.expectText,
+              options.traceContext === true ? freshTraceContext() : undefined,
+            );
           } catch (error) {
             if (error instanceof UnsupportedEraError) throw error;
             return messageOf(error);

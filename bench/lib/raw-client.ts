@@ -93,8 +93,16 @@ export function createRawPool(url: string, connections: number): Pool {
 }
 
 export interface RawSession {
-  /** Call a tool; resolves to an error message, or undefined when the result is the expected echo. */
-  callTool(tool: string, args: Record<string, unknown>, expectText: string): Promise<string | undefined>;
+  /**
+   * Call a tool; resolves to an error message, or undefined when the result is the expected echo. `meta`
+   * adds members to the request's `params._meta` (a trace context, say).
+   */
+  callTool(
+    tool: string,
+    args: Record<string, unknown>,
+    expectText: string,
+    meta?: Record<string, unknown>,
+  ): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -147,7 +155,7 @@ export async function openRawSession(
     // A task handle the server returned is echoed on the following calls (one piece of work, one task).
     let taskHandle: string | undefined;
     return {
-      async callTool(tool, args, expectText) {
+      async callTool(tool, args, expectText, meta) {
         const id = nextId++;
         const posted = await post(
           pool,
@@ -165,6 +173,7 @@ export async function openRawSession(
                 'io.modelcontextprotocol/clientCapabilities': {},
                 'io.modelcontextprotocol/clientInfo': { name, version: '1.0.0' },
                 ...(taskHandle !== undefined ? { [TASK_HANDLE_META_KEY]: taskHandle } : {}),
+                ...meta,
               },
             },
           },
@@ -207,13 +216,13 @@ export async function openRawSession(
     throw new RawProtocolError(`notifications/initialized answered HTTP ${initialized.status}`);
 
   return {
-    async callTool(tool, args, expectText) {
+    async callTool(tool, args, expectText, meta) {
       const id = nextId++;
       const posted = await post(pool, path, headers, {
         jsonrpc: '2.0',
         id,
         method: 'tools/call',
-        params: { name: tool, arguments: args },
+        params: { name: tool, arguments: args, ...(meta !== undefined ? { _meta: meta } : {}) },
       });
       if (posted.status !== 200) return `HTTP ${posted.status}`;
       return checkEcho(findResponse(posted.contentType, posted.body, id), expectText);

@@ -17,6 +17,7 @@ import {
 const CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 const MODERN = '2026-07-28';
+const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 const ENVELOPE = {
   [PROTOCOL_VERSION_META_KEY]: MODERN,
@@ -94,9 +95,11 @@ const meta = fc.oneof(
         anyScalar,
       ),
       'io.modelcontextprotocol/logLevel': fc.constantFrom('info', 'loud'),
-      progressToken: fc.oneof(fc.constantFrom('t', 4), anyScalar),
+      progressToken: fc.oneof(fc.constantFrom('t', 4, 2 ** 53, 1e20, -7), anyScalar),
       'io.modelcontextprotocol/related-task': fc.oneof(fc.constant({ taskId: 't' }), fc.constant({ taskId: 1 })),
       'portcullis/task': fc.constantFrom('a', 'b'),
+      traceparent: fc.oneof(fc.constantFrom(TRACEPARENT, 'not a trace'), anyScalar),
+      tracestate: fc.constantFrom('vendor=1', ''),
     },
     { requiredKeys: [] },
   ),
@@ -205,14 +208,31 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   ),
   fc
     .tuple(
-      fc.constantFrom(PROTOCOL_VERSION_META_KEY, CLIENT_INFO, CLIENT_CAPABILITIES, 'progressToken', 'portcullis/task'),
-      fc.oneof(version, fc.constant({ sampling: 3 }), fc.constant({ name: 'agent' }), fc.constant(undefined)),
+      fc.constantFrom(
+        PROTOCOL_VERSION_META_KEY,
+        CLIENT_INFO,
+        CLIENT_CAPABILITIES,
+        'io.modelcontextprotocol/logLevel',
+        'progressToken',
+        'portcullis/task',
+        'traceparent',
+        '__proto__',
+      ),
+      fc.oneof(
+        version,
+        fc.constant({ sampling: 3 }),
+        fc.constant({ name: 'agent' }),
+        fc.constant({ [PROTOCOL_VERSION_META_KEY]: MODERN }),
+        fc.constantFrom(8, 2 ** 53, 'token', 'debug'),
+        fc.constant(undefined),
+      ),
     )
     .map(([key, value]): Mutation => (r) => {
       const envelope = r.body.params['_meta'];
       if (envelope === null || typeof envelope !== 'object') return;
+      // As JSON.parse makes it: an own member, `__proto__` included.
       if (value === undefined) delete (envelope as Record<string, unknown>)[key];
-      else (envelope as Record<string, unknown>)[key] = value;
+      else Object.defineProperty(envelope, key, { value, enumerable: true, writable: true, configurable: true });
     }),
 );
 
@@ -256,6 +276,38 @@ describe('the 2026-07-28 request classifier', () => {
     assert.equal(calls(), 1);
   });
 
+  it('classifies an agent once, whatever its trace context, progress tokens and task handles', () => {
+    const { classify, calls } = counted();
+    const requests = [1, 2, 3].flatMap((n) => [
+      toolCall(
+        { id: n },
+        { ...ENVELOPE, traceparent: TRACEPARENT.replace('b7ad', `${n}0${n}0`), tracestate: `v=${n}` },
+      ),
+      toolCall({ id: `p${n}` }, { ...ENVELOPE, progressToken: n, 'portcullis/task': `handle-${n}` }),
+      toolCall({}, { ...ENVELOPE, progressToken: 10 * n, traceparent: 'not a trace' }),
+    ]);
+    for (const each of requests) assert.deepEqual(classify(each), expected(each));
+    // One for each kind of envelope: none or an integer as progress token.
+    assert.equal(calls(), 2);
+    const stringToken = toolCall({}, { ...ENVELOPE, progressToken: 'p' });
+    assert.deepEqual(classify(stringToken), expected(stringToken));
+    assert.equal(calls(), 3);
+    assert.equal(
+      envelopeKey(toolCall({}, { ...ENVELOPE, progressToken: 'q', traceparent: null })),
+      envelopeKey(stringToken),
+    );
+  });
+
+  it('classifies every time a progress token that is neither a string nor a safe integer', () => {
+    const { classify, calls } = counted();
+    for (const token of [1.5, 2 ** 53, true, { id: 1 }, null]) {
+      const each = toolCall({}, { ...ENVELOPE, progressToken: token });
+      assert.equal(envelopeKey(each), undefined);
+      for (let n = 0; n < 2; n++) assert.deepEqual(classify(each), expected(each));
+    }
+    assert.equal(calls(), 10);
+  });
+
   it('classifies again what the outcome may depend on', () => {
     const { classify, calls } = counted();
     classify(toolCall());
@@ -265,6 +317,10 @@ describe('the 2026-07-28 request classifier', () => {
       { ...toolCall(), protocolVersionHeader: '2099-01-01' },
       toolCall({ id: 1.5 }),
       toolCall({ jsonrpc: '1.0' }),
+      toolCall({}, { ...ENVELOPE, 'io.modelcontextprotocol/logLevel': 'debug' }),
+      toolCall({}, { ...ENVELOPE, 'io.modelcontextprotocol/related-task': { taskId: 't' } }),
+      toolCall({}, { ...ENVELOPE, progressToken: 'p' }),
+      toolCall({}, { [PROTOCOL_VERSION_META_KEY]: MODERN, [CLIENT_CAPABILITIES]: {} }),
     ];
     for (const other of others) assert.deepEqual(classify(other), expected(other));
     assert.equal(calls(), 1 + others.length);
@@ -275,8 +331,12 @@ describe('the 2026-07-28 request classifier', () => {
     const nullToken = toolCall({}, { ...ENVELOPE, progressToken: null });
     assert.equal(envelopeKey(infinite), undefined);
     assert.equal(envelopeKey(nullToken), undefined);
-    const long = toolCall({}, { ...ENVELOPE, 'vendor/padding': 'x'.repeat(MAX_ENVELOPE_KEY_LENGTH) });
+    const longName = { name: 'x'.repeat(MAX_ENVELOPE_KEY_LENGTH), version: '1' };
+    const long = toolCall({}, { ...ENVELOPE, [CLIENT_INFO]: longName });
     assert.equal(envelopeKey(long), undefined);
+    // A long member the SDK lets through is not in the key.
+    const padded = toolCall({}, { ...ENVELOPE, 'vendor/padding': 'x'.repeat(MAX_ENVELOPE_KEY_LENGTH) });
+    assert.equal(envelopeKey(padded), envelopeKey(toolCall()));
     const { classify, calls } = counted();
     for (const each of [long, long]) assert.deepEqual(classify(each), expected(each));
     assert.equal(calls(), 2);
@@ -291,7 +351,7 @@ describe('the 2026-07-28 request classifier', () => {
 
   it('forgets the least recently used envelope beyond its bound', () => {
     const { classify, calls } = counted(2);
-    const envelope = (n: number) => toolCall({}, { ...ENVELOPE, 'portcullis/task': `t${n}` });
+    const envelope = (n: number) => toolCall({}, { ...ENVELOPE, [CLIENT_INFO]: { name: `agent-${n}`, version: '1' } });
     for (const n of [1, 2, 3, 1]) classify(envelope(n));
     assert.equal(calls(), 4);
     classify(envelope(1));
