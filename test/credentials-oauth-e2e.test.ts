@@ -48,6 +48,7 @@ describe('OAuth resource server and live revocation', () => {
             jwksUrl: idp.jwksUrl,
             audience: 'http://portcullis.test/mcp',
             algorithms: ['RS256'],
+            typ: 'at+jwt',
             requiredScopes: ['mcp:tools'],
           },
           introspectionClients: [{ id: 'orders-backend', secret: { sha256: digestApiKey(introspectionSecret) } }],
@@ -122,7 +123,7 @@ describe('OAuth resource server and live revocation', () => {
     await response.body?.cancel();
   });
 
-  it('rejects another audience, an unpublished key, and answers 403 insufficient_scope for missing scopes', async () => {
+  it('rejects another audience, an unpublished key, another token type, and answers 403 insufficient_scope for missing scopes', async () => {
     const wrongAudience = await rawPost(gw.gateway.mcpUrl, INITIALIZE, {
       authorization: `Bearer ${await token({ aud: 'http://elsewhere/mcp' })}`,
     });
@@ -131,6 +132,11 @@ describe('OAuth resource server and live revocation', () => {
       authorization: `Bearer ${await idp.mint({ claims: { sub: 'oauth-agent', aud: 'http://portcullis.test/mcp', scope: 'mcp:tools' }, unpublishedKey: true })}`,
     });
     assert.equal(forged.status, 401);
+    // `auth.oauth.typ`: the IdP's access tokens say `at+jwt`; a token of another type is not one.
+    const otherType = await rawPost(gw.gateway.mcpUrl, INITIALIZE, {
+      authorization: `Bearer ${await idp.mint({ claims: { sub: 'oauth-agent', aud: 'http://portcullis.test/mcp', scope: 'mcp:tools' }, header: { typ: 'JWT' } })}`,
+    });
+    assert.equal(otherType.status, 401);
     const noScope = await rawPost(gw.gateway.mcpUrl, INITIALIZE, {
       authorization: `Bearer ${await token({ scope: 'profile' })}`,
     });

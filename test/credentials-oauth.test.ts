@@ -3,7 +3,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createOAuthAuthenticator } from '../gateway/services/auth/oauth-authenticator.js';
+import { jwtVerify } from 'jose';
+import {
+  createOAuthAuthenticator,
+  type OAuthAuthenticatorOptions,
+} from '../gateway/services/auth/oauth-authenticator.js';
 import { AuthError, type Authenticator } from '../gateway/kernel/principal.js';
 import { startIdp, type Idp } from './fixtures/idp.js';
 
@@ -110,4 +114,98 @@ describe('OAuth authenticator', () => {
       (e: unknown) => e instanceof AuthError && /cannot be verified/.test(e.message),
     );
   });
+});
+
+describe('OAuth authenticator: tokens it verified', () => {
+  /** An authenticator on its own IdP, counting full verifications; its clock is `clock.now`. */
+  async function counting(
+    extra: Partial<OAuthAuthenticatorOptions> = {},
+  ): Promise<{ auth: Authenticator; idp: Idp; verifications: () => number; clock: { now: number } }> {
+    const own = await startIdp();
+    let verifications = 0;
+    const clock = { now: Date.now() };
+    const authenticator = createOAuthAuthenticator({
+      issuer: own.issuer,
+      jwksUrl: own.jwksUrl,
+      audience: RESOURCE,
+      algorithms: ['RS256'],
+      agentIdClaim: 'client_id',
+      requiredScopes: ['mcp:tools'],
+      now: () => clock.now,
+      verifyJwt: ((...args: Parameters<typeof jwtVerify>) => {
+        verifications += 1;
+        return jwtVerify(...args);
+      }) as typeof jwtVerify,
+      ...extra,
+    });
+    return { auth: authenticator, idp: own, verifications: () => verifications, clock };
+  }
+
+  const refused = (authenticator: Authenticator, token: string, message: RegExp) =>
+    assert.rejects(
+      authenticator.authenticate(token, request),
+      (e: unknown) => e instanceof AuthError && e.code === 'UNAUTHENTICATED' && message.test(e.message),
+    );
+
+  it('checks a token once, and maps its claims on every request', async () => {
+    const { auth: authenticator, idp: own, verifications } = await counting();
+    try {
+      const token = await own.mint({ claims: good });
+      for (let i = 0; i < 3; i += 1) {
+        const principal = await authenticator.authenticate(token, request);
+        assert.equal(principal?.agentId, 'agent-7');
+        assert.deepEqual(principal?.scopes, ['mcp:tools', 'repo:read']);
+      }
+      assert.equal(verifications(), 1);
+      // Another token of the same agent is checked on its own.
+      assert.ok(await authenticator.authenticate(await own.mint({ claims: { ...good, jti: 'second' } }), request));
+      assert.equal(verifications(), 2);
+      // A refused token is not remembered: refused again, checked again.
+      const other = await own.mint({ claims: { ...good, aud: 'https://other.test' } });
+      for (let i = 0; i < 2; i += 1) await refused(authenticator, other, /invalid/);
+      assert.equal(verifications(), 4);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('checks a remembered token again once it has expired, and refuses it', async () => {
+    const { auth: authenticator, idp: own, verifications, clock } = await counting();
+    try {
+      const token = await own.mint({ claims: good });
+      assert.ok(await authenticator.authenticate(token, request));
+      // Within the clock tolerance after `exp` the token still holds, checked again.
+      clock.now += 310_000;
+      assert.ok(await authenticator.authenticate(token, request));
+      assert.equal(verifications(), 2);
+      clock.now += 30_000;
+      await refused(authenticator, token, /expired/);
+      assert.equal(verifications(), 3);
+    } finally {
+      await own.close();
+    }
+  });
+
+  for (const sameKid of [false, true]) {
+    it(`refuses a remembered token once its key is rotated out${sameKid ? ' under the same kid' : ''}`, async () => {
+      const { auth: authenticator, idp: own, verifications } = await counting({ jwksCacheMaxAgeMs: 200 });
+      try {
+        const token = await own.mint({ claims: good });
+        assert.ok(await authenticator.authenticate(token, request));
+        await own.rotate({ sameKid });
+        // While the key set it was verified with is fresh, the IdP's change is not known yet.
+        assert.ok(await authenticator.authenticate(token, request));
+        assert.equal(verifications(), 1);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        const fetched = own.jwksRequests;
+        await refused(authenticator, token, /invalid/);
+        assert.ok(own.jwksRequests > fetched, 'the key set was fetched again');
+        assert.equal(verifications(), 2);
+        // A token signed with the new key is accepted.
+        assert.ok(await authenticator.authenticate(await own.mint({ claims: good }), request));
+      } finally {
+        await own.close();
+      }
+    });
+  }
 });

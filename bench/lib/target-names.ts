@@ -12,6 +12,7 @@ const PORTCULLIS_VARIANTS = [
   'portcullis-noaudit',
   'portcullis-notrace',
   'portcullis-10k-rules',
+  'portcullis-oauth',
 ] as const;
 export type PortcullisVariant = (typeof PORTCULLIS_VARIANTS)[number];
 /** A configuration's baseline target is named after it with this suffix. */

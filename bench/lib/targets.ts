@@ -14,6 +14,9 @@
  *   portcullis-notrace   the same with tracing off (`telemetry.enabled: false`)
  *   portcullis-10k-rules the same with a policy file of 10,000 rules (lib/large-policy.ts); the bench reads
  *                        how long its decisions took from its `/metrics`
+ *   portcullis-oauth     the same with the agent presenting an OAuth access token (an RS256 JWT of a day's
+ *                        lifetime) from an identity provider the bench runs (test/fixtures/idp.ts), instead
+ *                        of an API key
  *   portcullis-baseline  `portcullis` as built in another checkout (`--baseline DIR`), to measure a change
  *                        against the code before it in one run
  *   <variant>-baseline   any of the gateway's configurations above as built in that other checkout
@@ -27,6 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGatewayProcess, tsxCommand, type GatewayProcessOptions } from '../../test/conformance/gateway-process.js';
 import { CLI_COMPILED } from '../../test/fixtures/gateway-process.js';
+import { startIdp, type Idp } from '../../test/fixtures/idp.js';
 import { benchGatewayConfig, ECHO_SERVER } from './echo-upstream.js';
 import { writeLargePolicyFile } from './large-policy.js';
 import type { LoadOptions } from './load.js';
@@ -164,13 +168,15 @@ async function startPortcullis(name: PortcullisVariant | BaselineTarget, options
   const profileDir = profileDirOf(name, options);
   const variant = variantOf(name);
   const policy = variant === 'portcullis-10k-rules' ? await writeLargePolicyFile() : undefined;
+  const idp = variant === 'portcullis-oauth' ? await startIdp() : undefined;
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>>;
   try {
     gateway = await startGatewayProcess({
-      agentId: 'bench-agent',
+      agentId: BENCH_AGENT,
       config: {
         ...(await benchGatewayConfig({ tracing: variant !== 'portcullis-notrace' })),
         ...(policy !== undefined ? { policy: { files: [policy.file], watch: false } } : {}),
+        ...(idp !== undefined ? oauthConfigOf(idp) : {}),
       },
       ...(variant === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
       ...(variant === 'portcullis-noaudit' ? { audit: false as const } : {}),
@@ -178,12 +184,14 @@ async function startPortcullis(name: PortcullisVariant | BaselineTarget, options
     });
   } catch (error) {
     await policy?.remove();
+    await idp?.close();
     throw error;
   }
+  const bearer = idp !== undefined ? await accessTokenOf(idp) : gateway.key;
   return {
     name,
     url: gateway.url,
-    headers: { Authorization: `Bearer ${gateway.key}` },
+    headers: { Authorization: `Bearer ${bearer}` },
     tool: 'echo_echo',
     metricsUrl: new URL('/metrics', gateway.url).href,
     ...(gateway.pid !== undefined ? { pid: gateway.pid } : {}),
@@ -191,8 +199,27 @@ async function startPortcullis(name: PortcullisVariant | BaselineTarget, options
     close: async () => {
       await gateway.close();
       await policy?.remove();
+      await idp?.close();
     },
   };
+}
+
+const BENCH_AGENT = 'bench-agent';
+/** The audience the benchmark's access tokens name, and the gateway requires. */
+const OAUTH_AUDIENCE = 'urn:portcullis:bench';
+
+/** The gateway's settings for the benchmark's identity provider (its JWKS is on loopback). */
+function oauthConfigOf(idp: Idp): Record<string, unknown> {
+  return {
+    auth: { oauth: { issuer: idp.issuer, jwksUrl: idp.jwksUrl, audience: OAUTH_AUDIENCE, algorithms: ['RS256'] } },
+    egress: { gateway: { oauthJwks: { allowPrivate: ['loopback'] } } },
+  };
+}
+
+/** An access token for the benchmark's agent that outlasts any run. */
+function accessTokenOf(idp: Idp): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return idp.mint({ claims: { sub: BENCH_AGENT, aud: OAUTH_AUDIENCE, iat: now, exp: now + 86_400 } });
 }
 
 /**

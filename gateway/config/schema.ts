@@ -311,6 +311,8 @@ export const OAuthSchema = z
     /** Defaults to the gateway's resource URL (`http.publicUrl` + /mcp). */
     audience: z.string().min(1).optional(),
     algorithms: z.array(z.string().min(2)).min(1).default(['RS256', 'ES256']),
+    /** The `typ` header every token must carry (e.g. `at+jwt`, RFC 9068); not checked when omitted. */
+    typ: z.string().min(1).optional(),
     agentIdClaim: z.string().min(1).default('sub'),
     rolesClaim: z.string().min(1).optional(),
     tenantClaim: z.string().min(1).optional(),

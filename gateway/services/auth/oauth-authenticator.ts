@@ -9,8 +9,25 @@
  * `iat` are required, 30 s clock tolerance. An unreachable JWKS refuses the token (fail closed).
  * Claims map to a Principal by configurable (dotted) claim paths; missing `requiredScopes` is
  * INSUFFICIENT_SCOPE.
+ *
+ * An agent presents the same access token on every request until it expires, and checking its signature
+ * costs more than the rest of a call's authentication (76 µs for RS256, 140 µs for ES256 on the benchmark's
+ * machine). So a token that verified is remembered (bounded LRU, keyed by a digest of the token) until its
+ * `exp`, for as long as the key that verified it is still the key the JWKS gives for the token's header:
+ * each later request asks the key set again (from memory while the set is fresh, fetched again when it is
+ * not, as verifying would), and a key the IdP rotated out or replaced, once the set is fetched again, ends
+ * the memory. Everything but the signature and `exp`, which only ever hold longer, is checked again.
  */
-import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
+import { hash } from 'node:crypto';
+import {
+  createRemoteJWKSet,
+  customFetch,
+  jwtVerify,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { FetchLike } from '../../../connectors/contract.js';
 import { CLOCK_TOLERANCE_SECONDS } from '../../verify/index.js';
 import { peekJwt } from './token-authenticator.js';
@@ -42,6 +59,20 @@ export interface OAuthAuthenticatorOptions {
   /** JWKS fetch timeout (default 5000 ms) and cache max age (default 10 min). */
   jwksTimeoutMs?: number;
   jwksCacheMaxAgeMs?: number;
+  /** Verified tokens remembered (default 1000). */
+  cacheSize?: number;
+  /** Epoch milliseconds (tests). */
+  now?: () => number;
+  /** jose's `jwtVerify` (replaced in tests to count the verifications). */
+  verifyJwt?: typeof jwtVerify;
+}
+
+/** A token whose signature and claims checked out: its payload, and the key that verified it. */
+interface VerifiedBearer {
+  payload: JWTPayload;
+  key: unknown;
+  /** Epoch ms: `exp`. */
+  expiresAt: number;
 }
 
 const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'crit'];
@@ -80,6 +111,65 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
   const algorithms = [...options.algorithms];
   const tolerance = options.clockToleranceSeconds ?? CLOCK_TOLERANCE_SECONDS;
 
+  const now = options.now ?? Date.now;
+  const verifyJwt = options.verifyJwt ?? jwtVerify;
+  const verifiedTokens = new LRUCache<string, VerifiedBearer>({ max: options.cacheSize ?? 1000 });
+
+  /**
+   * The payload of a token that verified before, while its key is still the key the JWKS gives for its
+   * header and it has not expired; undefined otherwise (the token is then verified in full).
+   */
+  async function rememberedPayload(digest: string, header: ProtectedHeaderParameters): Promise<JWTPayload | undefined> {
+    const remembered = verifiedTokens.get(digest);
+    if (remembered === undefined) return undefined;
+    if (remembered.expiresAt > now()) {
+      try {
+        if ((await jwks(header as JWTHeaderParameters)) === remembered.key) return remembered.payload;
+      } catch {
+        // No single key for the header now: verifying in full gives the reason.
+      }
+    }
+    verifiedTokens.delete(digest);
+    return undefined;
+  }
+
+  /** Verify a token in full, and remember it when one key of the JWKS verified it. */
+  async function verify(bearer: string, digest: string): Promise<JWTPayload> {
+    let verifyingKey: unknown;
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await verifyJwt(
+        bearer,
+        async (protectedHeader, token) => (verifyingKey = await jwks(protectedHeader, token)),
+        {
+          algorithms,
+          issuer: options.issuer,
+          audience: options.audience,
+          clockTolerance: tolerance,
+          currentDate: new Date(now()),
+          requiredClaims: ['iss', 'aud', 'exp', 'iat', ...(options.requiredClaims ?? [])],
+          ...(options.typ !== undefined ? { typ: options.typ } : {}),
+        },
+      ));
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ERR_JWT_EXPIRED') throw invalid('token has expired');
+      if (
+        typeof code === 'string' &&
+        (code.startsWith('ERR_JWT') ||
+          code.startsWith('ERR_JWS') ||
+          code.startsWith('ERR_JOSE') ||
+          code === 'ERR_JWKS_NO_MATCHING_KEY')
+      ) {
+        throw invalid('token is invalid');
+      }
+      throw invalid('token cannot be verified right now');
+    }
+    if (verifyingKey !== undefined && typeof payload.exp === 'number')
+      verifiedTokens.set(digest, { payload, key: verifyingKey, expiresAt: payload.exp * 1000 });
+    return payload;
+  }
+
   return {
     method: 'oauth',
     async authenticate(bearer) {
@@ -90,33 +180,11 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
       if (typeof header.alg !== 'string' || !algorithms.includes(header.alg))
         throw invalid('token algorithm is not accepted');
 
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(bearer, jwks, {
-          algorithms,
-          issuer: options.issuer,
-          audience: options.audience,
-          clockTolerance: tolerance,
-          requiredClaims: ['iss', 'aud', 'exp', 'iat', ...(options.requiredClaims ?? [])],
-          ...(options.typ !== undefined ? { typ: options.typ } : {}),
-        }));
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (code === 'ERR_JWT_EXPIRED') throw invalid('token has expired');
-        if (
-          typeof code === 'string' &&
-          (code.startsWith('ERR_JWT') ||
-            code.startsWith('ERR_JWS') ||
-            code.startsWith('ERR_JOSE') ||
-            code === 'ERR_JWKS_NO_MATCHING_KEY')
-        ) {
-          throw invalid('token is invalid');
-        }
-        throw invalid('token cannot be verified right now');
-      }
+      const digest = hash('sha256', bearer, 'base64url');
+      let payload = await rememberedPayload(digest, header);
+      if (payload === undefined) payload = await verify(bearer, digest);
       const iat = payload.iat;
-      if (typeof iat !== 'number' || iat > Date.now() / 1000 + tolerance)
-        throw invalid('token is issued in the future');
+      if (typeof iat !== 'number' || iat > now() / 1000 + tolerance) throw invalid('token is issued in the future');
 
       const agentId = claimAt(payload, options.agentIdClaim ?? 'sub');
       if (typeof agentId !== 'string' || !AGENT_ID.test(agentId)) throw invalid('token does not identify an agent');

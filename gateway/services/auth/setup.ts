@@ -55,6 +55,7 @@ export async function buildAuthenticators(input: {
         ...(input.jwksFetch !== undefined ? { jwksFetch: input.jwksFetch } : {}),
         audience: oauth.audience ?? input.resource,
         algorithms: oauth.algorithms,
+        ...(oauth.typ !== undefined ? { typ: oauth.typ } : {}),
         agentIdClaim: oauth.agentIdClaim,
         scopeClaim: oauth.scopeClaim,
         requiredScopes: oauth.requiredScopes,

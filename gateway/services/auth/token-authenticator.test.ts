@@ -244,6 +244,20 @@ describe('peekJwt', () => {
       assert.equal(peekJwt(bearer), undefined, JSON.stringify(bearer));
     assert.equal(peekJwt('e30.bm90IGpzb24.x'), undefined, 'a payload that is not JSON');
   });
+
+  it('decodes a bearer once for the authenticators that peek it in turn, and shares it frozen', async () => {
+    const { sign } = await bench();
+    const token = await sign();
+    const first = peekJwt(token);
+    assert.equal(peekJwt(token), first);
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first?.header) && Object.isFrozen(first?.payload));
+    // A new bearer is decoded, and one equal to it but built apart is the same bearer.
+    const other = await sign({ sub: 'a2' });
+    assert.equal(peekJwt(other)?.payload.sub, 'a2');
+    assert.equal(peekJwt(token.split('.').join('.'))?.payload.sub, 'a1');
+    assert.equal(peekJwt('pc_abc'), undefined);
+    assert.equal(peekJwt(token)?.payload.sub, 'a1');
+  });
 });
 
 describe('task token checks', () => {

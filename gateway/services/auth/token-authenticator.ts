@@ -68,11 +68,33 @@ function invalid(message: string): AuthError {
   return new AuthError('UNAUTHENTICATED', message, 'invalid_token');
 }
 
+/** A JWT's header and payload, decoded and not verified: shared by every caller, so frozen. */
+export interface PeekedJwt {
+  readonly header: Readonly<ProtectedHeaderParameters>;
+  readonly payload: Readonly<JWTPayload>;
+}
+
+/**
+ * The last bearer peeked and what it held: the authenticators, tried in turn on one request, each peek the
+ * same bearer (decoding one costs a few µs).
+ */
+let lastPeeked: { bearer: string; peeked: PeekedJwt | undefined } | undefined;
+
 /** Header and payload of a JWT-shaped string, without verifying anything; undefined when not a JWT. */
-export function peekJwt(bearer: string): { header: ProtectedHeaderParameters; payload: JWTPayload } | undefined {
+export function peekJwt(bearer: string): PeekedJwt | undefined {
+  if (lastPeeked?.bearer === bearer) return lastPeeked.peeked;
+  const peeked = decodeJwtParts(bearer);
+  lastPeeked = { bearer, peeked };
+  return peeked;
+}
+
+function decodeJwtParts(bearer: string): PeekedJwt | undefined {
   if (!JWT_SHAPE.test(bearer)) return undefined;
   try {
-    return { header: decodeProtectedHeader(bearer), payload: decodeJwt(bearer) };
+    return Object.freeze({
+      header: Object.freeze(decodeProtectedHeader(bearer)),
+      payload: Object.freeze(decodeJwt(bearer)),
+    });
   } catch {
     return undefined;
   }
