@@ -165,8 +165,8 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
       }
       throw invalid('token cannot be verified right now');
     }
-    if (verifyingKey !== undefined && typeof payload.exp === 'number')
-      verifiedTokens.set(digest, { payload, key: verifyingKey, expiresAt: payload.exp * 1000 });
+    // `exp` is a required claim, so jose has checked it is a number.
+    verifiedTokens.set(digest, { payload, key: verifyingKey, expiresAt: (payload.exp as number) * 1000 });
     return payload;
   }
 
