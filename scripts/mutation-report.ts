@@ -25,6 +25,7 @@ export const AREAS: readonly { area: string; files: readonly string[] }[] = [
       'gateway/services/auth/authorization-header.ts',
       'gateway/services/auth/api-key-authenticator.ts',
       'gateway/services/auth/token-authenticator.ts',
+      'gateway/services/auth/oauth-authenticator.ts',
       'gateway/edges/mcp/session.ts',
     ],
   },

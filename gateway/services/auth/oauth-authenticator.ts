@@ -154,18 +154,9 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (code === 'ERR_JWT_EXPIRED') throw invalid('token has expired');
-      if (
-        typeof code === 'string' &&
-        (code.startsWith('ERR_JWT') ||
-          code.startsWith('ERR_JWS') ||
-          code.startsWith('ERR_JOSE') ||
-          code === 'ERR_JWKS_NO_MATCHING_KEY')
-      ) {
-        throw invalid('token is invalid');
-      }
+      if (isTokenFault(code)) throw invalid('token is invalid');
       throw invalid('token cannot be verified right now');
     }
-    // `exp` is a required claim, so jose has checked it is a number.
     verifiedTokens.set(digest, { payload, key: verifyingKey, expiresAt: (payload.exp as number) * 1000 });
     return payload;
   }
@@ -183,8 +174,8 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
       const digest = hash('sha256', bearer, 'base64url');
       let payload = await rememberedPayload(digest, header);
       if (payload === undefined) payload = await verify(bearer, digest);
-      const iat = payload.iat;
-      if (typeof iat !== 'number' || iat > now() / 1000 + tolerance) throw invalid('token is issued in the future');
+      // `iat` and `exp` are required claims, so jose has checked they are numbers.
+      if ((payload.iat as number) > now() / 1000 + tolerance) throw invalid('token is issued in the future');
 
       const agentId = claimAt(payload, options.agentIdClaim ?? 'sub');
       if (typeof agentId !== 'string' || !AGENT_ID.test(agentId)) throw invalid('token does not identify an agent');
@@ -208,11 +199,28 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
         subject: typeof payload.sub === 'string' ? payload.sub : agentId,
         scopes,
         ...(tenant !== undefined ? { tenant } : {}),
-        ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
+        expiresAt: (payload.exp as number) * 1000,
       };
       return principal;
     },
   };
+}
+
+/** jose's codes for a token that is wrong in itself (its claims, its signature, a key the IdP does not have). */
+const TOKEN_FAULT_CODES: ReadonlySet<string> = new Set([
+  'ERR_JOSE_ALG_NOT_ALLOWED',
+  'ERR_JOSE_NOT_SUPPORTED',
+  'ERR_JWKS_NO_MATCHING_KEY',
+]);
+
+/**
+ * Whether a verification failed because of the token. Anything else is the IdP's side not answering as it
+ * should (its JWKS unreachable, slow, answering an error status or no key set): an outage, which must not
+ * read as a verdict on the token.
+ */
+export function isTokenFault(code: unknown): boolean {
+  if (typeof code !== 'string') return false;
+  return code.startsWith('ERR_JWT') || code.startsWith('ERR_JWS_') || TOKEN_FAULT_CODES.has(code);
 }
 
 /** jose's fetch hook over the gateway's fetch. */
