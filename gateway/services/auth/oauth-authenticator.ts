@@ -133,7 +133,7 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
     return undefined;
   }
 
-  /** Verify a token in full, and remember it when one key of the JWKS verified it. */
+  /** Verify a token in full, and remember it with the key of the JWKS that verified it. */
   async function verify(bearer: string, digest: string): Promise<JWTPayload> {
     let verifyingKey: unknown;
     let payload: JWTPayload;
