@@ -103,6 +103,31 @@ describe('bench targets', () => {
     assert.equal(parseAuditWriteCounters(metrics), undefined);
   });
 
+  it("portcullis-oauth: the agent presents an access token of the bench's identity provider, which the gateway checks", async () => {
+    const target = await startTarget('portcullis-oauth');
+    try {
+      const bearer = (target.headers?.['Authorization'] ?? '').replace(/^Bearer /, '');
+      const [header, payload, signature] = bearer.split('.');
+      assert.ok(header && payload && signature, 'a signed JWT, not an API key');
+      await assertEchoes(target, 'oauth');
+      // The same token with its signature changed is refused before any call is made.
+      const forged = `${header}.${payload}.${signature.slice(0, -4)}${signature.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+      await assert.rejects(
+        runLoad({
+          ...echoLoadOf({ ...target, headers: { Authorization: `Bearer ${forged}` } }, 'forged'),
+          sessions: 1,
+          warmupCalls: 0,
+          callsPerSession: 1,
+          maxSeconds: 30,
+          driver: 'raw',
+        }),
+        /HTTP 401/,
+      );
+    } finally {
+      await target.close();
+    }
+  });
+
   it('a target serves the start-up warm-up in each era measured, and nothing with 0', async () => {
     const target = await startTarget('portcullis');
     try {

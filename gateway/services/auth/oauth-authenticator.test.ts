@@ -146,30 +146,18 @@ describe('OAuth authenticator checks', () => {
   });
 
   it('refuses a token issued in the future, beyond the clock tolerance', async () => {
+    // The authenticator's clock stands still at `now`, so no second can pass between minting and checking.
     const now = Math.floor(Date.now() / 1000);
-    await invalidToken(
-      authenticator(),
-      await idp.mint({ claims: { ...claims, iat: now + 31, exp: now + 600 } }),
-      /issued in the future/,
-    );
-    assert.ok(
-      await authenticator().authenticate(
-        await idp.mint({ claims: { ...claims, iat: now + 25, exp: now + 600 } }),
-        request,
-      ),
-    );
+    const at = (options: Partial<OAuthAuthenticatorOptions> = {}) =>
+      authenticator({ now: () => now * 1000, ...options });
+    const issuedIn = (seconds: number) => idp.mint({ claims: { ...claims, iat: now + seconds, exp: now + 600 } });
+    await invalidToken(at(), await issuedIn(31), /issued in the future/);
+    assert.ok(await at().authenticate(await issuedIn(25), request));
     // At the tolerance exactly, it is not in the future yet.
-    const at = (seconds: number) => authenticator({ now: () => seconds * 1000 });
-    const edge = await idp.mint({ claims: { ...claims, iat: now + 30, exp: now + 600 } });
-    assert.ok(await at(now).authenticate(edge, request));
-    await invalidToken(at(now - 1), edge, /issued in the future/);
+    assert.ok(await at().authenticate(await issuedIn(30), request));
     // With a tolerance of its own.
-    const strict = authenticator({ clockToleranceSeconds: 0 });
-    await invalidToken(
-      strict,
-      await idp.mint({ claims: { ...claims, iat: now + 5, exp: now + 600 } }),
-      /issued in the future/,
-    );
+    await invalidToken(at({ clockToleranceSeconds: 0 }), await issuedIn(1), /issued in the future/);
+    assert.ok(await at({ clockToleranceSeconds: 0 }).authenticate(await issuedIn(0), request));
   });
 
   it('checks the `typ` header only when configured', async () => {
