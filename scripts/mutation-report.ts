@@ -57,6 +57,7 @@ export const AREAS: readonly { area: string; files: readonly string[] }[] = [
       'gateway/services/credentials/backend-credentials.ts',
       'gateway/verify/call-verifier.ts',
       'gateway/verify/claims.ts',
+      'gateway/verify/jose-verdict.ts',
     ],
   },
   {

@@ -117,6 +117,32 @@ describe('OAuth resource server and live revocation', () => {
     assert.deepEqual(metadata.authorization_servers, [idp.issuer]);
   });
 
+  /** A 2026-07-28 `tools/call` of the orders tool, which reaches the backend when the gateway serves it. */
+  const callOrder = (bearer: string) =>
+    rawPost(
+      gw.gateway.mcpUrl,
+      {
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: {
+          name: 'orders_get_order',
+          arguments: { id: '42' },
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      },
+      {
+        authorization: `Bearer ${bearer}`,
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'orders_get_order',
+      },
+    );
+
   it('accepts a valid IdP token for this resource', async () => {
     const response = await rawPost(gw.gateway.mcpUrl, INITIALIZE, { authorization: `Bearer ${await token({})}` });
     assert.equal(response.status, 200);
@@ -142,6 +168,32 @@ describe('OAuth resource server and live revocation', () => {
     });
     assert.equal(noScope.status, 403);
     assert.match(noScope.headers.get('www-authenticate') ?? '', /insufficient_scope/);
+    // The same refusals for a call of the backend's tool, and nothing reaches the backend; a good token's
+    // call does.
+    const before = received.length;
+    const refused = [
+      await token({ aud: 'http://elsewhere/mcp' }),
+      await idp.mint({
+        claims: { sub: 'oauth-agent', aud: 'http://portcullis.test/mcp', scope: 'mcp:tools' },
+        unpublishedKey: true,
+      }),
+      await idp.mint({
+        claims: { sub: 'oauth-agent', aud: 'http://portcullis.test/mcp', scope: 'mcp:tools' },
+        header: { typ: 'JWT' },
+      }),
+    ];
+    for (const bearer of refused) {
+      const answer = await callOrder(bearer);
+      assert.equal(answer.status, 401);
+      await answer.body?.cancel();
+    }
+    assert.equal(received.length, before, 'no refused call reached the backend');
+    const served = await callOrder(await token({}));
+    assert.equal(served.status, 200, await served.clone().text());
+    const result = await served.text();
+    assert.match(result, /"result"/, result);
+    assert.doesNotMatch(result, /"isError":\s*true/, result);
+    assert.equal(received.length, before + 1, "the good token's call reached the backend once");
   });
 
   it('a revoked call credential is refused by an introspecting backend on its next use', async () => {

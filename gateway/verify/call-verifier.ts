@@ -14,6 +14,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { isJoseVerdict } from './jose-verdict.js';
 import { CALL_CREDENTIAL_TYP, CLOCK_TOLERANCE_SECONDS, type CallCredentialClaims } from './claims.js';
 
 export type CallVerificationErrorCode =
@@ -74,22 +75,6 @@ const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'crit'];
 
 function invalid(message: string, cause?: unknown): CallVerificationError {
   return new CallVerificationError('INVALID_CREDENTIAL', message, cause === undefined ? undefined : { cause });
-}
-
-/**
- * Whether jose refused the credential itself, as opposed to failing to fetch or read the key set. (jose
- * never refuses the algorithm here: `alg` is checked against the same list before jose sees the token.)
- */
-function isJoseVerdict(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return (
-    typeof code === 'string' &&
-    (code.startsWith('ERR_JWT') ||
-      code.startsWith('ERR_JWS') ||
-      code === 'ERR_JWKS_NO_MATCHING_KEY' ||
-      code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS' ||
-      code === 'ERR_JOSE_NOT_SUPPORTED')
-  );
 }
 
 /** `METHOD /path` for an HTTP operation, `tool:NAME` for a tool. */

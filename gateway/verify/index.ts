@@ -14,3 +14,4 @@ export {
 } from './call-verifier.js';
 export { CALL_CREDENTIAL_TYP, callCredentialAgent, type CallCredentialClaims } from './claims.js';
 export { CLOCK_TOLERANCE_SECONDS, SCOPE_PATTERN, TASK_TOKEN_TYP } from './claims.js';
+export { isJoseVerdict } from './jose-verdict.js';

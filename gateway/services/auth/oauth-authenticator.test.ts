@@ -13,7 +13,6 @@ import { AuthError, type Authenticator, type Principal } from '../../kernel/inde
 import {
   claimAt,
   createOAuthAuthenticator,
-  isTokenFault,
   stringList,
   type OAuthAuthenticatorOptions,
 } from './oauth-authenticator.js';
@@ -256,31 +255,6 @@ describe('OAuth authenticator checks', () => {
         JSON.stringify(algorithms),
       );
     }
-  });
-});
-
-describe("jose's failures", () => {
-  it("are the token's fault for its claims, its signature and a key the IdP does not have, an outage otherwise", () => {
-    const tokenFaults = [
-      'ERR_JWT_CLAIM_VALIDATION_FAILED',
-      'ERR_JWT_INVALID',
-      'ERR_JWS_INVALID',
-      'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
-      'ERR_JOSE_ALG_NOT_ALLOWED',
-      'ERR_JOSE_NOT_SUPPORTED',
-      'ERR_JWKS_NO_MATCHING_KEY',
-    ];
-    for (const code of tokenFaults) assert.equal(isTokenFault(code), true, code);
-    const outages = [
-      'ERR_JOSE_GENERIC',
-      'ERR_JWKS_TIMEOUT',
-      'ERR_JWKS_INVALID',
-      'ERR_JWK_INVALID',
-      'ECONNREFUSED',
-      undefined,
-      7,
-    ];
-    for (const code of outages) assert.equal(isTokenFault(code), false, String(code));
   });
 });
 

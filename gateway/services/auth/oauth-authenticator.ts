@@ -29,7 +29,7 @@ import {
 } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { FetchLike } from '../../../connectors/contract.js';
-import { CLOCK_TOLERANCE_SECONDS } from '../../verify/index.js';
+import { CLOCK_TOLERANCE_SECONDS, isJoseVerdict } from '../../verify/index.js';
 import { peekJwt } from './token-authenticator.js';
 import { AuthError, type Authenticator, type Principal } from '../../kernel/index.js';
 
@@ -152,9 +152,8 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
         },
       ));
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (code === 'ERR_JWT_EXPIRED') throw invalid('token has expired');
-      if (isTokenFault(code)) throw invalid('token is invalid');
+      if ((error as { code?: unknown }).code === 'ERR_JWT_EXPIRED') throw invalid('token has expired');
+      if (isJoseVerdict(error)) throw invalid('token is invalid');
       throw invalid('token cannot be verified right now');
     }
     verifiedTokens.set(digest, { payload, key: verifyingKey, expiresAt: (payload.exp as number) * 1000 });
@@ -204,23 +203,6 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
       return principal;
     },
   };
-}
-
-/** jose's codes for a token that is wrong in itself (its claims, its signature, a key the IdP does not have). */
-const TOKEN_FAULT_CODES: ReadonlySet<string> = new Set([
-  'ERR_JOSE_ALG_NOT_ALLOWED',
-  'ERR_JOSE_NOT_SUPPORTED',
-  'ERR_JWKS_NO_MATCHING_KEY',
-]);
-
-/**
- * Whether a verification failed because of the token. Anything else is the IdP's side not answering as it
- * should (its JWKS unreachable, slow, answering an error status or no key set): an outage, which must not
- * read as a verdict on the token.
- */
-export function isTokenFault(code: unknown): boolean {
-  if (typeof code !== 'string') return false;
-  return code.startsWith('ERR_JWT') || code.startsWith('ERR_JWS_') || TOKEN_FAULT_CODES.has(code);
 }
 
 /** jose's fetch hook over the gateway's fetch. */
