@@ -18,6 +18,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { ARGUMENT_VALIDATION_OPTIONS } from './ajv-options.js';
 import { validate as validateDraft07Schema } from './draft-07-meta-schema-validator.js';
+import { useCodePointLength } from './string-length-keywords.js';
 
 // ajv-formats is CommonJS with a default export; loading it through require avoids the double-default
 // interop of CommonJS under NodeNext. The draft-06 meta-schema ships with ajv (draft-04 is not supported).
@@ -108,6 +109,7 @@ export function createSchemaEngines(): SchemaEngines {
       let engine = engines.get(dialect);
       if (engine === undefined) {
         engine = newEngine(dialect, { ...ARGUMENT_VALIDATION_OPTIONS, validateSchema: false });
+        useCodePointLength(engine);
         engines.set(dialect, engine);
       }
       return engine.compile(schema);
