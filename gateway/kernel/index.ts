@@ -15,6 +15,7 @@ export {
 } from './errors.js';
 export { createLogger, type Logger } from './log.js';
 export { canonicalHash, canonicalJson, isPlainJson, sha256Hex, someJsonKey } from './canonical-json.js';
+export { jsonByteLength, keepJson, messageJson, messageJsonBytes, type JsonParts } from './kept-json.js';
 export { isLoopbackAddress, parseHostHeader, type ParsedHost } from './host.js';
 export { VERSION } from './version.js';
 export { closeAll, openAll, type Closer } from './lifecycle.js';

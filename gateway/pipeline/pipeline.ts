@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { SpanKind, context as otelContext, trace, type Link, type Span } from '@opentelemetry/api';
 import type { JsonObject, ToolResult } from '../../connectors/contract.js';
-import { CALLER_ERROR_CODES, GatewayError, canonicalHash, type Principal } from '../kernel/index.js';
+import { CALLER_ERROR_CODES, GatewayError, canonicalHash, keepJson, type Principal } from '../kernel/index.js';
 import type { AuditRecordInput } from '../services/audit/index.js';
 import type { Catalog, CatalogTool } from '../services/catalog/index.js';
 import {
@@ -74,7 +74,7 @@ export interface Pipeline {
 }
 
 /** The gateway's own tool for asking ahead of time; listed when approvals are configured. */
-export const REQUEST_ELEVATION_TOOL: ListedTool = {
+export const REQUEST_ELEVATION_TOOL: ListedTool = keepJson({
   name: 'portcullis_request_elevation',
   title: 'Request approval for a call',
   description:
@@ -90,7 +90,7 @@ export const REQUEST_ELEVATION_TOOL: ListedTool = {
     additionalProperties: false,
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-};
+});
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const visibility = createVisibility(deps.catalog, deps.policy);
@@ -153,10 +153,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       deps.catalog
         .tools()
         .filter((tool) => isVisible(deps.policy, principal, tool))
-        .map(toListedTool),
+        .map(listedTool),
     visibleTool: (principal, name) => {
       const tool = deps.catalog.resolveTool(name);
-      return tool !== undefined && isVisible(deps.policy, principal, tool) ? toListedTool(tool) : undefined;
+      return tool !== undefined && isVisible(deps.policy, principal, tool) ? listedTool(tool) : undefined;
     },
     connectorVisible: (principal, connectorId) =>
       deps.catalog
@@ -272,6 +272,22 @@ export function errorResult(error: GatewayError): ToolResult {
       ...(typeof approvalId === 'string' ? { 'portcullis/approvalId': approvalId } : {}),
     },
   };
+}
+
+/**
+ * Each catalog tool as it is listed, made once and kept with its JSON (`keepJson`): a catalog tool and its
+ * descriptor never change (a reload makes new ones), so neither does its listing, and a `tools/list` answer
+ * reuses the listed tools' JSON instead of writing it again for every agent that asks.
+ */
+const listedTools = new WeakMap<CatalogTool, ListedTool>();
+
+function listedTool(tool: CatalogTool): ListedTool {
+  let listed = listedTools.get(tool);
+  if (listed === undefined) {
+    listed = keepJson(toListedTool(tool));
+    listedTools.set(tool, listed);
+  }
+  return listed;
 }
 
 function toListedTool(tool: CatalogTool): ListedTool {

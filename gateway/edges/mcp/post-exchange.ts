@@ -9,7 +9,8 @@
  * then called once, and nothing more is written.
  */
 import type { ServerResponse } from 'node:http';
-import { EVENT_STREAM_HEADERS, KEEP_ALIVE_COMMENT, messageEvent } from './web-exchange.js';
+import type { JsonParts } from '../../kernel/index.js';
+import { EVENT_STREAM_HEADERS, KEEP_ALIVE_COMMENT, endWithJson, messageEvent, writeJson } from './web-exchange.js';
 
 export interface PostExchangeOptions {
   keepAliveMs: number;
@@ -43,25 +44,26 @@ export class PostExchange {
   }
 
   /** A message for the request before its answer (its JSON): it goes out as an event; none once done. */
-  event(json: string): void {
+  event(json: string | JsonParts): void {
     if (this.#done) return;
     this.#openStream(false);
-    this.res.write(messageEvent(json));
+    writeJson(this.res, messageEvent(json));
   }
 
   /** The answer (its JSON), which ends the exchange: `status` when it is all the response says; none once done. */
-  answer(json: string, status = 200): void {
+  answer(json: string | JsonParts, status = 200): void {
     if (this.#done) return;
     const streaming = this.#streaming;
     this.#finish();
     if (streaming) {
-      this.res.end(messageEvent(json));
+      // The event stream's headers are out (with its first event, or at the deadline): no length is given.
+      endWithJson(this.res, messageEvent(json));
       return;
     }
     this.res.statusCode = status;
     this.res.setHeader('content-type', 'application/json');
     if (this.options.sessionId !== undefined) this.res.setHeader('mcp-session-id', this.options.sessionId);
-    this.res.end(json);
+    endWithJson(this.res, json);
   }
 
   /** Forgets the exchange without writing to it. */

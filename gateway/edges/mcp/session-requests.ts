@@ -37,6 +37,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { DictionaryMap } from '../../../connectors/call-registries.js';
 import { isJsonObject } from '../../../connectors/contract.js';
+import { messageJson } from '../../kernel/index.js';
 import { isAnswer } from './session-answers.js';
 import { PostExchange } from './post-exchange.js';
 import { onMessageDelivery, requestDelivery, type RequestDelivery } from './request-delivery.js';
@@ -87,7 +88,7 @@ export function createSessionRequests(transport: Transport, options: SessionRequ
     const requestId = answer ? message.id : sendOptions?.relatedRequestId;
     const exchange = requestId === undefined ? undefined : open.get(requestId);
     if (exchange === undefined) return sdkSend(message, sendOptions);
-    const json = JSON.stringify(message);
+    const json = messageJson(message);
     if (answer) exchange.answer(json);
     else exchange.event(json);
     return Promise.resolve();

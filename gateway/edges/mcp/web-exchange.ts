@@ -22,6 +22,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HTTP_TOKEN } from '../../../connectors/contract.js';
+import { jsonByteLength, messageJson, messageJsonBytes, type JsonParts } from '../../kernel/index.js';
 
 /** A POST response with nothing to say yet shows the agent its headers after this long. */
 export const HEADERS_DEADLINE_MS = 1000;
@@ -213,12 +214,12 @@ function delegateTo<T extends object>(prototype: T, web: object, realOf: (self: 
  */
 class JsonBytesResponse {
   readonly #status: number;
-  readonly #bytes: Buffer;
+  readonly #json: string | JsonParts;
   #real: Response | undefined;
 
-  constructor(status: number, bytes: Buffer) {
+  constructor(status: number, json: string | JsonParts) {
     this.#status = status;
-    this.#bytes = bytes;
+    this.#json = json;
   }
 
   get status(): number {
@@ -227,13 +228,14 @@ class JsonBytesResponse {
 
   /** The real `Response`, built once. */
   real(): Response {
-    this.#real ??= new Response(this.#bytes, { status: this.#status, headers: { 'content-type': 'application/json' } });
+    const body = typeof this.#json === 'string' ? this.#json : Buffer.concat(this.#json);
+    this.#real ??= new Response(body, { status: this.#status, headers: { 'content-type': 'application/json' } });
     return this.#real;
   }
 
-  /** The bytes of a response built by `jsonResponse`, else undefined. */
-  static bytesOf(response: Response): Buffer | undefined {
-    return #bytes in response ? response.#bytes : undefined;
+  /** The JSON of a response built by `jsonResponse`, else undefined. */
+  static jsonOf(response: Response): string | JsonParts | undefined {
+    return #json in response ? response.#json : undefined;
   }
 
   static {
@@ -243,12 +245,12 @@ class JsonBytesResponse {
 
 /** As `Response.json(value, { status })`, for a response `sendFetchResponse` writes. */
 export function jsonResponse(value: unknown, status = 200): Response {
-  return new JsonBytesResponse(status, Buffer.from(JSON.stringify(value))) as unknown as Response;
+  return new JsonBytesResponse(status, messageJson(value)) as unknown as Response;
 }
 
 /** Whether `response` was built by `jsonResponse` (its bytes are written without a stream). */
 export function isJsonResponse(response: Response): boolean {
-  return JsonBytesResponse.bytesOf(response) !== undefined;
+  return JsonBytesResponse.jsonOf(response) !== undefined;
 }
 
 const MORE = Symbol('more');
@@ -266,10 +268,10 @@ const soon = (): Promise<typeof MORE> =>
  */
 export async function sendFetchResponse(response: Response, res: ServerResponse): Promise<void> {
   res.statusCode = response.status;
-  const known = JsonBytesResponse.bytesOf(response);
+  const known = JsonBytesResponse.jsonOf(response);
   if (known !== undefined) {
     res.setHeader('content-type', 'application/json');
-    res.end(known);
+    endWithJson(res, known);
     return;
   }
   for (const [name, value] of response.headers) {
@@ -331,8 +333,25 @@ const EVENT_START = Buffer.from(EVENT_PREFIX);
 const EVENT_END = Buffer.from(EVENT_SUFFIX);
 
 /** The event the SDK's session transport writes for a message (its JSON) with no event id. */
-export function messageEvent(json: string): string {
-  return `${EVENT_PREFIX}${json}${EVENT_SUFFIX}`;
+export function messageEvent(json: string | JsonParts): string | JsonParts {
+  return typeof json === 'string' ? `${EVENT_PREFIX}${json}${EVENT_SUFFIX}` : [EVENT_START, ...json, EVENT_END];
+}
+
+/** Writes `body` on `res`: a string, or its parts one after the other. */
+export function writeJson(res: ServerResponse, body: string | JsonParts): void {
+  if (typeof body === 'string') res.write(body);
+  else for (const part of body) res.write(part);
+}
+
+/** Ends `res` with `body` as the whole of its body, its length given with it. */
+export function endWithJson(res: ServerResponse, body: string | JsonParts): void {
+  if (typeof body === 'string') {
+    res.end(body);
+    return;
+  }
+  if (!res.headersSent) res.setHeader('content-length', jsonByteLength(body));
+  writeJson(res, body);
+  res.end();
 }
 
 /** The SDK's interval between keep-alive comments on an event stream, and the comment. */
@@ -354,7 +373,7 @@ export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
  * a message with no event id.
  */
 export function answerChunk(message: unknown): Uint8Array {
-  const chunk = Buffer.from(JSON.stringify(message));
+  const chunk = messageJsonBytes(message);
   ANSWER_CHUNKS.add(chunk);
   return chunk;
 }
