@@ -78,4 +78,13 @@ describe('kept JSON', () => {
       tool.name = 'b';
     }, TypeError);
   });
+
+  it("gives each listing its own bytes: a shorter listing of the same values shows none of the longer one's", () => {
+    const [a, b, c] = [keepJson({ name: 'a' }), keepJson({ name: 'b' }), keepJson({ name: 'c' })];
+    const listings = [[a, b, c], [a, b], [a, c], [b], [a, b, c], [c, b, a]];
+    for (const [round, tools] of listings.entries()) {
+      const message = answerOf('tools', tools, '', '', round);
+      assert.equal(messageJsonBytes(message).toString(), JSON.stringify(message));
+    }
+  });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createHttpConnector } from '../../connectors/http/index.js';
 import { compilePolicy } from '../../policies/index.js';
-import type { Principal } from '../kernel/index.js';
+import { messageJson, messageJsonBytes, type Principal } from '../kernel/index.js';
 import { createMemoryAuditSink } from '../services/audit/index.js';
 import { createCatalog, type Catalog } from '../services/catalog/index.js';
 import { createPipeline, type Pipeline } from './index.js';
@@ -79,5 +79,27 @@ describe('a visible tool, found by name', () => {
     assert.equal(pipeline.visibleTool(principal, 'api_nope'), undefined);
     assert.equal(pipeline.visibleTool(principal, 'other_t1'), undefined);
     assert.ok(judged <= 1, `judged ${judged} tools`);
+  });
+
+  it('lists each tool as the same frozen value, whose answer is written from its kept JSON', () => {
+    const first = pipeline.listTools(principal);
+    const second = pipeline.listTools(principal);
+    assert.equal(first.length, TOOLS - 1);
+    first.forEach((entry, i) => {
+      assert.equal(second[i], entry, `${entry.name} is listed as the same value`);
+      assert.ok(Object.isFrozen(entry));
+    });
+    assert.ok(!first.some((entry) => entry.name === 'api_t3'), 'the hidden tool is not listed');
+    const answer = { result: { tools: first }, jsonrpc: '2.0', id: 7 };
+    assert.ok(Array.isArray(messageJson(answer)), 'written in parts from the kept JSON');
+    assert.equal(messageJsonBytes(answer).toString(), JSON.stringify(answer));
+  });
+
+  it('lists new values once the catalog is loaded again', async () => {
+    const before = pipeline.listTools(principal);
+    await catalog.refresh();
+    const after = pipeline.listTools(principal);
+    assert.deepEqual(after, before);
+    after.forEach((entry, i) => assert.notEqual(entry, before[i], `${entry.name} is listed anew`));
   });
 });
