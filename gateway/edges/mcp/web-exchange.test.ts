@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { keepJson } from '../../kernel/index.js';
 import { isJsonResponse, jsonResponse, sendFetchResponse, toFetchRequest } from './web-exchange.js';
 
 type Handler = (request: Request) => Response | Promise<Response>;
@@ -189,6 +190,20 @@ describe('web-standard exchange over node:http', () => {
     assert.equal(direct.head.headers['transfer-encoding'], undefined);
     assert.equal(direct.body, viaUndici.body);
     assert.deepEqual(JSON.parse(direct.body), message);
+  });
+
+  it('writes a JSON response listing kept values as Response.json would answer, from their kept bytes', async () => {
+    const tools = [keepJson({ name: 'héllo', inputSchema: { type: 'object' } }), keepJson({ name: 'b' })];
+    const message = { result: { tools, ttlMs: 0 }, jsonrpc: '2.0', id: 9 };
+    handler = () => Response.json(message);
+    const viaUndici = await exchange('POST');
+    handler = () => jsonResponse(message);
+    const direct = await exchange('POST');
+    assert.equal(direct.head.headers['content-length'], viaUndici.head.headers['content-length']);
+    assert.equal(direct.head.headers['transfer-encoding'], undefined);
+    assert.equal(direct.body, viaUndici.body);
+    // Its Response interface reads the same bytes.
+    assert.deepEqual(await jsonResponse(message).json(), JSON.parse(viaUndici.body));
   });
 
   it('serves the Response interface of a JSON response from a real response of the same bytes', async () => {

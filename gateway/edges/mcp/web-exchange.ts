@@ -206,11 +206,11 @@ function delegateTo<T extends object>(prototype: T, web: object, realOf: (self: 
 }
 
 /**
- * A JSON response whose bytes are already known: what `Response.json` answers, without the web stream
- * undici wraps around the bytes (built and filled for every response, then read back by
- * `sendFetchResponse`). `sendFetchResponse` writes its bytes at once. It is a `Response` to `instanceof`;
- * any member read from it (headers, body, `json()`...) is served by a real `Response` with the same status,
- * `content-type` and bytes, built the first time one is read.
+ * A JSON response whose JSON is already known (a string, or bytes in parts: `messageJson`): what
+ * `Response.json` answers, without the web stream undici wraps around the bytes (built and filled for every
+ * response, then read back by `sendFetchResponse`). `sendFetchResponse` writes it at once. It is a
+ * `Response` to `instanceof`; any member read from it (headers, body, `json()`...) is served by a real
+ * `Response` with the same status, `content-type` and bytes, built the first time one is read.
  */
 class JsonBytesResponse {
   readonly #status: number;
@@ -228,8 +228,10 @@ class JsonBytesResponse {
 
   /** The real `Response`, built once. */
   real(): Response {
-    const body = typeof this.#json === 'string' ? this.#json : Buffer.concat(this.#json);
-    this.#real ??= new Response(body, { status: this.#status, headers: { 'content-type': 'application/json' } });
+    this.#real ??= new Response(typeof this.#json === 'string' ? this.#json : Buffer.concat(this.#json), {
+      status: this.#status,
+      headers: { 'content-type': 'application/json' },
+    });
     return this.#real;
   }
 
