@@ -10,6 +10,7 @@
  * checkout, side by side in interleaved rounds; a comparison is the median of the paired per-round ratios
  * (this build over the baseline), with its 95% interval from six rounds on. Nothing leaves the machine.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -53,6 +54,13 @@ interface Lister {
   /** One listing: its latency (request sent to answer read, before the answer is checked) and its shape. */
   list(era: Era): Promise<{ latencyMs: number; tools: number; bytes: number }>;
 }
+
+/** Whether the checkout at `root` has its `dist/` built, which its `bin/portcullis.js` runs. */
+function isBuilt(root: string): boolean {
+  return existsSync(path.join(root, 'dist', 'gateway', 'edges', 'cli', 'main.js'));
+}
+
+const notBuilt = (root: string): string => `${root} has no built dist/ (run npm run build there)`;
 
 async function startLister(name: string, compiledCli: string): Promise<Lister> {
   const gateway = await startGatewayProcess({
@@ -154,12 +162,12 @@ export async function runListToolsBench(
 ): Promise<ListToolsReport> {
   const rounds = options.rounds ?? 6;
   const lists = options.lists ?? 20;
-  const builds: [string, string][] = [['current', path.join(REPO_ROOT, 'bin', 'portcullis.js')]];
-  if (options.baselineDir !== undefined)
-    builds.push(['baseline', path.join(path.resolve(options.baselineDir), 'bin', 'portcullis.js')]);
+  const builds: [string, string][] = [['current', REPO_ROOT]];
+  if (options.baselineDir !== undefined) builds.push(['baseline', path.resolve(options.baselineDir)]);
+  for (const [, root] of builds) if (!isBuilt(root)) throw new Error(notBuilt(root));
   const listers: Lister[] = [];
   try {
-    for (const [name, cli] of builds) listers.push(await startLister(name, cli));
+    for (const [name, root] of builds) listers.push(await startLister(name, path.join(root, 'bin', 'portcullis.js')));
     // Warm-up: each build's first listings (made once per catalog) and its JIT.
     for (const lister of listers) for (const era of ERAS) await measure(lister, era, 5);
     const samples: Record<string, Record<Era, ListToolsSample[]>> = {};
@@ -169,7 +177,7 @@ export async function runListToolsBench(
         for (const era of ERAS) {
           const { tools, bytes, ...sample } = await measure(lister, era, lists);
           shape = { tools, bytes };
-          ((samples[lister.name] ??= { legacy: [], modern: [] })[era] ??= []).push(sample);
+          (samples[lister.name] ??= { legacy: [], modern: [] })[era].push(sample);
         }
       }
     }
@@ -244,6 +252,8 @@ if (isEntryPoint(import.meta.url)) {
       options: { baseline: { type: 'string' }, rounds: { type: 'string' }, lists: { type: 'string' } },
     });
     if (values.baseline === '') throw new BenchUsageError('--baseline needs a directory');
+    if (values.baseline !== undefined && !isBuilt(path.resolve(values.baseline)))
+      throw new BenchUsageError(notBuilt(values.baseline));
     return {
       ...(values.baseline !== undefined ? { baselineDir: values.baseline } : {}),
       rounds: positiveInteger('rounds', values.rounds ?? '6'),

@@ -72,6 +72,11 @@ describe('kept JSON', () => {
     assert.ok(Array.isArray(messageJson(listed)), 'a listing of kept values is written from their bytes');
   });
 
+  it('refuses to keep a value with a toJSON method, whose JSON depends on where it stands', () => {
+    assert.throws(() => keepJson({ name: 'a', toJSON: (key: string) => ({ at: key }) }), TypeError);
+    assert.throws(() => keepJson(new Date(0)), TypeError);
+  });
+
   it('freezes a kept value: its own members cannot change', () => {
     const tool = keepJson({ name: 'a' }) as { name: string };
     assert.throws(() => {

@@ -6,7 +6,7 @@
  * imported whole is 1,221 tools and 1.76 MB of JSON, which `JSON.stringify` took about 15 ms to write and
  * encoding it for the socket another 7 ms, on the event loop, for every listing by every agent. A value
  * marked with `keepJson` has its JSON made the first time a message lists it, as bytes, and an answer that
- * lists only kept values is the concatenation of those bytes between the JSON of the rest of the message.
+ * lists only kept values is the JSON of the rest of the message around those bytes, written in parts.
  *
  * The bytes are exactly those `JSON.stringify(message)` writes (tested byte for byte), so nothing that
  * reads the answer can tell. The contract is on the caller of `keepJson`: a kept value, and everything it
@@ -19,9 +19,11 @@ const kept = new WeakMap<object, Buffer | undefined>();
 
 /**
  * Marks `value`, which neither it nor anything it holds may ever change again, as one whose JSON is made
- * once. Frozen here, so that a change to its own members throws; returns it.
+ * once. Frozen here, so that a change to its own members throws; returns it. A value with a `toJSON` is
+ * refused: what JSON.stringify writes for it depends on where it stands.
  */
 export function keepJson<T extends object>(value: T): Readonly<T> {
+  if ('toJSON' in value) throw new TypeError('a value with a toJSON method cannot be kept as JSON');
   Object.freeze(value);
   if (!kept.has(value)) kept.set(value, undefined);
   return value;
