@@ -16,7 +16,9 @@
  * `exp`, for as long as the key that verified it is still the key the JWKS gives for the token's header:
  * each later request asks the key set again (from memory while the set is fresh, fetched again when it is
  * not, as verifying would), and a key the IdP rotated out or replaced, once the set is fetched again, ends
- * the memory. Everything but the signature and `exp`, which only ever hold longer, is checked again.
+ * the memory. What the same bytes always pass (signature, issuer, audience, type, required claims, a `nbf`
+ * once reached) is not checked again; what time changes (`exp`, `iat`) is, and the principal (agent, roles,
+ * tenant, scopes) is read from the claims on every request as before.
  */
 import { hash } from 'node:crypto';
 import {
@@ -162,8 +164,8 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
 
   return {
     method: 'oauth',
-    async authenticate(bearer) {
-      const peeked = peekJwt(bearer);
+    async authenticate(bearer, request) {
+      const peeked = peekJwt(bearer, request);
       if (peeked === undefined || peeked.payload.iss !== options.issuer) return undefined;
       const { header } = peeked;
       if (FORBIDDEN_HEADERS.some((name) => name in header)) throw invalid('token header carries key material');

@@ -106,8 +106,8 @@ export function createSpiffeAuthenticator(options: SpiffeAuthenticatorOptions): 
 
   return {
     method: 'spiffe',
-    async authenticate(bearer) {
-      const peeked = peekJwt(bearer);
+    async authenticate(bearer, request) {
+      const peeked = peekJwt(bearer, request);
       const sub = peeked?.payload.sub;
       if (peeked === undefined || typeof sub !== 'string' || !sub.startsWith('spiffe://')) return undefined;
       const { header } = peeked;

@@ -248,15 +248,21 @@ describe('peekJwt', () => {
   it('decodes a bearer once for the authenticators that peek it in turn, and shares it frozen', async () => {
     const { sign } = await bench();
     const token = await sign();
-    const first = peekJwt(token);
-    assert.equal(peekJwt(token), first);
+    const onRequest = { headers: {}, url: '/mcp' };
+    const first = peekJwt(token, onRequest);
+    assert.equal(peekJwt(token, onRequest), first);
     assert.ok(Object.isFrozen(first) && Object.isFrozen(first?.header) && Object.isFrozen(first?.payload));
     // A new bearer is decoded, and one equal to it but built apart is the same bearer.
     const other = await sign({ sub: 'a2' });
-    assert.equal(peekJwt(other)?.payload.sub, 'a2');
-    assert.equal(peekJwt(token.split('.').join('.'))?.payload.sub, 'a1');
-    assert.equal(peekJwt('pc_abc'), undefined);
-    assert.equal(peekJwt(token)?.payload.sub, 'a1');
+    assert.equal(peekJwt(other, onRequest)?.payload.sub, 'a2');
+    assert.equal(peekJwt(token.split('.').join('.'), onRequest)?.payload.sub, 'a1');
+    assert.equal(peekJwt('pc_abc', onRequest), undefined);
+    assert.equal(peekJwt(token, onRequest)?.payload.sub, 'a1');
+    // What one request decoded is that request's: another request, or none, decodes the bearer again.
+    const again = peekJwt(token, onRequest);
+    assert.notEqual(peekJwt(token, { headers: {}, url: '/mcp' }), again);
+    assert.notEqual(peekJwt(token), again);
+    assert.deepEqual(peekJwt(token), again);
   });
 });
 

@@ -19,7 +19,13 @@ import { CLOCK_TOLERANCE_SECONDS, TASK_TOKEN_TYP } from '../../verify/index.js';
 import type { KeySet } from '../credentials/index.js';
 import type { RevocationStore } from '../revocation/index.js';
 import type { TaskStore } from '../tasks/index.js';
-import { AuthError, isStoreUnavailable, type Authenticator, type Principal } from '../../kernel/index.js';
+import {
+  AuthError,
+  isStoreUnavailable,
+  type Authenticator,
+  type AuthRequest,
+  type Principal,
+} from '../../kernel/index.js';
 
 export interface AgentProfile {
   roles: readonly string[];
@@ -75,16 +81,20 @@ export interface PeekedJwt {
 }
 
 /**
- * The last bearer peeked and what it held: the authenticators, tried in turn on one request, each peek the
- * same bearer (decoding one costs a few µs).
+ * Each request's bearer and what it held: the authenticators, tried in turn on one request, each peek the
+ * same bearer (decoding one costs a few µs). Kept with the request, so no credential outlives it here.
  */
-let lastPeeked: { bearer: string; peeked: PeekedJwt | undefined } | undefined;
+const peekedByRequest = new WeakMap<AuthRequest, { bearer: string; peeked: PeekedJwt | undefined }>();
 
-/** Header and payload of a JWT-shaped string, without verifying anything; undefined when not a JWT. */
-export function peekJwt(bearer: string): PeekedJwt | undefined {
-  if (lastPeeked?.bearer === bearer) return lastPeeked.peeked;
+/**
+ * Header and payload of a JWT-shaped string, without verifying anything; undefined when not a JWT. Given the
+ * request the bearer came with, decoded once for that request.
+ */
+export function peekJwt(bearer: string, request?: AuthRequest): PeekedJwt | undefined {
+  const known = request === undefined ? undefined : peekedByRequest.get(request);
+  if (known?.bearer === bearer) return known.peeked;
   const peeked = decodeJwtParts(bearer);
-  lastPeeked = { bearer, peeked };
+  if (request !== undefined) peekedByRequest.set(request, { bearer, peeked });
   return peeked;
 }
 
@@ -176,8 +186,8 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
 
   return {
     method: 'task-token',
-    async authenticate(bearer) {
-      const peeked = peekJwt(bearer);
+    async authenticate(bearer, request) {
+      const peeked = peekJwt(bearer, request);
       if (peeked === undefined) return undefined;
       if (peeked.header.typ !== TASK_TOKEN_TYP && peeked.payload.iss !== options.issuer) return undefined;
 
