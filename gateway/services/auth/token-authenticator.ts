@@ -91,10 +91,11 @@ const peekedByRequest = new WeakMap<AuthRequest, { bearer: string; peeked: Peeke
  * request the bearer came with, decoded once for that request.
  */
 export function peekJwt(bearer: string, request?: AuthRequest): PeekedJwt | undefined {
-  const known = request === undefined ? undefined : peekedByRequest.get(request);
+  if (request === undefined) return decodeJwtParts(bearer);
+  const known = peekedByRequest.get(request);
   if (known?.bearer === bearer) return known.peeked;
   const peeked = decodeJwtParts(bearer);
-  if (request !== undefined) peekedByRequest.set(request, { bearer, peeked });
+  peekedByRequest.set(request, { bearer, peeked });
   return peeked;
 }
 
