@@ -124,20 +124,26 @@ describe('OAuth authenticator: tokens it verified', () => {
     const own = await startIdp();
     let verifications = 0;
     const clock = { now: Date.now() };
-    const authenticator = createOAuthAuthenticator({
-      issuer: own.issuer,
-      jwksUrl: own.jwksUrl,
-      audience: RESOURCE,
-      algorithms: ['RS256'],
-      agentIdClaim: 'client_id',
-      requiredScopes: ['mcp:tools'],
-      now: () => clock.now,
-      verifyJwt: ((...args: Parameters<typeof jwtVerify>) => {
-        verifications += 1;
-        return jwtVerify(...args);
-      }) as typeof jwtVerify,
-      ...extra,
-    });
+    let authenticator: Authenticator;
+    try {
+      authenticator = createOAuthAuthenticator({
+        issuer: own.issuer,
+        jwksUrl: own.jwksUrl,
+        audience: RESOURCE,
+        algorithms: ['RS256'],
+        agentIdClaim: 'client_id',
+        requiredScopes: ['mcp:tools'],
+        now: () => clock.now,
+        verifyJwt: ((...args: Parameters<typeof jwtVerify>) => {
+          verifications += 1;
+          return jwtVerify(...args);
+        }) as typeof jwtVerify,
+        ...extra,
+      });
+    } catch (error) {
+      await own.close(); // a refused setting must not leave the IdP holding the test run open
+      throw error;
+    }
     return { auth: authenticator, idp: own, verifications: () => verifications, clock };
   }
 
@@ -163,6 +169,32 @@ describe('OAuth authenticator: tokens it verified', () => {
       // A refused token is not remembered: refused again, checked again.
       const other = await own.mint({ claims: { ...good, aud: 'https://other.test' } });
       for (let i = 0; i < 2; i += 1) await refused(authenticator, other, /invalid/);
+      assert.equal(verifications(), 4);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('remembers nothing with a cache size below one, and keeps the most recently used tokens up to it', async () => {
+    for (const cacheSize of [0, -1, 0.5]) {
+      const { auth: authenticator, idp: own, verifications } = await counting({ cacheSize });
+      try {
+        const token = await own.mint({ claims: good });
+        for (let i = 0; i < 2; i += 1) assert.ok(await authenticator.authenticate(token, request));
+        assert.equal(verifications(), 2, `cache size ${cacheSize}`);
+      } finally {
+        await own.close();
+      }
+    }
+    const { auth: authenticator, idp: own, verifications } = await counting({ cacheSize: 2 });
+    try {
+      const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((jti) => own.mint({ claims: { ...good, jti } })));
+      for (const token of [a!, b!, a!]) assert.ok(await authenticator.authenticate(token, request));
+      assert.equal(verifications(), 2, 'a is remembered while two fit');
+      assert.ok(await authenticator.authenticate(c!, request)); // b, the least recently used, goes
+      assert.ok(await authenticator.authenticate(a!, request));
+      assert.equal(verifications(), 3);
+      assert.ok(await authenticator.authenticate(b!, request));
       assert.equal(verifications(), 4);
     } finally {
       await own.close();

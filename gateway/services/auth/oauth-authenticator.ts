@@ -29,10 +29,10 @@ import {
   type JWTPayload,
   type ProtectedHeaderParameters,
 } from 'jose';
-import { LRUCache } from 'lru-cache';
 import type { FetchLike } from '../../../connectors/contract.js';
 import { CLOCK_TOLERANCE_SECONDS, isJoseVerdict } from '../../verify/index.js';
 import { peekJwt } from './token-authenticator.js';
+import { verifiedTokens } from './verified-tokens.js';
 import { AuthError, type Authenticator, type Principal } from '../../kernel/index.js';
 
 export interface OAuthAuthenticatorOptions {
@@ -115,14 +115,14 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
 
   const now = options.now ?? Date.now;
   const verifyJwt = options.verifyJwt ?? jwtVerify;
-  const verifiedTokens = new LRUCache<string, VerifiedBearer>({ max: options.cacheSize ?? 1000 });
+  const verifiedBearers = verifiedTokens<VerifiedBearer>(options.cacheSize ?? 1000);
 
   /**
    * The payload of a token that verified before, while its key is still the key the JWKS gives for its
    * header and it has not expired; undefined otherwise (the token is then verified in full).
    */
   async function rememberedPayload(digest: string, header: ProtectedHeaderParameters): Promise<JWTPayload | undefined> {
-    const remembered = verifiedTokens.get(digest);
+    const remembered = verifiedBearers.get(digest);
     if (remembered === undefined) return undefined;
     if (remembered.expiresAt > now()) {
       try {
@@ -131,7 +131,7 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
         // No single key for the header now: verifying in full gives the reason.
       }
     }
-    verifiedTokens.delete(digest);
+    verifiedBearers.delete(digest);
     return undefined;
   }
 
@@ -158,7 +158,7 @@ export function createOAuthAuthenticator(options: OAuthAuthenticatorOptions): Au
       if (isJoseVerdict(error)) throw invalid('token is invalid');
       throw invalid('token cannot be verified right now');
     }
-    verifiedTokens.set(digest, { payload, key: verifyingKey, expiresAt: (payload.exp as number) * 1000 });
+    verifiedBearers.set(digest, { payload, key: verifyingKey, expiresAt: (payload.exp as number) * 1000 });
     return payload;
   }
 

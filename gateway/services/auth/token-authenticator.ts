@@ -26,6 +26,7 @@ import {
   type AuthRequest,
   type Principal,
 } from '../../kernel/index.js';
+import { verifiedTokens } from './verified-tokens.js';
 
 export interface AgentProfile {
   roles: readonly string[];
@@ -114,9 +115,8 @@ function decodeJwtParts(bearer: string): PeekedJwt | undefined {
 export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOptions): Authenticator {
   const tolerance = options.clockToleranceSeconds ?? CLOCK_TOLERANCE_SECONDS;
   const maxTtl = options.maxTtlSeconds ?? 86_400;
-  const cacheSize = options.cacheSize ?? 1000;
   const now = options.now ?? Date.now;
-  const cache = new Map<string, VerifiedToken>();
+  const cache = verifiedTokens<VerifiedToken>(options.cacheSize ?? 1000);
 
   async function verify(bearer: string, header: ProtectedHeaderParameters): Promise<VerifiedToken> {
     const algorithms = options.keys.algorithms;
@@ -176,15 +176,6 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
     };
   }
 
-  function remember(digest: string, token: VerifiedToken): void {
-    cache.set(digest, token);
-    while (cache.size > cacheSize) {
-      const oldest = cache.keys().next();
-      if (oldest.done === true) break;
-      cache.delete(oldest.value);
-    }
-  }
-
   return {
     method: 'task-token',
     async authenticate(bearer, request) {
@@ -194,12 +185,14 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
 
       const digest = hash('sha256', bearer, 'base64url');
       let token = cache.get(digest);
-      if (token !== undefined) {
+      if (token !== undefined && (token.expiresAt <= now() || options.keys.verificationKey(token.kid) === undefined)) {
         cache.delete(digest);
-        if (token.expiresAt <= now() || options.keys.verificationKey(token.kid) === undefined) token = undefined;
+        token = undefined;
       }
-      if (token === undefined) token = await verify(bearer, peeked.header);
-      remember(digest, token);
+      if (token === undefined) {
+        token = await verify(bearer, peeked.header);
+        cache.set(digest, token);
+      }
 
       // Revocation is never cached; a store that cannot answer throws, and the request is refused.
       let ended: boolean, disabled: boolean, revoked: boolean, task: Awaited<ReturnType<TaskStore['get']>>;
