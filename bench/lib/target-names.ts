@@ -13,6 +13,7 @@ const PORTCULLIS_VARIANTS = [
   'portcullis-notrace',
   'portcullis-10k-rules',
   'portcullis-oauth',
+  'portcullis-redis',
 ] as const;
 export type PortcullisVariant = (typeof PORTCULLIS_VARIANTS)[number];
 /** A configuration's baseline target is named after it with this suffix. */

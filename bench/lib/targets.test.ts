@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { nodeFlagsOf } from '../../test/fixtures/gateway-process.js';
 import { parseAuditWriteCounters } from './audit-writes.js';
 import { frameOwner, type CpuProfile } from './cpu-profile.js';
@@ -101,6 +102,32 @@ describe('bench targets', () => {
     assert.match(metrics, /portcullis_decisions_total\{effect="allow",[^}]*\} 3/);
     // A gateway with an audit file counts its durable records; this one has none to count.
     assert.equal(parseAuditWriteCounters(metrics), undefined);
+  });
+
+  it('portcullis-redis: the gateway keeps its tasks in a Redis of its own, which stops with the target', async () => {
+    const target = await startTarget('portcullis-redis');
+    let redisUrl: string | undefined;
+    try {
+      redisUrl = target.redisUrl;
+      assert.ok(redisUrl !== undefined && /^redis:\/\/127\.0\.0\.1:\d+$/.test(redisUrl), String(redisUrl));
+      assert.notEqual(new URL(redisUrl).port, '6379', "never the machine's own Redis");
+      await assertEchoes(target, 'redis');
+      const redis = new Redis(redisUrl, { lazyConnect: true });
+      try {
+        await redis.connect();
+        const [task] = await redis.keys('portcullis:task:*');
+        assert.ok(task !== undefined, 'the session task is in Redis');
+        assert.equal(await redis.hget(task.replace(/:labels$/, ''), 'callCount'), '3');
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await target.close();
+    }
+    const after = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    after.on('error', () => undefined);
+    await assert.rejects(after.connect(), 'the Redis stopped with the target');
+    after.disconnect();
   });
 
   it("portcullis-oauth: the agent presents an access token of the bench's identity provider, which the gateway checks", async () => {

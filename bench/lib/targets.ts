@@ -17,6 +17,9 @@
  *   portcullis-oauth     the same with the agent presenting an OAuth access token (an RS256 JWT of a day's
  *                        lifetime) from an identity provider the bench runs (test/fixtures/idp.ts), instead
  *                        of an API key
+ *   portcullis-redis     the same with its state in Redis (`stores.kind: redis`), as a deployment of several
+ *                        instances keeps it: a private redis-server the bench starts on a free loopback port
+ *                        (redis-server on the PATH), which keeps nothing on disk
  *   portcullis-baseline  `portcullis` as built in another checkout (`--baseline DIR`), to measure a change
  *                        against the code before it in one run
  *   <variant>-baseline   any of the gateway's configurations above as built in that other checkout
@@ -31,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { startGatewayProcess, tsxCommand, type GatewayProcessOptions } from '../../test/conformance/gateway-process.js';
 import { CLI_COMPILED } from '../../test/fixtures/gateway-process.js';
 import { startIdp, type Idp } from '../../test/fixtures/idp.js';
+import { startTestRedisServer, type TestRedisServer } from '../../test/helpers/redis-server.js';
 import { benchGatewayConfig, ECHO_SERVER } from './echo-upstream.js';
 import { writeLargePolicyFile } from './large-policy.js';
 import type { LoadOptions } from './load.js';
@@ -63,6 +67,8 @@ export interface Target {
   profileDir?: string;
   /** Portcullis' `/metrics`, where the bench reads how it wrote its audit log. */
   metricsUrl?: string;
+  /** The Redis a target keeps its state in (`portcullis-redis`), stopped with the target. */
+  redisUrl?: string;
   close(): Promise<void>;
 }
 
@@ -169,14 +175,17 @@ async function startPortcullis(name: PortcullisVariant | BaselineTarget, options
   const variant = variantOf(name);
   const policy = variant === 'portcullis-10k-rules' ? await writeLargePolicyFile() : undefined;
   const idp = variant === 'portcullis-oauth' ? await startIdp() : undefined;
+  let redis: TestRedisServer | undefined;
   let gateway: Awaited<ReturnType<typeof startGatewayProcess>>;
   try {
+    if (variant === 'portcullis-redis') redis = await startTestRedisServer();
     gateway = await startGatewayProcess({
       agentId: BENCH_AGENT,
       config: {
         ...(await benchGatewayConfig({ tracing: variant !== 'portcullis-notrace' })),
         ...(policy !== undefined ? { policy: { files: [policy.file], watch: false } } : {}),
         ...(idp !== undefined ? oauthConfigOf(idp) : {}),
+        ...(redis !== undefined ? { stores: { kind: 'redis', url: redis.url } } : {}),
       },
       ...(variant === 'portcullis-noflush' ? { audit: { flushBeforeResponse: false } } : {}),
       ...(variant === 'portcullis-noaudit' ? { audit: false as const } : {}),
@@ -185,6 +194,7 @@ async function startPortcullis(name: PortcullisVariant | BaselineTarget, options
   } catch (error) {
     await policy?.remove();
     await idp?.close();
+    await redis?.stop();
     throw error;
   }
   const bearer = idp !== undefined ? await accessTokenOf(idp) : gateway.key;
@@ -194,12 +204,14 @@ async function startPortcullis(name: PortcullisVariant | BaselineTarget, options
     headers: { Authorization: `Bearer ${bearer}` },
     tool: 'echo_echo',
     metricsUrl: new URL('/metrics', gateway.url).href,
+    ...(redis !== undefined ? { redisUrl: redis.url } : {}),
     ...(gateway.pid !== undefined ? { pid: gateway.pid } : {}),
     ...(profileDir !== undefined ? { profileDir } : {}),
     close: async () => {
       await gateway.close();
       await policy?.remove();
       await idp?.close();
+      await redis?.stop();
     },
   };
 }
