@@ -14,6 +14,7 @@ import {
   type GatewayOverHttpUpstream,
 } from './helpers/gateway.js';
 import { eventually } from './helpers/eventually.js';
+import { postOnSession } from './helpers/raw-mcp.js';
 import { protoWith } from './helpers/prototype-spy.js';
 import { MODERN, modernPost } from './helpers/modern.js';
 import { respellBase64url } from './helpers/base64url.js';
@@ -166,6 +167,95 @@ describe('MCP 2026-07-28 at the front door', () => {
     );
     assert.equal(late.body.error?.data?.['code'], 'TASK_ENDED');
     assert.equal(calls('remote_echo'), echoes, 'nothing reached the backend');
+  });
+
+  it("reads a call's task from the store once a request, and a handle's ended task still stops the call", async () => {
+    const store = gw.gateway.stores.tasks;
+    const read = store.get.bind(store);
+    const reads: string[] = [];
+    store.get = async (id) => {
+      reads.push(id);
+      return read(id);
+    };
+    try {
+      const first = await modernPost(url, 'tools/call', { name: 'remote_echo', arguments: { text: 'a' } }, { key });
+      assert.notEqual(first.body.result?.['isError'], true);
+      const handle = (first.body.result?.['_meta'] as Record<string, unknown>)['portcullis/task'];
+      const taskId = String(
+        (await readAudit(gw.auditFile)).findLast((r) => r['event'] === 'tool.call' && r['tool'] === 'remote_echo')?.[
+          'taskId'
+        ],
+      );
+      assert.deepEqual(
+        reads.filter((id) => id === taskId),
+        [],
+        'a task the request itself created is not read back',
+      );
+      for (const text of ['b', 'c']) {
+        const next = await modernPost(
+          url,
+          'tools/call',
+          { name: 'remote_echo', arguments: { text } },
+          { key, meta: { 'portcullis/task': handle } },
+        );
+        assert.notEqual(next.body.result?.['isError'], true);
+      }
+      assert.deepEqual(
+        reads.filter((id) => id === taskId),
+        [taskId, taskId],
+        'each request that echoes the handle reads its task once',
+      );
+      await store.end(taskId, 'ended for the test');
+      const echoes = calls('remote_echo');
+      const late = await modernPost(
+        url,
+        'tools/call',
+        { name: 'remote_echo', arguments: { text: 'd' } },
+        { key, meta: { 'portcullis/task': handle } },
+      );
+      assert.equal(late.body.error?.data?.['code'], 'TASK_ENDED');
+      assert.equal(calls('remote_echo'), echoes, 'nothing reached the backend');
+      assert.equal((await store.get(taskId))?.callCount, 3, 'the calls made are counted, the refused one is not');
+    } finally {
+      store.get = read;
+    }
+  });
+
+  it("reads a 2025 session's task on every call, so a task ended after the session opened stops the next one", async () => {
+    const store = gw.gateway.stores.tasks;
+    const read = store.get.bind(store);
+    const reads: string[] = [];
+    store.get = async (id) => {
+      reads.push(id);
+      return read(id);
+    };
+    try {
+      const opened = await rawPost(url, INITIALIZE, { authorization: `Bearer ${key}` });
+      const session = { id: opened.headers.get('mcp-session-id') ?? '', version: '2025-06-18' };
+      await opened.text();
+      assert.equal(opened.status, 200);
+      const headers = { authorization: `Bearer ${key}` };
+      const echo = (id: number) => ({
+        jsonrpc: '2.0',
+        id,
+        method: 'tools/call',
+        params: { name: 'remote_echo', arguments: { text: `s${id}` } },
+      });
+      for (const id of [2, 3]) assert.equal((await postOnSession(url, session, echo(id), headers)).status, 200);
+      const taskId = String(
+        (await readAudit(gw.auditFile)).findLast((r) => r['event'] === 'tool.call' && r['tool'] === 'remote_echo')?.[
+          'taskId'
+        ],
+      );
+      assert.equal(reads.filter((id) => id === taskId).length, 2, 'one read a call');
+      await store.end(taskId, 'ended for the test');
+      const echoes = calls('remote_echo');
+      const late = await postOnSession(url, session, echo(4), headers);
+      assert.match(late.body, /TASK_ENDED/);
+      assert.equal(calls('remote_echo'), echoes, 'nothing reached the backend');
+    } finally {
+      store.get = read;
+    }
   });
 
   it('carries the traceparent header to the backend when _meta names none', async () => {

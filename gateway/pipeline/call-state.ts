@@ -41,6 +41,12 @@ export interface McpConnection {
 export interface CallContext {
   principal: Principal;
   task: TaskFacts;
+  /**
+   * True when the edge read `task` from the store, live, while serving this very request, or created it
+   * for it (a 2026-07-28 request resolves its task before its call runs): the task step does not read it
+   * again. Never set for a context that outlives its request (a 2025 session's, a run after an approval).
+   */
+  taskReadLive?: boolean;
   sessionId?: string;
   connection?: McpConnection;
   requestId?: string | number;

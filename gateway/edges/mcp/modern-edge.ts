@@ -164,6 +164,7 @@ export function createModernEdge(options: ModernEdgeOptions): ModernEdge {
     const scope: AgentScope = {
       principal,
       task: async () => (await resolveTask()).facts,
+      taskReadPerRequest: true,
       // The task's span when it keeps one (tracing on), else the request's own trace.
       traceContextOfTask: async () => {
         const { trace } = await resolveTask();

@@ -14,6 +14,12 @@ export interface AgentScope {
   principal: Principal;
   /** The task calls run under (resolved lazily for modern requests: listings need none). */
   task(): Promise<TaskFacts>;
+  /**
+   * True when `task()` reads the task from the store for this request and refuses one that has ended, or
+   * creates it (a 2026-07-28 request's scope): its call need not read it again. A 2025 session's task was
+   * read when the session opened, so its calls read it each time.
+   */
+  taskReadPerRequest?: boolean;
   sessionId?: string;
   /** Log messages at or above this level reach the agent; none when undefined. */
   logLevel(): LogLevel | undefined;

@@ -232,6 +232,7 @@ function callRunner(
     return {
       principal: scope.principal,
       task,
+      ...(scope.taskReadPerRequest === true ? { taskReadLive: true } : {}),
       ...(scope.sessionId !== undefined ? { sessionId: scope.sessionId } : {}),
       connection: { ...scope.connection },
       requestId: ctx.mcpReq.id,

@@ -77,6 +77,16 @@ describe('task step', () => {
     assert.equal(await run(taskStateStep(tasks, { countCalls: true }), state()), undefined);
   });
 
+  it('does not wait for the count to be stored', async () => {
+    const tasks = source(async () => ({ live: true, labelsRead: [] }));
+    tasks.countCall = () => new Promise<void>(() => undefined); // a store that never answers the count
+    for (const ctx of [{ task: TASK }, { task: TASK, taskReadLive: true }]) {
+      const s = { ctx, task: TASK, record: {} } as unknown as CallState;
+      const waited = new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 2_000).unref());
+      assert.equal(await Promise.race([run(taskStateStep(tasks, { countCalls: true }), s), waited]), undefined);
+    }
+  });
+
   it('hands the labels read so far to the rules, and leaves the task as it is without any', async () => {
     const s = state();
     await run(taskStateStep(source(async () => ({ live: true, labelsRead: ['pii', 'finance'] }))), s);
@@ -84,6 +94,29 @@ describe('task step', () => {
     const plain = state();
     await run(taskStateStep(source(async () => ({ live: true, labelsRead: [] }))), plain);
     assert.equal(plain.task, TASK);
+  });
+
+  it('takes the read the edge made for this request, counting the call, without asking the store again', async () => {
+    const tasks = source(async () => ({ live: false, labelsRead: [] }));
+    const labelled = { ...TASK, labelsRead: ['pii'] } as CallState['task'];
+    const s = { ctx: { task: labelled, taskReadLive: true }, task: labelled, record: {} } as unknown as CallState;
+    assert.equal(await run(taskStateStep(tasks, { countCalls: true }), s), undefined);
+    assert.deepEqual(tasks.asked, []);
+    assert.deepEqual(tasks.counted, ['task-1']);
+    assert.equal(s.task, labelled, "the labels the edge read stay the task's");
+    const failing = source(async () => ({ live: true, labelsRead: [] }));
+    failing.countCall = async () => Promise.reject(new Error('down'));
+    assert.equal(await run(taskStateStep(failing, { countCalls: true }), s), undefined);
+    // Without the mark the store is asked, whatever else the context holds.
+    const asked = source(async () => ({ live: false, labelsRead: [] }));
+    const unmarked = {
+      ctx: { task: labelled, taskReadLive: false },
+      task: labelled,
+      record: {},
+    } as unknown as CallState;
+    const outcome = await run(taskStateStep(asked), unmarked);
+    assert.ok(outcome !== undefined && 'end' in outcome && outcome.end.code === 'TASK_ENDED');
+    assert.deepEqual(asked.asked, ['task-1']);
   });
 
   it('is named task', () => {

@@ -2,16 +2,28 @@
  * task: the task as the store knows it now. An ended task (and every credential bound to it) stops working
  * at once on every instance, and data labels read earlier in the task feed data-flow rules. A store that
  * cannot answer ends the run with STORE_UNAVAILABLE: an outage is not reported as an ended task.
+ *
+ * Read once a request: when the edge has just read the task live for this request (`ctx.taskReadLive`,
+ * its facts holding the labels it read), that read stands, and the store is not asked twice for the same.
  */
 import { GatewayError } from '../../kernel/index.js';
 import type { TaskStateSource } from '../../services/tasks/index.js';
 import type { Step } from '../step.js';
 
-/** `countCalls`: count each run under a live task (operators see the count); counting never blocks a call. */
+/**
+ * `countCalls`: count each run under a live task (operators see the count). Counting never blocks a call,
+ * nor waits for the store: the count is sent and the call goes on (a later read on the same store, such as an
+ * operator's listing, is ordered after it).
+ */
 export function taskStateStep(tasks: TaskStateSource, options: { countCalls?: boolean } = {}): Step {
+  const countCall = (taskId: string): void => void tasks.countCall(taskId).catch(() => undefined);
   return {
     name: 'task',
     async run(state) {
+      if (state.ctx.taskReadLive === true) {
+        if (options.countCalls === true) countCall(state.ctx.task.id);
+        return undefined;
+      }
       let current;
       try {
         current = await tasks.current(state.ctx.task.id);
@@ -24,7 +36,7 @@ export function taskStateStep(tasks: TaskStateSource, options: { countCalls?: bo
         state.record.reason = 'the task has ended';
         return { end: new GatewayError('TASK_ENDED', 'the task has ended; open a new task') };
       }
-      if (options.countCalls === true) await tasks.countCall(state.ctx.task.id).catch(() => undefined);
+      if (options.countCalls === true) countCall(state.ctx.task.id);
       if (current.labelsRead.length > 0) state.task = { ...state.ctx.task, labelsRead: current.labelsRead };
       return undefined;
     },

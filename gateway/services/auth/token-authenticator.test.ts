@@ -421,6 +421,36 @@ describe('task token state, checked on every request', () => {
     await refusedWith(auth.authenticate(await sign({ jti: 'j2' }), request), 'task has ended');
   });
 
+  it('reads the task once a request, and refuses it once it has expired', async () => {
+    const { sign, revocation, tasks, inner, clock } = await bench();
+    const reads: string[] = [];
+    const counted = {
+      get: (id: string) => {
+        reads.push(id);
+        return tasks.get(id);
+      },
+    };
+    const ended: string[] = [];
+    const auth = createTaskTokenAuthenticator({
+      issuer: ISSUER,
+      keys: inner,
+      revocation: {
+        ...revocation,
+        isTaskEnded: (id) => {
+          ended.push(id);
+          return revocation.isTaskEnded(id);
+        },
+      },
+      tasks: counted,
+      now: () => clock.t,
+    });
+    const token = await sign({ exp: (T0 + 7_300_000) / SECOND });
+    for (let i = 0; i < 2; i += 1) assert.ok(await auth.authenticate(token, request));
+    assert.equal(reads.length + ended.length, 2, 'one read of the task a request');
+    clock.t = T0 + 7_200_000; // the task's expiry, before the token's
+    await refusedWith(auth.authenticate(token, request), 'task has ended');
+  });
+
   it('refuses a task the task store does not know even when revocation says nothing', async () => {
     const { sign, revocation, inner, clock } = await bench();
     const auth = createTaskTokenAuthenticator({

@@ -18,7 +18,7 @@ import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type Prot
 import { CLOCK_TOLERANCE_SECONDS, TASK_TOKEN_TYP } from '../../verify/index.js';
 import type { KeySet } from '../credentials/index.js';
 import type { RevocationStore } from '../revocation/index.js';
-import type { TaskStore } from '../tasks/index.js';
+import { isTaskLive, type TaskStore } from '../tasks/index.js';
 import {
   AuthError,
   isStoreUnavailable,
@@ -195,10 +195,10 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
       }
 
       // Revocation is never cached; a store that cannot answer throws, and the request is refused.
-      let ended: boolean, disabled: boolean, revoked: boolean, task: Awaited<ReturnType<TaskStore['get']>>;
+      // The task is read once: whether it has ended and whose it is both come from that read.
+      let disabled: boolean, revoked: boolean, task: Awaited<ReturnType<TaskStore['get']>>;
       try {
-        [ended, disabled, revoked, task] = await Promise.all([
-          options.revocation.isTaskEnded(token.taskId),
+        [disabled, revoked, task] = await Promise.all([
           options.revocation.isAgentDisabled(token.agentId),
           options.revocation.isJtiRevoked(token.jti),
           options.tasks.get(token.taskId),
@@ -208,7 +208,7 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
         if (isStoreUnavailable(error)) throw error;
         throw invalid('task token cannot be checked right now');
       }
-      if (ended || task === undefined) {
+      if (!isTaskLive(task, now())) {
         cache.delete(digest);
         throw invalid('task has ended');
       }
