@@ -4,9 +4,10 @@
  * change on one instance is effective on the next call on all of them.
  */
 import type { Redis } from 'ioredis';
+import { readFlag } from './redis-reads.js';
 import { DEFAULT_STORE_TIMEOUT_MS, guardStore } from './store-guard.js';
 import type { StoreEpoch } from './redis-epoch.js';
-import { isTaskLive, StoreUnavailableError, type TaskStore } from '../services/tasks/index.js';
+import { isTaskLive, type TaskStore } from '../services/tasks/index.js';
 import type { RevocationStore } from '../services/revocation/index.js';
 
 export interface RedisRevocationStoreOptions {
@@ -34,13 +35,9 @@ export function createRedisRevocationStore(options: RedisRevocationStoreOptions)
    */
   async function check(key: string): Promise<boolean> {
     const epoch = options.epoch;
-    if (epoch === undefined) return (await guardStore(() => redis.exists(key), timeoutMs)) !== 0;
-    const replies = await guardStore(() => redis.multi().exists(key).get(epoch.key).exec(), timeoutMs);
-    const [exists, value] = replies ?? [];
-    if (exists === undefined || value === undefined || exists[0] !== null || value[0] !== null)
-      throw new StoreUnavailableError('state store transaction failed');
-    epoch.confirm(value[1] as string | null);
-    return exists[1] !== 0;
+    const read = await guardStore(() => readFlag(redis, key, epoch?.key), timeoutMs);
+    epoch?.confirm(read.epoch ?? null);
+    return read.value;
   }
 
   return {

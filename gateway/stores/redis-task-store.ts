@@ -22,6 +22,7 @@ import {
   type Task,
   type TaskStore,
 } from '../services/tasks/index.js';
+import { readTaskRecord } from './redis-reads.js';
 import { DEFAULT_STORE_TIMEOUT_MS, guardStore } from './store-guard.js';
 import type { StoreEpoch } from './redis-epoch.js';
 
@@ -199,20 +200,9 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
 
   async function read(id: string): Promise<Task | undefined> {
     const epoch = options.epoch;
-    const replies = await guard(() => {
-      const batch = redis.multi().hgetall(taskKey(id)).smembers(labelsKey(id));
-      return (epoch !== undefined ? batch.get(epoch.key) : batch).exec();
-    });
-    const [hashReply, labelsReply, epochReply] = replies ?? [];
-    if (hashReply === undefined || labelsReply === undefined || hashReply[0] !== null || labelsReply[0] !== null) {
-      throw new StoreUnavailableError('state store transaction failed');
-    }
-    if (epoch !== undefined) {
-      if (epochReply === undefined || epochReply[0] !== null)
-        throw new StoreUnavailableError('state store transaction failed');
-      epoch.confirm(epochReply[1] as string | null);
-    }
-    return parse(id, hashReply[1] as Record<string, string>, labelsReply[1] as string[]);
+    const record = await guard(() => readTaskRecord(redis, taskKey(id), labelsKey(id), epoch?.key));
+    epoch?.confirm(record.epoch ?? null);
+    return parse(id, record.value.hash, record.value.labels);
   }
 
   /** The agent a task belongs to (for its index key); TaskNotFoundError when the record is gone. */
