@@ -26,6 +26,7 @@ export const AREAS: readonly { area: string; files: readonly string[] }[] = [
       'gateway/services/auth/api-key-authenticator.ts',
       'gateway/services/auth/token-authenticator.ts',
       'gateway/services/auth/oauth-authenticator.ts',
+      'gateway/services/auth/verified-tokens.ts',
       'gateway/edges/mcp/session.ts',
     ],
   },

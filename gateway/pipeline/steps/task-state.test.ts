@@ -104,6 +104,9 @@ describe('task step', () => {
     assert.deepEqual(tasks.asked, []);
     assert.deepEqual(tasks.counted, ['task-1']);
     assert.equal(s.task, labelled, "the labels the edge read stay the task's");
+    const quiet = source(async () => ({ live: true, labelsRead: [] }));
+    assert.equal(await run(taskStateStep(quiet), s), undefined);
+    assert.deepEqual([quiet.asked, quiet.counted], [[], []], 'counted only when asked to');
     const failing = source(async () => ({ live: true, labelsRead: [] }));
     failing.countCall = async () => Promise.reject(new Error('down'));
     assert.equal(await run(taskStateStep(failing, { countCalls: true }), s), undefined);

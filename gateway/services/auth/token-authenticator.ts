@@ -185,8 +185,9 @@ export function createTaskTokenAuthenticator(options: TaskTokenAuthenticatorOpti
 
       const digest = hash('sha256', bearer, 'base64url');
       let token = cache.get(digest);
+      // A remembered token that has expired, or whose key is gone, is verified in full again (and replaced
+      // when it verifies; one that fails is judged the same way each time, until it is evicted).
       if (token !== undefined && (token.expiresAt <= now() || options.keys.verificationKey(token.kid) === undefined)) {
-        cache.delete(digest);
         token = undefined;
       }
       if (token === undefined) {
