@@ -25,6 +25,24 @@ describe('MCP 2026-07-28 at the front door', () => {
   let key: string;
   const calls = (tool: string) => gw.upstream.events.filter((e) => e.kind === 'call' && e.name === tool).length;
 
+  /** Every task id the gateway's task store is asked for, until `restore`. */
+  function spyOnTaskReads(): { reads: string[]; restore(): void } {
+    const store = gw.gateway.stores.tasks;
+    const read = store.get.bind(store);
+    const reads: string[] = [];
+    store.get = async (id) => {
+      reads.push(id);
+      return read(id);
+    };
+    return { reads, restore: () => void (store.get = read) };
+  }
+
+  /** The task the latest `remote_echo` call ran under, from the audit log. */
+  async function lastEchoTask(): Promise<string> {
+    const records = await readAudit(gw.auditFile);
+    return String(records.findLast((r) => r['event'] === 'tool.call' && r['tool'] === 'remote_echo')?.['taskId']);
+  }
+
   before(async () => {
     gw = await startGatewayOverHttpUpstream([
       { id: 'full', tools: ['remote_*'], resources: ['**'], prompts: ['remote_*'] },
@@ -171,21 +189,12 @@ describe('MCP 2026-07-28 at the front door', () => {
 
   it("reads a call's task from the store once a request, and a handle's ended task still stops the call", async () => {
     const store = gw.gateway.stores.tasks;
-    const read = store.get.bind(store);
-    const reads: string[] = [];
-    store.get = async (id) => {
-      reads.push(id);
-      return read(id);
-    };
+    const { reads, restore } = spyOnTaskReads();
     try {
       const first = await modernPost(url, 'tools/call', { name: 'remote_echo', arguments: { text: 'a' } }, { key });
       assert.notEqual(first.body.result?.['isError'], true);
       const handle = (first.body.result?.['_meta'] as Record<string, unknown>)['portcullis/task'];
-      const taskId = String(
-        (await readAudit(gw.auditFile)).findLast((r) => r['event'] === 'tool.call' && r['tool'] === 'remote_echo')?.[
-          'taskId'
-        ],
-      );
+      const taskId = await lastEchoTask();
       assert.deepEqual(
         reads.filter((id) => id === taskId),
         [],
@@ -217,18 +226,13 @@ describe('MCP 2026-07-28 at the front door', () => {
       assert.equal(calls('remote_echo'), echoes, 'nothing reached the backend');
       assert.equal((await store.get(taskId))?.callCount, 3, 'the calls made are counted, the refused one is not');
     } finally {
-      store.get = read;
+      restore();
     }
   });
 
   it("reads a 2025 session's task on every call, so a task ended after the session opened stops the next one", async () => {
     const store = gw.gateway.stores.tasks;
-    const read = store.get.bind(store);
-    const reads: string[] = [];
-    store.get = async (id) => {
-      reads.push(id);
-      return read(id);
-    };
+    const { reads, restore } = spyOnTaskReads();
     try {
       const opened = await rawPost(url, INITIALIZE, { authorization: `Bearer ${key}` });
       const session = { id: opened.headers.get('mcp-session-id') ?? '', version: '2025-06-18' };
@@ -242,11 +246,7 @@ describe('MCP 2026-07-28 at the front door', () => {
         params: { name: 'remote_echo', arguments: { text: `s${id}` } },
       });
       for (const id of [2, 3]) assert.equal((await postOnSession(url, session, echo(id), headers)).status, 200);
-      const taskId = String(
-        (await readAudit(gw.auditFile)).findLast((r) => r['event'] === 'tool.call' && r['tool'] === 'remote_echo')?.[
-          'taskId'
-        ],
-      );
+      const taskId = await lastEchoTask();
       assert.equal(reads.filter((id) => id === taskId).length, 2, 'one read a call');
       await store.end(taskId, 'ended for the test');
       const echoes = calls('remote_echo');
@@ -254,7 +254,7 @@ describe('MCP 2026-07-28 at the front door', () => {
       assert.match(late.body, /TASK_ENDED/);
       assert.equal(calls('remote_echo'), echoes, 'nothing reached the backend');
     } finally {
-      store.get = read;
+      restore();
     }
   });
 
