@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { StoreEpoch } from '../gateway/stores/redis-epoch.js';
 import { readFlag, readTaskRecord } from '../gateway/stores/redis-reads.js';
+import { StoreUnavailableError } from '../gateway/services/tasks/index.js';
 import { createRedisRevocationStore } from '../gateway/stores/redis-revocation-store.js';
 import { createRedisTaskStore } from '../gateway/stores/redis-task-store.js';
 import { deleteKeys, freshPrefix, REDIS_URL } from './helpers/redis.js';
@@ -100,6 +101,26 @@ describe('Redis reads of the task and revocation stores', () => {
     assert.equal(await revocation.isAgentDisabled('a1'), false);
     assert.deepEqual(confirmed.slice(3), [null, null], 'a missing epoch reaches the epoch, which refuses');
     await redis.set(key('epoch'), 'e-1');
+  });
+
+  it('refuses a reply of another shape, as from something between the gateway and Redis', async () => {
+    const answering = (reply: unknown) =>
+      ({
+        defineCommand: () => undefined,
+        portcullisReadTask: async () => reply,
+        portcullisReadFlag: async () => reply,
+      }) as unknown as Redis;
+    for (const reply of [null, 'OK', [], [1], [2, 'e'], [1, 7], ['1', 'e']]) {
+      await assert.rejects(readFlag(answering(reply), 'k', 'e'), StoreUnavailableError, JSON.stringify(reply));
+    }
+    for (const reply of [null, [[], []], [['a'], [], 'e'], [[], [1], 'e'], [[], [], 3], [{}, [], 'e']]) {
+      await assert.rejects(
+        readTaskRecord(answering(reply), 'h', 'l', 'e'),
+        StoreUnavailableError,
+        JSON.stringify(reply),
+      );
+    }
+    assert.deepEqual(await readFlag(answering([1, null]), 'k', 'e'), { value: true, epoch: null });
   });
 
   it('fails, never reads as absent, when a task key holds something else', async () => {

@@ -8,6 +8,7 @@
  * The epoch key is the last key and optional: without it the reply has no epoch member.
  */
 import type { Redis } from 'ioredis';
+import { StoreUnavailableError } from '../services/tasks/index.js';
 
 const READ_TASK = 'portcullisReadTask';
 const READ_FLAG = 'portcullisReadFlag';
@@ -46,17 +47,12 @@ export interface EpochRead<T> {
 }
 
 /** A reply that is not what the script returns (a proxy in between, a server that is not Redis). */
-export class UnexpectedReplyError extends Error {
-  constructor() {
-    super('unexpected reply from the state store');
-    this.name = 'UnexpectedReplyError';
-  }
-}
+const unexpectedReply = (): StoreUnavailableError => new StoreUnavailableError('unexpected reply from state store');
 
 function epochOf(reply: unknown[], at: number, epochKey: string | undefined): { epoch?: string | null } {
   if (epochKey === undefined) return {};
   const epoch = reply[at];
-  if (epoch !== null && typeof epoch !== 'string') throw new UnexpectedReplyError();
+  if (epoch !== null && typeof epoch !== 'string') throw unexpectedReply();
   return { epoch };
 }
 
@@ -72,9 +68,9 @@ export async function readTaskRecord(
 ): Promise<EpochRead<{ hash: Record<string, string>; labels: string[] }>> {
   const keys = epochKey !== undefined ? [hashKey, labelsKey, epochKey] : [hashKey, labelsKey];
   const reply = await withReads(redis)[READ_TASK](keys.length, ...keys);
-  if (!Array.isArray(reply) || reply.length !== keys.length) throw new UnexpectedReplyError();
+  if (!Array.isArray(reply) || reply.length !== keys.length) throw unexpectedReply();
   const [pairs, labels] = reply as unknown[];
-  if (!isStrings(pairs) || pairs.length % 2 !== 0 || !isStrings(labels)) throw new UnexpectedReplyError();
+  if (!isStrings(pairs) || pairs.length % 2 !== 0 || !isStrings(labels)) throw unexpectedReply();
   const hash: Record<string, string> = Object.create(null) as Record<string, string>;
   for (let at = 0; at < pairs.length; at += 2) hash[pairs[at]!] = pairs[at + 1]!;
   return { value: { hash, labels }, ...epochOf(reply, 2, epochKey) };
@@ -84,8 +80,8 @@ export async function readTaskRecord(
 export async function readFlag(redis: Redis, key: string, epochKey?: string): Promise<EpochRead<boolean>> {
   const keys = epochKey !== undefined ? [key, epochKey] : [key];
   const reply = await withReads(redis)[READ_FLAG](keys.length, ...keys);
-  if (!Array.isArray(reply) || reply.length !== keys.length) throw new UnexpectedReplyError();
+  if (!Array.isArray(reply) || reply.length !== keys.length) throw unexpectedReply();
   const exists = (reply as unknown[])[0];
-  if (exists !== 0 && exists !== 1) throw new UnexpectedReplyError();
+  if (exists !== 0 && exists !== 1) throw unexpectedReply();
   return { value: exists === 1, ...epochOf(reply, 1, epochKey) };
 }
