@@ -37,6 +37,23 @@ describe('MCP 2026-07-28 at the front door', () => {
     return { reads, restore: () => void (store.get = read) };
   }
 
+  /**
+   * Ends `taskId` in the store, then echoes its `handle`: the call is refused TASK_ENDED and nothing reaches
+   * the backend.
+   */
+  async function refusesEndedHandle(taskId: string, handle: unknown, reason: string): Promise<void> {
+    await gw.gateway.stores.tasks.end(taskId, reason);
+    const echoes = calls('remote_echo');
+    const late = await modernPost(
+      url,
+      'tools/call',
+      { name: 'remote_echo', arguments: { text: 'late' } },
+      { key, meta: { 'portcullis/task': handle } },
+    );
+    assert.equal(late.body.error?.data?.['code'], 'TASK_ENDED');
+    assert.equal(calls('remote_echo'), echoes, 'nothing reached the backend');
+  }
+
   /** The task the latest `remote_echo` call ran under, from the audit log. */
   async function lastEchoTask(): Promise<string> {
     const records = await readAudit(gw.auditFile);
@@ -167,24 +184,12 @@ describe('MCP 2026-07-28 at the front door', () => {
     const before = Date.now();
     const first = await modernPost(url, 'tools/call', { name: 'remote_echo', arguments: { text: 'idle' } }, { key });
     const handle = (first.body.result?.['_meta'] as Record<string, unknown>)['portcullis/task'];
-    const record = (await readAudit(gw.auditFile)).findLast(
-      (r) => r['event'] === 'tool.call' && r['tool'] === 'remote_echo',
-    );
-    const taskId = String(record?.['taskId']);
+    const taskId = await lastEchoTask();
     const task = await gw.gateway.stores.tasks.get(taskId);
     assert.ok(task !== undefined && task.endedAt === undefined);
     assert.ok(task.expiresAt >= before + 30 * 60_000 && task.expiresAt <= Date.now() + 30 * 60_000, 'idle lifetime');
 
-    await gw.gateway.stores.tasks.end(taskId, 'expired for the test');
-    const echoes = calls('remote_echo');
-    const late = await modernPost(
-      url,
-      'tools/call',
-      { name: 'remote_echo', arguments: { text: 'late' } },
-      { key, meta: { 'portcullis/task': handle } },
-    );
-    assert.equal(late.body.error?.data?.['code'], 'TASK_ENDED');
-    assert.equal(calls('remote_echo'), echoes, 'nothing reached the backend');
+    await refusesEndedHandle(taskId, handle, 'expired for the test');
   });
 
   it("reads a call's task from the store once a request, and a handle's ended task still stops the call", async () => {
@@ -214,16 +219,7 @@ describe('MCP 2026-07-28 at the front door', () => {
         [taskId, taskId],
         'each request that echoes the handle reads its task once',
       );
-      await store.end(taskId, 'ended for the test');
-      const echoes = calls('remote_echo');
-      const late = await modernPost(
-        url,
-        'tools/call',
-        { name: 'remote_echo', arguments: { text: 'd' } },
-        { key, meta: { 'portcullis/task': handle } },
-      );
-      assert.equal(late.body.error?.data?.['code'], 'TASK_ENDED');
-      assert.equal(calls('remote_echo'), echoes, 'nothing reached the backend');
+      await refusesEndedHandle(taskId, handle, 'ended for the test');
       assert.equal((await store.get(taskId))?.callCount, 3, 'the calls made are counted, the refused one is not');
     } finally {
       restore();
