@@ -224,7 +224,7 @@ describe('OAuth authenticator: tokens it verified', () => {
 
   for (const sameKid of [false, true]) {
     it(`refuses a remembered token once its key is rotated out${sameKid ? ' under the same kid' : ''}`, async () => {
-      const { auth: authenticator, idp: own, verifications } = await counting({ jwksCacheMaxAgeMs: 200 });
+      const { auth: authenticator, idp: own, verifications } = await counting({ jwksCacheMaxAgeMs: 500 });
       try {
         const token = await own.mint({ claims: good });
         assert.ok(await authenticator.authenticate(token, request));
@@ -232,7 +232,7 @@ describe('OAuth authenticator: tokens it verified', () => {
         // While the key set it was verified with is fresh, the IdP's change is not known yet.
         assert.ok(await authenticator.authenticate(token, request));
         assert.equal(verifications(), 1);
-        await new Promise((resolve) => setTimeout(resolve, 250));
+        await new Promise((resolve) => setTimeout(resolve, 550));
         const fetched = own.jwksRequests;
         await refused(authenticator, token, /invalid/);
         assert.ok(own.jwksRequests > fetched, 'the key set was fetched again');
