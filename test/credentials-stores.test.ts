@@ -139,6 +139,35 @@ function contractSuite(name: string, open: () => Promise<Stores>): void {
       assert.equal((await s.tasks.get(task.id))?.callCount, 50);
     });
 
+    it('reads a task counting a call on it, atomically, only while the task is live', async () => {
+      const task = await s.tasks.create(newTask(s.clock));
+      const read = await Promise.all(Array.from({ length: 20 }, () => s.tasks.getAndCountCall(task.id)));
+      assert.deepEqual(
+        read.map((t) => t?.callCount).sort((a, b) => (a ?? 0) - (b ?? 0)),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+      assert.deepEqual(read[0], { ...task, labelsRead: [], callCount: read[0]?.callCount });
+      assert.equal((await s.tasks.get(task.id))?.callCount, 20);
+      const ended = await s.tasks.create(newTask(s.clock));
+      await s.tasks.end(ended.id, 'done');
+      assert.deepEqual(
+        [(await s.tasks.getAndCountCall(ended.id))?.endReason, (await s.tasks.get(ended.id))?.callCount],
+        ['done', 0],
+      );
+      const expiring = await s.tasks.create(newTask(s.clock, { expiresAt: s.clock.t + 1_000 }));
+      assert.equal((await s.tasks.getAndCountCall(expiring.id))?.callCount, 1);
+      s.clock.t += 1_000;
+      try {
+        const expired = await s.tasks.getAndCountCall(expiring.id);
+        assert.deepEqual([expired?.endReason, expired?.callCount], ['expired', 1], 'read as expired, not counted');
+      } finally {
+        s.clock.t -= 1_000;
+      }
+      const unknown = `t-${randomUUID()}`;
+      assert.equal(await s.tasks.getAndCountCall(unknown), undefined);
+      assert.equal(await s.tasks.get(unknown), undefined, 'counting an unknown task makes none');
+    });
+
     it('lists live tasks per agent, ended ones on request', async () => {
       const agentId = `lister-${randomUUID()}`;
       const a = await s.tasks.create(newTask(s.clock, { agentId }));

@@ -26,15 +26,30 @@ describe('MCP 2026-07-28 at the front door', () => {
   const calls = (tool: string) => gw.upstream.events.filter((e) => e.kind === 'call' && e.name === tool).length;
 
   /** Every task id the gateway's task store is asked for, until `restore`. */
-  function spyOnTaskReads(): { reads: string[]; restore(): void } {
+  /** `reads`: the task ids read (counting a call or not); `countingReads`: those that counted one. */
+  function spyOnTaskReads(): { reads: string[]; countingReads: string[]; restore(): void } {
     const store = gw.gateway.stores.tasks;
     const read = store.get.bind(store);
+    const readCounting = store.getAndCountCall.bind(store);
     const reads: string[] = [];
+    const countingReads: string[] = [];
     store.get = async (id) => {
       reads.push(id);
       return read(id);
     };
-    return { reads, restore: () => void (store.get = read) };
+    store.getAndCountCall = async (id) => {
+      reads.push(id);
+      countingReads.push(id);
+      return readCounting(id);
+    };
+    return {
+      reads,
+      countingReads,
+      restore: () => {
+        store.get = read;
+        store.getAndCountCall = readCounting;
+      },
+    };
   }
 
   /**
@@ -228,7 +243,7 @@ describe('MCP 2026-07-28 at the front door', () => {
 
   it("reads a 2025 session's task on every call, so a task ended after the session opened stops the next one", async () => {
     const store = gw.gateway.stores.tasks;
-    const { reads, restore } = spyOnTaskReads();
+    const { reads, countingReads, restore } = spyOnTaskReads();
     try {
       const opened = await rawPost(url, INITIALIZE, { authorization: `Bearer ${key}` });
       const session = { id: opened.headers.get('mcp-session-id') ?? '', version: '2025-06-18' };
@@ -244,6 +259,8 @@ describe('MCP 2026-07-28 at the front door', () => {
       for (const id of [2, 3]) assert.equal((await postOnSession(url, session, echo(id), headers)).status, 200);
       const taskId = await lastEchoTask();
       assert.equal(reads.filter((id) => id === taskId).length, 2, 'one read a call');
+      assert.equal(countingReads.filter((id) => id === taskId).length, 2, 'which counts the call');
+      assert.equal((await store.get(taskId))?.callCount, 2);
       await store.end(taskId, 'ended for the test');
       const echoes = calls('remote_echo');
       const late = await postOnSession(url, session, echo(4), headers);

@@ -91,16 +91,38 @@ describe('Redis reads of the task and revocation stores', () => {
     confirmed.length = 0;
     const task = await read(() => tasks.get('t1'));
     assert.deepEqual([task.value?.agentId, task.value?.labelsRead, task.commands], ['a1', [], ['evalsha']]);
+    await tasks.getAndCountCall('t1'); // the script loaded
+    const counting = await read(() => tasks.getAndCountCall('t1'));
+    assert.deepEqual([counting.value?.callCount, counting.commands], [2, ['evalsha']]);
     const disabled = await read(() => revocation.isAgentDisabled('a2'));
     assert.deepEqual([disabled.value, disabled.commands], [true, ['evalsha']]);
     const revoked = await read(() => revocation.isJtiRevoked('j1'));
     assert.deepEqual([revoked.value, revoked.commands], [false, ['evalsha']]);
-    assert.deepEqual(confirmed, ['e-1', 'e-1', 'e-1']);
+    assert.deepEqual(confirmed, ['e-1', 'e-1', 'e-1', 'e-1', 'e-1']);
     await redis.del(key('epoch'));
     assert.equal(await tasks.get('no-such-task'), undefined);
+    assert.equal(await tasks.getAndCountCall('no-such-task'), undefined);
     assert.equal(await revocation.isAgentDisabled('a1'), false);
-    assert.deepEqual(confirmed.slice(3), [null, null], 'a missing epoch reaches the epoch, which refuses');
+    assert.deepEqual(confirmed.slice(5), [null, null, null], 'a missing epoch reaches the epoch, which refuses');
     await redis.set(key('epoch'), 'e-1');
+  });
+
+  it('reads a task and counts a call on it in one command, only while the task is live', async () => {
+    const at = Date.now();
+    await redis.hset(key('counted'), 'agentId', 'a1', 'intent', 'x', 'expiresAt', String(at + 1), 'callCount', '4');
+    await readTaskRecord(redis, key('counted'), key('labels'), key('epoch'), at); // the script loaded
+    const counted = await read(() => readTaskRecord(redis, key('counted'), key('labels'), key('epoch'), at));
+    assert.deepEqual(counted.commands, ['evalsha']);
+    assert.deepEqual([counted.value.value.hash['callCount'], counted.value.epoch], ['6', 'e-1'], 'the hash shows it');
+    const atExpiry = await readTaskRecord(redis, key('counted'), key('labels'), key('epoch'), at + 1);
+    assert.equal(atExpiry.value.hash['callCount'], '6', 'an expired task is not counted');
+    await redis.hset(key('counted'), 'endedAt', String(at));
+    const ended = await readTaskRecord(redis, key('counted'), key('labels'), undefined, at);
+    assert.deepEqual([ended.value.hash['callCount'], 'epoch' in ended], ['6', false], 'nor an ended one');
+    const unknown = await readTaskRecord(redis, key('no-such-task'), key('no-labels'), key('epoch'), at);
+    assert.deepEqual(Object.keys(unknown.value.hash), []);
+    assert.equal(await redis.exists(key('no-such-task')), 0, 'counting an unknown task makes none');
+    await assert.rejects(readTaskRecord(redis, key('not-a-hash'), key('labels'), key('epoch'), at), /WRONGTYPE/);
   });
 
   it('refuses a reply of another shape, as from something between the gateway and Redis', async () => {
@@ -108,17 +130,20 @@ describe('Redis reads of the task and revocation stores', () => {
       ({
         defineCommand: () => undefined,
         portcullisReadTask: async () => reply,
+        portcullisReadTaskCounting: async () => reply,
         portcullisReadFlag: async () => reply,
       }) as unknown as Redis;
     for (const reply of [null, 'OK', [], [1], [2, 'e'], [1, 7], ['1', 'e']]) {
       await assert.rejects(readFlag(answering(reply), 'k', 'e'), StoreUnavailableError, JSON.stringify(reply));
     }
     for (const reply of [null, [[], []], [['a'], [], 'e'], [[], [1], 'e'], [[], [], 3], [{}, [], 'e']]) {
-      await assert.rejects(
-        readTaskRecord(answering(reply), 'h', 'l', 'e'),
-        StoreUnavailableError,
-        JSON.stringify(reply),
-      );
+      for (const countCallAt of [undefined, 1]) {
+        await assert.rejects(
+          readTaskRecord(answering(reply), 'h', 'l', 'e', countCallAt),
+          StoreUnavailableError,
+          JSON.stringify(reply),
+        );
+      }
     }
     assert.deepEqual(await readFlag(answering([1, null]), 'k', 'e'), { value: true, epoch: null });
   });

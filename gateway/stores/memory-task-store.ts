@@ -31,8 +31,8 @@ export function createMemoryTaskStore(options: MemoryTaskStoreOptions = {}): Tas
   const retentionMs = (options.retentionSeconds ?? 3600) * 1000;
   const entries = new Map<string, Entry>();
 
-  function view(entry: Entry): Task {
-    const t = now();
+  /** The task as read at `t` (expired or not at that instant). */
+  function view(entry: Entry, t = now()): Task {
     const task: Task = { ...entry.task, labelsRead: [...entry.labels].sort() };
     if (task.declaredTools !== undefined) task.declaredTools = [...task.declaredTools];
     if (task.endedAt === undefined && task.expiresAt <= t) {
@@ -91,6 +91,14 @@ export function createMemoryTaskStore(options: MemoryTaskStoreOptions = {}): Tas
     async get(id) {
       const entry = entries.get(id);
       return entry === undefined ? undefined : view(entry);
+    },
+
+    async getAndCountCall(id) {
+      const entry = entries.get(id);
+      if (entry === undefined) return undefined;
+      const t = now();
+      if (entry.task.endedAt === undefined && entry.task.expiresAt > t) entry.task.callCount += 1;
+      return view(entry, t);
     },
 
     async end(id, reason) {

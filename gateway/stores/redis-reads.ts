@@ -6,11 +6,16 @@
  * digest (`EVALSHA`) and by its text once the server does not know it (after a restart, say).
  *
  * The epoch key is the last key and optional: without it the reply has no epoch member.
+ *
+ * A task read can also count a call on the task (`countCallAt`): when the task is live at that instant (not
+ * ended, `expiresAt` later), its `callCount` goes up by one before the hash is read, in the same script. The
+ * read that admits a call and its count are then one command, where they were two.
  */
 import type { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../services/tasks/index.js';
 
 const READ_TASK = 'portcullisReadTask';
+const READ_TASK_COUNTING = 'portcullisReadTaskCounting';
 const READ_FLAG = 'portcullisReadFlag';
 
 // A missing epoch is `false` in Lua, which becomes a null member of the reply (not the end of the array).
@@ -20,13 +25,22 @@ local labels = redis.call('SMEMBERS', KEYS[2])
 if #KEYS < 3 then return {hash, labels} end
 return {hash, labels, redis.call('GET', KEYS[3])}`;
 
+// The task store's rule for a live task (isTaskLive), as its END and RENEW scripts hold it: no `endedAt`, and
+// `expiresAt` after now (ARGV[1]). A missing hash has neither field and is not counted.
+const READ_TASK_COUNTING_SCRIPT = `
+if redis.call('HEXISTS', KEYS[1], 'endedAt') == 0 then
+  local expiresAt = tonumber(redis.call('HGET', KEYS[1], 'expiresAt'))
+  if expiresAt ~= nil and expiresAt > tonumber(ARGV[1]) then redis.call('HINCRBY', KEYS[1], 'callCount', 1) end
+end
+${READ_TASK_SCRIPT}`;
+
 const READ_FLAG_SCRIPT = `
 local exists = redis.call('EXISTS', KEYS[1])
 if #KEYS < 2 then return {exists} end
 return {exists, redis.call('GET', KEYS[2])}`;
 
-type ScriptCall = (keyCount: number, ...keys: string[]) => Promise<unknown>;
-type WithReads = Redis & Record<typeof READ_TASK | typeof READ_FLAG, ScriptCall>;
+type ScriptCall = (keyCount: number, ...keysThenArgs: string[]) => Promise<unknown>;
+type WithReads = Redis & Record<typeof READ_TASK | typeof READ_TASK_COUNTING | typeof READ_FLAG, ScriptCall>;
 
 const defined = new WeakSet<Redis>();
 
@@ -34,6 +48,7 @@ const defined = new WeakSet<Redis>();
 function withReads(redis: Redis): WithReads {
   if (!defined.has(redis)) {
     redis.defineCommand(READ_TASK, { lua: READ_TASK_SCRIPT });
+    redis.defineCommand(READ_TASK_COUNTING, { lua: READ_TASK_COUNTING_SCRIPT });
     redis.defineCommand(READ_FLAG, { lua: READ_FLAG_SCRIPT });
     defined.add(redis);
   }
@@ -59,15 +74,22 @@ function epochOf(reply: unknown[], at: number, epochKey: string | undefined): { 
 const isStrings = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
 
-/** A task's hash (field to value; empty when there is none) and its labels, with the epoch. */
+/**
+ * A task's hash (field to value; empty when there is none) and its labels, with the epoch; with
+ * `countCallAt` (epoch ms), one call counted first when the task is live then (the hash shows the count).
+ */
 export async function readTaskRecord(
   redis: Redis,
   hashKey: string,
   labelsKey: string,
   epochKey?: string,
+  countCallAt?: number,
 ): Promise<EpochRead<{ hash: Record<string, string>; labels: string[] }>> {
   const keys = epochKey !== undefined ? [hashKey, labelsKey, epochKey] : [hashKey, labelsKey];
-  const reply = await withReads(redis)[READ_TASK](keys.length, ...keys);
+  const reads = withReads(redis);
+  const reply = await (countCallAt === undefined
+    ? reads[READ_TASK](keys.length, ...keys)
+    : reads[READ_TASK_COUNTING](keys.length, ...keys, String(countCallAt)));
   if (!Array.isArray(reply) || reply.length !== keys.length) throw unexpectedReply();
   const [pairs, labels] = reply as unknown[];
   if (!isStrings(pairs) || pairs.length % 2 !== 0 || !isStrings(labels)) throw unexpectedReply();

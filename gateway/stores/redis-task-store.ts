@@ -153,7 +153,8 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
   const { task: taskKey, labels: labelsKey, all: allKey, agent: agentKey } = keys;
   const guard = <T>(operation: () => Promise<T>): Promise<T> => guardStore(operation, timeoutMs);
 
-  function parse(id: string, hash: Record<string, string>, labels: string[]): Task | undefined {
+  /** `at`: the instant the task is judged at (expired or not), that of the read. */
+  function parse(id: string, hash: Record<string, string>, labels: string[], at: number): Task | undefined {
     if (Object.keys(hash).length === 0) return undefined;
     const createdAt = Number(hash['createdAt']);
     const expiresAt = Number(hash['expiresAt']);
@@ -191,18 +192,25 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
     if (hash['endedAt'] !== undefined) {
       task.endedAt = Number(hash['endedAt']);
       task.endReason = hash['endReason'] ?? 'ended';
-    } else if (expiresAt <= now()) {
+    } else if (expiresAt <= at) {
       task.endedAt = expiresAt;
       task.endReason = 'expired';
     }
     return task;
   }
 
-  async function read(id: string): Promise<Task | undefined> {
+  /**
+   * The task, judged expired or not at the instant of the read; `countCall`: one call counted on it in the
+   * same script when it is live at that instant, so the count and the task returned agree.
+   */
+  async function read(id: string, countCall = false): Promise<Task | undefined> {
     const epoch = options.epoch;
-    const record = await guard(() => readTaskRecord(redis, taskKey(id), labelsKey(id), epoch?.key));
+    const at = now();
+    const record = await guard(() =>
+      readTaskRecord(redis, taskKey(id), labelsKey(id), epoch?.key, countCall ? at : undefined),
+    );
     epoch?.confirm(record.epoch ?? null);
-    return parse(id, record.value.hash, record.value.labels);
+    return parse(id, record.value.hash, record.value.labels, at);
   }
 
   /** The agent a task belongs to (for its index key); TaskNotFoundError when the record is gone. */
@@ -240,7 +248,8 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
       return mustRead(task.id);
     },
 
-    get: read,
+    get: (id) => read(id),
+    getAndCountCall: (id) => read(id, true),
 
     async end(id, reason) {
       const agentId = await agentOf(id);

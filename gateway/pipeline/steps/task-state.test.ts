@@ -12,14 +12,23 @@ function state(): CallState {
   return { ctx: { task: TASK }, task: TASK, record: { event: 'tool.call' } } as unknown as CallState;
 }
 
-function source(current: () => Promise<TaskState>): TaskStateSource & { counted: string[]; asked: string[] } {
+/**
+ * `asked`: the reads; `countingReads`: those of them asked to count the call (the store counts it when the task
+ * is live); `counted`: counts sent on their own.
+ */
+function source(
+  current: () => Promise<TaskState>,
+): TaskStateSource & { counted: string[]; asked: string[]; countingReads: string[] } {
   const counted: string[] = [];
   const asked: string[] = [];
+  const countingReads: string[] = [];
   return {
     counted,
     asked,
-    current: async (id) => {
+    countingReads,
+    current: async (id, options) => {
       asked.push(id);
+      if (options?.countCall === true) countingReads.push(id);
       return current();
     },
     addLabels: async () => {},
@@ -30,7 +39,7 @@ function source(current: () => Promise<TaskState>): TaskStateSource & { counted:
 const run = async (step: ReturnType<typeof taskStateStep>, s: CallState) => step.run(s, undefined as never);
 
 describe('task step', () => {
-  it('ends the run with TASK_ENDED when the task is no longer live, and counts nothing', async () => {
+  it('ends the run with TASK_ENDED when the task is no longer live, and counts nothing itself', async () => {
     const tasks = source(async () => ({ live: false, labelsRead: ['pii'] }));
     const s = state();
     const outcome = await run(taskStateStep(tasks, { countCalls: true }), s);
@@ -40,6 +49,7 @@ describe('task step', () => {
     assert.equal(outcome.end.message, 'the task has ended; open a new task');
     assert.equal(s.record.reason, 'the task has ended');
     assert.deepEqual(tasks.asked, ['task-1']);
+    assert.deepEqual(tasks.countingReads, ['task-1'], 'the read counts the call only where the task is live');
     assert.deepEqual(tasks.counted, []);
     assert.equal(s.task, TASK);
   });
@@ -61,30 +71,36 @@ describe('task step', () => {
     assert.equal(s.record.reason, undefined);
   });
 
-  it('lets a live task through, counting the call only when asked to', async () => {
+  it('lets a live task through, its read counting the call only when asked to', async () => {
     const counting = source(async () => ({ live: true, labelsRead: [] }));
     assert.equal(await run(taskStateStep(counting, { countCalls: true }), state()), undefined);
-    assert.deepEqual(counting.counted, ['task-1']);
+    assert.deepEqual([counting.asked, counting.countingReads], [['task-1'], ['task-1']]);
+    assert.deepEqual(counting.counted, [], 'one store operation reads and counts');
     const quiet = source(async () => ({ live: true, labelsRead: [] }));
     assert.equal(await run(taskStateStep(quiet), state()), undefined);
     assert.equal(await run(taskStateStep(quiet, { countCalls: false }), state()), undefined);
-    assert.deepEqual(quiet.counted, []);
+    assert.deepEqual([quiet.asked, quiet.countingReads, quiet.counted], [['task-1', 'task-1'], [], []]);
   });
 
-  it('never blocks a call because counting failed', async () => {
+  const readByTheEdge = (): CallState =>
+    ({ ctx: { task: TASK, taskReadLive: true }, task: TASK, record: {} }) as unknown as CallState;
+
+  it('never blocks a call because a count sent on its own failed', async () => {
     const tasks = source(async () => ({ live: true, labelsRead: [] }));
     tasks.countCall = async () => Promise.reject(new Error('down'));
-    assert.equal(await run(taskStateStep(tasks, { countCalls: true }), state()), undefined);
+    assert.equal(await run(taskStateStep(tasks, { countCalls: true }), readByTheEdge()), undefined);
   });
 
-  it('does not wait for the count to be stored', async () => {
+  it('does not wait for a count sent on its own to be stored', async () => {
     const tasks = source(async () => ({ live: true, labelsRead: [] }));
-    tasks.countCall = () => new Promise<void>(() => undefined); // a store that never answers the count
-    for (const ctx of [{ task: TASK }, { task: TASK, taskReadLive: true }]) {
-      const s = { ctx, task: TASK, record: {} } as unknown as CallState;
-      const waited = new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 2_000).unref());
-      assert.equal(await Promise.race([run(taskStateStep(tasks, { countCalls: true }), s), waited]), undefined);
-    }
+    tasks.countCall = (id) => {
+      tasks.counted.push(id);
+      return new Promise<void>(() => undefined); // a store that never answers the count
+    };
+    const waited = new Promise<'waited'>((resolve) => setTimeout(() => resolve('waited'), 2_000).unref());
+    const step = run(taskStateStep(tasks, { countCalls: true }), readByTheEdge());
+    assert.equal(await Promise.race([step, waited]), undefined);
+    assert.deepEqual(tasks.counted, ['task-1']);
   });
 
   it('hands the labels read so far to the rules, and leaves the task as it is without any', async () => {
@@ -141,6 +157,10 @@ describe('task state source', () => {
   const store = (value: Task | undefined, calls: string[] = []): TaskStore =>
     ({
       get: async () => value,
+      getAndCountCall: async (id: string) => {
+        calls.push(`read counting ${id}`);
+        return value;
+      },
       addLabels: async (id: string, labels: readonly string[]) => void calls.push(`labels ${id} ${labels.join(',')}`),
       incrementCalls: async (id: string) => {
         calls.push(`count ${id}`);
@@ -169,6 +189,20 @@ describe('task state source', () => {
     await tasks.addLabels('task-1', ['a', 'b']);
     assert.equal(await tasks.countCall('task-1'), undefined);
     assert.deepEqual(calls, ['labels task-1 a,b', 'count task-1']);
+  });
+
+  it('reads and counts in one store operation when asked to count, the task judged as without', async () => {
+    const calls: string[] = [];
+    const live = createTaskStateSource(store(task(), calls), () => 1_999);
+    assert.deepEqual(await live.current('task-1', { countCall: true }), {
+      live: true,
+      labelsRead: ['pii'],
+      expiresAt: 2_000,
+    });
+    assert.deepEqual(await live.current('task-1', { countCall: false }), await live.current('task-1'));
+    assert.deepEqual(calls, ['read counting task-1'], 'the others are plain reads');
+    const expired = createTaskStateSource(store(task(), calls), () => 2_000);
+    assert.deepEqual(await expired.current('task-1', { countCall: true }), { live: false, labelsRead: [] });
   });
 
   it('lets store errors through, so the caller refuses with a truthful code', async () => {

@@ -11,9 +11,10 @@ import type { TaskStateSource } from '../../services/tasks/index.js';
 import type { Step } from '../step.js';
 
 /**
- * `countCalls`: count each run under a live task (operators see the count). Counting never blocks a call,
- * nor waits for the store: the count is sent and the call goes on (a later read on the same store, such as an
- * operator's listing, is ordered after it).
+ * `countCalls`: count each run under a live task (operators see the count). Where the step reads the task, the
+ * read counts the run (one store operation for both: `TaskStateSource.current`'s `countCall`). Where the edge
+ * read it, the count is sent on its own and never waited for: it never blocks a call (a later read on the same
+ * store, such as an operator's listing, is ordered after it).
  */
 export function taskStateStep(tasks: TaskStateSource, options: { countCalls?: boolean } = {}): Step {
   const countCall = (taskId: string): void => void tasks.countCall(taskId).catch(() => undefined);
@@ -26,7 +27,7 @@ export function taskStateStep(tasks: TaskStateSource, options: { countCalls?: bo
       }
       let current;
       try {
-        current = await tasks.current(state.ctx.task.id);
+        current = await tasks.current(state.ctx.task.id, { countCall: options.countCalls === true });
       } catch (error) {
         return {
           end: new GatewayError('STORE_UNAVAILABLE', 'the task store is unavailable', undefined, { cause: error }),
@@ -36,7 +37,6 @@ export function taskStateStep(tasks: TaskStateSource, options: { countCalls?: bo
         state.record.reason = 'the task has ended';
         return { end: new GatewayError('TASK_ENDED', 'the task has ended; open a new task') };
       }
-      if (options.countCalls === true) countCall(state.ctx.task.id);
       if (current.labelsRead.length > 0) state.task = { ...state.ctx.task, labelsRead: current.labelsRead };
       return undefined;
     },

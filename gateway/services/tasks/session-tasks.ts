@@ -180,8 +180,8 @@ export function createSessionTasks(options: SessionTasksOptions): SessionTasks {
       return expiry.get(taskId) ?? (await options.store.get(taskId))?.expiresAt;
     },
     states: {
-      async current(taskId) {
-        const state = await source.current(taskId);
+      async current(taskId, options) {
+        const state = await source.current(taskId, options);
         if (state.expiresAt !== undefined) remember(taskId, state.expiresAt);
         return state;
       },

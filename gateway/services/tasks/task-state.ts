@@ -13,16 +13,20 @@ export interface TaskState {
 }
 
 export interface TaskStateSource {
-  current(taskId: string): Promise<TaskState>;
+  /**
+   * The task's state now. `countCall`: the call this read admits is counted on the task in the same store
+   * operation (`TaskStore.getAndCountCall`) when the store finds the task live.
+   */
+  current(taskId: string, options?: { countCall?: boolean }): Promise<TaskState>;
   addLabels(taskId: string, labels: readonly string[]): Promise<void>;
-  /** Count one call made under the task. */
+  /** Count one call made under the task (one whose task was read without counting it). */
   countCall(taskId: string): Promise<void>;
 }
 
 export function createTaskStateSource(store: TaskStore, now: () => number = Date.now): TaskStateSource {
   return {
-    async current(taskId) {
-      const task = await store.get(taskId);
+    async current(taskId, options) {
+      const task = options?.countCall === true ? await store.getAndCountCall(taskId) : await store.get(taskId);
       if (!isTaskLive(task, now())) return { live: false, labelsRead: [] };
       return { live: true, labelsRead: task.labelsRead, expiresAt: task.expiresAt };
     },

@@ -59,6 +59,12 @@ export interface TaskStore {
   create(task: NewTask): Promise<Task>;
   /** The task, or undefined when unknown. An expired task is returned as ended (`endReason: expired`). */
   get(id: string): Promise<Task | undefined>;
+  /**
+   * `get`, and when the task is live (isTaskLive at the store's clock) one call counted on it in the same
+   * atomic step: the task returned shows that count. A call's admission and its count are one operation, one
+   * round trip to a shared store. An ended, expired or unknown task is read and not counted.
+   */
+  getAndCountCall(id: string): Promise<Task | undefined>;
   /** End a task (idempotent: the first end wins). Throws TaskNotFoundError for an unknown id. */
   end(id: string, reason: string): Promise<Task>;
   list(filter?: TaskListFilter): Promise<Task[]>;
