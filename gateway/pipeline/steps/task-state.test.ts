@@ -199,6 +199,7 @@ describe('task state source', () => {
       labelsRead: ['pii'],
       expiresAt: 2_000,
     });
+    assert.deepEqual(calls, ['read counting task-1']);
     assert.deepEqual(await live.current('task-1', { countCall: false }), await live.current('task-1'));
     assert.deepEqual(calls, ['read counting task-1'], 'the others are plain reads');
     const expired = createTaskStateSource(store(task(), calls), () => 2_000);
