@@ -5,6 +5,7 @@
  * tasks are created); an unknown task is treated as ended by every caller, so dropping is safe.
  */
 import {
+  isTaskLive,
   TaskConflictError,
   TaskEndedError,
   TaskNotFoundError,
@@ -97,8 +98,9 @@ export function createMemoryTaskStore(options: MemoryTaskStoreOptions = {}): Tas
       const entry = entries.get(id);
       if (entry === undefined) return undefined;
       const t = now();
-      if (entry.task.endedAt === undefined && entry.task.expiresAt > t) entry.task.callCount += 1;
-      return view(entry, t);
+      const task = view(entry, t);
+      if (isTaskLive(task, t)) task.callCount = ++entry.task.callCount;
+      return task;
     },
 
     async end(id, reason) {
