@@ -25,8 +25,10 @@ describe('MCP 2026-07-28 at the front door', () => {
   let key: string;
   const calls = (tool: string) => gw.upstream.events.filter((e) => e.kind === 'call' && e.name === tool).length;
 
-  /** Every task id the gateway's task store is asked for, until `restore`. */
-  /** `reads`: the task ids read (counting a call or not); `countingReads`: those that counted one. */
+  /**
+   * Every task id the gateway's task store is asked for, until `restore`: `reads`, counting a call or not;
+   * `countingReads`, those that counted one.
+   */
   function spyOnTaskReads(): { reads: string[]; countingReads: string[]; restore(): void } {
     const store = gw.gateway.stores.tasks;
     const read = store.get.bind(store);
@@ -266,6 +268,7 @@ describe('MCP 2026-07-28 at the front door', () => {
       const late = await postOnSession(url, session, echo(4), headers);
       assert.match(late.body, /TASK_ENDED/);
       assert.equal(calls('remote_echo'), echoes, 'nothing reached the backend');
+      assert.equal((await store.get(taskId))?.callCount, 2, 'the refused call is not counted');
     } finally {
       restore();
     }

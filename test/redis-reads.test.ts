@@ -45,8 +45,10 @@ describe('Redis reads of the task and revocation stores', () => {
   };
 
   it("reads a task's hash and labels with the epoch, in one command", async () => {
-    await read(() => readTaskRecord(redis, key('task'), key('labels'), key('epoch'))); // the script loaded
-    const { value, commands } = await read(() => readTaskRecord(redis, key('task'), key('labels'), key('epoch')));
+    await read(() => readTaskRecord(redis, key('task'), key('labels'), { epochKey: key('epoch') })); // the script loaded
+    const { value, commands } = await read(() =>
+      readTaskRecord(redis, key('task'), key('labels'), { epochKey: key('epoch') }),
+    );
     assert.deepEqual(commands, ['evalsha']);
     assert.deepEqual({ ...value.value.hash }, { agentId: 'a1', intent: 'x' });
     assert.deepEqual([...value.value.labels].sort(), ['finance', 'pii']);
@@ -54,7 +56,7 @@ describe('Redis reads of the task and revocation stores', () => {
   });
 
   it('reads an unknown task as an empty hash, a missing epoch as null, and no epoch when none is asked', async () => {
-    const missing = await readTaskRecord(redis, key('no-task'), key('no-labels'), key('no-epoch'));
+    const missing = await readTaskRecord(redis, key('no-task'), key('no-labels'), { epochKey: key('no-epoch') });
     assert.deepEqual([Object.keys(missing.value.hash), missing.value.labels, missing.epoch], [[], [], null]);
     const without = await readTaskRecord(redis, key('task'), key('labels'));
     assert.equal('epoch' in without, false);
@@ -74,7 +76,7 @@ describe('Redis reads of the task and revocation stores', () => {
   it('loads a script again when the server has forgotten it', async () => {
     await redis.script('FLUSH');
     assert.deepEqual(await readFlag(redis, key('flag'), key('epoch')), { value: true, epoch: 'e-1' });
-    const task = await readTaskRecord(redis, key('task'), key('labels'), key('epoch'));
+    const task = await readTaskRecord(redis, key('task'), key('labels'), { epochKey: key('epoch') });
     assert.deepEqual([task.value.hash['agentId'], task.epoch], ['a1', 'e-1']);
   });
 
@@ -110,19 +112,30 @@ describe('Redis reads of the task and revocation stores', () => {
   it('reads a task and counts a call on it in one command, only while the task is live', async () => {
     const at = Date.now();
     await redis.hset(key('counted'), 'agentId', 'a1', 'intent', 'x', 'expiresAt', String(at + 1), 'callCount', '4');
-    await readTaskRecord(redis, key('counted'), key('labels'), key('epoch'), at); // the script loaded
-    const counted = await read(() => readTaskRecord(redis, key('counted'), key('labels'), key('epoch'), at));
+    await readTaskRecord(redis, key('counted'), key('labels'), { epochKey: key('epoch'), countCallAt: at }); // the script loaded
+    const counted = await read(() =>
+      readTaskRecord(redis, key('counted'), key('labels'), { epochKey: key('epoch'), countCallAt: at }),
+    );
     assert.deepEqual(counted.commands, ['evalsha']);
     assert.deepEqual([counted.value.value.hash['callCount'], counted.value.epoch], ['6', 'e-1'], 'the hash shows it');
-    const atExpiry = await readTaskRecord(redis, key('counted'), key('labels'), key('epoch'), at + 1);
+    const atExpiry = await readTaskRecord(redis, key('counted'), key('labels'), {
+      epochKey: key('epoch'),
+      countCallAt: at + 1,
+    });
     assert.equal(atExpiry.value.hash['callCount'], '6', 'an expired task is not counted');
     await redis.hset(key('counted'), 'endedAt', String(at));
-    const ended = await readTaskRecord(redis, key('counted'), key('labels'), undefined, at);
+    const ended = await readTaskRecord(redis, key('counted'), key('labels'), { countCallAt: at });
     assert.deepEqual([ended.value.hash['callCount'], 'epoch' in ended], ['6', false], 'nor an ended one');
-    const unknown = await readTaskRecord(redis, key('no-such-task'), key('no-labels'), key('epoch'), at);
+    const unknown = await readTaskRecord(redis, key('no-such-task'), key('no-labels'), {
+      epochKey: key('epoch'),
+      countCallAt: at,
+    });
     assert.deepEqual(Object.keys(unknown.value.hash), []);
     assert.equal(await redis.exists(key('no-such-task')), 0, 'counting an unknown task makes none');
-    await assert.rejects(readTaskRecord(redis, key('not-a-hash'), key('labels'), key('epoch'), at), /WRONGTYPE/);
+    await assert.rejects(
+      readTaskRecord(redis, key('not-a-hash'), key('labels'), { epochKey: key('epoch'), countCallAt: at }),
+      /WRONGTYPE/,
+    );
   });
 
   it('refuses a reply of another shape, as from something between the gateway and Redis', async () => {
@@ -139,7 +152,7 @@ describe('Redis reads of the task and revocation stores', () => {
     for (const reply of [null, [[], []], [['a'], [], 'e'], [[], [1], 'e'], [[], [], 3], [{}, [], 'e']]) {
       for (const countCallAt of [undefined, 1]) {
         await assert.rejects(
-          readTaskRecord(answering(reply), 'h', 'l', 'e', countCallAt),
+          readTaskRecord(answering(reply), 'h', 'l', { epochKey: 'e', countCallAt }),
           StoreUnavailableError,
           JSON.stringify(reply),
         );
@@ -149,6 +162,9 @@ describe('Redis reads of the task and revocation stores', () => {
   });
 
   it('fails, never reads as absent, when a task key holds something else', async () => {
-    await assert.rejects(readTaskRecord(redis, key('not-a-hash'), key('labels'), key('epoch')), /WRONGTYPE/);
+    await assert.rejects(
+      readTaskRecord(redis, key('not-a-hash'), key('labels'), { epochKey: key('epoch') }),
+      /WRONGTYPE/,
+    );
   });
 });

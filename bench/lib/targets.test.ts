@@ -118,7 +118,7 @@ describe('bench targets', () => {
         await redis.connect();
         const [task] = await redis.keys('portcullis:task:*');
         assert.ok(task !== undefined, 'the session task is in Redis');
-        // A call's count is sent without the call waiting for it.
+        // Read back once stored: a call whose task the edge read sends its count without waiting for it.
         const hash = task.replace(/:labels$/, '');
         await eventually(async () => (await redis.hget(hash, 'callCount')) === '3', 'three calls counted', 5_000);
         assert.equal(await redis.hget(hash, 'callCount'), '3');

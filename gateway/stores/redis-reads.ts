@@ -74,16 +74,19 @@ function epochOf(reply: unknown[], at: number, epochKey: string | undefined): { 
 const isStrings = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
 
-/**
- * A task's hash (field to value; empty when there is none) and its labels, with the epoch; with
- * `countCallAt` (epoch ms), one call counted first when the task is live then (the hash shows the count).
- */
+/** What a task read also does: read the store's epoch, count a call. */
+export interface TaskReadOptions {
+  epochKey?: string | undefined;
+  /** Epoch ms: one call counted first when the task is live then (the hash read shows the count). */
+  countCallAt?: number | undefined;
+}
+
+/** A task's hash (field to value; empty when there is none) and its labels, with the epoch. */
 export async function readTaskRecord(
   redis: Redis,
   hashKey: string,
   labelsKey: string,
-  epochKey?: string,
-  countCallAt?: number,
+  { epochKey, countCallAt }: TaskReadOptions = {},
 ): Promise<EpochRead<{ hash: Record<string, string>; labels: string[] }>> {
   const keys = epochKey !== undefined ? [hashKey, labelsKey, epochKey] : [hashKey, labelsKey];
   const reads = withReads(redis);

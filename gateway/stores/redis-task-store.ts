@@ -207,7 +207,10 @@ export function createRedisTaskStore(options: RedisTaskStoreOptions): TaskStore 
     const epoch = options.epoch;
     const at = now();
     const record = await guard(() =>
-      readTaskRecord(redis, taskKey(id), labelsKey(id), epoch?.key, countCall ? at : undefined),
+      readTaskRecord(redis, taskKey(id), labelsKey(id), {
+        epochKey: epoch?.key,
+        countCallAt: countCall ? at : undefined,
+      }),
     );
     epoch?.confirm(record.epoch ?? null);
     return parse(id, record.value.hash, record.value.labels, at);

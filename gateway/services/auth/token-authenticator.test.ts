@@ -424,7 +424,7 @@ describe('task token state, checked on every request', () => {
   it('reads the task once a request, and refuses it once it has expired', async () => {
     const { sign, revocation, tasks, inner, clock } = await bench();
     const reads: string[] = [];
-    const counted = {
+    const reading = {
       get: (id: string) => {
         reads.push(id);
         return tasks.get(id);
@@ -441,12 +441,13 @@ describe('task token state, checked on every request', () => {
           return revocation.isTaskEnded(id);
         },
       },
-      tasks: counted,
+      tasks: reading,
       now: () => clock.t,
     });
     const token = await sign({ exp: (T0 + 7_300_000) / SECOND });
     for (let i = 0; i < 2; i += 1) assert.ok(await auth.authenticate(token, request));
     assert.equal(reads.length + ended.length, 2, 'one read of the task a request');
+    assert.deepEqual(ended, [], 'whether it has ended comes from the read of the task');
     clock.t = T0 + 7_200_000; // the task's expiry, before the token's
     await refusedWith(auth.authenticate(token, request), 'task has ended');
   });
